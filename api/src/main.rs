@@ -1,0 +1,316 @@
+//! `cairn`: the command line. Run `cairn --help`, or `cairn <command> --help`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use api::{AppState, Application};
+use clap::{Args, Parser, Subcommand};
+use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
+
+/// cairn: an event-sourced wealth-planning ledger.
+///
+/// Every change is an immutable, hash-chained event in an append-only store (an embedded
+/// SQLite file by default, or PostgreSQL). Exit codes: 0 success, 1 verification failed,
+/// 2 bad input or an unreachable database.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, propagate_version = true)]
+struct Cli {
+    /// Where the events live: sqlite://PATH (created on first use) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "CAIRN_DATABASE_URL", default_value = "sqlite://./cairn-data/cairn.db", global = true)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP: /health (checks the store) and /metrics (Prometheus text). With
+    /// CAIRN_NATS_URL set, also runs the NATS relay.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "CAIRN_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// NATS server to relay committed events to (the relay runs only when this is set).
+        #[arg(long, env = "CAIRN_NATS_URL")]
+        nats_url: Option<String>,
+    },
+    /// Publish committed events, in order, to NATS JetStream (subject <prefix>.<category>,
+    /// header Nats-Msg-Id = event id), resuming from the checkpoint stored in the database.
+    Relay {
+        /// NATS server URL.
+        #[arg(long, env = "CAIRN_NATS_URL")]
+        nats_url: String,
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Publish what is committed now, then exit (instead of following new commits).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Read the event log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Recompute the hash chain: prints `ok <count> events` (exit 0) or the first broken
+    /// position (exit 1).
+    Verify,
+    /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
+    /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+struct NatsArgs {
+    /// JetStream stream to publish into (created if missing).
+    #[arg(long, env = "CAIRN_NATS_STREAM", default_value = "CAIRN_EVENTS")]
+    nats_stream: String,
+    /// Subject prefix: events go to <prefix>.<category>.
+    #[arg(long, env = "CAIRN_NATS_SUBJECT_PREFIX", default_value = "cairn.events")]
+    nats_subject_prefix: String,
+}
+
+impl NatsArgs {
+    fn config(&self, url: &str) -> RelayConfig {
+        RelayConfig {
+            stream_name: self.nats_stream.clone(),
+            subject_prefix: self.nats_subject_prefix.clone(),
+            ..RelayConfig::new(url)
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Print events as JSON lines (type, stream, version, position, recorded-at, payload,
+    /// metadata, hashes).
+    Tail {
+        /// First global position to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Keep running and print events as they are committed.
+        #[arg(long)]
+        follow: bool,
+        /// Only this stream (e.g. ledger-0190c6f2…).
+        #[arg(long)]
+        stream: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Append events and print {events_per_sec, latency_ms_p50, latency_ms_p99, …} as JSON,
+    /// with the throughput of a bare multi-row INSERT of the same rows for comparison.
+    Append {
+        /// Events to append in all.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Events per append.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Concurrent writers, each on its own streams.
+        #[arg(long, default_value_t = 1)]
+        writers: usize,
+    },
+    /// Store events, then time reading and decoding all of them; prints JSON.
+    Read {
+        /// Events to store and read back.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve { .. } | Command::Relay { .. }) { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    if let Command::Bench(bench) = &cli.command {
+        return report(bench_cmd(&cli.database_url, bench).await);
+    }
+    let store = match Store::open(&cli.database_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open database {}: {e}", cli.database_url);
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve { bind, nats, nats_url } => report(serve(store, bind, nats_url.map(|u| nats.config(&u))).await),
+        Command::Relay { nats_url, nats, once } => report(relay(store, nats.config(&nats_url), once).await),
+        Command::Events(EventsCommand::Tail { from, follow, stream }) => report(tail(store, from, follow, stream).await),
+        Command::Verify => verify(store).await,
+        Command::Bench(_) => unreachable!("handled above"),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn serve(store: Store, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
+    let relay_task = match relay {
+        Some(config) => {
+            let relay = Relay::connect(store.clone(), config).await.context("starting the NATS relay")?;
+            Some(tokio::spawn(async move { relay.run(shutdown_signal()).await }))
+        }
+        None => None,
+    };
+    let app = Application::build(AppState { store }, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(addr = %app.local_addr()?, "cairn serving");
+    app.run(shutdown_signal()).await?;
+    if let Some(task) = relay_task {
+        let stats = task.await.context("relay task")??;
+        tracing::info!(published = stats.published, checkpoint = stats.checkpoint, "relay stopped");
+    }
+    Ok(())
+}
+
+async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {
+    let relay = Relay::connect(store, config).await?;
+    let stats = if once { relay.run_until_caught_up().await? } else { relay.run(shutdown_signal()).await? };
+    println!(
+        "{}",
+        serde_json::json!({
+            "published": stats.published,
+            "duplicates": stats.duplicates,
+            "checkpoint": stats.checkpoint,
+        })
+    );
+    Ok(())
+}
+
+async fn tail(store: Store, from: u64, follow: bool, stream: Option<String>) -> anyhow::Result<()> {
+    let stream = stream.map(StreamId::new).transpose().context("--stream")?;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) ends the command quietly.
+    let mut print = |e: &event_store::StoredEvent| -> bool {
+        if stream.as_ref().is_some_and(|s| *s != e.stream_id) {
+            return true;
+        }
+        writeln!(out, "{}", codec::to_json(e)).and_then(|()| if follow { out.flush() } else { Ok(()) }).is_ok()
+    };
+    if follow {
+        let mut sub = store.subscribe(from);
+        loop {
+            let batch = tokio::select! {
+                b = sub.next_batch(1_000) => b?,
+                () = shutdown_signal() => return Ok(()),
+            };
+            if !batch.iter().all(&mut print) {
+                return Ok(());
+            }
+        }
+    }
+    match &stream {
+        Some(s) => {
+            let mut version = 1;
+            loop {
+                let page = store.read_stream(s, version, Direction::Forwards, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                version = last.stream_version + 1;
+                if !page.iter().filter(|e| e.global_position >= from).all(&mut print) {
+                    return Ok(());
+                }
+            }
+        }
+        None => {
+            let mut position = from;
+            loop {
+                let page = store.read_all(position, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                position = last.global_position + 1;
+                if !page.iter().all(&mut print) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn verify(store: Store) -> ExitCode {
+    match store.verify().await {
+        Ok(v) => match v.broken {
+            None => {
+                println!("ok {} events", v.checked);
+                ExitCode::SUCCESS
+            }
+            Some(b) => {
+                println!("broken at position {}: {b} ({} events before it are intact)", b.position(), v.checked);
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {
+    let scratch = event_store::scratch::Scratch::create(database_url)
+        .await
+        .with_context(|| format!("cannot create a scratch database beside {database_url}"))?;
+    let result = async {
+        let store = Store::open(&scratch.url).await.with_context(|| format!("cannot open {}", scratch.url))?;
+        let json = match *bench {
+            BenchCommand::Append { events, batch, writers } => {
+                serde_json::to_string(&event_store::bench::append(&store, events, batch, writers).await?)?
+            }
+            BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
+        };
+        println!("{json}");
+        anyhow::Ok(())
+    }
+    .await;
+    scratch.remove().await.context("removing the scratch database")?;
+    result
+}

@@ -1,0 +1,262 @@
+//! The backend-independent half of an append: version checks, row building, hash chaining and
+//! idempotent replays. Each backend supplies the transaction, the lock and the SQL.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::hash::{event_hash, RowFields, GENESIS};
+use crate::model::{AppendResult, ExpectedVersion, Head, NewEvent, StreamId};
+
+/// The most events one append may carry.
+pub const MAX_BATCH: usize = 10_000;
+
+/// A row ready to insert, its position and hash already decided.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) global_position: u64,
+    pub(crate) stream_version: u64,
+    pub(crate) event_id: Uuid,
+    pub(crate) event_type: String,
+    pub(crate) schema_version: u32,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) metadata: Vec<u8>,
+    pub(crate) recorded_at_micros: i64,
+    pub(crate) prev_hash: Vec<u8>,
+    pub(crate) hash: Vec<u8>,
+}
+
+/// Refuses an empty, oversized or self-contradicting batch before any database work.
+pub(crate) fn validate_batch(events: &[NewEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::InvalidAppend("no events to append".into()));
+    }
+    if events.len() > MAX_BATCH {
+        return Err(StoreError::InvalidAppend(format!(
+            "{} events in one append; the most is {MAX_BATCH}",
+            events.len()
+        )));
+    }
+    let mut ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::InvalidAppend(format!("event id {} appears twice in one append", w[0])));
+    }
+    if let Some(e) = events.iter().find(|e| e.event_type.is_empty() || e.event_type.len() > 200) {
+        return Err(StoreError::InvalidAppend(format!(
+            "event {}: event type must be 1 to 200 bytes",
+            e.event_id
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the writer's expectation against the stream's current version (0 = no stream).
+pub(crate) fn check_expected(stream: &StreamId, expected: ExpectedVersion, actual: u64) -> Result<(), StoreError> {
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => actual == 0,
+        ExpectedVersion::Exact(v) => actual == v,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { stream_id: stream.to_string(), expected, actual })
+    }
+}
+
+/// Decides positions, versions, the recorded-at instant and the hash chain for a batch.
+///
+/// `recorded_at` never goes backwards: it is the later of `now` and the head's, so the events
+/// recorded up to any instant are always a prefix of the log (what as-of replay relies on).
+pub(crate) fn build_rows(
+    head: Option<&Head>,
+    stream: &StreamId,
+    stream_version: u64,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<Vec<Row>, StoreError> {
+    let (mut position, mut prev_hash, recorded_at) = match head {
+        Some(h) => (h.position, h.hash.clone(), now.max(h.recorded_at)),
+        None => (0, GENESIS.to_vec(), now),
+    };
+    let recorded_at_micros = recorded_at.timestamp_micros();
+    let mut version = stream_version;
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        position += 1;
+        version += 1;
+        let metadata = crate::codec::to_msgpack(&e.metadata)?;
+        let hash = event_hash(
+            &prev_hash,
+            &RowFields {
+                global_position: position,
+                stream_id: stream.as_str(),
+                stream_version: version,
+                event_id: e.event_id,
+                event_type: &e.event_type,
+                schema_version: e.schema_version,
+                payload: &e.payload,
+                metadata: &metadata,
+                recorded_at_micros,
+            },
+        )
+        .to_vec();
+        rows.push(Row {
+            global_position: position,
+            stream_version: version,
+            event_id: e.event_id,
+            event_type: e.event_type.clone(),
+            schema_version: e.schema_version,
+            payload: e.payload.clone(),
+            metadata,
+            recorded_at_micros,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
+    Ok(rows)
+}
+
+/// What the store already holds under one of the batch's event ids.
+#[derive(Debug, Clone)]
+pub(crate) struct ExistingEvent {
+    pub(crate) event_id: Uuid,
+    pub(crate) stream_id: String,
+    pub(crate) global_position: u64,
+    pub(crate) stream_version: u64,
+    pub(crate) event_type: String,
+    pub(crate) schema_version: u32,
+    pub(crate) payload: Vec<u8>,
+}
+
+/// Given the stored events that share ids with the batch, decides whether the batch is an
+/// exact replay of an earlier append (return its result) or a misuse of ids (an error).
+/// `None` means none of the ids is stored.
+pub(crate) fn resolve_replay(
+    stream: &StreamId,
+    events: &[NewEvent],
+    existing: &[ExistingEvent],
+) -> Result<Option<AppendResult>, StoreError> {
+    if existing.is_empty() {
+        return Ok(None);
+    }
+    let mismatch = |event_id: Uuid, problem: String| StoreError::IdempotencyMismatch { event_id, problem };
+    let mut found: Vec<&ExistingEvent> = Vec::with_capacity(events.len());
+    for e in events {
+        let Some(x) = existing.iter().find(|x| x.event_id == e.event_id) else {
+            return Err(mismatch(
+                existing[0].event_id,
+                format!("the batch repeats {} stored event id(s) but also holds new ones", existing.len()),
+            ));
+        };
+        if x.stream_id != stream.as_str() {
+            return Err(mismatch(e.event_id, format!("it is stored in stream {}", x.stream_id)));
+        }
+        if x.event_type != e.event_type || x.schema_version != e.schema_version || x.payload != e.payload {
+            return Err(mismatch(e.event_id, "type, schema version or payload differ".into()));
+        }
+        found.push(x);
+    }
+    let contiguous = found.windows(2).all(|w| w[1].global_position == w[0].global_position + 1);
+    if !contiguous {
+        return Err(mismatch(events[0].event_id, "the ids were stored by different appends or in another order".into()));
+    }
+    Ok(Some(AppendResult {
+        first_position: found[0].global_position,
+        last_position: found[found.len() - 1].global_position,
+        stream_version: found[found.len() - 1].stream_version,
+        idempotent_replay: true,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::ChainVerifier;
+    use crate::model::{Metadata, StoredEvent};
+
+    fn new_event(n: u8) -> NewEvent {
+        NewEvent {
+            event_id: Uuid::from_bytes([n; 16]),
+            event_type: "Thing".into(),
+            schema_version: 1,
+            payload: vec![n],
+            metadata: Metadata::default(),
+        }
+    }
+
+    fn stored(stream: &StreamId, r: &Row) -> StoredEvent {
+        StoredEvent {
+            global_position: r.global_position,
+            stream_id: stream.clone(),
+            stream_version: r.stream_version,
+            event_id: r.event_id,
+            event_type: r.event_type.clone(),
+            schema_version: r.schema_version,
+            payload: r.payload.clone(),
+            metadata: r.metadata.clone(),
+            recorded_at: DateTime::from_timestamp_micros(r.recorded_at_micros).unwrap(),
+            prev_hash: r.prev_hash.clone(),
+            hash: r.hash.clone(),
+        }
+    }
+
+    #[test]
+    fn built_rows_form_a_chain_that_the_verifier_accepts() {
+        let s = StreamId::new("test-1").unwrap();
+        let now = Utc::now();
+        let first = build_rows(None, &s, 0, &[new_event(1), new_event(2)], now).unwrap();
+        let last = first.last().unwrap();
+        let head = Head {
+            position: last.global_position,
+            hash: last.hash.clone(),
+            recorded_at: DateTime::from_timestamp_micros(last.recorded_at_micros).unwrap(),
+        };
+        let second = build_rows(Some(&head), &s, 2, &[new_event(3)], now).unwrap();
+        let mut v = ChainVerifier::default();
+        for r in first.iter().chain(&second) {
+            v.check(&stored(&s, r)).unwrap();
+        }
+        assert_eq!(v.checked(), 3);
+        assert_eq!(second[0].stream_version, 3);
+    }
+
+    #[test]
+    fn a_changed_payload_breaks_the_chain_at_its_position() {
+        let s = StreamId::new("test-1").unwrap();
+        let rows = build_rows(None, &s, 0, &[new_event(1), new_event(2), new_event(3)], Utc::now()).unwrap();
+        let mut events: Vec<_> = rows.iter().map(|r| stored(&s, r)).collect();
+        events[1].payload = vec![99];
+        let mut v = ChainVerifier::default();
+        v.check(&events[0]).unwrap();
+        assert_eq!(v.check(&events[1]).unwrap_err().position(), 2);
+    }
+
+    #[test]
+    fn recorded_at_never_goes_backwards() {
+        let s = StreamId::new("test-1").unwrap();
+        let later = Utc::now();
+        let head = Head { position: 7, hash: vec![1; 32], recorded_at: later };
+        let rows = build_rows(Some(&head), &s, 0, &[new_event(1)], later - chrono::Duration::seconds(5)).unwrap();
+        assert_eq!(rows[0].recorded_at_micros, later.timestamp_micros());
+        assert_eq!(rows[0].global_position, 8);
+    }
+
+    #[test]
+    fn a_wrong_expected_version_is_a_conflict() {
+        let s = StreamId::new("test-1").unwrap();
+        assert!(check_expected(&s, ExpectedVersion::Exact(2), 3).unwrap_err().is_conflict());
+        assert!(check_expected(&s, ExpectedVersion::NoStream, 1).unwrap_err().is_conflict());
+        check_expected(&s, ExpectedVersion::Any, 5).unwrap();
+        check_expected(&s, ExpectedVersion::Exact(3), 3).unwrap();
+        check_expected(&s, ExpectedVersion::NoStream, 0).unwrap();
+    }
+
+    #[test]
+    fn a_batch_with_a_repeated_id_is_refused() {
+        assert!(validate_batch(&[new_event(1), new_event(1)]).is_err());
+        assert!(validate_batch(&[]).is_err());
+        validate_batch(&[new_event(1), new_event(2)]).unwrap();
+    }
+}

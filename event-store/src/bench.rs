@@ -1,0 +1,182 @@
+//! Throughput benchmarks behind `cairn bench`: appends (with latency percentiles and the
+//! ratio to a plain multi-row INSERT of the same rows) and decoding reads.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::append::build_rows;
+use crate::codec::{Event, Upcasters};
+use crate::error::{Result, StoreError};
+use crate::model::{ExpectedVersion, Metadata, NewEvent, StreamId};
+use crate::store::{EventStore, Store};
+
+/// A trade-shaped payload of realistic size (about 150 bytes of MessagePack).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BenchTrade {
+    pub account: String,
+    pub symbol: String,
+    pub side: String,
+    pub quantity: String,
+    pub price: String,
+    pub fees: String,
+    pub trade_date: String,
+    pub settlement_date: String,
+}
+
+impl Event for BenchTrade {
+    const EVENT_TYPE: &'static str = "BenchTradeRecorded";
+    const SCHEMA_VERSION: u32 = 1;
+}
+
+fn bench_events(n: usize, seed: usize) -> Result<Vec<NewEvent>> {
+    const SYMBOLS: [&str; 8] = ["VTI", "VXUS", "BND", "AAPL", "MSFT", "BRK.B", "SCHD", "VNQ"];
+    let metadata = Metadata { actor: Some("bench".into()), source: Some("cairn bench".into()), ..Default::default() };
+    (0..n)
+        .map(|i| {
+            let k = seed + i;
+            let trade = BenchTrade {
+                account: format!("acct-{:02}", k % 10),
+                symbol: SYMBOLS[k % SYMBOLS.len()].into(),
+                side: if k % 3 == 0 { "sell" } else { "buy" }.into(),
+                quantity: format!("{}.{:03}", 1 + k % 500, k % 1000),
+                price: format!("{}.{:02}", 20 + k % 400, k % 100),
+                fees: "0.35".into(),
+                trade_date: "2026-11-20".into(),
+                settlement_date: "2026-11-23".into(),
+            };
+            NewEvent::from_event(Uuid::now_v7(), &trade, metadata.clone())
+        })
+        .collect()
+}
+
+/// What `cairn bench append` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppendReport {
+    pub backend: &'static str,
+    pub events: usize,
+    pub batch: usize,
+    pub writers: usize,
+    pub seconds: f64,
+    pub events_per_sec: f64,
+    pub appends: usize,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    /// The same rows, hashed beforehand, inserted with the store's multi-row INSERT statement in
+    /// one transaction per batch from one writer, with no lock, version check or hashing.
+    pub raw_insert_events_per_sec: f64,
+    /// `events_per_sec / raw_insert_events_per_sec`: how close the store gets to the bare insert.
+    pub ratio_to_raw_insert: f64,
+}
+
+/// Appends `events` events in batches of `batch` from `writers` concurrent writers, each to its
+/// own streams with exact expected versions; then times the bare INSERT of as many rows.
+pub async fn append(store: &Store, events: usize, batch: usize, writers: usize) -> Result<AppendReport> {
+    let (batch, writers) = (batch.max(1), writers.max(1));
+    let per_writer = events.div_ceil(writers);
+    let run = Uuid::now_v7().simple().to_string();
+    let mut work = Vec::with_capacity(writers);
+    for w in 0..writers {
+        let n = per_writer.min(events.saturating_sub(w * per_writer));
+        work.push(bench_events(n, w * per_writer)?);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(writers);
+    for (w, events) in work.into_iter().enumerate() {
+        let store = store.clone();
+        let stream = StreamId::new(format!("bench-{run}-{w}"))?;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(events.len() / batch + 1);
+            let mut version = 0;
+            for chunk in events.chunks(batch) {
+                let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+                let t = Instant::now();
+                version = store.append(&stream, expected, chunk).await?.stream_version;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, StoreError>(latencies)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.map_err(|e| StoreError::InvalidAppend(format!("bench writer failed: {e}")))??);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let raw = raw_insert(store, events, batch).await?;
+    let events_per_sec = events as f64 / seconds;
+    Ok(AppendReport {
+        backend: store.backend(),
+        events,
+        batch,
+        writers,
+        seconds,
+        events_per_sec,
+        appends: latencies.len(),
+        latency_ms_p50: percentile_ms(&latencies, 0.50),
+        latency_ms_p99: percentile_ms(&latencies, 0.99),
+        raw_insert_events_per_sec: raw,
+        ratio_to_raw_insert: events_per_sec / raw,
+    })
+}
+
+fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+/// Inserts `events` prepared rows in batches with no checks; returns events per second.
+async fn raw_insert(store: &Store, events: usize, batch: usize) -> Result<f64> {
+    let stream = StreamId::new(format!("benchraw-{}", Uuid::now_v7().simple()))?;
+    let new = bench_events(events, 0)?;
+    let head = store.head().await?;
+    let rows = build_rows(head.as_ref(), &stream, 0, &new, Utc::now())?;
+    let start = Instant::now();
+    for chunk in rows.chunks(batch) {
+        match store {
+            Store::Sqlite(s) => s.insert_unchecked(&stream, chunk).await?,
+            Store::Postgres(s) => s.insert_unchecked(&stream, chunk).await?,
+        }
+    }
+    Ok(events as f64 / start.elapsed().as_secs_f64())
+}
+
+/// What `cairn bench read` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadReport {
+    pub backend: &'static str,
+    pub events: u64,
+    pub seconds: f64,
+    pub events_per_sec: f64,
+}
+
+/// Fills the store with `events` events (untimed), then times `read_all` over all of them,
+/// decoding every payload into its type.
+pub async fn read(store: &Store, events: usize) -> Result<ReadReport> {
+    let stream = StreamId::new(format!("benchread-{}", Uuid::now_v7().simple()))?;
+    for (i, chunk) in bench_events(events, 0)?.chunks(1_000).enumerate() {
+        let expected = if i == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Any };
+        store.append(&stream, expected, chunk).await?;
+    }
+    let upcasters = Upcasters::new();
+    let start = Instant::now();
+    let mut read = 0u64;
+    let mut from = 1;
+    loop {
+        let page = store.read_all(from, 2_000).await?;
+        let Some(last) = page.last() else { break };
+        from = last.global_position + 1;
+        for e in &page {
+            let trade: BenchTrade = upcasters.decode(e)?;
+            std::hint::black_box(trade);
+        }
+        read += page.len() as u64;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(ReadReport { backend: store.backend(), events: read, seconds, events_per_sec: read as f64 / seconds })
+}

@@ -1,0 +1,136 @@
+//! Encoding events: MessagePack payloads, typed decoding with upcasting, and the JSON view.
+//!
+//! Payloads are MessagePack maps with named fields (`rmp_serde::to_vec_named`), so an old
+//! payload can be upcast field by field and rendered as readable JSON. A type that is stored
+//! implements [`Event`]; when its shape changes, bump `SCHEMA_VERSION` and register an
+//! [`Upcasters`] step from the old version to the next, so history is never rewritten.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{Metadata, NewEvent, StoredEvent};
+
+/// A type that is stored as an event.
+pub trait Event: Serialize + DeserializeOwned {
+    /// The name stored in the `event_type` column.
+    const EVENT_TYPE: &'static str;
+    /// The version of this shape; stored with every payload written by this code.
+    const SCHEMA_VERSION: u32;
+}
+
+/// Encodes a value as a MessagePack map with named fields.
+pub fn to_msgpack<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec_named(value).map_err(|e| StoreError::InvalidAppend(format!("cannot encode: {e}")))
+}
+
+impl NewEvent {
+    /// Builds a new event from a typed value.
+    pub fn from_event<E: Event>(event_id: Uuid, event: &E, metadata: Metadata) -> Result<Self, StoreError> {
+        Ok(Self {
+            event_id,
+            event_type: E::EVENT_TYPE.to_owned(),
+            schema_version: E::SCHEMA_VERSION,
+            payload: to_msgpack(event)?,
+            metadata,
+        })
+    }
+}
+
+type UpcastFn = Box<dyn Fn(serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync>;
+
+/// Steps that turn a payload of `(event_type, version)` into one of `version + 1`.
+#[derive(Default)]
+pub struct Upcasters {
+    steps: HashMap<(String, u32), UpcastFn>,
+}
+
+impl std::fmt::Debug for Upcasters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<_> = self.steps.keys().collect();
+        keys.sort();
+        f.debug_struct("Upcasters").field("steps", &keys).finish()
+    }
+}
+
+impl Upcasters {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers the step from `from_version` to `from_version + 1` of `event_type`.
+    pub fn register(
+        &mut self,
+        event_type: &str,
+        from_version: u32,
+        step: impl Fn(serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.steps.insert((event_type.to_owned(), from_version), Box::new(step));
+        self
+    }
+
+    /// Decodes a stored event as `E`, upcasting an old payload step by step.
+    pub fn decode<E: Event>(&self, stored: &StoredEvent) -> Result<E, StoreError> {
+        let fail = |problem: String| StoreError::Decode { position: stored.global_position, problem };
+        if stored.event_type != E::EVENT_TYPE {
+            return Err(fail(format!("event type is {}, not {}", stored.event_type, E::EVENT_TYPE)));
+        }
+        if stored.schema_version == E::SCHEMA_VERSION {
+            return rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()));
+        }
+        if stored.schema_version > E::SCHEMA_VERSION {
+            return Err(fail(format!(
+                "schema version {} is newer than this program knows ({})",
+                stored.schema_version,
+                E::SCHEMA_VERSION
+            )));
+        }
+        let mut value: serde_json::Value =
+            rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()))?;
+        for version in stored.schema_version..E::SCHEMA_VERSION {
+            let step = self
+                .steps
+                .get(&(stored.event_type.clone(), version))
+                .ok_or_else(|| fail(format!("no upcaster from {} v{version} to v{}", stored.event_type, version + 1)))?;
+            value = step(value).map_err(|e| fail(format!("upcasting v{version}: {e}")))?;
+        }
+        serde_json::from_value(value).map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// Renders any event as JSON for people: type, stream, version, position, recorded-at,
+/// payload (MessagePack turned into JSON), metadata and hashes (hex).
+pub fn to_json(event: &StoredEvent) -> serde_json::Value {
+    let payload = rmp_serde::from_slice::<serde_json::Value>(&event.payload)
+        .unwrap_or_else(|e| serde_json::json!({ "undecodable": e.to_string(), "hex": hex::encode(&event.payload) }));
+    let metadata = match event.metadata() {
+        Ok(m) => serde_json::to_value(m).unwrap_or(serde_json::Value::Null),
+        Err(e) => serde_json::json!({ "undecodable": e.to_string() }),
+    };
+    serde_json::json!({
+        "global_position": event.global_position,
+        "stream_id": event.stream_id.as_str(),
+        "stream_version": event.stream_version,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "recorded_at": event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "payload": payload,
+        "metadata": metadata,
+        "prev_hash": hex::encode(&event.prev_hash),
+        "hash": hex::encode(&event.hash),
+    })
+}
+
+/// The bytes the relay publishes for one event: the whole stored row, MessagePack-encoded.
+pub fn to_wire(event: &StoredEvent) -> Vec<u8> {
+    rmp_serde::to_vec_named(event).expect("a stored event always encodes")
+}
+
+/// Reads back what [`to_wire`] wrote.
+pub fn from_wire(bytes: &[u8]) -> Result<StoredEvent, String> {
+    rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+}

@@ -1,0 +1,36 @@
+//! The append-only, hash-chained event store.
+//!
+//! - [`EventStore`] is the one interface; [`SqliteStore`] (embedded default) and [`PgStore`]
+//!   implement it, and [`Store`] picks one from a database URL.
+//! - Writers hand in [`NewEvent`]s (payloads already MessagePack-encoded by [`codec`]) with an
+//!   [`ExpectedVersion`]; the store assigns gap-free global positions, stream versions, the
+//!   recorded-at instant and the SHA-256 chain ([`hash`]), and returns an [`AppendResult`].
+//! - Readers get [`StoredEvent`]s from `read_stream`, `read_all`, `read_all_until` (as-of
+//!   replay) or a [`Subscription`] (catch-up, then live). [`Upcasters`] decode old payloads
+//!   into today's types.
+//! - [`relay`] publishes committed events to NATS JetStream; [`bench`] measures throughput;
+//!   [`scratch`] makes throw-away databases for benchmarks and tests.
+//!
+//! This crate and `projections` are the only ones that contain SQL.
+
+mod append;
+pub mod bench;
+pub mod codec;
+mod error;
+pub mod hash;
+mod model;
+mod postgres;
+pub mod relay;
+pub mod scratch;
+mod sqlite;
+mod store;
+
+pub use append::MAX_BATCH;
+pub use codec::{Event, Upcasters};
+pub use error::{Result, StoreError};
+pub use hash::{ChainBreak, ChainVerifier};
+pub use model::{AppendResult, MAX_STREAM_ID_LEN, Direction, ExpectedVersion, Head, Metadata, NewEvent, StoredEvent, StreamId};
+pub use postgres::PgStore;
+pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
+pub use sqlite::SqliteStore;
+pub use store::{EventStore, Store, StoreMetrics, Subscription, Verification};

@@ -1,0 +1,342 @@
+//! The PostgreSQL backend.
+//!
+//! Ordering: every append takes the transaction-scoped advisory lock in `cairn_append_begin`
+//! before it reads the head, assigns positions `head + 1 …` and inserts; the lock is released
+//! only after the commit is visible. So positions are gap-free and become visible in order,
+//! and a subscriber reading `position >= next` never skips a row that commits later with a
+//! smaller position (the `bigserial` failure). It also keeps one global hash chain. The price
+//! is one writer at a time, which batching makes cheap.
+//!
+//! Live subscribers are woken by `LISTEN cairn_events`; a trigger notifies on every insert,
+//! from any process.
+
+use std::str::FromStr;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row as _};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
+use crate::error::{Result, StoreError};
+use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::store::{EventStore, StoreMetrics};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+const COLUMNS: &str = "global_position, stream_id, stream_version, event_id, event_type, schema_version, \
+                       payload, metadata, recorded_at, prev_hash, hash";
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    commits: Arc<watch::Sender<u64>>,
+    listener: Once,
+    metrics: Arc<StoreMetrics>,
+}
+
+impl PgStore {
+    /// Connects to `postgres://…` and runs the embedded migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::InvalidUrl { url: url.to_owned(), problem: e.to_string() })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                commits: Arc::new(watch::Sender::new(0)),
+                listener: Once::new(),
+                metrics: Arc::default(),
+            }),
+        })
+    }
+
+    /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
+    pub(crate) async fn insert_unchecked(&self, stream: &StreamId, rows: &[Row]) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await?;
+        insert_rows(&mut tx, stream, rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_checked(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendResult> {
+        let mut tx = self.inner.pool.begin().await?;
+        let begin = sqlx::query("SELECT * FROM cairn_append_begin($1)")
+            .bind(stream.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let head = match begin.try_get::<Option<i64>, _>(0)? {
+            Some(position) => Some(Head {
+                position: position as u64,
+                hash: begin.try_get(1)?,
+                recorded_at: begin.try_get(2)?,
+            }),
+            None => None,
+        };
+        let version = begin.try_get::<i64, _>(3)? as u64;
+        if let Err(conflict) = check_expected(stream, expected, version) {
+            drop(tx);
+            let existing = self.existing_events(events).await?;
+            return resolve_replay(stream, events, &existing)?.ok_or(conflict);
+        }
+        let rows = build_rows(head.as_ref(), stream, version, events, Utc::now())?;
+        let inserted = insert_rows(&mut tx, stream, &rows).await;
+        if let Err(e) = inserted {
+            // The failed statement aborted the transaction; look the ids up outside it.
+            drop(tx);
+            if e.is_unique_violation() {
+                let existing = self.existing_events(events).await?;
+                if let Some(replay) = resolve_replay(stream, events, &existing)? {
+                    return Ok(replay);
+                }
+            }
+            return Err(e);
+        }
+        tx.commit().await?;
+        let last = rows.last().expect("validated batches are not empty");
+        Ok(AppendResult {
+            first_position: rows[0].global_position,
+            last_position: last.global_position,
+            stream_version: last.stream_version,
+            idempotent_replay: false,
+        })
+    }
+
+    async fn existing_events(&self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let rows = sqlx::query(
+            "SELECT event_id, stream_id, global_position, stream_version, event_type, schema_version, payload \
+             FROM events WHERE event_id = ANY($1) ORDER BY global_position",
+        )
+        .bind(&ids)
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ExistingEvent {
+                    event_id: r.try_get(0)?,
+                    stream_id: r.try_get(1)?,
+                    global_position: r.try_get::<i64, _>(2)? as u64,
+                    stream_version: r.try_get::<i64, _>(3)? as u64,
+                    event_type: r.try_get(4)?,
+                    schema_version: r.try_get::<i32, _>(5)? as u32,
+                    payload: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Starts, once, the task that turns `NOTIFY cairn_events` into wake-ups for subscribers.
+    fn start_listener(&self) {
+        self.inner.listener.call_once(|| {
+            let pool = self.inner.pool.clone();
+            let commits = Arc::clone(&self.inner.commits);
+            tokio::spawn(async move {
+                loop {
+                    match PgListener::connect_with(&pool).await {
+                        Ok(mut listener) => {
+                            if listener.listen("cairn_events").await.is_ok() {
+                                // Anything committed before LISTEN took effect: re-read.
+                                commits.send_modify(|n| *n += 1);
+                                // `try_recv` yields `None` after a reconnect, when notifications
+                                // may have been missed: wake readers then too.
+                                while listener.try_recv().await.is_ok() {
+                                    commits.send_modify(|n| *n += 1);
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot LISTEN for new events; retrying"),
+                    }
+                    if pool.is_closed() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    commits.send_modify(|n| *n += 1);
+                }
+            });
+        });
+    }
+}
+
+async fn insert_rows(conn: &mut sqlx::PgConnection, stream: &StreamId, rows: &[Row]) -> Result<()> {
+    let positions: Vec<i64> = rows.iter().map(|r| r.global_position as i64).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
+    let schema_versions: Vec<i32> = rows.iter().map(|r| r.schema_version as i32).collect();
+    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.payload.as_slice()).collect();
+    let metadata: Vec<&[u8]> = rows.iter().map(|r| r.metadata.as_slice()).collect();
+    let prev: Vec<&[u8]> = rows.iter().map(|r| r.prev_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
+    let recorded_at = DateTime::from_timestamp_micros(rows[0].recorded_at_micros).unwrap_or_default();
+    sqlx::query(&format!(
+        "INSERT INTO events ({COLUMNS}) \
+         SELECT p, $2, v, id, t, sv, pl, md, $9, ph, h \
+         FROM UNNEST($1::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[], $8::bytea[], \
+                     $10::bytea[], $11::bytea[]) AS u(p, v, id, t, sv, pl, md, ph, h)"
+    ))
+    .bind(&positions)
+    .bind(stream.as_str())
+    .bind(&versions)
+    .bind(&ids)
+    .bind(&types)
+    .bind(&schema_versions)
+    .bind(&payloads)
+    .bind(&metadata)
+    .bind(recorded_at)
+    .bind(&prev)
+    .bind(&hashes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn to_event(r: &PgRow) -> Result<StoredEvent> {
+    let position = r.try_get::<i64, _>(0)? as u64;
+    let stream_id: String = r.try_get(1)?;
+    Ok(StoredEvent {
+        global_position: position,
+        stream_id: StreamId::from_stored(stream_id),
+        stream_version: r.try_get::<i64, _>(2)? as u64,
+        event_id: r.try_get(3)?,
+        event_type: r.try_get(4)?,
+        schema_version: r.try_get::<i32, _>(5)? as u32,
+        payload: r.try_get(6)?,
+        metadata: r.try_get(7)?,
+        recorded_at: r.try_get(8)?,
+        prev_hash: r.try_get(9)?,
+        hash: r.try_get(10)?,
+    })
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl EventStore for PgStore {
+    async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
+        validate_batch(events)?;
+        let result = self.append_checked(stream, expected, events).await;
+        self.inner.metrics.record_append(&result);
+        result
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let sql = match direction {
+            Direction::Forwards => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+                 ORDER BY stream_version ASC LIMIT $3"
+            ),
+            Direction::Backwards => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
+                 ORDER BY stream_version DESC LIMIT $3"
+            ),
+        };
+        let rows = sqlx::query(&sql)
+            .bind(stream.as_str())
+            .bind(to_i64(from_version))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE global_position >= $1 AND global_position <= $2 \
+             ORDER BY global_position LIMIT $3"
+        ))
+        .bind(to_i64(from_position))
+        .bind(to_i64(up_to))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
+        let p: Option<i64> = sqlx::query_scalar(
+            "SELECT global_position FROM events WHERE recorded_at <= $1 \
+             ORDER BY recorded_at DESC, global_position DESC LIMIT 1",
+        )
+        .bind(instant)
+        .fetch_optional(&self.inner.pool)
+        .await?;
+        Ok(p.unwrap_or(0) as u64)
+    }
+
+    async fn head(&self) -> Result<Option<Head>> {
+        let row = sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Head { position: r.try_get::<i64, _>(0)? as u64, hash: r.try_get(1)?, recorded_at: r.try_get(2)? })
+        })
+        .transpose()
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
+            .bind(stream.as_str())
+            .fetch_one(&self.inner.pool)
+            .await?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64> {
+        let p: Option<i64> = sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        Ok(p.unwrap_or(0) as u64)
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(to_i64(position))
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn commits(&self) -> watch::Receiver<u64> {
+        self.start_listener();
+        self.inner.commits.subscribe()
+    }
+
+    fn fallback_tick(&self) -> Option<Duration> {
+        None
+    }
+
+    fn metrics(&self) -> &Arc<StoreMetrics> {
+        &self.inner.metrics
+    }
+}

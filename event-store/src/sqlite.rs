@@ -1,0 +1,330 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so every
+//! committed append is on disk when `append` returns.
+//!
+//! Appends are serialised twice: an in-process mutex (so writers queue without spinning on
+//! SQLite's busy handler) and `BEGIN IMMEDIATE` (so a writer in another process cannot slip in
+//! between reading the head and inserting). Live subscribers are woken in-process; commits from
+//! other processes are noticed on a one-second tick.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{watch, Mutex};
+use uuid::Uuid;
+
+use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
+use crate::error::{Result, StoreError};
+use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::store::{EventStore, StoreMetrics};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Rows per INSERT statement (11 parameters each, well under SQLite's 32,766).
+const INSERT_CHUNK: usize = 1_000;
+
+const COLUMNS: &str = "global_position, stream_id, stream_version, event_id, event_type, schema_version, \
+                       payload, metadata, recorded_at, prev_hash, hash";
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: SqlitePool,
+    write_lock: Mutex<()>,
+    commits: watch::Sender<u64>,
+    metrics: Arc<StoreMetrics>,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) or `sqlite::memory:`, and
+    /// runs the embedded migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let bad = |problem: String| StoreError::InvalidUrl { url: url.to_owned(), problem };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| bad(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| bad(format!("cannot create folder {}: {e}", dir.display())))?;
+            }
+        }
+        // An in-memory database lives in one connection; keep exactly one, forever.
+        let pool = if in_memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .connect_with(options)
+        .await?;
+        MIGRATOR.run(&pool).await?;
+        let head = head_of(&pool).await?.map_or(0, |h| h.position);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                write_lock: Mutex::new(()),
+                commits: watch::Sender::new(head),
+                metrics: Arc::default(),
+            }),
+        })
+    }
+
+    /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
+    pub(crate) async fn insert_unchecked(&self, stream: &StreamId, rows: &[Row]) -> Result<()> {
+        let mut tx = self.inner.pool.begin().await?;
+        insert_rows(&mut tx, stream, rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_locked(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendResult> {
+        let _writer = self.inner.write_lock.lock().await;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let head = head_of(&mut *tx).await?;
+        let version = stream_version_of(&mut tx, stream).await?;
+        if let Err(conflict) = check_expected(stream, expected, version) {
+            let existing = existing_events(&mut tx, events).await?;
+            return resolve_replay(stream, events, &existing)?.ok_or(conflict);
+        }
+        let rows = build_rows(head.as_ref(), stream, version, events, Utc::now())?;
+        if let Err(e) = insert_rows(&mut tx, stream, &rows).await {
+            // A constraint failure undoes only the statement in SQLite, so the transaction can
+            // still tell a replay (same ids, same content) from a misuse of ids.
+            if e.is_unique_violation() {
+                let existing = existing_events(&mut tx, events).await?;
+                if let Some(replay) = resolve_replay(stream, events, &existing)? {
+                    return Ok(replay);
+                }
+            }
+            return Err(e);
+        }
+        tx.commit().await?;
+        let last = rows.last().expect("validated batches are not empty");
+        self.inner.commits.send_replace(last.global_position);
+        Ok(AppendResult {
+            first_position: rows[0].global_position,
+            last_position: last.global_position,
+            stream_version: last.stream_version,
+            idempotent_replay: false,
+        })
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+async fn head_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(db: E) -> Result<Option<Head>> {
+    let row = sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        Ok(Head {
+            position: r.try_get::<i64, _>(0)? as u64,
+            hash: r.try_get(1)?,
+            recorded_at: micros_to_time(r.try_get(2)?),
+        })
+    })
+    .transpose()
+}
+
+async fn stream_version_of(conn: &mut SqliteConnection, stream: &StreamId) -> Result<u64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
+        .bind(stream.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+async fn insert_rows(conn: &mut SqliteConnection, stream: &StreamId, rows: &[Row]) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.global_position as i64)
+                .push_bind(stream.as_str())
+                .push_bind(r.stream_version as i64)
+                .push_bind(r.event_id.as_bytes().as_slice())
+                .push_bind(r.event_type.as_str())
+                .push_bind(i64::from(r.schema_version))
+                .push_bind(r.payload.as_slice())
+                .push_bind(r.metadata.as_slice())
+                .push_bind(r.recorded_at_micros)
+                .push_bind(r.prev_hash.as_slice())
+                .push_bind(r.hash.as_slice());
+        });
+        q.build().persistent(true).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn existing_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
+    let mut found = Vec::new();
+    for chunk in events.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT event_id, stream_id, global_position, stream_version, event_type, schema_version, payload \
+             FROM events WHERE event_id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for e in chunk {
+            sep.push_bind(e.event_id.as_bytes().to_vec());
+        }
+        q.push(") ORDER BY global_position");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            found.push(ExistingEvent {
+                event_id: uuid_from(&r.try_get::<Vec<u8>, _>(0)?),
+                stream_id: r.try_get(1)?,
+                global_position: r.try_get::<i64, _>(2)? as u64,
+                stream_version: r.try_get::<i64, _>(3)? as u64,
+                event_type: r.try_get(4)?,
+                schema_version: r.try_get::<i64, _>(5)? as u32,
+                payload: r.try_get(6)?,
+            });
+        }
+    }
+    found.sort_by_key(|x| x.global_position);
+    Ok(found)
+}
+
+fn uuid_from(bytes: &[u8]) -> Uuid {
+    Uuid::from_slice(bytes).unwrap_or(Uuid::nil())
+}
+
+fn micros_to_time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+fn to_event(r: &SqliteRow) -> Result<StoredEvent> {
+    let position = r.try_get::<i64, _>(0)? as u64;
+    let stream_id: String = r.try_get(1)?;
+    Ok(StoredEvent {
+        global_position: position,
+        stream_id: StreamId::from_stored(stream_id),
+        stream_version: r.try_get::<i64, _>(2)? as u64,
+        event_id: uuid_from(r.try_get_unchecked::<&[u8], _>(3)?),
+        event_type: r.try_get(4)?,
+        schema_version: r.try_get::<i64, _>(5)? as u32,
+        payload: r.try_get(6)?,
+        metadata: r.try_get(7)?,
+        recorded_at: micros_to_time(r.try_get(8)?),
+        prev_hash: r.try_get(9)?,
+        hash: r.try_get(10)?,
+    })
+}
+
+impl EventStore for SqliteStore {
+    async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
+        validate_batch(events)?;
+        let result = self.append_locked(stream, expected, events).await;
+        self.inner.metrics.record_append(&result);
+        result
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let sql = match direction {
+            Direction::Forwards => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
+                 ORDER BY stream_version ASC LIMIT ?"
+            ),
+            Direction::Backwards => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version <= ? \
+                 ORDER BY stream_version DESC LIMIT ?"
+            ),
+        };
+        let rows = sqlx::query(&sql)
+            .bind(stream.as_str())
+            .bind(to_i64(from_version))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE global_position >= ? AND global_position <= ? \
+             ORDER BY global_position LIMIT ?"
+        ))
+        .bind(to_i64(from_position))
+        .bind(to_i64(up_to))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
+        let p: Option<i64> = sqlx::query_scalar(
+            "SELECT global_position FROM events WHERE recorded_at <= ? \
+             ORDER BY recorded_at DESC, global_position DESC LIMIT 1",
+        )
+        .bind(instant.timestamp_micros())
+        .fetch_optional(&self.inner.pool)
+        .await?;
+        Ok(p.unwrap_or(0) as u64)
+    }
+
+    async fn head(&self) -> Result<Option<Head>> {
+        head_of(&self.inner.pool).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let mut conn = self.inner.pool.acquire().await?;
+        stream_version_of(&mut conn, stream).await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64> {
+        let p: Option<i64> = sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        Ok(p.unwrap_or(0) as u64)
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO checkpoints (name, position, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(to_i64(position))
+        .bind(Utc::now().timestamp_micros())
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.subscribe()
+    }
+
+    fn fallback_tick(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+
+    fn metrics(&self) -> &Arc<StoreMetrics> {
+        &self.inner.metrics
+    }
+}

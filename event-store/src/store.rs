@@ -1,0 +1,327 @@
+//! The [`EventStore`] trait, the [`Store`] that picks a backend from a URL, and subscriptions.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::error::{Result, StoreError};
+use crate::hash::{ChainBreak, ChainVerifier};
+use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+
+/// An append-only, hash-chained event log.
+///
+/// Positions start at 1 and have no gaps; stream versions start at 1. Every method that
+/// reads sees only committed events, in commit order.
+pub trait EventStore: Clone + Send + Sync + 'static {
+    /// Appends `events` to `stream` atomically if its version matches `expected`.
+    ///
+    /// A wrong version is [`StoreError::Conflict`] and writes nothing. Appending event ids that
+    /// are already stored, with the same content, returns the original result and writes nothing.
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<AppendResult>> + Send;
+
+    /// Up to `limit` events of one stream, starting at `from_version` and walking in `direction`.
+    /// Backwards from `u64::MAX` starts at the stream's last event.
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
+
+    /// Up to `limit` events with `from_position <= position <= up_to`, in order.
+    fn read_range(&self, from_position: u64, up_to: u64, limit: usize)
+        -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
+
+    /// The last position recorded at or before `instant` (0 if none).
+    fn position_at(&self, instant: DateTime<Utc>) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The last committed event, if any.
+    fn head(&self) -> impl Future<Output = Result<Option<Head>>> + Send;
+
+    /// The stream's current version (0 when it does not exist).
+    fn stream_version(&self, stream: &StreamId) -> impl Future<Output = Result<u64>> + Send;
+
+    /// A named subscriber's stored position (0 when it has none).
+    fn load_checkpoint(&self, name: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Stores a named subscriber's position.
+    fn save_checkpoint(&self, name: &str, position: u64) -> impl Future<Output = Result<()>> + Send;
+
+    /// Changes whenever this process learns that events were committed.
+    fn commits(&self) -> watch::Receiver<u64>;
+
+    /// How often a live subscriber re-reads when no notification arrives: `None` where every
+    /// commit, from any process, is notified (PostgreSQL); a slow tick for SQLite, whose
+    /// in-process notification cannot see other processes' commits.
+    fn fallback_tick(&self) -> Option<Duration>;
+
+    /// Counters for `/metrics`.
+    fn metrics(&self) -> &Arc<StoreMetrics>;
+
+    /// Up to `limit` events from `from_position` on, in order.
+    fn read_all(&self, from_position: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
+        self.read_range(from_position, u64::MAX, limit)
+    }
+
+    /// Like [`EventStore::read_all`], but only events recorded at or before `cutoff`: the log as
+    /// it stood at that instant (recorded-at never decreases along the log).
+    fn read_all_until(
+        &self,
+        from_position: u64,
+        limit: usize,
+        cutoff: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
+        async move {
+            let end = self.position_at(cutoff).await?;
+            if end < from_position {
+                return Ok(Vec::new());
+            }
+            self.read_range(from_position, end, limit).await
+        }
+    }
+
+    /// Catch-up from `from_position`, then live.
+    fn subscribe(&self, from_position: u64) -> Subscription<Self> {
+        Subscription::new(self.clone(), from_position, None)
+    }
+
+    /// Like [`EventStore::subscribe`], reporting its position to `/metrics` under `name`.
+    fn subscribe_named(&self, name: &str, from_position: u64) -> Subscription<Self> {
+        Subscription::new(self.clone(), from_position, Some(name.to_owned()))
+    }
+
+    /// Recomputes the hash chain over the whole log.
+    fn verify(&self) -> impl Future<Output = Result<Verification>> + Send {
+        async move {
+            let mut verifier = ChainVerifier::default();
+            let mut from = 1;
+            loop {
+                let batch = self.read_all(from, 5_000).await?;
+                let Some(last) = batch.last() else { break };
+                from = last.global_position + 1;
+                for e in &batch {
+                    if let Err(b) = verifier.check(e) {
+                        return Ok(Verification { checked: verifier.checked(), broken: Some(b) });
+                    }
+                }
+            }
+            Ok(Verification { checked: verifier.checked(), broken: None })
+        }
+    }
+}
+
+/// The outcome of [`EventStore::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Events whose links were checked and found good.
+    pub checked: u64,
+    /// The first break, if any.
+    pub broken: Option<ChainBreak>,
+}
+
+/// Counters kept by a store for `/metrics`.
+#[derive(Debug, Default)]
+pub struct StoreMetrics {
+    pub events_appended: AtomicU64,
+    pub appends: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub idempotent_replays: AtomicU64,
+    subscribers: Mutex<BTreeMap<String, u64>>,
+}
+
+impl StoreMetrics {
+    pub(crate) fn record_append(&self, result: &Result<AppendResult>) {
+        match result {
+            Ok(r) if r.idempotent_replay => {
+                self.idempotent_replays.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(r) => {
+                self.appends.fetch_add(1, Ordering::Relaxed);
+                self.events_appended.fetch_add(r.last_position - r.first_position + 1, Ordering::Relaxed);
+            }
+            Err(e) if e.is_conflict() => {
+                self.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Records how far a named subscriber has got.
+    pub fn set_subscriber_position(&self, name: &str, position: u64) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.insert(name.to_owned(), position);
+    }
+
+    /// Each named subscriber and the last position it has handed out.
+    pub fn subscriber_positions(&self) -> BTreeMap<String, u64> {
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Events from a position on: first those already stored, then each new commit as it lands.
+///
+/// Waiting is driven by commit notifications, not by polling; see [`EventStore::fallback_tick`].
+#[derive(Debug)]
+pub struct Subscription<S: EventStore> {
+    store: S,
+    next_position: u64,
+    buffer: VecDeque<StoredEvent>,
+    commits: watch::Receiver<u64>,
+    name: Option<String>,
+}
+
+impl<S: EventStore> Subscription<S> {
+    fn new(store: S, from_position: u64, name: Option<String>) -> Self {
+        let commits = store.commits();
+        Self { store, next_position: from_position.max(1), buffer: VecDeque::new(), commits, name }
+    }
+
+    /// The position of the next event this subscription will hand out.
+    pub fn next_position(&self) -> u64 {
+        self.next_position
+    }
+
+    /// The next event, waiting for one to be committed if needed.
+    pub async fn next(&mut self) -> Result<StoredEvent> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                return Ok(e);
+            }
+            self.fill(512).await?;
+        }
+    }
+
+    /// Up to `max` events that are ready now, waiting only when there are none.
+    pub async fn next_batch(&mut self, max: usize) -> Result<Vec<StoredEvent>> {
+        if self.buffer.is_empty() {
+            self.fill(max).await?;
+        }
+        let n = self.buffer.len().min(max);
+        Ok(self.buffer.drain(..n).collect())
+    }
+
+    /// Reads at least one event into the buffer, waiting for a commit when caught up.
+    async fn fill(&mut self, max: usize) -> Result<()> {
+        loop {
+            // Mark the current notification as seen *before* reading, so a commit that lands
+            // between the read and the wait still wakes us.
+            self.commits.borrow_and_update();
+            let batch = self.store.read_all(self.next_position, max.max(1)).await?;
+            if let Some(last) = batch.last() {
+                if last.global_position != self.next_position + batch.len() as u64 - 1 {
+                    return Err(StoreError::Decode {
+                        position: self.next_position,
+                        problem: "the log has a gap".into(),
+                    });
+                }
+                self.next_position = last.global_position + 1;
+                if let Some(name) = &self.name {
+                    self.store.metrics().set_subscriber_position(name, last.global_position);
+                }
+                self.buffer.extend(batch);
+                return Ok(());
+            }
+            match self.store.fallback_tick() {
+                Some(tick) => {
+                    let _ = tokio::time::timeout(tick, self.commits.changed()).await;
+                }
+                None => {
+                    if self.commits.changed().await.is_err() {
+                        // The notifier is gone (store shutting down): wait instead of spinning.
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Either backend, chosen by the database URL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens (and migrates) the store at `url`: `sqlite://PATH` (the file and its folder are
+    /// created on first use), `sqlite::memory:` or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteStore::open(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(PgStore::open(url).await?))
+        } else {
+            Err(StoreError::InvalidUrl {
+                url: url.to_owned(),
+                problem: "expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into(),
+            })
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
+impl EventStore for Store {
+    async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
+        dispatch!(self, s => s.append(stream, expected, events).await)
+    }
+    async fn read_stream(&self, stream: &StreamId, from: u64, dir: Direction, limit: usize) -> Result<Vec<StoredEvent>> {
+        dispatch!(self, s => s.read_stream(stream, from, dir, limit).await)
+    }
+    async fn read_range(&self, from: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        dispatch!(self, s => s.read_range(from, up_to, limit).await)
+    }
+    async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
+        dispatch!(self, s => s.position_at(instant).await)
+    }
+    async fn head(&self) -> Result<Option<Head>> {
+        dispatch!(self, s => s.head().await)
+    }
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        dispatch!(self, s => s.stream_version(stream).await)
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<u64> {
+        dispatch!(self, s => s.load_checkpoint(name).await)
+    }
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        dispatch!(self, s => s.save_checkpoint(name, position).await)
+    }
+    fn commits(&self) -> watch::Receiver<u64> {
+        dispatch!(self, s => s.commits())
+    }
+    fn fallback_tick(&self) -> Option<Duration> {
+        dispatch!(self, s => s.fallback_tick())
+    }
+    fn metrics(&self) -> &Arc<StoreMetrics> {
+        dispatch!(self, s => s.metrics())
+    }
+}
