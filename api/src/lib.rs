@@ -31,7 +31,8 @@ pub fn router(state: AppState) -> Router {
 
 /// An RFC 7807 problem document.
 fn problem(status: StatusCode, title: &str, detail: String) -> Response {
-    let body = serde_json::json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
+    let body =
+        serde_json::json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
     (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
@@ -57,7 +58,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         Ok(h) => h.map_or(0, |h| h.position),
         Err(e) => {
             tracing::error!(error = %e, "metrics: cannot read the head");
-            return problem(StatusCode::SERVICE_UNAVAILABLE, "store unavailable", "the event store did not answer".into());
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable",
+                "the event store did not answer".into(),
+            );
         }
     };
     let m = state.store.metrics();
@@ -65,8 +70,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     };
-    metric("cairn_events_appended_total", "counter", "Events appended by this process.", m.events_appended.load(Ordering::Relaxed));
-    metric("cairn_appends_total", "counter", "Successful append calls by this process.", m.appends.load(Ordering::Relaxed));
+    metric(
+        "cairn_events_appended_total",
+        "counter",
+        "Events appended by this process.",
+        m.events_appended.load(Ordering::Relaxed),
+    );
+    metric(
+        "cairn_appends_total",
+        "counter",
+        "Successful append calls by this process.",
+        m.appends.load(Ordering::Relaxed),
+    );
     metric(
         "cairn_append_conflicts_total",
         "counter",
@@ -89,7 +104,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP cairn_subscriber_lag Committed events a named subscriber has not yet received.");
     let _ = writeln!(out, "# TYPE cairn_subscriber_lag gauge");
     for (name, pos) in &subscribers {
-        let _ = writeln!(out, "cairn_subscriber_lag{{subscriber=\"{}\"}} {}", escape_label(name), head.saturating_sub(*pos));
+        let _ = writeln!(
+            out,
+            "cairn_subscriber_lag{{subscriber=\"{}\"}} {}",
+            escape_label(name),
+            head.saturating_sub(*pos)
+        );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -125,9 +125,11 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve { .. } | Command::Relay { .. }) { "info" } else { "warn" };
+    let default_level =
+        if matches!(cli.command, Command::Serve { .. } | Command::Relay { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
@@ -157,7 +159,9 @@ async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve { bind, nats, nats_url } => report(serve(store, bind, nats_url.map(|u| nats.config(&u))).await),
         Command::Relay { nats_url, nats, once } => report(relay(store, nats.config(&nats_url), once).await),
-        Command::Events(EventsCommand::Tail { from, follow, stream }) => report(tail(store, from, follow, stream).await),
+        Command::Events(EventsCommand::Tail { from, follow, stream }) => {
+            report(tail(store, from, follow, stream).await)
+        }
         Command::Verify => verify(store).await,
         Command::Bench(_) => unreachable!("handled above"),
     }

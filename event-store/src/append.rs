@@ -43,10 +43,7 @@ pub(crate) fn validate_batch(events: &[NewEvent]) -> Result<(), StoreError> {
         return Err(StoreError::InvalidAppend(format!("event id {} appears twice in one append", w[0])));
     }
     if let Some(e) = events.iter().find(|e| e.event_type.is_empty() || e.event_type.len() > 200) {
-        return Err(StoreError::InvalidAppend(format!(
-            "event {}: event type must be 1 to 200 bytes",
-            e.event_id
-        )));
+        return Err(StoreError::InvalidAppend(format!("event {}: event type must be 1 to 200 bytes", e.event_id)));
     }
     Ok(())
 }
@@ -81,11 +78,9 @@ pub(crate) fn build_rows(
         None => (0, GENESIS.to_vec(), now),
     };
     let recorded_at_micros = recorded_at.timestamp_micros();
-    let mut version = stream_version;
     let mut rows = Vec::with_capacity(events.len());
-    for e in events {
+    for (version, e) in (stream_version + 1..).zip(events) {
         position += 1;
-        version += 1;
         let metadata = crate::codec::to_msgpack(&e.metadata)?;
         let hash = event_hash(
             &prev_hash,
@@ -160,7 +155,10 @@ pub(crate) fn resolve_replay(
     }
     let contiguous = found.windows(2).all(|w| w[1].global_position == w[0].global_position + 1);
     if !contiguous {
-        return Err(mismatch(events[0].event_id, "the ids were stored by different appends or in another order".into()));
+        return Err(mismatch(
+            events[0].event_id,
+            "the ids were stored by different appends or in another order".into(),
+        ));
     }
     Ok(Some(AppendResult {
         first_position: found[0].global_position,

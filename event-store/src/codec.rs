@@ -88,13 +88,11 @@ impl Upcasters {
                 E::SCHEMA_VERSION
             )));
         }
-        let mut value: serde_json::Value =
-            rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()))?;
+        let mut value: serde_json::Value = rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()))?;
         for version in stored.schema_version..E::SCHEMA_VERSION {
-            let step = self
-                .steps
-                .get(&(stored.event_type.clone(), version))
-                .ok_or_else(|| fail(format!("no upcaster from {} v{version} to v{}", stored.event_type, version + 1)))?;
+            let step = self.steps.get(&(stored.event_type.clone(), version)).ok_or_else(|| {
+                fail(format!("no upcaster from {} v{version} to v{}", stored.event_type, version + 1))
+            })?;
             value = step(value).map_err(|e| fail(format!("upcasting v{version}: {e}")))?;
         }
         serde_json::from_value(value).map_err(|e| fail(e.to_string()))

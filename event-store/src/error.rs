@@ -10,11 +10,7 @@ pub enum StoreError {
     /// The stream's version was not what the writer expected. Nothing was written; safe to retry
     /// after reloading the stream.
     #[error("conflict on stream {stream_id}: expected {expected}, but the stream is at version {actual}")]
-    Conflict {
-        stream_id: String,
-        expected: ExpectedVersion,
-        actual: u64,
-    },
+    Conflict { stream_id: String, expected: ExpectedVersion, actual: u64 },
     /// An event id is already stored, but with other content (or in another stream or batch).
     #[error("event id {event_id} is already stored with different content: {problem}")]
     IdempotencyMismatch { event_id: Uuid, problem: String },

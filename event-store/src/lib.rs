@@ -29,7 +29,9 @@ pub use append::MAX_BATCH;
 pub use codec::{Event, Upcasters};
 pub use error::{Result, StoreError};
 pub use hash::{ChainBreak, ChainVerifier};
-pub use model::{AppendResult, MAX_STREAM_ID_LEN, Direction, ExpectedVersion, Head, Metadata, NewEvent, StoredEvent, StreamId};
+pub use model::{
+    AppendResult, Direction, ExpectedVersion, Head, Metadata, NewEvent, StoredEvent, StreamId, MAX_STREAM_ID_LEN,
+};
 pub use postgres::PgStore;
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
 pub use sqlite::SqliteStore;

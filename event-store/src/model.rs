@@ -27,9 +27,7 @@ impl StreamId {
                 None => Some("must look like <category>-<id>".to_owned()),
                 Some((category, rest)) => {
                     if category.is_empty()
-                        || !category
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        || !category.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                     {
                         Some("category must be lowercase letters, digits or _".to_owned())
                     } else if rest.is_empty() {
@@ -152,10 +150,8 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// Decodes the stored metadata.
     pub fn metadata(&self) -> Result<Metadata, StoreError> {
-        rmp_serde::from_slice(&self.metadata).map_err(|e| StoreError::Decode {
-            position: self.global_position,
-            problem: format!("metadata: {e}"),
-        })
+        rmp_serde::from_slice(&self.metadata)
+            .map_err(|e| StoreError::Decode { position: self.global_position, problem: format!("metadata: {e}") })
     }
 }
 

@@ -79,16 +79,12 @@ impl PgStore {
         events: &[NewEvent],
     ) -> Result<AppendResult> {
         let mut tx = self.inner.pool.begin().await?;
-        let begin = sqlx::query("SELECT * FROM cairn_append_begin($1)")
-            .bind(stream.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
+        let begin =
+            sqlx::query("SELECT * FROM cairn_append_begin($1)").bind(stream.as_str()).fetch_one(&mut *tx).await?;
         let head = match begin.try_get::<Option<i64>, _>(0)? {
-            Some(position) => Some(Head {
-                position: position as u64,
-                hash: begin.try_get(1)?,
-                recorded_at: begin.try_get(2)?,
-            }),
+            Some(position) => {
+                Some(Head { position: position as u64, hash: begin.try_get(1)?, recorded_at: begin.try_get(2)? })
+            }
             None => None,
         };
         let version = begin.try_get::<i64, _>(3)? as u64;
@@ -290,9 +286,10 @@ impl EventStore for PgStore {
     }
 
     async fn head(&self) -> Result<Option<Head>> {
-        let row = sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
-            .fetch_optional(&self.inner.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
+                .fetch_optional(&self.inner.pool)
+                .await?;
         row.map(|r| {
             Ok(Head { position: r.try_get::<i64, _>(0)? as u64, hash: r.try_get(1)?, recorded_at: r.try_get(2)? })
         })

@@ -111,7 +111,11 @@ impl<S: EventStore> Relay<S> {
         self.run_inner(Some(head), std::future::pending()).await
     }
 
-    async fn run_inner(&self, until: Option<u64>, shutdown: impl Future<Output = ()>) -> Result<RelayStats, RelayError> {
+    async fn run_inner(
+        &self,
+        until: Option<u64>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RelayStats, RelayError> {
         let name = self.config.checkpoint_name();
         let mut stats = RelayStats { checkpoint: self.store.load_checkpoint(&name).await?, ..Default::default() };
         let mut subscription = self.store.subscribe_named(&name, stats.checkpoint + 1);
@@ -141,11 +145,8 @@ impl<S: EventStore> Relay<S> {
             headers.insert("Cairn-Stream-Id", event.stream_id.as_str());
             headers.insert("Cairn-Event-Type", event.event_type.as_str());
             let subject = format!("{}.{}", self.config.subject_prefix, event.stream_id.category());
-            let ack = self
-                .js
-                .publish_with_headers(subject, headers, Bytes::from(to_wire(event)))
-                .await
-                .map_err(nats_err)?;
+            let ack =
+                self.js.publish_with_headers(subject, headers, Bytes::from(to_wire(event))).await.map_err(nats_err)?;
             acks.push(ack);
         }
         for ack in acks {

@@ -20,7 +20,7 @@ pub struct Scratch {
 #[derive(Debug)]
 enum Kind {
     Sqlite(PathBuf),
-    Postgres { admin: PgConnectOptions, name: String },
+    Postgres { admin: Box<PgConnectOptions>, name: String },
 }
 
 impl Scratch {
@@ -45,7 +45,7 @@ impl Scratch {
         let mut conn = admin.connect().await?;
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
         conn.close().await?;
-        Ok(Self { url: with_database(base_url, &name), kind: Kind::Postgres { admin, name } })
+        Ok(Self { url: with_database(base_url, &name), kind: Kind::Postgres { admin: Box::new(admin), name } })
     }
 
     /// Deletes the database (its file, or `DROP DATABASE … WITH (FORCE)`).

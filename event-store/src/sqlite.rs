@@ -53,7 +53,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // sqlx hands rows from its SQLite worker thread over a bounded channel; the default
+            // of 50 makes the two threads ping-pong on every few rows of a large read.
+            .row_buffer_size(4096);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -132,9 +135,10 @@ fn to_i64(v: u64) -> i64 {
 }
 
 async fn head_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(db: E) -> Result<Option<Head>> {
-    let row = sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
-        .fetch_optional(db)
-        .await?;
+    let row =
+        sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
+            .fetch_optional(db)
+            .await?;
     row.map(|r| {
         Ok(Head {
             position: r.try_get::<i64, _>(0)? as u64,

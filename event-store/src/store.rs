@@ -42,8 +42,12 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
 
     /// Up to `limit` events with `from_position <= position <= up_to`, in order.
-    fn read_range(&self, from_position: u64, up_to: u64, limit: usize)
-        -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
+    fn read_range(
+        &self,
+        from_position: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
 
     /// The last position recorded at or before `instant` (0 if none).
     fn position_at(&self, instant: DateTime<Utc>) -> impl Future<Output = Result<u64>> + Send;
@@ -294,7 +298,13 @@ impl EventStore for Store {
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         dispatch!(self, s => s.append(stream, expected, events).await)
     }
-    async fn read_stream(&self, stream: &StreamId, from: u64, dir: Direction, limit: usize) -> Result<Vec<StoredEvent>> {
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        dir: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         dispatch!(self, s => s.read_stream(stream, from, dir, limit).await)
     }
     async fn read_range(&self, from: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {

@@ -1,0 +1,95 @@
+//! End-to-end: `cairn serve` on a real port, `/health` and `/metrics`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{all_backends, append, cairn};
+
+/// Starts `cairn serve` on a free port and returns the child and its base URL.
+fn serve(url: &str, extra_env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = cairn()
+        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+        .envs(extra_env.iter().copied())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("addr=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("cairn serve reports its address");
+    (child, format!("http://{addr}"))
+}
+
+fn stop(mut child: Child) {
+    #[cfg(unix)]
+    {
+        // SIGTERM: the server shuts down gracefully.
+        let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = child.kill();
+    }
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_the_store() {
+    for db in all_backends("serve").await {
+        append(&db.store, "ledger-a", 4).await;
+        let (child, base) = serve(&db.url, &[]);
+        let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["head_position"], 4);
+        assert_eq!(health["backend"], db.store.backend());
+
+        let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("# TYPE cairn_append_conflicts_total counter"), "{metrics}");
+        assert!(metrics.lines().any(|l| l == "cairn_head_position 4"), "{metrics}");
+        stop(child);
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn serve_with_nats_relays_and_reports_the_relays_lag() {
+    let Ok(nats) = std::env::var("CAIRN_TEST_NATS_URL") else {
+        common::skipped("serve with the relay", "CAIRN_TEST_NATS_URL");
+        return;
+    };
+    let db = common::sqlite().await;
+    append(&db.store, "ledger-a", 3).await;
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let stream = format!("CAIRN_E2E_{id}");
+    let prefix = format!("cairne2e_{id}.events");
+    let (child, base) = serve(
+        &db.url,
+        &[("CAIRN_NATS_URL", &nats), ("CAIRN_NATS_STREAM", &stream), ("CAIRN_NATS_SUBJECT_PREFIX", &prefix)],
+    );
+    let lag_line = format!("cairn_subscriber_lag{{subscriber=\"relay:{stream}\"}} 0");
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        if metrics.lines().any(|l| l == lag_line) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(metrics.lines().any(|l| l == lag_line), "{metrics}");
+    assert!(metrics.contains(&format!("cairn_subscriber_position{{subscriber=\"relay:{stream}\"}} 3")), "{metrics}");
+    stop(child);
+    let js = async_nats::jetstream::new(async_nats::connect(&nats).await.unwrap());
+    assert_eq!(js.get_stream(&stream).await.unwrap().info().await.unwrap().state.messages, 3);
+    js.delete_stream(&stream).await.unwrap();
+    db.remove().await;
+}
