@@ -106,7 +106,8 @@ async fn the_same_event_id_with_different_content_is_an_error() {
         let err = s.append(&a, ExpectedVersion::Any, &[altered]).await.unwrap_err();
         assert!(matches!(err, StoreError::IdempotencyMismatch { event_id, .. } if event_id == original.event_id));
         // The same id in another stream is refused too.
-        let err = s.append(&stream("ledger-y"), ExpectedVersion::Any, std::slice::from_ref(&original)).await.unwrap_err();
+        let err =
+            s.append(&stream("ledger-y"), ExpectedVersion::Any, std::slice::from_ref(&original)).await.unwrap_err();
         assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err}");
         // A batch mixing a stored id with new ones is refused, and writes none of it.
         let err = s.append(&a, ExpectedVersion::Any, &[original, noted(3)]).await.unwrap_err();
