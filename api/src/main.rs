@@ -123,6 +123,12 @@ enum BenchCommand {
     },
 }
 
+// mimalloc, also standing in for C's malloc (the `override` feature) so that SQLite's own
+// allocations are cheap too: large reads allocate on sqlx's SQLite worker thread and free on
+// the runtime's threads, which glibc's malloc handles poorly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level =

@@ -56,7 +56,9 @@ impl SqliteStore {
             .foreign_keys(true)
             // sqlx hands rows from its SQLite worker thread over a bounded channel; the default
             // of 50 makes the two threads ping-pong on every few rows of a large read.
-            .row_buffer_size(4096);
+            .row_buffer_size(4096)
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "8192");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
