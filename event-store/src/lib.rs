@@ -22,6 +22,7 @@ mod model;
 mod postgres;
 pub mod relay;
 pub mod scratch;
+mod sql;
 mod sqlite;
 mod store;
 

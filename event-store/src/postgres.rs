@@ -23,12 +23,10 @@ use uuid::Uuid;
 use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::sql::{self, to_i64};
 use crate::store::{EventStore, StoreMetrics};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
-
-const COLUMNS: &str = "global_position, stream_id, stream_version, event_id, event_type, schema_version, \
-                       payload, metadata, recorded_at, prev_hash, hash";
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -118,13 +116,10 @@ impl PgStore {
 
     async fn existing_events(&self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let rows = sqlx::query(
-            "SELECT event_id, stream_id, global_position, stream_version, event_type, schema_version, payload \
-             FROM events WHERE event_id = ANY($1) ORDER BY global_position",
-        )
-        .bind(&ids)
-        .fetch_all(&self.inner.pool)
-        .await?;
+        let rows = sqlx::query(&format!("{}WHERE event_id = ANY($1) ORDER BY global_position", sql::SELECT_EXISTING))
+            .bind(&ids)
+            .fetch_all(&self.inner.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ExistingEvent {
@@ -183,9 +178,10 @@ async fn insert_rows(conn: &mut sqlx::PgConnection, stream: &StreamId, rows: &[R
     let prev: Vec<&[u8]> = rows.iter().map(|r| r.prev_hash.as_slice()).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
     let recorded_at = DateTime::from_timestamp_micros(rows[0].recorded_at_micros).unwrap_or_default();
-    sqlx::query(&format!(
-        "INSERT INTO events ({COLUMNS}) \
-         SELECT p, $2, v, id, t, sv, pl, md, $9, ph, h \
+    sqlx::query(concat!(
+        "INSERT INTO events (",
+        sql::columns!(),
+        ") SELECT p, $2, v, id, t, sv, pl, md, $9, ph, h \
          FROM UNNEST($1::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[], $8::bytea[], \
                      $10::bytea[], $11::bytea[]) AS u(p, v, id, t, sv, pl, md, ph, h)"
     ))
@@ -223,10 +219,6 @@ fn to_event(r: &PgRow) -> Result<StoredEvent> {
     })
 }
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 impl EventStore for PgStore {
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         validate_batch(events)?;
@@ -242,17 +234,7 @@ impl EventStore for PgStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let sql = match direction {
-            Direction::Forwards => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
-                 ORDER BY stream_version ASC LIMIT $3"
-            ),
-            Direction::Backwards => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
-                 ORDER BY stream_version DESC LIMIT $3"
-            ),
-        };
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(sql::select_stream(direction))
             .bind(stream.as_str())
             .bind(to_i64(from_version))
             .bind(to_i64(limit as u64))
@@ -262,34 +244,23 @@ impl EventStore for PgStore {
     }
 
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM events WHERE global_position >= $1 AND global_position <= $2 \
-             ORDER BY global_position LIMIT $3"
-        ))
-        .bind(to_i64(from_position))
-        .bind(to_i64(up_to))
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.inner.pool)
-        .await?;
+        let rows = sqlx::query(sql::SELECT_RANGE)
+            .bind(to_i64(from_position))
+            .bind(to_i64(up_to))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.inner.pool)
+            .await?;
         rows.iter().map(to_event).collect()
     }
 
     async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
-        let p: Option<i64> = sqlx::query_scalar(
-            "SELECT global_position FROM events WHERE recorded_at <= $1 \
-             ORDER BY recorded_at DESC, global_position DESC LIMIT 1",
-        )
-        .bind(instant)
-        .fetch_optional(&self.inner.pool)
-        .await?;
+        let p: Option<i64> =
+            sqlx::query_scalar(sql::SELECT_POSITION_AT).bind(instant).fetch_optional(&self.inner.pool).await?;
         Ok(p.unwrap_or(0) as u64)
     }
 
     async fn head(&self) -> Result<Option<Head>> {
-        let row =
-            sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
-                .fetch_optional(&self.inner.pool)
-                .await?;
+        let row = sqlx::query(sql::SELECT_HEAD).fetch_optional(&self.inner.pool).await?;
         row.map(|r| {
             Ok(Head { position: r.try_get::<i64, _>(0)? as u64, hash: r.try_get(1)?, recorded_at: r.try_get(2)? })
         })
@@ -297,30 +268,24 @@ impl EventStore for PgStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
-            .bind(stream.as_str())
-            .fetch_one(&self.inner.pool)
-            .await?;
+        let v: Option<i64> =
+            sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(&self.inner.pool).await?;
         Ok(v.unwrap_or(0) as u64)
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<u64> {
-        let p: Option<i64> = sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.inner.pool)
-            .await?;
+        let p: Option<i64> =
+            sqlx::query_scalar(sql::SELECT_CHECKPOINT).bind(name).fetch_optional(&self.inner.pool).await?;
         Ok(p.unwrap_or(0) as u64)
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(to_i64(position))
-        .execute(&self.inner.pool)
-        .await?;
+        sqlx::query(sql::UPSERT_CHECKPOINT)
+            .bind(name)
+            .bind(to_i64(position))
+            .bind(Utc::now())
+            .execute(&self.inner.pool)
+            .await?;
         Ok(())
     }
 

@@ -19,15 +19,13 @@ use uuid::Uuid;
 use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::sql::{self, to_i64};
 use crate::store::{EventStore, StoreMetrics};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// Rows per INSERT statement (11 parameters each, well under SQLite's 32,766).
 const INSERT_CHUNK: usize = 1_000;
-
-const COLUMNS: &str = "global_position, stream_id, stream_version, event_id, event_type, schema_version, \
-                       payload, metadata, recorded_at, prev_hash, hash";
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -132,15 +130,8 @@ impl SqliteStore {
     }
 }
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 async fn head_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(db: E) -> Result<Option<Head>> {
-    let row =
-        sqlx::query("SELECT global_position, hash, recorded_at FROM events ORDER BY global_position DESC LIMIT 1")
-            .fetch_optional(db)
-            .await?;
+    let row = sqlx::query(sql::SELECT_HEAD).fetch_optional(db).await?;
     row.map(|r| {
         Ok(Head {
             position: r.try_get::<i64, _>(0)? as u64,
@@ -152,16 +143,13 @@ async fn head_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(db: E) -> Result<
 }
 
 async fn stream_version_of(conn: &mut SqliteConnection, stream: &StreamId) -> Result<u64> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
-        .bind(stream.as_str())
-        .fetch_one(conn)
-        .await?;
+    let v: Option<i64> = sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(conn).await?;
     Ok(v.unwrap_or(0) as u64)
 }
 
 async fn insert_rows(conn: &mut SqliteConnection, stream: &StreamId, rows: &[Row]) -> Result<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+        let mut q = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO events (", sql::columns!(), ") "));
         q.push_values(chunk, |mut b, r| {
             b.push_bind(r.global_position as i64)
                 .push_bind(stream.as_str())
@@ -183,10 +171,8 @@ async fn insert_rows(conn: &mut SqliteConnection, stream: &StreamId, rows: &[Row
 async fn existing_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
     let mut found = Vec::new();
     for chunk in events.chunks(500) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT event_id, stream_id, global_position, stream_version, event_type, schema_version, payload \
-             FROM events WHERE event_id IN (",
-        );
+        let mut q = QueryBuilder::<Sqlite>::new(sql::SELECT_EXISTING);
+        q.push("WHERE event_id IN (");
         let mut sep = q.separated(", ");
         for e in chunk {
             sep.push_bind(e.event_id.as_bytes().to_vec());
@@ -249,17 +235,7 @@ impl EventStore for SqliteStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let sql = match direction {
-            Direction::Forwards => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
-                 ORDER BY stream_version ASC LIMIT ?"
-            ),
-            Direction::Backwards => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version <= ? \
-                 ORDER BY stream_version DESC LIMIT ?"
-            ),
-        };
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(sql::select_stream(direction))
             .bind(stream.as_str())
             .bind(to_i64(from_version))
             .bind(to_i64(limit as u64))
@@ -269,26 +245,20 @@ impl EventStore for SqliteStore {
     }
 
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM events WHERE global_position >= ? AND global_position <= ? \
-             ORDER BY global_position LIMIT ?"
-        ))
-        .bind(to_i64(from_position))
-        .bind(to_i64(up_to))
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.inner.pool)
-        .await?;
+        let rows = sqlx::query(sql::SELECT_RANGE)
+            .bind(to_i64(from_position))
+            .bind(to_i64(up_to))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.inner.pool)
+            .await?;
         rows.iter().map(to_event).collect()
     }
 
     async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
-        let p: Option<i64> = sqlx::query_scalar(
-            "SELECT global_position FROM events WHERE recorded_at <= ? \
-             ORDER BY recorded_at DESC, global_position DESC LIMIT 1",
-        )
-        .bind(instant.timestamp_micros())
-        .fetch_optional(&self.inner.pool)
-        .await?;
+        let p: Option<i64> = sqlx::query_scalar(sql::SELECT_POSITION_AT)
+            .bind(instant.timestamp_micros())
+            .fetch_optional(&self.inner.pool)
+            .await?;
         Ok(p.unwrap_or(0) as u64)
     }
 
@@ -302,23 +272,18 @@ impl EventStore for SqliteStore {
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<u64> {
-        let p: Option<i64> = sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.inner.pool)
-            .await?;
+        let p: Option<i64> =
+            sqlx::query_scalar(sql::SELECT_CHECKPOINT).bind(name).fetch_optional(&self.inner.pool).await?;
         Ok(p.unwrap_or(0) as u64)
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO checkpoints (name, position, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(to_i64(position))
-        .bind(Utc::now().timestamp_micros())
-        .execute(&self.inner.pool)
-        .await?;
+        sqlx::query(sql::UPSERT_CHECKPOINT)
+            .bind(name)
+            .bind(to_i64(position))
+            .bind(Utc::now().timestamp_micros())
+            .execute(&self.inner.pool)
+            .await?;
         Ok(())
     }
 
