@@ -93,3 +93,13 @@ async fn serve_with_nats_relays_and_reports_the_relays_lag() {
     js.delete_stream(&stream).await.unwrap();
     db.remove().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_nats_server_does_not_stop_the_http_server() {
+    let db = common::sqlite().await;
+    let (child, base) = serve(&db.url, &[("CAIRN_NATS_URL", "nats://127.0.0.1:1")]);
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    stop(child);
+    db.remove().await;
+}

@@ -206,21 +206,54 @@ async fn shutdown_signal() {
 }
 
 async fn serve(store: Store, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
-    let relay_task = match relay {
-        Some(config) => {
-            let relay = Relay::connect(store.clone(), config).await.context("starting the NATS relay")?;
-            Some(tokio::spawn(async move { relay.run(shutdown_signal()).await }))
-        }
-        None => None,
-    };
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let relay_task = relay.map(|config| tokio::spawn(relay_until_stopped(store.clone(), config, stopping.clone())));
     let app = Application::build(AppState { store }, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
-    app.run(shutdown_signal()).await?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut app_stopping = stopping;
+    app.run(async move {
+        let _ = app_stopping.wait_for(|s| *s).await;
+    })
+    .await?;
     if let Some(task) = relay_task {
-        let stats = task.await.context("relay task")??;
-        tracing::info!(published = stats.published, checkpoint = stats.checkpoint, "relay stopped");
+        task.await.context("relay task")?;
     }
     Ok(())
+}
+
+/// The relay inside `serve`: a NATS outage must not take the HTTP server down, so it logs the
+/// failure and reconnects every five seconds, resuming from its checkpoint, until shutdown.
+async fn relay_until_stopped(store: Store, config: RelayConfig, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let result = match Relay::connect(store.clone(), config.clone()).await {
+            Ok(relay) => {
+                let stopped = stopping.clone();
+                relay
+                    .run(async move {
+                        let mut stopped = stopped;
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(stats) if *stopping.borrow() => {
+                tracing::info!(published = stats.published, checkpoint = stats.checkpoint, "relay stopped");
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "relay failed; reconnecting in 5 s"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {
