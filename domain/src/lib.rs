@@ -1,8 +1,22 @@
 //! The pure core of cairn: domain types, aggregates as deciders, events, the tax-lot and
-//! wash-sale engine, and the law-given data tables (contribution limits, settlement calendar).
+//! wash-sale engine, and the law-given data tables.
 //!
-//! Each aggregate is a decider: `decide(&state, command, &ctx) -> Result<Vec<Event>, DomainError>`
+//! - [`ledger`]: the household ledger aggregate. [`ledger::decide`] and [`ledger::evolve`] over
+//!   [`ledger::LedgerEvent`]; [`ledger::lots`] is the lot engine (FIFO, LIFO, HIFO, specific
+//!   identification, average cost; holding periods; wash sales) that derives open lots,
+//!   Form 8949 rows and wash-sale adjustments from the recorded rows.
+//! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
+//!
+//! Each aggregate is a decider: `decide(&state, &command) -> Result<Vec<Event>, DomainError>`
 //! and `evolve(state, &event) -> state`, where `evolve` never fails. This crate does no I/O,
 //! reads no clock and draws no random numbers: time, ids and keys are passed in.
-//!
-//! Nothing lives here yet; the ledger issue fills it.
+
+pub mod calendar;
+pub mod ledger;
+
+/// A command the domain refuses, naming the input line (for imports) and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{}{field}: {problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Rejected { line: Option<u64>, field: String, problem: String },
+}

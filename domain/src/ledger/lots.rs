@@ -1,0 +1,595 @@
+//! The lot engine: replays a household's rows in trade-date order and derives open lots,
+//! realized sales (Form 8949 rows) and wash-sale adjustments. Pure and deterministic: the same
+//! rows always give the same book, which is what lets a late or corrected row be absorbed by
+//! recomputing and recording only the difference.
+//!
+//! Wash sales follow IRS Publication 550: a loss on a sale in a taxable account is disallowed
+//! to the extent substantially identical shares (here: the same symbol) are bought within 30
+//! days before or after the sale, in any account of the household. Replacement shares are
+//! matched in the order they were bought, share by share, each absorbing at most one wash sale;
+//! the loss goes pro rata to the matched shares. In a taxable account the disallowed loss is
+//! added to the replacement shares' basis and the sold shares' holding period is tacked onto
+//! theirs; in a tax-advantaged account (IRA, 401(k), …) the loss is lost for good
+//! (Rev. Rul. 2008-5) and nothing is adjusted. Shares bought before the sale count only while
+//! still held at the sale; shares that arrive by transfer are not purchases.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, Months, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::types::{AccountInfo, Action, LotMethod, Trade};
+
+/// Days before and after a loss sale in which a purchase makes it a wash sale.
+pub const WASH_SALE_WINDOW_DAYS: i64 = 30;
+
+/// An open lot (or a portion of one, after a split for a wash sale).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    /// The id of the row that opened it (`T7`), with `.k` for portions split off it.
+    pub lot_id: String,
+    pub account: String,
+    pub symbol: String,
+    pub quantity: Decimal,
+    /// Total adjusted basis (cost plus fees plus wash-sale adjustments).
+    pub basis: Decimal,
+    /// Acquisition date for holding periods, after tacking.
+    pub acquired: NaiveDate,
+    /// The trade date of the row that opened it.
+    pub purchased: NaiveDate,
+    /// Wash-sale losses added to the basis.
+    pub wash_adjustment: Decimal,
+    /// This portion already absorbed a wash sale.
+    pub replacement_used: bool,
+    /// Bought (as opposed to transferred in); only purchases replace sold shares.
+    pub is_purchase: bool,
+    seq: u64,
+}
+
+impl Lot {
+    fn key(&self) -> (NaiveDate, u64) {
+        (self.purchased, self.seq)
+    }
+
+    /// Splits `n` shares off, with their pro-rata basis and adjustment; `self` keeps the rest.
+    fn take(&mut self, n: Decimal) -> Lot {
+        if n >= self.quantity {
+            let all = self.clone();
+            self.quantity = Decimal::ZERO;
+            self.basis = Decimal::ZERO;
+            self.wash_adjustment = Decimal::ZERO;
+            return all;
+        }
+        let basis = self.basis * n / self.quantity;
+        let adjustment = self.wash_adjustment * n / self.quantity;
+        self.quantity -= n;
+        self.basis -= basis;
+        self.wash_adjustment -= adjustment;
+        Lot { quantity: n, basis, wash_adjustment: adjustment, ..self.clone() }
+    }
+}
+
+/// Short or long term: long when sold after the one-year anniversary of acquisition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Term {
+    Short,
+    Long,
+}
+
+pub fn term(acquired: NaiveDate, sold: NaiveDate) -> Term {
+    let anniversary = acquired.checked_add_months(Months::new(12)).unwrap_or(acquired);
+    if sold > anniversary {
+        Term::Long
+    } else {
+        Term::Short
+    }
+}
+
+/// One lot portion disposed of by a sale (a Form 8949 row when `reportable`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRow {
+    pub sale_id: String,
+    pub lot_id: String,
+    pub account: String,
+    pub symbol: String,
+    pub quantity: Decimal,
+    pub date_acquired: NaiveDate,
+    pub date_sold: NaiveDate,
+    pub proceeds: Decimal,
+    pub cost_basis: Decimal,
+    /// `W` when part of the loss was disallowed as a wash sale.
+    pub adjustment_code: Option<String>,
+    /// The disallowed loss (positive), added back to the gain.
+    pub adjustment_amount: Decimal,
+    /// `proceeds - cost_basis + adjustment_amount`.
+    pub gain_loss: Decimal,
+    pub term: Term,
+    /// In a taxable account (gains in sheltered accounts are not reported).
+    pub reportable: bool,
+}
+
+/// One wash-sale match: `shares` of a loss sale replaced by shares of another lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WashSale {
+    /// `<sale>:<sold lot>:<replacement lot>`; stable while the rows behind it do not change.
+    pub id: String,
+    pub sale_id: String,
+    pub sale_date: NaiveDate,
+    pub symbol: String,
+    pub sold_lot_id: String,
+    pub replacement_lot_id: String,
+    pub replacement_account: String,
+    pub shares: Decimal,
+    /// The loss disallowed on these shares (positive).
+    pub disallowed_loss: Decimal,
+    /// Added to the replacement shares' basis (zero when permanent).
+    pub basis_adjustment: Decimal,
+    /// Days of the sold shares' holding period tacked onto the replacement (zero when permanent).
+    pub holding_period_days: i64,
+    /// The replacement was bought in a tax-advantaged account: the loss is gone for good.
+    pub permanent: bool,
+}
+
+/// Everything the engine derives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Book {
+    /// Open lots, by account, symbol and purchase order.
+    pub lots: Vec<Lot>,
+    pub sales: Vec<SaleRow>,
+    pub wash_sales: Vec<WashSale>,
+    /// Cash per account: deposits, dividends, interest and sale proceeds in; withdrawals, fees
+    /// and purchases out.
+    pub cash: BTreeMap<String, Decimal>,
+    /// Dividends per account: (qualified, ordinary).
+    pub dividends: BTreeMap<String, (Decimal, Decimal)>,
+}
+
+/// A row the engine cannot apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineError {
+    pub trade_id: String,
+    pub source_line: Option<u64>,
+    pub field: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    lot_id: String,
+    shares: Decimal,
+    basis_add: Decimal,
+    tack_days: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Purchase {
+    date: NaiveDate,
+    seq: u64,
+    trade_id: String,
+    account: String,
+    quantity: Decimal,
+}
+
+struct Engine<'a> {
+    accounts: &'a BTreeMap<String, AccountInfo>,
+    /// symbol → account → open lots in purchase order.
+    lots: HashMap<String, BTreeMap<String, Vec<Lot>>>,
+    /// symbol → purchases in (date, seq) order, for the look-ahead.
+    purchases: HashMap<String, Vec<Purchase>>,
+    /// Replacement shares promised to purchases not yet processed.
+    pending: HashMap<String, Vec<Pending>>,
+    reserved: HashMap<String, Decimal>,
+    splits: HashMap<String, u32>,
+    trades_by_id: HashMap<&'a str, &'a Trade>,
+    book: Book,
+}
+
+/// Replays `trades` (those on or before `as_of`, when given) into a [`Book`].
+pub fn compute(
+    accounts: &BTreeMap<String, AccountInfo>,
+    trades: &[Trade],
+    as_of: Option<NaiveDate>,
+) -> Result<Book, EngineError> {
+    let mut order: Vec<&Trade> = trades.iter().filter(|t| as_of.is_none_or(|d| t.trade_date <= d)).collect();
+    order.sort_by_key(|t| (t.trade_date, t.seq()));
+    let mut purchases: HashMap<String, Vec<Purchase>> = HashMap::new();
+    for t in &order {
+        if let (Action::Buy, Some(symbol)) = (t.action, &t.symbol) {
+            purchases.entry(symbol.clone()).or_default().push(Purchase {
+                date: t.trade_date,
+                seq: t.seq(),
+                trade_id: t.trade_id.clone(),
+                account: t.account.clone(),
+                quantity: t.quantity,
+            });
+        }
+    }
+    let mut engine = Engine {
+        accounts,
+        lots: HashMap::new(),
+        purchases,
+        pending: HashMap::new(),
+        reserved: HashMap::new(),
+        splits: HashMap::new(),
+        trades_by_id: trades.iter().map(|t| (t.trade_id.as_str(), t)).collect(),
+        book: Book::default(),
+    };
+    for t in order {
+        engine.apply(t)?;
+    }
+    let mut lots: Vec<Lot> =
+        engine.lots.into_values().flat_map(|by_account| by_account.into_values().flatten()).collect();
+    lots.sort_by(|a, b| (&a.account, &a.symbol, a.key(), &a.lot_id).cmp(&(&b.account, &b.symbol, b.key(), &b.lot_id)));
+    engine.book.lots = lots;
+    Ok(engine.book)
+}
+
+fn fail(t: &Trade, field: &'static str, problem: String) -> EngineError {
+    EngineError { trade_id: t.trade_id.clone(), source_line: t.source_line, field, problem }
+}
+
+impl Engine<'_> {
+    fn account(&self, t: &Trade, label: &str) -> Result<&AccountInfo, EngineError> {
+        self.accounts.get(label).ok_or_else(|| fail(t, "account", format!("no account labelled {label:?}")))
+    }
+
+    fn symbol(t: &Trade) -> Result<&str, EngineError> {
+        t.symbol.as_deref().ok_or_else(|| fail(t, "symbol", "required for this action".into()))
+    }
+
+    fn cash(&mut self, account: &str, delta: Decimal) {
+        *self.book.cash.entry(account.to_owned()).or_default() += delta;
+    }
+
+    fn apply(&mut self, t: &Trade) -> Result<(), EngineError> {
+        let account = self.account(t, &t.account)?.clone();
+        let amount = t.quantity * t.price;
+        match t.action {
+            Action::Deposit | Action::Interest => self.cash(&t.account, amount - t.fees),
+            Action::Withdrawal => self.cash(&t.account, -amount - t.fees),
+            Action::Fee => self.cash(&t.account, -amount - t.fees),
+            Action::Dividend => {
+                self.cash(&t.account, amount - t.fees);
+                let qualified = t.description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("qualified"))
+                    && !t.description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("non-qualified"));
+                let entry = self.book.dividends.entry(t.account.clone()).or_default();
+                if qualified {
+                    entry.0 += amount;
+                } else {
+                    entry.1 += amount;
+                }
+            }
+            Action::Buy => {
+                let symbol = Self::symbol(t)?.to_owned();
+                self.cash(&t.account, -amount - t.fees);
+                let lot = Lot {
+                    lot_id: t.trade_id.clone(),
+                    account: t.account.clone(),
+                    symbol: symbol.clone(),
+                    quantity: t.quantity,
+                    basis: amount + t.fees,
+                    acquired: t.trade_date,
+                    purchased: t.trade_date,
+                    wash_adjustment: Decimal::ZERO,
+                    replacement_used: false,
+                    is_purchase: true,
+                    seq: t.seq(),
+                };
+                self.open_purchase(lot, account.account_type.is_tax_advantaged());
+            }
+            Action::TransferIn => {
+                if t.counterpart.is_some() {
+                    return Ok(()); // carried out with its transfer_out
+                }
+                let symbol = Self::symbol(t)?.to_owned();
+                self.insert(Lot {
+                    lot_id: t.trade_id.clone(),
+                    account: t.account.clone(),
+                    symbol,
+                    quantity: t.quantity,
+                    basis: amount + t.fees,
+                    acquired: t.trade_date,
+                    purchased: t.trade_date,
+                    wash_adjustment: Decimal::ZERO,
+                    replacement_used: false,
+                    is_purchase: false,
+                    seq: t.seq(),
+                });
+            }
+            Action::TransferOut => {
+                let symbol = Self::symbol(t)?.to_owned();
+                let method = t.lot_method.unwrap_or(account.lot_method);
+                let taken = self.relieve(t, &t.account, &symbol, t.quantity, method)?;
+                if let Some(other) = &t.counterpart {
+                    let to = self
+                        .trades_by_id
+                        .get(other.as_str())
+                        .map(|o| o.account.clone())
+                        .ok_or_else(|| fail(t, "account", format!("transfer counterpart {other} is missing")))?;
+                    self.account(t, &to)?;
+                    for mut lot in taken {
+                        lot.account.clone_from(&to);
+                        self.insert(lot);
+                    }
+                }
+            }
+            Action::Sell => {
+                let symbol = Self::symbol(t)?.to_owned();
+                let method = t.lot_method.unwrap_or(account.lot_method);
+                let portions = self.relieve(t, &t.account, &symbol, t.quantity, method)?;
+                self.cash(&t.account, amount - t.fees);
+                self.realize(t, &account, &symbol, portions, amount - t.fees);
+            }
+            Action::Split => {
+                let symbol = Self::symbol(t)?.to_owned();
+                let ratio = t.ratio.ok_or_else(|| fail(t, "ratio", "a split needs a ratio such as 2:1".into()))?;
+                let lots = self.lots.entry(symbol.clone()).or_default().entry(t.account.clone()).or_default();
+                let mut total = Decimal::ZERO;
+                for lot in lots.iter_mut() {
+                    lot.quantity = lot.quantity * ratio.new / ratio.old;
+                    total += lot.quantity;
+                }
+                let fraction = total.fract();
+                if fraction > Decimal::ZERO && t.price > Decimal::ZERO {
+                    let method = t.lot_method.unwrap_or(account.lot_method);
+                    let method = if method == LotMethod::Specific { LotMethod::Lifo } else { method };
+                    let portions = self.relieve(t, &t.account, &symbol, fraction, method)?;
+                    let proceeds = fraction * t.price;
+                    self.cash(&t.account, proceeds);
+                    self.realize(t, &account, &symbol, portions, proceeds);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a lot in purchase order.
+    fn insert(&mut self, lot: Lot) {
+        let lots = self.lots.entry(lot.symbol.clone()).or_default().entry(lot.account.clone()).or_default();
+        let at = lots.partition_point(|l| (l.key(), &l.lot_id) <= (lot.key(), &lot.lot_id));
+        lots.insert(at, lot);
+    }
+
+    /// Opens a bought lot, first carving out the portions promised to earlier loss sales.
+    fn open_purchase(&mut self, mut lot: Lot, sheltered: bool) {
+        for p in self.pending.remove(&lot.lot_id).unwrap_or_default() {
+            let mut portion = lot.take(p.shares);
+            portion.lot_id = p.lot_id;
+            portion.replacement_used = true;
+            if !sheltered {
+                portion.basis += p.basis_add;
+                portion.wash_adjustment += p.basis_add;
+                portion.acquired -= Duration::days(p.tack_days);
+            }
+            self.insert(portion);
+        }
+        if lot.quantity > Decimal::ZERO {
+            self.insert(lot);
+        }
+    }
+
+    fn next_portion_id(&mut self, base: &str) -> String {
+        let k = self.splits.entry(base.to_owned()).or_insert(0);
+        *k += 1;
+        format!("{base}.{k}")
+    }
+
+    /// Removes `quantity` shares from the account's lots, by `method`.
+    fn relieve(
+        &mut self,
+        t: &Trade,
+        account: &str,
+        symbol: &str,
+        quantity: Decimal,
+        method: LotMethod,
+    ) -> Result<Vec<Lot>, EngineError> {
+        let lots = self.lots.entry(symbol.to_owned()).or_default().entry(account.to_owned()).or_default();
+        let held: Decimal = lots.iter().map(|l| l.quantity).sum();
+        if quantity <= Decimal::ZERO {
+            return Err(fail(t, "quantity", "must be positive".into()));
+        }
+        if held < quantity {
+            return Err(fail(
+                t,
+                "quantity",
+                format!("{quantity} {symbol} to remove, but account {account} holds {held}"),
+            ));
+        }
+        let mut order: Vec<usize> = (0..lots.len()).collect();
+        match method {
+            LotMethod::Fifo => {}
+            LotMethod::Lifo => order.reverse(),
+            LotMethod::Hifo => order.sort_by(|&a, &b| {
+                let per_share = |l: &Lot| l.basis / l.quantity;
+                per_share(&lots[b]).cmp(&per_share(&lots[a])).then(a.cmp(&b))
+            }),
+            LotMethod::Average => {
+                let total_basis: Decimal = lots.iter().map(|l| l.basis).sum();
+                let mut left = total_basis;
+                let n = lots.len();
+                for (i, lot) in lots.iter_mut().enumerate() {
+                    lot.basis = if i + 1 == n { left } else { total_basis * lot.quantity / held };
+                    left -= lot.basis;
+                }
+            }
+            LotMethod::Specific => {
+                if t.lot_ids.is_empty() {
+                    return Err(fail(t, "lot_ids", "specific identification needs lot_ids".into()));
+                }
+                let mut chosen = Vec::new();
+                for id in &t.lot_ids {
+                    let before = chosen.len();
+                    let prefix = format!("{id}.");
+                    for (i, lot) in lots.iter().enumerate() {
+                        if (lot.lot_id == *id || lot.lot_id.starts_with(&prefix)) && !chosen.contains(&i) {
+                            chosen.push(i);
+                        }
+                    }
+                    if chosen.len() == before {
+                        return Err(fail(t, "lot_ids", format!("no open lot {id} of {symbol} in account {account}")));
+                    }
+                }
+                let available: Decimal = chosen.iter().map(|&i| lots[i].quantity).sum();
+                if available < quantity {
+                    return Err(fail(
+                        t,
+                        "lot_ids",
+                        format!("lots {} hold {available} {symbol}; {quantity} to remove", t.lot_ids.join(" ")),
+                    ));
+                }
+                order = chosen;
+            }
+        }
+        let mut left = quantity;
+        let mut taken = Vec::new();
+        for i in order {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let n = left.min(lots[i].quantity);
+            taken.push(lots[i].take(n));
+            left -= n;
+        }
+        lots.retain(|l| l.quantity > Decimal::ZERO);
+        Ok(taken)
+    }
+
+    /// Records the sale of `portions` for `proceeds` in all, applying the wash-sale rule.
+    fn realize(&mut self, t: &Trade, account: &AccountInfo, symbol: &str, portions: Vec<Lot>, proceeds: Decimal) {
+        let total: Decimal = portions.iter().map(|p| p.quantity).sum();
+        let mut proceeds_left = proceeds;
+        let count = portions.len();
+        for (i, portion) in portions.into_iter().enumerate() {
+            let share = if i + 1 == count { proceeds_left } else { proceeds * portion.quantity / total };
+            proceeds_left -= share;
+            let loss = portion.basis - share;
+            let reportable = !account.account_type.is_tax_advantaged();
+            let disallowed =
+                if reportable && loss > Decimal::ZERO { self.wash(t, symbol, &portion, loss) } else { Decimal::ZERO };
+            self.book.sales.push(SaleRow {
+                sale_id: t.trade_id.clone(),
+                lot_id: portion.lot_id.clone(),
+                account: t.account.clone(),
+                symbol: symbol.to_owned(),
+                quantity: portion.quantity,
+                date_acquired: portion.acquired,
+                date_sold: t.trade_date,
+                proceeds: share,
+                cost_basis: portion.basis,
+                adjustment_code: (disallowed > Decimal::ZERO).then(|| "W".to_owned()),
+                adjustment_amount: disallowed,
+                gain_loss: share - portion.basis + disallowed,
+                term: term(portion.acquired, t.trade_date),
+                reportable,
+            });
+        }
+    }
+
+    /// Matches the loss on `sold` against replacement purchases; returns the loss disallowed.
+    fn wash(&mut self, t: &Trade, symbol: &str, sold: &Lot, loss: Decimal) -> Decimal {
+        let date = t.trade_date;
+        let window_start = date - Duration::days(WASH_SALE_WINDOW_DAYS);
+        let window_end = date + Duration::days(WASH_SALE_WINDOW_DAYS);
+        let tack_days = (date - sold.acquired).num_days();
+        let mut need = sold.quantity;
+        let mut disallowed_total = Decimal::ZERO;
+
+        // Candidates in purchase order: open lots bought in the window before the sale, then
+        // purchases after it (still to come in the replay).
+        let mut before: Vec<(NaiveDate, u64, String, String)> = self
+            .lots
+            .get(symbol)
+            .into_iter()
+            .flat_map(|by_account| by_account.values().flatten())
+            .filter(|l| l.is_purchase && !l.replacement_used && l.purchased >= window_start)
+            .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone()))
+            .collect();
+        before.sort();
+        let after: Vec<Purchase> = self
+            .purchases
+            .get(symbol)
+            .map(|ps| {
+                let start = ps.partition_point(|p| (p.date, p.seq) <= (date, t.seq()));
+                ps[start..].iter().take_while(|p| p.date <= window_end).cloned().collect()
+            })
+            .unwrap_or_default();
+
+        let mut matched: Vec<(String, String, Decimal, bool)> = Vec::new(); // (lot id, account, shares, future)
+        for (_, _, lot_id, account) in before {
+            if need <= Decimal::ZERO {
+                break;
+            }
+            let lot = self
+                .lots
+                .get(symbol)
+                .and_then(|a| a.get(&account))
+                .and_then(|ls| ls.iter().find(|l| l.lot_id == lot_id));
+            let available = lot.map_or(Decimal::ZERO, |l| l.quantity);
+            let n = need.min(available);
+            if n > Decimal::ZERO {
+                matched.push((lot_id, account, n, false));
+                need -= n;
+            }
+        }
+        for p in after {
+            if need <= Decimal::ZERO {
+                break;
+            }
+            let reserved = self.reserved.get(&p.trade_id).copied().unwrap_or_default();
+            let n = need.min(p.quantity - reserved);
+            if n > Decimal::ZERO {
+                matched.push((p.trade_id.clone(), p.account.clone(), n, true));
+                need -= n;
+            }
+        }
+
+        let matched_shares: Decimal = matched.iter().map(|m| m.2).sum();
+        let mut loss_left = loss * matched_shares / sold.quantity;
+        let count = matched.len();
+        for (i, (lot_id, account, n, future)) in matched.into_iter().enumerate() {
+            let disallowed = if i + 1 == count { loss_left } else { loss * n / sold.quantity };
+            loss_left -= disallowed;
+            disallowed_total += disallowed;
+            let permanent = self.accounts.get(&account).is_some_and(|a| a.account_type.is_tax_advantaged());
+            let (basis_add, days) = if permanent { (Decimal::ZERO, 0) } else { (disallowed, tack_days) };
+            let portion_id = self.next_portion_id(&lot_id);
+            if future {
+                *self.reserved.entry(lot_id.clone()).or_default() += n;
+                self.pending.entry(lot_id).or_default().push(Pending {
+                    lot_id: portion_id.clone(),
+                    shares: n,
+                    basis_add,
+                    tack_days: days,
+                });
+            } else {
+                let lots = self.lots.get_mut(symbol).and_then(|a| a.get_mut(&account)).expect("matched lot is open");
+                let at = lots.iter().position(|l| l.lot_id == lot_id).expect("matched lot is open");
+                let mut portion = lots[at].take(n);
+                lots.retain(|l| l.quantity > Decimal::ZERO);
+                portion.lot_id.clone_from(&portion_id);
+                portion.replacement_used = true;
+                portion.basis += basis_add;
+                portion.wash_adjustment += basis_add;
+                portion.acquired -= Duration::days(days);
+                self.insert(portion);
+            }
+            self.book.wash_sales.push(WashSale {
+                id: format!("{}:{}:{}", t.trade_id, sold.lot_id, portion_id),
+                sale_id: t.trade_id.clone(),
+                sale_date: date,
+                symbol: symbol.to_owned(),
+                sold_lot_id: sold.lot_id.clone(),
+                replacement_lot_id: portion_id,
+                replacement_account: account,
+                shares: n,
+                disallowed_loss: disallowed,
+                basis_adjustment: basis_add,
+                holding_period_days: days,
+                permanent,
+            });
+        }
+        disallowed_total
+    }
+}

@@ -1,0 +1,262 @@
+//! The ledger's vocabulary: account types, lot relief methods, filing status, trades.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// What kind of account; tax-advantaged accounts report no gains, and a wash-sale replacement
+/// bought in one disallows the loss for good (Rev. Rul. 2008-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountType {
+    #[serde(rename = "taxable")]
+    Taxable,
+    #[serde(rename = "traditional_401k")]
+    Traditional401k,
+    #[serde(rename = "roth_401k")]
+    Roth401k,
+    #[serde(rename = "traditional_403b")]
+    Traditional403b,
+    #[serde(rename = "traditional_ira")]
+    TraditionalIra,
+    #[serde(rename = "roth_ira")]
+    RothIra,
+    #[serde(rename = "sep_ira")]
+    SepIra,
+    #[serde(rename = "simple_ira")]
+    SimpleIra,
+    #[serde(rename = "529")]
+    Plan529,
+    #[serde(rename = "hsa")]
+    Hsa,
+}
+
+impl AccountType {
+    pub const ALL: [AccountType; 10] = [
+        Self::Taxable,
+        Self::Traditional401k,
+        Self::Roth401k,
+        Self::Traditional403b,
+        Self::TraditionalIra,
+        Self::RothIra,
+        Self::SepIra,
+        Self::SimpleIra,
+        Self::Plan529,
+        Self::Hsa,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Taxable => "taxable",
+            Self::Traditional401k => "traditional_401k",
+            Self::Roth401k => "roth_401k",
+            Self::Traditional403b => "traditional_403b",
+            Self::TraditionalIra => "traditional_ira",
+            Self::RothIra => "roth_ira",
+            Self::SepIra => "sep_ira",
+            Self::SimpleIra => "simple_ira",
+            Self::Plan529 => "529",
+            Self::Hsa => "hsa",
+        }
+    }
+
+    /// Every type but `taxable` shelters its gains.
+    pub fn is_tax_advantaged(self) -> bool {
+        self != Self::Taxable
+    }
+}
+
+impl fmt::Display for AccountType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|t| t.as_str()).collect();
+            format!("unknown account type {s:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// How a sale picks the lots it relieves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LotMethod {
+    /// First in, first out (the IRS default).
+    #[default]
+    Fifo,
+    /// Last in, first out.
+    Lifo,
+    /// Highest cost per share first.
+    Hifo,
+    /// The lots named on the sale (`lot_ids`).
+    Specific,
+    /// Average cost (mutual funds): every share carries the pool's average basis; shares
+    /// leave first in, first out for holding periods.
+    Average,
+}
+
+impl FromStr for LotMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "fifo" => Ok(Self::Fifo),
+            "lifo" => Ok(Self::Lifo),
+            "hifo" => Ok(Self::Hifo),
+            "specific" | "specific_id" => Ok(Self::Specific),
+            "average" | "average_cost" => Ok(Self::Average),
+            other => Err(format!("unknown lot method {other:?}; expected fifo, lifo, hifo, specific or average")),
+        }
+    }
+}
+
+/// The household's filing status for federal income tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilingStatus {
+    #[default]
+    Single,
+    MarriedFilingJointly,
+    MarriedFilingSeparately,
+    HeadOfHousehold,
+    QualifyingSurvivingSpouse,
+}
+
+/// What a ledger row does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Buy,
+    Sell,
+    /// Qualified when the row's description says "qualified"; ordinary otherwise.
+    Dividend,
+    Interest,
+    Deposit,
+    Withdrawal,
+    Fee,
+    /// Shares arriving: from another account of the household when paired with a
+    /// `transfer_out` of the same symbol, quantity and date (lots keep basis and dates);
+    /// otherwise from outside, as a new lot at `price` per share.
+    TransferIn,
+    /// Shares leaving: to the paired `transfer_in`, or out of the household (no sale).
+    TransferOut,
+    /// A stock split of `ratio` (new:old) on the account's lots; a fraction left over is
+    /// paid in cash at `price` per post-split share (a sale).
+    Split,
+}
+
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Self::Buy,
+        Self::Sell,
+        Self::Dividend,
+        Self::Interest,
+        Self::Deposit,
+        Self::Withdrawal,
+        Self::Fee,
+        Self::TransferIn,
+        Self::TransferOut,
+        Self::Split,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buy => "buy",
+            Self::Sell => "sell",
+            Self::Dividend => "dividend",
+            Self::Interest => "interest",
+            Self::Deposit => "deposit",
+            Self::Withdrawal => "withdrawal",
+            Self::Fee => "fee",
+            Self::TransferIn => "transfer_in",
+            Self::TransferOut => "transfer_out",
+            Self::Split => "split",
+        }
+    }
+
+    /// Actions that move shares of a symbol.
+    pub fn moves_shares(self) -> bool {
+        matches!(self, Self::Buy | Self::Sell | Self::TransferIn | Self::TransferOut | Self::Split)
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
+            format!("unknown action {s:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// A split ratio: `new` shares for every `old` share (2:1 doubles, 1:10 is a reverse split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratio {
+    pub new: Decimal,
+    pub old: Decimal,
+}
+
+impl FromStr for Ratio {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (n, o) = s.split_once(':').ok_or_else(|| format!("{s:?} is not a ratio like 2:1"))?;
+        let parse = |x: &str| x.trim().parse::<Decimal>().map_err(|_| format!("{s:?} is not a ratio like 2:1"));
+        let (new, old) = (parse(n)?, parse(o)?);
+        if new <= Decimal::ZERO || old <= Decimal::ZERO {
+            return Err(format!("{s:?}: both sides of a ratio must be positive"));
+        }
+        Ok(Self { new, old })
+    }
+}
+
+/// One recorded ledger row. `trade_id` is `T<n>`, numbered in recording order within the
+/// household; the lot a buy opens carries the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trade {
+    pub trade_id: String,
+    pub account: String,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    pub fees: Decimal,
+    pub trade_date: NaiveDate,
+    pub settlement_date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_method: Option<LotMethod>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lot_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<Ratio>,
+    /// For a paired transfer: the other row's trade id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The line of the imported file this row came from, for error messages and audits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<u64>,
+}
+
+impl Trade {
+    /// The number in `T<n>`, which orders rows recorded on the same trade date.
+    pub fn seq(&self) -> u64 {
+        self.trade_id.trim_start_matches('T').parse().unwrap_or(u64::MAX)
+    }
+}
+
+/// A household account as the lot engine needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub label: String,
+    pub account_type: AccountType,
+    pub lot_method: LotMethod,
+}

@@ -1,0 +1,322 @@
+//! The lot engine and wash-sale rule, worked through IRS Publication 550's examples and the
+//! cases around them. Each test is one rule, named as a sentence.
+
+use chrono::NaiveDate;
+use domain::ledger::lots::{Term, WashSale};
+use domain::ledger::types::{AccountType, Action, LotMethod, Ratio};
+use domain::ledger::{decide, evolve, Ledger, LedgerCommand, LedgerEvent, RowInput};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A row builder: `row("2025-01-02", "brokerage", Action::Buy, "XYZ", dec!(100), dec!(10))`.
+fn row(date: &str, account: &str, action: Action, symbol: &str, quantity: Decimal, price: Decimal) -> RowInput {
+    let account_type = if account.contains("ira") { AccountType::RothIra } else { AccountType::Taxable };
+    RowInput {
+        line: 0,
+        trade_date: d(date),
+        account: account.into(),
+        account_type: Some(account_type),
+        action,
+        symbol: (!symbol.is_empty()).then(|| symbol.into()),
+        quantity,
+        price,
+        fees: Decimal::ZERO,
+        settlement_date: None,
+        lot_method: None,
+        lot_ids: vec![],
+        ratio: None,
+        description: None,
+    }
+}
+
+/// Imports `rows` as one file into `state`, returning the new state and the events.
+fn import(state: Ledger, mut rows: Vec<RowInput>, id: &str) -> (Ledger, Vec<LedgerEvent>) {
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.line = i as u64 + 2;
+    }
+    let cmd = LedgerCommand::Import { household: "h".into(), command_id: id.into(), file_sha256: id.into(), rows };
+    let events = decide(&state, &cmd).expect("import accepted");
+    let state = events.iter().fold(state, evolve);
+    (state, events)
+}
+
+fn ledger(rows: Vec<RowInput>) -> Ledger {
+    import(Ledger::default(), rows, "first").0
+}
+
+fn washes(l: &Ledger) -> Vec<WashSale> {
+    l.book(None).unwrap().wash_sales
+}
+
+#[test]
+fn pub_550_example_1_a_loss_replaced_within_30_days_is_added_to_the_new_basis() {
+    // Buy 100 X for $1,000; sell them for $750; within 30 days buy 100 X for $800.
+    let l = ledger(vec![
+        row("2025-03-03", "brokerage", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-06-02", "brokerage", Action::Sell, "X", dec!(100), dec!(7.50)),
+        row("2025-06-20", "brokerage", Action::Buy, "X", dec!(100), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    let sale = &book.sales[0];
+    assert_eq!(
+        (sale.gain_loss, sale.adjustment_amount, sale.adjustment_code.as_deref()),
+        (dec!(0), dec!(250), Some("W"))
+    );
+    assert_eq!(book.lots.len(), 1);
+    assert_eq!(book.lots[0].basis, dec!(1050));
+    assert_eq!(book.wash_sales.len(), 1);
+    assert_eq!(l.wash_sales.len(), 1, "the adjustment is recorded as an event");
+}
+
+#[test]
+fn pub_550_example_2_a_partial_replacement_disallows_the_loss_on_that_many_shares() {
+    // Buy 100 M for $5,000; sell for $4,000; within 30 days buy 75 M for $3,750.
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "M", dec!(100), dec!(50)),
+        row("2025-05-01", "brokerage", Action::Sell, "M", dec!(100), dec!(40)),
+        row("2025-05-15", "brokerage", Action::Buy, "M", dec!(75), dec!(50)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.sales[0].adjustment_amount, dec!(750));
+    assert_eq!(book.sales[0].gain_loss, dec!(-250), "the loss on the other 25 shares stays deductible");
+    assert_eq!(book.lots[0].basis, dec!(4500));
+    assert_eq!(book.lots[0].quantity, dec!(75));
+}
+
+#[test]
+fn a_sale_at_a_gain_is_never_a_wash_sale() {
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-02-03", "brokerage", Action::Sell, "X", dec!(100), dec!(12)),
+        row("2025-02-10", "brokerage", Action::Buy, "X", dec!(100), dec!(11)),
+    ]);
+    assert!(washes(&l).is_empty());
+    assert_eq!(l.book(None).unwrap().sales[0].gain_loss, dec!(200));
+}
+
+#[test]
+fn a_purchase_31_days_after_the_sale_is_outside_the_window() {
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "brokerage", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-04-03", "brokerage", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    assert!(washes(&l).is_empty());
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "brokerage", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-04-02", "brokerage", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    assert_eq!(washes(&l).len(), 1, "day 30 is inside");
+}
+
+#[test]
+fn shares_bought_within_30_days_before_the_sale_and_still_held_are_replacements() {
+    // Buy 100 at $50, buy 100 more at $40 ten days later, sell the first 100 (FIFO) at $30.
+    let l = ledger(vec![
+        row("2025-01-02", "brokerage", Action::Buy, "X", dec!(100), dec!(50)),
+        row("2025-01-13", "brokerage", Action::Buy, "X", dec!(100), dec!(40)),
+        row("2025-01-20", "brokerage", Action::Sell, "X", dec!(100), dec!(30)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.sales[0].lot_id, "T1");
+    assert_eq!(book.sales[0].adjustment_amount, dec!(2000));
+    assert_eq!(book.lots[0].basis, dec!(6000));
+    // The 18 days the sold shares were held are tacked on: 13 Jan − 18 days = 26 Dec 2024.
+    assert_eq!(book.lots[0].acquired, d("2024-12-26"));
+}
+
+#[test]
+fn the_shares_sold_cannot_replace_themselves() {
+    let l = ledger(vec![
+        row("2025-01-02", "brokerage", Action::Buy, "X", dec!(100), dec!(50)),
+        row("2025-01-20", "brokerage", Action::Sell, "X", dec!(100), dec!(30)),
+    ]);
+    assert!(washes(&l).is_empty());
+    assert_eq!(l.book(None).unwrap().sales[0].gain_loss, dec!(-2000));
+}
+
+#[test]
+fn a_replacement_bought_in_an_ira_disallows_the_loss_permanently_without_a_basis_adjustment() {
+    let l = ledger(vec![
+        row("2025-01-02", "brokerage", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-03-03", "brokerage", Action::Sell, "X", dec!(100), dec!(8)),
+        row("2025-03-10", "roth ira", Action::Buy, "X", dec!(100), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert!(w.permanent);
+    assert_eq!((w.disallowed_loss, w.basis_adjustment, w.holding_period_days), (dec!(200), dec!(0), 0));
+    assert_eq!(book.lots[0].basis, dec!(800), "IRA shares keep their cost");
+    assert_eq!(book.sales[0].gain_loss, dec!(0));
+}
+
+#[test]
+fn a_replacement_in_another_taxable_account_of_the_household_counts() {
+    let l = ledger(vec![
+        row("2025-01-02", "brokerage", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "brokerage", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-10", "joint", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.wash_sales[0].replacement_account, "joint");
+    assert_eq!(book.lots[0].basis, dec!(100));
+}
+
+#[test]
+fn a_replacement_share_absorbs_at_most_one_wash_sale() {
+    // Two loss sales, one 10-share replacement: only the first sale is a wash sale.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-01-02", "b", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-04", "b", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-10", "a", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let ws = washes(&l);
+    assert_eq!(ws.len(), 1);
+    assert_eq!(ws[0].sale_id, "T3");
+    let book = l.book(None).unwrap();
+    assert_eq!(book.sales[1].gain_loss, dec!(-20));
+}
+
+#[test]
+fn replacements_are_matched_in_the_order_they_were_bought() {
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-20", "a", Action::Buy, "X", dec!(6), dec!(8)),
+        row("2025-03-10", "a", Action::Buy, "X", dec!(6), dec!(8)),
+    ]);
+    let ws = washes(&l);
+    assert_eq!(ws.len(), 2);
+    assert_eq!((ws[0].replacement_lot_id.as_str(), ws[0].shares), ("T4.1", dec!(6)));
+    assert_eq!((ws[1].replacement_lot_id.as_str(), ws[1].shares), ("T3.1", dec!(4)));
+}
+
+#[test]
+fn a_late_row_reverses_and_replaces_the_recorded_adjustments() {
+    let (l, _) = import(
+        Ledger::default(),
+        vec![
+            row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+            row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+            row("2025-03-20", "a", Action::Buy, "X", dec!(10), dec!(8)),
+        ],
+        "first",
+    );
+    assert_eq!(l.wash_sales.keys().collect::<Vec<_>>(), ["T2:T1:T3.1"]);
+    // A purchase on 10 March, entered late, is now the first replacement.
+    let (l, events) = import(l, vec![row("2025-03-10", "a", Action::Buy, "X", dec!(10), dec!(8))], "late");
+    let reversed: Vec<_> = events
+        .iter()
+        .filter_map(|e| if let LedgerEvent::WashSaleReversed { id, .. } = e { Some(id) } else { None })
+        .collect();
+    assert_eq!(reversed, ["T2:T1:T3.1"]);
+    assert_eq!(l.wash_sales.keys().collect::<Vec<_>>(), ["T2:T1:T4.1"]);
+    assert_eq!(l.wash_sales, l.book(None).unwrap().wash_sales.into_iter().map(|w| (w.id.clone(), w)).collect());
+}
+
+#[test]
+fn reimporting_the_same_file_records_nothing() {
+    let rows = vec![row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10))];
+    let (l, _) = import(Ledger::default(), rows.clone(), "same");
+    let (l2, events) = import(l.clone(), rows, "same");
+    assert!(events.is_empty());
+    assert_eq!(l, l2);
+}
+
+#[test]
+fn selling_after_the_one_year_anniversary_is_long_term_and_on_it_short_term() {
+    let l = ledger(vec![
+        row("2024-03-01", "a", Action::Buy, "X", dec!(20), dec!(10)),
+        row("2025-03-01", "a", Action::Sell, "X", dec!(10), dec!(12)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(12)),
+    ]);
+    let sales = l.book(None).unwrap().sales;
+    assert_eq!((sales[0].term, sales[1].term), (Term::Short, Term::Long));
+}
+
+#[test]
+fn lot_methods_pick_first_last_highest_named_or_average() {
+    let base = |method: LotMethod, ids: Vec<String>| {
+        let mut sell = row("2025-06-02", "a", Action::Sell, "X", dec!(10), dec!(30));
+        sell.lot_method = Some(method);
+        sell.lot_ids = ids;
+        let l = ledger(vec![
+            row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+            row("2025-02-03", "a", Action::Buy, "X", dec!(10), dec!(40)),
+            row("2025-03-03", "a", Action::Buy, "X", dec!(10), dec!(20)),
+            sell,
+        ]);
+        l.book(None).unwrap().sales
+    };
+    assert_eq!(base(LotMethod::Fifo, vec![])[0].lot_id, "T1");
+    assert_eq!(base(LotMethod::Lifo, vec![])[0].lot_id, "T3");
+    assert_eq!(base(LotMethod::Hifo, vec![])[0].lot_id, "T2");
+    assert_eq!(base(LotMethod::Specific, vec!["T3".into()])[0].lot_id, "T3");
+    let avg = base(LotMethod::Average, vec![]);
+    assert_eq!((avg[0].lot_id.as_str(), avg[0].cost_basis.round_dp(2)), ("T1", dec!(233.33)));
+}
+
+#[test]
+fn selling_more_than_the_account_holds_is_refused_with_the_line() {
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "c".into(),
+        file_sha256: "c".into(),
+        rows: vec![
+            RowInput { line: 2, ..row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)) },
+            RowInput { line: 3, ..row("2025-01-03", "a", Action::Sell, "X", dec!(11), dec!(10)) },
+        ],
+    };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err();
+    assert_eq!(err.to_string(), "line 3: quantity: 11 X to remove, but account a holds 10");
+}
+
+#[test]
+fn a_forward_split_multiplies_shares_and_keeps_basis_and_dates() {
+    let mut split = row("2025-06-02", "a", Action::Split, "X", dec!(0), dec!(0));
+    split.ratio = Some(Ratio { new: dec!(2), old: dec!(1) });
+    let l = ledger(vec![row("2025-01-02", "a", Action::Buy, "X", dec!(15), dec!(10)), split]);
+    let lot = &l.book(None).unwrap().lots[0];
+    assert_eq!((lot.quantity, lot.basis, lot.acquired), (dec!(30), dec!(150), d("2025-01-02")));
+}
+
+#[test]
+fn a_reverse_split_pays_cash_in_lieu_of_the_fraction_as_a_sale() {
+    // 25 shares, 1:10 → 2.5 shares; the 0.5 is paid at $120.
+    let mut split = row("2025-06-02", "a", Action::Split, "X", dec!(0), dec!(120));
+    split.ratio = Some(Ratio { new: dec!(1), old: dec!(10) });
+    let l = ledger(vec![row("2025-01-02", "a", Action::Buy, "X", dec!(25), dec!(10)), split]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.lots[0].quantity, dec!(2));
+    assert_eq!(book.lots[0].basis, dec!(200));
+    assert_eq!(
+        (book.sales[0].quantity, book.sales[0].proceeds, book.sales[0].cost_basis),
+        (dec!(0.5), dec!(60), dec!(50))
+    );
+}
+
+#[test]
+fn a_paired_transfer_moves_lots_with_their_basis_and_acquisition_date() {
+    let l = ledger(vec![
+        row("2024-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-01-02", "a", Action::TransferOut, "X", dec!(4), dec!(0)),
+        row("2025-01-02", "b", Action::TransferIn, "X", dec!(4), dec!(0)),
+    ]);
+    let lots = l.book(None).unwrap().lots;
+    let moved = lots.iter().find(|l| l.account == "b").unwrap();
+    assert_eq!((moved.quantity, moved.basis, moved.acquired), (dec!(4), dec!(40), d("2024-01-02")));
+    assert_eq!(lots.iter().find(|l| l.account == "a").unwrap().quantity, dec!(6));
+}
+
+#[test]
+fn settlement_dates_are_computed_from_the_trade_date_when_missing() {
+    let l = ledger(vec![row("2024-05-24", "a", Action::Buy, "X", dec!(1), dec!(1))]);
+    assert_eq!(l.trades[0].settlement_date, d("2024-05-29"));
+}
