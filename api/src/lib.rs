@@ -5,6 +5,8 @@
 //! knows HTTP and JSON DTOs. The ledger API proper arrives with the API issue; today the
 //! server answers `/health` and `/metrics`.
 
+pub mod reports;
+
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;

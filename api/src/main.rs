@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use api::{AppState, Application};
+use api::{reports, AppState, Application};
 use clap::{Args, Parser, Subcommand};
 use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
 
@@ -57,6 +57,9 @@ enum Command {
     /// Recompute the hash chain: prints `ok <count> events` (exit 0) or the first broken
     /// position (exit 1).
     Verify,
+    /// The household ledger: import trades, list open lots, realized gains.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -98,6 +101,54 @@ enum EventsCommand {
         #[arg(long)]
         stream: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Import a ledger CSV, all or nothing; importing the same file again records nothing.
+    ///
+    /// Columns: trade_date,account,account_type,action,symbol,quantity,price,fees and optionally
+    /// settlement_date,lot_method,lot_ids,ratio,description. action is buy, sell, dividend,
+    /// interest, deposit, withdrawal, fee, transfer_in, transfer_out or split. The household is
+    /// created if missing; an account opens where its label first appears, with that row's
+    /// account_type (taxable, traditional_401k, roth_401k, traditional_403b, traditional_ira,
+    /// roth_ira, sep_ira, simple_ira, 529, hsa). A bad row refuses the whole file with
+    /// `line N: <field>: <problem>` and exit code 2.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The household (created if missing).
+        #[arg(long)]
+        household: String,
+        /// The file's format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ImportFormat,
+    },
+    /// Open tax lots: symbol, account, quantity, acquired date (after wash-sale tacking),
+    /// adjusted basis.
+    Lots {
+        #[arg(long)]
+        household: String,
+        /// Only rows traded on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// Realized gains of a tax year, Form 8949 style (taxable accounts), with totals per term.
+    Gains {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +220,7 @@ async fn run(cli: Cli) -> ExitCode {
             report(tail(store, from, follow, stream).await)
         }
         Command::Verify => verify(store).await,
+        Command::Ledger(cmd) => report(ledger(store, cmd).await),
         Command::Bench(_) => unreachable!("handled above"),
     }
 }
@@ -336,6 +388,58 @@ async fn verify(store: Store) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
+    match cmd {
+        LedgerCommand::Import { file, household, format: ImportFormat::Csv } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+            let o = commands::ledger::import_csv(&store, &household, &bytes, &actor).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "household": o.household,
+                    "stream_id": o.stream_id,
+                    "rows": o.rows,
+                    "events": o.events,
+                    "already_imported": o.already_imported,
+                    "wash_sales_adjusted": o.wash_sales_adjusted,
+                    "wash_sales_reversed": o.wash_sales_reversed,
+                    "first_position": o.first_position,
+                    "last_position": o.last_position,
+                })
+            );
+        }
+        LedgerCommand::Lots { household, as_of, format } => {
+            let book = load_book(&store, &household, as_of).await?;
+            print!("{}", with_newline(reports::lots(&book).render(format)));
+        }
+        LedgerCommand::Gains { household, year, format } => {
+            let book = load_book(&store, &household, None).await?;
+            print!("{}", with_newline(reports::gains(&book, year).render(format)));
+        }
+    }
+    Ok(())
+}
+
+fn with_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+async fn load_book(
+    store: &Store,
+    household: &str,
+    as_of: Option<chrono::NaiveDate>,
+) -> anyhow::Result<domain::ledger::lots::Book> {
+    let (ledger, version) = commands::ledger::load(store, household).await?;
+    if version == 0 {
+        anyhow::bail!("household: no ledger for {household:?}; import one with `cairn ledger import`");
+    }
+    Ok(ledger.book(as_of)?)
 }
 
 async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {

@@ -2,4 +2,25 @@
 //! resulting events with the expected version (retrying a bounded number of times on
 //! conflict; idempotent by command id).
 //!
-//! Nothing lives here yet; the ledger issue fills it.
+//! - [`ledger`]: household ledger imports ([`ledger::import_csv`]) and loading a ledger's
+//!   state ([`ledger::load`]) for reports.
+//! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
+
+pub mod import;
+pub mod ledger;
+
+/// Why a command did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad input: a field, a line, a rule. Nothing was recorded.
+    #[error("{0}")]
+    Invalid(String),
+    /// The domain refused the command. Nothing was recorded.
+    #[error(transparent)]
+    Rejected(#[from] domain::DomainError),
+    /// Other writers kept changing the stream; nothing was recorded, and trying again is safe.
+    #[error("stream {0} kept changing while the command was decided; try again")]
+    Contention(String),
+    #[error(transparent)]
+    Store(#[from] event_store::StoreError),
+}

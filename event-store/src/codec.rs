@@ -74,22 +74,35 @@ impl Upcasters {
 
     /// Decodes a stored event as `E`, upcasting an old payload step by step.
     pub fn decode<E: Event>(&self, stored: &StoredEvent) -> Result<E, StoreError> {
-        let fail = |problem: String| StoreError::Decode { position: stored.global_position, problem };
         if stored.event_type != E::EVENT_TYPE {
-            return Err(fail(format!("event type is {}, not {}", stored.event_type, E::EVENT_TYPE)));
+            return Err(StoreError::Decode {
+                position: stored.global_position,
+                problem: format!("event type is {}, not {}", stored.event_type, E::EVENT_TYPE),
+            });
         }
-        if stored.schema_version == E::SCHEMA_VERSION {
+        self.decode_versioned(stored, E::SCHEMA_VERSION)
+    }
+
+    /// Decodes a payload into `T`, whose current shape is `current_version`, upcasting older
+    /// payloads with the steps registered for the stored event type. For types that stand for
+    /// several event types (an aggregate's event enum).
+    pub fn decode_versioned<T: DeserializeOwned>(
+        &self,
+        stored: &StoredEvent,
+        current_version: u32,
+    ) -> Result<T, StoreError> {
+        let fail = |problem: String| StoreError::Decode { position: stored.global_position, problem };
+        if stored.schema_version == current_version {
             return rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()));
         }
-        if stored.schema_version > E::SCHEMA_VERSION {
+        if stored.schema_version > current_version {
             return Err(fail(format!(
-                "schema version {} is newer than this program knows ({})",
-                stored.schema_version,
-                E::SCHEMA_VERSION
+                "schema version {} is newer than this program knows ({current_version})",
+                stored.schema_version
             )));
         }
         let mut value: serde_json::Value = rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()))?;
-        for version in stored.schema_version..E::SCHEMA_VERSION {
+        for version in stored.schema_version..current_version {
             let step = self.steps.get(&(stored.event_type.clone(), version)).ok_or_else(|| {
                 fail(format!("no upcaster from {} v{version} to v{}", stored.event_type, version + 1))
             })?;

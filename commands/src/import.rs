@@ -1,0 +1,143 @@
+//! The ledger CSV format: parsed whole, before anything is recorded, so a bad row refuses the
+//! entire file with `line N: <field>: <problem>`.
+//!
+//! Columns (header row required, any order): `trade_date,account,account_type,action,symbol,
+//! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description`.
+//! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
+//! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`).
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use domain::ledger::RowInput;
+use rust_decimal::Decimal;
+
+use crate::CommandError;
+
+pub const REQUIRED_COLUMNS: [&str; 8] =
+    ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
+pub const OPTIONAL_COLUMNS: [&str; 5] = ["settlement_date", "lot_method", "lot_ids", "ratio", "description"];
+
+fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
+    CommandError::Invalid(format!("line {line}: {field}: {problem}"))
+}
+
+fn parsed<T>(line: u64, field: &str, result: Result<T, String>) -> Result<T, CommandError> {
+    result.map_err(|e| bad(line, field, e))
+}
+
+/// Parses a whole file; the first error ends it.
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| bad(1, "header", e))?.clone();
+    let mut index = std::collections::HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if !REQUIRED_COLUMNS.contains(&h) && !OPTIONAL_COLUMNS.contains(&h) {
+            return Err(bad(1, "header", format!("unknown column {h:?}")));
+        }
+        if index.insert(h.to_owned(), i).is_some() {
+            return Err(bad(1, "header", format!("column {h:?} appears twice")));
+        }
+    }
+    if let Some(missing) = REQUIRED_COLUMNS.iter().find(|c| !index.contains_key(**c)) {
+        return Err(bad(1, "header", format!("missing column {missing:?}")));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            bad(line, "row", e)
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
+        let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
+        let date = |c: &str| -> Result<Option<NaiveDate>, CommandError> {
+            opt(c)
+                .map(|v| {
+                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                        .map_err(|_| bad(line, c, format!("{v:?} is not a date (YYYY-MM-DD)")))
+                })
+                .transpose()
+        };
+        let decimal = |c: &str| -> Result<Decimal, CommandError> {
+            match opt(c) {
+                None => Ok(Decimal::ZERO),
+                Some(v) => Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number"))),
+            }
+        };
+        let symbol = opt("symbol").map(str::to_ascii_uppercase);
+        if let Some(s) = &symbol {
+            if s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/')) {
+                return Err(bad(line, "symbol", format!("{s:?} is not a ticker (letters, digits, . - /)")));
+            }
+        }
+        let account = get("account").to_owned();
+        if account.is_empty() {
+            return Err(bad(line, "account", "must not be empty"));
+        }
+        rows.push(RowInput {
+            line,
+            trade_date: date("trade_date")?.ok_or_else(|| bad(line, "trade_date", "must not be empty"))?,
+            account,
+            account_type: opt("account_type").map(|v| parsed(line, "account_type", v.parse())).transpose()?,
+            action: parsed(line, "action", get("action").parse())?,
+            symbol,
+            quantity: decimal("quantity")?,
+            price: decimal("price")?,
+            fees: decimal("fees")?,
+            settlement_date: date("settlement_date")?,
+            lot_method: opt("lot_method").map(|v| parsed(line, "lot_method", v.parse())).transpose()?,
+            lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            ratio: opt("ratio").map(|v| parsed(line, "ratio", v.parse())).transpose()?,
+            description: opt("description").map(str::to_owned),
+        });
+    }
+    if rows.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n";
+
+    #[test]
+    fn a_good_file_parses_with_line_numbers() {
+        let csv = format!(
+            "{HEADER}2025-01-02,Brokerage,taxable,buy,vti,10,250.10,0\n2025-01-03,Brokerage,,sell,VTI,5,251,0.01\n"
+        );
+        let rows = parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].line, rows[1].line), (2, 3));
+        assert_eq!(rows[0].symbol.as_deref(), Some("VTI"));
+        assert_eq!(rows[1].account_type, None);
+        assert_eq!(rows[1].fees, Decimal::new(1, 2));
+    }
+
+    #[test]
+    fn a_bad_field_names_its_line_and_column() {
+        let csv = format!("{HEADER}2025-01-02,B,taxable,buy,VTI,10,250,0\n2025-13-02,B,taxable,buy,VTI,10,250,0\n");
+        assert_eq!(
+            parse_csv(csv.as_bytes()).unwrap_err().to_string(),
+            "line 3: trade_date: \"2025-13-02\" is not a date (YYYY-MM-DD)"
+        );
+        let csv = format!("{HEADER}2025-01-02,B,taxable,purchase,VTI,10,250,0\n");
+        assert!(parse_csv(csv.as_bytes()).unwrap_err().to_string().starts_with("line 2: action: unknown action"));
+        let csv = format!("{HEADER}2025-01-02,B,taxable,buy,VTI,ten,250,0\n");
+        assert_eq!(
+            parse_csv(csv.as_bytes()).unwrap_err().to_string(),
+            "line 2: quantity: \"ten\" is not a decimal number"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_unknown_column_is_refused() {
+        let err = parse_csv(b"trade_date,account\n2025-01-02,B\n").unwrap_err().to_string();
+        assert_eq!(err, "line 1: header: missing column \"account_type\"");
+        let csv = "trade_date,account,account_type,action,symbol,quantity,price,fees,colour\n";
+        assert_eq!(parse_csv(csv.as_bytes()).unwrap_err().to_string(), "line 1: header: unknown column \"colour\"");
+    }
+}
