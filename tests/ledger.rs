@@ -1,0 +1,139 @@
+//! End-to-end: `cairn ledger import`, `lots` and `gains` on SQLite files and PostgreSQL.
+
+mod common;
+
+use common::{all_backends, run, stderr, stdout};
+
+const HEADER: &str =
+    "trade_date,account,account_type,action,symbol,quantity,price,fees,lot_method,lot_ids,ratio,description\n";
+
+fn write(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
+    path.display().to_string()
+}
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    assert!(o.status.success(), "stderr: {}", stderr(o));
+    serde_json::from_str(stdout(o).trim()).unwrap()
+}
+
+#[tokio::test]
+async fn an_import_records_trades_and_reports_lots_and_wash_sale_gains() {
+    for db in all_backends("ledger import").await {
+        let dir = tempfile::tempdir().unwrap();
+        // Publication 550, example 2, plus an IRA purchase and a split.
+        let file = write(
+            &dir,
+            "smith.csv",
+            "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\
+             2025-05-01,Brokerage,,sell,M,100,40,0,,,,\n\
+             2025-05-15,Brokerage,,buy,M,75,50,0,,,,\n\
+             2025-05-20,Roth,roth_ira,buy,VTI,10,250,1.50,,,,\n\
+             2025-06-02,Roth,,split,VTI,0,0,0,,,2:1,\n",
+        );
+        let o = json(&run(&db.url, &["ledger", "import", &file, "--household", "Smith"]));
+        assert_eq!((o["rows"].as_u64(), o["wash_sales_adjusted"].as_u64()), (Some(5), Some(1)));
+        assert_eq!(o["already_imported"], false);
+
+        let again = json(&run(&db.url, &["ledger", "import", &file, "--household", "Smith"]));
+        assert_eq!((again["already_imported"].as_bool(), again["events"].as_u64()), (Some(true), Some(0)));
+
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Smith", "--format", "json"]));
+        let lots = lots["lots"].as_array().unwrap();
+        assert_eq!(lots.len(), 2);
+        assert_eq!(lots[0]["symbol"], "M");
+        assert_eq!(lots[0]["quantity"], "75");
+        assert_eq!(lots[0]["adjusted_basis"], "4500.00");
+        assert_eq!(lots[0]["acquired"], "2025-01-20", "the sold shares' 115 days are tacked on");
+        assert_eq!((lots[1]["symbol"].as_str(), lots[1]["quantity"].as_str()), (Some("VTI"), Some("20")));
+        assert_eq!(lots[1]["adjusted_basis"], "2501.50");
+
+        let gains =
+            json(&run(&db.url, &["ledger", "gains", "--household", "Smith", "--year", "2025", "--format", "json"]));
+        let row = &gains["gains"][0];
+        assert_eq!(row["description"], "100 M");
+        assert_eq!((row["proceeds"].as_str(), row["cost_basis"].as_str()), (Some("4000.00"), Some("5000.00")));
+        assert_eq!((row["adjustment_code"].as_str(), row["adjustment_amount"].as_str()), (Some("W"), Some("750.00")));
+        assert_eq!((row["gain_loss"].as_str(), row["term"].as_str()), (Some("-250.00"), Some("short")));
+        assert_eq!(gains["totals"]["short"]["gain_loss"], "-250.00");
+        assert_eq!(gains["totals"]["long"]["gain_loss"], "0.00");
+
+        let csv = run(&db.url, &["ledger", "gains", "--household", "Smith", "--year", "2025", "--format", "csv"]);
+        assert!(stdout(&csv).starts_with("description,account,date_acquired,date_sold,proceeds,cost_basis,"));
+        let table = run(&db.url, &["ledger", "lots", "--household", "Smith"]);
+        assert!(stdout(&table).lines().next().unwrap().starts_with("lot_id  account"));
+
+        // As of a trade date before the replacement purchase, the sale was a plain loss.
+        let early = json(&run(
+            &db.url,
+            &["ledger", "lots", "--household", "Smith", "--as-of", "2025-05-10", "--format", "json"],
+        ));
+        assert_eq!(early["lots"].as_array().unwrap().len(), 0);
+        assert_eq!(stdout(&run(&db.url, &["verify"])).trim(), "ok 10 events");
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_row_refuses_the_whole_file_naming_line_and_field() {
+    for db in all_backends("ledger import errors").await {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "bad.csv",
+            "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\
+             2025-05-01,Brokerage,,sell,M,101,40,0,,,,\n",
+        );
+        let o = run(&db.url, &["ledger", "import", &file, "--household", "Smith"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o).trim(), "error: line 3: quantity: 101 M to remove, but account Brokerage holds 100");
+        let file = write(&dir, "bad2.csv", "2025-01-06,Brokerage,taxable,buy,M,100,fifty,0,,,,\n");
+        let o = run(&db.url, &["ledger", "import", &file, "--household", "Smith"]);
+        assert_eq!(stderr(&o).trim(), "error: line 2: price: \"fifty\" is not a decimal number");
+        let file = write(&dir, "bad3.csv", "2025-01-06,Brokerage,,buy,M,100,50,0,,,,\n");
+        let o = run(&db.url, &["ledger", "import", &file, "--household", "Smith"]);
+        assert_eq!(stderr(&o).trim(), "error: line 2: account_type: required where account Brokerage first appears");
+        assert_eq!(stdout(&run(&db.url, &["verify"])).trim(), "ok 0 events", "nothing was written");
+        let o = run(&db.url, &["ledger", "lots", "--household", "Smith"]);
+        assert_eq!(o.status.code(), Some(2));
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(
+        &dir,
+        "q1.csv",
+        "2025-01-02,Brokerage,taxable,buy,X,10,10,0,,,,\n\
+         2025-03-03,Brokerage,,sell,X,10,8,0,,,,\n\
+         2025-03-20,Brokerage,,buy,X,10,8,0,,,,\n",
+    );
+    json(&run(&db.url, &["ledger", "import", &first, "--household", "Lee"]));
+    let late = write(&dir, "late.csv", "2025-03-10,IRA,roth_ira,buy,X,10,8,0,,,,\n");
+    let o = json(&run(&db.url, &["ledger", "import", &late, "--household", "Lee"]));
+    assert_eq!((o["wash_sales_reversed"].as_u64(), o["wash_sales_adjusted"].as_u64()), (Some(1), Some(1)));
+    // The IRA purchase came first: the loss is now gone for good, and the taxable lot keeps its cost.
+    let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Lee", "--format", "json"]));
+    let brokerage = lots["lots"].as_array().unwrap().iter().find(|l| l["account"] == "Brokerage").unwrap().clone();
+    assert_eq!(brokerage["adjusted_basis"], "80.00");
+    let tail = run(&db.url, &["events", "tail"]);
+    let types: Vec<String> = stdout(&tail)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event_type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        types.ends_with(&[
+            "LedgerImported".into(),
+            "AccountOpened".into(),
+            "TradeRecorded".into(),
+            "WashSaleReversed".into(),
+            "WashSaleAdjusted".into()
+        ]),
+        "{types:?}"
+    );
+    db.remove().await;
+}
