@@ -166,6 +166,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         writers: usize,
     },
+    /// Generate a ledger CSV (trades over two years, random-walk prices, partial sells across
+    /// accounts, so wash sales occur) and time importing it end to end; prints JSON. With
+    /// --write FILE, only writes the file (to time `cairn ledger import FILE` yourself).
+    Import {
+        /// Rows in the file.
+        #[arg(long, default_value_t = 100_000)]
+        trades: usize,
+        #[arg(long, default_value_t = 10)]
+        accounts: usize,
+        #[arg(long, default_value_t = 500)]
+        symbols: usize,
+        /// Write the generated file here instead of importing it.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -443,6 +458,11 @@ async fn load_book(
 }
 
 async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {
+    if let BenchCommand::Import { trades, accounts, symbols, write: Some(path) } = bench {
+        std::fs::write(path, commands::bench::generate_csv(*trades, *accounts, *symbols))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
     let scratch = event_store::scratch::Scratch::create(database_url)
         .await
         .with_context(|| format!("cannot create a scratch database beside {database_url}"))?;
@@ -453,6 +473,18 @@ async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<(
                 serde_json::to_string(&event_store::bench::append(&store, events, batch, writers).await?)?
             }
             BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
+            BenchCommand::Import { trades, accounts, symbols, .. } => {
+                let b = commands::bench::import(&store, trades, accounts, symbols).await?;
+                serde_json::json!({
+                    "backend": store.backend(),
+                    "trades": b.trades,
+                    "seconds": b.seconds,
+                    "trades_per_sec": b.trades_per_sec,
+                    "events": b.outcome.events,
+                    "wash_sales": b.outcome.wash_sales_adjusted,
+                })
+                .to_string()
+            }
         };
         println!("{json}");
         anyhow::Ok(())

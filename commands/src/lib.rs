@@ -5,7 +5,9 @@
 //! - [`ledger`]: household ledger imports ([`ledger::import_csv`]) and loading a ledger's
 //!   state ([`ledger::load`]) for reports.
 //! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
+//! - [`bench`]: the import benchmark (`cairn bench import`).
 
+pub mod bench;
 pub mod import;
 pub mod ledger;
 

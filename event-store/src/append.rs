@@ -8,8 +8,9 @@ use crate::error::StoreError;
 use crate::hash::{event_hash, RowFields, GENESIS};
 use crate::model::{AppendResult, ExpectedVersion, Head, NewEvent, StreamId};
 
-/// The most events one append may carry.
-pub const MAX_BATCH: usize = 10_000;
+/// The most events one append may carry. An append is one transaction, so a whole import
+/// (100,000 trades and the adjustments they cause) must fit in one.
+pub const MAX_BATCH: usize = 1_000_000;
 
 /// A row ready to insert, its position and hash already decided.
 #[derive(Debug, Clone)]
