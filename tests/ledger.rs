@@ -137,3 +137,47 @@ async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
     );
     db.remove().await;
 }
+
+#[tokio::test]
+async fn cancel_and_correct_change_the_reports_with_new_events() {
+    for db in all_backends("ledger cancel and correct").await {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "q1.csv",
+            "2025-01-02,Brokerage,taxable,buy,X,10,10,0,,,,\n\
+             2025-03-03,Brokerage,,sell,X,10,8,0,,,,\n\
+             2025-03-20,Brokerage,,buy,X,10,8,0,,,,\n",
+        );
+        json(&run(&db.url, &["ledger", "import", &file, "--household", "Ng"]));
+        let o = json(&run(
+            &db.url,
+            &["ledger", "correct", "--household", "Ng", "--trade", "T2", "--price", "7", "--reason", "typo"],
+        ));
+        assert_eq!((o["corrected"].as_str(), o["wash_sales_reversed"].as_u64()), (Some("T2"), Some(1)));
+        let gains =
+            json(&run(&db.url, &["ledger", "gains", "--household", "Ng", "--year", "2025", "--format", "json"]));
+        assert_eq!(gains["gains"][0]["proceeds"], "70.00");
+        assert_eq!(gains["gains"][0]["adjustment_amount"], "30.00");
+
+        let o =
+            json(&run(&db.url, &["ledger", "cancel", "--household", "Ng", "--trade", "T3", "--reason", "duplicate"]));
+        assert_eq!(o["wash_sales_reversed"], 1);
+        let gains =
+            json(&run(&db.url, &["ledger", "gains", "--household", "Ng", "--year", "2025", "--format", "json"]));
+        assert_eq!(
+            (gains["gains"][0]["adjustment_code"].as_str(), gains["gains"][0]["gain_loss"].as_str()),
+            (Some(""), Some("-30.00"))
+        );
+
+        let again = run(&db.url, &["ledger", "cancel", "--household", "Ng", "--trade", "T3", "--reason", "again"]);
+        assert_eq!(again.status.code(), Some(2));
+        assert_eq!(stderr(&again).trim(), "error: trade: T3 was cancelled (duplicate)");
+        let bad = run(
+            &db.url,
+            &["ledger", "correct", "--household", "Ng", "--trade", "T1", "--quantity", "5", "--reason", "r"],
+        );
+        assert!(stderr(&bad).contains("recorded row T2, made invalid by this change"), "{}", stderr(&bad));
+        db.remove().await;
+    }
+}

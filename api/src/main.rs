@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use api::{reports, AppState, Application};
 use clap::{Args, Parser, Subcommand};
+use domain::ledger::{LedgerEvent, TradeChange};
 use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
 
 /// cairn: an event-sourced wealth-planning ledger.
@@ -123,6 +124,47 @@ enum LedgerCommand {
         /// The file's format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ImportFormat,
+    },
+    /// Void a recorded row (both halves of a paired transfer). The row stays in the history;
+    /// lots, gains and wash sales are recomputed without it.
+    Cancel {
+        #[arg(long)]
+        household: String,
+        /// The row's id, as `cairn ledger lots` and `events tail` show it (e.g. T7).
+        #[arg(long)]
+        trade: String,
+        /// Why (kept in the event).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace fields of a recorded row; lots, gains and wash sales are recomputed.
+    Correct {
+        #[arg(long)]
+        household: String,
+        /// The row's id (e.g. T7).
+        #[arg(long)]
+        trade: String,
+        /// Why (kept in the event).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        trade_date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        settlement_date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        quantity: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        price: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        fees: Option<rust_decimal::Decimal>,
+        /// fifo, lifo, hifo, specific or average.
+        #[arg(long)]
+        lot_method: Option<String>,
+        /// Lot ids for specific identification, separated by spaces, commas or `;`.
+        #[arg(long)]
+        lot_ids: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
     },
     /// Open tax lots: symbol, account, quantity, acquired date (after wash-sale tacking),
     /// adjusted basis.
@@ -409,22 +451,46 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
     match cmd {
         LedgerCommand::Import { file, household, format: ImportFormat::Csv } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-            let o = commands::ledger::import_csv(&store, &household, &bytes, &actor).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "household": o.household,
-                    "stream_id": o.stream_id,
-                    "rows": o.rows,
-                    "events": o.events,
-                    "already_imported": o.already_imported,
-                    "wash_sales_adjusted": o.wash_sales_adjusted,
-                    "wash_sales_reversed": o.wash_sales_reversed,
-                    "first_position": o.first_position,
-                    "last_position": o.last_position,
-                })
-            );
+            let o = commands::ledger::import_csv(&store, &household, &bytes, &caller("cairn ledger import")).await?;
+            let rows = o.events.iter().filter(|e| matches!(e, LedgerEvent::TradeRecorded(_))).count();
+            print_outcome(&o, serde_json::json!({ "rows": rows, "already_imported": o.events.is_empty() }));
+        }
+        LedgerCommand::Cancel { household, trade, reason } => {
+            let o =
+                commands::ledger::cancel(&store, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
+            print_outcome(&o, serde_json::json!({ "cancelled": trade }));
+        }
+        LedgerCommand::Correct {
+            household,
+            trade,
+            reason,
+            trade_date,
+            settlement_date,
+            quantity,
+            price,
+            fees,
+            lot_method,
+            lot_ids,
+            description,
+        } => {
+            let change = TradeChange {
+                trade_date,
+                settlement_date,
+                quantity,
+                price,
+                fees,
+                lot_method: lot_method
+                    .map(|m| m.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--lot-method: {e}"))?,
+                lot_ids: lot_ids
+                    .map(|ids| ids.split([' ', ';', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()),
+                description,
+            };
+            let o =
+                commands::ledger::correct(&store, &household, &trade, change, &reason, &caller("cairn ledger correct"))
+                    .await?;
+            print_outcome(&o, serde_json::json!({ "corrected": trade }));
         }
         LedgerCommand::Lots { household, as_of, format } => {
             let book = load_book(&store, &household, as_of).await?;
@@ -436,6 +502,31 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Who runs a command from this shell.
+fn caller(source: &str) -> commands::ledger::Caller {
+    commands::ledger::Caller {
+        actor: std::env::var("CAIRN_ACTOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "cli".into()),
+        source: source.to_owned(),
+    }
+}
+
+/// Prints what a ledger command recorded as one JSON object, with `extra` fields merged in.
+fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Value) {
+    let mut out = serde_json::json!({
+        "household": o.household,
+        "stream_id": o.stream_id,
+        "events": o.events.len(),
+        "wash_sales_adjusted": o.wash_sales_adjusted(),
+        "wash_sales_reversed": o.wash_sales_reversed(),
+        "first_position": o.first_position,
+        "last_position": o.last_position,
+    });
+    if let (Some(out), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {
+        out.extend(extra);
+    }
+    println!("{out}");
 }
 
 fn with_newline(mut s: String) -> String {
@@ -480,8 +571,8 @@ async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<(
                     "trades": b.trades,
                     "seconds": b.seconds,
                     "trades_per_sec": b.trades_per_sec,
-                    "events": b.outcome.events,
-                    "wash_sales": b.outcome.wash_sales_adjusted,
+                    "events": b.outcome.events.len(),
+                    "wash_sales": b.outcome.wash_sales_adjusted(),
                 })
                 .to_string()
             }

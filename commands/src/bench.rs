@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{Duration, NaiveDate};
 use event_store::EventStore;
 
-use crate::ledger::{import_csv, ImportOutcome};
+use crate::ledger::{import_csv, Caller, Outcome};
 use crate::CommandError;
 
 const ACCOUNT_TYPES: [&str; 10] = [
@@ -82,7 +82,7 @@ pub struct ImportBench {
     pub trades: usize,
     pub seconds: f64,
     pub trades_per_sec: f64,
-    pub outcome: ImportOutcome,
+    pub outcome: Outcome,
 }
 
 /// Generates a file and times its import into `store`.
@@ -94,7 +94,8 @@ pub async fn import<S: EventStore>(
 ) -> Result<ImportBench, CommandError> {
     let csv = generate_csv(trades, accounts, symbols);
     let start = Instant::now();
-    let outcome = import_csv(store, "bench household", csv.as_bytes(), "bench").await?;
+    let caller = Caller { actor: "bench".into(), source: "cairn bench import".into() };
+    let outcome = import_csv(store, "bench household", csv.as_bytes(), &caller).await?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(ImportBench { trades, seconds, trades_per_sec: trades as f64 / seconds, outcome })
 }

@@ -1,7 +1,7 @@
 //! Household ledger commands: load the stream, let the domain decide, append with the
 //! expected version, retrying a bounded number of times when another writer got there first.
 
-use domain::ledger::{decide, evolve, household_key, Ledger, LedgerCommand, LedgerEvent};
+use domain::ledger::{decide, evolve, household_key, Ledger, LedgerCommand, LedgerEvent, TradeChange};
 use event_store::{Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, Upcasters};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -54,62 +54,66 @@ pub async fn load_stream<S: EventStore>(
     Ok((state, version))
 }
 
-/// What an import did.
+/// What a ledger command recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportOutcome {
+pub struct Outcome {
     pub household: String,
     pub stream_id: String,
-    pub rows: usize,
-    /// Events appended (0 when the same file was imported before).
-    pub events: usize,
-    pub already_imported: bool,
-    pub wash_sales_adjusted: usize,
-    pub wash_sales_reversed: usize,
+    /// The events appended (none when the command had already been carried out).
+    pub events: Vec<LedgerEvent>,
     pub first_position: Option<u64>,
     pub last_position: Option<u64>,
 }
 
-/// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
-/// same household again records nothing.
-pub async fn import_csv<S: EventStore>(
+impl Outcome {
+    pub fn wash_sales_adjusted(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleAdjusted(_))).count()
+    }
+
+    pub fn wash_sales_reversed(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleReversed { .. })).count()
+    }
+}
+
+/// Who runs a command, and through what (stored in every event's metadata).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: String,
+    pub source: String,
+}
+
+/// Loads the household's stream, decides, and appends with the expected version; decides again
+/// (from the fresh state) when another writer appended first.
+pub async fn execute<S: EventStore>(
     store: &S,
     household: &str,
-    bytes: &[u8],
-    actor: &str,
-) -> Result<ImportOutcome, CommandError> {
+    command: &LedgerCommand,
+    command_uuid: Uuid,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let rows = parse_csv(bytes)?;
-    let file_sha256 = hex::encode(Sha256::digest(bytes));
-    let command_hash = Sha256::new().chain_update(stream.as_str()).chain_update(bytes).finalize();
-    let command_id = hex::encode(command_hash);
-    let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
-    let row_count = rows.len();
-    let command = LedgerCommand::Import { household: household.to_owned(), command_id, file_sha256, rows };
     for attempt in 1..=MAX_ATTEMPTS {
         let (state, version) = load_stream(store, &stream, None).await?;
-        let events = decide(&state, &command)?;
-        let mut outcome = ImportOutcome {
+        let events = decide(&state, command)?;
+        let mut outcome = Outcome {
             household: household.to_owned(),
             stream_id: stream.to_string(),
-            rows: row_count,
-            events: events.len(),
-            already_imported: events.is_empty(),
-            wash_sales_adjusted: events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleAdjusted(_))).count(),
-            wash_sales_reversed: events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleReversed { .. })).count(),
+            events,
             first_position: None,
             last_position: None,
         };
-        if events.is_empty() {
+        if outcome.events.is_empty() {
             return Ok(outcome);
         }
         let metadata = Metadata {
             correlation_id: Some(command_uuid),
             command_id: Some(command_uuid),
-            actor: Some(actor.to_owned()),
-            source: Some("cairn ledger import".into()),
+            actor: Some(caller.actor.clone()),
+            source: Some(caller.source.clone()),
             ..Default::default()
         };
-        let new_events = events
+        let new_events = outcome
+            .events
             .iter()
             .map(|e| {
                 Ok(NewEvent {
@@ -129,10 +133,64 @@ pub async fn import_csv<S: EventStore>(
                 return Ok(outcome);
             }
             Err(e) if e.is_conflict() => {
-                tracing::info!(attempt, stream = %stream, "ledger changed while importing; deciding again");
+                tracing::info!(attempt, stream = %stream, "ledger changed while deciding; deciding again");
             }
             Err(e) => return Err(e.into()),
         }
     }
     Err(CommandError::Contention(stream.to_string()))
+}
+
+/// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
+/// same household again records nothing (the command id is a hash of both).
+pub async fn import_csv<S: EventStore>(
+    store: &S,
+    household: &str,
+    bytes: &[u8],
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let stream = ledger_stream(household)?;
+    let rows = parse_csv(bytes)?;
+    let command_hash = Sha256::new().chain_update(stream.as_str()).chain_update(bytes).finalize();
+    let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
+    let command = LedgerCommand::Import {
+        household: household.to_owned(),
+        command_id: hex::encode(command_hash),
+        file_sha256: hex::encode(Sha256::digest(bytes)),
+        rows,
+    };
+    execute(store, household, &command, command_uuid, caller).await
+}
+
+/// Voids a recorded row (and the other half of a paired transfer).
+pub async fn cancel<S: EventStore>(
+    store: &S,
+    household: &str,
+    trade_id: &str,
+    reason: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let id = Uuid::now_v7();
+    let command =
+        LedgerCommand::Cancel { command_id: id.to_string(), trade_id: trade_id.to_owned(), reason: reason.to_owned() };
+    execute(store, household, &command, id, caller).await
+}
+
+/// Replaces fields of a recorded row.
+pub async fn correct<S: EventStore>(
+    store: &S,
+    household: &str,
+    trade_id: &str,
+    change: TradeChange,
+    reason: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let id = Uuid::now_v7();
+    let command = LedgerCommand::Correct {
+        command_id: id.to_string(),
+        trade_id: trade_id.to_owned(),
+        change,
+        reason: reason.to_owned(),
+    };
+    execute(store, household, &command, id, caller).await
 }

@@ -320,3 +320,57 @@ fn settlement_dates_are_computed_from_the_trade_date_when_missing() {
     let l = ledger(vec![row("2024-05-24", "a", Action::Buy, "X", dec!(1), dec!(1))]);
     assert_eq!(l.trades[0].settlement_date, d("2024-05-29"));
 }
+
+fn command(state: Ledger, cmd: LedgerCommand) -> Result<(Ledger, Vec<LedgerEvent>), domain::DomainError> {
+    let events = decide(&state, &cmd)?;
+    Ok((events.iter().fold(state, evolve), events))
+}
+
+#[test]
+fn cancelling_the_replacement_purchase_reverses_the_wash_sale() {
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-20", "a", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let cancel =
+        LedgerCommand::Cancel { command_id: "c".into(), trade_id: "T3".into(), reason: "entered twice".into() };
+    let (l, events) = command(l, cancel.clone()).unwrap();
+    assert!(matches!(&events[0], LedgerEvent::TradeCancelled { trade_id, .. } if trade_id == "T3"));
+    assert!(matches!(&events[1], LedgerEvent::WashSaleReversed { .. }));
+    assert!(l.wash_sales.is_empty());
+    assert_eq!(l.book(None).unwrap().sales[0].gain_loss, dec!(-20));
+    let err = command(l.clone(), cancel).unwrap_err().to_string();
+    assert_eq!(err, "trade: T3 was cancelled (entered twice)");
+    // The next row is still numbered after every recorded one.
+    let (l, _) = import(l, vec![row("2025-04-01", "a", Action::Buy, "X", dec!(1), dec!(8))], "more");
+    assert_eq!(l.trades.last().unwrap().trade_id, "T4");
+}
+
+#[test]
+fn correcting_a_price_recomputes_the_adjustment() {
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        row("2025-03-20", "a", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let change = domain::ledger::TradeChange { price: Some(dec!(7)), ..Default::default() };
+    let cmd = LedgerCommand::Correct { command_id: "c".into(), trade_id: "T2".into(), change, reason: "typo".into() };
+    let (l, events) = command(l, cmd).unwrap();
+    assert_eq!(events.len(), 3, "corrected, reversed, adjusted: {events:?}");
+    let book = l.book(None).unwrap();
+    assert_eq!(book.sales[0].adjustment_amount, dec!(30));
+    assert_eq!(book.lots[0].basis, dec!(110));
+}
+
+#[test]
+fn a_correction_that_would_oversell_is_refused_and_names_the_row_it_breaks() {
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+    ]);
+    let change = domain::ledger::TradeChange { quantity: Some(dec!(5)), ..Default::default() };
+    let cmd = LedgerCommand::Correct { command_id: "c".into(), trade_id: "T1".into(), change, reason: "r".into() };
+    let err = command(l, cmd).unwrap_err().to_string();
+    assert_eq!(err, "quantity: 10 X to remove, but account a holds 5 (recorded row T2, made invalid by this change)");
+}

@@ -36,6 +36,16 @@ pub enum LedgerEvent {
     },
     AccountOpened(AccountInfo),
     TradeRecorded(Trade),
+    /// A recorded row is void from now on (it stays in the history).
+    TradeCancelled {
+        trade_id: String,
+        reason: String,
+    },
+    /// A recorded row is replaced by `trade` (same id) from now on.
+    TradeCorrected {
+        trade: Trade,
+        reason: String,
+    },
     WashSaleAdjusted(WashSale),
     WashSaleReversed {
         id: String,
@@ -51,6 +61,8 @@ impl LedgerEvent {
             Self::HouseholdCreated { .. } => "HouseholdCreated",
             Self::AccountOpened(_) => "AccountOpened",
             Self::TradeRecorded(_) => "TradeRecorded",
+            Self::TradeCancelled { .. } => "TradeCancelled",
+            Self::TradeCorrected { .. } => "TradeCorrected",
             Self::WashSaleAdjusted(_) => "WashSaleAdjusted",
             Self::WashSaleReversed { .. } => "WashSaleReversed",
         }
@@ -62,7 +74,12 @@ impl LedgerEvent {
 pub struct Ledger {
     pub household: Option<(String, FilingStatus)>,
     pub accounts: BTreeMap<String, AccountInfo>,
+    /// The rows in force (cancelled ones removed, corrected ones replaced), in recording order.
     pub trades: Vec<Trade>,
+    /// Rows recorded so far, cancelled ones included: the next row is `T<recorded + 1>`.
+    pub recorded: u64,
+    /// Cancelled rows and why.
+    pub cancelled: BTreeMap<String, String>,
     /// Wash-sale adjustments in force, by id.
     pub wash_sales: BTreeMap<String, WashSale>,
     pub commands: HashSet<String>,
@@ -89,7 +106,19 @@ pub fn evolve(mut state: Ledger, event: &LedgerEvent) -> Ledger {
         LedgerEvent::AccountOpened(a) => {
             state.accounts.insert(a.label.clone(), a.clone());
         }
-        LedgerEvent::TradeRecorded(t) => state.trades.push(t.clone()),
+        LedgerEvent::TradeRecorded(t) => {
+            state.trades.push(t.clone());
+            state.recorded += 1;
+        }
+        LedgerEvent::TradeCancelled { trade_id, reason } => {
+            state.trades.retain(|t| t.trade_id != *trade_id);
+            state.cancelled.insert(trade_id.clone(), reason.clone());
+        }
+        LedgerEvent::TradeCorrected { trade, .. } => {
+            if let Some(t) = state.trades.iter_mut().find(|t| t.trade_id == trade.trade_id) {
+                *t = trade.clone();
+            }
+        }
         LedgerEvent::WashSaleAdjusted(w) => {
             state.wash_sales.insert(w.id.clone(), w.clone());
         }
@@ -119,39 +148,145 @@ pub struct RowInput {
     pub description: Option<String>,
 }
 
+/// The fields a correction may change; `None` keeps the recorded value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TradeChange {
+    pub trade_date: Option<NaiveDate>,
+    pub settlement_date: Option<NaiveDate>,
+    pub quantity: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub fees: Option<Decimal>,
+    pub lot_method: Option<LotMethod>,
+    pub lot_ids: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerCommand {
     /// Record a file of rows, all or nothing. The household is created if missing; an account
     /// is opened the first time its label appears (with that row's `account_type`).
     Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput> },
+    /// Void a recorded row (both halves of a paired transfer).
+    Cancel { command_id: String, trade_id: String, reason: String },
+    /// Replace fields of a recorded row.
+    Correct { command_id: String, trade_id: String, change: TradeChange, reason: String },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
-    DomainError::Rejected { line: Some(line), field: field.to_owned(), problem: problem.into() }
+    rejected(Some(line), field, problem)
 }
 
-/// Decides what an import records, or why it is refused (naming the line and field).
+/// Decides what a command records, or why it is refused (naming the line and field).
 pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, DomainError> {
-    let LedgerCommand::Import { household, command_id, file_sha256, rows } = command;
+    match command {
+        LedgerCommand::Import { household, command_id, file_sha256, rows } => {
+            decide_import(state, household, command_id, file_sha256, rows)
+        }
+        LedgerCommand::Cancel { command_id, trade_id, reason } => {
+            let trade = in_force(state, trade_id)?;
+            let mut voided = vec![trade.trade_id.clone()];
+            voided.extend(trade.counterpart.clone());
+            let trades: Vec<Trade> = state.trades.iter().filter(|t| !voided.contains(&t.trade_id)).cloned().collect();
+            let book = derive(&state.accounts, &trades, &[])?;
+            let mut events: Vec<LedgerEvent> = voided
+                .into_iter()
+                .map(|trade_id| LedgerEvent::TradeCancelled { trade_id, reason: reason.clone() })
+                .collect();
+            events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
+            Ok(events)
+        }
+        LedgerCommand::Correct { command_id, trade_id, change, reason } => {
+            let recorded = in_force(state, trade_id)?;
+            let mut trade = recorded.clone();
+            let date_moved = change.trade_date.is_some_and(|d| d != trade.trade_date);
+            trade.trade_date = change.trade_date.unwrap_or(trade.trade_date);
+            trade.settlement_date = match change.settlement_date {
+                Some(d) => d,
+                None if date_moved => default_settlement(trade.action, trade.trade_date),
+                None => trade.settlement_date,
+            };
+            trade.quantity = change.quantity.unwrap_or(trade.quantity);
+            trade.price = change.price.unwrap_or(trade.price);
+            trade.fees = change.fees.unwrap_or(trade.fees);
+            trade.lot_method = change.lot_method.or(trade.lot_method);
+            trade.lot_ids = change.lot_ids.clone().unwrap_or(trade.lot_ids);
+            trade.description = change.description.clone().or(trade.description);
+            if trade == *recorded {
+                return Err(rejected(None, "change", "nothing to correct: every field is as recorded"));
+            }
+            validate(&trade)?;
+            let trades: Vec<Trade> = state
+                .trades
+                .iter()
+                .map(|t| if t.trade_id == trade.trade_id { trade.clone() } else { t.clone() })
+                .collect();
+            let book = derive(&state.accounts, &trades, &[])?;
+            let mut events = vec![LedgerEvent::TradeCorrected { trade, reason: reason.clone() }];
+            events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
+            Ok(events)
+        }
+    }
+}
+
+fn rejected(line: Option<u64>, field: &str, problem: impl Into<String>) -> DomainError {
+    DomainError::Rejected { line, field: field.to_owned(), problem: problem.into() }
+}
+
+fn in_force<'a>(state: &'a Ledger, trade_id: &str) -> Result<&'a Trade, DomainError> {
+    if let Some(reason) = state.cancelled.get(trade_id) {
+        return Err(rejected(None, "trade", format!("{trade_id} was cancelled ({reason})")));
+    }
+    state
+        .trades
+        .iter()
+        .find(|t| t.trade_id == trade_id)
+        .ok_or_else(|| rejected(None, "trade", format!("no row {trade_id}")))
+}
+
+fn default_settlement(action: Action, trade_date: NaiveDate) -> NaiveDate {
+    match action {
+        Action::Buy | Action::Sell => settlement_date(trade_date),
+        _ => trade_date,
+    }
+}
+
+/// Runs the lot engine over `trades`; an error on one of `new` names its line, an error on an
+/// earlier row says the change made it invalid.
+fn derive(accounts: &BTreeMap<String, AccountInfo>, trades: &[Trade], new: &[String]) -> Result<Book, DomainError> {
+    compute(accounts, trades, None).map_err(|e| {
+        if new.contains(&e.trade_id) {
+            rejected(e.source_line, e.field, e.problem)
+        } else {
+            rejected(None, e.field, format!("{} (recorded row {}, made invalid by this change)", e.problem, e.trade_id))
+        }
+    })
+}
+
+fn decide_import(
+    state: &Ledger,
+    household: &str,
+    command_id: &str,
+    file_sha256: &str,
+    rows: &[RowInput],
+) -> Result<Vec<LedgerEvent>, DomainError> {
     if state.commands.contains(command_id) {
         return Ok(Vec::new());
     }
     if rows.is_empty() {
-        return Err(DomainError::Rejected { line: None, field: "file".into(), problem: "no rows to import".into() });
+        return Err(rejected(None, "file", "no rows to import"));
     }
     let mut events = vec![LedgerEvent::LedgerImported {
-        command_id: command_id.clone(),
-        file_sha256: file_sha256.clone(),
+        command_id: command_id.to_owned(),
+        file_sha256: file_sha256.to_owned(),
         rows: rows.len() as u64,
     }];
     if state.household.is_none() {
-        events.push(LedgerEvent::HouseholdCreated { name: household.clone(), filing_status: FilingStatus::default() });
+        events
+            .push(LedgerEvent::HouseholdCreated { name: household.to_owned(), filing_status: FilingStatus::default() });
     }
     let mut accounts = state.accounts.clone();
-    let mut trades = state.trades.clone();
-    let first_new = trades.len();
+    let mut new = Vec::with_capacity(rows.len());
     for row in rows {
-        validate(row)?;
         match (accounts.get(&row.account), row.account_type) {
             (Some(existing), Some(t)) if existing.account_type != t => {
                 return Err(reject(
@@ -178,13 +313,8 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 events.push(LedgerEvent::AccountOpened(info));
             }
         }
-        let settles = match (row.settlement_date, row.action) {
-            (Some(d), _) => d,
-            (None, Action::Buy | Action::Sell) => settlement_date(row.trade_date),
-            (None, _) => row.trade_date,
-        };
-        trades.push(Trade {
-            trade_id: format!("T{}", trades.len() + 1),
+        let trade = Trade {
+            trade_id: format!("T{}", state.recorded + new.len() as u64 + 1),
             account: row.account.clone(),
             action: row.action,
             symbol: row.symbol.clone(),
@@ -192,57 +322,56 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             price: row.price,
             fees: row.fees,
             trade_date: row.trade_date,
-            settlement_date: settles,
+            settlement_date: row.settlement_date.unwrap_or_else(|| default_settlement(row.action, row.trade_date)),
             lot_method: row.lot_method,
             lot_ids: row.lot_ids.clone(),
             ratio: row.ratio,
             counterpart: None,
             description: row.description.clone(),
             source_line: Some(row.line),
-        });
+        };
+        validate(&trade)?;
+        new.push(trade);
     }
-    pair_transfers(&mut trades[first_new..]);
-    let book = compute(&accounts, &trades, None).map_err(|e| match e.source_line {
-        Some(line) if trades[first_new..].iter().any(|t| t.trade_id == e.trade_id) => reject(line, e.field, e.problem),
-        _ => DomainError::Rejected {
-            line: None,
-            field: e.field.to_owned(),
-            problem: format!("{} (recorded row {}, made invalid by this import)", e.problem, e.trade_id),
-        },
-    })?;
-    events.extend(trades.drain(first_new..).map(LedgerEvent::TradeRecorded));
+    pair_transfers(&mut new);
+    let new_ids: Vec<String> = new.iter().map(|t| t.trade_id.clone()).collect();
+    let mut trades = state.trades.clone();
+    trades.extend(new.iter().cloned());
+    let book = derive(&accounts, &trades, &new_ids)?;
+    events.extend(new.into_iter().map(LedgerEvent::TradeRecorded));
     events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
     Ok(events)
 }
 
-fn validate(row: &RowInput) -> Result<(), DomainError> {
-    let line = row.line;
-    if row.account.trim().is_empty() {
-        return Err(reject(line, "account", "must not be empty"));
+/// The rules every row must meet, whatever its history.
+fn validate(t: &Trade) -> Result<(), DomainError> {
+    let fail = |field: &str, problem: &str| rejected(t.source_line, field, problem);
+    if t.account.trim().is_empty() {
+        return Err(fail("account", "must not be empty"));
     }
-    if row.quantity < Decimal::ZERO {
-        return Err(reject(line, "quantity", "must not be negative"));
+    if t.quantity < Decimal::ZERO {
+        return Err(fail("quantity", "must not be negative"));
     }
-    if row.price < Decimal::ZERO {
-        return Err(reject(line, "price", "must not be negative"));
+    if t.price < Decimal::ZERO {
+        return Err(fail("price", "must not be negative"));
     }
-    if row.fees < Decimal::ZERO {
-        return Err(reject(line, "fees", "must not be negative"));
+    if t.fees < Decimal::ZERO {
+        return Err(fail("fees", "must not be negative"));
     }
-    if row.action.moves_shares() && row.symbol.is_none() {
-        return Err(reject(line, "symbol", format!("required for {}", row.action.as_str())));
+    if t.action.moves_shares() && t.symbol.is_none() {
+        return Err(rejected(t.source_line, "symbol", format!("required for {}", t.action.as_str())));
     }
-    if row.action.moves_shares() && row.action != Action::Split && row.quantity == Decimal::ZERO {
-        return Err(reject(line, "quantity", "must be positive"));
+    if t.action.moves_shares() && t.action != Action::Split && t.quantity == Decimal::ZERO {
+        return Err(fail("quantity", "must be positive"));
     }
-    if row.action == Action::Split && row.ratio.is_none() {
-        return Err(reject(line, "ratio", "required for split, e.g. 2:1"));
+    if t.action == Action::Split && t.ratio.is_none() {
+        return Err(fail("ratio", "required for split, e.g. 2:1"));
     }
-    if row.settlement_date.is_some_and(|s| s < row.trade_date) {
-        return Err(reject(line, "settlement_date", "is before the trade date"));
+    if t.settlement_date < t.trade_date {
+        return Err(fail("settlement_date", "is before the trade date"));
     }
-    if row.lot_method == Some(LotMethod::Specific) && row.action == Action::Sell && row.lot_ids.is_empty() {
-        return Err(reject(line, "lot_ids", "required with lot_method specific"));
+    if t.lot_method == Some(LotMethod::Specific) && t.action == Action::Sell && t.lot_ids.is_empty() {
+        return Err(fail("lot_ids", "required with lot_method specific"));
     }
     Ok(())
 }
