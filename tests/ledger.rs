@@ -181,3 +181,65 @@ async fn cancel_and_correct_change_the_reports_with_new_events() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn contributions_are_checked_against_the_members_limits_and_reported() {
+    for db in all_backends("ledger contributions").await {
+        let dir = tempfile::tempdir().unwrap();
+        let o = json(&run(
+            &db.url,
+            &[
+                "ledger",
+                "member",
+                "--household",
+                "Diaz",
+                "--name",
+                "ana",
+                "--born",
+                "1972-08-09",
+                "--hsa-coverage",
+                "family",
+            ],
+        ));
+        assert_eq!(o["member"], "ana");
+        let path = dir.path().join("c.csv");
+        std::fs::write(
+            &path,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees,description,owner\n\
+             2025-01-15,Ana 401k,traditional_401k,contribution,,1,20000,0,,ana\n\
+             2025-01-15,Ana 401k,,contribution,,1,5000,0,employer match,\n\
+             2025-03-01,Ana Roth,roth_ira,contribution,,1,8000,0,tax year 2025,ana\n\
+             2025-03-02,Ana HSA,hsa,contribution,,1,8550,0,,ana\n",
+        )
+        .unwrap();
+        json(&run(&db.url, &["ledger", "import", &path.display().to_string(), "--household", "Diaz"]));
+        let r = json(&run(
+            &db.url,
+            &["ledger", "contributions", "--household", "Diaz", "--year", "2025", "--format", "json"],
+        ));
+        let rows = r["contributions"].as_array().unwrap();
+        let find = |kind: &str| rows.iter().find(|x| x["limit_kind"] == kind).unwrap().clone();
+        assert_eq!(
+            (find("elective_deferral")["limit"].as_str(), find("elective_deferral")["remaining"].as_str()),
+            (Some("31000.00"), Some("11000.00"))
+        );
+        assert_eq!(find("annual_additions")["contributed"], "25000.00");
+        assert_eq!((find("ira")["limit"].as_str(), find("ira")["remaining"].as_str()), (Some("8000.00"), Some("0.00")));
+        assert_eq!(find("hsa")["limit"], "8550.00", "family coverage; no catch-up before 55");
+
+        let over = dir.path().join("over.csv");
+        std::fs::write(
+            &over,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-04-01,Ana Roth,,contribution,,1,100,0\n",
+        )
+        .unwrap();
+        let o = run(&db.url, &["ledger", "import", &over.display().to_string(), "--household", "Diaz"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(
+            stderr(&o).trim(),
+            "error: line 2: quantity: contribution of $100.00 to Ana Roth exceeds ana's 2025 IRA limit of $8000.00 \
+             (age 53 at year end): $8000.00 already contributed, $0.00 remains"
+        );
+        db.remove().await;
+    }
+}

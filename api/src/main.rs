@@ -166,6 +166,30 @@ enum LedgerCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// Record or update a household member: birth date (for catch-up limits) and HSA coverage.
+    Member {
+        #[arg(long)]
+        household: String,
+        /// The member's name, as used in the ledger CSV's `owner` column.
+        #[arg(long)]
+        name: String,
+        /// Date of birth (YYYY-MM-DD).
+        #[arg(long)]
+        born: Option<chrono::NaiveDate>,
+        /// self or family.
+        #[arg(long)]
+        hsa_coverage: Option<String>,
+    },
+    /// Contributions of a tax year against each member's limits (401(k)/403(b) deferrals with
+    /// catch-ups, annual additions, SIMPLE, IRA, HSA; 529 totals).
+    Contributions {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
     /// Open tax lots: symbol, account, quantity, acquired date (after wash-sale tacking),
     /// adjusted basis.
     Lots {
@@ -492,6 +516,20 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
                     .await?;
             print_outcome(&o, serde_json::json!({ "corrected": trade }));
         }
+        LedgerCommand::Member { household, name, born, hsa_coverage } => {
+            let coverage = hsa_coverage
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("--hsa-coverage: {e}"))?;
+            let o =
+                commands::ledger::set_member(&store, &household, &name, born, coverage, &caller("cairn ledger member"))
+                    .await?;
+            print_outcome(&o, serde_json::json!({ "member": name }));
+        }
+        LedgerCommand::Contributions { household, year, format } => {
+            let ledger = load_ledger(&store, &household).await?;
+            print!("{}", with_newline(reports::contributions(&ledger.contributions(Some(year))?).render(format)));
+        }
         LedgerCommand::Lots { household, as_of, format } => {
             let book = load_book(&store, &household, as_of).await?;
             print!("{}", with_newline(reports::lots(&book).render(format)));
@@ -536,16 +574,20 @@ fn with_newline(mut s: String) -> String {
     s
 }
 
+async fn load_ledger(store: &Store, household: &str) -> anyhow::Result<domain::ledger::Ledger> {
+    let (ledger, version) = commands::ledger::load(store, household).await?;
+    if version == 0 {
+        anyhow::bail!("household: no ledger for {household:?}; import one with `cairn ledger import`");
+    }
+    Ok(ledger)
+}
+
 async fn load_book(
     store: &Store,
     household: &str,
     as_of: Option<chrono::NaiveDate>,
 ) -> anyhow::Result<domain::ledger::lots::Book> {
-    let (ledger, version) = commands::ledger::load(store, household).await?;
-    if version == 0 {
-        anyhow::bail!("household: no ledger for {household:?}; import one with `cairn ledger import`");
-    }
-    Ok(ledger.book(as_of)?)
+    Ok(load_ledger(store, household).await?.book(as_of)?)
 }
 
 async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {

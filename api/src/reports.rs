@@ -2,6 +2,7 @@
 //! two decimals (rounded half away from zero, as on tax forms); quantities are exact.
 
 use chrono::Datelike;
+use domain::ledger::contributions::Tally;
 use domain::ledger::lots::{Book, Term};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value};
@@ -106,6 +107,25 @@ pub fn gains(book: &Book, year: i32) -> Report {
         })
         .collect();
     Report { name: "gains", columns, rows, totals }
+}
+
+/// Contributions against each member's limits in a tax year.
+pub fn contributions(tallies: &[Tally]) -> Report {
+    let columns = vec!["member", "tax_year", "limit_kind", "limit", "contributed", "remaining"];
+    let rows = tallies
+        .iter()
+        .map(|t| {
+            vec![
+                t.member.clone(),
+                t.tax_year.to_string(),
+                t.kind.as_str().to_owned(),
+                t.limit.map(money).unwrap_or_default(),
+                money(t.contributed),
+                t.remaining().map(money).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Report { name: "contributions", columns, rows, totals: Vec::new() }
 }
 
 fn term_name(t: Term) -> &'static str {

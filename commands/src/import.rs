@@ -2,7 +2,7 @@
 //! entire file with `line N: <field>: <problem>`.
 //!
 //! Columns (header row required, any order): `trade_date,account,account_type,action,symbol,
-//! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description`.
+//! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner`.
 //! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
 //! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`).
 
@@ -16,7 +16,7 @@ use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
     ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
-pub const OPTIONAL_COLUMNS: [&str; 5] = ["settlement_date", "lot_method", "lot_ids", "ratio", "description"];
+pub const OPTIONAL_COLUMNS: [&str; 6] = ["settlement_date", "lot_method", "lot_ids", "ratio", "description", "owner"];
 
 fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
     CommandError::Invalid(format!("line {line}: {field}: {problem}"))
@@ -90,6 +90,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
             lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
             ratio: opt("ratio").map(|v| parsed(line, "ratio", v.parse())).transpose()?,
             description: opt("description").map(str::to_owned),
+            owner: opt("owner").map(str::to_owned),
         });
     }
     if rows.is_empty() {

@@ -194,3 +194,18 @@ pub async fn correct<S: EventStore>(
     };
     execute(store, household, &command, id, caller).await
 }
+
+/// Records or updates a household member (birth date for catch-ups, HSA coverage).
+pub async fn set_member<S: EventStore>(
+    store: &S,
+    household: &str,
+    name: &str,
+    born: Option<chrono::NaiveDate>,
+    hsa_coverage: Option<domain::ledger::types::HsaCoverage>,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let id = Uuid::now_v7();
+    let command =
+        LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage };
+    execute(store, household, &command, id, caller).await
+}

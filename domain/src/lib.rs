@@ -6,6 +6,8 @@
 //!   identification, average cost; holding periods; wash sales) that derives open lots,
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
+//! - [`limits`]: federal contribution limits per tax year (a data table with sources);
+//!   [`ledger::contributions`] checks contributions against them.
 //!
 //! Each aggregate is a decider: `decide(&state, &command) -> Result<Vec<Event>, DomainError>`
 //! and `evolve(state, &event) -> state`, where `evolve` never fails. This crate does no I/O,
@@ -13,6 +15,7 @@
 
 pub mod calendar;
 pub mod ledger;
+pub mod limits;
 
 /// A command the domain refuses, naming the input line (for imports) and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

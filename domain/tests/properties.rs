@@ -76,6 +76,7 @@ fn rows(steps: &[Step]) -> Vec<RowInput> {
             lot_ids: vec![],
             ratio: None,
             description: None,
+            owner: None,
         });
     }
     out

@@ -30,6 +30,7 @@ fn row(date: &str, account: &str, action: Action, symbol: &str, quantity: Decima
         lot_ids: vec![],
         ratio: None,
         description: None,
+        owner: None,
     }
 }
 

@@ -247,7 +247,7 @@ impl Engine<'_> {
         let account = self.account(t, &t.account)?.clone();
         let amount = t.quantity * t.price;
         match t.action {
-            Action::Deposit | Action::Interest => self.cash(&t.account, amount - t.fees),
+            Action::Deposit | Action::Interest | Action::Contribution => self.cash(&t.account, amount - t.fees),
             Action::Withdrawal => self.cash(&t.account, -amount - t.fees),
             Action::Fee => self.cash(&t.account, -amount - t.fees),
             Action::Dividend => {

@@ -7,19 +7,21 @@
 //! `WashSaleReversed` for those that no longer hold, `WashSaleAdjusted` for new ones. A late
 //! row therefore corrects history with new events; nothing recorded is edited.
 
+pub mod contributions;
 pub mod lots;
 pub mod types;
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::settlement_date;
 use crate::DomainError;
+use contributions::{tally, Tally};
 use lots::{compute, Book, WashSale};
-use types::{AccountInfo, AccountType, Action, FilingStatus, LotMethod, Ratio, Trade};
+use types::{AccountInfo, AccountType, Action, FilingStatus, HsaCoverage, LotMethod, Member, Ratio, Trade};
 
 /// The events of a household ledger stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,8 @@ pub enum LedgerEvent {
         filing_status: FilingStatus,
     },
     AccountOpened(AccountInfo),
+    /// A household member's details (for age-based catch-ups and HSA coverage).
+    MemberSet(Member),
     TradeRecorded(Trade),
     /// A recorded row is void from now on (it stays in the history).
     TradeCancelled {
@@ -60,6 +64,7 @@ impl LedgerEvent {
             Self::LedgerImported { .. } => "LedgerImported",
             Self::HouseholdCreated { .. } => "HouseholdCreated",
             Self::AccountOpened(_) => "AccountOpened",
+            Self::MemberSet(_) => "MemberSet",
             Self::TradeRecorded(_) => "TradeRecorded",
             Self::TradeCancelled { .. } => "TradeCancelled",
             Self::TradeCorrected { .. } => "TradeCorrected",
@@ -74,6 +79,7 @@ impl LedgerEvent {
 pub struct Ledger {
     pub household: Option<(String, FilingStatus)>,
     pub accounts: BTreeMap<String, AccountInfo>,
+    pub members: BTreeMap<String, Member>,
     /// The rows in force (cancelled ones removed, corrected ones replaced), in recording order.
     pub trades: Vec<Trade>,
     /// Rows recorded so far, cancelled ones included: the next row is `T<recorded + 1>`.
@@ -94,6 +100,16 @@ impl Ledger {
             problem: format!("{} ({})", e.problem, e.trade_id),
         })
     }
+
+    /// Contributions against each member's limits, for one tax year or all.
+    pub fn contributions(&self, year: Option<i32>) -> Result<Vec<Tally>, DomainError> {
+        let all = tally(&self.accounts, &self.members, &self.trades).map_err(|e| DomainError::Rejected {
+            line: e.source_line,
+            field: e.field.to_owned(),
+            problem: format!("{} ({})", e.problem, e.trade_id),
+        })?;
+        Ok(all.into_iter().filter(|t| year.is_none_or(|y| t.tax_year == y)).collect())
+    }
 }
 
 /// Folds one event into the state. Never fails: history is applied as it was recorded.
@@ -105,6 +121,9 @@ pub fn evolve(mut state: Ledger, event: &LedgerEvent) -> Ledger {
         LedgerEvent::HouseholdCreated { name, filing_status } => state.household = Some((name.clone(), *filing_status)),
         LedgerEvent::AccountOpened(a) => {
             state.accounts.insert(a.label.clone(), a.clone());
+        }
+        LedgerEvent::MemberSet(m) => {
+            state.members.insert(m.name.clone(), m.clone());
         }
         LedgerEvent::TradeRecorded(t) => {
             state.trades.push(t.clone());
@@ -146,6 +165,8 @@ pub struct RowInput {
     pub lot_ids: Vec<String>,
     pub ratio: Option<Ratio>,
     pub description: Option<String>,
+    /// The member who owns the account (read where the account first appears).
+    pub owner: Option<String>,
 }
 
 /// The fields a correction may change; `None` keeps the recorded value.
@@ -170,6 +191,8 @@ pub enum LedgerCommand {
     Cancel { command_id: String, trade_id: String, reason: String },
     /// Replace fields of a recorded row.
     Correct { command_id: String, trade_id: String, change: TradeChange, reason: String },
+    /// Record or update a household member (created with the household if missing).
+    SetMember { household: String, name: String, born: Option<NaiveDate>, hsa_coverage: Option<HsaCoverage> },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -182,12 +205,42 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
         LedgerCommand::Import { household, command_id, file_sha256, rows } => {
             decide_import(state, household, command_id, file_sha256, rows)
         }
+        LedgerCommand::SetMember { household, name, born, hsa_coverage } => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(rejected(None, "name", "must not be empty"));
+            }
+            if born.is_some_and(|b| b.year() < 1900) {
+                return Err(rejected(None, "born", "must be 1900 or later"));
+            }
+            let mut member = state
+                .members
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| Member { name: name.to_owned(), ..Default::default() });
+            member.born = born.or(member.born);
+            member.hsa_coverage = hsa_coverage.unwrap_or(member.hsa_coverage);
+            let mut members = state.members.clone();
+            members.insert(member.name.clone(), member.clone());
+            derive(&state.accounts, &members, &state.trades, &[])?;
+            let mut events = Vec::new();
+            if state.household.is_none() {
+                events.push(LedgerEvent::HouseholdCreated {
+                    name: household.clone(),
+                    filing_status: FilingStatus::default(),
+                });
+            }
+            if state.members.get(name) != Some(&member) {
+                events.push(LedgerEvent::MemberSet(member));
+            }
+            Ok(events)
+        }
         LedgerCommand::Cancel { command_id, trade_id, reason } => {
             let trade = in_force(state, trade_id)?;
             let mut voided = vec![trade.trade_id.clone()];
             voided.extend(trade.counterpart.clone());
             let trades: Vec<Trade> = state.trades.iter().filter(|t| !voided.contains(&t.trade_id)).cloned().collect();
-            let book = derive(&state.accounts, &trades, &[])?;
+            let book = derive(&state.accounts, &state.members, &trades, &[])?;
             let mut events: Vec<LedgerEvent> = voided
                 .into_iter()
                 .map(|trade_id| LedgerEvent::TradeCancelled { trade_id, reason: reason.clone() })
@@ -220,7 +273,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 .iter()
                 .map(|t| if t.trade_id == trade.trade_id { trade.clone() } else { t.clone() })
                 .collect();
-            let book = derive(&state.accounts, &trades, &[])?;
+            let book = derive(&state.accounts, &state.members, &trades, &[])?;
             let mut events = vec![LedgerEvent::TradeCorrected { trade, reason: reason.clone() }];
             events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
             Ok(events)
@@ -252,14 +305,23 @@ fn default_settlement(action: Action, trade_date: NaiveDate) -> NaiveDate {
 
 /// Runs the lot engine over `trades`; an error on one of `new` names its line, an error on an
 /// earlier row says the change made it invalid.
-fn derive(accounts: &BTreeMap<String, AccountInfo>, trades: &[Trade], new: &[String]) -> Result<Book, DomainError> {
-    compute(accounts, trades, None).map_err(|e| {
+/// Contributions over a limit are refused the same way.
+fn derive(
+    accounts: &BTreeMap<String, AccountInfo>,
+    members: &BTreeMap<String, Member>,
+    trades: &[Trade],
+    new: &[String],
+) -> Result<Book, DomainError> {
+    let explain = |e: lots::EngineError| {
         if new.contains(&e.trade_id) {
             rejected(e.source_line, e.field, e.problem)
         } else {
             rejected(None, e.field, format!("{} (recorded row {}, made invalid by this change)", e.problem, e.trade_id))
         }
-    })
+    };
+    let book = compute(accounts, trades, None).map_err(explain)?;
+    tally(accounts, members, trades).map_err(explain)?;
+    Ok(book)
 }
 
 fn decide_import(
@@ -287,6 +349,19 @@ fn decide_import(
     let mut accounts = state.accounts.clone();
     let mut new = Vec::with_capacity(rows.len());
     for row in rows {
+        if let (Some(existing), Some(owner)) = (accounts.get(&row.account), &row.owner) {
+            if existing.owner.as_ref() != Some(owner) {
+                return Err(reject(
+                    row.line,
+                    "owner",
+                    format!(
+                        "account {} belongs to {}",
+                        row.account,
+                        existing.owner.as_deref().unwrap_or(contributions::PRIMARY)
+                    ),
+                ));
+            }
+        }
         match (accounts.get(&row.account), row.account_type) {
             (Some(existing), Some(t)) if existing.account_type != t => {
                 return Err(reject(
@@ -308,6 +383,7 @@ fn decide_import(
                     label: row.account.clone(),
                     account_type: t,
                     lot_method: row.lot_method.unwrap_or_default(),
+                    owner: row.owner.clone(),
                 };
                 accounts.insert(row.account.clone(), info.clone());
                 events.push(LedgerEvent::AccountOpened(info));
@@ -337,7 +413,7 @@ fn decide_import(
     let new_ids: Vec<String> = new.iter().map(|t| t.trade_id.clone()).collect();
     let mut trades = state.trades.clone();
     trades.extend(new.iter().cloned());
-    let book = derive(&accounts, &trades, &new_ids)?;
+    let book = derive(&accounts, &state.members, &trades, &new_ids)?;
     events.extend(new.into_iter().map(LedgerEvent::TradeRecorded));
     events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
     Ok(events)

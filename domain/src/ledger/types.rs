@@ -149,10 +149,14 @@ pub enum Action {
     /// A stock split of `ratio` (new:old) on the account's lots; a fraction left over is
     /// paid in cash at `price` per post-split share (a sale).
     Split,
+    /// Money paid into a retirement, HSA or 529 account, counted against the owner's limits:
+    /// by the employer when the description says "employer", for the tax year the description
+    /// names ("tax year 2025") or else the year of the trade date.
+    Contribution,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Self::Buy,
         Self::Sell,
         Self::Dividend,
@@ -163,6 +167,7 @@ impl Action {
         Self::TransferIn,
         Self::TransferOut,
         Self::Split,
+        Self::Contribution,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -177,6 +182,7 @@ impl Action {
             Self::TransferIn => "transfer_in",
             Self::TransferOut => "transfer_out",
             Self::Split => "split",
+            Self::Contribution => "contribution",
         }
     }
 
@@ -259,4 +265,37 @@ pub struct AccountInfo {
     pub label: String,
     pub account_type: AccountType,
     pub lot_method: LotMethod,
+    /// The household member whose limits the account's contributions count against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// HSA coverage, which sets the HSA limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HsaCoverage {
+    #[default]
+    SelfOnly,
+    Family,
+}
+
+impl FromStr for HsaCoverage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "self" | "self_only" => Ok(Self::SelfOnly),
+            "family" => Ok(Self::Family),
+            other => Err(format!("unknown HSA coverage {other:?}; expected self or family")),
+        }
+    }
+}
+
+/// A member of the household, for age-based catch-up limits.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Member {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<NaiveDate>,
+    #[serde(default)]
+    pub hsa_coverage: HsaCoverage,
 }
