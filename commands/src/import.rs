@@ -2,7 +2,8 @@
 //! entire file with `line N: <field>: <problem>`.
 //!
 //! Columns (header row required, any order): `trade_date,account,account_type,action,symbol,
-//! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner`.
+//! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner,
+//! new_symbol,fmv,allocation`.
 //! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
 //! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`).
 
@@ -16,10 +17,21 @@ use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
     ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
-pub const OPTIONAL_COLUMNS: [&str; 6] = ["settlement_date", "lot_method", "lot_ids", "ratio", "description", "owner"];
+pub const OPTIONAL_COLUMNS: [&str; 9] =
+    ["settlement_date", "lot_method", "lot_ids", "ratio", "description", "owner", "new_symbol", "fmv", "allocation"];
 
 fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
     CommandError::Invalid(format!("line {line}: {field}: {problem}"))
+}
+
+/// An upper-cased ticker: letters, digits, `.`, `-` and `/`, at most 20.
+fn ticker(line: u64, field: &str, value: Option<&str>) -> Result<Option<String>, CommandError> {
+    let Some(v) = value else { return Ok(None) };
+    let s = v.to_ascii_uppercase();
+    if s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/')) {
+        return Err(bad(line, field, format!("{s:?} is not a ticker (letters, digits, . - /)")));
+    }
+    Ok(Some(s))
 }
 
 fn parsed<T>(line: u64, field: &str, result: Result<T, String>) -> Result<T, CommandError> {
@@ -65,12 +77,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
                 Some(v) => Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number"))),
             }
         };
-        let symbol = opt("symbol").map(str::to_ascii_uppercase);
-        if let Some(s) = &symbol {
-            if s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/')) {
-                return Err(bad(line, "symbol", format!("{s:?} is not a ticker (letters, digits, . - /)")));
-            }
-        }
+        let symbol = ticker(line, "symbol", opt("symbol"))?;
         let account = get("account").to_owned();
         if account.is_empty() {
             return Err(bad(line, "account", "must not be empty"));
@@ -91,6 +98,9 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
             ratio: opt("ratio").map(|v| parsed(line, "ratio", v.parse())).transpose()?,
             description: opt("description").map(str::to_owned),
             owner: opt("owner").map(str::to_owned),
+            new_symbol: ticker(line, "new_symbol", opt("new_symbol"))?,
+            fmv: opt("fmv").map(|_| decimal("fmv")).transpose()?,
+            allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
         });
     }
     if rows.is_empty() {

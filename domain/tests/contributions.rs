@@ -24,6 +24,9 @@ fn contribution(date: &str, account: &str, account_type: AccountType, amount: De
         ratio: None,
         description: (!description.is_empty()).then(|| description.into()),
         owner: Some("alex".into()),
+        new_symbol: None,
+        fmv: None,
+        allocation: None,
     }
 }
 

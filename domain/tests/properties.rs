@@ -77,6 +77,9 @@ fn rows(steps: &[Step]) -> Vec<RowInput> {
             ratio: None,
             description: None,
             owner: None,
+            new_symbol: None,
+            fmv: None,
+            allocation: None,
         });
     }
     out

@@ -31,6 +31,9 @@ fn row(date: &str, account: &str, action: Action, symbol: &str, quantity: Decima
         ratio: None,
         description: None,
         owner: None,
+        new_symbol: None,
+        fmv: None,
+        allocation: None,
     }
 }
 
@@ -374,4 +377,98 @@ fn a_correction_that_would_oversell_is_refused_and_names_the_row_it_breaks() {
     let cmd = LedgerCommand::Correct { command_id: "c".into(), trade_id: "T1".into(), change, reason: "r".into() };
     let err = command(l, cmd).unwrap_err().to_string();
     assert_eq!(err, "quantity: 10 X to remove, but account a holds 5 (recorded row T2, made invalid by this change)");
+}
+
+fn corporate(
+    date: &str,
+    action: Action,
+    symbol: &str,
+    new_symbol: &str,
+    ratio: Option<(Decimal, Decimal)>,
+) -> RowInput {
+    RowInput {
+        new_symbol: Some(new_symbol.into()),
+        ratio: ratio.map(|(new, old)| Ratio { new, old }),
+        ..row(date, "a", action, symbol, dec!(0), dec!(0))
+    }
+}
+
+#[test]
+fn a_symbol_change_keeps_lots_basis_and_dates_under_the_new_symbol() {
+    let l = ledger(vec![
+        row("2024-01-02", "a", Action::Buy, "FB", dec!(10), dec!(100)),
+        corporate("2025-06-09", Action::SymbolChange, "FB", "META", None),
+    ]);
+    let lot = &l.book(None).unwrap().lots[0];
+    assert_eq!(
+        (lot.symbol.as_str(), lot.quantity, lot.basis, lot.acquired),
+        ("META", dec!(10), dec!(1000), d("2024-01-02"))
+    );
+}
+
+#[test]
+fn a_stock_merger_converts_shares_at_the_ratio_and_carries_basis_over() {
+    let l = ledger(vec![
+        row("2024-01-02", "a", Action::Buy, "OLD", dec!(100), dec!(10)),
+        corporate("2025-06-09", Action::Merger, "OLD", "NEW", Some((dec!(0.5), dec!(1)))),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(
+        (book.lots[0].symbol.as_str(), book.lots[0].quantity, book.lots[0].basis),
+        ("NEW", dec!(50), dec!(1000))
+    );
+    assert!(book.sales.is_empty());
+}
+
+#[test]
+fn a_merger_with_boot_recognizes_gain_up_to_the_cash() {
+    // 100 OLD with basis $1,000 become 50 NEW worth $30 each plus $5 a share in cash:
+    // realized $1,500 + $500 − $1,000 = $1,000; recognized = the $500 boot.
+    let mut merger = corporate("2025-06-09", Action::Merger, "OLD", "NEW", Some((dec!(0.5), dec!(1))));
+    merger.price = dec!(5);
+    merger.fmv = Some(dec!(30));
+    let l = ledger(vec![row("2024-01-02", "a", Action::Buy, "OLD", dec!(100), dec!(10)), merger]);
+    let book = l.book(None).unwrap();
+    assert_eq!(
+        (book.sales[0].proceeds, book.sales[0].gain_loss, book.sales[0].term),
+        (dec!(500), dec!(500), Term::Long)
+    );
+    assert_eq!(book.lots[0].basis, dec!(1000), "basis − boot + recognized gain");
+}
+
+#[test]
+fn a_cash_merger_is_a_sale_of_every_share() {
+    let mut merger = corporate("2025-06-09", Action::Merger, "OLD", "CASH", Some((dec!(0), dec!(1))));
+    merger.price = dec!(12);
+    let l = ledger(vec![row("2025-01-02", "a", Action::Buy, "OLD", dec!(100), dec!(10)), merger]);
+    let book = l.book(None).unwrap();
+    assert!(book.lots.is_empty());
+    assert_eq!((book.sales[0].proceeds, book.sales[0].gain_loss), (dec!(1200), dec!(200)));
+}
+
+#[test]
+fn a_spinoff_allocates_basis_by_percentage_and_carries_acquisition_dates() {
+    let mut spin = corporate("2025-06-09", Action::Spinoff, "PAR", "KID", Some((dec!(1), dec!(4))));
+    spin.allocation = Some(dec!(20));
+    let l = ledger(vec![row("2024-03-01", "a", Action::Buy, "PAR", dec!(100), dec!(10)), spin]);
+    let lots = l.book(None).unwrap().lots;
+    let parent = lots.iter().find(|l| l.symbol == "PAR").unwrap();
+    let child = lots.iter().find(|l| l.symbol == "KID").unwrap();
+    assert_eq!((parent.basis, child.basis, child.quantity), (dec!(800), dec!(200), dec!(25)));
+    assert_eq!((child.acquired, child.lot_id.as_str()), (d("2024-03-01"), "T1-KID"));
+}
+
+#[test]
+fn a_spinoff_without_an_allocation_is_refused() {
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "x".into(),
+        file_sha256: "x".into(),
+        rows: vec![
+            RowInput { line: 2, ..row("2024-03-01", "a", Action::Buy, "PAR", dec!(100), dec!(10)) },
+            RowInput { line: 3, ..corporate("2025-06-09", Action::Spinoff, "PAR", "KID", Some((dec!(1), dec!(4)))) },
+        ],
+    };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert!(err.starts_with("line 3: allocation:"), "{err}");
 }

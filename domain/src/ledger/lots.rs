@@ -322,6 +322,7 @@ impl Engine<'_> {
                 self.cash(&t.account, amount - t.fees);
                 self.realize(t, &account, &symbol, portions, amount - t.fees);
             }
+            Action::SymbolChange | Action::Merger | Action::Spinoff => self.reorganize(t, &account)?,
             Action::Split => {
                 let symbol = Self::symbol(t)?.to_owned();
                 let ratio = t.ratio.ok_or_else(|| fail(t, "ratio", "a split needs a ratio such as 2:1".into()))?;
@@ -339,6 +340,93 @@ impl Engine<'_> {
                     let proceeds = fraction * t.price;
                     self.cash(&t.account, proceeds);
                     self.realize(t, &account, &symbol, portions, proceeds);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Symbol changes, mergers and spin-offs: every lot of the symbol in the account.
+    fn reorganize(&mut self, t: &Trade, account: &AccountInfo) -> Result<(), EngineError> {
+        let symbol = Self::symbol(t)?.to_owned();
+        let new_symbol =
+            t.new_symbol.clone().ok_or_else(|| fail(t, "new_symbol", format!("required for {}", t.action.as_str())))?;
+        let ratio = t.ratio.unwrap_or(super::types::Ratio { new: Decimal::ONE, old: Decimal::ONE });
+        let lots = self.lots.entry(symbol.clone()).or_default().remove(&t.account).unwrap_or_default();
+        if lots.is_empty() {
+            return Err(fail(t, "symbol", format!("account {} holds no {symbol}", t.account)));
+        }
+        match t.action {
+            Action::SymbolChange => {
+                for mut lot in lots {
+                    lot.symbol.clone_from(&new_symbol);
+                    self.insert(lot);
+                }
+            }
+            Action::Merger if ratio.new.is_zero() => {
+                // All cash: a sale of every share at `price`.
+                let shares: Decimal = lots.iter().map(|l| l.quantity).sum();
+                let proceeds = shares * t.price - t.fees;
+                self.cash(&t.account, proceeds);
+                self.realize(t, account, &symbol, lots, proceeds);
+            }
+            Action::Merger => {
+                let fmv = t.fmv.unwrap_or_default();
+                for mut lot in lots {
+                    let boot = lot.quantity * t.price;
+                    lot.quantity = lot.quantity * ratio.new / ratio.old;
+                    if boot > Decimal::ZERO {
+                        // Gain is recognized up to the boot; a loss is not (IRC 356).
+                        let realized = lot.quantity * fmv + boot - lot.basis;
+                        let recognized = realized.max(Decimal::ZERO).min(boot);
+                        self.cash(&t.account, boot);
+                        self.book.sales.push(SaleRow {
+                            sale_id: t.trade_id.clone(),
+                            lot_id: lot.lot_id.clone(),
+                            account: t.account.clone(),
+                            symbol: symbol.clone(),
+                            quantity: Decimal::ZERO,
+                            date_acquired: lot.acquired,
+                            date_sold: t.trade_date,
+                            proceeds: boot,
+                            cost_basis: boot - recognized,
+                            adjustment_code: None,
+                            adjustment_amount: Decimal::ZERO,
+                            gain_loss: recognized,
+                            term: term(lot.acquired, t.trade_date),
+                            reportable: !account.account_type.is_tax_advantaged(),
+                        });
+                        lot.basis = lot.basis - boot + recognized;
+                    }
+                    lot.symbol.clone_from(&new_symbol);
+                    self.insert(lot);
+                }
+            }
+            _ => {
+                let share = t.allocation.unwrap_or_default() / Decimal::ONE_HUNDRED;
+                let mut total = Decimal::ZERO;
+                for mut parent in lots {
+                    let basis = parent.basis * share;
+                    parent.basis -= basis;
+                    let child = Lot {
+                        lot_id: format!("{}-{new_symbol}", parent.lot_id),
+                        symbol: new_symbol.clone(),
+                        quantity: parent.quantity * ratio.new / ratio.old,
+                        basis,
+                        wash_adjustment: Decimal::ZERO,
+                        is_purchase: false,
+                        ..parent.clone()
+                    };
+                    total += child.quantity;
+                    self.insert(parent);
+                    self.insert(child);
+                }
+                let fraction = total.fract();
+                if fraction > Decimal::ZERO && t.price > Decimal::ZERO {
+                    let portions = self.relieve(t, &t.account, &new_symbol, fraction, LotMethod::Lifo)?;
+                    let proceeds = fraction * t.price;
+                    self.cash(&t.account, proceeds);
+                    self.realize(t, account, &new_symbol, portions, proceeds);
                 }
             }
         }

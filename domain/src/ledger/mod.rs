@@ -167,6 +167,9 @@ pub struct RowInput {
     pub description: Option<String>,
     /// The member who owns the account (read where the account first appears).
     pub owner: Option<String>,
+    pub new_symbol: Option<String>,
+    pub fmv: Option<Decimal>,
+    pub allocation: Option<Decimal>,
 }
 
 /// The fields a correction may change; `None` keeps the recorded value.
@@ -402,6 +405,9 @@ fn decide_import(
             lot_method: row.lot_method,
             lot_ids: row.lot_ids.clone(),
             ratio: row.ratio,
+            new_symbol: row.new_symbol.clone(),
+            fmv: row.fmv,
+            allocation: row.allocation,
             counterpart: None,
             description: row.description.clone(),
             source_line: Some(row.line),
@@ -437,11 +443,34 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     if t.action.moves_shares() && t.symbol.is_none() {
         return Err(rejected(t.source_line, "symbol", format!("required for {}", t.action.as_str())));
     }
-    if t.action.moves_shares() && t.action != Action::Split && t.quantity == Decimal::ZERO {
+    if t.action.moves_shares() && !t.action.is_corporate_action() && t.quantity == Decimal::ZERO {
         return Err(fail("quantity", "must be positive"));
     }
-    if t.action == Action::Split && t.ratio.is_none() {
-        return Err(fail("ratio", "required for split, e.g. 2:1"));
+    if matches!(t.action, Action::Split | Action::Merger | Action::Spinoff) && t.ratio.is_none() {
+        return Err(rejected(t.source_line, "ratio", format!("required for {}, e.g. 2:1", t.action.as_str())));
+    }
+    if matches!(t.action, Action::Split | Action::Spinoff) && t.ratio.is_some_and(|r| r.new.is_zero()) {
+        return Err(fail("ratio", "the new side must be positive"));
+    }
+    if matches!(t.action, Action::SymbolChange | Action::Merger | Action::Spinoff) {
+        match &t.new_symbol {
+            None => return Err(rejected(t.source_line, "new_symbol", format!("required for {}", t.action.as_str()))),
+            Some(n) if Some(n) == t.symbol.as_ref() => return Err(fail("new_symbol", "is the same as symbol")),
+            Some(_) => {}
+        }
+    }
+    if t.action == Action::Spinoff && !t.allocation.is_some_and(|a| a > Decimal::ZERO && a < Decimal::ONE_HUNDRED) {
+        return Err(fail(
+            "allocation",
+            "a spin-off needs the percentage of basis allocated to the new shares, between 0 and 100",
+        ));
+    }
+    if t.action == Action::Merger
+        && t.price > Decimal::ZERO
+        && t.ratio.is_some_and(|r| r.new > Decimal::ZERO)
+        && t.fmv.is_none()
+    {
+        return Err(fail("fmv", "a merger paying cash and shares needs the fair market value of a new share"));
     }
     if t.settlement_date < t.trade_date {
         return Err(fail("settlement_date", "is before the trade date"));

@@ -149,6 +149,17 @@ pub enum Action {
     /// A stock split of `ratio` (new:old) on the account's lots; a fraction left over is
     /// paid in cash at `price` per post-split share (a sale).
     Split,
+    /// The account's lots of `symbol` become lots of `new_symbol`; nothing else changes.
+    SymbolChange,
+    /// A merger: each share of `symbol` becomes `ratio` (new:old) shares of `new_symbol`, plus
+    /// `price` in cash per old share (boot). Gain is recognized up to the boot (never a loss),
+    /// which needs `fmv`, the fair market value of a new share; the rest of the basis and the
+    /// acquisition dates carry over. With no new shares (ratio 0:1) it is a cash sale.
+    Merger,
+    /// A spin-off: `ratio` shares of `new_symbol` per share of `symbol`, taking `allocation`
+    /// percent of each lot's basis and its acquisition date; a fraction left over is paid in
+    /// cash at `price` per new share.
+    Spinoff,
     /// Money paid into a retirement, HSA or 529 account, counted against the owner's limits:
     /// by the employer when the description says "employer", for the tax year the description
     /// names ("tax year 2025") or else the year of the trade date.
@@ -156,7 +167,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 14] = [
         Self::Buy,
         Self::Sell,
         Self::Dividend,
@@ -167,6 +178,9 @@ impl Action {
         Self::TransferIn,
         Self::TransferOut,
         Self::Split,
+        Self::SymbolChange,
+        Self::Merger,
+        Self::Spinoff,
         Self::Contribution,
     ];
 
@@ -182,13 +196,31 @@ impl Action {
             Self::TransferIn => "transfer_in",
             Self::TransferOut => "transfer_out",
             Self::Split => "split",
+            Self::SymbolChange => "symbol_change",
+            Self::Merger => "merger",
+            Self::Spinoff => "spinoff",
             Self::Contribution => "contribution",
         }
     }
 
     /// Actions that move shares of a symbol.
     pub fn moves_shares(self) -> bool {
-        matches!(self, Self::Buy | Self::Sell | Self::TransferIn | Self::TransferOut | Self::Split)
+        matches!(
+            self,
+            Self::Buy
+                | Self::Sell
+                | Self::TransferIn
+                | Self::TransferOut
+                | Self::Split
+                | Self::SymbolChange
+                | Self::Merger
+                | Self::Spinoff
+        )
+    }
+
+    /// Corporate actions, which act on every lot of the symbol in the account.
+    pub fn is_corporate_action(self) -> bool {
+        matches!(self, Self::Split | Self::SymbolChange | Self::Merger | Self::Spinoff)
     }
 }
 
@@ -215,8 +247,8 @@ impl FromStr for Ratio {
         let (n, o) = s.split_once(':').ok_or_else(|| format!("{s:?} is not a ratio like 2:1"))?;
         let parse = |x: &str| x.trim().parse::<Decimal>().map_err(|_| format!("{s:?} is not a ratio like 2:1"));
         let (new, old) = (parse(n)?, parse(o)?);
-        if new <= Decimal::ZERO || old <= Decimal::ZERO {
-            return Err(format!("{s:?}: both sides of a ratio must be positive"));
+        if new < Decimal::ZERO || old <= Decimal::ZERO {
+            return Err(format!("{s:?}: the old side must be positive and the new side not negative"));
         }
         Ok(Self { new, old })
     }
@@ -242,6 +274,15 @@ pub struct Trade {
     pub lot_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<Ratio>,
+    /// For a symbol change, merger or spin-off: the symbol of the new shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_symbol: Option<String>,
+    /// For a merger with boot: the fair market value of one new share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmv: Option<Decimal>,
+    /// For a spin-off: the percentage of basis that goes to the new shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<Decimal>,
     /// For a paired transfer: the other row's trade id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterpart: Option<String>,
