@@ -2,18 +2,17 @@
 //! expected version, retrying a bounded number of times when another writer got there first.
 
 use domain::ledger::{decide, evolve, household_key, Ledger, LedgerCommand, LedgerEvent, TradeChange};
-use event_store::{Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, Upcasters};
+use event_store::{EventStore, StreamId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use crate::aggregate::Caller;
+use crate::aggregate::{self, Aggregate};
 use crate::import::parse_csv;
 use crate::CommandError;
 
 /// The schema version of every ledger event type this code writes.
 pub const LEDGER_SCHEMA_VERSION: u32 = 1;
-
-/// How many times an import is re-decided after a version conflict.
-const MAX_ATTEMPTS: usize = 5;
 
 /// The household's stream: `ledger-<key>`, the key being the name lowercased with runs of
 /// other characters turned into `_`.
@@ -36,22 +35,22 @@ pub async fn load_stream<S: EventStore>(
     stream: &StreamId,
     as_of_position: Option<u64>,
 ) -> Result<(Ledger, u64), CommandError> {
-    let upcasters = Upcasters::new();
-    let mut state = Ledger::default();
-    let mut version = 0;
-    loop {
-        let page = store.read_stream(stream, version + 1, Direction::Forwards, 10_000).await?;
-        let Some(last) = page.last() else { break };
-        version = last.stream_version;
-        for stored in &page {
-            if as_of_position.is_some_and(|p| stored.global_position > p) {
-                return Ok((state, version));
-            }
-            let event: LedgerEvent = upcasters.decode_versioned(stored, LEDGER_SCHEMA_VERSION)?;
-            state = evolve(state, &event);
-        }
+    aggregate::load::<LedgerAggregate, S>(store, stream, as_of_position).await
+}
+
+/// The household ledger as the command loop sees it.
+pub struct LedgerAggregate;
+
+impl Aggregate for LedgerAggregate {
+    type State = Ledger;
+    type Event = LedgerEvent;
+    const SCHEMA_VERSION: u32 = LEDGER_SCHEMA_VERSION;
+    fn evolve(state: Ledger, event: &LedgerEvent) -> Ledger {
+        evolve(state, event)
     }
-    Ok((state, version))
+    fn event_type(event: &LedgerEvent) -> &'static str {
+        event.event_type()
+    }
 }
 
 /// What a ledger command recorded.
@@ -75,15 +74,7 @@ impl Outcome {
     }
 }
 
-/// Who runs a command, and through what (stored in every event's metadata).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub actor: String,
-    pub source: String,
-}
-
-/// Loads the household's stream, decides, and appends with the expected version; decides again
-/// (from the fresh state) when another writer appended first.
+/// Decides `command` on the household's ledger and appends the result.
 pub async fn execute<S: EventStore>(
     store: &S,
     household: &str,
@@ -92,53 +83,16 @@ pub async fn execute<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    for attempt in 1..=MAX_ATTEMPTS {
-        let (state, version) = load_stream(store, &stream, None).await?;
-        let events = decide(&state, command)?;
-        let mut outcome = Outcome {
-            household: household.to_owned(),
-            stream_id: stream.to_string(),
-            events,
-            first_position: None,
-            last_position: None,
-        };
-        if outcome.events.is_empty() {
-            return Ok(outcome);
-        }
-        let metadata = Metadata {
-            correlation_id: Some(command_uuid),
-            command_id: Some(command_uuid),
-            actor: Some(caller.actor.clone()),
-            source: Some(caller.source.clone()),
-            ..Default::default()
-        };
-        let new_events = outcome
-            .events
-            .iter()
-            .map(|e| {
-                Ok(NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: e.event_type().to_owned(),
-                    schema_version: LEDGER_SCHEMA_VERSION,
-                    payload: event_store::codec::to_msgpack(e)?,
-                    metadata: metadata.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
-        match store.append(&stream, expected, &new_events).await {
-            Ok(r) => {
-                outcome.first_position = Some(r.first_position);
-                outcome.last_position = Some(r.last_position);
-                return Ok(outcome);
-            }
-            Err(e) if e.is_conflict() => {
-                tracing::info!(attempt, stream = %stream, "ledger changed while deciding; deciding again");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(CommandError::Contention(stream.to_string()))
+    let done =
+        aggregate::execute::<LedgerAggregate, S>(store, &stream, |state| decide(state, command), command_uuid, caller)
+            .await?;
+    Ok(Outcome {
+        household: household.to_owned(),
+        stream_id: stream.to_string(),
+        events: done.events,
+        first_position: done.first_position,
+        last_position: done.last_position,
+    })
 }
 
 /// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the

@@ -7,6 +7,7 @@
 //! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
 //! - [`bench`]: the import benchmark (`cairn bench import`).
 
+pub mod aggregate;
 pub mod bench;
 pub mod import;
 pub mod ledger;

@@ -8,6 +8,8 @@
 //! - Readers get [`StoredEvent`]s from `read_stream`, `read_all`, `read_all_until` (as-of
 //!   replay) or a [`Subscription`] (catch-up, then live). [`Upcasters`] decode old payloads
 //!   into today's types.
+//! - `Store::put_data_key` / `data_key` / `destroy_data_key` keep per-subject wrapped data
+//!   keys beside the log, for crypto-shredding.
 //! - [`relay`] publishes committed events to NATS JetStream; [`bench`] measures throughput;
 //!   [`scratch`] makes throw-away databases for benchmarks and tests.
 //!
@@ -18,6 +20,7 @@ pub mod bench;
 pub mod codec;
 mod error;
 pub mod hash;
+mod keys;
 mod model;
 mod postgres;
 pub mod relay;
@@ -30,6 +33,7 @@ pub use append::MAX_BATCH;
 pub use codec::{Event, Upcasters};
 pub use error::{Result, StoreError};
 pub use hash::{ChainBreak, ChainVerifier};
+pub use keys::StoredKey;
 pub use model::{
     AppendResult, Direction, ExpectedVersion, Head, Metadata, NewEvent, StoredEvent, StreamId, MAX_STREAM_ID_LEN,
 };

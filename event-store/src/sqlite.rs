@@ -84,6 +84,11 @@ impl SqliteStore {
         })
     }
 
+    /// The connection pool, for the other tables of this crate (data keys).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
     /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
     pub(crate) async fn insert_unchecked(&self, stream: &StreamId, rows: &[Row]) -> Result<()> {
         let mut tx = self.inner.pool.begin().await?;

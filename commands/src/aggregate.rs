@@ -1,0 +1,122 @@
+//! The command loop every aggregate shares: fold a stream into state, decide, append with the
+//! expected version, and decide again from fresh state when another writer appended first.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use event_store::{Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, Upcasters};
+
+use crate::CommandError;
+
+/// How many times a command is decided again after a version conflict.
+const MAX_ATTEMPTS: usize = 5;
+
+/// What the loop needs to know of an aggregate.
+pub trait Aggregate {
+    type State: Default;
+    type Event: Serialize + DeserializeOwned;
+    /// The schema version of every event type this code writes.
+    const SCHEMA_VERSION: u32;
+    fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
+    fn event_type(event: &Self::Event) -> &'static str;
+}
+
+/// Who runs a command, and through what (stored in every event's metadata).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: String,
+    pub source: String,
+}
+
+/// Folds a stream into state; with `as_of_position`, only events recorded at or before it.
+/// Returns the state and the version of the last event folded (0 for none).
+pub async fn load<A: Aggregate, S: EventStore>(
+    store: &S,
+    stream: &StreamId,
+    as_of_position: Option<u64>,
+) -> Result<(A::State, u64), CommandError> {
+    let upcasters = Upcasters::new();
+    let mut state = A::State::default();
+    let mut version = 0;
+    loop {
+        let page = store.read_stream(stream, version + 1, Direction::Forwards, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for stored in &page {
+            if as_of_position.is_some_and(|p| stored.global_position > p) {
+                return Ok((state, version));
+            }
+            let event: A::Event = upcasters.decode_versioned(stored, A::SCHEMA_VERSION)?;
+            state = A::evolve(state, &event);
+            version = stored.stream_version;
+        }
+    }
+    Ok((state, version))
+}
+
+/// What a command appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed<E> {
+    /// The events appended; none when the decision was that nothing changes.
+    pub events: Vec<E>,
+    pub first_position: Option<u64>,
+    pub last_position: Option<u64>,
+}
+
+/// Loads `stream`, runs `decide` on its state, and appends the result with the expected
+/// version; on a conflict it starts over, at most a few times.
+pub async fn execute<A, S>(
+    store: &S,
+    stream: &StreamId,
+    decide: impl Fn(&A::State) -> Result<Vec<A::Event>, domain::DomainError>,
+    command_id: Uuid,
+    caller: &Caller,
+) -> Result<Executed<A::Event>, CommandError>
+where
+    A: Aggregate,
+    S: EventStore,
+{
+    for attempt in 1..=MAX_ATTEMPTS {
+        let (state, version) = load::<A, S>(store, stream, None).await?;
+        let events = decide(&state)?;
+        if events.is_empty() {
+            return Ok(Executed { events, first_position: None, last_position: None });
+        }
+        let metadata = Metadata {
+            correlation_id: Some(command_id),
+            command_id: Some(command_id),
+            actor: Some(caller.actor.clone()),
+            source: Some(caller.source.clone()),
+            ..Default::default()
+        };
+        let new_events = events
+            .iter()
+            .map(|e| {
+                Ok(NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: A::event_type(e).to_owned(),
+                    schema_version: A::SCHEMA_VERSION,
+                    payload: event_store::codec::to_msgpack(e)?,
+                    metadata: metadata.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+        match store.append(stream, expected, &new_events).await {
+            Ok(r) => {
+                return Ok(Executed {
+                    events,
+                    first_position: Some(r.first_position),
+                    last_position: Some(r.last_position),
+                })
+            }
+            Err(e) if e.is_conflict() => {
+                tracing::info!(attempt, stream = %stream, "stream changed while deciding; deciding again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CommandError::Contention(stream.to_string()))
+}
