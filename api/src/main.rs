@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use api::{reports, AppState, Application};
 use clap::{Args, Parser, Subcommand};
+use commands::vault::{MasterKey, Vault};
 use domain::ledger::{LedgerEvent, TradeChange};
 use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
 
@@ -61,6 +62,12 @@ enum Command {
     /// The household ledger: import trades, list open lots, realized gains.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Users: registration (personal data encrypted per user), profile, risk profile, KYC,
+    /// accreditation, MFA, roles, terms, erasure. The master key comes from CAIRN_MASTER_KEY
+    /// (64 hex characters) or the file CAIRN_MASTER_KEY_FILE (default
+    /// ./cairn-data/master.key, created on first use).
+    #[command(subcommand)]
+    User(UserCmd),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -212,6 +219,137 @@ enum LedgerCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Register a user; prints the new user id.
+    Register {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        tax_id: Option<String>,
+        #[arg(long)]
+        born: Option<chrono::NaiveDate>,
+        /// The household the user belongs to.
+        #[arg(long)]
+        household: Option<String>,
+    },
+    /// Show a user, personal data decrypted (or "erased").
+    Show {
+        #[arg(long)]
+        user: String,
+    },
+    /// Change personal data; fields not given keep their value.
+    Profile {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        tax_id: Option<String>,
+        #[arg(long)]
+        born: Option<chrono::NaiveDate>,
+    },
+    /// Set the risk profile: tolerance 0 to 1, horizon in years, marginal tax brackets as fractions.
+    Risk {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        tolerance: rust_decimal::Decimal,
+        #[arg(long)]
+        horizon: u32,
+        #[arg(long)]
+        federal_bracket: rust_decimal::Decimal,
+        #[arg(long, default_value = "0")]
+        state_bracket: rust_decimal::Decimal,
+    },
+    /// KYC: submit → review → approve or reject; expire after the approval's date.
+    Kyc {
+        #[command(subcommand)]
+        step: KycStep,
+    },
+    /// Record accredited-investor status: income, net_worth, professional or entity.
+    Accredit {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        kind: String,
+    },
+    /// Turn MFA on (prints the new TOTP secret once) or off.
+    Mfa {
+        #[arg(long)]
+        user: String,
+        #[arg(value_parser = ["enable", "disable"])]
+        action: String,
+    },
+    /// Grant or revoke a role: client, advisor, auditor, admin.
+    Role {
+        #[arg(long)]
+        user: String,
+        #[arg(value_parser = ["grant", "revoke"])]
+        action: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Record acceptance of a terms version.
+    Terms {
+        #[arg(long)]
+        user: String,
+        /// The version of the terms accepted.
+        #[arg(long = "terms-version")]
+        terms_version: String,
+    },
+    /// Erase the user's personal data: records the request and destroys the user's data key.
+    /// The events stay (the chain still verifies); the personal data becomes unreadable.
+    Erase {
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KycStep {
+    /// Submit documents, each as kind:reference (e.g. passport:vault://docs/123).
+    Submit {
+        #[arg(long)]
+        user: String,
+        #[arg(long = "document", required = true)]
+        documents: Vec<String>,
+    },
+    /// Start reviewing a pending submission.
+    Review {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        reviewer: String,
+    },
+    Approve {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        reviewer: String,
+        /// When the approval expires (YYYY-MM-DD).
+        #[arg(long)]
+        expires: chrono::NaiveDate,
+    },
+    Reject {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark an approval expired (on or after its expiry date).
+    Expire {
+        #[arg(long)]
+        user: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ImportFormat {
     Csv,
@@ -302,6 +440,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Verify => verify(store).await,
         Command::Ledger(cmd) => report(ledger(store, cmd).await),
+        Command::User(cmd) => report(user(store, cmd).await),
         Command::Bench(_) => unreachable!("handled above"),
     }
 }
@@ -542,6 +681,121 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The master key: CAIRN_MASTER_KEY (hex), or the file CAIRN_MASTER_KEY_FILE, by default
+/// ./cairn-data/master.key, created with a fresh key when missing.
+fn master_key() -> anyhow::Result<MasterKey> {
+    if let Ok(hex) = std::env::var("CAIRN_MASTER_KEY") {
+        return Ok(MasterKey::from_hex(&hex)?);
+    }
+    let path = std::env::var("CAIRN_MASTER_KEY_FILE").unwrap_or_else(|_| "./cairn-data/master.key".into());
+    Ok(MasterKey::load_or_create(std::path::Path::new(&path))?)
+}
+
+async fn user(store: Store, cmd: UserCmd) -> anyhow::Result<()> {
+    use commands::user::{self as users, PersonalData};
+    use domain::user::UserCommand as U;
+    let vault = Vault::new(store.clone(), master_key()?);
+    let who = caller("cairn user");
+    let (user_id, done) = match cmd {
+        UserCmd::Register { name, email, tax_id, born, household } => {
+            let personal = PersonalData { name, email, tax_id, born };
+            let id = users::register(&store, &vault, &personal, household, &who).await?;
+            println!("{}", serde_json::json!({ "user_id": id }));
+            return Ok(());
+        }
+        UserCmd::Show { user } => {
+            let v = users::show(&store, &vault, &user).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "user_id": v.user_id,
+                    "household": v.household,
+                    "erased": v.erased,
+                    "name": v.personal.as_ref().map(|p| p.name.clone()),
+                    "email": v.personal.as_ref().map(|p| p.email.clone()),
+                    "tax_id": v.personal.as_ref().and_then(|p| p.tax_id.clone()),
+                    "born": v.personal.as_ref().and_then(|p| p.born),
+                    "kyc_status": v.kyc.as_str(),
+                    "kyc_expires": v.kyc_expires,
+                    "risk_profile": v.risk,
+                    "accreditation": v.accreditation,
+                    "mfa_enabled": v.mfa_enabled,
+                    "roles": v.roles,
+                    "terms_version": v.terms_version,
+                })
+            );
+            return Ok(());
+        }
+        UserCmd::Profile { user, name, email, tax_id, born } => {
+            let change =
+                PersonalData { name: name.unwrap_or_default(), email: email.unwrap_or_default(), tax_id, born };
+            let done = users::update_profile(&store, &vault, &user, change, &who).await?;
+            (user, done)
+        }
+        UserCmd::Risk { user, tolerance, horizon, federal_bracket, state_bracket } => {
+            let profile = domain::user::RiskProfile {
+                risk_tolerance: tolerance,
+                horizon_years: horizon,
+                federal_bracket,
+                state_bracket,
+            };
+            let done = users::command(&store, &user, U::SetRiskProfile(profile), &who).await?;
+            (user, done)
+        }
+        UserCmd::Kyc { step } => {
+            let (user, command) = match step {
+                KycStep::Submit { user, documents } => {
+                    let documents = users::parse_documents(&documents)?;
+                    (user, U::SubmitKyc { documents })
+                }
+                KycStep::Review { user, reviewer } => (user, U::StartKycReview { reviewer }),
+                KycStep::Approve { user, reviewer, expires } => (user, U::ApproveKyc { reviewer, expires_at: expires }),
+                KycStep::Reject { user, reviewer, reason } => (user, U::RejectKyc { reviewer, reason }),
+                KycStep::Expire { user } => (user, U::ExpireKyc),
+            };
+            let done = users::command(&store, &user, command, &who).await?;
+            (user, done)
+        }
+        UserCmd::Accredit { user, kind } => {
+            let kind = kind.parse().map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
+            let done = users::command(&store, &user, U::VerifyAccreditation(kind), &who).await?;
+            (user, done)
+        }
+        UserCmd::Mfa { user, action } => {
+            if action == "enable" {
+                let secret = users::enable_mfa(&store, &vault, &user, &who).await?;
+                let uri = format!("otpauth://totp/cairn:{user}?secret={secret}&issuer=cairn");
+                println!(
+                    "{}",
+                    serde_json::json!({ "user_id": user, "mfa_enabled": true, "secret": secret, "otpauth_uri": uri })
+                );
+                return Ok(());
+            }
+            let done = users::command(&store, &user, U::DisableMfa, &who).await?;
+            (user, done)
+        }
+        UserCmd::Role { user, action, role } => {
+            let role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let by = who.actor.clone();
+            let command = if action == "grant" { U::GrantRole { role, by } } else { U::RevokeRole { role, by } };
+            let done = users::command(&store, &user, command, &who).await?;
+            (user, done)
+        }
+        UserCmd::Terms { user, terms_version } => {
+            let done = users::command(&store, &user, U::AcceptTerms { version: terms_version }, &who).await?;
+            (user, done)
+        }
+        UserCmd::Erase { user } => {
+            users::erase(&store, &vault, &user, &who.actor.clone(), &who).await?;
+            println!("{}", serde_json::json!({ "user_id": user, "erased": true }));
+            return Ok(());
+        }
+    };
+    let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
+    println!("{}", serde_json::json!({ "user_id": user_id, "events": types, "last_position": done.last_position }));
+    Ok(())
+}
+
 /// Who runs a command from this shell.
 fn caller(source: &str) -> commands::ledger::Caller {
     commands::ledger::Caller {
@@ -625,4 +879,12 @@ async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<(
     .await;
     scratch.remove().await.context("removing the scratch database")?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -4,6 +4,8 @@
 //!
 //! - [`ledger`]: household ledger imports ([`ledger::import_csv`]) and loading a ledger's
 //!   state ([`ledger::load`]) for reports.
+//! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure; [`vault`] seals
+//!   personal data with per-user data keys wrapped by the master key.
 //! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
 //! - [`bench`]: the import benchmark (`cairn bench import`).
 
@@ -11,6 +13,8 @@ pub mod aggregate;
 pub mod bench;
 pub mod import;
 pub mod ledger;
+pub mod user;
+pub mod vault;
 
 /// Why a command did not happen.
 #[derive(Debug, thiserror::Error)]
