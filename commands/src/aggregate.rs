@@ -63,14 +63,19 @@ pub struct Executed<E> {
     pub events: Vec<E>,
     pub first_position: Option<u64>,
     pub last_position: Option<u64>,
+    /// The stream's version after the command.
+    pub stream_version: u64,
 }
 
 /// Loads `stream`, runs `decide` on its state, and appends the result with the expected
-/// version; on a conflict it starts over, at most a few times.
+/// version; on a conflict it starts over, at most a few times. With `expected`, the caller's
+/// own optimistic lock, a stream at any other version is a [`CommandError::Conflict`] and is
+/// not retried.
 pub async fn execute<A, S>(
     store: &S,
     stream: &StreamId,
     decide: impl Fn(&A::State) -> Result<Vec<A::Event>, domain::DomainError>,
+    expected: Option<u64>,
     command_id: Uuid,
     caller: &Caller,
 ) -> Result<Executed<A::Event>, CommandError>
@@ -80,9 +85,12 @@ where
 {
     for attempt in 1..=MAX_ATTEMPTS {
         let (state, version) = load::<A, S>(store, stream, None).await?;
+        if let Some(wanted) = expected.filter(|w| *w != version) {
+            return Err(CommandError::Conflict { stream: stream.to_string(), expected: wanted, actual: version });
+        }
         let events = decide(&state)?;
         if events.is_empty() {
-            return Ok(Executed { events, first_position: None, last_position: None });
+            return Ok(Executed { events, first_position: None, last_position: None, stream_version: version });
         }
         let metadata = Metadata {
             correlation_id: Some(command_id),
@@ -103,17 +111,21 @@ where
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
-        match store.append(stream, expected, &new_events).await {
+        let at = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+        match store.append(stream, at, &new_events).await {
             Ok(r) => {
                 return Ok(Executed {
                     events,
                     first_position: Some(r.first_position),
                     last_position: Some(r.last_position),
+                    stream_version: r.stream_version,
                 })
             }
-            Err(e) if e.is_conflict() => {
+            Err(e) if e.is_conflict() && expected.is_none() => {
                 tracing::info!(attempt, stream = %stream, "stream changed while deciding; deciding again");
+            }
+            Err(StoreError::Conflict { actual, .. }) if expected.is_some() => {
+                return Err(CommandError::Conflict { stream: stream.to_string(), expected: version, actual })
             }
             Err(e) => return Err(e.into()),
         }

@@ -83,9 +83,15 @@ pub async fn execute<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let done =
-        aggregate::execute::<LedgerAggregate, S>(store, &stream, |state| decide(state, command), command_uuid, caller)
-            .await?;
+    let done = aggregate::execute::<LedgerAggregate, S>(
+        store,
+        &stream,
+        |state| decide(state, command),
+        None,
+        command_uuid,
+        caller,
+    )
+    .await?;
     Ok(Outcome {
         household: household.to_owned(),
         stream_id: stream.to_string(),

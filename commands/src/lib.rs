@@ -4,6 +4,7 @@
 //!
 //! - [`ledger`]: household ledger imports ([`ledger::import_csv`]) and loading a ledger's
 //!   state ([`ledger::load`]) for reports.
+//! - [`portfolio`]: portfolios over a household's accounts, with the caller's optimistic lock.
 //! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure; [`vault`] seals
 //!   personal data with per-user data keys wrapped by the master key.
 //! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
@@ -13,6 +14,7 @@ pub mod aggregate;
 pub mod bench;
 pub mod import;
 pub mod ledger;
+pub mod portfolio;
 pub mod user;
 pub mod vault;
 
@@ -25,6 +27,10 @@ pub enum CommandError {
     /// The domain refused the command. Nothing was recorded.
     #[error(transparent)]
     Rejected(#[from] domain::DomainError),
+    /// The stream is not at the version the caller expected (its optimistic lock). Nothing was
+    /// recorded; reload and try again.
+    #[error("conflict: {stream} is at version {actual}, not {expected}; reload and try again")]
+    Conflict { stream: String, expected: u64, actual: u64 },
     /// Other writers kept changing the stream; nothing was recorded, and trying again is safe.
     #[error("stream {0} kept changing while the command was decided; try again")]
     Contention(String),

@@ -67,7 +67,8 @@ async fn run(
 ) -> Result<Executed<UserEvent>, CommandError> {
     let stream = user_stream(user_id)?;
     let now = Utc::now();
-    aggregate::execute::<UserAggregate, _>(store, &stream, |u| decide(u, &command, now), Uuid::now_v7(), caller).await
+    aggregate::execute::<UserAggregate, _>(store, &stream, |u| decide(u, &command, now), None, Uuid::now_v7(), caller)
+        .await
 }
 
 /// Registers a user; returns the new user id.

@@ -5,6 +5,8 @@
 //!   [`ledger::LedgerEvent`]; [`ledger::lots`] is the lot engine (FIFO, LIFO, HIFO, specific
 //!   identification, average cost; holding periods; wash sales) that derives open lots,
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
+//! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
+//!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
 //!   terms, accreditation, erasure).
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
@@ -18,6 +20,7 @@
 pub mod calendar;
 pub mod ledger;
 pub mod limits;
+pub mod portfolio;
 pub mod user;
 
 /// A command the domain refuses, naming the input line (for imports) and field.

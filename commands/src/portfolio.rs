@@ -1,0 +1,88 @@
+//! Portfolio commands. The household's account labels are looked up here and handed to the
+//! decider; a caller may pass the version it last saw (`expected`), which the append enforces.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::ledger::household_key;
+use domain::portfolio::{decide, evolve, Portfolio, PortfolioCommand, PortfolioEvent};
+use event_store::{EventStore, StreamId};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::aggregate::{self, Aggregate, Caller, Executed};
+use crate::CommandError;
+
+pub const PORTFOLIO_SCHEMA_VERSION: u32 = 1;
+
+pub struct PortfolioAggregate;
+
+impl Aggregate for PortfolioAggregate {
+    type State = Portfolio;
+    type Event = PortfolioEvent;
+    const SCHEMA_VERSION: u32 = PORTFOLIO_SCHEMA_VERSION;
+    fn evolve(state: Portfolio, event: &PortfolioEvent) -> Portfolio {
+        evolve(state, event)
+    }
+    fn event_type(event: &PortfolioEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+/// `portfolio-<household key>--<portfolio key>`.
+pub fn portfolio_stream(household: &str, name: &str) -> Result<StreamId, CommandError> {
+    let (h, n) = (household_key(household), household_key(name));
+    if h.is_empty() || n.is_empty() {
+        return Err(CommandError::Invalid("household and portfolio names need letters or digits".into()));
+    }
+    Ok(StreamId::new(format!("portfolio-{h}--{n}"))?)
+}
+
+/// Runs a portfolio command; `expected` is the version the caller last saw, if it wants the
+/// optimistic lock.
+pub async fn run<S: EventStore>(
+    store: &S,
+    household: &str,
+    name: &str,
+    command: PortfolioCommand,
+    expected: Option<u64>,
+    caller: &Caller,
+) -> Result<Executed<PortfolioEvent>, CommandError> {
+    let stream = portfolio_stream(household, name)?;
+    let (ledger, _) = crate::ledger::load(store, household).await?;
+    let accounts: BTreeSet<String> = ledger.accounts.keys().cloned().collect();
+    aggregate::execute::<PortfolioAggregate, S>(
+        store,
+        &stream,
+        |p| decide(p, &command, &accounts),
+        expected,
+        Uuid::now_v7(),
+        caller,
+    )
+    .await
+}
+
+/// The portfolio and its version (the lock to pass back when editing).
+pub async fn show<S: EventStore>(store: &S, household: &str, name: &str) -> Result<(Portfolio, u64), CommandError> {
+    let stream = portfolio_stream(household, name)?;
+    let (p, version) = aggregate::load::<PortfolioAggregate, S>(store, &stream, None).await?;
+    if version == 0 {
+        return Err(CommandError::Invalid(format!("portfolio: no portfolio {name:?} in household {household:?}")));
+    }
+    Ok((p, version))
+}
+
+/// Parses `VTI=0.6,BND=0.4` (or separated by spaces).
+pub fn parse_weights(text: &str) -> Result<BTreeMap<String, Decimal>, CommandError> {
+    let mut weights = BTreeMap::new();
+    for part in text.split([',', ' ']).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| CommandError::Invalid(format!("weights: {part:?} is not NAME=WEIGHT")))?;
+        let w: Decimal =
+            v.trim().parse().map_err(|_| CommandError::Invalid(format!("weights: {v:?} is not a decimal number")))?;
+        if weights.insert(k.trim().to_owned(), w).is_some() {
+            return Err(CommandError::Invalid(format!("weights: {k} appears twice")));
+        }
+    }
+    Ok(weights)
+}

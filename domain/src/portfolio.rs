@@ -1,0 +1,178 @@
+//! The portfolio aggregate: one stream per portfolio (`portfolio-<household>-<name>`), spanning
+//! accounts of one household, with a target allocation (weights by asset class or symbol that
+//! sum to exactly 1), a drift threshold and an auto-rebalance flag. Its stream version is its
+//! optimistic lock: an edit made against an old version is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PortfolioEvent {
+    PortfolioCreated { household: String, name: String, accounts: Vec<String> },
+    AccountsChanged { accounts: Vec<String> },
+    TargetAllocationSet { weights: BTreeMap<String, Decimal> },
+    DriftThresholdSet { threshold: Decimal },
+    AutoRebalanceSet { enabled: bool },
+}
+
+impl PortfolioEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::PortfolioCreated { .. } => "PortfolioCreated",
+            Self::AccountsChanged { .. } => "AccountsChanged",
+            Self::TargetAllocationSet { .. } => "TargetAllocationSet",
+            Self::DriftThresholdSet { .. } => "DriftThresholdSet",
+            Self::AutoRebalanceSet { .. } => "AutoRebalanceSet",
+        }
+    }
+}
+
+/// The drift threshold of a new portfolio: 5 percentage points.
+pub const DEFAULT_DRIFT_THRESHOLD: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Portfolio {
+    pub household: Option<String>,
+    pub name: Option<String>,
+    pub accounts: Vec<String>,
+    pub target: BTreeMap<String, Decimal>,
+    pub drift_threshold: Decimal,
+    pub auto_rebalance: bool,
+}
+
+impl Default for Portfolio {
+    fn default() -> Self {
+        Self {
+            household: None,
+            name: None,
+            accounts: Vec::new(),
+            target: BTreeMap::new(),
+            drift_threshold: DEFAULT_DRIFT_THRESHOLD,
+            auto_rebalance: false,
+        }
+    }
+}
+
+pub fn evolve(mut p: Portfolio, e: &PortfolioEvent) -> Portfolio {
+    match e {
+        PortfolioEvent::PortfolioCreated { household, name, accounts } => {
+            p.household = Some(household.clone());
+            p.name = Some(name.clone());
+            p.accounts.clone_from(accounts);
+        }
+        PortfolioEvent::AccountsChanged { accounts } => p.accounts.clone_from(accounts),
+        PortfolioEvent::TargetAllocationSet { weights } => p.target.clone_from(weights),
+        PortfolioEvent::DriftThresholdSet { threshold } => p.drift_threshold = *threshold,
+        PortfolioEvent::AutoRebalanceSet { enabled } => p.auto_rebalance = *enabled,
+    }
+    p
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortfolioCommand {
+    Create { household: String, name: String, accounts: Vec<String> },
+    SetAccounts(Vec<String>),
+    SetTarget(BTreeMap<String, Decimal>),
+    SetDriftThreshold(Decimal),
+    SetAutoRebalance(bool),
+}
+
+fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
+    DomainError::Rejected { line: None, field: field.to_owned(), problem: problem.into() }
+}
+
+/// `household_accounts` are the labels of the household's accounts (looked up by the handler).
+pub fn decide(
+    p: &Portfolio,
+    cmd: &PortfolioCommand,
+    household_accounts: &BTreeSet<String>,
+) -> Result<Vec<PortfolioEvent>, DomainError> {
+    let check_accounts = |accounts: &[String]| {
+        if accounts.is_empty() {
+            return Err(refuse("accounts", "a portfolio spans at least one account"));
+        }
+        match accounts.iter().find(|a| !household_accounts.contains(*a)) {
+            Some(a) => Err(refuse("accounts", format!("the household has no account {a:?}"))),
+            None => Ok(()),
+        }
+    };
+    if let PortfolioCommand::Create { household, name, accounts } = cmd {
+        if p.name.is_some() {
+            return Err(refuse("name", format!("portfolio {name:?} already exists")));
+        }
+        check_accounts(accounts)?;
+        return Ok(vec![PortfolioEvent::PortfolioCreated {
+            household: household.clone(),
+            name: name.clone(),
+            accounts: accounts.clone(),
+        }]);
+    }
+    if p.name.is_none() {
+        return Err(refuse("portfolio", "no such portfolio"));
+    }
+    let event = match cmd {
+        PortfolioCommand::Create { .. } => return Err(refuse("name", "portfolio already exists")),
+        PortfolioCommand::SetAccounts(accounts) => {
+            check_accounts(accounts)?;
+            PortfolioEvent::AccountsChanged { accounts: accounts.clone() }
+        }
+        PortfolioCommand::SetTarget(weights) => {
+            if weights.is_empty() {
+                return Err(refuse("weights", "at least one weight is needed"));
+            }
+            if let Some((k, w)) = weights.iter().find(|(_, w)| **w <= Decimal::ZERO || **w > Decimal::ONE) {
+                return Err(refuse("weights", format!("{k}={w}: each weight must be above 0 and at most 1")));
+            }
+            let sum: Decimal = weights.values().sum();
+            if sum != Decimal::ONE {
+                return Err(refuse("weights", format!("weights sum to {sum}, not 1")));
+            }
+            PortfolioEvent::TargetAllocationSet { weights: weights.clone() }
+        }
+        PortfolioCommand::SetDriftThreshold(t) => {
+            if *t <= Decimal::ZERO || *t >= Decimal::ONE {
+                return Err(refuse("drift_threshold", "must be above 0 and below 1 (0.05 for 5 points)"));
+            }
+            PortfolioEvent::DriftThresholdSet { threshold: *t }
+        }
+        PortfolioCommand::SetAutoRebalance(enabled) => PortfolioEvent::AutoRebalanceSet { enabled: *enabled },
+    };
+    Ok(vec![event])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts() -> BTreeSet<String> {
+        ["a".to_owned(), "b".to_owned()].into()
+    }
+
+    fn created() -> Portfolio {
+        let cmd = PortfolioCommand::Create { household: "h".into(), name: "core".into(), accounts: vec!["a".into()] };
+        decide(&Portfolio::default(), &cmd, &accounts()).unwrap().iter().fold(Portfolio::default(), evolve)
+    }
+
+    #[test]
+    fn target_weights_must_sum_to_exactly_one() {
+        let w: BTreeMap<String, Decimal> =
+            [("VTI".to_owned(), Decimal::new(6, 1)), ("BND".to_owned(), Decimal::new(35, 2))].into();
+        let err = decide(&created(), &PortfolioCommand::SetTarget(w), &accounts()).unwrap_err();
+        assert_eq!(err.to_string(), "weights: weights sum to 0.95, not 1");
+    }
+
+    #[test]
+    fn a_portfolio_spans_only_the_households_accounts() {
+        let err = decide(&created(), &PortfolioCommand::SetAccounts(vec!["zz".into()]), &accounts()).unwrap_err();
+        assert_eq!(err.to_string(), "accounts: the household has no account \"zz\"");
+    }
+
+    #[test]
+    fn a_new_portfolio_drifts_at_five_points_until_told_otherwise() {
+        assert_eq!(created().drift_threshold, Decimal::new(5, 2));
+    }
+}
