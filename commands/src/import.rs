@@ -3,7 +3,7 @@
 //!
 //! Columns (header row required, any order): `trade_date,account,account_type,action,symbol,
 //! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner,
-//! new_symbol,fmv,allocation`.
+//! new_symbol,fmv,allocation,commission,sec_fee,taf_fee,cusip,isin`.
 //! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
 //! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`).
 
@@ -17,8 +17,22 @@ use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
     ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
-pub const OPTIONAL_COLUMNS: [&str; 9] =
-    ["settlement_date", "lot_method", "lot_ids", "ratio", "description", "owner", "new_symbol", "fmv", "allocation"];
+pub const OPTIONAL_COLUMNS: [&str; 14] = [
+    "settlement_date",
+    "lot_method",
+    "lot_ids",
+    "ratio",
+    "description",
+    "owner",
+    "new_symbol",
+    "fmv",
+    "allocation",
+    "commission",
+    "sec_fee",
+    "taf_fee",
+    "cusip",
+    "isin",
+];
 
 fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
     CommandError::Invalid(format!("line {line}: {field}: {problem}"))
@@ -92,6 +106,11 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
             quantity: decimal("quantity")?,
             price: decimal("price")?,
             fees: decimal("fees")?,
+            commission: decimal("commission")?,
+            sec_fee: decimal("sec_fee")?,
+            taf_fee: decimal("taf_fee")?,
+            cusip: opt("cusip").map(str::to_ascii_uppercase),
+            isin: opt("isin").map(str::to_ascii_uppercase),
             settlement_date: date("settlement_date")?,
             lot_method: opt("lot_method").map(|v| parsed(line, "lot_method", v.parse())).transpose()?,
             lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),

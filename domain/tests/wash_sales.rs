@@ -25,6 +25,11 @@ fn row(date: &str, account: &str, action: Action, symbol: &str, quantity: Decima
         quantity,
         price,
         fees: Decimal::ZERO,
+        commission: Decimal::ZERO,
+        sec_fee: Decimal::ZERO,
+        taf_fee: Decimal::ZERO,
+        cusip: None,
+        isin: None,
         settlement_date: None,
         lot_method: None,
         lot_ids: vec![],
@@ -471,4 +476,32 @@ fn a_spinoff_without_an_allocation_is_refused() {
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert!(err.starts_with("line 3: allocation:"), "{err}");
+}
+
+#[test]
+fn commission_and_regulatory_fees_add_to_basis_and_come_off_proceeds() {
+    let mut buy = row("2025-01-02", "a", Action::Buy, "AAPL", dec!(10), dec!(100));
+    buy.commission = dec!(4.95);
+    buy.cusip = Some("037833100".into());
+    let mut sell = row("2025-02-03", "a", Action::Sell, "AAPL", dec!(10), dec!(110));
+    sell.sec_fee = dec!(0.03);
+    sell.taf_fee = dec!(0.01);
+    sell.fees = dec!(1);
+    let book = ledger(vec![buy, sell]).book(None).unwrap();
+    assert_eq!((book.sales[0].cost_basis, book.sales[0].proceeds), (dec!(1004.95), dec!(1098.96)));
+}
+
+#[test]
+fn a_cusip_with_a_wrong_check_digit_is_refused_with_its_line() {
+    let mut buy = row("2025-01-02", "a", Action::Buy, "AAPL", dec!(10), dec!(100));
+    buy.cusip = Some("037833101".into());
+    buy.line = 7;
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "x".into(),
+        file_sha256: "x".into(),
+        rows: vec![buy],
+    };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert_eq!(err, "line 7: cusip: is not a valid CUSIP (9 characters with a correct check digit)");
 }

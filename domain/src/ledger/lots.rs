@@ -247,11 +247,11 @@ impl Engine<'_> {
         let account = self.account(t, &t.account)?.clone();
         let amount = t.quantity * t.price;
         match t.action {
-            Action::Deposit | Action::Interest | Action::Contribution => self.cash(&t.account, amount - t.fees),
-            Action::Withdrawal => self.cash(&t.account, -amount - t.fees),
-            Action::Fee => self.cash(&t.account, -amount - t.fees),
+            Action::Deposit | Action::Interest | Action::Contribution => self.cash(&t.account, amount - t.total_fees()),
+            Action::Withdrawal => self.cash(&t.account, -amount - t.total_fees()),
+            Action::Fee => self.cash(&t.account, -amount - t.total_fees()),
             Action::Dividend => {
-                self.cash(&t.account, amount - t.fees);
+                self.cash(&t.account, amount - t.total_fees());
                 let qualified = t.description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("qualified"))
                     && !t.description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("non-qualified"));
                 let entry = self.book.dividends.entry(t.account.clone()).or_default();
@@ -263,13 +263,13 @@ impl Engine<'_> {
             }
             Action::Buy => {
                 let symbol = Self::symbol(t)?.to_owned();
-                self.cash(&t.account, -amount - t.fees);
+                self.cash(&t.account, -amount - t.total_fees());
                 let lot = Lot {
                     lot_id: t.trade_id.clone(),
                     account: t.account.clone(),
                     symbol: symbol.clone(),
                     quantity: t.quantity,
-                    basis: amount + t.fees,
+                    basis: amount + t.total_fees(),
                     acquired: t.trade_date,
                     purchased: t.trade_date,
                     wash_adjustment: Decimal::ZERO,
@@ -289,7 +289,7 @@ impl Engine<'_> {
                     account: t.account.clone(),
                     symbol,
                     quantity: t.quantity,
-                    basis: amount + t.fees,
+                    basis: amount + t.total_fees(),
                     acquired: t.trade_date,
                     purchased: t.trade_date,
                     wash_adjustment: Decimal::ZERO,
@@ -319,8 +319,8 @@ impl Engine<'_> {
                 let symbol = Self::symbol(t)?.to_owned();
                 let method = t.lot_method.unwrap_or(account.lot_method);
                 let portions = self.relieve(t, &t.account, &symbol, t.quantity, method)?;
-                self.cash(&t.account, amount - t.fees);
-                self.realize(t, &account, &symbol, portions, amount - t.fees);
+                self.cash(&t.account, amount - t.total_fees());
+                self.realize(t, &account, &symbol, portions, amount - t.total_fees());
             }
             Action::SymbolChange | Action::Merger | Action::Spinoff => self.reorganize(t, &account)?,
             Action::Split => {
@@ -366,7 +366,7 @@ impl Engine<'_> {
             Action::Merger if ratio.new.is_zero() => {
                 // All cash: a sale of every share at `price`.
                 let shares: Decimal = lots.iter().map(|l| l.quantity).sum();
-                let proceeds = shares * t.price - t.fees;
+                let proceeds = shares * t.price - t.total_fees();
                 self.cash(&t.account, proceeds);
                 self.realize(t, account, &symbol, lots, proceeds);
             }

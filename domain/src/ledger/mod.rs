@@ -160,6 +160,11 @@ pub struct RowInput {
     pub quantity: Decimal,
     pub price: Decimal,
     pub fees: Decimal,
+    pub commission: Decimal,
+    pub sec_fee: Decimal,
+    pub taf_fee: Decimal,
+    pub cusip: Option<String>,
+    pub isin: Option<String>,
     pub settlement_date: Option<NaiveDate>,
     pub lot_method: Option<LotMethod>,
     pub lot_ids: Vec<String>,
@@ -400,6 +405,11 @@ fn decide_import(
             quantity: row.quantity,
             price: row.price,
             fees: row.fees,
+            commission: row.commission,
+            sec_fee: row.sec_fee,
+            taf_fee: row.taf_fee,
+            cusip: row.cusip.clone(),
+            isin: row.isin.clone(),
             trade_date: row.trade_date,
             settlement_date: row.settlement_date.unwrap_or_else(|| default_settlement(row.action, row.trade_date)),
             lot_method: row.lot_method,
@@ -437,8 +447,17 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     if t.price < Decimal::ZERO {
         return Err(fail("price", "must not be negative"));
     }
-    if t.fees < Decimal::ZERO {
-        return Err(fail("fees", "must not be negative"));
+    for (field, fee) in [("fees", t.fees), ("commission", t.commission), ("sec_fee", t.sec_fee), ("taf_fee", t.taf_fee)]
+    {
+        if fee < Decimal::ZERO {
+            return Err(fail(field, "must not be negative"));
+        }
+    }
+    if t.cusip.as_deref().is_some_and(|c| !types::valid_cusip(c)) {
+        return Err(fail("cusip", "is not a valid CUSIP (9 characters with a correct check digit)"));
+    }
+    if t.isin.as_deref().is_some_and(|i| !types::valid_isin(i)) {
+        return Err(fail("isin", "is not a valid ISIN (12 characters with a correct check digit)"));
     }
     if t.action.moves_shares() && t.symbol.is_none() {
         return Err(rejected(t.source_line, "symbol", format!("required for {}", t.action.as_str())));

@@ -265,7 +265,20 @@ pub struct Trade {
     pub symbol: Option<String>,
     pub quantity: Decimal,
     pub price: Decimal,
+    /// Other fees (the CSV's `fees` column).
     pub fees: Decimal,
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub commission: Decimal,
+    /// The SEC's Section 31 fee on sales.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub sec_fee: Decimal,
+    /// FINRA's Trading Activity Fee on sales.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub taf_fee: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cusip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isin: Option<String>,
     pub trade_date: NaiveDate,
     pub settlement_date: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +307,12 @@ pub struct Trade {
 }
 
 impl Trade {
+    /// Commission, SEC fee, TAF fee and other fees together: added to a purchase's basis,
+    /// taken from a sale's proceeds.
+    pub fn total_fees(&self) -> Decimal {
+        self.fees + self.commission + self.sec_fee + self.taf_fee
+    }
+
     /// The number in `T<n>`, which orders rows recorded on the same trade date.
     pub fn seq(&self) -> u64 {
         self.trade_id.trim_start_matches('T').parse().unwrap_or(u64::MAX)
@@ -339,4 +358,78 @@ pub struct Member {
     pub born: Option<NaiveDate>,
     #[serde(default)]
     pub hsa_coverage: HsaCoverage,
+}
+
+/// Whether `cusip` is a valid CUSIP: 8 characters and the check digit (the "modulus 10 double
+/// add double" of the CUSIP Global Services specification).
+pub fn valid_cusip(cusip: &str) -> bool {
+    let b = cusip.as_bytes();
+    if b.len() != 9 || !b[8].is_ascii_digit() {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (i, &c) in b[..8].iter().enumerate() {
+        let mut v = match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'Z' => u32::from(c - b'A') + 10,
+            b'*' => 36,
+            b'@' => 37,
+            b'#' => 38,
+            _ => return false,
+        };
+        if i % 2 == 1 {
+            v *= 2;
+        }
+        sum += v / 10 + v % 10;
+    }
+    (10 - sum % 10) % 10 == u32::from(b[8] - b'0')
+}
+
+/// Whether `isin` is a valid ISIN (ISO 6166): two letters, nine alphanumerics and a Luhn
+/// check digit over the letters expanded to numbers.
+pub fn valid_isin(isin: &str) -> bool {
+    let b = isin.as_bytes();
+    if b.len() != 12 || !b[..2].iter().all(u8::is_ascii_uppercase) || !b.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let digits: Vec<u32> = b
+        .iter()
+        .flat_map(|&c| {
+            let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') + 10 };
+            if v >= 10 {
+                vec![v / 10, v % 10]
+            } else {
+                vec![v]
+            }
+        })
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_identifiers_pass_their_check_digits_and_typos_do_not() {
+        assert!(valid_cusip("037833100")); // Apple
+        assert!(valid_cusip("922908769")); // Vanguard Total Stock Market ETF
+        assert!(!valid_cusip("037833101"));
+        assert!(valid_isin("US0378331005"));
+        assert!(!valid_isin("US0378331006"));
+        assert!(!valid_isin("0S0378331005"));
+    }
 }
