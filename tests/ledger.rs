@@ -243,3 +243,91 @@ async fn contributions_are_checked_against_the_members_limits_and_reported() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn account_details_are_encrypted_shown_masked_and_closing_refuses_later_rows() {
+    for db in all_backends("ledger accounts").await {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("master.key");
+        let run = |args: &[&str]| {
+            common::cairn()
+                .env("CAIRN_MASTER_KEY_FILE", &key)
+                .arg("--database-url")
+                .arg(&db.url)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let file = write(
+            &dir,
+            "a.csv",
+            "2025-01-02,Work 401k,traditional_401k,deposit,,1,100,0,,,,\n\
+             2025-01-02,Old Brokerage,taxable,deposit,,1,50,0,,,,\n",
+        );
+        json(&run(&["ledger", "import", &file, "--household", "Roe"]));
+        json(&run(&[
+            "ledger",
+            "account",
+            "--household",
+            "Roe",
+            "--account",
+            "Work 401k",
+            "--institution",
+            "Fidelity",
+            "--account-number",
+            "987654321",
+            "--routing-number",
+            "021000021",
+            "--plaid-token",
+            "access-sandbox-123",
+            "--employer-match",
+            "100:3,50:2",
+            "--vesting",
+            "graded:2:20",
+        ]));
+        json(&run(&["ledger", "household", "--household", "Roe", "--filing-status", "mfj"]));
+        let tail = stdout(&run(&["events", "tail"]));
+        assert!(!tail.contains("987654321") && !tail.contains("access-sandbox-123"), "numbers are sealed");
+
+        let accounts = json(&run(&["ledger", "accounts", "--household", "Roe", "--format", "json"]));
+        let work =
+            accounts["accounts"].as_array().unwrap().iter().find(|a| a["account"] == "Work 401k").unwrap().clone();
+        assert_eq!(
+            (work["account_number"].as_str(), work["routing_number"].as_str()),
+            (Some("****4321"), Some("****0021"))
+        );
+        assert_eq!(
+            (work["plaid_linked"].as_str(), work["employer_match"].as_str()),
+            (Some("true"), Some("100:3,50:2"))
+        );
+        assert_eq!((work["vesting"].as_str(), work["cash"].as_str()), (Some("graded:2:20"), Some("100.00")));
+
+        let m = json(&run(&[
+            "ledger",
+            "match",
+            "--household",
+            "Roe",
+            "--account",
+            "Work 401k",
+            "--pay",
+            "100000",
+            "--deferral",
+            "5000",
+            "--years-of-service",
+            "3",
+        ]));
+        assert_eq!(
+            (m["employer_match"].as_str(), m["vested_fraction"].as_str(), m["vested_match"].as_str()),
+            (Some("4000.00"), Some("0.4"), Some("1600.00"))
+        );
+
+        let slow = run(&["ledger", "account", "--household", "Roe", "--account", "Work 401k", "--vesting", "cliff:5"]);
+        assert!(stderr(&slow).contains("vests more slowly than IRC 411(a)(2)(B) allows"), "{}", stderr(&slow));
+
+        json(&run(&["ledger", "close", "--household", "Roe", "--account", "Old Brokerage", "--on", "2025-06-30"]));
+        let late = write(&dir, "late.csv", "2025-07-01,Old Brokerage,,deposit,,1,5,0,,,,\n");
+        let o = run(&["ledger", "import", &late, "--household", "Roe"]);
+        assert_eq!(stderr(&o).trim(), "error: line 2: account: Old Brokerage was closed on 2025-06-30");
+        db.remove().await;
+    }
+}

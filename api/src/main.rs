@@ -178,6 +178,73 @@ enum LedgerCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// Set the household's filing status: single, married_filing_jointly (mfj),
+    /// married_filing_separately (mfs), head_of_household (hoh), qualifying_surviving_spouse (qss).
+    Household {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        filing_status: String,
+    },
+    /// Record an account's details; numbers and tokens are encrypted with the household's key.
+    /// Fields not given keep their value.
+    Account {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        institution: Option<String>,
+        #[arg(long)]
+        account_number: Option<String>,
+        #[arg(long)]
+        routing_number: Option<String>,
+        /// Plaid item id (kept in the clear) and access token (encrypted).
+        #[arg(long)]
+        plaid_item: Option<String>,
+        #[arg(long)]
+        plaid_token: Option<String>,
+        /// Employer match tiers, RATE%:PAY%, e.g. 100:3,50:2 (100% of the first 3% of pay, 50% of the next 2%).
+        #[arg(long)]
+        employer_match: Option<String>,
+        /// Vesting of employer money: immediate, cliff:YEARS or graded:START:PERCENT (e.g. graded:2:20).
+        #[arg(long)]
+        vesting: Option<String>,
+    },
+    /// Close an account that holds no shares; later rows for it are refused.
+    Close {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        /// The closing date (YYYY-MM-DD).
+        #[arg(long)]
+        on: chrono::NaiveDate,
+    },
+    /// The household's accounts: type, owner, lot method, institution, masked numbers, plan
+    /// terms, closing date and cash balance.
+    Accounts {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// The employer match on a year's deferrals under the account's formula, and how much of it
+    /// is vested after the given years of service.
+    Match {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        /// Annual pay.
+        #[arg(long)]
+        pay: rust_decimal::Decimal,
+        /// The employee's deferrals for the year.
+        #[arg(long)]
+        deferral: rust_decimal::Decimal,
+        #[arg(long, default_value_t = 0)]
+        years_of_service: u32,
+    },
     /// Record or update a household member: birth date (for catch-up limits) and HSA coverage.
     Member {
         #[arg(long)]
@@ -729,6 +796,71 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
                 commands::ledger::set_member(&store, &household, &name, born, coverage, &caller("cairn ledger member"))
                     .await?;
             print_outcome(&o, serde_json::json!({ "member": name }));
+        }
+        LedgerCommand::Household { household, filing_status } => {
+            let status = filing_status.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}"))?;
+            let o = commands::ledger::set_filing_status(&store, &household, status, &caller("cairn ledger household"))
+                .await?;
+            print_outcome(&o, serde_json::json!({ "filing_status": filing_status }));
+        }
+        LedgerCommand::Account {
+            household,
+            account,
+            institution,
+            account_number,
+            routing_number,
+            plaid_item,
+            plaid_token,
+            employer_match,
+            vesting,
+        } => {
+            let change = commands::ledger::AccountChange {
+                institution,
+                account_number,
+                routing_number,
+                plaid_item_id: plaid_item,
+                plaid_access_token: plaid_token,
+                employer_match: employer_match
+                    .map(|m| m.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--employer-match: {e}"))?,
+                vesting: vesting
+                    .map(|v| v.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--vesting: {e}"))?,
+            };
+            let vault = Vault::new(store.clone(), master_key()?);
+            let who = caller("cairn ledger account");
+            let o = commands::ledger::set_account_details(&store, &vault, &household, &account, change, &who).await?;
+            print_outcome(&o, serde_json::json!({ "account": account }));
+        }
+        LedgerCommand::Close { household, account, on } => {
+            let o = commands::ledger::close_account(&store, &household, &account, on, &caller("cairn ledger close"))
+                .await?;
+            print_outcome(&o, serde_json::json!({ "closed": account }));
+        }
+        LedgerCommand::Accounts { household, format } => {
+            let vault = Vault::new(store.clone(), master_key()?);
+            let views = commands::ledger::accounts(&store, &vault, &household).await?;
+            print!("{}", with_newline(reports::accounts(&views).render(format)));
+        }
+        LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
+            let ledger = load_ledger(&store, &household).await?;
+            let details = ledger.details.get(&account).cloned().unwrap_or_default();
+            let formula = details
+                .employer_match
+                .ok_or_else(|| anyhow::anyhow!("account: {account} has no employer match formula; set one with `cairn ledger account --employer-match`"))?;
+            let matched = formula.employer_match(pay, deferral);
+            let vested = details.vesting.map_or(rust_decimal::Decimal::ONE, |v| v.vested_fraction(years_of_service));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "account": account,
+                    "employer_match": reports::money(matched),
+                    "vested_fraction": vested.normalize().to_string(),
+                    "vested_match": reports::money(matched * vested),
+                })
+            );
         }
         LedgerCommand::Contributions { household, year, format } => {
             let ledger = load_ledger(&store, &household).await?;

@@ -2,6 +2,7 @@
 //! two decimals (rounded half away from zero, as on tax forms); quantities are exact.
 
 use chrono::Datelike;
+use domain::ledger::benefits::Vesting;
 use domain::ledger::contributions::Tally;
 use domain::ledger::lots::{Book, Term};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -126,6 +127,62 @@ pub fn contributions(tallies: &[Tally]) -> Report {
         })
         .collect();
     Report { name: "contributions", columns, rows, totals: Vec::new() }
+}
+
+/// The household's accounts.
+pub fn accounts(views: &[commands::ledger::AccountView]) -> Report {
+    let columns = vec![
+        "account",
+        "account_type",
+        "owner",
+        "lot_method",
+        "institution",
+        "account_number",
+        "routing_number",
+        "plaid_linked",
+        "employer_match",
+        "vesting",
+        "closed_on",
+        "cash",
+    ];
+    let rows = views
+        .iter()
+        .map(|v| {
+            let tiers = v.employer_match.as_ref().map(|m| {
+                m.tiers
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}:{}",
+                            quantity(t.rate * Decimal::ONE_HUNDRED),
+                            quantity(t.of_pay * Decimal::ONE_HUNDRED)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            let vesting = v.vesting.map(|x| match x {
+                Vesting::Immediate => "immediate".to_owned(),
+                Vesting::Cliff { years } => format!("cliff:{years}"),
+                Vesting::Graded { start, percent_per_year } => format!("graded:{start}:{}", quantity(percent_per_year)),
+            });
+            vec![
+                v.info.label.clone(),
+                v.info.account_type.as_str().to_owned(),
+                v.info.owner.clone().unwrap_or_else(|| "primary".into()),
+                v.info.lot_method.as_str().to_owned(),
+                v.institution.clone().unwrap_or_default(),
+                v.account_number.clone().unwrap_or_default(),
+                v.routing_number.clone().unwrap_or_default(),
+                v.plaid_linked.to_string(),
+                tiers.unwrap_or_default(),
+                vesting.unwrap_or_default(),
+                v.closed_on.map(|d| d.to_string()).unwrap_or_default(),
+                money(v.cash),
+            ]
+        })
+        .collect();
+    Report { name: "accounts", columns, rows, totals: Vec::new() }
 }
 
 fn term_name(t: Term) -> &'static str {

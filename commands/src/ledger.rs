@@ -2,13 +2,15 @@
 //! expected version, retrying a bounded number of times when another writer got there first.
 
 use domain::ledger::{decide, evolve, household_key, Ledger, LedgerCommand, LedgerEvent, TradeChange};
-use event_store::{EventStore, StreamId};
+use domain::Sealed;
+use event_store::{EventStore, Store, StreamId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub use crate::aggregate::Caller;
 use crate::aggregate::{self, Aggregate};
 use crate::import::parse_csv;
+use crate::vault::{Opened, Vault};
 use crate::CommandError;
 
 /// The schema version of every ledger event type this code writes.
@@ -82,23 +84,7 @@ pub async fn execute<S: EventStore>(
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    let stream = ledger_stream(household)?;
-    let done = aggregate::execute::<LedgerAggregate, S>(
-        store,
-        &stream,
-        |state| decide(state, command),
-        None,
-        command_uuid,
-        caller,
-    )
-    .await?;
-    Ok(Outcome {
-        household: household.to_owned(),
-        stream_id: stream.to_string(),
-        events: done.events,
-        first_position: done.first_position,
-        last_position: done.last_position,
-    })
+    execute_with(store, household, |state| decide(state, command), command_uuid, caller).await
 }
 
 /// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
@@ -168,4 +154,166 @@ pub async fn set_member<S: EventStore>(
     let command =
         LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage };
     execute(store, household, &command, id, caller).await
+}
+
+/// Sets the household's filing status.
+pub async fn set_filing_status<S: EventStore>(
+    store: &S,
+    household: &str,
+    status: domain::ledger::types::FilingStatus,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    execute(store, household, &LedgerCommand::SetFilingStatus(status), Uuid::now_v7(), caller).await
+}
+
+/// Changes to an account's details; `None` keeps what is recorded. Numbers and tokens are given
+/// in the clear and sealed here with the household's data key.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub institution: Option<String>,
+    pub account_number: Option<String>,
+    pub routing_number: Option<String>,
+    pub plaid_item_id: Option<String>,
+    pub plaid_access_token: Option<String>,
+    pub employer_match: Option<domain::ledger::benefits::MatchFormula>,
+    pub vesting: Option<domain::ledger::benefits::Vesting>,
+}
+
+/// The vault subject of a household's sealed data.
+pub fn household_subject(household: &str) -> Result<String, CommandError> {
+    Ok(format!("household:{}", ledger_stream(household)?))
+}
+
+async fn seal_optional(
+    vault: &Vault,
+    subject: &str,
+    field: String,
+    value: Option<String>,
+) -> Result<Option<Sealed>, CommandError> {
+    match value {
+        Some(v) => Ok(Some(vault.seal(subject, &field, v.as_bytes()).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Records an account's details, merged over what is recorded.
+pub async fn set_account_details(
+    store: &Store,
+    vault: &Vault,
+    household: &str,
+    account: &str,
+    change: AccountChange,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let subject = household_subject(household)?;
+    let account_number =
+        seal_optional(vault, &subject, format!("{account}:account_number"), change.account_number).await?;
+    let routing_number =
+        seal_optional(vault, &subject, format!("{account}:routing_number"), change.routing_number).await?;
+    let plaid_access_token =
+        seal_optional(vault, &subject, format!("{account}:plaid_access_token"), change.plaid_access_token).await?;
+    let command = |state: &Ledger| {
+        let mut details = state.details.get(account).cloned().unwrap_or_default();
+        details.institution = change.institution.clone().or(details.institution);
+        details.account_number = account_number.clone().or(details.account_number);
+        details.routing_number = routing_number.clone().or(details.routing_number);
+        details.plaid_item_id = change.plaid_item_id.clone().or(details.plaid_item_id);
+        details.plaid_access_token = plaid_access_token.clone().or(details.plaid_access_token);
+        details.employer_match = change.employer_match.clone().or(details.employer_match);
+        details.vesting = change.vesting.or(details.vesting);
+        decide(state, &LedgerCommand::SetAccountDetails { account: account.to_owned(), details })
+    };
+    execute_with(store, household, command, Uuid::now_v7(), caller).await
+}
+
+/// Closes an account that holds no shares.
+pub async fn close_account<S: EventStore>(
+    store: &S,
+    household: &str,
+    account: &str,
+    closed_on: chrono::NaiveDate,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::CloseAccount { account: account.to_owned(), closed_on };
+    execute(store, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// An account as a reader sees it: numbers opened and masked to their last four characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountView {
+    pub info: domain::ledger::types::AccountInfo,
+    pub institution: Option<String>,
+    pub account_number: Option<String>,
+    pub routing_number: Option<String>,
+    pub plaid_linked: bool,
+    pub employer_match: Option<domain::ledger::benefits::MatchFormula>,
+    pub vesting: Option<domain::ledger::benefits::Vesting>,
+    pub closed_on: Option<chrono::NaiveDate>,
+    pub cash: rust_decimal::Decimal,
+}
+
+fn mask(plain: &[u8]) -> String {
+    let text = String::from_utf8_lossy(plain);
+    let chars: Vec<char> = text.chars().collect();
+    let shown: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("****{shown}")
+}
+
+/// Every account of the household, with sealed numbers opened (masked) or `erased`.
+pub async fn accounts(store: &Store, vault: &Vault, household: &str) -> Result<Vec<AccountView>, CommandError> {
+    let (ledger, version) = load(store, household).await?;
+    if version == 0 {
+        return Err(CommandError::Invalid(format!("household: no ledger for {household:?}")));
+    }
+    let subject = household_subject(household)?;
+    let book = ledger.book(None)?;
+    let mut out = Vec::new();
+    for (label, info) in &ledger.accounts {
+        let details = ledger.details.get(label).cloned().unwrap_or_default();
+        let open = |field: &'static str, sealed: Option<Sealed>| {
+            let vault = vault.clone();
+            let subject = subject.clone();
+            let field = format!("{label}:{field}");
+            async move {
+                match sealed {
+                    None => Ok::<_, CommandError>(None),
+                    Some(s) => Ok(Some(match vault.open(&subject, &field, &s).await? {
+                        Opened::Plain(p) => mask(&p),
+                        Opened::Erased => "erased".to_owned(),
+                    })),
+                }
+            }
+        };
+        out.push(AccountView {
+            info: info.clone(),
+            institution: details.institution.clone(),
+            account_number: open("account_number", details.account_number.clone()).await?,
+            routing_number: open("routing_number", details.routing_number.clone()).await?,
+            plaid_linked: details.plaid_access_token.is_some(),
+            employer_match: details.employer_match.clone(),
+            vesting: details.vesting,
+            closed_on: ledger.closed.get(label).copied(),
+            cash: book.cash.get(label).copied().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Runs a decision built from the fresh state on the household's ledger.
+async fn execute_with<S: EventStore>(
+    store: &S,
+    household: &str,
+    decide_on: impl Fn(&Ledger) -> Result<Vec<LedgerEvent>, domain::DomainError>,
+    command_uuid: Uuid,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let stream = ledger_stream(household)?;
+    let done = aggregate::execute::<LedgerAggregate, S>(store, &stream, decide_on, None, command_uuid, caller).await?;
+    Ok(Outcome {
+        household: household.to_owned(),
+        stream_id: stream.to_string(),
+        events: done.events,
+        first_position: done.first_position,
+        last_position: done.last_position,
+    })
 }

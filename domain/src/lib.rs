@@ -29,3 +29,13 @@ pub enum DomainError {
     #[error("{}{field}: {problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
     Rejected { line: Option<u64>, field: String, problem: String },
 }
+
+/// Bytes sealed with AES-256-GCM by the shell: a 12-byte nonce and the ciphertext with its tag.
+/// The domain stores personal data only in this form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sealed {
+    #[serde(with = "serde_bytes")]
+    pub nonce: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub ciphertext: Vec<u8>,
+}

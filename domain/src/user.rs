@@ -13,15 +13,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-
-/// Bytes sealed with AES-256-GCM: a 12-byte nonce and the ciphertext with its tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sealed {
-    #[serde(with = "serde_bytes")]
-    pub nonce: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    pub ciphertext: Vec<u8>,
-}
+pub use crate::Sealed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,6 +7,7 @@
 //! `WashSaleReversed` for those that no longer hold, `WashSaleAdjusted` for new ones. A late
 //! row therefore corrects history with new events; nothing recorded is edited.
 
+pub mod benefits;
 pub mod contributions;
 pub mod lots;
 pub mod types;
@@ -18,7 +19,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::settlement_date;
-use crate::DomainError;
+use crate::{DomainError, Sealed};
+use benefits::{MatchFormula, Vesting};
 use contributions::{tally, Tally};
 use lots::{compute, Book, WashSale};
 use types::{AccountInfo, AccountType, Action, FilingStatus, HsaCoverage, LotMethod, Member, Ratio, Trade};
@@ -39,6 +41,18 @@ pub enum LedgerEvent {
     AccountOpened(AccountInfo),
     /// A household member's details (for age-based catch-ups and HSA coverage).
     MemberSet(Member),
+    FilingStatusSet {
+        filing_status: FilingStatus,
+    },
+    /// An account's details, replaced whole (numbers and tokens sealed with the household's key).
+    AccountDetailsSet {
+        account: String,
+        details: AccountDetails,
+    },
+    AccountClosed {
+        account: String,
+        closed_on: NaiveDate,
+    },
     TradeRecorded(Trade),
     /// A recorded row is void from now on (it stays in the history).
     TradeCancelled {
@@ -65,6 +79,9 @@ impl LedgerEvent {
             Self::HouseholdCreated { .. } => "HouseholdCreated",
             Self::AccountOpened(_) => "AccountOpened",
             Self::MemberSet(_) => "MemberSet",
+            Self::FilingStatusSet { .. } => "FilingStatusSet",
+            Self::AccountDetailsSet { .. } => "AccountDetailsSet",
+            Self::AccountClosed { .. } => "AccountClosed",
             Self::TradeRecorded(_) => "TradeRecorded",
             Self::TradeCancelled { .. } => "TradeCancelled",
             Self::TradeCorrected { .. } => "TradeCorrected",
@@ -74,12 +91,34 @@ impl LedgerEvent {
     }
 }
 
+/// An account's institution, numbers, aggregator link and employer plan terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<Sealed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_number: Option<Sealed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaid_item_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaid_access_token: Option<Sealed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer_match: Option<MatchFormula>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vesting: Option<Vesting>,
+}
+
 /// The state a ledger decision needs, rebuilt by folding its events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     pub household: Option<(String, FilingStatus)>,
     pub accounts: BTreeMap<String, AccountInfo>,
     pub members: BTreeMap<String, Member>,
+    pub details: BTreeMap<String, AccountDetails>,
+    /// Closed accounts and the day they closed.
+    pub closed: BTreeMap<String, NaiveDate>,
     /// The rows in force (cancelled ones removed, corrected ones replaced), in recording order.
     pub trades: Vec<Trade>,
     /// Rows recorded so far, cancelled ones included: the next row is `T<recorded + 1>`.
@@ -124,6 +163,17 @@ pub fn evolve(mut state: Ledger, event: &LedgerEvent) -> Ledger {
         }
         LedgerEvent::MemberSet(m) => {
             state.members.insert(m.name.clone(), m.clone());
+        }
+        LedgerEvent::FilingStatusSet { filing_status } => {
+            if let Some((_, status)) = &mut state.household {
+                *status = *filing_status;
+            }
+        }
+        LedgerEvent::AccountDetailsSet { account, details } => {
+            state.details.insert(account.clone(), details.clone());
+        }
+        LedgerEvent::AccountClosed { account, closed_on } => {
+            state.closed.insert(account.clone(), *closed_on);
         }
         LedgerEvent::TradeRecorded(t) => {
             state.trades.push(t.clone());
@@ -194,13 +244,43 @@ pub struct TradeChange {
 pub enum LedgerCommand {
     /// Record a file of rows, all or nothing. The household is created if missing; an account
     /// is opened the first time its label appears (with that row's `account_type`).
-    Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput> },
+    Import {
+        household: String,
+        command_id: String,
+        file_sha256: String,
+        rows: Vec<RowInput>,
+    },
     /// Void a recorded row (both halves of a paired transfer).
-    Cancel { command_id: String, trade_id: String, reason: String },
+    Cancel {
+        command_id: String,
+        trade_id: String,
+        reason: String,
+    },
     /// Replace fields of a recorded row.
-    Correct { command_id: String, trade_id: String, change: TradeChange, reason: String },
+    Correct {
+        command_id: String,
+        trade_id: String,
+        change: TradeChange,
+        reason: String,
+    },
+    SetFilingStatus(FilingStatus),
+    /// Replace an account's details (the shell seals numbers and tokens first).
+    SetAccountDetails {
+        account: String,
+        details: AccountDetails,
+    },
+    /// Close an account that holds no shares; later rows for it are refused.
+    CloseAccount {
+        account: String,
+        closed_on: NaiveDate,
+    },
     /// Record or update a household member (created with the household if missing).
-    SetMember { household: String, name: String, born: Option<NaiveDate>, hsa_coverage: Option<HsaCoverage> },
+    SetMember {
+        household: String,
+        name: String,
+        born: Option<NaiveDate>,
+        hsa_coverage: Option<HsaCoverage>,
+    },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -212,6 +292,44 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
     match command {
         LedgerCommand::Import { household, command_id, file_sha256, rows } => {
             decide_import(state, household, command_id, file_sha256, rows)
+        }
+        LedgerCommand::SetFilingStatus(status) => {
+            if state.household.is_none() {
+                return Err(rejected(None, "household", "no such household; import its ledger first"));
+            }
+            if state.household.as_ref().is_some_and(|(_, s)| s == status) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![LedgerEvent::FilingStatusSet { filing_status: *status }])
+        }
+        LedgerCommand::SetAccountDetails { account, details } => {
+            open_account(state, account)?;
+            if state.details.get(account) == Some(details) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![LedgerEvent::AccountDetailsSet { account: account.clone(), details: details.clone() }])
+        }
+        LedgerCommand::CloseAccount { account, closed_on } => {
+            open_account(state, account)?;
+            let book = state.book(None)?;
+            let held = book.lots.iter().filter(|l| l.account == *account).count();
+            if held > 0 {
+                return Err(rejected(
+                    None,
+                    "account",
+                    format!("{account} still holds {held} lot(s); move or sell them first"),
+                ));
+            }
+            if let Some(last) = state.trades.iter().filter(|t| t.account == *account).map(|t| t.trade_date).max() {
+                if last > *closed_on {
+                    return Err(rejected(
+                        None,
+                        "closed_on",
+                        format!("{account} has a row dated {last}, after {closed_on}"),
+                    ));
+                }
+            }
+            Ok(vec![LedgerEvent::AccountClosed { account: account.clone(), closed_on: *closed_on }])
         }
         LedgerCommand::SetMember { household, name, born, hsa_coverage } => {
             let name = name.trim();
@@ -293,6 +411,17 @@ fn rejected(line: Option<u64>, field: &str, problem: impl Into<String>) -> Domai
     DomainError::Rejected { line, field: field.to_owned(), problem: problem.into() }
 }
 
+/// The account, if it exists and is open.
+fn open_account<'a>(state: &'a Ledger, account: &str) -> Result<&'a AccountInfo, DomainError> {
+    if let Some(day) = state.closed.get(account) {
+        return Err(rejected(None, "account", format!("{account} was closed on {day}")));
+    }
+    state
+        .accounts
+        .get(account)
+        .ok_or_else(|| rejected(None, "account", format!("the household has no account {account:?}")))
+}
+
 fn in_force<'a>(state: &'a Ledger, trade_id: &str) -> Result<&'a Trade, DomainError> {
     if let Some(reason) = state.cancelled.get(trade_id) {
         return Err(rejected(None, "trade", format!("{trade_id} was cancelled ({reason})")));
@@ -357,6 +486,9 @@ fn decide_import(
     let mut accounts = state.accounts.clone();
     let mut new = Vec::with_capacity(rows.len());
     for row in rows {
+        if let Some(day) = state.closed.get(&row.account).filter(|d| row.trade_date > **d) {
+            return Err(reject(row.line, "account", format!("{} was closed on {day}", row.account)));
+        }
         if let (Some(existing), Some(owner)) = (accounts.get(&row.account), &row.owner) {
             if existing.owner.as_ref() != Some(owner) {
                 return Err(reject(

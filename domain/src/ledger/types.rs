@@ -102,6 +102,18 @@ pub enum LotMethod {
     Average,
 }
 
+impl LotMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fifo => "fifo",
+            Self::Lifo => "lifo",
+            Self::Hifo => "hifo",
+            Self::Specific => "specific",
+            Self::Average => "average",
+        }
+    }
+}
+
 impl FromStr for LotMethod {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -126,6 +138,35 @@ pub enum FilingStatus {
     MarriedFilingSeparately,
     HeadOfHousehold,
     QualifyingSurvivingSpouse,
+}
+
+impl FilingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Single => "single",
+            Self::MarriedFilingJointly => "married_filing_jointly",
+            Self::MarriedFilingSeparately => "married_filing_separately",
+            Self::HeadOfHousehold => "head_of_household",
+            Self::QualifyingSurvivingSpouse => "qualifying_surviving_spouse",
+        }
+    }
+}
+
+impl FromStr for FilingStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "single" => Ok(Self::Single),
+            "married_filing_jointly" | "mfj" => Ok(Self::MarriedFilingJointly),
+            "married_filing_separately" | "mfs" => Ok(Self::MarriedFilingSeparately),
+            "head_of_household" | "hoh" => Ok(Self::HeadOfHousehold),
+            "qualifying_surviving_spouse" | "qss" => Ok(Self::QualifyingSurvivingSpouse),
+            other => Err(format!(
+                "unknown filing status {other:?}; expected single, married_filing_jointly, married_filing_separately, \
+                 head_of_household or qualifying_surviving_spouse"
+            )),
+        }
+    }
 }
 
 /// What a ledger row does.
