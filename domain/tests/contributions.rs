@@ -9,29 +9,12 @@ use rust_decimal_macros::dec;
 
 fn contribution(date: &str, account: &str, account_type: AccountType, amount: Decimal, description: &str) -> RowInput {
     RowInput {
-        line: 0,
-        trade_date: date.parse().unwrap(),
-        account: account.into(),
         account_type: Some(account_type),
-        action: Action::Contribution,
-        symbol: None,
         quantity: dec!(1),
         price: amount,
-        fees: Decimal::ZERO,
-        commission: Decimal::ZERO,
-        sec_fee: Decimal::ZERO,
-        taf_fee: Decimal::ZERO,
-        cusip: None,
-        isin: None,
-        settlement_date: None,
-        lot_method: None,
-        lot_ids: vec![],
-        ratio: None,
         description: (!description.is_empty()).then(|| description.into()),
         owner: Some("alex".into()),
-        new_symbol: None,
-        fmv: None,
-        allocation: None,
+        ..RowInput::new(date.parse().unwrap(), account, Action::Contribution)
     }
 }
 

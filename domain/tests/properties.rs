@@ -63,28 +63,13 @@ fn rows(steps: &[Step]) -> Vec<RowInput> {
         let (label, account_type) = ACCOUNTS[s.account];
         out.push(RowInput {
             line: i as u64 + 2,
-            trade_date: date,
-            account: label.into(),
             account_type: Some(account_type),
-            action: if s.buy { Action::Buy } else { Action::Sell },
             symbol: Some(SYMBOLS[s.symbol].into()),
             quantity,
             price: Decimal::new(s.cents, 2),
             fees: Decimal::new(s.cents % 7, 1),
-            commission: Decimal::ZERO,
-            sec_fee: Decimal::ZERO,
-            taf_fee: Decimal::ZERO,
-            cusip: None,
-            isin: None,
-            settlement_date: None,
             lot_method: Some([LotMethod::Fifo, LotMethod::Lifo, LotMethod::Hifo, LotMethod::Average][s.method]),
-            lot_ids: vec![],
-            ratio: None,
-            description: None,
-            owner: None,
-            new_symbol: None,
-            fmv: None,
-            allocation: None,
+            ..RowInput::new(date, label, if s.buy { Action::Buy } else { Action::Sell })
         });
     }
     out

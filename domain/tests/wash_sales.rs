@@ -16,29 +16,11 @@ fn d(s: &str) -> NaiveDate {
 fn row(date: &str, account: &str, action: Action, symbol: &str, quantity: Decimal, price: Decimal) -> RowInput {
     let account_type = if account.contains("ira") { AccountType::RothIra } else { AccountType::Taxable };
     RowInput {
-        line: 0,
-        trade_date: d(date),
-        account: account.into(),
         account_type: Some(account_type),
-        action,
         symbol: (!symbol.is_empty()).then(|| symbol.into()),
         quantity,
         price,
-        fees: Decimal::ZERO,
-        commission: Decimal::ZERO,
-        sec_fee: Decimal::ZERO,
-        taf_fee: Decimal::ZERO,
-        cusip: None,
-        isin: None,
-        settlement_date: None,
-        lot_method: None,
-        lot_ids: vec![],
-        ratio: None,
-        description: None,
-        owner: None,
-        new_symbol: None,
-        fmv: None,
-        allocation: None,
+        ..RowInput::new(d(date), account, action)
     }
 }
 

@@ -239,6 +239,23 @@ impl Engine<'_> {
         t.symbol.as_deref().ok_or_else(|| fail(t, "symbol", "required for this action".into()))
     }
 
+    /// The lot a buy or an outside transfer-in opens: its quantity at `price` plus fees.
+    fn new_lot(t: &Trade, is_purchase: bool) -> Result<Lot, EngineError> {
+        Ok(Lot {
+            lot_id: t.trade_id.clone(),
+            account: t.account.clone(),
+            symbol: Self::symbol(t)?.to_owned(),
+            quantity: t.quantity,
+            basis: t.quantity * t.price + t.total_fees(),
+            acquired: t.trade_date,
+            purchased: t.trade_date,
+            wash_adjustment: Decimal::ZERO,
+            replacement_used: false,
+            is_purchase,
+            seq: t.seq(),
+        })
+    }
+
     fn cash(&mut self, account: &str, delta: Decimal) {
         *self.book.cash.entry(account.to_owned()).or_default() += delta;
     }
@@ -262,41 +279,16 @@ impl Engine<'_> {
                 }
             }
             Action::Buy => {
-                let symbol = Self::symbol(t)?.to_owned();
                 self.cash(&t.account, -amount - t.total_fees());
-                let lot = Lot {
-                    lot_id: t.trade_id.clone(),
-                    account: t.account.clone(),
-                    symbol: symbol.clone(),
-                    quantity: t.quantity,
-                    basis: amount + t.total_fees(),
-                    acquired: t.trade_date,
-                    purchased: t.trade_date,
-                    wash_adjustment: Decimal::ZERO,
-                    replacement_used: false,
-                    is_purchase: true,
-                    seq: t.seq(),
-                };
+                let lot = Self::new_lot(t, true)?;
                 self.open_purchase(lot, account.account_type.is_tax_advantaged());
             }
             Action::TransferIn => {
                 if t.counterpart.is_some() {
                     return Ok(()); // carried out with its transfer_out
                 }
-                let symbol = Self::symbol(t)?.to_owned();
-                self.insert(Lot {
-                    lot_id: t.trade_id.clone(),
-                    account: t.account.clone(),
-                    symbol,
-                    quantity: t.quantity,
-                    basis: amount + t.total_fees(),
-                    acquired: t.trade_date,
-                    purchased: t.trade_date,
-                    wash_adjustment: Decimal::ZERO,
-                    replacement_used: false,
-                    is_purchase: false,
-                    seq: t.seq(),
-                });
+                let lot = Self::new_lot(t, false)?;
+                self.insert(lot);
             }
             Action::TransferOut => {
                 let symbol = Self::symbol(t)?.to_owned();

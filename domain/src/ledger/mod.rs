@@ -240,6 +240,37 @@ pub struct TradeChange {
     pub description: Option<String>,
 }
 
+impl RowInput {
+    /// A row with only its date, account and action; every other field empty or zero.
+    pub fn new(trade_date: NaiveDate, account: &str, action: Action) -> Self {
+        Self {
+            line: 0,
+            trade_date,
+            account: account.to_owned(),
+            account_type: None,
+            action,
+            symbol: None,
+            quantity: Decimal::ZERO,
+            price: Decimal::ZERO,
+            fees: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            sec_fee: Decimal::ZERO,
+            taf_fee: Decimal::ZERO,
+            cusip: None,
+            isin: None,
+            settlement_date: None,
+            lot_method: None,
+            lot_ids: Vec::new(),
+            ratio: None,
+            description: None,
+            owner: None,
+            new_symbol: None,
+            fmv: None,
+            allocation: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerCommand {
     /// Record a file of rows, all or nothing. The household is created if missing; an account
