@@ -850,6 +850,10 @@ async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
             let formula = details
                 .employer_match
                 .ok_or_else(|| anyhow::anyhow!("account: {account} has no employer match formula; set one with `cairn ledger account --employer-match`"))?;
+            let ceiling = rust_decimal::Decimal::from(1_000_000_000_000u64);
+            if pay > ceiling || deferral > ceiling || deferral < rust_decimal::Decimal::ZERO {
+                anyhow::bail!("--pay and --deferral must be between 0 and 1,000,000,000,000");
+            }
             let matched = formula.employer_match(pay, deferral);
             let vested = details.vesting.map_or(rust_decimal::Decimal::ONE, |v| v.vested_fraction(years_of_service));
             println!(

@@ -38,10 +38,15 @@ impl Aggregate for UserAggregate {
     }
 }
 
-pub fn user_stream(user_id: &str) -> Result<StreamId, CommandError> {
-    let id =
-        Uuid::parse_str(user_id).map_err(|_| CommandError::Invalid(format!("user: {user_id:?} is not a user id")))?;
-    Ok(StreamId::new(format!("user-{id}"))?)
+/// The canonical form of a user id (lowercase, hyphenated) and the user's stream. Every use of
+/// an id (stream, vault subject, associated data) goes through here, so `0190ABCD-…` and
+/// `0190abcd-…` are one user with one data key.
+pub fn canonical(user_id: &str) -> Result<(String, StreamId), CommandError> {
+    let id = Uuid::parse_str(user_id.trim())
+        .map_err(|_| CommandError::Invalid(format!("user: {user_id:?} is not a user id")))?
+        .to_string();
+    let stream = StreamId::new(format!("user-{id}"))?;
+    Ok((id, stream))
 }
 
 const PERSONAL: &str = "personal";
@@ -65,7 +70,7 @@ async fn run(
     command: UserCommand,
     caller: &Caller,
 ) -> Result<Executed<UserEvent>, CommandError> {
-    let stream = user_stream(user_id)?;
+    let (_, stream) = canonical(user_id)?;
     let now = Utc::now();
     aggregate::execute::<UserAggregate, _>(store, &stream, |u| decide(u, &command, now), None, Uuid::now_v7(), caller)
         .await
@@ -96,6 +101,8 @@ pub async fn update_profile(
     change: PersonalData,
     caller: &Caller,
 ) -> Result<Executed<UserEvent>, CommandError> {
+    let (user_id, _) = canonical(user_id)?;
+    let user_id = user_id.as_str();
     let current = show(store, vault, user_id).await?;
     let mut personal = match current.personal {
         Some(p) => p,
@@ -127,6 +134,8 @@ pub async fn command(
 
 /// Turns MFA on with a fresh TOTP secret; returns the secret in base32 (shown once).
 pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
+    let (user_id, _) = canonical(user_id)?;
+    let user_id = user_id.as_str();
     let mut secret = [0u8; 20];
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
     let encoded = base32(&secret);
@@ -158,7 +167,8 @@ fn base32(bytes: &[u8]) -> String {
 /// Records the erasure, then destroys the user's data key. Running it again after a crash
 /// between the two finishes the job.
 pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller: &Caller) -> Result<(), CommandError> {
-    let stream = user_stream(user_id)?;
+    let (user_id, stream) = canonical(user_id)?;
+    let user_id = user_id.as_str();
     let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
     if user.user_id.is_none() {
         return Err(CommandError::Invalid("user: no such user".into()));
@@ -186,7 +196,8 @@ pub struct UserView {
 }
 
 pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserView, CommandError> {
-    let stream = user_stream(user_id)?;
+    let (user_id, stream) = canonical(user_id)?;
+    let user_id = user_id.as_str();
     let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
     if version == 0 {
         return Err(CommandError::Invalid(format!("user: no user {user_id}")));

@@ -28,6 +28,8 @@ pub struct YearLimits {
     /// SIMPLE IRA elective deferrals (IRC 408(p)) and the age-50 catch-up.
     pub simple_deferral: Decimal,
     pub simple_catch_up_50: Decimal,
+    /// The SIMPLE catch-up for ages 60 to 63 (SECURE 2.0 §109), from 2025.
+    pub simple_catch_up_60_63: Option<Decimal>,
     pub source: &'static str,
 }
 
@@ -49,6 +51,7 @@ pub const LIMITS: &[YearLimits] = &[
         annual_additions: usd(69_000),
         simple_deferral: usd(16_000),
         simple_catch_up_50: usd(3_500),
+        simple_catch_up_60_63: None,
         source: "IRS Notice 2023-75; HSA: Rev. Proc. 2023-23",
     },
     YearLimits {
@@ -64,6 +67,7 @@ pub const LIMITS: &[YearLimits] = &[
         annual_additions: usd(70_000),
         simple_deferral: usd(16_500),
         simple_catch_up_50: usd(3_500),
+        simple_catch_up_60_63: Some(usd(5_250)),
         source: "IRS Notice 2024-80; HSA: Rev. Proc. 2024-25",
     },
     YearLimits {
@@ -79,6 +83,7 @@ pub const LIMITS: &[YearLimits] = &[
         annual_additions: usd(72_000),
         simple_deferral: usd(17_000),
         simple_catch_up_50: usd(4_000),
+        simple_catch_up_60_63: Some(usd(5_250)),
         source: "IRS Notice 2025-67; HSA: Rev. Proc. 2025-19",
     },
 ];

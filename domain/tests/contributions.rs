@@ -127,3 +127,75 @@ fn a_529_has_no_federal_limit_but_is_tallied() {
     let t = &l.contributions(Some(2025)).unwrap()[0];
     assert_eq!((t.kind, t.limit, t.contributed), (LimitKind::Plan529, None, dec!(50000)));
 }
+
+fn add_member(l: Ledger, name: &str, born: &str, coverage: HsaCoverage) -> Ledger {
+    let cmd = LedgerCommand::SetMember {
+        household: "h".into(),
+        name: name.into(),
+        born: Some(born.parse().unwrap()),
+        hsa_coverage: Some(coverage),
+    };
+    decide(&l, &cmd).unwrap().iter().fold(l, evolve)
+}
+
+#[test]
+fn spouses_with_family_hsa_coverage_share_one_limit() {
+    let l = add_member(with_member("1980-01-01", HsaCoverage::Family), "sam", "1981-01-01", HsaCoverage::Family);
+    let sam = RowInput {
+        owner: Some("sam".into()),
+        ..contribution("2025-03-01", "sam hsa", AccountType::Hsa, dec!(4000), "")
+    };
+    let err =
+        import(&l, vec![contribution("2025-02-01", "alex hsa", AccountType::Hsa, dec!(5000), ""), sam]).unwrap_err();
+    assert!(err.contains("exceeds the family 2025 HSA limit of $8550.00"), "{err}");
+}
+
+#[test]
+fn simple_ira_deferrals_also_count_toward_the_402g_limit() {
+    let l = with_member("1990-01-01", HsaCoverage::SelfOnly);
+    let err = import(
+        &l,
+        vec![
+            contribution("2025-02-01", "401k", AccountType::Traditional401k, dec!(23500), ""),
+            contribution("2025-03-01", "simple", AccountType::SimpleIra, dec!(10000), ""),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("401(k)/403(b) elective deferral limit of $23500.00"), "{err}");
+}
+
+#[test]
+fn a_62_year_old_gets_the_larger_simple_catch_up() {
+    let l = with_member("1963-05-05", HsaCoverage::SelfOnly);
+    let l = import(&l, vec![contribution("2025-02-01", "simple", AccountType::SimpleIra, dec!(21750), "")]).unwrap();
+    let t = l.contributions(Some(2025)).unwrap();
+    assert_eq!(t.iter().find(|t| t.kind == LimitKind::SimpleDeferral).unwrap().limit, Some(dec!(21750)));
+}
+
+#[test]
+fn a_tax_year_with_a_colon_is_read_and_one_without_a_year_is_refused() {
+    let l = with_member("1990-06-01", HsaCoverage::SelfOnly);
+    let l = import(&l, vec![contribution("2025-02-10", "roth", AccountType::RothIra, dec!(500), "tax year: 2024")])
+        .unwrap();
+    assert_eq!(l.contributions(Some(2024)).unwrap()[0].contributed, dec!(500));
+    let err = import(&l, vec![contribution("2025-02-10", "roth", AccountType::RothIra, dec!(1), "tax year last")])
+        .unwrap_err();
+    assert!(err.starts_with("line 2: description:"), "{err}");
+}
+
+#[test]
+fn employer_money_may_count_for_the_prior_year_until_october() {
+    let l = with_member("1990-06-01", HsaCoverage::SelfOnly);
+    let l = import(
+        &l,
+        vec![contribution(
+            "2025-02-10",
+            "401k",
+            AccountType::Traditional401k,
+            dec!(3000),
+            "employer true-up tax year 2024",
+        )],
+    )
+    .unwrap();
+    assert_eq!(l.contributions(Some(2024)).unwrap()[0].kind, LimitKind::AnnualAdditions);
+}

@@ -117,8 +117,9 @@ fn shares_bought_within_30_days_before_the_sale_and_still_held_are_replacements(
     assert_eq!(book.sales[0].lot_id, "T1");
     assert_eq!(book.sales[0].adjustment_amount, dec!(2000));
     assert_eq!(book.lots[0].basis, dec!(6000));
-    // The 18 days the sold shares were held are tacked on: 13 Jan − 18 days = 26 Dec 2024.
-    assert_eq!(book.lots[0].acquired, d("2024-12-26"));
+    // The sold shares' holding period is tacked on, but not before they were bought: the
+    // replacement, bought while they were still held, counts from 2 January.
+    assert_eq!(book.lots[0].acquired, d("2025-01-02"));
 }
 
 #[test]
@@ -486,4 +487,48 @@ fn a_cusip_with_a_wrong_check_digit_is_refused_with_its_line() {
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert_eq!(err, "line 7: cusip: is not a valid CUSIP (9 characters with a correct check digit)");
+}
+
+#[test]
+fn shares_transferred_back_get_their_own_lot_id_and_replace_only_what_they_hold() {
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-03", "a", Action::TransferOut, "X", dec!(30), dec!(0)),
+        row("2025-01-03", "b", Action::TransferIn, "X", dec!(30), dec!(0)),
+        row("2025-01-04", "b", Action::TransferOut, "X", dec!(20), dec!(0)),
+        row("2025-01-04", "a", Action::TransferIn, "X", dec!(20), dec!(0)),
+        row("2025-01-05", "c", Action::Buy, "X", dec!(100), dec!(12)),
+        row("2025-01-10", "c", Action::Sell, "X", dec!(100), dec!(9)),
+    ]);
+    let book = l.book(None).unwrap();
+    let in_a: Vec<_> = book.lots.iter().filter(|l| l.account == "a").map(|l| (l.lot_id.clone(), l.quantity)).collect();
+    assert_eq!(in_a.len(), 2);
+    assert_ne!(in_a[0].0, in_a[1].0, "{in_a:?}");
+    let replaced: Decimal = book.wash_sales.iter().map(|w| w.shares).sum();
+    let held: Decimal = book.lots.iter().filter(|l| l.account != "c").map(|l| l.quantity).sum();
+    assert_eq!(held, dec!(100));
+    assert_eq!(replaced, dec!(100), "every replaced share exists");
+    assert_eq!(book.lots.iter().filter(|l| l.replacement_used).map(|l| l.quantity).sum::<Decimal>(), dec!(100));
+}
+
+#[test]
+fn absurd_quantities_are_refused_instead_of_overflowing() {
+    let mut buy = row("2025-01-02", "a", Action::Buy, "X", dec!(10000000000000000), dec!(10000000000000));
+    buy.line = 4;
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "o".into(),
+        file_sha256: "o".into(),
+        rows: vec![buy],
+    };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert!(err.starts_with("line 4: quantity: is larger than any real quantity"), "{err}");
+}
+
+#[test]
+fn household_names_in_any_script_get_distinct_keys() {
+    use domain::ledger::household_key;
+    assert_eq!(household_key("Müller Family"), "müller_family");
+    assert_ne!(household_key("Müller"), household_key("Möller"));
+    assert_eq!(household_key("  Smith & Sons "), "smith_sons");
 }

@@ -101,7 +101,7 @@ impl Upcasters {
                 stored.schema_version
             )));
         }
-        let mut value: serde_json::Value = rmp_serde::from_slice(&stored.payload).map_err(|e| fail(e.to_string()))?;
+        let mut value = msgpack_to_json(&stored.payload, Bytes::AsArrays).map_err(fail)?;
         for version in stored.schema_version..current_version {
             let step = self.steps.get(&(stored.event_type.clone(), version)).ok_or_else(|| {
                 fail(format!("no upcaster from {} v{version} to v{}", stored.event_type, version + 1))
@@ -112,11 +112,57 @@ impl Upcasters {
     }
 }
 
+/// How binary MessagePack values (sealed personal data, hashes) become JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bytes {
+    /// Arrays of numbers, which serde reads back into byte fields (for upcasting).
+    AsArrays,
+    /// Hex strings, for people.
+    AsHex,
+}
+
+/// MessagePack to JSON, keeping binary values (which JSON lacks) as `bytes` says.
+fn msgpack_to_json(payload: &[u8], bytes: Bytes) -> Result<serde_json::Value, String> {
+    fn convert(v: rmpv::Value, bytes: Bytes) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            rmpv::Value::Nil => J::Null,
+            rmpv::Value::Boolean(b) => J::Bool(b),
+            rmpv::Value::Integer(i) => i.as_u64().map(J::from).or_else(|| i.as_i64().map(J::from)).unwrap_or(J::Null),
+            rmpv::Value::F32(f) => J::from(f64::from(f)),
+            rmpv::Value::F64(f) => J::from(f),
+            rmpv::Value::String(s) => match s.into_str() {
+                Some(s) => J::String(s),
+                None => J::Null,
+            },
+            rmpv::Value::Binary(b) | rmpv::Value::Ext(_, b) => match bytes {
+                Bytes::AsArrays => J::Array(b.into_iter().map(J::from).collect()),
+                Bytes::AsHex => J::String(hex::encode(b)),
+            },
+            rmpv::Value::Array(items) => J::Array(items.into_iter().map(|i| convert(i, bytes)).collect()),
+            rmpv::Value::Map(entries) => J::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            rmpv::Value::String(s) => s.into_str().unwrap_or_default(),
+                            other => other.to_string(),
+                        };
+                        (key, convert(v, bytes))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+    let value = rmpv::decode::read_value(&mut &payload[..]).map_err(|e| e.to_string())?;
+    Ok(convert(value, bytes))
+}
+
 /// Renders any event as JSON for people: type, stream, version, position, recorded-at,
 /// payload (MessagePack turned into JSON), metadata and hashes (hex).
 pub fn to_json(event: &StoredEvent) -> serde_json::Value {
-    let payload = rmp_serde::from_slice::<serde_json::Value>(&event.payload)
-        .unwrap_or_else(|e| serde_json::json!({ "undecodable": e.to_string(), "hex": hex::encode(&event.payload) }));
+    let payload = msgpack_to_json(&event.payload, Bytes::AsHex)
+        .unwrap_or_else(|e| serde_json::json!({ "undecodable": e, "hex": hex::encode(&event.payload) }));
     let metadata = match event.metadata() {
         Ok(m) => serde_json::to_value(m).unwrap_or(serde_json::Value::Null),
         Err(e) => serde_json::json!({ "undecodable": e.to_string() }),
@@ -144,4 +190,56 @@ pub fn to_wire(event: &StoredEvent) -> Vec<u8> {
 /// Reads back what [`to_wire`] wrote.
 pub fn from_wire(bytes: &[u8]) -> Result<StoredEvent, String> {
     rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct SealedV1 {
+        #[serde(with = "serde_bytes")]
+        secret: Vec<u8>,
+        name: String,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct SealedV2 {
+        #[serde(with = "serde_bytes")]
+        secret: Vec<u8>,
+        full_name: String,
+    }
+
+    impl Event for SealedV2 {
+        const EVENT_TYPE: &'static str = "Sealed";
+        const SCHEMA_VERSION: u32 = 2;
+    }
+
+    #[test]
+    fn payloads_with_binary_fields_upcast_and_render() {
+        let v1 = SealedV1 { secret: vec![0, 1, 255], name: "x".into() };
+        let stored = StoredEvent {
+            global_position: 1,
+            stream_id: crate::StreamId::new("t-1").unwrap(),
+            stream_version: 1,
+            event_id: Uuid::nil(),
+            event_type: "Sealed".into(),
+            schema_version: 1,
+            payload: to_msgpack(&v1).unwrap(),
+            metadata: to_msgpack(&Metadata::default()).unwrap(),
+            recorded_at: chrono::DateTime::default(),
+            prev_hash: vec![],
+            hash: vec![],
+        };
+        let mut upcasters = Upcasters::new();
+        upcasters.register("Sealed", 1, |mut v| {
+            let name = v["name"].take();
+            v.as_object_mut().ok_or("not a map")?.insert("full_name".into(), name);
+            Ok(v)
+        });
+        let v2: SealedV2 = upcasters.decode(&stored).unwrap();
+        assert_eq!(v2, SealedV2 { secret: vec![0, 1, 255], full_name: "x".into() });
+        assert_eq!(to_json(&stored)["payload"]["secret"], "0001ff");
+    }
 }

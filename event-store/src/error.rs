@@ -11,8 +11,9 @@ pub enum StoreError {
     /// after reloading the stream.
     #[error("conflict on stream {stream_id}: expected {expected}, but the stream is at version {actual}")]
     Conflict { stream_id: String, expected: ExpectedVersion, actual: u64 },
-    /// An event id is already stored, but with other content (or in another stream or batch).
-    #[error("event id {event_id} is already stored with different content: {problem}")]
+    /// An event id is already stored, but with other content, in another stream, or the batch
+    /// mixes stored ids with new ones.
+    #[error("event id {event_id} is already stored and this append does not repeat it exactly: {problem}")]
     IdempotencyMismatch { event_id: Uuid, problem: String },
     #[error("invalid stream id {stream_id:?}: {problem}")]
     InvalidStreamId { stream_id: String, problem: String },

@@ -81,7 +81,9 @@ impl PgStore {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendResult> {
-        let mut tx = self.inner.pool.begin().await?;
+        // The head must be read with a snapshot taken after the lock: READ COMMITTED gives each
+        // statement a fresh one, whatever the server's default isolation is.
+        let mut tx = self.inner.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
         let begin =
             sqlx::query("SELECT * FROM cairn_append_begin($1)").bind(stream.as_str()).fetch_one(&mut *tx).await?;
         let head = match begin.try_get::<Option<i64>, _>(0)? {
@@ -300,7 +302,9 @@ impl EventStore for PgStore {
     }
 
     fn fallback_tick(&self) -> Option<Duration> {
-        None
+        // Only a safety net: LISTEN wakes subscribers at once, but a half-open socket would
+        // otherwise stall them without an error.
+        Some(Duration::from_secs(30))
     }
 
     fn metrics(&self) -> &Arc<StoreMetrics> {

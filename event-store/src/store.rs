@@ -67,9 +67,10 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// Changes whenever this process learns that events were committed.
     fn commits(&self) -> watch::Receiver<u64>;
 
-    /// How often a live subscriber re-reads when no notification arrives: `None` where every
-    /// commit, from any process, is notified (PostgreSQL); a slow tick for SQLite, whose
-    /// in-process notification cannot see other processes' commits.
+    /// How often a live subscriber re-reads when no notification arrives: one second on SQLite,
+    /// whose in-process notification cannot see other processes' commits; thirty seconds on
+    /// PostgreSQL, where LISTEN sees every commit and the tick only guards against a silently
+    /// dead connection. `None` would wait for notifications alone.
     fn fallback_tick(&self) -> Option<Duration>;
 
     /// Counters for `/metrics`.

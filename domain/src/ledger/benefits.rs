@@ -125,6 +125,16 @@ impl FromStr for Vesting {
             },
             _ => return Err(format!("{s:?}: expected immediate, cliff:YEARS or graded:START:PERCENT")),
         };
+        let sane = match v {
+            Self::Immediate => true,
+            Self::Cliff { years } => years <= 50,
+            Self::Graded { start, percent_per_year } => {
+                start <= 50 && percent_per_year > Decimal::ZERO && percent_per_year <= Decimal::ONE_HUNDRED
+            }
+        };
+        if !sane {
+            return Err(format!("{s:?}: years must be at most 50 and the yearly percentage above 0 and at most 100"));
+        }
         let too_slow = match v {
             Self::Cliff { years } => years > SLOWEST_CLIFF_YEARS,
             _ => {

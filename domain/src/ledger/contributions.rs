@@ -15,6 +15,19 @@ use crate::limits::{for_year, YearLimits};
 /// The owner of an account with no owner recorded.
 pub const PRIMARY: &str = "primary";
 
+/// The tally holder of family-coverage HSA money, which spouses share.
+pub const FAMILY_HSA: &str = "family";
+
+/// The shared family HSA limit: the family amount plus the age-55 catch-up of each member
+/// with family coverage.
+fn family_hsa_limit(l: &YearLimits, members: &BTreeMap<String, Member>, year: i32) -> Decimal {
+    let catch_ups = members
+        .values()
+        .filter(|m| m.hsa_coverage == HsaCoverage::Family && age_at_year_end(Some(m), year).is_some_and(|a| a >= 55))
+        .count();
+    l.hsa_family + l.hsa_catch_up_55 * Decimal::from(catch_ups)
+}
+
 /// Which limit a contribution counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,15 +85,19 @@ impl Tally {
     }
 }
 
-/// The tax year a contribution is for: the year the description names ("tax year 2025"), or
-/// the trade date's.
-pub fn tax_year(t: &Trade) -> i32 {
-    let described = t.description.as_deref().and_then(|d| {
-        let lower = d.to_ascii_lowercase();
-        let at = lower.find("tax year")?;
-        lower[at + 8..].split_whitespace().next()?.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
-    });
-    described.unwrap_or(t.trade_date.year())
+/// The tax year a contribution is for: the year the description names ("tax year 2025",
+/// "tax year: 2025"), or the trade date's. A description that says "tax year" without a
+/// four-digit year is an error rather than a silent default.
+pub fn tax_year(t: &Trade) -> Result<i32, String> {
+    let Some(d) = t.description.as_deref() else { return Ok(t.trade_date.year()) };
+    let lower = d.to_ascii_lowercase();
+    let Some(at) = lower.find("tax year") else { return Ok(t.trade_date.year()) };
+    let rest = lower[at + 8..].trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    match digits.parse::<i32>() {
+        Ok(year) if digits.len() == 4 => Ok(year),
+        _ => Err(format!("{d:?} says \"tax year\" but names no four-digit year")),
+    }
 }
 
 fn is_employer(t: &Trade) -> bool {
@@ -106,7 +123,12 @@ fn limit_of(kind: LimitKind, l: &YearLimits, age: Option<i32>, coverage: HsaCove
         }
         LimitKind::AnnualAdditions => l.annual_additions,
         LimitKind::SimpleDeferral => {
-            l.simple_deferral + if at_least(50) { l.simple_catch_up_50 } else { Decimal::ZERO }
+            let catch_up = match (age, l.simple_catch_up_60_63) {
+                (Some(60..=63), Some(c)) => c,
+                _ if at_least(50) => l.simple_catch_up_50,
+                _ => Decimal::ZERO,
+            };
+            l.simple_deferral + catch_up
         }
         LimitKind::Ira => l.ira + if at_least(50) { l.ira_catch_up_50 } else { Decimal::ZERO },
         LimitKind::Hsa => {
@@ -124,7 +146,9 @@ fn kinds(account_type: AccountType, employer: bool) -> &'static [LimitKind] {
     match (account_type, employer) {
         (A::Traditional401k | A::Roth401k | A::Traditional403b, false) => &[K::ElectiveDeferral, K::AnnualAdditions],
         (A::Traditional401k | A::Roth401k | A::Traditional403b | A::SepIra, _) => &[K::AnnualAdditions],
-        (A::SimpleIra, false) => &[K::SimpleDeferral],
+        // SIMPLE deferrals have their own limit and also count toward the 402(g) limit
+        // across all of a person's plans.
+        (A::SimpleIra, false) => &[K::SimpleDeferral, K::ElectiveDeferral],
         (A::SimpleIra, true) => &[K::AnnualAdditions],
         (A::TraditionalIra | A::RothIra, _) => &[K::Ira],
         (A::Hsa, _) => &[K::Hsa],
@@ -134,9 +158,9 @@ fn kinds(account_type: AccountType, employer: bool) -> &'static [LimitKind] {
 }
 
 /// Whether a contribution made on `date` may still count for `year`: IRAs and HSAs until the
-/// return's due date (15 April of the next year), SEP until the extended due date (15 October);
-/// payroll deferrals only in their own year.
-fn in_time(account_type: AccountType, year: i32, date: NaiveDate) -> Result<(), String> {
+/// return's due date (15 April of the next year); SEP and other employer money until the
+/// extended due date (15 October); employee payroll deferrals only in their own year.
+fn in_time(account_type: AccountType, employer: bool, year: i32, date: NaiveDate) -> Result<(), String> {
     if year > date.year() {
         return Err(format!("tax year {year} is after the contribution date {date}"));
     }
@@ -148,6 +172,7 @@ fn in_time(account_type: AccountType, year: i32, date: NaiveDate) -> Result<(), 
             NaiveDate::from_ymd_opt(year + 1, 4, 15)
         }
         AccountType::SepIra => NaiveDate::from_ymd_opt(year + 1, 10, 15),
+        _ if employer => NaiveDate::from_ymd_opt(year + 1, 10, 15),
         AccountType::Plan529 | AccountType::Taxable => return Ok(()),
         _ => return Err(format!("payroll deferrals count for the year they are made, not tax year {year}")),
     };
@@ -181,15 +206,15 @@ pub fn tally(
             problem,
         };
         let account = accounts.get(&t.account).ok_or_else(|| fail(format!("no account labelled {:?}", t.account)))?;
-        let year = tax_year(t);
-        in_time(account.account_type, year, t.trade_date)
+        let employer = is_employer(t);
+        let year = tax_year(t).map_err(|p| EngineError { field: "description", ..fail(p) })?;
+        in_time(account.account_type, employer, year, t.trade_date)
             .map_err(|p| EngineError { field: "description", ..fail(p) })?;
         let owner = account.owner.clone().unwrap_or_else(|| PRIMARY.to_owned());
         let member = members.get(&owner);
         let age = age_at_year_end(member, year);
         let coverage = member.map(|m| m.hsa_coverage).unwrap_or_default();
         let amount = t.quantity * t.price;
-        let employer = is_employer(t);
         if account.account_type == AccountType::Taxable {
             return Err(fail(format!(
                 "account {} is taxable; contributions go to retirement, HSA or 529 accounts",
@@ -198,6 +223,13 @@ pub fn tally(
         }
         let limits = for_year(year);
         for &kind in kinds(account.account_type, employer) {
+            // Family HSA coverage is one limit for the couple (IRS Publication 969); each
+            // spouse's age-55 catch-up is added to it.
+            let holder = if kind == LimitKind::Hsa && coverage == HsaCoverage::Family {
+                FAMILY_HSA.to_owned()
+            } else {
+                owner.clone()
+            };
             let counted = if kind == LimitKind::AnnualAdditions && !employer {
                 // Only the part of a deferral within the base limit is an annual addition.
                 let base = limits.map_or(amount, |l| l.elective_deferral);
@@ -206,9 +238,12 @@ pub fn tally(
             } else {
                 amount
             };
-            let limit = limits.and_then(|l| limit_of(kind, l, age, coverage));
-            let entry = tallies.entry((owner.clone(), year, kind)).or_insert_with(|| Tally {
-                member: owner.clone(),
+            let limit = match (holder.as_str(), limits) {
+                (FAMILY_HSA, Some(l)) => Some(family_hsa_limit(l, members, year)),
+                (_, l) => l.and_then(|l| limit_of(kind, l, age, coverage)),
+            };
+            let entry = tallies.entry((holder.clone(), year, kind)).or_insert_with(|| Tally {
+                member: holder.clone(),
                 tax_year: year,
                 kind,
                 limit,
@@ -220,8 +255,9 @@ pub fn tally(
                         Some(a) => format!("age {a} at year end"),
                         None => format!("no birth date recorded for {owner}, so no catch-up"),
                     };
+                    let whose = if holder == FAMILY_HSA { "the family".to_owned() } else { format!("{owner}'s") };
                     return Err(fail(format!(
-                        "contribution of {} to {} exceeds {owner}'s {year} {} limit of {} ({age_note}): {} already contributed, {} remains",
+                        "contribution of {} to {} exceeds {whose} {year} {} limit of {} ({age_note}): {} already contributed, {} remains",
                         money(amount),
                         t.account,
                         kind.describe(),

@@ -303,6 +303,12 @@ impl Engine<'_> {
                     self.account(t, &to)?;
                     for mut lot in taken {
                         lot.account.clone_from(&to);
+                        // A lot coming back to an account that still holds part of it gets its
+                        // own id, so every open lot of an account has a distinct id.
+                        let taken_ids = self.lots.get(&symbol).and_then(|a| a.get(&to));
+                        if taken_ids.is_some_and(|ls| ls.iter().any(|l| l.lot_id == lot.lot_id)) {
+                            lot.lot_id = self.next_portion_id(&lot.lot_id);
+                        }
                         self.insert(lot);
                     }
                 }
@@ -572,19 +578,21 @@ impl Engine<'_> {
         let date = t.trade_date;
         let window_start = date - Duration::days(WASH_SALE_WINDOW_DAYS);
         let window_end = date + Duration::days(WASH_SALE_WINDOW_DAYS);
-        let tack_days = (date - sold.acquired).num_days();
+        // The sold shares' holding period is tacked on, but the replacement's never starts before
+        // they were acquired: a replacement bought before the sale overlaps it.
+        let tack = |purchased: NaiveDate| (purchased.min(date) - sold.acquired).num_days().max(0);
         let mut need = sold.quantity;
         let mut disallowed_total = Decimal::ZERO;
 
         // Candidates in purchase order: open lots bought in the window before the sale, then
         // purchases after it (still to come in the replay).
-        let mut before: Vec<(NaiveDate, u64, String, String)> = self
+        let mut before: Vec<(NaiveDate, u64, String, String, Decimal)> = self
             .lots
             .get(symbol)
             .into_iter()
             .flat_map(|by_account| by_account.values().flatten())
             .filter(|l| l.is_purchase && !l.replacement_used && l.purchased >= window_start)
-            .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone()))
+            .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone(), l.quantity))
             .collect();
         before.sort();
         let after: Vec<Purchase> = self
@@ -596,22 +604,15 @@ impl Engine<'_> {
             })
             .unwrap_or_default();
 
-        let mut matched: Vec<(String, String, Decimal, bool)> = Vec::new(); // (lot id, account, shares, future)
-        for (_, _, lot_id, account) in before {
+        // (lot id, account, shares, purchased, future)
+        let mut matched: Vec<(String, String, Decimal, NaiveDate, bool)> = Vec::new();
+        for (purchased, _, lot_id, account, available) in before {
             if need <= Decimal::ZERO {
                 break;
             }
-            let lot = self
-                .lots
-                .get(symbol)
-                .and_then(|a| a.get(&account))
-                .and_then(|ls| ls.iter().find(|l| l.lot_id == lot_id));
-            let available = lot.map_or(Decimal::ZERO, |l| l.quantity);
             let n = need.min(available);
-            if n > Decimal::ZERO {
-                matched.push((lot_id, account, n, false));
-                need -= n;
-            }
+            matched.push((lot_id, account, n, purchased, false));
+            need -= n;
         }
         for p in after {
             if need <= Decimal::ZERO {
@@ -620,7 +621,7 @@ impl Engine<'_> {
             let reserved = self.reserved.get(&p.trade_id).copied().unwrap_or_default();
             let n = need.min(p.quantity - reserved);
             if n > Decimal::ZERO {
-                matched.push((p.trade_id.clone(), p.account.clone(), n, true));
+                matched.push((p.trade_id.clone(), p.account.clone(), n, p.date, true));
                 need -= n;
             }
         }
@@ -628,12 +629,12 @@ impl Engine<'_> {
         let matched_shares: Decimal = matched.iter().map(|m| m.2).sum();
         let mut loss_left = loss * matched_shares / sold.quantity;
         let count = matched.len();
-        for (i, (lot_id, account, n, future)) in matched.into_iter().enumerate() {
+        for (i, (lot_id, account, n, purchased, future)) in matched.into_iter().enumerate() {
             let disallowed = if i + 1 == count { loss_left } else { loss * n / sold.quantity };
             loss_left -= disallowed;
             disallowed_total += disallowed;
             let permanent = self.accounts.get(&account).is_some_and(|a| a.account_type.is_tax_advantaged());
-            let (basis_add, days) = if permanent { (Decimal::ZERO, 0) } else { (disallowed, tack_days) };
+            let (basis_add, days) = if permanent { (Decimal::ZERO, 0) } else { (disallowed, tack(purchased)) };
             let portion_id = self.next_portion_id(&lot_id);
             if future {
                 *self.reserved.entry(lot_id.clone()).or_default() += n;

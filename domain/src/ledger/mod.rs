@@ -598,6 +598,10 @@ fn decide_import(
     Ok(events)
 }
 
+/// Bounds that keep every product of quantity and price far inside `Decimal`'s range.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 1e12
+const MAX_PRICE: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0); // 1e10
+
 /// The rules every row must meet, whatever its history.
 fn validate(t: &Trade) -> Result<(), DomainError> {
     let fail = |field: &str, problem: &str| rejected(t.source_line, field, problem);
@@ -615,6 +619,15 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
         if fee < Decimal::ZERO {
             return Err(fail(field, "must not be negative"));
         }
+        if fee > MAX_AMOUNT {
+            return Err(fail(field, "is larger than any real fee (at most 1,000,000,000,000)"));
+        }
+    }
+    if t.quantity > MAX_AMOUNT {
+        return Err(fail("quantity", "is larger than any real quantity (at most 1,000,000,000,000)"));
+    }
+    if t.price > MAX_PRICE || t.fmv.is_some_and(|f| f > MAX_PRICE || f < Decimal::ZERO) {
+        return Err(fail("price", "must be between 0 and 10,000,000,000"));
     }
     if t.cusip.as_deref().is_some_and(|c| !types::valid_cusip(c)) {
         return Err(fail("cusip", "is not a valid CUSIP (9 characters with a correct check digit)"));
@@ -707,13 +720,13 @@ fn reconcile_wash_sales(
     events
 }
 
-/// The ledger stream's id part for a household name: lowercase, with runs of anything but
-/// letters and digits turned into one `_`.
+/// The ledger stream's id part for a household name: lowercase (any script), with runs of
+/// anything but letters and digits turned into one `_`.
 pub fn household_key(name: &str) -> String {
     let mut key = String::with_capacity(name.len());
     for c in name.trim().chars() {
-        if c.is_ascii_alphanumeric() {
-            key.push(c.to_ascii_lowercase());
+        if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
         } else if !key.ends_with('_') {
             key.push('_');
         }

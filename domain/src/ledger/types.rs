@@ -291,6 +291,10 @@ impl FromStr for Ratio {
         if new < Decimal::ZERO || old <= Decimal::ZERO {
             return Err(format!("{s:?}: the old side must be positive and the new side not negative"));
         }
+        let limit = Decimal::from(1_000_000);
+        if new > limit || old > limit {
+            return Err(format!("{s:?}: each side must be at most 1,000,000"));
+        }
         Ok(Self { new, old })
     }
 }
