@@ -1115,11 +1115,12 @@ async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<(
             BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
             BenchCommand::Import { trades, accounts, symbols, .. } => {
                 let b = commands::bench::import(&store, trades, accounts, symbols).await?;
+                let seconds = b.elapsed.as_secs_f64();
                 serde_json::json!({
                     "backend": store.backend(),
                     "trades": b.trades,
-                    "seconds": b.seconds,
-                    "trades_per_sec": b.trades_per_sec,
+                    "seconds": seconds,
+                    "trades_per_sec": b.trades as f64 / seconds,
                     "events": b.outcome.events.len(),
                     "wash_sales": b.outcome.wash_sales_adjusted(),
                 })
