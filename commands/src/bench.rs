@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{Duration, NaiveDate};
 use event_store::EventStore;
@@ -80,7 +80,7 @@ pub fn generate_csv(trades: usize, accounts: usize, symbols: usize) -> String {
 #[derive(Debug, Clone)]
 pub struct ImportBench {
     pub trades: usize,
-    pub elapsed: Duration,
+    pub elapsed: std::time::Duration,
     pub outcome: Outcome,
 }
 
