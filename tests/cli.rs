@@ -95,12 +95,22 @@ fn a_bad_or_unreachable_database_is_one_clear_line_and_exit_2() {
 }
 
 #[test]
-fn the_default_database_is_created_on_first_run() {
+fn the_default_database_is_created_by_the_first_write_and_never_by_a_read() {
     let dir = tempfile::tempdir().unwrap();
     let o = cairn().current_dir(dir.path()).arg("verify").output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "a mistyped or missing database is not an intact, empty one");
+    assert!(stderr(&o).contains("no database at ./cairn-data/cairn.db"), "{}", stderr(&o));
+    assert!(!dir.path().join("cairn-data/cairn.db").exists());
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-01-02,B,taxable,deposit,,1,10,0\n",
+    )
+    .unwrap();
+    let o = cairn().current_dir(dir.path()).args(["ledger", "import", "t.csv", "--household", "h"]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "ok 0 events");
     assert!(dir.path().join("cairn-data/cairn.db").exists());
+    let o = cairn().current_dir(dir.path()).arg("verify").output().unwrap();
+    assert_eq!(stdout(&o).trim(), "ok 4 events");
 }
 
 #[tokio::test]

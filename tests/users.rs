@@ -116,6 +116,6 @@ async fn bad_user_input_names_the_field() {
         &dir,
         &["user", "risk", "--user", &id, "--tolerance", "1.5", "--horizon", "5", "--federal-bracket", "0.1"],
     );
-    assert_eq!(stderr(&o).trim(), "error: risk_tolerance: must be between 0 and 1");
+    assert_eq!(stderr(&o).trim(), "error: tolerance: must be between 0 and 1");
     db.remove().await;
 }

@@ -79,6 +79,26 @@ enum Command {
     Bench(BenchCommand),
 }
 
+impl Command {
+    /// Commands that never create the database: a mistyped path must not look like an empty,
+    /// intact ledger.
+    fn only_reads(&self) -> bool {
+        match self {
+            Command::Verify | Command::Events(_) => true,
+            Command::Ledger(l) => matches!(
+                l,
+                LedgerCommand::Lots { .. }
+                    | LedgerCommand::Gains { .. }
+                    | LedgerCommand::Contributions { .. }
+                    | LedgerCommand::Accounts { .. }
+                    | LedgerCommand::Match { .. }
+            ),
+            Command::User(UserCmd::Show { .. }) | Command::Portfolio(PortfolioCmd::Show { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct NatsArgs {
     /// JetStream stream to publish into (created if missing).
@@ -121,12 +141,14 @@ enum LedgerCommand {
     /// Import a ledger CSV, all or nothing; importing the same file again records nothing.
     ///
     /// Columns: trade_date,account,account_type,action,symbol,quantity,price,fees and optionally
-    /// settlement_date,lot_method,lot_ids,ratio,description. action is buy, sell, dividend,
-    /// interest, deposit, withdrawal, fee, transfer_in, transfer_out or split. The household is
-    /// created if missing; an account opens where its label first appears, with that row's
-    /// account_type (taxable, traditional_401k, roth_401k, traditional_403b, traditional_ira,
-    /// roth_ira, sep_ira, simple_ira, 529, hsa). A bad row refuses the whole file with
-    /// `line N: <field>: <problem>` and exit code 2.
+    /// settlement_date,lot_method,lot_ids,ratio,description,owner,new_symbol,fmv,allocation,
+    /// commission,sec_fee,taf_fee,cusip,isin (README.md describes each). action is buy, sell,
+    /// dividend, interest, deposit, withdrawal, fee, transfer_in, transfer_out, split,
+    /// symbol_change, merger, spinoff or contribution. The household is created if missing; an
+    /// account opens where its label first appears, with that row's account_type (taxable,
+    /// traditional_401k, roth_401k, traditional_403b, traditional_ira, roth_ira, sep_ira,
+    /// simple_ira, 529, hsa). A bad row refuses the whole file with `line N: <field>: <problem>`
+    /// and exit code 2.
     Import {
         /// The CSV file.
         file: std::path::PathBuf,
@@ -457,6 +479,7 @@ enum KycStep {
         #[arg(long)]
         reviewer: String,
     },
+    /// Approve a submission under review, until an expiry date.
     Approve {
         #[arg(long)]
         user: String,
@@ -466,6 +489,7 @@ enum KycStep {
         #[arg(long)]
         expires: chrono::NaiveDate,
     },
+    /// Reject a submission under review, with the reason (the user may submit again).
     Reject {
         #[arg(long)]
         user: String,
@@ -556,7 +580,11 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Bench(bench) = &cli.command {
         return report(bench_cmd(&cli.database_url, bench).await);
     }
-    let store = match Store::open(&cli.database_url).await {
+    let store = match if cli.command.only_reads() {
+        Store::open_existing(&cli.database_url).await
+    } else {
+        Store::open(&cli.database_url).await
+    } {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot open database {}: {e}", cli.database_url);

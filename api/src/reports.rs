@@ -87,8 +87,14 @@ pub fn gains(book: &Book, year: i32) -> Report {
         for (acc, v) in t.iter_mut().zip(rounded) {
             *acc += v;
         }
+        // Cash paid in a merger (boot) disposes of no shares; fractions are shown to 6 places.
+        let description = if s.quantity.is_zero() {
+            format!("{} (cash)", s.symbol)
+        } else {
+            format!("{} {}", quantity(s.quantity.round_dp(6)), s.symbol)
+        };
         rows.push(vec![
-            format!("{} {}", quantity(s.quantity), s.symbol),
+            description,
             s.account.clone(),
             s.date_acquired.to_string(),
             s.date_sold.to_string(),

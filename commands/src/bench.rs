@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use event_store::EventStore;
 
 use crate::ledger::{import_csv, Caller, Outcome};
@@ -46,12 +46,18 @@ pub fn generate_csv(trades: usize, accounts: usize, symbols: usize) -> String {
     let mut price: Vec<i64> = (0..symbols).map(|_| 2_000 + rng.below(30_000) as i64).collect();
     let mut held: HashMap<(usize, usize), u64> = HashMap::new();
     let mut opened = vec![false; accounts];
-    let start = NaiveDate::from_ymd_opt(2024, 1, 2).expect("valid date");
-    let per_day = (trades / 500).max(1);
+    // Trading days only: 500 of them from 2 January 2024.
+    let days: Vec<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 2)
+        .expect("valid date")
+        .iter_days()
+        .filter(|d| !domain::calendar::is_market_closed(*d))
+        .take(500)
+        .collect();
+    let per_day = (trades / days.len()).max(1);
     let mut out = String::with_capacity(trades * 64);
     out.push_str("trade_date,account,account_type,action,symbol,quantity,price,fees\n");
     for i in 0..trades {
-        let date = start + Duration::days((i / per_day) as i64 * 7 / 5);
+        let date = days[(i / per_day).min(days.len() - 1)];
         let a = rng.below(accounts as u64) as usize;
         let s = rng.below(symbols as u64) as usize;
         // A random walk of about 2% a step, never below $1.

@@ -72,7 +72,13 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            bad(line, "row", e)
+            match e.kind() {
+                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    bad(line, "row", format!("has {len} fields; the header has {expected_len}"))
+                }
+                csv::ErrorKind::Utf8 { .. } => bad(line, "row", "is not valid UTF-8"),
+                _ => bad(line, "row", e),
+            }
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");

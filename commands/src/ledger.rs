@@ -150,6 +150,9 @@ pub async fn set_member<S: EventStore>(
     hsa_coverage: Option<domain::ledger::types::HsaCoverage>,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
+    if born.is_some_and(|b| b > chrono::Utc::now().date_naive()) {
+        return Err(CommandError::Invalid("born: is in the future".into()));
+    }
     let id = Uuid::now_v7();
     let command =
         LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage };
@@ -163,7 +166,8 @@ pub async fn set_filing_status<S: EventStore>(
     status: domain::ledger::types::FilingStatus,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    execute(store, household, &LedgerCommand::SetFilingStatus(status), Uuid::now_v7(), caller).await
+    let command = LedgerCommand::SetFilingStatus { household: household.to_owned(), status };
+    execute(store, household, &command, Uuid::now_v7(), caller).await
 }
 
 /// Changes to an account's details; `None` keeps what is recorded. Numbers and tokens are given

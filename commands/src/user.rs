@@ -134,8 +134,12 @@ pub async fn command(
 
 /// Turns MFA on with a fresh TOTP secret; returns the secret in base32 (shown once).
 pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
-    let (user_id, _) = canonical(user_id)?;
+    let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
+    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
+    if user.erased {
+        return Err(CommandError::Invalid("user: this user's data was erased; nothing more can be recorded".into()));
+    }
     let mut secret = [0u8; 20];
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
     let encoded = base32(&secret);

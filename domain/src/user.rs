@@ -298,13 +298,13 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         C::SetRiskProfile(p) => {
             let fraction = |d: Decimal| d >= Decimal::ZERO && d <= Decimal::ONE;
             if !fraction(p.risk_tolerance) {
-                return Err(refuse("risk_tolerance", "must be between 0 and 1"));
+                return Err(refuse("tolerance", "must be between 0 and 1"));
             }
             if !fraction(p.federal_bracket) || !fraction(p.state_bracket) {
-                return Err(refuse("tax_bracket", "brackets are fractions between 0 and 1 (0.24 for 24%)"));
+                return Err(refuse("bracket", "tax brackets are fractions between 0 and 1 (0.24 for 24%)"));
             }
             if p.horizon_years > 100 {
-                return Err(refuse("horizon_years", "must be 100 or less"));
+                return Err(refuse("horizon", "must be 100 years or less"));
             }
             E::RiskProfileSet { profile: p.clone(), at: now }
         }
@@ -322,7 +322,7 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         C::ApproveKyc { reviewer, expires_at } => {
             status_is(&[KycStatus::InReview], "approve")?;
             if *expires_at <= now.date_naive() {
-                return Err(refuse("expires_at", "must be after today"));
+                return Err(refuse("expires", "must be after today"));
             }
             E::KycApproved { reviewer: reviewer.clone(), verified_at: now, expires_at: *expires_at }
         }
@@ -342,7 +342,12 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
             }
         }
         C::VerifyAccreditation(kind) => E::AccreditationVerified { kind: *kind, verified_at: now },
-        C::EnableMfa { secret } => E::MfaEnabled { secret: secret.clone(), at: now },
+        C::EnableMfa { secret } => {
+            if u.mfa_secret.is_some() {
+                return Err(refuse("mfa", "is already enabled; disable it first to replace the secret"));
+            }
+            E::MfaEnabled { secret: secret.clone(), at: now }
+        }
         C::DisableMfa => {
             if u.mfa_secret.is_none() {
                 return Err(refuse("mfa", "is not enabled"));
@@ -356,6 +361,9 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
             E::RoleGranted { role: *role, by: by.clone(), at: now }
         }
         C::RevokeRole { role, by } => {
+            if *role == Role::Client {
+                return Err(refuse("role", "every user is a client; that role cannot be revoked"));
+            }
             if !u.roles.contains(role) {
                 return Ok(Vec::new());
             }
@@ -435,7 +443,7 @@ mod tests {
         };
         assert_eq!(
             run(registered(), UserCommand::SetRiskProfile(p)).unwrap_err().to_string(),
-            "risk_tolerance: must be between 0 and 1"
+            "tolerance: must be between 0 and 1"
         );
     }
 

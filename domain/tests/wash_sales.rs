@@ -532,3 +532,54 @@ fn household_names_in_any_script_get_distinct_keys() {
     assert_ne!(household_key("Müller"), household_key("Möller"));
     assert_eq!(household_key("  Smith & Sons "), "smith_sons");
 }
+
+#[test]
+fn naming_lots_on_a_sell_without_a_method_means_specific_identification() {
+    let mut sell = row("2025-03-03", "a", Action::Sell, "X", dec!(5), dec!(12));
+    sell.lot_ids = vec!["T2".into()];
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(5), dec!(10)),
+        row("2025-02-03", "a", Action::Buy, "X", dec!(5), dec!(11)),
+        sell,
+    ]);
+    assert_eq!(l.book(None).unwrap().sales[0].lot_id, "T2");
+}
+
+#[test]
+fn an_unpaired_transfer_in_without_a_basis_is_refused() {
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "t".into(),
+        file_sha256: "t".into(),
+        rows: vec![
+            RowInput { line: 2, ..row("2025-01-02", "a", Action::Buy, "X", dec!(5), dec!(10)) },
+            RowInput { line: 3, ..row("2025-01-03", "a", Action::TransferOut, "X", dec!(4), dec!(0)) },
+            RowInput { line: 4, ..row("2025-01-03", "b", Action::TransferIn, "X", dec!(5), dec!(0)) },
+        ],
+    };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert!(err.starts_with("line 4: price: no transfer_out of the same symbol"), "{err}");
+}
+
+#[test]
+fn an_all_cash_merger_needs_no_new_symbol() {
+    let mut merger = row("2025-06-09", "a", Action::Merger, "OLD", dec!(0), dec!(12));
+    merger.ratio = Some(Ratio { new: dec!(0), old: dec!(1) });
+    let l = ledger(vec![row("2025-01-02", "a", Action::Buy, "OLD", dec!(10), dec!(10)), merger]);
+    assert_eq!(l.book(None).unwrap().sales[0].proceeds, dec!(120));
+}
+
+#[test]
+fn a_backdated_row_cannot_leave_shares_in_a_closed_account() {
+    let l = ledger(vec![row("2025-01-02", "a", Action::Deposit, "", dec!(1), dec!(100))]);
+    let close = LedgerCommand::CloseAccount { account: "a".into(), closed_on: d("2025-06-01") };
+    let l = decide(&l, &close).unwrap().iter().fold(l, evolve);
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "late".into(),
+        file_sha256: "late".into(),
+        rows: vec![RowInput { line: 2, ..row("2025-05-20", "a", Action::Buy, "X", dec!(1), dec!(50)) }],
+    };
+    let err = decide(&l, &cmd).unwrap_err().to_string();
+    assert_eq!(err, "account: a was closed on 2025-06-01 and would hold 1 X after this change");
+}

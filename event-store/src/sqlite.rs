@@ -44,10 +44,16 @@ impl SqliteStore {
     /// Opens `sqlite://PATH` (creating the file and its folder) or `sqlite::memory:`, and
     /// runs the embedded migrations.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, true).await
+    }
+
+    /// Like [`SqliteStore::open`], but a missing file is an error when `create` is false (so
+    /// a mistyped path given to a reading command is not mistaken for an empty ledger).
+    pub async fn open_with(url: &str, create: bool) -> Result<Self> {
         let bad = |problem: String| StoreError::InvalidUrl { url: url.to_owned(), problem };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| bad(e.to_string()))?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
@@ -58,6 +64,12 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("wal_autocheckpoint", "8192");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory && !create && !options.get_filename().exists() {
+            return Err(bad(format!(
+                "no database at {} (commands that write, such as `cairn serve` or `cairn ledger import`, create it)",
+                options.get_filename().display()
+            )));
+        }
         if !in_memory {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)

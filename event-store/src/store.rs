@@ -265,8 +265,18 @@ impl Store {
     /// Opens (and migrates) the store at `url`: `sqlite://PATH` (the file and its folder are
     /// created on first use), `sqlite::memory:` or `postgres://…`.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, true).await
+    }
+
+    /// Opens an existing store: like [`Store::open`], but a SQLite file that does not exist is
+    /// an error instead of being created. For commands that only read.
+    pub async fn open_existing(url: &str) -> Result<Self> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::open(url).await?))
+            Ok(Self::Sqlite(SqliteStore::open_with(url, create).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(PgStore::open(url).await?))
         } else {

@@ -226,6 +226,16 @@ pub fn compute(
     Ok(engine.book)
 }
 
+/// The row's lot method: as given, specific identification when it names lots, else the
+/// account's.
+fn method_of(t: &Trade, account: &AccountInfo) -> LotMethod {
+    match t.lot_method {
+        Some(m) => m,
+        None if !t.lot_ids.is_empty() => LotMethod::Specific,
+        None => account.lot_method,
+    }
+}
+
 fn fail(t: &Trade, field: &'static str, problem: String) -> EngineError {
     EngineError { trade_id: t.trade_id.clone(), source_line: t.source_line, field, problem }
 }
@@ -292,8 +302,7 @@ impl Engine<'_> {
             }
             Action::TransferOut => {
                 let symbol = Self::symbol(t)?.to_owned();
-                let method = t.lot_method.unwrap_or(account.lot_method);
-                let taken = self.relieve(t, &t.account, &symbol, t.quantity, method)?;
+                let taken = self.relieve(t, &t.account, &symbol, t.quantity, method_of(t, &account))?;
                 if let Some(other) = &t.counterpart {
                     let to = self
                         .trades_by_id
@@ -315,8 +324,7 @@ impl Engine<'_> {
             }
             Action::Sell => {
                 let symbol = Self::symbol(t)?.to_owned();
-                let method = t.lot_method.unwrap_or(account.lot_method);
-                let portions = self.relieve(t, &t.account, &symbol, t.quantity, method)?;
+                let portions = self.relieve(t, &t.account, &symbol, t.quantity, method_of(t, &account))?;
                 self.cash(&t.account, amount - t.total_fees());
                 self.realize(t, &account, &symbol, portions, amount - t.total_fees());
             }
@@ -347,9 +355,13 @@ impl Engine<'_> {
     /// Symbol changes, mergers and spin-offs: every lot of the symbol in the account.
     fn reorganize(&mut self, t: &Trade, account: &AccountInfo) -> Result<(), EngineError> {
         let symbol = Self::symbol(t)?.to_owned();
-        let new_symbol =
-            t.new_symbol.clone().ok_or_else(|| fail(t, "new_symbol", format!("required for {}", t.action.as_str())))?;
         let ratio = t.ratio.unwrap_or(super::types::Ratio { new: Decimal::ONE, old: Decimal::ONE });
+        let all_cash = t.action == Action::Merger && ratio.new.is_zero();
+        let new_symbol = match &t.new_symbol {
+            Some(s) => s.clone(),
+            None if all_cash => symbol.clone(),
+            None => return Err(fail(t, "new_symbol", format!("required for {}", t.action.as_str()))),
+        };
         let lots = self.lots.entry(symbol.clone()).or_default().remove(&t.account).unwrap_or_default();
         if lots.is_empty() {
             return Err(fail(t, "symbol", format!("account {} holds no {symbol}", t.account)));
@@ -361,7 +373,7 @@ impl Engine<'_> {
                     self.insert(lot);
                 }
             }
-            Action::Merger if ratio.new.is_zero() => {
+            Action::Merger if all_cash => {
                 // All cash: a sale of every share at `price`.
                 let shares: Decimal = lots.iter().map(|l| l.quantity).sum();
                 let proceeds = shares * t.price - t.total_fees();

@@ -275,43 +275,19 @@ impl RowInput {
 pub enum LedgerCommand {
     /// Record a file of rows, all or nothing. The household is created if missing; an account
     /// is opened the first time its label appears (with that row's `account_type`).
-    Import {
-        household: String,
-        command_id: String,
-        file_sha256: String,
-        rows: Vec<RowInput>,
-    },
+    Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput> },
     /// Void a recorded row (both halves of a paired transfer).
-    Cancel {
-        command_id: String,
-        trade_id: String,
-        reason: String,
-    },
+    Cancel { command_id: String, trade_id: String, reason: String },
     /// Replace fields of a recorded row.
-    Correct {
-        command_id: String,
-        trade_id: String,
-        change: TradeChange,
-        reason: String,
-    },
-    SetFilingStatus(FilingStatus),
+    Correct { command_id: String, trade_id: String, change: TradeChange, reason: String },
+    /// Set the filing status (the household is created if missing).
+    SetFilingStatus { household: String, status: FilingStatus },
     /// Replace an account's details (the shell seals numbers and tokens first).
-    SetAccountDetails {
-        account: String,
-        details: AccountDetails,
-    },
+    SetAccountDetails { account: String, details: AccountDetails },
     /// Close an account that holds no shares; later rows for it are refused.
-    CloseAccount {
-        account: String,
-        closed_on: NaiveDate,
-    },
+    CloseAccount { account: String, closed_on: NaiveDate },
     /// Record or update a household member (created with the household if missing).
-    SetMember {
-        household: String,
-        name: String,
-        born: Option<NaiveDate>,
-        hsa_coverage: Option<HsaCoverage>,
-    },
+    SetMember { household: String, name: String, born: Option<NaiveDate>, hsa_coverage: Option<HsaCoverage> },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -324,14 +300,17 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
         LedgerCommand::Import { household, command_id, file_sha256, rows } => {
             decide_import(state, household, command_id, file_sha256, rows)
         }
-        LedgerCommand::SetFilingStatus(status) => {
-            if state.household.is_none() {
-                return Err(rejected(None, "household", "no such household; import its ledger first"));
-            }
+        LedgerCommand::SetFilingStatus { household, status } => {
             if state.household.as_ref().is_some_and(|(_, s)| s == status) {
                 return Ok(Vec::new());
             }
-            Ok(vec![LedgerEvent::FilingStatusSet { filing_status: *status }])
+            let mut events = Vec::new();
+            if state.household.is_none() {
+                events.push(LedgerEvent::HouseholdCreated { name: household.clone(), filing_status: *status });
+            } else {
+                events.push(LedgerEvent::FilingStatusSet { filing_status: *status });
+            }
+            Ok(events)
         }
         LedgerCommand::SetAccountDetails { account, details } => {
             open_account(state, account)?;
@@ -379,7 +358,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             member.hsa_coverage = hsa_coverage.unwrap_or(member.hsa_coverage);
             let mut members = state.members.clone();
             members.insert(member.name.clone(), member.clone());
-            derive(&state.accounts, &members, &state.trades, &[])?;
+            derive(&state.accounts, &members, &state.closed, &state.trades, &[])?;
             let mut events = Vec::new();
             if state.household.is_none() {
                 events.push(LedgerEvent::HouseholdCreated {
@@ -397,7 +376,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             let mut voided = vec![trade.trade_id.clone()];
             voided.extend(trade.counterpart.clone());
             let trades: Vec<Trade> = state.trades.iter().filter(|t| !voided.contains(&t.trade_id)).cloned().collect();
-            let book = derive(&state.accounts, &state.members, &trades, &[])?;
+            let book = derive(&state.accounts, &state.members, &state.closed, &trades, &[])?;
             let mut events: Vec<LedgerEvent> = voided
                 .into_iter()
                 .map(|trade_id| LedgerEvent::TradeCancelled { trade_id, reason: reason.clone() })
@@ -430,7 +409,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 .iter()
                 .map(|t| if t.trade_id == trade.trade_id { trade.clone() } else { t.clone() })
                 .collect();
-            let book = derive(&state.accounts, &state.members, &trades, &[])?;
+            let book = derive(&state.accounts, &state.members, &state.closed, &trades, &[])?;
             let mut events = vec![LedgerEvent::TradeCorrected { trade, reason: reason.clone() }];
             events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
             Ok(events)
@@ -474,9 +453,12 @@ fn default_settlement(action: Action, trade_date: NaiveDate) -> NaiveDate {
 /// Runs the lot engine over `trades`; an error on one of `new` names its line, an error on an
 /// earlier row says the change made it invalid.
 /// Contributions over a limit are refused the same way.
+/// A closed account must stay empty: a backdated row that would leave it holding shares is
+/// refused too.
 fn derive(
     accounts: &BTreeMap<String, AccountInfo>,
     members: &BTreeMap<String, Member>,
+    closed: &BTreeMap<String, NaiveDate>,
     trades: &[Trade],
     new: &[String],
 ) -> Result<Book, DomainError> {
@@ -489,6 +471,16 @@ fn derive(
     };
     let book = compute(accounts, trades, None).map_err(explain)?;
     tally(accounts, members, trades).map_err(explain)?;
+    if let Some(lot) = book.lots.iter().find(|l| closed.contains_key(&l.account)) {
+        return Err(rejected(
+            None,
+            "account",
+            format!(
+                "{} was closed on {} and would hold {} {} after this change",
+                lot.account, closed[&lot.account], lot.quantity, lot.symbol
+            ),
+        ));
+    }
     Ok(book)
 }
 
@@ -585,14 +577,16 @@ fn decide_import(
             description: row.description.clone(),
             source_line: Some(row.line),
         };
-        validate(&trade)?;
         new.push(trade);
     }
     pair_transfers(&mut new);
+    for trade in &new {
+        validate(trade)?;
+    }
     let new_ids: Vec<String> = new.iter().map(|t| t.trade_id.clone()).collect();
     let mut trades = state.trades.clone();
     trades.extend(new.iter().cloned());
-    let book = derive(&accounts, &state.members, &trades, &new_ids)?;
+    let book = derive(&accounts, &state.members, &state.closed, &trades, &new_ids)?;
     events.extend(new.into_iter().map(LedgerEvent::TradeRecorded));
     events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
     Ok(events)
@@ -647,7 +641,8 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     if matches!(t.action, Action::Split | Action::Spinoff) && t.ratio.is_some_and(|r| r.new.is_zero()) {
         return Err(fail("ratio", "the new side must be positive"));
     }
-    if matches!(t.action, Action::SymbolChange | Action::Merger | Action::Spinoff) {
+    let all_cash = t.action == Action::Merger && t.ratio.is_some_and(|r| r.new.is_zero());
+    if matches!(t.action, Action::SymbolChange | Action::Merger | Action::Spinoff) && !all_cash {
         match &t.new_symbol {
             None => return Err(rejected(t.source_line, "new_symbol", format!("required for {}", t.action.as_str()))),
             Some(n) if Some(n) == t.symbol.as_ref() => return Err(fail("new_symbol", "is the same as symbol")),
@@ -672,6 +667,16 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     }
     if t.lot_method == Some(LotMethod::Specific) && t.action == Action::Sell && t.lot_ids.is_empty() {
         return Err(fail("lot_ids", "required with lot_method specific"));
+    }
+    if !t.lot_ids.is_empty() && t.lot_method.is_some_and(|m| m != LotMethod::Specific) {
+        return Err(fail("lot_ids", "name lots only with lot_method specific (or leave lot_method empty)"));
+    }
+    if t.action == Action::TransferIn && t.counterpart.is_none() && t.price.is_zero() {
+        return Err(fail(
+            "price",
+            "no transfer_out of the same symbol, quantity and date was found, so this transfer_in brings \
+             shares from outside: give their cost basis per share as price",
+        ));
     }
     Ok(())
 }
@@ -711,7 +716,7 @@ fn reconcile_wash_sales(
         .filter(|(id, w)| computed_by_id.get(id.as_str()) != Some(w))
         .map(|(id, _)| LedgerEvent::WashSaleReversed {
             id: id.clone(),
-            reason: format!("recomputed after import {command_id}"),
+            reason: format!("recomputed after command {command_id}"),
         })
         .collect();
     events.extend(
