@@ -1,0 +1,365 @@
+//! `cairn ledger …`: imports, reports, corrections, accounts and members.
+
+use anyhow::Context as _;
+use api::reports;
+use clap::Subcommand;
+use commands::vault::Vault;
+use domain::ledger::{LedgerEvent, TradeChange};
+use event_store::Store;
+
+use super::{caller, master_key, with_newline};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LedgerCommand {
+    /// Import a ledger CSV, all or nothing; importing the same file again records nothing.
+    ///
+    /// Columns: trade_date,account,account_type,action,symbol,quantity,price,fees and optionally
+    /// settlement_date,lot_method,lot_ids,ratio,description,owner,new_symbol,fmv,allocation,
+    /// commission,sec_fee,taf_fee,cusip,isin (README.md describes each). action is buy, sell,
+    /// dividend, interest, deposit, withdrawal, fee, transfer_in, transfer_out, split,
+    /// symbol_change, merger, spinoff or contribution. The household is created if missing; an
+    /// account opens where its label first appears, with that row's account_type (taxable,
+    /// traditional_401k, roth_401k, traditional_403b, traditional_ira, roth_ira, sep_ira,
+    /// simple_ira, 529, hsa). A bad row refuses the whole file with `line N: <field>: <problem>`
+    /// and exit code 2.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The household (created if missing).
+        #[arg(long)]
+        household: String,
+        /// The file's format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ImportFormat,
+    },
+    /// Void a recorded row (both halves of a paired transfer). The row stays in the history;
+    /// lots, gains and wash sales are recomputed without it.
+    Cancel {
+        #[arg(long)]
+        household: String,
+        /// The row's id, as `cairn ledger lots` and `events tail` show it (e.g. T7).
+        #[arg(long)]
+        trade: String,
+        /// Why (kept in the event).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace fields of a recorded row; lots, gains and wash sales are recomputed.
+    Correct {
+        #[arg(long)]
+        household: String,
+        /// The row's id (e.g. T7).
+        #[arg(long)]
+        trade: String,
+        /// Why (kept in the event).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        trade_date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        settlement_date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        quantity: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        price: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        fees: Option<rust_decimal::Decimal>,
+        /// fifo, lifo, hifo, specific or average.
+        #[arg(long)]
+        lot_method: Option<String>,
+        /// Lot ids for specific identification, separated by spaces, commas or `;`.
+        #[arg(long)]
+        lot_ids: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Set the household's filing status: single, married_filing_jointly (mfj),
+    /// married_filing_separately (mfs), head_of_household (hoh), qualifying_surviving_spouse (qss).
+    Household {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        filing_status: String,
+    },
+    /// Record an account's details; numbers and tokens are encrypted with the household's key.
+    /// Fields not given keep their value.
+    Account {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        institution: Option<String>,
+        #[arg(long)]
+        account_number: Option<String>,
+        #[arg(long)]
+        routing_number: Option<String>,
+        /// Plaid item id (kept in the clear) and access token (encrypted).
+        #[arg(long)]
+        plaid_item: Option<String>,
+        #[arg(long)]
+        plaid_token: Option<String>,
+        /// Employer match tiers, RATE%:PAY%, e.g. 100:3,50:2 (100% of the first 3% of pay, 50% of the next 2%).
+        #[arg(long)]
+        employer_match: Option<String>,
+        /// Vesting of employer money: immediate, cliff:YEARS or graded:START:PERCENT (e.g. graded:2:20).
+        #[arg(long)]
+        vesting: Option<String>,
+    },
+    /// Close an account that holds no shares; later rows for it are refused.
+    Close {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        /// The closing date (YYYY-MM-DD).
+        #[arg(long)]
+        on: chrono::NaiveDate,
+    },
+    /// The household's accounts: type, owner, lot method, institution, masked numbers, plan
+    /// terms, closing date and cash balance.
+    Accounts {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// The employer match on a year's deferrals under the account's formula, and how much of it
+    /// is vested after the given years of service.
+    Match {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        /// Annual pay.
+        #[arg(long)]
+        pay: rust_decimal::Decimal,
+        /// The employee's deferrals for the year.
+        #[arg(long)]
+        deferral: rust_decimal::Decimal,
+        #[arg(long, default_value_t = 0)]
+        years_of_service: u32,
+    },
+    /// Record or update a household member: birth date (for catch-up limits) and HSA coverage.
+    Member {
+        #[arg(long)]
+        household: String,
+        /// The member's name, as used in the ledger CSV's `owner` column.
+        #[arg(long)]
+        name: String,
+        /// Date of birth (YYYY-MM-DD).
+        #[arg(long)]
+        born: Option<chrono::NaiveDate>,
+        /// self or family.
+        #[arg(long)]
+        hsa_coverage: Option<String>,
+    },
+    /// Contributions of a tax year against each member's limits (401(k)/403(b) deferrals with
+    /// catch-ups, annual additions, SIMPLE, IRA, HSA; 529 totals).
+    Contributions {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// Open tax lots: symbol, account, quantity, acquired date (after wash-sale tacking),
+    /// adjusted basis.
+    Lots {
+        #[arg(long)]
+        household: String,
+        /// Only rows traded on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// Realized gains of a tax year, Form 8949 style (taxable accounts), with totals per term.
+    Gains {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ImportFormat {
+    Csv,
+}
+
+pub(crate) async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
+    match cmd {
+        LedgerCommand::Import { file, household, format: ImportFormat::Csv } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let o = commands::ledger::import_csv(&store, &household, &bytes, &caller("cairn ledger import")).await?;
+            let rows = o.events.iter().filter(|e| matches!(e, LedgerEvent::TradeRecorded(_))).count();
+            print_outcome(&o, serde_json::json!({ "rows": rows, "already_imported": o.events.is_empty() }));
+        }
+        LedgerCommand::Cancel { household, trade, reason } => {
+            let o =
+                commands::ledger::cancel(&store, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
+            print_outcome(&o, serde_json::json!({ "cancelled": trade }));
+        }
+        LedgerCommand::Correct {
+            household,
+            trade,
+            reason,
+            trade_date,
+            settlement_date,
+            quantity,
+            price,
+            fees,
+            lot_method,
+            lot_ids,
+            description,
+        } => {
+            let change = TradeChange {
+                trade_date,
+                settlement_date,
+                quantity,
+                price,
+                fees,
+                lot_method: lot_method
+                    .map(|m| m.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--lot-method: {e}"))?,
+                lot_ids: lot_ids
+                    .map(|ids| ids.split([' ', ';', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()),
+                description,
+            };
+            let o =
+                commands::ledger::correct(&store, &household, &trade, change, &reason, &caller("cairn ledger correct"))
+                    .await?;
+            print_outcome(&o, serde_json::json!({ "corrected": trade }));
+        }
+        LedgerCommand::Member { household, name, born, hsa_coverage } => {
+            let coverage = hsa_coverage
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("--hsa-coverage: {e}"))?;
+            let o =
+                commands::ledger::set_member(&store, &household, &name, born, coverage, &caller("cairn ledger member"))
+                    .await?;
+            print_outcome(&o, serde_json::json!({ "member": name }));
+        }
+        LedgerCommand::Household { household, filing_status } => {
+            let status = filing_status.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}"))?;
+            let o = commands::ledger::set_filing_status(&store, &household, status, &caller("cairn ledger household"))
+                .await?;
+            print_outcome(&o, serde_json::json!({ "filing_status": filing_status }));
+        }
+        LedgerCommand::Account {
+            household,
+            account,
+            institution,
+            account_number,
+            routing_number,
+            plaid_item,
+            plaid_token,
+            employer_match,
+            vesting,
+        } => {
+            let change = commands::ledger::AccountChange {
+                institution,
+                account_number,
+                routing_number,
+                plaid_item_id: plaid_item,
+                plaid_access_token: plaid_token,
+                employer_match: employer_match
+                    .map(|m| m.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--employer-match: {e}"))?,
+                vesting: vesting
+                    .map(|v| v.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--vesting: {e}"))?,
+            };
+            let vault = Vault::new(store.clone(), master_key()?);
+            let who = caller("cairn ledger account");
+            let o = commands::ledger::set_account_details(&store, &vault, &household, &account, change, &who).await?;
+            print_outcome(&o, serde_json::json!({ "account": account }));
+        }
+        LedgerCommand::Close { household, account, on } => {
+            let o = commands::ledger::close_account(&store, &household, &account, on, &caller("cairn ledger close"))
+                .await?;
+            print_outcome(&o, serde_json::json!({ "closed": account }));
+        }
+        LedgerCommand::Accounts { household, format } => {
+            let vault = Vault::new(store.clone(), master_key()?);
+            let views = commands::ledger::accounts(&store, &vault, &household).await?;
+            print!("{}", with_newline(reports::accounts(&views).render(format)));
+        }
+        LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
+            let ledger = load_ledger(&store, &household).await?;
+            let details = ledger.details.get(&account).cloned().unwrap_or_default();
+            let formula = details
+                .employer_match
+                .ok_or_else(|| anyhow::anyhow!("account: {account} has no employer match formula; set one with `cairn ledger account --employer-match`"))?;
+            let ceiling = rust_decimal::Decimal::from(1_000_000_000_000u64);
+            if pay > ceiling || deferral > ceiling || deferral < rust_decimal::Decimal::ZERO {
+                anyhow::bail!("--pay and --deferral must be between 0 and 1,000,000,000,000");
+            }
+            let matched = formula.employer_match(pay, deferral);
+            let vested = details.vesting.map_or(rust_decimal::Decimal::ONE, |v| v.vested_fraction(years_of_service));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "account": account,
+                    "employer_match": reports::money(matched),
+                    "vested_fraction": vested.normalize().to_string(),
+                    "vested_match": reports::money(matched * vested),
+                })
+            );
+        }
+        LedgerCommand::Contributions { household, year, format } => {
+            let ledger = load_ledger(&store, &household).await?;
+            print!("{}", with_newline(reports::contributions(&ledger.contributions(Some(year))?).render(format)));
+        }
+        LedgerCommand::Lots { household, as_of, format } => {
+            let book = load_book(&store, &household, as_of).await?;
+            print!("{}", with_newline(reports::lots(&book).render(format)));
+        }
+        LedgerCommand::Gains { household, year, format } => {
+            let book = load_book(&store, &household, None).await?;
+            print!("{}", with_newline(reports::gains(&book, year).render(format)));
+        }
+    }
+    Ok(())
+}
+
+/// Prints what a ledger command recorded as one JSON object, with `extra` fields merged in.
+pub(crate) fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Value) {
+    let mut out = serde_json::json!({
+        "household": o.household,
+        "stream_id": o.stream_id,
+        "events": o.events.len(),
+        "wash_sales_adjusted": o.wash_sales_adjusted(),
+        "wash_sales_reversed": o.wash_sales_reversed(),
+        "first_position": o.first_position,
+        "last_position": o.last_position,
+    });
+    if let (Some(out), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {
+        out.extend(extra);
+    }
+    println!("{out}");
+}
+
+pub(crate) async fn load_ledger(store: &Store, household: &str) -> anyhow::Result<domain::ledger::Ledger> {
+    let (ledger, version) = commands::ledger::load(store, household).await?;
+    if version == 0 {
+        anyhow::bail!("household: no ledger for {household:?}; import one with `cairn ledger import`");
+    }
+    Ok(ledger)
+}
+
+pub(crate) async fn load_book(
+    store: &Store,
+    household: &str,
+    as_of: Option<chrono::NaiveDate>,
+) -> anyhow::Result<domain::ledger::lots::Book> {
+    Ok(load_ledger(store, household).await?.book(as_of)?)
+}

@@ -1,0 +1,117 @@
+//! `cairn portfolio …`: portfolios with their optimistic lock.
+
+use clap::{Args, Subcommand};
+use event_store::Store;
+
+use super::caller;
+
+#[derive(Debug, Args)]
+pub(crate) struct PortfolioRef {
+    #[arg(long)]
+    household: String,
+    /// The portfolio's name within the household.
+    #[arg(long)]
+    name: String,
+    /// The version last seen (from `show`); the edit is refused if the portfolio changed since.
+    #[arg(long)]
+    expected_version: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PortfolioCmd {
+    /// Create a portfolio over some of the household's accounts (labels, comma-separated).
+    Create {
+        #[command(flatten)]
+        at: PortfolioRef,
+        #[arg(long)]
+        accounts: String,
+    },
+    /// Change the accounts the portfolio spans.
+    Accounts {
+        #[command(flatten)]
+        at: PortfolioRef,
+        #[arg(long)]
+        accounts: String,
+    },
+    /// Set the target allocation: weights by asset class or symbol summing to exactly 1,
+    /// e.g. --weights VTI=0.6,BND=0.4.
+    Target {
+        #[command(flatten)]
+        at: PortfolioRef,
+        #[arg(long)]
+        weights: String,
+    },
+    /// Set the drift threshold (a fraction: 0.05 is 5 points; the default).
+    Drift {
+        #[command(flatten)]
+        at: PortfolioRef,
+        #[arg(long)]
+        threshold: rust_decimal::Decimal,
+    },
+    /// Turn automatic rebalancing on or off.
+    AutoRebalance {
+        #[command(flatten)]
+        at: PortfolioRef,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Show the portfolio and its version.
+    Show {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub(crate) async fn portfolio(store: Store, cmd: PortfolioCmd) -> anyhow::Result<()> {
+    use domain::portfolio::PortfolioCommand as P;
+    let list = |s: &str| s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let (at, command) = match cmd {
+        PortfolioCmd::Show { household, name } => {
+            let (p, version) = commands::portfolio::show(&store, &household, &name).await?;
+            let target: serde_json::Map<String, serde_json::Value> =
+                p.target.iter().map(|(k, w)| (k.clone(), serde_json::Value::String(w.to_string()))).collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "household": household,
+                    "name": name,
+                    "version": version,
+                    "accounts": p.accounts,
+                    "target": target,
+                    "drift_threshold": p.drift_threshold.to_string(),
+                    "auto_rebalance": p.auto_rebalance,
+                })
+            );
+            return Ok(());
+        }
+        PortfolioCmd::Create { at, accounts } => {
+            let command =
+                P::Create { household: at.household.clone(), name: at.name.clone(), accounts: list(&accounts) };
+            (at, command)
+        }
+        PortfolioCmd::Accounts { at, accounts } => {
+            let command = P::SetAccounts(list(&accounts));
+            (at, command)
+        }
+        PortfolioCmd::Target { at, weights } => {
+            let command = P::SetTarget(commands::portfolio::parse_weights(&weights)?);
+            (at, command)
+        }
+        PortfolioCmd::Drift { at, threshold } => (at, P::SetDriftThreshold(threshold)),
+        PortfolioCmd::AutoRebalance { at, state } => (at, P::SetAutoRebalance(state == "on")),
+    };
+    let done = commands::portfolio::run(
+        &store,
+        &at.household,
+        &at.name,
+        command,
+        at.expected_version,
+        &caller("cairn portfolio"),
+    )
+    .await?;
+    let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
+    println!("{}", serde_json::json!({ "events": types, "version": done.stream_version }));
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! The event store's own commands: `serve`, `relay`, `events tail`, `verify`, `bench`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use api::{AppState, Application};
+use clap::Subcommand;
+use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
+
+use super::shutdown_signal;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// Print events as JSON lines (type, stream, version, position, recorded-at, payload,
+    /// metadata, hashes).
+    Tail {
+        /// First global position to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Keep running and print events as they are committed.
+        #[arg(long)]
+        follow: bool,
+        /// Only this stream (e.g. ledger-0190c6f2…).
+        #[arg(long)]
+        stream: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Append events and print {events_per_sec, latency_ms_p50, latency_ms_p99, …} as JSON,
+    /// with the throughput of a bare multi-row INSERT of the same rows for comparison.
+    Append {
+        /// Events to append in all.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Events per append.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Concurrent writers, each on its own streams.
+        #[arg(long, default_value_t = 1)]
+        writers: usize,
+    },
+    /// Generate a ledger CSV (trades over two years, random-walk prices, partial sells across
+    /// accounts, so wash sales occur) and time importing it end to end; prints JSON. With
+    /// --write FILE, only writes the file (to time `cairn ledger import FILE` yourself).
+    Import {
+        /// Rows in the file.
+        #[arg(long, default_value_t = 100_000)]
+        trades: usize,
+        #[arg(long, default_value_t = 10)]
+        accounts: usize,
+        #[arg(long, default_value_t = 500)]
+        symbols: usize,
+        /// Write the generated file here instead of importing it.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
+    /// Store events, then time reading and decoding all of them; prints JSON.
+    Read {
+        /// Events to store and read back.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
+}
+
+pub(crate) async fn serve(store: Store, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let relay_task = relay.map(|config| tokio::spawn(relay_until_stopped(store.clone(), config, stopping.clone())));
+    let app = Application::build(AppState { store }, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(addr = %app.local_addr()?, "cairn serving");
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut app_stopping = stopping;
+    app.run(async move {
+        let _ = app_stopping.wait_for(|s| *s).await;
+    })
+    .await?;
+    if let Some(task) = relay_task {
+        task.await.context("relay task")?;
+    }
+    Ok(())
+}
+
+/// The relay inside `serve`: a NATS outage must not take the HTTP server down, so it logs the
+/// failure and reconnects every five seconds, resuming from its checkpoint, until shutdown.
+pub(crate) async fn relay_until_stopped(
+    store: Store,
+    config: RelayConfig,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let result = match Relay::connect(store.clone(), config.clone()).await {
+            Ok(relay) => {
+                let stopped = stopping.clone();
+                relay
+                    .run(async move {
+                        let mut stopped = stopped;
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(stats) if *stopping.borrow() => {
+                tracing::info!(published = stats.published, checkpoint = stats.checkpoint, "relay stopped");
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "relay failed; reconnecting in 5 s"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+pub(crate) async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {
+    let relay = Relay::connect(store, config).await?;
+    let stats = if once { relay.run_until_caught_up().await? } else { relay.run(shutdown_signal()).await? };
+    println!(
+        "{}",
+        serde_json::json!({
+            "published": stats.published,
+            "duplicates": stats.duplicates,
+            "checkpoint": stats.checkpoint,
+        })
+    );
+    Ok(())
+}
+
+pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<String>) -> anyhow::Result<()> {
+    let stream = stream.map(StreamId::new).transpose().context("--stream")?;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) ends the command quietly.
+    let mut print = |e: &event_store::StoredEvent| -> bool {
+        if stream.as_ref().is_some_and(|s| *s != e.stream_id) {
+            return true;
+        }
+        writeln!(out, "{}", codec::to_json(e)).and_then(|()| if follow { out.flush() } else { Ok(()) }).is_ok()
+    };
+    if follow {
+        let mut sub = store.subscribe(from);
+        loop {
+            let batch = tokio::select! {
+                b = sub.next_batch(1_000) => b?,
+                () = shutdown_signal() => return Ok(()),
+            };
+            if !batch.iter().all(&mut print) {
+                return Ok(());
+            }
+        }
+    }
+    match &stream {
+        Some(s) => {
+            let mut version = 1;
+            loop {
+                let page = store.read_stream(s, version, Direction::Forwards, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                version = last.stream_version + 1;
+                if !page.iter().filter(|e| e.global_position >= from).all(&mut print) {
+                    return Ok(());
+                }
+            }
+        }
+        None => {
+            let mut position = from;
+            loop {
+                let page = store.read_all(position, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                position = last.global_position + 1;
+                if !page.iter().all(&mut print) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn verify(store: Store) -> ExitCode {
+    match store.verify().await {
+        Ok(v) => match v.broken {
+            None => {
+                println!("ok {} events", v.checked);
+                ExitCode::SUCCESS
+            }
+            Some(b) => {
+                println!("broken at position {}: {b} ({} events before it are intact)", b.position(), v.checked);
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {
+    if let BenchCommand::Import { trades, accounts, symbols, write: Some(path) } = bench {
+        std::fs::write(path, commands::bench::generate_csv(*trades, *accounts, *symbols))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
+    let scratch = event_store::scratch::Scratch::create(database_url)
+        .await
+        .with_context(|| format!("cannot create a scratch database beside {database_url}"))?;
+    let result = async {
+        let store = Store::open(&scratch.url).await.with_context(|| format!("cannot open {}", scratch.url))?;
+        let json = match *bench {
+            BenchCommand::Append { events, batch, writers } => {
+                serde_json::to_string(&event_store::bench::append(&store, events, batch, writers).await?)?
+            }
+            BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
+            BenchCommand::Import { trades, accounts, symbols, .. } => {
+                let b = commands::bench::import(&store, trades, accounts, symbols).await?;
+                let seconds = b.elapsed.as_secs_f64();
+                serde_json::json!({
+                    "backend": store.backend(),
+                    "trades": b.trades,
+                    "seconds": seconds,
+                    "trades_per_sec": b.trades as f64 / seconds,
+                    "events": b.outcome.events.len(),
+                    "wash_sales": b.outcome.wash_sales_adjusted(),
+                })
+                .to_string()
+            }
+        };
+        println!("{json}");
+        anyhow::Ok(())
+    }
+    .await;
+    scratch.remove().await.context("removing the scratch database")?;
+    result
+}
