@@ -69,34 +69,27 @@ async fn metrics(State(state): State<AppState>) -> Response {
     };
     let m = state.store.metrics();
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let series = [
+        ("cairn_events_appended_total", "counter", "Events appended by this process.", load(&m.events_appended)),
+        ("cairn_appends_total", "counter", "Successful append calls by this process.", load(&m.appends)),
+        (
+            "cairn_append_conflicts_total",
+            "counter",
+            "Appends refused because the expected version did not match.",
+            load(&m.conflicts),
+        ),
+        (
+            "cairn_append_idempotent_replays_total",
+            "counter",
+            "Appends that repeated stored event ids and wrote nothing.",
+            load(&m.idempotent_replays),
+        ),
+        ("cairn_head_position", "gauge", "Global position of the last committed event.", head),
+    ];
+    for (name, kind, help, value) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-    };
-    metric(
-        "cairn_events_appended_total",
-        "counter",
-        "Events appended by this process.",
-        m.events_appended.load(Ordering::Relaxed),
-    );
-    metric(
-        "cairn_appends_total",
-        "counter",
-        "Successful append calls by this process.",
-        m.appends.load(Ordering::Relaxed),
-    );
-    metric(
-        "cairn_append_conflicts_total",
-        "counter",
-        "Appends refused because the expected version did not match.",
-        m.conflicts.load(Ordering::Relaxed),
-    );
-    metric(
-        "cairn_append_idempotent_replays_total",
-        "counter",
-        "Appends that repeated stored event ids and wrote nothing.",
-        m.idempotent_replays.load(Ordering::Relaxed),
-    );
-    metric("cairn_head_position", "gauge", "Global position of the last committed event.", head);
+    }
     let subscribers = m.subscriber_positions();
     let _ = writeln!(out, "# HELP cairn_subscriber_position Last position handed to a named subscriber.");
     let _ = writeln!(out, "# TYPE cairn_subscriber_position gauge");

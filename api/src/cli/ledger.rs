@@ -35,25 +35,13 @@ pub(crate) enum LedgerCommand {
     /// Void a recorded row (both halves of a paired transfer). The row stays in the history;
     /// lots, gains and wash sales are recomputed without it.
     Cancel {
-        #[arg(long)]
-        household: String,
-        /// The row's id, as `cairn ledger lots` and `events tail` show it (e.g. T7).
-        #[arg(long)]
-        trade: String,
-        /// Why (kept in the event).
-        #[arg(long)]
-        reason: String,
+        #[command(flatten)]
+        row: RowRef,
     },
     /// Replace fields of a recorded row; lots, gains and wash sales are recomputed.
     Correct {
-        #[arg(long)]
-        household: String,
-        /// The row's id (e.g. T7).
-        #[arg(long)]
-        trade: String,
-        /// Why (kept in the event).
-        #[arg(long)]
-        reason: String,
+        #[command(flatten)]
+        row: RowRef,
         #[arg(long)]
         trade_date: Option<chrono::NaiveDate>,
         #[arg(long)]
@@ -186,6 +174,19 @@ pub(crate) enum LedgerCommand {
     },
 }
 
+/// A recorded row and why it is being changed.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RowRef {
+    #[arg(long)]
+    household: String,
+    /// The row's id, as `cairn ledger lots` and `events tail` show it (e.g. T7).
+    #[arg(long)]
+    trade: String,
+    /// Why (kept in the event).
+    #[arg(long)]
+    reason: String,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum ImportFormat {
     Csv,
@@ -199,15 +200,13 @@ pub(crate) async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<(
             let rows = o.events.iter().filter(|e| matches!(e, LedgerEvent::TradeRecorded(_))).count();
             print_outcome(&o, serde_json::json!({ "rows": rows, "already_imported": o.events.is_empty() }));
         }
-        LedgerCommand::Cancel { household, trade, reason } => {
+        LedgerCommand::Cancel { row: RowRef { household, trade, reason } } => {
             let o =
                 commands::ledger::cancel(&store, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
             print_outcome(&o, serde_json::json!({ "cancelled": trade }));
         }
         LedgerCommand::Correct {
-            household,
-            trade,
-            reason,
+            row: RowRef { household, trade, reason },
             trade_date,
             settlement_date,
             quantity,
