@@ -114,6 +114,87 @@ pub(crate) fn build_rows(
     Ok(rows)
 }
 
+/// One stream's part of a multi-stream append.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamWrite<'a> {
+    pub stream: &'a StreamId,
+    pub expected: ExpectedVersion,
+    pub events: &'a [NewEvent],
+}
+
+/// The database side of a multi-stream append, inside one transaction that holds the append
+/// lock.
+pub(crate) trait WriteTx {
+    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64, StoreError>;
+    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>, StoreError>;
+    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<(), StoreError>;
+}
+
+/// Refuses a multi-stream append that names a stream twice or is too large, before any
+/// database work.
+pub(crate) fn validate_writes(writes: &[StreamWrite<'_>]) -> Result<(), StoreError> {
+    if writes.is_empty() {
+        return Err(StoreError::InvalidAppend("no streams to append to".into()));
+    }
+    let total: usize = writes.iter().map(|w| w.events.len()).sum();
+    if total > MAX_BATCH {
+        return Err(StoreError::InvalidAppend(format!("{total} events in one append; the most is {MAX_BATCH}")));
+    }
+    let mut streams: Vec<&str> = writes.iter().map(|w| w.stream.as_str()).collect();
+    streams.sort_unstable();
+    if let Some(w) = streams.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::InvalidAppend(format!("stream {} appears twice in one append", w[0])));
+    }
+    let mut ids: Vec<Uuid> = writes.iter().flat_map(|w| w.events.iter().map(|e| e.event_id)).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::InvalidAppend(format!("event id {} appears twice in one append", w[0])));
+    }
+    for w in writes {
+        validate_batch(w.events)?;
+    }
+    Ok(())
+}
+
+/// Appends every write in order after `head`, in the caller's transaction: each stream's
+/// exact replay returns its original result, a wrong version is a conflict (and the caller
+/// rolls everything back). Returns the results and the new head position, if anything was
+/// written.
+pub(crate) async fn append_writes(
+    tx: &mut impl WriteTx,
+    mut head: Option<Head>,
+    writes: &[StreamWrite<'_>],
+    now: DateTime<Utc>,
+) -> Result<(Vec<AppendResult>, Option<u64>), StoreError> {
+    let mut results = Vec::with_capacity(writes.len());
+    let mut written = None;
+    for w in writes {
+        let existing = tx.existing(w.events).await?;
+        if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
+            results.push(replay);
+            continue;
+        }
+        let version = tx.stream_version(w.stream).await?;
+        check_expected(w.stream, w.expected, version)?;
+        let rows = build_rows(head.as_ref(), w.stream, version, w.events, now)?;
+        tx.insert(w.stream, &rows).await?;
+        let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+        results.push(AppendResult {
+            first_position: first.global_position,
+            last_position: last.global_position,
+            stream_version: last.stream_version,
+            idempotent_replay: false,
+        });
+        written = Some(last.global_position);
+        head = Some(Head {
+            position: last.global_position,
+            hash: last.hash.clone(),
+            recorded_at: DateTime::from_timestamp_micros(last.recorded_at_micros).unwrap_or(now),
+        });
+    }
+    Ok((results, written))
+}
+
 /// What the store already holds under one of the batch's event ids.
 #[derive(Debug, Clone)]
 pub(crate) struct ExistingEvent {

@@ -29,7 +29,7 @@ mod sql;
 mod sqlite;
 mod store;
 
-pub use append::MAX_BATCH;
+pub use append::{StreamWrite, MAX_BATCH};
 pub use codec::{Event, Upcasters};
 pub use error::{Result, StoreError};
 pub use hash::{ChainBreak, ChainVerifier};

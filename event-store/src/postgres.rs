@@ -20,7 +20,10 @@ use sqlx::{PgPool, Row as _};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
+use crate::append::{
+    append_writes, build_rows, check_expected, resolve_replay, validate_batch, validate_writes, ExistingEvent, Row,
+    StreamWrite, WriteTx,
+};
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
 use crate::sql::{self, to_i64};
@@ -84,15 +87,7 @@ impl PgStore {
         // The head must be read with a snapshot taken after the lock: READ COMMITTED gives each
         // statement a fresh one, whatever the server's default isolation is.
         let mut tx = self.inner.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-        let begin =
-            sqlx::query("SELECT * FROM cairn_append_begin($1)").bind(stream.as_str()).fetch_one(&mut *tx).await?;
-        let head = match begin.try_get::<Option<i64>, _>(0)? {
-            Some(position) => {
-                Some(Head { position: position as u64, hash: begin.try_get(1)?, recorded_at: begin.try_get(2)? })
-            }
-            None => None,
-        };
-        let version = begin.try_get::<i64, _>(3)? as u64;
+        let (head, version) = lock_and_read(&mut tx, stream).await?;
         if let Err(conflict) = check_expected(stream, expected, version) {
             drop(tx);
             let existing = self.existing_events(events).await?;
@@ -122,24 +117,7 @@ impl PgStore {
     }
 
     async fn existing_events(&self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
-        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let rows = sqlx::query(&format!("{}WHERE event_id = ANY($1) ORDER BY global_position", sql::SELECT_EXISTING))
-            .bind(&ids)
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ExistingEvent {
-                    event_id: r.try_get(0)?,
-                    stream_id: r.try_get(1)?,
-                    global_position: r.try_get::<i64, _>(2)? as u64,
-                    stream_version: r.try_get::<i64, _>(3)? as u64,
-                    event_type: r.try_get(4)?,
-                    schema_version: r.try_get::<i32, _>(5)? as u32,
-                    payload: r.try_get(6)?,
-                })
-            })
-            .collect()
+        existing_events(&self.inner.pool, events).await
     }
 
     /// Starts, once, the task that turns `NOTIFY cairn_events` into wake-ups for subscribers.
@@ -208,6 +186,60 @@ async fn insert_rows(conn: &mut sqlx::PgConnection, stream: &StreamId, rows: &[R
     Ok(())
 }
 
+async fn existing_events<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
+    db: E,
+    events: &[NewEvent],
+) -> Result<Vec<ExistingEvent>> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let rows = sqlx::query(&format!("{}WHERE event_id = ANY($1) ORDER BY global_position", sql::SELECT_EXISTING))
+        .bind(&ids)
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ExistingEvent {
+                event_id: r.try_get(0)?,
+                stream_id: r.try_get(1)?,
+                global_position: r.try_get::<i64, _>(2)? as u64,
+                stream_version: r.try_get::<i64, _>(3)? as u64,
+                event_type: r.try_get(4)?,
+                schema_version: r.try_get::<i32, _>(5)? as u32,
+                payload: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// Takes the append lock (held until the transaction ends) and reads the head and the
+/// stream's version under it.
+async fn lock_and_read(conn: &mut sqlx::PgConnection, stream: &StreamId) -> Result<(Option<Head>, u64)> {
+    let begin = sqlx::query("SELECT * FROM cairn_append_begin($1)").bind(stream.as_str()).fetch_one(conn).await?;
+    let head = match begin.try_get::<Option<i64>, _>(0)? {
+        Some(position) => {
+            Some(Head { position: position as u64, hash: begin.try_get(1)?, recorded_at: begin.try_get(2)? })
+        }
+        None => None,
+    };
+    Ok((head, begin.try_get::<i64, _>(3)? as u64))
+}
+
+/// A PostgreSQL write transaction holding the append lock, for the multi-stream append.
+struct PgWrite<'c>(&'c mut sqlx::PgConnection);
+
+impl WriteTx for PgWrite<'_> {
+    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
+        let v: Option<i64> =
+            sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(&mut *self.0).await?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
+        existing_events(&mut *self.0, events).await
+    }
+    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<()> {
+        insert_rows(self.0, stream, rows).await
+    }
+}
+
 fn to_event(r: &PgRow) -> Result<StoredEvent> {
     let position = r.try_get::<i64, _>(0)? as u64;
     let stream_id: String = r.try_get(1)?;
@@ -227,6 +259,18 @@ fn to_event(r: &PgRow) -> Result<StoredEvent> {
 }
 
 impl EventStore for PgStore {
+    async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
+        validate_writes(writes)?;
+        let mut tx = self.inner.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
+        let (head, _) = lock_and_read(&mut tx, writes[0].stream).await?;
+        let (results, _) = append_writes(&mut PgWrite(&mut tx), head, writes, Utc::now()).await?;
+        tx.commit().await?;
+        for r in &results {
+            self.inner.metrics.record_append(&Ok(*r));
+        }
+        Ok(results)
+    }
+
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         validate_batch(events)?;
         let result = self.append_checked(stream, expected, events).await;

@@ -16,7 +16,10 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
-use crate::append::{build_rows, check_expected, resolve_replay, validate_batch, ExistingEvent, Row};
+use crate::append::{
+    append_writes, build_rows, check_expected, resolve_replay, validate_batch, validate_writes, ExistingEvent, Row,
+    StreamWrite, WriteTx,
+};
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
 use crate::sql::{self, to_i64};
@@ -237,7 +240,38 @@ fn to_event(r: &SqliteRow) -> Result<StoredEvent> {
     })
 }
 
+/// A SQLite write transaction, for the multi-stream append.
+struct SqliteWrite<'c>(&'c mut SqliteConnection);
+
+impl WriteTx for SqliteWrite<'_> {
+    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
+        stream_version_of(self.0, stream).await
+    }
+    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
+        existing_events(self.0, events).await
+    }
+    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<()> {
+        insert_rows(self.0, stream, rows).await
+    }
+}
+
 impl EventStore for SqliteStore {
+    async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
+        validate_writes(writes)?;
+        let _writer = self.inner.write_lock.lock().await;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let head = head_of(&mut *tx).await?;
+        let (results, written) = append_writes(&mut SqliteWrite(&mut tx), head, writes, Utc::now()).await?;
+        tx.commit().await?;
+        if let Some(last) = written {
+            self.inner.commits.send_replace(last);
+        }
+        for r in &results {
+            self.inner.metrics.record_append(&Ok(*r));
+        }
+        Ok(results)
+    }
+
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         validate_batch(events)?;
         let result = self.append_locked(stream, expected, events).await;

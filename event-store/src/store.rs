@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use crate::append::StreamWrite;
 use crate::error::{Result, StoreError};
 use crate::hash::{ChainBreak, ChainVerifier};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
@@ -30,6 +31,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> impl Future<Output = Result<AppendResult>> + Send;
+
+    /// Appends to several streams in one transaction: all of it is written, or none. Each
+    /// stream's expectation is checked as in [`EventStore::append`]; a stream whose events are
+    /// all stored already (an exact retry) returns its original result.
+    fn append_many(&self, writes: &[StreamWrite<'_>]) -> impl Future<Output = Result<Vec<AppendResult>>> + Send;
 
     /// Up to `limit` events of one stream, starting at `from_version` and walking in `direction`.
     /// Backwards from `u64::MAX` starts at the stream's last event.
@@ -308,6 +314,9 @@ macro_rules! dispatch {
 impl EventStore for Store {
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         dispatch!(self, s => s.append(stream, expected, events).await)
+    }
+    async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
+        dispatch!(self, s => s.append_many(writes).await)
     }
     async fn read_stream(
         &self,

@@ -401,3 +401,50 @@ async fn an_unreachable_or_malformed_database_url_is_a_clear_error() {
     let err = Store::open("postgres://postgres@127.0.0.1:1/none").await.unwrap_err();
     assert!(matches!(err, StoreError::Database(_)), "{err}");
 }
+
+#[tokio::test]
+async fn an_append_to_several_streams_is_all_or_nothing() {
+    use event_store::StreamWrite;
+    for db in all_backends("multi-stream append").await {
+        let s = &db.store;
+        let (a, b, c) = (stream("market-AAA"), stream("market-BBB"), stream("market-CCC"));
+        s.append(&b, ExpectedVersion::NoStream, &noted_batch(0, 1)).await.unwrap();
+        let (ea, eb, ec) = (noted_batch(1, 2), noted_batch(3, 1), noted_batch(4, 3));
+        let writes = [
+            StreamWrite { stream: &a, expected: ExpectedVersion::NoStream, events: &ea },
+            StreamWrite { stream: &b, expected: ExpectedVersion::Exact(1), events: &eb },
+            StreamWrite { stream: &c, expected: ExpectedVersion::Any, events: &ec },
+        ];
+        let results = s.append_many(&writes).await.unwrap();
+        let spans: Vec<_> = results.iter().map(|r| (r.first_position, r.last_position, r.stream_version)).collect();
+        assert_eq!(spans, vec![(2, 3, 2), (4, 4, 2), (5, 7, 3)]);
+        assert_eq!(s.verify().await.unwrap(), event_store::Verification { checked: 7, broken: None });
+
+        // Retrying the same writes replays them: same results, nothing new.
+        let again = s.append_many(&writes).await.unwrap();
+        assert!(again.iter().all(|r| r.idempotent_replay));
+        assert_eq!(again.iter().map(|r| r.last_position).collect::<Vec<_>>(), vec![3, 4, 7]);
+
+        // A stale expectation on one stream refuses the whole append.
+        let (fresh_a, stale_b) = (noted_batch(10, 1), noted_batch(11, 1));
+        let err = s
+            .append_many(&[
+                StreamWrite { stream: &a, expected: ExpectedVersion::Exact(2), events: &fresh_a },
+                StreamWrite { stream: &b, expected: ExpectedVersion::Exact(1), events: &stale_b },
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { actual: 2, .. }), "{err}");
+        assert_eq!(s.head().await.unwrap().unwrap().position, 7, "nothing of it was written");
+
+        let err = s
+            .append_many(&[
+                StreamWrite { stream: &a, expected: ExpectedVersion::Any, events: &fresh_a },
+                StreamWrite { stream: &a, expected: ExpectedVersion::Any, events: &stale_b },
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidAppend(_)), "{err}");
+        db.remove().await;
+    }
+}
