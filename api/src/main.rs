@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use cli::ledger::{ledger, LedgerCommand};
+use cli::market::{market, MarketCmd};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::user::{user, UserCmd};
@@ -63,6 +64,10 @@ enum Command {
     /// The household ledger: import trades, list open lots, realized gains.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Market data: daily bars recorded as events on one stream per symbol, and queries
+    /// (latest, a date range, resampled to weeks or months).
+    #[command(subcommand)]
+    Market(MarketCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -94,7 +99,9 @@ impl Command {
                     | LedgerCommand::Accounts { .. }
                     | LedgerCommand::Match { .. }
             ),
-            Command::User(UserCmd::Show { .. }) | Command::Portfolio(PortfolioCmd::Show { .. }) => true,
+            Command::User(UserCmd::Show { .. })
+            | Command::Portfolio(PortfolioCmd::Show { .. })
+            | Command::Market(MarketCmd::Bars { .. } | MarketCmd::Latest { .. }) => true,
             _ => false,
         }
     }
@@ -173,6 +180,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Ledger(cmd) => report(ledger(store, cmd).await),
         Command::User(cmd) => report(user(store, cmd).await),
         Command::Portfolio(cmd) => report(portfolio(store, cmd).await),
+        Command::Market(cmd) => report(market(store, cmd).await),
         Command::Bench(_) => unreachable!("handled above"),
     }
 }

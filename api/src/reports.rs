@@ -191,6 +191,30 @@ pub fn accounts(views: &[commands::ledger::AccountView]) -> Report {
     Report { name: "accounts", columns, rows, totals: Vec::new() }
 }
 
+/// Daily (or resampled) bars of one symbol.
+pub fn bars(symbol: &str, bars: &[domain::market::Bar]) -> Report {
+    let columns = vec!["symbol", "date", "open", "high", "low", "close", "adj_close", "volume", "vwap", "source"];
+    let price = |d: Decimal| d.normalize().to_string();
+    let rows = bars
+        .iter()
+        .map(|b| {
+            vec![
+                symbol.to_owned(),
+                b.date.to_string(),
+                price(b.open),
+                price(b.high),
+                price(b.low),
+                price(b.close),
+                b.adj_close.map(price).unwrap_or_default(),
+                quantity(b.volume),
+                b.vwap.map(|v| price(v.round_dp(4))).unwrap_or_default(),
+                b.source.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Report { name: "bars", columns, rows, totals: Vec::new() }
+}
+
 fn term_name(t: Term) -> &'static str {
     match t {
         Term::Short => "short",

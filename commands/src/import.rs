@@ -42,7 +42,7 @@ fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError 
 fn ticker(line: u64, field: &str, value: Option<&str>) -> Result<Option<String>, CommandError> {
     let Some(v) = value else { return Ok(None) };
     let s = v.to_ascii_uppercase();
-    if s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/')) {
+    if !domain::ledger::types::is_ticker(&s) {
         return Err(bad(line, field, format!("{s:?} is not a ticker (letters, digits, . - /)")));
     }
     Ok(Some(s))

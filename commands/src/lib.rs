@@ -4,6 +4,7 @@
 //!
 //! - [`ledger`]: household ledger imports ([`ledger::import_csv`]) and loading a ledger's
 //!   state ([`ledger::load`]) for reports.
+//! - [`market`]: daily-bar imports onto `market-<SYMBOL>` streams, in one transaction.
 //! - [`portfolio`]: portfolios over a household's accounts, with the caller's optimistic lock.
 //! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure; [`vault`] seals
 //!   personal data with per-user data keys wrapped by the master key.
@@ -14,6 +15,7 @@ pub mod aggregate;
 pub mod bench;
 pub mod import;
 pub mod ledger;
+pub mod market;
 pub mod portfolio;
 pub mod user;
 pub mod vault;

@@ -5,6 +5,7 @@
 //!   [`ledger::LedgerEvent`]; [`ledger::lots`] is the lot engine (FIFO, LIFO, HIFO, specific
 //!   identification, average cost; holding periods; wash sales) that derives open lots,
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
+//! - [`market`]: daily bars as events per symbol, and resampling to weeks and months.
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
@@ -20,6 +21,7 @@
 pub mod calendar;
 pub mod ledger;
 pub mod limits;
+pub mod market;
 pub mod portfolio;
 pub mod user;
 

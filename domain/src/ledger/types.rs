@@ -478,3 +478,10 @@ mod tests {
         assert!(!valid_isin("0S0378331005"));
     }
 }
+
+/// Whether `s` can be a ticker: 1 to 20 upper-case letters, digits, `.`, `-` or `/`.
+pub fn is_ticker(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 20
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/'))
+}

@@ -1,0 +1,200 @@
+//! Market data imports: a CSV of daily bars, recorded on one `market-<SYMBOL>` stream per
+//! symbol in a single transaction (all or nothing).
+//!
+//! Columns: `date,symbol,open,high,low,close,volume`, optionally `adj_close,vwap,source`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use domain::ledger::types::is_ticker;
+use domain::market::{decide, evolve, Bar, Market, MarketEvent};
+use event_store::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, StreamWrite};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::aggregate::{self, Aggregate, Caller};
+use crate::CommandError;
+
+pub const MARKET_SCHEMA_VERSION: u32 = 1;
+const REQUIRED: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
+const OPTIONAL: [&str; 3] = ["adj_close", "vwap", "source"];
+const MAX_ATTEMPTS: usize = 5;
+
+pub struct MarketAggregate;
+
+impl Aggregate for MarketAggregate {
+    type State = Market;
+    type Event = MarketEvent;
+    const SCHEMA_VERSION: u32 = MARKET_SCHEMA_VERSION;
+    fn evolve(state: Market, event: &MarketEvent) -> Market {
+        evolve(state, event)
+    }
+    fn event_type(event: &MarketEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+/// `market-<SYMBOL>`, the symbol upper-cased.
+pub fn market_stream(symbol: &str) -> Result<StreamId, CommandError> {
+    let s = symbol.trim().to_ascii_uppercase();
+    if !is_ticker(&s) {
+        return Err(CommandError::Invalid(format!("symbol: {symbol:?} is not a ticker (letters, digits, . - /)")));
+    }
+    Ok(StreamId::new(format!("market-{s}"))?)
+}
+
+fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
+    CommandError::Invalid(format!("line {line}: {field}: {problem}"))
+}
+
+/// Parses a whole file into bars per symbol, with their lines.
+pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, CommandError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| bad(1, "header", e))?.clone();
+    let mut index = BTreeMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
+            return Err(bad(1, "header", format!("unknown column {h:?}")));
+        }
+        if index.insert(h.to_owned(), i).is_some() {
+            return Err(bad(1, "header", format!("column {h:?} appears twice")));
+        }
+    }
+    if let Some(missing) = REQUIRED.iter().find(|c| !index.contains_key(**c)) {
+        return Err(bad(1, "header", format!("missing column {missing:?}")));
+    }
+    let mut out: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            match e.kind() {
+                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    bad(line, "row", format!("has {len} fields; the header has {expected_len}"))
+                }
+                _ => bad(line, "row", e),
+            }
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
+        let decimal = |c: &str| -> Result<Decimal, CommandError> {
+            let v = get(c);
+            Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number")))
+        };
+        let optional = |c: &str| -> Result<Option<Decimal>, CommandError> {
+            if get(c).is_empty() {
+                Ok(None)
+            } else {
+                decimal(c).map(Some)
+            }
+        };
+        let date = NaiveDate::parse_from_str(get("date"), "%Y-%m-%d")
+            .map_err(|_| bad(line, "date", format!("{:?} is not a date (YYYY-MM-DD)", get("date"))))?;
+        let symbol = get("symbol").to_ascii_uppercase();
+        if !is_ticker(&symbol) {
+            return Err(bad(line, "symbol", format!("{symbol:?} is not a ticker (letters, digits, . - /)")));
+        }
+        let bar = Bar {
+            date,
+            open: decimal("open")?,
+            high: decimal("high")?,
+            low: decimal("low")?,
+            close: decimal("close")?,
+            volume: decimal("volume")?,
+            adj_close: optional("adj_close")?,
+            vwap: optional("vwap")?,
+            source: Some(get("source")).filter(|s| !s.is_empty()).map(str::to_owned),
+        };
+        domain::market::validate(line, &bar)?;
+        out.entry(symbol).or_default().push((line, bar));
+    }
+    if out.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(out)
+}
+
+/// What an import recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarketImport {
+    pub symbols: usize,
+    pub bars: usize,
+    pub recorded: usize,
+    pub revised: usize,
+    pub unchanged: usize,
+}
+
+/// Imports a file of daily bars; every symbol's stream is written in one transaction.
+pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller) -> Result<MarketImport, CommandError> {
+    let by_symbol = parse_csv(bytes)?;
+    let command_id = Uuid::now_v7();
+    let metadata = Metadata {
+        correlation_id: Some(command_id),
+        command_id: Some(command_id),
+        actor: Some(caller.actor.clone()),
+        source: Some(caller.source.clone()),
+        ..Default::default()
+    };
+    for attempt in 1..=MAX_ATTEMPTS {
+        let mut planned = Vec::new();
+        let mut summary = MarketImport { symbols: by_symbol.len(), ..Default::default() };
+        for (symbol, bars) in &by_symbol {
+            let stream = market_stream(symbol)?;
+            let (state, version) = aggregate::load::<MarketAggregate, S>(store, &stream, None).await?;
+            let events = decide(&state, symbol, bars)?;
+            summary.bars += bars.len();
+            summary.unchanged += bars.len() - events.len();
+            summary.revised += events.iter().filter(|e| matches!(e, MarketEvent::BarRevised { .. })).count();
+            summary.recorded += events.iter().filter(|e| matches!(e, MarketEvent::BarRecorded { .. })).count();
+            if events.is_empty() {
+                continue;
+            }
+            let new = events
+                .iter()
+                .map(|e| {
+                    Ok(NewEvent {
+                        event_id: Uuid::now_v7(),
+                        event_type: e.event_type().to_owned(),
+                        schema_version: MARKET_SCHEMA_VERSION,
+                        payload: event_store::codec::to_msgpack(e)?,
+                        metadata: metadata.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+            planned.push((stream, expected, new));
+        }
+        if planned.is_empty() {
+            return Ok(summary);
+        }
+        let writes: Vec<StreamWrite<'_>> = planned
+            .iter()
+            .map(|(stream, expected, events)| StreamWrite { stream, expected: *expected, events })
+            .collect();
+        match store.append_many(&writes).await {
+            Ok(_) => return Ok(summary),
+            Err(e) if e.is_conflict() => {
+                tracing::info!(attempt, "market data changed while importing; deciding again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CommandError::Contention("market".into()))
+}
+
+/// A symbol's daily bars between two dates (inclusive), in date order.
+pub async fn bars<S: EventStore>(
+    store: &S,
+    symbol: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<Bar>, CommandError> {
+    let stream = market_stream(symbol)?;
+    let (market, version) = aggregate::load::<MarketAggregate, S>(store, &stream, None).await?;
+    if version == 0 {
+        return Err(CommandError::Invalid(format!("symbol: no market data for {}", symbol.to_ascii_uppercase())));
+    }
+    let from = from.unwrap_or(NaiveDate::MIN);
+    let to = to.unwrap_or(NaiveDate::MAX);
+    Ok(market.bars.range(from..=to).map(|(_, b)| b.clone()).collect())
+}

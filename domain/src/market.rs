@@ -1,0 +1,217 @@
+//! Market data as events: one stream per symbol (`market-<SYMBOL>`), one daily bar per date.
+//! Every valuation can then be traced to the bar it used. A bar that arrives again unchanged
+//! records nothing; with other values it records `BarRevised`, keeping the previous values in
+//! the history.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+
+/// A daily bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bar {
+    pub date: NaiveDate,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adj_close: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vwap: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MarketEvent {
+    BarRecorded { symbol: String, bar: Bar },
+    BarRevised { symbol: String, bar: Bar, previous: Bar },
+}
+
+impl MarketEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::BarRecorded { .. } => "BarRecorded",
+            Self::BarRevised { .. } => "BarRevised",
+        }
+    }
+}
+
+/// One symbol's bars by date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Market {
+    pub bars: BTreeMap<NaiveDate, Bar>,
+}
+
+pub fn evolve(mut m: Market, e: &MarketEvent) -> Market {
+    match e {
+        MarketEvent::BarRecorded { bar, .. } | MarketEvent::BarRevised { bar, .. } => {
+            m.bars.insert(bar.date, bar.clone());
+        }
+    }
+    m
+}
+
+fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
+    DomainError::Rejected { line: Some(line), field: field.to_owned(), problem: problem.into() }
+}
+
+/// The rules a bar must meet.
+pub fn validate(line: u64, b: &Bar) -> Result<(), DomainError> {
+    let max = Decimal::from(10_000_000_000u64);
+    for (field, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close)] {
+        if v <= Decimal::ZERO || v > max {
+            return Err(reject(line, field, "must be above 0 and at most 10,000,000,000"));
+        }
+    }
+    if b.low > b.high {
+        return Err(reject(line, "low", "is above high"));
+    }
+    for (field, v) in [("open", b.open), ("close", b.close)] {
+        if v < b.low || v > b.high {
+            return Err(reject(line, field, "is outside the day's low and high"));
+        }
+    }
+    if b.volume < Decimal::ZERO || b.volume > Decimal::from(1_000_000_000_000_000u64) {
+        return Err(reject(line, "volume", "must be between 0 and 10^18"));
+    }
+    if b.vwap.is_some_and(|v| v < b.low || v > b.high) {
+        return Err(reject(line, "vwap", "is outside the day's low and high"));
+    }
+    if b.adj_close.is_some_and(|v| v <= Decimal::ZERO || v > max) {
+        return Err(reject(line, "adj_close", "must be above 0 and at most 10,000,000,000"));
+    }
+    Ok(())
+}
+
+/// Decides what a file's bars for one symbol record: `(line, bar)` pairs, already validated.
+pub fn decide(m: &Market, symbol: &str, bars: &[(u64, Bar)]) -> Result<Vec<MarketEvent>, DomainError> {
+    let mut seen: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    let mut events = Vec::new();
+    for (line, bar) in bars {
+        validate(*line, bar)?;
+        if let Some(first) = seen.insert(bar.date, *line) {
+            return Err(reject(*line, "date", format!("{symbol} {} appears twice (also line {first})", bar.date)));
+        }
+        match m.bars.get(&bar.date) {
+            Some(previous) if previous == bar => {}
+            Some(previous) => events.push(MarketEvent::BarRevised {
+                symbol: symbol.to_owned(),
+                bar: bar.clone(),
+                previous: previous.clone(),
+            }),
+            None => events.push(MarketEvent::BarRecorded { symbol: symbol.to_owned(), bar: bar.clone() }),
+        }
+    }
+    Ok(events)
+}
+
+/// How bars are grouped when resampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    /// ISO weeks (Monday to Sunday), labelled by their first trading day.
+    Week,
+    Month,
+}
+
+/// Resamples daily bars (in date order): open of the first day, high and low of the period,
+/// close (and adjusted close) of the last day, summed volume, and the volume-weighted VWAP when
+/// every day has one.
+pub fn resample<'a>(bars: impl IntoIterator<Item = &'a Bar>, interval: Interval) -> Vec<Bar> {
+    let key = |d: NaiveDate| match interval {
+        Interval::Day => (d.year(), d.ordinal()),
+        Interval::Week => {
+            let w = d.iso_week();
+            (w.year(), w.week())
+        }
+        Interval::Month => (d.year(), d.month()),
+    };
+    let mut out: Vec<(Bar, Option<Decimal>)> = Vec::new();
+    let mut last_key = None;
+    for b in bars {
+        let k = key(b.date);
+        let weighted = b.vwap.map(|v| v * b.volume);
+        match out.last_mut() {
+            Some((agg, vw)) if last_key == Some(k) => {
+                agg.high = agg.high.max(b.high);
+                agg.low = agg.low.min(b.low);
+                agg.close = b.close;
+                agg.adj_close = b.adj_close;
+                agg.volume += b.volume;
+                *vw = vw.zip(weighted).map(|(a, w)| a + w);
+                if b.source != agg.source {
+                    agg.source = None;
+                }
+            }
+            _ => out.push((b.clone(), weighted)),
+        }
+        last_key = Some(k);
+    }
+    out.into_iter()
+        .map(|(mut bar, weighted)| {
+            bar.vwap = match weighted {
+                Some(w) if !bar.volume.is_zero() => Some(w / bar.volume),
+                _ => None,
+            };
+            bar
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(date: &str, o: i64, h: i64, l: i64, c: i64, v: i64) -> Bar {
+        Bar {
+            date: date.parse().unwrap(),
+            open: o.into(),
+            high: h.into(),
+            low: l.into(),
+            close: c.into(),
+            volume: v.into(),
+            adj_close: None,
+            vwap: Some(c.into()),
+            source: None,
+        }
+    }
+
+    #[test]
+    fn the_same_bar_again_records_nothing_and_a_different_one_is_a_revision() {
+        let m = Market::default();
+        let events = decide(&m, "X", &[(2, bar("2025-01-02", 10, 12, 9, 11, 100))]).unwrap();
+        let m = events.iter().fold(m, evolve);
+        assert!(decide(&m, "X", &[(2, bar("2025-01-02", 10, 12, 9, 11, 100))]).unwrap().is_empty());
+        let revised = decide(&m, "X", &[(2, bar("2025-01-02", 10, 12, 9, 11, 200))]).unwrap();
+        assert!(
+            matches!(&revised[0], MarketEvent::BarRevised { previous, .. } if previous.volume == Decimal::from(100))
+        );
+    }
+
+    #[test]
+    fn a_close_above_the_high_is_refused_with_its_line() {
+        let err = decide(&Market::default(), "X", &[(7, bar("2025-01-02", 10, 12, 9, 13, 1))]).unwrap_err();
+        assert_eq!(err.to_string(), "line 7: close: is outside the day's low and high");
+    }
+
+    #[test]
+    fn weekly_bars_take_the_first_open_the_extremes_the_last_close_and_the_volume_weighted_vwap() {
+        let days = [
+            bar("2025-01-06", 10, 12, 9, 11, 100),
+            bar("2025-01-07", 11, 15, 10, 14, 300),
+            bar("2025-01-13", 14, 14, 13, 13, 50),
+        ];
+        let weeks = resample(&days, Interval::Week);
+        assert_eq!(weeks.len(), 2);
+        let w = &weeks[0];
+        assert_eq!((w.open, w.high, w.low, w.close, w.volume), (10.into(), 15.into(), 9.into(), 14.into(), 400.into()));
+        assert_eq!(w.vwap, Some(Decimal::new(1325, 2)));
+    }
+}
