@@ -464,6 +464,13 @@ pub fn valid_isin(isin: &str) -> bool {
     sum % 10 == 0
 }
 
+/// Whether `s` can be a ticker: 1 to 20 upper-case letters, digits, `.`, `-` or `/`.
+pub fn is_ticker(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 20
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,11 +484,4 @@ mod tests {
         assert!(!valid_isin("US0378331006"));
         assert!(!valid_isin("0S0378331005"));
     }
-}
-
-/// Whether `s` can be a ticker: 1 to 20 upper-case letters, digits, `.`, `-` or `/`.
-pub fn is_ticker(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 20
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/'))
 }
