@@ -29,13 +29,8 @@ pub struct Caller {
     pub source: String,
 }
 
-/// Folds a stream into state; with `as_of_position`, only events recorded at or before it.
-/// Returns the state and the version of the last event folded (0 for none).
-pub async fn load<A: Aggregate, S: EventStore>(
-    store: &S,
-    stream: &StreamId,
-    as_of_position: Option<u64>,
-) -> Result<(A::State, u64), CommandError> {
+/// Folds a stream into state. Returns the state and the stream's version (0 for none).
+pub async fn load<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> Result<(A::State, u64), CommandError> {
     let upcasters = Upcasters::new();
     let mut state = A::State::default();
     let mut version = 0;
@@ -45,9 +40,6 @@ pub async fn load<A: Aggregate, S: EventStore>(
             break;
         }
         for stored in &page {
-            if as_of_position.is_some_and(|p| stored.global_position > p) {
-                return Ok((state, version));
-            }
             let event: A::Event = upcasters.decode_versioned(stored, A::SCHEMA_VERSION)?;
             state = A::evolve(state, &event);
             version = stored.stream_version;
@@ -84,7 +76,7 @@ where
     S: EventStore,
 {
     for attempt in 1..=MAX_ATTEMPTS {
-        let (state, version) = load::<A, S>(store, stream, None).await?;
+        let (state, version) = load::<A, S>(store, stream).await?;
         if let Some(wanted) = expected.filter(|w| *w != version) {
             return Err(CommandError::Conflict { stream: stream.to_string(), expected: wanted, actual: version });
         }

@@ -28,16 +28,7 @@ pub fn ledger_stream(household: &str) -> Result<StreamId, CommandError> {
 
 /// The household's ledger as recorded, and its stream version (0 when it does not exist).
 pub async fn load<S: EventStore>(store: &S, household: &str) -> Result<(Ledger, u64), CommandError> {
-    load_stream(store, &ledger_stream(household)?, None).await
-}
-
-/// Like [`load`], with only the events recorded at or before `as_of_position` (as-of replay).
-pub async fn load_stream<S: EventStore>(
-    store: &S,
-    stream: &StreamId,
-    as_of_position: Option<u64>,
-) -> Result<(Ledger, u64), CommandError> {
-    aggregate::load::<LedgerAggregate, S>(store, stream, as_of_position).await
+    aggregate::load::<LedgerAggregate, S>(store, &ledger_stream(household)?).await
 }
 
 /// The household ledger as the command loop sees it.

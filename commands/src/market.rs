@@ -140,7 +140,7 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
         let mut summary = MarketImport { symbols: by_symbol.len(), ..Default::default() };
         for (symbol, bars) in &by_symbol {
             let stream = market_stream(symbol)?;
-            let (state, version) = aggregate::load::<MarketAggregate, S>(store, &stream, None).await?;
+            let (state, version) = aggregate::load::<MarketAggregate, S>(store, &stream).await?;
             let events = decide(&state, symbol, bars)?;
             summary.bars += bars.len();
             summary.unchanged += bars.len() - events.len();
@@ -190,7 +190,7 @@ pub async fn bars<S: EventStore>(
     to: Option<NaiveDate>,
 ) -> Result<Vec<Bar>, CommandError> {
     let stream = market_stream(symbol)?;
-    let (market, version) = aggregate::load::<MarketAggregate, S>(store, &stream, None).await?;
+    let (market, version) = aggregate::load::<MarketAggregate, S>(store, &stream).await?;
     if version == 0 {
         return Err(CommandError::Invalid(format!("symbol: no market data for {}", symbol.to_ascii_uppercase())));
     }

@@ -64,7 +64,7 @@ pub async fn run<S: EventStore>(
 /// The portfolio and its version (the lock to pass back when editing).
 pub async fn show<S: EventStore>(store: &S, household: &str, name: &str) -> Result<(Portfolio, u64), CommandError> {
     let stream = portfolio_stream(household, name)?;
-    let (p, version) = aggregate::load::<PortfolioAggregate, S>(store, &stream, None).await?;
+    let (p, version) = aggregate::load::<PortfolioAggregate, S>(store, &stream).await?;
     if version == 0 {
         return Err(CommandError::Invalid(format!("portfolio: no portfolio {name:?} in household {household:?}")));
     }

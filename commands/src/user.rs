@@ -136,7 +136,7 @@ pub async fn command(
 pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
+    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
     if user.erased {
         return Err(CommandError::Invalid("user: this user's data was erased; nothing more can be recorded".into()));
     }
@@ -173,7 +173,7 @@ fn base32(bytes: &[u8]) -> String {
 pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller: &Caller) -> Result<(), CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
+    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
     if user.user_id.is_none() {
         return Err(CommandError::Invalid("user: no such user".into()));
     }
@@ -202,7 +202,7 @@ pub struct UserView {
 pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserView, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream, None).await?;
+    let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
     if version == 0 {
         return Err(CommandError::Invalid(format!("user: no user {user_id}")));
     }
