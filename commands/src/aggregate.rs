@@ -48,6 +48,33 @@ pub async fn load<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> 
     Ok((state, version))
 }
 
+/// The metadata every event of a command carries.
+pub fn metadata(command_id: Uuid, caller: &Caller) -> Metadata {
+    Metadata {
+        correlation_id: Some(command_id),
+        command_id: Some(command_id),
+        actor: Some(caller.actor.clone()),
+        source: Some(caller.source.clone()),
+        ..Default::default()
+    }
+}
+
+/// An aggregate's events, encoded for appending (fresh UUID v7 ids).
+pub fn new_events<A: Aggregate>(events: &[A::Event], metadata: &Metadata) -> Result<Vec<NewEvent>, StoreError> {
+    events
+        .iter()
+        .map(|e| {
+            Ok(NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: A::event_type(e).to_owned(),
+                schema_version: A::SCHEMA_VERSION,
+                payload: event_store::codec::to_msgpack(e)?,
+                metadata: metadata.clone(),
+            })
+        })
+        .collect()
+}
+
 /// What a command appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Executed<E> {
@@ -84,25 +111,7 @@ where
         if events.is_empty() {
             return Ok(Executed { events, first_position: None, last_position: None, stream_version: version });
         }
-        let metadata = Metadata {
-            correlation_id: Some(command_id),
-            command_id: Some(command_id),
-            actor: Some(caller.actor.clone()),
-            source: Some(caller.source.clone()),
-            ..Default::default()
-        };
-        let new_events = events
-            .iter()
-            .map(|e| {
-                Ok(NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: A::event_type(e).to_owned(),
-                    schema_version: A::SCHEMA_VERSION,
-                    payload: event_store::codec::to_msgpack(e)?,
-                    metadata: metadata.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let new_events = new_events::<A>(&events, &metadata(command_id, caller))?;
         let at = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
         match store.append(stream, at, &new_events).await {
             Ok(r) => {

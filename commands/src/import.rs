@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use domain::ledger::RowInput;
 use rust_decimal::Decimal;
 
+use crate::csv_file::{bad, open, record_error, ticker};
 use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
@@ -34,52 +35,16 @@ pub const OPTIONAL_COLUMNS: [&str; 14] = [
     "isin",
 ];
 
-fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
-    CommandError::Invalid(format!("line {line}: {field}: {problem}"))
-}
-
-/// An upper-cased ticker: letters, digits, `.`, `-` and `/`, at most 20.
-fn ticker(line: u64, field: &str, value: Option<&str>) -> Result<Option<String>, CommandError> {
-    let Some(v) = value else { return Ok(None) };
-    let s = v.to_ascii_uppercase();
-    if !domain::ledger::types::is_ticker(&s) {
-        return Err(bad(line, field, format!("{s:?} is not a ticker (letters, digits, . - /)")));
-    }
-    Ok(Some(s))
-}
-
 fn parsed<T>(line: u64, field: &str, result: Result<T, String>) -> Result<T, CommandError> {
     result.map_err(|e| bad(line, field, e))
 }
 
 /// Parses a whole file; the first error ends it.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| bad(1, "header", e))?.clone();
-    let mut index = std::collections::HashMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        if !REQUIRED_COLUMNS.contains(&h) && !OPTIONAL_COLUMNS.contains(&h) {
-            return Err(bad(1, "header", format!("unknown column {h:?}")));
-        }
-        if index.insert(h.to_owned(), i).is_some() {
-            return Err(bad(1, "header", format!("column {h:?} appears twice")));
-        }
-    }
-    if let Some(missing) = REQUIRED_COLUMNS.iter().find(|c| !index.contains_key(**c)) {
-        return Err(bad(1, "header", format!("missing column {missing:?}")));
-    }
+    let (mut reader, index) = open(bytes, &REQUIRED_COLUMNS, &OPTIONAL_COLUMNS)?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                    bad(line, "row", format!("has {len} fields; the header has {expected_len}"))
-                }
-                csv::ErrorKind::Utf8 { .. } => bad(line, "row", "is not valid UTF-8"),
-                _ => bad(line, "row", e),
-            }
-        })?;
+        let record = record.map_err(record_error)?;
         let line = record.position().map_or(0, |p| p.line());
         let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
         let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());

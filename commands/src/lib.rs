@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod bench;
+mod csv_file;
 pub mod import;
 pub mod ledger;
 pub mod market;

@@ -9,11 +9,12 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use domain::ledger::types::is_ticker;
 use domain::market::{decide, evolve, Bar, Market, MarketEvent};
-use event_store::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, StreamWrite};
+use event_store::{EventStore, ExpectedVersion, StreamId, StreamWrite};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Aggregate, Caller};
+use crate::csv_file::{bad, open, record_error, ticker};
 use crate::CommandError;
 
 pub const MARKET_SCHEMA_VERSION: u32 = 1;
@@ -44,37 +45,12 @@ pub fn market_stream(symbol: &str) -> Result<StreamId, CommandError> {
     Ok(StreamId::new(format!("market-{s}"))?)
 }
 
-fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
-    CommandError::Invalid(format!("line {line}: {field}: {problem}"))
-}
-
 /// Parses a whole file into bars per symbol, with their lines.
 pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, CommandError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| bad(1, "header", e))?.clone();
-    let mut index = BTreeMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
-            return Err(bad(1, "header", format!("unknown column {h:?}")));
-        }
-        if index.insert(h.to_owned(), i).is_some() {
-            return Err(bad(1, "header", format!("column {h:?} appears twice")));
-        }
-    }
-    if let Some(missing) = REQUIRED.iter().find(|c| !index.contains_key(**c)) {
-        return Err(bad(1, "header", format!("missing column {missing:?}")));
-    }
+    let (mut reader, index) = open(bytes, &REQUIRED, &OPTIONAL)?;
     let mut out: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                    bad(line, "row", format!("has {len} fields; the header has {expected_len}"))
-                }
-                _ => bad(line, "row", e),
-            }
-        })?;
+        let record = record.map_err(record_error)?;
         let line = record.position().map_or(0, |p| p.line());
         let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
         let decimal = |c: &str| -> Result<Decimal, CommandError> {
@@ -90,10 +66,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, Comm
         };
         let date = NaiveDate::parse_from_str(get("date"), "%Y-%m-%d")
             .map_err(|_| bad(line, "date", format!("{:?} is not a date (YYYY-MM-DD)", get("date"))))?;
-        let symbol = get("symbol").to_ascii_uppercase();
-        if !is_ticker(&symbol) {
-            return Err(bad(line, "symbol", format!("{symbol:?} is not a ticker (letters, digits, . - /)")));
-        }
+        let symbol = ticker(line, "symbol", Some(get("symbol")))?.unwrap_or_default();
         let bar = Bar {
             date,
             open: decimal("open")?,
@@ -127,14 +100,7 @@ pub struct MarketImport {
 /// Imports a file of daily bars; every symbol's stream is written in one transaction.
 pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller) -> Result<MarketImport, CommandError> {
     let by_symbol = parse_csv(bytes)?;
-    let command_id = Uuid::now_v7();
-    let metadata = Metadata {
-        correlation_id: Some(command_id),
-        command_id: Some(command_id),
-        actor: Some(caller.actor.clone()),
-        source: Some(caller.source.clone()),
-        ..Default::default()
-    };
+    let metadata = aggregate::metadata(Uuid::now_v7(), caller);
     for attempt in 1..=MAX_ATTEMPTS {
         let mut planned = Vec::new();
         let mut summary = MarketImport { symbols: by_symbol.len(), ..Default::default() };
@@ -149,18 +115,7 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
             if events.is_empty() {
                 continue;
             }
-            let new = events
-                .iter()
-                .map(|e| {
-                    Ok(NewEvent {
-                        event_id: Uuid::now_v7(),
-                        event_type: e.event_type().to_owned(),
-                        schema_version: MARKET_SCHEMA_VERSION,
-                        payload: event_store::codec::to_msgpack(e)?,
-                        metadata: metadata.clone(),
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+            let new = aggregate::new_events::<MarketAggregate>(&events, &metadata)?;
             let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
             planned.push((stream, expected, new));
         }
