@@ -3,6 +3,7 @@
 mod common;
 
 use common::{all_backends, run, stderr, stdout};
+use sha2::Digest as _;
 
 const HEADER: &str =
     "trade_date,account,account_type,action,symbol,quantity,price,fees,lot_method,lot_ids,ratio,description\n";
@@ -60,7 +61,11 @@ async fn an_import_records_trades_and_reports_lots_and_wash_sale_gains() {
         assert_eq!(gains["totals"]["long"]["gain_loss"], "0.00");
 
         let csv = run(&db.url, &["ledger", "gains", "--household", "Smith", "--year", "2025", "--format", "csv"]);
-        assert!(stdout(&csv).starts_with("description,account,date_acquired,date_sold,proceeds,cost_basis,"));
+        let csv = stdout(&csv);
+        assert!(csv.starts_with("description,account,date_acquired,date_sold,proceeds,cost_basis,"));
+        // A CSV report ends with the SHA-256 of the lines above it.
+        let (body, trailer) = csv.rsplit_once("# sha256:").unwrap();
+        assert_eq!(trailer.trim(), hex::encode(sha2::Sha256::digest(body.as_bytes())));
         let table = run(&db.url, &["ledger", "lots", "--household", "Smith"]);
         assert!(stdout(&table).lines().next().unwrap().starts_with("lot_id  account"));
 
@@ -70,7 +75,8 @@ async fn an_import_records_trades_and_reports_lots_and_wash_sale_gains() {
             &["ledger", "lots", "--household", "Smith", "--as-of", "2025-05-10", "--format", "json"],
         ));
         assert_eq!(early["lots"].as_array().unwrap().len(), 0);
-        assert_eq!(stdout(&run(&db.url, &["verify"])).trim(), "ok 10 events");
+        // The ledger's 10 events, and one ReportGenerated per JSON or CSV report above.
+        assert_eq!(stdout(&run(&db.url, &["verify"])).trim(), "ok 14 events");
         db.remove().await;
     }
 }
@@ -120,7 +126,12 @@ async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
     let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Lee", "--format", "json"]));
     let brokerage = lots["lots"].as_array().unwrap().iter().find(|l| l["account"] == "Brokerage").unwrap().clone();
     assert_eq!(brokerage["adjusted_basis"], "80.00");
-    let tail = run(&db.url, &["events", "tail"]);
+    // The JSON report was itself recorded, with the hash it carries.
+    let all = stdout(&run(&db.url, &["events", "tail"]));
+    let report = all.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).last().unwrap();
+    assert_eq!(report["event_type"], "ReportGenerated");
+    assert_eq!(report["payload"]["ReportGenerated"]["sha256"], lots["sha256"]);
+    let tail = run(&db.url, &["events", "tail", "--stream", "ledger-lee"]);
     let types: Vec<String> = stdout(&tail)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event_type"].as_str().unwrap().to_owned())

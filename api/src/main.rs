@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::portfolio::{portfolio, PortfolioCmd};
+use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::user::{user, UserCmd};
 use event_store::{RelayConfig, Store};
@@ -31,8 +32,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve HTTP: /health (checks the store) and /metrics (Prometheus text). With
-    /// CAIRN_NATS_URL set, also runs the NATS relay.
+    /// Serve HTTP: /health (checks the store) and /metrics (Prometheus text), and keep the read
+    /// models caught up. With CAIRN_NATS_URL set, also runs the NATS relay.
     Serve {
         /// Address to listen on.
         #[arg(long, env = "CAIRN_BIND", default_value = "127.0.0.1:8080")]
@@ -79,6 +80,17 @@ enum Command {
     /// ./cairn-data/master.key, created on first use).
     #[command(subcommand)]
     User(UserCmd),
+    /// The read models (projections): status, rebuild, digest. `cairn serve` keeps them caught
+    /// up; every report also catches them up before it reads.
+    #[command(subcommand)]
+    Projections(ProjectionsCmd),
+    /// Keep the read models in another database, fed from --database-url or from NATS
+    /// JetStream (--from-nats, the relay's subjects); prints each projector's digest at the end.
+    Project(ProjectArgs),
+    /// Auditors: any report as of an instant, the changes recorded in a window, the KYC trail.
+    /// JSON and CSV reports carry their SHA-256 and are themselves recorded (ReportGenerated).
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -90,7 +102,7 @@ impl Command {
     /// intact ledger.
     fn only_reads(&self) -> bool {
         match self {
-            Command::Verify | Command::Events(_) => true,
+            Command::Verify | Command::Events(_) | Command::Projections(_) | Command::Audit(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -98,9 +110,11 @@ impl Command {
                     | LedgerCommand::Contributions { .. }
                     | LedgerCommand::Accounts { .. }
                     | LedgerCommand::Match { .. }
+                    | LedgerCommand::Positions { .. }
+                    | LedgerCommand::WashSales { .. }
             ),
-            Command::User(UserCmd::Show { .. })
-            | Command::Portfolio(PortfolioCmd::Show { .. })
+            Command::User(UserCmd::Show { .. } | UserCmd::List { .. })
+            | Command::Portfolio(PortfolioCmd::Show { .. } | PortfolioCmd::Allocation { .. })
             | Command::Market(MarketCmd::Bars { .. } | MarketCmd::Latest { .. }) => true,
             _ => false,
         }
@@ -159,6 +173,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Bench(bench) = &cli.command {
         return report(bench_cmd(&cli.database_url, bench).await);
     }
+    if let Command::Project(args) = cli.command {
+        return report(project(&cli.database_url, args).await);
+    }
     let store = match if cli.command.only_reads() {
         Store::open_existing(&cli.database_url).await
     } else {
@@ -171,17 +188,21 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve { bind, nats, nats_url } => report(serve(store, bind, nats_url.map(|u| nats.config(&u))).await),
+        Command::Serve { bind, nats, nats_url } => {
+            report(serve(store, &cli.database_url, bind, nats_url.map(|u| nats.config(&u))).await)
+        }
         Command::Relay { nats_url, nats, once } => report(relay(store, nats.config(&nats_url), once).await),
         Command::Events(EventsCommand::Tail { from, follow, stream }) => {
             report(tail(store, from, follow, stream).await)
         }
         Command::Verify => verify(store).await,
-        Command::Ledger(cmd) => report(ledger(store, cmd).await),
-        Command::User(cmd) => report(user(store, cmd).await),
-        Command::Portfolio(cmd) => report(portfolio(store, cmd).await),
-        Command::Market(cmd) => report(market(store, cmd).await),
-        Command::Bench(_) => unreachable!("handled above"),
+        Command::Ledger(cmd) => report(ledger(store, &cli.database_url, cmd).await),
+        Command::User(cmd) => report(user(store, &cli.database_url, cmd).await),
+        Command::Portfolio(cmd) => report(portfolio(store, &cli.database_url, cmd).await),
+        Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
+        Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
+        Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
+        Command::Bench(_) | Command::Project(_) => unreachable!("handled above"),
     }
 }
 

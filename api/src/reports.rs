@@ -1,10 +1,8 @@
 //! Ledger reports as tables that render to JSON, CSV or aligned text. Amounts are strings with
 //! two decimals (rounded half away from zero, as on tax forms); quantities are exact.
 
-use chrono::Datelike;
 use domain::ledger::benefits::Vesting;
-use domain::ledger::contributions::Tally;
-use domain::ledger::lots::{Book, Term};
+use projections::query::Record;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value};
 
@@ -33,39 +31,54 @@ pub fn quantity(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
-/// Open lots: lot id, account, symbol, quantity, acquired (after tacking), adjusted basis.
-pub fn lots(book: &Book) -> Report {
-    let columns = vec![
-        "lot_id",
-        "account",
-        "symbol",
-        "quantity",
-        "acquired",
-        "purchased",
-        "adjusted_basis",
-        "wash_sale_adjustment",
-    ];
-    let rows = book
-        .lots
-        .iter()
-        .map(|l| {
-            vec![
-                l.lot_id.clone(),
-                l.account.clone(),
-                l.symbol.clone(),
-                quantity(l.quantity),
-                l.acquired.to_string(),
-                l.purchased.to_string(),
-                money(l.basis),
-                money(l.wash_adjustment),
-            ]
-        })
-        .collect();
-    Report { name: "lots", columns, rows, totals: Vec::new() }
+/// How a column of a read model is shown.
+#[derive(Debug, Clone, Copy)]
+pub enum Show {
+    /// As stored.
+    Raw,
+    /// Two decimals, half away from zero.
+    Money,
+    /// Exact, trailing zeros dropped.
+    Quantity,
 }
 
-/// Form 8949-style rows of the sales in taxable accounts dated in `year`, with totals per term.
-pub fn gains(book: &Book, year: i32) -> Report {
+/// A report of read-model records: each `(heading, column, show)` becomes a column.
+pub fn table(name: &'static str, records: &[Record], spec: &[(&'static str, &str, Show)]) -> Report {
+    let rows = records
+        .iter()
+        .map(|r| {
+            spec.iter()
+                .map(|(_, column, show)| match show {
+                    Show::Raw => r.str(column).to_owned(),
+                    Show::Money => r.dec(column).map(money).unwrap_or_default(),
+                    Show::Quantity => r.dec(column).map(quantity).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .collect();
+    Report { name, columns: spec.iter().map(|(h, _, _)| *h).collect(), rows, totals: Vec::new() }
+}
+
+/// Open lots: lot id, account, symbol, quantity, acquired (after tacking), adjusted basis.
+pub fn lots(records: &[Record]) -> Report {
+    table(
+        "lots",
+        records,
+        &[
+            ("lot_id", "lot_id", Show::Raw),
+            ("account", "account", Show::Raw),
+            ("symbol", "symbol", Show::Raw),
+            ("quantity", "quantity", Show::Quantity),
+            ("acquired", "acquired", Show::Raw),
+            ("purchased", "purchased", Show::Raw),
+            ("adjusted_basis", "basis", Show::Money),
+            ("wash_sale_adjustment", "wash_adjustment", Show::Money),
+        ],
+    )
+}
+
+/// Form 8949-style rows (the caller picks the reportable sales of one year), with totals per term.
+pub fn gains(records: &[Record]) -> Report {
     let columns = vec![
         "description",
         "account",
@@ -79,60 +92,130 @@ pub fn gains(book: &Book, year: i32) -> Report {
         "term",
     ];
     let mut rows = Vec::new();
-    let mut totals = [(Term::Short, [Decimal::ZERO; 4]), (Term::Long, [Decimal::ZERO; 4])];
-    for s in book.sales.iter().filter(|s| s.reportable && s.date_sold.year() == year) {
-        let rounded = [s.proceeds, s.cost_basis, s.adjustment_amount, s.gain_loss]
-            .map(|d| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
-        let t = &mut totals.iter_mut().find(|(term, _)| *term == s.term).expect("two terms").1;
-        for (acc, v) in t.iter_mut().zip(rounded) {
-            *acc += v;
+    let mut totals = [("short", [Decimal::ZERO; 4]), ("long", [Decimal::ZERO; 4])];
+    for s in records {
+        let amounts = TOTAL_COLUMNS.map(|c| s.dec(c).unwrap_or_default());
+        let rounded = amounts.map(|d| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
+        if let Some((_, t)) = totals.iter_mut().find(|(term, _)| *term == s.str("term")) {
+            for (acc, v) in t.iter_mut().zip(rounded) {
+                *acc += v;
+            }
         }
         // Cash paid in a merger (boot) disposes of no shares; fractions are shown to 6 places.
-        let description = if s.quantity.is_zero() {
-            format!("{} (cash)", s.symbol)
+        let shares = s.dec("quantity").unwrap_or_default();
+        let description = if shares.is_zero() {
+            format!("{} (cash)", s.str("symbol"))
         } else {
-            format!("{} {}", quantity(s.quantity.round_dp(6)), s.symbol)
+            format!("{} {}", quantity(shares.round_dp(6)), s.str("symbol"))
         };
         rows.push(vec![
             description,
-            s.account.clone(),
-            s.date_acquired.to_string(),
-            s.date_sold.to_string(),
-            money(s.proceeds),
-            money(s.cost_basis),
-            s.adjustment_code.clone().unwrap_or_default(),
-            money(s.adjustment_amount),
-            money(s.gain_loss),
-            term_name(s.term).to_owned(),
+            s.str("account").to_owned(),
+            s.str("date_acquired").to_owned(),
+            s.str("date_sold").to_owned(),
+            money(amounts[0]),
+            money(amounts[1]),
+            s.str("adjustment_code").to_owned(),
+            money(amounts[2]),
+            money(amounts[3]),
+            s.str("term").to_owned(),
         ]);
     }
     let totals = totals
         .into_iter()
-        .map(|(term, [p, b, a, g])| {
-            let label = term_name(term).to_owned();
-            (label.clone(), vec![money(p), money(b), money(a), money(g)])
-        })
+        .map(|(term, [p, b, a, g])| (term.to_owned(), vec![money(p), money(b), money(a), money(g)]))
         .collect();
     Report { name: "gains", columns, rows, totals }
 }
 
-/// Contributions against each member's limits in a tax year.
-pub fn contributions(tallies: &[Tally]) -> Report {
-    let columns = vec!["member", "tax_year", "limit_kind", "limit", "contributed", "remaining"];
-    let rows = tallies
-        .iter()
-        .map(|t| {
-            vec![
-                t.member.clone(),
-                t.tax_year.to_string(),
-                t.kind.as_str().to_owned(),
-                t.limit.map(money).unwrap_or_default(),
-                money(t.contributed),
-                t.remaining().map(money).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    Report { name: "contributions", columns, rows, totals: Vec::new() }
+/// Contributions against each member's limits.
+pub fn contributions(records: &[Record]) -> Report {
+    table(
+        "contributions",
+        records,
+        &[
+            ("member", "member", Show::Raw),
+            ("tax_year", "tax_year", Show::Raw),
+            ("limit_kind", "limit_kind", Show::Raw),
+            ("limit", "limit_amount", Show::Money),
+            ("contributed", "contributed", Show::Money),
+            ("remaining", "remaining", Show::Money),
+        ],
+    )
+}
+
+/// Positions per account and symbol at the latest price (the valuations read model).
+pub fn positions(records: &[Record]) -> Report {
+    table(
+        "positions",
+        records,
+        &[
+            ("account", "account", Show::Raw),
+            ("symbol", "symbol", Show::Raw),
+            ("quantity", "quantity", Show::Quantity),
+            ("cost_basis", "cost_basis", Show::Money),
+            ("price", "price", Show::Quantity),
+            ("price_date", "price_date", Show::Raw),
+            ("market_value", "market_value", Show::Money),
+            ("unrealized_gain", "unrealized_gain", Show::Money),
+            ("price_position", "price_position", Show::Raw),
+        ],
+    )
+}
+
+/// The wash-sale register.
+pub fn wash_sales(records: &[Record]) -> Report {
+    table(
+        "wash_sales",
+        records,
+        &[
+            ("id", "id", Show::Raw),
+            ("sale_date", "sale_date", Show::Raw),
+            ("symbol", "symbol", Show::Raw),
+            ("sold_lot_id", "sold_lot_id", Show::Raw),
+            ("replacement_lot_id", "replacement_lot_id", Show::Raw),
+            ("replacement_account", "replacement_account", Show::Raw),
+            ("shares", "shares", Show::Quantity),
+            ("disallowed_loss", "disallowed_loss", Show::Money),
+            ("basis_adjustment", "basis_adjustment", Show::Money),
+            ("holding_period_days", "holding_period_days", Show::Raw),
+            ("permanent", "permanent", Show::Raw),
+        ],
+    )
+}
+
+/// A portfolio's allocation against its target.
+pub fn allocation(records: &[Record]) -> Report {
+    table(
+        "allocation",
+        records,
+        &[
+            ("asset", "asset", Show::Raw),
+            ("market_value", "market_value", Show::Money),
+            ("weight", "weight", Show::Quantity),
+            ("target", "target", Show::Quantity),
+            ("drift", "drift", Show::Quantity),
+        ],
+    )
+}
+
+/// Every KYC status change: who, when, with which documents.
+pub fn kyc(records: &[Record]) -> Report {
+    table(
+        "kyc",
+        records,
+        &[
+            ("user_id", "user_id", Show::Raw),
+            ("position", "position", Show::Raw),
+            ("status", "status", Show::Raw),
+            ("actor", "actor", Show::Raw),
+            ("at", "at", Show::Raw),
+            ("documents", "documents", Show::Raw),
+            ("reason", "reason", Show::Raw),
+            ("expires_at", "expires_at", Show::Raw),
+            ("recorded_at", "recorded_at", Show::Raw),
+        ],
+    )
 }
 
 /// The household's accounts.
@@ -213,13 +296,6 @@ pub fn bars(symbol: &str, bars: &[domain::market::Bar]) -> Report {
         })
         .collect();
     Report { name: "bars", columns, rows, totals: Vec::new() }
-}
-
-fn term_name(t: Term) -> &'static str {
-    match t {
-        Term::Short => "short",
-        Term::Long => "long",
-    }
 }
 
 const TOTAL_COLUMNS: [&str; 4] = ["proceeds", "cost_basis", "adjustment_amount", "gain_loss"];

@@ -14,7 +14,7 @@ use crate::vault::{Opened, Vault};
 use crate::CommandError;
 
 /// The schema version of every ledger event type this code writes.
-pub const LEDGER_SCHEMA_VERSION: u32 = 1;
+pub const LEDGER_SCHEMA_VERSION: u32 = domain::ledger::SCHEMA_VERSION;
 
 /// The household's stream: `ledger-<key>`, the key being the name lowercased with runs of
 /// other characters turned into `_`.

@@ -18,6 +18,7 @@ pub mod import;
 pub mod ledger;
 pub mod market;
 pub mod portfolio;
+pub mod report;
 pub mod user;
 pub mod vault;
 

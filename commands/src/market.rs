@@ -17,7 +17,7 @@ use crate::aggregate::{self, Aggregate, Caller};
 use crate::csv_file::{bad, open, record_error, ticker};
 use crate::CommandError;
 
-pub const MARKET_SCHEMA_VERSION: u32 = 1;
+pub const MARKET_SCHEMA_VERSION: u32 = domain::market::SCHEMA_VERSION;
 const REQUIRED: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
 const OPTIONAL: [&str; 3] = ["adj_close", "vwap", "source"];
 const MAX_ATTEMPTS: usize = 5;

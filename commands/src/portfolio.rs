@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::aggregate::{self, Aggregate, Caller, Executed};
 use crate::CommandError;
 
-pub const PORTFOLIO_SCHEMA_VERSION: u32 = 1;
+pub const PORTFOLIO_SCHEMA_VERSION: u32 = domain::portfolio::SCHEMA_VERSION;
 
 pub struct PortfolioAggregate;
 

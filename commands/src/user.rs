@@ -11,7 +11,7 @@ use crate::aggregate::{self, Aggregate, Caller, Executed};
 use crate::vault::{Opened, Vault};
 use crate::CommandError;
 
-pub const USER_SCHEMA_VERSION: u32 = 1;
+pub const USER_SCHEMA_VERSION: u32 = domain::user::SCHEMA_VERSION;
 
 /// The personal data sealed in `UserRegistered` and `ProfileUpdated`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,12 +207,7 @@ pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserVie
         return Err(CommandError::Invalid(format!("user: no user {user_id}")));
     }
     let personal = match (&user.personal, user.erased) {
-        (Some(sealed), false) => match vault.open(user_id, PERSONAL, sealed).await? {
-            Opened::Plain(bytes) => {
-                Some(serde_json::from_slice(&bytes).map_err(|e| CommandError::Invalid(format!("personal data: {e}")))?)
-            }
-            Opened::Erased => None,
-        },
+        (Some(sealed), false) => open_personal(vault, user_id, sealed).await?,
         _ => None,
     };
     Ok(UserView {
@@ -228,6 +223,16 @@ pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserVie
         roles: user.roles.iter().copied().collect(),
         terms_version: user.terms_version.clone(),
     })
+}
+
+/// Opens a user's sealed personal data; `None` once the user's key is destroyed (erased).
+pub async fn open_personal(vault: &Vault, user_id: &str, sealed: &domain::Sealed) -> Result<Option<PersonalData>, CommandError> {
+    match vault.open(user_id, PERSONAL, sealed).await? {
+        Opened::Plain(bytes) => {
+            Ok(Some(serde_json::from_slice(&bytes).map_err(|e| CommandError::Invalid(format!("personal data: {e}")))?))
+        }
+        Opened::Erased => Ok(None),
+    }
 }
 
 /// Parses `kind:reference` KYC document arguments.

@@ -10,6 +10,7 @@
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
 //!   terms, accreditation, erasure).
+//! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
@@ -23,6 +24,7 @@ pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod portfolio;
+pub mod report;
 pub mod user;
 
 /// A command the domain refuses, naming the input line (for imports) and field.

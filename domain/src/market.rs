@@ -28,6 +28,9 @@ pub struct Bar {
     pub source: Option<String>,
 }
 
+/// The schema version of every market event type this code writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MarketEvent {
     BarRecorded { symbol: String, bar: Bar },

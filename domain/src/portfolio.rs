@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 
+/// The schema version of every portfolio event type this code writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PortfolioEvent {
     PortfolioCreated { household: String, name: String, accounts: Vec<String> },
@@ -34,7 +37,7 @@ impl PortfolioEvent {
 /// The drift threshold of a new portfolio: 5 percentage points.
 pub const DEFAULT_DRIFT_THRESHOLD: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Portfolio {
     pub household: Option<String>,
     pub name: Option<String>,

@@ -49,6 +49,17 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Advisor => "advisor",
+            Self::Auditor => "auditor",
+            Self::Admin => "admin",
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -70,6 +81,17 @@ pub enum Accreditation {
     NetWorth,
     Professional,
     Entity,
+}
+
+impl Accreditation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Income => "income",
+            Self::NetWorth => "net_worth",
+            Self::Professional => "professional",
+            Self::Entity => "entity",
+        }
+    }
 }
 
 impl std::str::FromStr for Accreditation {
@@ -103,6 +125,9 @@ pub struct RiskProfile {
     pub federal_bracket: Decimal,
     pub state_bracket: Decimal,
 }
+
+/// The schema version of every user event type this code writes.
+pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserEvent {
@@ -196,7 +221,7 @@ impl UserEvent {
 }
 
 /// A user as its events leave it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub user_id: Option<String>,
     pub household: Option<String>,

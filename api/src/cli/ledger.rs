@@ -7,7 +7,9 @@ use commands::vault::Vault;
 use domain::ledger::{LedgerEvent, TradeChange};
 use event_store::Store;
 
+use super::read::Reader;
 use super::{caller, master_key, with_newline};
+use projections::query::records;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LedgerCommand {
@@ -172,6 +174,22 @@ pub(crate) enum LedgerCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: reports::Format,
     },
+    /// Positions per account and symbol: quantity, cost basis, and market value and unrealized
+    /// gain at the symbol's latest close (with the global position of the bar used).
+    Positions {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
+    /// The wash-sale register: each disallowed loss, the replacement lot it moved to, and the
+    /// holding period tacked on.
+    WashSales {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: reports::Format,
+    },
 }
 
 /// A recorded row and why it is being changed.
@@ -192,7 +210,7 @@ pub(crate) enum ImportFormat {
     Csv,
 }
 
-pub(crate) async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<()> {
+pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyhow::Result<()> {
     match cmd {
         LedgerCommand::Import { file, household, format: ImportFormat::Csv } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -314,20 +332,69 @@ pub(crate) async fn ledger(store: Store, cmd: LedgerCommand) -> anyhow::Result<(
                 })
             );
         }
-        LedgerCommand::Contributions { household, year, format } => {
-            let ledger = load_ledger(&store, &household).await?;
-            print!("{}", with_newline(reports::contributions(&ledger.contributions(Some(year))?).render(format)));
-        }
-        LedgerCommand::Lots { household, as_of, format } => {
-            let book = load_book(&store, &household, as_of).await?;
-            print!("{}", with_newline(reports::lots(&book).render(format)));
-        }
-        LedgerCommand::Gains { household, year, format } => {
-            let book = load_book(&store, &household, None).await?;
-            print!("{}", with_newline(reports::gains(&book, year).render(format)));
-        }
+        read_cmd => return read(&Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
+}
+
+/// The ledger's read commands, answered from the `holdings` read models (caught up first).
+pub(crate) async fn read(reader: &Reader, cmd: LedgerCommand) -> anyhow::Result<()> {
+    use projections::holdings::{CONTRIBUTIONS, GAINS, LOTS, VALUATIONS, WASH_SALES};
+    let position = reader.ready("holdings").await?;
+    let key = |h: &str| Some(domain::ledger::household_key(h));
+    let (report, format, params) = match cmd {
+        LedgerCommand::Contributions { household, year, format } => {
+            let rows = records(&reader.db, &CONTRIBUTIONS, &[("household", key(&household)), ("tax_year", Some(year.to_string()))]).await?;
+            (reports::contributions(&rows), format, vec![("household", household), ("year", year.to_string())])
+        }
+        LedgerCommand::Lots { household, as_of: Some(date), format } => {
+            // As at a trade date: the lot engine over the rows dated up to it, from the ledger
+            // state the projection holds.
+            let ledger = projections::holdings::ledger_of(&reader.db, &domain::ledger::household_key(&household))
+                .await?
+                .ok_or_else(|| no_ledger(&household))?;
+            let (lots, _, _) = projections::holdings::book_rows(&household, &ledger.book(Some(date))?);
+            let rows = projections::query::records_of(&LOTS, lots);
+            (reports::lots(&rows), format, vec![("household", household), ("as_of_trade_date", date.to_string())])
+        }
+        LedgerCommand::Lots { household, as_of: None, format } => {
+            let rows = records(&reader.db, &LOTS, &[("household", key(&household))]).await?;
+            (reports::lots(&rows), format, vec![("household", household)])
+        }
+        LedgerCommand::Gains { household, year, format } => {
+            let filters = [
+                ("household", key(&household)),
+                ("reportable", Some("1".to_owned())),
+                ("date_sold >=", Some(format!("{year:04}-01-01"))),
+                ("date_sold <=", Some(format!("{year:04}-12-31"))),
+            ];
+            let rows = records(&reader.db, &GAINS, &filters).await?;
+            (reports::gains(&rows), format, vec![("household", household), ("year", year.to_string())])
+        }
+        LedgerCommand::Positions { household, format } => {
+            let rows = records(&reader.db, &VALUATIONS, &[("household", key(&household))]).await?;
+            (reports::positions(&rows), format, vec![("household", household)])
+        }
+        LedgerCommand::WashSales { household, format } => {
+            let rows = records(&reader.db, &WASH_SALES, &[("household", key(&household))]).await?;
+            (reports::wash_sales(&rows), format, vec![("household", household)])
+        }
+        other => anyhow::bail!("`ledger {}` records; only reports can be read as of an instant", command_name(&other)),
+    };
+    let household = params.first().map(|(_, h)| h.clone()).unwrap_or_default();
+    if records(&reader.db, &projections::holdings::HOUSEHOLDS, &[("household", key(&household))]).await?.is_empty() {
+        return Err(no_ledger(&household));
+    }
+    reader.emit(&report, format, &params, position).await
+}
+
+fn no_ledger(household: &str) -> anyhow::Error {
+    anyhow::anyhow!("household: no ledger for {household:?}; import one with `cairn ledger import`")
+}
+
+fn command_name(cmd: &LedgerCommand) -> String {
+    let debug = format!("{cmd:?}");
+    debug.split([' ', '{', '(']).next().unwrap_or_default().to_ascii_lowercase()
 }
 
 /// Prints what a ledger command recorded as one JSON object, with `extra` fields merged in.
@@ -355,10 +422,3 @@ pub(crate) async fn load_ledger(store: &Store, household: &str) -> anyhow::Resul
     Ok(ledger)
 }
 
-pub(crate) async fn load_book(
-    store: &Store,
-    household: &str,
-    as_of: Option<chrono::NaiveDate>,
-) -> anyhow::Result<domain::ledger::lots::Book> {
-    Ok(load_ledger(store, household).await?.book(as_of)?)
-}

@@ -6,7 +6,11 @@ use clap::Subcommand;
 use domain::market::Interval;
 use event_store::Store;
 
-use super::{caller, with_newline};
+use super::caller;
+use super::read::Reader;
+use domain::market::Bar;
+use projections::prices::PRICES;
+use projections::query::records;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum MarketCmd {
@@ -42,7 +46,7 @@ pub(crate) enum MarketCmd {
     },
 }
 
-pub(crate) async fn market(store: Store, cmd: MarketCmd) -> anyhow::Result<()> {
+pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::Result<()> {
     match cmd {
         MarketCmd::Import { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -58,21 +62,65 @@ pub(crate) async fn market(store: Store, cmd: MarketCmd) -> anyhow::Result<()> {
                 })
             );
         }
-        MarketCmd::Bars { symbol, from, to, interval, format } => {
-            let daily = commands::market::bars(&store, &symbol, from, to).await?;
-            let interval = match interval.as_str() {
-                "week" => Interval::Week,
-                "month" => Interval::Month,
-                _ => Interval::Day,
-            };
-            let bars = domain::market::resample(&daily, interval);
-            print!("{}", with_newline(reports::bars(&symbol.to_ascii_uppercase(), &bars).render(format)));
-        }
-        MarketCmd::Latest { symbol, format } => {
-            let daily = commands::market::bars(&store, &symbol, None, None).await?;
-            let last: Vec<_> = daily.last().cloned().into_iter().collect();
-            print!("{}", with_newline(reports::bars(&symbol.to_ascii_uppercase(), &last).render(format)));
-        }
+        read_cmd => return read(&Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
+}
+
+/// Market queries, answered from the `prices` read model (caught up first).
+pub(crate) async fn read(reader: &Reader, cmd: MarketCmd) -> anyhow::Result<()> {
+    let position = reader.ready("prices").await?;
+    let (symbol, from, to, interval, format, latest) = match cmd {
+        MarketCmd::Bars { symbol, from, to, interval, format } => (symbol, from, to, interval, format, false),
+        MarketCmd::Latest { symbol, format } => (symbol, None, None, "day".to_owned(), format, true),
+        MarketCmd::Import { .. } => anyhow::bail!("`market import` records; only queries can be read as of an instant"),
+    };
+    let symbol = symbol.trim().to_ascii_uppercase();
+    let mut filters = vec![("symbol", Some(symbol.clone()))];
+    if let Some(f) = from {
+        filters.push(("day >=", Some(f.to_string())));
+    }
+    if let Some(t) = to {
+        filters.push(("day <=", Some(t.to_string())));
+    }
+    let rows = records(&reader.db, &PRICES, &filters).await?;
+    if rows.is_empty() && records(&reader.db, &PRICES, &filters[..1]).await?.is_empty() {
+        anyhow::bail!("symbol: no market data for {symbol}");
+    }
+    let mut daily: Vec<Bar> = rows.iter().map(bar_of).collect::<anyhow::Result<_>>()?;
+    if latest {
+        daily = daily.pop().into_iter().collect();
+    }
+    let interval_kind = match interval.as_str() {
+        "week" => Interval::Week,
+        "month" => Interval::Month,
+        _ => Interval::Day,
+    };
+    let bars = domain::market::resample(&daily, interval_kind);
+    let mut params = vec![("symbol", symbol.clone()), ("interval", interval)];
+    if let Some(f) = from {
+        params.push(("from", f.to_string()));
+    }
+    if let Some(t) = to {
+        params.push(("to", t.to_string()));
+    }
+    if latest {
+        params.push(("latest", "true".to_owned()));
+    }
+    reader.emit(&reports::bars(&symbol, &bars), format, &params, position).await
+}
+
+fn bar_of(r: &projections::query::Record) -> anyhow::Result<Bar> {
+    let need = |c: &str| r.dec(c).ok_or_else(|| anyhow::anyhow!("prices row without {c}"));
+    Ok(Bar {
+        date: r.date("day").ok_or_else(|| anyhow::anyhow!("prices row without day"))?,
+        open: need("open")?,
+        high: need("high")?,
+        low: need("low")?,
+        close: need("close")?,
+        volume: need("volume")?,
+        adj_close: r.dec("adj_close"),
+        vwap: r.dec("vwap"),
+        source: r.text("source").map(str::to_owned),
+    })
 }

@@ -4,6 +4,8 @@ use clap::{Args, Subcommand};
 use event_store::Store;
 
 use super::caller;
+use super::read::Reader;
+use projections::query::records;
 
 #[derive(Debug, Args)]
 pub(crate) struct PortfolioRef {
@@ -62,9 +64,19 @@ pub(crate) enum PortfolioCmd {
         #[arg(long)]
         name: String,
     },
+    /// The portfolio's allocation at the latest prices against its target: weight, target and
+    /// drift per asset, and whether any drift exceeds the threshold (needs_rebalancing).
+    Allocation {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: api::reports::Format,
+    },
 }
 
-pub(crate) async fn portfolio(store: Store, cmd: PortfolioCmd) -> anyhow::Result<()> {
+pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> anyhow::Result<()> {
     use domain::portfolio::PortfolioCommand as P;
     let list = |s: &str| s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     let (at, command) = match cmd {
@@ -86,6 +98,7 @@ pub(crate) async fn portfolio(store: Store, cmd: PortfolioCmd) -> anyhow::Result
             );
             return Ok(());
         }
+        read_cmd @ PortfolioCmd::Allocation { .. } => return read(&Reader::open(store, url).await?, read_cmd).await,
         PortfolioCmd::Create { at, accounts } => {
             let command =
                 P::Create { household: at.household.clone(), name: at.name.clone(), accounts: list(&accounts) };
@@ -114,4 +127,31 @@ pub(crate) async fn portfolio(store: Store, cmd: PortfolioCmd) -> anyhow::Result
     let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
     println!("{}", serde_json::json!({ "events": types, "version": done.stream_version }));
     Ok(())
+}
+
+/// Portfolio reports, answered from the `holdings` read models (caught up first).
+pub(crate) async fn read(reader: &Reader, cmd: PortfolioCmd) -> anyhow::Result<()> {
+    use projections::holdings::{ALLOCATIONS, PORTFOLIOS};
+    let PortfolioCmd::Allocation { household, name, format } = cmd else {
+        anyhow::bail!("only `portfolio allocation` can be read as of an instant");
+    };
+    let position = reader.ready("holdings").await?;
+    let filters = [
+        ("household", Some(domain::ledger::household_key(&household))),
+        ("portfolio", Some(domain::ledger::household_key(&name))),
+    ];
+    let portfolio = records(&reader.db, &PORTFOLIOS, &filters).await?;
+    let Some(p) = portfolio.first() else {
+        anyhow::bail!("portfolio: no portfolio {name:?} in household {household:?}");
+    };
+    let rows = records(&reader.db, &ALLOCATIONS, &filters).await?;
+    let mut report = api::reports::allocation(&rows);
+    // The portfolio's verdict on every row, so each format shows it.
+    let flag = if p.flag("needs_rebalancing") { "true" } else { "false" };
+    report.columns.extend(["drift_threshold", "needs_rebalancing"]);
+    for row in &mut report.rows {
+        row.extend([p.str("drift_threshold").to_owned(), flag.to_owned()]);
+    }
+    let params = vec![("household", household), ("name", name)];
+    reader.emit(&report, format, &params, position).await
 }

@@ -66,9 +66,14 @@ pub(crate) enum BenchCommand {
     },
 }
 
-pub(crate) async fn serve(store: Store, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
+pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay_task = relay.map(|config| tokio::spawn(relay_until_stopped(store.clone(), config, stopping.clone())));
+    let db = projections::Db::open(url, false).await?;
+    let projectors: Vec<_> = projections::all()
+        .into_iter()
+        .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
+        .collect();
     let app = Application::build(AppState { store }, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
     tokio::spawn(async move {
@@ -82,6 +87,9 @@ pub(crate) async fn serve(store: Store, bind: SocketAddr, relay: Option<RelayCon
     .await?;
     if let Some(task) = relay_task {
         task.await.context("relay task")?;
+    }
+    for task in projectors {
+        task.await.context("projector task")?;
     }
     Ok(())
 }

@@ -27,6 +27,15 @@ pub(crate) enum UserCmd {
         #[arg(long)]
         user: String,
     },
+    /// Every user, from the users read model, personal data decrypted at query time ("erased"
+    /// after erasure).
+    List {
+        /// Only users of this household.
+        #[arg(long)]
+        household: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: api::reports::Format,
+    },
     /// Change personal data; fields not given keep their value.
     Profile {
         #[arg(long)]
@@ -139,7 +148,7 @@ pub(crate) enum KycStep {
     },
 }
 
-pub(crate) async fn user(store: Store, cmd: UserCmd) -> anyhow::Result<()> {
+pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Result<()> {
     use commands::user::{self as users, PersonalData};
     use domain::user::UserCommand as U;
     let vault = Vault::new(store.clone(), master_key()?);
@@ -150,6 +159,44 @@ pub(crate) async fn user(store: Store, cmd: UserCmd) -> anyhow::Result<()> {
             let id = users::register(&store, &vault, &personal, household, &who).await?;
             println!("{}", serde_json::json!({ "user_id": id }));
             return Ok(());
+        }
+        UserCmd::List { household, format } => {
+            let reader = super::read::Reader::open(store.clone(), url).await?;
+            let position = reader.ready("people").await?;
+            let filters: Vec<(&str, Option<String>)> =
+                household.clone().map(|h| ("household", Some(h))).into_iter().collect();
+            let rows = projections::query::records(&reader.db, &projections::people::USERS, &filters).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id = r.str("user_id");
+                let sealed: Option<domain::Sealed> = match r.text("personal_sealed") {
+                    Some(h) => Some(rmp_serde_from_hex(h)?),
+                    None => None,
+                };
+                let personal = match sealed {
+                    Some(s) if !r.flag("erased") => users::open_personal(&vault, id, &s).await?,
+                    _ => None,
+                };
+                let (name, email) = personal.map_or(("erased".to_owned(), "erased".to_owned()), |p| (p.name, p.email));
+                out.push(vec![
+                    id.to_owned(),
+                    r.str("household").to_owned(),
+                    name,
+                    email,
+                    r.str("kyc_status").to_owned(),
+                    r.str("roles").to_owned(),
+                    r.flag("mfa_enabled").to_string(),
+                    r.flag("erased").to_string(),
+                ]);
+            }
+            let report = api::reports::Report {
+                name: "users",
+                columns: vec!["user_id", "household", "name", "email", "kyc_status", "roles", "mfa_enabled", "erased"],
+                rows: out,
+                totals: Vec::new(),
+            };
+            let params: Vec<(&str, String)> = household.map(|h| ("household", h)).into_iter().collect();
+            return reader.emit(&report, format, &params, position).await;
         }
         UserCmd::Show { user } => {
             let v = users::show(&store, &vault, &user).await?;
@@ -242,4 +289,9 @@ pub(crate) async fn user(store: Store, cmd: UserCmd) -> anyhow::Result<()> {
     let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
     println!("{}", serde_json::json!({ "user_id": user_id, "events": types, "last_position": done.last_position }));
     Ok(())
+}
+
+fn rmp_serde_from_hex(h: &str) -> anyhow::Result<domain::Sealed> {
+    let bytes = hex::decode(h).map_err(|e| anyhow::anyhow!("users read model: sealed data: {e}"))?;
+    projections::people::sealed_from(&bytes).map_err(|e| anyhow::anyhow!("users read model: sealed data: {e}"))
 }

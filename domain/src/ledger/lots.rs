@@ -78,6 +78,15 @@ pub enum Term {
     Long,
 }
 
+impl Term {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Short => "short",
+            Self::Long => "long",
+        }
+    }
+}
+
 pub fn term(acquired: NaiveDate, sold: NaiveDate) -> Term {
     let anniversary = acquired.checked_add_months(Months::new(12)).unwrap_or(acquired);
     if sold > anniversary {

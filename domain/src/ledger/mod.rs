@@ -25,6 +25,9 @@ use contributions::{tally, Tally};
 use lots::{compute, Book, WashSale};
 use types::{AccountInfo, AccountType, Action, FilingStatus, HsaCoverage, LotMethod, Member, Ratio, Trade};
 
+/// The schema version of every ledger event type this code writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The events of a household ledger stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LedgerEvent {
@@ -110,8 +113,9 @@ pub struct AccountDetails {
     pub vesting: Option<Vesting>,
 }
 
-/// The state a ledger decision needs, rebuilt by folding its events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The state a ledger decision needs, rebuilt by folding its events. Serializable, so that a
+/// projector can keep it as a snapshot beside its read models.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     pub household: Option<(String, FilingStatus)>,
     pub accounts: BTreeMap<String, AccountInfo>,

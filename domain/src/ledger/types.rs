@@ -384,6 +384,15 @@ pub enum HsaCoverage {
     Family,
 }
 
+impl HsaCoverage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfOnly => "self",
+            Self::Family => "family",
+        }
+    }
+}
+
 impl FromStr for HsaCoverage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -1,0 +1,465 @@
+//! Reading through the read models: `projections …`, `project`, `audit …`, and the shared
+//! [`Reader`] that every report uses (catch up the projector, query, print, record the report).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use api::reports::{self, Format, Report};
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use domain::report::ReportEvent;
+use event_store::{codec, EventStore, Store, StoredEvent};
+use projections::db::Db;
+use projections::people::{KYC_TRAIL, USERS};
+use projections::query::records;
+use projections::runner::Progress;
+use projections::source::NatsFeed;
+use projections::{Runner, Source};
+use sha2::{Digest as _, Sha256};
+
+use super::{caller, with_newline};
+
+/// Where reports read from: the read models in the store's own database, caught up to its head,
+/// or (for an auditor's as-of replay) a temporary in-memory database holding the projection
+/// of the events recorded up to an instant.
+pub(crate) struct Reader {
+    pub store: Store,
+    pub db: Db,
+    until: Option<u64>,
+    as_of: Option<DateTime<Utc>>,
+}
+
+impl Reader {
+    pub(crate) async fn open(store: Store, url: &str) -> anyhow::Result<Self> {
+        let db = Db::open(url, false).await?;
+        Ok(Self { store, db, until: None, as_of: None })
+    }
+
+    /// The ledger as it stood at `instant`: every event recorded at or before it, replayed into
+    /// a temporary projection.
+    pub(crate) async fn as_of(store: Store, instant: DateTime<Utc>) -> anyhow::Result<Self> {
+        let until = store.position_at(instant).await?;
+        let db = Db::open("sqlite::memory:", true).await?;
+        Ok(Self { store, db, until: Some(until), as_of: Some(instant) })
+    }
+
+    /// Catches the named projector up (to the head, or to the as-of cut) and returns the last
+    /// global position its rows reflect.
+    pub(crate) async fn ready(&self, name: &str) -> anyhow::Result<u64> {
+        let mut runner = Runner::open(self.db.clone(), projections::by_name(name)?).await?;
+        let mut source = Source::Store { store: self.store.clone(), until: self.until };
+        runner.catch_up(&mut source, &mut |_| {}).await?;
+        Ok(runner.status(None).await?.checkpoint)
+    }
+
+    /// Prints a report. JSON and CSV reports carry their SHA-256 and are recorded as a
+    /// `ReportGenerated` event; tables are for reading on screen and are not recorded.
+    pub(crate) async fn emit(
+        &self,
+        report: &Report,
+        format: Format,
+        parameters: &[(&str, String)],
+        position: u64,
+    ) -> anyhow::Result<()> {
+        let parameters: BTreeMap<String, String> =
+            parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let (text, sha256) = match format {
+            Format::Table => {
+                print!("{}", with_newline(report.render(format)));
+                return Ok(());
+            }
+            Format::Json => {
+                let mut value = report.json();
+                value["generated"] = serde_json::json!({
+                    "report": report.name,
+                    "parameters": parameters,
+                    "position": position,
+                    "as_of": self.as_of,
+                });
+                let sha = hex::encode(Sha256::digest(value.to_string()));
+                value["sha256"] = serde_json::Value::String(sha.clone());
+                (with_newline(value.to_string()), sha)
+            }
+            Format::Csv => {
+                let body = with_newline(report.render(format));
+                let sha = hex::encode(Sha256::digest(&body));
+                (format!("{body}# sha256:{sha}\n"), sha)
+            }
+        };
+        let event = ReportEvent::ReportGenerated {
+            report: report.name.to_owned(),
+            parameters,
+            format: if format == Format::Json { "json" } else { "csv" }.to_owned(),
+            sha256,
+            rows: report.rows.len() as u64,
+            position,
+            as_of: self.as_of,
+        };
+        commands::report::record(&self.store, event, &caller("cairn report")).await?;
+        print!("{text}");
+        Ok(())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectionsCmd {
+    /// Each projector: the version this build projects, the version and generation in service,
+    /// its checkpoint and lag behind the log, and a rebuild in progress. Changes nothing.
+    Status,
+    /// Rebuild from position 0 into a new generation while the current one keeps answering,
+    /// then swap it in. Shows events/s and an ETA on stderr; prints a JSON line per projector.
+    Rebuild {
+        /// One projector (holdings, prices or people); all when omitted.
+        name: Option<String>,
+    },
+    /// SHA-256 over each read model's rows in primary-key order (after catching up), per table
+    /// and overall. Equal digests mean equal rows, whichever way they were built.
+    Digest {
+        name: Option<String>,
+    },
+}
+
+fn selected(name: Option<&str>) -> anyhow::Result<Vec<projections::Projection>> {
+    Ok(match name {
+        Some(n) => vec![projections::by_name(n)?],
+        None => projections::all(),
+    })
+}
+
+pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd) -> anyhow::Result<()> {
+    let db = Db::open(url, false).await?;
+    let head = store.head().await?.map_or(0, |h| h.position);
+    match cmd {
+        ProjectionsCmd::Status => {
+            for p in projections::all() {
+                let status = Runner::inspect(db.clone(), p).status(Some(head)).await?;
+                println!("{}", serde_json::to_value(&status)?);
+            }
+            println!("{}", serde_json::json!({ "head": head, "prices_layout": db.time_series_layout().await }));
+        }
+        ProjectionsCmd::Rebuild { name } => {
+            for p in selected(name.as_deref())? {
+                let mut runner = Runner::open(db.clone(), p).await?;
+                runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
+                let generation = runner.start_shadow().await?;
+                let started = Instant::now();
+                let events = runner.catch_up(&mut Source::store(store.clone()), &mut progress_bar(runner.name())).await?;
+                eprintln!();
+                let seconds = started.elapsed().as_secs_f64();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "projector": runner.name(),
+                        "generation": generation,
+                        "events": events,
+                        "seconds": (seconds * 1000.0).round() / 1000.0,
+                        "events_per_sec": (events as f64 / seconds.max(1e-9)).round(),
+                    })
+                );
+            }
+        }
+        ProjectionsCmd::Digest { name } => {
+            for p in selected(name.as_deref())? {
+                let mut runner = Runner::open(db.clone(), p).await?;
+                runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
+                print_digest(&runner).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn print_digest(runner: &Runner) -> anyhow::Result<()> {
+    let (tables, all) = runner.digest().await?;
+    let status = runner.status(None).await?;
+    let tables: serde_json::Map<String, serde_json::Value> = tables
+        .into_iter()
+        .map(|(name, (rows, sha))| (name.to_owned(), serde_json::json!({ "rows": rows, "sha256": sha })))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({ "projector": runner.name(), "position": status.checkpoint, "tables": tables, "sha256": all })
+    );
+    Ok(())
+}
+
+/// A one-line progress bar on stderr: bar, events done of total, events/s, ETA.
+fn progress_bar(name: &'static str) -> impl FnMut(Progress) + Send {
+    move |p: Progress| {
+        let secs = p.elapsed.as_secs_f64().max(1e-9);
+        let rate = p.done as f64 / secs;
+        let (bar, eta) = match p.total.filter(|t| *t > 0) {
+            Some(total) => {
+                let frac = (p.done as f64 / total as f64).min(1.0);
+                let filled = (frac * 30.0).round() as usize;
+                let left = total.saturating_sub(p.done) as f64 / rate.max(1.0);
+                (format!("[{}{}] {:>3.0}%", "#".repeat(filled), " ".repeat(30 - filled), frac * 100.0), format!("ETA {left:.0}s"))
+            }
+            None => (String::new(), String::new()),
+        };
+        let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{name} {bar} {}{total} events  {rate:.0} events/s  {eta}   ", p.done);
+        let _ = err.flush();
+    }
+}
+
+/// `cairn project`: keep read models in another database, fed from the store or from NATS.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ProjectArgs {
+    /// The database the read models are written to (sqlite://PATH, created if missing, or
+    /// postgres://…).
+    #[arg(long, env = "CAIRN_PROJECT_TARGET")]
+    target: String,
+    /// Read events from this NATS server (the relay's JetStream stream) instead of from
+    /// --database-url.
+    #[arg(long)]
+    from_nats: Option<String>,
+    /// The relay's JetStream stream.
+    #[arg(long, default_value = "CAIRN_EVENTS")]
+    nats_stream: String,
+    /// The relay's subject prefix.
+    #[arg(long, default_value = "cairn.events")]
+    nats_subject_prefix: String,
+    /// Keep following new events (until Ctrl-C) instead of stopping when caught up.
+    #[arg(long)]
+    follow: bool,
+    /// Only these projectors (holdings, prices, people); all when omitted.
+    names: Vec<String>,
+}
+
+pub(crate) async fn project(database_url: &str, args: ProjectArgs) -> anyhow::Result<()> {
+    let db = Db::open(&args.target, true).await.with_context(|| format!("--target {}", args.target))?;
+    let projections = if args.names.is_empty() {
+        projections::all()
+    } else {
+        args.names.iter().map(|n| projections::by_name(n)).collect::<Result<_, _>>()?
+    };
+    let mut runners = Vec::new();
+    for p in projections {
+        runners.push(Runner::open(db.clone(), p).await?);
+    }
+    // Each projector reads the feed from its own checkpoint, so each gets its own source.
+    let mut sources = Vec::new();
+    for _ in &runners {
+        sources.push(match &args.from_nats {
+            Some(url) => Source::Nats(NatsFeed::connect(url, &args.nats_stream, &args.nats_subject_prefix).await?),
+            None => Source::store(Store::open_existing(database_url).await?),
+        });
+    }
+    let stop = super::shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        for (runner, source) in runners.iter_mut().zip(&mut sources) {
+            runner.catch_up(source, &mut |_| {}).await?;
+        }
+        if !args.follow {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            () = &mut stop => break,
+        }
+    }
+    for runner in &runners {
+        print_digest(runner).await?;
+    }
+    Ok(())
+}
+
+/// Auditors' commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Run a read command exactly as the ledger knew it at INSTANT: the events recorded up to
+    /// it are replayed into a temporary projection, and the command reads that. E.g.
+    /// `cairn audit as-of 2025-04-15T00:00:00Z ledger gains --household smith --year 2024`.
+    /// Read commands: ledger lots|gains|positions|wash-sales|contributions, portfolio allocation,
+    /// market bars|latest, audit kyc.
+    AsOf {
+        /// An RFC 3339 instant (2025-04-15T00:00:00Z) or a date (midnight UTC).
+        instant: String,
+        #[command(subcommand)]
+        read: AsOfRead,
+    },
+    /// Every event recorded in a window: position, time, stream, type, actor, command id,
+    /// causation and a one-line summary.
+    Changes {
+        /// Start of the window (inclusive): RFC 3339 or a date.
+        #[arg(long)]
+        from: String,
+        /// End of the window (inclusive): RFC 3339 or a date (the end of that day).
+        #[arg(long)]
+        to: String,
+        /// Only this household's ledger and portfolios.
+        #[arg(long)]
+        household: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// The KYC report: every status change, who made it, when, with document references.
+    Kyc {
+        /// Only users whose current status is this (not_started, pending, in_review, approved,
+        /// rejected, expired).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// The read commands `audit as-of` can replay.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AsOfRead {
+    #[command(subcommand)]
+    Ledger(super::ledger::LedgerCommand),
+    #[command(subcommand)]
+    Portfolio(super::portfolio::PortfolioCmd),
+    #[command(subcommand)]
+    Market(super::market::MarketCmd),
+    #[command(subcommand)]
+    Audit(AsOfAudit),
+}
+
+/// The audit reports `audit as-of` can replay.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AsOfAudit {
+    /// The KYC report (see `audit kyc`).
+    Kyc {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// Parses an instant: RFC 3339, or a date meaning its first (`end` false) or last moment.
+pub(crate) fn instant(s: &str, end: bool) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{s:?}: expected an RFC 3339 instant (2025-04-15T00:00:00Z) or a date"))?;
+    let time = if end { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
+    Ok(time.expect("valid time").and_utc())
+}
+
+pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Result<()> {
+    match cmd {
+        AuditCmd::AsOf { instant: at, read } => {
+            let at = instant(&at, false).context("INSTANT")?;
+            let reader = Reader::as_of(store, at).await?;
+            match read {
+                AsOfRead::Ledger(cmd) => super::ledger::read(&reader, cmd).await,
+                AsOfRead::Portfolio(cmd) => super::portfolio::read(&reader, cmd).await,
+                AsOfRead::Market(cmd) => super::market::read(&reader, cmd).await,
+                AsOfRead::Audit(AsOfAudit::Kyc { status, format }) => kyc(&reader, status, format).await,
+            }
+        }
+        AuditCmd::Kyc { status, format } => kyc(&Reader::open(store, url).await?, status, format).await,
+        AuditCmd::Changes { from, to, household, format } => {
+            let (from_t, to_t) = (instant(&from, false).context("--from")?, instant(&to, true).context("--to")?);
+            let reader = Reader::open(store.clone(), url).await?;
+            let first = store.position_at(from_t - chrono::Duration::microseconds(1)).await? + 1;
+            let last = store.position_at(to_t).await?;
+            let key = household.as_deref().map(domain::ledger::household_key);
+            let mut rows = Vec::new();
+            let mut next = first;
+            while next <= last {
+                let page = store.read_range(next, last, 10_000).await?;
+                let Some(end) = page.last().map(|e| e.global_position) else { break };
+                next = end + 1;
+                for e in page.iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))) {
+                    rows.push(change_row(e));
+                }
+            }
+            let report = Report {
+                name: "changes",
+                columns: vec![
+                    "position",
+                    "recorded_at",
+                    "stream",
+                    "event_type",
+                    "actor",
+                    "source",
+                    "command_id",
+                    "causation_id",
+                    "summary",
+                ],
+                rows,
+                totals: Vec::new(),
+            };
+            let mut params = vec![("from", from_t.to_rfc3339()), ("to", to_t.to_rfc3339())];
+            if let Some(h) = household {
+                params.push(("household", h));
+            }
+            reader.emit(&report, format, &params, last).await
+        }
+    }
+}
+
+fn belongs_to(e: &StoredEvent, household: &str) -> bool {
+    let id = e.stream_id.as_str();
+    id.strip_prefix("ledger-") == Some(household)
+        || id.strip_prefix("portfolio-").and_then(|r| r.split_once("--")).map(|(h, _)| h) == Some(household)
+}
+
+fn change_row(e: &StoredEvent) -> Vec<String> {
+    let meta = e.metadata().unwrap_or_default();
+    let uuid = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+    vec![
+        e.global_position.to_string(),
+        e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        e.stream_id.to_string(),
+        e.event_type.clone(),
+        meta.actor.unwrap_or_default(),
+        meta.source.unwrap_or_default(),
+        uuid(meta.command_id),
+        uuid(meta.causation_id),
+        summary(e),
+    ]
+}
+
+/// A one-line summary of an event: its scalar fields, `name=value`, in payload order, without
+/// sealed (binary) personal data.
+fn summary(e: &StoredEvent) -> String {
+    let json = codec::to_json(e);
+    let payload = &json["payload"];
+    // Externally tagged enums put the fields one level down, under the type's name.
+    let fields = match payload.as_object() {
+        Some(o) if o.len() == 1 && o.contains_key(&e.event_type) => &o[&e.event_type],
+        _ => payload,
+    };
+    let mut parts = Vec::new();
+    let mut add = |k: &str, v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => parts.push(format!("{k}={s}")),
+        serde_json::Value::Number(n) => parts.push(format!("{k}={n}")),
+        serde_json::Value::Bool(b) => parts.push(format!("{k}={b}")),
+        _ => {}
+    };
+    match fields {
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                match v {
+                    serde_json::Value::Object(inner) => inner.iter().for_each(|(k2, v2)| add(k2, v2)),
+                    v => add(k, v),
+                }
+            }
+        }
+        v => add("value", v),
+    }
+    parts.join(" ")
+}
+
+async fn kyc(reader: &Reader, status: Option<String>, format: Format) -> anyhow::Result<()> {
+    let position = reader.ready("people").await?;
+    let mut trail = records(&reader.db, &KYC_TRAIL, &[]).await?;
+    if let Some(s) = &status {
+        let users = records(&reader.db, &USERS, &[("kyc_status", Some(s.clone()))]).await?;
+        let ids: std::collections::BTreeSet<&str> = users.iter().map(|u| u.str("user_id")).collect();
+        trail.retain(|r| ids.contains(r.str("user_id")));
+    }
+    let params: Vec<(&str, String)> = status.map(|s| ("status", s)).into_iter().collect();
+    reader.emit(&reports::kyc(&trail), format, &params, position).await
+}

@@ -1,0 +1,660 @@
+//! The read-model database (SQLite or PostgreSQL) and the tables, described once.
+//!
+//! Every read-model table is described by a [`Table`]; its DDL, bulk inserts, queries and
+//! digest are generated from that description for either backend. A table lives in a physical
+//! table per *generation* (`lots_g3`), and a view with the table's own name (`lots`) points at
+//! the generation in service, so a rebuild can fill the next generation while queries keep
+//! reading the current one, and swap the view when it has caught up.
+//!
+//! Values travel as text: a row is `Vec<Option<String>>` in column order, decimals as their
+//! normalized string, dates as `YYYY-MM-DD`, instants as RFC 3339 with microseconds and `Z`,
+//! booleans as `1`/`0`. Bulk writes send a whole batch as one JSON array bound to one parameter
+//! (`json_each` on SQLite, `json_array_elements` on PostgreSQL), so a batch of thousands of rows
+//! is one statement.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sha2::{Digest as _, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Row as _, Sqlite, SqlitePool, Transaction};
+
+use crate::{Error, Result};
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Int,
+    Dec,
+    Date,
+    Time,
+    Bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+pub const fn col(name: &'static str, kind: Kind) -> Column {
+    Column { name, kind }
+}
+
+/// A read-model table: its columns, its primary key (also the canonical order for digests) and
+/// the column that scopes rows to one aggregate (a household, a symbol, a user), so that a
+/// projector can replace everything it derived for that aggregate at once.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    pub key: &'static [&'static str],
+    pub scope: &'static str,
+    /// A time series on its `day` column: a TimescaleDB hypertable where the extension can be
+    /// created, else a table range-partitioned by month with a BRIN index (PostgreSQL only).
+    pub time_series: bool,
+}
+
+impl Table {
+    pub fn physical(&self, generation: i64) -> String {
+        format!("{}_g{generation}", self.name)
+    }
+
+    fn kind_of(&self, column: &str) -> Kind {
+        self.columns.iter().find(|c| c.name == column).map_or(Kind::Text, |c| c.kind)
+    }
+}
+
+/// One row, in column order.
+pub type Row = Vec<Option<String>>;
+
+/// A value as it is stored (see the module documentation).
+pub trait Cell {
+    fn cell(&self) -> Option<String>;
+}
+
+impl Cell for str {
+    fn cell(&self) -> Option<String> {
+        Some(self.to_owned())
+    }
+}
+impl Cell for String {
+    fn cell(&self) -> Option<String> {
+        Some(self.clone())
+    }
+}
+impl Cell for Decimal {
+    fn cell(&self) -> Option<String> {
+        Some(self.normalize().to_string())
+    }
+}
+impl Cell for NaiveDate {
+    fn cell(&self) -> Option<String> {
+        Some(self.format("%Y-%m-%d").to_string())
+    }
+}
+impl Cell for DateTime<Utc> {
+    fn cell(&self) -> Option<String> {
+        Some(self.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+    }
+}
+impl Cell for bool {
+    fn cell(&self) -> Option<String> {
+        Some(if *self { "1" } else { "0" }.to_owned())
+    }
+}
+macro_rules! int_cell {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            fn cell(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+        }
+    )*};
+}
+int_cell!(i32, i64, u32, u64, usize);
+impl<T: Cell> Cell for Option<T> {
+    fn cell(&self) -> Option<String> {
+        self.as_ref().and_then(Cell::cell)
+    }
+}
+impl<T: Cell + ?Sized> Cell for &T {
+    fn cell(&self) -> Option<String> {
+        (**self).cell()
+    }
+}
+
+/// Builds a [`Row`] from values of mixed types.
+#[macro_export]
+macro_rules! row {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::Cell::cell(&$v)),*] };
+}
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to the read-model database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: Pool,
+    /// Monthly partitions of time-series tables known to exist.
+    partitions: Arc<Mutex<HashSet<String>>>,
+    /// Whether the TimescaleDB extension could be created (decided once, at the first table).
+    timescale: Arc<Mutex<Option<bool>>>,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same sqlx code on either backend's executor.
+macro_rules! on {
+    ($target:expr, $c:ident => $body:expr) => {
+        match $target {
+            Pool::Sqlite($c) => $body,
+            Pool::Postgres($c) => $body,
+        }
+    };
+}
+macro_rules! on_tx {
+    ($target:expr, $c:ident => $body:expr) => {
+        match $target {
+            Tx::Sqlite($c) => $body,
+            Tx::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Rows per bulk statement.
+const CHUNK: usize = 5_000;
+
+impl Db {
+    /// Opens `sqlite://PATH`, `sqlite::memory:` or `postgres://…`, and creates the projector
+    /// registry tables if missing. A SQLite file is created when `create` is set.
+    pub async fn open(url: &str, create: bool) -> Result<Self> {
+        let bad = |problem: String| Error::Config(format!("read-model database {url}: {problem}"));
+        let pool = if url.starts_with("sqlite:") {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| bad(e.to_string()))?
+                .create_if_missing(create)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .row_buffer_size(4096)
+                .pragma("cache_size", "-65536");
+            if !in_memory && create {
+                if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+            let pool = if in_memory {
+                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(4)
+            }
+            .connect_with(options)
+            .await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(bad("expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into()));
+        };
+        let db = Self { pool, partitions: Arc::default(), timescale: Arc::default() };
+        db.create_registry().await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    async fn create_registry(&self) -> Result<()> {
+        let blob = match self.backend() {
+            Backend::Sqlite => "BLOB",
+            Backend::Postgres => "BYTEA",
+        };
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS cairn_projectors (
+                name TEXT PRIMARY KEY,
+                version BIGINT NOT NULL,
+                generation BIGINT NOT NULL,
+                shadow_version BIGINT,
+                shadow_generation BIGINT
+            )"
+            .to_owned(),
+            "CREATE TABLE IF NOT EXISTS cairn_projector_checkpoints (
+                name TEXT NOT NULL,
+                generation BIGINT NOT NULL,
+                position BIGINT NOT NULL,
+                PRIMARY KEY (name, generation)
+            )"
+            .to_owned(),
+            format!(
+                "CREATE TABLE IF NOT EXISTS cairn_projector_state (
+                    name TEXT NOT NULL,
+                    generation BIGINT NOT NULL,
+                    key TEXT NOT NULL,
+                    state {blob} NOT NULL,
+                    PRIMARY KEY (name, generation, key)
+                )"
+            ),
+        ] {
+            self.execute(&sql, &[]).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Runs one statement with text parameters (cast them in the SQL where PostgreSQL needs a type).
+    pub async fn execute(&self, sql: &str, params: &[Option<String>]) -> Result<u64> {
+        on!(&self.pool, p => {
+            let mut q = sqlx::query(sql);
+            for v in params {
+                q = q.bind(v.clone());
+            }
+            Ok(q.execute(p).await?.rows_affected())
+        })
+    }
+
+    /// Runs a query whose every selected column is text (see [`Db::text`]).
+    pub async fn fetch(&self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>> {
+        on!(&self.pool, p => {
+            let mut q = sqlx::query(sql);
+            for v in params {
+                q = q.bind(v.clone());
+            }
+            let rows = q.fetch_all(p).await?;
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.try_get::<Option<String>, _>(i).map_err(Error::from)).collect())
+                .collect()
+        })
+    }
+
+    /// A projector's saved state under `key`, if any.
+    pub async fn load_state(&self, name: &str, generation: i64, key: &str) -> Result<Option<Vec<u8>>> {
+        let sql = "SELECT state FROM cairn_projector_state WHERE name = $1 AND generation = $2 AND key = $3";
+        on!(&self.pool, p => {
+            let row = sqlx::query(sql).bind(name).bind(generation).bind(key).fetch_optional(p).await?;
+            Ok(match row {
+                Some(r) => Some(r.try_get::<Vec<u8>, _>(0)?),
+                None => None,
+            })
+        })
+    }
+
+    /// The generation in service of a projector, if it is registered.
+    pub async fn generation(&self, name: &str) -> Result<Option<i64>> {
+        let rows = self
+            .fetch("SELECT CAST(generation AS TEXT) FROM cairn_projectors WHERE name = $1", &[Some(name.to_owned())])
+            .await?;
+        Ok(rows.first().and_then(|r| r[0].as_deref()).and_then(|g| g.parse().ok()))
+    }
+
+    /// `column` as a text expression, in the canonical form of the module documentation.
+    pub fn text(&self, column: &str, kind: Kind) -> String {
+        match (self.backend(), kind) {
+            (Backend::Sqlite, Kind::Int | Kind::Bool) => format!("CAST({column} AS TEXT)"),
+            (Backend::Sqlite, _) => column.to_owned(),
+            (Backend::Postgres, Kind::Text) => column.to_owned(),
+            (Backend::Postgres, Kind::Int | Kind::Dec | Kind::Date) => format!("{column}::text"),
+            (Backend::Postgres, Kind::Bool) => format!("CASE WHEN {column} THEN '1' ELSE '0' END"),
+            (Backend::Postgres, Kind::Time) => {
+                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
+        }
+    }
+
+    /// Parameter `$n` compared with a column of `kind`.
+    pub fn param(&self, n: usize, kind: Kind) -> String {
+        match (self.backend(), kind) {
+            (Backend::Sqlite, _) | (Backend::Postgres, Kind::Text) => format!("${n}"),
+            (Backend::Postgres, k) => format!("${n}::{}", pg_type(k)),
+        }
+    }
+
+    /// The table's columns as text, for a SELECT list.
+    pub fn select_list(&self, table: &Table) -> String {
+        table.columns.iter().map(|c| self.text(c.name, c.kind)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Rows of the table's view (the generation in service) where `filters` hold
+    /// (`column = value`, or `column >= value` / `column <= value` with a trailing `>=`/`<=`
+    /// in the name), in primary-key order.
+    pub async fn select(&self, table: &Table, filters: &[(&str, Option<String>)]) -> Result<Vec<Row>> {
+        self.select_from(table, table.name, filters).await
+    }
+
+    async fn select_from(&self, table: &Table, from: &str, filters: &[(&str, Option<String>)]) -> Result<Vec<Row>> {
+        let mut sql = format!("SELECT {} FROM {from}", self.select_list(table));
+        for (i, (name, _)) in filters.iter().enumerate() {
+            let (column, op) = if let Some(c) = name.strip_suffix(">=") {
+                (c.trim(), ">=")
+            } else if let Some(c) = name.strip_suffix("<=") {
+                (c.trim(), "<=")
+            } else {
+                (*name, "=")
+            };
+            sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+            sql.push_str(&format!("{column} {op} {}", self.param(i + 1, table.kind_of(column))));
+        }
+        sql.push_str(&format!(" ORDER BY {}", table.key.join(", ")));
+        let params: Vec<Option<String>> = filters.iter().map(|(_, v)| v.clone()).collect();
+        self.fetch(&sql, &params).await
+    }
+
+    /// Creates the physical tables of one generation (and, on PostgreSQL, the time-series layout).
+    pub async fn create_tables(&self, tables: &[&Table], generation: i64) -> Result<()> {
+        for table in tables {
+            let physical = table.physical(generation);
+            let columns: Vec<String> =
+                table.columns.iter().map(|c| format!("{} {}", c.name, self.column_type(c.kind))).collect();
+            let key = table.key.join(", ");
+            let pg_series = table.time_series && self.backend() == Backend::Postgres;
+            let timescale = pg_series && self.timescale_available().await;
+            let partitioned = if pg_series && !timescale { " PARTITION BY RANGE (day)" } else { "" };
+            let cascade = if self.backend() == Backend::Postgres { " CASCADE" } else { "" };
+            self.execute(&format!("DROP TABLE IF EXISTS {physical}{cascade}"), &[]).await?;
+            self.execute(
+                &format!("CREATE TABLE {physical} ({}, PRIMARY KEY ({key})){partitioned}", columns.join(", ")),
+                &[],
+            )
+            .await?;
+            if table.key.first() != Some(&table.scope) {
+                self.execute(&format!("CREATE INDEX {physical}_scope ON {physical} ({})", table.scope), &[]).await?;
+            }
+            if timescale {
+                self.execute(
+                    &format!(
+                        "SELECT create_hypertable('{physical}', 'day', chunk_time_interval => INTERVAL '1 month')"
+                    ),
+                    &[],
+                )
+                .await?;
+                self.execute(
+                    &format!(
+                        "ALTER TABLE {physical} SET (timescaledb.compress, timescaledb.compress_segmentby = '{}')",
+                        table.scope
+                    ),
+                    &[],
+                )
+                .await?;
+                self.execute(&format!("SELECT add_compression_policy('{physical}', INTERVAL '90 days')"), &[])
+                    .await?;
+            } else if pg_series {
+                self.execute(&format!("CREATE INDEX {physical}_day_brin ON {physical} USING brin (day)"), &[])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the TimescaleDB extension is (or can be) installed in this database; asked once.
+    pub async fn timescale_available(&self) -> bool {
+        if let Some(known) = *self.timescale.lock().unwrap_or_else(|p| p.into_inner()) {
+            return known;
+        }
+        let offered = self
+            .fetch("SELECT name FROM pg_available_extensions WHERE name = 'timescaledb'", &[])
+            .await
+            .is_ok_and(|r| !r.is_empty());
+        let created = offered && self.execute("CREATE EXTENSION IF NOT EXISTS timescaledb", &[]).await.is_ok();
+        if offered && !created {
+            tracing::warn!("TimescaleDB is offered but cannot be created (is it in shared_preload_libraries?); prices use monthly partitions");
+        }
+        *self.timescale.lock().unwrap_or_else(|p| p.into_inner()) = Some(created);
+        created
+    }
+
+    /// How the prices time series is laid out in this database, for `projections status`.
+    pub async fn time_series_layout(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "table with a (symbol, day) primary key",
+            Backend::Postgres if self.timescale_available().await => "TimescaleDB hypertable (monthly chunks, compression after 90 days)",
+            Backend::Postgres => "range-partitioned by month, BRIN index on day",
+        }
+    }
+
+    fn column_type(&self, kind: Kind) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => match kind {
+                Kind::Int | Kind::Bool => "INTEGER",
+                _ => "TEXT",
+            },
+            Backend::Postgres => pg_type(kind),
+        }
+    }
+
+    /// Makes sure the monthly partitions of a time-series table exist for the given days.
+    async fn ensure_partitions(&self, tx: &mut Tx, table: &Table, physical: &str, rows: &[Row]) -> Result<()> {
+        if !(table.time_series && self.backend() == Backend::Postgres) || self.timescale_available().await {
+            return Ok(());
+        }
+        let Some(day_index) = table.columns.iter().position(|c| c.name == "day") else { return Ok(()) };
+        let mut months: Vec<(i32, u32)> = rows
+            .iter()
+            .filter_map(|r| r[day_index].as_deref())
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| (chrono::Datelike::year(&d), chrono::Datelike::month(&d)))
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        for (y, m) in months {
+            let name = format!("{physical}_p{y:04}{m:02}");
+            if self.partitions.lock().unwrap_or_else(|p| p.into_inner()).contains(&name) {
+                continue;
+            }
+            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            tx.execute(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {physical} \
+                     FOR VALUES FROM ('{y:04}-{m:02}-01') TO ('{ny:04}-{nm:02}-01')"
+                ),
+                &[],
+            )
+            .await?;
+            self.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
+        }
+        Ok(())
+    }
+
+    /// Inserts rows into one generation of a table; with `replace`, a row whose key exists
+    /// replaces it.
+    pub async fn insert(&self, tx: &mut Tx, table: &Table, generation: i64, rows: &[Row], replace: bool) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let physical = table.physical(generation);
+        self.ensure_partitions(tx, table, &physical, rows).await?;
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                let values: Vec<String> = table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.kind {
+                        Kind::Int | Kind::Bool => format!("CAST(value ->> {i} AS INTEGER)"),
+                        _ => format!("value ->> {i}"),
+                    })
+                    .collect();
+                let verb = if replace { "INSERT OR REPLACE" } else { "INSERT" };
+                format!("{verb} INTO {physical} ({}) SELECT {} FROM json_each($1)", names.join(", "), values.join(", "))
+            }
+            Backend::Postgres => {
+                let values: Vec<String> = table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.kind {
+                        Kind::Text => format!("e ->> {i}"),
+                        k => format!("(e ->> {i})::{}", pg_type(k)),
+                    })
+                    .collect();
+                let conflict = if replace {
+                    let updates: Vec<String> = names
+                        .iter()
+                        .filter(|n| !table.key.contains(n))
+                        .map(|n| format!("{n} = EXCLUDED.{n}"))
+                        .collect();
+                    if updates.is_empty() {
+                        format!(" ON CONFLICT ({}) DO NOTHING", table.key.join(", "))
+                    } else {
+                        format!(" ON CONFLICT ({}) DO UPDATE SET {}", table.key.join(", "), updates.join(", "))
+                    }
+                } else {
+                    String::new()
+                };
+                format!(
+                    "INSERT INTO {physical} ({}) SELECT {} FROM json_array_elements($1::json) e{conflict}",
+                    names.join(", "),
+                    values.join(", ")
+                )
+            }
+        };
+        for chunk in rows.chunks(CHUNK) {
+            let json = serde_json::to_string(chunk).map_err(|e| Error::Config(e.to_string()))?;
+            tx.execute(&sql, &[Some(json)]).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes one scope's rows (e.g. one household's) from one generation of a table.
+    pub async fn delete_scope(&self, tx: &mut Tx, table: &Table, generation: i64, scope: &str) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE {} = $1", table.physical(generation), table.scope);
+        tx.execute(&sql, &[Some(scope.to_owned())]).await?;
+        Ok(())
+    }
+
+    /// Deletes the rows of several scopes at once from one generation of a table.
+    pub async fn delete_scopes(&self, tx: &mut Tx, table: &Table, generation: i64, scopes: &[String]) -> Result<()> {
+        if scopes.is_empty() {
+            return Ok(());
+        }
+        let list = match self.backend() {
+            Backend::Sqlite => "SELECT value FROM json_each($1)",
+            Backend::Postgres => "SELECT json_array_elements_text($1::json)",
+        };
+        let sql = format!("DELETE FROM {} WHERE {} IN ({list})", table.physical(generation), table.scope);
+        for chunk in scopes.chunks(CHUNK) {
+            let json = serde_json::to_string(chunk).map_err(|e| Error::Config(e.to_string()))?;
+            tx.execute(&sql, &[Some(json)]).await?;
+        }
+        Ok(())
+    }
+
+    /// The distinct scopes of rows where `column = value` (e.g. the households holding a symbol).
+    pub async fn scopes_where(&self, table: &Table, generation: i64, column: &str, value: &str) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT DISTINCT {} FROM {} WHERE {column} = {}",
+            table.scope,
+            table.physical(generation),
+            self.param(1, table.kind_of(column))
+        );
+        Ok(self.fetch(&sql, &[Some(value.to_owned())]).await?.into_iter().filter_map(|mut r| r.remove(0)).collect())
+    }
+
+    /// SHA-256 over one generation of a table, rows in primary-key order, each value in its
+    /// canonical text form (NULL distinct from every text), so equal digests mean equal rows
+    /// whichever backend holds them.
+    pub async fn digest(&self, table: &Table, generation: i64) -> Result<(u64, String)> {
+        let rows = self.select_from(table, &table.physical(generation), &[]).await?;
+        let mut hash = Sha256::new();
+        for row in &rows {
+            for value in row {
+                match value {
+                    Some(v) => {
+                        hash.update([1u8]);
+                        hash.update((v.len() as u64).to_le_bytes());
+                        hash.update(v.as_bytes());
+                    }
+                    None => hash.update([0u8]),
+                }
+            }
+            hash.update([0x1e]);
+        }
+        Ok((rows.len() as u64, hex::encode(hash.finalize())))
+    }
+
+    /// Points the view `table.name` at `generation` (inside the caller's transaction).
+    pub async fn point_view(&self, tx: &mut Tx, table: &Table, generation: i64) -> Result<()> {
+        tx.execute(&format!("DROP VIEW IF EXISTS {}", table.name), &[]).await?;
+        tx.execute(&format!("CREATE VIEW {} AS SELECT * FROM {}", table.name, table.physical(generation)), &[])
+            .await?;
+        Ok(())
+    }
+}
+
+fn pg_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Int => "bigint",
+        Kind::Dec => "numeric",
+        Kind::Date => "date",
+        Kind::Time => "timestamptz",
+        Kind::Bool => "boolean",
+    }
+}
+
+impl Tx {
+    pub async fn execute(&mut self, sql: &str, params: &[Option<String>]) -> Result<u64> {
+        on_tx!(self, t => {
+            let mut q = sqlx::query(sql);
+            for v in params {
+                q = q.bind(v.clone());
+            }
+            Ok(q.execute(&mut **t).await?.rows_affected())
+        })
+    }
+
+    /// Saves a projector's state under `key`.
+    pub async fn save_state(&mut self, name: &str, generation: i64, key: &str, state: &[u8]) -> Result<()> {
+        let sql = match self {
+            Tx::Sqlite(_) => "INSERT OR REPLACE INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4)",
+            Tx::Postgres(_) => "INSERT INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name, generation, key) DO UPDATE SET state = EXCLUDED.state",
+        };
+        on_tx!(self, t => {
+            sqlx::query(sql).bind(name).bind(generation).bind(key).bind(state).execute(&mut **t).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        on_tx!(self, t => Ok(t.commit().await?))
+    }
+}

@@ -1,0 +1,88 @@
+//! The `prices` projector: daily bars from the `market-<SYMBOL>` streams as a time series.
+//!
+//! On PostgreSQL the table is a TimescaleDB hypertable (monthly chunks, compressed after 90
+//! days) when the extension can be created in the database, else a table range-partitioned by
+//! month with a BRIN index on `day`; on SQLite, a plain table keyed by (symbol, day). Each row
+//! keeps the global position of the event that recorded it, so a valuation can be traced to
+//! its bar, and whether it was a revision.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use domain::market::MarketEvent;
+use event_store::{StoredEvent, Upcasters};
+
+use crate::db::{col, Db, Kind::*, Row, Table, Tx};
+use crate::{row, Error, Result};
+
+pub const PRICES: Table = Table {
+    name: "prices",
+    columns: &[
+        col("symbol", Text),
+        col("day", Date),
+        col("open", Dec),
+        col("high", Dec),
+        col("low", Dec),
+        col("close", Dec),
+        col("adj_close", Dec),
+        col("volume", Dec),
+        col("vwap", Dec),
+        col("source", Text),
+        col("revised", Bool),
+        col("position", Int),
+    ],
+    key: &["symbol", "day"],
+    scope: "symbol",
+    time_series: true,
+};
+
+#[derive(Default)]
+pub struct Prices {
+    pending: BTreeMap<(String, NaiveDate), Row>,
+    upcasters: Upcasters,
+}
+
+impl Prices {
+    pub const NAME: &'static str = "prices";
+    pub const VERSION: i64 = 1;
+    pub const CATEGORIES: &'static [&'static str] = &["market"];
+    pub const TABLES: &'static [&'static Table] = &[&PRICES];
+
+    pub(crate) fn reset(&mut self) {
+        self.pending.clear();
+    }
+
+    pub(crate) async fn absorb(&mut self, _db: &Db, _generation: i64, events: &[StoredEvent]) -> Result<()> {
+        for e in events {
+            let event: MarketEvent = self
+                .upcasters
+                .decode_versioned(e, domain::market::SCHEMA_VERSION)
+                .map_err(|x| Error::Decode { position: e.global_position, problem: x.to_string() })?;
+            let (symbol, bar, revised) = match &event {
+                MarketEvent::BarRecorded { symbol, bar } => (symbol, bar, false),
+                MarketEvent::BarRevised { symbol, bar, .. } => (symbol, bar, true),
+            };
+            let r = row![
+                symbol,
+                bar.date,
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.adj_close,
+                bar.volume,
+                bar.vwap,
+                bar.source,
+                revised,
+                e.global_position,
+            ];
+            self.pending.insert((symbol.clone(), bar.date), r);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn flush(&mut self, db: &Db, tx: &mut Tx, generation: i64) -> Result<()> {
+        let rows: Vec<Row> = std::mem::take(&mut self.pending).into_values().collect();
+        db.insert(tx, &PRICES, generation, &rows, true).await
+    }
+}
