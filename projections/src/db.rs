@@ -377,8 +377,9 @@ impl Db {
         self.fetch(&sql, &params).await
     }
 
-    /// Creates the physical tables of one generation (and, on PostgreSQL, the time-series layout).
-    pub async fn create_tables(&self, tables: &[&Table], generation: i64) -> Result<()> {
+    /// Creates the physical tables of one generation (and, on PostgreSQL, the time-series
+    /// layout), inside the caller's transaction.
+    pub async fn create_tables(&self, tx: &mut Tx, tables: &[&Table], generation: i64) -> Result<()> {
         for table in tables {
             let physical = table.physical(generation);
             let columns: Vec<String> =
@@ -388,24 +389,24 @@ impl Db {
             let timescale = pg_series && self.timescale_available().await;
             let partitioned = if pg_series && !timescale { " PARTITION BY RANGE (day)" } else { "" };
             let cascade = if self.backend() == Backend::Postgres { " CASCADE" } else { "" };
-            self.execute(&format!("DROP TABLE IF EXISTS {physical}{cascade}"), &[]).await?;
-            self.execute(
+            tx.execute(&format!("DROP TABLE IF EXISTS {physical}{cascade}"), &[]).await?;
+            tx.execute(
                 &format!("CREATE TABLE {physical} ({}, PRIMARY KEY ({key})){partitioned}", columns.join(", ")),
                 &[],
             )
             .await?;
             if table.key.first() != Some(&table.scope) {
-                self.execute(&format!("CREATE INDEX {physical}_scope ON {physical} ({})", table.scope), &[]).await?;
+                tx.execute(&format!("CREATE INDEX {physical}_scope ON {physical} ({})", table.scope), &[]).await?;
             }
             if timescale {
-                self.execute(
+                tx.execute(
                     &format!(
                         "SELECT create_hypertable('{physical}', 'day', chunk_time_interval => INTERVAL '1 month')"
                     ),
                     &[],
                 )
                 .await?;
-                self.execute(
+                tx.execute(
                     &format!(
                         "ALTER TABLE {physical} SET (timescaledb.compress, timescaledb.compress_segmentby = '{}')",
                         table.scope
@@ -413,10 +414,10 @@ impl Db {
                     &[],
                 )
                 .await?;
-                self.execute(&format!("SELECT add_compression_policy('{physical}', INTERVAL '90 days')"), &[])
+                tx.execute(&format!("SELECT add_compression_policy('{physical}', INTERVAL '90 days')"), &[])
                     .await?;
             } else if pg_series {
-                self.execute(&format!("CREATE INDEX {physical}_day_brin ON {physical} USING brin (day)"), &[])
+                tx.execute(&format!("CREATE INDEX {physical}_day_brin ON {physical} USING brin (day)"), &[])
                     .await?;
             }
         }

@@ -183,13 +183,12 @@ impl Runner {
         }))
     }
 
+    /// Registers the projector with generation 1. The registry row is inserted first, in the
+    /// same transaction as the tables, so that of two runners starting at once only one creates
+    /// them (the other finds the row taken and keeps the first one's).
     async fn register(&mut self) -> Result<()> {
         let tables = self.projection.tables();
-        self.db.create_tables(tables, 1).await?;
         let mut tx = self.db.begin().await?;
-        for t in tables {
-            self.db.point_view(&mut tx, t, 1).await?;
-        }
         let inserted = tx
             .execute(
                 "INSERT INTO cairn_projectors (name, version, generation) VALUES ($1, CAST($2 AS BIGINT), 1) \
@@ -198,8 +197,11 @@ impl Runner {
             )
             .await?;
         if inserted == 0 {
-            // Another runner registered it first; keep theirs.
             return Ok(());
+        }
+        self.db.create_tables(&mut tx, tables, 1).await?;
+        for t in tables {
+            self.db.point_view(&mut tx, t, 1).await?;
         }
         tx.execute(
             "INSERT INTO cairn_projector_checkpoints (name, generation, position) VALUES ($1, 1, 0)",
@@ -210,20 +212,32 @@ impl Runner {
     }
 
     /// Starts filling a new shadow generation from position 0 (dropping an unfinished one).
+    /// The registry moves only if no other runner changed it since it was read.
     pub async fn start_shadow(&mut self) -> Result<i64> {
         let r = self.registration().await?.ok_or_else(|| Error::NotFound(format!("{} is not registered", self.name())))?;
         let generation = r.generation.max(r.shadow.map_or(0, |s| s.1)) + 1;
-        if let Some((_, old)) = r.shadow {
-            self.drop_generation(old).await?;
-        }
-        self.db.create_tables(self.projection.tables(), generation).await?;
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            "UPDATE cairn_projectors SET shadow_version = CAST($2 AS BIGINT), shadow_generation = CAST($3 AS BIGINT) \
-             WHERE name = $1",
-            &[Some(self.name().to_owned()), Some(self.projection.version().to_string()), Some(generation.to_string())],
-        )
-        .await?;
+        let claimed = tx
+            .execute(
+                "UPDATE cairn_projectors SET shadow_version = CAST($2 AS BIGINT), shadow_generation = CAST($3 AS BIGINT) \
+                 WHERE name = $1 AND generation = CAST($4 AS BIGINT) AND COALESCE(shadow_generation, 0) = CAST($5 AS BIGINT)",
+                &[
+                    Some(self.name().to_owned()),
+                    Some(self.projection.version().to_string()),
+                    Some(generation.to_string()),
+                    Some(r.generation.to_string()),
+                    Some(r.shadow.map_or(0, |s| s.1).to_string()),
+                ],
+            )
+            .await?;
+        if claimed != 1 {
+            // Another runner started (or finished) a rebuild first; follow theirs.
+            return Ok(self.target().await?.1);
+        }
+        if let Some((_, old)) = r.shadow {
+            self.drop_generation_in(&mut tx, old).await?;
+        }
+        self.db.create_tables(&mut tx, self.projection.tables(), generation).await?;
         tx.execute(
             "INSERT INTO cairn_projector_checkpoints (name, generation, position) VALUES ($1, CAST($2 AS BIGINT), 0)",
             &[Some(self.name().to_owned()), Some(generation.to_string())],
@@ -234,15 +248,20 @@ impl Runner {
     }
 
     async fn drop_generation(&self, generation: i64) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        self.drop_generation_in(&mut tx, generation).await?;
+        tx.commit().await
+    }
+
+    async fn drop_generation_in(&self, tx: &mut Tx, generation: i64) -> Result<()> {
+        let cascade = if self.db.backend() == crate::Backend::Postgres { " CASCADE" } else { "" };
         for t in self.projection.tables() {
-            self.db.execute(&format!("DROP TABLE IF EXISTS {}", t.physical(generation)), &[]).await?;
+            tx.execute(&format!("DROP TABLE IF EXISTS {}{cascade}", t.physical(generation)), &[]).await?;
         }
         let params = [Some(self.name().to_owned()), Some(generation.to_string())];
-        self.db
-            .execute("DELETE FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
+        tx.execute("DELETE FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
             .await?;
-        self.db
-            .execute("DELETE FROM cairn_projector_state WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
+        tx.execute("DELETE FROM cairn_projector_state WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
             .await?;
         Ok(())
     }

@@ -23,26 +23,29 @@ use super::{caller, with_newline};
 
 /// Where reports read from: the read models in the store's own database, caught up to its head,
 /// or (for an auditor's as-of replay) a temporary in-memory database holding the projection
-/// of the events recorded up to an instant.
+/// of the events recorded up to an instant (a SQLite file in a temporary folder).
 pub(crate) struct Reader {
     pub store: Store,
     pub db: Db,
     until: Option<u64>,
     as_of: Option<DateTime<Utc>>,
+    /// The folder of an as-of replay's temporary database, removed with the reader.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Reader {
     pub(crate) async fn open(store: Store, url: &str) -> anyhow::Result<Self> {
         let db = Db::open(url, false).await?;
-        Ok(Self { store, db, until: None, as_of: None })
+        Ok(Self { store, db, until: None, as_of: None, _scratch: None })
     }
 
     /// The ledger as it stood at `instant`: every event recorded at or before it, replayed into
     /// a temporary projection.
     pub(crate) async fn as_of(store: Store, instant: DateTime<Utc>) -> anyhow::Result<Self> {
         let until = store.position_at(instant).await?;
-        let db = Db::open("sqlite::memory:", true).await?;
-        Ok(Self { store, db, until: Some(until), as_of: Some(instant) })
+        let dir = tempfile::tempdir().context("cannot create a temporary folder for the replay")?;
+        let db = Db::open(&format!("sqlite://{}/as-of.db", dir.path().display()), true).await?;
+        Ok(Self { store, db, until: Some(until), as_of: Some(instant), _scratch: Some(dir) })
     }
 
     /// Catches the named projector up (to the head, or to the as-of cut) and returns the last

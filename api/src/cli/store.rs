@@ -58,6 +58,15 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         write: Option<std::path::PathBuf>,
     },
+    /// Fill a store with household ledgers and daily bars (about --events events), then time
+    /// rebuilding the read models from position 0 (events/s) and reading one household's
+    /// positions and lots (p50/p99 latency); prints JSON.
+    Projections {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 200)]
+        households: usize,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -227,6 +236,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 serde_json::to_string(&event_store::bench::append(&store, events, batch, writers).await?)?
             }
             BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
+            BenchCommand::Projections { events, households } => {
+                super::bench::projections(&store, &scratch.url, events, households).await?.to_string()
+            }
             BenchCommand::Import { trades, accounts, symbols, .. } => {
                 let b = commands::bench::import(&store, trades, accounts, symbols).await?;
                 let seconds = b.elapsed.as_secs_f64();
