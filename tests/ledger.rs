@@ -128,7 +128,7 @@ async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
     assert_eq!(brokerage["adjusted_basis"], "80.00");
     // The JSON report was itself recorded, with the hash it carries.
     let all = stdout(&run(&db.url, &["events", "tail"]));
-    let report = all.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).last().unwrap();
+    let report: serde_json::Value = serde_json::from_str(all.lines().next_back().unwrap()).unwrap();
     assert_eq!(report["event_type"], "ReportGenerated");
     assert_eq!(report["payload"]["ReportGenerated"]["sha256"], lots["sha256"]);
     let tail = run(&db.url, &["events", "tail", "--stream", "ledger-lee"]);

@@ -75,7 +75,11 @@ fn populate(db: &TestDb, dir: &tempfile::TempDir) -> String {
     let p = ["--household", "Smith", "--name", "Core"];
     ok(&run(db, dir, &[&["portfolio", "create"][..], &p, &["--accounts", "Brokerage,Roth"]].concat()));
     ok(&run(db, dir, &[&["portfolio", "target"][..], &p, &["--weights", "M=0.5,VTI=0.5"]].concat()));
-    let reg = json(&run(db, dir, &["user", "register", "--name", "Ana Smith", "--email", "ana@example.com", "--household", "smith"]));
+    let reg = json(&run(
+        db,
+        dir,
+        &["user", "register", "--name", "Ana Smith", "--email", "ana@example.com", "--household", "smith"],
+    ));
     let id = reg["user_id"].as_str().unwrap().to_owned();
     ok(&run(db, dir, &["user", "kyc", "submit", "--user", &id, "--document", "passport:vault://docs/7"]));
     ok(&run(db, dir, &["user", "kyc", "review", "--user", &id, "--reviewer", "bo"]));
@@ -96,15 +100,25 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
         assert_eq!(m["unrealized_gain"], "0.00", "basis 4,500 after the wash-sale adjustment");
         assert!(m["price_position"].as_str().unwrap().parse::<u64>().unwrap() > 0);
         // 4,500 in M and 3,000 in VTI against 50/50: drift 0.1 over the 0.05 threshold.
-        let alloc = json(&run(&db, &dir, &["portfolio", "allocation", "--household", "Smith", "--name", "Core", "--format", "json"]));
+        let alloc = json(&run(
+            &db,
+            &dir,
+            &["portfolio", "allocation", "--household", "Smith", "--name", "Core", "--format", "json"],
+        ));
         let rows = alloc["allocation"].as_array().unwrap();
-        assert_eq!((rows[0]["asset"].as_str(), rows[0]["weight"].as_str(), rows[0]["drift"].as_str()), (Some("M"), Some("0.6"), Some("0.1")));
+        assert_eq!(
+            (rows[0]["asset"].as_str(), rows[0]["weight"].as_str(), rows[0]["drift"].as_str()),
+            (Some("M"), Some("0.6"), Some("0.1"))
+        );
         assert_eq!(rows[0]["needs_rebalancing"], "true");
         let wash = json(&run(&db, &dir, &["ledger", "wash-sales", "--household", "Smith", "--format", "json"]));
         assert_eq!(wash["wash_sales"][0]["disallowed_loss"], "750.00");
         // Personal data is opened at query time only.
         let users = json(&run(&db, &dir, &["user", "list", "--format", "json"]));
-        assert_eq!((users["users"][0]["name"].as_str(), users["users"][0]["kyc_status"].as_str()), (Some("Ana Smith"), Some("approved")));
+        assert_eq!(
+            (users["users"][0]["name"].as_str(), users["users"][0]["kyc_status"].as_str()),
+            (Some("Ana Smith"), Some("approved"))
+        );
 
         let before = digests(&lines(&run(&db, &dir, &["projections", "digest"])));
         assert_eq!(before.len(), 3);
@@ -138,7 +152,10 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
         // Erasure: the read model no longer opens the person.
         ok(&run(&db, &dir, &["user", "erase", "--user", &user]));
         let users = json(&run(&db, &dir, &["user", "list", "--format", "json"]));
-        assert_eq!((users["users"][0]["name"].as_str(), users["users"][0]["erased"].as_str()), (Some("erased"), Some("true")));
+        assert_eq!(
+            (users["users"][0]["name"].as_str(), users["users"][0]["erased"].as_str()),
+            (Some("erased"), Some("true"))
+        );
         db.remove().await;
     }
 }
@@ -149,7 +166,8 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         let dir = tempfile::tempdir().unwrap();
         populate(&db, &dir);
         let gains = |extra: &[&str]| {
-            let args = [extra, &["ledger", "gains", "--household", "smith", "--year", "2025", "--format", "json"][..]].concat();
+            let args = [extra, &["ledger", "gains", "--household", "smith", "--year", "2025", "--format", "json"][..]]
+                .concat();
             json(&run(&db, &dir, &args))
         };
         let original = gains(&[]);
@@ -158,14 +176,33 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         let instant = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         tokio::time::sleep(Duration::from_millis(50)).await;
         // A late correction: the sale was at 45, not 40.
-        ok(&run(&db, &dir, &["ledger", "correct", "--household", "Smith", "--trade", "T2", "--price", "45", "--reason", "broker confirm"]));
+        ok(&run(
+            &db,
+            &dir,
+            &[
+                "ledger",
+                "correct",
+                "--household",
+                "Smith",
+                "--trade",
+                "T2",
+                "--price",
+                "45",
+                "--reason",
+                "broker confirm",
+            ],
+        ));
         assert_eq!(gains(&[])["totals"]["short"]["proceeds"], "4500.00");
 
         let then = gains(&["audit", "as-of", &instant]);
         assert_eq!(then["gains"], original["gains"], "as the ledger knew it before the correction");
         assert_eq!(then["totals"], original["totals"]);
         assert_eq!(then["generated"]["as_of"].as_str().map(|s| s[..19].to_owned()), Some(instant[..19].to_owned()));
-        let lots_then = json(&run(&db, &dir, &["audit", "as-of", &instant, "ledger", "lots", "--household", "Smith", "--format", "json"]));
+        let lots_then = json(&run(
+            &db,
+            &dir,
+            &["audit", "as-of", &instant, "ledger", "lots", "--household", "Smith", "--format", "json"],
+        ));
         assert_eq!(lots_then["lots"].as_array().unwrap().len(), 2);
         // Before anything was recorded there was no ledger.
         let early = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Smith"]);

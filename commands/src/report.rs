@@ -22,7 +22,11 @@ impl Aggregate for ReportAggregate {
 }
 
 /// Appends `event` on a stream of its own; returns the stream id and the event's position.
-pub async fn record<S: EventStore>(store: &S, event: ReportEvent, caller: &Caller) -> Result<(StreamId, u64), CommandError> {
+pub async fn record<S: EventStore>(
+    store: &S,
+    event: ReportEvent,
+    caller: &Caller,
+) -> Result<(StreamId, u64), CommandError> {
     let command_id = Uuid::now_v7();
     let stream = StreamId::new(format!("report-{command_id}"))?;
     let events = new_events::<ReportAggregate>(&[event], &metadata(command_id, caller))?;

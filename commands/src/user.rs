@@ -226,7 +226,11 @@ pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserVie
 }
 
 /// Opens a user's sealed personal data; `None` once the user's key is destroyed (erased).
-pub async fn open_personal(vault: &Vault, user_id: &str, sealed: &domain::Sealed) -> Result<Option<PersonalData>, CommandError> {
+pub async fn open_personal(
+    vault: &Vault,
+    user_id: &str,
+    sealed: &domain::Sealed,
+) -> Result<Option<PersonalData>, CommandError> {
     match vault.open(user_id, PERSONAL, sealed).await? {
         Opened::Plain(bytes) => {
             Ok(Some(serde_json::from_slice(&bytes).map_err(|e| CommandError::Invalid(format!("personal data: {e}")))?))

@@ -414,11 +414,9 @@ impl Db {
                     &[],
                 )
                 .await?;
-                tx.execute(&format!("SELECT add_compression_policy('{physical}', INTERVAL '90 days')"), &[])
-                    .await?;
+                tx.execute(&format!("SELECT add_compression_policy('{physical}', INTERVAL '90 days')"), &[]).await?;
             } else if pg_series {
-                tx.execute(&format!("CREATE INDEX {physical}_day_brin ON {physical} USING brin (day)"), &[])
-                    .await?;
+                tx.execute(&format!("CREATE INDEX {physical}_day_brin ON {physical} USING brin (day)"), &[]).await?;
             }
         }
         Ok(())
@@ -445,7 +443,9 @@ impl Db {
     pub async fn time_series_layout(&self) -> &'static str {
         match self.backend() {
             Backend::Sqlite => "table with a (symbol, day) primary key",
-            Backend::Postgres if self.timescale_available().await => "TimescaleDB hypertable (monthly chunks, compression after 90 days)",
+            Backend::Postgres if self.timescale_available().await => {
+                "TimescaleDB hypertable (monthly chunks, compression after 90 days)"
+            }
             Backend::Postgres => "range-partitioned by month, BRIN index on day",
         }
     }
@@ -614,8 +614,7 @@ impl Db {
     /// Points the view `table.name` at `generation` (inside the caller's transaction).
     pub async fn point_view(&self, tx: &mut Tx, table: &Table, generation: i64) -> Result<()> {
         tx.execute(&format!("DROP VIEW IF EXISTS {}", table.name), &[]).await?;
-        tx.execute(&format!("CREATE VIEW {} AS SELECT * FROM {}", table.name, table.physical(generation)), &[])
-            .await?;
+        tx.execute(&format!("CREATE VIEW {} AS SELECT * FROM {}", table.name, table.physical(generation)), &[]).await?;
         Ok(())
     }
 }
@@ -645,9 +644,13 @@ impl Tx {
     /// Saves a projector's state under `key`.
     pub async fn save_state(&mut self, name: &str, generation: i64, key: &str, state: &[u8]) -> Result<()> {
         let sql = match self {
-            Tx::Sqlite(_) => "INSERT OR REPLACE INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4)",
-            Tx::Postgres(_) => "INSERT INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name, generation, key) DO UPDATE SET state = EXCLUDED.state",
+            Tx::Sqlite(_) => {
+                "INSERT OR REPLACE INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4)"
+            }
+            Tx::Postgres(_) => {
+                "INSERT INTO cairn_projector_state (name, generation, key, state) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name, generation, key) DO UPDATE SET state = EXCLUDED.state"
+            }
         };
         on_tx!(self, t => {
             sqlx::query(sql).bind(name).bind(generation).bind(key).bind(state).execute(&mut **t).await?;

@@ -309,7 +309,9 @@ impl Holdings {
     pub(crate) async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
         if self.prices.is_none() {
             self.prices = Some(match db.load_state(Self::NAME, generation, PRICES_KEY).await? {
-                Some(bytes) => rmp_serde::from_slice(&bytes).map_err(|e| Error::Config(format!("holdings prices: {e}")))?,
+                Some(bytes) => {
+                    rmp_serde::from_slice(&bytes).map_err(|e| Error::Config(format!("holdings prices: {e}")))?
+                }
                 None => BTreeMap::new(),
             });
         }
@@ -446,10 +448,8 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             Vec::new()
         }
     };
-    let (name, filing_status) = ledger
-        .household
-        .as_ref()
-        .map_or((None, None), |(n, s)| (Some(n.clone()), Some(s.as_str().to_owned())));
+    let (name, filing_status) =
+        ledger.household.as_ref().map_or((None, None), |(n, s)| (Some(n.clone()), Some(s.as_str().to_owned())));
     let households = vec![row![
         household,
         name,
@@ -462,11 +462,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         state.position,
         problem,
     ]];
-    let members = ledger
-        .members
-        .values()
-        .map(|m| row![household, m.name, m.born, m.hsa_coverage.as_str()])
-        .collect();
+    let members = ledger.members.values().map(|m| row![household, m.name, m.born, m.hsa_coverage.as_str()]).collect();
     let accounts = ledger
         .accounts
         .values()
@@ -517,7 +513,18 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            row![household, i, l.lot_id, l.account, l.symbol, l.quantity, l.acquired, l.purchased, l.basis, l.wash_adjustment]
+            row![
+                household,
+                i,
+                l.lot_id,
+                l.account,
+                l.symbol,
+                l.quantity,
+                l.acquired,
+                l.purchased,
+                l.basis,
+                l.wash_adjustment
+            ]
         })
         .collect();
     let gains = book
@@ -574,7 +581,12 @@ fn positions_with_lots(book: &Book) -> Vec<(Position, usize, Option<NaiveDate>)>
     for l in &book.lots {
         let entry = by.entry((&l.account, &l.symbol)).or_insert_with(|| {
             (
-                Position { account: l.account.clone(), symbol: l.symbol.clone(), quantity: Decimal::ZERO, basis: Decimal::ZERO },
+                Position {
+                    account: l.account.clone(),
+                    symbol: l.symbol.clone(),
+                    quantity: Decimal::ZERO,
+                    basis: Decimal::ZERO,
+                },
                 0,
                 None,
             )
@@ -663,8 +675,8 @@ pub async fn ledger_of(db: &Db, household: &str) -> Result<Option<Ledger>> {
     let Some(generation) = db.generation(Holdings::NAME).await? else { return Ok(None) };
     match db.load_state(Holdings::NAME, generation, household).await? {
         Some(bytes) => {
-            let state: HouseholdState =
-                rmp_serde::from_slice(&bytes).map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?;
+            let state: HouseholdState = rmp_serde::from_slice(&bytes)
+                .map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?;
             Ok(Some(state.ledger))
         }
         None => Ok(None),

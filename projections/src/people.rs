@@ -104,7 +104,9 @@ impl People {
             let key = e.stream_id.as_str()["user-".len()..].to_owned();
             if !self.users.contains_key(&key) {
                 let user = match db.load_state(Self::NAME, generation, &key).await? {
-                    Some(bytes) => rmp_serde::from_slice(&bytes).map_err(|x| Error::Config(format!("user {key}: {x}")))?,
+                    Some(bytes) => {
+                        rmp_serde::from_slice(&bytes).map_err(|x| Error::Config(format!("user {key}: {x}")))?
+                    }
                     None => UserState::default(),
                 };
                 self.users.insert(key.clone(), user);
@@ -126,12 +128,18 @@ impl People {
         use UserEvent as U;
         let pos = e.global_position;
         let rec = e.recorded_at;
-        let mut kyc = |status: &str, who: Option<String>, at: &DateTime<Utc>, docs: Option<String>, reason: Option<String>, expires| {
+        let mut kyc = |status: &str,
+                       who: Option<String>,
+                       at: &DateTime<Utc>,
+                       docs: Option<String>,
+                       reason: Option<String>,
+                       expires| {
             self.kyc.push(row![user, pos, status, who, *at, docs, reason, expires, rec]);
         };
         match event {
             U::KycSubmitted { documents, at } => {
-                let docs = documents.iter().map(|d| format!("{}:{}", d.kind, d.reference)).collect::<Vec<_>>().join("; ");
+                let docs =
+                    documents.iter().map(|d| format!("{}:{}", d.kind, d.reference)).collect::<Vec<_>>().join("; ");
                 kyc("pending", actor.clone(), at, Some(docs), None, None);
             }
             U::KycReviewStarted { reviewer, at } => kyc("in_review", Some(reviewer.clone()), at, None, None, None),
@@ -167,7 +175,9 @@ impl People {
             let u = &state.user;
             let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
             let sealed = match (&u.personal, u.erased) {
-                (Some(p), false) => Some(hex::encode(rmp_serde::to_vec_named(p).map_err(|x| Error::Config(x.to_string()))?)),
+                (Some(p), false) => {
+                    Some(hex::encode(rmp_serde::to_vec_named(p).map_err(|x| Error::Config(x.to_string()))?))
+                }
                 _ => None,
             };
             users.push(row![

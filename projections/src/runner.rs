@@ -145,7 +145,10 @@ impl Runner {
         let mut runner = Self { db, projection, cached: None };
         match runner.registration().await? {
             None => runner.register().await?,
-            Some(r) if r.version != runner.projection.version() && r.shadow.map(|s| s.0) != Some(runner.projection.version()) => {
+            Some(r)
+                if r.version != runner.projection.version()
+                    && r.shadow.map(|s| s.0) != Some(runner.projection.version()) =>
+            {
                 tracing::info!(
                     projector = runner.projection.name(),
                     from = r.version,
@@ -214,7 +217,8 @@ impl Runner {
     /// Starts filling a new shadow generation from position 0 (dropping an unfinished one).
     /// The registry moves only if no other runner changed it since it was read.
     pub async fn start_shadow(&mut self) -> Result<i64> {
-        let r = self.registration().await?.ok_or_else(|| Error::NotFound(format!("{} is not registered", self.name())))?;
+        let r =
+            self.registration().await?.ok_or_else(|| Error::NotFound(format!("{} is not registered", self.name())))?;
         let generation = r.generation.max(r.shadow.map_or(0, |s| s.1)) + 1;
         let mut tx = self.db.begin().await?;
         let claimed = tx
@@ -259,8 +263,11 @@ impl Runner {
             tx.execute(&format!("DROP TABLE IF EXISTS {}{cascade}", t.physical(generation)), &[]).await?;
         }
         let params = [Some(self.name().to_owned()), Some(generation.to_string())];
-        tx.execute("DELETE FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
-            .await?;
+        tx.execute(
+            "DELETE FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)",
+            &params,
+        )
+        .await?;
         tx.execute("DELETE FROM cairn_projector_state WHERE name = $1 AND generation = CAST($2 AS BIGINT)", &params)
             .await?;
         Ok(())
@@ -279,7 +286,8 @@ impl Runner {
 
     /// The generation being written: the shadow during a rebuild, else the one in service.
     async fn target(&self) -> Result<(Registration, i64)> {
-        let r = self.registration().await?.ok_or_else(|| Error::NotFound(format!("{} is not registered", self.name())))?;
+        let r =
+            self.registration().await?.ok_or_else(|| Error::NotFound(format!("{} is not registered", self.name())))?;
         Ok((r, r.shadow.map_or(r.generation, |s| s.1)))
     }
 
@@ -345,7 +353,9 @@ impl Runner {
         let mut caught_up = false;
         let prefetch = source.prefetcher();
         let read_ahead = |from: u64| {
-            prefetch.clone().map(|(store, until)| tokio::spawn(async move { store.read_range(from, until, PAGE).await }))
+            prefetch
+                .clone()
+                .map(|(store, until)| tokio::spawn(async move { store.read_range(from, until, PAGE).await }))
         };
         let mut ahead: Option<tokio::task::JoinHandle<event_store::Result<Vec<StoredEvent>>>> = None;
         loop {
@@ -442,7 +452,12 @@ impl Runner {
 /// Keeps one projector caught up with the store until `stop` turns true: catches up, then waits
 /// for the store's commit notifications (or its fallback tick). A failure is logged and retried
 /// after five seconds, from the stored checkpoint.
-pub async fn follow(db: Db, store: event_store::Store, projection: Projection, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn follow(
+    db: Db,
+    store: event_store::Store,
+    projection: Projection,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let name = projection.name();
     let mut runner = None;
     let mut projection = Some(projection);

@@ -13,7 +13,7 @@ pub enum Source {
     /// The store itself; `until` cuts the log at a position (an auditor's as-of replay).
     Store { store: Store, until: Option<u64> },
     /// The relay's JetStream stream.
-    Nats(NatsFeed),
+    Nats(Box<NatsFeed>),
 }
 
 impl Source {

@@ -15,7 +15,12 @@ use super::caller;
 /// `events` events are stored; then times rebuilding `holdings` (positions, lots, gains, wash
 /// sales, contributions, valuations) and `prices` from position 0, and the latency of reading
 /// one household's positions and lots.
-pub(crate) async fn projections(store: &Store, url: &str, events: usize, households: usize) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn projections(
+    store: &Store,
+    url: &str,
+    events: usize,
+    households: usize,
+) -> anyhow::Result<serde_json::Value> {
     let households = households.max(1);
     let bars_per_symbol = 250usize;
     let symbols = 200usize;

@@ -344,7 +344,12 @@ pub(crate) async fn read(reader: &Reader, cmd: LedgerCommand) -> anyhow::Result<
     let key = |h: &str| Some(domain::ledger::household_key(h));
     let (report, format, params) = match cmd {
         LedgerCommand::Contributions { household, year, format } => {
-            let rows = records(&reader.db, &CONTRIBUTIONS, &[("household", key(&household)), ("tax_year", Some(year.to_string()))]).await?;
+            let rows = records(
+                &reader.db,
+                &CONTRIBUTIONS,
+                &[("household", key(&household)), ("tax_year", Some(year.to_string()))],
+            )
+            .await?;
             (reports::contributions(&rows), format, vec![("household", household), ("year", year.to_string())])
         }
         LedgerCommand::Lots { household, as_of: Some(date), format } => {
@@ -421,4 +426,3 @@ pub(crate) async fn load_ledger(store: &Store, household: &str) -> anyhow::Resul
     }
     Ok(ledger)
 }
-

@@ -119,9 +119,7 @@ pub(crate) enum ProjectionsCmd {
     },
     /// SHA-256 over each read model's rows in primary-key order (after catching up), per table
     /// and overall. Equal digests mean equal rows, whichever way they were built.
-    Digest {
-        name: Option<String>,
-    },
+    Digest { name: Option<String> },
 }
 
 fn selected(name: Option<&str>) -> anyhow::Result<Vec<projections::Projection>> {
@@ -148,7 +146,8 @@ pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd
                 runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
                 let generation = runner.start_shadow().await?;
                 let started = Instant::now();
-                let events = runner.catch_up(&mut Source::store(store.clone()), &mut progress_bar(runner.name())).await?;
+                let events =
+                    runner.catch_up(&mut Source::store(store.clone()), &mut progress_bar(runner.name())).await?;
                 eprintln!();
                 let seconds = started.elapsed().as_secs_f64();
                 println!(
@@ -198,7 +197,10 @@ fn progress_bar(name: &'static str) -> impl FnMut(Progress) + Send {
                 let frac = (p.done as f64 / total as f64).min(1.0);
                 let filled = (frac * 30.0).round() as usize;
                 let left = total.saturating_sub(p.done) as f64 / rate.max(1.0);
-                (format!("[{}{}] {:>3.0}%", "#".repeat(filled), " ".repeat(30 - filled), frac * 100.0), format!("ETA {left:.0}s"))
+                (
+                    format!("[{}{}] {:>3.0}%", "#".repeat(filled), " ".repeat(30 - filled), frac * 100.0),
+                    format!("ETA {left:.0}s"),
+                )
             }
             None => (String::new(), String::new()),
         };
@@ -248,7 +250,9 @@ pub(crate) async fn project(database_url: &str, args: ProjectArgs) -> anyhow::Re
     let mut sources = Vec::new();
     for _ in &runners {
         sources.push(match &args.from_nats {
-            Some(url) => Source::Nats(NatsFeed::connect(url, &args.nats_stream, &args.nats_subject_prefix).await?),
+            Some(url) => {
+                Source::Nats(Box::new(NatsFeed::connect(url, &args.nats_stream, &args.nats_subject_prefix).await?))
+            }
             None => Source::store(Store::open_existing(database_url).await?),
         });
     }
