@@ -8,9 +8,9 @@
 //!
 //! Values travel as text: a row is `Vec<Option<String>>` in column order, decimals as their
 //! normalized string, dates as `YYYY-MM-DD`, instants as RFC 3339 with microseconds and `Z`,
-//! booleans as `1`/`0`. Bulk writes send a whole batch as one JSON array bound to one parameter
-//! (`json_each` on SQLite, `json_array_elements` on PostgreSQL), so a batch of thousands of rows
-//! is one statement.
+//! booleans as `1`/`0`. Bulk writes are one statement per thousands of rows: multi-row
+//! `VALUES (?, …), …` on SQLite (up to 32,000 parameters; SQLite's JSON functions would parse
+//! each row once per column), and on PostgreSQL one text array per column, `unnest`ed and cast.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -185,6 +185,10 @@ macro_rules! on_tx {
 
 /// Rows per bulk statement.
 const CHUNK: usize = 5_000;
+/// Rows per PostgreSQL bulk statement (bound as one array per column).
+const PG_CHUNK: usize = 20_000;
+/// Parameters per SQLite statement (its limit is 32,766).
+const SQLITE_PARAMS: usize = 32_000;
 
 impl Db {
     /// Opens `sqlite://PATH`, `sqlite::memory:` or `postgres://…`, and creates the projector
@@ -504,26 +508,32 @@ impl Db {
         let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
         let sql = match self.backend() {
             Backend::Sqlite => {
-                let values: Vec<String> = table
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match c.kind {
-                        Kind::Int | Kind::Bool => format!("CAST(value ->> {i} AS INTEGER)"),
-                        _ => format!("value ->> {i}"),
-                    })
-                    .collect();
+                // Multi-row VALUES with one parameter per value: SQLite's JSON functions would
+                // parse each row's text once per column.
                 let verb = if replace { "INSERT OR REPLACE" } else { "INSERT" };
-                format!("{verb} INTO {physical} ({}) SELECT {} FROM json_each($1)", names.join(", "), values.join(", "))
+                let width = names.len();
+                for chunk in rows.chunks((SQLITE_PARAMS / width).max(1)) {
+                    let mut sql = format!("{verb} INTO {physical} ({}) VALUES ", names.join(", "));
+                    for r in 0..chunk.len() {
+                        sql.push_str(if r == 0 { "(" } else { ", (" });
+                        for c in 0..width {
+                            sql.push_str(if c > 0 { ", ?" } else { "?" });
+                        }
+                        sql.push(')');
+                    }
+                    tx.execute_rows(&sql, chunk).await?;
+                }
+                return Ok(());
             }
             Backend::Postgres => {
+                // One text array per column, unnested into rows and cast to the column types.
+                let arrays: Vec<String> = (1..=names.len()).map(|i| format!("${i}::text[]")).collect();
                 let values: Vec<String> = table
                     .columns
                     .iter()
-                    .enumerate()
-                    .map(|(i, c)| match c.kind {
-                        Kind::Text => format!("e ->> {i}"),
-                        k => format!("(e ->> {i})::{}", pg_type(k)),
+                    .map(|c| match c.kind {
+                        Kind::Text => format!("u.{}", c.name),
+                        k => format!("u.{}::{}", c.name, pg_type(k)),
                     })
                     .collect();
                 let conflict = if replace {
@@ -541,15 +551,15 @@ impl Db {
                     String::new()
                 };
                 format!(
-                    "INSERT INTO {physical} ({}) SELECT {} FROM json_array_elements($1::json) e{conflict}",
-                    names.join(", "),
-                    values.join(", ")
+                    "INSERT INTO {physical} ({names}) SELECT {} FROM unnest({}) AS u({names}){conflict}",
+                    values.join(", "),
+                    arrays.join(", "),
+                    names = names.join(", "),
                 )
             }
         };
-        for chunk in rows.chunks(CHUNK) {
-            let json = serde_json::to_string(chunk).map_err(|e| Error::Config(e.to_string()))?;
-            tx.execute(&sql, &[Some(json)]).await?;
+        for chunk in rows.chunks(PG_CHUNK) {
+            tx.execute_columns(&sql, chunk, names.len()).await?;
         }
         Ok(())
     }
@@ -639,6 +649,30 @@ impl Tx {
             }
             Ok(q.execute(&mut **t).await?.rows_affected())
         })
+    }
+
+    /// Runs one statement whose parameters are the rows' values, row by row.
+    async fn execute_rows(&mut self, sql: &str, rows: &[Row]) -> Result<u64> {
+        on_tx!(self, t => {
+            let mut q = sqlx::query(sql);
+            for v in rows.iter().flatten() {
+                q = q.bind(v.as_deref());
+            }
+            Ok(q.execute(&mut **t).await?.rows_affected())
+        })
+    }
+
+    /// Runs one PostgreSQL statement whose parameters are the rows' columns, one text array each.
+    async fn execute_columns(&mut self, sql: &str, rows: &[Row], width: usize) -> Result<u64> {
+        let Tx::Postgres(t) = self else {
+            return Err(Error::Config("column arrays are a PostgreSQL statement".into()));
+        };
+        let mut q = sqlx::query(sql);
+        for c in 0..width {
+            let column: Vec<Option<&str>> = rows.iter().map(|r| r[c].as_deref()).collect();
+            q = q.bind(column);
+        }
+        Ok(q.execute(&mut **t).await?.rows_affected())
     }
 
     /// Saves a projector's state under `key`.

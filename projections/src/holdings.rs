@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use domain::ledger::lots::Book;
-use domain::ledger::{evolve, Ledger, LedgerEvent};
+use domain::ledger::{apply, Ledger, LedgerEvent};
 use domain::market::MarketEvent;
 use domain::portfolio::{Portfolio, PortfolioEvent};
 use event_store::{StoredEvent, Upcasters};
@@ -325,7 +325,7 @@ impl Holdings {
                         .map_err(|x| decode_err(e, x))?;
                     let household = &id["ledger-".len()..];
                     let state = self.state(db, generation, household).await?;
-                    state.ledger = evolve(std::mem::take(&mut state.ledger), &event);
+                    state.ledger = apply(std::mem::take(&mut state.ledger), event);
                     state.position = e.global_position;
                     if !self.dirty.contains(household) {
                         self.dirty.insert(household.to_owned());
@@ -386,15 +386,28 @@ impl Holdings {
         for h in &revalue {
             self.state(db, generation, h).await?;
         }
+        let started = std::time::Instant::now();
         let prices = self.prices.clone().unwrap_or_default();
         let mut rows: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
-        for household in &dirty {
-            let state = self.households.get(household).expect("dirty households are loaded");
-            let (derived, positions) = derive(household, state);
+        // The lot engine per household, on every core: households are independent.
+        let work: Vec<(&String, &HouseholdState)> =
+            dirty.iter().map(|h| (h, self.households.get(h).expect("dirty households are loaded"))).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.len().max(1));
+        let per = work.len().div_ceil(threads).max(1);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || chunk.iter().map(|(h, s)| ((*h).clone(), derive(h, s))).collect::<Vec<_>>())
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("the lot engine does not panic")).collect()
+        });
+        for (household, (derived, positions)) in results {
             for (table, r) in derived {
                 rows.entry(table).or_default().extend(r);
             }
-            self.positions.insert(household.clone(), positions);
+            self.positions.insert(household, positions);
         }
         for household in &revalue {
             if !self.positions.contains_key(household) {
@@ -410,6 +423,7 @@ impl Holdings {
                 rows.entry(table).or_default().extend(r);
             }
         }
+        let derived_at = std::time::Instant::now();
         let dirty_list: Vec<String> = dirty.iter().cloned().collect();
         let revalue_list: Vec<String> = revalue.iter().cloned().collect();
         for table in Self::TABLES {
@@ -419,8 +433,17 @@ impl Holdings {
                 dirty_list.clone()
             };
             db.delete_scopes(tx, table, generation, &scopes).await?;
-            db.insert(tx, table, generation, rows.get(table.name).map_or(&[][..], Vec::as_slice), false).await?;
+            let t = std::time::Instant::now();
+            let written = rows.get(table.name).map_or(&[][..], Vec::as_slice);
+            db.insert(tx, table, generation, written, false).await?;
+            tracing::debug!(
+                table = table.name,
+                rows = written.len(),
+                ms = t.elapsed().as_millis() as u64,
+                "rows written"
+            );
         }
+        let snapshots = std::time::Instant::now();
         for household in &dirty {
             let state = self.households.get(household).expect("loaded above");
             let bytes = rmp_serde::to_vec_named(state).map_err(|e| Error::Config(e.to_string()))?;
@@ -430,6 +453,14 @@ impl Holdings {
             let bytes = rmp_serde::to_vec_named(&prices).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, PRICES_KEY, &bytes).await?;
         }
+        tracing::debug!(
+            households = dirty.len(),
+            revalued = revalue.len(),
+            derive_ms = (derived_at - started).as_millis() as u64,
+            tables_ms = (snapshots - derived_at).as_millis() as u64,
+            snapshots_ms = snapshots.elapsed().as_millis() as u64,
+            "holdings flushed"
+        );
         Ok(())
     }
 }

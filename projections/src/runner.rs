@@ -28,8 +28,9 @@ use crate::{Error, Result};
 /// Events read per query.
 const PAGE: usize = 20_000;
 /// Events absorbed before the rows are written and the checkpoint moves (during catch-up;
-/// live batches are written as soon as the source has nothing more).
-const CHUNK_EVENTS: u64 = 500_000;
+/// live batches are written as soon as the source has nothing more). Large, because each write
+/// replaces every row of the aggregates touched: a rebuild writes each household about once.
+const CHUNK_EVENTS: u64 = 2_000_000;
 
 /// One of this build's projectors.
 pub enum Projection {
@@ -358,11 +359,15 @@ impl Runner {
                 .map(|(store, until)| tokio::spawn(async move { store.read_range(from, until, PAGE).await }))
         };
         let mut ahead: Option<tokio::task::JoinHandle<event_store::Result<Vec<StoredEvent>>>> = None;
+        let (mut reading, mut absorbing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         loop {
+            let t = Instant::now();
             let page = match ahead.take() {
                 Some(handle) => handle.await.map_err(|e| Error::Config(format!("read-ahead failed: {e}")))??,
                 None => source.read(next, PAGE).await?,
             };
+            reading += t.elapsed();
+            let t = Instant::now();
             if let Some(last) = page.last() {
                 if page.first().map(|e| e.global_position) != Some(next) {
                     return Err(Error::Decode { position: next, problem: "the feed skipped this position".into() });
@@ -378,6 +383,7 @@ impl Runner {
             if !wanted.is_empty() {
                 self.projection.absorb(&self.db, generation, &wanted).await?;
             }
+            absorbing += t.elapsed();
             if !full {
                 caught_up = true;
                 break;
@@ -387,6 +393,7 @@ impl Runner {
             }
         }
         if absorbed > 0 {
+            let t = Instant::now();
             let mut tx = self.db.begin().await?;
             let moved = tx
                 .execute(
@@ -405,6 +412,14 @@ impl Runner {
             }
             self.projection.flush(&self.db, &mut tx, generation).await?;
             tx.commit().await?;
+            tracing::debug!(
+                projector = self.name(),
+                events = absorbed,
+                reading_ms = reading.as_millis() as u64,
+                absorbing_ms = absorbing.as_millis() as u64,
+                writing_ms = t.elapsed().as_millis() as u64,
+                "batch written"
+            );
         }
         Ok((absorbed, caught_up))
     }

@@ -156,47 +156,53 @@ impl Ledger {
 }
 
 /// Folds one event into the state. Never fails: history is applied as it was recorded.
-pub fn evolve(mut state: Ledger, event: &LedgerEvent) -> Ledger {
+pub fn evolve(state: Ledger, event: &LedgerEvent) -> Ledger {
+    apply(state, event.clone())
+}
+
+/// [`evolve`] taking the event by value, so that nothing in it is copied (for projectors that
+/// decode events only to fold them).
+pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
     match event {
         LedgerEvent::LedgerImported { command_id, .. } => {
-            state.commands.insert(command_id.clone());
+            state.commands.insert(command_id);
         }
-        LedgerEvent::HouseholdCreated { name, filing_status } => state.household = Some((name.clone(), *filing_status)),
+        LedgerEvent::HouseholdCreated { name, filing_status } => state.household = Some((name, filing_status)),
         LedgerEvent::AccountOpened(a) => {
-            state.accounts.insert(a.label.clone(), a.clone());
+            state.accounts.insert(a.label.clone(), a);
         }
         LedgerEvent::MemberSet(m) => {
-            state.members.insert(m.name.clone(), m.clone());
+            state.members.insert(m.name.clone(), m);
         }
         LedgerEvent::FilingStatusSet { filing_status } => {
             if let Some((_, status)) = &mut state.household {
-                *status = *filing_status;
+                *status = filing_status;
             }
         }
         LedgerEvent::AccountDetailsSet { account, details } => {
-            state.details.insert(account.clone(), details.clone());
+            state.details.insert(account, details);
         }
         LedgerEvent::AccountClosed { account, closed_on } => {
-            state.closed.insert(account.clone(), *closed_on);
+            state.closed.insert(account, closed_on);
         }
         LedgerEvent::TradeRecorded(t) => {
-            state.trades.push(t.clone());
+            state.trades.push(t);
             state.recorded += 1;
         }
         LedgerEvent::TradeCancelled { trade_id, reason } => {
-            state.trades.retain(|t| t.trade_id != *trade_id);
-            state.cancelled.insert(trade_id.clone(), reason.clone());
+            state.trades.retain(|t| t.trade_id != trade_id);
+            state.cancelled.insert(trade_id, reason);
         }
         LedgerEvent::TradeCorrected { trade, .. } => {
             if let Some(t) = state.trades.iter_mut().find(|t| t.trade_id == trade.trade_id) {
-                *t = trade.clone();
+                *t = trade;
             }
         }
         LedgerEvent::WashSaleAdjusted(w) => {
-            state.wash_sales.insert(w.id.clone(), w.clone());
+            state.wash_sales.insert(w.id.clone(), w);
         }
         LedgerEvent::WashSaleReversed { id, .. } => {
-            state.wash_sales.remove(id);
+            state.wash_sales.remove(&id);
         }
     }
     state
