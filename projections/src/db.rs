@@ -12,7 +12,6 @@
 //! `VALUES (?, …), …` on SQLite (up to 32,000 parameters; SQLite's JSON functions would parse
 //! each row once per column), and on PostgreSQL one text array per column, `unnest`ed and cast.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -147,8 +146,6 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: Pool,
-    /// Monthly partitions of time-series tables known to exist.
-    partitions: Arc<Mutex<HashSet<String>>>,
     /// Whether the TimescaleDB extension could be created (decided once, at the first table).
     timescale: Arc<Mutex<Option<bool>>>,
 }
@@ -191,12 +188,16 @@ const PG_CHUNK: usize = 20_000;
 const SQLITE_PARAMS: usize = 32_000;
 
 impl Db {
-    /// Opens `sqlite://PATH`, `sqlite::memory:` or `postgres://…`, and creates the projector
-    /// registry tables if missing. A SQLite file is created when `create` is set.
+    /// Opens `sqlite://PATH` or `postgres://…`, and creates the projector registry tables if
+    /// missing. A SQLite file is created when `create` is set. An in-memory SQLite database is
+    /// refused: a runner reads through the pool while its write transaction is open, which one
+    /// connection cannot do.
     pub async fn open(url: &str, create: bool) -> Result<Self> {
         let bad = |problem: String| Error::Config(format!("read-model database {url}: {problem}"));
         let pool = if url.starts_with("sqlite:") {
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(bad("an in-memory database cannot hold read models; give a file (sqlite://PATH)".into()));
+            }
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| bad(e.to_string()))?
                 .create_if_missing(create)
@@ -205,18 +206,12 @@ impl Db {
                 .busy_timeout(Duration::from_secs(30))
                 .row_buffer_size(4096)
                 .pragma("cache_size", "-65536");
-            if !in_memory && create {
+            if create {
                 if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
-            let pool = if in_memory {
-                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
-            } else {
-                SqlitePoolOptions::new().max_connections(4)
-            }
-            .connect_with(options)
-            .await?;
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
@@ -229,7 +224,7 @@ impl Db {
         } else {
             return Err(bad("expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into()));
         };
-        let db = Self { pool, partitions: Arc::default(), timescale: Arc::default() };
+        let db = Self { pool, timescale: Arc::default() };
         db.create_registry().await?;
         Ok(db)
     }
@@ -336,7 +331,7 @@ impl Db {
             (Backend::Sqlite, _) => column.to_owned(),
             (Backend::Postgres, Kind::Text) => column.to_owned(),
             (Backend::Postgres, Kind::Int | Kind::Dec | Kind::Date) => format!("{column}::text"),
-            (Backend::Postgres, Kind::Bool) => format!("CASE WHEN {column} THEN '1' ELSE '0' END"),
+            (Backend::Postgres, Kind::Bool) => format!("CASE WHEN {column} THEN '1' WHEN NOT {column} THEN '0' END"),
             (Backend::Postgres, Kind::Time) => {
                 format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
             }
@@ -376,7 +371,16 @@ impl Db {
             sql.push_str(if i == 0 { " WHERE " } else { " AND " });
             sql.push_str(&format!("{column} {op} {}", self.param(i + 1, table.kind_of(column))));
         }
-        sql.push_str(&format!(" ORDER BY {}", table.key.join(", ")));
+        // Byte order on both backends, so that digests agree (PostgreSQL would use its locale).
+        let order: Vec<String> = table
+            .key
+            .iter()
+            .map(|k| match (self.backend(), table.kind_of(k)) {
+                (Backend::Postgres, Kind::Text) => format!("{k} COLLATE \"C\""),
+                _ => (*k).to_owned(),
+            })
+            .collect();
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
         let params: Vec<Option<String>> = filters.iter().map(|(_, v)| v.clone()).collect();
         self.fetch(&sql, &params).await
     }
@@ -479,10 +483,8 @@ impl Db {
         months.sort_unstable();
         months.dedup();
         for (y, m) in months {
+            // Created inside the caller's transaction, so not remembered: a rollback drops it.
             let name = format!("{physical}_p{y:04}{m:02}");
-            if self.partitions.lock().unwrap_or_else(|p| p.into_inner()).contains(&name) {
-                continue;
-            }
             let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
             tx.execute(
                 &format!(
@@ -492,7 +494,6 @@ impl Db {
                 &[],
             )
             .await?;
-            self.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
         }
         Ok(())
     }

@@ -369,6 +369,7 @@ impl Holdings {
     }
 
     pub(crate) async fn flush(&mut self, db: &Db, tx: &mut Tx, generation: i64) -> Result<()> {
+        let prices_moved = !self.dirty_symbols.is_empty();
         // Households whose valuations move with a new price, without a ledger change.
         let mut revalue: BTreeSet<String> = BTreeSet::new();
         for symbol in std::mem::take(&mut self.dirty_symbols) {
@@ -449,7 +450,7 @@ impl Holdings {
             let bytes = rmp_serde::to_vec_named(state).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, household, &bytes).await?;
         }
-        if !revalue.is_empty() || !dirty.is_empty() {
+        if prices_moved {
             let bytes = rmp_serde::to_vec_named(&prices).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, PRICES_KEY, &bytes).await?;
         }

@@ -182,7 +182,7 @@ impl People {
             };
             users.push(row![
                 key,
-                u.household,
+                u.household.as_deref().map(domain::ledger::household_key),
                 roles.join(","),
                 u.kyc.as_str(),
                 u.kyc_expires,

@@ -131,8 +131,10 @@ struct Registration {
 pub struct Runner {
     db: Db,
     projection: Projection,
-    /// The generation whose state the projector holds in memory.
-    cached: Option<i64>,
+    /// The generation and checkpoint that the projector's in-memory state reflects; anything
+    /// else found at the top of a step (another runner wrote, or a write of ours failed) means
+    /// the state is dropped and reloaded from the saved snapshots.
+    cached: Option<(i64, u64)>,
 }
 
 fn num(v: &Option<String>) -> i64 {
@@ -318,28 +320,35 @@ impl Runner {
         let mut read = 0u64;
         loop {
             let (registration, generation) = self.target().await?;
-            if self.cached != Some(generation) {
-                self.projection.reset();
-                self.cached = Some(generation);
-            }
             let checkpoint = self.checkpoint(generation).await?;
+            if self.cached != Some((generation, checkpoint)) {
+                self.projection.reset();
+                self.cached = Some((generation, checkpoint));
+            }
             let head = source.head().await?;
             let total = head.map(|h| h.saturating_sub(checkpoint) + read);
             let (n, caught_up) = match self.step(source, generation, checkpoint).await {
                 Ok(done) => done,
-                Err(Error::Conflict) => {
-                    tracing::info!(projector = self.name(), "another runner moved the checkpoint; reloading");
+                Err(e) => {
+                    // Whatever was absorbed is not in the database: forget it.
                     self.projection.reset();
-                    continue;
+                    self.cached = None;
+                    if matches!(e, Error::Conflict) {
+                        tracing::info!(projector = self.name(), "another runner moved the checkpoint; reloading");
+                        continue;
+                    }
+                    return Err(e);
                 }
-                Err(e) => return Err(e),
             };
+            self.cached = Some((generation, checkpoint + n));
             read += n;
             progress(Progress { done: read, total, elapsed: started.elapsed() });
             if caught_up {
                 if registration.shadow.is_some() {
-                    self.swap(registration, generation).await?;
-                    continue;
+                    match self.swap(registration, generation).await {
+                        Ok(()) | Err(Error::Conflict) => continue,
+                        Err(e) => return Err(e),
+                    }
                 }
                 return Ok(read);
             }
@@ -428,15 +437,26 @@ impl Runner {
     async fn swap(&mut self, r: Registration, generation: i64) -> Result<()> {
         let Some((version, _)) = r.shadow else { return Ok(()) };
         let mut tx = self.db.begin().await?;
+        let claimed = tx
+            .execute(
+                "UPDATE cairn_projectors SET version = CAST($2 AS BIGINT), generation = CAST($3 AS BIGINT), \
+                 shadow_version = NULL, shadow_generation = NULL \
+                 WHERE name = $1 AND generation = CAST($4 AS BIGINT) AND shadow_generation = CAST($3 AS BIGINT)",
+                &[
+                    Some(self.name().to_owned()),
+                    Some(version.to_string()),
+                    Some(generation.to_string()),
+                    Some(r.generation.to_string()),
+                ],
+            )
+            .await?;
+        if claimed != 1 {
+            // Another runner swapped (or restarted the rebuild) first.
+            return Err(Error::Conflict);
+        }
         for t in self.projection.tables() {
             self.db.point_view(&mut tx, t, generation).await?;
         }
-        tx.execute(
-            "UPDATE cairn_projectors SET version = CAST($2 AS BIGINT), generation = CAST($3 AS BIGINT), \
-             shadow_version = NULL, shadow_generation = NULL WHERE name = $1",
-            &[Some(self.name().to_owned()), Some(version.to_string()), Some(generation.to_string())],
-        )
-        .await?;
         tx.commit().await?;
         tracing::info!(projector = self.name(), generation, version, "rebuilt generation swapped in");
         self.drop_generation(r.generation).await

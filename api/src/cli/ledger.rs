@@ -358,7 +358,8 @@ pub(crate) async fn read(reader: &Reader, cmd: LedgerCommand) -> anyhow::Result<
             let ledger = projections::holdings::ledger_of(&reader.db, &domain::ledger::household_key(&household))
                 .await?
                 .ok_or_else(|| no_ledger(&household))?;
-            let (lots, _, _) = projections::holdings::book_rows(&household, &ledger.book(Some(date))?);
+            let key = domain::ledger::household_key(&household);
+            let (lots, _, _) = projections::holdings::book_rows(&key, &ledger.book(Some(date))?);
             let rows = projections::query::records_of(&LOTS, lots);
             (reports::lots(&rows), format, vec![("household", household), ("as_of_trade_date", date.to_string())])
         }

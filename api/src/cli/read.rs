@@ -22,8 +22,8 @@ use sha2::{Digest as _, Sha256};
 use super::{caller, with_newline};
 
 /// Where reports read from: the read models in the store's own database, caught up to its head,
-/// or (for an auditor's as-of replay) a temporary in-memory database holding the projection
-/// of the events recorded up to an instant (a SQLite file in a temporary folder).
+/// or (for an auditor's as-of replay) a temporary SQLite file holding the projection of the
+/// events recorded up to an instant.
 pub(crate) struct Reader {
     pub store: Store,
     pub db: Db,

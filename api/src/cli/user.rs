@@ -163,8 +163,11 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
         UserCmd::List { household, format } => {
             let reader = super::read::Reader::open(store.clone(), url).await?;
             let position = reader.ready("people").await?;
-            let filters: Vec<(&str, Option<String>)> =
-                household.clone().map(|h| ("household", Some(h))).into_iter().collect();
+            let filters: Vec<(&str, Option<String>)> = household
+                .as_deref()
+                .map(|h| ("household", Some(domain::ledger::household_key(h))))
+                .into_iter()
+                .collect();
             let rows = projections::query::records(&reader.db, &projections::people::USERS, &filters).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
