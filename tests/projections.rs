@@ -231,6 +231,10 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         assert_eq!(trail[2]["actor"], "bo");
         let none = json(&run(&db, &dir, &["audit", "kyc", "--status", "rejected", "--format", "json"]));
         assert_eq!(none["kyc"].as_array().unwrap().len(), 0);
+        // The security log: the registration, by whom and when.
+        let security = json(&run(&db, &dir, &["audit", "security", "--format", "json"]));
+        let first = &security["security"][0];
+        assert_eq!((first["kind"].as_str(), first["actor"].as_str()), (Some("registered"), Some("auditor-ann")));
         db.remove().await;
     }
 }

@@ -305,6 +305,16 @@ pub(crate) enum AuditCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// The security and activity log: registrations, MFA changes, role grants and revocations,
+    /// profile changes and erasures, with who and when (logins and refused accesses join it with
+    /// the HTTP API).
+    Security {
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// The KYC report: every status change, who made it, when, with document references.
     Kyc {
         /// Only users whose current status is this (not_started, pending, in_review, approved,
@@ -365,6 +375,27 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
             }
         }
         AuditCmd::Kyc { status, format } => kyc(&Reader::open(store, url).await?, status, format).await,
+        AuditCmd::Security { user, format } => {
+            let reader = Reader::open(store, url).await?;
+            let position = reader.ready("people").await?;
+            let filters: Vec<(&str, Option<String>)> = user.clone().map(|u| ("user_id", Some(u))).into_iter().collect();
+            let rows = records(&reader.db, &projections::people::SECURITY_LOG, &filters).await?;
+            let report = reports::table(
+                "security",
+                &rows,
+                &[
+                    ("user_id", "user_id", reports::Show::Raw),
+                    ("position", "position", reports::Show::Raw),
+                    ("kind", "kind", reports::Show::Raw),
+                    ("detail", "detail", reports::Show::Raw),
+                    ("actor", "actor", reports::Show::Raw),
+                    ("at", "at", reports::Show::Raw),
+                    ("recorded_at", "recorded_at", reports::Show::Raw),
+                ],
+            );
+            let params: Vec<(&str, String)> = user.map(|u| ("user", u)).into_iter().collect();
+            reader.emit(&report, format, &params, position).await
+        }
         AuditCmd::Changes { from, to, household, format } => {
             let (from_t, to_t) = (instant(&from, false).context("--from")?, instant(&to, true).context("--to")?);
             let reader = Reader::open(store.clone(), url).await?;
