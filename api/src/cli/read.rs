@@ -109,7 +109,8 @@ impl Reader {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProjectionsCmd {
     /// Each projector: the version this build projects, the version and generation in service,
-    /// its checkpoint and lag behind the log, and a rebuild in progress. Changes nothing.
+    /// its checkpoint and lag behind the log, and a rebuild in progress. Moves no checkpoint and
+    /// writes no row.
     Status,
     /// Rebuild from position 0 into a new generation while the current one keeps answering,
     /// then swap it in. Shows events/s and an ETA on stderr; prints a JSON line per projector.
