@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{all_backends, cairn, postgres, stderr, stdout, TestDb};
 use event_store::scratch::Scratch;
 use event_store::EventStore as _;
+use sha2::Digest as _;
 
 const HEADER: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n";
 
@@ -172,6 +173,11 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         };
         let original = gains(&[]);
         assert_eq!(original["totals"]["short"]["gain_loss"], "-250.00");
+        // The JSON carries the SHA-256 of everything else in it, compact with sorted keys.
+        let mut unsigned = original.clone();
+        let carried = unsigned.as_object_mut().unwrap().remove("sha256").unwrap();
+        assert_eq!(carried.as_str().unwrap(), hex::encode(sha2::Sha256::digest(unsigned.to_string())));
+        assert_eq!(original["generated"]["parameters"]["year"], "2025");
         tokio::time::sleep(Duration::from_millis(50)).await;
         let instant = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         tokio::time::sleep(Duration::from_millis(50)).await;
