@@ -148,6 +148,8 @@ pub struct Db {
     pool: Pool,
     /// Whether the TimescaleDB extension could be created (decided once, at the first table).
     timescale: Arc<Mutex<Option<bool>>>,
+    /// A read transaction that [`Db::fetch`] runs in, for a consistent view (see [`Db::pinned`]).
+    pinned: Option<Arc<tokio::sync::Mutex<Tx>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +159,7 @@ enum Pool {
 }
 
 /// An open transaction.
+#[derive(Debug)]
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
@@ -224,7 +227,7 @@ impl Db {
         } else {
             return Err(bad("expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into()));
         };
-        let db = Self { pool, timescale: Arc::default() };
+        let db = Self { pool, timescale: Arc::default(), pinned: None };
         db.create_registry().await?;
         Ok(db)
     }
@@ -272,6 +275,18 @@ impl Db {
         Ok(())
     }
 
+    /// A handle whose queries ([`Db::fetch`] and what uses it) all read one snapshot of the
+    /// database, taken at its first query: a report and the checkpoint it states then agree even
+    /// while a projector writes. Writes through it are not allowed; the transaction is rolled back
+    /// when the last clone is dropped.
+    pub async fn pinned(&self) -> Result<Db> {
+        let mut tx = self.begin().await?;
+        if self.backend() == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &[]).await?;
+        }
+        Ok(Db { pinned: Some(Arc::new(tokio::sync::Mutex::new(tx))), ..self.clone() })
+    }
+
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
@@ -292,6 +307,9 @@ impl Db {
 
     /// Runs a query whose every selected column is text (see [`Db::text`]).
     pub async fn fetch(&self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>> {
+        if let Some(tx) = &self.pinned {
+            return tx.lock().await.fetch(sql, params).await;
+        }
         on!(&self.pool, p => {
             let mut q = sqlx::query(sql);
             for v in params {
@@ -649,6 +667,20 @@ impl Tx {
                 q = q.bind(v.clone());
             }
             Ok(q.execute(&mut **t).await?.rows_affected())
+        })
+    }
+
+    /// Runs a query whose every selected column is text.
+    pub async fn fetch(&mut self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>> {
+        on_tx!(self, t => {
+            let mut q = sqlx::query(sql);
+            for v in params {
+                q = q.bind(v.clone());
+            }
+            let rows = q.fetch_all(&mut **t).await?;
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.try_get::<Option<String>, _>(i).map_err(Error::from)).collect())
+                .collect()
         })
     }
 

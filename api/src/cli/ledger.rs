@@ -332,13 +332,13 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 })
             );
         }
-        read_cmd => return read(&Reader::open(store, url).await?, read_cmd).await,
+        read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
 }
 
 /// The ledger's read commands, answered from the `holdings` read models (caught up first).
-pub(crate) async fn read(reader: &Reader, cmd: LedgerCommand) -> anyhow::Result<()> {
+pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Result<()> {
     use projections::holdings::{CONTRIBUTIONS, GAINS, LOTS, VALUATIONS, WASH_SALES};
     let position = reader.ready("holdings").await?;
     let key = |h: &str| Some(domain::ledger::household_key(h));

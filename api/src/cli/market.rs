@@ -62,13 +62,13 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 })
             );
         }
-        read_cmd => return read(&Reader::open(store, url).await?, read_cmd).await,
+        read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
 }
 
 /// Market queries, answered from the `prices` read model (caught up first).
-pub(crate) async fn read(reader: &Reader, cmd: MarketCmd) -> anyhow::Result<()> {
+pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<()> {
     let position = reader.ready("prices").await?;
     let (symbol, from, to, interval, format, latest) = match cmd {
         MarketCmd::Bars { symbol, from, to, interval, format } => (symbol, from, to, interval, format, false),

@@ -98,7 +98,9 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
             );
             return Ok(());
         }
-        read_cmd @ PortfolioCmd::Allocation { .. } => return read(&Reader::open(store, url).await?, read_cmd).await,
+        read_cmd @ PortfolioCmd::Allocation { .. } => {
+            return read(&mut Reader::open(store, url).await?, read_cmd).await
+        }
         PortfolioCmd::Create { at, accounts } => {
             let command =
                 P::Create { household: at.household.clone(), name: at.name.clone(), accounts: list(&accounts) };
@@ -130,7 +132,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
 }
 
 /// Portfolio reports, answered from the `holdings` read models (caught up first).
-pub(crate) async fn read(reader: &Reader, cmd: PortfolioCmd) -> anyhow::Result<()> {
+pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Result<()> {
     use projections::holdings::{ALLOCATIONS, PORTFOLIOS};
     let PortfolioCmd::Allocation { household, name, format } = cmd else {
         anyhow::bail!("only `portfolio allocation` can be read as of an instant");

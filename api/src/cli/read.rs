@@ -26,7 +26,10 @@ use super::{caller, with_newline};
 /// events recorded up to an instant.
 pub(crate) struct Reader {
     pub store: Store,
+    /// Where queries run: after [`Reader::ready`], one read snapshot of the read models.
     pub db: Db,
+    /// Where projectors run.
+    base: Db,
     until: Option<u64>,
     as_of: Option<DateTime<Utc>>,
     /// The folder of an as-of replay's temporary database, removed with the reader.
@@ -36,7 +39,7 @@ pub(crate) struct Reader {
 impl Reader {
     pub(crate) async fn open(store: Store, url: &str) -> anyhow::Result<Self> {
         let db = Db::open(url, false).await?;
-        Ok(Self { store, db, until: None, as_of: None, _scratch: None })
+        Ok(Self { store, db: db.clone(), base: db, until: None, as_of: None, _scratch: None })
     }
 
     /// The ledger as it stood at `instant`: every event recorded at or before it, replayed into
@@ -45,16 +48,19 @@ impl Reader {
         let until = store.position_at(instant).await?;
         let dir = tempfile::tempdir().context("cannot create a temporary folder for the replay")?;
         let db = Db::open(&format!("sqlite://{}/as-of.db", dir.path().display()), true).await?;
-        Ok(Self { store, db, until: Some(until), as_of: Some(instant), _scratch: Some(dir) })
+        Ok(Self { store, db: db.clone(), base: db, until: Some(until), as_of: Some(instant), _scratch: Some(dir) })
     }
 
-    /// Catches the named projector up (to the head, or to the as-of cut) and returns the last
-    /// global position its rows reflect.
-    pub(crate) async fn ready(&self, name: &str) -> anyhow::Result<u64> {
-        let mut runner = Runner::open(self.db.clone(), projections::by_name(name)?).await?;
+    /// Catches the named projector up (to the head, or to the as-of cut), then pins one read
+    /// snapshot for the report's queries and returns the last global position its rows reflect
+    /// (read in that snapshot, so a projector writing meanwhile cannot make them disagree).
+    pub(crate) async fn ready(&mut self, name: &str) -> anyhow::Result<u64> {
+        let projection = projections::by_name(name)?;
+        let mut runner = Runner::open(self.base.clone(), projection).await?;
         let mut source = Source::Store { store: self.store.clone(), until: self.until };
         runner.catch_up(&mut source, &mut |_| {}).await?;
-        Ok(runner.status(None).await?.checkpoint)
+        self.db = self.base.pinned().await?;
+        Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?.checkpoint)
     }
 
     /// Prints a report. JSON and CSV reports carry their SHA-256 and are recorded as a
@@ -367,17 +373,17 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
     match cmd {
         AuditCmd::AsOf { instant: at, read } => {
             let at = instant(&at, false).context("INSTANT")?;
-            let reader = Reader::as_of(store, at).await?;
+            let mut reader = Reader::as_of(store, at).await?;
             match read {
-                AsOfRead::Ledger(cmd) => super::ledger::read(&reader, cmd).await,
-                AsOfRead::Portfolio(cmd) => super::portfolio::read(&reader, cmd).await,
-                AsOfRead::Market(cmd) => super::market::read(&reader, cmd).await,
-                AsOfRead::Audit(AsOfAudit::Kyc { status, format }) => kyc(&reader, status, format).await,
+                AsOfRead::Ledger(cmd) => super::ledger::read(&mut reader, cmd).await,
+                AsOfRead::Portfolio(cmd) => super::portfolio::read(&mut reader, cmd).await,
+                AsOfRead::Market(cmd) => super::market::read(&mut reader, cmd).await,
+                AsOfRead::Audit(AsOfAudit::Kyc { status, format }) => kyc(&mut reader, status, format).await,
             }
         }
-        AuditCmd::Kyc { status, format } => kyc(&Reader::open(store, url).await?, status, format).await,
+        AuditCmd::Kyc { status, format } => kyc(&mut Reader::open(store, url).await?, status, format).await,
         AuditCmd::Security { user, format } => {
-            let reader = Reader::open(store, url).await?;
+            let mut reader = Reader::open(store, url).await?;
             let position = reader.ready("people").await?;
             let filters: Vec<(&str, Option<String>)> = user.clone().map(|u| ("user_id", Some(u))).into_iter().collect();
             let rows = records(&reader.db, &projections::people::SECURITY_LOG, &filters).await?;
@@ -491,7 +497,7 @@ fn summary(e: &StoredEvent) -> String {
     parts.join(" ")
 }
 
-async fn kyc(reader: &Reader, status: Option<String>, format: Format) -> anyhow::Result<()> {
+async fn kyc(reader: &mut Reader, status: Option<String>, format: Format) -> anyhow::Result<()> {
     let position = reader.ready("people").await?;
     let mut trail = records(&reader.db, &KYC_TRAIL, &[]).await?;
     if let Some(s) = &status {

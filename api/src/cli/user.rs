@@ -161,7 +161,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             return Ok(());
         }
         UserCmd::List { household, format } => {
-            let reader = super::read::Reader::open(store.clone(), url).await?;
+            let mut reader = super::read::Reader::open(store.clone(), url).await?;
             let position = reader.ready("people").await?;
             let filters: Vec<(&str, Option<String>)> = household
                 .as_deref()
