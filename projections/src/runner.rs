@@ -501,14 +501,19 @@ pub async fn follow(
     let mut source = Source::store(store);
     loop {
         commits.borrow_and_update();
-        let result = async {
+        let work = async {
             if runner.is_none() {
                 let p = projection.take().expect("a projection until the runner exists");
                 runner = Some(Runner::open(db.clone(), p).await?);
             }
             runner.as_mut().expect("set above").catch_up(&mut source, &mut |_| {}).await
-        }
-        .await;
+        };
+        // Shutdown does not wait for a long catch-up: the open transaction, if any, rolls back
+        // and the next start resumes from the stored checkpoint.
+        let result = tokio::select! {
+            r = work => r,
+            _ = stop.wait_for(|s| *s) => return,
+        };
         let pause = match result {
             Ok(_) => tick,
             Err(e) => {
