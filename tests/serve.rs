@@ -56,6 +56,18 @@ async fn health_and_metrics_report_the_store() {
         let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
         assert!(metrics.contains("# TYPE cairn_append_conflicts_total counter"), "{metrics}");
         assert!(metrics.lines().any(|l| l == "cairn_head_position 4"), "{metrics}");
+        // The server's projectors report their checkpoints (the prices projector has read all 4).
+        let wanted = "cairn_subscriber_position{subscriber=\"projector:prices\"} 4";
+        let mut seen = false;
+        for _ in 0..100 {
+            let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+            if metrics.lines().any(|l| l == wanted) {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(seen, "{wanted} on /metrics");
         stop(child);
         db.remove().await;
     }

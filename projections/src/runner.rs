@@ -498,6 +498,7 @@ pub async fn follow(
     let mut projection = Some(projection);
     let mut commits = store.commits();
     let tick = store.fallback_tick().unwrap_or(std::time::Duration::from_secs(30));
+    let metrics = store.metrics().clone();
     let mut source = Source::store(store);
     loop {
         commits.borrow_and_update();
@@ -515,7 +516,16 @@ pub async fn follow(
             _ = stop.wait_for(|s| *s) => return,
         };
         let pause = match result {
-            Ok(_) => tick,
+            Ok(_) => {
+                // The projector's checkpoint and lag on /metrics, as `projector:<name>`.
+                if let Some(status) = match &runner {
+                    Some(r) => r.status(None).await.ok(),
+                    None => None,
+                } {
+                    metrics.set_subscriber_position(&format!("projector:{name}"), status.checkpoint);
+                }
+                tick
+            }
             Err(e) => {
                 tracing::warn!(projector = name, error = %e, "projector failed; retrying in 5 s");
                 if runner.is_none() && projection.is_none() {
