@@ -583,13 +583,6 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes one scope's rows (e.g. one household's) from one generation of a table.
-    pub async fn delete_scope(&self, tx: &mut Tx, table: &Table, generation: i64, scope: &str) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE {} = $1", table.physical(generation), table.scope);
-        tx.execute(&sql, &[Some(scope.to_owned())]).await?;
-        Ok(())
-    }
-
     /// Deletes the rows of several scopes at once from one generation of a table.
     pub async fn delete_scopes(&self, tx: &mut Tx, table: &Table, generation: i64, scopes: &[String]) -> Result<()> {
         if scopes.is_empty() {

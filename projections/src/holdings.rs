@@ -512,11 +512,13 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             ]
         })
         .collect();
-    let positions = positions_of(&book);
-    let position_rows = positions_with_lots(&book)
+    let (positions, position_rows) = positions_with_lots(&book)
         .into_iter()
-        .map(|(p, lots, first)| row![household, p.account, p.symbol, p.quantity, p.basis, lots, first])
-        .collect();
+        .map(|(p, lots, first)| {
+            let r = row![household, p.account, p.symbol, p.quantity, p.basis, lots, first];
+            (p, r)
+        })
+        .unzip();
     let (lots, gains, wash) = book_rows(household, &book);
     let contributions = tallies
         .iter()
@@ -629,10 +631,6 @@ fn positions_with_lots(book: &Book) -> Vec<(Position, usize, Option<NaiveDate>)>
         entry.2 = Some(entry.2.map_or(l.acquired, |d: NaiveDate| d.min(l.acquired)));
     }
     by.into_values().collect()
-}
-
-fn positions_of(book: &Book) -> Vec<Position> {
-    positions_with_lots(book).into_iter().map(|(p, _, _)| p).collect()
 }
 
 /// The rows that depend on prices: valuations, portfolios and their allocations.

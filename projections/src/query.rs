@@ -1,6 +1,6 @@
 //! Reading the read models back: rows as [`Record`]s whose values are looked up by column name.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::db::{Column, Db, Row, Table};
@@ -37,21 +37,8 @@ impl Record {
         self.text(column).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
     }
 
-    pub fn time(&self, column: &str) -> Option<DateTime<Utc>> {
-        self.text(column).and_then(|v| DateTime::parse_from_rfc3339(v).ok()).map(|t| t.with_timezone(&Utc))
-    }
-
-    pub fn int(&self, column: &str) -> Option<i64> {
-        self.text(column).and_then(|v| v.parse().ok())
-    }
-
     pub fn flag(&self, column: &str) -> bool {
         matches!(self.text(column), Some("1" | "true" | "t"))
-    }
-
-    /// Every column and its value, in table order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, Option<&str>)> + '_ {
-        self.columns.iter().zip(&self.values).map(|(c, v)| (c.name, v.as_deref()))
     }
 }
 

@@ -55,8 +55,7 @@ impl Reader {
     /// snapshot for the report's queries and returns the last global position its rows reflect
     /// (read in that snapshot, so a projector writing meanwhile cannot make them disagree).
     pub(crate) async fn ready(&mut self, name: &str) -> anyhow::Result<u64> {
-        let projection = projections::by_name(name)?;
-        let mut runner = Runner::open(self.base.clone(), projection).await?;
+        let mut runner = Runner::open(self.base.clone(), projections::by_name(name)?).await?;
         let mut source = Source::Store { store: self.store.clone(), until: self.until };
         runner.catch_up(&mut source, &mut |_| {}).await?;
         self.db = self.base.pinned().await?;
@@ -150,7 +149,6 @@ pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd
         ProjectionsCmd::Rebuild { name } => {
             for p in selected(name.as_deref())? {
                 let mut runner = Runner::open(db.clone(), p).await?;
-                runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
                 let generation = runner.start_shadow().await?;
                 let started = Instant::now();
                 let events =

@@ -173,7 +173,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             for r in &rows {
                 let id = r.str("user_id");
                 let sealed: Option<domain::Sealed> = match r.text("personal_sealed") {
-                    Some(h) => Some(rmp_serde_from_hex(h)?),
+                    Some(h) => Some(sealed_from_hex(h)?),
                     None => None,
                 };
                 let personal = match sealed {
@@ -294,7 +294,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
     Ok(())
 }
 
-fn rmp_serde_from_hex(h: &str) -> anyhow::Result<domain::Sealed> {
+fn sealed_from_hex(h: &str) -> anyhow::Result<domain::Sealed> {
     let bytes = hex::decode(h).map_err(|e| anyhow::anyhow!("users read model: sealed data: {e}"))?;
     projections::people::sealed_from(&bytes).map_err(|e| anyhow::anyhow!("users read model: sealed data: {e}"))
 }
