@@ -93,9 +93,16 @@ async fn personal_data_is_stored_encrypted_and_erasure_makes_it_unreadable_while
         let after = run(&db, &dir, &["user", "terms", "--user", &id, "--terms-version", "3"]);
         assert!(stderr(&after).contains("erased"), "{}", stderr(&after));
         let verify = run(&db, &dir, &["verify"]);
-        assert_eq!(stdout(&verify).trim(), "ok 8 events");
+        // The user's 8 events, and the sign-in email claimed at registration and released
+        // at erasure.
+        assert_eq!(stdout(&verify).trim(), "ok 10 events");
         // Erasing again finishes quietly (idempotent).
         json(&run(&db, &dir, &["user", "erase", "--user", &id]));
+        // The email is free again once its user is erased (and taken while a user holds it).
+        let again = json(&run(&db, &dir, &["user", "register", "--name", "Ana", "--email", "ANA@example.com"]));
+        assert_ne!(again["user_id"].as_str(), Some(id.as_str()));
+        let taken = run(&db, &dir, &["user", "register", "--name", "Ann", "--email", "ana@example.com"]);
+        assert_eq!(stderr(&taken).trim(), "error: email: ana@example.com is already registered");
         db.remove().await;
     }
 }

@@ -87,12 +87,26 @@ pub async fn import_csv<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let rows = parse_csv(bytes)?;
     let command_hash = Sha256::new().chain_update(stream.as_str()).chain_update(bytes).finalize();
     let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
+    record_rows(store, household, bytes, hex::encode(command_hash), command_uuid, caller).await
+}
+
+/// Records the rows of a ledger CSV as one command whose id the caller chooses (the HTTP API
+/// derives it from the Idempotency-Key, or draws a fresh one, so the same trade entered twice
+/// on purpose is recorded twice). All or nothing.
+pub async fn record_rows<S: EventStore>(
+    store: &S,
+    household: &str,
+    bytes: &[u8],
+    command_id: String,
+    command_uuid: Uuid,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let rows = parse_csv(bytes)?;
     let command = LedgerCommand::Import {
         household: household.to_owned(),
-        command_id: hex::encode(command_hash),
+        command_id,
         file_sha256: hex::encode(Sha256::digest(bytes)),
         rows,
     };

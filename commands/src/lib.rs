@@ -9,6 +9,7 @@
 //! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure; [`vault`] seals
 //!   personal data with per-user data keys wrapped by the master key.
 //! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
+//! - [`totp`]: RFC 6238 one-time codes (and base32) for multi-factor sign-in.
 //! - [`bench`]: the import benchmark (`cairn bench import`).
 
 pub mod aggregate;
@@ -19,6 +20,7 @@ pub mod ledger;
 pub mod market;
 pub mod portfolio;
 pub mod report;
+pub mod totp;
 pub mod user;
 pub mod vault;
 

@@ -2,9 +2,12 @@
 //! opened only when a caller asks to read it.
 
 use chrono::{NaiveDate, Utc};
-use domain::user::{decide, evolve, Accreditation, Document, RiskProfile, Role, User, UserCommand, UserEvent};
-use event_store::{Store, StreamId};
+use domain::user::{
+    decide, evolve, evolve_login, Accreditation, Document, LoginEvent, RiskProfile, Role, User, UserCommand, UserEvent,
+};
+use event_store::{EventStore, ExpectedVersion, Store, StreamId, StreamWrite};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Aggregate, Caller, Executed};
@@ -50,7 +53,8 @@ pub fn canonical(user_id: &str) -> Result<(String, StreamId), CommandError> {
 }
 
 const PERSONAL: &str = "personal";
-const MFA: &str = "mfa_secret";
+/// The vault field the TOTP secret is sealed under.
+pub const MFA_FIELD: &str = "mfa_secret";
 
 fn validate(p: &PersonalData) -> Result<(), CommandError> {
     if p.name.trim().is_empty() {
@@ -76,21 +80,78 @@ async fn run(
         .await
 }
 
-/// Registers a user; returns the new user id.
+/// The sign-in names as the command loop sees them: one stream per email.
+pub struct LoginAggregate;
+
+impl Aggregate for LoginAggregate {
+    type State = Option<String>;
+    type Event = LoginEvent;
+    const SCHEMA_VERSION: u32 = USER_SCHEMA_VERSION;
+    fn evolve(state: Option<String>, event: &LoginEvent) -> Option<String> {
+        evolve_login(state, event)
+    }
+    fn event_type(event: &LoginEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+/// The stream of a sign-in email: `login-<keyed digest of the trimmed, lowercased email>`.
+pub fn login_stream(vault: &Vault, email: &str) -> Result<StreamId, CommandError> {
+    Ok(StreamId::new(format!("login-{}", vault.blind_index("email", &email.trim().to_lowercase())))?)
+}
+
+/// The user who signs in with `email`, if any.
+pub async fn user_for_login(store: &Store, vault: &Vault, email: &str) -> Result<Option<String>, CommandError> {
+    Ok(aggregate::load::<LoginAggregate, _>(store, &login_stream(vault, email)?).await?.0)
+}
+
+/// Registers a user, claiming their email as a sign-in name in the same transaction (an email
+/// held by another user is refused), with an optional password hash; returns the new user id.
 pub async fn register(
     store: &Store,
     vault: &Vault,
     personal: &PersonalData,
     household: Option<String>,
+    password_hash: Option<String>,
     caller: &Caller,
 ) -> Result<String, CommandError> {
     validate(personal)?;
     let user_id = Uuid::now_v7().to_string();
+    let (_, stream) = canonical(&user_id)?;
+    let login = login_stream(vault, &personal.email)?;
+    let (holder, login_version) = aggregate::load::<LoginAggregate, _>(store, &login).await?;
+    if holder.is_some() {
+        return Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)));
+    }
     let sealed =
         vault.seal(&user_id, PERSONAL, &serde_json::to_vec(personal).expect("personal data serializes")).await?;
-    run(store, &user_id, UserCommand::Register { user_id: user_id.clone(), personal: sealed, household }, caller)
-        .await?;
-    Ok(user_id)
+    let now = Utc::now();
+    let mut events = decide(
+        &User::default(),
+        &UserCommand::Register { user_id: user_id.clone(), personal: sealed, household },
+        now,
+    )?;
+    if let Some(hash) = password_hash {
+        events.push(UserEvent::PasswordSet { hash, at: now });
+    }
+    let metadata = aggregate::metadata(Uuid::now_v7(), caller);
+    let user_events = aggregate::new_events::<UserAggregate>(&events, &metadata)?;
+    let claim = aggregate::new_events::<LoginAggregate>(
+        &[LoginEvent::LoginClaimed { user_id: user_id.clone(), at: now }],
+        &metadata,
+    )?;
+    let expected = if login_version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(login_version) };
+    let writes = [
+        StreamWrite { stream: &login, expected, events: &claim },
+        StreamWrite { stream: &stream, expected: ExpectedVersion::NoStream, events: &user_events },
+    ];
+    match store.append_many(&writes).await {
+        Ok(_) => Ok(user_id),
+        Err(e) if e.is_conflict() => {
+            Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Replaces the personal data (fields left `None` keep their value).
@@ -142,30 +203,37 @@ pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Ca
     }
     let mut secret = [0u8; 20];
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
-    let encoded = base32(&secret);
-    let sealed = vault.seal(user_id, MFA, encoded.as_bytes()).await?;
+    let encoded = crate::totp::base32(&secret);
+    let sealed = vault.seal(user_id, MFA_FIELD, encoded.as_bytes()).await?;
     run(store, user_id, UserCommand::EnableMfa { secret: sealed }, caller).await?;
     Ok(encoded)
 }
 
-/// RFC 4648 base32 without padding, as authenticator apps expect.
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
-            bits -= 5;
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+/// Backup codes issued at once.
+pub const BACKUP_CODES: usize = 10;
+
+/// The stored form of a backup code: SHA-256 over the user id and the code's letters and
+/// digits, lowercased (codes are random 40-bit values, so a fast hash is enough).
+pub fn backup_digest(user_id: &str, code: &str) -> String {
+    let normal: String = code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    hex::encode(sha2::Sha256::new().chain_update(user_id).chain_update(":").chain_update(normal).finalize())
+}
+
+/// Issues fresh single-use backup codes (replacing any earlier ones); returns them in the
+/// clear, to be shown once. Only their digests are recorded.
+pub async fn issue_backup_codes(store: &Store, user_id: &str, caller: &Caller) -> Result<Vec<String>, CommandError> {
+    let (user_id, _) = canonical(user_id)?;
+    let codes: Vec<String> = (0..BACKUP_CODES)
+        .map(|_| {
+            let mut bytes = [0u8; 5];
+            aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut bytes);
+            let text = crate::totp::base32(&bytes).to_lowercase();
+            format!("{}-{}", &text[..4], &text[4..])
+        })
+        .collect();
+    let digests = codes.iter().map(|c| backup_digest(&user_id, c)).collect();
+    run(store, &user_id, UserCommand::IssueBackupCodes { codes: digests }, caller).await?;
+    Ok(codes)
 }
 
 /// Records the erasure, then destroys the user's data key. Running it again after a crash
@@ -179,6 +247,22 @@ pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller
     }
     if !user.erased {
         run(store, user_id, UserCommand::Erase { by: by.to_owned() }, caller).await?;
+    }
+    // Free the sign-in email while it can still be read (a crash after the shred leaves it
+    // claimed by an erased user, which signing in refuses anyway).
+    if let Some(sealed) = &user.personal {
+        if let Some(personal) = open_personal(vault, user_id, sealed).await? {
+            let login = login_stream(vault, &personal.email)?;
+            let release = |holder: &Option<String>| {
+                Ok::<_, domain::DomainError>(match holder {
+                    Some(h) if h == user_id => {
+                        vec![LoginEvent::LoginReleased { user_id: user_id.to_owned(), at: Utc::now() }]
+                    }
+                    _ => Vec::new(),
+                })
+            };
+            aggregate::execute::<LoginAggregate, _>(store, &login, release, None, Uuid::now_v7(), caller).await?;
+        }
     }
     vault.shred(user_id).await
 }
@@ -250,13 +334,4 @@ pub fn parse_documents(args: &[String]) -> Result<Vec<Document>, CommandError> {
             Ok(Document { kind: kind.to_owned(), reference: reference.to_owned() })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base32_matches_rfc_4648() {
-        assert_eq!(super::base32(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(super::base32(b"f"), "MY");
-    }
 }

@@ -139,6 +139,19 @@ impl Vault {
         }
     }
 
+    /// A keyed digest (HMAC-SHA-256 under a key derived from the master key) of `value` for
+    /// looking a record up by a value that is itself kept sealed (a sign-in email): equal
+    /// values give equal digests, and without the master key the digest reveals nothing.
+    pub fn blind_index(&self, field: &str, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut derive = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.master.0).expect("any key length");
+        derive.update(format!("cairn-blind-index:{field}").as_bytes());
+        let key = derive.finalize().into_bytes();
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// Destroys the subject's data key (idempotent).
     pub async fn shred(&self, subject: &str) -> Result<(), CommandError> {
         Ok(self.store.destroy_data_key(subject).await?)

@@ -9,7 +9,9 @@
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
-//!   terms, accreditation, erasure).
+//!   terms, accreditation, erasure) and [`access`], its sign-in state (password hash,
+//!   rotating refresh-token sessions with reuse detection, lockout, MFA replay guard, backup
+//!   codes, advisor households).
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
@@ -19,6 +21,7 @@
 //! and `evolve(state, &event) -> state`, where `evolve` never fails. This crate does no I/O,
 //! reads no clock and draws no random numbers: time, ids and keys are passed in.
 
+pub mod access;
 pub mod calendar;
 pub mod ledger;
 pub mod limits;

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::access::{lockout_for, Access, Session};
 use crate::DomainError;
 pub use crate::Sealed;
 
@@ -196,6 +197,69 @@ pub enum UserEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// An Argon2id hash (PHC string); the password itself is never recorded.
+    PasswordSet {
+        hash: String,
+        at: DateTime<Utc>,
+    },
+    /// A sign-in: a new session (refresh-token family) whose first token has digest `token`.
+    SignedIn {
+        session: String,
+        token: String,
+        device: String,
+        network: String,
+        new_device: bool,
+        mfa_step: Option<u64>,
+        backup_code: Option<u32>,
+        at: DateTime<Utc>,
+    },
+    /// A refused sign-in (wrong password or code); `failures` counts consecutive ones.
+    SignInFailed {
+        reason: String,
+        network: String,
+        failures: u32,
+        at: DateTime<Utc>,
+    },
+    LockedOut {
+        until: DateTime<Utc>,
+        failures: u32,
+        at: DateTime<Utc>,
+    },
+    /// The session's refresh token was rotated: `token` is the digest of the new one.
+    TokenRefreshed {
+        session: String,
+        token: String,
+        at: DateTime<Utc>,
+    },
+    /// A rotated-away refresh token was presented again: the whole session is revoked.
+    TokenReuseDetected {
+        session: String,
+        at: DateTime<Utc>,
+    },
+    SignedOut {
+        session: String,
+        at: DateTime<Utc>,
+    },
+    /// The user asked for something outside their rights (`what`: method, path and reason).
+    AccessRefused {
+        what: String,
+        at: DateTime<Utc>,
+    },
+    /// Digests of fresh single-use backup codes (replacing any earlier ones).
+    BackupCodesIssued {
+        codes: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    HouseholdAssigned {
+        household: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    HouseholdUnassigned {
+        household: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl UserEvent {
@@ -216,7 +280,50 @@ impl UserEvent {
             Self::RoleRevoked { .. } => "RoleRevoked",
             Self::TermsAccepted { .. } => "TermsAccepted",
             Self::ErasureRequested { .. } => "ErasureRequested",
+            Self::PasswordSet { .. } => "PasswordSet",
+            Self::SignedIn { .. } => "SignedIn",
+            Self::SignInFailed { .. } => "SignInFailed",
+            Self::LockedOut { .. } => "LockedOut",
+            Self::TokenRefreshed { .. } => "TokenRefreshed",
+            Self::TokenReuseDetected { .. } => "TokenReuseDetected",
+            Self::SignedOut { .. } => "SignedOut",
+            Self::AccessRefused { .. } => "AccessRefused",
+            Self::BackupCodesIssued { .. } => "BackupCodesIssued",
+            Self::HouseholdAssigned { .. } => "HouseholdAssigned",
+            Self::HouseholdUnassigned { .. } => "HouseholdUnassigned",
         }
+    }
+}
+
+/// The sign-in name registry: one stream per email (named by a keyed digest of it), so two
+/// users cannot claim the same email even when registering at the same instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginEvent {
+    LoginClaimed {
+        user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// The user was erased: the email may be registered again.
+    LoginReleased {
+        user_id: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl LoginEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::LoginClaimed { .. } => "LoginClaimed",
+            Self::LoginReleased { .. } => "LoginReleased",
+        }
+    }
+}
+
+/// The user holding a sign-in name, if any.
+pub fn evolve_login(_: Option<String>, e: &LoginEvent) -> Option<String> {
+    match e {
+        LoginEvent::LoginClaimed { user_id, .. } => Some(user_id.clone()),
+        LoginEvent::LoginReleased { .. } => None,
     }
 }
 
@@ -234,6 +341,9 @@ pub struct User {
     pub roles: BTreeSet<Role>,
     pub terms_version: Option<String>,
     pub erased: bool,
+    /// Password, sessions, devices, lockout, MFA replay guard, advisor households.
+    #[serde(default)]
+    pub access: Access,
 }
 
 pub fn evolve(mut u: User, e: &UserEvent) -> User {
@@ -256,7 +366,10 @@ pub fn evolve(mut u: User, e: &UserEvent) -> User {
         UserEvent::KycExpired { .. } => u.kyc = KycStatus::Expired,
         UserEvent::AccreditationVerified { kind, .. } => u.accreditation = Some(*kind),
         UserEvent::MfaEnabled { secret, .. } => u.mfa_secret = Some(secret.clone()),
-        UserEvent::MfaDisabled { .. } => u.mfa_secret = None,
+        UserEvent::MfaDisabled { .. } => {
+            u.mfa_secret = None;
+            u.access.backup_codes.clear();
+        }
         UserEvent::RoleGranted { role, .. } => {
             u.roles.insert(*role);
         }
@@ -264,28 +377,142 @@ pub fn evolve(mut u: User, e: &UserEvent) -> User {
             u.roles.remove(role);
         }
         UserEvent::TermsAccepted { version, .. } => u.terms_version = Some(version.clone()),
-        UserEvent::ErasureRequested { .. } => u.erased = true,
+        UserEvent::ErasureRequested { .. } => {
+            u.erased = true;
+            u.access = Access::default();
+        }
+        UserEvent::PasswordSet { hash, .. } => u.access.password = Some(hash.clone()),
+        UserEvent::SignedIn { session, token, device, mfa_step, backup_code, at, .. } => {
+            let a = &mut u.access;
+            a.failures = 0;
+            a.locked_until = None;
+            a.sessions.insert(
+                session.clone(),
+                Session {
+                    current: token.clone(),
+                    rotated: BTreeSet::new(),
+                    device: device.clone(),
+                    started: *at,
+                    issued: *at,
+                },
+            );
+            a.devices.insert(device.clone());
+            if mfa_step.is_some() {
+                a.mfa_last_step = a.mfa_last_step.max(*mfa_step);
+            }
+            if let Some(code) = backup_code.and_then(|i| a.backup_codes.get_mut(i as usize)) {
+                *code = None;
+            }
+        }
+        UserEvent::SignInFailed { failures, .. } => u.access.failures = *failures,
+        UserEvent::LockedOut { until, .. } => u.access.locked_until = Some(*until),
+        UserEvent::TokenRefreshed { session, token, at } => {
+            if let Some(s) = u.access.sessions.get_mut(session) {
+                let old = std::mem::replace(&mut s.current, token.clone());
+                s.rotated.insert(old);
+                s.issued = *at;
+            }
+        }
+        UserEvent::TokenReuseDetected { session, .. } | UserEvent::SignedOut { session, .. } => {
+            u.access.sessions.remove(session);
+        }
+        UserEvent::AccessRefused { .. } => {}
+        UserEvent::BackupCodesIssued { codes, .. } => {
+            u.access.backup_codes = codes.iter().cloned().map(Some).collect();
+        }
+        UserEvent::HouseholdAssigned { household, .. } => {
+            u.access.households.insert(household.clone());
+        }
+        UserEvent::HouseholdUnassigned { household, .. } => {
+            u.access.households.remove(household);
+        }
     }
     u
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserCommand {
-    Register { user_id: String, personal: Sealed, household: Option<String> },
-    UpdateProfile { personal: Sealed },
+    Register {
+        user_id: String,
+        personal: Sealed,
+        household: Option<String>,
+    },
+    UpdateProfile {
+        personal: Sealed,
+    },
     SetRiskProfile(RiskProfile),
-    SubmitKyc { documents: Vec<Document> },
-    StartKycReview { reviewer: String },
-    ApproveKyc { reviewer: String, expires_at: NaiveDate },
-    RejectKyc { reviewer: String, reason: String },
+    SubmitKyc {
+        documents: Vec<Document>,
+    },
+    StartKycReview {
+        reviewer: String,
+    },
+    ApproveKyc {
+        reviewer: String,
+        expires_at: NaiveDate,
+    },
+    RejectKyc {
+        reviewer: String,
+        reason: String,
+    },
     ExpireKyc,
     VerifyAccreditation(Accreditation),
-    EnableMfa { secret: Sealed },
+    EnableMfa {
+        secret: Sealed,
+    },
     DisableMfa,
-    GrantRole { role: Role, by: String },
-    RevokeRole { role: Role, by: String },
-    AcceptTerms { version: String },
-    Erase { by: String },
+    GrantRole {
+        role: Role,
+        by: String,
+    },
+    RevokeRole {
+        role: Role,
+        by: String,
+    },
+    AcceptTerms {
+        version: String,
+    },
+    Erase {
+        by: String,
+    },
+    SetPassword {
+        hash: String,
+    },
+    /// The shell checked the password (and the TOTP step or backup code named here).
+    SignIn {
+        session: String,
+        token: String,
+        device: String,
+        network: String,
+        mfa_step: Option<u64>,
+        backup_code: Option<u32>,
+    },
+    FailSignIn {
+        reason: String,
+        network: String,
+    },
+    /// Rotate the refresh token whose digest is `presented` to one whose digest is `replacement`.
+    Refresh {
+        presented: String,
+        replacement: String,
+    },
+    SignOut {
+        session: String,
+    },
+    RefuseAccess {
+        what: String,
+    },
+    IssueBackupCodes {
+        codes: Vec<String>,
+    },
+    AssignHousehold {
+        household: String,
+        by: String,
+    },
+    UnassignHousehold {
+        household: String,
+        by: String,
+    },
 }
 
 fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
@@ -401,6 +628,80 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
             E::TermsAccepted { version: version.clone(), at: now }
         }
         C::Erase { by } => E::ErasureRequested { by: by.clone(), at: now },
+        C::SetPassword { hash } => E::PasswordSet { hash: hash.clone(), at: now },
+        C::SignIn { session, token, device, network, mfa_step, backup_code } => {
+            let a = &u.access;
+            if let Some(until) = a.locked(now) {
+                return Err(refuse("locked", format!("too many failed sign-ins; locked until {}", until.to_rfc3339())));
+            }
+            if a.password.is_none() {
+                return Err(refuse("password", "no password is set for this user"));
+            }
+            if mfa_step.is_some_and(|s| a.mfa_last_step.is_some_and(|last| s <= last)) {
+                return Err(refuse("totp", "this code was already used; wait for the next one"));
+            }
+            if let Some(i) = backup_code {
+                if !matches!(a.backup_codes.get(*i as usize), Some(Some(_))) {
+                    return Err(refuse("backup_code", "this backup code was already used"));
+                }
+            }
+            E::SignedIn {
+                session: session.clone(),
+                token: token.clone(),
+                device: device.clone(),
+                network: network.clone(),
+                new_device: !a.devices.is_empty() && !a.devices.contains(device),
+                mfa_step: *mfa_step,
+                backup_code: *backup_code,
+                at: now,
+            }
+        }
+        C::FailSignIn { reason, network } => {
+            let failures = u.access.failures.saturating_add(1);
+            let mut events =
+                vec![E::SignInFailed { reason: reason.clone(), network: network.clone(), failures, at: now }];
+            if let Some(d) = lockout_for(failures) {
+                events.push(E::LockedOut { until: now + d, failures, at: now });
+            }
+            return Ok(events);
+        }
+        C::Refresh { presented, replacement } => {
+            if let Some(session) = u.access.session_for(presented, now) {
+                E::TokenRefreshed { session: session.to_owned(), token: replacement.clone(), at: now }
+            } else if let Some(session) = u.access.session_reusing(presented) {
+                E::TokenReuseDetected { session: session.to_owned(), at: now }
+            } else {
+                return Err(refuse("refresh_token", "unknown, expired or revoked"));
+            }
+        }
+        C::SignOut { session } => {
+            if !u.access.sessions.contains_key(session) {
+                return Ok(Vec::new());
+            }
+            E::SignedOut { session: session.clone(), at: now }
+        }
+        C::RefuseAccess { what } => E::AccessRefused { what: what.clone(), at: now },
+        C::IssueBackupCodes { codes } => {
+            if u.mfa_secret.is_none() {
+                return Err(refuse("mfa", "is not enabled"));
+            }
+            E::BackupCodesIssued { codes: codes.clone(), at: now }
+        }
+        C::AssignHousehold { household, by } => {
+            if !u.roles.contains(&Role::Advisor) {
+                return Err(refuse("role", "only an advisor is assigned households"));
+            }
+            if u.access.households.contains(household) {
+                return Ok(Vec::new());
+            }
+            E::HouseholdAssigned { household: household.clone(), by: by.clone(), at: now }
+        }
+        C::UnassignHousehold { household, by } => {
+            if !u.access.households.contains(household) {
+                return Ok(Vec::new());
+            }
+            E::HouseholdUnassigned { household: household.clone(), by: by.clone(), at: now }
+        }
     };
     Ok(vec![event])
 }
@@ -470,6 +771,111 @@ mod tests {
             run(registered(), UserCommand::SetRiskProfile(p)).unwrap_err().to_string(),
             "tolerance: must be between 0 and 1"
         );
+    }
+
+    fn signed_in(u: User, session: &str, token: &str, device: &str) -> User {
+        let cmd = UserCommand::SignIn {
+            session: session.into(),
+            token: token.into(),
+            device: device.into(),
+            network: "10.0.0.0/24".into(),
+            mfa_step: None,
+            backup_code: None,
+        };
+        run(u, cmd).unwrap()
+    }
+
+    fn with_password() -> User {
+        run(registered(), UserCommand::SetPassword { hash: "$argon2id$…".into() }).unwrap()
+    }
+
+    #[test]
+    fn a_rotated_refresh_token_presented_again_revokes_the_whole_session() {
+        let u = signed_in(with_password(), "s1", "t1", "d1");
+        let refresh = |presented: &str, replacement: &str| UserCommand::Refresh {
+            presented: presented.into(),
+            replacement: replacement.into(),
+        };
+        let u = run(u, refresh("t1", "t2")).unwrap();
+        assert_eq!(u.access.sessions["s1"].current, "t2");
+        let events = decide(&u, &refresh("t1", "t3"), now()).unwrap();
+        assert!(matches!(&events[..], [UserEvent::TokenReuseDetected { session, .. }] if session == "s1"));
+        let u = events.iter().fold(u, evolve);
+        assert!(u.access.sessions.is_empty(), "the family is gone");
+        assert_eq!(
+            run(u, refresh("t2", "t4")).unwrap_err().to_string(),
+            "refresh_token: unknown, expired or revoked",
+            "even the newest token of a revoked family is refused"
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_expires_after_30_days() {
+        let u = signed_in(with_password(), "s1", "t1", "d1");
+        let later = now() + chrono::Duration::days(30);
+        let cmd = UserCommand::Refresh { presented: "t1".into(), replacement: "t2".into() };
+        assert!(decide(&u, &cmd, later).is_err());
+        assert!(decide(&u, &cmd, later - chrono::Duration::seconds(1)).is_ok());
+    }
+
+    #[test]
+    fn five_failures_lock_the_account_and_a_sign_in_then_is_refused_until_it_ends() {
+        let mut u = with_password();
+        for _ in 0..4 {
+            u = run(u, UserCommand::FailSignIn { reason: "password".into(), network: "n".into() }).unwrap();
+        }
+        assert_eq!(u.access.locked_until, None);
+        let events =
+            decide(&u, &UserCommand::FailSignIn { reason: "password".into(), network: "n".into() }, now()).unwrap();
+        assert!(matches!(events[1], UserEvent::LockedOut { failures: 5, .. }));
+        let u = events.iter().fold(u, evolve);
+        let sign_in = UserCommand::SignIn {
+            session: "s".into(),
+            token: "t".into(),
+            device: "d".into(),
+            network: "n".into(),
+            mfa_step: None,
+            backup_code: None,
+        };
+        assert!(decide(&u, &sign_in, now()).unwrap_err().to_string().starts_with("locked: "));
+        let after = now() + chrono::Duration::seconds(61);
+        let u = decide(&u, &sign_in, after).unwrap().iter().fold(u, evolve);
+        assert_eq!((u.access.failures, u.access.locked_until), (0, None), "a sign-in clears the count");
+    }
+
+    #[test]
+    fn a_totp_step_and_a_backup_code_are_accepted_once() {
+        let u = run(with_password(), UserCommand::EnableMfa { secret: sealed() }).unwrap();
+        let u = run(u, UserCommand::IssueBackupCodes { codes: vec!["h0".into(), "h1".into()] }).unwrap();
+        let sign_in = |step: Option<u64>, code: Option<u32>| UserCommand::SignIn {
+            session: format!("s{step:?}{code:?}"),
+            token: "t".into(),
+            device: "d".into(),
+            network: "n".into(),
+            mfa_step: step,
+            backup_code: code,
+        };
+        let u = run(u, sign_in(Some(100), None)).unwrap();
+        assert!(run(u.clone(), sign_in(Some(100), None)).unwrap_err().to_string().starts_with("totp: "));
+        assert!(run(u.clone(), sign_in(Some(99), None)).is_err(), "an older step is refused too");
+        let u = run(u, sign_in(None, Some(1))).unwrap();
+        assert_eq!(u.access.backup_codes, vec![Some("h0".to_owned()), None]);
+        assert!(run(u, sign_in(None, Some(1))).unwrap_err().to_string().starts_with("backup_code: "));
+    }
+
+    #[test]
+    fn only_a_device_not_seen_before_is_new() {
+        let u = signed_in(with_password(), "s1", "t1", "laptop");
+        let cmd = |device: &str| UserCommand::SignIn {
+            session: "s2".into(),
+            token: "t2".into(),
+            device: device.into(),
+            network: "n".into(),
+            mfa_step: None,
+            backup_code: None,
+        };
+        assert!(matches!(decide(&u, &cmd("laptop"), now()).unwrap()[0], UserEvent::SignedIn { new_device: false, .. }));
+        assert!(matches!(decide(&u, &cmd("phone"), now()).unwrap()[0], UserEvent::SignedIn { new_device: true, .. }));
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub struct People {
 
 impl People {
     pub const NAME: &'static str = "people";
-    pub const VERSION: i64 = 1;
+    pub const VERSION: i64 = 2;
     pub const CATEGORIES: &'static [&'static str] = &["user"];
     pub const TABLES: &'static [&'static Table] = &[&USERS, &KYC_TRAIL, &SECURITY_LOG];
 
@@ -160,6 +160,32 @@ impl People {
             U::RoleRevoked { role, by, at } => Some(("role_revoked", format!("{} by {by}", role.as_str()), at)),
             U::ErasureRequested { by, at } => Some(("erased", format!("by {by}"), at)),
             U::ProfileUpdated { at, .. } => Some(("profile_updated", String::new(), at)),
+            U::PasswordSet { at, .. } => Some(("password_set", String::new(), at)),
+            U::SignedIn { network, new_device, mfa_step, backup_code, at, .. } => {
+                let how = match (mfa_step, backup_code) {
+                    (Some(_), _) => " with TOTP",
+                    (None, Some(_)) => " with a backup code",
+                    (None, None) => "",
+                };
+                let kind = if *new_device { "sign_in_new_device" } else { "sign_in" };
+                Some((kind, format!("from {network}{how}"), at))
+            }
+            U::SignInFailed { reason, network, failures, at } => {
+                Some(("sign_in_failed", format!("{reason} from {network} ({failures} in a row)"), at))
+            }
+            U::LockedOut { until, at, .. } => Some(("locked_out", format!("until {}", until.to_rfc3339()), at)),
+            U::TokenReuseDetected { session, at } => {
+                Some(("token_reuse", format!("session {session} revoked: a rotated refresh token was used again"), at))
+            }
+            U::SignedOut { session, at } => Some(("signed_out", format!("session {session}"), at)),
+            U::AccessRefused { what, at } => Some(("access_refused", what.clone(), at)),
+            U::BackupCodesIssued { codes, at } => Some(("backup_codes_issued", format!("{} codes", codes.len()), at)),
+            U::HouseholdAssigned { household, by, at } => {
+                Some(("household_assigned", format!("{household} by {by}"), at))
+            }
+            U::HouseholdUnassigned { household, by, at } => {
+                Some(("household_unassigned", format!("{household} by {by}"), at))
+            }
             _ => None,
         };
         if let Some((kind, detail, at)) = security {

@@ -12,6 +12,10 @@ use uuid::Uuid;
 pub fn cairn() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
     c.env_remove("CAIRN_DATABASE_URL").env_remove("CAIRN_NATS_URL").env("RUST_LOG", "warn");
+    // Keys go to a folder of this test process, never into the source tree (a test that names
+    // its own master key file overrides this).
+    let keys = std::env::temp_dir().join(format!("cairn-test-keys-{}", std::process::id()));
+    c.env("CAIRN_MASTER_KEY_FILE", keys.join("master.key")).env_remove("CAIRN_JWT_KEY_FILE");
     c
 }
 

@@ -7,7 +7,7 @@ use commands::vault::Vault;
 use domain::ledger::{LedgerEvent, TradeChange};
 use event_store::Store;
 
-use super::read::Reader;
+use super::read::{Emit as _, Reader};
 use super::{caller, master_key, with_newline};
 use projections::query::records;
 

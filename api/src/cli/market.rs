@@ -7,7 +7,7 @@ use domain::market::Interval;
 use event_store::Store;
 
 use super::caller;
-use super::read::Reader;
+use super::read::{Emit as _, Reader};
 use domain::market::Bar;
 use projections::prices::PRICES;
 use projections::query::records;

@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use event_store::Store;
 
 use super::caller;
-use super::read::Reader;
+use super::read::{Emit as _, Reader};
 use projections::query::records;
 
 #[derive(Debug, Args)]

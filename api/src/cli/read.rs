@@ -10,7 +10,7 @@ use api::reports::{self, Format, Report};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use domain::report::ReportEvent;
-use event_store::{codec, EventStore, Store, StoredEvent};
+use event_store::{EventStore, Store};
 use projections::db::Db;
 use projections::people::{KYC_TRAIL, USERS};
 use projections::query::records;
@@ -21,50 +21,24 @@ use sha2::{Digest as _, Sha256};
 
 use super::{caller, with_newline};
 
-/// Where reports read from: the read models in the store's own database, caught up to its head,
-/// or (for an auditor's as-of replay) a temporary SQLite file holding the projection of the
-/// events recorded up to an instant.
-pub(crate) struct Reader {
-    pub store: Store,
-    /// Where queries run: after [`Reader::ready`], one read snapshot of the read models.
-    pub db: Db,
-    /// Where projectors run.
-    base: Db,
-    until: Option<u64>,
-    as_of: Option<DateTime<Utc>>,
-    /// The folder of an as-of replay's temporary database, removed with the reader.
-    _scratch: Option<tempfile::TempDir>,
-}
+pub(crate) use api::read::Reader;
+use api::read::{belongs_to, change_row, CHANGE_COLUMNS};
 
-impl Reader {
-    pub(crate) async fn open(store: Store, url: &str) -> anyhow::Result<Self> {
-        let db = Db::open(url, false).await?;
-        Ok(Self { store, db: db.clone(), base: db, until: None, as_of: None, _scratch: None })
-    }
-
-    /// The ledger as it stood at `instant`: every event recorded at or before it, replayed into
-    /// a temporary projection.
-    pub(crate) async fn as_of(store: Store, instant: DateTime<Utc>) -> anyhow::Result<Self> {
-        let until = store.position_at(instant).await?;
-        let dir = tempfile::tempdir().context("cannot create a temporary folder for the replay")?;
-        let db = Db::open(&format!("sqlite://{}/as-of.db", dir.path().display()), true).await?;
-        Ok(Self { store, db: db.clone(), base: db, until: Some(until), as_of: Some(instant), _scratch: Some(dir) })
-    }
-
-    /// Catches the named projector up (to the head, or to the as-of cut), then pins one read
-    /// snapshot for the report's queries and returns the last global position its rows reflect
-    /// (read in that snapshot, so a projector writing meanwhile cannot make them disagree).
-    pub(crate) async fn ready(&mut self, name: &str) -> anyhow::Result<u64> {
-        let mut runner = Runner::open(self.base.clone(), projections::by_name(name)?).await?;
-        let mut source = Source::Store { store: self.store.clone(), until: self.until };
-        runner.catch_up(&mut source, &mut |_| {}).await?;
-        self.db = self.base.pinned().await?;
-        Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?.checkpoint)
-    }
-
+/// Printing a report from the CLI (and recording it).
+pub(crate) trait Emit {
     /// Prints a report. JSON and CSV reports carry their SHA-256 and are recorded as a
     /// `ReportGenerated` event; tables are for reading on screen and are not recorded.
-    pub(crate) async fn emit(
+    async fn emit(
+        &self,
+        report: &Report,
+        format: Format,
+        parameters: &[(&str, String)],
+        position: u64,
+    ) -> anyhow::Result<()>;
+}
+
+impl Emit for Reader {
+    async fn emit(
         &self,
         report: &Report,
         format: Format,
@@ -84,7 +58,7 @@ impl Reader {
                     "report": report.name,
                     "parameters": parameters,
                     "position": position,
-                    "as_of": self.as_of,
+                    "as_of": self.instant(),
                 });
                 let sha = hex::encode(Sha256::digest(value.to_string()));
                 value["sha256"] = serde_json::Value::String(sha.clone());
@@ -103,7 +77,7 @@ impl Reader {
             sha256,
             rows: report.rows.len() as u64,
             position,
-            as_of: self.as_of,
+            as_of: self.instant(),
         };
         commands::report::record(&self.store, event, &caller("cairn report")).await?;
         print!("{text}");
@@ -417,22 +391,7 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                     rows.push(change_row(e));
                 }
             }
-            let report = Report {
-                name: "changes",
-                columns: vec![
-                    "position",
-                    "recorded_at",
-                    "stream",
-                    "event_type",
-                    "actor",
-                    "source",
-                    "command_id",
-                    "causation_id",
-                    "summary",
-                ],
-                rows,
-                totals: Vec::new(),
-            };
+            let report = Report { name: "changes", columns: CHANGE_COLUMNS.to_vec(), rows, totals: Vec::new() };
             let mut params = vec![("from", from_t.to_rfc3339()), ("to", to_t.to_rfc3339())];
             if let Some(h) = household {
                 params.push(("household", h));
@@ -440,59 +399,6 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
             reader.emit(&report, format, &params, last).await
         }
     }
-}
-
-fn belongs_to(e: &StoredEvent, household: &str) -> bool {
-    let id = e.stream_id.as_str();
-    id.strip_prefix("ledger-") == Some(household)
-        || id.strip_prefix("portfolio-").and_then(|r| r.split_once("--")).map(|(h, _)| h) == Some(household)
-}
-
-fn change_row(e: &StoredEvent) -> Vec<String> {
-    let meta = e.metadata().unwrap_or_default();
-    let uuid = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
-    vec![
-        e.global_position.to_string(),
-        e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        e.stream_id.to_string(),
-        e.event_type.clone(),
-        meta.actor.unwrap_or_default(),
-        meta.source.unwrap_or_default(),
-        uuid(meta.command_id),
-        uuid(meta.causation_id),
-        summary(e),
-    ]
-}
-
-/// A one-line summary of an event: its scalar fields, `name=value`, in payload order, without
-/// sealed (binary) personal data.
-fn summary(e: &StoredEvent) -> String {
-    let json = codec::to_json(e);
-    let payload = &json["payload"];
-    // Externally tagged enums put the fields one level down, under the type's name.
-    let fields = match payload.as_object() {
-        Some(o) if o.len() == 1 && o.contains_key(&e.event_type) => &o[&e.event_type],
-        _ => payload,
-    };
-    let mut parts = Vec::new();
-    let mut add = |k: &str, v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => parts.push(format!("{k}={s}")),
-        serde_json::Value::Number(n) => parts.push(format!("{k}={n}")),
-        serde_json::Value::Bool(b) => parts.push(format!("{k}={b}")),
-        _ => {}
-    };
-    match fields {
-        serde_json::Value::Object(o) => {
-            for (k, v) in o {
-                match v {
-                    serde_json::Value::Object(inner) => inner.iter().for_each(|(k2, v2)| add(k2, v2)),
-                    v => add(k, v),
-                }
-            }
-        }
-        v => add("value", v),
-    }
-    parts.join(" ")
 }
 
 async fn kyc(reader: &mut Reader, status: Option<String>, format: Format) -> anyhow::Result<()> {

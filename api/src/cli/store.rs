@@ -83,7 +83,20 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
         .into_iter()
         .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
         .collect();
-    let app = Application::build(AppState { store }, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    api::http::idempotency::create_table(&db).await?;
+    let vault = commands::vault::Vault::new(store.clone(), super::master_key()?);
+    // The signing key lives beside the master key unless configured.
+    let key_file = std::env::var("CAIRN_JWT_KEY_FILE").unwrap_or_else(|_| {
+        let master = std::env::var("CAIRN_MASTER_KEY_FILE").unwrap_or_else(|_| "./cairn-data/master.key".into());
+        let dir = std::path::Path::new(&master).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        dir.join("jwt-ed25519.pem").display().to_string()
+    });
+    let keys = api::http::auth::token::Keys::load_or_create(std::path::Path::new(&key_file))
+        .with_context(|| format!("JWT signing key {key_file}"))?;
+    let passwords = api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
+    let auth = std::sync::Arc::new(api::http::auth::Auth::new(keys, passwords));
+    let state = AppState { store, db: db.clone(), vault, auth };
+    let app = Application::build(state, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
     tokio::spawn(async move {
         shutdown_signal().await;

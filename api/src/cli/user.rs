@@ -4,6 +4,7 @@ use clap::Subcommand;
 use commands::vault::Vault;
 use event_store::Store;
 
+use super::read::Emit as _;
 use super::{caller, master_key};
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +91,20 @@ pub(crate) enum UserCmd {
         #[arg(long)]
         role: String,
     },
+    /// Set the password the user signs in with over HTTP, read from the first line of stdin
+    /// (checked against the policy: 12+ characters, not breached, not the email; hashed with
+    /// Argon2id, cost from CAIRN_ARGON2_* as for `serve`).
+    Password {
+        #[arg(long)]
+        user: String,
+    },
+    /// Assign a household to an advisor (they may then read and change it).
+    Assign {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        household: String,
+    },
     /// Record acceptance of a terms version.
     Terms {
         #[arg(long)]
@@ -156,7 +171,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
     let (user_id, done) = match cmd {
         UserCmd::Register { name, email, tax_id, born, household } => {
             let personal = PersonalData { name, email, tax_id, born };
-            let id = users::register(&store, &vault, &personal, household, &who).await?;
+            let id = users::register(&store, &vault, &personal, household, None, &who).await?;
             println!("{}", serde_json::json!({ "user_id": id }));
             return Ok(());
         }
@@ -277,6 +292,26 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             let by = who.actor.clone();
             let command = if action == "grant" { U::GrantRole { role, by } } else { U::RevokeRole { role, by } };
             let done = users::command(&store, &user, command, &who).await?;
+            (user, done)
+        }
+        UserCmd::Password { user } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\n', '\r']).to_owned();
+            let view = users::show(&store, &vault, &user).await?;
+            let email = view.personal.map(|p| p.email).unwrap_or_default();
+            api::http::auth::password::Passwords::policy(&password, &email)
+                .map_err(|why| anyhow::anyhow!("password: {why}"))?;
+            let passwords =
+                api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
+            let hash = passwords.hash(password).await?;
+            let done = users::command(&store, &user, U::SetPassword { hash }, &who).await?;
+            (user, done)
+        }
+        UserCmd::Assign { user, household } => {
+            let household = domain::ledger::household_key(&household);
+            let done =
+                users::command(&store, &user, U::AssignHousehold { household, by: who.actor.clone() }, &who).await?;
             (user, done)
         }
         UserCmd::Terms { user, terms_version } => {

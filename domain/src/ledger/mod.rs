@@ -294,6 +294,8 @@ pub enum LedgerCommand {
     SetFilingStatus { household: String, status: FilingStatus },
     /// Replace an account's details (the shell seals numbers and tokens first).
     SetAccountDetails { account: String, details: AccountDetails },
+    /// Open an account before its first row (the household is created if missing).
+    OpenAccount { household: String, account: AccountInfo },
     /// Close an account that holds no shares; later rows for it are refused.
     CloseAccount { account: String, closed_on: NaiveDate },
     /// Record or update a household member (created with the household if missing).
@@ -328,6 +330,33 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 return Ok(Vec::new());
             }
             Ok(vec![LedgerEvent::AccountDetailsSet { account: account.clone(), details: details.clone() }])
+        }
+        LedgerCommand::OpenAccount { household, account } => {
+            if account.label.trim().is_empty() {
+                return Err(rejected(None, "account", "must not be empty"));
+            }
+            if let Some(day) = state.closed.get(&account.label) {
+                return Err(rejected(None, "account", format!("{} was closed on {day}", account.label)));
+            }
+            match state.accounts.get(&account.label) {
+                Some(existing) if existing == account => Ok(Vec::new()),
+                Some(existing) => Err(rejected(
+                    None,
+                    "account",
+                    format!("{} is already open as a {} account", account.label, existing.account_type),
+                )),
+                None => {
+                    let mut events = Vec::new();
+                    if state.household.is_none() {
+                        events.push(LedgerEvent::HouseholdCreated {
+                            name: household.clone(),
+                            filing_status: FilingStatus::default(),
+                        });
+                    }
+                    events.push(LedgerEvent::AccountOpened(account.clone()));
+                    Ok(events)
+                }
+            }
         }
         LedgerCommand::CloseAccount { account, closed_on } => {
             open_account(state, account)?;

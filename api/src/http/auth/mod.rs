@@ -1,0 +1,381 @@
+//! Authentication: who is calling. Passwords ([`password`]), access tokens ([`token`]), rate
+//! limits ([`limiter`]), and the sign-in, refresh and sign-out flows, each of which records its
+//! outcome on the user's stream (sign-ins, failures, lockouts, token reuse, sign-outs).
+
+pub mod limiter;
+pub mod password;
+pub mod token;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use chrono::{DateTime, Utc};
+use commands::aggregate::{self, Caller};
+use commands::user::{self as users, UserAggregate};
+use commands::vault::Opened;
+use commands::CommandError;
+use domain::user::{Role, User, UserCommand, UserEvent};
+use event_store::Store;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+
+use self::limiter::{Limiter, Scope};
+use self::password::Passwords;
+use self::token::{Claims, Keys, ACCESS_TOKEN_SECONDS};
+use super::problem::Problem;
+use super::AppState;
+
+/// Everything authentication keeps while the server runs.
+#[derive(Debug)]
+pub struct Auth {
+    pub keys: Keys,
+    pub passwords: Passwords,
+    pub limiter: Limiter,
+    /// Sessions signed out or revoked by this process, until their last access token expires.
+    revoked: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl Auth {
+    pub fn new(keys: Keys, passwords: Passwords) -> Self {
+        Self { keys, passwords, limiter: Limiter::default(), revoked: Mutex::new(HashMap::new()) }
+    }
+
+    fn revoke(&self, session: &str) {
+        let now = Utc::now();
+        let mut map = self.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, until| *until > now);
+        map.insert(session.to_owned(), now + chrono::Duration::seconds(ACCESS_TOKEN_SECONDS + 60));
+    }
+
+    fn is_revoked(&self, session: &str) -> bool {
+        let map = self.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(session).is_some_and(|until| *until > Utc::now())
+    }
+}
+
+/// The caller of a request, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub claims: Claims,
+    pub ip: Option<IpAddr>,
+}
+
+impl Principal {
+    pub fn user_id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.claims.roles.contains(&role)
+    }
+
+    /// How this caller appears in event metadata.
+    pub fn caller(&self) -> Caller {
+        Caller { actor: format!("user:{}", self.claims.sub), source: "http".into() }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+            return Err(Problem::new("unauthorized", "send an access token: Authorization: Bearer <token>"));
+        };
+        let claims = state.auth.keys.verify(token.trim()).map_err(|why| Problem::new("unauthorized", why))?;
+        if state.auth.is_revoked(&claims.sid) {
+            return Err(Problem::new("unauthorized", "the session was signed out or revoked"));
+        }
+        Ok(Self { claims, ip: client_ip(parts) })
+    }
+}
+
+/// The peer's address (set by `into_make_service_with_connect_info`).
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The network a sign-in came from: the /24 of an IPv4 address, the /48 of an IPv6 one.
+pub fn network(ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// A device: the user agent and the network prefix, hashed.
+pub fn device(headers: &HeaderMap, network: &str) -> String {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    hex::encode(&Sha256::new().chain_update(agent).chain_update("|").chain_update(network).finalize()[..16])
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A refresh token: `<user id>.<session>.<64 random hex digits>`; only its digest is stored.
+fn refresh_token(user_id: &str, session: &str) -> String {
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    format!("{user_id}.{session}.{}", hex::encode(secret))
+}
+
+/// What signing in or refreshing returns.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token is valid.
+    pub expires_in: i64,
+    /// Rotated on every use; valid 30 days. Presenting a rotated one revokes the session.
+    pub refresh_token: String,
+    /// True when this sign-in came from a device (user agent and network) not seen before.
+    pub new_device: bool,
+    pub user: Me,
+}
+
+/// The signed-in user as tokens describe them.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub household: Option<String>,
+    pub households: Vec<String>,
+}
+
+fn me(user_id: &str, u: &User) -> Me {
+    Me {
+        user_id: user_id.to_owned(),
+        roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        household: u.household.as_ref().map(|h| domain::ledger::household_key(h)),
+        households: u.access.households.iter().cloned().collect(),
+    }
+}
+
+fn issue(
+    auth: &Auth,
+    user_id: &str,
+    u: &User,
+    session: &str,
+    refresh: String,
+    new_device: bool,
+) -> Result<Tokens, Problem> {
+    let m = me(user_id, u);
+    let claims =
+        Claims::new(user_id, session, u.roles.iter().copied().collect(), m.household.clone(), m.households.clone());
+    let access_token = auth.keys.sign(&claims).map_err(Problem::internal)?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+        refresh_token: refresh,
+        new_device,
+        user: m,
+    })
+}
+
+fn limited(result: Result<(), std::time::Duration>) -> Result<(), Problem> {
+    result.map_err(|wait| {
+        Problem::new("rate-limited", "too many attempts; wait and try again").retry_after(wait.as_secs())
+    })
+}
+
+fn system() -> Caller {
+    Caller { actor: "cairn auth".into(), source: "http".into() }
+}
+
+async fn record(
+    store: &Store,
+    user_id: &str,
+    command: UserCommand,
+    caller: &Caller,
+) -> Result<Vec<UserEvent>, CommandError> {
+    Ok(users::command(store, user_id, command, caller).await?.events)
+}
+
+/// A sign-in request.
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    /// The 6-digit code from the authenticator app, when MFA is on.
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// One of the 10 backup codes, instead of `totp`.
+    #[serde(default)]
+    pub backup_code: Option<String>,
+}
+
+/// Signs in: rate limits, password, lockout, MFA, then a new session.
+pub async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+    req: SignIn,
+) -> Result<Tokens, Problem> {
+    let auth = &state.auth;
+    let net = network(ip);
+    limited(auth.limiter.attempt(Scope::SignInPerIp, &ip.map_or("unknown".into(), |i| i.to_string())))?;
+    let user_id = users::user_for_login(&state.store, &state.vault, &req.email).await?;
+    limited(auth.limiter.attempt(Scope::SignInPerAccount, &req.email.trim().to_lowercase()))?;
+    let Some(user_id) = user_id else {
+        auth.passwords.verify(req.password, None).await;
+        tracing::info!(network = %net, "sign-in for an unknown email");
+        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+    };
+    let (_, stream) = users::canonical(&user_id)?;
+    let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    if user.erased {
+        auth.passwords.verify(req.password, None).await;
+        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+    }
+    let now = Utc::now();
+    if let Some(until) = user.access.locked(now) {
+        let wait = (until - now).num_seconds().max(1) as u64;
+        return Err(Problem::new(
+            "locked-out",
+            format!("too many failed sign-ins; locked until {}", until.to_rfc3339()),
+        )
+        .retry_after(wait));
+    }
+    if !auth.passwords.verify(req.password, user.access.password.clone()).await {
+        let failed = UserCommand::FailSignIn { reason: "password".into(), network: net };
+        record(&state.store, &user_id, failed, &system()).await?;
+        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+    }
+    let (mut mfa_step, mut backup_code) = (None, None);
+    if let Some(sealed) = &user.mfa_secret {
+        let (totp, backup) =
+            (req.totp.filter(|c| !c.trim().is_empty()), req.backup_code.filter(|c| !c.trim().is_empty()));
+        if totp.is_none() && backup.is_none() {
+            return Err(Problem::new("mfa-required", "enter the code from your authenticator app, or a backup code"));
+        }
+        limited(auth.limiter.attempt(Scope::MfaPerAccount, &user_id))?;
+        if let Some(code) = totp {
+            let secret = match state.vault.open(&user_id, users::MFA_FIELD, sealed).await? {
+                Opened::Plain(bytes) => String::from_utf8(bytes).ok().and_then(|s| commands::totp::base32_decode(&s)),
+                Opened::Erased => None,
+            }
+            .ok_or_else(|| Problem::internal("the MFA secret cannot be read"))?;
+            mfa_step = commands::totp::verify(&secret, &code, now.timestamp().max(0) as u64);
+        } else if let Some(code) = backup {
+            let d = users::backup_digest(&user_id, &code);
+            backup_code =
+                user.access.backup_codes.iter().position(|c| c.as_deref() == Some(d.as_str())).map(|i| i as u32);
+        }
+        if mfa_step.is_none() && backup_code.is_none() {
+            let failed = UserCommand::FailSignIn { reason: "mfa code".into(), network: net };
+            record(&state.store, &user_id, failed, &system()).await?;
+            return Err(Problem::new("invalid-mfa-code", "the authentication code is wrong or expired"));
+        }
+    }
+    let session = uuid::Uuid::new_v4().simple().to_string();
+    let refresh = refresh_token(&user_id, &session);
+    let command = UserCommand::SignIn {
+        session: session.clone(),
+        token: digest(&refresh),
+        device: device(headers, &net),
+        network: net,
+        mfa_step,
+        backup_code,
+    };
+    let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
+    let events = match record(&state.store, &user_id, command, &caller).await {
+        Ok(events) => events,
+        Err(CommandError::Rejected(domain::DomainError::Rejected { field, problem, .. }))
+            if field == "totp" || field == "backup_code" =>
+        {
+            return Err(Problem::new("invalid-mfa-code", problem))
+        }
+        Err(CommandError::Rejected(domain::DomainError::Rejected { field, problem, .. })) if field == "locked" => {
+            return Err(Problem::new("locked-out", problem).retry_after(60))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let new_device = events.iter().any(|e| matches!(e, UserEvent::SignedIn { new_device: true, .. }));
+    let user = events.iter().fold(user, domain::user::evolve);
+    issue(auth, &user_id, &user, &session, refresh, new_device)
+}
+
+/// A refresh or sign-out request.
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+fn token_parts(token: &str) -> Result<(String, String), Problem> {
+    let mut parts = token.trim().splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(user), Some(session), Some(secret)) if secret.len() == 64 => {
+            let (user_id, _) =
+                users::canonical(user).map_err(|_| Problem::new("unauthorized", "not a refresh token"))?;
+            Ok((user_id, session.to_owned()))
+        }
+        _ => Err(Problem::new("unauthorized", "not a refresh token")),
+    }
+}
+
+/// Rotates a refresh token; a rotated one presented again revokes its whole session.
+pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) -> Result<Tokens, Problem> {
+    let auth = &state.auth;
+    limited(auth.limiter.attempt(Scope::RefreshPerIp, &ip.map_or("unknown".into(), |i| i.to_string())))?;
+    limited(auth.limiter.attempt(Scope::RefreshPerAccount, &token_parts(&req.refresh_token)?.0))?;
+    let (user_id, session) = token_parts(&req.refresh_token)?;
+    let replacement = refresh_token(&user_id, &session);
+    let command = UserCommand::Refresh { presented: digest(&req.refresh_token), replacement: digest(&replacement) };
+    let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
+    let (_, stream) = users::canonical(&user_id)?;
+    let events = match record(&state.store, &user_id, command, &caller).await {
+        Ok(events) => events,
+        Err(CommandError::Rejected(domain::DomainError::Rejected { problem, .. })) => {
+            return Err(Problem::new("unauthorized", format!("refresh token {problem}")))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match events.first() {
+        Some(UserEvent::TokenRefreshed { session, .. }) => {
+            let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+            issue(auth, &user_id, &user, session, replacement, false)
+        }
+        Some(UserEvent::TokenReuseDetected { session, .. }) => {
+            auth.revoke(session);
+            Err(Problem::new(
+                "token-reused",
+                "this refresh token was already used; the session is revoked, sign in again",
+            ))
+        }
+        _ => Err(Problem::new("unauthorized", "refresh token unknown, expired or revoked")),
+    }
+}
+
+/// Ends the session of a refresh token (its access tokens stop working at once).
+pub async fn sign_out(state: &AppState, req: RefreshRequest) -> Result<(), Problem> {
+    let (user_id, session) = token_parts(&req.refresh_token)?;
+    let (_, stream) = users::canonical(&user_id)?;
+    let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let presented = digest(&req.refresh_token);
+    let Some(id) =
+        user.access.sessions.iter().find(|(id, s)| **id == session && s.current == presented).map(|(id, _)| id.clone())
+    else {
+        return Err(Problem::new("unauthorized", "refresh token unknown, expired or revoked"));
+    };
+    let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
+    record(&state.store, &user_id, UserCommand::SignOut { session: id.clone() }, &caller).await?;
+    state.auth.revoke(&id);
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Signing in and out, and the signed-in user's own settings: `/v1/auth/…`, `/v1/me…`.
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use commands::aggregate;
+use commands::user::{self as users, PersonalData, UserAggregate};
+use domain::user::{Document, UserCommand};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::http::auth::password::Passwords;
+use crate::http::auth::{self, Principal, RefreshRequest, SignIn, Tokens};
+use crate::http::problem::{Body, Problem};
+use crate::http::AppState;
+
+type Peer = ConnectInfo<std::net::SocketAddr>;
+
+/// Self-registration: a new client with a household of their own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    pub name: String,
+    pub email: String,
+    /// At least 12 characters, not a known breached password, not containing the email.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Registered {
+    pub user_id: String,
+    /// The household created for the new client (its id in `/v1/households/{household}`).
+    pub household: Option<String>,
+}
+
+pub async fn register(State(state): State<AppState>, Body(req): Body<Register>) -> Result<Response, Problem> {
+    Passwords::policy(&req.password, &req.email).map_err(|why| Problem::field("password", why))?;
+    let hash = state.auth.passwords.hash(req.password).await.map_err(Problem::internal)?;
+    let household = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let personal = PersonalData { name: req.name, email: req.email, tax_id: None, born: None };
+    let caller = commands::aggregate::Caller { actor: "self-registration".into(), source: "http".into() };
+    let user_id =
+        users::register(&state.store, &state.vault, &personal, Some(household.clone()), Some(hash), &caller).await?;
+    Ok((StatusCode::CREATED, Json(Registered { user_id, household: Some(household) })).into_response())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Body(req): Body<SignIn>,
+) -> Result<Json<Tokens>, Problem> {
+    auth::sign_in(&state, &headers, Some(peer.ip()), req).await.map(Json)
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    ConnectInfo(peer): Peer,
+    Body(req): Body<RefreshRequest>,
+) -> Result<Json<Tokens>, Problem> {
+    auth::refresh(&state, Some(peer.ip()), req).await.map(Json)
+}
+
+pub async fn logout(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> Result<StatusCode, Problem> {
+    auth::sign_out(&state, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MeView {
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub household: Option<String>,
+    pub households: Vec<String>,
+    pub mfa_enabled: bool,
+    pub kyc_status: String,
+    /// Unused backup codes left.
+    pub backup_codes_left: usize,
+    /// Devices that have signed in (fingerprints), and the live sessions.
+    pub devices: usize,
+    pub sessions: usize,
+}
+
+pub async fn me(State(state): State<AppState>, p: Principal) -> Result<Json<MeView>, Problem> {
+    let (_, stream) = users::canonical(p.user_id())?;
+    let (u, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    Ok(Json(MeView {
+        user_id: p.user_id().to_owned(),
+        roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        household: u.household.as_deref().map(domain::ledger::household_key),
+        households: u.access.households.iter().cloned().collect(),
+        mfa_enabled: u.mfa_secret.is_some(),
+        kyc_status: u.kyc.as_str().to_owned(),
+        backup_codes_left: u.access.backup_codes.iter().flatten().count(),
+        devices: u.access.devices.len(),
+        sessions: u.access.sessions.len(),
+    }))
+}
+
+/// MFA turned on: the secret for the authenticator app and 10 single-use backup codes, shown
+/// this once.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MfaSetup {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://` URI (for a QR code).
+    pub otpauth_uri: String,
+    pub backup_codes: Vec<String>,
+}
+
+/// An empty object (`{}`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+pub async fn enable_mfa(
+    State(state): State<AppState>,
+    p: Principal,
+    Body(_): Body<Empty>,
+) -> Result<Response, Problem> {
+    let secret = users::enable_mfa(&state.store, &state.vault, p.user_id(), &p.caller()).await?;
+    let backup_codes = users::issue_backup_codes(&state.store, p.user_id(), &p.caller()).await?;
+    let otpauth_uri =
+        format!("otpauth://totp/cairn:{}?secret={secret}&issuer=cairn&algorithm=SHA1&digits=6&period=30", p.user_id());
+    Ok((StatusCode::CREATED, Json(MfaSetup { secret, otpauth_uri, backup_codes })).into_response())
+}
+
+pub async fn disable_mfa(State(state): State<AppState>, p: Principal) -> Result<StatusCode, Problem> {
+    users::command(&state.store, p.user_id(), UserCommand::DisableMfa, &p.caller()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// KYC documents submitted for review.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KycSubmission {
+    pub documents: Vec<KycDocument>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KycDocument {
+    /// passport, driver_license, utility_bill, …
+    pub kind: String,
+    /// Where the document is kept (a vault reference).
+    pub reference: String,
+}
+
+/// The outcome of a command on a user.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserChanged {
+    pub user_id: String,
+    pub events: usize,
+    /// The user stream's version after the command.
+    pub version: u64,
+    pub last_position: Option<u64>,
+}
+
+pub async fn submit_kyc(
+    State(state): State<AppState>,
+    p: Principal,
+    Body(req): Body<KycSubmission>,
+) -> Result<Json<UserChanged>, Problem> {
+    let documents = req.documents.into_iter().map(|d| Document { kind: d.kind, reference: d.reference }).collect();
+    let done = users::command(&state.store, p.user_id(), UserCommand::SubmitKyc { documents }, &p.caller()).await?;
+    Ok(Json(UserChanged {
+        user_id: p.user_id().to_owned(),
+        events: done.events.len(),
+        version: done.stream_version,
+        last_position: done.last_position,
+    }))
+}

@@ -1,0 +1,203 @@
+//! Queries: a household's read models, the audit trail, and prices. Every answer carries the
+//! global position of the event log it reflects; `?as_of=INSTANT` (auditors and admins)
+//! answers from a replay of the events recorded up to that instant; `?min_position=N` waits
+//! until the read models reflect at least position N (read your own writes).
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::user::Role;
+use event_store::EventStore as _;
+use projections::db::Table;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::http::auth::Principal;
+use crate::http::authz::{self, Need};
+use crate::http::problem::Problem;
+use crate::http::AppState;
+use crate::read::{belongs_to, change_row, Reader, CHANGE_COLUMNS};
+
+/// Query parameters of the read endpoints (each endpoint uses those that apply).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub as_of: Option<String>,
+    pub min_position: Option<u64>,
+    pub year: Option<i32>,
+    pub portfolio: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Rows of a read model.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Rows {
+    pub household: Option<String>,
+    /// The global position of the last event these rows reflect.
+    pub position: u64,
+    /// The instant of an as-of replay.
+    pub as_of: Option<DateTime<Utc>>,
+    /// One object per row, column → value; numbers and dates are strings (exact decimals).
+    pub rows: Vec<Map<String, Value>>,
+}
+
+fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map<String, Value>> {
+    rows.into_iter()
+        .map(|r| {
+            table
+                .columns
+                .iter()
+                .zip(r)
+                .map(|(c, v)| (c.name.to_owned(), v.map_or(Value::Null, Value::String)))
+                .collect()
+        })
+        .collect()
+}
+
+fn instant(text: &str, field: &str) -> Result<DateTime<Utc>, Problem> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_hms_opt(23, 59, 59).expect("valid").and_utc()).map_err(
+        |_| {
+            Problem::field(
+                field,
+                format!("{text:?} is not an instant (RFC 3339, or YYYY-MM-DD for the end of that day)"),
+            )
+        },
+    )
+}
+
+/// A reader for these parameters: the server's read models, or an as-of replay (auditors and
+/// admins only).
+async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Reader, Problem> {
+    match &params.as_of {
+        None => Ok(Reader::with_db(state.store.clone(), state.db.clone())),
+        Some(text) => {
+            let at = instant(text, "as_of")?;
+            authz::role(state, p, &[Role::Auditor, Role::Admin], "as_of replays").await?;
+            Reader::as_of(state.store.clone(), at).await.map_err(Problem::internal)
+        }
+    }
+}
+
+/// What a household query reads: the table and the filters of its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub projector: &'static str,
+    pub table: &'static Table,
+    /// The date column `year` filters on, or `Some("tax_year")` for an exact year.
+    pub year: Option<&'static str>,
+    pub portfolio: bool,
+}
+
+pub async fn household_rows(
+    state: &AppState,
+    p: &Principal,
+    household: &str,
+    params: Params,
+    view: View,
+) -> Result<Json<Rows>, Problem> {
+    let key = authz::household(state, p, household, Need::Read, view.table.name).await?;
+    let mut filters: Vec<(&str, Option<String>)> = vec![("household", Some(key.clone()))];
+    match (view.year, params.year) {
+        (Some("tax_year"), Some(y)) => filters.push(("tax_year", Some(y.to_string()))),
+        (Some(column), Some(y)) => {
+            filters.push((
+                if column == "date_sold" { "date_sold >=" } else { "sale_date >=" },
+                Some(format!("{y:04}-01-01")),
+            ));
+            filters.push((
+                if column == "date_sold" { "date_sold <=" } else { "sale_date <=" },
+                Some(format!("{y:04}-12-31")),
+            ));
+        }
+        (None, Some(_)) => return Err(Problem::field("year", "this endpoint does not take a year")),
+        _ => {}
+    }
+    match (view.portfolio, params.portfolio.clone()) {
+        (true, Some(name)) => filters.push(("portfolio", Some(domain::ledger::household_key(&name)))),
+        (false, Some(_)) => return Err(Problem::field("portfolio", "this endpoint does not take a portfolio")),
+        _ => {}
+    }
+    let mut reader = reader(state, p, &params).await?;
+    let position =
+        reader.at_least(view.projector, params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let rows = reader.db.select(view.table, &filters).await?;
+    Ok(Json(Rows { household: Some(key), position, as_of: reader.instant(), rows: objects(view.table, rows) }))
+}
+
+/// The households the caller may see.
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(params): Query<Params>,
+) -> Result<Json<Rows>, Problem> {
+    let mut reader = reader(&state, &p, &params).await?;
+    let position = reader.at_least("holdings", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let table = &projections::holdings::HOUSEHOLDS;
+    let rows = reader.db.select(table, &[]).await?;
+    let rows = objects(table, rows)
+        .into_iter()
+        .filter(|r| r.get("household").and_then(Value::as_str).is_some_and(|h| authz::may(&p, h, Need::Read)))
+        .collect();
+    Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows }))
+}
+
+/// The household's audit trail: every event of its ledger and portfolios, with who, through
+/// what, which command, and a one-line summary.
+pub async fn events(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<Rows>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Read, "events").await?;
+    let store = &state.store;
+    let first = match &params.from {
+        Some(t) => store.position_at(instant(t, "from")? - chrono::Duration::microseconds(1)).await? + 1,
+        None => 1,
+    };
+    let cut = params.to.as_deref().or(params.as_of.as_deref());
+    let last = match cut {
+        Some(t) => store.position_at(instant(t, "to")?).await?,
+        None => store.head().await?.map_or(0, |h| h.position),
+    };
+    let mut rows = Vec::new();
+    let mut next = first;
+    while next <= last {
+        let page = store.read_range(next, last, 10_000).await?;
+        let Some(end) = page.last().map(|e| e.global_position) else { break };
+        next = end + 1;
+        for e in page.iter().filter(|e| belongs_to(e, &key)) {
+            let values = change_row(e);
+            rows.push(CHANGE_COLUMNS.iter().zip(values).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect());
+        }
+    }
+    Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
+}
+
+/// Daily bars of a symbol.
+pub async fn prices(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<Rows>, Problem> {
+    let symbol = symbol.trim().to_uppercase();
+    let mut filters: Vec<(&str, Option<String>)> = vec![("symbol", Some(symbol))];
+    for (name, value, column) in [("from", &params.from, "day >="), ("to", &params.to, "day <=")] {
+        if let Some(v) = value {
+            let day = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| Problem::field(name, "must be a date (YYYY-MM-DD)"))?;
+            filters.push((column, Some(day.to_string())));
+        }
+    }
+    let mut reader = reader(&state, &p, &params).await?;
+    let position = reader.at_least("prices", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let table = &projections::prices::PRICES;
+    let rows = reader.db.select(table, &filters).await?;
+    Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows: objects(table, rows) }))
+}

@@ -1,0 +1,476 @@
+//! Commands on a household: trades, contributions, corporate actions (one ledger row each, in
+//! the CSV's columns), CSV imports (the CLI's format, all or nothing), corrections and
+//! cancellations, opening and closing accounts, portfolios and their targets.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use commands::ledger::{self, Outcome};
+use commands::portfolio as portfolios;
+use domain::ledger::types::AccountInfo;
+use domain::ledger::{LedgerCommand, LedgerEvent, TradeChange};
+use domain::portfolio::PortfolioCommand;
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::http::auth::Principal;
+use crate::http::authz::{self, Need};
+use crate::http::idempotency;
+use crate::http::problem::{Body, Problem};
+use crate::http::AppState;
+
+/// One ledger row, in the CSV import's columns (values as text, exactly as in a file: dates
+/// `YYYY-MM-DD`, plain decimals). `cairn ledger import --help` describes every column.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    pub trade_date: String,
+    pub account: String,
+    /// Required where the account first appears: taxable, traditional_ira, roth_ira, sep_ira,
+    /// 401k, roth_401k, 403b, 529, hsa.
+    #[serde(default)]
+    pub account_type: Option<String>,
+    pub action: String,
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<String>,
+    #[serde(default)]
+    pub price: Option<String>,
+    #[serde(default)]
+    pub fees: Option<String>,
+    #[serde(default)]
+    pub settlement_date: Option<String>,
+    #[serde(default)]
+    pub lot_method: Option<String>,
+    #[serde(default)]
+    pub lot_ids: Option<String>,
+    #[serde(default)]
+    pub ratio: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub new_symbol: Option<String>,
+    #[serde(default)]
+    pub fmv: Option<String>,
+    #[serde(default)]
+    pub allocation: Option<String>,
+    #[serde(default)]
+    pub commission: Option<String>,
+    #[serde(default)]
+    pub sec_fee: Option<String>,
+    #[serde(default)]
+    pub taf_fee: Option<String>,
+    #[serde(default)]
+    pub cusip: Option<String>,
+    #[serde(default)]
+    pub isin: Option<String>,
+}
+
+impl Row {
+    /// The row as a one-line CSV file (header and record), so it goes through the very parser
+    /// and checks a file import does.
+    fn to_csv(&self) -> Result<Vec<u8>, Problem> {
+        let value = serde_json::to_value(self).map_err(Problem::internal)?;
+        let map = value.as_object().expect("a struct serializes to an object");
+        let present: Vec<(&String, &str)> = map.iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s))).collect();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(present.iter().map(|(k, _)| k.as_str())).map_err(Problem::internal)?;
+        w.write_record(present.iter().map(|(_, v)| *v)).map_err(Problem::internal)?;
+        w.into_inner().map_err(Problem::internal)
+    }
+}
+
+/// What a ledger command recorded.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Recorded {
+    pub household: String,
+    /// Events appended (0 when this exact command was recorded before).
+    pub events: usize,
+    pub rows: usize,
+    /// Ids of the rows recorded (for corrections and cancellations).
+    pub trade_ids: Vec<String>,
+    pub first_position: Option<u64>,
+    pub last_position: Option<u64>,
+    pub wash_sales_adjusted: usize,
+    pub wash_sales_reversed: usize,
+}
+
+fn recorded(o: &Outcome) -> Recorded {
+    let trade_ids: Vec<String> = o
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            LedgerEvent::TradeRecorded(t) => Some(t.trade_id.clone()),
+            _ => None,
+        })
+        .collect();
+    Recorded {
+        household: domain::ledger::household_key(&o.household),
+        events: o.events.len(),
+        rows: trade_ids.len(),
+        trade_ids,
+        first_position: o.first_position,
+        last_position: o.last_position,
+        wash_sales_adjusted: o.wash_sales_adjusted(),
+        wash_sales_reversed: o.wash_sales_reversed(),
+    }
+}
+
+fn created(o: &Outcome) -> Result<(StatusCode, serde_json::Value), Problem> {
+    let status = if o.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, serde_json::to_value(recorded(o)).map_err(Problem::internal)?))
+}
+
+/// The command id: from the Idempotency-Key when there is one, else fresh.
+fn command_uuid(p: &Principal, key: &Option<String>) -> uuid::Uuid {
+    key.as_deref().map_or_else(uuid::Uuid::now_v7, |k| idempotency::command_id(p.user_id(), k))
+}
+
+/// Which actions each row endpoint takes.
+const TRADES: &[&str] =
+    &["buy", "sell", "dividend", "interest", "deposit", "withdrawal", "fee", "transfer_in", "transfer_out"];
+const CONTRIBUTIONS: &[&str] = &["contribution"];
+const CORPORATE_ACTIONS: &[&str] = &["split", "symbol_change", "merger", "spinoff"];
+
+async fn record_row(
+    state: AppState,
+    p: Principal,
+    household: String,
+    headers: HeaderMap,
+    row: Row,
+    allowed: &'static [&'static str],
+) -> Response {
+    let key = match idempotency::key(&headers) {
+        Ok(k) => k,
+        Err(problem) => return axum::response::IntoResponse::into_response(problem),
+    };
+    let request = serde_json::to_vec(&row).unwrap_or_default();
+    let scope = format!("{}:{}:row", p.user_id(), household);
+    let id = command_uuid(&p, &key);
+    let work = async {
+        let key_h = authz::household(&state, &p, &household, Need::Write, "record a row").await?;
+        let action = row.action.trim().to_lowercase();
+        if !allowed.contains(&action.as_str()) {
+            return Err(Problem::field("action", format!("{action:?} is not one of {}", allowed.join(", "))));
+        }
+        let csv = row.to_csv()?;
+        let outcome = ledger::record_rows(&state.store, &key_h, &csv, id.to_string(), id, &p.caller())
+            .await
+            .map_err(|e| Problem::from(e).with("hint", "fields are named as the CSV columns"))?;
+        created(&outcome)
+    };
+    idempotency::once(&state, &scope, key, &request, work).await
+}
+
+pub async fn trade(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(h): Path<String>,
+    headers: HeaderMap,
+    Body(row): Body<Row>,
+) -> Response {
+    record_row(s, p, h, headers, row, TRADES).await
+}
+
+pub async fn contribution(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(h): Path<String>,
+    headers: HeaderMap,
+    Body(row): Body<Row>,
+) -> Response {
+    record_row(s, p, h, headers, row, CONTRIBUTIONS).await
+}
+
+pub async fn corporate_action(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(h): Path<String>,
+    headers: HeaderMap,
+    Body(row): Body<Row>,
+) -> Response {
+    record_row(s, p, h, headers, row, CORPORATE_ACTIONS).await
+}
+
+/// A CSV import: the body is the file (`Content-Type: text/csv`), all or nothing; the same
+/// file imported twice records nothing the second time.
+pub async fn import(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")));
+    if !is_csv {
+        return axum::response::IntoResponse::into_response(Problem::new(
+            "unsupported-media-type",
+            "send the file as text/csv",
+        ));
+    }
+    let key = match idempotency::key(&headers) {
+        Ok(k) => k,
+        Err(problem) => return axum::response::IntoResponse::into_response(problem),
+    };
+    let scope = format!("{}:{}:import", p.user_id(), household);
+    let work = async {
+        let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
+        let outcome = ledger::import_csv(&state.store, &key_h, &body, &p.caller()).await?;
+        let mut r = recorded(&outcome);
+        r.rows = r.trade_ids.len();
+        let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+        Ok((status, serde_json::to_value(r).map_err(Problem::internal)?))
+    };
+    idempotency::once(&state, &scope, key, &body, work).await
+}
+
+/// Fields of a recorded row to replace, and why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub reason: String,
+    #[serde(default)]
+    pub trade_date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub settlement_date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub quantity: Option<Decimal>,
+    #[serde(default)]
+    pub price: Option<Decimal>,
+    #[serde(default)]
+    pub fees: Option<Decimal>,
+    /// fifo, lifo, hifo, specific, average.
+    #[serde(default)]
+    pub lot_method: Option<String>,
+    #[serde(default)]
+    pub lot_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Why a row is cancelled.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    pub reason: String,
+}
+
+async fn ledger_command(
+    state: &AppState,
+    p: &Principal,
+    household: &str,
+    headers: &HeaderMap,
+    request: Vec<u8>,
+    what: &str,
+    command: impl FnOnce(String) -> Result<LedgerCommand, Problem>,
+) -> Response {
+    let key = match idempotency::key(headers) {
+        Ok(k) => k,
+        Err(problem) => return axum::response::IntoResponse::into_response(problem),
+    };
+    let scope = format!("{}:{}:{what}", p.user_id(), household);
+    let id = command_uuid(p, &key);
+    let work = async {
+        let key_h = authz::household(state, p, household, Need::Write, what).await?;
+        let command = command(id.to_string())?;
+        let outcome = ledger::execute(&state.store, &key_h, &command, id, &p.caller()).await?;
+        created(&outcome)
+    };
+    idempotency::once(state, &scope, key, &request, work).await
+}
+
+pub async fn correct(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, trade_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(c): Body<Correction>,
+) -> Response {
+    let request = format!("{trade_id}:{c:?}").into_bytes();
+    ledger_command(&state, &p, &household, &headers, request, "correct", |command_id| {
+        let lot_method =
+            c.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
+        let change = TradeChange {
+            trade_date: c.trade_date,
+            settlement_date: c.settlement_date,
+            quantity: c.quantity,
+            price: c.price,
+            fees: c.fees,
+            lot_method,
+            lot_ids: c.lot_ids,
+            description: c.description,
+        };
+        Ok(LedgerCommand::Correct { command_id, trade_id, change, reason: c.reason })
+    })
+    .await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, trade_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(c): Body<Cancellation>,
+) -> Response {
+    let request = format!("{trade_id}:{}", c.reason).into_bytes();
+    ledger_command(&state, &p, &household, &headers, request, "cancel", |command_id| {
+        Ok(LedgerCommand::Cancel { command_id, trade_id, reason: c.reason })
+    })
+    .await
+}
+
+/// An account to open before its first row.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub account: String,
+    /// taxable, traditional_ira, roth_ira, sep_ira, 401k, roth_401k, 403b, 529, hsa.
+    pub account_type: String,
+    /// fifo (default), lifo, hifo, specific, average.
+    #[serde(default)]
+    pub lot_method: Option<String>,
+    /// The member whose contribution limits apply.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+pub async fn open_account(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    headers: HeaderMap,
+    Body(a): Body<NewAccount>,
+) -> Response {
+    let request = serde_json::to_vec(&a).unwrap_or_default();
+    ledger_command(&state, &p, &household, &headers, request, "open-account", |_| {
+        let account_type = a.account_type.parse().map_err(|e: String| Problem::field("account_type", e))?;
+        let lot_method =
+            a.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
+        Ok(LedgerCommand::OpenAccount {
+            household: household.clone(),
+            account: AccountInfo {
+                label: a.account,
+                account_type,
+                lot_method: lot_method.unwrap_or_default(),
+                owner: a.owner,
+            },
+        })
+    })
+    .await
+}
+
+/// The day an account closes.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Closing {
+    pub closed_on: chrono::NaiveDate,
+}
+
+pub async fn close_account(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, account)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(c): Body<Closing>,
+) -> Response {
+    let request = format!("{account}:{}", c.closed_on).into_bytes();
+    ledger_command(&state, &p, &household, &headers, request, "close-account", |_| {
+        Ok(LedgerCommand::CloseAccount { account, closed_on: c.closed_on })
+    })
+    .await
+}
+
+/// A new portfolio over some of the household's accounts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPortfolio {
+    pub name: String,
+    pub accounts: Vec<String>,
+}
+
+/// Target weights (fractions summing to 1) and the version the editor saw.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    pub targets: BTreeMap<String, Decimal>,
+    /// The portfolio's version when it was read: an edit against another version is a 409
+    /// conflict that names the current one.
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+    #[serde(default)]
+    pub drift_threshold: Option<Decimal>,
+}
+
+/// The outcome of a portfolio command.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PortfolioChanged {
+    pub household: String,
+    pub portfolio: String,
+    pub version: u64,
+    pub events: usize,
+    pub last_position: Option<u64>,
+}
+
+pub async fn create_portfolio(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Body(req): Body<NewPortfolio>,
+) -> Result<(StatusCode, axum::Json<PortfolioChanged>), Problem> {
+    let key = authz::household(&state, &p, &household, Need::Write, "create a portfolio").await?;
+    let command = PortfolioCommand::Create { household: key.clone(), name: req.name.clone(), accounts: req.accounts };
+    let done = portfolios::run(&state.store, &key, &req.name, command, None, &p.caller()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PortfolioChanged {
+            household: key,
+            portfolio: domain::ledger::household_key(&req.name),
+            version: done.stream_version,
+            events: done.events.len(),
+            last_position: done.last_position,
+        }),
+    ))
+}
+
+pub async fn set_targets(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    Body(req): Body<Targets>,
+) -> Result<axum::Json<PortfolioChanged>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Write, "set portfolio targets").await?;
+    let mut done = portfolios::run(
+        &state.store,
+        &key,
+        &name,
+        PortfolioCommand::SetTarget(req.targets),
+        req.expected_version,
+        &p.caller(),
+    )
+    .await?;
+    if let Some(t) = req.drift_threshold {
+        let more =
+            portfolios::run(&state.store, &key, &name, PortfolioCommand::SetDriftThreshold(t), None, &p.caller())
+                .await?;
+        done.events.extend(more.events);
+        done.stream_version = more.stream_version;
+        done.last_position = more.last_position.or(done.last_position);
+    }
+    Ok(axum::Json(PortfolioChanged {
+        household: key,
+        portfolio: domain::ledger::household_key(&name),
+        version: done.stream_version,
+        events: done.events.len(),
+        last_position: done.last_position,
+    }))
+}

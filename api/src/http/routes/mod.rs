@@ -1,0 +1,379 @@
+//! The route table: every operation with its handler. The router, the OpenAPI document and
+//! the authorization tests are all built from [`table`].
+
+pub mod account;
+pub mod admin;
+pub mod households;
+pub mod ledger;
+pub mod system;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::routing::{delete, get, post, put, MethodRouter};
+
+use self::households::{Params, Rows, View};
+use super::auth::{Principal, RefreshRequest, SignIn, Tokens};
+use super::openapi::{schema, Group, Op, Param};
+use super::AppState;
+
+const HOUSEHOLD: Param = ("household", "path", true, "The household's id (as in /v1/households).");
+const AS_OF: Param = ("as_of", "query", false, "An instant (RFC 3339, or YYYY-MM-DD for the end of that day): answer from the events recorded up to it. Auditors and admins.");
+const MIN_POSITION: Param = (
+    "min_position",
+    "query",
+    false,
+    "Wait until the read models reflect at least this global position (read your own writes).",
+);
+const YEAR: Param = ("year", "query", false, "Only this tax year.");
+const READ_PARAMS: &[Param] = &[HOUSEHOLD, AS_OF, MIN_POSITION];
+const YEAR_PARAMS: &[Param] = &[HOUSEHOLD, YEAR, AS_OF, MIN_POSITION];
+
+macro_rules! view {
+    ($projector:literal, $table:expr, $year:expr, $portfolio:expr) => {
+        get(|State(s): State<AppState>, p: Principal, Path(h): Path<String>, Query(q): Query<Params>| async move {
+            households::household_rows(
+                &s,
+                &p,
+                &h,
+                q,
+                View { projector: $projector, table: &$table, year: $year, portfolio: $portfolio },
+            )
+            .await
+        })
+    };
+}
+
+const fn read(path: &'static str, summary: &'static str, params: &'static [Param]) -> Op {
+    let mut op = Op::new("get", path, Group::HouseholdRead, summary);
+    op.params = params;
+    op.response = (200, Some(schema::<Rows>));
+    op
+}
+
+fn json_body<T: schemars::JsonSchema>() -> Option<(&'static str, Option<super::openapi::SchemaFn>)> {
+    Some(("application/json", Some(schema::<T>)))
+}
+
+/// Every operation and its handler.
+pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
+    use projections::holdings as h;
+    let mut t: Vec<(Op, MethodRouter<AppState>)> = Vec::new();
+    let mut add = |op: Op, handler: MethodRouter<AppState>| t.push((op, handler));
+
+    // System and static files.
+    add(
+        Op {
+            response: (200, None),
+            ..Op::new("get", "/health", Group::Public, "Liveness: the store answers, with its head position")
+        },
+        get(system::health),
+    );
+    add(Op::new("get", "/metrics", Group::Public, "Prometheus metrics (text)"), get(system::metrics));
+    add(Op::new("get", "/openapi.json", Group::Public, "This OpenAPI 3.1 document"), get(system::openapi));
+    for (path, _, _) in super::web::FILES {
+        add(
+            Op::new("get", path, Group::Public, "The web page and the API docs page (static, no external resources)"),
+            get(move || async move { super::web::file(path) }),
+        );
+    }
+
+    // Signing in.
+    add(Op { body: json_body::<account::Register>(), response: (201, Some(schema::<account::Registered>)),
+        description: "Creates a client with a household of their own. The password must be at least 12 characters, not a known breached password, and not contain the email.",
+        ..Op::new("post", "/v1/auth/register", Group::Public, "Register as a client") }, post(account::register));
+    add(Op { body: json_body::<SignIn>(), response: (200, Some(schema::<Tokens>)),
+        description: "Rate limited per IP and per account (429 with Retry-After); 5 consecutive failures lock the account for a minute, doubling with each further failure up to an hour. With MFA on, a first attempt without `totp` or `backup_code` answers 401 `mfa-required`. A sign-in from a device not seen before is recorded and flagged (`new_device`).",
+        ..Op::new("post", "/v1/auth/login", Group::Public, "Sign in") }, post(account::login));
+    add(Op { body: json_body::<RefreshRequest>(), response: (200, Some(schema::<Tokens>)),
+        description: "Rotates the refresh token. Presenting a token that was already rotated revokes the whole session (401 `token-reused`).",
+        ..Op::new("post", "/v1/auth/refresh", Group::Public, "New tokens for a refresh token") }, post(account::refresh));
+    add(
+        Op {
+            body: json_body::<RefreshRequest>(),
+            response: (204, None),
+            ..Op::new("post", "/v1/auth/logout", Group::Public, "Sign out: the session's tokens stop working")
+        },
+        post(account::logout),
+    );
+
+    // The signed-in user.
+    add(
+        Op {
+            response: (200, Some(schema::<account::MeView>)),
+            ..Op::new("get", "/v1/me", Group::SignedIn, "Who am I")
+        },
+        get(account::me),
+    );
+    add(
+        Op {
+            body: json_body::<account::Empty>(),
+            response: (201, Some(schema::<account::MfaSetup>)),
+            description:
+                "TOTP (RFC 6238: SHA-1, 30 s, 6 digits). The secret and 10 single-use backup codes are shown this once.",
+            ..Op::new("post", "/v1/me/mfa", Group::SignedIn, "Turn on multi-factor sign-in")
+        },
+        post(account::enable_mfa),
+    );
+    add(
+        Op {
+            response: (204, None),
+            ..Op::new("delete", "/v1/me/mfa", Group::SignedIn, "Turn off multi-factor sign-in")
+        },
+        delete(account::disable_mfa),
+    );
+    add(
+        Op {
+            body: json_body::<account::KycSubmission>(),
+            response: (200, Some(schema::<account::UserChanged>)),
+            ..Op::new("post", "/v1/me/kyc", Group::SignedIn, "Submit KYC documents")
+        },
+        post(account::submit_kyc),
+    );
+
+    // Household queries.
+    add(read("/v1/households", "The households you may see", &[AS_OF, MIN_POSITION]), get(households::list));
+    add(
+        read("/v1/households/{household}/accounts", "Accounts", READ_PARAMS),
+        view!("holdings", h::ACCOUNTS, None, false),
+    );
+    add(
+        read(
+            "/v1/households/{household}/positions",
+            "Positions (quantity and cost basis per account and symbol)",
+            READ_PARAMS,
+        ),
+        view!("holdings", h::POSITIONS, None, false),
+    );
+    add(
+        read(
+            "/v1/households/{household}/valuations",
+            "Positions at the latest close (market value, unrealized gain)",
+            READ_PARAMS,
+        ),
+        view!("holdings", h::VALUATIONS, None, false),
+    );
+    add(read("/v1/households/{household}/lots", "Open tax lots", READ_PARAMS), view!("holdings", h::LOTS, None, false));
+    add(
+        read("/v1/households/{household}/gains", "Realized gains (Form 8949 rows)", YEAR_PARAMS),
+        view!("holdings", h::GAINS, Some("date_sold"), false),
+    );
+    add(
+        read("/v1/households/{household}/wash-sales", "Wash sales", YEAR_PARAMS),
+        view!("holdings", h::WASH_SALES, Some("sale_date"), false),
+    );
+    add(
+        read("/v1/households/{household}/contributions", "Contributions against the limits", YEAR_PARAMS),
+        view!("holdings", h::CONTRIBUTIONS, Some("tax_year"), false),
+    );
+    add(
+        read(
+            "/v1/households/{household}/portfolios",
+            "Portfolios (market value, drift, needs rebalancing)",
+            READ_PARAMS,
+        ),
+        view!("holdings", h::PORTFOLIOS, None, false),
+    );
+    add(
+        read(
+            "/v1/households/{household}/allocations",
+            "Allocation against target, per asset",
+            &[HOUSEHOLD, ("portfolio", "query", false, "Only this portfolio."), AS_OF, MIN_POSITION],
+        ),
+        view!("holdings", h::ALLOCATIONS, None, true),
+    );
+    add(
+        read(
+            "/v1/households/{household}/events",
+            "The audit trail: every event of the household, who and through what",
+            &[HOUSEHOLD, ("from", "query", false, "From this instant."), ("to", "query", false, "Up to this instant.")],
+        ),
+        get(households::events),
+    );
+    add(Op { params: &[HOUSEHOLD, ("from", "query", false, "First global position (default: new events only); a reconnecting client's Last-Event-ID wins.")],
+        description: "text/event-stream: one `event` per committed event of the household, data {position, stream, type, version, recorded_at}, id = position.",
+        ..Op::new("get", "/v1/households/{household}/stream", Group::HouseholdRead, "Live changes (Server-Sent Events)") }, get(admin::household_stream));
+
+    // Market data.
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, "Ticker."),
+                ("from", "query", false, "First day (YYYY-MM-DD)."),
+                ("to", "query", false, "Last day."),
+                AS_OF,
+                MIN_POSITION,
+            ],
+            response: (200, Some(schema::<Rows>)),
+            ..Op::new("get", "/v1/prices/{symbol}", Group::Market, "Daily bars")
+        },
+        get(households::prices),
+    );
+
+    // Household commands.
+    let row_op = |path: &'static str, summary: &'static str| {
+        Op {
+        params: &[HOUSEHOLD], body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
+        description: "One ledger row in the CSV import's columns, checked exactly as an import checks it. Answers 201 with what was recorded (200 with 0 events when an Idempotency-Key retry finds it recorded).",
+        ..Op::new("post", path, Group::HouseholdWrite, summary)
+    }
+    };
+    add(
+        row_op(
+            "/v1/households/{household}/trades",
+            "Record a trade (buy, sell, dividend, interest, deposit, withdrawal, fee, transfer)",
+        ),
+        post(ledger::trade),
+    );
+    add(row_op("/v1/households/{household}/contributions", "Record a contribution"), post(ledger::contribution));
+    add(
+        row_op(
+            "/v1/households/{household}/corporate-actions",
+            "Record a corporate action (split, symbol change, merger, spin-off)",
+        ),
+        post(ledger::corporate_action),
+    );
+    add(Op { params: &[HOUSEHOLD], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
+        description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Up to 32 MiB.",
+        ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
+        post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
+    const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, "The row's id (T1, T2, …).")];
+    add(
+        Op {
+            params: TRADE,
+            body: json_body::<ledger::Correction>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            idempotent: true,
+            ..Op::new(
+                "post",
+                "/v1/households/{household}/trades/{trade_id}/correct",
+                Group::HouseholdWrite,
+                "Correct a recorded row",
+            )
+        },
+        post(ledger::correct),
+    );
+    add(
+        Op {
+            params: TRADE,
+            body: json_body::<ledger::Cancellation>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            idempotent: true,
+            ..Op::new(
+                "post",
+                "/v1/households/{household}/trades/{trade_id}/cancel",
+                Group::HouseholdWrite,
+                "Cancel a recorded row",
+            )
+        },
+        post(ledger::cancel),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD],
+            body: json_body::<ledger::NewAccount>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            idempotent: true,
+            ..Op::new("post", "/v1/households/{household}/accounts", Group::HouseholdWrite, "Open an account")
+        },
+        post(ledger::open_account),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD, ("account", "path", true, "The account's label.")],
+            body: json_body::<ledger::Closing>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            idempotent: true,
+            ..Op::new(
+                "post",
+                "/v1/households/{household}/accounts/{account}/close",
+                Group::HouseholdWrite,
+                "Close an account that holds nothing",
+            )
+        },
+        post(ledger::close_account),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD],
+            body: json_body::<ledger::NewPortfolio>(),
+            response: (201, Some(schema::<ledger::PortfolioChanged>)),
+            ..Op::new("post", "/v1/households/{household}/portfolios", Group::HouseholdWrite, "Create a portfolio")
+        },
+        post(ledger::create_portfolio),
+    );
+    add(Op { params: &[HOUSEHOLD, ("portfolio", "path", true, "The portfolio's name.")], body: json_body::<ledger::Targets>(), response: (200, Some(schema::<ledger::PortfolioChanged>)),
+        description: "With `expected_version`, an edit against another version is refused: 409 `conflict` with `current_version`.",
+        ..Op::new("put", "/v1/households/{household}/portfolios/{portfolio}/targets", Group::HouseholdWrite, "Set target weights") }, put(ledger::set_targets));
+
+    // Administration.
+    const USER: Param = ("user_id", "path", true, "The user's id.");
+    add(
+        Op {
+            body: json_body::<admin::NewUser>(),
+            response: (201, Some(schema::<admin::CreatedUser>)),
+            ..Op::new("post", "/v1/users", Group::Admin, "Create a user")
+        },
+        post(admin::create_user),
+    );
+    add(
+        Op {
+            params: &[USER],
+            body: json_body::<admin::RoleGrant>(),
+            response: (200, Some(schema::<account::UserChanged>)),
+            description: "The new role is in the user's tokens from their next refresh (at most 15 minutes).",
+            ..Op::new("post", "/v1/users/{user_id}/roles", Group::Admin, "Grant a role")
+        },
+        post(admin::grant_role),
+    );
+    add(
+        Op {
+            params: &[USER, ("role", "path", true, "advisor, auditor or admin.")],
+            response: (200, Some(schema::<account::UserChanged>)),
+            ..Op::new("delete", "/v1/users/{user_id}/roles/{role}", Group::Admin, "Revoke a role")
+        },
+        delete(admin::revoke_role),
+    );
+    add(
+        Op {
+            params: &[USER],
+            body: json_body::<admin::Assignment>(),
+            response: (200, Some(schema::<account::UserChanged>)),
+            ..Op::new("post", "/v1/users/{user_id}/households", Group::Admin, "Assign a household to an advisor")
+        },
+        post(admin::assign_household),
+    );
+    add(
+        Op {
+            params: &[USER],
+            body: json_body::<admin::KycReview>(),
+            response: (200, Some(schema::<account::UserChanged>)),
+            ..Op::new("post", "/v1/users/{user_id}/kyc", Group::Admin, "Review KYC: start, approve or reject")
+        },
+        post(admin::review_kyc),
+    );
+
+    // Audit.
+    add(
+        Op {
+            response: (200, Some(schema::<admin::Verified>)),
+            ..Op::new("get", "/v1/audit/verify", Group::Audit, "Recompute the hash chain")
+        },
+        get(admin::verify),
+    );
+    add(
+        Op {
+            params: &[("user", "query", false, "Only this user."), MIN_POSITION],
+            response: (200, Some(schema::<Rows>)),
+            description: "Sign-ins, failures, lockouts, MFA changes, token reuse, role changes and refused accesses.",
+            ..Op::new("get", "/v1/audit/security", Group::Audit, "The security log")
+        },
+        get(admin::security_log),
+    );
+    add(
+        Op {
+            params: &[("from", "query", false, "First global position (default: new events only).")],
+            ..Op::new("get", "/v1/events/stream", Group::Audit, "Every committed event, live (Server-Sent Events)")
+        },
+        get(admin::all_events_stream),
+    );
+    t
+}

@@ -1,0 +1,95 @@
+//! `/health`, `/metrics` and `/openapi.json`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use event_store::EventStore;
+
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+/// The OpenAPI document, built once from the route table.
+pub async fn openapi() -> Response {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        let ops: Vec<_> = super::table().into_iter().map(|(op, _)| op).collect();
+        crate::http::openapi::document(&ops).to_string()
+    });
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response()
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn health(State(state): State<AppState>) -> Response {
+    match state.store.head().await {
+        Ok(head) => Json(serde_json::json!({
+            "status": "ok",
+            "backend": state.store.backend(),
+            "head_position": head.map_or(0, |h| h.position),
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            Problem::new("unavailable", "the event store did not answer").into_response()
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let head = match state.store.head().await {
+        Ok(h) => h.map_or(0, |h| h.position),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: cannot read the head");
+            return Problem::new("unavailable", "the event store did not answer").into_response();
+        }
+    };
+    let m = state.store.metrics();
+    let mut out = String::new();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let series = [
+        ("cairn_events_appended_total", "counter", "Events appended by this process.", load(&m.events_appended)),
+        ("cairn_appends_total", "counter", "Successful append calls by this process.", load(&m.appends)),
+        (
+            "cairn_append_conflicts_total",
+            "counter",
+            "Appends refused because the expected version did not match.",
+            load(&m.conflicts),
+        ),
+        (
+            "cairn_append_idempotent_replays_total",
+            "counter",
+            "Appends that repeated stored event ids and wrote nothing.",
+            load(&m.idempotent_replays),
+        ),
+        ("cairn_head_position", "gauge", "Global position of the last committed event.", head),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
+    let subscribers = m.subscriber_positions();
+    let _ = writeln!(out, "# HELP cairn_subscriber_position Last position handed to a named subscriber.");
+    let _ = writeln!(out, "# TYPE cairn_subscriber_position gauge");
+    for (name, pos) in &subscribers {
+        let _ = writeln!(out, "cairn_subscriber_position{{subscriber=\"{}\"}} {pos}", escape_label(name));
+    }
+    let _ = writeln!(out, "# HELP cairn_subscriber_lag Committed events a named subscriber has not yet received.");
+    let _ = writeln!(out, "# TYPE cairn_subscriber_lag gauge");
+    for (name, pos) in &subscribers {
+        let _ = writeln!(
+            out,
+            "cairn_subscriber_lag{{subscriber=\"{}\"}} {}",
+            escape_label(name),
+            head.saturating_sub(*pos)
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,1039 @@
+/*
+ * cairn web front end.
+ *
+ * A single page over the JSON API. Plain DOM, no framework, no innerHTML with data: everything
+ * the server sends is written with textContent. Runs under a strict Content-Security-Policy
+ * (no inline scripts, handlers or style attributes).
+ *
+ * Sessions: the access token lives in memory only; the refresh token in sessionStorage so a
+ * reload of the tab keeps the session. The access token is refreshed a minute before it
+ * expires, and once more when any call answers 401 `unauthorized`.
+ */
+"use strict";
+
+(() => {
+  // ---------------------------------------------------------------------------------------------
+  // Constants and state
+  // ---------------------------------------------------------------------------------------------
+
+  const REFRESH_KEY = "cairn.refresh_token";
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const SECTIONS = ["overview", "allocation", "gains", "import", "audit", "security"];
+
+  const state = {
+    accessToken: null,
+    refreshTimer: null,
+    user: null, // { user_id, roles, household, households }
+    household: null, // the household picked in #household-select
+    asOf: null, // RFC 3339 UTC instant, auditors only
+    minPosition: 0, // highest event-log position we know was written (imports, live events)
+    section: "overview",
+    loadSeq: 0, // bumps on every section load; stale answers are dropped
+    stream: null, // { controller } of the live-update reader
+    streamDebounce: null,
+    rateLimitTimer: null,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------------------------------------
+  // API helper
+  // ---------------------------------------------------------------------------------------------
+
+  /** An RFC 7807 problem answered by the server (or a network failure dressed as one). */
+  class ApiError extends Error {
+    constructor(problem, status, headers) {
+      super(problem.detail || problem.title || `HTTP ${status}`);
+      this.problem = problem;
+      this.status = status;
+      this.slug = problemSlug(problem.type);
+      this.retryAfter = retryAfter(problem, headers);
+    }
+  }
+
+  /** `/problems/rate-limited` → `rate-limited`. */
+  function problemSlug(type) {
+    if (typeof type !== "string") return "";
+    const parts = type.split(/[/#]/).filter(Boolean);
+    return parts.length ? parts[parts.length - 1] : "";
+  }
+
+  /** Seconds to wait from the problem's `retry_after` or the `Retry-After` header. */
+  function retryAfter(problem, headers) {
+    const fromBody = Number(problem.retry_after);
+    if (Number.isFinite(fromBody) && fromBody > 0) return Math.ceil(fromBody);
+    const header = headers && headers.get("Retry-After");
+    const fromHeader = Number(header);
+    return Number.isFinite(fromHeader) && fromHeader > 0 ? Math.ceil(fromHeader) : 0;
+  }
+
+  /** Reads a failed response into an ApiError. */
+  async function toApiError(res) {
+    let problem = null;
+    const text = await res.text().catch(() => "");
+    try {
+      problem = JSON.parse(text);
+    } catch (_) {
+      // Not JSON: a proxy page or plain text.
+    }
+    if (!problem || typeof problem !== "object") {
+      problem = { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 300) || undefined };
+    }
+    return new ApiError(problem, res.status, res.headers);
+  }
+
+  /**
+   * The one way this page talks to the server.
+   *
+   * opts: method, body (object → JSON; string/ArrayBuffer/Blob sent as is), contentType,
+   * auth (default true: send the bearer token and refresh on 401), raw (return the Response),
+   * signal. Answers the parsed JSON (or null for 204); throws ApiError.
+   */
+  async function api(path, opts = {}) {
+    const { method = "GET", body, contentType, auth = true, raw = false, signal } = opts;
+    const headers = { Accept: raw ? "text/event-stream" : "application/json" };
+    let payload = body;
+    if (body !== undefined && body !== null && !isBinaryOrText(body)) {
+      payload = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    if (contentType) headers["Content-Type"] = contentType;
+
+    const send = () => {
+      if (auth && state.accessToken) headers.Authorization = `Bearer ${state.accessToken}`;
+      return fetch(path, { method, headers, body: payload, signal, credentials: "same-origin", cache: "no-store" });
+    };
+
+    let res;
+    try {
+      res = await send();
+    } catch (e) {
+      if (e && e.name === "AbortError") throw e;
+      throw new ApiError({ title: "Network error", detail: "The server could not be reached." }, 0, null);
+    }
+
+    // An expired or revoked access token: refresh once and retry, else back to sign-in.
+    if (res.status === 401 && auth) {
+      const err = await toApiError(res);
+      if (!(await tryRefresh())) {
+        signOutLocally("Your session has ended. Please sign in again.");
+        throw err;
+      }
+      res = await send();
+    }
+
+    if (!res.ok) throw await toApiError(res);
+    if (raw) return res;
+    if (res.status === 204) return null;
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
+  }
+
+  function isBinaryOrText(body) {
+    return typeof body === "string" || body instanceof ArrayBuffer || body instanceof Blob ||
+      ArrayBuffer.isView(body) || body instanceof FormData;
+  }
+
+  /** A problem as one line for the user: detail (or title), plus line/field when given. */
+  function problemMessage(err) {
+    if (!(err instanceof ApiError)) return String((err && err.message) || err);
+    const p = err.problem;
+    let msg = p.detail || p.title || `Request failed (HTTP ${err.status})`;
+    const where = [];
+    if (p.line !== undefined && p.line !== null && !msg.includes(`line ${p.line}`)) where.push(`line ${p.line}`);
+    if (p.field && !msg.includes(p.field)) where.push(`field ${p.field}`);
+    if (where.length) msg = `${capitalize(where.join(", "))}: ${msg}`;
+    if (err.slug === "rate-limited" && err.retryAfter) msg += ` Try again in ${err.retryAfter} s.`;
+    return msg;
+  }
+
+  const capitalize = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+  // ---------------------------------------------------------------------------------------------
+  // Session: login, refresh, logout
+  // ---------------------------------------------------------------------------------------------
+
+  let refreshing = null; // the refresh in flight, shared by concurrent callers
+
+  /** Refreshes the access token; true when it worked. Concurrent callers share one request. */
+  function tryRefresh() {
+    if (!refreshing) {
+      refreshing = doRefresh().then(() => true, () => false).finally(() => { refreshing = null; });
+    }
+    return refreshing;
+  }
+
+  async function doRefresh() {
+    const token = sessionStorage.getItem(REFRESH_KEY);
+    if (!token) throw new Error("no refresh token");
+    const session = await api("/v1/auth/refresh", { method: "POST", body: { refresh_token: token }, auth: false });
+    acceptSession(session);
+  }
+
+  /** Stores the tokens from a login or refresh answer and schedules the next refresh. */
+  function acceptSession(session) {
+    state.accessToken = session.access_token;
+    if (session.refresh_token) sessionStorage.setItem(REFRESH_KEY, session.refresh_token);
+    if (session.user) state.user = session.user;
+    clearTimeout(state.refreshTimer);
+    const seconds = Math.max(10, (Number(session.expires_in) || 900) - 60);
+    state.refreshTimer = setTimeout(async () => {
+      if (!(await tryRefresh())) signOutLocally("Your session has expired. Please sign in again.");
+    }, seconds * 1000);
+  }
+
+  /** Reads the sign-in form; the code field goes as `totp` (6 digits) or `backup_code`. */
+  function loginBody() {
+    const body = { email: $("login-email").value.trim(), password: $("login-password").value };
+    const code = $("login-totp").value.trim();
+    if (!$("login-totp-field").hidden && code) {
+      if (code.includes("-") || !/^\d{6}$/.test(code)) body.backup_code = code;
+      else body.totp = code;
+    }
+    return body;
+  }
+
+  async function onLoginSubmit(event) {
+    event.preventDefault();
+    const error = $("login-error");
+    error.textContent = "";
+    const body = loginBody();
+    if (!body.email || !body.password) {
+      error.textContent = "Enter your email and password.";
+      return;
+    }
+    $("login-submit").disabled = true;
+    try {
+      const session = await api("/v1/auth/login", { method: "POST", body, auth: false });
+      acceptSession(session);
+      $("login-password").value = "";
+      $("login-totp").value = "";
+      $("login-totp-field").hidden = true;
+      await enterApp(Boolean(session.new_device));
+    } catch (err) {
+      handleLoginError(err);
+    } finally {
+      if (!state.rateLimitTimer) $("login-submit").disabled = false;
+    }
+  }
+
+  function handleLoginError(err) {
+    const error = $("login-error");
+    error.textContent = problemMessage(err);
+    if (!(err instanceof ApiError)) return;
+    if (err.slug === "mfa-required") {
+      $("login-totp-field").hidden = false;
+      $("login-totp").value = "";
+      $("login-totp").focus();
+      if (!err.problem.detail) error.textContent = "Enter the code from your authenticator app, or a backup code.";
+    } else if (err.slug === "rate-limited") {
+      lockLogin(err.retryAfter || 30);
+    } else if (err.slug === "invalid-credentials") {
+      $("login-totp").value = "";
+    }
+  }
+
+  /** Disables the sign-in button for `seconds`, counting down on it. */
+  function lockLogin(seconds) {
+    const button = $("login-submit");
+    clearInterval(state.rateLimitTimer);
+    let left = seconds;
+    const tick = () => {
+      if (left <= 0) {
+        clearInterval(state.rateLimitTimer);
+        state.rateLimitTimer = null;
+        button.disabled = false;
+        button.textContent = "Sign in";
+        return;
+      }
+      button.disabled = true;
+      button.textContent = `Wait ${left} s`;
+      left -= 1;
+    };
+    tick();
+    state.rateLimitTimer = setInterval(tick, 1000);
+  }
+
+  async function onLogout() {
+    const token = sessionStorage.getItem(REFRESH_KEY);
+    if (token) {
+      // Best effort: the local session ends whatever the server says.
+      await api("/v1/auth/logout", { method: "POST", body: { refresh_token: token }, auth: false }).catch(() => {});
+    }
+    signOutLocally("");
+  }
+
+  /** Forgets the session, clears every rendered table and shows the sign-in form. */
+  function signOutLocally(message) {
+    clearTimeout(state.refreshTimer);
+    stopStream();
+    sessionStorage.removeItem(REFRESH_KEY);
+    Object.assign(state, { accessToken: null, user: null, household: null, asOf: null, minPosition: 0 });
+    state.loadSeq += 1;
+    clearAppData();
+    $("app").hidden = true;
+    $("session-bar").hidden = true;
+    $("signin").hidden = false;
+    $("login-error").textContent = message || "";
+    $("login-email").focus();
+  }
+
+  /** Removes whatever the previous user could see. */
+  function clearAppData() {
+    document.querySelectorAll("#app table").forEach((t) => t.replaceChildren());
+    $("drift-chart").replaceChildren();
+    $("household-select").replaceChildren();
+    for (const id of ["import-result", "app-error", "mfa-error", "mfa-secret", "mfa-uri", "total-value-note"]) {
+      $(id).textContent = "";
+    }
+    $("total-value").textContent = "—";
+    $("mfa-backup-codes").replaceChildren();
+    $("mfa-setup").hidden = true;
+    $("new-device-notice").hidden = true;
+    $("asof-banner").hidden = true;
+    $("asof-input").value = "";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Entering the app: header, roles, households
+  // ---------------------------------------------------------------------------------------------
+
+  const hasRole = (role) => Boolean(state.user && (state.user.roles || []).includes(role));
+  const isAuditor = () => hasRole("auditor") || hasRole("admin");
+  /** Auditors are read-only: they get no import unless they also hold a writing role. */
+  const canImport = () => !hasRole("auditor") || hasRole("client") || hasRole("advisor") || hasRole("admin");
+
+  async function enterApp(newDevice) {
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    $("session-bar").hidden = false;
+    $("new-device-notice").hidden = !newDevice;
+    renderUser();
+    await loadHouseholds();
+    showSection(sectionFromHash(), { force: true });
+    startStream();
+  }
+
+  function renderUser() {
+    const user = state.user || {};
+    $("user-id").textContent = user.user_id || "";
+    $("user-roles").textContent = (user.roles || []).join(", ");
+    $("asof-form").hidden = !isAuditor();
+    $("nav-import").hidden = !canImport();
+    if (!canImport() && state.section === "import") state.section = "overview";
+  }
+
+  /** Fills #household-select from GET /v1/households, keeping or pre-selecting a household. */
+  async function loadHouseholds() {
+    const select = $("household-select");
+    let rows = [];
+    try {
+      rows = (await api("/v1/households")).rows || [];
+    } catch (err) {
+      showAppError(err);
+      // Fall back to what the token names.
+      rows = ((state.user && state.user.households) || []).map((h) => ({ household: h }));
+    }
+    select.replaceChildren(...rows.map((r) => {
+      const option = document.createElement("option");
+      option.value = r.household;
+      option.textContent = r.name ? `${r.name} (${r.household})` : r.household;
+      return option;
+    }));
+    const ids = rows.map((r) => r.household);
+    const preferred = [state.household, state.user && state.user.household].find((h) => h && ids.includes(h));
+    state.household = preferred || ids[0] || null;
+    select.value = state.household || "";
+    select.disabled = ids.length === 0;
+    if (!ids.length) showAppError("No households are available to you.");
+  }
+
+  function onHouseholdChange() {
+    state.household = $("household-select").value || null;
+    $("import-result").textContent = "";
+    loadSection(state.section);
+    startStream();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Navigation
+  // ---------------------------------------------------------------------------------------------
+
+  function sectionFromHash() {
+    const name = location.hash.replace(/^#/, "");
+    return SECTIONS.includes(name) ? name : state.section;
+  }
+
+  /** Shows one section, marks its nav link and loads its data. */
+  function showSection(name, { force = false } = {}) {
+    if (!SECTIONS.includes(name) || (name === "import" && !canImport())) name = "overview";
+    const changed = name !== state.section;
+    state.section = name;
+    for (const s of SECTIONS) $(s).hidden = s !== name;
+    document.querySelectorAll("nav.tabs a[data-section]").forEach((a) => {
+      if (a.dataset.section === name) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
+    if (changed || force) loadSection(name);
+  }
+
+  function onHashChange() {
+    if (state.accessToken) showSection(sectionFromHash());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Household queries
+  // ---------------------------------------------------------------------------------------------
+
+  /** `/v1/households/{h}/{what}?as_of=…&min_position=…&…` for the picked household. */
+  function householdUrl(what, params = {}) {
+    const query = new URLSearchParams();
+    if (state.asOf) query.set("as_of", state.asOf);
+    if (state.minPosition > 0) query.set("min_position", String(state.minPosition));
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== null && v !== "") query.set(k, String(v));
+    }
+    const qs = query.toString();
+    return `/v1/households/${encodeURIComponent(state.household)}/${what}${qs ? `?${qs}` : ""}`;
+  }
+
+  const queryHousehold = (what, params) => api(householdUrl(what, params));
+
+  /** Loads a section's data; answers that arrive after a newer load are dropped. */
+  async function loadSection(name) {
+    if (!state.household || !state.accessToken) return;
+    const seq = ++state.loadSeq;
+    const current = () => seq === state.loadSeq;
+    clearAppError();
+    const loaders = { overview: loadOverview, allocation: loadAllocation, gains: loadGains, audit: loadAudit, security: loadSecurity };
+    const loader = loaders[name];
+    if (loader) await loader(current);
+  }
+
+  /**
+   * Fetches one household query into a table. `current()` says whether the answer is still
+   * wanted. Returns the data (or null on error, which is shown in the table and #app-error).
+   */
+  async function fillTable(tableId, what, params, current, options) {
+    try {
+      const data = await queryHousehold(what, params);
+      if (!current()) return null;
+      renderTable($(tableId), data, options);
+      return data;
+    } catch (err) {
+      if (!current()) return null;
+      renderTableError($(tableId), err);
+      showAppError(err);
+      return null;
+    }
+  }
+
+  async function loadOverview(current) {
+    const [, valuations] = await Promise.all([
+      fillTable("accounts-table", "accounts", {}, current),
+      fillTable("positions-table", "valuations", {}, current),
+    ]);
+    if (current()) renderTotal(valuations);
+  }
+
+  async function loadAllocation(current) {
+    const [portfolios, allocations] = await Promise.all([
+      fillTable("portfolios-table", "portfolios", {}, current),
+      fillTable("allocation-table", "allocations", {}, current),
+    ]);
+    if (current()) renderDriftChart($("drift-chart"), (allocations && allocations.rows) || [], (portfolios && portfolios.rows) || []);
+  }
+
+  async function loadGains(current) {
+    const year = gainsYear();
+    await Promise.all([
+      fillTable("gains-table", "gains", { year }, current, { preferred: GAIN_COLUMNS }),
+      fillTable("wash-sales-table", "wash-sales", { year }, current),
+      fillTable("contributions-table", "contributions", { year }, current),
+    ]);
+  }
+
+  const GAIN_COLUMNS = ["date_sold", "symbol", "account", "quantity", "date_acquired", "proceeds", "cost_basis", "adjustment", "gain", "term", "wash_sale"];
+
+  function gainsYear() {
+    const input = $("gains-year");
+    const year = Number.parseInt(input.value, 10);
+    if (Number.isInteger(year) && year > 1000) return year;
+    input.value = String(new Date().getFullYear());
+    return Number(input.value);
+  }
+
+  async function loadAudit(current) {
+    await fillTable("audit-table", "events", {
+      from: localInputToUtc($("audit-from").value),
+      to: localInputToUtc($("audit-to").value),
+    }, current);
+  }
+
+  async function loadSecurity(current) {
+    try {
+      const me = await api("/v1/me");
+      if (!current()) return;
+      $("me-user-id").textContent = me.user_id || "";
+      $("mfa-status").textContent = me.mfa_enabled ? "Enabled" : "Not enabled";
+      $("kyc-status").textContent = me.kyc_status || "—";
+      $("mfa-setup-start").textContent = me.mfa_enabled ? "Reset two-factor authentication" : "Set up two-factor authentication";
+    } catch (err) {
+      if (current()) showAppError(err);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tables
+  // ---------------------------------------------------------------------------------------------
+
+  const NUMERIC = /^[+-]?\d+(\.\d+)?$/;
+
+  /** The columns of `rows` in first-seen order, with `preferred` ones (that exist) first. */
+  function columnsOf(rows, preferred = []) {
+    const seen = [];
+    for (const row of rows) for (const k of Object.keys(row)) if (!seen.includes(k)) seen.push(k);
+    const first = preferred.filter((k) => seen.includes(k));
+    return first.concat(seen.filter((k) => !first.includes(k)));
+  }
+
+  /** "account_type" → "Account type". */
+  const columnTitle = (key) => capitalize(key.replace(/_/g, " "));
+
+  /** The caption: the table's title and the log position the data reflects. */
+  function renderCaption(table, data) {
+    const caption = document.createElement("caption");
+    const title = document.createElement("span");
+    title.className = "caption-title";
+    title.textContent = table.dataset.caption || "";
+    caption.append(title);
+    if (data && data.position !== undefined && data.position !== null) {
+      const pos = document.createElement("span");
+      pos.className = "position";
+      pos.textContent = `as of position ${data.position}` + (data.as_of ? ` (${data.as_of})` : "");
+      caption.append(" ", pos);
+    }
+    return caption;
+  }
+
+  /** Renders `data.rows` into `table` (replacing what was there). */
+  function renderTable(table, data, { preferred = [] } = {}) {
+    const rows = (data && data.rows) || [];
+    const columns = rows.length ? columnsOf(rows, preferred) : (table.dataset.columns || "").split(",").filter(Boolean);
+    if (rows.length) table.dataset.columns = columns.join(",");
+
+    const thead = document.createElement("thead");
+    const headRow = thead.insertRow();
+    for (const col of columns) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.dataset.column = col;
+      th.textContent = columnTitle(col);
+      headRow.append(th);
+    }
+
+    const tbody = document.createElement("tbody");
+    if (!rows.length) {
+      appendMessageRow(tbody, "No rows", Math.max(columns.length, 1), "empty");
+    }
+    for (const row of rows) {
+      const tr = tbody.insertRow();
+      for (const col of columns) tr.append(renderCell(col, row[col]));
+    }
+    table.replaceChildren(renderCaption(table, data), thead, tbody);
+  }
+
+  function renderCell(column, value) {
+    const td = document.createElement("td");
+    td.dataset.column = column;
+    if (value === null || value === undefined) {
+      td.classList.add("null");
+      return td;
+    }
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    td.textContent = text;
+    if (NUMERIC.test(text)) {
+      td.classList.add("num");
+      if (text.startsWith("-") && /[1-9]/.test(text)) td.classList.add("neg");
+    } else if (/(^|_)id$/.test(column) || column === "household") {
+      td.classList.add("id");
+    }
+    return td;
+  }
+
+  function appendMessageRow(tbody, text, colspan, className) {
+    const tr = tbody.insertRow();
+    const td = document.createElement("td");
+    td.colSpan = colspan;
+    td.className = className;
+    td.textContent = text;
+    tr.append(td);
+  }
+
+  /** Shows a load error in place of the table's rows. */
+  function renderTableError(table, err) {
+    const columns = (table.dataset.columns || "").split(",").filter(Boolean);
+    const thead = document.createElement("thead");
+    const tbody = document.createElement("tbody");
+    appendMessageRow(tbody, `Could not load: ${problemMessage(err)}`, Math.max(columns.length, 1), "error-cell");
+    table.replaceChildren(renderCaption(table, null), thead, tbody);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decimals (numbers arrive as strings; sum them exactly)
+  // ---------------------------------------------------------------------------------------------
+
+  /** "−12.345" → { units: -12345n, scale: 3 }, or null when not a plain decimal. */
+  function parseDecimal(text) {
+    const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(String(text).trim());
+    if (!m || (!m[2] && !m[3])) return null;
+    const frac = m[3] || "";
+    const units = BigInt((m[2] || "0") + frac) * (m[1] === "-" ? -1n : 1n);
+    return { units, scale: frac.length };
+  }
+
+  function addDecimals(a, b) {
+    const scale = Math.max(a.scale, b.scale);
+    const up = (d) => d.units * 10n ** BigInt(scale - d.scale);
+    return { units: up(a) + up(b), scale };
+  }
+
+  /** Exact decimal string, e.g. { units: 123450n, scale: 2 } → "1234.50". */
+  function decimalString(d) {
+    const neg = d.units < 0n;
+    const digits = (neg ? -d.units : d.units).toString().padStart(d.scale + 1, "0");
+    const int = digits.slice(0, digits.length - d.scale);
+    const frac = d.scale ? `.${digits.slice(digits.length - d.scale)}` : "";
+    return `${neg ? "-" : ""}${int}${frac}`;
+  }
+
+  /** Rounds half away from zero to 2 places and groups thousands: "1,234.50". */
+  function formatMoney(d) {
+    let units = d.units;
+    if (d.scale > 2) {
+      const div = 10n ** BigInt(d.scale - 2);
+      const half = div / 2n;
+      units = units < 0n ? -((-units + half) / div) : (units + half) / div;
+    } else {
+      units *= 10n ** BigInt(2 - d.scale);
+    }
+    const [int, frac] = decimalString({ units, scale: 2 }).split(".");
+    const neg = int.startsWith("-");
+    const grouped = (neg ? int.slice(1) : int).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return `${neg ? "-" : ""}${grouped}.${frac}`;
+  }
+
+  /** #total-value: the sum of the valuations' market values (data-value holds it exactly). */
+  function renderTotal(valuations) {
+    const out = $("total-value");
+    const note = $("total-value-note");
+    if (!valuations) {
+      out.textContent = "—";
+      delete out.dataset.value;
+      note.textContent = "";
+      return;
+    }
+    let total = { units: 0n, scale: 0 };
+    let unpriced = 0;
+    for (const row of valuations.rows || []) {
+      const d = row.market_value === null || row.market_value === undefined ? null : parseDecimal(row.market_value);
+      if (d) total = addDecimals(total, d);
+      else unpriced += 1;
+    }
+    out.textContent = formatMoney(total);
+    out.dataset.value = decimalString(total);
+    note.textContent = unpriced ? `(${unpriced} position${unpriced === 1 ? "" : "s"} without a price)` : "";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Drift chart (SVG)
+  // ---------------------------------------------------------------------------------------------
+
+  function svg(name, attrs = {}, text) {
+    const el = document.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  const fraction = (v) => {
+    const n = Number.parseFloat(v);
+    return Number.isFinite(n) ? n : null;
+  };
+  const percent = (f, digits = 1) => `${(f * 100).toFixed(digits)}%`;
+  const signedPoints = (f) => `${f > 0 ? "+" : f < 0 ? "−" : "±"}${Math.abs(f * 100).toFixed(1)} pp`;
+
+  const CHART = { width: 760, label: 150, bars: 470, bar: 11, gap: 3, rowGap: 12, heading: 26, axis: 34 };
+
+  /**
+   * Draws one band per portfolio and one group per asset in it: the actual weight bar, the
+   * target bar and the drift, in red when it exceeds the portfolio's drift threshold.
+   */
+  function renderDriftChart(chart, allocations, portfolios) {
+    chart.replaceChildren();
+    const byPortfolio = new Map();
+    for (const row of allocations) {
+      if (!byPortfolio.has(row.portfolio)) byPortfolio.set(row.portfolio, []);
+      byPortfolio.get(row.portfolio).push(row);
+    }
+    const info = new Map(portfolios.map((p) => [p.portfolio, p]));
+
+    if (!byPortfolio.size) {
+      chart.append(svg("text", { x: 0, y: 24, class: "chart-empty" }, "No allocations"));
+      setChartSize(chart, 40);
+      return;
+    }
+
+    const max = chartMax(allocations);
+    const x = (f) => CHART.label + (Math.min(max, Math.max(0, f)) / max) * CHART.bars;
+    let y = drawLegendAndAxis(chart, max, x);
+    const axisTop = y;
+
+    for (const [id, rows] of byPortfolio) {
+      const p = info.get(id) || {};
+      const threshold = fraction(p.drift_threshold);
+      const title = (p.name || `Portfolio ${id}`) + (threshold === null ? "" : ` — drift threshold ${percent(threshold)}`);
+      chart.append(svg("text", { x: 0, y: y + 16, class: "chart-portfolio" }, title));
+      y += CHART.heading;
+      for (const row of rows) {
+        chart.append(drawAsset(row, y, x, threshold));
+        y += CHART.bar * 2 + CHART.gap + CHART.rowGap;
+      }
+    }
+    drawGrid(chart, max, x, axisTop, y);
+    setChartSize(chart, y + 4);
+  }
+
+  /** The scale's right end: the largest weight or target, rounded up to a whole tick. */
+  function chartMax(rows) {
+    let max = 0;
+    for (const r of rows) max = Math.max(max, fraction(r.weight) || 0, fraction(r.target) || 0);
+    const step = tickStep(max);
+    return Math.min(1, Math.max(step, Math.ceil(max / step - 1e-9) * step));
+  }
+
+  /** Grid spacing: 5 % for small weights, 10 % up to a half, else 20 %. */
+  const tickStep = (max) => (max > 0.5 ? 0.2 : max > 0.2 ? 0.1 : 0.05);
+
+  function drawLegendAndAxis(chart, max, x) {
+    const legend = svg("g", { class: "chart-legend" });
+    legend.append(
+      svg("rect", { x: CHART.label, y: 2, width: 12, height: 10, class: "bar-actual" }),
+      svg("text", { x: CHART.label + 16, y: 11 }, "Actual weight"),
+      svg("rect", { x: CHART.label + 130, y: 2, width: 12, height: 10, class: "bar-target" }),
+      svg("text", { x: CHART.label + 146, y: 11 }, "Target"),
+    );
+    chart.append(legend);
+    const step = tickStep(max);
+    for (let f = 0; f <= max + 1e-9; f += step) {
+      chart.append(svg("text", { x: x(f), y: CHART.axis - 6, class: "chart-tick", "text-anchor": "middle" }, percent(f, 0)));
+    }
+    return CHART.axis;
+  }
+
+  function drawGrid(chart, max, x, top, bottom) {
+    const grid = svg("g", { class: "chart-grid" });
+    const step = tickStep(max);
+    for (let f = 0; f <= max + 1e-9; f += step) {
+      grid.append(svg("line", { x1: x(f), x2: x(f), y1: top, y2: bottom }));
+    }
+    chart.insertBefore(grid, chart.firstChild);
+  }
+
+  function drawAsset(row, y, x, threshold) {
+    const weight = fraction(row.weight);
+    const target = fraction(row.target);
+    const drift = fraction(row.drift);
+    const over = drift !== null && threshold !== null && Math.abs(drift) > threshold;
+
+    const g = svg("g", { class: `chart-asset${over ? " over" : ""}`, "data-asset": row.asset });
+    g.append(svg("title", {}, `${row.asset}: actual ${weight === null ? "unpriced" : percent(weight)}, ` +
+      `target ${target === null ? "none" : percent(target)}` + (drift === null ? "" : `, drift ${signedPoints(drift)}`)));
+    const mid = y + CHART.bar + CHART.gap / 2;
+    g.append(svg("text", { x: CHART.label - 8, y: mid + 4, "text-anchor": "end", class: "chart-label" }, row.asset));
+    g.append(svg("rect", { x: CHART.label, y, width: Math.max(0, x(weight || 0) - CHART.label), height: CHART.bar, class: "bar-actual" }));
+    g.append(svg("rect", { x: CHART.label, y: y + CHART.bar + CHART.gap, width: Math.max(0, x(target || 0) - CHART.label), height: CHART.bar, class: "bar-target" }));
+    const right = Math.max(x(weight || 0), x(target || 0)) + 6;
+    const values = `${weight === null ? "unpriced" : percent(weight)} / ${target === null ? "—" : percent(target)}`;
+    g.append(svg("text", { x: right, y: y + CHART.bar - 2, class: "chart-value" }, values));
+    if (drift !== null) {
+      g.append(svg("text", { x: right, y: y + 2 * CHART.bar + CHART.gap - 1, class: "chart-drift" }, `drift ${signedPoints(drift)}`));
+    }
+    return g;
+  }
+
+  function setChartSize(chart, height) {
+    chart.setAttribute("viewBox", `0 0 ${CHART.width} ${height}`);
+    chart.setAttribute("width", String(CHART.width));
+    chart.setAttribute("height", String(height));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Auditors: as-of
+  // ---------------------------------------------------------------------------------------------
+
+  /** A datetime-local value (the browser's local time) as RFC 3339 UTC: 2026-11-21T12:00:00Z. */
+  function localInputToUtc(value) {
+    if (!value) return null;
+    const date = new Date(value);
+    if (Number.isNaN(date.getTime())) return null;
+    return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+
+  function onAsOfApply(event) {
+    event.preventDefault();
+    const instant = localInputToUtc($("asof-input").value);
+    if (!instant) {
+      showAppError("Choose a date and time to view the ledger as of.");
+      return;
+    }
+    setAsOf(instant);
+  }
+
+  function setAsOf(instant) {
+    state.asOf = instant;
+    const banner = $("asof-banner");
+    banner.hidden = !instant;
+    banner.textContent = instant ? `Viewing as of ${instant} (${new Date(instant).toLocaleString()})` : "";
+    if (!instant) $("asof-input").value = "";
+    loadSection(state.section);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Import
+  // ---------------------------------------------------------------------------------------------
+
+  async function onImportSubmit(event) {
+    event.preventDefault();
+    const result = $("import-result");
+    result.className = "result";
+    const file = $("import-file").files[0];
+    if (!file) {
+      showImportResult("Choose a CSV file first.", true);
+      return;
+    }
+    if (!state.household) {
+      showImportResult("Pick a household first.", true);
+      return;
+    }
+    const button = $("import-submit");
+    button.disabled = true;
+    result.textContent = `Importing ${file.name}…`;
+    try {
+      const body = await file.arrayBuffer();
+      const url = `/v1/households/${encodeURIComponent(state.household)}/imports`;
+      const done = await api(url, { method: "POST", body, contentType: "text/csv" });
+      showImportResult(importSummary(done), false);
+      notePosition(done.last_position);
+      // Bring the tables up to (at least) the imported position.
+      const seq = ++state.loadSeq;
+      loadOverview(() => seq === state.loadSeq);
+    } catch (err) {
+      showImportResult(`Import failed: ${problemMessage(err)}`, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** "Imported 12 rows, 3 wash sales adjusted (position 57)". */
+  function importSummary(done) {
+    const n = Number(done.rows) || 0;
+    const w = Number(done.wash_sales_adjusted) || 0;
+    return `Imported ${n} ${n === 1 ? "row" : "rows"}, ${w} ${w === 1 ? "wash sale" : "wash sales"} adjusted` +
+      ` (position ${done.last_position})`;
+  }
+
+  function showImportResult(text, isError) {
+    const result = $("import-result");
+    result.textContent = text;
+    result.className = isError ? "result error" : "result ok";
+  }
+
+  /** Remembers that the log reached `position`, so later reads wait for it (min_position). */
+  function notePosition(position) {
+    const p = Number(position);
+    if (Number.isFinite(p) && p > state.minPosition) state.minPosition = p;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // MFA
+  // ---------------------------------------------------------------------------------------------
+
+  async function onMfaSetupStart() {
+    const button = $("mfa-setup-start");
+    $("mfa-error").textContent = "";
+    button.disabled = true;
+    try {
+      const setup = await api("/v1/me/mfa", { method: "POST", body: {} });
+      $("mfa-secret").textContent = setup.secret || "";
+      $("mfa-uri").textContent = setup.otpauth_uri || "";
+      $("mfa-backup-codes").replaceChildren(...(setup.backup_codes || []).map((code) => {
+        const li = document.createElement("li");
+        li.textContent = code;
+        return li;
+      }));
+      $("mfa-setup").hidden = false;
+      $("mfa-status").textContent = "Enabled";
+    } catch (err) {
+      $("mfa-error").textContent = problemMessage(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** The user has stored the secret and codes: take them off the screen and refresh /v1/me. */
+  function onMfaEnable() {
+    $("mfa-secret").textContent = "";
+    $("mfa-uri").textContent = "";
+    $("mfa-backup-codes").replaceChildren();
+    $("mfa-setup").hidden = true;
+    const seq = ++state.loadSeq;
+    loadSecurity(() => seq === state.loadSeq);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live updates: SSE read with fetch (EventSource cannot send the Authorization header)
+  // ---------------------------------------------------------------------------------------------
+
+  function startStream() {
+    stopStream();
+    if (!state.household || !state.accessToken || !window.ReadableStream) return;
+    const stream = { controller: new AbortController(), backoff: 1000, household: state.household };
+    state.stream = stream;
+    runStream(stream);
+  }
+
+  function stopStream() {
+    if (state.stream) state.stream.controller.abort();
+    state.stream = null;
+    clearTimeout(state.streamDebounce);
+    setLiveStatus(null);
+  }
+
+  /** Connects, reads until the stream ends or fails, then reconnects with backoff. */
+  async function runStream(stream) {
+    while (state.stream === stream) {
+      try {
+        const url = `/v1/households/${encodeURIComponent(stream.household)}/stream`;
+        const res = await api(url, { raw: true, signal: stream.controller.signal });
+        setLiveStatus("live");
+        stream.backoff = 1000;
+        await readEvents(res.body.getReader(), onStreamEvent);
+      } catch (err) {
+        if (err && err.name === "AbortError") return;
+        if (!state.accessToken) return; // signed out meanwhile
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) {
+          setLiveStatus(null); // no stream for this household (or none served): stay quiet
+          return;
+        }
+      }
+      if (state.stream !== stream) return;
+      setLiveStatus("reconnecting");
+      await sleep(stream.backoff + Math.random() * 250);
+      stream.backoff = Math.min(stream.backoff * 2, 30000);
+    }
+  }
+
+  /** Parses `text/event-stream`: `data:` lines until a blank line make one event. */
+  async function readEvents(reader, onEvent) {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let data = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split(/\r\n|\r|\n/);
+      buffer = lines.pop(); // an incomplete last line waits for more bytes
+      for (const line of lines) {
+        if (line === "") {
+          if (data.length) onEvent(data.join("\n"));
+          data = [];
+        } else if (line.startsWith("data:")) {
+          data.push(line.slice(5).replace(/^ /, ""));
+        }
+        // Comments (":"), "event:", "id:" and "retry:" lines are not needed here.
+      }
+    }
+  }
+
+  /** Any event: note its position and refresh the visible tables 300 ms after the last one. */
+  function onStreamEvent(text) {
+    try {
+      const event = JSON.parse(text);
+      notePosition(event.position);
+    } catch (_) {
+      // A keep-alive or something we do not know: still a hint that data moved.
+    }
+    if (state.asOf) return; // a view of the past does not change
+    clearTimeout(state.streamDebounce);
+    state.streamDebounce = setTimeout(() => {
+      if (state.section !== "security" && state.section !== "import") loadSection(state.section);
+    }, 300);
+  }
+
+  function setLiveStatus(status) {
+    const el = $("live-status");
+    el.hidden = !status;
+    el.textContent = status === "live" ? "● Live" : status === "reconnecting" ? "○ Reconnecting…" : "";
+    el.className = `live-status ${status || ""}`;
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // ---------------------------------------------------------------------------------------------
+  // Errors
+  // ---------------------------------------------------------------------------------------------
+
+  function showAppError(err) {
+    $("app-error").textContent = typeof err === "string" ? err : problemMessage(err);
+  }
+
+  function clearAppError() {
+    $("app-error").textContent = "";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Start-up
+  // ---------------------------------------------------------------------------------------------
+
+  function wire() {
+    $("login-form").addEventListener("submit", onLoginSubmit);
+    $("logout").addEventListener("click", onLogout);
+    $("household-select").addEventListener("change", onHouseholdChange);
+    $("asof-form").addEventListener("submit", onAsOfApply);
+    $("asof-clear").addEventListener("click", () => setAsOf(null));
+    $("gains-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const seq = ++state.loadSeq;
+      clearAppError();
+      loadGains(() => seq === state.loadSeq);
+    });
+    $("audit-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const seq = ++state.loadSeq;
+      clearAppError();
+      loadAudit(() => seq === state.loadSeq);
+    });
+    $("import-form").addEventListener("submit", onImportSubmit);
+    $("mfa-setup-start").addEventListener("click", onMfaSetupStart);
+    $("mfa-enable").addEventListener("click", onMfaEnable);
+    $("new-device-dismiss").addEventListener("click", () => { $("new-device-notice").hidden = true; });
+    window.addEventListener("hashchange", onHashChange);
+  }
+
+  /** Resumes a session kept in this tab's sessionStorage, else shows the sign-in form. */
+  async function start() {
+    wire();
+    $("gains-year").value = String(new Date().getFullYear());
+    if (sessionStorage.getItem(REFRESH_KEY) && (await tryRefresh())) {
+      await enterApp(false);
+    } else {
+      sessionStorage.removeItem(REFRESH_KEY);
+      $("signin").hidden = false;
+      $("login-email").focus();
+    }
+  }
+
+  start();
+})();

@@ -1,0 +1,617 @@
+//! End-to-end tests of the HTTP API against a real `cairn serve` (SQLite and PostgreSQL):
+//! sign-in with lockout, MFA, refresh rotation and reuse detection, sign-out; every role
+//! against every endpoint group; commands with Idempotency-Key and version conflicts; queries
+//! stamped with positions, as-of replays; problem documents for bad input; security headers;
+//! live events; the OpenAPI document.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{all_backends, cairn, stdout, TestDb};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "Tr0ub4dor&3-horse-staple";
+
+/// A running server and what it needs.
+struct Server {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(db: &TestDb) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = cairn()
+            .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+            .envs(env(&dir))
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in err.lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("addr=").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("cairn serve reports its address");
+        Self { child, base: format!("http://{addr}"), dir, url: db.url.clone() }
+    }
+
+    /// Runs the CLI against the same database and keys; `stdin` is fed to it.
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut child = cairn()
+            .arg("--database-url")
+            .arg(&self.url)
+            .args(args)
+            .envs(env(&self.dir))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "cairn {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        stdout(&out)
+    }
+}
+
+/// Cheap hashing for tests (the defaults are for production) and keys in the test's folder.
+fn env(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    vec![
+        ("CAIRN_MASTER_KEY_FILE".into(), dir.path().join("master.key").display().to_string()),
+        ("CAIRN_ARGON2_MEMORY_KIB".into(), "1024".into()),
+        ("CAIRN_ARGON2_ITERATIONS".into(), "1".into()),
+        ("CAIRN_ARGON2_PARALLELISM".into(), "1".into()),
+    ]
+}
+
+/// A client that remembers nothing: each call says its token.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// A response: status, headers, JSON body (or Null).
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn problem(&self) -> &str {
+        self.body["type"].as_str().unwrap_or("")
+    }
+}
+
+impl Api {
+    fn new(base: &str, agent: &str) -> Self {
+        Self { http: reqwest::Client::builder().user_agent(agent).build().unwrap(), base: base.to_owned() }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status >= 400 {
+            assert_eq!(
+                headers.get("content-type").and_then(|v| v.to_str().ok()),
+                Some("application/problem+json"),
+                "{method} {path} → {status}: every error is a problem document ({text})"
+            );
+        }
+        Answer { status, headers, body }
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send("GET", path, Some(token), None, &[]).await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.send("POST", path, token, Some(body), &[]).await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Answer {
+        self.post("/v1/auth/login", None, json!({ "email": email, "password": password })).await
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let a = self.login(email, PASSWORD).await;
+        assert_eq!(a.status, 200, "{email} signs in: {}", a.body);
+        a.body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// An admin made with the CLI (the bootstrap path), signed in over HTTP.
+async fn bootstrap(server: &Server, api: &Api) -> String {
+    let out = server.cli(&["user", "register", "--name", "Ada Admin", "--email", "ada@example.com"], None);
+    let id: Value = serde_json::from_str(out.trim()).unwrap();
+    let id = id["user_id"].as_str().unwrap().to_owned();
+    server.cli(&["user", "password", "--user", &id], Some(&format!("{PASSWORD}\n")));
+    server.cli(&["user", "role", "--user", &id, "grant", "--role", "admin"], None);
+    api.token("ada@example.com").await
+}
+
+const WASH_CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+2026-01-05,brokerage,taxable,buy,VTI,10,200,0\n\
+2026-03-02,brokerage,taxable,sell,VTI,10,180,0\n\
+2026-03-10,brokerage,taxable,buy,VTI,10,185,0\n";
+
+fn trade(day: &str, action: &str, quantity: &str, price: &str) -> Value {
+    json!({ "trade_date": day, "account": "side", "account_type": "taxable", "action": action,
+            "symbol": "VTI", "quantity": quantity, "price": price, "fees": "0" })
+}
+
+#[tokio::test]
+async fn the_api_end_to_end() {
+    for db in all_backends("HTTP API").await {
+        let server = Server::start(&db);
+        let api = Api::new(&server.base, "laptop/1.0");
+        let admin = bootstrap(&server, &api).await;
+
+        // Users: two clients with their households, an advisor of one, an auditor.
+        let mut ids = std::collections::BTreeMap::new();
+        for (name, email, household, roles) in [
+            ("Sam Smith", "sam@example.com", Some("smith"), vec![]),
+            ("Jo Jones", "jo@example.com", Some("jones"), vec![]),
+            ("Avi Advisor", "avi@example.com", None, vec!["advisor"]),
+            ("Aud Itor", "aud@example.com", None, vec!["auditor"]),
+        ] {
+            let a = api
+                .post("/v1/users", Some(&admin), json!({ "name": name, "email": email, "password": PASSWORD, "household": household, "roles": roles }))
+                .await;
+            assert_eq!(a.status, 201, "{}", a.body);
+            ids.insert(email, a.body["user_id"].as_str().unwrap().to_owned());
+        }
+        let assigned = api
+            .post(
+                &format!("/v1/users/{}/households", ids["avi@example.com"]),
+                Some(&admin),
+                json!({ "household": "smith" }),
+            )
+            .await;
+        assert_eq!(assigned.status, 200, "{}", assigned.body);
+        let taken = api.post("/v1/users", Some(&admin), json!({ "name": "Dup", "email": "SAM@example.com" })).await;
+        assert_eq!((taken.status, taken.body["field"].as_str()), (422, Some("email")), "an email signs in one user");
+        let weak = api
+            .post(
+                "/v1/auth/register",
+                None,
+                json!({ "name": "W", "email": "w@example.com", "password": "qwerty123456" }),
+            )
+            .await;
+        assert_eq!((weak.status, weak.body["field"].as_str()), (422, Some("password")), "{}", weak.body);
+
+        let sam = api.token("sam@example.com").await;
+        let avi = api.token("avi@example.com").await;
+        let aud = api.token("aud@example.com").await;
+        let jo = api.token("jo@example.com").await;
+
+        // A trade with an Idempotency-Key, sent twice: one trade, the first answer twice.
+        let key = [("Idempotency-Key", "trade-0001")];
+        let first = api
+            .send("POST", "/v1/households/smith/trades", Some(&sam), Some(trade("2025-06-02", "buy", "5", "150")), &key)
+            .await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        let again = api
+            .send("POST", "/v1/households/smith/trades", Some(&sam), Some(trade("2025-06-02", "buy", "5", "150")), &key)
+            .await;
+        assert_eq!((again.status, &again.body), (201, &first.body), "a retry gets the first answer");
+        assert_eq!(again.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+        let other = api
+            .send("POST", "/v1/households/smith/trades", Some(&sam), Some(trade("2025-06-02", "buy", "6", "150")), &key)
+            .await;
+        assert_eq!((other.status, other.problem()), (422, "/problems/idempotency-key-reused"));
+        let bad = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "buy", "five", "150")).await;
+        assert_eq!((bad.status, bad.body["field"].as_str()), (422, Some("quantity")), "{}", bad.body);
+        let wrong_kind =
+            api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "split", "1", "1")).await;
+        assert_eq!((wrong_kind.status, wrong_kind.body["field"].as_str()), (422, Some("action")));
+
+        // A CSV import that makes a wash sale; read it back at the import's position.
+        let import = api
+            .http
+            .post(format!("{}/v1/households/smith/imports", server.base))
+            .bearer_auth(&sam)
+            .header("content-type", "text/csv")
+            .body(WASH_CSV)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(import.status().as_u16(), 201);
+        let import: Value = import.json().await.unwrap();
+        assert_eq!(import["wash_sales_adjusted"], 1, "{import}");
+        let at = import["last_position"].as_u64().unwrap();
+        let gains = api.get(&format!("/v1/households/smith/gains?year=2026&min_position={at}"), &sam).await;
+        assert_eq!(gains.status, 200, "{}", gains.body);
+        assert!(gains.body["position"].as_u64().unwrap() >= at, "stamped with the position it reflects");
+        assert_eq!(gains.body["rows"].as_array().unwrap().len(), 1);
+        let wash = api.get(&format!("/v1/households/smith/wash-sales?year=2026&min_position={at}"), &sam).await;
+        assert_eq!(wash.body["rows"][0]["disallowed_loss"], "200", "{}", wash.body);
+        let positions = api.get(&format!("/v1/households/smith/positions?min_position={at}"), &sam).await;
+        let held: Vec<(&str, &str)> = positions.body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["account"].as_str().unwrap(), r["quantity"].as_str().unwrap()))
+            .collect();
+        assert_eq!(held, [("brokerage", "10"), ("side", "5")], "the trade and what the import left");
+
+        // Who may see what: a guessed household is 404 (and logged); an advisor sees theirs.
+        let guessed = api.get("/v1/households/jones/positions", &sam).await;
+        assert_eq!((guessed.status, guessed.problem()), (404, "/problems/not-found"));
+        assert_eq!(
+            api.get("/v1/households/nobody-here/positions", &sam).await.status,
+            404,
+            "the same answer as a missing one"
+        );
+        assert_eq!(api.get(&format!("/v1/households/smith/lots?min_position={at}"), &avi).await.status, 200);
+        assert_eq!(api.get("/v1/households/jones/lots", &avi).await.status, 404);
+        assert_eq!(api.get("/v1/households/jones/lots", &aud).await.status, 200, "auditors read everything");
+        let aud_write = api.post("/v1/households/smith/trades", Some(&aud), trade("2025-06-03", "buy", "1", "1")).await;
+        assert_eq!((aud_write.status, aud_write.problem()), (403, "/problems/forbidden"), "auditors are read-only");
+        assert_eq!(
+            api.post("/v1/households/smith/trades", Some(&jo), trade("2025-06-03", "buy", "1", "1")).await.status,
+            404
+        );
+        let listed = api.get("/v1/households", &sam).await;
+        let names: Vec<&str> =
+            listed.body["rows"].as_array().unwrap().iter().filter_map(|r| r["household"].as_str()).collect();
+        assert_eq!(names, ["smith"], "a client lists only their household");
+        assert_eq!(
+            api.post("/v1/users", Some(&sam), json!({ "name": "x", "email": "x@example.com" })).await.status,
+            403
+        );
+        assert_eq!(api.get("/v1/audit/verify", &sam).await.status, 403);
+        let verified = api.get("/v1/audit/verify", &aud).await;
+        assert_eq!(verified.body["ok"], true, "{}", verified.body);
+        let refused =
+            api.get(&format!("/v1/audit/security?user={}&min_position=0", ids["sam@example.com"]), &aud).await;
+        let security = refused.body["rows"].as_array().unwrap();
+        wait_for(&api, &aud, &format!("/v1/audit/security?user={}", ids["sam@example.com"]), |rows| {
+            rows.iter().any(|r| r["kind"] == "access_refused" && r["detail"].as_str().unwrap_or("").contains("jones"))
+        })
+        .await;
+        let _ = security;
+
+        // As of an instant before the import: the auditor sees no gains; a client may not ask.
+        let before = chrono::Utc::now() - chrono::Duration::days(3650);
+        let old =
+            api.get(&format!("/v1/households/smith/gains?as_of={}", before.format("%Y-%m-%dT%H:%M:%SZ")), &aud).await;
+        assert_eq!((old.status, old.body["rows"].as_array().map(Vec::len)), (200, Some(0)), "{}", old.body);
+        assert_eq!(
+            old.body["as_of"].as_str().map(|s| s.starts_with(&before.format("%Y-%m-%d").to_string())),
+            Some(true)
+        );
+        assert_eq!(api.get("/v1/households/smith/gains?as_of=2020-01-01", &sam).await.status, 403);
+
+        // Portfolio targets with a stale version: 409 naming the current one.
+        let created = api
+            .post("/v1/households/smith/portfolios", Some(&sam), json!({ "name": "core", "accounts": ["brokerage"] }))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let v = created.body["version"].as_u64().unwrap();
+        let set = api
+            .send(
+                "PUT",
+                "/v1/households/smith/portfolios/core/targets",
+                Some(&sam),
+                Some(json!({ "targets": { "VTI": "1" }, "expected_version": v })),
+                &[],
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.body);
+        let stale = api
+            .send(
+                "PUT",
+                "/v1/households/smith/portfolios/core/targets",
+                Some(&sam),
+                Some(json!({ "targets": { "VTI": "1" }, "expected_version": v })),
+                &[],
+            )
+            .await;
+        assert_eq!((stale.status, stale.body["current_version"].as_u64()), (409, Some(v + 1)), "{}", stale.body);
+
+        // Bad input is a problem document, never a 500.
+        let raw = |body: &'static str, ct: &'static str| {
+            api.http
+                .post(format!("{}/v1/households/smith/trades", server.base))
+                .bearer_auth(&sam)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+        };
+        let r = raw("{not json", "application/json").await.unwrap();
+        assert_eq!(
+            (r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()),
+            (400, "application/problem+json")
+        );
+        assert_eq!(raw("{}", "text/plain").await.unwrap().status().as_u16(), 415);
+        let mut unknown = trade("2025-06-02", "buy", "1", "1");
+        unknown["colour"] = json!("red");
+        let u = api.post("/v1/households/smith/trades", Some(&sam), unknown).await;
+        assert!(u.status == 400 && u.body["detail"].as_str().unwrap().contains("colour"), "{}", u.body);
+        let huge =
+            api.post("/v1/households/smith/trades", Some(&sam), json!({ "description": "x".repeat(200_000) })).await;
+        assert_eq!((huge.status, huge.problem()), (413, "/problems/payload-too-large"));
+        assert_eq!(api.get("/v1/nowhere", &sam).await.problem(), "/problems/not-found");
+        assert_eq!(api.send("GET", "/v1/households/smith/positions", None, None, &[]).await.status, 401);
+
+        // Security headers, the page and the docs work offline.
+        let page = api.http.get(format!("{}/", server.base)).send().await.unwrap();
+        for h in ["strict-transport-security", "x-content-type-options", "x-frame-options", "content-security-policy"] {
+            assert!(page.headers().contains_key(h), "{h}");
+        }
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        for path in ["/", "/app.js", "/app.css", "/docs", "/docs.js"] {
+            let text = api.http.get(format!("{}{path}", server.base)).send().await.unwrap().text().await.unwrap();
+            // The only absolute URL allowed is the SVG namespace (an identifier, never fetched).
+            let outside = text.replace("http://www.w3.org/2000/svg", "");
+            assert!(
+                !outside.contains("https://") && !outside.contains("http://"),
+                "{path} loads nothing from elsewhere"
+            );
+        }
+        let doc =
+            api.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json::<Value>().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/v1/auth/login",
+            "/v1/households/{household}/gains",
+            "/v1/households/{household}/imports",
+            "/v1/audit/security",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        assert!(
+            doc["components"]["schemas"]["Row"]["properties"]["trade_date"].is_object(),
+            "body schemas come from the types"
+        );
+
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Polls a rows endpoint until `check` holds (read models are eventually consistent).
+async fn wait_for(api: &Api, token: &str, path: &str, check: impl Fn(&[Value]) -> bool) {
+    for _ in 0..100 {
+        let a = api.get(path, token).await;
+        if a.body["rows"].as_array().is_some_and(|rows| check(rows)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never showed what was expected");
+}
+
+#[tokio::test]
+async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "laptop/1.0");
+    let admin = bootstrap(&server, &api).await;
+    let reg = api
+        .post("/v1/auth/register", None, json!({ "name": "Mia", "email": "mia@example.com", "password": PASSWORD }))
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.body);
+    let mia_id = reg.body["user_id"].as_str().unwrap().to_owned();
+    let household = reg.body["household"].as_str().unwrap().to_owned();
+
+    // First sign-in: not a new device; from another browser it is, and it is logged.
+    let first = api.login("mia@example.com", PASSWORD).await;
+    assert_eq!((first.status, first.body["new_device"].as_bool()), (200, Some(false)));
+    assert_eq!(first.body["user"]["household"].as_str(), Some(household.as_str()));
+    let phone = Api::new(&server.base, "phone/2.0");
+    assert_eq!(phone.login("mia@example.com", PASSWORD).await.body["new_device"], true);
+    let token = first.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api.get(&format!("/v1/households/{household}/positions"), &token).await.status, 200);
+
+    // Refresh rotates; the rotated token used again revokes the whole session.
+    let r1 = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let second = api.post("/v1/auth/refresh", None, json!({ "refresh_token": r1 })).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let r2 = second.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    let reuse = api.post("/v1/auth/refresh", None, json!({ "refresh_token": r1 })).await;
+    assert_eq!((reuse.status, reuse.problem()), (401, "/problems/token-reused"));
+    assert_eq!(
+        api.post("/v1/auth/refresh", None, json!({ "refresh_token": r2 })).await.status,
+        401,
+        "the family is revoked"
+    );
+    let revoked_access = second.body["access_token"].as_str().unwrap();
+    assert_eq!(api.get("/v1/me", revoked_access).await.status, 401, "its access tokens stop too");
+
+    // Sign out: the access token stops working at once.
+    let s = api.login("mia@example.com", PASSWORD).await;
+    let (access, refresh) =
+        (s.body["access_token"].as_str().unwrap().to_owned(), s.body["refresh_token"].as_str().unwrap().to_owned());
+    assert_eq!(api.get("/v1/me", &access).await.status, 200);
+    assert_eq!(api.post("/v1/auth/logout", None, json!({ "refresh_token": refresh })).await.status, 204);
+    assert_eq!(api.get("/v1/me", &access).await.status, 401);
+
+    // MFA: a code is needed, works once, and a backup code works once.
+    let t = api.token("mia@example.com").await;
+    let setup = api.post("/v1/me/mfa", Some(&t), json!({})).await;
+    assert_eq!(setup.status, 201, "{}", setup.body);
+    let secret = commands::totp::base32_decode(setup.body["secret"].as_str().unwrap()).unwrap();
+    let codes: Vec<String> = serde_json::from_value(setup.body["backup_codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    let needed = api.login("mia@example.com", PASSWORD).await;
+    assert_eq!((needed.status, needed.problem()), (401, "/problems/mfa-required"));
+    let step = chrono::Utc::now().timestamp() as u64 / 30;
+    let code = format!("{:06}", commands::totp::code(&secret, step, 6));
+    let with = |c: &str, field: &str| json!({ "email": "mia@example.com", "password": PASSWORD, field: c });
+    assert_eq!(api.post("/v1/auth/login", None, with(&code, "totp")).await.status, 200);
+    let replay = api.post("/v1/auth/login", None, with(&code, "totp")).await;
+    assert_eq!((replay.status, replay.problem()), (401, "/problems/invalid-mfa-code"), "a code is accepted once");
+    assert_eq!(api.post("/v1/auth/login", None, with(&codes[3], "backup_code")).await.status, 200);
+    assert_eq!(
+        api.post("/v1/auth/login", None, with(&codes[3], "backup_code")).await.status,
+        401,
+        "a backup code is single-use"
+    );
+
+    // Five failures in a row (the reused backup code above, then four wrong passwords) lock
+    // the account: 429 with Retry-After, even for the right password.
+    let other = Api::new(&server.base, "attacker/0.1");
+    for _ in 0..4 {
+        assert_eq!(
+            other.login("mia@example.com", "wrong-password-123").await.problem(),
+            "/problems/invalid-credentials"
+        );
+    }
+    let locked = other.login("mia@example.com", PASSWORD).await;
+    assert_eq!((locked.status, locked.problem()), (429, "/problems/locked-out"), "{}", locked.body);
+    assert!(locked.headers.get("retry-after").is_some());
+    let unknown = other.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(unknown.problem(), "/problems/invalid-credentials", "an unknown email reads like a wrong password");
+
+    // Everything above is in the security log.
+    let aud_id = api
+        .post(
+            "/v1/users",
+            Some(&admin),
+            json!({ "name": "Aud", "email": "aud@example.com", "password": PASSWORD, "roles": ["auditor"] }),
+        )
+        .await;
+    assert_eq!(aud_id.status, 201);
+    let aud = api.token("aud@example.com").await;
+    wait_for(&api, &aud, &format!("/v1/audit/security?user={mia_id}"), |rows| {
+        let kinds: Vec<&str> = rows.iter().filter_map(|r| r["kind"].as_str()).collect();
+        [
+            "sign_in",
+            "sign_in_new_device",
+            "token_reuse",
+            "signed_out",
+            "mfa_enabled",
+            "backup_codes_issued",
+            "sign_in_failed",
+            "locked_out",
+        ]
+        .iter()
+        .all(|k| kinds.contains(k))
+    })
+    .await;
+    drop(server);
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn tokens_that_are_forged_expired_early_or_for_another_audience_are_refused() {
+    use api::http::auth::token::{Claims, Keys};
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "t");
+    let _ = bootstrap(&server, &api).await;
+    let keys = Keys::load_or_create(&server.dir.path().join("jwt-ed25519.pem")).unwrap();
+    let me = |c: &Claims| {
+        let token = keys.sign(c).unwrap();
+        let api = &api;
+        async move { api.get("/v1/me", &token).await }
+    };
+    let good = Claims::new("0190c6f2-0000-7000-8000-000000000001", "s", vec![domain::user::Role::Client], None, vec![]);
+    assert_eq!(me(&good).await.status, 200, "the server's own key signs valid tokens");
+    let now = chrono::Utc::now().timestamp();
+    for (claims, why) in [
+        (Claims { exp: now - 120, nbf: now - 1000, iat: now - 1000, ..good.clone() }, "expired"),
+        (Claims { nbf: now + 600, exp: now + 1200, ..good.clone() }, "not valid yet"),
+        (Claims { aud: "elsewhere".into(), ..good.clone() }, "another audience"),
+    ] {
+        let a = me(&claims).await;
+        assert_eq!((a.status, a.problem()), (401, "/problems/unauthorized"), "{why}: {}", a.body);
+    }
+    use base64::Engine as _;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let none = format!("{}.{}.", b64(json!({ "alg": "none" })), b64(serde_json::to_value(&good).unwrap()));
+    assert_eq!(api.get("/v1/me", &none).await.status, 401, "alg none");
+    drop(server);
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn live_events_arrive_over_server_sent_events() {
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    let a = api
+        .post(
+            "/v1/users",
+            Some(&admin),
+            json!({ "name": "Sam", "email": "sam@example.com", "password": PASSWORD, "household": "smith" }),
+        )
+        .await;
+    assert_eq!(a.status, 201);
+    let sam = api.token("sam@example.com").await;
+    let mut stream =
+        api.http.get(format!("{}/v1/households/smith/stream", server.base)).bearer_auth(&sam).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let recorded = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "buy", "5", "150")).await;
+    assert_eq!(recorded.status, 201);
+    let last = recorded.body["last_position"].as_u64().unwrap();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !seen.contains("TradeRecorded") {
+        let chunk =
+            tokio::time::timeout_at(deadline, stream.chunk()).await.expect("an event arrives").unwrap().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("\"stream\":\"ledger-smith\""), "{seen}");
+    assert!(seen.contains(&format!("id: {last}")) || seen.contains("id: "), "{seen}");
+    let others =
+        api.http.get(format!("{}/v1/households/jones/stream", server.base)).bearer_auth(&sam).send().await.unwrap();
+    assert_eq!(others.status().as_u16(), 404);
+    assert_eq!(
+        api.http
+            .get(format!("{}/v1/events/stream", server.base))
+            .bearer_auth(&sam)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    drop(server);
+    db.remove().await;
+}
