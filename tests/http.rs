@@ -615,3 +615,133 @@ async fn live_events_arrive_over_server_sent_events() {
     drop(server);
     db.remove().await;
 }
+
+/// A valid body for each command, so the answer shows the authorization decision, not a
+/// parse error.
+fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
+    let body = match (method, path.rsplit('/').next().unwrap_or("")) {
+        ("post", "trades") => trade("2025-06-02", "buy", "1", "100"),
+        ("post", "contributions") => {
+            json!({ "trade_date": "2025-02-03", "account": "roth", "account_type": "roth_ira", "action": "contribution", "quantity": "0", "price": "100", "fees": "0" })
+        }
+        ("post", "corporate-actions") => {
+            json!({ "trade_date": "2025-07-01", "account": "side", "action": "split", "symbol": "VTI", "ratio": "2:1", "quantity": "0", "price": "0", "fees": "0" })
+        }
+        ("post", "correct") => json!({ "reason": "typo", "price": "101" }),
+        ("post", "cancel") => json!({ "reason": "duplicate" }),
+        ("post", "accounts") => json!({ "account": format!("new-{tag}"), "account_type": "taxable" }),
+        ("post", "close") => json!({ "closed_on": "2030-01-01" }),
+        ("post", "portfolios") => json!({ "name": format!("p-{tag}"), "accounts": ["side"] }),
+        ("put", "targets") => json!({ "targets": { "VTI": "1" } }),
+        ("post", "users") => json!({ "name": "New", "email": format!("new-{tag}@example.com") }),
+        ("post", "roles") => json!({ "role": "advisor" }),
+        ("post", "households") => json!({ "household": "smith" }),
+        ("post", "kyc") if path.starts_with("/v1/users") => json!({ "decision": "start" }),
+        ("post", "kyc") => json!({ "documents": [{ "kind": "passport", "reference": "vault://1" }] }),
+        ("post", "mfa") => json!({}),
+        _ => return None,
+    };
+    Some(body)
+}
+
+#[tokio::test]
+async fn every_role_against_every_endpoint_group() {
+    use api::http::openapi::Group;
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    let mut ids = std::collections::BTreeMap::new();
+    for (name, email, household, roles) in [
+        ("Sam", "sam@example.com", Some("smith"), vec![]),
+        ("Jo", "jo@example.com", Some("jones"), vec![]),
+        ("Avi", "avi@example.com", None, vec!["advisor"]),
+        ("Aud", "aud@example.com", None, vec!["auditor"]),
+        ("Target", "target@example.com", None, vec![]),
+    ] {
+        let a = api
+            .post(
+                "/v1/users",
+                Some(&admin),
+                json!({ "name": name, "email": email, "password": PASSWORD, "household": household, "roles": roles }),
+            )
+            .await;
+        ids.insert(email, a.body["user_id"].as_str().unwrap().to_owned());
+    }
+    api.post(
+        &format!("/v1/users/{}/households", ids["avi@example.com"]),
+        Some(&admin),
+        json!({ "household": "smith" }),
+    )
+    .await;
+    let sam = api.token("sam@example.com").await;
+    let first = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "buy", "5", "150")).await;
+    assert_eq!(first.status, 201);
+    let tokens = [
+        ("client", Some(sam)),
+        ("advisor", Some(api.token("avi@example.com").await)),
+        ("auditor", Some(api.token("aud@example.com").await)),
+        ("admin", Some(admin.clone())),
+        ("other-client", Some(api.token("jo@example.com").await)),
+        ("anonymous", None),
+    ];
+    let mut checked = 0;
+    for (op, _) in api::http::routes::table() {
+        if op.group == Group::Public {
+            continue;
+        }
+        for (role, token) in &tokens {
+            let path = op
+                .path
+                .replace("{household}", "smith")
+                .replace("{trade_id}", "T1")
+                .replace("{account}", "side")
+                .replace("{portfolio}", "core")
+                .replace("{user_id}", &ids["target@example.com"])
+                .replace("{role}", "advisor")
+                .replace("{symbol}", "VTI");
+            let method = op.method.to_uppercase();
+            let a = if op.path.ends_with("/imports") {
+                let mut req =
+                    api.http.post(format!("{}{path}", server.base)).header("content-type", "text/csv").body(WASH_CSV);
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let r = req.send().await.unwrap();
+                r.status().as_u16()
+            } else if op.path.ends_with("/stream") {
+                let mut req = api.http.get(format!("{}{path}", server.base));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                req.send().await.unwrap().status().as_u16()
+            } else {
+                api.send(&method, &path, token.as_deref(), sample_body(op.method, op.path, role), &[]).await.status
+            };
+            let allowed = match (op.group, *role) {
+                (_, "anonymous") => false,
+                (Group::SignedIn | Group::Market, _) => true,
+                (Group::HouseholdRead, r) => r != "other-client",
+                (Group::HouseholdWrite, r) => matches!(r, "client" | "advisor" | "admin"),
+                (Group::Admin, r) => r == "admin",
+                (Group::Audit, r) => matches!(r, "auditor" | "admin"),
+                (Group::Public, _) => unreachable!(),
+            };
+            let expected_refusal = match (op.group, *role) {
+                (_, "anonymous") => 401,
+                // Another client's household is not found, exactly like a missing one.
+                (Group::HouseholdRead | Group::HouseholdWrite, "other-client") => 404,
+                _ => 403,
+            };
+            if allowed {
+                assert!(![401, 403, 404].contains(&a), "{role} {method} {path} is allowed but got {a}");
+            } else {
+                assert_eq!(a, expected_refusal, "{role} {method} {path}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked} checks");
+    drop(server);
+    db.remove().await;
+}

@@ -139,10 +139,16 @@ pub async fn list(
     let position = reader.at_least("holdings", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
     let table = &projections::holdings::HOUSEHOLDS;
     let rows = reader.db.select(table, &[]).await?;
-    let rows = objects(table, rows)
+    let mut rows: Vec<Map<String, Value>> = objects(table, rows)
         .into_iter()
         .filter(|r| r.get("household").and_then(Value::as_str).is_some_and(|h| authz::may(&p, h, Need::Read)))
         .collect();
+    // The caller's own households appear even before anything is recorded in them.
+    for own in p.claims.household.iter().chain(&p.claims.households) {
+        if !rows.iter().any(|r| r.get("household").and_then(Value::as_str) == Some(own.as_str())) {
+            rows.push(Map::from_iter([("household".to_owned(), Value::String(own.clone()))]));
+        }
+    }
     Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows }))
 }
 

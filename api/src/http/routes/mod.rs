@@ -130,7 +130,10 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
 
     // Household queries.
-    add(read("/v1/households", "The households you may see", &[AS_OF, MIN_POSITION]), get(households::list));
+    add(
+        Op { group: Group::SignedIn, ..read("/v1/households", "The households you may see", &[AS_OF, MIN_POSITION]) },
+        get(households::list),
+    );
     add(
         read("/v1/households/{household}/accounts", "Accounts", READ_PARAMS),
         view!("holdings", h::ACCOUNTS, None, false),

@@ -1,0 +1,250 @@
+//! The web page in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them): sign in, import a CSV, see the wash sale in the
+//! gains and wash-sale tables, take a screenshot.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::cairn;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "Tr0ub4dor&3-horse-staple";
+const CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+2026-01-05,brokerage,taxable,buy,VTI,10,200,0\n\
+2026-03-02,brokerage,taxable,sell,VTI,10,180,0\n\
+2026-03-10,brokerage,taxable,buy,VTI,10,185,0\n";
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cli(url: &str, dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    let mut child = cairn()
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("CAIRN_MASTER_KEY_FILE", dir.join("master.key"))
+        .env("CAIRN_ARGON2_MEMORY_KIB", "1024")
+        .env("CAIRN_ARGON2_ITERATIONS", "1")
+        .env("CAIRN_ARGON2_PARALLELISM", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A tiny WebDriver client.
+struct Driver {
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Driver {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"]["error"].is_null(), "{path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// The element with this CSS selector, waiting for it to exist.
+    async fn find(&self, css: &str) -> String {
+        for _ in 0..100 {
+            let r: Value = self
+                .http
+                .post(format!("{}/elements", self.session))
+                .json(&json!({ "using": "css selector", "value": css }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(first) = r["value"].as_array().and_then(|a| a.first()) {
+                return first.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no element {css}");
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    /// The element's text; `None` when the page replaced it meanwhile (a re-rendered table).
+    async fn text(&self, css: &str) -> Option<String> {
+        let id = self.find(css).await;
+        let v: Value =
+            self.http.get(format!("{}/element/{id}/text", self.session)).send().await.unwrap().json().await.unwrap();
+        v["value"].as_str().map(str::to_owned)
+    }
+
+    /// Waits until the text of `css` satisfies `check`; returns it.
+    async fn wait_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..150 {
+            if let Some(text) = self.text(css).await {
+                if check(&text) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never matched; last text: {last:?}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
+    let (Ok(chromium), Ok(chromedriver)) = (which("chromium"), which("chromedriver")) else {
+        common::skipped("the web page in Chromium", "chromium and chromedriver are not installed");
+        return;
+    };
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // A client with a password, made with the CLI.
+    let out = cli(
+        &db.url,
+        dir.path(),
+        &["user", "register", "--name", "Sam Smith", "--email", "sam@example.com", "--household", "smith"],
+        "",
+    );
+    let id = serde_json::from_str::<Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
+    cli(&db.url, dir.path(), &["user", "password", "--user", &id], &format!("{PASSWORD}\n"));
+
+    let mut server = cairn()
+        .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+        .env("CAIRN_MASTER_KEY_FILE", dir.path().join("master.key"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(server.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("addr=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let base = format!("http://{}", rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    let _server = Kill(server);
+
+    let port = free_port();
+    let _driver = Kill(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let profile = tempfile::tempdir().unwrap();
+    let capabilities = json!({ "capabilities": { "alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1100", format!("--user-data-dir={}", profile.path().display())],
+        },
+    } } });
+    let mut session = Value::Null;
+    for _ in 0..100 {
+        if let Ok(r) = http.post(format!("http://127.0.0.1:{port}/session")).json(&capabilities).send().await {
+            session = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session_id =
+        session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_owned();
+    let d = Driver { http: http.clone(), session: format!("http://127.0.0.1:{port}/session/{session_id}") };
+
+    // Sign in.
+    d.go(&format!("{base}/")).await;
+    d.type_into("#login-email", "sam@example.com").await;
+    d.type_into("#login-password", PASSWORD).await;
+    d.click("#login-submit").await;
+    d.wait_text("#user-roles", |t| t.contains("client")).await;
+
+    // Import the CSV through the file input.
+    let file = dir.path().join("trades.csv");
+    std::fs::write(&file, CSV).unwrap();
+    d.click("#nav-import").await;
+    d.type_into("#import-file", &file.display().to_string()).await;
+    d.click("#import-submit").await;
+    let result = d.wait_text("#import-result", |t| t.starts_with("Imported") || t.contains("failed")).await;
+    assert!(result.starts_with("Imported 3 rows, 1 wash sale adjusted"), "{result}");
+
+    // The wash sale appears in the gains for 2026.
+    d.click("#nav-gains").await;
+    d.clear("#gains-year").await;
+    d.type_into("#gains-year", "2026").await;
+    d.click("#gains-load").await;
+    let wash = d.wait_text("#wash-sales-table tbody", |t| t.contains("VTI")).await;
+    assert!(wash.contains("200"), "the disallowed loss: {wash}");
+    let gains = d.wait_text("#gains-table tbody", |t| t.contains("VTI")).await;
+    assert!(gains.contains("2026-03-02"), "{gains}");
+
+    // A screenshot of the gains page, kept beside the build for a person to look at.
+    let png = d.call(reqwest::Method::GET, "/screenshot", None).await;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-gains.png");
+    std::fs::write(&shot, &bytes).unwrap();
+    eprintln!("screenshot: {}", shot.display());
+    let _ = http.delete(d.session.clone()).send().await;
+    db.remove().await;
+}
+
+fn which(program: &str) -> Result<String, ()> {
+    let out = Command::new("which").arg(program).output().map_err(|_| ())?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.status.success() && !path.is_empty() {
+        Ok(path)
+    } else {
+        Err(())
+    }
+}
