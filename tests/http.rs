@@ -139,6 +139,15 @@ impl Api {
         Answer { status, headers, body }
     }
 
+    /// A CSV import request (sent by the caller).
+    fn import(&self, household: &str, token: &str, csv: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/v1/households/{household}/imports", self.base))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+    }
+
     async fn get(&self, path: &str, token: &str) -> Answer {
         self.send("GET", path, Some(token), None, &[]).await
     }
@@ -245,15 +254,7 @@ async fn the_api_end_to_end() {
         assert_eq!((wrong_kind.status, wrong_kind.body["field"].as_str()), (422, Some("action")));
 
         // A CSV import that makes a wash sale; read it back at the import's position.
-        let import = api
-            .http
-            .post(format!("{}/v1/households/smith/imports", server.base))
-            .bearer_auth(&sam)
-            .header("content-type", "text/csv")
-            .body(WASH_CSV)
-            .send()
-            .await
-            .unwrap();
+        let import = api.import("smith", &sam, WASH_CSV).send().await.unwrap();
         assert_eq!(import.status().as_u16(), 201);
         let import: Value = import.json().await.unwrap();
         assert_eq!(import["wash_sales_adjusted"], 1, "{import}");
@@ -272,6 +273,24 @@ async fn the_api_end_to_end() {
             .map(|r| (r["account"].as_str().unwrap(), r["quantity"].as_str().unwrap()))
             .collect();
         assert_eq!(held, [("brokerage", "10"), ("side", "5")], "the trade and what the import left");
+        // Asked again, the same rows (kept by the household's version token); after another
+        // trade, the new rows, not the kept ones.
+        let again = api.get(&format!("/v1/households/smith/positions?min_position={at}"), &sam).await;
+        assert_eq!(again.body["rows"], positions.body["rows"]);
+        let more = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-03", "buy", "2", "151")).await;
+        let at = more.body["last_position"].as_u64().unwrap();
+        let after = api.get(&format!("/v1/households/smith/positions?min_position={at}"), &sam).await;
+        let side = after.body["rows"].as_array().unwrap().iter().find(|r| r["account"] == "side").cloned().unwrap();
+        assert_eq!(side["quantity"], "7", "{side}");
+
+        // The audit trail: each event with who recorded it, through what, under which command.
+        let trail = api.get("/v1/households/smith/events", &avi).await;
+        let rows = trail.body["rows"].as_array().unwrap();
+        let trade_row = rows.iter().find(|r| r["event_type"] == "TradeRecorded").unwrap();
+        assert_eq!(trade_row["actor"].as_str(), Some(format!("user:{}", ids["sam@example.com"]).as_str()));
+        assert_eq!(trade_row["source"], "http");
+        assert!(rows.iter().any(|r| r["event_type"] == "WashSaleAdjusted"), "{rows:?}");
+        assert_eq!(trail.body["position"].as_u64().map(|p| p >= at), Some(true));
 
         // Who may see what: a guessed household is 404 (and logged); an advisor sees theirs.
         let guessed = api.get("/v1/households/jones/positions", &sam).await;
@@ -743,5 +762,28 @@ async fn every_role_against_every_endpoint_group() {
     }
     assert!(checked > 150, "{checked} checks");
     drop(server);
+    db.remove().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_lets_the_command_in_flight_finish() {
+    let db = common::sqlite().await;
+    let mut server = Server::start(&db);
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    let csv = commands::bench::generate_csv(20_000, 10, 100);
+    let request = api.import("big", &admin, csv).send();
+    let import = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let _ = std::process::Command::new("kill").arg(server.child.id().to_string()).status();
+    let answer = import.await.unwrap().expect("the import is answered, not cut off");
+    assert_eq!(answer.status().as_u16(), 201, "the import completes during shutdown");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly after SIGTERM: {status:?}");
+    let verified = server.cli(&["verify"], None);
+    assert!(verified.starts_with("ok "), "{verified}");
+    let head: u64 = verified.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(head > 20_000, "the import's events are all recorded: {head}");
     db.remove().await;
 }

@@ -235,6 +235,14 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-gains.png");
     std::fs::write(&shot, &bytes).unwrap();
     eprintln!("screenshot: {}", shot.display());
+
+    // The API reference renders the OpenAPI document, offline.
+    d.go(&format!("{base}/docs")).await;
+    let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;
+    assert!(
+        ops.contains("/v1/auth/login") && ops.contains("Idempotency-Key"),
+        "the reference lists operations and headers"
+    );
     let _ = http.delete(d.session.clone()).send().await;
     db.remove().await;
 }

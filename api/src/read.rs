@@ -36,16 +36,19 @@ impl Reader {
     /// Pins one read snapshot and returns the position its rows of `name` reflect, catching
     /// the projector up first only when it is behind `min_position` (the server's projectors
     /// follow the log on their own; a client that just wrote at position N asks for N).
-    pub async fn at_least(&mut self, name: &str, min_position: u64) -> anyhow::Result<u64> {
+    /// The status is read in the snapshot: its checkpoint is the position the rows reflect,
+    /// its generation the tables in service.
+    pub async fn at_least(&mut self, name: &str, min_position: u64) -> anyhow::Result<projections::Status> {
         if self.until.is_some() || min_position > 0 {
             let checkpoint =
                 Runner::inspect(self.base.clone(), projections::by_name(name)?).status(None).await?.checkpoint;
             if self.until.is_some() || checkpoint < min_position {
-                return self.ready(name).await;
+                self.ready(name).await?;
+                return Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?);
             }
         }
         self.db = self.base.pinned().await?;
-        Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?.checkpoint)
+        Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?)
     }
 
     /// The ledger as it stood at `instant`: every event recorded at or before it, replayed into

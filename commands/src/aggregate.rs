@@ -1,5 +1,15 @@
 //! The command loop every aggregate shares: fold a stream into state, decide, append with the
 //! expected version, and decide again from fresh state when another writer appended first.
+//!
+//! Folded states are kept in a process-wide cache by (store, aggregate type, stream) with the
+//! version they reflect: loading a stream reads only the events after that version (a stream
+//! only grows, so the cached state plus those events is the state). A command takes its
+//! stream's entry out while it decides and puts the new state back after its append, so a long
+//! ledger is not read and decoded whole for every trade.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,7 +24,7 @@ const MAX_ATTEMPTS: usize = 5;
 
 /// What the loop needs to know of an aggregate.
 pub trait Aggregate {
-    type State: Default;
+    type State: Default + Clone + Send + 'static;
     type Event: Serialize + DeserializeOwned;
     /// The schema version of every event type this code writes.
     const SCHEMA_VERSION: u32;
@@ -29,11 +39,62 @@ pub struct Caller {
     pub source: String,
 }
 
+/// Streams whose folded state is kept; past this the cache is emptied and fills again.
+const CACHED_STREAMS: usize = 4096;
+
+type Key = (u64, TypeId, String);
+type Entry = (Box<dyn Any + Send>, u64);
+
+fn cache() -> std::sync::MutexGuard<'static, HashMap<Key, Entry>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Entry>>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn key<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> Key {
+    (store.instance(), TypeId::of::<A::State>(), stream.as_str().to_owned())
+}
+
+/// The cached state of a stream: taken out (a command) or cloned (a read).
+fn cached<A: Aggregate>(key: &Key, take: bool) -> Option<(A::State, u64)> {
+    let mut map = cache();
+    let (state, version) = if take {
+        map.remove(key)?
+    } else {
+        let (state, version) = map.get(key)?;
+        (Box::new(state.downcast_ref::<A::State>()?.clone()) as Box<dyn Any + Send>, *version)
+    };
+    Some((*state.downcast::<A::State>().ok()?, version))
+}
+
+fn keep<A: Aggregate>(key: Key, state: A::State, version: u64) {
+    let mut map = cache();
+    if map.len() >= CACHED_STREAMS {
+        map.clear();
+    }
+    match map.get(&key) {
+        Some((_, newer)) if *newer >= version => {}
+        _ => {
+            map.insert(key, (Box::new(state), version));
+        }
+    }
+}
+
 /// Folds a stream into state. Returns the state and the stream's version (0 for none).
 pub async fn load<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> Result<(A::State, u64), CommandError> {
+    let key = key::<A, S>(store, stream);
+    let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, false)).await?;
+    keep::<A>(key, state.clone(), version);
+    Ok((state, version))
+}
+
+/// Applies the stream's events after `from` (a cached state and its version, or nothing).
+async fn catch_up<A: Aggregate, S: EventStore>(
+    store: &S,
+    stream: &StreamId,
+    from: Option<(A::State, u64)>,
+) -> Result<(A::State, u64), CommandError> {
     let upcasters = Upcasters::new();
-    let mut state = A::State::default();
-    let mut version = 0;
+    let (mut state, mut version) = from.unwrap_or_default();
     loop {
         let page = store.read_stream(stream, version + 1, Direction::Forwards, 10_000).await?;
         if page.is_empty() {
@@ -102,18 +163,36 @@ where
     A: Aggregate,
     S: EventStore,
 {
+    let key = key::<A, S>(store, stream);
     for attempt in 1..=MAX_ATTEMPTS {
-        let (state, version) = load::<A, S>(store, stream).await?;
+        let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, true)).await?;
         if let Some(wanted) = expected.filter(|w| *w != version) {
+            keep::<A>(key, state, version);
             return Err(CommandError::Conflict { stream: stream.to_string(), expected: wanted, actual: version });
         }
-        let events = decide(&state)?;
+        let events = match decide(&state) {
+            Ok(events) => events,
+            Err(e) => {
+                keep::<A>(key, state, version);
+                return Err(e.into());
+            }
+        };
         if events.is_empty() {
+            keep::<A>(key, state, version);
             return Ok(Executed { events, first_position: None, last_position: None, stream_version: version });
         }
         let new_events = new_events::<A>(&events, &metadata(command_id, caller))?;
         let at = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
-        match store.append(stream, at, &new_events).await {
+        let appended = store.append(stream, at, &new_events).await;
+        match &appended {
+            // An exact replay of stored events: the stream is past `version`; read it next time.
+            Ok(r) if !r.idempotent_replay => {
+                keep::<A>(key.clone(), events.iter().fold(state, A::evolve), r.stream_version);
+            }
+            Ok(_) => {}
+            Err(_) => keep::<A>(key.clone(), state, version),
+        }
+        match appended {
             Ok(r) => {
                 return Ok(Executed {
                     events,

@@ -37,6 +37,7 @@ pub struct SqliteStore {
 
 #[derive(Debug)]
 struct Inner {
+    instance: u64,
     pool: SqlitePool,
     write_lock: Mutex<()>,
     commits: watch::Sender<u64>,
@@ -95,6 +96,7 @@ impl SqliteStore {
                 write_lock: Mutex::new(()),
                 commits: watch::Sender::new(head),
                 metrics: Arc::default(),
+                instance: crate::store::next_instance(),
             }),
         })
     }
@@ -256,6 +258,9 @@ impl WriteTx for SqliteWrite<'_> {
 }
 
 impl EventStore for SqliteStore {
+    fn instance(&self) -> u64 {
+        self.inner.instance
+    }
     async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
         validate_writes(writes)?;
         let _writer = self.inner.write_lock.lock().await;

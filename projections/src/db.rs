@@ -244,6 +244,7 @@ impl Db {
             Backend::Sqlite => "BLOB",
             Backend::Postgres => "BYTEA",
         };
+        let mut statements = Vec::new();
         for sql in [
             "CREATE TABLE IF NOT EXISTS cairn_projectors (
                 name TEXT PRIMARY KEY,
@@ -269,10 +270,29 @@ impl Db {
                     PRIMARY KEY (name, generation, key)
                 )"
             ),
+            // A fresh token per (physical table, scope) each time that scope's rows are
+            // rewritten, in the same transaction: equal tokens mean equal rows, so readers may
+            // keep answers keyed by it.
+            "CREATE TABLE IF NOT EXISTS cairn_scope_versions (
+                tbl TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                version TEXT NOT NULL,
+                PRIMARY KEY (tbl, scope)
+            )"
+            .to_owned(),
         ] {
-            self.execute(&sql, &[]).await?;
+            statements.push(sql);
         }
-        Ok(())
+        // CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin on PostgreSQL (both
+        // may try to create the table's type): serialize starting processes on a lock.
+        let mut tx = self.begin().await?;
+        if self.backend() == Backend::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(7261001)", &[]).await?;
+        }
+        for sql in &statements {
+            tx.execute(sql, &[]).await?;
+        }
+        tx.commit().await
     }
 
     /// A handle whose queries ([`Db::fetch`] and what uses it) all read one snapshot of the
@@ -592,12 +612,34 @@ impl Db {
             Backend::Sqlite => "SELECT value FROM json_each($1)",
             Backend::Postgres => "SELECT json_array_elements_text($1::json)",
         };
-        let sql = format!("DELETE FROM {} WHERE {} IN ({list})", table.physical(generation), table.scope);
+        let physical = table.physical(generation);
+        let sql = format!("DELETE FROM {physical} WHERE {} IN ({list})", table.scope);
+        let version = format!(
+            "INSERT INTO cairn_scope_versions (tbl, scope, version) \
+             SELECT CAST($2 AS TEXT), s.value, CAST($3 AS TEXT) FROM ({list}) AS s(value) WHERE true \
+             ON CONFLICT (tbl, scope) DO UPDATE SET version = excluded.version"
+        );
+        let version =
+            version.replace("SELECT value FROM json_each($1)) AS s(value)", "SELECT value FROM json_each($1)) AS s");
+        let token = uuid::Uuid::new_v4().simple().to_string();
         for chunk in scopes.chunks(CHUNK) {
             let json = serde_json::to_string(chunk).map_err(|e| Error::Config(e.to_string()))?;
-            tx.execute(&sql, &[Some(json)]).await?;
+            tx.execute(&sql, &[Some(json.clone())]).await?;
+            tx.execute(&version, &[Some(json), Some(physical.clone()), Some(token.clone())]).await?;
         }
         Ok(())
+    }
+
+    /// The token of a scope's rows in one generation of a table (see `cairn_scope_versions`);
+    /// `None` when its rows were never rewritten by [`Db::delete_scopes`].
+    pub async fn scope_version(&self, table: &Table, generation: i64, scope: &str) -> Result<Option<String>> {
+        let rows = self
+            .fetch(
+                "SELECT version FROM cairn_scope_versions WHERE tbl = $1 AND scope = $2",
+                &[Some(table.physical(generation)), Some(scope.to_owned())],
+            )
+            .await?;
+        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
     }
 
     /// The distinct scopes of rows where `column = value` (e.g. the households holding a symbol).

@@ -264,6 +264,7 @@ impl Runner {
         let cascade = if self.db.backend() == crate::Backend::Postgres { " CASCADE" } else { "" };
         for t in self.projection.tables() {
             tx.execute(&format!("DROP TABLE IF EXISTS {}{cascade}", t.physical(generation)), &[]).await?;
+            tx.execute("DELETE FROM cairn_scope_versions WHERE tbl = $1", &[Some(t.physical(generation))]).await?;
         }
         let params = [Some(self.name().to_owned()), Some(generation.to_string())];
         tx.execute(

@@ -102,3 +102,175 @@ pub(crate) async fn projections(
         "query_latency": latency,
     }))
 }
+
+/// Latency percentiles (ms) and throughput of timed calls.
+fn summary(mut times: Vec<Duration>, wall: Duration, unit: &str) -> serde_json::Value {
+    times.sort_unstable();
+    let ms = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    serde_json::json!({
+        "count": times.len(),
+        "seconds": wall.as_secs_f64(),
+        unit: (times.len() as f64 / wall.as_secs_f64()).round(),
+        "p50_ms": ms(0.50),
+        "p99_ms": ms(0.99),
+        "max_ms": ms(1.0),
+    })
+}
+
+/// Runs `total` calls of `call(i)` from `clients` concurrent tasks; returns each call's latency
+/// and the wall time. A failed call ends the benchmark with its error.
+async fn load<F, Fut>(total: usize, clients: usize, call: F) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let call = std::sync::Arc::new(call);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients.max(1))
+        .map(|client| {
+            let (next, call) = (next.clone(), call.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= total {
+                        return anyhow::Ok(times);
+                    }
+                    let t = Instant::now();
+                    call(client, i).await?;
+                    times.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(total);
+    for t in tasks {
+        times.extend(t.await??);
+    }
+    Ok((times, start.elapsed()))
+}
+
+/// `cairn bench http`: see the command's help.
+pub(crate) async fn http(
+    store: &Store,
+    url: &str,
+    queries: usize,
+    concurrency: usize,
+    trades: usize,
+    writers: usize,
+) -> anyhow::Result<serde_json::Value> {
+    use api::http::auth::password::{HashCost, Passwords};
+    use api::http::auth::{token::Keys, Auth};
+    let who = caller("cairn bench http");
+    // A household of 10 accounts over 40 symbols holding about 2,000 open lots.
+    let probe = commands::bench::generate_csv(3_000, 10, 40);
+    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), &who).await?;
+    let db = Db::open(url, false).await?;
+    api::http::idempotency::create_table(&db).await?;
+    let mut runner = Runner::open(db.clone(), projections::by_name("holdings")?).await?;
+    runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
+    let household = domain::ledger::household_key("bench probe");
+    let lots = records(&db, &LOTS, &[("household", Some(household.clone()))]).await?.len();
+
+    // The server, as `serve` runs it: projectors following, the API on a local port.
+    let keys_dir = tempfile::tempdir()?;
+    let mut master = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+    let vault = commands::vault::Vault::new(store.clone(), commands::vault::MasterKey::from_hex(&hex::encode(master))?);
+    let cheap = HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 };
+    let passwords = Passwords::new(cheap)?;
+    let auth =
+        std::sync::Arc::new(Auth::new(Keys::load_or_create(&keys_dir.path().join("jwt.pem"))?, passwords.clone()));
+    let state =
+        api::AppState { store: store.clone(), db: db.clone(), vault: vault.clone(), auth, cache: Default::default() };
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let followers: Vec<_> = projections::all()
+        .into_iter()
+        .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
+        .collect();
+    let app = api::Application::build(state, "127.0.0.1:0".parse()?).await?;
+    let base = format!("http://{}", app.local_addr()?);
+    let mut app_stopping = stopping.clone();
+    let server = tokio::spawn(app.run(async move {
+        let _ = app_stopping.wait_for(|s| *s).await;
+    }));
+
+    let password = "bench-password-not-breached-7".to_owned();
+    let personal = commands::user::PersonalData {
+        name: "Bench".into(),
+        email: "bench@example.com".into(),
+        tax_id: None,
+        born: None,
+    };
+    let hash = passwords.hash(password.clone()).await?;
+    let user = commands::user::register(store, &vault, &personal, None, Some(hash), &who).await?;
+    let grant = domain::user::UserCommand::GrantRole { role: domain::user::Role::Admin, by: "bench".into() };
+    commands::user::command(store, &user, grant, &who).await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let login: serde_json::Value = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({ "email": "bench@example.com", "password": password }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("sign-in failed: {login}"))?.to_owned();
+
+    let get = {
+        let (client, token, url) =
+            (client.clone(), token.clone(), format!("{base}/v1/households/{household}/positions"));
+        move |_: usize, _: usize| {
+            let req = client.get(&url).bearer_auth(&token).send();
+            async move {
+                let r = req.await?;
+                anyhow::ensure!(r.status().is_success(), "positions query answered {}", r.status());
+                r.bytes().await?;
+                Ok(())
+            }
+        }
+    };
+    // Warm the connections and the caches, untimed.
+    load(concurrency * 10, concurrency, get.clone()).await?;
+    let (times, wall) = load(queries, concurrency, get).await?;
+    let query = summary(times, wall, "requests_per_sec");
+    let rows: serde_json::Value = client
+        .get(format!("{base}/v1/households/{household}/positions"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+
+    let post = {
+        let (client, token, base) = (client.clone(), token.clone(), base.clone());
+        move |writer: usize, i: usize| {
+            let row = serde_json::json!({
+                "trade_date": "2026-03-02", "account": "brokerage", "account_type": "taxable", "action": "buy",
+                "symbol": format!("S{:03}", i % 50), "quantity": "3", "price": "101.25", "fees": "0",
+            });
+            let req = client
+                .post(format!("{base}/v1/households/bench-w{writer}/trades"))
+                .bearer_auth(&token)
+                .json(&row)
+                .send();
+            async move {
+                let r = req.await?;
+                anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "trade answered {}", r.status());
+                Ok(())
+            }
+        }
+    };
+    let (times, wall) = load(trades, writers, post).await?;
+    let commands = summary(times, wall, "commands_per_sec");
+    let _ = stop.send(true);
+    server.await??;
+    for f in followers {
+        f.await?;
+    }
+    Ok(serde_json::json!({
+        "backend": store.backend(),
+        "positions_query": { "household_open_lots": lots, "rows": rows["rows"].as_array().map_or(0, Vec::len), "clients": concurrency, "latency": query },
+        "single_trades": { "writers": writers, "households": writers, "latency": commands },
+    }))
+}

@@ -67,6 +67,24 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         households: usize,
     },
+    /// The HTTP API under load, in-process on a local port with the projectors following:
+    /// GET positions of a household with about 2,000 open lots from --concurrency clients
+    /// (requests/s, p50/p99 latency), then single trades POSTed by --writers clients, each to
+    /// its own household (commands/s, p50/p99); prints JSON.
+    Http {
+        /// Position queries in all.
+        #[arg(long, default_value_t = 20_000)]
+        queries: usize,
+        /// Concurrent query clients.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Single-trade commands in all.
+        #[arg(long, default_value_t = 5_000)]
+        trades: usize,
+        /// Concurrent trade writers (one household each).
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -95,7 +113,7 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
         .with_context(|| format!("JWT signing key {key_file}"))?;
     let passwords = api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
     let auth = std::sync::Arc::new(api::http::auth::Auth::new(keys, passwords));
-    let state = AppState { store, db: db.clone(), vault, auth };
+    let state = AppState { store, db: db.clone(), vault, auth, cache: Default::default() };
     let app = Application::build(state, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
     tokio::spawn(async move {
@@ -251,6 +269,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
             BenchCommand::Projections { events, households } => {
                 super::bench::projections(&store, &scratch.url, events, households).await?.to_string()
+            }
+            BenchCommand::Http { queries, concurrency, trades, writers } => {
+                super::bench::http(&store, &scratch.url, queries, concurrency, trades, writers).await?.to_string()
             }
             BenchCommand::Import { trades, accounts, symbols, .. } => {
                 let b = commands::bench::import(&store, trades, accounts, symbols).await?;

@@ -38,14 +38,20 @@ pub fn command_id(user: &str, key: &str) -> uuid::Uuid {
     uuid::Builder::from_custom_bytes(h[..16].try_into().expect("16 bytes")).into_uuid()
 }
 
+/// Creates `cairn_idempotency` if missing (under a lock on PostgreSQL, where two servers
+/// starting at once could otherwise both try to create it).
 pub async fn create_table(db: &projections::Db) -> projections::Result<()> {
-    db.execute(
+    let mut tx = db.begin().await?;
+    if db.backend() == projections::Backend::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(7261002)", &[]).await?;
+    }
+    tx.execute(
         "CREATE TABLE IF NOT EXISTS cairn_idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, \
          request TEXT NOT NULL, status INTEGER, body TEXT, created TEXT NOT NULL, PRIMARY KEY (scope, key))",
         &[],
     )
     .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Runs `command` once per (scope, key): the first call runs it and stores its answer; later
@@ -82,14 +88,7 @@ where
     let db = &state.db;
     let (status, body) = match &result {
         Ok((s, v)) => (s.as_u16(), v.to_string()),
-        Err(p) if p.status.is_client_error() => {
-            let r = Problem::new(p.slug, p.detail.clone());
-            let mut doc = serde_json::json!({"type": format!("/problems/{}", r.slug), "title": r.title, "status": p.status.as_u16(), "detail": p.detail});
-            if let serde_json::Value::Object(m) = &mut doc {
-                m.extend(p.extra.clone());
-            }
-            (p.status.as_u16(), doc.to_string())
-        }
+        Err(p) if p.status.is_client_error() => (p.status.as_u16(), p.document().to_string()),
         Err(_) => {
             // A server error is not an answer: forget the key so a retry runs again.
             let sql = format!(

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod cache;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub db: Db,
     pub vault: Vault,
     pub auth: Arc<Auth>,
+    /// Query answers by the version token of the rows they hold.
+    pub cache: Arc<cache::RowsCache>,
 }
 
 /// The HTTP routes with their limits and security headers.

@@ -86,8 +86,9 @@ impl Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+impl Problem {
+    /// The problem document (the response body).
+    pub fn document(&self) -> Value {
         let mut body = json!({
             "type": format!("/problems/{}", self.slug),
             "title": self.title,
@@ -95,9 +96,15 @@ impl IntoResponse for Problem {
             "detail": self.detail,
         });
         if let Value::Object(map) = &mut body {
-            map.extend(self.extra);
+            map.extend(self.extra.clone());
         }
-        let mut response = (self.status, body.to_string()).into_response();
+        body
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.document().to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after {

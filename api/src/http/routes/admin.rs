@@ -197,7 +197,7 @@ pub async fn security_log(
 ) -> Result<Json<Rows>, Problem> {
     authz::role(&state, &p, AUDIT, "reading the security log").await?;
     let mut reader = Reader::with_db(state.store.clone(), state.db.clone());
-    let position = reader.at_least("people", q.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let position = reader.at_least("people", q.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
     let table = &projections::people::SECURITY_LOG;
     let filters: Vec<(&str, Option<String>)> =
         q.user.map(|u| ("user_id", Some(u.trim().to_lowercase()))).into_iter().collect();

@@ -4,6 +4,7 @@
 //! until the read models reflect at least position N (read your own writes).
 
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse as _;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::user::Role;
@@ -99,7 +100,7 @@ pub async fn household_rows(
     household: &str,
     params: Params,
     view: View,
-) -> Result<Json<Rows>, Problem> {
+) -> Result<axum::response::Response, Problem> {
     let key = authz::household(state, p, household, Need::Read, view.table.name).await?;
     let mut filters: Vec<(&str, Option<String>)> = vec![("household", Some(key.clone()))];
     match (view.year, params.year) {
@@ -123,10 +124,54 @@ pub async fn household_rows(
         _ => {}
     }
     let mut reader = reader(state, p, &params).await?;
-    let position =
-        reader.at_least(view.projector, params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
-    let rows = reader.db.select(view.table, &filters).await?;
-    Ok(Json(Rows { household: Some(key), position, as_of: reader.instant(), rows: objects(view.table, rows) }))
+    let status = reader.at_least(view.projector, params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let head = |rows: &str| {
+        let doc = format!(
+            "{{\"household\":{},\"position\":{},\"as_of\":{},\"rows\":{rows}}}",
+            Value::String(key.clone()),
+            status.checkpoint,
+            serde_json::to_string(&reader.instant()).unwrap_or_else(|_| "null".into()),
+        );
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], doc).into_response()
+    };
+    // The household's rows carry a version token (rewritten with them): while it is unchanged,
+    // the answer kept for it is the answer.
+    let version = match reader.instant() {
+        None => reader.db.scope_version(view.table, status.generation, &key).await?,
+        Some(_) => None,
+    };
+    let cache_key = format!("{}|{filters:?}", view.table.physical(status.generation));
+    if let Some(rows) = version.as_deref().and_then(|v| state.cache.get(&cache_key, v)) {
+        return Ok(head(&rows));
+    }
+    let rows = rows_json(view.table, &reader.db.select(view.table, &filters).await?);
+    if let Some(v) = version {
+        state.cache.put(cache_key, v, rows.clone());
+    }
+    Ok(head(&rows))
+}
+
+/// Rows as a JSON array of objects, written straight from the text values.
+fn rows_json(table: &Table, rows: &[projections::db::Row]) -> std::sync::Arc<str> {
+    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * 160 + 2);
+    out.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        for (j, (column, value)) in table.columns.iter().zip(row).enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, column.name);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut out, value);
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    String::from_utf8(out).expect("JSON is UTF-8").into()
 }
 
 /// The households the caller may see.
@@ -136,7 +181,8 @@ pub async fn list(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let mut reader = reader(&state, &p, &params).await?;
-    let position = reader.at_least("holdings", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let position =
+        reader.at_least("holdings", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
     let table = &projections::holdings::HOUSEHOLDS;
     let rows = reader.db.select(table, &[]).await?;
     let mut rows: Vec<Map<String, Value>> = objects(table, rows)
@@ -171,17 +217,30 @@ pub async fn events(
         Some(t) => store.position_at(instant(t, "to")?).await?,
         None => store.head().await?.map_or(0, |h| h.position),
     };
-    let mut rows = Vec::new();
-    let mut next = first;
-    while next <= last {
-        let page = store.read_range(next, last, 10_000).await?;
-        let Some(end) = page.last().map(|e| e.global_position) else { break };
-        next = end + 1;
-        for e in page.iter().filter(|e| belongs_to(e, &key)) {
-            let values = change_row(e);
-            rows.push(CHANGE_COLUMNS.iter().zip(values).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect());
+    // The household's streams: its ledger and its portfolios (named by the read model).
+    let mut streams = vec![commands::ledger::ledger_stream(&key)?];
+    let portfolios = state.db.select(&projections::holdings::PORTFOLIOS, &[("household", Some(key.clone()))]).await?;
+    for row in objects(&projections::holdings::PORTFOLIOS, portfolios) {
+        if let Some(name) = row.get("name").and_then(Value::as_str) {
+            streams.push(commands::portfolio::portfolio_stream(&key, name)?);
         }
     }
+    let mut events = Vec::new();
+    for stream in &streams {
+        let mut version = 1;
+        loop {
+            let page = store.read_stream(stream, version, event_store::Direction::Forwards, 10_000).await?;
+            let Some(end) = page.last().map(|e| e.stream_version) else { break };
+            version = end + 1;
+            events.extend(page.into_iter().filter(|e| (first..=last).contains(&e.global_position)));
+        }
+    }
+    events.sort_by_key(|e| e.global_position);
+    let rows = events
+        .iter()
+        .filter(|e| belongs_to(e, &key))
+        .map(|e| CHANGE_COLUMNS.iter().zip(change_row(e)).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
+        .collect();
     Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
 }
 
@@ -202,7 +261,8 @@ pub async fn prices(
         }
     }
     let mut reader = reader(&state, &p, &params).await?;
-    let position = reader.at_least("prices", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let position =
+        reader.at_least("prices", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
     let table = &projections::prices::PRICES;
     let rows = reader.db.select(table, &filters).await?;
     Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows: objects(table, rows) }))
