@@ -340,6 +340,30 @@ async fn the_api_end_to_end() {
         );
         assert_eq!(api.get("/v1/households/smith/gains?as_of=2020-01-01", &sam).await.status, 403);
 
+        // A trade conditional on the ledger's version: refused once something else was recorded.
+        let version = more.body["version"].as_u64().unwrap();
+        let v = version.to_string();
+        let stale = api
+            .send(
+                "POST",
+                "/v1/households/smith/trades",
+                Some(&sam),
+                Some(trade("2025-06-04", "buy", "1", "150")),
+                &[("If-Match", "1")],
+            )
+            .await;
+        assert_eq!((stale.status, stale.body["current_version"].as_u64()), (409, Some(version)), "{}", stale.body);
+        let fresh = api
+            .send(
+                "POST",
+                "/v1/households/smith/trades",
+                Some(&sam),
+                Some(trade("2025-06-04", "buy", "1", "150")),
+                &[("If-Match", v.as_str())],
+            )
+            .await;
+        assert_eq!(fresh.status, 201, "{}", fresh.body);
+
         // Portfolio targets with a stale version: 409 naming the current one.
         let created = api
             .post("/v1/households/smith/portfolios", Some(&sam), json!({ "name": "core", "accounts": ["brokerage"] }))

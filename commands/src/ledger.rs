@@ -55,6 +55,8 @@ pub struct Outcome {
     pub events: Vec<LedgerEvent>,
     pub first_position: Option<u64>,
     pub last_position: Option<u64>,
+    /// The household stream's version after the command (pass it back as the expected version).
+    pub stream_version: u64,
 }
 
 impl Outcome {
@@ -75,7 +77,21 @@ pub async fn execute<S: EventStore>(
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    execute_with(store, household, |state| decide(state, command), command_uuid, caller).await
+    execute_expecting(store, household, command, None, command_uuid, caller).await
+}
+
+/// [`execute`] with the caller's optimistic lock: when `expected` is given and the household's
+/// stream is at another version, nothing is recorded ([`CommandError::Conflict`] names the
+/// current version).
+pub async fn execute_expecting<S: EventStore>(
+    store: &S,
+    household: &str,
+    command: &LedgerCommand,
+    expected: Option<u64>,
+    command_uuid: Uuid,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    execute_with(store, household, |state| decide(state, command), expected, command_uuid, caller).await
 }
 
 /// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
@@ -89,7 +105,7 @@ pub async fn import_csv<S: EventStore>(
     let stream = ledger_stream(household)?;
     let command_hash = Sha256::new().chain_update(stream.as_str()).chain_update(bytes).finalize();
     let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
-    record_rows(store, household, bytes, hex::encode(command_hash), command_uuid, caller).await
+    record_rows(store, household, bytes, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
 /// Records the rows of a ledger CSV as one command whose id the caller chooses (the HTTP API
@@ -100,6 +116,7 @@ pub async fn record_rows<S: EventStore>(
     household: &str,
     bytes: &[u8],
     command_id: String,
+    expected: Option<u64>,
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
@@ -110,7 +127,7 @@ pub async fn record_rows<S: EventStore>(
         file_sha256: hex::encode(Sha256::digest(bytes)),
         rows,
     };
-    execute(store, household, &command, command_uuid, caller).await
+    execute_expecting(store, household, &command, expected, command_uuid, caller).await
 }
 
 /// Voids a recorded row (and the other half of a paired transfer).
@@ -232,7 +249,7 @@ pub async fn set_account_details(
         details.vesting = change.vesting.or(details.vesting);
         decide(state, &LedgerCommand::SetAccountDetails { account: account.to_owned(), details })
     };
-    execute_with(store, household, command, Uuid::now_v7(), caller).await
+    execute_with(store, household, command, None, Uuid::now_v7(), caller).await
 }
 
 /// Closes an account that holds no shares.
@@ -313,16 +330,19 @@ async fn execute_with<S: EventStore>(
     store: &S,
     household: &str,
     decide_on: impl Fn(&Ledger) -> Result<Vec<LedgerEvent>, domain::DomainError>,
+    expected: Option<u64>,
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let done = aggregate::execute::<LedgerAggregate, S>(store, &stream, decide_on, None, command_uuid, caller).await?;
+    let done =
+        aggregate::execute::<LedgerAggregate, S>(store, &stream, decide_on, expected, command_uuid, caller).await?;
     Ok(Outcome {
         household: household.to_owned(),
         stream_id: stream.to_string(),
         events: done.events,
         first_position: done.first_position,
         last_position: done.last_position,
+        stream_version: done.stream_version,
     })
 }

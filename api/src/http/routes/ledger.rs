@@ -98,6 +98,9 @@ pub struct Recorded {
     pub trade_ids: Vec<String>,
     pub first_position: Option<u64>,
     pub last_position: Option<u64>,
+    /// The household ledger's version after the command: send it as `If-Match` to make the
+    /// next command conditional on nothing else being recorded meanwhile.
+    pub version: u64,
     pub wash_sales_adjusted: usize,
     pub wash_sales_reversed: usize,
 }
@@ -118,6 +121,7 @@ fn recorded(o: &Outcome) -> Recorded {
         trade_ids,
         first_position: o.first_position,
         last_position: o.last_position,
+        version: o.stream_version,
         wash_sales_adjusted: o.wash_sales_adjusted(),
         wash_sales_reversed: o.wash_sales_reversed(),
     }
@@ -126,6 +130,13 @@ fn recorded(o: &Outcome) -> Recorded {
 fn created(o: &Outcome) -> Result<(StatusCode, serde_json::Value), Problem> {
     let status = if o.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, serde_json::to_value(recorded(o)).map_err(Problem::internal)?))
+}
+
+/// The household ledger version an `If-Match` header asks for (`7` or `"7"`).
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let text = v.to_str().unwrap_or("").trim().trim_matches('"');
+    text.parse().map(Some).map_err(|_| Problem::field("If-Match", "must be the ledger version a command answered"))
 }
 
 /// The command id: from the Idempotency-Key when there is one, else fresh.
@@ -151,6 +162,10 @@ async fn record_row(
         Ok(k) => k,
         Err(problem) => return axum::response::IntoResponse::into_response(problem),
     };
+    let expected = match if_match(&headers) {
+        Ok(e) => e,
+        Err(problem) => return axum::response::IntoResponse::into_response(problem),
+    };
     let request = serde_json::to_vec(&row).unwrap_or_default();
     let scope = format!("{}:{}:row", p.user_id(), household);
     let id = command_uuid(&p, &key);
@@ -161,7 +176,7 @@ async fn record_row(
             return Err(Problem::field("action", format!("{action:?} is not one of {}", allowed.join(", "))));
         }
         let csv = row.to_csv()?;
-        let outcome = ledger::record_rows(&state.store, &key_h, &csv, id.to_string(), id, &p.caller())
+        let outcome = ledger::record_rows(&state.store, &key_h, &csv, id.to_string(), expected, id, &p.caller())
             .await
             .map_err(|e| Problem::from(e).with("hint", "fields are named as the CSV columns"))?;
         created(&outcome)
@@ -278,12 +293,16 @@ async fn ledger_command(
         Ok(k) => k,
         Err(problem) => return axum::response::IntoResponse::into_response(problem),
     };
+    let expected = match if_match(headers) {
+        Ok(e) => e,
+        Err(problem) => return axum::response::IntoResponse::into_response(problem),
+    };
     let scope = format!("{}:{}:{what}", p.user_id(), household);
     let id = command_uuid(p, &key);
     let work = async {
         let key_h = authz::household(state, p, household, Need::Write, what).await?;
         let command = command(id.to_string())?;
-        let outcome = ledger::execute(&state.store, &key_h, &command, id, &p.caller()).await?;
+        let outcome = ledger::execute_expecting(&state.store, &key_h, &command, expected, id, &p.caller()).await?;
         created(&outcome)
     };
     idempotency::once(state, &scope, key, &request, work).await

@@ -25,6 +25,8 @@ const MIN_POSITION: Param = (
 );
 const YEAR: Param = ("year", "query", false, "Only this tax year.");
 const READ_PARAMS: &[Param] = &[HOUSEHOLD, AS_OF, MIN_POSITION];
+const IF_MATCH: Param = ("If-Match", "header", false, "The household ledger's version (a command's `version`): the command is refused with 409 `conflict` and the current version if anything else was recorded since.");
+const LEDGER_PARAMS: &[Param] = &[HOUSEHOLD, IF_MATCH];
 const YEAR_PARAMS: &[Param] = &[HOUSEHOLD, YEAR, AS_OF, MIN_POSITION];
 
 macro_rules! view {
@@ -214,7 +216,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str| {
         Op {
-        params: &[HOUSEHOLD], body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
+        params: LEDGER_PARAMS, body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
         description: "One ledger row in the CSV import's columns, checked exactly as an import checks it. Answers 201 with what was recorded (200 with 0 events when an Idempotency-Key retry finds it recorded).",
         ..Op::new("post", path, Group::HouseholdWrite, summary)
     }
@@ -238,7 +240,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Up to 32 MiB.",
         ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
-    const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, "The row's id (T1, T2, …).")];
+    const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, "The row's id (T1, T2, …)."), IF_MATCH];
     add(
         Op {
             params: TRADE,
@@ -271,7 +273,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[HOUSEHOLD],
+            params: LEDGER_PARAMS,
             body: json_body::<ledger::NewAccount>(),
             response: (201, Some(schema::<ledger::Recorded>)),
             idempotent: true,
@@ -281,7 +283,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[HOUSEHOLD, ("account", "path", true, "The account's label.")],
+            params: &[HOUSEHOLD, ("account", "path", true, "The account's label."), IF_MATCH],
             body: json_body::<ledger::Closing>(),
             response: (201, Some(schema::<ledger::Recorded>)),
             idempotent: true,
