@@ -405,6 +405,15 @@ impl Runner {
         if absorbed > 0 {
             let t = Instant::now();
             let mut tx = self.db.begin().await?;
+            // The checkpoint moves by compare-and-set from the value read: 0 rows means another
+            // runner got there first, and all of it rolls back. On PostgreSQL it moves first, so
+            // its row lock queues a second runner before it touches any row. On SQLite the rows
+            // come first: deriving them then holds no lock, and the write lock (which appends
+            // need too) is taken by the first write, which already serializes runners.
+            let cas_first = self.db.backend() == crate::Backend::Postgres;
+            if !cas_first {
+                self.projection.flush(&self.db, &mut tx, generation).await?;
+            }
             let moved = tx
                 .execute(
                     "UPDATE cairn_projector_checkpoints SET position = CAST($3 AS BIGINT) \
@@ -420,7 +429,9 @@ impl Runner {
             if moved != 1 {
                 return Err(Error::Conflict);
             }
-            self.projection.flush(&self.db, &mut tx, generation).await?;
+            if cas_first {
+                self.projection.flush(&self.db, &mut tx, generation).await?;
+            }
             tx.commit().await?;
             tracing::debug!(
                 projector = self.name(),
@@ -488,6 +499,9 @@ impl Runner {
 /// Keeps one projector caught up with the store until `stop` turns true: catches up, then waits
 /// for the store's commit notifications (or its fallback tick). A failure is logged and retried
 /// after five seconds, from the stored checkpoint.
+/// How long `follow` lets commits gather after being woken, before catching up.
+pub const COALESCE: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub async fn follow(
     db: Db,
     store: event_store::Store,
@@ -535,9 +549,15 @@ pub async fn follow(
                 std::time::Duration::from_secs(5)
             }
         };
-        tokio::select! {
-            _ = tokio::time::timeout(pause, commits.changed()) => {}
+        let woken = tokio::select! {
+            woken = tokio::time::timeout(pause, commits.changed()) => matches!(woken, Ok(Ok(()))),
             _ = stop.wait_for(|s| *s) => return,
+        };
+        // A commit: let the commits of the next moment gather, so a burst is written as one
+        // batch rather than a transaction per command (on SQLite each would also wait for the
+        // single writer, as appends do).
+        if woken {
+            tokio::time::sleep(COALESCE).await;
         }
     }
 }

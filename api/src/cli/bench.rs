@@ -163,8 +163,8 @@ pub(crate) async fn http(
     use api::http::auth::password::{HashCost, Passwords};
     use api::http::auth::{token::Keys, Auth};
     let who = caller("cairn bench http");
-    // A household of 10 accounts over 40 symbols holding about 2,000 open lots.
-    let probe = commands::bench::generate_csv(3_000, 10, 40);
+    // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
+    let probe = commands::bench::generate_csv(8_000, 12, 40);
     commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), &who).await?;
     let db = Db::open(url, false).await?;
     api::http::idempotency::create_table(&db).await?;
@@ -182,8 +182,9 @@ pub(crate) async fn http(
     let passwords = Passwords::new(cheap)?;
     let auth =
         std::sync::Arc::new(Auth::new(Keys::load_or_create(&keys_dir.path().join("jwt.pem"))?, passwords.clone()));
+    let cache = std::sync::Arc::new(api::http::cache::RowsCache::default());
     let state =
-        api::AppState { store: store.clone(), db: db.clone(), vault: vault.clone(), auth, cache: Default::default() };
+        api::AppState { store: store.clone(), db: db.clone(), vault: vault.clone(), auth, cache: cache.clone() };
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let followers: Vec<_> = projections::all()
         .into_iter()
@@ -232,8 +233,13 @@ pub(crate) async fn http(
     };
     // Warm the connections and the caches, untimed.
     load(concurrency * 10, concurrency, get.clone()).await?;
-    let (times, wall) = load(queries, concurrency, get).await?;
+    let (times, wall) = load(queries, concurrency, get.clone()).await?;
     let query = summary(times, wall, "requests_per_sec");
+    // The same without the answers kept by version token: every request reads and encodes.
+    cache.set_enabled(false);
+    let (times, wall) = load(queries / 10, concurrency, get).await?;
+    let uncached = summary(times, wall, "requests_per_sec");
+    cache.set_enabled(true);
     let rows: serde_json::Value = client
         .get(format!("{base}/v1/households/{household}/positions"))
         .bearer_auth(&token)
@@ -270,7 +276,13 @@ pub(crate) async fn http(
     }
     Ok(serde_json::json!({
         "backend": store.backend(),
-        "positions_query": { "household_open_lots": lots, "rows": rows["rows"].as_array().map_or(0, Vec::len), "clients": concurrency, "latency": query },
+        "positions_query": {
+            "household_open_lots": lots,
+            "rows": rows["rows"].as_array().map_or(0, Vec::len),
+            "clients": concurrency,
+            "latency": query,
+            "latency_without_kept_answers": uncached,
+        },
         "single_trades": { "writers": writers, "households": writers, "latency": commands },
     }))
 }
