@@ -369,10 +369,15 @@ async fn the_api_end_to_end() {
         assert_eq!(fresh.status, 201, "{}", fresh.body);
 
         // Portfolio targets with a stale version: 409 naming the current one.
-        let created = api
-            .post("/v1/households/smith/portfolios", Some(&sam), json!({ "name": "core", "accounts": ["brokerage"] }))
-            .await;
+        // Every command takes an Idempotency-Key: creating the portfolio twice with one key
+        // answers the first creation twice (without it, the second would be refused).
+        let core = json!({ "name": "core", "accounts": ["brokerage"] });
+        let key = [("Idempotency-Key", "create-core")];
+        let created = api.send("POST", "/v1/households/smith/portfolios", Some(&sam), Some(core.clone()), &key).await;
         assert_eq!(created.status, 201, "{}", created.body);
+        let retried = api.send("POST", "/v1/households/smith/portfolios", Some(&sam), Some(core), &key).await;
+        assert_eq!((retried.status, &retried.body), (201, &created.body));
+        assert_eq!(retried.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
         let v = created.body["version"].as_u64().unwrap();
         let set = api
             .send(

@@ -1,12 +1,18 @@
-//! `Idempotency-Key`: a command sent again with the same key (by the same user) returns the
-//! first answer, stored in `cairn_idempotency` beside the read models, and records nothing
-//! more. The same key with a different request is refused (422); a retry while the first is
-//! still running gets 409. Keys are kept for 24 hours.
+//! `Idempotency-Key` on every command (POST, PUT, DELETE by a signed-in caller): a request
+//! sent again with the same key by the same user returns the first answer, stored in
+//! `cairn_idempotency` beside the read models, with `Idempotent-Replayed: true`, and runs
+//! nothing. The same key with a different request (method, path, query, body) is refused
+//! (422); a retry while the first is still running gets 409. Keys are kept for 24 hours; a
+//! server error forgets its key, so the retry runs again.
 //!
-//! The ledger commands also derive their command id from the key, so even an answer that was
-//! never stored (a crash between the append and the answer) cannot record a trade twice.
+//! The ledger commands also derive their command id from the key ([`command_id`]), so even an
+//! answer that was never stored (a crash between the append and the answer) cannot record a
+//! trade twice.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use projections::db::Kind;
@@ -16,6 +22,9 @@ use super::problem::Problem;
 use super::AppState;
 
 pub const HEADER: &str = "idempotency-key";
+
+/// The largest answer stored (a larger one is returned but its key is forgotten).
+const ANSWER_LIMIT: usize = 1024 * 1024;
 
 /// The key of a request, if it sent one (1 to 200 printable characters).
 pub fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
@@ -47,31 +56,55 @@ pub async fn create_table(db: &projections::Db) -> projections::Result<()> {
     }
     tx.execute(
         "CREATE TABLE IF NOT EXISTS cairn_idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, \
-         request TEXT NOT NULL, status INTEGER, body TEXT, created TEXT NOT NULL, PRIMARY KEY (scope, key))",
+         request TEXT NOT NULL, status INTEGER, content_type TEXT, body TEXT, created TEXT NOT NULL, \
+         PRIMARY KEY (scope, key))",
         &[],
     )
     .await?;
     tx.commit().await
 }
 
-/// Runs `command` once per (scope, key): the first call runs it and stores its answer; later
-/// calls with the same request get that answer (with `Idempotent-Replayed: true`).
-pub async fn once<F>(state: &AppState, scope: &str, key: Option<String>, request: &[u8], command: F) -> Response
-where
-    F: std::future::Future<Output = Result<(StatusCode, serde_json::Value), Problem>>,
-{
-    let Some(key) = key else {
-        return respond(command.await);
+/// The middleware: passes through everything but a signed-in command with a key.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let key = match key(req.headers()) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(req).await,
+        Err(p) => return p.into_response(),
     };
-    match claim(state, scope, &key, request).await {
+    // The caller; without a valid token the handler answers 401 itself.
+    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(user) = bearer.and_then(|b| b.strip_prefix("Bearer ")).and_then(|t| state.auth.keys.verify(t.trim()).ok())
+    else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, super::IMPORT_BODY_LIMIT).await else {
+        return Problem::new("payload-too-large", "the body is larger than this endpoint accepts").into_response();
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let fingerprint = hex::encode(
+        Sha256::new()
+            .chain_update(parts.method.as_str())
+            .chain_update(" ")
+            .chain_update(parts.uri.to_string())
+            .chain_update("\n")
+            .chain_update(content_type)
+            .chain_update("\n")
+            .chain_update(&bytes)
+            .finalize(),
+    );
+    let scope = user.sub;
+    match claim(&state, &scope, &key, &fingerprint).await {
         Ok(Claim::New) => {}
-        Ok(Claim::Done(status, body)) => {
+        Ok(Claim::Done(status, content_type, body)) => {
             let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
             r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            r.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static(if status >= 400 { "application/problem+json" } else { "application/json" }),
-            );
             return r;
         }
         Ok(Claim::Running) => {
@@ -84,54 +117,34 @@ where
         }
         Err(p) => return p.into_response(),
     }
-    let result = command.await;
-    let db = &state.db;
-    let (status, body) = match &result {
-        Ok((s, v)) => (s.as_u16(), v.to_string()),
-        Err(p) if p.status.is_client_error() => (p.status.as_u16(), p.document().to_string()),
-        Err(_) => {
-            // A server error is not an answer: forget the key so a retry runs again.
-            let sql = format!(
-                "DELETE FROM cairn_idempotency WHERE scope = {} AND key = {}",
-                db.param(1, Kind::Text),
-                db.param(2, Kind::Text)
-            );
-            if let Err(e) = db.execute(&sql, &[Some(scope.to_owned()), Some(key.clone())]).await {
-                tracing::error!(error = %e, "cannot release an idempotency key");
-            }
-            return respond(result);
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (parts, body) = response.into_parts();
+    let stored = match axum::body::to_bytes(body, ANSWER_LIMIT).await {
+        Ok(b) if !parts.status.is_server_error() => Some(b),
+        Ok(b) => {
+            forget(&state, &scope, &key).await;
+            return Response::from_parts(parts, Body::from(b));
         }
+        Err(_) => None,
     };
-    let sql = format!(
-        "UPDATE cairn_idempotency SET status = {}, body = {} WHERE scope = {} AND key = {}",
-        db.param(1, Kind::Int),
-        db.param(2, Kind::Text),
-        db.param(3, Kind::Text),
-        db.param(4, Kind::Text)
-    );
-    if let Err(e) = db.execute(&sql, &[Some(status.to_string()), Some(body), Some(scope.to_owned()), Some(key)]).await {
-        tracing::error!(error = %e, "cannot store an idempotent answer");
-    }
-    respond(result)
-}
-
-fn respond(result: Result<(StatusCode, serde_json::Value), Problem>) -> Response {
-    match result {
-        Ok((status, body)) => (status, axum::Json(body)).into_response(),
-        Err(p) => p.into_response(),
-    }
+    let Some(bytes) = stored else {
+        forget(&state, &scope, &key).await;
+        return Problem::internal("an answer too large to keep").into_response();
+    };
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    store(&state, &scope, &key, parts.status.as_u16(), ct, &bytes).await;
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 enum Claim {
     New,
-    Done(u16, String),
+    Done(u16, Option<String>, String),
     Running,
     Different,
 }
 
-async fn claim(state: &AppState, scope: &str, key: &str, request: &[u8]) -> Result<Claim, Problem> {
+async fn claim(state: &AppState, scope: &str, key: &str, fingerprint: &str) -> Result<Claim, Problem> {
     let db = &state.db;
-    let fingerprint = hex::encode(Sha256::digest(request));
     let now = Utc::now();
     let p = |n| db.param(n, Kind::Text);
     let expired = (now - Duration::hours(24)).to_rfc3339();
@@ -139,31 +152,67 @@ async fn claim(state: &AppState, scope: &str, key: &str, request: &[u8]) -> Resu
     let inserted = db
         .execute(
             &format!(
-                "INSERT INTO cairn_idempotency (scope, key, request, created) VALUES ({}, {}, {}, {}) ON CONFLICT DO NOTHING",
+                "INSERT INTO cairn_idempotency (scope, key, request, created) VALUES ({}, {}, {}, {}) \
+                 ON CONFLICT DO NOTHING",
                 p(1),
                 p(2),
                 p(3),
                 p(4)
             ),
-            &[Some(scope.to_owned()), Some(key.to_owned()), Some(fingerprint.clone()), Some(now.to_rfc3339())],
+            &[Some(scope.to_owned()), Some(key.to_owned()), Some(fingerprint.to_owned()), Some(now.to_rfc3339())],
         )
         .await?;
     if inserted == 1 {
         return Ok(Claim::New);
     }
     let sql = format!(
-        "SELECT request, {}, body FROM cairn_idempotency WHERE scope = {} AND key = {}",
+        "SELECT request, {}, content_type, body FROM cairn_idempotency WHERE scope = {} AND key = {}",
         db.text("status", Kind::Int),
         p(1),
         p(2)
     );
     let rows = db.fetch(&sql, &[Some(scope.to_owned()), Some(key.to_owned())]).await?;
-    let Some(row) = rows.into_iter().next() else { return Ok(Claim::Running) };
-    if row[0].as_deref() != Some(fingerprint.as_str()) {
+    let Some(mut row) = rows.into_iter().next() else { return Ok(Claim::Running) };
+    if row[0].as_deref() != Some(fingerprint) {
         return Ok(Claim::Different);
     }
-    match (row[1].as_deref().and_then(|s| s.parse().ok()), row[2].clone()) {
-        (Some(status), Some(body)) => Ok(Claim::Done(status, body)),
+    match (row[1].as_deref().and_then(|s| s.parse().ok()), row[3].take()) {
+        (Some(status), Some(body)) => Ok(Claim::Done(status, row[2].take(), body)),
         _ => Ok(Claim::Running),
+    }
+}
+
+async fn store(state: &AppState, scope: &str, key: &str, status: u16, content_type: Option<String>, body: &[u8]) {
+    let db = &state.db;
+    let sql = format!(
+        "UPDATE cairn_idempotency SET status = {}, content_type = {}, body = {} WHERE scope = {} AND key = {}",
+        db.param(1, Kind::Int),
+        db.param(2, Kind::Text),
+        db.param(3, Kind::Text),
+        db.param(4, Kind::Text),
+        db.param(5, Kind::Text)
+    );
+    let params = [
+        Some(status.to_string()),
+        content_type,
+        Some(String::from_utf8_lossy(body).into_owned()),
+        Some(scope.to_owned()),
+        Some(key.to_owned()),
+    ];
+    if let Err(e) = db.execute(&sql, &params).await {
+        tracing::error!(error = %e, "cannot store an idempotent answer");
+    }
+}
+
+/// Forgets a key whose request did not get an answer worth keeping.
+async fn forget(state: &AppState, scope: &str, key: &str) {
+    let db = &state.db;
+    let sql = format!(
+        "DELETE FROM cairn_idempotency WHERE scope = {} AND key = {}",
+        db.param(1, Kind::Text),
+        db.param(2, Kind::Text)
+    );
+    if let Err(e) = db.execute(&sql, &[Some(scope.to_owned()), Some(key.to_owned())]).await {
+        tracing::error!(error = %e, "cannot release an idempotency key");
     }
 }

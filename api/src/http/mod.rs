@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"),
     ];
     let mut router = router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .fallback(|| async { Problem::new("not-found", "no such route") })
         .method_not_allowed_fallback(|| async { Problem::new("method-not-allowed", "this route takes another method") })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -63,23 +63,11 @@ pub struct Op {
     pub body: Option<(&'static str, Option<SchemaFn>)>,
     /// The success status and its JSON schema (`None` for no content or a stream).
     pub response: (u16, Option<SchemaFn>),
-    /// Takes `Idempotency-Key`.
-    pub idempotent: bool,
 }
 
 impl Op {
     pub const fn new(method: &'static str, path: &'static str, group: Group, summary: &'static str) -> Self {
-        Self {
-            method,
-            path,
-            group,
-            summary,
-            description: "",
-            params: &[],
-            body: None,
-            response: (200, None),
-            idempotent: false,
-        }
+        Self { method, path, group, summary, description: "", params: &[], body: None, response: (200, None) }
     }
 }
 
@@ -98,7 +86,8 @@ pub fn document(ops: &[Op]) -> Value {
                 json!({ "name": name, "in": place, "required": required, "description": description, "schema": { "type": "string" } })
             })
             .collect();
-        if op.idempotent {
+        // Every signed-in command takes a key (the idempotency middleware).
+        if op.group != Group::Public && op.method != "get" {
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "Send the same key to retry safely: the first answer is returned and nothing more is recorded (kept 24 hours).",

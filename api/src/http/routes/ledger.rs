@@ -158,18 +158,9 @@ async fn record_row(
     row: Row,
     allowed: &'static [&'static str],
 ) -> Response {
-    let key = match idempotency::key(&headers) {
-        Ok(k) => k,
-        Err(problem) => return axum::response::IntoResponse::into_response(problem),
-    };
-    let expected = match if_match(&headers) {
-        Ok(e) => e,
-        Err(problem) => return axum::response::IntoResponse::into_response(problem),
-    };
-    let request = serde_json::to_vec(&row).unwrap_or_default();
-    let scope = format!("{}:{}:row", p.user_id(), household);
-    let id = command_uuid(&p, &key);
     let work = async {
+        let expected = if_match(&headers)?;
+        let id = command_uuid(&p, &idempotency::key(&headers)?);
         let key_h = authz::household(&state, &p, &household, Need::Write, "record a row").await?;
         let action = row.action.trim().to_lowercase();
         if !allowed.contains(&action.as_str()) {
@@ -181,7 +172,14 @@ async fn record_row(
             .map_err(|e| Problem::from(e).with("hint", "fields are named as the CSV columns"))?;
         created(&outcome)
     };
-    idempotency::once(&state, &scope, key, &request, work).await
+    respond(work.await)
+}
+
+fn respond(result: Result<(StatusCode, serde_json::Value), Problem>) -> Response {
+    match result {
+        Ok((status, body)) => axum::response::IntoResponse::into_response((status, axum::Json(body))),
+        Err(problem) => axum::response::IntoResponse::into_response(problem),
+    }
 }
 
 pub async fn trade(
@@ -233,11 +231,6 @@ pub async fn import(
             "send the file as text/csv",
         ));
     }
-    let key = match idempotency::key(&headers) {
-        Ok(k) => k,
-        Err(problem) => return axum::response::IntoResponse::into_response(problem),
-    };
-    let scope = format!("{}:{}:import", p.user_id(), household);
     let work = async {
         let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
         let outcome = ledger::import_csv(&state.store, &key_h, &body, &p.caller()).await?;
@@ -246,7 +239,7 @@ pub async fn import(
         let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
         Ok((status, serde_json::to_value(r).map_err(Problem::internal)?))
     };
-    idempotency::once(&state, &scope, key, &body, work).await
+    respond(work.await)
 }
 
 /// Fields of a recorded row to replace, and why.
@@ -285,27 +278,18 @@ async fn ledger_command(
     p: &Principal,
     household: &str,
     headers: &HeaderMap,
-    request: Vec<u8>,
     what: &str,
     command: impl FnOnce(String) -> Result<LedgerCommand, Problem>,
 ) -> Response {
-    let key = match idempotency::key(headers) {
-        Ok(k) => k,
-        Err(problem) => return axum::response::IntoResponse::into_response(problem),
-    };
-    let expected = match if_match(headers) {
-        Ok(e) => e,
-        Err(problem) => return axum::response::IntoResponse::into_response(problem),
-    };
-    let scope = format!("{}:{}:{what}", p.user_id(), household);
-    let id = command_uuid(p, &key);
     let work = async {
+        let expected = if_match(headers)?;
+        let id = command_uuid(p, &idempotency::key(headers)?);
         let key_h = authz::household(state, p, household, Need::Write, what).await?;
         let command = command(id.to_string())?;
         let outcome = ledger::execute_expecting(&state.store, &key_h, &command, expected, id, &p.caller()).await?;
         created(&outcome)
     };
-    idempotency::once(state, &scope, key, &request, work).await
+    respond(work.await)
 }
 
 pub async fn correct(
@@ -315,8 +299,7 @@ pub async fn correct(
     headers: HeaderMap,
     Body(c): Body<Correction>,
 ) -> Response {
-    let request = format!("{trade_id}:{c:?}").into_bytes();
-    ledger_command(&state, &p, &household, &headers, request, "correct", |command_id| {
+    ledger_command(&state, &p, &household, &headers, "correct", |command_id| {
         let lot_method =
             c.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
         let change = TradeChange {
@@ -341,8 +324,7 @@ pub async fn cancel(
     headers: HeaderMap,
     Body(c): Body<Cancellation>,
 ) -> Response {
-    let request = format!("{trade_id}:{}", c.reason).into_bytes();
-    ledger_command(&state, &p, &household, &headers, request, "cancel", |command_id| {
+    ledger_command(&state, &p, &household, &headers, "cancel", |command_id| {
         Ok(LedgerCommand::Cancel { command_id, trade_id, reason: c.reason })
     })
     .await
@@ -370,8 +352,7 @@ pub async fn open_account(
     headers: HeaderMap,
     Body(a): Body<NewAccount>,
 ) -> Response {
-    let request = serde_json::to_vec(&a).unwrap_or_default();
-    ledger_command(&state, &p, &household, &headers, request, "open-account", |_| {
+    ledger_command(&state, &p, &household, &headers, "open-account", |_| {
         let account_type = a.account_type.parse().map_err(|e: String| Problem::field("account_type", e))?;
         let lot_method =
             a.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
@@ -402,8 +383,7 @@ pub async fn close_account(
     headers: HeaderMap,
     Body(c): Body<Closing>,
 ) -> Response {
-    let request = format!("{account}:{}", c.closed_on).into_bytes();
-    ledger_command(&state, &p, &household, &headers, request, "close-account", |_| {
+    ledger_command(&state, &p, &household, &headers, "close-account", |_| {
         Ok(LedgerCommand::CloseAccount { account, closed_on: c.closed_on })
     })
     .await

@@ -216,7 +216,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str| {
         Op {
-        params: LEDGER_PARAMS, body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
+        params: LEDGER_PARAMS, body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)),
         description: "One ledger row in the CSV import's columns, checked exactly as an import checks it. Answers 201 with what was recorded (200 with 0 events when an Idempotency-Key retry finds it recorded).",
         ..Op::new("post", path, Group::HouseholdWrite, summary)
     }
@@ -236,7 +236,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         ),
         post(ledger::corporate_action),
     );
-    add(Op { params: &[HOUSEHOLD], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)), idempotent: true,
+    add(Op { params: &[HOUSEHOLD], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
         description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Up to 32 MiB.",
         ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
@@ -246,7 +246,6 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             params: TRADE,
             body: json_body::<ledger::Correction>(),
             response: (201, Some(schema::<ledger::Recorded>)),
-            idempotent: true,
             ..Op::new(
                 "post",
                 "/v1/households/{household}/trades/{trade_id}/correct",
@@ -261,7 +260,6 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             params: TRADE,
             body: json_body::<ledger::Cancellation>(),
             response: (201, Some(schema::<ledger::Recorded>)),
-            idempotent: true,
             ..Op::new(
                 "post",
                 "/v1/households/{household}/trades/{trade_id}/cancel",
@@ -276,7 +274,6 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             params: LEDGER_PARAMS,
             body: json_body::<ledger::NewAccount>(),
             response: (201, Some(schema::<ledger::Recorded>)),
-            idempotent: true,
             ..Op::new("post", "/v1/households/{household}/accounts", Group::HouseholdWrite, "Open an account")
         },
         post(ledger::open_account),
@@ -286,7 +283,6 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             params: &[HOUSEHOLD, ("account", "path", true, "The account's label."), IF_MATCH],
             body: json_body::<ledger::Closing>(),
             response: (201, Some(schema::<ledger::Recorded>)),
-            idempotent: true,
             ..Op::new(
                 "post",
                 "/v1/households/{household}/accounts/{account}/close",
