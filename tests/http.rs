@@ -668,7 +668,24 @@ async fn live_events_arrive_over_server_sent_events() {
             .as_u16(),
         403
     );
-    drop(server);
+
+    // SIGTERM with the stream still open: the stream ends and the server exits.
+    #[cfg(unix)]
+    {
+        let mut server = server;
+        let _ = std::process::Command::new("kill").arg(server.child.id().to_string()).status();
+        let mut exited = None;
+        for _ in 0..100 {
+            exited = server.child.try_wait().unwrap();
+            if exited.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(exited.is_some_and(|s| s.success()), "serve exits cleanly with a live stream open: {exited:?}");
+        let rest = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await.expect("the stream ends");
+        assert!(matches!(rest, Ok(None) | Err(_)), "no more events after shutdown");
+    }
     db.remove().await;
 }
 

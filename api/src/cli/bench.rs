@@ -183,9 +183,15 @@ pub(crate) async fn http(
     let auth =
         std::sync::Arc::new(Auth::new(Keys::load_or_create(&keys_dir.path().join("jwt.pem"))?, passwords.clone()));
     let cache = std::sync::Arc::new(api::http::cache::RowsCache::default());
-    let state =
-        api::AppState { store: store.clone(), db: db.clone(), vault: vault.clone(), auth, cache: cache.clone() };
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    let state = api::AppState {
+        store: store.clone(),
+        db: db.clone(),
+        vault: vault.clone(),
+        auth,
+        cache: cache.clone(),
+        stopping: stopping.clone(),
+    };
     let followers: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))

@@ -113,7 +113,7 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
         .with_context(|| format!("JWT signing key {key_file}"))?;
     let passwords = api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
     let auth = std::sync::Arc::new(api::http::auth::Auth::new(keys, passwords));
-    let state = AppState { store, db: db.clone(), vault, auth, cache: Default::default() };
+    let state = AppState { store, db: db.clone(), vault, auth, cache: Default::default(), stopping: stopping.clone() };
     let app = Application::build(state, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
     tokio::spawn(async move {

@@ -50,6 +50,9 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Query answers by the version token of the rows they hold.
     pub cache: Arc<cache::RowsCache>,
+    /// Becomes true at shutdown: live event streams end, so the graceful shutdown (which waits
+    /// for every connection) is not held open by them.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The HTTP routes with their limits and security headers.

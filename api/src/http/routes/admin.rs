@@ -248,14 +248,19 @@ async fn stream(
         None => state.store.head().await?.map_or(0, |h| h.position) + 1,
     };
     let sub = state.store.subscribe(start);
-    let events = futures::stream::unfold((sub, keep), |(mut sub, keep)| async move {
+    let stopping = state.stopping.clone();
+    let events = futures::stream::unfold((sub, keep, stopping), |(mut sub, keep, mut stopping)| async move {
         loop {
-            match sub.next_batch(256).await {
+            let next = tokio::select! {
+                next = sub.next_batch(256) => next,
+                _ = stopping.wait_for(|s| *s) => return None,
+            };
+            match next {
                 Ok(batch) => {
                     let out: Vec<Result<Event, Infallible>> =
                         batch.iter().filter(|e| keep(e)).map(|e| Ok(sse_event(e))).collect();
                     if !out.is_empty() {
-                        return Some((futures::stream::iter(out), (sub, keep)));
+                        return Some((futures::stream::iter(out), (sub, keep, stopping)));
                     }
                 }
                 Err(e) => {
