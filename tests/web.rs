@@ -1,5 +1,5 @@
 //! The web page in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
-//! `chromium-driver`; `.ci/run` installs them): sign in, import a CSV, see the wash sale in the
+//! `chromium-driver`; `.ci/run` installs them): sign in with MFA, import a CSV, see the wash sale in the
 //! gains and wash-sale tables, take a screenshot.
 
 mod common;
@@ -201,10 +201,37 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
         session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_owned();
     let d = Driver { http: http.clone(), session: format!("http://127.0.0.1:{port}/session/{session_id}") };
 
-    // Sign in.
+    // MFA on, over the API.
+    let login: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({ "email": "sam@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let setup: Value = http
+        .post(format!("{base}/v1/me/mfa"))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = commands::totp::base32_decode(setup["secret"].as_str().unwrap()).unwrap();
+
+    // Sign in: the page asks for the code after the password, then lets the user in.
     d.go(&format!("{base}/")).await;
     d.type_into("#login-email", "sam@example.com").await;
     d.type_into("#login-password", PASSWORD).await;
+    d.click("#login-submit").await;
+    d.wait_text("#login-error", |t| !t.is_empty()).await;
+    let step = chrono::Utc::now().timestamp() as u64 / commands::totp::STEP_SECONDS;
+    d.type_into("#login-totp", &format!("{:06}", commands::totp::code(&secret, step, commands::totp::DIGITS))).await;
     d.click("#login-submit").await;
     d.wait_text("#user-roles", |t| t.contains("client")).await;
 
