@@ -23,8 +23,9 @@ use super::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 
-/// The largest answer stored (a larger one is returned but its key is forgotten).
-const ANSWER_LIMIT: usize = 1024 * 1024;
+/// The largest answer kept. Command answers are small (an import of a million rows lists its
+/// trade ids in about 10 MB); one past this is an internal error, its key forgotten.
+const ANSWER_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The key of a request, if it sent one (1 to 200 printable characters).
 pub fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
