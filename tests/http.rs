@@ -559,6 +559,10 @@ async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
     let locked = other.login("mia@example.com", PASSWORD).await;
     assert_eq!((locked.status, locked.problem()), (429, "/problems/locked-out"), "{}", locked.body);
     assert!(locked.headers.get("retry-after").is_some());
+    // The lock holds against devices that never signed in: the owner's laptop still gets to
+    // the password (and, MFA being on, is asked for a code).
+    let owner = api.login("mia@example.com", PASSWORD).await;
+    assert_eq!((owner.status, owner.problem()), (401, "/problems/mfa-required"), "{}", owner.body);
     let unknown = other.login("nobody@example.com", PASSWORD).await;
     assert_eq!(unknown.problem(), "/problems/invalid-credentials", "an unknown email reads like a wrong password");
 

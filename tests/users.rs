@@ -126,3 +126,22 @@ async fn bad_user_input_names_the_field() {
     assert_eq!(stderr(&o).trim(), "error: tolerance: must be between 0 and 1");
     db.remove().await;
 }
+
+#[tokio::test]
+async fn a_new_email_moves_the_sign_in_name() {
+    for db in common::all_backends("email change").await {
+        let dir = tempfile::tempdir().unwrap();
+        let register = |email: &str| run(&db, &dir, &["user", "register", "--name", "Bo", "--email", email]);
+        let bo = json(&register("bo@example.com"))["user_id"].as_str().unwrap().to_owned();
+        let other = json(&register("other@example.com"))["user_id"].as_str().unwrap().to_owned();
+        let taken = run(&db, &dir, &["user", "profile", "--user", &other, "--email", "bo@example.com"]);
+        assert_eq!(stderr(&taken).trim(), "error: email: bo@example.com is already registered");
+        json(&run(&db, &dir, &["user", "profile", "--user", &bo, "--email", "bo@new.example.com"]));
+        assert_eq!(json(&run(&db, &dir, &["user", "show", "--user", &bo]))["email"], "bo@new.example.com");
+        // The old email is free; the new one is held.
+        assert!(register("bo@example.com").status.success(), "the old email may be registered again");
+        let again = register("BO@new.example.com");
+        assert_eq!(stderr(&again).trim(), "error: email: BO@new.example.com is already registered");
+        db.remove().await;
+    }
+}

@@ -38,10 +38,23 @@ impl Reader {
     /// follow the log on their own; a client that just wrote at position N asks for N).
     /// The status is read in the snapshot: its checkpoint is the position the rows reflect,
     /// its generation the tables in service.
-    pub async fn at_least(&mut self, name: &str, min_position: u64) -> anyhow::Result<projections::Status> {
+    ///
+    /// `follower` is how long a projector following the log (serve's) gets to reach
+    /// `min_position` before this reader catches it up itself (which would race it).
+    pub async fn at_least(
+        &mut self,
+        name: &str,
+        min_position: u64,
+        follower: std::time::Duration,
+    ) -> anyhow::Result<projections::Status> {
         if self.until.is_some() || min_position > 0 {
-            let checkpoint =
-                Runner::inspect(self.base.clone(), projections::by_name(name)?).status(None).await?.checkpoint;
+            let inspect = Runner::inspect(self.base.clone(), projections::by_name(name)?);
+            let give_up = std::time::Instant::now() + follower;
+            let mut checkpoint = inspect.status(None).await?.checkpoint;
+            while self.until.is_none() && checkpoint < min_position && std::time::Instant::now() < give_up {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                checkpoint = inspect.status(None).await?.checkpoint;
+            }
             if self.until.is_some() || checkpoint < min_position {
                 self.ready(name).await?;
                 return Ok(Runner::inspect(self.db.clone(), projections::by_name(name)?).status(None).await?);

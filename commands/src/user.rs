@@ -169,6 +169,7 @@ pub async fn update_profile(
         Some(p) => p,
         None => return Err(CommandError::Invalid("user: data was erased".into())),
     };
+    let old_email = personal.email.clone();
     if !change.name.is_empty() {
         personal.name = change.name;
     }
@@ -180,7 +181,49 @@ pub async fn update_profile(
     validate(&personal)?;
     let sealed =
         vault.seal(user_id, PERSONAL, &serde_json::to_vec(&personal).expect("personal data serializes")).await?;
-    run(store, user_id, UserCommand::UpdateProfile { personal: sealed }, caller).await
+    let (old_login, new_login) = (login_stream(vault, &old_email)?, login_stream(vault, &personal.email)?);
+    if old_login == new_login {
+        return run(store, user_id, UserCommand::UpdateProfile { personal: sealed }, caller).await;
+    }
+    // A new email moves the sign-in name: claim the new one, release the old, and record the
+    // profile, in one transaction.
+    let (holder, new_version) = aggregate::load::<LoginAggregate, _>(store, &new_login).await?;
+    if holder.is_some() {
+        return Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)));
+    }
+    let (old_holder, old_version) = aggregate::load::<LoginAggregate, _>(store, &old_login).await?;
+    let (_, stream) = canonical(user_id)?;
+    let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
+    let now = Utc::now();
+    let events = decide(&user, &UserCommand::UpdateProfile { personal: sealed }, now)?;
+    let metadata = aggregate::metadata(Uuid::now_v7(), caller);
+    let user_events = aggregate::new_events::<UserAggregate>(&events, &metadata)?;
+    let claim = aggregate::new_events::<LoginAggregate>(
+        &[LoginEvent::LoginClaimed { user_id: user_id.to_owned(), at: now }],
+        &metadata,
+    )?;
+    let release = aggregate::new_events::<LoginAggregate>(
+        &[LoginEvent::LoginReleased { user_id: user_id.to_owned(), at: now }],
+        &metadata,
+    )?;
+    let at = |v: u64| if v == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(v) };
+    let mut writes = vec![
+        StreamWrite { stream: &new_login, expected: at(new_version), events: &claim },
+        StreamWrite { stream: &stream, expected: at(version), events: &user_events },
+    ];
+    if old_holder.as_deref() == Some(user_id) {
+        writes.push(StreamWrite { stream: &old_login, expected: at(old_version), events: &release });
+    }
+    match store.append_many(&writes).await {
+        Ok(results) => Ok(Executed {
+            events,
+            first_position: Some(results[1].first_position),
+            last_position: Some(results[1].last_position),
+            stream_version: results[1].stream_version,
+        }),
+        Err(e) if e.is_conflict() => Err(CommandError::Contention(stream.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Everything but sealing: risk profile, KYC, roles, terms, accreditation, MFA off.

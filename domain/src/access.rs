@@ -1,7 +1,8 @@
 //! Signing in, as part of the user aggregate: the password hash, refresh-token sessions
 //! (rotated on each use; reuse of a rotated token revokes its whole family), known devices,
-//! consecutive failures with a lockout that grows, the last TOTP step used (a code is never
-//! accepted twice), single-use backup codes, and the households an advisor is assigned.
+//! consecutive failures with a lockout that grows (it holds against devices that never signed
+//! in, so failures from elsewhere cannot keep the owner's own browser out), the last TOTP step
+//! used (a code is never accepted twice), single-use backup codes, and the households an advisor is assigned.
 //!
 //! The shell hashes passwords, checks TOTP codes and fingerprints devices; the domain holds
 //! the state those checks need and decides what is recorded. Refresh tokens appear here only

@@ -631,7 +631,8 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         C::SetPassword { hash } => E::PasswordSet { hash: hash.clone(), at: now },
         C::SignIn { session, token, device, network, mfa_step, backup_code } => {
             let a = &u.access;
-            if let Some(until) = a.locked(now) {
+            // A lock holds against devices that never signed in (see `access`).
+            if let Some(until) = a.locked(now).filter(|_| !a.devices.contains(device)) {
                 return Err(refuse("locked", format!("too many failed sign-ins; locked until {}", until.to_rfc3339())));
             }
             if a.password.is_none() {
@@ -838,6 +839,17 @@ mod tests {
             backup_code: None,
         };
         assert!(decide(&u, &sign_in, now()).unwrap_err().to_string().starts_with("locked: "));
+        let known = UserCommand::SignIn {
+            session: "s".into(),
+            token: "t".into(),
+            device: "laptop".into(),
+            network: "n".into(),
+            mfa_step: None,
+            backup_code: None,
+        };
+        let mut seen = u.clone();
+        seen.access.devices.insert("laptop".into());
+        assert!(decide(&seen, &known, now()).is_ok(), "the owner's known device is not locked out");
         let after = now() + chrono::Duration::seconds(61);
         let u = decide(&u, &sign_in, after).unwrap().iter().fold(u, evolve);
         assert_eq!((u.access.failures, u.access.locked_until), (0, None), "a sign-in clears the count");

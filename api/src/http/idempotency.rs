@@ -2,12 +2,20 @@
 //! sent again with the same key by the same user returns the first answer, stored in
 //! `cairn_idempotency` beside the read models, with `Idempotent-Replayed: true`, and runs
 //! nothing. The same key with a different request (method, path, query, body) is refused
-//! (422); a retry while the first is still running gets 409. Keys are kept for 24 hours; a
-//! server error forgets its key, so the retry runs again.
+//! (422); a retry while the first is still running gets 409.
 //!
-//! The ledger commands also derive their command id from the key ([`command_id`]), so even an
-//! answer that was never stored (a crash between the append and the answer) cannot record a
-//! trade twice.
+//! - Only answers that a retry would get again are kept: success, and 400, 404, 413, 415 and
+//!   422. Anything else (401, 403, 409, 429, a server error) forgets the key, so the retry runs.
+//! - The handler runs in a task of its own, so its answer is kept (or the key forgotten) even
+//!   when the client disconnects or the request times out; a claim left by a crash is taken
+//!   over after two request timeouts.
+//! - Sign-in and MFA set-up are left out: their answers are credentials, never stored.
+//! - Keys are kept for 24 hours.
+//!
+//! The ledger commands also derive their command id from the key and the request
+//! ([`command_id`]), so even an answer that was never stored (a crash between the append and
+//! the answer) cannot record a trade twice, and a key reused later for another trade records
+//! that trade.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -37,13 +45,16 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     Ok(Some(text.to_owned()))
 }
 
-/// A command id derived from the user and the key (stable across retries and restarts).
-pub fn command_id(user: &str, key: &str) -> uuid::Uuid {
+/// A command id derived from the user, the key and the request (stable across retries and
+/// restarts).
+pub fn command_id(user: &str, key: &str, request: &[u8]) -> uuid::Uuid {
     let h = Sha256::new()
         .chain_update("cairn-idempotency:")
         .chain_update(user)
         .chain_update(":")
         .chain_update(key)
+        .chain_update(":")
+        .chain_update(request)
         .finalize();
     uuid::Builder::from_custom_bytes(h[..16].try_into().expect("16 bytes")).into_uuid()
 }
@@ -70,15 +81,17 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) {
         return next.run(req).await;
     }
+    let path = req.uri().path();
+    if path.starts_with("/v1/auth/") || path == "/v1/me/mfa" {
+        return next.run(req).await;
+    }
     let key = match key(req.headers()) {
         Ok(Some(k)) => k,
         Ok(None) => return next.run(req).await,
         Err(p) => return p.into_response(),
     };
     // The caller; without a valid token the handler answers 401 itself.
-    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(user) = bearer.and_then(|b| b.strip_prefix("Bearer ")).and_then(|t| state.auth.keys.verify(t.trim()).ok())
-    else {
+    let Ok(user) = state.auth.bearer(req.headers()) else {
         return next.run(req).await;
     };
     let (parts, body) = req.into_parts();
@@ -118,23 +131,29 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
         Err(p) => return p.into_response(),
     }
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let (parts, body) = response.into_parts();
-    let stored = match axum::body::to_bytes(body, ANSWER_LIMIT).await {
-        Ok(b) if !parts.status.is_server_error() => Some(b),
-        Ok(b) => {
+    // In a task of its own: the answer is kept or the key forgotten even if this request is
+    // dropped (a client gone, a timeout).
+    let run = tokio::spawn(async move {
+        let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        let (parts, body) = response.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, ANSWER_LIMIT).await else {
             forget(&state, &scope, &key).await;
-            return Response::from_parts(parts, Body::from(b));
+            return Problem::internal("an answer too large to keep").into_response();
+        };
+        if kept(parts.status) {
+            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            store(&state, &scope, &key, parts.status.as_u16(), ct, &bytes).await;
+        } else {
+            forget(&state, &scope, &key).await;
         }
-        Err(_) => None,
-    };
-    let Some(bytes) = stored else {
-        forget(&state, &scope, &key).await;
-        return Problem::internal("an answer too large to keep").into_response();
-    };
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    store(&state, &scope, &key, parts.status.as_u16(), ct, &bytes).await;
-    Response::from_parts(parts, Body::from(bytes))
+        Response::from_parts(parts, Body::from(bytes))
+    });
+    run.await.unwrap_or_else(|e| Problem::internal(e).into_response())
+}
+
+/// Whether a retry would get this answer again (so it is kept for the key).
+fn kept(status: StatusCode) -> bool {
+    status.is_success() || matches!(status.as_u16(), 400 | 404 | 413 | 415 | 422)
 }
 
 enum Claim {
@@ -150,6 +169,13 @@ async fn claim(state: &AppState, scope: &str, key: &str, fingerprint: &str) -> R
     let p = |n| db.param(n, Kind::Text);
     let expired = (now - Duration::hours(24)).to_rfc3339();
     db.execute(&format!("DELETE FROM cairn_idempotency WHERE created < {}", p(1)), &[Some(expired)]).await?;
+    // A claim with no answer long after any request could still be running was left by a crash.
+    let abandoned = (now - Duration::from_std(super::REQUEST_TIMEOUT * 2).expect("small")).to_rfc3339();
+    db.execute(
+        &format!("DELETE FROM cairn_idempotency WHERE status IS NULL AND created < {}", p(1)),
+        &[Some(abandoned)],
+    )
+    .await?;
     let inserted = db
         .execute(
             &format!(

@@ -51,7 +51,8 @@ impl Auth {
         map.insert(session.to_owned(), now + chrono::Duration::seconds(ACCESS_TOKEN_SECONDS + 60));
     }
 
-    fn is_revoked(&self, session: &str) -> bool {
+    /// Whether this process revoked the session (sign-out, token reuse).
+    pub fn is_revoked(&self, session: &str) -> bool {
         let map = self.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(session).is_some_and(|until| *until > Utc::now())
     }
@@ -79,19 +80,26 @@ impl Principal {
     }
 }
 
+impl Auth {
+    /// The claims of the request's bearer token, if it is valid and its session not revoked.
+    pub fn bearer(&self, headers: &HeaderMap) -> Result<Claims, Problem> {
+        let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+            return Err(Problem::new("unauthorized", "send an access token: Authorization: Bearer <token>"));
+        };
+        let claims = self.keys.verify(token.trim()).map_err(|why| Problem::new("unauthorized", why))?;
+        if self.is_revoked(&claims.sid) {
+            return Err(Problem::new("unauthorized", "the session was signed out or revoked"));
+        }
+        Ok(claims)
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(Problem::new("unauthorized", "send an access token: Authorization: Bearer <token>"));
-        };
-        let claims = state.auth.keys.verify(token.trim()).map_err(|why| Problem::new("unauthorized", why))?;
-        if state.auth.is_revoked(&claims.sid) {
-            return Err(Problem::new("unauthorized", "the session was signed out or revoked"));
-        }
-        Ok(Self { claims, ip: client_ip(parts) })
+        Ok(Self { claims: state.auth.bearer(&parts.headers)?, ip: client_ip(parts) })
     }
 }
 
@@ -102,7 +110,7 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
 
 /// The network a sign-in came from: the /24 of an IPv4 address, the /48 of an IPv6 one.
 pub fn network(ip: Option<IpAddr>) -> String {
-    match ip {
+    match ip.map(|i| i.to_canonical()) {
         Some(IpAddr::V4(v4)) => {
             let o = v4.octets();
             format!("{}.{}.{}.0/24", o[0], o[1], o[2])
@@ -119,6 +127,19 @@ pub fn network(ip: Option<IpAddr>) -> String {
 pub fn device(headers: &HeaderMap, network: &str) -> String {
     let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     hex::encode(&Sha256::new().chain_update(agent).chain_update("|").chain_update(network).finalize()[..16])
+}
+
+/// The key per-IP limits count under: the address for IPv4, its /64 for IPv6 (a single host
+/// commonly holds a whole /64).
+fn ip_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|i| i.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(v4) => v4.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 fn digest(token: &str) -> String {
@@ -229,7 +250,7 @@ pub async fn sign_in(
 ) -> Result<Tokens, Problem> {
     let auth = &state.auth;
     let net = network(ip);
-    limited(auth.limiter.attempt(Scope::SignInPerIp, &ip.map_or("unknown".into(), |i| i.to_string())))?;
+    limited(auth.limiter.attempt(Scope::SignInPerIp, &ip_key(ip)))?;
     let user_id = users::user_for_login(&state.store, &state.vault, &req.email).await?;
     limited(auth.limiter.attempt(Scope::SignInPerAccount, &req.email.trim().to_lowercase()))?;
     let Some(user_id) = user_id else {
@@ -244,7 +265,11 @@ pub async fn sign_in(
         return Err(Problem::new("invalid-credentials", "wrong email or password"));
     }
     let now = Utc::now();
-    if let Some(until) = user.access.locked(now) {
+    let this_device = device(headers, &net);
+    // A lock holds against devices that never signed in: the owner's own browser may still try
+    // (and a wrong password from it counts too), so failures from elsewhere cannot keep the
+    // owner out.
+    if let Some(until) = user.access.locked(now).filter(|_| !user.access.devices.contains(&this_device)) {
         let wait = (until - now).num_seconds().max(1) as u64;
         return Err(Problem::new(
             "locked-out",
@@ -288,7 +313,7 @@ pub async fn sign_in(
     let command = UserCommand::SignIn {
         session: session.clone(),
         token: digest(&refresh),
-        device: device(headers, &net),
+        device: this_device,
         network: net,
         mfa_step,
         backup_code,
@@ -333,7 +358,7 @@ fn token_parts(token: &str) -> Result<(String, String), Problem> {
 /// Rotates a refresh token; a rotated one presented again revokes its whole session.
 pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) -> Result<Tokens, Problem> {
     let auth = &state.auth;
-    limited(auth.limiter.attempt(Scope::RefreshPerIp, &ip.map_or("unknown".into(), |i| i.to_string())))?;
+    limited(auth.limiter.attempt(Scope::RefreshPerIp, &ip_key(ip)))?;
     limited(auth.limiter.attempt(Scope::RefreshPerAccount, &token_parts(&req.refresh_token)?.0))?;
     let (user_id, session) = token_parts(&req.refresh_token)?;
     let replacement = refresh_token(&user_id, &session);

@@ -56,6 +56,11 @@ pub async fn create_user(
     Body(req): Body<NewUser>,
 ) -> Result<Response, Problem> {
     authz::role(&state, &p, ADMIN, "creating users").await?;
+    let roles = req
+        .roles
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(|e| Problem::field("roles", e)))
+        .collect::<Result<Vec<_>, _>>()?;
     let hash = match req.password {
         Some(pw) => {
             Passwords::policy(&pw, &req.email).map_err(|why| Problem::field("password", why))?;
@@ -65,11 +70,6 @@ pub async fn create_user(
     };
     let personal = PersonalData { name: req.name, email: req.email, tax_id: None, born: None };
     let user_id = users::register(&state.store, &state.vault, &personal, req.household, hash, &p.caller()).await?;
-    let roles = req
-        .roles
-        .iter()
-        .map(|r| r.parse::<Role>().map_err(|e| Problem::field("roles", e)))
-        .collect::<Result<Vec<_>, _>>()?;
     for role in roles {
         users::command(
             &state.store,
@@ -197,7 +197,11 @@ pub async fn security_log(
 ) -> Result<Json<Rows>, Problem> {
     authz::role(&state, &p, AUDIT, "reading the security log").await?;
     let mut reader = Reader::with_db(state.store.clone(), state.db.clone());
-    let position = reader.at_least("people", q.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
+    let position = reader
+        .at_least("people", q.min_position.unwrap_or(0), super::households::FOLLOWER)
+        .await
+        .map_err(Problem::internal)?
+        .checkpoint;
     let table = &projections::people::SECURITY_LOG;
     let filters: Vec<(&str, Option<String>)> =
         q.user.map(|u| ("user_id", Some(u.trim().to_lowercase()))).into_iter().collect();
@@ -237,6 +241,7 @@ fn sse_event(e: &StoredEvent) -> Event {
 /// Server-Sent Events of committed events that pass `keep`, from `from` (default: the head).
 async fn stream(
     state: &AppState,
+    expires: i64,
     headers: &axum::http::HeaderMap,
     from: Option<u64>,
     keep: impl Fn(&StoredEvent) -> bool + Send + 'static,
@@ -249,11 +254,16 @@ async fn stream(
     };
     let sub = state.store.subscribe(start);
     let stopping = state.stopping.clone();
-    let events = futures::stream::unfold((sub, keep, stopping), |(mut sub, keep, mut stopping)| async move {
+    // The stream lasts as long as the token that opened it: a client reconnects with a fresh
+    // one (and Last-Event-ID), so a revoked session or a withdrawn assignment stops it.
+    let left = u64::try_from(expires - chrono::Utc::now().timestamp()).unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(left);
+    let events = futures::stream::unfold((sub, keep, stopping), move |(mut sub, keep, mut stopping)| async move {
         loop {
             let next = tokio::select! {
                 next = sub.next_batch(256) => next,
                 _ = stopping.wait_for(|s| *s) => return None,
+                () = tokio::time::sleep_until(deadline) => return None,
             };
             match next {
                 Ok(batch) => {
@@ -282,7 +292,7 @@ pub async fn household_stream(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, Problem> {
     let key = authz::household(&state, &p, &household, Need::Read, "stream").await?;
-    stream(&state, &headers, q.from, move |e| belongs_to(e, &key)).await
+    stream(&state, p.claims.exp, &headers, q.from, move |e| belongs_to(e, &key)).await
 }
 
 pub async fn all_events_stream(
@@ -292,5 +302,5 @@ pub async fn all_events_stream(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, Problem> {
     authz::role(&state, &p, AUDIT, "the whole event stream").await?;
-    stream(&state, &headers, q.from, |_| true).await
+    stream(&state, p.claims.exp, &headers, q.from, |_| true).await
 }

@@ -20,6 +20,10 @@ use crate::http::problem::Problem;
 use crate::http::AppState;
 use crate::read::{belongs_to, change_row, Reader, CHANGE_COLUMNS};
 
+/// How long a `min_position` read waits for serve's projector (which gathers commits for
+/// `projections::runner::COALESCE`) before catching the read model up itself.
+pub const FOLLOWER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Query parameters of the read endpoints (each endpoint uses those that apply).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,7 +128,8 @@ pub async fn household_rows(
         _ => {}
     }
     let mut reader = reader(state, p, &params).await?;
-    let status = reader.at_least(view.projector, params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?;
+    let status =
+        reader.at_least(view.projector, params.min_position.unwrap_or(0), FOLLOWER).await.map_err(Problem::internal)?;
     let head = |rows: &str| {
         let doc = format!(
             "{{\"household\":{},\"position\":{},\"as_of\":{},\"rows\":{rows}}}",
@@ -181,8 +186,11 @@ pub async fn list(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let mut reader = reader(&state, &p, &params).await?;
-    let position =
-        reader.at_least("holdings", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
+    let position = reader
+        .at_least("holdings", params.min_position.unwrap_or(0), FOLLOWER)
+        .await
+        .map_err(Problem::internal)?
+        .checkpoint;
     let table = &projections::holdings::HOUSEHOLDS;
     let rows = reader.db.select(table, &[]).await?;
     let mut rows: Vec<Map<String, Value>> = objects(table, rows)
@@ -261,8 +269,11 @@ pub async fn prices(
         }
     }
     let mut reader = reader(&state, &p, &params).await?;
-    let position =
-        reader.at_least("prices", params.min_position.unwrap_or(0)).await.map_err(Problem::internal)?.checkpoint;
+    let position = reader
+        .at_least("prices", params.min_position.unwrap_or(0), FOLLOWER)
+        .await
+        .map_err(Problem::internal)?
+        .checkpoint;
     let table = &projections::prices::PRICES;
     let rows = reader.db.select(table, &filters).await?;
     Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows: objects(table, rows) }))

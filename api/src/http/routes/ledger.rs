@@ -139,9 +139,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     text.parse().map(Some).map_err(|_| Problem::field("If-Match", "must be the ledger version a command answered"))
 }
 
-/// The command id: from the Idempotency-Key when there is one, else fresh.
-fn command_uuid(p: &Principal, key: &Option<String>) -> uuid::Uuid {
-    key.as_deref().map_or_else(uuid::Uuid::now_v7, |k| idempotency::command_id(p.user_id(), k))
+/// The command id: from the Idempotency-Key and the request when there is a key, else fresh.
+fn command_uuid(p: &Principal, key: &Option<String>, request: &[u8]) -> uuid::Uuid {
+    key.as_deref().map_or_else(uuid::Uuid::now_v7, |k| idempotency::command_id(p.user_id(), k, request))
 }
 
 /// Which actions each row endpoint takes.
@@ -160,7 +160,7 @@ async fn record_row(
 ) -> Response {
     let work = async {
         let expected = if_match(&headers)?;
-        let id = command_uuid(&p, &idempotency::key(&headers)?);
+        let id = command_uuid(&p, &idempotency::key(&headers)?, &serde_json::to_vec(&row).unwrap_or_default());
         let key_h = authz::household(&state, &p, &household, Need::Write, "record a row").await?;
         let action = row.action.trim().to_lowercase();
         if !allowed.contains(&action.as_str()) {
@@ -279,13 +279,16 @@ async fn ledger_command(
     household: &str,
     headers: &HeaderMap,
     what: &str,
-    command: impl FnOnce(String) -> Result<LedgerCommand, Problem>,
+    command: impl FnOnce() -> Result<LedgerCommand, Problem>,
 ) -> Response {
     let work = async {
         let expected = if_match(headers)?;
-        let id = command_uuid(p, &idempotency::key(headers)?);
         let key_h = authz::household(state, p, household, Need::Write, what).await?;
-        let command = command(id.to_string())?;
+        let mut command = command()?;
+        let id = command_uuid(p, &idempotency::key(headers)?, format!("{household}:{command:?}").as_bytes());
+        if let LedgerCommand::Correct { command_id, .. } | LedgerCommand::Cancel { command_id, .. } = &mut command {
+            *command_id = id.to_string();
+        }
         let outcome = ledger::execute_expecting(&state.store, &key_h, &command, expected, id, &p.caller()).await?;
         created(&outcome)
     };
@@ -299,7 +302,7 @@ pub async fn correct(
     headers: HeaderMap,
     Body(c): Body<Correction>,
 ) -> Response {
-    ledger_command(&state, &p, &household, &headers, "correct", |command_id| {
+    ledger_command(&state, &p, &household, &headers, "correct", || {
         let lot_method =
             c.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
         let change = TradeChange {
@@ -312,7 +315,7 @@ pub async fn correct(
             lot_ids: c.lot_ids,
             description: c.description,
         };
-        Ok(LedgerCommand::Correct { command_id, trade_id, change, reason: c.reason })
+        Ok(LedgerCommand::Correct { command_id: String::new(), trade_id, change, reason: c.reason })
     })
     .await
 }
@@ -324,8 +327,8 @@ pub async fn cancel(
     headers: HeaderMap,
     Body(c): Body<Cancellation>,
 ) -> Response {
-    ledger_command(&state, &p, &household, &headers, "cancel", |command_id| {
-        Ok(LedgerCommand::Cancel { command_id, trade_id, reason: c.reason })
+    ledger_command(&state, &p, &household, &headers, "cancel", || {
+        Ok(LedgerCommand::Cancel { command_id: String::new(), trade_id, reason: c.reason })
     })
     .await
 }
@@ -352,7 +355,7 @@ pub async fn open_account(
     headers: HeaderMap,
     Body(a): Body<NewAccount>,
 ) -> Response {
-    ledger_command(&state, &p, &household, &headers, "open-account", |_| {
+    ledger_command(&state, &p, &household, &headers, "open-account", || {
         let account_type = a.account_type.parse().map_err(|e: String| Problem::field("account_type", e))?;
         let lot_method =
             a.lot_method.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("lot_method", e))?;
@@ -383,7 +386,7 @@ pub async fn close_account(
     headers: HeaderMap,
     Body(c): Body<Closing>,
 ) -> Response {
-    ledger_command(&state, &p, &household, &headers, "close-account", |_| {
+    ledger_command(&state, &p, &household, &headers, "close-account", || {
         Ok(LedgerCommand::CloseAccount { account, closed_on: c.closed_on })
     })
     .await
