@@ -109,6 +109,15 @@ async fn catch_up<A: Aggregate, S: EventStore>(
     Ok((state, version))
 }
 
+/// What to expect of a stream last read at `version` (0: that it does not exist yet).
+pub fn expect(version: u64) -> ExpectedVersion {
+    if version == 0 {
+        ExpectedVersion::NoStream
+    } else {
+        ExpectedVersion::Exact(version)
+    }
+}
+
 /// The metadata every event of a command carries.
 pub fn metadata(command_id: Uuid, caller: &Caller) -> Metadata {
     Metadata {
@@ -182,7 +191,7 @@ where
             return Ok(Executed { events, first_position: None, last_position: None, stream_version: version });
         }
         let new_events = new_events::<A>(&events, &metadata(command_id, caller))?;
-        let at = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+        let at = expect(version);
         let appended = store.append(stream, at, &new_events).await;
         match &appended {
             // An exact replay of stored events: the stream is past `version`; read it next time.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use domain::ledger::types::is_ticker;
 use domain::market::{decide, evolve, Bar, Market, MarketEvent};
-use event_store::{EventStore, ExpectedVersion, StreamId, StreamWrite};
+use event_store::{EventStore, StreamId, StreamWrite};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -116,7 +116,7 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
                 continue;
             }
             let new = aggregate::new_events::<MarketAggregate>(&events, &metadata)?;
-            let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+            let expected = aggregate::expect(version);
             planned.push((stream, expected, new));
         }
         if planned.is_empty() {

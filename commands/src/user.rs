@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use domain::user::{
     decide, evolve, evolve_login, Accreditation, Document, LoginEvent, RiskProfile, Role, User, UserCommand, UserEvent,
 };
-use event_store::{EventStore, ExpectedVersion, Store, StreamId, StreamWrite};
+use event_store::{EventStore, Store, StreamId, StreamWrite};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use uuid::Uuid;
@@ -140,10 +140,9 @@ pub async fn register(
         &[LoginEvent::LoginClaimed { user_id: user_id.clone(), at: now }],
         &metadata,
     )?;
-    let expected = if login_version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(login_version) };
     let writes = [
-        StreamWrite { stream: &login, expected, events: &claim },
-        StreamWrite { stream: &stream, expected: ExpectedVersion::NoStream, events: &user_events },
+        StreamWrite { stream: &login, expected: aggregate::expect(login_version), events: &claim },
+        StreamWrite { stream: &stream, expected: aggregate::expect(0), events: &user_events },
     ];
     match store.append_many(&writes).await {
         Ok(_) => Ok(user_id),
@@ -198,15 +197,10 @@ pub async fn update_profile(
     let events = decide(&user, &UserCommand::UpdateProfile { personal: sealed }, now)?;
     let metadata = aggregate::metadata(Uuid::now_v7(), caller);
     let user_events = aggregate::new_events::<UserAggregate>(&events, &metadata)?;
-    let claim = aggregate::new_events::<LoginAggregate>(
-        &[LoginEvent::LoginClaimed { user_id: user_id.to_owned(), at: now }],
-        &metadata,
-    )?;
-    let release = aggregate::new_events::<LoginAggregate>(
-        &[LoginEvent::LoginReleased { user_id: user_id.to_owned(), at: now }],
-        &metadata,
-    )?;
-    let at = |v: u64| if v == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(v) };
+    let login = |e: LoginEvent| aggregate::new_events::<LoginAggregate>(&[e], &metadata);
+    let claim = login(LoginEvent::LoginClaimed { user_id: user_id.to_owned(), at: now })?;
+    let release = login(LoginEvent::LoginReleased { user_id: user_id.to_owned(), at: now })?;
+    let at = aggregate::expect;
     let mut writes = vec![
         StreamWrite { stream: &new_login, expected: at(new_version), events: &claim },
         StreamWrite { stream: &stream, expected: at(version), events: &user_events },
