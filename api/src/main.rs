@@ -10,6 +10,7 @@ use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
+use cli::simulate::{simulate, SimulateArgs};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::user::{user, UserCmd};
 use event_store::{RelayConfig, Store};
@@ -91,6 +92,9 @@ enum Command {
     /// JSON and CSV reports carry their SHA-256 and are themselves recorded (ReportGenerated).
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Run a Monte Carlo simulation of a plan file (TOML; see examples/retirement.toml). Needs
+    /// no database.
+    Simulate(SimulateArgs),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -176,6 +180,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Project(args) = cli.command {
         return report(project(&cli.database_url, args).await);
     }
+    if let Command::Simulate(args) = cli.command {
+        return report(tokio::task::block_in_place(|| simulate(args)));
+    }
     let store = match if cli.command.only_reads() {
         Store::open_existing(&cli.database_url).await
     } else {
@@ -202,7 +209,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
-        Command::Bench(_) | Command::Project(_) => unreachable!("handled above"),
+        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) => unreachable!("handled above"),
     }
 }
 

@@ -2,4 +2,21 @@
 //! optimizers and planners. The only crate where floating point is allowed; it knows nothing
 //! of the ledger's storage.
 //!
-//! Nothing lives here yet; the simulations issues fill it.
+//! - [`monte_carlo`]: correlated asset paths (normal or Student-t shocks, Markov regimes,
+//!   Merton jumps), a rebalanced portfolio with contributions and withdrawals, and the
+//!   distribution of wealth; reproducible whatever the number of threads.
+//! - [`correlation`]: checking, repairing (Higham's nearest correlation matrix) and factoring
+//!   correlation matrices.
+//! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
+//!   Sharpe, Sortino, drawdown, beta, moments.
+
+pub mod correlation;
+pub mod monte_carlo;
+pub mod risk;
+
+/// Why a simulation cannot run: a field of its input and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError {
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+}
