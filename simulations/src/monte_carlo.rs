@@ -2,14 +2,14 @@
 //! switching, Merton jumps), a constant-mix portfolio rebalanced every step, contributions and
 //! inflation-adjusted withdrawals, and the distribution of wealth that results.
 //!
-//! Each path draws from its own random stream (ChaCha8 seeded with the plan's seed, stream =
-//! path number), and results are gathered in path order, so the same seed gives bit-identical
-//! results whatever the number of threads.
+//! Each path draws from its own random stream (xoshiro256++ seeded through SplitMix64 from the
+//! plan's seed and the path number), and results are gathered in path order, so the same seed
+//! gives bit-identical results whatever the number of threads.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{ChiSquared, Distribution, Poisson, StandardNormal};
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -167,7 +167,8 @@ pub struct Outcome {
 pub struct Prepared {
     n: usize,
     dt: f64,
-    chol: DMatrix<f64>,
+    /// The Cholesky factor's lower triangle, row by row (row i holds i + 1 entries).
+    chol: Vec<f64>,
     weights: Vec<f64>,
     /// Per regime (one when there are no regimes): per-step drift and volatility per asset.
     drift: Vec<Vec<f64>>,
@@ -293,6 +294,7 @@ impl Prepared {
                 stationary = stationary_distribution(&r.transition);
             }
         }
+        let chol = (0..n).flat_map(|i| (0..=i).map(move |j| (i, j))).map(|(i, j)| chol[(i, j)]).collect();
         Ok(Self {
             n,
             dt,
@@ -331,17 +333,26 @@ fn pick(cumulative: &[f64], u: f64) -> usize {
 /// One path's draws: each step's log-returns per asset.
 pub struct PathDraws<'a> {
     prep: &'a Prepared,
-    rng: ChaCha8Rng,
+    rng: Xoshiro256PlusPlus,
     regime: usize,
-    z: DVector<f64>,
+    z: Vec<f64>,
     chi: Option<ChiSquared<f64>>,
-    poisson: Option<Poisson<f64>>,
+    /// P(no jump in a step), and the Poisson mean per step.
+    no_jump: f64,
+    jump_rate: f64,
+}
+
+/// A path's generator: the seed and the path number mixed by SplitMix64 (inside
+/// `seed_from_u64`) into xoshiro256++'s state.
+fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
+    let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let base: u64 = mix.gen();
+    Xoshiro256PlusPlus::seed_from_u64(base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 impl<'a> PathDraws<'a> {
     pub fn new(prep: &'a Prepared, seed: u64, path: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(path);
+        let mut rng = path_rng(seed, path);
         let u: f64 = rng.gen();
         let mut acc = 0.0;
         let cumulative: Vec<f64> = prep
@@ -357,8 +368,8 @@ impl<'a> PathDraws<'a> {
             Shocks::StudentT { degrees_of_freedom } => ChiSquared::new(degrees_of_freedom).ok(),
             Shocks::Normal => None,
         };
-        let poisson = prep.jumps.filter(|j| j.intensity > 0.0).and_then(|j| Poisson::new(j.intensity * prep.dt).ok());
-        Self { prep, rng, regime, z: DVector::zeros(prep.n), chi, poisson }
+        let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
+        Self { prep, rng, regime, z: vec![0.0; prep.n], chi, no_jump: (-jump_rate).exp(), jump_rate }
     }
 
     /// The regime of the current step.
@@ -369,8 +380,8 @@ impl<'a> PathDraws<'a> {
     /// The next step's log-returns into `out`; then moves the regime chain.
     pub fn step(&mut self, out: &mut [f64]) {
         let p = self.prep;
-        for i in 0..p.n {
-            self.z[i] = self.rng.sample(StandardNormal);
+        for z in &mut self.z {
+            *z = self.rng.sample(StandardNormal);
         }
         let scale = match (self.chi, p.shocks) {
             (Some(chi), Shocks::StudentT { degrees_of_freedom: nu }) => {
@@ -379,20 +390,26 @@ impl<'a> PathDraws<'a> {
             }
             _ => 1.0,
         };
-        let jump = match (self.poisson, p.jumps) {
-            (Some(poisson), Some(j)) => {
-                let count = poisson.sample(&mut self.rng) as u32;
+        let jump = match p.jumps {
+            Some(j) if self.jump_rate > 0.0 => {
+                // Poisson by inversion: most steps have no jump and cost one uniform.
+                let u: f64 = self.rng.gen();
+                let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
+                while u > cumulative && count < 1000 {
+                    count += 1;
+                    term *= self.jump_rate / f64::from(count);
+                    cumulative += term;
+                }
                 (0..count).map(|_| j.mean + j.volatility * self.rng.sample::<f64, _>(StandardNormal)).sum()
             }
             _ => 0.0,
         };
         let (drift, vol) = (&p.drift[self.regime], &p.vol[self.regime]);
-        for (i, o) in out.iter_mut().enumerate() {
-            let mut e = 0.0;
-            for j in 0..=i {
-                e += p.chol[(i, j)] * self.z[j];
-            }
-            *o = drift[i] + vol[i] * e * scale + jump;
+        let mut row = 0;
+        for (i, ((o, d), v)) in out.iter_mut().zip(drift).zip(vol).enumerate() {
+            let e: f64 = p.chol[row..=row + i].iter().zip(&self.z).map(|(c, z)| c * z).sum();
+            row += i + 1;
+            *o = d + v * e * scale + jump;
         }
         if p.transition.len() > 1 {
             let u: f64 = self.rng.gen();
