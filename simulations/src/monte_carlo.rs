@@ -130,6 +130,9 @@ fn paths() -> usize {
     10_000
 }
 
+/// The most path-years one run keeps (two numbers each).
+pub const MAX_PATH_YEARS: u64 = 20_000_000;
+
 /// Percentiles reported everywhere.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
@@ -491,6 +494,13 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
     }
     if plan.paths == 0 || plan.paths > 10_000_000 {
         return Err(invalid("paths", "must be 1 to 10,000,000"));
+    }
+    // Each path keeps its year-end wealth and annual return for the statistics: bound memory.
+    if plan.paths as u64 * u64::from(plan.years) > MAX_PATH_YEARS {
+        return Err(invalid(
+            "paths",
+            format!("paths x years must be at most {MAX_PATH_YEARS} (about 320 MB of results)"),
+        ));
     }
     let cf = &plan.cash_flows;
     for (field, v) in [
