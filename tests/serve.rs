@@ -2,32 +2,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use common::{all_backends, append, cairn};
+use common::{all_backends, append};
 
 /// Starts `cairn serve` on a free port and returns the child and its base URL.
 fn serve(url: &str, extra_env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = cairn()
-        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-        .envs(extra_env.iter().copied())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let err = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in err.lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("cairn serve reports its address");
-    (child, format!("http://{addr}"))
+    common::serve(url, extra_env.iter().copied())
 }
 
 fn stop(mut child: Child) {

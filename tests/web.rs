@@ -4,11 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::cairn;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "Tr0ub4dor&3-horse-staple";
@@ -27,23 +25,7 @@ impl Drop for Kill {
 }
 
 fn cli(url: &str, dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    let mut child = cairn()
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("CAIRN_MASTER_KEY_FILE", dir.join("master.key"))
-        .env("CAIRN_ARGON2_MEMORY_KIB", "1024")
-        .env("CAIRN_ARGON2_ITERATIONS", "1")
-        .env("CAIRN_ARGON2_PARALLELISM", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    common::run_with_input(url, &common::server_env(dir), args, stdin)
 }
 
 /// A tiny WebDriver client.
@@ -151,23 +133,7 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let id = serde_json::from_str::<Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
     cli(&db.url, dir.path(), &["user", "password", "--user", &id], &format!("{PASSWORD}\n"));
 
-    let mut server = cairn()
-        .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
-        .env("CAIRN_MASTER_KEY_FILE", dir.path().join("master.key"))
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let err = BufReader::new(server.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in err.lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
-            }
-        }
-    });
-    let base = format!("http://{}", rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    let (server, base) = common::serve(&db.url, common::server_env(dir.path()));
     let _server = Kill(server);
 
     let port = free_port();

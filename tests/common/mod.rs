@@ -89,3 +89,66 @@ pub fn skipped(test: &str, variable: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "skipped: {test} ({variable} is not set)");
 }
+
+/// Settings for a server and CLI in a test's folder: keys there, and cheap password hashing
+/// (the Argon2 defaults are for production).
+pub fn server_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    vec![
+        ("CAIRN_MASTER_KEY_FILE".into(), dir.join("master.key").display().to_string()),
+        ("CAIRN_ARGON2_MEMORY_KIB".into(), "1024".into()),
+        ("CAIRN_ARGON2_ITERATIONS".into(), "1".into()),
+        ("CAIRN_ARGON2_PARALLELISM".into(), "1".into()),
+    ]
+}
+
+/// Starts `cairn serve` on a free port against `url` with `env`, and returns the child and
+/// its base URL (read from the log line naming its address). The server's errors are shown
+/// with a failing test's output.
+pub fn serve<K, V>(url: &str, env: impl IntoIterator<Item = (K, V)>) -> (std::process::Child, String)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    use std::io::{BufRead, BufReader};
+    let mut child = cairn()
+        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+        .envs(env)
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            if line.contains("ERROR") || line.contains("projector failed") {
+                eprintln!("server: {line}");
+            }
+            if let Some(addr) = line.split("addr=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("cairn serve reports its address");
+    (child, format!("http://{addr}"))
+}
+
+/// Runs `cairn` against `url` with `env`, feeding `stdin`; asserts success and returns stdout.
+pub fn run_with_input(url: &str, env: &[(String, String)], args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cairn()
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "cairn {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    stdout(&out)
+}

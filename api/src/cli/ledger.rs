@@ -7,7 +7,7 @@ use commands::vault::Vault;
 use domain::ledger::{LedgerEvent, TradeChange};
 use event_store::Store;
 
-use super::read::{Emit as _, Reader};
+use super::read::{emit, Reader};
 use super::{caller, master_key, with_newline};
 use projections::query::records;
 
@@ -391,7 +391,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Res
     if records(&reader.db, &projections::holdings::HOUSEHOLDS, &[("household", key(&household))]).await?.is_empty() {
         return Err(no_ledger(&household));
     }
-    reader.emit(&report, format, &params, position).await
+    emit(reader, &report, format, &params, position).await
 }
 
 fn no_ledger(household: &str) -> anyhow::Error {

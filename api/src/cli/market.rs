@@ -7,7 +7,7 @@ use domain::market::Interval;
 use event_store::Store;
 
 use super::caller;
-use super::read::{Emit as _, Reader};
+use super::read::{emit, Reader};
 use domain::market::Bar;
 use projections::prices::PRICES;
 use projections::query::records;
@@ -107,7 +107,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
     if latest {
         params.push(("latest", "true".to_owned()));
     }
-    reader.emit(&reports::bars(&symbol, &bars), format, &params, position).await
+    emit(reader, &reports::bars(&symbol, &bars), format, &params, position).await
 }
 
 fn bar_of(r: &projections::query::Record) -> anyhow::Result<Bar> {

@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use event_store::Store;
 
 use super::caller;
-use super::read::{Emit as _, Reader};
+use super::read::{emit, Reader};
 use projections::query::records;
 
 #[derive(Debug, Args)]
@@ -155,5 +155,5 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
         row.extend([p.str("drift_threshold").to_owned(), flag.to_owned()]);
     }
     let params = vec![("household", household), ("name", name)];
-    reader.emit(&report, format, &params, position).await
+    emit(reader, &report, format, &params, position).await
 }

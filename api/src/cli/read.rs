@@ -24,65 +24,51 @@ use super::{caller, with_newline};
 pub(crate) use api::read::Reader;
 use api::read::{belongs_to, change_row, CHANGE_COLUMNS};
 
-/// Printing a report from the CLI (and recording it).
-pub(crate) trait Emit {
-    /// Prints a report. JSON and CSV reports carry their SHA-256 and are recorded as a
-    /// `ReportGenerated` event; tables are for reading on screen and are not recorded.
-    async fn emit(
-        &self,
-        report: &Report,
-        format: Format,
-        parameters: &[(&str, String)],
-        position: u64,
-    ) -> anyhow::Result<()>;
-}
-
-impl Emit for Reader {
-    async fn emit(
-        &self,
-        report: &Report,
-        format: Format,
-        parameters: &[(&str, String)],
-        position: u64,
-    ) -> anyhow::Result<()> {
-        let parameters: BTreeMap<String, String> =
-            parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        let (text, sha256) = match format {
-            Format::Table => {
-                print!("{}", with_newline(report.render(format)));
-                return Ok(());
-            }
-            Format::Json => {
-                let mut value = report.json();
-                value["generated"] = serde_json::json!({
-                    "report": report.name,
-                    "parameters": parameters,
-                    "position": position,
-                    "as_of": self.instant(),
-                });
-                let sha = hex::encode(Sha256::digest(value.to_string()));
-                value["sha256"] = serde_json::Value::String(sha.clone());
-                (with_newline(value.to_string()), sha)
-            }
-            Format::Csv => {
-                let body = with_newline(report.render(format));
-                let sha = hex::encode(Sha256::digest(&body));
-                (format!("{body}# sha256:{sha}\n"), sha)
-            }
-        };
-        let event = ReportEvent::ReportGenerated {
-            report: report.name.to_owned(),
-            parameters,
-            format: if format == Format::Json { "json" } else { "csv" }.to_owned(),
-            sha256,
-            rows: report.rows.len() as u64,
-            position,
-            as_of: self.instant(),
-        };
-        commands::report::record(&self.store, event, &caller("cairn report")).await?;
-        print!("{text}");
-        Ok(())
-    }
+/// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
+/// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
+pub(crate) async fn emit(
+    reader: &Reader,
+    report: &Report,
+    format: Format,
+    parameters: &[(&str, String)],
+    position: u64,
+) -> anyhow::Result<()> {
+    let parameters: BTreeMap<String, String> = parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let (text, sha256) = match format {
+        Format::Table => {
+            print!("{}", with_newline(report.render(format)));
+            return Ok(());
+        }
+        Format::Json => {
+            let mut value = report.json();
+            value["generated"] = serde_json::json!({
+                "report": report.name,
+                "parameters": parameters,
+                "position": position,
+                "as_of": reader.instant(),
+            });
+            let sha = hex::encode(Sha256::digest(value.to_string()));
+            value["sha256"] = serde_json::Value::String(sha.clone());
+            (with_newline(value.to_string()), sha)
+        }
+        Format::Csv => {
+            let body = with_newline(report.render(format));
+            let sha = hex::encode(Sha256::digest(&body));
+            (format!("{body}# sha256:{sha}\n"), sha)
+        }
+    };
+    let event = ReportEvent::ReportGenerated {
+        report: report.name.to_owned(),
+        parameters,
+        format: if format == Format::Json { "json" } else { "csv" }.to_owned(),
+        sha256,
+        rows: report.rows.len() as u64,
+        position,
+        as_of: reader.instant(),
+    };
+    commands::report::record(&reader.store, event, &caller("cairn report")).await?;
+    print!("{text}");
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -373,7 +359,7 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                 ],
             );
             let params: Vec<(&str, String)> = user.map(|u| ("user", u)).into_iter().collect();
-            reader.emit(&report, format, &params, position).await
+            emit(&reader, &report, format, &params, position).await
         }
         AuditCmd::Changes { from, to, household, format } => {
             let (from_t, to_t) = (instant(&from, false).context("--from")?, instant(&to, true).context("--to")?);
@@ -396,7 +382,7 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
             if let Some(h) = household {
                 params.push(("household", h));
             }
-            reader.emit(&report, format, &params, last).await
+            emit(&reader, &report, format, &params, last).await
         }
     }
 }
@@ -410,5 +396,5 @@ async fn kyc(reader: &mut Reader, status: Option<String>, format: Format) -> any
         trail.retain(|r| ids.contains(r.str("user_id")));
     }
     let params: Vec<(&str, String)> = status.map(|s| ("status", s)).into_iter().collect();
-    reader.emit(&reports::kyc(&trail), format, &params, position).await
+    emit(reader, &reports::kyc(&trail), format, &params, position).await
 }

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use commands::vault::Vault;
 use event_store::Store;
 
-use super::read::Emit as _;
+use super::read::emit;
 use super::{caller, master_key};
 
 #[derive(Debug, Subcommand)]
@@ -214,7 +214,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 totals: Vec::new(),
             };
             let params: Vec<(&str, String)> = household.map(|h| ("household", h)).into_iter().collect();
-            return reader.emit(&report, format, &params, position).await;
+            return emit(&reader, &report, format, &params, position).await;
         }
         UserCmd::Show { user } => {
             let v = users::show(&store, &vault, &user).await?;

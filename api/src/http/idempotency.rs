@@ -167,13 +167,13 @@ async fn claim(state: &AppState, scope: &str, key: &str, fingerprint: &str) -> R
     let db = &state.db;
     let now = Utc::now();
     let p = |n| db.param(n, Kind::Text);
+    // Keys past their 24 hours, and claims with no answer long after any request could still
+    // be running (left by a crash).
     let expired = (now - Duration::hours(24)).to_rfc3339();
-    db.execute(&format!("DELETE FROM cairn_idempotency WHERE created < {}", p(1)), &[Some(expired)]).await?;
-    // A claim with no answer long after any request could still be running was left by a crash.
     let abandoned = (now - Duration::from_std(super::REQUEST_TIMEOUT * 2).expect("small")).to_rfc3339();
     db.execute(
-        &format!("DELETE FROM cairn_idempotency WHERE status IS NULL AND created < {}", p(1)),
-        &[Some(abandoned)],
+        &format!("DELETE FROM cairn_idempotency WHERE created < {} OR (status IS NULL AND created < {})", p(1), p(2)),
+        &[Some(expired), Some(abandoned)],
     )
     .await?;
     let inserted = db

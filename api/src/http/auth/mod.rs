@@ -359,8 +359,8 @@ fn token_parts(token: &str) -> Result<(String, String), Problem> {
 pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) -> Result<Tokens, Problem> {
     let auth = &state.auth;
     limited(auth.limiter.attempt(Scope::RefreshPerIp, &ip_key(ip)))?;
-    limited(auth.limiter.attempt(Scope::RefreshPerAccount, &token_parts(&req.refresh_token)?.0))?;
     let (user_id, session) = token_parts(&req.refresh_token)?;
+    limited(auth.limiter.attempt(Scope::RefreshPerAccount, &user_id))?;
     let replacement = refresh_token(&user_id, &session);
     let command = UserCommand::Refresh { presented: digest(&req.refresh_token), replacement: digest(&replacement) };
     let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };

@@ -31,7 +31,7 @@ pub struct Register {
 pub struct Registered {
     pub user_id: String,
     /// The household created for the new client (its id in `/v1/households/{household}`).
-    pub household: Option<String>,
+    pub household: String,
 }
 
 pub async fn register(State(state): State<AppState>, Body(req): Body<Register>) -> Result<Response, Problem> {
@@ -42,7 +42,7 @@ pub async fn register(State(state): State<AppState>, Body(req): Body<Register>) 
     let caller = commands::aggregate::Caller { actor: "self-registration".into(), source: "http".into() };
     let user_id =
         users::register(&state.store, &state.vault, &personal, Some(household.clone()), Some(hash), &caller).await?;
-    Ok((StatusCode::CREATED, Json(Registered { user_id, household: Some(household) })).into_response())
+    Ok((StatusCode::CREATED, Json(Registered { user_id, household })).into_response())
 }
 
 pub async fn login(

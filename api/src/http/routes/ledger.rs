@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::{post, MethodRouter};
 use commands::ledger::{self, Outcome};
 use commands::portfolio as portfolios;
 use domain::ledger::types::AccountInfo;
@@ -182,34 +183,27 @@ fn respond(result: Result<(StatusCode, serde_json::Value), Problem>) -> Response
     }
 }
 
-pub async fn trade(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(h): Path<String>,
-    headers: HeaderMap,
-    Body(row): Body<Row>,
-) -> Response {
-    record_row(s, p, h, headers, row, TRADES).await
+/// The handler recording one row whose action is one of `allowed`.
+fn row_handler(allowed: &'static [&'static str]) -> MethodRouter<AppState> {
+    post(
+        move |State(s): State<AppState>,
+              p: Principal,
+              Path(h): Path<String>,
+              headers: HeaderMap,
+              Body(row): Body<Row>| { record_row(s, p, h, headers, row, allowed) },
+    )
 }
 
-pub async fn contribution(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(h): Path<String>,
-    headers: HeaderMap,
-    Body(row): Body<Row>,
-) -> Response {
-    record_row(s, p, h, headers, row, CONTRIBUTIONS).await
+pub fn trade() -> MethodRouter<AppState> {
+    row_handler(TRADES)
 }
 
-pub async fn corporate_action(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(h): Path<String>,
-    headers: HeaderMap,
-    Body(row): Body<Row>,
-) -> Response {
-    record_row(s, p, h, headers, row, CORPORATE_ACTIONS).await
+pub fn contribution() -> MethodRouter<AppState> {
+    row_handler(CONTRIBUTIONS)
+}
+
+pub fn corporate_action() -> MethodRouter<AppState> {
+    row_handler(CORPORATE_ACTIONS)
 }
 
 /// A CSV import: the body is the file (`Content-Type: text/csv`), all or nothing; the same

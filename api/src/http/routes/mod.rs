@@ -226,15 +226,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             "/v1/households/{household}/trades",
             "Record a trade (buy, sell, dividend, interest, deposit, withdrawal, fee, transfer)",
         ),
-        post(ledger::trade),
+        ledger::trade(),
     );
-    add(row_op("/v1/households/{household}/contributions", "Record a contribution"), post(ledger::contribution));
+    add(row_op("/v1/households/{household}/contributions", "Record a contribution"), ledger::contribution());
     add(
         row_op(
             "/v1/households/{household}/corporate-actions",
             "Record a corporate action (split, symbol change, merger, spin-off)",
         ),
-        post(ledger::corporate_action),
+        ledger::corporate_action(),
     );
     add(Op { params: &[HOUSEHOLD], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
         description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Up to 32 MiB.",
