@@ -28,6 +28,7 @@ pub mod limits;
 pub mod market;
 pub mod portfolio;
 pub mod report;
+pub mod rmd;
 pub mod user;
 
 /// A command the domain refuses, naming the input line (for imports) and field.

@@ -2,15 +2,19 @@
 //! optimizers and planners. The only crate where floating point is allowed; it knows nothing
 //! of the ledger's storage.
 //!
-//! - [`monte_carlo`]: correlated asset paths (normal or Student-t shocks, Markov regimes,
-//!   Merton jumps), a rebalanced portfolio with contributions and withdrawals, and the
+//! - [`monte_carlo`]: correlated asset paths (normal, Student-t or skewed-t shocks, GARCH
+//!   volatility, Markov regimes, Merton jumps, crashes), a rebalanced portfolio with
+//!   contributions, income, fees and a withdrawal strategy, variance reduction, and the
 //!   distribution of wealth; reproducible whatever the number of threads.
+//! - [`distributions`]: Hansen's skewed-t (density, distribution function, moments,
+//!   sampler) and the engine's branch-free exponential.
 //! - [`correlation`]: checking, repairing (Higham's nearest correlation matrix) and factoring
 //!   correlation matrices.
 //! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
 //!   Sharpe, Sortino, drawdown, beta, moments.
 
 pub mod correlation;
+pub mod distributions;
 pub mod monte_carlo;
 pub mod risk;
 

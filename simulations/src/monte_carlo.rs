@@ -1,20 +1,25 @@
-//! The Monte Carlo engine: correlated asset returns (normal or Student-t shocks, Markov regime
-//! switching, Merton jumps), a constant-mix portfolio rebalanced every step, contributions and
-//! inflation-adjusted withdrawals, and the distribution of wealth that results.
+//! The Monte Carlo engine: correlated asset returns (normal, Student-t or Hansen skewed-t
+//! shocks, GARCH(1,1) volatility, Markov regime switching, Merton jumps, black-swan crashes),
+//! a constant-mix portfolio rebalanced every step, contributions, income streams, fees and
+//! withdrawals by a chosen strategy, and the distribution of wealth that results.
 //!
 //! Each path draws from its own random stream (xoshiro256++ seeded through SplitMix64 from the
 //! plan's seed and the path number), and results are gathered in path order, so the same seed
-//! gives bit-identical results whatever the number of threads.
+//! gives bit-identical results whatever the number of threads. Paths are simulated in blocks
+//! of [`kernel::BLOCK`] side by side (structure of arrays) so that the arithmetic after the
+//! draws vectorizes.
+
+pub mod kernel;
+pub mod withdrawal;
 
 use nalgebra::DMatrix;
-use rand::{Rng, SeedableRng};
-use rand_distr::{ChiSquared, Distribution, StandardNormal};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::correlation;
+use crate::distributions::SkewedT;
 use crate::SimError;
+pub use withdrawal::Withdrawal;
 
 /// One asset: expected arithmetic annual return and annual volatility.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -27,6 +32,13 @@ pub struct Asset {
     pub volatility: f64,
     /// Portfolio weight (fractions summing to 1; rebalanced every step).
     pub weight: f64,
+    /// The share of a black-swan crash's loss this asset takes (1: all of it, 0: none).
+    #[serde(default = "one")]
+    pub crash_exposure: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The distribution of the standardized shocks.
@@ -35,9 +47,10 @@ pub struct Asset {
 pub enum Shocks {
     Normal,
     /// Multivariate Student-t with `degrees_of_freedom` (> 2), scaled to unit variance.
-    StudentT {
-        degrees_of_freedom: f64,
-    },
+    StudentT { degrees_of_freedom: f64 },
+    /// Hansen's (1994) skewed-t, independent per asset before the correlation is applied,
+    /// scaled to unit variance; `skew` in (-1, 1), negative for a heavier left tail.
+    SkewedT { degrees_of_freedom: f64, skew: f64 },
 }
 
 /// One regime: each asset's expected return and volatility while the market is in it.
@@ -67,6 +80,27 @@ pub struct Jumps {
     pub volatility: f64,
 }
 
+/// GARCH(1,1) volatility: each asset's variance moves as
+/// `h' = (1 - alpha - beta) + alpha h s^2 + beta h` around its long-run level (the asset's or
+/// regime's volatility), where `s` is the step's standardized shock.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Garch {
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+/// Rare market crashes: with `annual_probability` a year, every asset loses a share drawn
+/// uniformly from [`min_loss`, `max_loss`] times its `crash_exposure`. Unlike jumps they are
+/// not compensated in the drift: they are a stress on top of the expected returns.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crashes {
+    pub annual_probability: f64,
+    pub min_loss: f64,
+    pub max_loss: f64,
+}
+
 /// The market model.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +115,11 @@ pub struct Model {
     pub regimes: Option<Regimes>,
     #[serde(default)]
     pub jumps: Option<Jumps>,
-    /// 12 (monthly) or 252 (daily).
+    #[serde(default)]
+    pub garch: Option<Garch>,
+    #[serde(default)]
+    pub crashes: Option<Crashes>,
+    /// 12 (monthly), 52 (weekly) or 252 (daily).
     #[serde(default = "monthly")]
     pub steps_per_year: u32,
 }
@@ -94,21 +132,93 @@ fn monthly() -> u32 {
     12
 }
 
+fn yes() -> bool {
+    true
+}
+
+/// A stream of income paid into the portfolio (Social Security, a pension, rent), in today's
+/// currency, from a plan year or an age, for a number of years or to the end.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Income {
+    pub name: String,
+    pub annual_amount: f64,
+    /// The first plan year it is paid in (1: this year); or give `start_age`.
+    #[serde(default)]
+    pub start_year: Option<u32>,
+    /// The age it starts at (needs the plan's `age`).
+    #[serde(default)]
+    pub start_age: Option<u32>,
+    /// How many years it is paid (to the end of the plan when omitted).
+    #[serde(default)]
+    pub years: Option<u32>,
+    /// Whether it grows with inflation (Social Security does; many pensions do not).
+    #[serde(default = "yes")]
+    pub inflation_adjusted: bool,
+}
+
 /// Money in and out, in today's currency.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CashFlows {
     /// Added each year (spread over its steps) until `retire_after_years`.
     #[serde(default)]
     pub annual_contribution: f64,
-    /// Taken each year (spread over its steps) from `retire_after_years` on.
+    /// Taken each year from `retire_after_years` on, by the withdrawal strategy (the
+    /// constant strategy takes this; Guyton-Klinger starts from it).
     #[serde(default)]
     pub annual_withdrawal: f64,
     #[serde(default)]
     pub retire_after_years: u32,
-    /// Yearly inflation applied to contributions and withdrawals (0.025 for 2.5%).
+    /// Yearly inflation (0.025 for 2.5%).
     #[serde(default)]
     pub inflation: f64,
+    /// Contributions grow with inflation (true) or stay nominal (false).
+    #[serde(default = "yes")]
+    pub index_contributions: bool,
+    /// Constant withdrawals grow with inflation (true) or stay nominal (false).
+    #[serde(default = "yes")]
+    pub index_withdrawals: bool,
+    #[serde(default)]
+    pub income: Vec<Income>,
+}
+
+impl Default for CashFlows {
+    fn default() -> Self {
+        Self {
+            annual_contribution: 0.0,
+            annual_withdrawal: 0.0,
+            retire_after_years: 0,
+            inflation: 0.0,
+            index_contributions: true,
+            index_withdrawals: true,
+            income: Vec::new(),
+        }
+    }
+}
+
+/// What the portfolio costs: a share of wealth a year (taken every step) and a fixed amount a
+/// year in today's currency (grows with inflation).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fees {
+    #[serde(default)]
+    pub annual_rate: f64,
+    #[serde(default)]
+    pub annual_fixed: f64,
+}
+
+/// Variance reduction for the estimate of mean terminal wealth.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarianceReduction {
+    /// Paths in pairs, the second with every diffusion shock negated.
+    #[serde(default)]
+    pub antithetic: bool,
+    /// A geometric Brownian motion driven by the same normal draws, whose mean is known
+    /// exactly, as a control variate.
+    #[serde(default)]
+    pub control_variate: bool,
 }
 
 /// A simulation: the model, the starting wealth, the horizon, the cash flows, and the run.
@@ -117,9 +227,19 @@ pub struct CashFlows {
 pub struct Plan {
     pub initial_wealth: f64,
     pub years: u32,
+    /// The investor's age today; needed by income that starts at an age and by RMD
+    /// withdrawals.
+    #[serde(default)]
+    pub age: Option<u32>,
     pub model: Model,
     #[serde(default)]
     pub cash_flows: CashFlows,
+    #[serde(default)]
+    pub fees: Fees,
+    #[serde(default)]
+    pub withdrawal: Withdrawal,
+    #[serde(default)]
+    pub variance_reduction: VarianceReduction,
     #[serde(default = "paths")]
     pub paths: usize,
     #[serde(default)]
@@ -130,18 +250,32 @@ fn paths() -> usize {
     10_000
 }
 
-/// The most path-years one run keeps (two numbers each).
+/// The most path-years one run keeps (three numbers each).
 pub const MAX_PATH_YEARS: u64 = 20_000_000;
 
 /// Percentiles reported everywhere.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
-/// Wealth percentiles at the end of one year.
+/// Percentiles at the end of one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Band {
     pub year: u32,
     /// 5th, 25th, 50th, 75th, 95th percentiles.
     pub wealth: [f64; 5],
+}
+
+/// How precise the estimate of mean terminal wealth is, and what variance reduction gained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VarianceReport {
+    pub antithetic: bool,
+    pub control_variate: bool,
+    /// Mean terminal wealth estimated with the techniques on.
+    pub estimate: f64,
+    pub standard_error: f64,
+    /// The standard error the same number of independent paths would give.
+    pub plain_standard_error: f64,
+    /// plain variance / achieved variance (1: no gain).
+    pub reduction_factor: f64,
 }
 
 /// What a run gives.
@@ -153,16 +287,36 @@ pub struct Outcome {
     /// Share of paths whose wealth never ran out.
     pub success_probability: f64,
     pub bands: Vec<Band>,
+    /// Percentiles of each retirement year's withdrawal in today's currency.
+    pub spending_bands: Vec<Band>,
     pub terminal_mean: f64,
     pub terminal_percentiles: [f64; 5],
     pub max_drawdown_percentiles: [f64; 5],
-    /// Every path's portfolio return of each year (pooled), for risk metrics.
+    pub variance: VarianceReport,
+    /// Every path's portfolio return of each year, path by path (`years` per path).
     #[serde(skip)]
     pub annual_returns: Vec<f64>,
     #[serde(skip)]
     pub terminal: Vec<f64>,
     /// Repairs and other things the caller should know.
     pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// Each path's compounded portfolio return over its first `years` years (one per path):
+    /// the distribution VaR and CVaR at that horizon are read from.
+    pub fn horizon_returns(&self, years: u32) -> Vec<f64> {
+        let (per_path, h) = (self.years as usize, years.min(self.years) as usize);
+        self.annual_returns.chunks(per_path).map(|path| path[..h].iter().map(|r| 1.0 + r).product::<f64>() - 1.0).collect()
+    }
+}
+
+/// The shock distribution, ready to draw.
+#[derive(Debug, Clone)]
+pub(crate) enum Shock {
+    Normal,
+    T { nu: f64, chi: rand_distr::Gamma<f64> },
+    Skewed { dist: SkewedT, chi: rand_distr::Gamma<f64> },
 }
 
 /// A model checked and prepared for drawing.
@@ -173,19 +327,115 @@ pub struct Prepared {
     /// The Cholesky factor's lower triangle, row by row (row i holds i + 1 entries).
     chol: Vec<f64>,
     weights: Vec<f64>,
-    /// Per regime (one when there are no regimes): per-step drift and volatility per asset.
-    drift: Vec<Vec<f64>>,
-    vol: Vec<Vec<f64>>,
+    /// Per regime (one when there are no regimes), asset by asset: per-step drift and
+    /// volatility (`regime * n + asset`).
+    drift: Vec<f64>,
+    vol: Vec<f64>,
     /// Cumulative transition rows and the stationary distribution.
     transition: Vec<Vec<f64>>,
     stationary: Vec<f64>,
-    shocks: Shocks,
+    shock: Shock,
     jumps: Option<Jumps>,
+    garch: Option<Garch>,
+    /// Per-step crash probability, the loss range, and each asset's exposure.
+    crash: Option<(f64, f64, f64)>,
+    exposure: Vec<f64>,
+    /// The control variate's loading on each raw normal (`L^T (w * sigma sqrt(dt))`) and the
+    /// variance of its per-step increment.
+    control: Vec<f64>,
+    control_variance: f64,
     pub warnings: Vec<String>,
 }
 
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
+pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> SimError {
     SimError::Invalid { field: field.to_owned(), problem: problem.into() }
+}
+
+fn check_shocks(shocks: Shocks) -> Result<Shock, SimError> {
+    let field = "model.shocks.degrees_of_freedom";
+    let chi = |nu: f64| {
+        if nu.is_nan() || nu <= 2.0 || !nu.is_finite() {
+            return Err(invalid(field, "must be above 2 (finite variance)"));
+        }
+        Ok(rand_distr::Gamma::new(nu / 2.0, 2.0).map_err(|e| invalid(field, e.to_string()))?)
+    };
+    Ok(match shocks {
+        Shocks::Normal => Shock::Normal,
+        Shocks::StudentT { degrees_of_freedom: nu } => Shock::T { nu, chi: chi(nu)? },
+        Shocks::SkewedT { degrees_of_freedom: nu, skew } => {
+            let chi = chi(nu)?;
+            let dist = SkewedT::new(nu, skew).ok_or_else(|| invalid("model.shocks.skew", "must be between -1 and 1"))?;
+            Shock::Skewed { dist, chi }
+        }
+    })
+}
+
+fn check_extras(m: &Model, dt: f64) -> Result<Option<(f64, f64, f64)>, SimError> {
+    if let Some(j) = m.jumps {
+        if !(j.intensity >= 0.0 && j.volatility >= 0.0 && j.mean.is_finite() && j.intensity.is_finite()) {
+            return Err(invalid("model.jumps", "intensity and volatility must be at least 0"));
+        }
+    }
+    if let Some(g) = m.garch {
+        if !(g.alpha >= 0.0 && g.beta >= 0.0 && g.alpha + g.beta < 1.0) {
+            return Err(invalid("model.garch", "alpha and beta must be at least 0 with alpha + beta below 1"));
+        }
+    }
+    for (i, a) in m.assets.iter().enumerate() {
+        if !(0.0..=1.0).contains(&a.crash_exposure) {
+            return Err(invalid(&format!("model.assets[{i}].crash_exposure"), "must be between 0 and 1"));
+        }
+    }
+    let Some(c) = m.crashes else { return Ok(None) };
+    if !(0.0..=1.0).contains(&c.annual_probability) {
+        return Err(invalid("model.crashes.annual_probability", "must be between 0 and 1"));
+    }
+    if !(c.min_loss >= 0.0 && c.min_loss <= c.max_loss && c.max_loss < 1.0) {
+        return Err(invalid("model.crashes", "losses must satisfy 0 <= min_loss <= max_loss < 1"));
+    }
+    // The per-step probability that compounds to the annual one.
+    let per_step = 1.0 - (1.0 - c.annual_probability).powf(dt);
+    Ok(Some((per_step, c.min_loss, c.max_loss)))
+}
+
+fn check_regimes(r: &Regimes, n: usize) -> Result<(), SimError> {
+    let k = r.states.len();
+    if k == 0 {
+        return Err(invalid("model.regimes.states", "at least one regime is needed"));
+    }
+    if r.transition.len() != k || r.transition.iter().any(|row| row.len() != k) {
+        return Err(invalid("model.regimes.transition", format!("must be {k} rows of {k} probabilities")));
+    }
+    for (i, row) in r.transition.iter().enumerate() {
+        if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
+            return Err(invalid("model.regimes.transition", format!("row {} must be probabilities summing to 1", i + 1)));
+        }
+    }
+    for (i, s) in r.states.iter().enumerate() {
+        if s.expected_returns.len() != n || s.volatilities.len() != n {
+            return Err(invalid(
+                &format!("model.regimes.states[{i}]"),
+                format!("needs {n} expected_returns and {n} volatilities (one per asset)"),
+            ));
+        }
+        if s.volatilities.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+            || s.expected_returns.iter().any(|m| !(m.is_finite() && *m > -1.0))
+        {
+            return Err(invalid(&format!("model.regimes.states[{i}]"), "returns above -1, volatilities at least 0"));
+        }
+    }
+    Ok(())
+}
+
+/// Running sums of a row: the cumulative distribution a uniform is picked against.
+pub(crate) fn cumulative(row: &[f64]) -> Vec<f64> {
+    let mut acc = 0.0;
+    row.iter()
+        .map(|p| {
+            acc += p;
+            acc
+        })
+        .collect()
 }
 
 impl Prepared {
@@ -223,94 +473,58 @@ impl Prepared {
                  (Higham 2002; largest change {change:.6})"
             ));
         }
-        if let Shocks::StudentT { degrees_of_freedom } = m.shocks {
-            if degrees_of_freedom.is_nan() || degrees_of_freedom <= 2.0 {
-                return Err(invalid("model.shocks.degrees_of_freedom", "must be above 2 (finite variance)"));
-            }
-        }
+        let shock = check_shocks(m.shocks)?;
+        let crash = check_extras(m, dt)?;
         let kappa = m.jumps.map_or(0.0, |j| j.intensity * ((j.mean + 0.5 * j.volatility * j.volatility).exp() - 1.0));
-        if let Some(j) = m.jumps {
-            if !(j.intensity >= 0.0 && j.volatility >= 0.0 && j.mean.is_finite()) {
-                return Err(invalid("model.jumps", "intensity and volatility must be at least 0"));
-            }
-        }
         // Per step: log drift (ln(1 + mu) - sigma^2/2 - jump compensation) dt, so that a year's
         // expected gross return is 1 + mu, and volatility sigma sqrt(dt).
-        let per_step = |mu: &[f64], sigma: &[f64]| -> (Vec<f64>, Vec<f64>) {
-            let drift = mu.iter().zip(sigma).map(|(mu, s)| ((1.0 + mu).ln() - 0.5 * s * s - kappa) * dt).collect();
-            (drift, sigma.iter().map(|s| s * dt.sqrt()).collect())
+        let (mut drift, mut vol) = (Vec::new(), Vec::new());
+        let mut per_step = |mu: &[f64], sigma: &[f64]| {
+            drift.extend(mu.iter().zip(sigma).map(|(mu, s)| ((1.0 + mu).ln() - 0.5 * s * s - kappa) * dt));
+            vol.extend(sigma.iter().map(|s| s * dt.sqrt()));
         };
-        let (mut drift, mut vol, mut transition, mut stationary) = (Vec::new(), Vec::new(), Vec::new(), vec![1.0]);
-        match &m.regimes {
+        let base_vol: Vec<f64> = m.assets.iter().map(|a| a.volatility).collect();
+        let (transition, stationary) = match &m.regimes {
             None => {
                 let mu: Vec<f64> = m.assets.iter().map(|a| a.expected_return).collect();
-                let sigma: Vec<f64> = m.assets.iter().map(|a| a.volatility).collect();
-                let (d, v) = per_step(&mu, &sigma);
-                drift.push(d);
-                vol.push(v);
-                transition.push(vec![1.0]);
+                per_step(&mu, &base_vol);
+                (vec![vec![1.0]], vec![1.0])
             }
             Some(r) => {
-                let k = r.states.len();
-                if k == 0 {
-                    return Err(invalid("model.regimes.states", "at least one regime is needed"));
+                check_regimes(r, n)?;
+                for s in &r.states {
+                    per_step(&s.expected_returns, &s.volatilities);
                 }
-                if r.transition.len() != k || r.transition.iter().any(|row| row.len() != k) {
-                    return Err(invalid("model.regimes.transition", format!("must be {k} rows of {k} probabilities")));
-                }
-                for (i, row) in r.transition.iter().enumerate() {
-                    if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-                        return Err(invalid(
-                            "model.regimes.transition",
-                            format!("row {} must be probabilities summing to 1", i + 1),
-                        ));
-                    }
-                    let mut acc = 0.0;
-                    transition.push(
-                        row.iter()
-                            .map(|p| {
-                                acc += p;
-                                acc
-                            })
-                            .collect(),
-                    );
-                }
-                for (i, s) in r.states.iter().enumerate() {
-                    if s.expected_returns.len() != n || s.volatilities.len() != n {
-                        return Err(invalid(
-                            &format!("model.regimes.states[{i}]"),
-                            format!("needs {n} expected_returns and {n} volatilities (one per asset)"),
-                        ));
-                    }
-                    if s.volatilities.iter().any(|v| !(v.is_finite() && *v >= 0.0))
-                        || s.expected_returns.iter().any(|m| !(m.is_finite() && *m > -1.0))
-                    {
-                        return Err(invalid(
-                            &format!("model.regimes.states[{i}]"),
-                            "returns above -1, volatilities at least 0",
-                        ));
-                    }
-                    let (d, v) = per_step(&s.expected_returns, &s.volatilities);
-                    drift.push(d);
-                    vol.push(v);
-                }
-                stationary = stationary_distribution(&r.transition);
+                (r.transition.iter().map(|row| cumulative(row)).collect(), stationary_distribution(&r.transition))
             }
-        }
-        let chol = (0..n).flat_map(|i| (0..=i).map(move |j| (i, j))).map(|(i, j)| chol[(i, j)]).collect();
+        };
+        // The control's per-step increment is sum_i w_i sigma_i sqrt(dt) (L z)_i, a normal
+        // with variance c' R c; as a loading on the raw normals it is L^T c.
+        let c: Vec<f64> = weights.iter().zip(&base_vol).map(|(w, s)| w * s * dt.sqrt()).collect();
+        let control: Vec<f64> = (0..n).map(|j| (j..n).map(|i| chol[(i, j)] * c[i]).sum()).collect();
+        let control_variance = control.iter().map(|x| x * x).sum();
         Ok(Self {
             n,
             dt,
-            chol,
+            chol: (0..n).flat_map(|i| (0..=i).map(move |j| (i, j))).map(|(i, j)| chol[(i, j)]).collect(),
             weights,
             drift,
             vol,
             transition,
             stationary,
-            shocks: m.shocks,
+            shock,
             jumps: m.jumps,
+            garch: m.garch,
+            crash,
+            exposure: m.assets.iter().map(|a| a.crash_exposure).collect(),
+            control,
+            control_variance,
             warnings,
         })
+    }
+
+    pub fn steps_per_year(&self) -> u32 {
+        (1.0 / self.dt).round() as u32
     }
 }
 
@@ -329,144 +543,164 @@ pub fn stationary_distribution(p: &[Vec<f64>]) -> Vec<f64> {
     pi
 }
 
-fn pick(cumulative: &[f64], u: f64) -> usize {
+/// The index of the first cumulative probability above `u`.
+pub(crate) fn pick(cumulative: &[f64], u: f64) -> usize {
     cumulative.iter().position(|c| u < *c).unwrap_or(cumulative.len() - 1)
-}
-
-/// One path's draws: each step's log-returns per asset.
-pub struct PathDraws<'a> {
-    prep: &'a Prepared,
-    rng: Xoshiro256PlusPlus,
-    regime: usize,
-    z: Vec<f64>,
-    chi: Option<ChiSquared<f64>>,
-    /// P(no jump in a step), and the Poisson mean per step.
-    no_jump: f64,
-    jump_rate: f64,
-}
-
-/// A path's generator: the seed and the path number mixed by SplitMix64 (inside
-/// `seed_from_u64`) into xoshiro256++'s state.
-fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
-    let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let base: u64 = mix.gen();
-    Xoshiro256PlusPlus::seed_from_u64(base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
-
-impl<'a> PathDraws<'a> {
-    pub fn new(prep: &'a Prepared, seed: u64, path: u64) -> Self {
-        let mut rng = path_rng(seed, path);
-        let u: f64 = rng.gen();
-        let mut acc = 0.0;
-        let cumulative: Vec<f64> = prep
-            .stationary
-            .iter()
-            .map(|p| {
-                acc += p;
-                acc
-            })
-            .collect();
-        let regime = pick(&cumulative, u);
-        let chi = match prep.shocks {
-            Shocks::StudentT { degrees_of_freedom } => ChiSquared::new(degrees_of_freedom).ok(),
-            Shocks::Normal => None,
-        };
-        let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
-        Self { prep, rng, regime, z: vec![0.0; prep.n], chi, no_jump: (-jump_rate).exp(), jump_rate }
-    }
-
-    /// The regime of the current step.
-    pub fn regime(&self) -> usize {
-        self.regime
-    }
-
-    /// The next step's log-returns into `out`; then moves the regime chain.
-    pub fn step(&mut self, out: &mut [f64]) {
-        let p = self.prep;
-        for z in &mut self.z {
-            *z = self.rng.sample(StandardNormal);
-        }
-        let scale = match (self.chi, p.shocks) {
-            (Some(chi), Shocks::StudentT { degrees_of_freedom: nu }) => {
-                let w: f64 = chi.sample(&mut self.rng);
-                ((nu - 2.0) / w).sqrt()
-            }
-            _ => 1.0,
-        };
-        let jump = match p.jumps {
-            Some(j) if self.jump_rate > 0.0 => {
-                // Poisson by inversion: most steps have no jump and cost one uniform.
-                let u: f64 = self.rng.gen();
-                let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
-                while u > cumulative && count < 1000 {
-                    count += 1;
-                    term *= self.jump_rate / f64::from(count);
-                    cumulative += term;
-                }
-                (0..count).map(|_| j.mean + j.volatility * self.rng.sample::<f64, _>(StandardNormal)).sum()
-            }
-            _ => 0.0,
-        };
-        let (drift, vol) = (&p.drift[self.regime], &p.vol[self.regime]);
-        let mut row = 0;
-        for (i, ((o, d), v)) in out.iter_mut().zip(drift).zip(vol).enumerate() {
-            let e: f64 = p.chol[row..=row + i].iter().zip(&self.z).map(|(c, z)| c * z).sum();
-            row += i + 1;
-            *o = d + v * e * scale + jump;
-        }
-        if p.transition.len() > 1 {
-            let u: f64 = self.rng.gen();
-            self.regime = pick(&p.transition[self.regime], u);
-        }
-    }
 }
 
 /// One path's result.
 struct PathResult {
     year_end: Vec<f64>,
     annual_returns: Vec<f64>,
+    /// Each year's withdrawal in today's currency.
+    spending: Vec<f64>,
     max_drawdown: f64,
     survived: bool,
+    /// The control variate: `exp(G - K s^2 / 2)` with mean 1, `G` the sum of the increments.
+    control: f64,
 }
 
-fn simulate_path(prep: &Prepared, plan: &Plan, path: u64) -> PathResult {
-    let per_year = (1.0 / prep.dt).round() as u32;
-    let mut draws = PathDraws::new(prep, plan.seed, path);
-    let mut r = vec![0.0; prep.n];
-    let cf = &plan.cash_flows;
-    let mut wealth = plan.initial_wealth;
-    let (mut peak, mut max_dd) = (wealth, 0.0f64);
-    let mut survived = true;
-    let mut year_end = Vec::with_capacity(plan.years as usize);
-    let mut annual_returns = Vec::with_capacity(plan.years as usize);
-    for year in 0..plan.years {
-        let price_level = (1.0 + cf.inflation).powi(year as i32);
-        let flow = if year < cf.retire_after_years {
-            cf.annual_contribution * price_level
-        } else {
-            -cf.annual_withdrawal * price_level
-        } / f64::from(per_year);
-        let mut growth = 1.0;
-        for _ in 0..per_year {
-            draws.step(&mut r);
-            let gross: f64 = prep.weights.iter().zip(&r).map(|(w, x)| w * x.exp()).sum();
-            growth *= gross;
-            if survived {
-                wealth = wealth * gross + flow;
-                if wealth <= 0.0 {
-                    wealth = 0.0;
-                    survived = false;
+/// The plan's money schedule, checked.
+struct Schedule<'a> {
+    plan: &'a Plan,
+    /// Per income stream: the first plan year (0-based) and the year after the last.
+    income: Vec<(u32, u32)>,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(plan: &'a Plan) -> Result<Self, SimError> {
+        let cf = &plan.cash_flows;
+        for (field, v) in [
+            ("cash_flows.annual_contribution", cf.annual_contribution),
+            ("cash_flows.annual_withdrawal", cf.annual_withdrawal),
+            ("fees.annual_fixed", plan.fees.annual_fixed),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(field, "must be a number of at least 0"));
+            }
+        }
+        if !(cf.inflation.is_finite() && cf.inflation > -1.0) {
+            return Err(invalid("cash_flows.inflation", "must be a number above -1"));
+        }
+        if !(0.0..1.0).contains(&plan.fees.annual_rate) {
+            return Err(invalid("fees.annual_rate", "must be at least 0 and below 1"));
+        }
+        plan.withdrawal.check(plan.age)?;
+        let income = cf
+            .income
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let field = |f: &str| format!("cash_flows.income[{i}].{f}");
+                if !(s.annual_amount.is_finite() && s.annual_amount >= 0.0) {
+                    return Err(invalid(&field("annual_amount"), "must be a number of at least 0"));
                 }
-                peak = peak.max(wealth);
-                if peak > 0.0 {
-                    max_dd = max_dd.max(1.0 - wealth / peak);
+                let start = match (s.start_year, s.start_age, plan.age) {
+                    (Some(y), None, _) if y >= 1 => y - 1,
+                    (None, Some(a), Some(age)) => a.saturating_sub(age),
+                    (None, Some(_), None) => return Err(invalid("age", format!("{} starts at an age", field("start_age")))),
+                    _ => return Err(invalid(&field("start_year"), "give start_year (1 or more) or start_age, not both")),
+                };
+                Ok((start, s.years.map_or(u32::MAX, |n| start.saturating_add(n))))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { plan, income })
+    }
+
+    /// The year's net flow into the portfolio (nominal) and its withdrawal, decided at the
+    /// start of the year from the path's wealth and price level.
+    fn year(&self, year: u32, wealth: f64, level: f64, spending: &mut withdrawal::Spending) -> (f64, f64) {
+        let (plan, cf) = (self.plan, &self.plan.cash_flows);
+        let index = |indexed: bool| if indexed { level } else { 1.0 };
+        let mut flow: f64 = self
+            .income
+            .iter()
+            .zip(&cf.income)
+            .filter(|((start, end), _)| (*start..*end).contains(&year))
+            .map(|(_, s)| s.annual_amount * index(s.inflation_adjusted))
+            .sum();
+        flow -= plan.fees.annual_fixed * level;
+        let mut taken = 0.0;
+        if year < cf.retire_after_years {
+            flow += cf.annual_contribution * index(cf.index_contributions);
+        } else if wealth > 0.0 {
+            let y = withdrawal::Year {
+                remaining: plan.years - year,
+                age: plan.age.map(|a| a + year),
+                base: cf.annual_withdrawal * index(cf.index_withdrawals),
+                wealth,
+            };
+            taken = plan.withdrawal.amount(spending, &y);
+            flow -= taken;
+        }
+        (flow, taken)
+    }
+}
+
+/// Simulates paths `first .. first + len` (at most one block).
+fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) -> Vec<PathResult> {
+    let plan = schedule.plan;
+    let per_year = prep.steps_per_year();
+    let keep_after_fee = (1.0 - plan.fees.annual_rate).powf(prep.dt);
+    let mut block = kernel::Block::new(prep, plan.seed, first, len, plan.variance_reduction.antithetic);
+    let years = plan.years as usize;
+    let mut out: Vec<PathResult> = (0..len)
+        .map(|_| PathResult {
+            year_end: Vec::with_capacity(years),
+            annual_returns: Vec::with_capacity(years),
+            spending: Vec::with_capacity(years),
+            max_drawdown: 0.0,
+            survived: true,
+            control: 0.0,
+        })
+        .collect();
+    let mut wealth = vec![plan.initial_wealth; len];
+    let mut peak = wealth.clone();
+    let mut spending = vec![withdrawal::Spending::default(); len];
+    let (mut level, inflation) = (1.0, plan.cash_flows.inflation);
+    let mut flow = vec![0.0; len];
+    let mut growth = vec![1.0; len];
+    for year in 0..plan.years {
+        for k in 0..len {
+            let (f, taken) = schedule.year(year, wealth[k], level, &mut spending[k]);
+            flow[k] = f / f64::from(per_year);
+            out[k].spending.push(taken / level);
+            growth[k] = 1.0;
+        }
+        for _ in 0..per_year {
+            block.step();
+            for (k, r) in out.iter_mut().enumerate() {
+                let gross = block.portfolio_gross(k);
+                growth[k] *= gross;
+                r.control += block.control(k);
+                if r.survived {
+                    let w = wealth[k] * gross * keep_after_fee + flow[k];
+                    if w <= 0.0 {
+                        wealth[k] = 0.0;
+                        r.survived = false;
+                    } else {
+                        wealth[k] = w;
+                    }
+                    peak[k] = peak[k].max(wealth[k]);
+                    if peak[k] > 0.0 {
+                        r.max_drawdown = r.max_drawdown.max(1.0 - wealth[k] / peak[k]);
+                    }
                 }
             }
         }
-        annual_returns.push(growth - 1.0);
-        year_end.push(wealth);
+        for (k, r) in out.iter_mut().enumerate() {
+            r.annual_returns.push(growth[k] - 1.0);
+            r.year_end.push(wealth[k]);
+            spending[k].last_return = growth[k] - 1.0;
+            spending[k].last_inflation = inflation;
+        }
+        level *= 1.0 + inflation;
     }
-    PathResult { year_end, annual_returns, max_drawdown: max_dd, survived }
+    let steps = f64::from(per_year) * f64::from(plan.years);
+    for r in &mut out {
+        r.control = (r.control - 0.5 * steps * prep.control_variance).exp();
+    }
+    out
 }
 
 /// The `q` quantile of sorted values (linear interpolation between order statistics).
@@ -484,6 +718,48 @@ fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
     PERCENTILES.map(|q| quantile(&values, q))
 }
 
+fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    (mean, xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0))
+}
+
+/// The estimate of mean terminal wealth and its standard error: over antithetic pairs'
+/// averages when on (a lone last path counts alone), adjusted by the control variate (known
+/// mean 1) with the regression coefficient when on.
+fn variance_report(results: &[PathResult], vr: VarianceReduction) -> VarianceReport {
+    let unit = if vr.antithetic { 2 } else { 1 };
+    let (y, x): (Vec<f64>, Vec<f64>) = results
+        .chunks(unit)
+        .map(|c| {
+            let n = c.len() as f64;
+            (c.iter().map(|r| r.year_end[r.year_end.len() - 1]).sum::<f64>() / n, c.iter().map(|r| r.control).sum::<f64>() / n)
+        })
+        .unzip();
+    let m = y.len() as f64;
+    let (y_mean, y_var) = mean_and_variance(&y);
+    let (estimate, var) = if vr.control_variate {
+        let (x_mean, x_var) = mean_and_variance(&x);
+        let cov = y.iter().zip(&x).map(|(a, b)| (a - y_mean) * (b - x_mean)).sum::<f64>() / (m - 1.0).max(1.0);
+        let beta = if x_var > 0.0 { cov / x_var } else { 0.0 };
+        let residual: Vec<f64> = y.iter().zip(&x).map(|(a, b)| a - beta * (b - 1.0)).collect();
+        mean_and_variance(&residual)
+    } else {
+        (y_mean, y_var)
+    };
+    let terminal: Vec<f64> = results.iter().map(|r| r.year_end[r.year_end.len() - 1]).collect();
+    let plain = (mean_and_variance(&terminal).1 / terminal.len() as f64).sqrt();
+    let se = (var / m).sqrt();
+    VarianceReport {
+        antithetic: vr.antithetic,
+        control_variate: vr.control_variate,
+        estimate,
+        standard_error: se,
+        plain_standard_error: plain,
+        reduction_factor: if se > 0.0 { (plain / se).powi(2) } else { 1.0 },
+    }
+}
+
 /// Runs the plan on `threads` threads (0: all cores).
 pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
     if !(plan.initial_wealth.is_finite() && plan.initial_wealth >= 0.0) {
@@ -495,34 +771,32 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
     if plan.paths == 0 || plan.paths > 10_000_000 {
         return Err(invalid("paths", "must be 1 to 10,000,000"));
     }
-    // Each path keeps its year-end wealth and annual return for the statistics: bound memory.
+    // Each path keeps three numbers a year for the statistics: bound memory.
     if plan.paths as u64 * u64::from(plan.years) > MAX_PATH_YEARS {
         return Err(invalid(
             "paths",
-            format!("paths x years must be at most {MAX_PATH_YEARS} (about 320 MB of results)"),
+            format!("paths x years must be at most {MAX_PATH_YEARS} (about 480 MB of results)"),
         ));
     }
-    let cf = &plan.cash_flows;
-    for (field, v) in [
-        ("cash_flows.annual_contribution", cf.annual_contribution),
-        ("cash_flows.annual_withdrawal", cf.annual_withdrawal),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(invalid(field, "must be a number of at least 0"));
-        }
-    }
-    if !(cf.inflation.is_finite() && cf.inflation > -1.0) {
-        return Err(invalid("cash_flows.inflation", "must be a number above -1"));
-    }
+    let schedule = Schedule::new(plan)?;
     let prep = Prepared::new(&plan.model)?;
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| invalid("threads", e.to_string()))?;
-    let results: Vec<PathResult> =
-        pool.install(|| (0..plan.paths as u64).into_par_iter().map(|p| simulate_path(&prep, plan, p)).collect());
+    let blocks = plan.paths.div_ceil(kernel::BLOCK);
+    let results: Vec<PathResult> = pool.install(|| {
+        (0..blocks)
+            .into_par_iter()
+            .flat_map_iter(|b| {
+                let first = b * kernel::BLOCK;
+                simulate_block(&prep, &schedule, first as u64, kernel::BLOCK.min(plan.paths - first))
+            })
+            .collect()
+    });
     let years = plan.years as usize;
-    let bands = (0..years)
-        .map(|y| Band { year: y as u32 + 1, wealth: percentiles(results.iter().map(|r| r.year_end[y]).collect()) })
-        .collect();
+    let band = |y: usize, f: &dyn Fn(&PathResult) -> f64| Band { year: y as u32 + 1, wealth: percentiles(results.iter().map(f).collect()) };
+    let bands = (0..years).map(|y| band(y, &|r| r.year_end[y])).collect();
+    let retire = (plan.cash_flows.retire_after_years as usize).min(years);
+    let spending_bands = (retire..years).map(|y| band(y, &|r| r.spending[y])).collect();
     let terminal: Vec<f64> = results.iter().map(|r| r.year_end[years - 1]).collect();
     let terminal_mean = terminal.iter().sum::<f64>() / terminal.len() as f64;
     Ok(Outcome {
@@ -531,9 +805,11 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
         steps_per_year: plan.model.steps_per_year,
         success_probability: results.iter().filter(|r| r.survived).count() as f64 / plan.paths as f64,
         bands,
+        spending_bands,
         terminal_mean,
         terminal_percentiles: percentiles(terminal.clone()),
         max_drawdown_percentiles: percentiles(results.iter().map(|r| r.max_drawdown).collect()),
+        variance: variance_report(&results, plan.variance_reduction),
         annual_returns: results.iter().flat_map(|r| r.annual_returns.iter().copied()).collect(),
         terminal,
         warnings: prep.warnings.clone(),
@@ -547,15 +823,35 @@ mod tests {
     use super::*;
 
     fn asset(mu: f64, sigma: f64, weight: f64) -> Asset {
-        Asset { name: format!("a{mu}"), expected_return: mu, volatility: sigma, weight }
+        Asset { name: format!("a{mu}"), expected_return: mu, volatility: sigma, weight, crash_exposure: 1.0 }
     }
 
     fn model(assets: Vec<Asset>) -> Model {
-        Model { assets, correlation: None, shocks: Shocks::Normal, regimes: None, jumps: None, steps_per_year: 12 }
+        Model {
+            assets,
+            correlation: None,
+            shocks: Shocks::Normal,
+            regimes: None,
+            jumps: None,
+            garch: None,
+            crashes: None,
+            steps_per_year: 12,
+        }
     }
 
     fn plan(model: Model, years: u32, paths: usize) -> Plan {
-        Plan { initial_wealth: 1.0, years, model, cash_flows: CashFlows::default(), paths, seed: 7 }
+        Plan {
+            initial_wealth: 1.0,
+            years,
+            age: None,
+            model,
+            cash_flows: CashFlows::default(),
+            fees: Fees::default(),
+            withdrawal: Withdrawal::Constant,
+            variance_reduction: VarianceReduction::default(),
+            paths,
+            seed: 7,
+        }
     }
 
     /// GBM: log W_T ~ N(T (ln(1 + mu) - sigma^2 / 2), sigma^2 T) and E[W_T] = (1 + mu)^T. The
@@ -590,7 +886,13 @@ mod tests {
         m.jumps = Some(Jumps { intensity: 0.5, mean: -0.05, volatility: 0.1 });
         let mut p = plan(m, 20, 2_000);
         p.cash_flows =
-            CashFlows { annual_contribution: 0.1, annual_withdrawal: 0.12, retire_after_years: 10, inflation: 0.02 };
+            CashFlows {
+            annual_contribution: 0.1,
+            annual_withdrawal: 0.12,
+            retire_after_years: 10,
+            inflation: 0.02,
+            ..CashFlows::default()
+        };
         let one = run(&p, 1).unwrap();
         let two = run(&p, 2).unwrap();
         assert_eq!(one, two);
@@ -619,12 +921,11 @@ mod tests {
         let prep = Prepared::new(&m).unwrap();
         let (paths, steps) = (400u64, 600usize);
         let mut in_first = 0usize;
-        let mut r = [0.0];
         for path in 0..paths {
-            let mut d = PathDraws::new(&prep, 1, path);
+            let mut d = kernel::Block::new(&prep, 1, path, 1, false);
             for _ in 0..steps {
-                in_first += usize::from(d.regime() == 0);
-                d.step(&mut r);
+                in_first += usize::from(d.regime(0) == 0);
+                d.step();
             }
         }
         let n = (paths as usize * steps) as f64;
@@ -642,15 +943,14 @@ mod tests {
         let lambda = 3.0;
         m.jumps = Some(Jumps { intensity: lambda, mean: -0.01, volatility: 0.0 });
         let prep = Prepared::new(&m).unwrap();
-        let drift = prep.drift[0][0];
+        let drift = prep.drift[0];
         let (years, mut jumps, mut squares) = (20_000usize, 0.0f64, 0.0f64);
-        let mut r = [0.0];
-        let mut d = PathDraws::new(&prep, 3, 0);
+        let mut d = kernel::Block::new(&prep, 3, 0, 1, false);
         for _ in 0..years {
             let mut count = 0.0;
             for _ in 0..12 {
-                d.step(&mut r);
-                count += ((r[0] - drift) / -0.01).round();
+                d.step();
+                count += ((d.log_return(0, 0) - drift) / -0.01).round();
             }
             jumps += count;
             squares += count * count;
@@ -671,14 +971,13 @@ mod tests {
         let mut m = model(vec![asset(0.0, 0.2, 1.0)]);
         m.shocks = Shocks::StudentT { degrees_of_freedom: nu };
         let prep = Prepared::new(&m).unwrap();
-        let (drift, vol) = (prep.drift[0][0], prep.vol[0][0]);
+        let (drift, vol) = (prep.drift[0], prep.vol[0]);
         let n = 400_000usize;
-        let mut r = [0.0];
-        let mut d = PathDraws::new(&prep, 11, 0);
+        let mut d = kernel::Block::new(&prep, 11, 0, 1, false);
         let (mut sum2, mut beyond) = (0.0f64, 0usize);
         for _ in 0..n {
-            d.step(&mut r);
-            let e = (r[0] - drift) / vol;
+            d.step();
+            let e = (d.log_return(0, 0) - drift) / vol;
             sum2 += e * e;
             beyond += usize::from(e.abs() > 3.0);
         }
@@ -709,5 +1008,175 @@ mod tests {
         bad.model.shocks = Shocks::Normal;
         bad.years = 101;
         assert_eq!(run(&bad, 0).unwrap_err().to_string(), "years: must be 1 to 100");
+    }
+
+    /// GARCH(1,1) with normal shocks: squared returns average the long-run variance
+    /// sigma^2 dt, and their lag-one autocorrelation is alpha (1 - alpha beta - beta^2) /
+    /// (1 - 2 alpha beta - beta^2). Each statistic is computed on 40 batches of independent
+    /// paths; the tolerance is five standard errors of the batch estimates.
+    #[test]
+    fn garch_volatility_clusters_around_its_long_run_level() {
+        let (alpha, beta) = (0.1, 0.85);
+        let mut m = model(vec![asset(0.0, 0.2, 1.0)]);
+        m.garch = Some(Garch { alpha, beta });
+        let prep = Prepared::new(&m).unwrap();
+        let (drift, var) = (prep.drift[0], prep.vol[0] * prep.vol[0]);
+        let (batches, paths, burn, steps) = (40u64, 100u64, 200, 400);
+        let (mut means, mut acfs) = (Vec::new(), Vec::new());
+        for b in 0..batches {
+            let mut x = Vec::new();
+            for path in 0..paths {
+                let mut d = kernel::Block::new(&prep, 21, b * paths + path, 1, false);
+                for _ in 0..burn {
+                    d.step();
+                }
+                x.extend((0..steps).map(|_| {
+                    d.step();
+                    (d.log_return(0, 0) - drift).powi(2) / var
+                }));
+            }
+            let (mean, v) = mean_and_variance(&x);
+            let lagged: f64 = x
+                .chunks(steps)
+                .flat_map(|p| p.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)))
+                .sum::<f64>()
+                / (x.len() - paths as usize) as f64;
+            means.push(mean);
+            acfs.push(lagged / v);
+        }
+        let rho = alpha * (1.0 - alpha * beta - beta * beta) / (1.0 - 2.0 * alpha * beta - beta * beta);
+        for (name, values, expected) in [("mean", &means, 1.0), ("lag-one autocorrelation", &acfs, rho)] {
+            let (m, v) = mean_and_variance(values);
+            let se = (v / values.len() as f64).sqrt();
+            assert!((m - expected).abs() < 5.0 * se, "{name} {m} vs {expected} (se {se})");
+        }
+    }
+
+    /// Crashes: the share of years with at least one is the annual probability (five binomial
+    /// standard errors), and their losses average the middle of the range.
+    #[test]
+    fn crashes_happen_at_their_annual_rate_with_losses_in_range() {
+        let mut m = model(vec![asset(0.0, 0.0, 1.0)]);
+        m.crashes = Some(Crashes { annual_probability: 0.05, min_loss: 0.2, max_loss: 0.5 });
+        let prep = Prepared::new(&m).unwrap();
+        let drift = prep.drift[0];
+        let years = 40_000usize;
+        let (mut crash_years, mut losses) = (0usize, Vec::new());
+        let mut d = kernel::Block::new(&prep, 4, 0, 1, false);
+        for _ in 0..years {
+            let mut crashed = false;
+            for _ in 0..12 {
+                d.step();
+                let r = d.log_return(0, 0) - drift;
+                if r < 0.0 {
+                    crashed = true;
+                    losses.push(1.0 - r.exp());
+                }
+            }
+            crash_years += usize::from(crashed);
+        }
+        let share = crash_years as f64 / years as f64;
+        assert!((share - 0.05).abs() < 5.0 * (0.05 * 0.95 / years as f64).sqrt(), "share {share}");
+        assert!(losses.iter().all(|l| (0.2 - 1e-12..=0.5 + 1e-12).contains(l)));
+        let (mean, _) = mean_and_variance(&losses);
+        let se = 0.3 / 12f64.sqrt() / (losses.len() as f64).sqrt();
+        assert!((mean - 0.35).abs() < 5.0 * se, "mean loss {mean}");
+    }
+
+    /// Rebalanced GBM with no cash flows: E[W_T] = (sum_i w_i (1 + mu_i)^dt)^steps exactly.
+    /// Antithetic pairs and the control variate each shrink the estimator's variance, and the
+    /// estimate stays within five of its standard errors of the closed form.
+    #[test]
+    fn variance_reduction_shrinks_the_error_of_the_mean() {
+        let mut m = model(vec![asset(0.08, 0.25, 0.6), asset(0.03, 0.08, 0.4)]);
+        m.correlation = Some(vec![vec![1.0, 0.2], vec![0.2, 1.0]]);
+        let mut p = plan(m, 10, 4_000);
+        let per_step: f64 = 0.6 * 1.08f64.powf(1.0 / 12.0) + 0.4 * 1.03f64.powf(1.0 / 12.0);
+        let exact = per_step.powi(120);
+        let mut factors = Vec::new();
+        for (antithetic, control_variate) in [(false, false), (true, false), (false, true), (true, true)] {
+            p.variance_reduction = VarianceReduction { antithetic, control_variate };
+            let v = run(&p, 0).unwrap().variance;
+            assert!((v.estimate - exact).abs() < 5.0 * v.standard_error, "{v:?} vs {exact}");
+            factors.push(v.reduction_factor);
+        }
+        assert!((factors[0] - 1.0).abs() < 1e-9, "no technique, no gain: {factors:?}");
+        assert!(factors[1] > 1.5, "antithetic: {factors:?}");
+        assert!(factors[2] > 10.0, "control variate: {factors:?}");
+        assert!(factors[3] > factors[1], "both: {factors:?}");
+    }
+
+    fn still(initial: f64, years: u32) -> Plan {
+        let mut p = plan(model(vec![asset(0.0, 0.0, 1.0)]), years, 8);
+        p.initial_wealth = initial;
+        p
+    }
+
+    /// With no return and no volatility the money is exact: income covers the withdrawal; a
+    /// 1% fee takes 1% a year; a fixed fee grows with inflation; nominal contributions stay
+    /// flat while indexed ones grow.
+    #[test]
+    fn income_fees_and_contributions_move_money_exactly() {
+        let mut p = still(1_000_000.0, 10);
+        p.age = Some(60);
+        p.cash_flows.annual_withdrawal = 50_000.0;
+        p.cash_flows.inflation = 0.02;
+        p.cash_flows.income = vec![Income {
+            name: "Social Security".into(),
+            annual_amount: 50_000.0,
+            start_year: None,
+            start_age: Some(60),
+            years: None,
+            inflation_adjusted: true,
+        }];
+        let out = run(&p, 1).unwrap();
+        assert!((out.terminal_mean - 1_000_000.0).abs() < 1e-6, "{}", out.terminal_mean);
+        assert!((out.spending_bands[9].wealth[2] - 50_000.0).abs() < 1e-6, "real spending stays 50,000");
+        let mut p = still(1_000_000.0, 10);
+        p.fees = Fees { annual_rate: 0.01, annual_fixed: 0.0 };
+        assert!((run(&p, 1).unwrap().terminal_mean - 1_000_000.0 * 0.99f64.powi(10)).abs() < 1e-6);
+        let mut p = still(0.0, 3);
+        p.cash_flows = CashFlows {
+            annual_contribution: 1_000.0,
+            retire_after_years: 3,
+            inflation: 0.1,
+            index_contributions: false,
+            ..CashFlows::default()
+        };
+        assert!((run(&p, 1).unwrap().terminal_mean - 3_000.0).abs() < 1e-9);
+        p.cash_flows.index_contributions = true;
+        assert!((run(&p, 1).unwrap().terminal_mean - 3_310.0).abs() < 1e-9);
+        p.fees.annual_fixed = 100.0;
+        assert!((run(&p, 1).unwrap().terminal_mean - 2_979.0).abs() < 1e-9);
+    }
+
+    /// A fixed percentage never runs out, a constant withdrawal above the growth does; the
+    /// fixed percentage's real spending falls as the still portfolio shrinks.
+    #[test]
+    fn strategies_differ_in_ruin_and_spending() {
+        let mut p = still(1_000_000.0, 30);
+        p.cash_flows.annual_withdrawal = 50_000.0;
+        assert_eq!(run(&p, 1).unwrap().success_probability, 0.0, "20 years of 50,000 empties 1,000,000");
+        p.withdrawal = Withdrawal::FixedPercentage { rate: 0.05 };
+        let out = run(&p, 1).unwrap();
+        assert_eq!(out.success_probability, 1.0);
+        assert!((out.terminal_mean - 1_000_000.0 * 0.95f64.powi(30)).abs() < 1e-6);
+        assert!((out.spending_bands[29].wealth[2] - 50_000.0 * 0.95f64.powi(29)).abs() < 1e-6);
+        p.withdrawal = Withdrawal::Vpw { real_return: 0.0 };
+        let out = run(&p, 1).unwrap();
+        assert!(out.terminal_mean.abs() < 1e-6, "VPW spends it all by the end");
+        assert!(out.spending_bands.iter().all(|b| (b.wealth[2] - 1_000_000.0 / 30.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn horizon_returns_compound_each_paths_first_years() {
+        let mut m = model(vec![asset(0.05, 0.2, 1.0)]);
+        m.shocks = Shocks::SkewedT { degrees_of_freedom: 6.0, skew: -0.2 };
+        let out = run(&plan(m, 5, 50), 0).unwrap();
+        let three = out.horizon_returns(3);
+        assert_eq!(three.len(), 50);
+        let path7 = &out.annual_returns[7 * 5..7 * 5 + 3];
+        assert!((three[7] - (path7.iter().map(|r| 1.0 + r).product::<f64>() - 1.0)).abs() < 1e-15);
+        assert_eq!(out.horizon_returns(9), out.horizon_returns(5), "capped at the plan's years");
     }
 }

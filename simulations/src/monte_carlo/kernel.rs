@@ -1,0 +1,202 @@
+//! One block of paths stepped side by side: each path's draws come from its own stream, in a
+//! fixed order (diffusion normals; the shock's chi-square and side; jumps; a crash; the next
+//! regime), so a path's numbers do not depend on which block or thread simulates it. The
+//! arithmetic after the draws runs over arrays laid out asset by asset (`asset * BLOCK +
+//! path`), which the compiler vectorizes.
+
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{pick, Prepared, Shock};
+use crate::distributions;
+
+/// Paths per block.
+pub const BLOCK: usize = 8;
+
+/// A path's generator: the seed and the path number mixed by SplitMix64 (inside
+/// `seed_from_u64`) into xoshiro256++'s state.
+pub fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
+    let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let base: u64 = mix.gen();
+    Xoshiro256PlusPlus::seed_from_u64(base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Up to [`BLOCK`] paths' draws, one step at a time.
+pub struct Block<'a> {
+    prep: &'a Prepared,
+    len: usize,
+    rng: Vec<Xoshiro256PlusPlus>,
+    /// -1 for the antithetic twin of a pair (it replays its partner's stream negated).
+    sign: [f64; BLOCK],
+    regime: [usize; BLOCK],
+    /// Raw normals and (skewed-t only) the shocks made from them, `asset * BLOCK + path`.
+    z: Vec<f64>,
+    shock: Vec<f64>,
+    /// The multivariate t's common scale, the jumps' log-return and the crash's loss.
+    scale: [f64; BLOCK],
+    jump: [f64; BLOCK],
+    crash: [f64; BLOCK],
+    /// GARCH variance ratios (1 on average).
+    h: Vec<f64>,
+    /// This step's log-returns and gross returns, `asset * BLOCK + path`.
+    r: Vec<f64>,
+    gross: Vec<f64>,
+    /// This step's control-variate increment per path.
+    control: [f64; BLOCK],
+    no_jump: f64,
+    jump_rate: f64,
+}
+
+impl<'a> Block<'a> {
+    /// Paths `first .. first + len`. With `antithetic`, paths `2k` and `2k + 1` share stream
+    /// `k`, the second negating its diffusion normals (and taking the other side of the
+    /// skewed-t's coin).
+    pub fn new(prep: &'a Prepared, seed: u64, first: u64, len: usize, antithetic: bool) -> Self {
+        assert!(len <= BLOCK);
+        let (mut rng, mut sign, mut regime) = (Vec::with_capacity(len), [1.0; BLOCK], [0; BLOCK]);
+        let start = super::cumulative(&prep.stationary);
+        for k in 0..len {
+            let path = first + k as u64;
+            let mut r = if antithetic { path_rng(seed, path / 2) } else { path_rng(seed, path) };
+            if antithetic && path % 2 == 1 {
+                sign[k] = -1.0;
+            }
+            regime[k] = pick(&start, r.gen());
+            rng.push(r);
+        }
+        let n = prep.n;
+        let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
+        Self {
+            prep,
+            len,
+            rng,
+            sign,
+            regime,
+            z: vec![0.0; n * BLOCK],
+            shock: vec![0.0; n * BLOCK],
+            scale: [1.0; BLOCK],
+            jump: [0.0; BLOCK],
+            crash: [0.0; BLOCK],
+            h: vec![1.0; n * BLOCK],
+            r: vec![0.0; n * BLOCK],
+            gross: vec![0.0; n * BLOCK],
+            control: [0.0; BLOCK],
+            no_jump: (-jump_rate).exp(),
+            jump_rate,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Path `k`'s regime for the coming step.
+    pub fn regime(&self, k: usize) -> usize {
+        self.regime[k]
+    }
+
+    /// Path `k`'s log-return of asset `i` in the last step.
+    pub fn log_return(&self, k: usize, i: usize) -> f64 {
+        self.r[i * BLOCK + k]
+    }
+
+    /// Path `k`'s control-variate increment in the last step.
+    pub fn control(&self, k: usize) -> f64 {
+        self.control[k]
+    }
+
+    /// Draws path `k`'s random numbers for one step; returns the next regime.
+    fn draw(&mut self, k: usize) -> usize {
+        let p = self.prep;
+        let rng = &mut self.rng[k];
+        let sign = self.sign[k];
+        for i in 0..p.n {
+            self.z[i * BLOCK + k] = sign * rng.sample::<f64, _>(StandardNormal);
+        }
+        self.scale[k] = match &p.shock {
+            Shock::Normal => 1.0,
+            Shock::T { nu, chi } => ((nu - 2.0) / chi.sample(rng)).sqrt(),
+            Shock::Skewed { dist, chi } => {
+                for i in 0..p.n {
+                    let w = chi.sample(rng);
+                    let u: f64 = rng.gen();
+                    let u = if sign < 0.0 { 1.0 - u } else { u };
+                    self.shock[i * BLOCK + k] = dist.from_parts(self.z[i * BLOCK + k], w, u);
+                }
+                1.0
+            }
+        };
+        self.jump[k] = match p.jumps {
+            Some(j) if self.jump_rate > 0.0 => {
+                // Poisson by inversion: most steps have no jump and cost one uniform.
+                let u: f64 = rng.gen();
+                let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
+                while u > cumulative && count < 1000 {
+                    count += 1;
+                    term *= self.jump_rate / f64::from(count);
+                    cumulative += term;
+                }
+                (0..count).map(|_| j.mean + j.volatility * rng.sample::<f64, _>(StandardNormal)).sum()
+            }
+            _ => 0.0,
+        };
+        self.crash[k] = match p.crash {
+            Some((probability, min, max)) if rng.gen::<f64>() < probability => min + (max - min) * rng.gen::<f64>(),
+            _ => 0.0,
+        };
+        if p.transition.len() > 1 {
+            pick(&p.transition[self.regime[k]], rng.gen())
+        } else {
+            0
+        }
+    }
+
+    /// One step for every path: draws, then log-returns, GARCH variances and gross returns.
+    pub fn step(&mut self) {
+        let mut next = [0usize; BLOCK];
+        for (k, next) in next.iter_mut().enumerate().take(self.len) {
+            *next = self.draw(k);
+        }
+        let p = self.prep;
+        let n = p.n;
+        let skewed = matches!(p.shock, Shock::Skewed { .. });
+        let mut row = 0;
+        for i in 0..n {
+            let chol = &p.chol[row..=row + i];
+            row += i + 1;
+            for k in 0..self.len {
+                let source = if skewed { &self.shock } else { &self.z };
+                let e: f64 = chol.iter().enumerate().map(|(j, c)| c * source[j * BLOCK + k]).sum::<f64>() * self.scale[k];
+                let at = self.regime[k] * n + i;
+                let mut sd = p.vol[at];
+                if let Some(g) = p.garch {
+                    let h = self.h[i * BLOCK + k];
+                    sd *= h.sqrt();
+                    self.h[i * BLOCK + k] = (1.0 - g.alpha - g.beta) + g.alpha * h * e * e + g.beta * h;
+                }
+                let mut x = p.drift[at] + sd * e + self.jump[k];
+                if self.crash[k] > 0.0 {
+                    x += (1.0 - self.crash[k] * p.exposure[i]).ln();
+                }
+                self.r[i * BLOCK + k] = x;
+            }
+        }
+        for (g, r) in self.gross.iter_mut().zip(&self.r) {
+            *g = distributions::exp(*r);
+        }
+        for k in 0..self.len {
+            self.control[k] = p.control.iter().enumerate().map(|(j, c)| c * self.z[j * BLOCK + k]).sum();
+        }
+        self.regime[..self.len].copy_from_slice(&next[..self.len]);
+    }
+
+    /// Path `k`'s portfolio gross return over the last step (rebalanced to the weights).
+    pub fn portfolio_gross(&self, k: usize) -> f64 {
+        self.prep.weights.iter().enumerate().map(|(i, w)| w * self.gross[i * BLOCK + k]).sum()
+    }
+}
