@@ -184,7 +184,7 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
+pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> SimError {
     SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
@@ -329,7 +329,18 @@ pub fn stationary_distribution(p: &[Vec<f64>]) -> Vec<f64> {
     pi
 }
 
-fn pick(cumulative: &[f64], u: f64) -> usize {
+/// Running sums of a probability row, for [`pick`].
+pub(crate) fn cumulative(row: &[f64]) -> Vec<f64> {
+    row.iter()
+        .scan(0.0, |acc, p| {
+            *acc += p;
+            Some(*acc)
+        })
+        .collect()
+}
+
+/// The index whose cumulative probability first exceeds the uniform `u`.
+pub(crate) fn pick(cumulative: &[f64], u: f64) -> usize {
     cumulative.iter().position(|c| u < *c).unwrap_or(cumulative.len() - 1)
 }
 
@@ -347,7 +358,7 @@ pub struct PathDraws<'a> {
 
 /// A path's generator: the seed and the path number mixed by SplitMix64 (inside
 /// `seed_from_u64`) into xoshiro256++'s state.
-fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
     let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
     let base: u64 = mix.gen();
     Xoshiro256PlusPlus::seed_from_u64(base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15))
@@ -479,7 +490,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
+pub(crate) fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
     values.sort_by(f64::total_cmp);
     PERCENTILES.map(|q| quantile(&values, q))
 }
