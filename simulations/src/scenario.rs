@@ -217,6 +217,7 @@ impl PreparedEconomy {
         &self.step_transition
     }
 
+    /// The step size it was prepared for, which an embedding engine's own steps must match.
     pub fn steps_per_year(&self) -> u32 {
         self.steps_per_year
     }
