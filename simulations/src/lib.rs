@@ -12,11 +12,15 @@
 //!   correlation matrices.
 //! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
 //!   Sharpe, Sortino, drawdown, beta, moments.
+//! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
+//!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
+//!   asset returns and cash-flow inflation.
 
 pub mod correlation;
 pub mod distributions;
 pub mod monte_carlo;
 pub mod risk;
+pub mod scenario;
 
 /// Why a simulation cannot run: a field of its input and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -713,7 +713,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
+pub(crate) fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
     values.sort_by(f64::total_cmp);
     PERCENTILES.map(|q| quantile(&values, q))
 }
