@@ -7,9 +7,13 @@
 //!   distribution of wealth; reproducible whatever the number of threads.
 //! - [`correlation`]: checking, repairing (Higham's nearest correlation matrix) and factoring
 //!   correlation matrices.
+//! - [`accounts`]: deterministic year-by-year projections of 401(k)/403(b), IRA, HSA, 529 and
+//!   taxable accounts under the ledger's contribution limits, with the employer match,
+//!   vesting, RMDs and college costs.
 //! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
 //!   Sharpe, Sortino, drawdown, beta, moments.
 
+pub mod accounts;
 pub mod correlation;
 pub mod monte_carlo;
 pub mod risk;
