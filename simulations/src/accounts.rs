@@ -813,7 +813,7 @@ impl<'a> Run<'a> {
     /// Traditional and Roth IRAs share one limit (with the age-50 catch-up, at most the pay).
     fn iras(&mut self, y: &Year, flows: &mut [AccountYear]) {
         let mut room = (y.limits.ira + y.limits.ira_catch_up(y.age)).min(y.salary);
-        for i in 0..flows.len() {
+        for (i, flow) in flows.iter_mut().enumerate() {
             let kind = self.plan.accounts[i].kind;
             if !kind.is_ira() {
                 continue;
@@ -822,9 +822,9 @@ impl<'a> Run<'a> {
             let allowed = requested.min(room);
             room -= allowed;
             if kind == Kind::RothIra {
-                flows[i].employee_roth = allowed;
+                flow.employee_roth = allowed;
             } else {
-                flows[i].employee_pre_tax = allowed;
+                flow.employee_pre_tax = allowed;
             }
             if allowed < requested {
                 let reason =

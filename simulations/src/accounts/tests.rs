@@ -234,7 +234,7 @@ fn a_529_pays_inflated_college_costs_and_reports_the_shortfall() {
     close(years[2].shortfall, 0.0);
     close(years[3].withdrawal, 8_975.0); // what is left of 11,576.25
     close(years[3].shortfall, 2_601.25);
-    close(years[4].shortfall, 12_155.0625);
+    close(years[4].shortfall, 12_155.062_5);
     close(years[6].withdrawal, 0.0); // college is over
     assert_eq!(p.notes.len(), 3);
     assert!(p.notes.iter().all(|n| n.field == "accounts[0].college.annual_cost"));
