@@ -16,6 +16,8 @@
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
+//! - [`rmd`]: required minimum distributions: the IRS Uniform Lifetime Table and the
+//!   SECURE 2.0 start ages by date of birth (data tables with sources).
 //!
 //! Each aggregate is a decider: `decide(&state, &command) -> Result<Vec<Event>, DomainError>`
 //! and `evolve(state, &event) -> state`, where `evolve` never fails. This crate does no I/O,

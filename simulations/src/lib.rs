@@ -10,12 +10,16 @@
 //!   sampler) and the engine's branch-free exponential.
 //! - [`correlation`]: checking, repairing (Higham's nearest correlation matrix) and factoring
 //!   correlation matrices.
+//! - [`accounts`]: deterministic year-by-year projections of 401(k)/403(b), IRA, HSA, 529 and
+//!   taxable accounts under the ledger's contribution limits, with the employer match,
+//!   vesting, RMDs and college costs.
 //! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
 //!   Sharpe, Sortino, drawdown, beta, moments.
 //! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
 
+pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod monte_carlo;

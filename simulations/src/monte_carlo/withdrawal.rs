@@ -93,9 +93,14 @@ pub(crate) struct Year {
     pub wealth: f64,
 }
 
+/// The Uniform Lifetime Table's first age.
+fn first_rmd_age() -> u32 {
+    domain::rmd::UNIFORM_LIFETIME[0].0
+}
+
 /// The distribution period for RMD withdrawals at `age`.
 fn rmd_period(age: u32) -> f64 {
-    let first = domain::rmd::FIRST_AGE;
+    let first = first_rmd_age();
     let period = |a: u32| domain::rmd::distribution_period(a).map_or(1.0, |d| d.try_into().unwrap_or(1.0));
     if age < first {
         period(first) + f64::from(first - age)
@@ -134,7 +139,7 @@ impl Withdrawal {
                 let rate = if r.abs() < 1e-12 { 1.0 / n } else { r / (1.0 - (1.0 + r).powf(-n)) };
                 rate.min(1.0) * y.wealth
             }
-            Self::Rmd => y.wealth / rmd_period(y.age.unwrap_or(domain::rmd::FIRST_AGE)),
+            Self::Rmd => y.wealth / rmd_period(y.age.unwrap_or_else(first_rmd_age)),
         };
         s.last = amount;
         amount
@@ -183,6 +188,6 @@ mod tests {
         let rmd = Withdrawal::Rmd.amount(&mut Spending::default(), &year(10, 0.0, 246_000.0));
         assert!((rmd - 10_000.0).abs() < 1e-9, "{rmd}");
         assert!(Withdrawal::Rmd.check(None).unwrap_err().to_string().starts_with("age:"));
-        assert!(rmd_period(65) > rmd_period(domain::rmd::FIRST_AGE));
+        assert!(rmd_period(65) > rmd_period(first_rmd_age()));
     }
 }
