@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation;
 use crate::distributions::SkewedT;
+use crate::scenario::{Economy, PreparedEconomy};
 use crate::SimError;
 pub use withdrawal::Withdrawal;
 
@@ -63,11 +64,23 @@ pub struct Regime {
 }
 
 /// Markov regime switching: the regimes and the transition matrix per step (row: from).
+/// With `model.economy`, the states are the economy's regimes, matched by name, and the
+/// economy's chain moves them (`transition` is then left out).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Regimes {
     pub states: Vec<Regime>,
+    #[serde(default)]
     pub transition: Vec<Vec<f64>>,
+}
+
+/// The economic scenario generator as the market's driver: a built-in economy by name
+/// (`economy = "us"`) or one written out (see examples/economy.toml).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum EconomySpec {
+    Named(String),
+    Custom(Economy),
 }
 
 /// Merton jumps, common to every asset: a Poisson number of jumps per year, each a normal
@@ -119,6 +132,10 @@ pub struct Model {
     pub garch: Option<Garch>,
     #[serde(default)]
     pub crashes: Option<Crashes>,
+    /// The economy whose regimes drive the asset returns (per `regimes.states`) and whose
+    /// inflation path replaces `cash_flows.inflation`.
+    #[serde(default)]
+    pub economy: Option<EconomySpec>,
     /// 12 (monthly), 52 (weekly) or 252 (daily).
     #[serde(default = "monthly")]
     pub steps_per_year: u32,
@@ -344,6 +361,7 @@ pub struct Prepared {
     /// variance of its per-step increment.
     control: Vec<f64>,
     control_variance: f64,
+    economy: Option<PreparedEconomy>,
     pub warnings: Vec<String>,
 }
 
@@ -398,12 +416,23 @@ fn check_extras(m: &Model, dt: f64) -> Result<Option<(f64, f64, f64)>, SimError>
     Ok(Some((per_step, c.min_loss, c.max_loss)))
 }
 
-fn check_regimes(r: &Regimes, n: usize) -> Result<(), SimError> {
+fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Result<(), SimError> {
     let k = r.states.len();
     if k == 0 {
         return Err(invalid("model.regimes.states", "at least one regime is needed"));
     }
-    if r.transition.len() != k || r.transition.iter().any(|row| row.len() != k) {
+    if let Some(e) = economy {
+        if !r.transition.is_empty() {
+            return Err(invalid("model.regimes.transition", "leave it out: the economy's regimes move the market"));
+        }
+        let names: Vec<&str> = r.states.iter().map(|s| s.name.as_str()).collect();
+        if names != e.regime_names().iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(invalid(
+                "model.regimes.states",
+                format!("must be the economy's regimes in its order: {}", e.regime_names().join(", ")),
+            ));
+        }
+    } else if r.transition.len() != k || r.transition.iter().any(|row| row.len() != k) {
         return Err(invalid("model.regimes.transition", format!("must be {k} rows of {k} probabilities")));
     }
     for (i, row) in r.transition.iter().enumerate() {
@@ -475,6 +504,7 @@ impl Prepared {
         }
         let shock = check_shocks(m.shocks)?;
         let crash = check_extras(m, dt)?;
+        let economy = prepare_economy(m, &mut warnings)?;
         let kappa = m.jumps.map_or(0.0, |j| j.intensity * ((j.mean + 0.5 * j.volatility * j.volatility).exp() - 1.0));
         // Per step: log drift (ln(1 + mu) - sigma^2/2 - jump compensation) dt, so that a year's
         // expected gross return is 1 + mu, and volatility sigma sqrt(dt).
@@ -485,17 +515,24 @@ impl Prepared {
         };
         let base_vol: Vec<f64> = m.assets.iter().map(|a| a.volatility).collect();
         let (transition, stationary) = match &m.regimes {
+            None if economy.is_some() => {
+                return Err(invalid("model.regimes.states", "give each asset's return per economic regime"));
+            }
             None => {
                 let mu: Vec<f64> = m.assets.iter().map(|a| a.expected_return).collect();
                 per_step(&mu, &base_vol);
                 (vec![vec![1.0]], vec![1.0])
             }
             Some(r) => {
-                check_regimes(r, n)?;
+                check_regimes(r, n, economy.as_ref())?;
                 for s in &r.states {
                     per_step(&s.expected_returns, &s.volatilities);
                 }
-                (r.transition.iter().map(|row| cumulative(row)).collect(), stationary_distribution(&r.transition))
+                match &economy {
+                    // The economy moves the regimes; the engine's own chain stays put.
+                    Some(e) => (vec![vec![1.0]], e.stationary().to_vec()),
+                    None => (r.transition.iter().map(|row| cumulative(row)).collect(), stationary_distribution(&r.transition)),
+                }
             }
         };
         // The control's per-step increment is sum_i w_i sigma_i sqrt(dt) (L z)_i, a normal
@@ -519,6 +556,7 @@ impl Prepared {
             exposure: m.assets.iter().map(|a| a.crash_exposure).collect(),
             control,
             control_variance,
+            economy,
             warnings,
         })
     }
@@ -526,6 +564,22 @@ impl Prepared {
     pub fn steps_per_year(&self) -> u32 {
         (1.0 / self.dt).round() as u32
     }
+}
+
+/// The economy of `model.economy`, prepared at the model's steps (its errors and warnings
+/// under `model.`).
+fn prepare_economy(m: &Model, warnings: &mut Vec<String>) -> Result<Option<PreparedEconomy>, SimError> {
+    let under_model = |e: SimError| match e {
+        SimError::Invalid { field, problem } => invalid(&format!("model.{field}"), problem),
+    };
+    let economy = match &m.economy {
+        None => return Ok(None),
+        Some(EconomySpec::Named(name)) => Economy::named(name).map_err(under_model)?,
+        Some(EconomySpec::Custom(e)) => e.clone(),
+    };
+    let prepared = PreparedEconomy::new(&economy, m.steps_per_year).map_err(under_model)?;
+    warnings.extend(prepared.warnings.iter().map(|w| format!("model.{w}")));
+    Ok(Some(prepared))
 }
 
 /// The stationary distribution of a transition matrix (power iteration from uniform).
@@ -657,19 +711,26 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
     let mut wealth = vec![plan.initial_wealth; len];
     let mut peak = wealth.clone();
     let mut spending = vec![withdrawal::Spending::default(); len];
-    let (mut level, inflation) = (1.0, plan.cash_flows.inflation);
+    // Each path's price level; its inflation is the plan's, or the economy's path's average
+    // over the year.
+    let mut level = vec![1.0; len];
+    let mut inflation = vec![0.0; len];
     let mut flow = vec![0.0; len];
     let mut growth = vec![1.0; len];
     for year in 0..plan.years {
         for k in 0..len {
-            let (f, taken) = schedule.year(year, wealth[k], level, &mut spending[k]);
+            let (f, taken) = schedule.year(year, wealth[k], level[k], &mut spending[k]);
             flow[k] = f / f64::from(per_year);
-            out[k].spending.push(taken / level);
+            out[k].spending.push(taken / level[k]);
             growth[k] = 1.0;
+            inflation[k] = plan.cash_flows.inflation;
         }
-        for _ in 0..per_year {
+        for step in 0..per_year {
             block.step();
             for (k, r) in out.iter_mut().enumerate() {
+                if let Some(i) = block.inflation(k) {
+                    inflation[k] = if step == 0 { i } else { inflation[k] + (i - inflation[k]) / f64::from(step + 1) };
+                }
                 let gross = block.portfolio_gross(k);
                 growth[k] *= gross;
                 r.control += block.control(k);
@@ -692,9 +753,9 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
             r.annual_returns.push(growth[k] - 1.0);
             r.year_end.push(wealth[k]);
             spending[k].last_return = growth[k] - 1.0;
-            spending[k].last_inflation = inflation;
+            spending[k].last_inflation = inflation[k];
+            level[k] *= 1.0 + inflation[k];
         }
-        level *= 1.0 + inflation;
     }
     let steps = f64::from(per_year) * f64::from(plan.years);
     for r in &mut out {
@@ -835,6 +896,7 @@ mod tests {
             jumps: None,
             garch: None,
             crashes: None,
+            economy: None,
             steps_per_year: 12,
         }
     }
@@ -899,6 +961,13 @@ mod tests {
         assert_eq!(one.annual_returns.len(), 2_000 * 20);
         p.seed = 8;
         assert_ne!(run(&p, 2).unwrap().terminal, one.terminal, "another seed, other paths");
+        p.paths = 1_001;
+        p.model.shocks = Shocks::SkewedT { degrees_of_freedom: 5.0, skew: -0.3 };
+        p.model.garch = Some(Garch { alpha: 0.08, beta: 0.9 });
+        p.model.crashes = Some(Crashes { annual_probability: 0.03, min_loss: 0.2, max_loss: 0.5 });
+        p.variance_reduction = VarianceReduction { antithetic: true, control_variate: true };
+        p.withdrawal = Withdrawal::GuytonKlinger { guardrail: 0.2, adjustment: 0.1, protect_final_years: 15 };
+        assert_eq!(run(&p, 1).unwrap(), run(&p, 2).unwrap(), "every feature, an odd number of paths");
     }
 
     /// A two-state chain: pi_1 = p21 / (p12 + p21). The share of steps spent in each regime
@@ -1178,5 +1247,32 @@ mod tests {
         let path7 = &out.annual_returns[7 * 5..7 * 5 + 3];
         assert!((three[7] - (path7.iter().map(|r| 1.0 + r).product::<f64>() - 1.0)).abs() < 1e-15);
         assert_eq!(out.horizon_returns(9), out.horizon_returns(5), "capped at the plan's years");
+    }
+
+    /// The US economy drives a still asset whose return depends only on the regime: the
+    /// inflation of each path is its own (so real spending is exact while nominal wealth
+    /// spreads), recessions lose money, and the states must be the economy's.
+    #[test]
+    fn the_economy_drives_regimes_and_inflation() {
+        let mut m = model(vec![asset(0.0, 0.0, 1.0)]);
+        m.economy = Some(EconomySpec::Named("us".into()));
+        let state = |name: &str, r: f64| Regime { name: name.into(), expected_returns: vec![r], volatilities: vec![0.0] };
+        m.regimes = Some(Regimes {
+            states: vec![state("expansion", 0.0), state("recession", -0.2), state("recovery", 0.0), state("stagflation", 0.0)],
+            transition: Vec::new(),
+        });
+        let mut p = plan(m.clone(), 20, 400);
+        p.initial_wealth = 1_000_000.0;
+        p.cash_flows.annual_withdrawal = 10_000.0;
+        let out = run(&p, 2).unwrap();
+        assert_eq!(out, run(&p, 1).unwrap(), "reproducible with an economy");
+        assert!(out.spending_bands.iter().all(|b| b.wealth.iter().all(|w| (w - 10_000.0).abs() < 1e-6)));
+        let losing_years = out.annual_returns.iter().filter(|r| **r < -1e-12).count() as f64;
+        let share = losing_years / out.annual_returns.len() as f64;
+        assert!(share > 0.05 && share < 0.5, "recession years lose money: {share}");
+        assert!(out.terminal_percentiles[4] > out.terminal_percentiles[0], "inflation paths differ");
+        m.regimes.as_mut().unwrap().states.swap(0, 1);
+        let err = run(&plan(m, 5, 10), 1).unwrap_err().to_string();
+        assert!(err.starts_with("model.regimes.states: must be the economy's regimes"), "{err}");
     }
 }

@@ -10,6 +10,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{pick, Prepared, Shock};
 use crate::distributions;
+use crate::scenario::EconomyPath;
 
 /// Paths per block.
 pub const BLOCK: usize = 8;
@@ -44,6 +45,9 @@ pub struct Block<'a> {
     gross: Vec<f64>,
     /// This step's control-variate increment per path.
     control: [f64; BLOCK],
+    /// The economy's path per path (when the model has one) and its inflation this step.
+    economy: Vec<EconomyPath<'a>>,
+    inflation: [f64; BLOCK],
     no_jump: f64,
     jump_rate: f64,
 }
@@ -55,6 +59,7 @@ impl<'a> Block<'a> {
     pub fn new(prep: &'a Prepared, seed: u64, first: u64, len: usize, antithetic: bool) -> Self {
         assert!(len <= BLOCK);
         let (mut rng, mut sign, mut regime) = (Vec::with_capacity(len), [1.0; BLOCK], [0; BLOCK]);
+        let mut economy = Vec::new();
         let start = super::cumulative(&prep.stationary);
         for k in 0..len {
             let path = first + k as u64;
@@ -62,7 +67,14 @@ impl<'a> Block<'a> {
             if antithetic && path % 2 == 1 {
                 sign[k] = -1.0;
             }
-            regime[k] = pick(&start, r.gen());
+            match &prep.economy {
+                Some(e) => {
+                    let path = EconomyPath::new(e, &mut r);
+                    regime[k] = path.regime();
+                    economy.push(path);
+                }
+                None => regime[k] = pick(&start, r.gen()),
+            }
             rng.push(r);
         }
         let n = prep.n;
@@ -82,6 +94,8 @@ impl<'a> Block<'a> {
             r: vec![0.0; n * BLOCK],
             gross: vec![0.0; n * BLOCK],
             control: [0.0; BLOCK],
+            economy,
+            inflation: [0.0; BLOCK],
             no_jump: (-jump_rate).exp(),
             jump_rate,
         }
@@ -149,11 +163,19 @@ impl<'a> Block<'a> {
             Some((probability, min, max)) if rng.gen::<f64>() < probability => min + (max - min) * rng.gen::<f64>(),
             _ => 0.0,
         };
-        if p.transition.len() > 1 {
+        if let Some(path) = self.economy.get_mut(k) {
+            self.inflation[k] = path.step(rng).inflation;
+            path.regime()
+        } else if p.transition.len() > 1 {
             pick(&p.transition[self.regime[k]], rng.gen())
         } else {
             0
         }
+    }
+
+    /// Path `k`'s inflation (annual rate) in the last step, when an economy drives the model.
+    pub fn inflation(&self, k: usize) -> Option<f64> {
+        self.economy.get(k).map(|_| self.inflation[k])
     }
 
     /// One step for every path: draws, then log-returns, GARCH variances and gross returns.
