@@ -23,9 +23,16 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     };
     let one = run("1");
     let two = run("2");
-    for key in
-        ["bands", "success_probability", "terminal_percentiles", "max_drawdown_percentiles", "annual_return_risk"]
-    {
+    for key in [
+        "bands",
+        "spending_bands",
+        "success_probability",
+        "terminal_percentiles",
+        "max_drawdown_percentiles",
+        "horizon_risk",
+        "variance",
+        "accounts",
+    ] {
         assert_eq!(one[key], two[key], "{key} is the same on one and two threads");
     }
     let bands = one["bands"].as_array().unwrap();
@@ -37,8 +44,79 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     let p = one["success_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
     assert_eq!(one["paths"], 3000);
-    let table = simulate(&[plan, "--paths", "500"]);
-    assert!(stdout(&table).contains("probability of success:"), "{}", stdout(&table));
+    // Withdrawals from year 16 to 40, in today's money; the 5% spender takes less than the 95%.
+    let spending = one["spending_bands"].as_array().unwrap();
+    assert_eq!(spending.len(), 25);
+    assert!(spending[10]["wealth"][0].as_f64().unwrap() <= spending[10]["wealth"][4].as_f64().unwrap());
+    // Antithetic pairs and the control variate are on in the example: they must gain.
+    let factor = one["variance"]["reduction_factor"].as_f64().unwrap();
+    assert!(factor > 1.0, "variance reduction {factor}");
+    // VaR/CVaR at the default horizons and confidences: CVaR beyond VaR, 99% beyond 95%.
+    let risk = one["horizon_risk"].as_array().unwrap();
+    assert_eq!(risk.iter().map(|h| h["years"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 5, 10]);
+    for h in risk {
+        let tail = h["tail"].as_array().unwrap();
+        let var = |i: usize, k: &str| tail[i][k].as_f64().unwrap();
+        assert!(var(0, "historical_cvar") >= var(0, "historical_var"));
+        assert!(var(1, "historical_var") >= var(0, "historical_var"));
+    }
+    // The household's accounts are projected over the plan's 40 years.
+    assert_eq!(one["accounts"]["years"].as_array().unwrap().len(), 40);
+    let table = simulate(&[plan, "--paths", "500", "--horizons", "3", "--confidence", "0.9"]);
+    let text = stdout(&table);
+    for part in [
+        "probability of success:",
+        "withdrawals in today's money",
+        "portfolio return over 3 years",
+        "90.0%",
+        "account projections",
+        "variance reduced",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+}
+
+/// The fan chart comes out as SVG or PNG, chosen by the file's extension.
+#[test]
+fn the_fan_chart_is_drawn_as_svg_or_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = example();
+    let (svg, png) = (dir.path().join("fan.svg"), dir.path().join("fan.png"));
+    for file in [&svg, &png] {
+        let o = simulate(&[plan.to_str().unwrap(), "--paths", "300", "--chart", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("median") && text.contains("5-95%"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height, big-endian, at bytes 16..24.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1000);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 560);
+    let o = simulate(&[plan.to_str().unwrap(), "--paths", "10", "--chart", "fan.gif"]);
+    assert_eq!(stderr(&o).trim(), "error: --chart: fan.gif must end in .svg or .png");
+}
+
+/// A plan driven by the economic scenario generator runs, and the generator runs alone.
+#[test]
+fn the_economy_drives_a_plan_and_runs_alone() {
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/economy-plan.toml");
+    let o = simulate(&[plan.to_str().unwrap(), "--paths", "500", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!((0.0..=1.0).contains(&v["success_probability"].as_f64().unwrap()));
+    let o = cairn().args(["economy", "--years", "10", "--paths", "400", "--format", "json"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["bands"].as_array().unwrap().len(), 10);
+    assert_eq!(v["regimes"][0], "expansion");
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/economy.toml");
+    let o = cairn().args(["economy", file.to_str().unwrap(), "--years", "5", "--paths", "200"]).output().unwrap();
+    assert!(stdout(&o).contains("expansion"), "{}", stdout(&o));
 }
 
 #[test]
@@ -71,4 +149,14 @@ fn bad_plans_are_refused_naming_the_field() {
     let o = simulate(&[indefinite.to_str().unwrap(), "--paths", "200"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning: model.correlation is not positive definite; repaired"), "{}", stderr(&o));
+
+    let rate = write("rate.toml", &format!("{base}[withdrawal]\nkind = \"fixed_percentage\"\nrate = 2.0\n"));
+    let o = simulate(&[rate.to_str().unwrap()]);
+    assert_eq!(stderr(&o).trim(), "error: withdrawal.rate: must be between 0 and 1");
+    let income = write(
+        "income.toml",
+        &format!("{base}[cash_flows]\n[[cash_flows.income]]\nname = \"SS\"\nannual_amount = 1.0\nstart_age = 67\n"),
+    );
+    let o = simulate(&[income.to_str().unwrap()]);
+    assert_eq!(stderr(&o).trim(), "error: age: cash_flows.income[0].start_age starts at an age");
 }

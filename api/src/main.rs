@@ -10,7 +10,7 @@ use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
-use cli::simulate::{simulate, SimulateArgs};
+use cli::simulate::{economy, simulate, EconomyArgs, SimulateArgs};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::user::{user, UserCmd};
 use event_store::{RelayConfig, Store};
@@ -95,6 +95,9 @@ enum Command {
     /// Run a Monte Carlo simulation of a plan file (TOML; see examples/retirement.toml). Needs
     /// no database.
     Simulate(SimulateArgs),
+    /// Run the economic scenario generator alone (see examples/economy.toml). Needs no
+    /// database.
+    Economy(EconomyArgs),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -183,6 +186,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Simulate(args) = cli.command {
         return report(tokio::task::block_in_place(|| simulate(args)));
     }
+    if let Command::Economy(args) = cli.command {
+        return report(tokio::task::block_in_place(|| economy(args)));
+    }
     let store = match if cli.command.only_reads() {
         Store::open_existing(&cli.database_url).await
     } else {
@@ -209,7 +215,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
-        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) => unreachable!("handled above"),
+        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

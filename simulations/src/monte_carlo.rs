@@ -48,10 +48,15 @@ fn one() -> f64 {
 pub enum Shocks {
     Normal,
     /// Multivariate Student-t with `degrees_of_freedom` (> 2), scaled to unit variance.
-    StudentT { degrees_of_freedom: f64 },
+    StudentT {
+        degrees_of_freedom: f64,
+    },
     /// Hansen's (1994) skewed-t, independent per asset before the correlation is applied,
     /// scaled to unit variance; `skew` in (-1, 1), negative for a heavier left tail.
-    SkewedT { degrees_of_freedom: f64, skew: f64 },
+    SkewedT {
+        degrees_of_freedom: f64,
+        skew: f64,
+    },
 }
 
 /// One regime: each asset's expected return and volatility while the market is in it.
@@ -257,6 +262,11 @@ pub struct Plan {
     pub withdrawal: Withdrawal,
     #[serde(default)]
     pub variance_reduction: VarianceReduction,
+    /// The investor and their accounts, projected year by year over the plan's years
+    /// (`[household]`, `[household.person]`, `[[household.accounts]]`; see
+    /// examples/accounts.toml). The Monte Carlo run does not use it.
+    #[serde(default)]
+    pub household: Option<crate::accounts::AccountsPlan>,
     #[serde(default = "paths")]
     pub paths: usize,
     #[serde(default)]
@@ -324,7 +334,10 @@ impl Outcome {
     /// the distribution VaR and CVaR at that horizon are read from.
     pub fn horizon_returns(&self, years: u32) -> Vec<f64> {
         let (per_path, h) = (self.years as usize, years.min(self.years) as usize);
-        self.annual_returns.chunks(per_path).map(|path| path[..h].iter().map(|r| 1.0 + r).product::<f64>() - 1.0).collect()
+        self.annual_returns
+            .chunks(per_path)
+            .map(|path| path[..h].iter().map(|r| 1.0 + r).product::<f64>() - 1.0)
+            .collect()
     }
 }
 
@@ -382,7 +395,8 @@ fn check_shocks(shocks: Shocks) -> Result<Shock, SimError> {
         Shocks::StudentT { degrees_of_freedom: nu } => Shock::T { nu, chi: chi(nu)? },
         Shocks::SkewedT { degrees_of_freedom: nu, skew } => {
             let chi = chi(nu)?;
-            let dist = SkewedT::new(nu, skew).ok_or_else(|| invalid("model.shocks.skew", "must be between -1 and 1"))?;
+            let dist =
+                SkewedT::new(nu, skew).ok_or_else(|| invalid("model.shocks.skew", "must be between -1 and 1"))?;
             Shock::Skewed { dist, chi }
         }
     })
@@ -437,7 +451,10 @@ fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Re
     }
     for (i, row) in r.transition.iter().enumerate() {
         if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(invalid("model.regimes.transition", format!("row {} must be probabilities summing to 1", i + 1)));
+            return Err(invalid(
+                "model.regimes.transition",
+                format!("row {} must be probabilities summing to 1", i + 1),
+            ));
         }
     }
     for (i, s) in r.states.iter().enumerate() {
@@ -531,7 +548,10 @@ impl Prepared {
                 match &economy {
                     // The economy moves the regimes; the engine's own chain stays put.
                     Some(e) => (vec![vec![1.0]], e.stationary().to_vec()),
-                    None => (r.transition.iter().map(|row| cumulative(row)).collect(), stationary_distribution(&r.transition)),
+                    None => (
+                        r.transition.iter().map(|row| cumulative(row)).collect(),
+                        stationary_distribution(&r.transition),
+                    ),
                 }
             }
         };
@@ -652,8 +672,12 @@ impl<'a> Schedule<'a> {
                 let start = match (s.start_year, s.start_age, plan.age) {
                     (Some(y), None, _) if y >= 1 => y - 1,
                     (None, Some(a), Some(age)) => a.saturating_sub(age),
-                    (None, Some(_), None) => return Err(invalid("age", format!("{} starts at an age", field("start_age")))),
-                    _ => return Err(invalid(&field("start_year"), "give start_year (1 or more) or start_age, not both")),
+                    (None, Some(_), None) => {
+                        return Err(invalid("age", format!("{} starts at an age", field("start_age"))))
+                    }
+                    _ => {
+                        return Err(invalid(&field("start_year"), "give start_year (1 or more) or start_age, not both"))
+                    }
                 };
                 Ok((start, s.years.map_or(u32::MAX, |n| start.saturating_add(n))))
             })
@@ -794,7 +818,10 @@ fn variance_report(results: &[PathResult], vr: VarianceReduction) -> VarianceRep
         .chunks(unit)
         .map(|c| {
             let n = c.len() as f64;
-            (c.iter().map(|r| r.year_end[r.year_end.len() - 1]).sum::<f64>() / n, c.iter().map(|r| r.control).sum::<f64>() / n)
+            (
+                c.iter().map(|r| r.year_end[r.year_end.len() - 1]).sum::<f64>() / n,
+                c.iter().map(|r| r.control).sum::<f64>() / n,
+            )
         })
         .unzip();
     let m = y.len() as f64;
@@ -854,7 +881,10 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
             .collect()
     });
     let years = plan.years as usize;
-    let band = |y: usize, f: &dyn Fn(&PathResult) -> f64| Band { year: y as u32 + 1, wealth: percentiles(results.iter().map(f).collect()) };
+    let band = |y: usize, f: &dyn Fn(&PathResult) -> f64| Band {
+        year: y as u32 + 1,
+        wealth: percentiles(results.iter().map(f).collect()),
+    };
     let bands = (0..years).map(|y| band(y, &|r| r.year_end[y])).collect();
     let retire = (plan.cash_flows.retire_after_years as usize).min(years);
     let spending_bands = (retire..years).map(|y| band(y, &|r| r.spending[y])).collect();
@@ -911,6 +941,7 @@ mod tests {
             fees: Fees::default(),
             withdrawal: Withdrawal::Constant,
             variance_reduction: VarianceReduction::default(),
+            household: None,
             paths,
             seed: 7,
         }
@@ -947,8 +978,7 @@ mod tests {
         m.shocks = Shocks::StudentT { degrees_of_freedom: 5.0 };
         m.jumps = Some(Jumps { intensity: 0.5, mean: -0.05, volatility: 0.1 });
         let mut p = plan(m, 20, 2_000);
-        p.cash_flows =
-            CashFlows {
+        p.cash_flows = CashFlows {
             annual_contribution: 0.1,
             annual_withdrawal: 0.12,
             retire_after_years: 10,
@@ -1105,11 +1135,9 @@ mod tests {
                 }));
             }
             let (mean, v) = mean_and_variance(&x);
-            let lagged: f64 = x
-                .chunks(steps)
-                .flat_map(|p| p.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)))
-                .sum::<f64>()
-                / (x.len() - paths as usize) as f64;
+            let lagged: f64 =
+                x.chunks(steps).flat_map(|p| p.windows(2).map(|w| (w[0] - mean) * (w[1] - mean))).sum::<f64>()
+                    / (x.len() - paths as usize) as f64;
             means.push(mean);
             acfs.push(lagged / v);
         }
@@ -1256,9 +1284,15 @@ mod tests {
     fn the_economy_drives_regimes_and_inflation() {
         let mut m = model(vec![asset(0.0, 0.0, 1.0)]);
         m.economy = Some(EconomySpec::Named("us".into()));
-        let state = |name: &str, r: f64| Regime { name: name.into(), expected_returns: vec![r], volatilities: vec![0.0] };
+        let state =
+            |name: &str, r: f64| Regime { name: name.into(), expected_returns: vec![r], volatilities: vec![0.0] };
         m.regimes = Some(Regimes {
-            states: vec![state("expansion", 0.0), state("recession", -0.2), state("recovery", 0.0), state("stagflation", 0.0)],
+            states: vec![
+                state("expansion", 0.0),
+                state("recession", -0.2),
+                state("recovery", 0.0),
+                state("stagflation", 0.0),
+            ],
             transition: Vec::new(),
         });
         let mut p = plan(m.clone(), 20, 400);

@@ -6,14 +6,24 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Args;
-use simulations::monte_carlo::{self, Outcome, Plan};
+use serde::Serialize;
+use simulations::accounts;
+use simulations::monte_carlo::{self, Band, Outcome, Plan};
+use simulations::scenario::{self, Economy};
+
+use super::chart;
 
 /// Run a Monte Carlo simulation of a plan: assets with expected returns, volatilities,
-/// weights and correlations; normal or Student-t shocks, Markov regimes, Merton jumps;
-/// monthly, weekly or daily steps; contributions, then inflation-adjusted withdrawals.
-/// Prints the probability of success, wealth percentiles (5/25/50/75/95) per year, the
-/// terminal wealth and maximum drawdown distributions, and risk metrics of the simulated
-/// annual returns. The plan's format, field by field, is in examples/retirement.toml.
+/// weights and correlations; normal, Student-t or Hansen skewed-t shocks, GARCH(1,1)
+/// volatility, Markov regimes or the economic scenario generator, Merton jumps, black-swan
+/// crashes; monthly, weekly or daily steps over up to 100 years; contributions, income
+/// streams (Social Security, pensions) from an age, fees, and withdrawals by a strategy
+/// (constant, fixed percentage, Guyton-Klinger, VPW, RMD); antithetic variates and a control
+/// variate. Prints the probability of success, wealth and spending percentiles
+/// (5/25/50/75/95) per year, terminal wealth and maximum drawdown distributions, VaR/CVaR of
+/// the portfolio's return over each horizon, the variance reduction achieved, and the
+/// household's account projections when the plan has a `[household]`. The plan's format,
+/// field by field, is in examples/retirement.toml.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
     /// The plan file (TOML).
@@ -31,44 +41,132 @@ pub(crate) struct SimulateArgs {
     /// `table` (for reading) or `json`.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
+    /// Draw a fan chart of the wealth percentiles per year to this file (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// Horizons in years for VaR and CVaR of the portfolio's compounded return (each path's
+    /// first years), comma-separated; capped at the plan's years.
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10")]
+    horizons: Vec<u32>,
+    /// Confidence levels for VaR and CVaR, comma-separated, each between 0 and 1.
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.99")]
+    confidence: Vec<f64>,
 }
 
-/// Reads and checks a plan file; errors name the line and the field.
-pub(crate) fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
+/// Reads and checks a TOML file; errors name the line and the field.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
 }
 
+/// Risk of the portfolio's compounded return over one horizon.
+#[derive(Debug, Serialize)]
+struct HorizonRisk {
+    years: u32,
+    #[serde(flatten)]
+    risk: simulations::risk::Summary,
+}
+
+fn horizon_risk(outcome: &Outcome, horizons: &[u32], confidence: &[f64]) -> anyhow::Result<Vec<HorizonRisk>> {
+    let mut years: Vec<u32> = horizons.iter().map(|h| (*h).clamp(1, outcome.years)).collect();
+    years.dedup();
+    years
+        .into_iter()
+        .map(|h| {
+            let risk = simulations::risk::summarize(&outcome.horizon_returns(h), 1.0 / f64::from(h), confidence)
+                .map_err(|e| anyhow::anyhow!("risk over {h} years: {e}"))?;
+            Ok(HorizonRisk { years: h, risk })
+        })
+        .collect()
+}
+
 pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let mut plan = read_plan(&args.plan)?;
+    let mut plan: Plan = read_toml(&args.plan)?;
     if let Some(p) = args.paths {
         plan.paths = p;
     }
     if let Some(s) = args.seed {
         plan.seed = s;
     }
+    if let Some(c) = args.confidence.iter().find(|c| !(**c > 0.0 && **c < 1.0)) {
+        anyhow::bail!("--confidence: {c} is not between 0 and 1");
+    }
+    let accounts = plan.household.as_ref().map(|h| accounts::project(h, plan.years)).transpose()?;
     let started = Instant::now();
     let outcome = monte_carlo::run(&plan, args.threads)?;
     let seconds = started.elapsed().as_secs_f64();
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
-    let risk = simulations::risk::summarize(&outcome.annual_returns, 1.0, &[0.95, 0.99])
-        .map_err(|e| anyhow::anyhow!("risk metrics: {e}"))?;
+    // A plan without volatility has no return distribution to measure.
+    let risk = match horizon_risk(&outcome, &args.horizons, &args.confidence) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("note: no VaR/CVaR: {e}");
+            Vec::new()
+        }
+    };
+    if let Some(path) = &args.chart {
+        chart::fan_chart(&outcome, plan.initial_wealth, path)?;
+    }
     if args.format == "json" {
         let mut value = serde_json::to_value(&outcome)?;
-        // The paths' annual returns pooled: a distribution, not one series, so no drawdown of
-        // its own (each path's maximum drawdown is in max_drawdown_percentiles).
-        let mut pooled = serde_json::to_value(&risk)?;
-        if let Some(o) = pooled.as_object_mut() {
-            o.remove("max_drawdown");
-        }
-        value["annual_return_risk"] = pooled;
+        value["horizon_risk"] = serde_json::to_value(&risk)?;
+        value["accounts"] = serde_json::to_value(&accounts)?;
         value["seed"] = serde_json::json!(plan.seed);
         value["seconds"] = serde_json::json!(seconds);
         println!("{value}");
     } else {
         print!("{}", table(&plan, &outcome, &risk, seconds));
+        if let Some(p) = &accounts {
+            print!("\naccount projections\n{}", accounts::table(p));
+        }
+    }
+    Ok(())
+}
+
+/// Run the economic scenario generator alone: a Markov chain of economic regimes (expansion,
+/// recession, recovery, stagflation in the built-in "us" economy) with mean-reverting paths of
+/// GDP growth, inflation, unemployment and the short rate. Prints each variable's percentiles
+/// of its yearly average and the share of paths in each regime, per year. The economy's format
+/// is in examples/economy.toml; plans use the same under `[model.economy]` (or
+/// `model.economy = "us"`) to drive asset returns and inflation.
+#[derive(Debug, Args)]
+pub(crate) struct EconomyArgs {
+    /// An economy file (TOML, as examples/economy.toml); the built-in US economy when omitted.
+    file: Option<PathBuf>,
+    #[arg(long, default_value_t = 30)]
+    years: u32,
+    #[arg(long, default_value_t = 10_000)]
+    paths: usize,
+    /// 1, 4, 12, 52 or 252.
+    #[arg(long, default_value_t = 12)]
+    steps_per_year: u32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+}
+
+pub(crate) fn economy(args: EconomyArgs) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        economy: Economy,
+    }
+    let economy = match &args.file {
+        Some(path) => read_toml::<File>(path)?.economy,
+        None => Economy::us_default(),
+    };
+    let outcome = scenario::generate(&economy, args.years, args.steps_per_year, args.paths, args.seed, args.threads)?;
+    if args.format == "json" {
+        println!("{}", serde_json::to_string(&outcome)?);
+    } else {
+        print!("{}", scenario::table(&outcome));
     }
     Ok(())
 }
@@ -90,7 +188,20 @@ fn money(v: f64) -> String {
     }
 }
 
-fn table(plan: &Plan, o: &Outcome, risk: &simulations::risk::Summary, seconds: f64) -> String {
+fn percentile_rows(s: &mut String, title: &str, bands: &[Band], years: u32) {
+    let _ =
+        writeln!(s, "\n{title}\n{:>5} {:>14} {:>14} {:>14} {:>14} {:>14}", "year", "5%", "25%", "50%", "75%", "95%");
+    let first = bands.first().map_or(1, |b| b.year);
+    for b in bands.iter().filter(|b| b.year % 5 == 0 || b.year == first || b.year == years) {
+        let _ = write!(s, "{:>5}", b.year);
+        for w in b.wealth {
+            let _ = write!(s, " {:>14}", money(w));
+        }
+        s.push('\n');
+    }
+}
+
+fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -98,43 +209,50 @@ fn table(plan: &Plan, o: &Outcome, risk: &simulations::risk::Summary, seconds: f
         o.paths, o.years, o.steps_per_year, plan.seed, seconds
     );
     let _ = writeln!(s, "probability of success: {:.1}%", o.success_probability * 100.0);
-    let _ = writeln!(s, "terminal wealth: mean {}", money(o.terminal_mean));
-    let _ = writeln!(s, "\n{:>5} {:>14} {:>14} {:>14} {:>14} {:>14}", "year", "5%", "25%", "50%", "75%", "95%");
-    for b in o.bands.iter().filter(|b| b.year % 5 == 0 || b.year == 1 || b.year == o.years) {
-        let _ = write!(s, "{:>5}", b.year);
-        for w in b.wealth {
-            let _ = write!(s, " {:>14}", money(w));
-        }
-        s.push('\n');
+    let v = &o.variance;
+    let _ = writeln!(
+        s,
+        "terminal wealth: mean {} (standard error {}; antithetic {}, control variate {}: variance reduced {:.1}x)",
+        money(v.estimate),
+        money(v.standard_error),
+        if v.antithetic { "on" } else { "off" },
+        if v.control_variate { "on" } else { "off" },
+        v.reduction_factor
+    );
+    percentile_rows(&mut s, "wealth", &o.bands, o.years);
+    if !o.spending_bands.is_empty() {
+        percentile_rows(&mut s, "withdrawals in today's money", &o.spending_bands, o.years);
     }
     let dd = o.max_drawdown_percentiles.map(|d| format!("{:.1}%", d * 100.0));
     let _ = writeln!(s, "\nmaximum drawdown (5/25/50/75/95%): {}", dd.join(" / "));
     let opt = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2}%", v * 100.0));
-    let _ = writeln!(
-        s,
-        "annual returns (all paths): mean {:.2}%, volatility {:.2}%, Sharpe {:.2}, Sortino {}, skewness {:.2}, excess kurtosis {:.2}",
-        risk.mean * 100.0,
-        risk.volatility * 100.0,
-        risk.sharpe,
-        risk.sortino.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
-        risk.skewness,
-        risk.excess_kurtosis
-    );
-    let _ = writeln!(
-        s,
-        "
-{:>10} {:>16} {:>16} {:>16}",
-        "confidence", "VaR / CVaR hist.", "normal", "Cornish-Fisher"
-    );
-    for t in &risk.tail {
+    for h in risk {
+        let r = &h.risk;
         let _ = writeln!(
             s,
-            "{:>9.0}% {:>16} {:>16} {:>16}",
-            t.confidence * 100.0,
-            format!("{:.2}% / {:.2}%", t.historical_var * 100.0, t.historical_cvar * 100.0),
-            format!("{:.2}% / {:.2}%", t.parametric_var * 100.0, t.parametric_cvar * 100.0),
-            format!("{} / {}", opt(t.cornish_fisher_var), opt(t.cornish_fisher_cvar)),
+            "\nportfolio return over {} year{}: mean {:.2}%, volatility {:.2}% a year, skewness {:.2}, excess kurtosis {:.2}",
+            h.years,
+            if h.years == 1 { "" } else { "s" },
+            r.mean * 100.0,
+            r.volatility * 100.0,
+            r.skewness,
+            r.excess_kurtosis
         );
+        let _ = writeln!(
+            s,
+            "{:>10} {:>20} {:>20} {:>20}",
+            "confidence", "VaR / CVaR simulated", "normal", "Cornish-Fisher"
+        );
+        for t in &r.tail {
+            let _ = writeln!(
+                s,
+                "{:>9.1}% {:>20} {:>20} {:>20}",
+                t.confidence * 100.0,
+                format!("{:.2}% / {:.2}%", t.historical_var * 100.0, t.historical_cvar * 100.0),
+                format!("{:.2}% / {:.2}%", t.parametric_var * 100.0, t.parametric_cvar * 100.0),
+                format!("{} / {}", opt(t.cornish_fisher_var), opt(t.cornish_fisher_cvar)),
+            );
+        }
     }
     s
 }

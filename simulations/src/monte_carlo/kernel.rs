@@ -193,7 +193,8 @@ impl<'a> Block<'a> {
             row += i + 1;
             for k in 0..self.len {
                 let source = if skewed { &self.shock } else { &self.z };
-                let e: f64 = chol.iter().enumerate().map(|(j, c)| c * source[j * BLOCK + k]).sum::<f64>() * self.scale[k];
+                let e: f64 =
+                    chol.iter().enumerate().map(|(j, c)| c * source[j * BLOCK + k]).sum::<f64>() * self.scale[k];
                 let at = self.regime[k] * n + i;
                 let mut sd = p.vol[at];
                 if let Some(g) = p.garch {

@@ -183,7 +183,11 @@ mod tests {
         let vpw = Withdrawal::Vpw { real_return: 0.05 };
         let pmt = 0.05 / (1.0 - 1.05f64.powi(-10));
         assert!((vpw.amount(&mut Spending::default(), &year(10, 0.0, 100_000.0)) - pmt * 100_000.0).abs() < 1e-9);
-        assert_eq!(vpw.amount(&mut Spending::default(), &year(1, 0.0, 100_000.0)), 100_000.0, "the last year takes all");
+        assert_eq!(
+            vpw.amount(&mut Spending::default(), &year(1, 0.0, 100_000.0)),
+            100_000.0,
+            "the last year takes all"
+        );
         // At 75 the Uniform Lifetime Table's period is 24.6.
         let rmd = Withdrawal::Rmd.amount(&mut Spending::default(), &year(10, 0.0, 246_000.0));
         assert!((rmd - 10_000.0).abs() < 1e-9, "{rmd}");

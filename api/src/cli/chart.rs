@@ -1,0 +1,108 @@
+//! The fan chart of `cairn simulate --chart FILE.svg|FILE.png`: wealth percentiles per year
+//! (5-95% and 25-75% bands, the median line), drawn with plotters.
+
+use std::iter::once;
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, bail};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use simulations::monte_carlo::Outcome;
+
+/// Embedded so PNG text renders on machines without fonts (see api/data/fonts/README.md).
+static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
+
+const SIZE: (u32, u32) = (1000, 560);
+
+/// Draws the chart; the file's extension picks SVG or PNG.
+pub(crate) fn fan_chart(outcome: &Outcome, initial_wealth: f64, path: &Path) -> anyhow::Result<()> {
+    // Both backends measure text with the font; the bitmap one also draws it.
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // The font is compiled in and known to parse (tests draw both formats).
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("svg") => draw(SVGBackend::new(path, SIZE).into_drawing_area(), outcome, initial_wealth),
+        Some("png") => draw(BitMapBackend::new(path, SIZE).into_drawing_area(), outcome, initial_wealth),
+        _ => bail!("--chart: {} must end in .svg or .png", path.display()),
+    }
+}
+
+fn failed(e: impl std::fmt::Debug) -> anyhow::Error {
+    anyhow!("cannot draw the chart: {e:?}")
+}
+
+/// 1,250,000 as "1.25M", 40,000 as "40k".
+fn short_money(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.2}B", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.0}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, o: &Outcome, initial: f64) -> anyhow::Result<()> {
+    area.fill(&WHITE).map_err(failed)?;
+    let top = o.bands.iter().map(|b| b.wealth[4]).fold(initial, f64::max).max(1.0) * 1.05;
+    let caption = format!(
+        "Wealth percentiles, {} paths: success {:.1}%, median at year {} {}",
+        o.paths,
+        o.success_probability * 100.0,
+        o.years,
+        short_money(o.terminal_percentiles[2])
+    );
+    let mut chart = ChartBuilder::on(&area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(18)
+        .x_label_area_size(42)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..f64::from(o.years), 0f64..top)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .x_desc("year")
+        .y_desc("wealth")
+        .y_label_formatter(&|v| short_money(*v))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(failed)?;
+    // Percentile i per year, starting from today's wealth at year 0.
+    let series = |i: usize| -> Vec<(f64, f64)> {
+        once((0.0, initial)).chain(o.bands.iter().map(|b| (f64::from(b.year), b.wealth[i]))).collect()
+    };
+    let band = |lo: usize, hi: usize| {
+        let mut points = series(hi);
+        points.extend(series(lo).into_iter().rev());
+        points
+    };
+    let blue = RGBColor(31, 99, 179);
+    for ((lo, hi), alpha, label) in [((0, 4), 0.18, "5-95%"), ((1, 3), 0.38, "25-75%")] {
+        chart
+            .draw_series(once(Polygon::new(band(lo, hi), blue.mix(alpha).filled())))
+            .map_err(failed)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], blue.mix(alpha).filled()));
+    }
+    chart
+        .draw_series(LineSeries::new(series(2), blue.stroke_width(3)))
+        .map_err(failed)?
+        .label("median")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(3)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(failed)?;
+    area.present().map_err(failed)
+}
