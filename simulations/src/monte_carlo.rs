@@ -388,7 +388,7 @@ fn check_shocks(shocks: Shocks) -> Result<Shock, SimError> {
         if nu.is_nan() || nu <= 2.0 || !nu.is_finite() {
             return Err(invalid(field, "must be above 2 (finite variance)"));
         }
-        Ok(rand_distr::Gamma::new(nu / 2.0, 2.0).map_err(|e| invalid(field, e.to_string()))?)
+        rand_distr::Gamma::new(nu / 2.0, 2.0).map_err(|e| invalid(field, e.to_string()))
     };
     Ok(match shocks {
         Shocks::Normal => Shock::Normal,
