@@ -1,8 +1,8 @@
 //! One block of paths stepped side by side: each path's draws come from its own stream, in a
 //! fixed order (diffusion normals; the shock's chi-square and side; jumps; a crash; the next
 //! regime), so a path's numbers do not depend on which block or thread simulates it. The
-//! arithmetic after the draws runs over arrays laid out asset by asset (`asset * BLOCK +
-//! path`), which the compiler vectorizes.
+//! arithmetic after the draws runs over arrays of [`BLOCK`] lanes per asset, which the
+//! compiler vectorizes.
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -31,18 +31,18 @@ pub struct Block<'a> {
     /// -1 for the antithetic twin of a pair (it replays its partner's stream negated).
     sign: [f64; BLOCK],
     regime: [usize; BLOCK],
-    /// Raw normals and (skewed-t only) the shocks made from them, `asset * BLOCK + path`.
-    z: Vec<f64>,
-    shock: Vec<f64>,
+    /// Raw normals and (skewed-t only) the shocks made from them, per asset, per path.
+    z: Vec<[f64; BLOCK]>,
+    shock: Vec<[f64; BLOCK]>,
     /// The multivariate t's common scale, the jumps' log-return and the crash's loss.
     scale: [f64; BLOCK],
     jump: [f64; BLOCK],
     crash: [f64; BLOCK],
     /// GARCH variance ratios (1 on average).
-    h: Vec<f64>,
-    /// This step's log-returns and gross returns, `asset * BLOCK + path`.
-    r: Vec<f64>,
-    gross: Vec<f64>,
+    h: Vec<[f64; BLOCK]>,
+    /// This step's log-returns per asset, and the portfolio's gross return, per path.
+    r: Vec<[f64; BLOCK]>,
+    portfolio: [f64; BLOCK],
     /// This step's control-variate increment per path.
     control: [f64; BLOCK],
     /// The economy's path per path (when the model has one) and its inflation this step.
@@ -85,14 +85,14 @@ impl<'a> Block<'a> {
             rng,
             sign,
             regime,
-            z: vec![0.0; n * BLOCK],
-            shock: vec![0.0; n * BLOCK],
+            z: vec![[0.0; BLOCK]; n],
+            shock: vec![[0.0; BLOCK]; n],
             scale: [1.0; BLOCK],
             jump: [0.0; BLOCK],
             crash: [0.0; BLOCK],
-            h: vec![1.0; n * BLOCK],
-            r: vec![0.0; n * BLOCK],
-            gross: vec![0.0; n * BLOCK],
+            h: vec![[1.0; BLOCK]; n],
+            r: vec![[0.0; BLOCK]; n],
+            portfolio: [0.0; BLOCK],
             control: [0.0; BLOCK],
             economy,
             inflation: [0.0; BLOCK],
@@ -116,7 +116,7 @@ impl<'a> Block<'a> {
 
     /// Path `k`'s log-return of asset `i` in the last step.
     pub fn log_return(&self, k: usize, i: usize) -> f64 {
-        self.r[i * BLOCK + k]
+        self.r[i][k]
     }
 
     /// Path `k`'s control-variate increment in the last step.
@@ -130,7 +130,7 @@ impl<'a> Block<'a> {
         let rng = &mut self.rng[k];
         let sign = self.sign[k];
         for i in 0..p.n {
-            self.z[i * BLOCK + k] = sign * rng.sample::<f64, _>(StandardNormal);
+            self.z[i][k] = sign * rng.sample::<f64, _>(StandardNormal);
         }
         self.scale[k] = match &p.shock {
             Shock::Normal => 1.0,
@@ -140,7 +140,7 @@ impl<'a> Block<'a> {
                     let w = chi.sample(rng);
                     let u: f64 = rng.gen();
                     let u = if sign < 0.0 { 1.0 - u } else { u };
-                    self.shock[i * BLOCK + k] = dist.from_parts(self.z[i * BLOCK + k], w, u);
+                    self.shock[i][k] = dist.from_parts(self.z[i][k], w, u);
                 }
                 1.0
             }
@@ -179,6 +179,8 @@ impl<'a> Block<'a> {
     }
 
     /// One step for every path: draws, then log-returns, GARCH variances and gross returns.
+    /// After the draws every loop runs over all [`BLOCK`] lanes (lanes past `len` compute on
+    /// zeros and are never read), so it vectorizes without bounds checks.
     pub fn step(&mut self) {
         let mut next = [0usize; BLOCK];
         for (k, next) in next.iter_mut().enumerate().take(self.len) {
@@ -186,40 +188,54 @@ impl<'a> Block<'a> {
         }
         let p = self.prep;
         let n = p.n;
-        let skewed = matches!(p.shock, Shock::Skewed { .. });
+        let source = if matches!(p.shock, Shock::Skewed { .. }) { &self.shock } else { &self.z };
+        self.portfolio = [0.0; BLOCK];
         let mut row = 0;
         for i in 0..n {
-            let chol = &p.chol[row..=row + i];
+            let mut e = [0.0; BLOCK];
+            for (c, z) in p.chol[row..=row + i].iter().zip(source) {
+                for k in 0..BLOCK {
+                    e[k] += c * z[k];
+                }
+            }
             row += i + 1;
-            for k in 0..self.len {
-                let source = if skewed { &self.shock } else { &self.z };
-                let e: f64 =
-                    chol.iter().enumerate().map(|(j, c)| c * source[j * BLOCK + k]).sum::<f64>() * self.scale[k];
+            let (mut drift, mut sd) = ([0.0; BLOCK], [0.0; BLOCK]);
+            for k in 0..BLOCK {
+                e[k] *= self.scale[k];
                 let at = self.regime[k] * n + i;
-                let mut sd = p.vol[at];
-                if let Some(g) = p.garch {
-                    let h = self.h[i * BLOCK + k];
-                    sd *= h.sqrt();
-                    self.h[i * BLOCK + k] = (1.0 - g.alpha - g.beta) + g.alpha * h * e * e + g.beta * h;
+                drift[k] = p.drift[at];
+                sd[k] = p.vol[at];
+            }
+            if let Some(g) = p.garch {
+                let h = &mut self.h[i];
+                for k in 0..BLOCK {
+                    sd[k] *= h[k].sqrt();
+                    h[k] = (1.0 - g.alpha - g.beta) + g.alpha * h[k] * e[k] * e[k] + g.beta * h[k];
                 }
-                let mut x = p.drift[at] + sd * e + self.jump[k];
+            }
+            let r = &mut self.r[i];
+            for k in 0..BLOCK {
+                r[k] = drift[k] + sd[k] * e[k] + self.jump[k];
                 if self.crash[k] > 0.0 {
-                    x += (1.0 - self.crash[k] * p.exposure[i]).ln();
+                    r[k] += (1.0 - self.crash[k] * p.exposure[i]).ln();
                 }
-                self.r[i * BLOCK + k] = x;
+            }
+            let w = p.weights[i];
+            for k in 0..BLOCK {
+                self.portfolio[k] += w * distributions::exp(r[k]);
             }
         }
-        for (g, r) in self.gross.iter_mut().zip(&self.r) {
-            *g = distributions::exp(*r);
-        }
-        for k in 0..self.len {
-            self.control[k] = p.control.iter().enumerate().map(|(j, c)| c * self.z[j * BLOCK + k]).sum();
+        self.control = [0.0; BLOCK];
+        for (c, z) in p.control.iter().zip(&self.z) {
+            for k in 0..BLOCK {
+                self.control[k] += c * z[k];
+            }
         }
         self.regime[..self.len].copy_from_slice(&next[..self.len]);
     }
 
     /// Path `k`'s portfolio gross return over the last step (rebalanced to the weights).
     pub fn portfolio_gross(&self, k: usize) -> f64 {
-        self.prep.weights.iter().enumerate().map(|(i, w)| w * self.gross[i * BLOCK + k]).sum()
+        self.portfolio[k]
     }
 }
