@@ -9,9 +9,12 @@
 //!   correlation matrices.
 //! - [`risk`]: VaR and CVaR (historical, parametric, Cornish-Fisher, simulated), volatility,
 //!   Sharpe, Sortino, drawdown, beta, moments.
+//! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
+//!   probability, as the risk worker computes them.
 
 pub mod correlation;
 pub mod monte_carlo;
+pub mod portfolio_risk;
 pub mod risk;
 
 /// Why a simulation cannot run: a field of its input and what is wrong with it.
