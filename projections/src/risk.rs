@@ -91,6 +91,8 @@ pub const MAX_DELAY: Duration = Duration::from_secs(3);
 const PAGE: usize = 10_000;
 /// Price history used: the last three years before the latest bar.
 const HISTORY_DAYS: i64 = 3 * 366;
+/// Above this many symbols changed at once, the positions are read whole rather than per symbol.
+const SYMBOL_QUERIES: usize = 16;
 /// Places kept for ratios.
 const RATIO_DP: u32 = 8;
 
@@ -185,19 +187,31 @@ impl Index {
     pub async fn load(db: &Db, triggers: &BTreeSet<Trigger>) -> Result<Self> {
         let mut index = Self::default();
         let mut households = BTreeSet::new();
+        let symbols: BTreeSet<&str> = triggers
+            .iter()
+            .filter_map(|t| match t {
+                Trigger::Symbol(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        // A few symbols: their positions; a day's bars for many: every position, read once.
+        let positions = if symbols.len() <= SYMBOL_QUERIES {
+            let mut rows = Vec::new();
+            for s in &symbols {
+                rows.extend(records(db, &POSITIONS, &[("symbol", Some((*s).to_owned()))]).await?);
+            }
+            rows
+        } else {
+            records(db, &POSITIONS, &[]).await?
+        };
+        for r in positions.iter().filter(|r| symbols.contains(r.str("symbol"))) {
+            households.insert(r.str("household").to_owned());
+            let holders = index.holders.entry(r.str("symbol").to_owned()).or_default();
+            holders.insert((r.str("household").to_owned(), r.str("account").to_owned()));
+        }
         for t in triggers {
-            match t {
-                Trigger::Account { household, .. } | Trigger::Household(household) => {
-                    households.insert(household.clone());
-                }
-                Trigger::Portfolio(_) => {}
-                Trigger::Symbol(symbol) => {
-                    let holders = index.holders.entry(symbol.clone()).or_default();
-                    for r in records(db, &POSITIONS, &[("symbol", Some(symbol.clone()))]).await? {
-                        households.insert(r.str("household").to_owned());
-                        holders.insert((r.str("household").to_owned(), r.str("account").to_owned()));
-                    }
-                }
+            if let Trigger::Account { household, .. } | Trigger::Household(household) = t {
+                households.insert(household.clone());
             }
         }
         for h in households {
