@@ -784,3 +784,175 @@ async fn sigterm_lets_the_command_in_flight_finish() {
     assert!(head > 20_000, "the import's events are all recorded: {head}");
     db.remove().await;
 }
+
+/// Daily bars for `symbols` over `days` weekdays from 2025-01-02: a deterministic walk per
+/// symbol (daily moves of up to ±`step` percent), as a `market import` CSV.
+fn walk_bars(symbols: &[(&str, f64, f64)], days: usize) -> String {
+    let mut csv = String::from("date,symbol,open,high,low,close,volume\n");
+    for (s, (symbol, start, step)) in symbols.iter().enumerate() {
+        let mut close = *start;
+        let mut day = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap();
+        for i in 0..days {
+            while matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+                day = day.succ_opt().unwrap();
+            }
+            let wiggle = ((i * 7 + s * 3) % 11) as f64 / 5.0 - 1.0; // -1 … 1
+            close = (close * (1.0 + wiggle * step / 100.0) * 100.0).round() / 100.0;
+            csv.push_str(&format!("{day},{symbol},{close},{close},{close},{close},1000\n"));
+            day = day.succ_opt().unwrap();
+        }
+    }
+    csv
+}
+
+/// The risk row of a portfolio, polled until `done` holds for it (60 s at most).
+async fn risk_until(api: &Api, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let a = api.get(path, token).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        if let Some(row) = a.body["rows"].as_array().and_then(|r| r.first()) {
+            if done(row) {
+                return row.clone();
+            }
+        }
+        assert!(std::time::Instant::now() < give_up, "the risk row never got there: {}", a.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn num(row: &Value, column: &str) -> f64 {
+    row[column].as_str().unwrap_or_else(|| panic!("{column} in {row}")).parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_risk_worker_keeps_a_portfolio_risk_row_current() {
+    for db in all_backends("risk worker").await {
+        let mut server = Server::start(&db);
+        let mut api = Api::new(&server.base, "t");
+        let admin = bootstrap(&server, &api).await;
+        let bars = server.dir.path().join("bars.csv");
+        std::fs::write(&bars, walk_bars(&[("VTI", 250.0, 1.2), ("BND", 72.0, 0.3)], 160)).unwrap();
+        server.cli(&["market", "import", &bars.display().to_string()], None);
+
+        let buy = |day: &str, symbol: &str, quantity: &str, price: &str| {
+            json!({ "trade_date": day, "account": "main", "account_type": "taxable", "action": "buy",
+                    "symbol": symbol, "quantity": quantity, "price": price, "fees": "0" })
+        };
+        let first = api.post("/v1/households/lee/trades", Some(&admin), buy("2025-03-03", "VTI", "40", "250")).await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        let mut side = buy("2025-03-03", "BND", "10", "72");
+        side["account"] = json!("side");
+        assert_eq!(api.post("/v1/households/lee/trades", Some(&admin), side).await.status, 201);
+        let other = api
+            .post("/v1/households/lee/portfolios", Some(&admin), json!({ "name": "other", "accounts": ["side"] }))
+            .await;
+        assert_eq!(other.status, 201, "{}", other.body);
+        let created = api
+            .post("/v1/households/lee/portfolios", Some(&admin), json!({ "name": "core", "accounts": ["main"] }))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let created_at = created.body["last_position"].as_u64().unwrap();
+
+        // The worker computes the new portfolio on its own.
+        let path = "/v1/households/lee/portfolios/core/risk";
+        let row = risk_until(&api, &admin, path, |_| true).await;
+        let position = row["position"].as_str().unwrap().parse::<u64>().unwrap();
+        assert!(position >= created_at, "{row}");
+        assert!(row["observations"].as_str().unwrap().parse::<u64>().unwrap() >= 150, "{row}");
+        let (var, cvar, var99) = (num(&row, "var_95_1d"), num(&row, "cvar_95_1d"), num(&row, "var_99_1d"));
+        assert!(var > 0.001 && var < 0.05, "1-day 95% VaR of a walk of ±1.2%: {row}");
+        assert!(cvar >= var && var99 >= var, "{row}");
+        assert!(num(&row, "var_95_21d") > var, "{row}");
+        assert!(num(&row, "volatility") > 0.05 && num(&row, "volatility") < 0.5, "{row}");
+        let p = num(&row, "success_probability");
+        assert!((0.0..=1.0).contains(&p), "{row}");
+        assert_eq!(row["weights"], r#"{"VTI":"1"}"#);
+        assert!((num(&row, "var_95_1d_amount") - var * num(&row, "market_value")).abs() < 0.011, "{row}");
+
+        // More trades: the row follows, and its position moves past them.
+        let second = api.post("/v1/households/lee/trades", Some(&admin), buy("2025-04-01", "BND", "100", "72")).await;
+        assert_eq!(second.status, 201, "{}", second.body);
+        let third = api.post("/v1/households/lee/trades", Some(&admin), buy("2025-04-02", "BND", "50", "72")).await;
+        let last = third.body["last_position"].as_u64().unwrap();
+        let updated =
+            risk_until(&api, &admin, path, |r| r["position"].as_str().unwrap().parse::<u64>().unwrap() >= last).await;
+        assert!(updated["position"].as_str().unwrap().parse::<u64>().unwrap() > position);
+        let weights: Value = serde_json::from_str(updated["weights"].as_str().unwrap()).unwrap();
+        assert!(weights["BND"].is_string() && weights["VTI"].is_string(), "{updated}");
+        assert!(num(&updated, "market_value") > num(&row, "market_value"));
+        assert!(num(&updated, "volatility") < num(&row, "volatility"), "bonds calm it: {updated}");
+
+        // Read your writes: with min_position the answer reflects the trade at once.
+        let fourth = api.post("/v1/households/lee/trades", Some(&admin), buy("2025-04-03", "VTI", "1", "250")).await;
+        let at = fourth.body["last_position"].as_u64().unwrap();
+        let a = api.get(&format!("{path}?min_position={at}"), &admin).await;
+        assert!(a.body["position"].as_u64().unwrap() >= at, "{}", a.body);
+        let r = &a.body["rows"][0];
+        assert!(r["position"].as_str().unwrap().parse::<u64>().unwrap() >= at, "{}", a.body);
+
+        // A portfolio never computed answers no rows; its status is on /metrics.
+        let none = api.get("/v1/households/lee/portfolios/nothing/risk", &admin).await;
+        assert_eq!((none.status, none.body["rows"].as_array().map(Vec::len)), (200, Some(0)));
+        let metrics = api.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("cairn_subscriber_position{subscriber=\"worker:risk\"}"), "{metrics}");
+        assert!(metrics.contains("cairn_risk_pending_portfolios"), "{metrics}");
+        assert!(metrics.contains("cairn_risk_last_compute_seconds"), "{metrics}");
+
+        // An auditor's as-of read computes the row from the replay.
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(2)).format("%Y-%m-%dT%H:%M:%SZ");
+        let replayed = api.get(&format!("{path}?as_of={later}"), &admin).await;
+        assert_eq!(replayed.status, 200, "{}", replayed.body);
+        assert_eq!(replayed.body["rows"][0]["portfolio"], "core", "{}", replayed.body);
+        assert!(replayed.body["position"].as_u64().unwrap() >= at, "{}", replayed.body);
+
+        // The CLI computes the same figures in-process.
+        let out = server.cli(&["portfolio", "risk", "--household", "lee", "--name", "core", "--format", "json"], None);
+        let report: Value = serde_json::from_str(out.trim()).unwrap();
+        let measures: std::collections::BTreeMap<&str, &str> = report["risk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["measure"].as_str().unwrap(), m["value"].as_str().unwrap()))
+            .collect();
+        let cli_var: f64 = measures["var_95_1d"].parse().unwrap();
+        assert!(cli_var > 0.0 && measures["portfolio"] == "core", "{out}");
+        assert!(report["generated"]["position"].as_u64().unwrap() >= at, "{out}");
+
+        // A restart recomputes only what changed while the server was down.
+        let checkpoint = |metrics: &str| -> u64 {
+            let line = metrics.lines().find(|l| l.starts_with("cairn_risk_checkpoint ")).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        };
+        let give_up = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let metrics = api.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+            if checkpoint(&metrics) >= at {
+                break;
+            }
+            assert!(std::time::Instant::now() < give_up, "the worker's checkpoint stays behind {at}: {metrics}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let other_before = risk_until(&api, &admin, "/v1/households/lee/portfolios/other/risk", |_| true).await;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let csv = server.dir.path().join("more.csv");
+        std::fs::write(&csv, "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-04-04,main,taxable,buy,VTI,2,250,0\n")
+            .unwrap();
+        let imported: Value = serde_json::from_str(
+            server.cli(&["ledger", "import", &csv.display().to_string(), "--household", "lee"], None).trim(),
+        )
+        .unwrap();
+        let offline = imported["last_position"].as_u64().unwrap();
+        (server.child, server.base) = common::serve(&db.url, server_env(server.dir.path()));
+        api = Api::new(&server.base, "t");
+        let admin = api.token("ada@example.com").await;
+        risk_until(&api, &admin, path, |r| r["position"].as_str().unwrap().parse::<u64>().unwrap() >= offline).await;
+        let metrics = api.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("\ncairn_risk_computed_total 1\n"), "only core is computed again: {metrics}");
+        let other_after = risk_until(&api, &admin, "/v1/households/lee/portfolios/other/risk", |_| true).await;
+        assert_eq!(other_after["computed_at"], other_before["computed_at"]);
+        drop(server);
+        db.remove().await;
+    }
+}

@@ -121,7 +121,7 @@ impl Command {
                     | LedgerCommand::WashSales { .. }
             ),
             Command::User(UserCmd::Show { .. } | UserCmd::List { .. })
-            | Command::Portfolio(PortfolioCmd::Show { .. } | PortfolioCmd::Allocation { .. })
+            | Command::Portfolio(PortfolioCmd::Show { .. } | PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_))
             | Command::Market(MarketCmd::Bars { .. } | MarketCmd::Latest { .. }) => true,
             _ => false,
         }

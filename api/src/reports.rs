@@ -199,6 +199,16 @@ pub fn allocation(records: &[Record]) -> Report {
     )
 }
 
+/// A portfolio's risk row, one measure per line (the columns of `portfolio_risk`).
+pub fn risk(record: &Record) -> Report {
+    let rows = projections::risk::PORTFOLIO_RISK
+        .columns
+        .iter()
+        .map(|c| vec![c.name.to_owned(), record.str(c.name).to_owned()])
+        .collect();
+    Report { name: "risk", columns: vec!["measure", "value"], rows, totals: Vec::new() }
+}
+
 /// Every KYC status change: who, when, with which documents.
 pub fn kyc(records: &[Record]) -> Report {
     table(

@@ -603,6 +603,27 @@ impl Db {
         Ok(())
     }
 
+    /// Writes one row into one generation of a table, replacing the row with its key unless
+    /// that row's `guard` column is greater than this one's (so that of two writers computing
+    /// from different positions, the later inputs win whichever commits last). Returns whether
+    /// the row was written.
+    pub async fn upsert_unless_newer(&self, table: &Table, generation: i64, row: &Row, guard: &str) -> Result<bool> {
+        let physical = table.physical(generation);
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        let values: Vec<String> = table.columns.iter().enumerate().map(|(i, c)| self.param(i + 1, c.kind)).collect();
+        let updates: Vec<String> =
+            names.iter().filter(|n| !table.key.contains(n)).map(|n| format!("{n} = excluded.{n}")).collect();
+        let sql = format!(
+            "INSERT INTO {physical} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {} \
+             WHERE {physical}.{guard} <= excluded.{guard}",
+            names.join(", "),
+            values.join(", "),
+            table.key.join(", "),
+            updates.join(", "),
+        );
+        Ok(self.execute(&sql, row).await? == 1)
+    }
+
     /// Deletes the rows of several scopes at once from one generation of a table.
     pub async fn delete_scopes(&self, tx: &mut Tx, table: &Table, generation: i64, scopes: &[String]) -> Result<()> {
         if scopes.is_empty() {

@@ -8,6 +8,8 @@
 //!   auditors' as-of replay) or NATS JetStream (the relay's subjects).
 //! - [`holdings`], [`prices`], [`people`]: the projectors and their tables; [`query`] reads
 //!   them back as typed rows.
+//! - [`risk`]: the risk worker (inside `cairn serve`) and its read model `portfolio_risk`,
+//!   computed from the `holdings` and `prices` read models.
 //!
 //! This crate and `event-store` are the only ones that contain SQL.
 
@@ -16,6 +18,7 @@ pub mod holdings;
 pub mod people;
 pub mod prices;
 pub mod query;
+pub mod risk;
 pub mod runner;
 pub mod source;
 

@@ -121,10 +121,64 @@ pub struct Progress {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Registration {
-    version: i64,
-    generation: i64,
-    shadow: Option<(i64, i64)>,
+pub(crate) struct Registration {
+    pub(crate) version: i64,
+    pub(crate) generation: i64,
+    pub(crate) shadow: Option<(i64, i64)>,
+}
+
+/// The registry row of `name` (a projector, or a worker keeping tables the same way).
+pub(crate) async fn registration(db: &Db, name: &str) -> Result<Option<Registration>> {
+    let rows = db
+        .fetch(
+            "SELECT CAST(version AS TEXT), CAST(generation AS TEXT), CAST(shadow_version AS TEXT), \
+             CAST(shadow_generation AS TEXT) FROM cairn_projectors WHERE name = $1",
+            &[Some(name.to_owned())],
+        )
+        .await?;
+    Ok(rows.first().map(|r| Registration {
+        version: num(&r[0]),
+        generation: num(&r[1]),
+        shadow: r[3].as_ref().map(|_| (num(&r[2]), num(&r[3]))),
+    }))
+}
+
+/// Registers `name` with generation 1 of `tables` and a checkpoint at 0. The registry row is
+/// inserted first, in the same transaction as the tables, so that of two runners starting at
+/// once only one creates them (the other finds the row taken and keeps the first one's).
+pub(crate) async fn register(db: &Db, name: &str, version: i64, tables: &[&Table]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO cairn_projectors (name, version, generation) VALUES ($1, CAST($2 AS BIGINT), 1) \
+             ON CONFLICT (name) DO NOTHING",
+            &[Some(name.to_owned()), Some(version.to_string())],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    db.create_tables(&mut tx, tables, 1).await?;
+    for t in tables {
+        db.point_view(&mut tx, t, 1).await?;
+    }
+    tx.execute(
+        "INSERT INTO cairn_projector_checkpoints (name, generation, position) VALUES ($1, 1, 0)",
+        &[Some(name.to_owned())],
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// The checkpoint of `name` in `generation` (0 when there is none).
+pub(crate) async fn checkpoint(db: &Db, name: &str, generation: i64) -> Result<u64> {
+    let rows = db
+        .fetch(
+            "SELECT CAST(position AS TEXT) FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)",
+            &[Some(name.to_owned()), Some(generation.to_string())],
+        )
+        .await?;
+    Ok(rows.first().map_or(0, |r| num(&r[0]) as u64))
 }
 
 /// Runs one projector against one read-model database.
@@ -174,47 +228,11 @@ impl Runner {
     }
 
     async fn registration(&self) -> Result<Option<Registration>> {
-        let rows = self
-            .db
-            .fetch(
-                "SELECT CAST(version AS TEXT), CAST(generation AS TEXT), CAST(shadow_version AS TEXT), \
-                 CAST(shadow_generation AS TEXT) FROM cairn_projectors WHERE name = $1",
-                &[Some(self.name().to_owned())],
-            )
-            .await?;
-        Ok(rows.first().map(|r| Registration {
-            version: num(&r[0]),
-            generation: num(&r[1]),
-            shadow: r[3].as_ref().map(|_| (num(&r[2]), num(&r[3]))),
-        }))
+        registration(&self.db, self.name()).await
     }
 
-    /// Registers the projector with generation 1. The registry row is inserted first, in the
-    /// same transaction as the tables, so that of two runners starting at once only one creates
-    /// them (the other finds the row taken and keeps the first one's).
     async fn register(&mut self) -> Result<()> {
-        let tables = self.projection.tables();
-        let mut tx = self.db.begin().await?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO cairn_projectors (name, version, generation) VALUES ($1, CAST($2 AS BIGINT), 1) \
-                 ON CONFLICT (name) DO NOTHING",
-                &[Some(self.name().to_owned()), Some(self.projection.version().to_string())],
-            )
-            .await?;
-        if inserted == 0 {
-            return Ok(());
-        }
-        self.db.create_tables(&mut tx, tables, 1).await?;
-        for t in tables {
-            self.db.point_view(&mut tx, t, 1).await?;
-        }
-        tx.execute(
-            "INSERT INTO cairn_projector_checkpoints (name, generation, position) VALUES ($1, 1, 0)",
-            &[Some(self.name().to_owned())],
-        )
-        .await?;
-        tx.commit().await
+        register(&self.db, self.name(), self.projection.version(), self.projection.tables()).await
     }
 
     /// Starts filling a new shadow generation from position 0 (dropping an unfinished one).
@@ -278,14 +296,7 @@ impl Runner {
     }
 
     async fn checkpoint(&self, generation: i64) -> Result<u64> {
-        let rows = self
-            .db
-            .fetch(
-                "SELECT CAST(position AS TEXT) FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)",
-                &[Some(self.name().to_owned()), Some(generation.to_string())],
-            )
-            .await?;
-        Ok(rows.first().map_or(0, |r| num(&r[0]) as u64))
+        checkpoint(&self.db, self.name(), generation).await
     }
 
     /// The generation being written: the shadow during a rebuild, else the one in service.

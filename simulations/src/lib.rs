@@ -18,11 +18,14 @@
 //! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
+//! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
+//!   probability, as the risk worker computes them.
 
 pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod monte_carlo;
+pub mod portfolio_risk;
 pub mod risk;
 pub mod scenario;
 

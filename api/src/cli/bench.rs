@@ -191,6 +191,7 @@ pub(crate) async fn http(
         auth,
         cache: cache.clone(),
         stopping: stopping.clone(),
+        risk: Default::default(),
     };
     let followers: Vec<_> = projections::all()
         .into_iter()

@@ -19,6 +19,17 @@ pub(crate) struct PortfolioRef {
     expected_version: Option<u64>,
 }
 
+/// Which portfolio a report is about, and how to print it.
+#[derive(Debug, Args)]
+pub(crate) struct PortfolioReport {
+    #[arg(long)]
+    household: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: api::reports::Format,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum PortfolioCmd {
     /// Create a portfolio over some of the household's accounts (labels, comma-separated).
@@ -66,14 +77,12 @@ pub(crate) enum PortfolioCmd {
     },
     /// The portfolio's allocation at the latest prices against its target: weight, target and
     /// drift per asset, and whether any drift exceeds the threshold (needs_rebalancing).
-    Allocation {
-        #[arg(long)]
-        household: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_enum, default_value = "table")]
-        format: api::reports::Format,
-    },
+    Allocation(PortfolioReport),
+    /// The portfolio's risk: VaR and CVaR (historical and normal, 1 and 21 trading days, 95%
+    /// and 99%), volatility, and the probability that it sustains a 4% inflation-adjusted
+    /// withdrawal for 30 years; computed now from the read models (caught up first), as the
+    /// risk worker in `cairn serve` computes it.
+    Risk(PortfolioReport),
 }
 
 pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> anyhow::Result<()> {
@@ -98,7 +107,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
             );
             return Ok(());
         }
-        read_cmd @ PortfolioCmd::Allocation { .. } => {
+        read_cmd @ (PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_)) => {
             return read(&mut Reader::open(store, url).await?, read_cmd).await
         }
         PortfolioCmd::Create { at, accounts } => {
@@ -131,11 +140,25 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
     Ok(())
 }
 
-/// Portfolio reports, answered from the `holdings` read models (caught up first).
+/// Portfolio reports, answered from the `holdings` (and, for risk, `prices`) read models,
+/// caught up first.
 pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Result<()> {
     use projections::holdings::{ALLOCATIONS, PORTFOLIOS};
-    let PortfolioCmd::Allocation { household, name, format } = cmd else {
-        anyhow::bail!("only `portfolio allocation` can be read as of an instant");
+    let missing =
+        |household: &str, name: &str| anyhow::anyhow!("portfolio: no portfolio {name:?} in household {household:?}");
+    let (household, name, format) = match cmd {
+        PortfolioCmd::Allocation(PortfolioReport { household, name, format }) => (household, name, format),
+        PortfolioCmd::Risk(PortfolioReport { household, name, format }) => {
+            reader.ready("holdings").await?;
+            reader.ready("prices").await?;
+            let (h, p) = (domain::ledger::household_key(&household), domain::ledger::household_key(&name));
+            let row = projections::risk::assess(&reader.db, &h, &p).await?.ok_or_else(|| missing(&household, &name))?;
+            let record = projections::query::Record::new(&projections::risk::PORTFOLIO_RISK, row);
+            let position = record.text("position").and_then(|p| p.parse().ok()).unwrap_or(0);
+            let params = vec![("household", household), ("name", name)];
+            return emit(reader, &api::reports::risk(&record), format, &params, position).await;
+        }
+        _ => anyhow::bail!("only `portfolio allocation` and `portfolio risk` can be read as of an instant"),
     };
     let position = reader.ready("holdings").await?;
     let filters = [
@@ -144,7 +167,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
     ];
     let portfolio = records(&reader.db, &PORTFOLIOS, &filters).await?;
     let Some(p) = portfolio.first() else {
-        anyhow::bail!("portfolio: no portfolio {name:?} in household {household:?}");
+        return Err(missing(&household, &name));
     };
     let rows = records(&reader.db, &ALLOCATIONS, &filters).await?;
     let mut report = api::reports::allocation(&rows);

@@ -101,6 +101,9 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
         .into_iter()
         .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
         .collect();
+    // The risk worker: portfolio_risk rows recomputed as portfolios change (projections::risk).
+    let risk = std::sync::Arc::new(projections::risk::Metrics::default());
+    let risk_task = tokio::spawn(projections::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone()));
     api::http::idempotency::create_table(&db).await?;
     let vault = commands::vault::Vault::new(store.clone(), super::master_key()?);
     // The signing key lives beside the master key unless configured.
@@ -113,7 +116,8 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
         .with_context(|| format!("JWT signing key {key_file}"))?;
     let passwords = api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
     let auth = std::sync::Arc::new(api::http::auth::Auth::new(keys, passwords));
-    let state = AppState { store, db: db.clone(), vault, auth, cache: Default::default(), stopping: stopping.clone() };
+    let state =
+        AppState { store, db: db.clone(), vault, auth, cache: Default::default(), stopping: stopping.clone(), risk };
     let app = Application::build(state, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
     tokio::spawn(async move {
@@ -131,6 +135,7 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
     for task in projectors {
         task.await.context("projector task")?;
     }
+    risk_task.await.context("risk worker task")?;
     Ok(())
 }
 

@@ -53,6 +53,8 @@ pub struct AppState {
     /// Becomes true at shutdown: live event streams end, so the graceful shutdown (which waits
     /// for every connection) is not held open by them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The risk worker's figures, for `/metrics` (zero when no worker runs in this process).
+    pub risk: Arc<projections::risk::Metrics>,
 }
 
 /// The HTTP routes with their limits and security headers.

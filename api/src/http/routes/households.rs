@@ -252,6 +252,68 @@ pub async fn events(
     Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
 }
 
+/// How long a `min_position` risk read waits for serve's risk worker (which lets a portfolio's
+/// changes gather for `projections::risk::QUIET`, at most `MAX_DELAY`) before computing the
+/// portfolio itself.
+pub const RISK_FOLLOWER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A portfolio's risk row (`portfolio_risk`). The answer's `position` is the risk worker's
+/// checkpoint: every change up to it is in the row (whose own `position` is that of its
+/// inputs). With `min_position` beyond what the worker has written within [`RISK_FOLLOWER`],
+/// and with `as_of`, the row is computed for the request, from read models caught up to it.
+pub async fn risk(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, portfolio)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> Result<Json<Rows>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Read, "portfolio_risk").await?;
+    for (field, given) in [("year", params.year.is_some()), ("portfolio", params.portfolio.is_some())] {
+        if given {
+            return Err(Problem::field(field, "this endpoint does not take it"));
+        }
+    }
+    let portfolio = domain::ledger::household_key(&portfolio);
+    let table = &projections::risk::PORTFOLIO_RISK;
+    let computed = |row: Option<projections::db::Row>, position: u64, as_of| {
+        let position = row
+            .as_ref()
+            .map(|r| projections::query::Record::new(table, r.clone()))
+            .and_then(|r| r.text("position").and_then(|p| p.parse().ok()))
+            .unwrap_or(position);
+        Json(Rows { household: Some(key.clone()), position, as_of, rows: objects(table, row.into_iter().collect()) })
+    };
+    if params.as_of.is_some() {
+        let mut reader = reader(&state, &p, &params).await?;
+        reader.ready("holdings").await.map_err(Problem::internal)?;
+        let position = reader.ready("prices").await.map_err(Problem::internal)?;
+        let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;
+        return Ok(computed(row, position, reader.instant()));
+    }
+    let min = params.min_position.unwrap_or(0);
+    let give_up = std::time::Instant::now() + RISK_FOLLOWER;
+    while projections::risk::worker_checkpoint(&state.db).await? < min && std::time::Instant::now() < give_up {
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let pinned = state.db.pinned().await?;
+    let checkpoint = projections::risk::worker_checkpoint(&pinned).await?;
+    if checkpoint >= min {
+        let filters = [("household", Some(key.clone())), ("portfolio", Some(portfolio))];
+        let rows = objects(table, pinned.select(table, &filters).await?);
+        return Ok(Json(Rows { household: Some(key.clone()), position: checkpoint, as_of: None, rows }));
+    }
+    drop(pinned);
+    // The worker is behind (or not running): compute from read models caught up to `min`.
+    let mut reader = Reader::with_db(state.store.clone(), state.db.clone());
+    reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
+    reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;
+    if let Some(row) = &row {
+        projections::risk::save(&state.db, row).await?;
+    }
+    Ok(computed(row, min, None))
+}
+
 /// Daily bars of a symbol.
 pub async fn prices(
     State(state): State<AppState>,

@@ -186,6 +186,17 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         view!("holdings", h::ALLOCATIONS, None, true),
     );
     add(
+        Op {
+            description: "VaR and CVaR (historical and normal, 1 and 21 trading days, 95% and 99%) as fractions of the market value, annualized volatility, and the Monte Carlo probability of sustaining a 4% inflation-adjusted withdrawal for 30 years, from the portfolio's daily return history at today's weights. Kept up to date by the risk worker; `position` is the worker's checkpoint and each row's `position` that of its inputs. `rows` is empty until the portfolio is first computed.",
+            ..read(
+                "/v1/households/{household}/portfolios/{portfolio}/risk",
+                "A portfolio's risk (VaR, CVaR, volatility, probability of success)",
+                &[HOUSEHOLD, ("portfolio", "path", true, "The portfolio's name."), AS_OF, MIN_POSITION],
+            )
+        },
+        get(households::risk),
+    );
+    add(
         read(
             "/v1/households/{household}/events",
             "The audit trail: every event of the household, who and through what",

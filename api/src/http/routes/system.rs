@@ -87,6 +87,29 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             head.saturating_sub(*pos)
         );
     }
+    // The risk worker (its checkpoint is also a subscriber above, as `worker:risk`).
+    let r = &state.risk;
+    let risk = [
+        (
+            "cairn_risk_checkpoint",
+            "gauge",
+            "Position up to which every changed portfolio's risk is written.",
+            load(&r.checkpoint),
+        ),
+        ("cairn_risk_pending_portfolios", "gauge", "Changed portfolios waiting to be computed.", load(&r.pending)),
+        ("cairn_risk_computed_total", "counter", "Portfolio risk rows computed by this process.", load(&r.computed)),
+        ("cairn_risk_failures_total", "counter", "Risk worker failures (each retried after 5 s).", load(&r.failures)),
+    ];
+    for (name, kind, help, value) in risk {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
+    let micros = load(&r.last_compute_micros);
+    let seconds = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    let _ = writeln!(
+        out,
+        "# HELP cairn_risk_last_compute_seconds How long the last portfolio took (read, compute, write).\n\
+         # TYPE cairn_risk_last_compute_seconds gauge\ncairn_risk_last_compute_seconds {seconds}"
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
