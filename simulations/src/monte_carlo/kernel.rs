@@ -181,6 +181,8 @@ impl<'a> Block<'a> {
     /// One step for every path: draws, then log-returns, GARCH variances and gross returns.
     /// After the draws every loop runs over all [`BLOCK`] lanes (lanes past `len` compute on
     /// zeros and are never read), so it vectorizes without bounds checks.
+    // Lane loops index several arrays by the same lane; iterator chains would hide that.
+    #[allow(clippy::needless_range_loop)]
     pub fn step(&mut self) {
         let mut next = [0usize; BLOCK];
         for (k, next) in next.iter_mut().enumerate().take(self.len) {
