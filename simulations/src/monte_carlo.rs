@@ -446,16 +446,8 @@ fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Re
                 format!("must be the economy's regimes in its order: {}", e.regime_names().join(", ")),
             ));
         }
-    } else if r.transition.len() != k || r.transition.iter().any(|row| row.len() != k) {
-        return Err(invalid("model.regimes.transition", format!("must be {k} rows of {k} probabilities")));
-    }
-    for (i, row) in r.transition.iter().enumerate() {
-        if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(invalid(
-                "model.regimes.transition",
-                format!("row {} must be probabilities summing to 1", i + 1),
-            ));
-        }
+    } else {
+        check_transition(&r.transition, k, "model.regimes.transition")?;
     }
     for (i, s) in r.states.iter().enumerate() {
         if s.expected_returns.len() != n || s.volatilities.len() != n {
@@ -468,6 +460,19 @@ fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Re
             || s.expected_returns.iter().any(|m| !(m.is_finite() && *m > -1.0))
         {
             return Err(invalid(&format!("model.regimes.states[{i}]"), "returns above -1, volatilities at least 0"));
+        }
+    }
+    Ok(())
+}
+
+/// A `k` x `k` transition matrix: rows of probabilities summing to 1.
+pub(crate) fn check_transition(matrix: &[Vec<f64>], k: usize, field: &str) -> Result<(), SimError> {
+    if matrix.len() != k || matrix.iter().any(|row| row.len() != k) {
+        return Err(invalid(field, format!("must be {k} rows of {k} probabilities (one per regime)")));
+    }
+    for (i, row) in matrix.iter().enumerate() {
+        if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
+            return Err(invalid(&format!("{field}[{i}]"), "must be probabilities summing to 1"));
         }
     }
     Ok(())

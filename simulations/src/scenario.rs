@@ -37,7 +37,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation;
 use crate::monte_carlo::kernel::path_rng;
-use crate::monte_carlo::{cumulative, invalid, percentiles, pick, stationary_distribution, MAX_PATH_YEARS};
+use crate::monte_carlo::{
+    check_transition, cumulative, invalid, percentiles, pick, stationary_distribution, MAX_PATH_YEARS,
+};
 use crate::SimError;
 
 /// The macro variables, in the order of every array here and of `correlation`'s rows.
@@ -318,14 +320,7 @@ fn step_transition(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Vec<f64>>, SimError> {
     let field = "economy.yearly_transition";
-    if yearly.len() != k || yearly.iter().any(|row| row.len() != k) {
-        return Err(invalid(field, format!("must be {k} rows of {k} probabilities (one per regime)")));
-    }
-    for (i, row) in yearly.iter().enumerate() {
-        if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(invalid(&format!("{field}[{i}]"), "must be probabilities summing to 1"));
-        }
-    }
+    check_transition(yearly, k, field)?;
     let p = DMatrix::from_fn(k, k, |i, j| yearly[i][j]);
     let root = matrix_root(&p, steps).ok_or_else(|| {
         invalid(
