@@ -803,9 +803,25 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// [`PERCENTILES`] of `values`, interpolated as [`quantile`] does, by selection rather than a
+/// full sort: each needs the order statistic at `floor(h)` and the smallest value above it.
 pub(crate) fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
-    values.sort_by(f64::total_cmp);
-    PERCENTILES.map(|q| quantile(&values, q))
+    if values.is_empty() {
+        return [f64::NAN; 5];
+    }
+    let n = values.len();
+    PERCENTILES.map(|q| {
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let (_, at, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+        let a = *at;
+        if h > lo as f64 {
+            let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+            a + (h - lo as f64) * (b - a)
+        } else {
+            a
+        }
+    })
 }
 
 fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
@@ -890,9 +906,11 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
         year: y as u32 + 1,
         wealth: percentiles(results.iter().map(f).collect()),
     };
-    let bands = (0..years).map(|y| band(y, &|r| r.year_end[y])).collect();
-    let retire = (plan.cash_flows.retire_after_years as usize).min(years);
-    let spending_bands = (retire..years).map(|y| band(y, &|r| r.spending[y])).collect();
+    let (bands, spending_bands) = pool.install(|| {
+        let retire = (plan.cash_flows.retire_after_years as usize).min(years);
+        let bands = (0..years).into_par_iter().map(|y| band(y, &|r| r.year_end[y])).collect();
+        (bands, (retire..years).into_par_iter().map(|y| band(y, &|r| r.spending[y])).collect())
+    });
     let terminal: Vec<f64> = results.iter().map(|r| r.year_end[years - 1]).collect();
     let terminal_mean = terminal.iter().sum::<f64>() / terminal.len() as f64;
     Ok(Outcome {
@@ -1313,5 +1331,16 @@ mod tests {
         m.regimes.as_mut().unwrap().states.swap(0, 1);
         let err = run(&plan(m, 5, 10), 1).unwrap_err().to_string();
         assert!(err.starts_with("model.regimes.states: must be the economy's regimes"), "{err}");
+    }
+
+    #[test]
+    fn percentiles_by_selection_match_a_sorted_interpolation() {
+        for n in [1usize, 2, 3, 10, 101, 1_000] {
+            let values: Vec<f64> = (0..n).map(|i| ((i * 7_919) % 1_009) as f64 * 0.37 - 50.0).collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(percentiles(values), PERCENTILES.map(|q| quantile(&sorted, q)), "n = {n}");
+        }
+        assert!(percentiles(Vec::new()).iter().all(|p| p.is_nan()));
     }
 }
