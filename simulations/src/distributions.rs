@@ -182,7 +182,8 @@ pub fn exp(x: f64) -> f64 {
     let r = (x - k * HI) - k * LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
-    let scale = f64::from_bits(((n >> 6) + 1023).cast_unsigned() << 52);
+    // The biased exponent (n >> 6) + 1023 is in 1..=2046 on the clamped range.
+    let scale = f64::from_bits((((n >> 6) + 1023) as u64) << 52);
     TWO_TO_J_64[(n & 63) as usize] * p * scale
 }
 
