@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::correlation;
-use crate::distributions::SkewedT;
+use crate::distributions::{self, SkewedT};
 use crate::scenario::{Economy, PreparedEconomy};
 use crate::SimError;
 pub use withdrawal::Withdrawal;
@@ -43,13 +43,18 @@ fn one() -> f64 {
 }
 
 /// The distribution of the standardized shocks.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shocks {
     Normal,
-    /// Multivariate Student-t with `degrees_of_freedom` (> 2), scaled to unit variance.
+    /// Multivariate Student-t with `degrees_of_freedom` (> 2), scaled to unit variance; or
+    /// leave `degrees_of_freedom` out and give `fit_returns` (at least 30 historical returns,
+    /// any frequency) to estimate it by maximum likelihood.
     StudentT {
-        degrees_of_freedom: f64,
+        #[serde(default)]
+        degrees_of_freedom: Option<f64>,
+        #[serde(default)]
+        fit_returns: Vec<f64>,
     },
     /// Hansen's (1994) skewed-t, independent per asset before the correlation is applied,
     /// scaled to unit variance; `skew` in (-1, 1), negative for a heavier left tail.
@@ -382,7 +387,7 @@ pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> SimError {
     SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
-fn check_shocks(shocks: Shocks) -> Result<Shock, SimError> {
+fn check_shocks(shocks: &Shocks, warnings: &mut Vec<String>) -> Result<Shock, SimError> {
     let field = "model.shocks.degrees_of_freedom";
     let chi = |nu: f64| {
         if nu.is_nan() || nu <= 2.0 || !nu.is_finite() {
@@ -392,11 +397,28 @@ fn check_shocks(shocks: Shocks) -> Result<Shock, SimError> {
     };
     Ok(match shocks {
         Shocks::Normal => Shock::Normal,
-        Shocks::StudentT { degrees_of_freedom: nu } => Shock::T { nu, chi: chi(nu)? },
+        Shocks::StudentT { degrees_of_freedom: Some(nu), fit_returns } if fit_returns.is_empty() => {
+            Shock::T { nu: *nu, chi: chi(*nu)? }
+        }
+        Shocks::StudentT { degrees_of_freedom: None, fit_returns } => {
+            let fit = distributions::fit_student_t(fit_returns)
+                .map_err(|problem| invalid("model.shocks.fit_returns", problem))?;
+            warnings.push(format!(
+                "model.shocks: degrees of freedom fitted to {} returns by maximum likelihood: {:.2} \
+                 (standard error {:.2})",
+                fit_returns.len(),
+                fit.nu,
+                fit.standard_error
+            ));
+            Shock::T { nu: fit.nu, chi: chi(fit.nu)? }
+        }
+        Shocks::StudentT { .. } => {
+            return Err(invalid("model.shocks", "give degrees_of_freedom or fit_returns, not both"));
+        }
         Shocks::SkewedT { degrees_of_freedom: nu, skew } => {
-            let chi = chi(nu)?;
+            let chi = chi(*nu)?;
             let dist =
-                SkewedT::new(nu, skew).ok_or_else(|| invalid("model.shocks.skew", "must be between -1 and 1"))?;
+                SkewedT::new(*nu, *skew).ok_or_else(|| invalid("model.shocks.skew", "must be between -1 and 1"))?;
             Shock::Skewed { dist, chi }
         }
     })
@@ -524,7 +546,7 @@ impl Prepared {
                  (Higham 2002; largest change {change:.6})"
             ));
         }
-        let shock = check_shocks(m.shocks)?;
+        let shock = check_shocks(&m.shocks, &mut warnings)?;
         let crash = check_extras(m, dt)?;
         let economy = prepare_economy(m, &mut warnings)?;
         let kappa = m.jumps.map_or(0.0, |j| j.intensity * ((j.mean + 0.5 * j.volatility * j.volatility).exp() - 1.0));
@@ -998,7 +1020,7 @@ mod tests {
     fn the_same_seed_gives_identical_results_on_any_number_of_threads() {
         let mut m = model(vec![asset(0.06, 0.15, 0.6), asset(0.03, 0.05, 0.4)]);
         m.correlation = Some(vec![vec![1.0, 0.3], vec![0.3, 1.0]]);
-        m.shocks = Shocks::StudentT { degrees_of_freedom: 5.0 };
+        m.shocks = Shocks::StudentT { degrees_of_freedom: Some(5.0), fit_returns: Vec::new() };
         m.jumps = Some(Jumps { intensity: 0.5, mean: -0.05, volatility: 0.1 });
         let mut p = plan(m, 20, 2_000);
         p.cash_flows = CashFlows {
@@ -1091,7 +1113,7 @@ mod tests {
     fn student_t_shocks_have_unit_variance_and_t_tails() {
         let nu = 6.0f64;
         let mut m = model(vec![asset(0.0, 0.2, 1.0)]);
-        m.shocks = Shocks::StudentT { degrees_of_freedom: nu };
+        m.shocks = Shocks::StudentT { degrees_of_freedom: Some(nu), fit_returns: Vec::new() };
         let prep = Prepared::new(&m).unwrap();
         let (drift, vol) = (prep.drift[0], prep.vol[0]);
         let n = 400_000usize;
@@ -1125,7 +1147,7 @@ mod tests {
             "model.assets.weight: weights must be at least 0 and sum to 1"
         );
         bad.model.assets[0].weight = 1.0;
-        bad.model.shocks = Shocks::StudentT { degrees_of_freedom: 2.0 };
+        bad.model.shocks = Shocks::StudentT { degrees_of_freedom: Some(2.0), fit_returns: Vec::new() };
         assert!(run(&bad, 0).unwrap_err().to_string().starts_with("model.shocks.degrees_of_freedom"));
         bad.model.shocks = Shocks::Normal;
         bad.years = 101;
@@ -1342,5 +1364,33 @@ mod tests {
             assert_eq!(percentiles(values), PERCENTILES.map(|q| quantile(&sorted, q)), "n = {n}");
         }
         assert!(percentiles(Vec::new()).iter().all(|p| p.is_nan()));
+    }
+
+    /// Degrees of freedom left out are fitted to the given returns (and said so); giving both
+    /// is refused, naming the field.
+    #[test]
+    fn student_t_degrees_of_freedom_can_be_fitted_from_returns() {
+        let t = SkewedT::new(5.0, 0.0).unwrap();
+        let chi = t.chi_square();
+        let mut rng = kernel::path_rng(3, 0);
+        let returns: Vec<f64> = (0..5_000).map(|_| 0.01 * t.sample(&chi, &mut rng)).collect();
+        let mut m = model(vec![asset(0.05, 0.15, 1.0)]);
+        m.shocks = Shocks::StudentT { degrees_of_freedom: None, fit_returns: returns.clone() };
+        let prep = Prepared::new(&m).unwrap();
+        let Shock::T { nu, .. } = prep.shock else { panic!("a t") };
+        let fit = distributions::fit_student_t(&returns).unwrap();
+        assert_eq!(nu, fit.nu);
+        assert!(
+            prep.warnings[0].starts_with("model.shocks: degrees of freedom fitted to 5000 returns"),
+            "{:?}",
+            prep.warnings
+        );
+        m.shocks = Shocks::StudentT { degrees_of_freedom: Some(5.0), fit_returns: returns };
+        assert_eq!(
+            Prepared::new(&m).unwrap_err().to_string(),
+            "model.shocks: give degrees_of_freedom or fit_returns, not both"
+        );
+        m.shocks = Shocks::StudentT { degrees_of_freedom: None, fit_returns: vec![0.01; 5] };
+        assert!(Prepared::new(&m).unwrap_err().to_string().starts_with("model.shocks.fit_returns: needs at least 30"));
     }
 }
