@@ -117,12 +117,11 @@ pub fn fit_student_t(returns: &[f64]) -> Result<FittedT, String> {
     if returns.len() < 30 || returns.iter().any(|r| !r.is_finite()) {
         return Err("needs at least 30 finite returns".into());
     }
-    let n = returns.len() as f64;
-    let mean = returns.iter().sum::<f64>() / n;
-    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    if returns.iter().all(|r| *r == returns[0]) {
-        return Err("the returns do not vary".into());
-    }
+    let (mean, sd) = match (crate::risk::mean(returns), crate::risk::sample_sd(returns)) {
+        (Ok(mean), Ok(sd)) if sd > 0.0 => (mean, sd),
+        (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+        _ => return Err("the returns do not vary".into()),
+    };
     let z: Vec<f64> = returns.iter().map(|r| (r - mean) / sd).collect();
     let loglik = |nu: f64| {
         let t = SkewedT::new(nu, 0.0).expect("nu > 2");

@@ -137,12 +137,10 @@ pub fn shrink(sample: f64, prior: f64, n: usize, prior_n: f64) -> f64 {
 /// Annual expected return and volatility of one asset from its daily returns, shrunk towards
 /// the priors (the prior alone for fewer than two returns).
 pub fn estimate_asset(returns: &[f64]) -> (f64, f64) {
-    if returns.len() < 2 || returns.iter().any(|r| !r.is_finite()) {
+    let (Ok(mean), Ok(sd)) = (crate::risk::mean(returns), crate::risk::sample_sd(returns)) else {
         return (PRIOR_RETURN, PRIOR_VOLATILITY);
-    }
-    let n = returns.len();
-    let mean = returns.iter().sum::<f64>() / n as f64;
-    let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    };
+    let (n, var) = (returns.len(), sd * sd);
     let mu = shrink(mean * TRADING_DAYS, PRIOR_RETURN, n, MEAN_PRIOR_DAYS);
     let sigma2 = shrink(var * TRADING_DAYS, PRIOR_VOLATILITY * PRIOR_VOLATILITY, n, VOLATILITY_PRIOR_DAYS);
     (mu.clamp(-0.5, 0.5), sigma2.sqrt().clamp(0.01, 1.5))

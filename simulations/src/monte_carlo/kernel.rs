@@ -101,14 +101,6 @@ impl<'a> Block<'a> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Path `k`'s regime for the coming step.
     pub fn regime(&self, k: usize) -> usize {
         self.regime[k]
