@@ -10,6 +10,7 @@ use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
+use cli::quant::{quant, QuantCmd};
 use cli::simulate::{economy, simulate, EconomyArgs, SimulateArgs};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::user::{user, UserCmd};
@@ -98,6 +99,11 @@ enum Command {
     /// Run the economic scenario generator alone (see examples/economy.toml). Needs no
     /// database.
     Economy(EconomyArgs),
+    /// Calculators for analysts over JSON lines (one request per line on stdin or --input, one
+    /// result per line on stdout, `{"line": N, "error": "..."}` for a bad line): options,
+    /// volatility and time-series models, portfolio optimizers. Needs no database.
+    #[command(subcommand)]
+    Quant(QuantCmd),
     /// Measure throughput in a scratch database beside --database-url (a new SQLite file in the
     /// same folder, or a new PostgreSQL database on the same server), removed afterwards.
     #[command(subcommand)]
@@ -189,6 +195,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Economy(args) = cli.command {
         return report(tokio::task::block_in_place(|| economy(args)));
     }
+    if let Command::Quant(cmd) = cli.command {
+        return report(tokio::task::block_in_place(|| quant(cmd)));
+    }
     let store = match if cli.command.only_reads() {
         Store::open_existing(&cli.database_url).await
     } else {
@@ -215,7 +224,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
-        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) => {
+        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) | Command::Quant(_) => {
             unreachable!("handled above")
         }
     }

@@ -18,6 +18,7 @@
 //! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
+//! - [`options`]: Black-Scholes-Merton prices and Greeks.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod monte_carlo;
+pub mod options;
 pub mod portfolio_risk;
 pub mod risk;
 pub mod scenario;

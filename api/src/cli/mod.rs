@@ -5,6 +5,7 @@ pub(crate) mod chart;
 pub(crate) mod ledger;
 pub(crate) mod market;
 pub(crate) mod portfolio;
+pub(crate) mod quant;
 pub(crate) mod read;
 pub(crate) mod simulate;
 pub(crate) mod store;

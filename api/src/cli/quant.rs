@@ -1,0 +1,213 @@
+//! `cairn quant …`: calculators for analysts, over JSON lines. Each reads one request per
+//! line from stdin (or `--input FILE`) and writes one JSON result per line to stdout, in the
+//! same order; a line that cannot be read or computed gets `{"line": N, "error": "..."}`
+//! (N counts from 1) and the run goes on. Blank lines are skipped. Lines are computed in
+//! parallel, in blocks, and written in order.
+
+use std::fmt::Display;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use simulations::options;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum QuantCmd {
+    /// Black-Scholes-Merton price and Greeks of European options (continuous dividend yield).
+    ///
+    /// Request: {"kind": "call"|"put", "spot", "strike", "rate", "dividend", "volatility",
+    /// "expiry"}: rate and dividend continuously compounded per year (0.05 is 5%), volatility
+    /// per year (0.2 is 20%), expiry in years.
+    ///
+    /// Result: {"price", "delta", "gamma", "vega", "theta", "rho"}: Greeks per unit change;
+    /// vega per 1.00 of volatility, theta per year of calendar time (the price's change as
+    /// time passes, usually negative), rho per 1.00 of the rate.
+    ///
+    /// Example: examples/quant/black-scholes.jsonl.
+    #[command(verbatim_doc_comment)]
+    BlackScholes(LinesArgs),
+}
+
+/// Where the requests come from.
+#[derive(Debug, Args)]
+pub(crate) struct LinesArgs {
+    /// Read the requests from this file (JSON lines) instead of stdin.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+}
+
+pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
+    match cmd {
+        QuantCmd::BlackScholes(io) => run_lines(&io, |r: options::BsInput| options::black_scholes(&r)),
+    }
+}
+
+/// Bytes read per block; a block's lines are computed in parallel and written in order.
+const BLOCK_BYTES: usize = 4 << 20;
+/// Lines per parallel task.
+const TASK_LINES: usize = 2048;
+
+/// Reads JSON-lines requests, computes each with `f` and writes one JSON line per request.
+fn run_lines<Req, Resp, E>(args: &LinesArgs, f: impl Fn(Req) -> Result<Resp, E> + Sync) -> anyhow::Result<()>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    E: Display,
+{
+    let input: Box<dyn Read> = match &args.input {
+        Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    process(BufReader::with_capacity(1 << 16, input), &mut out, &f)?;
+    out.flush().context("cannot write the results")?;
+    Ok(())
+}
+
+fn process<Req, Resp, E>(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    f: &(impl Fn(Req) -> Result<Resp, E> + Sync),
+) -> anyhow::Result<()>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    E: Display,
+{
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + (1 << 16));
+    let mut first_line = 1usize;
+    loop {
+        // Fill the block up to BLOCK_BYTES, then to the end of the line in progress.
+        let mut eof = false;
+        while block.len() < BLOCK_BYTES {
+            let buf = input.fill_buf().context("cannot read the requests")?;
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            let n = buf.len().min(BLOCK_BYTES - block.len());
+            block.extend_from_slice(&buf[..n]);
+            input.consume(n);
+        }
+        if !eof && input.read_until(b'\n', &mut block).context("cannot read the requests")? == 0 {
+            eof = true;
+        }
+        if block.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<&[u8]> = block.strip_suffix(b"\n").unwrap_or(&block).split(|&b| b == b'\n').collect();
+        let outputs: Vec<Vec<u8>> = lines
+            .par_chunks(TASK_LINES)
+            .enumerate()
+            .map(|(task, chunk)| {
+                let mut buf = Vec::with_capacity(chunk.len() * 128);
+                for (i, line) in chunk.iter().enumerate() {
+                    answer(first_line + task * TASK_LINES + i, line, &mut buf, f);
+                }
+                buf
+            })
+            .collect();
+        for buf in &outputs {
+            out.write_all(buf).context("cannot write the results")?;
+        }
+        first_line += lines.len();
+        block.clear();
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Appends the answer to one line (nothing for a blank line).
+fn answer<Req, Resp, E>(number: usize, line: &[u8], buf: &mut Vec<u8>, f: &impl Fn(Req) -> Result<Resp, E>)
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    E: Display,
+{
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    let result = match serde_json::from_slice::<Req>(line) {
+        Err(e) => Err(parse_error(&e)),
+        Ok(request) => f(request).map_err(|e| e.to_string()),
+    };
+    let written = match result {
+        Ok(response) => serde_json::to_writer(&mut *buf, &response).map_err(|e| e.to_string()),
+        Err(message) => Err(message),
+    };
+    if let Err(message) = written {
+        serde_json::to_writer(&mut *buf, &serde_json::json!({ "line": number, "error": message }))
+            .expect("a JSON object of a number and a string always serializes");
+    }
+    buf.push(b'\n');
+}
+
+/// serde_json's message without its "at line 1 column C" (every request is one line), with
+/// the column kept for syntax errors.
+fn parse_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let message = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+    if e.is_syntax() || e.is_eof() {
+        format!("invalid JSON: {message} (column {})", e.column())
+    } else {
+        message.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        process(input.as_bytes(), &mut out, &|r: options::BsInput| options::black_scholes(&r)).unwrap();
+        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn answers_in_order_with_errors_naming_the_line_and_field() {
+        let good = r#"{"kind":"call","spot":100,"strike":100,"rate":0.05,"dividend":0,"volatility":0.2,"expiry":1}"#;
+        let input = format!(
+            "{good}\n\n{{\"kind\":\"put\",\"spot\":100}}\nnot json\n{}\n{good}",
+            good.replace("0.2", "-0.2")
+        );
+        let out = run(&input);
+        assert_eq!(out.len(), 5);
+        assert!((out[0]["price"].as_f64().unwrap() - 10.450_583_572_185_565).abs() < 1e-12);
+        assert_eq!(out[1]["line"], 3);
+        assert_eq!(out[1]["error"], "missing field `strike`");
+        assert_eq!(out[2]["line"], 4);
+        assert!(out[2]["error"].as_str().unwrap().starts_with("invalid JSON"));
+        assert_eq!(out[3], serde_json::json!({"line": 5, "error": "volatility: must be a positive number"}));
+        assert_eq!(out[4], out[0]);
+    }
+
+    #[test]
+    fn many_blocks_keep_order_and_line_numbers() {
+        let line = |i: usize| {
+            format!(
+                r#"{{"kind":"call","spot":{},"strike":100,"rate":0.01,"dividend":0,"volatility":0.2,"expiry":1}}"#,
+                if i % 1000 == 7 { -1.0 } else { 50.0 + i as f64 * 1e-3 }
+            )
+        };
+        let n = 60_000; // about 6 MB: more than one block
+        let input: String = (0..n).map(|i| line(i) + "\n").collect();
+        let out = run(&input);
+        assert_eq!(out.len(), n);
+        for (i, v) in out.iter().enumerate() {
+            if i % 1000 == 7 {
+                assert_eq!(v["line"], i + 1);
+            } else {
+                assert!(v["price"].is_number(), "line {}: {v}", i + 1);
+            }
+        }
+        assert!(out[n - 1]["price"].as_f64().unwrap() > out[0]["price"].as_f64().unwrap());
+    }
+}
