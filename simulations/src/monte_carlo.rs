@@ -10,6 +10,7 @@
 //! draws vectorizes.
 
 pub mod kernel;
+mod lanes;
 pub mod withdrawal;
 
 use nalgebra::DMatrix;

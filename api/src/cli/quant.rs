@@ -174,10 +174,8 @@ mod tests {
     #[test]
     fn answers_in_order_with_errors_naming_the_line_and_field() {
         let good = r#"{"kind":"call","spot":100,"strike":100,"rate":0.05,"dividend":0,"volatility":0.2,"expiry":1}"#;
-        let input = format!(
-            "{good}\n\n{{\"kind\":\"put\",\"spot\":100}}\nnot json\n{}\n{good}",
-            good.replace("0.2", "-0.2")
-        );
+        let input =
+            format!("{good}\n\n{{\"kind\":\"put\",\"spot\":100}}\nnot json\n{}\n{good}", good.replace("0.2", "-0.2"));
         let out = run(&input);
         assert_eq!(out.len(), 5);
         assert!((out[0]["price"].as_f64().unwrap() - 10.450_583_572_185_565).abs() < 1e-12);

@@ -1,13 +1,15 @@
-//! One block of paths stepped side by side: each path's draws come from its own stream, in a
-//! fixed order (diffusion normals; the shock's chi-square and side; jumps; a crash; the next
-//! regime), so a path's numbers do not depend on which block or thread simulates it. The
-//! arithmetic after the draws runs over arrays of [`BLOCK`] lanes per asset, which the
-//! compiler vectorizes.
+//! One block of paths stepped side by side. Each path draws from its own random stream (one
+//! lane of [`Streams`]) in a fixed order every step (the diffusion normals and the normals
+//! for the t's chi-square and the jump size, then the uniforms for the chi-square, the jump
+//! count, the crash and the next regime, then any draws whose count varies by path), so a
+//! path's numbers do not depend on which block or thread simulates it. The draws and the
+//! arithmetic run over arrays of [`BLOCK`] lanes per asset, which the compiler vectorizes.
 
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::Distribution;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::lanes::{self, Lanes, Streams};
 use super::{pick, Prepared, Shock};
 use crate::distributions;
 use crate::scenario::EconomyPath;
@@ -15,39 +17,61 @@ use crate::scenario::EconomyPath;
 /// Paths per block.
 pub const BLOCK: usize = 8;
 
-/// A path's generator: the seed and the path number mixed by SplitMix64 (inside
+/// A generator for path `path` of a run with seed `seed`, for the economic scenario
+/// generator run alone: the seed and the path number mixed by SplitMix64 (inside
 /// `seed_from_u64`) into xoshiro256++'s state.
 pub fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(path_seed(seed, path))
+}
+
+/// The seed of path `path`'s stream.
+fn path_seed(seed: u64, path: u64) -> u64 {
     let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
     let base: u64 = mix.gen();
-    Xoshiro256PlusPlus::seed_from_u64(base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
+
+/// How a step's Student-t chi-square is drawn: for whole degrees of freedom up to
+/// [`MAX_PRODUCT_NU`] as -2 ln(U_1 ... U_m) (+ Z^2 when odd), which is exact and vectorizes;
+/// otherwise from the gamma distribution, lane by lane.
+#[derive(Debug, Clone, Copy)]
+enum Chi {
+    None,
+    Product { uniforms: usize, odd: bool },
+    Gamma,
+}
+
+/// Whole degrees of freedom up to this draw the chi-square as a product of uniforms (30 keeps
+/// the product of 15 uniforms, each at least 2^-53, a normal double).
+const MAX_PRODUCT_NU: f64 = 30.0;
 
 /// Up to [`BLOCK`] paths' draws, one step at a time.
 pub struct Block<'a> {
     prep: &'a Prepared,
     len: usize,
-    rng: Vec<Xoshiro256PlusPlus>,
+    streams: Streams,
+    chi: Chi,
     /// -1 for the antithetic twin of a pair (it replays its partner's stream negated).
-    sign: [f64; BLOCK],
+    sign: Lanes,
     regime: [usize; BLOCK],
-    /// Raw normals and (skewed-t only) the shocks made from them, per asset, per path.
-    z: Vec<[f64; BLOCK]>,
-    shock: Vec<[f64; BLOCK]>,
+    /// Raw normals per asset, then the chi-square's and the jump's normal when the model has
+    /// them, per path; and (skewed-t only) the shocks made from the asset normals.
+    z: Vec<Lanes>,
+    shock: Vec<Lanes>,
     /// The multivariate t's common scale, the jumps' log-return and the crash's loss.
-    scale: [f64; BLOCK],
-    jump: [f64; BLOCK],
-    crash: [f64; BLOCK],
+    scale: Lanes,
+    jump: Lanes,
+    crash: Lanes,
     /// GARCH variance ratios (1 on average).
-    h: Vec<[f64; BLOCK]>,
+    h: Vec<Lanes>,
     /// This step's log-returns per asset, and the portfolio's gross return, per path.
-    r: Vec<[f64; BLOCK]>,
-    portfolio: [f64; BLOCK],
+    r: Vec<Lanes>,
+    portfolio: Lanes,
     /// This step's control-variate increment per path.
-    control: [f64; BLOCK],
+    control: Lanes,
     /// The economy's path per path (when the model has one) and its inflation this step.
     economy: Vec<EconomyPath<'a>>,
-    inflation: [f64; BLOCK],
+    inflation: Lanes,
     no_jump: f64,
     jump_rate: f64,
 }
@@ -58,34 +82,46 @@ impl<'a> Block<'a> {
     /// skewed-t's coin).
     pub fn new(prep: &'a Prepared, seed: u64, first: u64, len: usize, antithetic: bool) -> Self {
         assert!(len <= BLOCK);
-        let (mut rng, mut sign, mut regime) = (Vec::with_capacity(len), [1.0; BLOCK], [0; BLOCK]);
-        let mut economy = Vec::new();
-        let start = super::cumulative(&prep.stationary);
+        let (mut seeds, mut sign) = ([0u64; BLOCK], [1.0; BLOCK]);
         for k in 0..len {
             let path = first + k as u64;
-            let mut r = if antithetic { path_rng(seed, path / 2) } else { path_rng(seed, path) };
+            seeds[k] = if antithetic { path_seed(seed, path / 2) } else { path_seed(seed, path) };
             if antithetic && path % 2 == 1 {
                 sign[k] = -1.0;
             }
+        }
+        let mut streams = Streams::new(seeds);
+        let (mut regime, mut economy) = ([0; BLOCK], Vec::new());
+        let start = super::cumulative(&prep.stationary);
+        for (k, regime) in regime.iter_mut().enumerate().take(len) {
+            let lane = &mut streams.lane(k);
             match &prep.economy {
                 Some(e) => {
-                    let path = EconomyPath::new(e, &mut r);
-                    regime[k] = path.regime();
+                    let path = EconomyPath::new(e, lane);
+                    *regime = path.regime();
                     economy.push(path);
                 }
-                None => regime[k] = pick(&start, r.gen()),
+                None => *regime = pick(&start, lane.gen()),
             }
-            rng.push(r);
         }
         let n = prep.n;
+        let chi = match prep.shock {
+            Shock::T { nu, .. } if nu.fract() == 0.0 && nu <= MAX_PRODUCT_NU => {
+                Chi::Product { uniforms: (nu / 2.0) as usize, odd: nu % 2.0 == 1.0 }
+            }
+            Shock::T { .. } => Chi::Gamma,
+            _ => Chi::None,
+        };
+        let extra = usize::from(matches!(chi, Chi::Product { odd: true, .. })) + usize::from(prep.jumps.is_some());
         let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
         Self {
             prep,
             len,
-            rng,
+            streams,
+            chi,
             sign,
             regime,
-            z: vec![[0.0; BLOCK]; n],
+            z: vec![[0.0; BLOCK]; n + extra],
             shock: vec![[0.0; BLOCK]; n],
             scale: [1.0; BLOCK],
             jump: [0.0; BLOCK],
@@ -116,53 +152,90 @@ impl<'a> Block<'a> {
         self.control[k]
     }
 
-    /// Draws path `k`'s random numbers for one step; returns the next regime.
-    fn draw(&mut self, k: usize) -> usize {
+    /// Draws every path's random numbers for one step; returns the next regimes.
+    // Lane loops index several arrays by the same lane; iterator chains would hide that.
+    #[allow(clippy::needless_range_loop)]
+    fn draw(&mut self) -> [usize; BLOCK] {
         let p = self.prep;
-        let rng = &mut self.rng[k];
-        let sign = self.sign[k];
-        for i in 0..p.n {
-            self.z[i][k] = sign * rng.sample::<f64, _>(StandardNormal);
-        }
-        self.scale[k] = match &p.shock {
-            Shock::Normal => 1.0,
-            Shock::T { nu, chi } => ((nu - 2.0) / chi.sample(rng)).sqrt(),
-            Shock::Skewed { dist, chi } => {
-                for i in 0..p.n {
-                    let w = chi.sample(rng);
-                    let u: f64 = rng.gen();
-                    let u = if sign < 0.0 { 1.0 - u } else { u };
-                    self.shock[i][k] = dist.from_parts(self.z[i][k], w, u);
-                }
-                1.0
+        let n = p.n;
+        self.streams.normals(&mut self.z);
+        for z in &mut self.z[..n] {
+            for k in 0..BLOCK {
+                z[k] *= self.sign[k];
             }
-        };
-        self.jump[k] = match p.jumps {
-            Some(j) if self.jump_rate > 0.0 => {
-                // Poisson by inversion: most steps have no jump and cost one uniform.
-                let u: f64 = rng.gen();
+        }
+        let mut extra = n;
+        // The Student-t's common scale sqrt((nu - 2) / chi-square).
+        match (self.chi, &p.shock) {
+            (Chi::Product { uniforms, odd }, Shock::T { nu, .. }) => {
+                let mut product = [1.0; BLOCK];
+                for _ in 0..uniforms {
+                    let u = self.streams.uniform();
+                    for k in 0..BLOCK {
+                        product[k] *= u[k];
+                    }
+                }
+                for k in 0..BLOCK {
+                    let mut chi = -2.0 * lanes::ln(product[k]);
+                    if odd {
+                        chi += self.z[extra][k] * self.z[extra][k];
+                    }
+                    self.scale[k] = ((nu - 2.0) / chi).sqrt();
+                }
+                extra += usize::from(odd);
+            }
+            (Chi::Gamma, Shock::T { nu, chi }) => {
+                for k in 0..self.len {
+                    self.scale[k] = ((nu - 2.0) / chi.sample(&mut self.streams.lane(k))).sqrt();
+                }
+            }
+            _ => {}
+        }
+        let jump_u = p.jumps.map(|_| self.streams.uniform());
+        let crash_u = p.crash.map(|_| (self.streams.uniform(), self.streams.uniform()));
+        let regime_u = (p.economy.is_none() && p.transition.len() > 1).then(|| self.streams.uniform());
+        if let (Some(j), Some(u)) = (p.jumps, jump_u) {
+            // Poisson by inversion (most steps have none); the sum of `count` normal jump sizes
+            // is one normal with `count` times the mean and variance.
+            for k in 0..BLOCK {
                 let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
-                while u > cumulative && count < 1000 {
+                while u[k] > cumulative && count < 1000 {
                     count += 1;
                     term *= self.jump_rate / f64::from(count);
                     cumulative += term;
                 }
-                (0..count).map(|_| j.mean + j.volatility * rng.sample::<f64, _>(StandardNormal)).sum()
+                let c = f64::from(count);
+                self.jump[k] = c * j.mean + c.sqrt() * j.volatility * self.z[extra][k];
             }
-            _ => 0.0,
-        };
-        self.crash[k] = match p.crash {
-            Some((probability, min, max)) if rng.gen::<f64>() < probability => min + (max - min) * rng.gen::<f64>(),
-            _ => 0.0,
-        };
-        if let Some(path) = self.economy.get_mut(k) {
-            self.inflation[k] = path.step(rng).inflation;
-            path.regime()
-        } else if p.transition.len() > 1 {
-            pick(&p.transition[self.regime[k]], rng.gen())
-        } else {
-            0
         }
+        if let (Some((probability, min, max)), Some((hit, size))) = (p.crash, crash_u) {
+            for k in 0..BLOCK {
+                self.crash[k] = if hit[k] <= probability { min + (max - min) * size[k] } else { 0.0 };
+            }
+        }
+        let mut next = [0usize; BLOCK];
+        if let Some(u) = regime_u {
+            for k in 0..self.len {
+                next[k] = pick(&p.transition[self.regime[k]], u[k]);
+            }
+        }
+        // Draws whose number varies by path, from each path's own lane.
+        for k in 0..self.len {
+            if let Shock::Skewed { dist, chi } = &p.shock {
+                let lane = &mut self.streams.lane(k);
+                for i in 0..n {
+                    let w = chi.sample(lane);
+                    let u: f64 = lane.gen();
+                    let u = if self.sign[k] < 0.0 { 1.0 - u } else { u };
+                    self.shock[i][k] = dist.from_parts(self.z[i][k], w, u);
+                }
+            }
+            if let Some(path) = self.economy.get_mut(k) {
+                self.inflation[k] = path.step(&mut self.streams.lane(k)).inflation;
+                next[k] = path.regime();
+            }
+        }
+        next
     }
 
     /// Path `k`'s inflation (annual rate) in the last step, when an economy drives the model.
@@ -176,10 +249,7 @@ impl<'a> Block<'a> {
     // Lane loops index several arrays by the same lane; iterator chains would hide that.
     #[allow(clippy::needless_range_loop)]
     pub fn step(&mut self) {
-        let mut next = [0usize; BLOCK];
-        for (k, next) in next.iter_mut().enumerate().take(self.len) {
-            *next = self.draw(k);
-        }
+        let next = self.draw();
         let p = self.prep;
         let n = p.n;
         let source = if matches!(p.shock, Shock::Skewed { .. }) { &self.shock } else { &self.z };

@@ -1,0 +1,312 @@
+//! [`BLOCK`] random streams stepped side by side: xoshiro256++ on arrays of lanes, uniforms,
+//! and standard normals by Box-Muller with a branch-free logarithm, sine and cosine, so that
+//! the compiler vectorizes the draws as it does the arithmetic. Each lane is one path's own
+//! stream: a vector draw advances every lane by the same number of words, and a lane can also
+//! be drawn from alone ([`Streams::lane`], an [`RngCore`]) for draws whose count varies by
+//! path, so a path's numbers never depend on its neighbours.
+
+use rand::RngCore;
+
+use super::kernel::BLOCK;
+
+/// One word per lane.
+pub(super) type Words = [u64; BLOCK];
+/// One number per lane.
+pub(super) type Lanes = [f64; BLOCK];
+
+/// xoshiro256++ state, one generator per lane.
+#[derive(Debug, Clone)]
+pub(super) struct Streams {
+    s: [Words; 4],
+}
+
+/// SplitMix64: the seeding generator recommended for xoshiro.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 2^-53: a 53-bit integer times this is a double in [0, 1).
+const UNIT: f64 = 1.0 / (1u64 << 53) as f64;
+
+impl Streams {
+    /// Each lane's generator from its seed (SplitMix64 fills the 256-bit state).
+    pub(super) fn new(seeds: Words) -> Self {
+        let mut s = [[0u64; BLOCK]; 4];
+        for (k, seed) in seeds.into_iter().enumerate() {
+            let mut state = seed;
+            for word in &mut s {
+                word[k] = splitmix64(&mut state);
+            }
+        }
+        Self { s }
+    }
+
+    /// The next word of every lane.
+    #[inline]
+    pub(super) fn next_words(&mut self) -> Words {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0u64; BLOCK];
+        for k in 0..BLOCK {
+            out[k] = s0[k].wrapping_add(s3[k]).rotate_left(23).wrapping_add(s0[k]);
+            let t = s1[k] << 17;
+            s2[k] ^= s0[k];
+            s3[k] ^= s1[k];
+            s1[k] ^= s2[k];
+            s0[k] ^= s3[k];
+            s2[k] ^= t;
+            s3[k] = s3[k].rotate_left(45);
+        }
+        out
+    }
+
+    /// A uniform in (0, 1] per lane (never 0, so its logarithm is finite).
+    #[inline]
+    pub(super) fn uniform(&mut self) -> Lanes {
+        let w = self.next_words();
+        let mut u = [0.0; BLOCK];
+        for k in 0..BLOCK {
+            u[k] = to_f64((w[k] >> 11) + 1) * UNIT;
+        }
+        u
+    }
+
+    /// Fills `out` with standard normals per lane: Box-Muller, two normals per two words.
+    pub(super) fn normals(&mut self, out: &mut [Lanes]) {
+        let mut pairs = out.chunks_exact_mut(2);
+        for pair in &mut pairs {
+            let (a, b) = self.normal_pair();
+            pair[0] = a;
+            pair[1] = b;
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = self.normal_pair().0;
+        }
+    }
+
+    /// Two independent standard normals per lane.
+    #[inline]
+    pub(super) fn normal_pair(&mut self) -> (Lanes, Lanes) {
+        let radius = self.uniform();
+        let angle = self.next_words();
+        let (mut a, mut b) = ([0.0; BLOCK], [0.0; BLOCK]);
+        for k in 0..BLOCK {
+            let r = (-2.0 * ln(radius[k])).sqrt();
+            let (c, s) = cos_sin_turns(angle[k] >> 11);
+            a[k] = r * c;
+            b[k] = r * s;
+        }
+        (a, b)
+    }
+
+    /// Lane `k` alone, as a generator.
+    pub(super) fn lane(&mut self, k: usize) -> Lane<'_> {
+        Lane { streams: self, k }
+    }
+}
+
+/// One lane of [`Streams`], drawn from alone.
+pub(super) struct Lane<'a> {
+    streams: &'a mut Streams,
+    k: usize,
+}
+
+impl RngCore for Lane<'_> {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let [s0, s1, s2, s3] = &mut self.streams.s;
+        let k = self.k;
+        let out = s0[k].wrapping_add(s3[k]).rotate_left(23).wrapping_add(s0[k]);
+        let t = s1[k] << 17;
+        s2[k] ^= s0[k];
+        s3[k] ^= s1[k];
+        s1[k] ^= s2[k];
+        s0[k] ^= s3[k];
+        s2[k] ^= t;
+        s3[k] = s3[k].rotate_left(45);
+        out
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+/// An integer below 2^53 as a double, by bits (vectorizes where `as f64` on u64 does not).
+#[inline]
+fn to_f64(n: u64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    // 2^52 + n for n < 2^52 is exact; larger n take the high part separately.
+    let hi = f64::from_bits((n >> 26) | TWO_52.to_bits()) - TWO_52;
+    let lo = f64::from_bits((n & ((1 << 26) - 1)) | TWO_52.to_bits()) - TWO_52;
+    hi * 67_108_864.0 + lo
+}
+
+/// Natural logarithm of a positive, normal, finite `x`, branch-free: x = m 2^e with m in
+/// [√½, √2), ln m = 2 atanh((m − 1)/(m + 1)) by its series. Relative error below 2e-16.
+#[inline]
+pub(super) fn ln(x: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    let bits = x.to_bits();
+    // Mantissa in [1, 2), then halved (and the exponent raised) when above √2.
+    let m1 = f64::from_bits((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000);
+    let big = m1 > std::f64::consts::SQRT_2;
+    let m = if big { m1 * 0.5 } else { m1 };
+    let e = f64::from_bits((bits >> 52) | TWO_52.to_bits()) - TWO_52 - 1023.0 + if big { 1.0 } else { 0.0 };
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let p = 1.0 / 3.0
+        + z * (1.0 / 5.0
+            + z * (1.0 / 7.0
+                + z * (1.0 / 9.0
+                    + z * (1.0 / 11.0 + z * (1.0 / 13.0 + z * (1.0 / 15.0 + z * (1.0 / 17.0 + z * (1.0 / 19.0))))))));
+    let log_m = 2.0 * s + 2.0 * s * z * p;
+    e * LN2_HI + (log_m + e * LN2_LO)
+}
+
+/// cos and sin of 2π·v/2^53 for a 53-bit integer `v`, branch-free: the turn is split into a
+/// quarter-turn index and a remainder within ±1/8 turn, where Taylor polynomials are exact to
+/// rounding.
+#[inline]
+pub(super) fn cos_sin_turns(v: u64) -> (f64, f64) {
+    // Nearest quarter turn: q = round(4 v / 2^53), in 0..=4.
+    let q = (v + (1 << 50)) >> 51;
+    let f = (to_f64(v) - to_f64(q << 51)) * UNIT; // within [-1/8, 1/8] turn
+    let a = std::f64::consts::TAU * f;
+    let a2 = a * a;
+    let s = a
+        * (1.0
+            + a2 * (-1.0 / 6.0
+                + a2 * (1.0 / 120.0
+                    + a2 * (-1.0 / 5040.0
+                        + a2 * (1.0 / 362_880.0
+                            + a2 * (-1.0 / 39_916_800.0
+                                + a2 * (1.0 / 6_227_020_800.0 + a2 * (-1.0 / 1_307_674_368_000.0))))))));
+    let c = 1.0
+        + a2 * (-0.5
+            + a2 * (1.0 / 24.0
+                + a2 * (-1.0 / 720.0
+                    + a2 * (1.0 / 40_320.0
+                        + a2 * (-1.0 / 3_628_800.0
+                            + a2 * (1.0 / 479_001_600.0
+                                + a2 * (-1.0 / 87_178_291_200.0 + a2 * (1.0 / 20_922_789_888_000.0))))))));
+    // Rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c).
+    let odd = q & 1 == 1;
+    let (x, y) = if odd { (s, c) } else { (c, s) };
+    let cos_sign = ((q + 1) & 2) << 62;
+    let sin_sign = (q & 2) << 62;
+    (f64::from_bits(x.to_bits() ^ cos_sign), f64::from_bits(y.to_bits() ^ sin_sign))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn ln_is_accurate_to_rounding() {
+        let mut s = Streams::new([7; BLOCK]);
+        let mut worst: f64 = 0.0;
+        for _ in 0..20_000 {
+            for x in s.uniform() {
+                for y in [x, x * 1e-300, x * 3.7e5, 1.0 / x] {
+                    let (ours, std) = (ln(y), y.ln());
+                    worst = worst.max((ours - std).abs() / std.abs().max(1e-300));
+                }
+            }
+        }
+        assert!(worst < 4e-16, "worst relative error {worst:e}");
+        assert_eq!(ln(1.0), 0.0);
+        assert!((ln(2.0_f64.powi(-53)) - (-53.0 * std::f64::consts::LN_2)).abs() < 1e-13);
+    }
+
+    #[test]
+    fn cos_sin_match_the_library_over_the_whole_turn() {
+        let mut s = Streams::new([3; BLOCK]);
+        let mut worst: f64 = 0.0;
+        let mut check = |v: u64| {
+            let turn = v as f64 * UNIT;
+            let (c, si) = cos_sin_turns(v);
+            let (sin, cos) = (std::f64::consts::TAU * turn).sin_cos();
+            worst = worst.max((c - cos).abs()).max((si - sin).abs());
+        };
+        for _ in 0..20_000 {
+            for w in s.next_words() {
+                check(w >> 11);
+            }
+        }
+        for v in [0, 1, (1 << 51) - 1, 1 << 51, 1 << 52, 3 << 51, (1 << 53) - 1, (1 << 50) - 1, 1 << 50] {
+            check(v);
+        }
+        assert!(worst < 2e-15, "worst absolute error {worst:e}");
+    }
+
+    #[test]
+    fn to_f64_is_exact() {
+        for n in [0u64, 1, 12345, (1 << 26) - 1, 1 << 26, (1 << 52) + 3, (1 << 53) - 1] {
+            assert_eq!(to_f64(n), n as f64);
+        }
+    }
+
+    #[test]
+    fn lanes_are_independent_xoshiro_streams() {
+        // A lane drawn alone follows the same stream as the vector draws.
+        let mut a = Streams::new([1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut b = a.clone();
+        let vector: Vec<Words> = (0..5).map(|_| a.next_words()).collect();
+        for k in 0..BLOCK {
+            let mut lane = b.lane(k);
+            for w in &vector {
+                assert_eq!(lane.next_u64(), w[k]);
+            }
+        }
+        // xoshiro256++'s published first output for the state {1, 2, 3, 4}.
+        let mut x = Streams { s: [[1; BLOCK], [2; BLOCK], [3; BLOCK], [4; BLOCK]] };
+        assert_eq!(x.next_words()[0], 41_943_041);
+        // Different seeds, different streams.
+        assert_ne!(vector[0][0], vector[0][1]);
+        let _: f64 = b.lane(0).gen();
+    }
+
+    #[test]
+    fn normals_have_the_standard_moments_and_tails() {
+        let mut s = Streams::new([11, 12, 13, 14, 15, 16, 17, 18]);
+        let n_draws = 200_000 * BLOCK;
+        let mut out = [[0.0; BLOCK]; 5];
+        let (mut m1, mut m2, mut m4, mut beyond3) = (0.0, 0.0, 0.0, 0usize);
+        for _ in 0..40_000 {
+            s.normals(&mut out);
+            for z in out.iter().flatten() {
+                m1 += z;
+                m2 += z * z;
+                m4 += z * z * z * z;
+                beyond3 += usize::from(z.abs() > 3.0);
+            }
+        }
+        let n = n_draws as f64;
+        let (m1, m2, m4) = (m1 / n, m2 / n, m4 / n);
+        // Five standard errors: sd of the mean 1/√n, of m2 √2/√n, of m4 √96/√n.
+        assert!(m1.abs() < 5.0 / n.sqrt(), "mean {m1}");
+        assert!((m2 - 1.0).abs() < 5.0 * 2f64.sqrt() / n.sqrt(), "variance {m2}");
+        assert!((m4 - 3.0).abs() < 5.0 * 96f64.sqrt() / n.sqrt(), "fourth moment {m4}");
+        let p3 = 0.002_699_796_063_260_2; // P(|Z| > 3)
+        let expected = p3 * n;
+        assert!((beyond3 as f64 - expected).abs() < 5.0 * expected.sqrt(), "{beyond3} beyond 3 vs {expected}");
+    }
+}
