@@ -151,94 +151,29 @@ pub fn fit_student_t(returns: &[f64]) -> Result<FittedT, String> {
     Ok(FittedT { nu, standard_error })
 }
 
-/// `2^(j / 64)` for `j` in 0..64, each the correctly rounded double (computed with 50 digits).
-const TWO_TO_J_64: [f64; 64] = [
-    f64::from_bits(0x3ff0000000000000),
-    f64::from_bits(0x3ff02c9a3e778061),
-    f64::from_bits(0x3ff059b0d3158574),
-    f64::from_bits(0x3ff0874518759bc8),
-    f64::from_bits(0x3ff0b5586cf9890f),
-    f64::from_bits(0x3ff0e3ec32d3d1a2),
-    f64::from_bits(0x3ff11301d0125b51),
-    f64::from_bits(0x3ff1429aaea92de0),
-    f64::from_bits(0x3ff172b83c7d517b),
-    f64::from_bits(0x3ff1a35beb6fcb75),
-    f64::from_bits(0x3ff1d4873168b9aa),
-    f64::from_bits(0x3ff2063b88628cd6),
-    f64::from_bits(0x3ff2387a6e756238),
-    f64::from_bits(0x3ff26b4565e27cdd),
-    f64::from_bits(0x3ff29e9df51fdee1),
-    f64::from_bits(0x3ff2d285a6e4030b),
-    f64::from_bits(0x3ff306fe0a31b715),
-    f64::from_bits(0x3ff33c08b26416ff),
-    f64::from_bits(0x3ff371a7373aa9cb),
-    f64::from_bits(0x3ff3a7db34e59ff7),
-    f64::from_bits(0x3ff3dea64c123422),
-    f64::from_bits(0x3ff4160a21f72e2a),
-    f64::from_bits(0x3ff44e086061892d),
-    f64::from_bits(0x3ff486a2b5c13cd0),
-    f64::from_bits(0x3ff4bfdad5362a27),
-    f64::from_bits(0x3ff4f9b2769d2ca7),
-    f64::from_bits(0x3ff5342b569d4f82),
-    f64::from_bits(0x3ff56f4736b527da),
-    f64::from_bits(0x3ff5ab07dd485429),
-    f64::from_bits(0x3ff5e76f15ad2148),
-    f64::from_bits(0x3ff6247eb03a5585),
-    f64::from_bits(0x3ff6623882552225),
-    f64::from_bits(0x3ff6a09e667f3bcd),
-    f64::from_bits(0x3ff6dfb23c651a2f),
-    f64::from_bits(0x3ff71f75e8ec5f74),
-    f64::from_bits(0x3ff75feb564267c9),
-    f64::from_bits(0x3ff7a11473eb0187),
-    f64::from_bits(0x3ff7e2f336cf4e62),
-    f64::from_bits(0x3ff82589994cce13),
-    f64::from_bits(0x3ff868d99b4492ed),
-    f64::from_bits(0x3ff8ace5422aa0db),
-    f64::from_bits(0x3ff8f1ae99157736),
-    f64::from_bits(0x3ff93737b0cdc5e5),
-    f64::from_bits(0x3ff97d829fde4e50),
-    f64::from_bits(0x3ff9c49182a3f090),
-    f64::from_bits(0x3ffa0c667b5de565),
-    f64::from_bits(0x3ffa5503b23e255d),
-    f64::from_bits(0x3ffa9e6b5579fdbf),
-    f64::from_bits(0x3ffae89f995ad3ad),
-    f64::from_bits(0x3ffb33a2b84f15fb),
-    f64::from_bits(0x3ffb7f76f2fb5e47),
-    f64::from_bits(0x3ffbcc1e904bc1d2),
-    f64::from_bits(0x3ffc199bdd85529c),
-    f64::from_bits(0x3ffc67f12e57d14b),
-    f64::from_bits(0x3ffcb720dcef9069),
-    f64::from_bits(0x3ffd072d4a07897c),
-    f64::from_bits(0x3ffd5818dcfba487),
-    f64::from_bits(0x3ffda9e603db3285),
-    f64::from_bits(0x3ffdfc97337b9b5f),
-    f64::from_bits(0x3ffe502ee78b3ff6),
-    f64::from_bits(0x3ffea4afa2a490da),
-    f64::from_bits(0x3ffefa1bee615a27),
-    f64::from_bits(0x3fff50765b6e4540),
-    f64::from_bits(0x3fffa7c1819e90d8),
-];
-
 /// `e^x` for `x` in about [-708, 709] (clamped outside), within about one unit in the last
-/// place, without branches so that loops over arrays of it vectorize. Range reduction
-/// `x = (64 m + j) ln 2 / 64 + r` with `|r| <= ln 2 / 128`, `e^x = 2^m 2^(j/64) e^r`, the table
-/// above for `2^(j/64)` and a degree-6 Taylor polynomial for `e^r` (truncation below 3e-20).
+/// place, without branches or table lookups so that loops over arrays of it vectorize. Range
+/// reduction `x = m ln 2 + r` with `|r| <= ln 2 / 2` (ln 2 split in two so that `m` times its
+/// high part is exact), `e^x = 2^m e^r`, and a degree-13 Taylor polynomial for `e^r`
+/// (truncation below 5e-18).
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer.
-    const INV_LN2_64: f64 = 92.33248261689366;
-    // ln 2 / 64 split so that `k * HI` is exact for |k| < 2^20.
-    const HI: f64 = 0.010830424695086549;
-    const LO: f64 = 1.162596423439437e-12;
+    const LOG2_E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let x = x.clamp(-708.0, 709.0);
-    let t = x * INV_LN2_64 + SHIFT;
-    let k = t - SHIFT;
-    let r = (x - k * HI) - k * LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let t = x * LOG2_E + SHIFT;
+    let m = t - SHIFT;
+    let r = (x - m * LN2_HI) - m * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0;
+    for d in [479_001_600.0, 39_916_800.0, 3_628_800.0, 362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0] {
+        p = 1.0 / d + r * p;
+    }
+    let p = 1.0 + r * (1.0 + r * p);
+    // The biased exponent m + 1023 is in 1..=2046 on the clamped range.
     let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
-    // The biased exponent (n >> 6) + 1023 is in 1..=2046 on the clamped range.
-    let scale = f64::from_bits((((n >> 6) + 1023) as u64) << 52);
-    TWO_TO_J_64[(n & 63) as usize] * p * scale
+    p * f64::from_bits(((n + 1023) as u64) << 52)
 }
 
 #[cfg(test)]

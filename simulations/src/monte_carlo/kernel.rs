@@ -175,13 +175,13 @@ impl<'a> Block<'a> {
                         product[k] *= u[k];
                     }
                 }
+                let squared = if odd { self.z[extra] } else { [0.0; BLOCK] };
+                let excess = nu - 2.0;
+                let mut scale = [0.0; BLOCK];
                 for k in 0..BLOCK {
-                    let mut chi = -2.0 * lanes::ln(product[k]);
-                    if odd {
-                        chi += self.z[extra][k] * self.z[extra][k];
-                    }
-                    self.scale[k] = ((nu - 2.0) / chi).sqrt();
+                    scale[k] = (excess / (squared[k] * squared[k] - 2.0 * lanes::ln(product[k]))).sqrt();
                 }
+                self.scale = scale;
                 extra += usize::from(odd);
             }
             (Chi::Gamma, Shock::T { nu, chi }) => {
@@ -254,6 +254,10 @@ impl<'a> Block<'a> {
         let n = p.n;
         let source = if matches!(p.shock, Shock::Skewed { .. }) { &self.shock } else { &self.z };
         self.portfolio = [0.0; BLOCK];
+        let mut base = [0usize; BLOCK];
+        for k in 0..BLOCK {
+            base[k] = self.regime[k] * n;
+        }
         let mut row = 0;
         for i in 0..n {
             let mut e = [0.0; BLOCK];
@@ -266,9 +270,8 @@ impl<'a> Block<'a> {
             let (mut drift, mut sd) = ([0.0; BLOCK], [0.0; BLOCK]);
             for k in 0..BLOCK {
                 e[k] *= self.scale[k];
-                let at = self.regime[k] * n + i;
-                drift[k] = p.drift[at];
-                sd[k] = p.vol[at];
+                drift[k] = p.drift[base[k] + i];
+                sd[k] = p.vol[base[k] + i];
             }
             if let Some(g) = p.garch {
                 let h = &mut self.h[i];
@@ -280,8 +283,12 @@ impl<'a> Block<'a> {
             let r = &mut self.r[i];
             for k in 0..BLOCK {
                 r[k] = drift[k] + sd[k] * e[k] + self.jump[k];
-                if self.crash[k] > 0.0 {
-                    r[k] += (1.0 - self.crash[k] * p.exposure[i]).ln();
+            }
+            if p.crash.is_some() {
+                // ln(1 - 0) is exactly 0 on the lanes without a crash.
+                let exposure = p.exposure[i];
+                for k in 0..BLOCK {
+                    r[k] += lanes::ln(1.0 - self.crash[k] * exposure);
                 }
             }
             let w = p.weights[i];
