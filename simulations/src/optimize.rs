@@ -22,7 +22,9 @@ pub mod risk_parity;
 
 use nalgebra::DMatrix;
 
-pub use request::{optimize, Bounds, CovarianceEstimator, GroupRequest, Method, Request, Response, ViewRequest, Weights};
+pub use request::{
+    optimize, Bounds, CovarianceEstimator, GroupRequest, Method, Request, Response, ViewRequest, Weights,
+};
 
 use conic::{Failure, Form, Program};
 

@@ -34,12 +34,7 @@ pub fn implied_returns(cov: &DMatrix<f64>, market_caps: &[f64], risk_aversion: f
 }
 
 /// The Black-Litterman posterior.
-pub fn posterior(
-    cov: &DMatrix<f64>,
-    prior: &[f64],
-    tau: f64,
-    views: &[View],
-) -> Result<Posterior, SimError> {
+pub fn posterior(cov: &DMatrix<f64>, prior: &[f64], tau: f64, views: &[View]) -> Result<Posterior, SimError> {
     let n = cov.nrows();
     if !(tau > 0.0 && tau <= 1.0) {
         return Err(invalid("tau", "must be in (0, 1]"));
@@ -69,7 +64,7 @@ pub fn posterior(
             Some(c) if !(0.0..=1.0).contains(&c) => {
                 return Err(invalid("views", &format!("view {}: confidence must be between 0 and 1", r + 1)))
             }
-            Some(c) if c == 0.0 => 1e6,
+            Some(0.0) => 1e6,
             Some(c) => tau * (1.0 - c) / c * var,
         };
     }

@@ -146,7 +146,7 @@ impl Program {
 
 /// A compressed-sparse-column matrix from triplets, duplicates summed and zeros dropped.
 fn csc(m: usize, n: usize, mut trip: Vec<(usize, usize, f64)>) -> CscMatrix<f64> {
-    trip.sort_by(|x, y| (x.1, x.0).cmp(&(y.1, y.0)));
+    trip.sort_by_key(|&(r, c, _)| (c, r));
     let mut colptr = vec![0usize; n + 1];
     let mut rowval = Vec::with_capacity(trip.len());
     let mut nzval: Vec<f64> = Vec::with_capacity(trip.len());

@@ -52,10 +52,7 @@ pub fn cvar_of(scenarios: &DMatrix<f64>, w: &[f64], beta: f64) -> f64 {
     let t = scenarios.nrows();
     let losses: Vec<f64> = (0..t).map(|s| -(0..w.len()).map(|i| scenarios[(s, i)] * w[i]).sum::<f64>()).collect();
     let k = 1.0 / (t as f64 * (1.0 - beta));
-    losses
-        .iter()
-        .map(|&a| a + k * losses.iter().map(|&l| (l - a).max(0.0)).sum::<f64>())
-        .fold(f64::INFINITY, f64::min)
+    losses.iter().map(|&a| a + k * losses.iter().map(|&l| (l - a).max(0.0)).sum::<f64>()).fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub fn hrp(cov: &DMatrix<f64>, corr: &DMatrix<f64>) -> Result<Vec<f64>, SimError
     if corr.shape() != (n, n) || corr.iter().any(|v| !v.is_finite()) {
         return Err(invalid("returns", "the correlation matrix is not defined (a constant series?)"));
     }
-    if (0..n).any(|i| !(cov[(i, i)] > 0.0)) {
+    if (0..n).any(|i| cov[(i, i)].is_nan() || cov[(i, i)] <= 0.0) {
         return Err(invalid("covariance", "every asset needs a positive variance"));
     }
     if n == 1 {

@@ -120,7 +120,7 @@ pub fn max_sharpe(cov: &DMatrix<f64>, mu: &[f64], risk_free_rate: f64, c: &Const
     c.add_to(&mut p, n, &Scale::Var(k))?;
     let x = p.solve().map_err(|e| c.explain(e, n, "max_sharpe"))?;
     let scale = x[k];
-    if !(scale > 0.0) {
+    if scale.is_nan() || scale <= 0.0 {
         return Err(invalid("expected_returns", "no portfolio under the constraints beats risk_free_rate"));
     }
     Ok(clean(x[..n].iter().map(|y| y / scale).collect()))
@@ -167,7 +167,7 @@ fn check_len(mu: &[f64], n: usize) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Rounds solver noise: values within 1e-12 of zero become zero.
+/// Rounds solver noise: values within 1e-9 of zero become zero.
 pub(crate) fn clean(w: Vec<f64>) -> Vec<f64> {
-    w.into_iter().map(|v| if v.abs() < 1e-12 { 0.0 } else { v }).collect()
+    w.into_iter().map(|v| if v.abs() < 1e-9 { 0.0 } else { v }).collect()
 }

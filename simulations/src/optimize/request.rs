@@ -218,7 +218,9 @@ fn inputs(r: &Request, n: usize, frequency: f64) -> Result<Inputs, SimError> {
         Some(m) if m.len() != n => {
             return Err(invalid("expected_returns", &format!("has {} values for {n} assets", m.len())))
         }
-        Some(m) if m.iter().any(|v| !v.is_finite()) => return Err(invalid("expected_returns", "must be finite numbers")),
+        Some(m) if m.iter().any(|v| !v.is_finite()) => {
+            return Err(invalid("expected_returns", "must be finite numbers"))
+        }
         other => other.clone(),
     };
     if let Some(x) = &returns {
@@ -285,7 +287,8 @@ fn constraints(r: &Request, n: usize) -> Result<Constraints, SimError> {
 }
 
 fn need(mu: &Option<Vec<f64>>, method: &str) -> Result<Vec<f64>, SimError> {
-    mu.clone().ok_or_else(|| invalid("expected_returns", &format!("{method} needs expected returns (or prices/returns)")))
+    mu.clone()
+        .ok_or_else(|| invalid("expected_returns", &format!("{method} needs expected returns (or prices/returns)")))
 }
 
 /// Runs one request: estimates, optimizes and reports the portfolio.

@@ -36,7 +36,7 @@ pub fn risk_parity(cov: &DMatrix<f64>, budgets: Option<&[f64]>, c: &Constraints)
     let mut p = Program::new(t0 + n);
     // Scale Σ so that the unconstrained solution has weights of order one.
     let scale = (0..n).map(|i| cov[(i, i)]).sum::<f64>() / n as f64;
-    if !(scale > 0.0) {
+    if scale.is_nan() || scale <= 0.0 {
         return Err(invalid("covariance", "must have positive variances"));
     }
     for j in 0..n {
@@ -44,8 +44,8 @@ pub fn risk_parity(cov: &DMatrix<f64>, budgets: Option<&[f64]>, c: &Constraints)
             p.add_p(i, j, cov[(i, j)] / scale * n as f64);
         }
     }
-    for i in 0..n {
-        p.add_q(t0 + i, -b[i]);
+    for (i, &bi) in b.iter().enumerate() {
+        p.add_q(t0 + i, -bi);
         // exp(tᵢ) ≤ xᵢ
         p.exp_cone((vec![(t0 + i, 1.0)], 0.0), (vec![], 1.0), (vec![(i, 1.0)], 0.0));
     }
