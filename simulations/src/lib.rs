@@ -21,11 +21,15 @@
 //! - [`options`]: Black-Scholes-Merton prices and Greeks.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
+//! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
+//!   Sharpe, risk parity, HRP, Black-Litterman and minimum CVaR under bounds, groups and
+//!   turnover, solved with Clarabel.
 
 pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod monte_carlo;
+pub mod optimize;
 pub mod options;
 pub mod portfolio_risk;
 pub mod risk;

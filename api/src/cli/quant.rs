@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use simulations::options;
+use simulations::{optimize, options};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -30,6 +30,65 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/black-scholes.jsonl.
     #[command(verbatim_doc_comment)]
     BlackScholes(LinesArgs),
+    /// Portfolio construction: mean-variance, maximum Sharpe, risk parity, HRP, Black-Litterman
+    /// and minimum CVaR under bounds, group bounds and a turnover limit (solved with Clarabel;
+    /// agrees with PyPortfolioOpt and Riskfolio-Lib).
+    ///
+    /// Request fields:
+    ///   method             "max_sharpe" | "min_variance" | "efficient_return" | "efficient_risk" |
+    ///                      "risk_parity" | "max_diversification" | "hrp" | "black_litterman" |
+    ///                      "min_cvar" (required).
+    ///   assets             asset names (required); every per-asset list follows this order.
+    ///   Data, exactly one of:
+    ///   prices             [[p per asset] per period], oldest first; simple returns are taken.
+    ///   returns            [[r per asset] per period], simple per-period returns (0.01 is 1%).
+    ///   covariance         annual covariance matrix; then expected_returns for the methods that
+    ///                      need them (max_sharpe, efficient_*); min_cvar needs prices or returns.
+    ///   expected_returns   annual expected returns per asset; default from prices/returns: the
+    ///                      compounded mean historical return (1+r)^(frequency/T) − 1.
+    ///   covariance_estimator "sample" (default) | "ledoit_wolf" (shrinkage towards the mean
+    ///                      variance, scikit-learn's intensity) | "ewma" (exponentially weighted).
+    ///   span               EWMA span in periods (default 180; α = 2/(span+1)).
+    ///   frequency          periods per year (default 252) to annualise.
+    ///   risk_free_rate     annual (default 0), for max_sharpe, the Sharpe ratio and BL's prior.
+    ///   target_return      annual return for efficient_return (min variance with return ≥ it);
+    ///                      an error if above the highest return the constraints allow.
+    ///   target_risk        annual volatility for efficient_risk (max return with volatility ≤ it);
+    ///                      an error if below the lowest volatility the constraints allow.
+    ///   Constraints (weights always sum to 1; hrp takes none):
+    ///   bounds             [lower, upper] for every asset, or {"name": [lower, upper]} (others
+    ///                      [0, 1]); null is no bound. Default [0, 1] (long-only).
+    ///   groups             [{"name"?, "assets": [names], "min"?, "max"?}]: bounds on each group's
+    ///                      total weight (sectors).
+    ///   current_weights    {"name": weight} held now (others 0), with
+    ///   max_turnover       limit on Σ|w − current| (0.2 trades at most 20% of the portfolio).
+    ///   Method-specific:
+    ///   risk_budgets       risk_parity: {"name": budget} shares of variance (default equal).
+    ///   market_caps        black_litterman: {"name": cap}, the prior π = δΣw_mkt + risk_free_rate.
+    ///   risk_aversion      black_litterman: δ (default 1).
+    ///   tau                black_litterman: τ (default 0.05).
+    ///   views              black_litterman: [{"weights": {"name": coefficient}, "return": annual,
+    ///                      "confidence"?: 0..1}]: {"AAPL": 1} is absolute, {"XOM": 1, "JPM": -1}
+    ///                      relative; confidence sets Ω by Idzorek's method (none: τ·pΣpᵀ).
+    ///   optimizer          black_litterman: the method run on the posterior returns and
+    ///                      covariance (default "max_sharpe"; any of the mean-variance methods,
+    ///                      risk_parity or max_diversification).
+    ///   beta               min_cvar: confidence level (default 0.95); scenarios are the periods.
+    ///
+    /// Result: {"weights": {"name": w}, "expected_return"?, "volatility", "sharpe"?,
+    /// "risk_contributions": {"name": share of variance, summing to 1}, and where they apply
+    /// "diversification_ratio" (max_diversification), "cvar" and "var" (min_cvar: per-period
+    /// losses as positive fractions), "prior_returns" and "posterior_returns" (black_litterman),
+    /// "shrinkage" (ledoit_wolf intensity)}. Returns and volatility are annual, computed with the
+    /// estimated (or posterior) expected returns and covariance; sharpe = (return − rf)/volatility.
+    ///
+    /// Errors name the field: "groups: infeasible with bounds", "target_return: ... above the
+    /// highest expected return the constraints allow", "max_turnover: infeasible with bounds and
+    /// groups".
+    ///
+    /// Example: examples/quant/optimize.jsonl.
+    #[command(verbatim_doc_comment)]
+    Optimize(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -43,6 +102,7 @@ pub(crate) struct LinesArgs {
 pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
     match cmd {
         QuantCmd::BlackScholes(io) => run_lines(&io, |r: options::BsInput| options::black_scholes(&r)),
+        QuantCmd::Optimize(io) => run_lines(&io, |r: optimize::Request| optimize::optimize(&r)),
     }
 }
 
