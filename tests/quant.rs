@@ -86,3 +86,90 @@ fn a_missing_input_file_is_an_error() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("cannot read /nonexistent/requests.jsonl"), "{}", stderr(&o));
 }
+
+fn sum_of(v: &Value) -> f64 {
+    v.as_object().unwrap().values().map(|w| w.as_f64().unwrap()).sum()
+}
+
+#[test]
+fn optimize_example_file_gives_fully_invested_weights_and_names_an_unreachable_target() {
+    let (out, text) = quant_example("optimize");
+    let requests: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(out.len(), requests.len());
+    for (i, (request, v)) in requests.iter().zip(&out).enumerate() {
+        if v.get("error").is_some() {
+            assert_eq!(v["line"], i + 1);
+            assert!(v["error"].as_str().unwrap().starts_with("target_return:"), "{v}");
+            continue;
+        }
+        let weights = &v["weights"];
+        assert_eq!(weights.as_object().unwrap().len(), request["assets"].as_array().unwrap().len());
+        assert!((sum_of(weights) - 1.0).abs() < 1e-6, "line {}: {weights}", i + 1);
+        assert!((sum_of(&v["risk_contributions"]) - 1.0).abs() < 1e-6, "line {}", i + 1);
+        if request["method"] == "risk_parity" {
+            for c in v["risk_contributions"].as_object().unwrap().values() {
+                assert!((c.as_f64().unwrap() - 0.25).abs() < 1e-6, "equal risk contributions: {v}");
+            }
+        }
+    }
+    assert!(out.iter().any(|v| v.get("error").is_some()), "the example shows an error line");
+}
+
+#[test]
+fn garch_fits_respect_the_constraints_and_report_nu_only_for_t() {
+    let (out, text) = quant_example("garch");
+    let requests: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(out.len(), requests.len());
+    for (request, v) in requests.iter().zip(&out) {
+        let (omega, alpha, beta) = (number(v, "omega"), number(v, "alpha"), number(v, "beta"));
+        assert!(omega > 0.0 && alpha >= 0.0 && beta >= 0.0 && alpha + beta <= 1.0, "{v}");
+        assert_eq!(v.get("nu").is_some(), request["dist"] == "t", "{v}");
+        assert_eq!(v["converged"], true);
+        let f = &v["forecast"];
+        let (one, five, twenty) = (number(f, "1"), number(f, "5"), number(f, "20"));
+        assert!(0.0 < one && one < five && five < twenty, "variances over longer horizons grow: {f}");
+        assert!(number(f, "annualized") > 0.0);
+    }
+    let bad = quant_stdin(
+        "garch",
+        "{\"returns\":[0.01,-0.02],\"dist\":\"normal\"}\n{\"returns\":[0.01],\"dist\":\"cauchy\"}\n",
+    );
+    assert_eq!(bad[0]["line"], 1);
+    assert!(bad[0]["error"].as_str().unwrap().starts_with("returns:"), "{}", bad[0]);
+    assert!(bad[1]["error"].as_str().unwrap().contains("unknown variant `cauchy`"), "{}", bad[1]);
+}
+
+#[test]
+fn adf_and_coint_give_statsmodels_fields_with_their_own_critical_values() {
+    let (adf, _) = quant_example("adf");
+    for v in &adf {
+        let cv = &v["critical_values"];
+        assert!(number(cv, "1%") < number(cv, "5%") && number(cv, "5%") < number(cv, "10%"), "{v}");
+        let p = number(v, "pvalue");
+        assert!((0.0..=1.0).contains(&p));
+        assert!(v["usedlag"].as_u64().is_some() && v["nobs"].as_u64().unwrap() > 0);
+    }
+    let (coint, _) = quant_example("coint");
+    for v in &coint {
+        // Engle-Granger's critical values for two series are further out than ADF's.
+        assert!(number(&v["critical_values"], "5%") < -3.3, "{v}");
+        assert!(number(v, "hedge_ratio").is_finite());
+        assert!(v["half_life"].is_null() || number(v, "half_life") > 0.0);
+    }
+    assert!(number(&coint[0], "pvalue") < 0.01, "the example's first pair is cointegrated");
+    let bad = quant_stdin("adf", "{\"series\":[1,2,3],\"regression\":\"q\"}\n");
+    assert_eq!(bad[0]["line"], 1);
+    assert!(bad[0]["error"].as_str().unwrap().contains("`q`"), "{}", bad[0]);
+}
+
+#[test]
+fn signals_example_gives_mean_reversion_and_momentum() {
+    let (out, text) = quant_example("signals");
+    assert_eq!(out.len(), text.lines().count());
+    for v in &out {
+        let position = v["mean_reversion"]["position"].as_i64().unwrap();
+        assert!((-1..=1).contains(&position));
+        let signal = v["momentum"]["signal"].as_i64().unwrap();
+        assert_eq!(signal as f64, number(&v["momentum"], "return").signum());
+    }
+}

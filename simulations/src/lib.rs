@@ -19,6 +19,9 @@
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
 //! - [`options`]: Black-Scholes-Merton prices and Greeks.
+//! - [`econometrics`]: GARCH(1,1) by maximum likelihood with forecasts, augmented
+//!   Dickey-Fuller and Engle-Granger tests with MacKinnon p-values, pair and single-series
+//!   trading signals.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 //! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
@@ -28,6 +31,7 @@
 pub mod accounts;
 pub mod correlation;
 pub mod distributions;
+pub mod econometrics;
 pub mod monte_carlo;
 pub mod optimize;
 pub mod options;

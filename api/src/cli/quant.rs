@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use simulations::econometrics::{adf, coint, garch, signals};
 use simulations::{optimize, options};
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +90,90 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/optimize.jsonl.
     #[command(verbatim_doc_comment)]
     Optimize(LinesArgs),
+
+    /// Zero-mean GARCH(1,1) by maximum likelihood, normal or Student-t errors, with forecasts.
+    ///
+    /// The model arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist=...) of the
+    /// Python arch package fits: sigma2[t] = omega + alpha*r[t-1]^2 + beta*sigma2[t-1], started
+    /// from arch's backcast; omega > 0, alpha, beta >= 0, alpha + beta <= 1, nu in [2.05, 500].
+    /// The returns are rescaled internally; results are on the scale of the returns given.
+    ///
+    /// Request: {"returns": [r1, r2, ...], "dist": "normal"|"t"}: daily returns, oldest first,
+    /// exactly as given (no mean is removed), at least 10.
+    ///
+    /// Result: {"omega", "alpha", "beta", "nu", "loglik", "converged", "forecast": {"1", "5",
+    /// "20", "annualized"}}: omega in the returns' units squared; nu (degrees of freedom)
+    /// only for "t"; loglik the log-likelihood of the returns given; converged whether the
+    /// optimizer met its convergence test (Newton decrement ~0 under the constraints);
+    /// forecast "1", "5", "20": variance of the return over the next 1, 5 and 20 days (sum of
+    /// the daily variance forecasts, units squared); "annualized": volatility over the next
+    /// 252 trading days, sqrt of the sum of the 252 daily variance forecasts (so it reflects
+    /// today's volatility decaying toward the long-run level, not the long-run level alone).
+    ///
+    /// Example: examples/quant/garch.jsonl.
+    #[command(verbatim_doc_comment)]
+    Garch(LinesArgs),
+
+    /// Augmented Dickey-Fuller unit-root test, as statsmodels' adfuller.
+    ///
+    /// Request: {"series": [x1, x2, ...], "regression": "c"|"ct"|"n", "autolag": "aic"|"bic"|
+    /// "t-stat"|null, "maxlag": integer}: the series in levels, oldest first; regression the
+    /// deterministic terms (constant, constant and trend, none; "c" when absent); autolag the
+    /// lag rule ("aic" when absent; null uses maxlag lags); maxlag the largest lag (when
+    /// absent, Schwert's ceil(12*(n/100)^(1/4)), capped at n/2 - terms - 1). With a rule, every
+    /// lag 0..maxlag is fitted on the rows usable with maxlag lags and the chosen lag re-fitted
+    /// on all usable rows.
+    ///
+    /// Result: {"stat", "pvalue", "usedlag", "nobs", "critical_values": {"1%", "5%", "10%"}}:
+    /// the t statistic of the lagged level, MacKinnon's (1994) approximate p-value (small:
+    /// reject the unit root), the lags used, the observations in the regression, MacKinnon's
+    /// (2010) critical values for that many observations.
+    ///
+    /// Example: examples/quant/adf.jsonl.
+    #[command(verbatim_doc_comment)]
+    Adf(LinesArgs),
+
+    /// Engle-Granger cointegration of a pair, as statsmodels' coint, with trading figures.
+    ///
+    /// Request: {"y": [...], "x": [...], "window", "entry", "exit"}: two series (prices or log
+    /// prices) of equal length, oldest first; optional z-score settings: window (points in the
+    /// rolling mean and sample standard deviation; absent: the whole sample), entry (|z| that
+    /// opens a position; 2.0) and exit (|z| under which it closes; 0.5).
+    ///
+    /// Result: {"stat", "pvalue", "hedge_ratio", "intercept", "half_life", "critical_values":
+    /// {"1%", "5%", "10%"}, "zscore", "position"}: the ADF statistic (no constant, lag by AIC)
+    /// of the residuals of the OLS of y on x and a constant (null when y and x are
+    /// collinear); MacKinnon's p-value and 2010 critical values for two series (cointegration
+    /// values, not ADF ones); the hedge ratio (units of x per unit of y) and intercept; the
+    /// spread s = y - intercept - hedge_ratio*x reverts with half-life -ln 2 / ln(1 + b) in
+    /// observations, b from the OLS of s[t] - s[t-1] on a constant and s[t-1] (null when b is
+    /// not in (-1, 0): no reversion); zscore the spread's latest z-score (null when
+    /// undefined); position what the rule leaves: 1 long the spread (buy y, sell hedge_ratio
+    /// of x), -1 short it, 0 flat. The rule steps through time from flat: z > entry opens
+    /// short, z < -entry opens long, |z| < exit closes.
+    ///
+    /// Example: examples/quant/coint.jsonl.
+    #[command(verbatim_doc_comment)]
+    Coint(LinesArgs),
+
+    /// Mean-reversion and momentum signals of one price series.
+    ///
+    /// Request: {"prices": [...], "window", "entry", "exit", "lookback"}: positive prices,
+    /// oldest first (at least 3); optional window (points in the rolling z-score; 20, or all
+    /// prices when fewer), entry (2.0), exit (0.5), lookback (momentum horizon in points; 252,
+    /// or all prices but one when fewer).
+    ///
+    /// Result: {"mean_reversion": {"zscore", "position"}, "momentum": {"lookback", "return",
+    /// "signal", "strength"}}: zscore the latest price against the rolling window's mean and
+    /// sample standard deviation; position what the entry/exit rule leaves (-1 sell: price
+    /// rich, 1 buy: price cheap, 0 flat; z > entry opens -1, z < -entry opens 1, |z| < exit
+    /// closes); return the log return over the lookback; signal its sign (1, 0, -1); strength
+    /// the log return over its standard error (sample standard deviation of the daily log
+    /// returns in the lookback times sqrt(lookback)), a t-like score.
+    ///
+    /// Example: examples/quant/signals.jsonl.
+    #[command(verbatim_doc_comment)]
+    Signals(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -103,13 +188,19 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
     match cmd {
         QuantCmd::BlackScholes(io) => run_lines(&io, |r: options::BsInput| options::black_scholes(&r)),
         QuantCmd::Optimize(io) => run_lines(&io, |r: optimize::Request| optimize::optimize(&r)),
+        QuantCmd::Garch(io) => run_lines(&io, |r: garch::GarchRequest| garch::garch(&r)),
+        QuantCmd::Adf(io) => run_lines(&io, |r: adf::AdfRequest| adf::adf(&r)),
+        QuantCmd::Coint(io) => run_lines(&io, |r: coint::CointRequest| coint::coint(&r)),
+        QuantCmd::Signals(io) => run_lines(&io, |r: signals::SignalsRequest| signals::signals(&r)),
     }
 }
 
 /// Bytes read per block; a block's lines are computed in parallel and written in order.
 const BLOCK_BYTES: usize = 4 << 20;
-/// Lines per parallel task.
+/// At most this many lines, or about this many bytes, per parallel task: short requests
+/// (options) go in thousands, long ones (a GARCH fit on years of returns) a few at a time.
 const TASK_LINES: usize = 2048;
+const TASK_BYTES: usize = 64 << 10;
 
 /// Reads JSON-lines requests, computes each with `f` and writes one JSON line per request.
 fn run_lines<Req, Resp, E>(args: &LinesArgs, f: impl Fn(Req) -> Result<Resp, E> + Sync) -> anyhow::Result<()>
@@ -161,13 +252,21 @@ where
             return Ok(());
         }
         let lines: Vec<&[u8]> = block.strip_suffix(b"\n").unwrap_or(&block).split(|&b| b == b'\n').collect();
-        let outputs: Vec<Vec<u8>> = lines
-            .par_chunks(TASK_LINES)
-            .enumerate()
-            .map(|(task, chunk)| {
+        let mut tasks: Vec<(usize, &[&[u8]])> = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, line) in lines.iter().enumerate() {
+            bytes += line.len() + 1;
+            if i + 1 - start == TASK_LINES || bytes >= TASK_BYTES || i + 1 == lines.len() {
+                tasks.push((start, &lines[start..=i]));
+                (start, bytes) = (i + 1, 0);
+            }
+        }
+        let outputs: Vec<Vec<u8>> = tasks
+            .into_par_iter()
+            .map(|(start, chunk)| {
                 let mut buf = Vec::with_capacity(chunk.len() * 128);
                 for (i, line) in chunk.iter().enumerate() {
-                    answer(first_line + task * TASK_LINES + i, line, &mut buf, f);
+                    answer(first_line + start + i, line, &mut buf, f);
                 }
                 buf
             })
