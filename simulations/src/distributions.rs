@@ -166,10 +166,18 @@ pub fn exp(x: f64) -> f64 {
     let t = x * LOG2_E + SHIFT;
     let m = t - SHIFT;
     let r = (x - m * LN2_HI) - m * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0;
-    for d in [479_001_600.0, 39_916_800.0, 3_628_800.0, 362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0] {
-        p = 1.0 / d + r * p;
-    }
+    let p = 1.0 / 6_227_020_800.0;
+    let p = 1.0 / 479_001_600.0 + r * p;
+    let p = 1.0 / 39_916_800.0 + r * p;
+    let p = 1.0 / 3_628_800.0 + r * p;
+    let p = 1.0 / 362_880.0 + r * p;
+    let p = 1.0 / 40_320.0 + r * p;
+    let p = 1.0 / 5_040.0 + r * p;
+    let p = 1.0 / 720.0 + r * p;
+    let p = 1.0 / 120.0 + r * p;
+    let p = 1.0 / 24.0 + r * p;
+    let p = 1.0 / 6.0 + r * p;
+    let p = 0.5 + r * p;
     let p = 1.0 + r * (1.0 + r * p);
     // The biased exponent m + 1023 is in 1..=2046 on the clamped range.
     let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;

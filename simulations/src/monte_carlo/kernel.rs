@@ -62,6 +62,9 @@ pub struct Block<'a> {
     scale: Lanes,
     jump: Lanes,
     crash: Lanes,
+    /// Each path's per-step drift and volatility per asset in its current regime.
+    drift: Vec<Lanes>,
+    vol: Vec<Lanes>,
     /// GARCH variance ratios (1 on average).
     h: Vec<Lanes>,
     /// This step's log-returns per asset, and the portfolio's gross return, per path.
@@ -112,9 +115,9 @@ impl<'a> Block<'a> {
             Shock::T { .. } => Chi::Gamma,
             _ => Chi::None,
         };
-        let extra = usize::from(matches!(chi, Chi::Product { odd: true, .. })) + usize::from(prep.jumps.is_some());
+        let extra = usize::from(matches!(chi, Chi::Product { odd: true, .. }));
         let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
-        Self {
+        let mut block = Self {
             prep,
             len,
             streams,
@@ -126,6 +129,8 @@ impl<'a> Block<'a> {
             scale: [1.0; BLOCK],
             jump: [0.0; BLOCK],
             crash: [0.0; BLOCK],
+            drift: vec![[0.0; BLOCK]; n],
+            vol: vec![[0.0; BLOCK]; n],
             h: vec![[1.0; BLOCK]; n],
             r: vec![[0.0; BLOCK]; n],
             portfolio: [0.0; BLOCK],
@@ -134,7 +139,11 @@ impl<'a> Block<'a> {
             inflation: [0.0; BLOCK],
             no_jump: (-jump_rate).exp(),
             jump_rate,
+        };
+        for k in 0..BLOCK {
+            block.set_regime(k, block.regime[k]);
         }
+        block
     }
 
     /// Path `k`'s regime for the coming step.
@@ -164,7 +173,7 @@ impl<'a> Block<'a> {
                 z[k] *= self.sign[k];
             }
         }
-        let mut extra = n;
+        let extra = n;
         // The Student-t's common scale sqrt((nu - 2) / chi-square).
         match (self.chi, &p.shock) {
             (Chi::Product { uniforms, odd }, Shock::T { nu, .. }) => {
@@ -182,7 +191,6 @@ impl<'a> Block<'a> {
                     scale[k] = (excess / (squared[k] * squared[k] - 2.0 * lanes::ln(product[k]))).sqrt();
                 }
                 self.scale = scale;
-                extra += usize::from(odd);
             }
             (Chi::Gamma, Shock::T { nu, chi }) => {
                 for k in 0..self.len {
@@ -196,7 +204,8 @@ impl<'a> Block<'a> {
         let regime_u = (p.economy.is_none() && p.transition.len() > 1).then(|| self.streams.uniform());
         if let (Some(j), Some(u)) = (p.jumps, jump_u) {
             // Poisson by inversion (most steps have none); the sum of `count` normal jump sizes
-            // is one normal with `count` times the mean and variance.
+            // is one normal with `count` times the mean and variance, drawn from the path's
+            // lane only when it jumps.
             for k in 0..BLOCK {
                 let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
                 while u[k] > cumulative && count < 1000 {
@@ -204,8 +213,12 @@ impl<'a> Block<'a> {
                     term *= self.jump_rate / f64::from(count);
                     cumulative += term;
                 }
-                let c = f64::from(count);
-                self.jump[k] = c * j.mean + c.sqrt() * j.volatility * self.z[extra][k];
+                self.jump[k] = if count == 0 {
+                    0.0
+                } else {
+                    let c = f64::from(count);
+                    c * j.mean + c.sqrt() * j.volatility * self.streams.lane(k).normal()
+                };
             }
         }
         if let (Some((probability, min, max)), Some((hit, size))) = (p.crash, crash_u) {
@@ -254,10 +267,6 @@ impl<'a> Block<'a> {
         let n = p.n;
         let source = if matches!(p.shock, Shock::Skewed { .. }) { &self.shock } else { &self.z };
         self.portfolio = [0.0; BLOCK];
-        let mut base = [0usize; BLOCK];
-        for k in 0..BLOCK {
-            base[k] = self.regime[k] * n;
-        }
         let mut row = 0;
         for i in 0..n {
             let mut e = [0.0; BLOCK];
@@ -267,11 +276,9 @@ impl<'a> Block<'a> {
                 }
             }
             row += i + 1;
-            let (mut drift, mut sd) = ([0.0; BLOCK], [0.0; BLOCK]);
+            let (drift, mut sd) = (self.drift[i], self.vol[i]);
             for k in 0..BLOCK {
                 e[k] *= self.scale[k];
-                drift[k] = p.drift[base[k] + i];
-                sd[k] = p.vol[base[k] + i];
             }
             if let Some(g) = p.garch {
                 let h = &mut self.h[i];
@@ -280,7 +287,7 @@ impl<'a> Block<'a> {
                     h[k] = (1.0 - g.alpha - g.beta) + g.alpha * h[k] * e[k] * e[k] + g.beta * h[k];
                 }
             }
-            let r = &mut self.r[i];
+            let mut r = [0.0; BLOCK];
             for k in 0..BLOCK {
                 r[k] = drift[k] + sd[k] * e[k] + self.jump[k];
             }
@@ -291,9 +298,11 @@ impl<'a> Block<'a> {
                     r[k] += lanes::ln(1.0 - self.crash[k] * exposure);
                 }
             }
+            self.r[i] = r;
+            let gross = exp_lanes(r);
             let w = p.weights[i];
             for k in 0..BLOCK {
-                self.portfolio[k] += w * distributions::exp(r[k]);
+                self.portfolio[k] += w * gross[k];
             }
         }
         self.control = [0.0; BLOCK];
@@ -302,11 +311,35 @@ impl<'a> Block<'a> {
                 self.control[k] += c * z[k];
             }
         }
-        self.regime[..self.len].copy_from_slice(&next[..self.len]);
+        for k in 0..self.len {
+            if next[k] != self.regime[k] {
+                self.set_regime(k, next[k]);
+            }
+        }
+    }
+
+    /// Moves path `k` to `regime`, with its drifts and volatilities.
+    fn set_regime(&mut self, k: usize, regime: usize) {
+        let n = self.prep.n;
+        self.regime[k] = regime;
+        for i in 0..n {
+            self.drift[i][k] = self.prep.drift[regime * n + i];
+            self.vol[i][k] = self.prep.vol[regime * n + i];
+        }
     }
 
     /// Path `k`'s portfolio gross return over the last step (rebalanced to the weights).
     pub fn portfolio_gross(&self, k: usize) -> f64 {
         self.portfolio[k]
     }
+}
+
+/// `e^x` lane by lane, on local arrays so that the loop vectorizes.
+#[inline]
+fn exp_lanes(x: Lanes) -> Lanes {
+    let mut y = [0.0; BLOCK];
+    for k in 0..BLOCK {
+        y[k] = distributions::exp(x[k]);
+    }
+    y
 }

@@ -95,6 +95,7 @@ impl Streams {
         let (mut a, mut b) = ([0.0; BLOCK], [0.0; BLOCK]);
         for k in 0..BLOCK {
             let r = (-2.0 * ln(radius[k])).sqrt();
+            // Same as Lane::normal, lane by lane.
             let (c, s) = cos_sin_turns(angle[k] >> 11);
             a[k] = r * c;
             b[k] = r * s;
@@ -112,6 +113,16 @@ impl Streams {
 pub(super) struct Lane<'a> {
     streams: &'a mut Streams,
     k: usize,
+}
+
+impl Lane<'_> {
+    /// One standard normal (Box-Muller on this lane's next two words; the pair's second
+    /// normal is not used).
+    pub(super) fn normal(&mut self) -> f64 {
+        let radius = to_f64((self.next_u64() >> 11) + 1) * UNIT;
+        let (c, _) = cos_sin_turns(self.next_u64() >> 11);
+        (-2.0 * ln(radius)).sqrt() * c
+    }
 }
 
 impl RngCore for Lane<'_> {
