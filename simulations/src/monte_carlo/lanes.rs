@@ -69,7 +69,7 @@ impl Streams {
         let w = self.next_words();
         let mut u = [0.0; BLOCK];
         for k in 0..BLOCK {
-            u[k] = to_f64((w[k] >> 11) + 1) * UNIT;
+            u[k] = unit_open(w[k]);
         }
         u
     }
@@ -119,7 +119,7 @@ impl Lane<'_> {
     /// One standard normal (Box-Muller on this lane's next two words; the pair's second
     /// normal is not used).
     pub(super) fn normal(&mut self) -> f64 {
-        let radius = to_f64((self.next_u64() >> 11) + 1) * UNIT;
+        let radius = unit_open(self.next_u64());
         let (c, _) = cos_sin_turns(self.next_u64() >> 11);
         (-2.0 * ln(radius)).sqrt() * c
     }
@@ -157,14 +157,10 @@ impl RngCore for Lane<'_> {
     }
 }
 
-/// An integer below 2^53 as a double, by bits (vectorizes where `as f64` on u64 does not).
+/// A word's top 52 bits as a uniform in (0, 1]: 2 - [1, 2) by bits, exact.
 #[inline]
-fn to_f64(n: u64) -> f64 {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    // 2^52 + n for n < 2^52 is exact; larger n take the high part separately.
-    let hi = f64::from_bits((n >> 26) | TWO_52.to_bits()) - TWO_52;
-    let lo = f64::from_bits((n & ((1 << 26) - 1)) | TWO_52.to_bits()) - TWO_52;
-    hi * 67_108_864.0 + lo
+fn unit_open(w: u64) -> f64 {
+    2.0 - f64::from_bits((w >> 12) | 0x3FF0_0000_0000_0000)
 }
 
 /// Natural logarithm of a positive, normal, finite `x`, branch-free: x = m 2^e with m in
@@ -198,7 +194,10 @@ pub(super) fn ln(x: f64) -> f64 {
 pub(super) fn cos_sin_turns(v: u64) -> (f64, f64) {
     // Nearest quarter turn: q = round(4 v / 2^53), in 0..=4.
     let q = (v + (1 << 50)) >> 51;
-    let f = (to_f64(v) - to_f64(q << 51)) * UNIT; // within [-1/8, 1/8] turn
+    // v - q 2^51 is within ±2^50 (±1/8 turn): offset by 2^51 it is a 52-bit integer, turned into
+    // a double by bits.
+    const OFFSET: f64 = 6_755_399_441_055_744.0; // 2^52 + 2^51
+    let f = (f64::from_bits((v + (1 << 51) - (q << 51)) | 0x4330_0000_0000_0000) - OFFSET) * UNIT;
     let a = std::f64::consts::TAU * f;
     let a2 = a * a;
     let s = a
@@ -269,10 +268,10 @@ mod tests {
     }
 
     #[test]
-    fn to_f64_is_exact() {
-        for n in [0u64, 1, 12345, (1 << 26) - 1, 1 << 26, (1 << 52) + 3, (1 << 53) - 1] {
-            assert_eq!(to_f64(n), n as f64);
-        }
+    fn open_uniforms_exclude_zero_and_reach_one() {
+        assert_eq!(unit_open(0), 1.0);
+        assert_eq!(unit_open(u64::MAX), 2f64.powi(-52));
+        assert_eq!(unit_open(1 << 63), 0.5);
     }
 
     #[test]
