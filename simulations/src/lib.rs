@@ -18,7 +18,8 @@
 //! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
-//! - [`options`]: Black-Scholes-Merton prices and Greeks.
+//! - [`options`]: Black-Scholes-Merton prices and Greeks, implied volatility (Jäckel's "Let's
+//!   Be Rational"), American options (Bjerksund-Stensland), option strategies and a selector.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 
