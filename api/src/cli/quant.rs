@@ -30,6 +30,93 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/black-scholes.jsonl.
     #[command(verbatim_doc_comment)]
     BlackScholes(LinesArgs),
+    /// Implied volatility of European options (Jäckel's "Let's Be Rational", to about 1e-15).
+    ///
+    /// Request: {"kind": "call"|"put", "spot", "strike", "rate", "dividend", "expiry",
+    /// "price"}: the black-scholes fields without "volatility", plus the option's price (its
+    /// present value). Rate and dividend continuously compounded per year, expiry in years.
+    ///
+    /// Result: {"volatility"}: per year (0.2 is 20%).
+    ///
+    /// A price at or below the intrinsic value of the discounted forward (for a call
+    /// max(spot·e^(-dividend·expiry) - strike·e^(-rate·expiry), 0)) or at or above the upper
+    /// bound (spot·e^(-dividend·expiry) for a call, strike·e^(-rate·expiry) for a put) has no
+    /// volatility: the line gets an error naming "price".
+    ///
+    /// Example: examples/quant/implied-vol.jsonl.
+    #[command(verbatim_doc_comment)]
+    ImpliedVol(LinesArgs),
+    /// American options by the Bjerksund-Stensland approximation (1993, flat exercise
+    /// boundary: the method of QuantLib's BjerksundStenslandApproximationEngine).
+    ///
+    /// Request: the black-scholes request, {"kind", "spot", "strike", "rate", "dividend",
+    /// "volatility", "expiry"}. A put is priced as the call with spot and strike, rate and
+    /// dividend swapped; where early exercise never pays (a call with dividend <= 0, a put
+    /// with rate <= 0) the price is the European one.
+    ///
+    /// Result: {"price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho",
+    /// "exercise_boundary"}: the Greeks are exact derivatives of the approximate price (not
+    /// finite differences), in the black-scholes units: vega per 1.00 of volatility, theta per
+    /// year of calendar time, rho and dividend_rho per 1.00 of the rate and of the dividend
+    /// yield. exercise_boundary is the spot at which immediate exercise is optimal under the
+    /// approximation (at or above it for a call, at or below it for a put), null where early
+    /// exercise never pays.
+    ///
+    /// Example: examples/quant/american.jsonl.
+    #[command(verbatim_doc_comment)]
+    American(LinesArgs),
+    /// Option strategies: analyse a named strategy, or propose strategies for a market view.
+    ///
+    /// Request, common fields: "spot", "volatility" (per year), "rate" and "dividend"
+    /// (continuously compounded per year; default 0), "days" (calendar days to the expiry;
+    /// years = days/365), "drift" (the price's expected growth per year for the probability
+    /// of profit; default the rate, i.e. risk-neutral). Then either:
+    ///
+    /// - "strategy": one of covered_call, protective_put, collar, bull_call_spread,
+    ///   bear_put_spread, long_straddle, long_strangle, butterfly, iron_condor,
+    ///   iron_butterfly, calendar_spread; with optional "strikes" (ascending: covered_call
+    ///   [call]; protective_put [put]; collar [put, call]; bull_call_spread [long call, short
+    ///   call]; bear_put_spread [short put, long put]; long_straddle [strike]; long_strangle
+    ///   [put, call]; butterfly (calls) and iron_butterfly [low, middle, high], equally
+    ///   spaced; iron_condor [long put, short put, short call, long call]; calendar_spread
+    ///   [strike], short the near call, long the far call); by default strikes are
+    ///   spot·exp(k·volatility·sqrt(years)) for k a few multiples of one standard deviation,
+    ///   rounded to 0.5 (spot < 25), 1 (spot < 200) or 5. "far_days": the calendar spread's
+    ///   far expiry (default 2·days). "quantity": units of the underlying per leg (default
+    ///   1; a listed contract is usually 100; the butterfly's middle leg is twice it).
+    ///   "table": {"from", "to", "points"} adds a payoff table over that price grid.
+    ///   Result: {"strategy", "legs": [{"instrument": "call"|"put"|"underlying", "strike",
+    ///   "expiry" (years), "quantity", "side": "long"|"short", "premium" (per unit: the
+    ///   Black-Scholes-Merton price, or the spot for the underlying)}], "horizon" (years to
+    ///   the near expiry), "net_premium" (paid to open, the underlying included; negative for
+    ///   a credit), "max_profit" and "max_loss" (at the horizon, max_loss a positive amount;
+    ///   null where unbounded), "breakevens" (prices where the profit at the horizon is zero),
+    ///   "probability_of_profit" (the price lognormal with the drift, less the dividend, and
+    ///   the volatility), "greeks": {"delta", "gamma", "vega", "theta", "rho"} (sums over the
+    ///   legs, the underlying's delta 1), "payoff_table": [{"price", "payoff" (the legs'
+    ///   value), "profit" (payoff less net_premium)}] when asked}. At the horizon options
+    ///   expiring then are worth their intrinsic value; the calendar spread's far call is
+    ///   valued by Black-Scholes-Merton for the time left at the same volatility, rate and
+    ///   dividend. Interest on the premium is ignored.
+    ///
+    /// - "view": bullish, bearish, neutral, volatile or range_bound; with "capital" (money
+    ///   available) and "contract_size" (units per contract, default 100). The selector
+    ///   builds candidates for the view (bullish: bull call spreads, covered call, collar,
+    ///   protective put; bearish: bear put spreads; neutral: butterfly, iron butterfly,
+    ///   calendar spread with the far expiry at 2·days; volatile: long straddle and
+    ///   strangles; range_bound: iron condors, wide butterfly and iron butterfly) with strikes
+    ///   from the volatility as above, sizes each to the most contracts whose capital
+    ///   (contracts · contract_size · max(max loss, net premium) per unit) fits, leaves out
+    ///   those that do not fit one contract or whose loss is unbounded, and ranks them by
+    ///   score = probability_of_profit · reward_to_risk, where reward_to_risk = max_profit /
+    ///   max_loss (for an unbounded profit, the profit at a two-standard-deviation move in the
+    ///   better direction stands for max_profit).
+    ///   Result: {"view", "proposals": [{"contracts", "capital_required", "reward_to_risk",
+    ///   "score", "report": the named-strategy result for the whole position}]}, best first.
+    ///
+    /// Example: examples/quant/strategy.jsonl.
+    #[command(verbatim_doc_comment)]
+    Strategy(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -43,6 +130,11 @@ pub(crate) struct LinesArgs {
 pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
     match cmd {
         QuantCmd::BlackScholes(io) => run_lines(&io, |r: options::BsInput| options::black_scholes(&r)),
+        QuantCmd::ImpliedVol(io) => {
+            run_lines(&io, |r: options::implied::ImpliedVolInput| options::implied::implied_volatility(&r))
+        }
+        QuantCmd::American(io) => run_lines(&io, |r: options::BsInput| options::american::american(&r)),
+        QuantCmd::Strategy(io) => run_lines(&io, |r: options::strategy::StrategyRequest| options::strategy::run(&r)),
     }
 }
 
@@ -174,10 +266,8 @@ mod tests {
     #[test]
     fn answers_in_order_with_errors_naming_the_line_and_field() {
         let good = r#"{"kind":"call","spot":100,"strike":100,"rate":0.05,"dividend":0,"volatility":0.2,"expiry":1}"#;
-        let input = format!(
-            "{good}\n\n{{\"kind\":\"put\",\"spot\":100}}\nnot json\n{}\n{good}",
-            good.replace("0.2", "-0.2")
-        );
+        let input =
+            format!("{good}\n\n{{\"kind\":\"put\",\"spot\":100}}\nnot json\n{}\n{good}", good.replace("0.2", "-0.2"));
         let out = run(&input);
         assert_eq!(out.len(), 5);
         assert!((out[0]["price"].as_f64().unwrap() - 10.450_583_572_185_565).abs() < 1e-12);
