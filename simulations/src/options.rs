@@ -108,14 +108,18 @@ pub fn bsm(input: &BsInput) -> Greeks {
     let gamma = dq * n1 / (s * vol_t);
     let vega = fwd * n1 * sqrt_t;
     let decay = -fwd * n1 * v / (2.0 * sqrt_t);
-    // The price from the normalised Black function: √(F·K)·b(±x, σ√T), discounted; it keeps
-    // full relative accuracy deep out of the money, where F·Φ(d1) − K·Φ(d2) cancels.
-    let root_fk_pv = strike_pv * (0.5 * x).exp();
+    // The price from the normalised Black function √(F·K)·b(±x, σ√T), discounted: out of the
+    // money it keeps full relative accuracy where F·Φ(d1) − K·Φ(d2) cancels, and in the money
+    // it is the intrinsic value plus the time value, each exact, so that the time value (all
+    // that the volatility moves) is not lost in the rounding of F·Φ(d1). Out of the money with
+    // Φ(d1) above Φ(0.85) the plain formula loses nothing (Jäckel's region 3) and reuses the
+    // Greeks' Φ(d1), Φ(d2).
+    let normalised = |m: f64| strike_pv * (0.5 * x).exp() * implied::normalised_black_call(m, vol_t);
     match kind {
         OptionKind::Call => {
             let (nd1, nd2) = (norm_cdf(d1), norm_cdf(d2));
             Greeks {
-                price: root_fk_pv * implied::normalised_black_call(x, vol_t),
+                price: if x <= 0.0 && d1 > 0.85 { fwd * nd1 - strike_pv * nd2 } else { normalised(x) },
                 delta: dq * nd1,
                 gamma,
                 vega,
@@ -126,7 +130,7 @@ pub fn bsm(input: &BsInput) -> Greeks {
         OptionKind::Put => {
             let (nd1, nd2) = (norm_cdf(-d1), norm_cdf(-d2));
             Greeks {
-                price: root_fk_pv * implied::normalised_black_call(-x, vol_t),
+                price: if x >= 0.0 && -d2 > 0.85 { strike_pv * nd2 - fwd * nd1 } else { normalised(-x) },
                 delta: -dq * nd1,
                 gamma,
                 vega,
