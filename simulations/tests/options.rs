@@ -188,3 +188,54 @@ fn american_options_match_quantlib_bjerksund_stensland_to_1e10() {
     );
     assert!(compared_ql >= cases.len() * 7 - 20);
 }
+
+#[test]
+fn wide_random_inputs_give_finite_values_or_errors_never_nan() {
+    use rand::{Rng, SeedableRng};
+    use simulations::options::american::american;
+    use simulations::options::black_scholes;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..20_000 {
+        let kind = if rng.gen_bool(0.5) { OptionKind::Call } else { OptionKind::Put };
+        let i = BsInput {
+            kind,
+            spot: rng.gen_range(-3.0_f64..3.0).exp() * 100.0,
+            strike: rng.gen_range(-4.0_f64..4.0).exp() * 100.0,
+            rate: rng.gen_range(-0.05..0.25),
+            dividend: rng.gen_range(-0.05..0.25),
+            volatility: rng.gen_range(0.001_f64.ln()..5.0_f64.ln()).exp(),
+            expiry: rng.gen_range((0.5_f64 / 365.0).ln()..50.0_f64.ln()).exp(),
+        };
+        let g = black_scholes(&i).unwrap();
+        for v in [g.price, g.delta, g.gamma, g.vega, g.theta, g.rho] {
+            assert!(v.is_finite(), "{i:?}: {g:?}");
+        }
+        if let Ok(a) = american(&i) {
+            for v in [a.price, a.delta, a.gamma, a.vega, a.theta, a.rho, a.dividend_rho] {
+                assert!(v.is_finite(), "{i:?}: {a:?}");
+            }
+            // Never below the European price, to the 1e-10 this module is held to.
+            assert!(a.price >= g.price * (1.0 - 1e-10), "{i:?}: {a:?} below {g:?}");
+        }
+        // Any price strictly inside the bounds has a finite positive volatility or an error.
+        let (s_pv, k_pv) = (i.spot * (-i.dividend * i.expiry).exp(), i.strike * (-i.rate * i.expiry).exp());
+        let (lo, hi) = match kind {
+            OptionKind::Call => ((s_pv - k_pv).max(0.0), s_pv),
+            OptionKind::Put => ((k_pv - s_pv).max(0.0), k_pv),
+        };
+        let price = lo + (hi - lo) * rng.gen_range(0.0..1.0);
+        let req = ImpliedVolInput {
+            kind,
+            spot: i.spot,
+            strike: i.strike,
+            rate: i.rate,
+            dividend: i.dividend,
+            expiry: i.expiry,
+            price,
+        };
+        match implied_volatility(&req) {
+            Ok(v) => assert!(v.volatility.is_finite() && v.volatility > 0.0, "{req:?}: {v:?}"),
+            Err(e) => assert!(e.to_string().starts_with("price: "), "{req:?}: {e}"),
+        }
+    }
+}

@@ -11,7 +11,11 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
+use super::implied::erfcx;
 use super::{check_market, norm_cdf, norm_pdf, BsInput, Greeks};
+
+/// √(π/2).
+const SQRT_PI_OVER_TWO: f64 = 1.253_314_137_315_500_3;
 use crate::SimError;
 
 /// Price and Greeks of an American option (same units as [`Greeks`]: vega per 1.00 of
@@ -115,7 +119,12 @@ fn call_price(s: Jet, x: Jet, r: Jet, q: Jet, vol: Jet, t: Jet) -> Option<(Jet, 
     let european = {
         let d1 = ((s / x).ln() + bt) / sd + sd * 0.5;
         let d2 = d1 - sd;
-        s * (-(q * t)).exp() * d1.ncdf() - x * (-rt).exp() * d2.ncdf()
+        let mut e = s * (-(q * t)).exp() * d1.ncdf() - x * (-rt).exp() * d2.ncdf();
+        // The value from the normalised Black function, which does not cancel out of the
+        // money (the derivatives above do not cancel).
+        let m = (s.v / x.v).ln() + bt.v;
+        e.v = x.v * (-rt.v).exp() * (0.5 * m).exp() * super::implied::normalised_black_call(m, sd.v);
+        e
     };
     let immediate = if s.v >= x.v { s - x } else { Jet::constant(0.0) };
     let (mut price, mut trigger) = (european, None);
@@ -171,7 +180,8 @@ fn phi(s: Jet, gamma: Jet, h: Jet, i: Jet, rt: Jet, bt: Jet, variance: Jet) -> J
     let d = -((s / h).ln() + (bt + (gamma - 0.5) * variance)) / sd;
     let kappa = bt * 2.0 / variance + (gamma * 2.0 - 1.0);
     let ln_i_over_s = (i / s).ln();
-    lambda.exp() * (d.ncdf() - (kappa * ln_i_over_s).exp() * (d - ln_i_over_s * 2.0 / sd).ncdf())
+    // (I/S)^κ·Φ(z) as one exponential: the power can overflow where Φ(z) underflows.
+    lambda.exp() * (d.ncdf() - (kappa * ln_i_over_s + (d - ln_i_over_s * 2.0 / sd).ln_ncdf()).exp())
 }
 
 /// The variables the Greeks differentiate by.
@@ -230,6 +240,20 @@ impl Jet {
     fn ncdf(self) -> Self {
         let p = norm_pdf(self.v);
         self.chain(norm_cdf(self.v), p, -self.v * p)
+    }
+
+    /// ln Φ(self), accurate far into the lower tail (through erfcx there).
+    fn ln_ncdf(self) -> Self {
+        let z = self.v;
+        // Value and the inverse Mills ratio m = φ(z)/Φ(z), the derivative of ln Φ.
+        let (value, m) = if z < 0.0 {
+            let y = SQRT_PI_OVER_TWO * erfcx(-z * std::f64::consts::FRAC_1_SQRT_2);
+            ((0.5 * erfcx(-z * std::f64::consts::FRAC_1_SQRT_2)).ln() - 0.5 * z * z, 1.0 / y)
+        } else {
+            let p = norm_cdf(z);
+            (p.ln(), norm_pdf(z) / p)
+        };
+        self.chain(value, m, -z * m - m * m)
     }
 
     fn recip(self) -> Self {

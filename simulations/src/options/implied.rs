@@ -773,7 +773,7 @@ fn erfc(x: f64) -> f64 {
 }
 
 /// Scaled complementary error function exp(x²)·erfc(x) (Cody).
-fn erfcx(x: f64) -> f64 {
+pub(crate) fn erfcx(x: f64) -> f64 {
     cody(x, Erf::Erfcx)
 }
 
