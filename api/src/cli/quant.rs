@@ -46,21 +46,27 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/implied-vol.jsonl.
     #[command(verbatim_doc_comment)]
     ImpliedVol(LinesArgs),
-    /// American options by the Bjerksund-Stensland approximation (1993, flat exercise
-    /// boundary: the method of QuantLib's BjerksundStenslandApproximationEngine).
+    /// American options by the Bjerksund-Stensland approximations.
     ///
     /// Request: the black-scholes request, {"kind", "spot", "strike", "rate", "dividend",
-    /// "volatility", "expiry"}. A put is priced as the call with spot and strike, rate and
-    /// dividend swapped; where early exercise never pays (a call with dividend <= 0, a put
-    /// with rate <= 0) the price is the European one.
+    /// "volatility", "expiry"}, plus an optional "method": "bs1993" (the default: the flat
+    /// exercise boundary of 1993, the method of QuantLib's
+    /// BjerksundStenslandApproximationEngine, which it matches to 1e-10) or "bs2002" (the
+    /// two-step boundary of 2002, usually closer to the true price; not in QuantLib). A put is
+    /// priced as the call with spot and strike, rate and dividend swapped; where early
+    /// exercise never pays (a call with dividend <= 0, a put with rate <= 0) the price is the
+    /// European one. bs1993 refuses a call with rate < dividend < 0 (and a put with dividend
+    /// < rate < 0), where the exercise region has two boundaries.
     ///
     /// Result: {"price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho",
-    /// "exercise_boundary"}: the Greeks are exact derivatives of the approximate price (not
-    /// finite differences), in the black-scholes units: vega per 1.00 of volatility, theta per
-    /// year of calendar time, rho and dividend_rho per 1.00 of the rate and of the dividend
-    /// yield. exercise_boundary is the spot at which immediate exercise is optimal under the
-    /// approximation (at or above it for a call, at or below it for a put), null where early
-    /// exercise never pays.
+    /// "exercise_boundary"}, in the black-scholes units: vega per 1.00 of volatility, theta
+    /// per year of calendar time, rho and dividend_rho per 1.00 of the rate and of the
+    /// dividend yield. For bs1993 the Greeks are the exact derivatives of the approximate
+    /// price (as QuantLib's engine returns them); for bs2002 they are central finite
+    /// differences of its price (spot ±0.01%, gamma from spot ±0.1%, volatility, rate and
+    /// dividend ±1e-5, expiry ±0.01%). exercise_boundary is the spot at which the
+    /// approximation exercises at once (at or above it for a call, at or below it for a
+    /// put), null where early exercise never pays.
     ///
     /// Example: examples/quant/american.jsonl.
     #[command(verbatim_doc_comment)]
@@ -133,7 +139,9 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::ImpliedVol(io) => {
             run_lines(&io, |r: options::implied::ImpliedVolInput| options::implied::implied_volatility(&r))
         }
-        QuantCmd::American(io) => run_lines(&io, |r: options::BsInput| options::american::american(&r)),
+        QuantCmd::American(io) => {
+            run_lines(&io, |r: options::american::AmericanInput| options::american::american_request(&r))
+        }
         QuantCmd::Strategy(io) => run_lines(&io, |r: options::strategy::StrategyRequest| options::strategy::run(&r)),
     }
 }
