@@ -41,7 +41,8 @@ pub(crate) enum QuantCmd {
     /// A price at or below the intrinsic value of the discounted forward (for a call
     /// max(spot·e^(-dividend·expiry) - strike·e^(-rate·expiry), 0)) or at or above the upper
     /// bound (spot·e^(-dividend·expiry) for a call, strike·e^(-rate·expiry) for a put) has no
-    /// volatility: the line gets an error naming "price".
+    /// volatility: the line gets an error naming "price" (also within 4 units of double
+    /// rounding, 4·2.2e-16 of the larger discounted spot or strike, above the intrinsic value).
     ///
     /// Example: examples/quant/implied-vol.jsonl.
     #[command(verbatim_doc_comment)]

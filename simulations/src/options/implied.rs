@@ -43,7 +43,9 @@ fn price_error(problem: String) -> SimError {
 ///
 /// A price at or below the intrinsic value of the discounted forward (`max(S·e^{-qT} −
 /// K·e^{-rT}, 0)` for a call), or at or above the upper bound (`S·e^{-qT}` for a call,
-/// `K·e^{-rT}` for a put), has no volatility and is a `price` error.
+/// `K·e^{-rT}` for a put), has no volatility and is a `price` error; so is a price within
+/// 4ε of the larger of the discounted spot and strike above the intrinsic value, where the
+/// time value is lost in the rounding of the inputs.
 pub fn implied_volatility(input: &ImpliedVolInput) -> Result<ImpliedVol, SimError> {
     let ImpliedVolInput { kind, spot, strike, rate, dividend, expiry, price } = *input;
     check_market(spot, strike, rate, dividend, expiry)?;
