@@ -18,7 +18,8 @@
 //! - [`scenario`]: the economic scenario generator: a Markov chain of economic regimes and
 //!   mean-reverting paths of GDP growth, inflation, unemployment and the short rate, to drive
 //!   asset returns and cash-flow inflation.
-//! - [`options`]: Black-Scholes-Merton prices and Greeks.
+//! - [`options`]: Black-Scholes-Merton prices and Greeks, implied volatility (Jäckel's "Let's
+//!   Be Rational"), American options (Bjerksund-Stensland), option strategies and a selector.
 //! - [`econometrics`]: GARCH(1,1) by maximum likelihood with forecasts, augmented
 //!   Dickey-Fuller and Engle-Granger tests with MacKinnon p-values, pair and single-series
 //!   trading signals.

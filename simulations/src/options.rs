@@ -1,7 +1,12 @@
-//! Options: Black-Scholes-Merton prices and Greeks with a continuous dividend yield.
+//! Options: Black-Scholes-Merton prices and Greeks with a continuous dividend yield, implied
+//! volatility ([`implied`], Jäckel's "Let's Be Rational"), American options ([`american`],
+//! Bjerksund-Stensland) and option strategies with a selector ([`strategy`]).
+
+pub mod american;
+pub mod implied;
+pub mod strategy;
 
 use serde::{Deserialize, Serialize};
-use statrs::function::erf::erfc;
 
 use crate::SimError;
 
@@ -39,9 +44,10 @@ pub struct Greeks {
     pub rho: f64,
 }
 
-/// Standard normal distribution function, accurate in both tails (via `erfc`).
+/// Standard normal distribution function, to full relative accuracy in both tails (Cody's
+/// `erfc`, and the asymptotic series below −10).
 pub fn norm_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+    implied::norm_cdf(x)
 }
 
 /// Standard normal density.
@@ -89,7 +95,10 @@ pub fn bsm(input: &BsInput) -> Greeks {
     let BsInput { kind, spot: s, strike: k, rate: r, dividend: q, volatility: v, expiry: t } = *input;
     let sqrt_t = t.sqrt();
     let vol_t = v * sqrt_t;
-    let d1 = ((s / k).ln() + (r - q) * t) / vol_t + 0.5 * vol_t;
+    // Log-moneyness of the forward, x = ln(F/K); near the money from S − K (exact there) so
+    // that x keeps its relative accuracy.
+    let x = if (s - k).abs() < 0.5 * k { ((s - k) / k).ln_1p() } else { (s / k).ln() } + (r - q) * t;
+    let d1 = x / vol_t + 0.5 * vol_t;
     let d2 = d1 - vol_t;
     let dq = (-q * t).exp();
     let dr = (-r * t).exp();
@@ -99,11 +108,18 @@ pub fn bsm(input: &BsInput) -> Greeks {
     let gamma = dq * n1 / (s * vol_t);
     let vega = fwd * n1 * sqrt_t;
     let decay = -fwd * n1 * v / (2.0 * sqrt_t);
+    // The price from the normalised Black function √(F·K)·b(±x, σ√T), discounted: out of the
+    // money it keeps full relative accuracy where F·Φ(d1) − K·Φ(d2) cancels, and in the money
+    // it is the intrinsic value plus the time value, each exact, so that the time value (all
+    // that the volatility moves) is not lost in the rounding of F·Φ(d1). Out of the money with
+    // Φ(d1) above Φ(0.85) the plain formula loses nothing (Jäckel's region 3) and reuses the
+    // Greeks' Φ(d1), Φ(d2).
+    let normalised = |m: f64| strike_pv * (0.5 * x).exp() * implied::normalised_black_call(m, vol_t);
     match kind {
         OptionKind::Call => {
             let (nd1, nd2) = (norm_cdf(d1), norm_cdf(d2));
             Greeks {
-                price: fwd * nd1 - strike_pv * nd2,
+                price: if x <= 0.0 && d1 > 0.85 { fwd * nd1 - strike_pv * nd2 } else { normalised(x) },
                 delta: dq * nd1,
                 gamma,
                 vega,
@@ -114,7 +130,7 @@ pub fn bsm(input: &BsInput) -> Greeks {
         OptionKind::Put => {
             let (nd1, nd2) = (norm_cdf(-d1), norm_cdf(-d2));
             Greeks {
-                price: strike_pv * nd2 - fwd * nd1,
+                price: if x >= 0.0 && -d2 > 0.85 { strike_pv * nd2 - fwd * nd1 } else { normalised(-x) },
                 delta: -dq * nd1,
                 gamma,
                 vega,

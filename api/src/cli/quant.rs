@@ -31,6 +31,100 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/black-scholes.jsonl.
     #[command(verbatim_doc_comment)]
     BlackScholes(LinesArgs),
+    /// Implied volatility of European options (Jäckel's "Let's Be Rational", to about 1e-15).
+    ///
+    /// Request: {"kind": "call"|"put", "spot", "strike", "rate", "dividend", "expiry",
+    /// "price"}: the black-scholes fields without "volatility", plus the option's price (its
+    /// present value). Rate and dividend continuously compounded per year, expiry in years.
+    ///
+    /// Result: {"volatility"}: per year (0.2 is 20%).
+    ///
+    /// A price at or below the intrinsic value of the discounted forward (for a call
+    /// max(spot·e^(-dividend·expiry) - strike·e^(-rate·expiry), 0)) or at or above the upper
+    /// bound (spot·e^(-dividend·expiry) for a call, strike·e^(-rate·expiry) for a put) has no
+    /// volatility: the line gets an error naming "price" (also within 4 units of double
+    /// rounding, 4·2.2e-16 of the larger discounted spot or strike, above the intrinsic value).
+    ///
+    /// Example: examples/quant/implied-vol.jsonl.
+    #[command(verbatim_doc_comment)]
+    ImpliedVol(LinesArgs),
+    /// American options by the Bjerksund-Stensland approximations.
+    ///
+    /// Request: the black-scholes request, {"kind", "spot", "strike", "rate", "dividend",
+    /// "volatility", "expiry"}, plus an optional "method": "bs1993" (the default: the flat
+    /// exercise boundary of 1993, the method of QuantLib's
+    /// BjerksundStenslandApproximationEngine, which it matches to 1e-10) or "bs2002" (the
+    /// two-step boundary of 2002, usually closer to the true price; not in QuantLib). A put is
+    /// priced as the call with spot and strike, rate and dividend swapped; where early
+    /// exercise never pays (a call with dividend <= 0, a put with rate <= 0) the price is the
+    /// European one. bs1993 refuses a call with rate < dividend < 0 (and a put with dividend
+    /// < rate < 0), where the exercise region has two boundaries.
+    ///
+    /// Result: {"price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho",
+    /// "exercise_boundary"}, in the black-scholes units: vega per 1.00 of volatility, theta
+    /// per year of calendar time, rho and dividend_rho per 1.00 of the rate and of the
+    /// dividend yield. For bs1993 the Greeks are the exact derivatives of the approximate
+    /// price (as QuantLib's engine returns them); for bs2002 they are central finite
+    /// differences of its price (spot ±0.01%, gamma from spot ±0.1%, volatility, rate and
+    /// dividend ±1e-5, expiry ±0.01%). exercise_boundary is the spot at which the
+    /// approximation exercises at once (at or above it for a call, at or below it for a
+    /// put), null where early exercise never pays.
+    ///
+    /// Example: examples/quant/american.jsonl.
+    #[command(verbatim_doc_comment)]
+    American(LinesArgs),
+    /// Option strategies: analyse a named strategy, or propose strategies for a market view.
+    ///
+    /// Request, common fields: "spot", "volatility" (per year), "rate" and "dividend"
+    /// (continuously compounded per year; default 0), "days" (calendar days to the expiry;
+    /// years = days/365), "drift" (the price's expected growth per year for the probability
+    /// of profit; default the rate, i.e. risk-neutral). Then either:
+    ///
+    /// - "strategy": one of covered_call, protective_put, collar, bull_call_spread,
+    ///   bear_put_spread, long_straddle, long_strangle, butterfly, iron_condor,
+    ///   iron_butterfly, calendar_spread; with optional "strikes" (ascending: covered_call
+    ///   [call]; protective_put [put]; collar [put, call]; bull_call_spread [long call, short
+    ///   call]; bear_put_spread [short put, long put]; long_straddle [strike]; long_strangle
+    ///   [put, call]; butterfly (calls) and iron_butterfly [low, middle, high], equally
+    ///   spaced; iron_condor [long put, short put, short call, long call]; calendar_spread
+    ///   [strike], short the near call, long the far call); by default strikes are
+    ///   spot·exp(k·volatility·sqrt(years)) for k a few multiples of one standard deviation,
+    ///   rounded to 0.5 (spot < 25), 1 (spot < 200) or 5. "far_days": the calendar spread's
+    ///   far expiry (default 2·days). "quantity": units of the underlying per leg (default
+    ///   1; a listed contract is usually 100; the butterfly's middle leg is twice it).
+    ///   "table": {"from", "to", "points"} adds a payoff table over that price grid.
+    ///   Result: {"strategy", "legs": [{"instrument": "call"|"put"|"underlying", "strike",
+    ///   "expiry" (years), "quantity", "side": "long"|"short", "premium" (per unit: the
+    ///   Black-Scholes-Merton price, or the spot for the underlying)}], "horizon" (years to
+    ///   the near expiry), "net_premium" (paid to open, the underlying included; negative for
+    ///   a credit), "max_profit" and "max_loss" (at the horizon, max_loss a positive amount;
+    ///   null where unbounded), "breakevens" (prices where the profit at the horizon is zero),
+    ///   "probability_of_profit" (the price lognormal with the drift, less the dividend, and
+    ///   the volatility), "greeks": {"delta", "gamma", "vega", "theta", "rho"} (sums over the
+    ///   legs, the underlying's delta 1), "payoff_table": [{"price", "payoff" (the legs'
+    ///   value), "profit" (payoff less net_premium)}] when asked}. At the horizon options
+    ///   expiring then are worth their intrinsic value; the calendar spread's far call is
+    ///   valued by Black-Scholes-Merton for the time left at the same volatility, rate and
+    ///   dividend. Interest on the premium is ignored.
+    ///
+    /// - "view": bullish, bearish, neutral, volatile or range_bound; with "capital" (money
+    ///   available) and "contract_size" (units per contract, default 100). The selector
+    ///   builds candidates for the view (bullish: bull call spreads, covered call, collar,
+    ///   protective put; bearish: bear put spreads; neutral: butterfly, iron butterfly,
+    ///   calendar spread with the far expiry at 2·days; volatile: long straddle and
+    ///   strangles; range_bound: iron condors, wide butterfly and iron butterfly) with strikes
+    ///   from the volatility as above, sizes each to the most contracts whose capital
+    ///   (contracts · contract_size · max(max loss, net premium) per unit) fits, leaves out
+    ///   those that do not fit one contract or whose loss is unbounded, and ranks them by
+    ///   score = probability_of_profit · reward_to_risk, where reward_to_risk = max_profit /
+    ///   max_loss (for an unbounded profit, the profit at a two-standard-deviation move in the
+    ///   better direction stands for max_profit).
+    ///   Result: {"view", "proposals": [{"contracts", "capital_required", "reward_to_risk",
+    ///   "score", "report": the named-strategy result for the whole position}]}, best first.
+    ///
+    /// Example: examples/quant/strategy.jsonl.
+    #[command(verbatim_doc_comment)]
+    Strategy(LinesArgs),
     /// Portfolio construction: mean-variance, maximum Sharpe, risk parity, HRP, Black-Litterman
     /// and minimum CVaR under bounds, group bounds and a turnover limit (solved with Clarabel;
     /// agrees with PyPortfolioOpt and Riskfolio-Lib).
@@ -187,6 +281,13 @@ pub(crate) struct LinesArgs {
 pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
     match cmd {
         QuantCmd::BlackScholes(io) => run_lines(&io, |r: options::BsInput| options::black_scholes(&r)),
+        QuantCmd::ImpliedVol(io) => {
+            run_lines(&io, |r: options::implied::ImpliedVolInput| options::implied::implied_volatility(&r))
+        }
+        QuantCmd::American(io) => {
+            run_lines(&io, |r: options::american::AmericanInput| options::american::american_request(&r))
+        }
+        QuantCmd::Strategy(io) => run_lines(&io, |r: options::strategy::StrategyRequest| options::strategy::run(&r)),
         QuantCmd::Optimize(io) => run_lines(&io, |r: optimize::Request| optimize::optimize(&r)),
         QuantCmd::Garch(io) => run_lines(&io, |r: garch::GarchRequest| garch::garch(&r)),
         QuantCmd::Adf(io) => run_lines(&io, |r: adf::AdfRequest| adf::adf(&r)),
