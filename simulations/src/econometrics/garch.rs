@@ -481,7 +481,7 @@ impl<'a> Model<'a> {
             // A step that is not a descent direction (possible only through rounding, the
             // quadratic model being convex) or that predicts a negligible decrease ends the
             // iteration.
-            if !(slope < 0.0) || -slope <= 1e-14 * (1.0 + f.abs()) {
+            if slope.is_nan() || -slope <= 1e-14 * (1.0 + f.abs()) {
                 break;
             }
             // Backtracking (Armijo) along the feasible step; the trial point must move.
@@ -835,7 +835,7 @@ mod tests {
         }
         // arch's log-likelihood on the returns given, from the fixture.
         let fit = fit(&r, Dist::StudentT).unwrap();
-        assert!(fit.converged && fit.loglik >= 1943.259_430_781_912 - 1e-6, "{fit:?}");
+        assert!(fit.converged && fit.loglik >= 1_943.259_430_781_912 - 1e-6, "{fit:?}");
     }
 
     /// An active set whose constraint normals are linearly dependent (α = 0, β = 1 and
