@@ -39,11 +39,13 @@ fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)
 }
 
-/// Parameters within 1e-3 relative or 1e-4 absolute of arch, log-likelihood within 1e-4.
+/// Every fit converged with a log-likelihood at least arch's; where arch reached the optimum
+/// (its log-likelihood within 1e-7 of ours) parameters within 1e-3 relative or 1e-4 absolute
+/// of arch and log-likelihood within 1e-4.
 #[test]
 fn garch_matches_arch_on_72_fits() {
     let mut worst = [0.0f64; 2];
-    let (mut count, mut arch_short, mut not_converged, mut worse) = (0, 0, 0, 0);
+    let (mut count, mut arch_short) = (0, 0);
     for file in ["garch_a.json", "garch_b.json"] {
         let fx = fixture(file);
         for case in fx["cases"].as_array().unwrap() {
@@ -53,22 +55,18 @@ fn garch_matches_arch_on_72_fits() {
                 let got = fit(&r, dist).unwrap();
                 count += 1;
                 let label = format!("{} ({} returns) {key}", case["label"], r.len());
-                if !got.converged {
-                    not_converged += 1;
-                }
+                assert!(got.converged, "{label}: not converged");
                 let ll_want = want["loglik"].as_f64().unwrap();
-                if got.loglik < ll_want - 1e-4 {
-                    // arch found a higher local maximum (known: one degenerate corner,
-                    // alpha = 0 and beta = 1 with nu near 2, on a regime-switching series).
-                    eprintln!("{label}: a lower local maximum than arch's: {} vs {ll_want}", got.loglik);
-                    worse += 1;
-                    continue;
-                }
+                // Never a lower maximum than arch's (arch's corner optimum on the 612-return
+                // regime-switching series included).
+                assert!(got.loglik >= ll_want - 1e-4, "{label}: loglik {} below arch's {ll_want}", got.loglik);
                 if got.loglik > ll_want + 1e-7 {
                     // arch's SLSQP (finite-difference gradients) stopped short where the
-                    // likelihood is flat in nu; its parameters are not the optimum.
+                    // likelihood is flat in nu; its parameters are not the optimum, so only
+                    // the log-likelihood is compared.
                     arch_short += 1;
                     assert!(dist == Dist::StudentT, "{label}");
+                    assert!(got.loglik >= ll_want - 1e-6, "{label}");
                     continue;
                 }
                 let mut pairs =
@@ -98,13 +96,10 @@ fn garch_matches_arch_on_72_fits() {
     }
     assert_eq!(count, 72);
     assert!(arch_short <= 12, "{arch_short} fits where arch stopped short");
-    assert!(not_converged <= 1, "{not_converged} fits not converged");
-    assert!(worse <= 1, "{worse} fits at a lower local maximum than arch's");
     eprintln!(
         "garch: {} fits compared, worst parameter error {:.3} of the tolerance, worst |loglik difference| {:.2e}; \
-         {arch_short} fits where arch stopped short (our loglik higher), {worse} at a lower local maximum, \
-         {not_converged} not converged",
-        count - arch_short - worse,
+         {arch_short} fits where arch stopped short (our loglik higher); all converged, none below arch",
+        count - arch_short,
         worst[0],
         worst[1]
     );

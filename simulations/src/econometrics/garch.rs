@@ -11,9 +11,12 @@
 //! The optimizer is Newton's method with the exact gradient and Hessian of the
 //! log-likelihood (recursions for the derivatives of σ²ₜ), the Hessian made positive
 //! definite where it is not, each step the solution of the quadratic model under the
-//! constraints (an exhaustive active-set search: at most four parameters), and a
-//! backtracking line search. It starts from the best few of `arch`'s sixteen starting values
-//! and keeps the highest likelihood.
+//! constraints (an exhaustive active-set search over the sets of linearly independent
+//! constraints: at most four parameters), and a backtracking line search. It starts from
+//! the best few of `arch`'s sixteen starting values and keeps the highest likelihood. A fit
+//! is reported converged when the first-order (KKT) conditions hold at the point returned:
+//! the projected gradient is zero on the free parameters and points out of the feasible set
+//! on the active constraints, to [`KKT_TOL`] in log-likelihood units.
 
 #![allow(clippy::needless_range_loop)] // index loops over small matrices read as the formulas
 
@@ -59,7 +62,7 @@ pub struct Forecast {
 
 /// A fitted GARCH(1,1): parameters on the scale of the returns given (ω in their units
 /// squared), ν for Student-t errors only, the log-likelihood of the returns given, whether
-/// the optimizer met its convergence test, and the forecasts.
+/// the parameters meet the first-order optimality (KKT) test, and the forecasts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GarchResult {
     pub omega: f64,
@@ -75,6 +78,12 @@ pub struct GarchResult {
 fn invalid(field: &str, problem: impl Into<String>) -> SimError {
     SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
+
+/// The convergence test: the increase of the log-likelihood that the projected-gradient
+/// step (in the metric of the Hessian's diagonal) predicts must be at most this. It holds
+/// exactly at a KKT point: gradient zero on the free parameters, multipliers of the active
+/// constraints non-negative.
+pub const KKT_TOL: f64 = 1e-9;
 
 /// Fewest returns accepted.
 pub const MIN_RETURNS: usize = 10;
@@ -451,22 +460,31 @@ impl<'a> Model<'a> {
         best.expect("at least three starting values")
     }
 
+    /// Newton from `start`: the point reached, its negative log-likelihood and whether it
+    /// meets the KKT test ([`KKT_TOL`]). The iteration stops when the predicted decrease is
+    /// negligible, when a full step changes nothing, or when the line search finds no
+    /// decrease; whatever the reason, `converged` is decided at the point returned.
     fn newton(&self, mut th: [f64; 4]) -> ([f64; 4], f64, bool) {
         const MAX_ITER: usize = 200;
         let k = self.k;
-        let mut converged = false;
-        let mut f = self.value(&th);
+        // The derivatives at θ, while θ has not moved since they were computed.
+        let mut at_th: Option<Local> = None;
         for _ in 0..MAX_ITER {
             let local = self.local(&th);
-            f = local.f;
+            let f = local.f;
             let h = positive_definite(&local.h, k);
-            let Some(step) = self.qp_step(&th, &local.g, &h) else { break };
-            let slope: f64 = (0..k).map(|i| local.g[i] * step[i]).sum();
-            if -slope <= 1e-11 * (1.0 + f.abs()) * 1e-3 {
-                converged = true;
+            let step = self.qp_step(&th, &local.g, &h);
+            at_th = Some(local);
+            let Some(step) = step else { break };
+            let g = &at_th.as_ref().expect("just set").g;
+            let slope: f64 = (0..k).map(|i| g[i] * step[i]).sum();
+            // A step that is not a descent direction (possible only through rounding, the
+            // quadratic model being convex) or that predicts a negligible decrease ends the
+            // iteration.
+            if slope.is_nan() || -slope <= 1e-14 * (1.0 + f.abs()) {
                 break;
             }
-            // Backtracking (Armijo) along the feasible step.
+            // Backtracking (Armijo) along the feasible step; the trial point must move.
             let mut t = 1.0;
             let mut accepted = None;
             for _ in 0..60 {
@@ -475,6 +493,9 @@ impl<'a> Model<'a> {
                     cand[i] = th[i] + t * step[i];
                 }
                 self.snap(&mut cand);
+                if cand == th {
+                    break;
+                }
                 let fc = self.value(&cand);
                 if fc <= f + 1e-4 * t * slope {
                     accepted = Some((cand, fc));
@@ -482,25 +503,39 @@ impl<'a> Model<'a> {
                 }
                 t *= 0.5;
             }
-            match accepted {
-                Some((cand, fc)) => {
-                    let done = (f - fc).abs() <= 1e-15 * f.abs() && t == 1.0;
-                    th = cand;
-                    f = fc;
-                    if done {
-                        converged = true;
-                        break;
-                    }
-                }
-                None => {
-                    // No decrease along a descent direction: at the optimum to rounding when
-                    // the predicted decrease is negligible.
-                    converged = -slope <= 1e-8 * (1.0 + f.abs());
-                    break;
-                }
+            let Some((cand, fc)) = accepted else { break };
+            th = cand;
+            at_th = None;
+            if (f - fc).abs() <= 1e-15 * f.abs() && t == 1.0 {
+                break;
             }
         }
-        (th, f, converged)
+        let local = at_th.unwrap_or_else(|| self.local(&th));
+        let converged = self.kkt_gain(&th, &local.g, &local.h) <= KKT_TOL;
+        (th, self.value(&th), converged)
+    }
+
+    /// The first-order optimality (KKT) measure at θ with gradient `g` and Hessian `h`:
+    /// the projected-gradient step in the metric of the Hessian's diagonal (the minimizer of
+    /// gᵀd + ½Σ|hᵢᵢ|dᵢ² with θ + d feasible) and the decrease of the negative
+    /// log-likelihood it predicts, ½Σ gᵢ²/|hᵢᵢ| over the free parameters. It is zero exactly
+    /// when the gradient vanishes on the free parameters and points out of the feasible set
+    /// on the active constraints (non-negative multipliers), and in log-likelihood units
+    /// whatever the scale of the parameters.
+    fn kkt_gain(&self, th: &[f64; 4], g: &[f64; 4], h: &[[f64; 4]; 4]) -> f64 {
+        let k = self.k;
+        let top = (0..k).fold(0.0f64, |a, i| a.max(h[i][i].abs()));
+        if !(top > 0.0 && top.is_finite()) || g.iter().take(k).any(|v| !v.is_finite()) {
+            return f64::INFINITY;
+        }
+        let mut metric = Matrix4::<f64>::identity();
+        for i in 0..k {
+            metric[(i, i)] = h[i][i].abs().max(1e-12 * top);
+        }
+        match self.qp_step(th, g, &metric) {
+            Some(d) => -(0..k).map(|i| g[i] * d[i] + 0.5 * metric[(i, i)] * d[i] * d[i]).sum::<f64>(),
+            None => f64::INFINITY,
+        }
     }
 
     /// Puts a trial point back inside the constraints after rounding.
@@ -531,17 +566,20 @@ impl<'a> Model<'a> {
                     return false;
                 }
                 let mut seen = [false; 4];
+                let mut coupled = false;
                 for (j, c) in self.constraints.iter().enumerate() {
                     if mask & (1 << j) != 0 {
-                        if let Some(i) = c.var {
-                            if seen[i] {
-                                return false;
-                            }
-                            seen[i] = true;
+                        match c.var {
+                            Some(i) if seen[i] => return false,
+                            Some(i) => seen[i] = true,
+                            None => coupled = true,
                         }
                     }
                 }
-                true
+                // α + β ≤ 1 with bounds on both α and β active: the three normals are
+                // linearly dependent (α = 0, β = 1 implies α + β = 1) or the set is
+                // infeasible, and the singular system has no meaningful solution.
+                !(coupled && seen[1] && seen[2])
             })
             .collect();
         // Try the currently binding constraints first, then by size.
@@ -579,10 +617,15 @@ impl<'a> Model<'a> {
             }
             let mut d = [0.0; 4];
             d[..k].copy_from_slice(&sol.as_slice()[..k]);
-            let ok = self.constraints.iter().enumerate().all(|(j, c)| {
-                mask & (1 << j) != 0
-                    || (0..k).map(|i| c.a[i] * (th[i] + d[i])).sum::<f64>() <= c.b + 1e-12 * (1.0 + c.b.abs())
-            });
+            if d.iter().any(|v| !v.is_finite()) {
+                continue;
+            }
+            // Every constraint is checked at θ + d, the active ones too: a nearly singular
+            // system can return a solution that does not satisfy its own equalities.
+            let ok = self
+                .constraints
+                .iter()
+                .all(|c| (0..k).map(|i| c.a[i] * (th[i] + d[i])).sum::<f64>() <= c.b + 1e-12 * (1.0 + c.b.abs()));
             if ok {
                 return Some(d);
             }
@@ -700,5 +743,118 @@ mod tests {
         assert!(t.nu.unwrap() > 2.05 && t.loglik >= fit.loglik - 1e-6, "{t:?}");
         assert_eq!(super::fit(&[0.01; 5], Dist::Normal).unwrap_err().to_string(), "returns: needs at least 10 returns");
         assert_eq!(super::fit(&[0.0; 20], Dist::Normal).unwrap_err().to_string(), "returns: are all zero");
+    }
+
+    /// A series of the reference fixtures (oldest first).
+    fn fixture_series(file: &str, index: usize) -> Vec<f64> {
+        let path = format!("{}/tests/fixtures/econometrics/{file}", env!("CARGO_MANIFEST_DIR"));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["cases"][index]["returns"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    fn rescaled(r: &[f64]) -> Vec<f64> {
+        let scale = (r.iter().map(|v| v * v).sum::<f64>() / r.len() as f64).sqrt();
+        r.iter().map(|v| v / scale).collect()
+    }
+
+    /// The first-order optimality conditions checked directly, independently of `kkt_gain`:
+    /// along every feasible edge direction of the constraint set at θ (±eᵢ, and ±(e_α − e_β)
+    /// for the α + β ≤ 1 face, which generate the tangent cone), the negative log-likelihood
+    /// must not decrease at first order by more than `tol` in the metric of the Hessian's
+    /// diagonal. This is "projected gradient zero on the free parameters, gradient pointing
+    /// out of the feasible set on the active bounds". Returns the worst violation.
+    fn kkt_violation(m: &Model, th: &[f64; 4]) -> f64 {
+        let l = m.local(th);
+        let k = m.k;
+        let mut dirs: Vec<[f64; 4]> = Vec::new();
+        for i in 0..k {
+            for sign in [1.0, -1.0] {
+                let mut d = [0.0; 4];
+                d[i] = sign;
+                dirs.push(d);
+            }
+        }
+        dirs.push([0.0, 1.0, -1.0, 0.0]);
+        dirs.push([0.0, -1.0, 1.0, 0.0]);
+        let mut worst = 0.0f64;
+        for d in dirs {
+            let feasible = m.constraints.iter().all(|c| {
+                let active = (0..k).map(|i| c.a[i] * th[i]).sum::<f64>() >= c.b - 1e-10 * (1.0 + c.b.abs());
+                !active || (0..k).map(|i| c.a[i] * d[i]).sum::<f64>() <= 0.0
+            });
+            if !feasible {
+                continue;
+            }
+            let slope: f64 = (0..k).map(|i| l.g[i] * d[i]).sum();
+            let norm: f64 = (0..k).map(|i| l.h[i][i].abs() * d[i] * d[i]).sum::<f64>().sqrt();
+            worst = worst.max(-slope / norm);
+        }
+        worst
+    }
+
+    #[test]
+    fn converged_means_the_kkt_conditions_hold() {
+        let mut series: Vec<(String, Vec<f64>)> = vec![
+            // arch's optimum is the corner α = 0, β = 1, ν ≈ 2.07 (active bounds, degenerate).
+            ("regime-switching, 612 returns".into(), fixture_series("garch_b.json", 17)),
+            // ν ≈ 305: the likelihood is nearly flat in ν.
+            ("535 returns, nu near 305".into(), fixture_series("garch_a.json", 7)),
+            ("regime-switching, 658 returns".into(), fixture_series("garch_a.json", 5)),
+        ];
+        for seed in [1, 2, 5] {
+            series.push((format!("simulated seed {seed}"), simulated(1500, seed)));
+        }
+        for (label, r) in &series {
+            let y = rescaled(r);
+            for dist in [Dist::Normal, Dist::StudentT] {
+                let m = Model::new(&y, dist);
+                let (th, f, converged) = m.estimate();
+                assert!(converged, "{label} {dist:?}: not converged at {th:?}");
+                let l = m.local(&th);
+                assert!(m.kkt_gain(&th, &l.g, &l.h) <= KKT_TOL, "{label} {dist:?}");
+                let v = kkt_violation(&m, &th);
+                assert!(v <= 1e-4, "{label} {dist:?}: KKT violated by {v:e} at {th:?}, gradient {:?}", l.g);
+                assert!((f - m.value(&th)).abs() <= 1e-9 * f.abs());
+            }
+        }
+    }
+
+    /// The start that used to stop at a non-optimal point reported as converged: an active
+    /// set with linearly dependent constraints (α = 0, β = 1 and α + β = 1) gave an
+    /// infeasible, uphill step. It must now reach arch's corner optimum.
+    #[test]
+    fn the_corner_start_reaches_the_corner_optimum() {
+        let r = fixture_series("garch_b.json", 17);
+        let y = rescaled(&r);
+        let m = Model::new(&y, Dist::StudentT);
+        for start in [[0.010_000_000_000_000_01, 0.001, 0.998, 2.2], [0.01, 0.001, 0.998, 2.2]] {
+            let (th, f, converged) = m.newton(start);
+            assert!(converged && kkt_violation(&m, &th) <= 1e-4, "{start:?} -> {th:?}");
+            assert!(th[1] < 1e-12 && th[2] > 1.0 - 1e-12 && (th[3] - 2.0731).abs() < 1e-3, "{th:?}");
+            assert!(f < 728.2878, "{f}");
+        }
+        // arch's log-likelihood on the returns given, from the fixture.
+        let fit = fit(&r, Dist::StudentT).unwrap();
+        assert!(fit.converged && fit.loglik >= 1_943.259_430_781_912 - 1e-6, "{fit:?}");
+    }
+
+    /// An active set whose constraint normals are linearly dependent (α = 0, β = 1 and
+    /// α + β = 1) is never used: from the point where the old search took such a set's
+    /// solution (α = −0.6 after the step, uphill, then reported converged) the step is
+    /// feasible for every constraint and downhill.
+    #[test]
+    fn the_step_near_the_degenerate_corner_is_feasible_and_downhill() {
+        let y = rescaled(&fixture_series("garch_b.json", 17));
+        let m = Model::new(&y, Dist::StudentT);
+        let th = [0.007_723_860_175_542_39, 0.000_500_000_000_000_028, 0.999, 2.134_164_441_152_140_3];
+        let l = m.local(&th);
+        let d = m.qp_step(&th, &l.g, &positive_definite(&l.h, 4)).unwrap();
+        let slope: f64 = (0..4).map(|i| l.g[i] * d[i]).sum();
+        assert!(slope < 0.0, "{d:?}");
+        for c in &m.constraints {
+            assert!((0..4).map(|i| c.a[i] * (th[i] + d[i])).sum::<f64>() <= c.b + 1e-12, "{d:?}");
+        }
+        let (_, _, converged) = m.newton(th);
+        assert!(converged);
     }
 }
