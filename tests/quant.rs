@@ -173,3 +173,90 @@ fn signals_example_gives_mean_reversion_and_momentum() {
         assert_eq!(signal as f64, number(&v["momentum"], "return").signum());
     }
 }
+
+#[test]
+fn implied_vol_inverts_black_scholes_and_refuses_prices_outside_the_bounds() {
+    let (out, _) = quant_example("implied-vol");
+    assert!((number(&out[0], "volatility") - 0.2).abs() < 1e-12, "{}", out[0]);
+    // Round trip through both commands, deep in and out of the money and near expiry.
+    let cases = [(100.0, 0.2, 1.0), (100.0, 0.05, 0.01), (50.0, 0.6, 0.5), (200.0, 0.3, 2.0), (100.0, 1.5, 10.0)];
+    let request = |strike: f64, expiry: f64| serde_json::json!({"kind": "put", "spot": 100, "strike": strike, "rate": 0.03, "dividend": 0.01, "expiry": expiry});
+    let priced: Vec<String> = cases
+        .iter()
+        .map(|&(strike, vol, expiry)| {
+            let mut r = request(strike, expiry);
+            r["volatility"] = vol.into();
+            r.to_string()
+        })
+        .collect();
+    let prices = quant_stdin("black-scholes", &priced.join("\n"));
+    let inverse: Vec<String> = cases
+        .iter()
+        .zip(&prices)
+        .map(|(&(strike, _, expiry), p)| {
+            let mut r = request(strike, expiry);
+            r["price"] = p["price"].clone();
+            r.to_string()
+        })
+        .collect();
+    let vols = quant_stdin("implied-vol", &inverse.join("\n"));
+    for ((_, vol, _), v) in cases.iter().zip(&vols) {
+        assert!((number(v, "volatility") - vol).abs() < 1e-9 * vol, "{v} vs {vol}");
+    }
+    let below_intrinsic = r#"{"kind":"call","spot":150,"strike":100,"rate":0,"dividend":0,"expiry":1,"price":40}"#;
+    let out = quant_stdin("implied-vol", below_intrinsic);
+    assert_eq!(out[0]["line"], 1);
+    assert!(out[0]["error"].as_str().unwrap().starts_with("price:"), "{}", out[0]);
+}
+
+#[test]
+fn american_options_are_worth_at_least_the_european_ones() {
+    let (out, text) = quant_example("american");
+    for (line, v) in text.lines().zip(&out) {
+        let mut request: Value = serde_json::from_str(line).unwrap();
+        request.as_object_mut().unwrap().remove("method");
+        let european = quant_stdin("black-scholes", &request.to_string());
+        assert!(number(v, "price") >= number(&european[0], "price") - 1e-12, "{line}: {v}");
+        for key in ["delta", "gamma", "vega", "theta", "rho", "dividend_rho"] {
+            assert!(number(v, key).is_finite(), "{key} in {v}");
+        }
+    }
+    // A call on a stock without dividends is never exercised early: the European price.
+    let call = r#"{"kind":"call","spot":100,"strike":95,"rate":0.05,"dividend":0,"volatility":0.25,"expiry":1}"#;
+    let (american, european) = (quant_stdin("american", call), quant_stdin("black-scholes", call));
+    assert!((number(&american[0], "price") - number(&european[0], "price")).abs() < 1e-12);
+    assert!(american[0]["exercise_boundary"].is_null());
+}
+
+#[test]
+fn strategies_report_their_shape_and_the_selector_answers_a_view() {
+    let (out, text) = quant_example("strategy");
+    for (line, v) in text.lines().zip(&out) {
+        let request: Value = serde_json::from_str(line).unwrap();
+        if request.get("view").is_some() {
+            let proposals = v["proposals"].as_array().unwrap();
+            assert!(!proposals.is_empty(), "{v}");
+            let scores: Vec<f64> = proposals.iter().map(|p| number(p, "score")).collect();
+            assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {scores:?}");
+            for p in proposals {
+                assert!(number(p, "capital_required") <= number(&request, "capital") + 1e-9, "{p}");
+            }
+            continue;
+        }
+        assert_eq!(v["strategy"], request["strategy"]);
+        assert!(!v["legs"].as_array().unwrap().is_empty());
+        let p = number(v, "probability_of_profit");
+        assert!((0.0..=1.0).contains(&p));
+        for b in v["breakevens"].as_array().unwrap() {
+            assert!(b.as_f64().unwrap() > 0.0);
+        }
+    }
+    // The iron condor (first line): bounded both ways, two breakevens between its wings.
+    let condor = &out[0];
+    assert!(number(condor, "max_profit") > 0.0 && number(condor, "max_loss") > 0.0);
+    let b: Vec<f64> = condor["breakevens"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(b.len(), 2);
+    assert!(85.0 < b[0] && b[0] < 92.0 && 108.0 < b[1] && b[1] < 115.0, "{b:?}");
+    let bad = quant_stdin("strategy", r#"{"strategy":"naked_lottery","spot":100,"volatility":0.2,"days":30}"#);
+    assert!(bad[0]["error"].as_str().unwrap().contains("naked_lottery"), "{}", bad[0]);
+}

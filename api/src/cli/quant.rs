@@ -198,7 +198,8 @@ pub(crate) enum QuantCmd {
     /// Result: {"omega", "alpha", "beta", "nu", "loglik", "converged", "forecast": {"1", "5",
     /// "20", "annualized"}}: omega in the returns' units squared; nu (degrees of freedom)
     /// only for "t"; loglik the log-likelihood of the returns given; converged whether the
-    /// optimizer met its convergence test (Newton decrement ~0 under the constraints);
+    /// first-order (KKT) conditions hold at the result: gradient ~0 on the free parameters
+    /// and pointing outward on the bounds that are active;
     /// forecast "1", "5", "20": variance of the return over the next 1, 5 and 20 days (sum of
     /// the daily variance forecasts, units squared); "annualized": volatility over the next
     /// 252 trading days, sqrt of the sum of the 252 daily variance forecasts (so it reflects
