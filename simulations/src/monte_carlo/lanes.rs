@@ -29,6 +29,20 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// One step of xoshiro256++: the output, and the state advanced.
+#[inline(always)]
+fn xoshiro_next(s0: &mut u64, s1: &mut u64, s2: &mut u64, s3: &mut u64) -> u64 {
+    let out = s0.wrapping_add(*s3).rotate_left(23).wrapping_add(*s0);
+    let t = *s1 << 17;
+    *s2 ^= *s0;
+    *s3 ^= *s1;
+    *s1 ^= *s2;
+    *s0 ^= *s3;
+    *s2 ^= t;
+    *s3 = s3.rotate_left(45);
+    out
+}
+
 /// 2^-53: a 53-bit integer times this is a double in [0, 1).
 const UNIT: f64 = 1.0 / (1u64 << 53) as f64;
 
@@ -51,14 +65,7 @@ impl Streams {
         let [s0, s1, s2, s3] = &mut self.s;
         let mut out = [0u64; BLOCK];
         for k in 0..BLOCK {
-            out[k] = s0[k].wrapping_add(s3[k]).rotate_left(23).wrapping_add(s0[k]);
-            let t = s1[k] << 17;
-            s2[k] ^= s0[k];
-            s3[k] ^= s1[k];
-            s1[k] ^= s2[k];
-            s0[k] ^= s3[k];
-            s2[k] ^= t;
-            s3[k] = s3[k].rotate_left(45);
+            out[k] = xoshiro_next(&mut s0[k], &mut s1[k], &mut s2[k], &mut s3[k]);
         }
         out
     }
@@ -133,15 +140,7 @@ impl RngCore for Lane<'_> {
     fn next_u64(&mut self) -> u64 {
         let [s0, s1, s2, s3] = &mut self.streams.s;
         let k = self.k;
-        let out = s0[k].wrapping_add(s3[k]).rotate_left(23).wrapping_add(s0[k]);
-        let t = s1[k] << 17;
-        s2[k] ^= s0[k];
-        s3[k] ^= s1[k];
-        s1[k] ^= s2[k];
-        s0[k] ^= s3[k];
-        s2[k] ^= t;
-        s3[k] = s3[k].rotate_left(45);
-        out
+        xoshiro_next(&mut s0[k], &mut s1[k], &mut s2[k], &mut s3[k])
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {

@@ -203,6 +203,25 @@ fn normalised_implied_vol_otm_call(beta: f64, x: f64) -> f64 {
         }
     }
     // The two middle branches: iterate on g(s) = b(s) − β.
+    householder(beta, x, s, s_left, s_right, |s, b, bp| {
+        let newton = (beta - b) / bp;
+        let halley = square(x / s) / s - 0.25 * s;
+        let hh3 = halley * halley - 3.0 * square(x / (s * s)) - 0.25;
+        Some(newton * householder_factor(newton, halley, hh3))
+    })
+}
+
+/// The iteration both branches share: from `s`, steps `step(s, b(s), b'(s))` (`None`:
+/// bisect the bracket) kept inside a bracket of the root and above −s/2, until a step is
+/// below machine precision relative to `s`.
+fn householder(
+    beta: f64,
+    x: f64,
+    mut s: f64,
+    s_left: f64,
+    s_right: f64,
+    step: impl Fn(f64, f64, f64) -> Option<f64>,
+) -> f64 {
     let mut bracket = Bracket::new(s_left, s_right);
     let mut ds = f64::MAX;
     for iteration in 0..MAX_ITERATIONS {
@@ -217,10 +236,7 @@ fn normalised_implied_vol_otm_call(beta: f64, x: f64) -> f64 {
         let b = normalised_black_call(x, s);
         let bp = normalised_vega(x, s);
         bracket.tighten(s, b, beta);
-        let newton = (beta - b) / bp;
-        let halley = square(x / s) / s - 0.25 * s;
-        let hh3 = halley * halley - 3.0 * square(x / (s * s)) - 0.25;
-        ds = (newton * householder_factor(newton, halley, hh3)).max(-0.5 * s);
+        ds = step(s, b, bp).unwrap_or_else(|| 0.5 * (bracket.left + bracket.right) - s).max(-0.5 * s);
         s += ds;
     }
     s
@@ -306,38 +322,21 @@ fn householder_lower(beta: f64, x: f64, mut s: f64, s_left: f64, s_right: f64) -
 }
 
 /// Householder(3) on g(s) = ln(b_max − β) − ln(b_max − b(s)) (the highest branch).
-fn householder_upper(beta: f64, x: f64, mut s: f64, s_left: f64, s_right: f64, b_max: f64) -> f64 {
-    let mut bracket = Bracket::new(s_left, s_right);
-    let mut ds = f64::MAX;
-    for iteration in 0..MAX_ITERATIONS {
-        if ds.abs() <= EPS * s {
-            break;
+fn householder_upper(beta: f64, x: f64, s: f64, s_left: f64, s_right: f64, b_max: f64) -> f64 {
+    householder(beta, x, s, s_left, s_right, |s, b, bp| {
+        if b >= b_max || bp <= f64::MIN_POSITIVE {
+            return None;
         }
-        match bracket.check(iteration, s, ds) {
-            Some(mid) if bracket.collapsed(mid) => return mid,
-            Some(mid) => s = mid,
-            None => {}
-        }
-        let b = normalised_black_call(x, s);
-        let bp = normalised_vega(x, s);
-        bracket.tighten(s, b, beta);
-        ds = if b >= b_max || bp <= f64::MIN_POSITIVE {
-            0.5 * (bracket.left + bracket.right) - s
-        } else {
-            let b_max_minus_b = b_max - b;
-            let g = ((b_max - beta) / b_max_minus_b).ln();
-            let gp = bp / b_max_minus_b;
-            let b_halley = square(x / s) / s - 0.25 * s;
-            let b_hh3 = b_halley * b_halley - 3.0 * square(x / (s * s)) - 0.25;
-            let newton = -g / gp;
-            let halley = b_halley + gp;
-            let hh3 = b_hh3 + gp * (2.0 * gp + 3.0 * b_halley);
-            newton * householder_factor(newton, halley, hh3)
-        };
-        ds = ds.max(-0.5 * s);
-        s += ds;
-    }
-    s
+        let b_max_minus_b = b_max - b;
+        let g = ((b_max - beta) / b_max_minus_b).ln();
+        let gp = bp / b_max_minus_b;
+        let b_halley = square(x / s) / s - 0.25 * s;
+        let b_hh3 = b_halley * b_halley - 3.0 * square(x / (s * s)) - 0.25;
+        let newton = -g / gp;
+        let halley = b_halley + gp;
+        let hh3 = b_hh3 + gp * (2.0 * gp + 3.0 * b_halley);
+        Some(newton * householder_factor(newton, halley, hh3))
+    })
 }
 
 fn householder_factor(newton: f64, halley: f64, hh3: f64) -> f64 {
