@@ -149,7 +149,7 @@ fn normalised_implied_vol_otm_call(beta: f64, x: f64) -> f64 {
     let s_c = (2.0 * x).abs().sqrt();
     let b_c = normalised_black_call(x, s_c);
     let v_c = normalised_vega(x, s_c);
-    let (mut s, s_left, s_right);
+    let (s, s_left, s_right);
     if beta < b_c {
         let s_l = s_c - b_c / v_c;
         let b_l = normalised_black_call(x, s_l);
@@ -236,7 +236,7 @@ fn householder(
         let b = normalised_black_call(x, s);
         let bp = normalised_vega(x, s);
         bracket.tighten(s, b, beta);
-        ds = step(s, b, bp).unwrap_or_else(|| 0.5 * (bracket.left + bracket.right) - s).max(-0.5 * s);
+        ds = step(s, b, bp).unwrap_or(0.5 * (bracket.left + bracket.right) - s).max(-0.5 * s);
         s += ds;
     }
     s
