@@ -59,14 +59,16 @@ impl Streams {
         Self { s }
     }
 
-    /// The next word of every lane.
-    #[inline]
+    /// The next word of every lane. The state is stepped in a local copy, which the compiler
+    /// keeps in vector registers (stepping it in place makes it store and reload each lane).
+    #[inline(always)]
     pub(super) fn next_words(&mut self) -> Words {
-        let [s0, s1, s2, s3] = &mut self.s;
+        let [mut s0, mut s1, mut s2, mut s3] = self.s;
         let mut out = [0u64; BLOCK];
         for k in 0..BLOCK {
             out[k] = xoshiro_next(&mut s0[k], &mut s1[k], &mut s2[k], &mut s3[k]);
         }
+        self.s = [s0, s1, s2, s3];
         out
     }
 
