@@ -260,3 +260,25 @@ fn strategies_report_their_shape_and_the_selector_answers_a_view() {
     let bad = quant_stdin("strategy", r#"{"strategy":"naked_lottery","spot":100,"volatility":0.2,"days":30}"#);
     assert!(bad[0]["error"].as_str().unwrap().contains("naked_lottery"), "{}", bad[0]);
 }
+
+#[test]
+fn extreme_inputs_get_errors_not_nulls_or_crashes() {
+    let adf = quant_stdin(
+        "adf",
+        "{\"series\":[1,2,3,5,4,6,7,8,9,10],\"maxlag\":18446744073709551615}\n{\"series\":[1,2,3,4,5,6,7,8,9,10],\"autolag\":null,\"maxlag\":0}\n",
+    );
+    assert!(adf[0]["error"].as_str().unwrap().starts_with("maxlag:"), "{}", adf[0]);
+    assert!(adf[1]["error"].as_str().unwrap().starts_with("series:"), "a perfect fit: {}", adf[1]);
+    let bs = quant_stdin(
+        "black-scholes",
+        r#"{"kind":"call","spot":100,"strike":100,"rate":1500,"dividend":0,"volatility":0.2,"expiry":1}"#,
+    );
+    assert!(bs[0]["error"].as_str().unwrap().starts_with("rate:"), "{}", bs[0]);
+    let straddle = quant_stdin("strategy", r#"{"strategy":"long_straddle","spot":100,"volatility":100,"days":365}"#);
+    assert!(straddle[0]["error"].as_str().unwrap().starts_with("volatility:"), "{}", straddle[0]);
+    let optimize = quant_stdin(
+        "optimize",
+        r#"{"method":"max_sharpe","assets":["a","b"],"returns":[[0.01,-1.5],[0.02,0.01],[0.0,0.02]]}"#,
+    );
+    assert!(optimize[0]["error"].as_str().unwrap().starts_with("returns:"), "{}", optimize[0]);
+}

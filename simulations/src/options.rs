@@ -87,7 +87,17 @@ pub fn black_scholes(input: &BsInput) -> Result<Greeks, SimError> {
     if !(input.volatility.is_finite() && input.volatility > 0.0) {
         return Err(invalid("volatility", "must be a positive number"));
     }
-    Ok(bsm(input))
+    finite(bsm(input))
+}
+
+/// The Greeks when all are finite numbers; extreme inputs (a rate of 1,500%, a volatility
+/// of 1e200) can overflow them.
+pub fn finite(g: Greeks) -> Result<Greeks, SimError> {
+    if [g.price, g.delta, g.gamma, g.vega, g.theta, g.rho].iter().all(|v| v.is_finite()) {
+        Ok(g)
+    } else {
+        Err(invalid("rate", "with this dividend, volatility and expiry the price or a Greek is not a finite number"))
+    }
 }
 
 /// Black-Scholes-Merton price and Greeks; the input is taken as valid.

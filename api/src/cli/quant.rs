@@ -397,7 +397,18 @@ where
     }
     let result = match serde_json::from_slice::<Req>(line) {
         Err(e) => Err(parse_error(&e)),
-        Ok(request) => f(request).map_err(|e| e.to_string()),
+        // A panic is a bug, but it must not take the other lines' answers down with it.
+        Ok(request) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(request))) {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(panic) => Err(format!(
+                "internal error: {}",
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a calculation failed".into())
+            )),
+        },
     };
     let written = match result {
         Ok(response) => serde_json::to_writer(&mut *buf, &response).map_err(|e| e.to_string()),

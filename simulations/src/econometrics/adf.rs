@@ -87,6 +87,10 @@ pub fn adf(req: &AdfRequest) -> Result<AdfResult, SimError> {
     adfuller(&req.series, req.regression, req.maxlag, req.autolag)
 }
 
+/// The largest `maxlag` accepted: the lag search keeps a (maxlag + 1)^2 cross-product
+/// matrix, and no daily series needs more than four years of lags.
+pub const MAX_LAG: usize = 1_000;
+
 /// Schwert's default maximum lag for `n` points, capped as statsmodels caps it
 /// (n/2 − terms − 1); `None` when the series is too short for the regression.
 pub fn schwert_maxlag(n: usize, trend: Trend) -> Option<usize> {
@@ -119,8 +123,11 @@ pub fn adfuller(
         None => schwert_maxlag(n, trend)
             .ok_or_else(|| invalid("series", "is too short for the regression's deterministic terms"))?,
         Some(m) => {
-            if (m as i64) > (n / 2) as i64 - nt as i64 - 1 {
+            if m.saturating_add(nt + 1) > n / 2 {
                 return Err(invalid("maxlag", "must be less than n/2 - 1 - (number of deterministic terms)"));
+            }
+            if m > MAX_LAG {
+                return Err(invalid("maxlag", &format!("must be at most {MAX_LAG}")));
             }
             m
         }

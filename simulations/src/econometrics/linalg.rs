@@ -70,6 +70,10 @@ pub(crate) fn ols_last_t(cols: &mut [f64], y: &mut [f64], n: usize, k: usize) ->
     }
     let ssr: f64 = y[k..].iter().map(|a| a * a).sum();
     let s = (ssr / (n - k) as f64).sqrt();
+    // A perfect fit leaves no residual to scale the t statistic by.
+    if !(s > 0.0 && s.is_finite()) {
+        return None;
+    }
     Some((y[k - 1] * diag.signum() / s, ssr))
 }
 

@@ -211,7 +211,13 @@ fn inputs(r: &Request, n: usize, frequency: f64) -> Result<Inputs, SimError> {
             }
             Some(returns_from_prices(&p))
         }
-        (_, Some(x)) => Some(matrix(x, n, "returns")?),
+        (_, Some(x)) => {
+            let x = matrix(x, n, "returns")?;
+            if x.iter().any(|&v| v <= -1.0) {
+                return Err(invalid("returns", "must be above -1 (a loss of more than everything)"));
+            }
+            Some(x)
+        }
         _ => None,
     };
     let mu_given = match &r.expected_returns {

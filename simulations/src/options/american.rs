@@ -93,7 +93,7 @@ pub fn american_request(request: &AmericanInput) -> Result<AmericanGreeks, SimEr
     };
     let g = american(&input)?;
     if request.method == AmericanMethod::Bs1993 {
-        return Ok(g);
+        return finite(g);
     }
     let price = |f: &dyn Fn(&mut BsInput)| {
         let mut i = input;
@@ -106,7 +106,7 @@ pub fn american_request(request: &AmericanInput) -> Result<AmericanGreeks, SimEr
     let hg = 1e-3 * input.spot;
     let hv = 1e-5_f64.min(1e-4 * input.volatility);
     let ht = 1e-4 * input.expiry;
-    Ok(AmericanGreeks {
+    finite(AmericanGreeks {
         price: p,
         delta: central(hs, &|i, h| i.spot += h),
         gamma: (price(&|i| i.spot += hg) - 2.0 * p + price(&|i| i.spot -= hg)) / (hg * hg),
@@ -116,6 +116,21 @@ pub fn american_request(request: &AmericanInput) -> Result<AmericanGreeks, SimEr
         dividend_rho: central(1e-5, &|i, h| i.dividend += h),
         exercise_boundary: trigger_2002(&input),
     })
+}
+
+/// The result when every figure is a finite number (see [`super::finite`]).
+fn finite(g: AmericanGreeks) -> Result<AmericanGreeks, SimError> {
+    let greeks =
+        super::Greeks { price: g.price, delta: g.delta, gamma: g.gamma, vega: g.vega, theta: g.theta, rho: g.rho };
+    super::finite(greeks)?;
+    if g.dividend_rho.is_finite() && g.exercise_boundary.is_none_or(f64::is_finite) {
+        Ok(g)
+    } else {
+        Err(SimError::Invalid {
+            field: "rate".into(),
+            problem: "with this dividend, volatility and expiry a Greek is not a finite number".into(),
+        })
+    }
 }
 
 /// The spot at which the 2002 approximation exercises at once (`None` where early exercise

@@ -210,6 +210,7 @@ impl Strategy {
         if !(market.volatility.is_finite() && market.volatility > 0.0) {
             return Err(invalid("volatility", "must be a positive number"));
         }
+        check_spread(market.volatility, far_expiry.unwrap_or(expiry).max(expiry))?;
         if !(quantity.is_finite() && quantity > 0.0) {
             return Err(invalid("quantity", "must be a positive number"));
         }
@@ -694,6 +695,8 @@ pub fn select(input: &SelectorInput) -> Result<Vec<Proposal>, SimError> {
     if !(m.volatility.is_finite() && m.volatility > 0.0) {
         return Err(invalid("volatility", "must be a positive number"));
     }
+    // The calendar spread's far expiry is twice the near one.
+    check_spread(m.volatility, 2.0 * input.expiry)?;
     let sd = m.volatility * input.expiry.sqrt();
     let mut proposals = Vec::new();
     let mut cheapest = f64::INFINITY;
@@ -1038,4 +1041,18 @@ mod tests {
         };
         assert!(select(&poor).unwrap_err().to_string().starts_with("capital: "));
     }
+}
+
+/// The largest volatility × √years accepted: the payoff is scanned to eight standard
+/// deviations above the strikes, which must stay a finite price.
+const MAX_SPREAD: f64 = 20.0;
+
+fn check_spread(volatility: f64, years: f64) -> Result<(), SimError> {
+    if volatility * years.sqrt() > MAX_SPREAD {
+        return Err(invalid(
+            "volatility",
+            &format!("times the square root of the years to expiry must be at most {MAX_SPREAD}"),
+        ));
+    }
+    Ok(())
 }
