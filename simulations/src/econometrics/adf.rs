@@ -127,7 +127,7 @@ pub fn adfuller(
                 return Err(invalid("maxlag", "must be less than n/2 - 1 - (number of deterministic terms)"));
             }
             if m > MAX_LAG {
-                return Err(invalid("maxlag", &format!("must be at most {MAX_LAG}")));
+                return Err(invalid("maxlag", format!("must be at most {MAX_LAG}")));
             }
             m
         }

@@ -838,6 +838,20 @@ pub fn run(request: &StrategyRequest) -> Result<StrategyResponse, SimError> {
     }
 }
 
+/// The largest volatility × √years accepted: the payoff is scanned to eight standard
+/// deviations above the strikes, which must stay a finite price.
+const MAX_SPREAD: f64 = 20.0;
+
+fn check_spread(volatility: f64, years: f64) -> Result<(), SimError> {
+    if volatility * years.sqrt() > MAX_SPREAD {
+        return Err(invalid(
+            "volatility",
+            format!("times the square root of the years to expiry must be at most {MAX_SPREAD}"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1041,18 +1055,4 @@ mod tests {
         };
         assert!(select(&poor).unwrap_err().to_string().starts_with("capital: "));
     }
-}
-
-/// The largest volatility × √years accepted: the payoff is scanned to eight standard
-/// deviations above the strikes, which must stay a finite price.
-const MAX_SPREAD: f64 = 20.0;
-
-fn check_spread(volatility: f64, years: f64) -> Result<(), SimError> {
-    if volatility * years.sqrt() > MAX_SPREAD {
-        return Err(invalid(
-            "volatility",
-            &format!("times the square root of the years to expiry must be at most {MAX_SPREAD}"),
-        ));
-    }
-    Ok(())
 }
