@@ -281,4 +281,8 @@ fn extreme_inputs_get_errors_not_nulls_or_crashes() {
         r#"{"method":"max_sharpe","assets":["a","b"],"returns":[[0.01,-1.5],[0.02,0.01],[0.0,0.02]]}"#,
     );
     assert!(optimize[0]["error"].as_str().unwrap().starts_with("returns:"), "{}", optimize[0]);
+    // Twenty equal prices whose computed mean is not exactly 0.1: constant, not a z-score.
+    let constant = format!("{{\"prices\":[{}],\"window\":20}}", vec!["0.1"; 21].join(","));
+    let signals = quant_stdin("signals", &constant);
+    assert!(signals[0]["error"].as_str().unwrap().starts_with("prices:"), "{}", signals[0]);
 }

@@ -22,15 +22,25 @@ pub const DEFAULT_LOOKBACK: usize = 252;
 /// (n − 1) of the `window` points ending at it (`None` before the window fills or when they
 /// are all equal); without, every point against the whole sample's.
 pub fn zscores(x: &[f64], window: Option<usize>) -> Vec<Option<f64>> {
-    let z = |v: f64, slice: &[f64]| {
+    // Mean and sample standard deviation; none for one point or equal points (tested exactly:
+    // rounding in the mean would leave a standard deviation of about 1e-17).
+    let stats = |slice: &[f64]| {
+        let (lo, hi) = slice.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        if slice.len() < 2 || lo == hi {
+            return None;
+        }
         let n = slice.len() as f64;
         let mean = slice.iter().sum::<f64>() / n;
         let sd = (slice.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / (n - 1.0)).sqrt();
-        (sd > 0.0 && n > 1.0).then(|| (v - mean) / sd)
+        (sd > 0.0).then_some((mean, sd))
     };
+    let z = |v: f64, s: Option<(f64, f64)>| s.map(|(mean, sd)| (v - mean) / sd);
     match window {
-        None => x.iter().map(|&v| z(v, x)).collect(),
-        Some(w) => (0..x.len()).map(|t| if t + 1 < w { None } else { z(x[t], &x[t + 1 - w..=t]) }).collect(),
+        None => {
+            let whole = stats(x);
+            x.iter().map(|&v| z(v, whole)).collect()
+        }
+        Some(w) => (0..x.len()).map(|t| if t + 1 < w { None } else { z(x[t], stats(&x[t + 1 - w..=t])) }).collect(),
     }
 }
 

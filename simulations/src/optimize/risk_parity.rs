@@ -103,11 +103,16 @@ fn newton(a: &DMatrix<f64>, b: &[f64], start: &[f64]) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Each asset's share of the portfolio variance, wᵢ(Σw)ᵢ / wᵀΣw (they sum to 1).
+/// Each asset's share of the portfolio variance, wᵢ(Σw)ᵢ / wᵀΣw (they sum to 1; all 0 when
+/// the portfolio has no variance).
 pub fn risk_contributions(cov: &DMatrix<f64>, w: &[f64]) -> Vec<f64> {
     let n = w.len();
     let sw: Vec<f64> = (0..n).map(|i| (0..n).map(|j| cov[(i, j)] * w[j]).sum()).collect();
     let var: f64 = (0..n).map(|i| w[i] * sw[i]).sum();
+    if var <= 0.0 || var.is_nan() {
+        // A riskless portfolio: no asset contributes any variance.
+        return vec![0.0; n];
+    }
     (0..n).map(|i| w[i] * sw[i] / var).collect()
 }
 
