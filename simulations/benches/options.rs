@@ -39,15 +39,7 @@ fn bench(c: &mut Criterion) {
     });
     let requests: Vec<ImpliedVolInput> = options
         .iter()
-        .map(|o| ImpliedVolInput {
-            kind: o.kind,
-            spot: o.spot,
-            strike: o.strike,
-            rate: o.rate,
-            dividend: o.dividend,
-            expiry: o.expiry,
-            price: bsm(o).price,
-        })
+        .map(|o| ImpliedVolInput::from_option(o, bsm(o).price))
         .filter(|r| implied_volatility(r).is_ok())
         .collect();
     g.throughput(Throughput::Elements(requests.len() as u64));

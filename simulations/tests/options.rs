@@ -116,15 +116,7 @@ fn implied_volatility_agrees_with_quantlib_within_its_tolerance() {
     for c in cases {
         let i = bs_input(c);
         let price = f(c, "price");
-        let req = ImpliedVolInput {
-            kind: i.kind,
-            spot: i.spot,
-            strike: i.strike,
-            rate: i.rate,
-            dividend: i.dividend,
-            expiry: i.expiry,
-            price,
-        };
+        let req = ImpliedVolInput::from_option(&i, price);
         let ours = implied_volatility(&req).unwrap().volatility;
         // QuantLib's accuracy is its solver's tolerance on the volatility; its own pricing
         // function (its normal distribution function, 1 − Φ(d) for puts) moves its root off
@@ -224,15 +216,7 @@ fn wide_random_inputs_give_finite_values_or_errors_never_nan() {
             OptionKind::Put => ((k_pv - s_pv).max(0.0), k_pv),
         };
         let price = lo + (hi - lo) * rng.gen_range(0.0..1.0);
-        let req = ImpliedVolInput {
-            kind,
-            spot: i.spot,
-            strike: i.strike,
-            rate: i.rate,
-            dividend: i.dividend,
-            expiry: i.expiry,
-            price,
-        };
+        let req = ImpliedVolInput::from_option(&BsInput { kind, ..i }, price);
         match implied_volatility(&req) {
             Ok(v) => assert!(v.volatility.is_finite() && v.volatility > 0.0, "{req:?}: {v:?}"),
             Err(e) => assert!(e.to_string().starts_with("price: "), "{req:?}: {e}"),

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_market, OptionKind};
+use super::{check_market, BsInput, OptionKind};
 use crate::SimError;
 
 /// An option's market price, to imply the volatility from: the Black-Scholes-Merton inputs
@@ -27,6 +27,14 @@ pub struct ImpliedVolInput {
     pub expiry: f64,
     /// The option's price (present value), in the currency of the spot.
     pub price: f64,
+}
+
+impl ImpliedVolInput {
+    /// The option `option` describes (its volatility aside) at market price `price`.
+    pub fn from_option(option: &BsInput, price: f64) -> Self {
+        let BsInput { kind, spot, strike, rate, dividend, expiry, .. } = *option;
+        Self { kind, spot, strike, rate, dividend, expiry, price }
+    }
 }
 
 /// The implied volatility, per year (0.2 is 20%).
@@ -842,23 +850,8 @@ fn convex_rational_cubic_control_fit_left(
     second_l: f64,
     prefer_shape: bool,
 ) -> f64 {
-    let h = x_r - x_l;
-    let numerator = 0.5 * h * second_l + (d_r - d_l);
-    let r = if is_zero(numerator) {
-        0.0
-    } else {
-        let denominator = (y_r - y_l) / h - d_l;
-        if is_zero(denominator) {
-            if numerator > 0.0 {
-                MAX_CONTROL
-            } else {
-                MIN_CONTROL
-            }
-        } else {
-            numerator / denominator
-        }
-    };
-    r.max(minimum_control(d_l, d_r, (y_r - y_l) / h, prefer_shape))
+    let slope = (y_r - y_l) / (x_r - x_l);
+    control_fit(0.5 * (x_r - x_l) * second_l + (d_r - d_l), slope - d_l, d_l, d_r, slope, prefer_shape)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -872,23 +865,26 @@ fn convex_rational_cubic_control_fit_right(
     second_r: f64,
     prefer_shape: bool,
 ) -> f64 {
-    let h = x_r - x_l;
-    let numerator = 0.5 * h * second_r + (d_r - d_l);
+    let slope = (y_r - y_l) / (x_r - x_l);
+    control_fit(0.5 * (x_r - x_l) * second_r + (d_r - d_l), d_r - slope, d_l, d_r, slope, prefer_shape)
+}
+
+/// The control parameter that fits a second derivative at one end (`numerator /
+/// denominator`, as Jäckel's left and right fits form them), kept at least the minimum that
+/// preserves monotonicity and convexity.
+fn control_fit(numerator: f64, denominator: f64, d_l: f64, d_r: f64, slope: f64, prefer_shape: bool) -> f64 {
     let r = if is_zero(numerator) {
         0.0
-    } else {
-        let denominator = d_r - (y_r - y_l) / h;
-        if is_zero(denominator) {
-            if numerator > 0.0 {
-                MAX_CONTROL
-            } else {
-                MIN_CONTROL
-            }
+    } else if is_zero(denominator) {
+        if numerator > 0.0 {
+            MAX_CONTROL
         } else {
-            numerator / denominator
+            MIN_CONTROL
         }
+    } else {
+        numerator / denominator
     };
-    r.max(minimum_control(d_l, d_r, (y_r - y_l) / h, prefer_shape))
+    r.max(minimum_control(d_l, d_r, slope, prefer_shape))
 }
 
 #[cfg(test)]
