@@ -21,6 +21,7 @@ use crate::correlation;
 use crate::distributions::{self, SkewedT};
 use crate::scenario::{Economy, PreparedEconomy};
 use crate::SimError;
+use kernel::BLOCK;
 pub use withdrawal::Withdrawal;
 
 /// One asset: expected arithmetic annual return and annual volatility.
@@ -760,45 +761,50 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
             control: 0.0,
         })
         .collect();
-    let mut wealth = vec![plan.initial_wealth; len];
-    let mut peak = wealth.clone();
+    // Per-path state as lane arrays (lanes past `len` compute on and are never read), so
+    // that the per-step bookkeeping vectorizes along with the kernel.
+    let mut wealth = [plan.initial_wealth; BLOCK];
+    let mut peak = wealth;
+    let mut drawdown = [0.0f64; BLOCK];
+    let mut alive = [true; BLOCK];
+    let mut control = [0.0; BLOCK];
     let mut spending = vec![withdrawal::Spending::default(); len];
     // Each path's price level; its inflation is the plan's, or the economy's path's average
     // over the year.
-    let mut level = vec![1.0; len];
-    let mut inflation = vec![0.0; len];
-    let mut flow = vec![0.0; len];
-    let mut growth = vec![1.0; len];
+    let mut level = [1.0; BLOCK];
+    let mut inflation: [f64; BLOCK];
+    let mut flow = [0.0; BLOCK];
+    let mut growth: [f64; BLOCK];
     for year in 0..plan.years {
         for k in 0..len {
             let (f, taken) = schedule.year(year, wealth[k], level[k], &mut spending[k]);
             flow[k] = f / f64::from(per_year);
             out[k].spending.push(taken / level[k]);
-            growth[k] = 1.0;
-            inflation[k] = plan.cash_flows.inflation;
         }
+        growth = [1.0; BLOCK];
+        inflation = [plan.cash_flows.inflation; BLOCK];
         for step in 0..per_year {
             block.step();
-            for (k, r) in out.iter_mut().enumerate() {
-                if let Some(i) = block.inflation(k) {
+            if let Some(step_inflation) = block.inflation() {
+                for k in 0..BLOCK {
+                    let i = step_inflation[k];
                     inflation[k] = if step == 0 { i } else { inflation[k] + (i - inflation[k]) / f64::from(step + 1) };
                 }
-                let gross = block.portfolio_gross(k);
-                growth[k] *= gross;
-                r.control += block.control(k);
-                if r.survived {
-                    let w = wealth[k] * gross * keep_after_fee + flow[k];
-                    if w <= 0.0 {
-                        wealth[k] = 0.0;
-                        r.survived = false;
-                    } else {
-                        wealth[k] = w;
-                    }
-                    peak[k] = peak[k].max(wealth[k]);
-                    if peak[k] > 0.0 {
-                        r.max_drawdown = r.max_drawdown.max(1.0 - wealth[k] / peak[k]);
-                    }
-                }
+            }
+            let (gross, increment) = (block.portfolio_gross(), block.controls());
+            for k in 0..BLOCK {
+                growth[k] *= gross[k];
+                control[k] += increment[k];
+                // A path that has run out stays at zero, its peak and drawdown as they were.
+                let live = alive[k];
+                let w = wealth[k] * gross[k] * keep_after_fee + flow[k];
+                let now = if w <= 0.0 { 0.0 } else { w };
+                alive[k] = live && !(w <= 0.0);
+                wealth[k] = if live { now } else { wealth[k] };
+                let top = peak[k].max(now);
+                peak[k] = if live { top } else { peak[k] };
+                let fall = drawdown[k].max(1.0 - now / top);
+                drawdown[k] = if live && top > 0.0 { fall } else { drawdown[k] };
             }
         }
         for (k, r) in out.iter_mut().enumerate() {
@@ -808,6 +814,11 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
             spending[k].last_inflation = inflation[k];
             level[k] *= 1.0 + inflation[k];
         }
+    }
+    for (k, r) in out.iter_mut().enumerate() {
+        r.max_drawdown = drawdown[k];
+        r.survived = alive[k];
+        r.control = control[k];
     }
     let steps = f64::from(per_year) * f64::from(plan.years);
     for r in &mut out {

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::lanes::{self, Lanes, Streams};
+use super::lanes::{self, Lanes, Streams, Words};
 use super::{pick, Prepared, Shock};
 use crate::distributions;
 use crate::scenario::EconomyPath;
@@ -45,15 +45,50 @@ enum Chi {
 /// the product of 15 uniforms, each at least 2^-53, a normal double).
 const MAX_PRODUCT_NU: f64 = 30.0;
 
+/// Where a step's vector draws sit among the words it takes from every lane: the normals'
+/// pairs first, then the chi-square's uniforms, the jump's, the crash's two and the regime's.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// The first word after the normals' pairs.
+    uniforms: usize,
+    jump: Option<usize>,
+    crash: Option<usize>,
+    regime: Option<usize>,
+    total: usize,
+}
+
+impl Layout {
+    fn new(prep: &Prepared, normals: usize, chi: Chi) -> Self {
+        let uniforms = 2 * normals.div_ceil(2);
+        let mut total = uniforms + if let Chi::Product { uniforms, .. } = chi { uniforms } else { 0 };
+        let mut take = |present: bool, count: usize| {
+            present.then(|| {
+                total += count;
+                total - count
+            })
+        };
+        let jump = take(prep.jumps.is_some(), 1);
+        let crash = take(prep.crash.is_some(), 2);
+        let regime = take(prep.economy.is_none() && prep.transition.len() > 1, 1);
+        Self { uniforms, jump, crash, regime, total }
+    }
+}
+
 /// Up to [`BLOCK`] paths' draws, one step at a time.
 pub struct Block<'a> {
     prep: &'a Prepared,
     len: usize,
     streams: Streams,
+    /// Where each step's vector draws sit among its words, and the words.
+    layout: Layout,
+    words: Vec<Words>,
     chi: Chi,
     /// -1 for the antithetic twin of a pair (it replays its partner's stream negated).
     sign: Lanes,
     regime: [usize; BLOCK],
+    /// Each path's cumulative transition probabilities out of its current regime (but the
+    /// last, which is 1).
+    threshold: Vec<Lanes>,
     /// Raw normals per asset, then the chi-square's and the jump's normal when the model has
     /// them, per path; and (skewed-t only) the shocks made from the asset normals.
     z: Vec<Lanes>,
@@ -116,14 +151,18 @@ impl<'a> Block<'a> {
             _ => Chi::None,
         };
         let extra = usize::from(matches!(chi, Chi::Product { odd: true, .. }));
+        let layout = Layout::new(prep, n + extra, chi);
         let jump_rate = prep.jumps.map_or(0.0, |j| j.intensity * prep.dt);
         let mut block = Self {
             prep,
             len,
             streams,
+            layout,
+            words: vec![[0; BLOCK]; layout.total],
             chi,
             sign,
             regime,
+            threshold: vec![[0.0; BLOCK]; prep.transition.first().map_or(0, |row| row.len().saturating_sub(1))],
             z: vec![[0.0; BLOCK]; n + extra],
             shock: vec![[0.0; BLOCK]; n],
             scale: [1.0; BLOCK],
@@ -156,18 +195,17 @@ impl<'a> Block<'a> {
         self.r[i][k]
     }
 
-    /// Path `k`'s control-variate increment in the last step.
-    pub fn control(&self, k: usize) -> f64 {
-        self.control[k]
-    }
-
     /// Draws every path's random numbers for one step; returns the next regimes.
     // Lane loops index several arrays by the same lane; iterator chains would hide that.
     #[allow(clippy::needless_range_loop)]
     fn draw(&mut self) -> [usize; BLOCK] {
         let p = self.prep;
         let n = p.n;
-        self.streams.normals(&mut self.z);
+        let layout = self.layout;
+        let words = &mut self.words[..layout.total];
+        self.streams.fill(words);
+        let words = &self.words[..layout.total];
+        lanes::box_muller(&words[..layout.uniforms], &mut self.z);
         for z in &mut self.z[..n] {
             for k in 0..BLOCK {
                 z[k] *= self.sign[k];
@@ -178,8 +216,8 @@ impl<'a> Block<'a> {
         match (self.chi, &p.shock) {
             (Chi::Product { uniforms, odd }, Shock::T { nu, .. }) => {
                 let mut product = [1.0; BLOCK];
-                for _ in 0..uniforms {
-                    let u = self.streams.uniform();
+                for w in &words[layout.uniforms..layout.uniforms + uniforms] {
+                    let u = lanes::uniforms(w);
                     for k in 0..BLOCK {
                         product[k] *= u[k];
                     }
@@ -199,37 +237,46 @@ impl<'a> Block<'a> {
             }
             _ => {}
         }
-        let jump_u = p.jumps.map(|_| self.streams.uniform());
-        let crash_u = p.crash.map(|_| (self.streams.uniform(), self.streams.uniform()));
-        let regime_u = (p.economy.is_none() && p.transition.len() > 1).then(|| self.streams.uniform());
-        if let (Some(j), Some(u)) = (p.jumps, jump_u) {
-            // Poisson by inversion (most steps have none); the sum of `count` normal jump sizes
-            // is one normal with `count` times the mean and variance, drawn from the path's
-            // lane only when it jumps.
-            for k in 0..BLOCK {
-                let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
-                while u[k] > cumulative && count < 1000 {
-                    count += 1;
-                    term *= self.jump_rate / f64::from(count);
-                    cumulative += term;
+        if let (Some(j), Some(at)) = (p.jumps, layout.jump) {
+            // Poisson by inversion (most steps have none, and most blocks no jump at all); the
+            // sum of `count` normal jump sizes is one normal with `count` times the mean and
+            // variance, drawn from the path's lane only when it jumps.
+            let u = lanes::uniforms(&words[at]);
+            self.jump = [0.0; BLOCK];
+            if u.iter().fold(false, |any, &u| any | (u > self.no_jump)) {
+                for k in 0..BLOCK {
+                    let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
+                    while u[k] > cumulative && count < 1000 {
+                        count += 1;
+                        term *= self.jump_rate / f64::from(count);
+                        cumulative += term;
+                    }
+                    if count > 0 {
+                        let c = f64::from(count);
+                        self.jump[k] = c * j.mean + c.sqrt() * j.volatility * self.streams.lane(k).normal();
+                    }
                 }
-                self.jump[k] = if count == 0 {
-                    0.0
-                } else {
-                    let c = f64::from(count);
-                    c * j.mean + c.sqrt() * j.volatility * self.streams.lane(k).normal()
-                };
             }
         }
-        if let (Some((probability, min, max)), Some((hit, size))) = (p.crash, crash_u) {
+        if let (Some((probability, min, max)), Some(at)) = (p.crash, layout.crash) {
+            let (hit, size) = (lanes::uniforms(&words[at]), lanes::uniforms(&words[at + 1]));
             for k in 0..BLOCK {
                 self.crash[k] = if hit[k] <= probability { min + (max - min) * size[k] } else { 0.0 };
             }
         }
-        let mut next = [0usize; BLOCK];
-        if let Some(u) = regime_u {
-            for k in 0..self.len {
-                next[k] = pick(&p.transition[self.regime[k]], u[k]);
+        let mut next = self.regime;
+        if let Some(at) = layout.regime {
+            // The next regime is the first whose cumulative probability exceeds the uniform:
+            // the number of cumulative thresholds (but the last) at or below it.
+            let u = lanes::uniforms(&words[at]);
+            let mut index = [0.0; BLOCK];
+            for threshold in &self.threshold {
+                for k in 0..BLOCK {
+                    index[k] += if u[k] >= threshold[k] { 1.0 } else { 0.0 };
+                }
+            }
+            for k in 0..BLOCK {
+                next[k] = index[k] as usize;
             }
         }
         // Draws whose number varies by path, from each path's own lane.
@@ -251,9 +298,9 @@ impl<'a> Block<'a> {
         next
     }
 
-    /// Path `k`'s inflation (annual rate) in the last step, when an economy drives the model.
-    pub fn inflation(&self, k: usize) -> Option<f64> {
-        self.economy.get(k).map(|_| self.inflation[k])
+    /// Every path's inflation (annual rate) in the last step, when an economy drives the model.
+    pub(super) fn inflation(&self) -> Option<&Lanes> {
+        (!self.economy.is_empty()).then_some(&self.inflation)
     }
 
     /// One step for every path: draws, then log-returns, GARCH variances and gross returns.
@@ -266,7 +313,6 @@ impl<'a> Block<'a> {
         let p = self.prep;
         let n = p.n;
         let source = if matches!(p.shock, Shock::Skewed { .. }) { &self.shock } else { &self.z };
-        self.portfolio = [0.0; BLOCK];
         let mut row = 0;
         for i in 0..n {
             let mut e = [0.0; BLOCK];
@@ -299,12 +345,16 @@ impl<'a> Block<'a> {
                 }
             }
             self.r[i] = r;
-            let gross = exp_lanes(r);
-            let w = p.weights[i];
+        }
+        // The exponentials apart from the loop above, so that the assets' run side by side.
+        let mut portfolio = [0.0; BLOCK];
+        for (r, w) in self.r.iter().zip(&p.weights) {
+            let gross = exp_lanes(*r);
             for k in 0..BLOCK {
-                self.portfolio[k] += w * gross[k];
+                portfolio[k] += w * gross[k];
             }
         }
+        self.portfolio = portfolio;
         self.control = [0.0; BLOCK];
         for (c, z) in p.control.iter().zip(&self.z) {
             for k in 0..BLOCK {
@@ -326,11 +376,21 @@ impl<'a> Block<'a> {
             self.drift[i][k] = self.prep.drift[regime * n + i];
             self.vol[i][k] = self.prep.vol[regime * n + i];
         }
+        if let Some(row) = self.prep.transition.get(regime) {
+            for (threshold, c) in self.threshold.iter_mut().zip(row) {
+                threshold[k] = *c;
+            }
+        }
     }
 
-    /// Path `k`'s portfolio gross return over the last step (rebalanced to the weights).
-    pub fn portfolio_gross(&self, k: usize) -> f64 {
-        self.portfolio[k]
+    /// Every path's portfolio gross return over the last step (rebalanced to the weights).
+    pub(super) fn portfolio_gross(&self) -> &Lanes {
+        &self.portfolio
+    }
+
+    /// Every path's control-variate increment in the last step.
+    pub(super) fn controls(&self) -> &Lanes {
+        &self.control
     }
 }
 

@@ -59,57 +59,18 @@ impl Streams {
         Self { s }
     }
 
-    /// The next word of every lane. The state is stepped in a local copy, which the compiler
-    /// keeps in vector registers (stepping it in place makes it store and reload each lane).
+    /// The next `out.len()` words of every lane, in order. The state is stepped in a local
+    /// copy, which the compiler keeps in vector registers for the whole fill (stepping it in
+    /// place makes it store and reload each lane).
     #[inline(always)]
-    pub(super) fn next_words(&mut self) -> Words {
+    pub(super) fn fill(&mut self, out: &mut [Words]) {
         let [mut s0, mut s1, mut s2, mut s3] = self.s;
-        let mut out = [0u64; BLOCK];
-        for k in 0..BLOCK {
-            out[k] = xoshiro_next(&mut s0[k], &mut s1[k], &mut s2[k], &mut s3[k]);
+        for words in out {
+            for k in 0..BLOCK {
+                words[k] = xoshiro_next(&mut s0[k], &mut s1[k], &mut s2[k], &mut s3[k]);
+            }
         }
         self.s = [s0, s1, s2, s3];
-        out
-    }
-
-    /// A uniform in (0, 1] per lane (never 0, so its logarithm is finite).
-    #[inline]
-    pub(super) fn uniform(&mut self) -> Lanes {
-        let w = self.next_words();
-        let mut u = [0.0; BLOCK];
-        for k in 0..BLOCK {
-            u[k] = unit_open(w[k]);
-        }
-        u
-    }
-
-    /// Fills `out` with standard normals per lane: Box-Muller, two normals per two words.
-    pub(super) fn normals(&mut self, out: &mut [Lanes]) {
-        let mut pairs = out.chunks_exact_mut(2);
-        for pair in &mut pairs {
-            let (a, b) = self.normal_pair();
-            pair[0] = a;
-            pair[1] = b;
-        }
-        if let [last] = pairs.into_remainder() {
-            *last = self.normal_pair().0;
-        }
-    }
-
-    /// Two independent standard normals per lane.
-    #[inline]
-    pub(super) fn normal_pair(&mut self) -> (Lanes, Lanes) {
-        let radius = self.uniform();
-        let angle = self.next_words();
-        let (mut a, mut b) = ([0.0; BLOCK], [0.0; BLOCK]);
-        for k in 0..BLOCK {
-            let r = (-2.0 * ln(radius[k])).sqrt();
-            // Same as Lane::normal, lane by lane.
-            let (c, s) = cos_sin_turns(angle[k] >> 11);
-            a[k] = r * c;
-            b[k] = r * s;
-        }
-        (a, b)
     }
 
     /// Lane `k` alone, as a generator.
@@ -162,6 +123,38 @@ impl RngCore for Lane<'_> {
 #[inline]
 fn unit_open(w: u64) -> f64 {
     2.0 - f64::from_bits((w >> 12) | 0x3FF0_0000_0000_0000)
+}
+
+/// Every lane's word as a uniform in (0, 1] (never 0, so its logarithm is finite).
+#[inline(always)]
+pub(super) fn uniforms(words: &Words) -> Lanes {
+    let mut u = [0.0; BLOCK];
+    for k in 0..BLOCK {
+        u[k] = unit_open(words[k]);
+    }
+    u
+}
+
+/// Standard normals per lane by Box-Muller, into every entry of `out`: pair `j` takes words
+/// `2j` (the radius's uniform) and `2j + 1` (the angle) and gives `out[2j]` (the cosine's) and
+/// `out[2j + 1]` (the sine's, dropped for the last of an odd count). `words` holds
+/// `2 ceil(out.len() / 2)` words.
+#[inline(always)]
+pub(super) fn box_muller(words: &[Words], out: &mut [Lanes]) {
+    for (j, pair) in words.chunks_exact(2).enumerate() {
+        let (mut a, mut b) = ([0.0; BLOCK], [0.0; BLOCK]);
+        for k in 0..BLOCK {
+            let r = (-2.0 * ln(unit_open(pair[0][k]))).sqrt();
+            // Same as Lane::normal, lane by lane.
+            let (c, s) = cos_sin_turns(pair[1][k] >> 11);
+            a[k] = r * c;
+            b[k] = r * s;
+        }
+        out[2 * j] = a;
+        if let Some(second) = out.get_mut(2 * j + 1) {
+            *second = b;
+        }
+    }
 }
 
 /// Natural logarithm of a positive, normal, finite `x`, branch-free: x = m 2^e with m in
@@ -230,12 +223,20 @@ mod tests {
     use super::*;
     use rand::Rng;
 
+    impl Streams {
+        fn next_words(&mut self) -> Words {
+            let mut words = [[0; BLOCK]];
+            self.fill(&mut words);
+            words[0]
+        }
+    }
+
     #[test]
     fn ln_is_accurate_to_rounding() {
         let mut s = Streams::new([7; BLOCK]);
         let mut worst: f64 = 0.0;
         for _ in 0..20_000 {
-            for x in s.uniform() {
+            for x in uniforms(&s.next_words()) {
                 for y in [x, x * 1e-300, x * 3.7e5, 1.0 / x] {
                     let (ours, std) = (ln(y), y.ln());
                     worst = worst.max((ours - std).abs() / std.abs().max(1e-300));
@@ -302,7 +303,9 @@ mod tests {
         let mut out = [[0.0; BLOCK]; 5];
         let (mut m1, mut m2, mut m4, mut beyond3) = (0.0, 0.0, 0.0, 0usize);
         for _ in 0..40_000 {
-            s.normals(&mut out);
+            let mut words = [[0; BLOCK]; 6];
+            s.fill(&mut words);
+            box_muller(&words, &mut out);
             for z in out.iter().flatten() {
                 m1 += z;
                 m2 += z * z;
