@@ -165,20 +165,21 @@ pub fn exp(x: f64) -> f64 {
     let x = x.clamp(-708.0, 709.0);
     let t = x * LOG2_E + SHIFT;
     let m = t - SHIFT;
-    let r = (x - m * LN2_HI) - m * LN2_LO;
-    let p = 1.0 / 6_227_020_800.0;
-    let p = 1.0 / 479_001_600.0 + r * p;
-    let p = 1.0 / 39_916_800.0 + r * p;
-    let p = 1.0 / 3_628_800.0 + r * p;
-    let p = 1.0 / 362_880.0 + r * p;
-    let p = 1.0 / 40_320.0 + r * p;
-    let p = 1.0 / 5_040.0 + r * p;
-    let p = 1.0 / 720.0 + r * p;
-    let p = 1.0 / 120.0 + r * p;
-    let p = 1.0 / 24.0 + r * p;
-    let p = 1.0 / 6.0 + r * p;
-    let p = 0.5 + r * p;
-    let p = 1.0 + r * (1.0 + r * p);
+    let r = (-m).mul_add(LN2_LO, (-m).mul_add(LN2_HI, x));
+    // Horner's rule with fused multiply-adds (one rounding a term).
+    let p = r.mul_add(1.0 / 6_227_020_800.0, 1.0 / 479_001_600.0);
+    let p = r.mul_add(p, 1.0 / 39_916_800.0);
+    let p = r.mul_add(p, 1.0 / 3_628_800.0);
+    let p = r.mul_add(p, 1.0 / 362_880.0);
+    let p = r.mul_add(p, 1.0 / 40_320.0);
+    let p = r.mul_add(p, 1.0 / 5_040.0);
+    let p = r.mul_add(p, 1.0 / 720.0);
+    let p = r.mul_add(p, 1.0 / 120.0);
+    let p = r.mul_add(p, 1.0 / 24.0);
+    let p = r.mul_add(p, 1.0 / 6.0);
+    let p = r.mul_add(p, 0.5);
+    let p = r.mul_add(p, 1.0);
+    let p = r.mul_add(p, 1.0);
     // The biased exponent m + 1023 is in 1..=2046 on the clamped range.
     let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
     p * f64::from_bits(((n + 1023) as u64) << 52)

@@ -651,16 +651,62 @@ pub(crate) fn pick(cumulative: &[f64], u: f64) -> usize {
     cumulative.iter().position(|c| u < *c).unwrap_or(cumulative.len() - 1)
 }
 
-/// One path's result.
-struct PathResult {
-    year_end: Vec<f64>,
-    annual_returns: Vec<f64>,
-    /// Each year's withdrawal in today's currency.
-    spending: Vec<f64>,
-    max_drawdown: f64,
-    survived: bool,
+/// One block's results, lane by lane (lanes past `len` are not paths).
+struct BlockResult {
+    len: usize,
+    /// Per year: each path's wealth at the year's end, its portfolio return over the year, and
+    /// its withdrawal in today's currency.
+    year_end: Vec<[f64; BLOCK]>,
+    annual_returns: Vec<[f64; BLOCK]>,
+    spending: Vec<[f64; BLOCK]>,
+    max_drawdown: [f64; BLOCK],
+    survived: [bool; BLOCK],
     /// The control variate: `exp(G - K s^2 / 2)` with mean 1, `G` the sum of the increments.
-    control: f64,
+    control: [f64; BLOCK],
+}
+
+/// Every path's results in path order: per year a column of one value per path, and per path
+/// its drawdown, survival and control variate.
+struct Results {
+    year_end: Vec<Vec<f64>>,
+    annual_returns: Vec<Vec<f64>>,
+    spending: Vec<Vec<f64>>,
+    max_drawdown: Vec<f64>,
+    survived: Vec<bool>,
+    control: Vec<f64>,
+}
+
+impl Results {
+    fn gather(blocks: &[BlockResult], years: usize) -> Self {
+        let paths: usize = blocks.iter().map(|b| b.len).sum();
+        let column = |of: fn(&BlockResult) -> &[[f64; BLOCK]], y: usize| {
+            let mut c = Vec::with_capacity(paths);
+            for b in blocks {
+                c.extend_from_slice(&of(b)[y][..b.len]);
+            }
+            c
+        };
+        let per_path = |of: fn(&BlockResult) -> &[f64; BLOCK]| {
+            let mut c = Vec::with_capacity(paths);
+            for b in blocks {
+                c.extend_from_slice(&of(b)[..b.len]);
+            }
+            c
+        };
+        Self {
+            year_end: (0..years).map(|y| column(|b| &b.year_end, y)).collect(),
+            annual_returns: (0..years).map(|y| column(|b| &b.annual_returns, y)).collect(),
+            spending: (0..years).map(|y| column(|b| &b.spending, y)).collect(),
+            max_drawdown: per_path(|b| &b.max_drawdown),
+            survived: blocks.iter().flat_map(|b| b.survived[..b.len].iter().copied()).collect(),
+            control: per_path(|b| &b.control),
+        }
+    }
+
+    /// Each path's wealth at the end of the plan.
+    fn terminal(&self) -> &[f64] {
+        self.year_end.last().map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The plan's money schedule, checked.
@@ -745,22 +791,21 @@ impl<'a> Schedule<'a> {
 }
 
 /// Simulates paths `first .. first + len` (at most one block).
-fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) -> Vec<PathResult> {
+fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) -> BlockResult {
     let plan = schedule.plan;
     let per_year = prep.steps_per_year();
     let keep_after_fee = (1.0 - plan.fees.annual_rate).powf(prep.dt);
     let mut block = kernel::Block::new(prep, plan.seed, first, len, plan.variance_reduction.antithetic);
     let years = plan.years as usize;
-    let mut out: Vec<PathResult> = (0..len)
-        .map(|_| PathResult {
-            year_end: Vec::with_capacity(years),
-            annual_returns: Vec::with_capacity(years),
-            spending: Vec::with_capacity(years),
-            max_drawdown: 0.0,
-            survived: true,
-            control: 0.0,
-        })
-        .collect();
+    let mut out = BlockResult {
+        len,
+        year_end: Vec::with_capacity(years),
+        annual_returns: Vec::with_capacity(years),
+        spending: Vec::with_capacity(years),
+        max_drawdown: [0.0; BLOCK],
+        survived: [true; BLOCK],
+        control: [0.0; BLOCK],
+    };
     // Per-path state as lane arrays (lanes past `len` compute on and are never read), so
     // that the per-step bookkeeping vectorizes along with the kernel.
     let mut wealth = [plan.initial_wealth; BLOCK];
@@ -776,11 +821,13 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
     let mut flow = [0.0; BLOCK];
     let mut growth: [f64; BLOCK];
     for year in 0..plan.years {
+        let mut spent = [0.0; BLOCK];
         for k in 0..len {
             let (f, taken) = schedule.year(year, wealth[k], level[k], &mut spending[k]);
             flow[k] = f / f64::from(per_year);
-            out[k].spending.push(taken / level[k]);
+            spent[k] = taken / level[k];
         }
+        out.spending.push(spent);
         growth = [1.0; BLOCK];
         inflation = [plan.cash_flows.inflation; BLOCK];
         for step in 0..per_year {
@@ -798,8 +845,9 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
                 // A path that has run out stays at zero, its peak and drawdown as they were.
                 let live = alive[k];
                 let w = wealth[k] * gross[k] * keep_after_fee + flow[k];
-                let now = if w <= 0.0 { 0.0 } else { w };
-                alive[k] = live && !(w <= 0.0);
+                let run_out = w <= 0.0;
+                let now = if run_out { 0.0 } else { w };
+                alive[k] = live && !run_out;
                 wealth[k] = if live { now } else { wealth[k] };
                 let top = peak[k].max(now);
                 peak[k] = if live { top } else { peak[k] };
@@ -807,23 +855,18 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
                 drawdown[k] = if live && top > 0.0 { fall } else { drawdown[k] };
             }
         }
-        for (k, r) in out.iter_mut().enumerate() {
-            r.annual_returns.push(growth[k] - 1.0);
-            r.year_end.push(wealth[k]);
+        out.annual_returns.push(growth.map(|g| g - 1.0));
+        out.year_end.push(wealth);
+        for k in 0..len {
             spending[k].last_return = growth[k] - 1.0;
             spending[k].last_inflation = inflation[k];
             level[k] *= 1.0 + inflation[k];
         }
     }
-    for (k, r) in out.iter_mut().enumerate() {
-        r.max_drawdown = drawdown[k];
-        r.survived = alive[k];
-        r.control = control[k];
-    }
     let steps = f64::from(per_year) * f64::from(plan.years);
-    for r in &mut out {
-        r.control = (r.control - 0.5 * steps * prep.control_variance).exp();
-    }
+    out.max_drawdown = drawdown;
+    out.survived = alive;
+    out.control = control.map(|c| (c - 0.5 * steps * prep.control_variance).exp());
     out
 }
 
@@ -838,24 +881,39 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// [`PERCENTILES`] of `values`, interpolated as [`quantile`] does, by selection rather than a
-/// full sort: each needs the order statistic at `floor(h)` and the smallest value above it.
+/// full sort: each needs the order statistics at `floor(h)` and just above, and all ten are
+/// selected together.
 pub(crate) fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
     if values.is_empty() {
         return [f64::NAN; 5];
     }
     let n = values.len();
-    PERCENTILES.map(|q| {
-        let h = (n - 1) as f64 * q;
+    let at = PERCENTILES.map(|q| (n - 1) as f64 * q);
+    let mut ranks: Vec<usize> =
+        at.iter().flat_map(|h| [h.floor() as usize, (h.floor() as usize + 1).min(n - 1)]).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    select_ranks(&mut values, &ranks);
+    at.map(|h| {
         let lo = h.floor() as usize;
-        let (_, at, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
-        let a = *at;
+        let a = values[lo];
         if h > lo as f64 {
-            let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
-            a + (h - lo as f64) * (b - a)
+            a + (h - lo as f64) * (values[lo + 1] - a)
         } else {
             a
         }
     })
+}
+
+/// Puts the values of the given ranks (ascending) where a full sort would, by selecting the
+/// middle rank and recursing on either side, so each further rank searches a smaller range.
+fn select_ranks(values: &mut [f64], ranks: &[usize]) {
+    let Some(&rank) = ranks.get(ranks.len() / 2) else { return };
+    let (left, _, right) = values.select_nth_unstable_by(rank, f64::total_cmp);
+    let (below, above) = ranks.split_at(ranks.len() / 2);
+    select_ranks(left, below);
+    let above: Vec<usize> = above[1..].iter().map(|r| r - rank - 1).collect();
+    select_ranks(right, &above);
 }
 
 fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
@@ -867,18 +925,12 @@ fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
 /// The estimate of mean terminal wealth and its standard error: over antithetic pairs'
 /// averages when on (a lone last path counts alone), adjusted by the control variate (known
 /// mean 1) with the regression coefficient when on.
-fn variance_report(results: &[PathResult], vr: VarianceReduction) -> VarianceReport {
+fn variance_report(results: &Results, vr: VarianceReduction) -> VarianceReport {
     let unit = if vr.antithetic { 2 } else { 1 };
-    let (y, x): (Vec<f64>, Vec<f64>) = results
-        .chunks(unit)
-        .map(|c| {
-            let n = c.len() as f64;
-            (
-                c.iter().map(|r| r.year_end[r.year_end.len() - 1]).sum::<f64>() / n,
-                c.iter().map(|r| r.control).sum::<f64>() / n,
-            )
-        })
-        .unzip();
+    let average = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
+    let terminal = results.terminal();
+    let y: Vec<f64> = terminal.chunks(unit).map(average).collect();
+    let x: Vec<f64> = results.control.chunks(unit).map(average).collect();
     let m = y.len() as f64;
     let (y_mean, y_var) = mean_and_variance(&y);
     let (estimate, var) = if vr.control_variate {
@@ -890,8 +942,7 @@ fn variance_report(results: &[PathResult], vr: VarianceReduction) -> VarianceRep
     } else {
         (y_mean, y_var)
     };
-    let terminal: Vec<f64> = results.iter().map(|r| r.year_end[r.year_end.len() - 1]).collect();
-    let plain = (mean_and_variance(&terminal).1 / terminal.len() as f64).sqrt();
+    let plain = (mean_and_variance(terminal).1 / terminal.len() as f64).sqrt();
     let se = (var / m).sqrt();
     VarianceReport {
         antithetic: vr.antithetic,
@@ -926,39 +977,42 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| invalid("threads", e.to_string()))?;
     let blocks = plan.paths.div_ceil(kernel::BLOCK);
-    let results: Vec<PathResult> = pool.install(|| {
+    let blocks: Vec<BlockResult> = pool.install(|| {
         (0..blocks)
             .into_par_iter()
-            .flat_map_iter(|b| {
-                let first = b * kernel::BLOCK;
-                simulate_block(&prep, &schedule, first as u64, kernel::BLOCK.min(plan.paths - first))
+            .map(|b| {
+                let first = b * BLOCK;
+                simulate_block(&prep, &schedule, first as u64, BLOCK.min(plan.paths - first))
             })
             .collect()
     });
     let years = plan.years as usize;
-    let band = |y: usize, f: &dyn Fn(&PathResult) -> f64| Band {
-        year: y as u32 + 1,
-        wealth: percentiles(results.iter().map(f).collect()),
-    };
+    let results = Results::gather(&blocks, years);
+    drop(blocks);
+    let band = |y: usize, column: &[f64]| Band { year: y as u32 + 1, wealth: percentiles(column.to_vec()) };
     let (bands, spending_bands) = pool.install(|| {
         let retire = (plan.cash_flows.retire_after_years as usize).min(years);
-        let bands = (0..years).into_par_iter().map(|y| band(y, &|r| r.year_end[y])).collect();
-        (bands, (retire..years).into_par_iter().map(|y| band(y, &|r| r.spending[y])).collect())
+        let bands = (0..years).into_par_iter().map(|y| band(y, &results.year_end[y])).collect();
+        (bands, (retire..years).into_par_iter().map(|y| band(y, &results.spending[y])).collect())
     });
-    let terminal: Vec<f64> = results.iter().map(|r| r.year_end[years - 1]).collect();
+    let terminal = results.terminal().to_vec();
     let terminal_mean = terminal.iter().sum::<f64>() / terminal.len() as f64;
+    let mut annual_returns = Vec::with_capacity(plan.paths * years);
+    for path in 0..plan.paths {
+        annual_returns.extend(results.annual_returns.iter().map(|column| column[path]));
+    }
     Ok(Outcome {
         paths: plan.paths,
         years: plan.years,
         steps_per_year: plan.model.steps_per_year,
-        success_probability: results.iter().filter(|r| r.survived).count() as f64 / plan.paths as f64,
+        success_probability: results.survived.iter().filter(|s| **s).count() as f64 / plan.paths as f64,
         bands,
         spending_bands,
         terminal_mean,
         terminal_percentiles: percentiles(terminal.clone()),
-        max_drawdown_percentiles: percentiles(results.iter().map(|r| r.max_drawdown).collect()),
+        max_drawdown_percentiles: percentiles(results.max_drawdown.clone()),
         variance: variance_report(&results, plan.variance_reduction),
-        annual_returns: results.iter().flat_map(|r| r.annual_returns.iter().copied()).collect(),
+        annual_returns,
         terminal,
         warnings: prep.warnings.clone(),
     })

@@ -172,13 +172,17 @@ pub(super) fn ln(x: f64) -> f64 {
     let e = f64::from_bits((bits >> 52) | TWO_52.to_bits()) - TWO_52 - 1023.0 + if big { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let p = 1.0 / 3.0
-        + z * (1.0 / 5.0
-            + z * (1.0 / 7.0
-                + z * (1.0 / 9.0
-                    + z * (1.0 / 11.0 + z * (1.0 / 13.0 + z * (1.0 / 15.0 + z * (1.0 / 17.0 + z * (1.0 / 19.0))))))));
-    let log_m = 2.0 * s + 2.0 * s * z * p;
-    e * LN2_HI + (log_m + e * LN2_LO)
+    // Horner's rule with fused multiply-adds (one rounding a term).
+    let p = z.mul_add(1.0 / 19.0, 1.0 / 17.0);
+    let p = z.mul_add(p, 1.0 / 15.0);
+    let p = z.mul_add(p, 1.0 / 13.0);
+    let p = z.mul_add(p, 1.0 / 11.0);
+    let p = z.mul_add(p, 1.0 / 9.0);
+    let p = z.mul_add(p, 1.0 / 7.0);
+    let p = z.mul_add(p, 1.0 / 5.0);
+    let p = z.mul_add(p, 1.0 / 3.0);
+    let log_m = (2.0 * s * z).mul_add(p, 2.0 * s);
+    e.mul_add(LN2_HI, e.mul_add(LN2_LO, log_m))
 }
 
 /// cos and sin of 2π·v/2^53 for a 53-bit integer `v`, branch-free: the turn is split into a
@@ -194,22 +198,22 @@ pub(super) fn cos_sin_turns(v: u64) -> (f64, f64) {
     let f = (f64::from_bits((v + (1 << 51) - (q << 51)) | 0x4330_0000_0000_0000) - OFFSET) * UNIT;
     let a = std::f64::consts::TAU * f;
     let a2 = a * a;
-    let s = a
-        * (1.0
-            + a2 * (-1.0 / 6.0
-                + a2 * (1.0 / 120.0
-                    + a2 * (-1.0 / 5040.0
-                        + a2 * (1.0 / 362_880.0
-                            + a2 * (-1.0 / 39_916_800.0
-                                + a2 * (1.0 / 6_227_020_800.0 + a2 * (-1.0 / 1_307_674_368_000.0))))))));
-    let c = 1.0
-        + a2 * (-0.5
-            + a2 * (1.0 / 24.0
-                + a2 * (-1.0 / 720.0
-                    + a2 * (1.0 / 40_320.0
-                        + a2 * (-1.0 / 3_628_800.0
-                            + a2 * (1.0 / 479_001_600.0
-                                + a2 * (-1.0 / 87_178_291_200.0 + a2 * (1.0 / 20_922_789_888_000.0))))))));
+    // Horner's rule with fused multiply-adds (one rounding a term).
+    let s = a2.mul_add(-1.0 / 1_307_674_368_000.0, 1.0 / 6_227_020_800.0);
+    let s = a2.mul_add(s, -1.0 / 39_916_800.0);
+    let s = a2.mul_add(s, 1.0 / 362_880.0);
+    let s = a2.mul_add(s, -1.0 / 5040.0);
+    let s = a2.mul_add(s, 1.0 / 120.0);
+    let s = a2.mul_add(s, -1.0 / 6.0);
+    let s = (a * a2).mul_add(s, a);
+    let c = a2.mul_add(1.0 / 20_922_789_888_000.0, -1.0 / 87_178_291_200.0);
+    let c = a2.mul_add(c, 1.0 / 479_001_600.0);
+    let c = a2.mul_add(c, -1.0 / 3_628_800.0);
+    let c = a2.mul_add(c, 1.0 / 40_320.0);
+    let c = a2.mul_add(c, -1.0 / 720.0);
+    let c = a2.mul_add(c, 1.0 / 24.0);
+    let c = a2.mul_add(c, -0.5);
+    let c = a2.mul_add(c, 1.0);
     // Rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c).
     let odd = q & 1 == 1;
     let (x, y) = if odd { (s, c) } else { (c, s) };
