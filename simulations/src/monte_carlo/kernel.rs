@@ -246,19 +246,18 @@ impl<'a> Block<'a> {
             // variance, drawn from the path's lane only when it jumps.
             let u = lanes::uniforms(&words[at]);
             self.jump = [0.0; BLOCK];
-            if u.iter().fold(false, |any, &u| any | (u > self.no_jump)) {
-                for k in 0..BLOCK {
-                    let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
-                    while u[k] > cumulative && count < 1000 {
-                        count += 1;
-                        term *= self.jump_rate / f64::from(count);
-                        cumulative += term;
-                    }
-                    if count > 0 {
-                        let c = f64::from(count);
-                        self.jump[k] = c * j.mean + c.sqrt() * j.volatility * self.streams.lane(k).normal();
-                    }
+            let mut jumped = lanes::mask(|k| u[k] > self.no_jump);
+            while jumped != 0 {
+                let k = jumped.trailing_zeros() as usize;
+                jumped &= jumped - 1;
+                let (mut count, mut term, mut cumulative) = (0u32, self.no_jump, self.no_jump);
+                while u[k] > cumulative && count < 1000 {
+                    count += 1;
+                    term *= self.jump_rate / f64::from(count);
+                    cumulative += term;
                 }
+                let c = f64::from(count);
+                self.jump[k] = c * j.mean + c.sqrt() * j.volatility * self.streams.lane(k).normal();
             }
         }
         if let (Some((probability, min, max)), Some(at)) = (p.crash, layout.crash) {
@@ -321,7 +320,7 @@ impl<'a> Block<'a> {
             let mut e = [0.0; BLOCK];
             for (c, z) in p.chol[row..=row + i].iter().zip(source) {
                 for k in 0..BLOCK {
-                    e[k] += c * z[k];
+                    e[k] = c.mul_add(z[k], e[k]);
                 }
             }
             row += i + 1;
@@ -338,7 +337,7 @@ impl<'a> Block<'a> {
             }
             let mut r = [0.0; BLOCK];
             for k in 0..BLOCK {
-                r[k] = drift[k] + sd[k] * e[k] + self.jump[k];
+                r[k] = sd[k].mul_add(e[k], drift[k]) + self.jump[k];
             }
             if p.crash.is_some() {
                 // ln(1 - 0) is exactly 0 on the lanes without a crash.
@@ -354,24 +353,26 @@ impl<'a> Block<'a> {
         for (r, w) in self.r.iter().zip(&p.weights) {
             let gross = exp_lanes(*r);
             for k in 0..BLOCK {
-                portfolio[k] += w * gross[k];
+                portfolio[k] = w.mul_add(gross[k], portfolio[k]);
             }
         }
         self.portfolio = portfolio;
         self.control = [0.0; BLOCK];
         for (c, z) in p.control.iter().zip(&self.z) {
             for k in 0..BLOCK {
-                self.control[k] += c * z[k];
+                self.control[k] = c.mul_add(z[k], self.control[k]);
             }
         }
-        for k in 0..self.len {
-            if next[k] != self.regime[k] {
-                self.set_regime(k, next[k]);
-            }
+        let mut changed = lanes::mask(|k| next[k] != self.regime[k]) & lanes::mask(|k| k < self.len);
+        while changed != 0 {
+            let k = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            self.set_regime(k, next[k]);
         }
     }
 
     /// Moves path `k` to `regime`, with its drifts and volatilities.
+    #[inline]
     fn set_regime(&mut self, k: usize, regime: usize) {
         let n = self.prep.n;
         self.regime[k] = regime;

@@ -125,6 +125,17 @@ fn unit_open(w: u64) -> f64 {
     2.0 - f64::from_bits((w >> 12) | 0x3FF0_0000_0000_0000)
 }
 
+/// The lanes where `f` holds, as bits (lane `k` is bit `k`).
+#[inline(always)]
+pub(super) fn mask(f: impl Fn(usize) -> bool) -> u32 {
+    const _: () = assert!(BLOCK <= 32, "a lane mask is a u32");
+    let mut bits = 0;
+    for k in 0..BLOCK {
+        bits |= u32::from(f(k)) << k;
+    }
+    bits
+}
+
 /// Every lane's word as a uniform in (0, 1] (never 0, so its logarithm is finite).
 #[inline(always)]
 pub(super) fn uniforms(words: &Words) -> Lanes {
