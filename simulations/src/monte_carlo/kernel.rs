@@ -209,9 +209,12 @@ impl<'a> Block<'a> {
         self.streams.fill(words);
         let words = &self.words[..layout.total];
         lanes::box_muller(&words[..layout.uniforms], &mut self.z);
+        // Local copies of fields read in lane loops that write through a vector: the compiler
+        // cannot tell that they do not alias, and would otherwise reload them lane by lane.
+        let sign = self.sign;
         for z in &mut self.z[..n] {
             for k in 0..BLOCK {
-                z[k] *= self.sign[k];
+                z[k] *= sign[k];
             }
         }
         let extra = n;
@@ -357,12 +360,13 @@ impl<'a> Block<'a> {
             }
         }
         self.portfolio = portfolio;
-        self.control = [0.0; BLOCK];
+        let mut control = [0.0; BLOCK];
         for (c, z) in p.control.iter().zip(&self.z) {
             for k in 0..BLOCK {
-                self.control[k] = c.mul_add(z[k], self.control[k]);
+                control[k] = c.mul_add(z[k], control[k]);
             }
         }
+        self.control = control;
         let mut changed = lanes::mask(|k| next[k] != self.regime[k]) & lanes::mask(|k| k < self.len);
         while changed != 0 {
             let k = changed.trailing_zeros() as usize;
