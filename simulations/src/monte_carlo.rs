@@ -665,47 +665,38 @@ struct BlockResult {
     control: [f64; BLOCK],
 }
 
-/// Every path's results in path order: per year a column of one value per path, and per path
-/// its drawdown, survival and control variate.
-struct Results {
-    year_end: Vec<Vec<f64>>,
-    annual_returns: Vec<Vec<f64>>,
-    spending: Vec<Vec<f64>>,
-    max_drawdown: Vec<f64>,
-    survived: Vec<bool>,
-    control: Vec<f64>,
-}
+/// Every path's results, block by block in path order.
+struct Results(Vec<BlockResult>);
 
 impl Results {
-    fn gather(blocks: &[BlockResult], years: usize) -> Self {
-        let paths: usize = blocks.iter().map(|b| b.len).sum();
-        let column = |of: fn(&BlockResult) -> &[[f64; BLOCK]], y: usize| {
-            let mut c = Vec::with_capacity(paths);
-            for b in blocks {
-                c.extend_from_slice(&of(b)[y][..b.len]);
-            }
-            c
-        };
-        let per_path = |of: fn(&BlockResult) -> &[f64; BLOCK]| {
-            let mut c = Vec::with_capacity(paths);
-            for b in blocks {
-                c.extend_from_slice(&of(b)[..b.len]);
-            }
-            c
-        };
-        Self {
-            year_end: (0..years).map(|y| column(|b| &b.year_end, y)).collect(),
-            annual_returns: (0..years).map(|y| column(|b| &b.annual_returns, y)).collect(),
-            spending: (0..years).map(|y| column(|b| &b.spending, y)).collect(),
-            max_drawdown: per_path(|b| &b.max_drawdown),
-            survived: blocks.iter().flat_map(|b| b.survived[..b.len].iter().copied()).collect(),
-            control: per_path(|b| &b.control),
+    /// One value per path, in path order, from each block's lanes.
+    fn column(&self, of: impl Fn(&BlockResult) -> &[f64; BLOCK]) -> Vec<f64> {
+        let mut c = Vec::with_capacity(self.0.iter().map(|b| b.len).sum());
+        for b in &self.0 {
+            c.extend_from_slice(&of(b)[..b.len]);
         }
+        c
+    }
+
+    /// Each path's wealth at the end of year `y` (0-based).
+    fn year_end(&self, y: usize) -> Vec<f64> {
+        self.column(|b| &b.year_end[y])
     }
 
     /// Each path's wealth at the end of the plan.
-    fn terminal(&self) -> &[f64] {
-        self.year_end.last().map_or(&[], Vec::as_slice)
+    fn terminal(&self) -> Vec<f64> {
+        self.column(|b| b.year_end.last().unwrap_or(&[0.0; BLOCK]))
+    }
+
+    /// Every path's return of each year, path by path.
+    fn annual_returns(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.0.iter().map(|b| b.len * b.annual_returns.len()).sum());
+        for b in &self.0 {
+            for k in 0..b.len {
+                out.extend(b.annual_returns.iter().map(|year| year[k]));
+            }
+        }
+        out
     }
 }
 
@@ -925,12 +916,11 @@ fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
 /// The estimate of mean terminal wealth and its standard error: over antithetic pairs'
 /// averages when on (a lone last path counts alone), adjusted by the control variate (known
 /// mean 1) with the regression coefficient when on.
-fn variance_report(results: &Results, vr: VarianceReduction) -> VarianceReport {
+fn variance_report(terminal: &[f64], control: &[f64], vr: VarianceReduction) -> VarianceReport {
     let unit = if vr.antithetic { 2 } else { 1 };
     let average = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
-    let terminal = results.terminal();
     let y: Vec<f64> = terminal.chunks(unit).map(average).collect();
-    let x: Vec<f64> = results.control.chunks(unit).map(average).collect();
+    let x: Vec<f64> = control.chunks(unit).map(average).collect();
     let m = y.len() as f64;
     let (y_mean, y_var) = mean_and_variance(&y);
     let (estimate, var) = if vr.control_variate {
@@ -977,7 +967,7 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| invalid("threads", e.to_string()))?;
     let blocks = plan.paths.div_ceil(kernel::BLOCK);
-    let blocks: Vec<BlockResult> = pool.install(|| {
+    let blocks = pool.install(|| {
         (0..blocks)
             .into_par_iter()
             .map(|b| {
@@ -987,32 +977,28 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
             .collect()
     });
     let years = plan.years as usize;
-    let results = Results::gather(&blocks, years);
-    drop(blocks);
-    let band = |y: usize, column: &[f64]| Band { year: y as u32 + 1, wealth: percentiles(column.to_vec()) };
+    let results = Results(blocks);
+    let band = |y: usize, column: Vec<f64>| Band { year: y as u32 + 1, wealth: percentiles(column) };
     let (bands, spending_bands) = pool.install(|| {
         let retire = (plan.cash_flows.retire_after_years as usize).min(years);
-        let bands = (0..years).into_par_iter().map(|y| band(y, &results.year_end[y])).collect();
-        (bands, (retire..years).into_par_iter().map(|y| band(y, &results.spending[y])).collect())
+        let bands = (0..years).into_par_iter().map(|y| band(y, results.year_end(y))).collect();
+        (bands, (retire..years).into_par_iter().map(|y| band(y, results.column(|b| &b.spending[y]))).collect())
     });
-    let terminal = results.terminal().to_vec();
+    let terminal = results.terminal();
     let terminal_mean = terminal.iter().sum::<f64>() / terminal.len() as f64;
-    let mut annual_returns = Vec::with_capacity(plan.paths * years);
-    for path in 0..plan.paths {
-        annual_returns.extend(results.annual_returns.iter().map(|column| column[path]));
-    }
+    let survived: usize = results.0.iter().map(|b| b.survived[..b.len].iter().filter(|s| **s).count()).sum();
     Ok(Outcome {
         paths: plan.paths,
         years: plan.years,
         steps_per_year: plan.model.steps_per_year,
-        success_probability: results.survived.iter().filter(|s| **s).count() as f64 / plan.paths as f64,
+        success_probability: survived as f64 / plan.paths as f64,
         bands,
         spending_bands,
         terminal_mean,
         terminal_percentiles: percentiles(terminal.clone()),
-        max_drawdown_percentiles: percentiles(results.max_drawdown.clone()),
-        variance: variance_report(&results, plan.variance_reduction),
-        annual_returns,
+        max_drawdown_percentiles: percentiles(results.column(|b| &b.max_drawdown)),
+        variance: variance_report(&terminal, &results.column(|b| &b.control), plan.variance_reduction),
+        annual_returns: results.annual_returns(),
         terminal,
         warnings: prep.warnings.clone(),
     })

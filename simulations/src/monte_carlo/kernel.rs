@@ -96,6 +96,8 @@ pub struct Block<'a> {
     /// them, per path; and (skewed-t only) the shocks made from the asset normals.
     z: Vec<Lanes>,
     shock: Vec<Lanes>,
+    /// Scratch for the Box-Muller radii.
+    radius: Vec<Lanes>,
     /// The multivariate t's common scale, the jumps' log-return and the crash's loss.
     scale: Lanes,
     jump: Lanes,
@@ -105,8 +107,10 @@ pub struct Block<'a> {
     vol: Vec<Lanes>,
     /// GARCH variance ratios (1 on average).
     h: Vec<Lanes>,
-    /// This step's log-returns per asset, and the portfolio's gross return, per path.
+    /// This step's log-returns and gross returns per asset, and the portfolio's gross return,
+    /// per path.
     r: Vec<Lanes>,
+    gross: Vec<Lanes>,
     portfolio: Lanes,
     /// This step's control-variate increment per path.
     control: Lanes,
@@ -168,6 +172,7 @@ impl<'a> Block<'a> {
             threshold: vec![[0.0; BLOCK]; prep.transition.first().map_or(0, |row| row.len().saturating_sub(1))],
             z: vec![[0.0; BLOCK]; n + extra],
             shock: vec![[0.0; BLOCK]; n],
+            radius: vec![[0.0; BLOCK]; layout.uniforms / 2],
             scale: [1.0; BLOCK],
             jump: [0.0; BLOCK],
             crash: [0.0; BLOCK],
@@ -175,6 +180,7 @@ impl<'a> Block<'a> {
             vol: vec![[0.0; BLOCK]; n],
             h: vec![[1.0; BLOCK]; n],
             r: vec![[0.0; BLOCK]; n],
+            gross: vec![[0.0; BLOCK]; n],
             portfolio: [0.0; BLOCK],
             control: [0.0; BLOCK],
             economy,
@@ -208,7 +214,7 @@ impl<'a> Block<'a> {
         let words = &mut self.words[..layout.total];
         self.streams.fill(words);
         let words = &self.words[..layout.total];
-        lanes::box_muller(&words[..layout.uniforms], &mut self.z);
+        lanes::box_muller(&words[..layout.uniforms], &mut self.radius, &mut self.z);
         // Local copies of fields read in lane loops that write through a vector: the compiler
         // cannot tell that they do not alias, and would otherwise reload them lane by lane.
         let sign = self.sign;
@@ -352,9 +358,11 @@ impl<'a> Block<'a> {
             self.r[i] = r;
         }
         // The exponentials apart from the loop above, so that the assets' run side by side.
+        for (g, r) in self.gross.as_flattened_mut().iter_mut().zip(self.r.as_flattened()) {
+            *g = distributions::exp(*r);
+        }
         let mut portfolio = [0.0; BLOCK];
-        for (r, w) in self.r.iter().zip(&p.weights) {
-            let gross = exp_lanes(*r);
+        for (gross, w) in self.gross.iter().zip(&p.weights) {
             for k in 0..BLOCK {
                 portfolio[k] = w.mul_add(gross[k], portfolio[k]);
             }
@@ -400,14 +408,4 @@ impl<'a> Block<'a> {
     pub(super) fn controls(&self) -> &Lanes {
         &self.control
     }
-}
-
-/// `e^x` lane by lane, on local arrays so that the loop vectorizes.
-#[inline]
-fn exp_lanes(x: Lanes) -> Lanes {
-    let mut y = [0.0; BLOCK];
-    for k in 0..BLOCK {
-        y[k] = distributions::exp(x[k]);
-    }
-    y
 }
