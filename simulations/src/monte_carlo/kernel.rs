@@ -1,9 +1,13 @@
 //! One block of paths stepped side by side. Each path draws from its own random stream (one
-//! lane of [`Streams`]) in a fixed order every step (the diffusion normals and the normals
-//! for the t's chi-square and the jump size, then the uniforms for the chi-square, the jump
-//! count, the crash and the next regime, then any draws whose count varies by path), so a
-//! path's numbers do not depend on which block or thread simulates it. The draws and the
-//! arithmetic run over arrays of [`BLOCK`] lanes per asset, which the compiler vectorizes.
+//! lane of [`Streams`]) in a fixed order every step: one fill of words from every lane (the
+//! Box-Muller words for the diffusion normals and, with odd Student-t degrees of freedom, the
+//! chi-square's normal, then the uniforms for the chi-square, the jump count, the crash and
+//! the next regime; see `Layout`), then the draws whose count varies by path (a jump's size,
+//! gamma chi-squares, skewed-t parts, the economy) from that path's lane alone. So a path's
+//! numbers do not depend on which block or thread simulates it. The draws and the arithmetic
+//! run over arrays of [`BLOCK`] lanes per asset, which the compiler vectorizes; fields read in
+//! those loops are copied to locals first where the compiler could not otherwise rule out
+//! aliasing (it scalarizes such loops).
 
 use rand::{Rng, SeedableRng};
 use rand_distr::Distribution;
@@ -11,7 +15,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::lanes::{self, Lanes, Streams, Words};
 use super::{pick, Prepared, Shock};
-use crate::distributions;
+use crate::distributions::{self, mul_add};
 use crate::scenario::EconomyPath;
 
 /// Paths per block: 16 lanes are two 512-bit (or four 256-bit) vectors per operation, which
@@ -329,7 +333,7 @@ impl<'a> Block<'a> {
             let mut e = [0.0; BLOCK];
             for (c, z) in p.chol[row..=row + i].iter().zip(source) {
                 for k in 0..BLOCK {
-                    e[k] = c.mul_add(z[k], e[k]);
+                    e[k] = mul_add(*c, z[k], e[k]);
                 }
             }
             row += i + 1;
@@ -346,7 +350,7 @@ impl<'a> Block<'a> {
             }
             let mut r = [0.0; BLOCK];
             for k in 0..BLOCK {
-                r[k] = sd[k].mul_add(e[k], drift[k]) + self.jump[k];
+                r[k] = mul_add(sd[k], e[k], drift[k]) + self.jump[k];
             }
             if p.crash.is_some() {
                 // ln(1 - 0) is exactly 0 on the lanes without a crash.
@@ -364,14 +368,14 @@ impl<'a> Block<'a> {
         let mut portfolio = [0.0; BLOCK];
         for (gross, w) in self.gross.iter().zip(&p.weights) {
             for k in 0..BLOCK {
-                portfolio[k] = w.mul_add(gross[k], portfolio[k]);
+                portfolio[k] = mul_add(*w, gross[k], portfolio[k]);
             }
         }
         self.portfolio = portfolio;
         let mut control = [0.0; BLOCK];
         for (c, z) in p.control.iter().zip(&self.z) {
             for k in 0..BLOCK {
-                control[k] = c.mul_add(z[k], control[k]);
+                control[k] = mul_add(*c, z[k], control[k]);
             }
         }
         self.control = control;

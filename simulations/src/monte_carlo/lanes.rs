@@ -7,6 +7,8 @@
 
 use rand::RngCore;
 
+use crate::distributions::mul_add;
+
 use super::kernel::BLOCK;
 
 /// One word per lane.
@@ -219,15 +221,15 @@ pub(super) fn ln(x: f64) -> f64 {
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
     // ln m = 2 atanh(s) = 2s + s R(z), R by FreeBSD msun's minimax polynomial (e_log.c's Lg1 to
-    // Lg7; |error| below 2^-58.45 on this range), Horner's rule with fused multiply-adds.
-    let p = z.mul_add(LG[6], LG[5]);
-    let p = z.mul_add(p, LG[4]);
-    let p = z.mul_add(p, LG[3]);
-    let p = z.mul_add(p, LG[2]);
-    let p = z.mul_add(p, LG[1]);
-    let p = z.mul_add(p, LG[0]);
-    let log_m = (s * z).mul_add(p, 2.0 * s);
-    e.mul_add(LN2_HI, e.mul_add(LN2_LO, log_m))
+    // Lg7; |error| below 2^-58.45 on this range), Horner's rule with `mul_add`.
+    let p = mul_add(z, LG[6], LG[5]);
+    let p = mul_add(z, p, LG[4]);
+    let p = mul_add(z, p, LG[3]);
+    let p = mul_add(z, p, LG[2]);
+    let p = mul_add(z, p, LG[1]);
+    let p = mul_add(z, p, LG[0]);
+    let log_m = mul_add(s * z, p, 2.0 * s);
+    mul_add(e, LN2_HI, mul_add(e, LN2_LO, log_m))
 }
 
 /// cos and sin of 2π·v/2^53 for a 53-bit integer `v`, branch-free: the turn is split into a
@@ -244,19 +246,19 @@ pub(super) fn cos_sin_turns(v: u64) -> (f64, f64) {
     let a = std::f64::consts::TAU * f;
     let a2 = a * a;
     // FreeBSD msun's minimax polynomials for |a| <= pi/4 (k_sin.c's S1 to S6, k_cos.c's C1 to
-    // C6), Horner's rule with fused multiply-adds.
-    let s = a2.mul_add(SIN[5], SIN[4]);
-    let s = a2.mul_add(s, SIN[3]);
-    let s = a2.mul_add(s, SIN[2]);
-    let s = a2.mul_add(s, SIN[1]);
-    let s = a2.mul_add(s, SIN[0]);
-    let s = (a * a2).mul_add(s, a);
-    let c = a2.mul_add(COS[5], COS[4]);
-    let c = a2.mul_add(c, COS[3]);
-    let c = a2.mul_add(c, COS[2]);
-    let c = a2.mul_add(c, COS[1]);
-    let c = a2.mul_add(c, COS[0]);
-    let c = (a2 * a2).mul_add(c, a2.mul_add(-0.5, 1.0));
+    // C6), Horner's rule with `mul_add`.
+    let s = mul_add(a2, SIN[5], SIN[4]);
+    let s = mul_add(a2, s, SIN[3]);
+    let s = mul_add(a2, s, SIN[2]);
+    let s = mul_add(a2, s, SIN[1]);
+    let s = mul_add(a2, s, SIN[0]);
+    let s = mul_add(a * a2, s, a);
+    let c = mul_add(a2, COS[5], COS[4]);
+    let c = mul_add(a2, c, COS[3]);
+    let c = mul_add(a2, c, COS[2]);
+    let c = mul_add(a2, c, COS[1]);
+    let c = mul_add(a2, c, COS[0]);
+    let c = mul_add(a2 * a2, c, mul_add(a2, -0.5, 1.0));
     // Rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c).
     let odd = q & 1 == 1;
     let (x, y) = if odd { (s, c) } else { (c, s) };
