@@ -350,6 +350,10 @@ where
         if !eof && input.read_until(b'\n', &mut block).context("cannot read the requests")? == 0 {
             eof = true;
         }
+        // A byte-order mark (editors on Windows write one) is not part of the first request.
+        if first_line == 1 && block.starts_with(b"\xEF\xBB\xBF") {
+            block.drain(..3);
+        }
         if block.is_empty() {
             return Ok(());
         }
@@ -457,6 +461,18 @@ mod tests {
         assert!(out[2]["error"].as_str().unwrap().starts_with("invalid JSON"));
         assert_eq!(out[3], serde_json::json!({"line": 5, "error": "volatility: must be a positive number"}));
         assert_eq!(out[4], out[0]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_request_is_ignored() {
+        let good = r#"{"kind":"call","spot":100,"strike":100,"rate":0.05,"dividend":0,"volatility":0.2,"expiry":1}"#;
+        let out = run(&format!("\u{feff}{good}\n{good}\n"));
+        assert_eq!(out.len(), 2);
+        assert!(out[0].get("error").is_none(), "{}", out[0]);
+        assert_eq!(out[0], out[1]);
+        // Only at the very start: elsewhere it is the line's error.
+        let out = run(&format!("{good}\n\u{feff}{good}\n"));
+        assert_eq!(out[1]["line"], 2);
     }
 
     #[test]

@@ -361,7 +361,7 @@ impl<'a> Block<'a> {
             }
             self.r[i] = r;
         }
-        // The exponentials apart from the loop above, so that the assets' run side by side.
+        // The exponentials in one flat loop after the one above, so all assets' run side by side.
         for (g, r) in self.gross.as_flattened_mut().iter_mut().zip(self.r.as_flattened()) {
             *g = distributions::exp(*r);
         }
