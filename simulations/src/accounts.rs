@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use table::table;
 
-use crate::SimError;
+use crate::{invalid, SimError};
 use limits::Limits;
 
 /// The normal retirement age at which a plan must fully vest employer money (IRC 411(a)(8)
@@ -321,10 +321,6 @@ pub struct Note {
     pub requested: f64,
     pub allowed: f64,
     pub reason: String,
-}
-
-fn invalid(field: impl Into<String>, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.into(), problem: problem.into() }
 }
 
 /// Projects every account for `years` years (1 to [`MAX_YEARS`]) from the person's start year.

@@ -46,3 +46,8 @@ pub enum SimError {
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
 }
+
+/// The error for an input field and what is wrong with it.
+pub(crate) fn invalid(field: impl AsRef<str>, problem: impl std::fmt::Display) -> SimError {
+    SimError::Invalid { field: field.as_ref().to_owned(), problem: problem.to_string() }
+}

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::correlation;
 use crate::distributions::{self, SkewedT};
 use crate::scenario::{Economy, PreparedEconomy};
-use crate::SimError;
+use crate::{invalid, SimError};
 use kernel::BLOCK;
 pub use withdrawal::Withdrawal;
 
@@ -385,10 +385,6 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
-pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
-}
-
 fn check_shocks(shocks: &Shocks, warnings: &mut Vec<String>) -> Result<Shock, SimError> {
     let field = "model.shocks.degrees_of_freedom";
     let chi = |nu: f64| {
@@ -439,7 +435,7 @@ fn check_extras(m: &Model, dt: f64) -> Result<Option<(f64, f64, f64)>, SimError>
     }
     for (i, a) in m.assets.iter().enumerate() {
         if !(0.0..=1.0).contains(&a.crash_exposure) {
-            return Err(invalid(&format!("model.assets[{i}].crash_exposure"), "must be between 0 and 1"));
+            return Err(invalid(format!("model.assets[{i}].crash_exposure"), "must be between 0 and 1"));
         }
     }
     let Some(c) = m.crashes else { return Ok(None) };
@@ -476,14 +472,14 @@ fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Re
     for (i, s) in r.states.iter().enumerate() {
         if s.expected_returns.len() != n || s.volatilities.len() != n {
             return Err(invalid(
-                &format!("model.regimes.states[{i}]"),
+                format!("model.regimes.states[{i}]"),
                 format!("needs {n} expected_returns and {n} volatilities (one per asset)"),
             ));
         }
         if s.volatilities.iter().any(|v| !(v.is_finite() && *v >= 0.0))
             || s.expected_returns.iter().any(|m| !(m.is_finite() && *m > -1.0))
         {
-            return Err(invalid(&format!("model.regimes.states[{i}]"), "returns above -1, volatilities at least 0"));
+            return Err(invalid(format!("model.regimes.states[{i}]"), "returns above -1, volatilities at least 0"));
         }
     }
     Ok(())
@@ -496,7 +492,7 @@ pub(crate) fn check_transition(matrix: &[Vec<f64>], k: usize, field: &str) -> Re
     }
     for (i, row) in matrix.iter().enumerate() {
         if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(invalid(&format!("{field}[{i}]"), "must be probabilities summing to 1"));
+            return Err(invalid(format!("{field}[{i}]"), "must be probabilities summing to 1"));
         }
     }
     Ok(())
@@ -526,10 +522,10 @@ impl Prepared {
         for (i, a) in m.assets.iter().enumerate() {
             let field = format!("model.assets[{i}]");
             if !(a.volatility.is_finite() && a.volatility >= 0.0) {
-                return Err(invalid(&format!("{field}.volatility"), "must be a number of at least 0"));
+                return Err(invalid(format!("{field}.volatility"), "must be a number of at least 0"));
             }
             if !(a.expected_return.is_finite() && a.expected_return > -1.0) {
-                return Err(invalid(&format!("{field}.expected_return"), "must be a number above -1"));
+                return Err(invalid(format!("{field}.expected_return"), "must be a number above -1"));
             }
         }
         let weights: Vec<f64> = m.assets.iter().map(|a| a.weight).collect();
@@ -619,7 +615,7 @@ impl Prepared {
 /// under `model.`).
 fn prepare_economy(m: &Model, warnings: &mut Vec<String>) -> Result<Option<PreparedEconomy>, SimError> {
     let under_model = |e: SimError| match e {
-        SimError::Invalid { field, problem } => invalid(&format!("model.{field}"), problem),
+        SimError::Invalid { field, problem } => invalid(format!("model.{field}"), problem),
     };
     let economy = match &m.economy {
         None => return Ok(None),
@@ -733,7 +729,7 @@ impl<'a> Schedule<'a> {
             .map(|(i, s)| {
                 let field = |f: &str| format!("cash_flows.income[{i}].{f}");
                 if !(s.annual_amount.is_finite() && s.annual_amount >= 0.0) {
-                    return Err(invalid(&field("annual_amount"), "must be a number of at least 0"));
+                    return Err(invalid(field("annual_amount"), "must be a number of at least 0"));
                 }
                 let start = match (s.start_year, s.start_age, plan.age) {
                     (Some(y), None, _) if y >= 1 => y - 1,
@@ -742,7 +738,7 @@ impl<'a> Schedule<'a> {
                         return Err(invalid("age", format!("{} starts at an age", field("start_age"))))
                     }
                     _ => {
-                        return Err(invalid(&field("start_year"), "give start_year (1 or more) or start_age, not both"))
+                        return Err(invalid(field("start_year"), "give start_year (1 or more) or start_age, not both"))
                     }
                 };
                 Ok((start, s.years.map_or(u32::MAX, |n| start.saturating_add(n))))

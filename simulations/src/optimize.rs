@@ -28,17 +28,13 @@ pub use request::{
 
 use conic::{Failure, Form, Program};
 
-use crate::SimError;
-
-pub(crate) fn invalid(field: &str, problem: &str) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.to_owned() }
-}
+use crate::{invalid, SimError};
 
 /// Checks that a covariance matrix is square, finite and symmetric; returns its size.
 pub(crate) fn check_square(cov: &DMatrix<f64>) -> Result<usize, SimError> {
     let (r, c) = cov.shape();
     if r != c || r == 0 {
-        return Err(invalid("covariance", &format!("must be a non-empty square matrix, got {r}×{c}")));
+        return Err(invalid("covariance", format!("must be a non-empty square matrix, got {r}×{c}")));
     }
     if cov.iter().any(|v| !v.is_finite()) {
         return Err(invalid("covariance", "must contain finite numbers"));
@@ -98,31 +94,31 @@ impl Constraints {
     /// Checks sizes and values against `n` assets.
     pub fn validate(&self, n: usize) -> Result<(), SimError> {
         if self.lower.len() != n || self.upper.len() != n {
-            return Err(invalid("bounds", &format!("need one pair per asset ({n})")));
+            return Err(invalid("bounds", format!("need one pair per asset ({n})")));
         }
         for i in 0..n {
             let (l, u) = (self.lower[i], self.upper[i]);
             if l.is_nan() || u.is_nan() || l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {
-                return Err(invalid("bounds", &format!("asset {}: lower bound {l} above upper bound {u}", i + 1)));
+                return Err(invalid("bounds", format!("asset {}: lower bound {l} above upper bound {u}", i + 1)));
             }
         }
         for (g, group) in self.groups.iter().enumerate() {
             if group.members.is_empty() || group.members.iter().any(|&i| i >= n) {
-                return Err(invalid("groups", &format!("group {} needs assets from the list", g + 1)));
+                return Err(invalid("groups", format!("group {} needs assets from the list", g + 1)));
             }
             let bad = |v: Option<f64>| v.is_some_and(|x| !x.is_finite());
             if bad(group.min) || bad(group.max) {
-                return Err(invalid("groups", &format!("group {}: min and max must be finite numbers", g + 1)));
+                return Err(invalid("groups", format!("group {}: min and max must be finite numbers", g + 1)));
             }
             if let (Some(lo), Some(hi)) = (group.min, group.max) {
                 if lo > hi {
-                    return Err(invalid("groups", &format!("group {}: min {lo} above max {hi}", g + 1)));
+                    return Err(invalid("groups", format!("group {}: min {lo} above max {hi}", g + 1)));
                 }
             }
         }
         if let Some(t) = &self.turnover {
             if t.current.len() != n || t.current.iter().any(|v| !v.is_finite()) {
-                return Err(invalid("current_weights", &format!("need one finite weight per asset ({n})")));
+                return Err(invalid("current_weights", format!("need one finite weight per asset ({n})")));
             }
             if !(t.max.is_finite() && t.max >= 0.0) {
                 return Err(invalid("max_turnover", "must be a number at least 0"));
@@ -207,7 +203,7 @@ impl Constraints {
     pub(crate) fn explain(&self, failure: Failure, n: usize, method: &str) -> SimError {
         match failure {
             Failure::Unbounded => invalid("bounds", "the problem is unbounded: give finite bounds"),
-            Failure::Numerical => invalid("method", &format!("{method}: the solver did not converge")),
+            Failure::Numerical => invalid("method", format!("{method}: the solver did not converge")),
             Failure::Infeasible => {
                 let lo: f64 = self.lower.iter().sum();
                 let hi: f64 = self.upper.iter().sum();
@@ -225,7 +221,7 @@ impl Constraints {
                 if self.turnover.is_some() && !feasible(self) {
                     return invalid("max_turnover", "infeasible with bounds and groups");
                 }
-                invalid("method", &format!("{method}: no portfolio satisfies the constraints"))
+                invalid("method", format!("{method}: no portfolio satisfies the constraints"))
             }
         }
     }

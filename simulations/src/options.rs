@@ -8,7 +8,7 @@ pub mod strategy;
 
 use serde::{Deserialize, Serialize};
 
-use crate::SimError;
+use crate::{invalid, SimError};
 
 /// Call or put.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,10 +54,6 @@ pub fn norm_cdf(x: f64) -> f64 {
 pub fn norm_pdf(x: f64) -> f64 {
     const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
     INV_SQRT_2PI * (-0.5 * x * x).exp()
-}
-
-fn invalid(field: &str, problem: &str) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.to_owned() }
 }
 
 /// Checks the market inputs shared by every pricer: spot and strike positive, rate and

@@ -37,10 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation;
 use crate::monte_carlo::kernel::path_rng;
-use crate::monte_carlo::{
-    check_transition, cumulative, invalid, percentiles, pick, stationary_distribution, MAX_PATH_YEARS,
-};
-use crate::SimError;
+use crate::monte_carlo::{check_transition, cumulative, percentiles, pick, stationary_distribution, MAX_PATH_YEARS};
+use crate::{invalid, SimError};
 
 /// The macro variables, in the order of every array here and of `correlation`'s rows.
 pub const VARIABLES: [&str; 4] = ["gdp_growth", "inflation", "unemployment", "short_rate"];
@@ -235,7 +233,7 @@ fn check_regimes(regimes: &[EconomicRegime]) -> Result<Vec<String>, SimError> {
     for (i, r) in regimes.iter().enumerate() {
         let field = format!("economy.regimes[{i}]");
         if r.name.trim().is_empty() || names.contains(&r.name) {
-            return Err(invalid(&format!("{field}.name"), "must be a name no other regime has"));
+            return Err(invalid(format!("{field}.name"), "must be a name no other regime has"));
         }
         for (variable, p) in VARIABLES.iter().zip(r.processes()) {
             check_process(p, &format!("{field}.{variable}"))?;
@@ -247,13 +245,13 @@ fn check_regimes(regimes: &[EconomicRegime]) -> Result<Vec<String>, SimError> {
 
 fn check_process(p: &Process, field: &str) -> Result<(), SimError> {
     if !p.level.is_finite() || p.level.abs() > 1.0 {
-        return Err(invalid(&format!("{field}.level"), "must be a rate between -1 and 1"));
+        return Err(invalid(format!("{field}.level"), "must be a rate between -1 and 1"));
     }
     if !(0.0..1.0).contains(&p.persistence) {
-        return Err(invalid(&format!("{field}.persistence"), "must be at least 0 and below 1"));
+        return Err(invalid(format!("{field}.persistence"), "must be at least 0 and below 1"));
     }
     if !(p.volatility.is_finite() && (0.0..=1.0).contains(&p.volatility)) {
-        return Err(invalid(&format!("{field}.volatility"), "must be between 0 and 1"));
+        return Err(invalid(format!("{field}.volatility"), "must be between 0 and 1"));
     }
     Ok(())
 }
@@ -262,7 +260,7 @@ fn check_initial(levels: Levels) -> Result<[f64; 4], SimError> {
     let values = levels.to_array();
     for (variable, v) in VARIABLES.iter().zip(values) {
         if !v.is_finite() || v.abs() > 1.0 {
-            return Err(invalid(&format!("economy.initial.{variable}"), "must be a rate between -1 and 1"));
+            return Err(invalid(format!("economy.initial.{variable}"), "must be a rate between -1 and 1"));
         }
     }
     Ok(values)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::linalg::{cholesky_upper, dot, ols_last_t};
 use super::mackinnon::{mackinnon_crit, mackinnon_p, Trend};
-use crate::SimError;
+use crate::{invalid, SimError};
 
 /// How the number of lagged differences is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,10 +76,6 @@ pub struct AdfResult {
     pub usedlag: usize,
     pub nobs: usize,
     pub critical_values: CriticalValues,
-}
-
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
 /// Runs the request.

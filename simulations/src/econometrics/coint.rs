@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::adf::{adfuller, Autolag, CriticalValues};
 use super::mackinnon::{mackinnon_crit, mackinnon_p, Trend};
 use super::signals::{check_thresholds, positions, zscores, DEFAULT_ENTRY, DEFAULT_EXIT};
-use crate::SimError;
+use crate::{invalid, SimError};
 
 /// A cointegration request: the two price (or log-price) series, same length, oldest first,
 /// and optional signal settings: the z-score window (absent: the whole sample), the entry
@@ -41,10 +41,6 @@ pub struct CointResult {
     pub critical_values: CriticalValues,
     pub zscore: Option<f64>,
     pub position: i8,
-}
-
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
 /// Runs the request.

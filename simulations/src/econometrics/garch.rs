@@ -24,7 +24,7 @@ use nalgebra::{DMatrix, DVector, Matrix4, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::SimError;
+use crate::{invalid, SimError};
 
 /// The distribution of the standardized errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,10 +73,6 @@ pub struct GarchResult {
     pub loglik: f64,
     pub converged: bool,
     pub forecast: Forecast,
-}
-
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
 /// The convergence test: the increase of the log-likelihood that the projected-gradient

@@ -3,11 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::SimError;
-
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
-}
+use crate::{invalid, SimError};
 
 /// Default |z| at which a position is opened.
 pub const DEFAULT_ENTRY: f64 = 2.0;

@@ -48,10 +48,10 @@ pub fn posterior(cov: &DMatrix<f64>, prior: &[f64], tau: f64, views: &[View]) ->
     let mut omega = DMatrix::zeros(k, k);
     for (r, v) in views.iter().enumerate() {
         if v.weights.len() != n {
-            return Err(invalid("views", &format!("view {} has {} weights for {n} assets", r + 1, v.weights.len())));
+            return Err(invalid("views", format!("view {} has {} weights for {n} assets", r + 1, v.weights.len())));
         }
         if !v.expected.is_finite() || v.weights.iter().any(|x| !x.is_finite()) {
-            return Err(invalid("views", &format!("view {} has a value that is not a finite number", r + 1)));
+            return Err(invalid("views", format!("view {} has a value that is not a finite number", r + 1)));
         }
         for (j, &x) in v.weights.iter().enumerate() {
             p[(r, j)] = x;
@@ -62,7 +62,7 @@ pub fn posterior(cov: &DMatrix<f64>, prior: &[f64], tau: f64, views: &[View]) ->
         omega[(r, r)] = match v.confidence {
             None => tau * var,
             Some(c) if !(0.0..=1.0).contains(&c) => {
-                return Err(invalid("views", &format!("view {}: confidence must be between 0 and 1", r + 1)))
+                return Err(invalid("views", format!("view {}: confidence must be between 0 and 1", r + 1)))
             }
             Some(0.0) => 1e6,
             Some(c) => tau * (1.0 - c) / c * var,

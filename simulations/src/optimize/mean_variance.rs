@@ -54,7 +54,7 @@ pub fn efficient_return(cov: &DMatrix<f64>, mu: &[f64], target: f64, c: &Constra
     if target > best + 1e-12 {
         return Err(invalid(
             "target_return",
-            &format!("{target} is above the highest expected return the constraints allow ({best:.6})"),
+            format!("{target} is above the highest expected return the constraints allow ({best:.6})"),
         ));
     }
     let mut p = Program::new(n + c.aux_vars(n));
@@ -87,7 +87,7 @@ pub fn efficient_risk(cov: &DMatrix<f64>, mu: &[f64], target: f64, c: &Constrain
     if target < floor - 1e-9 {
         return Err(invalid(
             "target_risk",
-            &format!("{target} is below the lowest volatility the constraints allow ({floor:.6})"),
+            format!("{target} is below the lowest volatility the constraints allow ({floor:.6})"),
         ));
     }
     let f = factor(cov);
@@ -159,7 +159,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 fn check_len(mu: &[f64], n: usize) -> Result<(), SimError> {
     if mu.len() != n {
-        return Err(invalid("expected_returns", &format!("has {} values for {n} assets", mu.len())));
+        return Err(invalid("expected_returns", format!("has {} values for {n} assets", mu.len())));
     }
     if mu.iter().any(|m| !m.is_finite()) {
         return Err(invalid("expected_returns", "must be finite numbers"));

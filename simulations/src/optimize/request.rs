@@ -167,7 +167,7 @@ pub struct Response {
 
 fn matrix(rows: &[Vec<f64>], n: usize, field: &str) -> Result<DMatrix<f64>, SimError> {
     if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != n) {
-        return Err(invalid(field, &format!("row {} has {} values for {n} assets", i + 1, r.len())));
+        return Err(invalid(field, format!("row {} has {} values for {n} assets", i + 1, r.len())));
     }
     if rows.iter().flatten().any(|v| !v.is_finite()) {
         return Err(invalid(field, "must contain finite numbers"));
@@ -176,14 +176,14 @@ fn matrix(rows: &[Vec<f64>], n: usize, field: &str) -> Result<DMatrix<f64>, SimE
 }
 
 fn index_of(assets: &[String], name: &str, field: &str) -> Result<usize, SimError> {
-    assets.iter().position(|a| a == name).ok_or_else(|| invalid(field, &format!("unknown asset {name:?}")))
+    assets.iter().position(|a| a == name).ok_or_else(|| invalid(field, format!("unknown asset {name:?}")))
 }
 
 fn per_asset(assets: &[String], map: &BTreeMap<String, f64>, field: &str, default: f64) -> Result<Vec<f64>, SimError> {
     let mut v = vec![default; assets.len()];
     for (name, &x) in map {
         if !x.is_finite() {
-            return Err(invalid(field, &format!("{name}: must be a finite number")));
+            return Err(invalid(field, format!("{name}: must be a finite number")));
         }
         v[index_of(assets, name, field)?] = x;
     }
@@ -222,7 +222,7 @@ fn inputs(r: &Request, n: usize, frequency: f64) -> Result<Inputs, SimError> {
     };
     let mu_given = match &r.expected_returns {
         Some(m) if m.len() != n => {
-            return Err(invalid("expected_returns", &format!("has {} values for {n} assets", m.len())))
+            return Err(invalid("expected_returns", format!("has {} values for {n} assets", m.len())))
         }
         Some(m) if m.iter().any(|v| !v.is_finite()) => {
             return Err(invalid("expected_returns", "must be finite numbers"))
@@ -255,7 +255,7 @@ fn inputs(r: &Request, n: usize, frequency: f64) -> Result<Inputs, SimError> {
     }
     let cov = matrix(r.covariance.as_deref().unwrap_or_default(), n, "covariance")?;
     if cov.nrows() != n {
-        return Err(invalid("covariance", &format!("has {} rows for {n} assets", cov.nrows())));
+        return Err(invalid("covariance", format!("has {} rows for {n} assets", cov.nrows())));
     }
     Ok(Inputs { returns: None, cov, mu: mu_given, shrinkage: None })
 }
@@ -294,7 +294,7 @@ fn constraints(r: &Request, n: usize) -> Result<Constraints, SimError> {
 
 fn need(mu: &Option<Vec<f64>>, method: &str) -> Result<Vec<f64>, SimError> {
     mu.clone()
-        .ok_or_else(|| invalid("expected_returns", &format!("{method} needs expected returns (or prices/returns)")))
+        .ok_or_else(|| invalid("expected_returns", format!("{method} needs expected returns (or prices/returns)")))
 }
 
 /// Runs one request: estimates, optimizes and reports the portfolio.
@@ -305,7 +305,7 @@ pub fn optimize(r: &Request) -> Result<Response, SimError> {
     }
     for (i, a) in r.assets.iter().enumerate() {
         if r.assets[..i].contains(a) {
-            return Err(invalid("assets", &format!("{a:?} appears twice")));
+            return Err(invalid("assets", format!("{a:?} appears twice")));
         }
     }
     let frequency = r.frequency.unwrap_or(252.0);

@@ -19,7 +19,7 @@ pub fn risk_parity(cov: &DMatrix<f64>, budgets: Option<&[f64]>, c: &Constraints)
         None => vec![1.0 / n as f64; n],
         Some(b) => {
             if b.len() != n {
-                return Err(invalid("risk_budgets", &format!("has {} values for {n} assets", b.len())));
+                return Err(invalid("risk_budgets", format!("has {} values for {n} assets", b.len())));
             }
             if b.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
                 return Err(invalid("risk_budgets", "must be positive numbers"));

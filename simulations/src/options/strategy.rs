@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{bsm, check_market, norm_cdf, BsInput, OptionKind};
-use crate::SimError;
+use crate::{invalid, SimError};
 
 /// The strategies this module builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,10 +188,6 @@ pub struct Strategy {
     pub legs: Vec<Leg>,
     /// The horizon in years: the earliest expiry.
     pub horizon: f64,
-}
-
-fn invalid(field: &str, problem: impl Into<String>) -> SimError {
-    SimError::Invalid { field: field.to_owned(), problem: problem.into() }
 }
 
 impl Strategy {
