@@ -219,7 +219,7 @@ fn normalised_implied_vol_otm_call(beta: f64, x: f64) -> f64 {
     })
 }
 
-/// The iteration both branches share: from `s`, steps `step(s, b(s), b'(s))` (`None`:
+/// The iteration every branch shares: from `s`, steps `step(s, b(s), b'(s))` (`None`:
 /// bisect the bracket) kept inside a bracket of the root and above −s/2, until a step is
 /// below machine precision relative to `s`.
 fn householder(
@@ -293,40 +293,23 @@ impl Bracket {
 }
 
 /// Householder(3) on g(s) = 1/ln b(s) − 1/ln β (the lowest branch, where b is tiny).
-fn householder_lower(beta: f64, x: f64, mut s: f64, s_left: f64, s_right: f64) -> f64 {
-    let mut bracket = Bracket::new(s_left, s_right);
-    let mut ds = f64::MAX;
+fn householder_lower(beta: f64, x: f64, s: f64, s_left: f64, s_right: f64) -> f64 {
     let ln_beta = beta.ln();
-    for iteration in 0..MAX_ITERATIONS {
-        if ds.abs() <= EPS * s {
-            break;
+    householder(beta, x, s, s_left, s_right, |s, b, bp| {
+        if b <= 0.0 || bp <= 0.0 {
+            return None;
         }
-        match bracket.check(iteration, s, ds) {
-            Some(mid) if bracket.collapsed(mid) => return mid,
-            Some(mid) => s = mid,
-            None => {}
-        }
-        let b = normalised_black_call(x, s);
-        let bp = normalised_vega(x, s);
-        bracket.tighten(s, b, beta);
-        ds = if b <= 0.0 || bp <= 0.0 {
-            0.5 * (bracket.left + bracket.right) - s
-        } else {
-            let ln_b = b.ln();
-            let bpob = bp / b;
-            let h = x / s;
-            let b_halley = h * h / s - 0.25 * s;
-            let newton = (ln_beta - ln_b) * ln_b / ln_beta / bpob;
-            let halley = b_halley - bpob * (1.0 + 2.0 / ln_b);
-            let b_hh3 = b_halley * b_halley - 3.0 * square(h / s) - 0.25;
-            let hh3 = b_hh3 + 2.0 * square(bpob) * (1.0 + 3.0 / ln_b * (1.0 + 1.0 / ln_b))
-                - 3.0 * b_halley * bpob * (1.0 + 2.0 / ln_b);
-            newton * householder_factor(newton, halley, hh3)
-        };
-        ds = ds.max(-0.5 * s);
-        s += ds;
-    }
-    s
+        let ln_b = b.ln();
+        let bpob = bp / b;
+        let h = x / s;
+        let b_halley = h * h / s - 0.25 * s;
+        let newton = (ln_beta - ln_b) * ln_b / ln_beta / bpob;
+        let halley = b_halley - bpob * (1.0 + 2.0 / ln_b);
+        let b_hh3 = b_halley * b_halley - 3.0 * square(h / s) - 0.25;
+        let hh3 = b_hh3 + 2.0 * square(bpob) * (1.0 + 3.0 / ln_b * (1.0 + 1.0 / ln_b))
+            - 3.0 * b_halley * bpob * (1.0 + 2.0 / ln_b);
+        Some(newton * householder_factor(newton, halley, hh3))
+    })
 }
 
 /// Householder(3) on g(s) = ln(b_max − β) − ln(b_max − b(s)) (the highest branch).
