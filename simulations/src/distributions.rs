@@ -167,6 +167,31 @@ pub(crate) fn mul_add(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// The polynomial `c[0] + c[1] x + c[2] x^2 + ...` by Horner's rule with [`mul_add`]. With a
+/// constant array of coefficients it unrolls to one multiply-add a term.
+#[inline(always)]
+pub(crate) fn horner(x: f64, c: &[f64]) -> f64 {
+    c.iter().rev().copied().reduce(|p, c| mul_add(x, p, c)).unwrap_or(0.0)
+}
+
+/// 1/k! for k = 0 to 13: the Taylor coefficients of e^r.
+const EXP_TAYLOR: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+];
+
 /// `e^x` for `x` in about [-708, 709] (clamped outside), within about one unit in the last
 /// place, without branches or table lookups so that loops over arrays of it vectorize. Range
 /// reduction `x = m ln 2 + r` with `|r| <= ln 2 / 2` (ln 2 split in two so that `m` times its
@@ -182,20 +207,7 @@ pub fn exp(x: f64) -> f64 {
     let t = x * LOG2_E + SHIFT;
     let m = t - SHIFT;
     let r = mul_add(-m, LN2_LO, mul_add(-m, LN2_HI, x));
-    // Horner's rule with `mul_add` (one rounding a term where the processor fuses them).
-    let p = mul_add(r, 1.0 / 6_227_020_800.0, 1.0 / 479_001_600.0);
-    let p = mul_add(r, p, 1.0 / 39_916_800.0);
-    let p = mul_add(r, p, 1.0 / 3_628_800.0);
-    let p = mul_add(r, p, 1.0 / 362_880.0);
-    let p = mul_add(r, p, 1.0 / 40_320.0);
-    let p = mul_add(r, p, 1.0 / 5_040.0);
-    let p = mul_add(r, p, 1.0 / 720.0);
-    let p = mul_add(r, p, 1.0 / 120.0);
-    let p = mul_add(r, p, 1.0 / 24.0);
-    let p = mul_add(r, p, 1.0 / 6.0);
-    let p = mul_add(r, p, 0.5);
-    let p = mul_add(r, p, 1.0);
-    let p = mul_add(r, p, 1.0);
+    let p = horner(r, &EXP_TAYLOR);
     // The biased exponent m + 1023 is in 1..=2046 on the clamped range.
     let n = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
     p * f64::from_bits(((n + 1023) as u64) << 52)

@@ -7,7 +7,7 @@
 
 use rand::RngCore;
 
-use crate::distributions::mul_add;
+use crate::distributions::{horner, mul_add};
 
 use super::kernel::BLOCK;
 
@@ -222,13 +222,8 @@ pub(super) fn ln(x: f64) -> f64 {
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
     // ln m = 2 atanh(s) = 2s + s R(z), R by FreeBSD msun's minimax polynomial (e_log.c's Lg1 to
-    // Lg7; |error| below 2^-58.45 on this range), Horner's rule with `mul_add`.
-    let p = mul_add(z, LG[6], LG[5]);
-    let p = mul_add(z, p, LG[4]);
-    let p = mul_add(z, p, LG[3]);
-    let p = mul_add(z, p, LG[2]);
-    let p = mul_add(z, p, LG[1]);
-    let p = mul_add(z, p, LG[0]);
+    // Lg7; |error| below 2^-58.45 on this range), Horner's rule.
+    let p = horner(z, &LG);
     let log_m = mul_add(s * z, p, 2.0 * s);
     mul_add(e, LN2_HI, mul_add(e, LN2_LO, log_m))
 }
@@ -247,18 +242,10 @@ pub(super) fn cos_sin_turns(v: u64) -> (f64, f64) {
     let a = std::f64::consts::TAU * f;
     let a2 = a * a;
     // FreeBSD msun's minimax polynomials for |a| <= pi/4 (k_sin.c's S1 to S6, k_cos.c's C1 to
-    // C6), Horner's rule with `mul_add`.
-    let s = mul_add(a2, SIN[5], SIN[4]);
-    let s = mul_add(a2, s, SIN[3]);
-    let s = mul_add(a2, s, SIN[2]);
-    let s = mul_add(a2, s, SIN[1]);
-    let s = mul_add(a2, s, SIN[0]);
+    // C6), Horner's rule.
+    let s = horner(a2, &SIN);
     let s = mul_add(a * a2, s, a);
-    let c = mul_add(a2, COS[5], COS[4]);
-    let c = mul_add(a2, c, COS[3]);
-    let c = mul_add(a2, c, COS[2]);
-    let c = mul_add(a2, c, COS[1]);
-    let c = mul_add(a2, c, COS[0]);
+    let c = horner(a2, &COS);
     let c = mul_add(a2 * a2, c, mul_add(a2, -0.5, 1.0));
     // Rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c).
     let odd = q & 1 == 1;
