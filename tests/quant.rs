@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::Stdio;
-
-use common::{cairn, stderr, stdout};
+use common::{cairn, stderr, stdout, with_input};
 use serde_json::Value;
 
 fn example(command: &str) -> std::path::PathBuf {
@@ -15,15 +12,9 @@ fn example(command: &str) -> std::path::PathBuf {
 
 /// Runs `cairn quant COMMAND` with `input` on stdin; the results, one JSON value per line.
 fn quant_stdin(command: &str, input: &str) -> Vec<Value> {
-    let mut child = cairn()
-        .args(["quant", command])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
+    let mut quant = cairn();
+    quant.args(["quant", command]);
+    let o = with_input(quant, input);
     assert!(o.status.success(), "{}", stderr(&o));
     parse(&stdout(&o))
 }

@@ -133,22 +133,20 @@ where
     (child, format!("http://{addr}"))
 }
 
-/// Runs `cairn` against `url` with `env`, feeding `stdin`; asserts success and returns stdout.
-pub fn run_with_input(url: &str, env: &[(String, String)], args: &[&str], stdin: &str) -> String {
+/// Runs `command` with `stdin` fed to it, and its output.
+pub fn with_input(mut command: Command, stdin: &str) -> Output {
     use std::io::Write as _;
     use std::process::Stdio;
-    let mut child = cairn()
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `cairn` against `url` with `env`, feeding `stdin`; asserts success and returns stdout.
+pub fn run_with_input(url: &str, env: &[(String, String)], args: &[&str], stdin: &str) -> String {
+    let mut command = cairn();
+    command.arg("--database-url").arg(url).args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    let out = with_input(command, stdin);
     assert!(out.status.success(), "cairn {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     stdout(&out)
 }
