@@ -18,7 +18,7 @@ use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
     ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
-pub const OPTIONAL_COLUMNS: [&str; 14] = [
+pub const OPTIONAL_COLUMNS: [&str; 16] = [
     "settlement_date",
     "lot_method",
     "lot_ids",
@@ -33,6 +33,8 @@ pub const OPTIONAL_COLUMNS: [&str; 14] = [
     "taf_fee",
     "cusip",
     "isin",
+    "order_id",
+    "id",
 ];
 
 fn parsed<T>(line: u64, field: &str, result: Result<T, String>) -> Result<T, CommandError> {
@@ -91,6 +93,8 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
             new_symbol: ticker(line, "new_symbol", opt("new_symbol"))?,
             fmv: opt("fmv").map(|_| decimal("fmv")).transpose()?,
             allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
+            order_id: opt("order_id").map(str::to_owned),
+            external_id: opt("id").map(str::to_owned),
         });
     }
     if rows.is_empty() {

@@ -235,6 +235,11 @@ pub struct RowInput {
     pub new_symbol: Option<String>,
     pub fmv: Option<Decimal>,
     pub allocation: Option<Decimal>,
+    /// The broker's order id: buys of one account, symbol and date with the same order id (or
+    /// none) are one purchase.
+    pub order_id: Option<String>,
+    /// The broker's transaction id (the CSV's `id` column), the row's identity for duplicates.
+    pub external_id: Option<String>,
 }
 
 /// The fields a correction may change; `None` keeps the recorded value.
@@ -277,6 +282,8 @@ impl RowInput {
             new_symbol: None,
             fmv: None,
             allocation: None,
+            order_id: None,
+            external_id: None,
         }
     }
 }
@@ -615,6 +622,8 @@ fn decide_import(
             counterpart: None,
             description: row.description.clone(),
             source_line: Some(row.line),
+            order_id: row.order_id.clone(),
+            row_id: None,
         };
         new.push(trade);
     }

@@ -349,6 +349,14 @@ pub struct Trade {
     /// The line of the imported file this row came from, for error messages and audits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_line: Option<u64>,
+    /// The broker order this row filled (the CSV's `order_id`): buys of one account, symbol and
+    /// trade date with the same order id (or none) are one purchase (Rev. Rul. 56-602).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The row's identity for duplicate detection: `id:<the CSV's id column>` (the broker's
+    /// transaction id) or `sha256:<digest of the row's fields>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_id: Option<String>,
 }
 
 impl Trade {
