@@ -342,3 +342,195 @@ async fn account_details_are_encrypted_shown_masked_and_closing_refuses_later_ro
         db.remove().await;
     }
 }
+
+fn write_raw(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn the_same_rows_in_other_files_import_once() {
+    for db in all_backends("duplicate rows").await {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\
+                    2025-02-03,Brokerage,,buy,M,10,51,0,,,,\n\
+                    2025-02-03,Brokerage,,buy,M,10,51,0,,,,\n";
+        let lf = write(&dir, "lf.csv", rows);
+        let o = json(&run(&db.url, &["ledger", "import", &lf, "--household", "Dup"]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(3), Some(0)), "{o}");
+
+        // The same rows with CRLF endings, and with a byte-order mark: other bytes, same rows.
+        let crlf = write_raw(&dir, "crlf.csv", format!("{HEADER}{rows}").replace('\n', "\r\n").as_bytes());
+        let o = json(&run(&db.url, &["ledger", "import", &crlf, "--household", "Dup"]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(0), Some(3)), "{o}");
+        let bom = write_raw(&dir, "bom.csv", format!("\u{feff}{HEADER}{rows}").as_bytes());
+        let o = json(&run(&db.url, &["ledger", "import", &bom, "--household", "Dup"]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(0), Some(3)), "{o}");
+
+        // An overlapping export: one row already recorded, one new, columns in another order.
+        let overlap = dir.path().join("overlap.csv");
+        std::fs::write(
+            &overlap,
+            "Account,Trade_Date,Action,Symbol,Quantity,Price,Fees,Account_Type\n\
+             Brokerage,2025-02-03,buy,M,10,51.00,0,\n\
+             Brokerage,2025-02-03,buy,M,10,51,0,\n\
+             Brokerage,2025-02-03,buy,M,10,51,0,\n\
+             Brokerage,2025-03-03,sell,M,20,55,0,\n",
+        )
+        .unwrap();
+        let o = json(&run(&db.url, &["ledger", "import", overlap.to_str().unwrap(), "--household", "Dup"]));
+        assert_eq!(
+            (o["rows"].as_u64(), o["duplicates"].as_u64()),
+            (Some(2), Some(2)),
+            "a third copy of the twice-recorded buy is new, and so is the sale: {o}"
+        );
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Dup", "--format", "json"]));
+        let held: rust_decimal::Decimal = lots["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["quantity"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        assert_eq!(held, rust_decimal::Decimal::from(110), "100 + 3 x 10 bought, 20 sold");
+
+        // --allow-duplicates records them anyway, and says so.
+        let o = json(&run(&db.url, &["ledger", "import", &bom, "--household", "Dup", "--allow-duplicates"]));
+        assert_eq!(
+            (o["rows"].as_u64(), o["duplicates"].as_u64(), o["duplicates_recorded"].as_bool()),
+            (Some(3), Some(3), Some(true))
+        );
+
+        // A broker's transaction id is the identity: same id, other fields, still a duplicate.
+        let with_id = dir.path().join("ids.csv");
+        std::fs::write(&with_id, "id,trade_date,account,account_type,action,symbol,quantity,price,fees\nB-1,2025-04-01,Brokerage,,buy,M,1,50,0\n").unwrap();
+        let o = json(&run(&db.url, &["ledger", "import", with_id.to_str().unwrap(), "--household", "Dup"]));
+        assert_eq!(o["rows"].as_u64(), Some(1));
+        std::fs::write(&with_id, "ID,trade_date,account,account_type,action,symbol,quantity,price,fees\nB-1,2025-04-01,Brokerage,,buy,M,1,50.10,0\nB-2,2025-04-01,Brokerage,,buy,M,1,50.10,0\n").unwrap();
+        let o = json(&run(&db.url, &["ledger", "import", with_id.to_str().unwrap(), "--household", "Dup"]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(1), Some(1)), "{o}");
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn line_numbers_are_the_editors_whatever_the_line_endings_blank_and_comment_lines() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Line 1 a comment, 2 the header, 3 blank, 4 a row, 5 blank, 6 a comment, 7 the bad row.
+    let text = format!(
+        "# exported 2025-06-30\n{HEADER}\n2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\n# sales\n\
+         2025-05-01,Brokerage,,sell,M,101,40,0,,,,\n"
+    );
+    for (name, body) in [("lf.csv", text.clone()), ("crlf.csv", text.replace('\n', "\r\n"))] {
+        let file = write_raw(&dir, name, body.as_bytes());
+        let o = run(&db.url, &["ledger", "import", &file, "--household", "Lines"]);
+        assert_eq!(
+            stderr(&o).trim(),
+            "error: line 7: quantity: 101 M to remove, but account Brokerage holds 100",
+            "{name}"
+        );
+    }
+    // The line recorded with each row is the editor's too.
+    let good = write_raw(&dir, "good.csv", text.replace(",101,", ",100,").replace('\n', "\r\n").as_bytes());
+    json(&run(&db.url, &["ledger", "import", &good, "--household", "Lines"]));
+    let tail = stdout(&run(&db.url, &["events", "tail", "--stream", "ledger-lines"]));
+    let lines: Vec<u64> = tail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event_type"] == "TradeRecorded")
+        .map(|e| e["payload"]["TradeRecorded"]["source_line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 7]);
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn an_import_reads_standard_input_and_refuses_unknown_columns_by_name() {
+    let db = common::sqlite().await;
+    let mut command = common::cairn();
+    command.args(["--database-url", &db.url, "ledger", "import", "-", "--household", "Stdin"]);
+    let o = common::with_input(
+        command,
+        "TRADE_DATE,Account,account_type,action,symbol,quantity,price,fees\n2025-01-06,B,taxable,buy,M,1,50,0\n",
+    );
+    assert_eq!(json(&o)["rows"].as_u64(), Some(1));
+    let mut command = common::cairn();
+    command.args(["--database-url", &db.url, "ledger", "import", "-", "--household", "Stdin"]);
+    let o = common::with_input(command, "trade_date,account,account_type,action,symbol,quantity,price,fees,Colour\n");
+    assert_eq!(stderr(&o).trim(), "error: line 1: header: unknown column \"Colour\"");
+    db.remove().await;
+}
+
+#[test]
+fn a_failed_import_creates_no_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let url = format!("sqlite://{}/cairn.db", data.display());
+    let file = write(&dir, "bad.csv", "2025-01-06,Brokerage,taxable,sell,M,100,50,0,,,,\n");
+    let o = run(&url, &["ledger", "import", &file, "--household", "Smith"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!data.join("cairn.db").exists(), "no database file is left behind");
+    assert!(!data.exists(), "nor the folder made for it");
+    let file = write(&dir, "good.csv", "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n");
+    json(&run(&url, &["ledger", "import", &file, "--household", "Smith"]));
+    assert!(data.join("cairn.db").exists());
+}
+
+#[tokio::test]
+async fn future_trades_are_refused_and_closed_days_and_overdrafts_are_warned_about() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let file = write(&dir, "future.csv", &format!("{tomorrow},Brokerage,taxable,buy,M,1,50,0,,,,\n"));
+    let o = run(&db.url, &["ledger", "import", &file, "--household", "Warn"]);
+    let err = stderr(&o);
+    assert!(err.starts_with(&format!("error: line 2: trade_date: {tomorrow} is in the future (today is ")), "{err}");
+    assert!(err.contains("in America/New_York"), "{err}");
+
+    // Saturday 5 July 2025 and Independence Day; the second buy overdraws the account.
+    let file = write(
+        &dir,
+        "warn.csv",
+        "2025-07-01,Brokerage,taxable,deposit,,1,1000,0,,,,\n\
+         2025-07-04,Brokerage,,buy,M,10,50,0,,,,\n\
+         2025-07-05,Brokerage,,buy,M,10,60,0,,,,\n\
+         2025-07-07,Brokerage,,withdrawal,,1,100,0,,,,\n",
+    );
+    let o = json(&run(&db.url, &["ledger", "import", &file, "--household", "Warn"]));
+    assert_eq!(o["rows"].as_u64(), Some(4));
+    let warnings: Vec<(u64, String, String)> = o["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (w["line"].as_u64().unwrap(), w["field"].as_str().unwrap().into(), w["message"].as_str().unwrap().into())
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                3,
+                "trade_date".into(),
+                "2025-07-04 is not an NYSE trading day (an NYSE holiday); recorded as given".into()
+            ),
+            (4, "trade_date".into(), "2025-07-05 is not an NYSE trading day (a Saturday); recorded as given".into()),
+            (
+                4,
+                "account".into(),
+                "takes account Brokerage's cash to -100.00 (below zero: margin, or a deposit not recorded)".into()
+            ),
+            (
+                5,
+                "account".into(),
+                "takes account Brokerage's cash to -200.00 (below zero: margin, or a deposit not recorded)".into()
+            ),
+        ]
+    );
+    // A household in another time zone.
+    json(&run(&db.url, &["ledger", "household", "--household", "Warn", "--time-zone", "Pacific/Kiritimati"]));
+    let o = run(&db.url, &["ledger", "household", "--household", "Warn", "--time-zone", "Mars/Olympus"]);
+    assert!(stderr(&o).contains("time_zone: \"Mars/Olympus\" is not an IANA time zone"), "{}", stderr(&o));
+    db.remove().await;
+}

@@ -111,6 +111,11 @@ enum Command {
 }
 
 impl Command {
+    /// File imports: all or nothing, down to the database file they would have created.
+    fn is_import(&self) -> bool {
+        matches!(self, Command::Ledger(LedgerCommand::Import { .. }) | Command::Market(MarketCmd::Import { .. }))
+    }
+
     /// Commands that never create the database: a mistyped path must not look like an empty,
     /// intact ledger.
     fn only_reads(&self) -> bool {
@@ -198,6 +203,31 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Quant(cmd) = cli.command {
         return report(tokio::task::block_in_place(|| quant(cmd)));
     }
+    // A writing command that creates the SQLite file and then fails removes it again (with the
+    // folder, when it made that and left it empty): a refused import leaves nothing behind.
+    let created: Vec<std::path::PathBuf> = if cli.command.is_import() {
+        Store::sqlite_files(&cli.database_url).into_iter().filter(|f| !f.exists()).collect()
+    } else {
+        Vec::new()
+    };
+    let created_dir = created
+        .last()
+        .and_then(|db| db.parent())
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(std::path::Path::to_path_buf);
+    let code = run_on_store(cli).await;
+    if code != ExitCode::SUCCESS {
+        for file in &created {
+            let _ = std::fs::remove_file(file);
+        }
+        if let Some(dir) = created_dir {
+            let _ = std::fs::remove_dir(dir); // only when empty
+        }
+    }
+    code
+}
+
+async fn run_on_store(cli: Cli) -> ExitCode {
     let store = match if cli.command.only_reads() {
         Store::open_existing(&cli.database_url).await
     } else {

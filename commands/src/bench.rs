@@ -100,7 +100,7 @@ pub async fn import<S: EventStore>(
     let csv = generate_csv(trades, accounts, symbols);
     let start = Instant::now();
     let caller = Caller { actor: "bench".into(), source: "cairn bench import".into() };
-    let outcome = import_csv(store, "bench household", csv.as_bytes(), &caller).await?;
+    let outcome = import_csv(store, "bench household", csv.as_bytes(), false, &caller).await?;
     Ok(ImportBench { trades, elapsed: start.elapsed(), outcome })
 }
 

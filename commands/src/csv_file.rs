@@ -1,4 +1,6 @@
-//! What every CSV import shares: a header checked against the known columns, and record
+//! What every CSV import shares: a header checked against the known columns (names matched
+//! ignoring case), lines numbered as a text editor numbers them (counting every `\n`, so CRLF
+//! endings, blank lines, `#` comment lines and a byte-order mark shift nothing), and record
 //! errors turned into `line N: row: …`.
 
 use std::collections::HashMap;
@@ -12,33 +14,83 @@ pub(crate) fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> Co
 /// Each column's position in a file's header.
 pub(crate) type Columns = HashMap<String, usize>;
 
-/// A reader over `bytes` and each column's index, after checking that every required column
-/// is there and no unknown or repeated one is.
+/// Where each line of a file ends, to number records by their first byte.
+pub(crate) struct Lines<'b> {
+    bytes: &'b [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'b> Lines<'b> {
+    fn of(bytes: &'b [u8]) -> Self {
+        Self { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+    }
+
+    /// The 1-based line of the first text at or after `offset`: the reader places a record
+    /// where the previous one ended, before the blank and comment lines it skipped.
+    pub(crate) fn at(&self, offset: u64) -> u64 {
+        let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
+        loop {
+            let rest = &self.bytes[at..];
+            let skip = if rest.starts_with(b"\r\n") {
+                2
+            } else if rest.starts_with(b"\n") || rest.starts_with(b"\r") {
+                1
+            } else if rest.starts_with(b"#") {
+                rest.iter().position(|b| *b == b'\n').map_or(rest.len(), |i| i + 1)
+            } else {
+                0
+            };
+            if skip == 0 {
+                break;
+            }
+            at += skip;
+        }
+        let newlines_before = self.newlines.partition_point(|&i| i < at);
+        newlines_before as u64 + 1
+    }
+
+    /// The line a record starts on.
+    pub(crate) fn of_record(&self, record: &csv::StringRecord) -> u64 {
+        record.position().map_or(0, |p| self.at(p.byte()))
+    }
+
+    /// A record that could not be read, as `line N: row: …`.
+    pub(crate) fn error(&self, e: csv::Error) -> CommandError {
+        let line = e.position().map_or(0, |p| self.at(p.byte()));
+        record_error(line, e)
+    }
+}
+
+/// A reader over `bytes`, each column's index (by lowercased name) and the file's lines, after
+/// checking that every required column is there and no unknown or repeated one is. Blank lines
+/// and lines starting with `#` are skipped.
 pub(crate) fn open<'b>(
     bytes: &'b [u8],
     required: &[&str],
     optional: &[&str],
-) -> Result<(csv::Reader<&'b [u8]>, Columns), CommandError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| bad(1, "header", e))?.clone();
+) -> Result<(csv::Reader<&'b [u8]>, Columns, Lines<'b>), CommandError> {
+    let lines = Lines::of(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).comment(Some(b'#')).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| lines.error(e))?.clone();
+    let line = lines.of_record(&headers).max(1);
     let mut index = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
-        if !required.contains(&h) && !optional.contains(&h) {
-            return Err(bad(1, "header", format!("unknown column {h:?}")));
+        let name = h.to_lowercase();
+        if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            return Err(bad(line, "header", format!("unknown column {h:?}")));
         }
-        if index.insert(h.to_owned(), i).is_some() {
-            return Err(bad(1, "header", format!("column {h:?} appears twice")));
+        if index.insert(name, i).is_some() {
+            return Err(bad(line, "header", format!("column {h:?} appears twice")));
         }
     }
     if let Some(missing) = required.iter().find(|c| !index.contains_key(**c)) {
-        return Err(bad(1, "header", format!("missing column {missing:?}")));
+        return Err(bad(line, "header", format!("missing column {missing:?}")));
     }
-    Ok((reader, index))
+    Ok((reader, index, lines))
 }
 
-/// A record that could not be read, as `line N: row: …`.
-pub(crate) fn record_error(e: csv::Error) -> CommandError {
-    let line = e.position().map_or(0, |p| p.line());
+fn record_error(line: u64, e: csv::Error) -> CommandError {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             bad(line, "row", format!("has {len} fields; the header has {expected_len}"))

@@ -5,15 +5,19 @@
 //! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner,
 //! new_symbol,fmv,allocation,commission,sec_fee,taf_fee,cusip,isin`.
 //! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
-//! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`).
+//! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`). Also
+//! `order_id` (the broker's order: buys of one account, symbol and date with the same order id
+//! are one purchase) and `id` (the broker's transaction id, the row's identity for duplicates).
+//! Header names are matched ignoring case; blank lines and lines starting with `#` are skipped.
 
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 use domain::ledger::RowInput;
 use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
 
-use crate::csv_file::{bad, open, record_error, ticker};
+use crate::csv_file::{bad, open, ticker};
 use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
@@ -43,11 +47,11 @@ fn parsed<T>(line: u64, field: &str, result: Result<T, String>) -> Result<T, Com
 
 /// Parses a whole file; the first error ends it.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
-    let (mut reader, index) = open(bytes, &REQUIRED_COLUMNS, &OPTIONAL_COLUMNS)?;
+    let (mut reader, index, lines) = open(bytes, &REQUIRED_COLUMNS, &OPTIONAL_COLUMNS)?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(record_error)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| lines.error(e))?;
+        let line = lines.of_record(&record);
         let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
         let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
         let date = |c: &str| -> Result<Option<NaiveDate>, CommandError> {
@@ -94,13 +98,58 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
             fmv: opt("fmv").map(|_| decimal("fmv")).transpose()?,
             allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
             order_id: opt("order_id").map(str::to_owned),
-            external_id: opt("id").map(str::to_owned),
+            identity: opt("id").map(|v| format!("id:{v}")),
         });
     }
     if rows.is_empty() {
         return Err(bad(2, "row", "the file has a header but no rows"));
     }
     Ok(rows)
+}
+
+/// Gives each row without a broker transaction id (the `id` column) the digest of its fields
+/// as its identity, so the same transaction in another file (other line endings, a byte-order
+/// mark, an overlapping export, columns in another order) is found again. The fields are those
+/// of the transaction itself, as parsed (decimals normalized, symbols upper-cased): date,
+/// account, action, symbol, quantity, price, every fee, settlement date, corporate-action terms,
+/// lot instructions, description and order id; not `account_type` or `owner`, which only
+/// describe the account and may be left empty once it exists.
+pub fn identify(rows: &mut [RowInput]) {
+    fn text<T: ToString>(v: &Option<T>) -> String {
+        v.as_ref().map(ToString::to_string).unwrap_or_default()
+    }
+    for row in rows.iter_mut().filter(|r| r.identity.is_none()) {
+        let dec = |d: Decimal| d.normalize().to_string();
+        let fields = [
+            row.trade_date.to_string(),
+            row.account.clone(),
+            row.action.as_str().to_owned(),
+            text(&row.symbol),
+            dec(row.quantity),
+            dec(row.price),
+            dec(row.fees),
+            dec(row.commission),
+            dec(row.sec_fee),
+            dec(row.taf_fee),
+            text(&row.cusip),
+            text(&row.isin),
+            text(&row.settlement_date),
+            text(&row.lot_method.map(|m| m.as_str())),
+            row.lot_ids.join(" "),
+            text(&row.ratio.map(|r| format!("{}:{}", r.new.normalize(), r.old.normalize()))),
+            text(&row.description),
+            text(&row.new_symbol),
+            text(&row.fmv.map(dec)),
+            text(&row.allocation.map(dec)),
+            text(&row.order_id),
+        ];
+        let mut hash = Sha256::new();
+        for f in &fields {
+            hash.update((f.len() as u64).to_le_bytes());
+            hash.update(f.as_bytes());
+        }
+        row.identity = Some(format!("sha256:{}", hex::encode(hash.finalize())));
+    }
 }
 
 #[cfg(test)]

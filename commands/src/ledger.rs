@@ -1,7 +1,9 @@
 //! Household ledger commands: load the stream, let the domain decide, append with the
 //! expected version, retrying a bounded number of times when another writer got there first.
 
-use domain::ledger::{decide, evolve, household_key, Ledger, LedgerCommand, LedgerEvent, TradeChange};
+use domain::ledger::{
+    decide, evolve, household_key, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange,
+};
 use domain::Sealed;
 use event_store::{EventStore, Store, StreamId};
 use sha2::{Digest, Sha256};
@@ -9,7 +11,7 @@ use uuid::Uuid;
 
 pub use crate::aggregate::Caller;
 use crate::aggregate::{self, Aggregate};
-use crate::import::parse_csv;
+use crate::import::{identify, parse_csv};
 use crate::vault::{Opened, Vault};
 use crate::CommandError;
 
@@ -64,6 +66,35 @@ impl Outcome {
         self.events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleAdjusted(_))).count()
     }
 
+    /// Rows of the command already recorded before (skipped, or recorded again when allowed).
+    pub fn duplicates(&self) -> u64 {
+        self.imported().map_or(0, |(d, _, _)| d)
+    }
+
+    /// The import recorded its duplicates anyway.
+    pub fn duplicates_allowed(&self) -> bool {
+        self.imported().is_some_and(|(_, allowed, _)| allowed)
+    }
+
+    /// What the rows recorded may need a person to check.
+    pub fn warnings(&self) -> &[ImportWarning] {
+        self.imported().map_or(&[], |(_, _, w)| w)
+    }
+
+    fn imported(&self) -> Option<(u64, bool, &[ImportWarning])> {
+        self.events.iter().find_map(|e| match e {
+            LedgerEvent::LedgerImported { duplicates, duplicates_allowed, warnings, .. } => {
+                Some((*duplicates, *duplicates_allowed, warnings.as_slice()))
+            }
+            _ => None,
+        })
+    }
+
+    /// The rows recorded.
+    pub fn trades_recorded(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, LedgerEvent::TradeRecorded(_))).count()
+    }
+
     pub fn wash_sales_reversed(&self) -> usize {
         self.events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleReversed { .. })).count()
     }
@@ -95,17 +126,27 @@ pub async fn execute_expecting<S: EventStore>(
 }
 
 /// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
-/// same household again records nothing (the command id is a hash of both).
+/// same household again records nothing (the command id is a hash of both); rows of another
+/// file that are already recorded (same broker id, or same fields) are skipped as duplicates
+/// unless `allow_duplicates`. Rows dated after today (in the household's time zone) are refused.
 pub async fn import_csv<S: EventStore>(
     store: &S,
     household: &str,
     bytes: &[u8],
+    allow_duplicates: bool,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let command_hash = Sha256::new().chain_update(stream.as_str()).chain_update(bytes).finalize();
+    let command_hash = Sha256::new()
+        .chain_update(stream.as_str())
+        .chain_update(if allow_duplicates { "allow-duplicates\0" } else { "" })
+        .chain_update(bytes)
+        .finalize();
     let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
-    record_rows(store, household, bytes, hex::encode(command_hash), None, command_uuid, caller).await
+    let mut rows = parse_csv(bytes)?;
+    identify(&mut rows);
+    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates };
+    record(store, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
 /// Records the rows of a ledger CSV as one command whose id the caller chooses (the HTTP API
@@ -121,11 +162,28 @@ pub async fn record_rows<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let rows = parse_csv(bytes)?;
+    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false };
+    record(store, household, bytes, rows, options, command_id, expected, command_uuid, caller).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record<S: EventStore>(
+    store: &S,
+    household: &str,
+    bytes: &[u8],
+    rows: Vec<domain::ledger::RowInput>,
+    options: ImportOptions,
+    command_id: String,
+    expected: Option<u64>,
+    command_uuid: Uuid,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::Import {
         household: household.to_owned(),
         command_id,
         file_sha256: hex::encode(Sha256::digest(bytes)),
         rows,
+        options,
     };
     execute_expecting(store, household, &command, expected, command_uuid, caller).await
 }
@@ -189,6 +247,18 @@ pub async fn set_filing_status<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::SetFilingStatus { household: household.to_owned(), status };
+    execute(store, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// Sets the household's time zone (an IANA name), whose calendar date decides which trade dates
+/// are in the future.
+pub async fn set_time_zone<S: EventStore>(
+    store: &S,
+    household: &str,
+    time_zone: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::SetTimeZone { household: household.to_owned(), time_zone: time_zone.to_owned() };
     execute(store, household, &command, Uuid::now_v7(), caller).await
 }
 

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Aggregate, Caller};
-use crate::csv_file::{bad, open, record_error, ticker};
+use crate::csv_file::{bad, open, ticker};
 use crate::CommandError;
 
 pub const MARKET_SCHEMA_VERSION: u32 = domain::market::SCHEMA_VERSION;
@@ -47,11 +47,11 @@ pub fn market_stream(symbol: &str) -> Result<StreamId, CommandError> {
 
 /// Parses a whole file into bars per symbol, with their lines.
 pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, CommandError> {
-    let (mut reader, index) = open(bytes, &REQUIRED, &OPTIONAL)?;
+    let (mut reader, index, lines) = open(bytes, &REQUIRED, &OPTIONAL)?;
     let mut out: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
     for record in reader.records() {
-        let record = record.map_err(record_error)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| lines.error(e))?;
+        let line = lines.of_record(&record);
         let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
         let decimal = |c: &str| -> Result<Decimal, CommandError> {
             let v = get(c);

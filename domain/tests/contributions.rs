@@ -34,7 +34,13 @@ fn import(state: &Ledger, mut rows: Vec<RowInput>) -> Result<Ledger, String> {
     }
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let id = format!("c{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    let cmd = LedgerCommand::Import { household: "h".into(), command_id: id.clone(), file_sha256: id, rows };
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: id.clone(),
+        file_sha256: id,
+        rows,
+        options: Default::default(),
+    };
     let events = decide(state, &cmd).map_err(|e| e.to_string())?;
     Ok(events.iter().fold(state.clone(), evolve))
 }

@@ -79,7 +79,13 @@ fn import(state: Ledger, rows: Vec<RowInput>, id: &str) -> Ledger {
     if rows.is_empty() {
         return state;
     }
-    let cmd = LedgerCommand::Import { household: "p".into(), command_id: id.into(), file_sha256: id.into(), rows };
+    let cmd = LedgerCommand::Import {
+        household: "p".into(),
+        command_id: id.into(),
+        file_sha256: id.into(),
+        rows,
+        options: Default::default(),
+    };
     decide(&state, &cmd).expect("valid rows are accepted").iter().fold(state, evolve)
 }
 

@@ -29,7 +29,13 @@ fn import(state: Ledger, mut rows: Vec<RowInput>, id: &str) -> (Ledger, Vec<Ledg
     for (i, r) in rows.iter_mut().enumerate() {
         r.line = i as u64 + 2;
     }
-    let cmd = LedgerCommand::Import { household: "h".into(), command_id: id.into(), file_sha256: id.into(), rows };
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: id.into(),
+        file_sha256: id.into(),
+        rows,
+        options: Default::default(),
+    };
     let events = decide(&state, &cmd).expect("import accepted");
     let state = events.iter().fold(state, evolve);
     (state, events)
@@ -265,6 +271,7 @@ fn selling_more_than_the_account_holds_is_refused_with_the_line() {
             RowInput { line: 2, ..row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)) },
             RowInput { line: 3, ..row("2025-01-03", "a", Action::Sell, "X", dec!(11), dec!(10)) },
         ],
+        options: Default::default(),
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err();
     assert_eq!(err.to_string(), "line 3: quantity: 11 X to remove, but account a holds 10");
@@ -456,6 +463,7 @@ fn a_spinoff_without_an_allocation_is_refused() {
             RowInput { line: 2, ..row("2024-03-01", "a", Action::Buy, "PAR", dec!(100), dec!(10)) },
             RowInput { line: 3, ..corporate("2025-06-09", Action::Spinoff, "PAR", "KID", Some((dec!(1), dec!(4)))) },
         ],
+        options: Default::default(),
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert!(err.starts_with("line 3: allocation:"), "{err}");
@@ -484,6 +492,7 @@ fn a_cusip_with_a_wrong_check_digit_is_refused_with_its_line() {
         command_id: "x".into(),
         file_sha256: "x".into(),
         rows: vec![buy],
+        options: Default::default(),
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert_eq!(err, "line 7: cusip: is not a valid CUSIP (9 characters with a correct check digit)");
@@ -520,6 +529,7 @@ fn absurd_quantities_are_refused_instead_of_overflowing() {
         command_id: "o".into(),
         file_sha256: "o".into(),
         rows: vec![buy],
+        options: Default::default(),
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert!(err.starts_with("line 4: quantity: is larger than any real quantity"), "{err}");
@@ -556,6 +566,7 @@ fn an_unpaired_transfer_in_without_a_basis_is_refused() {
             RowInput { line: 3, ..row("2025-01-03", "a", Action::TransferOut, "X", dec!(4), dec!(0)) },
             RowInput { line: 4, ..row("2025-01-03", "b", Action::TransferIn, "X", dec!(5), dec!(0)) },
         ],
+        options: Default::default(),
     };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert!(err.starts_with("line 4: price: no transfer_out of the same symbol"), "{err}");
@@ -579,6 +590,7 @@ fn a_backdated_row_cannot_leave_shares_in_a_closed_account() {
         command_id: "late".into(),
         file_sha256: "late".into(),
         rows: vec![RowInput { line: 2, ..row("2025-05-20", "a", Action::Buy, "X", dec!(1), dec!(50)) }],
+        options: Default::default(),
     };
     let err = decide(&l, &cmd).unwrap_err().to_string();
     assert_eq!(err, "account: a was closed on 2025-06-01 and would hold 1 X after this change");

@@ -51,6 +51,21 @@ impl SqliteStore {
         Self::open_with(url, true).await
     }
 
+    /// The database file of `sqlite://PATH` and its `-wal` and `-shm` companions (none in memory).
+    pub fn files(url: &str) -> Vec<std::path::PathBuf> {
+        if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+            return Vec::new();
+        }
+        let Ok(options) = SqliteConnectOptions::from_str(url) else { return Vec::new() };
+        let db = options.get_filename().to_path_buf();
+        let with = |suffix: &str| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        };
+        vec![with("-wal"), with("-shm"), db.clone()]
+    }
+
     /// Like [`SqliteStore::open`], but a missing file is an error when `create` is false (so
     /// a mistyped path given to a reading command is not mistaken for an empty ledger).
     pub async fn open_with(url: &str, create: bool) -> Result<Self> {

@@ -303,6 +303,13 @@ impl Store {
         }
     }
 
+    /// The files a `sqlite://PATH` store keeps (the database, its WAL and shared-memory files),
+    /// or none for an in-memory or PostgreSQL store: a command that created them and then
+    /// failed removes them, so a refused import leaves no empty database behind.
+    pub fn sqlite_files(url: &str) -> Vec<std::path::PathBuf> {
+        SqliteStore::files(url)
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {

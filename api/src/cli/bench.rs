@@ -31,9 +31,9 @@ pub(crate) async fn projections(
     let who = caller("cairn bench projections");
     let fill = Instant::now();
     let probe = commands::bench::generate_csv(probe_trades, 50, symbols);
-    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), &who).await?;
+    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), false, &who).await?;
     for h in 0..households {
-        commands::ledger::import_csv(store, &format!("bench {h}"), csv.as_bytes(), &who).await?;
+        commands::ledger::import_csv(store, &format!("bench {h}"), csv.as_bytes(), false, &who).await?;
     }
     let mut bars = String::from("date,symbol,open,high,low,close,volume\n");
     let days: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(2025, 1, 2)
@@ -165,7 +165,7 @@ pub(crate) async fn http(
     let who = caller("cairn bench http");
     // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
     let probe = commands::bench::generate_csv(8_000, 12, 40);
-    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), &who).await?;
+    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), false, &who).await?;
     let db = Db::open(url, false).await?;
     api::http::idempotency::create_table(&db).await?;
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings")?).await?;

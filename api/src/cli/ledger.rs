@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use api::reports;
 use clap::Subcommand;
 use commands::vault::Vault;
-use domain::ledger::{LedgerEvent, TradeChange};
+use domain::ledger::TradeChange;
 use event_store::Store;
 
 use super::read::{emit, Reader};
@@ -17,15 +17,23 @@ pub(crate) enum LedgerCommand {
     ///
     /// Columns: trade_date,account,account_type,action,symbol,quantity,price,fees and optionally
     /// settlement_date,lot_method,lot_ids,ratio,description,owner,new_symbol,fmv,allocation,
-    /// commission,sec_fee,taf_fee,cusip,isin (README.md describes each). action is buy, sell,
-    /// dividend, interest, deposit, withdrawal, fee, transfer_in, transfer_out, split,
+    /// commission,sec_fee,taf_fee,cusip,isin,order_id,id (README.md describes each; names are
+    /// matched ignoring case; blank lines and lines starting with # are skipped). action is buy,
+    /// sell, dividend, interest, deposit, withdrawal, fee, transfer_in, transfer_out, split,
     /// symbol_change, merger, spinoff or contribution. The household is created if missing; an
     /// account opens where its label first appears, with that row's account_type (taxable,
     /// traditional_401k, roth_401k, traditional_403b, traditional_ira, roth_ira, sep_ira,
     /// simple_ira, 529, hsa). A bad row refuses the whole file with `line N: <field>: <problem>`
-    /// and exit code 2.
+    /// and exit code 2, and so does a row dated after today in the household's time zone.
+    ///
+    /// Each row has an identity: its `id` (the broker's transaction id) or a digest of its
+    /// fields. A row already recorded for the household (say, from an overlapping export) is
+    /// skipped and counted in `duplicates`, unless the file itself holds it more often than it
+    /// was recorded (two identical buys in one file are two trades). Prints a JSON summary:
+    /// `rows` recorded, `duplicates`, and `warnings` (buys and sells on weekends and NYSE
+    /// holidays, rows that take an account's cash below zero), each naming its line.
     Import {
-        /// The CSV file.
+        /// The CSV file, or `-` for standard input.
         file: std::path::PathBuf,
         /// The household (created if missing).
         #[arg(long)]
@@ -33,6 +41,9 @@ pub(crate) enum LedgerCommand {
         /// The file's format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ImportFormat,
+        /// Record rows already recorded for the household too (the summary says how many).
+        #[arg(long)]
+        allow_duplicates: bool,
     },
     /// Void a recorded row (both halves of a paired transfer). The row stays in the history;
     /// lots, gains and wash sales are recomputed without it.
@@ -63,13 +74,18 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         description: Option<String>,
     },
-    /// Set the household's filing status: single, married_filing_jointly (mfj),
-    /// married_filing_separately (mfs), head_of_household (hoh), qualifying_surviving_spouse (qss).
+    /// Set the household's filing status and/or time zone (at least one).
     Household {
         #[arg(long)]
         household: String,
+        /// single, married_filing_jointly (mfj), married_filing_separately (mfs),
+        /// head_of_household (hoh), qualifying_surviving_spouse (qss).
+        #[arg(long, required_unless_present = "time_zone")]
+        filing_status: Option<String>,
+        /// An IANA time zone such as America/Chicago (default America/New_York): imports refuse
+        /// rows dated after today in it.
         #[arg(long)]
-        filing_status: String,
+        time_zone: Option<String>,
     },
     /// Record an account's details; numbers and tokens are encrypted with the household's key.
     /// Fields not given keep their value.
@@ -212,11 +228,26 @@ pub(crate) enum ImportFormat {
 
 pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyhow::Result<()> {
     match cmd {
-        LedgerCommand::Import { file, household, format: ImportFormat::Csv } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let o = commands::ledger::import_csv(&store, &household, &bytes, &caller("cairn ledger import")).await?;
-            let rows = o.events.iter().filter(|e| matches!(e, LedgerEvent::TradeRecorded(_))).count();
-            print_outcome(&o, serde_json::json!({ "rows": rows, "already_imported": o.events.is_empty() }));
+        LedgerCommand::Import { file, household, format: ImportFormat::Csv, allow_duplicates } => {
+            let bytes = if file.as_os_str() == "-" {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("cannot read standard input")?;
+                bytes
+            } else {
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let who = caller("cairn ledger import");
+            let o = commands::ledger::import_csv(&store, &household, &bytes, allow_duplicates, &who).await?;
+            print_outcome(
+                &o,
+                serde_json::json!({
+                    "rows": o.trades_recorded(),
+                    "duplicates": o.duplicates(),
+                    "duplicates_recorded": o.duplicates_allowed(),
+                    "warnings": o.warnings(),
+                    "already_imported": o.events.is_empty(),
+                }),
+            );
         }
         LedgerCommand::Cancel { row: RowRef { household, trade, reason } } => {
             let o =
@@ -263,11 +294,22 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     .await?;
             print_outcome(&o, serde_json::json!({ "member": name }));
         }
-        LedgerCommand::Household { household, filing_status } => {
-            let status = filing_status.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}"))?;
-            let o = commands::ledger::set_filing_status(&store, &household, status, &caller("cairn ledger household"))
-                .await?;
-            print_outcome(&o, serde_json::json!({ "filing_status": filing_status }));
+        LedgerCommand::Household { household, filing_status, time_zone } => {
+            let who = caller("cairn ledger household");
+            let status = filing_status
+                .as_deref()
+                .map(|f| f.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}")))
+                .transpose()?;
+            if let Some(zone) = &time_zone {
+                let o = commands::ledger::set_time_zone(&store, &household, zone, &who).await?;
+                if status.is_none() {
+                    print_outcome(&o, serde_json::json!({ "time_zone": zone }));
+                }
+            }
+            if let Some(status) = status {
+                let o = commands::ledger::set_filing_status(&store, &household, status, &who).await?;
+                print_outcome(&o, serde_json::json!({ "filing_status": filing_status, "time_zone": time_zone }));
+            }
         }
         LedgerCommand::Account {
             household,

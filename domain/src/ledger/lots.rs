@@ -153,6 +153,17 @@ pub struct Book {
     pub cash: BTreeMap<String, Decimal>,
     /// Dividends per account: (qualified, ordinary).
     pub dividends: BTreeMap<String, (Decimal, Decimal)>,
+    /// Buys, withdrawals and fees that left their account's cash below zero, in replay order.
+    pub overdrafts: Vec<Overdraft>,
+}
+
+/// A row that took its account's cash below zero (margin, or a deposit not recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdraft {
+    pub trade_id: String,
+    pub account: String,
+    /// The account's cash after the row.
+    pub balance: Decimal,
 }
 
 /// A row the engine cannot apply.
@@ -280,6 +291,23 @@ impl Engine<'_> {
     }
 
     fn apply(&mut self, t: &Trade) -> Result<(), EngineError> {
+        let cash_before = self.book.cash.get(&t.account).copied().unwrap_or_default();
+        self.apply_row(t)?;
+        let cash_after = self.book.cash.get(&t.account).copied().unwrap_or_default();
+        if matches!(t.action, Action::Buy | Action::Withdrawal | Action::Fee)
+            && cash_after < Decimal::ZERO
+            && cash_after < cash_before
+        {
+            self.book.overdrafts.push(Overdraft {
+                trade_id: t.trade_id.clone(),
+                account: t.account.clone(),
+                balance: cash_after,
+            });
+        }
+        Ok(())
+    }
+
+    fn apply_row(&mut self, t: &Trade) -> Result<(), EngineError> {
         let account = self.account(t, &t.account)?.clone();
         let amount = t.quantity * t.price;
         match t.action {

@@ -14,7 +14,7 @@ pub mod types;
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,22 @@ pub enum LedgerEvent {
     LedgerImported {
         command_id: String,
         file_sha256: String,
+        /// Rows recorded.
         rows: u64,
+        /// Rows of the file already recorded for the household (skipped, or recorded again
+        /// when the import allowed duplicates).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        duplicates: u64,
+        /// The import allowed duplicates: the `duplicates` were recorded again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicates_allowed: bool,
+        /// What the rows recorded may need a person to look at (weekend trades, overdrafts).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<ImportWarning>,
+    },
+    /// The household's time zone (an IANA name): its "today" for refusing future-dated rows.
+    TimeZoneSet {
+        time_zone: String,
     },
     HouseholdCreated {
         name: String,
@@ -79,6 +94,7 @@ impl LedgerEvent {
     pub fn event_type(&self) -> &'static str {
         match self {
             Self::LedgerImported { .. } => "LedgerImported",
+            Self::TimeZoneSet { .. } => "TimeZoneSet",
             Self::HouseholdCreated { .. } => "HouseholdCreated",
             Self::AccountOpened(_) => "AccountOpened",
             Self::MemberSet(_) => "MemberSet",
@@ -93,6 +109,24 @@ impl LedgerEvent {
         }
     }
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Something about a recorded row that a person may want to check: it was recorded anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportWarning {
+    /// The line of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub trade_id: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// The time zone of a household that has not set one: the NYSE's.
+pub const DEFAULT_TIME_ZONE: &str = "America/New_York";
 
 /// An account's institution, numbers, aggregator link and employer plan terms.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,9 +166,25 @@ pub struct Ledger {
     /// Wash-sale adjustments in force, by id.
     pub wash_sales: BTreeMap<String, WashSale>,
     pub commands: HashSet<String>,
+    /// The household's IANA time zone, when set (else [`DEFAULT_TIME_ZONE`]).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// How many recorded rows (cancelled ones included) carry each row identity.
+    #[serde(default)]
+    pub row_ids: BTreeMap<String, u64>,
 }
 
 impl Ledger {
+    /// The household's time zone.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::America::New_York)
+    }
+
+    /// The household's calendar date at an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone()).date_naive()
+    }
+
     /// The book as of a trade date (all of it when `None`).
     pub fn book(&self, as_of: Option<NaiveDate>) -> Result<Book, DomainError> {
         compute(&self.accounts, &self.trades, as_of).map_err(|e| DomainError::Rejected {
@@ -185,7 +235,11 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
         LedgerEvent::AccountClosed { account, closed_on } => {
             state.closed.insert(account, closed_on);
         }
+        LedgerEvent::TimeZoneSet { time_zone } => state.time_zone = Some(time_zone),
         LedgerEvent::TradeRecorded(t) => {
+            if let Some(id) = &t.row_id {
+                *state.row_ids.entry(id.clone()).or_default() += 1;
+            }
             state.trades.push(t);
             state.recorded += 1;
         }
@@ -238,8 +292,21 @@ pub struct RowInput {
     /// The broker's order id: buys of one account, symbol and date with the same order id (or
     /// none) are one purchase.
     pub order_id: Option<String>,
-    /// The broker's transaction id (the CSV's `id` column), the row's identity for duplicates.
-    pub external_id: Option<String>,
+    /// The row's identity for finding it again in a later file: `id:<the broker's transaction
+    /// id>` or `sha256:<digest of its fields>` (the parser sets it; rows entered one by one have
+    /// none and are never taken for duplicates).
+    pub identity: Option<String>,
+}
+
+/// How an import treats its rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// When the import runs: rows dated after that day in the household's time zone are
+    /// refused (no check when `None`).
+    pub now: Option<DateTime<Utc>>,
+    /// Record rows whose identity is already recorded for the household, instead of skipping
+    /// them.
+    pub allow_duplicates: bool,
 }
 
 /// The fields a correction may change; `None` keeps the recorded value.
@@ -283,7 +350,7 @@ impl RowInput {
             fmv: None,
             allocation: None,
             order_id: None,
-            external_id: None,
+            identity: None,
         }
     }
 }
@@ -292,7 +359,11 @@ impl RowInput {
 pub enum LedgerCommand {
     /// Record a file of rows, all or nothing. The household is created if missing; an account
     /// is opened the first time its label appears (with that row's `account_type`).
-    Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput> },
+    /// Rows already recorded for the household (same identity) are skipped, unless the file
+    /// holds more copies than were recorded (two identical buys in one file are two trades).
+    Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput>, options: ImportOptions },
+    /// Set the household's time zone (an IANA name such as `America/Chicago`).
+    SetTimeZone { household: String, time_zone: String },
     /// Void a recorded row (both halves of a paired transfer).
     Cancel { command_id: String, trade_id: String, reason: String },
     /// Replace fields of a recorded row.
@@ -316,8 +387,26 @@ fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
 /// Decides what a command records, or why it is refused (naming the line and field).
 pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, DomainError> {
     match command {
-        LedgerCommand::Import { household, command_id, file_sha256, rows } => {
-            decide_import(state, household, command_id, file_sha256, rows)
+        LedgerCommand::Import { household, command_id, file_sha256, rows, options } => {
+            decide_import(state, household, command_id, file_sha256, rows, options)
+        }
+        LedgerCommand::SetTimeZone { household, time_zone } => {
+            let zone: chrono_tz::Tz = time_zone.parse().map_err(|_| {
+                rejected(None, "time_zone", format!("{time_zone:?} is not an IANA time zone (e.g. America/New_York)"))
+            })?;
+            let name = zone.name().to_owned();
+            if state.time_zone.as_deref() == Some(name.as_str()) {
+                return Ok(Vec::new());
+            }
+            let mut events = Vec::new();
+            if state.household.is_none() {
+                events.push(LedgerEvent::HouseholdCreated {
+                    name: household.clone(),
+                    filing_status: FilingStatus::default(),
+                });
+            }
+            events.push(LedgerEvent::TimeZoneSet { time_zone: name });
+            Ok(events)
         }
         LedgerCommand::SetFilingStatus { household, status } => {
             if state.household.as_ref().is_some_and(|(_, s)| s == status) {
@@ -536,6 +625,7 @@ fn decide_import(
     command_id: &str,
     file_sha256: &str,
     rows: &[RowInput],
+    options: &ImportOptions,
 ) -> Result<Vec<LedgerEvent>, DomainError> {
     if state.commands.contains(command_id) {
         return Ok(Vec::new());
@@ -543,11 +633,46 @@ fn decide_import(
     if rows.is_empty() {
         return Err(rejected(None, "file", "no rows to import"));
     }
+    if let Some(now) = options.now {
+        let today = state.local_date(now);
+        if let Some(row) = rows.iter().find(|r| r.trade_date > today) {
+            return Err(reject(
+                row.line,
+                "trade_date",
+                format!(
+                    "{} is in the future (today is {today} in {}); record a trade once it is made",
+                    row.trade_date,
+                    state.time_zone().name()
+                ),
+            ));
+        }
+    }
+    // A row whose identity the household already holds as often as the file has it so far is a
+    // duplicate: the file repeating a row itself means two rows.
+    let mut copies: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut duplicates = 0u64;
+    let rows: Vec<&RowInput> = rows
+        .iter()
+        .filter(|row| {
+            let Some(id) = row.identity.as_deref() else { return true };
+            let seen = copies.entry(id).or_default();
+            *seen += 1;
+            let duplicate = *seen <= state.row_ids.get(id).copied().unwrap_or(0);
+            duplicates += u64::from(duplicate);
+            !duplicate || options.allow_duplicates
+        })
+        .collect();
     let mut events = vec![LedgerEvent::LedgerImported {
         command_id: command_id.to_owned(),
         file_sha256: file_sha256.to_owned(),
         rows: rows.len() as u64,
+        duplicates,
+        duplicates_allowed: options.allow_duplicates && duplicates > 0,
+        warnings: Vec::new(),
     }];
+    if rows.is_empty() {
+        return Ok(events);
+    }
     if state.household.is_none() {
         events
             .push(LedgerEvent::HouseholdCreated { name: household.to_owned(), filing_status: FilingStatus::default() });
@@ -623,7 +748,7 @@ fn decide_import(
             description: row.description.clone(),
             source_line: Some(row.line),
             order_id: row.order_id.clone(),
-            row_id: None,
+            row_id: row.identity.clone(),
         };
         new.push(trade);
     }
@@ -635,9 +760,59 @@ fn decide_import(
     let mut trades = state.trades.clone();
     trades.extend(new.iter().cloned());
     let book = derive(&accounts, &state.members, &state.closed, &trades, &new_ids)?;
+    if let Some(LedgerEvent::LedgerImported { warnings, .. }) = events.first_mut() {
+        *warnings = import_warnings(&new, &book);
+    }
     events.extend(new.into_iter().map(LedgerEvent::TradeRecorded));
     events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
     Ok(events)
+}
+
+/// Why the NYSE did not trade on a day, if it did not.
+fn market_closed_because(d: NaiveDate) -> Option<String> {
+    use crate::calendar::{is_market_closed, SPECIAL_CLOSINGS};
+    match d.weekday() {
+        chrono::Weekday::Sat => Some("a Saturday".into()),
+        chrono::Weekday::Sun => Some("a Sunday".into()),
+        _ => match SPECIAL_CLOSINGS.iter().find(|(c, _)| *c == d) {
+            Some((_, why)) => Some(format!("closed: {why}")),
+            None => is_market_closed(d).then(|| "an NYSE holiday".to_owned()),
+        },
+    }
+}
+
+/// What the new rows may need a person to check: buys and sells dated on a day the NYSE was
+/// closed, and buys, withdrawals and fees that took an account's cash below zero.
+fn import_warnings(new: &[Trade], book: &Book) -> Vec<ImportWarning> {
+    let mut warnings = Vec::new();
+    for t in new {
+        if matches!(t.action, Action::Buy | Action::Sell) {
+            if let Some(why) = market_closed_because(t.trade_date) {
+                warnings.push(ImportWarning {
+                    line: t.source_line,
+                    trade_id: t.trade_id.clone(),
+                    field: "trade_date".into(),
+                    message: format!("{} is not an NYSE trading day ({why}); recorded as given", t.trade_date),
+                });
+            }
+        }
+    }
+    let lines: BTreeMap<&str, Option<u64>> = new.iter().map(|t| (t.trade_id.as_str(), t.source_line)).collect();
+    for o in &book.overdrafts {
+        if let Some(line) = lines.get(o.trade_id.as_str()) {
+            warnings.push(ImportWarning {
+                line: *line,
+                trade_id: o.trade_id.clone(),
+                field: "account".into(),
+                message: format!(
+                    "takes account {}'s cash to {:.2} (below zero: margin, or a deposit not recorded)",
+                    o.account, o.balance
+                ),
+            });
+        }
+    }
+    warnings.sort_by_key(|w| w.line);
+    warnings
 }
 
 /// Bounds that keep every product of quantity and price far inside `Decimal`'s range.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
@@ -104,6 +104,22 @@ pub struct Recorded {
     pub version: u64,
     pub wash_sales_adjusted: usize,
     pub wash_sales_reversed: usize,
+    /// Rows of an import already recorded for the household: skipped, or recorded again when
+    /// the import allowed duplicates (`duplicates_recorded`).
+    pub duplicates: u64,
+    pub duplicates_recorded: bool,
+    /// What the rows recorded may need a person to check (trades on days the NYSE was closed,
+    /// rows taking an account's cash below zero), each with its line and row id.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something about a recorded row a person may want to check.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Warning {
+    pub line: Option<u64>,
+    pub trade_id: String,
+    pub field: String,
+    pub message: String,
 }
 
 fn recorded(o: &Outcome) -> Recorded {
@@ -125,6 +141,18 @@ fn recorded(o: &Outcome) -> Recorded {
         version: o.stream_version,
         wash_sales_adjusted: o.wash_sales_adjusted(),
         wash_sales_reversed: o.wash_sales_reversed(),
+        duplicates: o.duplicates(),
+        duplicates_recorded: o.duplicates_allowed(),
+        warnings: o
+            .warnings()
+            .iter()
+            .map(|w| Warning {
+                line: w.line,
+                trade_id: w.trade_id.clone(),
+                field: w.field.clone(),
+                message: w.message.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -212,6 +240,7 @@ pub async fn import(
     State(state): State<AppState>,
     p: Principal,
     Path(household): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -226,14 +255,31 @@ pub async fn import(
         ));
     }
     let work = async {
+        let allow_duplicates = allow_duplicates(query.as_deref())?;
         let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
-        let outcome = ledger::import_csv(&state.store, &key_h, &body, &p.caller()).await?;
+        let outcome = ledger::import_csv(&state.store, &key_h, &body, allow_duplicates, &p.caller()).await?;
         let mut r = recorded(&outcome);
         r.rows = r.trade_ids.len();
         let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
         Ok((status, serde_json::to_value(r).map_err(Problem::internal)?))
     };
     respond(work.await)
+}
+
+/// `?allow_duplicates=true|false` (absent: false).
+fn allow_duplicates(query: Option<&str>) -> Result<bool, Problem> {
+    let mut allow = false;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name == "allow_duplicates" {
+            allow = match value {
+                "true" | "1" => true,
+                "false" | "0" | "" => false,
+                _ => return Err(Problem::field("allow_duplicates", "must be true or false")),
+            };
+        }
+    }
+    Ok(allow)
 }
 
 /// Fields of a recorded row to replace, and why.

@@ -247,8 +247,8 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         ),
         ledger::corporate_action(),
     );
-    add(Op { params: &[HOUSEHOLD], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
-        description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Up to 32 MiB.",
+    add(Op { params: &[HOUSEHOLD, ("allow_duplicates", "query", false, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`).")], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
+        description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
         ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
     const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, "The row's id (T1, T2, …)."), IF_MATCH];
