@@ -583,3 +583,145 @@ fn a_backdated_row_cannot_leave_shares_in_a_closed_account() {
     let err = decide(&l, &cmd).unwrap_err().to_string();
     assert_eq!(err, "account: a was closed on 2025-06-01 and would hold 1 X after this change");
 }
+
+/// A buy row filling broker order `order`.
+fn order(date: &str, account: &str, quantity: Decimal, price: Decimal, order: Option<&str>) -> RowInput {
+    RowInput { order_id: order.map(Into::into), ..row(date, account, Action::Buy, "X", quantity, price) }
+}
+
+#[test]
+fn rev_rul_56_602_shares_kept_from_the_purchase_a_partial_sale_came_from_do_not_replace_it() {
+    // Rev. Rul. 56-602: 100 shares bought in one lot, 50 of them sold at a loss within 30 days
+    // and the other 50 kept, no other purchase: not a wash sale.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    let sale = &book.sales[0];
+    assert_eq!((sale.gain_loss, sale.adjustment_amount, sale.adjustment_code.as_deref()), (dec!(-100), dec!(0), None));
+    let kept = &book.lots[0];
+    assert_eq!(
+        (kept.lot_id.as_str(), kept.quantity, kept.basis, kept.acquired, kept.wash_adjustment, kept.replacement_used),
+        ("T1", dec!(50), dec!(500), d("2025-01-02"), dec!(0), false)
+    );
+}
+
+#[test]
+fn a_later_purchase_replaces_only_its_own_shares_of_a_partial_sale() {
+    // As above, then 10 shares bought on 3 February (14 days after the sale): 10 of the 50 sold
+    // are replaced, so 10/50 of the $100 loss is disallowed and moves to the 10 new shares.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+        row("2025-02-03", "a", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.wash_sales.len(), 1);
+    let w = &book.wash_sales[0];
+    assert_eq!(
+        (w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.basis_adjustment, w.holding_period_days),
+        ("T3.1", dec!(10), dec!(20), dec!(20), 18)
+    );
+    assert_eq!((book.sales[0].adjustment_amount, book.sales[0].gain_loss), (dec!(20), dec!(-80)));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(
+        lots,
+        [
+            ("T1", dec!(50), dec!(500), d("2025-01-02")),
+            // $80 cost + $20 disallowed; bought 3 February less the 18 days the sold shares were held.
+            ("T3.1", dec!(10), dec!(100), d("2025-01-16")),
+        ]
+    );
+}
+
+#[test]
+fn one_order_filled_in_several_rows_on_one_day_is_one_purchase() {
+    // One order (no order id) filled as 40, 30 and 30 shares; 50 sold at a loss 18 days later
+    // (FIFO: the 40 of T1 and 10 of T2). The 50 kept came from the same purchase: no wash sale.
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(40), dec!(10), None),
+        order("2025-01-02", "a", dec!(30), dec!(10.50), None),
+        order("2025-01-02", "a", dec!(30), dec!(11), None),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    let sales: Vec<_> = book.sales.iter().map(|s| (s.lot_id.as_str(), s.quantity, s.gain_loss)).collect();
+    assert_eq!(sales, [("T1", dec!(40), dec!(-80)), ("T2", dec!(10), dec!(-25))]);
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.purchase.as_str(), l.quantity)).collect();
+    assert_eq!(lots, [("T2", "T1", dec!(20)), ("T3", "T1", dec!(30))], "the purchase is named by its first row");
+
+    // The same with the broker's order id on every row.
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(40), dec!(10), Some("7001")),
+        order("2025-01-02", "a", dec!(30), dec!(10.50), Some("7001")),
+        order("2025-01-02", "a", dec!(30), dec!(11), Some("7001")),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    assert!(washes(&l).is_empty());
+}
+
+#[test]
+fn rows_of_different_orders_on_one_day_replace_each_other() {
+    // Two orders of 50 the same day; the first order's 50 sold at a loss of $100: the second
+    // order's 50 replace them (bought while the sold shares were held: no days tacked on).
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(50), dec!(10), Some("A")),
+        order("2025-01-02", "a", dec!(50), dec!(10), Some("B")),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!(
+        (w.sold_lot_id.as_str(), w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.holding_period_days),
+        ("T1", "T2.1", dec!(50), dec!(100), 0)
+    );
+    assert_eq!(book.sales[0].gain_loss, dec!(0));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(lots, [("T2.1", dec!(50), dec!(600), d("2025-01-02"))]);
+
+    // An order id against none is another order too, and so is the same order id in another
+    // account.
+    for (first, second) in [(("a", Some("A")), ("a", None)), (("a", Some("A")), ("b", Some("A")))] {
+        let l = ledger(vec![
+            order("2025-01-02", first.0, dec!(50), dec!(10), first.1),
+            order("2025-01-02", second.0, dec!(50), dec!(10), second.1),
+            row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+        ]);
+        assert_eq!(washes(&l).iter().map(|w| w.shares).sum::<Decimal>(), dec!(50), "{first:?} {second:?}");
+    }
+}
+
+#[test]
+fn the_purchase_identity_survives_transfers_splits_and_symbol_changes() {
+    // 100 X bought in a, 50 moved to b, a 2:1 split and a change of symbol to Y in both; then
+    // b's 100 Y are sold at a loss. a's 100 Y come from the same purchase: no wash sale.
+    let split = |account: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(2), old: dec!(1) }),
+        ..row("2025-01-10", account, Action::Split, "X", dec!(0), dec!(0))
+    };
+    let rename = |account: &str| RowInput {
+        new_symbol: Some("Y".into()),
+        ..row("2025-01-13", account, Action::SymbolChange, "X", dec!(0), dec!(0))
+    };
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-03", "a", Action::TransferOut, "X", dec!(50), dec!(0)),
+        row("2025-01-03", "b", Action::TransferIn, "X", dec!(50), dec!(0)),
+        split("a"),
+        split("b"),
+        rename("a"),
+        rename("b"),
+        row("2025-01-14", "b", Action::Sell, "Y", dec!(100), dec!(4)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    assert_eq!(book.sales[0].gain_loss, dec!(-100));
+    let lot = &book.lots[0];
+    assert_eq!(
+        (lot.account.as_str(), lot.symbol.as_str(), lot.quantity, lot.purchase.as_str()),
+        ("a", "Y", dec!(100), "T1")
+    );
+}

@@ -11,7 +11,10 @@
 //! added to the replacement shares' basis and the sold shares' holding period is tacked onto
 //! theirs; in a tax-advantaged account (IRA, 401(k), …) the loss is lost for good
 //! (Rev. Rul. 2008-5) and nothing is adjusted. Shares bought before the sale count only while
-//! still held at the sale; shares that arrive by transfer are not purchases.
+//! still held at the sale; shares that arrive by transfer are not purchases. Shares of the
+//! purchase the sold shares came from never replace them (Rev. Rul. 56-602): buy rows of one
+//! account, symbol and trade date with the same order id (or none) are one purchase, so selling
+//! part of it at a loss and keeping the rest is not a wash sale.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,6 +47,11 @@ pub struct Lot {
     pub replacement_used: bool,
     /// Bought (as opposed to transferred in); only purchases replace sold shares.
     pub is_purchase: bool,
+    /// The purchase the shares came from: the trade id of its first row. Buy rows of one
+    /// account, symbol and trade date with the same `order_id` (or none) are one purchase. Kept
+    /// through portions, splits, symbol changes and transfers: shares of one purchase never
+    /// replace one another (Rev. Rul. 56-602).
+    pub purchase: String,
     seq: u64,
 }
 
@@ -177,6 +185,8 @@ struct Purchase {
     date: NaiveDate,
     seq: u64,
     trade_id: String,
+    /// The purchase this row belongs to (see [`Lot::purchase`]).
+    purchase: String,
     account: String,
     quantity: Decimal,
 }
@@ -192,7 +202,28 @@ struct Engine<'a> {
     reserved: HashMap<String, Decimal>,
     splits: HashMap<String, u32>,
     trades_by_id: HashMap<&'a str, &'a Trade>,
+    /// Buy row → the purchase it belongs to (the trade id of the purchase's first row).
+    purchase_of: HashMap<String, String>,
     book: Book,
+}
+
+/// The purchase each buy row belongs to, by trade id: buy rows of one account, symbol and trade
+/// date with equal order ids (`None` equal to `None`) are one purchase, named after its first
+/// row in replay order. Rev. Rul. 56-602 (1956-2 C.B. 527): shares bought in one lot are not
+/// replacements for one another, so a loss on part of a lot kept in part is allowed. A broker
+/// that fills one order in several rows (partial fills) reports them under one order id or
+/// none; a distinct order id on the same day is a separate purchase.
+fn purchase_groups(order: &[&Trade]) -> HashMap<String, String> {
+    let mut first: HashMap<(&str, &str, NaiveDate, Option<&str>), &str> = HashMap::new();
+    let mut of = HashMap::new();
+    for t in order {
+        if let (Action::Buy, Some(symbol)) = (t.action, &t.symbol) {
+            let key = (t.account.as_str(), symbol.as_str(), t.trade_date, t.order_id.as_deref());
+            let group = *first.entry(key).or_insert(t.trade_id.as_str());
+            of.insert(t.trade_id.clone(), group.to_owned());
+        }
+    }
+    of
 }
 
 /// Replays `trades` (those on or before `as_of`, when given) into a [`Book`].
@@ -203,6 +234,7 @@ pub fn compute(
 ) -> Result<Book, EngineError> {
     let mut order: Vec<&Trade> = trades.iter().filter(|t| as_of.is_none_or(|d| t.trade_date <= d)).collect();
     order.sort_by_key(|t| (t.trade_date, t.seq()));
+    let purchase_of = purchase_groups(&order);
     let mut purchases: HashMap<String, Vec<Purchase>> = HashMap::new();
     for t in &order {
         if let (Action::Buy, Some(symbol)) = (t.action, &t.symbol) {
@@ -210,6 +242,7 @@ pub fn compute(
                 date: t.trade_date,
                 seq: t.seq(),
                 trade_id: t.trade_id.clone(),
+                purchase: purchase_of[&t.trade_id].clone(),
                 account: t.account.clone(),
                 quantity: t.quantity,
             });
@@ -223,6 +256,7 @@ pub fn compute(
         reserved: HashMap::new(),
         splits: HashMap::new(),
         trades_by_id: trades.iter().map(|t| (t.trade_id.as_str(), t)).collect(),
+        purchase_of,
         book: Book::default(),
     };
     for t in order {
@@ -258,8 +292,9 @@ impl Engine<'_> {
         t.symbol.as_deref().ok_or_else(|| fail(t, "symbol", "required for this action".into()))
     }
 
-    /// The lot a buy or an outside transfer-in opens: its quantity at `price` plus fees.
-    fn new_lot(t: &Trade, is_purchase: bool) -> Result<Lot, EngineError> {
+    /// The lot a buy or an outside transfer-in opens: its quantity at `price` plus fees. A buy
+    /// belongs to its purchase group; shares from outside are a purchase of their own.
+    fn new_lot(&self, t: &Trade, is_purchase: bool) -> Result<Lot, EngineError> {
         Ok(Lot {
             lot_id: t.trade_id.clone(),
             account: t.account.clone(),
@@ -271,6 +306,7 @@ impl Engine<'_> {
             wash_adjustment: Decimal::ZERO,
             replacement_used: false,
             is_purchase,
+            purchase: self.purchase_of.get(&t.trade_id).unwrap_or(&t.trade_id).clone(),
             seq: t.seq(),
         })
     }
@@ -299,14 +335,14 @@ impl Engine<'_> {
             }
             Action::Buy => {
                 self.cash(&t.account, -amount - t.total_fees());
-                let lot = Self::new_lot(t, true)?;
+                let lot = self.new_lot(t, true)?;
                 self.open_purchase(lot, account.account_type.is_tax_advantaged());
             }
             Action::TransferIn => {
                 if t.counterpart.is_some() {
                     return Ok(()); // carried out with its transfer_out
                 }
-                let lot = Self::new_lot(t, false)?;
+                let lot = self.new_lot(t, false)?;
                 self.insert(lot);
             }
             Action::TransferOut => {
@@ -606,13 +642,16 @@ impl Engine<'_> {
         let mut disallowed_total = Decimal::ZERO;
 
         // Candidates in purchase order: open lots bought in the window before the sale, then
-        // purchases after it (still to come in the replay).
+        // purchases after it (still to come in the replay); never shares of the purchase the
+        // sold shares came from (Rev. Rul. 56-602).
         let mut before: Vec<(NaiveDate, u64, String, String, Decimal)> = self
             .lots
             .get(symbol)
             .into_iter()
             .flat_map(|by_account| by_account.values().flatten())
-            .filter(|l| l.is_purchase && !l.replacement_used && l.purchased >= window_start)
+            .filter(|l| {
+                l.is_purchase && !l.replacement_used && l.purchased >= window_start && l.purchase != sold.purchase
+            })
             .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone(), l.quantity))
             .collect();
         before.sort();
@@ -621,7 +660,12 @@ impl Engine<'_> {
             .get(symbol)
             .map(|ps| {
                 let start = ps.partition_point(|p| (p.date, p.seq) <= (date, t.seq()));
-                ps[start..].iter().take_while(|p| p.date <= window_end).cloned().collect()
+                ps[start..]
+                    .iter()
+                    .take_while(|p| p.date <= window_end)
+                    .filter(|p| p.purchase != sold.purchase)
+                    .cloned()
+                    .collect()
             })
             .unwrap_or_default();
 
