@@ -725,3 +725,124 @@ fn the_purchase_identity_survives_transfers_splits_and_symbol_changes() {
         ("a", "Y", dec!(100), "T1")
     );
 }
+
+#[test]
+fn replacement_shares_bought_after_a_split_count_in_pre_split_shares() {
+    // 100 X sold at a loss of $200 on 3 March; 30 bought on 10 March; a 2:1 split on 17 March;
+    // 100 bought on 24 March. The 100 post-split shares stand for 50 of the shares sold, so
+    // 30 + 50 = 80 of the 100 are replaced: $60 and $100 of the loss are disallowed.
+    let split = |account: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(2), old: dec!(1) }),
+        ..row("2025-03-17", account, Action::Split, "X", dec!(0), dec!(0))
+    };
+    let check = |l: &Ledger, second: &str, bought: &str| {
+        let portion = format!("{bought}.1");
+        let book = l.book(None).unwrap();
+        let ws: Vec<_> = book
+            .wash_sales
+            .iter()
+            .map(|w| {
+                (w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.basis_adjustment, w.holding_period_days)
+            })
+            .collect();
+        // The sold shares were held 60 days (2 January to 3 March), tacked onto both.
+        assert_eq!(
+            ws,
+            [("T3.1", dec!(30), dec!(60), dec!(60), 60), (portion.as_str(), dec!(50), dec!(100), dec!(100), 60)]
+        );
+        let sale = &book.sales[0];
+        assert_eq!((sale.adjustment_amount, sale.gain_loss), (dec!(160), dec!(-40)), "the loss on 20 shares stays");
+        let lots: Vec<_> = book
+            .lots
+            .iter()
+            .map(|l| (l.lot_id.as_str(), l.account.as_str(), l.quantity, l.basis, l.wash_adjustment, l.acquired))
+            .collect();
+        assert_eq!(
+            lots,
+            [
+                // 30 shares at $8 plus $60, doubled by the split: 60 shares with the same basis.
+                ("T3.1", "a", dec!(60), dec!(300), dec!(60), d("2025-01-09")),
+                // All 100 post-split shares at $4 plus $100, from 24 March less 60 days.
+                (portion.as_str(), second, dec!(100), dec!(500), dec!(100), d("2025-01-23")),
+            ]
+        );
+    };
+    let rows = |second: &str, splits: Vec<RowInput>| {
+        let mut rows = vec![
+            row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+            row("2025-03-03", "a", Action::Sell, "X", dec!(100), dec!(8)),
+            row("2025-03-10", "a", Action::Buy, "X", dec!(30), dec!(8)),
+        ];
+        rows.extend(splits);
+        rows.push(row("2025-03-24", second, Action::Buy, "X", dec!(100), dec!(4)));
+        rows
+    };
+    check(&ledger(rows("a", vec![split("a")])), "a", "T5");
+    // Bought in an account that had no shares at the split: the symbol's split still counts.
+    check(&ledger(rows("b", vec![split("a")])), "b", "T5");
+    // The split recorded in both accounts is one split (a factor of 2, not 4).
+    check(&ledger(rows("b", vec![split("a"), split("b")])), "b", "T6");
+}
+
+#[test]
+fn a_portion_carved_from_a_post_split_purchase_is_in_its_own_shares() {
+    let split = |ratio: (Decimal, Decimal)| RowInput {
+        ratio: Some(Ratio { new: ratio.0, old: ratio.1 }),
+        ..row("2025-03-17", "a", Action::Split, "X", dec!(0), dec!(0))
+    };
+    // 20 sold at a loss of $40, then a 2:1 split, then 100 bought: 40 of the new shares stand
+    // for the 20 sold; the other 60 stay an ordinary lot.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(20), dec!(8)),
+        split((dec!(2), dec!(1))),
+        row("2025-03-24", "a", Action::Buy, "X", dec!(100), dec!(4)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!((w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss), ("T4.1", dec!(20), dec!(40)));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(
+        lots,
+        [
+            ("T1", dec!(160), dec!(800), d("2025-01-02")),
+            ("T4", dec!(60), dec!(240), d("2025-03-24")),
+            ("T4.1", dec!(40), dec!(200), d("2025-01-23")),
+        ]
+    );
+
+    // A 1:2 reverse split: each new share stands for two sold, so 30 bought replace 60 of 100.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(100), dec!(8)),
+        split((dec!(1), dec!(2))),
+        row("2025-03-24", "a", Action::Buy, "X", dec!(30), dec!(16)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!((w.shares, w.disallowed_loss), (dec!(60), dec!(120)));
+    assert_eq!((book.lots[0].quantity, book.lots[0].basis), (dec!(30), dec!(600)));
+    assert_eq!(book.sales[0].gain_loss, dec!(-80));
+}
+
+#[test]
+fn splits_too_large_to_count_replacements_across_refuse_the_import_instead_of_overflowing() {
+    let reverse = |date: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(1), old: dec!(1000000) }),
+        ..row(date, "a", Action::Split, "X", dec!(0), dec!(0))
+    };
+    let mut rows = vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        reverse("2025-03-04"),
+        reverse("2025-03-05"),
+        reverse("2025-03-06"),
+        row("2025-03-10", "a", Action::Buy, "X", dec!(1000000000000), dec!(0.01)),
+    ];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.line = i as u64 + 2;
+    }
+    let cmd = LedgerCommand::Import { household: "h".into(), command_id: "s".into(), file_sha256: "s".into(), rows };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert_eq!(err, "line 3: ratio: the splits of X between this sale and T6 are too large to count");
+}
