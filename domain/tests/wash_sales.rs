@@ -846,3 +846,10 @@ fn splits_too_large_to_count_replacements_across_refuse_the_import_instead_of_ov
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert_eq!(err, "line 3: ratio: the splits of X between this sale and T6 are too large to count");
 }
+
+#[test]
+fn computed_settlement_dates_skip_federal_reserve_holidays() {
+    // Friday 10 October 2025, T+1 over Columbus Day (Monday 13 October): Tuesday 14 October.
+    let l = ledger(vec![row("2025-10-10", "a", Action::Buy, "X", dec!(1), dec!(1))]);
+    assert_eq!(l.trades[0].settlement_date, d("2025-10-14"));
+}
