@@ -1,8 +1,17 @@
 //! Trading days and settlement dates.
 //!
-//! Two data tables, each with its source, so next year's change is a one-line edit:
-//! [`SETTLEMENT_CYCLES`] (how many business days after the trade date a US equity trade
-//! settles) and the NYSE holiday rules in [`nyse_holidays`] plus [`SPECIAL_CLOSINGS`].
+//! Data tables and rules, each with its source, so next year's change is a one-line edit:
+//! [`SETTLEMENT_CYCLES`] (how many settlement days after the trade date a US equity trade
+//! settles), the NYSE holiday rules in [`nyse_holidays`] plus [`SPECIAL_CLOSINGS`] (the trading
+//! calendar, [`is_market_closed`]) and the Federal Reserve holiday rules in [`fed_holidays`].
+//!
+//! Trading and settlement follow different calendars. A settlement day ([`is_settlement_day`])
+//! is a weekday on which the exchange is open and the Federal Reserve is too: on Columbus Day
+//! and Veterans Day the exchanges trade but banks, the Fed and DTC are closed, so those days are
+//! not settlement dates (FINRA Notice to Members 95-77 for Columbus Day and 88-82 for Veterans
+//! Day: the markets are open for trading, but the day is not a settlement date); NYSE holidays
+//! and closings such as Good Friday are not settlement dates either (FINRA's holiday trade
+//! date-settlement date schedules).
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
@@ -109,19 +118,66 @@ pub fn is_market_closed(d: NaiveDate) -> bool {
         || nyse_holidays(d.year()).contains(&d)
 }
 
-/// The number of business days a trade made on `trade_date` takes to settle.
+/// The holidays of the Federal Reserve System in a year, by the rules of the Board of Governors'
+/// "Holidays Observed by the Federal Reserve System" (federalreserve.gov/aboutthefed/k8.htm):
+/// New Year's Day, Martin Luther King Jr. Day (third Monday of January, a federal holiday from
+/// 1986, Pub. L. 98-144), Washington's Birthday (third Monday of February), Memorial Day (last
+/// Monday of May), Juneteenth National Independence Day (19 June, from 2021, Pub. L. 117-17;
+/// 2021's fell on a Saturday, so the Fed first closed for it on Monday 20 June 2022),
+/// Independence Day, Labor Day (first Monday of September), Columbus Day (second Monday of
+/// October), Veterans Day (11 November), Thanksgiving Day (fourth Thursday of November) and
+/// Christmas Day. A holiday falling on a Sunday is observed the Monday after; one falling on a
+/// Saturday is not observed: the Reserve Banks are open the Friday before (unlike the NYSE's
+/// rule, which closes that Friday).
+pub fn fed_holidays(year: i32) -> Vec<NaiveDate> {
+    let fixed = |month: u32, day: u32| {
+        let d = date(year, month, day);
+        match d.weekday() {
+            Weekday::Sat => None,
+            Weekday::Sun => Some(d + Duration::days(1)),
+            _ => Some(d),
+        }
+    };
+    let mut days = Vec::with_capacity(11);
+    days.extend(fixed(1, 1));
+    if year >= 1986 {
+        days.push(nth_weekday(year, 1, Weekday::Mon, 3));
+    }
+    days.push(nth_weekday(year, 2, Weekday::Mon, 3));
+    days.push(last_weekday(year, 5, Weekday::Mon));
+    if year >= 2021 {
+        days.extend(fixed(6, 19));
+    }
+    days.extend(fixed(7, 4));
+    days.push(nth_weekday(year, 9, Weekday::Mon, 1));
+    days.push(nth_weekday(year, 10, Weekday::Mon, 2));
+    days.extend(fixed(11, 11));
+    days.push(nth_weekday(year, 11, Weekday::Thu, 4));
+    days.extend(fixed(12, 25));
+    days
+}
+
+/// True on the days trades settle: weekdays that are neither an NYSE holiday or special closing
+/// ([`is_market_closed`]) nor a Federal Reserve holiday ([`fed_holidays`]).
+pub fn is_settlement_day(d: NaiveDate) -> bool {
+    !is_market_closed(d) && !fed_holidays(d.year()).contains(&d)
+}
+
+/// The number of settlement days a trade made on `trade_date` takes to settle.
 pub fn settlement_cycle(trade_date: NaiveDate) -> u32 {
     SETTLEMENT_CYCLES.iter().rev().find(|(from, _, _)| *from <= trade_date).map_or(3, |(_, days, _)| *days)
 }
 
-/// The regular-way settlement date: `settlement_cycle` business days after the trade date,
-/// skipping weekends and NYSE holidays.
+/// The regular-way settlement date: `settlement_cycle` settlement days after the trade date
+/// (skipping weekends, NYSE holidays and closings, and Federal Reserve holidays). The trade
+/// date itself may be a trading day that is not a settlement day (Columbus Day): the count
+/// starts from it all the same.
 pub fn settlement_date(trade_date: NaiveDate) -> NaiveDate {
     let mut d = trade_date;
     let mut left = settlement_cycle(trade_date);
     while left > 0 {
         d += Duration::days(1);
-        if !is_market_closed(d) {
+        if is_settlement_day(d) {
             left -= 1;
         }
     }
@@ -192,5 +248,87 @@ mod tests {
         assert_eq!(settlement_date(d("2026-11-25")), d("2026-11-27")); // over Thanksgiving
         assert_eq!(settlement_date(d("2025-01-08")), d("2025-01-10")); // over the Carter closing
         assert_eq!(settlement_date(d("2026-04-02")), d("2026-04-06")); // over Good Friday
+    }
+
+    fn days(list: Vec<NaiveDate>) -> Vec<String> {
+        list.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn the_2025_and_2026_federal_reserve_holidays_match_the_boards_list() {
+        assert_eq!(
+            days(fed_holidays(2025)),
+            [
+                "2025-01-01",
+                "2025-01-20",
+                "2025-02-17",
+                "2025-05-26",
+                "2025-06-19",
+                "2025-07-04",
+                "2025-09-01",
+                "2025-10-13",
+                "2025-11-11",
+                "2025-11-27",
+                "2025-12-25"
+            ]
+        );
+        // 4 July 2026 is a Saturday: the Fed is open on Friday 3 July (the NYSE is not).
+        assert_eq!(
+            days(fed_holidays(2026)),
+            [
+                "2026-01-01",
+                "2026-01-19",
+                "2026-02-16",
+                "2026-05-25",
+                "2026-06-19",
+                "2026-09-07",
+                "2026-10-12",
+                "2026-11-11",
+                "2026-11-26",
+                "2026-12-25"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_fed_holiday_on_a_sunday_moves_to_monday_and_one_on_a_saturday_is_not_observed() {
+        // Veterans Day 2029 is a Sunday: observed Monday 12 November.
+        assert!(fed_holidays(2029).contains(&d("2029-11-12")));
+        assert!(!is_settlement_day(d("2029-11-12")));
+        // Veterans Day 2028 is a Saturday: Friday 10 November is a settlement day.
+        assert!(!fed_holidays(2028).iter().any(|h| *h == d("2028-11-10") || *h == d("2028-11-11")));
+        assert!(is_settlement_day(d("2028-11-10")));
+        assert_eq!(settlement_date(d("2028-11-09")), d("2028-11-10")); // Thursday, T+1: Friday
+                                                                       // Juneteenth 2021 fell on a Saturday (the Fed was open Friday 18 June); 2022's on a
+                                                                       // Sunday, observed Monday 20 June.
+        assert!(!fed_holidays(2021).iter().any(|h| h.month() == 6));
+        assert!(is_settlement_day(d("2021-06-18")));
+        assert!(fed_holidays(2022).contains(&d("2022-06-20")));
+    }
+
+    #[test]
+    fn columbus_day_and_veterans_day_are_trading_days_but_not_settlement_days() {
+        for day in ["2025-10-13", "2024-11-11", "2023-10-09", "2019-11-11"] {
+            assert!(!is_market_closed(d(day)), "{day} is a trading day");
+            assert!(!is_settlement_day(d(day)), "{day} is not a settlement day");
+        }
+        assert!(!is_settlement_day(d("2026-04-03")), "Good Friday");
+        assert!(is_settlement_day(d("2025-10-14")));
+    }
+
+    #[test]
+    fn settlement_skips_columbus_day_and_veterans_day() {
+        // T+1: Friday 10 October 2025, Columbus Day Monday 13 October: Tuesday 14 October.
+        assert_eq!(settlement_date(d("2025-10-10")), d("2025-10-14"));
+        // T+1: Friday 8 November 2024, Veterans Day Monday 11 November: Tuesday 12 November.
+        assert_eq!(settlement_date(d("2024-11-08")), d("2024-11-12"));
+        // T+2: Friday 6 October 2023, Columbus Day Monday 9 October: Tuesday 10, Wednesday 11.
+        assert_eq!(settlement_date(d("2023-10-06")), d("2023-10-11"));
+        // T+2: Friday 8 November 2019, Veterans Day Monday 11 November: Wednesday 13 November.
+        assert_eq!(settlement_date(d("2019-11-08")), d("2019-11-13"));
+        // A trade on Columbus Day itself (the NYSE trades): T+1 is Tuesday 14 October 2025.
+        assert_eq!(settlement_date(d("2025-10-13")), d("2025-10-14"));
+        // T+1: Friday 9 November 2029, Veterans Day on Sunday 11, observed Monday 12: Tuesday 13.
+        assert_eq!(settlement_date(d("2029-11-09")), d("2029-11-13"));
     }
 }

@@ -595,3 +595,273 @@ fn a_backdated_row_cannot_leave_shares_in_a_closed_account() {
     let err = decide(&l, &cmd).unwrap_err().to_string();
     assert_eq!(err, "account: a was closed on 2025-06-01 and would hold 1 X after this change");
 }
+
+/// A buy row filling broker order `order`.
+fn order(date: &str, account: &str, quantity: Decimal, price: Decimal, order: Option<&str>) -> RowInput {
+    RowInput { order_id: order.map(Into::into), ..row(date, account, Action::Buy, "X", quantity, price) }
+}
+
+#[test]
+fn rev_rul_56_602_shares_kept_from_the_purchase_a_partial_sale_came_from_do_not_replace_it() {
+    // Rev. Rul. 56-602: 100 shares bought in one lot, 50 of them sold at a loss within 30 days
+    // and the other 50 kept, no other purchase: not a wash sale.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    let sale = &book.sales[0];
+    assert_eq!((sale.gain_loss, sale.adjustment_amount, sale.adjustment_code.as_deref()), (dec!(-100), dec!(0), None));
+    let kept = &book.lots[0];
+    assert_eq!(
+        (kept.lot_id.as_str(), kept.quantity, kept.basis, kept.acquired, kept.wash_adjustment, kept.replacement_used),
+        ("T1", dec!(50), dec!(500), d("2025-01-02"), dec!(0), false)
+    );
+}
+
+#[test]
+fn a_later_purchase_replaces_only_its_own_shares_of_a_partial_sale() {
+    // As above, then 10 shares bought on 3 February (14 days after the sale): 10 of the 50 sold
+    // are replaced, so 10/50 of the $100 loss is disallowed and moves to the 10 new shares.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+        row("2025-02-03", "a", Action::Buy, "X", dec!(10), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!(book.wash_sales.len(), 1);
+    let w = &book.wash_sales[0];
+    assert_eq!(
+        (w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.basis_adjustment, w.holding_period_days),
+        ("T3.1", dec!(10), dec!(20), dec!(20), 18)
+    );
+    assert_eq!((book.sales[0].adjustment_amount, book.sales[0].gain_loss), (dec!(20), dec!(-80)));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(
+        lots,
+        [
+            ("T1", dec!(50), dec!(500), d("2025-01-02")),
+            // $80 cost + $20 disallowed; bought 3 February less the 18 days the sold shares were held.
+            ("T3.1", dec!(10), dec!(100), d("2025-01-16")),
+        ]
+    );
+}
+
+#[test]
+fn one_order_filled_in_several_rows_on_one_day_is_one_purchase() {
+    // One order (no order id) filled as 40, 30 and 30 shares; 50 sold at a loss 18 days later
+    // (FIFO: the 40 of T1 and 10 of T2). The 50 kept came from the same purchase: no wash sale.
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(40), dec!(10), None),
+        order("2025-01-02", "a", dec!(30), dec!(10.50), None),
+        order("2025-01-02", "a", dec!(30), dec!(11), None),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    let sales: Vec<_> = book.sales.iter().map(|s| (s.lot_id.as_str(), s.quantity, s.gain_loss)).collect();
+    assert_eq!(sales, [("T1", dec!(40), dec!(-80)), ("T2", dec!(10), dec!(-25))]);
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.purchase.as_str(), l.quantity)).collect();
+    assert_eq!(lots, [("T2", "T1", dec!(20)), ("T3", "T1", dec!(30))], "the purchase is named by its first row");
+
+    // The same with the broker's order id on every row.
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(40), dec!(10), Some("7001")),
+        order("2025-01-02", "a", dec!(30), dec!(10.50), Some("7001")),
+        order("2025-01-02", "a", dec!(30), dec!(11), Some("7001")),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    assert!(washes(&l).is_empty());
+}
+
+#[test]
+fn rows_of_different_orders_on_one_day_replace_each_other() {
+    // Two orders of 50 the same day; the first order's 50 sold at a loss of $100: the second
+    // order's 50 replace them (bought while the sold shares were held: no days tacked on).
+    let l = ledger(vec![
+        order("2025-01-02", "a", dec!(50), dec!(10), Some("A")),
+        order("2025-01-02", "a", dec!(50), dec!(10), Some("B")),
+        row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!(
+        (w.sold_lot_id.as_str(), w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.holding_period_days),
+        ("T1", "T2.1", dec!(50), dec!(100), 0)
+    );
+    assert_eq!(book.sales[0].gain_loss, dec!(0));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(lots, [("T2.1", dec!(50), dec!(600), d("2025-01-02"))]);
+
+    // An order id against none is another order too, and so is the same order id in another
+    // account.
+    for (first, second) in [(("a", Some("A")), ("a", None)), (("a", Some("A")), ("b", Some("A")))] {
+        let l = ledger(vec![
+            order("2025-01-02", first.0, dec!(50), dec!(10), first.1),
+            order("2025-01-02", second.0, dec!(50), dec!(10), second.1),
+            row("2025-01-20", "a", Action::Sell, "X", dec!(50), dec!(8)),
+        ]);
+        assert_eq!(washes(&l).iter().map(|w| w.shares).sum::<Decimal>(), dec!(50), "{first:?} {second:?}");
+    }
+}
+
+#[test]
+fn the_purchase_identity_survives_transfers_splits_and_symbol_changes() {
+    // 100 X bought in a, 50 moved to b, a 2:1 split and a change of symbol to Y in both; then
+    // b's 100 Y are sold at a loss. a's 100 Y come from the same purchase: no wash sale.
+    let split = |account: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(2), old: dec!(1) }),
+        ..row("2025-01-10", account, Action::Split, "X", dec!(0), dec!(0))
+    };
+    let rename = |account: &str| RowInput {
+        new_symbol: Some("Y".into()),
+        ..row("2025-01-13", account, Action::SymbolChange, "X", dec!(0), dec!(0))
+    };
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-01-03", "a", Action::TransferOut, "X", dec!(50), dec!(0)),
+        row("2025-01-03", "b", Action::TransferIn, "X", dec!(50), dec!(0)),
+        split("a"),
+        split("b"),
+        rename("a"),
+        rename("b"),
+        row("2025-01-14", "b", Action::Sell, "Y", dec!(100), dec!(4)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty(), "{:?}", book.wash_sales);
+    assert_eq!(book.sales[0].gain_loss, dec!(-100));
+    let lot = &book.lots[0];
+    assert_eq!(
+        (lot.account.as_str(), lot.symbol.as_str(), lot.quantity, lot.purchase.as_str()),
+        ("a", "Y", dec!(100), "T1")
+    );
+}
+
+#[test]
+fn replacement_shares_bought_after_a_split_count_in_pre_split_shares() {
+    // 100 X sold at a loss of $200 on 3 March; 30 bought on 10 March; a 2:1 split on 17 March;
+    // 100 bought on 24 March. The 100 post-split shares stand for 50 of the shares sold, so
+    // 30 + 50 = 80 of the 100 are replaced: $60 and $100 of the loss are disallowed.
+    let split = |account: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(2), old: dec!(1) }),
+        ..row("2025-03-17", account, Action::Split, "X", dec!(0), dec!(0))
+    };
+    let check = |l: &Ledger, second: &str, bought: &str| {
+        let portion = format!("{bought}.1");
+        let book = l.book(None).unwrap();
+        let ws: Vec<_> = book
+            .wash_sales
+            .iter()
+            .map(|w| {
+                (w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss, w.basis_adjustment, w.holding_period_days)
+            })
+            .collect();
+        // The sold shares were held 60 days (2 January to 3 March), tacked onto both.
+        assert_eq!(
+            ws,
+            [("T3.1", dec!(30), dec!(60), dec!(60), 60), (portion.as_str(), dec!(50), dec!(100), dec!(100), 60)]
+        );
+        let sale = &book.sales[0];
+        assert_eq!((sale.adjustment_amount, sale.gain_loss), (dec!(160), dec!(-40)), "the loss on 20 shares stays");
+        let lots: Vec<_> = book
+            .lots
+            .iter()
+            .map(|l| (l.lot_id.as_str(), l.account.as_str(), l.quantity, l.basis, l.wash_adjustment, l.acquired))
+            .collect();
+        assert_eq!(
+            lots,
+            [
+                // 30 shares at $8 plus $60, doubled by the split: 60 shares with the same basis.
+                ("T3.1", "a", dec!(60), dec!(300), dec!(60), d("2025-01-09")),
+                // All 100 post-split shares at $4 plus $100, from 24 March less 60 days.
+                (portion.as_str(), second, dec!(100), dec!(500), dec!(100), d("2025-01-23")),
+            ]
+        );
+    };
+    let rows = |second: &str, splits: Vec<RowInput>| {
+        let mut rows = vec![
+            row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+            row("2025-03-03", "a", Action::Sell, "X", dec!(100), dec!(8)),
+            row("2025-03-10", "a", Action::Buy, "X", dec!(30), dec!(8)),
+        ];
+        rows.extend(splits);
+        rows.push(row("2025-03-24", second, Action::Buy, "X", dec!(100), dec!(4)));
+        rows
+    };
+    check(&ledger(rows("a", vec![split("a")])), "a", "T5");
+    // Bought in an account that had no shares at the split: the symbol's split still counts.
+    check(&ledger(rows("b", vec![split("a")])), "b", "T5");
+    // The split recorded in both accounts is one split (a factor of 2, not 4).
+    check(&ledger(rows("b", vec![split("a"), split("b")])), "b", "T6");
+}
+
+#[test]
+fn a_portion_carved_from_a_post_split_purchase_is_in_its_own_shares() {
+    let split = |ratio: (Decimal, Decimal)| RowInput {
+        ratio: Some(Ratio { new: ratio.0, old: ratio.1 }),
+        ..row("2025-03-17", "a", Action::Split, "X", dec!(0), dec!(0))
+    };
+    // 20 sold at a loss of $40, then a 2:1 split, then 100 bought: 40 of the new shares stand
+    // for the 20 sold; the other 60 stay an ordinary lot.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(20), dec!(8)),
+        split((dec!(2), dec!(1))),
+        row("2025-03-24", "a", Action::Buy, "X", dec!(100), dec!(4)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!((w.replacement_lot_id.as_str(), w.shares, w.disallowed_loss), ("T4.1", dec!(20), dec!(40)));
+    let lots: Vec<_> = book.lots.iter().map(|l| (l.lot_id.as_str(), l.quantity, l.basis, l.acquired)).collect();
+    assert_eq!(
+        lots,
+        [
+            ("T1", dec!(160), dec!(800), d("2025-01-02")),
+            ("T4", dec!(60), dec!(240), d("2025-03-24")),
+            ("T4.1", dec!(40), dec!(200), d("2025-01-23")),
+        ]
+    );
+
+    // A 1:2 reverse split: each new share stands for two sold, so 30 bought replace 60 of 100.
+    let l = ledger(vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(100), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(100), dec!(8)),
+        split((dec!(1), dec!(2))),
+        row("2025-03-24", "a", Action::Buy, "X", dec!(30), dec!(16)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales[0];
+    assert_eq!((w.shares, w.disallowed_loss), (dec!(60), dec!(120)));
+    assert_eq!((book.lots[0].quantity, book.lots[0].basis), (dec!(30), dec!(600)));
+    assert_eq!(book.sales[0].gain_loss, dec!(-80));
+}
+
+#[test]
+fn splits_too_large_to_count_replacements_across_refuse_the_import_instead_of_overflowing() {
+    let reverse = |date: &str| RowInput {
+        ratio: Some(Ratio { new: dec!(1), old: dec!(1000000) }),
+        ..row(date, "a", Action::Split, "X", dec!(0), dec!(0))
+    };
+    let mut rows = vec![
+        row("2025-01-02", "a", Action::Buy, "X", dec!(10), dec!(10)),
+        row("2025-03-03", "a", Action::Sell, "X", dec!(10), dec!(8)),
+        reverse("2025-03-04"),
+        reverse("2025-03-05"),
+        reverse("2025-03-06"),
+        row("2025-03-10", "a", Action::Buy, "X", dec!(1000000000000), dec!(0.01)),
+    ];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.line = i as u64 + 2;
+    }
+    let cmd = LedgerCommand::Import { household: "h".into(), command_id: "s".into(), file_sha256: "s".into(), rows };
+    let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
+    assert_eq!(err, "line 3: ratio: the splits of X between this sale and T6 are too large to count");
+}
+
+#[test]
+fn computed_settlement_dates_skip_federal_reserve_holidays() {
+    // Friday 10 October 2025, T+1 over Columbus Day (Monday 13 October): Tuesday 14 October.
+    let l = ledger(vec![row("2025-10-10", "a", Action::Buy, "X", dec!(1), dec!(1))]);
+    assert_eq!(l.trades[0].settlement_date, d("2025-10-14"));
+}

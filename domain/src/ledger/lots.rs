@@ -11,7 +11,14 @@
 //! added to the replacement shares' basis and the sold shares' holding period is tacked onto
 //! theirs; in a tax-advantaged account (IRA, 401(k), …) the loss is lost for good
 //! (Rev. Rul. 2008-5) and nothing is adjusted. Shares bought before the sale count only while
-//! still held at the sale; shares that arrive by transfer are not purchases.
+//! still held at the sale; shares that arrive by transfer are not purchases. Shares of the
+//! purchase the sold shares came from never replace them (Rev. Rul. 56-602): buy rows of one
+//! account, symbol and trade date with the same order id (or none) are one purchase, so selling
+//! part of it at a loss and keeping the rest is not a wash sale. Replacement shares are counted
+//! in the sale's shares: a purchase made after a split that came after the sale replaces its
+//! shares carried back through the split (100 bought after a 2:1 split replace 50 sold before
+//! it), and the portion carved from it is in its own shares. The splits counted are the
+//! symbol's, one per date and ratio however many accounts record them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,7 +26,7 @@ use chrono::{Duration, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::types::{AccountInfo, Action, LotMethod, Trade};
+use super::types::{AccountInfo, Action, LotMethod, Ratio, Trade};
 
 /// Days before and after a loss sale in which a purchase makes it a wash sale.
 pub const WASH_SALE_WINDOW_DAYS: i64 = 30;
@@ -44,6 +51,11 @@ pub struct Lot {
     pub replacement_used: bool,
     /// Bought (as opposed to transferred in); only purchases replace sold shares.
     pub is_purchase: bool,
+    /// The purchase the shares came from: the trade id of its first row. Buy rows of one
+    /// account, symbol and trade date with the same `order_id` (or none) are one purchase. Kept
+    /// through portions, splits, symbol changes and transfers: shares of one purchase never
+    /// replace one another (Rev. Rul. 56-602).
+    pub purchase: String,
     seq: u64,
 }
 
@@ -130,6 +142,9 @@ pub struct WashSale {
     pub sold_lot_id: String,
     pub replacement_lot_id: String,
     pub replacement_account: String,
+    /// The sold shares replaced, counted in the shares of the sale: after a split between the
+    /// sale and the replacement's purchase, the replacement portion holds these shares times
+    /// the split's ratio.
     pub shares: Decimal,
     /// The loss disallowed on these shares (positive).
     pub disallowed_loss: Decimal,
@@ -178,6 +193,7 @@ pub struct EngineError {
 #[derive(Debug, Clone)]
 struct Pending {
     lot_id: String,
+    /// The portion's shares, in the purchase's own shares.
     shares: Decimal,
     basis_add: Decimal,
     tack_days: i64,
@@ -188,6 +204,8 @@ struct Purchase {
     date: NaiveDate,
     seq: u64,
     trade_id: String,
+    /// The purchase this row belongs to (see [`Lot::purchase`]).
+    purchase: String,
     account: String,
     quantity: Decimal,
 }
@@ -203,7 +221,79 @@ struct Engine<'a> {
     reserved: HashMap<String, Decimal>,
     splits: HashMap<String, u32>,
     trades_by_id: HashMap<&'a str, &'a Trade>,
+    /// Buy row → the purchase it belongs to (the trade id of the purchase's first row).
+    purchase_of: HashMap<String, String>,
+    /// symbol → its splits in replay order, for counting replacement shares across them.
+    split_events: HashMap<String, Vec<SplitEvent>>,
     book: Book,
+}
+
+/// A split of a symbol, at the first row that records it.
+#[derive(Debug, Clone, Copy)]
+struct SplitEvent {
+    date: NaiveDate,
+    seq: u64,
+    ratio: Ratio,
+}
+
+/// Each symbol's splits in replay order. A split is a row per account (`Action::Split` acts on
+/// the row's account), but it is one event of the security: rows of a symbol with the same date
+/// and the same ratio (2:1 and 4:2 alike) count once, at the first of them, so that a purchase
+/// in an account that held none of the shares at the split (and so has no split row) is still
+/// counted in post-split shares.
+fn split_events(order: &[&Trade]) -> HashMap<String, Vec<SplitEvent>> {
+    let mut events: HashMap<String, Vec<SplitEvent>> = HashMap::new();
+    for t in order {
+        if let (Action::Split, Some(symbol), Some(ratio)) = (t.action, &t.symbol, t.ratio) {
+            let known = events.entry(symbol.clone()).or_default();
+            let same = |e: &SplitEvent| e.date == t.trade_date && e.ratio.new * ratio.old == ratio.new * e.ratio.old;
+            if !known.iter().any(same) {
+                known.push(SplitEvent { date: t.trade_date, seq: t.seq(), ratio });
+            }
+        }
+    }
+    events
+}
+
+/// `quantity` carried through `ratios` (new:old each), or back through them; `None` past
+/// `Decimal`'s range.
+fn through_splits(quantity: Decimal, ratios: &[Ratio], back: bool) -> Option<Decimal> {
+    ratios.iter().try_fold(quantity, |q, r| {
+        let (times, per) = if back { (r.old, r.new) } else { (r.new, r.old) };
+        q.checked_mul(times)?.checked_div(per)
+    })
+}
+
+/// One replacement found for a loss sale.
+struct Match {
+    lot_id: String,
+    account: String,
+    /// Sold shares replaced (the sale's shares).
+    shares: Decimal,
+    /// The replacement portion's shares (the purchase's own shares).
+    portion: Decimal,
+    purchased: NaiveDate,
+    /// A purchase still to come in the replay (else an open lot).
+    future: bool,
+}
+
+/// The purchase each buy row belongs to, by trade id: buy rows of one account, symbol and trade
+/// date with equal order ids (`None` equal to `None`) are one purchase, named after its first
+/// row in replay order. Rev. Rul. 56-602 (1956-2 C.B. 527): shares bought in one lot are not
+/// replacements for one another, so a loss on part of a lot kept in part is allowed. A broker
+/// that fills one order in several rows (partial fills) reports them under one order id or
+/// none; a distinct order id on the same day is a separate purchase.
+fn purchase_groups(order: &[&Trade]) -> HashMap<String, String> {
+    let mut first: HashMap<(&str, &str, NaiveDate, Option<&str>), &str> = HashMap::new();
+    let mut of = HashMap::new();
+    for t in order {
+        if let (Action::Buy, Some(symbol)) = (t.action, &t.symbol) {
+            let key = (t.account.as_str(), symbol.as_str(), t.trade_date, t.order_id.as_deref());
+            let group = *first.entry(key).or_insert(t.trade_id.as_str());
+            of.insert(t.trade_id.clone(), group.to_owned());
+        }
+    }
+    of
 }
 
 /// Replays `trades` (those on or before `as_of`, when given) into a [`Book`].
@@ -214,6 +304,8 @@ pub fn compute(
 ) -> Result<Book, EngineError> {
     let mut order: Vec<&Trade> = trades.iter().filter(|t| as_of.is_none_or(|d| t.trade_date <= d)).collect();
     order.sort_by_key(|t| (t.trade_date, t.seq()));
+    let purchase_of = purchase_groups(&order);
+    let split_events = split_events(&order);
     let mut purchases: HashMap<String, Vec<Purchase>> = HashMap::new();
     for t in &order {
         if let (Action::Buy, Some(symbol)) = (t.action, &t.symbol) {
@@ -221,6 +313,7 @@ pub fn compute(
                 date: t.trade_date,
                 seq: t.seq(),
                 trade_id: t.trade_id.clone(),
+                purchase: purchase_of[&t.trade_id].clone(),
                 account: t.account.clone(),
                 quantity: t.quantity,
             });
@@ -234,6 +327,8 @@ pub fn compute(
         reserved: HashMap::new(),
         splits: HashMap::new(),
         trades_by_id: trades.iter().map(|t| (t.trade_id.as_str(), t)).collect(),
+        purchase_of,
+        split_events,
         book: Book::default(),
     };
     for t in order {
@@ -269,8 +364,9 @@ impl Engine<'_> {
         t.symbol.as_deref().ok_or_else(|| fail(t, "symbol", "required for this action".into()))
     }
 
-    /// The lot a buy or an outside transfer-in opens: its quantity at `price` plus fees.
-    fn new_lot(t: &Trade, is_purchase: bool) -> Result<Lot, EngineError> {
+    /// The lot a buy or an outside transfer-in opens: its quantity at `price` plus fees. A buy
+    /// belongs to its purchase group; shares from outside are a purchase of their own.
+    fn new_lot(&self, t: &Trade, is_purchase: bool) -> Result<Lot, EngineError> {
         Ok(Lot {
             lot_id: t.trade_id.clone(),
             account: t.account.clone(),
@@ -282,6 +378,7 @@ impl Engine<'_> {
             wash_adjustment: Decimal::ZERO,
             replacement_used: false,
             is_purchase,
+            purchase: self.purchase_of.get(&t.trade_id).unwrap_or(&t.trade_id).clone(),
             seq: t.seq(),
         })
     }
@@ -327,14 +424,14 @@ impl Engine<'_> {
             }
             Action::Buy => {
                 self.cash(&t.account, -amount - t.total_fees());
-                let lot = Self::new_lot(t, true)?;
+                let lot = self.new_lot(t, true)?;
                 self.open_purchase(lot, account.account_type.is_tax_advantaged());
             }
             Action::TransferIn => {
                 if t.counterpart.is_some() {
                     return Ok(()); // carried out with its transfer_out
                 }
-                let lot = Self::new_lot(t, false)?;
+                let lot = self.new_lot(t, false)?;
                 self.insert(lot);
             }
             Action::TransferOut => {
@@ -363,7 +460,7 @@ impl Engine<'_> {
                 let symbol = Self::symbol(t)?.to_owned();
                 let portions = self.relieve(t, &t.account, &symbol, t.quantity, method_of(t, &account))?;
                 self.cash(&t.account, amount - t.total_fees());
-                self.realize(t, &account, &symbol, portions, amount - t.total_fees());
+                self.realize(t, &account, &symbol, portions, amount - t.total_fees())?;
             }
             Action::SymbolChange | Action::Merger | Action::Spinoff => self.reorganize(t, &account)?,
             Action::Split => {
@@ -382,7 +479,7 @@ impl Engine<'_> {
                     let portions = self.relieve(t, &t.account, &symbol, fraction, method)?;
                     let proceeds = fraction * t.price;
                     self.cash(&t.account, proceeds);
-                    self.realize(t, &account, &symbol, portions, proceeds);
+                    self.realize(t, &account, &symbol, portions, proceeds)?;
                 }
             }
         }
@@ -415,7 +512,7 @@ impl Engine<'_> {
                 let shares: Decimal = lots.iter().map(|l| l.quantity).sum();
                 let proceeds = shares * t.price - t.total_fees();
                 self.cash(&t.account, proceeds);
-                self.realize(t, account, &symbol, lots, proceeds);
+                self.realize(t, account, &symbol, lots, proceeds)?;
             }
             Action::Merger => {
                 let fmv = t.fmv.unwrap_or_default();
@@ -473,7 +570,7 @@ impl Engine<'_> {
                     let portions = self.relieve(t, &t.account, &new_symbol, fraction, LotMethod::Lifo)?;
                     let proceeds = fraction * t.price;
                     self.cash(&t.account, proceeds);
-                    self.realize(t, account, &new_symbol, portions, proceeds);
+                    self.realize(t, account, &new_symbol, portions, proceeds)?;
                 }
             }
         }
@@ -592,7 +689,14 @@ impl Engine<'_> {
     }
 
     /// Records the sale of `portions` for `proceeds` in all, applying the wash-sale rule.
-    fn realize(&mut self, t: &Trade, account: &AccountInfo, symbol: &str, portions: Vec<Lot>, proceeds: Decimal) {
+    fn realize(
+        &mut self,
+        t: &Trade,
+        account: &AccountInfo,
+        symbol: &str,
+        portions: Vec<Lot>,
+        proceeds: Decimal,
+    ) -> Result<(), EngineError> {
         let total: Decimal = portions.iter().map(|p| p.quantity).sum();
         let mut proceeds_left = proceeds;
         let count = portions.len();
@@ -602,7 +706,7 @@ impl Engine<'_> {
             let loss = portion.basis - share;
             let reportable = !account.account_type.is_tax_advantaged();
             let disallowed =
-                if reportable && loss > Decimal::ZERO { self.wash(t, symbol, &portion, loss) } else { Decimal::ZERO };
+                if reportable && loss > Decimal::ZERO { self.wash(t, symbol, &portion, loss)? } else { Decimal::ZERO };
             self.book.sales.push(SaleRow {
                 sale_id: t.trade_id.clone(),
                 lot_id: portion.lot_id.clone(),
@@ -620,10 +724,18 @@ impl Engine<'_> {
                 reportable,
             });
         }
+        Ok(())
+    }
+
+    /// The splits of `symbol` after the row at `from` and before the row at `to`, in replay order
+    /// (trade date, then row number).
+    fn splits_between(&self, symbol: &str, from: (NaiveDate, u64), to: (NaiveDate, u64)) -> Vec<Ratio> {
+        let events = self.split_events.get(symbol).map(Vec::as_slice).unwrap_or_default();
+        events.iter().filter(|e| from < (e.date, e.seq) && (e.date, e.seq) < to).map(|e| e.ratio).collect()
     }
 
     /// Matches the loss on `sold` against replacement purchases; returns the loss disallowed.
-    fn wash(&mut self, t: &Trade, symbol: &str, sold: &Lot, loss: Decimal) -> Decimal {
+    fn wash(&mut self, t: &Trade, symbol: &str, sold: &Lot, loss: Decimal) -> Result<Decimal, EngineError> {
         let date = t.trade_date;
         let window_start = date - Duration::days(WASH_SALE_WINDOW_DAYS);
         let window_end = date + Duration::days(WASH_SALE_WINDOW_DAYS);
@@ -634,13 +746,16 @@ impl Engine<'_> {
         let mut disallowed_total = Decimal::ZERO;
 
         // Candidates in purchase order: open lots bought in the window before the sale, then
-        // purchases after it (still to come in the replay).
+        // purchases after it (still to come in the replay); never shares of the purchase the
+        // sold shares came from (Rev. Rul. 56-602).
         let mut before: Vec<(NaiveDate, u64, String, String, Decimal)> = self
             .lots
             .get(symbol)
             .into_iter()
             .flat_map(|by_account| by_account.values().flatten())
-            .filter(|l| l.is_purchase && !l.replacement_used && l.purchased >= window_start)
+            .filter(|l| {
+                l.is_purchase && !l.replacement_used && l.purchased >= window_start && l.purchase != sold.purchase
+            })
             .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone(), l.quantity))
             .collect();
         before.sort();
@@ -649,18 +764,23 @@ impl Engine<'_> {
             .get(symbol)
             .map(|ps| {
                 let start = ps.partition_point(|p| (p.date, p.seq) <= (date, t.seq()));
-                ps[start..].iter().take_while(|p| p.date <= window_end).cloned().collect()
+                ps[start..]
+                    .iter()
+                    .take_while(|p| p.date <= window_end)
+                    .filter(|p| p.purchase != sold.purchase)
+                    .cloned()
+                    .collect()
             })
             .unwrap_or_default();
 
-        // (lot id, account, shares, purchased, future)
-        let mut matched: Vec<(String, String, Decimal, NaiveDate, bool)> = Vec::new();
+        let mut matched: Vec<Match> = Vec::new();
         for (purchased, _, lot_id, account, available) in before {
             if need <= Decimal::ZERO {
                 break;
             }
+            // Open lots are already in the shares of the moment of the sale.
             let n = need.min(available);
-            matched.push((lot_id, account, n, purchased, false));
+            matched.push(Match { lot_id, account, shares: n, portion: n, purchased, future: false });
             need -= n;
         }
         for p in after {
@@ -668,17 +788,48 @@ impl Engine<'_> {
                 break;
             }
             let reserved = self.reserved.get(&p.trade_id).copied().unwrap_or_default();
-            let n = need.min(p.quantity - reserved);
+            let available = p.quantity - reserved;
+            if available <= Decimal::ZERO {
+                continue;
+            }
+            // A purchase after a split is in post-split shares: after a 2:1 split two new shares
+            // stand where one old share stood (a split is a nontaxable distribution of stock,
+            // IRC 305(a), and each old share's basis is spread over the shares it became, IRC
+            // 307(a), Treas. Reg. 1.307-1(a)), so 100 new shares replace 50 sold before it. The
+            // sold shares a purchase replaces are its shares carried back through the splits
+            // between the sale and the purchase; the portion carved from it is in its own shares.
+            let ratios = self.splits_between(symbol, (date, t.seq()), (p.date, p.seq));
+            let too_large = || {
+                fail(
+                    t,
+                    "ratio",
+                    format!("the splits of {symbol} between this sale and {} are too large to count", p.trade_id),
+                )
+            };
+            let capacity = through_splits(available, &ratios, true).ok_or_else(too_large)?;
+            let (n, portion) = if capacity <= need {
+                (capacity, available)
+            } else {
+                (need, through_splits(need, &ratios, false).ok_or_else(too_large)?.min(available))
+            };
             if n > Decimal::ZERO {
-                matched.push((p.trade_id.clone(), p.account.clone(), n, p.date, true));
+                matched.push(Match {
+                    lot_id: p.trade_id.clone(),
+                    account: p.account.clone(),
+                    shares: n,
+                    portion,
+                    purchased: p.date,
+                    future: true,
+                });
                 need -= n;
             }
         }
 
-        let matched_shares: Decimal = matched.iter().map(|m| m.2).sum();
+        let matched_shares: Decimal = matched.iter().map(|m| m.shares).sum();
         let mut loss_left = loss * matched_shares / sold.quantity;
         let count = matched.len();
-        for (i, (lot_id, account, n, purchased, future)) in matched.into_iter().enumerate() {
+        for (i, m) in matched.into_iter().enumerate() {
+            let Match { lot_id, account, shares: n, portion: portion_shares, purchased, future } = m;
             let disallowed = if i + 1 == count { loss_left } else { loss * n / sold.quantity };
             loss_left -= disallowed;
             disallowed_total += disallowed;
@@ -686,17 +837,17 @@ impl Engine<'_> {
             let (basis_add, days) = if permanent { (Decimal::ZERO, 0) } else { (disallowed, tack(purchased)) };
             let portion_id = self.next_portion_id(&lot_id);
             if future {
-                *self.reserved.entry(lot_id.clone()).or_default() += n;
+                *self.reserved.entry(lot_id.clone()).or_default() += portion_shares;
                 self.pending.entry(lot_id).or_default().push(Pending {
                     lot_id: portion_id.clone(),
-                    shares: n,
+                    shares: portion_shares,
                     basis_add,
                     tack_days: days,
                 });
             } else {
                 let lots = self.lots.get_mut(symbol).and_then(|a| a.get_mut(&account)).expect("matched lot is open");
                 let at = lots.iter().position(|l| l.lot_id == lot_id).expect("matched lot is open");
-                let mut portion = lots[at].take(n);
+                let mut portion = lots[at].take(portion_shares);
                 lots.retain(|l| l.quantity > Decimal::ZERO);
                 portion.lot_id.clone_from(&portion_id);
                 portion.replacement_used = true;
@@ -720,6 +871,6 @@ impl Engine<'_> {
                 permanent,
             });
         }
-        disallowed_total
+        Ok(disallowed_total)
     }
 }
