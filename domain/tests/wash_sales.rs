@@ -854,7 +854,13 @@ fn splits_too_large_to_count_replacements_across_refuse_the_import_instead_of_ov
     for (i, r) in rows.iter_mut().enumerate() {
         r.line = i as u64 + 2;
     }
-    let cmd = LedgerCommand::Import { household: "h".into(), command_id: "s".into(), file_sha256: "s".into(), rows };
+    let cmd = LedgerCommand::Import {
+        household: "h".into(),
+        command_id: "s".into(),
+        file_sha256: "s".into(),
+        rows,
+        options: Default::default(),
+    };
     let err = decide(&Ledger::default(), &cmd).unwrap_err().to_string();
     assert_eq!(err, "line 3: ratio: the splits of X between this sale and T6 are too large to count");
 }
