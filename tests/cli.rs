@@ -92,6 +92,11 @@ fn a_bad_or_unreachable_database_is_one_clear_line_and_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.starts_with("error: cannot open database"), "{err}");
     }
+    // An unreachable server is reported with the reason, not as a pool timing out.
+    let o = run("postgres://postgres@127.0.0.1:1/cairn", &["verify"]);
+    let err = stderr(&o);
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(!err.contains("timed out"), "{err}");
 }
 
 #[test]

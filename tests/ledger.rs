@@ -534,3 +534,36 @@ async fn future_trades_are_refused_and_closed_days_and_overdrafts_are_warned_abo
     assert!(stderr(&o).contains("time_zone: \"Mars/Olympus\" is not an IANA time zone"), "{}", stderr(&o));
     db.remove().await;
 }
+
+#[tokio::test]
+async fn concurrent_imports_into_one_household_all_succeed() {
+    for db in all_backends("concurrent imports").await {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write(&dir, "open.csv", "2025-01-02,Brokerage,taxable,deposit,,1,100000,0,,,,\n");
+        json(&run(&db.url, &["ledger", "import", &first, "--household", "Busy"]));
+        // Eight writers at once, none with a precondition: the server decides again until each
+        // gets its turn, so none fails with a conflict.
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                let file = write(
+                    &dir,
+                    &format!("w{i}.csv"),
+                    &format!("2025-02-{:02},Brokerage,,buy,M,{},10,0,,,,\n", i + 3, i + 1),
+                );
+                common::cairn()
+                    .args(["--database-url", &db.url, "ledger", "import", &file, "--household", "Busy"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let o = child.wait_with_output().unwrap();
+            assert_eq!(json(&o)["rows"].as_u64(), Some(1));
+        }
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Busy", "--format", "json"]));
+        assert_eq!(lots["lots"].as_array().unwrap().len(), 8);
+        db.remove().await;
+    }
+}

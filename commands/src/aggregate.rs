@@ -19,8 +19,17 @@ use event_store::{Direction, EventStore, ExpectedVersion, Metadata, NewEvent, St
 
 use crate::CommandError;
 
-/// How many times a command is decided again after a version conflict.
-const MAX_ATTEMPTS: usize = 5;
+/// How long a command with no precondition of its own keeps deciding again while other writers
+/// get to its stream first (it then fails with [`CommandError::Contention`]).
+pub const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The pause before deciding again: growing from about 1 ms to at most about 64 ms, with a
+/// jitter taken from the command id so that writers that collided do not collide again in step.
+pub fn backoff(attempt: u32, command_id: Uuid) -> std::time::Duration {
+    let base = 1u64 << attempt.min(6);
+    let jitter = u64::from(command_id.as_bytes()[15] ^ (attempt as u8).wrapping_mul(151)) % (base + 1);
+    std::time::Duration::from_millis(base / 2 + jitter)
+}
 
 /// What the loop needs to know of an aggregate.
 pub trait Aggregate {
@@ -157,7 +166,7 @@ pub struct Executed<E> {
 }
 
 /// Loads `stream`, runs `decide` on its state, and appends the result with the expected
-/// version; on a conflict it starts over, at most a few times. With `expected`, the caller's
+/// version; on a conflict it starts over, after a short pause, for up to [`RETRY_FOR`]. With `expected`, the caller's
 /// own optimistic lock, a stream at any other version is a [`CommandError::Conflict`] and is
 /// not retried.
 pub async fn execute<A, S>(
@@ -173,7 +182,8 @@ where
     S: EventStore,
 {
     let key = key::<A, S>(store, stream);
-    for attempt in 1..=MAX_ATTEMPTS {
+    let started = std::time::Instant::now();
+    for attempt in 1.. {
         let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, true)).await?;
         if let Some(wanted) = expected.filter(|w| *w != version) {
             keep::<A>(key, state, version);
@@ -211,7 +221,11 @@ where
                 })
             }
             Err(e) if e.is_conflict() && expected.is_none() => {
-                tracing::info!(attempt, stream = %stream, "stream changed while deciding; deciding again");
+                if started.elapsed() >= RETRY_FOR {
+                    break;
+                }
+                tracing::debug!(attempt, stream = %stream, "stream changed while deciding; deciding again");
+                tokio::time::sleep(backoff(attempt, command_id)).await;
             }
             Err(StoreError::Conflict { actual, .. }) if expected.is_some() => {
                 return Err(CommandError::Conflict { stream: stream.to_string(), expected: version, actual })

@@ -20,7 +20,6 @@ use crate::CommandError;
 pub const MARKET_SCHEMA_VERSION: u32 = domain::market::SCHEMA_VERSION;
 const REQUIRED: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
 const OPTIONAL: [&str; 3] = ["adj_close", "vwap", "source"];
-const MAX_ATTEMPTS: usize = 5;
 
 pub struct MarketAggregate;
 
@@ -100,8 +99,10 @@ pub struct MarketImport {
 /// Imports a file of daily bars; every symbol's stream is written in one transaction.
 pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller) -> Result<MarketImport, CommandError> {
     let by_symbol = parse_csv(bytes)?;
-    let metadata = aggregate::metadata(Uuid::now_v7(), caller);
-    for attempt in 1..=MAX_ATTEMPTS {
+    let command_id = Uuid::now_v7();
+    let metadata = aggregate::metadata(command_id, caller);
+    let started = std::time::Instant::now();
+    for attempt in 1.. {
         let mut planned = Vec::new();
         let mut summary = MarketImport { symbols: by_symbol.len(), ..Default::default() };
         for (symbol, bars) in &by_symbol {
@@ -129,7 +130,11 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
         match store.append_many(&writes).await {
             Ok(_) => return Ok(summary),
             Err(e) if e.is_conflict() => {
-                tracing::info!(attempt, "market data changed while importing; deciding again");
+                if started.elapsed() >= aggregate::RETRY_FOR {
+                    break;
+                }
+                tracing::debug!(attempt, "market data changed while importing; deciding again");
+                tokio::time::sleep(aggregate::backoff(attempt, command_id)).await;
             }
             Err(e) => return Err(e.into()),
         }

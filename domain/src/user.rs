@@ -241,9 +241,13 @@ pub enum UserEvent {
         at: DateTime<Utc>,
     },
     /// The user asked for something outside their rights (`what`: method, path and reason).
+    /// Repeats are aggregated by the shell: `count` refusals of `what` (1 for events recorded
+    /// before aggregation), the last of them at `at`.
     AccessRefused {
         what: String,
         at: DateTime<Utc>,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u64,
     },
     /// Digests of fresh single-use backup codes (replacing any earlier ones).
     BackupCodesIssued {
@@ -499,8 +503,10 @@ pub enum UserCommand {
     SignOut {
         session: String,
     },
+    /// Record `count` refusals of `what` (the shell aggregates repeats).
     RefuseAccess {
         what: String,
+        count: u64,
     },
     IssueBackupCodes {
         codes: Vec<String>,
@@ -513,6 +519,14 @@ pub enum UserCommand {
         household: String,
         by: String,
     },
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
@@ -681,7 +695,7 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
             }
             E::SignedOut { session: session.clone(), at: now }
         }
-        C::RefuseAccess { what } => E::AccessRefused { what: what.clone(), at: now },
+        C::RefuseAccess { what, count } => E::AccessRefused { what: what.clone(), at: now, count: (*count).max(1) },
         C::IssueBackupCodes { codes } => {
             if u.mfa_secret.is_none() {
                 return Err(refuse("mfa", "is not enabled"));

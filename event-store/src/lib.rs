@@ -37,7 +37,7 @@ pub use keys::StoredKey;
 pub use model::{
     AppendResult, Direction, ExpectedVersion, Head, Metadata, NewEvent, StoredEvent, StreamId, MAX_STREAM_ID_LEN,
 };
-pub use postgres::PgStore;
+pub use postgres::{connect_pool, PgStore};
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
 pub use sqlite::SqliteStore;
 pub use store::{EventStore, Store, StoreMetrics, Subscription, Verification};

@@ -45,16 +45,36 @@ struct Inner {
     metrics: Arc<StoreMetrics>,
 }
 
+/// How long the first connection to a server may take before the open fails.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pool of at most `max` connections to the server, after one plain connection proves it
+/// answers: a pool only ever says "timed out" while it retries, so an unreachable server
+/// (refused, unknown host, bad password) is reported by that first connection's own error,
+/// within [`CONNECT_TIMEOUT`].
+pub async fn connect_pool(options: PgConnectOptions, max: u32) -> std::result::Result<PgPool, sqlx::Error> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let probe = tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await.map_err(|_| {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from {}:{} within {} s",
+                options.get_host(),
+                options.get_port(),
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        ))
+    })??;
+    probe.close().await?;
+    PgPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).connect_with(options).await
+}
+
 impl PgStore {
     /// Connects to `postgres://…` and runs the embedded migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::InvalidUrl { url: url.to_owned(), problem: e.to_string() })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
+        let pool = connect_pool(options, 16).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
             inner: Arc::new(Inner {

@@ -178,7 +178,10 @@ impl People {
                 Some(("token_reuse", format!("session {session} revoked: a rotated refresh token was used again"), at))
             }
             U::SignedOut { session, at } => Some(("signed_out", format!("session {session}"), at)),
-            U::AccessRefused { what, at } => Some(("access_refused", what.clone(), at)),
+            U::AccessRefused { what, at, count } => {
+                let detail = if *count > 1 { format!("{what}: {count} times") } else { what.clone() };
+                Some(("access_refused", detail, at))
+            }
             U::BackupCodesIssued { codes, at } => Some(("backup_codes_issued", format!("{} codes", codes.len()), at)),
             U::HouseholdAssigned { household, by, at } => {
                 Some(("household_assigned", format!("{household} by {by}"), at))

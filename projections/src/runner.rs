@@ -31,6 +31,9 @@ const PAGE: usize = 20_000;
 /// live batches are written as soon as the source has nothing more). Large, because each write
 /// replaces every row of the aggregates touched: a rebuild writes each household about once.
 const CHUNK_EVENTS: u64 = 2_000_000;
+/// The longest a catch-up absorbs before writing: a crash (or a server that keeps crashing)
+/// loses at most this much work, so a large backlog is caught up in bounded batches.
+const CHUNK_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One of this build's projectors.
 pub enum Projection {
@@ -381,6 +384,8 @@ impl Runner {
         };
         let mut ahead: Option<tokio::task::JoinHandle<event_store::Result<Vec<StoredEvent>>>> = None;
         let (mut reading, mut absorbing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let chunk_started = Instant::now();
+        let chunk_full = |absorbed: u64| absorbed >= CHUNK_EVENTS || chunk_started.elapsed() >= CHUNK_TIME;
         loop {
             let t = Instant::now();
             let page = match ahead.take() {
@@ -397,7 +402,7 @@ impl Runner {
             }
             let full = page.len() == PAGE;
             absorbed += page.len() as u64;
-            if full && absorbed < CHUNK_EVENTS {
+            if full && !chunk_full(absorbed) {
                 ahead = read_ahead(next);
             }
             let wanted: Vec<StoredEvent> = page.into_iter().filter(|e| self.projection.wants(e)).collect();
@@ -409,7 +414,7 @@ impl Runner {
                 caught_up = true;
                 break;
             }
-            if absorbed >= CHUNK_EVENTS {
+            if chunk_full(absorbed) {
                 break;
             }
         }

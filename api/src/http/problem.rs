@@ -136,11 +136,13 @@ impl From<CommandError> for Problem {
                 }
                 p
             }
+            // The caller's own precondition failed: read again, then decide whether to retry.
             CommandError::Conflict { ref stream, expected, actual } => Problem::new("conflict", e.to_string())
                 .with("stream", stream.clone())
                 .with("expected_version", expected)
                 .with("current_version", actual),
-            CommandError::Contention(_) => Problem::new("conflict", e.to_string()),
+            // The server already retried for `RETRY_FOR`: the same request may succeed later.
+            CommandError::Contention(_) => Problem::new("conflict", e.to_string()).retry_after(1),
             CommandError::Store(err) => Problem::internal(err),
         }
     }

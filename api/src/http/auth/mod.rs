@@ -37,11 +37,19 @@ pub struct Auth {
     pub limiter: Limiter,
     /// Sessions signed out or revoked by this process, until their last access token expires.
     revoked: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Refused requests, aggregated before they are recorded.
+    pub refusals: super::authz::Refusals,
 }
 
 impl Auth {
     pub fn new(keys: Keys, passwords: Passwords) -> Self {
-        Self { keys, passwords, limiter: Limiter::default(), revoked: Mutex::new(HashMap::new()) }
+        Self {
+            keys,
+            passwords,
+            limiter: Limiter::default(),
+            revoked: Mutex::new(HashMap::new()),
+            refusals: super::authz::Refusals::default(),
+        }
     }
 
     fn revoke(&self, session: &str) {
@@ -373,9 +381,11 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
         Err(e) => return Err(e.into()),
     };
     match events.first() {
-        Some(UserEvent::TokenRefreshed { session, .. }) => {
+        // The session named in the token must be the one its digest belongs to, of this user: a
+        // token edited to carry another session id is refused.
+        Some(UserEvent::TokenRefreshed { session: refreshed, .. }) if *refreshed == session => {
             let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
-            issue(auth, &user_id, &user, session, replacement, false)
+            issue(auth, &user_id, &user, refreshed, replacement, false)
         }
         Some(UserEvent::TokenReuseDetected { session, .. }) => {
             auth.revoke(session);

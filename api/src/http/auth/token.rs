@@ -13,6 +13,10 @@ use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+/// Clock skew tolerated on a token's expiry and not-before: a few seconds, so an expired token
+/// stops working when it says it does.
+pub const LEEWAY_SECONDS: u64 = 5;
+
 /// Lifetime of an access token.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 pub const ISSUER: &str = "cairn";
@@ -91,11 +95,11 @@ impl Keys {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &self.encoding)?)
     }
 
-    /// Checks signature, algorithm, issuer, audience, expiry and not-before (30 s leeway for
-    /// clock skew); `Err` says which failed.
+    /// Checks signature, algorithm, issuer, audience, expiry and not-before ([`LEEWAY_SECONDS`]
+    /// for clock skew); `Err` says which failed, in words of its own (never the library's).
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         let mut v = Validation::new(Algorithm::EdDSA);
-        v.leeway = 30;
+        v.leeway = LEEWAY_SECONDS;
         v.validate_nbf = true;
         v.set_audience(&[AUDIENCE]);
         v.set_issuer(&[ISSUER]);
@@ -109,7 +113,8 @@ impl Keys {
                 K::InvalidIssuer => "the token is from another issuer".to_owned(),
                 K::InvalidAlgorithm => "the token's algorithm is not accepted".to_owned(),
                 K::InvalidSignature => "the token's signature does not verify".to_owned(),
-                _ => format!("the token is malformed ({e})"),
+                K::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+                _ => "the token is malformed".to_owned(),
             }
         })
     }

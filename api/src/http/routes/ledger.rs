@@ -198,7 +198,15 @@ async fn record_row(
         let csv = row.to_csv()?;
         let outcome = ledger::record_rows(&state.store, &key_h, &csv, id.to_string(), expected, id, &p.caller())
             .await
-            .map_err(|e| Problem::from(e).with("hint", "fields are named as the CSV columns"))?;
+            .map_err(|e| {
+                let validation = matches!(e, commands::CommandError::Invalid(_) | commands::CommandError::Rejected(_));
+                let p = Problem::from(e);
+                if validation {
+                    p.with("hint", "fields are named as the CSV columns")
+                } else {
+                    p
+                }
+            })?;
         created(&outcome)
     };
     respond(work.await)
