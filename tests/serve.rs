@@ -97,3 +97,21 @@ async fn an_unreachable_nats_server_does_not_stop_the_http_server() {
     stop(child);
     db.remove().await;
 }
+
+#[tokio::test]
+async fn metrics_behind_a_token_answer_only_with_it() {
+    let db = common::sqlite().await;
+    let (child, base) = serve(&db.url, &[("CAIRN_METRICS_TOKEN", "s3cret-scraper-token")]);
+    let http = reqwest::Client::new();
+    let without = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    let body: serde_json::Value = without.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/unauthorized");
+    let wrong = http.get(format!("{base}/metrics")).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = http.get(format!("{base}/metrics")).bearer_auth("s3cret-scraper-token").send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("cairn_head_position"));
+    stop(child);
+    db.remove().await;
+}

@@ -69,7 +69,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(system::health),
     );
-    add(Op::new("get", "/metrics", Group::Public, "Prometheus metrics (text)"), get(system::metrics));
+    add(
+        Op {
+            description: "Served to loopback clients only, unless CAIRN_METRICS_TOKEN is set: then to any client sending `Authorization: Bearer <that token>` (401 otherwise).",
+            ..Op::new("get", "/metrics", Group::Public, "Prometheus metrics (text)")
+        },
+        get(system::metrics),
+    );
     add(Op::new("get", "/openapi.json", Group::Public, "This OpenAPI 3.1 document"), get(system::openapi));
     for (path, _, _) in super::web::FILES {
         add(

@@ -39,8 +39,41 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Who may read `/metrics`: with `CAIRN_METRICS_TOKEN` set, a request bearing that token
+/// (`Authorization: Bearer <token>`, from anywhere); without it, clients on this machine only
+/// (loopback addresses), so the figures are never open to the network by default.
+fn may_read_metrics(headers: &axum::http::HeaderMap, client: Option<std::net::IpAddr>) -> Result<(), Problem> {
+    static TOKEN: OnceLock<Option<String>> = OnceLock::new();
+    let token = TOKEN.get_or_init(|| std::env::var("CAIRN_METRICS_TOKEN").ok().filter(|t| !t.is_empty()));
+    match token {
+        Some(token) => {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .unwrap_or("");
+            // Compared by digest, so the time taken says nothing about the token.
+            use sha2::Digest as _;
+            if sha2::Sha256::digest(presented.trim()) == sha2::Sha256::digest(token) {
+                Ok(())
+            } else {
+                Err(Problem::new("unauthorized", "/metrics needs the metrics token: Authorization: Bearer <token>"))
+            }
+        }
+        None if client.is_some_and(|ip| ip.is_loopback()) => Ok(()),
+        None => Err(Problem::new(
+            "forbidden",
+            "/metrics is served to this machine only; set CAIRN_METRICS_TOKEN to let a scraper in with it",
+        )),
+    }
+}
+
 #[tracing::instrument(skip_all)]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Err(p) = may_read_metrics(&parts.headers, crate::http::auth::client_ip(&parts)) {
+        return p.into_response();
+    }
     let head = match state.store.head().await {
         Ok(h) => h.map_or(0, |h| h.position),
         Err(e) => {
