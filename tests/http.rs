@@ -448,14 +448,38 @@ async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
     let reg = api
         .post("/v1/auth/register", None, json!({ "name": "Mia", "email": "mia@example.com", "password": PASSWORD }))
         .await;
-    assert_eq!(reg.status, 201, "{}", reg.body);
-    let mia_id = reg.body["user_id"].as_str().unwrap().to_owned();
-    let household = reg.body["household"].as_str().unwrap().to_owned();
+    assert_eq!((reg.status, reg.body["status"].as_str()), (202, Some("accepted")), "{}", reg.body);
+    // Registering a taken email answers exactly the same, changes nothing, and tells the owner.
+    let again = api
+        .post(
+            "/v1/auth/register",
+            None,
+            json!({ "name": "Eve", "email": "MIA@example.com", "password": "another long passphrase" }),
+        )
+        .await;
+    assert_eq!((again.status, &again.body), (reg.status, &reg.body));
+    // Ten registrations per address in ten minutes; the eleventh waits.
+    for i in 0..8 {
+        let body = json!({ "name": "N", "email": format!("n{i}@example.com"), "password": "a long enough passphrase" });
+        assert_eq!(api.post("/v1/auth/register", None, body).await.status, 202);
+    }
+    let body = json!({ "name": "N", "email": "n9@example.com", "password": "a long enough passphrase" });
+    let flood = api.post("/v1/auth/register", None, body).await;
+    assert_eq!((flood.status, flood.problem()), (429, "/problems/rate-limited"), "{}", flood.body);
 
     // First sign-in: not a new device; from another browser it is, and it is logged.
     let first = api.login("mia@example.com", PASSWORD).await;
     assert_eq!((first.status, first.body["new_device"].as_bool()), (200, Some(false)));
-    assert_eq!(first.body["user"]["household"].as_str(), Some(household.as_str()));
+    let mia_id = first.body["user"]["user_id"].as_str().unwrap().to_owned();
+    let household = first.body["user"]["household"].as_str().unwrap().to_owned();
+    assert!(household.starts_with('h'), "{}", first.body);
+    wait_for(&api, &admin, &format!("/v1/audit/security?user={mia_id}"), |rows| {
+        rows.iter().any(|r| {
+            r["kind"] == "access_refused"
+                && r["detail"].as_str().unwrap_or("").starts_with("self-registration with this account's email")
+        })
+    })
+    .await;
     let phone = Api::new(&server.base, "phone/2.0");
     assert_eq!(phone.login("mia@example.com", PASSWORD).await.body["new_device"], true);
     let token = first.body["access_token"].as_str().unwrap().to_owned();

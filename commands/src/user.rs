@@ -56,7 +56,7 @@ const PERSONAL: &str = "personal";
 /// The vault field the TOTP secret is sealed under.
 pub const MFA_FIELD: &str = "mfa_secret";
 
-fn validate(p: &PersonalData) -> Result<(), CommandError> {
+pub fn validate(p: &PersonalData) -> Result<(), CommandError> {
     if p.name.trim().is_empty() {
         return Err(CommandError::Invalid("name: must not be empty".into()));
     }

@@ -15,6 +15,8 @@ pub enum Scope {
     MfaPerAccount,
     RefreshPerIp,
     RefreshPerAccount,
+    /// Self-registrations from one address (IPv6: one /64).
+    RegisterPerIp,
 }
 
 impl Scope {
@@ -26,6 +28,7 @@ impl Scope {
             Self::MfaPerAccount => (5, Duration::from_secs(300)),
             Self::RefreshPerIp => (120, Duration::from_secs(60)),
             Self::RefreshPerAccount => (30, Duration::from_secs(60)),
+            Self::RegisterPerIp => (10, Duration::from_secs(600)),
         }
     }
 }

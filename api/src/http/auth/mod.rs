@@ -216,6 +216,11 @@ fn issue(
     })
 }
 
+/// Refuses a self-registration from an address that has made too many (429 with Retry-After).
+pub fn registration_allowed(state: &AppState, ip: Option<IpAddr>) -> Result<(), Problem> {
+    limited(state.auth.limiter.attempt(Scope::RegisterPerIp, &ip_key(ip)))
+}
+
 fn limited(result: Result<(), std::time::Duration>) -> Result<(), Problem> {
     result.map_err(|wait| {
         Problem::new("rate-limited", "too many attempts; wait and try again").retry_after(wait.as_secs())

@@ -44,6 +44,9 @@ impl Default for HashCost {
 pub struct Passwords {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Self-registrations hash one at a time, on a permit of their own: however many arrive,
+    /// they never take the permits sign-ins wait for.
+    registration: Arc<Semaphore>,
     /// A hash of a random password with the same cost, verified against when the account does
     /// not exist so that an unknown email takes as long as a wrong password.
     decoy: Arc<String>,
@@ -54,7 +57,12 @@ impl Passwords {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| anyhow::anyhow!("Argon2 parameters: {e}"))?;
         let decoy = hash_with(&params, &uuid::Uuid::new_v4().to_string())?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(cost.concurrency.max(1))), decoy: Arc::new(decoy) })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(cost.concurrency.max(1))),
+            registration: Arc::new(Semaphore::new(1)),
+            decoy: Arc::new(decoy),
+        })
     }
 
     /// Checks the policy: `Err` names what is wrong.
@@ -83,6 +91,13 @@ impl Passwords {
     /// The Argon2id hash of `password` (PHC string with a fresh salt).
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
+        let params = self.params.clone();
+        tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
+    }
+
+    /// [`Passwords::hash`] for a self-registration, on the registrations' own permit.
+    pub async fn hash_for_registration(&self, password: String) -> anyhow::Result<String> {
+        let _permit = self.registration.acquire().await?;
         let params = self.params.clone();
         tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
     }

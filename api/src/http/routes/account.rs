@@ -27,22 +27,49 @@ pub struct Register {
     pub password: String,
 }
 
+/// The answer to every accepted registration, whether the email was new or already registered,
+/// so that registering reveals nothing about who has an account.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Registered {
-    pub user_id: String,
-    /// The household created for the new client (its id in `/v1/households/{household}`).
-    pub household: String,
+    /// Always `accepted`.
+    pub status: &'static str,
+    pub detail: &'static str,
 }
 
-pub async fn register(State(state): State<AppState>, Body(req): Body<Register>) -> Result<Response, Problem> {
+const REGISTERED: Registered = Registered {
+    status: "accepted",
+    detail: "sign in with this email and password; if the email already had an account, nothing \
+             was changed and its owner's security log says someone tried",
+};
+
+/// Self-registration: rate limited per address, the password hashed on a permit of its own (so
+/// a flood of registrations never delays sign-ins), and one answer (202) whether the email was
+/// new or taken: a taken one changes nothing and is recorded in its owner's security log.
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): Peer,
+    Body(req): Body<Register>,
+) -> Result<Response, Problem> {
+    auth::registration_allowed(&state, Some(peer.ip()))?;
     Passwords::policy(&req.password, &req.email).map_err(|why| Problem::field("password", why))?;
-    let hash = state.auth.passwords.hash(req.password).await.map_err(Problem::internal)?;
-    let household = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let personal = PersonalData { name: req.name, email: req.email, tax_id: None, born: None };
+    users::validate(&personal)?;
+    // Hashed either way, so a taken email takes as long to answer as a new one.
+    let hash = state.auth.passwords.hash_for_registration(req.password).await.map_err(Problem::internal)?;
     let caller = commands::aggregate::Caller { actor: "self-registration".into(), source: "http".into() };
-    let user_id =
-        users::register(&state.store, &state.vault, &personal, Some(household.clone()), Some(hash), &caller).await?;
-    Ok((StatusCode::CREATED, Json(Registered { user_id, household })).into_response())
+    if let Some(owner) = users::user_for_login(&state.store, &state.vault, &personal.email).await? {
+        let what = "self-registration with this account's email (nothing changed; the answer did not say so)";
+        let command = UserCommand::RefuseAccess { what: what.into(), count: 1 };
+        commands::user::command(&state.store, &owner, command, &caller).await?;
+    } else {
+        let household = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        match users::register(&state.store, &state.vault, &personal, Some(household), Some(hash), &caller).await {
+            // Registered at the same moment by another request: the same answer.
+            Ok(_) | Err(commands::CommandError::Invalid(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((StatusCode::ACCEPTED, Json(REGISTERED)).into_response())
 }
 
 pub async fn login(

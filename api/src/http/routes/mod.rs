@@ -85,8 +85,8 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     }
 
     // Signing in.
-    add(Op { body: json_body::<account::Register>(), response: (201, Some(schema::<account::Registered>)),
-        description: "Creates a client with a household of their own. The password must be at least 12 characters, not a known breached password, and not contain the email.",
+    add(Op { body: json_body::<account::Register>(), response: (202, Some(schema::<account::Registered>)),
+        description: "Creates a client with a household of their own (sign in to learn its id). The password must be at least 12 characters, not a known breached password, and not contain the email. The answer is the same 202 whether the email was new or already registered (a taken one changes nothing and is recorded in its owner's security log); 10 registrations per 10 minutes per address (429 with Retry-After).",
         ..Op::new("post", "/v1/auth/register", Group::Public, "Register as a client") }, post(account::register));
     add(Op { body: json_body::<SignIn>(), response: (200, Some(schema::<Tokens>)),
         description: "Rate limited per IP and per account (429 with Retry-After); 5 consecutive failures lock the account for a minute, doubling with each further failure up to an hour. With MFA on, a first attempt without `totp` or `backup_code` answers 401 `mfa-required`. A sign-in from a device not seen before is recorded and flagged (`new_device`).",
