@@ -46,6 +46,8 @@ impl Server {
 struct Api {
     http: reqwest::Client,
     base: String,
+    /// The device cookie the server set, sent back to `/v1/auth` as a browser would.
+    device: std::sync::Mutex<Option<String>>,
 }
 
 /// A response: status, headers, JSON body (or Null).
@@ -63,7 +65,11 @@ impl Answer {
 
 impl Api {
     fn new(base: &str, agent: &str) -> Self {
-        Self { http: reqwest::Client::builder().user_agent(agent).build().unwrap(), base: base.to_owned() }
+        Self {
+            http: reqwest::Client::builder().user_agent(agent).build().unwrap(),
+            base: base.to_owned(),
+            device: std::sync::Mutex::new(None),
+        }
     }
 
     async fn send(
@@ -84,9 +90,20 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        let cookie = self.device.lock().unwrap().clone();
+        if let Some(c) = cookie.filter(|_| path.starts_with("/v1/auth")) {
+            req = req.header("cookie", c);
+        }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let headers = r.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/v1/auth"),
+                "{set}"
+            );
+            *self.device.lock().unwrap() = set.split(';').next().map(str::to_owned);
+        }
         let text = r.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status >= 400 {
@@ -437,6 +454,41 @@ async fn wait_for(api: &Api, token: &str, path: &str, check: impl Fn(&[Value]) -
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{path} never showed what was expected");
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_never_lock_the_owners_device_out_and_a_copied_user_agent_is_not_that_device() {
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "laptop/1.0");
+    let admin = bootstrap(&server, &api).await;
+    let made = api
+        .post("/v1/users", Some(&admin), json!({ "name": "Kim", "email": "kim@example.com", "password": PASSWORD }))
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let owner = Api::new(&server.base, "laptop/1.0");
+    assert_eq!(owner.login("kim@example.com", PASSWORD).await.status, 200);
+    // An attacker keeps guessing: first wrong passwords, then the lockout, then the rate limit.
+    let attacker = Api::new(&server.base, "attacker/0.1");
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..21 {
+        seen.insert(attacker.login("kim@example.com", "wrong-password-123").await.problem().to_owned());
+    }
+    assert!(seen.contains("/problems/locked-out") && seen.contains("/problems/rate-limited"), "{seen:?}");
+    // The owner's own browser still signs in, with the right password.
+    let back = owner.login("kim@example.com", PASSWORD).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.body["new_device"], false);
+    // The same user agent from the same network, without the device cookie, is another device.
+    let impostor = Api::new(&server.base, "laptop/1.0");
+    let refused = impostor.login("kim@example.com", PASSWORD).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    // A cookie made for another account names no device of this one.
+    let forged = Api::new(&server.base, "laptop/1.0");
+    *forged.device.lock().unwrap() = api.device.lock().unwrap().clone();
+    assert_eq!(forged.login("kim@example.com", PASSWORD).await.status, 429);
+    drop(server);
+    db.remove().await;
 }
 
 #[tokio::test]

@@ -131,10 +131,36 @@ pub fn network(ip: Option<IpAddr>) -> String {
     }
 }
 
-/// A device: the user agent and the network prefix, hashed.
-pub fn device(headers: &HeaderMap, network: &str) -> String {
-    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    hex::encode(&Sha256::new().chain_update(agent).chain_update("|").chain_update(network).finalize()[..16])
+/// The cookie that names a browser or app as a device of one user: set at each successful
+/// sign-in (HttpOnly, SameSite=Strict, sent only to `/v1/auth`, a year), signed with a key
+/// derived from the token key. A device is known only by this cookie, never by its user agent
+/// or network, which anyone can copy.
+pub const DEVICE_COOKIE: &str = "cairn_device";
+
+/// The device of a sign-in: the one its valid device cookie names, or a fresh id (a device
+/// never seen, so it matches no known one).
+fn signing_in_device(keys: &Keys, headers: &HeaderMap, user_id: &str) -> (String, bool) {
+    let presented = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(DEVICE_COOKIE)?.strip_prefix('='))
+        .find_map(|value| keys.device_of(user_id, value));
+    match presented {
+        Some(device) => (device, true),
+        None => (uuid::Uuid::new_v4().simple().to_string(), false),
+    }
+}
+
+/// The `Set-Cookie` value of a device cookie (`Secure` when the request came over HTTPS, as a
+/// proxy in front says with `X-Forwarded-Proto`).
+pub fn device_set_cookie(headers: &HeaderMap, value: &str) -> String {
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
+    format!(
+        "{DEVICE_COOKIE}={value}; Path=/v1/auth; Max-Age=31536000; HttpOnly; SameSite=Strict{}",
+        if https { "; Secure" } else { "" }
+    )
 }
 
 /// The key per-IP limits count under: the address for IPv4, its /64 for IPv6 (a single host
@@ -255,30 +281,37 @@ pub struct SignIn {
 }
 
 /// Signs in: rate limits, password, lockout, MFA, then a new session.
+/// With a successful sign-in: the `Set-Cookie` value naming its device.
 pub async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
     ip: Option<IpAddr>,
     req: SignIn,
-) -> Result<Tokens, Problem> {
+) -> Result<(Tokens, String), Problem> {
     let auth = &state.auth;
     let net = network(ip);
     limited(auth.limiter.attempt(Scope::SignInPerIp, &ip_key(ip)))?;
     let user_id = users::user_for_login(&state.store, &state.vault, &req.email).await?;
-    limited(auth.limiter.attempt(Scope::SignInPerAccount, &req.email.trim().to_lowercase()))?;
+    let email = req.email.trim().to_lowercase();
     let Some(user_id) = user_id else {
+        limited(auth.limiter.attempt(Scope::SignInPerAccount, &email))?;
         auth.passwords.verify(req.password, None).await;
         tracing::info!(network = %net, "sign-in for an unknown email");
         return Err(Problem::new("invalid-credentials", "wrong email or password"));
     };
     let (_, stream) = users::canonical(&user_id)?;
     let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let (this_device, signed) = signing_in_device(&auth.keys, headers, &user_id);
+    // Each known device has a per-account bucket of its own: attempts from elsewhere, however
+    // many, never rate-limit the owner's own browser.
+    let known = signed && user.access.devices.contains(&this_device);
+    let bucket = if known { format!("{email}|{this_device}") } else { email };
+    limited(auth.limiter.attempt(Scope::SignInPerAccount, &bucket))?;
     if user.erased {
         auth.passwords.verify(req.password, None).await;
         return Err(Problem::new("invalid-credentials", "wrong email or password"));
     }
     let now = Utc::now();
-    let this_device = device(headers, &net);
     // A lock holds against devices that never signed in: the owner's own browser may still try
     // (and a wrong password from it counts too), so failures from elsewhere cannot keep the
     // owner out.
@@ -326,7 +359,7 @@ pub async fn sign_in(
     let command = UserCommand::SignIn {
         session: session.clone(),
         token: digest(&refresh),
-        device: this_device,
+        device: this_device.clone(),
         network: net,
         mfa_step,
         backup_code,
@@ -346,7 +379,8 @@ pub async fn sign_in(
     };
     let new_device = events.iter().any(|e| matches!(e, UserEvent::SignedIn { new_device: true, .. }));
     let user = events.iter().fold(user, domain::user::evolve);
-    issue(auth, &user_id, &user, &session, refresh, new_device)
+    let cookie = device_set_cookie(headers, &auth.keys.device_cookie(&user_id, &this_device));
+    Ok((issue(auth, &user_id, &user, &session, refresh, new_device)?, cookie))
 }
 
 /// A refresh or sign-out request.

@@ -12,6 +12,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 /// Clock skew tolerated on a token's expiry and not-before: a few seconds, so an expired token
 /// stops working when it says it does.
@@ -47,6 +48,8 @@ pub struct Claims {
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Signs device cookies: derived from the signing key, so it needs no file of its own.
+    device_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -60,10 +63,42 @@ impl Keys {
     pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
         let signing = SigningKey::from_pkcs8_pem(pem).map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 key: {e}"))?;
         let der = signing.to_pkcs8_der().map_err(|e| anyhow::anyhow!("cannot encode the key: {e}"))?;
+        let device_key: [u8; 32] = sha2::Sha256::new()
+            .chain_update(b"cairn device cookie v1\0")
+            .chain_update(signing.to_bytes())
+            .finalize()
+            .into();
         Ok(Self {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
+            device_key,
         })
+    }
+
+    /// The value of a device cookie naming `device` for `user`: `<device>.<HMAC-SHA-256 of the
+    /// user and the device>`, so it cannot be forged, nor moved to another account.
+    pub fn device_cookie(&self, user: &str, device: &str) -> String {
+        format!("{device}.{}", hex::encode(self.device_mac(user, device)))
+    }
+
+    /// The device a cookie value names, if it was made by [`Keys::device_cookie`] for `user`.
+    pub fn device_of(&self, user: &str, cookie: &str) -> Option<String> {
+        let (device, mac) = cookie.rsplit_once('.')?;
+        let mac = hex::decode(mac).ok()?;
+        let mut check = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.device_key).ok()?;
+        hmac::Mac::update(&mut check, user.as_bytes());
+        hmac::Mac::update(&mut check, b"|");
+        hmac::Mac::update(&mut check, device.as_bytes());
+        hmac::Mac::verify_slice(check, &mac).is_ok().then(|| device.to_owned())
+    }
+
+    fn device_mac(&self, user: &str, device: &str) -> Vec<u8> {
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.device_key).expect("any key length");
+        hmac::Mac::update(&mut mac, user.as_bytes());
+        hmac::Mac::update(&mut mac, b"|");
+        hmac::Mac::update(&mut mac, device.as_bytes());
+        hmac::Mac::finalize(mac).into_bytes().to_vec()
     }
 
     /// Reads the key file, or creates it (mode 0600) with a fresh key pair when missing.

@@ -77,8 +77,9 @@ pub async fn login(
     ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Body(req): Body<SignIn>,
-) -> Result<Json<Tokens>, Problem> {
-    auth::sign_in(&state, &headers, Some(peer.ip()), req).await.map(Json)
+) -> Result<Response, Problem> {
+    let (tokens, cookie) = auth::sign_in(&state, &headers, Some(peer.ip()), req).await?;
+    Ok(([(axum::http::header::SET_COOKIE, cookie)], Json(tokens)).into_response())
 }
 
 pub async fn refresh(
