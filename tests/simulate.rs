@@ -76,6 +76,50 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     }
 }
 
+/// Every file in examples/ runs with the command README.md gives for it, from the repository
+/// root (examples/quant/*.jsonl are run by tests/quant.rs).
+#[test]
+fn every_example_runs_with_the_readme_command() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // Commands in backticks that name an example file.
+    let commands: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| {
+            (c.starts_with("cairn simulate examples/") || c.starts_with("cairn economy examples/"))
+                && c.ends_with(".toml")
+        })
+        .collect();
+    let mut examples: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    examples.sort();
+    assert_eq!(examples, ["accounts.toml", "economy-plan.toml", "economy.toml", "retirement.toml"]);
+    for file in &examples {
+        let command = commands
+            .iter()
+            .find(|c| c.ends_with(&format!("examples/{file}")))
+            .unwrap_or_else(|| panic!("README.md gives no command for examples/{file}: {commands:?}"));
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words[0], "cairn");
+        let o = cairn().args(&words[1..]).current_dir(&root).output().unwrap();
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+        let out = stdout(&o);
+        let expected = match words[1] {
+            "economy" => "expansion",
+            _ => "probability of success:",
+        };
+        assert!(out.contains(expected), "{command}: {out}");
+        if *file == "accounts.toml" || *file == "retirement.toml" {
+            assert!(out.contains("account projections"), "{command}: {out}");
+        }
+    }
+}
+
 /// The fan chart comes out as SVG or PNG, chosen by the file's extension.
 #[test]
 fn the_fan_chart_is_drawn_as_svg_or_png() {
