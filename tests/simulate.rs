@@ -71,9 +71,89 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
         "90.0%",
         "account projections",
         "variance reduced",
+        "normal and Cornish-Fisher: log returns",
     ] {
         assert!(text.contains(part), "{part} in {text}");
     }
+}
+
+/// 80% volatility over 10 years: a normal fit to the simple compounded returns puts the 99%
+/// VaR far beyond 100% of the value; fitted to the log returns and transformed back, no VaR or
+/// CVaR of this long-only portfolio exceeds 1, and the output says on what basis.
+#[test]
+fn var_and_cvar_of_a_very_volatile_plan_never_exceed_the_portfolio() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("volatile.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 100000.0\nyears = 10\npaths = 5000\nseed = 11\n\
+         [model]\n[[model.assets]]\nname = \"wild\"\nexpected_return = 0.07\nvolatility = 0.8\nweight = 1.0\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let o = simulate(&[plan, "--horizons", "1,10", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let risk = v["horizon_risk"].as_array().unwrap();
+    assert_eq!(risk.len(), 2);
+    let ten = &risk[1];
+    assert_eq!(ten["years"], 10);
+    // The normal fit to simple returns, -mean + sd z: here far above 1.
+    let sd = ten["volatility"].as_f64().unwrap() * 10f64.sqrt();
+    let simple_normal_var = -ten["mean"].as_f64().unwrap() + sd * 2.3263478740408408;
+    assert!(simple_normal_var > 1.0, "{simple_normal_var}");
+    for h in risk {
+        assert!(h["basis"].as_str().unwrap().starts_with("log returns"), "{h}");
+        for t in h["tail"].as_array().unwrap() {
+            for k in [
+                "historical_var",
+                "historical_cvar",
+                "parametric_var",
+                "parametric_cvar",
+                "cornish_fisher_var",
+                "cornish_fisher_cvar",
+            ] {
+                let x = t[k].as_f64().unwrap_or_else(|| panic!("{k}: {t}"));
+                assert!((0.0..=1.0).contains(&x), "{k} over {} years: {x}", h["years"]);
+            }
+        }
+    }
+    // The 10-year 99% normal VaR is the lognormal's: 1 - e^(m - 2.326 s), within sampling error
+    // of 1 - e^(10 (ln 1.07 - 0.32) - 2.326 · 0.8 √10) = 0.99978.
+    let var99 = ten["tail"][1]["parametric_var"].as_f64().unwrap();
+    assert!((var99 - 0.99978).abs() < 6e-5, "{var99}");
+    let text = stdout(&simulate(&[plan, "--horizons", "10"]));
+    assert!(text.contains("normal and Cornish-Fisher: log returns"), "{text}");
+}
+
+/// A Cornish-Fisher map that is not monotone is reported as unavailable, with the reason, in
+/// JSON and in the table, rather than as a number.
+#[test]
+fn an_unavailable_cornish_fisher_figure_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("crash.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 100000.0\nyears = 5\npaths = 4000\nseed = 5\n\
+         [model]\ncrashes = { annual_probability = 0.1, min_loss = 0.85, max_loss = 0.9 }\n\
+         [[model.assets]]\nname = \"calm\"\nexpected_return = 0.05\nvolatility = 0.02\nweight = 1.0\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let o = simulate(&[plan, "--horizons", "1", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let t = &v["horizon_risk"][0]["tail"][0];
+    assert!(t["cornish_fisher_var"].is_null() && t["cornish_fisher_cvar"].is_null(), "{t}");
+    let why = t["cornish_fisher_unavailable"].as_str().unwrap_or_else(|| panic!("{t}"));
+    assert!(why.contains("not monotone"), "{why}");
+    assert!(t["parametric_var"].as_f64().is_some(), "{t}");
+    let text = stdout(&simulate(&[plan, "--horizons", "1"]));
+    assert!(
+        text.contains("n/a / n/a")
+            && text.contains("Cornish-Fisher unavailable: the Cornish-Fisher quantile map is not monotone"),
+        "{text}"
+    );
 }
 
 /// Every file in examples/ runs with the command README.md gives for it, from the repository

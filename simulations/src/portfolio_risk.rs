@@ -3,6 +3,11 @@
 //! parametric normal, over one day and over a horizon), annualized volatility, and the Monte
 //! Carlo probability that the portfolio sustains the classic "4% rule" withdrawal.
 //!
+//! The parametric figures are fitted to the daily log returns `ln(1 + r)` and stated as losses
+//! of value, `1 − e^q` for the log-return quantile `q` ([`risk::LOG_BASIS`]); over `h` days the
+//! log returns' mean is `h` times and their sd `√h` times the daily one. So no VaR or CVaR of
+//! a long-only portfolio exceeds 1 (100% of its value), however volatile it is.
+//!
 //! The Monte Carlo plan of a portfolio that has none of its own ([`default_plan`]):
 //! today's weights; each holding's expected return and volatility estimated from its daily
 //! returns and shrunk towards a prior ([`PRIOR_RETURN`], [`PRIOR_VOLATILITY`]) with the weight
@@ -71,15 +76,17 @@ impl Default for Settings {
     }
 }
 
-/// VaR and CVaR at one confidence, as positive fractions of the portfolio's value.
+/// VaR and CVaR at one confidence, as positive fractions of the portfolio's value (at most 1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tail {
     pub confidence: f64,
+    /// Of the daily returns themselves.
     pub historical_var: f64,
     pub historical_cvar: f64,
+    /// One day, normal on the daily log returns ([`risk::lognormal_var`]).
     pub parametric_var: f64,
     pub parametric_cvar: f64,
-    /// Over `horizon_days`, parametric normal.
+    /// Over `horizon_days`, normal on the log returns (mean × h, sd × √h).
     pub horizon_var: f64,
     pub horizon_cvar: f64,
 }
@@ -249,21 +256,27 @@ pub fn assess(holdings: &[Holding], settings: &Settings) -> Assessment {
     match risk::summarize(&returns, TRADING_DAYS, &settings.confidence) {
         Ok(summary) if returns.len() >= MIN_OBSERVATIONS => {
             out.volatility = Some(summary.volatility);
-            let sd = summary.volatility / TRADING_DAYS.sqrt();
             let h = f64::from(settings.horizon_days);
-            out.tail = summary
-                .tail
-                .iter()
-                .map(|t| Tail {
-                    confidence: t.confidence,
-                    historical_var: t.historical_var,
-                    historical_cvar: t.historical_cvar,
-                    parametric_var: t.parametric_var,
-                    parametric_cvar: t.parametric_cvar,
-                    horizon_var: risk::parametric_var(summary.mean * h, sd * h.sqrt(), t.confidence),
-                    horizon_cvar: risk::parametric_cvar(summary.mean * h, sd * h.sqrt(), t.confidence),
-                })
-                .collect();
+            // Returns from positive closes are above -100%, so the log returns exist.
+            match summary.log_moments {
+                Some(log) => {
+                    let (m, sd) = (log.mean, log.sd);
+                    out.tail = summary
+                        .tail
+                        .iter()
+                        .map(|t| Tail {
+                            confidence: t.confidence,
+                            historical_var: t.historical_var,
+                            historical_cvar: t.historical_cvar,
+                            parametric_var: risk::lognormal_var(m, sd, t.confidence),
+                            parametric_cvar: risk::lognormal_cvar(m, sd, t.confidence),
+                            horizon_var: risk::lognormal_var(m * h, sd * h.sqrt(), t.confidence),
+                            horizon_cvar: risk::lognormal_cvar(m * h, sd * h.sqrt(), t.confidence),
+                        })
+                        .collect();
+                }
+                None => notes.push("VaR: the daily returns have no log returns".into()),
+            }
         }
         Ok(_) | Err(risk::RiskError::TooFew { .. } | risk::RiskError::Empty) => notes.push(format!(
             "{} daily returns on common days: at least {MIN_OBSERVATIONS} are needed for VaR",
@@ -348,6 +361,32 @@ mod tests {
                 (d, p)
             })
             .collect()
+    }
+
+    /// Daily swings of +60% and -45%: the normal fit to simple returns would put the one-day
+    /// 99% VaR above 100% and the 21-day one far above; on log returns every figure stays below 1.
+    #[test]
+    fn a_very_volatile_portfolio_never_loses_more_than_its_value() {
+        let bars = walk(200, 100.0, |d| if d % 2 == 0 { 0.6 } else { -0.45 });
+        let returns: Vec<f64> = bars.windows(2).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+        let (m, sd) = (risk::mean(&returns).unwrap(), risk::sample_sd(&returns).unwrap());
+        assert!(risk::parametric_var(m, sd, 0.99) > 1.0);
+        assert!(risk::parametric_var(m * 21.0, sd * 21f64.sqrt(), 0.99) > 3.0);
+        let wild = Holding { symbol: "WILD".into(), value: 1000.0, closes: bars };
+        let a = assess(&[wild], &Settings { paths: 200, ..Settings::default() });
+        assert_eq!(a.tail.len(), 2);
+        for t in &a.tail {
+            let figures = [
+                t.historical_var,
+                t.historical_cvar,
+                t.parametric_var,
+                t.parametric_cvar,
+                t.horizon_var,
+                t.horizon_cvar,
+            ];
+            assert!(figures.iter().all(|x| (0.0..1.0).contains(x)), "{t:?}");
+            assert!(t.horizon_cvar >= t.horizon_var && t.horizon_var > t.parametric_var, "{t:?}");
+        }
     }
 
     #[test]

@@ -21,9 +21,11 @@ use super::chart;
 /// (constant, fixed percentage, Guyton-Klinger, VPW, RMD); antithetic variates and a control
 /// variate. Prints the probability of success, wealth and spending percentiles
 /// (5/25/50/75/95) per year, terminal wealth and maximum drawdown distributions, VaR/CVaR of
-/// the portfolio's return over each horizon, the variance reduction achieved, and the
-/// household's account projections when the plan has a `[household]`. The plan's format,
-/// field by field, is in examples/retirement.toml.
+/// the portfolio's return over each horizon as shares of its value (simulated; normal and
+/// Cornish-Fisher fitted to the log returns and transformed back to simple losses, 1 - e^q, so
+/// never above 100%), the variance reduction achieved, and the household's account
+/// projections when the plan has a `[household]`. The plan's format, field by field, is in
+/// examples/retirement.toml.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
     /// The plan file (TOML).
@@ -226,6 +228,13 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
     let dd = o.max_drawdown_percentiles.map(|d| format!("{:.1}%", d * 100.0));
     let _ = writeln!(s, "\nmaximum drawdown (5/25/50/75/95%): {}", dd.join(" / "));
     let opt = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2}%", v * 100.0));
+    if let Some(first) = risk.first() {
+        let _ = writeln!(
+            s,
+            "\nVaR / CVaR as shares of the portfolio's value; simulated: the paths' returns; normal and Cornish-Fisher: {}",
+            first.risk.basis
+        );
+    }
     for h in risk {
         let r = &h.risk;
         let _ = writeln!(
@@ -249,9 +258,26 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
                 "{:>9.1}% {:>20} {:>20} {:>20}",
                 t.confidence * 100.0,
                 format!("{:.2}% / {:.2}%", t.historical_var * 100.0, t.historical_cvar * 100.0),
-                format!("{:.2}% / {:.2}%", t.parametric_var * 100.0, t.parametric_cvar * 100.0),
+                format!("{} / {}", opt(t.parametric_var), opt(t.parametric_cvar)),
                 format!("{} / {}", opt(t.cornish_fisher_var), opt(t.cornish_fisher_cvar)),
             );
+        }
+        // Why a figure is n/a, once per horizon and reason.
+        let mut reasons: Vec<String> = Vec::new();
+        for t in &r.tail {
+            for (method, why) in
+                [("normal", &t.parametric_unavailable), ("Cornish-Fisher", &t.cornish_fisher_unavailable)]
+            {
+                if let Some(why) = why {
+                    let line = format!("{method} unavailable: {why}");
+                    if !reasons.contains(&line) {
+                        reasons.push(line);
+                    }
+                }
+            }
+        }
+        for line in reasons {
+            let _ = writeln!(s, "  {line}");
         }
     }
     s
