@@ -48,9 +48,22 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     let spending = one["spending_bands"].as_array().unwrap();
     assert_eq!(spending.len(), 25);
     assert!(spending[10]["wealth"][0].as_f64().unwrap() <= spending[10]["wealth"][4].as_f64().unwrap());
-    // Antithetic pairs and the control variate are on in the example: they must gain.
+    // Antithetic pairs and the control variate are on in the example: they must gain, and each
+    // is reported alone beside both together.
     let factor = one["variance"]["reduction_factor"].as_f64().unwrap();
     assert!(factor > 1.0, "variance reduction {factor}");
+    assert_eq!(one["variance"]["reduction"]["both"].as_f64(), Some(factor));
+    for technique in ["antithetic", "control_variate"] {
+        let f = one["variance"]["reduction"][technique].as_f64().unwrap();
+        assert!(f >= 1.0, "{technique} alone: {f}");
+    }
+    // They gain little on this plan, and the output says why: what the plan does beyond the
+    // normal draws that both techniques work on.
+    let notes = one["variance"]["notes"].as_array().unwrap();
+    let little = notes.iter().filter_map(|n| n.as_str()).find(|n| n.starts_with("little gain")).unwrap();
+    for cause in ["skewed-t shocks", "jumps", "crashes", "withdrawals"] {
+        assert!(little.contains(cause), "{cause} in {little}");
+    }
     // VaR/CVaR at the default horizons and confidences: CVaR beyond VaR, 99% beyond 95%.
     let risk = one["horizon_risk"].as_array().unwrap();
     assert_eq!(risk.iter().map(|h| h["years"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 5, 10]);
@@ -70,11 +83,51 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
         "portfolio return over 3 years",
         "90.0%",
         "account projections",
-        "variance reduced",
+        "variance reduced: antithetic alone",
+        "control variate alone",
         "normal and Cornish-Fisher: log returns",
     ] {
         assert!(text.contains(part), "{part} in {text}");
     }
+}
+
+/// A plan without cash flows on a rebalanced mix of two geometric Brownian motions: each
+/// technique alone shrinks the variance of the mean, and both together more than antithetic
+/// pairs alone.
+#[test]
+fn the_variance_reduction_of_each_technique_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("gbm.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 1000000.0\nyears = 10\npaths = 4000\nseed = 3\n\
+         [variance_reduction]\nantithetic = true\ncontrol_variate = true\n\
+         [model]\ncorrelation = [[1.0, 0.2], [0.2, 1.0]]\n\
+         [[model.assets]]\nname = \"stocks\"\nexpected_return = 0.08\nvolatility = 0.25\nweight = 0.6\n\
+         [[model.assets]]\nname = \"bonds\"\nexpected_return = 0.03\nvolatility = 0.08\nweight = 0.4\n",
+    )
+    .unwrap();
+    let o = simulate(&[plan.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let r = &v["variance"]["reduction"];
+    let (a, c, both) =
+        (r["antithetic"].as_f64().unwrap(), r["control_variate"].as_f64().unwrap(), r["both"].as_f64().unwrap());
+    assert!(a > 1.5 && c > 10.0 && both > a, "antithetic {a}, control variate {c}, both {both}");
+    assert_eq!(v["variance"]["reduction_factor"].as_f64(), Some(both));
+    let notes = v["variance"]["notes"].as_array().unwrap();
+    assert!(notes.iter().all(|n| !n.as_str().unwrap().starts_with("little gain")), "{}", v["variance"]);
+    // The correlations behind the factors: pairs alone gain 1/(1 + rho), the control 1/(1 - rho^2).
+    let pair = v["variance"]["pair_correlation"].as_f64().unwrap();
+    let control = v["variance"]["control_correlation"].as_f64().unwrap();
+    assert!((1.0 / (1.0 + pair) / a - 1.0).abs() < 0.01, "pairs correlate {pair}, antithetic {a}");
+    assert!((1.0 / (1.0 - control * control) / c - 1.0).abs() < 0.01, "control correlates {control}, {c}");
+    let text = stdout(&simulate(&[plan.to_str().unwrap()]));
+    let line = text.lines().find(|l| l.starts_with("variance reduced:")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        format!("variance reduced: antithetic alone {a:.1}x, control variate alone {c:.1}x, both {both:.1}x")
+    );
 }
 
 /// 80% volatility over 10 years: a normal fit to the simple compounded returns puts the 99%

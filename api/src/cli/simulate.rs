@@ -23,8 +23,8 @@ use super::chart;
 /// (5/25/50/75/95) per year, terminal wealth and maximum drawdown distributions, VaR/CVaR of
 /// the portfolio's return over each horizon as shares of its value (simulated; normal and
 /// Cornish-Fisher fitted to the log returns and transformed back to simple losses, 1 - e^q, so
-/// never above 100%), the variance reduction achieved, and the household's account
-/// projections when the plan has a `[household]`. The plan's format, field by field, is in
+/// never above 100%), the variance reduction of each technique alone and together, and the
+/// household's account projections when the plan has a `[household]`. The plan's format, field by field, is in
 /// examples/retirement.toml.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
@@ -214,13 +214,24 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
     let v = &o.variance;
     let _ = writeln!(
         s,
-        "terminal wealth: mean {} (standard error {}; antithetic {}, control variate {}: variance reduced {:.1}x)",
+        "terminal wealth: mean {} (standard error {}; antithetic {}, control variate {})",
         money(v.estimate),
         money(v.standard_error),
         if v.antithetic { "on" } else { "off" },
         if v.control_variate { "on" } else { "off" },
-        v.reduction_factor
     );
+    let r = &v.reduction;
+    let reductions: Vec<String> =
+        [("antithetic alone", r.antithetic), ("control variate alone", r.control_variate), ("both", r.both)]
+            .into_iter()
+            .filter_map(|(name, f)| f.map(|f| format!("{name} {f:.1}x")))
+            .collect();
+    if !reductions.is_empty() {
+        let _ = writeln!(s, "variance reduced: {}", reductions.join(", "));
+    }
+    for note in &v.notes {
+        let _ = writeln!(s, "  ({note})");
+    }
     percentile_rows(&mut s, "wealth", &o.bands, o.years);
     if !o.spending_bands.is_empty() {
         percentile_rows(&mut s, "withdrawals in today's money", &o.spending_bands, o.years);
