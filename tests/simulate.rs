@@ -79,15 +79,40 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     let text = stdout(&table);
     for part in [
         "probability of success:",
-        "withdrawals in today's money",
+        "withdrawals (today's money)",
+        "wealth (nominal)",
+        "terminal wealth (nominal), 5/25/50/75/95%:",
         "portfolio return over 3 years",
         "90.0%",
-        "account projections",
+        "account projections (nominal)",
         "variance reduced: antithetic alone",
         "control variate alone",
         "normal and Cornish-Fisher: log returns",
     ] {
         assert!(text.contains(part), "{part} in {text}");
+    }
+}
+
+/// Every figure says its unit: money nominal or in today's money, drawdowns and VaR as fractions.
+#[test]
+fn every_money_figure_says_whether_it_is_nominal_or_in_todays_money() {
+    let plan = example();
+    let o = simulate(&[plan.to_str().unwrap(), "--paths", "200", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let units = &v["units"];
+    for (field, unit) in [
+        ("bands", "nominal"),
+        ("spending_bands", "today's money"),
+        ("terminal_mean", "nominal"),
+        ("terminal_percentiles", "nominal"),
+        ("variance", "nominal"),
+        ("accounts", "nominal"),
+        ("horizon_risk", "fraction of the portfolio's value"),
+        ("max_drawdown_percentiles", "fraction of the running peak of nominal wealth"),
+    ] {
+        assert_eq!(units[field], unit, "{field}: {units}");
+        assert!(!v[field].is_null(), "{field} is in the output");
     }
 }
 
@@ -248,7 +273,7 @@ fn every_example_runs_with_the_readme_command() {
         };
         assert!(out.contains(expected), "{command}: {out}");
         if *file == "accounts.toml" || *file == "retirement.toml" {
-            assert!(out.contains("account projections"), "{command}: {out}");
+            assert!(out.contains("account projections (nominal)"), "{command}: {out}");
         }
     }
 }

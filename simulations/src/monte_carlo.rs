@@ -374,6 +374,32 @@ fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
     (va > 0.0 && vb > 0.0 && a.len() >= 2).then(|| cov / (va * vb).sqrt())
 }
 
+/// What each figure of an [`Outcome`] is in: nominal money (the currency of each year, as the
+/// returns compound it), today's money (divided by the path's price level), or a fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Units {
+    pub bands: &'static str,
+    pub spending_bands: &'static str,
+    pub terminal_mean: &'static str,
+    pub terminal_percentiles: &'static str,
+    pub max_drawdown_percentiles: &'static str,
+    pub variance: &'static str,
+}
+
+/// Nominal money: the currency of each year.
+pub const NOMINAL: &str = "nominal";
+/// Real money: divided by the path's price level, in today's currency.
+pub const TODAYS_MONEY: &str = "today's money";
+
+pub const UNITS: Units = Units {
+    bands: NOMINAL,
+    spending_bands: TODAYS_MONEY,
+    terminal_mean: NOMINAL,
+    terminal_percentiles: NOMINAL,
+    max_drawdown_percentiles: "fraction of the running peak of nominal wealth",
+    variance: NOMINAL,
+};
+
 /// What a run gives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
@@ -382,13 +408,17 @@ pub struct Outcome {
     pub steps_per_year: u32,
     /// Share of paths whose wealth never ran out.
     pub success_probability: f64,
+    /// Percentiles of wealth at each year's end, nominal.
     pub bands: Vec<Band>,
-    /// Percentiles of each retirement year's withdrawal in today's currency.
+    /// Percentiles of each retirement year's withdrawal in today's money.
     pub spending_bands: Vec<Band>,
+    /// Nominal.
     pub terminal_mean: f64,
     pub terminal_percentiles: [f64; 5],
     pub max_drawdown_percentiles: [f64; 5],
     pub variance: VarianceReport,
+    /// The unit of each figure above ([`UNITS`]).
+    pub units: Units,
     /// Every path's portfolio return of each year, path by path (`years` per path).
     #[serde(skip)]
     pub annual_returns: Vec<f64>,
@@ -1118,6 +1148,7 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
             plan.variance_reduction,
             &beyond_the_draws(plan),
         ),
+        units: UNITS,
         annual_returns: results.annual_returns(),
         terminal,
         warnings: prep.warnings.clone(),
