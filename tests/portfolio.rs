@@ -55,3 +55,72 @@ async fn a_portfolio_edit_against_an_old_version_is_refused() {
         db.remove().await;
     }
 }
+
+/// `cairn portfolio risk` of a holding whose close halves at a 2:1 split the ledger records:
+/// the risk history is split-adjusted, so there is no -50% day and the VaR is that of the
+/// symbol's small daily moves.
+#[tokio::test]
+async fn a_split_the_ledger_knows_is_not_a_loss_in_portfolio_risk() {
+    for db in all_backends("portfolio split").await {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.csv");
+        std::fs::write(
+            &ledger,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees,ratio\n\
+             2025-01-02,Brokerage,taxable,buy,XYZ,10,100,0,\n\
+             2025-03-03,Brokerage,,split,XYZ,0,0,0,2:1\n",
+        )
+        .unwrap();
+        json(&run(&db.url, &["ledger", "import", &ledger.display().to_string(), "--household", "Ng"]));
+        // Weekday closes moving at most 0.5% a day, halved from the split's day on.
+        let mut csv = String::from("date,symbol,open,high,low,close,volume\n");
+        let (mut day, mut close) = (chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(), 100.0f64);
+        let split = chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+        for i in 0..100 {
+            while matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+                day = day.succ_opt().unwrap();
+            }
+            close *= 1.0 + ((i * 7 % 11) as f64 / 5.0 - 1.0) * 0.005;
+            let shown = if day >= split { close / 2.0 } else { close };
+            csv.push_str(&format!("{day},XYZ,{shown:.4},{shown:.4},{shown:.4},{shown:.4},1000\n"));
+            day = day.succ_opt().unwrap();
+        }
+        let bars = dir.path().join("bars.csv");
+        std::fs::write(&bars, csv).unwrap();
+        json(&run(&db.url, &["market", "import", &bars.display().to_string()]));
+        // A second household holds the same symbol but its ledger has no split row.
+        let unsplit = dir.path().join("unsplit.csv");
+        std::fs::write(
+            &unsplit,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-01-02,Brokerage,taxable,buy,XYZ,10,100,0\n",
+        )
+        .unwrap();
+        json(&run(&db.url, &["ledger", "import", &unsplit.display().to_string(), "--household", "Ox"]));
+        let risk = |household: &str| {
+            let p = ["--household", household, "--name", "Core"];
+            json(&run(&db.url, &[&["portfolio", "create"][..], &p, &["--accounts", "Brokerage"]].concat()));
+            let report = json(&run(&db.url, &[&["portfolio", "risk"][..], &p, &["--format", "json"]].concat()));
+            let measures: std::collections::BTreeMap<String, String> = report["risk"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["measure"].as_str().unwrap().to_owned(), m["value"].as_str().unwrap().to_owned()))
+                .collect();
+            (report, measures)
+        };
+        let (_, without) = risk("Ox");
+        let cvar: f64 = without["cvar_99_1d"].parse().unwrap();
+        assert!(cvar > 0.4, "unknown to the ledger, the split is a -50% day: {without:?}");
+        let (report, measures) = risk("Ng");
+        let num = |k: &str| measures[k].parse::<f64>().unwrap_or_else(|_| panic!("{k}: {report}"));
+        assert_eq!(num("observations"), 99.0, "{report}");
+        // With the -50% day, the 99% CVaR (the worst day alone, of 99) would be 0.5.
+        for k in ["var_95_1d", "cvar_95_1d", "var_99_1d", "cvar_99_1d", "parametric_var_99_1d"] {
+            assert!(num(k) > 0.0 && num(k) < 0.01, "{k}: {report}");
+        }
+        assert!(num("var_99_21d") < 0.05 && num("volatility") < 0.15, "{report}");
+        assert!(measures["basis"].contains("split-adjusted"), "{report}");
+        db.remove().await;
+    }
+}

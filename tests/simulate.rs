@@ -48,9 +48,22 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     let spending = one["spending_bands"].as_array().unwrap();
     assert_eq!(spending.len(), 25);
     assert!(spending[10]["wealth"][0].as_f64().unwrap() <= spending[10]["wealth"][4].as_f64().unwrap());
-    // Antithetic pairs and the control variate are on in the example: they must gain.
+    // Antithetic pairs and the control variate are on in the example: they must gain, and each
+    // is reported alone beside both together.
     let factor = one["variance"]["reduction_factor"].as_f64().unwrap();
     assert!(factor > 1.0, "variance reduction {factor}");
+    assert_eq!(one["variance"]["reduction"]["both"].as_f64(), Some(factor));
+    for technique in ["antithetic", "control_variate"] {
+        let f = one["variance"]["reduction"][technique].as_f64().unwrap();
+        assert!(f >= 1.0, "{technique} alone: {f}");
+    }
+    // They gain little on this plan, and the output says why: what the plan does beyond the
+    // normal draws that both techniques work on.
+    let notes = one["variance"]["notes"].as_array().unwrap();
+    let little = notes.iter().filter_map(|n| n.as_str()).find(|n| n.starts_with("little gain")).unwrap();
+    for cause in ["skewed-t shocks", "jumps", "crashes", "withdrawals"] {
+        assert!(little.contains(cause), "{cause} in {little}");
+    }
     // VaR/CVaR at the default horizons and confidences: CVaR beyond VaR, 99% beyond 95%.
     let risk = one["horizon_risk"].as_array().unwrap();
     assert_eq!(risk.iter().map(|h| h["years"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 5, 10]);
@@ -66,13 +79,202 @@ fn the_example_plan_runs_and_the_seed_fixes_the_result_on_any_thread_count() {
     let text = stdout(&table);
     for part in [
         "probability of success:",
-        "withdrawals in today's money",
+        "withdrawals (today's money)",
+        "wealth (nominal)",
+        "terminal wealth (nominal), 5/25/50/75/95%:",
         "portfolio return over 3 years",
         "90.0%",
-        "account projections",
-        "variance reduced",
+        "account projections (nominal)",
+        "variance reduced: antithetic alone",
+        "control variate alone",
+        "normal and Cornish-Fisher: log returns",
     ] {
         assert!(text.contains(part), "{part} in {text}");
+    }
+}
+
+/// Every figure says its unit: money nominal or in today's money, drawdowns and VaR as fractions.
+#[test]
+fn every_money_figure_says_whether_it_is_nominal_or_in_todays_money() {
+    let plan = example();
+    let o = simulate(&[plan.to_str().unwrap(), "--paths", "200", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let units = &v["units"];
+    for (field, unit) in [
+        ("bands", "nominal"),
+        ("spending_bands", "today's money"),
+        ("terminal_mean", "nominal"),
+        ("terminal_percentiles", "nominal"),
+        ("variance", "nominal"),
+        ("accounts", "nominal"),
+        ("horizon_risk", "fraction of the portfolio's value"),
+        ("max_drawdown_percentiles", "fraction of the running peak of nominal wealth"),
+    ] {
+        assert_eq!(units[field], unit, "{field}: {units}");
+        assert!(!v[field].is_null(), "{field} is in the output");
+    }
+}
+
+/// A plan without cash flows on a rebalanced mix of two geometric Brownian motions: each
+/// technique alone shrinks the variance of the mean, and both together more than antithetic
+/// pairs alone.
+#[test]
+fn the_variance_reduction_of_each_technique_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("gbm.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 1000000.0\nyears = 10\npaths = 4000\nseed = 3\n\
+         [variance_reduction]\nantithetic = true\ncontrol_variate = true\n\
+         [model]\ncorrelation = [[1.0, 0.2], [0.2, 1.0]]\n\
+         [[model.assets]]\nname = \"stocks\"\nexpected_return = 0.08\nvolatility = 0.25\nweight = 0.6\n\
+         [[model.assets]]\nname = \"bonds\"\nexpected_return = 0.03\nvolatility = 0.08\nweight = 0.4\n",
+    )
+    .unwrap();
+    let o = simulate(&[plan.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let r = &v["variance"]["reduction"];
+    let (a, c, both) =
+        (r["antithetic"].as_f64().unwrap(), r["control_variate"].as_f64().unwrap(), r["both"].as_f64().unwrap());
+    assert!(a > 1.5 && c > 10.0 && both > a, "antithetic {a}, control variate {c}, both {both}");
+    assert_eq!(v["variance"]["reduction_factor"].as_f64(), Some(both));
+    let notes = v["variance"]["notes"].as_array().unwrap();
+    assert!(notes.iter().all(|n| !n.as_str().unwrap().starts_with("little gain")), "{}", v["variance"]);
+    // The correlations behind the factors: pairs alone gain 1/(1 + rho), the control 1/(1 - rho^2).
+    let pair = v["variance"]["pair_correlation"].as_f64().unwrap();
+    let control = v["variance"]["control_correlation"].as_f64().unwrap();
+    assert!((1.0 / (1.0 + pair) / a - 1.0).abs() < 0.01, "pairs correlate {pair}, antithetic {a}");
+    assert!((1.0 / (1.0 - control * control) / c - 1.0).abs() < 0.01, "control correlates {control}, {c}");
+    let text = stdout(&simulate(&[plan.to_str().unwrap()]));
+    let line = text.lines().find(|l| l.starts_with("variance reduced:")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        format!("variance reduced: antithetic alone {a:.1}x, control variate alone {c:.1}x, both {both:.1}x")
+    );
+}
+
+/// 80% volatility over 10 years: a normal fit to the simple compounded returns puts the 99%
+/// VaR far beyond 100% of the value; fitted to the log returns and transformed back, no VaR or
+/// CVaR of this long-only portfolio exceeds 1, and the output says on what basis.
+#[test]
+fn var_and_cvar_of_a_very_volatile_plan_never_exceed_the_portfolio() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("volatile.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 100000.0\nyears = 10\npaths = 5000\nseed = 11\n\
+         [model]\n[[model.assets]]\nname = \"wild\"\nexpected_return = 0.07\nvolatility = 0.8\nweight = 1.0\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let o = simulate(&[plan, "--horizons", "1,10", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let risk = v["horizon_risk"].as_array().unwrap();
+    assert_eq!(risk.len(), 2);
+    let ten = &risk[1];
+    assert_eq!(ten["years"], 10);
+    // The normal fit to simple returns, -mean + sd z: here far above 1.
+    let sd = ten["volatility"].as_f64().unwrap() * 10f64.sqrt();
+    let simple_normal_var = -ten["mean"].as_f64().unwrap() + sd * 2.3263478740408408;
+    assert!(simple_normal_var > 1.0, "{simple_normal_var}");
+    for h in risk {
+        assert!(h["basis"].as_str().unwrap().starts_with("log returns"), "{h}");
+        for t in h["tail"].as_array().unwrap() {
+            for k in [
+                "historical_var",
+                "historical_cvar",
+                "parametric_var",
+                "parametric_cvar",
+                "cornish_fisher_var",
+                "cornish_fisher_cvar",
+            ] {
+                let x = t[k].as_f64().unwrap_or_else(|| panic!("{k}: {t}"));
+                assert!((0.0..=1.0).contains(&x), "{k} over {} years: {x}", h["years"]);
+            }
+        }
+    }
+    // The 10-year 99% normal VaR is the lognormal's: 1 - e^(m - 2.326 s), within sampling error
+    // of 1 - e^(10 (ln 1.07 - 0.32) - 2.326 · 0.8 √10) = 0.99978.
+    let var99 = ten["tail"][1]["parametric_var"].as_f64().unwrap();
+    assert!((var99 - 0.99978).abs() < 6e-5, "{var99}");
+    let text = stdout(&simulate(&[plan, "--horizons", "10"]));
+    assert!(text.contains("normal and Cornish-Fisher: log returns"), "{text}");
+}
+
+/// A Cornish-Fisher map that is not monotone is reported as unavailable, with the reason, in
+/// JSON and in the table, rather than as a number.
+#[test]
+fn an_unavailable_cornish_fisher_figure_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("crash.toml");
+    std::fs::write(
+        &plan,
+        "initial_wealth = 100000.0\nyears = 5\npaths = 4000\nseed = 5\n\
+         [model]\ncrashes = { annual_probability = 0.1, min_loss = 0.85, max_loss = 0.9 }\n\
+         [[model.assets]]\nname = \"calm\"\nexpected_return = 0.05\nvolatility = 0.02\nweight = 1.0\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let o = simulate(&[plan, "--horizons", "1", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let t = &v["horizon_risk"][0]["tail"][0];
+    assert!(t["cornish_fisher_var"].is_null() && t["cornish_fisher_cvar"].is_null(), "{t}");
+    let why = t["cornish_fisher_unavailable"].as_str().unwrap_or_else(|| panic!("{t}"));
+    assert!(why.contains("not monotone"), "{why}");
+    assert!(t["parametric_var"].as_f64().is_some(), "{t}");
+    let text = stdout(&simulate(&[plan, "--horizons", "1"]));
+    assert!(
+        text.contains("n/a / n/a")
+            && text.contains("Cornish-Fisher unavailable: the Cornish-Fisher quantile map is not monotone"),
+        "{text}"
+    );
+}
+
+/// Every file in examples/ runs with the command README.md gives for it, from the repository
+/// root (examples/quant/*.jsonl are run by tests/quant.rs).
+#[test]
+fn every_example_runs_with_the_readme_command() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // Commands in backticks that name an example file.
+    let commands: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| {
+            (c.starts_with("cairn simulate examples/") || c.starts_with("cairn economy examples/"))
+                && c.ends_with(".toml")
+        })
+        .collect();
+    let mut examples: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    examples.sort();
+    assert_eq!(examples, ["accounts.toml", "economy-plan.toml", "economy.toml", "retirement.toml"]);
+    for file in &examples {
+        let command = commands
+            .iter()
+            .find(|c| c.ends_with(&format!("examples/{file}")))
+            .unwrap_or_else(|| panic!("README.md gives no command for examples/{file}: {commands:?}"));
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words[0], "cairn");
+        let o = cairn().args(&words[1..]).current_dir(&root).output().unwrap();
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+        let out = stdout(&o);
+        let expected = match words[1] {
+            "economy" => "expansion",
+            _ => "probability of success:",
+        };
+        assert!(out.contains(expected), "{command}: {out}");
+        if *file == "accounts.toml" || *file == "retirement.toml" {
+            assert!(out.contains("account projections (nominal)"), "{command}: {out}");
+        }
     }
 }
 

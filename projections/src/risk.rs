@@ -5,8 +5,9 @@
 //! The worker follows the log by position, as the projectors do, and keeps its own checkpoint
 //! (`cairn_projector_checkpoints`, name `risk`). It recognizes the events that change a
 //! portfolio ([`trigger`]): a ledger row of an account (trades, cash, contributions, corporate
-//! actions) changes every portfolio spanning that account; a correction, a cancellation or a
-//! closed account every portfolio of the household; a portfolio event that portfolio; a bar
+//! actions) changes every portfolio spanning that account; a split (which adjusts the symbol's
+//! price history wherever it is held), a correction, a cancellation or a closed account every
+//! portfolio of the household; a portfolio event that portfolio; a bar
 //! every portfolio holding the symbol ([`Index::affected`]). Bursts are gathered per portfolio
 //! ([`Coalescer`]: computed after a quiet period, or after a longest delay under a steady
 //! stream). Before mapping a batch of events, the worker waits until the `holdings` and `prices`
@@ -24,15 +25,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike as _, NaiveDate, Utc};
-use domain::ledger::LedgerEvent;
+use domain::ledger::types::Action;
+use domain::ledger::{Ledger, LedgerEvent};
 use domain::market::MarketEvent;
 use event_store::{EventStore as _, StoredEvent, Upcasters};
 use rust_decimal::prelude::FromPrimitive as _;
 use rust_decimal::Decimal;
-use simulations::portfolio_risk::{self, Holding, Settings};
+use simulations::portfolio_risk::{self, Bar, Holding, Settings, Split};
 
 use crate::db::{col, Db, Kind::*, Row, Table};
-use crate::holdings::{PORTFOLIOS, POSITIONS, VALUATIONS};
+use crate::holdings::{ledger_of, PORTFOLIOS, POSITIONS, VALUATIONS};
 use crate::prices::PRICES;
 use crate::query::{records, Record};
 use crate::runner::{checkpoint, register, registration, Runner};
@@ -48,6 +50,7 @@ pub const PORTFOLIO_RISK: Table = Table {
         col("weights", Text),
         col("coverage", Dec),
         col("notes", Text),
+        col("basis", Text),
         col("observations", Int),
         col("first_day", Date),
         col("last_day", Date),
@@ -79,8 +82,9 @@ pub const PORTFOLIO_RISK: Table = Table {
 };
 
 pub const NAME: &str = "risk";
-/// Bump to recompute every row into a fresh table.
-pub const VERSION: i64 = 1;
+/// Bump to recompute every row into a fresh table (2: split-adjusted histories, parametric
+/// figures on log returns, the `basis` column).
+pub const VERSION: i64 = 2;
 pub const TABLES: &[&Table] = &[&PORTFOLIO_RISK];
 
 /// How long a portfolio must see no new change before it is computed.
@@ -95,6 +99,11 @@ const HISTORY_DAYS: i64 = 3 * 366;
 const SYMBOL_QUERIES: usize = 16;
 /// Places kept for ratios.
 const RATIO_DP: u32 = 8;
+/// What the row's figures are computed from (its `basis` column).
+pub const BASIS: &str =
+    "daily returns of split-adjusted closes (adjusted closes where both days have one, else closes \
+    with the ledger's splits); historical VaR/CVaR from those returns; normal VaR/CVaR on their log returns \
+    (21 days: mean x 21, sd x sqrt 21), transformed to simple losses (1 - e^q); all fractions of the value";
 
 /// A portfolio: its household key and its own key.
 pub type Key = (String, String);
@@ -120,6 +129,7 @@ pub fn trigger(upcasters: &Upcasters, e: &StoredEvent) -> Result<Option<Trigger>
         "ledger" => {
             let household = id["ledger-".len()..].to_owned();
             match upcasters.decode_versioned::<LedgerEvent>(e, domain::ledger::SCHEMA_VERSION).map_err(decode)? {
+                LedgerEvent::TradeRecorded(t) if t.action == Action::Split => Some(Trigger::Household(household)),
                 LedgerEvent::TradeRecorded(t) => Some(Trigger::Account { household, account: t.account }),
                 LedgerEvent::TradeCorrected { .. }
                 | LedgerEvent::TradeCancelled { .. }
@@ -391,6 +401,20 @@ fn to_f64(d: Decimal) -> f64 {
     rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN)
 }
 
+/// The splits of `symbol` among the ledger's rows in force (every account: a split is the
+/// security's): each row's trade date and ratio, new shares per old.
+pub fn splits_of(ledger: &Ledger, symbol: &str) -> Vec<Split> {
+    ledger
+        .trades
+        .iter()
+        .filter(|t| t.action == Action::Split && t.symbol.as_deref() == Some(symbol))
+        .filter_map(|t| {
+            let r = t.ratio?;
+            (!r.old.is_zero()).then(|| Split { day: day_number(t.trade_date), ratio: to_f64(r.new / r.old) })
+        })
+        .collect()
+}
+
 fn day_number(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce())
 }
@@ -427,6 +451,8 @@ pub async fn assess(db: &Db, household: &str, portfolio: &str) -> Result<Option<
         }
     }
     let total: Decimal = values.values().map(|(v, _)| *v).sum();
+    // The splits the household's ledger knows of, for the price histories.
+    let ledger = ledger_of(db, household).await?.unwrap_or_default();
     let mut holdings = Vec::new();
     for (symbol, (value, latest)) in &values {
         let mut filters = vec![("symbol", Some(symbol.clone()))];
@@ -434,15 +460,24 @@ pub async fn assess(db: &Db, household: &str, portfolio: &str) -> Result<Option<
             filters.push(("day >=", Some((*latest - chrono::Duration::days(HISTORY_DAYS)).to_string())));
         }
         let bars = records(db, &PRICES, &filters).await?;
-        // Adjusted closes when every bar has one (dividends and splits), else closes.
-        let adjusted = !bars.is_empty() && bars.iter().all(|b| b.dec("adj_close").is_some());
-        let column = if adjusted { "adj_close" } else { "close" };
-        let closes = bars
+        // Each return from adjusted closes where both bars have one, else from closes with the
+        // ledger's splits applied (portfolio_risk::adjusted_closes).
+        let bars = bars
             .iter()
-            .filter_map(|b| Some((day_number(b.date("day")?), to_f64(b.dec(column)?))))
-            .filter(|(_, c)| c.is_finite() && *c > 0.0)
+            .filter_map(|b| {
+                Some(Bar {
+                    day: day_number(b.date("day")?),
+                    close: to_f64(b.dec("close")?),
+                    adj_close: b.dec("adj_close").map(to_f64),
+                })
+            })
             .collect();
-        holdings.push(Holding { symbol: symbol.clone(), value: to_f64(*value), closes });
+        holdings.push(Holding {
+            symbol: symbol.clone(),
+            value: to_f64(*value),
+            bars,
+            splits: splits_of(&ledger, symbol),
+        });
     }
     let settings = Settings::default();
     let s = settings.clone();
@@ -468,6 +503,7 @@ pub async fn assess(db: &Db, household: &str, portfolio: &str) -> Result<Option<
         serde_json::Value::Object(weights).to_string(),
         ratio(Some(assessment.coverage)),
         (!notes.is_empty()).then(|| notes.join("; ")),
+        BASIS,
         assessment.observations,
         assessment.first_day.and_then(day_of),
         assessment.last_day.and_then(day_of),

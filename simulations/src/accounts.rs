@@ -12,7 +12,8 @@
 //! Timing, kept simple and stated once: withdrawals (RMDs, college costs, forfeitures) happen
 //! at the start of a year, out of the previous year-end balance; the balance then earns the
 //! year's return; contributions arrive at the end of the year and earn nothing that year.
-//! Amounts are nominal dollars. Plans are read from TOML; see `examples/accounts.toml`.
+//! Amounts are nominal dollars. Plans are read from TOML, as a plan's `[household]`; see
+//! `examples/accounts.toml`.
 
 mod limits;
 mod table;

@@ -298,7 +298,8 @@ pub struct Band {
     pub wealth: [f64; 5],
 }
 
-/// How precise the estimate of mean terminal wealth is, and what variance reduction gained.
+/// How precise the estimate of mean terminal wealth (nominal) is, and what variance reduction
+/// gained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VarianceReport {
     pub antithetic: bool,
@@ -308,9 +309,96 @@ pub struct VarianceReport {
     pub standard_error: f64,
     /// The standard error the same number of independent paths would give.
     pub plain_standard_error: f64,
-    /// plain variance / achieved variance (1: no gain).
+    /// plain variance / achieved variance with every technique that is on (1: no gain).
     pub reduction_factor: f64,
+    /// The same ratio for each technique that is on, alone, and for both together, measured
+    /// on this run's paths.
+    pub reduction: Reduction,
+    /// With antithetic pairs: the correlation of a pair's two terminal wealths (the pairs alone
+    /// gain 1 / (1 + rho)).
+    pub pair_correlation: Option<f64>,
+    /// With the control variate: the correlation of terminal wealth with the control, path by
+    /// path (the control alone gains 1 / (1 - rho^2)).
+    pub control_correlation: Option<f64>,
+    /// Why a technique gains little, or the two together less than one alone, when so.
+    pub notes: Vec<String>,
 }
+
+/// Variance reduction factors per technique (plain variance / variance with it; `None` when
+/// the technique is off). The control variate alone is measured over the paths one by one
+/// (each path of an antithetic pair is, alone, an ordinary draw); antithetic pairs alone over
+/// the pairs' averages without the control; both is [`VarianceReport::reduction_factor`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Reduction {
+    pub antithetic: Option<f64>,
+    pub control_variate: Option<f64>,
+    pub both: Option<f64>,
+}
+
+/// A technique gaining less than this factor is explained in [`VarianceReport::notes`].
+pub const LITTLE_GAIN: f64 = 1.5;
+
+/// What in the plan the variance reduction does not follow: both techniques act on the
+/// diffusion's normal draws (the twin negates them; the control is a geometric Brownian motion
+/// of the portfolio driven by them), so wealth moved by anything else is left to chance.
+fn beyond_the_draws(plan: &Plan) -> Vec<&'static str> {
+    let (m, cf) = (&plan.model, &plan.cash_flows);
+    let mut v = Vec::new();
+    match m.shocks {
+        Shocks::SkewedT { .. } => v.push("skewed-t shocks (a skewed, fat-tailed transform of the draws)"),
+        Shocks::StudentT { .. } => v.push("Student-t shocks (a random common scale)"),
+        Shocks::Normal => {}
+    }
+    let flags = [
+        (m.garch.is_some(), "GARCH volatility"),
+        (m.jumps.is_some(), "jumps"),
+        (m.crashes.is_some(), "crashes"),
+        (m.regimes.is_some() || m.economy.is_some(), "regime changes"),
+        (
+            cf.annual_contribution > 0.0
+                || cf.annual_withdrawal > 0.0
+                || !cf.income.is_empty()
+                || plan.fees.annual_fixed > 0.0
+                || plan.withdrawal != Withdrawal::Constant,
+            "contributions, income and withdrawals (terminal wealth then depends on the path, not only on the sum of the draws)",
+        ),
+    ];
+    v.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, what)| what));
+    v
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
+    let ((ma, va), (mb, vb)) = (mean_and_variance(a), mean_and_variance(b));
+    let n = a.len() as f64;
+    let cov = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (n - 1.0).max(1.0);
+    (va > 0.0 && vb > 0.0 && a.len() >= 2).then(|| cov / (va * vb).sqrt())
+}
+
+/// What each figure of an [`Outcome`] is in: nominal money (the currency of each year, as the
+/// returns compound it), today's money (divided by the path's price level), or a fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Units {
+    pub bands: &'static str,
+    pub spending_bands: &'static str,
+    pub terminal_mean: &'static str,
+    pub terminal_percentiles: &'static str,
+    pub max_drawdown_percentiles: &'static str,
+    pub variance: &'static str,
+}
+
+/// Nominal money: the currency of each year.
+pub const NOMINAL: &str = "nominal";
+/// Real money: divided by the path's price level, in today's currency.
+pub const TODAYS_MONEY: &str = "today's money";
+
+pub const UNITS: Units = Units {
+    bands: NOMINAL,
+    spending_bands: TODAYS_MONEY,
+    terminal_mean: NOMINAL,
+    terminal_percentiles: NOMINAL,
+    max_drawdown_percentiles: "fraction of the running peak of nominal wealth",
+    variance: NOMINAL,
+};
 
 /// What a run gives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -320,13 +408,17 @@ pub struct Outcome {
     pub steps_per_year: u32,
     /// Share of paths whose wealth never ran out.
     pub success_probability: f64,
+    /// Percentiles of wealth at each year's end, nominal.
     pub bands: Vec<Band>,
-    /// Percentiles of each retirement year's withdrawal in today's currency.
+    /// Percentiles of each retirement year's withdrawal in today's money.
     pub spending_bands: Vec<Band>,
+    /// Nominal.
     pub terminal_mean: f64,
     pub terminal_percentiles: [f64; 5],
     pub max_drawdown_percentiles: [f64; 5],
     pub variance: VarianceReport,
+    /// The unit of each figure above ([`UNITS`]).
+    pub units: Units,
     /// Every path's portfolio return of each year, path by path (`years` per path).
     #[serde(skip)]
     pub annual_returns: Vec<f64>,
@@ -909,34 +1001,91 @@ fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
     (mean, xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0))
 }
 
+/// The mean of `y` and its estimator's variance per unit, adjusted by the control `x` (known
+/// mean 1) with the regression coefficient when `control` is on.
+fn controlled(y: &[f64], x: &[f64], control: bool) -> (f64, f64) {
+    let (y_mean, y_var) = mean_and_variance(y);
+    if !control {
+        return (y_mean, y_var);
+    }
+    let m = y.len() as f64;
+    let (x_mean, x_var) = mean_and_variance(x);
+    let cov = y.iter().zip(x).map(|(a, b)| (a - y_mean) * (b - x_mean)).sum::<f64>() / (m - 1.0).max(1.0);
+    let beta = if x_var > 0.0 { cov / x_var } else { 0.0 };
+    let residual: Vec<f64> = y.iter().zip(x).map(|(a, b)| a - beta * (b - 1.0)).collect();
+    mean_and_variance(&residual)
+}
+
 /// The estimate of mean terminal wealth and its standard error: over antithetic pairs'
 /// averages when on (a lone last path counts alone), adjusted by the control variate (known
-/// mean 1) with the regression coefficient when on.
-fn variance_report(terminal: &[f64], control: &[f64], vr: VarianceReduction) -> VarianceReport {
+/// mean 1) with the regression coefficient when on; the reduction of each technique alone
+/// (see [`Reduction`]), the correlations behind them, and notes naming what in the plan
+/// (`beyond`, see [`beyond_the_draws`]) the techniques do not follow when they gain little.
+fn variance_report(terminal: &[f64], control: &[f64], vr: VarianceReduction, beyond: &[&str]) -> VarianceReport {
     let unit = if vr.antithetic { 2 } else { 1 };
     let average = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
     let y: Vec<f64> = terminal.chunks(unit).map(average).collect();
     let x: Vec<f64> = control.chunks(unit).map(average).collect();
     let m = y.len() as f64;
-    let (y_mean, y_var) = mean_and_variance(&y);
-    let (estimate, var) = if vr.control_variate {
-        let (x_mean, x_var) = mean_and_variance(&x);
-        let cov = y.iter().zip(&x).map(|(a, b)| (a - y_mean) * (b - x_mean)).sum::<f64>() / (m - 1.0).max(1.0);
-        let beta = if x_var > 0.0 { cov / x_var } else { 0.0 };
-        let residual: Vec<f64> = y.iter().zip(&x).map(|(a, b)| a - beta * (b - 1.0)).collect();
-        mean_and_variance(&residual)
-    } else {
-        (y_mean, y_var)
-    };
-    let plain = (mean_and_variance(terminal).1 / terminal.len() as f64).sqrt();
+    let (estimate, var) = controlled(&y, &x, vr.control_variate);
+    let n = terminal.len() as f64;
+    let plain_var = mean_and_variance(terminal).1 / n;
+    let plain = plain_var.sqrt();
     let se = (var / m).sqrt();
+    let factor = |v: f64| if v > 0.0 { plain_var / v } else { 1.0 };
+    let reduction = Reduction {
+        antithetic: vr.antithetic.then(|| factor(mean_and_variance(&y).1 / m)),
+        control_variate: vr.control_variate.then(|| factor(controlled(terminal, control, true).1 / n)),
+        both: (vr.antithetic && vr.control_variate).then(|| factor(var / m)),
+    };
+    let pairs = terminal.len() / 2;
+    let pair_correlation = if vr.antithetic {
+        let (first, second): (Vec<f64>, Vec<f64>) = terminal[..2 * pairs].chunks(2).map(|p| (p[0], p[1])).unzip();
+        correlation(&first, &second)
+    } else {
+        None
+    };
+    let control_correlation = if vr.control_variate { correlation(terminal, control) } else { None };
+    let mut notes = Vec::new();
+    let little = |f: Option<f64>| f.is_some_and(|f| f < LITTLE_GAIN);
+    if little(reduction.antithetic) || little(reduction.control_variate) {
+        let mut said = Vec::new();
+        if let (true, Some(rho)) = (little(reduction.antithetic), pair_correlation) {
+            said.push(format!("a pair's terminal wealths correlate {rho:.2} (pairs gain 1/(1 + rho))"));
+        }
+        if let (true, Some(rho)) = (little(reduction.control_variate), control_correlation) {
+            said.push(format!("terminal wealth correlates {rho:.2} with the control variate (it gains 1/(1 - rho^2))"));
+        }
+        let why = if beyond.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; both work on the diffusion's normal draws, and this plan's {} move wealth in ways those draws do not carry",
+                beyond.join(", ")
+            )
+        };
+        notes.push(format!("little gain: {}{why}", said.join("; ")));
+    }
+    if let (Some(c), Some(b)) = (reduction.control_variate, reduction.both) {
+        if b < c {
+            notes.push(format!(
+                "together they gain less than the control variate alone ({c:.1}x): a pair's control average, \
+                 e^(-v/2) cosh(G), keeps only the part of the control even in the draws, so the regression loses the \
+                 odd part the control explains alone; for this plan the control variate does better without the pairs"
+            ));
+        }
+    }
     VarianceReport {
         antithetic: vr.antithetic,
         control_variate: vr.control_variate,
         estimate,
         standard_error: se,
         plain_standard_error: plain,
-        reduction_factor: if se > 0.0 { (plain / se).powi(2) } else { 1.0 },
+        reduction_factor: factor(var / m),
+        reduction,
+        pair_correlation,
+        control_correlation,
+        notes,
     }
 }
 
@@ -993,7 +1142,13 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
         terminal_mean,
         terminal_percentiles: percentiles(terminal.clone()),
         max_drawdown_percentiles: percentiles(results.column(|b| &b.max_drawdown)),
-        variance: variance_report(&terminal, &results.column(|b| &b.control), plan.variance_reduction),
+        variance: variance_report(
+            &terminal,
+            &results.column(|b| &b.control),
+            plan.variance_reduction,
+            &beyond_the_draws(plan),
+        ),
+        units: UNITS,
         annual_returns: results.annual_returns(),
         terminal,
         warnings: prep.warnings.clone(),
@@ -1284,16 +1439,51 @@ mod tests {
         let per_step: f64 = 0.6 * 1.08f64.powf(1.0 / 12.0) + 0.4 * 1.03f64.powf(1.0 / 12.0);
         let exact = per_step.powi(120);
         let mut factors = Vec::new();
+        let mut reports = Vec::new();
         for (antithetic, control_variate) in [(false, false), (true, false), (false, true), (true, true)] {
             p.variance_reduction = VarianceReduction { antithetic, control_variate };
             let v = run(&p, 0).unwrap().variance;
             assert!((v.estimate - exact).abs() < 5.0 * v.standard_error, "{v:?} vs {exact}");
             factors.push(v.reduction_factor);
+            reports.push(v);
         }
         assert!((factors[0] - 1.0).abs() < 1e-9, "no technique, no gain: {factors:?}");
         assert!(factors[1] > 1.5, "antithetic: {factors:?}");
         assert!(factors[2] > 10.0, "control variate: {factors:?}");
         assert!(factors[3] > factors[1], "both: {factors:?}");
+        // Each technique's own figure: only those on are reported; the one of a run with a
+        // single technique is its reduction factor.
+        let r: Vec<Reduction> = reports.iter().map(|v| v.reduction).collect();
+        assert_eq!(r[0], Reduction { antithetic: None, control_variate: None, both: None });
+        assert_eq!(r[1], Reduction { antithetic: Some(factors[1]), control_variate: None, both: None });
+        assert_eq!(r[2], Reduction { antithetic: None, control_variate: Some(factors[2]), both: None });
+        // With both on, the pairs are those of the antithetic run (the same paths), so the
+        // antithetic figure is the same; the control variate alone, measured over the same
+        // paths one by one, is the control-variate run's to sampling error; both is the run's
+        // factor.
+        assert_eq!(r[3].antithetic, Some(factors[1]));
+        let cv = r[3].control_variate.unwrap();
+        assert!((cv / factors[2] - 1.0).abs() < 0.3, "control variate alone {cv} vs {}", factors[2]);
+        assert_eq!(r[3].both, Some(factors[3]));
+    }
+
+    /// With skewed-t shocks the control variate's normals keep the shocks' signs (`|z` to the
+    /// side of a fair coin on the shock's uniform), so it still follows terminal wealth; they are
+    /// still exactly standard normal, so the control's mean stays 1 and the estimate unbiased.
+    #[test]
+    fn the_control_variate_follows_skewed_t_shocks() {
+        let mut m = model(vec![asset(0.07, 0.18, 1.0)]);
+        m.shocks = Shocks::SkewedT { degrees_of_freedom: 6.0, skew: -0.2 };
+        let mut p = plan(m, 10, 4_000);
+        p.variance_reduction = VarianceReduction { antithetic: false, control_variate: true };
+        let v = run(&p, 0).unwrap().variance;
+        let exact = 1.07f64.powi(10);
+        assert!((v.estimate - exact).abs() < 5.0 * v.standard_error, "{v:?} vs {exact}");
+        // The raw normals' signs are independent of the shocks' (a shock takes |z|): with them
+        // the correlation would be about 0 and the gain about 1.
+        assert!(v.control_correlation.unwrap() > 0.6, "{v:?}");
+        assert!(v.reduction.control_variate.unwrap() > 1.8, "{v:?}");
+        assert!(v.notes.is_empty(), "{v:?}");
     }
 
     fn still(initial: f64, years: u32) -> Plan {

@@ -1,7 +1,13 @@
 //! The risk of a portfolio as it is held today: a daily return history built from its
-//! holdings' price histories at today's weights, VaR and CVaR of that history (historical and
-//! parametric normal, over one day and over a horizon), annualized volatility, and the Monte
-//! Carlo probability that the portfolio sustains the classic "4% rule" withdrawal.
+//! holdings' split-adjusted price histories ([`adjusted_closes`]) at today's weights, VaR and
+//! CVaR of that history (historical, and parametric normal over one day and over a horizon),
+//! annualized volatility, and the Monte Carlo probability that the portfolio sustains the
+//! classic "4% rule" withdrawal.
+//!
+//! The parametric figures are fitted to the daily log returns `ln(1 + r)` and stated as losses
+//! of value, `1 − e^q` for the log-return quantile `q` ([`risk::LOG_BASIS`]); over `h` days the
+//! log returns' mean is `h` times and their sd `√h` times the daily one. So no VaR or CVaR of
+//! a long-only portfolio exceeds 1 (100% of its value), however volatile it is.
 //!
 //! The Monte Carlo plan of a portfolio that has none of its own ([`default_plan`]):
 //! today's weights; each holding's expected return and volatility estimated from its daily
@@ -34,12 +40,72 @@ pub const VOLATILITY_PRIOR_DAYS: f64 = 60.0;
 /// Fewest portfolio returns for VaR and volatility (fewer gives none, with a note).
 pub const MIN_OBSERVATIONS: usize = 5;
 
-/// One holding: its market value today and its closes by day number (ascending, one per day).
+/// One holding: its market value today, its daily bars and the splits of its symbol that the
+/// ledger knows of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Holding {
     pub symbol: String,
     pub value: f64,
-    pub closes: Vec<(i64, f64)>,
+    pub bars: Vec<Bar>,
+    pub splits: Vec<Split>,
+}
+
+/// A daily bar: its day number, its close and, when the source gives one, its adjusted close
+/// (for splits and dividends).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub day: i64,
+    pub close: f64,
+    pub adj_close: Option<f64>,
+}
+
+/// A split of a symbol: from `day` (the ledger row's trade date, the first day priced after
+/// it) every old share is `ratio` shares (2 for 2:1, 0.1 for a 1:10 reverse split).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    pub day: i64,
+    pub ratio: f64,
+}
+
+/// The split-adjusted closes of one symbol by day (ascending, one per day): a level series
+/// whose ratio from one bar to the next is the return a holder had. Between two bars that both
+/// have an adjusted close the return is theirs (the source's adjustment, dividends included);
+/// otherwise it is close to close, the later close multiplied by the ratio of every split on a
+/// day after the earlier bar and up to the later one, so that a 2:1 split is not a −50% day.
+/// The same split listed twice (a row in each account holding the symbol) counts once. Bars
+/// without a positive finite close are dropped, an adjusted close that is not positive and
+/// finite is ignored, and the last day of a repeated day wins. The series ends at the last
+/// bar's adjusted close if it has one, else its close (only ratios matter).
+pub fn adjusted_closes(bars: &[Bar], splits: &[Split]) -> Vec<(i64, f64)> {
+    let valid = |x: f64| x.is_finite() && x > 0.0;
+    let mut by_day: std::collections::BTreeMap<i64, Bar> = std::collections::BTreeMap::new();
+    for b in bars.iter().filter(|b| valid(b.close)) {
+        by_day.insert(b.day, Bar { adj_close: b.adj_close.filter(|a| valid(*a)), ..*b });
+    }
+    let mut known: Vec<(i64, u64)> =
+        splits.iter().filter(|s| valid(s.ratio)).map(|s| (s.day, s.ratio.to_bits())).collect();
+    known.sort_unstable();
+    known.dedup();
+    let bars: Vec<Bar> = by_day.into_values().collect();
+    let Some(last) = bars.last() else { return Vec::new() };
+    let mut levels = vec![0.0; bars.len()];
+    levels[bars.len() - 1] = last.adj_close.unwrap_or(last.close);
+    for i in (0..bars.len() - 1).rev() {
+        let (a, b) = (bars[i], bars[i + 1]);
+        let gross = match (a.adj_close, b.adj_close) {
+            (Some(x), Some(y)) => y / x,
+            _ => {
+                let ratio: f64 = known
+                    .iter()
+                    .filter(|(day, _)| a.day < *day && *day <= b.day)
+                    .map(|(_, r)| f64::from_bits(*r))
+                    .product();
+                b.close * ratio / a.close
+            }
+        };
+        levels[i] = levels[i + 1] / gross;
+    }
+    bars.iter().zip(levels).map(|(b, l)| (b.day, l)).collect()
 }
 
 /// What to compute.
@@ -71,15 +137,17 @@ impl Default for Settings {
     }
 }
 
-/// VaR and CVaR at one confidence, as positive fractions of the portfolio's value.
+/// VaR and CVaR at one confidence, as positive fractions of the portfolio's value (at most 1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tail {
     pub confidence: f64,
+    /// Of the daily returns themselves.
     pub historical_var: f64,
     pub historical_cvar: f64,
+    /// One day, normal on the daily log returns ([`risk::lognormal_var`]).
     pub parametric_var: f64,
     pub parametric_cvar: f64,
-    /// Over `horizon_days`, parametric normal.
+    /// Over `horizon_days`, normal on the log returns (mean × h, sd × √h).
     pub horizon_var: f64,
     pub horizon_cvar: f64,
 }
@@ -231,11 +299,12 @@ pub fn assess(holdings: &[Holding], settings: &Settings) -> Assessment {
         return out;
     }
     // The return history: holdings with at least two closes, aligned on their common days.
-    let (with_history, without): (Vec<usize>, Vec<usize>) = (0..held.len()).partition(|&i| held[i].closes.len() >= 2);
+    let closes: Vec<Vec<(i64, f64)>> = held.iter().map(|h| adjusted_closes(&h.bars, &h.splits)).collect();
+    let (with_history, without): (Vec<usize>, Vec<usize>) = (0..held.len()).partition(|&i| closes[i].len() >= 2);
     for &i in &without {
         notes.push(format!("{}: no price history, left out of the return history", held[i].symbol));
     }
-    let series: Vec<&[(i64, f64)]> = with_history.iter().map(|&i| held[i].closes.as_slice()).collect();
+    let series: Vec<&[(i64, f64)]> = with_history.iter().map(|&i| closes[i].as_slice()).collect();
     let (days, asset_returns) = aligned_returns(&series);
     let covered: f64 = with_history.iter().map(|&i| held[i].value).sum();
     out.coverage = covered / total;
@@ -249,21 +318,27 @@ pub fn assess(holdings: &[Holding], settings: &Settings) -> Assessment {
     match risk::summarize(&returns, TRADING_DAYS, &settings.confidence) {
         Ok(summary) if returns.len() >= MIN_OBSERVATIONS => {
             out.volatility = Some(summary.volatility);
-            let sd = summary.volatility / TRADING_DAYS.sqrt();
             let h = f64::from(settings.horizon_days);
-            out.tail = summary
-                .tail
-                .iter()
-                .map(|t| Tail {
-                    confidence: t.confidence,
-                    historical_var: t.historical_var,
-                    historical_cvar: t.historical_cvar,
-                    parametric_var: t.parametric_var,
-                    parametric_cvar: t.parametric_cvar,
-                    horizon_var: risk::parametric_var(summary.mean * h, sd * h.sqrt(), t.confidence),
-                    horizon_cvar: risk::parametric_cvar(summary.mean * h, sd * h.sqrt(), t.confidence),
-                })
-                .collect();
+            // Returns from positive closes are above -100%, so the log returns exist.
+            match summary.log_moments {
+                Some(log) => {
+                    let (m, sd) = (log.mean, log.sd);
+                    out.tail = summary
+                        .tail
+                        .iter()
+                        .map(|t| Tail {
+                            confidence: t.confidence,
+                            historical_var: t.historical_var,
+                            historical_cvar: t.historical_cvar,
+                            parametric_var: risk::lognormal_var(m, sd, t.confidence),
+                            parametric_cvar: risk::lognormal_cvar(m, sd, t.confidence),
+                            horizon_var: risk::lognormal_var(m * h, sd * h.sqrt(), t.confidence),
+                            horizon_cvar: risk::lognormal_cvar(m * h, sd * h.sqrt(), t.confidence),
+                        })
+                        .collect();
+                }
+                None => notes.push("VaR: the daily returns have no log returns".into()),
+            }
         }
         Ok(_) | Err(risk::RiskError::TooFew { .. } | risk::RiskError::Empty) => notes.push(format!(
             "{} daily returns on common days: at least {MIN_OBSERVATIONS} are needed for VaR",
@@ -340,31 +415,112 @@ mod tests {
         assert_eq!(c[0][2], 0.0);
     }
 
-    fn walk(days: i64, start: f64, step: impl Fn(i64) -> f64) -> Vec<(i64, f64)> {
+    fn walk(days: i64, start: f64, step: impl Fn(i64) -> f64) -> Vec<Bar> {
         let mut p = start;
         (0..days)
             .map(|d| {
                 p *= 1.0 + step(d);
-                (d, p)
+                Bar { day: d, close: p, adj_close: None }
             })
             .collect()
+    }
+
+    fn holding(symbol: &str, value: f64, bars: Vec<Bar>) -> Holding {
+        Holding { symbol: symbol.into(), value, bars, splits: Vec::new() }
+    }
+
+    fn bar(day: i64, close: f64) -> Bar {
+        Bar { day, close, adj_close: None }
+    }
+
+    #[test]
+    fn closes_are_adjusted_for_known_splits_and_adjusted_closes() {
+        // A 2:1 split on day 3: the close halves, the holder's wealth does not.
+        let bars = [bar(1, 100.0), bar(2, 102.0), bar(3, 51.5), bar(5, 52.0)];
+        let split = Split { day: 3, ratio: 2.0 };
+        let adjusted = adjusted_closes(&bars, &[split]);
+        let r: Vec<f64> = adjusted.windows(2).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+        close(r[0], 0.02, 1e-12);
+        close(r[1], 103.0 / 102.0 - 1.0, 1e-12);
+        close(r[2], 52.0 / 51.5 - 1.0, 1e-12);
+        assert_eq!(adjusted.last(), Some(&(5, 52.0)));
+        // Without the split it is a -50% day; the same split from two accounts counts once; a
+        // split on a day without a bar applies to the return across it; 1:10 reverse splits too.
+        close(adjusted_closes(&bars, &[])[2].1 / adjusted_closes(&bars, &[])[1].1, 51.5 / 102.0, 1e-12);
+        assert_eq!(adjusted_closes(&bars, &[split, split]), adjusted);
+        let gap = adjusted_closes(&bars, &[Split { day: 4, ratio: 2.0 }]);
+        close(gap[3].1 / gap[2].1, 104.0 / 51.5, 1e-12);
+        let reverse = adjusted_closes(&[bar(1, 1.0), bar(2, 10.5)], &[Split { day: 2, ratio: 0.1 }]);
+        close(reverse[1].1 / reverse[0].1, 1.05, 1e-12);
+        // Where both bars have an adjusted close, its ratio is the return (the source adjusted
+        // for the split and a dividend already: the ledger's split is not applied again).
+        let with_adj = [
+            Bar { day: 1, close: 100.0, adj_close: Some(49.0) },
+            Bar { day: 3, close: 51.0, adj_close: Some(51.0) },
+            Bar { day: 4, close: 50.0, adj_close: None },
+        ];
+        let a = adjusted_closes(&with_adj, &[split]);
+        close(a[1].1 / a[0].1, 51.0 / 49.0, 1e-12);
+        close(a[2].1 / a[1].1, 50.0 / 51.0, 1e-12);
+        // Unusable closes are dropped, an unusable adjusted close ignored.
+        let bad = [bar(1, 10.0), bar(2, f64::NAN), Bar { day: 3, close: 11.0, adj_close: Some(-1.0) }, bar(4, 0.0)];
+        assert_eq!(adjusted_closes(&bad, &[]), vec![(1, 10.0), (3, 11.0)]);
+        assert!(adjusted_closes(&[], &[split]).is_empty());
+    }
+
+    /// A holding whose price halves at a 2:1 split the ledger knows of: its risk is that of
+    /// its small daily moves, not of a -50% day.
+    #[test]
+    fn a_known_split_is_not_a_loss_in_the_risk_history() {
+        let mut bars = walk(120, 100.0, |d| ((d * 5) % 9 - 4) as f64 / 1000.0);
+        for b in bars.iter_mut().filter(|b| b.day >= 60) {
+            b.close /= 2.0;
+        }
+        let settings = Settings { paths: 200, ..Settings::default() };
+        let unadjusted = assess(&[holding("AAA", 1000.0, bars.clone())], &settings);
+        // The -50% day is the worst of 119: the 99% CVaR averages it with the next worst.
+        assert!(unadjusted.tail[1].historical_cvar > 0.2, "{:?}", unadjusted.tail);
+        assert!(unadjusted.tail[1].parametric_var > 0.05, "{:?}", unadjusted.tail);
+        let split = Holding { splits: vec![Split { day: 60, ratio: 2.0 }], ..holding("AAA", 1000.0, bars) };
+        let a = assess(&[split], &settings);
+        for t in &a.tail {
+            assert!(t.historical_var < 0.01 && t.parametric_var < 0.01 && t.horizon_var < 0.05, "{t:?}");
+        }
+        assert!(a.volatility.unwrap() < 0.1, "{:?}", a.volatility);
+    }
+
+    /// Daily swings of +60% and -45%: the normal fit to simple returns would put the one-day
+    /// 99% VaR above 100% and the 21-day one far above; on log returns every figure stays below 1.
+    #[test]
+    fn a_very_volatile_portfolio_never_loses_more_than_its_value() {
+        let bars = walk(200, 100.0, |d| if d % 2 == 0 { 0.6 } else { -0.45 });
+        let returns: Vec<f64> = bars.windows(2).map(|w| w[1].close / w[0].close - 1.0).collect();
+        let (m, sd) = (risk::mean(&returns).unwrap(), risk::sample_sd(&returns).unwrap());
+        assert!(risk::parametric_var(m, sd, 0.99) > 1.0);
+        assert!(risk::parametric_var(m * 21.0, sd * 21f64.sqrt(), 0.99) > 3.0);
+        let a = assess(&[holding("WILD", 1000.0, bars)], &Settings { paths: 200, ..Settings::default() });
+        assert_eq!(a.tail.len(), 2);
+        for t in &a.tail {
+            let figures = [
+                t.historical_var,
+                t.historical_cvar,
+                t.parametric_var,
+                t.parametric_cvar,
+                t.horizon_var,
+                t.horizon_cvar,
+            ];
+            assert!(figures.iter().all(|x| (0.0..1.0).contains(x)), "{t:?}");
+            assert!(t.horizon_cvar >= t.horizon_var && t.horizon_var > t.parametric_var, "{t:?}");
+        }
     }
 
     #[test]
     fn a_portfolio_is_assessed_and_the_same_inputs_give_the_same_numbers() {
         let holdings = vec![
-            Holding {
-                symbol: "AAA".into(),
-                value: 6000.0,
-                closes: walk(300, 100.0, |d| ((d * 7) % 11 - 5) as f64 / 400.0),
-            },
-            Holding {
-                symbol: "BBB".into(),
-                value: 4000.0,
-                closes: walk(300, 50.0, |d| ((d * 3) % 7 - 3) as f64 / 700.0),
-            },
-            Holding { symbol: "NEW".into(), value: 0.0, closes: vec![] },
-            Holding { symbol: "IPO".into(), value: 1000.0, closes: vec![(299, 10.0)] },
+            holding("AAA", 6000.0, walk(300, 100.0, |d| ((d * 7) % 11 - 5) as f64 / 400.0)),
+            holding("BBB", 4000.0, walk(300, 50.0, |d| ((d * 3) % 7 - 3) as f64 / 700.0)),
+            holding("NEW", 0.0, vec![]),
+            holding("IPO", 1000.0, vec![bar(299, 10.0)]),
         ];
         let a = assess(&holdings, &Settings::default());
         assert_eq!(a.observations, 299);
@@ -382,10 +538,7 @@ mod tests {
 
     #[test]
     fn too_little_history_is_said_not_failed() {
-        let a = assess(
-            &[Holding { symbol: "X".into(), value: 10.0, closes: vec![(1, 1.0), (2, 1.1)] }],
-            &Settings::default(),
-        );
+        let a = assess(&[holding("X", 10.0, vec![bar(1, 1.0), bar(2, 1.1)])], &Settings::default());
         assert_eq!(a.observations, 1);
         assert!(a.tail.is_empty() && a.volatility.is_none());
         assert!(a.notes[0].contains("at least 5"), "{:?}", a.notes);

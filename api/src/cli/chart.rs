@@ -69,7 +69,7 @@ fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, o: &Outcome, initial: 
     chart
         .configure_mesh()
         .x_desc("year")
-        .y_desc("wealth")
+        .y_desc("wealth (nominal)")
         .y_label_formatter(&|v| short_money(*v))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()

@@ -19,11 +19,14 @@ use super::chart;
 /// crashes; monthly, weekly or daily steps over up to 100 years; contributions, income
 /// streams (Social Security, pensions) from an age, fees, and withdrawals by a strategy
 /// (constant, fixed percentage, Guyton-Klinger, VPW, RMD); antithetic variates and a control
-/// variate. Prints the probability of success, wealth and spending percentiles
-/// (5/25/50/75/95) per year, terminal wealth and maximum drawdown distributions, VaR/CVaR of
-/// the portfolio's return over each horizon, the variance reduction achieved, and the
-/// household's account projections when the plan has a `[household]`. The plan's format,
-/// field by field, is in examples/retirement.toml.
+/// variate. Prints the probability of success, wealth (nominal) and spending (today's money)
+/// percentiles (5/25/50/75/95) per year, terminal wealth (nominal) and maximum drawdown
+/// distributions, VaR/CVaR of the portfolio's return over each horizon as shares of its value
+/// (simulated; normal and Cornish-Fisher fitted to the log returns and transformed back to
+/// simple losses, 1 - e^q, so never above 100%), the variance reduction of each technique
+/// alone and together, and the household's account projections (nominal) when the plan has a
+/// `[household]`. JSON output says each figure's unit under `units`. The plan's format, field
+/// by field, is in examples/retirement.toml.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
     /// The plan file (TOML).
@@ -115,11 +118,13 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         value["accounts"] = serde_json::to_value(&accounts)?;
         value["seed"] = serde_json::json!(plan.seed);
         value["seconds"] = serde_json::json!(seconds);
+        value["units"]["horizon_risk"] = serde_json::json!("fraction of the portfolio's value");
+        value["units"]["accounts"] = serde_json::json!(monte_carlo::NOMINAL);
         println!("{value}");
     } else {
         print!("{}", table(&plan, &outcome, &risk, seconds));
         if let Some(p) = &accounts {
-            print!("\naccount projections\n{}", accounts::table(p));
+            print!("\naccount projections (nominal)\n{}", accounts::table(p));
         }
     }
     Ok(())
@@ -188,6 +193,7 @@ fn money(v: f64) -> String {
     }
 }
 
+/// Percentiles per year under `title` (which says the unit).
 fn percentile_rows(s: &mut String, title: &str, bands: &[Band], years: u32) {
     let _ =
         writeln!(s, "\n{title}\n{:>5} {:>14} {:>14} {:>14} {:>14} {:>14}", "year", "5%", "25%", "50%", "75%", "95%");
@@ -212,20 +218,42 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
     let v = &o.variance;
     let _ = writeln!(
         s,
-        "terminal wealth: mean {} (standard error {}; antithetic {}, control variate {}: variance reduced {:.1}x)",
+        "terminal wealth ({}): mean {} (standard error {}; antithetic {}, control variate {})",
+        o.units.terminal_mean,
         money(v.estimate),
         money(v.standard_error),
         if v.antithetic { "on" } else { "off" },
         if v.control_variate { "on" } else { "off" },
-        v.reduction_factor
     );
-    percentile_rows(&mut s, "wealth", &o.bands, o.years);
+    let tw = o.terminal_percentiles.map(money);
+    let _ = writeln!(s, "terminal wealth ({}), 5/25/50/75/95%: {}", o.units.terminal_percentiles, tw.join(" / "));
+    let r = &v.reduction;
+    let reductions: Vec<String> =
+        [("antithetic alone", r.antithetic), ("control variate alone", r.control_variate), ("both", r.both)]
+            .into_iter()
+            .filter_map(|(name, f)| f.map(|f| format!("{name} {f:.1}x")))
+            .collect();
+    if !reductions.is_empty() {
+        let _ = writeln!(s, "variance reduced: {}", reductions.join(", "));
+    }
+    for note in &v.notes {
+        let _ = writeln!(s, "  ({note})");
+    }
+    percentile_rows(&mut s, &format!("wealth ({})", o.units.bands), &o.bands, o.years);
     if !o.spending_bands.is_empty() {
-        percentile_rows(&mut s, "withdrawals in today's money", &o.spending_bands, o.years);
+        percentile_rows(&mut s, &format!("withdrawals ({})", o.units.spending_bands), &o.spending_bands, o.years);
     }
     let dd = o.max_drawdown_percentiles.map(|d| format!("{:.1}%", d * 100.0));
-    let _ = writeln!(s, "\nmaximum drawdown (5/25/50/75/95%): {}", dd.join(" / "));
+    let _ =
+        writeln!(s, "\nmaximum drawdown ({}), 5/25/50/75/95%: {}", o.units.max_drawdown_percentiles, dd.join(" / "));
     let opt = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2}%", v * 100.0));
+    if let Some(first) = risk.first() {
+        let _ = writeln!(
+            s,
+            "\nVaR / CVaR as shares of the portfolio's value; simulated: the paths' returns; normal and Cornish-Fisher: {}",
+            first.risk.basis
+        );
+    }
     for h in risk {
         let r = &h.risk;
         let _ = writeln!(
@@ -249,9 +277,26 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
                 "{:>9.1}% {:>20} {:>20} {:>20}",
                 t.confidence * 100.0,
                 format!("{:.2}% / {:.2}%", t.historical_var * 100.0, t.historical_cvar * 100.0),
-                format!("{:.2}% / {:.2}%", t.parametric_var * 100.0, t.parametric_cvar * 100.0),
+                format!("{} / {}", opt(t.parametric_var), opt(t.parametric_cvar)),
                 format!("{} / {}", opt(t.cornish_fisher_var), opt(t.cornish_fisher_cvar)),
             );
+        }
+        // Why a figure is n/a, once per horizon and reason.
+        let mut reasons: Vec<String> = Vec::new();
+        for t in &r.tail {
+            for (method, why) in
+                [("normal", &t.parametric_unavailable), ("Cornish-Fisher", &t.cornish_fisher_unavailable)]
+            {
+                if let Some(why) = why {
+                    let line = format!("{method} unavailable: {why}");
+                    if !reasons.contains(&line) {
+                        reasons.push(line);
+                    }
+                }
+            }
+        }
+        for line in reasons {
+            let _ = writeln!(s, "  {line}");
         }
     }
     s

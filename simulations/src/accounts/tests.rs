@@ -296,7 +296,10 @@ fn unknown_fields_are_refused_when_reading_toml() {
 
 #[test]
 fn the_example_file_reads_projects_and_renders() {
-    let plan: AccountsPlan = toml::from_str(include_str!("../../../examples/accounts.toml")).unwrap();
+    // The example is a whole plan; its accounts are the `[household]`.
+    let whole: crate::monte_carlo::Plan = toml::from_str(include_str!("../../../examples/accounts.toml")).unwrap();
+    assert_eq!(whole.years, 50);
+    let plan: AccountsPlan = whole.household.unwrap();
     assert_eq!(plan.accounts.len(), 6);
     let p = project(&plan, 50).unwrap();
     assert_eq!(p.years.len(), 50);

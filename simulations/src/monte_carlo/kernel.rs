@@ -97,7 +97,8 @@ pub struct Block<'a> {
     /// last, which is 1).
     threshold: Vec<Lanes>,
     /// Raw normals per asset, then the chi-square's and the jump's normal when the model has
-    /// them, per path; and (skewed-t only) the shocks made from the asset normals.
+    /// them, per path; and (skewed-t only) the shocks made from the asset normals, which then
+    /// give way to the control variate's normals (see `draw`).
     z: Vec<Lanes>,
     shock: Vec<Lanes>,
     /// Scratch for the Box-Muller radii.
@@ -302,7 +303,13 @@ impl<'a> Block<'a> {
                     let w = chi.sample(lane);
                     let u: f64 = lane.gen();
                     let u = if self.sign[k] < 0.0 { 1.0 - u } else { u };
-                    self.shock[i][k] = dist.from_parts(self.z[i][k], w, u);
+                    let z = self.z[i][k];
+                    self.shock[i][k] = dist.from_parts(z, w, u);
+                    // The control variate's normal: |z| to the side of a fair coin on the same
+                    // uniform. Still exactly standard normal (so the control's mean stays 1), it
+                    // keeps the shock's sign but where u falls between (1 - lambda) / 2 and 1/2;
+                    // z itself, whose sign the shock drops, is nearly uncorrelated with it.
+                    self.z[i][k] = if u < 0.5 { -z.abs() } else { z.abs() };
                 }
             }
             if let Some(path) = self.economy.get_mut(k) {
