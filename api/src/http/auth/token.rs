@@ -78,27 +78,24 @@ impl Keys {
     /// The value of a device cookie naming `device` for `user`: `<device>.<HMAC-SHA-256 of the
     /// user and the device>`, so it cannot be forged, nor moved to another account.
     pub fn device_cookie(&self, user: &str, device: &str) -> String {
-        format!("{device}.{}", hex::encode(self.device_mac(user, device)))
+        format!("{device}.{}", hex::encode(hmac::Mac::finalize(self.device_mac(user, device)).into_bytes()))
     }
 
-    /// The device a cookie value names, if it was made by [`Keys::device_cookie`] for `user`.
+    /// The device a cookie value names, if it was made by [`Keys::device_cookie`] for `user`
+    /// (checked in constant time).
     pub fn device_of(&self, user: &str, cookie: &str) -> Option<String> {
         let (device, mac) = cookie.rsplit_once('.')?;
         let mac = hex::decode(mac).ok()?;
-        let mut check = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.device_key).ok()?;
-        hmac::Mac::update(&mut check, user.as_bytes());
-        hmac::Mac::update(&mut check, b"|");
-        hmac::Mac::update(&mut check, device.as_bytes());
-        hmac::Mac::verify_slice(check, &mac).is_ok().then(|| device.to_owned())
+        hmac::Mac::verify_slice(self.device_mac(user, device), &mac).is_ok().then(|| device.to_owned())
     }
 
-    fn device_mac(&self, user: &str, device: &str) -> Vec<u8> {
+    fn device_mac(&self, user: &str, device: &str) -> hmac::Hmac<sha2::Sha256> {
         let mut mac =
             <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.device_key).expect("any key length");
         hmac::Mac::update(&mut mac, user.as_bytes());
         hmac::Mac::update(&mut mac, b"|");
         hmac::Mac::update(&mut mac, device.as_bytes());
-        hmac::Mac::finalize(mac).into_bytes().to_vec()
+        mac
     }
 
     /// Reads the key file, or creates it (mode 0600) with a fresh key pair when missing.
