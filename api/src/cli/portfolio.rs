@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand};
 use event_store::Store;
 
-use super::caller;
 use super::read::{emit, Reader};
+use super::{caller, outln};
 use projections::query::records;
 
 #[derive(Debug, Args)]
@@ -93,7 +93,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
             let (p, version) = commands::portfolio::show(&store, &household, &name).await?;
             let target: serde_json::Map<String, serde_json::Value> =
                 p.target.iter().map(|(k, w)| (k.clone(), serde_json::Value::String(w.to_string()))).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "household": household,
@@ -104,7 +104,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
                     "drift_threshold": p.drift_threshold.to_string(),
                     "auto_rebalance": p.auto_rebalance,
                 })
-            );
+            )?;
             return Ok(());
         }
         read_cmd @ (PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_)) => {
@@ -136,7 +136,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
     )
     .await?;
     let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
-    println!("{}", serde_json::json!({ "events": types, "version": done.stream_version }));
+    outln!("{}", serde_json::json!({ "events": types, "version": done.stream_version }))?;
     Ok(())
 }
 

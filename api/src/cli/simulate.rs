@@ -11,7 +11,7 @@ use simulations::accounts;
 use simulations::monte_carlo::{self, Band, Outcome, Plan};
 use simulations::scenario::{self, Economy};
 
-use super::chart;
+use super::{chart, out, outln};
 
 /// Run a Monte Carlo simulation of a plan: assets with expected returns, volatilities,
 /// weights and correlations; normal, Student-t or Hansen skewed-t shocks, GARCH(1,1)
@@ -115,11 +115,11 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         value["accounts"] = serde_json::to_value(&accounts)?;
         value["seed"] = serde_json::json!(plan.seed);
         value["seconds"] = serde_json::json!(seconds);
-        println!("{value}");
+        outln!("{value}")?;
     } else {
-        print!("{}", table(&plan, &outcome, &risk, seconds));
+        out!("{}", table(&plan, &outcome, &risk, seconds))?;
         if let Some(p) = &accounts {
-            print!("\naccount projections\n{}", accounts::table(p));
+            out!("\naccount projections\n{}", accounts::table(p))?;
         }
     }
     Ok(())
@@ -164,9 +164,9 @@ pub(crate) fn economy(args: EconomyArgs) -> anyhow::Result<()> {
     };
     let outcome = scenario::generate(&economy, args.years, args.steps_per_year, args.paths, args.seed, args.threads)?;
     if args.format == "json" {
-        println!("{}", serde_json::to_string(&outcome)?);
+        outln!("{}", serde_json::to_string(&outcome)?)?;
     } else {
-        print!("{}", scenario::table(&outcome));
+        out!("{}", scenario::table(&outcome))?;
     }
     Ok(())
 }
