@@ -150,6 +150,49 @@ async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
 }
 
 #[tokio::test]
+async fn the_wash_sale_register_is_in_sale_date_order() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    // T2, sold in June, is recorded first; a later file brings two March sales, T9 and T10.
+    let june = write(
+        &dir,
+        "june.csv",
+        "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\
+         2025-06-02,Brokerage,,sell,M,100,40,0,,,,\n\
+         2025-06-10,Brokerage,,buy,M,100,45,0,,,,\n",
+    );
+    json(&run(&db.url, &["ledger", "import", &june, "--household", "Ng"]));
+    let march = write(
+        &dir,
+        "march.csv",
+        "2025-01-02,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-01-02,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-02-03,Brokerage,,buy,N,10,20,0,,,,\n\
+         2025-02-03,Brokerage,,buy,P,10,30,0,,,,\n\
+         2025-02-04,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-03-03,Brokerage,,sell,P,10,25,0,,,,\n\
+         2025-03-03,Brokerage,,sell,N,10,15,0,,,,\n\
+         2025-03-10,Brokerage,,buy,N,10,16,0,,,,\n\
+         2025-03-10,Brokerage,,buy,P,10,26,0,,,,\n",
+    );
+    let o = json(&run(&db.url, &["ledger", "import", &march, "--household", "Ng"]));
+    assert_eq!(o["wash_sales_adjusted"], 2);
+    let register = json(&run(&db.url, &["ledger", "wash-sales", "--household", "Ng", "--format", "json"]));
+    let rows: Vec<(&str, &str, &str)> = register["wash_sales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["sale_date"].as_str().unwrap(), w["id"].as_str().unwrap(), w["symbol"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [("2025-03-03", "T9:T7:T12.1", "P"), ("2025-03-03", "T10:T6:T11.1", "N"), ("2025-06-02", "T2:T1:T3.1", "M")],
+        "by sale date, then sale (T9 before T10)"
+    );
+    db.remove().await;
+}
+
+#[tokio::test]
 async fn cancel_and_correct_change_the_reports_with_new_events() {
     for db in all_backends("ledger cancel and correct").await {
         let dir = tempfile::tempdir().unwrap();

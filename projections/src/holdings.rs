@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use domain::ledger::lots::Book;
+use domain::ledger::lots::{Book, WashSale};
+use domain::ledger::types::id_order;
 use domain::ledger::{apply, Ledger, LedgerEvent};
 use domain::market::MarketEvent;
 use domain::portfolio::{Portfolio, PortfolioEvent};
@@ -132,10 +133,13 @@ pub const GAINS: Table = Table {
     time_series: false,
 };
 
+/// The wash-sale register, in `seq` order: by sale date, then sale, then replacement lot (ids
+/// in the order they were numbered, see [`domain::ledger::types::id_order`]).
 pub const WASH_SALES: Table = Table {
     name: "wash_sales",
     columns: &[
         col("household", Text),
+        col("seq", Int),
         col("id", Text),
         col("sale_id", Text),
         col("sale_date", Date),
@@ -149,7 +153,7 @@ pub const WASH_SALES: Table = Table {
         col("holding_period_days", Int),
         col("permanent", Bool),
     ],
-    key: &["household", "id"],
+    key: &["household", "seq"],
     scope: "household",
     time_series: false,
 };
@@ -274,7 +278,8 @@ fn decode_err(e: &StoredEvent, problem: impl std::fmt::Display) -> Error {
 
 impl Holdings {
     pub const NAME: &'static str = "holdings";
-    pub const VERSION: i64 = 1;
+    /// 2: the wash-sale register ordered by sale date (`seq`).
+    pub const VERSION: i64 = 2;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
@@ -586,12 +591,21 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
             ]
         })
         .collect();
-    let wash = book
-        .wash_sales
-        .iter()
-        .map(|w| {
+    let mut register: Vec<&WashSale> = book.wash_sales.iter().collect();
+    register.sort_by(|a, b| {
+        a.sale_date
+            .cmp(&b.sale_date)
+            .then_with(|| id_order(&a.sale_id, &b.sale_id))
+            .then_with(|| id_order(&a.replacement_lot_id, &b.replacement_lot_id))
+            .then_with(|| id_order(&a.sold_lot_id, &b.sold_lot_id))
+    });
+    let wash = register
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
             row![
                 household,
+                i,
                 w.id,
                 w.sale_id,
                 w.sale_date,

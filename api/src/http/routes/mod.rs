@@ -162,7 +162,11 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         view!("holdings", h::GAINS, Some("date_sold"), false),
     );
     add(
-        read("/v1/households/{household}/wash-sales", "Wash sales", YEAR_PARAMS),
+        read(
+            "/v1/households/{household}/wash-sales",
+            "Wash sales, by sale date (then sale, then replacement lot)",
+            YEAR_PARAMS,
+        ),
         view!("holdings", h::WASH_SALES, Some("sale_date"), false),
     );
     add(
