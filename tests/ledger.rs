@@ -237,6 +237,55 @@ async fn cancel_and_correct_change_the_reports_with_new_events() {
 }
 
 #[tokio::test]
+async fn audit_changes_shows_a_correction_as_its_values_before_and_after() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "q1.csv",
+        "2025-01-02,Brokerage,taxable,buy,X,10,10,0,,,,\n\
+         2025-03-03,Brokerage,,sell,X,10,8,0,,,,\n",
+    );
+    json(&run(&db.url, &["ledger", "import", &file, "--household", "Ng"]));
+    let correct = |extra: &[&str]| {
+        let args = [&["ledger", "correct", "--household", "Ng", "--trade", "T2"][..], extra].concat();
+        json(&run(&db.url, &args));
+    };
+    correct(&["--quantity", "9", "--price", "7.5", "--reason", "typo"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    correct(&["--price", "7.25", "--description", "broker confirm 2025-03-04", "--reason", "confirm"]);
+
+    let corrections = |from: &str| -> Vec<String> {
+        let changes = json(&run(
+            &db.url,
+            &["audit", "changes", "--from", from, "--to", "2999-01-01", "--household", "Ng", "--format", "json"],
+        ));
+        changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["event_type"] == "TradeCorrected")
+            .map(|r| r["summary"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        corrections("2000-01-01"),
+        [
+            "trade_id=T2 quantity 10 → 9; price 8 → 7.5 reason=typo",
+            "trade_id=T2 price 7.5 → 7.25; description none → broker confirm 2025-03-04 reason=confirm",
+        ]
+    );
+    // A window holding only the second correction still shows the row as the first left it.
+    assert_eq!(
+        corrections(&between),
+        ["trade_id=T2 price 7.5 → 7.25; description none → broker confirm 2025-03-04 reason=confirm"]
+    );
+    db.remove().await;
+}
+
+#[tokio::test]
 async fn contributions_are_checked_against_the_members_limits_and_reported() {
     for db in all_backends("ledger contributions").await {
         let dir = tempfile::tempdir().unwrap();

@@ -228,7 +228,7 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         let corrected = rows.iter().find(|r| r["event_type"] == "TradeCorrected").expect("the correction is listed");
         assert_eq!(corrected["actor"], "auditor-ann");
         assert!(!corrected["command_id"].as_str().unwrap().is_empty());
-        assert!(corrected["summary"].as_str().unwrap().contains("reason=broker confirm"), "{corrected}");
+        assert_eq!(corrected["summary"], "trade_id=T2 price 40 → 45 reason=broker confirm", "before → after");
         assert!(rows.iter().all(|r| r["stream"] == "ledger-smith"), "only the household's streams: {rows:?}");
 
         // KYC: every change with who and when, documents referenced; filtered by current status.

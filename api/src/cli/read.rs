@@ -22,7 +22,7 @@ use sha2::{Digest as _, Sha256};
 use super::{caller, out, outln, with_newline};
 
 pub(crate) use api::read::Reader;
-use api::read::{belongs_to, change_row, CHANGE_COLUMNS};
+use api::read::{belongs_to, change_rows, CHANGE_COLUMNS};
 
 /// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
 /// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
@@ -373,9 +373,9 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                 let page = store.read_range(next, last, 10_000).await?;
                 let Some(end) = page.last().map(|e| e.global_position) else { break };
                 next = end + 1;
-                for e in page.iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))) {
-                    rows.push(change_row(e));
-                }
+                let page: Vec<_> =
+                    page.into_iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))).collect();
+                rows.extend(change_rows(&store, &page).await?);
             }
             let report = Report { name: "changes", columns: CHANGE_COLUMNS.to_vec(), rows, totals: Vec::new() };
             let mut params = vec![("from", from_t.to_rfc3339()), ("to", to_t.to_rfc3339())];

@@ -18,7 +18,7 @@ use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
 use crate::http::AppState;
-use crate::read::{belongs_to, change_row, Reader, CHANGE_COLUMNS};
+use crate::read::{belongs_to, change_rows, Reader, CHANGE_COLUMNS};
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
 /// `projections::runner::COALESCE`) before catching the read model up itself.
@@ -244,10 +244,12 @@ pub async fn events(
         }
     }
     events.sort_by_key(|e| e.global_position);
-    let rows = events
-        .iter()
-        .filter(|e| belongs_to(e, &key))
-        .map(|e| CHANGE_COLUMNS.iter().zip(change_row(e)).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
+    events.retain(|e| belongs_to(e, &key));
+    let rows = change_rows(store, &events)
+        .await
+        .map_err(Problem::internal)?
+        .into_iter()
+        .map(|row| CHANGE_COLUMNS.iter().zip(row).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
         .collect();
     Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
 }
