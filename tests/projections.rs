@@ -213,10 +213,28 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
             &["audit", "as-of", &instant, "ledger", "lots", "--household", "Smith", "--format", "json"],
         ));
         assert_eq!(lots_then["lots"].as_array().unwrap().len(), 2);
-        // Before anything was recorded there was no ledger.
-        let early = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Smith"]);
-        assert_eq!(early.status.code(), Some(2));
-        assert!(stderr(&early).contains("no ledger"), "{}", stderr(&early));
+        // Before anything was recorded the household did not exist, and the replay says so.
+        let first = stdout(&run(&db, &dir, &["events", "tail", "--stream", "ledger-smith"]));
+        let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+        let first = chrono::DateTime::parse_from_rfc3339(first["recorded_at"].as_str().unwrap()).unwrap();
+        let expected = format!(
+            "error: household smith did not exist at 2001-01-01T00:00:00Z (its first event was recorded at {})",
+            first.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+        for read in [
+            &["ledger", "lots", "--household", "Smith"][..],
+            &["ledger", "gains", "--household", "Smith", "--year", "2000"],
+            &["portfolio", "allocation", "--household", "Smith", "--name", "Core"],
+            &["portfolio", "risk", "--household", "Smith", "--name", "Core"],
+        ] {
+            let early = run(&db, &dir, &[&["audit", "as-of", "2001-01-01"][..], read].concat());
+            assert_eq!((early.status.code(), stderr(&early).trim()), (Some(2), expected.as_str()), "{read:?}");
+        }
+        let never = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Nobody"]);
+        assert_eq!(
+            stderr(&never).trim(),
+            "error: household nobody did not exist at 2001-01-01T00:00:00Z (nothing has been recorded for it yet)"
+        );
 
         // The changes since the instant: the correction (and the reports), with actor and command id.
         let changes = json(&run(

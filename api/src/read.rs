@@ -92,7 +92,47 @@ impl Reader {
     pub fn instant(&self) -> Option<DateTime<Utc>> {
         self.as_of
     }
+
+    /// For an as-of replay, refuses a household (its key) that had nothing recorded by the
+    /// instant ([`NotYet`]): the replay would only show it empty, as if it had no ledger. A
+    /// reader of the current read models accepts every household.
+    pub async fn household_existed(&self, household: &str) -> anyhow::Result<()> {
+        let (Some(until), Some(instant)) = (self.until, self.as_of) else { return Ok(()) };
+        let stream = commands::ledger::ledger_stream(household)?;
+        let first = self.store.read_stream(&stream, 1, Direction::Forwards, 1).await?.into_iter().next();
+        match first {
+            Some(e) if e.global_position <= until => Ok(()),
+            first => Err(NotYet {
+                household: domain::ledger::household_key(household),
+                instant,
+                first_recorded: first.map(|e| e.recorded_at),
+            }
+            .into()),
+        }
+    }
 }
+
+/// A household asked about as of an instant before its first event was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotYet {
+    pub household: String,
+    pub instant: DateTime<Utc>,
+    /// When its first event was recorded (`None`: nothing is recorded for it yet).
+    pub first_recorded: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Display for NotYet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        write!(f, "household {} did not exist at {} ", self.household, at(self.instant))?;
+        match self.first_recorded {
+            Some(first) => write!(f, "(its first event was recorded at {})", at(first)),
+            None => f.write_str("(nothing has been recorded for it yet)"),
+        }
+    }
+}
+
+impl std::error::Error for NotYet {}
 
 /// The columns of an audit-trail row.
 pub const CHANGE_COLUMNS: [&str; 9] =

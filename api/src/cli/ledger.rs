@@ -208,6 +208,20 @@ pub(crate) enum LedgerCommand {
     },
 }
 
+impl LedgerCommand {
+    /// The household a report is about (`None` for commands that record).
+    pub(crate) fn report_household(&self) -> Option<&str> {
+        match self {
+            Self::Contributions { household, .. }
+            | Self::Lots { household, .. }
+            | Self::Gains { household, .. }
+            | Self::Positions { household, .. }
+            | Self::WashSales { household, .. } => Some(household),
+            _ => None,
+        }
+    }
+}
+
 /// A recorded row and why it is being changed.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RowRef {

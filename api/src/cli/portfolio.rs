@@ -85,6 +85,16 @@ pub(crate) enum PortfolioCmd {
     Risk(PortfolioReport),
 }
 
+impl PortfolioCmd {
+    /// The household a report is about (`None` for commands that record).
+    pub(crate) fn report_household(&self) -> Option<&str> {
+        match self {
+            Self::Allocation(r) | Self::Risk(r) => Some(&r.household),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> anyhow::Result<()> {
     use domain::portfolio::PortfolioCommand as P;
     let list = |s: &str| s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect::<Vec<_>>();

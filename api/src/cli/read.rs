@@ -332,6 +332,14 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
         AuditCmd::AsOf { instant: at, read } => {
             let at = instant(&at, false).context("INSTANT")?;
             let mut reader = Reader::as_of(store, at).await?;
+            let household = match &read {
+                AsOfRead::Ledger(cmd) => cmd.report_household(),
+                AsOfRead::Portfolio(cmd) => cmd.report_household(),
+                AsOfRead::Market(_) | AsOfRead::Audit(_) => None,
+            };
+            if let Some(h) = household {
+                reader.household_existed(h).await?;
+            }
             match read {
                 AsOfRead::Ledger(cmd) => super::ledger::read(&mut reader, cmd).await,
                 AsOfRead::Portfolio(cmd) => super::portfolio::read(&mut reader, cmd).await,
