@@ -111,7 +111,14 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
             (rows[0]["asset"].as_str(), rows[0]["weight"].as_str(), rows[0]["drift"].as_str()),
             (Some("M"), Some("0.6"), Some("0.1"))
         );
-        assert_eq!(rows[0]["needs_rebalancing"], "true");
+        assert_eq!(
+            (rows[0]["beyond_threshold"].as_str(), rows[1]["beyond_threshold"].as_str()),
+            (Some("true"), Some("true"))
+        );
+        assert_eq!(
+            (alloc["needs_rebalancing"].as_bool(), alloc["drift_threshold"].as_str()),
+            (Some(true), Some("0.05"))
+        );
         let wash = json(&run(&db, &dir, &["ledger", "wash-sales", "--household", "Smith", "--format", "json"]));
         assert_eq!(wash["wash_sales"][0]["disallowed_loss"], "750.00");
         // Personal data is opened at query time only.

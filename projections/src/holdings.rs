@@ -212,6 +212,8 @@ pub const PORTFOLIOS: Table = Table {
     time_series: false,
 };
 
+/// A portfolio's assets against its target: `beyond_threshold` when the asset's own drift is
+/// beyond the portfolio's threshold (the portfolio `needs_rebalancing` when any is).
 pub const ALLOCATIONS: Table = Table {
     name: "allocations",
     columns: &[
@@ -222,6 +224,7 @@ pub const ALLOCATIONS: Table = Table {
         col("weight", Dec),
         col("target", Dec),
         col("drift", Dec),
+        col("beyond_threshold", Bool),
     ],
     key: &["household", "portfolio", "asset"],
     scope: "household",
@@ -278,8 +281,9 @@ fn decode_err(e: &StoredEvent, problem: impl std::fmt::Display) -> Error {
 
 impl Holdings {
     pub const NAME: &'static str = "holdings";
-    /// 2: the wash-sale register ordered by sale date (`seq`).
-    pub const VERSION: i64 = 2;
+    /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
+    /// drift flag (`beyond_threshold`).
+    pub const VERSION: i64 = 3;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
@@ -688,15 +692,18 @@ fn priced(
             by_asset.entry(asset.clone()).or_default();
         }
         let total: Decimal = by_asset.values().sum();
+        // Drift means something only against a target, with something valued.
+        let measured = !p.target.is_empty() && !total.is_zero();
         let mut max_drift = Decimal::ZERO;
         for (asset, value) in &by_asset {
             let weight = if total.is_zero() { Decimal::ZERO } else { (value / total).round_dp(WEIGHT_DP) };
             let target = p.target.get(asset).copied().unwrap_or_default();
             let drift = weight - target;
             max_drift = max_drift.max(drift.abs());
-            allocations.push(row![household, key, asset, value, weight, target, drift]);
+            let beyond = measured && drift.abs() > p.drift_threshold;
+            allocations.push(row![household, key, asset, value, weight, target, drift, beyond]);
         }
-        let needs = !p.target.is_empty() && !total.is_zero() && max_drift > p.drift_threshold;
+        let needs = measured && max_drift > p.drift_threshold;
         portfolios.push(row![
             household,
             key,

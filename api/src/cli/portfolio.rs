@@ -180,13 +180,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
         return Err(missing(&household, &name));
     };
     let rows = records(&reader.db, &ALLOCATIONS, &filters).await?;
-    let mut report = api::reports::allocation(&rows);
-    // The portfolio's verdict on every row, so each format shows it.
-    let flag = if p.flag("needs_rebalancing") { "true" } else { "false" };
-    report.columns.extend(["drift_threshold", "needs_rebalancing"]);
-    for row in &mut report.rows {
-        row.extend([p.str("drift_threshold").to_owned(), flag.to_owned()]);
-    }
+    let report = api::reports::allocation(p, &rows);
     let params = vec![("household", household), ("name", name)];
     emit(reader, &report, format, &params, position).await
 }

@@ -385,7 +385,13 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                     page.into_iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))).collect();
                 rows.extend(change_rows(&store, &page).await?);
             }
-            let report = Report { name: "changes", columns: CHANGE_COLUMNS.to_vec(), rows, totals: Vec::new() };
+            let report = Report {
+                name: "changes",
+                columns: CHANGE_COLUMNS.to_vec(),
+                rows,
+                totals: Vec::new(),
+                summary: Vec::new(),
+            };
             let mut params = vec![("from", from_t.to_rfc3339()), ("to", to_t.to_rfc3339())];
             if let Some(h) = household {
                 params.push(("household", h));

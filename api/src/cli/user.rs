@@ -212,6 +212,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 columns: vec!["user_id", "household", "name", "email", "kyc_status", "roles", "mfa_enabled", "erased"],
                 rows: out,
                 totals: Vec::new(),
+                summary: Vec::new(),
             };
             let params: Vec<(&str, String)> = household.map(|h| ("household", h)).into_iter().collect();
             return emit(&reader, &report, format, &params, position).await;

@@ -184,7 +184,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     add(
         read(
             "/v1/households/{household}/allocations",
-            "Allocation against target, per asset",
+            "Allocation against target, per asset (weight, target, drift, beyond_threshold)",
             &[HOUSEHOLD, ("portfolio", "query", false, "Only this portfolio."), AS_OF, MIN_POSITION],
         ),
         view!("holdings", h::ALLOCATIONS, None, true),
