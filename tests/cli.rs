@@ -198,3 +198,56 @@ async fn relay_once_publishes_everything_committed_to_nats() {
         db.remove().await;
     }
 }
+
+/// Runs `cairn` with `args` as `cairn … | head -1` would: reads the first line of its output,
+/// closes the pipe, and returns that line, the exit status and stderr.
+fn first_line_then_close(url: &str, args: &[&str]) -> (String, std::process::ExitStatus, String) {
+    let mut child = cairn()
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (line, out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cairn.db", dir.path().display());
+    // 3,000 lots: every report below is far larger than a pipe's buffer, so the reader going
+    // away after one line leaves the writer with most of it still to write.
+    let mut csv = String::from("trade_date,account,account_type,action,symbol,quantity,price,fees\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("2025-01-{:02},Brokerage,taxable,buy,S{},1,{},0\n", 2 + i % 20, i % 40, 10 + i % 7));
+    }
+    let file = dir.path().join("t.csv");
+    std::fs::write(&file, csv).unwrap();
+    // The import's summary goes to a reader that has already gone: the rows are recorded anyway.
+    let mut import = cairn()
+        .args(["--database-url", &url, "ledger", "import", &file.display().to_string(), "--household", "h"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(import.stdout.take());
+    let o = import.wait_with_output().unwrap();
+    assert_eq!((o.status.code(), stderr(&o)), (Some(0), String::new()));
+    assert_eq!(stdout(&run(&url, &["verify"])).trim(), "ok 3003 events");
+
+    for (args, first) in [
+        (&["events", "tail"][..], "{\"event_id\""),
+        (&["ledger", "lots", "--household", "h", "--format", "csv"], "lot_id,account,symbol,quantity"),
+        (&["ledger", "lots", "--household", "h", "--format", "table"], "lot_id"),
+        (&["audit", "changes", "--from", "2000-01-01", "--to", "2999-01-01", "--format", "csv"], "position,"),
+    ] {
+        let (line, status, err) = first_line_then_close(&url, args);
+        assert!(line.starts_with(first), "{args:?}: {line:.80}");
+        assert_eq!((status.code(), err.as_str()), (Some(0), ""), "{args:?} ends quietly");
+    }
+}

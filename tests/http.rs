@@ -282,15 +282,16 @@ async fn the_api_end_to_end() {
         })
         .await;
 
-        // As of an instant before the import: the auditor sees no gains; a client may not ask.
-        let before = chrono::Utc::now() - chrono::Duration::days(3650);
-        let old =
-            api.get(&format!("/v1/households/smith/gains?as_of={}", before.format("%Y-%m-%dT%H:%M:%SZ")), &aud).await;
-        assert_eq!((old.status, old.body["rows"].as_array().map(Vec::len)), (200, Some(0)), "{}", old.body);
-        assert_eq!(
-            old.body["as_of"].as_str().map(|s| s.starts_with(&before.format("%Y-%m-%d").to_string())),
-            Some(true)
-        );
+        // As of an instant before the household's first event: the auditor is told it did not
+        // exist then (not shown an empty ledger); a client may not ask.
+        let before = (chrono::Utc::now() - chrono::Duration::days(3650)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for what in ["gains", "lots", "allocations"] {
+            let old = api.get(&format!("/v1/households/smith/{what}?as_of={before}"), &aud).await;
+            assert_eq!((old.status, old.problem()), (404, "/problems/not-found"), "{what}: {}", old.body);
+            let detail = old.body["detail"].as_str().unwrap();
+            let prefix = format!("household smith did not exist at {before} (its first event was recorded at ");
+            assert!(detail.starts_with(&prefix), "{detail}");
+        }
         assert_eq!(api.get("/v1/households/smith/gains?as_of=2020-01-01", &sam).await.status, 403);
 
         // A trade conditional on the ledger's version: refused once something else was recorded.

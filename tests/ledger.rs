@@ -150,6 +150,49 @@ async fn a_late_file_reverses_a_recorded_wash_sale_with_new_events() {
 }
 
 #[tokio::test]
+async fn the_wash_sale_register_is_in_sale_date_order() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    // T2, sold in June, is recorded first; a later file brings two March sales, T9 and T10.
+    let june = write(
+        &dir,
+        "june.csv",
+        "2025-01-06,Brokerage,taxable,buy,M,100,50,0,,,,\n\
+         2025-06-02,Brokerage,,sell,M,100,40,0,,,,\n\
+         2025-06-10,Brokerage,,buy,M,100,45,0,,,,\n",
+    );
+    json(&run(&db.url, &["ledger", "import", &june, "--household", "Ng"]));
+    let march = write(
+        &dir,
+        "march.csv",
+        "2025-01-02,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-01-02,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-02-03,Brokerage,,buy,N,10,20,0,,,,\n\
+         2025-02-03,Brokerage,,buy,P,10,30,0,,,,\n\
+         2025-02-04,Brokerage,,deposit,,1,1000,0,,,,\n\
+         2025-03-03,Brokerage,,sell,P,10,25,0,,,,\n\
+         2025-03-03,Brokerage,,sell,N,10,15,0,,,,\n\
+         2025-03-10,Brokerage,,buy,N,10,16,0,,,,\n\
+         2025-03-10,Brokerage,,buy,P,10,26,0,,,,\n",
+    );
+    let o = json(&run(&db.url, &["ledger", "import", &march, "--household", "Ng"]));
+    assert_eq!(o["wash_sales_adjusted"], 2);
+    let register = json(&run(&db.url, &["ledger", "wash-sales", "--household", "Ng", "--format", "json"]));
+    let rows: Vec<(&str, &str, &str)> = register["wash_sales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["sale_date"].as_str().unwrap(), w["id"].as_str().unwrap(), w["symbol"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [("2025-03-03", "T9:T7:T12.1", "P"), ("2025-03-03", "T10:T6:T11.1", "N"), ("2025-06-02", "T2:T1:T3.1", "M")],
+        "by sale date, then sale (T9 before T10)"
+    );
+    db.remove().await;
+}
+
+#[tokio::test]
 async fn cancel_and_correct_change_the_reports_with_new_events() {
     for db in all_backends("ledger cancel and correct").await {
         let dir = tempfile::tempdir().unwrap();
@@ -191,6 +234,55 @@ async fn cancel_and_correct_change_the_reports_with_new_events() {
         assert!(stderr(&bad).contains("recorded row T2, made invalid by this change"), "{}", stderr(&bad));
         db.remove().await;
     }
+}
+
+#[tokio::test]
+async fn audit_changes_shows_a_correction_as_its_values_before_and_after() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "q1.csv",
+        "2025-01-02,Brokerage,taxable,buy,X,10,10,0,,,,\n\
+         2025-03-03,Brokerage,,sell,X,10,8,0,,,,\n",
+    );
+    json(&run(&db.url, &["ledger", "import", &file, "--household", "Ng"]));
+    let correct = |extra: &[&str]| {
+        let args = [&["ledger", "correct", "--household", "Ng", "--trade", "T2"][..], extra].concat();
+        json(&run(&db.url, &args));
+    };
+    correct(&["--quantity", "9", "--price", "7.5", "--reason", "typo"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    correct(&["--price", "7.25", "--description", "broker confirm 2025-03-04", "--reason", "confirm"]);
+
+    let corrections = |from: &str| -> Vec<String> {
+        let changes = json(&run(
+            &db.url,
+            &["audit", "changes", "--from", from, "--to", "2999-01-01", "--household", "Ng", "--format", "json"],
+        ));
+        changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["event_type"] == "TradeCorrected")
+            .map(|r| r["summary"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        corrections("2000-01-01"),
+        [
+            "trade_id=T2 quantity 10 → 9; price 8 → 7.5 reason=typo",
+            "trade_id=T2 price 7.5 → 7.25; description none → broker confirm 2025-03-04 reason=confirm",
+        ]
+    );
+    // A window holding only the second correction still shows the row as the first left it.
+    assert_eq!(
+        corrections(&between),
+        ["trade_id=T2 price 7.5 → 7.25; description none → broker confirm 2025-03-04 reason=confirm"]
+    );
+    db.remove().await;
 }
 
 #[tokio::test]

@@ -124,3 +124,58 @@ async fn a_split_the_ledger_knows_is_not_a_loss_in_portfolio_risk() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn allocation_shows_each_assets_drift_flag_and_the_portfolios_verdict_once() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let trades = dir.path().join("t.csv");
+    std::fs::write(
+        &trades,
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+         2025-01-02,Brokerage,taxable,buy,M,100,40,0\n\
+         2025-01-02,Brokerage,taxable,buy,N,10,16,0\n\
+         2025-01-02,Brokerage,taxable,buy,P,10,26,0\n",
+    )
+    .unwrap();
+    json(&run(&db.url, &["ledger", "import", &trades.display().to_string(), "--household", "Kim"]));
+    let bars = dir.path().join("bars.csv");
+    std::fs::write(
+        &bars,
+        "date,symbol,open,high,low,close,volume\n2025-01-03,M,45.125,45.125,45.125,45.125,1\n\
+         2025-01-03,N,16,16,16,16,1\n2025-01-03,P,26,26,26,26,1\n",
+    )
+    .unwrap();
+    json(&run(&db.url, &["market", "import", &bars.display().to_string()]));
+    let p = ["--household", "Kim", "--name", "Core"];
+    json(&run(&db.url, &[&["portfolio", "create"][..], &p, &["--accounts", "Brokerage"]].concat()));
+    json(&run(&db.url, &[&["portfolio", "target"][..], &p, &["--weights", "M=0.8,N=0.1,P=0.1"]].concat()));
+
+    // M is 0.11 over its target and N 0.07 under, beyond the 0.05 threshold; P, 0.047 under, is not.
+    let report = json(&run(&db.url, &[&["portfolio", "allocation"][..], &p, &["--format", "json"]].concat()));
+    assert_eq!((report["needs_rebalancing"].as_bool(), report["drift_threshold"].as_str()), (Some(true), Some("0.05")));
+    let rows: Vec<(&str, &str, &str)> = report["allocation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["asset"].as_str().unwrap(), r["drift"].as_str().unwrap(), r["beyond_threshold"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [("M", "0.11485", "true"), ("N", "-0.067562", "true"), ("P", "-0.047288", "false")]);
+    assert!(report["allocation"][0].get("needs_rebalancing").is_none(), "the verdict is the portfolio's, not a column");
+
+    let table = stdout(&run(&db.url, &[&["portfolio", "allocation"][..], &p].concat()));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["asset", "market_value", "weight", "target", "drift", "beyond_threshold"]
+    );
+    assert_eq!(lines.len(), 5, "{table}");
+    assert_eq!(lines[4], "allocation: drift_threshold 0.05, needs_rebalancing true");
+
+    // A wider threshold: no asset is beyond it, and the portfolio needs nothing.
+    json(&run(&db.url, &[&["portfolio", "drift"][..], &p, &["--threshold", "0.2"]].concat()));
+    let report = json(&run(&db.url, &[&["portfolio", "allocation"][..], &p, &["--format", "json"]].concat()));
+    assert_eq!((report["needs_rebalancing"].as_bool(), report["drift_threshold"].as_str()), (Some(false), Some("0.2")));
+    assert!(report["allocation"].as_array().unwrap().iter().all(|r| r["beyond_threshold"] == "false"), "{report}");
+    db.remove().await;
+}

@@ -111,7 +111,14 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
             (rows[0]["asset"].as_str(), rows[0]["weight"].as_str(), rows[0]["drift"].as_str()),
             (Some("M"), Some("0.6"), Some("0.1"))
         );
-        assert_eq!(rows[0]["needs_rebalancing"], "true");
+        assert_eq!(
+            (rows[0]["beyond_threshold"].as_str(), rows[1]["beyond_threshold"].as_str()),
+            (Some("true"), Some("true"))
+        );
+        assert_eq!(
+            (alloc["needs_rebalancing"].as_bool(), alloc["drift_threshold"].as_str()),
+            (Some(true), Some("0.05"))
+        );
         let wash = json(&run(&db, &dir, &["ledger", "wash-sales", "--household", "Smith", "--format", "json"]));
         assert_eq!(wash["wash_sales"][0]["disallowed_loss"], "750.00");
         // Personal data is opened at query time only.
@@ -146,7 +153,10 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
         ok(&run(&db, &dir, &["ledger", "lots", "--household", "Smith"]));
         let status = lines(&run(&db, &dir, &["projections", "status"]));
         let holdings = status.iter().find(|s| s["name"] == "holdings").unwrap();
-        assert_eq!((holdings["version"].as_i64(), holdings["generation"].as_i64()), (Some(1), Some(3)));
+        assert_eq!(
+            (holdings["version"].as_i64(), holdings["generation"].as_i64()),
+            (holdings["code_version"].as_i64(), Some(3))
+        );
         assert!(holdings["rebuilding"].is_null());
         assert_eq!(digests(&lines(&run(&db, &dir, &["projections", "digest"])))["holdings"], before["holdings"]);
 
@@ -210,10 +220,28 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
             &["audit", "as-of", &instant, "ledger", "lots", "--household", "Smith", "--format", "json"],
         ));
         assert_eq!(lots_then["lots"].as_array().unwrap().len(), 2);
-        // Before anything was recorded there was no ledger.
-        let early = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Smith"]);
-        assert_eq!(early.status.code(), Some(2));
-        assert!(stderr(&early).contains("no ledger"), "{}", stderr(&early));
+        // Before anything was recorded the household did not exist, and the replay says so.
+        let first = stdout(&run(&db, &dir, &["events", "tail", "--stream", "ledger-smith"]));
+        let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+        let first = chrono::DateTime::parse_from_rfc3339(first["recorded_at"].as_str().unwrap()).unwrap();
+        let expected = format!(
+            "error: household smith did not exist at 2001-01-01T00:00:00Z (its first event was recorded at {})",
+            first.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+        for read in [
+            &["ledger", "lots", "--household", "Smith"][..],
+            &["ledger", "gains", "--household", "Smith", "--year", "2000"],
+            &["portfolio", "allocation", "--household", "Smith", "--name", "Core"],
+            &["portfolio", "risk", "--household", "Smith", "--name", "Core"],
+        ] {
+            let early = run(&db, &dir, &[&["audit", "as-of", "2001-01-01"][..], read].concat());
+            assert_eq!((early.status.code(), stderr(&early).trim()), (Some(2), expected.as_str()), "{read:?}");
+        }
+        let never = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Nobody"]);
+        assert_eq!(
+            stderr(&never).trim(),
+            "error: household nobody did not exist at 2001-01-01T00:00:00Z (nothing has been recorded for it yet)"
+        );
 
         // The changes since the instant: the correction (and the reports), with actor and command id.
         let changes = json(&run(
@@ -225,7 +253,7 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         let corrected = rows.iter().find(|r| r["event_type"] == "TradeCorrected").expect("the correction is listed");
         assert_eq!(corrected["actor"], "auditor-ann");
         assert!(!corrected["command_id"].as_str().unwrap().is_empty());
-        assert!(corrected["summary"].as_str().unwrap().contains("reason=broker confirm"), "{corrected}");
+        assert_eq!(corrected["summary"], "trade_id=T2 price 40 → 45 reason=broker confirm", "before → after");
         assert!(rows.iter().all(|r| r["stream"] == "ledger-smith"), "only the household's streams: {rows:?}");
 
         // KYC: every change with who and when, documents referenced; filtered by current status.

@@ -1,5 +1,9 @@
 //! `cairn`: the command line. Run `cairn --help`, or `cairn <command> --help`.
 
+// Output goes through `cli::write_out` (`out!`, `outln!`), which returns a closed pipe as an
+// error instead of panicking as `print!` does.
+#![deny(clippy::print_stdout)]
+
 mod cli;
 
 use std::net::SocketAddr;
@@ -260,9 +264,12 @@ async fn run_on_store(cli: Cli) -> ExitCode {
     }
 }
 
+/// The exit code of a command's result, with its error on stderr. A closed pipe on stdout
+/// (`cairn … | head`) is the reader having had enough: exit 0, nothing printed.
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if cli::closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -1,9 +1,13 @@
 //! Reading through the read models, shared by the CLI's reports and the HTTP queries: catch a
 //! projector up, then read one snapshot.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use event_store::{codec, EventStore as _, Store, StoredEvent};
+use domain::ledger::types::Trade;
+use domain::ledger::{apply, Ledger, LedgerEvent};
+use event_store::{codec, Direction, EventStore as _, Store, StoredEvent, StreamId, Upcasters};
 use projections::db::Db;
 use projections::{Runner, Source};
 
@@ -88,7 +92,47 @@ impl Reader {
     pub fn instant(&self) -> Option<DateTime<Utc>> {
         self.as_of
     }
+
+    /// For an as-of replay, refuses a household (its key) that had nothing recorded by the
+    /// instant ([`NotYet`]): the replay would only show it empty, as if it had no ledger. A
+    /// reader of the current read models accepts every household.
+    pub async fn household_existed(&self, household: &str) -> anyhow::Result<()> {
+        let (Some(until), Some(instant)) = (self.until, self.as_of) else { return Ok(()) };
+        let stream = commands::ledger::ledger_stream(household)?;
+        let first = self.store.read_stream(&stream, 1, Direction::Forwards, 1).await?.into_iter().next();
+        match first {
+            Some(e) if e.global_position <= until => Ok(()),
+            first => Err(NotYet {
+                household: domain::ledger::household_key(household),
+                instant,
+                first_recorded: first.map(|e| e.recorded_at),
+            }
+            .into()),
+        }
+    }
 }
+
+/// A household asked about as of an instant before its first event was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotYet {
+    pub household: String,
+    pub instant: DateTime<Utc>,
+    /// When its first event was recorded (`None`: nothing is recorded for it yet).
+    pub first_recorded: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Display for NotYet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        write!(f, "household {} did not exist at {} ", self.household, at(self.instant))?;
+        match self.first_recorded {
+            Some(first) => write!(f, "(its first event was recorded at {})", at(first)),
+            None => f.write_str("(nothing has been recorded for it yet)"),
+        }
+    }
+}
+
+impl std::error::Error for NotYet {}
 
 /// The columns of an audit-trail row.
 pub const CHANGE_COLUMNS: [&str; 9] =
@@ -116,6 +160,115 @@ pub fn change_row(e: &StoredEvent) -> Vec<String> {
         uuid(meta.causation_id),
         summary(e),
     ]
+}
+
+/// The audit trail's rows for `events` (each as [`change_row`]), with every correction
+/// (`TradeCorrected`) summarized as the fields it changed, each with its value before and after
+/// (`trade_id=T2 quantity 100 → 90; price 50 → 49.5 reason=…`). The value before is the row as
+/// it stood just before the correction: its stream's events folded in order up to it.
+pub async fn change_rows(store: &Store, events: &[StoredEvent]) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut corrections: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.event_type == "TradeCorrected") {
+        corrections.entry(e.stream_id.as_str()).or_default().insert(e.stream_version);
+    }
+    let upcasters = Upcasters::new();
+    let decode = |e: &StoredEvent| -> anyhow::Result<LedgerEvent> {
+        Ok(upcasters.decode_versioned(e, domain::ledger::SCHEMA_VERSION)?)
+    };
+    // (stream, version of the correction) → the row it replaced.
+    let mut replaced: HashMap<(&str, u64), Trade> = HashMap::new();
+    for (stream, versions) in &corrections {
+        let last = versions.last().copied().unwrap_or_default();
+        let id = StreamId::new(*stream)?;
+        let mut ledger = Ledger::default();
+        let mut next = 1;
+        while next <= last {
+            let page = store.read_stream(&id, next, Direction::Forwards, 1_000).await?;
+            let Some(end) = page.last().map(|e| e.stream_version) else { break };
+            next = end + 1;
+            for e in page.iter().take_while(|e| e.stream_version <= last) {
+                let event = decode(e)?;
+                if let LedgerEvent::TradeCorrected { trade, .. } = &event {
+                    let before = ledger.trades.iter().find(|t| t.trade_id == trade.trade_id);
+                    if let (true, Some(before)) = (versions.contains(&e.stream_version), before) {
+                        replaced.insert((*stream, e.stream_version), before.clone());
+                    }
+                }
+                ledger = apply(ledger, event);
+            }
+        }
+    }
+    events
+        .iter()
+        .map(|e| -> anyhow::Result<Vec<String>> {
+            let mut row = change_row(e);
+            if let Some(before) = replaced.get(&(e.stream_id.as_str(), e.stream_version)) {
+                if let LedgerEvent::TradeCorrected { trade, reason } = decode(e)? {
+                    row[CHANGE_COLUMNS.len() - 1] = correction_summary(before, &trade, &reason);
+                }
+            }
+            Ok(row)
+        })
+        .collect()
+}
+
+/// A row's fields in the order [`Trade`] declares them, for listing what a correction changed
+/// (any other field, such as `row_id`, is listed after these, by name).
+const TRADE_FIELDS: [&str; 24] = [
+    "trade_id",
+    "account",
+    "action",
+    "symbol",
+    "quantity",
+    "price",
+    "fees",
+    "commission",
+    "sec_fee",
+    "taf_fee",
+    "cusip",
+    "isin",
+    "trade_date",
+    "settlement_date",
+    "lot_method",
+    "lot_ids",
+    "ratio",
+    "new_symbol",
+    "fmv",
+    "allocation",
+    "counterpart",
+    "description",
+    "source_line",
+    "order_id",
+];
+
+/// `trade_id=T2 quantity 100 → 90; price 50 → 49.5 reason=…`: each field whose value differs,
+/// before → after (`none` where a field has no value).
+pub fn correction_summary(before: &Trade, after: &Trade, reason: &str) -> String {
+    let fields = |t: &Trade| match serde_json::to_value(t) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (fields(before), fields(after));
+    let shown = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "none".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(items)) if items.is_empty() => "none".to_owned(),
+        Some(serde_json::Value::Array(items)) => {
+            items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(",")
+        }
+        Some(v) => v.to_string(),
+    };
+    let mut names: Vec<&str> = TRADE_FIELDS.to_vec();
+    let others: BTreeSet<&str> =
+        old.keys().chain(new.keys()).map(String::as_str).filter(|k| !TRADE_FIELDS.contains(k)).collect();
+    names.extend(others);
+    let changes: Vec<String> = names
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| format!("{k} {} → {}", shown(old.get(k)), shown(new.get(k))))
+        .collect();
+    let changes = if changes.is_empty() { "no field changed".to_owned() } else { changes.join("; ") };
+    format!("trade_id={} {changes} reason={reason}", after.trade_id)
 }
 
 /// A one-line summary of an event: its scalar fields, `name=value`, in payload order, without
@@ -147,4 +300,63 @@ pub fn summary(e: &StoredEvent) -> String {
         v => add("value", v),
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::ledger::types::{Action, LotMethod, Ratio};
+    use rust_decimal::Decimal;
+
+    fn trade() -> Trade {
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+        Trade {
+            trade_id: "T2".into(),
+            account: "Brokerage".into(),
+            action: Action::Sell,
+            symbol: Some("M".into()),
+            quantity: Decimal::from(100),
+            price: Decimal::from(50),
+            fees: Decimal::ZERO,
+            commission: Decimal::ONE,
+            sec_fee: Decimal::ONE,
+            taf_fee: Decimal::ONE,
+            cusip: Some("037833100".into()),
+            isin: Some("US0378331005".into()),
+            trade_date: day,
+            settlement_date: day,
+            lot_method: Some(LotMethod::Fifo),
+            lot_ids: vec!["T1".into()],
+            ratio: Some("2:1".parse::<Ratio>().unwrap()),
+            new_symbol: Some("N".into()),
+            fmv: Some(Decimal::ONE),
+            allocation: Some(Decimal::ONE),
+            counterpart: Some("T3".into()),
+            description: Some("x".into()),
+            source_line: Some(3),
+            order_id: Some("o".into()),
+            row_id: Some("id:7".into()),
+        }
+    }
+
+    #[test]
+    fn a_correction_lists_each_changed_field_before_and_after_in_field_order() {
+        let before = trade();
+        let mut after = before.clone();
+        after.price = "49.5".parse().unwrap();
+        after.quantity = Decimal::from(90);
+        after.description = None;
+        assert_eq!(
+            correction_summary(&before, &after, "broker confirm"),
+            "trade_id=T2 quantity 100 → 90; price 50 → 49.5; description x → none reason=broker confirm"
+        );
+        assert_eq!(correction_summary(&before, &before, "r"), "trade_id=T2 no field changed reason=r");
+    }
+
+    #[test]
+    fn every_field_of_a_row_has_its_place() {
+        let serde_json::Value::Object(fields) = serde_json::to_value(trade()).unwrap() else { panic!() };
+        let missing: Vec<&String> = fields.keys().filter(|k| !TRADE_FIELDS.contains(&k.as_str())).collect();
+        assert_eq!(missing, ["row_id"], "only the row identity is listed after the others");
+    }
 }

@@ -14,13 +14,15 @@ pub enum Format {
     Table,
 }
 
-/// Columns and rows of strings, plus named totals rows.
+/// Columns and rows of strings, plus named totals rows and facts about the whole report
+/// (`summary`: top-level fields in JSON, a line under the table, left out of CSV).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub name: &'static str,
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
     pub totals: Vec<(String, Vec<String>)>,
+    pub summary: Vec<(&'static str, Value)>,
 }
 
 pub fn money(d: Decimal) -> String {
@@ -40,7 +42,12 @@ pub enum Show {
     Money,
     /// Exact, trailing zeros dropped.
     Quantity,
+    /// A flag: `true` or `false`.
+    Flag,
 }
+
+/// A report's columns: `(heading, read-model column, how it is shown)`.
+type Spec = &'static [(&'static str, &'static str, Show)];
 
 /// A report of read-model records: each `(heading, column, show)` becomes a column.
 pub fn table(name: &'static str, records: &[Record], spec: &[(&'static str, &str, Show)]) -> Report {
@@ -52,30 +59,29 @@ pub fn table(name: &'static str, records: &[Record], spec: &[(&'static str, &str
                     Show::Raw => r.str(column).to_owned(),
                     Show::Money => r.dec(column).map(money).unwrap_or_default(),
                     Show::Quantity => r.dec(column).map(quantity).unwrap_or_default(),
+                    Show::Flag => r.flag(column).to_string(),
                 })
                 .collect()
         })
         .collect();
-    Report { name, columns: spec.iter().map(|(h, _, _)| *h).collect(), rows, totals: Vec::new() }
+    Report { name, columns: spec.iter().map(|(h, _, _)| *h).collect(), rows, totals: Vec::new(), summary: Vec::new() }
 }
 
 /// Open lots: lot id, account, symbol, quantity, acquired (after tacking), adjusted basis.
 pub fn lots(records: &[Record]) -> Report {
-    table(
-        "lots",
-        records,
-        &[
-            ("lot_id", "lot_id", Show::Raw),
-            ("account", "account", Show::Raw),
-            ("symbol", "symbol", Show::Raw),
-            ("quantity", "quantity", Show::Quantity),
-            ("acquired", "acquired", Show::Raw),
-            ("purchased", "purchased", Show::Raw),
-            ("adjusted_basis", "basis", Show::Money),
-            ("wash_sale_adjustment", "wash_adjustment", Show::Money),
-        ],
-    )
+    table("lots", records, LOTS)
 }
+
+const LOTS: Spec = &[
+    ("lot_id", "lot_id", Show::Raw),
+    ("account", "account", Show::Raw),
+    ("symbol", "symbol", Show::Raw),
+    ("quantity", "quantity", Show::Quantity),
+    ("acquired", "acquired", Show::Raw),
+    ("purchased", "purchased", Show::Raw),
+    ("adjusted_basis", "basis", Show::Money),
+    ("wash_sale_adjustment", "wash_adjustment", Show::Money),
+];
 
 /// Form 8949-style rows (the caller picks the reportable sales of one year), with totals per term.
 pub fn gains(records: &[Record]) -> Report {
@@ -125,79 +131,79 @@ pub fn gains(records: &[Record]) -> Report {
         .into_iter()
         .map(|(term, [p, b, a, g])| (term.to_owned(), vec![money(p), money(b), money(a), money(g)]))
         .collect();
-    Report { name: "gains", columns, rows, totals }
+    Report { name: "gains", columns, rows, totals, summary: Vec::new() }
 }
 
 /// Contributions against each member's limits.
 pub fn contributions(records: &[Record]) -> Report {
-    table(
-        "contributions",
-        records,
-        &[
-            ("member", "member", Show::Raw),
-            ("tax_year", "tax_year", Show::Raw),
-            ("limit_kind", "limit_kind", Show::Raw),
-            ("limit", "limit_amount", Show::Money),
-            ("contributed", "contributed", Show::Money),
-            ("remaining", "remaining", Show::Money),
-        ],
-    )
+    table("contributions", records, CONTRIBUTIONS)
 }
+
+const CONTRIBUTIONS: Spec = &[
+    ("member", "member", Show::Raw),
+    ("tax_year", "tax_year", Show::Raw),
+    ("limit_kind", "limit_kind", Show::Raw),
+    ("limit", "limit_amount", Show::Money),
+    ("contributed", "contributed", Show::Money),
+    ("remaining", "remaining", Show::Money),
+];
 
 /// Positions per account and symbol at the latest price (the valuations read model).
 pub fn positions(records: &[Record]) -> Report {
-    table(
-        "positions",
-        records,
-        &[
-            ("account", "account", Show::Raw),
-            ("symbol", "symbol", Show::Raw),
-            ("quantity", "quantity", Show::Quantity),
-            ("cost_basis", "cost_basis", Show::Money),
-            ("price", "price", Show::Quantity),
-            ("price_date", "price_date", Show::Raw),
-            ("market_value", "market_value", Show::Money),
-            ("unrealized_gain", "unrealized_gain", Show::Money),
-            ("price_position", "price_position", Show::Raw),
-        ],
-    )
+    table("positions", records, POSITIONS)
 }
+
+const POSITIONS: Spec = &[
+    ("account", "account", Show::Raw),
+    ("symbol", "symbol", Show::Raw),
+    ("quantity", "quantity", Show::Quantity),
+    ("cost_basis", "cost_basis", Show::Money),
+    ("price", "price", Show::Quantity),
+    ("price_date", "price_date", Show::Raw),
+    ("market_value", "market_value", Show::Money),
+    ("unrealized_gain", "unrealized_gain", Show::Money),
+    ("price_position", "price_position", Show::Raw),
+];
 
 /// The wash-sale register.
 pub fn wash_sales(records: &[Record]) -> Report {
-    table(
-        "wash_sales",
-        records,
-        &[
-            ("id", "id", Show::Raw),
-            ("sale_date", "sale_date", Show::Raw),
-            ("symbol", "symbol", Show::Raw),
-            ("sold_lot_id", "sold_lot_id", Show::Raw),
-            ("replacement_lot_id", "replacement_lot_id", Show::Raw),
-            ("replacement_account", "replacement_account", Show::Raw),
-            ("shares", "shares", Show::Quantity),
-            ("disallowed_loss", "disallowed_loss", Show::Money),
-            ("basis_adjustment", "basis_adjustment", Show::Money),
-            ("holding_period_days", "holding_period_days", Show::Raw),
-            ("permanent", "permanent", Show::Raw),
-        ],
-    )
+    table("wash_sales", records, WASH_SALES)
 }
 
-/// A portfolio's allocation against its target.
-pub fn allocation(records: &[Record]) -> Report {
-    table(
-        "allocation",
-        records,
-        &[
-            ("asset", "asset", Show::Raw),
-            ("market_value", "market_value", Show::Money),
-            ("weight", "weight", Show::Quantity),
-            ("target", "target", Show::Quantity),
-            ("drift", "drift", Show::Quantity),
-        ],
-    )
+const WASH_SALES: Spec = &[
+    ("id", "id", Show::Raw),
+    ("sale_date", "sale_date", Show::Raw),
+    ("symbol", "symbol", Show::Raw),
+    ("sold_lot_id", "sold_lot_id", Show::Raw),
+    ("replacement_lot_id", "replacement_lot_id", Show::Raw),
+    ("replacement_account", "replacement_account", Show::Raw),
+    ("shares", "shares", Show::Quantity),
+    ("disallowed_loss", "disallowed_loss", Show::Money),
+    ("basis_adjustment", "basis_adjustment", Show::Money),
+    ("holding_period_days", "holding_period_days", Show::Raw),
+    ("permanent", "permanent", Show::Raw),
+];
+
+/// A portfolio's allocation against its target, per asset with its own drift flag; the
+/// portfolio's threshold and verdict (`needs_rebalancing`: any asset beyond it) once, in the
+/// summary.
+pub fn allocation(portfolio: &Record, records: &[Record]) -> Report {
+    let mut report = table("allocation", records, ALLOCATION);
+    report.summary = vec![
+        ("drift_threshold", Value::String(quantity(portfolio.dec("drift_threshold").unwrap_or_default()))),
+        ("needs_rebalancing", Value::Bool(portfolio.flag("needs_rebalancing"))),
+    ];
+    report
 }
+
+const ALLOCATION: Spec = &[
+    ("asset", "asset", Show::Raw),
+    ("market_value", "market_value", Show::Money),
+    ("weight", "weight", Show::Quantity),
+    ("target", "target", Show::Quantity),
+    ("drift", "drift", Show::Quantity),
+    ("beyond_threshold", "beyond_threshold", Show::Flag),
+];
 
 /// A portfolio's risk row, one measure per line (the columns of `portfolio_risk`).
 pub fn risk(record: &Record) -> Report {
@@ -206,7 +212,7 @@ pub fn risk(record: &Record) -> Report {
         .iter()
         .map(|c| vec![c.name.to_owned(), record.str(c.name).to_owned()])
         .collect();
-    Report { name: "risk", columns: vec!["measure", "value"], rows, totals: Vec::new() }
+    Report { name: "risk", columns: vec!["measure", "value"], rows, totals: Vec::new(), summary: Vec::new() }
 }
 
 /// Every KYC status change: who, when, with which documents.
@@ -281,7 +287,7 @@ pub fn accounts(views: &[commands::ledger::AccountView]) -> Report {
             ]
         })
         .collect();
-    Report { name: "accounts", columns, rows, totals: Vec::new() }
+    Report { name: "accounts", columns, rows, totals: Vec::new(), summary: Vec::new() }
 }
 
 /// Daily (or resampled) bars of one symbol.
@@ -305,7 +311,7 @@ pub fn bars(symbol: &str, bars: &[domain::market::Bar]) -> Report {
             ]
         })
         .collect();
-    Report { name: "bars", columns, rows, totals: Vec::new() }
+    Report { name: "bars", columns, rows, totals: Vec::new(), summary: Vec::new() }
 }
 
 const TOTAL_COLUMNS: [&str; 4] = ["proceeds", "cost_basis", "adjustment_amount", "gain_loss"];
@@ -342,6 +348,9 @@ impl Report {
                 })
                 .collect();
             out.insert("totals".into(), Value::Object(totals));
+        }
+        for (key, value) in &self.summary {
+            out.insert((*key).to_owned(), value.clone());
         }
         Value::Object(out)
     }
@@ -382,6 +391,17 @@ impl Report {
         for (label, values) in &self.totals {
             let pairs: Vec<String> = TOTAL_COLUMNS.iter().zip(values).map(|(c, v)| format!("{c} {v}")).collect();
             out.push_str(&format!("total {label}: {}\n", pairs.join(", ")));
+        }
+        if !self.summary.is_empty() {
+            let facts: Vec<String> = self
+                .summary
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(s) => format!("{key} {s}"),
+                    v => format!("{key} {v}"),
+                })
+                .collect();
+            out.push_str(&format!("{}: {}\n", self.name, facts.join(", ")));
         }
         out
     }

@@ -454,7 +454,6 @@
   }
 
   const GAIN_COLUMNS = ["date_sold", "symbol", "account", "quantity", "date_acquired", "proceeds", "cost_basis", "adjustment", "gain", "term", "wash_sale"];
-
   function gainsYear() {
     const input = $("gains-year");
     const year = Number.parseInt(input.value, 10);
@@ -660,6 +659,8 @@
     const n = Number.parseFloat(v);
     return Number.isFinite(n) ? n : null;
   };
+  /** A read model's flag ("1"/"0", or true/false). */
+  const flag = (v) => v === true || v === "1" || v === "true";
   const percent = (f, digits = 1) => `${(f * 100).toFixed(digits)}%`;
   const signedPoints = (f) => `${f > 0 ? "+" : f < 0 ? "−" : "±"}${Math.abs(f * 100).toFixed(1)} pp`;
 
@@ -667,7 +668,9 @@
 
   /**
    * Draws one band per portfolio and one group per asset in it: the actual weight bar, the
-   * target bar and the drift, in red when it exceeds the portfolio's drift threshold.
+   * target bar and the drift, in red when the asset is beyond the portfolio's drift threshold
+   * (its `beyond_threshold`, as the server decides it); the heading says whether the portfolio
+   * needs rebalancing.
    */
   function renderDriftChart(chart, allocations, portfolios) {
     chart.replaceChildren();
@@ -692,11 +695,12 @@
     for (const [id, rows] of byPortfolio) {
       const p = info.get(id) || {};
       const threshold = fraction(p.drift_threshold);
-      const title = (p.name || `Portfolio ${id}`) + (threshold === null ? "" : ` — drift threshold ${percent(threshold)}`);
+      const verdict = flag(p.needs_rebalancing) ? " — needs rebalancing" : "";
+      const title = (p.name || `Portfolio ${id}`) + (threshold === null ? "" : ` — drift threshold ${percent(threshold)}`) + verdict;
       chart.append(svg("text", { x: 0, y: y + 16, class: "chart-portfolio" }, title));
       y += CHART.heading;
       for (const row of rows) {
-        chart.append(drawAsset(row, y, x, threshold));
+        chart.append(drawAsset(row, y, x));
         y += CHART.bar * 2 + CHART.gap + CHART.rowGap;
       }
     }
@@ -740,11 +744,11 @@
     chart.insertBefore(grid, chart.firstChild);
   }
 
-  function drawAsset(row, y, x, threshold) {
+  function drawAsset(row, y, x) {
     const weight = fraction(row.weight);
     const target = fraction(row.target);
     const drift = fraction(row.drift);
-    const over = drift !== null && threshold !== null && Math.abs(drift) > threshold;
+    const over = flag(row.beyond_threshold);
 
     const g = svg("g", { class: `chart-asset${over ? " over" : ""}`, "data-asset": row.asset });
     g.append(svg("title", {}, `${row.asset}: actual ${weight === null ? "unpriced" : percent(weight)}, ` +

@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use domain::ledger::lots::Book;
+use domain::ledger::lots::{Book, WashSale};
+use domain::ledger::types::id_order;
 use domain::ledger::{apply, Ledger, LedgerEvent};
 use domain::market::MarketEvent;
 use domain::portfolio::{Portfolio, PortfolioEvent};
@@ -132,10 +133,13 @@ pub const GAINS: Table = Table {
     time_series: false,
 };
 
+/// The wash-sale register, in `seq` order: by sale date, then sale, then replacement lot (ids
+/// in the order they were numbered, see [`domain::ledger::types::id_order`]).
 pub const WASH_SALES: Table = Table {
     name: "wash_sales",
     columns: &[
         col("household", Text),
+        col("seq", Int),
         col("id", Text),
         col("sale_id", Text),
         col("sale_date", Date),
@@ -149,7 +153,7 @@ pub const WASH_SALES: Table = Table {
         col("holding_period_days", Int),
         col("permanent", Bool),
     ],
-    key: &["household", "id"],
+    key: &["household", "seq"],
     scope: "household",
     time_series: false,
 };
@@ -208,6 +212,8 @@ pub const PORTFOLIOS: Table = Table {
     time_series: false,
 };
 
+/// A portfolio's assets against its target: `beyond_threshold` when the asset's own drift is
+/// beyond the portfolio's threshold (the portfolio `needs_rebalancing` when any is).
 pub const ALLOCATIONS: Table = Table {
     name: "allocations",
     columns: &[
@@ -218,6 +224,7 @@ pub const ALLOCATIONS: Table = Table {
         col("weight", Dec),
         col("target", Dec),
         col("drift", Dec),
+        col("beyond_threshold", Bool),
     ],
     key: &["household", "portfolio", "asset"],
     scope: "household",
@@ -274,7 +281,9 @@ fn decode_err(e: &StoredEvent, problem: impl std::fmt::Display) -> Error {
 
 impl Holdings {
     pub const NAME: &'static str = "holdings";
-    pub const VERSION: i64 = 1;
+    /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
+    /// drift flag (`beyond_threshold`).
+    pub const VERSION: i64 = 3;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
@@ -586,12 +595,21 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
             ]
         })
         .collect();
-    let wash = book
-        .wash_sales
-        .iter()
-        .map(|w| {
+    let mut register: Vec<&WashSale> = book.wash_sales.iter().collect();
+    register.sort_by(|a, b| {
+        a.sale_date
+            .cmp(&b.sale_date)
+            .then_with(|| id_order(&a.sale_id, &b.sale_id))
+            .then_with(|| id_order(&a.replacement_lot_id, &b.replacement_lot_id))
+            .then_with(|| id_order(&a.sold_lot_id, &b.sold_lot_id))
+    });
+    let wash = register
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
             row![
                 household,
+                i,
                 w.id,
                 w.sale_id,
                 w.sale_date,
@@ -674,15 +692,18 @@ fn priced(
             by_asset.entry(asset.clone()).or_default();
         }
         let total: Decimal = by_asset.values().sum();
+        // Drift means something only against a target, with something valued.
+        let measured = !p.target.is_empty() && !total.is_zero();
         let mut max_drift = Decimal::ZERO;
         for (asset, value) in &by_asset {
             let weight = if total.is_zero() { Decimal::ZERO } else { (value / total).round_dp(WEIGHT_DP) };
             let target = p.target.get(asset).copied().unwrap_or_default();
             let drift = weight - target;
             max_drift = max_drift.max(drift.abs());
-            allocations.push(row![household, key, asset, value, weight, target, drift]);
+            let beyond = measured && drift.abs() > p.drift_threshold;
+            allocations.push(row![household, key, asset, value, weight, target, drift, beyond]);
         }
-        let needs = !p.target.is_empty() && !total.is_zero() && max_drift > p.drift_threshold;
+        let needs = measured && max_drift > p.drift_threshold;
         portfolios.push(row![
             household,
             key,

@@ -19,14 +19,15 @@ pub enum OptionKind {
 }
 
 /// A European option under Black-Scholes-Merton: rates continuously compounded, expiry in
-/// years.
+/// years; no dividend yield when `dividend` is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct BsInput {
     pub kind: OptionKind,
     pub spot: f64,
     pub strike: f64,
     pub rate: f64,
+    #[serde(default)]
     pub dividend: f64,
     pub volatility: f64,
     pub expiry: f64,

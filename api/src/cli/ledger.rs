@@ -8,7 +8,7 @@ use domain::ledger::TradeChange;
 use event_store::Store;
 
 use super::read::{emit, Reader};
-use super::{caller, master_key, with_newline};
+use super::{caller, master_key, out, outln, with_newline};
 use projections::query::records;
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +208,20 @@ pub(crate) enum LedgerCommand {
     },
 }
 
+impl LedgerCommand {
+    /// The household a report is about (`None` for commands that record).
+    pub(crate) fn report_household(&self) -> Option<&str> {
+        match self {
+            Self::Contributions { household, .. }
+            | Self::Lots { household, .. }
+            | Self::Gains { household, .. }
+            | Self::Positions { household, .. }
+            | Self::WashSales { household, .. } => Some(household),
+            _ => None,
+        }
+    }
+}
+
 /// A recorded row and why it is being changed.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RowRef {
@@ -247,12 +261,12 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     "warnings": o.warnings(),
                     "already_imported": o.events.is_empty(),
                 }),
-            );
+            )?;
         }
         LedgerCommand::Cancel { row: RowRef { household, trade, reason } } => {
             let o =
                 commands::ledger::cancel(&store, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
-            print_outcome(&o, serde_json::json!({ "cancelled": trade }));
+            print_outcome(&o, serde_json::json!({ "cancelled": trade }))?;
         }
         LedgerCommand::Correct {
             row: RowRef { household, trade, reason },
@@ -282,7 +296,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             let o =
                 commands::ledger::correct(&store, &household, &trade, change, &reason, &caller("cairn ledger correct"))
                     .await?;
-            print_outcome(&o, serde_json::json!({ "corrected": trade }));
+            print_outcome(&o, serde_json::json!({ "corrected": trade }))?;
         }
         LedgerCommand::Member { household, name, born, hsa_coverage } => {
             let coverage = hsa_coverage
@@ -292,7 +306,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             let o =
                 commands::ledger::set_member(&store, &household, &name, born, coverage, &caller("cairn ledger member"))
                     .await?;
-            print_outcome(&o, serde_json::json!({ "member": name }));
+            print_outcome(&o, serde_json::json!({ "member": name }))?;
         }
         LedgerCommand::Household { household, filing_status, time_zone } => {
             let who = caller("cairn ledger household");
@@ -303,12 +317,12 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             if let Some(zone) = &time_zone {
                 let o = commands::ledger::set_time_zone(&store, &household, zone, &who).await?;
                 if status.is_none() {
-                    print_outcome(&o, serde_json::json!({ "time_zone": zone }));
+                    print_outcome(&o, serde_json::json!({ "time_zone": zone }))?;
                 }
             }
             if let Some(status) = status {
                 let o = commands::ledger::set_filing_status(&store, &household, status, &who).await?;
-                print_outcome(&o, serde_json::json!({ "filing_status": filing_status, "time_zone": time_zone }));
+                print_outcome(&o, serde_json::json!({ "filing_status": filing_status, "time_zone": time_zone }))?;
             }
         }
         LedgerCommand::Account {
@@ -340,17 +354,17 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             let vault = Vault::new(store.clone(), master_key()?);
             let who = caller("cairn ledger account");
             let o = commands::ledger::set_account_details(&store, &vault, &household, &account, change, &who).await?;
-            print_outcome(&o, serde_json::json!({ "account": account }));
+            print_outcome(&o, serde_json::json!({ "account": account }))?;
         }
         LedgerCommand::Close { household, account, on } => {
             let o = commands::ledger::close_account(&store, &household, &account, on, &caller("cairn ledger close"))
                 .await?;
-            print_outcome(&o, serde_json::json!({ "closed": account }));
+            print_outcome(&o, serde_json::json!({ "closed": account }))?;
         }
         LedgerCommand::Accounts { household, format } => {
             let vault = Vault::new(store.clone(), master_key()?);
             let views = commands::ledger::accounts(&store, &vault, &household).await?;
-            print!("{}", with_newline(reports::accounts(&views).render(format)));
+            out!("{}", with_newline(reports::accounts(&views).render(format)))?;
         }
         LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
             let ledger = load_ledger(&store, &household).await?;
@@ -364,7 +378,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             }
             let matched = formula.employer_match(pay, deferral);
             let vested = details.vesting.map_or(rust_decimal::Decimal::ONE, |v| v.vested_fraction(years_of_service));
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "account": account,
@@ -372,7 +386,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     "vested_fraction": vested.normalize().to_string(),
                     "vested_match": reports::money(matched * vested),
                 })
-            );
+            )?;
         }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
@@ -446,7 +460,7 @@ fn command_name(cmd: &LedgerCommand) -> String {
 }
 
 /// Prints what a ledger command recorded as one JSON object, with `extra` fields merged in.
-pub(crate) fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Value) {
+pub(crate) fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Value) -> anyhow::Result<()> {
     let mut out = serde_json::json!({
         "household": o.household,
         "stream_id": o.stream_id,
@@ -459,7 +473,8 @@ pub(crate) fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Va
     if let (Some(out), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {
         out.extend(extra);
     }
-    println!("{out}");
+    outln!("{out}")?;
+    Ok(())
 }
 
 pub(crate) async fn load_ledger(store: &Store, household: &str) -> anyhow::Result<domain::ledger::Ledger> {

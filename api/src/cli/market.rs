@@ -6,8 +6,8 @@ use clap::Subcommand;
 use domain::market::Interval;
 use event_store::Store;
 
-use super::caller;
 use super::read::{emit, Reader};
+use super::{caller, outln};
 use domain::market::Bar;
 use projections::prices::PRICES;
 use projections::query::records;
@@ -51,7 +51,7 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
         MarketCmd::Import { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let r = commands::market::import_csv(&store, &bytes, &caller("cairn market import")).await?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "symbols": r.symbols,
@@ -60,7 +60,7 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                     "revised": r.revised,
                     "unchanged": r.unchanged,
                 })
-            );
+            )?;
         }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }

@@ -11,7 +11,36 @@ pub(crate) mod simulate;
 pub(crate) mod store;
 pub(crate) mod user;
 
+use std::io::Write as _;
+
 use commands::vault::MasterKey;
+
+/// Writes to standard output, the one place every command's output goes through (`out!` and
+/// `outln!`). Errors come back, a closed pipe among them (`cairn … | head`): the command stops
+/// there and [`closed_pipe`] lets `main` end it quietly, where `print!` would panic.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)?;
+    out.flush()
+}
+
+/// `print!` through [`write_out`]: an `io::Result`.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`write_out`]: an `io::Result`.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) use {out, outln};
+
+/// Whether an error is (or was caused by) writing to a pipe whose reader has gone: the
+/// conventional end of `cairn … | head`, not a failure.
+pub(crate) fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
 
 /// Completes on Ctrl-C or SIGTERM.
 pub(crate) async fn shutdown_signal() {

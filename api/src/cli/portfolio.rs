@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand};
 use event_store::Store;
 
-use super::caller;
 use super::read::{emit, Reader};
+use super::{caller, outln};
 use projections::query::records;
 
 #[derive(Debug, Args)]
@@ -85,6 +85,16 @@ pub(crate) enum PortfolioCmd {
     Risk(PortfolioReport),
 }
 
+impl PortfolioCmd {
+    /// The household a report is about (`None` for commands that record).
+    pub(crate) fn report_household(&self) -> Option<&str> {
+        match self {
+            Self::Allocation(r) | Self::Risk(r) => Some(&r.household),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> anyhow::Result<()> {
     use domain::portfolio::PortfolioCommand as P;
     let list = |s: &str| s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect::<Vec<_>>();
@@ -93,7 +103,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
             let (p, version) = commands::portfolio::show(&store, &household, &name).await?;
             let target: serde_json::Map<String, serde_json::Value> =
                 p.target.iter().map(|(k, w)| (k.clone(), serde_json::Value::String(w.to_string()))).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "household": household,
@@ -104,7 +114,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
                     "drift_threshold": p.drift_threshold.to_string(),
                     "auto_rebalance": p.auto_rebalance,
                 })
-            );
+            )?;
             return Ok(());
         }
         read_cmd @ (PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_)) => {
@@ -136,7 +146,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
     )
     .await?;
     let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
-    println!("{}", serde_json::json!({ "events": types, "version": done.stream_version }));
+    outln!("{}", serde_json::json!({ "events": types, "version": done.stream_version }))?;
     Ok(())
 }
 
@@ -170,13 +180,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
         return Err(missing(&household, &name));
     };
     let rows = records(&reader.db, &ALLOCATIONS, &filters).await?;
-    let mut report = api::reports::allocation(&rows);
-    // The portfolio's verdict on every row, so each format shows it.
-    let flag = if p.flag("needs_rebalancing") { "true" } else { "false" };
-    report.columns.extend(["drift_threshold", "needs_rebalancing"]);
-    for row in &mut report.rows {
-        row.extend([p.str("drift_threshold").to_owned(), flag.to_owned()]);
-    }
+    let report = api::reports::allocation(p, &rows);
     let params = vec![("household", household), ("name", name)];
     emit(reader, &report, format, &params, position).await
 }

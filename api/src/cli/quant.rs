@@ -21,8 +21,9 @@ pub(crate) enum QuantCmd {
     /// Black-Scholes-Merton price and Greeks of European options (continuous dividend yield).
     ///
     /// Request: {"kind": "call"|"put", "spot", "strike", "rate", "dividend", "volatility",
-    /// "expiry"}: rate and dividend continuously compounded per year (0.05 is 5%), volatility
-    /// per year (0.2 is 20%), expiry in years.
+    /// "expiry"}: rate and dividend continuously compounded per year (0.05 is 5%; "dividend"
+    /// may be left out: 0), volatility per year (0.2 is 20%), expiry in years. Every other
+    /// field is required.
     ///
     /// Result: {"price", "delta", "gamma", "vega", "theta", "rho"}: Greeks per unit change;
     /// vega per 1.00 of volatility, theta per year of calendar time (the price's change as
@@ -35,7 +36,8 @@ pub(crate) enum QuantCmd {
     ///
     /// Request: {"kind": "call"|"put", "spot", "strike", "rate", "dividend", "expiry",
     /// "price"}: the black-scholes fields without "volatility", plus the option's price (its
-    /// present value). Rate and dividend continuously compounded per year, expiry in years.
+    /// present value). Rate and dividend continuously compounded per year ("dividend" may be
+    /// left out: 0), expiry in years.
     ///
     /// Result: {"volatility"}: per year (0.2 is 20%).
     ///
@@ -50,9 +52,9 @@ pub(crate) enum QuantCmd {
     ImpliedVol(LinesArgs),
     /// American options by the Bjerksund-Stensland approximations.
     ///
-    /// Request: the black-scholes request, {"kind", "spot", "strike", "rate", "dividend",
-    /// "volatility", "expiry"}, plus an optional "method": "bs1993" (the default: the flat
-    /// exercise boundary of 1993, the method of QuantLib's
+    /// Request: the black-scholes request, {"kind", "spot", "strike", "rate", "dividend" (0
+    /// when left out), "volatility", "expiry"}, plus an optional "method": "bs1993" (the
+    /// default: the flat exercise boundary of 1993, the method of QuantLib's
     /// BjerksundStenslandApproximationEngine, which it matches to 1e-10) or "bs2002" (the
     /// two-step boundary of 2002, usually closer to the true price; not in QuantLib). A put is
     /// priced as the call with spot and strike, rate and dividend swapped; where early
@@ -399,8 +401,8 @@ where
     if line.iter().all(u8::is_ascii_whitespace) {
         return;
     }
-    let result = match serde_json::from_slice::<Req>(line) {
-        Err(e) => Err(parse_error(&e)),
+    let result = match request::<Req>(line) {
+        Err(message) => Err(message),
         // A panic is a bug, but it must not take the other lines' answers down with it.
         Ok(request) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(request))) {
             Ok(answer) => answer.map_err(|e| e.to_string()),
@@ -425,15 +427,144 @@ where
     buf.push(b'\n');
 }
 
-/// serde_json's message without its "at line 1 column C" (every request is one line), with
-/// the column kept for syntax errors.
-fn parse_error(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let message = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
-    if e.is_syntax() || e.is_eof() {
-        format!("invalid JSON: {message} (column {})", e.column())
-    } else {
-        message.to_owned()
+/// Reads one request. A line that is not JSON gets serde_json's message and the column; a
+/// value of the wrong shape gets `FIELD: expected …, got …`, the field named by its path in
+/// the request (`spot`, `views[0].return`), in the words of `--help` rather than Rust's types.
+fn request<Req: DeserializeOwned>(line: &[u8]) -> Result<Req, String> {
+    // The quick way first; the error is explained only for the lines that have one.
+    serde_json::from_slice(line).map_err(|e| explain::<Req>(line, &e))
+}
+
+fn explain<Req: DeserializeOwned>(line: &[u8], e: &serde_json::Error) -> String {
+    // Every request is one line: "at line 1 column C" says nothing the column does not.
+    let text = |e: &serde_json::Error| {
+        let text = e.to_string();
+        text.rsplit_once(" at line ").map_or(text.clone(), |(m, _)| m.to_owned())
+    };
+    let value: serde_json::Value = match serde_json::from_slice(line) {
+        Ok(value) => value,
+        Err(syntax) => return format!("invalid JSON: {} (column {})", text(&syntax), syntax.column()),
+    };
+    match serde_path_to_error::deserialize::<_, Req>(&value) {
+        Ok(_) => text(e),
+        Err(at) => {
+            let path: Vec<&serde_path_to_error::Segment> = at.path().iter().collect();
+            let message = text(at.inner());
+            // A name (an enum) given as a number, array or object: serde says only "string or map".
+            let (field, problem) =
+                match message.strip_prefix("invalid type: ").and_then(|m| m.strip_suffix(", expected string or map")) {
+                    Some(got) => {
+                        (field_name(&path), format!("expected {}, got {}", names::<Req>(&value, &path), got_words(got)))
+                    }
+                    None => problem(&field_name(&path), &message),
+                };
+            if field.is_empty() {
+                problem
+            } else {
+                format!("{field}: {problem}")
+            }
+        }
+    }
+}
+
+/// `views[0].return`: map keys joined by dots, array indexes in brackets.
+fn field_name(path: &[&serde_path_to_error::Segment]) -> String {
+    let mut field = String::new();
+    for segment in path {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(key);
+            }
+            serde_path_to_error::Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    field
+}
+
+/// The names a field of names (an enum) takes, as serde lists them for a name it does not
+/// know: the request is read again with an empty name there.
+fn names<Req: DeserializeOwned>(request: &serde_json::Value, path: &[&serde_path_to_error::Segment]) -> String {
+    let mut probe = request.clone();
+    let mut at = Some(&mut probe);
+    for segment in path {
+        at = match segment {
+            serde_path_to_error::Segment::Map { key } => at.and_then(|v| v.get_mut(key.as_str())),
+            serde_path_to_error::Segment::Seq { index } => at.and_then(|v| v.get_mut(*index)),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => at,
+        };
+    }
+    if let Some(v) = at {
+        *v = serde_json::Value::String(String::new());
+    }
+    let listed = serde_path_to_error::deserialize::<_, Req>(&probe).err().and_then(|e| {
+        let message = e.inner().to_string();
+        let names = message.strip_prefix("unknown variant ``, expected ")?.to_owned();
+        Some(names.replace('`', "\""))
+    });
+    listed.unwrap_or_else(|| "one of the names --help lists".to_owned())
+}
+
+/// The field (the path, or the path and the field a message names) and serde's message in
+/// the words of the request's documentation.
+fn problem(path: &str, message: &str) -> (String, String) {
+    let child = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let quoted = |s: &str| s.split('`').nth(1).unwrap_or(s).to_owned();
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return (child(&quoted(rest)), "missing (required)".to_owned());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let (name, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let known = known.trim_start_matches("one of ").replace('`', "");
+        let name = quoted(name);
+        let field = if path.rsplit('.').next() == Some(name.as_str()) { path.to_owned() } else { child(&name) };
+        let known = if known.is_empty() { String::new() } else { format!(" (the fields are {known})") };
+        return (field, format!("unknown field{known}"));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (got, names) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let names = names.replace('`', "\"");
+        return (path.to_owned(), format!("expected {names}, got \"{}\"", quoted(got)));
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((got, expected)) = message.strip_prefix(prefix).and_then(|r| r.rsplit_once(", expected ")) {
+            return (path.to_owned(), format!("expected {}, got {}", expected_words(expected), got_words(got)));
+        }
+    }
+    if let Some((got, expected)) = message.strip_prefix("invalid length ").and_then(|r| r.split_once(", expected ")) {
+        let values = if got == "1" { "value" } else { "values" };
+        return (path.to_owned(), format!("expected {}, got {got} {values}", expected_words(expected)));
+    }
+    (path.to_owned(), message.to_owned())
+}
+
+/// What serde expected, as the documentation says it: numbers, arrays and objects.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "f64" | "f32" => "a number".to_owned(),
+        "usize" | "u8" | "u16" | "u32" | "u64" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" => "a whole number".to_owned(),
+        "a sequence" => "an array".to_owned(),
+        "a map" => "an object".to_owned(),
+        "fewer elements in array" => "fewer values".to_owned(),
+        e if e.starts_with("struct ") => "an object".to_owned(),
+        e => e.to_owned(),
+    }
+}
+
+/// The value serde found, as JSON writes it.
+fn got_words(got: &str) -> String {
+    let inner = |s: &str| s.split('`').nth(1).unwrap_or(s).to_owned();
+    match got {
+        "null" | "unit value" => "null".to_owned(),
+        "sequence" => "an array".to_owned(),
+        "map" => "an object".to_owned(),
+        g if g.starts_with("string ") => g["string ".len()..].to_owned(),
+        g if g.starts_with("integer ") || g.starts_with("floating point ") || g.starts_with("boolean ") => inner(g),
+        g => g.to_owned(),
     }
 }
 
@@ -456,7 +587,7 @@ mod tests {
         assert_eq!(out.len(), 5);
         assert!((out[0]["price"].as_f64().unwrap() - 10.450_583_572_185_565).abs() < 1e-12);
         assert_eq!(out[1]["line"], 3);
-        assert_eq!(out[1]["error"], "missing field `strike`");
+        assert_eq!(out[1]["error"], "strike: missing (required)");
         assert_eq!(out[2]["line"], 4);
         assert!(out[2]["error"].as_str().unwrap().starts_with("invalid JSON"));
         assert_eq!(out[3], serde_json::json!({"line": 5, "error": "volatility: must be a positive number"}));

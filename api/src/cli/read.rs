@@ -19,10 +19,10 @@ use projections::source::NatsFeed;
 use projections::{Runner, Source};
 use sha2::{Digest as _, Sha256};
 
-use super::{caller, with_newline};
+use super::{caller, out, outln, with_newline};
 
 pub(crate) use api::read::Reader;
-use api::read::{belongs_to, change_row, CHANGE_COLUMNS};
+use api::read::{belongs_to, change_rows, CHANGE_COLUMNS};
 
 /// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
 /// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
@@ -36,7 +36,7 @@ pub(crate) async fn emit(
     let parameters: BTreeMap<String, String> = parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let (text, sha256) = match format {
         Format::Table => {
-            print!("{}", with_newline(report.render(format)));
+            out!("{}", with_newline(report.render(format)))?;
             return Ok(());
         }
         Format::Json => {
@@ -67,7 +67,7 @@ pub(crate) async fn emit(
         as_of: reader.instant(),
     };
     commands::report::record(&reader.store, event, &caller("cairn report")).await?;
-    print!("{text}");
+    out!("{text}")?;
     Ok(())
 }
 
@@ -102,9 +102,9 @@ pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd
         ProjectionsCmd::Status => {
             for p in projections::all() {
                 let status = Runner::inspect(db.clone(), p).status(Some(head)).await?;
-                println!("{}", serde_json::to_value(&status)?);
+                outln!("{}", serde_json::to_value(&status)?)?;
             }
-            println!("{}", serde_json::json!({ "head": head, "prices_layout": db.time_series_layout().await }));
+            outln!("{}", serde_json::json!({ "head": head, "prices_layout": db.time_series_layout().await }))?;
         }
         ProjectionsCmd::Rebuild { name } => {
             for p in selected(name.as_deref())? {
@@ -115,7 +115,7 @@ pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd
                     runner.catch_up(&mut Source::store(store.clone()), &mut progress_bar(runner.name())).await?;
                 eprintln!();
                 let seconds = started.elapsed().as_secs_f64();
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({
                         "projector": runner.name(),
@@ -124,7 +124,7 @@ pub(crate) async fn projections_cmd(store: Store, url: &str, cmd: ProjectionsCmd
                         "seconds": (seconds * 1000.0).round() / 1000.0,
                         "events_per_sec": (events as f64 / seconds.max(1e-9)).round(),
                     })
-                );
+                )?;
             }
         }
         ProjectionsCmd::Digest { name } => {
@@ -145,10 +145,10 @@ async fn print_digest(runner: &Runner) -> anyhow::Result<()> {
         .into_iter()
         .map(|(name, (rows, sha))| (name.to_owned(), serde_json::json!({ "rows": rows, "sha256": sha })))
         .collect();
-    println!(
+    outln!(
         "{}",
         serde_json::json!({ "projector": runner.name(), "position": status.checkpoint, "tables": tables, "sha256": all })
-    );
+    )?;
     Ok(())
 }
 
@@ -332,6 +332,14 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
         AuditCmd::AsOf { instant: at, read } => {
             let at = instant(&at, false).context("INSTANT")?;
             let mut reader = Reader::as_of(store, at).await?;
+            let household = match &read {
+                AsOfRead::Ledger(cmd) => cmd.report_household(),
+                AsOfRead::Portfolio(cmd) => cmd.report_household(),
+                AsOfRead::Market(_) | AsOfRead::Audit(_) => None,
+            };
+            if let Some(h) = household {
+                reader.household_existed(h).await?;
+            }
             match read {
                 AsOfRead::Ledger(cmd) => super::ledger::read(&mut reader, cmd).await,
                 AsOfRead::Portfolio(cmd) => super::portfolio::read(&mut reader, cmd).await,
@@ -373,11 +381,17 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                 let page = store.read_range(next, last, 10_000).await?;
                 let Some(end) = page.last().map(|e| e.global_position) else { break };
                 next = end + 1;
-                for e in page.iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))) {
-                    rows.push(change_row(e));
-                }
+                let page: Vec<_> =
+                    page.into_iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))).collect();
+                rows.extend(change_rows(&store, &page).await?);
             }
-            let report = Report { name: "changes", columns: CHANGE_COLUMNS.to_vec(), rows, totals: Vec::new() };
+            let report = Report {
+                name: "changes",
+                columns: CHANGE_COLUMNS.to_vec(),
+                rows,
+                totals: Vec::new(),
+                summary: Vec::new(),
+            };
             let mut params = vec![("from", from_t.to_rfc3339()), ("to", to_t.to_rfc3339())];
             if let Some(h) = household {
                 params.push(("household", h));

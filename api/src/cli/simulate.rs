@@ -11,7 +11,7 @@ use simulations::accounts;
 use simulations::monte_carlo::{self, Band, Outcome, Plan};
 use simulations::scenario::{self, Economy};
 
-use super::chart;
+use super::{chart, out, outln};
 
 /// Run a Monte Carlo simulation of a plan: assets with expected returns, volatilities,
 /// weights and correlations; normal, Student-t or Hansen skewed-t shocks, GARCH(1,1)
@@ -120,11 +120,11 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         value["seconds"] = serde_json::json!(seconds);
         value["units"]["horizon_risk"] = serde_json::json!("fraction of the portfolio's value");
         value["units"]["accounts"] = serde_json::json!(monte_carlo::NOMINAL);
-        println!("{value}");
+        outln!("{value}")?;
     } else {
-        print!("{}", table(&plan, &outcome, &risk, seconds));
+        out!("{}", table(&plan, &outcome, &risk, seconds))?;
         if let Some(p) = &accounts {
-            print!("\naccount projections (nominal)\n{}", accounts::table(p));
+            out!("\naccount projections (nominal)\n{}", accounts::table(p))?;
         }
     }
     Ok(())
@@ -169,9 +169,9 @@ pub(crate) fn economy(args: EconomyArgs) -> anyhow::Result<()> {
     };
     let outcome = scenario::generate(&economy, args.years, args.steps_per_year, args.paths, args.seed, args.threads)?;
     if args.format == "json" {
-        println!("{}", serde_json::to_string(&outcome)?);
+        outln!("{}", serde_json::to_string(&outcome)?)?;
     } else {
-        print!("{}", scenario::table(&outcome));
+        out!("{}", scenario::table(&outcome))?;
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! The event store's own commands: `serve`, `relay`, `events tail`, `verify`, `bench`.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use api::{AppState, Application};
 use clap::Subcommand;
 use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
 
-use super::shutdown_signal;
+use super::{outln, shutdown_signal, write_out};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum EventsCommand {
@@ -177,26 +176,31 @@ pub(crate) async fn relay_until_stopped(
 pub(crate) async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {
     let relay = Relay::connect(store, config).await?;
     let stats = if once { relay.run_until_caught_up().await? } else { relay.run(shutdown_signal()).await? };
-    println!(
+    outln!(
         "{}",
         serde_json::json!({
             "published": stats.published,
             "duplicates": stats.duplicates,
             "checkpoint": stats.checkpoint,
         })
-    );
+    )?;
     Ok(())
 }
 
 pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<String>) -> anyhow::Result<()> {
     let stream = stream.map(StreamId::new).transpose().context("--stream")?;
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (e.g. `| head`) ends the command quietly.
-    let mut print = |e: &event_store::StoredEvent| -> bool {
-        if stream.as_ref().is_some_and(|s| *s != e.stream_id) {
-            return true;
+    // One write per page; a closed pipe (e.g. `| head`) comes back as an error, which `main`
+    // takes for the quiet end it is.
+    let print = |page: &[event_store::StoredEvent]| -> std::io::Result<()> {
+        let mut text = String::new();
+        for e in page.iter().filter(|e| stream.as_ref().is_none_or(|s| *s == e.stream_id)) {
+            text.push_str(&codec::to_json(e).to_string());
+            text.push('\n');
         }
-        writeln!(out, "{}", codec::to_json(e)).and_then(|()| if follow { out.flush() } else { Ok(()) }).is_ok()
+        if text.is_empty() {
+            return Ok(());
+        }
+        write_out(format_args!("{text}"))
     };
     if follow {
         let mut sub = store.subscribe(from);
@@ -205,21 +209,18 @@ pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<S
                 b = sub.next_batch(1_000) => b?,
                 () = shutdown_signal() => return Ok(()),
             };
-            if !batch.iter().all(&mut print) {
-                return Ok(());
-            }
+            print(&batch)?;
         }
     }
     match &stream {
         Some(s) => {
             let mut version = 1;
             loop {
-                let page = store.read_stream(s, version, Direction::Forwards, 1_000).await?;
+                let mut page = store.read_stream(s, version, Direction::Forwards, 1_000).await?;
                 let Some(last) = page.last() else { break };
                 version = last.stream_version + 1;
-                if !page.iter().filter(|e| e.global_position >= from).all(&mut print) {
-                    return Ok(());
-                }
+                page.retain(|e| e.global_position >= from);
+                print(&page)?;
             }
         }
         None => {
@@ -228,9 +229,7 @@ pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<S
                 let page = store.read_all(position, 1_000).await?;
                 let Some(last) = page.last() else { break };
                 position = last.global_position + 1;
-                if !page.iter().all(&mut print) {
-                    return Ok(());
-                }
+                print(&page)?;
             }
         }
     }
@@ -239,16 +238,23 @@ pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<S
 
 pub(crate) async fn verify(store: Store) -> ExitCode {
     match store.verify().await {
-        Ok(v) => match v.broken {
-            None => {
-                println!("ok {} events", v.checked);
-                ExitCode::SUCCESS
+        Ok(v) => {
+            let (printed, code) = match v.broken {
+                None => (outln!("ok {} events", v.checked), ExitCode::SUCCESS),
+                Some(b) => (
+                    outln!("broken at position {}: {b} ({} events before it are intact)", b.position(), v.checked),
+                    ExitCode::from(1),
+                ),
+            };
+            // The verdict is the exit code; a reader that has gone (`| head`) changes nothing.
+            match printed {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write the result: {e}");
+                    ExitCode::from(2)
+                }
+                _ => code,
             }
-            Some(b) => {
-                println!("broken at position {}: {b} ({} events before it are intact)", b.position(), v.checked);
-                ExitCode::from(1)
-            }
-        },
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -292,7 +298,7 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 .to_string()
             }
         };
-        println!("{json}");
+        outln!("{json}")?;
         anyhow::Ok(())
     }
     .await;

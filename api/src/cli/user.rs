@@ -5,7 +5,7 @@ use commands::vault::Vault;
 use event_store::Store;
 
 use super::read::emit;
-use super::{caller, master_key};
+use super::{caller, master_key, outln};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCmd {
@@ -172,7 +172,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
         UserCmd::Register { name, email, tax_id, born, household } => {
             let personal = PersonalData { name, email, tax_id, born };
             let id = users::register(&store, &vault, &personal, household, None, &who).await?;
-            println!("{}", serde_json::json!({ "user_id": id }));
+            outln!("{}", serde_json::json!({ "user_id": id }))?;
             return Ok(());
         }
         UserCmd::List { household, format } => {
@@ -212,13 +212,14 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 columns: vec!["user_id", "household", "name", "email", "kyc_status", "roles", "mfa_enabled", "erased"],
                 rows: out,
                 totals: Vec::new(),
+                summary: Vec::new(),
             };
             let params: Vec<(&str, String)> = household.map(|h| ("household", h)).into_iter().collect();
             return emit(&reader, &report, format, &params, position).await;
         }
         UserCmd::Show { user } => {
             let v = users::show(&store, &vault, &user).await?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "user_id": v.user_id,
@@ -236,7 +237,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                     "roles": v.roles,
                     "terms_version": v.terms_version,
                 })
-            );
+            )?;
             return Ok(());
         }
         UserCmd::Profile { user, name, email, tax_id, born } => {
@@ -278,10 +279,10 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             if action == "enable" {
                 let secret = users::enable_mfa(&store, &vault, &user, &who).await?;
                 let uri = format!("otpauth://totp/cairn:{user}?secret={secret}&issuer=cairn");
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "user_id": user, "mfa_enabled": true, "secret": secret, "otpauth_uri": uri })
-                );
+                )?;
                 return Ok(());
             }
             let done = users::command(&store, &user, U::DisableMfa, &who).await?;
@@ -320,12 +321,12 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
         }
         UserCmd::Erase { user } => {
             users::erase(&store, &vault, &user, &who.actor.clone(), &who).await?;
-            println!("{}", serde_json::json!({ "user_id": user, "erased": true }));
+            outln!("{}", serde_json::json!({ "user_id": user, "erased": true }))?;
             return Ok(());
         }
     };
     let types: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
-    println!("{}", serde_json::json!({ "user_id": user_id, "events": types, "last_position": done.last_position }));
+    outln!("{}", serde_json::json!({ "user_id": user_id, "events": types, "last_position": done.last_position }))?;
     Ok(())
 }
 

@@ -488,9 +488,53 @@ pub fn is_ticker(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/'))
 }
 
+/// Orders row and lot ids (`T2`, `T10`, `T7.1`, `T7-KID`) as they were numbered: runs of
+/// digits compare as numbers, so `T2` comes before `T10` and `T7.2` before `T7.10`.
+pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(s: &str) -> impl Iterator<Item = &str> {
+        let mut rest = s;
+        std::iter::from_fn(move || {
+            let first = rest.chars().next()?;
+            let digits = first.is_ascii_digit();
+            let end = rest.find(|c: char| c.is_ascii_digit() != digits).unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(end);
+            rest = tail;
+            Some(run)
+        })
+    }
+    let number = |r: &str| r.bytes().all(|b| b.is_ascii_digit());
+    let (mut x, mut y) = (runs(a), runs(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let order = if number(p) && number(q) {
+                    let (p, q) = (p.trim_start_matches('0'), q.trim_start_matches('0'));
+                    p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+                } else {
+                    p.cmp(q)
+                };
+                if order.is_ne() {
+                    return order;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_order_by_their_numbers() {
+        let mut ids = vec!["T10", "T2", "T7.10", "T7.2", "T7", "T7-KID", "T1"];
+        ids.sort_by(|a, b| id_order(a, b));
+        assert_eq!(ids, ["T1", "T2", "T7", "T7-KID", "T7.2", "T7.10", "T10"]);
+        assert_eq!(id_order("T007", "T7"), "T007".cmp("T7"), "equal numbers fall back to the text");
+    }
 
     #[test]
     fn real_identifiers_pass_their_check_digits_and_typos_do_not() {

@@ -30,7 +30,7 @@ pub enum Autolag {
 /// absent), the lag rule ("aic" when absent; `null` uses `maxlag` lags) and the maximum lag
 /// (Schwert's 12·(n/100)^¼ when absent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct AdfRequest {
     pub series: Vec<f64>,
     #[serde(default = "constant")]

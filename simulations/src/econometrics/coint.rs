@@ -14,7 +14,7 @@ use crate::{invalid, SimError};
 /// and optional signal settings: the z-score window (absent: the whole sample), the entry
 /// and exit thresholds (2.0 and 0.5 when absent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct CointRequest {
     pub y: Vec<f64>,
     pub x: Vec<f64>,

@@ -40,7 +40,7 @@ pub enum Dist {
 /// A GARCH request: daily returns (as fractions or percent; the scale is kept) and the
 /// error distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct GarchRequest {
     pub returns: Vec<f64>,
     pub dist: Dist,

@@ -75,7 +75,7 @@ pub fn check_thresholds(entry: f64, exit: f64) -> Result<(), SimError> {
 
 /// A single-series signal request: prices (positive, oldest first) and optional settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct SignalsRequest {
     pub prices: Vec<f64>,
     #[serde(default)]

@@ -45,16 +45,38 @@ pub enum CovarianceEstimator {
 
 /// Weight bounds: one `[lower, upper]` pair for every asset, or a pair per asset name (assets
 /// not named get `[0, 1]`); `null` is no bound.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Bounds {
     All([Option<f64>; 2]),
     PerAsset(BTreeMap<String, [Option<f64>; 2]>),
 }
 
+/// An array is the pair for every asset, an object the pairs by name; anything else is an
+/// error saying what a bound is (an untagged enum could only say that no variant matched), and
+/// an error inside a pair names the pair.
+impl<'de> Deserialize<'de> for Bounds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Bounds;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("[lower, upper] or {\"asset\": [lower, upper]}")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Bounds, A::Error> {
+                Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Bounds::All)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Bounds, A::Error> {
+                Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Bounds::PerAsset)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
 /// Bounds on a group's total weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a group object {\"assets\", \"name\"?, \"min\"?, \"max\"?}")]
 pub struct GroupRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -68,7 +90,7 @@ pub struct GroupRequest {
 /// A Black-Litterman view: the portfolio `weights` (asset name → coefficient) returns `return`
 /// a year, with `confidence` in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a view object {\"weights\", \"return\", \"confidence\"?}")]
 pub struct ViewRequest {
     pub weights: BTreeMap<String, f64>,
     #[serde(rename = "return")]
@@ -79,7 +101,7 @@ pub struct ViewRequest {
 
 /// A request of `cairn quant optimize` (every field is documented on the command).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct Request {
     pub method: Method,
     pub assets: Vec<String>,

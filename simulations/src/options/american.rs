@@ -61,14 +61,16 @@ pub enum AmericanMethod {
     Bs2002,
 }
 
-/// An American option: the European fields plus the approximation to use (default 1993).
+/// An American option: the European fields plus the approximation to use (default 1993); no
+/// dividend yield when `dividend` is absent.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct AmericanInput {
     pub kind: super::OptionKind,
     pub spot: f64,
     pub strike: f64,
     pub rate: f64,
+    #[serde(default)]
     pub dividend: f64,
     pub volatility: f64,
     pub expiry: f64,

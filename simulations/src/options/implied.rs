@@ -15,14 +15,16 @@ use super::{check_market, BsInput, OptionKind};
 use crate::SimError;
 
 /// An option's market price, to imply the volatility from: the Black-Scholes-Merton inputs
-/// less the volatility. Rates continuously compounded, expiry in years.
+/// less the volatility. Rates continuously compounded, expiry in years; no dividend yield when
+/// `dividend` is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct ImpliedVolInput {
     pub kind: OptionKind,
     pub spot: f64,
     pub strike: f64,
     pub rate: f64,
+    #[serde(default)]
     pub dividend: f64,
     pub expiry: f64,
     /// The option's price (present value), in the currency of the spot.

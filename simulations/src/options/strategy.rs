@@ -749,7 +749,7 @@ pub fn select(input: &SelectorInput) -> Result<Vec<Proposal>, SimError> {
 /// A `cairn quant strategy` request: either a named strategy (`strategy`) or the selector
 /// (`view`), never both. Expiries are calendar days (years = days / 365).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a request object")]
 pub struct StrategyRequest {
     pub strategy: Option<StrategyName>,
     pub view: Option<View>,

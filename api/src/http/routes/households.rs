@@ -18,7 +18,7 @@ use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
 use crate::http::AppState;
-use crate::read::{belongs_to, change_row, Reader, CHANGE_COLUMNS};
+use crate::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
 /// `projections::runner::COALESCE`) before catching the read model up itself.
@@ -88,6 +88,15 @@ async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Read
     }
 }
 
+/// An as-of replay of a household from before its first event answers 404, saying so (an
+/// empty answer would read as a household with nothing in it).
+async fn existed(reader: &Reader, household: &str) -> Result<(), Problem> {
+    reader.household_existed(household).await.map_err(|e| match e.downcast_ref::<NotYet>() {
+        Some(not_yet) => Problem::new("not-found", not_yet.to_string()),
+        None => Problem::internal(e),
+    })
+}
+
 /// What a household query reads: the table and the filters of its parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct View {
@@ -128,6 +137,7 @@ pub async fn household_rows(
         _ => {}
     }
     let mut reader = reader(state, p, &params).await?;
+    existed(&reader, &key).await?;
     let status =
         reader.at_least(view.projector, params.min_position.unwrap_or(0), FOLLOWER).await.map_err(Problem::internal)?;
     let head = |rows: &str| {
@@ -244,10 +254,12 @@ pub async fn events(
         }
     }
     events.sort_by_key(|e| e.global_position);
-    let rows = events
-        .iter()
-        .filter(|e| belongs_to(e, &key))
-        .map(|e| CHANGE_COLUMNS.iter().zip(change_row(e)).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
+    events.retain(|e| belongs_to(e, &key));
+    let rows = change_rows(store, &events)
+        .await
+        .map_err(Problem::internal)?
+        .into_iter()
+        .map(|row| CHANGE_COLUMNS.iter().zip(row).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
         .collect();
     Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
 }
@@ -285,6 +297,7 @@ pub async fn risk(
     };
     if params.as_of.is_some() {
         let mut reader = reader(&state, &p, &params).await?;
+        existed(&reader, &key).await?;
         reader.ready("holdings").await.map_err(Problem::internal)?;
         let position = reader.ready("prices").await.map_err(Problem::internal)?;
         let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;

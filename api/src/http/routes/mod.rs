@@ -168,7 +168,11 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         view!("holdings", h::GAINS, Some("date_sold"), false),
     );
     add(
-        read("/v1/households/{household}/wash-sales", "Wash sales", YEAR_PARAMS),
+        read(
+            "/v1/households/{household}/wash-sales",
+            "Wash sales, by sale date (then sale, then replacement lot)",
+            YEAR_PARAMS,
+        ),
         view!("holdings", h::WASH_SALES, Some("sale_date"), false),
     );
     add(
@@ -186,7 +190,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     add(
         read(
             "/v1/households/{household}/allocations",
-            "Allocation against target, per asset",
+            "Allocation against target, per asset (weight, target, drift, beyond_threshold)",
             &[HOUSEHOLD, ("portfolio", "query", false, "Only this portfolio."), AS_OF, MIN_POSITION],
         ),
         view!("holdings", h::ALLOCATIONS, None, true),
