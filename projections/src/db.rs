@@ -31,6 +31,9 @@ pub enum Kind {
     Text,
     Int,
     Dec,
+    /// An amount of money: stored exactly like [`Kind::Dec`] (same column types, casts and
+    /// canonical text), marked so that readers can show it with two decimals.
+    Money,
     Date,
     Time,
     Bool,
@@ -364,7 +367,7 @@ impl Db {
             (Backend::Sqlite, Kind::Int | Kind::Bool) => format!("CAST({column} AS TEXT)"),
             (Backend::Sqlite, _) => column.to_owned(),
             (Backend::Postgres, Kind::Text) => column.to_owned(),
-            (Backend::Postgres, Kind::Int | Kind::Dec | Kind::Date) => format!("{column}::text"),
+            (Backend::Postgres, Kind::Int | Kind::Dec | Kind::Money | Kind::Date) => format!("{column}::text"),
             (Backend::Postgres, Kind::Bool) => format!("CASE WHEN {column} THEN '1' WHEN NOT {column} THEN '0' END"),
             (Backend::Postgres, Kind::Time) => {
                 format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
@@ -704,7 +707,7 @@ fn pg_type(kind: Kind) -> &'static str {
     match kind {
         Kind::Text => "text",
         Kind::Int => "bigint",
-        Kind::Dec => "numeric",
+        Kind::Dec | Kind::Money => "numeric",
         Kind::Date => "date",
         Kind::Time => "timestamptz",
         Kind::Bool => "boolean",
