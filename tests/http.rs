@@ -221,7 +221,7 @@ async fn the_api_end_to_end() {
         assert!(gains.body["position"].as_u64().unwrap() >= at, "stamped with the position it reflects");
         assert_eq!(gains.body["rows"].as_array().unwrap().len(), 1);
         let wash = api.get(&format!("/v1/households/smith/wash-sales?year=2026&min_position={at}"), &sam).await;
-        assert_eq!(wash.body["rows"][0]["disallowed_loss"], "200", "{}", wash.body);
+        assert_eq!(wash.body["rows"][0]["disallowed_loss"], "200.00", "{}", wash.body);
         let positions = api.get(&format!("/v1/households/smith/positions?min_position={at}"), &sam).await;
         let held: Vec<(&str, &str)> = positions.body["rows"]
             .as_array()
@@ -412,6 +412,119 @@ async fn the_api_end_to_end() {
             "body schemas come from the types"
         );
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Amounts whose exact values have more than two decimals: 3 shares at 10.3333, two sales of
+/// one share at 12.5555 (short term), 2 shares held over a year (long term), and a sale in an
+/// IRA (not reportable); one close for the valuations.
+const CENTS_CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+2024-01-08,main,taxable,buy,BND,2,70.1234,0\n\
+2025-01-06,main,taxable,buy,VTI,3,10.3333,0\n\
+2025-02-03,main,taxable,sell,VTI,1,12.5555,0\n\
+2025-02-04,main,taxable,sell,VTI,1,12.5555,0\n\
+2025-03-04,main,taxable,sell,BND,2,71.9876,0\n\
+2025-01-06,ira,traditional_ira,buy,VTI,1,10,0\n\
+2025-02-05,ira,traditional_ira,sell,VTI,1,20.005,0\n";
+
+/// Whether `v` is an amount as answers show it: a string with exactly two decimals.
+fn cents(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let (units, decimals) = s.trim_start_matches('-').split_once('.').unwrap_or(("", ""));
+        !units.is_empty() && units.bytes().all(|b| b.is_ascii_digit()) && decimals.len() == 2
+    })
+}
+
+#[tokio::test]
+async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
+    for db in all_backends("amounts over HTTP").await {
+        let server = Server::start(&db);
+        let api = Api::new(&server.base, "t");
+        let admin = bootstrap(&server, &api).await;
+        let bars = server.dir.path().join("bars.csv");
+        std::fs::write(
+            &bars,
+            "date,symbol,open,high,low,close,volume\n2025-03-04,VTI,11.1111,11.1111,11.1111,11.1111,100\n",
+        )
+        .unwrap();
+        server.cli(&["market", "import", &bars.display().to_string()], None);
+        let import = api.import("lee", &admin, CENTS_CSV).send().await.unwrap();
+        assert_eq!(import.status().as_u16(), 201);
+        let at = import.json::<Value>().await.unwrap()["last_position"].as_u64().unwrap();
+
+        // Every money column is a two-decimal string; quantities and prices stay exact.
+        let mut answers = std::collections::BTreeMap::new();
+        for what in ["accounts", "positions", "valuations", "lots", "gains", "wash-sales", "contributions"] {
+            let a = api.get(&format!("/v1/households/lee/{what}?min_position={at}"), &admin).await;
+            assert_eq!(a.status, 200, "{what}: {}", a.body);
+            let columns = a.body["columns"].as_array().unwrap();
+            let rows = a.body["rows"].as_array().unwrap();
+            for column in columns.iter().filter(|c| c["kind"] == "money") {
+                let name = column["name"].as_str().unwrap();
+                for row in rows.iter().filter(|r| !r[name].is_null()) {
+                    assert!(cents(&row[name]), "{what}.{name} has two decimals: {row}");
+                }
+            }
+            answers.insert(what, a.body);
+        }
+        let kinds: std::collections::BTreeMap<&str, &str> = answers["gains"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            (kinds["gain_loss"], kinds["quantity"], kinds["reportable"], kinds["date_sold"]),
+            ("money", "decimal", "flag", "date")
+        );
+        let row = |what: &str, column: &str, value: &str| -> Value {
+            let rows = answers[what]["rows"].as_array().unwrap();
+            rows.iter().find(|r| r[column] == value && r["account"] == "main").cloned().unwrap()
+        };
+        let vti = row("positions", "symbol", "VTI");
+        assert_eq!((&vti["quantity"], &vti["cost_basis"]), (&json!("1"), &json!("10.33")), "{vti}");
+        let valued = row("valuations", "symbol", "VTI");
+        assert_eq!(
+            (&valued["price"], &valued["market_value"], &valued["unrealized_gain"]),
+            (&json!("11.1111"), &json!("11.11"), &json!("0.78")),
+            "{valued}"
+        );
+        let lot = row("lots", "symbol", "VTI");
+        assert_eq!((&lot["basis"], &lot["wash_adjustment"]), (&json!("10.33"), &json!("0.00")), "{lot}");
+        let sale = row("gains", "date_sold", "2025-02-03");
+        assert_eq!(
+            (&sale["proceeds"], &sale["cost_basis"], &sale["gain_loss"]),
+            (&json!("12.56"), &json!("10.33"), &json!("2.22")),
+            "{sale}"
+        );
+        let main = row("accounts", "account", "main");
+        assert!(cents(&main["cash"]), "{main}");
+
+        // The gains' totals per term are the CLI's: each row rounded to cents, then added; the
+        // IRA's sale is not reportable and counts in neither.
+        let gains = api.get(&format!("/v1/households/lee/gains?year=2025&min_position={at}"), &admin).await;
+        let out = server.cli(&["ledger", "gains", "--household", "lee", "--year", "2025", "--format", "json"], None);
+        let report: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(gains.body["totals"], report["totals"], "HTTP: {} CLI: {out}", gains.body);
+        assert_eq!(gains.body["totals"]["short"]["proceeds"], "25.12", "12.56 twice, not 25.111 rounded");
+        assert_eq!(gains.body["totals"]["long"]["gain_loss"], "3.73", "{}", gains.body);
+        assert_eq!(gains.body["rows"].as_array().unwrap().len(), 4, "the IRA's sale is a row all the same");
+        // Asked again, the kept answer carries them too.
+        let again = api.get(&format!("/v1/households/lee/gains?year=2025&min_position={at}"), &admin).await;
+        assert_eq!(again.body["totals"], gains.body["totals"]);
+
+        // The document describes the totals; /v1/me names the user.
+        let doc =
+            api.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json::<Value>().await.unwrap();
+        let ok = &doc["paths"]["/v1/households/{household}/gains"]["get"]["responses"]["200"];
+        assert_eq!(ok["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/GainRows", "{ok}");
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["GainRows"]["properties"]["totals"].is_object(), "{}", schemas["GainRows"]);
+        assert!(schemas["TermTotals"]["properties"]["gain_loss"].is_object(), "{}", schemas["TermTotals"]);
+        let me = api.get("/v1/me", &admin).await;
+        assert_eq!(me.body["name"], "Ada Admin", "{}", me.body);
         drop(server);
         db.remove().await;
     }

@@ -1,9 +1,14 @@
 //! Ledger reports as tables that render to JSON, CSV or aligned text. Amounts are strings with
 //! two decimals (rounded half away from zero, as on tax forms); quantities are exact.
 
+use std::borrow::Cow;
+
 use domain::ledger::benefits::Vesting;
+use projections::db::Kind;
 use projections::query::Record;
 use rust_decimal::{Decimal, RoundingStrategy};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// How a report is printed.
@@ -27,6 +32,15 @@ pub struct Report {
 
 pub fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// A read-model value as reports and HTTP answers show it: amounts ([`Kind::Money`]) with two
+/// decimals ([`money`]), everything else as stored.
+pub fn shown(kind: Kind, value: Option<&str>) -> Option<Cow<'_, str>> {
+    match (kind, value) {
+        (Kind::Money, Some(v)) => Some(v.parse().map_or(Cow::Borrowed(v), |d| Cow::Owned(money(d)))),
+        (_, v) => v.map(Cow::Borrowed),
+    }
 }
 
 pub fn quantity(d: Decimal) -> String {
@@ -98,15 +112,8 @@ pub fn gains(records: &[Record]) -> Report {
         "term",
     ];
     let mut rows = Vec::new();
-    let mut totals = [("short", [Decimal::ZERO; 4]), ("long", [Decimal::ZERO; 4])];
     for s in records {
         let amounts = TOTAL_COLUMNS.map(|c| s.dec(c).unwrap_or_default());
-        let rounded = amounts.map(|d| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
-        if let Some((_, t)) = totals.iter_mut().find(|(term, _)| *term == s.str("term")) {
-            for (acc, v) in t.iter_mut().zip(rounded) {
-                *acc += v;
-            }
-        }
         // Cash paid in a merger (boot) disposes of no shares; fractions are shown to 6 places.
         let shares = s.dec("quantity").unwrap_or_default();
         let description = if shares.is_zero() {
@@ -127,11 +134,59 @@ pub fn gains(records: &[Record]) -> Report {
             s.str("term").to_owned(),
         ]);
     }
-    let totals = totals
-        .into_iter()
-        .map(|(term, [p, b, a, g])| (term.to_owned(), vec![money(p), money(b), money(a), money(g)]))
-        .collect();
+    let totals = gain_totals(records).rows();
     Report { name: "gains", columns, rows, totals, summary: Vec::new() }
+}
+
+/// One term's totals of reportable sales, each amount with two decimals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct TermTotals {
+    pub proceeds: String,
+    pub cost_basis: String,
+    pub adjustment_amount: String,
+    pub gain_loss: String,
+}
+
+/// Totals per term of the reportable sales (taxable accounts), as Form 8949 sums them: each
+/// row's amounts rounded to cents, then added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct GainTotals {
+    pub short: TermTotals,
+    pub long: TermTotals,
+}
+
+impl GainTotals {
+    /// As a report's totals rows: `(term, amounts in TOTAL_COLUMNS order)`.
+    fn rows(&self) -> Vec<(String, Vec<String>)> {
+        [("short", &self.short), ("long", &self.long)]
+            .into_iter()
+            .map(|(term, t)| {
+                let amounts = [&t.proceeds, &t.cost_basis, &t.adjustment_amount, &t.gain_loss];
+                (term.to_owned(), amounts.into_iter().cloned().collect())
+            })
+            .collect()
+    }
+}
+
+/// The totals of the reportable rows among `records` (rows of the `gains` read model).
+pub fn gain_totals(records: &[Record]) -> GainTotals {
+    let mut totals = [("short", [Decimal::ZERO; 4]), ("long", [Decimal::ZERO; 4])];
+    for s in records.iter().filter(|s| s.flag("reportable")) {
+        let rounded = TOTAL_COLUMNS
+            .map(|c| s.dec(c).unwrap_or_default().round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
+        if let Some((_, t)) = totals.iter_mut().find(|(term, _)| *term == s.str("term")) {
+            for (acc, v) in t.iter_mut().zip(rounded) {
+                *acc += v;
+            }
+        }
+    }
+    let [short, long] = totals.map(|(_, [p, b, a, g])| TermTotals {
+        proceeds: money(p),
+        cost_basis: money(b),
+        adjustment_amount: money(a),
+        gain_loss: money(g),
+    });
+    GainTotals { short, long }
 }
 
 /// Contributions against each member's limits.
@@ -210,7 +265,7 @@ pub fn risk(record: &Record) -> Report {
     let rows = projections::risk::PORTFOLIO_RISK
         .columns
         .iter()
-        .map(|c| vec![c.name.to_owned(), record.str(c.name).to_owned()])
+        .map(|c| vec![c.name.to_owned(), shown(c.kind, record.text(c.name)).unwrap_or_default().into_owned()])
         .collect();
     Report { name: "risk", columns: vec!["measure", "value"], rows, totals: Vec::new(), summary: Vec::new() }
 }

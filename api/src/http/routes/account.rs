@@ -99,6 +99,8 @@ pub async fn logout(State(state): State<AppState>, Body(req): Body<RefreshReques
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MeView {
     pub user_id: String,
+    /// The user's name, opened from their sealed personal data (none once erased).
+    pub name: Option<String>,
     pub roles: Vec<String>,
     pub household: Option<String>,
     pub households: Vec<String>,
@@ -112,10 +114,15 @@ pub struct MeView {
 }
 
 pub async fn me(State(state): State<AppState>, p: Principal) -> Result<Json<MeView>, Problem> {
-    let (_, stream) = users::canonical(p.user_id())?;
+    let (user_id, stream) = users::canonical(p.user_id())?;
     let (u, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let name = match (&u.personal, u.erased) {
+        (Some(sealed), false) => users::open_personal(&state.vault, &user_id, sealed).await?.map(|d| d.name),
+        _ => None,
+    };
     Ok(Json(MeView {
         user_id: p.user_id().to_owned(),
+        name,
         roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         household: u.household.as_deref().map(domain::ledger::household_key),
         households: u.access.households.iter().cloned().collect(),

@@ -206,18 +206,8 @@ pub async fn security_log(
     let filters: Vec<(&str, Option<String>)> =
         q.user.map(|u| ("user_id", Some(u.trim().to_lowercase()))).into_iter().collect();
     let rows = reader.db.select(table, &filters).await?;
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            table
-                .columns
-                .iter()
-                .zip(r)
-                .map(|(c, v)| (c.name.to_owned(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
-                .collect()
-        })
-        .collect();
-    Ok(Json(Rows { household: None, position, as_of: None, rows }))
+    let (columns, rows) = (super::households::columns(table), super::households::objects(table, rows));
+    Ok(Json(Rows { household: None, position, as_of: None, columns, rows }))
 }
 
 /// Where a live stream starts: `Last-Event-ID` (a reconnecting EventSource) or `?from=`.

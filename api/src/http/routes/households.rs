@@ -19,6 +19,7 @@ use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
 use crate::http::AppState;
 use crate::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
+use crate::reports::shown;
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
 /// `projections::runner::COALESCE`) before catching the read model up itself.
@@ -44,18 +45,75 @@ pub struct Rows {
     pub position: u64,
     /// The instant of an as-of replay.
     pub as_of: Option<DateTime<Utc>>,
-    /// One object per row, column → value; numbers and dates are strings (exact decimals).
+    /// The rows' columns, in order, and what their values are.
+    pub columns: Vec<ColumnInfo>,
+    /// One object per row, column → value; numbers and dates are strings: amounts with two
+    /// decimals (rounded half away from zero, as the CLI shows them), other numbers exact.
     pub rows: Vec<Map<String, Value>>,
 }
 
-fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map<String, Value>> {
+/// A column of [`Rows`].
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct ColumnInfo {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+}
+
+/// What a column's values are (every value is a string, or null).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    Text,
+    Integer,
+    /// An exact decimal (a quantity, a price, a weight, a fraction).
+    Decimal,
+    /// An amount of money in US dollars, with two decimals.
+    Money,
+    /// YYYY-MM-DD.
+    Date,
+    /// RFC 3339, UTC.
+    Instant,
+    /// `1` or `0`.
+    Flag,
+}
+
+/// The columns of a read-model table, as [`Rows`] describes them.
+pub fn columns(table: &Table) -> Vec<ColumnInfo> {
+    use projections::db::Kind;
+    let kind = |k| match k {
+        Kind::Text => ColumnKind::Text,
+        Kind::Int => ColumnKind::Integer,
+        Kind::Dec => ColumnKind::Decimal,
+        Kind::Money => ColumnKind::Money,
+        Kind::Date => ColumnKind::Date,
+        Kind::Time => ColumnKind::Instant,
+        Kind::Bool => ColumnKind::Flag,
+    };
+    table.columns.iter().map(|c| ColumnInfo { name: c.name, kind: kind(c.kind) }).collect()
+}
+
+/// Realized gains: the rows, and the totals per term of the reportable ones (taxable
+/// accounts), equal to those of `cairn ledger gains --format json`. The schema of the answer
+/// of [`household_rows`] for the gains view, which writes it straight from the text values.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GainRows {
+    #[serde(flatten)]
+    pub rows: Rows,
+    pub totals: crate::reports::GainTotals,
+}
+
+/// Rows as objects, column → value as [`Rows`] shows it.
+pub(crate) fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map<String, Value>> {
     rows.into_iter()
         .map(|r| {
             table
                 .columns
                 .iter()
                 .zip(r)
-                .map(|(c, v)| (c.name.to_owned(), v.map_or(Value::Null, Value::String)))
+                .map(|(c, v)| {
+                    let shown = shown(c.kind, v.as_deref()).map(std::borrow::Cow::into_owned);
+                    (c.name.to_owned(), shown.map_or(Value::Null, Value::String))
+                })
                 .collect()
         })
         .collect()
@@ -105,6 +163,8 @@ pub struct View {
     /// The date column `year` filters on, or `Some("tax_year")` for an exact year.
     pub year: Option<&'static str>,
     pub portfolio: bool,
+    /// The answer carries the gains' `totals` per term ([`GainRows`]).
+    pub totals: bool,
 }
 
 pub async fn household_rows(
@@ -140,9 +200,9 @@ pub async fn household_rows(
     existed(&reader, &key).await?;
     let status =
         reader.at_least(view.projector, params.min_position.unwrap_or(0), FOLLOWER).await.map_err(Problem::internal)?;
-    let head = |rows: &str| {
+    let head = |body: &str| {
         let doc = format!(
-            "{{\"household\":{},\"position\":{},\"as_of\":{},\"rows\":{rows}}}",
+            "{{\"household\":{},\"position\":{},\"as_of\":{},{body}}}",
             Value::String(key.clone()),
             status.checkpoint,
             serde_json::to_string(&reader.instant()).unwrap_or_else(|_| "null".into()),
@@ -156,20 +216,24 @@ pub async fn household_rows(
         Some(_) => None,
     };
     let cache_key = format!("{}|{filters:?}", view.table.physical(status.generation));
-    if let Some(rows) = version.as_deref().and_then(|v| state.cache.get(&cache_key, v)) {
-        return Ok(head(&rows));
+    if let Some(body) = version.as_deref().and_then(|v| state.cache.get(&cache_key, v)) {
+        return Ok(head(&body));
     }
-    let rows = rows_json(view.table, &reader.db.select(view.table, &filters).await?);
+    let body = rows_json(view, reader.db.select(view.table, &filters).await?);
     if let Some(v) = version {
-        state.cache.put(cache_key, v, rows.clone());
+        state.cache.put(cache_key, v, body.clone());
     }
-    Ok(head(&rows))
+    Ok(head(&body))
 }
 
-/// Rows as a JSON array of objects, written straight from the text values.
-fn rows_json(table: &Table, rows: &[projections::db::Row]) -> std::sync::Arc<str> {
-    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * 160 + 2);
-    out.push(b'[');
+/// The answer's `"columns":[…],"rows":[…]` (and, for gains, `,"totals":{…}`), written straight from the
+/// text values, amounts with two decimals.
+fn rows_json(view: View, rows: Vec<projections::db::Row>) -> std::sync::Arc<str> {
+    let table = view.table;
+    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * 160 + table.columns.len() * 40 + 20);
+    out.extend_from_slice(b"\"columns\":");
+    let _ = serde_json::to_writer(&mut out, &columns(table));
+    out.extend_from_slice(b",\"rows\":[");
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -181,11 +245,16 @@ fn rows_json(table: &Table, rows: &[projections::db::Row]) -> std::sync::Arc<str
             }
             let _ = serde_json::to_writer(&mut out, column.name);
             out.push(b':');
-            let _ = serde_json::to_writer(&mut out, value);
+            let _ = serde_json::to_writer(&mut out, &shown(column.kind, value.as_deref()));
         }
         out.push(b'}');
     }
     out.push(b']');
+    if view.totals {
+        out.extend_from_slice(b",\"totals\":");
+        let records = projections::query::records_of(table, rows);
+        let _ = serde_json::to_writer(&mut out, &crate::reports::gain_totals(&records));
+    }
     String::from_utf8(out).expect("JSON is UTF-8").into()
 }
 
@@ -213,7 +282,7 @@ pub async fn list(
             rows.push(Map::from_iter([("household".to_owned(), Value::String(own.clone()))]));
         }
     }
-    Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows }))
+    Ok(Json(Rows { household: None, position, as_of: reader.instant(), columns: columns(table), rows }))
 }
 
 /// The household's audit trail: every event of its ledger and portfolios, with who, through
@@ -261,7 +330,8 @@ pub async fn events(
         .into_iter()
         .map(|row| CHANGE_COLUMNS.iter().zip(row).map(|(c, v)| ((*c).to_owned(), Value::String(v))).collect())
         .collect();
-    Ok(Json(Rows { household: Some(key), position: last, as_of: None, rows }))
+    let columns = CHANGE_COLUMNS.iter().map(|&name| ColumnInfo { name, kind: ColumnKind::Text }).collect();
+    Ok(Json(Rows { household: Some(key), position: last, as_of: None, columns, rows }))
 }
 
 /// How long a `min_position` risk read waits for serve's risk worker (which lets a portfolio's
@@ -293,7 +363,8 @@ pub async fn risk(
             .map(|r| projections::query::Record::new(table, r.clone()))
             .and_then(|r| r.text("position").and_then(|p| p.parse().ok()))
             .unwrap_or(position);
-        Json(Rows { household: Some(key.clone()), position, as_of, rows: objects(table, row.into_iter().collect()) })
+        let rows = objects(table, row.into_iter().collect());
+        Json(Rows { household: Some(key.clone()), position, as_of, columns: columns(table), rows })
     };
     if params.as_of.is_some() {
         let mut reader = reader(&state, &p, &params).await?;
@@ -313,7 +384,8 @@ pub async fn risk(
     if checkpoint >= min {
         let filters = [("household", Some(key.clone())), ("portfolio", Some(portfolio))];
         let rows = objects(table, pinned.select(table, &filters).await?);
-        return Ok(Json(Rows { household: Some(key.clone()), position: checkpoint, as_of: None, rows }));
+        let (household, columns) = (Some(key.clone()), columns(table));
+        return Ok(Json(Rows { household, position: checkpoint, as_of: None, columns, rows }));
     }
     drop(pinned);
     // The worker is behind (or not running): compute from read models caught up to `min`.
@@ -351,5 +423,6 @@ pub async fn prices(
         .checkpoint;
     let table = &projections::prices::PRICES;
     let rows = reader.db.select(table, &filters).await?;
-    Ok(Json(Rows { household: None, position, as_of: reader.instant(), rows: objects(table, rows) }))
+    let (columns, rows) = (columns(table), objects(table, rows));
+    Ok(Json(Rows { household: None, position, as_of: reader.instant(), columns, rows }))
 }

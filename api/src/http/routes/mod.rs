@@ -10,7 +10,7 @@ pub mod system;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::{delete, get, post, put, MethodRouter};
 
-use self::households::{Params, Rows, View};
+use self::households::{GainRows, Params, Rows, View};
 use super::auth::{Principal, RefreshRequest, SignIn, Tokens};
 use super::openapi::{schema, Group, Op, Param};
 use super::AppState;
@@ -31,13 +31,16 @@ const YEAR_PARAMS: &[Param] = &[HOUSEHOLD, YEAR, AS_OF, MIN_POSITION];
 
 macro_rules! view {
     ($projector:literal, $table:expr, $year:expr, $portfolio:expr) => {
+        view!($projector, $table, $year, $portfolio, false)
+    };
+    ($projector:literal, $table:expr, $year:expr, $portfolio:expr, $totals:expr) => {
         get(|State(s): State<AppState>, p: Principal, Path(h): Path<String>, Query(q): Query<Params>| async move {
             households::household_rows(
                 &s,
                 &p,
                 &h,
                 q,
-                View { projector: $projector, table: &$table, year: $year, portfolio: $portfolio },
+                View { projector: $projector, table: &$table, year: $year, portfolio: $portfolio, totals: $totals },
             )
             .await
         })
@@ -164,8 +167,12 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(read("/v1/households/{household}/lots", "Open tax lots", READ_PARAMS), view!("holdings", h::LOTS, None, false));
     add(
-        read("/v1/households/{household}/gains", "Realized gains (Form 8949 rows)", YEAR_PARAMS),
-        view!("holdings", h::GAINS, Some("date_sold"), false),
+        Op {
+            response: (200, Some(schema::<GainRows>)),
+            description: "Every sale's row (`reportable` for taxable accounts), and `totals` per term (short, long) of the reportable ones: each row's amounts rounded to cents, then added, as `cairn ledger gains` states them.",
+            ..read("/v1/households/{household}/gains", "Realized gains (Form 8949 rows) with totals per term", YEAR_PARAMS)
+        },
+        view!("holdings", h::GAINS, Some("date_sold"), false, true),
     );
     add(
         read(
