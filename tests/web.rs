@@ -1,6 +1,7 @@
 //! The web page in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
-//! `chromium-driver`; `.ci/run` installs them): sign in with MFA, import a CSV, see the wash sale in the
-//! gains and wash-sale tables, take a screenshot.
+//! `chromium-driver`; `.ci/run` installs them): sign in with MFA, import a CSV, see the total
+//! with the cash, amounts in dollars, flags as yes/no, the user's name, the wash sale in the
+//! gains and wash-sale tables with the totals per term in view at 1280 px, take screenshots.
 
 mod common;
 
@@ -11,6 +12,7 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "Tr0ub4dor&3-horse-staple";
 const CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+2026-01-02,brokerage,taxable,deposit,,1,5000,0\n\
 2026-01-05,brokerage,taxable,buy,VTI,10,200,0\n\
 2026-03-02,brokerage,taxable,sell,VTI,10,180,0\n\
 2026-03-10,brokerage,taxable,buy,VTI,10,185,0\n";
@@ -94,6 +96,23 @@ impl Driver {
         v["value"].as_str().map(str::to_owned)
     }
 
+    /// Runs `script` (a function body) in the page; its return value.
+    async fn execute(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
+    }
+
+    /// A screenshot, kept beside the build for a person to look at; its path.
+    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&shot, &bytes).unwrap();
+        eprintln!("screenshot: {}", shot.display());
+        shot
+    }
+
     /// Waits until the text of `css` satisfies `check`; returns it.
     async fn wait_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
@@ -132,6 +151,14 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let id = serde_json::from_str::<Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
     cli(&db.url, dir.path(), &["user", "password", "--user", &id], &format!("{PASSWORD}\n"));
+    // A close for VTI, so the position has a market value.
+    let bars = dir.path().join("bars.csv");
+    std::fs::write(
+        &bars,
+        "date,symbol,open,high,low,close,volume\n2026-03-10,VTI,190.125,190.125,190.125,190.125,100\n",
+    )
+    .unwrap();
+    cli(&db.url, dir.path(), &["market", "import", &bars.display().to_string()], "");
 
     let (server, base) = common::serve(&db.url, common::server_env(dir.path()));
     let _server = Kill(server);
@@ -152,7 +179,7 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
         "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1100", format!("--user-data-dir={}", profile.path().display())],
+                     "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display())],
         },
     } } });
     let mut session = Value::Null;
@@ -200,6 +227,7 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.type_into("#login-totp", &format!("{:06}", commands::totp::code(&secret, step, commands::totp::DIGITS))).await;
     d.click("#login-submit").await;
     d.wait_text("#user-roles", |t| t.contains("client")).await;
+    d.wait_text("#user-name", |t| t == "Sam Smith").await;
 
     // Import the CSV through the file input.
     let file = dir.path().join("trades.csv");
@@ -208,7 +236,22 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.type_into("#import-file", &file.display().to_string()).await;
     d.click("#import-submit").await;
     let result = d.wait_text("#import-result", |t| t.starts_with("Imported") || t.contains("failed")).await;
-    assert!(result.starts_with("Imported 3 rows, 1 wash sale adjusted"), "{result}");
+    assert!(result.starts_with("Imported 4 rows, 1 wash sale adjusted"), "{result}");
+
+    // The overview's total is the positions at market value (10 × 190.125) plus the cash
+    // (5,000 − 2,000 + 1,800 − 1,850), and says so; amounts are dollars with separators.
+    d.click("#nav-overview").await;
+    let total = d.wait_text("#total-value", |t| t == "$4,851.25").await;
+    let note = d.text("#total-value-note").await.unwrap_or_default();
+    assert_eq!(note, "positions at market value $1,901.25 + cash $2,950.00", "{total}");
+    let positions = d.wait_text("#positions-table tbody", |t| t.contains("$1,901.25")).await;
+    assert!(
+        positions.contains("190.125") && positions.contains("$2,050.00"),
+        "cost basis in dollars, price exact: {positions}"
+    );
+    let accounts = d.wait_text("#accounts-table tbody", |t| t.contains("$2,950.00")).await;
+    assert!(accounts.contains("brokerage"), "{accounts}");
+    d.screenshot("web-overview.png").await;
 
     // The wash sale appears in the gains for 2026.
     d.click("#nav-gains").await;
@@ -218,16 +261,36 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let wash = d.wait_text("#wash-sales-table tbody", |t| t.contains("VTI")).await;
     assert!(wash.contains("200"), "the disallowed loss: {wash}");
     let gains = d.wait_text("#gains-table tbody", |t| t.contains("VTI")).await;
-    assert!(gains.contains("2026-03-02"), "{gains}");
+    assert!(gains.contains("2026-03-02") && gains.contains("$1,800.00"), "{gains}");
+    assert_eq!(d.text("#gains-table tbody td[data-column='reportable']").await.as_deref(), Some("yes"));
+    assert_eq!(d.text("#wash-sales-table tbody td[data-column='permanent']").await.as_deref(), Some("no"));
+    // The totals per term, from the answer's totals: the wash sale's loss of 200 is disallowed.
+    let short = d.wait_text("#gains-table tfoot tr[data-term='short']", |t| t.contains("$")).await;
+    assert!(short.starts_with("Short-term total"), "{short}");
+    assert!(short.contains("$1,800.00") && short.contains("$2,000.00") && short.contains("$200.00"), "{short}");
+    let long = d.text("#gains-table tfoot tr[data-term='long']").await.unwrap_or_default();
+    assert!(long.starts_with("Long-term total") && long.contains("$0.00"), "{long}");
+    // Internal columns are not shown; gain/loss is in view in a 1280 px window.
+    let internal = d
+        .execute(
+            "return [...document.querySelectorAll('#app th[data-column]')].map((th) => th.dataset.column)\
+             .filter((c) => ['household', 'seq', 'position', 'price_position', 'sale_id'].includes(c));",
+        )
+        .await;
+    assert_eq!(internal, json!([]), "no internal columns");
+    let headings = d.text("#gains-table thead").await.unwrap_or_default();
+    assert!(headings.contains("Gain/loss") && !headings.contains("Position"), "{headings}");
+    let edges = d
+        .execute(
+            "const cells = [...document.querySelectorAll('#gains-table [data-column=gain_loss]')];\
+             return { width: window.innerWidth, rights: cells.map((c) => c.getBoundingClientRect().right) };",
+        )
+        .await;
+    let rights = edges["rights"].as_array().unwrap();
+    assert!(rights.len() >= 3, "the heading, a row and the totals: {edges}");
+    assert!(rights.iter().all(|r| r.as_f64().unwrap() <= 1280.0), "gain/loss in view: {edges}");
 
-    // A screenshot of the gains page, kept beside the build for a person to look at.
-    let png = d.call(reqwest::Method::GET, "/screenshot", None).await;
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-gains.png");
-    std::fs::write(&shot, &bytes).unwrap();
-    eprintln!("screenshot: {}", shot.display());
+    d.screenshot("web-gains.png").await;
 
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;

@@ -309,18 +309,31 @@
     $("session-bar").hidden = false;
     $("new-device-notice").hidden = !newDevice;
     renderUser();
-    await loadHouseholds();
+    await Promise.all([loadMe(), loadHouseholds()]);
     showSection(sectionFromHash(), { force: true });
     startStream();
   }
 
   function renderUser() {
     const user = state.user || {};
-    $("user-id").textContent = user.user_id || "";
+    const name = $("user-name");
+    name.textContent = user.name || user.user_id || "";
+    name.title = user.user_id ? `User ${user.user_id}` : "";
     $("user-roles").textContent = (user.roles || []).join(", ");
     $("asof-form").hidden = !isAuditor();
     $("nav-import").hidden = !canImport();
     if (!canImport() && state.section === "import") state.section = "overview";
+  }
+
+  /** GET /v1/me: the user's name (tokens do not carry it) for the header. */
+  async function loadMe() {
+    try {
+      const me = await api("/v1/me");
+      state.user = Object.assign({}, state.user, { name: me.name });
+      renderUser();
+    } catch (err) {
+      showAppError(err);
+    }
   }
 
   /** Fills #household-select from GET /v1/households, keeping or pre-selecting a household. */
@@ -429,31 +442,50 @@
   }
 
   async function loadOverview(current) {
-    const [, valuations] = await Promise.all([
-      fillTable("accounts-table", "accounts", {}, current),
-      fillTable("positions-table", "valuations", {}, current),
+    const [accounts, valuations] = await Promise.all([
+      fillTable("accounts-table", "accounts", {}, current, { preferred: ACCOUNT_COLUMNS }),
+      fillTable("positions-table", "valuations", {}, current, { preferred: VALUATION_COLUMNS }),
     ]);
-    if (current()) renderTotal(valuations);
+    if (current()) renderTotal(accounts, valuations);
   }
 
+  const ACCOUNT_COLUMNS = ["account", "account_type", "owner", "cash"];
+  const VALUATION_COLUMNS = ["account", "symbol", "quantity", "price", "price_date", "market_value", "cost_basis", "unrealized_gain"];
+
   async function loadAllocation(current) {
-    const [portfolios, allocations] = await Promise.all([
-      fillTable("portfolios-table", "portfolios", {}, current),
-      fillTable("allocation-table", "allocations", {}, current),
-    ]);
+    const portfolios = await fillTable("portfolios-table", "portfolios", {}, current, { preferred: ["name"] });
+    // Allocations name their portfolio by its key: show the portfolio's name instead.
+    const names = new Map(((portfolios && portfolios.rows) || []).map((p) => [p.portfolio, p.name]));
+    const allocations = await fillTable("allocation-table", "allocations", {}, current, {
+      show: { portfolio: true },
+      values: { portfolio: (key) => names.get(key) || key },
+    });
     if (current()) renderDriftChart($("drift-chart"), (allocations && allocations.rows) || [], (portfolios && portfolios.rows) || []);
   }
 
   async function loadGains(current) {
     const year = gainsYear();
     await Promise.all([
-      fillTable("gains-table", "gains", { year }, current, { preferred: GAIN_COLUMNS }),
+      fillTable("gains-table", "gains", { year }, current, { preferred: GAIN_COLUMNS, hide: ["lot_id"], footer: gainTotals }),
       fillTable("wash-sales-table", "wash-sales", { year }, current),
       fillTable("contributions-table", "contributions", { year }, current),
     ]);
   }
 
-  const GAIN_COLUMNS = ["date_sold", "symbol", "account", "quantity", "date_acquired", "proceeds", "cost_basis", "adjustment", "gain", "term", "wash_sale"];
+  /** Form 8949's order: what was sold, when, proceeds, basis, adjustment, gain or loss. */
+  const GAIN_COLUMNS = ["symbol", "quantity", "account", "date_acquired", "date_sold", "proceeds", "cost_basis",
+    "adjustment_code", "adjustment_amount", "gain_loss", "term", "reportable"];
+  const TOTAL_COLUMNS = ["proceeds", "cost_basis", "adjustment_amount", "gain_loss"];
+
+  /** The gains answer's totals (reportable sales) as footer rows: one per term. */
+  function gainTotals(data) {
+    const totals = (data && data.totals) || {};
+    return [["short", "Short-term total"], ["long", "Long-term total"]].map(([term, label]) => ({
+      label,
+      term,
+      values: Object.fromEntries(TOTAL_COLUMNS.map((c) => [c, totals[term] ? totals[term][c] : null])),
+    }));
+  }
   function gainsYear() {
     const input = $("gains-year");
     const year = Number.parseInt(input.value, 10);
@@ -473,6 +505,7 @@
     try {
       const me = await api("/v1/me");
       if (!current()) return;
+      $("me-name").textContent = me.name || "—";
       $("me-user-id").textContent = me.user_id || "";
       $("mfa-status").textContent = me.mfa_enabled ? "Enabled" : "Not enabled";
       $("kyc-status").textContent = me.kyc_status || "—";
@@ -488,16 +521,43 @@
 
   const NUMERIC = /^[+-]?\d+(\.\d+)?$/;
 
-  /** The columns of `rows` in first-seen order, with `preferred` ones (that exist) first. */
-  function columnsOf(rows, preferred = []) {
-    const seen = [];
+  /** Columns the page does not show: household keys and slugs, sequence numbers, log positions. */
+  const HIDDEN = ["household", "portfolio", "seq", "position", "price_position", "sale_id"];
+
+  /** Headings where the column's name would read badly. */
+  const TITLES = {
+    gain_loss: "Gain/loss",
+    adjustment_code: "Code",
+    adjustment_amount: "Adjustment",
+    date_acquired: "Acquired",
+    date_sold: "Sold",
+    wash_adjustment: "Wash-sale adjustment",
+    limit_amount: "Limit",
+    unpriced_positions: "Unpriced",
+    holding_period_days: "Holding days",
+    first_acquired: "First acquired",
+  };
+
+  /** Amounts: US dollars, thousands separated, two decimals ("$1,234.57", "-$200.00"). */
+  const USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+  /** An amount as text (strings are formatted exactly, as decimals, by Intl.NumberFormat). */
+  const money = (text) => USD.format(text);
+
+  /** The columns of `data` to show, in the server's order, with `preferred` ones (that exist) first. */
+  function columnsOf(data, { preferred = [], hide = [], show = {} } = {}) {
+    const rows = data.rows || [];
+    const seen = (data.columns || []).map((c) => c.name);
     for (const row of rows) for (const k of Object.keys(row)) if (!seen.includes(k)) seen.push(k);
-    const first = preferred.filter((k) => seen.includes(k));
-    return first.concat(seen.filter((k) => !first.includes(k)));
+    const shown = seen.filter((k) => show[k] || (!HIDDEN.includes(k) && !hide.includes(k)));
+    const first = preferred.filter((k) => shown.includes(k));
+    return first.concat(shown.filter((k) => !first.includes(k)));
   }
 
+  /** column → kind ("money", "flag", "decimal", …) from the answer's `columns`. */
+  const kindsOf = (data) => new Map(((data && data.columns) || []).map((c) => [c.name, c.kind]));
+
   /** "account_type" → "Account type". */
-  const columnTitle = (key) => capitalize(key.replace(/_/g, " "));
+  const columnTitle = (key) => TITLES[key] || capitalize(key.replace(/_/g, " "));
 
   /** The caption: the table's title and the log position the data reflects. */
   function renderCaption(table, data) {
@@ -515,11 +575,19 @@
     return caption;
   }
 
-  /** Renders `data.rows` into `table` (replacing what was there). */
-  function renderTable(table, data, { preferred = [] } = {}) {
+  /**
+   * Renders `data.rows` into `table` (replacing what was there). options: preferred (columns
+   * first), hide (more columns not to show), show (hidden ones to show after all), values
+   * (column → function mapping a value before it is shown), footer (data → rows of
+   * { label, values } under the table).
+   */
+  function renderTable(table, data, options = {}) {
     const rows = (data && data.rows) || [];
-    const columns = rows.length ? columnsOf(rows, preferred) : (table.dataset.columns || "").split(",").filter(Boolean);
-    if (rows.length) table.dataset.columns = columns.join(",");
+    const known = rows.length || (data && data.columns && data.columns.length);
+    const columns = known ? columnsOf(data, options) : (table.dataset.columns || "").split(",").filter(Boolean);
+    if (known) table.dataset.columns = columns.join(",");
+    const kinds = kindsOf(data);
+    const values = options.values || {};
 
     const thead = document.createElement("thead");
     const headRow = thead.insertRow();
@@ -528,6 +596,7 @@
       th.scope = "col";
       th.dataset.column = col;
       th.textContent = columnTitle(col);
+      if (["money", "decimal", "integer"].includes(kinds.get(col))) th.classList.add("num");
       headRow.append(th);
     }
 
@@ -537,12 +606,36 @@
     }
     for (const row of rows) {
       const tr = tbody.insertRow();
-      for (const col of columns) tr.append(renderCell(col, row[col]));
+      for (const col of columns) {
+        const value = values[col] && row[col] !== null && row[col] !== undefined ? values[col](row[col]) : row[col];
+        tr.append(renderCell(col, value, kinds.get(col)));
+      }
     }
-    table.replaceChildren(renderCaption(table, data), thead, tbody);
+    const parts = [renderCaption(table, data), thead, tbody];
+    if (options.footer && rows.length) parts.push(renderFooter(columns, options.footer(data)));
+    table.replaceChildren(...parts);
   }
 
-  function renderCell(column, value) {
+  /** Footer rows: the label over the columns before the first value, then the values (amounts). */
+  function renderFooter(columns, footRows) {
+    const tfoot = document.createElement("tfoot");
+    for (const { label, term, values } of footRows) {
+      const tr = tfoot.insertRow();
+      if (term) tr.dataset.term = term;
+      const first = columns.findIndex((c) => c in values);
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.colSpan = Math.max(first, 1);
+      th.textContent = label;
+      tr.append(th);
+      for (const col of columns.slice(Math.max(first, 1))) {
+        tr.append(col in values ? renderCell(col, values[col], "money") : document.createElement("td"));
+      }
+    }
+    return tfoot;
+  }
+
+  function renderCell(column, value, kind) {
     const td = document.createElement("td");
     td.dataset.column = column;
     if (value === null || value === undefined) {
@@ -550,12 +643,21 @@
       return td;
     }
     const text = typeof value === "object" ? JSON.stringify(value) : String(value);
-    td.textContent = text;
-    if (NUMERIC.test(text)) {
+    if (kind === "flag") {
+      td.textContent = flag(text) ? "yes" : "no";
+      td.classList.add("flag");
+    } else if (kind === "money" && NUMERIC.test(text)) {
+      td.textContent = money(text);
       td.classList.add("num");
       if (text.startsWith("-") && /[1-9]/.test(text)) td.classList.add("neg");
-    } else if (/(^|_)id$/.test(column) || column === "household") {
-      td.classList.add("id");
+    } else {
+      td.textContent = text;
+      if (NUMERIC.test(text) && kind !== "text") {
+        td.classList.add("num");
+        if (text.startsWith("-") && /[1-9]/.test(text)) td.classList.add("neg");
+      } else if (/(^|_)id$/.test(column)) {
+        td.classList.add("id");
+      }
     }
     return td;
   }
@@ -606,42 +708,39 @@
     return `${neg ? "-" : ""}${int}${frac}`;
   }
 
-  /** Rounds half away from zero to 2 places and groups thousands: "1,234.50". */
-  function formatMoney(d) {
-    let units = d.units;
-    if (d.scale > 2) {
-      const div = 10n ** BigInt(d.scale - 2);
-      const half = div / 2n;
-      units = units < 0n ? -((-units + half) / div) : (units + half) / div;
-    } else {
-      units *= 10n ** BigInt(2 - d.scale);
+  /** The exact sum of a column's decimals over `rows`, and how many rows had none. */
+  function sumOf(rows, column) {
+    let total = { units: 0n, scale: 0 };
+    let missing = 0;
+    for (const row of rows || []) {
+      const d = row[column] === null || row[column] === undefined ? null : parseDecimal(row[column]);
+      if (d) total = addDecimals(total, d);
+      else missing += 1;
     }
-    const [int, frac] = decimalString({ units, scale: 2 }).split(".");
-    const neg = int.startsWith("-");
-    const grouped = (neg ? int.slice(1) : int).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return `${neg ? "-" : ""}${grouped}.${frac}`;
+    return { total, missing };
   }
 
-  /** #total-value: the sum of the valuations' market values (data-value holds it exactly). */
-  function renderTotal(valuations) {
+  /**
+   * #total-value: the positions at market value (valuations) plus the accounts' cash, summed
+   * exactly (data-value holds the sum); the note says what it contains.
+   */
+  function renderTotal(accounts, valuations) {
     const out = $("total-value");
     const note = $("total-value-note");
-    if (!valuations) {
+    if (!accounts || !valuations) {
       out.textContent = "—";
       delete out.dataset.value;
       note.textContent = "";
       return;
     }
-    let total = { units: 0n, scale: 0 };
-    let unpriced = 0;
-    for (const row of valuations.rows || []) {
-      const d = row.market_value === null || row.market_value === undefined ? null : parseDecimal(row.market_value);
-      if (d) total = addDecimals(total, d);
-      else unpriced += 1;
-    }
-    out.textContent = formatMoney(total);
+    const positions = sumOf(valuations.rows, "market_value");
+    const cash = sumOf(accounts.rows, "cash");
+    const total = addDecimals(positions.total, cash.total);
+    out.textContent = money(decimalString(total));
     out.dataset.value = decimalString(total);
-    note.textContent = unpriced ? `(${unpriced} position${unpriced === 1 ? "" : "s"} without a price)` : "";
+    const unpriced = positions.missing;
+    note.textContent = `positions at market value ${money(decimalString(positions.total))} + cash ${money(decimalString(cash.total))}` +
+      (unpriced ? ` (${unpriced} position${unpriced === 1 ? "" : "s"} without a price, not counted)` : "");
   }
 
   // ---------------------------------------------------------------------------------------------
