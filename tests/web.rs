@@ -292,6 +292,22 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
 
     d.screenshot("web-gains.png").await;
 
+    // A portfolio: the allocation shows its name, not its key, and its flags as yes/no.
+    let created = http
+        .post(format!("{base}/v1/households/smith/portfolios"))
+        .bearer_auth(token)
+        .json(&json!({ "name": "Core", "accounts": ["brokerage"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    d.click("#nav-allocation").await;
+    let portfolios = d.wait_text("#portfolios-table tbody", |t| t.contains("Core")).await;
+    assert!(portfolios.contains("$1,901.25") && portfolios.contains("no"), "{portfolios}");
+    let allocation = d.wait_text("#allocation-table tbody", |t| t.contains("VTI")).await;
+    assert_eq!(d.text("#allocation-table td[data-column='portfolio']").await.as_deref(), Some("Core"), "{allocation}");
+    d.screenshot("web-allocation.png").await;
+
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;
     let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;
