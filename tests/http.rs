@@ -883,6 +883,10 @@ async fn every_role_against_every_endpoint_group() {
     let sam = api.token("sam@example.com").await;
     let first = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "buy", "5", "150")).await;
     assert_eq!(first.status, 201);
+    // The portfolio the `{portfolio}` routes name (a missing one answers 404, like a refusal).
+    let core =
+        api.post("/v1/households/smith/portfolios", Some(&sam), json!({ "name": "core", "accounts": ["side"] })).await;
+    assert_eq!(core.status, 201, "{}", core.body);
     let tokens = [
         ("client", Some(sam)),
         ("advisor", Some(api.token("avi@example.com").await)),

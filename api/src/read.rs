@@ -52,6 +52,12 @@ impl Reader {
         follower: std::time::Duration,
     ) -> anyhow::Result<projections::Status> {
         if self.until.is_some() || min_position > 0 {
+            // A position beyond the head waits for the head: every position a client was given
+            // is at most the head.
+            let min_position = match self.until {
+                Some(_) => min_position,
+                None => min_position.min(self.store.head().await?.map_or(0, |h| h.position)),
+            };
             let inspect = Runner::inspect(self.base.clone(), projections::by_name(name)?);
             let give_up = std::time::Instant::now() + follower;
             let mut checkpoint = inspect.status(None).await?.checkpoint;

@@ -33,11 +33,30 @@ pub mod report;
 pub mod rmd;
 pub mod user;
 
-/// A command the domain refuses, naming the input line (for imports) and field.
+/// A command the domain refuses, naming the input line (for imports) and field. The variant
+/// says why, so the shells answer alike (HTTP: 422, 404, 409; the CLI: exit 2 for all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
+    /// The input breaks a rule.
     #[error("{}{field}: {problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
     Rejected { line: Option<u64>, field: String, problem: String },
+    /// The command is about a row, account, portfolio or user that does not exist.
+    #[error("{field}: {problem}")]
+    NotFound { field: String, problem: String },
+    /// The command does not fit the current state (a step out of order, a setting already on
+    /// or off): the same command may succeed once the state changes.
+    #[error("{field}: {problem}")]
+    Conflict { field: String, problem: String },
+}
+
+impl DomainError {
+    pub fn not_found(field: &str, problem: impl Into<String>) -> Self {
+        Self::NotFound { field: field.to_owned(), problem: problem.into() }
+    }
+
+    pub fn conflict(field: &str, problem: impl Into<String>) -> Self {
+        Self::Conflict { field: field.to_owned(), problem: problem.into() }
+    }
 }
 
 /// Bytes sealed with AES-256-GCM by the shell: a 12-byte nonce and the ciphertext with its tag.

@@ -115,7 +115,7 @@ pub fn decide(
         }]);
     }
     if p.name.is_none() {
-        return Err(refuse("portfolio", "no such portfolio"));
+        return Err(DomainError::not_found("portfolio", "no such portfolio"));
     }
     let event = match cmd {
         PortfolioCommand::Create { .. } => return Err(refuse("name", "portfolio already exists")),

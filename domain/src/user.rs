@@ -546,7 +546,7 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         }]);
     }
     if u.user_id.is_none() {
-        return Err(refuse("user", "no such user"));
+        return Err(DomainError::not_found("user", "no such user"));
     }
     if u.erased {
         return Err(refuse("user", "this user's data was erased; nothing more can be recorded"));
@@ -555,7 +555,7 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         if allowed.contains(&u.kyc) {
             Ok(())
         } else {
-            Err(refuse("kyc", format!("cannot {action} while KYC is {}", u.kyc.as_str())))
+            Err(DomainError::conflict("kyc", format!("cannot {action} while KYC is {}", u.kyc.as_str())))
         }
     };
     let event = match cmd {
@@ -603,20 +603,20 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
             status_is(&[KycStatus::Approved], "expire")?;
             match u.kyc_expires {
                 Some(d) if d <= now.date_naive() => E::KycExpired { at: now },
-                Some(d) => return Err(refuse("kyc", format!("the approval runs until {d}"))),
+                Some(d) => return Err(DomainError::conflict("kyc", format!("the approval runs until {d}"))),
                 None => return Err(refuse("kyc", "the approval has no expiry date")),
             }
         }
         C::VerifyAccreditation(kind) => E::AccreditationVerified { kind: *kind, verified_at: now },
         C::EnableMfa { secret } => {
             if u.mfa_secret.is_some() {
-                return Err(refuse("mfa", "is already enabled; disable it first to replace the secret"));
+                return Err(DomainError::conflict("mfa", "is already enabled; disable it first to replace the secret"));
             }
             E::MfaEnabled { secret: secret.clone(), at: now }
         }
         C::DisableMfa => {
             if u.mfa_secret.is_none() {
-                return Err(refuse("mfa", "is not enabled"));
+                return Err(DomainError::conflict("mfa", "is not enabled"));
             }
             E::MfaDisabled { at: now }
         }
@@ -698,7 +698,7 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
         C::RefuseAccess { what, count } => E::AccessRefused { what: what.clone(), at: now, count: (*count).max(1) },
         C::IssueBackupCodes { codes } => {
             if u.mfa_secret.is_none() {
-                return Err(refuse("mfa", "is not enabled"));
+                return Err(DomainError::conflict("mfa", "is not enabled"));
             }
             E::BackupCodesIssued { codes: codes.clone(), at: now }
         }

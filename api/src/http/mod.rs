@@ -8,9 +8,11 @@
 pub mod auth;
 pub mod authz;
 pub mod cache;
+pub mod exact;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
+pub mod query;
 pub mod routes;
 pub mod web;
 

@@ -6,6 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use super::problem::TYPES;
+pub use super::query::Kind;
 
 /// Who may call an operation (the authorization tests walk every group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +41,9 @@ impl Group {
     }
 }
 
-/// A parameter: (name, in "path" | "query", required, description).
-pub type Param = (&'static str, &'static str, bool, &'static str);
+/// A parameter: (name, in "path" | "query" | "header", required, what its value is,
+/// description). The handlers parse each kind with [`super::query`].
+pub type Param = (&'static str, &'static str, bool, Kind, &'static str);
 
 /// A schema maker for a body or response type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -82,8 +84,8 @@ pub fn document(ops: &[Op]) -> Value {
         let mut params: Vec<Value> = op
             .params
             .iter()
-            .map(|(name, place, required, description)| {
-                json!({ "name": name, "in": place, "required": required, "description": description, "schema": { "type": "string" } })
+            .map(|(name, place, required, kind, description)| {
+                json!({ "name": name, "in": place, "required": required, "description": description, "schema": kind.schema() })
             })
             .collect();
         // Every signed-in command takes a key (the idempotency middleware).
@@ -119,6 +121,13 @@ pub fn document(ops: &[Op]) -> Value {
             None if status == 204 => json!({ "description": "no content" }),
             None => json!({ "description": "success (see the description)" }),
         };
+        // A command answers 200 instead of 201 when it records nothing new (an Idempotency-Key
+        // retry, or a command already in effect).
+        if status == 201 {
+            let mut same = ok.clone();
+            same["description"] = json!("nothing new recorded (an Idempotency-Key retry, or already in effect)");
+            responses.insert("200".into(), same);
+        }
         responses.insert(status.to_string(), ok);
         responses.insert(
             "default".into(),

@@ -3,7 +3,7 @@
 //! route), has `Content-Type: application/problem+json` and a stable `type` of the form
 //! `/problems/<slug>`.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +38,7 @@ pub const TYPES: &[(&str, u16, &str)] = &[
     ("forbidden", 403, "Not allowed for your role"),
     ("not-found", 404, "Not found"),
     ("method-not-allowed", 405, "Method not allowed"),
-    ("conflict", 409, "Version conflict"),
+    ("conflict", 409, "Conflict with the current state"),
     ("idempotency-key-reused", 422, "Idempotency-Key reused with a different request"),
     ("rate-limited", 429, "Too many requests"),
     ("locked-out", 429, "Too many failed sign-ins"),
@@ -124,6 +124,12 @@ fn field_of(message: &str) -> Option<&str> {
 impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         match e {
+            CommandError::Rejected(domain::DomainError::NotFound { ref field, .. }) => {
+                Problem::new("not-found", e.to_string()).with("field", field.clone())
+            }
+            CommandError::Rejected(domain::DomainError::Conflict { ref field, .. }) => {
+                Problem::new("conflict", e.to_string()).with("field", field.clone())
+            }
             CommandError::Invalid(_) | CommandError::Rejected(_) => {
                 let detail = e.to_string();
                 let mut p = Problem::new("validation", detail.clone());
@@ -161,8 +167,8 @@ impl From<event_store::StoreError> for Problem {
 }
 
 /// A JSON body whose every rejection is a problem document: a wrong content type (415), a body
-/// over the limit (413), bad JSON or an unknown or missing field (400 `malformed-body`, naming
-/// what serde found).
+/// over the limit (413), bad JSON or a field of the wrong type, missing or unknown (400
+/// `malformed-body`, naming the field by its path in `field`, in plain words).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Body<T>(pub T);
 
@@ -170,46 +176,115 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|t| t.trim().to_ascii_lowercase())
+            .is_some_and(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")));
+        if !is_json {
+            return Err(Problem::new("unsupported-media-type", "send the body as application/json"));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
+        read_json(&bytes).map(Self)
+    }
+}
+
+/// Reads a JSON body into `T`; a refusal names the field by its path (`targets.VTI`,
+/// `documents[0].kind`) and says what was wrong without quoting the parser.
+pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut d = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut d) {
+        Ok(v) => {
+            d.end().map_err(|_| Problem::new("malformed-body", "the body holds more than one JSON value"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if !inner.is_data() {
+                let what = if inner.is_eof() { "ends too early" } else { "is not valid JSON" };
+                return Err(Problem::new(
+                    "malformed-body",
+                    format!("the body {what} (line {}, column {})", inner.line(), inner.column()),
+                ));
+            }
+            let (field, detail) = data_error(&path, &inner.to_string());
+            Err(Problem::new("malformed-body", detail).with("field", field))
         }
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> Problem {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            Problem::new("unsupported-media-type", "send the body as application/json")
-        }
-        JsonRejection::BytesRejection(b) => bytes_rejection(b),
-        JsonRejection::JsonDataError(e) => Problem::new("malformed-body", body_error(&e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => Problem::new("malformed-body", body_error(&e.body_text())),
-        other => Problem::new("malformed-body", other.body_text()),
+/// serde's message about the value at `path`, as the field and a plain-words detail.
+fn data_error(path: &str, message: &str) -> (String, String) {
+    let message = message.rfind(" at line ").map_or(message, |i| &message[..i]);
+    let join = |name: &str| if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+        let field = join(name);
+        return (field.clone(), format!("{field}: required"));
     }
+    if let Some((name, takes)) = super::query::unknown_field(message) {
+        let field = if path == name || path.ends_with(&format!(".{name}")) { path.to_owned() } else { join(&name) };
+        return (field.clone(), format!("{field}: not a field of this body{takes}"));
+    }
+    let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    let plain = match message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) {
+        Some(rest) => match rest.split_once(", expected ") {
+            Some((got, expected)) => format!("expected {expected}, got {}", got.replace('`', "")),
+            None => rest.replace('`', ""),
+        },
+        None => match message.strip_prefix("unknown variant `").and_then(|r| r.split_once("`, expected ")) {
+            Some((got, expected)) => format!("{got:?} is not {}", expected.replace('`', "")),
+            None => message.replace('`', ""),
+        },
+    };
+    (field.clone(), format!("{field}: {plain}"))
 }
 
 pub(crate) fn bytes_rejection(b: BytesRejection) -> Problem {
     if b.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Problem::new("payload-too-large", "the body is larger than this endpoint accepts")
     } else {
-        Problem::new("malformed-body", b.body_text())
+        Problem::new("malformed-body", "the body could not be read")
     }
-}
-
-/// serde_json's message without axum's prefix.
-fn body_error(text: &str) -> String {
-    text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text).to_owned()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{field_of, read_json};
+    use crate::http::routes::ledger::{Correction, Targets};
 
     #[test]
     fn the_field_is_read_from_a_command_error() {
         assert_eq!(field_of("line 3: price: not a number"), Some("price"));
         assert_eq!(field_of("email: x is already registered"), Some("email"));
         assert_eq!(field_of("stream changed while deciding"), None);
+    }
+
+    fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> (String, String) {
+        let p = read_json::<T>(json.as_bytes()).expect_err(json);
+        (p.extra.get("field").and_then(|f| f.as_str()).unwrap_or_default().to_owned(), p.detail)
+    }
+
+    #[test]
+    fn body_errors_name_the_field_in_plain_words() {
+        let (field, detail) = refused::<Correction>(r#"{"quantity": 5}"#);
+        assert_eq!((field.as_str(), detail.as_str()), ("reason", "reason: required"));
+        let (field, detail) = refused::<Correction>(r#"{"reason": "x", "qty": 5}"#);
+        assert_eq!(field, "qty");
+        assert!(detail.starts_with("qty: not a field of this body (it takes reason, trade_date"), "{detail}");
+        let (field, detail) = refused::<Correction>(r#"{"reason": 7}"#);
+        assert_eq!((field.as_str(), detail.as_str()), ("reason", "reason: expected a string, got integer 7"));
+        let (field, detail) = refused::<Targets>(r#"{"targets": {"VTI": true}}"#);
+        assert_eq!(field, "targets.VTI");
+        assert!(detail.starts_with("targets.VTI: expected a decimal"), "{detail}");
+        let (_, detail) = refused::<Correction>(r#"{"reason": "x""#);
+        assert_eq!(detail, "the body ends too early (line 1, column 14)");
+        let (_, detail) = refused::<Correction>(r#"{"reason": "x"} {}"#);
+        assert_eq!(detail, "the body holds more than one JSON value");
+        let (field, detail) = refused::<Correction>(r#"{"trade_date": "2024-13-01", "reason": "x"}"#);
+        assert_eq!(field, "trade_date");
+        assert!(!detail.contains("serde") && !detail.contains('`'), "{detail}");
     }
 }

@@ -455,6 +455,9 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             }
         }
         LedgerCommand::CloseAccount { account, closed_on } => {
+            if !state.accounts.contains_key(account) {
+                return Err(DomainError::not_found("account", format!("the household has no account {account:?}")));
+            }
             open_account(state, account)?;
             let book = state.book(None)?;
             let held = book.lots.iter().filter(|l| l.account == *account).count();
@@ -575,7 +578,7 @@ fn in_force<'a>(state: &'a Ledger, trade_id: &str) -> Result<&'a Trade, DomainEr
         .trades
         .iter()
         .find(|t| t.trade_id == trade_id)
-        .ok_or_else(|| rejected(None, "trade", format!("no row {trade_id}")))
+        .ok_or_else(|| DomainError::not_found("trade", format!("no row {trade_id}")))
 }
 
 fn default_settlement(action: Action, trade_date: NaiveDate) -> NaiveDate {

@@ -21,9 +21,13 @@ type Peer = ConnectInfo<std::net::SocketAddr>;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
+    #[schemars(regex(pattern = r"\S"))]
     pub name: String,
+    #[schemars(email)]
     pub email: String,
-    /// At least 12 characters, not a known breached password, not containing the email.
+    /// At least 12 characters, not one character repeated, not a known breached password, not
+    /// containing the email's local part.
+    #[schemars(length(min = 12, max = 128), extend("not" = { "pattern": "^(.)\\1*$" }))]
     pub password: String,
 }
 
@@ -171,6 +175,7 @@ pub async fn disable_mfa(State(state): State<AppState>, p: Principal) -> Result<
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KycSubmission {
+    #[schemars(length(min = 1))]
     pub documents: Vec<KycDocument>,
 }
 
@@ -178,8 +183,10 @@ pub struct KycSubmission {
 #[serde(deny_unknown_fields)]
 pub struct KycDocument {
     /// passport, driver_license, utility_bill, …
+    #[schemars(regex(pattern = r"\S"))]
     pub kind: String,
     /// Where the document is kept (a vault reference).
+    #[schemars(regex(pattern = r"\S"))]
     pub reference: String,
 }
 
@@ -198,6 +205,17 @@ pub async fn submit_kyc(
     p: Principal,
     Body(req): Body<KycSubmission>,
 ) -> Result<Json<UserChanged>, Problem> {
+    if req.documents.is_empty() {
+        return Err(Problem::field("documents", "documents: at least one is needed"));
+    }
+    for (i, d) in req.documents.iter().enumerate() {
+        for (name, value) in [("kind", &d.kind), ("reference", &d.reference)] {
+            if value.trim().is_empty() {
+                let field = format!("documents[{i}].{name}");
+                return Err(Problem::field(&field, format!("{field}: must not be empty")));
+            }
+        }
+    }
     let documents = req.documents.into_iter().map(|d| Document { kind: d.kind, reference: d.reference }).collect();
     let done = users::command(&state.store, p.user_id(), UserCommand::SubmitKyc { documents }, &p.caller()).await?;
     Ok(Json(UserChanged {

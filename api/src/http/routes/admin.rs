@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,7 @@ use crate::http::auth::password::Passwords;
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::{Body, Problem};
+use crate::http::query::{Position, Query};
 use crate::http::AppState;
 use crate::read::{belongs_to, Reader};
 
@@ -32,16 +33,21 @@ const AUDIT: &[Role] = &[Role::Auditor, Role::Admin];
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schemars(regex(pattern = r"\S"))]
     pub name: String,
+    #[schemars(email)]
     pub email: String,
-    /// Optional: without one the user cannot sign in until a password is set.
+    /// Optional: without one the user cannot sign in until a password is set. The rules of
+    /// registration's.
     #[serde(default)]
+    #[schemars(length(min = 12, max = 128), extend("not" = { "pattern": "^(.)\\1*$" }))]
     pub password: Option<String>,
     /// A client's household.
     #[serde(default)]
     pub household: Option<String>,
     /// Roles besides client: advisor, auditor, admin.
     #[serde(default)]
+    #[schemars(schema_with = "role_names")]
     pub roles: Vec<String>,
 }
 
@@ -87,7 +93,15 @@ pub async fn create_user(
 #[serde(deny_unknown_fields)]
 pub struct RoleGrant {
     /// client, advisor, auditor or admin.
+    #[schemars(extend("enum" = ["client", "advisor", "auditor", "admin"]))]
     pub role: String,
+}
+
+fn role_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": ["client", "advisor", "auditor", "admin"] },
+    })
 }
 
 fn changed(user_id: &str, done: commands::aggregate::Executed<domain::user::UserEvent>) -> Json<UserChanged> {
@@ -187,7 +201,7 @@ pub async fn verify(State(state): State<AppState>, p: Principal) -> Result<Json<
 #[serde(deny_unknown_fields)]
 pub struct SecurityParams {
     pub user: Option<String>,
-    pub min_position: Option<u64>,
+    pub min_position: Option<Position>,
 }
 
 pub async fn security_log(
@@ -198,7 +212,7 @@ pub async fn security_log(
     authz::role(&state, &p, AUDIT, "reading the security log").await?;
     let mut reader = Reader::with_db(state.store.clone(), state.db.clone());
     let position = reader
-        .at_least("people", q.min_position.unwrap_or(0), super::households::FOLLOWER)
+        .at_least("people", q.min_position.map_or(0, |p| p.0), super::households::FOLLOWER)
         .await
         .map_err(Problem::internal)?
         .checkpoint;
@@ -214,7 +228,7 @@ pub async fn security_log(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamParams {
-    pub from: Option<u64>,
+    pub from: Option<Position>,
 }
 
 fn sse_event(e: &StoredEvent) -> Event {
@@ -282,7 +296,7 @@ pub async fn household_stream(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, Problem> {
     let key = authz::household(&state, &p, &household, Need::Read, "stream").await?;
-    stream(&state, p.claims.exp, &headers, q.from, move |e| belongs_to(e, &key)).await
+    stream(&state, p.claims.exp, &headers, q.from.map(|p| p.0), move |e| belongs_to(e, &key)).await
 }
 
 pub async fn all_events_stream(
@@ -292,5 +306,5 @@ pub async fn all_events_stream(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, Problem> {
     authz::role(&state, &p, AUDIT, "the whole event stream").await?;
-    stream(&state, p.claims.exp, &headers, q.from, |_| true).await
+    stream(&state, p.claims.exp, &headers, q.from.map(|p| p.0), |_| true).await
 }

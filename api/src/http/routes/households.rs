@@ -3,10 +3,10 @@
 //! answers from a replay of the events recorded up to that instant; `?min_position=N` waits
 //! until the read models reflect at least position N (read your own writes).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::IntoResponse as _;
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::user::Role;
 use event_store::EventStore as _;
 use projections::db::Table;
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
+use crate::http::query::{self, Instant, Position, Query, Year};
 use crate::http::AppState;
 use crate::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
 use crate::reports::shown;
@@ -29,12 +30,18 @@ pub const FOLLOWER: std::time::Duration = std::time::Duration::from_millis(250);
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    pub as_of: Option<String>,
-    pub min_position: Option<u64>,
-    pub year: Option<i32>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+    pub year: Option<Year>,
     pub portfolio: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+impl Params {
+    fn min_position(&self) -> u64 {
+        self.min_position.map_or(0, |p| p.0)
+    }
 }
 
 /// Rows of a read model.
@@ -120,26 +127,20 @@ pub(crate) fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map
 }
 
 fn instant(text: &str, field: &str) -> Result<DateTime<Utc>, Problem> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_hms_opt(23, 59, 59).expect("valid").and_utc()).map_err(
-        |_| {
-            Problem::field(
-                field,
-                format!("{text:?} is not an instant (RFC 3339, or YYYY-MM-DD for the end of that day)"),
-            )
-        },
-    )
+    query::instant(text).ok_or_else(|| {
+        Problem::field(
+            field,
+            format!("{field}: {text:?} is not an instant (RFC 3339, or YYYY-MM-DD for the end of that day)"),
+        )
+    })
 }
 
 /// A reader for these parameters: the server's read models, or an as-of replay (auditors and
 /// admins only).
 async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Reader, Problem> {
-    match &params.as_of {
+    match params.as_of {
         None => Ok(Reader::with_db(state.store.clone(), state.db.clone())),
-        Some(text) => {
-            let at = instant(text, "as_of")?;
+        Some(Instant(at)) => {
             authz::role(state, p, &[Role::Auditor, Role::Admin], "as_of replays").await?;
             Reader::as_of(state.store.clone(), at).await.map_err(Problem::internal)
         }
@@ -176,7 +177,7 @@ pub async fn household_rows(
 ) -> Result<axum::response::Response, Problem> {
     let key = authz::household(state, p, household, Need::Read, view.table.name).await?;
     let mut filters: Vec<(&str, Option<String>)> = vec![("household", Some(key.clone()))];
-    match (view.year, params.year) {
+    match (view.year, params.year.map(|y| y.0)) {
         (Some("tax_year"), Some(y)) => filters.push(("tax_year", Some(y.to_string()))),
         (Some(column), Some(y)) => {
             filters.push((
@@ -198,8 +199,7 @@ pub async fn household_rows(
     }
     let mut reader = reader(state, p, &params).await?;
     existed(&reader, &key).await?;
-    let status =
-        reader.at_least(view.projector, params.min_position.unwrap_or(0), FOLLOWER).await.map_err(Problem::internal)?;
+    let status = reader.at_least(view.projector, params.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
     let head = |body: &str| {
         let doc = format!(
             "{{\"household\":{},\"position\":{},\"as_of\":{},{body}}}",
@@ -265,11 +265,8 @@ pub async fn list(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let mut reader = reader(&state, &p, &params).await?;
-    let position = reader
-        .at_least("holdings", params.min_position.unwrap_or(0), FOLLOWER)
-        .await
-        .map_err(Problem::internal)?
-        .checkpoint;
+    let position =
+        reader.at_least("holdings", params.min_position(), FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
     let table = &projections::holdings::HOUSEHOLDS;
     let rows = reader.db.select(table, &[]).await?;
     let mut rows: Vec<Map<String, Value>> = objects(table, rows)
@@ -299,9 +296,12 @@ pub async fn events(
         Some(t) => store.position_at(instant(t, "from")? - chrono::Duration::microseconds(1)).await? + 1,
         None => 1,
     };
-    let cut = params.to.as_deref().or(params.as_of.as_deref());
+    let cut = match (&params.to, params.as_of) {
+        (Some(t), _) => Some(instant(t, "to")?),
+        (None, as_of) => as_of.map(|i| i.0),
+    };
     let last = match cut {
-        Some(t) => store.position_at(instant(t, "to")?).await?,
+        Some(t) => store.position_at(t).await?,
         None => store.head().await?.map_or(0, |h| h.position),
     };
     // The household's streams: its ledger and its portfolios (named by the read model).
@@ -350,7 +350,12 @@ pub async fn risk(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let key = authz::household(&state, &p, &household, Need::Read, "portfolio_risk").await?;
-    for (field, given) in [("year", params.year.is_some()), ("portfolio", params.portfolio.is_some())] {
+    for (field, given) in [
+        ("year", params.year.is_some()),
+        ("portfolio", params.portfolio.is_some()),
+        ("from", params.from.is_some()),
+        ("to", params.to.is_some()),
+    ] {
         if given {
             return Err(Problem::field(field, "this endpoint does not take it"));
         }
@@ -374,7 +379,10 @@ pub async fn risk(
         let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;
         return Ok(computed(row, position, reader.instant()));
     }
-    let min = params.min_position.unwrap_or(0);
+    // A position beyond the head waits for the head (every position a client was given is at
+    // most the head).
+    let head = state.store.head().await?.map_or(0, |h| h.position);
+    let min = params.min_position().min(head);
     let give_up = std::time::Instant::now() + RISK_FOLLOWER;
     while projections::risk::worker_checkpoint(&state.db).await? < min && std::time::Instant::now() < give_up {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -410,17 +418,14 @@ pub async fn prices(
     let mut filters: Vec<(&str, Option<String>)> = vec![("symbol", Some(symbol))];
     for (name, value, column) in [("from", &params.from, "day >="), ("to", &params.to, "day <=")] {
         if let Some(v) = value {
-            let day = NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| Problem::field(name, "must be a date (YYYY-MM-DD)"))?;
+            let day = query::day(v)
+                .ok_or_else(|| Problem::field(name, format!("{name}: {v:?} is not a day (YYYY-MM-DD)")))?;
             filters.push((column, Some(day.to_string())));
         }
     }
     let mut reader = reader(&state, &p, &params).await?;
-    let position = reader
-        .at_least("prices", params.min_position.unwrap_or(0), FOLLOWER)
-        .await
-        .map_err(Problem::internal)?
-        .checkpoint;
+    let position =
+        reader.at_least("prices", params.min_position(), FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
     let table = &projections::prices::PRICES;
     let rows = reader.db.select(table, &filters).await?;
     let (columns, rows) = (columns(table), objects(table, rows));

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
@@ -20,37 +20,47 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
+use crate::http::exact::{self, DecimalText};
 use crate::http::idempotency;
 use crate::http::problem::{Body, Problem};
+use crate::http::query::{self, Flag, Query};
 use crate::http::AppState;
 
-/// One ledger row, in the CSV import's columns (values as text, exactly as in a file: dates
-/// `YYYY-MM-DD`, plain decimals). `cairn ledger import --help` describes every column.
+/// One ledger row, in the CSV import's columns (dates `YYYY-MM-DD`; amounts and quantities
+/// as decimal strings or JSON numbers, both exact). `cairn ledger import --help` describes
+/// every column.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Row {
+    #[schemars(extend("format" = "date"))]
     pub trade_date: String,
+    #[schemars(regex(pattern = r"\S"))]
     pub account: String,
-    /// Required where the account first appears: taxable, traditional_ira, roth_ira, sep_ira,
-    /// 401k, roth_401k, 403b, 529, hsa.
+    /// Required where the account first appears.
     #[serde(default)]
+    #[schemars(schema_with = "account_types")]
     pub account_type: Option<String>,
+    /// What the row records (each endpoint takes its own actions).
     pub action: String,
     #[serde(default)]
     pub symbol: Option<String>,
     #[serde(default)]
-    pub quantity: Option<String>,
+    pub quantity: Option<DecimalText>,
     #[serde(default)]
-    pub price: Option<String>,
+    pub price: Option<DecimalText>,
     #[serde(default)]
-    pub fees: Option<String>,
+    pub fees: Option<DecimalText>,
     #[serde(default)]
+    #[schemars(extend("format" = "date"))]
     pub settlement_date: Option<String>,
     #[serde(default)]
+    #[schemars(extend("enum" = ["fifo", "lifo", "hifo", "specific", "average", null]))]
     pub lot_method: Option<String>,
     #[serde(default)]
     pub lot_ids: Option<String>,
+    /// `new:old` (`2:1` doubles the shares).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{1,9}(\.[0-9]{1,9})?:[0-9]{1,9}(\.[0-9]{1,9})?$"))]
     pub ratio: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
@@ -59,19 +69,59 @@ pub struct Row {
     #[serde(default)]
     pub new_symbol: Option<String>,
     #[serde(default)]
-    pub fmv: Option<String>,
+    pub fmv: Option<DecimalText>,
     #[serde(default)]
-    pub allocation: Option<String>,
+    pub allocation: Option<DecimalText>,
     #[serde(default)]
-    pub commission: Option<String>,
+    pub commission: Option<DecimalText>,
     #[serde(default)]
-    pub sec_fee: Option<String>,
+    pub sec_fee: Option<DecimalText>,
     #[serde(default)]
-    pub taf_fee: Option<String>,
+    pub taf_fee: Option<DecimalText>,
     #[serde(default)]
     pub cusip: Option<String>,
     #[serde(default)]
     pub isin: Option<String>,
+    /// Rows of one account, symbol and trade date with the same `order_id` (or none) are one
+    /// purchase (Rev. Rul. 56-602).
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// The broker's transaction id: the row's identity for the duplicate check.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// The account types the ledger knows, as the schema's enum (from the ledger's own list).
+fn account_types(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut names: Vec<serde_json::Value> =
+        domain::ledger::types::AccountType::ALL.iter().map(|t| t.as_str().into()).collect();
+    names.push(serde_json::Value::Null);
+    schemars::json_schema!({ "type": ["string", "null"], "enum": names })
+}
+
+fn account_type(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = domain::ledger::types::AccountType::ALL.iter().map(|t| t.as_str()).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
+/// The row schema of an endpoint taking `actions`: [`Row`] with its `action` narrowed.
+fn row_schema(g: &mut schemars::SchemaGenerator, actions: &[&str]) -> schemars::Schema {
+    let row = g.subschema_for::<Row>();
+    schemars::json_schema!({
+        "allOf": [row, { "properties": { "action": { "type": "string", "enum": actions } } }],
+    })
+}
+
+pub fn trade_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    row_schema(g, TRADES)
+}
+
+pub fn contribution_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    row_schema(g, CONTRIBUTIONS)
+}
+
+pub fn corporate_action_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    row_schema(g, CORPORATE_ACTIONS)
 }
 
 impl Row {
@@ -80,7 +130,11 @@ impl Row {
     fn to_csv(&self) -> Result<Vec<u8>, Problem> {
         let value = serde_json::to_value(self).map_err(Problem::internal)?;
         let map = value.as_object().expect("a struct serializes to an object");
-        let present: Vec<(&String, &str)> = map.iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s))).collect();
+        // Every column the import requires, even when empty (the parser then names what is
+        // missing by its field), and the optional ones given.
+        let required = |k: &str| commands::import::REQUIRED_COLUMNS.contains(&k);
+        let present: Vec<(&String, &str)> =
+            map.iter().filter_map(|(k, v)| v.as_str().or_else(|| required(k).then_some("")).map(|s| (k, s))).collect();
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(present.iter().map(|(k, _)| k.as_str())).map_err(Problem::internal)?;
         w.write_record(present.iter().map(|(_, v)| *v)).map_err(Problem::internal)?;
@@ -164,8 +218,14 @@ fn created(o: &Outcome) -> Result<(StatusCode, serde_json::Value), Problem> {
 /// The household ledger version an `If-Match` header asks for (`7` or `"7"`).
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let text = v.to_str().unwrap_or("").trim().trim_matches('"');
-    text.parse().map(Some).map_err(|_| Problem::field("If-Match", "must be the ledger version a command answered"))
+    let text = v.to_str().unwrap_or("").trim();
+    let bare = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    query::position(bare).map(Some).ok_or_else(|| {
+        Problem::field(
+            "If-Match",
+            format!("If-Match: {text:?} is not a ledger version (the `version` a command answered)"),
+        )
+    })
 }
 
 /// The command id: from the Idempotency-Key and the request when there is a key, else fresh.
@@ -248,7 +308,7 @@ pub async fn import(
     State(state): State<AppState>,
     p: Principal,
     Path(household): Path<String>,
-    RawQuery(query): RawQuery,
+    query: Result<Query<ImportParams>, Problem>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -263,7 +323,7 @@ pub async fn import(
         ));
     }
     let work = async {
-        let allow_duplicates = allow_duplicates(query.as_deref())?;
+        let allow_duplicates = query?.0.allow_duplicates.is_some_and(|f| f.0);
         let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
         let outcome = ledger::import_csv(&state.store, &key_h, &body, allow_duplicates, &p.caller()).await?;
         let mut r = recorded(&outcome);
@@ -274,20 +334,11 @@ pub async fn import(
     respond(work.await)
 }
 
-/// `?allow_duplicates=true|false` (absent: false).
-fn allow_duplicates(query: Option<&str>) -> Result<bool, Problem> {
-    let mut allow = false;
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if name == "allow_duplicates" {
-            allow = match value {
-                "true" | "1" => true,
-                "false" | "0" | "" => false,
-                _ => return Err(Problem::field("allow_duplicates", "must be true or false")),
-            };
-        }
-    }
-    Ok(allow)
+/// The import's query: `?allow_duplicates=true|false` (absent: false).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    pub allow_duplicates: Option<Flag>,
 }
 
 /// Fields of a recorded row to replace, and why.
@@ -299,14 +350,17 @@ pub struct Correction {
     pub trade_date: Option<chrono::NaiveDate>,
     #[serde(default)]
     pub settlement_date: Option<chrono::NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::decimal")]
+    #[schemars(with = "Option<DecimalText>")]
     pub quantity: Option<Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::decimal")]
+    #[schemars(with = "Option<DecimalText>")]
     pub price: Option<Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::decimal")]
+    #[schemars(with = "Option<DecimalText>")]
     pub fees: Option<Decimal>,
-    /// fifo, lifo, hifo, specific, average.
     #[serde(default)]
+    #[schemars(extend("enum" = ["fifo", "lifo", "hifo", "specific", "average", null]))]
     pub lot_method: Option<String>,
     #[serde(default)]
     pub lot_ids: Option<Vec<String>>,
@@ -385,11 +439,13 @@ pub async fn cancel(
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    #[schemars(regex(pattern = r"\S"))]
     pub account: String,
-    /// taxable, traditional_ira, roth_ira, sep_ira, 401k, roth_401k, 403b, 529, hsa.
+    #[schemars(schema_with = "account_type")]
     pub account_type: String,
-    /// fifo (default), lifo, hifo, specific, average.
+    /// fifo (the default), lifo, hifo, specific, average.
     #[serde(default)]
+    #[schemars(extend("enum" = ["fifo", "lifo", "hifo", "specific", "average", null]))]
     pub lot_method: Option<String>,
     /// The member whose contribution limits apply.
     #[serde(default)]
@@ -444,7 +500,10 @@ pub async fn close_account(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPortfolio {
+    /// Letters or digits at least (the name's key keeps those).
+    #[schemars(regex(pattern = "[A-Za-z0-9]"))]
     pub name: String,
+    /// Labels of the household's accounts.
     pub accounts: Vec<String>,
 }
 
@@ -452,12 +511,14 @@ pub struct NewPortfolio {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
-    pub targets: BTreeMap<String, Decimal>,
+    /// Symbol or asset class → weight.
+    pub targets: BTreeMap<String, DecimalText>,
     /// The portfolio's version when it was read: an edit against another version is a 409
     /// conflict that names the current one.
     #[serde(default)]
     pub expected_version: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::decimal")]
+    #[schemars(with = "Option<DecimalText>")]
     pub drift_threshold: Option<Decimal>,
 }
 
@@ -499,11 +560,18 @@ pub async fn set_targets(
     Body(req): Body<Targets>,
 ) -> Result<axum::Json<PortfolioChanged>, Problem> {
     let key = authz::household(&state, &p, &household, Need::Write, "set portfolio targets").await?;
+    let targets = req
+        .targets
+        .iter()
+        .map(|(asset, w)| {
+            Ok((asset.clone(), w.decimal(&format!("targets.{asset}")).map_err(|e| Problem::field("targets", e))?))
+        })
+        .collect::<Result<BTreeMap<_, _>, Problem>>()?;
     let mut done = portfolios::run(
         &state.store,
         &key,
         &name,
-        PortfolioCommand::SetTarget(req.targets),
+        PortfolioCommand::SetTarget(targets),
         req.expected_version,
         &p.caller(),
     )

@@ -7,25 +7,27 @@ pub mod households;
 pub mod ledger;
 pub mod system;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{delete, get, post, put, MethodRouter};
 
 use self::households::{GainRows, Params, Rows, View};
 use super::auth::{Principal, RefreshRequest, SignIn, Tokens};
-use super::openapi::{schema, Group, Op, Param};
+use super::openapi::{schema, Group, Kind, Op, Param};
+use super::query::Query;
 use super::AppState;
 
-const HOUSEHOLD: Param = ("household", "path", true, "The household's id (as in /v1/households).");
-const AS_OF: Param = ("as_of", "query", false, "An instant (RFC 3339, or YYYY-MM-DD for the end of that day): answer from the events recorded up to it. Auditors and admins.");
+const HOUSEHOLD: Param = ("household", "path", true, Kind::Text, "The household's id (as in /v1/households).");
+const AS_OF: Param = ("as_of", "query", false, Kind::Instant, "An instant (RFC 3339, or YYYY-MM-DD for the end of that day): answer from the events recorded up to it. Auditors and admins.");
 const MIN_POSITION: Param = (
     "min_position",
     "query",
     false,
-    "Wait until the read models reflect at least this global position (read your own writes).",
+    Kind::Position,
+    "Wait until the read models reflect at least this global position (read your own writes); a position beyond the log's head waits for the head.",
 );
-const YEAR: Param = ("year", "query", false, "Only this tax year.");
+const YEAR: Param = ("year", "query", false, Kind::Year, "Only this tax year.");
 const READ_PARAMS: &[Param] = &[HOUSEHOLD, AS_OF, MIN_POSITION];
-const IF_MATCH: Param = ("If-Match", "header", false, "The household ledger's version (a command's `version`): the command is refused with 409 `conflict` and the current version if anything else was recorded since.");
+const IF_MATCH: Param = ("If-Match", "header", false, Kind::Version, "The household ledger's version (a command's `version`): the command is refused with 409 `conflict` and the current version if anything else was recorded since.");
 const LEDGER_PARAMS: &[Param] = &[HOUSEHOLD, IF_MATCH];
 const YEAR_PARAMS: &[Param] = &[HOUSEHOLD, YEAR, AS_OF, MIN_POSITION];
 
@@ -198,7 +200,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         read(
             "/v1/households/{household}/allocations",
             "Allocation against target, per asset (weight, target, drift, beyond_threshold)",
-            &[HOUSEHOLD, ("portfolio", "query", false, "Only this portfolio."), AS_OF, MIN_POSITION],
+            &[HOUSEHOLD, ("portfolio", "query", false, Kind::Text, "Only this portfolio."), AS_OF, MIN_POSITION],
         ),
         view!("holdings", h::ALLOCATIONS, None, true),
     );
@@ -208,7 +210,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..read(
                 "/v1/households/{household}/portfolios/{portfolio}/risk",
                 "A portfolio's risk (VaR, CVaR, volatility, probability of success)",
-                &[HOUSEHOLD, ("portfolio", "path", true, "The portfolio's name."), AS_OF, MIN_POSITION],
+                &[HOUSEHOLD, ("portfolio", "path", true, Kind::Text, "The portfolio's name."), AS_OF, MIN_POSITION],
             )
         },
         get(households::risk),
@@ -217,11 +219,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         read(
             "/v1/households/{household}/events",
             "The audit trail: every event of the household, who and through what",
-            &[HOUSEHOLD, ("from", "query", false, "From this instant."), ("to", "query", false, "Up to this instant.")],
+            &[
+                HOUSEHOLD,
+                ("from", "query", false, Kind::Instant, "From this instant."),
+                ("to", "query", false, Kind::Instant, "Up to this instant (or `as_of`)."),
+            ],
         ),
         get(households::events),
     );
-    add(Op { params: &[HOUSEHOLD, ("from", "query", false, "First global position (default: new events only); a reconnecting client's Last-Event-ID wins.")],
+    add(Op { params: &[HOUSEHOLD, ("from", "query", false, Kind::Position, "First global position (default: new events only); a reconnecting client's Last-Event-ID wins.")],
         description: "text/event-stream: one `event` per committed event of the household, data {position, stream, type, version, recorded_at}, id = position.",
         ..Op::new("get", "/v1/households/{household}/stream", Group::HouseholdRead, "Live changes (Server-Sent Events)") }, get(admin::household_stream));
 
@@ -229,9 +235,9 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     add(
         Op {
             params: &[
-                ("symbol", "path", true, "Ticker."),
-                ("from", "query", false, "First day (YYYY-MM-DD)."),
-                ("to", "query", false, "Last day."),
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("from", "query", false, Kind::Day, "First day (YYYY-MM-DD)."),
+                ("to", "query", false, Kind::Day, "Last day."),
                 AS_OF,
                 MIN_POSITION,
             ],
@@ -242,9 +248,9 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
 
     // Household commands.
-    let row_op = |path: &'static str, summary: &'static str| {
+    let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {
         Op {
-        params: LEDGER_PARAMS, body: json_body::<ledger::Row>(), response: (201, Some(schema::<ledger::Recorded>)),
+        params: LEDGER_PARAMS, body: Some(("application/json", Some(row))), response: (201, Some(schema::<ledger::Recorded>)),
         description: "One ledger row in the CSV import's columns, checked exactly as an import checks it. Answers 201 with what was recorded (200 with 0 events when an Idempotency-Key retry finds it recorded).",
         ..Op::new("post", path, Group::HouseholdWrite, summary)
     }
@@ -253,22 +259,27 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         row_op(
             "/v1/households/{household}/trades",
             "Record a trade (buy, sell, dividend, interest, deposit, withdrawal, fee, transfer)",
+            ledger::trade_schema,
         ),
         ledger::trade(),
     );
-    add(row_op("/v1/households/{household}/contributions", "Record a contribution"), ledger::contribution());
+    add(
+        row_op("/v1/households/{household}/contributions", "Record a contribution", ledger::contribution_schema),
+        ledger::contribution(),
+    );
     add(
         row_op(
             "/v1/households/{household}/corporate-actions",
             "Record a corporate action (split, symbol change, merger, spin-off)",
+            ledger::corporate_action_schema,
         ),
         ledger::corporate_action(),
     );
-    add(Op { params: &[HOUSEHOLD, ("allow_duplicates", "query", false, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`).")], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
+    add(Op { params: &[HOUSEHOLD, ("allow_duplicates", "query", false, Kind::Flag, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`).")], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
         description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
         ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
-    const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, "The row's id (T1, T2, …)."), IF_MATCH];
+    const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, Kind::Text, "The row's id (T1, T2, …)."), IF_MATCH];
     add(
         Op {
             params: TRADE,
@@ -308,7 +319,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[HOUSEHOLD, ("account", "path", true, "The account's label."), IF_MATCH],
+            params: &[HOUSEHOLD, ("account", "path", true, Kind::Text, "The account's label."), IF_MATCH],
             body: json_body::<ledger::Closing>(),
             response: (201, Some(schema::<ledger::Recorded>)),
             ..Op::new(
@@ -329,12 +340,12 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         post(ledger::create_portfolio),
     );
-    add(Op { params: &[HOUSEHOLD, ("portfolio", "path", true, "The portfolio's name.")], body: json_body::<ledger::Targets>(), response: (200, Some(schema::<ledger::PortfolioChanged>)),
+    add(Op { params: &[HOUSEHOLD, ("portfolio", "path", true, Kind::Text, "The portfolio's name.")], body: json_body::<ledger::Targets>(), response: (200, Some(schema::<ledger::PortfolioChanged>)),
         description: "With `expected_version`, an edit against another version is refused: 409 `conflict` with `current_version`.",
         ..Op::new("put", "/v1/households/{household}/portfolios/{portfolio}/targets", Group::HouseholdWrite, "Set target weights") }, put(ledger::set_targets));
 
     // Administration.
-    const USER: Param = ("user_id", "path", true, "The user's id.");
+    const USER: Param = ("user_id", "path", true, Kind::Text, "The user's id.");
     add(
         Op {
             body: json_body::<admin::NewUser>(),
@@ -355,7 +366,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[USER, ("role", "path", true, "advisor, auditor or admin.")],
+            params: &[USER, ("role", "path", true, Kind::Role, "advisor, auditor or admin.")],
             response: (200, Some(schema::<account::UserChanged>)),
             ..Op::new("delete", "/v1/users/{user_id}/roles/{role}", Group::Admin, "Revoke a role")
         },
@@ -390,7 +401,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[("user", "query", false, "Only this user."), MIN_POSITION],
+            params: &[("user", "query", false, Kind::Text, "Only this user."), MIN_POSITION],
             response: (200, Some(schema::<Rows>)),
             description: "Sign-ins, failures, lockouts, MFA changes, token reuse, role changes and refused accesses.",
             ..Op::new("get", "/v1/audit/security", Group::Audit, "The security log")
@@ -399,7 +410,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            params: &[("from", "query", false, "First global position (default: new events only).")],
+            params: &[("from", "query", false, Kind::Position, "First global position (default: new events only).")],
             ..Op::new("get", "/v1/events/stream", Group::Audit, "Every committed event, live (Server-Sent Events)")
         },
         get(admin::all_events_stream),
