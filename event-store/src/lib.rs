@@ -39,5 +39,5 @@ pub use model::{
 };
 pub use postgres::{connect_pool, PgStore};
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, CACHE_SIZE as SQLITE_CACHE_SIZE, SOFT_HEAP_LIMIT as SQLITE_SOFT_HEAP_LIMIT};
 pub use store::{EventStore, Store, StoreMetrics, Subscription, Verification};

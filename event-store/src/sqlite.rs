@@ -30,6 +30,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 /// Rows per INSERT statement (11 parameters each, well under SQLite's 32,766).
 const INSERT_CHUNK: usize = 1_000;
 
+/// The page cache of each SQLite connection, in KiB as SQLite's `cache_size` takes it
+/// (negative: KiB). The store keeps up to 9 connections and the read models 4 beside them;
+/// pages beyond the caches come from the operating system's file cache.
+pub const CACHE_SIZE: &str = "-16384";
+
+/// The bound, in bytes, on all SQLite memory of the process (caches included): past it,
+/// SQLite frees cache pages before allocating more (`PRAGMA soft_heap_limit`, process-wide).
+/// With 13 connections at [`CACHE_SIZE`] a server could otherwise hold 200 MiB of caches.
+pub const SOFT_HEAP_LIMIT: &str = "100663296";
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -80,7 +90,8 @@ impl SqliteStore {
             // sqlx hands rows from its SQLite worker thread over a bounded channel; the default
             // of 50 makes the two threads ping-pong on every few rows of a large read.
             .row_buffer_size(4096)
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", CACHE_SIZE)
+            .pragma("soft_heap_limit", SOFT_HEAP_LIMIT)
             .pragma("wal_autocheckpoint", "8192");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory && !create && !options.get_filename().exists() {

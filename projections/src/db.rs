@@ -211,7 +211,8 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .row_buffer_size(4096)
-                .pragma("cache_size", "-65536");
+                .pragma("cache_size", event_store::SQLITE_CACHE_SIZE)
+                .pragma("soft_heap_limit", event_store::SQLITE_SOFT_HEAP_LIMIT);
             if create {
                 if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create {}: {e}", dir.display())))?;

@@ -90,6 +90,13 @@ impl Projection {
         each!(self, p => p.reset())
     }
 
+    /// Lets caches go that a caught-up projector does not need.
+    fn trim(&mut self) {
+        if let Self::Holdings(h) = self {
+            h.trim();
+        }
+    }
+
     async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
         each!(self, p => p.absorb(db, generation, events).await)
     }
@@ -548,6 +555,9 @@ pub async fn follow(
         };
         let pause = match result {
             Ok(_) => {
+                if let Some(r) = runner.as_mut() {
+                    r.projection.trim();
+                }
                 // The projector's checkpoint and lag on /metrics, as `projector:<name>`.
                 if let Some(status) = match &runner {
                     Some(r) => r.status(None).await.ok(),

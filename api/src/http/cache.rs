@@ -7,12 +7,20 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Answers kept at most; past this the cache is emptied and fills again.
+/// Answers kept at most, and their bytes at most; past either the cache is emptied and fills
+/// again.
 const ENTRIES: usize = 2048;
+const BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct Kept {
+    answers: HashMap<String, (String, Arc<str>)>,
+    bytes: usize,
+}
 
 #[derive(Debug, Default)]
 pub struct RowsCache {
-    map: Mutex<HashMap<String, (String, Arc<str>)>>,
+    map: Mutex<Kept>,
     /// Off: every answer is read and encoded (for measuring that path).
     off: AtomicBool,
 }
@@ -20,7 +28,7 @@ pub struct RowsCache {
 impl RowsCache {
     pub fn set_enabled(&self, on: bool) {
         self.off.store(!on, Ordering::Relaxed);
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        *self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Kept::default();
     }
 
     /// The rows kept under `key`, if they are those of `version`.
@@ -29,7 +37,7 @@ impl RowsCache {
             return None;
         }
         let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(key).filter(|(v, _)| v == version).map(|(_, rows)| rows.clone())
+        map.answers.get(key).filter(|(v, _)| v == version).map(|(_, rows)| rows.clone())
     }
 
     pub fn put(&self, key: String, version: String, rows: Arc<str>) {
@@ -37,9 +45,37 @@ impl RowsCache {
             return;
         }
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= ENTRIES {
-            map.clear();
+        let key_len = key.len();
+        let size = key_len + version.len() + rows.len();
+        if size > BYTES {
+            return;
         }
-        map.insert(key, (version, rows));
+        if map.answers.len() >= ENTRIES || map.bytes + size > BYTES {
+            *map = Kept::default();
+        }
+        map.bytes += size;
+        if let Some((v, old)) = map.answers.insert(key, (version, rows)) {
+            map.bytes -= key_len + v.len() + old.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_answers_stay_within_their_bytes() {
+        let cache = RowsCache::default();
+        let rows: Arc<str> = "x".repeat(1024 * 1024).into();
+        for i in 0..100 {
+            cache.put(format!("k{}", i % 40), "v1".into(), rows.clone());
+            let kept = cache.map.lock().unwrap();
+            assert!(kept.bytes <= BYTES, "{} bytes kept", kept.bytes);
+            let counted: usize = kept.answers.iter().map(|(k, (v, r))| k.len() + v.len() + r.len()).sum();
+            assert_eq!(kept.bytes, counted);
+        }
+        assert_eq!(cache.get("k99", "v1"), None);
+        assert!(cache.get("k19", "v1").is_some(), "the last answer put is kept");
     }
 }
