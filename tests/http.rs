@@ -1150,3 +1150,71 @@ async fn the_risk_worker_keeps_a_portfolio_risk_row_current() {
         db.remove().await;
     }
 }
+
+/// What the contract test found, one by one over the wire: typed query parameters, exact
+/// numbers, rows without `account_type`, 404 for a missing row, 409 for MFA state, and body
+/// errors naming the field.
+#[tokio::test]
+async fn parameters_numbers_and_refusals_follow_the_schema() {
+    let db = common::sqlite().await;
+    let server = Server::start(&db);
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    users(&api, &admin, &[]).await;
+    let sam = api.token("sam@example.com").await;
+
+    for (query, field) in [
+        ("min_position=", "min_position"),
+        ("min_position=abc", "min_position"),
+        ("min_position=1&min_position=2", "min_position"),
+        ("as_of=yesterday", "as_of"),
+        ("from=2025-01-01", "from"),
+        ("colour=red", "colour"),
+    ] {
+        let a = api.get(&format!("/v1/households/smith/positions?{query}"), &admin).await;
+        assert_eq!((a.status, a.body["field"].as_str()), (422, Some(field)), "{query}: {}", a.body);
+        assert!(!a.body["detail"].as_str().unwrap_or("`").contains('`'), "{}", a.body);
+    }
+
+    // Numbers are read from their JSON text; a row for an existing account needs no type.
+    // (The body is written as text: a Rust f64 literal would lose the digits before sending.)
+    let first = r#"{"trade_date": "2025-06-02", "account": "side", "account_type": "taxable", "action": "buy",
+        "symbol": "VTI", "quantity": 123456789.123456789, "price": 0.1}"#;
+    let r = api
+        .http
+        .post(format!("{}/v1/households/smith/trades", server.base))
+        .bearer_auth(&sam)
+        .header("content-type", "application/json")
+        .body(first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let at = r.json::<Value>().await.unwrap()["last_position"].as_u64().unwrap();
+    let mut second = trade("2025-06-03", "buy", "2", "1e1");
+    second.as_object_mut().unwrap().remove("account_type");
+    second["price"] = json!(1e1);
+    let a = api.post("/v1/households/smith/trades", Some(&sam), second).await;
+    assert_eq!(a.status, 201, "a row for an open account without account_type: {}", a.body);
+    let lots = api.get(&format!("/v1/households/smith/lots?min_position={}", at + 1_000_000), &sam).await;
+    assert_eq!(lots.status, 200, "a position beyond the head waits for the head: {}", lots.body);
+    let quantities: Vec<&str> =
+        lots.body["rows"].as_array().unwrap().iter().filter_map(|r| r["quantity"].as_str()).collect();
+    assert!(quantities.contains(&"123456789.123456789") && quantities.contains(&"2"), "{quantities:?}");
+
+    let missing = api.post("/v1/households/smith/trades/T999/cancel", Some(&sam), json!({ "reason": "x" })).await;
+    assert_eq!((missing.status, missing.body["field"].as_str()), (404, Some("trade")), "{}", missing.body);
+    let bad = api.post("/v1/households/smith/trades/T1/cancel", Some(&sam), json!({ "reason": 7 })).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["detail"], "reason: expected a string, got integer 7", "{}", bad.body);
+
+    let on = api.post("/v1/me/mfa", Some(&sam), json!({})).await;
+    assert_eq!(on.status, 201, "{}", on.body);
+    let again = api.post("/v1/me/mfa", Some(&sam), json!({})).await;
+    assert_eq!((again.status, again.body["field"].as_str()), (409, Some("mfa")), "{}", again.body);
+    let off = api.send("DELETE", "/v1/me/mfa", Some(&sam), None, &[]).await;
+    assert_eq!(off.status, 204);
+    let off_again = api.send("DELETE", "/v1/me/mfa", Some(&sam), None, &[]).await;
+    assert_eq!(off_again.status, 409, "{}", off_again.body);
+    db.remove().await;
+}

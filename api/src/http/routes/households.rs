@@ -42,6 +42,24 @@ impl Params {
     fn min_position(&self) -> u64 {
         self.min_position.map_or(0, |p| p.0)
     }
+
+    /// Refuses, naming it, the first of `names` that was given: a parameter of another
+    /// endpoint is not silently ignored.
+    fn refuse(&self, names: &[&str]) -> Result<(), Problem> {
+        let given = |name: &str| match name {
+            "as_of" => self.as_of.is_some(),
+            "min_position" => self.min_position.is_some(),
+            "year" => self.year.is_some(),
+            "portfolio" => self.portfolio.is_some(),
+            "from" => self.from.is_some(),
+            "to" => self.to.is_some(),
+            _ => false,
+        };
+        match names.iter().find(|n| given(n)) {
+            Some(name) => Err(Problem::field(name, format!("{name}: this endpoint does not take it"))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Rows of a read model.
@@ -176,6 +194,7 @@ pub async fn household_rows(
     view: View,
 ) -> Result<axum::response::Response, Problem> {
     let key = authz::household(state, p, household, Need::Read, view.table.name).await?;
+    params.refuse(&["from", "to"])?;
     let mut filters: Vec<(&str, Option<String>)> = vec![("household", Some(key.clone()))];
     match (view.year, params.year.map(|y| y.0)) {
         (Some("tax_year"), Some(y)) => filters.push(("tax_year", Some(y.to_string()))),
@@ -264,6 +283,7 @@ pub async fn list(
     p: Principal,
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
+    params.refuse(&["year", "portfolio", "from", "to"])?;
     let mut reader = reader(&state, &p, &params).await?;
     let position =
         reader.at_least("holdings", params.min_position(), FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
@@ -350,16 +370,7 @@ pub async fn risk(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let key = authz::household(&state, &p, &household, Need::Read, "portfolio_risk").await?;
-    for (field, given) in [
-        ("year", params.year.is_some()),
-        ("portfolio", params.portfolio.is_some()),
-        ("from", params.from.is_some()),
-        ("to", params.to.is_some()),
-    ] {
-        if given {
-            return Err(Problem::field(field, "this endpoint does not take it"));
-        }
-    }
+    params.refuse(&["year", "portfolio", "from", "to"])?;
     let portfolio = domain::ledger::household_key(&portfolio);
     let table = &projections::risk::PORTFOLIO_RISK;
     let computed = |row: Option<projections::db::Row>, position: u64, as_of| {
