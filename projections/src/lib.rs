@@ -15,6 +15,7 @@
 
 pub mod db;
 pub mod holdings;
+pub mod idempotency;
 pub mod people;
 pub mod prices;
 pub mod query;

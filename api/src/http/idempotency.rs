@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on every command (POST, PUT, DELETE by a signed-in caller): a request
 //! sent again with the same key by the same user returns the first answer, stored in
-//! `cairn_idempotency` beside the read models, with `Idempotent-Replayed: true`, and runs
-//! nothing. The same key with a different request (method, path, query, body) is refused
+//! `cairn_idempotency` beside the read models (`projections::idempotency`), with
+//! `Idempotent-Replayed: true`, and runs nothing. The same key with a different request (method, path, query, body) is refused
 //! (422); a retry while the first is still running gets 409.
 //!
 //! - Only answers that a retry would get again are kept: success, and 400, 404, 413, 415 and
@@ -23,7 +23,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use projections::db::Kind;
 use sha2::{Digest as _, Sha256};
 
 use super::problem::Problem;
@@ -59,22 +58,8 @@ pub fn command_id(user: &str, key: &str, request: &[u8]) -> uuid::Uuid {
     uuid::Builder::from_custom_bytes(h[..16].try_into().expect("16 bytes")).into_uuid()
 }
 
-/// Creates `cairn_idempotency` if missing (under a lock on PostgreSQL, where two servers
-/// starting at once could otherwise both try to create it).
-pub async fn create_table(db: &projections::Db) -> projections::Result<()> {
-    let mut tx = db.begin().await?;
-    if db.backend() == projections::Backend::Postgres {
-        tx.execute("SELECT pg_advisory_xact_lock(7261002)", &[]).await?;
-    }
-    tx.execute(
-        "CREATE TABLE IF NOT EXISTS cairn_idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, \
-         request TEXT NOT NULL, status INTEGER, content_type TEXT, body TEXT, created TEXT NOT NULL, \
-         PRIMARY KEY (scope, key))",
-        &[],
-    )
-    .await?;
-    tx.commit().await
-}
+pub use projections::idempotency::create_table;
+use projections::idempotency::{self as table, Claim};
 
 /// The middleware: passes through everything but a signed-in command with a key.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -156,90 +141,24 @@ fn kept(status: StatusCode) -> bool {
     status.is_success() || matches!(status.as_u16(), 400 | 404 | 413 | 415 | 422)
 }
 
-enum Claim {
-    New,
-    Done(u16, Option<String>, String),
-    Running,
-    Different,
-}
-
 async fn claim(state: &AppState, scope: &str, key: &str, fingerprint: &str) -> Result<Claim, Problem> {
-    let db = &state.db;
     let now = Utc::now();
-    let p = |n| db.param(n, Kind::Text);
     // Keys past their 24 hours, and claims with no answer long after any request could still
     // be running (left by a crash).
-    let expired = (now - Duration::hours(24)).to_rfc3339();
-    let abandoned = (now - Duration::from_std(super::REQUEST_TIMEOUT * 2).expect("small")).to_rfc3339();
-    db.execute(
-        &format!("DELETE FROM cairn_idempotency WHERE created < {} OR (status IS NULL AND created < {})", p(1), p(2)),
-        &[Some(expired), Some(abandoned)],
-    )
-    .await?;
-    let inserted = db
-        .execute(
-            &format!(
-                "INSERT INTO cairn_idempotency (scope, key, request, created) VALUES ({}, {}, {}, {}) \
-                 ON CONFLICT DO NOTHING",
-                p(1),
-                p(2),
-                p(3),
-                p(4)
-            ),
-            &[Some(scope.to_owned()), Some(key.to_owned()), Some(fingerprint.to_owned()), Some(now.to_rfc3339())],
-        )
-        .await?;
-    if inserted == 1 {
-        return Ok(Claim::New);
-    }
-    let sql = format!(
-        "SELECT request, {}, content_type, body FROM cairn_idempotency WHERE scope = {} AND key = {}",
-        db.text("status", Kind::Int),
-        p(1),
-        p(2)
-    );
-    let rows = db.fetch(&sql, &[Some(scope.to_owned()), Some(key.to_owned())]).await?;
-    let Some(mut row) = rows.into_iter().next() else { return Ok(Claim::Running) };
-    if row[0].as_deref() != Some(fingerprint) {
-        return Ok(Claim::Different);
-    }
-    match (row[1].as_deref().and_then(|s| s.parse().ok()), row[3].take()) {
-        (Some(status), Some(body)) => Ok(Claim::Done(status, row[2].take(), body)),
-        _ => Ok(Claim::Running),
-    }
+    let expired = now - Duration::hours(24);
+    let abandoned = now - Duration::from_std(super::REQUEST_TIMEOUT * 2).expect("small");
+    Ok(table::claim(&state.db, scope, key, fingerprint, now, expired, abandoned).await?)
 }
 
 async fn store(state: &AppState, scope: &str, key: &str, status: u16, content_type: Option<String>, body: &[u8]) {
-    let db = &state.db;
-    let sql = format!(
-        "UPDATE cairn_idempotency SET status = {}, content_type = {}, body = {} WHERE scope = {} AND key = {}",
-        db.param(1, Kind::Int),
-        db.param(2, Kind::Text),
-        db.param(3, Kind::Text),
-        db.param(4, Kind::Text),
-        db.param(5, Kind::Text)
-    );
-    let params = [
-        Some(status.to_string()),
-        content_type,
-        Some(String::from_utf8_lossy(body).into_owned()),
-        Some(scope.to_owned()),
-        Some(key.to_owned()),
-    ];
-    if let Err(e) = db.execute(&sql, &params).await {
+    if let Err(e) = table::store(&state.db, scope, key, status, content_type, body).await {
         tracing::error!(error = %e, "cannot store an idempotent answer");
     }
 }
 
 /// Forgets a key whose request did not get an answer worth keeping.
 async fn forget(state: &AppState, scope: &str, key: &str) {
-    let db = &state.db;
-    let sql = format!(
-        "DELETE FROM cairn_idempotency WHERE scope = {} AND key = {}",
-        db.param(1, Kind::Text),
-        db.param(2, Kind::Text)
-    );
-    if let Err(e) = db.execute(&sql, &[Some(scope.to_owned()), Some(key.to_owned())]).await {
+    if let Err(e) = table::forget(&state.db, scope, key).await {
         tracing::error!(error = %e, "cannot release an idempotency key");
     }
 }
