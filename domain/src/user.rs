@@ -51,6 +51,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Self::Client, Self::Advisor, Self::Auditor, Self::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Client => "client",
@@ -64,13 +66,10 @@ impl Role {
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "client" => Ok(Self::Client),
-            "advisor" => Ok(Self::Advisor),
-            "auditor" => Ok(Self::Auditor),
-            "admin" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?}; expected client, advisor, auditor or admin")),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown role {:?}; expected client, advisor, auditor or admin", s.trim()))
     }
 }
 

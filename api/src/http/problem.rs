@@ -176,12 +176,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|t| t.trim().to_ascii_lowercase())
+        let is_json = media_type(req.headers())
             .is_some_and(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")));
         if !is_json {
             return Err(Problem::new("unsupported-media-type", "send the body as application/json"));
@@ -189,6 +184,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
         read_json(&bytes).map(Self)
     }
+}
+
+/// A request's media type (`Content-Type` without parameters), lowercased.
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
 /// Reads a JSON body into `T`; a refusal names the field by its path (`targets.VTI`,

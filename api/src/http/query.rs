@@ -38,7 +38,7 @@ pub enum Kind {
     Flag,
     /// A stream version as an `If-Match` header: digits, optionally in double quotes.
     Version,
-    /// A role that can be granted: advisor, auditor or admin.
+    /// A role that can be revoked: advisor, auditor or admin (every user stays a client).
     Role,
 }
 
@@ -56,7 +56,11 @@ impl Kind {
             Self::Year => json!({ "type": "integer", "minimum": 1, "maximum": 9999 }),
             Self::Flag => json!({ "type": "boolean" }),
             Self::Version => json!({ "type": "string", "pattern": "^([0-9]{1,18}|\"[0-9]{1,18}\")$" }),
-            Self::Role => json!({ "type": "string", "enum": ["advisor", "auditor", "admin"] }),
+            Self::Role => {
+                use domain::user::Role;
+                let names: Vec<&str> = Role::ALL.iter().filter(|r| **r != Role::Client).map(|r| r.as_str()).collect();
+                json!({ "type": "string", "enum": names })
+            }
         }
     }
 }

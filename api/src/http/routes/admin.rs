@@ -93,15 +93,18 @@ pub async fn create_user(
 #[serde(deny_unknown_fields)]
 pub struct RoleGrant {
     /// client, advisor, auditor or admin.
-    #[schemars(extend("enum" = ["client", "advisor", "auditor", "admin"]))]
+    #[schemars(schema_with = "role_name")]
     pub role: String,
 }
 
-fn role_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "array",
-        "items": { "type": "string", "enum": ["client", "advisor", "auditor", "admin"] },
-    })
+/// A role's name, as the schema's enum (from the domain's list).
+fn role_name(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
+fn role_names(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "array", "items": role_name(g) })
 }
 
 fn changed(user_id: &str, done: commands::aggregate::Executed<domain::user::UserEvent>) -> Json<UserChanged> {

@@ -22,7 +22,7 @@ use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::exact::{self, DecimalText};
 use crate::http::idempotency;
-use crate::http::problem::{Body, Problem};
+use crate::http::problem::{media_type, Body, Problem};
 use crate::http::query::{self, Flag, Query};
 use crate::http::AppState;
 
@@ -312,11 +312,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let is_csv = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")));
-    if !is_csv {
+    if media_type(&headers).as_deref() != Some("text/csv") {
         return axum::response::IntoResponse::into_response(Problem::new(
             "unsupported-media-type",
             "send the file as text/csv",
