@@ -31,7 +31,7 @@ impl Event for BenchTrade {
     const SCHEMA_VERSION: u32 = 1;
 }
 
-fn bench_events(n: usize, seed: usize) -> Result<Vec<NewEvent>> {
+pub(crate) fn bench_events(n: usize, seed: usize) -> Result<Vec<NewEvent>> {
     const SYMBOLS: [&str; 8] = ["VTI", "VXUS", "BND", "AAPL", "MSFT", "BRK.B", "SCHD", "VNQ"];
     let metadata = Metadata { actor: Some("bench".into()), source: Some("cairn bench".into()), ..Default::default() };
     (0..n)

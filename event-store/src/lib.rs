@@ -17,6 +17,7 @@
 
 mod append;
 pub mod bench;
+mod bulk;
 pub mod codec;
 mod error;
 pub mod hash;

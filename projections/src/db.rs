@@ -153,7 +153,14 @@ pub struct Db {
     timescale: Arc<Mutex<Option<bool>>>,
     /// A read transaction that [`Db::fetch`] runs in, for a consistent view (see [`Db::pinned`]).
     pinned: Option<Arc<tokio::sync::Mutex<Tx>>>,
+    /// SQLite: connections that only read (`query_only`), where [`Db::pinned`] snapshots are
+    /// taken, so that queries never wait for a connection the projectors hold while they write
+    /// (WAL readers are not blocked by the writer; only a shared pool made them wait).
+    readers: Option<SqlitePool>,
 }
+
+/// Connections of a SQLite read-model database kept for read snapshots (see `Db::readers`).
+const SQLITE_READERS: u32 = 8;
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -200,6 +207,7 @@ impl Db {
     /// connection cannot do.
     pub async fn open(url: &str, create: bool) -> Result<Self> {
         let bad = |problem: String| Error::Config(format!("read-model database {url}: {problem}"));
+        let mut readers = None;
         let pool = if url.starts_with("sqlite:") {
             if url.contains(":memory:") || url.contains("mode=memory") {
                 return Err(bad("an in-memory database cannot hold read models; give a file (sqlite://PATH)".into()));
@@ -218,7 +226,12 @@ impl Db {
                     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
-            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
+            readers = Some(
+                SqlitePoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .connect_lazy_with(options.create_if_missing(false).pragma("query_only", "ON")),
+            );
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
@@ -227,7 +240,7 @@ impl Db {
         } else {
             return Err(bad("expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into()));
         };
-        let db = Self { pool, timescale: Arc::default(), pinned: None };
+        let db = Self { pool, timescale: Arc::default(), pinned: None, readers };
         db.create_registry().await?;
         Ok(db)
     }
@@ -300,7 +313,10 @@ impl Db {
     /// while a projector writes. Writes through it are not allowed; the transaction is rolled back
     /// when the last clone is dropped.
     pub async fn pinned(&self) -> Result<Db> {
-        let mut tx = self.begin().await?;
+        let mut tx = match &self.readers {
+            Some(readers) => Tx::Sqlite(readers.begin().await?),
+            None => self.begin().await?,
+        };
         if self.backend() == Backend::Postgres {
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &[]).await?;
         }

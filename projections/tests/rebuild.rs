@@ -63,3 +63,38 @@ async fn queries_read_the_old_generation_while_a_rebuild_fills_the_new_one() {
         }
     }
 }
+
+/// On SQLite a read snapshot comes from connections of its own: while every connection the
+/// projectors write through is taken (one of them in the middle of a write), a query still
+/// gets its snapshot and reads the committed rows, not the uncommitted ones.
+#[tokio::test]
+async fn read_snapshots_do_not_wait_for_the_writers_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/r.db", dir.path().display());
+    let store = Store::open(&url).await.unwrap();
+    let caller = Caller { actor: "test".into(), source: "rebuild test".into() };
+    commands::ledger::import_csv(&store, "Smith", CSV.as_bytes(), false, &caller).await.unwrap();
+    let db = Db::open(&url, false).await.unwrap();
+    let mut runner = Runner::open(db.clone(), projections::by_name("holdings").unwrap()).await.unwrap();
+    runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
+
+    let mut writing = db.begin().await.unwrap();
+    writing.execute("DELETE FROM lots_g1", &[]).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(db.begin().await.unwrap());
+    }
+    let smith = [("household", Some("smith".to_owned()))];
+    let read = async {
+        let snapshot = db.pinned().await?;
+        records(&snapshot, &LOTS, &smith).await
+    };
+    let rows = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("a snapshot was taken while the write connections were held")
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the uncommitted delete is not seen");
+    assert_eq!(rows[0].str("wash_adjustment"), "750");
+    drop(held);
+    drop(writing);
+}

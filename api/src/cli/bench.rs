@@ -244,7 +244,7 @@ pub(crate) async fn http(
     let query = summary(times, wall, "requests_per_sec");
     // The same without the answers kept by version token: every request reads and encodes.
     cache.set_enabled(false);
-    let (times, wall) = load(queries / 10, concurrency, get).await?;
+    let (times, wall) = load(queries / 10, concurrency, get.clone()).await?;
     let uncached = summary(times, wall, "requests_per_sec");
     cache.set_enabled(true);
     let rows: serde_json::Value = client
@@ -274,8 +274,35 @@ pub(crate) async fn http(
             }
         }
     };
-    let (times, wall) = load(trades, writers, post).await?;
+    let (times, wall) = load(trades, writers, post.clone()).await?;
     let commands = summary(times, wall, "commands_per_sec");
+
+    // Reads while writes flow: the same position queries while the writers keep posting
+    // trades (and the projectors keep applying them), until the readers are done.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let posted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writing: Vec<_> = (0..writers.max(1))
+        .map(|writer| {
+            let (done, posted, post) = (done.clone(), posted.clone(), post.clone());
+            tokio::spawn(async move {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let i = posted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    post(writer, i).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let reading = load(queries, concurrency, get).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let write_wall = started.elapsed();
+    for w in writing {
+        w.await??;
+    }
+    let (times, wall) = reading?;
+    let under_writes = summary(times, wall, "requests_per_sec");
+    let posted = posted.load(std::sync::atomic::Ordering::Relaxed);
     let _ = stop.send(true);
     server.await??;
     for f in followers {
@@ -289,6 +316,9 @@ pub(crate) async fn http(
             "clients": concurrency,
             "latency": query,
             "latency_without_kept_answers": uncached,
+            "latency_while_writing": under_writes,
+            "trades_posted_while_reading": posted,
+            "trades_per_sec_while_reading": (posted as f64 / write_wall.as_secs_f64()).round(),
         },
         "single_trades": { "writers": writers, "households": writers, "latency": commands },
     }))

@@ -69,7 +69,8 @@ pub(crate) enum BenchCommand {
     /// The HTTP API under load, in-process on a local port with the projectors following:
     /// GET positions of a household with about 2,000 open lots from --concurrency clients
     /// (requests/s, p50/p99 latency), then single trades POSTed by --writers clients, each to
-    /// its own household (commands/s, p50/p99); prints JSON.
+    /// its own household (commands/s, p50/p99), then the queries again while the writers keep
+    /// posting (`latency_while_writing`); prints JSON.
     Http {
         /// Position queries in all.
         #[arg(long, default_value_t = 20_000)]
