@@ -358,16 +358,24 @@ impl Db {
         })
     }
 
-    /// A projector's saved state under `key`, if any.
+    /// A projector's saved state under `key`, if any (in the pinned snapshot, on a handle
+    /// from [`Db::pinned`], so that it agrees with the rows and checkpoint read there).
     pub async fn load_state(&self, name: &str, generation: i64, key: &str) -> Result<Option<Vec<u8>>> {
         let sql = "SELECT state FROM cairn_projector_state WHERE name = $1 AND generation = $2 AND key = $3";
-        on!(&self.pool, p => {
-            let row = sqlx::query(sql).bind(name).bind(generation).bind(key).fetch_optional(p).await?;
-            Ok(match row {
-                Some(r) => Some(r.try_get::<Vec<u8>, _>(0)?),
-                None => None,
-            })
-        })
+        macro_rules! one {
+            ($executor:expr) => {{
+                let row = sqlx::query(sql).bind(name).bind(generation).bind(key).fetch_optional($executor).await?;
+                Ok(match row {
+                    Some(r) => Some(r.try_get::<Vec<u8>, _>(0)?),
+                    None => None,
+                })
+            }};
+        }
+        if let Some(tx) = &self.pinned {
+            let mut tx = tx.lock().await;
+            return on_tx!(&mut *tx, t => one!(&mut **t));
+        }
+        on!(&self.pool, p => one!(p))
     }
 
     /// The generation in service of a projector, if it is registered.
@@ -415,13 +423,7 @@ impl Db {
     async fn select_from(&self, table: &Table, from: &str, filters: &[(&str, Option<String>)]) -> Result<Vec<Row>> {
         let mut sql = format!("SELECT {} FROM {from}", self.select_list(table));
         for (i, (name, _)) in filters.iter().enumerate() {
-            let (column, op) = if let Some(c) = name.strip_suffix(">=") {
-                (c.trim(), ">=")
-            } else if let Some(c) = name.strip_suffix("<=") {
-                (c.trim(), "<=")
-            } else {
-                (*name, "=")
-            };
+            let (column, op) = filter_op(name);
             sql.push_str(if i == 0 { " WHERE " } else { " AND " });
             sql.push_str(&format!("{column} {op} {}", self.param(i + 1, table.kind_of(column))));
         }
@@ -695,21 +697,7 @@ impl Db {
     /// whichever backend holds them.
     pub async fn digest(&self, table: &Table, generation: i64) -> Result<(u64, String)> {
         let rows = self.select_from(table, &table.physical(generation), &[]).await?;
-        let mut hash = Sha256::new();
-        for row in &rows {
-            for value in row {
-                match value {
-                    Some(v) => {
-                        hash.update([1u8]);
-                        hash.update((v.len() as u64).to_le_bytes());
-                        hash.update(v.as_bytes());
-                    }
-                    None => hash.update([0u8]),
-                }
-            }
-            hash.update([0x1e]);
-        }
-        Ok((rows.len() as u64, hex::encode(hash.finalize())))
+        Ok(digest_rows(&rows))
     }
 
     /// Points the view `table.name` at `generation` (inside the caller's transaction).
@@ -718,6 +706,71 @@ impl Db {
         tx.execute(&format!("CREATE VIEW {} AS SELECT * FROM {}", table.name, table.physical(generation)), &[]).await?;
         Ok(())
     }
+}
+
+/// A filter's column and comparison: `column`, `column >=` or `column <=` (see [`Db::select`]).
+fn filter_op(name: &str) -> (&str, &str) {
+    if let Some(c) = name.strip_suffix(">=") {
+        (c.trim(), ">=")
+    } else if let Some(c) = name.strip_suffix("<=") {
+        (c.trim(), "<=")
+    } else {
+        (name, "=")
+    }
+}
+
+/// Whether a row built in memory (canonical text values, see the module documentation) passes
+/// `filters` as [`Db::select`] would apply them in SQL: numbers compared as numbers, text and
+/// dates as text, and nothing equal to NULL.
+pub fn matches(table: &Table, row: &Row, filters: &[(&str, Option<String>)]) -> bool {
+    filters.iter().all(|(name, wanted)| {
+        let (column, op) = filter_op(name);
+        let Some(i) = table.columns.iter().position(|c| c.name == column) else { return false };
+        let (Some(value), Some(wanted)) = (row[i].as_deref(), wanted.as_deref()) else { return false };
+        let order = match table.columns[i].kind {
+            Kind::Bool => {
+                let truth = |v: &str| match v {
+                    "1" | "true" | "t" => Some(true),
+                    "0" | "false" | "f" => Some(false),
+                    _ => None,
+                };
+                match (truth(value), truth(wanted)) {
+                    (Some(v), Some(w)) => v.cmp(&w),
+                    _ => return false,
+                }
+            }
+            Kind::Int | Kind::Dec | Kind::Money => match (Decimal::from_str(value), Decimal::from_str(wanted)) {
+                (Ok(v), Ok(w)) => v.cmp(&w),
+                _ => return false,
+            },
+            Kind::Text | Kind::Date | Kind::Time => value.cmp(wanted),
+        };
+        match op {
+            ">=" => order.is_ge(),
+            "<=" => order.is_le(),
+            _ => order.is_eq(),
+        }
+    })
+}
+
+/// The row count and SHA-256 of rows (in their canonical order and text form): each value
+/// length-prefixed, NULL distinct from every text, each row terminated.
+pub fn digest_rows(rows: &[Row]) -> (u64, String) {
+    let mut hash = Sha256::new();
+    for row in rows {
+        for value in row {
+            match value {
+                Some(v) => {
+                    hash.update([1u8]);
+                    hash.update((v.len() as u64).to_le_bytes());
+                    hash.update(v.as_bytes());
+                }
+                None => hash.update([0u8]),
+            }
+        }
+        hash.update([0x1e]);
+    }
+    (rows.len() as u64, hex::encode(hash.finalize()))
 }
 
 fn pg_type(kind: Kind) -> &'static str {

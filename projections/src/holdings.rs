@@ -1,8 +1,7 @@
 //! The `holdings` projector: everything derived from household ledgers, portfolios and prices.
 //!
 //! Tables (each scoped by `household`, the ledger's household key): `households`, `members`,
-//! `accounts`, `positions` (per account and symbol), `lots` (open tax lots), `gains` (Form 8949
-//! rows), `wash_sales` (the register of adjustments the lot engine derived), `contributions`
+//! `accounts`, `positions` (per account and symbol), `lots` (open tax lots), `contributions`
 //! (against each member's limits), `valuations` (each position at its symbol's latest close,
 //! with the global position of the bar used), `portfolios` and `allocations` (weights vs target,
 //! drift, `needs_rebalancing`).
@@ -13,6 +12,13 @@
 //! has its rows replaced, and its state is saved beside them (in `cairn_projector_state`, same
 //! transaction) so that a restarted runner, or one fed from NATS, picks up where it stopped.
 //! A new price revalues only the households holding the symbol.
+//!
+//! Two tables are [`DERIVED`] rather than stored: `gains` (Form 8949 rows of every sale) and
+//! `wash_sales` (the register of adjustments the lot engine derived). They are the largest
+//! (more rows than every stored table together, nearly all of them history no one reads at
+//! once), so writing them made most of a rebuild's cost; instead a read computes one
+//! household's rows from its saved state, in the same snapshot as the stored rows
+//! ([`derived_rows`]), and `projections digest` covers them the same way ([`derived_digest`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -108,6 +114,8 @@ pub const LOTS: Table = Table {
     time_series: false,
 };
 
+/// Form 8949 rows, in `seq` order (the lot engine's order of sales). [`DERIVED`]: computed on
+/// read, never stored.
 pub const GAINS: Table = Table {
     name: "gains",
     columns: &[
@@ -134,7 +142,8 @@ pub const GAINS: Table = Table {
 };
 
 /// The wash-sale register, in `seq` order: by sale date, then sale, then replacement lot (ids
-/// in the order they were numbered, see [`domain::ledger::types::id_order`]).
+/// in the order they were numbered, see [`domain::ledger::types::id_order`]). [`DERIVED`]:
+/// computed on read, never stored.
 pub const WASH_SALES: Table = Table {
     name: "wash_sales",
     columns: &[
@@ -231,6 +240,10 @@ pub const ALLOCATIONS: Table = Table {
     time_series: false,
 };
 
+/// Tables whose rows are computed on read from a household's saved state (see the module
+/// documentation), in the same column layout as a stored table.
+pub const DERIVED: &[&Table] = &[&GAINS, &WASH_SALES];
+
 /// Tables rewritten when only prices moved.
 const PRICED: [&Table; 3] = [&VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
 
@@ -287,25 +300,100 @@ fn decode_err(e: &StoredEvent, problem: impl std::fmt::Display) -> Error {
     Error::Decode { position: e.global_position, problem: problem.to_string() }
 }
 
+/// Bars decoded per unit of work.
+const BAR_CHUNK: usize = 4_096;
+/// Events below which a batch is absorbed on the calling thread (starting threads costs more).
+const PARALLEL_FROM: usize = 2_048;
+
+/// A piece of absorbing that runs on its own: one household's events applied to its state, or
+/// a run of bars decoded.
+enum Unit<'a> {
+    Household { household: String, state: Box<HouseholdState>, events: Vec<&'a StoredEvent> },
+    Bars { events: &'a [&'a StoredEvent], decoded: Vec<(String, Price)> },
+}
+
+impl Unit<'_> {
+    fn size(&self) -> usize {
+        match self {
+            Self::Household { events, .. } => events.len(),
+            Self::Bars { events, .. } => events.len(),
+        }
+    }
+
+    fn run(mut self, upcasters: &Upcasters) -> Result<Self> {
+        match &mut self {
+            Self::Household { state, events, .. } => {
+                for e in events.iter() {
+                    if e.stream_id.category() == "ledger" {
+                        let event: LedgerEvent = upcasters
+                            .decode_versioned(e, domain::ledger::SCHEMA_VERSION)
+                            .map_err(|x| decode_err(e, x))?;
+                        state.ledger = apply(std::mem::take(&mut state.ledger), event);
+                    } else {
+                        let event: PortfolioEvent = upcasters
+                            .decode_versioned(e, domain::portfolio::SCHEMA_VERSION)
+                            .map_err(|x| decode_err(e, x))?;
+                        let id = &e.stream_id.as_str()["portfolio-".len()..];
+                        let portfolio = id.split_once("--").map_or("", |(_, p)| p);
+                        let p = state.portfolios.remove(portfolio).unwrap_or_default();
+                        state.portfolios.insert(portfolio.to_owned(), domain::portfolio::evolve(p, &event));
+                    }
+                    state.position = e.global_position;
+                }
+            }
+            Self::Bars { events, decoded } => {
+                for e in events.iter() {
+                    let event: MarketEvent =
+                        upcasters.decode_versioned(e, domain::market::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
+                    let (MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. }) =
+                        event;
+                    decoded.push((symbol, Price { date: bar.date, close: bar.close, position: e.global_position }));
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Runs `f` over the units on every core (the largest first, each to the least loaded core),
+/// returning the results in the units' order; on the calling thread when there is little work.
+fn on_every_core<'a, R: Send>(units: Vec<Unit<'a>>, f: impl Fn(Unit<'a>) -> R + Sync) -> Vec<R> {
+    let total: usize = units.iter().map(Unit::size).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(units.len());
+    if threads <= 1 || total < PARALLEL_FROM {
+        return units.into_iter().map(f).collect();
+    }
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(units[i].size()));
+    let mut bins: Vec<(usize, Vec<(usize, Unit<'a>)>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+    let mut slots: Vec<Option<Unit<'a>>> = units.into_iter().map(Some).collect();
+    for i in order {
+        let unit = slots[i].take().expect("each unit once");
+        let bin = bins.iter_mut().min_by_key(|(load, _)| *load).expect("at least one thread");
+        bin.0 += unit.size();
+        bin.1.push((i, unit));
+    }
+    let f = &f;
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bins
+            .into_iter()
+            .map(|(_, bin)| scope.spawn(move || bin.into_iter().map(|(i, u)| (i, f(u))).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("absorbing does not panic")).collect()
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 impl Holdings {
     pub const NAME: &'static str = "holdings";
     /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
-    /// drift flag (`beyond_threshold`).
-    pub const VERSION: i64 = 3;
+    /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
+    /// ([`DERIVED`]) instead of stored.
+    pub const VERSION: i64 = 4;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
-    pub const TABLES: &'static [&'static Table] = &[
-        &HOUSEHOLDS,
-        &MEMBERS,
-        &ACCOUNTS,
-        &POSITIONS,
-        &LOTS,
-        &GAINS,
-        &WASH_SALES,
-        &CONTRIBUTIONS,
-        &VALUATIONS,
-        &PORTFOLIOS,
-        &ALLOCATIONS,
-    ];
+    pub const TABLES: &'static [&'static Table] =
+        &[&HOUSEHOLDS, &MEMBERS, &ACCOUNTS, &POSITIONS, &LOTS, &CONTRIBUTIONS, &VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
 
     pub(crate) fn reset(&mut self) {
         *self = Self::default();
@@ -344,57 +432,71 @@ impl Holdings {
                 None => BTreeMap::new(),
             });
         }
+        // Each household's events in log order, and the bars; the states are loaded first.
+        let mut by_household: BTreeMap<&str, Vec<&StoredEvent>> = BTreeMap::new();
+        let mut bars: Vec<&StoredEvent> = Vec::new();
         for e in events {
             let id = e.stream_id.as_str();
-            match e.stream_id.category() {
-                "ledger" => {
-                    let event: LedgerEvent = self
-                        .upcasters
-                        .decode_versioned(e, domain::ledger::SCHEMA_VERSION)
-                        .map_err(|x| decode_err(e, x))?;
-                    let household = &id["ledger-".len()..];
-                    let state = self.state(db, generation, household).await?;
-                    state.ledger = apply(std::mem::take(&mut state.ledger), event);
-                    state.position = e.global_position;
-                    if !self.dirty.contains(household) {
-                        self.dirty.insert(household.to_owned());
-                    }
+            let household = match e.stream_id.category() {
+                "ledger" => &id["ledger-".len()..],
+                "portfolio" => match id["portfolio-".len()..].split_once("--") {
+                    Some((household, _)) => household,
+                    None => return Err(decode_err(e, "portfolio stream id without `--`")),
+                },
+                "market" => {
+                    bars.push(e);
+                    continue;
                 }
-                "portfolio" => {
-                    let event: PortfolioEvent = self
-                        .upcasters
-                        .decode_versioned(e, domain::portfolio::SCHEMA_VERSION)
-                        .map_err(|x| decode_err(e, x))?;
-                    let rest = &id["portfolio-".len()..];
-                    let Some((household, portfolio)) = rest.split_once("--") else {
-                        return Err(decode_err(e, "portfolio stream id without `--`"));
-                    };
-                    let state = self.state(db, generation, household).await?;
-                    let p = state.portfolios.remove(portfolio).unwrap_or_default();
-                    state.portfolios.insert(portfolio.to_owned(), domain::portfolio::evolve(p, &event));
-                    state.position = e.global_position;
+                _ => continue,
+            };
+            if !by_household.contains_key(household) {
+                self.state(db, generation, household).await?;
+                if !self.dirty.contains(household) {
                     self.dirty.insert(household.to_owned());
                 }
-                "market" => {
-                    let event: MarketEvent = self
-                        .upcasters
-                        .decode_versioned(e, domain::market::SCHEMA_VERSION)
-                        .map_err(|x| decode_err(e, x))?;
-                    let (MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. }) =
-                        &event;
+            }
+            by_household.entry(household).or_default().push(e);
+        }
+        let mut work: Vec<Unit> = by_household
+            .into_iter()
+            .map(|(household, events)| {
+                let state = Box::new(self.households.remove(household).expect("loaded above"));
+                Unit::Household { household: household.to_owned(), state, events }
+            })
+            .collect();
+        work.extend(bars.chunks(BAR_CHUNK).map(|events| Unit::Bars { events, decoded: Vec::new() }));
+        // Households are independent, and decoding a bar changes nothing: on every core.
+        let upcasters = &self.upcasters;
+        let done = on_every_core(work, |unit| unit.run(upcasters));
+        let mut failed: Option<Error> = None;
+        for unit in done {
+            match unit {
+                Ok(Unit::Household { household, state, .. }) => {
+                    self.households.insert(household, *state);
+                }
+                Ok(Unit::Bars { decoded, .. }) => {
                     let prices = self.prices.get_or_insert_with(BTreeMap::new);
-                    if prices.get(symbol).is_none_or(|p| bar.date >= p.date) {
-                        prices.insert(
-                            symbol.clone(),
-                            Price { date: bar.date, close: bar.close, position: e.global_position },
-                        );
-                        self.dirty_symbols.insert(symbol.clone());
+                    for (symbol, price) in decoded {
+                        if prices.get(&symbol).is_none_or(|p| price.date >= p.date) {
+                            self.dirty_symbols.insert(symbol.clone());
+                            prices.insert(symbol, price);
+                        }
                     }
                 }
-                _ => {}
+                // The first failure in log order is the one reported; the runner forgets all
+                // of this batch on any failure.
+                Err(e) => {
+                    let position = |e: &Error| match e {
+                        Error::Decode { position, .. } => *position,
+                        _ => u64::MAX,
+                    };
+                    if failed.as_ref().is_none_or(|f| position(&e) < position(f)) {
+                        failed = Some(e);
+                    }
+                }
             }
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     pub(crate) async fn flush(&mut self, db: &Db, tx: &mut Tx, generation: i64) -> Result<()> {
@@ -417,43 +519,8 @@ impl Holdings {
             self.state(db, generation, h).await?;
         }
         let started = std::time::Instant::now();
-        let prices = self.prices.clone().unwrap_or_default();
-        let mut rows: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
-        // The lot engine per household, on every core: households are independent.
-        let work: Vec<(&String, &HouseholdState)> =
-            dirty.iter().map(|h| (h, self.households.get(h).expect("dirty households are loaded"))).collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.len().max(1));
-        let per = work.len().div_ceil(threads).max(1);
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = work
-                .chunks(per)
-                .map(|chunk| {
-                    scope.spawn(move || chunk.iter().map(|(h, s)| ((*h).clone(), derive(h, s))).collect::<Vec<_>>())
-                })
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("the lot engine does not panic")).collect()
-        });
-        for (household, (derived, positions)) in results {
-            for (table, r) in derived {
-                rows.entry(table).or_default().extend(r);
-            }
-            self.positions.insert(household, positions);
-        }
-        for household in &revalue {
-            if !self.positions.contains_key(household) {
-                let state = self.households.get(household).expect("loaded above");
-                let (_, positions) = derive(household, state);
-                self.positions.insert(household.clone(), positions);
-            }
-        }
-        for household in dirty.iter().chain(&revalue) {
-            let state = self.households.get(household).expect("loaded above");
-            let positions = self.positions.get(household).map_or(&[][..], Vec::as_slice);
-            for (table, r) in priced(household, state, positions, &prices) {
-                rows.entry(table).or_default().extend(r);
-            }
-        }
-        let derived_at = std::time::Instant::now();
+        let prices = std::sync::Arc::new(self.prices.clone().unwrap_or_default());
+        // Every row of the households rewritten goes first (a rebuild's tables are empty).
         let dirty_list: Vec<String> = dirty.iter().cloned().collect();
         let revalue_list: Vec<String> = revalue.iter().cloned().collect();
         for table in Self::TABLES {
@@ -463,37 +530,115 @@ impl Holdings {
                 dirty_list.clone()
             };
             db.delete_scopes(tx, table, generation, &scopes).await?;
-            let t = std::time::Instant::now();
-            let written = rows.get(table.name).map_or(&[][..], Vec::as_slice);
-            db.insert(tx, table, generation, written, false).await?;
-            tracing::debug!(
-                table = table.name,
-                rows = written.len(),
-                ms = t.elapsed().as_millis() as u64,
-                "rows written"
-            );
         }
-        let snapshots = std::time::Instant::now();
-        for household in &dirty {
+        // The lot engine and the state's snapshot per household on blocking threads, one per
+        // core (households are independent), while the rows already derived are written.
+        let states: Vec<(String, HouseholdState)> = dirty
+            .iter()
+            .map(|h| (h.clone(), self.households.remove(h).expect("dirty households are loaded")))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(states.len().max(1));
+        let per = states.len().div_ceil(threads).max(1);
+        let (sender, mut derived) = tokio::sync::mpsc::unbounded_channel::<Derived>();
+        let mut states = states.into_iter();
+        let mut workers = Vec::with_capacity(threads);
+        loop {
+            let chunk: Vec<(String, HouseholdState)> = states.by_ref().take(per).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let (sender, prices) = (sender.clone(), prices.clone());
+            workers.push(tokio::task::spawn_blocking(move || {
+                for (household, state) in &chunk {
+                    let (mut rows, positions) = derive(household, state);
+                    rows.extend(priced(household, state, &positions, &prices));
+                    let snapshot = rmp_serde::to_vec_named(state).map_err(|e| Error::Config(e.to_string()));
+                    let done = Derived { household: household.clone(), rows, positions, snapshot };
+                    if sender.send(done).is_err() {
+                        break; // the flush failed: nothing waits for the rest
+                    }
+                }
+                chunk
+            }));
+        }
+        drop(sender);
+        let mut written = 0usize;
+        while let Some(first) = derived.recv().await {
+            // What has arrived since goes in the same statements.
+            let mut batch = vec![first];
+            while let Ok(more) = derived.try_recv() {
+                batch.push(more);
+            }
+            let mut rows: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
+            for d in batch {
+                for (table, r) in d.rows {
+                    rows.entry(table).or_default().extend(r);
+                }
+                let bytes = d.snapshot?;
+                tx.save_state(Self::NAME, generation, &d.household, &bytes).await?;
+                self.sizes.insert(d.household.clone(), bytes.len());
+                self.positions.insert(d.household, d.positions);
+            }
+            written += self.write(db, tx, generation, &rows).await?;
+        }
+        for worker in workers {
+            let chunk = worker.await.map_err(|e| Error::Config(format!("the lot engine failed: {e}")))?;
+            self.households.extend(chunk);
+        }
+        // Households whose prices moved: their positions (derived again only when not in memory)
+        // at the new prices.
+        let mut rows: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
+        for household in &revalue {
             let state = self.households.get(household).expect("loaded above");
-            let bytes = rmp_serde::to_vec_named(state).map_err(|e| Error::Config(e.to_string()))?;
-            tx.save_state(Self::NAME, generation, household, &bytes).await?;
-            self.sizes.insert(household.clone(), bytes.len());
+            if !self.positions.contains_key(household) {
+                let (_, positions) = derive(household, state);
+                self.positions.insert(household.clone(), positions);
+            }
+            let positions = self.positions.get(household).map_or(&[][..], Vec::as_slice);
+            for (table, r) in priced(household, state, positions, &prices) {
+                rows.entry(table).or_default().extend(r);
+            }
         }
+        written += self.write(db, tx, generation, &rows).await?;
         if prices_moved {
-            let bytes = rmp_serde::to_vec_named(&prices).map_err(|e| Error::Config(e.to_string()))?;
+            let bytes = rmp_serde::to_vec_named(&*prices).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, PRICES_KEY, &bytes).await?;
         }
         tracing::debug!(
             households = dirty.len(),
             revalued = revalue.len(),
-            derive_ms = (derived_at - started).as_millis() as u64,
-            tables_ms = (snapshots - derived_at).as_millis() as u64,
-            snapshots_ms = snapshots.elapsed().as_millis() as u64,
+            rows = written,
+            ms = started.elapsed().as_millis() as u64,
             "holdings flushed"
         );
         Ok(())
     }
+
+    /// Inserts rows by table (their scopes already cleared); returns how many.
+    async fn write(
+        &self,
+        db: &Db,
+        tx: &mut Tx,
+        generation: i64,
+        rows: &BTreeMap<&'static str, Vec<Row>>,
+    ) -> Result<usize> {
+        let mut written = 0;
+        for table in Self::TABLES {
+            if let Some(rows) = rows.get(table.name) {
+                db.insert(tx, table, generation, rows, false).await?;
+                written += rows.len();
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// One household's rows, positions and state snapshot, derived off the async runtime.
+struct Derived {
+    household: String,
+    rows: Vec<(&'static str, Vec<Row>)>,
+    positions: Vec<Position>,
+    snapshot: Result<Vec<u8>>,
 }
 
 /// The rows of a household that do not depend on prices, and its positions.
@@ -549,7 +694,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             (p, r)
         })
         .unzip();
-    let (lots, gains, wash) = book_rows(household, &book);
+    let lots = lot_rows(household, &book);
     let contributions = tallies
         .iter()
         .map(|t| row![household, t.member, t.tax_year, t.kind.as_str(), t.limit, t.contributed, t.remaining()])
@@ -561,19 +706,16 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             (ACCOUNTS.name, accounts),
             (POSITIONS.name, position_rows),
             (LOTS.name, lots),
-            (GAINS.name, gains),
-            (WASH_SALES.name, wash),
             (CONTRIBUTIONS.name, contributions),
         ],
         positions,
     )
 }
 
-/// The `lots`, `gains` and `wash_sales` rows of a book. Also used for "as at a trade date"
-/// reports, which compute a book from the ledger rather than read the projection.
-pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>) {
-    let lots = book
-        .lots
+/// The `lots` rows of a book. Also used for "as at a trade date" reports, which compute a book
+/// from the ledger rather than read the projection.
+pub fn lot_rows(household: &str, book: &Book) -> Vec<Row> {
+    book.lots
         .iter()
         .enumerate()
         .map(|(i, l)| {
@@ -590,9 +732,12 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
                 l.wash_adjustment
             ]
         })
-        .collect();
-    let gains = book
-        .sales
+        .collect()
+}
+
+/// The `gains` rows of a book: every sale's Form 8949 row, in the engine's order.
+fn gain_rows(household: &str, book: &Book) -> Vec<Row> {
+    book.sales
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -615,7 +760,11 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
                 s.reportable,
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// The `wash_sales` rows of a book: by sale date, then sale, then replacement lot.
+fn wash_rows(household: &str, book: &Book) -> Vec<Row> {
     let mut register: Vec<&WashSale> = book.wash_sales.iter().collect();
     register.sort_by(|a, b| {
         a.sale_date
@@ -624,7 +773,7 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
             .then_with(|| id_order(&a.replacement_lot_id, &b.replacement_lot_id))
             .then_with(|| id_order(&a.sold_lot_id, &b.sold_lot_id))
     });
-    let wash = register
+    register
         .into_iter()
         .enumerate()
         .map(|(i, w)| {
@@ -645,8 +794,52 @@ pub fn book_rows(household: &str, book: &Book) -> (Vec<Row>, Vec<Row>, Vec<Row>)
                 w.permanent,
             ]
         })
-        .collect();
-    (lots, gains, wash)
+        .collect()
+}
+
+/// The rows of a [`DERIVED`] table for one book.
+fn derived_of(table: &Table, household: &str, book: &Book) -> Result<Vec<Row>> {
+    match table.name {
+        n if n == GAINS.name => Ok(gain_rows(household, book)),
+        n if n == WASH_SALES.name => Ok(wash_rows(household, book)),
+        other => Err(Error::Config(format!("{other} is not derived on read"))),
+    }
+}
+
+/// The book of a saved ledger, as the stored rows were derived from it (an inconsistent
+/// ledger, reported in `households.problem`, has an empty book). The lot engine runs on a
+/// blocking thread.
+async fn book_of(ledger: Ledger) -> Result<Book> {
+    tokio::task::spawn_blocking(move || ledger.book(None).unwrap_or_default())
+        .await
+        .map_err(|e| Error::Config(format!("the lot engine failed: {e}")))
+}
+
+/// The rows of a [`DERIVED`] table (`gains`, `wash_sales`) for one household, computed from
+/// the state the projection in service saved with its stored rows (read in the same snapshot
+/// on a pinned handle), in `seq` order; none for a household without a ledger.
+pub async fn derived_rows(db: &Db, table: &Table, household: &str) -> Result<Vec<Row>> {
+    let Some(ledger) = ledger_of(db, household).await? else { return Ok(Vec::new()) };
+    derived_of(table, household, &book_of(ledger).await?)
+}
+
+/// Row counts and digests of the [`DERIVED`] tables of one generation, over every household in
+/// key order, exactly as if they were stored (see [`crate::db::digest_rows`]).
+pub async fn derived_digest(db: &Db, generation: i64) -> Result<Vec<(&'static str, (u64, String))>> {
+    let sql = format!("SELECT household FROM {}", HOUSEHOLDS.physical(generation));
+    let mut households: Vec<String> = db.fetch(&sql, &[]).await?.into_iter().filter_map(|mut r| r.remove(0)).collect();
+    households.sort_unstable();
+    let mut rows: Vec<Vec<Row>> = vec![Vec::new(); DERIVED.len()];
+    for household in &households {
+        let Some(bytes) = db.load_state(Holdings::NAME, generation, household).await? else { continue };
+        let state: HouseholdState =
+            rmp_serde::from_slice(&bytes).map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?;
+        let book = book_of(state.ledger).await?;
+        for (table, rows) in DERIVED.iter().zip(&mut rows) {
+            rows.extend(derived_of(table, household, &book)?);
+        }
+    }
+    Ok(DERIVED.iter().zip(rows).map(|(t, rows)| (t.name, crate::db::digest_rows(&rows))).collect())
 }
 
 fn positions_with_lots(book: &Book) -> Vec<(Position, usize, Option<NaiveDate>)> {

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::db::{Column, Db, Row, Table};
-use crate::Result;
+use crate::db::{matches, Column, Db, Row, Table};
+use crate::holdings::LOTS;
+use crate::{Error, Result};
 
 /// One row of a read model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +43,33 @@ impl Record {
     }
 }
 
-/// Rows of `table` (the generation in service) matching `filters` (see [`Db::select`]).
+/// Rows of `table` (the generation in service) matching `filters` (see [`Db::select`]), in
+/// primary-key order. A table computed on read ([`crate::holdings::DERIVED`]) is computed for
+/// the household its filters name (they must name one) and filtered in memory the same way.
+pub async fn select(db: &Db, table: &Table, filters: &[(&str, Option<String>)]) -> Result<Vec<Row>> {
+    if !crate::holdings::DERIVED.iter().any(|t| t.name == table.name) {
+        return db.select(table, filters).await;
+    }
+    let household = filters.iter().find(|(column, _)| *column == "household").and_then(|(_, v)| v.as_deref());
+    let Some(household) = household else {
+        return Err(Error::Config(format!("{} is computed per household: name one", table.name)));
+    };
+    let mut rows = crate::holdings::derived_rows(db, table, household).await?;
+    rows.retain(|r| matches(table, r, filters));
+    Ok(rows)
+}
+
+/// The token of one scope's rows of `table` in `generation` (see [`Db::scope_version`]): a
+/// table computed on read changes exactly when the household's stored `lots` are rewritten
+/// (every change of its ledger), so it shares their token.
+pub async fn scope_version(db: &Db, table: &Table, generation: i64, scope: &str) -> Result<Option<String>> {
+    let stored = if crate::holdings::DERIVED.iter().any(|t| t.name == table.name) { &LOTS } else { table };
+    db.scope_version(stored, generation, scope).await
+}
+
+/// Rows of `table` matching `filters` (see [`select`]), as [`Record`]s.
 pub async fn records(db: &Db, table: &Table, filters: &[(&str, Option<String>)]) -> Result<Vec<Record>> {
-    Ok(db.select(table, filters).await?.into_iter().map(|r| Record::new(table, r)).collect())
+    Ok(select(db, table, filters).await?.into_iter().map(|r| Record::new(table, r)).collect())
 }
 
 /// Rows built in memory (e.g. a book computed as at a trade date), read like stored ones.

@@ -77,6 +77,15 @@ impl Projection {
         }
     }
 
+    /// Tables computed on read rather than stored (no physical table, no view); an older
+    /// generation may still have them stored, and they go with it.
+    pub fn derived(&self) -> &'static [&'static Table] {
+        match self {
+            Self::Holdings(_) => crate::holdings::DERIVED,
+            Self::Prices(_) | Self::People(_) => &[],
+        }
+    }
+
     fn wants(&self, event: &StoredEvent) -> bool {
         let category = event.stream_id.category();
         match self {
@@ -290,7 +299,7 @@ impl Runner {
 
     async fn drop_generation_in(&self, tx: &mut Tx, generation: i64) -> Result<()> {
         let cascade = if self.db.backend() == crate::Backend::Postgres { " CASCADE" } else { "" };
-        for t in self.projection.tables() {
+        for t in self.projection.tables().iter().chain(self.projection.derived()) {
             tx.execute(&format!("DROP TABLE IF EXISTS {}{cascade}", t.physical(generation)), &[]).await?;
             tx.execute("DELETE FROM cairn_scope_versions WHERE tbl = $1", &[Some(t.physical(generation))]).await?;
         }
@@ -492,6 +501,9 @@ impl Runner {
         for t in self.projection.tables() {
             self.db.point_view(&mut tx, t, generation).await?;
         }
+        for t in self.projection.derived() {
+            tx.execute(&format!("DROP VIEW IF EXISTS {}", t.name), &[]).await?;
+        }
         tx.commit().await?;
         tracing::info!(projector = self.name(), generation, version, "rebuilt generation swapped in");
         self.drop_generation(r.generation).await
@@ -503,6 +515,9 @@ impl Runner {
         let mut tables = BTreeMap::new();
         for t in self.projection.tables() {
             tables.insert(t.name, self.db.digest(t, generation).await?);
+        }
+        if !self.projection.derived().is_empty() {
+            tables.extend(crate::holdings::derived_digest(&self.db, generation).await?);
         }
         let mut all = Sha256::new();
         for (name, (_, hash)) in &tables {

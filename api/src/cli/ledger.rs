@@ -415,7 +415,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Res
                 .await?
                 .ok_or_else(|| no_ledger(&household))?;
             let key = domain::ledger::household_key(&household);
-            let (lots, _, _) = projections::holdings::book_rows(&key, &ledger.book(Some(date))?);
+            let lots = projections::holdings::lot_rows(&key, &ledger.book(Some(date))?);
             let rows = projections::query::records_of(&LOTS, lots);
             (reports::lots(&rows), format, vec![("household", household), ("as_of_trade_date", date.to_string())])
         }

@@ -231,14 +231,14 @@ pub async fn household_rows(
     // The household's rows carry a version token (rewritten with them): while it is unchanged,
     // the answer kept for it is the answer.
     let version = match reader.instant() {
-        None => reader.db.scope_version(view.table, status.generation, &key).await?,
+        None => projections::query::scope_version(&reader.db, view.table, status.generation, &key).await?,
         Some(_) => None,
     };
     let cache_key = format!("{}|{filters:?}", view.table.physical(status.generation));
     if let Some(body) = version.as_deref().and_then(|v| state.cache.get(&cache_key, v)) {
         return Ok(head(&body));
     }
-    let body = rows_json(view, reader.db.select(view.table, &filters).await?);
+    let body = rows_json(view, projections::query::select(&reader.db, view.table, &filters).await?);
     if let Some(v) = version {
         state.cache.put(cache_key, v, body.clone());
     }
