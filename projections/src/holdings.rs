@@ -520,17 +520,26 @@ impl Holdings {
         }
         let started = std::time::Instant::now();
         let prices = std::sync::Arc::new(self.prices.clone().unwrap_or_default());
-        // Every row of the households rewritten goes first (a rebuild's tables are empty).
+        // Every row of the households rewritten goes before the first new one (not sooner: on
+        // SQLite the first write takes the lock that appends wait for, so the first household
+        // is derived without holding it).
         let dirty_list: Vec<String> = dirty.iter().cloned().collect();
         let revalue_list: Vec<String> = revalue.iter().cloned().collect();
-        for table in Self::TABLES {
-            let scopes = if PRICED.iter().any(|t| t.name == table.name) {
-                [dirty_list.as_slice(), revalue_list.as_slice()].concat()
-            } else {
-                dirty_list.clone()
-            };
-            db.delete_scopes(tx, table, generation, &scopes).await?;
-        }
+        let mut cleared = false;
+        let mut clear = async |tx: &mut Tx| -> Result<()> {
+            if std::mem::replace(&mut cleared, true) {
+                return Ok(());
+            }
+            for table in Self::TABLES {
+                let scopes = if PRICED.iter().any(|t| t.name == table.name) {
+                    [dirty_list.as_slice(), revalue_list.as_slice()].concat()
+                } else {
+                    dirty_list.clone()
+                };
+                db.delete_scopes(tx, table, generation, &scopes).await?;
+            }
+            Ok(())
+        };
         // The lot engine and the state's snapshot per household on blocking threads, one per
         // core (households are independent), while the rows already derived are written.
         let states: Vec<(String, HouseholdState)> = dirty
@@ -569,6 +578,7 @@ impl Holdings {
             while let Ok(more) = derived.try_recv() {
                 batch.push(more);
             }
+            clear(tx).await?;
             let mut rows: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
             for d in batch {
                 for (table, r) in d.rows {
@@ -599,6 +609,7 @@ impl Holdings {
                 rows.entry(table).or_default().extend(r);
             }
         }
+        clear(tx).await?;
         written += self.write(db, tx, generation, &rows).await?;
         if prices_moved {
             let bytes = rmp_serde::to_vec_named(&*prices).map_err(|e| Error::Config(e.to_string()))?;
