@@ -244,6 +244,11 @@ pub const ALLOCATIONS: Table = Table {
 /// documentation), in the same column layout as a stored table.
 pub const DERIVED: &[&Table] = &[&GAINS, &WASH_SALES];
 
+/// Whether `table` is one of the [`DERIVED`] tables.
+pub fn is_derived(table: &Table) -> bool {
+    DERIVED.iter().any(|t| t.name == table.name)
+}
+
 /// Tables rewritten when only prices moved.
 const PRICED: [&Table; 3] = [&VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
 
@@ -413,8 +418,7 @@ impl Holdings {
             let state = match db.load_state(Self::NAME, generation, household).await? {
                 Some(bytes) => {
                     self.sizes.insert(household.to_owned(), bytes.len());
-                    rmp_serde::from_slice(&bytes)
-                        .map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?
+                    decode_state(household, &bytes)?
                 }
                 None => HouseholdState::default(),
             };
@@ -842,10 +846,8 @@ pub async fn derived_digest(db: &Db, generation: i64) -> Result<Vec<(&'static st
     households.sort_unstable();
     let mut rows: Vec<Vec<Row>> = vec![Vec::new(); DERIVED.len()];
     for household in &households {
-        let Some(bytes) = db.load_state(Holdings::NAME, generation, household).await? else { continue };
-        let state: HouseholdState =
-            rmp_serde::from_slice(&bytes).map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?;
-        let book = book_of(state.ledger).await?;
+        let Some(ledger) = saved_ledger(db, generation, household).await? else { continue };
+        let book = book_of(ledger).await?;
         for (table, rows) in DERIVED.iter().zip(&mut rows) {
             rows.extend(derived_of(table, household, &book)?);
         }
@@ -949,14 +951,19 @@ fn priced(
 /// that need the rows themselves, such as lots as at a trade date.
 pub async fn ledger_of(db: &Db, household: &str) -> Result<Option<Ledger>> {
     let Some(generation) = db.generation(Holdings::NAME).await? else { return Ok(None) };
+    saved_ledger(db, generation, household).await
+}
+
+/// The ledger in a household's state saved in `generation`, if any.
+async fn saved_ledger(db: &Db, generation: i64, household: &str) -> Result<Option<Ledger>> {
     match db.load_state(Holdings::NAME, generation, household).await? {
-        Some(bytes) => {
-            let state: HouseholdState = rmp_serde::from_slice(&bytes)
-                .map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))?;
-            Ok(Some(state.ledger))
-        }
+        Some(bytes) => Ok(Some(decode_state(household, &bytes)?.ledger)),
         None => Ok(None),
     }
+}
+
+fn decode_state(household: &str, bytes: &[u8]) -> Result<HouseholdState> {
+    rmp_serde::from_slice(bytes).map_err(|e| Error::Config(format!("holdings state of {household}: {e}")))
 }
 
 #[cfg(test)]

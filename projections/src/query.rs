@@ -47,7 +47,7 @@ impl Record {
 /// primary-key order. A table computed on read ([`crate::holdings::DERIVED`]) is computed for
 /// the household its filters name (they must name one) and filtered in memory the same way.
 pub async fn select(db: &Db, table: &Table, filters: &[(&str, Option<String>)]) -> Result<Vec<Row>> {
-    if !crate::holdings::DERIVED.iter().any(|t| t.name == table.name) {
+    if !crate::holdings::is_derived(table) {
         return db.select(table, filters).await;
     }
     let household = filters.iter().find(|(column, _)| *column == "household").and_then(|(_, v)| v.as_deref());
@@ -63,7 +63,7 @@ pub async fn select(db: &Db, table: &Table, filters: &[(&str, Option<String>)]) 
 /// table computed on read changes exactly when the household's stored `lots` are rewritten
 /// (every change of its ledger), so it shares their token.
 pub async fn scope_version(db: &Db, table: &Table, generation: i64, scope: &str) -> Result<Option<String>> {
-    let stored = if crate::holdings::DERIVED.iter().any(|t| t.name == table.name) { &LOTS } else { table };
+    let stored = if crate::holdings::is_derived(table) { &LOTS } else { table };
     db.scope_version(stored, generation, scope).await
 }
 

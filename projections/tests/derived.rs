@@ -114,3 +114,41 @@ async fn an_older_generations_stored_gains_go_with_it() {
     let smith = [("household", Some("smith".to_owned()))];
     assert_eq!(records(&db, &GAINS, &smith).await.unwrap().len(), 2);
 }
+
+/// A rebuild absorbs the whole log as one batch, households and bar runs on every core, and
+/// writes households while others are derived; catching up import by import absorbs small
+/// batches on one thread. Both give exactly the same rows, stored and derived.
+#[tokio::test]
+async fn one_large_parallel_batch_gives_the_rows_of_many_small_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/p.db", dir.path().display());
+    let store = Store::open(&url).await.unwrap();
+    let db = Db::open(&url, false).await.unwrap();
+    let mut runner = Runner::open(db.clone(), projections::by_name("holdings").unwrap()).await.unwrap();
+    let csv = commands::bench::generate_csv(1_500, 4, 12);
+    for household in ["Ames", "Byrd", "Cole"] {
+        commands::ledger::import_csv(&store, household, csv.as_bytes(), false, &caller()).await.unwrap();
+        runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
+    }
+    // 12 symbols × 500 days: more bars than one decoding unit holds.
+    let mut bars = String::from("date,symbol,open,high,low,close,volume\n");
+    let days = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().iter_days();
+    for (i, day) in days.filter(|d| !domain::calendar::is_market_closed(*d)).take(500).enumerate() {
+        for s in 0..12 {
+            let close = 20 + (s * 7 + i) % 300;
+            bars.push_str(&format!("{day},S{s:03},{close},{},{close},{close},1000\n", close + 1));
+        }
+    }
+    commands::market::import_csv(&store, bars.as_bytes(), &caller()).await.unwrap();
+    runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
+    let (incremental, all) = runner.digest().await.unwrap();
+    assert!(incremental["lots"].0 > 100 && incremental["gains"].0 > 100, "{incremental:?}");
+    assert!(incremental["valuations"].0 > 0 && incremental["wash_sales"].0 > 0, "{incremental:?}");
+
+    runner.start_shadow().await.unwrap();
+    let read = runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
+    assert!(read > 6_000, "one batch of the whole log: {read}");
+    let (rebuilt, rebuilt_all) = runner.digest().await.unwrap();
+    assert_eq!(rebuilt, incremental);
+    assert_eq!(rebuilt_all, all);
+}
