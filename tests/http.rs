@@ -209,6 +209,17 @@ async fn the_api_end_to_end() {
         let wrong_kind =
             api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "split", "1", "1")).await;
         assert_eq!((wrong_kind.status, wrong_kind.body["field"].as_str()), (422, Some("action")));
+        // The row is built from its typed fields, with no CSV in between: a leading `#` (a CSV
+        // comment) is only a bad date, named as such, on the request's one line.
+        let mut hashed = trade("2025-06-02", "buy", "1", "150");
+        hashed["trade_date"] = json!("#2025-06-02");
+        let hashed = api.post("/v1/households/smith/trades", Some(&sam), hashed).await;
+        assert_eq!(
+            (hashed.status, hashed.body["field"].as_str(), hashed.body["line"].as_u64()),
+            (422, Some("trade_date"), Some(1)),
+            "{}",
+            hashed.body
+        );
 
         // A CSV import that makes a wash sale; read it back at the import's position.
         let import = api.import("smith", &sam, WASH_CSV).send().await.unwrap();
@@ -293,6 +304,13 @@ async fn the_api_end_to_end() {
             assert!(detail.starts_with(&prefix), "{detail}");
         }
         assert_eq!(api.get("/v1/households/smith/gains?as_of=2020-01-01", &sam).await.status, 403);
+        // A bare date is all of that day, as the CLI reads it: as of today, today's rows are in.
+        let today = chrono::Utc::now().date_naive();
+        let as_of_today = api.get(&format!("/v1/households/smith/lots?as_of={today}"), &aud).await;
+        let current = api.get("/v1/households/smith/lots", &aud).await;
+        assert_eq!(as_of_today.status, 200, "{}", as_of_today.body);
+        assert_eq!(as_of_today.body["rows"], current.body["rows"], "{}", as_of_today.body);
+        assert_eq!(as_of_today.body["as_of"], format!("{today}T23:59:59.999999Z"));
 
         // A trade conditional on the ledger's version: refused once something else was recorded.
         let version = more.body["version"].as_u64().unwrap();
@@ -510,7 +528,20 @@ async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
         assert_eq!(gains.body["totals"], report["totals"], "HTTP: {} CLI: {out}", gains.body);
         assert_eq!(gains.body["totals"]["short"]["proceeds"], "25.12", "12.56 twice, not 25.111 rounded");
         assert_eq!(gains.body["totals"]["long"]["gain_loss"], "3.73", "{}", gains.body);
-        assert_eq!(gains.body["rows"].as_array().unwrap().len(), 4, "the IRA's sale is a row all the same");
+        // The same Form 8949 rows as the CLI: reportable sales only (the IRA's sale is not one).
+        let sales = |rows: &Value| -> Vec<(String, String, String)> {
+            let mut v: Vec<_> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["account"].to_string(), r["date_sold"].to_string(), r["proceeds"].to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sales(&gains.body["rows"]), sales(&report["gains"]), "HTTP: {} CLI: {out}", gains.body);
+        assert_eq!(sales(&gains.body["rows"]).len(), 3, "{}", gains.body);
+        assert!(gains.body["rows"].as_array().unwrap().iter().all(|r| r["reportable"] == "1"), "{}", gains.body);
         // Asked again, the kept answer carries them too.
         let again = api.get(&format!("/v1/households/lee/gains?year=2025&min_position={at}"), &admin).await;
         assert_eq!(again.body["totals"], gains.body["totals"]);

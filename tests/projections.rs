@@ -220,12 +220,22 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
             &["audit", "as-of", &instant, "ledger", "lots", "--household", "Smith", "--format", "json"],
         ));
         assert_eq!(lots_then["lots"].as_array().unwrap().len(), 2);
+        // A bare date is all of that day, as over HTTP: as of today, everything recorded today
+        // is in, the correction included.
+        let today = chrono::Utc::now().date_naive().to_string();
+        let as_of_today = gains(&["audit", "as-of", &today]);
+        assert_eq!(as_of_today["totals"]["short"]["proceeds"], "4500.00", "{as_of_today}");
+        assert_eq!(
+            as_of_today["generated"]["as_of"].as_str(),
+            Some(format!("{today}T23:59:59.999999Z").as_str()),
+            "the last microsecond of the day"
+        );
         // Before anything was recorded the household did not exist, and the replay says so.
         let first = stdout(&run(&db, &dir, &["events", "tail", "--stream", "ledger-smith"]));
         let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
         let first = chrono::DateTime::parse_from_rfc3339(first["recorded_at"].as_str().unwrap()).unwrap();
         let expected = format!(
-            "error: household smith did not exist at 2001-01-01T00:00:00Z (its first event was recorded at {})",
+            "error: household smith did not exist at 2001-01-01T23:59:59.999999Z (its first event was recorded at {})",
             first.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
         );
         for read in [
@@ -240,7 +250,7 @@ async fn audit_as_of_shows_a_report_as_it_stood_before_a_late_correction() {
         let never = run(&db, &dir, &["audit", "as-of", "2001-01-01", "ledger", "lots", "--household", "Nobody"]);
         assert_eq!(
             stderr(&never).trim(),
-            "error: household nobody did not exist at 2001-01-01T00:00:00Z (nothing has been recorded for it yet)"
+            "error: household nobody did not exist at 2001-01-01T23:59:59.999999Z (nothing has been recorded for it yet)"
         );
 
         // The changes since the instant: the correction (and the reports), with actor and command id.

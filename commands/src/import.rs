@@ -52,59 +52,65 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<RowInput>, CommandError> {
     for record in reader.records() {
         let record = record.map_err(|e| lines.error(e))?;
         let line = lines.of_record(&record);
-        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
-        let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
-        let date = |c: &str| -> Result<Option<NaiveDate>, CommandError> {
-            opt(c)
-                .map(|v| {
-                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                        .map_err(|_| bad(line, c, format!("{v:?} is not a date (YYYY-MM-DD)")))
-                })
-                .transpose()
-        };
-        let decimal = |c: &str| -> Result<Decimal, CommandError> {
-            match opt(c) {
-                None => Ok(Decimal::ZERO),
-                Some(v) => Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number"))),
-            }
-        };
-        let symbol = ticker(line, "symbol", opt("symbol"))?;
-        let account = get("account").to_owned();
-        if account.is_empty() {
-            return Err(bad(line, "account", "must not be empty"));
-        }
-        rows.push(RowInput {
-            line,
-            trade_date: date("trade_date")?.ok_or_else(|| bad(line, "trade_date", "must not be empty"))?,
-            account,
-            account_type: opt("account_type").map(|v| parsed(line, "account_type", v.parse())).transpose()?,
-            action: parsed(line, "action", get("action").parse())?,
-            symbol,
-            quantity: decimal("quantity")?,
-            price: decimal("price")?,
-            fees: decimal("fees")?,
-            commission: decimal("commission")?,
-            sec_fee: decimal("sec_fee")?,
-            taf_fee: decimal("taf_fee")?,
-            cusip: opt("cusip").map(str::to_ascii_uppercase),
-            isin: opt("isin").map(str::to_ascii_uppercase),
-            settlement_date: date("settlement_date")?,
-            lot_method: opt("lot_method").map(|v| parsed(line, "lot_method", v.parse())).transpose()?,
-            lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            ratio: opt("ratio").map(|v| parsed(line, "ratio", v.parse())).transpose()?,
-            description: opt("description").map(str::to_owned),
-            owner: opt("owner").map(str::to_owned),
-            new_symbol: ticker(line, "new_symbol", opt("new_symbol"))?,
-            fmv: opt("fmv").map(|_| decimal("fmv")).transpose()?,
-            allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
-            order_id: opt("order_id").map(str::to_owned),
-            identity: opt("id").map(|v| format!("id:{v}")),
-        });
+        rows.push(parse_row(line, &|c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or(""))?);
     }
     if rows.is_empty() {
         return Err(bad(2, "row", "the file has a header but no rows"));
     }
     Ok(rows)
+}
+
+/// Parses one row from its columns' values (`get` gives a column's trimmed value, empty when
+/// absent): the rules of a file's rows, for a file's record or a row sent as typed fields
+/// (`POST /v1/households/{h}/trades`, whose row is its line 1).
+pub fn parse_row<'v>(line: u64, get: &dyn Fn(&str) -> &'v str) -> Result<RowInput, CommandError> {
+    let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
+    let date = |c: &str| -> Result<Option<NaiveDate>, CommandError> {
+        opt(c)
+            .map(|v| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| bad(line, c, format!("{v:?} is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()
+    };
+    let decimal = |c: &str| -> Result<Decimal, CommandError> {
+        match opt(c) {
+            None => Ok(Decimal::ZERO),
+            Some(v) => Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number"))),
+        }
+    };
+    let symbol = ticker(line, "symbol", opt("symbol"))?;
+    let account = get("account").to_owned();
+    if account.is_empty() {
+        return Err(bad(line, "account", "must not be empty"));
+    }
+    Ok(RowInput {
+        line,
+        trade_date: date("trade_date")?.ok_or_else(|| bad(line, "trade_date", "must not be empty"))?,
+        account,
+        account_type: opt("account_type").map(|v| parsed(line, "account_type", v.parse())).transpose()?,
+        action: parsed(line, "action", get("action").parse())?,
+        symbol,
+        quantity: decimal("quantity")?,
+        price: decimal("price")?,
+        fees: decimal("fees")?,
+        commission: decimal("commission")?,
+        sec_fee: decimal("sec_fee")?,
+        taf_fee: decimal("taf_fee")?,
+        cusip: opt("cusip").map(str::to_ascii_uppercase),
+        isin: opt("isin").map(str::to_ascii_uppercase),
+        settlement_date: date("settlement_date")?,
+        lot_method: opt("lot_method").map(|v| parsed(line, "lot_method", v.parse())).transpose()?,
+        lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        ratio: opt("ratio").map(|v| parsed(line, "ratio", v.parse())).transpose()?,
+        description: opt("description").map(str::to_owned),
+        owner: opt("owner").map(str::to_owned),
+        new_symbol: ticker(line, "new_symbol", opt("new_symbol"))?,
+        fmv: opt("fmv").map(|_| decimal("fmv")).transpose()?,
+        allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
+        order_id: opt("order_id").map(str::to_owned),
+        identity: opt("id").map(|v| format!("id:{v}")),
+    })
 }
 
 /// Gives each row without a broker transaction id (the `id` column) the digest of its fields

@@ -1,9 +1,8 @@
 //! Household ledger commands: load the stream, let the domain decide, append with the
 //! expected version, retrying a bounded number of times when another writer got there first.
 
-use domain::ledger::{
-    decide, evolve, household_key, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange,
-};
+use domain::ledger::{decide, evolve, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange};
+use domain::streams::Stream;
 use domain::Sealed;
 use event_store::{EventStore, Store, StreamId};
 use sha2::{Digest, Sha256};
@@ -18,14 +17,9 @@ use crate::CommandError;
 /// The schema version of every ledger event type this code writes.
 pub const LEDGER_SCHEMA_VERSION: u32 = domain::ledger::SCHEMA_VERSION;
 
-/// The household's stream: `ledger-<key>`, the key being the name lowercased with runs of
-/// other characters turned into `_`.
+/// The household's stream: `ledger-<key>` ([`domain::streams`]).
 pub fn ledger_stream(household: &str) -> Result<StreamId, CommandError> {
-    let key = household_key(household);
-    if key.is_empty() {
-        return Err(CommandError::Invalid(format!("household: {household:?} has no letters or digits")));
-    }
-    Ok(StreamId::new(format!("ledger-{key}"))?)
+    crate::stream_id(&Stream::ledger(household)?)
 }
 
 /// The household's ledger as recorded, and its stream version (0 when it does not exist).
@@ -149,21 +143,22 @@ pub async fn import_csv<S: EventStore>(
     record(store, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
-/// Records the rows of a ledger CSV as one command whose id the caller chooses (the HTTP API
-/// derives it from the Idempotency-Key, or draws a fresh one, so the same trade entered twice
-/// on purpose is recorded twice). All or nothing.
-pub async fn record_rows<S: EventStore>(
+/// Records one row given as typed fields ([`crate::import::parse_row`] builds it) as one
+/// command whose id the caller chooses (the HTTP API derives it from the Idempotency-Key, or
+/// draws a fresh one, so the same trade entered twice on purpose is recorded twice); `request`
+/// is the row as sent (its SHA-256 is kept as a file's would be).
+pub async fn record_row<S: EventStore>(
     store: &S,
     household: &str,
-    bytes: &[u8],
-    command_id: String,
+    row: domain::ledger::RowInput,
+    request: &[u8],
     expected: Option<u64>,
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    let rows = parse_csv(bytes)?;
     let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false };
-    record(store, household, bytes, rows, options, command_id, expected, command_uuid, caller).await
+    let command_id = command_uuid.to_string();
+    record(store, household, request, vec![row], options, command_id, expected, command_uuid, caller).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -334,19 +329,7 @@ pub async fn close_account<S: EventStore>(
     execute(store, household, &command, Uuid::now_v7(), caller).await
 }
 
-/// An account as a reader sees it: numbers opened and masked to their last four characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountView {
-    pub info: domain::ledger::types::AccountInfo,
-    pub institution: Option<String>,
-    pub account_number: Option<String>,
-    pub routing_number: Option<String>,
-    pub plaid_linked: bool,
-    pub employer_match: Option<domain::ledger::benefits::MatchFormula>,
-    pub vesting: Option<domain::ledger::benefits::Vesting>,
-    pub closed_on: Option<chrono::NaiveDate>,
-    pub cash: rust_decimal::Decimal,
-}
+pub use domain::ledger::types::AccountView;
 
 fn mask(plain: &[u8]) -> String {
     let text = String::from_utf8_lossy(plain);

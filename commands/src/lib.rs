@@ -24,6 +24,11 @@ pub mod totp;
 pub mod user;
 pub mod vault;
 
+/// The event store's id of a stream ([`domain::streams::Stream`] builds and parses them).
+pub fn stream_id(stream: &domain::streams::Stream) -> Result<event_store::StreamId, CommandError> {
+    Ok(event_store::StreamId::new(stream.id())?)
+}
+
 /// Why a command did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use domain::ledger::types::is_ticker;
 use domain::market::{decide, evolve, Bar, Market, MarketEvent};
 use event_store::{EventStore, StreamId, StreamWrite};
 use rust_decimal::Decimal;
@@ -35,13 +34,9 @@ impl Aggregate for MarketAggregate {
     }
 }
 
-/// `market-<SYMBOL>`, the symbol upper-cased.
+/// `market-<SYMBOL>`, the symbol upper-cased ([`domain::streams`]).
 pub fn market_stream(symbol: &str) -> Result<StreamId, CommandError> {
-    let s = symbol.trim().to_ascii_uppercase();
-    if !is_ticker(&s) {
-        return Err(CommandError::Invalid(format!("symbol: {symbol:?} is not a ticker (letters, digits, . - /)")));
-    }
-    Ok(StreamId::new(format!("market-{s}"))?)
+    crate::stream_id(&domain::streams::Stream::market(symbol)?)
 }
 
 /// Parses a whole file into bars per symbol, with their lines.

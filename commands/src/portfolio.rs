@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::ledger::household_key;
 use domain::portfolio::{decide, evolve, Portfolio, PortfolioCommand, PortfolioEvent};
 use event_store::{EventStore, StreamId};
 use rust_decimal::Decimal;
@@ -28,13 +27,9 @@ impl Aggregate for PortfolioAggregate {
     }
 }
 
-/// `portfolio-<household key>--<portfolio key>`.
+/// `portfolio-<household key>--<portfolio key>` ([`domain::streams`]).
 pub fn portfolio_stream(household: &str, name: &str) -> Result<StreamId, CommandError> {
-    let (h, n) = (household_key(household), household_key(name));
-    if h.is_empty() || n.is_empty() {
-        return Err(CommandError::Invalid("household and portfolio names need letters or digits".into()));
-    }
-    Ok(StreamId::new(format!("portfolio-{h}--{n}"))?)
+    crate::stream_id(&domain::streams::Stream::portfolio(household, name)?)
 }
 
 /// Runs a portfolio command; `expected` is the version the caller last saw, if it wants the

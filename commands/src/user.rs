@@ -48,7 +48,7 @@ pub fn canonical(user_id: &str) -> Result<(String, StreamId), CommandError> {
     let id = Uuid::parse_str(user_id.trim())
         .map_err(|_| CommandError::Invalid(format!("user: {user_id:?} is not a user id")))?
         .to_string();
-    let stream = StreamId::new(format!("user-{id}"))?;
+    let stream = crate::stream_id(&domain::streams::Stream::user(&id))?;
     Ok((id, stream))
 }
 

@@ -13,6 +13,8 @@
 //!   rotating refresh-token sessions with reuse detection, lockout, MFA replay guard, backup
 //!   codes, advisor households).
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
+//! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
+//!   names and read back.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
@@ -31,6 +33,7 @@ pub mod market;
 pub mod portfolio;
 pub mod report;
 pub mod rmd;
+pub mod streams;
 pub mod user;
 
 /// A command the domain refuses, naming the input line (for imports) and field. The variant

@@ -28,6 +28,7 @@ use domain::ledger::types::id_order;
 use domain::ledger::{apply, Ledger, LedgerEvent};
 use domain::market::MarketEvent;
 use domain::portfolio::{Portfolio, PortfolioEvent};
+use domain::streams::Parts;
 use event_store::{StoredEvent, Upcasters};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -338,8 +339,10 @@ impl Unit<'_> {
                         let event: PortfolioEvent = upcasters
                             .decode_versioned(e, domain::portfolio::SCHEMA_VERSION)
                             .map_err(|x| decode_err(e, x))?;
-                        let id = &e.stream_id.as_str()["portfolio-".len()..];
-                        let portfolio = id.split_once("--").map_or("", |(_, p)| p);
+                        let portfolio = match Parts::of(e.stream_id.as_str()) {
+                            Some(Parts::Portfolio(_, p)) => p,
+                            _ => "",
+                        };
                         let p = state.portfolios.remove(portfolio).unwrap_or_default();
                         state.portfolios.insert(portfolio.to_owned(), domain::portfolio::evolve(p, &event));
                     }
@@ -440,16 +443,14 @@ impl Holdings {
         let mut by_household: BTreeMap<&str, Vec<&StoredEvent>> = BTreeMap::new();
         let mut bars: Vec<&StoredEvent> = Vec::new();
         for e in events {
-            let id = e.stream_id.as_str();
-            let household = match e.stream_id.category() {
-                "ledger" => &id["ledger-".len()..],
-                "portfolio" => match id["portfolio-".len()..].split_once("--") {
-                    Some((household, _)) => household,
-                    None => return Err(decode_err(e, "portfolio stream id without `--`")),
-                },
-                "market" => {
+            let household = match Parts::of(e.stream_id.as_str()) {
+                Some(Parts::Ledger(household) | Parts::Portfolio(household, _)) => household,
+                Some(Parts::Market(_)) => {
                     bars.push(e);
                     continue;
+                }
+                None if e.stream_id.category() == "portfolio" => {
+                    return Err(decode_err(e, "portfolio stream id without `--`"))
                 }
                 _ => continue,
             };

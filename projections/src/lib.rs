@@ -8,7 +8,7 @@
 //!   auditors' as-of replay) or NATS JetStream (the relay's subjects).
 //! - [`holdings`], [`prices`], [`people`]: the projectors and their tables; [`query`] reads
 //!   them back as typed rows.
-//! - [`risk`]: the risk worker (inside `cairn serve`) and its read model `portfolio_risk`,
+//! - [`risk`]: the read model `portfolio_risk` (its worker is `workers::risk`),
 //!   computed from the `holdings` and `prices` read models.
 //!
 //! This crate and `event-store` are the only ones that contain SQL.

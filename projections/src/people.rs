@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use domain::streams::Parts;
 use domain::user::{evolve, User, UserEvent};
 use event_store::{StoredEvent, Upcasters};
 
@@ -101,7 +102,8 @@ impl People {
                 .upcasters
                 .decode_versioned(e, domain::user::SCHEMA_VERSION)
                 .map_err(|x| Error::Decode { position: e.global_position, problem: x.to_string() })?;
-            let key = e.stream_id.as_str()["user-".len()..].to_owned();
+            let Some(Parts::User(key)) = Parts::of(e.stream_id.as_str()) else { continue };
+            let key = key.to_owned();
             if !self.users.contains_key(&key) {
                 let user = match db.load_state(Self::NAME, generation, &key).await? {
                     Some(bytes) => {

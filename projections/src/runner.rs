@@ -190,7 +190,7 @@ pub(crate) async fn register(db: &Db, name: &str, version: i64, tables: &[&Table
 }
 
 /// The checkpoint of `name` in `generation` (0 when there is none).
-pub(crate) async fn checkpoint(db: &Db, name: &str, generation: i64) -> Result<u64> {
+pub async fn checkpoint(db: &Db, name: &str, generation: i64) -> Result<u64> {
     let rows = db
         .fetch(
             "SELECT CAST(position AS TEXT) FROM cairn_projector_checkpoints WHERE name = $1 AND generation = CAST($2 AS BIGINT)",

@@ -1,11 +1,11 @@
 //! `cairn ledger …`: imports, reports, corrections, accounts and members.
 
 use anyhow::Context as _;
-use api::reports;
 use clap::Subcommand;
 use commands::vault::Vault;
 use domain::ledger::TradeChange;
 use event_store::Store;
+use queries::reports;
 
 use super::read::{emit, Reader};
 use super::{caller, master_key, out, outln, with_newline};
@@ -128,7 +128,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         household: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// The employer match on a year's deferrals under the account's formula, and how much of it
     /// is vested after the given years of service.
@@ -168,7 +168,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         year: i32,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// Open tax lots: symbol, account, quantity, acquired date (after wash-sale tacking),
     /// adjusted basis.
@@ -179,7 +179,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// Realized gains of a tax year, Form 8949 style (taxable accounts), with totals per term.
     Gains {
@@ -188,7 +188,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         year: i32,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// Positions per account and symbol: quantity, cost basis, and market value and unrealized
     /// gain at the symbol's latest close (with the global position of the bar used).
@@ -196,7 +196,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         household: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// The wash-sale register: each disallowed loss, the replacement lot it moved to, and the
     /// holding period tacked on.
@@ -204,7 +204,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         household: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
 }
 
@@ -364,7 +364,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
         LedgerCommand::Accounts { household, format } => {
             let vault = Vault::new(store.clone(), master_key()?);
             let views = commands::ledger::accounts(&store, &vault, &household).await?;
-            out!("{}", with_newline(reports::accounts(&views).render(format)))?;
+            out!("{}", with_newline(reports::accounts(&views).render(format.into())))?;
         }
         LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
             let ledger = load_ledger(&store, &household).await?;
@@ -424,12 +424,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Res
             (reports::lots(&rows), format, vec![("household", household)])
         }
         LedgerCommand::Gains { household, year, format } => {
-            let filters = [
-                ("household", key(&household)),
-                ("reportable", Some("1".to_owned())),
-                ("date_sold >=", Some(format!("{year:04}-01-01"))),
-                ("date_sold <=", Some(format!("{year:04}-12-31"))),
-            ];
+            let filters = queries::ledger::gains(&domain::ledger::household_key(&household), Some(year));
             let rows = records(&reader.db, &GAINS, &filters).await?;
             (reports::gains(&rows), format, vec![("household", household), ("year", year.to_string())])
         }

@@ -1,10 +1,10 @@
 //! `cairn market …`: daily bars as events, and queries over them.
 
 use anyhow::Context as _;
-use api::reports;
 use clap::Subcommand;
 use domain::market::Interval;
 use event_store::Store;
+use queries::reports;
 
 use super::read::{emit, Reader};
 use super::{caller, outln};
@@ -35,14 +35,14 @@ pub(crate) enum MarketCmd {
         #[arg(long, value_parser = ["day", "week", "month"], default_value = "day")]
         interval: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
     /// A symbol's latest bar.
     Latest {
         #[arg(long)]
         symbol: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: reports::Format,
+        format: super::Format,
     },
 }
 

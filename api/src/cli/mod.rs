@@ -15,6 +15,24 @@ use std::io::Write as _;
 
 use commands::vault::MasterKey;
 
+/// How a report is printed (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Json,
+    Csv,
+    Table,
+}
+
+impl From<Format> for queries::reports::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Json => Self::Json,
+            Format::Csv => Self::Csv,
+            Format::Table => Self::Table,
+        }
+    }
+}
+
 /// Writes to standard output, the one place every command's output goes through (`out!` and
 /// `outln!`). Errors come back, a closed pipe among them (`cairn … | head`): the command stops
 /// there and [`closed_pipe`] lets `main` end it quietly, where `print!` would panic.

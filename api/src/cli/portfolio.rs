@@ -27,7 +27,7 @@ pub(crate) struct PortfolioReport {
     #[arg(long)]
     name: String,
     #[arg(long, value_enum, default_value = "table")]
-    format: api::reports::Format,
+    format: super::Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,11 +162,11 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
             reader.ready("holdings").await?;
             reader.ready("prices").await?;
             let (h, p) = (domain::ledger::household_key(&household), domain::ledger::household_key(&name));
-            let row = projections::risk::assess(&reader.db, &h, &p).await?.ok_or_else(|| missing(&household, &name))?;
+            let row = queries::risk::assess(&reader.db, &h, &p).await?.ok_or_else(|| missing(&household, &name))?;
             let record = projections::query::Record::new(&projections::risk::PORTFOLIO_RISK, row);
             let position = record.text("position").and_then(|p| p.parse().ok()).unwrap_or(0);
             let params = vec![("household", household), ("name", name)];
-            return emit(reader, &api::reports::risk(&record), format, &params, position).await;
+            return emit(reader, &queries::reports::risk(&record), format, &params, position).await;
         }
         _ => anyhow::bail!("only `portfolio allocation` and `portfolio risk` can be read as of an instant"),
     };
@@ -180,7 +180,7 @@ pub(crate) async fn read(reader: &mut Reader, cmd: PortfolioCmd) -> anyhow::Resu
         return Err(missing(&household, &name));
     };
     let rows = records(&reader.db, &ALLOCATIONS, &filters).await?;
-    let report = api::reports::allocation(p, &rows);
+    let report = queries::reports::allocation(p, &rows);
     let params = vec![("household", household), ("name", name)];
     emit(reader, &report, format, &params, position).await
 }

@@ -6,7 +6,9 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use api::reports::{self, Format, Report};
+use queries::reports::{self, Report};
+
+use super::Format;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use domain::report::ReportEvent;
@@ -21,8 +23,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::{caller, out, outln, with_newline};
 
-pub(crate) use api::read::Reader;
-use api::read::{belongs_to, change_rows, CHANGE_COLUMNS};
+pub(crate) use queries::read::Reader;
+use queries::read::{belongs_to, change_rows, CHANGE_COLUMNS};
 
 /// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
 /// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
@@ -36,7 +38,7 @@ pub(crate) async fn emit(
     let parameters: BTreeMap<String, String> = parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let (text, sha256) = match format {
         Format::Table => {
-            out!("{}", with_newline(report.render(format)))?;
+            out!("{}", with_newline(report.render(format.into())))?;
             return Ok(());
         }
         Format::Json => {
@@ -52,7 +54,7 @@ pub(crate) async fn emit(
             (with_newline(value.to_string()), sha)
         }
         Format::Csv => {
-            let body = with_newline(report.render(format));
+            let body = with_newline(report.render(format.into()));
             let sha = hex::encode(Sha256::digest(&body));
             (format!("{body}# sha256:{sha}\n"), sha)
         }
@@ -250,7 +252,8 @@ pub(crate) enum AuditCmd {
     /// Read commands: ledger lots|gains|positions|wash-sales|contributions, portfolio allocation|risk,
     /// market bars|latest, audit kyc.
     AsOf {
-        /// An RFC 3339 instant (2025-04-15T00:00:00Z) or a date (midnight UTC).
+        /// An RFC 3339 instant (2025-04-15T00:00:00Z), or a date for all of that day in UTC
+        /// (2025-04-15 is 2025-04-15T23:59:59.999999Z, as over HTTP).
         instant: String,
         #[command(subcommand)]
         read: AsOfRead,
@@ -258,10 +261,10 @@ pub(crate) enum AuditCmd {
     /// Every event recorded in a window: position, time, stream, type, actor, command id,
     /// causation and a one-line summary.
     Changes {
-        /// Start of the window (inclusive): RFC 3339 or a date.
+        /// Start of the window (inclusive): RFC 3339 or a date (its first moment, UTC).
         #[arg(long)]
         from: String,
-        /// End of the window (inclusive): RFC 3339 or a date (the end of that day).
+        /// End of the window (inclusive): RFC 3339 or a date (all of that day, to 23:59:59.999999 UTC).
         #[arg(long)]
         to: String,
         /// Only this household's ledger and portfolios.
@@ -316,21 +319,16 @@ pub(crate) enum AsOfAudit {
     },
 }
 
-/// Parses an instant: RFC 3339, or a date meaning its first (`end` false) or last moment.
-pub(crate) fn instant(s: &str, end: bool) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("{s:?}: expected an RFC 3339 instant (2025-04-15T00:00:00Z) or a date"))?;
-    let time = if end { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
-    Ok(time.expect("valid time").and_utc())
+/// Reads an instant ([`queries::instant`], as HTTP reads it): RFC 3339, or a day meaning all of
+/// it in UTC.
+pub(crate) fn instant(s: &str, bound: queries::instant::Bound) -> anyhow::Result<DateTime<Utc>> {
+    Ok(queries::instant::parse(s, bound)?)
 }
 
 pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
         AuditCmd::AsOf { instant: at, read } => {
-            let at = instant(&at, false).context("INSTANT")?;
+            let at = instant(&at, queries::instant::Bound::End).context("INSTANT")?;
             let mut reader = Reader::as_of(store, at).await?;
             let household = match &read {
                 AsOfRead::Ledger(cmd) => cmd.report_household(),
@@ -370,7 +368,10 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
             emit(&reader, &report, format, &params, position).await
         }
         AuditCmd::Changes { from, to, household, format } => {
-            let (from_t, to_t) = (instant(&from, false).context("--from")?, instant(&to, true).context("--to")?);
+            let (from_t, to_t) = (
+                instant(&from, queries::instant::Bound::Start).context("--from")?,
+                instant(&to, queries::instant::Bound::End).context("--to")?,
+            );
             let reader = Reader::open(store.clone(), url).await?;
             let first = store.position_at(from_t - chrono::Duration::microseconds(1)).await? + 1;
             let last = store.position_at(to_t).await?;

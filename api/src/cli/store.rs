@@ -95,15 +95,15 @@ pub(crate) enum BenchCommand {
 
 pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let relay_task = relay.map(|config| tokio::spawn(relay_until_stopped(store.clone(), config, stopping.clone())));
+    let relay_task = relay.map(|config| tokio::spawn(workers::relay::follow(store.clone(), config, stopping.clone())));
     let db = projections::Db::open(url, false).await?;
     let projectors: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
         .collect();
-    // The risk worker: portfolio_risk rows recomputed as portfolios change (projections::risk).
-    let risk = std::sync::Arc::new(projections::risk::Metrics::default());
-    let risk_task = tokio::spawn(projections::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone()));
+    // The risk worker: portfolio_risk rows recomputed as portfolios change (workers::risk).
+    let risk = std::sync::Arc::new(workers::risk::Metrics::default());
+    let risk_task = tokio::spawn(workers::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone()));
     api::http::idempotency::create_table(&db).await?;
     let vault = commands::vault::Vault::new(store.clone(), super::master_key()?);
     // The signing key lives beside the master key unless configured.
@@ -137,41 +137,6 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
     }
     risk_task.await.context("risk worker task")?;
     Ok(())
-}
-
-/// The relay inside `serve`: a NATS outage must not take the HTTP server down, so it logs the
-/// failure and reconnects every five seconds, resuming from its checkpoint, until shutdown.
-pub(crate) async fn relay_until_stopped(
-    store: Store,
-    config: RelayConfig,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let result = match Relay::connect(store.clone(), config.clone()).await {
-            Ok(relay) => {
-                let stopped = stopping.clone();
-                relay
-                    .run(async move {
-                        let mut stopped = stopped;
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(stats) if *stopping.borrow() => {
-                tracing::info!(published = stats.published, checkpoint = stats.checkpoint, "relay stopped");
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "relay failed; reconnecting in 5 s"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-            _ = stopping.wait_for(|s| *s) => return,
-        }
-    }
 }
 
 pub(crate) async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {

@@ -35,7 +35,7 @@ pub(crate) enum UserCmd {
         #[arg(long)]
         household: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
-        format: api::reports::Format,
+        format: super::Format,
     },
     /// Change personal data; fields not given keep their value.
     Profile {
@@ -207,7 +207,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                     r.flag("erased").to_string(),
                 ]);
             }
-            let report = api::reports::Report {
+            let report = queries::reports::Report {
                 name: "users",
                 columns: vec!["user_id", "household", "name", "email", "kyc_status", "roles", "mfa_enabled", "erased"],
                 rows: out,

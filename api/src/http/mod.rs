@@ -56,7 +56,7 @@ pub struct AppState {
     /// for every connection) is not held open by them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// The risk worker's figures, for `/metrics` (zero when no worker runs in this process).
-    pub risk: Arc<projections::risk::Metrics>,
+    pub risk: Arc<workers::risk::Metrics>,
 }
 
 /// The HTTP routes with their limits and security headers.

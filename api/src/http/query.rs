@@ -28,7 +28,7 @@ pub enum Kind {
     Text,
     /// A global position of the log: a whole number, 0 to [`MAX_POSITION`].
     Position,
-    /// An instant: RFC 3339, or YYYY-MM-DD for the end of that day (UTC).
+    /// An instant: RFC 3339, or YYYY-MM-DD for the whole of that day (UTC).
     Instant,
     /// A day, YYYY-MM-DD.
     Day,
@@ -91,20 +91,13 @@ pub fn position(text: &str) -> Option<u64> {
     ok.then(|| text.parse::<u64>().ok()).flatten().filter(|&n| n <= MAX_POSITION)
 }
 
-/// An instant: RFC 3339 (any offset, `T`/`t` or a space between date and time), or a day,
-/// meaning the last second of it in UTC.
+/// An as-of instant or the end of a range ([`queries::instant`]): RFC 3339, or a day meaning
+/// all of it in UTC (up to 23:59:59.999999).
 pub fn instant(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    day(text).map(|d| d.and_hms_opt(23, 59, 59).expect("a valid time").and_utc())
+    queries::instant::parse(text, queries::instant::Bound::End).ok()
 }
 
-/// A day, YYYY-MM-DD (four-digit year).
-pub fn day(text: &str) -> Option<NaiveDate> {
-    let shaped = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
-    shaped.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
-}
+pub use queries::instant::day;
 
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     String::deserialize(d)
@@ -122,7 +115,7 @@ macro_rules! parsed {
 }
 
 parsed!(Position, position, "a global position (a whole number from 0 to 9223372036854775807)");
-parsed!(Instant, instant, "an instant (RFC 3339, or YYYY-MM-DD for the end of that day)");
+parsed!(Instant, instant, "an instant (RFC 3339, or YYYY-MM-DD for the whole of that day in UTC)");
 parsed!(Day, day, "a day (YYYY-MM-DD)");
 parsed!(
     Year,
@@ -211,7 +204,9 @@ mod tests {
     fn values_parse_as_their_kind_says() {
         let p: P = parse("min_position=9223372036854775807&as_of=2024-03-01&year=2024&allow=true").unwrap();
         assert_eq!(p.min_position, Some(Position(MAX_POSITION)));
-        assert_eq!(p.as_of.unwrap().0.to_rfc3339(), "2024-03-01T23:59:59+00:00");
+        // A bare day is all of it: the CLI reads `2024-03-01` as the same instant.
+        assert_eq!(p.as_of.unwrap().0.to_rfc3339(), "2024-03-01T23:59:59.999999+00:00");
+        assert_eq!(Some(p.as_of.unwrap().0), queries::instant::parse("2024-03-01", queries::instant::Bound::End).ok());
         assert_eq!(p.year, Some(Year(2024)));
         assert_eq!(p.allow, Some(Flag(true)));
         let p: P = parse("as_of=2024-03-01T10:00:00.5-05:00").unwrap();

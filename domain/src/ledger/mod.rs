@@ -951,16 +951,4 @@ fn reconcile_wash_sales(
     events
 }
 
-/// The ledger stream's id part for a household name: lowercase (any script), with runs of
-/// anything but letters and digits turned into one `_`.
-pub fn household_key(name: &str) -> String {
-    let mut key = String::with_capacity(name.len());
-    for c in name.trim().chars() {
-        if c.is_alphanumeric() {
-            key.extend(c.to_lowercase());
-        } else if !key.ends_with('_') {
-            key.push('_');
-        }
-    }
-    key.trim_matches('_').to_owned()
-}
+pub use crate::streams::household_key;

@@ -372,6 +372,20 @@ impl Trade {
     }
 }
 
+/// An account as a reader sees it: numbers opened and masked to their last four characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountView {
+    pub info: AccountInfo,
+    pub institution: Option<String>,
+    pub account_number: Option<String>,
+    pub routing_number: Option<String>,
+    pub plaid_linked: bool,
+    pub employer_match: Option<crate::ledger::benefits::MatchFormula>,
+    pub vesting: Option<crate::ledger::benefits::Vesting>,
+    pub closed_on: Option<chrono::NaiveDate>,
+    pub cash: rust_decimal::Decimal,
+}
+
 /// A household account as the lot engine needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountInfo {

@@ -24,7 +24,7 @@ use crate::http::authz::{self, Need};
 use crate::http::problem::{Body, Problem};
 use crate::http::query::{Position, Query};
 use crate::http::AppState;
-use crate::read::{belongs_to, Reader};
+use queries::read::{belongs_to, Reader};
 
 const ADMIN: &[Role] = &[Role::Admin];
 const AUDIT: &[Role] = &[Role::Auditor, Role::Admin];

@@ -19,8 +19,8 @@ use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
 use crate::http::query::{self, Instant, Position, Query, Year};
 use crate::http::AppState;
-use crate::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
-use crate::reports::shown;
+use queries::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
+use queries::reports::shown;
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
 /// `projections::runner::COALESCE`) before catching the read model up itself.
@@ -117,14 +117,14 @@ pub fn columns(table: &Table) -> Vec<ColumnInfo> {
     table.columns.iter().map(|c| ColumnInfo { name: c.name, kind: kind(c.kind) }).collect()
 }
 
-/// Realized gains: the rows, and the totals per term of the reportable ones (taxable
-/// accounts), equal to those of `cairn ledger gains --format json`. The schema of the answer
+/// Realized gains: the Form 8949 rows (reportable sales: taxable accounts) and their totals
+/// per term, equal to those of `cairn ledger gains --format json`. The schema of the answer
 /// of [`household_rows`] for the gains view, which writes it straight from the text values.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GainRows {
     #[serde(flatten)]
     pub rows: Rows,
-    pub totals: crate::reports::GainTotals,
+    pub totals: queries::reports::GainTotals,
 }
 
 /// Rows as objects, column → value as [`Rows`] shows it.
@@ -144,13 +144,8 @@ pub(crate) fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map
         .collect()
 }
 
-fn instant(text: &str, field: &str) -> Result<DateTime<Utc>, Problem> {
-    query::instant(text).ok_or_else(|| {
-        Problem::field(
-            field,
-            format!("{field}: {text:?} is not an instant (RFC 3339, or YYYY-MM-DD for the end of that day)"),
-        )
-    })
+fn instant(text: &str, field: &str, bound: queries::instant::Bound) -> Result<DateTime<Utc>, Problem> {
+    queries::instant::parse(text, bound).map_err(|e| Problem::field(field, format!("{field}: {e}")))
 }
 
 /// A reader for these parameters: the server's read models, or an as-of replay (auditors and
@@ -210,6 +205,10 @@ pub async fn household_rows(
         }
         (None, Some(_)) => return Err(Problem::field("year", "this endpoint does not take a year")),
         _ => {}
+    }
+    if view.totals {
+        // Form 8949 rows: the CLI's query (reportable sales only).
+        filters = queries::ledger::gains(&key, params.year.map(|y| y.0));
     }
     match (view.portfolio, params.portfolio.clone()) {
         (true, Some(name)) => filters.push(("portfolio", Some(domain::ledger::household_key(&name)))),
@@ -272,7 +271,7 @@ fn rows_json(view: View, rows: Vec<projections::db::Row>) -> std::sync::Arc<str>
     if view.totals {
         out.extend_from_slice(b",\"totals\":");
         let records = projections::query::records_of(table, rows);
-        let _ = serde_json::to_writer(&mut out, &crate::reports::gain_totals(&records));
+        let _ = serde_json::to_writer(&mut out, &queries::reports::gain_totals(&records));
     }
     String::from_utf8(out).expect("JSON is UTF-8").into()
 }
@@ -313,11 +312,16 @@ pub async fn events(
     let key = authz::household(&state, &p, &household, Need::Read, "events").await?;
     let store = &state.store;
     let first = match &params.from {
-        Some(t) => store.position_at(instant(t, "from")? - chrono::Duration::microseconds(1)).await? + 1,
+        Some(t) => {
+            store
+                .position_at(instant(t, "from", queries::instant::Bound::Start)? - chrono::Duration::microseconds(1))
+                .await?
+                + 1
+        }
         None => 1,
     };
     let cut = match (&params.to, params.as_of) {
-        (Some(t), _) => Some(instant(t, "to")?),
+        (Some(t), _) => Some(instant(t, "to", queries::instant::Bound::End)?),
         (None, as_of) => as_of.map(|i| i.0),
     };
     let last = match cut {
@@ -355,7 +359,7 @@ pub async fn events(
 }
 
 /// How long a `min_position` risk read waits for serve's risk worker (which lets a portfolio's
-/// changes gather for `projections::risk::QUIET`, at most `MAX_DELAY`) before computing the
+/// changes gather for `workers::risk::QUIET`, at most `MAX_DELAY`) before computing the
 /// portfolio itself.
 pub const RISK_FOLLOWER: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -387,7 +391,7 @@ pub async fn risk(
         existed(&reader, &key).await?;
         reader.ready("holdings").await.map_err(Problem::internal)?;
         let position = reader.ready("prices").await.map_err(Problem::internal)?;
-        let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;
+        let row = queries::risk::assess(&reader.db, &key, &portfolio).await?;
         return Ok(computed(row, position, reader.instant()));
     }
     // A position beyond the head waits for the head (every position a client was given is at
@@ -411,7 +415,7 @@ pub async fn risk(
     let mut reader = Reader::with_db(state.store.clone(), state.db.clone());
     reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
     reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
-    let row = projections::risk::assess(&reader.db, &key, &portfolio).await?;
+    let row = queries::risk::assess(&reader.db, &key, &portfolio).await?;
     if let Some(row) = &row {
         projections::risk::save(&state.db, row).await?;
     }

@@ -125,20 +125,48 @@ pub fn corporate_action_schema(g: &mut schemars::SchemaGenerator) -> schemars::S
 }
 
 impl Row {
-    /// The row as a one-line CSV file (header and record), so it goes through the very parser
-    /// and checks a file import does.
-    fn to_csv(&self) -> Result<Vec<u8>, Problem> {
-        let value = serde_json::to_value(self).map_err(Problem::internal)?;
-        let map = value.as_object().expect("a struct serializes to an object");
-        // Every column the import requires, even when empty (the parser then names what is
-        // missing by its field), and the optional ones given.
-        let required = |k: &str| commands::import::REQUIRED_COLUMNS.contains(&k);
-        let present: Vec<(&String, &str)> =
-            map.iter().filter_map(|(k, v)| v.as_str().or_else(|| required(k).then_some("")).map(|s| (k, s))).collect();
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(present.iter().map(|(k, _)| k.as_str())).map_err(Problem::internal)?;
-        w.write_record(present.iter().map(|(_, v)| *v)).map_err(Problem::internal)?;
-        w.into_inner().map_err(Problem::internal)
+    /// A column's value as the ledger's row parser reads it (trimmed; empty when absent).
+    fn get(&self, column: &str) -> &str {
+        fn text(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("")
+        }
+        fn dec(v: &Option<DecimalText>) -> &str {
+            v.as_ref().map_or("", |d| d.0.as_str())
+        }
+        match column {
+            "trade_date" => &self.trade_date,
+            "account" => &self.account,
+            "account_type" => text(&self.account_type),
+            "action" => &self.action,
+            "symbol" => text(&self.symbol),
+            "quantity" => dec(&self.quantity),
+            "price" => dec(&self.price),
+            "fees" => dec(&self.fees),
+            "settlement_date" => text(&self.settlement_date),
+            "lot_method" => text(&self.lot_method),
+            "lot_ids" => text(&self.lot_ids),
+            "ratio" => text(&self.ratio),
+            "description" => text(&self.description),
+            "owner" => text(&self.owner),
+            "new_symbol" => text(&self.new_symbol),
+            "fmv" => dec(&self.fmv),
+            "allocation" => dec(&self.allocation),
+            "commission" => dec(&self.commission),
+            "sec_fee" => dec(&self.sec_fee),
+            "taf_fee" => dec(&self.taf_fee),
+            "cusip" => text(&self.cusip),
+            "isin" => text(&self.isin),
+            "order_id" => text(&self.order_id),
+            "id" => text(&self.id),
+            _ => "",
+        }
+        .trim()
+    }
+
+    /// The ledger row these fields describe, checked by the parser a file's rows go through
+    /// (the row is line 1 of its request).
+    fn input(&self) -> Result<domain::ledger::RowInput, commands::CommandError> {
+        commands::import::parse_row(1, &|c| self.get(c))
     }
 }
 
@@ -255,18 +283,20 @@ async fn record_row(
         if !allowed.contains(&action.as_str()) {
             return Err(Problem::field("action", format!("{action:?} is not one of {}", allowed.join(", "))));
         }
-        let csv = row.to_csv()?;
-        let outcome = ledger::record_rows(&state.store, &key_h, &csv, id.to_string(), expected, id, &p.caller())
-            .await
-            .map_err(|e| {
-                let validation = matches!(e, commands::CommandError::Invalid(_) | commands::CommandError::Rejected(_));
-                let p = Problem::from(e);
-                if validation {
-                    p.with("hint", "fields are named as the CSV columns")
-                } else {
-                    p
-                }
-            })?;
+        let request = serde_json::to_vec(&row).map_err(Problem::internal)?;
+        let recorded = match row.input() {
+            Ok(input) => ledger::record_row(&state.store, &key_h, input, &request, expected, id, &p.caller()).await,
+            Err(e) => Err(e),
+        };
+        let outcome = recorded.map_err(|e| {
+            let validation = matches!(e, commands::CommandError::Invalid(_) | commands::CommandError::Rejected(_));
+            let p = Problem::from(e);
+            if validation {
+                p.with("hint", "fields are named as the CSV columns")
+            } else {
+                p
+            }
+        })?;
         created(&outcome)
     };
     respond(work.await)

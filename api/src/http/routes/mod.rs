@@ -17,7 +17,7 @@ use super::query::Query;
 use super::AppState;
 
 const HOUSEHOLD: Param = ("household", "path", true, Kind::Text, "The household's id (as in /v1/households).");
-const AS_OF: Param = ("as_of", "query", false, Kind::Instant, "An instant (RFC 3339, or YYYY-MM-DD for the end of that day): answer from the events recorded up to it. Auditors and admins.");
+const AS_OF: Param = ("as_of", "query", false, Kind::Instant, "An instant (RFC 3339, or YYYY-MM-DD for all of that day in UTC, up to 23:59:59.999999, as the CLI reads it): answer from the events recorded up to it. Auditors and admins.");
 const MIN_POSITION: Param = (
     "min_position",
     "query",
@@ -171,7 +171,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     add(
         Op {
             response: (200, Some(schema::<GainRows>)),
-            description: "Every sale's row (`reportable` for taxable accounts), and `totals` per term (short, long) of the reportable ones: each row's amounts rounded to cents, then added, as `cairn ledger gains` states them.",
+            description: "The Form 8949 rows, the reportable sales (those of taxable accounts; a sale inside a tax-advantaged account is not reported), as `cairn ledger gains` lists them, and `totals` per term (short, long): each row's amounts rounded to cents, then added, as the CLI states them.",
             ..read("/v1/households/{household}/gains", "Realized gains (Form 8949 rows) with totals per term", YEAR_PARAMS)
         },
         view!("holdings", h::GAINS, Some("date_sold"), false, true),
@@ -221,8 +221,8 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             "The audit trail: every event of the household, who and through what",
             &[
                 HOUSEHOLD,
-                ("from", "query", false, Kind::Instant, "From this instant."),
-                ("to", "query", false, Kind::Instant, "Up to this instant (or `as_of`)."),
+                ("from", "query", false, Kind::Instant, "From this instant (a bare day: from its first moment, UTC)."),
+                ("to", "query", false, Kind::Instant, "Up to this instant (or `as_of`; a bare day: all of it, UTC)."),
             ],
         ),
         get(households::events),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// How a report is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
     Csv,
@@ -290,7 +290,7 @@ pub fn kyc(records: &[Record]) -> Report {
 }
 
 /// The household's accounts.
-pub fn accounts(views: &[commands::ledger::AccountView]) -> Report {
+pub fn accounts(views: &[domain::ledger::types::AccountView]) -> Report {
     let columns = vec![
         "account",
         "account_type",

@@ -1,5 +1,5 @@
 //! Reading through the read models, shared by the CLI's reports and the HTTP queries: catch a
-//! projector up, then read one snapshot.
+//! projector up, then read one snapshot; and the audit trail, assembled once for both.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -104,7 +104,7 @@ impl Reader {
     /// reader of the current read models accepts every household.
     pub async fn household_existed(&self, household: &str) -> anyhow::Result<()> {
         let (Some(until), Some(instant)) = (self.until, self.as_of) else { return Ok(()) };
-        let stream = commands::ledger::ledger_stream(household)?;
+        let stream = StreamId::new(domain::streams::Stream::ledger(household)?.id())?;
         let first = self.store.read_stream(&stream, 1, Direction::Forwards, 1).await?.into_iter().next();
         match first {
             Some(e) if e.global_position <= until => Ok(()),
@@ -146,9 +146,7 @@ pub const CHANGE_COLUMNS: [&str; 9] =
 
 /// Whether an event is about `household` (its ledger or one of its portfolios).
 pub fn belongs_to(e: &StoredEvent, household: &str) -> bool {
-    let id = e.stream_id.as_str();
-    id.strip_prefix("ledger-") == Some(household)
-        || id.strip_prefix("portfolio-").and_then(|r| r.split_once("--")).map(|(h, _)| h) == Some(household)
+    domain::streams::household_of(e.stream_id.as_str()) == Some(household)
 }
 
 /// An event as a row of the audit trail ([`CHANGE_COLUMNS`]).

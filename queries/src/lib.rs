@@ -1,0 +1,19 @@
+//! Everything that answers a question from the read models, for the CLI and HTTP alike.
+//!
+//! - [`read`]: [`read::Reader`] catches a projector up (or replays the log up to an instant
+//!   into a scratch database, for auditors) and pins one snapshot to read; and the audit trail
+//!   ([`read::change_rows`]), assembled once for both shells.
+//! - [`ledger`]: the filters of questions both shells ask (a tax year's Form 8949 rows).
+//! - [`instant`]: the one reader of `as_of` / `from` / `to` instants.
+//! - [`reports`]: reports as columns and rows of strings that render to JSON, CSV or a table
+//!   (amounts with two decimals, quantities exact), and the gains' totals per term.
+//! - [`risk`]: a portfolio's risk row computed on demand from the read models.
+//!
+//! Nothing here writes events; the one write is the risk row a read computes, through
+//! `projections::risk::save`.
+
+pub mod instant;
+pub mod ledger;
+pub mod read;
+pub mod reports;
+pub mod risk;

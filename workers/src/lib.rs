@@ -1,0 +1,10 @@
+//! Long-running subscribers that act on the log, started by `cairn serve`.
+//!
+//! - [`risk`]: keeps `portfolio_risk` current as portfolios, holdings and prices change.
+//! - [`relay`]: publishes committed events to NATS JetStream, reconnecting after outages.
+//!
+//! Each runs until its `stop` watch turns true, logs a failure and starts again from its
+//! checkpoint. CPU-heavy work goes to the blocking pool, never a Tokio worker thread.
+
+pub mod relay;
+pub mod risk;
