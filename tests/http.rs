@@ -42,6 +42,66 @@ impl Server {
     }
 }
 
+/// A server built in-process by `api::startup` (as `serve` builds it: projectors, risk worker,
+/// HTTP) on a free port over a test's fresh database, zero2prod's `spawn_app`: for the tests
+/// that need no separate process. The CLI runs beside it on the same database and keys.
+struct App {
+    base: String,
+    dir: tempfile::TempDir,
+    url: String,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn spawn_app(db: &TestDb) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let config = api::config::Config {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        master_key: api::config::MasterKeySource::File(dir.path().join("master.key")),
+        jwt_key_file: dir.path().join("jwt-ed25519.pem"),
+        hash_cost: api::http::auth::password::HashCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            concurrency: 4,
+        },
+        relay: None,
+        risk_worker: true,
+    };
+    let app = api::startup::Application::build(config).await.expect("the application builds");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let stop = app.stopper();
+    let mut stopping = stop.subscribe();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    }));
+    App { base, dir, url: db.url.clone(), stop }
+}
+
+/// A server the tests drive: in-process ([`App`]) or a `cairn serve` process ([`Server`]).
+trait Host {
+    /// Runs the CLI against the same database and keys; `stdin` is fed to it.
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String;
+}
+
+impl Host for App {
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        run_with_input(&self.url, &server_env(self.dir.path()), args, stdin.unwrap_or(""))
+    }
+}
+
+impl Host for Server {
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        Server::cli(self, args, stdin)
+    }
+}
+
 /// A client that remembers nothing: each call says its token.
 struct Api {
     http: reqwest::Client,
@@ -145,7 +205,7 @@ impl Api {
 }
 
 /// An admin made with the CLI (the bootstrap path), signed in over HTTP.
-async fn bootstrap(server: &Server, api: &Api) -> String {
+async fn bootstrap(server: &impl Host, api: &Api) -> String {
     let out = server.cli(&["user", "register", "--name", "Ada Admin", "--email", "ada@example.com"], None);
     let id: Value = serde_json::from_str(out.trim()).unwrap();
     let id = id["user_id"].as_str().unwrap().to_owned();
@@ -164,10 +224,10 @@ fn trade(day: &str, action: &str, quantity: &str, price: &str) -> Value {
             "symbol": "VTI", "quantity": quantity, "price": price, "fees": "0" })
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_end_to_end() {
     for db in all_backends("HTTP API").await {
-        let server = Server::start(&db);
+        let server = spawn_app(&db).await;
         let api = Api::new(&server.base, "laptop/1.0");
         let admin = bootstrap(&server, &api).await;
 
@@ -455,10 +515,10 @@ fn cents(v: &Value) -> bool {
     })
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
     for db in all_backends("amounts over HTTP").await {
-        let server = Server::start(&db);
+        let server = spawn_app(&db).await;
         let api = Api::new(&server.base, "t");
         let admin = bootstrap(&server, &api).await;
         let bars = server.dir.path().join("bars.csv");
@@ -542,6 +602,43 @@ async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
         assert_eq!(sales(&gains.body["rows"]), sales(&report["gains"]), "HTTP: {} CLI: {out}", gains.body);
         assert_eq!(sales(&gains.body["rows"]).len(), 3, "{}", gains.body);
         assert!(gains.body["rows"].as_array().unwrap().iter().all(|r| r["reportable"] == "1"), "{}", gains.body);
+        // What the household is worth comes from the server: the valuations' and accounts'
+        // amounts added (the page does no arithmetic), the same figures as the CLI's.
+        let cents_of = |v: &Value| -> i64 {
+            let s = v.as_str().unwrap();
+            let (units, decimals) = s.trim_start_matches('-').split_once('.').unwrap();
+            let n = units.parse::<i64>().unwrap() * 100 + decimals.parse::<i64>().unwrap();
+            if s.starts_with('-') {
+                -n
+            } else {
+                n
+            }
+        };
+        let sum = |what: &str, column: &str| -> i64 {
+            answers[what]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| !r[column].is_null())
+                .map(|r| cents_of(&r[column]))
+                .sum()
+        };
+        let value = api.get(&format!("/v1/households/lee/value?min_position={at}"), &admin).await;
+        assert_eq!(value.status, 200, "{}", value.body);
+        assert_eq!(cents_of(&value.body["positions"]), sum("valuations", "market_value"), "{}", value.body);
+        assert_eq!(cents_of(&value.body["cash"]), sum("accounts", "cash"), "{}", value.body);
+        assert_eq!(
+            cents_of(&value.body["total"]),
+            sum("valuations", "market_value") + sum("accounts", "cash"),
+            "{}",
+            value.body
+        );
+        assert_eq!(value.body["positions"], "11.11", "1 VTI at 11.1111: {}", value.body);
+        let out = server.cli(&["ledger", "value", "--household", "lee", "--format", "json"], None);
+        let cli: Value = serde_json::from_str(out.trim()).unwrap();
+        for field in ["positions", "cash", "total"] {
+            assert_eq!(cli["value"][0][field], value.body[field], "{field}: HTTP {} CLI {out}", value.body);
+        }
         // Asked again, the kept answer carries them too.
         let again = api.get(&format!("/v1/households/lee/gains?year=2025&min_position={at}"), &admin).await;
         assert_eq!(again.body["totals"], gains.body["totals"]);
@@ -601,10 +698,10 @@ async fn wait_for(api: &Api, token: &str, path: &str, check: impl Fn(&[Value]) -
     panic!("{path} never showed what was expected");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_from_elsewhere_never_lock_the_owners_device_out_and_a_copied_user_agent_is_not_that_device() {
     let db = common::sqlite().await;
-    let server = Server::start(&db);
+    let server = spawn_app(&db).await;
     let api = Api::new(&server.base, "laptop/1.0");
     let admin = bootstrap(&server, &api).await;
     let made = api
@@ -636,10 +733,10 @@ async fn failures_from_elsewhere_never_lock_the_owners_device_out_and_a_copied_u
     db.remove().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
     let db = common::sqlite().await;
-    let server = Server::start(&db);
+    let server = spawn_app(&db).await;
     let api = Api::new(&server.base, "laptop/1.0");
     let admin = bootstrap(&server, &api).await;
     let reg = api
@@ -777,11 +874,11 @@ async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
     db.remove().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_that_are_forged_expired_early_or_for_another_audience_are_refused() {
     use api::http::auth::token::{Claims, Keys};
     let db = common::sqlite().await;
-    let server = Server::start(&db);
+    let server = spawn_app(&db).await;
     let api = Api::new(&server.base, "t");
     let _ = bootstrap(&server, &api).await;
     let keys = Keys::load_or_create(&server.dir.path().join("jwt-ed25519.pem")).unwrap();
@@ -903,11 +1000,11 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
     Some(body)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_against_every_endpoint_group() {
     use api::http::openapi::Group;
     let db = common::sqlite().await;
-    let server = Server::start(&db);
+    let server = spawn_app(&db).await;
     let api = Api::new(&server.base, "t");
     let admin = bootstrap(&server, &api).await;
     let ids = users(&api, &admin, &[("Target", "target@example.com", None, vec![])]).await;
@@ -1185,10 +1282,10 @@ async fn the_risk_worker_keeps_a_portfolio_risk_row_current() {
 /// What the contract test found, one by one over the wire: typed query parameters, exact
 /// numbers, rows without `account_type`, 404 for a missing row, 409 for MFA state, and body
 /// errors naming the field.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parameters_numbers_and_refusals_follow_the_schema() {
     let db = common::sqlite().await;
-    let server = Server::start(&db);
+    let server = spawn_app(&db).await;
     let api = Api::new(&server.base, "t");
     let admin = bootstrap(&server, &api).await;
     users(&api, &admin, &[]).await;

@@ -133,6 +133,7 @@ impl Command {
                     | LedgerCommand::Accounts { .. }
                     | LedgerCommand::Match { .. }
                     | LedgerCommand::Positions { .. }
+                    | LedgerCommand::Value { .. }
                     | LedgerCommand::WashSales { .. }
             ),
             Command::User(UserCmd::Show { .. } | UserCmd::List { .. })

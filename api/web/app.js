@@ -442,11 +442,16 @@
   }
 
   async function loadOverview(current) {
-    const [accounts, valuations] = await Promise.all([
+    const value = queryHousehold("value", {}).catch((err) => {
+      if (current()) showAppError(err);
+      return null;
+    });
+    await Promise.all([
       fillTable("accounts-table", "accounts", {}, current, { preferred: ACCOUNT_COLUMNS }),
       fillTable("positions-table", "valuations", {}, current, { preferred: VALUATION_COLUMNS }),
     ]);
-    if (current()) renderTotal(accounts, valuations);
+    const answer = await value;
+    if (current()) renderTotal(answer);
   }
 
   const ACCOUNT_COLUMNS = ["account", "account_type", "owner", "cash"];
@@ -681,65 +686,26 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Decimals (numbers arrive as strings; sum them exactly)
+  // The household's total (computed by the server: GET …/value)
   // ---------------------------------------------------------------------------------------------
 
-  /** "−12.345" → { units: -12345n, scale: 3 }, or null when not a plain decimal. */
-  function parseDecimal(text) {
-    const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(String(text).trim());
-    if (!m || (!m[2] && !m[3])) return null;
-    const frac = m[3] || "";
-    const units = BigInt((m[2] || "0") + frac) * (m[1] === "-" ? -1n : 1n);
-    return { units, scale: frac.length };
-  }
-
-  function addDecimals(a, b) {
-    const scale = Math.max(a.scale, b.scale);
-    const up = (d) => d.units * 10n ** BigInt(scale - d.scale);
-    return { units: up(a) + up(b), scale };
-  }
-
-  /** Exact decimal string, e.g. { units: 123450n, scale: 2 } → "1234.50". */
-  function decimalString(d) {
-    const neg = d.units < 0n;
-    const digits = (neg ? -d.units : d.units).toString().padStart(d.scale + 1, "0");
-    const int = digits.slice(0, digits.length - d.scale);
-    const frac = d.scale ? `.${digits.slice(digits.length - d.scale)}` : "";
-    return `${neg ? "-" : ""}${int}${frac}`;
-  }
-
-  /** The exact sum of a column's decimals over `rows`, and how many rows had none. */
-  function sumOf(rows, column) {
-    let total = { units: 0n, scale: 0 };
-    let missing = 0;
-    for (const row of rows || []) {
-      const d = row[column] === null || row[column] === undefined ? null : parseDecimal(row[column]);
-      if (d) total = addDecimals(total, d);
-      else missing += 1;
-    }
-    return { total, missing };
-  }
-
   /**
-   * #total-value: the positions at market value (valuations) plus the accounts' cash, summed
-   * exactly (data-value holds the sum); the note says what it contains.
+   * #total-value: the server's total (positions at market value plus cash, data-value holds
+   * it); the note says what it contains. The page does no arithmetic on amounts.
    */
-  function renderTotal(accounts, valuations) {
+  function renderTotal(value) {
     const out = $("total-value");
     const note = $("total-value-note");
-    if (!accounts || !valuations) {
+    if (!value) {
       out.textContent = "—";
       delete out.dataset.value;
       note.textContent = "";
       return;
     }
-    const positions = sumOf(valuations.rows, "market_value");
-    const cash = sumOf(accounts.rows, "cash");
-    const total = addDecimals(positions.total, cash.total);
-    out.textContent = money(decimalString(total));
-    out.dataset.value = decimalString(total);
-    const unpriced = positions.missing;
-    note.textContent = `positions at market value ${money(decimalString(positions.total))} + cash ${money(decimalString(cash.total))}` +
+    out.textContent = money(value.total);
+    out.dataset.value = value.total;
+    const unpriced = value.unpriced;
+    note.textContent = `positions at market value ${money(value.positions)} + cash ${money(value.cash)}` +
       (unpriced ? ` (${unpriced} position${unpriced === 1 ? "" : "s"} without a price, not counted)` : "");
   }
 

@@ -11,6 +11,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use domain::decider::Decider;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -31,14 +32,15 @@ pub fn backoff(attempt: u32, command_id: Uuid) -> std::time::Duration {
     std::time::Duration::from_millis(base / 2 + jitter)
 }
 
-/// What the loop needs to know of an aggregate.
-pub trait Aggregate {
-    type State: Default + Clone + Send + 'static;
-    type Event: Serialize + DeserializeOwned;
-    /// The schema version of every event type this code writes.
-    const SCHEMA_VERSION: u32;
-    fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
-    fn event_type(event: &Self::Event) -> &'static str;
+/// What the loop needs of an aggregate: a [`Decider`] whose events are stored as MessagePack.
+/// Every decider of the domain is one.
+pub trait Aggregate: Decider<Event: Serialize + DeserializeOwned> {}
+
+impl<D> Aggregate for D
+where
+    D: Decider,
+    D::Event: Serialize + DeserializeOwned,
+{
 }
 
 /// Who runs a command, and through what (stored in every event's metadata).

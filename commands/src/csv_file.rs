@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::CommandError;
 
 pub(crate) fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> CommandError {
-    CommandError::Invalid(format!("line {line}: {field}: {problem}"))
+    CommandError::at_line(line, field, problem.to_string())
 }
 
 /// Each column's position in a file's header.

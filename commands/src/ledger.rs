@@ -1,15 +1,15 @@
 //! Household ledger commands: load the stream, let the domain decide, append with the
 //! expected version, retrying a bounded number of times when another writer got there first.
 
-use domain::ledger::{decide, evolve, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange};
+use domain::ledger::{decide, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange};
 use domain::streams::Stream;
 use domain::Sealed;
 use event_store::{EventStore, Store, StreamId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::aggregate;
 pub use crate::aggregate::Caller;
-use crate::aggregate::{self, Aggregate};
 use crate::import::{identify, parse_csv};
 use crate::vault::{Opened, Vault};
 use crate::CommandError;
@@ -24,22 +24,7 @@ pub fn ledger_stream(household: &str) -> Result<StreamId, CommandError> {
 
 /// The household's ledger as recorded, and its stream version (0 when it does not exist).
 pub async fn load<S: EventStore>(store: &S, household: &str) -> Result<(Ledger, u64), CommandError> {
-    aggregate::load::<LedgerAggregate, S>(store, &ledger_stream(household)?).await
-}
-
-/// The household ledger as the command loop sees it.
-pub struct LedgerAggregate;
-
-impl Aggregate for LedgerAggregate {
-    type State = Ledger;
-    type Event = LedgerEvent;
-    const SCHEMA_VERSION: u32 = LEDGER_SCHEMA_VERSION;
-    fn evolve(state: Ledger, event: &LedgerEvent) -> Ledger {
-        evolve(state, event)
-    }
-    fn event_type(event: &LedgerEvent) -> &'static str {
-        event.event_type()
-    }
+    aggregate::load::<domain::ledger::LedgerDecider, S>(store, &ledger_stream(household)?).await
 }
 
 /// What a ledger command recorded.
@@ -226,7 +211,7 @@ pub async fn set_member<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     if born.is_some_and(|b| b > chrono::Utc::now().date_naive()) {
-        return Err(CommandError::Invalid("born: is in the future".into()));
+        return Err(CommandError::invalid("born", "is in the future"));
     }
     let id = Uuid::now_v7();
     let command =
@@ -342,7 +327,7 @@ fn mask(plain: &[u8]) -> String {
 pub async fn accounts(store: &Store, vault: &Vault, household: &str) -> Result<Vec<AccountView>, CommandError> {
     let (ledger, version) = load(store, household).await?;
     if version == 0 {
-        return Err(CommandError::Invalid(format!("household: no ledger for {household:?}")));
+        return Err(CommandError::invalid("household", format!("no ledger for {household:?}")));
     }
     let subject = household_subject(household)?;
     let book = ledger.book(None)?;
@@ -388,8 +373,15 @@ async fn execute_with<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let done =
-        aggregate::execute::<LedgerAggregate, S>(store, &stream, decide_on, expected, command_uuid, caller).await?;
+    let done = aggregate::execute::<domain::ledger::LedgerDecider, S>(
+        store,
+        &stream,
+        decide_on,
+        expected,
+        command_uuid,
+        caller,
+    )
+    .await?;
     Ok(Outcome {
         household: household.to_owned(),
         stream_id: stream.to_string(),

@@ -24,6 +24,18 @@ pub mod totp;
 pub mod user;
 pub mod vault;
 
+impl CommandError {
+    /// Bad input in `field` (no line).
+    pub fn invalid(field: &str, problem: impl Into<String>) -> Self {
+        Self::Invalid { line: None, field: field.to_owned(), problem: problem.into() }
+    }
+
+    /// Bad input in `field` of a file's `line`.
+    pub fn at_line(line: u64, field: &str, problem: impl Into<String>) -> Self {
+        Self::Invalid { line: Some(line), field: field.to_owned(), problem: problem.into() }
+    }
+}
+
 /// The event store's id of a stream ([`domain::streams::Stream`] builds and parses them).
 pub fn stream_id(stream: &domain::streams::Stream) -> Result<event_store::StreamId, CommandError> {
     Ok(event_store::StreamId::new(stream.id())?)
@@ -32,9 +44,11 @@ pub fn stream_id(stream: &domain::streams::Stream) -> Result<event_store::Stream
 /// Why a command did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    /// Bad input: a field, a line, a rule. Nothing was recorded.
-    #[error("{0}")]
-    Invalid(String),
+    /// Bad input: the field (empty when the input as a whole is wrong), the line of a file
+    /// when there is one, and what is wrong. Nothing was recorded. Shown as
+    /// `line N: field: problem`.
+    #[error("{}{}{problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default(), if field.is_empty() { String::new() } else { format!("{field}: ") })]
+    Invalid { line: Option<u64>, field: String, problem: String },
     /// The domain refused the command. Nothing was recorded.
     #[error(transparent)]
     Rejected(#[from] domain::DomainError),

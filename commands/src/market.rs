@@ -7,32 +7,18 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use domain::market::{decide, evolve, Bar, Market, MarketEvent};
+use domain::market::{decide, Bar, MarketEvent};
 use event_store::{EventStore, StreamId, StreamWrite};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::aggregate::{self, Aggregate, Caller};
+use crate::aggregate::{self, Caller};
 use crate::csv_file::{bad, open, ticker};
 use crate::CommandError;
 
 pub const MARKET_SCHEMA_VERSION: u32 = domain::market::SCHEMA_VERSION;
 const REQUIRED: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
 const OPTIONAL: [&str; 3] = ["adj_close", "vwap", "source"];
-
-pub struct MarketAggregate;
-
-impl Aggregate for MarketAggregate {
-    type State = Market;
-    type Event = MarketEvent;
-    const SCHEMA_VERSION: u32 = MARKET_SCHEMA_VERSION;
-    fn evolve(state: Market, event: &MarketEvent) -> Market {
-        evolve(state, event)
-    }
-    fn event_type(event: &MarketEvent) -> &'static str {
-        event.event_type()
-    }
-}
 
 /// `market-<SYMBOL>`, the symbol upper-cased ([`domain::streams`]).
 pub fn market_stream(symbol: &str) -> Result<StreamId, CommandError> {
@@ -102,7 +88,7 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
         let mut summary = MarketImport { symbols: by_symbol.len(), ..Default::default() };
         for (symbol, bars) in &by_symbol {
             let stream = market_stream(symbol)?;
-            let (state, version) = aggregate::load::<MarketAggregate, S>(store, &stream).await?;
+            let (state, version) = aggregate::load::<domain::market::MarketDecider, S>(store, &stream).await?;
             let events = decide(&state, symbol, bars)?;
             summary.bars += bars.len();
             summary.unchanged += bars.len() - events.len();
@@ -111,7 +97,7 @@ pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller)
             if events.is_empty() {
                 continue;
             }
-            let new = aggregate::new_events::<MarketAggregate>(&events, &metadata)?;
+            let new = aggregate::new_events::<domain::market::MarketDecider>(&events, &metadata)?;
             let expected = aggregate::expect(version);
             planned.push((stream, expected, new));
         }
@@ -145,9 +131,9 @@ pub async fn bars<S: EventStore>(
     to: Option<NaiveDate>,
 ) -> Result<Vec<Bar>, CommandError> {
     let stream = market_stream(symbol)?;
-    let (market, version) = aggregate::load::<MarketAggregate, S>(store, &stream).await?;
+    let (market, version) = aggregate::load::<domain::market::MarketDecider, S>(store, &stream).await?;
     if version == 0 {
-        return Err(CommandError::Invalid(format!("symbol: no market data for {}", symbol.to_ascii_uppercase())));
+        return Err(CommandError::invalid("symbol", format!("no market data for {}", symbol.to_ascii_uppercase())));
     }
     let from = from.unwrap_or(NaiveDate::MIN);
     let to = to.unwrap_or(NaiveDate::MAX);

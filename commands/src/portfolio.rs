@@ -3,29 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::portfolio::{decide, evolve, Portfolio, PortfolioCommand, PortfolioEvent};
+use domain::portfolio::{decide, Portfolio, PortfolioCommand, PortfolioEvent};
 use event_store::{EventStore, StreamId};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::aggregate::{self, Aggregate, Caller, Executed};
+use crate::aggregate::{self, Caller, Executed};
 use crate::CommandError;
 
 pub const PORTFOLIO_SCHEMA_VERSION: u32 = domain::portfolio::SCHEMA_VERSION;
-
-pub struct PortfolioAggregate;
-
-impl Aggregate for PortfolioAggregate {
-    type State = Portfolio;
-    type Event = PortfolioEvent;
-    const SCHEMA_VERSION: u32 = PORTFOLIO_SCHEMA_VERSION;
-    fn evolve(state: Portfolio, event: &PortfolioEvent) -> Portfolio {
-        evolve(state, event)
-    }
-    fn event_type(event: &PortfolioEvent) -> &'static str {
-        event.event_type()
-    }
-}
 
 /// `portfolio-<household key>--<portfolio key>` ([`domain::streams`]).
 pub fn portfolio_stream(household: &str, name: &str) -> Result<StreamId, CommandError> {
@@ -45,7 +31,7 @@ pub async fn run<S: EventStore>(
     let stream = portfolio_stream(household, name)?;
     let (ledger, _) = crate::ledger::load(store, household).await?;
     let accounts: BTreeSet<String> = ledger.accounts.keys().cloned().collect();
-    aggregate::execute::<PortfolioAggregate, S>(
+    aggregate::execute::<domain::portfolio::PortfolioDecider, S>(
         store,
         &stream,
         |p| decide(p, &command, &accounts),
@@ -59,9 +45,9 @@ pub async fn run<S: EventStore>(
 /// The portfolio and its version (the lock to pass back when editing).
 pub async fn show<S: EventStore>(store: &S, household: &str, name: &str) -> Result<(Portfolio, u64), CommandError> {
     let stream = portfolio_stream(household, name)?;
-    let (p, version) = aggregate::load::<PortfolioAggregate, S>(store, &stream).await?;
+    let (p, version) = aggregate::load::<domain::portfolio::PortfolioDecider, S>(store, &stream).await?;
     if version == 0 {
-        return Err(CommandError::Invalid(format!("portfolio: no portfolio {name:?} in household {household:?}")));
+        return Err(CommandError::invalid("portfolio", format!("no portfolio {name:?} in household {household:?}")));
     }
     Ok((p, version))
 }
@@ -72,11 +58,11 @@ pub fn parse_weights(text: &str) -> Result<BTreeMap<String, Decimal>, CommandErr
     for part in text.split([',', ' ']).filter(|p| !p.is_empty()) {
         let (k, v) = part
             .split_once('=')
-            .ok_or_else(|| CommandError::Invalid(format!("weights: {part:?} is not NAME=WEIGHT")))?;
+            .ok_or_else(|| CommandError::invalid("weights", format!("{part:?} is not NAME=WEIGHT")))?;
         let w: Decimal =
-            v.trim().parse().map_err(|_| CommandError::Invalid(format!("weights: {v:?} is not a decimal number")))?;
+            v.trim().parse().map_err(|_| CommandError::invalid("weights", format!("{v:?} is not a decimal number")))?;
         if weights.insert(k.trim().to_owned(), w).is_some() {
-            return Err(CommandError::Invalid(format!("weights: {k} appears twice")));
+            return Err(CommandError::invalid("weights", format!("{k} appears twice")));
         }
     }
     Ok(weights)

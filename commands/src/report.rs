@@ -4,22 +4,8 @@ use domain::report::ReportEvent;
 use event_store::{EventStore, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
-use crate::aggregate::{metadata, new_events, Aggregate, Caller};
+use crate::aggregate::{metadata, new_events, Caller};
 use crate::CommandError;
-
-pub struct ReportAggregate;
-
-impl Aggregate for ReportAggregate {
-    type State = ();
-    type Event = ReportEvent;
-    const SCHEMA_VERSION: u32 = domain::report::SCHEMA_VERSION;
-    fn evolve(state: (), _event: &ReportEvent) {
-        state
-    }
-    fn event_type(event: &ReportEvent) -> &'static str {
-        event.event_type()
-    }
-}
 
 /// Appends `event` on a stream of its own; returns the stream id and the event's position.
 pub async fn record<S: EventStore>(
@@ -29,7 +15,7 @@ pub async fn record<S: EventStore>(
 ) -> Result<(StreamId, u64), CommandError> {
     let command_id = Uuid::now_v7();
     let stream = StreamId::new(format!("report-{command_id}"))?;
-    let events = new_events::<ReportAggregate>(&[event], &metadata(command_id, caller))?;
+    let events = new_events::<domain::report::ReportDecider>(&[event], &metadata(command_id, caller))?;
     let r = store.append(&stream, ExpectedVersion::NoStream, &events).await?;
     Ok((stream, r.last_position))
 }

@@ -2,15 +2,13 @@
 //! opened only when a caller asks to read it.
 
 use chrono::{NaiveDate, Utc};
-use domain::user::{
-    decide, evolve, evolve_login, Accreditation, Document, LoginEvent, RiskProfile, Role, User, UserCommand, UserEvent,
-};
+use domain::user::{decide, Accreditation, Document, LoginEvent, RiskProfile, Role, User, UserCommand, UserEvent};
 use event_store::{EventStore, Store, StreamId, StreamWrite};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use uuid::Uuid;
 
-use crate::aggregate::{self, Aggregate, Caller, Executed};
+use crate::aggregate::{self, Caller, Executed};
 use crate::vault::{Opened, Vault};
 use crate::CommandError;
 
@@ -27,26 +25,12 @@ pub struct PersonalData {
     pub born: Option<NaiveDate>,
 }
 
-pub struct UserAggregate;
-
-impl Aggregate for UserAggregate {
-    type State = User;
-    type Event = UserEvent;
-    const SCHEMA_VERSION: u32 = USER_SCHEMA_VERSION;
-    fn evolve(state: User, event: &UserEvent) -> User {
-        evolve(state, event)
-    }
-    fn event_type(event: &UserEvent) -> &'static str {
-        event.event_type()
-    }
-}
-
 /// The canonical form of a user id (lowercase, hyphenated) and the user's stream. Every use of
 /// an id (stream, vault subject, associated data) goes through here, so `0190ABCD-…` and
 /// `0190abcd-…` are one user with one data key.
 pub fn canonical(user_id: &str) -> Result<(String, StreamId), CommandError> {
     let id = Uuid::parse_str(user_id.trim())
-        .map_err(|_| CommandError::Invalid(format!("user: {user_id:?} is not a user id")))?
+        .map_err(|_| CommandError::invalid("user", format!("{user_id:?} is not a user id")))?
         .to_string();
     let stream = crate::stream_id(&domain::streams::Stream::user(&id))?;
     Ok((id, stream))
@@ -58,11 +42,11 @@ pub const MFA_FIELD: &str = "mfa_secret";
 
 pub fn validate(p: &PersonalData) -> Result<(), CommandError> {
     if p.name.trim().is_empty() {
-        return Err(CommandError::Invalid("name: must not be empty".into()));
+        return Err(CommandError::invalid("name", "must not be empty"));
     }
     let at = p.email.find('@');
     if !at.is_some_and(|i| i > 0 && i + 1 < p.email.len()) || p.email.contains(char::is_whitespace) {
-        return Err(CommandError::Invalid(format!("email: {:?} is not an email address", p.email)));
+        return Err(CommandError::invalid("email", format!("{:?} is not an email address", p.email)));
     }
     Ok(())
 }
@@ -76,23 +60,15 @@ async fn run(
 ) -> Result<Executed<UserEvent>, CommandError> {
     let (_, stream) = canonical(user_id)?;
     let now = Utc::now();
-    aggregate::execute::<UserAggregate, _>(store, &stream, |u| decide(u, &command, now), None, Uuid::now_v7(), caller)
-        .await
-}
-
-/// The sign-in names as the command loop sees them: one stream per email.
-pub struct LoginAggregate;
-
-impl Aggregate for LoginAggregate {
-    type State = Option<String>;
-    type Event = LoginEvent;
-    const SCHEMA_VERSION: u32 = USER_SCHEMA_VERSION;
-    fn evolve(state: Option<String>, event: &LoginEvent) -> Option<String> {
-        evolve_login(state, event)
-    }
-    fn event_type(event: &LoginEvent) -> &'static str {
-        event.event_type()
-    }
+    aggregate::execute::<domain::user::UserDecider, _>(
+        store,
+        &stream,
+        |u| decide(u, &command, now),
+        None,
+        Uuid::now_v7(),
+        caller,
+    )
+    .await
 }
 
 /// The stream of a sign-in email: `login-<keyed digest of the trimmed, lowercased email>`.
@@ -102,7 +78,7 @@ pub fn login_stream(vault: &Vault, email: &str) -> Result<StreamId, CommandError
 
 /// The user who signs in with `email`, if any.
 pub async fn user_for_login(store: &Store, vault: &Vault, email: &str) -> Result<Option<String>, CommandError> {
-    Ok(aggregate::load::<LoginAggregate, _>(store, &login_stream(vault, email)?).await?.0)
+    Ok(aggregate::load::<domain::user::LoginDecider, _>(store, &login_stream(vault, email)?).await?.0)
 }
 
 /// Registers a user, claiming their email as a sign-in name in the same transaction (an email
@@ -119,9 +95,9 @@ pub async fn register(
     let user_id = Uuid::now_v7().to_string();
     let (_, stream) = canonical(&user_id)?;
     let login = login_stream(vault, &personal.email)?;
-    let (holder, login_version) = aggregate::load::<LoginAggregate, _>(store, &login).await?;
+    let (holder, login_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &login).await?;
     if holder.is_some() {
-        return Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)));
+        return Err(CommandError::invalid("email", format!("{} is already registered", personal.email)));
     }
     let sealed =
         vault.seal(&user_id, PERSONAL, &serde_json::to_vec(personal).expect("personal data serializes")).await?;
@@ -135,8 +111,8 @@ pub async fn register(
         events.push(UserEvent::PasswordSet { hash, at: now });
     }
     let metadata = aggregate::metadata(Uuid::now_v7(), caller);
-    let user_events = aggregate::new_events::<UserAggregate>(&events, &metadata)?;
-    let claim = aggregate::new_events::<LoginAggregate>(
+    let user_events = aggregate::new_events::<domain::user::UserDecider>(&events, &metadata)?;
+    let claim = aggregate::new_events::<domain::user::LoginDecider>(
         &[LoginEvent::LoginClaimed { user_id: user_id.clone(), at: now }],
         &metadata,
     )?;
@@ -147,7 +123,7 @@ pub async fn register(
     match store.append_many(&writes).await {
         Ok(_) => Ok(user_id),
         Err(e) if e.is_conflict() => {
-            Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)))
+            Err(CommandError::invalid("email", format!("{} is already registered", personal.email)))
         }
         Err(e) => Err(e.into()),
     }
@@ -166,7 +142,7 @@ pub async fn update_profile(
     let current = show(store, vault, user_id).await?;
     let mut personal = match current.personal {
         Some(p) => p,
-        None => return Err(CommandError::Invalid("user: data was erased".into())),
+        None => return Err(CommandError::invalid("user", "data was erased")),
     };
     let old_email = personal.email.clone();
     if !change.name.is_empty() {
@@ -186,18 +162,18 @@ pub async fn update_profile(
     }
     // A new email moves the sign-in name: claim the new one, release the old, and record the
     // profile, in one transaction.
-    let (holder, new_version) = aggregate::load::<LoginAggregate, _>(store, &new_login).await?;
+    let (holder, new_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &new_login).await?;
     if holder.is_some() {
-        return Err(CommandError::Invalid(format!("email: {} is already registered", personal.email)));
+        return Err(CommandError::invalid("email", format!("{} is already registered", personal.email)));
     }
-    let (old_holder, old_version) = aggregate::load::<LoginAggregate, _>(store, &old_login).await?;
+    let (old_holder, old_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &old_login).await?;
     let (_, stream) = canonical(user_id)?;
-    let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
+    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
     let now = Utc::now();
     let events = decide(&user, &UserCommand::UpdateProfile { personal: sealed }, now)?;
     let metadata = aggregate::metadata(Uuid::now_v7(), caller);
-    let user_events = aggregate::new_events::<UserAggregate>(&events, &metadata)?;
-    let login = |e: LoginEvent| aggregate::new_events::<LoginAggregate>(&[e], &metadata);
+    let user_events = aggregate::new_events::<domain::user::UserDecider>(&events, &metadata)?;
+    let login = |e: LoginEvent| aggregate::new_events::<domain::user::LoginDecider>(&[e], &metadata);
     let claim = login(LoginEvent::LoginClaimed { user_id: user_id.to_owned(), at: now })?;
     let release = login(LoginEvent::LoginReleased { user_id: user_id.to_owned(), at: now })?;
     let at = aggregate::expect;
@@ -234,9 +210,9 @@ pub async fn command(
 pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
     if user.erased {
-        return Err(CommandError::Invalid("user: this user's data was erased; nothing more can be recorded".into()));
+        return Err(CommandError::invalid("user", "this user's data was erased; nothing more can be recorded"));
     }
     let mut secret = [0u8; 20];
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
@@ -278,9 +254,9 @@ pub async fn issue_backup_codes(store: &Store, user_id: &str, caller: &Caller) -
 pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller: &Caller) -> Result<(), CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
     if user.user_id.is_none() {
-        return Err(CommandError::Invalid("user: no such user".into()));
+        return Err(CommandError::invalid("user", "no such user"));
     }
     if !user.erased {
         run(store, user_id, UserCommand::Erase { by: by.to_owned() }, caller).await?;
@@ -298,7 +274,8 @@ pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller
                     _ => Vec::new(),
                 })
             };
-            aggregate::execute::<LoginAggregate, _>(store, &login, release, None, Uuid::now_v7(), caller).await?;
+            aggregate::execute::<domain::user::LoginDecider, _>(store, &login, release, None, Uuid::now_v7(), caller)
+                .await?;
         }
     }
     vault.shred(user_id).await
@@ -323,9 +300,9 @@ pub struct UserView {
 pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserView, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, version) = aggregate::load::<UserAggregate, _>(store, &stream).await?;
+    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
     if version == 0 {
-        return Err(CommandError::Invalid(format!("user: no user {user_id}")));
+        return Err(CommandError::invalid("user", format!("no user {user_id}")));
     }
     let personal = match (&user.personal, user.erased) {
         (Some(sealed), false) => open_personal(vault, user_id, sealed).await?,
@@ -354,7 +331,7 @@ pub async fn open_personal(
 ) -> Result<Option<PersonalData>, CommandError> {
     match vault.open(user_id, PERSONAL, sealed).await? {
         Opened::Plain(bytes) => {
-            Ok(Some(serde_json::from_slice(&bytes).map_err(|e| CommandError::Invalid(format!("personal data: {e}")))?))
+            Ok(Some(serde_json::from_slice(&bytes).map_err(|e| CommandError::invalid("personal data", e.to_string()))?))
         }
         Opened::Erased => Ok(None),
     }
@@ -367,7 +344,7 @@ pub fn parse_documents(args: &[String]) -> Result<Vec<Document>, CommandError> {
             let (kind, reference) = a
                 .split_once(':')
                 .filter(|(k, r)| !k.is_empty() && !r.is_empty())
-                .ok_or_else(|| CommandError::Invalid(format!("document: {a:?} is not kind:reference")))?;
+                .ok_or_else(|| CommandError::invalid("document", format!("{a:?} is not kind:reference")))?;
             Ok(Document { kind: kind.to_owned(), reference: reference.to_owned() })
         })
         .collect()

@@ -25,17 +25,17 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// From 64 hexadecimal characters.
     pub fn from_hex(hex_key: &str) -> Result<Self, CommandError> {
-        let bytes =
-            hex::decode(hex_key.trim()).map_err(|_| CommandError::Invalid("master key: not hexadecimal".into()))?;
+        let bytes = hex::decode(hex_key.trim()).map_err(|_| CommandError::invalid("master key", "not hexadecimal"))?;
         let key: [u8; 32] = bytes
             .try_into()
-            .map_err(|_| CommandError::Invalid("master key: must be 32 bytes (64 hex characters)".into()))?;
+            .map_err(|_| CommandError::invalid("master key", "must be 32 bytes (64 hex characters)"))?;
         Ok(Self(key))
     }
 
     /// Reads the key file, or creates it with a fresh random key (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<Self, CommandError> {
-        let io = |e: std::io::Error| CommandError::Invalid(format!("master key file {}: {e}", path.display()));
+        let io =
+            |e: std::io::Error| CommandError::invalid(&format!("master key file {}", path.display()), e.to_string());
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_hex(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -64,16 +64,16 @@ fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Result<Sealed,
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
     let ciphertext = cipher
         .encrypt(&nonce, Payload { msg: plaintext, aad })
-        .map_err(|_| CommandError::Invalid("encryption failed".into()))?;
+        .map_err(|_| CommandError::invalid("", "encryption failed"))?;
     Ok(Sealed { nonce: nonce.to_vec(), ciphertext })
 }
 
 fn open_with(cipher: &Aes256Gcm, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, CommandError> {
     if sealed.nonce.len() != 12 {
-        return Err(CommandError::Invalid("sealed data: bad nonce".into()));
+        return Err(CommandError::invalid("sealed data", "bad nonce"));
     }
     cipher.decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad }).map_err(|_| {
-        CommandError::Invalid("sealed data does not open with this key (wrong master key, or tampered)".into())
+        CommandError::invalid("", "sealed data does not open with this key (wrong master key, or tampered)")
     })
 }
 
@@ -117,7 +117,7 @@ impl Vault {
                 let key = open_with(&self.master.cipher(), &sealed, &Self::wrap_aad(subject))?;
                 Ok(Some(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key))))
             }
-            StoredKey::Active(_) => Err(CommandError::Invalid(format!("data key of {subject} is malformed"))),
+            StoredKey::Active(_) => Err(CommandError::invalid("", format!("data key of {subject} is malformed"))),
             StoredKey::Destroyed | StoredKey::Missing => Ok(None),
         }
     }
@@ -128,7 +128,7 @@ impl Vault {
         let cipher = self
             .data_key(subject, true)
             .await?
-            .ok_or_else(|| CommandError::Invalid(format!("{subject}: data was erased; nothing can be sealed")))?;
+            .ok_or_else(|| CommandError::invalid("", format!("{subject}: data was erased; nothing can be sealed")))?;
         seal_with(&cipher, plaintext, format!("{subject}:{field}").as_bytes())
     }
 

@@ -21,12 +21,14 @@
 //! - [`rmd`]: required minimum distributions: the IRS Uniform Lifetime Table and the
 //!   SECURE 2.0 start ages by date of birth (data tables with sources).
 //!
-//! Each aggregate is a decider: `decide(&state, &command) -> Result<Vec<Event>, DomainError>`
-//! and `evolve(state, &event) -> state`, where `evolve` never fails. This crate does no I/O,
+//! Each aggregate is a [`decider::Decider`]: `decide(&state, &command) -> Result<Vec<Event>,
+//! DomainError>` and `evolve(state, &event) -> state`, where `evolve` never fails;
+//! [`decider::testing`] states their rules as given / when / then. This crate does no I/O,
 //! reads no clock and draws no random numbers: time, ids and keys are passed in.
 
 pub mod access;
 pub mod calendar;
+pub mod decider;
 pub mod ledger;
 pub mod limits;
 pub mod market;

@@ -93,6 +93,29 @@ pub fn validate(line: u64, b: &Bar) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// A symbol's bars as a decider; a command is the symbol and a file's `(line, bar)` pairs for
+/// it, already validated.
+pub struct MarketDecider;
+
+impl crate::decider::Decider for MarketDecider {
+    type State = Market;
+    type Command = (String, Vec<(u64, Bar)>);
+    type Event = MarketEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(m: &Market, (symbol, bars): &Self::Command) -> Result<Vec<MarketEvent>, DomainError> {
+        decide(m, symbol, bars)
+    }
+
+    fn evolve(state: Market, event: &MarketEvent) -> Market {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &MarketEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 /// Decides what a file's bars for one symbol record: `(line, bar)` pairs, already validated.
 pub fn decide(m: &Market, symbol: &str, bars: &[(u64, Bar)]) -> Result<Vec<MarketEvent>, DomainError> {
     let mut seen: BTreeMap<NaiveDate, u64> = BTreeMap::new();

@@ -88,6 +88,29 @@ fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
     DomainError::Rejected { line: None, field: field.to_owned(), problem: problem.into() }
 }
 
+/// The portfolio aggregate as a decider; a command comes with the labels of the household's
+/// accounts (looked up by the handler: the explicit port).
+pub struct PortfolioDecider;
+
+impl crate::decider::Decider for PortfolioDecider {
+    type State = Portfolio;
+    type Command = (PortfolioCommand, BTreeSet<String>);
+    type Event = PortfolioEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(p: &Portfolio, (cmd, accounts): &Self::Command) -> Result<Vec<PortfolioEvent>, DomainError> {
+        decide(p, cmd, accounts)
+    }
+
+    fn evolve(state: Portfolio, event: &PortfolioEvent) -> Portfolio {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &PortfolioEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 /// `household_accounts` are the labels of the household's accounts (looked up by the handler).
 pub fn decide(
     p: &Portfolio,

@@ -30,6 +30,28 @@ pub enum ReportEvent {
     },
 }
 
+/// Reports as a decider: the report generated is recorded as stated (each on a stream of its own).
+pub struct ReportDecider;
+
+impl crate::decider::Decider for ReportDecider {
+    type State = ();
+    type Command = ReportEvent;
+    type Event = ReportEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(_: &(), report: &ReportEvent) -> Result<Vec<ReportEvent>, crate::DomainError> {
+        Ok(vec![report.clone()])
+    }
+
+    fn evolve(state: (), _: &ReportEvent) {
+        state
+    }
+
+    fn event_type(event: &ReportEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 impl ReportEvent {
     pub fn event_type(&self) -> &'static str {
         match self {

@@ -322,6 +322,34 @@ impl LoginEvent {
     }
 }
 
+/// The sign-in name registry as a decider: the shell states the claim or release; a claim of a
+/// name another user holds is refused.
+pub struct LoginDecider;
+
+impl crate::decider::Decider for LoginDecider {
+    type State = Option<String>;
+    type Command = LoginEvent;
+    type Event = LoginEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(holder: &Option<String>, event: &LoginEvent) -> Result<Vec<LoginEvent>, DomainError> {
+        match (event, holder) {
+            (LoginEvent::LoginClaimed { user_id, .. }, Some(other)) if other != user_id => {
+                Err(DomainError::conflict("email", "is already registered"))
+            }
+            _ => Ok(vec![event.clone()]),
+        }
+    }
+
+    fn evolve(state: Option<String>, event: &LoginEvent) -> Option<String> {
+        evolve_login(state, event)
+    }
+
+    fn event_type(event: &LoginEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 /// The user holding a sign-in name, if any.
 pub fn evolve_login(_: Option<String>, e: &LoginEvent) -> Option<String> {
     match e {
@@ -533,6 +561,28 @@ fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
 }
 
 /// Decides a user command at `now` (the shell's clock).
+/// The user aggregate as a decider; a command is decided at an instant the shell passes in.
+pub struct UserDecider;
+
+impl crate::decider::Decider for UserDecider {
+    type State = User;
+    type Command = (UserCommand, DateTime<Utc>);
+    type Event = UserEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(u: &User, (cmd, now): &(UserCommand, DateTime<Utc>)) -> Result<Vec<UserEvent>, DomainError> {
+        decide(u, cmd, *now)
+    }
+
+    fn evolve(state: User, event: &UserEvent) -> User {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &UserEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<UserEvent>, DomainError> {
     use UserCommand as C;
     use UserEvent as E;

@@ -3,6 +3,7 @@
 //! - [`read`]: [`read::Reader`] catches a projector up (or replays the log up to an instant
 //!   into a scratch database, for auditors) and pins one snapshot to read; and the audit trail
 //!   ([`read::change_rows`]), assembled once for both shells.
+//! - [`household`]: what a household is worth (positions at market value plus cash).
 //! - [`ledger`]: the filters of questions both shells ask (a tax year's Form 8949 rows).
 //! - [`instant`]: the one reader of `as_of` / `from` / `to` instants.
 //! - [`reports`]: reports as columns and rows of strings that render to JSON, CSV or a table
@@ -12,6 +13,7 @@
 //! Nothing here writes events; the one write is the risk row a read computes, through
 //! `projections::risk::save`.
 
+pub mod household;
 pub mod instant;
 pub mod ledger;
 pub mod read;

@@ -160,8 +160,7 @@ pub(crate) async fn http(
     trades: usize,
     writers: usize,
 ) -> anyhow::Result<serde_json::Value> {
-    use api::http::auth::password::{HashCost, Passwords};
-    use api::http::auth::{token::Keys, Auth};
+    use api::http::auth::password::HashCost;
     let who = caller("cairn bench http");
     // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
     let probe = commands::bench::generate_csv(8_000, 12, 40);
@@ -173,34 +172,27 @@ pub(crate) async fn http(
     let household = domain::ledger::household_key("bench probe");
     let lots = records(&db, &LOTS, &[("household", Some(household.clone()))]).await?.len();
 
-    // The server, as `serve` runs it: projectors following, the API on a local port.
+    // The server, as `serve` builds it (api::startup), without the risk worker: projectors
+    // following, the API on a local port, keys in a scratch folder, cheap password hashing.
     let keys_dir = tempfile::tempdir()?;
     let mut master = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
-    let vault = commands::vault::Vault::new(store.clone(), commands::vault::MasterKey::from_hex(&hex::encode(master))?);
-    let cheap = HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 };
-    let passwords = Passwords::new(cheap)?;
-    let auth =
-        std::sync::Arc::new(Auth::new(Keys::load_or_create(&keys_dir.path().join("jwt.pem"))?, passwords.clone()));
-    let cache = std::sync::Arc::new(api::http::cache::RowsCache::default());
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let state = api::AppState {
-        store: store.clone(),
-        db: db.clone(),
-        vault: vault.clone(),
-        auth,
-        cache: cache.clone(),
-        stopping: stopping.clone(),
-        risk: Default::default(),
+    let config = api::config::Config {
+        database_url: url.to_owned(),
+        bind: "127.0.0.1:0".parse()?,
+        master_key: api::config::MasterKeySource::Hex(api::config::Secret::new(hex::encode(master))),
+        jwt_key_file: keys_dir.path().join("jwt.pem"),
+        hash_cost: HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 },
+        relay: None,
+        risk_worker: false,
     };
-    let followers: Vec<_> = projections::all()
-        .into_iter()
-        .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
-        .collect();
-    let app = api::Application::build(state, "127.0.0.1:0".parse()?).await?;
+    let app = api::startup::Application::build_on(store.clone(), config).await?;
+    let (vault, passwords, cache) =
+        (app.state().vault.clone(), app.state().auth.passwords.clone(), app.state().cache.clone());
+    let stop = app.stopper();
     let base = format!("http://{}", app.local_addr()?);
-    let mut app_stopping = stopping.clone();
-    let server = tokio::spawn(app.run(async move {
+    let mut app_stopping = stop.subscribe();
+    let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = app_stopping.wait_for(|s| *s).await;
     }));
 
@@ -305,9 +297,6 @@ pub(crate) async fn http(
     let posted = posted.load(std::sync::atomic::Ordering::Relaxed);
     let _ = stop.send(true);
     server.await??;
-    for f in followers {
-        f.await?;
-    }
     Ok(serde_json::json!({
         "backend": store.backend(),
         "positions_query": {

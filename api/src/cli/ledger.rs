@@ -198,6 +198,15 @@ pub(crate) enum LedgerCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
+    /// What the household is worth: the positions at market value (each symbol at its latest
+    /// close) plus the accounts' cash, each row rounded to cents and then added, and how many
+    /// positions have no price (not counted). The web page's total; `GET …/value` over HTTP.
+    Value {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
     /// The wash-sale register: each disallowed loss, the replacement lot it moved to, and the
     /// holding period tacked on.
     WashSales {
@@ -216,6 +225,7 @@ impl LedgerCommand {
             | Self::Lots { household, .. }
             | Self::Gains { household, .. }
             | Self::Positions { household, .. }
+            | Self::Value { household, .. }
             | Self::WashSales { household, .. } => Some(household),
             _ => None,
         }
@@ -431,6 +441,10 @@ pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Res
         LedgerCommand::Positions { household, format } => {
             let rows = records(&reader.db, &VALUATIONS, &[("household", key(&household))]).await?;
             (reports::positions(&rows), format, vec![("household", household)])
+        }
+        LedgerCommand::Value { household, format } => {
+            let value = queries::household::value(&reader.db, &domain::ledger::household_key(&household)).await?;
+            (value.report(), format, vec![("household", household)])
         }
         LedgerCommand::WashSales { household, format } => {
             let rows = records(&reader.db, &WASH_SALES, &[("household", key(&household))]).await?;

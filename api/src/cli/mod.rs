@@ -98,11 +98,7 @@ pub(crate) fn with_newline(mut s: String) -> String {
 }
 
 /// The master key: CAIRN_MASTER_KEY (hex), or the file CAIRN_MASTER_KEY_FILE, by default
-/// ./cairn-data/master.key, created with a fresh key when missing.
+/// ./cairn-data/master.key, created with a fresh key when missing ([`api::config`]).
 pub(crate) fn master_key() -> anyhow::Result<MasterKey> {
-    if let Ok(hex) = std::env::var("CAIRN_MASTER_KEY") {
-        return Ok(MasterKey::from_hex(&hex)?);
-    }
-    let path = std::env::var("CAIRN_MASTER_KEY_FILE").unwrap_or_else(|_| "./cairn-data/master.key".into());
-    Ok(MasterKey::load_or_create(std::path::Path::new(&path))?)
+    api::config::MasterKeySource::from_env().load()
 }

@@ -249,7 +249,7 @@ pub(crate) enum AuditCmd {
     /// Run a read command exactly as the ledger knew it at INSTANT: the events recorded up to
     /// it are replayed into a temporary projection, and the command reads that. E.g.
     /// `cairn audit as-of 2025-04-15T00:00:00Z ledger gains --household smith --year 2024`.
-    /// Read commands: ledger lots|gains|positions|wash-sales|contributions, portfolio allocation|risk,
+    /// Read commands: ledger lots|gains|positions|value|wash-sales|contributions, portfolio allocation|risk,
     /// market bars|latest, audit kyc.
     AsOf {
         /// An RFC 3339 instant (2025-04-15T00:00:00Z), or a date for all of that day in UTC

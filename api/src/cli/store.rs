@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use api::{AppState, Application};
 use clap::Subcommand;
 use event_store::{codec, Direction, EventStore, Relay, RelayConfig, Store, StreamId};
 
@@ -94,49 +93,10 @@ pub(crate) enum BenchCommand {
 }
 
 pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<()> {
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let relay_task = relay.map(|config| tokio::spawn(workers::relay::follow(store.clone(), config, stopping.clone())));
-    let db = projections::Db::open(url, false).await?;
-    let projectors: Vec<_> = projections::all()
-        .into_iter()
-        .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
-        .collect();
-    // The risk worker: portfolio_risk rows recomputed as portfolios change (workers::risk).
-    let risk = std::sync::Arc::new(workers::risk::Metrics::default());
-    let risk_task = tokio::spawn(workers::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone()));
-    api::http::idempotency::create_table(&db).await?;
-    let vault = commands::vault::Vault::new(store.clone(), super::master_key()?);
-    // The signing key lives beside the master key unless configured.
-    let key_file = std::env::var("CAIRN_JWT_KEY_FILE").unwrap_or_else(|_| {
-        let master = std::env::var("CAIRN_MASTER_KEY_FILE").unwrap_or_else(|_| "./cairn-data/master.key".into());
-        let dir = std::path::Path::new(&master).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-        dir.join("jwt-ed25519.pem").display().to_string()
-    });
-    let keys = api::http::auth::token::Keys::load_or_create(std::path::Path::new(&key_file))
-        .with_context(|| format!("JWT signing key {key_file}"))?;
-    let passwords = api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
-    let auth = std::sync::Arc::new(api::http::auth::Auth::new(keys, passwords));
-    let state =
-        AppState { store, db: db.clone(), vault, auth, cache: Default::default(), stopping: stopping.clone(), risk };
-    let app = Application::build(state, bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let config = api::config::Config::from_env(url, bind, relay)?;
+    let app = api::startup::Application::build_on(store, config).await?;
     tracing::info!(addr = %app.local_addr()?, "cairn serving");
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let mut app_stopping = stopping;
-    app.run(async move {
-        let _ = app_stopping.wait_for(|s| *s).await;
-    })
-    .await?;
-    if let Some(task) = relay_task {
-        task.await.context("relay task")?;
-    }
-    for task in projectors {
-        task.await.context("projector task")?;
-    }
-    risk_task.await.context("risk worker task")?;
-    Ok(())
+    app.run_until_stopped(shutdown_signal()).await
 }
 
 pub(crate) async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {

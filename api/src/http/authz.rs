@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use domain::user::{Role, UserCommand};
 
 use super::auth::Principal;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
 use super::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,7 @@ pub async fn household(
     refused(state, p, format!("{verb} household {household:?}: {what}")).await;
     if named && may(p, &key, Need::Read) {
         // They can see it (an auditor): say why they cannot change it.
-        return Err(Problem::new("forbidden", "your role may read this household, not change it"));
+        return Err(Problem::new(ProblemKind::Forbidden, "your role may read this household, not change it"));
     }
     Err(Problem::not_found())
 }
@@ -157,7 +157,7 @@ pub async fn role(state: &AppState, p: &Principal, roles: &[Role], what: &str) -
     refused(state, p, format!("{what}: needs {}", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")))
         .await;
     Err(Problem::new(
-        "forbidden",
+        ProblemKind::Forbidden,
         format!("{what} needs the role {}", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")),
     ))
 }

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use sha2::{Digest as _, Sha256};
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
 use super::AppState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -81,7 +81,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     };
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, super::IMPORT_BODY_LIMIT).await else {
-        return Problem::new("payload-too-large", "the body is larger than this endpoint accepts").into_response();
+        return Problem::new(ProblemKind::PayloadTooLarge, "the body is larger than this endpoint accepts")
+            .into_response();
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let fingerprint = hex::encode(
@@ -107,12 +108,18 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             return r;
         }
         Ok(Claim::Running) => {
-            return Problem::new("conflict", "a request with this Idempotency-Key is still running; retry shortly")
-                .into_response()
+            return Problem::new(
+                ProblemKind::Conflict,
+                "a request with this Idempotency-Key is still running; retry shortly",
+            )
+            .into_response()
         }
         Ok(Claim::Different) => {
-            return Problem::new("idempotency-key-reused", "this Idempotency-Key was used for a different request")
-                .into_response()
+            return Problem::new(
+                ProblemKind::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request",
+            )
+            .into_response()
         }
         Err(p) => return p.into_response(),
     }

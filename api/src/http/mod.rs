@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use self::auth::Auth;
-use self::problem::Problem;
+use self::problem::{Problem, ProblemKind};
 
 /// The largest JSON body accepted.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -76,8 +76,10 @@ pub fn router(state: AppState) -> Router {
     ];
     let mut router = router
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
-        .fallback(|| async { Problem::new("not-found", "no such route") })
-        .method_not_allowed_fallback(|| async { Problem::new("method-not-allowed", "this route takes another method") })
+        .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(ProblemKind::MethodNotAllowed, "this route takes another method")
+        })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::map_response(problem_for_plain_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT));
@@ -99,19 +101,24 @@ async fn problem_for_plain_errors(response: Response) -> Response {
         return response;
     }
     match status {
-        StatusCode::SERVICE_UNAVAILABLE => Problem::new("timeout", "the request took too long").into_response(),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            Problem::new(ProblemKind::Timeout, "the request took too long").into_response()
+        }
         StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new("payload-too-large", "the body is larger than this endpoint accepts").into_response()
+            Problem::new(ProblemKind::PayloadTooLarge, "the body is larger than this endpoint accepts").into_response()
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            Problem::new("unsupported-media-type", "wrong content type for this endpoint").into_response()
+            Problem::new(ProblemKind::UnsupportedMediaType, "wrong content type for this endpoint").into_response()
         }
         StatusCode::NOT_FOUND => Problem::not_found().into_response(),
         StatusCode::METHOD_NOT_ALLOWED => {
-            Problem::new("method-not-allowed", "this route takes another method").into_response()
+            Problem::new(ProblemKind::MethodNotAllowed, "this route takes another method").into_response()
         }
-        s if s.is_client_error() => Problem::new("malformed-body", "the request could not be read").into_response(),
-        _ => Problem::new("internal", "the server could not complete the request; it is logged").into_response(),
+        s if s.is_client_error() => {
+            Problem::new(ProblemKind::MalformedBody, "the request could not be read").into_response()
+        }
+        _ => Problem::new(ProblemKind::Internal, "the server could not complete the request; it is logged")
+            .into_response(),
     }
 }
 

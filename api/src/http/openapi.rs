@@ -5,7 +5,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use super::problem::TYPES;
+use super::problem::ProblemKind;
 pub use super::query::Kind;
 
 /// Who may call an operation (the authorization tests walk every group).
@@ -156,7 +156,7 @@ pub fn document(ops: &[Op]) -> Value {
 }
 
 fn problem_schema() -> Value {
-    let types: Vec<String> = TYPES.iter().map(|(slug, _, _)| format!("/problems/{slug}")).collect();
+    let types: Vec<String> = ProblemKind::ALL.iter().map(|k| format!("/problems/{}", k.slug())).collect();
     json!({
         "type": "object",
         "description": "RFC 7807 problem details. Extra members: field, line, current_version, retry_after.",

@@ -11,54 +11,80 @@ use commands::CommandError;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-/// An error answer. `slug` becomes the `type` (`/problems/<slug>`); `extra` members are added
-/// to the document (`field`, `current_version`, `retry_after`, …).
+/// An error answer. Its kind gives the `type` (`/problems/<slug>`), status and title;
+/// `extra` members are added to the document (`field`, `current_version`, `retry_after`, …).
 #[derive(Debug)]
 pub struct Problem {
-    pub status: StatusCode,
-    pub slug: &'static str,
-    pub title: &'static str,
+    pub kind: ProblemKind,
     pub detail: String,
     pub extra: Map<String, Value>,
     pub retry_after: Option<u64>,
 }
 
-/// Every problem type the API uses, with its status and title (listed in the OpenAPI
-/// document, so clients can rely on the slugs).
-pub const TYPES: &[(&str, u16, &str)] = &[
-    ("validation", 422, "The request is not valid"),
-    ("malformed-body", 400, "The body could not be read"),
-    ("unsupported-media-type", 415, "Wrong content type"),
-    ("payload-too-large", 413, "The body is too large"),
-    ("unauthorized", 401, "Sign in first"),
-    ("invalid-credentials", 401, "Wrong email or password"),
-    ("mfa-required", 401, "An authentication code is needed"),
-    ("invalid-mfa-code", 401, "Wrong authentication code"),
-    ("token-reused", 401, "Refresh token reused; the session is revoked"),
-    ("forbidden", 403, "Not allowed for your role"),
-    ("not-found", 404, "Not found"),
-    ("method-not-allowed", 405, "Method not allowed"),
-    ("conflict", 409, "Conflict with the current state"),
-    ("idempotency-key-reused", 422, "Idempotency-Key reused with a different request"),
-    ("rate-limited", 429, "Too many requests"),
-    ("locked-out", 429, "Too many failed sign-ins"),
-    ("timeout", 503, "The request took too long"),
-    ("unavailable", 503, "The store is unavailable"),
-    ("internal", 500, "Internal error"),
-];
+macro_rules! problem_kinds {
+    ($($kind:ident = ($slug:literal, $status:ident, $title:literal),)*) => {
+        /// Every problem type the API answers, each with its slug, status and title (listed in
+        /// the OpenAPI document, so clients can rely on the slugs). A kind is a variant, not
+        /// text: a mistyped one does not compile.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemKind {
+            $($kind,)*
+        }
+
+        impl ProblemKind {
+            pub const ALL: &'static [ProblemKind] = &[$(ProblemKind::$kind,)*];
+
+            /// The `type` is `/problems/<slug>`.
+            pub const fn slug(self) -> &'static str {
+                match self {
+                    $(ProblemKind::$kind => $slug,)*
+                }
+            }
+
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(ProblemKind::$kind => StatusCode::$status,)*
+                }
+            }
+
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(ProblemKind::$kind => $title,)*
+                }
+            }
+        }
+    };
+}
+
+problem_kinds! {
+    Validation = ("validation", UNPROCESSABLE_ENTITY, "The request is not valid"),
+    MalformedBody = ("malformed-body", BAD_REQUEST, "The body could not be read"),
+    UnsupportedMediaType = ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Wrong content type"),
+    PayloadTooLarge = ("payload-too-large", PAYLOAD_TOO_LARGE, "The body is too large"),
+    Unauthorized = ("unauthorized", UNAUTHORIZED, "Sign in first"),
+    InvalidCredentials = ("invalid-credentials", UNAUTHORIZED, "Wrong email or password"),
+    MfaRequired = ("mfa-required", UNAUTHORIZED, "An authentication code is needed"),
+    InvalidMfaCode = ("invalid-mfa-code", UNAUTHORIZED, "Wrong authentication code"),
+    TokenReused = ("token-reused", UNAUTHORIZED, "Refresh token reused; the session is revoked"),
+    Forbidden = ("forbidden", FORBIDDEN, "Not allowed for your role"),
+    NotFound = ("not-found", NOT_FOUND, "Not found"),
+    MethodNotAllowed = ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
+    Conflict = ("conflict", CONFLICT, "Conflict with the current state"),
+    IdempotencyKeyReused = ("idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency-Key reused with a different request"),
+    RateLimited = ("rate-limited", TOO_MANY_REQUESTS, "Too many requests"),
+    LockedOut = ("locked-out", TOO_MANY_REQUESTS, "Too many failed sign-ins"),
+    Timeout = ("timeout", SERVICE_UNAVAILABLE, "The request took too long"),
+    Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The store is unavailable"),
+    Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+}
 
 impl Problem {
-    pub fn new(slug: &'static str, detail: impl Into<String>) -> Self {
-        let (_, status, title) =
-            TYPES.iter().find(|(s, _, _)| *s == slug).copied().unwrap_or(("internal", 500, "Error"));
-        Self {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            slug,
-            title,
-            detail: detail.into(),
-            extra: Map::new(),
-            retry_after: None,
-        }
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into(), extra: Map::new(), retry_after: None }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -73,16 +99,16 @@ impl Problem {
 
     /// A validation problem naming the field.
     pub fn field(field: &str, detail: impl Into<String>) -> Self {
-        Self::new("validation", detail).with("field", field)
+        Self::new(ProblemKind::Validation, detail).with("field", field)
     }
 
     pub fn not_found() -> Self {
-        Self::new("not-found", "no such resource")
+        Self::new(ProblemKind::NotFound, "no such resource")
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "request failed");
-        Self::new("internal", "the server could not complete the request; it is logged")
+        Self::new(ProblemKind::Internal, "the server could not complete the request; it is logged")
     }
 }
 
@@ -90,9 +116,9 @@ impl Problem {
     /// The problem document (the response body).
     pub fn document(&self) -> Value {
         let mut body = json!({
-            "type": format!("/problems/{}", self.slug),
-            "title": self.title,
-            "status": self.status.as_u16(),
+            "type": format!("/problems/{}", self.kind.slug()),
+            "title": self.kind.title(),
+            "status": self.kind.status().as_u16(),
             "detail": self.detail,
         });
         if let Value::Object(map) = &mut body {
@@ -104,7 +130,7 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let mut response = (self.status, self.document().to_string()).into_response();
+        let mut response = (self.kind.status(), self.document().to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after {
@@ -114,41 +140,35 @@ impl IntoResponse for Problem {
     }
 }
 
-/// The field a `field: problem` message names (commands and the domain word errors so).
-fn field_of(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("line ").map_or(message, |r| r.split_once(": ").map_or(r, |(_, r)| r));
-    let (field, _) = rest.split_once(": ")?;
-    (!field.is_empty() && field.len() <= 40 && !field.contains(' ')).then_some(field)
-}
-
 impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Rejected(domain::DomainError::NotFound { ref field, .. }) => {
-                Problem::new("not-found", e.to_string()).with("field", field.clone())
+                Problem::new(ProblemKind::NotFound, e.to_string()).with("field", field.clone())
             }
             CommandError::Rejected(domain::DomainError::Conflict { ref field, .. }) => {
-                Problem::new("conflict", e.to_string()).with("field", field.clone())
+                Problem::new(ProblemKind::Conflict, e.to_string()).with("field", field.clone())
             }
-            CommandError::Invalid(_) | CommandError::Rejected(_) => {
-                let detail = e.to_string();
-                let mut p = Problem::new("validation", detail.clone());
-                if let Some(field) = field_of(&detail) {
-                    p = p.with("field", field);
+            CommandError::Invalid { line, ref field, .. }
+            | CommandError::Rejected(domain::DomainError::Rejected { line, ref field, .. }) => {
+                let mut p = Problem::new(ProblemKind::Validation, e.to_string());
+                if !field.is_empty() {
+                    p = p.with("field", field.clone());
                 }
-                if let Some(line) = detail.strip_prefix("line ").and_then(|r| r.split(':').next()?.parse::<u64>().ok())
-                {
+                if let Some(line) = line {
                     p = p.with("line", line);
                 }
                 p
             }
             // The caller's own precondition failed: read again, then decide whether to retry.
-            CommandError::Conflict { ref stream, expected, actual } => Problem::new("conflict", e.to_string())
-                .with("stream", stream.clone())
-                .with("expected_version", expected)
-                .with("current_version", actual),
+            CommandError::Conflict { ref stream, expected, actual } => {
+                Problem::new(ProblemKind::Conflict, e.to_string())
+                    .with("stream", stream.clone())
+                    .with("expected_version", expected)
+                    .with("current_version", actual)
+            }
             // The server already retried for `RETRY_FOR`: the same request may succeed later.
-            CommandError::Contention(_) => Problem::new("conflict", e.to_string()).retry_after(1),
+            CommandError::Contention(_) => Problem::new(ProblemKind::Conflict, e.to_string()).retry_after(1),
             CommandError::Store(err) => Problem::internal(err),
         }
     }
@@ -179,7 +199,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let is_json = media_type(req.headers())
             .is_some_and(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")));
         if !is_json {
-            return Err(Problem::new("unsupported-media-type", "send the body as application/json"));
+            return Err(Problem::new(ProblemKind::UnsupportedMediaType, "send the body as application/json"));
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
         read_json(&bytes).map(Self)
@@ -198,7 +218,7 @@ pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut d = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut d) {
         Ok(v) => {
-            d.end().map_err(|_| Problem::new("malformed-body", "the body holds more than one JSON value"))?;
+            d.end().map_err(|_| Problem::new(ProblemKind::MalformedBody, "the body holds more than one JSON value"))?;
             Ok(v)
         }
         Err(e) => {
@@ -207,12 +227,12 @@ pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             if !inner.is_data() {
                 let what = if inner.is_eof() { "ends too early" } else { "is not valid JSON" };
                 return Err(Problem::new(
-                    "malformed-body",
+                    ProblemKind::MalformedBody,
                     format!("the body {what} (line {}, column {})", inner.line(), inner.column()),
                 ));
             }
             let (field, detail) = data_error(&path, &inner.to_string());
-            Err(Problem::new("malformed-body", detail).with("field", field))
+            Err(Problem::new(ProblemKind::MalformedBody, detail).with("field", field))
         }
     }
 }
@@ -245,22 +265,33 @@ fn data_error(path: &str, message: &str) -> (String, String) {
 
 pub(crate) fn bytes_rejection(b: BytesRejection) -> Problem {
     if b.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new("payload-too-large", "the body is larger than this endpoint accepts")
+        Problem::new(ProblemKind::PayloadTooLarge, "the body is larger than this endpoint accepts")
     } else {
-        Problem::new("malformed-body", "the body could not be read")
+        Problem::new(ProblemKind::MalformedBody, "the body could not be read")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{field_of, read_json};
+    use super::{read_json, Problem, ProblemKind};
     use crate::http::routes::ledger::{Correction, Targets};
 
     #[test]
-    fn the_field_is_read_from_a_command_error() {
-        assert_eq!(field_of("line 3: price: not a number"), Some("price"));
-        assert_eq!(field_of("email: x is already registered"), Some("email"));
-        assert_eq!(field_of("stream changed while deciding"), None);
+    fn a_command_error_gives_its_field_and_line_as_they_are() {
+        let p = Problem::from(commands::CommandError::at_line(3, "price", "not a number"));
+        assert_eq!((p.kind, p.detail.as_str()), (ProblemKind::Validation, "line 3: price: not a number"));
+        assert_eq!((p.extra["field"].as_str(), p.extra["line"].as_u64()), (Some("price"), Some(3)));
+        let p = Problem::from(commands::CommandError::invalid("email", "x is already registered"));
+        assert_eq!((p.extra["field"].as_str(), p.extra.get("line")), (Some("email"), None));
+        let p = Problem::from(commands::CommandError::invalid("", "sealed data does not open"));
+        assert_eq!((p.detail.as_str(), p.extra.get("field")), ("sealed data does not open", None));
+    }
+
+    #[test]
+    fn every_kind_has_its_own_slug() {
+        let slugs: std::collections::BTreeSet<&str> = ProblemKind::ALL.iter().map(|k| k.slug()).collect();
+        assert_eq!(slugs.len(), ProblemKind::ALL.len());
+        assert_eq!(ProblemKind::IdempotencyKeyReused.status().as_u16(), 422);
     }
 
     fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> (String, String) {

@@ -384,6 +384,28 @@ fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
     rejected(Some(line), field, problem)
 }
 
+/// The household ledger as a decider.
+pub struct LedgerDecider;
+
+impl crate::decider::Decider for LedgerDecider {
+    type State = Ledger;
+    type Command = LedgerCommand;
+    type Event = LedgerEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, DomainError> {
+        decide(state, command)
+    }
+
+    fn evolve(state: Ledger, event: &LedgerEvent) -> Ledger {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &LedgerEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
 /// Decides what a command records, or why it is refused (naming the line and field).
 pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, DomainError> {
     match command {

@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Utc};
 use commands::aggregate::{self, Caller};
-use commands::user::{self as users, UserAggregate};
+use commands::user::{self as users};
 use commands::vault::Opened;
 use commands::CommandError;
 use domain::user::{Role, User, UserCommand, UserEvent};
@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 use self::limiter::{Limiter, Scope};
 use self::password::Passwords;
 use self::token::{Claims, Keys, ACCESS_TOKEN_SECONDS};
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
 use super::AppState;
 
 /// Everything authentication keeps while the server runs.
@@ -93,11 +93,11 @@ impl Auth {
     pub fn bearer(&self, headers: &HeaderMap) -> Result<Claims, Problem> {
         let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(Problem::new("unauthorized", "send an access token: Authorization: Bearer <token>"));
+            return Err(Problem::new(ProblemKind::Unauthorized, "send an access token: Authorization: Bearer <token>"));
         };
-        let claims = self.keys.verify(token.trim()).map_err(|why| Problem::new("unauthorized", why))?;
+        let claims = self.keys.verify(token.trim()).map_err(|why| Problem::new(ProblemKind::Unauthorized, why))?;
         if self.is_revoked(&claims.sid) {
-            return Err(Problem::new("unauthorized", "the session was signed out or revoked"));
+            return Err(Problem::new(ProblemKind::Unauthorized, "the session was signed out or revoked"));
         }
         Ok(claims)
     }
@@ -249,7 +249,7 @@ pub fn registration_allowed(state: &AppState, ip: Option<IpAddr>) -> Result<(), 
 
 fn limited(result: Result<(), std::time::Duration>) -> Result<(), Problem> {
     result.map_err(|wait| {
-        Problem::new("rate-limited", "too many attempts; wait and try again").retry_after(wait.as_secs())
+        Problem::new(ProblemKind::RateLimited, "too many attempts; wait and try again").retry_after(wait.as_secs())
     })
 }
 
@@ -297,10 +297,10 @@ pub async fn sign_in(
         limited(auth.limiter.attempt(Scope::SignInPerAccount, &email))?;
         auth.passwords.verify(req.password, None).await;
         tracing::info!(network = %net, "sign-in for an unknown email");
-        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+        return Err(Problem::new(ProblemKind::InvalidCredentials, "wrong email or password"));
     };
     let (_, stream) = users::canonical(&user_id)?;
-    let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
     let (this_device, signed) = signing_in_device(&auth.keys, headers, &user_id);
     // Each known device has a per-account bucket of its own: attempts from elsewhere, however
     // many, never rate-limit the owner's own browser.
@@ -309,7 +309,7 @@ pub async fn sign_in(
     limited(auth.limiter.attempt(Scope::SignInPerAccount, &bucket))?;
     if user.erased {
         auth.passwords.verify(req.password, None).await;
-        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+        return Err(Problem::new(ProblemKind::InvalidCredentials, "wrong email or password"));
     }
     let now = Utc::now();
     // A lock holds against devices that never signed in: the owner's own browser may still try
@@ -318,7 +318,7 @@ pub async fn sign_in(
     if let Some(until) = user.access.locked(now).filter(|_| !user.access.devices.contains(&this_device)) {
         let wait = (until - now).num_seconds().max(1) as u64;
         return Err(Problem::new(
-            "locked-out",
+            ProblemKind::LockedOut,
             format!("too many failed sign-ins; locked until {}", until.to_rfc3339()),
         )
         .retry_after(wait));
@@ -326,14 +326,17 @@ pub async fn sign_in(
     if !auth.passwords.verify(req.password, user.access.password.clone()).await {
         let failed = UserCommand::FailSignIn { reason: "password".into(), network: net };
         record(&state.store, &user_id, failed, &system()).await?;
-        return Err(Problem::new("invalid-credentials", "wrong email or password"));
+        return Err(Problem::new(ProblemKind::InvalidCredentials, "wrong email or password"));
     }
     let (mut mfa_step, mut backup_code) = (None, None);
     if let Some(sealed) = &user.mfa_secret {
         let (totp, backup) =
             (req.totp.filter(|c| !c.trim().is_empty()), req.backup_code.filter(|c| !c.trim().is_empty()));
         if totp.is_none() && backup.is_none() {
-            return Err(Problem::new("mfa-required", "enter the code from your authenticator app, or a backup code"));
+            return Err(Problem::new(
+                ProblemKind::MfaRequired,
+                "enter the code from your authenticator app, or a backup code",
+            ));
         }
         limited(auth.limiter.attempt(Scope::MfaPerAccount, &user_id))?;
         if let Some(code) = totp {
@@ -351,7 +354,7 @@ pub async fn sign_in(
         if mfa_step.is_none() && backup_code.is_none() {
             let failed = UserCommand::FailSignIn { reason: "mfa code".into(), network: net };
             record(&state.store, &user_id, failed, &system()).await?;
-            return Err(Problem::new("invalid-mfa-code", "the authentication code is wrong or expired"));
+            return Err(Problem::new(ProblemKind::InvalidMfaCode, "the authentication code is wrong or expired"));
         }
     }
     let session = uuid::Uuid::new_v4().simple().to_string();
@@ -370,10 +373,10 @@ pub async fn sign_in(
         Err(CommandError::Rejected(domain::DomainError::Rejected { field, problem, .. }))
             if field == "totp" || field == "backup_code" =>
         {
-            return Err(Problem::new("invalid-mfa-code", problem))
+            return Err(Problem::new(ProblemKind::InvalidMfaCode, problem))
         }
         Err(CommandError::Rejected(domain::DomainError::Rejected { field, problem, .. })) if field == "locked" => {
-            return Err(Problem::new("locked-out", problem).retry_after(60))
+            return Err(Problem::new(ProblemKind::LockedOut, problem).retry_after(60))
         }
         Err(e) => return Err(e.into()),
     };
@@ -395,10 +398,10 @@ fn token_parts(token: &str) -> Result<(String, String), Problem> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(user), Some(session), Some(secret)) if secret.len() == 64 => {
             let (user_id, _) =
-                users::canonical(user).map_err(|_| Problem::new("unauthorized", "not a refresh token"))?;
+                users::canonical(user).map_err(|_| Problem::new(ProblemKind::Unauthorized, "not a refresh token"))?;
             Ok((user_id, session.to_owned()))
         }
-        _ => Err(Problem::new("unauthorized", "not a refresh token")),
+        _ => Err(Problem::new(ProblemKind::Unauthorized, "not a refresh token")),
     }
 }
 
@@ -415,7 +418,7 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
     let events = match record(&state.store, &user_id, command, &caller).await {
         Ok(events) => events,
         Err(CommandError::Rejected(domain::DomainError::Rejected { problem, .. })) => {
-            return Err(Problem::new("unauthorized", format!("refresh token {problem}")))
+            return Err(Problem::new(ProblemKind::Unauthorized, format!("refresh token {problem}")))
         }
         Err(e) => return Err(e.into()),
     };
@@ -423,17 +426,17 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
         // The session named in the token must be the one its digest belongs to, of this user: a
         // token edited to carry another session id is refused.
         Some(UserEvent::TokenRefreshed { session: refreshed, .. }) if *refreshed == session => {
-            let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+            let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
             issue(auth, &user_id, &user, refreshed, replacement, false)
         }
         Some(UserEvent::TokenReuseDetected { session, .. }) => {
             auth.revoke(session);
             Err(Problem::new(
-                "token-reused",
+                ProblemKind::TokenReused,
                 "this refresh token was already used; the session is revoked, sign in again",
             ))
         }
-        _ => Err(Problem::new("unauthorized", "refresh token unknown, expired or revoked")),
+        _ => Err(Problem::new(ProblemKind::Unauthorized, "refresh token unknown, expired or revoked")),
     }
 }
 
@@ -441,12 +444,12 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
 pub async fn sign_out(state: &AppState, req: RefreshRequest) -> Result<(), Problem> {
     let (user_id, session) = token_parts(&req.refresh_token)?;
     let (_, stream) = users::canonical(&user_id)?;
-    let (user, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
     let presented = digest(&req.refresh_token);
     let Some(id) =
         user.access.sessions.iter().find(|(id, s)| **id == session && s.current == presented).map(|(id, _)| id.clone())
     else {
-        return Err(Problem::new("unauthorized", "refresh token unknown, expired or revoked"));
+        return Err(Problem::new(ProblemKind::Unauthorized, "refresh token unknown, expired or revoked"));
     };
     let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
     record(&state.store, &user_id, UserCommand::SignOut { session: id.clone() }, &caller).await?;

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use commands::aggregate;
-use commands::user::{self as users, PersonalData, UserAggregate};
+use commands::user::{self as users, PersonalData};
 use domain::user::{Document, UserCommand};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,7 @@ pub async fn register(
         let household = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         match users::register(&state.store, &state.vault, &personal, Some(household), Some(hash), &caller).await {
             // Registered at the same moment by another request: the same answer.
-            Ok(_) | Err(commands::CommandError::Invalid(_)) => {}
+            Ok(_) | Err(commands::CommandError::Invalid { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -119,7 +119,7 @@ pub struct MeView {
 
 pub async fn me(State(state): State<AppState>, p: Principal) -> Result<Json<MeView>, Problem> {
     let (user_id, stream) = users::canonical(p.user_id())?;
-    let (u, _) = aggregate::load::<UserAggregate, _>(&state.store, &stream).await?;
+    let (u, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
     let name = match (&u.personal, u.erased) {
         (Some(sealed), false) => users::open_personal(&state.vault, &user_id, sealed).await?.map(|d| d.name),
         _ => None,

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, ProblemKind};
 use crate::http::query::{self, Instant, Position, Query, Year};
 use crate::http::AppState;
 use queries::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
@@ -164,7 +164,7 @@ async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Read
 /// empty answer would read as a household with nothing in it).
 async fn existed(reader: &Reader, household: &str) -> Result<(), Problem> {
     reader.household_existed(household).await.map_err(|e| match e.downcast_ref::<NotYet>() {
-        Some(not_yet) => Problem::new("not-found", not_yet.to_string()),
+        Some(not_yet) => Problem::new(ProblemKind::NotFound, not_yet.to_string()),
         None => Problem::internal(e),
     })
 }
@@ -274,6 +274,34 @@ fn rows_json(view: View, rows: Vec<projections::db::Row>) -> std::sync::Arc<str>
         let _ = serde_json::to_writer(&mut out, &queries::reports::gain_totals(&records));
     }
     String::from_utf8(out).expect("JSON is UTF-8").into()
+}
+
+/// What a household is worth ([`queries::household::value`]): the positions at market value
+/// plus the accounts' cash, as the overview shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ValueAnswer {
+    pub household: String,
+    /// The global position of the last event the figures reflect.
+    pub position: u64,
+    /// The instant of an as-of replay.
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub value: queries::household::Value,
+}
+
+pub async fn value(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<ValueAnswer>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Read, "value").await?;
+    params.refuse(&["year", "portfolio", "from", "to"])?;
+    let mut reader = reader(&state, &p, &params).await?;
+    existed(&reader, &key).await?;
+    let status = reader.at_least("holdings", params.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
+    let value = queries::household::value(&reader.db, &key).await?;
+    Ok(Json(ValueAnswer { household: key, position: status.checkpoint, as_of: reader.instant(), value }))
 }
 
 /// The households the caller may see.

@@ -22,7 +22,7 @@ use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::exact::{self, DecimalText};
 use crate::http::idempotency;
-use crate::http::problem::{media_type, Body, Problem};
+use crate::http::problem::{media_type, Body, Problem, ProblemKind};
 use crate::http::query::{self, Flag, Query};
 use crate::http::AppState;
 
@@ -289,7 +289,7 @@ async fn record_row(
             Err(e) => Err(e),
         };
         let outcome = recorded.map_err(|e| {
-            let validation = matches!(e, commands::CommandError::Invalid(_) | commands::CommandError::Rejected(_));
+            let validation = matches!(e, commands::CommandError::Invalid { .. } | commands::CommandError::Rejected(_));
             let p = Problem::from(e);
             if validation {
                 p.with("hint", "fields are named as the CSV columns")
@@ -344,7 +344,7 @@ pub async fn import(
 ) -> Response {
     if media_type(&headers).as_deref() != Some("text/csv") {
         return axum::response::IntoResponse::into_response(Problem::new(
-            "unsupported-media-type",
+            ProblemKind::UnsupportedMediaType,
             "send the file as text/csv",
         ));
     }

@@ -148,6 +148,14 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         get(households::list),
     );
     add(
+        Op {
+            response: (200, Some(schema::<households::ValueAnswer>)),
+            description: "The positions at market value (each symbol at its latest close) plus the accounts' cash, in US dollars with two decimals: each row's amount rounded to cents, then added, so the figures are the sums of the valuations' and accounts' amounts; `unpriced` counts positions without a price (not counted). The web page's total.",
+            ..read("/v1/households/{household}/value", "What the household is worth: positions plus cash", READ_PARAMS)
+        },
+        get(households::value),
+    );
+    add(
         read("/v1/households/{household}/accounts", "Accounts", READ_PARAMS),
         view!("holdings", h::ACCOUNTS, None, false),
     );

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use event_store::EventStore;
 
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, ProblemKind};
 use crate::http::AppState;
 
 /// The OpenAPI document, built once from the route table.
@@ -34,7 +34,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            Problem::new("unavailable", "the event store did not answer").into_response()
+            Problem::new(ProblemKind::Unavailable, "the event store did not answer").into_response()
         }
     }
 }
@@ -57,12 +57,15 @@ fn may_read_metrics(headers: &axum::http::HeaderMap, client: Option<std::net::Ip
             if sha2::Sha256::digest(presented.trim()) == sha2::Sha256::digest(token) {
                 Ok(())
             } else {
-                Err(Problem::new("unauthorized", "/metrics needs the metrics token: Authorization: Bearer <token>"))
+                Err(Problem::new(
+                    ProblemKind::Unauthorized,
+                    "/metrics needs the metrics token: Authorization: Bearer <token>",
+                ))
             }
         }
         None if client.is_some_and(|ip| ip.is_loopback()) => Ok(()),
         None => Err(Problem::new(
-            "forbidden",
+            ProblemKind::Forbidden,
             "/metrics is served to this machine only; set CAIRN_METRICS_TOKEN to let a scraper in with it",
         )),
     }
@@ -78,7 +81,7 @@ pub async fn metrics(State(state): State<AppState>, request: axum::extract::Requ
         Ok(h) => h.map_or(0, |h| h.position),
         Err(e) => {
             tracing::error!(error = %e, "metrics: cannot read the head");
-            return Problem::new("unavailable", "the event store did not answer").into_response();
+            return Problem::new(ProblemKind::Unavailable, "the event store did not answer").into_response();
         }
     };
     let m = state.store.metrics();

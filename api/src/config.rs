@@ -1,0 +1,135 @@
+//! One typed configuration for the server, from flags and the environment. Secrets are held
+//! as [`Secret`]s, whose `Debug` never shows them, so a logged or printed `Config` leaks none.
+//!
+//! | setting | flag / variable | default |
+//! | --- | --- | --- |
+//! | the store and read models | `--database-url` / `CAIRN_DATABASE_URL` | `sqlite://./cairn-data/cairn.db` |
+//! | the address served | `--bind` / `CAIRN_BIND` | `127.0.0.1:8080` |
+//! | the master key | `CAIRN_MASTER_KEY` (hex), else the file `CAIRN_MASTER_KEY_FILE` | `./cairn-data/master.key` (created when missing) |
+//! | the JWT signing key | `CAIRN_JWT_KEY_FILE` | `jwt-ed25519.pem` beside the master key file |
+//! | Argon2id cost | `CAIRN_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`, `_CONCURRENCY` | 64 MiB, 3, 4, 4 |
+//! | the NATS relay | `--nats-url` / `CAIRN_NATS_URL` (and the stream and subject flags) | off |
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use commands::vault::MasterKey;
+use event_store::RelayConfig;
+
+use crate::http::auth::password::HashCost;
+
+/// Where the master key file is unless configured.
+pub const DEFAULT_MASTER_KEY_FILE: &str = "./cairn-data/master.key";
+
+/// A secret value: `Debug` shows `Secret([redacted])`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// 64 hex characters (`CAIRN_MASTER_KEY`).
+    Hex(Secret),
+    /// A file holding it, created with a fresh key when missing (`CAIRN_MASTER_KEY_FILE`).
+    File(PathBuf),
+}
+
+impl MasterKeySource {
+    /// `CAIRN_MASTER_KEY`, else the file `CAIRN_MASTER_KEY_FILE`, else
+    /// [`DEFAULT_MASTER_KEY_FILE`].
+    pub fn from_env() -> Self {
+        match std::env::var("CAIRN_MASTER_KEY") {
+            Ok(hex) => Self::Hex(Secret::new(hex)),
+            Err(_) => Self::File(key_file()),
+        }
+    }
+
+    pub fn load(&self) -> anyhow::Result<MasterKey> {
+        Ok(match self {
+            Self::Hex(hex) => MasterKey::from_hex(hex.expose())?,
+            Self::File(path) => MasterKey::load_or_create(path)?,
+        })
+    }
+}
+
+/// `CAIRN_MASTER_KEY_FILE`, or [`DEFAULT_MASTER_KEY_FILE`].
+fn key_file() -> PathBuf {
+    std::env::var("CAIRN_MASTER_KEY_FILE").unwrap_or_else(|_| DEFAULT_MASTER_KEY_FILE.into()).into()
+}
+
+/// The JWT signing key's file unless configured: `jwt-ed25519.pem` beside the master key file.
+fn default_jwt_key_file(master_key_file: &Path) -> PathBuf {
+    master_key_file.parent().map(Path::to_path_buf).unwrap_or_default().join("jwt-ed25519.pem")
+}
+
+/// Everything `cairn serve` (and the in-process servers of `bench http` and the tests) runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub master_key: MasterKeySource,
+    pub jwt_key_file: PathBuf,
+    pub hash_cost: HashCost,
+    /// Publish committed events to NATS JetStream.
+    pub relay: Option<RelayConfig>,
+    /// Run the risk worker beside the projectors (`serve` does).
+    pub risk_worker: bool,
+}
+
+impl Config {
+    /// The server's settings from its flags and the environment (see the module documentation).
+    pub fn from_env(database_url: &str, bind: SocketAddr, relay: Option<RelayConfig>) -> anyhow::Result<Self> {
+        let master_key = MasterKeySource::from_env();
+        let jwt_key_file = std::env::var("CAIRN_JWT_KEY_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| default_jwt_key_file(&key_file()));
+        Ok(Self {
+            database_url: database_url.to_owned(),
+            bind,
+            master_key,
+            jwt_key_file,
+            hash_cost: HashCost::from_env()?,
+            relay,
+            risk_worker: true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let source = MasterKeySource::Hex(Secret::new("00".repeat(32)));
+        let shown = format!("{source:?}");
+        assert_eq!(shown, "Hex(Secret([redacted]))");
+        assert!(!shown.contains("0000"));
+    }
+
+    #[test]
+    fn the_jwt_key_sits_beside_the_master_key_file() {
+        assert_eq!(
+            default_jwt_key_file(Path::new("/var/lib/cairn/master.key")),
+            PathBuf::from("/var/lib/cairn/jwt-ed25519.pem")
+        );
+        assert_eq!(default_jwt_key_file(Path::new("master.key")), PathBuf::from("jwt-ed25519.pem"));
+    }
+}

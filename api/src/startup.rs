@@ -1,0 +1,112 @@
+//! The one composition root: [`Application::build`] opens the store and the read models,
+//! starts the projectors, the risk worker and the relay, wires the HTTP state and binds the
+//! address. `cairn serve`, `cairn bench http` and the tests' in-process servers all start
+//! here, so there is one way the pieces fit.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use event_store::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::http::auth::password::Passwords;
+use crate::http::auth::token::Keys;
+use crate::http::auth::Auth;
+use crate::http::AppState;
+
+/// A server with its workers, bound and not yet serving.
+pub struct Application {
+    server: crate::http::Application,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("server", &self.server).field("tasks", &self.tasks.len()).finish()
+    }
+}
+
+impl Application {
+    /// Opens the store `config` names (creating and migrating it as needed) and builds on it.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open database {}", config.database_url))?;
+        Self::build_on(store, config).await
+    }
+
+    /// Builds on a store already open (`serve` opened it to report errors its own way).
+    pub async fn build_on(store: Store, config: Config) -> anyhow::Result<Self> {
+        let (stop, stopping) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some(relay) = config.relay.clone() {
+            tasks.push(("relay", tokio::spawn(workers::relay::follow(store.clone(), relay, stopping.clone()))));
+        }
+        let db = projections::Db::open(&config.database_url, false).await?;
+        for p in projections::all() {
+            tasks.push((
+                "projector",
+                tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())),
+            ));
+        }
+        // The risk worker: portfolio_risk rows recomputed as portfolios change.
+        let risk = Arc::new(workers::risk::Metrics::default());
+        if config.risk_worker {
+            let worker = workers::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone());
+            tasks.push(("risk worker", tokio::spawn(worker)));
+        }
+        crate::http::idempotency::create_table(&db).await?;
+        let vault = commands::vault::Vault::new(store.clone(), config.master_key.load()?);
+        let keys = Keys::load_or_create(&config.jwt_key_file)
+            .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
+        let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));
+        let state = AppState { store, db, vault, auth, cache: Default::default(), stopping, risk };
+        let server = crate::http::Application::build(state.clone(), config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        Ok(Self { server, state, stop, tasks })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.server.local_addr()
+    }
+
+    /// What the handlers reach: the store, the read models, the vault, the password hasher.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle that stops the server and its workers (send `true`).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+
+    /// Serves until `shutdown` completes (or the stopper is used), then stops the workers and
+    /// waits for them and for the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { server, state, stop, tasks } = self;
+        let trigger = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = trigger.send(true);
+        });
+        let mut stopping = state.stopping.clone();
+        drop(state);
+        server
+            .run(async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            })
+            .await?;
+        let _ = stop.send(true);
+        for (what, task) in tasks {
+            task.await.with_context(|| format!("{what} task"))?;
+        }
+        Ok(())
+    }
+}
