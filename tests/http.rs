@@ -224,15 +224,50 @@ fn trade(day: &str, action: &str, quantity: &str, price: &str) -> Value {
             "symbol": "VTI", "quantity": quantity, "price": price, "fees": "0" })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_end_to_end() {
-    for db in all_backends("HTTP API").await {
-        let server = spawn_app(&db).await;
+/// The households most tests need, in an in-process server over a fresh database: an admin
+/// (made with the CLI), clients of `smith` and `jones`, an advisor of `smith`, an auditor, and
+/// their tokens.
+struct Smith {
+    server: App,
+    api: Api,
+    admin: String,
+    ids: std::collections::BTreeMap<String, String>,
+    sam: String,
+    avi: String,
+    aud: String,
+    jo: String,
+}
+
+impl Smith {
+    async fn new(db: &TestDb) -> Self {
+        let server = spawn_app(db).await;
         let api = Api::new(&server.base, "laptop/1.0");
         let admin = bootstrap(&server, &api).await;
-
-        // Users: two clients with their households, an advisor of one, an auditor.
         let ids = users(&api, &admin, &[]).await;
+        let sam = api.token("sam@example.com").await;
+        let avi = api.token("avi@example.com").await;
+        let aud = api.token("aud@example.com").await;
+        let jo = api.token("jo@example.com").await;
+        Self { server, api, admin, ids, sam, avi, aud, jo }
+    }
+}
+
+/// Records sam's trade of 5 VTI in `side` and imports [`WASH_CSV`]; returns the trade's answer
+/// and the import's last position.
+async fn trade_and_import(api: &Api, sam: &str) -> (Answer, u64) {
+    let first = api.post("/v1/households/smith/trades", Some(sam), trade("2025-06-02", "buy", "5", "150")).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let import = api.import("smith", sam, WASH_CSV).send().await.unwrap();
+    assert_eq!(import.status().as_u16(), 201);
+    let import: Value = import.json().await.unwrap();
+    (first, import["last_position"].as_u64().unwrap())
+}
+
+/// An email signs in one user; a breached or weak password is refused, naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_one_per_email_and_weak_passwords_are_refused() {
+    for db in all_backends("unique emails").await {
+        let Smith { server, api, admin, .. } = Smith::new(&db).await;
         let taken = api.post("/v1/users", Some(&admin), json!({ "name": "Dup", "email": "SAM@example.com" })).await;
         assert_eq!((taken.status, taken.body["field"].as_str()), (422, Some("email")), "an email signs in one user");
         let weak = api
@@ -244,11 +279,17 @@ async fn the_api_end_to_end() {
             .await;
         assert_eq!((weak.status, weak.body["field"].as_str()), (422, Some("password")), "{}", weak.body);
 
-        let sam = api.token("sam@example.com").await;
-        let avi = api.token("avi@example.com").await;
-        let aud = api.token("aud@example.com").await;
-        let jo = api.token("jo@example.com").await;
+        drop(server);
+        db.remove().await;
+    }
+}
 
+/// A command sent twice with one Idempotency-Key is recorded once; a bad row is refused naming its
+/// field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_with_an_idempotency_key_is_recorded_once_and_rows_come_from_typed_fields() {
+    for db in all_backends("idempotent trades").await {
+        let Smith { server, api, sam, .. } = Smith::new(&db).await;
         // A trade with an Idempotency-Key, sent twice: one trade, the first answer twice.
         let key = [("Idempotency-Key", "trade-0001")];
         let first = api
@@ -281,7 +322,20 @@ async fn the_api_end_to_end() {
             hashed.body
         );
 
-        // A CSV import that makes a wash sale; read it back at the import's position.
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Reads carry the position they reflect, are kept until the household's rows change, and the audit
+/// trail says who recorded what.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_stamped_with_positions_kept_until_the_rows_change_and_audited() {
+    for db in all_backends("stamped reads").await {
+        let Smith { server, api, ids, sam, avi, .. } = Smith::new(&db).await;
+        // A trade, then a CSV import that makes a wash sale; read it back at the import's position.
+        let first = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-02", "buy", "5", "150")).await;
+        assert_eq!(first.status, 201, "{}", first.body);
         let import = api.import("smith", &sam, WASH_CSV).send().await.unwrap();
         assert_eq!(import.status().as_u16(), 201);
         let import: Value = import.json().await.unwrap();
@@ -320,6 +374,17 @@ async fn the_api_end_to_end() {
         assert!(rows.iter().any(|r| r["event_type"] == "WashSaleAdjusted"), "{rows:?}");
         assert_eq!(trail.body["position"].as_u64().map(|p| p >= at), Some(true));
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Who may see what: a guessed household is 404 (and logged), an advisor sees theirs, auditors read
+/// everything and write nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_and_changes_only_what_it_may() {
+    for db in all_backends("roles").await {
+        let Smith { server, api, ids, sam, avi, aud, jo, .. } = Smith::new(&db).await;
         // Who may see what: a guessed household is 404 (and logged); an advisor sees theirs.
         let guessed = api.get("/v1/households/jones/positions", &sam).await;
         assert_eq!((guessed.status, guessed.problem()), (404, "/problems/not-found"));
@@ -328,6 +393,7 @@ async fn the_api_end_to_end() {
             404,
             "the same answer as a missing one"
         );
+        let (_, at) = trade_and_import(&api, &sam).await;
         assert_eq!(api.get(&format!("/v1/households/smith/lots?min_position={at}"), &avi).await.status, 200);
         assert_eq!(api.get("/v1/households/jones/lots", &avi).await.status, 404);
         assert_eq!(api.get("/v1/households/jones/lots", &aud).await.status, 200, "auditors read everything");
@@ -353,6 +419,18 @@ async fn the_api_end_to_end() {
         })
         .await;
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// As-of replays: before the household's first event it did not exist; a bare date is all of that
+/// day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_of_replays_are_for_auditors_and_say_when_a_household_did_not_exist() {
+    for db in all_backends("as-of replays").await {
+        let Smith { server, api, sam, aud, .. } = Smith::new(&db).await;
+        let (_, at) = trade_and_import(&api, &sam).await;
         // As of an instant before the household's first event: the auditor is told it did not
         // exist then (not shown an empty ledger); a client may not ask.
         let before = (chrono::Utc::now() - chrono::Duration::days(3650)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -367,12 +445,25 @@ async fn the_api_end_to_end() {
         // A bare date is all of that day, as the CLI reads it: as of today, today's rows are in.
         let today = chrono::Utc::now().date_naive();
         let as_of_today = api.get(&format!("/v1/households/smith/lots?as_of={today}"), &aud).await;
-        let current = api.get("/v1/households/smith/lots", &aud).await;
+        let current = api.get(&format!("/v1/households/smith/lots?min_position={at}"), &aud).await;
         assert_eq!(as_of_today.status, 200, "{}", as_of_today.body);
         assert_eq!(as_of_today.body["rows"], current.body["rows"], "{}", as_of_today.body);
         assert_eq!(as_of_today.body["as_of"], format!("{today}T23:59:59.999999Z"));
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// A command conditional on the version it read is refused with 409 once something else was
+/// recorded; every command takes an Idempotency-Key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_conditional_on_a_version_are_refused_once_it_moved() {
+    for db in all_backends("conditional commands").await {
+        let Smith { server, api, sam, .. } = Smith::new(&db).await;
         // A trade conditional on the ledger's version: refused once something else was recorded.
+        trade_and_import(&api, &sam).await;
+        let more = api.post("/v1/households/smith/trades", Some(&sam), trade("2025-06-03", "buy", "2", "151")).await;
         let version = more.body["version"].as_u64().unwrap();
         let v = version.to_string();
         let stale = api
@@ -428,6 +519,17 @@ async fn the_api_end_to_end() {
             .await;
         assert_eq!((stale.status, stale.body["current_version"].as_u64()), (409, Some(v + 1)), "{}", stale.body);
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Malformed JSON, a wrong content type, an unknown field, an oversized body and an unknown route
+/// each answer a problem document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_problem_document_never_a_500() {
+    for db in all_backends("problem documents").await {
+        let Smith { server, api, sam, .. } = Smith::new(&db).await;
         // Bad input is a problem document, never a 500.
         let raw = |body: &'static str, ct: &'static str| {
             api.http
@@ -457,6 +559,16 @@ async fn the_api_end_to_end() {
         assert_eq!(api.get("/v1/nowhere", &sam).await.problem(), "/problems/not-found");
         assert_eq!(api.send("GET", "/v1/households/smith/positions", None, None, &[]).await.status, 401);
 
+        drop(server);
+        db.remove().await;
+    }
+}
+
+/// Security headers; the page, the docs and the OpenAPI document work offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_and_docs_load_nothing_from_elsewhere_behind_security_headers() {
+    for db in all_backends("security headers").await {
+        let Smith { server, api, .. } = Smith::new(&db).await;
         // Security headers, the page and the docs work offline.
         let page = api.http.get(format!("{}/", server.base)).send().await.unwrap();
         for h in ["strict-transport-security", "x-content-type-options", "x-frame-options", "content-security-policy"] {

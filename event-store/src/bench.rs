@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::append::build_rows;
+use crate::backend::Store;
 use crate::codec::{Event, Upcasters};
 use crate::error::{Result, StoreError};
 use crate::model::{ExpectedVersion, Metadata, NewEvent, StreamId};
-use crate::store::{EventStore, Store};
+use crate::store::EventStore;
 
 /// A trade-shaped payload of realistic size (about 150 bytes of MessagePack).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

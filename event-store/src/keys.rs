@@ -5,8 +5,8 @@
 use chrono::Utc;
 use sqlx::Row as _;
 
+use crate::backend::Store;
 use crate::error::Result;
-use crate::store::Store;
 
 /// What the key table holds for a subject.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,7 @@
 //! This crate and `projections` are the only ones that contain SQL.
 
 mod append;
+mod backend;
 pub mod bench;
 mod bulk;
 pub mod codec;
@@ -31,6 +32,7 @@ mod sqlite;
 mod store;
 
 pub use append::{StreamWrite, MAX_BATCH};
+pub use backend::Store;
 pub use codec::{Event, Upcasters};
 pub use error::{Result, StoreError};
 pub use hash::{ChainBreak, ChainVerifier};
@@ -41,4 +43,4 @@ pub use model::{
 pub use postgres::{connect_pool, PgStore};
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
 pub use sqlite::{SqliteStore, CACHE_SIZE as SQLITE_CACHE_SIZE, SOFT_HEAP_LIMIT as SQLITE_SOFT_HEAP_LIMIT};
-pub use store::{EventStore, Store, StoreMetrics, Subscription, Verification};
+pub use store::{EventStore, StoreMetrics, Subscription, Verification};

@@ -363,6 +363,19 @@ impl Unit<'_> {
     }
 }
 
+/// Runs CPU-bound work that borrows from its caller without holding a Tokio worker thread: on a
+/// multi-threaded runtime the thread becomes a blocking one for the while
+/// (`block_in_place`, its other tasks move to the other workers); elsewhere it simply runs.
+fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 /// Runs `f` over the units on every core (the largest first, each to the least loaded core),
 /// returning the results in the units' order; on the calling thread when there is little work.
 fn on_every_core<'a, R: Send>(units: Vec<Unit<'a>>, f: impl Fn(Unit<'a>) -> R + Sync) -> Vec<R> {
@@ -382,12 +395,14 @@ fn on_every_core<'a, R: Send>(units: Vec<Unit<'a>>, f: impl Fn(Unit<'a>) -> R + 
         bin.1.push((i, unit));
     }
     let f = &f;
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = bins
-            .into_iter()
-            .map(|(_, bin)| scope.spawn(move || bin.into_iter().map(|(i, u)| (i, f(u))).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("absorbing does not panic")).collect()
+    let mut results: Vec<(usize, R)> = off_the_runtime(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bins
+                .into_iter()
+                .map(|(_, bin)| scope.spawn(move || bin.into_iter().map(|(i, u)| (i, f(u))).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("absorbing does not panic")).collect()
+        })
     });
     results.sort_unstable_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()

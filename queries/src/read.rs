@@ -140,6 +140,73 @@ impl std::fmt::Display for NotYet {
 
 impl std::error::Error for NotYet {}
 
+/// The positions of the events recorded in a window of instants (`from` and `to` inclusive;
+/// no `from` is the log's start, no `to` its head): `(first, last)`, empty when first > last.
+pub async fn window(
+    store: &Store,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> anyhow::Result<(u64, u64)> {
+    let first = match from {
+        Some(t) => store.position_at(t - chrono::Duration::microseconds(1)).await? + 1,
+        None => 1,
+    };
+    let last = match to {
+        Some(t) => store.position_at(t).await?,
+        None => store.head().await?.map_or(0, |h| h.position),
+    };
+    Ok((first, last))
+}
+
+/// The audit trail between positions `first` and `last`: every event of the household (its
+/// ledger and its portfolios, named by the `holdings` read model behind `db`), or of the whole
+/// log when `household` is `None`, in log order, as [`change_rows`]. `cairn audit changes` and
+/// `GET /v1/households/{h}/events` both answer with it.
+pub async fn trail(
+    store: &Store,
+    db: &Db,
+    household: Option<&str>,
+    first: u64,
+    last: u64,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut events = Vec::new();
+    match household {
+        Some(key) => {
+            let mut streams = vec![StreamId::new(domain::streams::Stream::ledger(key)?.id())?];
+            let portfolios = projections::query::records(
+                db,
+                &projections::holdings::PORTFOLIOS,
+                &[("household", Some(key.to_owned()))],
+            )
+            .await?;
+            for p in &portfolios {
+                streams.push(StreamId::new(domain::streams::Stream::portfolio(key, p.str("name"))?.id())?);
+            }
+            for stream in &streams {
+                let mut version = 1;
+                loop {
+                    let page = store.read_stream(stream, version, Direction::Forwards, 10_000).await?;
+                    let Some(end) = page.last().map(|e| e.stream_version) else { break };
+                    version = end + 1;
+                    events.extend(page.into_iter().filter(|e| (first..=last).contains(&e.global_position)));
+                }
+            }
+            events.sort_by_key(|e| e.global_position);
+            events.retain(|e| belongs_to(e, key));
+        }
+        None => {
+            let mut next = first;
+            while next <= last {
+                let page = store.read_range(next, last, 10_000).await?;
+                let Some(end) = page.last().map(|e| e.global_position) else { break };
+                next = end + 1;
+                events.extend(page);
+            }
+        }
+    }
+    change_rows(store, &events).await
+}
+
 /// The columns of an audit-trail row.
 pub const CHANGE_COLUMNS: [&str; 9] =
     ["position", "recorded_at", "stream", "event_type", "actor", "source", "command_id", "causation_id", "summary"];

@@ -24,7 +24,7 @@ use sha2::{Digest as _, Sha256};
 use super::{caller, out, outln, with_newline};
 
 pub(crate) use queries::read::Reader;
-use queries::read::{belongs_to, change_rows, CHANGE_COLUMNS};
+use queries::read::CHANGE_COLUMNS;
 
 /// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
 /// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
@@ -372,20 +372,14 @@ pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Res
                 instant(&from, queries::instant::Bound::Start).context("--from")?,
                 instant(&to, queries::instant::Bound::End).context("--to")?,
             );
-            let reader = Reader::open(store.clone(), url).await?;
-            let first = store.position_at(from_t - chrono::Duration::microseconds(1)).await? + 1;
-            let last = store.position_at(to_t).await?;
+            let mut reader = Reader::open(store.clone(), url).await?;
             let key = household.as_deref().map(domain::ledger::household_key);
-            let mut rows = Vec::new();
-            let mut next = first;
-            while next <= last {
-                let page = store.read_range(next, last, 10_000).await?;
-                let Some(end) = page.last().map(|e| e.global_position) else { break };
-                next = end + 1;
-                let page: Vec<_> =
-                    page.into_iter().filter(|e| key.as_deref().is_none_or(|k| belongs_to(e, k))).collect();
-                rows.extend(change_rows(&store, &page).await?);
+            if key.is_some() {
+                // The household's portfolios are named by the holdings read model.
+                reader.ready("holdings").await?;
             }
+            let (first, last) = queries::read::window(&store, Some(from_t), Some(to_t)).await?;
+            let rows = queries::read::trail(&store, &reader.db, key.as_deref(), first, last).await?;
             let report = Report {
                 name: "changes",
                 columns: CHANGE_COLUMNS.to_vec(),

@@ -19,7 +19,7 @@ use crate::http::authz::{self, Need};
 use crate::http::problem::{Problem, ProblemKind};
 use crate::http::query::{self, Instant, Position, Query, Year};
 use crate::http::AppState;
-use queries::read::{belongs_to, change_rows, NotYet, Reader, CHANGE_COLUMNS};
+use queries::read::{NotYet, Reader, CHANGE_COLUMNS};
 use queries::reports::shown;
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
@@ -338,45 +338,13 @@ pub async fn events(
     Query(params): Query<Params>,
 ) -> Result<Json<Rows>, Problem> {
     let key = authz::household(&state, &p, &household, Need::Read, "events").await?;
-    let store = &state.store;
-    let first = match &params.from {
-        Some(t) => {
-            store
-                .position_at(instant(t, "from", queries::instant::Bound::Start)? - chrono::Duration::microseconds(1))
-                .await?
-                + 1
-        }
-        None => 1,
-    };
-    let cut = match (&params.to, params.as_of) {
+    let from = params.from.as_deref().map(|t| instant(t, "from", queries::instant::Bound::Start)).transpose()?;
+    let to = match (&params.to, params.as_of) {
         (Some(t), _) => Some(instant(t, "to", queries::instant::Bound::End)?),
         (None, as_of) => as_of.map(|i| i.0),
     };
-    let last = match cut {
-        Some(t) => store.position_at(t).await?,
-        None => store.head().await?.map_or(0, |h| h.position),
-    };
-    // The household's streams: its ledger and its portfolios (named by the read model).
-    let mut streams = vec![commands::ledger::ledger_stream(&key)?];
-    let portfolios = state.db.select(&projections::holdings::PORTFOLIOS, &[("household", Some(key.clone()))]).await?;
-    for row in objects(&projections::holdings::PORTFOLIOS, portfolios) {
-        if let Some(name) = row.get("name").and_then(Value::as_str) {
-            streams.push(commands::portfolio::portfolio_stream(&key, name)?);
-        }
-    }
-    let mut events = Vec::new();
-    for stream in &streams {
-        let mut version = 1;
-        loop {
-            let page = store.read_stream(stream, version, event_store::Direction::Forwards, 10_000).await?;
-            let Some(end) = page.last().map(|e| e.stream_version) else { break };
-            version = end + 1;
-            events.extend(page.into_iter().filter(|e| (first..=last).contains(&e.global_position)));
-        }
-    }
-    events.sort_by_key(|e| e.global_position);
-    events.retain(|e| belongs_to(e, &key));
-    let rows = change_rows(store, &events)
+    let (first, last) = queries::read::window(&state.store, from, to).await.map_err(Problem::internal)?;
+    let rows = queries::read::trail(&state.store, &state.db, Some(&key), first, last)
         .await
         .map_err(Problem::internal)?
         .into_iter()
