@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{all_backends, run_with_input, server_env, TestDb};
 use serde_json::{json, Value};
+use sha2::Digest as _;
 
 const PASSWORD: &str = "Tr0ub4dor&3-horse-staple";
 
@@ -65,7 +66,7 @@ async fn spawn_app(db: &TestDb) -> App {
         bind: "127.0.0.1:0".parse().unwrap(),
         master_key: api::config::MasterKeySource::File(dir.path().join("master.key")),
         jwt_key_file: dir.path().join("jwt-ed25519.pem"),
-        hash_cost: api::http::auth::password::HashCost {
+        hash_cost: commands::security::password::HashCost {
             memory_kib: 1024,
             iterations: 1,
             parallelism: 1,
@@ -751,6 +752,37 @@ async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
         for field in ["positions", "cash", "total"] {
             assert_eq!(cli["value"][0][field], value.body[field], "{field}: HTTP {} CLI {out}", value.body);
         }
+        // A report to keep: the CLI's JSON and CSV, signed, and recorded with the caller as actor.
+        let path = format!("/v1/households/lee/reports/gains?year=2025&min_position={at}");
+        let kept = api.get(&path, &admin).await;
+        assert_eq!(kept.status, 200, "{}", kept.body);
+        assert_eq!((&kept.body["gains"], &kept.body["totals"]), (&report["gains"], &report["totals"]), "as the CLI");
+        assert_eq!(kept.body["generated"]["parameters"], json!({ "household": "lee", "year": "2025" }));
+        let mut unsigned = kept.body.clone();
+        let carried = unsigned.as_object_mut().unwrap().remove("sha256").unwrap();
+        assert_eq!(carried.as_str().unwrap(), hex::encode(sha2::Sha256::digest(unsigned.to_string())));
+        let csv = api.http.get(format!("{}{path}&format=csv", server.base)).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = csv.text().await.unwrap();
+        let (body, signature) = csv.rsplit_once("# sha256:").unwrap();
+        assert_eq!(signature.trim(), hex::encode(sha2::Sha256::digest(body)), "{csv}");
+        assert!(body.starts_with("description,account,date_acquired,date_sold,"), "{csv}");
+        let changes =
+            server.cli(&["audit", "changes", "--from", "2000-01-01", "--to", "2999-01-01", "--format", "json"], None);
+        let changes: Value = serde_json::from_str(changes.trim()).unwrap();
+        let recorded: Vec<&Value> = changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["event_type"] == "ReportGenerated" && r["source"] == "http")
+            .collect();
+        assert_eq!(recorded.len(), 2, "the JSON and the CSV: {changes}");
+        assert!(recorded.iter().all(|r| r["actor"].as_str().unwrap().starts_with("user:")), "{recorded:?}");
+        let no_year = api.get("/v1/households/lee/reports/gains", &admin).await;
+        assert_eq!((no_year.status, no_year.body["field"].as_str()), (422, Some("year")), "{}", no_year.body);
+        assert_eq!(api.get("/v1/households/lee/reports/nonsense", &admin).await.status, 404);
+        let lots_with_year = api.get("/v1/households/lee/reports/lots?year=2025", &admin).await;
+        assert_eq!((lots_with_year.status, lots_with_year.body["field"].as_str()), (422, Some("year")));
         // Asked again, the kept answer carries them too.
         let again = api.get(&format!("/v1/households/lee/gains?year=2025&min_position={at}"), &admin).await;
         assert_eq!(again.body["totals"], gains.body["totals"]);
@@ -919,13 +951,13 @@ async fn signing_in_mfa_refresh_reuse_lockout_and_sign_out() {
     let t = api.token("mia@example.com").await;
     let setup = api.post("/v1/me/mfa", Some(&t), json!({})).await;
     assert_eq!(setup.status, 201, "{}", setup.body);
-    let secret = commands::totp::base32_decode(setup.body["secret"].as_str().unwrap()).unwrap();
+    let secret = commands::security::totp::base32_decode(setup.body["secret"].as_str().unwrap()).unwrap();
     let codes: Vec<String> = serde_json::from_value(setup.body["backup_codes"].clone()).unwrap();
     assert_eq!(codes.len(), 10);
     let needed = api.login("mia@example.com", PASSWORD).await;
     assert_eq!((needed.status, needed.problem()), (401, "/problems/mfa-required"));
     let step = chrono::Utc::now().timestamp() as u64 / 30;
-    let code = format!("{:06}", commands::totp::code(&secret, step, 6));
+    let code = format!("{:06}", commands::security::totp::code(&secret, step, 6));
     let with = |c: &str, field: &str| json!({ "email": "mia@example.com", "password": PASSWORD, field: c });
     assert_eq!(api.post("/v1/auth/login", None, with(&code, "totp")).await.status, 200);
     let replay = api.post("/v1/auth/login", None, with(&code, "totp")).await;

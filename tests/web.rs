@@ -215,7 +215,7 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
         .json()
         .await
         .unwrap();
-    let secret = commands::totp::base32_decode(setup["secret"].as_str().unwrap()).unwrap();
+    let secret = commands::security::totp::base32_decode(setup["secret"].as_str().unwrap()).unwrap();
 
     // Sign in: the page asks for the code after the password, then lets the user in.
     d.go(&format!("{base}/")).await;
@@ -223,8 +223,12 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.type_into("#login-password", PASSWORD).await;
     d.click("#login-submit").await;
     d.wait_text("#login-error", |t| !t.is_empty()).await;
-    let step = chrono::Utc::now().timestamp() as u64 / commands::totp::STEP_SECONDS;
-    d.type_into("#login-totp", &format!("{:06}", commands::totp::code(&secret, step, commands::totp::DIGITS))).await;
+    let step = chrono::Utc::now().timestamp() as u64 / commands::security::totp::STEP_SECONDS;
+    d.type_into(
+        "#login-totp",
+        &format!("{:06}", commands::security::totp::code(&secret, step, commands::security::totp::DIGITS)),
+    )
+    .await;
     d.click("#login-submit").await;
     d.wait_text("#user-roles", |t| t.contains("client")).await;
     d.wait_text("#user-name", |t| t == "Sam Smith").await;

@@ -13,10 +13,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use commands::vault::MasterKey;
+use commands::security::vault::MasterKey;
 use event_store::RelayConfig;
 
-use crate::http::auth::password::HashCost;
+use commands::security::password::HashCost;
 
 /// Where the master key file is unless configured.
 pub const DEFAULT_MASTER_KEY_FILE: &str = "./cairn-data/master.key";

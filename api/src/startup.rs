@@ -13,10 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::http::auth::password::Passwords;
 use crate::http::auth::token::Keys;
 use crate::http::auth::Auth;
 use crate::http::AppState;
+use commands::security::password::Passwords;
 
 /// A server with its workers, bound and not yet serving.
 pub struct Application {
@@ -62,7 +62,7 @@ impl Application {
             tasks.push(("risk worker", tokio::spawn(worker)));
         }
         crate::http::idempotency::create_table(&db).await?;
-        let vault = commands::vault::Vault::new(store.clone(), config.master_key.load()?);
+        let vault = commands::security::vault::Vault::new(store.clone(), config.master_key.load()?);
         let keys = Keys::load_or_create(&config.jwt_key_file)
             .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
         let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));

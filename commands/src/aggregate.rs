@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use event_store::{Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, Upcasters};
+use event_store::{
+    Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, StreamWrite, Upcasters,
+};
 
 use crate::CommandError;
 
@@ -184,27 +186,30 @@ where
     S: EventStore,
 {
     let key = key::<A, S>(store, stream);
-    let started = std::time::Instant::now();
-    for attempt in 1.. {
+    retrying(stream.as_str(), command_id, || async {
         let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, true)).await?;
         if let Some(wanted) = expected.filter(|w| *w != version) {
-            keep::<A>(key, state, version);
+            keep::<A>(key.clone(), state, version);
             return Err(CommandError::Conflict { stream: stream.to_string(), expected: wanted, actual: version });
         }
         let events = match decide(&state) {
             Ok(events) => events,
             Err(e) => {
-                keep::<A>(key, state, version);
+                keep::<A>(key.clone(), state, version);
                 return Err(e.into());
             }
         };
         if events.is_empty() {
-            keep::<A>(key, state, version);
-            return Ok(Executed { events, first_position: None, last_position: None, stream_version: version });
+            keep::<A>(key.clone(), state, version);
+            return Ok(Attempt::Done(Executed {
+                events,
+                first_position: None,
+                last_position: None,
+                stream_version: version,
+            }));
         }
         let new_events = new_events::<A>(&events, &metadata(command_id, caller))?;
-        let at = expect(version);
-        let appended = store.append(stream, at, &new_events).await;
+        let appended = store.append(stream, expect(version), &new_events).await;
         match &appended {
             // An exact replay of stored events: the stream is past `version`; read it next time.
             Ok(r) if !r.idempotent_replay => {
@@ -214,26 +219,105 @@ where
             Err(_) => keep::<A>(key.clone(), state, version),
         }
         match appended {
-            Ok(r) => {
-                return Ok(Executed {
-                    events,
-                    first_position: Some(r.first_position),
-                    last_position: Some(r.last_position),
-                    stream_version: r.stream_version,
-                })
-            }
-            Err(e) if e.is_conflict() && expected.is_none() => {
-                if started.elapsed() >= RETRY_FOR {
-                    break;
-                }
-                tracing::debug!(attempt, stream = %stream, "stream changed while deciding; deciding again");
-                tokio::time::sleep(backoff(attempt, command_id)).await;
-            }
+            Ok(r) => Ok(Attempt::Done(Executed {
+                events,
+                first_position: Some(r.first_position),
+                last_position: Some(r.last_position),
+                stream_version: r.stream_version,
+            })),
+            Err(e) if e.is_conflict() && expected.is_none() => Ok(Attempt::Again),
             Err(StoreError::Conflict { actual, .. }) if expected.is_some() => {
-                return Err(CommandError::Conflict { stream: stream.to_string(), expected: version, actual })
+                Err(CommandError::Conflict { stream: stream.to_string(), expected: version, actual })
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
+    })
+    .await
+}
+
+/// One command's decisions on several streams of one aggregate type, appended in one
+/// transaction (all or nothing): each stream is loaded and decided on (a stream whose decision
+/// is nothing is not written), then every stream is appended with its expected version; a
+/// conflict on any starts the whole command over, as [`execute`] does. Returns what each stream
+/// recorded, in the order given.
+pub async fn execute_many<A, S>(
+    store: &S,
+    decisions: &[(StreamId, A::Command)],
+    command_id: Uuid,
+    caller: &Caller,
+) -> Result<Vec<Executed<A::Event>>, CommandError>
+where
+    A: Aggregate,
+    S: EventStore,
+{
+    let label = decisions.first().map_or("", |(s, _)| s.as_str());
+    retrying(label, command_id, || async {
+        let metadata = metadata(command_id, caller);
+        let mut decided = Vec::with_capacity(decisions.len());
+        for (stream, command) in decisions {
+            let key = key::<A, S>(store, stream);
+            let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, false)).await?;
+            let events = A::decide(&state, command)?;
+            let encoded = new_events::<A>(&events, &metadata)?;
+            decided.push((key, state, version, events, encoded));
+        }
+        let writes: Vec<StreamWrite<'_>> = decisions
+            .iter()
+            .zip(&decided)
+            .filter(|(_, d)| !d.3.is_empty())
+            .map(|((stream, _), d)| StreamWrite { stream, expected: expect(d.2), events: &d.4 })
+            .collect();
+        let appended = if writes.is_empty() { Vec::new() } else { store.append_many(&writes).await? };
+        drop(writes);
+        let mut appended = appended.into_iter();
+        let mut done = Vec::with_capacity(decided.len());
+        for (key, state, version, events, _) in decided {
+            if events.is_empty() {
+                done.push(Executed { events, first_position: None, last_position: None, stream_version: version });
+                continue;
+            }
+            let r = appended.next().expect("one result per stream written");
+            if !r.idempotent_replay {
+                keep::<A>(key, events.iter().fold(state, A::evolve), r.stream_version);
+            }
+            done.push(Executed {
+                events,
+                first_position: Some(r.first_position),
+                last_position: Some(r.last_position),
+                stream_version: r.stream_version,
+            });
+        }
+        Ok(Attempt::Done(done))
+    })
+    .await
+}
+
+/// One try of a command: done, or another writer got to a stream first.
+enum Attempt<T> {
+    Done(T),
+    Again,
+}
+
+/// Runs `attempt` until it is done or fails, starting over after a conflict with a short pause
+/// ([`backoff`]) for up to [`RETRY_FOR`]; then [`CommandError::Contention`] naming `stream`.
+async fn retrying<T, F, Fut>(stream: &str, command_id: Uuid, mut attempt: F) -> Result<T, CommandError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Attempt<T>, CommandError>>,
+{
+    let started = std::time::Instant::now();
+    for n in 1.. {
+        match attempt().await {
+            Ok(Attempt::Done(t)) => return Ok(t),
+            Ok(Attempt::Again) => {}
+            Err(CommandError::Store(e)) if e.is_conflict() => {}
+            Err(e) => return Err(e),
+        }
+        if started.elapsed() >= RETRY_FOR {
+            break;
+        }
+        tracing::debug!(attempt = n, stream, "a stream changed while deciding; deciding again");
+        tokio::time::sleep(backoff(n, command_id)).await;
     }
-    Err(CommandError::Contention(stream.to_string()))
+    Err(CommandError::Contention(stream.to_owned()))
 }

@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn the_generated_file_parses_and_sells_only_what_is_held() {
         let csv = generate_csv(2_000, 10, 50);
-        let rows = crate::import::parse_csv(csv.as_bytes()).unwrap();
+        let rows = crate::input::ledger::parse_csv(csv.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2_000);
         let mut held: HashMap<(String, String), rust_decimal::Decimal> = HashMap::new();
         for r in rows {

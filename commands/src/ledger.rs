@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::aggregate;
 pub use crate::aggregate::Caller;
-use crate::import::{identify, parse_csv};
-use crate::vault::{Opened, Vault};
+use crate::input::ledger::{identify, parse_csv};
+use crate::security::vault::{Opened, Vault};
 use crate::CommandError;
 
 /// The schema version of every ledger event type this code writes.
@@ -128,7 +128,7 @@ pub async fn import_csv<S: EventStore>(
     record(store, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
-/// Records one row given as typed fields ([`crate::import::parse_row`] builds it) as one
+/// Records one row given as typed fields ([`crate::input::ledger::parse_row`] builds it) as one
 /// command whose id the caller chooses (the HTTP API derives it from the Idempotency-Key, or
 /// draws a fresh one, so the same trade entered twice on purpose is recorded twice); `request`
 /// is the row as sent (its SHA-256 is kept as a file's would be).

@@ -6,23 +6,22 @@
 //!   state ([`ledger::load`]) for reports.
 //! - [`market`]: daily-bar imports onto `market-<SYMBOL>` streams, in one transaction.
 //! - [`portfolio`]: portfolios over a household's accounts, with the caller's optimistic lock.
-//! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure; [`vault`] seals
-//!   personal data with per-user data keys wrapped by the master key.
-//! - [`import`]: the ledger CSV format, parsed whole before anything is recorded.
-//! - [`totp`]: RFC 6238 one-time codes (and base32) for multi-factor sign-in.
+//! - [`user`]: user registration, profile, KYC, roles, MFA, terms, erasure.
+//! - [`security`]: the vault (personal data sealed with per-user data keys wrapped by the
+//!   master key), password hashing and policy, and TOTP codes.
+//! - [`input`]: the input parsers (the ledger CSV and a ledger row of typed fields, the market
+//!   data CSV), each parsed whole before anything is recorded.
 //! - [`bench`]: the import benchmark (`cairn bench import`).
 
 pub mod aggregate;
 pub mod bench;
-mod csv_file;
-pub mod import;
+pub mod input;
 pub mod ledger;
 pub mod market;
 pub mod portfolio;
 pub mod report;
-pub mod totp;
+pub mod security;
 pub mod user;
-pub mod vault;
 
 impl CommandError {
     /// Bad input in `field` (no line).

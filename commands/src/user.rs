@@ -9,7 +9,7 @@ use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Caller, Executed};
-use crate::vault::{Opened, Vault};
+use crate::security::vault::{Opened, Vault};
 use crate::CommandError;
 
 pub const USER_SCHEMA_VERSION: u32 = domain::user::SCHEMA_VERSION;
@@ -216,7 +216,7 @@ pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Ca
     }
     let mut secret = [0u8; 20];
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
-    let encoded = crate::totp::base32(&secret);
+    let encoded = crate::security::totp::base32(&secret);
     let sealed = vault.seal(user_id, MFA_FIELD, encoded.as_bytes()).await?;
     run(store, user_id, UserCommand::EnableMfa { secret: sealed }, caller).await?;
     Ok(encoded)
@@ -240,7 +240,7 @@ pub async fn issue_backup_codes(store: &Store, user_id: &str, caller: &Caller) -
         .map(|_| {
             let mut bytes = [0u8; 5];
             aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut bytes);
-            let text = crate::totp::base32(&bytes).to_lowercase();
+            let text = crate::security::totp::base32(&bytes).to_lowercase();
             format!("{}-{}", &text[..4], &text[4..])
         })
         .collect();

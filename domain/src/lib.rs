@@ -12,6 +12,7 @@
 //!   terms, accreditation, erasure) and [`access`], its sign-in state (password hash,
 //!   rotating refresh-token sessions with reuse detection, lockout, MFA replay guard, backup
 //!   codes, advisor households).
+//! - [`password`]: the password policy (the breached list passed in).
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
@@ -32,6 +33,7 @@ pub mod decider;
 pub mod ledger;
 pub mod limits;
 pub mod market;
+pub mod password;
 pub mod portfolio;
 pub mod report;
 pub mod rmd;

@@ -170,6 +170,98 @@ pub fn decide(
     Ok(vec![event])
 }
 
+/// Places kept for weights and drift.
+pub const WEIGHT_DP: u32 = 6;
+
+/// One asset of a portfolio against its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetWeight {
+    pub asset: String,
+    /// Market value at the latest prices.
+    pub value: Decimal,
+    /// `value / total`, to [`WEIGHT_DP`] places (0 when nothing is valued).
+    pub weight: Decimal,
+    /// The target weight (0 for an asset held but not targeted).
+    pub target: Decimal,
+    /// `weight - target`.
+    pub drift: Decimal,
+    /// The asset's drift is beyond the portfolio's threshold.
+    pub beyond_threshold: bool,
+}
+
+/// A portfolio's valuation against its target allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// Every asset held or targeted, by name.
+    pub assets: Vec<AssetWeight>,
+    pub total: Decimal,
+    /// Positions held without a price (not valued).
+    pub unpriced: usize,
+    /// The largest absolute drift.
+    pub max_drift: Decimal,
+    /// Any asset's drift is beyond the threshold. Drift means something only against a
+    /// target with something valued: without either, never.
+    pub needs_rebalancing: bool,
+}
+
+/// The market value per symbol of the positions `(account, symbol, quantity)` held in the
+/// portfolio's accounts, at `price` of each symbol; and how many had no price.
+pub fn values<'a>(
+    p: &Portfolio,
+    positions: impl IntoIterator<Item = (&'a str, &'a str, Decimal)>,
+    price: impl Fn(&str) -> Option<Decimal>,
+) -> (BTreeMap<String, Decimal>, usize) {
+    let mut by_asset: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut unpriced = 0;
+    for (account, symbol, quantity) in positions {
+        if !p.accounts.iter().any(|a| a == account) {
+            continue;
+        }
+        match price(symbol) {
+            Some(close) => *by_asset.entry(symbol.to_owned()).or_default() += close * quantity,
+            None => unpriced += 1,
+        }
+    }
+    (by_asset, unpriced)
+}
+
+/// Weighs values per asset against the portfolio's target and drift threshold.
+pub fn allocation(p: &Portfolio, mut by_asset: BTreeMap<String, Decimal>, unpriced: usize) -> Allocation {
+    for asset in p.target.keys() {
+        by_asset.entry(asset.clone()).or_default();
+    }
+    let total: Decimal = by_asset.values().sum();
+    let measured = !p.target.is_empty() && !total.is_zero();
+    let mut max_drift = Decimal::ZERO;
+    let assets = by_asset
+        .into_iter()
+        .map(|(asset, value)| {
+            let weight = weight(value, total);
+            let target = p.target.get(&asset).copied().unwrap_or_default();
+            let drift = weight - target;
+            max_drift = max_drift.max(drift.abs());
+            AssetWeight {
+                beyond_threshold: measured && drift.abs() > p.drift_threshold,
+                asset,
+                value,
+                weight,
+                target,
+                drift,
+            }
+        })
+        .collect();
+    Allocation { assets, total, unpriced, max_drift, needs_rebalancing: measured && max_drift > p.drift_threshold }
+}
+
+/// `value / total` to [`WEIGHT_DP`] places; 0 when the total is.
+pub fn weight(value: Decimal, total: Decimal) -> Decimal {
+    if total.is_zero() {
+        Decimal::ZERO
+    } else {
+        (value / total).round_dp(WEIGHT_DP)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +292,35 @@ mod tests {
     #[test]
     fn a_new_portfolio_drifts_at_five_points_until_told_otherwise() {
         assert_eq!(created().drift_threshold, Decimal::new(5, 2));
+    }
+
+    #[test]
+    fn allocation_weighs_the_portfolios_accounts_against_the_target() {
+        let mut p = created();
+        p.target = [("VTI".to_owned(), Decimal::new(6, 1)), ("BND".to_owned(), Decimal::new(4, 1))].into();
+        let positions = [
+            ("a", "VTI", Decimal::from(10)),
+            ("a", "BND", Decimal::from(10)),
+            ("a", "NEW", Decimal::ONE),
+            ("z", "VTI", Decimal::from(99)),
+        ];
+        let price = |s: &str| match s {
+            "VTI" => Some(Decimal::from(60)),
+            "BND" => Some(Decimal::from(30)),
+            _ => None,
+        };
+        let (by_asset, unpriced) = values(&p, positions, price);
+        assert_eq!(unpriced, 1, "NEW has no price; account z is not the portfolio's");
+        let a = allocation(&p, by_asset, unpriced);
+        assert_eq!(a.total, Decimal::from(900));
+        let vti = &a.assets[1];
+        assert_eq!(
+            (vti.asset.as_str(), vti.weight, vti.drift),
+            ("VTI", Decimal::new(666_667, 6), Decimal::new(66_667, 6))
+        );
+        assert!(vti.beyond_threshold && a.needs_rebalancing, "6.7 points off a 5-point threshold");
+        assert_eq!(a.max_drift, Decimal::new(66_667, 6));
+        let none = allocation(&created(), BTreeMap::new(), 0);
+        assert!(!none.needs_rebalancing && none.assets.is_empty(), "no target, no drift");
     }
 }

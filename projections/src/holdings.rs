@@ -253,9 +253,6 @@ pub fn is_derived(table: &Table) -> bool {
 /// Tables rewritten when only prices moved.
 const PRICED: [&Table; 3] = [&VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
 
-/// Places shown for weights and drift.
-const WEIGHT_DP: u32 = 6;
-
 /// The latest close of a symbol and the event that recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
@@ -923,30 +920,13 @@ fn priced(
     let mut portfolios = Vec::new();
     let mut allocations = Vec::new();
     for (key, p) in &state.portfolios {
-        let mut by_asset: BTreeMap<String, Decimal> = BTreeMap::new();
-        let mut unpriced = 0usize;
-        for pos in positions.iter().filter(|pos| p.accounts.contains(&pos.account)) {
-            match prices.get(&pos.symbol) {
-                Some(price) => *by_asset.entry(pos.symbol.clone()).or_default() += price.close * pos.quantity,
-                None => unpriced += 1,
-            }
+        let held = positions.iter().map(|pos| (pos.account.as_str(), pos.symbol.as_str(), pos.quantity));
+        let (by_asset, unpriced) = domain::portfolio::values(p, held, |s| prices.get(s).map(|x| x.close));
+        let a = domain::portfolio::allocation(p, by_asset, unpriced);
+        for w in &a.assets {
+            allocations.push(row![household, key, w.asset, w.value, w.weight, w.target, w.drift, w.beyond_threshold]);
         }
-        for asset in p.target.keys() {
-            by_asset.entry(asset.clone()).or_default();
-        }
-        let total: Decimal = by_asset.values().sum();
-        // Drift means something only against a target, with something valued.
-        let measured = !p.target.is_empty() && !total.is_zero();
-        let mut max_drift = Decimal::ZERO;
-        for (asset, value) in &by_asset {
-            let weight = if total.is_zero() { Decimal::ZERO } else { (value / total).round_dp(WEIGHT_DP) };
-            let target = p.target.get(asset).copied().unwrap_or_default();
-            let drift = weight - target;
-            max_drift = max_drift.max(drift.abs());
-            let beyond = measured && drift.abs() > p.drift_threshold;
-            allocations.push(row![household, key, asset, value, weight, target, drift, beyond]);
-        }
-        let needs = measured && max_drift > p.drift_threshold;
+        let (total, max_drift, needs) = (a.total, a.max_drift, a.needs_rebalancing);
         portfolios.push(row![
             household,
             key,

@@ -369,6 +369,66 @@ pub fn bars(symbol: &str, bars: &[domain::market::Bar]) -> Report {
     Report { name: "bars", columns, rows, totals: Vec::new(), summary: Vec::new() }
 }
 
+/// A report as delivered: its text, and, for JSON and CSV, the `ReportGenerated` event that
+/// makes it part of the audit trail (a table is for reading on screen and is not recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub text: String,
+    pub event: Option<domain::report::ReportEvent>,
+}
+
+/// Renders `report` as delivered by the CLI and HTTP alike. JSON carries `generated` (the
+/// report's name, its parameters, the position it reflects and the as-of instant of a replay)
+/// and then `sha256`, the SHA-256 of the compact JSON without it; CSV ends with a
+/// `# sha256:<digest of everything above>` line.
+pub fn deliver(
+    report: &Report,
+    format: Format,
+    parameters: &[(&str, String)],
+    position: u64,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Delivered {
+    use sha2::Digest as _;
+    let parameters: std::collections::BTreeMap<String, String> =
+        parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let newline = |mut s: String| {
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s
+    };
+    let (text, sha256, kind) = match format {
+        Format::Table => return Delivered { text: newline(report.render(format)), event: None },
+        Format::Json => {
+            let mut value = report.json();
+            value["generated"] = serde_json::json!({
+                "report": report.name,
+                "parameters": parameters,
+                "position": position,
+                "as_of": as_of,
+            });
+            let sha = hex::encode(sha2::Sha256::digest(value.to_string()));
+            value["sha256"] = Value::String(sha.clone());
+            (newline(value.to_string()), sha, "json")
+        }
+        Format::Csv => {
+            let body = newline(report.render(format));
+            let sha = hex::encode(sha2::Sha256::digest(&body));
+            (format!("{body}# sha256:{sha}\n"), sha, "csv")
+        }
+    };
+    let event = domain::report::ReportEvent::ReportGenerated {
+        report: report.name.to_owned(),
+        parameters,
+        format: kind.to_owned(),
+        sha256,
+        rows: report.rows.len() as u64,
+        position,
+        as_of,
+    };
+    Delivered { text, event: Some(event) }
+}
+
 const TOTAL_COLUMNS: [&str; 4] = ["proceeds", "cost_basis", "adjustment_amount", "gain_loss"];
 
 impl Report {

@@ -122,7 +122,10 @@ pub async fn assess(db: &Db, household: &str, portfolio: &str) -> Result<Option<
     let weights: serde_json::Map<String, serde_json::Value> = values
         .iter()
         .filter(|_| !total.is_zero())
-        .map(|(s, (v, _))| (s.clone(), serde_json::Value::String((v / total).round_dp(6).normalize().to_string())))
+        .map(|(s, (v, _))| {
+            let w = domain::portfolio::weight(*v, total);
+            (s.clone(), serde_json::Value::String(w.normalize().to_string()))
+        })
         .collect();
     let mut notes: Vec<String> = unpriced.iter().map(|s| format!("{s}: no price, not valued")).collect();
     notes.extend(assessment.notes.iter().cloned());

@@ -25,6 +25,8 @@
 //!   trading signals.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
+//! - [`markov`], [`stats`], [`rng`]: regime chains, percentiles and per-path random streams,
+//!   below both the Monte Carlo engine and the scenario generator.
 //! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
 //!   Sharpe, risk parity, HRP, Black-Litterman and minimum CVaR under bounds, groups and
 //!   turnover, solved with Clarabel.
@@ -130,12 +132,19 @@ pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod econometrics;
+pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;
 pub mod options;
 pub mod portfolio_risk;
 pub mod risk;
+pub mod rng;
 pub mod scenario;
+pub mod stats;
+
+/// The most path-years one run keeps (three numbers each), for the Monte Carlo engine and
+/// the scenario generator alike.
+pub const MAX_PATH_YEARS: u64 = 20_000_000;
 
 /// Why a simulation cannot run: a field of its input and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

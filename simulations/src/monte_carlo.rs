@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation;
 use crate::distributions::{self, SkewedT};
+pub use crate::markov::stationary_distribution;
+use crate::markov::{check_transition, cumulative};
 use crate::scenario::{Economy, PreparedEconomy};
+use crate::stats::percentiles;
+pub use crate::stats::quantile;
 use crate::{invalid, SimError};
 use kernel::BLOCK;
 pub use withdrawal::Withdrawal;
@@ -284,11 +288,9 @@ fn paths() -> usize {
     10_000
 }
 
-/// The most path-years one run keeps (three numbers each).
-pub const MAX_PATH_YEARS: u64 = 20_000_000;
+pub use crate::MAX_PATH_YEARS;
 
-/// Percentiles reported everywhere.
-pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
+pub use crate::stats::PERCENTILES;
 
 /// Percentiles at the end of one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -577,30 +579,6 @@ fn check_regimes(r: &Regimes, n: usize, economy: Option<&PreparedEconomy>) -> Re
     Ok(())
 }
 
-/// A `k` x `k` transition matrix: rows of probabilities summing to 1.
-pub(crate) fn check_transition(matrix: &[Vec<f64>], k: usize, field: &str) -> Result<(), SimError> {
-    if matrix.len() != k || matrix.iter().any(|row| row.len() != k) {
-        return Err(invalid(field, format!("must be {k} rows of {k} probabilities (one per regime)")));
-    }
-    for (i, row) in matrix.iter().enumerate() {
-        if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (row.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(invalid(format!("{field}[{i}]"), "must be probabilities summing to 1"));
-        }
-    }
-    Ok(())
-}
-
-/// Running sums of a row: the cumulative distribution a uniform is picked against.
-pub(crate) fn cumulative(row: &[f64]) -> Vec<f64> {
-    let mut acc = 0.0;
-    row.iter()
-        .map(|p| {
-            acc += p;
-            acc
-        })
-        .collect()
-}
-
 impl Prepared {
     pub fn new(m: &Model) -> Result<Self, SimError> {
         let n = m.assets.len();
@@ -717,26 +695,6 @@ fn prepare_economy(m: &Model, warnings: &mut Vec<String>) -> Result<Option<Prepa
     let prepared = PreparedEconomy::new(&economy, m.steps_per_year).map_err(under_model)?;
     warnings.extend(prepared.warnings.iter().map(|w| format!("model.{w}")));
     Ok(Some(prepared))
-}
-
-/// The stationary distribution of a transition matrix (power iteration from uniform).
-pub fn stationary_distribution(p: &[Vec<f64>]) -> Vec<f64> {
-    let k = p.len();
-    let mut pi = vec![1.0 / k as f64; k];
-    for _ in 0..100_000 {
-        let next: Vec<f64> = (0..k).map(|j| (0..k).map(|i| pi[i] * p[i][j]).sum()).collect();
-        let moved: f64 = next.iter().zip(&pi).map(|(a, b)| (a - b).abs()).sum();
-        pi = next;
-        if moved < 1e-15 {
-            break;
-        }
-    }
-    pi
-}
-
-/// The index of the first cumulative probability above `u`.
-pub(crate) fn pick(cumulative: &[f64], u: f64) -> usize {
-    cumulative.iter().position(|c| u < *c).unwrap_or(cumulative.len() - 1)
 }
 
 /// One block's results, lane by lane (lanes past `len` are not paths).
@@ -947,52 +905,6 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
     out.survived = alive;
     out.control = control.map(|c| (c - 0.5 * steps * prep.control_variance).exp());
     out
-}
-
-/// The `q` quantile of sorted values (linear interpolation between order statistics).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
-/// [`PERCENTILES`] of `values`, interpolated as [`quantile`] does, by selection rather than a
-/// full sort: each needs the order statistics at `floor(h)` and just above, and all ten are
-/// selected together.
-pub(crate) fn percentiles(mut values: Vec<f64>) -> [f64; 5] {
-    if values.is_empty() {
-        return [f64::NAN; 5];
-    }
-    let n = values.len();
-    let at = PERCENTILES.map(|q| (n - 1) as f64 * q);
-    let mut ranks: Vec<usize> =
-        at.iter().flat_map(|h| [h.floor() as usize, (h.floor() as usize + 1).min(n - 1)]).collect();
-    ranks.sort_unstable();
-    ranks.dedup();
-    select_ranks(&mut values, &ranks);
-    at.map(|h| {
-        let lo = h.floor() as usize;
-        let a = values[lo];
-        if h > lo as f64 {
-            a + (h - lo as f64) * (values[lo + 1] - a)
-        } else {
-            a
-        }
-    })
-}
-
-/// Puts the values of the given ranks (ascending) where a full sort would, by selecting the
-/// middle rank and recursing on either side, so each further rank searches a smaller range.
-fn select_ranks(values: &mut [f64], ranks: &[usize]) {
-    let Some(&rank) = ranks.get(ranks.len() / 2) else { return };
-    let (left, _, right) = values.select_nth_unstable_by(rank, f64::total_cmp);
-    let (below, above) = ranks.split_at(ranks.len() / 2);
-    select_ranks(left, below);
-    let above: Vec<usize> = above[1..].iter().map(|r| r - rank - 1).collect();
-    select_ranks(right, &above);
 }
 
 fn mean_and_variance(xs: &[f64]) -> (f64, f64) {

@@ -36,8 +36,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::correlation;
-use crate::monte_carlo::kernel::path_rng;
-use crate::monte_carlo::{check_transition, cumulative, percentiles, pick, stationary_distribution, MAX_PATH_YEARS};
+use crate::markov::{check_transition, cumulative, pick, stationary_distribution};
+use crate::rng::path_rng;
+use crate::stats::percentiles;
+use crate::MAX_PATH_YEARS;
 use crate::{invalid, SimError};
 
 /// The macro variables, in the order of every array here and of `correlation`'s rows.

@@ -160,7 +160,7 @@ pub(crate) async fn http(
     trades: usize,
     writers: usize,
 ) -> anyhow::Result<serde_json::Value> {
-    use api::http::auth::password::HashCost;
+    use commands::security::password::HashCost;
     let who = caller("cairn bench http");
     // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
     let probe = commands::bench::generate_csv(8_000, 12, 40);

@@ -2,14 +2,13 @@
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use commands::vault::Vault;
+use commands::security::vault::Vault;
 use domain::ledger::TradeChange;
 use event_store::Store;
 use queries::reports;
 
 use super::read::{emit, Reader};
 use super::{caller, master_key, out, outln, with_newline};
-use projections::query::records;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LedgerCommand {
@@ -378,16 +377,13 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
         }
         LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
             let ledger = load_ledger(&store, &household).await?;
-            let details = ledger.details.get(&account).cloned().unwrap_or_default();
-            let formula = details
-                .employer_match
-                .ok_or_else(|| anyhow::anyhow!("account: {account} has no employer match formula; set one with `cairn ledger account --employer-match`"))?;
-            let ceiling = rust_decimal::Decimal::from(1_000_000_000_000u64);
-            if pay > ceiling || deferral > ceiling || deferral < rust_decimal::Decimal::ZERO {
-                anyhow::bail!("--pay and --deferral must be between 0 and 1,000,000,000,000");
-            }
-            let matched = formula.employer_match(pay, deferral);
-            let vested = details.vesting.map_or(rust_decimal::Decimal::ONE, |v| v.vested_fraction(years_of_service));
+            let m = ledger.employer_match(&account, pay, deferral, years_of_service).map_err(|e| match e {
+                domain::DomainError::NotFound { .. } => {
+                    anyhow::anyhow!("{e}; set one with `cairn ledger account --employer-match`")
+                }
+                e => anyhow::anyhow!("--{e}"),
+            })?;
+            let (matched, vested) = (m.matched, m.vested_fraction);
             outln!(
                 "{}",
                 serde_json::json!({
@@ -403,64 +399,27 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
     Ok(())
 }
 
-/// The ledger's read commands, answered from the `holdings` read models (caught up first).
+/// The ledger's read commands, answered from the `holdings` read models (caught up first):
+/// the reports of [`queries::ledger::report`].
 pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Result<()> {
-    use projections::holdings::{CONTRIBUTIONS, GAINS, LOTS, VALUATIONS, WASH_SALES};
-    let position = reader.ready("holdings").await?;
-    let key = |h: &str| Some(domain::ledger::household_key(h));
-    let (report, format, params) = match cmd {
+    use queries::ledger::{HouseholdReport as R, Request};
+    let request = |household: String, year: Option<i32>| Request { household, year, lots_as_of: None };
+    let (which, request, format) = match cmd {
         LedgerCommand::Contributions { household, year, format } => {
-            let rows = records(
-                &reader.db,
-                &CONTRIBUTIONS,
-                &[("household", key(&household)), ("tax_year", Some(year.to_string()))],
-            )
-            .await?;
-            (reports::contributions(&rows), format, vec![("household", household), ("year", year.to_string())])
+            (R::Contributions, request(household, Some(year)), format)
         }
-        LedgerCommand::Lots { household, as_of: Some(date), format } => {
-            // As at a trade date: the lot engine over the rows dated up to it, from the ledger
-            // state the projection holds.
-            let ledger = projections::holdings::ledger_of(&reader.db, &domain::ledger::household_key(&household))
-                .await?
-                .ok_or_else(|| no_ledger(&household))?;
-            let key = domain::ledger::household_key(&household);
-            let lots = projections::holdings::lot_rows(&key, &ledger.book(Some(date))?);
-            let rows = projections::query::records_of(&LOTS, lots);
-            (reports::lots(&rows), format, vec![("household", household), ("as_of_trade_date", date.to_string())])
+        LedgerCommand::Lots { household, as_of, format } => {
+            (R::Lots, Request { household, year: None, lots_as_of: as_of }, format)
         }
-        LedgerCommand::Lots { household, as_of: None, format } => {
-            let rows = records(&reader.db, &LOTS, &[("household", key(&household))]).await?;
-            (reports::lots(&rows), format, vec![("household", household)])
-        }
-        LedgerCommand::Gains { household, year, format } => {
-            let filters = queries::ledger::gains(&domain::ledger::household_key(&household), Some(year));
-            let rows = records(&reader.db, &GAINS, &filters).await?;
-            (reports::gains(&rows), format, vec![("household", household), ("year", year.to_string())])
-        }
-        LedgerCommand::Positions { household, format } => {
-            let rows = records(&reader.db, &VALUATIONS, &[("household", key(&household))]).await?;
-            (reports::positions(&rows), format, vec![("household", household)])
-        }
-        LedgerCommand::Value { household, format } => {
-            let value = queries::household::value(&reader.db, &domain::ledger::household_key(&household)).await?;
-            (value.report(), format, vec![("household", household)])
-        }
-        LedgerCommand::WashSales { household, format } => {
-            let rows = records(&reader.db, &WASH_SALES, &[("household", key(&household))]).await?;
-            (reports::wash_sales(&rows), format, vec![("household", household)])
-        }
+        LedgerCommand::Gains { household, year, format } => (R::Gains, request(household, Some(year)), format),
+        LedgerCommand::Positions { household, format } => (R::Positions, request(household, None), format),
+        LedgerCommand::Value { household, format } => (R::Value, request(household, None), format),
+        LedgerCommand::WashSales { household, format } => (R::WashSales, request(household, None), format),
         other => anyhow::bail!("`ledger {}` records; only reports can be read as of an instant", command_name(&other)),
     };
-    let household = params.first().map(|(_, h)| h.clone()).unwrap_or_default();
-    if records(&reader.db, &projections::holdings::HOUSEHOLDS, &[("household", key(&household))]).await?.is_empty() {
-        return Err(no_ledger(&household));
-    }
-    emit(reader, &report, format, &params, position).await
-}
-
-fn no_ledger(household: &str) -> anyhow::Error {
-    anyhow::anyhow!("household: no ledger for {household:?}; import one with `cairn ledger import`")
+    let position = reader.ready("holdings").await?;
+    let built = queries::ledger::report(reader, which, &request, position).await?;
+    emit(reader, &built.report, format, &built.parameters, built.position).await
 }
 
 fn command_name(cmd: &LedgerCommand) -> String {

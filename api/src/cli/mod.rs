@@ -13,7 +13,7 @@ pub(crate) mod user;
 
 use std::io::Write as _;
 
-use commands::vault::MasterKey;
+use commands::security::vault::MasterKey;
 
 /// How a report is printed (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,7 +1,6 @@
 //! Reading through the read models: `projections …`, `project`, `audit …`, and the shared
 //! [`Reader`] that every report uses (catch up the projector, query, print, record the report).
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::Instant;
 
@@ -11,7 +10,6 @@ use queries::reports::{self, Report};
 use super::Format;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use domain::report::ReportEvent;
 use event_store::{EventStore, Store};
 use projections::db::Db;
 use projections::people::{KYC_TRAIL, USERS};
@@ -19,15 +17,15 @@ use projections::query::records;
 use projections::runner::Progress;
 use projections::source::NatsFeed;
 use projections::{Runner, Source};
-use sha2::{Digest as _, Sha256};
 
-use super::{caller, out, outln, with_newline};
+use super::{caller, out, outln};
 
 pub(crate) use queries::read::Reader;
 use queries::read::CHANGE_COLUMNS;
 
-/// Prints a report read through `reader`. JSON and CSV reports carry their SHA-256 and are
-/// recorded as a `ReportGenerated` event; tables are for reading on screen and are not recorded.
+/// Prints a report read through `reader` ([`queries::reports::deliver`]). JSON and CSV reports
+/// carry their SHA-256 and are recorded as a `ReportGenerated` event; tables are for reading on
+/// screen and are not recorded.
 pub(crate) async fn emit(
     reader: &Reader,
     report: &Report,
@@ -35,41 +33,11 @@ pub(crate) async fn emit(
     parameters: &[(&str, String)],
     position: u64,
 ) -> anyhow::Result<()> {
-    let parameters: BTreeMap<String, String> = parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let (text, sha256) = match format {
-        Format::Table => {
-            out!("{}", with_newline(report.render(format.into())))?;
-            return Ok(());
-        }
-        Format::Json => {
-            let mut value = report.json();
-            value["generated"] = serde_json::json!({
-                "report": report.name,
-                "parameters": parameters,
-                "position": position,
-                "as_of": reader.instant(),
-            });
-            let sha = hex::encode(Sha256::digest(value.to_string()));
-            value["sha256"] = serde_json::Value::String(sha.clone());
-            (with_newline(value.to_string()), sha)
-        }
-        Format::Csv => {
-            let body = with_newline(report.render(format.into()));
-            let sha = hex::encode(Sha256::digest(&body));
-            (format!("{body}# sha256:{sha}\n"), sha)
-        }
-    };
-    let event = ReportEvent::ReportGenerated {
-        report: report.name.to_owned(),
-        parameters,
-        format: if format == Format::Json { "json" } else { "csv" }.to_owned(),
-        sha256,
-        rows: report.rows.len() as u64,
-        position,
-        as_of: reader.instant(),
-    };
-    commands::report::record(&reader.store, event, &caller("cairn report")).await?;
-    out!("{text}")?;
+    let delivered = reports::deliver(report, format.into(), parameters, position, reader.instant());
+    if let Some(event) = delivered.event {
+        commands::report::record(&reader.store, event, &caller("cairn report")).await?;
+    }
+    out!("{}", delivered.text)?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `cairn user …`: registration, profile, KYC, roles, MFA, terms and erasure.
 
 use clap::Subcommand;
-use commands::vault::Vault;
+use commands::security::vault::Vault;
 use event_store::Store;
 
 use super::read::emit;
@@ -301,10 +301,10 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             let password = line.trim_end_matches(['\n', '\r']).to_owned();
             let view = users::show(&store, &vault, &user).await?;
             let email = view.personal.map(|p| p.email).unwrap_or_default();
-            api::http::auth::password::Passwords::policy(&password, &email)
+            commands::security::password::Passwords::policy(&password, &email)
                 .map_err(|why| anyhow::anyhow!("password: {why}"))?;
             let passwords =
-                api::http::auth::password::Passwords::new(api::http::auth::password::HashCost::from_env()?)?;
+                commands::security::password::Passwords::new(commands::security::password::HashCost::from_env()?)?;
             let hash = passwords.hash(password).await?;
             let done = users::command(&store, &user, U::SetPassword { hash }, &who).await?;
             (user, done)

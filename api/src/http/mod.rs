@@ -25,7 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use commands::vault::Vault;
+use commands::security::vault::Vault;
 use event_store::Store;
 use projections::Db;
 use tokio::net::TcpListener;

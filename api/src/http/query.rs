@@ -40,6 +40,8 @@ pub enum Kind {
     Version,
     /// A role that can be revoked: advisor, auditor or admin (every user stays a client).
     Role,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
 }
 
 impl Kind {
@@ -56,6 +58,7 @@ impl Kind {
             Self::Year => json!({ "type": "integer", "minimum": 1, "maximum": 9999 }),
             Self::Flag => json!({ "type": "boolean" }),
             Self::Version => json!({ "type": "string", "pattern": "^([0-9]{1,18}|\"[0-9]{1,18}\")$" }),
+            Self::OneOf(words) => json!({ "type": "string", "enum": words }),
             Self::Role => {
                 use domain::user::Role;
                 let names: Vec<&str> = Role::ALL.iter().filter(|r| **r != Role::Client).map(|r| r.as_str()).collect();
@@ -72,6 +75,13 @@ pub struct Position(pub u64);
 /// An instant (`Kind::Instant`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instant(pub DateTime<Utc>);
+
+/// The formats a report is delivered in.
+pub const REPORT_FORMATS: &[&str] = &["json", "csv"];
+
+/// A report's format (`Kind::OneOf(REPORT_FORMATS)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportFormat(pub queries::reports::Format);
 
 /// A day (`Kind::Day`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +127,15 @@ macro_rules! parsed {
 parsed!(Position, position, "a global position (a whole number from 0 to 9223372036854775807)");
 parsed!(Instant, instant, "an instant (RFC 3339, or YYYY-MM-DD for the whole of that day in UTC)");
 parsed!(Day, day, "a day (YYYY-MM-DD)");
+parsed!(
+    ReportFormat,
+    |t: &str| match t {
+        "json" => Some(queries::reports::Format::Json),
+        "csv" => Some(queries::reports::Format::Csv),
+        _ => None,
+    },
+    "a report format (json or csv)"
+);
 parsed!(
     Year,
     |t: &str| (t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit()))

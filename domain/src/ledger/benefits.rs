@@ -150,6 +150,17 @@ impl FromStr for Vesting {
     }
 }
 
+/// What [`crate::ledger::Ledger::employer_match`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchOutcome {
+    /// The employer's match on the deferral.
+    pub matched: Decimal,
+    /// The fraction of employer money vested.
+    pub vested_fraction: Decimal,
+    /// `matched * vested_fraction`.
+    pub vested: Decimal,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,6 +185,32 @@ impl Ledger {
         at.with_timezone(&self.time_zone()).date_naive()
     }
 
+    /// The employer match on a year's `deferral` out of `pay` under `account`'s formula, and
+    /// the part vested after `years_of_service` under its vesting schedule (all of it when the
+    /// account has none). Pay and deferral are bounded to 0 ..= 10^12 (a deferral above pay is
+    /// matched as pay).
+    pub fn employer_match(
+        &self,
+        account: &str,
+        pay: Decimal,
+        deferral: Decimal,
+        years_of_service: u32,
+    ) -> Result<benefits::MatchOutcome, DomainError> {
+        let ceiling = Decimal::from(1_000_000_000_000u64);
+        for (field, amount) in [("pay", pay), ("deferral", deferral)] {
+            if amount < Decimal::ZERO || amount > ceiling {
+                return Err(rejected(None, field, "must be between 0 and 1,000,000,000,000"));
+            }
+        }
+        let details = self.details.get(account).cloned().unwrap_or_default();
+        let formula = details
+            .employer_match
+            .ok_or_else(|| DomainError::not_found("account", format!("{account} has no employer match formula")))?;
+        let matched = formula.employer_match(pay, deferral);
+        let vested_fraction = details.vesting.map_or(Decimal::ONE, |v| v.vested_fraction(years_of_service));
+        Ok(benefits::MatchOutcome { matched, vested_fraction, vested: matched * vested_fraction })
+    }
+
     /// The book as of a trade date (all of it when `None`).
     pub fn book(&self, as_of: Option<NaiveDate>) -> Result<Book, DomainError> {
         compute(&self.accounts, &self.trades, as_of).map_err(|e| DomainError::Rejected {

@@ -207,7 +207,44 @@ pub enum Action {
     Contribution,
 }
 
+/// What kind of row an action records. Each kind is entered its own way (the HTTP API has an
+/// endpoint per kind); a file import takes every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// Trades and cash movements: buy, sell, dividend, interest, deposit, withdrawal, fee,
+    /// transfers.
+    Trade,
+    /// Money paid into a retirement, HSA or 529 account.
+    Contribution,
+    /// Splits, symbol changes, mergers, spin-offs.
+    CorporateAction,
+}
+
+impl ActionKind {
+    /// The names of the actions of this kind, in [`Action::ALL`] order.
+    pub fn names(self) -> Vec<&'static str> {
+        Action::ALL.iter().filter(|a| a.kind() == self).map(|a| a.as_str()).collect()
+    }
+}
+
 impl Action {
+    /// What kind of row the action records.
+    pub const fn kind(self) -> ActionKind {
+        match self {
+            Self::Buy
+            | Self::Sell
+            | Self::Dividend
+            | Self::Interest
+            | Self::Deposit
+            | Self::Withdrawal
+            | Self::Fee
+            | Self::TransferIn
+            | Self::TransferOut => ActionKind::Trade,
+            Self::Contribution => ActionKind::Contribution,
+            Self::Split | Self::SymbolChange | Self::Merger | Self::Spinoff => ActionKind::CorporateAction,
+        }
+    }
+
     pub const ALL: [Action; 14] = [
         Self::Buy,
         Self::Sell,

@@ -9,13 +9,15 @@
 //! those loops are copied to locals first where the compiler could not otherwise rule out
 //! aliasing (it scalarizes such loops).
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_distr::Distribution;
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::lanes::{self, Lanes, Streams, Words};
-use super::{pick, Prepared, Shock};
+use super::{Prepared, Shock};
 use crate::distributions::{self, mul_add};
+use crate::markov::{cumulative, pick};
+pub use crate::rng::path_rng;
+use crate::rng::path_seed;
 use crate::scenario::EconomyPath;
 
 /// Paths per block: 16 lanes are two 512-bit (or four 256-bit) vectors per operation, which
@@ -23,20 +25,6 @@ use crate::scenario::EconomyPath;
 /// latencies (0.45 s against 0.30 s on the benchmark); 24 and 32 were slower again (0.42 s and
 /// 0.34 s), short of registers.
 pub const BLOCK: usize = 16;
-
-/// A generator for path `path` of a run with seed `seed`, for the economic scenario
-/// generator run alone: the seed and the path number mixed by SplitMix64 (inside
-/// `seed_from_u64`) into xoshiro256++'s state.
-pub fn path_rng(seed: u64, path: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(path_seed(seed, path))
-}
-
-/// The seed of path `path`'s stream.
-fn path_seed(seed: u64, path: u64) -> u64 {
-    let mut mix = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let base: u64 = mix.gen();
-    base ^ path.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
 
 /// How a step's Student-t chi-square is drawn: for whole degrees of freedom up to
 /// [`MAX_PRODUCT_NU`] as -2 ln(U_1 ... U_m) (+ Z^2 when odd), which is exact and vectorizes;
@@ -142,7 +130,7 @@ impl<'a> Block<'a> {
         }
         let mut streams = Streams::new(seeds);
         let (mut regime, mut economy) = ([0; BLOCK], Vec::new());
-        let start = super::cumulative(&prep.stationary);
+        let start = cumulative(&prep.stationary);
         for (k, regime) in regime.iter_mut().enumerate().take(len) {
             let lane = &mut streams.lane(k);
             match &prep.economy {

@@ -1,9 +1,8 @@
-//! Authentication: who is calling. Passwords ([`password`]), access tokens ([`token`]), rate
+//! Authentication: who is calling. Passwords (`commands::security::password`), access tokens ([`token`]), rate
 //! limits ([`limiter`]), and the sign-in, refresh and sign-out flows, each of which records its
 //! outcome on the user's stream (sign-ins, failures, lockouts, token reuse, sign-outs).
 
 pub mod limiter;
-pub mod password;
 pub mod token;
 
 use std::collections::HashMap;
@@ -15,8 +14,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Utc};
 use commands::aggregate::{self, Caller};
+use commands::security::vault::Opened;
 use commands::user::{self as users};
-use commands::vault::Opened;
 use commands::CommandError;
 use domain::user::{Role, User, UserCommand, UserEvent};
 use event_store::Store;
@@ -24,10 +23,10 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use self::limiter::{Limiter, Scope};
-use self::password::Passwords;
 use self::token::{Claims, Keys, ACCESS_TOKEN_SECONDS};
 use super::problem::{Problem, ProblemKind};
 use super::AppState;
+use commands::security::password::Passwords;
 
 /// Everything authentication keeps while the server runs.
 #[derive(Debug)]
@@ -341,11 +340,13 @@ pub async fn sign_in(
         limited(auth.limiter.attempt(Scope::MfaPerAccount, &user_id))?;
         if let Some(code) = totp {
             let secret = match state.vault.open(&user_id, users::MFA_FIELD, sealed).await? {
-                Opened::Plain(bytes) => String::from_utf8(bytes).ok().and_then(|s| commands::totp::base32_decode(&s)),
+                Opened::Plain(bytes) => {
+                    String::from_utf8(bytes).ok().and_then(|s| commands::security::totp::base32_decode(&s))
+                }
                 Opened::Erased => None,
             }
             .ok_or_else(|| Problem::internal("the MFA secret cannot be read"))?;
-            mfa_step = commands::totp::verify(&secret, &code, now.timestamp().max(0) as u64);
+            mfa_step = commands::security::totp::verify(&secret, &code, now.timestamp().max(0) as u64);
         } else if let Some(code) = backup {
             let d = users::backup_digest(&user_id, &code);
             backup_code =

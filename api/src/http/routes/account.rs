@@ -10,10 +10,10 @@ use domain::user::{Document, UserCommand};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::http::auth::password::Passwords;
 use crate::http::auth::{self, Principal, RefreshRequest, SignIn, Tokens};
 use crate::http::problem::{Body, Problem};
 use crate::http::AppState;
+use commands::security::password::Passwords;
 
 type Peer = ConnectInfo<std::net::SocketAddr>;
 

@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use super::account::UserChanged;
 use super::households::Rows;
-use crate::http::auth::password::Passwords;
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::{Body, Problem};
 use crate::http::query::{Position, Query};
 use crate::http::AppState;
+use commands::security::password::Passwords;
 use queries::read::{belongs_to, Reader};
 
 const ADMIN: &[Role] = &[Role::Admin];

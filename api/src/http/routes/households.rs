@@ -304,6 +304,60 @@ pub async fn value(
     Ok(Json(ValueAnswer { household: key, position: status.checkpoint, as_of: reader.instant(), value }))
 }
 
+/// Query parameters of a household report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+    pub year: Option<Year>,
+    pub format: Option<query::ReportFormat>,
+    pub trade_date: Option<query::Day>,
+}
+
+/// A household report (`GET /v1/households/{h}/reports/<report>`) as the CLI delivers it
+/// ([`queries::reports::deliver`]): JSON with
+/// `generated` and `sha256`, or CSV ending in `# sha256:…`; recorded as a `ReportGenerated`
+/// event with the caller as its actor, so every report handed out is in the audit trail.
+pub async fn report(
+    state: AppState,
+    p: Principal,
+    household: String,
+    which: queries::ledger::HouseholdReport,
+    params: ReportParams,
+) -> Result<axum::response::Response, Problem> {
+    use queries::ledger::{HouseholdReport, ReportError, Request};
+    let key = authz::household(&state, &p, &household, Need::Read, "reports").await?;
+    if params.year.is_some() && !which.takes_year() {
+        return Err(Problem::field("year", format!("year: the {} report does not take one", which.slug())));
+    }
+    if params.trade_date.is_some() && which != HouseholdReport::Lots {
+        return Err(Problem::field("trade_date", "trade_date: only the lots report takes one"));
+    }
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let mut reader = reader(&state, &p, &base).await?;
+    existed(&reader, &key).await?;
+    let status = reader.at_least("holdings", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
+    let request =
+        Request { household: key.clone(), year: params.year.map(|y| y.0), lots_as_of: params.trade_date.map(|d| d.0) };
+    let built = queries::ledger::report(&reader, which, &request, status.checkpoint).await.map_err(|e| match e {
+        ReportError::Invalid { field, problem } => Problem::field(field, format!("{field}: {problem}")),
+        ReportError::NoLedger(_) => Problem::new(ProblemKind::NotFound, e.to_string()),
+        ReportError::Other(e) => Problem::internal(e),
+    })?;
+    let format = params.format.map_or(queries::reports::Format::Json, |f| f.0);
+    let delivered =
+        queries::reports::deliver(&built.report, format, &built.parameters, built.position, reader.instant());
+    if let Some(event) = delivered.event {
+        commands::report::record(&state.store, event, &p.caller()).await?;
+    }
+    let content_type = match format {
+        queries::reports::Format::Csv => "text/csv; charset=utf-8",
+        _ => "application/json",
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], delivered.text).into_response())
+}
+
 /// The households the caller may see.
 pub async fn list(
     State(state): State<AppState>,

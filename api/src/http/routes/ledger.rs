@@ -25,6 +25,7 @@ use crate::http::idempotency;
 use crate::http::problem::{media_type, Body, Problem, ProblemKind};
 use crate::http::query::{self, Flag, Query};
 use crate::http::AppState;
+use domain::ledger::types::ActionKind;
 
 /// One ledger row, in the CSV import's columns (dates `YYYY-MM-DD`; amounts and quantities
 /// as decimal strings or JSON numbers, both exact). `cairn ledger import --help` describes
@@ -113,15 +114,15 @@ fn row_schema(g: &mut schemars::SchemaGenerator, actions: &[&str]) -> schemars::
 }
 
 pub fn trade_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    row_schema(g, TRADES)
+    row_schema(g, &ActionKind::Trade.names())
 }
 
 pub fn contribution_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    row_schema(g, CONTRIBUTIONS)
+    row_schema(g, &ActionKind::Contribution.names())
 }
 
 pub fn corporate_action_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    row_schema(g, CORPORATE_ACTIONS)
+    row_schema(g, &ActionKind::CorporateAction.names())
 }
 
 impl Row {
@@ -166,7 +167,7 @@ impl Row {
     /// The ledger row these fields describe, checked by the parser a file's rows go through
     /// (the row is line 1 of its request).
     fn input(&self) -> Result<domain::ledger::RowInput, commands::CommandError> {
-        commands::import::parse_row(1, &|c| self.get(c))
+        commands::input::ledger::parse_row(1, &|c| self.get(c))
     }
 }
 
@@ -261,25 +262,20 @@ fn command_uuid(p: &Principal, key: &Option<String>, request: &[u8]) -> uuid::Uu
     key.as_deref().map_or_else(uuid::Uuid::now_v7, |k| idempotency::command_id(p.user_id(), k, request))
 }
 
-/// Which actions each row endpoint takes.
-const TRADES: &[&str] =
-    &["buy", "sell", "dividend", "interest", "deposit", "withdrawal", "fee", "transfer_in", "transfer_out"];
-const CONTRIBUTIONS: &[&str] = &["contribution"];
-const CORPORATE_ACTIONS: &[&str] = &["split", "symbol_change", "merger", "spinoff"];
-
 async fn record_row(
     state: AppState,
     p: Principal,
     household: String,
     headers: HeaderMap,
     row: Row,
-    allowed: &'static [&'static str],
+    kind: ActionKind,
 ) -> Response {
     let work = async {
         let expected = if_match(&headers)?;
         let id = command_uuid(&p, &idempotency::key(&headers)?, &serde_json::to_vec(&row).unwrap_or_default());
         let key_h = authz::household(&state, &p, &household, Need::Write, "record a row").await?;
         let action = row.action.trim().to_lowercase();
+        let allowed = kind.names();
         if !allowed.contains(&action.as_str()) {
             return Err(Problem::field("action", format!("{action:?} is not one of {}", allowed.join(", "))));
         }
@@ -309,27 +305,27 @@ fn respond(result: Result<(StatusCode, serde_json::Value), Problem>) -> Response
     }
 }
 
-/// The handler recording one row whose action is one of `allowed`.
-fn row_handler(allowed: &'static [&'static str]) -> MethodRouter<AppState> {
+/// The handler recording one row whose action is of `kind`.
+fn row_handler(kind: ActionKind) -> MethodRouter<AppState> {
     post(
         move |State(s): State<AppState>,
               p: Principal,
               Path(h): Path<String>,
               headers: HeaderMap,
-              Body(row): Body<Row>| { record_row(s, p, h, headers, row, allowed) },
+              Body(row): Body<Row>| { record_row(s, p, h, headers, row, kind) },
     )
 }
 
 pub fn trade() -> MethodRouter<AppState> {
-    row_handler(TRADES)
+    row_handler(ActionKind::Trade)
 }
 
 pub fn contribution() -> MethodRouter<AppState> {
-    row_handler(CONTRIBUTIONS)
+    row_handler(ActionKind::Contribution)
 }
 
 pub fn corporate_action() -> MethodRouter<AppState> {
-    row_handler(CORPORATE_ACTIONS)
+    row_handler(ActionKind::CorporateAction)
 }
 
 /// A CSV import: the body is the file (`Content-Type: text/csv`), all or nothing; the same

@@ -155,6 +155,57 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(households::value),
     );
+    // Reports to keep, one path per report (each takes only its own parameters).
+    {
+        use queries::ledger::HouseholdReport as R;
+        const FORMAT: Param =
+            ("format", "query", false, Kind::OneOf(crate::http::query::REPORT_FORMATS), "json (the default) or csv.");
+        const TAX_YEAR: Param = ("year", "query", true, Kind::Year, "The tax year.");
+        const TRADE_DATE: Param = ("trade_date", "query", false, Kind::Day, "The lots as at this trade date.");
+        const BY_YEAR: &[Param] = &[HOUSEHOLD, FORMAT, TAX_YEAR, AS_OF, MIN_POSITION];
+        const LOTS: &[Param] = &[HOUSEHOLD, FORMAT, TRADE_DATE, AS_OF, MIN_POSITION];
+        const PLAIN: &[Param] = &[HOUSEHOLD, FORMAT, AS_OF, MIN_POSITION];
+        let reports: [(R, &'static str, &'static str, &'static [Param]); 6] = [
+            (
+                R::Contributions,
+                "/v1/households/{household}/reports/contributions",
+                "Contributions report (JSON or CSV, recorded)",
+                BY_YEAR,
+            ),
+            (
+                R::Gains,
+                "/v1/households/{household}/reports/gains",
+                "Form 8949 gains report (JSON or CSV, recorded)",
+                BY_YEAR,
+            ),
+            (R::Lots, "/v1/households/{household}/reports/lots", "Open lots report (JSON or CSV, recorded)", LOTS),
+            (
+                R::Positions,
+                "/v1/households/{household}/reports/positions",
+                "Positions report (JSON or CSV, recorded)",
+                PLAIN,
+            ),
+            (R::Value, "/v1/households/{household}/reports/value", "Value report (JSON or CSV, recorded)", PLAIN),
+            (
+                R::WashSales,
+                "/v1/households/{household}/reports/wash-sales",
+                "Wash-sale register report (JSON or CSV, recorded)",
+                PLAIN,
+            ),
+        ];
+        for (which, path, summary, params) in reports {
+            add(
+                Op {
+                    response: (200, None),
+                    description: "The report as `cairn ledger <report> --format json|csv` prints it: JSON with `generated` (report, parameters, position, as_of) and `sha256` (of the compact JSON without it), or CSV ending in a `# sha256:…` line. Each report handed out is recorded as a `ReportGenerated` event with the caller as its actor.",
+                    ..read(path, summary, params)
+                },
+                get(move |State(s): State<AppState>, p: Principal, Path(h): Path<String>, Query(q): Query<households::ReportParams>| {
+                    households::report(s, p, h, which, q)
+                }),
+            );
+        }
+    }
     add(
         read("/v1/households/{household}/accounts", "Accounts", READ_PARAMS),
         view!("holdings", h::ACCOUNTS, None, false),

@@ -1,7 +1,7 @@
 //! Passwords: Argon2id hashing (64 MiB, 3 iterations, parallelism 4 unless configured), run on
 //! the blocking pool behind a semaphore so a flood of sign-ins queues instead of allocating
-//! 64 MiB each; and the password policy (length, not a known breached password, not the
-//! email).
+//! 64 MiB each; and the password policy ([`domain::password`]) with the breached list shipped
+//! as data (`commands/data/breached-passwords.txt`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -10,13 +10,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-/// Shortest accepted password, in characters (NIST SP 800-63B asks for at least 8; we ask 12).
-pub const MIN_LENGTH: usize = 12;
-/// Longest accepted password, in characters (bounds the hashing input).
-pub const MAX_LENGTH: usize = 128;
-
 /// The breached-password list shipped as data (see the file's header for its source).
-const BREACHED: &str = include_str!("../../../data/breached-passwords.txt");
+const BREACHED: &str = include_str!("../../data/breached-passwords.txt");
 
 fn breached() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
@@ -65,27 +60,10 @@ impl Passwords {
         })
     }
 
-    /// Checks the policy: `Err` names what is wrong.
+    /// Checks the policy ([`domain::password::policy`], against the shipped breached list):
+    /// `Err` names what is wrong.
     pub fn policy(password: &str, email: &str) -> Result<(), String> {
-        let chars = password.chars().count();
-        if chars < MIN_LENGTH {
-            return Err(format!("must be at least {MIN_LENGTH} characters"));
-        }
-        if chars > MAX_LENGTH {
-            return Err(format!("must be at most {MAX_LENGTH} characters"));
-        }
-        let lower = password.to_lowercase();
-        if breached().contains(lower.as_str()) {
-            return Err("appears in a list of breached passwords; choose another".into());
-        }
-        let local = email.split('@').next().unwrap_or("").to_lowercase();
-        if local.len() >= 4 && lower.contains(&local) {
-            return Err("must not contain your email address".into());
-        }
-        if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
-            return Err("must not repeat one character".into());
-        }
-        Ok(())
+        domain::password::policy(password, email, breached())
     }
 
     /// The Argon2id hash of `password` (PHC string with a fresh salt).

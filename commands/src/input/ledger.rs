@@ -17,7 +17,7 @@ use domain::ledger::RowInput;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use crate::csv_file::{bad, open, ticker};
+use super::csv::{bad, open, ticker};
 use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =

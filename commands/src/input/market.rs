@@ -1,0 +1,58 @@
+//! The market data CSV: `date,symbol,open,high,low,close,volume`, optionally
+//! `adj_close,vwap,source`; parsed whole, each bar checked (`domain::market::validate`), before
+//! anything is recorded.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use domain::market::Bar;
+use rust_decimal::Decimal;
+
+use super::csv::{bad, open, ticker};
+use crate::CommandError;
+
+const REQUIRED: [&str; 7] = ["date", "symbol", "open", "high", "low", "close", "volume"];
+const OPTIONAL: [&str; 3] = ["adj_close", "vwap", "source"];
+
+/// Parses a whole file into bars per symbol, with their lines.
+pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, CommandError> {
+    let (mut reader, index, lines) = open(bytes, &REQUIRED, &OPTIONAL)?;
+    let mut out: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| lines.error(e))?;
+        let line = lines.of_record(&record);
+        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
+        let decimal = |c: &str| -> Result<Decimal, CommandError> {
+            let v = get(c);
+            Decimal::from_str(v).map_err(|_| bad(line, c, format!("{v:?} is not a decimal number")))
+        };
+        let optional = |c: &str| -> Result<Option<Decimal>, CommandError> {
+            if get(c).is_empty() {
+                Ok(None)
+            } else {
+                decimal(c).map(Some)
+            }
+        };
+        let date = NaiveDate::parse_from_str(get("date"), "%Y-%m-%d")
+            .map_err(|_| bad(line, "date", format!("{:?} is not a date (YYYY-MM-DD)", get("date"))))?;
+        let symbol = ticker(line, "symbol", Some(get("symbol")))?.unwrap_or_default();
+        let bar = Bar {
+            date,
+            open: decimal("open")?,
+            high: decimal("high")?,
+            low: decimal("low")?,
+            close: decimal("close")?,
+            volume: decimal("volume")?,
+            adj_close: optional("adj_close")?,
+            vwap: optional("vwap")?,
+            source: Some(get("source")).filter(|s| !s.is_empty()).map(str::to_owned),
+        };
+        domain::market::validate(line, &bar)?;
+        out.entry(symbol).or_default().push((line, bar));
+    }
+    if out.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(out)
+}
