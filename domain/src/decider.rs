@@ -93,18 +93,6 @@ pub mod testing {
             }
         }
 
-        /// Asserts the events recorded satisfy `check`; returns them.
-        #[track_caller]
-        pub fn then_events(self, check: impl FnOnce(&[D::Event]) -> bool) -> Vec<D::Event> {
-            match self.decided {
-                Ok(events) => {
-                    assert!(check(&events), "unexpected events: {events:?}");
-                    events
-                }
-                Err(e) => panic!("expected events, the command was refused: {e}"),
-            }
-        }
-
         /// Asserts the command was refused; returns why.
         #[track_caller]
         pub fn then_refused(self) -> DomainError {

@@ -133,14 +133,6 @@ impl Stream {
             Parts::User(u) => (!u.is_empty()).then(|| Self::User(u.to_owned())),
         }
     }
-
-    /// The household a ledger or portfolio stream belongs to.
-    pub fn household(&self) -> Option<&HouseholdKey> {
-        match self {
-            Self::Ledger(h) | Self::Portfolio { household: h, .. } => Some(h),
-            Self::Market(_) | Self::User(_) => None,
-        }
-    }
 }
 
 impl std::fmt::Display for Stream {
@@ -200,7 +192,6 @@ mod tests {
         let p = Stream::portfolio("Smith", "Retirement (core)").unwrap();
         assert_eq!(p.id(), "portfolio-smith--retirement_core");
         assert_eq!(Stream::parse(&p.id()), Some(p.clone()));
-        assert_eq!(p.household().map(HouseholdKey::as_str), Some("smith"));
         assert_eq!(Stream::market(" brk-b ").unwrap().id(), "market-BRK-B");
         assert_eq!(Stream::parse("market-BRK-B"), Some(Stream::Market("BRK-B".into())));
         assert_eq!(household_of("portfolio-smith--core"), Some("smith"));

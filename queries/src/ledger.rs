@@ -49,10 +49,6 @@ impl HouseholdReport {
         }
     }
 
-    pub fn from_slug(slug: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.slug() == slug)
-    }
-
     /// Whether the report is of one tax year.
     pub fn takes_year(self) -> bool {
         matches!(self, Self::Contributions | Self::Gains)

@@ -104,7 +104,7 @@ impl Reader {
     /// reader of the current read models accepts every household.
     pub async fn household_existed(&self, household: &str) -> anyhow::Result<()> {
         let (Some(until), Some(instant)) = (self.until, self.as_of) else { return Ok(()) };
-        let stream = StreamId::new(domain::streams::Stream::ledger(household)?.id())?;
+        let stream = stream_id(&domain::streams::Stream::ledger(household)?)?;
         let first = self.store.read_stream(&stream, 1, Direction::Forwards, 1).await?.into_iter().next();
         match first {
             Some(e) if e.global_position <= until => Ok(()),
@@ -140,6 +140,11 @@ impl std::fmt::Display for NotYet {
 
 impl std::error::Error for NotYet {}
 
+/// The store's id of a stream.
+fn stream_id(stream: &domain::streams::Stream) -> anyhow::Result<StreamId> {
+    Ok(StreamId::new(stream.id())?)
+}
+
 /// The positions of the events recorded in a window of instants (`from` and `to` inclusive;
 /// no `from` is the log's start, no `to` its head): `(first, last)`, empty when first > last.
 pub async fn window(
@@ -172,7 +177,7 @@ pub async fn trail(
     let mut events = Vec::new();
     match household {
         Some(key) => {
-            let mut streams = vec![StreamId::new(domain::streams::Stream::ledger(key)?.id())?];
+            let mut streams = vec![stream_id(&domain::streams::Stream::ledger(key)?)?];
             let portfolios = projections::query::records(
                 db,
                 &projections::holdings::PORTFOLIOS,
@@ -180,7 +185,7 @@ pub async fn trail(
             )
             .await?;
             for p in &portfolios {
-                streams.push(StreamId::new(domain::streams::Stream::portfolio(key, p.str("name"))?.id())?);
+                streams.push(stream_id(&domain::streams::Stream::portfolio(key, p.str("name"))?)?);
             }
             for stream in &streams {
                 let mut version = 1;

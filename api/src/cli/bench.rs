@@ -166,7 +166,6 @@ pub(crate) async fn http(
     let probe = commands::bench::generate_csv(8_000, 12, 40);
     commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), false, &who).await?;
     let db = Db::open(url, false).await?;
-    api::http::idempotency::create_table(&db).await?;
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings")?).await?;
     runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
     let household = domain::ledger::household_key("bench probe");
