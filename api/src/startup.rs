@@ -66,7 +66,8 @@ impl Application {
         let keys = Keys::load_or_create(&config.jwt_key_file)
             .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
         let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));
-        let state = AppState { store, db, vault, auth, cache: Default::default(), stopping, risk };
+        let commands = commands::Context::new(store.clone());
+        let state = AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk };
         let server = crate::http::Application::build(state.clone(), config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -1,7 +1,7 @@
 //! The command loop every aggregate shares: fold a stream into state, decide, append with the
 //! expected version, and decide again from fresh state when another writer appended first.
 //!
-//! Folded states are kept in a process-wide cache by (store, aggregate type, stream) with the
+//! Folded states are kept in the [`Context`]'s [`States`] by (aggregate type, stream) with the
 //! version they reflect: loading a stream reads only the events after that version (a stream
 //! only grows, so the cached state plus those events is the state). A command takes its
 //! stream's entry out while it decides and puts the new state back after its append, so a long
@@ -9,7 +9,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use domain::decider::Decider;
 use serde::de::DeserializeOwned;
@@ -20,7 +20,7 @@ use event_store::{
     Direction, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, StreamWrite, Upcasters,
 };
 
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 /// How long a command with no precondition of its own keeps deciding again while other writers
 /// get to its stream first (it then fails with [`CommandError::Contention`]).
@@ -55,48 +55,65 @@ pub struct Caller {
 /// Streams whose folded state is kept; past this the cache is emptied and fills again.
 const CACHED_STREAMS: usize = 4096;
 
-type Key = (u64, TypeId, String);
+type Key = (TypeId, String);
 type Entry = (Box<dyn Any + Send>, u64);
 
-fn cache() -> std::sync::MutexGuard<'static, HashMap<Key, Entry>> {
-    static CACHE: OnceLock<Mutex<HashMap<Key, Entry>>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+/// The folded states of one store's streams, by aggregate type and stream, each with the
+/// version it reflects. A [`Context`] holds one beside its store, so two stores' states never
+/// mix and nothing outlives the application that built it.
+#[derive(Default)]
+pub struct States(Mutex<HashMap<Key, Entry>>);
 
-fn key<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> Key {
-    (store.instance(), TypeId::of::<A::State>(), stream.as_str().to_owned())
-}
-
-/// The cached state of a stream: taken out (a command) or cloned (a read).
-fn cached<A: Aggregate>(key: &Key, take: bool) -> Option<(A::State, u64)> {
-    let mut map = cache();
-    let (state, version) = if take {
-        map.remove(key)?
-    } else {
-        let (state, version) = map.get(key)?;
-        (Box::new(state.downcast_ref::<A::State>()?.clone()) as Box<dyn Any + Send>, *version)
-    };
-    Some((*state.downcast::<A::State>().ok()?, version))
-}
-
-fn keep<A: Aggregate>(key: Key, state: A::State, version: u64) {
-    let mut map = cache();
-    if map.len() >= CACHED_STREAMS {
-        map.clear();
+impl std::fmt::Debug for States {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("States").field("streams", &self.map().len()).finish()
     }
-    match map.get(&key) {
-        Some((_, newer)) if *newer >= version => {}
-        _ => {
-            map.insert(key, (Box::new(state), version));
+}
+
+impl States {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cached state of a stream: taken out (a command) or cloned (a read).
+    fn cached<A: Aggregate>(&self, key: &Key, take: bool) -> Option<(A::State, u64)> {
+        let mut map = self.map();
+        let (state, version) = if take {
+            map.remove(key)?
+        } else {
+            let (state, version) = map.get(key)?;
+            (Box::new(state.downcast_ref::<A::State>()?.clone()) as Box<dyn Any + Send>, *version)
+        };
+        Some((*state.downcast::<A::State>().ok()?, version))
+    }
+
+    /// Keeps a stream's state at `version`, unless a newer one is kept already.
+    fn keep<A: Aggregate>(&self, key: Key, state: A::State, version: u64) {
+        let mut map = self.map();
+        if map.len() >= CACHED_STREAMS {
+            map.clear();
+        }
+        match map.get(&key) {
+            Some((_, newer)) if *newer >= version => {}
+            _ => {
+                map.insert(key, (Box::new(state), version));
+            }
         }
     }
 }
 
+fn key<A: Aggregate>(stream: &StreamId) -> Key {
+    (TypeId::of::<A::State>(), stream.as_str().to_owned())
+}
+
 /// Folds a stream into state. Returns the state and the stream's version (0 for none).
-pub async fn load<A: Aggregate, S: EventStore>(store: &S, stream: &StreamId) -> Result<(A::State, u64), CommandError> {
-    let key = key::<A, S>(store, stream);
-    let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, false)).await?;
-    keep::<A>(key, state.clone(), version);
+pub async fn load<A: Aggregate, S: EventStore>(
+    cx: &Context<S>,
+    stream: &StreamId,
+) -> Result<(A::State, u64), CommandError> {
+    let key = key::<A>(stream);
+    let (state, version) = catch_up::<A, S>(cx.store(), stream, cx.states.cached::<A>(&key, false)).await?;
+    cx.states.keep::<A>(key, state.clone(), version);
     Ok((state, version))
 }
 
@@ -174,7 +191,7 @@ pub struct Executed<E> {
 /// own optimistic lock, a stream at any other version is a [`CommandError::Conflict`] and is
 /// not retried.
 pub async fn execute<A, S>(
-    store: &S,
+    cx: &Context<S>,
     stream: &StreamId,
     decide: impl Fn(&A::State) -> Result<Vec<A::Event>, domain::DomainError>,
     expected: Option<u64>,
@@ -185,22 +202,23 @@ where
     A: Aggregate,
     S: EventStore,
 {
-    let key = key::<A, S>(store, stream);
+    let (store, states) = (cx.store(), &cx.states);
+    let key = key::<A>(stream);
     retrying(stream.as_str(), command_id, || async {
-        let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, true)).await?;
+        let (state, version) = catch_up::<A, S>(store, stream, states.cached::<A>(&key, true)).await?;
         if let Some(wanted) = expected.filter(|w| *w != version) {
-            keep::<A>(key.clone(), state, version);
+            states.keep::<A>(key.clone(), state, version);
             return Err(CommandError::Conflict { stream: stream.to_string(), expected: wanted, actual: version });
         }
         let events = match decide(&state) {
             Ok(events) => events,
             Err(e) => {
-                keep::<A>(key.clone(), state, version);
+                states.keep::<A>(key.clone(), state, version);
                 return Err(e.into());
             }
         };
         if events.is_empty() {
-            keep::<A>(key.clone(), state, version);
+            states.keep::<A>(key.clone(), state, version);
             return Ok(Attempt::Done(Executed {
                 events,
                 first_position: None,
@@ -213,10 +231,10 @@ where
         match &appended {
             // An exact replay of stored events: the stream is past `version`; read it next time.
             Ok(r) if !r.idempotent_replay => {
-                keep::<A>(key.clone(), events.iter().fold(state, A::evolve), r.stream_version);
+                states.keep::<A>(key.clone(), events.iter().fold(state, A::evolve), r.stream_version);
             }
             Ok(_) => {}
-            Err(_) => keep::<A>(key.clone(), state, version),
+            Err(_) => states.keep::<A>(key.clone(), state, version),
         }
         match appended {
             Ok(r) => Ok(Attempt::Done(Executed {
@@ -241,7 +259,7 @@ where
 /// conflict on any starts the whole command over, as [`execute`] does. Returns what each stream
 /// recorded, in the order given.
 pub async fn execute_many<A, S>(
-    store: &S,
+    cx: &Context<S>,
     decisions: &[(StreamId, A::Command)],
     command_id: Uuid,
     caller: &Caller,
@@ -250,13 +268,14 @@ where
     A: Aggregate,
     S: EventStore,
 {
+    let (store, states) = (cx.store(), &cx.states);
     let label = decisions.first().map_or("", |(s, _)| s.as_str());
     retrying(label, command_id, || async {
         let metadata = metadata(command_id, caller);
         let mut decided = Vec::with_capacity(decisions.len());
         for (stream, command) in decisions {
-            let key = key::<A, S>(store, stream);
-            let (state, version) = catch_up::<A, S>(store, stream, cached::<A>(&key, false)).await?;
+            let key = key::<A>(stream);
+            let (state, version) = catch_up::<A, S>(store, stream, states.cached::<A>(&key, false)).await?;
             let events = A::decide(&state, command)?;
             let encoded = new_events::<A>(&events, &metadata)?;
             decided.push((key, state, version, events, encoded));
@@ -278,7 +297,7 @@ where
             }
             let r = appended.next().expect("one result per stream written");
             if !r.idempotent_replay {
-                keep::<A>(key, events.iter().fold(state, A::evolve), r.stream_version);
+                states.keep::<A>(key, events.iter().fold(state, A::evolve), r.stream_version);
             }
             done.push(Executed {
                 events,

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use event_store::EventStore;
 
 use crate::ledger::{import_csv, Caller, Outcome};
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 const ACCOUNT_TYPES: [&str; 10] = [
     "taxable",
@@ -92,7 +92,7 @@ pub struct ImportBench {
 
 /// Generates a file and times its import into `store`.
 pub async fn import<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     trades: usize,
     accounts: usize,
     symbols: usize,
@@ -100,7 +100,7 @@ pub async fn import<S: EventStore>(
     let csv = generate_csv(trades, accounts, symbols);
     let start = Instant::now();
     let caller = Caller { actor: "bench".into(), source: "cairn bench import".into() };
-    let outcome = import_csv(store, "bench household", csv.as_bytes(), false, &caller).await?;
+    let outcome = import_csv(cx, "bench household", csv.as_bytes(), false, &caller).await?;
     Ok(ImportBench { trades, elapsed: start.elapsed(), outcome })
 }
 

@@ -4,7 +4,7 @@
 use domain::ledger::{decide, ImportOptions, ImportWarning, Ledger, LedgerCommand, LedgerEvent, TradeChange};
 use domain::streams::Stream;
 use domain::Sealed;
-use event_store::{EventStore, Store, StreamId};
+use event_store::{EventStore, StreamId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ pub use crate::aggregate::Caller;
 use crate::input::ledger::{identify, parse_csv};
 use crate::security::vault::{Opened, Vault};
 use crate::CommandError;
+use crate::Context;
 
 /// The schema version of every ledger event type this code writes.
 pub const LEDGER_SCHEMA_VERSION: u32 = domain::ledger::SCHEMA_VERSION;
@@ -23,8 +24,8 @@ pub fn ledger_stream(household: &str) -> Result<StreamId, CommandError> {
 }
 
 /// The household's ledger as recorded, and its stream version (0 when it does not exist).
-pub async fn load<S: EventStore>(store: &S, household: &str) -> Result<(Ledger, u64), CommandError> {
-    aggregate::load::<domain::ledger::LedgerDecider, S>(store, &ledger_stream(household)?).await
+pub async fn load<S: EventStore>(cx: &Context<S>, household: &str) -> Result<(Ledger, u64), CommandError> {
+    aggregate::load::<domain::ledger::LedgerDecider, S>(cx, &ledger_stream(household)?).await
 }
 
 /// What a ledger command recorded.
@@ -81,27 +82,27 @@ impl Outcome {
 
 /// Decides `command` on the household's ledger and appends the result.
 pub async fn execute<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     command: &LedgerCommand,
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    execute_expecting(store, household, command, None, command_uuid, caller).await
+    execute_expecting(cx, household, command, None, command_uuid, caller).await
 }
 
 /// [`execute`] with the caller's optimistic lock: when `expected` is given and the household's
 /// stream is at another version, nothing is recorded ([`CommandError::Conflict`] names the
 /// current version).
 pub async fn execute_expecting<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     command: &LedgerCommand,
     expected: Option<u64>,
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    execute_with(store, household, |state| decide(state, command), expected, command_uuid, caller).await
+    execute_with(cx, household, |state| decide(state, command), expected, command_uuid, caller).await
 }
 
 /// Imports a ledger CSV file for `household`, all or nothing. Importing the same bytes for the
@@ -109,7 +110,7 @@ pub async fn execute_expecting<S: EventStore>(
 /// file that are already recorded (same broker id, or same fields) are skipped as duplicates
 /// unless `allow_duplicates`. Rows dated after today (in the household's time zone) are refused.
 pub async fn import_csv<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     bytes: &[u8],
     allow_duplicates: bool,
@@ -125,7 +126,7 @@ pub async fn import_csv<S: EventStore>(
     let mut rows = parse_csv(bytes)?;
     identify(&mut rows);
     let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates };
-    record(store, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
+    record(cx, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
 /// Records one row given as typed fields ([`crate::input::ledger::parse_row`] builds it) as one
@@ -133,7 +134,7 @@ pub async fn import_csv<S: EventStore>(
 /// draws a fresh one, so the same trade entered twice on purpose is recorded twice); `request`
 /// is the row as sent (its SHA-256 is kept as a file's would be).
 pub async fn record_row<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     row: domain::ledger::RowInput,
     request: &[u8],
@@ -143,12 +144,12 @@ pub async fn record_row<S: EventStore>(
 ) -> Result<Outcome, CommandError> {
     let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false };
     let command_id = command_uuid.to_string();
-    record(store, household, request, vec![row], options, command_id, expected, command_uuid, caller).await
+    record(cx, household, request, vec![row], options, command_id, expected, command_uuid, caller).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn record<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     bytes: &[u8],
     rows: Vec<domain::ledger::RowInput>,
@@ -165,12 +166,12 @@ async fn record<S: EventStore>(
         rows,
         options,
     };
-    execute_expecting(store, household, &command, expected, command_uuid, caller).await
+    execute_expecting(cx, household, &command, expected, command_uuid, caller).await
 }
 
 /// Voids a recorded row (and the other half of a paired transfer).
 pub async fn cancel<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     trade_id: &str,
     reason: &str,
@@ -179,12 +180,12 @@ pub async fn cancel<S: EventStore>(
     let id = Uuid::now_v7();
     let command =
         LedgerCommand::Cancel { command_id: id.to_string(), trade_id: trade_id.to_owned(), reason: reason.to_owned() };
-    execute(store, household, &command, id, caller).await
+    execute(cx, household, &command, id, caller).await
 }
 
 /// Replaces fields of a recorded row.
 pub async fn correct<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     trade_id: &str,
     change: TradeChange,
@@ -198,12 +199,12 @@ pub async fn correct<S: EventStore>(
         change,
         reason: reason.to_owned(),
     };
-    execute(store, household, &command, id, caller).await
+    execute(cx, household, &command, id, caller).await
 }
 
 /// Records or updates a household member (birth date for catch-ups, HSA coverage).
 pub async fn set_member<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     name: &str,
     born: Option<chrono::NaiveDate>,
@@ -216,30 +217,30 @@ pub async fn set_member<S: EventStore>(
     let id = Uuid::now_v7();
     let command =
         LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage };
-    execute(store, household, &command, id, caller).await
+    execute(cx, household, &command, id, caller).await
 }
 
 /// Sets the household's filing status.
 pub async fn set_filing_status<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     status: domain::ledger::types::FilingStatus,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::SetFilingStatus { household: household.to_owned(), status };
-    execute(store, household, &command, Uuid::now_v7(), caller).await
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
 /// Sets the household's time zone (an IANA name), whose calendar date decides which trade dates
 /// are in the future.
 pub async fn set_time_zone<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     time_zone: &str,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::SetTimeZone { household: household.to_owned(), time_zone: time_zone.to_owned() };
-    execute(store, household, &command, Uuid::now_v7(), caller).await
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
 /// Changes to an account's details; `None` keeps what is recorded. Numbers and tokens are given
@@ -274,7 +275,7 @@ async fn seal_optional(
 
 /// Records an account's details, merged over what is recorded.
 pub async fn set_account_details(
-    store: &Store,
+    cx: &Context,
     vault: &Vault,
     household: &str,
     account: &str,
@@ -299,19 +300,19 @@ pub async fn set_account_details(
         details.vesting = change.vesting.or(details.vesting);
         decide(state, &LedgerCommand::SetAccountDetails { account: account.to_owned(), details })
     };
-    execute_with(store, household, command, None, Uuid::now_v7(), caller).await
+    execute_with(cx, household, command, None, Uuid::now_v7(), caller).await
 }
 
 /// Closes an account that holds no shares.
 pub async fn close_account<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     account: &str,
     closed_on: chrono::NaiveDate,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::CloseAccount { account: account.to_owned(), closed_on };
-    execute(store, household, &command, Uuid::now_v7(), caller).await
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
 pub use domain::ledger::types::AccountView;
@@ -324,8 +325,8 @@ fn mask(plain: &[u8]) -> String {
 }
 
 /// Every account of the household, with sealed numbers opened (masked) or `erased`.
-pub async fn accounts(store: &Store, vault: &Vault, household: &str) -> Result<Vec<AccountView>, CommandError> {
-    let (ledger, version) = load(store, household).await?;
+pub async fn accounts(cx: &Context, vault: &Vault, household: &str) -> Result<Vec<AccountView>, CommandError> {
+    let (ledger, version) = load(cx, household).await?;
     if version == 0 {
         return Err(CommandError::invalid("household", format!("no ledger for {household:?}")));
     }
@@ -365,7 +366,7 @@ pub async fn accounts(store: &Store, vault: &Vault, household: &str) -> Result<V
 
 /// Runs a decision built from the fresh state on the household's ledger.
 async fn execute_with<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     decide_on: impl Fn(&Ledger) -> Result<Vec<LedgerEvent>, domain::DomainError>,
     expected: Option<u64>,
@@ -373,15 +374,9 @@ async fn execute_with<S: EventStore>(
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
-    let done = aggregate::execute::<domain::ledger::LedgerDecider, S>(
-        store,
-        &stream,
-        decide_on,
-        expected,
-        command_uuid,
-        caller,
-    )
-    .await?;
+    let done =
+        aggregate::execute::<domain::ledger::LedgerDecider, S>(cx, &stream, decide_on, expected, command_uuid, caller)
+            .await?;
     Ok(Outcome {
         household: household.to_owned(),
         stream_id: stream.to_string(),

@@ -23,6 +23,27 @@ pub mod report;
 pub mod security;
 pub mod user;
 
+/// What commands run against: an event store and the folded states of its streams
+/// ([`aggregate::States`]). The application context builds one per store it opens and hands it
+/// to every command; clones share the store and the states.
+#[derive(Debug, Clone)]
+pub struct Context<S = event_store::Store> {
+    store: S,
+    states: std::sync::Arc<aggregate::States>,
+}
+
+impl<S> Context<S> {
+    /// A context over `store`, with no state folded yet.
+    pub fn new(store: S) -> Self {
+        Self { store, states: std::sync::Arc::default() }
+    }
+
+    /// The store the commands append to.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
 impl CommandError {
     /// Bad input in `field` (no line).
     pub fn invalid(field: &str, problem: impl Into<String>) -> Self {

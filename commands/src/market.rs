@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::aggregate::{self, Caller};
 use crate::input::market::parse_csv;
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 pub const MARKET_SCHEMA_VERSION: u32 = domain::market::SCHEMA_VERSION;
 
@@ -28,13 +28,17 @@ pub struct MarketImport {
 
 /// Imports a file of daily bars; every symbol's stream is written in one transaction
 /// ([`aggregate::execute_many`]).
-pub async fn import_csv<S: EventStore>(store: &S, bytes: &[u8], caller: &Caller) -> Result<MarketImport, CommandError> {
+pub async fn import_csv<S: EventStore>(
+    cx: &Context<S>,
+    bytes: &[u8],
+    caller: &Caller,
+) -> Result<MarketImport, CommandError> {
     let by_symbol = parse_csv(bytes)?;
     let mut decisions = Vec::with_capacity(by_symbol.len());
     for (symbol, bars) in by_symbol {
         decisions.push((market_stream(&symbol)?, (symbol, bars)));
     }
-    let done = aggregate::execute_many::<MarketDecider, S>(store, &decisions, Uuid::now_v7(), caller).await?;
+    let done = aggregate::execute_many::<MarketDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await?;
     let mut summary = MarketImport { symbols: decisions.len(), ..Default::default() };
     for ((_, (_, bars)), executed) in decisions.iter().zip(&done) {
         let events = &executed.events;

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Caller, Executed};
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 pub const PORTFOLIO_SCHEMA_VERSION: u32 = domain::portfolio::SCHEMA_VERSION;
 
@@ -21,7 +21,7 @@ pub fn portfolio_stream(household: &str, name: &str) -> Result<StreamId, Command
 /// Runs a portfolio command; `expected` is the version the caller last saw, if it wants the
 /// optimistic lock.
 pub async fn run<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     household: &str,
     name: &str,
     command: PortfolioCommand,
@@ -29,10 +29,10 @@ pub async fn run<S: EventStore>(
     caller: &Caller,
 ) -> Result<Executed<PortfolioEvent>, CommandError> {
     let stream = portfolio_stream(household, name)?;
-    let (ledger, _) = crate::ledger::load(store, household).await?;
+    let (ledger, _) = crate::ledger::load(cx, household).await?;
     let accounts: BTreeSet<String> = ledger.accounts.keys().cloned().collect();
     aggregate::execute::<domain::portfolio::PortfolioDecider, S>(
-        store,
+        cx,
         &stream,
         |p| decide(p, &command, &accounts),
         expected,
@@ -43,9 +43,13 @@ pub async fn run<S: EventStore>(
 }
 
 /// The portfolio and its version (the lock to pass back when editing).
-pub async fn show<S: EventStore>(store: &S, household: &str, name: &str) -> Result<(Portfolio, u64), CommandError> {
+pub async fn show<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    name: &str,
+) -> Result<(Portfolio, u64), CommandError> {
     let stream = portfolio_stream(household, name)?;
-    let (p, version) = aggregate::load::<domain::portfolio::PortfolioDecider, S>(store, &stream).await?;
+    let (p, version) = aggregate::load::<domain::portfolio::PortfolioDecider, S>(cx, &stream).await?;
     if version == 0 {
         return Err(CommandError::invalid("portfolio", format!("no portfolio {name:?} in household {household:?}")));
     }

@@ -5,17 +5,17 @@ use event_store::{EventStore, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
 use crate::aggregate::{metadata, new_events, Caller};
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 /// Appends `event` on a stream of its own; returns the stream id and the event's position.
 pub async fn record<S: EventStore>(
-    store: &S,
+    cx: &Context<S>,
     event: ReportEvent,
     caller: &Caller,
 ) -> Result<(StreamId, u64), CommandError> {
     let command_id = Uuid::now_v7();
     let stream = StreamId::new(format!("report-{command_id}"))?;
     let events = new_events::<domain::report::ReportDecider>(&[event], &metadata(command_id, caller))?;
-    let r = store.append(&stream, ExpectedVersion::NoStream, &events).await?;
+    let r = cx.store().append(&stream, ExpectedVersion::NoStream, &events).await?;
     Ok((stream, r.last_position))
 }

@@ -3,14 +3,14 @@
 
 use chrono::{NaiveDate, Utc};
 use domain::user::{decide, Accreditation, Document, LoginEvent, RiskProfile, Role, User, UserCommand, UserEvent};
-use event_store::{EventStore, Store, StreamId, StreamWrite};
+use event_store::{EventStore, StreamId, StreamWrite};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::aggregate::{self, Caller, Executed};
 use crate::security::vault::{Opened, Vault};
-use crate::CommandError;
+use crate::{CommandError, Context};
 
 pub const USER_SCHEMA_VERSION: u32 = domain::user::SCHEMA_VERSION;
 
@@ -53,7 +53,7 @@ pub fn validate(p: &PersonalData) -> Result<(), CommandError> {
 
 /// Runs a user command at the current time.
 async fn run(
-    store: &Store,
+    cx: &Context,
     user_id: &str,
     command: UserCommand,
     caller: &Caller,
@@ -61,7 +61,7 @@ async fn run(
     let (_, stream) = canonical(user_id)?;
     let now = Utc::now();
     aggregate::execute::<domain::user::UserDecider, _>(
-        store,
+        cx,
         &stream,
         |u| decide(u, &command, now),
         None,
@@ -77,14 +77,14 @@ pub fn login_stream(vault: &Vault, email: &str) -> Result<StreamId, CommandError
 }
 
 /// The user who signs in with `email`, if any.
-pub async fn user_for_login(store: &Store, vault: &Vault, email: &str) -> Result<Option<String>, CommandError> {
-    Ok(aggregate::load::<domain::user::LoginDecider, _>(store, &login_stream(vault, email)?).await?.0)
+pub async fn user_for_login(cx: &Context, vault: &Vault, email: &str) -> Result<Option<String>, CommandError> {
+    Ok(aggregate::load::<domain::user::LoginDecider, _>(cx, &login_stream(vault, email)?).await?.0)
 }
 
 /// Registers a user, claiming their email as a sign-in name in the same transaction (an email
 /// held by another user is refused), with an optional password hash; returns the new user id.
 pub async fn register(
-    store: &Store,
+    cx: &Context,
     vault: &Vault,
     personal: &PersonalData,
     household: Option<String>,
@@ -95,7 +95,7 @@ pub async fn register(
     let user_id = Uuid::now_v7().to_string();
     let (_, stream) = canonical(&user_id)?;
     let login = login_stream(vault, &personal.email)?;
-    let (holder, login_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &login).await?;
+    let (holder, login_version) = aggregate::load::<domain::user::LoginDecider, _>(cx, &login).await?;
     if holder.is_some() {
         return Err(CommandError::invalid("email", format!("{} is already registered", personal.email)));
     }
@@ -120,7 +120,7 @@ pub async fn register(
         StreamWrite { stream: &login, expected: aggregate::expect(login_version), events: &claim },
         StreamWrite { stream: &stream, expected: aggregate::expect(0), events: &user_events },
     ];
-    match store.append_many(&writes).await {
+    match cx.store().append_many(&writes).await {
         Ok(_) => Ok(user_id),
         Err(e) if e.is_conflict() => {
             Err(CommandError::invalid("email", format!("{} is already registered", personal.email)))
@@ -131,7 +131,7 @@ pub async fn register(
 
 /// Replaces the personal data (fields left `None` keep their value).
 pub async fn update_profile(
-    store: &Store,
+    cx: &Context,
     vault: &Vault,
     user_id: &str,
     change: PersonalData,
@@ -139,7 +139,7 @@ pub async fn update_profile(
 ) -> Result<Executed<UserEvent>, CommandError> {
     let (user_id, _) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let current = show(store, vault, user_id).await?;
+    let current = show(cx, vault, user_id).await?;
     let mut personal = match current.personal {
         Some(p) => p,
         None => return Err(CommandError::invalid("user", "data was erased")),
@@ -158,17 +158,17 @@ pub async fn update_profile(
         vault.seal(user_id, PERSONAL, &serde_json::to_vec(&personal).expect("personal data serializes")).await?;
     let (old_login, new_login) = (login_stream(vault, &old_email)?, login_stream(vault, &personal.email)?);
     if old_login == new_login {
-        return run(store, user_id, UserCommand::UpdateProfile { personal: sealed }, caller).await;
+        return run(cx, user_id, UserCommand::UpdateProfile { personal: sealed }, caller).await;
     }
     // A new email moves the sign-in name: claim the new one, release the old, and record the
     // profile, in one transaction.
-    let (holder, new_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &new_login).await?;
+    let (holder, new_version) = aggregate::load::<domain::user::LoginDecider, _>(cx, &new_login).await?;
     if holder.is_some() {
         return Err(CommandError::invalid("email", format!("{} is already registered", personal.email)));
     }
-    let (old_holder, old_version) = aggregate::load::<domain::user::LoginDecider, _>(store, &old_login).await?;
+    let (old_holder, old_version) = aggregate::load::<domain::user::LoginDecider, _>(cx, &old_login).await?;
     let (_, stream) = canonical(user_id)?;
-    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
+    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(cx, &stream).await?;
     let now = Utc::now();
     let events = decide(&user, &UserCommand::UpdateProfile { personal: sealed }, now)?;
     let metadata = aggregate::metadata(Uuid::now_v7(), caller);
@@ -184,7 +184,7 @@ pub async fn update_profile(
     if old_holder.as_deref() == Some(user_id) {
         writes.push(StreamWrite { stream: &old_login, expected: at(old_version), events: &release });
     }
-    match store.append_many(&writes).await {
+    match cx.store().append_many(&writes).await {
         Ok(results) => Ok(Executed {
             events,
             first_position: Some(results[1].first_position),
@@ -198,19 +198,19 @@ pub async fn update_profile(
 
 /// Everything but sealing: risk profile, KYC, roles, terms, accreditation, MFA off.
 pub async fn command(
-    store: &Store,
+    cx: &Context,
     user_id: &str,
     command: UserCommand,
     caller: &Caller,
 ) -> Result<Executed<UserEvent>, CommandError> {
-    run(store, user_id, command, caller).await
+    run(cx, user_id, command, caller).await
 }
 
 /// Turns MFA on with a fresh TOTP secret; returns the secret in base32 (shown once).
-pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
+pub async fn enable_mfa(cx: &Context, vault: &Vault, user_id: &str, caller: &Caller) -> Result<String, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(cx, &stream).await?;
     if user.erased {
         return Err(CommandError::invalid("user", "this user's data was erased; nothing more can be recorded"));
     }
@@ -218,7 +218,7 @@ pub async fn enable_mfa(store: &Store, vault: &Vault, user_id: &str, caller: &Ca
     aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut secret);
     let encoded = crate::security::totp::base32(&secret);
     let sealed = vault.seal(user_id, MFA_FIELD, encoded.as_bytes()).await?;
-    run(store, user_id, UserCommand::EnableMfa { secret: sealed }, caller).await?;
+    run(cx, user_id, UserCommand::EnableMfa { secret: sealed }, caller).await?;
     Ok(encoded)
 }
 
@@ -234,7 +234,7 @@ pub fn backup_digest(user_id: &str, code: &str) -> String {
 
 /// Issues fresh single-use backup codes (replacing any earlier ones); returns them in the
 /// clear, to be shown once. Only their digests are recorded.
-pub async fn issue_backup_codes(store: &Store, user_id: &str, caller: &Caller) -> Result<Vec<String>, CommandError> {
+pub async fn issue_backup_codes(cx: &Context, user_id: &str, caller: &Caller) -> Result<Vec<String>, CommandError> {
     let (user_id, _) = canonical(user_id)?;
     let codes: Vec<String> = (0..BACKUP_CODES)
         .map(|_| {
@@ -245,21 +245,21 @@ pub async fn issue_backup_codes(store: &Store, user_id: &str, caller: &Caller) -
         })
         .collect();
     let digests = codes.iter().map(|c| backup_digest(&user_id, c)).collect();
-    run(store, &user_id, UserCommand::IssueBackupCodes { codes: digests }, caller).await?;
+    run(cx, &user_id, UserCommand::IssueBackupCodes { codes: digests }, caller).await?;
     Ok(codes)
 }
 
 /// Records the erasure, then destroys the user's data key. Running it again after a crash
 /// between the two finishes the job.
-pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller: &Caller) -> Result<(), CommandError> {
+pub async fn erase(cx: &Context, vault: &Vault, user_id: &str, by: &str, caller: &Caller) -> Result<(), CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(cx, &stream).await?;
     if user.user_id.is_none() {
         return Err(CommandError::invalid("user", "no such user"));
     }
     if !user.erased {
-        run(store, user_id, UserCommand::Erase { by: by.to_owned() }, caller).await?;
+        run(cx, user_id, UserCommand::Erase { by: by.to_owned() }, caller).await?;
     }
     // Free the sign-in email while it can still be read (a crash after the shred leaves it
     // claimed by an erased user, which signing in refuses anyway).
@@ -274,7 +274,7 @@ pub async fn erase(store: &Store, vault: &Vault, user_id: &str, by: &str, caller
                     _ => Vec::new(),
                 })
             };
-            aggregate::execute::<domain::user::LoginDecider, _>(store, &login, release, None, Uuid::now_v7(), caller)
+            aggregate::execute::<domain::user::LoginDecider, _>(cx, &login, release, None, Uuid::now_v7(), caller)
                 .await?;
         }
     }
@@ -297,10 +297,10 @@ pub struct UserView {
     pub terms_version: Option<String>,
 }
 
-pub async fn show(store: &Store, vault: &Vault, user_id: &str) -> Result<UserView, CommandError> {
+pub async fn show(cx: &Context, vault: &Vault, user_id: &str) -> Result<UserView, CommandError> {
     let (user_id, stream) = canonical(user_id)?;
     let user_id = user_id.as_str();
-    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(store, &stream).await?;
+    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(cx, &stream).await?;
     if version == 0 {
         return Err(CommandError::invalid("user", format!("no user {user_id}")));
     }

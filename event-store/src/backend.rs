@@ -74,9 +74,6 @@ macro_rules! dispatch {
 }
 
 impl EventStore for Store {
-    fn instance(&self) -> u64 {
-        dispatch!(self, s => s.instance())
-    }
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<AppendResult> {
         dispatch!(self, s => s.append(stream, expected, events).await)
     }

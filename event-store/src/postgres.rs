@@ -38,7 +38,6 @@ pub struct PgStore {
 
 #[derive(Debug)]
 struct Inner {
-    instance: u64,
     pool: PgPool,
     commits: Arc<watch::Sender<u64>>,
     listener: Once,
@@ -82,7 +81,6 @@ impl PgStore {
                 commits: Arc::new(watch::Sender::new(0)),
                 listener: Once::new(),
                 metrics: Arc::default(),
-                instance: crate::store::next_instance(),
             }),
         })
     }
@@ -281,9 +279,6 @@ fn to_event(r: &PgRow) -> Result<StoredEvent> {
 }
 
 impl EventStore for PgStore {
-    fn instance(&self) -> u64 {
-        self.inner.instance
-    }
     async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
         validate_writes(writes)?;
         let mut tx = self.inner.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;

@@ -49,7 +49,6 @@ pub struct SqliteStore {
 
 #[derive(Debug)]
 struct Inner {
-    instance: u64,
     pool: SqlitePool,
     write_lock: Mutex<()>,
     commits: watch::Sender<u64>,
@@ -129,7 +128,6 @@ impl SqliteStore {
                 write_lock: Mutex::new(()),
                 commits: watch::Sender::new(head),
                 metrics: Arc::default(),
-                instance: crate::store::next_instance(),
                 bulk,
             }),
         })
@@ -305,9 +303,6 @@ impl WriteTx for SqliteWrite<'_> {
 }
 
 impl EventStore for SqliteStore {
-    fn instance(&self) -> u64 {
-        self.inner.instance
-    }
     async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
         validate_writes(writes)?;
         let _writer = self.inner.write_lock.lock().await;

@@ -18,17 +18,7 @@ use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, Sto
 ///
 /// Positions start at 1 and have no gaps; stream versions start at 1. Every method that
 /// reads sees only committed events, in commit order.
-/// A number no other store opened by this process has, for in-process caches keyed by store.
-pub(crate) fn next_instance() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
 pub trait EventStore: Clone + Send + Sync + 'static {
-    /// This open store's number, unique within the process (clones share it), so that caches
-    /// of stream state never mix two databases.
-    fn instance(&self) -> u64;
-
     /// Appends `events` to `stream` atomically if its version matches `expected`.
     ///
     /// A wrong version is [`StoreError::Conflict`] and writes nothing. Appending event ids that

@@ -37,7 +37,9 @@ async fn gains_and_wash_sales_are_computed_on_read_and_filtered_like_stored_rows
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/d.db", dir.path().display());
     let store = Store::open(&url).await.unwrap();
-    commands::ledger::import_csv(&store, "Smith", CSV.as_bytes(), false, &caller()).await.unwrap();
+    commands::ledger::import_csv(&commands::Context::new(store.clone()), "Smith", CSV.as_bytes(), false, &caller())
+        .await
+        .unwrap();
     let (store, db, runner) = caught_up(&url).await;
     let smith = ("household", Some("smith".to_owned()));
     let only_smith = std::slice::from_ref(&smith);
@@ -82,7 +84,9 @@ async fn gains_and_wash_sales_are_computed_on_read_and_filtered_like_stored_rows
     assert_eq!(records(&pinned, &LOTS, only_smith).await.unwrap().len(), 1);
     let later = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
         2025-07-01,Brokerage,,sell,M,25,60,0\n";
-    commands::ledger::import_csv(&store, "Smith", later.as_bytes(), false, &caller()).await.unwrap();
+    commands::ledger::import_csv(&commands::Context::new(store.clone()), "Smith", later.as_bytes(), false, &caller())
+        .await
+        .unwrap();
     caught_up(&url).await;
     assert_eq!(records(&pinned, &GAINS, only_smith).await.unwrap().len(), 2, "the snapshot's own state");
     assert_eq!(records(&db, &GAINS, only_smith).await.unwrap().len(), 3, "a fresh read sees the sale");
@@ -95,7 +99,9 @@ async fn an_older_generations_stored_gains_go_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/u.db", dir.path().display());
     let store = Store::open(&url).await.unwrap();
-    commands::ledger::import_csv(&store, "Smith", CSV.as_bytes(), false, &caller()).await.unwrap();
+    commands::ledger::import_csv(&commands::Context::new(store.clone()), "Smith", CSV.as_bytes(), false, &caller())
+        .await
+        .unwrap();
     let (_, db, _) = caught_up(&url).await;
     for sql in [
         "CREATE TABLE gains_g1 (household TEXT, seq INTEGER)",
@@ -127,7 +133,15 @@ async fn one_large_parallel_batch_gives_the_rows_of_many_small_ones() {
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings").unwrap()).await.unwrap();
     let csv = commands::bench::generate_csv(1_500, 4, 12);
     for household in ["Ames", "Byrd", "Cole"] {
-        commands::ledger::import_csv(&store, household, csv.as_bytes(), false, &caller()).await.unwrap();
+        commands::ledger::import_csv(
+            &commands::Context::new(store.clone()),
+            household,
+            csv.as_bytes(),
+            false,
+            &caller(),
+        )
+        .await
+        .unwrap();
         runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
     }
     // 12 symbols × 500 days: more bars than one decoding unit holds.
@@ -139,7 +153,7 @@ async fn one_large_parallel_batch_gives_the_rows_of_many_small_ones() {
             bars.push_str(&format!("{day},S{s:03},{close},{},{close},{close},1000\n", close + 1));
         }
     }
-    commands::market::import_csv(&store, bars.as_bytes(), &caller()).await.unwrap();
+    commands::market::import_csv(&commands::Context::new(store.clone()), bars.as_bytes(), &caller()).await.unwrap();
     runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
     let (incremental, all) = runner.digest().await.unwrap();
     assert!(incremental["lots"].0 > 100 && incremental["gains"].0 > 100, "{incremental:?}");

@@ -17,7 +17,9 @@ const CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,
 async fn check(url: &str) {
     let store = Store::open(url).await.unwrap();
     let caller = Caller { actor: "test".into(), source: "rebuild test".into() };
-    commands::ledger::import_csv(&store, "Smith", CSV.as_bytes(), false, &caller).await.unwrap();
+    commands::ledger::import_csv(&commands::Context::new(store.clone()), "Smith", CSV.as_bytes(), false, &caller)
+        .await
+        .unwrap();
     let db = Db::open(url, false).await.unwrap();
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings").unwrap()).await.unwrap();
     runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();
@@ -73,7 +75,9 @@ async fn read_snapshots_do_not_wait_for_the_writers_connections() {
     let url = format!("sqlite://{}/r.db", dir.path().display());
     let store = Store::open(&url).await.unwrap();
     let caller = Caller { actor: "test".into(), source: "rebuild test".into() };
-    commands::ledger::import_csv(&store, "Smith", CSV.as_bytes(), false, &caller).await.unwrap();
+    commands::ledger::import_csv(&commands::Context::new(store.clone()), "Smith", CSV.as_bytes(), false, &caller)
+        .await
+        .unwrap();
     let db = Db::open(&url, false).await.unwrap();
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings").unwrap()).await.unwrap();
     runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await.unwrap();

@@ -29,11 +29,12 @@ pub(crate) async fn projections(
     let trades = (events.saturating_sub(symbols * bars_per_symbol + probe_trades) / households).max(1);
     let csv = commands::bench::generate_csv(trades, 10, 40);
     let who = caller("cairn bench projections");
+    let cx = commands::Context::new(store.clone());
     let fill = Instant::now();
     let probe = commands::bench::generate_csv(probe_trades, 50, symbols);
-    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), false, &who).await?;
+    commands::ledger::import_csv(&cx, "bench probe", probe.as_bytes(), false, &who).await?;
     for h in 0..households {
-        commands::ledger::import_csv(store, &format!("bench {h}"), csv.as_bytes(), false, &who).await?;
+        commands::ledger::import_csv(&cx, &format!("bench {h}"), csv.as_bytes(), false, &who).await?;
     }
     let mut bars = String::from("date,symbol,open,high,low,close,volume\n");
     let days: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(2025, 1, 2)
@@ -48,7 +49,7 @@ pub(crate) async fn projections(
             bars.push_str(&format!("{d},S{s:03},{close},{},{close},{close},1000\n", close + 1));
         }
     }
-    commands::market::import_csv(store, bars.as_bytes(), &who).await?;
+    commands::market::import_csv(&cx, bars.as_bytes(), &who).await?;
     let head = store.head().await?.map_or(0, |h| h.position);
     let filled = fill.elapsed();
     // One untimed pass over the log first: PostgreSQL's first read of freshly written rows also
@@ -162,9 +163,10 @@ pub(crate) async fn http(
 ) -> anyhow::Result<serde_json::Value> {
     use commands::security::password::HashCost;
     let who = caller("cairn bench http");
+    let cx = commands::Context::new(store.clone());
     // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
     let probe = commands::bench::generate_csv(8_000, 12, 40);
-    commands::ledger::import_csv(store, "bench probe", probe.as_bytes(), false, &who).await?;
+    commands::ledger::import_csv(&cx, "bench probe", probe.as_bytes(), false, &who).await?;
     let db = Db::open(url, false).await?;
     let mut runner = Runner::open(db.clone(), projections::by_name("holdings")?).await?;
     runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
@@ -203,9 +205,9 @@ pub(crate) async fn http(
         born: None,
     };
     let hash = passwords.hash(password.clone()).await?;
-    let user = commands::user::register(store, &vault, &personal, None, Some(hash), &who).await?;
+    let user = commands::user::register(&cx, &vault, &personal, None, Some(hash), &who).await?;
     let grant = domain::user::UserCommand::GrantRole { role: domain::user::Role::Admin, by: "bench".into() };
-    commands::user::command(store, &user, grant, &who).await?;
+    commands::user::command(&cx, &user, grant, &who).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     let login: serde_json::Value = client
         .post(format!("{base}/v1/auth/login"))

@@ -250,6 +250,7 @@ pub(crate) enum ImportFormat {
 }
 
 pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
     match cmd {
         LedgerCommand::Import { file, household, format: ImportFormat::Csv, allow_duplicates } => {
             let bytes = if file.as_os_str() == "-" {
@@ -260,7 +261,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
             };
             let who = caller("cairn ledger import");
-            let o = commands::ledger::import_csv(&store, &household, &bytes, allow_duplicates, &who).await?;
+            let o = commands::ledger::import_csv(&cx, &household, &bytes, allow_duplicates, &who).await?;
             print_outcome(
                 &o,
                 serde_json::json!({
@@ -273,8 +274,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             )?;
         }
         LedgerCommand::Cancel { row: RowRef { household, trade, reason } } => {
-            let o =
-                commands::ledger::cancel(&store, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
+            let o = commands::ledger::cancel(&cx, &household, &trade, &reason, &caller("cairn ledger cancel")).await?;
             print_outcome(&o, serde_json::json!({ "cancelled": trade }))?;
         }
         LedgerCommand::Correct {
@@ -303,7 +303,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 description,
             };
             let o =
-                commands::ledger::correct(&store, &household, &trade, change, &reason, &caller("cairn ledger correct"))
+                commands::ledger::correct(&cx, &household, &trade, change, &reason, &caller("cairn ledger correct"))
                     .await?;
             print_outcome(&o, serde_json::json!({ "corrected": trade }))?;
         }
@@ -313,7 +313,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 .transpose()
                 .map_err(|e: String| anyhow::anyhow!("--hsa-coverage: {e}"))?;
             let o =
-                commands::ledger::set_member(&store, &household, &name, born, coverage, &caller("cairn ledger member"))
+                commands::ledger::set_member(&cx, &household, &name, born, coverage, &caller("cairn ledger member"))
                     .await?;
             print_outcome(&o, serde_json::json!({ "member": name }))?;
         }
@@ -324,13 +324,13 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 .map(|f| f.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}")))
                 .transpose()?;
             if let Some(zone) = &time_zone {
-                let o = commands::ledger::set_time_zone(&store, &household, zone, &who).await?;
+                let o = commands::ledger::set_time_zone(&cx, &household, zone, &who).await?;
                 if status.is_none() {
                     print_outcome(&o, serde_json::json!({ "time_zone": zone }))?;
                 }
             }
             if let Some(status) = status {
-                let o = commands::ledger::set_filing_status(&store, &household, status, &who).await?;
+                let o = commands::ledger::set_filing_status(&cx, &household, status, &who).await?;
                 print_outcome(&o, serde_json::json!({ "filing_status": filing_status, "time_zone": time_zone }))?;
             }
         }
@@ -362,21 +362,21 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             };
             let vault = Vault::new(store.clone(), master_key()?);
             let who = caller("cairn ledger account");
-            let o = commands::ledger::set_account_details(&store, &vault, &household, &account, change, &who).await?;
+            let o = commands::ledger::set_account_details(&cx, &vault, &household, &account, change, &who).await?;
             print_outcome(&o, serde_json::json!({ "account": account }))?;
         }
         LedgerCommand::Close { household, account, on } => {
-            let o = commands::ledger::close_account(&store, &household, &account, on, &caller("cairn ledger close"))
-                .await?;
+            let o =
+                commands::ledger::close_account(&cx, &household, &account, on, &caller("cairn ledger close")).await?;
             print_outcome(&o, serde_json::json!({ "closed": account }))?;
         }
         LedgerCommand::Accounts { household, format } => {
             let vault = Vault::new(store.clone(), master_key()?);
-            let views = commands::ledger::accounts(&store, &vault, &household).await?;
+            let views = commands::ledger::accounts(&cx, &vault, &household).await?;
             out!("{}", with_newline(reports::accounts(&views).render(format.into())))?;
         }
         LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
-            let ledger = load_ledger(&store, &household).await?;
+            let ledger = load_ledger(&cx, &household).await?;
             let m = ledger.employer_match(&account, pay, deferral, years_of_service).map_err(|e| match e {
                 domain::DomainError::NotFound { .. } => {
                     anyhow::anyhow!("{e}; set one with `cairn ledger account --employer-match`")
@@ -445,8 +445,8 @@ pub(crate) fn print_outcome(o: &commands::ledger::Outcome, extra: serde_json::Va
     Ok(())
 }
 
-pub(crate) async fn load_ledger(store: &Store, household: &str) -> anyhow::Result<domain::ledger::Ledger> {
-    let (ledger, version) = commands::ledger::load(store, household).await?;
+pub(crate) async fn load_ledger(cx: &commands::Context, household: &str) -> anyhow::Result<domain::ledger::Ledger> {
+    let (ledger, version) = commands::ledger::load(cx, household).await?;
     if version == 0 {
         anyhow::bail!("household: no ledger for {household:?}; import one with `cairn ledger import`");
     }

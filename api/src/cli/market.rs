@@ -47,10 +47,11 @@ pub(crate) enum MarketCmd {
 }
 
 pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
     match cmd {
         MarketCmd::Import { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let r = commands::market::import_csv(&store, &bytes, &caller("cairn market import")).await?;
+            let r = commands::market::import_csv(&cx, &bytes, &caller("cairn market import")).await?;
             outln!(
                 "{}",
                 serde_json::json!({

@@ -96,11 +96,12 @@ impl PortfolioCmd {
 }
 
 pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
     use domain::portfolio::PortfolioCommand as P;
     let list = |s: &str| s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     let (at, command) = match cmd {
         PortfolioCmd::Show { household, name } => {
-            let (p, version) = commands::portfolio::show(&store, &household, &name).await?;
+            let (p, version) = commands::portfolio::show(&cx, &household, &name).await?;
             let target: serde_json::Map<String, serde_json::Value> =
                 p.target.iter().map(|(k, w)| (k.clone(), serde_json::Value::String(w.to_string()))).collect();
             outln!(
@@ -137,7 +138,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
         PortfolioCmd::AutoRebalance { at, state } => (at, P::SetAutoRebalance(state == "on")),
     };
     let done = commands::portfolio::run(
-        &store,
+        &cx,
         &at.household,
         &at.name,
         command,

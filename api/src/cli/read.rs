@@ -35,7 +35,7 @@ pub(crate) async fn emit(
 ) -> anyhow::Result<()> {
     let delivered = reports::deliver(report, format.into(), parameters, position, reader.instant());
     if let Some(event) = delivered.event {
-        commands::report::record(&reader.store, event, &caller("cairn report")).await?;
+        commands::report::record(&commands::Context::new(reader.store.clone()), event, &caller("cairn report")).await?;
     }
     out!("{}", delivered.text)?;
     Ok(())

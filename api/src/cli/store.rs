@@ -211,7 +211,8 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 super::bench::http(&store, &scratch.url, queries, concurrency, trades, writers).await?.to_string()
             }
             BenchCommand::Import { trades, accounts, symbols, .. } => {
-                let b = commands::bench::import(&store, trades, accounts, symbols).await?;
+                let b =
+                    commands::bench::import(&commands::Context::new(store.clone()), trades, accounts, symbols).await?;
                 let seconds = b.elapsed.as_secs_f64();
                 serde_json::json!({
                     "backend": store.backend(),

@@ -164,6 +164,7 @@ pub(crate) enum KycStep {
 }
 
 pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
     use commands::user::{self as users, PersonalData};
     use domain::user::UserCommand as U;
     let vault = Vault::new(store.clone(), master_key()?);
@@ -171,7 +172,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
     let (user_id, done) = match cmd {
         UserCmd::Register { name, email, tax_id, born, household } => {
             let personal = PersonalData { name, email, tax_id, born };
-            let id = users::register(&store, &vault, &personal, household, None, &who).await?;
+            let id = users::register(&cx, &vault, &personal, household, None, &who).await?;
             outln!("{}", serde_json::json!({ "user_id": id }))?;
             return Ok(());
         }
@@ -218,7 +219,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
             return emit(&reader, &report, format, &params, position).await;
         }
         UserCmd::Show { user } => {
-            let v = users::show(&store, &vault, &user).await?;
+            let v = users::show(&cx, &vault, &user).await?;
             outln!(
                 "{}",
                 serde_json::json!({
@@ -243,7 +244,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
         UserCmd::Profile { user, name, email, tax_id, born } => {
             let change =
                 PersonalData { name: name.unwrap_or_default(), email: email.unwrap_or_default(), tax_id, born };
-            let done = users::update_profile(&store, &vault, &user, change, &who).await?;
+            let done = users::update_profile(&cx, &vault, &user, change, &who).await?;
             (user, done)
         }
         UserCmd::Risk { user, tolerance, horizon, federal_bracket, state_bracket } => {
@@ -253,7 +254,7 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 federal_bracket,
                 state_bracket,
             };
-            let done = users::command(&store, &user, U::SetRiskProfile(profile), &who).await?;
+            let done = users::command(&cx, &user, U::SetRiskProfile(profile), &who).await?;
             (user, done)
         }
         UserCmd::Kyc { step } => {
@@ -267,17 +268,17 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 KycStep::Reject { user, reviewer, reason } => (user, U::RejectKyc { reviewer, reason }),
                 KycStep::Expire { user } => (user, U::ExpireKyc),
             };
-            let done = users::command(&store, &user, command, &who).await?;
+            let done = users::command(&cx, &user, command, &who).await?;
             (user, done)
         }
         UserCmd::Accredit { user, kind } => {
             let kind = kind.parse().map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
-            let done = users::command(&store, &user, U::VerifyAccreditation(kind), &who).await?;
+            let done = users::command(&cx, &user, U::VerifyAccreditation(kind), &who).await?;
             (user, done)
         }
         UserCmd::Mfa { user, action } => {
             if action == "enable" {
-                let secret = users::enable_mfa(&store, &vault, &user, &who).await?;
+                let secret = users::enable_mfa(&cx, &vault, &user, &who).await?;
                 let uri = format!("otpauth://totp/cairn:{user}?secret={secret}&issuer=cairn");
                 outln!(
                     "{}",
@@ -285,42 +286,42 @@ pub(crate) async fn user(store: Store, url: &str, cmd: UserCmd) -> anyhow::Resul
                 )?;
                 return Ok(());
             }
-            let done = users::command(&store, &user, U::DisableMfa, &who).await?;
+            let done = users::command(&cx, &user, U::DisableMfa, &who).await?;
             (user, done)
         }
         UserCmd::Role { user, action, role } => {
             let role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
             let by = who.actor.clone();
             let command = if action == "grant" { U::GrantRole { role, by } } else { U::RevokeRole { role, by } };
-            let done = users::command(&store, &user, command, &who).await?;
+            let done = users::command(&cx, &user, command, &who).await?;
             (user, done)
         }
         UserCmd::Password { user } => {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line)?;
             let password = line.trim_end_matches(['\n', '\r']).to_owned();
-            let view = users::show(&store, &vault, &user).await?;
+            let view = users::show(&cx, &vault, &user).await?;
             let email = view.personal.map(|p| p.email).unwrap_or_default();
             commands::security::password::Passwords::policy(&password, &email)
                 .map_err(|why| anyhow::anyhow!("password: {why}"))?;
             let passwords =
                 commands::security::password::Passwords::new(commands::security::password::HashCost::from_env()?)?;
             let hash = passwords.hash(password).await?;
-            let done = users::command(&store, &user, U::SetPassword { hash }, &who).await?;
+            let done = users::command(&cx, &user, U::SetPassword { hash }, &who).await?;
             (user, done)
         }
         UserCmd::Assign { user, household } => {
             let household = domain::ledger::household_key(&household);
             let done =
-                users::command(&store, &user, U::AssignHousehold { household, by: who.actor.clone() }, &who).await?;
+                users::command(&cx, &user, U::AssignHousehold { household, by: who.actor.clone() }, &who).await?;
             (user, done)
         }
         UserCmd::Terms { user, terms_version } => {
-            let done = users::command(&store, &user, U::AcceptTerms { version: terms_version }, &who).await?;
+            let done = users::command(&cx, &user, U::AcceptTerms { version: terms_version }, &who).await?;
             (user, done)
         }
         UserCmd::Erase { user } => {
-            users::erase(&store, &vault, &user, &who.actor.clone(), &who).await?;
+            users::erase(&cx, &vault, &user, &who.actor.clone(), &who).await?;
             outln!("{}", serde_json::json!({ "user_id": user, "erased": true }))?;
             return Ok(());
         }

@@ -42,7 +42,7 @@ pub async fn refused(state: &AppState, p: &Principal, what: String) {
     tracing::warn!(user = %p.user_id(), %what, "access refused");
     for (what, count) in state.auth.refusals.note(p.user_id(), what, Instant::now()) {
         let command = UserCommand::RefuseAccess { what, count };
-        if let Err(e) = commands::user::command(&state.store, p.user_id(), command, &p.caller()).await {
+        if let Err(e) = commands::user::command(&state.commands, p.user_id(), command, &p.caller()).await {
             tracing::error!(error = %e, "cannot record an access refusal");
         }
     }

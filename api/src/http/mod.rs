@@ -45,7 +45,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The event store, for reads (the audit trail, the head, verification).
     pub store: Store,
+    /// The same store with the folded states of its streams: what commands run against.
+    pub commands: commands::Context,
     /// The read models, in the store's database.
     pub db: Db,
     pub vault: Vault,

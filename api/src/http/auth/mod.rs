@@ -18,7 +18,6 @@ use commands::security::vault::Opened;
 use commands::user::{self as users};
 use commands::CommandError;
 use domain::user::{Role, User, UserCommand, UserEvent};
-use event_store::Store;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
@@ -257,12 +256,12 @@ fn system() -> Caller {
 }
 
 async fn record(
-    store: &Store,
+    cx: &commands::Context,
     user_id: &str,
     command: UserCommand,
     caller: &Caller,
 ) -> Result<Vec<UserEvent>, CommandError> {
-    Ok(users::command(store, user_id, command, caller).await?.events)
+    Ok(users::command(cx, user_id, command, caller).await?.events)
 }
 
 /// A sign-in request.
@@ -290,7 +289,7 @@ pub async fn sign_in(
     let auth = &state.auth;
     let net = network(ip);
     limited(auth.limiter.attempt(Scope::SignInPerIp, &ip_key(ip)))?;
-    let user_id = users::user_for_login(&state.store, &state.vault, &req.email).await?;
+    let user_id = users::user_for_login(&state.commands, &state.vault, &req.email).await?;
     let email = req.email.trim().to_lowercase();
     let Some(user_id) = user_id else {
         limited(auth.limiter.attempt(Scope::SignInPerAccount, &email))?;
@@ -299,7 +298,7 @@ pub async fn sign_in(
         return Err(Problem::new(ProblemKind::InvalidCredentials, "wrong email or password"));
     };
     let (_, stream) = users::canonical(&user_id)?;
-    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.commands, &stream).await?;
     let (this_device, signed) = signing_in_device(&auth.keys, headers, &user_id);
     // Each known device has a per-account bucket of its own: attempts from elsewhere, however
     // many, never rate-limit the owner's own browser.
@@ -324,7 +323,7 @@ pub async fn sign_in(
     }
     if !auth.passwords.verify(req.password, user.access.password.clone()).await {
         let failed = UserCommand::FailSignIn { reason: "password".into(), network: net };
-        record(&state.store, &user_id, failed, &system()).await?;
+        record(&state.commands, &user_id, failed, &system()).await?;
         return Err(Problem::new(ProblemKind::InvalidCredentials, "wrong email or password"));
     }
     let (mut mfa_step, mut backup_code) = (None, None);
@@ -354,7 +353,7 @@ pub async fn sign_in(
         }
         if mfa_step.is_none() && backup_code.is_none() {
             let failed = UserCommand::FailSignIn { reason: "mfa code".into(), network: net };
-            record(&state.store, &user_id, failed, &system()).await?;
+            record(&state.commands, &user_id, failed, &system()).await?;
             return Err(Problem::new(ProblemKind::InvalidMfaCode, "the authentication code is wrong or expired"));
         }
     }
@@ -369,7 +368,7 @@ pub async fn sign_in(
         backup_code,
     };
     let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
-    let events = match record(&state.store, &user_id, command, &caller).await {
+    let events = match record(&state.commands, &user_id, command, &caller).await {
         Ok(events) => events,
         Err(CommandError::Rejected(domain::DomainError::Rejected { field, problem, .. }))
             if field == "totp" || field == "backup_code" =>
@@ -416,7 +415,7 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
     let command = UserCommand::Refresh { presented: digest(&req.refresh_token), replacement: digest(&replacement) };
     let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
     let (_, stream) = users::canonical(&user_id)?;
-    let events = match record(&state.store, &user_id, command, &caller).await {
+    let events = match record(&state.commands, &user_id, command, &caller).await {
         Ok(events) => events,
         Err(CommandError::Rejected(domain::DomainError::Rejected { problem, .. })) => {
             return Err(Problem::new(ProblemKind::Unauthorized, format!("refresh token {problem}")))
@@ -427,7 +426,7 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
         // The session named in the token must be the one its digest belongs to, of this user: a
         // token edited to carry another session id is refused.
         Some(UserEvent::TokenRefreshed { session: refreshed, .. }) if *refreshed == session => {
-            let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
+            let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.commands, &stream).await?;
             issue(auth, &user_id, &user, refreshed, replacement, false)
         }
         Some(UserEvent::TokenReuseDetected { session, .. }) => {
@@ -445,7 +444,7 @@ pub async fn refresh(state: &AppState, ip: Option<IpAddr>, req: RefreshRequest) 
 pub async fn sign_out(state: &AppState, req: RefreshRequest) -> Result<(), Problem> {
     let (user_id, session) = token_parts(&req.refresh_token)?;
     let (_, stream) = users::canonical(&user_id)?;
-    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
+    let (user, _) = aggregate::load::<domain::user::UserDecider, _>(&state.commands, &stream).await?;
     let presented = digest(&req.refresh_token);
     let Some(id) =
         user.access.sessions.iter().find(|(id, s)| **id == session && s.current == presented).map(|(id, _)| id.clone())
@@ -453,7 +452,7 @@ pub async fn sign_out(state: &AppState, req: RefreshRequest) -> Result<(), Probl
         return Err(Problem::new(ProblemKind::Unauthorized, "refresh token unknown, expired or revoked"));
     };
     let caller = Caller { actor: format!("user:{user_id}"), source: "http".into() };
-    record(&state.store, &user_id, UserCommand::SignOut { session: id.clone() }, &caller).await?;
+    record(&state.commands, &user_id, UserCommand::SignOut { session: id.clone() }, &caller).await?;
     state.auth.revoke(&id);
     Ok(())
 }

@@ -61,13 +61,13 @@ pub async fn register(
     // Hashed either way, so a taken email takes as long to answer as a new one.
     let hash = state.auth.passwords.hash_for_registration(req.password).await.map_err(Problem::internal)?;
     let caller = commands::aggregate::Caller { actor: "self-registration".into(), source: "http".into() };
-    if let Some(owner) = users::user_for_login(&state.store, &state.vault, &personal.email).await? {
+    if let Some(owner) = users::user_for_login(&state.commands, &state.vault, &personal.email).await? {
         let what = "self-registration with this account's email (nothing changed; the answer did not say so)";
         let command = UserCommand::RefuseAccess { what: what.into(), count: 1 };
-        commands::user::command(&state.store, &owner, command, &caller).await?;
+        commands::user::command(&state.commands, &owner, command, &caller).await?;
     } else {
         let household = format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        match users::register(&state.store, &state.vault, &personal, Some(household), Some(hash), &caller).await {
+        match users::register(&state.commands, &state.vault, &personal, Some(household), Some(hash), &caller).await {
             // Registered at the same moment by another request: the same answer.
             Ok(_) | Err(commands::CommandError::Invalid { .. }) => {}
             Err(e) => return Err(e.into()),
@@ -119,7 +119,7 @@ pub struct MeView {
 
 pub async fn me(State(state): State<AppState>, p: Principal) -> Result<Json<MeView>, Problem> {
     let (user_id, stream) = users::canonical(p.user_id())?;
-    let (u, _) = aggregate::load::<domain::user::UserDecider, _>(&state.store, &stream).await?;
+    let (u, _) = aggregate::load::<domain::user::UserDecider, _>(&state.commands, &stream).await?;
     let name = match (&u.personal, u.erased) {
         (Some(sealed), false) => users::open_personal(&state.vault, &user_id, sealed).await?.map(|d| d.name),
         _ => None,
@@ -159,15 +159,15 @@ pub async fn enable_mfa(
     p: Principal,
     Body(_): Body<Empty>,
 ) -> Result<Response, Problem> {
-    let secret = users::enable_mfa(&state.store, &state.vault, p.user_id(), &p.caller()).await?;
-    let backup_codes = users::issue_backup_codes(&state.store, p.user_id(), &p.caller()).await?;
+    let secret = users::enable_mfa(&state.commands, &state.vault, p.user_id(), &p.caller()).await?;
+    let backup_codes = users::issue_backup_codes(&state.commands, p.user_id(), &p.caller()).await?;
     let otpauth_uri =
         format!("otpauth://totp/cairn:{}?secret={secret}&issuer=cairn&algorithm=SHA1&digits=6&period=30", p.user_id());
     Ok((StatusCode::CREATED, Json(MfaSetup { secret, otpauth_uri, backup_codes })).into_response())
 }
 
 pub async fn disable_mfa(State(state): State<AppState>, p: Principal) -> Result<StatusCode, Problem> {
-    users::command(&state.store, p.user_id(), UserCommand::DisableMfa, &p.caller()).await?;
+    users::command(&state.commands, p.user_id(), UserCommand::DisableMfa, &p.caller()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -217,7 +217,7 @@ pub async fn submit_kyc(
         }
     }
     let documents = req.documents.into_iter().map(|d| Document { kind: d.kind, reference: d.reference }).collect();
-    let done = users::command(&state.store, p.user_id(), UserCommand::SubmitKyc { documents }, &p.caller()).await?;
+    let done = users::command(&state.commands, p.user_id(), UserCommand::SubmitKyc { documents }, &p.caller()).await?;
     Ok(Json(UserChanged {
         user_id: p.user_id().to_owned(),
         events: done.events.len(),

@@ -75,10 +75,10 @@ pub async fn create_user(
         None => None,
     };
     let personal = PersonalData { name: req.name, email: req.email, tax_id: None, born: None };
-    let user_id = users::register(&state.store, &state.vault, &personal, req.household, hash, &p.caller()).await?;
+    let user_id = users::register(&state.commands, &state.vault, &personal, req.household, hash, &p.caller()).await?;
     for role in roles {
         users::command(
-            &state.store,
+            &state.commands,
             &user_id,
             UserCommand::GrantRole { role, by: p.user_id().to_owned() },
             &p.caller(),
@@ -125,7 +125,7 @@ pub async fn grant_role(
     authz::role(&state, &p, ADMIN, "granting roles").await?;
     let role: Role = req.role.parse().map_err(|e: String| Problem::field("role", e))?;
     let command = UserCommand::GrantRole { role, by: p.user_id().to_owned() };
-    Ok(changed(&user_id, users::command(&state.store, &user_id, command, &p.caller()).await?))
+    Ok(changed(&user_id, users::command(&state.commands, &user_id, command, &p.caller()).await?))
 }
 
 pub async fn revoke_role(
@@ -136,7 +136,7 @@ pub async fn revoke_role(
     authz::role(&state, &p, ADMIN, "revoking roles").await?;
     let role: Role = role.parse().map_err(|e: String| Problem::field("role", e))?;
     let command = UserCommand::RevokeRole { role, by: p.user_id().to_owned() };
-    Ok(changed(&user_id, users::command(&state.store, &user_id, command, &p.caller()).await?))
+    Ok(changed(&user_id, users::command(&state.commands, &user_id, command, &p.caller()).await?))
 }
 
 /// A household to assign to an advisor.
@@ -155,7 +155,7 @@ pub async fn assign_household(
     authz::role(&state, &p, ADMIN, "assigning households").await?;
     let household = domain::ledger::household_key(&req.household);
     let command = UserCommand::AssignHousehold { household, by: p.user_id().to_owned() };
-    Ok(changed(&user_id, users::command(&state.store, &user_id, command, &p.caller()).await?))
+    Ok(changed(&user_id, users::command(&state.commands, &user_id, command, &p.caller()).await?))
 }
 
 /// A KYC review step: start, approve (with the expiry) or reject (with the reason).
@@ -180,7 +180,7 @@ pub async fn review_kyc(
         KycReview::Approve { expires_at } => UserCommand::ApproveKyc { reviewer, expires_at },
         KycReview::Reject { reason } => UserCommand::RejectKyc { reviewer, reason },
     };
-    Ok(changed(&user_id, users::command(&state.store, &user_id, command, &p.caller()).await?))
+    Ok(changed(&user_id, users::command(&state.commands, &user_id, command, &p.caller()).await?))
 }
 
 /// The outcome of recomputing the hash chain.

@@ -349,7 +349,7 @@ pub async fn report(
     let delivered =
         queries::reports::deliver(&built.report, format, &built.parameters, built.position, reader.instant());
     if let Some(event) = delivered.event {
-        commands::report::record(&state.store, event, &p.caller()).await?;
+        commands::report::record(&state.commands, event, &p.caller()).await?;
     }
     let content_type = match format {
         queries::reports::Format::Csv => "text/csv; charset=utf-8",

@@ -281,7 +281,7 @@ async fn record_row(
         }
         let request = serde_json::to_vec(&row).map_err(Problem::internal)?;
         let recorded = match row.input() {
-            Ok(input) => ledger::record_row(&state.store, &key_h, input, &request, expected, id, &p.caller()).await,
+            Ok(input) => ledger::record_row(&state.commands, &key_h, input, &request, expected, id, &p.caller()).await,
             Err(e) => Err(e),
         };
         let outcome = recorded.map_err(|e| {
@@ -347,7 +347,7 @@ pub async fn import(
     let work = async {
         let allow_duplicates = query?.0.allow_duplicates.is_some_and(|f| f.0);
         let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
-        let outcome = ledger::import_csv(&state.store, &key_h, &body, allow_duplicates, &p.caller()).await?;
+        let outcome = ledger::import_csv(&state.commands, &key_h, &body, allow_duplicates, &p.caller()).await?;
         let mut r = recorded(&outcome);
         r.rows = r.trade_ids.len();
         let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
@@ -413,7 +413,7 @@ async fn ledger_command(
         if let LedgerCommand::Correct { command_id, .. } | LedgerCommand::Cancel { command_id, .. } = &mut command {
             *command_id = id.to_string();
         }
-        let outcome = ledger::execute_expecting(&state.store, &key_h, &command, expected, id, &p.caller()).await?;
+        let outcome = ledger::execute_expecting(&state.commands, &key_h, &command, expected, id, &p.caller()).await?;
         created(&outcome)
     };
     respond(work.await)
@@ -562,7 +562,7 @@ pub async fn create_portfolio(
 ) -> Result<(StatusCode, axum::Json<PortfolioChanged>), Problem> {
     let key = authz::household(&state, &p, &household, Need::Write, "create a portfolio").await?;
     let command = PortfolioCommand::Create { household: key.clone(), name: req.name.clone(), accounts: req.accounts };
-    let done = portfolios::run(&state.store, &key, &req.name, command, None, &p.caller()).await?;
+    let done = portfolios::run(&state.commands, &key, &req.name, command, None, &p.caller()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(PortfolioChanged {
@@ -590,7 +590,7 @@ pub async fn set_targets(
         })
         .collect::<Result<BTreeMap<_, _>, Problem>>()?;
     let mut done = portfolios::run(
-        &state.store,
+        &state.commands,
         &key,
         &name,
         PortfolioCommand::SetTarget(targets),
@@ -600,7 +600,7 @@ pub async fn set_targets(
     .await?;
     if let Some(t) = req.drift_threshold {
         let more =
-            portfolios::run(&state.store, &key, &name, PortfolioCommand::SetDriftThreshold(t), None, &p.caller())
+            portfolios::run(&state.commands, &key, &name, PortfolioCommand::SetDriftThreshold(t), None, &p.caller())
                 .await?;
         done.events.extend(more.events);
         done.stream_version = more.stream_version;
