@@ -25,6 +25,7 @@ pub mod hash;
 mod keys;
 mod model;
 mod postgres;
+mod read;
 pub mod relay;
 pub mod scratch;
 mod sql;

@@ -26,7 +26,8 @@ use crate::append::{
 };
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
-use crate::sql::{self, to_i64};
+use crate::read::{Dialect, Reads};
+use crate::sql;
 use crate::store::{EventStore, StoreMetrics};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -260,22 +261,46 @@ impl WriteTx for PgWrite<'_> {
     }
 }
 
-fn to_event(r: &PgRow) -> Result<StoredEvent> {
-    let position = r.try_get::<i64, _>(0)? as u64;
-    let stream_id: String = r.try_get(1)?;
-    Ok(StoredEvent {
-        global_position: position,
-        stream_id: StreamId::from_stored(stream_id),
-        stream_version: r.try_get::<i64, _>(2)? as u64,
-        event_id: r.try_get(3)?,
-        event_type: r.try_get(4)?,
-        schema_version: r.try_get::<i32, _>(5)? as u32,
-        payload: r.try_get(6)?,
-        metadata: r.try_get(7)?,
-        recorded_at: r.try_get(8)?,
-        prev_hash: r.try_get(9)?,
-        hash: r.try_get(10)?,
-    })
+/// PostgreSQL's way with rows and instants (`uuid` ids, `timestamptz` instants).
+pub(crate) struct Pg;
+
+impl Dialect for Pg {
+    type Db = sqlx::Postgres;
+    type Instant = DateTime<Utc>;
+
+    fn instant(t: DateTime<Utc>) -> DateTime<Utc> {
+        t
+    }
+
+    fn event(r: &PgRow) -> Result<StoredEvent> {
+        Ok(StoredEvent {
+            global_position: r.try_get::<i64, _>(0)? as u64,
+            stream_id: StreamId::from_stored(r.try_get(1)?),
+            stream_version: r.try_get::<i64, _>(2)? as u64,
+            event_id: r.try_get(3)?,
+            event_type: r.try_get(4)?,
+            schema_version: r.try_get::<i32, _>(5)? as u32,
+            payload: r.try_get(6)?,
+            metadata: r.try_get(7)?,
+            recorded_at: r.try_get(8)?,
+            prev_hash: r.try_get(9)?,
+            hash: r.try_get(10)?,
+        })
+    }
+
+    fn head(r: &PgRow) -> Result<Head> {
+        Ok(Head { position: r.try_get::<i64, _>(0)? as u64, hash: r.try_get(1)?, recorded_at: r.try_get(2)? })
+    }
+
+    fn number(r: &PgRow) -> Result<Option<i64>> {
+        Ok(r.try_get(0)?)
+    }
+}
+
+impl PgStore {
+    fn reads(&self) -> Reads<'_, Pg> {
+        Reads::new(&self.inner.pool)
+    }
 }
 
 impl EventStore for PgStore {
@@ -305,59 +330,31 @@ impl EventStore for PgStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(sql::select_stream(direction))
-            .bind(stream.as_str())
-            .bind(to_i64(from_version))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(to_event).collect()
+        self.reads().stream(stream, from_version, direction, limit).await
     }
 
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(sql::SELECT_RANGE)
-            .bind(to_i64(from_position))
-            .bind(to_i64(up_to))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(to_event).collect()
+        self.reads().range(from_position, up_to, limit).await
     }
 
     async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
-        let p: Option<i64> =
-            sqlx::query_scalar(sql::SELECT_POSITION_AT).bind(instant).fetch_optional(&self.inner.pool).await?;
-        Ok(p.unwrap_or(0) as u64)
+        self.reads().position_at(instant).await
     }
 
     async fn head(&self) -> Result<Option<Head>> {
-        let row = sqlx::query(sql::SELECT_HEAD).fetch_optional(&self.inner.pool).await?;
-        row.map(|r| {
-            Ok(Head { position: r.try_get::<i64, _>(0)? as u64, hash: r.try_get(1)?, recorded_at: r.try_get(2)? })
-        })
-        .transpose()
+        self.reads().head().await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let v: Option<i64> =
-            sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(&self.inner.pool).await?;
-        Ok(v.unwrap_or(0) as u64)
+        self.reads().stream_version(stream).await
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<u64> {
-        let p: Option<i64> =
-            sqlx::query_scalar(sql::SELECT_CHECKPOINT).bind(name).fetch_optional(&self.inner.pool).await?;
-        Ok(p.unwrap_or(0) as u64)
+        self.reads().checkpoint(name).await
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
-        sqlx::query(sql::UPSERT_CHECKPOINT)
-            .bind(name)
-            .bind(to_i64(position))
-            .bind(Utc::now())
-            .execute(&self.inner.pool)
-            .await?;
-        Ok(())
+        self.reads().save_checkpoint(name, position).await
     }
 
     fn commits(&self) -> watch::Receiver<u64> {

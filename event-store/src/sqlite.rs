@@ -23,6 +23,7 @@ use crate::append::{
 use crate::bulk::BulkReader;
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
+use crate::read::{Dialect, Reads};
 use crate::sql::{self, to_i64};
 use crate::store::{EventStore, StoreMetrics};
 
@@ -121,7 +122,7 @@ impl SqliteStore {
         .await?;
         MIGRATOR.run(&pool).await?;
         let bulk = (!in_memory).then(|| Arc::new(BulkReader::new(file, CACHE_SIZE)));
-        let head = head_of(&pool).await?.map_or(0, |h| h.position);
+        let head = Reads::<Lite>::new(&pool).head().await?.map_or(0, |h| h.position);
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -184,16 +185,9 @@ impl SqliteStore {
     }
 }
 
-async fn head_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(db: E) -> Result<Option<Head>> {
-    let row = sqlx::query(sql::SELECT_HEAD).fetch_optional(db).await?;
-    row.map(|r| {
-        Ok(Head {
-            position: r.try_get::<i64, _>(0)? as u64,
-            hash: r.try_get(1)?,
-            recorded_at: micros_to_time(r.try_get(2)?),
-        })
-    })
-    .transpose()
+async fn head_of(conn: &mut SqliteConnection) -> Result<Option<Head>> {
+    let row = sqlx::query(sql::SELECT_HEAD).fetch_optional(conn).await?;
+    row.as_ref().map(Lite::head).transpose()
 }
 
 async fn stream_version_of(conn: &mut SqliteConnection, stream: &StreamId) -> Result<u64> {
@@ -256,34 +250,49 @@ pub(crate) fn micros_to_time(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
-fn to_event(r: &SqliteRow) -> Result<StoredEvent> {
-    let position = r.try_get::<i64, _>(0)? as u64;
-    let stream_id: String = r.try_get(1)?;
-    Ok(StoredEvent {
-        global_position: position,
-        stream_id: StreamId::from_stored(stream_id),
-        stream_version: r.try_get::<i64, _>(2)? as u64,
-        event_id: uuid_from(r.try_get_unchecked::<&[u8], _>(3)?),
-        event_type: r.try_get(4)?,
-        schema_version: r.try_get::<i64, _>(5)? as u32,
-        payload: r.try_get(6)?,
-        metadata: r.try_get(7)?,
-        recorded_at: micros_to_time(r.try_get(8)?),
-        prev_hash: r.try_get(9)?,
-        hash: r.try_get(10)?,
-    })
+/// SQLite's way with rows and instants (ids as 16-byte BLOBs, instants as microseconds).
+pub(crate) struct Lite;
+
+impl Dialect for Lite {
+    type Db = Sqlite;
+    type Instant = i64;
+
+    fn instant(t: DateTime<Utc>) -> i64 {
+        t.timestamp_micros()
+    }
+
+    fn event(r: &SqliteRow) -> Result<StoredEvent> {
+        Ok(StoredEvent {
+            global_position: r.try_get::<i64, _>(0)? as u64,
+            stream_id: StreamId::from_stored(r.try_get(1)?),
+            stream_version: r.try_get::<i64, _>(2)? as u64,
+            event_id: uuid_from(r.try_get_unchecked::<&[u8], _>(3)?),
+            event_type: r.try_get(4)?,
+            schema_version: r.try_get::<i64, _>(5)? as u32,
+            payload: r.try_get(6)?,
+            metadata: r.try_get(7)?,
+            recorded_at: micros_to_time(r.try_get(8)?),
+            prev_hash: r.try_get(9)?,
+            hash: r.try_get(10)?,
+        })
+    }
+
+    fn head(r: &SqliteRow) -> Result<Head> {
+        Ok(Head {
+            position: r.try_get::<i64, _>(0)? as u64,
+            hash: r.try_get(1)?,
+            recorded_at: micros_to_time(r.try_get(2)?),
+        })
+    }
+
+    fn number(r: &SqliteRow) -> Result<Option<i64>> {
+        Ok(r.try_get(0)?)
+    }
 }
 
 impl SqliteStore {
-    /// [`EventStore::read_range`] through the sqlx pool (an in-memory log's only way).
-    async fn pooled_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(sql::SELECT_RANGE)
-            .bind(to_i64(from_position))
-            .bind(to_i64(up_to))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(to_event).collect()
+    fn reads(&self) -> Reads<'_, Lite> {
+        Reads::new(&self.inner.pool)
     }
 }
 
@@ -333,17 +342,11 @@ impl EventStore for SqliteStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(sql::select_stream(direction))
-            .bind(stream.as_str())
-            .bind(to_i64(from_version))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(to_event).collect()
+        self.reads().stream(stream, from_version, direction, limit).await
     }
 
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let Some(bulk) = &self.inner.bulk else { return self.pooled_range(from_position, up_to, limit).await };
+        let Some(bulk) = &self.inner.bulk else { return self.reads().range(from_position, up_to, limit).await };
         let bulk = bulk.clone();
         let (from, up_to, limit) = (to_i64(from_position), to_i64(up_to), to_i64(limit as u64));
         tokio::task::spawn_blocking(move || bulk.range(from, up_to, limit))
@@ -352,36 +355,23 @@ impl EventStore for SqliteStore {
     }
 
     async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {
-        let p: Option<i64> = sqlx::query_scalar(sql::SELECT_POSITION_AT)
-            .bind(instant.timestamp_micros())
-            .fetch_optional(&self.inner.pool)
-            .await?;
-        Ok(p.unwrap_or(0) as u64)
+        self.reads().position_at(instant).await
     }
 
     async fn head(&self) -> Result<Option<Head>> {
-        head_of(&self.inner.pool).await
+        self.reads().head().await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let mut conn = self.inner.pool.acquire().await?;
-        stream_version_of(&mut conn, stream).await
+        self.reads().stream_version(stream).await
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<u64> {
-        let p: Option<i64> =
-            sqlx::query_scalar(sql::SELECT_CHECKPOINT).bind(name).fetch_optional(&self.inner.pool).await?;
-        Ok(p.unwrap_or(0) as u64)
+        self.reads().checkpoint(name).await
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
-        sqlx::query(sql::UPSERT_CHECKPOINT)
-            .bind(name)
-            .bind(to_i64(position))
-            .bind(Utc::now().timestamp_micros())
-            .execute(&self.inner.pool)
-            .await?;
-        Ok(())
+        self.reads().save_checkpoint(name, position).await
     }
 
     fn commits(&self) -> watch::Receiver<u64> {
@@ -419,7 +409,7 @@ mod tests {
             [(1, u64::MAX, 10_000), (700, 1_900, 10_000), (5, u64::MAX, 33), (2_501, u64::MAX, 9)]
         {
             let bulk = store.read_range(from, up_to, limit).await.unwrap();
-            let pooled = store.pooled_range(from, up_to, limit).await.unwrap();
+            let pooled = store.reads().range(from, up_to, limit).await.unwrap();
             assert_eq!(bulk, pooled, "range {from}..={up_to} limit {limit}");
         }
         assert_eq!(store.read_range(1, u64::MAX, 10_000).await.unwrap().len(), 2_500);
