@@ -155,7 +155,7 @@ impl SqliteStore {
     ) -> Result<AppendResult> {
         let _writer = self.inner.write_lock.lock().await;
         let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let head = head_of(&mut *tx).await?;
+        let head = head_of(&mut tx).await?;
         let version = stream_version_of(&mut tx, stream).await?;
         if let Err(conflict) = check_expected(stream, expected, version) {
             let existing = existing_events(&mut tx, events).await?;
@@ -316,7 +316,7 @@ impl EventStore for SqliteStore {
         validate_writes(writes)?;
         let _writer = self.inner.write_lock.lock().await;
         let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let head = head_of(&mut *tx).await?;
+        let head = head_of(&mut tx).await?;
         let (results, written) = append_writes(&mut SqliteWrite(&mut tx), head, writes, Utc::now()).await?;
         tx.commit().await?;
         if let Some(last) = written {
