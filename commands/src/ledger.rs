@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::aggregate;
 pub use crate::aggregate::Caller;
 use crate::input::ledger::{identify, parse_csv};
-use crate::security::vault::{Opened, Vault};
+use crate::security::vault::Vault;
 use crate::CommandError;
 use crate::Context;
 
@@ -313,55 +313,6 @@ pub async fn close_account<S: EventStore>(
 ) -> Result<Outcome, CommandError> {
     let command = LedgerCommand::CloseAccount { account: account.to_owned(), closed_on };
     execute(cx, household, &command, Uuid::now_v7(), caller).await
-}
-
-pub use domain::ledger::types::AccountView;
-
-fn mask(plain: &[u8]) -> String {
-    let text = String::from_utf8_lossy(plain);
-    let chars: Vec<char> = text.chars().collect();
-    let shown: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    format!("****{shown}")
-}
-
-/// Every account of the household, with sealed numbers opened (masked) or `erased`.
-pub async fn accounts(cx: &Context, vault: &Vault, household: &str) -> Result<Vec<AccountView>, CommandError> {
-    let (ledger, version) = load(cx, household).await?;
-    if version == 0 {
-        return Err(CommandError::invalid("household", format!("no ledger for {household:?}")));
-    }
-    let subject = household_subject(household)?;
-    let book = ledger.book(None)?;
-    let mut out = Vec::new();
-    for (label, info) in &ledger.accounts {
-        let details = ledger.details.get(label).cloned().unwrap_or_default();
-        let open = |field: &'static str, sealed: Option<Sealed>| {
-            let vault = vault.clone();
-            let subject = subject.clone();
-            let field = format!("{label}:{field}");
-            async move {
-                match sealed {
-                    None => Ok::<_, CommandError>(None),
-                    Some(s) => Ok(Some(match vault.open(&subject, &field, &s).await? {
-                        Opened::Plain(p) => mask(&p),
-                        Opened::Erased => "erased".to_owned(),
-                    })),
-                }
-            }
-        };
-        out.push(AccountView {
-            info: info.clone(),
-            institution: details.institution.clone(),
-            account_number: open("account_number", details.account_number.clone()).await?,
-            routing_number: open("routing_number", details.routing_number.clone()).await?,
-            plaid_linked: details.plaid_access_token.is_some(),
-            employer_match: details.employer_match.clone(),
-            vesting: details.vesting,
-            closed_on: ledger.closed.get(label).copied(),
-            cash: book.cash.get(label).copied().unwrap_or_default(),
-        });
-    }
-    Ok(out)
 }
 
 /// Runs a decision built from the fresh state on the household's ledger.

@@ -151,3 +151,59 @@ pub async fn report(
     }
     Ok(Built { report, parameters, position })
 }
+
+/// What a caller's vault made of a sealed field: the plain bytes, or nothing when the key was
+/// destroyed (the data is erased for good).
+pub type Opened = Option<Vec<u8>>;
+
+/// Every account of the household as `cairn ledger accounts` lists it: its details, its cash,
+/// and its sealed account and routing numbers shown masked to their last four characters, or
+/// `erased`. `open(field, sealed)` opens a field (`<account>:account_number`) with the caller's
+/// vault; the query itself holds no key.
+pub async fn accounts<F, Fut>(
+    ledger: &domain::ledger::Ledger,
+    mut open: F,
+) -> anyhow::Result<Vec<domain::ledger::types::AccountView>>
+where
+    F: FnMut(String, domain::Sealed) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Opened>>,
+{
+    let book = ledger.book(None)?;
+    let mut out = Vec::with_capacity(ledger.accounts.len());
+    for (label, info) in &ledger.accounts {
+        let details = ledger.details.get(label).cloned().unwrap_or_default();
+        let mut shown = Vec::with_capacity(2);
+        for (field, sealed) in [("account_number", details.account_number), ("routing_number", details.routing_number)]
+        {
+            shown.push(match sealed {
+                None => None,
+                Some(sealed) => Some(match open(format!("{label}:{field}"), sealed).await? {
+                    Some(plain) => masked(&plain),
+                    None => "erased".to_owned(),
+                }),
+            });
+        }
+        let routing_number = shown.pop().flatten();
+        let account_number = shown.pop().flatten();
+        out.push(domain::ledger::types::AccountView {
+            info: info.clone(),
+            institution: details.institution,
+            account_number,
+            routing_number,
+            plaid_linked: details.plaid_access_token.is_some(),
+            employer_match: details.employer_match,
+            vesting: details.vesting,
+            closed_on: ledger.closed.get(label).copied(),
+            cash: book.cash.get(label).copied().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// `****` and the last four characters.
+fn masked(plain: &[u8]) -> String {
+    let text = String::from_utf8_lossy(plain);
+    let chars: Vec<char> = text.chars().collect();
+    let shown: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("****{shown}")
+}

@@ -372,7 +372,18 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
         }
         LedgerCommand::Accounts { household, format } => {
             let vault = Vault::new(store.clone(), master_key()?);
-            let views = commands::ledger::accounts(&cx, &vault, &household).await?;
+            let ledger = load_ledger(&cx, &household).await?;
+            let subject = commands::ledger::household_subject(&household)?;
+            let views = queries::ledger::accounts(&ledger, |field, sealed| {
+                let (vault, subject) = (&vault, &subject);
+                async move {
+                    Ok(match vault.open(subject, &field, &sealed).await? {
+                        commands::security::vault::Opened::Plain(plain) => Some(plain),
+                        commands::security::vault::Opened::Erased => None,
+                    })
+                }
+            })
+            .await?;
             out!("{}", with_newline(reports::accounts(&views).render(format.into())))?;
         }
         LedgerCommand::Match { household, account, pay, deferral, years_of_service } => {
