@@ -9,6 +9,8 @@
 //! - [`reports`]: reports as columns and rows of strings that render to JSON, CSV or a table
 //!   (amounts with two decimals, quantities exact), and the gains' totals per term.
 //! - [`risk`]: a portfolio's risk row computed on demand from the read models.
+//! - [`rows`]: a household's read-model rows as the HTTP API answers them (the view, the
+//!   filters of its parameters, the answer's declared columns and body).
 //!
 //! Nothing here writes events; the one write is the risk row a read computes, through
 //! `projections::risk::save`.
@@ -19,3 +21,4 @@ pub mod ledger;
 pub mod read;
 pub mod reports;
 pub mod risk;
+pub mod rows;

@@ -17,7 +17,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::account::UserChanged;
-use super::households::Rows;
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::{Body, Problem};
@@ -25,6 +24,7 @@ use crate::http::query::{Position, Query};
 use crate::http::AppState;
 use commands::security::password::Passwords;
 use queries::read::{belongs_to, Reader};
+use queries::rows::Rows;
 
 const ADMIN: &[Role] = &[Role::Admin];
 const AUDIT: &[Role] = &[Role::Auditor, Role::Admin];
@@ -223,7 +223,7 @@ pub async fn security_log(
     let filters: Vec<(&str, Option<String>)> =
         q.user.map(|u| ("user_id", Some(u.trim().to_lowercase()))).into_iter().collect();
     let rows = reader.db.select(table, &filters).await?;
-    let (columns, rows) = (super::households::columns(table), super::households::objects(table, rows));
+    let (columns, rows) = (queries::rows::columns(table), queries::rows::objects(table, rows));
     Ok(Json(Rows { household: None, position, as_of: None, columns, rows }))
 }
 

@@ -9,7 +9,6 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::user::Role;
 use event_store::EventStore as _;
-use projections::db::Table;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -20,7 +19,7 @@ use crate::http::problem::{Problem, ProblemKind};
 use crate::http::query::{self, Instant, Position, Query, Year};
 use crate::http::AppState;
 use queries::read::{NotYet, Reader, CHANGE_COLUMNS};
-use queries::reports::shown;
+use queries::rows::{columns, objects, ColumnInfo, ColumnKind, Rows, View};
 
 /// How long a `min_position` read waits for serve's projector (which gathers commits for
 /// `projections::runner::COALESCE`) before catching the read model up itself.
@@ -62,88 +61,6 @@ impl Params {
     }
 }
 
-/// Rows of a read model.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Rows {
-    pub household: Option<String>,
-    /// The global position of the last event these rows reflect.
-    pub position: u64,
-    /// The instant of an as-of replay.
-    pub as_of: Option<DateTime<Utc>>,
-    /// The rows' columns, in order, and what their values are.
-    pub columns: Vec<ColumnInfo>,
-    /// One object per row, column → value; numbers and dates are strings: amounts with two
-    /// decimals (rounded half away from zero, as the CLI shows them), other numbers exact.
-    pub rows: Vec<Map<String, Value>>,
-}
-
-/// A column of [`Rows`].
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
-pub struct ColumnInfo {
-    pub name: &'static str,
-    pub kind: ColumnKind,
-}
-
-/// What a column's values are (every value is a string, or null).
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ColumnKind {
-    Text,
-    Integer,
-    /// An exact decimal (a quantity, a price, a weight, a fraction).
-    Decimal,
-    /// An amount of money in US dollars, with two decimals.
-    Money,
-    /// YYYY-MM-DD.
-    Date,
-    /// RFC 3339, UTC.
-    Instant,
-    /// `1` or `0`.
-    Flag,
-}
-
-/// The columns of a read-model table, as [`Rows`] describes them.
-pub fn columns(table: &Table) -> Vec<ColumnInfo> {
-    use projections::db::Kind;
-    let kind = |k| match k {
-        Kind::Text => ColumnKind::Text,
-        Kind::Int => ColumnKind::Integer,
-        Kind::Dec => ColumnKind::Decimal,
-        Kind::Money => ColumnKind::Money,
-        Kind::Date => ColumnKind::Date,
-        Kind::Time => ColumnKind::Instant,
-        Kind::Bool => ColumnKind::Flag,
-    };
-    table.columns.iter().map(|c| ColumnInfo { name: c.name, kind: kind(c.kind) }).collect()
-}
-
-/// Realized gains: the Form 8949 rows (reportable sales: taxable accounts) and their totals
-/// per term, equal to those of `cairn ledger gains --format json`. The schema of the answer
-/// of [`household_rows`] for the gains view, which writes it straight from the text values.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct GainRows {
-    #[serde(flatten)]
-    pub rows: Rows,
-    pub totals: queries::reports::GainTotals,
-}
-
-/// Rows as objects, column → value as [`Rows`] shows it.
-pub(crate) fn objects(table: &Table, rows: Vec<projections::db::Row>) -> Vec<Map<String, Value>> {
-    rows.into_iter()
-        .map(|r| {
-            table
-                .columns
-                .iter()
-                .zip(r)
-                .map(|(c, v)| {
-                    let shown = shown(c.kind, v.as_deref()).map(std::borrow::Cow::into_owned);
-                    (c.name.to_owned(), shown.map_or(Value::Null, Value::String))
-                })
-                .collect()
-        })
-        .collect()
-}
-
 fn instant(text: &str, field: &str, bound: queries::instant::Bound) -> Result<DateTime<Utc>, Problem> {
     queries::instant::parse(text, bound).map_err(|e| Problem::field(field, format!("{field}: {e}")))
 }
@@ -169,18 +86,6 @@ async fn existed(reader: &Reader, household: &str) -> Result<(), Problem> {
     })
 }
 
-/// What a household query reads: the table and the filters of its parameters.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    pub projector: &'static str,
-    pub table: &'static Table,
-    /// The date column `year` filters on, or `Some("tax_year")` for an exact year.
-    pub year: Option<&'static str>,
-    pub portfolio: bool,
-    /// The answer carries the gains' `totals` per term ([`GainRows`]).
-    pub totals: bool,
-}
-
 pub async fn household_rows(
     state: &AppState,
     p: &Principal,
@@ -190,31 +95,9 @@ pub async fn household_rows(
 ) -> Result<axum::response::Response, Problem> {
     let key = authz::household(state, p, household, Need::Read, view.table.name).await?;
     params.refuse(&["from", "to"])?;
-    let mut filters: Vec<(&str, Option<String>)> = vec![("household", Some(key.clone()))];
-    match (view.year, params.year.map(|y| y.0)) {
-        (Some("tax_year"), Some(y)) => filters.push(("tax_year", Some(y.to_string()))),
-        (Some(column), Some(y)) => {
-            filters.push((
-                if column == "date_sold" { "date_sold >=" } else { "sale_date >=" },
-                Some(format!("{y:04}-01-01")),
-            ));
-            filters.push((
-                if column == "date_sold" { "date_sold <=" } else { "sale_date <=" },
-                Some(format!("{y:04}-12-31")),
-            ));
-        }
-        (None, Some(_)) => return Err(Problem::field("year", "this endpoint does not take a year")),
-        _ => {}
-    }
-    if view.totals {
-        // Form 8949 rows: the CLI's query (reportable sales only).
-        filters = queries::ledger::gains(&key, params.year.map(|y| y.0));
-    }
-    match (view.portfolio, params.portfolio.clone()) {
-        (true, Some(name)) => filters.push(("portfolio", Some(domain::ledger::household_key(&name)))),
-        (false, Some(_)) => return Err(Problem::field("portfolio", "this endpoint does not take a portfolio")),
-        _ => {}
-    }
+    let filters = view
+        .filters(&key, params.year.map(|y| y.0), params.portfolio.as_deref())
+        .map_err(|e| Problem::field(e.field, e.to_string()))?;
     let mut reader = reader(state, p, &params).await?;
     existed(&reader, &key).await?;
     let status = reader.at_least(view.projector, params.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
@@ -237,43 +120,11 @@ pub async fn household_rows(
     if let Some(body) = version.as_deref().and_then(|v| state.cache.get(&cache_key, v)) {
         return Ok(head(&body));
     }
-    let body = rows_json(view, projections::query::select(&reader.db, view.table, &filters).await?);
+    let body = view.body(projections::query::select(&reader.db, view.table, &filters).await?);
     if let Some(v) = version {
         state.cache.put(cache_key, v, body.clone());
     }
     Ok(head(&body))
-}
-
-/// The answer's `"columns":[…],"rows":[…]` (and, for gains, `,"totals":{…}`), written straight from the
-/// text values, amounts with two decimals.
-fn rows_json(view: View, rows: Vec<projections::db::Row>) -> std::sync::Arc<str> {
-    let table = view.table;
-    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * 160 + table.columns.len() * 40 + 20);
-    out.extend_from_slice(b"\"columns\":");
-    let _ = serde_json::to_writer(&mut out, &columns(table));
-    out.extend_from_slice(b",\"rows\":[");
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.push(b'{');
-        for (j, (column, value)) in table.columns.iter().zip(row).enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            let _ = serde_json::to_writer(&mut out, column.name);
-            out.push(b':');
-            let _ = serde_json::to_writer(&mut out, &shown(column.kind, value.as_deref()));
-        }
-        out.push(b'}');
-    }
-    out.push(b']');
-    if view.totals {
-        out.extend_from_slice(b",\"totals\":");
-        let records = projections::query::records_of(table, rows);
-        let _ = serde_json::to_writer(&mut out, &queries::reports::gain_totals(&records));
-    }
-    String::from_utf8(out).expect("JSON is UTF-8").into()
 }
 
 /// What a household is worth ([`queries::household::value`]): the positions at market value

@@ -10,11 +10,12 @@ pub mod system;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{delete, get, post, put, MethodRouter};
 
-use self::households::{GainRows, Params, Rows, View};
+use self::households::Params;
 use super::auth::{Principal, RefreshRequest, SignIn, Tokens};
 use super::openapi::{schema, Group, Kind, Op, Param};
 use super::query::Query;
 use super::AppState;
+use queries::rows::{GainRows, Rows, View};
 
 const HOUSEHOLD: Param = ("household", "path", true, Kind::Text, "The household's id (as in /v1/households).");
 const AS_OF: Param = ("as_of", "query", false, Kind::Instant, "An instant (RFC 3339, or YYYY-MM-DD for all of that day in UTC, up to 23:59:59.999999, as the CLI reads it): answer from the events recorded up to it. Auditors and admins.");
