@@ -182,3 +182,48 @@ impl View {
         String::from_utf8(out).expect("JSON is UTF-8").into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use projections::holdings::{ALLOCATIONS, CONTRIBUTIONS, GAINS, POSITIONS};
+
+    use super::*;
+
+    fn view(table: &'static Table, year: Option<&'static str>, portfolio: bool, totals: bool) -> View {
+        View { projector: "holdings", table, year, portfolio, totals }
+    }
+
+    #[test]
+    fn a_year_filters_the_views_date_or_tax_year() {
+        let gains = view(&GAINS, Some("date_sold"), false, true);
+        assert_eq!(
+            gains.filters("smith", Some(2025), None).unwrap(),
+            vec![
+                ("household", Some("smith".to_owned())),
+                ("reportable", Some("1".to_owned())),
+                ("date_sold >=", Some("2025-01-01".to_owned())),
+                ("date_sold <=", Some("2025-12-31".to_owned())),
+            ],
+            "the gains view reads the CLI's Form 8949 rows"
+        );
+        let contributions = view(&CONTRIBUTIONS, Some("tax_year"), false, false);
+        assert_eq!(
+            contributions.filters("smith", Some(2024), None).unwrap(),
+            vec![("household", Some("smith".to_owned())), ("tax_year", Some("2024".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn a_parameter_the_view_does_not_take_is_named() {
+        let positions = view(&POSITIONS, None, false, false);
+        let e = positions.filters("smith", Some(2025), None).unwrap_err();
+        assert_eq!((e.field, e.to_string().as_str()), ("year", "this endpoint does not take a year"));
+        let e = positions.filters("smith", None, Some("Growth")).unwrap_err();
+        assert_eq!((e.field, e.to_string().as_str()), ("portfolio", "this endpoint does not take a portfolio"));
+        let allocations = view(&ALLOCATIONS, None, true, false);
+        assert_eq!(
+            allocations.filters("smith", None, Some("Growth Fund")).unwrap()[1],
+            ("portfolio", Some(domain::ledger::household_key("Growth Fund")))
+        );
+    }
+}
