@@ -13,6 +13,8 @@
 //!   rotating refresh-token sessions with reuse detection, lockout, MFA replay guard, backup
 //!   codes, advisor households).
 //! - [`password`]: the password policy (the breached list passed in).
+//! - [`performance`]: time-weighted (daily linking), money-weighted (XIRR) and Modified Dietz
+//!   returns.
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
@@ -34,6 +36,7 @@ pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod password;
+pub mod performance;
 pub mod portfolio;
 pub mod report;
 pub mod rmd;
