@@ -659,3 +659,59 @@ async fn concurrent_imports_into_one_household_all_succeed() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn a_schwab_export_imports_as_one_accounts_rows_once() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/schwab-transactions.csv");
+    for db in all_backends("schwab import").await {
+        let import = |file: &str, extra: &[&str]| {
+            let mut args = vec!["ledger", "import", file, "--household", "Doe", "--format", "auto"];
+            args.extend_from_slice(extra);
+            run(&db.url, &args)
+        };
+        let account = ["--account", "Schwab Brokerage", "--account-type", "taxable"];
+        let o = json(&import(sample, &account));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("schwab"), Some(8)));
+        assert_eq!(o["skipped"], serde_json::json!([]));
+        let again = json(&import(sample, &account));
+        assert_eq!(again["already_imported"], true);
+
+        // A later download overlapping the first: two rows already recorded, one new.
+        let dir = tempfile::tempdir().unwrap();
+        let later = dir.path().join("later.csv");
+        std::fs::write(
+            &later,
+            "\"Date\",\"Action\",\"Symbol\",\"Description\",\"Quantity\",\"Price\",\"Fees & Comm\",\"Amount\"\n\
+             \"01/21/2025\",\"Buy\",\"SCHD\",\"SCHWAB US DIVIDEND EQUITY ETF\",\"10\",\"$27.50\",\"\",\"-$275.00\"\n\
+             \"01/17/2025\",\"Sell\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"5\",\"$295.10\",\"$0.02\",\"$1,475.48\"\n\
+             \"01/15/2025 as of 01/13/2025\",\"Qualified Dividend\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"\",\"\",\"\",\"$12.34\"\n",
+        )
+        .unwrap();
+        let later = later.display().to_string();
+        let o = json(&import(&later, &["--account", "Schwab Brokerage"]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(1), Some(2)));
+
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Doe", "--format", "json"]));
+        let held: Vec<(String, String)> = lots["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["symbol"].as_str().unwrap().to_owned(), l["quantity"].as_str().unwrap().to_owned()))
+            .collect();
+        assert!(held.contains(&("VTI".into(), "995".into())), "{held:?}");
+        assert!(held.contains(&("SCHD".into(), "0.4521".into())) && held.contains(&("SCHD".into(), "10".into())));
+
+        // A Schwab export names its account; a ledger CSV takes no broker flags.
+        let o = run(&db.url, &["ledger", "import", sample, "--household", "Doe", "--format", "schwab"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("--account: a Schwab export needs the account its rows belong to"),
+            "{}",
+            stderr(&o)
+        );
+        let file = write(&dir, "cairn.csv", "2025-01-06,Brokerage,taxable,buy,M,1,50,0,,,,\n");
+        let o = run(&db.url, &["ledger", "import", &file, "--household", "Doe", "--skip-unknown"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("--skip-unknown: only a broker export takes it"), "{}", stderr(&o));
+    }
+}

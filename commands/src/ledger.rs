@@ -116,14 +116,48 @@ pub async fn import_csv<S: EventStore>(
     allow_duplicates: bool,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
+    import_rows(cx, household, bytes, parse_csv(bytes)?, "", allow_duplicates, caller).await
+}
+
+/// Imports Charles Schwab's transaction history export as rows of `account`
+/// ([`crate::input::schwab`]), all or nothing, as [`import_csv`] does. Returns the rows skipped
+/// (with `skip_unknown`, those of actions the mapping does not record).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_schwab<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    bytes: &[u8],
+    account: &str,
+    account_type: Option<&str>,
+    allow_duplicates: bool,
+    skip_unknown: bool,
+    caller: &Caller,
+) -> Result<(Outcome, Vec<crate::input::schwab::Skipped>), CommandError> {
+    let converted = crate::input::schwab::parse(bytes, account, account_type, skip_unknown)?;
+    let salt = format!("schwab\0{account}\0{}\0{skip_unknown}\0", account_type.unwrap_or(""));
+    let outcome = import_rows(cx, household, bytes, converted.rows, &salt, allow_duplicates, caller).await?;
+    Ok((outcome, converted.skipped))
+}
+
+/// Records parsed rows of a file: the command id is a hash of the stream, `salt` (what else
+/// shaped the rows) and the bytes, so the same import again records nothing.
+async fn import_rows<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    bytes: &[u8],
+    mut rows: Vec<domain::ledger::RowInput>,
+    salt: &str,
+    allow_duplicates: bool,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
     let stream = ledger_stream(household)?;
     let command_hash = Sha256::new()
         .chain_update(stream.as_str())
         .chain_update(if allow_duplicates { "allow-duplicates\0" } else { "" })
+        .chain_update(salt)
         .chain_update(bytes)
         .finalize();
     let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
-    let mut rows = parse_csv(bytes)?;
     identify(&mut rows);
     let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates };
     record(cx, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await

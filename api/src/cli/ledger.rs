@@ -31,15 +31,33 @@ pub(crate) enum LedgerCommand {
     /// was recorded (two identical buys in one file are two trades). Prints a JSON summary:
     /// `rows` recorded, `duplicates`, and `warnings` (buys and sells on weekends and NYSE
     /// holidays, rows that take an account's cash below zero), each naming its line.
+    ///
+    /// `--format schwab` reads Charles Schwab's transaction history export (History → Export →
+    /// CSV) as rows of the account named by `--account` (opened with `--account-type` if new):
+    /// buys, sells, share reinvestments, dividends (qualified or ordinary), interest,
+    /// MoneyLink, wire and cash-journal transfers, and fees. A row of any other action (splits,
+    /// spin-offs, name changes, share journals) refuses the file, naming its line, unless
+    /// `--skip-unknown` lists it under `skipped` instead. `--format auto` recognises a Schwab
+    /// export by its header and says in `format` what it chose.
     Import {
-        /// The CSV file, or `-` for standard input.
+        /// The file, or `-` for standard input.
         file: std::path::PathBuf,
         /// The household (created if missing).
         #[arg(long)]
         household: String,
-        /// The file's format.
+        /// The file's format: cairn's ledger CSV, a Schwab export, or recognised from its header.
         #[arg(long, value_enum, default_value = "csv")]
         format: ImportFormat,
+        /// The account a broker export's rows belong to (its label in the ledger).
+        #[arg(long)]
+        account: Option<String>,
+        /// The account's type where the account is new (taxable, roth_ira, …).
+        #[arg(long)]
+        account_type: Option<String>,
+        /// Skip (and list) rows of a broker export whose action the mapping does not record,
+        /// instead of refusing the file.
+        #[arg(long)]
+        skip_unknown: bool,
         /// Record rows already recorded for the household too (the summary says how many).
         #[arg(long)]
         allow_duplicates: bool,
@@ -246,13 +264,18 @@ pub(crate) struct RowRef {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum ImportFormat {
+    /// cairn's ledger CSV.
     Csv,
+    /// Charles Schwab's transaction history export.
+    Schwab,
+    /// Recognised from the file's header.
+    Auto,
 }
 
 pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyhow::Result<()> {
     let cx = commands::Context::new(store.clone());
     match cmd {
-        LedgerCommand::Import { file, household, format: ImportFormat::Csv, allow_duplicates } => {
+        LedgerCommand::Import { file, household, format, account, account_type, skip_unknown, allow_duplicates } => {
             let bytes = if file.as_os_str() == "-" {
                 let mut bytes = Vec::new();
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("cannot read standard input")?;
@@ -260,14 +283,59 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             } else {
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
             };
+            let format = match format {
+                ImportFormat::Auto if commands::input::schwab::recognizes(&bytes) => ImportFormat::Schwab,
+                ImportFormat::Auto => ImportFormat::Csv,
+                chosen => chosen,
+            };
             let who = caller("cairn ledger import");
-            let o = commands::ledger::import_csv(&cx, &household, &bytes, allow_duplicates, &who).await?;
+            let (o, name, skipped) = match format {
+                ImportFormat::Schwab => {
+                    let account = account.ok_or_else(|| {
+                        commands::CommandError::invalid(
+                            "--account",
+                            "a Schwab export needs the account its rows belong to",
+                        )
+                    })?;
+                    let (o, skipped) = commands::ledger::import_schwab(
+                        &cx,
+                        &household,
+                        &bytes,
+                        &account,
+                        account_type.as_deref(),
+                        allow_duplicates,
+                        skip_unknown,
+                        &who,
+                    )
+                    .await?;
+                    (o, "schwab", skipped)
+                }
+                _ => {
+                    if let Some(flag) = [
+                        ("--account", account.is_some()),
+                        ("--account-type", account_type.is_some()),
+                        ("--skip-unknown", skip_unknown),
+                    ]
+                    .iter()
+                    .find_map(|(flag, given)| given.then_some(*flag))
+                    {
+                        return Err(commands::CommandError::invalid(flag, "only a broker export takes it").into());
+                    }
+                    (
+                        commands::ledger::import_csv(&cx, &household, &bytes, allow_duplicates, &who).await?,
+                        "csv",
+                        Vec::new(),
+                    )
+                }
+            };
             print_outcome(
                 &o,
                 serde_json::json!({
+                    "format": name,
                     "rows": o.trades_recorded(),
                     "duplicates": o.duplicates(),
                     "duplicates_recorded": o.duplicates_allowed(),
+                    "skipped": skipped,
                     "warnings": o.warnings(),
                     "already_imported": o.events.is_empty(),
                 }),

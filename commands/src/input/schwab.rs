@@ -1,0 +1,333 @@
+//! Charles Schwab's transaction history export (Accounts → History → Export → CSV), mapped to
+//! ledger rows of one account.
+//!
+//! The file is the columns `"Date","Action","Symbol","Description","Quantity","Price","Fees &
+//! Comm","Amount"`, every value quoted, after an optional title line (`"Transactions for
+//! account … as of …"`) and before an optional `"Transactions Total"` line. Dates are
+//! `MM/DD/YYYY`, or `MM/DD/YYYY as of MM/DD/YYYY` for an entry posted after the date it took
+//! effect: the row takes the effective (`as of`) date. Money is `$1,234.56` or `-$1,234.56`;
+//! quantities may carry thousands separators.
+//!
+//! | Schwab action | ledger row |
+//! | --- | --- |
+//! | Buy, Reinvest Shares | `buy` of Quantity at Price, Fees & Comm as fees |
+//! | Sell | `sell` of Quantity at Price, Fees & Comm as fees |
+//! | Qualified Dividend, Special Qual Div, Qual Div Reinvest | a qualified `dividend` of Amount |
+//! | Cash Dividend, Non-Qualified Div, Special Dividend, Reinvest Dividend, Pr Yr Cash Div, Pr Yr Div Reinvest, Pr Yr Non-Qual Div | an ordinary `dividend` of Amount (Schwab does not say whether a reinvested dividend qualifies; the 1099-DIV does) |
+//! | Bank Interest, Credit Interest, Bond Interest | `interest` of Amount |
+//! | MoneyLink Transfer, MoneyLink Deposit, Wire Funds, Wire Funds Received, Funds Received, Journal (no symbol) | `deposit` of a positive Amount, `withdrawal` of a negative one |
+//! | Service Fee, ADR Mgmt Fee, Margin Interest, Foreign Tax Paid | `fee` of the Amount paid |
+//!
+//! Anything else (splits, spin-offs, name changes, cash in lieu, share journals, options, an
+//! action Schwab adds later) stops the import, all or nothing, naming the line and the action,
+//! unless the caller asks to skip such rows; skipped rows are listed with why.
+
+use chrono::NaiveDate;
+use domain::ledger::RowInput;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+use super::csv::bad;
+use crate::CommandError;
+
+/// The export's column names, in order.
+pub const HEADER: [&str; 8] = ["Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount"];
+
+/// A row of the file that was not recorded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub line: u64,
+    pub action: String,
+    pub why: String,
+}
+
+/// The ledger rows of a Schwab file, and the rows skipped.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    pub rows: Vec<RowInput>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Whether `bytes` look like a Schwab export: its header within the first three lines.
+pub fn recognizes(bytes: &[u8]) -> bool {
+    let mut reader = reader(bytes);
+    reader.records().take(3).filter_map(Result::ok).any(|r| is_header(&r))
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(bytes)
+}
+
+fn is_header(record: &csv::StringRecord) -> bool {
+    record.len() >= HEADER.len() && HEADER.iter().zip(record.iter()).all(|(h, v)| h.eq_ignore_ascii_case(v))
+}
+
+/// Converts a Schwab export into rows of `account` (`account_type` where the account is new).
+/// With `skip_unknown`, rows of an action this mapping does not know are skipped and listed
+/// instead of refusing the file.
+pub fn parse(
+    bytes: &[u8],
+    account: &str,
+    account_type: Option<&str>,
+    skip_unknown: bool,
+) -> Result<Converted, CommandError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
+    let mut reader = reader(bytes);
+    let mut header = false;
+    let mut converted = Converted { rows: Vec::new(), skipped: Vec::new() };
+    let mut pending: Vec<Pending> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), "row", e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        if !header {
+            if is_header(&record) {
+                header = true;
+                continue;
+            }
+            if record.iter().skip(1).all(str::is_empty) {
+                // The title line ("Transactions for account …") or a blank one.
+                continue;
+            }
+            return Err(bad(line, "header", format!("expected Schwab's columns {HEADER:?}")));
+        }
+        let field = |i: usize| record.get(i).unwrap_or("");
+        if record.iter().all(str::is_empty) || field(0).starts_with("Transactions Total") {
+            continue;
+        }
+        if record.len() != HEADER.len() {
+            return Err(bad(line, "row", format!("has {} fields; Schwab's export has {}", record.len(), HEADER.len())));
+        }
+        let action = field(1);
+        let Some(mapped) = map(action, field(2)) else {
+            if skip_unknown {
+                converted.skipped.push(Skipped {
+                    line,
+                    action: action.to_owned(),
+                    why: "an action the Schwab mapping does not record".into(),
+                });
+                continue;
+            }
+            return Err(bad(
+                line,
+                "Action",
+                format!("{action:?} is not an action the Schwab mapping records; --skip-unknown skips such rows"),
+            ));
+        };
+        let date = trade_date(line, field(0))?;
+        let amount = money(line, "Amount", field(7))?;
+        let (ledger_action, quantity, price, fees) = match mapped {
+            Mapped::Trade(a) => (
+                a,
+                number(line, "Quantity", field(4))?.abs(),
+                money(line, "Price", field(5))?,
+                money(line, "Fees & Comm", field(6))?,
+            ),
+            Mapped::Cash(a) => (a, Decimal::ONE, amount.abs(), Decimal::ZERO),
+            Mapped::Transfer => {
+                let a = if amount.is_sign_negative() { "withdrawal" } else { "deposit" };
+                (a, Decimal::ONE, amount.abs(), Decimal::ZERO)
+            }
+        };
+        let symbol = if matches!(mapped, Mapped::Trade(_) | Mapped::Cash("dividend")) { field(2) } else { "" };
+        pending.push(Pending {
+            line,
+            date,
+            action: ledger_action,
+            symbol: symbol.to_owned(),
+            quantity,
+            price,
+            fees,
+            description: format!("{action}: {}", field(3)),
+        });
+    }
+    // Schwab lists the newest entry first: record oldest first, so that an account opens on its
+    // first row and a day's entries keep their order.
+    if pending.first().zip(pending.last()).is_some_and(|(first, last)| first.date > last.date) {
+        pending.reverse();
+    }
+    for (i, p) in pending.iter().enumerate() {
+        let (date, quantity, price, fees) =
+            (p.date.to_string(), p.quantity.to_string(), p.price.to_string(), p.fees.to_string());
+        let get = |column: &str| -> &str {
+            match column {
+                "trade_date" => &date,
+                "account" => account,
+                "account_type" if i == 0 => account_type.unwrap_or(""),
+                "action" => p.action,
+                "symbol" => &p.symbol,
+                "quantity" => &quantity,
+                "price" => &price,
+                "fees" => &fees,
+                "description" => &p.description,
+                _ => "",
+            }
+        };
+        converted.rows.push(super::ledger::parse_row(p.line, &get)?);
+    }
+    if !header {
+        return Err(bad(1, "header", format!("no Schwab header {HEADER:?} in the file")));
+    }
+    if converted.rows.is_empty() && converted.skipped.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(converted)
+}
+
+/// A row of the file, mapped, before it is checked as a ledger row.
+struct Pending {
+    line: u64,
+    date: NaiveDate,
+    action: &'static str,
+    symbol: String,
+    quantity: Decimal,
+    price: Decimal,
+    fees: Decimal,
+    description: String,
+}
+
+/// How a Schwab action becomes a ledger row.
+#[derive(Debug, Clone, Copy)]
+enum Mapped {
+    /// Shares bought or sold: Quantity at Price, with Fees & Comm.
+    Trade(&'static str),
+    /// Cash of the Amount (its sign is Schwab's, the row's is the action's).
+    Cash(&'static str),
+    /// Cash in or out by the Amount's sign.
+    Transfer,
+}
+
+fn map(action: &str, symbol: &str) -> Option<Mapped> {
+    Some(match action {
+        "Buy" | "Reinvest Shares" => Mapped::Trade("buy"),
+        "Sell" => Mapped::Trade("sell"),
+        "Qualified Dividend" | "Special Qual Div" | "Qual Div Reinvest" | "Cash Dividend" | "Non-Qualified Div"
+        | "Special Dividend" | "Reinvest Dividend" | "Pr Yr Cash Div" | "Pr Yr Div Reinvest" | "Pr Yr Non-Qual Div" => {
+            Mapped::Cash("dividend")
+        }
+        "Bank Interest" | "Credit Interest" | "Bond Interest" => Mapped::Cash("interest"),
+        "MoneyLink Transfer" | "MoneyLink Deposit" | "Wire Funds" | "Wire Funds Received" | "Funds Received" => {
+            Mapped::Transfer
+        }
+        "Journal" if symbol.is_empty() => Mapped::Transfer,
+        "Service Fee" | "ADR Mgmt Fee" | "Margin Interest" | "Foreign Tax Paid" => Mapped::Cash("fee"),
+        _ => return None,
+    })
+}
+
+/// `MM/DD/YYYY`, or the effective date of `MM/DD/YYYY as of MM/DD/YYYY`.
+fn trade_date(line: u64, text: &str) -> Result<NaiveDate, CommandError> {
+    let effective = text.rsplit(" as of ").next().unwrap_or(text).trim();
+    NaiveDate::parse_from_str(effective, "%m/%d/%Y")
+        .map_err(|_| bad(line, "Date", format!("{text:?} is not a date (MM/DD/YYYY, or MM/DD/YYYY as of MM/DD/YYYY)")))
+}
+
+/// A number with optional thousands separators; empty is zero.
+fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
+    let plain: String = text.chars().filter(|c| *c != ',').collect();
+    if plain.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    Decimal::from_str(&plain).map_err(|_| bad(line, field, format!("{text:?} is not a number")))
+}
+
+/// `$1,234.56`, `-$1,234.56`, `$-1,234.56` or `($1,234.56)`; empty is zero.
+fn money(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
+    let (negative, inner) = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        Some(inner) => (true, inner),
+        None => (false, text),
+    };
+    let (minus, rest) = match inner.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, inner),
+    };
+    let value = number(line, field, rest.trim_start_matches('$'))
+        .map_err(|_| bad(line, field, format!("{text:?} is not an amount ($1,234.56)")))?;
+    Ok(if negative ^ minus { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up export in Schwab's layout: title line, header, entries newest first, total.
+    pub(crate) const SAMPLE: &str = "\"Transactions  for account Individual ...123 as of 01/20/2025 10:15:32 ET\",\"\",\"\",\"\",\"\",\"\",\"\",\"\"\n\
+\"Date\",\"Action\",\"Symbol\",\"Description\",\"Quantity\",\"Price\",\"Fees & Comm\",\"Amount\"\n\
+\"01/17/2025\",\"Sell\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"5\",\"$295.10\",\"$0.02\",\"$1,475.48\"\n\
+\"01/15/2025 as of 01/13/2025\",\"Qualified Dividend\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"\",\"\",\"\",\"$12.34\"\n\
+\"01/10/2025\",\"Reinvest Shares\",\"SCHD\",\"SCHWAB US DIVIDEND EQUITY ETF\",\"0.4521\",\"$27.30\",\"\",\"-$12.34\"\n\
+\"01/10/2025\",\"Reinvest Dividend\",\"SCHD\",\"SCHWAB US DIVIDEND EQUITY ETF\",\"\",\"\",\"\",\"$12.34\"\n\
+\"01/06/2025\",\"Buy\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"1,000\",\"$290.00\",\"\",\"-$290,000.00\"\n\
+\"01/03/2025\",\"Bank Interest\",\"\",\"BANK INT 120124-123124 SCHWAB BANK\",\"\",\"\",\"\",\"$0.41\"\n\
+\"01/02/2025\",\"Service Fee\",\"\",\"WIRE FEE\",\"\",\"\",\"\",\"-$15.00\"\n\
+\"01/02/2025\",\"MoneyLink Transfer\",\"\",\"Tfr BANK OF EXAMPLE, JANE DOE\",\"\",\"\",\"\",\"$300,000.00\"\n\
+\"Transactions Total\",\"\",\"\",\"\",\"\",\"\",\"\",\"$10,461.23\"\n";
+
+    #[test]
+    fn the_sample_maps_to_ledger_rows() {
+        assert!(recognizes(SAMPLE.as_bytes()));
+        let c = parse(SAMPLE.as_bytes(), "Schwab", Some("taxable"), false).unwrap();
+        let rows = &c.rows;
+        let seen: Vec<(u64, &str)> = rows.iter().map(|r| (r.line, r.action.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (10, "deposit"),
+                (9, "fee"),
+                (8, "interest"),
+                (7, "buy"),
+                (6, "dividend"),
+                (5, "buy"),
+                (4, "dividend"),
+                (3, "sell")
+            ],
+            "oldest first, each row naming its line of the file"
+        );
+        assert_eq!(rows[0].account_type.map(|t| t.as_str()), Some("taxable"), "the first row opens the account");
+        assert!(rows[1..].iter().all(|r| r.account_type.is_none()));
+        assert!(rows.iter().all(|r| r.account == "Schwab"));
+        assert_eq!(
+            (rows[0].price, rows[1].price, rows[2].price.to_string()),
+            (Decimal::from(300_000), Decimal::from(15), "0.41".into())
+        );
+        assert_eq!((rows[3].symbol.as_deref(), rows[3].quantity), (Some("VTI"), Decimal::from(1000)));
+        assert_eq!((rows[5].symbol.as_deref(), rows[5].quantity.to_string()), (Some("SCHD"), "0.4521".into()));
+        assert!(!rows[4].description.as_deref().unwrap().to_lowercase().contains("qualified"), "reinvested: ordinary");
+        let dividend = &rows[6];
+        assert_eq!(dividend.trade_date, NaiveDate::from_ymd_opt(2025, 1, 13).unwrap(), "the as-of date");
+        assert_eq!(dividend.quantity * dividend.price, Decimal::new(1234, 2));
+        assert!(dividend.description.as_deref().unwrap().to_lowercase().contains("qualified"));
+        let sell = &rows[7];
+        assert_eq!(
+            (sell.quantity.to_string(), sell.price.to_string(), sell.fees.to_string()),
+            ("5".into(), "295.10".into(), "0.02".into())
+        );
+    }
+
+    #[test]
+    fn an_unknown_action_stops_the_file_or_is_skipped_and_listed() {
+        let file = SAMPLE.replace(
+            "\"01/06/2025\",\"Buy\"",
+            "\"01/07/2025\",\"Stock Split\",\"VTI\",\"VANGUARD TOTAL STOCK MARKET ETF\",\"1,000\",\"\",\"\",\"\"\n\"01/06/2025\",\"Buy\"",
+        );
+        let e = parse(file.as_bytes(), "Schwab", Some("taxable"), false).unwrap_err().to_string();
+        assert_eq!(e, "line 7: Action: \"Stock Split\" is not an action the Schwab mapping records; --skip-unknown skips such rows");
+        let c = parse(file.as_bytes(), "Schwab", Some("taxable"), true).unwrap();
+        assert_eq!(c.rows.len(), 8);
+        assert_eq!((c.skipped[0].line, c.skipped[0].action.as_str()), (7, "Stock Split"));
+        assert_eq!((c.rows[3].line, c.rows[3].action.as_str()), (8, "buy"), "the buy moved down a line");
+    }
+
+    #[test]
+    fn bad_values_name_their_line_and_column() {
+        let file = SAMPLE.replace("\"$295.10\"", "\"$29x.10\"");
+        assert_eq!(
+            parse(file.as_bytes(), "Schwab", None, false).unwrap_err().to_string(),
+            "line 3: Price: \"$29x.10\" is not an amount ($1,234.56)"
+        );
+        let file = SAMPLE.replace("\"01/17/2025\"", "\"2025-01-17\"");
+        assert!(parse(file.as_bytes(), "Schwab", None, false).unwrap_err().to_string().starts_with("line 3: Date:"));
+        assert!(!recognizes(b"trade_date,account,account_type,action,symbol,quantity,price,fees\n"));
+        assert_eq!(money(1, "Amount", "($1,234.56)").unwrap(), Decimal::new(-123456, 2));
+        assert_eq!(money(1, "Amount", "$-5.00").unwrap(), Decimal::new(-500, 2));
+    }
+}
