@@ -18,6 +18,9 @@
 //! | MoneyLink Transfer, MoneyLink Deposit, Wire Funds, Wire Funds Received, Funds Received, Journal (no symbol) | `deposit` of a positive Amount, `withdrawal` of a negative one |
 //! | Service Fee, ADR Mgmt Fee, Margin Interest, Foreign Tax Paid | `fee` of the Amount paid |
 //!
+//! A dividend, interest or fee row whose Amount runs the other way (a reversal, a refund) is
+//! refused, naming its line, rather than recorded with the wrong sign.
+//!
 //! Anything else (splits, spin-offs, name changes, cash in lieu, share journals, options, an
 //! action Schwab adds later) stops the import, all or nothing, naming the line and the action,
 //! unless the caller asks to skip such rows; skipped rows are listed with why.
@@ -122,13 +125,32 @@ pub fn parse(
                 money(line, "Price", field(5))?,
                 money(line, "Fees & Comm", field(6))?,
             ),
-            Mapped::Cash(a) => (a, Decimal::ONE, amount.abs(), Decimal::ZERO),
+            Mapped::Income(a, _) | Mapped::Charge(a) => {
+                // Money in for income, out for a charge: the other sign (a reversal, a refund)
+                // is not this action's row.
+                if amount.is_sign_negative() != matches!(mapped, Mapped::Charge(_)) && !amount.is_zero() {
+                    let (is, should) = if amount.is_sign_negative() { ("out", "in") } else { ("in", "out") };
+                    return Err(bad(
+                        line,
+                        "Amount",
+                        format!("{:?} is money {is}; a {action} row is money {should}", field(7)),
+                    ));
+                }
+                (a, Decimal::ONE, amount.abs(), Decimal::ZERO)
+            }
             Mapped::Transfer => {
                 let a = if amount.is_sign_negative() { "withdrawal" } else { "deposit" };
                 (a, Decimal::ONE, amount.abs(), Decimal::ZERO)
             }
         };
-        let symbol = if matches!(mapped, Mapped::Trade(_) | Mapped::Cash("dividend")) { field(2) } else { "" };
+        let symbol = if matches!(mapped, Mapped::Trade(_) | Mapped::Income("dividend", _)) { field(2) } else { "" };
+        // The ledger reads a dividend as qualified when its description says so.
+        let description = match mapped {
+            Mapped::Income(_, true) if !action.contains("Qualified") => {
+                format!("{action} (qualified dividend): {}", field(3))
+            }
+            _ => format!("{action}: {}", field(3)),
+        };
         pending.push(Pending {
             line,
             date,
@@ -137,7 +159,7 @@ pub fn parse(
             quantity,
             price,
             fees,
-            description: format!("{action}: {}", field(3)),
+            description,
         });
     }
     // Schwab lists the newest entry first: record oldest first, so that an account opens on its
@@ -190,8 +212,10 @@ struct Pending {
 enum Mapped {
     /// Shares bought or sold: Quantity at Price, with Fees & Comm.
     Trade(&'static str),
-    /// Cash of the Amount (its sign is Schwab's, the row's is the action's).
-    Cash(&'static str),
+    /// Money in of the Amount: a dividend (qualified or not) or interest.
+    Income(&'static str, bool),
+    /// Money out of the Amount: a fee.
+    Charge(&'static str),
     /// Cash in or out by the Amount's sign.
     Transfer,
 }
@@ -200,16 +224,15 @@ fn map(action: &str, symbol: &str) -> Option<Mapped> {
     Some(match action {
         "Buy" | "Reinvest Shares" => Mapped::Trade("buy"),
         "Sell" => Mapped::Trade("sell"),
-        "Qualified Dividend" | "Special Qual Div" | "Qual Div Reinvest" | "Cash Dividend" | "Non-Qualified Div"
-        | "Special Dividend" | "Reinvest Dividend" | "Pr Yr Cash Div" | "Pr Yr Div Reinvest" | "Pr Yr Non-Qual Div" => {
-            Mapped::Cash("dividend")
-        }
-        "Bank Interest" | "Credit Interest" | "Bond Interest" => Mapped::Cash("interest"),
+        "Qualified Dividend" | "Special Qual Div" | "Qual Div Reinvest" => Mapped::Income("dividend", true),
+        "Cash Dividend" | "Non-Qualified Div" | "Special Dividend" | "Reinvest Dividend" | "Pr Yr Cash Div"
+        | "Pr Yr Div Reinvest" | "Pr Yr Non-Qual Div" => Mapped::Income("dividend", false),
+        "Bank Interest" | "Credit Interest" | "Bond Interest" => Mapped::Income("interest", false),
         "MoneyLink Transfer" | "MoneyLink Deposit" | "Wire Funds" | "Wire Funds Received" | "Funds Received" => {
             Mapped::Transfer
         }
         "Journal" if symbol.is_empty() => Mapped::Transfer,
-        "Service Fee" | "ADR Mgmt Fee" | "Margin Interest" | "Foreign Tax Paid" => Mapped::Cash("fee"),
+        "Service Fee" | "ADR Mgmt Fee" | "Margin Interest" | "Foreign Tax Paid" => Mapped::Charge("fee"),
         _ => return None,
     })
 }
@@ -304,6 +327,16 @@ mod tests {
     }
 
     #[test]
+    fn abbreviated_qualified_dividends_are_qualified() {
+        for action in ["Special Qual Div", "Qual Div Reinvest"] {
+            let file = SAMPLE.replace("\"Qualified Dividend\"", &format!("\"{action}\""));
+            let rows = parse(file.as_bytes(), "Schwab", None, false).unwrap().rows;
+            let text = rows[6].description.as_deref().unwrap().to_lowercase();
+            assert!(text.contains("qualified") && !text.contains("non-qualified"), "{text}");
+        }
+    }
+
+    #[test]
     fn an_unknown_action_stops_the_file_or_is_skipped_and_listed() {
         let file = SAMPLE.replace(
             "\"01/06/2025\",\"Buy\"",
@@ -327,6 +360,12 @@ mod tests {
         let file = SAMPLE.replace("\"01/17/2025\"", "\"2025-01-17\"");
         assert!(parse(file.as_bytes(), "Schwab", None, false).unwrap_err().to_string().starts_with("line 3: Date:"));
         assert!(!recognizes(b"trade_date,account,account_type,action,symbol,quantity,price,fees\n"));
+        let refund =
+            SAMPLE.replace("\"WIRE FEE\",\"\",\"\",\"\",\"-$15.00\"", "\"WIRE FEE\",\"\",\"\",\"\",\"$15.00\"");
+        assert_eq!(
+            parse(refund.as_bytes(), "Schwab", None, false).unwrap_err().to_string(),
+            "line 9: Amount: \"$15.00\" is money in; a Service Fee row is money out"
+        );
         assert_eq!(money(1, "Amount", "($1,234.56)").unwrap(), Decimal::new(-123456, 2));
         assert_eq!(money(1, "Amount", "$-5.00").unwrap(), Decimal::new(-500, 2));
     }
