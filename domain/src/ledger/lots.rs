@@ -170,6 +170,19 @@ pub struct Book {
     pub dividends: BTreeMap<String, (Decimal, Decimal)>,
     /// Buys, withdrawals and fees that left their account's cash below zero, in replay order.
     pub overdrafts: Vec<Overdraft>,
+    /// What each row left its accounts holding, in replay order: filled by [`timeline`] only.
+    pub timeline: Vec<Holding>,
+}
+
+/// An account's holding of one symbol (or of cash) after a row, as [`timeline`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub date: NaiveDate,
+    pub account: String,
+    /// `None` for the account's cash.
+    pub symbol: Option<String>,
+    /// Shares held, or the cash balance.
+    pub quantity: Decimal,
 }
 
 /// A row that took its account's cash below zero (margin, or a deposit not recorded).
@@ -302,6 +315,23 @@ pub fn compute(
     trades: &[Trade],
     as_of: Option<NaiveDate>,
 ) -> Result<Book, EngineError> {
+    replay(accounts, trades, as_of, false)
+}
+
+/// [`compute`] over every row, also recording in [`Book::timeline`] what each row left its
+/// accounts holding: after every row, the cash of its account and the shares of each symbol it
+/// touched (`symbol` and `new_symbol`) in its account and, for a paired transfer, in the other
+/// account. Daily valuations are built from it.
+pub fn timeline(accounts: &BTreeMap<String, AccountInfo>, trades: &[Trade]) -> Result<Book, EngineError> {
+    replay(accounts, trades, None, true)
+}
+
+fn replay(
+    accounts: &BTreeMap<String, AccountInfo>,
+    trades: &[Trade],
+    as_of: Option<NaiveDate>,
+    record: bool,
+) -> Result<Book, EngineError> {
     let mut order: Vec<&Trade> = trades.iter().filter(|t| as_of.is_none_or(|d| t.trade_date <= d)).collect();
     order.sort_by_key(|t| (t.trade_date, t.seq()));
     let purchase_of = purchase_groups(&order);
@@ -333,6 +363,9 @@ pub fn compute(
     };
     for t in order {
         engine.apply(t)?;
+        if record {
+            engine.record(t);
+        }
     }
     let mut lots: Vec<Lot> =
         engine.lots.into_values().flat_map(|by_account| by_account.into_values().flatten()).collect();
@@ -385,6 +418,33 @@ impl Engine<'_> {
 
     fn cash(&mut self, account: &str, delta: Decimal) {
         *self.book.cash.entry(account.to_owned()).or_default() += delta;
+    }
+
+    /// Appends to the timeline what `t` left its accounts holding (see [`timeline`]).
+    fn record(&mut self, t: &Trade) {
+        let cash = self.book.cash.get(&t.account).copied().unwrap_or_default();
+        let mut accounts = vec![t.account.clone()];
+        if let Some(other) = t.counterpart.as_deref().and_then(|c| self.trades_by_id.get(c)) {
+            if other.account != t.account {
+                accounts.push(other.account.clone());
+            }
+        }
+        let symbols = [t.symbol.as_ref(), t.new_symbol.as_ref()];
+        let mut holdings =
+            vec![Holding { date: t.trade_date, account: t.account.clone(), symbol: None, quantity: cash }];
+        for symbol in symbols.into_iter().flatten() {
+            for account in &accounts {
+                let lots = self.lots.get(symbol).and_then(|by| by.get(account));
+                let quantity = lots.map_or(Decimal::ZERO, |ls| ls.iter().map(|l| l.quantity).sum());
+                holdings.push(Holding {
+                    date: t.trade_date,
+                    account: account.clone(),
+                    symbol: Some(symbol.clone()),
+                    quantity,
+                });
+            }
+        }
+        self.book.timeline.extend(holdings);
     }
 
     fn apply(&mut self, t: &Trade) -> Result<(), EngineError> {

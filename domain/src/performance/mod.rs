@@ -19,6 +19,9 @@
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, MathematicalOps};
 
+pub mod history;
+pub mod periods;
+
 /// Why a return cannot be given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PerformanceError {
@@ -79,13 +82,24 @@ const XIRR_FLOOR: Decimal = Decimal::from_parts(999_999, 0, 0, true, 6);
 /// The money-weighted annual return of dated flows, on Excel's XIRR convention (see the module
 /// documentation). The flows need not be in date order; the earliest date is the start.
 pub fn xirr(flows: &[(NaiveDate, Decimal)]) -> Result<Decimal, PerformanceError> {
+    rate(flows, 365)
+}
+
+/// The rate of dated flows per `days` days: [`xirr`] with `days` in place of 365. Given the
+/// days from the first flow to the last, it is the money-weighted return over that span, which
+/// is how a period shorter than a year is reported (an annual rate of a few days' gain can be
+/// astronomically large).
+pub fn rate(flows: &[(NaiveDate, Decimal)], days: i64) -> Result<Decimal, PerformanceError> {
+    if days <= 0 {
+        return Err(PerformanceError::EmptyPeriod(format!("{days} days")));
+    }
     let has_in = flows.iter().any(|(_, a)| *a < Decimal::ZERO);
     let has_out = flows.iter().any(|(_, a)| *a > Decimal::ZERO);
     if !(has_in && has_out) {
         return Err(PerformanceError::NoRoot);
     }
     let start = flows.iter().map(|(d, _)| *d).min().expect("flows are not empty");
-    let year = Decimal::from(365);
+    let year = Decimal::from(days);
     let timed: Vec<(Decimal, Decimal)> =
         flows.iter().map(|(d, a)| (Decimal::from((*d - start).num_days()) / year, *a)).collect();
     // The net present value and its derivative at rate r.

@@ -1,0 +1,338 @@
+//! A daily valuation history of some of a household's accounts, from its ledger rows and
+//! closing prices: each calendar day's value, cash, external flows, income and fees. The
+//! returns of [`super`] and the summaries of [`super::periods`] are computed from it.
+//!
+//! **Value.** At the end of each day: the accounts' cash plus every position at its symbol's
+//! latest close on or before that day. A symbol with no close yet is valued at its latest trade
+//! price on or before the day (a buy, a sale or a transfer with a price); one with neither is
+//! counted in `unpriced` and valued at nothing.
+//!
+//! **External flows** (what a return is measured net of), from the accounts' side, positive in:
+//! - deposits and contributions: `+amount`; withdrawals: `-amount`;
+//! - shares transferred in: `+shares × price`, and out: `-shares × price`, at the day's value
+//!   of a share (as above; the row's own price when there is none). A transfer between two
+//!   accounts that are both counted moves nothing: the two rows cancel.
+//! - Everything else is the investment's own doing: buys, sales, dividends, interest,
+//!   corporate actions, commissions and other trading costs.
+//! - Fees (`fee` rows: advisory, custody, account fees) stay inside the portfolio for a return
+//!   *net* of fees; for a return *gross* of fees they are counted as outflows (`fee_flow`), which
+//!   is the GIPS definition (gross of investment management fees, net of trading costs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::ledger::lots::{timeline, Holding};
+use crate::ledger::types::Action;
+use crate::ledger::Ledger;
+use crate::DomainError;
+
+/// Closing prices by symbol, looked up as "the latest close on or before a day".
+#[derive(Debug, Clone, Default)]
+pub struct Closes {
+    by_symbol: HashMap<String, Vec<(NaiveDate, Decimal)>>,
+}
+
+impl Closes {
+    /// Closes from `(symbol, day, close)` in any order; a later duplicate of a day wins.
+    pub fn new(closes: impl IntoIterator<Item = (String, NaiveDate, Decimal)>) -> Self {
+        let mut by_symbol: HashMap<String, BTreeMap<NaiveDate, Decimal>> = HashMap::new();
+        for (symbol, day, close) in closes {
+            by_symbol.entry(symbol).or_default().insert(day, close);
+        }
+        Self { by_symbol: by_symbol.into_iter().map(|(s, days)| (s, days.into_iter().collect())).collect() }
+    }
+
+    /// The latest close of `symbol` on or before `day`.
+    pub fn on_or_before(&self, symbol: &str, day: NaiveDate) -> Option<Decimal> {
+        let series = self.by_symbol.get(symbol)?;
+        let n = series.partition_point(|(d, _)| *d <= day);
+        n.checked_sub(1).map(|i| series[i].1)
+    }
+
+    /// The days on which `symbol` has a close, in order.
+    pub fn days(&self, symbol: &str) -> impl Iterator<Item = (NaiveDate, Decimal)> + '_ {
+        self.by_symbol.get(symbol).into_iter().flatten().copied()
+    }
+}
+
+/// One day of the history, at the end of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Valuation {
+    pub date: NaiveDate,
+    /// Cash plus positions at market value.
+    pub value: Decimal,
+    pub cash: Decimal,
+    /// Net external flow (see the module documentation), positive into the accounts.
+    pub flow: Decimal,
+    /// Money and shares that came in from outside (deposits, contributions, transfers in).
+    pub inflow: Decimal,
+    /// Money and shares that left (withdrawals, transfers out), as a positive amount.
+    pub outflow: Decimal,
+    /// `fee` rows' amounts: an outflow for a return gross of fees.
+    pub fee_flow: Decimal,
+    /// Every fee paid: `fee` rows, commissions and the other fees on every row.
+    pub fees: Decimal,
+    pub qualified_dividends: Decimal,
+    pub ordinary_dividends: Decimal,
+    pub interest: Decimal,
+    /// Positions held with neither a close nor a trade price, valued at nothing.
+    pub unpriced: u32,
+}
+
+impl Valuation {
+    /// Dividends and interest.
+    pub fn income(&self) -> Decimal {
+        self.qualified_dividends + self.ordinary_dividends + self.interest
+    }
+}
+
+/// The valuation history of the accounts `only` (every account of the household when `None`)
+/// for each calendar day from their first row to `end`. Empty when they have no rows on or
+/// before `end`. Rows after `end` are not counted.
+pub fn history(
+    ledger: &Ledger,
+    closes: &Closes,
+    only: Option<&BTreeSet<String>>,
+    end: NaiveDate,
+) -> Result<Vec<Valuation>, DomainError> {
+    let rows: Vec<_> = ledger.trades.iter().filter(|t| t.trade_date <= end).cloned().collect();
+    let book = timeline(&ledger.accounts, &rows).map_err(|e| DomainError::Rejected {
+        line: e.source_line,
+        field: e.field.to_owned(),
+        problem: format!("{} ({})", e.problem, e.trade_id),
+    })?;
+    let counted = |account: &str| only.is_none_or(|set| set.contains(account));
+    let account_of: HashMap<&str, &str> = rows.iter().map(|t| (t.trade_id.as_str(), t.account.as_str())).collect();
+    // Trade prices, the fallback for a symbol with no close yet.
+    let mut traded: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+    let mut ordered: Vec<_> = rows.iter().collect();
+    ordered.sort_by_key(|t| (t.trade_date, t.seq()));
+    for t in &ordered {
+        if let (Some(symbol), true) = (&t.symbol, t.price > Decimal::ZERO && t.action.moves_shares()) {
+            if matches!(t.action, Action::Buy | Action::Sell | Action::TransferIn | Action::TransferOut) {
+                traded.entry(symbol.as_str()).or_default().push((t.trade_date, t.price));
+            }
+        }
+    }
+    let price = |symbol: &str, day: NaiveDate| -> Option<Decimal> {
+        closes.on_or_before(symbol, day).or_else(|| {
+            let series = traded.get(symbol)?;
+            let n = series.partition_point(|(d, _)| *d <= day);
+            n.checked_sub(1).map(|i| series[i].1)
+        })
+    };
+    let changes: Vec<&Holding> = book.timeline.iter().filter(|h| counted(&h.account)).collect();
+    let Some(first) = changes.first().map(|h| h.date) else { return Ok(Vec::new()) };
+
+    let mut cash: BTreeMap<&str, Decimal> = BTreeMap::new();
+    let mut shares: BTreeMap<(&str, &str), Decimal> = BTreeMap::new();
+    let (mut next_change, mut next_row) = (0, 0);
+    let counted_rows: Vec<_> = ordered.into_iter().filter(|t| counted(&t.account)).collect();
+    let mut days = Vec::with_capacity(usize::try_from((end - first).num_days() + 1).unwrap_or(0));
+    let mut date = first;
+    while date <= end {
+        let mut day = Valuation { date, ..Valuation::default() };
+        while let Some(h) = changes.get(next_change).filter(|h| h.date == date) {
+            match &h.symbol {
+                None => {
+                    cash.insert(&h.account, h.quantity);
+                }
+                Some(symbol) if h.quantity.is_zero() => {
+                    shares.remove(&(h.account.as_str(), symbol.as_str()));
+                }
+                Some(symbol) => {
+                    shares.insert((&h.account, symbol), h.quantity);
+                }
+            }
+            next_change += 1;
+        }
+        while let Some(t) = counted_rows.get(next_row).filter(|t| t.trade_date == date) {
+            let amount = t.quantity * t.price;
+            day.fees += t.total_fees();
+            match t.action {
+                Action::Deposit | Action::Contribution => {
+                    day.flow += amount;
+                    day.inflow += amount;
+                }
+                Action::Withdrawal => {
+                    day.flow -= amount;
+                    day.outflow += amount;
+                }
+                Action::TransferIn | Action::TransferOut => {
+                    let paired_inside =
+                        t.counterpart.as_deref().and_then(|c| account_of.get(c)).is_some_and(|a| counted(a));
+                    if !paired_inside {
+                        let each = t.symbol.as_deref().and_then(|s| price(s, date)).unwrap_or(t.price);
+                        let worth = t.quantity * each;
+                        if t.action == Action::TransferIn {
+                            day.flow += worth;
+                            day.inflow += worth;
+                        } else {
+                            day.flow -= worth;
+                            day.outflow += worth;
+                        }
+                    }
+                }
+                Action::Fee => {
+                    day.fee_flow += amount;
+                    day.fees += amount;
+                }
+                Action::Dividend => {
+                    let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
+                    if text.contains("qualified") && !text.contains("non-qualified") {
+                        day.qualified_dividends += amount;
+                    } else {
+                        day.ordinary_dividends += amount;
+                    }
+                }
+                Action::Interest => day.interest += amount,
+                _ => {}
+            }
+            next_row += 1;
+        }
+        day.cash = cash.values().copied().sum();
+        let mut positions = Decimal::ZERO;
+        for ((_, symbol), quantity) in &shares {
+            match price(symbol, date) {
+                Some(p) => positions += *quantity * p,
+                None => day.unpriced += 1,
+            }
+        }
+        day.value = day.cash + positions;
+        days.push(day);
+        date = match date.succ_opt() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    Ok(days)
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::ledger::types::{AccountInfo, AccountType, Trade};
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn row(
+        n: u64,
+        date: NaiveDate,
+        account: &str,
+        action: Action,
+        symbol: Option<&str>,
+        q: Decimal,
+        p: Decimal,
+    ) -> Trade {
+        Trade {
+            trade_id: format!("T{n}"),
+            account: account.into(),
+            action,
+            symbol: symbol.map(Into::into),
+            quantity: q,
+            price: p,
+            fees: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            sec_fee: Decimal::ZERO,
+            taf_fee: Decimal::ZERO,
+            cusip: None,
+            isin: None,
+            trade_date: date,
+            settlement_date: date,
+            lot_method: None,
+            lot_ids: Vec::new(),
+            ratio: None,
+            new_symbol: None,
+            fmv: None,
+            allocation: None,
+            counterpart: None,
+            description: None,
+            source_line: None,
+            order_id: None,
+            row_id: None,
+        }
+    }
+
+    fn ledger(trades: Vec<Trade>) -> Ledger {
+        let mut l = Ledger::default();
+        for (label, kind) in [("brokerage", AccountType::Taxable), ("ira", AccountType::RothIra)] {
+            let info =
+                AccountInfo { label: label.into(), account_type: kind, lot_method: Default::default(), owner: None };
+            l.accounts.insert(label.into(), info);
+        }
+        l.trades = trades;
+        l
+    }
+
+    #[test]
+    fn each_day_is_cash_plus_shares_at_the_latest_close_with_flows_and_income() {
+        let l = ledger(vec![
+            row(1, day(2026, 1, 5), "brokerage", Action::Deposit, None, dec!(1), dec!(10000)),
+            row(2, day(2026, 1, 5), "brokerage", Action::Buy, Some("VTI"), dec!(40), dec!(200)),
+            row(3, day(2026, 1, 7), "brokerage", Action::Dividend, Some("VTI"), dec!(1), dec!(25)),
+            row(4, day(2026, 1, 8), "brokerage", Action::Withdrawal, None, dec!(1), dec!(1000)),
+        ]);
+        let closes = Closes::new([
+            ("VTI".to_owned(), day(2026, 1, 5), dec!(201)),
+            ("VTI".to_owned(), day(2026, 1, 6), dec!(205)),
+            // no close on the 7th: the 6th's carries
+            ("VTI".to_owned(), day(2026, 1, 8), dec!(210)),
+        ]);
+        let h = history(&l, &closes, None, day(2026, 1, 9)).unwrap();
+        assert_eq!(h.len(), 5);
+        assert_eq!(
+            (h[0].date, h[0].value, h[0].cash, h[0].flow),
+            (day(2026, 1, 5), dec!(10040), dec!(2000), dec!(10000))
+        );
+        assert_eq!(h[1].value, dec!(2000) + dec!(40) * dec!(205));
+        assert_eq!((h[2].value, h[2].ordinary_dividends, h[2].flow), (dec!(2025) + dec!(8200), dec!(25), dec!(0)));
+        assert_eq!((h[3].value, h[3].flow, h[3].outflow), (dec!(1025) + dec!(8400), dec!(-1000), dec!(1000)));
+        assert_eq!(h[4].value, h[3].value, "a day without a close or a row keeps the value");
+    }
+
+    #[test]
+    fn a_transfer_between_counted_accounts_is_no_flow_but_is_one_for_either_account_alone() {
+        let mut out = row(3, day(2026, 2, 2), "brokerage", Action::TransferOut, Some("VTI"), dec!(10), dec!(0));
+        let mut into = row(4, day(2026, 2, 2), "ira", Action::TransferIn, Some("VTI"), dec!(10), dec!(0));
+        out.counterpart = Some("T4".into());
+        into.counterpart = Some("T3".into());
+        let l = ledger(vec![
+            row(1, day(2026, 2, 1), "brokerage", Action::Deposit, None, dec!(1), dec!(1000)),
+            row(2, day(2026, 2, 1), "brokerage", Action::Buy, Some("VTI"), dec!(10), dec!(100)),
+            out,
+            into,
+        ]);
+        let closes = Closes::new([("VTI".to_owned(), day(2026, 2, 2), dec!(110))]);
+        let all = history(&l, &closes, None, day(2026, 2, 2)).unwrap();
+        assert_eq!((all[1].value, all[1].flow), (dec!(1100), dec!(0)));
+        let brokerage: BTreeSet<String> = ["brokerage".to_owned()].into();
+        let b = history(&l, &closes, Some(&brokerage), day(2026, 2, 2)).unwrap();
+        assert_eq!((b[1].value, b[1].flow, b[1].outflow), (dec!(0), dec!(-1100), dec!(1100)));
+        let ira: BTreeSet<String> = ["ira".to_owned()].into();
+        let i = history(&l, &closes, Some(&ira), day(2026, 2, 2)).unwrap();
+        assert_eq!(i.len(), 1, "the IRA's history starts with the transfer");
+        assert_eq!((i[0].value, i[0].flow), (dec!(1100), dec!(1100)));
+    }
+
+    #[test]
+    fn a_symbol_without_closes_is_valued_at_its_last_trade_price_and_fees_are_counted() {
+        let mut buy = row(2, day(2026, 3, 2), "brokerage", Action::Buy, Some("XYZ"), dec!(5), dec!(20));
+        buy.commission = dec!(1);
+        let l = ledger(vec![
+            row(1, day(2026, 3, 2), "brokerage", Action::Deposit, None, dec!(1), dec!(500)),
+            buy,
+            row(3, day(2026, 3, 3), "brokerage", Action::Fee, None, dec!(1), dec!(10)),
+            row(4, day(2026, 3, 3), "brokerage", Action::TransferIn, Some("ABC"), dec!(1), dec!(0)),
+        ]);
+        let h = history(&l, &Closes::default(), None, day(2026, 3, 3)).unwrap();
+        assert_eq!((h[0].value, h[0].fees, h[0].fee_flow), (dec!(499), dec!(1), dec!(0)));
+        assert_eq!((h[1].fee_flow, h[1].fees, h[1].unpriced), (dec!(10), dec!(10), 1));
+        assert_eq!(h[1].value, dec!(389) + dec!(100));
+    }
+}
