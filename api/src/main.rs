@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
+use cli::performance::{income, performance, IncomeArgs, PerformanceArgs};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::quant::{quant, QuantCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
@@ -71,6 +72,14 @@ enum Command {
     /// The household ledger: import trades, list open lots, realized gains.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// How a household (or one account) is doing: value, flows, gain, income, fees and returns
+    /// per period (month, quarter and year to date, 1, 3 and 5 years, since inception, and
+    /// --from): time-weighted net and gross of fees, money-weighted (XIRR) and Modified Dietz,
+    /// against a benchmark with --benchmark. From the ledger and the prices read model.
+    Performance(PerformanceArgs),
+    /// Dividends (qualified and ordinary) and interest per month or year, the trailing twelve
+    /// months' income and its yield on the cost of the positions held.
+    Income(IncomeArgs),
     /// Market data: daily bars recorded as events on one stream per symbol, and queries
     /// (latest, a date range, resampled to weeks or months).
     #[command(subcommand)]
@@ -124,7 +133,12 @@ impl Command {
     /// intact ledger.
     fn only_reads(&self) -> bool {
         match self {
-            Command::Verify | Command::Events(_) | Command::Projections(_) | Command::Audit(_) => true,
+            Command::Verify
+            | Command::Events(_)
+            | Command::Projections(_)
+            | Command::Audit(_)
+            | Command::Performance(_)
+            | Command::Income(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -260,6 +274,8 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::User(cmd) => report(user(store, &cli.database_url, cmd).await),
         Command::Portfolio(cmd) => report(portfolio(store, &cli.database_url, cmd).await),
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
+        Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
+        Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
         Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) | Command::Quant(_) => {

@@ -18,6 +18,7 @@
 pub mod household;
 pub mod instant;
 pub mod ledger;
+pub mod performance;
 pub mod read;
 pub mod reports;
 pub mod risk;

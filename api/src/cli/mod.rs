@@ -4,6 +4,7 @@ pub(crate) mod bench;
 pub(crate) mod chart;
 pub(crate) mod ledger;
 pub(crate) mod market;
+pub(crate) mod performance;
 pub(crate) mod portfolio;
 pub(crate) mod quant;
 pub(crate) mod read;

@@ -67,7 +67,7 @@ fn instant(text: &str, field: &str, bound: queries::instant::Bound) -> Result<Da
 
 /// A reader for these parameters: the server's read models, or an as-of replay (auditors and
 /// admins only).
-async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Reader, Problem> {
+pub(super) async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Reader, Problem> {
     match params.as_of {
         None => Ok(Reader::with_db(state.store.clone(), state.db.clone())),
         Some(Instant(at)) => {
@@ -79,7 +79,7 @@ async fn reader(state: &AppState, p: &Principal, params: &Params) -> Result<Read
 
 /// An as-of replay of a household from before its first event answers 404, saying so (an
 /// empty answer would read as a household with nothing in it).
-async fn existed(reader: &Reader, household: &str) -> Result<(), Problem> {
+pub(super) async fn existed(reader: &Reader, household: &str) -> Result<(), Problem> {
     reader.household_existed(household).await.map_err(|e| match e.downcast_ref::<NotYet>() {
         Some(not_yet) => Problem::new(ProblemKind::NotFound, not_yet.to_string()),
         None => Problem::internal(e),
@@ -177,7 +177,7 @@ pub async fn report(
     which: queries::ledger::HouseholdReport,
     params: ReportParams,
 ) -> Result<axum::response::Response, Problem> {
-    use queries::ledger::{HouseholdReport, ReportError, Request};
+    use queries::ledger::{HouseholdReport, Request};
     let key = authz::household(&state, &p, &household, Need::Read, "reports").await?;
     if params.year.is_some() && !which.takes_year() {
         return Err(Problem::field("year", format!("year: the {} report does not take one", which.slug())));
@@ -191,11 +191,7 @@ pub async fn report(
     let status = reader.at_least("holdings", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
     let request =
         Request { household: key.clone(), year: params.year.map(|y| y.0), lots_as_of: params.trade_date.map(|d| d.0) };
-    let built = queries::ledger::report(&reader, which, &request, status.checkpoint).await.map_err(|e| match e {
-        ReportError::Invalid { field, problem } => Problem::field(field, format!("{field}: {problem}")),
-        ReportError::NoLedger(_) => Problem::new(ProblemKind::NotFound, e.to_string()),
-        ReportError::Other(e) => Problem::internal(e),
-    })?;
+    let built = queries::ledger::report(&reader, which, &request, status.checkpoint).await.map_err(report_problem)?;
     let format = params.format.map_or(queries::reports::Format::Json, |f| f.0);
     let delivered =
         queries::reports::deliver(&built.report, format, &built.parameters, built.position, reader.instant());
@@ -207,6 +203,17 @@ pub async fn report(
         _ => "application/json",
     };
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], delivered.text).into_response())
+}
+
+/// A query's refusal as a problem: a bad parameter names its field, a household without a
+/// ledger is 404.
+pub fn report_problem(e: queries::ledger::ReportError) -> Problem {
+    use queries::ledger::ReportError;
+    match e {
+        ReportError::Invalid { field, problem } => Problem::field(field, format!("{field}: {problem}")),
+        ReportError::NoLedger(_) => Problem::new(ProblemKind::NotFound, e.to_string()),
+        ReportError::Other(e) => Problem::internal(e),
+    }
 }
 
 /// The households the caller may see.

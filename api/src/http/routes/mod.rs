@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod households;
 pub mod ledger;
+pub mod performance;
 pub mod system;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -156,6 +157,57 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(households::value),
     );
+    {
+        const ACCOUNT: Param = (
+            "account",
+            "query",
+            false,
+            Kind::Text,
+            "One account (its label); every account of the household when absent.",
+        );
+        const FROM: Param = (
+            "from",
+            "query",
+            false,
+            Kind::Day,
+            "The first day of a custom period (performance) or of the income counted.",
+        );
+        const TO: Param = (
+            "to",
+            "query",
+            false,
+            Kind::Day,
+            "The last day counted; the household's today (or the as-of instant's day) when absent.",
+        );
+        const BENCHMARK: Param = ("benchmark", "query", false, Kind::Text, "A symbol (SPY) or a blend rebalanced daily (`60% VTI / 40% BND`, `VTI:60,BND:40`), from the prices read model.");
+        const FLOWS: Param = (
+            "flows",
+            "query",
+            false,
+            Kind::OneOf(performance::FLOWS),
+            "When deposits and withdrawals count: at the start of their day (the default) or at its end.",
+        );
+        const BY: Param =
+            ("by", "query", false, Kind::OneOf(performance::BY), "Totals per month (the default) or per year.");
+        const PERFORMANCE: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BENCHMARK, FLOWS, AS_OF, MIN_POSITION];
+        const INCOME: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BY, AS_OF, MIN_POSITION];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::PerformanceAnswer>)),
+                description: "Per period (mtd, qtd, ytd, 1y, 3y and 5y when the history covers them, inception, and custom from `from`): opening and closing value, net external flows, gain, income, fees, and returns as fractions with six decimals: time-weighted net and gross of fees (daily linking), annualized past a year, money-weighted (XIRR; the period's own rate within a year; `money_weighted_note` says why there is none), Modified Dietz; with `benchmark`, its return, the excess, tracking error, beta and information ratio. `series` has each day's value, net contributions and growth of 1 (and the benchmark's). Amounts in US dollars with two decimals.",
+                ..read("/v1/households/{household}/performance", "How the household is doing: returns per period", PERFORMANCE)
+            },
+            get(performance::performance),
+        );
+        add(
+            Op {
+                response: (200, Some(schema::<performance::IncomeAnswer>)),
+                description: "Qualified and ordinary dividends and interest per month or year, the trailing twelve months' income, the cost basis of the positions open at the end, and the yield on cost (a fraction).",
+                ..read("/v1/households/{household}/income", "Dividends and interest", INCOME)
+            },
+            get(performance::income),
+        );
+    }
     // Reports to keep, one path per report (each takes only its own parameters).
     {
         use queries::ledger::HouseholdReport as R;

@@ -1,0 +1,121 @@
+//! `cairn performance` and `cairn income`: returns per period against a benchmark, and
+//! dividends and interest, from [`queries::performance`].
+
+use chrono::NaiveDate;
+use clap::Args;
+use domain::performance::periods::Blend;
+use domain::performance::FlowTiming;
+use event_store::Store;
+use queries::performance::{Grouping, Request};
+use queries::read::Reader;
+
+use super::{out, outln, with_newline, Format};
+
+/// When external flows count in the time-weighted return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Flows {
+    /// A deposit earns its day's return (the default).
+    Start,
+    /// A deposit earns nothing on its day.
+    End,
+}
+
+/// Whose performance, over which days.
+#[derive(Debug, Args)]
+pub(crate) struct Scope {
+    #[arg(long)]
+    household: String,
+    /// One account (its label); every account of the household when omitted.
+    #[arg(long)]
+    account: Option<String>,
+    /// First day of a custom period (YYYY-MM-DD), shown after the standard ones.
+    #[arg(long)]
+    from: Option<NaiveDate>,
+    /// Last day counted (YYYY-MM-DD); the household's today when omitted.
+    #[arg(long)]
+    to: Option<NaiveDate>,
+}
+
+/// `cairn performance`.
+#[derive(Debug, Args)]
+pub(crate) struct PerformanceArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// A symbol (SPY) or a blend rebalanced daily ("60% VTI / 40% BND", VTI:60,BND:40), from
+    /// the prices read model: adds its return, the excess, tracking error, beta and the
+    /// information ratio to every period.
+    #[arg(long)]
+    benchmark: Option<Blend>,
+    /// When deposits and withdrawals count: at the start of their day or at its end.
+    #[arg(long, value_enum, default_value = "start")]
+    flows: Flows,
+    /// `json` also carries the daily series (value, net contributions, growth of 1).
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// `cairn income`.
+#[derive(Debug, Args)]
+pub(crate) struct IncomeArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Totals per month or per year.
+    #[arg(long, value_enum, default_value = "month")]
+    by: By,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum By {
+    Month,
+    Year,
+}
+
+fn request(scope: Scope, benchmark: Option<Blend>, flows: Flows) -> Request {
+    Request {
+        household: scope.household,
+        account: scope.account,
+        from: scope.from,
+        to: scope.to,
+        benchmark,
+        timing: match flows {
+            Flows::Start => FlowTiming::StartOfDay,
+            Flows::End => FlowTiming::EndOfDay,
+        },
+    }
+}
+
+/// The read models the answers come from, caught up.
+async fn reader(store: Store, url: &str) -> anyhow::Result<Reader> {
+    let mut reader = Reader::open(store, url).await?;
+    reader.ready("prices").await?;
+    reader.ready("holdings").await?;
+    Ok(reader)
+}
+
+pub(crate) async fn performance(store: Store, url: &str, args: PerformanceArgs) -> anyhow::Result<()> {
+    let reader = reader(store, url).await?;
+    let request = request(args.scope, args.benchmark, args.flows);
+    let answer = queries::performance::performance(&reader.db, &request, chrono::Utc::now()).await?;
+    match args.format {
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+        f => out!("{}", with_newline(answer.report().render(f.into())))?,
+    }
+    Ok(())
+}
+
+pub(crate) async fn income(store: Store, url: &str, args: IncomeArgs) -> anyhow::Result<()> {
+    let reader = reader(store, url).await?;
+    let request = request(args.scope, None, Flows::Start);
+    let grouping = match args.by {
+        By::Month => Grouping::Month,
+        By::Year => Grouping::Year,
+    };
+    let answer = queries::performance::income(&reader.db, &request, grouping, chrono::Utc::now()).await?;
+    match args.format {
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+        f => out!("{}", with_newline(answer.report().render(f.into())))?,
+    }
+    Ok(())
+}

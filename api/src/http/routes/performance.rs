@@ -1,0 +1,135 @@
+//! `GET /v1/households/{h}/performance` and `…/income`: [`queries::performance`] over HTTP,
+//! with the CLI's parameters (`cairn performance`, `cairn income`).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use domain::performance::periods::Blend;
+use domain::performance::FlowTiming;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::households::{existed, reader, report_problem, Params, FOLLOWER};
+use crate::http::auth::Principal;
+use crate::http::authz::{self, Need};
+use crate::http::problem::Problem;
+use crate::http::query::{Day, Instant, Position, Query};
+use crate::http::AppState;
+use queries::performance::{Grouping, Income, Performance, Request};
+
+/// The words `flows` takes.
+pub const FLOWS: &[&str] = &["start_of_day", "end_of_day"];
+/// The words `by` takes.
+pub const BY: &[&str] = &["month", "year"];
+
+/// Query parameters of both endpoints (`benchmark` and `flows` for performance, `by` for
+/// income).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceParams {
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+    pub account: Option<String>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    pub benchmark: Option<String>,
+    pub flows: Option<String>,
+    pub by: Option<String>,
+}
+
+/// An answer: the position of the log it reflects, the instant of an as-of replay, and the
+/// figures.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PerformanceAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub performance: Performance,
+}
+
+/// See [`PerformanceAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IncomeAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub income: Income,
+}
+
+fn refuse(given: bool, name: &str) -> Result<(), Problem> {
+    if given {
+        return Err(Problem::field(name, format!("{name}: this endpoint does not take it")));
+    }
+    Ok(())
+}
+
+/// The request, read models caught up, and the instant "today" is taken at.
+async fn prepare(
+    state: &AppState,
+    p: &Principal,
+    household: &str,
+    params: &PerformanceParams,
+    benchmark: Option<Blend>,
+    timing: FlowTiming,
+) -> Result<(queries::read::Reader, Request, u64, DateTime<Utc>), Problem> {
+    let key = authz::household(state, p, household, Need::Read, "performance").await?;
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let mut reader = reader(state, p, &base).await?;
+    existed(&reader, &key).await?;
+    let min = params.min_position.map_or(0, |m| m.0);
+    reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let status = reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let request = Request {
+        household: key,
+        account: params.account.clone(),
+        from: params.from.map(|d| d.0),
+        to: params.to.map(|d| d.0),
+        benchmark,
+        timing,
+    };
+    let now = reader.instant().unwrap_or_else(Utc::now);
+    Ok((reader, request, status.checkpoint, now))
+}
+
+pub async fn performance(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<PerformanceParams>,
+) -> Result<Json<PerformanceAnswer>, Problem> {
+    refuse(params.by.is_some(), "by")?;
+    let benchmark = params
+        .benchmark
+        .as_deref()
+        .map(|b| b.parse::<Blend>().map_err(|e| Problem::field("benchmark", format!("benchmark: {e}"))))
+        .transpose()?;
+    let timing = match params.flows.as_deref() {
+        None | Some("start_of_day") => FlowTiming::StartOfDay,
+        Some("end_of_day") => FlowTiming::EndOfDay,
+        Some(other) => {
+            return Err(Problem::field("flows", format!("flows: {other:?} is not start_of_day or end_of_day")));
+        }
+    };
+    let (reader, request, position, now) = prepare(&state, &p, &household, &params, benchmark, timing).await?;
+    let performance = queries::performance::performance(&reader.db, &request, now).await.map_err(report_problem)?;
+    Ok(Json(PerformanceAnswer { position, as_of: reader.instant(), performance }))
+}
+
+pub async fn income(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<PerformanceParams>,
+) -> Result<Json<IncomeAnswer>, Problem> {
+    refuse(params.benchmark.is_some(), "benchmark")?;
+    refuse(params.flows.is_some(), "flows")?;
+    let grouping = match params.by.as_deref() {
+        None | Some("month") => Grouping::Month,
+        Some("year") => Grouping::Year,
+        Some(other) => return Err(Problem::field("by", format!("by: {other:?} is not month or year"))),
+    };
+    let (reader, request, position, now) =
+        prepare(&state, &p, &household, &params, None, FlowTiming::StartOfDay).await?;
+    let income = queries::performance::income(&reader.db, &request, grouping, now).await.map_err(report_problem)?;
+    Ok(Json(IncomeAnswer { position, as_of: reader.instant(), income }))
+}
