@@ -802,6 +802,78 @@ async fn amounts_have_two_decimals_and_gains_carry_the_clis_totals() {
     }
 }
 
+/// Performance and income over HTTP are the CLI's figures, and bad parameters are refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performance_and_income_over_http_are_the_clis() {
+    for db in all_backends("performance over HTTP").await {
+        let server = spawn_app(&db).await;
+        let api = Api::new(&server.base, "t");
+        let admin = bootstrap(&server, &api).await;
+        let bars = server.dir.path().join("bars.csv");
+        std::fs::write(
+            &bars,
+            "date,symbol,open,high,low,close,volume\n2026-01-05,VTI,200,200,200,200,1\n2026-01-06,VTI,210,210,210,210,1\n\
+             2026-01-07,VTI,205,205,205,205,1\n2026-01-08,VTI,220,220,220,220,1\n",
+        )
+        .unwrap();
+        server.cli(&["market", "import", &bars.display().to_string()], None);
+        let csv = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+                   2026-01-05,brokerage,taxable,deposit,,1,10000,0,\n2026-01-05,brokerage,,buy,VTI,50,200,0,\n\
+                   2026-01-07,brokerage,,dividend,VTI,1,20,0,qualified dividend\n2026-01-08,brokerage,,deposit,,1,1000,0,\n";
+        let import = api.import("ng", &admin, csv).send().await.unwrap();
+        assert_eq!(import.status().as_u16(), 201);
+        let at = import.json::<Value>().await.unwrap()["last_position"].as_u64().unwrap();
+
+        let path = format!("/v1/households/ng/performance?to=2026-01-08&benchmark=VTI&min_position={at}");
+        let http = api.get(&path, &admin).await;
+        assert_eq!(http.status, 200, "{}", http.body);
+        let out = server.cli(
+            &["performance", "--household", "ng", "--to", "2026-01-08", "--benchmark", "VTI", "--format", "json"],
+            None,
+        );
+        let cli: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(http.body["periods"], cli["periods"], "HTTP: {} CLI: {out}", http.body);
+        assert_eq!(http.body["series"], cli["series"]);
+        assert!(http.body["position"].as_u64().unwrap() >= at);
+        let inception = http.body["periods"].as_array().unwrap().last().unwrap();
+        assert_eq!((&inception["period"], &inception["time_weighted"]), (&json!("inception"), &json!("0.095345")));
+        // Against itself (VTI held, cash aside) the excess is what the cash and the dividend did.
+        assert_eq!(inception["benchmark_return"], "0.100000");
+
+        let income =
+            api.get(&format!("/v1/households/ng/income?to=2026-01-08&by=year&min_position={at}"), &admin).await;
+        assert_eq!(income.status, 200, "{}", income.body);
+        assert_eq!(
+            (&income.body["rows"][0]["period"], &income.body["rows"][0]["total"]),
+            (&json!("2026"), &json!("20.00"))
+        );
+        assert_eq!(income.body["trailing_twelve_months"], "20.00");
+
+        for (query, field) in [
+            ("performance?benchmark=60%25%20VTI", "benchmark"),
+            ("performance?flows=noon", "flows"),
+            ("performance?by=year", "by"),
+            ("performance?account=ira", "account"),
+            ("performance?to=2999-01-01", "to"),
+            ("performance?from=2026-02-01&to=2026-01-08", "from"),
+            ("income?benchmark=VTI", "benchmark"),
+            ("income?by=week", "by"),
+        ] {
+            let refused = api.get(&format!("/v1/households/ng/{query}"), &admin).await;
+            assert_eq!(
+                (refused.status, refused.body["field"].as_str()),
+                (422, Some(field)),
+                "{query}: {}",
+                refused.body
+            );
+        }
+        let none = api.get("/v1/households/nobody/performance", &admin).await;
+        assert_eq!(none.status, 404, "{}", none.body);
+        drop(server);
+        db.remove().await;
+    }
+}
+
 /// A user of the people most tests need, made by the admin: clients of `smith` and `jones`, an
 /// advisor assigned to `smith`, an auditor, and `more`; their ids by email.
 async fn users(

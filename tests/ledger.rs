@@ -715,3 +715,81 @@ async fn a_schwab_export_imports_as_one_accounts_rows_once() {
         assert!(stderr(&o).contains("--skip-unknown: only a broker export takes it"), "{}", stderr(&o));
     }
 }
+
+/// Four days worked by hand: 10,000 in and invested in 50 VTI at 200; VTI closes 200, 210, 205,
+/// 220; a 20.00 qualified dividend on the 7th and 1,000 more on the 8th (counted at the start of
+/// its day). Daily returns 0, +5 %, 10,270/10,500 - 1 and 12,020/11,270 - 1 link to 9.5345 %;
+/// the gain is 12,020 - 11,000 = 1,020. SPY moves as VTI does from 100 on the 2nd: +10 %.
+const PERFORMANCE_CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+2026-01-05,brokerage,taxable,deposit,,1,10000,0,\n\
+2026-01-05,brokerage,,buy,VTI,50,200,0,\n\
+2026-01-07,brokerage,,dividend,VTI,1,20,0,qualified dividend\n\
+2026-01-08,brokerage,,deposit,,1,1000,0,\n";
+const PERFORMANCE_BARS: &str = "date,symbol,open,high,low,close,volume\n\
+2026-01-05,VTI,200,200,200,200,1\n2026-01-06,VTI,210,210,210,210,1\n\
+2026-01-07,VTI,205,205,205,205,1\n2026-01-08,VTI,220,220,220,220,1\n\
+2026-01-02,SPY,100,100,100,100,1\n2026-01-05,SPY,100,100,100,100,1\n2026-01-06,SPY,105,105,105,105,1\n\
+2026-01-07,SPY,102.5,102.5,102.5,102.5,1\n2026-01-08,SPY,110,110,110,110,1\n";
+
+#[tokio::test]
+async fn performance_and_income_come_from_the_ledger_and_the_bars() {
+    for db in all_backends("performance").await {
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, bars) = (dir.path().join("ledger.csv"), dir.path().join("bars.csv"));
+        std::fs::write(&csv, PERFORMANCE_CSV).unwrap();
+        std::fs::write(&bars, PERFORMANCE_BARS).unwrap();
+        assert!(run(&db.url, &["ledger", "import", &csv.display().to_string(), "--household", "Ng"]).status.success());
+        assert!(run(&db.url, &["market", "import", &bars.display().to_string()]).status.success());
+
+        let args = ["performance", "--household", "Ng", "--to", "2026-01-08", "--benchmark", "SPY", "--format", "json"];
+        let p = json(&run(&db.url, &args));
+        assert_eq!((p["inception"].as_str(), p["benchmark"].as_str()), (Some("2026-01-05"), Some("SPY")));
+        let periods = p["periods"].as_array().unwrap();
+        let names: Vec<&str> = periods.iter().map(|r| r["period"].as_str().unwrap()).collect();
+        assert_eq!(names, ["mtd", "qtd", "ytd", "inception"], "no 1y, 3y or 5y on four days of history");
+        let inception = &periods[3];
+        let field = |k: &str| inception[k].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            [field("opening"), field("closing"), field("net_flow"), field("gain"), field("income")],
+            ["0.00", "12020.00", "11000.00", "1020.00", "20.00"]
+        );
+        assert_eq!(field("time_weighted"), "0.095345");
+        assert_eq!(field("time_weighted_gross"), "0.095345", "no fee rows");
+        assert_eq!(inception["annualized"], serde_json::Value::Null, "four days are not annualized");
+        assert_eq!((field("benchmark_return"), field("excess")), ("0.100000".into(), "-0.004655".into()));
+        let mwr: f64 = field("money_weighted").parse().unwrap();
+        assert!((0.09..0.10).contains(&mwr), "most of the money was in for the whole rise: {mwr}");
+        let series = p["series"].as_array().unwrap();
+        assert_eq!(series.len(), 4);
+        assert_eq!(
+            (&series[3]["value"], &series[3]["net_contributions"], &series[3]["growth"]),
+            (&serde_json::json!("12020.00"), &serde_json::json!("11000.00"), &serde_json::json!("1.095345"))
+        );
+        assert_eq!(series[3]["benchmark_growth"], "1.100000");
+
+        // A custom period and the table.
+        let o = run(&db.url, &["performance", "--household", "Ng", "--from", "2026-01-06", "--to", "2026-01-06"]);
+        let table = stdout(&o);
+        let custom = table.lines().find(|l| l.starts_with("custom")).unwrap_or_else(|| panic!("{table}"));
+        assert!(custom.contains("10000.00") && custom.contains("10500.00") && custom.contains("0.050000"), "{custom}");
+
+        let income = json(&run(&db.url, &["income", "--household", "Ng", "--to", "2026-01-08", "--format", "json"]));
+        assert_eq!(income["rows"][0]["period"], "2026-01");
+        assert_eq!(
+            (&income["rows"][0]["qualified_dividends"], &income["rows"][0]["total"]),
+            (&"20.00".into(), &"20.00".into())
+        );
+        assert_eq!((&income["cost_basis"], &income["yield_on_cost"]), (&"10000.00".into(), &"0.002000".into()));
+
+        // Refusals name what is wrong.
+        let refused = |args: &[&str], needle: &str| {
+            let o = run(&db.url, args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        };
+        refused(&["performance", "--household", "Ng", "--account", "ira"], "no account labelled \"ira\"");
+        refused(&["performance", "--household", "Ng", "--benchmark", "60% VTI / 30% BND"], "add up to 90%");
+        refused(&["performance", "--household", "Ng", "--to", "2999-01-01"], "after the household's today");
+        refused(&["income", "--household", "Nobody"], "no ledger");
+    }
+}

@@ -1,7 +1,9 @@
 //! The web page in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them): sign in with MFA, import a CSV, see the total
 //! with the cash, amounts in dollars, flags as yes/no, the user's name, the wash sale in the
-//! gains and wash-sale tables with the totals per term in view at 1280 px, take screenshots.
+//! gains and wash-sale tables with the totals per term in view at 1280 px, the performance
+//! section (the summary in words, the value chart, the returns per period, income per month, a
+//! benchmark taken and one refused), take screenshots.
 
 mod common;
 
@@ -16,6 +18,44 @@ const CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,
 2026-01-05,brokerage,taxable,buy,VTI,10,200,0\n\
 2026-03-02,brokerage,taxable,sell,VTI,10,180,0\n\
 2026-03-10,brokerage,taxable,buy,VTI,10,185,0\n";
+/// VTI's closes up to the overview's 190.125 on 2026-03-10 (the day of the last trade): the
+/// history before it, so the performance section has a price every day the shares are held.
+const BARS: &str = "date,symbol,open,high,low,close,volume\n\
+2026-01-05,VTI,200,200,200,200,100\n\
+2026-01-30,VTI,204,204,204,204,100\n\
+2026-02-27,VTI,192,192,192,192,100\n\
+2026-03-02,VTI,180,180,180,180,100\n\
+2026-03-10,VTI,190.125,190.125,190.125,190.125,100\n";
+/// Later: VTI's month-end closes to 212.40 on 2026-11-30, and BND's on the same days, for a
+/// benchmark.
+const LATER_BARS: &str = "date,symbol,open,high,low,close,volume\n\
+2026-04-30,VTI,196.5,196.5,196.5,196.5,100\n\
+2026-05-29,VTI,199,199,199,199,100\n\
+2026-06-30,VTI,201.8,201.8,201.8,201.8,100\n\
+2026-07-31,VTI,205.3,205.3,205.3,205.3,100\n\
+2026-08-31,VTI,199.7,199.7,199.7,199.7,100\n\
+2026-09-30,VTI,207.6,207.6,207.6,207.6,100\n\
+2026-10-30,VTI,210.9,210.9,210.9,210.9,100\n\
+2026-11-30,VTI,212.4,212.4,212.4,212.4,100\n\
+2026-01-05,BND,72,72,72,72,100\n\
+2026-01-30,BND,72.3,72.3,72.3,72.3,100\n\
+2026-02-27,BND,72.9,72.9,72.9,72.9,100\n\
+2026-03-02,BND,72.8,72.8,72.8,72.8,100\n\
+2026-03-10,BND,72.5,72.5,72.5,72.5,100\n\
+2026-04-30,BND,72.1,72.1,72.1,72.1,100\n\
+2026-05-29,BND,72.6,72.6,72.6,72.6,100\n\
+2026-06-30,BND,73,73,73,73,100\n\
+2026-07-31,BND,73.4,73.4,73.4,73.4,100\n\
+2026-08-31,BND,73.8,73.8,73.8,73.8,100\n\
+2026-09-30,BND,74,74,74,74,100\n\
+2026-10-30,BND,73.7,73.7,73.7,73.7,100\n\
+2026-11-30,BND,74.2,74.2,74.2,74.2,100\n";
+/// Dividends (qualified and ordinary) and interest: 29.80 in all, 17.40 of it in September.
+const INCOME_CSV: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+2026-06-15,brokerage,taxable,dividend,VTI,1,12.40,0,qualified dividend\n\
+2026-09-15,brokerage,taxable,dividend,VTI,1,10.60,0,qualified dividend\n\
+2026-09-15,brokerage,taxable,dividend,VTI,1,2.50,0,dividend\n\
+2026-09-30,brokerage,taxable,interest,,1,4.30,0,\n";
 
 struct Kill(Child);
 
@@ -113,6 +153,11 @@ impl Driver {
         shot
     }
 
+    /// Makes the window `height` pixels tall (1280 wide), to see a long section whole.
+    async fn resize(&self, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({ "width": 1280, "height": height }))).await;
+    }
+
     /// Waits until the text of `css` satisfies `check`; returns it.
     async fn wait_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
@@ -151,13 +196,9 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let id = serde_json::from_str::<Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
     cli(&db.url, dir.path(), &["user", "password", "--user", &id], &format!("{PASSWORD}\n"));
-    // A close for VTI, so the position has a market value.
+    // Closes for VTI, the last on 2026-03-10, so the position has a market value.
     let bars = dir.path().join("bars.csv");
-    std::fs::write(
-        &bars,
-        "date,symbol,open,high,low,close,volume\n2026-03-10,VTI,190.125,190.125,190.125,190.125,100\n",
-    )
-    .unwrap();
+    std::fs::write(&bars, BARS).unwrap();
     cli(&db.url, dir.path(), &["market", "import", &bars.display().to_string()], "");
 
     let (server, base) = common::serve(&db.url, common::server_env(dir.path()));
@@ -232,6 +273,12 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.click("#login-submit").await;
     d.wait_text("#user-roles", |t| t.contains("client")).await;
     d.wait_text("#user-name", |t| t == "Sam Smith").await;
+
+    // Nothing recorded yet: the performance section says so rather than failing.
+    d.click("#nav-performance").await;
+    let empty = d.wait_text("#performance-summary", |t| !t.is_empty()).await;
+    assert_eq!(empty, "There is no history to measure yet: the household has no transactions.");
+    assert_eq!(d.text("#app-error").await.as_deref(), Some(""), "no error");
 
     // Import the CSV through the file input.
     let file = dir.path().join("trades.csv");
@@ -312,6 +359,140 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(d.text("#allocation-table td[data-column='portfolio']").await.as_deref(), Some("Core"), "{allocation}");
     d.screenshot("web-allocation.png").await;
 
+    // Performance: VTI's later closes (and BND's), then dividends and interest through the page
+    // (its import's position covers the closes, so the section's answers include them).
+    let later = dir.path().join("later-bars.csv");
+    std::fs::write(&later, LATER_BARS).unwrap();
+    cli(&db.url, dir.path(), &["market", "import", &later.display().to_string()], "");
+    let file = dir.path().join("income.csv");
+    std::fs::write(&file, INCOME_CSV).unwrap();
+    d.click("#nav-import").await;
+    d.type_into("#import-file", &file.display().to_string()).await;
+    d.click("#import-submit").await;
+    let result = d.wait_text("#import-result", |t| t.starts_with("Imported 4 rows, 0") || t.contains("failed")).await;
+    assert!(result.starts_with("Imported 4 rows, 0 wash sales adjusted"), "{result}");
+
+    // Worth 10 × 212.40 + cash 2,950.00 + income 29.80 = 5,103.80 today, from 5,000.00 put in:
+    // a time-weighted 2.08 % since inception (no flow after the first deposit). The summary's
+    // year and trailing twelve months depend on today's date: they come from the API.
+    d.click("#nav-performance").await;
+    let summary = d.wait_text("#performance-summary", |t| t.contains("$5,103.80")).await;
+    let get = |what: &str| {
+        let request = http.get(format!("{base}/v1/households/smith/{what}")).bearer_auth(token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let (perf, income) = (get("performance").await, get("income").await);
+    let ytd = perf["periods"].as_array().unwrap().iter().find(|p| p["period"] == "ytd").unwrap();
+    let ytd_return = ytd["time_weighted"].as_str().unwrap();
+    let verb = if ytd_return.starts_with('-') { "lost" } else { "returned" };
+    assert!(summary.starts_with("Your account is worth $5,103.80. "), "{summary}");
+    assert!(
+        summary.contains(&format!(" {verb} {} after fees. ", percent(ytd_return.trim_start_matches('-')))),
+        "{summary}"
+    );
+    let ttm = dollars(income["trailing_twelve_months"].as_str().unwrap());
+    assert!(
+        summary.ends_with(&format!("It paid {ttm} in dividends and interest over the last twelve months.")),
+        "{summary}"
+    );
+
+    // The value chart: two lines, a point a day, the value ending above the contributions.
+    let series = perf["series"].as_array().unwrap();
+    assert_eq!(series.last().unwrap()["value"], "5103.80");
+    let chart = d
+        .execute(
+            "const chart = document.getElementById('value-chart');\
+             const lines = [...chart.querySelectorAll('path.line')];\
+             const ends = lines.map((l) => { const p = l.getPointAtLength(l.getTotalLength()); return p.y; });\
+             return { role: chart.getAttribute('role'), label: chart.getAttribute('aria-label'),\
+               series: lines.map((l) => l.dataset.series), points: lines.map((l) => l.getAttribute('d').split(/[ML]/).length - 1),\
+               ends, ticks: [...chart.querySelectorAll('.chart-tick')].map((t) => t.textContent) };",
+        )
+        .await;
+    assert_eq!(chart["role"], "img");
+    assert_eq!(chart["series"], json!(["value", "net_contributions"]), "{chart}");
+    assert_eq!(chart["points"], json!([series.len(), series.len()]), "{chart}");
+    let ends = chart["ends"].as_array().unwrap();
+    assert!(ends[0].as_f64() < ends[1].as_f64(), "the value ends above what was put in: {chart}");
+    let label = chart["label"].as_str().unwrap();
+    assert!(label.contains("Value $5,103.80") && label.contains("Net contributions $5,000.00"), "{label}");
+    let ticks = chart["ticks"].to_string();
+    assert!(ticks.contains("$5,000") && ticks.contains("Jan 2, 2026"), "dollars and dates on the axes: {ticks}");
+
+    // Returns per period: since inception 2.08 %, a gain of 103.80 of which 29.80 is income.
+    let inception = d.wait_text("#returns-table tr[data-period='inception']", |t| t.contains('%')).await;
+    assert!(inception.starts_with("Since inception 2026-01-02"), "{inception}");
+    let cell = |column: &str| format!("#returns-table tr[data-period='inception'] td[data-column='{column}']");
+    assert_eq!(d.text(&cell("time_weighted")).await.as_deref(), Some("2.08%"));
+    assert_eq!(d.text(&cell("gain")).await.as_deref(), Some("$103.80"));
+    assert_eq!(d.text(&cell("income")).await.as_deref(), Some("$29.80"));
+    assert_eq!(d.text(&cell("fees")).await.as_deref(), Some("$0.00"));
+    let headings = d.text("#returns-table thead").await.unwrap_or_default();
+    assert!(headings.contains("Time-weighted") && !headings.contains("Benchmark"), "{headings}");
+
+    // Income per month: each month the API has is a bar stacked by kind, its total in its title.
+    let months = d
+        .execute(
+            "return [...document.querySelectorAll('#income-chart g.income-month')].map((g) => ({\
+               period: g.dataset.period, bars: g.querySelectorAll('rect').length,\
+               title: g.querySelector('title').textContent }));",
+        )
+        .await;
+    let months = months.as_array().unwrap();
+    assert_eq!(months.last().unwrap()["period"], json!(&perf["end"].as_str().unwrap()[..7]), "to this month");
+    let mut drawn = 0;
+    for row in income["rows"].as_array().unwrap() {
+        let Some(month) = months.iter().find(|m| m["period"] == row["period"]) else { continue };
+        let kinds = ["qualified_dividends", "ordinary_dividends", "interest"];
+        let parts = kinds.iter().filter(|k| row[**k].as_str() != Some("0.00")).count();
+        assert_eq!(month["bars"], json!(parts), "{month} {row}");
+        assert!(month["title"].as_str().unwrap().contains(&dollars(row["total"].as_str().unwrap())), "{month}");
+        drawn += 1;
+    }
+    assert!(drawn > 0, "the months with income are drawn: {months:?}");
+    if let Some(september) = months.iter().find(|m| m["period"] == "2026-09") {
+        assert_eq!(september["bars"], 3, "qualified, ordinary and interest: {september}");
+        assert!(september["title"].as_str().unwrap().starts_with("September 2026: $17.40"), "{september}");
+    }
+    d.resize(1900).await;
+    d.screenshot("web-performance.png").await;
+
+    // A benchmark: its return and the excess per period, and a growth-of-$1 chart with its line
+    // on the days both funds closed. The blend's inception return, rebalanced at each of the 13
+    // closes from 2026-01-05, is 5.1449 %: 2.0760 % - 5.1449 % = -3.07 % excess.
+    d.type_into("#performance-benchmark", "60% VTI / 40% BND").await;
+    d.click("#performance-load").await;
+    let headings = d.wait_text("#returns-table thead", |t| t.contains("Benchmark")).await;
+    assert!(headings.contains("Excess"), "{headings}");
+    assert_eq!(d.text(&cell("benchmark_return")).await.as_deref(), Some("5.14%"));
+    assert_eq!(d.text(&cell("excess")).await.as_deref(), Some("-3.07%"));
+    let growth = d
+        .execute(
+            "const figure = document.getElementById('growth-figure');\
+             return { hidden: figure.hidden, caption: figure.querySelector('figcaption').textContent,\
+               lines: [...figure.querySelectorAll('path.line')].map((l) => [l.dataset.series, l.getAttribute('d').split(/[ML]/).length - 1]) };",
+        )
+        .await;
+    assert_eq!(growth["hidden"], false);
+    assert_eq!(growth["caption"], "Growth of $1: your accounts against 60% VTI / 40% BND");
+    assert_eq!(
+        growth["lines"],
+        json!([["growth", series.len()], ["benchmark_growth", 13]]),
+        "13 common closes: {growth}"
+    );
+
+    // A blend that does not add up is refused (422) and said so; the last benchmark stays.
+    d.clear("#performance-benchmark").await;
+    d.type_into("#performance-benchmark", "60% VTI / 30% BND").await;
+    d.click("#performance-load").await;
+    let refused = d.wait_text("#performance-error", |t| !t.is_empty()).await;
+    assert!(refused.starts_with("The benchmark was not applied: ") && refused.contains("add up to 90%"), "{refused}");
+    let invalid =
+        d.execute("return document.getElementById('performance-benchmark').getAttribute('aria-invalid');").await;
+    assert_eq!(invalid, "true");
+    assert_eq!(d.text(&cell("benchmark_return")).await.as_deref(), Some("5.14%"), "still the blend that was taken");
+    d.screenshot("web-performance-benchmark.png").await;
+
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;
     let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;
@@ -321,6 +502,28 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let _ = http.delete(d.session.clone()).send().await;
     db.remove().await;
+}
+
+/// An amount as the page writes it: "5103.80" → "$5,103.80".
+fn dollars(amount: &str) -> String {
+    let (sign, digits) = amount.strip_prefix('-').map_or(("", amount), |d| ("-", d));
+    let (whole, cents) = digits.split_once('.').unwrap_or((digits, "00"));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{cents:0<2}")
+}
+
+/// A fraction as the page writes it, in percent to two decimals: "0.020760" → "2.08%".
+fn percent(fraction: &str) -> String {
+    let micro = (fraction.parse::<f64>().unwrap() * 1e6).round() as i64;
+    let hundredths = (micro.abs() + 50) / 100;
+    let sign = if micro < 0 && hundredths > 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}%", hundredths / 100, hundredths % 100)
 }
 
 fn which(program: &str) -> Result<String, ()> {

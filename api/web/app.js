@@ -18,7 +18,7 @@
 
   const REFRESH_KEY = "cairn.refresh_token";
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const SECTIONS = ["overview", "allocation", "gains", "import", "audit", "security"];
+  const SECTIONS = ["overview", "performance", "allocation", "gains", "import", "audit", "security"];
 
   const state = {
     accessToken: null,
@@ -26,6 +26,7 @@
     user: null, // { user_id, roles, household, households }
     household: null, // the household picked in #household-select
     asOf: null, // RFC 3339 UTC instant, auditors only
+    benchmark: "", // the benchmark the performance section shows (the last one the server took)
     minPosition: 0, // highest event-log position we know was written (imports, live events)
     section: "overview",
     loadSeq: 0, // bumps on every section load; stale answers are dropped
@@ -268,7 +269,7 @@
     clearTimeout(state.refreshTimer);
     stopStream();
     sessionStorage.removeItem(REFRESH_KEY);
-    Object.assign(state, { accessToken: null, user: null, household: null, asOf: null, minPosition: 0 });
+    Object.assign(state, { accessToken: null, user: null, household: null, asOf: null, minPosition: 0, benchmark: "" });
     state.loadSeq += 1;
     clearAppData();
     $("app").hidden = true;
@@ -282,6 +283,8 @@
   function clearAppData() {
     document.querySelectorAll("#app table").forEach((t) => t.replaceChildren());
     $("drift-chart").replaceChildren();
+    clearPerformance();
+    $("performance-benchmark").value = "";
     $("household-select").replaceChildren();
     for (const id of ["import-result", "app-error", "mfa-error", "mfa-secret", "mfa-uri", "total-value-note"]) {
       $(id).textContent = "";
@@ -418,7 +421,7 @@
     const seq = ++state.loadSeq;
     const current = () => seq === state.loadSeq;
     clearAppError();
-    const loaders = { overview: loadOverview, allocation: loadAllocation, gains: loadGains, audit: loadAudit, security: loadSecurity };
+    const loaders = { overview: loadOverview, performance: loadPerformance, allocation: loadAllocation, gains: loadGains, audit: loadAudit, security: loadSecurity };
     const loader = loaders[name];
     if (loader) await loader(current);
   }
@@ -541,6 +544,9 @@
     unpriced_positions: "Unpriced",
     holding_period_days: "Holding days",
     first_acquired: "First acquired",
+    time_weighted: "Time-weighted",
+    money_weighted: "Money-weighted",
+    benchmark_return: "Benchmark",
   };
 
   /** Amounts: US dollars, thousands separated, two decimals ("$1,234.57", "-$200.00"). */
@@ -584,7 +590,7 @@
    * Renders `data.rows` into `table` (replacing what was there). options: preferred (columns
    * first), hide (more columns not to show), show (hidden ones to show after all), values
    * (column → function mapping a value before it is shown), footer (data → rows of
-   * { label, values } under the table).
+   * { label, values } under the table), rowData (columns copied to each row's data-* attributes).
    */
   function renderTable(table, data, options = {}) {
     const rows = (data && data.rows) || [];
@@ -601,7 +607,7 @@
       th.scope = "col";
       th.dataset.column = col;
       th.textContent = columnTitle(col);
-      if (["money", "decimal", "integer"].includes(kinds.get(col))) th.classList.add("num");
+      if (["money", "decimal", "integer", "percent"].includes(kinds.get(col))) th.classList.add("num");
       headRow.append(th);
     }
 
@@ -611,6 +617,7 @@
     }
     for (const row of rows) {
       const tr = tbody.insertRow();
+      for (const key of options.rowData || []) tr.dataset[key] = String(row[key]);
       for (const col of columns) {
         const value = values[col] && row[col] !== null && row[col] !== undefined ? values[col](row[col]) : row[col];
         tr.append(renderCell(col, value, kinds.get(col)));
@@ -645,14 +652,15 @@
     td.dataset.column = column;
     if (value === null || value === undefined) {
       td.classList.add("null");
+      if (["money", "percent", "decimal", "integer"].includes(kind)) td.classList.add("num");
       return td;
     }
     const text = typeof value === "object" ? JSON.stringify(value) : String(value);
     if (kind === "flag") {
       td.textContent = flag(text) ? "yes" : "no";
       td.classList.add("flag");
-    } else if (kind === "money" && NUMERIC.test(text)) {
-      td.textContent = money(text);
+    } else if ((kind === "money" || kind === "percent") && NUMERIC.test(text)) {
+      td.textContent = kind === "money" ? money(text) : percentOf(text);
       td.classList.add("num");
       if (text.startsWith("-") && /[1-9]/.test(text)) td.classList.add("neg");
     } else {
@@ -835,6 +843,485 @@
     chart.setAttribute("viewBox", `0 0 ${CHART.width} ${height}`);
     chart.setAttribute("width", String(CHART.width));
     chart.setAttribute("height", String(height));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Performance: a summary in words, value against contributions, growth against a benchmark,
+  // returns per period and income per month (GET …/performance and …/income)
+  // ---------------------------------------------------------------------------------------------
+
+  const PERIOD_NAMES = {
+    mtd: "Month to date",
+    qtd: "Quarter to date",
+    ytd: "Year to date",
+    "1y": "1 year",
+    "3y": "3 years",
+    "5y": "5 years",
+    inception: "Since inception",
+    custom: "Custom",
+  };
+  const RETURN_COLUMNS = ["period", "start", "end", "time_weighted", "annualized", "money_weighted", "gain", "income", "fees"];
+  const RETURN_KINDS = {
+    period: "text", start: "date", end: "date", time_weighted: "percent", annualized: "percent",
+    money_weighted: "percent", gain: "money", income: "money", fees: "money", benchmark_return: "percent", excess: "percent",
+  };
+
+  /**
+   * Loads the section. `benchmark` is the one to show (the one shown so far unless the form
+   * asks for another); when the server refuses one the form asked for (422), the refusal is
+   * shown beside the form and the figures of the last benchmark it took stay on the page.
+   */
+  async function loadPerformance(current, { benchmark = state.benchmark, tried = false } = {}) {
+    const [perf, income] = await Promise.allSettled([
+      queryHousehold("performance", benchmark ? { benchmark } : {}),
+      queryHousehold("income", { by: "month" }),
+    ]);
+    if (!current()) return;
+    if (perf.status === "rejected") {
+      const err = perf.reason;
+      if (err instanceof ApiError && err.status === 422 && (tried || err.problem.field === "benchmark")) {
+        showBenchmarkError(err);
+        return;
+      }
+      clearPerformance();
+      if (err instanceof ApiError && err.status === 404) {
+        // Nothing recorded in the household yet: no ledger to measure.
+        renderPerformanceSummary({ series: [] }, null);
+        renderChartMessage($("value-chart"), "No history yet");
+        renderChartMessage($("income-chart"), "No dividends or interest yet");
+        renderTable($("returns-table"), { rows: [] });
+        return;
+      }
+      renderTableError($("returns-table"), err);
+      showAppError(err);
+      return;
+    }
+    state.benchmark = benchmark;
+    if (tried) showBenchmarkError(null);
+    const incomeAnswer = income.status === "fulfilled" ? income.value : null;
+    renderPerformance(perf.value, incomeAnswer);
+    if (!incomeAnswer) {
+      renderChartMessage($("income-chart"), `Could not load: ${problemMessage(income.reason)}`);
+      showAppError(income.reason);
+    }
+  }
+
+  async function onBenchmarkSubmit(event) {
+    event.preventDefault();
+    if (!state.household || !state.accessToken) return;
+    const seq = ++state.loadSeq;
+    clearAppError();
+    const button = $("performance-load");
+    button.disabled = true;
+    try {
+      await loadPerformance(() => seq === state.loadSeq, { benchmark: $("performance-benchmark").value.trim(), tried: true });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** The refusal of a benchmark beside the form (null takes it away). */
+  function showBenchmarkError(err) {
+    const input = $("performance-benchmark");
+    let text = "";
+    if (err) {
+      const p = err.problem || {};
+      const detail = p.field && typeof p.detail === "string" && p.detail.startsWith(`${p.field}: `)
+        ? p.detail.slice(p.field.length + 2) : problemMessage(err);
+      text = `The benchmark was not applied: ${detail}`;
+    }
+    $("performance-error").textContent = text;
+    if (err) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+
+  function clearPerformance() {
+    for (const id of ["performance-summary", "performance-note", "performance-error"]) $(id).textContent = "";
+    delete $("performance-summary").dataset.value;
+    $("performance-benchmark").removeAttribute("aria-invalid");
+    for (const id of ["value-chart", "growth-chart", "income-chart"]) $(id).replaceChildren();
+    $("growth-figure").hidden = true;
+    $("returns-table").replaceChildren();
+  }
+
+  function renderPerformance(perf, income) {
+    renderPerformanceSummary(perf, income);
+    const series = perf.series || [];
+    renderValueChart($("value-chart"), series);
+    renderGrowthChart(perf);
+    renderReturns($("returns-table"), perf);
+    if (income) renderIncomeChart($("income-chart"), income, perf);
+  }
+
+  /**
+   * "Your accounts are worth $15,906.30. This year they returned 7.46% after fees. They paid
+   * $42.50 in dividends and interest over the last twelve months." From the answers as they
+   * are: the last day's value, the year to date's time-weighted return, the income of the
+   * trailing twelve months.
+   */
+  function renderPerformanceSummary(perf, income) {
+    const out = $("performance-summary");
+    const note = $("performance-note");
+    const series = perf.series || [];
+    if (!series.length) {
+      out.textContent = "There is no history to measure yet: the household has no transactions.";
+      delete out.dataset.value;
+      note.textContent = "";
+      return;
+    }
+    const last = series[series.length - 1];
+    const one = (perf.accounts || []).length === 1;
+    const [they, They] = one ? ["it", "It"] : ["they", "They"];
+    const sentences = [`Your ${one ? "account is" : "accounts are"} worth ${money(last.value)}.`];
+    const ytd = (perf.periods || []).find((p) => p.period === "ytd");
+    if (ytd && NUMERIC.test(ytd.time_weighted)) {
+      const when = ytd.start.endsWith("-01-01") ? "This year" : `Since ${longDate(ytd.start)},`;
+      const lost = ytd.time_weighted.startsWith("-") && /[1-9]/.test(ytd.time_weighted);
+      sentences.push(`${when} ${they} ${lost ? "lost" : "returned"} ${percentOf(ytd.time_weighted.replace(/^-/, ""))} after fees.`);
+    }
+    if (income) {
+      sentences.push(`${They} paid ${money(income.trailing_twelve_months)} in dividends and interest over the last twelve months.`);
+    }
+    out.textContent = sentences.join(" ");
+    out.dataset.value = last.value;
+    const unpriced = Number(perf.unpriced) || 0;
+    note.textContent = unpriced
+      ? `Up to ${unpriced} position${unpriced === 1 ? "" : "s"} had no price on some days and ${unpriced === 1 ? "is" : "are"} counted at nothing on those days.`
+      : "";
+  }
+
+  function renderReturns(table, perf) {
+    const columns = RETURN_COLUMNS.concat(perf.benchmark ? ["benchmark_return", "excess"] : []);
+    table.dataset.caption = perf.benchmark ? `Returns by period, against ${perf.benchmark}` : "Returns by period";
+    const data = {
+      position: perf.position,
+      as_of: perf.as_of,
+      columns: columns.map((name) => ({ name, kind: RETURN_KINDS[name] })),
+      rows: (perf.periods || []).map((p) => Object.fromEntries(columns.map((c) => [c, p[c]]))),
+    };
+    renderTable(table, data, { values: { period: (p) => PERIOD_NAMES[p] || p }, rowData: ["period"] });
+    // Why there is no money-weighted return, where there is none.
+    (perf.periods || []).forEach((p, i) => {
+      const cell = table.tBodies[0] && table.tBodies[0].rows[i] && table.tBodies[0].rows[i].querySelector("td[data-column='money_weighted']");
+      if (cell && p.money_weighted_note) cell.title = p.money_weighted_note;
+    });
+  }
+
+  /** A fraction as text ("0.052341") as a percent with two decimals ("5.23%"), rounded from its decimals. */
+  function percentOf(text) {
+    const n = Number(text);
+    if (!Number.isFinite(n)) return String(text);
+    const hundredths = Math.round(Math.round(Math.abs(n) * 1e6) / 100); // of a percent
+    return `${n < 0 && hundredths ? "-" : ""}${(hundredths / 100).toFixed(2)}%`;
+  }
+
+  const DAY_MS = 86400000;
+  /** "2026-03-10" → its UTC midnight in milliseconds. */
+  const dayMs = (date) => Date.parse(`${date}T00:00:00Z`);
+  const dateText = (ms, options) => new Date(ms).toLocaleDateString("en-US", Object.assign({ timeZone: "UTC" }, options));
+  const longDate = (date) => dateText(dayMs(date), { year: "numeric", month: "long", day: "numeric" });
+  const shortDate = (date) => dateText(dayMs(date), { year: "numeric", month: "short", day: "numeric" });
+  /** The decimals a tick step needs: 2.5 → 1, 0.025 → 3, 500 → 0. */
+  function stepDigits(step) {
+    let digits = 0;
+    while (digits < 6 && Math.abs(step * 10 ** digits - Math.round(step * 10 ** digits)) > 1e-6) digits += 1;
+    return digits;
+  }
+  /** Axis dollars: "$4,800", "$2.50", "$12.5K", "$1.25M". */
+  const COMPACT_USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 2 });
+  function axisDollars(v, step) {
+    if (Math.abs(v) >= 10000) return COMPACT_USD.format(v);
+    const digits = stepDigits(step) && Math.max(2, stepDigits(step));
+    return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+  }
+
+  /** About `count` round ticks covering [lo, hi]: steps of 1, 2, 2.5 or 5 times a power of ten. */
+  function niceTicks(lo, hi, count = 5) {
+    if (!(hi > lo)) {
+      const pad = Math.abs(hi) * 0.05 || 1;
+      if (lo !== 0) lo -= pad;
+      hi += pad;
+    }
+    const raw = (hi - lo) / count;
+    const magnitude = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * (1 - 1e-9));
+    const first = Math.floor(lo / step + 1e-9) * step;
+    const ticks = [];
+    for (let v = first; v < hi + step * (1 - 1e-9); v += step) ticks.push(Number(v.toPrecision(12)));
+    if (ticks.length < 2) ticks.push(Number((first + step).toPrecision(12)));
+    return { ticks, step };
+  }
+
+  const LINE_CHART = { width: 900, height: 300, left: 70, right: 24, top: 34, bottom: 30 };
+
+  /** The width to draw `chart` at: its figure's inner width (900 while the figure is not laid out). */
+  function chartWidth(chart) {
+    const box = chart.parentElement;
+    if (!box || !box.clientWidth) return LINE_CHART.width;
+    const style = getComputedStyle(box);
+    const inner = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return Math.round(Math.max(480, Math.min(1400, inner)));
+  }
+
+  /** A chart with nothing to draw: its message alone. */
+  function renderChartMessage(chart, text) {
+    chart.replaceChildren(svg("text", { x: 0, y: 24, class: "chart-empty" }, text));
+    chart.setAttribute("aria-label", `${chart.dataset.label || chart.getAttribute("aria-label") || "Chart"}: ${text}`);
+    sizeChart(chart, chartWidth(chart), 40);
+  }
+
+  function sizeChart(chart, width, height) {
+    chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    chart.setAttribute("width", String(width));
+    chart.setAttribute("height", String(height));
+  }
+
+  /**
+   * Draws lines over time: `lines` are { key, name, latest (text for the legend), className,
+   * points: [{ t (ms), v }] }; `format(v, step)` writes the value axis; `reference` draws a
+   * dashed line at that value. The title, the legend and the aria-label say what is drawn.
+   */
+  function renderLineChart(chart, { title, lines, format, reference = null, empty }) {
+    chart.dataset.label = title;
+    const drawn = lines.filter((l) => l.points.length);
+    if (!drawn.length) {
+      renderChartMessage(chart, empty);
+      return;
+    }
+    const C = Object.assign({}, LINE_CHART, { width: chartWidth(chart) });
+    chart.replaceChildren(svg("title", {}, title));
+    const all = drawn.flatMap((l) => l.points);
+    let t0 = Math.min(...all.map((p) => p.t));
+    let t1 = Math.max(...all.map((p) => p.t));
+    if (t1 === t0) {
+      t0 -= DAY_MS;
+      t1 += DAY_MS;
+    }
+    const values = all.map((p) => p.v).concat(reference === null ? [] : [reference]);
+    let lo = Math.min(...values);
+    const hi = Math.max(...values);
+    if (lo > 0 && lo < hi * 0.25) lo = 0; // close to zero: start at zero
+    const { ticks, step } = niceTicks(lo, hi);
+    const v0 = ticks[0];
+    const v1 = ticks[ticks.length - 1];
+    const right = C.width - C.right;
+    const bottom = C.height - C.bottom;
+    const x = (t) => C.left + ((t - t0) / (t1 - t0)) * (right - C.left);
+    const y = (v) => bottom - ((v - v0) / (v1 - v0)) * (bottom - C.top);
+    const r = (n) => n.toFixed(1);
+
+    const grid = svg("g", { class: "chart-grid" });
+    const axis = svg("g", { class: "chart-axis" });
+    for (const v of ticks) {
+      grid.append(svg("line", { x1: C.left, x2: right, y1: r(y(v)), y2: r(y(v)) }));
+      axis.append(svg("text", { x: C.left - 8, y: r(y(v) + 4), "text-anchor": "end", class: "chart-tick" }, format(v, step)));
+    }
+    let previousYear = null;
+    for (const t of dateTicks(t0, t1, 6)) {
+      const year = new Date(t).getUTCFullYear();
+      const options = { month: "short", day: "numeric" };
+      if (year !== previousYear) options.year = "numeric";
+      previousYear = year;
+      const anchor = t === t0 ? "start" : t === t1 ? "end" : "middle";
+      grid.append(svg("line", { x1: r(x(t)), x2: r(x(t)), y1: bottom, y2: bottom + 5, class: "chart-tickmark" }));
+      axis.append(svg("text", { x: r(x(t)), y: bottom + 19, "text-anchor": anchor, class: "chart-tick" }, dateText(t, options)));
+    }
+    grid.append(svg("line", { x1: C.left, x2: right, y1: bottom, y2: bottom, class: "chart-baseline" }));
+    chart.append(grid, axis);
+    if (reference !== null) {
+      chart.append(svg("line", { x1: C.left, x2: right, y1: r(y(reference)), y2: r(y(reference)), class: "chart-reference" }));
+    }
+
+    const legend = svg("g", { class: "chart-legend" });
+    let lx = C.left;
+    for (const line of lines) {
+      const label = `${line.name}: ${line.points.length ? line.latest : "no data"}`;
+      legend.append(
+        svg("line", { x1: lx, x2: lx + 22, y1: 12, y2: 12, class: `line ${line.className}` }),
+        svg("text", { x: lx + 28, y: 16 }, label),
+      );
+      lx += 28 + label.length * 6.6 + 26;
+    }
+    chart.append(legend);
+
+    for (const line of drawn) {
+      const d = line.points.map((p, i) => `${i ? "L" : "M"}${r(x(p.t))},${r(y(p.v))}`).join("");
+      const path = svg("path", { d, class: `line ${line.className}`, "data-series": line.key });
+      path.append(svg("title", {}, `${line.name}: ${line.latest}`));
+      const last = line.points[line.points.length - 1];
+      chart.append(path, svg("circle", { cx: r(x(last.t)), cy: r(y(last.v)), r: 3.5, class: `dot ${line.className}` }));
+    }
+    const from = shortDate(new Date(t0).toISOString().slice(0, 10));
+    const to = shortDate(new Date(t1).toISOString().slice(0, 10));
+    chart.setAttribute("aria-label", `${title}, ${from} to ${to}: ` +
+      lines.map((l) => `${l.name} ${l.points.length ? l.latest : "no data"}`).join("; "));
+    sizeChart(chart, C.width, C.height);
+  }
+
+  /** `count` dates spread evenly from t0 to t1 (whole days, no repeats). */
+  function dateTicks(t0, t1, count) {
+    const days = Math.round((t1 - t0) / DAY_MS);
+    const n = Math.max(2, Math.min(count, days + 1));
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const t = t0 + Math.round((days * i) / (n - 1)) * DAY_MS;
+      if (!out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  const seriesPoints = (series, field) => series
+    .filter((p) => p[field] !== null && p[field] !== undefined && Number.isFinite(Number(p[field])))
+    .map((p) => ({ t: dayMs(p.date), v: Number(p[field]), text: p[field] }));
+
+  /** The value of the accounts each day against the money put in (net of money taken out). */
+  function renderValueChart(chart, series) {
+    const value = seriesPoints(series, "value");
+    const contributions = seriesPoints(series, "net_contributions");
+    const latest = (points) => (points.length ? money(points[points.length - 1].text) : "");
+    renderLineChart(chart, {
+      title: "Value against net contributions",
+      lines: [
+        { key: "value", name: "Value", className: "series-value", points: value, latest: latest(value) },
+        { key: "net_contributions", name: "Net contributions", className: "series-contributions", points: contributions, latest: latest(contributions) },
+      ],
+      format: axisDollars,
+      empty: "No history yet",
+    });
+  }
+
+  /** With a benchmark: $1 growing at the accounts' time-weighted return and at the benchmark's. */
+  function renderGrowthChart(perf) {
+    const figure = $("growth-figure");
+    const chart = $("growth-chart");
+    figure.hidden = !perf.benchmark;
+    if (!perf.benchmark) {
+      chart.replaceChildren();
+      return;
+    }
+    const series = perf.series || [];
+    const growth = seriesPoints(series, "growth");
+    const bench = seriesPoints(series, "benchmark_growth");
+    const latest = (points) => (points.length ? `$${Number(points[points.length - 1].text).toFixed(4)}` : "");
+    $("growth-caption").textContent = `Growth of $1: your accounts against ${perf.benchmark}`;
+    renderLineChart(chart, {
+      title: `Growth of $1 against ${perf.benchmark}`,
+      lines: [
+        { key: "growth", name: "Your accounts", className: "series-growth", points: growth, latest: latest(growth) },
+        { key: "benchmark_growth", name: perf.benchmark, className: "series-benchmark", points: bench, latest: latest(bench) },
+      ],
+      format: (v, step) => `$${v.toFixed(Math.max(2, stepDigits(step)))}`,
+      reference: 1,
+      empty: "No history yet",
+    });
+  }
+
+  const INCOME_PARTS = [
+    ["qualified_dividends", "Qualified dividends", "bar-qualified"],
+    ["ordinary_dividends", "Ordinary dividends", "bar-ordinary"],
+    ["interest", "Interest", "bar-interest"],
+  ];
+  const INCOME_MONTHS = 24; // at most, the latest
+  const BAR_CHART = { width: 900, height: 280, left: 70, right: 24, top: 34, bottom: 44 };
+
+  /** "2026-03" → [2026, 3]; months are counted as year * 12 + month - 1. */
+  const monthIndex = (text) => {
+    const [year, month] = text.split("-").map(Number);
+    return year * 12 + month - 1;
+  };
+  const monthKey = (i) => `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, "0")}`;
+  const monthName = (i, month) => dateText(Date.UTC(Math.floor(i / 12), i % 12, 1), { month });
+
+  /**
+   * Dividends and interest per month, stacked by kind, from the household's first month (or
+   * its first income) to the answer's end, the latest 24 months at most; months without
+   * income are drawn empty.
+   */
+  function renderIncomeChart(chart, income, perf) {
+    chart.dataset.label = "Dividends and interest per month";
+    const rows = (income.rows || []).filter((row) => /^\d{4}-\d{2}$/.test(row.period));
+    const end = monthIndex(income.end.slice(0, 7));
+    const starts = rows.map((row) => monthIndex(row.period));
+    if (perf.inception) starts.push(monthIndex(perf.inception.slice(0, 7)));
+    const caption = $("income-caption");
+    if (!rows.length) {
+      caption.textContent = "Dividends and interest per month";
+      renderChartMessage(chart, "No dividends or interest yet");
+      return;
+    }
+    const start = Math.max(Math.min(...starts), end - INCOME_MONTHS + 1);
+    const byMonth = new Map(rows.map((row) => [monthIndex(row.period), row]));
+    const months = [];
+    for (let i = start; i <= end; i++) months.push(i);
+    caption.textContent = `Dividends and interest per month, ${monthName(start, "short")} ${Math.floor(start / 12)}` +
+      ` to ${monthName(end, "short")} ${Math.floor(end / 12)}`;
+
+    const C = Object.assign({}, BAR_CHART, { width: chartWidth(chart) });
+    const right = C.width - C.right;
+    const bottom = C.height - C.bottom;
+    const max = Math.max(...months.map((i) => Number((byMonth.get(i) || {}).total) || 0));
+    const { ticks, step } = niceTicks(0, max, 4);
+    const top = ticks[ticks.length - 1];
+    const y = (v) => bottom - (v / top) * (bottom - C.top);
+    const slot = (right - C.left) / months.length;
+    const barWidth = Math.min(48, slot * 0.66);
+    const r = (n) => n.toFixed(1);
+
+    chart.replaceChildren(svg("title", {}, "Dividends and interest per month"));
+    const grid = svg("g", { class: "chart-grid" });
+    const axis = svg("g", { class: "chart-axis" });
+    for (const v of ticks) {
+      grid.append(svg("line", { x1: C.left, x2: right, y1: r(y(v)), y2: r(y(v)) }));
+      axis.append(svg("text", { x: C.left - 8, y: r(y(v) + 4), "text-anchor": "end", class: "chart-tick" }, axisDollars(v, step)));
+    }
+    grid.append(svg("line", { x1: C.left, x2: right, y1: bottom, y2: bottom, class: "chart-baseline" }));
+    chart.append(grid, axis);
+
+    const legend = svg("g", { class: "chart-legend" });
+    let lx = C.left;
+    for (const [, name, className] of INCOME_PARTS) {
+      legend.append(svg("rect", { x: lx, y: 5, width: 12, height: 10, class: className }), svg("text", { x: lx + 16, y: 14 }, name));
+      lx += 16 + name.length * 6.6 + 22;
+    }
+    const ttm = `Last twelve months: ${money(income.trailing_twelve_months)}` +
+      (income.yield_on_cost ? ` (${percentOf(income.yield_on_cost)} yield on cost)` : "");
+    legend.append(svg("text", { x: right, y: 14, "text-anchor": "end", class: "chart-total" }, ttm));
+    chart.append(legend);
+
+    const labelEvery = Math.ceil(34 / slot);
+    months.forEach((i, k) => {
+      const row = byMonth.get(i);
+      const cx = C.left + slot * (k + 0.5);
+      const g = svg("g", { class: "income-month", "data-period": monthKey(i) });
+      const when = `${monthName(i, "long")} ${Math.floor(i / 12)}`;
+      if (row) {
+        g.append(svg("title", {}, `${when}: ${money(row.total)} (` +
+          INCOME_PARTS.map(([key, name]) => `${name.toLowerCase()} ${money(row[key])}`).join(", ") + ")"));
+        let base = 0;
+        for (const [key, , className] of INCOME_PARTS) {
+          const v = Number(row[key]) || 0;
+          if (v <= 0) continue;
+          g.append(svg("rect", { x: r(cx - barWidth / 2), y: r(y(base + v)), width: r(barWidth), height: r(y(base) - y(base + v)), class: className }));
+          base += v;
+        }
+        if (slot >= 46 && base > 0) {
+          g.append(svg("text", { x: r(cx), y: r(y(base) - 5), "text-anchor": "middle", class: "chart-value" }, money(row.total)));
+        }
+      } else {
+        g.append(svg("title", {}, `${when}: no dividends or interest`));
+      }
+      if (k % labelEvery === 0) {
+        g.append(svg("text", { x: r(cx), y: bottom + 16, "text-anchor": "middle", class: "chart-tick" }, monthName(i, "short")));
+        if (k === 0 || i % 12 === 0) {
+          g.append(svg("text", { x: r(cx), y: bottom + 31, "text-anchor": "middle", class: "chart-tick chart-year" }, String(Math.floor(i / 12))));
+        }
+      }
+      chart.append(g);
+    });
+    const paid = rows.filter((row) => monthIndex(row.period) >= start)
+      .map((row) => `${monthName(monthIndex(row.period), "short")} ${row.period.slice(0, 4)} ${money(row.total)}`);
+    chart.setAttribute("aria-label", `Dividends and interest per month. ${ttm}. Paid: ${paid.join("; ")}`);
+    sizeChart(chart, C.width, C.height);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1072,6 +1559,7 @@
     $("household-select").addEventListener("change", onHouseholdChange);
     $("asof-form").addEventListener("submit", onAsOfApply);
     $("asof-clear").addEventListener("click", () => setAsOf(null));
+    $("performance-form").addEventListener("submit", onBenchmarkSubmit);
     $("gains-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const seq = ++state.loadSeq;

@@ -86,3 +86,39 @@ impl Prices {
         db.insert(tx, &PRICES, generation, &rows, true).await
     }
 }
+
+/// Every close of `symbols` dated on or before `until`, as `(symbol, day, close)`: the three
+/// columns a valuation history needs, in one query (far less to move than whole rows).
+pub async fn closes(
+    db: &Db,
+    symbols: &[String],
+    until: NaiveDate,
+) -> Result<Vec<(String, NaiveDate, rust_decimal::Decimal)>> {
+    if symbols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (1..=symbols.len()).map(|i| db.param(i, Text)).collect();
+    let sql = format!(
+        "SELECT symbol, {}, {} FROM {} WHERE symbol IN ({}) AND day <= {}",
+        db.text("day", Date),
+        db.text("close", Dec),
+        PRICES.name,
+        list.join(", "),
+        db.param(symbols.len() + 1, Date),
+    );
+    let mut params: Vec<Option<String>> = symbols.iter().cloned().map(Some).collect();
+    params.push(Some(until.to_string()));
+    let mut out = Vec::new();
+    for row in db.fetch(&sql, &params).await? {
+        let [Some(symbol), Some(day), Some(close)] =
+            <[Option<String>; 3]>::try_from(row).map_err(|_| Error::Config("a close row of three columns".into()))?
+        else {
+            continue;
+        };
+        let bad = |what: &str, text: &str| Error::Config(format!("prices: {what} {text:?} of {symbol} does not parse"));
+        let day = day.parse().map_err(|_| bad("day", &day))?;
+        let close = close.parse().map_err(|_| bad("close", &close))?;
+        out.push((symbol, day, close));
+    }
+    Ok(out)
+}

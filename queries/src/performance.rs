@@ -11,8 +11,6 @@ use domain::performance::history::{history, Closes, Valuation};
 use domain::performance::periods::{compare, income_by_month, standard, summarize, Blend, Period, Summary};
 use domain::performance::FlowTiming;
 use projections::db::Db;
-use projections::prices::PRICES;
-use projections::query::records;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -107,7 +105,7 @@ pub struct Performance {
     pub periods: Vec<PeriodRow>,
     /// Each calendar day from `from` (or the inception) to `end`.
     pub series: Vec<Point>,
-    /// The most positions without any price on a day of the history (valued at nothing).
+    /// The most symbols held without any price on a day of the history (valued at nothing).
     pub unpriced: u32,
 }
 
@@ -155,14 +153,8 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     }
     let benchmark_symbols = request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.as_str()));
     symbols.extend(benchmark_symbols);
-    let mut closes = Vec::new();
-    for symbol in symbols {
-        for r in records(db, &PRICES, &[("symbol", Some(symbol.to_owned()))]).await? {
-            if let (Some(day), Some(close)) = (r.date("day"), r.dec("close")) {
-                closes.push((symbol.to_owned(), day, close));
-            }
-        }
-    }
+    let symbols: Vec<String> = symbols.into_iter().map(str::to_owned).collect();
+    let closes = projections::prices::closes(db, &symbols, end).await?;
     let closes = Closes::new(closes);
     let history = {
         let (ledger, closes, only) = (ledger.clone(), closes.clone(), only.clone());

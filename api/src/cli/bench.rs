@@ -313,3 +313,116 @@ pub(crate) async fn http(
         "single_trades": { "writers": writers, "households": writers, "latency": commands },
     }))
 }
+
+/// `cairn bench performance`: one household of `accounts` accounts over `years` years (a
+/// deposit and a buy in every account every month, rotating over `symbols` symbols, and a
+/// quarterly dividend), with a daily bar of every symbol on every trading day; then times
+/// `queries::performance::performance` (the ledger and the closes read, the daily history
+/// built, every standard period summarized against a two-symbol blend) and, apart, the domain's
+/// daily history alone.
+pub(crate) async fn performance(
+    store: &Store,
+    url: &str,
+    years: u32,
+    accounts: usize,
+    symbols: usize,
+    runs: usize,
+) -> anyhow::Result<serde_json::Value> {
+    use std::fmt::Write as _;
+    let (accounts, symbols, runs) = (accounts.max(1), symbols.max(2), runs.max(1));
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("valid date");
+    let start = end.checked_sub_months(chrono::Months::new(12 * years)).expect("a valid start");
+    let who = caller("cairn bench performance");
+    let cx = commands::Context::new(store.clone());
+    let mut csv = String::from("trade_date,account,account_type,action,symbol,quantity,price,fees,description\n");
+    let price = |s: usize, i: usize| 50 + (s * 13 + i / 5) % 150;
+    let days: Vec<chrono::NaiveDate> =
+        start.iter_days().take_while(|d| *d <= end).filter(|d| !domain::calendar::is_market_closed(*d)).collect();
+    let mut month = start;
+    let mut n = 0usize;
+    while month <= end {
+        let i = days.partition_point(|d| *d < month);
+        let Some(day) = days.get(i) else { break };
+        for a in 0..accounts {
+            let kind = if n == 0 { "taxable" } else { "" };
+            let s = (n + a) % symbols;
+            let p = price(s, i);
+            writeln!(csv, "{day},acct{a},{kind},deposit,,1,1000,0,")?;
+            writeln!(csv, "{day},acct{a},{kind},buy,S{s:03},{},{p},0,", 900 / p)?;
+            if n % 3 == 2 {
+                writeln!(csv, "{day},acct{a},,dividend,S{s:03},1,12.5,0,qualified dividend")?;
+            }
+        }
+        n += 1;
+        month = month.checked_add_months(chrono::Months::new(1)).expect("a valid month");
+    }
+    let rows = csv.lines().count() - 1;
+    commands::ledger::import_csv(&cx, "bench performance", csv.as_bytes(), false, &who).await?;
+    let mut bars = String::from("date,symbol,open,high,low,close,volume\n");
+    for s in 0..symbols {
+        for (i, d) in days.iter().enumerate() {
+            let close = price(s, i);
+            writeln!(bars, "{d},S{s:03},{close},{close},{close},{close},1000")?;
+        }
+    }
+    for chunk in bars.lines().skip(1).collect::<Vec<_>>().chunks(50_000) {
+        let part = format!("date,symbol,open,high,low,close,volume\n{}\n", chunk.join("\n"));
+        commands::market::import_csv(&cx, part.as_bytes(), &who).await?;
+    }
+    let mut reader = queries::read::Reader::open(store.clone(), url).await?;
+    reader.ready("prices").await?;
+    reader.ready("holdings").await?;
+    let request = queries::performance::Request {
+        household: "bench performance".into(),
+        account: None,
+        from: None,
+        to: Some(end),
+        benchmark: Some("60% S000 / 40% S001".parse().map_err(anyhow::Error::msg)?),
+        timing: domain::performance::FlowTiming::StartOfDay,
+    };
+    let now = chrono::Utc::now();
+    let mut whole = Vec::with_capacity(runs);
+    let mut answer = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        answer = Some(queries::performance::performance(&reader.db, &request, now).await?);
+        whole.push(t.elapsed());
+    }
+    let answer = answer.expect("at least one run");
+    // The daily history alone, from the same ledger and closes.
+    let key = domain::ledger::household_key("bench performance");
+    let ledger = projections::holdings::ledger_of(&reader.db, &key).await?.expect("the ledger was imported");
+    let read = Instant::now();
+    let names: Vec<String> = (0..symbols).map(|s| format!("S{s:03}")).collect();
+    let closes = projections::prices::closes(&reader.db, &names, end).await?;
+    let closes = domain::performance::history::Closes::new(closes);
+    let closes_read_ms = read.elapsed().as_secs_f64() * 1e3;
+    let mut history = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let h = domain::performance::history::history(&ledger, &closes, None, end)?;
+        history.push(t.elapsed());
+        std::hint::black_box(h);
+    }
+    let p50 = |mut times: Vec<Duration>| {
+        times.sort_unstable();
+        times[times.len() / 2].as_secs_f64() * 1e3
+    };
+    let (whole_ms, history_ms) = (p50(whole), p50(history));
+    Ok(serde_json::json!({
+        "backend": store.backend(),
+        "years": years,
+        "accounts": accounts,
+        "symbols": symbols,
+        "ledger_rows": rows,
+        "bars": days.len() * symbols,
+        "days": answer.series.len(),
+        "periods": answer.periods.len(),
+        "runs": runs,
+        "performance_p50_ms": whole_ms,
+        "history_p50_ms": history_ms,
+        "closes_read_ms": closes_read_ms,
+        "target_ms": 200,
+        "performance_over_target": whole_ms / 200.0,
+    }))
+}

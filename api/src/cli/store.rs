@@ -84,6 +84,20 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         writers: usize,
     },
+    /// One household's daily performance over --years years (--accounts accounts, a deposit
+    /// and a buy in each every month over --symbols symbols, a daily bar of every symbol): the
+    /// p50 of --runs computations of `cairn performance` against a blend, and of the daily
+    /// history alone, beside the 200 ms target; prints JSON.
+    Performance {
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        #[arg(long, default_value_t = 10)]
+        accounts: usize,
+        #[arg(long, default_value_t = 50)]
+        symbols: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -206,6 +220,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             BenchCommand::Read { events } => serde_json::to_string(&event_store::bench::read(&store, events).await?)?,
             BenchCommand::Projections { events, households } => {
                 super::bench::projections(&store, &scratch.url, events, households).await?.to_string()
+            }
+            BenchCommand::Performance { years, accounts, symbols, runs } => {
+                super::bench::performance(&store, &scratch.url, years, accounts, symbols, runs).await?.to_string()
             }
             BenchCommand::Http { queries, concurrency, trades, writers } => {
                 super::bench::http(&store, &scratch.url, queries, concurrency, trades, writers).await?.to_string()

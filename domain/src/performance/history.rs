@@ -51,6 +51,12 @@ impl Closes {
         n.checked_sub(1).map(|i| series[i].1)
     }
 
+    /// The close of `symbol` dated `day`, if it has one.
+    pub fn on(&self, symbol: &str, day: NaiveDate) -> Option<Decimal> {
+        let series = self.by_symbol.get(symbol)?;
+        series.binary_search_by_key(&day, |(d, _)| *d).ok().map(|i| series[i].1)
+    }
+
     /// The days on which `symbol` has a close, in order.
     pub fn days(&self, symbol: &str) -> impl Iterator<Item = (NaiveDate, Decimal)> + '_ {
         self.by_symbol.get(symbol).into_iter().flatten().copied()
@@ -77,7 +83,7 @@ pub struct Valuation {
     pub qualified_dividends: Decimal,
     pub ordinary_dividends: Decimal,
     pub interest: Decimal,
-    /// Positions held with neither a close nor a trade price, valued at nothing.
+    /// Symbols held with neither a close nor a trade price, valued at nothing.
     pub unpriced: u32,
 }
 
@@ -127,7 +133,10 @@ pub fn history(
     let Some(first) = changes.first().map(|h| h.date) else { return Ok(Vec::new()) };
 
     let mut cash: BTreeMap<&str, Decimal> = BTreeMap::new();
-    let mut shares: BTreeMap<(&str, &str), Decimal> = BTreeMap::new();
+    // Shares per account and symbol, as the timeline last left them, and their total per
+    // symbol, which is what a day's value needs.
+    let mut shares: HashMap<(&str, &str), Decimal> = HashMap::new();
+    let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
     let (mut next_change, mut next_row) = (0, 0);
     let counted_rows: Vec<_> = ordered.into_iter().filter(|t| counted(&t.account)).collect();
     let mut days = Vec::with_capacity(usize::try_from((end - first).num_days() + 1).unwrap_or(0));
@@ -139,11 +148,13 @@ pub fn history(
                 None => {
                     cash.insert(&h.account, h.quantity);
                 }
-                Some(symbol) if h.quantity.is_zero() => {
-                    shares.remove(&(h.account.as_str(), symbol.as_str()));
-                }
                 Some(symbol) => {
-                    shares.insert((&h.account, symbol), h.quantity);
+                    let before = shares.insert((&h.account, symbol), h.quantity).unwrap_or_default();
+                    let total = held.entry(symbol).or_default();
+                    *total += h.quantity - before;
+                    if total.is_zero() {
+                        held.remove(symbol.as_str());
+                    }
                 }
             }
             next_change += 1;
@@ -194,7 +205,7 @@ pub fn history(
         }
         day.cash = cash.values().copied().sum();
         let mut positions = Decimal::ZERO;
-        for ((_, symbol), quantity) in &shares {
+        for (symbol, quantity) in &held {
             match price(symbol, date) {
                 Some(p) => positions += *quantity * p,
                 None => day.unpriced += 1,

@@ -91,7 +91,7 @@ pub struct Summary {
     pub annualized: Option<Decimal>,
     pub money_weighted: Result<Decimal, PerformanceError>,
     pub modified_dietz: Result<Decimal, PerformanceError>,
-    /// The most positions without a price on any day of the period.
+    /// The most symbols held without a price on any day of the period.
     pub unpriced: u32,
 }
 
@@ -290,7 +290,7 @@ pub fn compare(
         .days(first_symbol)
         .map(|(d, _)| d)
         .filter(|d| *d >= start && *d <= days[days.len() - 1].date)
-        .filter(|d| blend.parts.iter().all(|(s, _)| close_on(s, *d).is_some() && closes.days(s).any(|(x, _)| x == *d)))
+        .filter(|d| blend.parts.iter().all(|(s, _)| closes.on(s, *d).is_some()))
         .collect();
     let mut base_day = if blend.parts.iter().all(|(s, _)| close_on(s, before).is_some()) { Some(before) } else { None };
     let mut growth = Decimal::ONE;
