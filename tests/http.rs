@@ -874,6 +874,52 @@ async fn performance_and_income_over_http_are_the_clis() {
     }
 }
 
+/// A broker's export over HTTP: the format named or recognised, its rows in the account named,
+/// and the parameters only a broker's export takes refused for a ledger CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brokers_export_imports_over_http() {
+    let db = common::sqlite().await;
+    let server = spawn_app(&db).await;
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/schwab-transactions.csv"))
+            .unwrap();
+    let post = |query: &'static str, body: String| {
+        api.http
+            .post(format!("{}/v1/households/doe/imports{query}", server.base))
+            .bearer_auth(&admin)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    for (query, field) in [
+        ("?format=quicken", "format"),
+        ("?format=schwab", "account"),
+        ("?account=Schwab", "account"),
+        ("?skip_unknown=true", "skip_unknown"),
+    ] {
+        let r = post(query, sample.clone()).await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{query}: {body}");
+    }
+    let r = post("?format=auto&account=Schwab%20Brokerage&account_type=taxable", sample.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["format"].as_str(), body["rows"].as_u64()), (Some("schwab"), Some(8)), "{body}");
+    assert_eq!(body["skipped"], json!([]));
+    let again = post("?format=auto&account=Schwab%20Brokerage&account_type=taxable", sample.clone()).await.unwrap();
+    assert_eq!(again.status().as_u16(), 200, "the same import again records nothing");
+    let named = post("?format=schwab&account=Schwab%20Brokerage", sample).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!((named["rows"].as_u64(), named["duplicates"].as_u64()), (Some(0), Some(8)), "{named}");
+    let csv = post("", WASH_CSV.to_owned()).await.unwrap();
+    assert_eq!(csv.status().as_u16(), 201);
+    assert_eq!(csv.json::<Value>().await.unwrap()["format"], "csv");
+    drop(server);
+    db.remove().await;
+}
+
 /// A user of the people most tests need, made by the admin: clients of `smith` and `jones`, an
 /// advisor assigned to `smith`, an auditor, and `more`; their ids by email.
 async fn users(

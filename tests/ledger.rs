@@ -705,7 +705,9 @@ async fn a_schwab_export_imports_as_one_accounts_rows_once() {
         let o = run(&db.url, &["ledger", "import", sample, "--household", "Doe", "--format", "schwab"]);
         assert_eq!(o.status.code(), Some(2));
         assert!(
-            stderr(&o).contains("--account: a Schwab export needs the account its rows belong to"),
+            stderr(&o).contains(
+                "--account: a Charles Schwab transaction history export needs the account its rows belong to"
+            ),
             "{}",
             stderr(&o)
         );

@@ -119,22 +119,23 @@ pub async fn import_csv<S: EventStore>(
     import_rows(cx, household, bytes, parse_csv(bytes)?, "", allow_duplicates, caller).await
 }
 
-/// Imports Charles Schwab's transaction history export as rows of `account`
-/// ([`crate::input::schwab`]), all or nothing, as [`import_csv`] does. Returns the rows skipped
-/// (with `skip_unknown`, those of actions the mapping does not record).
+/// Imports a broker's export ([`crate::input::broker`]) as rows of `account`, all or nothing,
+/// as [`import_csv`] does. Returns the entries skipped (with `skip_unknown`, those of actions
+/// the mapping does not record).
 #[allow(clippy::too_many_arguments)]
-pub async fn import_schwab<S: EventStore>(
+pub async fn import_broker<S: EventStore>(
     cx: &Context<S>,
     household: &str,
     bytes: &[u8],
+    broker: crate::input::broker::Broker,
     account: &str,
     account_type: Option<&str>,
     allow_duplicates: bool,
     skip_unknown: bool,
     caller: &Caller,
-) -> Result<(Outcome, Vec<crate::input::schwab::Skipped>), CommandError> {
-    let converted = crate::input::schwab::parse(bytes, account, account_type, skip_unknown)?;
-    let salt = format!("schwab\0{account}\0{}\0{skip_unknown}\0", account_type.unwrap_or(""));
+) -> Result<(Outcome, Vec<crate::input::broker::Skipped>), CommandError> {
+    let converted = broker.parse(bytes, account, account_type, skip_unknown)?;
+    let salt = format!("{}\0{account}\0{}\0{skip_unknown}\0", broker.name(), account_type.unwrap_or(""));
     let outcome = import_rows(cx, household, bytes, converted.rows, &salt, allow_duplicates, caller).await?;
     Ok((outcome, converted.skipped))
 }

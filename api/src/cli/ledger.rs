@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Subcommand;
+use commands::input::broker::Broker;
 use commands::security::vault::Vault;
 use domain::ledger::TradeChange;
 use event_store::Store;
@@ -45,8 +46,9 @@ pub(crate) enum LedgerCommand {
         /// The household (created if missing).
         #[arg(long)]
         household: String,
-        /// The file's format: cairn's ledger CSV, a Schwab export, or recognised from its header.
-        #[arg(long, value_enum, default_value = "csv")]
+        /// The file's format: `csv` (cairn's ledger CSV), a broker's export (`schwab`), or
+        /// `auto` (a broker's export recognised from its first lines, else the ledger CSV).
+        #[arg(long, default_value = "csv", value_parser = import_format)]
         format: ImportFormat,
         /// The account a broker export's rows belong to (its label in the ledger).
         #[arg(long)]
@@ -262,14 +264,26 @@ pub(crate) struct RowRef {
     reason: String,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum ImportFormat {
     /// cairn's ledger CSV.
     Csv,
-    /// Charles Schwab's transaction history export.
-    Schwab,
-    /// Recognised from the file's header.
+    /// A broker's export.
+    Broker(Broker),
+    /// Recognised from the file's first lines.
     Auto,
+}
+
+/// `--format`: `csv`, `auto` or a broker's name.
+fn import_format(text: &str) -> Result<ImportFormat, String> {
+    match text {
+        "csv" => Ok(ImportFormat::Csv),
+        "auto" => Ok(ImportFormat::Auto),
+        name => Broker::from_name(name).map(ImportFormat::Broker).ok_or_else(|| {
+            let brokers: Vec<&str> = Broker::ALL.iter().map(|b| b.name()).collect();
+            format!("expected csv, auto or a broker's export: {}", brokers.join(", "))
+        }),
+    }
 }
 
 pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -284,23 +298,23 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?
             };
             let format = match format {
-                ImportFormat::Auto if commands::input::schwab::recognizes(&bytes) => ImportFormat::Schwab,
-                ImportFormat::Auto => ImportFormat::Csv,
+                ImportFormat::Auto => Broker::recognize(&bytes).map_or(ImportFormat::Csv, ImportFormat::Broker),
                 chosen => chosen,
             };
             let who = caller("cairn ledger import");
             let (o, name, skipped) = match format {
-                ImportFormat::Schwab => {
+                ImportFormat::Broker(broker) => {
                     let account = account.ok_or_else(|| {
                         commands::CommandError::invalid(
                             "--account",
-                            "a Schwab export needs the account its rows belong to",
+                            format!("{} needs the account its rows belong to", broker.title()),
                         )
                     })?;
-                    let (o, skipped) = commands::ledger::import_schwab(
+                    let (o, skipped) = commands::ledger::import_broker(
                         &cx,
                         &household,
                         &bytes,
+                        broker,
                         &account,
                         account_type.as_deref(),
                         allow_duplicates,
@@ -308,7 +322,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                         &who,
                     )
                     .await?;
-                    (o, "schwab", skipped)
+                    (o, broker.name(), skipped)
                 }
                 _ => {
                     if let Some(flag) = [

@@ -26,30 +26,14 @@
 //! unless the caller asks to skip such rows; skipped rows are listed with why.
 
 use chrono::NaiveDate;
-use domain::ledger::RowInput;
 use rust_decimal::Decimal;
-use std::str::FromStr;
 
+use super::broker::{money, number, rows, Converted, Entry, Skipped};
 use super::csv::bad;
 use crate::CommandError;
 
 /// The export's column names, in order.
 pub const HEADER: [&str; 8] = ["Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount"];
-
-/// A row of the file that was not recorded, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Skipped {
-    pub line: u64,
-    pub action: String,
-    pub why: String,
-}
-
-/// The ledger rows of a Schwab file, and the rows skipped.
-#[derive(Debug, Clone)]
-pub struct Converted {
-    pub rows: Vec<RowInput>,
-    pub skipped: Vec<Skipped>,
-}
 
 /// Whether `bytes` look like a Schwab export: its header within the first three lines.
 pub fn recognizes(bytes: &[u8]) -> bool {
@@ -74,11 +58,10 @@ pub fn parse(
     account_type: Option<&str>,
     skip_unknown: bool,
 ) -> Result<Converted, CommandError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
     let mut reader = reader(bytes);
     let mut header = false;
     let mut converted = Converted { rows: Vec::new(), skipped: Vec::new() };
-    let mut pending: Vec<Pending> = Vec::new();
+    let mut pending: Vec<Entry> = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), "row", e))?;
         let line = record.position().map_or(0, |p| p.line());
@@ -151,7 +134,7 @@ pub fn parse(
             }
             _ => format!("{action}: {}", field(3)),
         };
-        pending.push(Pending {
+        pending.push(Entry {
             line,
             date,
             action: ledger_action,
@@ -160,6 +143,7 @@ pub fn parse(
             price,
             fees,
             description,
+            ..Entry::default()
         });
     }
     // Schwab lists the newest entry first: record oldest first, so that an account opens on its
@@ -167,25 +151,7 @@ pub fn parse(
     if pending.first().zip(pending.last()).is_some_and(|(first, last)| first.date > last.date) {
         pending.reverse();
     }
-    for (i, p) in pending.iter().enumerate() {
-        let (date, quantity, price, fees) =
-            (p.date.to_string(), p.quantity.to_string(), p.price.to_string(), p.fees.to_string());
-        let get = |column: &str| -> &str {
-            match column {
-                "trade_date" => &date,
-                "account" => account,
-                "account_type" if i == 0 => account_type.unwrap_or(""),
-                "action" => p.action,
-                "symbol" => &p.symbol,
-                "quantity" => &quantity,
-                "price" => &price,
-                "fees" => &fees,
-                "description" => &p.description,
-                _ => "",
-            }
-        };
-        converted.rows.push(super::ledger::parse_row(p.line, &get)?);
-    }
+    converted.rows = rows(&pending, account, account_type)?;
     if !header {
         return Err(bad(1, "header", format!("no Schwab header {HEADER:?} in the file")));
     }
@@ -193,18 +159,6 @@ pub fn parse(
         return Err(bad(2, "row", "the file has a header but no rows"));
     }
     Ok(converted)
-}
-
-/// A row of the file, mapped, before it is checked as a ledger row.
-struct Pending {
-    line: u64,
-    date: NaiveDate,
-    action: &'static str,
-    symbol: String,
-    quantity: Decimal,
-    price: Decimal,
-    fees: Decimal,
-    description: String,
 }
 
 /// How a Schwab action becomes a ledger row.
@@ -242,30 +196,6 @@ fn trade_date(line: u64, text: &str) -> Result<NaiveDate, CommandError> {
     let effective = text.rsplit(" as of ").next().unwrap_or(text).trim();
     NaiveDate::parse_from_str(effective, "%m/%d/%Y")
         .map_err(|_| bad(line, "Date", format!("{text:?} is not a date (MM/DD/YYYY, or MM/DD/YYYY as of MM/DD/YYYY)")))
-}
-
-/// A number with optional thousands separators; empty is zero.
-fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
-    let plain: String = text.chars().filter(|c| *c != ',').collect();
-    if plain.is_empty() {
-        return Ok(Decimal::ZERO);
-    }
-    Decimal::from_str(&plain).map_err(|_| bad(line, field, format!("{text:?} is not a number")))
-}
-
-/// `$1,234.56`, `-$1,234.56`, `$-1,234.56` or `($1,234.56)`; empty is zero.
-fn money(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
-    let (negative, inner) = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        Some(inner) => (true, inner),
-        None => (false, text),
-    };
-    let (minus, rest) = match inner.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, inner),
-    };
-    let value = number(line, field, rest.trim_start_matches('$'))
-        .map_err(|_| bad(line, field, format!("{text:?} is not an amount ($1,234.56)")))?;
-    Ok(if negative ^ minus { -value } else { value })
 }
 
 #[cfg(test)]

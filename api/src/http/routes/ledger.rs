@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
+use commands::input::broker::Broker;
 use commands::ledger::{self, Outcome};
 use commands::portfolio as portfolios;
 use domain::ledger::types::AccountInfo;
@@ -328,8 +329,9 @@ pub fn corporate_action() -> MethodRouter<AppState> {
     row_handler(ActionKind::CorporateAction)
 }
 
-/// A CSV import: the body is the file (`Content-Type: text/csv`), all or nothing; the same
-/// file imported twice records nothing the second time.
+/// An import: the body is the file (`Content-Type: text/csv`), all or nothing; the same file
+/// imported twice records nothing the second time. `?format=` names a broker's export (its
+/// rows go to `?account=`), or `auto` recognises one.
 pub async fn import(
     State(state): State<AppState>,
     p: Principal,
@@ -345,22 +347,99 @@ pub async fn import(
         ));
     }
     let work = async {
-        let allow_duplicates = query?.0.allow_duplicates.is_some_and(|f| f.0);
+        let params = query?.0;
+        let allow_duplicates = params.allow_duplicates.is_some_and(|f| f.0);
+        let skip_unknown = params.skip_unknown.is_some_and(|f| f.0);
+        let broker = match params.format.as_deref() {
+            None | Some("csv") => None,
+            Some("auto") => Broker::recognize(&body),
+            Some(name) => Some(Broker::from_name(name).ok_or_else(|| {
+                Problem::field("format", format!("format: {name:?} is not one of {}", IMPORT_FORMATS.join(", ")))
+            })?),
+        };
         let key_h = authz::household(&state, &p, &household, Need::Write, "import").await?;
-        let outcome = ledger::import_csv(&state.commands, &key_h, &body, allow_duplicates, &p.caller()).await?;
-        let mut r = recorded(&outcome);
-        r.rows = r.trade_ids.len();
+        let (outcome, format, skipped) = match broker {
+            Some(broker) => {
+                let account = params.account.as_deref().ok_or_else(|| {
+                    Problem::field(
+                        "account",
+                        format!("account: {} needs the account its rows belong to", broker.title()),
+                    )
+                })?;
+                let (o, skipped) = ledger::import_broker(
+                    &state.commands,
+                    &key_h,
+                    &body,
+                    broker,
+                    account,
+                    params.account_type.as_deref(),
+                    allow_duplicates,
+                    skip_unknown,
+                    &p.caller(),
+                )
+                .await?;
+                (o, broker.name(), skipped)
+            }
+            None => {
+                let given = [
+                    ("account", params.account.is_some()),
+                    ("account_type", params.account_type.is_some()),
+                    ("skip_unknown", params.skip_unknown.is_some()),
+                ];
+                if let Some((name, _)) = given.iter().find(|(_, given)| *given) {
+                    return Err(Problem::field(name, format!("{name}: only a broker's export takes it")));
+                }
+                (
+                    ledger::import_csv(&state.commands, &key_h, &body, allow_duplicates, &p.caller()).await?,
+                    "csv",
+                    Vec::new(),
+                )
+            }
+        };
+        let mut recorded = recorded(&outcome);
+        recorded.rows = recorded.trade_ids.len();
+        let skipped =
+            skipped.into_iter().map(|s| SkippedEntry { line: s.line, action: s.action, why: s.why }).collect();
+        let answer = Imported { recorded, format, skipped };
         let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-        Ok((status, serde_json::to_value(r).map_err(Problem::internal)?))
+        Ok((status, serde_json::to_value(answer).map_err(Problem::internal)?))
     };
     respond(work.await)
 }
 
-/// The import's query: `?allow_duplicates=true|false` (absent: false).
+/// The formats `?format=` takes: `csv`, `auto` and each broker's (see
+/// `commands::input::broker::Broker::ALL`; a test keeps the two lists equal).
+pub const IMPORT_FORMATS: &[&str] = &["csv", "auto", "schwab"];
+
+/// The import's query: `?allow_duplicates=true|false` (absent: false), and for a broker's
+/// export its format, the account and its type, and whether to skip unknown actions.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     pub allow_duplicates: Option<Flag>,
+    pub format: Option<String>,
+    pub account: Option<String>,
+    pub account_type: Option<String>,
+    pub skip_unknown: Option<Flag>,
+}
+
+/// What an import recorded, the format it read, and the entries of a broker's export it
+/// skipped (with `skip_unknown`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Imported {
+    #[serde(flatten)]
+    pub recorded: Recorded,
+    /// `csv` or the broker's format (what `auto` chose).
+    pub format: &'static str,
+    pub skipped: Vec<SkippedEntry>,
+}
+
+/// An entry of a broker's export not recorded, and why.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SkippedEntry {
+    pub line: u64,
+    pub action: String,
+    pub why: String,
 }
 
 /// Fields of a recorded row to replace, and why.
@@ -613,4 +692,14 @@ pub async fn set_targets(
         events: done.events.len(),
         last_position: done.last_position,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_import_formats_are_csv_auto_and_every_broker() {
+        let mut expected = vec!["csv", "auto"];
+        expected.extend(super::Broker::ALL.iter().map(|b| b.name()));
+        assert_eq!(super::IMPORT_FORMATS, expected.as_slice());
+    }
 }

@@ -387,9 +387,17 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         ),
         ledger::corporate_action(),
     );
-    add(Op { params: &[HOUSEHOLD, ("allow_duplicates", "query", false, Kind::Flag, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`).")], body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Recorded>)),
-        description: "The body is a ledger CSV file, the format `cairn ledger import` takes; all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
-        ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a CSV file") },
+    const IMPORT: &[Param] = &[
+        HOUSEHOLD,
+        ("allow_duplicates", "query", false, Kind::Flag, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`)."),
+        ("format", "query", false, Kind::OneOf(ledger::IMPORT_FORMATS), "`csv` (the default: cairn's ledger CSV), a broker's export (`schwab`: Charles Schwab's transaction history CSV), or `auto` (a broker's export recognised from its first lines, else the ledger CSV); the answer's `format` says which was read."),
+        ("account", "query", false, Kind::Text, "The account a broker's export belongs to (its label in the ledger); required for one, refused for the ledger CSV."),
+        ("account_type", "query", false, Kind::Text, "The account's type where it is new (taxable, roth_ira, …)."),
+        ("skip_unknown", "query", false, Kind::Flag, "true skips (and lists under `skipped`) a broker export's entries of actions the mapping does not record, instead of refusing the file."),
+    ];
+    add(Op { params: IMPORT, body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Imported>)),
+        description: "The body is a ledger CSV file, the format `cairn ledger import` takes, or a broker's export (`format`); all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
+        ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a ledger CSV or a broker's export") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
     const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, Kind::Text, "The row's id (T1, T2, …)."), IF_MATCH];
     add(

@@ -1,0 +1,189 @@
+//! Broker exports: which broker a file comes from ([`Broker::recognize`]) and its entries as
+//! ledger rows of one account ([`Broker::parse`]). Each format's own module maps its layout
+//! and actions (its documentation has the table); what they share is here: the rows skipped,
+//! the mapped entry ([`Entry`]) and how entries become checked ledger rows ([`rows`]), and
+//! the amounts brokers write (`$1,234.56`, `(1,234.56)`).
+//!
+//! Every format parses the whole file before anything is recorded: a line it cannot read, or
+//! an action it does not know (unless the caller asks to skip those), refuses the file, naming
+//! the line.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use domain::ledger::RowInput;
+use rust_decimal::Decimal;
+
+use super::csv::bad;
+use crate::CommandError;
+
+/// A broker whose export cairn reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broker {
+    /// Charles Schwab's transaction history CSV ([`super::schwab`]).
+    Schwab,
+}
+
+impl Broker {
+    /// Every format, in the order [`Broker::recognize`] tries them.
+    pub const ALL: &'static [Broker] = &[Broker::Schwab];
+
+    /// The name `--format` and `?format=` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Schwab => "schwab",
+        }
+    }
+
+    /// What the format is, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Schwab => "a Charles Schwab transaction history export",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Broker> {
+        Self::ALL.iter().copied().find(|b| b.name() == name)
+    }
+
+    /// The broker whose layout `bytes` have (by their header or first lines), if any.
+    pub fn recognize(bytes: &[u8]) -> Option<Broker> {
+        Self::ALL.iter().copied().find(|b| match b {
+            Self::Schwab => super::schwab::recognizes(bytes),
+        })
+    }
+
+    /// The file's entries as rows of `account` (`account_type` where the account is new).
+    /// With `skip_unknown`, entries of an action the mapping does not record are skipped and
+    /// listed instead of refusing the file.
+    pub fn parse(
+        self,
+        bytes: &[u8],
+        account: &str,
+        account_type: Option<&str>,
+        skip_unknown: bool,
+    ) -> Result<Converted, CommandError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
+        match self {
+            Self::Schwab => super::schwab::parse(bytes, account, account_type, skip_unknown),
+        }
+    }
+}
+
+/// An entry of the file that was not recorded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub line: u64,
+    pub action: String,
+    pub why: String,
+}
+
+/// The ledger rows of a broker file, oldest first, and the entries skipped.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    pub rows: Vec<RowInput>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// One entry of a broker file mapped to a ledger row, before it is checked as one.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// The line of the file it came from.
+    pub line: u64,
+    pub date: NaiveDate,
+    /// A ledger action (`buy`, `dividend`, …).
+    pub action: &'static str,
+    pub symbol: String,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    pub fees: Decimal,
+    pub description: String,
+    /// The broker's own transaction id (OFX `FITID`), the row's identity for duplicates.
+    pub id: Option<String>,
+    /// `new:old` for a split.
+    pub ratio: Option<String>,
+    /// The settlement date, where the file gives one.
+    pub settlement_date: Option<NaiveDate>,
+}
+
+/// Checks `entries` (in the order they are to be recorded) as ledger rows of `account`; the
+/// first opens the account with `account_type` when given.
+pub fn rows(entries: &[Entry], account: &str, account_type: Option<&str>) -> Result<Vec<RowInput>, CommandError> {
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let (date, quantity, price, fees) =
+            (e.date.to_string(), e.quantity.to_string(), e.price.to_string(), e.fees.to_string());
+        let settlement = e.settlement_date.map(|d| d.to_string()).unwrap_or_default();
+        let get = |column: &str| -> &str {
+            match column {
+                "trade_date" => &date,
+                "settlement_date" => &settlement,
+                "account" => account,
+                "account_type" if i == 0 => account_type.unwrap_or(""),
+                "action" => e.action,
+                "symbol" => &e.symbol,
+                "quantity" => &quantity,
+                "price" => &price,
+                "fees" => &fees,
+                "description" => &e.description,
+                "id" => e.id.as_deref().unwrap_or(""),
+                "ratio" => e.ratio.as_deref().unwrap_or(""),
+                _ => "",
+            }
+        };
+        rows.push(super::ledger::parse_row(e.line, &get)?);
+    }
+    Ok(rows)
+}
+
+/// A number with optional thousands separators; empty is zero.
+pub fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
+    let plain: String = text.chars().filter(|c| *c != ',').collect();
+    if plain.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    Decimal::from_str(&plain).map_err(|_| bad(line, field, format!("{text:?} is not a number")))
+}
+
+/// `$1,234.56`, `-$1,234.56`, `$-1,234.56`, `(1,234.56)` or `($1,234.56)`; empty is zero.
+pub fn money(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
+    let (negative, inner) = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        Some(inner) => (true, inner),
+        None => (false, text),
+    };
+    let (minus, rest) = match inner.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, inner),
+    };
+    let value = number(line, field, rest.trim_start_matches('$'))
+        .map_err(|_| bad(line, field, format!("{text:?} is not an amount ($1,234.56)")))?;
+    Ok(if negative ^ minus { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_in_every_way_brokers_write_them() {
+        for (text, want) in [
+            ("$1,234.56", "1234.56"),
+            ("-$1,234.56", "-1234.56"),
+            ("$-5", "-5"),
+            ("(12.50)", "-12.50"),
+            ("($3)", "-3"),
+            ("", "0"),
+        ] {
+            assert_eq!(money(1, "Amount", text).unwrap().to_string(), want, "{text}");
+        }
+        assert!(money(4, "Amount", "12 dollars").unwrap_err().to_string().contains("line 4"));
+    }
+
+    #[test]
+    fn every_format_is_found_by_its_name() {
+        for b in Broker::ALL {
+            assert_eq!(Broker::from_name(b.name()), Some(*b));
+        }
+        assert_eq!(Broker::from_name("quicken"), None);
+    }
+}
