@@ -701,6 +701,27 @@ async fn a_schwab_export_imports_as_one_accounts_rows_once() {
         assert!(held.contains(&("VTI".into(), "995".into())), "{held:?}");
         assert!(held.contains(&("SCHD".into(), "0.4521".into())) && held.contains(&("SCHD".into(), "10".into())));
 
+        // An auditor traces a row to its file, format and line: the trade's command is the
+        // import's, which names the file's digest and format.
+        let events: Vec<serde_json::Value> = stdout(&run(&db.url, &["events", "tail", "--stream", "ledger-doe"]))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let sell =
+            events.iter().find(|e| e["payload"]["TradeRecorded"]["action"] == "sell").expect("the sale is recorded");
+        assert_eq!(sell["payload"]["TradeRecorded"]["source_line"], 3, "the Sell is line 3 of the sample");
+        let import = events
+            .iter()
+            .find(|e| {
+                e["event_type"] == "LedgerImported" && e["metadata"]["command_id"] == sell["metadata"]["command_id"]
+            })
+            .expect("the import that recorded it");
+        let digest = hex::encode(sha2::Sha256::digest(std::fs::read(sample).unwrap()));
+        assert_eq!(
+            (&import["payload"]["LedgerImported"]["format"], &import["payload"]["LedgerImported"]["file_sha256"]),
+            (&serde_json::json!("schwab"), &serde_json::json!(digest))
+        );
+
         // A Schwab export names its account; a ledger CSV takes no broker flags.
         let o = run(&db.url, &["ledger", "import", sample, "--household", "Doe", "--format", "schwab"]);
         assert_eq!(o.status.code(), Some(2));

@@ -116,7 +116,7 @@ pub async fn import_csv<S: EventStore>(
     allow_duplicates: bool,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    import_rows(cx, household, bytes, parse_csv(bytes)?, "", allow_duplicates, caller).await
+    import_rows(cx, household, bytes, parse_csv(bytes)?, "csv", "", allow_duplicates, caller).await
 }
 
 /// Imports a broker's export ([`crate::input::broker`]) as rows of `account`, all or nothing,
@@ -136,17 +136,20 @@ pub async fn import_broker<S: EventStore>(
 ) -> Result<(Outcome, Vec<crate::input::broker::Skipped>), CommandError> {
     let converted = broker.parse(bytes, account, account_type, skip_unknown)?;
     let salt = format!("{}\0{account}\0{}\0{skip_unknown}\0", broker.name(), account_type.unwrap_or(""));
-    let outcome = import_rows(cx, household, bytes, converted.rows, &salt, allow_duplicates, caller).await?;
+    let outcome =
+        import_rows(cx, household, bytes, converted.rows, broker.name(), &salt, allow_duplicates, caller).await?;
     Ok((outcome, converted.skipped))
 }
 
-/// Records parsed rows of a file: the command id is a hash of the stream, `salt` (what else
-/// shaped the rows) and the bytes, so the same import again records nothing.
+/// Records parsed rows of a file in `format`: the command id is a hash of the stream, `salt`
+/// (what else shaped the rows) and the bytes, so the same import again records nothing.
+#[allow(clippy::too_many_arguments)]
 async fn import_rows<S: EventStore>(
     cx: &Context<S>,
     household: &str,
     bytes: &[u8],
     mut rows: Vec<domain::ledger::RowInput>,
+    format: &'static str,
     salt: &str,
     allow_duplicates: bool,
     caller: &Caller,
@@ -160,7 +163,7 @@ async fn import_rows<S: EventStore>(
         .finalize();
     let command_uuid = uuid::Builder::from_custom_bytes(command_hash[..16].try_into().expect("16 bytes")).into_uuid();
     identify(&mut rows);
-    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates };
+    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates, format: Some(format) };
     record(cx, household, bytes, rows, options, hex::encode(command_hash), None, command_uuid, caller).await
 }
 
@@ -177,7 +180,7 @@ pub async fn record_row<S: EventStore>(
     command_uuid: Uuid,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
-    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false };
+    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false, format: None };
     let command_id = command_uuid.to_string();
     record(cx, household, request, vec![row], options, command_id, expected, command_uuid, caller).await
 }

@@ -44,6 +44,11 @@ pub enum LedgerEvent {
         /// The import allowed duplicates: the `duplicates` were recorded again.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         duplicates_allowed: bool,
+        /// The file's format (`csv`, `schwab`, …); absent for imports recorded before it was
+        /// kept, and for rows entered one at a time. With `file_sha256` and each row's
+        /// `source_line` and `row_id`, it traces a row to the line of the file it came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
         /// What the rows recorded may need a person to look at (weekend trades, overdrafts).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<ImportWarning>,
@@ -333,6 +338,9 @@ pub struct ImportOptions {
     /// Record rows whose identity is already recorded for the household, instead of skipping
     /// them.
     pub allow_duplicates: bool,
+    /// The file's format (`csv`, a broker's name), kept in `LedgerImported` so that a row can
+    /// be traced to the file, the format and the line it came from.
+    pub format: Option<&'static str>,
 }
 
 /// The fields a correction may change; `None` keeps the recorded value.
@@ -719,6 +727,7 @@ fn decide_import(
         rows: rows.len() as u64,
         duplicates,
         duplicates_allowed: options.allow_duplicates && duplicates > 0,
+        format: options.format.map(str::to_owned),
         warnings: Vec::new(),
     }];
     if rows.is_empty() {
