@@ -281,6 +281,43 @@ mod tests {
         l
     }
 
+    proptest::proptest! {
+        /// Whatever the deposits and withdrawals, an account that only ever holds cash earns
+        /// nothing; and with one deposit and no flows after it, the time-weighted return is the
+        /// change in value.
+        #[test]
+        fn cash_alone_earns_nothing_and_without_flows_twr_is_the_change_in_value(
+            flows in proptest::collection::vec((0u32..60, 1u32..5000, proptest::bool::ANY), 1..20),
+            closes in proptest::collection::vec(1u32..1000, 30),
+        ) {
+            let start = day(2026, 1, 5);
+            let mut trades = vec![row(1, start, "brokerage", Action::Deposit, None, dec!(1), dec!(100000))];
+            for (i, (offset, amount, out)) in flows.iter().enumerate() {
+                let action = if *out { Action::Withdrawal } else { Action::Deposit };
+                let date = start + chrono::Duration::days(i64::from(*offset));
+                trades.push(row(i as u64 + 2, date, "brokerage", action, None, dec!(1), Decimal::from(*amount)));
+            }
+            let h = history(&ledger(trades), &Closes::default(), None, day(2026, 3, 31)).unwrap();
+            let days: Vec<super::super::Day> = h.iter().map(|d| super::super::Day { value: d.value, flow: d.flow }).collect();
+            for timing in [super::super::FlowTiming::StartOfDay, super::super::FlowTiming::EndOfDay] {
+                proptest::prop_assert_eq!(super::super::time_weighted(Decimal::ZERO, &days, timing).0, Decimal::ZERO);
+            }
+
+            let invested = ledger(vec![
+                row(1, start, "brokerage", Action::Deposit, None, dec!(1), dec!(10000)),
+                row(2, start, "brokerage", Action::Buy, Some("VTI"), dec!(10), dec!(1000)),
+            ]);
+            let closes = Closes::new(
+                closes.iter().enumerate().map(|(i, c)| ("VTI".to_owned(), start + chrono::Duration::days(i as i64), Decimal::from(*c))),
+            );
+            let h = history(&invested, &closes, None, start + chrono::Duration::days(29)).unwrap();
+            let days: Vec<super::super::Day> = h.iter().map(|d| super::super::Day { value: d.value, flow: d.flow }).collect();
+            let (twr, _) = super::super::time_weighted(Decimal::ZERO, &days, super::super::FlowTiming::StartOfDay);
+            let change = h.last().unwrap().value / h[0].flow - Decimal::ONE;
+            proptest::prop_assert!((twr - change).abs() < dec!(0.000000000001), "{} vs {}", twr, change);
+        }
+    }
+
     #[test]
     fn each_day_is_cash_plus_shares_at_the_latest_close_with_flows_and_income() {
         let l = ledger(vec![

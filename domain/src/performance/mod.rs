@@ -253,6 +253,29 @@ mod tests {
         assert!(matches!(none, Err(PerformanceError::EmptyPeriod(_))));
     }
 
+    /// The CFA Institute curriculum's GIPS worked example of a Modified Dietz month: an
+    /// October opening at 585.60 and closing at 602.34, with flows of -15.05 on the 5th,
+    /// +19.82 on the 9th, +16.42 on the 15th and -18.96 on the 24th; weights (31 - D_i) / 31
+    /// give a denominator of about 591.237 and a return of about 2.45 %.
+    #[test]
+    fn modified_dietz_gives_the_gips_worked_example() {
+        let flows = [
+            (day(2025, 10, 5), dec!(-15.05)),
+            (day(2025, 10, 9), dec!(19.82)),
+            (day(2025, 10, 15), dec!(16.42)),
+            (day(2025, 10, 24), dec!(-18.96)),
+        ];
+        let r = modified_dietz(day(2025, 9, 30), day(2025, 10, 31), dec!(585.60), dec!(602.34), &flows).unwrap();
+        let denominator = dec!(585.60)
+            + flows
+                .iter()
+                .map(|(d, f)| f * Decimal::from(31 - (*d - day(2025, 9, 30)).num_days()) / dec!(31))
+                .sum::<Decimal>();
+        assert_eq!(denominator.round_dp(3), dec!(591.237));
+        assert_eq!(r, dec!(14.51) / denominator);
+        assert_eq!((r * dec!(100)).round_dp(2), dec!(2.45));
+    }
+
     #[test]
     fn time_weighted_without_flows_is_the_change_in_value() {
         let days = [
