@@ -849,6 +849,16 @@ async fn performance_and_income_over_http_are_the_clis() {
         );
         assert_eq!(income.body["trailing_twelve_months"], "20.00");
 
+        // Consolidated holdings: the CLI's, VTI unclassified until the security master names it.
+        let holdings = api.get(&format!("/v1/households/ng/holdings?min_position={at}"), &admin).await;
+        assert_eq!(holdings.status, 200, "{}", holdings.body);
+        assert_eq!((&holdings.body["total"], &holdings.body["unclassified"]), (&json!("12020.00"), &json!(1)));
+        let out = server.cli(&["holdings", "--household", "ng", "--format", "json"], None);
+        let cli: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(holdings.body["by_asset_class"], cli["by_asset_class"]);
+        let refused = api.get("/v1/households/ng/holdings?year=2026", &admin).await;
+        assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("year")), "{}", refused.body);
+
         for (query, field) in [
             ("performance?benchmark=60%25%20VTI", "benchmark"),
             ("performance?flows=noon", "flows"),

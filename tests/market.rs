@@ -68,3 +68,90 @@ async fn bars_import_all_or_nothing_and_resample() {
         db.remove().await;
     }
 }
+
+/// The security master: descriptions recorded once (again only when changed), refused by line
+/// when wrong, and consolidated holdings grouped by them, cash its own class.
+#[tokio::test]
+async fn securities_describe_symbols_and_holdings_group_by_them() {
+    for db in all_backends("securities").await {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let ledger = write(
+            "ledger.csv",
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-01-06,taxable,taxable,deposit,,1,10000,0\n\
+             2025-01-06,taxable,,buy,VTI,10,291,0\n\
+             2025-01-06,ira,roth_ira,deposit,,1,3000,0\n\
+             2025-01-06,ira,,buy,VTI,5,291,0\n\
+             2025-01-06,ira,,buy,BND,10,72.2,0\n\
+             2025-01-06,ira,,buy,XYZ,1,10,0\n",
+        );
+        assert!(run(&db.url, &["ledger", "import", &ledger, "--household", "Kim"]).status.success());
+        assert!(run(&db.url, &["market", "import", &write("bars.csv", BARS)]).status.success());
+        let securities = write(
+            "securities.csv",
+            "symbol,name,asset_class,sector,region\n\
+             VTI,Vanguard Total Stock Market ETF,equity,Diversified,US\n\
+             bnd,Vanguard Total Bond Market ETF,Fixed Income,Government & Corporate,US\n",
+        );
+        let r = json(&run(&db.url, &["market", "securities", &securities]));
+        assert_eq!((r["symbols"].as_u64(), r["described"].as_u64()), (Some(2), Some(2)));
+        let again = json(&run(&db.url, &["market", "securities", &securities]));
+        assert_eq!((again["described"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(2)));
+
+        let h = json(&run(&db.url, &["holdings", "--household", "Kim", "--format", "json"]));
+        // VTI 15 × 295 (its latest close) = 4,425.00; BND 10 × 72.2 = 722.00; XYZ has no price;
+        // cash 10,000 - 2,910 + 3,000 - 1,455 - 722 - 10 = 7,903.00.
+        assert_eq!((h["total"].as_str(), h["cash"].as_str()), (Some("13050.00"), Some("7903.00")), "{h}");
+        assert_eq!((h["unpriced"].as_u64(), h["unclassified"].as_u64()), (Some(1), Some(1)));
+        let vti = &h["holdings"][0];
+        assert_eq!(
+            (&vti["symbol"], &vti["quantity"], &vti["market_value"], &vti["accounts"]),
+            (&"VTI".into(), &"15".into(), &"4425.00".into(), &serde_json::json!(["ira", "taxable"]))
+        );
+        let classes: Vec<(String, String)> = h["by_asset_class"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap().to_owned(), s["value"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                ("cash".into(), "7903.00".into()),
+                ("equity".into(), "4425.00".into()),
+                ("fixed_income".into(), "722.00".into())
+            ]
+        );
+        let table = stdout(&run(&db.url, &["holdings", "--household", "Kim", "--by", "sector"]));
+        assert!(table.contains("Government & Corporate") && table.contains("722.00"), "{table}");
+
+        // A changed description is recorded; the holdings follow it.
+        let changed = write("changed.csv", "symbol,name,asset_class\nBND,Vanguard Total Bond Market ETF,multi-asset\n");
+        assert_eq!(json(&run(&db.url, &["market", "securities", &changed]))["described"], 1);
+        let h = json(&run(&db.url, &["holdings", "--household", "Kim", "--format", "json"]));
+        let bnd = h["holdings"].as_array().unwrap().iter().find(|x| x["symbol"] == "BND").unwrap().clone();
+        assert_eq!((&bnd["asset_class"], &bnd["sector"]), (&"multi_asset".into(), &"unclassified".into()));
+
+        // Refusals name the line and the field; nothing is recorded.
+        for (text, needle) in [
+            ("symbol,name,asset_class\nVTI,Total,stocks\n", "line 2: asset_class"),
+            (
+                "symbol,name,asset_class\nVTI,A,equity\nVTI,B,equity\n",
+                "line 3: symbol: VTI appears twice (also line 2)",
+            ),
+            ("symbol,name,asset_class\nVTI,,equity\n", "line 2: name"),
+            ("symbol,name\nVTI,A\n", "asset_class"),
+        ] {
+            let o = run(&db.url, &["market", "securities", &write("bad.csv", text)]);
+            assert_eq!(o.status.code(), Some(2), "{text}");
+            assert!(stderr(&o).contains(needle), "{text}: {}", stderr(&o));
+        }
+        let o = run(&db.url, &["holdings", "--household", "Nobody"]);
+        assert!(stderr(&o).contains("no ledger"), "{}", stderr(&o));
+    }
+}

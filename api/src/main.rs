@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
-use cli::performance::{income, performance, IncomeArgs, PerformanceArgs};
+use cli::performance::{holdings, income, performance, HoldingsArgs, IncomeArgs, PerformanceArgs};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::quant::{quant, QuantCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
@@ -80,6 +80,10 @@ enum Command {
     /// Dividends (qualified and ordinary) and interest per month or year, the trailing twelve
     /// months' income and its yield on the cost of the positions held.
     Income(IncomeArgs),
+    /// Consolidated holdings across the household's accounts at the latest close, described by
+    /// the security master (`cairn market securities`), and the allocation by asset class,
+    /// sector, region or account, cash included.
+    Holdings(HoldingsArgs),
     /// Market data: daily bars recorded as events on one stream per symbol, and queries
     /// (latest, a date range, resampled to weeks or months).
     #[command(subcommand)]
@@ -126,7 +130,11 @@ enum Command {
 impl Command {
     /// File imports: all or nothing, down to the database file they would have created.
     fn is_import(&self) -> bool {
-        matches!(self, Command::Ledger(LedgerCommand::Import { .. }) | Command::Market(MarketCmd::Import { .. }))
+        matches!(
+            self,
+            Command::Ledger(LedgerCommand::Import { .. })
+                | Command::Market(MarketCmd::Import { .. } | MarketCmd::Securities { .. })
+        )
     }
 
     /// Commands that never create the database: a mistyped path must not look like an empty,
@@ -138,7 +146,8 @@ impl Command {
             | Command::Projections(_)
             | Command::Audit(_)
             | Command::Performance(_)
-            | Command::Income(_) => true,
+            | Command::Income(_)
+            | Command::Holdings(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -276,6 +285,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
+        Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
         Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) | Command::Quant(_) => {

@@ -49,3 +49,31 @@ pub async fn import_csv<S: EventStore>(
     }
     Ok(summary)
 }
+
+/// What a securities import recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecuritiesImport {
+    pub symbols: usize,
+    /// Descriptions first given or changed.
+    pub described: usize,
+    pub unchanged: usize,
+}
+
+/// Imports a securities file (the security master: name, asset class, sector, region per
+/// symbol; [`crate::input::market::parse_securities`]), every symbol's stream in one
+/// transaction; a description given again unchanged records nothing.
+pub async fn import_securities<S: EventStore>(
+    cx: &Context<S>,
+    bytes: &[u8],
+    caller: &Caller,
+) -> Result<SecuritiesImport, CommandError> {
+    let parsed = crate::input::market::parse_securities(bytes)?;
+    let mut decisions = Vec::with_capacity(parsed.len());
+    for (symbol, (line, security)) in parsed {
+        decisions.push((market_stream(&symbol)?, (symbol, line, security)));
+    }
+    let done =
+        aggregate::execute_many::<domain::market::SecurityDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await?;
+    let described = done.iter().map(|d| d.events.len()).sum::<usize>();
+    Ok(SecuritiesImport { symbols: decisions.len(), described, unchanged: decisions.len() - described })
+}

@@ -31,10 +31,87 @@ pub struct Bar {
 /// The schema version of every market event type this code writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// What kind of asset a security is, for allocation by asset class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetClass {
+    Equity,
+    FixedIncome,
+    /// Cash and money-market funds.
+    Cash,
+    RealEstate,
+    Commodity,
+    /// Hedge funds, private equity, crypto and the like.
+    Alternative,
+    /// Balanced, target-date and other funds holding several classes.
+    MultiAsset,
+}
+
+impl AssetClass {
+    pub const ALL: [AssetClass; 7] = [
+        Self::Equity,
+        Self::FixedIncome,
+        Self::Cash,
+        Self::RealEstate,
+        Self::Commodity,
+        Self::Alternative,
+        Self::MultiAsset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Equity => "equity",
+            Self::FixedIncome => "fixed_income",
+            Self::Cash => "cash",
+            Self::RealEstate => "real_estate",
+            Self::Commodity => "commodity",
+            Self::Alternative => "alternative",
+            Self::MultiAsset => "multi_asset",
+        }
+    }
+}
+
+impl std::str::FromStr for AssetClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+            format!("{s:?} is not an asset class; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// What a symbol is (the security master): from a securities file or a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    pub name: String,
+    pub asset_class: AssetClass,
+    /// The sector (GICS sector names for equities, e.g. `Information Technology`; a fund
+    /// holding many is `Diversified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Where the issuers are (`US`, `International Developed`, `Emerging Markets`, `Global`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MarketEvent {
-    BarRecorded { symbol: String, bar: Bar },
-    BarRevised { symbol: String, bar: Bar, previous: Bar },
+    BarRecorded {
+        symbol: String,
+        bar: Bar,
+    },
+    BarRevised {
+        symbol: String,
+        bar: Bar,
+        previous: Bar,
+    },
+    /// The symbol's description, first given or changed (the previous one stays in the log).
+    SecurityDescribed {
+        symbol: String,
+        security: Security,
+    },
 }
 
 impl MarketEvent {
@@ -42,14 +119,16 @@ impl MarketEvent {
         match self {
             Self::BarRecorded { .. } => "BarRecorded",
             Self::BarRevised { .. } => "BarRevised",
+            Self::SecurityDescribed { .. } => "SecurityDescribed",
         }
     }
 }
 
-/// One symbol's bars by date.
+/// One symbol's bars by date, and its description.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Market {
     pub bars: BTreeMap<NaiveDate, Bar>,
+    pub security: Option<Security>,
 }
 
 pub fn evolve(mut m: Market, e: &MarketEvent) -> Market {
@@ -57,8 +136,47 @@ pub fn evolve(mut m: Market, e: &MarketEvent) -> Market {
         MarketEvent::BarRecorded { bar, .. } | MarketEvent::BarRevised { bar, .. } => {
             m.bars.insert(bar.date, bar.clone());
         }
+        MarketEvent::SecurityDescribed { security, .. } => m.security = Some(security.clone()),
     }
     m
+}
+
+/// A security's description as a decider: the symbol, the line of the file and the
+/// description. The same description again records nothing.
+pub struct SecurityDecider;
+
+impl crate::decider::Decider for SecurityDecider {
+    type State = Market;
+    type Command = (String, u64, Security);
+    type Event = MarketEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(m: &Market, (symbol, line, security): &Self::Command) -> Result<Vec<MarketEvent>, DomainError> {
+        let text = |field: &str, v: &str| -> Result<(), DomainError> {
+            if v.trim().is_empty() || v.len() > 200 || v.chars().any(char::is_control) {
+                return Err(reject(*line, field, "must be 1 to 200 characters of text"));
+            }
+            Ok(())
+        };
+        text("name", &security.name)?;
+        for (field, v) in [("sector", &security.sector), ("region", &security.region)] {
+            if let Some(v) = v {
+                text(field, v)?;
+            }
+        }
+        if m.security.as_ref() == Some(security) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![MarketEvent::SecurityDescribed { symbol: symbol.clone(), security: security.clone() }])
+    }
+
+    fn evolve(state: Market, event: &MarketEvent) -> Market {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &MarketEvent) -> &'static str {
+        event.event_type()
+    }
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {

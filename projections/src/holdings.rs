@@ -350,9 +350,12 @@ impl Unit<'_> {
                 for e in events.iter() {
                     let event: MarketEvent =
                         upcasters.decode_versioned(e, domain::market::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
-                    let (MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. }) =
-                        event;
-                    decoded.push((symbol, Price { date: bar.date, close: bar.close, position: e.global_position }));
+                    // A security's description moves no price.
+                    if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } =
+                        event
+                    {
+                        decoded.push((symbol, Price { date: bar.date, close: bar.close, position: e.global_position }));
+                    }
                 }
             }
         }

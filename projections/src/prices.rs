@@ -4,7 +4,8 @@
 //! days) when the extension can be created in the database, else a table range-partitioned by
 //! month with a BRIN index on `day`; on SQLite, a plain table keyed by (symbol, day). Each row
 //! keeps the global position of the event that recorded it, so a valuation can be traced to
-//! its bar, and whether it was a revision.
+//! its bar, and whether it was a revision. The `securities` table is the security master: each
+//! symbol's latest description (name, asset class, sector, region).
 
 use std::collections::BTreeMap;
 
@@ -36,20 +37,40 @@ pub const PRICES: Table = Table {
     time_series: true,
 };
 
+/// The security master: each symbol's latest description (`SecurityDescribed`), with the
+/// position of the event that gave it.
+pub const SECURITIES: Table = Table {
+    name: "securities",
+    columns: &[
+        col("symbol", Text),
+        col("name", Text),
+        col("asset_class", Text),
+        col("sector", Text),
+        col("region", Text),
+        col("position", Int),
+    ],
+    key: &["symbol"],
+    scope: "symbol",
+    time_series: false,
+};
+
 #[derive(Default)]
 pub struct Prices {
     pending: BTreeMap<(String, NaiveDate), Row>,
+    securities: BTreeMap<String, Row>,
     upcasters: Upcasters,
 }
 
 impl Prices {
     pub const NAME: &'static str = "prices";
-    pub const VERSION: i64 = 1;
+    /// 2: the `securities` table.
+    pub const VERSION: i64 = 2;
     pub const CATEGORIES: &'static [&'static str] = &["market"];
-    pub const TABLES: &'static [&'static Table] = &[&PRICES];
+    pub const TABLES: &'static [&'static Table] = &[&PRICES, &SECURITIES];
 
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
+        self.securities.clear();
     }
 
     pub(crate) async fn absorb(&mut self, _db: &Db, _generation: i64, events: &[StoredEvent]) -> Result<()> {
@@ -61,6 +82,18 @@ impl Prices {
             let (symbol, bar, revised) = match &event {
                 MarketEvent::BarRecorded { symbol, bar } => (symbol, bar, false),
                 MarketEvent::BarRevised { symbol, bar, .. } => (symbol, bar, true),
+                MarketEvent::SecurityDescribed { symbol, security } => {
+                    let r = row![
+                        symbol,
+                        security.name,
+                        security.asset_class.as_str(),
+                        security.sector,
+                        security.region,
+                        e.global_position,
+                    ];
+                    self.securities.insert(symbol.clone(), r);
+                    continue;
+                }
             };
             let r = row![
                 symbol,
@@ -83,7 +116,9 @@ impl Prices {
 
     pub(crate) async fn flush(&mut self, db: &Db, tx: &mut Tx, generation: i64) -> Result<()> {
         let rows: Vec<Row> = std::mem::take(&mut self.pending).into_values().collect();
-        db.insert(tx, &PRICES, generation, &rows, true).await
+        db.insert(tx, &PRICES, generation, &rows, true).await?;
+        let rows: Vec<Row> = std::mem::take(&mut self.securities).into_values().collect();
+        db.insert(tx, &SECURITIES, generation, &rows, true).await
     }
 }
 

@@ -4,6 +4,10 @@
 //!   into a scratch database, for auditors) and pins one snapshot to read; and the audit trail
 //!   ([`read::change_rows`]), assembled once for both shells.
 //! - [`household`]: what a household is worth (positions at market value plus cash).
+//! - [`holdings`]: consolidated holdings across accounts, described by the security master,
+//!   and the allocation by asset class, sector, region and account.
+//! - [`performance`]: returns per period against a benchmark, the daily value against net
+//!   contributions, and income (dividends and interest) by month or year.
 //! - [`ledger`]: the filters of questions both shells ask (a tax year's Form 8949 rows).
 //! - [`instant`]: the one reader of `as_of` / `from` / `to` instants.
 //! - [`reports`]: reports as columns and rows of strings that render to JSON, CSV or a table
@@ -15,6 +19,7 @@
 //! Nothing here writes events; the one write is the risk row a read computes, through
 //! `projections::risk::save`.
 
+pub mod holdings;
 pub mod household;
 pub mod instant;
 pub mod ledger;

@@ -22,6 +22,15 @@ pub(crate) enum MarketCmd {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+    /// Import the security master: columns symbol,name,asset_class and optionally
+    /// sector,region (asset_class: equity, fixed_income, cash, real_estate, commodity,
+    /// alternative, multi_asset). All or nothing; a description given again unchanged records
+    /// nothing, a changed one is recorded (the previous stays in the history). `cairn
+    /// holdings` groups by them.
+    Securities {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
     /// A symbol's bars in a date range, daily or resampled to weeks or months.
     Bars {
         #[arg(long)]
@@ -63,6 +72,14 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 })
             )?;
         }
+        MarketCmd::Securities { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let r = commands::market::import_securities(&cx, &bytes, &caller("cairn market securities")).await?;
+            outln!(
+                "{}",
+                serde_json::json!({ "symbols": r.symbols, "described": r.described, "unchanged": r.unchanged })
+            )?;
+        }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
@@ -74,7 +91,9 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
     let (symbol, from, to, interval, format, latest) = match cmd {
         MarketCmd::Bars { symbol, from, to, interval, format } => (symbol, from, to, interval, format, false),
         MarketCmd::Latest { symbol, format } => (symbol, None, None, "day".to_owned(), format, true),
-        MarketCmd::Import { .. } => anyhow::bail!("`market import` records; only queries can be read as of an instant"),
+        MarketCmd::Import { .. } | MarketCmd::Securities { .. } => {
+            anyhow::bail!("`market import` and `market securities` record; only queries can be read as of an instant")
+        }
     };
     let symbol = symbol.trim().to_ascii_uppercase();
     let mut filters = vec![("symbol", Some(symbol.clone()))];

@@ -1,5 +1,6 @@
-//! `cairn performance` and `cairn income`: returns per period against a benchmark, and
-//! dividends and interest, from [`queries::performance`].
+//! `cairn performance`, `cairn income` and `cairn holdings`: returns per period against a
+//! benchmark, dividends and interest ([`queries::performance`]), and consolidated holdings
+//! with their allocation ([`queries::holdings`]).
 
 use chrono::NaiveDate;
 use clap::Args;
@@ -116,6 +117,50 @@ pub(crate) async fn income(store: Store, url: &str, args: IncomeArgs) -> anyhow:
     match args.format {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
         f => out!("{}", with_newline(answer.report().render(f.into())))?,
+    }
+    Ok(())
+}
+
+/// `cairn holdings`.
+#[derive(Debug, Args)]
+pub(crate) struct HoldingsArgs {
+    #[arg(long)]
+    household: String,
+    /// The rows: each symbol, or the allocation by asset class, sector, region or account.
+    #[arg(long, value_enum, default_value = "symbol")]
+    by: HoldingsBy,
+    /// `json` carries the symbols and every allocation at once.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HoldingsBy {
+    Symbol,
+    AssetClass,
+    Sector,
+    Region,
+    Account,
+}
+
+pub(crate) async fn holdings(store: Store, url: &str, args: HoldingsArgs) -> anyhow::Result<()> {
+    use queries::holdings::By;
+    let reader = reader(store, url).await?;
+    let key = domain::ledger::household_key(&args.household);
+    if projections::holdings::ledger_of(&reader.db, &key).await?.is_none() {
+        anyhow::bail!("household: no ledger for {:?}; import one with `cairn ledger import`", args.household);
+    }
+    let answer = queries::holdings::holdings(&reader.db, &key).await?;
+    let by = match args.by {
+        HoldingsBy::Symbol => By::Symbol,
+        HoldingsBy::AssetClass => By::AssetClass,
+        HoldingsBy::Sector => By::Sector,
+        HoldingsBy::Region => By::Region,
+        HoldingsBy::Account => By::Account,
+    };
+    match args.format {
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+        f => out!("{}", with_newline(answer.report(by).render(f.into())))?,
     }
     Ok(())
 }

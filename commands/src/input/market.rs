@@ -56,3 +56,34 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, Comm
     }
     Ok(out)
 }
+
+const SECURITY_REQUIRED: [&str; 3] = ["symbol", "name", "asset_class"];
+const SECURITY_OPTIONAL: [&str; 2] = ["sector", "region"];
+
+/// Parses a securities file (`symbol,name,asset_class`, optionally `sector,region`) into each
+/// symbol's line and description; a symbol given twice is refused, naming both lines.
+pub fn parse_securities(bytes: &[u8]) -> Result<BTreeMap<String, (u64, domain::market::Security)>, CommandError> {
+    let (mut reader, index, lines) = open(bytes, &SECURITY_REQUIRED, &SECURITY_OPTIONAL)?;
+    let mut out: BTreeMap<String, (u64, domain::market::Security)> = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| lines.error(e))?;
+        let line = lines.of_record(&record);
+        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("").trim();
+        let symbol = ticker(line, "symbol", Some(get("symbol")))?.ok_or_else(|| bad(line, "symbol", "is required"))?;
+        let asset_class = get("asset_class").parse().map_err(|e: String| bad(line, "asset_class", e))?;
+        let optional = |c: &str| Some(get(c)).filter(|v| !v.is_empty()).map(str::to_owned);
+        let security = domain::market::Security {
+            name: get("name").to_owned(),
+            asset_class,
+            sector: optional("sector"),
+            region: optional("region"),
+        };
+        if let Some((first, _)) = out.insert(symbol.clone(), (line, security)) {
+            return Err(bad(line, "symbol", format!("{symbol} appears twice (also line {first})")));
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(out)
+}

@@ -208,6 +208,14 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             get(performance::income),
         );
     }
+    add(
+        Op {
+            response: (200, Some(schema::<performance::HoldingsAnswer>)),
+            description: "Every symbol held, across the household's accounts, at the latest close, with its name, asset class, sector and region from the security master (`cairn market securities`; `unclassified` when not described), its weight of the total (positions priced plus cash), and the allocation by asset class, sector, region and account, cash included, largest first. Amounts in US dollars with two decimals, weights as fractions with six.",
+            ..read("/v1/households/{household}/holdings", "Consolidated holdings and allocation", READ_PARAMS)
+        },
+        get(performance::holdings),
+    );
     // Reports to keep, one path per report (each takes only its own parameters).
     {
         use queries::ledger::HouseholdReport as R;

@@ -1,5 +1,6 @@
-//! `GET /v1/households/{h}/performance` and `…/income`: [`queries::performance`] over HTTP,
-//! with the CLI's parameters (`cairn performance`, `cairn income`).
+//! `GET /v1/households/{h}/performance`, `…/income` and `…/holdings`: [`queries::performance`]
+//! and [`queries::holdings`] over HTTP, with the CLI's parameters (`cairn performance`, `cairn
+//! income`, `cairn holdings`).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -132,4 +133,40 @@ pub async fn income(
         prepare(&state, &p, &household, &params, None, FlowTiming::StartOfDay).await?;
     let income = queries::performance::income(&reader.db, &request, grouping, now).await.map_err(report_problem)?;
     Ok(Json(IncomeAnswer { position, as_of: reader.instant(), income }))
+}
+
+/// See [`queries::holdings::Holdings`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HoldingsAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub holdings: queries::holdings::Holdings,
+}
+
+pub async fn holdings(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<HoldingsAnswer>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Read, "holdings").await?;
+    for (name, given) in [
+        ("year", params.year.is_some()),
+        ("portfolio", params.portfolio.is_some()),
+        ("from", params.from.is_some()),
+        ("to", params.to.is_some()),
+    ] {
+        refuse(given, name)?;
+    }
+    let mut reader = reader(&state, &p, &params).await?;
+    existed(&reader, &key).await?;
+    let min = params.min_position.map_or(0, |m| m.0);
+    reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let status = reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
+    if projections::holdings::ledger_of(&reader.db, &key).await?.is_none() {
+        return Err(report_problem(queries::ledger::ReportError::NoLedger(key)));
+    }
+    let holdings = queries::holdings::holdings(&reader.db, &key).await?;
+    Ok(Json(HoldingsAnswer { position: status.checkpoint, as_of: reader.instant(), holdings }))
 }
