@@ -856,6 +856,24 @@ async fn performance_and_income_over_http_are_the_clis() {
         let out = server.cli(&["holdings", "--household", "ng", "--format", "json"], None);
         let cli: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(holdings.body["by_asset_class"], cli["by_asset_class"]);
+        // Balance assertions: recorded over HTTP, checked as the CLI checks them.
+        let body =
+            json!({ "account": "brokerage", "date": "2026-01-08", "quantity": "1020.00", "source": "statement" });
+        let recorded = api.post("/v1/households/ng/balances", Some(&admin), body).await;
+        assert_eq!(recorded.status, 201, "{}", recorded.body);
+        let shares = json!({ "account": "brokerage", "date": "2026-01-08", "symbol": "VTI", "quantity": 49 });
+        assert_eq!(api.post("/v1/households/ng/balances", Some(&admin), shares).await.status, 201);
+        let at = recorded.body["last_position"].as_u64().unwrap() + 1;
+        let checked = api.get(&format!("/v1/households/ng/balances?min_position={at}"), &admin).await;
+        assert_eq!(checked.status, 200, "{}", checked.body);
+        assert_eq!(checked.body["mismatches"], 1, "{}", checked.body);
+        let rows = checked.body["assertions"].as_array().unwrap();
+        assert_eq!((&rows[0]["holding"], &rows[0]["status"]), (&json!("cash"), &json!("ok")));
+        assert_eq!((&rows[1]["difference"], &rows[1]["status"]), (&json!("1"), &json!("mismatch")));
+        let bad = json!({ "account": "brokerage", "date": "2026-01-08", "quantity": "lots" });
+        let refused = api.post("/v1/households/ng/balances", Some(&admin), bad).await;
+        assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("quantity")), "{}", refused.body);
+
         let refused = api.get("/v1/households/ng/holdings?year=2026", &admin).await;
         assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("year")), "{}", refused.body);
 
@@ -926,6 +944,39 @@ async fn a_brokers_export_imports_over_http() {
     let csv = post("", WASH_CSV.to_owned()).await.unwrap();
     assert_eq!(csv.status().as_u16(), 201);
     assert_eq!(csv.json::<Value>().await.unwrap()["format"], "csv");
+    drop(server);
+    db.remove().await;
+}
+
+/// An OFX statement may be sent as OFX (`application/x-ofx`, Quicken's
+/// `application/vnd.intu.qfx`) and is then read as OFX without `?format=`; other media types
+/// are still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ofx_statement_imports_over_http_by_its_media_type() {
+    let db = common::sqlite().await;
+    let server = spawn_app(&db).await;
+    let api = Api::new(&server.base, "t");
+    let admin = bootstrap(&server, &api).await;
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/ofx-investment-v2.ofx"))
+            .unwrap();
+    let post = |media: &'static str, query: &'static str| {
+        api.http
+            .post(format!("{}/v1/households/roe/imports?account=Brokerage{query}", server.base))
+            .bearer_auth(&admin)
+            .header("content-type", media)
+            .body(sample.clone())
+            .send()
+    };
+    let r = post("application/x-ofx", "&account_type=taxable").await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["format"].as_str(), body["rows"].as_u64()), (Some("ofx"), Some(15)), "{body}");
+    let qfx = post("application/vnd.intu.qfx", "&account_type=taxable&format=auto").await.unwrap();
+    assert_eq!(qfx.status().as_u16(), 200, "the same file again records nothing");
+    let named = post("text/csv", "&format=ofx").await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!((named["rows"].as_u64(), named["duplicates"].as_u64()), (Some(0), Some(15)), "{named}");
+    assert_eq!(post("application/xml", "").await.unwrap().status().as_u16(), 415);
     drop(server);
     db.remove().await;
 }
@@ -1259,6 +1310,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "cancel") => json!({ "reason": "duplicate" }),
         ("post", "accounts") => json!({ "account": format!("new-{tag}"), "account_type": "taxable" }),
         ("post", "close") => json!({ "closed_on": "2030-01-01" }),
+        ("post", "balances") => json!({ "account": "side", "date": "2025-06-02", "symbol": "VTI", "quantity": "5" }),
         ("post", "portfolios") => json!({ "name": format!("p-{tag}"), "accounts": ["side"] }),
         ("put", "targets") => json!({ "targets": { "VTI": "1" } }),
         ("post", "users") => json!({ "name": "New", "email": format!("new-{tag}@example.com") }),

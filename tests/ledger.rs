@@ -739,6 +739,150 @@ async fn a_schwab_export_imports_as_one_accounts_rows_once() {
     }
 }
 
+/// A later OFX download (2.x XML) overlapping `ofx-investment-v1.ofx`: the April fund sale again,
+/// worded otherwise but with the same FITID, and a new buy.
+const LATER_OFX: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<?OFX OFXHEADER="200" VERSION="220" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="NONE"?>
+<OFX>
+<SIGNONMSGSRSV1><SONRS><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY></STATUS>
+<DTSERVER>20250510120000</DTSERVER><LANGUAGE>ENG</LANGUAGE></SONRS></SIGNONMSGSRSV1>
+<INVSTMTMSGSRSV1><INVSTMTTRNRS><TRNUID>1002</TRNUID><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY></STATUS>
+<INVSTMTRS><DTASOF>20250510</DTASOF><CURDEF>USD</CURDEF>
+<INVACCTFROM><BROKERID>example.com</BROKERID><ACCTID>000012345</ACCTID></INVACCTFROM>
+<INVTRANLIST><DTSTART>20250420</DTSTART><DTEND>20250510</DTEND>
+<SELLMF><INVSELL><INVTRAN><FITID>T-0422-1</FITID><DTTRADE>20250422</DTTRADE><MEMO>REDEMPTION</MEMO></INVTRAN>
+<SECID><UNIQUEID>922908710</UNIQUEID><UNIQUEIDTYPE>CUSIP</UNIQUEIDTYPE></SECID>
+<UNITS>-5.0000</UNITS><UNITPRICE>530.0000</UNITPRICE><TOTAL>2650.00</TOTAL>
+<SUBACCTSEC>CASH</SUBACCTSEC><SUBACCTFUND>CASH</SUBACCTFUND></INVSELL><SELLTYPE>SELL</SELLTYPE></SELLMF>
+<BUYSTOCK><INVBUY><INVTRAN><FITID>T-0502-1</FITID><DTTRADE>20250502</DTTRADE><DTSETTLE>20250505</DTSETTLE></INVTRAN>
+<SECID><UNIQUEID>00499A107</UNIQUEID><UNIQUEIDTYPE>CUSIP</UNIQUEIDTYPE></SECID>
+<UNITS>10</UNITS><UNITPRICE>25.00</UNITPRICE><COMMISSION>4.95</COMMISSION><TOTAL>-254.95</TOTAL>
+<SUBACCTSEC>CASH</SUBACCTSEC><SUBACCTFUND>CASH</SUBACCTFUND></INVBUY><BUYTYPE>BUY</BUYTYPE></BUYSTOCK>
+</INVTRANLIST></INVSTMTRS></INVSTMTTRNRS></INVSTMTMSGSRSV1>
+<SECLISTMSGSRSV1><SECLIST>
+<STOCKINFO><SECINFO><SECID><UNIQUEID>00499A107</UNIQUEID><UNIQUEIDTYPE>CUSIP</UNIQUEIDTYPE></SECID>
+<SECNAME>ACME WIDGETS INC</SECNAME><TICKER>ACME</TICKER></SECINFO></STOCKINFO>
+<MFINFO><SECINFO><SECID><UNIQUEID>922908710</UNIQUEID><UNIQUEIDTYPE>CUSIP</UNIQUEIDTYPE></SECID>
+<SECNAME>VANGUARD 500 INDEX FUND ADMIRAL</SECNAME><TICKER>VFIAX</TICKER></SECINFO></MFINFO>
+</SECLIST></SECLISTMSGSRSV1>
+</OFX>
+"#;
+
+#[tokio::test]
+async fn an_ofx_statement_imports_each_transaction_once_across_overlapping_downloads() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/ofx-investment-v1.ofx");
+    for db in all_backends("ofx import").await {
+        let import = |file: &str, extra: &[&str]| {
+            let mut args = vec!["ledger", "import", file, "--household", "Roe", "--format", "auto"];
+            args.extend_from_slice(&["--account", "Example Brokerage"]);
+            args.extend_from_slice(extra);
+            run(&db.url, &args)
+        };
+        let o = json(&import(sample, &["--account-type", "taxable"]));
+        assert_eq!(
+            (o["format"].as_str(), o["rows"].as_u64(), o["duplicates"].as_u64()),
+            (Some("ofx"), Some(15), Some(0)),
+            "{o}"
+        );
+        assert_eq!(o["skipped"], serde_json::json!([]));
+
+        let dir = tempfile::tempdir().unwrap();
+        let later = dir.path().join("later.ofx");
+        std::fs::write(&later, LATER_OFX).unwrap();
+        let o = json(&import(&later.display().to_string(), &[]));
+        assert_eq!(
+            (o["format"].as_str(), o["rows"].as_u64(), o["duplicates"].as_u64()),
+            (Some("ofx"), Some(1), Some(1)),
+            "the sale is recorded once: {o}"
+        );
+
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Roe", "--format", "json"]));
+        let mut held: Vec<(String, String)> = lots["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["symbol"].as_str().unwrap().to_owned(), l["quantity"].as_str().unwrap().to_owned()))
+            .collect();
+        held.sort();
+        let want =
+            [("99999AAB7", "50"), ("ACME", "10"), ("ACME", "150"), ("VFIAX", "0.3"), ("VFIAX", "15"), ("VTI", "10")];
+        assert_eq!(
+            held,
+            want.map(|(s, q)| (s.to_owned(), q.to_owned())),
+            "ACME: 100 split 2:1 less 50 sold, and 10 more; the fund's reinvested 0.3; a CUSIP-only security"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fidelity_and_vanguard_downloads_import_once_with_their_sweeps_listed_as_skipped() {
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/");
+    let (fidelity, vanguard) =
+        (format!("{samples}fidelity-history.csv"), format!("{samples}vanguard-transactions.csv"));
+    for db in all_backends("fidelity and vanguard import").await {
+        let import = |file: &str, account: &str| {
+            let args = ["ledger", "import", file, "--household", "Poe", "--format", "auto", "--account", account];
+            run(&db.url, &[args.as_slice(), &["--account-type", "taxable"]].concat())
+        };
+        let skipped = |o: &serde_json::Value| -> Vec<(u64, String)> {
+            let listed = o["skipped"].as_array().unwrap().iter();
+            listed.map(|s| (s["line"].as_u64().unwrap(), s["why"].as_str().unwrap().to_owned())).collect()
+        };
+
+        let o = json(&import(&fidelity, "Fidelity Brokerage"));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("fidelity"), Some(16)), "{o}");
+        let listed = skipped(&o);
+        assert_eq!(listed.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [4, 10], "{listed:?}");
+        assert!(listed[0].1.starts_with("pending") && listed[1].1.contains("(SPAXX) is cash"), "{listed:?}");
+        assert_eq!(json(&import(&fidelity, "Fidelity Brokerage"))["already_imported"], true);
+
+        let o = json(&import(&vanguard, "Vanguard Brokerage"));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("vanguard"), Some(14)), "{o}");
+        let listed = skipped(&o);
+        assert_eq!(listed.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [9, 15, 22, 25], "{listed:?}");
+        assert!(listed.iter().all(|(_, why)| why.contains("settlement fund (VMFXX) is cash")), "{listed:?}");
+        assert_eq!(json(&import(&vanguard, "Vanguard Brokerage"))["already_imported"], true);
+
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Poe", "--format", "json"]));
+        let mut held: Vec<(String, String, String)> = lots["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let text = |k: &str| l[k].as_str().unwrap().to_owned();
+                (text("account"), text("symbol"), text("quantity"))
+            })
+            .collect();
+        held.sort();
+        let want = [
+            ("Fidelity Brokerage", "FCNTX", "50"),
+            ("Fidelity Brokerage", "VTI", "0.32"),
+            ("Fidelity Brokerage", "VTI", "100"),
+            ("Fidelity Brokerage", "VXUS", "100"),
+            ("Vanguard Brokerage", "BND", "60"),
+            ("Vanguard Brokerage", "VTI", "0.15"),
+            ("Vanguard Brokerage", "VTI", "10"),
+            ("Vanguard Brokerage", "VTI", "50"),
+        ];
+        assert_eq!(
+            held,
+            want.map(|(a, s, q)| (a.to_owned(), s.to_owned(), q.to_owned())),
+            "Fidelity: 150 VXUS less 50 sold, a reinvested 0.32 VTI; Vanguard: 80 BND less 20, 10 VTI transferred in"
+        );
+        // The money-market sweeps moved no cash: the cash is what the entries add up to (and,
+        // at Vanguard, what the holdings section shows in VMFXX).
+        let accounts = json(&run(&db.url, &["ledger", "accounts", "--household", "Poe", "--format", "json"]));
+        let cash: Vec<(&str, &str)> = accounts["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["account"].as_str().unwrap(), a["cash"].as_str().unwrap()))
+            .collect();
+        assert!(cash.contains(&("Fidelity Brokerage", "12798.26")), "{cash:?}");
+        assert!(cash.contains(&("Vanguard Brokerage", "5171.59")), "{cash:?}");
+    }
+}
+
 /// Four days worked by hand: 10,000 in and invested in 50 VTI at 200; VTI closes 200, 210, 205,
 /// 220; a 20.00 qualified dividend on the 7th and 1,000 more on the 8th (counted at the start of
 /// its day). Daily returns 0, +5 %, 10,270/10,500 - 1 and 12,020/11,270 - 1 link to 9.5345 %;
@@ -814,5 +958,62 @@ async fn performance_and_income_come_from_the_ledger_and_the_bars() {
         refused(&["performance", "--household", "Ng", "--benchmark", "60% VTI / 30% BND"], "add up to 90%");
         refused(&["performance", "--household", "Ng", "--to", "2999-01-01"], "after the household's today");
         refused(&["income", "--household", "Nobody"], "no ledger");
+    }
+}
+
+/// Balance assertions: recorded once, checked at the end of their day, a mismatch reported with
+/// its difference (exit 1) until the missing row arrives.
+#[tokio::test]
+async fn balance_assertions_are_checked_against_the_rows() {
+    for db in all_backends("balances").await {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("ledger.csv");
+        std::fs::write(&csv, PERFORMANCE_CSV).unwrap();
+        assert!(run(&db.url, &["ledger", "import", &csv.display().to_string(), "--household", "Ng"]).status.success());
+        let assert = |extra: &[&str]| {
+            let mut args = vec!["ledger", "assert", "--household", "Ng", "--account", "brokerage"];
+            args.extend_from_slice(extra);
+            run(&db.url, &args)
+        };
+        let first = json(&assert(&["--date", "2026-01-07", "--symbol", "vti", "--quantity", "50"]));
+        assert_eq!(first["recorded"], true);
+        assert_eq!(json(&assert(&["--date", "2026-01-07", "--symbol", "VTI", "--quantity", "50"]))["recorded"], false);
+        // 10,000 in, 10,000 invested, 20.00 of dividend on the 7th; the 1,000 of the 8th is not
+        // yet counted. The statement says 1,020.00 on the 8th; the ledger knows of 1,020 too.
+        assert!(json(&assert(&["--date", "2026-01-07", "--cash", "20.00", "--source", "Jan statement"]))["recorded"]
+            .as_bool()
+            .unwrap());
+        assert!(assert(&["--date", "2026-01-08", "--cash", "1045.50"]).status.success());
+        let o = run(&db.url, &["ledger", "balances", "--household", "Ng", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "a mismatch fails the check: {}", stderr(&o));
+        assert!(stderr(&o).contains("1 balance assertion(s) do not hold"), "{}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        let rows = report["balances"].as_array().unwrap();
+        let seen: Vec<(String, String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap().to_owned();
+                (s("date"), s("holding"), s("difference"), s("status"))
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("2026-01-07".into(), "cash".into(), "0.00".into(), "ok".into()),
+                ("2026-01-07".into(), "VTI".into(), "0".into(), "ok".into()),
+                ("2026-01-08".into(), "cash".into(), "-25.50".into(), "mismatch".into()),
+            ]
+        );
+        // The missing row: a 25.50 interest payment on the 8th.
+        let late = dir.path().join("late.csv");
+        std::fs::write(&late, "trade_date,account,account_type,action,symbol,quantity,price,fees\n2026-01-08,brokerage,,interest,,1,25.50,0\n").unwrap();
+        assert!(run(&db.url, &["ledger", "import", &late.display().to_string(), "--household", "Ng"]).status.success());
+        let o = run(&db.url, &["ledger", "balances", "--household", "Ng"]);
+        assert!(o.status.success(), "{}", stdout(&o));
+        assert!(stdout(&o).contains("mismatches 0"), "{}", stdout(&o));
+
+        let o = assert(&["--date", "2026-01-08", "--symbol", "VTI", "--quantity", "-1"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("quantity"), "{}", stderr(&o));
     }
 }

@@ -3,7 +3,9 @@
 //! with the cash, amounts in dollars, flags as yes/no, the user's name, the wash sale in the
 //! gains and wash-sale tables with the totals per term in view at 1280 px, the performance
 //! section (the summary in words, the value chart, the returns per period, income per month, a
-//! benchmark taken and one refused), take screenshots.
+//! benchmark taken and one refused), the consolidated holdings with their pies by asset class,
+//! sector and region (unclassified, then described with `cairn market securities`), a trade
+//! form (a deposit into a new account, a refusal beside its field, a buy), take screenshots.
 
 mod common;
 
@@ -56,6 +58,11 @@ const INCOME_CSV: &str = "trade_date,account,account_type,action,symbol,quantity
 2026-09-15,brokerage,taxable,dividend,VTI,1,10.60,0,qualified dividend\n\
 2026-09-15,brokerage,taxable,dividend,VTI,1,2.50,0,dividend\n\
 2026-09-30,brokerage,taxable,interest,,1,4.30,0,\n";
+
+/// The security master for the holdings: what `cairn market securities` takes.
+const SECURITIES: &str = "symbol,name,asset_class,sector,region\n\
+VTI,Vanguard Total Stock Market ETF,equity,Total market,United States\n\
+BND,Vanguard Total Bond Market ETF,fixed_income,Aggregate bonds,United States\n";
 
 struct Kill(Child);
 
@@ -156,6 +163,20 @@ impl Driver {
     /// Makes the window `height` pixels tall (1280 wide), to see a long section whole.
     async fn resize(&self, height: u32) {
         self.call(reqwest::Method::POST, "/window/rect", Some(json!({ "width": 1280, "height": height }))).await;
+    }
+
+    /// Waits until `script` (a function body run in the page) returns a value satisfying
+    /// `check`; returns it.
+    async fn wait_for(&self, script: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..150 {
+            last = self.execute(script).await;
+            if check(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{script} never matched; last: {last}");
     }
 
     /// Waits until the text of `css` satisfies `check`; returns it.
@@ -357,7 +378,18 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert!(portfolios.contains("$1,901.25") && portfolios.contains("no"), "{portfolios}");
     let allocation = d.wait_text("#allocation-table tbody", |t| t.contains("VTI")).await;
     assert_eq!(d.text("#allocation-table td[data-column='portfolio']").await.as_deref(), Some("Core"), "{allocation}");
+    // The holdings above it: VTI at 10 × 190.125, not yet described in the security master, so
+    // unclassified, with a note saying how to describe it.
+    let vti = holding(&d, "VTI", |row| row["market_value"] == "$1,901.25").await;
+    assert_eq!(
+        (&vti["name"], &vti["asset_class"], &vti["sector"]),
+        (&json!(""), &json!("Unclassified"), &json!("Unclassified"))
+    );
+    let note = d.wait_text("#holdings-unclassified", |t| !t.is_empty()).await;
+    assert!(note.contains("(VTI)") && note.contains("cairn market securities FILE"), "{note}");
+    d.resize(1700).await;
     d.screenshot("web-allocation.png").await;
+    d.resize(900).await;
 
     // Performance: VTI's later closes (and BND's), then dividends and interest through the page
     // (its import's position covers the closes, so the section's answers include them).
@@ -493,6 +525,137 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(d.text(&cell("benchmark_return")).await.as_deref(), Some("5.14%"), "still the blend that was taken");
     d.screenshot("web-performance-benchmark.png").await;
 
+    // Holdings: VTI and BND described in the security master with the CLI. The CLI's write is
+    // not the household's, so wait until the API answers with VTI's name, then open the section.
+    let securities = dir.path().join("securities.csv");
+    std::fs::write(&securities, SECURITIES).unwrap();
+    cli(&db.url, dir.path(), &["market", "securities", &securities.display().to_string()], "");
+    let mut holdings = Value::Null;
+    for _ in 0..100 {
+        holdings = get("holdings").await;
+        if holdings["holdings"][0]["name"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // 10 VTI at 212.40 and the cash of 2,950.00 + 29.80 of income: 5,103.80.
+    assert_eq!(
+        (&holdings["total"], &holdings["cash"], &holdings["unclassified"]),
+        (&json!("5103.80"), &json!("2979.80"), &json!(0))
+    );
+    let vti = &holdings["holdings"][0];
+    assert_eq!(
+        (&vti["symbol"], &vti["name"], &vti["market_value"]),
+        (&json!("VTI"), &json!("Vanguard Total Stock Market ETF"), &json!("2124.00"))
+    );
+    d.resize(900).await;
+    d.click("#nav-allocation").await;
+    d.wait_text("#holdings-table tbody", |t| t.contains("Vanguard Total Stock Market ETF")).await;
+    let row = holding(&d, "VTI", |row| row["name"] == "Vanguard Total Stock Market ETF").await;
+    let expected = json!({ "symbol": "VTI", "name": "Vanguard Total Stock Market ETF", "asset_class": "Equity",
+        "sector": "Total market", "region": "United States", "quantity": "10", "market_value": "$2,124.00",
+        "weight": percent(vti["weight"].as_str().unwrap()), "accounts": "brokerage" });
+    assert_eq!(row, expected);
+    footer(&d, &[("Cash", "$2,979.80"), ("Total", "$5,103.80")]).await;
+    assert_eq!(
+        d.execute("return document.getElementById('holdings-unclassified').hidden;").await,
+        true,
+        "all described"
+    );
+    // A slice per asset class (cash and equity), its legend the API's name, weight and value.
+    let classes = pie(&d, "asset-class").await;
+    assert_pie(&classes, &holdings["by_asset_class"], &[("cash", "2979.80"), ("equity", "2124.00")]);
+    let regions = pie(&d, "region").await;
+    assert_pie(&regions, &holdings["by_region"], &[("Cash", "2979.80"), ("United States", "2124.00")]);
+    d.resize(1300).await;
+    d.screenshot("web-holdings.png").await;
+
+    // Record a trade with the form: a deposit of 1,000.00 into a new account (whose type the
+    // form asks for), which the overview's total then counts.
+    d.resize(900).await;
+    d.click("#nav-import").await;
+    d.wait_for("return [...document.querySelectorAll('#trade-accounts option')].map((o) => o.value);", |v| {
+        *v == json!(["brokerage"])
+    })
+    .await;
+    let today = d.execute("return document.getElementById('trade-date').value;").await;
+    assert!(today.as_str().is_some_and(|t| t.len() == 10), "today by default: {today}");
+    d.execute("document.getElementById('trade-date').value = '2026-11-30';").await;
+    let type_hidden = "return document.getElementById('trade-account-type-field').hidden;";
+    d.type_into("#trade-account", "brokerage").await;
+    assert_eq!(d.execute(type_hidden).await, true, "a known account has its type");
+    d.clear("#trade-account").await;
+    d.type_into("#trade-account", "reserve").await;
+    assert_eq!(d.execute(type_hidden).await, false, "a new account asks for its type");
+    d.click("#trade-account-type option[value='taxable']").await;
+    d.click("#trade-action option[value='deposit']").await;
+    assert_eq!(d.text("#trade-price-label").await.as_deref(), Some("Amount"));
+    assert_eq!(d.execute("return document.getElementById('trade-quantity-field').hidden;").await, true);
+    d.type_into("#trade-price", "1000").await;
+    d.type_into("#trade-description", "emergency fund").await;
+    d.click("#trade-submit").await;
+    let recorded = d.wait_text("#trade-result", |t| !t.is_empty()).await;
+    assert_eq!(recorded, "Recorded T9", "the 9th row of the ledger");
+    assert_eq!(d.text("#trade-error").await.as_deref(), Some(""));
+    d.click("#nav-overview").await;
+    d.wait_text("#total-value", |t| t == "$6,103.80").await;
+    let accounts = d.wait_text("#accounts-table tbody", |t| t.contains("reserve")).await;
+    assert!(accounts.contains("$1,000.00"), "{accounts}");
+
+    // A buy without its symbol is refused (422) beside the symbol; with it, it is recorded.
+    d.click("#nav-import").await;
+    d.wait_for("return [...document.querySelectorAll('#trade-accounts option')].map((o) => o.value);", |v| {
+        *v == json!(["brokerage", "reserve"])
+    })
+    .await;
+    d.execute("document.getElementById('trade-date').value = '2026-11-30';").await;
+    d.clear("#trade-account").await;
+    d.type_into("#trade-account", "brokerage").await;
+    d.click("#trade-action option[value='buy']").await;
+    assert_eq!(d.text("#trade-price-label").await.as_deref(), Some("Price per share"));
+    d.type_into("#trade-quantity", "10").await;
+    d.type_into("#trade-price", "74.20").await;
+    d.click("#trade-submit").await;
+    let refused = d.wait_text("#trade-symbol-error", |t| !t.is_empty()).await;
+    assert_eq!(refused, "Required for buy");
+    assert_eq!(d.execute("return document.getElementById('trade-symbol').getAttribute('aria-invalid');").await, "true");
+    assert_eq!(d.text("#trade-result").await.as_deref(), Some(""), "nothing recorded");
+    d.type_into("#trade-symbol", "bnd").await;
+    d.click("#trade-submit").await;
+    let recorded = d.wait_text("#trade-result", |t| !t.is_empty()).await;
+    assert_eq!(recorded, "Recorded T10");
+    assert_eq!(d.text("#trade-symbol-error").await.as_deref(), Some(""), "the refusal is gone");
+    d.screenshot("web-trade.png").await;
+
+    // The holdings now hold 10 BND at its close of 74.20, bought with brokerage cash: three
+    // asset classes, the total unchanged at 6,103.80 (the deposit's 1,000.00 in).
+    d.click("#nav-allocation").await;
+    let bnd = holding(&d, "BND", |row| row["name"] == "Vanguard Total Bond Market ETF").await;
+    let holdings = get("holdings").await;
+    assert_eq!((&holdings["total"], &holdings["cash"]), (&json!("6103.80"), &json!("3237.80")));
+    let listed: Vec<&Value> = holdings["holdings"].as_array().unwrap().iter().map(|h| &h["symbol"]).collect();
+    assert_eq!(listed, [&json!("VTI"), &json!("BND")], "largest first");
+    let weight = holdings["holdings"][1]["weight"].as_str().unwrap();
+    let expected = json!({ "symbol": "BND", "name": "Vanguard Total Bond Market ETF", "asset_class": "Fixed income",
+        "sector": "Aggregate bonds", "region": "United States", "quantity": "10", "market_value": "$742.00",
+        "weight": percent(weight), "accounts": "brokerage" });
+    assert_eq!(bnd, expected);
+    footer(&d, &[("Cash", "$3,237.80"), ("Total", "$6,103.80")]).await;
+    let classes = pie(&d, "asset-class").await;
+    assert_pie(
+        &classes,
+        &holdings["by_asset_class"],
+        &[("cash", "3237.80"), ("equity", "2124.00"), ("fixed_income", "742.00")],
+    );
+    let sectors = pie(&d, "sector").await;
+    assert_pie(
+        &sectors,
+        &holdings["by_sector"],
+        &[("Cash", "3237.80"), ("Total market", "2124.00"), ("Aggregate bonds", "742.00")],
+    );
+    d.resize(1300).await;
+    d.screenshot("web-holdings-after-trade.png").await;
+
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;
     let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;
@@ -502,6 +665,78 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let _ = http.delete(d.session.clone()).send().await;
     db.remove().await;
+}
+
+/// The holdings table's row of `symbol` (column → text, read at once), waiting until the page
+/// shows it and `ready` holds (the page may be drawing it again after a live update).
+async fn holding(d: &Driver, symbol: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let script = format!(
+        "const tr = document.querySelector(\"#holdings-table tr[data-symbol='{symbol}']\");\
+         return tr && Object.fromEntries([...tr.cells].map((td) => [td.dataset.column, td.textContent]));"
+    );
+    d.wait_for(&script, |row| row.is_object() && ready(row)).await
+}
+
+/// Waits until the holdings table's footer reads `rows` (label, amount).
+async fn footer(d: &Driver, rows: &[(&str, &str)]) {
+    let expected: Vec<Value> = rows.iter().map(|(label, amount)| json!([label, amount])).collect();
+    d.wait_for(
+        "return [...document.querySelectorAll('#holdings-table tfoot tr')].map((tr) =>\
+           [tr.cells[0].textContent, tr.querySelector('td[data-column=market_value]').textContent]);",
+        |v| *v == json!(expected),
+    )
+    .await;
+}
+
+/// A pie of the holdings as drawn: its role and label, its slices' names, its legend's rows.
+async fn pie(d: &Driver, id: &str) -> Value {
+    d.execute(&format!(
+        "const chart = document.getElementById('{id}-pie');\
+         return {{ role: chart.getAttribute('role'), label: chart.getAttribute('aria-label'),\
+           slices: [...chart.querySelectorAll('path.slice')].map((p) => p.dataset.name),\
+           legend: [...document.querySelectorAll('#{id}-legend li')].map((li) => [li.dataset.name,\
+             li.querySelector('.legend-name').textContent, li.querySelector('.legend-percent').textContent,\
+             li.querySelector('.legend-value').textContent]) }};"
+    ))
+    .await
+}
+
+/// The pie has a slice per slice of the API's answer (`expected`: names and values, largest
+/// first), its legend in words with the API's weight as a percent and its value in dollars.
+fn assert_pie(drawn: &Value, slices: &Value, expected: &[(&str, &str)]) {
+    let slices = slices.as_array().unwrap();
+    let got: Vec<(&str, &str)> =
+        slices.iter().map(|s| (s["name"].as_str().unwrap(), s["value"].as_str().unwrap())).collect();
+    assert_eq!(got, expected, "the API's slices");
+    assert_eq!(drawn["role"], "img");
+    let names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+    assert_eq!(drawn["slices"], json!(names), "{drawn}");
+    let words = |name: &str| match name {
+        "cash" => "Cash".to_owned(),
+        "equity" => "Equity".to_owned(),
+        "fixed_income" => "Fixed income".to_owned(),
+        other => other.to_owned(),
+    };
+    let legend: Vec<Value> = slices
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap();
+            json!([name, words(name), percent(s["weight"].as_str().unwrap()), dollars(s["value"].as_str().unwrap())])
+        })
+        .collect();
+    assert_eq!(drawn["legend"], json!(legend), "{drawn}");
+    let label = drawn["label"].as_str().unwrap();
+    for row in &legend {
+        assert!(
+            label.contains(&format!(
+                "{} {} ({})",
+                row[1].as_str().unwrap(),
+                row[2].as_str().unwrap(),
+                row[3].as_str().unwrap()
+            )),
+            "{label}"
+        );
+    }
 }
 
 /// An amount as the page writes it: "5103.80" → "$5,103.80".

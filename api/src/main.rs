@@ -158,6 +158,7 @@ impl Command {
                     | LedgerCommand::Positions { .. }
                     | LedgerCommand::Value { .. }
                     | LedgerCommand::WashSales { .. }
+                    | LedgerCommand::Balances { .. }
             ),
             Command::User(UserCmd::Show { .. } | UserCmd::List { .. })
             | Command::Portfolio(PortfolioCmd::Show { .. } | PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_))
@@ -300,6 +301,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if cli::closed_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<cli::Failed>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

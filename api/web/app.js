@@ -28,6 +28,7 @@
     asOf: null, // RFC 3339 UTC instant, auditors only
     benchmark: "", // the benchmark the performance section shows (the last one the server took)
     minPosition: 0, // highest event-log position we know was written (imports, live events)
+    accounts: [], // the household's accounts ({ account, account_type }) for the trade form
     section: "overview",
     loadSeq: 0, // bumps on every section load; stale answers are dropped
     stream: null, // { controller } of the live-update reader
@@ -87,12 +88,13 @@
    * The one way this page talks to the server.
    *
    * opts: method, body (object → JSON; string/ArrayBuffer/Blob sent as is), contentType,
-   * auth (default true: send the bearer token and refresh on 401), raw (return the Response),
-   * signal. Answers the parsed JSON (or null for 204); throws ApiError.
+   * headers (more request headers: Idempotency-Key), auth (default true: send the bearer token
+   * and refresh on 401), raw (return the Response), signal. Answers the parsed JSON (or null
+   * for 204); throws ApiError.
    */
   async function api(path, opts = {}) {
-    const { method = "GET", body, contentType, auth = true, raw = false, signal } = opts;
-    const headers = { Accept: raw ? "text/event-stream" : "application/json" };
+    const { method = "GET", body, contentType, headers: extra = {}, auth = true, raw = false, signal } = opts;
+    const headers = Object.assign({ Accept: raw ? "text/event-stream" : "application/json" }, extra);
     let payload = body;
     if (body !== undefined && body !== null && !isBinaryOrText(body)) {
       payload = JSON.stringify(body);
@@ -283,6 +285,10 @@
   function clearAppData() {
     document.querySelectorAll("#app table").forEach((t) => t.replaceChildren());
     $("drift-chart").replaceChildren();
+    clearHoldings();
+    clearTradeForm();
+    $("trade-accounts").replaceChildren();
+    state.accounts = [];
     clearPerformance();
     $("performance-benchmark").value = "";
     $("household-select").replaceChildren();
@@ -367,6 +373,7 @@
   function onHouseholdChange() {
     state.household = $("household-select").value || null;
     $("import-result").textContent = "";
+    clearTradeForm();
     loadSection(state.section);
     startStream();
   }
@@ -421,7 +428,10 @@
     const seq = ++state.loadSeq;
     const current = () => seq === state.loadSeq;
     clearAppError();
-    const loaders = { overview: loadOverview, performance: loadPerformance, allocation: loadAllocation, gains: loadGains, audit: loadAudit, security: loadSecurity };
+    const loaders = {
+      overview: loadOverview, performance: loadPerformance, allocation: loadAllocation, gains: loadGains,
+      import: loadTradeAccounts, audit: loadAudit, security: loadSecurity,
+    };
     const loader = loaders[name];
     if (loader) await loader(current);
   }
@@ -461,6 +471,7 @@
   const VALUATION_COLUMNS = ["account", "symbol", "quantity", "price", "price_date", "market_value", "cost_basis", "unrealized_gain"];
 
   async function loadAllocation(current) {
+    const holdings = loadHoldings(current);
     const portfolios = await fillTable("portfolios-table", "portfolios", {}, current, { preferred: ["name"] });
     // Allocations name their portfolio by its key: show the portfolio's name instead.
     const names = new Map(((portfolios && portfolios.rows) || []).map((p) => [p.portfolio, p.name]));
@@ -469,6 +480,7 @@
       values: { portfolio: (key) => names.get(key) || key },
     });
     if (current()) renderDriftChart($("drift-chart"), (allocations && allocations.rows) || [], (portfolios && portfolios.rows) || []);
+    await holdings;
   }
 
   async function loadGains(current) {
@@ -843,6 +855,206 @@
     chart.setAttribute("viewBox", `0 0 ${CHART.width} ${height}`);
     chart.setAttribute("width", String(CHART.width));
     chart.setAttribute("height", String(height));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Holdings: the consolidated holdings table and the pies by asset class, sector and region
+  // (GET …/holdings; the server computes every amount and weight)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Asset classes as the security master names them (snake_case), in words. */
+  const ASSET_CLASSES = {
+    equity: "Equity",
+    fixed_income: "Fixed income",
+    cash: "Cash",
+    real_estate: "Real estate",
+    commodity: "Commodity",
+    alternative: "Alternative",
+    multi_asset: "Multi-asset",
+    unclassified: "Unclassified",
+  };
+  const assetClassName = (name) => ASSET_CLASSES[name] || capitalize(String(name).replace(/_/g, " "));
+  /** Sectors and regions are the security master's own words; only the filler is ours. */
+  const sliceName = (name) => (name === "unclassified" ? "Unclassified" : name);
+
+  const HOLDING_COLUMNS = [
+    ["symbol", "text"], ["name", "text"], ["asset_class", "text"], ["sector", "text"], ["region", "text"],
+    ["quantity", "decimal"], ["market_value", "money"], ["weight", "percent"], ["accounts", "text"],
+  ];
+  const PIES = [
+    ["by_asset_class", "asset-class", "asset class", assetClassName],
+    ["by_sector", "sector", "sector", sliceName],
+    ["by_region", "region", "region", sliceName],
+  ];
+  const PIE_COLORS = 10; // .slice-0 … .slice-9 in app.css
+
+  async function loadHoldings(current) {
+    try {
+      const data = await queryHousehold("holdings", {});
+      if (current()) renderHoldings(data);
+    } catch (err) {
+      if (!current()) return;
+      clearHoldings();
+      if (err instanceof ApiError && err.status === 404) {
+        // Nothing recorded in the household yet.
+        renderTable($("holdings-table"), { rows: [] });
+        for (const [, id, what] of PIES) renderPie($(`${id}-pie`), $(`${id}-legend`), [], what, assetClassName, null);
+        return;
+      }
+      renderTableError($("holdings-table"), err);
+      showAppError(err);
+    }
+  }
+
+  function clearHoldings() {
+    $("holdings-table").replaceChildren();
+    for (const [, id] of PIES) {
+      $(`${id}-pie`).replaceChildren();
+      $(`${id}-legend`).replaceChildren();
+    }
+    $("holdings-unpriced").textContent = "";
+    $("holdings-unclassified").replaceChildren();
+    $("holdings-unclassified").hidden = true;
+  }
+
+  function renderHoldings(data) {
+    const table = $("holdings-table");
+    renderTable(table, {
+      position: data.position,
+      as_of: data.as_of,
+      columns: HOLDING_COLUMNS.map(([name, kind]) => ({ name, kind })),
+      rows: (data.holdings || []).map((h) => Object.assign({}, h, { accounts: (h.accounts || []).join(", ") })),
+    }, {
+      values: { asset_class: assetClassName, sector: sliceName, region: sliceName },
+      rowData: ["symbol"],
+      footer: () => [
+        { label: "Cash", term: "cash", values: { market_value: data.cash } },
+        { label: "Total", term: "total", values: { market_value: data.total } },
+      ],
+    });
+    for (const [key, id, what, label] of PIES) {
+      renderPie($(`${id}-pie`), $(`${id}-legend`), data[key] || [], what, label, data.total);
+    }
+    const unpriced = Number(data.unpriced) || 0;
+    $("holdings-unpriced").textContent = unpriced
+      ? `${unpriced} holding${unpriced === 1 ? " has" : "s have"} no price: not counted in the total, the weights or the pies.`
+      : "";
+    renderUnclassifiedNote(data);
+  }
+
+  /** Says which symbols the security master does not describe, and how to describe them. */
+  function renderUnclassifiedNote(data) {
+    const note = $("holdings-unclassified");
+    const count = Number(data.unclassified) || 0;
+    note.hidden = count === 0;
+    if (!count) {
+      note.replaceChildren();
+      return;
+    }
+    const symbols = (data.holdings || []).filter((h) => h.asset_class === "unclassified").map((h) => h.symbol);
+    const code = (text) => {
+      const el = document.createElement("code");
+      el.textContent = text;
+      return el;
+    };
+    const p = document.createElement("p");
+    p.append(
+      `${count === 1 ? "One holding is" : `${count} holdings are`} not described in the security master` +
+        (symbols.length ? ` (${symbols.join(", ")})` : "") + ", so " + (count === 1 ? "it is" : "they are") +
+        ` counted as unclassified. To classify ${count === 1 ? "it" : "them"}, run `,
+      code("cairn market securities FILE"),
+      " with a CSV of the columns ",
+      code("symbol,name,asset_class,sector,region"),
+      " (asset class equity, fixed_income, cash, real_estate, commodity, alternative or multi_asset).",
+    );
+    note.replaceChildren(p);
+  }
+
+  /** The colour class of a slice: cash and the unclassified have their own, the rest in turn. */
+  function sliceClass(name, index) {
+    if (name === "cash" || name === "Cash") return "slice-cash";
+    if (name === "unclassified") return "slice-unclassified";
+    return `slice-${index % PIE_COLORS}`;
+  }
+
+  /**
+   * A donut of `slices` ({ name, value, weight }, largest first, as the server sent them) in
+   * `chart`, and its legend (name, percent, dollars) in `legend`. Angles come from the weights;
+   * a slice below zero (an overdrawn cash balance) is listed but not drawn.
+   */
+  function renderPie(chart, legend, slices, what, label, total) {
+    const title = `Holdings by ${what}`;
+    const size = 180;
+    const c = size / 2;
+    const outer = 86;
+    const inner = 52;
+    const r = (n) => n.toFixed(2);
+    chart.replaceChildren(svg("title", {}, title));
+    legend.replaceChildren();
+    const drawn = slices.filter((s) => (fraction(s.weight) || 0) > 0);
+    const sum = drawn.reduce((a, s) => a + fraction(s.weight), 0);
+    if (!drawn.length) {
+      chart.append(
+        svg("circle", { cx: c, cy: c, r: (outer + inner) / 2, class: "pie-empty" }),
+        svg("text", { x: c, y: c + 4, "text-anchor": "middle", class: "pie-note" }, "Nothing held"),
+      );
+      chart.setAttribute("aria-label", `${title}: nothing held`);
+      return;
+    }
+    const point = (radius, turn) => {
+      const a = turn * 2 * Math.PI;
+      return `${r(c + radius * Math.sin(a))},${r(c - radius * Math.cos(a))}`;
+    };
+    let start = 0;
+    slices.forEach((s, i) => {
+      const name = label(s.name);
+      const cls = sliceClass(s.name, i);
+      const share = fraction(s.weight);
+      const text = `${name}: ${s.weight === null || s.weight === undefined ? "no weight" : percentOf(s.weight)}, ${money(s.value)}`;
+      if (share > 0) {
+        const turn = share / sum;
+        let d;
+        if (turn >= 0.999999) {
+          // The whole ring: two half circles outside, two inside (even-odd leaves the hole).
+          d = `M${point(outer, 0)}A${outer},${outer} 0 1 1 ${point(outer, 0.5)}A${outer},${outer} 0 1 1 ${point(outer, 0)}Z` +
+            `M${point(inner, 0)}A${inner},${inner} 0 1 0 ${point(inner, 0.5)}A${inner},${inner} 0 1 0 ${point(inner, 0)}Z`;
+        } else {
+          const end = start + turn;
+          const large = turn > 0.5 ? 1 : 0;
+          d = `M${point(outer, start)}A${outer},${outer} 0 ${large} 1 ${point(outer, end)}` +
+            `L${point(inner, end)}A${inner},${inner} 0 ${large} 0 ${point(inner, start)}Z`;
+        }
+        const path = svg("path", { d, class: `slice ${cls}`, "data-name": s.name, "fill-rule": "evenodd" });
+        path.append(svg("title", {}, text));
+        chart.append(path);
+        start += turn;
+      }
+      const li = document.createElement("li");
+      li.dataset.name = s.name;
+      const swatch = document.createElement("span");
+      swatch.className = `swatch ${cls}`;
+      swatch.setAttribute("aria-hidden", "true");
+      const nameEl = document.createElement("span");
+      nameEl.className = "legend-name";
+      nameEl.textContent = name;
+      const pct = document.createElement("span");
+      pct.className = "legend-percent";
+      pct.textContent = s.weight === null || s.weight === undefined ? "—" : percentOf(s.weight);
+      const dollars = document.createElement("span");
+      dollars.className = "legend-value";
+      dollars.textContent = money(s.value);
+      li.append(swatch, nameEl, " ", pct, " ", dollars);
+      if (!(share > 0)) li.classList.add("not-drawn");
+      legend.append(li);
+    });
+    if (total !== null && total !== undefined) {
+      chart.append(
+        svg("text", { x: c, y: c - 3, "text-anchor": "middle", class: "pie-total" }, money(total)),
+        svg("text", { x: c, y: c + 14, "text-anchor": "middle", class: "pie-note" }, "total"),
+      );
+    }
+    chart.setAttribute("aria-label", `${title}` + (total ? ` (total ${money(total)})` : "") + ": " +
+      slices.map((s) => `${label(s.name)} ${s.weight ? percentOf(s.weight) : "—"} (${money(s.value)})`).join("; "));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1412,6 +1624,209 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Record a trade (POST …/trades, one ledger row in the CSV's columns)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Actions that move money only: one unit at the amount (the ledger's amount is quantity × price). */
+  const CASH_ACTIONS = ["dividend", "interest", "deposit", "withdrawal", "fee"];
+  /** Actions with no symbol on this form (a dividend keeps its symbol). */
+  const NO_SYMBOL = ["interest", "deposit", "withdrawal", "fee"];
+  /** The form's inputs by the body's field names (those a problem's `field` may name). */
+  const TRADE_FIELDS = {
+    trade_date: "trade-date",
+    account: "trade-account",
+    account_type: "trade-account-type",
+    action: "trade-action",
+    symbol: "trade-symbol",
+    quantity: "trade-quantity",
+    price: "trade-price",
+    fees: "trade-fees",
+    description: "trade-description",
+  };
+
+  /** The household's accounts for the form's list (GET …/accounts, with min_position). */
+  async function loadTradeAccounts(current) {
+    if (!canImport()) return;
+    if (!$("trade-date").value) $("trade-date").value = localToday();
+    try {
+      const data = await queryHousehold("accounts", {});
+      if (!current()) return;
+      state.accounts = (data.rows || []).map((r) => ({ account: r.account, account_type: r.account_type }));
+    } catch (err) {
+      if (!current()) return;
+      state.accounts = [];
+      // A household with nothing recorded has no accounts yet: the form still takes a new one.
+      if (!(err instanceof ApiError && err.status === 404)) showAppError(err);
+    }
+    $("trade-accounts").replaceChildren(...state.accounts.map((a) => {
+      const option = document.createElement("option");
+      option.value = a.account;
+      option.label = `${a.account} (${accountTypeName(a.account_type)})`;
+      return option;
+    }));
+    onTradeAccountInput();
+  }
+
+  /** An account type as the form's select names it ("roth_ira" → "Roth IRA"). */
+  function accountTypeName(type) {
+    const option = [...$("trade-account-type").options].find((o) => o.value === type);
+    return option ? option.textContent : type || "";
+  }
+
+  /** Today in the browser's time zone, as YYYY-MM-DD. */
+  function localToday() {
+    const now = new Date();
+    return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  }
+
+  const knownAccount = (name) => state.accounts.some((a) => a.account === name);
+
+  /** A name that is not one of the household's accounts opens a new one: it needs a type. */
+  function onTradeAccountInput() {
+    const name = $("trade-account").value.trim();
+    $("trade-account-type-field").hidden = !name || knownAccount(name);
+  }
+
+  /** Cash movements take an amount; trades a quantity and a price; some take no symbol. */
+  function onTradeActionChange() {
+    const action = $("trade-action").value;
+    const cash = CASH_ACTIONS.includes(action);
+    $("trade-quantity-field").hidden = cash;
+    $("trade-symbol-field").hidden = NO_SYMBOL.includes(action);
+    $("trade-price-label").textContent = cash ? "Amount" : "Price per share";
+  }
+
+  /** The body: the ledger CSV's columns, decimals as the strings typed. */
+  function tradeBody() {
+    const value = (id) => $(id).value.trim();
+    const action = value("trade-action");
+    const body = { trade_date: value("trade-date"), account: value("trade-account"), action };
+    if (!$("trade-account-type-field").hidden && value("trade-account-type")) body.account_type = value("trade-account-type");
+    if (!$("trade-symbol-field").hidden && value("trade-symbol")) body.symbol = value("trade-symbol").toUpperCase();
+    body.quantity = CASH_ACTIONS.includes(action) ? "1" : value("trade-quantity");
+    body.price = value("trade-price");
+    if (value("trade-fees")) body.fees = value("trade-fees");
+    if (value("trade-description")) body.description = value("trade-description");
+    return body;
+  }
+
+  /** What must be typed before the server is asked (it checks everything else). */
+  function tradeMissing(body) {
+    const missing = {};
+    if (!body.trade_date) missing.trade_date = "Choose the trade date.";
+    if (!body.account) missing.account = "Pick an account or type a new one.";
+    if (!CASH_ACTIONS.includes(body.action) && !body.quantity) missing.quantity = "Enter the number of shares.";
+    if (!body.price) missing.price = CASH_ACTIONS.includes(body.action) ? "Enter the amount." : "Enter the price per share.";
+    return missing;
+  }
+
+  /** 16 random bytes as hex: a fresh Idempotency-Key (crypto.getRandomValues works over plain HTTP too). */
+  function freshKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return `web-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  async function onTradeSubmit(event) {
+    event.preventDefault();
+    clearTradeMessages();
+    if (!state.household) {
+      $("trade-error").textContent = "Pick a household first.";
+      return;
+    }
+    const body = tradeBody();
+    const missing = Object.entries(tradeMissing(body));
+    if (missing.length) {
+      for (const [field, text] of missing) showTradeFieldError(field, text);
+      $(TRADE_FIELDS[missing[0][0]]).focus();
+      return;
+    }
+    const button = $("trade-submit");
+    button.disabled = true;
+    let done;
+    try {
+      const url = `/v1/households/${encodeURIComponent(state.household)}/trades`;
+      done = await api(url, { method: "POST", body, headers: { "Idempotency-Key": freshKey() } });
+    } catch (err) {
+      showTradeError(err);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    showTradeResult(done);
+    notePosition(done.last_position);
+    for (const id of ["trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-description"]) $(id).value = "";
+    $("trade-account-type").value = "";
+    // Read our own write: the account list and the overview wait for the recorded position.
+    const seq = ++state.loadSeq;
+    const current = () => seq === state.loadSeq;
+    await Promise.all([loadTradeAccounts(current), loadOverview(current)]);
+  }
+
+  /** "Recorded T7", with what the ledger wants a person to check. */
+  function showTradeResult(done) {
+    const ids = done.trade_ids || [];
+    const result = $("trade-result");
+    let text = ids.length
+      ? `Recorded ${ids.join(", ")}`
+      : "Nothing new was recorded: the ledger already holds this trade.";
+    const warnings = (done.warnings || []).map((w) => w.message).filter(Boolean);
+    if (warnings.length) text += `. Check: ${warnings.join("; ")}`;
+    result.textContent = text;
+    result.dataset.tradeId = ids[0] || "";
+    result.className = "result ok";
+  }
+
+  /** A refusal: next to the field it names (validation, 422, or a malformed field, 400), else under the form. */
+  function showTradeError(err) {
+    const p = (err instanceof ApiError && err.problem) || {};
+    const field = typeof p.field === "string" ? p.field : "";
+    const id = TRADE_FIELDS[field];
+    const visible = id && !$(id).closest(".field").hidden;
+    if (err instanceof ApiError && (err.status === 422 || err.status === 400) && visible) {
+      let detail = String(p.detail || p.title || "");
+      detail = detail.replace(/^line \d+: /, "");
+      if (detail.startsWith(`${field}: `)) detail = detail.slice(field.length + 2);
+      showTradeFieldError(field, capitalize(detail));
+      $(id).focus();
+      return;
+    }
+    // A quantity refused while the form hides it (cash movements send 1) belongs to the amount.
+    if (err instanceof ApiError && field === "quantity" && CASH_ACTIONS.includes($("trade-action").value)) {
+      showTradeFieldError("price", problemMessage(err));
+      return;
+    }
+    $("trade-error").textContent = `Not recorded: ${problemMessage(err)}`;
+  }
+
+  function showTradeFieldError(field, text) {
+    const input = $(TRADE_FIELDS[field]);
+    $(`${TRADE_FIELDS[field]}-error`).textContent = text;
+    input.setAttribute("aria-invalid", "true");
+  }
+
+  function clearTradeMessages() {
+    for (const id of Object.values(TRADE_FIELDS)) {
+      $(`${id}-error`).textContent = "";
+      $(id).removeAttribute("aria-invalid");
+    }
+    $("trade-error").textContent = "";
+    const result = $("trade-result");
+    result.textContent = "";
+    result.className = "result";
+    delete result.dataset.tradeId;
+  }
+
+  /** Forgets what was typed and said (sign-out, another household). */
+  function clearTradeForm() {
+    clearTradeMessages();
+    for (const id of ["trade-account", "trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-description"]) {
+      $(id).value = "";
+    }
+    $("trade-account-type").value = "";
+    $("trade-account-type-field").hidden = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // MFA
   // ---------------------------------------------------------------------------------------------
 
@@ -1573,6 +1988,9 @@
       loadAudit(() => seq === state.loadSeq);
     });
     $("import-form").addEventListener("submit", onImportSubmit);
+    $("trade-form").addEventListener("submit", onTradeSubmit);
+    $("trade-account").addEventListener("input", onTradeAccountInput);
+    $("trade-action").addEventListener("change", onTradeActionChange);
     $("mfa-setup-start").addEventListener("click", onMfaSetupStart);
     $("mfa-enable").addEventListener("click", onMfaEnable);
     $("new-device-dismiss").addEventListener("click", () => { $("new-device-notice").hidden = true; });
@@ -1583,6 +2001,7 @@
   async function start() {
     wire();
     $("gains-year").value = String(new Date().getFullYear());
+    onTradeActionChange();
     if (sessionStorage.getItem(REFRESH_KEY) && (await tryRefresh())) {
       await enterApp(false);
     } else {

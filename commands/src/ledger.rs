@@ -353,6 +353,18 @@ pub async fn close_account<S: EventStore>(
     execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
+/// Records balance assertions ([`domain::ledger::balances`]): what accounts held at the end of
+/// a day by a statement's count. One already recorded records nothing.
+pub async fn assert_balances<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    assertions: Vec<domain::ledger::balances::Assertion>,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::AssertBalances { assertions };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
 /// Runs a decision built from the fresh state on the household's ledger.
 async fn execute_with<S: EventStore>(
     cx: &Context<S>,

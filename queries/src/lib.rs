@@ -3,6 +3,7 @@
 //! - [`read`]: [`read::Reader`] catches a projector up (or replays the log up to an instant
 //!   into a scratch database, for auditors) and pins one snapshot to read; and the audit trail
 //!   ([`read::change_rows`]), assembled once for both shells.
+//! - [`balances`]: balance assertions checked against the ledger.
 //! - [`household`]: what a household is worth (positions at market value plus cash).
 //! - [`holdings`]: consolidated holdings across accounts, described by the security master,
 //!   and the allocation by asset class, sector, region and account.
@@ -19,6 +20,7 @@
 //! Nothing here writes events; the one write is the risk row a read computes, through
 //! `projections::risk::save`.
 
+pub mod balances;
 pub mod holdings;
 pub mod household;
 pub mod instant;

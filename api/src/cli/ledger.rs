@@ -40,14 +40,41 @@ pub(crate) enum LedgerCommand {
     /// spin-offs, name changes, share journals) refuses the file, naming its line, unless
     /// `--skip-unknown` lists it under `skipped` instead. `--format auto` recognises a Schwab
     /// export by its header and says in `format` what it chose.
+    ///
+    /// `--format ofx` reads an OFX investment statement (`.ofx` or `.qfx`, version 1.x SGML or
+    /// 2.x XML) the same way: buys and sells of stocks, funds and others, reinvested income (the
+    /// income and the buy), dividends, interest and capital gain distributions, transfers of
+    /// shares in and out, splits, and cash deposits, withdrawals, interest and fees, each
+    /// security by its ticker (else its CUSIP) and each row's `id` its FITID, so overlapping
+    /// downloads record each transaction once. Options, bonds, short sales and other
+    /// transactions refuse the file, naming the line and element, unless `--skip-unknown`;
+    /// `--format auto` recognises OFX by its header.
+    ///
+    /// `--format fidelity` reads Fidelity's account history download (Activity & Orders →
+    /// Download; preamble and closing notes ignored, columns found by name): YOU BOUGHT and
+    /// REINVESTMENT (buys), YOU SOLD, DIVIDEND RECEIVED and LONG-/SHORT-TERM CAP GAIN (ordinary
+    /// dividends, the latter described as capital gain distributions), INTEREST EARNED,
+    /// electronic funds transfers, direct deposits and debits and cash TRANSFERRED FROM/TO
+    /// (deposits and withdrawals), CONTRIBUTION (contributions, a prior-year one for the year
+    /// before), FOREIGN TAX PAID and FEE CHARGED (fees). Moves into and out of the core money
+    /// market (SPAXX, FDRXX, …) and pending (Processing) entries are listed under `skipped`.
+    /// `--format vanguard` reads Vanguard's brokerage transaction download (the holdings section
+    /// ignored; one account per file): Buy and Reinvestment (buys), Sell, Dividend and Capital
+    /// gain (LT)/(ST) (ordinary dividends, the latter described), Interest, Funds Received,
+    /// Withdrawal and cash transfers (deposits, withdrawals), share transfers (`transfer_in` at
+    /// the Share Price, `transfer_out`) and Fee; Sweep in/out and the settlement fund's (VMFXX)
+    /// buys and sells are listed under `skipped`. Any other action or type (share transfers at
+    /// Fidelity, conversions and exchanges at Vanguard) refuses the file, naming its line,
+    /// unless `--skip-unknown`; `--format auto` recognises both by their headers.
     Import {
         /// The file, or `-` for standard input.
         file: std::path::PathBuf,
         /// The household (created if missing).
         #[arg(long)]
         household: String,
-        /// The file's format: `csv` (cairn's ledger CSV), a broker's export (`schwab`), or
-        /// `auto` (a broker's export recognised from its first lines, else the ledger CSV).
+        /// The file's format: `csv` (cairn's ledger CSV), a broker's export (`schwab`,
+        /// `fidelity`, `vanguard`, or `ofx` for an OFX investment statement), or `auto` (a
+        /// broker's export recognised from its first lines, else the ledger CSV).
         #[arg(long, default_value = "csv", value_parser = import_format)]
         format: ImportFormat,
         /// The account a broker export's rows belong to (its label in the ledger).
@@ -140,6 +167,42 @@ pub(crate) enum LedgerCommand {
         /// The closing date (YYYY-MM-DD).
         #[arg(long)]
         on: chrono::NaiveDate,
+    },
+    /// Record a balance assertion: what an account held at the end of a day by a statement's
+    /// count (`--symbol S --quantity Q` for shares, `--cash C` for cash). `ledger balances`
+    /// checks it against the rows; it is recorded whether or not it holds.
+    Assert {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        account: String,
+        /// The day (YYYY-MM-DD): the account's holding at its end, every row dated on or
+        /// before it counted.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// The symbol whose shares are asserted.
+        #[arg(long, requires = "quantity", conflicts_with = "cash")]
+        symbol: Option<String>,
+        /// Shares held, as the statement prints them (its decimals set the tolerance: half a
+        /// unit of the last place).
+        #[arg(long, requires = "symbol", allow_negative_numbers = true)]
+        quantity: Option<rust_decimal::Decimal>,
+        /// Cash held, as the statement prints it.
+        #[arg(long, required_unless_present = "symbol", allow_negative_numbers = true)]
+        cash: Option<rust_decimal::Decimal>,
+        /// Where the figure comes from (a statement's name).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Every balance assertion checked against the rows: what was asserted, what the ledger
+    /// says the account held at the end of that day, the difference, and `ok` or `mismatch`
+    /// (beyond half a unit of the asserted number's last decimal place, as Beancount does).
+    /// Exits 1 when any assertion does not hold.
+    Balances {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
     },
     /// The household's accounts: type, owner, lot method, institution, masked numbers, plan
     /// terms, closing date and cash balance.
@@ -451,6 +514,23 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             let o =
                 commands::ledger::close_account(&cx, &household, &account, on, &caller("cairn ledger close")).await?;
             print_outcome(&o, serde_json::json!({ "closed": account }))?;
+        }
+        LedgerCommand::Assert { household, account, date, symbol, quantity, cash, source } => {
+            let quantity = quantity.or(cash).unwrap_or_default();
+            let symbol = symbol.map(|s| s.trim().to_ascii_uppercase());
+            let assertion = domain::ledger::balances::Assertion { account, date, symbol, quantity, source };
+            let who = caller("cairn ledger assert");
+            let o = commands::ledger::assert_balances(&cx, &household, vec![assertion], &who).await?;
+            print_outcome(&o, serde_json::json!({ "recorded": !o.events.is_empty() }))?;
+        }
+        LedgerCommand::Balances { household, format } => {
+            let mut reader = Reader::open(store, url).await?;
+            reader.ready("holdings").await?;
+            let checked = queries::balances::check(&reader.db, &household).await?;
+            out!("{}", with_newline(checked.report().render(format.into())))?;
+            if checked.mismatches > 0 {
+                return Err(super::Failed(format!("{} balance assertion(s) do not hold", checked.mismatches)).into());
+            }
         }
         LedgerCommand::Accounts { household, format } => {
             let vault = Vault::new(store.clone(), master_key()?);

@@ -103,3 +103,16 @@ pub(crate) fn with_newline(mut s: String) -> String {
 pub(crate) fn master_key() -> anyhow::Result<MasterKey> {
     api::config::MasterKeySource::from_env().load()
 }
+
+/// A check that ran and found something wrong (`ledger balances` with an assertion that does
+/// not hold): the command exits 1, as `verify` does, not 2 (bad input).
+#[derive(Debug)]
+pub(crate) struct Failed(pub String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failed {}

@@ -22,16 +22,25 @@ use crate::CommandError;
 pub enum Broker {
     /// Charles Schwab's transaction history CSV ([`super::schwab`]).
     Schwab,
+    /// Fidelity's account history CSV ([`super::fidelity`]).
+    Fidelity,
+    /// Vanguard's brokerage transaction download ([`super::vanguard`]).
+    Vanguard,
+    /// An OFX investment statement, version 1.x (SGML) or 2.x (XML) ([`super::ofx`]).
+    Ofx,
 }
 
 impl Broker {
     /// Every format, in the order [`Broker::recognize`] tries them.
-    pub const ALL: &'static [Broker] = &[Broker::Schwab];
+    pub const ALL: &'static [Broker] = &[Broker::Schwab, Broker::Fidelity, Broker::Vanguard, Broker::Ofx];
 
     /// The name `--format` and `?format=` take.
     pub fn name(self) -> &'static str {
         match self {
             Self::Schwab => "schwab",
+            Self::Fidelity => "fidelity",
+            Self::Vanguard => "vanguard",
+            Self::Ofx => "ofx",
         }
     }
 
@@ -39,6 +48,9 @@ impl Broker {
     pub fn title(self) -> &'static str {
         match self {
             Self::Schwab => "a Charles Schwab transaction history export",
+            Self::Fidelity => "a Fidelity account history download",
+            Self::Vanguard => "a Vanguard transaction download",
+            Self::Ofx => "an OFX investment statement",
         }
     }
 
@@ -50,6 +62,9 @@ impl Broker {
     pub fn recognize(bytes: &[u8]) -> Option<Broker> {
         Self::ALL.iter().copied().find(|b| match b {
             Self::Schwab => super::schwab::recognizes(bytes),
+            Self::Fidelity => super::fidelity::recognizes(bytes),
+            Self::Vanguard => super::vanguard::recognizes(bytes),
+            Self::Ofx => super::ofx::recognizes(bytes),
         })
     }
 
@@ -66,6 +81,9 @@ impl Broker {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
         match self {
             Self::Schwab => super::schwab::parse(bytes, account, account_type, skip_unknown),
+            Self::Fidelity => super::fidelity::parse(bytes, account, account_type, skip_unknown),
+            Self::Vanguard => super::vanguard::parse(bytes, account, account_type, skip_unknown),
+            Self::Ofx => super::ofx::parse(bytes, account, account_type, skip_unknown),
         }
     }
 }
@@ -104,6 +122,16 @@ pub struct Entry {
     pub ratio: Option<String>,
     /// The settlement date, where the file gives one.
     pub settlement_date: Option<NaiveDate>,
+}
+
+/// A file's entries oldest first, for a broker that lists them newest first: reversed when the
+/// first is dated after the last, so that an account opens on its first row and a day's entries
+/// (a dividend, then its reinvestment) keep their order.
+pub fn oldest_first(mut entries: Vec<Entry>) -> Vec<Entry> {
+    if entries.first().zip(entries.last()).is_some_and(|(first, last)| first.date > last.date) {
+        entries.reverse();
+    }
+    entries
 }
 
 /// Checks `entries` (in the order they are to be recorded) as ledger rows of `account`; the

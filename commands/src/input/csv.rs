@@ -21,7 +21,7 @@ pub(crate) struct Lines<'b> {
 }
 
 impl<'b> Lines<'b> {
-    fn of(bytes: &'b [u8]) -> Self {
+    pub(crate) fn of(bytes: &'b [u8]) -> Self {
         Self { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
     }
 

@@ -28,7 +28,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, rows, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, rows, Converted, Entry, Skipped};
 use super::csv::bad;
 use crate::CommandError;
 
@@ -146,12 +146,8 @@ pub fn parse(
             ..Entry::default()
         });
     }
-    // Schwab lists the newest entry first: record oldest first, so that an account opens on its
-    // first row and a day's entries keep their order.
-    if pending.first().zip(pending.last()).is_some_and(|(first, last)| first.date > last.date) {
-        pending.reverse();
-    }
-    converted.rows = rows(&pending, account, account_type)?;
+    // Schwab lists the newest entry first.
+    converted.rows = rows(&oldest_first(pending), account, account_type)?;
     if !header {
         return Err(bad(1, "header", format!("no Schwab header {HEADER:?} in the file")));
     }

@@ -7,6 +7,7 @@
 //! `WashSaleReversed` for those that no longer hold, `WashSaleAdjusted` for new ones. A late
 //! row therefore corrects history with new events; nothing recorded is edited.
 
+pub mod balances;
 pub mod benefits;
 pub mod contributions;
 pub mod lots;
@@ -92,6 +93,8 @@ pub enum LedgerEvent {
         id: String,
         reason: String,
     },
+    /// What an account held at the end of a day, by someone else's count (see [`balances`]).
+    BalanceAsserted(balances::Assertion),
 }
 
 impl LedgerEvent {
@@ -111,6 +114,7 @@ impl LedgerEvent {
             Self::TradeCorrected { .. } => "TradeCorrected",
             Self::WashSaleAdjusted(_) => "WashSaleAdjusted",
             Self::WashSaleReversed { .. } => "WashSaleReversed",
+            Self::BalanceAsserted(_) => "BalanceAsserted",
         }
     }
 }
@@ -177,6 +181,9 @@ pub struct Ledger {
     /// How many recorded rows (cancelled ones included) carry each row identity.
     #[serde(default)]
     pub row_ids: BTreeMap<String, u64>,
+    /// Balance assertions, in recording order.
+    #[serde(default)]
+    pub assertions: Vec<balances::Assertion>,
 }
 
 impl Ledger {
@@ -289,6 +296,7 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
         LedgerEvent::WashSaleReversed { id, .. } => {
             state.wash_sales.remove(&id);
         }
+        LedgerEvent::BalanceAsserted(a) => state.assertions.push(a),
     }
     state
 }
@@ -412,6 +420,9 @@ pub enum LedgerCommand {
     CloseAccount { account: String, closed_on: NaiveDate },
     /// Record or update a household member (created with the household if missing).
     SetMember { household: String, name: String, born: Option<NaiveDate>, hsa_coverage: Option<HsaCoverage> },
+    /// Record balance assertions (what accounts held at the end of a day, by a statement's
+    /// count); one already recorded is not recorded again.
+    AssertBalances { assertions: Vec<balances::Assertion> },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -509,6 +520,28 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                     Ok(events)
                 }
             }
+        }
+        LedgerCommand::AssertBalances { assertions } => {
+            let mut events = Vec::new();
+            for a in assertions {
+                if !state.accounts.contains_key(&a.account) {
+                    return Err(DomainError::not_found(
+                        "account",
+                        format!("the household has no account {:?}", a.account),
+                    ));
+                }
+                if a.symbol.is_some() && a.quantity < Decimal::ZERO {
+                    return Err(rejected(None, "quantity", "shares held cannot be negative"));
+                }
+                if a.quantity.abs() > Decimal::from(1_000_000_000_000u64) {
+                    return Err(rejected(None, "quantity", "must be at most 10^12"));
+                }
+                let event = LedgerEvent::BalanceAsserted(a.clone());
+                if !state.assertions.contains(a) && !events.contains(&event) {
+                    events.push(event);
+                }
+            }
+            Ok(events)
         }
         LedgerCommand::CloseAccount { account, closed_on } => {
             if !state.accounts.contains_key(account) {

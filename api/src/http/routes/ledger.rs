@@ -329,9 +329,10 @@ pub fn corporate_action() -> MethodRouter<AppState> {
     row_handler(ActionKind::CorporateAction)
 }
 
-/// An import: the body is the file (`Content-Type: text/csv`), all or nothing; the same file
-/// imported twice records nothing the second time. `?format=` names a broker's export (its
-/// rows go to `?account=`), or `auto` recognises one.
+/// An import: the body is the file (`Content-Type: text/csv`, or for an OFX statement
+/// [`OFX_MEDIA_TYPES`]), all or nothing; the same file imported twice records nothing the
+/// second time. `?format=` names a broker's export (its rows go to `?account=`), or `auto`
+/// recognises one; an OFX body without `?format=` is read as OFX.
 pub async fn import(
     State(state): State<AppState>,
     p: Principal,
@@ -340,10 +341,12 @@ pub async fn import(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if media_type(&headers).as_deref() != Some("text/csv") {
+    let media = media_type(&headers);
+    let ofx_body = media.as_deref().is_some_and(|m| OFX_MEDIA_TYPES.contains(&m));
+    if media.as_deref() != Some("text/csv") && !ofx_body {
         return axum::response::IntoResponse::into_response(Problem::new(
             ProblemKind::UnsupportedMediaType,
-            "send the file as text/csv",
+            "send the file as text/csv (an OFX statement as application/x-ofx)",
         ));
     }
     let work = async {
@@ -351,6 +354,7 @@ pub async fn import(
         let allow_duplicates = params.allow_duplicates.is_some_and(|f| f.0);
         let skip_unknown = params.skip_unknown.is_some_and(|f| f.0);
         let broker = match params.format.as_deref() {
+            None if ofx_body => Some(Broker::Ofx),
             None | Some("csv") => None,
             Some("auto") => Broker::recognize(&body),
             Some(name) => Some(Broker::from_name(name).ok_or_else(|| {
@@ -409,7 +413,11 @@ pub async fn import(
 
 /// The formats `?format=` takes: `csv`, `auto` and each broker's (see
 /// `commands::input::broker::Broker::ALL`; a test keeps the two lists equal).
-pub const IMPORT_FORMATS: &[&str] = &["csv", "auto", "schwab"];
+pub const IMPORT_FORMATS: &[&str] = &["csv", "auto", "schwab", "fidelity", "vanguard", "ofx"];
+
+/// The media types an import takes for an OFX statement besides `text/csv`: OFX's own and
+/// Quicken's (`.qfx`).
+pub const OFX_MEDIA_TYPES: &[&str] = &["application/x-ofx", "application/vnd.intu.qfx"];
 
 /// The import's query: `?allow_duplicates=true|false` (absent: false), and for a broker's
 /// export its format, the account and its type, and whether to skip unknown actions.
@@ -593,6 +601,47 @@ pub async fn close_account(
 ) -> Response {
     ledger_command(&state, &p, &household, &headers, "close-account", || {
         Ok(LedgerCommand::CloseAccount { account, closed_on: c.closed_on })
+    })
+    .await
+}
+
+/// What an account held at the end of a day, by a statement's count (a balance assertion).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceAssertion {
+    pub account: String,
+    /// The account's holding at the end of this day, every row dated on or before it counted.
+    pub date: chrono::NaiveDate,
+    /// The symbol whose shares are asserted; the account's cash when absent.
+    #[serde(default)]
+    pub symbol: Option<String>,
+    /// Shares or cash as the statement prints them: the decimals set the tolerance (half a unit
+    /// of the last place).
+    pub quantity: DecimalText,
+    /// Where the figure comes from (a statement's name).
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+pub async fn assert_balance(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<BalanceAssertion>,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "assert-balance", || {
+        let symbol = b.symbol.map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty());
+        let quantity = b.quantity.decimal("quantity").map_err(|e| Problem::field("quantity", e))?;
+        Ok(LedgerCommand::AssertBalances {
+            assertions: vec![domain::ledger::balances::Assertion {
+                account: b.account,
+                date: b.date,
+                symbol,
+                quantity,
+                source: b.source,
+            }],
+        })
     })
     .await
 }

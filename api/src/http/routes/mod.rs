@@ -216,6 +216,14 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::holdings),
     );
+    add(
+        Op {
+            response: (200, Some(schema::<performance::BalancesAnswer>)),
+            description: "Every balance assertion of the household checked against its rows: the asserted figure, what the ledger says the account held at the end of that day (every row dated on or before it), the difference, and `ok` or `mismatch` (beyond half a unit of the asserted number's last decimal place, as Beancount does); `mismatches` counts those that do not hold.",
+            ..read("/v1/households/{household}/balances", "Balance assertions checked", READ_PARAMS)
+        },
+        get(performance::balances),
+    );
     // Reports to keep, one path per report (each takes only its own parameters).
     {
         use queries::ledger::HouseholdReport as R;
@@ -398,13 +406,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     const IMPORT: &[Param] = &[
         HOUSEHOLD,
         ("allow_duplicates", "query", false, Kind::Flag, "true records rows already recorded for the household again (default false: they are skipped and counted in `duplicates`)."),
-        ("format", "query", false, Kind::OneOf(ledger::IMPORT_FORMATS), "`csv` (the default: cairn's ledger CSV), a broker's export (`schwab`: Charles Schwab's transaction history CSV), or `auto` (a broker's export recognised from its first lines, else the ledger CSV); the answer's `format` says which was read."),
+        ("format", "query", false, Kind::OneOf(ledger::IMPORT_FORMATS), "`csv` (the default: cairn's ledger CSV), a broker's export (`schwab`: Charles Schwab's transaction history CSV; `fidelity`: Fidelity's account history download, Activity & Orders → Download; `vanguard`: Vanguard's brokerage transaction download, holdings then transactions; `ofx`: an OFX investment statement, version 1.x SGML or 2.x XML, `.ofx` or `.qfx`), or `auto` (a broker's export recognised from its first lines, else the ledger CSV); without it, a body sent as `application/x-ofx` or `application/vnd.intu.qfx` is read as `ofx`. The answer's `format` says which was read."),
         ("account", "query", false, Kind::Text, "The account a broker's export belongs to (its label in the ledger); required for one, refused for the ledger CSV."),
         ("account_type", "query", false, Kind::Text, "The account's type where it is new (taxable, roth_ira, …)."),
         ("skip_unknown", "query", false, Kind::Flag, "true skips (and lists under `skipped`) a broker export's entries of actions the mapping does not record, instead of refusing the file."),
     ];
     add(Op { params: IMPORT, body: Some(("text/csv", None)), response: (201, Some(schema::<ledger::Imported>)),
-        description: "The body is a ledger CSV file, the format `cairn ledger import` takes, or a broker's export (`format`); all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
+        description: "The body is a ledger CSV file, the format `cairn ledger import` takes, or a broker's export (`format`), sent as `text/csv` (an OFX statement may also be sent as `application/x-ofx` or `application/vnd.intu.qfx`; any other type is refused with 415); all or nothing (a bad row refuses the file, naming its line and field). Rows already recorded for the household (same `id`, or same fields) are skipped and counted in `duplicates`; `warnings` name rows dated on days the NYSE was closed and rows taking an account's cash below zero. Up to 32 MiB.",
         ..Op::new("post", "/v1/households/{household}/imports", Group::HouseholdWrite, "Import a ledger CSV or a broker's export") },
         post(ledger::import).layer(DefaultBodyLimit::max(super::IMPORT_BODY_LIMIT)));
     const TRADE: &[Param] = &[HOUSEHOLD, ("trade_id", "path", true, Kind::Text, "The row's id (T1, T2, …)."), IF_MATCH];
@@ -458,6 +466,16 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             )
         },
         post(ledger::close_account),
+    );
+    add(
+        Op {
+            params: LEDGER_PARAMS,
+            body: json_body::<ledger::BalanceAssertion>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Records what an account held at the end of a day by a statement's count: shares of `symbol`, or cash without one. Recorded whether or not it holds (`GET …/balances` checks it); the same assertion again records nothing.",
+            ..Op::new("post", "/v1/households/{household}/balances", Group::HouseholdWrite, "Record a balance assertion")
+        },
+        post(ledger::assert_balance),
     );
     add(
         Op {

@@ -135,6 +135,35 @@ pub async fn income(
     Ok(Json(IncomeAnswer { position, as_of: reader.instant(), income }))
 }
 
+/// A read that takes only `as_of` and `min_position`: the household's key, a reader with
+/// `projectors` caught up (the last one's checkpoint is the answer's position).
+async fn plain_read(
+    state: &AppState,
+    p: &Principal,
+    household: &str,
+    params: &Params,
+    what: &str,
+    projectors: &[&str],
+) -> Result<(String, queries::read::Reader, u64), Problem> {
+    let key = authz::household(state, p, household, Need::Read, what).await?;
+    for (name, given) in [
+        ("year", params.year.is_some()),
+        ("portfolio", params.portfolio.is_some()),
+        ("from", params.from.is_some()),
+        ("to", params.to.is_some()),
+    ] {
+        refuse(given, name)?;
+    }
+    let mut reader = reader(state, p, params).await?;
+    existed(&reader, &key).await?;
+    let min = params.min_position.map_or(0, |m| m.0);
+    let mut position = 0;
+    for projector in projectors {
+        position = reader.at_least(projector, min, FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
+    }
+    Ok((key, reader, position))
+}
+
 /// See [`queries::holdings::Holdings`].
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HoldingsAnswer {
@@ -150,23 +179,31 @@ pub async fn holdings(
     Path(household): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<HoldingsAnswer>, Problem> {
-    let key = authz::household(&state, &p, &household, Need::Read, "holdings").await?;
-    for (name, given) in [
-        ("year", params.year.is_some()),
-        ("portfolio", params.portfolio.is_some()),
-        ("from", params.from.is_some()),
-        ("to", params.to.is_some()),
-    ] {
-        refuse(given, name)?;
-    }
-    let mut reader = reader(&state, &p, &params).await?;
-    existed(&reader, &key).await?;
-    let min = params.min_position.map_or(0, |m| m.0);
-    reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
-    let status = reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &params, "holdings", &["prices", "holdings"]).await?;
     if projections::holdings::ledger_of(&reader.db, &key).await?.is_none() {
         return Err(report_problem(queries::ledger::ReportError::NoLedger(key)));
     }
     let holdings = queries::holdings::holdings(&reader.db, &key).await?;
-    Ok(Json(HoldingsAnswer { position: status.checkpoint, as_of: reader.instant(), holdings }))
+    Ok(Json(HoldingsAnswer { position, as_of: reader.instant(), holdings }))
+}
+
+/// See [`queries::balances::Balances`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BalancesAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub balances: queries::balances::Balances,
+}
+
+pub async fn balances(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<BalancesAnswer>, Problem> {
+    let (key, reader, position) = plain_read(&state, &p, &household, &params, "balances", &["holdings"]).await?;
+    let balances = queries::balances::check(&reader.db, &key).await.map_err(report_problem)?;
+    Ok(Json(BalancesAnswer { position, as_of: reader.instant(), balances }))
 }
