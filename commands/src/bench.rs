@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use event_store::EventStore;
 
-use crate::ledger::{import_csv, Caller, Outcome};
+use crate::input::broker::Broker;
+use crate::ledger::{import_broker, import_csv, Caller, Outcome};
 use crate::{CommandError, Context};
 
 const ACCOUNT_TYPES: [&str; 10] = [
@@ -82,6 +83,65 @@ pub fn generate_csv(trades: usize, accounts: usize, symbols: usize) -> String {
     out
 }
 
+/// The same kind of history as [`generate_csv`], as Charles Schwab's transaction export of one
+/// account (newest first, `$` amounts, a title and a total line): a MoneyLink deposit that pays
+/// for it all, buys and sells of `symbols` symbols, and a qualified dividend every 50 rows.
+pub fn generate_schwab(trades: usize, symbols: usize) -> String {
+    let mut rng = Lcg(0x5eed_cafe);
+    let symbols = symbols.max(1);
+    let mut price: Vec<i64> = (0..symbols).map(|_| 2_000 + rng.below(30_000) as i64).collect();
+    let mut held: HashMap<usize, u64> = HashMap::new();
+    let days: Vec<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 2)
+        .expect("valid date")
+        .iter_days()
+        .filter(|d| !domain::calendar::is_market_closed(*d))
+        .take(500)
+        .collect();
+    let per_day = (trades / days.len()).max(1);
+    let cents = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+    let mut lines: Vec<String> = Vec::with_capacity(trades + 1);
+    let first = days[0].format("%m/%d/%Y");
+    lines.push(format!("\"{first}\",\"MoneyLink Transfer\",\"\",\"Tfr BANK\",\"\",\"\",\"\",\"$1000000000.00\""));
+    for i in 1..trades.max(1) {
+        let date = days[(i / per_day).min(days.len() - 1)].format("%m/%d/%Y");
+        let s = rng.below(symbols as u64) as usize;
+        price[s] = (price[s] + price[s] * (rng.below(41) as i64 - 20) / 1_000).max(100);
+        let h = held.entry(s).or_default();
+        if i % 50 == 0 && *h > 0 {
+            lines.push(format!(
+                "\"{date}\",\"Qualified Dividend\",\"S{s:03}\",\"FUND {s}\",\"\",\"\",\"\",\"${}\"",
+                cents(*h as i64 * 7)
+            ));
+            continue;
+        }
+        let (action, quantity) =
+            if *h > 0 && rng.below(10) < 4 { ("Sell", 1 + rng.below(*h)) } else { ("Buy", 1 + rng.below(100)) };
+        let gross = price[s] * quantity as i64;
+        let amount = if action == "Sell" {
+            *h -= quantity;
+            format!("${}", cents(gross - 35))
+        } else {
+            *h += quantity;
+            format!("-${}", cents(gross + 35))
+        };
+        lines.push(format!(
+            "\"{date}\",\"{action}\",\"S{s:03}\",\"FUND {s}\",\"{quantity}\",\"${}\",\"$0.35\",\"{amount}\"",
+            cents(price[s])
+        ));
+    }
+    let mut out = String::with_capacity(trades * 96);
+    out.push_str(
+        "\"Transactions  for account Brokerage ...000 as of 12/31/2025\",\"\",\"\",\"\",\"\",\"\",\"\",\"\"\n",
+    );
+    out.push_str("\"Date\",\"Action\",\"Symbol\",\"Description\",\"Quantity\",\"Price\",\"Fees & Comm\",\"Amount\"\n");
+    for line in lines.iter().rev() {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("\"Transactions Total\",\"\",\"\",\"\",\"\",\"\",\"\",\"$0.00\"\n");
+    out
+}
+
 /// What `cairn bench import` measured (the CLI turns the time into rates).
 #[derive(Debug, Clone)]
 pub struct ImportBench {
@@ -90,23 +150,62 @@ pub struct ImportBench {
     pub outcome: Outcome,
 }
 
-/// Generates a file and times its import into `store`.
+/// The file `cairn bench import` generates: the ledger CSV over `accounts` accounts, or (with
+/// `broker`) that broker's export of one account.
+pub fn generate(broker: Option<Broker>, trades: usize, accounts: usize, symbols: usize) -> String {
+    match broker {
+        None => generate_csv(trades, accounts, symbols),
+        Some(Broker::Schwab) => generate_schwab(trades, symbols),
+        Some(other) => unreachable!("no generator for {}", other.name()),
+    }
+}
+
+/// Generates a file and times its import into `store`, end to end (parse, map, load, decide,
+/// append).
 pub async fn import<S: EventStore>(
     cx: &Context<S>,
+    broker: Option<Broker>,
     trades: usize,
     accounts: usize,
     symbols: usize,
 ) -> Result<ImportBench, CommandError> {
-    let csv = generate_csv(trades, accounts, symbols);
+    let file = generate(broker, trades, accounts, symbols);
     let start = Instant::now();
     let caller = Caller { actor: "bench".into(), source: "cairn bench import".into() };
-    let outcome = import_csv(cx, "bench household", csv.as_bytes(), false, &caller).await?;
+    let outcome = match broker {
+        None => import_csv(cx, "bench household", file.as_bytes(), false, &caller).await?,
+        Some(b) => {
+            let account_type = Some("taxable");
+            import_broker(cx, "bench household", file.as_bytes(), b, "Brokerage", account_type, false, false, &caller)
+                .await?
+                .0
+        }
+    };
     Ok(ImportBench { trades, elapsed: start.elapsed(), outcome })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_generated_schwab_export_reads_as_one_accounts_rows_that_sell_only_what_is_held() {
+        let file = generate_schwab(2_000, 50);
+        assert_eq!(Broker::recognize(file.as_bytes()), Some(Broker::Schwab));
+        let c = Broker::Schwab.parse(file.as_bytes(), "Brokerage", Some("taxable"), false).unwrap();
+        assert_eq!((c.rows.len(), c.skipped.len()), (2_000, 0));
+        assert_eq!(c.rows[0].action, domain::ledger::types::Action::Deposit, "oldest first");
+        let mut held: HashMap<String, rust_decimal::Decimal> = HashMap::new();
+        for r in c.rows.iter().filter(|r| r.action.moves_shares()) {
+            let h = held.entry(r.symbol.clone().unwrap()).or_default();
+            if r.action == domain::ledger::types::Action::Buy {
+                *h += r.quantity;
+            } else {
+                *h -= r.quantity;
+                assert!(*h >= rust_decimal::Decimal::ZERO);
+            }
+        }
+    }
 
     #[test]
     fn the_generated_file_parses_and_sells_only_what_is_held() {

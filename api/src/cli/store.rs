@@ -43,8 +43,13 @@ pub(crate) enum BenchCommand {
     },
     /// Generate a ledger CSV (trades over two years, random-walk prices, partial sells across
     /// accounts, so wash sales occur) and time importing it end to end; prints JSON. With
-    /// --write FILE, only writes the file (to time `cairn ledger import FILE` yourself).
+    /// --write FILE, only writes the file (to time `cairn ledger import FILE` yourself). With
+    /// --format schwab, the same history as one account's Schwab export (a deposit that pays for
+    /// it, buys, sells and dividends), imported as `ledger import --format schwab` would.
     Import {
+        /// `csv` (the ledger CSV) or `schwab`.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "schwab"])]
+        format: String,
         /// Rows in the file.
         #[arg(long, default_value_t = 100_000)]
         trades: usize,
@@ -203,8 +208,9 @@ pub(crate) async fn verify(store: Store) -> ExitCode {
 }
 
 pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyhow::Result<()> {
-    if let BenchCommand::Import { trades, accounts, symbols, write: Some(path) } = bench {
-        std::fs::write(path, commands::bench::generate_csv(*trades, *accounts, *symbols))
+    if let BenchCommand::Import { format, trades, accounts, symbols, write: Some(path) } = bench {
+        let broker = commands::input::broker::Broker::from_name(format);
+        std::fs::write(path, commands::bench::generate(broker, *trades, *accounts, *symbols))
             .with_context(|| format!("cannot write {}", path.display()))?;
         return Ok(());
     }
@@ -227,12 +233,14 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             BenchCommand::Http { queries, concurrency, trades, writers } => {
                 super::bench::http(&store, &scratch.url, queries, concurrency, trades, writers).await?.to_string()
             }
-            BenchCommand::Import { trades, accounts, symbols, .. } => {
-                let b =
-                    commands::bench::import(&commands::Context::new(store.clone()), trades, accounts, symbols).await?;
+            BenchCommand::Import { ref format, trades, accounts, symbols, .. } => {
+                let broker = commands::input::broker::Broker::from_name(format);
+                let cx = commands::Context::new(store.clone());
+                let b = commands::bench::import(&cx, broker, trades, accounts, symbols).await?;
                 let seconds = b.elapsed.as_secs_f64();
                 serde_json::json!({
                     "backend": store.backend(),
+                    "format": format,
                     "trades": b.trades,
                     "seconds": seconds,
                     "trades_per_sec": b.trades as f64 / seconds,
