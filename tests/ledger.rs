@@ -976,14 +976,34 @@ async fn balance_assertions_are_checked_against_the_rows() {
             run(&db.url, &args)
         };
         let first = json(&assert(&["--date", "2026-01-07", "--symbol", "vti", "--quantity", "50"]));
-        assert_eq!(first["recorded"], true);
-        assert_eq!(json(&assert(&["--date", "2026-01-07", "--symbol", "VTI", "--quantity", "50"]))["recorded"], false);
+        assert_eq!(first["recorded"], 1);
+        assert_eq!(json(&assert(&["--date", "2026-01-07", "--symbol", "VTI", "--quantity", "50"]))["recorded"], 0);
         // 10,000 in, 10,000 invested, 20.00 of dividend on the 7th; the 1,000 of the 8th is not
         // yet counted. The statement says 1,020.00 on the 8th; the ledger knows of 1,020 too.
-        assert!(json(&assert(&["--date", "2026-01-07", "--cash", "20.00", "--source", "Jan statement"]))["recorded"]
-            .as_bool()
-            .unwrap());
-        assert!(assert(&["--date", "2026-01-08", "--cash", "1045.50"]).status.success());
+        // A statement of positions: cash on the 7th, and on the 8th; the 7th's VTI again.
+        let positions = dir.path().join("positions.csv");
+        std::fs::write(
+            &positions,
+            "date,account,symbol,quantity,source
+2026-01-07,brokerage,cash,20.00,Jan statement
+             2026-01-08,brokerage,,1045.50,
+2026-01-07,brokerage,VTI,50,
+",
+        )
+        .unwrap();
+        let file = positions.display().to_string();
+        let args = ["ledger", "assert", "--household", "Ng", "--file", &file, "--source", "download"];
+        assert_eq!(json(&run(&db.url, &args))["recorded"], 2, "the VTI figure was recorded already");
+        let broken = dir.path().join("broken.csv");
+        std::fs::write(
+            &broken,
+            "date,account,symbol,quantity
+2026-01-08,brokerage,VTI,many
+",
+        )
+        .unwrap();
+        let o = run(&db.url, &["ledger", "assert", "--household", "Ng", "--file", &broken.display().to_string()]);
+        assert!(stderr(&o).contains("line 2: quantity"), "{}", stderr(&o));
         let o = run(&db.url, &["ledger", "balances", "--household", "Ng", "--format", "json"]);
         assert_eq!(o.status.code(), Some(1), "a mismatch fails the check: {}", stderr(&o));
         assert!(stderr(&o).contains("1 balance assertion(s) do not hold"), "{}", stderr(&o));

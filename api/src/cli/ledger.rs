@@ -171,15 +171,22 @@ pub(crate) enum LedgerCommand {
     /// Record a balance assertion: what an account held at the end of a day by a statement's
     /// count (`--symbol S --quantity Q` for shares, `--cash C` for cash). `ledger balances`
     /// checks it against the rows; it is recorded whether or not it holds.
+    ///
+    /// `--file POSITIONS.csv` records a statement of positions at once, all or nothing: columns
+    /// date,account,symbol,quantity and optionally source (a symbol that is empty or `cash`
+    /// asserts the account's cash).
     Assert {
         #[arg(long)]
         household: String,
-        #[arg(long)]
-        account: String,
+        /// A statement of positions (CSV) in place of one figure.
+        #[arg(long, conflicts_with_all = ["account", "date", "symbol", "quantity", "cash"])]
+        file: Option<std::path::PathBuf>,
+        #[arg(long, required_unless_present = "file")]
+        account: Option<String>,
         /// The day (YYYY-MM-DD): the account's holding at its end, every row dated on or
         /// before it counted.
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        #[arg(long, required_unless_present = "file")]
+        date: Option<chrono::NaiveDate>,
         /// The symbol whose shares are asserted.
         #[arg(long, requires = "quantity", conflicts_with = "cash")]
         symbol: Option<String>,
@@ -188,7 +195,7 @@ pub(crate) enum LedgerCommand {
         #[arg(long, requires = "symbol", allow_negative_numbers = true)]
         quantity: Option<rust_decimal::Decimal>,
         /// Cash held, as the statement prints it.
-        #[arg(long, required_unless_present = "symbol", allow_negative_numbers = true)]
+        #[arg(long, required_unless_present_any = ["symbol", "file"], allow_negative_numbers = true)]
         cash: Option<rust_decimal::Decimal>,
         /// Where the figure comes from (a statement's name).
         #[arg(long)]
@@ -515,13 +522,22 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 commands::ledger::close_account(&cx, &household, &account, on, &caller("cairn ledger close")).await?;
             print_outcome(&o, serde_json::json!({ "closed": account }))?;
         }
-        LedgerCommand::Assert { household, account, date, symbol, quantity, cash, source } => {
-            let quantity = quantity.or(cash).unwrap_or_default();
-            let symbol = symbol.map(|s| s.trim().to_ascii_uppercase());
-            let assertion = domain::ledger::balances::Assertion { account, date, symbol, quantity, source };
+        LedgerCommand::Assert { household, file, account, date, symbol, quantity, cash, source } => {
+            let assertions = match (file, account, date) {
+                (Some(file), _, _) => {
+                    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    commands::input::positions::parse_positions(&bytes, source.as_deref())?
+                }
+                (None, Some(account), Some(date)) => {
+                    let quantity = quantity.or(cash).unwrap_or_default();
+                    let symbol = symbol.map(|s| s.trim().to_ascii_uppercase());
+                    vec![domain::ledger::balances::Assertion { account, date, symbol, quantity, source }]
+                }
+                _ => anyhow::bail!("--account and --date: required without --file"),
+            };
             let who = caller("cairn ledger assert");
-            let o = commands::ledger::assert_balances(&cx, &household, vec![assertion], &who).await?;
-            print_outcome(&o, serde_json::json!({ "recorded": !o.events.is_empty() }))?;
+            let o = commands::ledger::assert_balances(&cx, &household, assertions, &who).await?;
+            print_outcome(&o, serde_json::json!({ "recorded": o.events.len() }))?;
         }
         LedgerCommand::Balances { household, format } => {
             let mut reader = Reader::open(store, url).await?;

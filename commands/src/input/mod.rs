@@ -9,5 +9,6 @@ pub mod fidelity;
 pub mod ledger;
 pub mod market;
 pub mod ofx;
+pub mod positions;
 pub mod schwab;
 pub mod vanguard;

@@ -536,9 +536,15 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 if a.quantity.abs() > Decimal::from(1_000_000_000_000u64) {
                     return Err(rejected(None, "quantity", "must be at most 10^12"));
                 }
-                let event = LedgerEvent::BalanceAsserted(a.clone());
-                if !state.assertions.contains(a) && !events.contains(&event) {
-                    events.push(event);
+                // The same figure for the same holding and day is the same fact, whichever
+                // statement it came from.
+                let same = |x: &balances::Assertion| {
+                    (&x.account, x.date, &x.symbol, x.quantity) == (&a.account, a.date, &a.symbol, a.quantity)
+                };
+                let known = state.assertions.iter().any(same)
+                    || events.iter().any(|e| matches!(e, LedgerEvent::BalanceAsserted(x) if same(x)));
+                if !known {
+                    events.push(LedgerEvent::BalanceAsserted(a.clone()));
                 }
             }
             Ok(events)
