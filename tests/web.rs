@@ -5,7 +5,9 @@
 //! section (the summary in words, the value chart, the returns per period, income per month, a
 //! benchmark taken and one refused), the consolidated holdings with their pies by asset class,
 //! sector and region (unclassified, then described with `cairn market securities`), a trade
-//! form (a deposit into a new account, a refusal beside its field, a buy), take screenshots.
+//! form (a deposit into a new account, a refusal beside its field, a buy), balance checks on
+//! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), take
+//! screenshots.
 
 mod common;
 
@@ -323,7 +325,54 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let accounts = d.wait_text("#accounts-table tbody", |t| t.contains("$2,950.00")).await;
     assert!(accounts.contains("brokerage"), "{accounts}");
+    assert_eq!(d.execute("return document.getElementById('balances').hidden;").await, true, "no assertions yet");
     d.screenshot("web-overview.png").await;
+
+    // Balance checks, recorded with the CLI from the CSV's rows: the VTI bought on 2026-01-05
+    // (it holds), and brokerage cash on 2026-01-08 asserted 25.50 more than the rows leave.
+    let (shares, _) = holding_on(CSV, "2026-01-05");
+    let (_, cash) = holding_on(CSV, "2026-01-08");
+    assert_eq!((shares, cash), (10, 300_000), "10 VTI; 5,000.00 - 2,000.00 in cents");
+    let (shares, stated) = (shares.to_string(), format!("{}.{:02}", (cash + 2550) / 100, (cash + 2550) % 100));
+    let base_args = ["ledger", "assert", "--household", "smith", "--account", "brokerage"];
+    let held = [&base_args[..], &["--date", "2026-01-05", "--symbol", "VTI", "--quantity", &shares]].concat();
+    cli(&db.url, dir.path(), &held, "");
+    let short =
+        [&base_args[..], &["--date", "2026-01-08", "--cash", &stated, "--source", "January statement"]].concat();
+    cli(&db.url, dir.path(), &short, "");
+    // The CLI's writes are not the page's: the overview, opened again, waits for the sentence.
+    d.click("#nav-gains").await;
+    d.click("#nav-overview").await;
+    let said = d.wait_text("#balances-summary", |t| t.starts_with("1 of 2")).await;
+    assert_eq!(
+        said,
+        "1 of 2 balance checks does not agree with the ledger: brokerage cash on 2026-01-08 is $25.50 short."
+    );
+    let class = d.execute("return document.getElementById('balances-summary').className;").await;
+    assert!(class.as_str().unwrap().split(' ').any(|c| c == "warn"), "a warning: {class}");
+    let rows = d
+        .wait_for(
+            "return [...document.querySelectorAll('#balances-table tbody tr')].map((tr) => [tr.className,\
+               ...['holding', 'asserted', 'actual', 'difference', 'status', 'source']\
+                 .map((c) => tr.querySelector(`td[data-column=${c}]`).textContent)]);",
+            |v| v.as_array().is_some_and(|a| a.len() == 2),
+        )
+        .await;
+    assert_eq!(
+        rows,
+        json!([
+            ["", "VTI", "10", "10", "0", "ok", ""],
+            ["mismatch", "cash", "$3,025.50", "$3,000.00", "-$25.50", "mismatch", "January statement"]
+        ]),
+        "cash in dollars, the mismatch marked"
+    );
+    let headings = d.text("#balances-table thead").await.unwrap_or_default();
+    assert_eq!(headings, "Date Account Holding Asserted Actual Difference Status Source");
+    let difference = d.text("#balances-table tr.mismatch td[data-column='difference']").await;
+    assert_eq!(difference.as_deref(), Some("-$25.50"));
+    d.resize(1300).await;
+    d.screenshot("web-balances.png").await;
+    d.resize(900).await;
 
     // The wash sale appears in the gains for 2026.
     d.click("#nav-gains").await;
@@ -737,6 +786,28 @@ fn assert_pie(drawn: &Value, slices: &Value, expected: &[(&str, &str)]) {
             "{label}"
         );
     }
+}
+
+/// The brokerage account's VTI shares and cash (in cents) at the end of `date` by the rows of
+/// `csv` (the ledger CSV above: deposits, buys and sells).
+fn holding_on(csv: &str, date: &str) -> (i64, i64) {
+    let (mut shares, mut cents) = (0, 0);
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[0] > date {
+            continue;
+        }
+        let (quantity, price): (i64, f64) = (f[5].parse().unwrap(), f[6].parse().unwrap());
+        let fees = (f[7].parse::<f64>().unwrap() * 100.0).round() as i64;
+        let amount = (quantity as f64 * price * 100.0).round() as i64;
+        match f[3] {
+            "deposit" => cents += amount,
+            "buy" => (shares, cents) = (shares + quantity, cents - amount - fees),
+            "sell" => (shares, cents) = (shares - quantity, cents + amount - fees),
+            other => panic!("{other}"),
+        }
+    }
+    (shares, cents)
 }
 
 /// An amount as the page writes it: "5103.80" → "$5,103.80".

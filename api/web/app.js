@@ -296,6 +296,8 @@
       $(id).textContent = "";
     }
     $("total-value").textContent = "—";
+    $("balances").hidden = true;
+    $("balances-summary").textContent = "";
     $("mfa-backup-codes").replaceChildren();
     $("mfa-setup").hidden = true;
     $("new-device-notice").hidden = true;
@@ -462,12 +464,83 @@
     await Promise.all([
       fillTable("accounts-table", "accounts", {}, current, { preferred: ACCOUNT_COLUMNS }),
       fillTable("positions-table", "valuations", {}, current, { preferred: VALUATION_COLUMNS }),
+      loadBalances(current),
     ]);
     const answer = await value;
     if (current()) renderTotal(answer);
   }
 
   const ACCOUNT_COLUMNS = ["account", "account_type", "owner", "cash"];
+
+  // ---------------------------------------------------------------------------------------------
+  // Balance checks: statements' figures against the ledger (GET …/balances)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The answer's assertions as a table: cash amounts in dollars, shares exact. */
+  const BALANCE_COLUMNS = [
+    { name: "date", kind: "date" }, { name: "account", kind: "text" }, { name: "holding", kind: "text" },
+    { name: "asserted", kind: "decimal" }, { name: "actual", kind: "decimal" }, { name: "difference", kind: "decimal" },
+    { name: "status", kind: "text" }, { name: "source", kind: "text" },
+  ];
+  const BALANCE_AMOUNTS = ["asserted", "actual", "difference"];
+
+  /** The Overview's "Balance checks": shown only when the household has assertions. */
+  async function loadBalances(current) {
+    let data = null;
+    try {
+      data = await queryHousehold("balances", {});
+    } catch (err) {
+      if (!current()) return;
+      // A household with nothing recorded has no ledger (404): nothing to check.
+      if (!(err instanceof ApiError && err.status === 404)) showAppError(err);
+    }
+    if (current()) renderBalances(data);
+  }
+
+  function renderBalances(data) {
+    const rows = (data && data.assertions) || [];
+    const block = $("balances");
+    const summary = $("balances-summary");
+    block.hidden = rows.length === 0;
+    if (!rows.length) {
+      summary.textContent = "";
+      $("balances-table").replaceChildren();
+      return;
+    }
+    const mismatched = rows.filter((r) => r.status !== "ok");
+    summary.textContent = balancesSentence(rows.length, mismatched);
+    summary.classList.toggle("warn", mismatched.length > 0);
+    summary.classList.toggle("ok", mismatched.length === 0);
+    renderTable($("balances-table"), { position: data.position, as_of: data.as_of, columns: BALANCE_COLUMNS, rows }, {
+      hide: ["tolerance"],
+      rowData: ["status", "holding"],
+      kindOf: (row, col, kind) => (row.holding === "cash" && BALANCE_AMOUNTS.includes(col) ? "money" : kind),
+    });
+    $("balances-table").querySelectorAll("tbody tr[data-status='mismatch']").forEach((tr) => tr.classList.add("mismatch"));
+  }
+
+  /** "All 3 balance checks agree with the ledger." or which do not, and by how much. */
+  function balancesSentence(total, mismatched) {
+    const checks = `balance check${total === 1 ? "" : "s"}`;
+    if (!mismatched.length) {
+      return total === 1 ? "The balance check agrees with the ledger." : `All ${total} ${checks} agree with the ledger.`;
+    }
+    const shown = mismatched.slice(0, 3).map(balanceGap);
+    const more = mismatched.length - shown.length;
+    if (more > 0) shown.push(`${more} more`);
+    const verb = mismatched.length === 1 ? "does" : "do";
+    return `${mismatched.length} of ${total} ${checks} ${verb} not agree with the ledger: ${shown.join("; ")}.`;
+  }
+
+  /** "brokerage cash on 2026-01-08 is $25.50 short": the ledger's count against the statement's. */
+  function balanceGap(row) {
+    const difference = String(row.difference || "0");
+    const size = difference.replace(/^[+-]/, "");
+    const cash = row.holding === "cash";
+    const amount = cash ? money(size) : `${size} share${size === "1" ? "" : "s"}`;
+    const way = difference.startsWith("-") ? "short" : "over";
+    return `${row.account} ${row.holding} on ${row.date} is ${amount} ${way}`;
+  }
   const VALUATION_COLUMNS = ["account", "symbol", "quantity", "price", "price_date", "market_value", "cost_basis", "unrealized_gain"];
 
   async function loadAllocation(current) {
@@ -602,7 +675,8 @@
    * Renders `data.rows` into `table` (replacing what was there). options: preferred (columns
    * first), hide (more columns not to show), show (hidden ones to show after all), values
    * (column → function mapping a value before it is shown), footer (data → rows of
-   * { label, values } under the table), rowData (columns copied to each row's data-* attributes).
+   * { label, values } under the table), rowData (columns copied to each row's data-* attributes),
+   * kindOf ((row, column, kind) → the kind to render that cell as, for a column whose kind varies).
    */
   function renderTable(table, data, options = {}) {
     const rows = (data && data.rows) || [];
@@ -632,7 +706,8 @@
       for (const key of options.rowData || []) tr.dataset[key] = String(row[key]);
       for (const col of columns) {
         const value = values[col] && row[col] !== null && row[col] !== undefined ? values[col](row[col]) : row[col];
-        tr.append(renderCell(col, value, kinds.get(col)));
+        const kind = options.kindOf ? options.kindOf(row, col, kinds.get(col)) : kinds.get(col);
+        tr.append(renderCell(col, value, kind));
       }
     }
     const parts = [renderCaption(table, data), thead, tbody];
