@@ -956,6 +956,7 @@ async fn performance_and_income_come_from_the_ledger_and_the_bars() {
         };
         refused(&["performance", "--household", "Ng", "--account", "ira"], "no account labelled \"ira\"");
         refused(&["performance", "--household", "Ng", "--benchmark", "60% VTI / 30% BND"], "add up to 90%");
+        refused(&["performance", "--household", "Ng", "--benchmark", "QQQ"], "no prices for QQQ");
         refused(&["performance", "--household", "Ng", "--to", "2999-01-01"], "after the household's today");
         refused(&["income", "--household", "Nobody"], "no ledger");
     }

@@ -156,6 +156,16 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     let symbols: Vec<String> = symbols.into_iter().map(str::to_owned).collect();
     let closes = projections::prices::closes(db, &symbols, end).await?;
     let closes = Closes::new(closes);
+    for (symbol, _) in request.benchmark.iter().flat_map(|b| &b.parts) {
+        if closes.on_or_before(symbol, end).is_none() {
+            return Err(ReportError::Invalid {
+                field: "benchmark",
+                problem: format!(
+                    "no prices for {symbol} on or before {end}; import its bars with `cairn market import`"
+                ),
+            });
+        }
+    }
     let history = {
         let (ledger, closes, only) = (ledger.clone(), closes.clone(), only.clone());
         tokio::task::spawn_blocking(move || history(&ledger, &closes, only.as_ref(), end))
@@ -183,10 +193,8 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
     let mut rows = Vec::with_capacity(periods.len());
     for period in &periods {
         let Some(s) = summarize(&history, period, timing) else { continue };
-        let cmp = match &request.benchmark {
-            Some(blend) => Some(compare(&history, period, &closes, blend, timing).map_err(anyhow::Error::from)?),
-            None => None,
-        };
+        // A period without a day the benchmark has closes for (a month just begun) shows none.
+        let cmp = request.benchmark.as_ref().and_then(|blend| compare(&history, period, &closes, blend, timing).ok());
         rows.push(period_row(&s, cmp.as_ref()));
     }
     // The chart: from `from` (else the inception) to the end.
@@ -204,7 +212,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
         let bench = match &request.benchmark {
             Some(blend) => {
                 let p = Period { name: "custom", start, end };
-                compare(&history, &p, &closes, blend, timing).map_err(anyhow::Error::from)?.growth
+                compare(&history, &p, &closes, blend, timing).map(|c| c.growth).unwrap_or_default()
             }
             None => Vec::new(),
         };

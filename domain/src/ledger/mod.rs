@@ -525,10 +525,17 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             let mut events = Vec::new();
             for a in assertions {
                 if !state.accounts.contains_key(&a.account) {
-                    return Err(DomainError::not_found(
-                        "account",
-                        format!("the household has no account {:?}", a.account),
+                    return Err(rejected(None, "account", format!("the household has no account {:?}", a.account)));
+                }
+                if let Some(symbol) = a.symbol.as_deref().filter(|s| !types::is_ticker(s)) {
+                    return Err(rejected(
+                        None,
+                        "symbol",
+                        format!("{symbol:?} is not a ticker (letters, digits, . - /)"),
                     ));
+                }
+                if a.source.as_deref().is_some_and(|s| s.len() > 200 || s.chars().any(char::is_control)) {
+                    return Err(rejected(None, "source", "must be at most 200 characters of text"));
                 }
                 if a.symbol.is_some() && a.quantity < Decimal::ZERO {
                     return Err(rejected(None, "quantity", "shares held cannot be negative"));
@@ -538,8 +545,10 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 }
                 // The same figure for the same holding and day is the same fact, whichever
                 // statement it came from.
+                // As printed: 100 and 100.00 are not the same figure (their tolerances differ).
                 let same = |x: &balances::Assertion| {
-                    (&x.account, x.date, &x.symbol, x.quantity) == (&a.account, a.date, &a.symbol, a.quantity)
+                    (&x.account, x.date, &x.symbol, x.quantity, x.quantity.scale())
+                        == (&a.account, a.date, &a.symbol, a.quantity, a.quantity.scale())
                 };
                 let known = state.assertions.iter().any(same)
                     || events.iter().any(|e| matches!(e, LedgerEvent::BalanceAsserted(x) if same(x)));

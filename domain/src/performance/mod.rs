@@ -5,9 +5,14 @@
 //! - **Time-weighted** ([`time_weighted`]): each day's return is the change in value net of
 //!   that day's external flow, and the days are linked geometrically, so the size and timing of
 //!   deposits and withdrawals do not move it (the GIPS definition of a true time-weighted
-//!   return). A flow counted at the *start* of its day earns that day's return:
-//!   `r = V_t / (V_{t-1} + F_t) - 1`; at the *end* of its day it does not:
-//!   `r = (V_t - F_t) / V_{t-1} - 1`. A day that begins with no capital has no return.
+//!   return). With [`FlowTiming::StartOfDay`] a flow takes part in its day: money in counts
+//!   from the start of the day, `r = V_t / (V_{t-1} + F_t) - 1`, and money out until its end,
+//!   `r = (V_t - F_t) / V_{t-1} - 1` (shares or cash leaving were valued at that day's prices,
+//!   so they earned that day's return before they left; counting them out at the start would
+//!   divide today's value by a base that lost them at today's prices). With
+//!   [`FlowTiming::EndOfDay`] every flow counts at the end, `r = (V_t - F_t) / V_{t-1} - 1`:
+//!   money in earns nothing on its first day. A day that begins with less than a cent of
+//!   capital has no return.
 //! - **Money-weighted** ([`xirr`]): the annual rate at which the flows' present values sum to
 //!   zero, on Excel's XIRR convention: `Σ P_i / (1 + r)^((d_i - d_1) / 365) = 0`, flows from the
 //!   investor's side (money put in is negative, money taken out and the ending value positive).
@@ -38,14 +43,33 @@ pub enum PerformanceError {
     /// The period ends before it starts, or has no days.
     #[error("the period {0} has no days")]
     EmptyPeriod(String),
+    /// No day of the period has a close of every benchmark symbol.
+    #[error("no day from {0} has a close of every benchmark symbol")]
+    NoBenchmarkPrices(String),
 }
 
 /// When a day's external flow is counted (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowTiming {
+    /// Flows take part in their day: money in from its start, money out until its end.
     StartOfDay,
+    /// Flows count at the end of their day.
     EndOfDay,
 }
+
+impl FlowTiming {
+    /// The day a flow on `date` is dated at for XIRR and Modified Dietz: money coming in at
+    /// the start of its day is there from the end of the day before.
+    pub fn dated(self, date: NaiveDate, flow: Decimal) -> NaiveDate {
+        match self {
+            Self::StartOfDay if flow > Decimal::ZERO => date.pred_opt().unwrap_or(date),
+            _ => date,
+        }
+    }
+}
+
+/// Less than this at the start of a day is no capital to measure a day's return against.
+const LEAST_CAPITAL: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 
 /// One day's closing value and its net external flow (deposits in, positive; withdrawals out,
 /// negative), from the portfolio's side.
@@ -63,11 +87,12 @@ pub fn time_weighted(opening: Decimal, days: &[Day], timing: FlowTiming) -> (Dec
     let mut daily = Vec::with_capacity(days.len());
     for day in days {
         let (base, gain_on) = match timing {
-            FlowTiming::StartOfDay => (previous + day.flow, day.value),
-            FlowTiming::EndOfDay => (previous, day.value - day.flow),
+            FlowTiming::StartOfDay if day.flow > Decimal::ZERO => (previous + day.flow, day.value),
+            _ => (previous, day.value - day.flow),
         };
-        let r = if base > Decimal::ZERO { gain_on / base - Decimal::ONE } else { Decimal::ZERO };
-        growth *= Decimal::ONE + r;
+        let r = if base >= LEAST_CAPITAL { gain_on / base - Decimal::ONE } else { Decimal::ZERO };
+        // Past Decimal's range (absurd values), the day is not counted rather than panicking.
+        growth = growth.checked_mul(Decimal::ONE + r).unwrap_or(growth);
         daily.push(r);
         previous = day.value;
     }
@@ -274,6 +299,25 @@ mod tests {
         assert_eq!(denominator.round_dp(3), dec!(591.237));
         assert_eq!(r, dec!(14.51) / denominator);
         assert_eq!((r * dec!(100)).round_dp(2), dec!(2.45));
+    }
+
+    /// Shares worth 10,000 fall 10 % and 90 % of them leave at the day's close: the day's
+    /// return is -10 % (counted out at the start, the 8,100 leaving at today's prices would
+    /// leave a base of 1,900 against 900 of value: -52.6 %).
+    #[test]
+    fn money_going_out_is_counted_at_the_end_of_its_day() {
+        let days = [Day { value: dec!(900), flow: dec!(-8100) }];
+        for timing in [FlowTiming::StartOfDay, FlowTiming::EndOfDay] {
+            assert_eq!(time_weighted(dec!(10000), &days, timing).0, dec!(-0.1));
+        }
+        // Everything leaves on a rising day: +10 %, not a loss of everything.
+        let all_out = [Day { value: dec!(0), flow: dec!(-11000) }];
+        assert_eq!(time_weighted(dec!(10000), &all_out, FlowTiming::StartOfDay).0, dec!(0.1));
+        assert_eq!(FlowTiming::StartOfDay.dated(day(2026, 1, 5), dec!(-1)), day(2026, 1, 5));
+        assert_eq!(FlowTiming::StartOfDay.dated(day(2026, 1, 5), dec!(1)), day(2026, 1, 4));
+        // A few cents left over are no base for the next day's return.
+        let crumbs = [Day { value: dec!(5000.02), flow: dec!(5000) }];
+        assert_eq!(time_weighted(dec!(0.003), &crumbs, FlowTiming::EndOfDay).0, dec!(0));
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! - A period runs from the end of the day before its first day (the *opening* value) to the
 //!   end of its last day. A period that starts before the history starts at the history's
 //!   first day, with an opening value of nothing.
-//! - Returns of periods of a year or less are never annualized; longer periods also give the
-//!   annualized time-weighted return, `(1 + r)^(365 / days) - 1`.
+//! - Returns of periods of a year or less (up to the day before the first day's anniversary,
+//!   366 days when the year holds 29 February) are never annualized; longer periods also give
+//!   the annualized time-weighted return, `(1 + r)^(365 / days) - 1`.
 //! - The money-weighted return is the XIRR of the opening value (paid in), the external flows
 //!   and the closing value (taken out); for a period of a year or less it is the rate over the
-//!   period itself (XIRR with the period's days in place of 365), like the others. A flow
+//!   period itself (XIRR with the period's days in place of 365), like the others. Money in
 //!   counted at the start of its day is dated, for this and for Modified Dietz, at the end of
 //!   the day before.
 //! - The standard periods are month, quarter and year to date, the last 1, 3 and 5 years (shown
@@ -134,24 +135,23 @@ pub fn summarize(history: &[Valuation], period: &Period, timing: FlowTiming) -> 
     let (twr_gross, _) = time_weighted(opening, &gross, timing);
     let span = Decimal::from((end - start).num_days() + 1);
     let year = Decimal::from(365);
-    let annualized = if span > year { compound(twr, year / span) } else { None };
+    // Longer than a year: past the anniversary of its first day (a year holding 29 February
+    // has 366 days and is still a year).
+    let beyond_a_year = start.checked_add_months(Months::new(12)).is_some_and(|anniversary| anniversary <= end);
+    let annualized = if beyond_a_year { compound(twr, year / span) } else { None };
 
     let before = start.pred_opt().unwrap_or(start);
     let mut flows = Vec::with_capacity(days.len() + 2);
     if !opening.is_zero() {
         flows.push((before, -opening));
     }
-    // A flow counted at the start of its day is dated at the end of the day before.
-    let at = |d: NaiveDate| match timing {
-        FlowTiming::StartOfDay => d.pred_opt().unwrap_or(d),
-        FlowTiming::EndOfDay => d,
-    };
-    flows.extend(days.iter().filter(|d| !d.flow.is_zero()).map(|d| (at(d.date), -d.flow)));
+    // Money in at the start of its day is dated at the end of the day before.
+    flows.extend(days.iter().filter(|d| !d.flow.is_zero()).map(|d| (timing.dated(d.date, d.flow), -d.flow)));
     flows.push((end, closing));
     let first = flows.iter().map(|(d, _)| *d).min().unwrap_or(before);
-    let money_weighted = if span > year { xirr(&flows) } else { rate(&flows, (end - first).num_days()) };
+    let money_weighted = if beyond_a_year { xirr(&flows) } else { rate(&flows, (end - first).num_days()) };
     let dated: Vec<(NaiveDate, Decimal)> =
-        days.iter().filter(|d| !d.flow.is_zero()).map(|d| (at(d.date), d.flow)).collect();
+        days.iter().filter(|d| !d.flow.is_zero()).map(|d| (timing.dated(d.date, d.flow), d.flow)).collect();
     let dietz = modified_dietz(before, end, opening, closing, &dated);
     let net_flow = sum(|d| d.flow);
     Some(Summary {
@@ -266,7 +266,8 @@ pub struct Comparison {
     pub growth: Vec<(NaiveDate, Decimal)>,
 }
 
-/// Compares the history's `period` with `blend`. The benchmark starts from each symbol's
+/// Compares the history's `period` with `blend` (an error when no day of it has a close of
+/// every symbol of the blend). The benchmark starts from each symbol's
 /// latest close on or before the day before the period (or its first close in the period) and
 /// is compared on the days every symbol has a close; the portfolio's daily returns between two
 /// such days are linked.
@@ -320,6 +321,9 @@ pub fn compare(
         portfolio.push(rp);
         bench.push(rb);
         base_day = Some(day);
+    }
+    if line.is_empty() {
+        return Err(PerformanceError::NoBenchmarkPrices(label()));
     }
     let benchmark_return = growth - Decimal::ONE;
     let n = portfolio.len();
@@ -445,6 +449,19 @@ mod tests {
         assert_eq!(s.time_weighted, dec!(0), "+100 % then -50 %");
         assert_eq!(s.gain, dec!(-400));
         assert!(s.money_weighted.unwrap() < dec!(-0.3), "most of the money lost half");
+    }
+
+    #[test]
+    fn a_year_holding_29_february_is_not_annualized() {
+        let values: Vec<(Decimal, Decimal)> =
+            (0..400).map(|i| (dec!(1000) + Decimal::from(i), if i == 0 { dec!(1000) } else { dec!(0) })).collect();
+        let h = series(day(2023, 6, 1), &values);
+        let one_year = standard(day(2023, 6, 1), day(2024, 6, 30)).into_iter().find(|p| p.name == "1y").unwrap();
+        assert_eq!(one_year.days(), 366);
+        let s = summarize(&h, &one_year, FlowTiming::StartOfDay).unwrap();
+        assert_eq!(s.annualized, None);
+        let longer = Period { name: "custom", start: day(2023, 6, 1), end: day(2024, 6, 1) };
+        assert!(summarize(&h, &longer, FlowTiming::StartOfDay).unwrap().annualized.is_some());
     }
 
     #[test]
