@@ -15,9 +15,10 @@ use super::{out, outln, with_newline, Format};
 /// When external flows count in the time-weighted return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Flows {
-    /// A deposit earns its day's return (the default).
+    /// A flow takes part in its day: money in from the start of the day (it earns the day's
+    /// return), money out until its end (the default).
     Start,
-    /// A deposit earns nothing on its day.
+    /// Every flow at the end of its day: money in earns nothing on its first day.
     End,
 }
 
