@@ -186,7 +186,10 @@ pub fn parse(
     let mut pending: Vec<Entry> = Vec::new();
     for (line, record) in &entries {
         let (line, get) = (*line, |name: &str| field(record, name));
-        if record.len() != width {
+        // Some downloads end each row with a comma the header does not have: empty fields
+        // past the header's width are that, anything else is a row out of shape.
+        let extra = record.iter().skip(width).any(|f| !f.trim().is_empty());
+        if record.len() < width || extra {
             return Err(bad(line, "row", format!("has {} fields; Fidelity's header has {width}", record.len())));
         }
         let action = get("action");
@@ -532,6 +535,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("line 5: Action:"));
+    }
+
+    #[test]
+    fn rows_ending_in_a_comma_the_header_lacks_read_the_same_and_extra_values_are_refused() {
+        let header = "Run Date,Action,Symbol,Description,Type,Quantity,Price ($),Commission ($),Fees ($),Accrued Interest ($),Amount ($),Settlement Date\n";
+        let row = "01/06/2025,\"CASH CONTRIBUTION CURRENT YEAR (Cash)\",,\"No Description\",Cash,0.000,,,,,500,";
+        let trailing = format!("{header}{row},\n");
+        let rows = parse(trailing.as_bytes(), "Roth", Some("roth_ira"), false).unwrap().rows;
+        assert_eq!((rows.len(), rows[0].price.to_string()), (1, "500".into()));
+        let extra = format!("{header}{row},surprise\n");
+        let e = parse(extra.as_bytes(), "Roth", Some("roth_ira"), false).unwrap_err().to_string();
+        assert!(e.starts_with("line 2: row: has 13 fields"), "{e}");
     }
 
     #[test]
