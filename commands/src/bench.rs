@@ -39,6 +39,16 @@ impl Lcg {
     }
 }
 
+/// The generated files' days: 500 trading days from 2 January 2024.
+fn trading_days() -> Vec<NaiveDate> {
+    NaiveDate::from_ymd_opt(2024, 1, 2)
+        .expect("valid date")
+        .iter_days()
+        .filter(|d| !domain::calendar::is_market_closed(*d))
+        .take(500)
+        .collect()
+}
+
 /// A ledger CSV of `trades` rows over `accounts` accounts and `symbols` symbols.
 pub fn generate_csv(trades: usize, accounts: usize, symbols: usize) -> String {
     let mut rng = Lcg(0x5eed_cafe);
@@ -47,13 +57,7 @@ pub fn generate_csv(trades: usize, accounts: usize, symbols: usize) -> String {
     let mut price: Vec<i64> = (0..symbols).map(|_| 2_000 + rng.below(30_000) as i64).collect();
     let mut held: HashMap<(usize, usize), u64> = HashMap::new();
     let mut opened = vec![false; accounts];
-    // Trading days only: 500 of them from 2 January 2024.
-    let days: Vec<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 2)
-        .expect("valid date")
-        .iter_days()
-        .filter(|d| !domain::calendar::is_market_closed(*d))
-        .take(500)
-        .collect();
+    let days = trading_days();
     let per_day = (trades / days.len()).max(1);
     let mut out = String::with_capacity(trades * 64);
     out.push_str("trade_date,account,account_type,action,symbol,quantity,price,fees\n");
@@ -91,12 +95,7 @@ pub fn generate_schwab(trades: usize, symbols: usize) -> String {
     let symbols = symbols.max(1);
     let mut price: Vec<i64> = (0..symbols).map(|_| 2_000 + rng.below(30_000) as i64).collect();
     let mut held: HashMap<usize, u64> = HashMap::new();
-    let days: Vec<NaiveDate> = NaiveDate::from_ymd_opt(2024, 1, 2)
-        .expect("valid date")
-        .iter_days()
-        .filter(|d| !domain::calendar::is_market_closed(*d))
-        .take(500)
-        .collect();
+    let days = trading_days();
     let per_day = (trades / days.len()).max(1);
     let cents = |c: i64| format!("{}.{:02}", c / 100, c % 100);
     let mut lines: Vec<String> = Vec::with_capacity(trades + 1);

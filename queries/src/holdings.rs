@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::reports::{money, quantity, Report};
+use crate::reports::{cents, money, quantity, Report};
 
 /// What a symbol without a description is filed under.
 pub const UNCLASSIFIED: &str = "unclassified";
@@ -90,7 +90,6 @@ fn slices(values: BTreeMap<String, Decimal>, total: Decimal) -> Vec<Slice> {
 /// The consolidated holdings of the household `key` from the read models behind `db`.
 pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
     let filters = [("household", Some(key.to_owned()))];
-    let cents = |d: Decimal| d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let described: BTreeMap<String, projections::query::Record> =
         records(db, &SECURITIES, &[]).await?.into_iter().map(|r| (r.str("symbol").to_owned(), r)).collect();
     struct Sum {

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::reports::{money, Report};
+use crate::reports::{cents, money, Report};
 
 /// A household's value. Each row's amount is rounded to cents and then added, so the figures
 /// are the sums of the amounts the positions and accounts tables show.
@@ -27,7 +27,6 @@ pub struct Value {
 /// The value of the household `key` from the `holdings` read models behind `db`.
 pub async fn value(db: &Db, key: &str) -> projections::Result<Value> {
     let filters = [("household", Some(key.to_owned()))];
-    let cents = |d: Decimal| d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let (mut positions, mut unpriced) = (Decimal::ZERO, 0);
     for v in records(db, &VALUATIONS, &filters).await? {
         match v.dec("market_value") {

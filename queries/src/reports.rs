@@ -30,8 +30,13 @@ pub struct Report {
     pub summary: Vec<(&'static str, Value)>,
 }
 
+/// An amount rounded to cents, half away from zero (as on tax forms).
+pub fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
 pub fn money(d: Decimal) -> String {
-    format!("{:.2}", d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    format!("{:.2}", cents(d))
 }
 
 /// A read-model value as reports and HTTP answers show it: amounts ([`Kind::Money`]) with two
@@ -172,8 +177,7 @@ impl GainTotals {
 pub fn gain_totals(records: &[Record]) -> GainTotals {
     let mut totals = [("short", [Decimal::ZERO; 4]), ("long", [Decimal::ZERO; 4])];
     for s in records.iter().filter(|s| s.flag("reportable")) {
-        let rounded = TOTAL_COLUMNS
-            .map(|c| s.dec(c).unwrap_or_default().round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
+        let rounded = TOTAL_COLUMNS.map(|c| cents(s.dec(c).unwrap_or_default()));
         if let Some((_, t)) = totals.iter_mut().find(|(term, _)| *term == s.str("term")) {
             for (acc, v) in t.iter_mut().zip(rounded) {
                 *acc += v;

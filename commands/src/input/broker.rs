@@ -164,6 +164,24 @@ pub fn rows(entries: &[Entry], account: &str, account_type: Option<&str>) -> Res
     Ok(rows)
 }
 
+/// An entry of `text`, a kind the mapping does not record (`what`: "an action the Schwab
+/// mapping"): listed in `skipped` when the caller asked to skip such entries, else the refusal
+/// of the file naming its line and `field`.
+pub fn unknown(
+    skip: bool,
+    skipped: &mut Vec<Skipped>,
+    line: u64,
+    field: &str,
+    what: &str,
+    text: &str,
+) -> Result<(), CommandError> {
+    if !skip {
+        return Err(bad(line, field, format!("{text:?} is not {what} records; --skip-unknown skips such rows")));
+    }
+    skipped.push(Skipped { line, action: text.to_owned(), why: format!("{what} does not record") });
+    Ok(())
+}
+
 /// A number with optional thousands separators; empty is zero.
 pub fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
     let plain: String = text.chars().filter(|c| *c != ',').collect();

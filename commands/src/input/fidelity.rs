@@ -52,7 +52,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -203,19 +203,8 @@ pub fn parse(
         }
         let symbol = get("symbol");
         let Some((verb, mapped)) = map(&action, &symbol, &get("description")) else {
-            if skip_unknown {
-                converted.skipped.push(Skipped {
-                    line,
-                    action,
-                    why: "an action the Fidelity mapping does not record".into(),
-                });
-                continue;
-            }
-            return Err(bad(
-                line,
-                "Action",
-                format!("{action:?} is not an action the Fidelity mapping records; --skip-unknown skips such rows"),
-            ));
+            unknown(skip_unknown, &mut converted.skipped, line, "Action", "an action the Fidelity mapping", &action)?;
+            continue;
         };
         if let Mapped::Core = mapped {
             let core = if symbol.is_empty() { String::new() } else { format!(" ({symbol})") };

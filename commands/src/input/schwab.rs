@@ -28,7 +28,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry};
 use super::csv::bad;
 use crate::CommandError;
 
@@ -85,19 +85,8 @@ pub fn parse(
         }
         let action = field(1);
         let Some(mapped) = map(action, field(2)) else {
-            if skip_unknown {
-                converted.skipped.push(Skipped {
-                    line,
-                    action: action.to_owned(),
-                    why: "an action the Schwab mapping does not record".into(),
-                });
-                continue;
-            }
-            return Err(bad(
-                line,
-                "Action",
-                format!("{action:?} is not an action the Schwab mapping records; --skip-unknown skips such rows"),
-            ));
+            unknown(skip_unknown, &mut converted.skipped, line, "Action", "an action the Schwab mapping", action)?;
+            continue;
         };
         let date = trade_date(line, field(0))?;
         let amount = money(line, "Amount", field(7))?;

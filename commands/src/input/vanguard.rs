@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -194,21 +194,9 @@ pub fn parse(
         let settlement_fund =
             symbol == SETTLEMENT_FUND || e.get("investment name").to_ascii_uppercase().contains("FEDERAL MONEY MARKET");
         let Some(mapped) = map(kind) else {
-            if skip_unknown {
-                converted.skipped.push(Skipped {
-                    line,
-                    action: kind.to_owned(),
-                    why: "a transaction type the Vanguard mapping does not record".into(),
-                });
-                continue;
-            }
-            return Err(bad(
-                line,
-                "Transaction Type",
-                format!(
-                    "{kind:?} is not a transaction type the Vanguard mapping records; --skip-unknown skips such rows"
-                ),
-            ));
+            let what = "a transaction type the Vanguard mapping";
+            unknown(skip_unknown, &mut converted.skipped, line, "Transaction Type", what, kind)?;
+            continue;
         };
         if mapped == Mapped::Sweep || (settlement_fund && matches!(mapped, Mapped::Trade(_))) {
             converted.skipped.push(Skipped {
