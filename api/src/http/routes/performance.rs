@@ -16,6 +16,8 @@ use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
 use crate::http::query::{Day, Instant, Position, Query};
 use crate::http::AppState;
+use event_store::EventStore as _;
+use projections::query::records;
 use queries::performance::{Grouping, Income, Performance, Request};
 
 /// The words `flows` takes.
@@ -73,13 +75,9 @@ async fn prepare(
     benchmark: Option<Blend>,
     timing: FlowTiming,
 ) -> Result<(queries::read::Reader, Request, u64, DateTime<Utc>), Problem> {
-    let key = authz::household(state, p, household, Need::Read, "performance").await?;
     let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
-    let mut reader = reader(state, p, &base).await?;
-    existed(&reader, &key).await?;
-    let min = params.min_position.map_or(0, |m| m.0);
-    reader.at_least("prices", min, FOLLOWER).await.map_err(Problem::internal)?;
-    let status = reader.at_least("holdings", min, FOLLOWER).await.map_err(Problem::internal)?;
+    let (key, reader, position) =
+        plain_read(state, p, household, &base, "performance", &["prices", "holdings"]).await?;
     let request = Request {
         household: key,
         account: params.account.clone(),
@@ -89,7 +87,7 @@ async fn prepare(
         timing,
     };
     let now = reader.instant().unwrap_or_else(Utc::now);
-    Ok((reader, request, status.checkpoint, now))
+    Ok((reader, request, position, now))
 }
 
 pub async fn performance(
@@ -136,7 +134,8 @@ pub async fn income(
 }
 
 /// A read that takes only `as_of` and `min_position`: the household's key, a reader with
-/// `projectors` caught up (the last one's checkpoint is the answer's position).
+/// `projectors` caught up (the last one's checkpoint is the answer's position), to the log's
+/// head when the household is not in the read models yet.
 async fn plain_read(
     state: &AppState,
     p: &Principal,
@@ -160,6 +159,16 @@ async fn plain_read(
     let mut position = 0;
     for projector in projectors {
         position = reader.at_least(projector, min, FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
+    }
+    // "No ledger" must be the log's answer, not a projector's lag: a household the read models
+    // do not know yet is read again once they reflect the head.
+    let scope = [("household", Some(key.clone()))];
+    let known = !records(&reader.db, &projections::holdings::HOUSEHOLDS, &scope).await?.is_empty();
+    if !known && reader.instant().is_none() {
+        let head = state.store.head().await?.map_or(0, |h| h.position);
+        for projector in projectors {
+            position = reader.at_least(projector, head, FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
+        }
     }
     Ok((key, reader, position))
 }
