@@ -138,11 +138,27 @@ impl Driver {
     }
 
     /// The element's text; `None` when the page replaced it meanwhile (a re-rendered table).
+    /// The rendered text of the first element matching `css`. The page redraws a section when
+    /// a live update arrives, so an element found a moment ago may be gone: it is found again.
     async fn text(&self, css: &str) -> Option<String> {
-        let id = self.find(css).await;
-        let v: Value =
-            self.http.get(format!("{}/element/{id}/text", self.session)).send().await.unwrap().json().await.unwrap();
-        v["value"].as_str().map(str::to_owned)
+        for _ in 0..20 {
+            let id = self.find(css).await;
+            let v: Value = self
+                .http
+                .get(format!("{}/element/{id}/text", self.session))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match (&v["value"], v["value"]["error"].as_str()) {
+                (Value::String(text), _) => return Some(text.clone()),
+                (_, Some("stale element reference")) => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Runs `script` (a function body) in the page; its return value.
