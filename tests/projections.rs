@@ -67,6 +67,7 @@ fn populate(db: &TestDb, dir: &tempfile::TempDir) -> String {
     ok(&run(db, dir, &["ledger", "import", &trades, "--household", "Smith"]));
     // A report in between: the read models are maintained incrementally from here on.
     ok(&run(db, dir, &["ledger", "lots", "--household", "Smith"]));
+    ok(&run(db, dir, &["performance", "--household", "Smith", "--to", "2025-05-31"]));
     let prices = file(
         dir,
         "prices.csv",
@@ -100,6 +101,19 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
         assert_eq!((m["quantity"].as_str(), m["market_value"].as_str()), (Some("75"), Some("4500.00")));
         assert_eq!(m["unrealized_gain"], "0.00", "basis 4,500 after the wash-sale adjustment");
         assert!(m["price_position"].as_str().unwrap().parse::<u64>().unwrap() > 0);
+        // The daily history moved with the closes that came after it was built: 4,500 in M and
+        // 3,000 in VTI, less the 7,250 the buys took beyond the sale's 4,000.
+        let perf =
+            json(&run(&db, &dir, &["performance", "--household", "Smith", "--to", "2025-06-03", "--format", "json"]));
+        let series = perf["series"].as_array().unwrap();
+        let value = |date: &str| series.iter().find(|d| d["date"] == date).map(|d| d["value"].clone());
+        assert_eq!(
+            value("2025-06-01"),
+            Some(serde_json::json!("-1000.00")),
+            "M and VTI at their last trade prices before the closes"
+        );
+        assert_eq!(value("2025-06-02"), Some(serde_json::json!("250.00")));
+        assert_eq!(value("2025-06-03"), Some(serde_json::json!("250.00")), "carried to a day with no close");
         // 4,500 in M and 3,000 in VTI against 50/50: drift 0.1 over the 0.05 threshold.
         let alloc = json(&run(
             &db,
@@ -129,7 +143,7 @@ async fn incremental_maintenance_and_a_full_rebuild_give_the_same_digest() {
         );
 
         let before = digests(&lines(&run(&db, &dir, &["projections", "digest"])));
-        assert_eq!(before.len(), 3);
+        assert_eq!(before.len(), 4);
         let rebuilt = lines(&run(&db, &dir, &["projections", "rebuild"]));
         assert!(rebuilt.iter().all(|r| r["generation"] == 2 && r["events"].as_u64().unwrap() > 10), "{rebuilt:?}");
         let after = digests(&lines(&run(&db, &dir, &["projections", "digest"])));

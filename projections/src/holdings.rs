@@ -366,7 +366,7 @@ impl Unit<'_> {
 /// Runs CPU-bound work that borrows from its caller without holding a Tokio worker thread: on a
 /// multi-threaded runtime the thread becomes a blocking one for the while
 /// (`block_in_place`, its other tasks move to the other workers); elsewhere it simply runs.
-fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+pub(crate) fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
     let multi = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi {

@@ -6,7 +6,7 @@
 //!   transaction; rebuilds into a shadow generation and swaps it in when caught up.
 //! - [`source`]: where events come from: the store itself (optionally cut at an instant, for
 //!   auditors' as-of replay) or NATS JetStream (the relay's subjects).
-//! - [`holdings`], [`prices`], [`people`]: the projectors and their tables; [`query`] reads
+//! - [`holdings`], [`prices`], [`people`], [`valuation_history`]: the projectors and their tables; [`query`] reads
 //!   them back as typed rows.
 //! - [`risk`]: the read model `portfolio_risk` (its worker is `workers::risk`),
 //!   computed from the `holdings` and `prices` read models.
@@ -22,6 +22,7 @@ pub mod query;
 pub mod risk;
 pub mod runner;
 pub mod source;
+pub mod valuation_history;
 
 pub use db::{Backend, Db, Table};
 pub use runner::{Projection, Runner, Status};
@@ -62,6 +63,7 @@ pub fn all() -> Vec<Projection> {
         Projection::Holdings(holdings::Holdings::default()),
         Projection::Prices(prices::Prices::default()),
         Projection::People(people::People::default()),
+        Projection::ValuationHistory(valuation_history::ValuationHistory::default()),
     ]
 }
 

@@ -23,6 +23,7 @@ use crate::holdings::Holdings;
 use crate::people::People;
 use crate::prices::Prices;
 use crate::source::Source;
+use crate::valuation_history::ValuationHistory;
 use crate::{Error, Result};
 
 /// Events read per query.
@@ -40,6 +41,7 @@ pub enum Projection {
     Holdings(Holdings),
     Prices(Prices),
     People(People),
+    ValuationHistory(ValuationHistory),
 }
 
 macro_rules! each {
@@ -48,6 +50,7 @@ macro_rules! each {
             Projection::Holdings($p) => $body,
             Projection::Prices($p) => $body,
             Projection::People($p) => $body,
+            Projection::ValuationHistory($p) => $body,
         }
     };
 }
@@ -58,6 +61,7 @@ impl Projection {
             Self::Holdings(_) => Holdings::NAME,
             Self::Prices(_) => Prices::NAME,
             Self::People(_) => People::NAME,
+            Self::ValuationHistory(_) => ValuationHistory::NAME,
         }
     }
 
@@ -66,6 +70,7 @@ impl Projection {
             Self::Holdings(_) => Holdings::VERSION,
             Self::Prices(_) => Prices::VERSION,
             Self::People(_) => People::VERSION,
+            Self::ValuationHistory(_) => ValuationHistory::VERSION,
         }
     }
 
@@ -74,6 +79,7 @@ impl Projection {
             Self::Holdings(_) => Holdings::TABLES,
             Self::Prices(_) => Prices::TABLES,
             Self::People(_) => People::TABLES,
+            Self::ValuationHistory(_) => ValuationHistory::TABLES,
         }
     }
 
@@ -82,7 +88,7 @@ impl Projection {
     pub fn derived(&self) -> &'static [&'static Table] {
         match self {
             Self::Holdings(_) => crate::holdings::DERIVED,
-            Self::Prices(_) | Self::People(_) => &[],
+            Self::Prices(_) | Self::People(_) | Self::ValuationHistory(_) => &[],
         }
     }
 
@@ -92,6 +98,7 @@ impl Projection {
             Self::Holdings(_) => Holdings::CATEGORIES.contains(&category),
             Self::Prices(_) => Prices::CATEGORIES.contains(&category),
             Self::People(_) => People::CATEGORIES.contains(&category),
+            Self::ValuationHistory(_) => ValuationHistory::CATEGORIES.contains(&category),
         }
     }
 
@@ -101,8 +108,10 @@ impl Projection {
 
     /// Lets caches go that a caught-up projector does not need.
     fn trim(&mut self) {
-        if let Self::Holdings(h) = self {
-            h.trim();
+        match self {
+            Self::Holdings(h) => h.trim(),
+            Self::ValuationHistory(v) => v.trim(),
+            Self::Prices(_) | Self::People(_) => {}
         }
     }
 

@@ -93,6 +93,7 @@ async fn reader(store: Store, url: &str) -> anyhow::Result<Reader> {
     let mut reader = Reader::open(store, url).await?;
     reader.ready("prices").await?;
     reader.ready("holdings").await?;
+    reader.ready("valuation_history").await?;
     Ok(reader)
 }
 

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::ledger::lots::{timeline, Holding};
-use crate::ledger::types::Action;
+use crate::ledger::types::{Action, Trade};
 use crate::ledger::Ledger;
 use crate::DomainError;
 
@@ -55,6 +55,38 @@ impl Closes {
     pub fn on(&self, symbol: &str, day: NaiveDate) -> Option<Decimal> {
         let series = self.by_symbol.get(symbol)?;
         series.binary_search_by_key(&day, |(d, _)| *d).ok().map(|i| series[i].1)
+    }
+
+    /// Records `close` as `symbol`'s close on `day`, replacing the one it had.
+    pub fn insert(&mut self, symbol: &str, day: NaiveDate, close: Decimal) {
+        let series = match self.by_symbol.get_mut(symbol) {
+            Some(series) => series,
+            None => self.by_symbol.entry(symbol.to_owned()).or_default(),
+        };
+        match series.last() {
+            Some((last, _)) if *last < day => series.push((day, close)),
+            None => series.push((day, close)),
+            _ => match series.binary_search_by_key(&day, |(d, _)| *d) {
+                Ok(i) => series[i].1 = close,
+                Err(i) => series.insert(i, (day, close)),
+            },
+        }
+    }
+
+    /// Whether `symbol` has any close.
+    pub fn has(&self, symbol: &str) -> bool {
+        self.by_symbol.contains_key(symbol)
+    }
+
+    /// `symbol`'s closes, oldest first (empty when it has none).
+    pub fn series(&self, symbol: &str) -> &[(NaiveDate, Decimal)] {
+        self.by_symbol.get(symbol).map_or(&[], Vec::as_slice)
+    }
+
+    /// Sets `symbol`'s closes from a series in date order (as [`Closes::series`] gives it).
+    pub fn set_series(&mut self, symbol: String, series: Vec<(NaiveDate, Decimal)>) {
+        debug_assert!(series.windows(2).all(|w| w[0].0 < w[1].0), "a series in date order");
+        self.by_symbol.insert(symbol, series);
     }
 
     /// The days on which `symbol` has a close, in order.
@@ -103,122 +135,160 @@ pub fn history(
     only: Option<&BTreeSet<String>>,
     end: NaiveDate,
 ) -> Result<Vec<Valuation>, DomainError> {
+    Ok(replay(ledger, end)?.history(closes, only))
+}
+
+/// A ledger's rows up to a day run through the lot engine once, from which the history of
+/// any set of its accounts is read ([`Replayed::history`]): the household's and each account's
+/// cost one lot-engine run between them.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    rows: Vec<Trade>,
+    timeline: Vec<Holding>,
+    end: NaiveDate,
+}
+
+/// The rows of `ledger` dated up to `end`, replayed by the lot engine.
+pub fn replay(ledger: &Ledger, end: NaiveDate) -> Result<Replayed, DomainError> {
     let rows: Vec<_> = ledger.trades.iter().filter(|t| t.trade_date <= end).cloned().collect();
     let book = timeline(&ledger.accounts, &rows).map_err(|e| DomainError::Rejected {
         line: e.source_line,
         field: e.field.to_owned(),
         problem: format!("{} ({})", e.problem, e.trade_id),
     })?;
-    let counted = |account: &str| only.is_none_or(|set| set.contains(account));
-    let account_of: HashMap<&str, &str> = rows.iter().map(|t| (t.trade_id.as_str(), t.account.as_str())).collect();
-    // Trade prices, the fallback for a symbol with no close yet.
-    let mut traded: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
-    let mut ordered: Vec<_> = rows.iter().collect();
-    ordered.sort_by_key(|t| (t.trade_date, t.seq()));
-    for t in &ordered {
-        if let (Some(symbol), true) = (&t.symbol, t.price > Decimal::ZERO && t.action.moves_shares()) {
-            if matches!(t.action, Action::Buy | Action::Sell | Action::TransferIn | Action::TransferOut) {
-                traded.entry(symbol.as_str()).or_default().push((t.trade_date, t.price));
-            }
-        }
-    }
-    let price = |symbol: &str, day: NaiveDate| -> Option<Decimal> {
-        closes.on_or_before(symbol, day).or_else(|| {
-            let series = traded.get(symbol)?;
-            let n = series.partition_point(|(d, _)| *d <= day);
-            n.checked_sub(1).map(|i| series[i].1)
-        })
-    };
-    let changes: Vec<&Holding> = book.timeline.iter().filter(|h| counted(&h.account)).collect();
-    let Some(first) = changes.first().map(|h| h.date) else { return Ok(Vec::new()) };
+    Ok(Replayed { rows, timeline: book.timeline, end })
+}
 
-    let mut cash: BTreeMap<&str, Decimal> = BTreeMap::new();
-    // Shares per account and symbol, as the timeline last left them, and their total per
-    // symbol, which is what a day's value needs.
-    let mut shares: HashMap<(&str, &str), Decimal> = HashMap::new();
-    let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
-    let (mut next_change, mut next_row) = (0, 0);
-    let counted_rows: Vec<_> = ordered.into_iter().filter(|t| counted(&t.account)).collect();
-    let mut days = Vec::with_capacity(usize::try_from((end - first).num_days() + 1).unwrap_or(0));
-    let mut date = first;
-    while date <= end {
-        let mut day = Valuation { date, ..Valuation::default() };
-        while let Some(h) = changes.get(next_change).filter(|h| h.date == date) {
-            match &h.symbol {
-                None => {
-                    cash.insert(&h.account, h.quantity);
-                }
-                Some(symbol) => {
-                    let before = shares.insert((&h.account, symbol), h.quantity).unwrap_or_default();
-                    let total = held.entry(symbol).or_default();
-                    *total += h.quantity - before;
-                    if total.is_zero() {
-                        held.remove(symbol.as_str());
-                    }
+impl Replayed {
+    /// Every symbol the rows name (held, traded, or the new symbol of a corporate action).
+    pub fn symbols(&self) -> BTreeSet<&str> {
+        let mut symbols = BTreeSet::new();
+        for t in &self.rows {
+            symbols.extend(t.symbol.as_deref());
+            symbols.extend(t.new_symbol.as_deref());
+        }
+        symbols
+    }
+
+    /// The day of the last row (`None` without rows).
+    pub fn last_row(&self) -> Option<NaiveDate> {
+        self.rows.iter().map(|t| t.trade_date).max()
+    }
+
+    /// The history of the accounts `only` (every account when `None`) to the replay's end.
+    pub fn history(&self, closes: &Closes, only: Option<&BTreeSet<String>>) -> Vec<Valuation> {
+        let (rows, end) = (&self.rows, self.end);
+        let counted = |account: &str| only.is_none_or(|set| set.contains(account));
+        let account_of: HashMap<&str, &str> = rows.iter().map(|t| (t.trade_id.as_str(), t.account.as_str())).collect();
+        // Trade prices, the fallback for a symbol with no close yet.
+        let mut traded: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+        let mut ordered: Vec<_> = rows.iter().collect();
+        ordered.sort_by_key(|t| (t.trade_date, t.seq()));
+        for t in &ordered {
+            if let (Some(symbol), true) = (&t.symbol, t.price > Decimal::ZERO && t.action.moves_shares()) {
+                if matches!(t.action, Action::Buy | Action::Sell | Action::TransferIn | Action::TransferOut) {
+                    traded.entry(symbol.as_str()).or_default().push((t.trade_date, t.price));
                 }
             }
-            next_change += 1;
         }
-        while let Some(t) = counted_rows.get(next_row).filter(|t| t.trade_date == date) {
-            let amount = t.quantity * t.price;
-            day.fees += t.total_fees();
-            match t.action {
-                Action::Deposit | Action::Contribution => {
-                    day.flow += amount;
-                    day.inflow += amount;
-                }
-                Action::Withdrawal => {
-                    day.flow -= amount;
-                    day.outflow += amount;
-                }
-                Action::TransferIn | Action::TransferOut => {
-                    let paired_inside =
-                        t.counterpart.as_deref().and_then(|c| account_of.get(c)).is_some_and(|a| counted(a));
-                    if !paired_inside {
-                        let each = t.symbol.as_deref().and_then(|s| price(s, date)).unwrap_or(t.price);
-                        let worth = t.quantity * each;
-                        if t.action == Action::TransferIn {
-                            day.flow += worth;
-                            day.inflow += worth;
-                        } else {
-                            day.flow -= worth;
-                            day.outflow += worth;
+        let price = |symbol: &str, day: NaiveDate| -> Option<Decimal> {
+            closes.on_or_before(symbol, day).or_else(|| {
+                let series = traded.get(symbol)?;
+                let n = series.partition_point(|(d, _)| *d <= day);
+                n.checked_sub(1).map(|i| series[i].1)
+            })
+        };
+        let changes: Vec<&Holding> = self.timeline.iter().filter(|h| counted(&h.account)).collect();
+        let Some(first) = changes.first().map(|h| h.date) else { return Vec::new() };
+
+        let mut cash: BTreeMap<&str, Decimal> = BTreeMap::new();
+        // Shares per account and symbol, as the timeline last left them, and their total per
+        // symbol, which is what a day's value needs.
+        let mut shares: HashMap<(&str, &str), Decimal> = HashMap::new();
+        let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
+        let (mut next_change, mut next_row) = (0, 0);
+        let counted_rows: Vec<_> = ordered.into_iter().filter(|t| counted(&t.account)).collect();
+        let mut days = Vec::with_capacity(usize::try_from((end - first).num_days() + 1).unwrap_or(0));
+        let mut date = first;
+        while date <= end {
+            let mut day = Valuation { date, ..Valuation::default() };
+            while let Some(h) = changes.get(next_change).filter(|h| h.date == date) {
+                match &h.symbol {
+                    None => {
+                        cash.insert(&h.account, h.quantity);
+                    }
+                    Some(symbol) => {
+                        let before = shares.insert((&h.account, symbol), h.quantity).unwrap_or_default();
+                        let total = held.entry(symbol).or_default();
+                        *total += h.quantity - before;
+                        if total.is_zero() {
+                            held.remove(symbol.as_str());
                         }
                     }
                 }
-                Action::Fee => {
-                    day.fee_flow += amount;
-                    day.fees += amount;
-                }
-                Action::Dividend => {
-                    let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
-                    if text.contains("qualified") && !text.contains("non-qualified") {
-                        day.qualified_dividends += amount;
-                    } else {
-                        day.ordinary_dividends += amount;
+                next_change += 1;
+            }
+            while let Some(t) = counted_rows.get(next_row).filter(|t| t.trade_date == date) {
+                let amount = t.quantity * t.price;
+                day.fees += t.total_fees();
+                match t.action {
+                    Action::Deposit | Action::Contribution => {
+                        day.flow += amount;
+                        day.inflow += amount;
                     }
+                    Action::Withdrawal => {
+                        day.flow -= amount;
+                        day.outflow += amount;
+                    }
+                    Action::TransferIn | Action::TransferOut => {
+                        let paired_inside =
+                            t.counterpart.as_deref().and_then(|c| account_of.get(c)).is_some_and(|a| counted(a));
+                        if !paired_inside {
+                            let each = t.symbol.as_deref().and_then(|s| price(s, date)).unwrap_or(t.price);
+                            let worth = t.quantity * each;
+                            if t.action == Action::TransferIn {
+                                day.flow += worth;
+                                day.inflow += worth;
+                            } else {
+                                day.flow -= worth;
+                                day.outflow += worth;
+                            }
+                        }
+                    }
+                    Action::Fee => {
+                        day.fee_flow += amount;
+                        day.fees += amount;
+                    }
+                    Action::Dividend => {
+                        let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
+                        if text.contains("qualified") && !text.contains("non-qualified") {
+                            day.qualified_dividends += amount;
+                        } else {
+                            day.ordinary_dividends += amount;
+                        }
+                    }
+                    Action::Interest => day.interest += amount,
+                    _ => {}
                 }
-                Action::Interest => day.interest += amount,
-                _ => {}
+                next_row += 1;
             }
-            next_row += 1;
-        }
-        day.cash = cash.values().copied().sum();
-        let mut positions = Decimal::ZERO;
-        for (symbol, quantity) in &held {
-            match price(symbol, date) {
-                Some(p) => positions += *quantity * p,
-                None => day.unpriced += 1,
+            day.cash = cash.values().copied().sum();
+            let mut positions = Decimal::ZERO;
+            for (symbol, quantity) in &held {
+                match price(symbol, date) {
+                    Some(p) => positions += *quantity * p,
+                    None => day.unpriced += 1,
+                }
             }
+            day.value = day.cash + positions;
+            days.push(day);
+            date = match date.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
         }
-        day.value = day.cash + positions;
-        days.push(day);
-        date = match date.succ_opt() {
-            Some(d) => d,
-            None => break,
-        };
+        days
     }
-    Ok(days)
 }
 
 #[cfg(test)]

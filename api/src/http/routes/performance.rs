@@ -77,7 +77,7 @@ async fn prepare(
 ) -> Result<(queries::read::Reader, Request, u64, DateTime<Utc>), Problem> {
     let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
     let (key, reader, position) =
-        plain_read(state, p, household, &base, "performance", &["prices", "holdings"]).await?;
+        plain_read(state, p, household, &base, "performance", &["prices", "holdings", "valuation_history"]).await?;
     let request = Request {
         household: key,
         account: params.account.clone(),

@@ -1,0 +1,350 @@
+//! The `valuation_history` projector: each household's daily valuation history, for the
+//! household as a whole and for each of its accounts, from its ledger and every close the
+//! market streams recorded.
+//!
+//! Tables (scoped by `household`):
+//! - `value_history`: one row per calendar day from the first row of the household (or of the
+//!   account) to its last day, for `account = ''` (every account of the household: transfers
+//!   between its accounts cancel) and for each account on its own (a transfer to another account
+//!   is a flow out of it). The columns are [`domain::performance::history::Valuation`]'s, whose
+//!   documentation gives the rules (value at the latest close, external flows, fees apart for
+//!   gross-of-fees returns). Amounts are exact, never rounded: the returns read from the rows
+//!   are the returns computed from the ledger.
+//! - `value_history_symbols`: the symbols each household's rows name, so that a new close
+//!   finds the households it revalues without reading every ledger.
+//!
+//! A household's last day is the later of its last row and the last close of a symbol it
+//! names: the history runs as far as its data does (a reader extends it to a later day by
+//! carrying the last value forward, since nothing moved it). A household's rows are computed
+//! from its whole ledger, as every projector here does: a new row or a corrected one, or a new
+//! or revised close of a symbol it names, recomputes them all (one lot-engine run, then one
+//! pass over the days per scope). The states (each household's ledger, each symbol's closes)
+//! are saved beside the rows in the same transaction, so a restarted runner carries on.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use domain::ledger::{apply, Ledger, LedgerEvent};
+use domain::market::MarketEvent;
+use domain::performance::history::{replay, Closes, Valuation};
+use domain::streams::Parts;
+use event_store::{StoredEvent, Upcasters};
+use rust_decimal::Decimal;
+
+use crate::db::{col, Db, Kind::*, Row, Table, Tx};
+use crate::{row, Error, Result};
+
+pub const VALUE_HISTORY: Table = Table {
+    name: "value_history",
+    columns: &[
+        col("household", Text),
+        col("account", Text),
+        col("date", Date),
+        col("value", Money),
+        col("cash", Money),
+        col("flow", Money),
+        col("inflow", Money),
+        col("outflow", Money),
+        col("fee_flow", Money),
+        col("fees", Money),
+        col("qualified_dividends", Money),
+        col("ordinary_dividends", Money),
+        col("interest", Money),
+        col("unpriced", Int),
+    ],
+    key: &["household", "account", "date"],
+    scope: "household",
+    time_series: false,
+};
+
+pub const VALUE_HISTORY_SYMBOLS: Table = Table {
+    name: "value_history_symbols",
+    columns: &[col("household", Text), col("symbol", Text)],
+    key: &["household", "symbol"],
+    scope: "household",
+    time_series: false,
+};
+
+/// The `account` of the rows for the household as a whole.
+pub const HOUSEHOLD: &str = "";
+
+/// The state key of a symbol's closes (household keys never start with `#`).
+fn closes_key(symbol: &str) -> String {
+    format!("#closes:{symbol}")
+}
+
+fn decode_err(e: &StoredEvent, problem: impl std::fmt::Display) -> Error {
+    Error::Decode { position: e.global_position, problem: problem.to_string() }
+}
+
+#[derive(Default)]
+pub struct ValuationHistory {
+    ledgers: HashMap<String, Ledger>,
+    /// The snapshot size of each ledger in memory.
+    sizes: HashMap<String, usize>,
+    closes: Closes,
+    /// Symbols whose closes are in `closes` as saved (or none were saved).
+    loaded: BTreeSet<String>,
+    dirty: BTreeSet<String>,
+    dirty_symbols: BTreeSet<String>,
+    upcasters: Upcasters,
+}
+
+/// One household's rows, computed off the async runtime.
+struct Computed {
+    history: Vec<Row>,
+    symbols: Vec<Row>,
+}
+
+impl ValuationHistory {
+    pub const NAME: &'static str = "valuation_history";
+    pub const VERSION: i64 = 1;
+    pub const CATEGORIES: &'static [&'static str] = &["ledger", "market"];
+    pub const TABLES: &'static [&'static Table] = &[&VALUE_HISTORY, &VALUE_HISTORY_SYMBOLS];
+
+    pub(crate) fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Lets the ledgers in memory go when their snapshots pass
+    /// [`crate::holdings::RESIDENT_STATE_BYTES`] (each is saved and read again when needed).
+    pub(crate) fn trim(&mut self) {
+        if self.dirty.is_empty() && self.sizes.values().sum::<usize>() > crate::holdings::RESIDENT_STATE_BYTES {
+            self.ledgers.clear();
+            self.sizes.clear();
+        }
+    }
+
+    async fn load_ledger(&mut self, db: &Db, generation: i64, household: &str) -> Result<()> {
+        if !self.ledgers.contains_key(household) {
+            let ledger = match db.load_state(Self::NAME, generation, household).await? {
+                Some(bytes) => {
+                    self.sizes.insert(household.to_owned(), bytes.len());
+                    rmp_serde::from_slice(&bytes)
+                        .map_err(|e| Error::Config(format!("valuation history state of {household}: {e}")))?
+                }
+                None => Ledger::default(),
+            };
+            self.ledgers.insert(household.to_owned(), ledger);
+        }
+        Ok(())
+    }
+
+    async fn load_closes(&mut self, db: &Db, generation: i64, symbol: &str) -> Result<()> {
+        if self.loaded.insert(symbol.to_owned()) {
+            if let Some(bytes) = db.load_state(Self::NAME, generation, &closes_key(symbol)).await? {
+                let saved: Vec<(NaiveDate, Decimal)> = rmp_serde::from_slice(&bytes)
+                    .map_err(|e| Error::Config(format!("valuation history closes of {symbol}: {e}")))?;
+                // Closes absorbed before the saved ones were read (none, in practice) win.
+                let newer: Vec<(NaiveDate, Decimal)> = self.closes.series(symbol).to_vec();
+                self.closes.set_series(symbol.to_owned(), saved);
+                for (day, close) in newer {
+                    self.closes.insert(symbol, day, close);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
+        for e in events {
+            match Parts::of(e.stream_id.as_str()) {
+                Some(Parts::Ledger(household)) => {
+                    self.load_ledger(db, generation, household).await?;
+                    let event: LedgerEvent = self
+                        .upcasters
+                        .decode_versioned(e, domain::ledger::SCHEMA_VERSION)
+                        .map_err(|x| decode_err(e, x))?;
+                    let ledger = self.ledgers.get_mut(household).expect("loaded above");
+                    *ledger = apply(std::mem::take(ledger), event);
+                    if !self.dirty.contains(household) {
+                        self.dirty.insert(household.to_owned());
+                    }
+                }
+                Some(Parts::Market(_)) => {
+                    let event: MarketEvent = self
+                        .upcasters
+                        .decode_versioned(e, domain::market::SCHEMA_VERSION)
+                        .map_err(|x| decode_err(e, x))?;
+                    if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } =
+                        event
+                    {
+                        self.load_closes(db, generation, &symbol).await?;
+                        self.closes.insert(&symbol, bar.date, bar.close);
+                        self.dirty_symbols.insert(symbol);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn flush(&mut self, db: &Db, tx: &mut Tx, generation: i64) -> Result<()> {
+        let started = std::time::Instant::now();
+        let changed = std::mem::take(&mut self.dirty);
+        let moved = std::mem::take(&mut self.dirty_symbols);
+        // Households whose history moves with a close: those naming the symbol, saved or in
+        // memory.
+        let mut todo = changed.clone();
+        for symbol in &moved {
+            todo.extend(db.scopes_where(&VALUE_HISTORY_SYMBOLS, generation, "symbol", symbol).await?);
+        }
+        if !moved.is_empty() {
+            for (household, ledger) in &self.ledgers {
+                if ledger.trades.iter().any(|t| names(t, &moved)) {
+                    todo.insert(household.clone());
+                }
+            }
+        }
+        for household in &todo {
+            self.load_ledger(db, generation, household).await?;
+            let symbols: BTreeSet<String> = self.ledgers[household]
+                .trades
+                .iter()
+                .flat_map(|t| t.symbol.iter().chain(t.new_symbol.iter()))
+                .cloned()
+                .collect();
+            for symbol in symbols {
+                self.load_closes(db, generation, &symbol).await?;
+            }
+        }
+        let households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
+        let closes = &self.closes;
+        let computed: Vec<Computed> =
+            in_parallel(&households, |(household, ledger)| compute(household, ledger, closes));
+        let scopes: Vec<String> = todo.iter().cloned().collect();
+        for table in Self::TABLES {
+            db.delete_scopes(tx, table, generation, &scopes).await?;
+        }
+        let (mut history, mut symbols) = (Vec::new(), Vec::new());
+        let mut written = 0;
+        for c in computed {
+            history.extend(c.history);
+            symbols.extend(c.symbols);
+            // Bounded statements: a large rebuild writes in pieces.
+            if history.len() >= 50_000 {
+                written += history.len();
+                db.insert(tx, &VALUE_HISTORY, generation, &std::mem::take(&mut history), false).await?;
+            }
+        }
+        written += history.len();
+        db.insert(tx, &VALUE_HISTORY, generation, &history, false).await?;
+        db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
+        for household in &changed {
+            let bytes = rmp_serde::to_vec_named(&self.ledgers[household]).map_err(|e| Error::Config(e.to_string()))?;
+            tx.save_state(Self::NAME, generation, household, &bytes).await?;
+            self.sizes.insert(household.clone(), bytes.len());
+        }
+        for symbol in &moved {
+            let bytes = rmp_serde::to_vec(self.closes.series(symbol)).map_err(|e| Error::Config(e.to_string()))?;
+            tx.save_state(Self::NAME, generation, &closes_key(symbol), &bytes).await?;
+        }
+        tracing::debug!(
+            households = todo.len(),
+            symbols = moved.len(),
+            rows = written,
+            ms = started.elapsed().as_millis() as u64,
+            "valuation history flushed"
+        );
+        Ok(())
+    }
+}
+
+/// `f` over `items` on every core, in the items' order (on the calling thread for a few).
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let f = &f;
+    crate::holdings::off_the_runtime(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                items.chunks(per).map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("computing a history does not panic")).collect()
+        })
+    })
+}
+
+/// Whether a row names one of `symbols`.
+fn names(t: &domain::ledger::types::Trade, symbols: &BTreeSet<String>) -> bool {
+    t.symbol.as_ref().is_some_and(|s| symbols.contains(s)) || t.new_symbol.as_ref().is_some_and(|s| symbols.contains(s))
+}
+
+/// A household's rows: its history and each account's, to its last day. A ledger the lot
+/// engine refuses (which its decider never lets happen) has no rows rather than stopping the
+/// projector; the `holdings` projector reports its problem.
+fn compute(household: &str, ledger: &Ledger, closes: &Closes) -> Computed {
+    let mut symbols: BTreeSet<&str> = BTreeSet::new();
+    for t in &ledger.trades {
+        symbols.extend(t.symbol.as_deref());
+        symbols.extend(t.new_symbol.as_deref());
+    }
+    let last_close = symbols.iter().filter_map(|s| closes.series(s).last().map(|(d, _)| *d)).max();
+    let last_row = ledger.trades.iter().map(|t| t.trade_date).max();
+    let mut history = Vec::new();
+    if let Some(end) = last_row.max(last_close).filter(|_| last_row.is_some()) {
+        if let Ok(replayed) = replay(ledger, end) {
+            let mut push = |account: &str, days: Vec<Valuation>| {
+                history.extend(days.iter().map(|d| {
+                    row![
+                        household,
+                        account,
+                        d.date,
+                        d.value,
+                        d.cash,
+                        d.flow,
+                        d.inflow,
+                        d.outflow,
+                        d.fee_flow,
+                        d.fees,
+                        d.qualified_dividends,
+                        d.ordinary_dividends,
+                        d.interest,
+                        d.unpriced,
+                    ]
+                }))
+            };
+            push(HOUSEHOLD, replayed.history(closes, None));
+            for account in ledger.accounts.keys() {
+                push(account, replayed.history(closes, Some(&[account.clone()].into())));
+            }
+        }
+    }
+    let symbols = symbols.into_iter().map(|s| row![household, s]).collect();
+    Computed { history, symbols }
+}
+
+/// The stored history of a household (`account` `None`) or of one of its accounts, days up to
+/// `end`, oldest first.
+pub async fn stored(db: &Db, household: &str, account: Option<&str>, end: NaiveDate) -> Result<Vec<Valuation>> {
+    let filters = [
+        ("household", Some(household.to_owned())),
+        ("account", Some(account.unwrap_or(HOUSEHOLD).to_owned())),
+        ("date <=", Some(end.to_string())),
+    ];
+    let rows = crate::query::records(db, &VALUE_HISTORY, &filters).await?;
+    let mut days = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let dec = |c: &str| r.dec(c).unwrap_or_default();
+        let Some(date) = r.date("date") else { return Err(Error::Config("a value_history row without a date".into())) };
+        days.push(Valuation {
+            date,
+            value: dec("value"),
+            cash: dec("cash"),
+            flow: dec("flow"),
+            inflow: dec("inflow"),
+            outflow: dec("outflow"),
+            fee_flow: dec("fee_flow"),
+            fees: dec("fees"),
+            qualified_dividends: dec("qualified_dividends"),
+            ordinary_dividends: dec("ordinary_dividends"),
+            interest: dec("interest"),
+            unpriced: r.text("unpriced").and_then(|v| v.parse().ok()).unwrap_or_default(),
+        });
+    }
+    days.sort_by_key(|d| d.date);
+    Ok(days)
+}
