@@ -1,15 +1,15 @@
-//! The `valuation_history` projector: each household's daily valuation history, for the
-//! household as a whole and for each of its accounts, from its ledger and every close the
-//! market streams recorded.
+//! The `valuation_history` projector: each household's daily valuation history, from its
+//! ledger and every close the market streams recorded.
 //!
 //! Tables (scoped by `household`):
-//! - `value_history`: one row per calendar day from the first row of the household (or of the
-//!   account) to its last day, for `account = ''` (every account of the household: transfers
-//!   between its accounts cancel) and for each account on its own (a transfer to another account
-//!   is a flow out of it). The columns are [`domain::performance::history::Valuation`]'s, whose
-//!   documentation gives the rules (value at the latest close, external flows, fees apart for
-//!   gross-of-fees returns). Amounts are exact, never rounded: the returns read from the rows
-//!   are the returns computed from the ledger.
+//! - `value_history`: one row per calendar day from the household's first row to its last day,
+//!   for all its accounts together (a transfer between two of them cancels out). The columns
+//!   are [`domain::performance::history::Valuation`]'s, whose documentation gives the rules
+//!   (value at the latest close, external flows, fees apart for gross-of-fees returns).
+//!   Amounts are exact, never rounded: the returns read from the rows are the returns computed
+//!   from the ledger. One account's history is computed when asked for (it costs what the
+//!   household's does); storing every account's would multiply the rows, and the rebuild, by
+//!   the number of accounts.
 //! - `value_history_symbols`: the symbols each household's rows name, so that a new close
 //!   finds the households it revalues without reading every ledger.
 //!
@@ -26,7 +26,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::NaiveDate;
 use domain::ledger::{apply, Ledger, LedgerEvent};
 use domain::market::MarketEvent;
-use domain::performance::history::{replay, Closes, Valuation};
+use domain::performance::history::{replay, Closes, Replayed, Valuation};
 use domain::streams::Parts;
 use event_store::{StoredEvent, Upcasters};
 use rust_decimal::Decimal;
@@ -38,7 +38,6 @@ pub const VALUE_HISTORY: Table = Table {
     name: "value_history",
     columns: &[
         col("household", Text),
-        col("account", Text),
         col("date", Date),
         col("value", Money),
         col("cash", Money),
@@ -52,7 +51,7 @@ pub const VALUE_HISTORY: Table = Table {
         col("interest", Money),
         col("unpriced", Int),
     ],
-    key: &["household", "account", "date"],
+    key: &["household", "date"],
     scope: "household",
     time_series: false,
 };
@@ -64,9 +63,6 @@ pub const VALUE_HISTORY_SYMBOLS: Table = Table {
     scope: "household",
     time_series: false,
 };
-
-/// The `account` of the rows for the household as a whole.
-pub const HOUSEHOLD: &str = "";
 
 /// The state key of a symbol's closes (household keys never start with `#`).
 fn closes_key(symbol: &str) -> String {
@@ -88,12 +84,6 @@ pub struct ValuationHistory {
     dirty: BTreeSet<String>,
     dirty_symbols: BTreeSet<String>,
     upcasters: Upcasters,
-}
-
-/// One household's rows, computed off the async runtime.
-struct Computed {
-    history: Vec<Row>,
-    symbols: Vec<Row>,
 }
 
 impl ValuationHistory {
@@ -147,6 +137,7 @@ impl ValuationHistory {
     }
 
     pub(crate) async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
+        let mut bars: Vec<&StoredEvent> = Vec::new();
         for e in events {
             match Parts::of(e.stream_id.as_str()) {
                 Some(Parts::Ledger(household)) => {
@@ -161,20 +152,32 @@ impl ValuationHistory {
                         self.dirty.insert(household.to_owned());
                     }
                 }
-                Some(Parts::Market(_)) => {
-                    let event: MarketEvent = self
-                        .upcasters
-                        .decode_versioned(e, domain::market::SCHEMA_VERSION)
-                        .map_err(|x| decode_err(e, x))?;
-                    if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } =
-                        event
-                    {
-                        self.load_closes(db, generation, &symbol).await?;
-                        self.closes.insert(&symbol, bar.date, bar.close);
-                        self.dirty_symbols.insert(symbol);
-                    }
-                }
+                Some(Parts::Market(_)) => bars.push(e),
                 _ => {}
+            }
+        }
+        // Bars are decoded on every core (a close changes no other state), then applied in
+        // log order.
+        let upcasters = &self.upcasters;
+        let chunks: Vec<&[&StoredEvent]> = bars.chunks(4_096).collect();
+        let decoded = in_parallel(&chunks, |chunk| {
+            let mut closes = Vec::with_capacity(chunk.len());
+            for e in chunk.iter() {
+                let event: MarketEvent =
+                    upcasters.decode_versioned(e, domain::market::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
+                if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } = event {
+                    closes.push((symbol, bar.date, bar.close));
+                }
+            }
+            Ok::<_, Error>(closes)
+        });
+        for chunk in decoded {
+            for (symbol, date, close) in chunk? {
+                self.load_closes(db, generation, &symbol).await?;
+                self.closes.insert(&symbol, date, close);
+                if !self.dirty_symbols.contains(&symbol) {
+                    self.dirty_symbols.insert(symbol);
+                }
             }
         }
         Ok(())
@@ -192,45 +195,43 @@ impl ValuationHistory {
         }
         if !moved.is_empty() {
             for (household, ledger) in &self.ledgers {
-                if ledger.trades.iter().any(|t| names(t, &moved)) {
+                if names_of(ledger).iter().any(|s| moved.contains(*s)) {
                     todo.insert(household.clone());
                 }
             }
         }
         for household in &todo {
             self.load_ledger(db, generation, household).await?;
-            let symbols: BTreeSet<String> = self.ledgers[household]
-                .trades
-                .iter()
-                .flat_map(|t| t.symbol.iter().chain(t.new_symbol.iter()))
-                .cloned()
-                .collect();
+            let symbols: Vec<String> = names_of(&self.ledgers[household]).into_iter().map(str::to_owned).collect();
             for symbol in symbols {
                 self.load_closes(db, generation, &symbol).await?;
             }
         }
-        let households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
-        let closes = &self.closes;
-        let computed: Vec<Computed> =
-            in_parallel(&households, |(household, ledger)| compute(household, ledger, closes));
         let scopes: Vec<String> = todo.iter().cloned().collect();
         for table in Self::TABLES {
             db.delete_scopes(tx, table, generation, &scopes).await?;
         }
-        let (mut history, mut symbols) = (Vec::new(), Vec::new());
+        // A few households per core at a time, on every core; then their rows are written.
+        let closes = &self.closes;
+        let households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
+        let per_group = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut written = 0;
-        for c in computed {
-            history.extend(c.history);
-            symbols.extend(c.symbols);
-            // Bounded statements: a large rebuild writes in pieces.
-            if history.len() >= 50_000 {
-                written += history.len();
-                db.insert(tx, &VALUE_HISTORY, generation, &std::mem::take(&mut history), false).await?;
+        for group in households.chunks(per_group) {
+            let history: Vec<Vec<Row>> = in_parallel(group, |(household, ledger)| {
+                replay_to_last_day(ledger, closes)
+                    .map_or_else(Vec::new, |r| history_rows(household, &r.history(closes, None)))
+            });
+            let rows: Vec<Row> = history.into_iter().flatten().collect();
+            written += rows.len();
+            for piece in rows.chunks(50_000) {
+                db.insert(tx, &VALUE_HISTORY, generation, piece, false).await?;
             }
+            let symbols: Vec<Row> = group
+                .iter()
+                .flat_map(|(household, ledger)| names_of(ledger).into_iter().map(move |s| row![household, s]))
+                .collect();
+            db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
         }
-        written += history.len();
-        db.insert(tx, &VALUE_HISTORY, generation, &history, false).await?;
-        db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
         for household in &changed {
             let bytes = rmp_serde::to_vec_named(&self.ledgers[household]).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, household, &bytes).await?;
@@ -268,63 +269,52 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     })
 }
 
-/// Whether a row names one of `symbols`.
-fn names(t: &domain::ledger::types::Trade, symbols: &BTreeSet<String>) -> bool {
-    t.symbol.as_ref().is_some_and(|s| symbols.contains(s)) || t.new_symbol.as_ref().is_some_and(|s| symbols.contains(s))
-}
-
-/// A household's rows: its history and each account's, to its last day. A ledger the lot
-/// engine refuses (which its decider never lets happen) has no rows rather than stopping the
-/// projector; the `holdings` projector reports its problem.
-fn compute(household: &str, ledger: &Ledger, closes: &Closes) -> Computed {
-    let mut symbols: BTreeSet<&str> = BTreeSet::new();
+/// The symbols a ledger's rows name (held, traded, or the new symbol of a corporate action).
+fn names_of(ledger: &Ledger) -> BTreeSet<&str> {
+    let mut symbols = BTreeSet::new();
     for t in &ledger.trades {
         symbols.extend(t.symbol.as_deref());
         symbols.extend(t.new_symbol.as_deref());
     }
-    let last_close = symbols.iter().filter_map(|s| closes.series(s).last().map(|(d, _)| *d)).max();
-    let last_row = ledger.trades.iter().map(|t| t.trade_date).max();
-    let mut history = Vec::new();
-    if let Some(end) = last_row.max(last_close).filter(|_| last_row.is_some()) {
-        if let Ok(replayed) = replay(ledger, end) {
-            let mut push = |account: &str, days: Vec<Valuation>| {
-                history.extend(days.iter().map(|d| {
-                    row![
-                        household,
-                        account,
-                        d.date,
-                        d.value,
-                        d.cash,
-                        d.flow,
-                        d.inflow,
-                        d.outflow,
-                        d.fee_flow,
-                        d.fees,
-                        d.qualified_dividends,
-                        d.ordinary_dividends,
-                        d.interest,
-                        d.unpriced,
-                    ]
-                }))
-            };
-            push(HOUSEHOLD, replayed.history(closes, None));
-            for account in ledger.accounts.keys() {
-                push(account, replayed.history(closes, Some(&[account.clone()].into())));
-            }
-        }
-    }
-    let symbols = symbols.into_iter().map(|s| row![household, s]).collect();
-    Computed { history, symbols }
+    symbols
 }
 
-/// The stored history of a household (`account` `None`) or of one of its accounts, days up to
-/// `end`, oldest first.
-pub async fn stored(db: &Db, household: &str, account: Option<&str>, end: NaiveDate) -> Result<Vec<Valuation>> {
-    let filters = [
-        ("household", Some(household.to_owned())),
-        ("account", Some(account.unwrap_or(HOUSEHOLD).to_owned())),
-        ("date <=", Some(end.to_string())),
-    ];
+/// A ledger replayed to its last day: the later of its last row and the last close of a
+/// symbol it names. `None` without rows, or for a ledger the lot engine refuses (which its
+/// decider never lets happen; the `holdings` projector reports the problem): no rows rather
+/// than a stopped projector.
+fn replay_to_last_day(ledger: &Ledger, closes: &Closes) -> Option<Replayed> {
+    let last_row = ledger.trades.iter().map(|t| t.trade_date).max()?;
+    let last_close = names_of(ledger).into_iter().filter_map(|s| closes.series(s).last().map(|(d, _)| *d)).max();
+    replay(ledger, last_row.max(last_close.unwrap_or(last_row))).ok()
+}
+
+/// The `value_history` rows of a household's days.
+fn history_rows(household: &str, days: &[Valuation]) -> Vec<Row> {
+    days.iter()
+        .map(|d| {
+            row![
+                household,
+                d.date,
+                d.value,
+                d.cash,
+                d.flow,
+                d.inflow,
+                d.outflow,
+                d.fee_flow,
+                d.fees,
+                d.qualified_dividends,
+                d.ordinary_dividends,
+                d.interest,
+                d.unpriced,
+            ]
+        })
+        .collect()
+}
+
+/// The stored history of a household, days up to `end`, oldest first.
+pub async fn stored(db: &Db, household: &str, end: NaiveDate) -> Result<Vec<Valuation>> {
+    let filters = [("household", Some(household.to_owned())), ("date <=", Some(end.to_string()))];
     let rows = crate::query::records(db, &VALUE_HISTORY, &filters).await?;
     let mut days = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -1,14 +1,15 @@
 //! "How am I doing?": a household's (or one account's) returns per period, against a benchmark
 //! when asked, its value over time against what was put in, and its income. Computed from the
-//! daily history the `valuation_history` read model holds (the ledger of `holdings` names the
-//! accounts and the household's today; `prices` gives a benchmark's closes), by
+//! household's daily history the `valuation_history` read model holds, or for one account
+//! from the ledger `holdings` holds and the `prices` read model (which also gives a
+//! benchmark's closes), by
 //! `domain::performance` (whose documentation gives the rules: external flows, timing,
 //! annualization). `cairn performance`, `cairn income` and the HTTP routes all call here.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use domain::performance::history::{Closes, Valuation};
+use domain::performance::history::{history, Closes, Valuation};
 use domain::performance::periods::{compare, income_by_month, standard, summarize, Blend, Period, Summary};
 use domain::performance::FlowTiming;
 use projections::db::Db;
@@ -147,9 +148,18 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     if let Some(from) = request.from.filter(|from| *from > end) {
         return Err(ReportError::Invalid { field: "from", problem: format!("{from} is after the end, {end}") });
     }
-    // The daily history is the `valuation_history` read model's; only a benchmark's closes
-    // are read here.
-    let symbols: Vec<String> = request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.clone())).collect();
+    // The household's daily history is the `valuation_history` read model's, and only a
+    // benchmark's closes are read; one account's is computed from the ledger and its symbols'
+    // closes.
+    let mut symbols: BTreeSet<&str> = BTreeSet::new();
+    if only.is_some() {
+        for t in &ledger.trades {
+            symbols.extend(t.symbol.as_deref());
+            symbols.extend(t.new_symbol.as_deref());
+        }
+    }
+    symbols.extend(request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.as_str())));
+    let symbols: Vec<String> = symbols.into_iter().map(str::to_owned).collect();
     let closes = Closes::new(projections::prices::closes(db, &symbols, end).await?);
     for (symbol, _) in request.benchmark.iter().flat_map(|b| &b.parts) {
         if closes.on_or_before(symbol, end).is_none() {
@@ -161,22 +171,34 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
             });
         }
     }
-    let mut history = projections::valuation_history::stored(db, &key, request.account.as_deref(), end).await?;
-    // The stored history runs to the last day the household's data reaches; to `end` nothing
-    // moves it: the same value each day, no flows.
-    if let Some(last) = history.last().copied() {
-        let mut day = last.date;
-        while let Some(next) = day.succ_opt().filter(|d| *d <= end) {
-            history.push(Valuation {
-                date: next,
-                value: last.value,
-                cash: last.cash,
-                unpriced: last.unpriced,
-                ..Valuation::default()
-            });
-            day = next;
+    let history = match &only {
+        Some(_) => {
+            let (ledger, closes, only) = (ledger.clone(), closes.clone(), only.clone());
+            tokio::task::spawn_blocking(move || history(&ledger, &closes, only.as_ref(), end))
+                .await
+                .map_err(|e| anyhow::anyhow!("the valuation history failed: {e}"))?
+                .map_err(anyhow::Error::from)?
         }
-    }
+        None => {
+            let mut days = projections::valuation_history::stored(db, &key, end).await?;
+            // The stored history runs to the last day the household's data reaches; to `end`
+            // nothing moves it: the same value each day, no flows.
+            if let Some(last) = days.last().copied() {
+                let mut day = last.date;
+                while let Some(next) = day.succ_opt().filter(|d| *d <= end) {
+                    days.push(Valuation {
+                        date: next,
+                        value: last.value,
+                        cash: last.cash,
+                        unpriced: last.unpriced,
+                        ..Valuation::default()
+                    });
+                    day = next;
+                }
+            }
+            days
+        }
+    };
     let accounts = match only {
         Some(set) => set.into_iter().collect(),
         None => ledger.accounts.keys().cloned().collect(),
