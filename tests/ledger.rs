@@ -1038,3 +1038,168 @@ async fn balance_assertions_are_checked_against_the_rows() {
         assert!(stderr(&o).contains("quantity"), "{}", stderr(&o));
     }
 }
+
+/// A made-up Interactive Brokers Flex Query (account U7654321, no real data) with section codes:
+/// a deposit, a dollar buy of AAPL, a conversion of dollars into euros, 30 SAP bought on XETRA
+/// at 180.50 EUR (1.0850 USD/EUR, 3.00 EUR commission), a euro dividend on SAP with its German
+/// withholding tax, and 10 SAP sold at 190.00 EUR at that day's rate, 1.0920.
+const IBKR_FLEX: &str = r#""BOF","U7654321","cairn activity","2","20250101","20250630","20250701;083000","2"
+"BOA","U7654321"
+"BOS","TRNT","Trades; trade date basis"
+"HEADER","TRNT","ClientAccountID","CurrencyPrimary","FXRateToBase","AssetClass","Symbol","Description","ISIN","ListingExchange","TradeID","TransactionID","TradeDate","SettleDateTarget","Quantity","TradePrice","IBCommission","IBCommissionCurrency","Buy/Sell"
+"DATA","TRNT","U7654321","USD","1","STK","AAPL","APPLE INC","US0378331005","NASDAQ","701001","28100001","20250310","20250311","10","220.00","-1.00","USD","BUY"
+"DATA","TRNT","U7654321","USD","1","CASH","EUR.USD","EUR.USD","","IDEALFX","701002","28100002","20250313","20250317","-5500","1.0852","-2.00","USD","SELL"
+"DATA","TRNT","U7654321","EUR","1.0850","STK","SAP","SAP SE","DE0007164600","IBIS","701003","28100003","20250314","20250318","30","180.50","-3.00","EUR","BUY"
+"DATA","TRNT","U7654321","EUR","1.0920","STK","SAP","SAP SE","DE0007164600","IBIS","701004","28100004","20250616","20250618","-10","190.00","-3.00","EUR","SELL"
+"EOS","TRNT","4"
+"BOS","CTRN","Cash Transactions"
+"HEADER","CTRN","ClientAccountID","CurrencyPrimary","FXRateToBase","Symbol","Description","DateTime","SettleDate","Amount","Type","TransactionID"
+"DATA","CTRN","U7654321","USD","1","","CASH RECEIPTS / ELECTRONIC FUND TRANSFERS","20250303;000000","20250303","20000","Deposits/Withdrawals","28000001"
+"DATA","CTRN","U7654321","EUR","1.0900","SAP","SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE (Ordinary Dividend)","20250516;202000","20250516","66.00","Dividends","28000002"
+"DATA","CTRN","U7654321","EUR","1.0900","SAP","SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE - DE TAX","20250516;202000","20250516","-17.41","Withholding Tax","28000003"
+"EOS","CTRN","3"
+"EOA","U7654321"
+"EOF","2"
+"#;
+
+/// The same account's query without section codes: each section its own header line.
+const IBKR_FLEX_PLAIN: &str = "ClientAccountID,CurrencyPrimary,FXRateToBase,AssetClass,Symbol,TradeDate,Quantity,TradePrice,IBCommission,Buy/Sell,TransactionID\n\
+U7654321,USD,1,STK,AAPL,2025-03-10,10,220.00,-1.00,BUY,28100001\n\
+U7654321,EUR,1.0850,STK,SAP,2025-03-14,30,180.50,-3.00,BUY,28100003\n\
+ClientAccountID,CurrencyPrimary,FXRateToBase,Symbol,Description,DateTime,Amount,Type,TransactionID\n\
+U7654321,USD,1,,CASH RECEIPTS,2025-03-03,20000,Deposits/Withdrawals,28000001\n\
+U7654321,USD,1,,USD CREDIT INT FOR MAR-2025,2025-04-03,4.21,Broker Interest Received,28000004\n";
+
+#[tokio::test]
+async fn ibkr_flex_query_with_currencies() {
+    for db in all_backends("ibkr import").await {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, body).unwrap();
+            path.display().to_string()
+        };
+        let import = |file: &str, household: &str, format: &str, extra: &[&str]| {
+            let mut args = vec!["ledger", "import", file, "--household", household, "--format", format];
+            args.extend_from_slice(&["--account", "IBKR", "--account-type", "taxable"]);
+            args.extend_from_slice(extra);
+            run(&db.url, &args)
+        };
+        let flex = file("flex.csv", IBKR_FLEX);
+        let o = json(&import(&flex, "Ode", "ibkr", &[]));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("ibkr"), Some(6)), "{o}");
+        assert_eq!(
+            o["skipped"],
+            serde_json::json!([{
+                "line": 6,
+                "action": "SELL EUR.USD",
+                "why": "a currency conversion: cairn keeps cash in US dollars"
+            }]),
+            "the conversion is listed, not refused"
+        );
+        assert_eq!(json(&import(&flex, "Ode", "ibkr", &[]))["already_imported"], true);
+
+        // A later query overlapping the first: the sale again (its TransactionID already
+        // recorded, however IBKR describes it now) and a new buy.
+        let later = file(
+            "later.csv",
+            &IBKR_FLEX
+                .replace("\"SAP SE\",\"DE0007164600\",\"IBIS\",\"701004", "\"SAP SE (XETRA)\",\"DE0007164600\",\"IBIS\",\"701004")
+                .replace(
+                    "\"EOS\",\"TRNT\",\"4\"",
+                    "\"DATA\",\"TRNT\",\"U7654321\",\"USD\",\"1\",\"STK\",\"AAPL\",\"APPLE INC\",\"US0378331005\",\"NASDAQ\",\"701005\",\"28100005\",\"20250620\",\"20250623\",\"5\",\"200.00\",\"-1.00\",\"USD\",\"BUY\"\n\"EOS\",\"TRNT\",\"5\"",
+                ),
+        );
+        let o = json(&import(&later, "Ode", "ibkr", &[]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(1), Some(6)), "only the new buy: {o}");
+
+        let lots = |household: &str, extra: &[&str]| -> Vec<(String, String, String)> {
+            let args = [&["ledger", "lots", "--household", household, "--format", "json"], extra].concat();
+            let lots = json(&run(&db.url, &args));
+            let mut held: Vec<(String, String, String)> = lots["lots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let text = |k: &str| l[k].as_str().unwrap().to_owned();
+                    (text("symbol"), text("quantity"), text("adjusted_basis"))
+                })
+                .collect();
+            held.sort();
+            held
+        };
+        let owned = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+            rows.iter().map(|(s, q, b)| (s.to_string(), q.to_string(), b.to_string())).collect()
+        };
+        // The SAP lot in dollars at the purchase's rate: 180.50 × 30 × 1.0850 + 3.00 × 1.0850 =
+        // 5,875.275 + 3.255 = 5,878.53.
+        assert_eq!(
+            lots("Ode", &["--as-of", "2025-03-31"]),
+            owned(&[("AAPL", "10", "2201.00"), ("SAP", "30", "5878.53")])
+        );
+        assert_eq!(
+            lots("Ode", &[]),
+            owned(&[("AAPL", "10", "2201.00"), ("AAPL", "5", "1001.00"), ("SAP", "20", "3919.02")]),
+            "two thirds of the SAP lot are left"
+        );
+
+        // The sale's proceeds at its own rate: 10 × 190.00 × 1.0920 - 3.00 × 1.0920 = 2,074.80 -
+        // 3.276 = 2,071.524; its basis a third of the lot's, 1,959.51.
+        let gains =
+            json(&run(&db.url, &["ledger", "gains", "--household", "Ode", "--year", "2025", "--format", "json"]));
+        let rows = gains["gains"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{gains}");
+        let sale = &rows[0];
+        assert_eq!(sale["description"], "10 SAP");
+        assert_eq!(
+            (sale["date_acquired"].as_str(), sale["date_sold"].as_str()),
+            (Some("2025-03-14"), Some("2025-06-16"))
+        );
+        assert_eq!(
+            (sale["proceeds"].as_str(), sale["cost_basis"].as_str(), sale["gain_loss"].as_str()),
+            (Some("2071.52"), Some("1959.51"), Some("112.01"))
+        );
+        assert_eq!(sale["term"], "short");
+
+        // Cash in dollars: 20,000 - 2,201.00 - 5,878.53 + 66.00 × 1.09 (71.94) - 17.41 × 1.09
+        // (18.9769) + 2,071.524 - 1,001.00 (the later buy) = 13,043.9571.
+        let accounts = json(&run(&db.url, &["ledger", "accounts", "--household", "Ode", "--format", "json"]));
+        let account = &accounts["accounts"][0];
+        assert_eq!(
+            (account["account"].as_str(), account["cash"].as_str()),
+            (Some("IBKR"), Some("13043.96")),
+            "{accounts}"
+        );
+
+        // `--format auto` knows the file, in either layout.
+        let o = json(&import(&flex, "Ode Auto", "auto", &[]));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("ibkr"), Some(6)), "{o}");
+        assert_eq!(lots("Ode Auto", &["--as-of", "2025-03-31"]), lots("Ode", &["--as-of", "2025-03-31"]));
+        let plain = file("plain.csv", IBKR_FLEX_PLAIN);
+        let o = json(&import(&plain, "Ode Plain", "auto", &[]));
+        assert_eq!((o["format"].as_str(), o["rows"].as_u64()), (Some("ibkr"), Some(4)), "{o}");
+        assert_eq!(o["skipped"], serde_json::json!([]));
+        assert_eq!(lots("Ode Plain", &[]), owned(&[("AAPL", "10", "2201.00"), ("SAP", "30", "5878.53")]));
+        // The same transactions with section codes are already recorded, by TransactionID.
+        let o = json(&import(&flex, "Ode Plain", "ibkr", &[]));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(3), Some(3)), "{o}");
+
+        // An account whose base currency is not the dollar: a USD line at 0.92.
+        let before = stdout(&run(&db.url, &["verify"]));
+        let euro_base = file(
+            "euro-base.csv",
+            &IBKR_FLEX.replace(
+                "\"U7654321\",\"USD\",\"1\",\"STK\",\"AAPL\"",
+                "\"U7654321\",\"USD\",\"0.92\",\"STK\",\"AAPL\"",
+            ),
+        );
+        let o = import(&euro_base, "Ode Euro", "ibkr", &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("line 5: FXRateToBase: \"0.92\" for a line in USD"), "{err}");
+        assert!(err.contains("must have USD as its base currency"), "{err}");
+        assert_eq!(stdout(&run(&db.url, &["verify"])), before, "nothing was recorded");
+        assert_eq!(run(&db.url, &["ledger", "lots", "--household", "Ode Euro"]).status.code(), Some(2));
+        db.remove().await;
+    }
+}

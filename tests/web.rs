@@ -686,6 +686,13 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(d.execute("return document.getElementById('trade-symbol').getAttribute('aria-invalid');").await, "true");
     assert_eq!(d.text("#trade-result").await.as_deref(), Some(""), "nothing recorded");
     d.type_into("#trade-symbol", "bnd").await;
+    // A currency other than dollars needs its rate, asked for before the server is.
+    d.type_into("#trade-currency", "eur").await;
+    d.click("#trade-submit").await;
+    let asked = d.wait_text("#trade-fx-rate-error", |t| !t.is_empty()).await;
+    assert_eq!(asked, "Enter the US dollars one EUR bought that day.");
+    assert_eq!(d.text("#trade-result").await.as_deref(), Some(""), "nothing recorded");
+    d.clear("#trade-currency").await;
     d.click("#trade-submit").await;
     let recorded = d.wait_text("#trade-result", |t| !t.is_empty()).await;
     assert_eq!(recorded, "Recorded T10");

@@ -1716,6 +1716,8 @@
     quantity: "trade-quantity",
     price: "trade-price",
     fees: "trade-fees",
+    currency: "trade-currency",
+    fx_rate: "trade-fx-rate",
     description: "trade-description",
   };
 
@@ -1781,6 +1783,11 @@
     body.quantity = CASH_ACTIONS.includes(action) ? "1" : value("trade-quantity");
     body.price = value("trade-price");
     if (value("trade-fees")) body.fees = value("trade-fees");
+    const currency = value("trade-currency").toUpperCase();
+    if (currency && currency !== "USD") {
+      body.currency = currency;
+      body.fx_rate = value("trade-fx-rate");
+    }
     if (value("trade-description")) body.description = value("trade-description");
     return body;
   }
@@ -1792,6 +1799,7 @@
     if (!body.account) missing.account = "Pick an account or type a new one.";
     if (!CASH_ACTIONS.includes(body.action) && !body.quantity) missing.quantity = "Enter the number of shares.";
     if (!body.price) missing.price = CASH_ACTIONS.includes(body.action) ? "Enter the amount." : "Enter the price per share.";
+    if (body.currency && !body.fx_rate) missing.fx_rate = `Enter the US dollars one ${body.currency} bought that day.`;
     return missing;
   }
 
@@ -1829,7 +1837,9 @@
     }
     showTradeResult(done);
     notePosition(done.last_position);
-    for (const id of ["trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-description"]) $(id).value = "";
+    for (const id of ["trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-currency", "trade-fx-rate", "trade-description"]) {
+      $(id).value = "";
+    }
     $("trade-account-type").value = "";
     // Read our own write: the account list and the overview wait for the recorded position.
     const seq = ++state.loadSeq;
@@ -1894,7 +1904,7 @@
   /** Forgets what was typed and said (sign-out, another household). */
   function clearTradeForm() {
     clearTradeMessages();
-    for (const id of ["trade-account", "trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-description"]) {
+    for (const id of ["trade-account", "trade-symbol", "trade-quantity", "trade-price", "trade-fees", "trade-currency", "trade-fx-rate", "trade-description"]) {
       $(id).value = "";
     }
     $("trade-account-type").value = "";

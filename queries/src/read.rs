@@ -290,7 +290,7 @@ pub async fn change_rows(store: &Store, events: &[StoredEvent]) -> anyhow::Resul
 
 /// A row's fields in the order [`Trade`] declares them, for listing what a correction changed
 /// (any other field, such as `row_id`, is listed after these, by name).
-const TRADE_FIELDS: [&str; 24] = [
+const TRADE_FIELDS: [&str; 26] = [
     "trade_id",
     "account",
     "action",
@@ -303,6 +303,8 @@ const TRADE_FIELDS: [&str; 24] = [
     "taf_fee",
     "cusip",
     "isin",
+    "currency",
+    "fx_rate",
     "trade_date",
     "settlement_date",
     "lot_method",
@@ -399,6 +401,8 @@ mod tests {
             taf_fee: Decimal::ONE,
             cusip: Some("037833100".into()),
             isin: Some("US0378331005".into()),
+            currency: None,
+            fx_rate: None,
             trade_date: day,
             settlement_date: day,
             lot_method: Some(LotMethod::Fifo),

@@ -66,6 +66,17 @@ pub(crate) enum LedgerCommand {
     /// buys and sells are listed under `skipped`. Any other action or type (share transfers at
     /// Fidelity, conversions and exchanges at Vanguard) refuses the file, naming its line,
     /// unless `--skip-unknown`; `--format auto` recognises both by their headers.
+    ///
+    /// `--format ibkr` reads an Interactive Brokers Flex Query CSV with the sections Trades and
+    /// Cash Transactions (column headers included, with or without section codes; columns found
+    /// by name): BUY and SELL of stocks, ETFs and funds, Dividends and Payment In Lieu Of
+    /// Dividends (ordinary dividends), Broker and Bond Interest Received, Withholding Tax, Broker
+    /// Interest Paid, Other Fees and Commission Adjustments (fees) and Deposits/Withdrawals, each
+    /// row's `id` its TransactionID. A line in another currency keeps its amounts in that
+    /// currency with its FXRateToBase as the row's `fx_rate` (the account's base currency must be
+    /// USD, else the file is refused); currency conversions (`EUR.USD`) are listed under
+    /// `skipped`. Options, futures, bonds, cancellations and other types refuse the file, naming
+    /// the line, unless `--skip-unknown`; `--format auto` recognises a Flex Query by its header.
     Import {
         /// The file, or `-` for standard input.
         file: std::path::PathBuf,
@@ -73,8 +84,9 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         household: String,
         /// The file's format: `csv` (cairn's ledger CSV), a broker's export (`schwab`,
-        /// `fidelity`, `vanguard`, or `ofx` for an OFX investment statement), or `auto` (a
-        /// broker's export recognised from its first lines, else the ledger CSV).
+        /// `fidelity`, `vanguard`, `ibkr` for an Interactive Brokers Flex Query CSV, or `ofx` for
+        /// an OFX investment statement), or `auto` (a broker's export recognised from its first
+        /// lines, else the ledger CSV).
         #[arg(long, default_value = "csv", value_parser = import_format)]
         format: ImportFormat,
         /// The account a broker export's rows belong to (its label in the ledger).

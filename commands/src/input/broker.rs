@@ -26,13 +26,15 @@ pub enum Broker {
     Fidelity,
     /// Vanguard's brokerage transaction download ([`super::vanguard`]).
     Vanguard,
+    /// Interactive Brokers' Flex Query CSV, Trades and Cash Transactions ([`super::ibkr`]).
+    Ibkr,
     /// An OFX investment statement, version 1.x (SGML) or 2.x (XML) ([`super::ofx`]).
     Ofx,
 }
 
 impl Broker {
     /// Every format, in the order [`Broker::recognize`] tries them.
-    pub const ALL: &'static [Broker] = &[Broker::Schwab, Broker::Fidelity, Broker::Vanguard, Broker::Ofx];
+    pub const ALL: &'static [Broker] = &[Broker::Schwab, Broker::Fidelity, Broker::Vanguard, Broker::Ibkr, Broker::Ofx];
 
     /// The name `--format` and `?format=` take.
     pub fn name(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Broker {
             Self::Schwab => "schwab",
             Self::Fidelity => "fidelity",
             Self::Vanguard => "vanguard",
+            Self::Ibkr => "ibkr",
             Self::Ofx => "ofx",
         }
     }
@@ -50,6 +53,7 @@ impl Broker {
             Self::Schwab => "a Charles Schwab transaction history export",
             Self::Fidelity => "a Fidelity account history download",
             Self::Vanguard => "a Vanguard transaction download",
+            Self::Ibkr => "an Interactive Brokers Flex Query (CSV)",
             Self::Ofx => "an OFX investment statement",
         }
     }
@@ -64,6 +68,7 @@ impl Broker {
             Self::Schwab => super::schwab::recognizes(bytes),
             Self::Fidelity => super::fidelity::recognizes(bytes),
             Self::Vanguard => super::vanguard::recognizes(bytes),
+            Self::Ibkr => super::ibkr::recognizes(bytes),
             Self::Ofx => super::ofx::recognizes(bytes),
         })
     }
@@ -83,6 +88,7 @@ impl Broker {
             Self::Schwab => super::schwab::parse(bytes, account, account_type, skip_unknown),
             Self::Fidelity => super::fidelity::parse(bytes, account, account_type, skip_unknown),
             Self::Vanguard => super::vanguard::parse(bytes, account, account_type, skip_unknown),
+            Self::Ibkr => super::ibkr::parse(bytes, account, account_type, skip_unknown),
             Self::Ofx => super::ofx::parse(bytes, account, account_type, skip_unknown),
         }
     }
@@ -122,6 +128,10 @@ pub struct Entry {
     pub ratio: Option<String>,
     /// The settlement date, where the file gives one.
     pub settlement_date: Option<NaiveDate>,
+    /// The currency `price` and `fees` are in (ISO 4217), when not US dollars, and the US
+    /// dollars per unit of it they are kept at.
+    pub currency: Option<String>,
+    pub fx_rate: Option<Decimal>,
 }
 
 /// A file's entries oldest first, for a broker that lists them newest first: reversed when the
@@ -142,6 +152,7 @@ pub fn rows(entries: &[Entry], account: &str, account_type: Option<&str>) -> Res
         let (date, quantity, price, fees) =
             (e.date.to_string(), e.quantity.to_string(), e.price.to_string(), e.fees.to_string());
         let settlement = e.settlement_date.map(|d| d.to_string()).unwrap_or_default();
+        let fx_rate = e.fx_rate.map(|r| r.to_string()).unwrap_or_default();
         let get = |column: &str| -> &str {
             match column {
                 "trade_date" => &date,
@@ -156,6 +167,8 @@ pub fn rows(entries: &[Entry], account: &str, account_type: Option<&str>) -> Res
                 "description" => &e.description,
                 "id" => e.id.as_deref().unwrap_or(""),
                 "ratio" => e.ratio.as_deref().unwrap_or(""),
+                "currency" => e.currency.as_deref().unwrap_or(""),
+                "fx_rate" => &fx_rate,
                 _ => "",
             }
         };

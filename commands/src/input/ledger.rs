@@ -3,7 +3,7 @@
 //!
 //! Columns (header row required, any order): `trade_date,account,account_type,action,symbol,
 //! quantity,price,fees`, and optionally `settlement_date,lot_method,lot_ids,ratio,description,owner,
-//! new_symbol,fmv,allocation,commission,sec_fee,taf_fee,cusip,isin`.
+//! new_symbol,fmv,allocation,commission,sec_fee,taf_fee,cusip,isin,currency,fx_rate`.
 //! Dates are `YYYY-MM-DD`; amounts are plain decimals (`1234.56`, no thousands separators);
 //! `lot_ids` are separated by spaces or `;`; `ratio` is `new:old` (`2:1`, `1:10`). Also
 //! `order_id` (the broker's order: buys of one account, symbol and date with the same order id
@@ -22,7 +22,7 @@ use crate::CommandError;
 
 pub const REQUIRED_COLUMNS: [&str; 8] =
     ["trade_date", "account", "account_type", "action", "symbol", "quantity", "price", "fees"];
-pub const OPTIONAL_COLUMNS: [&str; 16] = [
+pub const OPTIONAL_COLUMNS: [&str; 18] = [
     "settlement_date",
     "lot_method",
     "lot_ids",
@@ -37,6 +37,8 @@ pub const OPTIONAL_COLUMNS: [&str; 16] = [
     "taf_fee",
     "cusip",
     "isin",
+    "currency",
+    "fx_rate",
     "order_id",
     "id",
 ];
@@ -99,6 +101,8 @@ pub fn parse_row<'v>(line: u64, get: &dyn Fn(&str) -> &'v str) -> Result<RowInpu
         taf_fee: decimal("taf_fee")?,
         cusip: opt("cusip").map(str::to_ascii_uppercase),
         isin: opt("isin").map(str::to_ascii_uppercase),
+        currency: opt("currency").map(str::to_ascii_uppercase),
+        fx_rate: opt("fx_rate").map(|_| decimal("fx_rate")).transpose()?,
         settlement_date: date("settlement_date")?,
         lot_method: opt("lot_method").map(|v| parsed(line, "lot_method", v.parse())).transpose()?,
         lot_ids: get("lot_ids").split([' ', ';']).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
@@ -126,7 +130,7 @@ pub fn identify(rows: &mut [RowInput]) {
     }
     for row in rows.iter_mut().filter(|r| r.identity.is_none()) {
         let dec = |d: Decimal| d.normalize().to_string();
-        let fields = [
+        let mut fields = vec![
             row.trade_date.to_string(),
             row.account.clone(),
             row.action.as_str().to_owned(),
@@ -149,6 +153,10 @@ pub fn identify(rows: &mut [RowInput]) {
             text(&row.allocation.map(dec)),
             text(&row.order_id),
         ];
+        // Only where given, so that a dollar row's identity is what it always was.
+        if row.currency.is_some() || row.fx_rate.is_some() {
+            fields.extend([text(&row.currency), text(&row.fx_rate.map(dec))]);
+        }
         let mut hash = Sha256::new();
         for f in &fields {
             hash.update((f.len() as u64).to_le_bytes());

@@ -318,6 +318,11 @@ pub struct RowInput {
     pub taf_fee: Decimal,
     pub cusip: Option<String>,
     pub isin: Option<String>,
+    /// The currency `price`, `fees`, `commission`, `sec_fee`, `taf_fee` and `fmv` are given in
+    /// (US dollars when `None` or `USD`) and the US dollars per unit it is translated at (see
+    /// [`Trade::currency`]).
+    pub currency: Option<String>,
+    pub fx_rate: Option<Decimal>,
     pub settlement_date: Option<NaiveDate>,
     pub lot_method: Option<LotMethod>,
     pub lot_ids: Vec<String>,
@@ -382,6 +387,8 @@ impl RowInput {
             taf_fee: Decimal::ZERO,
             cusip: None,
             isin: None,
+            currency: None,
+            fx_rate: None,
             settlement_date: None,
             lot_method: None,
             lot_ids: Vec::new(),
@@ -831,26 +838,33 @@ fn decide_import(
                 events.push(LedgerEvent::AccountOpened(info));
             }
         }
+        // Amounts in another currency are kept in dollars at the row's rate (a missing rate is
+        // refused by `validate`).
+        let foreign = row.currency.as_deref().is_some_and(|c| c != "USD");
+        let rate = row.fx_rate.filter(|_| foreign).unwrap_or(Decimal::ONE);
+        let usd = |amount: Decimal| if foreign { amount * rate } else { amount };
         let trade = Trade {
             trade_id: format!("T{}", state.recorded + new.len() as u64 + 1),
             account: row.account.clone(),
             action: row.action,
             symbol: row.symbol.clone(),
             quantity: row.quantity,
-            price: row.price,
-            fees: row.fees,
-            commission: row.commission,
-            sec_fee: row.sec_fee,
-            taf_fee: row.taf_fee,
+            price: usd(row.price),
+            fees: usd(row.fees),
+            commission: usd(row.commission),
+            sec_fee: usd(row.sec_fee),
+            taf_fee: usd(row.taf_fee),
             cusip: row.cusip.clone(),
             isin: row.isin.clone(),
+            currency: row.currency.clone().filter(|_| foreign),
+            fx_rate: row.fx_rate.filter(|_| foreign || row.currency.is_none()),
             trade_date: row.trade_date,
             settlement_date: row.settlement_date.unwrap_or_else(|| default_settlement(row.action, row.trade_date)),
             lot_method: row.lot_method,
             lot_ids: row.lot_ids.clone(),
             ratio: row.ratio,
             new_symbol: row.new_symbol.clone(),
-            fmv: row.fmv,
+            fmv: row.fmv.map(usd),
             allocation: row.allocation,
             counterpart: None,
             description: row.description.clone(),
@@ -959,6 +973,19 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     }
     if t.isin.as_deref().is_some_and(|i| !types::valid_isin(i)) {
         return Err(fail("isin", "is not a valid ISIN (12 characters with a correct check digit)"));
+    }
+    match (&t.currency, t.fx_rate) {
+        (Some(c), _) if !types::valid_currency(c) => {
+            return Err(fail("currency", "is not a currency code (three capital letters, ISO 4217: EUR, CAD)"))
+        }
+        (Some(_), None) => {
+            return Err(fail("fx_rate", "is required with a currency other than USD (US dollars per unit)"))
+        }
+        (_, Some(r)) if r <= Decimal::ZERO || r > MAX_PRICE => {
+            return Err(fail("fx_rate", "must be a positive number of US dollars per unit of the currency"))
+        }
+        (None, Some(_)) => return Err(fail("fx_rate", "needs the currency it translates (the currency column)")),
+        _ => {}
     }
     if t.action.moves_shares() && t.symbol.is_none() {
         return Err(rejected(t.source_line, "symbol", format!("required for {}", t.action.as_str())));

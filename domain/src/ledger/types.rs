@@ -361,6 +361,15 @@ pub struct Trade {
     pub cusip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isin: Option<String>,
+    /// The currency the row was traded or paid in (ISO 4217), when not US dollars. Its price,
+    /// fees and amounts are kept in US dollars all the same, translated when recorded at
+    /// `fx_rate` (the row as given is in `currency`): lots, gains and Form 8949 are in dollars,
+    /// as US tax requires (IRC §985: the dollar is an individual's functional currency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// US dollars per unit of `currency`: the rate the row's amounts were translated at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fx_rate: Option<Decimal>,
     pub trade_date: NaiveDate,
     pub settlement_date: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -496,6 +505,11 @@ pub fn valid_cusip(cusip: &str) -> bool {
         sum += v / 10 + v % 10;
     }
     (10 - sum % 10) % 10 == u32::from(b[8] - b'0')
+}
+
+/// Whether `code` has the form of an ISO 4217 currency code: three capital letters (`EUR`).
+pub fn valid_currency(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// Whether `isin` is a valid ISIN (ISO 6166): two letters, nine alphanumerics and a Luhn

@@ -84,6 +84,14 @@ pub struct Row {
     pub cusip: Option<String>,
     #[serde(default)]
     pub isin: Option<String>,
+    /// The currency (ISO 4217) the amounts are given in, when not US dollars; they are kept in
+    /// dollars at `fx_rate`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z]{3}$"))]
+    pub currency: Option<String>,
+    /// US dollars per unit of `currency`.
+    #[serde(default)]
+    pub fx_rate: Option<DecimalText>,
     /// Rows of one account, symbol and trade date with the same `order_id` (or none) are one
     /// purchase (Rev. Rul. 56-602).
     #[serde(default)]
@@ -158,6 +166,8 @@ impl Row {
             "taf_fee" => dec(&self.taf_fee),
             "cusip" => text(&self.cusip),
             "isin" => text(&self.isin),
+            "currency" => text(&self.currency),
+            "fx_rate" => dec(&self.fx_rate),
             "order_id" => text(&self.order_id),
             "id" => text(&self.id),
             _ => "",
@@ -413,7 +423,7 @@ pub async fn import(
 
 /// The formats `?format=` takes: `csv`, `auto` and each broker's (see
 /// `commands::input::broker::Broker::ALL`; a test keeps the two lists equal).
-pub const IMPORT_FORMATS: &[&str] = &["csv", "auto", "schwab", "fidelity", "vanguard", "ofx"];
+pub const IMPORT_FORMATS: &[&str] = &["csv", "auto", "schwab", "fidelity", "vanguard", "ibkr", "ofx"];
 
 /// The media types an import takes for an OFX statement besides `text/csv`: OFX's own and
 /// Quicken's (`.qfx`).
