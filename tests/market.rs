@@ -155,3 +155,80 @@ async fn securities_describe_symbols_and_holdings_group_by_them() {
         assert!(stderr(&o).contains("no ledger"), "{}", stderr(&o));
     }
 }
+
+/// A security bought in euros: the row is kept in dollars at its own rate, its closes are
+/// euros, valued in dollars at the `EUR.USD` pair's close of their day (the row's rate before
+/// the pair has one); a new rate revalues the position and the daily history.
+#[tokio::test]
+async fn a_security_quoted_in_euros_is_valued_in_dollars_at_the_days_rate() {
+    for db in all_backends("fx valuations").await {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let ledger = write(
+            "ledger.csv",
+            "trade_date,account,account_type,action,symbol,quantity,price,fees,currency,fx_rate\n\
+             2025-03-03,ibkr,taxable,deposit,,1,5000,0,,\n\
+             2025-03-03,ibkr,,buy,SAP,10,180.50,3,eur,1.0850\n",
+        );
+        json(&run(&db.url, &["ledger", "import", &ledger, "--household", "Euro"]));
+        let bars = write(
+            "bars.csv",
+            "date,symbol,open,high,low,close,volume\n\
+             2025-03-04,SAP,182,186,181,185,1000\n\
+             2025-03-05,SAP,185,190,184,190,1000\n\
+             2025-03-05,EUR.USD,1.07,1.08,1.06,1.08,0\n",
+        );
+        json(&run(&db.url, &["market", "import", &bars]));
+
+        // 10 × 190 EUR at 1.08.
+        let positions = json(&run(&db.url, &["ledger", "positions", "--household", "Euro", "--format", "json"]));
+        let sap = &positions["positions"][0];
+        assert_eq!(
+            (
+                &sap["symbol"],
+                &sap["price"],
+                &sap["currency"],
+                &sap["fx_rate"],
+                &sap["market_value"],
+                &sap["cost_basis"]
+            ),
+            (
+                &serde_json::json!("SAP"),
+                &serde_json::json!("190"),
+                &serde_json::json!("EUR"),
+                &serde_json::json!("1.08"),
+                &serde_json::json!("2052.00"),
+                &serde_json::json!("1961.68")
+            ),
+            "{positions}"
+        );
+        let perf =
+            json(&run(&db.url, &["performance", "--household", "Euro", "--to", "2025-03-06", "--format", "json"]));
+        let value = |perf: &serde_json::Value, date: &str| {
+            perf["series"].as_array().unwrap().iter().find(|d| d["date"] == date).map(|d| d["value"].clone())
+        };
+        // Cash 5,000 − 1,961.68; on the 4th 185 EUR at the row's 1.0850, on the 5th 190 at 1.08.
+        assert_eq!(value(&perf, "2025-03-04"), Some(serde_json::json!("5045.57")));
+        assert_eq!(value(&perf, "2025-03-05"), Some(serde_json::json!("5090.32")));
+
+        // A rate for the 6th: the position and the history move with it alone.
+        let rate =
+            write("rate.csv", "date,symbol,open,high,low,close,volume\n2025-03-06,EUR.USD,1.08,1.10,1.08,1.10,0\n");
+        json(&run(&db.url, &["market", "import", &rate]));
+        let positions = json(&run(&db.url, &["ledger", "positions", "--household", "Euro", "--format", "json"]));
+        assert_eq!(positions["positions"][0]["market_value"], "2090.00");
+        let perf =
+            json(&run(&db.url, &["performance", "--household", "Euro", "--to", "2025-03-06", "--format", "json"]));
+        assert_eq!(value(&perf, "2025-03-05"), Some(serde_json::json!("5090.32")));
+        assert_eq!(value(&perf, "2025-03-06"), Some(serde_json::json!("5128.32")));
+        let account = json(&run(
+            &db.url,
+            &["performance", "--household", "Euro", "--account", "ibkr", "--to", "2025-03-06", "--format", "json"],
+        ));
+        assert_eq!(value(&account, "2025-03-06"), value(&perf, "2025-03-06"), "one account's, computed on read");
+    }
+}

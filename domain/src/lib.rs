@@ -6,6 +6,7 @@
 //!   identification, average cost; holding periods; wash sales) that derives open lots,
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
 //! - [`market`]: daily bars as events per symbol, and resampling to weeks and months.
+//! - [`fx`]: symbols quoted in another currency and their closes in US dollars.
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
@@ -32,6 +33,7 @@
 pub mod access;
 pub mod calendar;
 pub mod decider;
+pub mod fx;
 pub mod ledger;
 pub mod limits;
 pub mod market;

@@ -3,7 +3,8 @@
 //! Tables (each scoped by `household`, the ledger's household key): `households`, `members`,
 //! `accounts`, `positions` (per account and symbol), `lots` (open tax lots), `contributions`
 //! (against each member's limits), `valuations` (each position at its symbol's latest close,
-//! with the global position of the bar used), `portfolios` and `allocations` (weights vs target,
+//! with the global position of the bar used; a close in another currency in dollars at the
+//! latest rate, see `domain::fx`), `portfolios` and `allocations` (weights vs target,
 //! drift, `needs_rebalancing`).
 //!
 //! A household's rows are derived from its whole ledger by the domain's lot engine, as the
@@ -195,6 +196,8 @@ pub const VALUATIONS: Table = Table {
         col("price", Dec),
         col("price_date", Date),
         col("price_position", Int),
+        col("currency", Text),
+        col("fx_rate", Dec),
         col("market_value", Money),
         col("unrealized_gain", Money),
     ],
@@ -412,8 +415,9 @@ impl Holdings {
     pub const NAME: &'static str = "holdings";
     /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
     /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
-    /// ([`DERIVED`]) instead of stored.
-    pub const VERSION: i64 = 4;
+    /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
+    /// another currency valued in dollars).
+    pub const VERSION: i64 = 5;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] =
         &[&HOUSEHOLDS, &MEMBERS, &ACCOUNTS, &POSITIONS, &LOTS, &CONTRIBUTIONS, &VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
@@ -526,6 +530,15 @@ impl Holdings {
         for symbol in std::mem::take(&mut self.dirty_symbols) {
             for h in db.scopes_where(&POSITIONS, generation, "symbol", &symbol).await? {
                 revalue.insert(h);
+            }
+            // A rate (`EUR.USD`) moves the positions quoted in its currency.
+            if let Some(currency) = domain::fx::currency_of_pair(&symbol) {
+                revalue.extend(db.scopes_where(&VALUATIONS, generation, "currency", currency).await?);
+                for (h, state) in &self.households {
+                    if state.ledger.trades.iter().any(|t| t.currency.as_deref() == Some(currency)) {
+                        revalue.insert(h.clone());
+                    }
+                }
             }
             for (h, positions) in &self.positions {
                 if positions.iter().any(|p| p.symbol == symbol) {
@@ -901,20 +914,26 @@ fn priced(
     positions: &[Position],
     prices: &BTreeMap<String, Price>,
 ) -> Vec<(&'static str, Vec<Row>)> {
+    // A close in another currency is valued in dollars at the latest rate (`domain::fx`).
+    let quotes = domain::fx::Quotes::of(&state.ledger.trades);
+    let latest = |symbol: &str, _: NaiveDate| prices.get(symbol).map(|x| x.close);
+    let in_dollars = |symbol: &str| prices.get(symbol).map(|x| (x, quotes.in_dollars(symbol, x.close, x.date, latest)));
     let valuations = positions
         .iter()
         .map(|p| {
-            let price = prices.get(&p.symbol);
-            let value = price.map(|x| x.close * p.quantity);
+            let price = in_dollars(&p.symbol);
+            let value = price.map(|(_, (close, _))| close * p.quantity);
             row![
                 household,
                 p.account,
                 p.symbol,
                 p.quantity,
                 p.basis,
-                price.map(|x| x.close),
-                price.map(|x| x.date),
-                price.map(|x| x.position),
+                price.map(|(x, _)| x.close),
+                price.map(|(x, _)| x.date),
+                price.map(|(x, _)| x.position),
+                quotes.currency(&p.symbol),
+                price.and_then(|(_, (_, rate))| rate),
                 value,
                 value.map(|v| v - p.basis),
             ]
@@ -924,7 +943,7 @@ fn priced(
     let mut allocations = Vec::new();
     for (key, p) in &state.portfolios {
         let held = positions.iter().map(|pos| (pos.account.as_str(), pos.symbol.as_str(), pos.quantity));
-        let (by_asset, unpriced) = domain::portfolio::values(p, held, |s| prices.get(s).map(|x| x.close));
+        let (by_asset, unpriced) = domain::portfolio::values(p, held, |s| in_dollars(s).map(|(_, (close, _))| close));
         let a = domain::portfolio::allocation(p, by_asset, unpriced);
         for w in &a.assets {
             allocations.push(row![household, key, w.asset, w.value, w.weight, w.target, w.drift, w.beyond_threshold]);

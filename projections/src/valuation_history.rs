@@ -10,7 +10,8 @@
 //!   from the ledger. One account's history is computed when asked for (it costs what the
 //!   household's does); storing every account's would multiply the rows, and the rebuild, by
 //!   the number of accounts.
-//! - `value_history_symbols`: the symbols each household's rows name, so that a new close
+//! - `value_history_symbols`: the symbols each household's rows name (and the pairs of their
+//!   currencies, `EUR.USD`), so that a new close
 //!   finds the households it revalues without reading every ledger.
 //!
 //! A household's last day is the later of its last row and the last close of a symbol it
@@ -195,14 +196,14 @@ impl ValuationHistory {
         }
         if !moved.is_empty() {
             for (household, ledger) in &self.ledgers {
-                if names_of(ledger).iter().any(|s| moved.contains(*s)) {
+                if names_of(ledger).iter().any(|s| moved.contains(s)) {
                     todo.insert(household.clone());
                 }
             }
         }
         for household in &todo {
             self.load_ledger(db, generation, household).await?;
-            let symbols: Vec<String> = names_of(&self.ledgers[household]).into_iter().map(str::to_owned).collect();
+            let symbols = names_of(&self.ledgers[household]);
             for symbol in symbols {
                 self.load_closes(db, generation, &symbol).await?;
             }
@@ -269,14 +270,10 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     })
 }
 
-/// The symbols a ledger's rows name (held, traded, or the new symbol of a corporate action).
-fn names_of(ledger: &Ledger) -> BTreeSet<&str> {
-    let mut symbols = BTreeSet::new();
-    for t in &ledger.trades {
-        symbols.extend(t.symbol.as_deref());
-        symbols.extend(t.new_symbol.as_deref());
-    }
-    symbols
+/// The symbols whose closes value a ledger (those its rows name, and the pairs of their
+/// currencies).
+fn names_of(ledger: &Ledger) -> BTreeSet<String> {
+    domain::fx::priced_symbols(&ledger.trades)
 }
 
 /// A ledger replayed to its last day: the later of its last row and the last close of a
@@ -285,7 +282,7 @@ fn names_of(ledger: &Ledger) -> BTreeSet<&str> {
 /// than a stopped projector.
 fn replay_to_last_day(ledger: &Ledger, closes: &Closes) -> Option<Replayed> {
     let last_row = ledger.trades.iter().map(|t| t.trade_date).max()?;
-    let last_close = names_of(ledger).into_iter().filter_map(|s| closes.series(s).last().map(|(d, _)| *d)).max();
+    let last_close = names_of(ledger).iter().filter_map(|s| closes.series(s).last().map(|(d, _)| *d)).max();
     replay(ledger, last_row.max(last_close.unwrap_or(last_row))).ok()
 }
 

@@ -151,15 +151,10 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     // The household's daily history is the `valuation_history` read model's, and only a
     // benchmark's closes are read; one account's is computed from the ledger and its symbols'
     // closes.
-    let mut symbols: BTreeSet<&str> = BTreeSet::new();
-    if only.is_some() {
-        for t in &ledger.trades {
-            symbols.extend(t.symbol.as_deref());
-            symbols.extend(t.new_symbol.as_deref());
-        }
-    }
-    symbols.extend(request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.as_str())));
-    let symbols: Vec<String> = symbols.into_iter().map(str::to_owned).collect();
+    let mut symbols: BTreeSet<String> =
+        if only.is_some() { domain::fx::priced_symbols(&ledger.trades) } else { BTreeSet::new() };
+    symbols.extend(request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.clone())));
+    let symbols: Vec<String> = symbols.into_iter().collect();
     let closes = Closes::new(projections::prices::closes(db, &symbols, end).await?);
     for (symbol, _) in request.benchmark.iter().flat_map(|b| &b.parts) {
         if closes.on_or_before(symbol, end).is_none() {

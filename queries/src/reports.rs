@@ -219,6 +219,8 @@ const POSITIONS: Spec = &[
     ("cost_basis", "cost_basis", Show::Money),
     ("price", "price", Show::Quantity),
     ("price_date", "price_date", Show::Raw),
+    ("currency", "currency", Show::Raw),
+    ("fx_rate", "fx_rate", Show::Quantity),
     ("market_value", "market_value", Show::Money),
     ("unrealized_gain", "unrealized_gain", Show::Money),
     ("price_position", "price_position", Show::Raw),

@@ -3,7 +3,8 @@
 //! returns of [`super`] and the summaries of [`super::periods`] are computed from it.
 //!
 //! **Value.** At the end of each day: the accounts' cash plus every position at its symbol's
-//! latest close on or before that day. A symbol with no close yet is valued at its latest trade
+//! latest close on or before that day (in US dollars: a close in another currency at that
+//! day's rate, see [`crate::fx`]). A symbol with no close yet is valued at its latest trade
 //! price on or before the day (a buy, a sale or a transfer with a price); one with neither is
 //! counted in `unpriced` and valued at nothing.
 //!
@@ -23,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::fx::Quotes;
 use crate::ledger::lots::{timeline, Holding};
 use crate::ledger::types::{Action, Trade};
 use crate::ledger::Ledger;
@@ -160,21 +162,6 @@ pub fn replay(ledger: &Ledger, end: NaiveDate) -> Result<Replayed, DomainError> 
 }
 
 impl Replayed {
-    /// Every symbol the rows name (held, traded, or the new symbol of a corporate action).
-    pub fn symbols(&self) -> BTreeSet<&str> {
-        let mut symbols = BTreeSet::new();
-        for t in &self.rows {
-            symbols.extend(t.symbol.as_deref());
-            symbols.extend(t.new_symbol.as_deref());
-        }
-        symbols
-    }
-
-    /// The day of the last row (`None` without rows).
-    pub fn last_row(&self) -> Option<NaiveDate> {
-        self.rows.iter().map(|t| t.trade_date).max()
-    }
-
     /// The history of the accounts `only` (every account when `None`) to the replay's end.
     pub fn history(&self, closes: &Closes, only: Option<&BTreeSet<String>>) -> Vec<Valuation> {
         let (rows, end) = (&self.rows, self.end);
@@ -191,8 +178,17 @@ impl Replayed {
                 }
             }
         }
+        // A close in another currency is valued in dollars (`crate::fx`); a trade price is in
+        // dollars already.
+        let quotes = Quotes::of(rows);
+        let market = |pair: &str, day: NaiveDate| closes.on_or_before(pair, day);
         let price = |symbol: &str, day: NaiveDate| -> Option<Decimal> {
-            closes.on_or_before(symbol, day).or_else(|| {
+            let close = closes.on_or_before(symbol, day);
+            let close = match close {
+                Some(c) if !quotes.is_empty() => Some(quotes.in_dollars(symbol, c, day, market).0),
+                _ => close,
+            };
+            close.or_else(|| {
                 let series = traded.get(symbol)?;
                 let n = series.partition_point(|(d, _)| *d <= day);
                 n.checked_sub(1).map(|i| series[i].1)
@@ -324,6 +320,8 @@ mod tests {
             taf_fee: Decimal::ZERO,
             cusip: None,
             isin: None,
+            currency: None,
+            fx_rate: None,
             trade_date: date,
             settlement_date: date,
             lot_method: None,
