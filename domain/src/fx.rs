@@ -122,35 +122,10 @@ mod tests {
     }
 
     fn row(n: u64, date: NaiveDate, currency: Option<&str>, rate: Option<Decimal>) -> Trade {
-        Trade {
-            trade_id: format!("T{n}"),
-            account: "ibkr".into(),
-            action: Action::Buy,
-            symbol: Some("SAP".into()),
-            quantity: dec!(1),
-            price: dec!(200),
-            fees: Decimal::ZERO,
-            commission: Decimal::ZERO,
-            sec_fee: Decimal::ZERO,
-            taf_fee: Decimal::ZERO,
-            cusip: None,
-            isin: None,
-            currency: currency.map(Into::into),
-            fx_rate: rate,
-            trade_date: date,
-            settlement_date: date,
-            lot_method: None,
-            lot_ids: Vec::new(),
-            ratio: None,
-            new_symbol: None,
-            fmv: None,
-            allocation: None,
-            counterpart: None,
-            description: None,
-            source_line: None,
-            order_id: None,
-            row_id: None,
-        }
+        let mut t = Trade::test_row(n, date, "ibkr", Action::Buy, Some("SAP"), dec!(1), dec!(200));
+        t.currency = currency.map(Into::into);
+        t.fx_rate = rate;
+        t
     }
 
     #[test]

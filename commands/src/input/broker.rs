@@ -195,6 +195,35 @@ pub fn unknown(
     Ok(())
 }
 
+/// Refuses a file holding the entries of several accounts, naming them at the line where the
+/// second appears: `accounts` is each entry's line and account (empty when it names none),
+/// `column` the file's column, and `how` says how to get one account's file ("download one
+/// account at a time").
+pub fn one_account<'a>(
+    accounts: impl IntoIterator<Item = (u64, &'a str)>,
+    column: &str,
+    how: &str,
+) -> Result<(), CommandError> {
+    let mut seen: Vec<(&str, u64)> = Vec::new();
+    for (line, account) in accounts {
+        if !account.is_empty() && !seen.iter().any(|(a, _)| *a == account) {
+            seen.push((account, line));
+        }
+    }
+    if let [_, (_, second), ..] = seen.as_slice() {
+        let names: Vec<&str> = seen.iter().map(|(a, _)| *a).collect();
+        return Err(bad(
+            *second,
+            column,
+            format!(
+                "the file holds the entries of several accounts ({}); {how} and import each into its own account",
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A number with optional thousands separators; empty is zero.
 pub fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
     let plain: String = text.chars().filter(|c| *c != ',').collect();

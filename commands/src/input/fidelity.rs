@@ -52,7 +52,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, one_account, rows, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -180,7 +180,15 @@ pub fn parse(
     let field = |record: &csv::StringRecord, name: &str| -> String {
         columns.get(name).and_then(|&i| record.get(i)).unwrap_or("").to_owned()
     };
-    one_account(&entries, &columns)?;
+    // A download of several accounts (its `Account Number` or `Account` column holding more
+    // than one) is refused, naming them.
+    if let Some((name, &i)) = ["account number", "account"].iter().find_map(|c| columns.get_key_value(*c)) {
+        one_account(
+            entries.iter().map(|(line, record)| (*line, record.get(i).unwrap_or(""))),
+            if name == "account" { "Account" } else { "Account Number" },
+            "download one account's history at a time",
+        )?;
+    }
 
     let mut converted = Converted { rows: Vec::new(), skipped: Vec::new() };
     let mut pending: Vec<Entry> = Vec::new();
@@ -278,34 +286,6 @@ pub fn parse(
         return Err(bad(header_line + 1, "row", "the file has a header but no rows"));
     }
     Ok(converted)
-}
-
-/// Refuses a download of several accounts (its `Account Number` or `Account` column holding
-/// more than one), naming them.
-fn one_account(entries: &[(u64, csv::StringRecord)], columns: &Columns) -> Result<(), CommandError> {
-    let Some((name, &i)) = ["account number", "account"].iter().find_map(|c| columns.get_key_value(*c)) else {
-        return Ok(());
-    };
-    let mut seen: Vec<(&str, u64)> = Vec::new();
-    for (line, record) in entries {
-        let value = record.get(i).unwrap_or("");
-        if !value.is_empty() && !seen.iter().any(|(v, _)| *v == value) {
-            seen.push((value, *line));
-        }
-    }
-    if let [_, (_, second), ..] = seen.as_slice() {
-        let names: Vec<&str> = seen.iter().map(|(v, _)| *v).collect();
-        let column = if name == "account" { "Account" } else { "Account Number" };
-        return Err(bad(
-            *second,
-            column,
-            format!(
-                "the file holds several accounts ({}); download one account's history at a time and import each into its own account",
-                names.join(", ")
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// How a Fidelity action becomes a ledger row.
@@ -482,7 +462,7 @@ mod tests {
         let two = file.replacen("\"X00000001\"", "\"X00000002\"", 1);
         assert_eq!(
             parse(two.as_bytes(), "Fidelity", None, false).unwrap_err().to_string(),
-            "line 3: Account Number: the file holds several accounts (X00000002, X00000001); download one \
+            "line 3: Account Number: the file holds the entries of several accounts (X00000002, X00000001); download one \
              account's history at a time and import each into its own account"
         );
     }

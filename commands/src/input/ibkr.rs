@@ -80,7 +80,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{number, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{number, one_account, rows, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -291,30 +291,6 @@ fn base_is_usd(entries: &[Line]) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Refuses lines of several accounts, naming them.
-fn one_account(entries: &[Line]) -> Result<(), CommandError> {
-    let mut seen: Vec<(&str, u64)> = Vec::new();
-    for e in entries {
-        let id = e.get("ClientAccountID");
-        if !id.is_empty() && !seen.iter().any(|(s, _)| *s == id) {
-            seen.push((id, e.line));
-        }
-    }
-    if let [_, (_, second), ..] = seen.as_slice() {
-        let ids: Vec<&str> = seen.iter().map(|(s, _)| *s).collect();
-        return Err(bad(
-            *second,
-            "ClientAccountID",
-            format!(
-                "the file holds the lines of several accounts ({}); run the Flex query for one account at a time and \
-                 import each into its own account",
-                ids.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The row's id: `ibkr:<ClientAccountID>:<id>` from the first of `columns` the line fills.
 fn id(e: &Line, columns: &[&str]) -> Option<String> {
     let found = columns.iter().map(|c| e.get(c)).find(|v| !v.is_empty())?;
@@ -392,7 +368,11 @@ pub fn parse(
         }
         entries.push(Line { line, section, record });
     }
-    one_account(&entries)?;
+    one_account(
+        entries.iter().map(|e| (e.line, e.get("ClientAccountID"))),
+        "ClientAccountID",
+        "run the Flex query for one account at a time",
+    )?;
     base_is_usd(&entries)?;
 
     let executions = entries
@@ -803,7 +783,7 @@ U7654321,USD,1,,WIRE OUT,20250306 120000,-500,Deposits & Withdrawals,28000005\n"
             .starts_with("line 7: TradeDate: \"14.03.2025\" is not a date"));
         let two = SAMPLE.replace("\"DATA\",\"CTRN\",\"U7654321\",\"EUR\",\"1.09\",\"SAP\",\"SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE - DE", "\"DATA\",\"CTRN\",\"U7650000\",\"EUR\",\"1.09\",\"SAP\",\"SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE - DE");
         assert!(parse(two.as_bytes(), "IBKR", None, false).unwrap_err().to_string().starts_with(
-            "line 15: ClientAccountID: the file holds the lines of several accounts (U7654321, U7650000)"
+            "line 15: ClientAccountID: the file holds the entries of several accounts (U7654321, U7650000)"
         ));
         let missing = SAMPLE.replace(",\"TradePrice\",", ",\"Price\",");
         assert_eq!(

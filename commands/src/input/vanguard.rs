@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, one_account, rows, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -183,7 +183,11 @@ pub fn parse(
         }
         entries.push(Line { line, columns, record });
     }
-    one_account(&entries)?;
+    one_account(
+        entries.iter().map(|e| (e.line, e.get("account number"))),
+        "Account Number",
+        "download one account at a time",
+    )?;
 
     let mut converted = Converted { rows: Vec::new(), skipped: Vec::new() };
     let mut pending: Vec<Entry> = Vec::new();
@@ -290,29 +294,6 @@ pub fn parse(
         return Err(bad(header_line + 1, "row", "the file has a transactions header but no transactions"));
     }
     Ok(converted)
-}
-
-/// Refuses transactions of several accounts, naming them.
-fn one_account(entries: &[Line]) -> Result<(), CommandError> {
-    let mut seen: Vec<(&str, u64)> = Vec::new();
-    for e in entries {
-        let number = e.get("account number");
-        if !number.is_empty() && !seen.iter().any(|(n, _)| *n == number) {
-            seen.push((number, e.line));
-        }
-    }
-    if let [_, (_, second), ..] = seen.as_slice() {
-        let numbers: Vec<&str> = seen.iter().map(|(n, _)| *n).collect();
-        return Err(bad(
-            *second,
-            "Account Number",
-            format!(
-                "the file holds the transactions of several accounts ({}); download one account at a time and import each into its own account",
-                numbers.join(", ")
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// How a Vanguard transaction type becomes a ledger row.
@@ -433,7 +414,7 @@ mod tests {
         let file = SAMPLE.replacen("87654321,01/10/2025", "87650000,01/10/2025", 1);
         assert_eq!(
             parse(file.as_bytes(), "Vanguard", None, false).unwrap_err().to_string(),
-            "line 13: Account Number: the file holds the transactions of several accounts (87654321, 87650000); \
+            "line 13: Account Number: the file holds the entries of several accounts (87654321, 87650000); \
              download one account at a time and import each into its own account"
         );
         // Holdings of several accounts are only a balance.

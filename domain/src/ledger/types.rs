@@ -418,6 +418,51 @@ impl Trade {
     }
 }
 
+#[cfg(test)]
+impl Trade {
+    /// A row for tests: `T<n>`, `quantity` of `symbol` at `price` on `date` (its settlement
+    /// date too), nothing else set.
+    pub(crate) fn test_row(
+        n: u64,
+        date: NaiveDate,
+        account: &str,
+        action: Action,
+        symbol: Option<&str>,
+        quantity: Decimal,
+        price: Decimal,
+    ) -> Trade {
+        Trade {
+            trade_id: format!("T{n}"),
+            account: account.into(),
+            action,
+            symbol: symbol.map(Into::into),
+            quantity,
+            price,
+            fees: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            sec_fee: Decimal::ZERO,
+            taf_fee: Decimal::ZERO,
+            cusip: None,
+            isin: None,
+            currency: None,
+            fx_rate: None,
+            trade_date: date,
+            settlement_date: date,
+            lot_method: None,
+            lot_ids: Vec::new(),
+            ratio: None,
+            new_symbol: None,
+            fmv: None,
+            allocation: None,
+            counterpart: None,
+            description: None,
+            source_line: None,
+            order_id: None,
+            row_id: None,
+        }
+    }
+}
+
 /// An account as a reader sees it: numbers opened and masked to their last four characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountView {

@@ -307,35 +307,7 @@ mod tests {
         q: Decimal,
         p: Decimal,
     ) -> Trade {
-        Trade {
-            trade_id: format!("T{n}"),
-            account: account.into(),
-            action,
-            symbol: symbol.map(Into::into),
-            quantity: q,
-            price: p,
-            fees: Decimal::ZERO,
-            commission: Decimal::ZERO,
-            sec_fee: Decimal::ZERO,
-            taf_fee: Decimal::ZERO,
-            cusip: None,
-            isin: None,
-            currency: None,
-            fx_rate: None,
-            trade_date: date,
-            settlement_date: date,
-            lot_method: None,
-            lot_ids: Vec::new(),
-            ratio: None,
-            new_symbol: None,
-            fmv: None,
-            allocation: None,
-            counterpart: None,
-            description: None,
-            source_line: None,
-            order_id: None,
-            row_id: None,
-        }
+        Trade::test_row(n, date, account, action, symbol, q, p)
     }
 
     fn ledger(trades: Vec<Trade>) -> Ledger {
