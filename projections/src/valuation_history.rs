@@ -22,7 +22,7 @@
 //! pass over the days per scope). The states (each household's ledger, each symbol's closes)
 //! are saved beside the rows in the same transaction, so a restarted runner carries on.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use domain::ledger::{apply, Ledger, LedgerEvent};
@@ -139,29 +139,45 @@ impl ValuationHistory {
 
     pub(crate) async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
         let mut bars: Vec<&StoredEvent> = Vec::new();
+        let mut by_household: BTreeMap<&str, Vec<&StoredEvent>> = BTreeMap::new();
         for e in events {
             match Parts::of(e.stream_id.as_str()) {
-                Some(Parts::Ledger(household)) => {
-                    self.load_ledger(db, generation, household).await?;
-                    let event: LedgerEvent = self
-                        .upcasters
-                        .decode_versioned(e, domain::ledger::SCHEMA_VERSION)
-                        .map_err(|x| decode_err(e, x))?;
-                    let ledger = self.ledgers.get_mut(household).expect("loaded above");
-                    *ledger = apply(std::mem::take(ledger), event);
-                    if !self.dirty.contains(household) {
-                        self.dirty.insert(household.to_owned());
-                    }
-                }
+                Some(Parts::Ledger(household)) => by_household.entry(household).or_default().push(e),
                 Some(Parts::Market(_)) => bars.push(e),
                 _ => {}
             }
         }
+        // Each household's events applied to its ledger in log order, households on every core.
+        let mut work: Vec<(String, Ledger, Vec<&StoredEvent>)> = Vec::with_capacity(by_household.len());
+        for (household, events) in by_household {
+            self.load_ledger(db, generation, household).await?;
+            let ledger = self.ledgers.remove(household).expect("loaded above");
+            work.push((household.to_owned(), ledger, events));
+        }
+        let upcasters = &self.upcasters;
+        let applied = in_parallel(&mut work, |(_, ledger, events)| {
+            for e in events.iter() {
+                let event: LedgerEvent =
+                    upcasters.decode_versioned(e, domain::ledger::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
+                *ledger = apply(std::mem::take(ledger), event);
+            }
+            Ok::<_, Error>(())
+        });
+        for (household, ledger, _) in work {
+            self.ledgers.insert(household.clone(), ledger);
+            self.dirty.insert(household);
+        }
+        // The first failure in log order is the one reported (the runner forgets the batch).
+        if let Some(e) = applied.into_iter().filter_map(Result::err).min_by_key(|e| match e {
+            Error::Decode { position, .. } => *position,
+            _ => u64::MAX,
+        }) {
+            return Err(e);
+        }
         // Bars are decoded on every core (a close changes no other state), then applied in
         // log order.
-        let upcasters = &self.upcasters;
-        let chunks: Vec<&[&StoredEvent]> = bars.chunks(4_096).collect();
-        let decoded = in_parallel(&chunks, |chunk| {
+        let mut chunks: Vec<&[&StoredEvent]> = bars.chunks(4_096).collect();
+        let decoded = in_parallel(&mut chunks, |chunk| {
             let mut closes = Vec::with_capacity(chunk.len());
             for e in chunk.iter() {
                 let event: MarketEvent =
@@ -214,15 +230,26 @@ impl ValuationHistory {
         }
         // A few households per core at a time, on every core; then their rows are written.
         let closes = &self.closes;
-        let households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
+        let mut households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
         let per_group = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut written = 0;
-        for group in households.chunks(per_group) {
-            let history: Vec<Vec<Row>> = in_parallel(group, |(household, ledger)| {
-                replay_to_last_day(ledger, closes)
-                    .map_or_else(Vec::new, |r| history_rows(household, &r.history(closes, None)))
+        for group in households.chunks_mut(per_group) {
+            // Each household's rows, and the snapshot of a ledger that changed.
+            let computed = in_parallel(group, |(household, ledger)| {
+                let rows = replay_to_last_day(ledger, closes)
+                    .map_or_else(Vec::new, |r| history_rows(household, &r.history(closes, None)));
+                let snapshot = changed.contains(*household).then(|| rmp_serde::to_vec_named(ledger));
+                (rows, snapshot)
             });
-            let rows: Vec<Row> = history.into_iter().flatten().collect();
+            let mut rows: Vec<Row> = Vec::new();
+            for ((household, _), (history, snapshot)) in group.iter().zip(computed) {
+                rows.extend(history);
+                if let Some(bytes) = snapshot {
+                    let bytes = bytes.map_err(|e| Error::Config(e.to_string()))?;
+                    tx.save_state(Self::NAME, generation, household, &bytes).await?;
+                    self.sizes.insert((*household).to_owned(), bytes.len());
+                }
+            }
             written += rows.len();
             for piece in rows.chunks(50_000) {
                 db.insert(tx, &VALUE_HISTORY, generation, piece, false).await?;
@@ -232,11 +259,6 @@ impl ValuationHistory {
                 .flat_map(|(household, ledger)| names_of(ledger).into_iter().map(move |s| row![household, s]))
                 .collect();
             db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
-        }
-        for household in &changed {
-            let bytes = rmp_serde::to_vec_named(&self.ledgers[household]).map_err(|e| Error::Config(e.to_string()))?;
-            tx.save_state(Self::NAME, generation, household, &bytes).await?;
-            self.sizes.insert(household.clone(), bytes.len());
         }
         for symbol in &moved {
             let bytes = rmp_serde::to_vec(self.closes.series(symbol)).map_err(|e| Error::Config(e.to_string()))?;
@@ -254,18 +276,20 @@ impl ValuationHistory {
 }
 
 /// `f` over `items` on every core, in the items' order (on the calling thread for a few).
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn in_parallel<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
     if threads <= 1 {
-        return items.iter().map(f).collect();
+        return items.iter_mut().map(f).collect();
     }
     let per = items.len().div_ceil(threads);
     let f = &f;
     crate::holdings::off_the_runtime(|| {
         std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                items.chunks(per).map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>())).collect();
-            handles.into_iter().flat_map(|h| h.join().expect("computing a history does not panic")).collect()
+            let handles: Vec<_> = items
+                .chunks_mut(per)
+                .map(|chunk| scope.spawn(move || chunk.iter_mut().map(f).collect::<Vec<R>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("projecting does not panic")).collect()
         })
     })
 }
