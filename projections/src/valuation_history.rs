@@ -122,7 +122,8 @@ impl ValuationHistory {
     }
 
     async fn load_closes(&mut self, db: &Db, generation: i64, symbol: &str) -> Result<()> {
-        if self.loaded.insert(symbol.to_owned()) {
+        if !self.loaded.contains(symbol) {
+            self.loaded.insert(symbol.to_owned());
             if let Some(bytes) = db.load_state(Self::NAME, generation, &closes_key(symbol)).await? {
                 let saved: Vec<(NaiveDate, Decimal)> = rmp_serde::from_slice(&bytes)
                     .map_err(|e| Error::Config(format!("valuation history closes of {symbol}: {e}")))?;

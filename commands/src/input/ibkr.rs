@@ -602,26 +602,10 @@ fn cash(e: &Line, skip_unknown: bool, skipped: &mut Vec<Skipped>) -> Result<Opti
 mod tests {
     use super::*;
 
-    /// A made-up Flex Query with section codes: a dollar buy, a euro buy and a partial sale at
-    /// their own rates, a conversion, a deposit, a euro dividend and its withholding tax.
-    const SAMPLE: &str = "\"BOF\",\"U7654321\",\"cairn\",\"2\",\"20250101\",\"20250630\",\"20250701;120000\",\"2\"\n\
-\"BOA\",\"U7654321\"\n\
-\"BOS\",\"TRNT\",\"Trades; trade date basis\"\n\
-\"HEADER\",\"TRNT\",\"ClientAccountID\",\"CurrencyPrimary\",\"FXRateToBase\",\"AssetClass\",\"Symbol\",\"Description\",\"ISIN\",\"ListingExchange\",\"TradeID\",\"TransactionID\",\"TradeDate\",\"SettleDateTarget\",\"Quantity\",\"TradePrice\",\"IBCommission\",\"IBCommissionCurrency\",\"Buy/Sell\",\"LevelOfDetail\"\n\
-\"DATA\",\"TRNT\",\"U7654321\",\"USD\",\"1\",\"STK\",\"AAPL\",\"APPLE INC\",\"US0378331005\",\"NASDAQ\",\"701001\",\"28100001\",\"20250310\",\"20250311\",\"10\",\"220.00\",\"-1.00\",\"USD\",\"BUY\",\"EXECUTION\"\n\
-\"DATA\",\"TRNT\",\"U7654321\",\"USD\",\"1\",\"CASH\",\"EUR.USD\",\"EUR.USD\",\"\",\"IDEALFX\",\"701002\",\"28100002\",\"20250313\",\"20250317\",\"-5500\",\"1.0852\",\"-2.00\",\"USD\",\"SELL\",\"EXECUTION\"\n\
-\"DATA\",\"TRNT\",\"U7654321\",\"EUR\",\"1.085\",\"STK\",\"SAP\",\"SAP SE\",\"DE0007164600\",\"IBIS\",\"701003\",\"28100003\",\"20250314\",\"20250318\",\"30\",\"180.50\",\"-3.00\",\"EUR\",\"BUY\",\"EXECUTION\"\n\
-\"DATA\",\"TRNT\",\"U7654321\",\"EUR\",\"1.092\",\"STK\",\"SAP\",\"SAP SE\",\"DE0007164600\",\"IBIS\",\"701004\",\"28100004\",\"20250616\",\"20250618\",\"-10\",\"190.00\",\"-3.00\",\"EUR\",\"SELL\",\"EXECUTION\"\n\
-\"DATA\",\"TRNT\",\"U7654321\",\"EUR\",\"1.092\",\"STK\",\"SAP\",\"SAP SE\",\"DE0007164600\",\"IBIS\",\"\",\"\",\"20250314\",\"20250318\",\"10\",\"180.50\",\"\",\"EUR\",\"SELL\",\"CLOSED_LOT\"\n\
-\"EOS\",\"TRNT\",\"5\"\n\
-\"BOS\",\"CTRN\",\"Cash Transactions\"\n\
-\"HEADER\",\"CTRN\",\"ClientAccountID\",\"CurrencyPrimary\",\"FXRateToBase\",\"Symbol\",\"Description\",\"DateTime\",\"SettleDate\",\"Amount\",\"Type\",\"TransactionID\"\n\
-\"DATA\",\"CTRN\",\"U7654321\",\"USD\",\"1\",\"\",\"CASH RECEIPTS / ELECTRONIC FUND TRANSFERS\",\"20250303;000000\",\"20250303\",\"20000\",\"Deposits/Withdrawals\",\"28000001\"\n\
-\"DATA\",\"CTRN\",\"U7654321\",\"EUR\",\"1.09\",\"SAP\",\"SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE (Ordinary Dividend)\",\"20250516;202000\",\"20250516\",\"66.00\",\"Dividends\",\"28000002\"\n\
-\"DATA\",\"CTRN\",\"U7654321\",\"EUR\",\"1.09\",\"SAP\",\"SAP(DE0007164600) CASH DIVIDEND EUR 2.20 PER SHARE - DE TAX\",\"20250516;202000\",\"20250516\",\"-17.41\",\"Withholding Tax\",\"28000003\"\n\
-\"EOS\",\"CTRN\",\"3\"\n\
-\"EOA\",\"U7654321\"\n\
-\"EOF\",\"2\"\n";
+    /// The sample in `examples/brokers`, a made-up Flex Query with section codes: a dollar buy,
+    /// a euro buy and a partial sale at their own rates, a conversion, a deposit, a euro
+    /// dividend and its withholding tax.
+    const SAMPLE: &str = include_str!("../../../examples/brokers/ibkr-flex.csv");
 
     /// The same account's query without section codes: a header line per section.
     const PLAIN: &str = "ClientAccountID,CurrencyPrimary,FXRateToBase,AssetClass,Symbol,TradeDate,Quantity,TradePrice,IBCommission,Buy/Sell,TransactionID\n\
