@@ -215,10 +215,20 @@ async fn a_security_quoted_in_euros_is_valued_in_dollars_at_the_days_rate() {
         assert_eq!(value(&perf, "2025-03-04"), Some(serde_json::json!("5045.57")));
         assert_eq!(value(&perf, "2025-03-05"), Some(serde_json::json!("5090.32")));
 
-        // A rate for the 6th: the position and the history move with it alone.
-        let rate =
-            write("rate.csv", "date,symbol,open,high,low,close,volume\n2025-03-06,EUR.USD,1.08,1.10,1.08,1.10,0\n");
-        json(&run(&db.url, &["market", "import", &rate]));
+        // A rates file: a bad line refuses it whole, naming the line; a rate for the 6th moves
+        // the position and the history with it alone.
+        let bad = write("bad-rates.csv", "date,currency,usd_per_unit\n2025-03-06,EUR,1.10\n2025-03-06,usd,1\n");
+        let o = run(&db.url, &["market", "rates", &bad]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("line 3: currency:"), "{}", stderr(&o));
+        let rate = write("rates.csv", "date,currency,usd_per_unit,source\n2025-03-06,eur,1.10,ECB\n");
+        let r = json(&run(&db.url, &["market", "rates", &rate]));
+        assert_eq!((r["pairs"].as_u64(), r["recorded"].as_u64()), (Some(1), Some(1)));
+        let pair = json(&run(&db.url, &["market", "latest", "--symbol", "EUR.USD", "--format", "json"]));
+        assert_eq!(
+            (&pair["bars"][0]["date"], &pair["bars"][0]["close"]),
+            (&serde_json::json!("2025-03-06"), &serde_json::json!("1.1"))
+        );
         let positions = json(&run(&db.url, &["ledger", "positions", "--household", "Euro", "--format", "json"]));
         assert_eq!(positions["positions"][0]["market_value"], "2090.00");
         let perf =

@@ -33,7 +33,25 @@ pub async fn import_csv<S: EventStore>(
     bytes: &[u8],
     caller: &Caller,
 ) -> Result<MarketImport, CommandError> {
-    let by_symbol = parse_csv(bytes)?;
+    record_bars(cx, parse_csv(bytes)?, caller).await
+}
+
+/// Records an exchange rates file (`date,currency,usd_per_unit`) as the daily bars of each
+/// currency's pair against the dollar (`EUR.USD`), all or nothing, as [`import_csv`] does.
+pub async fn import_rates<S: EventStore>(
+    cx: &Context<S>,
+    bytes: &[u8],
+    caller: &Caller,
+) -> Result<MarketImport, CommandError> {
+    record_bars(cx, crate::input::market::parse_rates(bytes)?, caller).await
+}
+
+/// Records bars per symbol, every symbol's stream in one transaction.
+async fn record_bars<S: EventStore>(
+    cx: &Context<S>,
+    by_symbol: std::collections::BTreeMap<String, Vec<(u64, domain::market::Bar)>>,
+    caller: &Caller,
+) -> Result<MarketImport, CommandError> {
     let mut decisions = Vec::with_capacity(by_symbol.len());
     for (symbol, bars) in by_symbol {
         decisions.push((market_stream(&symbol)?, (symbol, bars)));

@@ -5,7 +5,8 @@
 //! security traded in euros has its closes in euros. Its currency is the one its rows were
 //! made in (the latest row that names one). A close becomes dollars at the exchange rate of its
 //! day: the latest close on or before it of the pair `<CUR>.USD` (US dollars per unit: the
-//! market data of the pair, one bar per day, imported like any other, e.g. `EUR.USD`), else
+//! market data of the pair, one bar per day, e.g. `EUR.USD`: a rates file recorded by `cairn
+//! market rates`, or bars imported like any other), else
 //! the rate of the latest row in that currency on or before the day, else of the first such
 //! row. Household values and performance are in US dollars.
 

@@ -22,6 +22,14 @@ pub(crate) enum MarketCmd {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+    /// Import exchange rates: columns date,currency,usd_per_unit and optionally source (the US
+    /// dollars one unit of the currency bought that day). Each becomes the day's bar of the
+    /// currency's pair against the dollar (`EUR.USD`), which values positions quoted in that
+    /// currency (the currency their rows were made in) in dollars. All or nothing, as `import`.
+    Rates {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
     /// Import the security master: columns symbol,name,asset_class and optionally
     /// sector,region (asset_class: equity, fixed_income, cash, real_estate, commodity,
     /// alternative, multi_asset). All or nothing; a description given again unchanged records
@@ -72,6 +80,20 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 })
             )?;
         }
+        MarketCmd::Rates { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let r = commands::market::import_rates(&cx, &bytes, &caller("cairn market rates")).await?;
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "pairs": r.symbols,
+                    "rates": r.bars,
+                    "recorded": r.recorded,
+                    "revised": r.revised,
+                    "unchanged": r.unchanged,
+                })
+            )?;
+        }
         MarketCmd::Securities { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let r = commands::market::import_securities(&cx, &bytes, &caller("cairn market securities")).await?;
@@ -91,8 +113,10 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
     let (symbol, from, to, interval, format, latest) = match cmd {
         MarketCmd::Bars { symbol, from, to, interval, format } => (symbol, from, to, interval, format, false),
         MarketCmd::Latest { symbol, format } => (symbol, None, None, "day".to_owned(), format, true),
-        MarketCmd::Import { .. } | MarketCmd::Securities { .. } => {
-            anyhow::bail!("`market import` and `market securities` record; only queries can be read as of an instant")
+        MarketCmd::Import { .. } | MarketCmd::Rates { .. } | MarketCmd::Securities { .. } => {
+            anyhow::bail!(
+                "`market import`, `market rates` and `market securities` record; only queries can be read as of an instant"
+            )
         }
     };
     let symbol = symbol.trim().to_ascii_uppercase();

@@ -57,6 +57,53 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, Comm
     Ok(out)
 }
 
+const RATE_REQUIRED: [&str; 3] = ["date", "currency", "usd_per_unit"];
+const RATE_OPTIONAL: [&str; 1] = ["source"];
+
+/// Parses an exchange rates file (`date,currency,usd_per_unit`, optionally `source`: the US
+/// dollars one unit of the currency bought that day) into the daily bars of each currency's
+/// pair (`EUR.USD`, see `domain::fx`), every price of the day the rate, with their lines.
+pub fn parse_rates(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, CommandError> {
+    let (mut reader, index, lines) = open(bytes, &RATE_REQUIRED, &RATE_OPTIONAL)?;
+    let mut out: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| lines.error(e))?;
+        let line = lines.of_record(&record);
+        let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("").trim();
+        let date = NaiveDate::parse_from_str(get("date"), "%Y-%m-%d")
+            .map_err(|_| bad(line, "date", format!("{:?} is not a date (YYYY-MM-DD)", get("date"))))?;
+        let currency = get("currency").to_ascii_uppercase();
+        if !domain::ledger::types::valid_currency(&currency) || currency == "USD" {
+            return Err(bad(
+                line,
+                "currency",
+                format!("{:?} is not a currency other than the dollar (ISO 4217: EUR, CAD)", get("currency")),
+            ));
+        }
+        let rate = Decimal::from_str(get("usd_per_unit"))
+            .ok()
+            .filter(|r| *r > Decimal::ZERO)
+            .ok_or_else(|| bad(line, "usd_per_unit", format!("{:?} is not a positive number", get("usd_per_unit"))))?;
+        let bar = Bar {
+            date,
+            open: rate,
+            high: rate,
+            low: rate,
+            close: rate,
+            volume: Decimal::ZERO,
+            adj_close: None,
+            vwap: None,
+            source: Some(get("source")).filter(|s| !s.is_empty()).map(str::to_owned),
+        };
+        domain::market::validate(line, &bar)?;
+        out.entry(domain::fx::pair(&currency)).or_default().push((line, bar));
+    }
+    if out.is_empty() {
+        return Err(bad(2, "row", "the file has a header but no rows"));
+    }
+    Ok(out)
+}
+
 const SECURITY_REQUIRED: [&str; 3] = ["symbol", "name", "asset_class"];
 const SECURITY_OPTIONAL: [&str; 2] = ["sector", "region"];
 
