@@ -88,3 +88,23 @@ fn a_currency_needs_its_rate_and_a_rate_its_currency() {
     let l = import(vec![usd]).unwrap();
     assert_eq!((l.trades[0].currency.as_deref(), l.trades[0].fx_rate, l.trades[0].price), (None, None, dec!(300)));
 }
+
+#[test]
+fn a_foreign_row_is_corrected_in_its_own_currency_and_a_bad_rate_is_named_before_the_price() {
+    let buy = eur(row("2025-03-03", Action::Buy, "SAP", dec!(10), dec!(180.50)), dec!(1.0850));
+    let l = import(vec![row("2025-03-03", Action::Deposit, "", dec!(1), dec!(5000)), buy]).unwrap();
+    let change = domain::ledger::TradeChange { price: Some(dec!(181)), ..Default::default() };
+    let command = LedgerCommand::Correct {
+        command_id: "fix".into(),
+        trade_id: "T2".into(),
+        change,
+        reason: "the fill was 181.00".into(),
+    };
+    let corrected = decide(&l, &command).unwrap().iter().fold(l, evolve);
+    let t = corrected.trades.iter().find(|t| t.trade_id == "T2").unwrap();
+    assert_eq!((t.price, t.currency.as_deref(), t.fx_rate), (dec!(196.385), Some("EUR"), Some(dec!(1.0850))));
+
+    let negative = eur(row("2025-03-03", Action::Buy, "SAP", dec!(1), dec!(180)), dec!(-1.08));
+    let e = import(vec![negative]).unwrap_err().to_string();
+    assert!(e.contains("fx_rate") && !e.contains("price"), "{e}");
+}

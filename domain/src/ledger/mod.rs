@@ -644,8 +644,11 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 None => trade.settlement_date,
             };
             trade.quantity = change.quantity.unwrap_or(trade.quantity);
-            trade.price = change.price.unwrap_or(trade.price);
-            trade.fees = change.fees.unwrap_or(trade.fees);
+            // A row made in another currency is corrected in that currency, kept in dollars at
+            // its rate, as it was recorded.
+            let rate = trade.fx_rate.filter(|_| trade.currency.is_some()).unwrap_or(Decimal::ONE);
+            trade.price = change.price.map_or(trade.price, |p| p * rate);
+            trade.fees = change.fees.map_or(trade.fees, |f| f * rate);
             trade.lot_method = change.lot_method.or(trade.lot_method);
             trade.lot_ids = change.lot_ids.clone().unwrap_or(trade.lot_ids);
             trade.description = change.description.clone().or(trade.description);
@@ -947,6 +950,20 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     if t.account.trim().is_empty() {
         return Err(fail("account", "must not be empty"));
     }
+    // The rate first: a bad one would otherwise show as a bad price.
+    match (&t.currency, t.fx_rate) {
+        (Some(c), _) if !types::valid_currency(c) => {
+            return Err(fail("currency", "is not a currency code (three capital letters, ISO 4217: EUR, CAD)"))
+        }
+        (Some(_), None) => {
+            return Err(fail("fx_rate", "is required with a currency other than USD (US dollars per unit)"))
+        }
+        (_, Some(r)) if r <= Decimal::ZERO || r > MAX_PRICE => {
+            return Err(fail("fx_rate", "must be a positive number of US dollars per unit of the currency"))
+        }
+        (None, Some(_)) => return Err(fail("fx_rate", "needs the currency it translates (the currency column)")),
+        _ => {}
+    }
     if t.quantity < Decimal::ZERO {
         return Err(fail("quantity", "must not be negative"));
     }
@@ -973,19 +990,6 @@ fn validate(t: &Trade) -> Result<(), DomainError> {
     }
     if t.isin.as_deref().is_some_and(|i| !types::valid_isin(i)) {
         return Err(fail("isin", "is not a valid ISIN (12 characters with a correct check digit)"));
-    }
-    match (&t.currency, t.fx_rate) {
-        (Some(c), _) if !types::valid_currency(c) => {
-            return Err(fail("currency", "is not a currency code (three capital letters, ISO 4217: EUR, CAD)"))
-        }
-        (Some(_), None) => {
-            return Err(fail("fx_rate", "is required with a currency other than USD (US dollars per unit)"))
-        }
-        (_, Some(r)) if r <= Decimal::ZERO || r > MAX_PRICE => {
-            return Err(fail("fx_rate", "must be a positive number of US dollars per unit of the currency"))
-        }
-        (None, Some(_)) => return Err(fail("fx_rate", "needs the currency it translates (the currency column)")),
-        _ => {}
     }
     if t.action.moves_shares() && t.symbol.is_none() {
         return Err(rejected(t.source_line, "symbol", format!("required for {}", t.action.as_str())));
