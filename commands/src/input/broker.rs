@@ -224,6 +224,24 @@ pub fn one_account<'a>(
     Ok(())
 }
 
+/// Refuses an amount that runs the other way from its entry: income or a deposit is money in
+/// (`money_in`), a fee money out, and a reversal or a refund written under that entry is not
+/// it. `written` is the amount as the file has it and `entry` names the entry ("a Fee row").
+pub fn same_way(
+    line: u64,
+    field: &str,
+    written: &str,
+    amount: Decimal,
+    money_in: bool,
+    entry: &str,
+) -> Result<(), CommandError> {
+    if amount.is_zero() || amount.is_sign_negative() != money_in {
+        return Ok(());
+    }
+    let (is, should) = if money_in { ("out", "in") } else { ("in", "out") };
+    Err(bad(line, field, format!("{written:?} is money {is}; {entry} is money {should}")))
+}
+
 /// A number with optional thousands separators; empty is zero.
 pub fn number(line: u64, field: &str, text: &str) -> Result<Decimal, CommandError> {
     let plain: String = text.chars().filter(|c| *c != ',').collect();

@@ -52,7 +52,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, one_account, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, one_account, rows, same_way, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -249,14 +249,7 @@ pub fn parse(
             Mapped::Cash { action: a, money_in, note } => {
                 let written = get("amount");
                 let amount = money(line, "Amount ($)", &written)?;
-                if amount.is_sign_negative() == money_in && !amount.is_zero() {
-                    let (is, should) = if money_in { ("out", "in") } else { ("in", "out") };
-                    return Err(bad(
-                        line,
-                        "Amount ($)",
-                        format!("{written:?} is money {is}; a {verb} row is money {should}"),
-                    ));
-                }
+                same_way(line, "Amount ($)", &written, amount, money_in, &format!("a {verb} row"))?;
                 let symbol = if a == "dividend" { symbol } else { String::new() };
                 let description = match note {
                     Note::None => text,

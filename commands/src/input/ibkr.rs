@@ -80,7 +80,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{number, one_account, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{number, one_account, rows, same_way, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -564,9 +564,8 @@ fn cash(e: &Line, skip_unknown: bool, skipped: &mut Vec<Skipped>) -> Result<Opti
         Mapped::Charge => Some(false),
         Mapped::Transfer => None,
     };
-    if money_in.is_some_and(|money_in| amount.is_sign_negative() == money_in && !amount.is_zero()) {
-        let (is, should) = if amount.is_sign_negative() { ("out", "in") } else { ("in", "out") };
-        return Err(bad(line, "Amount", format!("{written:?} is money {is}; a {kind} row is money {should}")));
+    if let Some(money_in) = money_in {
+        same_way(line, "Amount", written, amount, money_in, &format!("a {kind} row"))?;
     }
     let action = match mapped {
         Mapped::Income(a) => a,

@@ -55,7 +55,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{rows, Converted, Entry, Skipped};
+use super::broker::{rows, same_way, Converted, Entry, Skipped};
 use super::csv::bad;
 use crate::CommandError;
 
@@ -386,9 +386,8 @@ fn bank(tx: &Element) -> Result<Mapped, CommandError> {
     let (text, line) = st.required("TRNAMT")?;
     let amount = amount(line, "TRNAMT", text)?;
     let out = amount < Decimal::ZERO;
-    if (way == Way::In && out) || (way == Way::Out && amount > Decimal::ZERO) {
-        let (is, should) = if out { ("out", "in") } else { ("in", "out") };
-        return Err(bad(line, "TRNAMT", format!("{text:?} is money {is}; a TRNTYPE {kind} entry is money {should}")));
+    if way != Way::Either {
+        same_way(line, "TRNAMT", text, amount, way == Way::In, &format!("a TRNTYPE {kind} entry"))?;
     }
     Ok(Mapped::Entries(vec![Entry {
         line: tx.line,

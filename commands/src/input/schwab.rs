@@ -28,7 +28,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, rows, unknown, Converted, Entry};
+use super::broker::{money, number, oldest_first, rows, same_way, unknown, Converted, Entry};
 use super::csv::bad;
 use crate::CommandError;
 
@@ -100,14 +100,8 @@ pub fn parse(
             Mapped::Income(a, _) | Mapped::Charge(a) => {
                 // Money in for income, out for a charge: the other sign (a reversal, a refund)
                 // is not this action's row.
-                if amount.is_sign_negative() != matches!(mapped, Mapped::Charge(_)) && !amount.is_zero() {
-                    let (is, should) = if amount.is_sign_negative() { ("out", "in") } else { ("in", "out") };
-                    return Err(bad(
-                        line,
-                        "Amount",
-                        format!("{:?} is money {is}; a {action} row is money {should}", field(7)),
-                    ));
-                }
+                let money_in = !matches!(mapped, Mapped::Charge(_));
+                same_way(line, "Amount", field(7), amount, money_in, &format!("a {action} row"))?;
                 (a, Decimal::ONE, amount.abs(), Decimal::ZERO)
             }
             Mapped::Transfer => {

@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::broker::{money, number, oldest_first, one_account, rows, unknown, Converted, Entry, Skipped};
+use super::broker::{money, number, oldest_first, one_account, rows, same_way, unknown, Converted, Entry, Skipped};
 use super::csv::{bad, Lines};
 use crate::CommandError;
 
@@ -258,14 +258,7 @@ pub fn parse(
                 (a, symbol, shares.abs(), share_price, fees, described(&said))
             }
             Mapped::Cash { action: a, money_in, note } => {
-                if amount.is_sign_negative() == money_in && !amount.is_zero() {
-                    let (is, should) = if money_in { ("out", "in") } else { ("in", "out") };
-                    return Err(bad(
-                        line,
-                        "Net Amount",
-                        format!("{written:?} is money {is}; a {kind} row is money {should}"),
-                    ));
-                }
+                same_way(line, "Net Amount", &written, amount, money_in, &format!("a {kind} row"))?;
                 let symbol = if a == "dividend" { symbol } else { String::new() };
                 let description = match note {
                     Some(term) => format!("{term} capital gain distribution: {}", described(&said)),
