@@ -258,7 +258,7 @@ pub fn parse(
                 (a, symbol, shares.abs(), share_price, fees, described(&said))
             }
             Mapped::Cash { action: a, money_in, note } => {
-                same_way(line, "Net Amount", &written, amount, money_in, &format!("a {kind} row"))?;
+                same_way(line, "Net Amount", written, amount, money_in, &format!("a {kind} row"))?;
                 let symbol = if a == "dividend" { symbol } else { String::new() };
                 let description = match note {
                     Some(term) => format!("{term} capital gain distribution: {}", described(&said)),
