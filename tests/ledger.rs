@@ -661,6 +661,71 @@ async fn concurrent_imports_into_one_household_all_succeed() {
 }
 
 #[tokio::test]
+async fn schwab_splits_name_changes_and_cash_in_lieu_are_sized_from_what_was_held() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/schwab-corporate-actions.csv");
+    for db in all_backends("schwab corporate actions").await {
+        let account = ["--account", "Schwab", "--account-type", "taxable", "--format", "schwab"];
+        let import = |file: &str, household: &str| {
+            let mut args = vec!["ledger", "import", file, "--household", household];
+            args.extend_from_slice(&account);
+            run(&db.url, &args)
+        };
+        let o = json(&import(sample, "Roe"));
+        assert_eq!(o["rows"].as_u64(), Some(9), "{o}");
+
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Roe", "--format", "json"]));
+        let held: Vec<(&str, &str, &str)> = lots["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (l["symbol"].as_str().unwrap(), l["quantity"].as_str().unwrap(), l["adjusted_basis"].as_str().unwrap())
+            })
+            .collect();
+        // 101 ABC at 50 split 3:2 is 151.5; the half share went for the cash in lieu and 10
+        // were journaled out: 141 keep 141/151.5 of the 5,050. XYZ 1:10 and OLDCO → NEWCO keep
+        // their basis.
+        assert_eq!(held, [("ABC", "141", "4700.00"), ("NEWCO", "40", "1000.00"), ("XYZ", "25", "1000.00")]);
+
+        let gains =
+            json(&run(&db.url, &["ledger", "gains", "--household", "Roe", "--year", "2024", "--format", "json"]));
+        let row = &gains["gains"][0];
+        assert_eq!(row["description"], "0.5 ABC");
+        assert_eq!((row["date_sold"].as_str(), row["proceeds"].as_str()), (Some("2024-06-12"), Some("37.50")));
+        assert_eq!((row["cost_basis"].as_str(), row["gain_loss"].as_str()), (Some("16.67"), Some("20.83")));
+
+        // A later download repeating the split and the cash in lieu records neither again.
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let header =
+            "\"Date\",\"Action\",\"Symbol\",\"Description\",\"Quantity\",\"Price\",\"Fees & Comm\",\"Amount\"\n";
+        let split = "\"06/12/2024\",\"Cash In Lieu\",\"ABC\",\"ABC HOLDINGS INC\",\"\",\"\",\"\",\"$37.50\"\n\
+                     \"06/10/2024\",\"Stock Split\",\"ABC\",\"ABC HOLDINGS INC 3 FOR 2 STOCK SPLIT\",\"50\",\"\",\"\",\"\"\n";
+        let again = write("again.csv", &format!("{header}{split}"));
+        let o = json(&import(&again, "Roe"));
+        assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(0), Some(2)));
+
+        // A reverse split taking other than what the ledger holds is refused, naming its line.
+        let text = std::fs::read_to_string(sample).unwrap().replace("\"-250\"", "\"-300\"");
+        let short = write("short.csv", &text);
+        let refused = import(&short, "Poe");
+        assert!(!refused.status.success());
+        assert!(
+            stderr(&refused).contains(
+                "line 7: quantity: the split took 300 XYZ, but Schwab held 250: record the missing rows first"
+            ),
+            "{}",
+            stderr(&refused)
+        );
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
 async fn a_schwab_export_imports_as_one_accounts_rows_once() {
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/brokers/schwab-transactions.csv");
     for db in all_backends("schwab import").await {

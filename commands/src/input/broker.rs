@@ -11,7 +11,7 @@
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use domain::ledger::RowInput;
+use domain::ledger::{ByHolding, RowInput};
 use rust_decimal::Decimal;
 
 use super::csv::bad;
@@ -132,16 +132,27 @@ pub struct Entry {
     /// dollars per unit of it they are kept at.
     pub currency: Option<String>,
     pub fx_rate: Option<Decimal>,
+    /// For a symbol change: the new symbol.
+    pub new_symbol: Option<String>,
+    /// A row sized by what the account holds when it is recorded (a split reported by its
+    /// shares, cash in lieu of a fraction).
+    pub by_holding: Option<ByHolding>,
 }
 
 /// A file's entries oldest first, for a broker that lists them newest first: reversed when the
 /// first is dated after the last, so that an account opens on its first row and a day's entries
 /// (a dividend, then its reinvestment) keep their order.
-pub fn oldest_first(mut entries: Vec<Entry>) -> Vec<Entry> {
-    if entries.first().zip(entries.last()).is_some_and(|(first, last)| first.date > last.date) {
-        entries.reverse();
+pub fn oldest_first(entries: Vec<Entry>) -> Vec<Entry> {
+    oldest_first_by(entries, |e| e.date)
+}
+
+/// [`oldest_first`] for anything dated by `date`: a group of entries that must stay in order
+/// (a split, then the symbol change it brought) reverses as one.
+pub fn oldest_first_by<T>(mut items: Vec<T>, date: impl Fn(&T) -> NaiveDate) -> Vec<T> {
+    if items.first().zip(items.last()).is_some_and(|(first, last)| date(first) > date(last)) {
+        items.reverse();
     }
-    entries
+    items
 }
 
 /// Checks `entries` (in the order they are to be recorded) as ledger rows of `account`; the
@@ -169,10 +180,13 @@ pub fn rows(entries: &[Entry], account: &str, account_type: Option<&str>) -> Res
                 "ratio" => e.ratio.as_deref().unwrap_or(""),
                 "currency" => e.currency.as_deref().unwrap_or(""),
                 "fx_rate" => &fx_rate,
+                "new_symbol" => e.new_symbol.as_deref().unwrap_or(""),
                 _ => "",
             }
         };
-        rows.push(super::ledger::parse_row(e.line, &get)?);
+        let mut row = super::ledger::parse_row(e.line, &get)?;
+        row.by_holding = e.by_holding;
+        rows.push(row);
     }
     Ok(rows)
 }
@@ -188,10 +202,39 @@ pub fn unknown(
     what: &str,
     text: &str,
 ) -> Result<(), CommandError> {
+    let problem = format!("{text:?} is not {what} records");
+    refuse_or_skip(skip, skipped, line, field, text, problem, format!("{what} does not record"))
+}
+
+/// An entry of `text` the mapping knows but cannot record from the file alone, `why` saying
+/// what is missing and how to record it: skipped and listed when the caller asked to skip such
+/// entries, else the refusal of the file naming its line and `field`.
+pub fn unrecordable(
+    skip: bool,
+    skipped: &mut Vec<Skipped>,
+    line: u64,
+    field: &str,
+    text: &str,
+    why: &str,
+) -> Result<(), CommandError> {
+    refuse_or_skip(skip, skipped, line, field, text, format!("{text:?}: {why}"), why.to_owned())
+}
+
+/// The refusal of the file for `problem` at `line`, or, when the caller asked to skip such
+/// entries (`skip`), the entry of `text` listed in `skipped` with `why`.
+fn refuse_or_skip(
+    skip: bool,
+    skipped: &mut Vec<Skipped>,
+    line: u64,
+    field: &str,
+    text: &str,
+    problem: String,
+    why: String,
+) -> Result<(), CommandError> {
     if !skip {
-        return Err(bad(line, field, format!("{text:?} is not {what} records; --skip-unknown skips such rows")));
+        return Err(bad(line, field, format!("{problem}; --skip-unknown skips such rows")));
     }
-    skipped.push(Skipped { line, action: text.to_owned(), why: format!("{what} does not record") });
+    skipped.push(Skipped { line, action: text.to_owned(), why });
     Ok(())
 }
 

@@ -13,7 +13,7 @@
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use domain::ledger::RowInput;
+use domain::ledger::{ByHolding, RowInput};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
@@ -114,6 +114,7 @@ pub fn parse_row<'v>(line: u64, get: &dyn Fn(&str) -> &'v str) -> Result<RowInpu
         allocation: opt("allocation").map(|_| decimal("allocation")).transpose()?,
         order_id: opt("order_id").map(str::to_owned),
         identity: opt("id").map(|v| format!("id:{v}")),
+        by_holding: None,
     })
 }
 
@@ -156,6 +157,13 @@ pub fn identify(rows: &mut [RowInput]) {
         // Only where given, so that a dollar row's identity is what it always was.
         if row.currency.is_some() || row.fx_rate.is_some() {
             fields.extend([text(&row.currency), text(&row.fx_rate.map(dec))]);
+        }
+        match row.by_holding {
+            Some(ByHolding::Split { removed, delivered, fraction_paid }) => {
+                fields.extend([text(&removed.map(dec)), dec(delivered), fraction_paid.to_string()])
+            }
+            Some(ByHolding::CashInLieu) => fields.push("cash in lieu".into()),
+            None => {}
         }
         let mut hash = Sha256::new();
         for f in &fields {

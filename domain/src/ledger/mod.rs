@@ -340,6 +340,29 @@ pub struct RowInput {
     /// id>` or `sha256:<digest of its fields>` (the parser sets it; rows entered one by one have
     /// none and are never taken for duplicates).
     pub identity: Option<String>,
+    /// A row a broker reports by shares it cannot size or price alone: sized when recorded
+    /// from what the account held just before it.
+    pub by_holding: Option<ByHolding>,
+}
+
+/// A row sized by the account's holding when recorded, as a broker's export gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByHolding {
+    /// A split given by the shares it took and delivered, not its ratio: the ratio is found
+    /// from the shares held before it ([`Ratio::delivering`]). A fraction it leaves stays
+    /// held until the cash paid for it ([`ByHolding::CashInLieu`]) sells it.
+    Split {
+        /// The shares it took (a reverse split removes the old shares); `None` where it only
+        /// added shares to those held (a forward split).
+        removed: Option<Decimal>,
+        /// The shares it delivered: the new total after a removal, else the shares added.
+        delivered: Decimal,
+        /// Whether the broker paid cash in lieu of a fraction of a share for it.
+        fraction_paid: bool,
+    },
+    /// Cash paid in lieu of the fraction of a share the account holds (left by a split or a
+    /// merger): a `sell` of that fraction, whose `price` is the whole amount paid.
+    CashInLieu,
 }
 
 /// How an import treats its rows.
@@ -400,6 +423,7 @@ impl RowInput {
             allocation: None,
             order_id: None,
             identity: None,
+            by_holding: None,
         }
     }
 }
@@ -797,7 +821,7 @@ fn decide_import(
     }
     let mut accounts = state.accounts.clone();
     let mut new = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in &rows {
         if let Some(day) = state.closed.get(&row.account).filter(|d| row.trade_date > **d) {
             return Err(reject(row.line, "account", format!("{} was closed on {day}", row.account)));
         }
@@ -878,6 +902,12 @@ fn decide_import(
         new.push(trade);
     }
     pair_transfers(&mut new);
+    let mut sized: Vec<(usize, ByHolding)> =
+        rows.iter().enumerate().filter_map(|(i, r)| Some((i, r.by_holding?))).collect();
+    sized.sort_by_key(|(i, _)| (new[*i].trade_date, new[*i].seq()));
+    for (i, how) in sized {
+        size_by_holding(&accounts, &state.trades, &mut new, i, how)?;
+    }
     for trade in &new {
         validate(trade)?;
     }
@@ -891,6 +921,73 @@ fn decide_import(
     events.extend(new.into_iter().map(LedgerEvent::TradeRecorded));
     events.extend(reconcile_wash_sales(&state.wash_sales, &book.wash_sales, command_id));
     Ok(events)
+}
+
+/// Sizes `new[i]`, a row a broker reports by shares ([`ByHolding`]), from what its account
+/// held of the symbol just before it (every recorded row and the file's rows before it by
+/// date). Such rows are sized in date order, so an earlier one is complete when a later one is
+/// counted.
+fn size_by_holding(
+    accounts: &BTreeMap<String, AccountInfo>,
+    recorded: &[Trade],
+    new: &mut [Trade],
+    i: usize,
+    how: ByHolding,
+) -> Result<(), DomainError> {
+    let t = &new[i];
+    let fail = |field: &str, problem: String| rejected(t.source_line, field, problem);
+    let Some(symbol) = t.symbol.as_deref() else {
+        return Err(fail("symbol", format!("required for {}", t.action.as_str())));
+    };
+    let at = (t.trade_date, t.seq());
+    let before: Vec<Trade> =
+        recorded.iter().chain(new.iter()).filter(|r| (r.trade_date, r.seq()) < at).cloned().collect();
+    let book = compute(accounts, &before, None).map_err(|e| rejected(e.source_line, e.field, e.problem))?;
+    let held: Decimal =
+        book.lots.iter().filter(|l| l.account == t.account && l.symbol == symbol).map(|l| l.quantity).sum();
+    let (account, date) = (&t.account, t.trade_date);
+    let none_held =
+        || fail("symbol", format!("{account} held no {symbol} on {date}: record the rows that bought it first"));
+    match how {
+        ByHolding::Split { removed, delivered, fraction_paid } => {
+            if held.is_zero() {
+                return Err(none_held());
+            }
+            if delivered < Decimal::ZERO || removed.is_some_and(|r| r <= Decimal::ZERO) {
+                return Err(fail("quantity", "a split's shares taken and delivered must be positive".into()));
+            }
+            let after = match removed {
+                Some(removed) if removed != held => {
+                    return Err(fail(
+                        "quantity",
+                        format!(
+                        "the split took {removed} {symbol}, but {account} held {held}: record the missing rows first"
+                    ),
+                    ))
+                }
+                Some(_) => delivered,
+                None => held + delivered,
+            };
+            let ratio = Ratio::delivering(held, after, fraction_paid)
+                .ok_or_else(|| fail("quantity", format!("no split ratio turns {held} {symbol} into {after} shares")))?;
+            let t = &mut new[i];
+            (t.action, t.ratio, t.price) = (Action::Split, Some(ratio), Decimal::ZERO);
+        }
+        ByHolding::CashInLieu => {
+            let fraction = held.fract();
+            if fraction.is_zero() {
+                return Err(fail(
+                    "quantity",
+                    format!(
+                        "cash in lieu pays for a fraction of a share, but {account} held {held} {symbol} on {date}, a whole number"
+                    ),
+                ));
+            }
+            let t = &mut new[i];
+            (t.action, t.quantity, t.price) = (Action::Sell, fraction, t.price / fraction);
+        }
+    }
+    Ok(())
 }
 
 /// Why the NYSE did not trade on a day, if it did not.

@@ -336,6 +336,42 @@ impl FromStr for Ratio {
     }
 }
 
+impl Ratio {
+    /// The split that turned `held` shares into `after` shares, for a broker that reports the
+    /// shares a split delivered and never its ratio. Splits are announced as small ratios of
+    /// whole numbers (2:1, 3:2, 1:10, 1:250: each side at most 1,000, the smaller at most 10),
+    /// and a fraction a split leaves is paid in cash, so the ratio is the first of:
+    /// 1. an announced one that is exact: `held × new / old = after`;
+    /// 2. an announced one that leaves a fraction: `held × new / old` has whole part `after` (a
+    ///    whole number) and a fraction;
+    /// 3. `after:held` itself, exact.
+    ///
+    /// Each takes the smallest `old`. Where the broker paid cash in lieu of a fraction
+    /// (`fraction_paid`), 2 comes first: 3 shares made 1 with cash paid is 1:2, with none 1:3.
+    pub fn delivering(held: Decimal, after: Decimal, fraction_paid: bool) -> Option<Ratio> {
+        if held <= Decimal::ZERO || after <= Decimal::ZERO && !fraction_paid {
+            return None;
+        }
+        let (most, smaller) = (Decimal::from(1000), Decimal::TEN);
+        let search = |fraction: bool| {
+            (1..=1000).map(Decimal::from).find_map(|old| {
+                // The least `new` whose shares reach `after`.
+                let new = (after.trunc() * old / held).ceil().max(Decimal::ONE);
+                let shares = held * new / old;
+                let fits = if fraction {
+                    after.fract().is_zero() && shares.trunc() == after && !shares.fract().is_zero()
+                } else {
+                    shares == after
+                };
+                (fits && new <= most && new.min(old) <= smaller).then_some(Ratio { new, old })
+            })
+        };
+        let found =
+            if fraction_paid { search(true).or_else(|| search(false)) } else { search(false).or_else(|| search(true)) };
+        found.or_else(|| (!after.is_zero()).then_some(Ratio { new: after, old: held }))
+    }
+}
+
 /// One recorded ledger row. `trade_id` is `T<n>`, numbered in recording order within the
 /// household; the lot a buy opens carries the same id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -637,6 +673,30 @@ pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_is_found_from_the_shares_it_delivered() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let ratio = |held: &str, after: &str, paid: bool| {
+            Ratio::delivering(d(held), d(after), paid).map(|r| format!("{}:{}", r.new, r.old))
+        };
+        // Exact: 2:1 on 100, on a fractional holding too, and 1:10 on 250.
+        assert_eq!(ratio("100", "200", false).as_deref(), Some("2:1"));
+        assert_eq!(ratio("100.4521", "200.9042", false).as_deref(), Some("2:1"));
+        assert_eq!(ratio("250", "25", false).as_deref(), Some("1:10"));
+        // 3:2 on 101 leaves half a share: 151 whole shares, whether or not the cash is known,
+        // never the exact but unannounced 151:101.
+        assert_eq!(ratio("101", "151", true).as_deref(), Some("3:2"));
+        assert_eq!(ratio("101", "151", false).as_deref(), Some("3:2"));
+        // 1:10 on 101: 10 whole shares and a tenth.
+        assert_eq!(ratio("101", "10", true).as_deref(), Some("1:10"));
+        // 3 shares made 1: 1:3 exactly, or 1:2 where a fraction was paid in cash.
+        assert_eq!(ratio("3", "1", false).as_deref(), Some("1:3"));
+        assert_eq!(ratio("3", "1", true).as_deref(), Some("1:2"));
+        // No small ratio: the shares themselves.
+        assert_eq!(ratio("1000", "1997", false).as_deref(), Some("1997:1000"));
+        assert_eq!(ratio("0", "10", false), None);
+    }
 
     #[test]
     fn ids_order_by_their_numbers() {
