@@ -839,6 +839,18 @@ async fn performance_and_income_over_http_are_the_clis() {
         assert_eq!((&inception["period"], &inception["time_weighted"]), (&json!("inception"), &json!("0.095345")));
         // Against itself (VTI held, cash aside) the excess is what the cash and the dividend did.
         assert_eq!(inception["benchmark_return"], "0.100000");
+        // Per asset class, as the CLI has it: VTI alone (undescribed) with its dividend paid out.
+        let by_class = api
+            .get(&format!("/v1/households/ng/performance?to=2026-01-08&by=asset_class&min_position={at}"), &admin)
+            .await;
+        assert_eq!(by_class.status, 200, "{}", by_class.body);
+        let out = server.cli(
+            &["performance", "--household", "ng", "--to", "2026-01-08", "--by", "asset-class", "--format", "json"],
+            None,
+        );
+        let cli: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(by_class.body["asset_classes"], cli["asset_classes"]);
+        assert_eq!(by_class.body["asset_classes"][0]["asset_class"], "unclassified");
 
         let income =
             api.get(&format!("/v1/households/ng/income?to=2026-01-08&by=year&min_position={at}"), &admin).await;
@@ -881,6 +893,7 @@ async fn performance_and_income_over_http_are_the_clis() {
             ("performance?benchmark=60%25%20VTI", "benchmark"),
             ("performance?flows=noon", "flows"),
             ("performance?by=year", "by"),
+            ("performance?by=sector", "by"),
             ("performance?account=ira", "account"),
             ("performance?to=2999-01-01", "to"),
             ("performance?from=2026-02-01&to=2026-01-08", "from"),

@@ -130,6 +130,37 @@ async fn securities_describe_symbols_and_holdings_group_by_them() {
         let table = stdout(&run(&db.url, &["holdings", "--household", "Kim", "--by", "sector"]));
         assert!(table.contains("Government & Corporate") && table.contains("722.00"), "{table}");
 
+        // Returns per asset class: each class's positions as a portfolio of their own.
+        let args = ["performance", "--household", "Kim", "--to", "2025-01-13", "--by", "asset-class"];
+        let p = json(&run(&db.url, &[&args[..], &["--format", "json"]].concat()));
+        let inception = |rows: &serde_json::Value| {
+            let row = rows.as_array().unwrap().iter().find(|r| r["period"] == "inception").unwrap().clone();
+            (row["closing"].as_str().unwrap().to_owned(), row["time_weighted"].as_str().unwrap().to_owned())
+        };
+        let classes: Vec<(String, Vec<String>, (String, String))> = p["asset_classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let symbols = c["symbols"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+                (c["asset_class"].as_str().unwrap().to_owned(), symbols, inception(&c["periods"]))
+            })
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                // 15 VTI bought at 291, worth 295 on the 13th: 60 / 4,365.
+                ("equity".into(), vec!["VTI".into()], ("4425.00".into(), "0.013746".into())),
+                ("fixed_income".into(), vec!["BND".into()], ("722.00".into(), "0.000000".into())),
+                // No close for XYZ: its trade price, unchanged.
+                ("unclassified".into(), vec!["XYZ".into()], ("10.00".into(), "0.000000".into())),
+            ]
+        );
+        let table = stdout(&run(&db.url, &args));
+        assert!(table.starts_with("asset_class") && table.contains("\nequity "), "{table}");
+        let taxable = json(&run(&db.url, &[&args[..], &["--account", "taxable", "--format", "json"]].concat()));
+        assert_eq!(taxable["asset_classes"].as_array().unwrap().len(), 1, "the taxable account holds VTI alone");
+
         // A changed description is recorded; the holdings follow it.
         let changed = write("changed.csv", "symbol,name,asset_class\nBND,Vanguard Total Bond Market ETF,multi-asset\n");
         assert_eq!(json(&run(&db.url, &["market", "securities", &changed]))["described"], 1);

@@ -526,6 +526,11 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(d.text(&cell("fees")).await.as_deref(), Some("$0.00"));
     let headings = d.text("#returns-table thead").await.unwrap_or_default();
     assert!(headings.contains("Time-weighted") && !headings.contains("Benchmark"), "{headings}");
+    // Returns by asset class: VTI, not yet described, is the unclassified class's.
+    let class = d.wait_text("#class-returns-table tr[data-asset_class='unclassified']", |t| t.contains('%')).await;
+    assert!(class.starts_with("Unclassified $"), "{class}");
+    let headings = d.text("#class-returns-table thead").await.unwrap_or_default();
+    assert!(headings.contains("This year") && headings.contains("Since inception"), "{headings}");
 
     // Income per month: each month the API has is a bar stacked by kind, its total in its title.
     let months = d

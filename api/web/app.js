@@ -1160,7 +1160,7 @@
    */
   async function loadPerformance(current, { benchmark = state.benchmark, tried = false } = {}) {
     const [perf, income] = await Promise.allSettled([
-      queryHousehold("performance", benchmark ? { benchmark } : {}),
+      queryHousehold("performance", Object.assign({ by: "asset_class" }, benchmark ? { benchmark } : {})),
       queryHousehold("income", { by: "month" }),
     ]);
     if (!current()) return;
@@ -1229,6 +1229,7 @@
     for (const id of ["value-chart", "growth-chart", "income-chart"]) $(id).replaceChildren();
     $("growth-figure").hidden = true;
     $("returns-table").replaceChildren();
+    $("class-returns-table").replaceChildren();
   }
 
   function renderPerformance(perf, income) {
@@ -1237,6 +1238,7 @@
     renderValueChart($("value-chart"), series);
     renderGrowthChart(perf);
     renderReturns($("returns-table"), perf);
+    renderClassReturns($("class-returns-table"), perf);
     if (income) renderIncomeChart($("income-chart"), income, perf);
   }
 
@@ -1292,6 +1294,31 @@
       const cell = table.tBodies[0] && table.tBodies[0].rows[i] && table.tBodies[0].rows[i].querySelector("td[data-column='money_weighted']");
       if (cell && p.money_weighted_note) cell.title = p.money_weighted_note;
     });
+  }
+
+  const CLASS_RETURN_COLUMNS = ["asset_class", "closing", "ytd", "inception", "income"];
+  const CLASS_RETURN_KINDS = { asset_class: "text", closing: "money", ytd: "percent", inception: "percent", income: "money" };
+  const CLASS_RETURN_TITLES = { closing: "Value", ytd: "This year", inception: "Since inception", income: "Income since inception" };
+
+  /**
+   * Each asset class's positions measured as a portfolio of their own: its value, its
+   * time-weighted return this year and since its first purchase, and its income.
+   */
+  function renderClassReturns(table, perf) {
+    const rows = (perf.asset_classes || []).map((c) => {
+      const period = (name) => (c.periods || []).find((p) => p.period === name) || {};
+      const inception = period("inception");
+      return {
+        asset_class: c.asset_class, closing: inception.closing, ytd: period("ytd").time_weighted,
+        inception: inception.time_weighted, income: inception.income,
+      };
+    });
+    const columns = CLASS_RETURN_COLUMNS.map((name) => ({ name, kind: CLASS_RETURN_KINDS[name] }));
+    renderTable(table, { position: perf.position, as_of: perf.as_of, columns, rows },
+      { values: { asset_class: assetClassName }, rowData: ["asset_class"] });
+    for (const th of table.querySelectorAll("thead th")) {
+      if (CLASS_RETURN_TITLES[th.dataset.column]) th.textContent = CLASS_RETURN_TITLES[th.dataset.column];
+    }
   }
 
   /** A fraction as text ("0.052341") as a percent with two decimals ("5.23%"), rounded from its decimals. */

@@ -87,6 +87,15 @@ fn slices(values: BTreeMap<String, Decimal>, total: Decimal) -> Vec<Slice> {
     v.into_iter().map(|(name, value)| Slice { name, value: money(value), weight: weight(value, total) }).collect()
 }
 
+/// Each described symbol's asset class, from the security master.
+pub async fn asset_classes(db: &Db) -> projections::Result<BTreeMap<String, String>> {
+    let described = records(db, &SECURITIES, &[]).await?;
+    Ok(described
+        .into_iter()
+        .filter_map(|r| Some((r.str("symbol").to_owned(), r.text("asset_class")?.to_owned())))
+        .collect())
+}
+
 /// The consolidated holdings of the household `key` from the read models behind `db`.
 pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
     let filters = [("household", Some(key.to_owned()))];

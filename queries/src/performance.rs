@@ -6,10 +6,10 @@
 //! `domain::performance` (whose documentation gives the rules: external flows, timing,
 //! annualization). `cairn performance`, `cairn income` and the HTTP routes all call here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use domain::performance::history::{history, Closes, Valuation};
+use domain::performance::history::{history, replay, Closes, Valuation};
 use domain::performance::periods::{compare, income_by_month, standard, summarize, Blend, Period, Summary};
 use domain::performance::FlowTiming;
 use projections::db::Db;
@@ -33,6 +33,9 @@ pub struct Request {
     pub to: Option<NaiveDate>,
     pub benchmark: Option<Blend>,
     pub timing: FlowTiming,
+    /// Also each asset class's returns, its positions measured as a portfolio of their own
+    /// (`domain::performance::history::Replayed::sleeve`).
+    pub by_asset_class: bool,
 }
 
 /// A fraction shown with six decimals (`0.052341` is 5.2341 %).
@@ -109,6 +112,20 @@ pub struct Performance {
     pub series: Vec<Point>,
     /// The most symbols held without any price on a day of the history (valued at nothing).
     pub unpriced: u32,
+    /// Each asset class's periods (asked for with `by_asset_class`; empty otherwise), by
+    /// class name; symbols the security master does not describe are `unclassified`.
+    pub asset_classes: Vec<AssetClassRows>,
+}
+
+/// An asset class's returns: its positions alone, bought with money from the rest of the
+/// accounts and paying their sales and income back to it (no cash of its own; `fee` rows belong
+/// to no class, so its returns are gross of account fees).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AssetClassRows {
+    pub asset_class: String,
+    /// The symbols counted in it.
+    pub symbols: Vec<String>,
+    pub periods: Vec<PeriodRow>,
 }
 
 /// The history of the request's accounts to its end, with the closes it used.
@@ -151,8 +168,11 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     // The household's daily history is the `valuation_history` read model's, and only a
     // benchmark's closes are read; one account's is computed from the ledger and its symbols'
     // closes.
-    let mut symbols: BTreeSet<String> =
-        if only.is_some() { domain::fx::priced_symbols(&ledger.trades) } else { BTreeSet::new() };
+    let mut symbols: BTreeSet<String> = if only.is_some() || request.by_asset_class {
+        domain::fx::priced_symbols(&ledger.trades)
+    } else {
+        BTreeSet::new()
+    };
     symbols.extend(request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.clone())));
     let symbols: Vec<String> = symbols.into_iter().collect();
     let closes = Closes::new(projections::prices::closes(db, &symbols, end).await?);
@@ -204,19 +224,58 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
 /// The performance asked for; the period ends on the request's `to`, else on the household's
 /// date at `now`.
 pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Performance, ReportError> {
-    let Loaded { key, accounts, end, closes, history, .. } = load(db, request, now).await?;
+    let Loaded { key, accounts, end, ledger, closes, history } = load(db, request, now).await?;
     let timing = request.timing;
     let inception = history.first().map(|d| d.date);
     let mut periods = inception.map(|i| standard(i, end)).unwrap_or_default();
     if let Some(from) = request.from {
         periods.push(Period { name: "custom", start: from, end });
     }
-    let mut rows = Vec::with_capacity(periods.len());
-    for period in &periods {
-        let Some(s) = summarize(&history, period, timing) else { continue };
-        // A period without a day the benchmark has closes for (a month just begun) shows none.
-        let cmp = request.benchmark.as_ref().and_then(|blend| compare(&history, period, &closes, blend, timing).ok());
-        rows.push(period_row(&s, cmp.as_ref()));
+    let rows_of = |history: &[Valuation]| -> Vec<PeriodRow> {
+        let mut rows = Vec::with_capacity(periods.len());
+        for period in &periods {
+            let Some(s) = summarize(history, period, timing) else { continue };
+            // A period without a day the benchmark has closes for (a month just begun) shows none.
+            let cmp =
+                request.benchmark.as_ref().and_then(|blend| compare(history, period, &closes, blend, timing).ok());
+            rows.push(period_row(&s, cmp.as_ref()));
+        }
+        rows
+    };
+    let rows = rows_of(&history);
+    let mut asset_classes = Vec::new();
+    if request.by_asset_class {
+        let classes = crate::holdings::asset_classes(db).await?;
+        let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in &ledger.trades {
+            for symbol in [&t.symbol, &t.new_symbol].into_iter().flatten() {
+                let class = classes.get(symbol).map_or(crate::holdings::UNCLASSIFIED, String::as_str);
+                members.entry(class.to_owned()).or_default().insert(symbol.clone());
+            }
+        }
+        let only: Option<BTreeSet<String>> = request.account.as_ref().map(|a| [a.clone()].into());
+        let sleeve_closes = closes.clone();
+        /// An asset class, its symbols and its daily history.
+        type Sleeve = (String, BTreeSet<String>, Vec<Valuation>);
+        let sleeves = tokio::task::spawn_blocking(move || -> Result<Vec<Sleeve>, domain::DomainError> {
+            let replayed = replay(&ledger, end)?;
+            Ok(members
+                .into_iter()
+                .map(|(class, symbols)| {
+                    let days = replayed.sleeve(&sleeve_closes, only.as_ref(), &symbols);
+                    (class, symbols, days)
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("the asset classes' histories failed: {e}"))?
+        .map_err(anyhow::Error::from)?;
+        for (asset_class, symbols, days) in sleeves {
+            let periods = rows_of(&days);
+            if !periods.is_empty() {
+                asset_classes.push(AssetClassRows { asset_class, symbols: symbols.into_iter().collect(), periods });
+            }
+        }
     }
     // The chart: from `from` (else the inception) to the end.
     let shown_from = request.from.or(inception);
@@ -276,6 +335,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
         periods: rows,
         series,
         unpriced: history.iter().map(|d| d.unpriced).max().unwrap_or(0),
+        asset_classes,
     })
 }
 
@@ -326,12 +386,19 @@ impl Performance {
         if self.benchmark.is_some() {
             columns.extend(["benchmark_return", "excess", "tracking_error", "beta", "information_ratio"]);
         }
+        let by_class = !self.asset_classes.is_empty();
+        if by_class {
+            columns.insert(0, "asset_class");
+        }
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let rows = self
-            .periods
-            .iter()
-            .map(|p| {
-                let mut row = vec![
+        let all = self.periods.iter().map(|p| ("all", p));
+        let classes =
+            self.asset_classes.iter().flat_map(|c| c.periods.iter().map(move |p| (c.asset_class.as_str(), p)));
+        let rows = all
+            .chain(classes)
+            .map(|(class, p)| {
+                let mut row = if by_class { vec![class.to_owned()] } else { Vec::new() };
+                row.extend([
                     p.period.clone(),
                     p.start.to_string(),
                     p.end.to_string(),
@@ -346,7 +413,7 @@ impl Performance {
                     text(&p.annualized),
                     text(&p.money_weighted),
                     text(&p.modified_dietz),
-                ];
+                ]);
                 if self.benchmark.is_some() {
                     row.extend(
                         [&p.benchmark_return, &p.excess, &p.tracking_error, &p.beta, &p.information_ratio].map(text),

@@ -383,6 +383,7 @@ pub(crate) async fn performance(
         to: Some(end),
         benchmark: Some("60% S000 / 40% S001".parse().map_err(anyhow::Error::msg)?),
         timing: domain::performance::FlowTiming::StartOfDay,
+        by_asset_class: false,
     };
     let now = chrono::Utc::now();
     let mut whole = Vec::with_capacity(runs);

@@ -51,6 +51,11 @@ pub(crate) struct PerformanceArgs {
     /// When deposits and withdrawals count: at the start of their day or at its end.
     #[arg(long, value_enum, default_value = "start")]
     flows: Flows,
+    /// Also each asset class's returns (from the security master; `unclassified` for symbols
+    /// it does not describe): its positions measured as a portfolio of their own, buys as
+    /// money in, sales and income as money out.
+    #[arg(long, value_enum)]
+    by: Option<PerformanceBy>,
     /// `json` also carries the daily series (value, net contributions, growth of 1).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -74,6 +79,11 @@ pub(crate) enum By {
     Year,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PerformanceBy {
+    AssetClass,
+}
+
 fn request(scope: Scope, benchmark: Option<Blend>, flows: Flows) -> Request {
     Request {
         household: scope.household,
@@ -85,6 +95,7 @@ fn request(scope: Scope, benchmark: Option<Blend>, flows: Flows) -> Request {
             Flows::Start => FlowTiming::StartOfDay,
             Flows::End => FlowTiming::EndOfDay,
         },
+        by_asset_class: false,
     }
 }
 
@@ -99,7 +110,10 @@ async fn reader(store: Store, url: &str) -> anyhow::Result<Reader> {
 
 pub(crate) async fn performance(store: Store, url: &str, args: PerformanceArgs) -> anyhow::Result<()> {
     let reader = reader(store, url).await?;
-    let request = request(args.scope, args.benchmark, args.flows);
+    let request = Request {
+        by_asset_class: args.by == Some(PerformanceBy::AssetClass),
+        ..request(args.scope, args.benchmark, args.flows)
+    };
     let answer = queries::performance::performance(&reader.db, &request, chrono::Utc::now()).await?;
     match args.format {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,

@@ -178,6 +178,8 @@ pub struct Book {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holding {
     pub date: NaiveDate,
+    /// The row that left it ([`Trade::seq`]).
+    pub seq: u64,
     pub account: String,
     /// `None` for the account's cash.
     pub symbol: Option<String>,
@@ -430,14 +432,20 @@ impl Engine<'_> {
             }
         }
         let symbols = [t.symbol.as_ref(), t.new_symbol.as_ref()];
-        let mut holdings =
-            vec![Holding { date: t.trade_date, account: t.account.clone(), symbol: None, quantity: cash }];
+        let mut holdings = vec![Holding {
+            date: t.trade_date,
+            seq: t.seq(),
+            account: t.account.clone(),
+            symbol: None,
+            quantity: cash,
+        }];
         for symbol in symbols.into_iter().flatten() {
             for account in &accounts {
                 let lots = self.lots.get(symbol).and_then(|by| by.get(account));
                 let quantity = lots.map_or(Decimal::ZERO, |ls| ls.iter().map(|l| l.quantity).sum());
                 holdings.push(Holding {
                     date: t.trade_date,
+                    seq: t.seq(),
                     account: account.clone(),
                     symbol: Some(symbol.clone()),
                     quantity,

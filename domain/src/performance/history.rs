@@ -167,33 +167,9 @@ impl Replayed {
         let (rows, end) = (&self.rows, self.end);
         let counted = |account: &str| only.is_none_or(|set| set.contains(account));
         let account_of: HashMap<&str, &str> = rows.iter().map(|t| (t.trade_id.as_str(), t.account.as_str())).collect();
-        // Trade prices, the fallback for a symbol with no close yet.
-        let mut traded: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
-        let mut ordered: Vec<_> = rows.iter().collect();
-        ordered.sort_by_key(|t| (t.trade_date, t.seq()));
-        for t in &ordered {
-            if let (Some(symbol), true) = (&t.symbol, t.price > Decimal::ZERO && t.action.moves_shares()) {
-                if matches!(t.action, Action::Buy | Action::Sell | Action::TransferIn | Action::TransferOut) {
-                    traded.entry(symbol.as_str()).or_default().push((t.trade_date, t.price));
-                }
-            }
-        }
-        // A close in another currency is valued in dollars (`crate::fx`); a trade price is in
-        // dollars already.
-        let quotes = Quotes::of(rows);
-        let market = |pair: &str, day: NaiveDate| closes.on_or_before(pair, day);
-        let price = |symbol: &str, day: NaiveDate| -> Option<Decimal> {
-            let close = closes.on_or_before(symbol, day);
-            let close = match close {
-                Some(c) if !quotes.is_empty() => Some(quotes.in_dollars(symbol, c, day, market).0),
-                _ => close,
-            };
-            close.or_else(|| {
-                let series = traded.get(symbol)?;
-                let n = series.partition_point(|(d, _)| *d <= day);
-                n.checked_sub(1).map(|i| series[i].1)
-            })
-        };
+        let ordered = in_order(rows);
+        let prices = Prices::new(&ordered, closes);
+        let price = |symbol: &str, day: NaiveDate| prices.get(symbol, day);
         let changes: Vec<&Holding> = self.timeline.iter().filter(|h| counted(&h.account)).collect();
         let Some(first) = changes.first().map(|h| h.date) else { return Vec::new() };
 
@@ -255,15 +231,7 @@ impl Replayed {
                         day.fee_flow += amount;
                         day.fees += amount;
                     }
-                    Action::Dividend => {
-                        let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
-                        if text.contains("qualified") && !text.contains("non-qualified") {
-                            day.qualified_dividends += amount;
-                        } else {
-                            day.ordinary_dividends += amount;
-                        }
-                    }
-                    Action::Interest => day.interest += amount,
+                    Action::Dividend | Action::Interest => day.add_income(t),
                     _ => {}
                 }
                 next_row += 1;
@@ -284,6 +252,181 @@ impl Replayed {
             };
         }
         days
+    }
+
+    /// The history of one sleeve of the accounts `only` (every account when `None`): their
+    /// positions in `symbols` (an asset class's, say), measured as a portfolio of its own whose
+    /// outside is the rest of the accounts (GIPS carve-outs with their own cash left out):
+    /// - `value` is the sleeve's positions at market value (no cash);
+    /// - `flow` is what crosses its edge: the cash a row of one of its symbols took from the
+    ///   accounts (a buy's cost and costs, in) or gave them (a sale's proceeds, a dividend or
+    ///   interest paid, a merger's cash: out), shares transferred across the accounts' edge at
+    ///   the day's value, and a symbol change, merger or spin-off between one of its symbols
+    ///   and another's at the day's value of the new shares;
+    /// - income and fees are its symbols' rows'; `fee` rows belong to no sleeve.
+    ///
+    /// A dividend is thus paid out of the sleeve and counts in its return, as it counts in the
+    /// household's.
+    pub fn sleeve(
+        &self,
+        closes: &Closes,
+        only: Option<&BTreeSet<String>>,
+        symbols: &BTreeSet<String>,
+    ) -> Vec<Valuation> {
+        let counted = |account: &str| only.is_none_or(|set| set.contains(account));
+        let inside = |symbol: Option<&String>| symbol.is_some_and(|s| symbols.contains(s));
+        let ordered = in_order(&self.rows);
+        let prices = Prices::new(&ordered, closes);
+        let by_seq: HashMap<u64, &Trade> = ordered.iter().map(|t| (t.seq(), *t)).collect();
+        let changes: Vec<(&Holding, &Trade)> = self
+            .timeline
+            .iter()
+            .filter(|h| counted(&h.account))
+            .filter_map(|h| Some((h, *by_seq.get(&h.seq)?)))
+            .collect();
+        let touches = |t: &Trade| inside(t.symbol.as_ref()) || inside(t.new_symbol.as_ref());
+        let Some(first) = changes.iter().find(|(_, t)| touches(t)).map(|(h, _)| h.date) else { return Vec::new() };
+        let rows: Vec<&Trade> =
+            ordered.iter().copied().filter(|t| counted(&t.account) && inside(t.symbol.as_ref())).collect();
+
+        let mut cash: HashMap<&str, Decimal> = HashMap::new();
+        let mut shares: HashMap<(&str, &str), Decimal> = HashMap::new();
+        let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
+        let (mut next_change, mut next_row) = (0, 0);
+        let mut days = Vec::with_capacity(usize::try_from((self.end - first).num_days() + 1).unwrap_or(0));
+        let mut date = changes.first().map_or(first, |(h, _)| h.date);
+        while date <= self.end {
+            let mut day = Valuation { date, ..Valuation::default() };
+            let cross = |day: &mut Valuation, amount: Decimal| {
+                day.flow += amount;
+                if amount > Decimal::ZERO {
+                    day.inflow += amount;
+                } else {
+                    day.outflow -= amount;
+                }
+            };
+            while let Some((h, t)) = changes.get(next_change).filter(|(h, _)| h.date == date) {
+                next_change += 1;
+                let Some(symbol) = &h.symbol else {
+                    let before = cash.insert(&h.account, h.quantity).unwrap_or_default();
+                    if inside(t.symbol.as_ref()) {
+                        cross(&mut day, before - h.quantity);
+                    }
+                    continue;
+                };
+                let before = shares.insert((&h.account, symbol), h.quantity).unwrap_or_default();
+                let delta = h.quantity - before;
+                if delta.is_zero() {
+                    continue;
+                }
+                let worth = |fallback: Decimal| delta * prices.get(symbol, date).unwrap_or(fallback);
+                if symbols.contains(symbol) {
+                    let total = held.entry(symbol).or_default();
+                    *total += delta;
+                    if total.is_zero() {
+                        held.remove(symbol.as_str());
+                    }
+                    if matches!(t.action, Action::TransferIn | Action::TransferOut) {
+                        cross(&mut day, worth(t.price));
+                    }
+                }
+                // Value moved between this sleeve and another by a reorganization, at the day's
+                // value of the new shares.
+                let reorganized = matches!(t.action, Action::SymbolChange | Action::Merger | Action::Spinoff);
+                if reorganized
+                    && t.new_symbol.as_ref() == Some(symbol)
+                    && inside(t.symbol.as_ref()) != inside(Some(symbol))
+                {
+                    let moved = worth(Decimal::ZERO);
+                    cross(&mut day, if symbols.contains(symbol) { moved } else { -moved });
+                }
+            }
+            while let Some(t) = rows.get(next_row).filter(|t| t.trade_date == date) {
+                next_row += 1;
+                day.fees += t.total_fees();
+                if matches!(t.action, Action::Dividend | Action::Interest) {
+                    day.add_income(t);
+                }
+            }
+            for (symbol, quantity) in &held {
+                match prices.get(symbol, date) {
+                    Some(p) => day.value += *quantity * p,
+                    None => day.unpriced += 1,
+                }
+            }
+            if date >= first {
+                days.push(day);
+            }
+            date = match date.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        days
+    }
+}
+
+/// Rows by date and recording order, as the lot engine replays them.
+fn in_order(rows: &[Trade]) -> Vec<&Trade> {
+    let mut ordered: Vec<&Trade> = rows.iter().collect();
+    ordered.sort_by_key(|t| (t.trade_date, t.seq()));
+    ordered
+}
+
+/// A symbol's price on a day in US dollars: its latest close on or before it (a close in
+/// another currency at that day's rate, `crate::fx`), else its latest trade price (a buy, a
+/// sale or a transfer with a price), else none.
+struct Prices<'a> {
+    closes: &'a Closes,
+    quotes: Quotes,
+    traded: HashMap<&'a str, Vec<(NaiveDate, Decimal)>>,
+}
+
+impl<'a> Prices<'a> {
+    /// From the rows in replay order ([`in_order`]).
+    fn new(ordered: &[&'a Trade], closes: &'a Closes) -> Self {
+        let mut traded: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+        for t in ordered {
+            let priced = matches!(t.action, Action::Buy | Action::Sell | Action::TransferIn | Action::TransferOut);
+            if let (Some(symbol), true) = (&t.symbol, priced && t.price > Decimal::ZERO) {
+                traded.entry(symbol.as_str()).or_default().push((t.trade_date, t.price));
+            }
+        }
+        let rows: Vec<Trade> = ordered.iter().filter(|t| t.currency.is_some()).map(|t| (*t).clone()).collect();
+        Self { closes, quotes: Quotes::of(&rows), traded }
+    }
+
+    fn get(&self, symbol: &str, day: NaiveDate) -> Option<Decimal> {
+        let close = self.closes.on_or_before(symbol, day);
+        let close = match close {
+            Some(c) if !self.quotes.is_empty() => {
+                Some(self.quotes.in_dollars(symbol, c, day, |pair, d| self.closes.on_or_before(pair, d)).0)
+            }
+            _ => close,
+        };
+        close.or_else(|| {
+            let series = self.traded.get(symbol)?;
+            let n = series.partition_point(|(d, _)| *d <= day);
+            n.checked_sub(1).map(|i| series[i].1)
+        })
+    }
+}
+
+impl Valuation {
+    /// Adds a dividend or interest row's amount to the day's income: a dividend is qualified
+    /// when its description says so.
+    fn add_income(&mut self, t: &Trade) {
+        let amount = t.quantity * t.price;
+        if t.action == Action::Interest {
+            self.interest += amount;
+            return;
+        }
+        let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
+        if text.contains("qualified") && !text.contains("non-qualified") {
+            self.qualified_dividends += amount;
+        } else {
+            self.ordinary_dividends += amount;
+        }
     }
 }
 
@@ -406,6 +549,62 @@ mod tests {
         let i = history(&l, &closes, Some(&ira), day(2026, 2, 2)).unwrap();
         assert_eq!(i.len(), 1, "the IRA's history starts with the transfer");
         assert_eq!((i[0].value, i[0].flow), (dec!(1100), dec!(1100)));
+    }
+
+    #[test]
+    fn a_sleeve_is_its_symbols_alone_with_buys_in_and_sales_and_income_out() {
+        let mut sell = row(5, day(2026, 4, 3), "brokerage", Action::Sell, Some("VTI"), dec!(5), dec!(120));
+        sell.commission = dec!(2);
+        let l = ledger(vec![
+            row(1, day(2026, 4, 1), "brokerage", Action::Deposit, None, dec!(1), dec!(10000)),
+            row(2, day(2026, 4, 1), "brokerage", Action::Buy, Some("VTI"), dec!(10), dec!(100)),
+            row(3, day(2026, 4, 1), "brokerage", Action::Buy, Some("BND"), dec!(10), dec!(50)),
+            row(4, day(2026, 4, 2), "brokerage", Action::Dividend, Some("VTI"), dec!(1), dec!(10)),
+            sell,
+            row(6, day(2026, 4, 3), "brokerage", Action::Fee, None, dec!(1), dec!(30)),
+        ]);
+        let closes = Closes::new([
+            ("VTI".to_owned(), day(2026, 4, 1), dec!(100)),
+            ("VTI".to_owned(), day(2026, 4, 2), dec!(110)),
+            ("VTI".to_owned(), day(2026, 4, 3), dec!(120)),
+            ("BND".to_owned(), day(2026, 4, 1), dec!(50)),
+        ]);
+        let replayed = replay(&l, day(2026, 4, 3)).unwrap();
+        let equity: BTreeSet<String> = ["VTI".to_owned()].into();
+        let e = replayed.sleeve(&closes, None, &equity);
+        let rows: Vec<_> = e.iter().map(|d| (d.value, d.flow, d.inflow, d.outflow, d.cash)).collect();
+        assert_eq!(
+            rows,
+            [
+                (dec!(1000), dec!(1000), dec!(1000), dec!(0), dec!(0)),
+                // The dividend leaves the sleeve.
+                (dec!(1100), dec!(-10), dec!(0), dec!(10), dec!(0)),
+                // The sale's proceeds less its commission leave; the account's fee is not the sleeve's.
+                (dec!(600), dec!(-598), dec!(0), dec!(598), dec!(0)),
+            ]
+        );
+        assert_eq!((e[1].ordinary_dividends, e[2].fees, e[2].fee_flow), (dec!(10), dec!(2), dec!(0)));
+        let days: Vec<super::super::Day> =
+            e.iter().map(|d| super::super::Day { value: d.value, flow: d.flow }).collect();
+        let (twr, _) = super::super::time_weighted(Decimal::ZERO, &days, super::super::FlowTiming::StartOfDay);
+        // 1100 + 10 on 1000, then 600 + 598 on 1100.
+        assert_eq!(twr, dec!(1110) / dec!(1000) * dec!(1198) / dec!(1100) - Decimal::ONE);
+
+        let bonds: BTreeSet<String> = ["BND".to_owned()].into();
+        let b = replayed.sleeve(&closes, None, &bonds);
+        assert!(b.iter().all(|d| d.value == dec!(500)) && b.len() == 3);
+
+        // A merger of VTI into BND moves the new shares' value from one sleeve to the other.
+        let mut merger = row(7, day(2026, 4, 3), "brokerage", Action::Merger, Some("VTI"), dec!(0), dec!(0));
+        merger.new_symbol = Some("BND".into());
+        merger.ratio = Some(crate::ledger::types::Ratio { new: dec!(2), old: dec!(1) });
+        let mut trades = l.trades.clone();
+        trades.push(merger);
+        let replayed = replay(&ledger(trades), day(2026, 4, 3)).unwrap();
+        let (e, b) = (replayed.sleeve(&closes, None, &equity), replayed.sleeve(&closes, None, &bonds));
+        // 5 VTI became 10 BND, worth 500 at BND's close.
+        assert_eq!((e[2].value, e[2].flow), (dec!(0), dec!(-598) - dec!(500)));
+        assert_eq!((b[2].value, b[2].flow), (dec!(1000), dec!(500)));
     }
 
     #[test]

@@ -189,12 +189,19 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         );
         const BY: Param =
             ("by", "query", false, Kind::OneOf(performance::BY), "Totals per month (the default) or per year.");
-        const PERFORMANCE: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BENCHMARK, FLOWS, AS_OF, MIN_POSITION];
+        const BY_CLASS: Param = (
+            "by",
+            "query",
+            false,
+            Kind::OneOf(performance::BY_PERFORMANCE),
+            "`asset_class`: also each asset class's periods (`asset_classes`), its positions measured as a portfolio of their own.",
+        );
+        const PERFORMANCE: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BENCHMARK, FLOWS, BY_CLASS, AS_OF, MIN_POSITION];
         const INCOME: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BY, AS_OF, MIN_POSITION];
         add(
             Op {
                 response: (200, Some(schema::<performance::PerformanceAnswer>)),
-                description: "Per period (mtd, qtd, ytd, 1y, 3y and 5y when the history covers them, inception, and custom from `from`): opening and closing value, net external flows, gain, income, fees, and returns as fractions with six decimals: time-weighted net and gross of fees (daily linking), annualized past a year, money-weighted (XIRR; the period's own rate within a year; `money_weighted_note` says why there is none), Modified Dietz; with `benchmark`, its return, the excess, tracking error, beta and information ratio. `series` has each day's value, net contributions and growth of 1 (and the benchmark's). Amounts in US dollars with two decimals.",
+                description: "Per period (mtd, qtd, ytd, 1y, 3y and 5y when the history covers them, inception, and custom from `from`): opening and closing value, net external flows, gain, income, fees, and returns as fractions with six decimals: time-weighted net and gross of fees (daily linking), annualized past a year, money-weighted (XIRR; the period's own rate within a year; `money_weighted_note` says why there is none), Modified Dietz; with `benchmark`, its return, the excess, tracking error, beta and information ratio. `series` has each day's value, net contributions and growth of 1 (and the benchmark's). With `by=asset_class`, `asset_classes` has each class's periods: its positions alone, buys as money in, sales and income as money out. Amounts in US dollars with two decimals.",
                 ..read("/v1/households/{household}/performance", "How the household is doing: returns per period", PERFORMANCE)
             },
             get(performance::performance),

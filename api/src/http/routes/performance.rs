@@ -22,8 +22,9 @@ use queries::performance::{Grouping, Income, Performance, Request};
 
 /// The words `flows` takes.
 pub const FLOWS: &[&str] = &["start_of_day", "end_of_day"];
-/// The words `by` takes.
+/// The words `by` takes: for income, and for performance.
 pub const BY: &[&str] = &["month", "year"];
+pub const BY_PERFORMANCE: &[&str] = &["asset_class"];
 
 /// Query parameters of both endpoints (`benchmark` and `flows` for performance, `by` for
 /// income).
@@ -85,6 +86,7 @@ async fn prepare(
         to: params.to.map(|d| d.0),
         benchmark,
         timing,
+        by_asset_class: false,
     };
     let now = reader.instant().unwrap_or_else(Utc::now);
     Ok((reader, request, position, now))
@@ -96,7 +98,13 @@ pub async fn performance(
     Path(household): Path<String>,
     Query(params): Query<PerformanceParams>,
 ) -> Result<Json<PerformanceAnswer>, Problem> {
-    refuse(params.by.is_some(), "by")?;
+    let by_asset_class = match params.by.as_deref() {
+        None => false,
+        Some("asset_class") => true,
+        Some(other) => {
+            return Err(Problem::field("by", format!("by: {other:?} is not {}", BY_PERFORMANCE.join(" or "))))
+        }
+    };
     let benchmark = params
         .benchmark
         .as_deref()
@@ -109,7 +117,8 @@ pub async fn performance(
             return Err(Problem::field("flows", format!("flows: {other:?} is not start_of_day or end_of_day")));
         }
     };
-    let (reader, request, position, now) = prepare(&state, &p, &household, &params, benchmark, timing).await?;
+    let (reader, mut request, position, now) = prepare(&state, &p, &household, &params, benchmark, timing).await?;
+    request.by_asset_class = by_asset_class;
     let performance = queries::performance::performance(&reader.db, &request, now).await.map_err(report_problem)?;
     Ok(Json(PerformanceAnswer { position, as_of: reader.instant(), performance }))
 }
