@@ -886,6 +886,18 @@ async fn performance_and_income_over_http_are_the_clis() {
         let refused = api.post("/v1/households/ng/balances", Some(&admin), bad).await;
         assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("quantity")), "{}", refused.body);
 
+        // A base currency: refused when not a code; in euros without a EUR.USD rate the
+        // performance names what is missing; back in dollars it answers again.
+        let bad = api.post("/v1/households/ng/base-currency", Some(&admin), json!({ "currency": "euros" })).await;
+        assert_eq!((bad.status, bad.body["field"].as_str()), (422, Some("base_currency")), "{}", bad.body);
+        let euro = api.post("/v1/households/ng/base-currency", Some(&admin), json!({ "currency": "EUR" })).await;
+        assert_eq!((euro.status, euro.body["events"].as_u64()), (201, Some(1)), "{}", euro.body);
+        let at = euro.body["last_position"].as_u64().unwrap();
+        let no_rate = api.get(&format!("/v1/households/ng/performance?min_position={at}"), &admin).await;
+        assert_eq!((no_rate.status, no_rate.body["field"].as_str()), (422, Some("base_currency")), "{}", no_rate.body);
+        let usd = api.post("/v1/households/ng/base-currency", Some(&admin), json!({ "currency": "USD" })).await;
+        assert_eq!(usd.status, 201, "{}", usd.body);
+
         let refused = api.get("/v1/households/ng/holdings?year=2026", &admin).await;
         assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("year")), "{}", refused.body);
 

@@ -9,6 +9,13 @@ fn json(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(stdout(o).trim()).unwrap()
 }
 
+/// Writes `text` to the file `name` in `dir`; its path.
+fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
 const BARS: &str = "date,symbol,open,high,low,close,volume,adj_close,vwap,source\n\
 2025-01-06,VTI,290,292,289,291,1000,291,290.5,test\n\
 2025-01-07,VTI,291,295,290,294,3000,294,293,test\n\
@@ -75,11 +82,7 @@ async fn bars_import_all_or_nothing_and_resample() {
 async fn securities_describe_symbols_and_holdings_group_by_them() {
     for db in all_backends("securities").await {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, text).unwrap();
-            path.display().to_string()
-        };
+        let write = |name: &str, text: &str| write_file(&dir, name, text);
         let ledger = write(
             "ledger.csv",
             "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
@@ -187,6 +190,85 @@ async fn securities_describe_symbols_and_holdings_group_by_them() {
     }
 }
 
+/// A household reporting in euros: its dollar values, flows and income divided by each day's
+/// EUR.USD rate, the benchmark too; lots stay in dollars, holdings show both.
+#[tokio::test]
+async fn a_household_in_euros_sees_its_values_and_returns_in_euros() {
+    for db in all_backends("base currency").await {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| write_file(&dir, name, text);
+        let ledger = write(
+            "ledger.csv",
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-03-03,brokerage,taxable,deposit,,1,10800,0\n\
+             2025-03-03,brokerage,,buy,VTI,10,1080,0\n",
+        );
+        json(&run(&db.url, &["ledger", "import", &ledger, "--household", "Weber"]));
+        let bars = write(
+            "bars.csv",
+            "date,symbol,open,high,low,close,volume\n\
+             2025-03-03,VTI,1080,1080,1080,1080,100\n\
+             2025-03-05,VTI,1188,1188,1188,1188,100\n",
+        );
+        json(&run(&db.url, &["market", "import", &bars]));
+        let rates = write("rates.csv", "date,currency,usd_per_unit\n2025-03-03,EUR,1.08\n2025-03-05,EUR,1.10\n");
+        json(&run(&db.url, &["market", "rates", &rates]));
+        let set = json(&run(&db.url, &["ledger", "household", "--household", "Weber", "--base-currency", "eur"]));
+        assert_eq!((set["base_currency"].as_str(), set["events"].as_u64()), (Some("EUR"), Some(1)));
+
+        let args =
+            ["performance", "--household", "Weber", "--to", "2025-03-05", "--benchmark", "VTI", "--format", "json"];
+        let p = json(&run(&db.url, &args));
+        assert_eq!(p["currency"], "EUR");
+        let inception = p["periods"].as_array().unwrap().iter().find(|r| r["period"] == "inception").unwrap().clone();
+        // 10,800 dollars were 10,000 euros; 11,880 dollars at 1.10 are 10,800 euros: 8 % in
+        // euros where the dollars made 10 %, and VTI itself made 8 % in euros.
+        assert_eq!(
+            (&inception["opening"], &inception["net_flow"], &inception["closing"], &inception["time_weighted"]),
+            (&"0.00".into(), &"10000.00".into(), &"10800.00".into(), &"0.080000".into()),
+            "{inception}"
+        );
+        assert_eq!((&inception["benchmark_return"], &inception["excess"]), (&"0.080000".into(), &"0.000000".into()));
+        let by_class = json(&run(&db.url, &[&args[..5], &["--by", "asset-class", "--format", "json"]].concat()));
+        let class = &by_class["asset_classes"][0]["periods"];
+        let last = class.as_array().unwrap().iter().find(|r| r["period"] == "inception").unwrap();
+        assert_eq!(last["time_weighted"], "0.080000", "a class's return is in euros too");
+
+        let h = json(&run(&db.url, &["holdings", "--household", "Weber", "--format", "json"]));
+        assert_eq!(
+            (&h["total"], &h["currency"], &h["total_base"], &h["usd_per_unit"], &h["rate_date"]),
+            (&"11880.00".into(), &"EUR".into(), &"10800.00".into(), &"1.1".into(), &"2025-03-05".into())
+        );
+        assert_eq!(h["holdings"][0]["market_value_base"], "10800.00");
+        let table = stdout(&run(&db.url, &["holdings", "--household", "Weber"]));
+        assert!(table.lines().next().unwrap().contains("market_value_base"), "{table}");
+        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Weber", "--format", "json"]));
+        assert_eq!(lots["lots"][0]["adjusted_basis"], "10800.00", "lots stay in dollars");
+        let income = json(&run(&db.url, &["income", "--household", "Weber", "--to", "2025-03-05", "--format", "json"]));
+        assert_eq!(income["currency"], "EUR");
+
+        // A currency without a rate for the first day is named; a bad code is refused.
+        json(&run(&db.url, &["ledger", "household", "--household", "Weber", "--base-currency", "GBP"]));
+        let o = run(&db.url, &args);
+        assert!(
+            stderr(&o).contains(
+                "base_currency: the household reports in GBP and there is no GBP.USD rate on or before 2025-03-03"
+            ),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&db.url, &["ledger", "household", "--household", "Weber", "--base-currency", "euro"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("base_currency: \"EURO\" is not a currency code"), "{}", stderr(&o));
+        // Back to dollars: the figures are the dollars'.
+        json(&run(&db.url, &["ledger", "household", "--household", "Weber", "--base-currency", "USD"]));
+        let p = json(&run(&db.url, &args));
+        assert_eq!(p["currency"], "USD");
+        let h = json(&run(&db.url, &["holdings", "--household", "Weber", "--format", "json"]));
+        assert_eq!((&h["currency"], &h["total_base"]), (&"USD".into(), &serde_json::Value::Null));
+    }
+}
+
 /// A security bought in euros: the row is kept in dollars at its own rate, its closes are
 /// euros, valued in dollars at the `EUR.USD` pair's close of their day (the row's rate before
 /// the pair has one); a new rate revalues the position and the daily history.
@@ -194,11 +276,7 @@ async fn securities_describe_symbols_and_holdings_group_by_them() {
 async fn a_security_quoted_in_euros_is_valued_in_dollars_at_the_days_rate() {
     for db in all_backends("fx valuations").await {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, text).unwrap();
-            path.display().to_string()
-        };
+        let write = |name: &str, text: &str| write_file(&dir, name, text);
         let ledger = write(
             "ledger.csv",
             "trade_date,account,account_type,action,symbol,quantity,price,fees,currency,fx_rate\n\

@@ -733,6 +733,23 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.resize(1300).await;
     d.screenshot("web-holdings-after-trade.png").await;
 
+    // The household reports in euros: holdings show each value in euros beside the dollars, and
+    // the performance section is in euros, at 1.25 dollars per euro.
+    let rates = dir.path().join("rates.csv");
+    std::fs::write(&rates, "date,currency,usd_per_unit\n2025-12-31,EUR,1.25\n").unwrap();
+    cli(&db.url, dir.path(), &["market", "rates", &rates.display().to_string()], "");
+    cli(&db.url, dir.path(), &["ledger", "household", "--household", "smith", "--base-currency", "EUR"], "");
+    let vti = holding(&d, "VTI", |row| row["market_value_base"] == "€1,699.20").await;
+    assert_eq!(vti["market_value"], "$2,124.00", "{vti}");
+    let in_euros = d.wait_text("#holdings-base", |t| !t.is_empty()).await;
+    assert_eq!(in_euros, "In EUR: €4,883.04, at 1.25 US dollars per EUR on December 31, 2025.");
+    d.click("#nav-performance").await;
+    let summary = d.wait_text("#performance-summary", |t| t.contains('€')).await;
+    assert!(summary.contains("€4,883.04"), "{summary}");
+    let caption = d.text("#growth-caption").await.unwrap_or_default();
+    assert!(caption.starts_with("Growth of €1"), "{caption}");
+    d.screenshot("web-performance-in-euros.png").await;
+
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;
     let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;

@@ -634,10 +634,30 @@
     benchmark_return: "Benchmark",
   };
 
-  /** Amounts: US dollars, thousands separated, two decimals ("$1,234.57", "-$200.00"). */
-  const USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+  /**
+   * Amounts: US dollars, thousands separated, two decimals ("$1,234.57", "-$200.00"); while a
+   * section reporting in the household's base currency renders (`inCurrency`), that currency
+   * ("€1,234.57").
+   */
+  let shownCurrency = "USD";
+  const formats = new Map();
+  function currencyFormat(options = {}) {
+    const key = `${shownCurrency} ${JSON.stringify(options)}`;
+    if (!formats.has(key)) formats.set(key, new Intl.NumberFormat("en-US", Object.assign({ style: "currency", currency: shownCurrency }, options)));
+    return formats.get(key);
+  }
   /** An amount as text (strings are formatted exactly, as decimals, by Intl.NumberFormat). */
-  const money = (text) => USD.format(text);
+  const money = (text) => currencyFormat().format(text);
+  /** Runs `render` with amounts shown in `currency` (an ISO 4217 code; US dollars when absent). */
+  function inCurrency(currency, render) {
+    const before = shownCurrency;
+    shownCurrency = /^[A-Z]{3}$/.test(currency || "") ? currency : "USD";
+    try {
+      return render();
+    } finally {
+      shownCurrency = before;
+    }
+  }
 
   /** The columns of `data` to show, in the server's order, with `preferred` ones (that exist) first. */
   function columnsOf(data, { preferred = [], hide = [], show = {} } = {}) {
@@ -994,13 +1014,24 @@
 
   function renderHoldings(data) {
     const table = $("holdings-table");
+    // A household reporting in another currency sees each value in it too, beside the dollars.
+    const foreign = Boolean(data.currency && data.currency !== "USD");
+    const columns = HOLDING_COLUMNS.slice();
+    if (foreign) columns.splice(7, 0, ["market_value_base", "text"]);
     renderTable(table, {
       position: data.position,
       as_of: data.as_of,
-      columns: HOLDING_COLUMNS.map(([name, kind]) => ({ name, kind })),
-      rows: (data.holdings || []).map((h) => Object.assign({}, h, { accounts: (h.accounts || []).join(", ") })),
+      columns: columns.map(([name, kind]) => ({ name, kind })),
+      rows: (data.holdings || []).map((h) => {
+        const row = Object.assign({}, h, { accounts: (h.accounts || []).join(", ") });
+        if (!foreign) delete row.market_value_base;
+        return row;
+      }),
     }, {
-      values: { asset_class: assetClassName, sector: sliceName, region: sliceName },
+      values: {
+        asset_class: assetClassName, sector: sliceName, region: sliceName,
+        market_value_base: (v) => inCurrency(data.currency, () => money(v)),
+      },
       rowData: ["symbol"],
       footer: () => [
         { label: "Cash", term: "cash", values: { market_value: data.cash } },
@@ -1010,11 +1041,31 @@
     for (const [key, id, what, label] of PIES) {
       renderPie($(`${id}-pie`), $(`${id}-legend`), data[key] || [], what, label, data.total);
     }
+    const baseHeading = table.querySelector("thead th[data-column='market_value_base']");
+    if (baseHeading) baseHeading.textContent = `Value in ${data.currency}`;
+    renderBaseTotal(data);
     const unpriced = Number(data.unpriced) || 0;
     $("holdings-unpriced").textContent = unpriced
       ? `${unpriced} holding${unpriced === 1 ? " has" : "s have"} no price: not counted in the total, the weights or the pies.`
       : "";
     renderUnclassifiedNote(data);
+  }
+
+  /**
+   * For a household reporting in another currency: the total in it, at the rate used ("In EUR:
+   * €10,800.00, at 1.1 US dollars per EUR on March 5, 2025."), or why there is none.
+   */
+  function renderBaseTotal(data) {
+    const note = $("holdings-base");
+    const foreign = data.currency && data.currency !== "USD";
+    note.hidden = !foreign;
+    if (!foreign) {
+      note.textContent = "";
+      return;
+    }
+    note.textContent = data.total_base
+      ? `In ${data.currency}: ${inCurrency(data.currency, () => money(data.total_base))}, at ${data.usd_per_unit} US dollars per ${data.currency} on ${longDate(data.rate_date)}.`
+      : `The household reports in ${data.currency}, but no ${data.currency}.USD rate is recorded: import one with cairn market rates.`;
   }
 
   /** Says which symbols the security master does not describe, and how to describe them. */
@@ -1233,6 +1284,11 @@
   }
 
   function renderPerformance(perf, income) {
+    inCurrency(perf.currency, () => renderPerformanceIn(perf, income));
+  }
+
+  /** The section's figures, in the currency the answer is in. */
+  function renderPerformanceIn(perf, income) {
     renderPerformanceSummary(perf, income);
     const series = perf.series || [];
     renderValueChart($("value-chart"), series);
@@ -1341,12 +1397,11 @@
     while (digits < 6 && Math.abs(step * 10 ** digits - Math.round(step * 10 ** digits)) > 1e-6) digits += 1;
     return digits;
   }
-  /** Axis dollars: "$4,800", "$2.50", "$12.5K", "$1.25M". */
-  const COMPACT_USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 2 });
+  /** Axis amounts: "$4,800", "$2.50", "$12.5K", "$1.25M" (in the currency shown). */
   function axisDollars(v, step) {
-    if (Math.abs(v) >= 10000) return COMPACT_USD.format(v);
+    if (Math.abs(v) >= 10000) return currencyFormat({ notation: "compact", maximumFractionDigits: 2 }).format(v);
     const digits = stepDigits(step) && Math.max(2, stepDigits(step));
-    return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+    return currencyFormat({ minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
   }
 
   /** About `count` round ticks covering [lo, hi]: steps of 1, 2, 2.5 or 5 times a power of ten. */
@@ -1516,15 +1571,17 @@
     const series = perf.series || [];
     const growth = seriesPoints(series, "growth");
     const bench = seriesPoints(series, "benchmark_growth");
-    const latest = (points) => (points.length ? `$${Number(points[points.length - 1].text).toFixed(4)}` : "");
-    $("growth-caption").textContent = `Growth of $1: your accounts against ${perf.benchmark}`;
+    // "$1" in the currency shown: its symbol, as the amounts write it.
+    const sign = currencyFormat({ maximumFractionDigits: 0 }).format(0).replace(/[\d\s.,]/g, "");
+    const latest = (points) => (points.length ? `${sign}${Number(points[points.length - 1].text).toFixed(4)}` : "");
+    $("growth-caption").textContent = `Growth of ${sign}1: your accounts against ${perf.benchmark}`;
     renderLineChart(chart, {
-      title: `Growth of $1 against ${perf.benchmark}`,
+      title: `Growth of ${sign}1 against ${perf.benchmark}`,
       lines: [
         { key: "growth", name: "Your accounts", className: "series-growth", points: growth, latest: latest(growth) },
         { key: "benchmark_growth", name: perf.benchmark, className: "series-benchmark", points: bench, latest: latest(bench) },
       ],
-      format: (v, step) => `$${v.toFixed(Math.max(2, stepDigits(step)))}`,
+      format: (v, step) => `${sign}${v.toFixed(Math.max(2, stepDigits(step)))}`,
       reference: 1,
       empty: "No history yet",
     });

@@ -281,6 +281,17 @@ pub async fn set_time_zone<S: EventStore>(
     execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
+/// Sets the currency the household's valuations and performance are reported in (ISO 4217).
+pub async fn set_base_currency<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    currency: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::SetBaseCurrency { household: household.to_owned(), currency: currency.to_owned() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
 /// Changes to an account's details; `None` keeps what is recorded. Numbers and tokens are given
 /// in the clear and sealed here with the household's data key.
 #[derive(Debug, Clone, Default)]

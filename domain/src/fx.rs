@@ -8,7 +8,12 @@
 //! market data of the pair, one bar per day, e.g. `EUR.USD`: a rates file recorded by `cairn
 //! market rates`, or bars imported like any other), else
 //! the rate of the latest row in that currency on or before the day, else of the first such
-//! row. Household values and performance are in US dollars.
+//! row.
+//!
+//! A household reports its values and performance in its base currency (`Ledger::base_currency`,
+//! US dollars unless set): each day's dollar figures are divided by that day's rate of the base
+//! currency's pair (`EUR.USD` for a household in euros), flows included, so a return in euros
+//! includes the dollar's moves against the euro. Rows, lots, gains and Form 8949 stay in dollars.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,6 +21,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::ledger::types::Trade;
+
+/// The US dollar's code: rows are kept in it and it is the base currency unless one is set.
+pub const USD: &str = "USD";
 
 /// The symbol whose closes are the US dollars per unit of `currency` (`EUR.USD`).
 pub fn pair(currency: &str) -> String {

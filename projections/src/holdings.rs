@@ -43,6 +43,7 @@ pub const HOUSEHOLDS: Table = Table {
         col("household", Text),
         col("name", Text),
         col("filing_status", Text),
+        col("base_currency", Text),
         col("members", Int),
         col("accounts", Int),
         col("trades", Int),
@@ -416,8 +417,8 @@ impl Holdings {
     /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
     /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
-    /// another currency valued in dollars).
-    pub const VERSION: i64 = 5;
+    /// another currency valued in dollars). 6: a household's `base_currency`.
+    pub const VERSION: i64 = 6;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] =
         &[&HOUSEHOLDS, &MEMBERS, &ACCOUNTS, &POSITIONS, &LOTS, &CONTRIBUTIONS, &VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
@@ -705,6 +706,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         household,
         name,
         filing_status,
+        ledger.base_currency(),
         ledger.members.len(),
         ledger.accounts.len(),
         ledger.trades.len(),

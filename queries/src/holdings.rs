@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use projections::db::Db;
-use projections::holdings::{ACCOUNTS, VALUATIONS};
+use projections::holdings::{ACCOUNTS, HOUSEHOLDS, VALUATIONS};
 use projections::prices::SECURITIES;
 use projections::query::records;
 use rust_decimal::Decimal;
@@ -33,6 +33,9 @@ pub struct Holding {
     pub quantity: String,
     /// At the latest close, in US dollars; absent without a price.
     pub market_value: Option<String>,
+    /// The same in the household's base currency, at its latest rate (absent for a household
+    /// in US dollars).
+    pub market_value_base: Option<String>,
     /// Of the household's total (positions priced plus cash), six decimals.
     pub weight: Option<String>,
     /// The accounts holding it.
@@ -51,9 +54,16 @@ pub struct Slice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Holdings {
     pub household: String,
-    /// Positions at market value plus cash.
+    /// Positions at market value plus cash, in US dollars.
     pub total: String,
     pub cash: String,
+    /// The household's base currency (ISO 4217); the amounts above are US dollars, and for a
+    /// household in another currency `total_base` and each holding's `market_value_base` are
+    /// in it, at `usd_per_unit` (its pair's latest close, of `rate_date`).
+    pub currency: String,
+    pub usd_per_unit: Option<String>,
+    pub rate_date: Option<chrono::NaiveDate>,
+    pub total_base: Option<String>,
     /// Symbols held without a price (not counted in the total or the weights).
     pub unpriced: u64,
     /// Symbols held without a description in the security master (`unclassified`).
@@ -96,6 +106,17 @@ pub async fn asset_classes(db: &Db) -> projections::Result<BTreeMap<String, Stri
         .collect())
 }
 
+/// The latest close of the pair of `currency` (US dollars per unit) and its day; `None` for US
+/// dollars, or with no rate recorded.
+async fn base_rate(db: &Db, currency: &str) -> projections::Result<Option<(Decimal, chrono::NaiveDate)>> {
+    if currency == domain::fx::USD {
+        return Ok(None);
+    }
+    let far = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let closes = projections::prices::closes(db, &[domain::fx::pair(currency)], far).await?;
+    Ok(closes.into_iter().max_by_key(|(_, day, _)| *day).map(|(_, day, close)| (close, day)))
+}
+
 /// The consolidated holdings of the household `key` from the read models behind `db`.
 pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
     let filters = [("household", Some(key.to_owned()))];
@@ -131,6 +152,13 @@ pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
         *by_account.entry(a.str("account").to_owned()).or_default() += c;
     }
     let total = cash + by_symbol.values().filter_map(|s| s.value).sum::<Decimal>();
+    let currency = records(db, &HOUSEHOLDS, &filters)
+        .await?
+        .first()
+        .and_then(|h| h.text("base_currency").map(str::to_owned))
+        .unwrap_or_else(|| domain::fx::USD.to_owned());
+    let rate = base_rate(db, &currency).await?;
+    let in_base = |usd: Decimal| rate.map(|(r, _)| money(usd / r));
     let (mut classes, mut sectors, mut regions) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (map, name) in [(&mut classes, "cash"), (&mut sectors, "Cash"), (&mut regions, "Cash")] {
         map.insert(name.to_owned(), cash);
@@ -164,6 +192,7 @@ pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
             region,
             quantity: quantity(sum.quantity),
             market_value: sum.value.map(money),
+            market_value_base: sum.value.and_then(in_base),
             weight: sum.value.and_then(|v| weight(v, total)),
             accounts: sum.accounts,
             symbol,
@@ -177,6 +206,10 @@ pub async fn holdings(db: &Db, key: &str) -> projections::Result<Holdings> {
         household: key.to_owned(),
         total: money(total),
         cash: money(cash),
+        total_base: in_base(total),
+        usd_per_unit: rate.map(|(r, _)| r.normalize().to_string()),
+        rate_date: rate.map(|(_, d)| d),
+        currency,
         unpriced,
         unclassified,
         holdings: rows,
@@ -191,7 +224,7 @@ impl Holdings {
     /// One breakdown as a report (`cairn ledger holdings --by …`).
     pub fn report(&self, by: By) -> Report {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let (columns, rows) = match by {
+        let (mut columns, mut rows): (Vec<&str>, Vec<Vec<String>>) = match by {
             By::Symbol => (
                 vec![
                     "symbol",
@@ -234,7 +267,20 @@ impl Holdings {
                 )
             }
         };
+        let foreign = self.currency != domain::fx::USD;
+        if foreign && by == By::Symbol {
+            // Beside the dollars, the base currency's value.
+            columns.insert(7, "market_value_base");
+            for (row, h) in rows.iter_mut().zip(&self.holdings) {
+                row.insert(7, text(&h.market_value_base));
+            }
+        }
         let mut summary = vec![("total", serde_json::json!(self.total)), ("cash", serde_json::json!(self.cash))];
+        if foreign {
+            summary.push(("currency", serde_json::json!(self.currency)));
+            summary.push(("total_base", serde_json::json!(self.total_base)));
+            summary.push(("usd_per_unit", serde_json::json!(self.usd_per_unit)));
+        }
         if self.unpriced > 0 {
             summary.push(("unpriced", serde_json::json!(self.unpriced)));
         }

@@ -100,7 +100,8 @@ pub struct Performance {
     pub household: String,
     /// The accounts counted.
     pub accounts: Vec<String>,
-    pub currency: &'static str,
+    /// The household's base currency (ISO 4217), which every amount is in.
+    pub currency: String,
     /// The first day with a row in the accounts counted.
     pub inception: Option<NaiveDate>,
     pub end: NaiveDate,
@@ -135,7 +136,51 @@ struct Loaded {
     end: NaiveDate,
     ledger: domain::ledger::Ledger,
     closes: Closes,
+    /// In US dollars.
     history: Vec<Valuation>,
+    /// The household's base currency, which the answers are in.
+    base: String,
+}
+
+/// `days` (in US dollars) in the currency `base`: each day at that day's close of the
+/// currency's pair (`domain::fx`), which `closes` must hold.
+fn in_base(days: &[Valuation], closes: &Closes, base: &str) -> Result<Vec<Valuation>, ReportError> {
+    if base == domain::fx::USD {
+        return Ok(days.to_vec());
+    }
+    let pair = domain::fx::pair(base);
+    days.iter()
+        .map(|d| {
+            let rate = closes.on_or_before(&pair, d.date).ok_or_else(|| no_rate(&pair, base, d.date))?;
+            Ok(d.in_currency(rate))
+        })
+        .collect()
+}
+
+fn no_rate(pair: &str, base: &str, day: NaiveDate) -> ReportError {
+    ReportError::Invalid {
+        field: "base_currency",
+        problem: format!(
+            "the household reports in {base} and there is no {pair} rate on or before {day}: import one with `cairn market rates`"
+        ),
+    }
+}
+
+/// The closes of the benchmark's symbols in the currency `base` (their dollar closes divided by
+/// the day's rate), for a comparison in that currency.
+fn benchmark_in_base(blend: Option<&Blend>, closes: &Closes, base: &str) -> Result<Closes, ReportError> {
+    let mut converted = Closes::default();
+    let pair = domain::fx::pair(base);
+    for (symbol, _) in blend.iter().flat_map(|b| &b.parts) {
+        let mut series = closes.series(symbol).to_vec();
+        if base != domain::fx::USD {
+            for (day, close) in &mut series {
+                *close /= closes.on_or_before(&pair, *day).ok_or_else(|| no_rate(&pair, base, *day))?;
+            }
+        }
+        converted.set_series(symbol.clone(), series);
+    }
+    Ok(converted)
 }
 
 async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, ReportError> {
@@ -173,6 +218,10 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     } else {
         BTreeSet::new()
     };
+    let base = ledger.base_currency().to_owned();
+    if base != domain::fx::USD {
+        symbols.insert(domain::fx::pair(&base));
+    }
     symbols.extend(request.benchmark.iter().flat_map(|b| b.parts.iter().map(|(s, _)| s.clone())));
     let symbols: Vec<String> = symbols.into_iter().collect();
     let closes = Closes::new(projections::prices::closes(db, &symbols, end).await?);
@@ -218,13 +267,15 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
         Some(set) => set.into_iter().collect(),
         None => ledger.accounts.keys().cloned().collect(),
     };
-    Ok(Loaded { key, accounts, end, ledger, closes, history })
+    Ok(Loaded { key, accounts, end, ledger, closes, history, base })
 }
 
 /// The performance asked for; the period ends on the request's `to`, else on the household's
 /// date at `now`.
 pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Performance, ReportError> {
-    let Loaded { key, accounts, end, ledger, closes, history } = load(db, request, now).await?;
+    let Loaded { key, accounts, end, ledger, closes, history, base } = load(db, request, now).await?;
+    let history = in_base(&history, &closes, &base)?;
+    let benchmark = benchmark_in_base(request.benchmark.as_ref(), &closes, &base)?;
     let timing = request.timing;
     let inception = history.first().map(|d| d.date);
     let mut periods = inception.map(|i| standard(i, end)).unwrap_or_default();
@@ -237,7 +288,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
             let Some(s) = summarize(history, period, timing) else { continue };
             // A period without a day the benchmark has closes for (a month just begun) shows none.
             let cmp =
-                request.benchmark.as_ref().and_then(|blend| compare(history, period, &closes, blend, timing).ok());
+                request.benchmark.as_ref().and_then(|blend| compare(history, period, &benchmark, blend, timing).ok());
             rows.push(period_row(&s, cmp.as_ref()));
         }
         rows
@@ -271,7 +322,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
         .map_err(|e| anyhow::anyhow!("the asset classes' histories failed: {e}"))?
         .map_err(anyhow::Error::from)?;
         for (asset_class, symbols, days) in sleeves {
-            let periods = rows_of(&days);
+            let periods = rows_of(&in_base(&days, &closes, &base)?);
             if !periods.is_empty() {
                 asset_classes.push(AssetClassRows { asset_class, symbols: symbols.into_iter().collect(), periods });
             }
@@ -292,7 +343,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
         let bench = match &request.benchmark {
             Some(blend) => {
                 let p = Period { name: "custom", start, end };
-                compare(&history, &p, &closes, blend, timing).map(|c| c.growth).unwrap_or_default()
+                compare(&history, &p, &benchmark, blend, timing).map(|c| c.growth).unwrap_or_default()
             }
             None => Vec::new(),
         };
@@ -324,7 +375,7 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
     Ok(Performance {
         household: key,
         accounts,
-        currency: "USD",
+        currency: base,
         inception,
         end,
         flows: match timing {
@@ -427,6 +478,9 @@ impl Performance {
             ("end", serde_json::json!(self.end)),
             ("flows", serde_json::json!(self.flows)),
         ];
+        if self.currency != domain::fx::USD {
+            summary.push(("currency", serde_json::json!(self.currency)));
+        }
         if let Some(b) = &self.benchmark {
             summary.push(("benchmark", serde_json::json!(b)));
         }
@@ -460,20 +514,25 @@ pub struct IncomeRow {
 pub struct Income {
     pub household: String,
     pub accounts: Vec<String>,
+    /// The household's base currency (ISO 4217): the rows and the trailing twelve months are
+    /// in it, each day's income at that day's rate.
+    pub currency: String,
     pub end: NaiveDate,
     pub rows: Vec<IncomeRow>,
     /// Income of the twelve months ending on `end`.
     pub trailing_twelve_months: String,
-    /// The cost basis of the positions open at `end`.
+    /// The cost basis of the positions open at `end`, in US dollars (as lots are kept).
     pub cost_basis: String,
-    /// `trailing_twelve_months / cost_basis`; absent without a cost basis.
+    /// The twelve months' income over the cost basis, both in US dollars; absent without a
+    /// cost basis.
     pub yield_on_cost: Option<String>,
 }
 
 /// The income asked for (the request's benchmark and timing do not matter here), per month or
 /// year, from `from` when given.
 pub async fn income(db: &Db, request: &Request, grouping: Grouping, now: DateTime<Utc>) -> Result<Income, ReportError> {
-    let Loaded { key, accounts, end, ledger, history, .. } = load(db, request, now).await?;
+    let Loaded { key, accounts, end, ledger, history: usd, closes, base } = load(db, request, now).await?;
+    let history = in_base(&usd, &closes, &base)?;
     let counted: Vec<&Valuation> = history.iter().filter(|d| request.from.is_none_or(|f| d.date >= f)).collect();
     let months = income_by_month(&counted.into_iter().copied().collect::<Vec<_>>());
     let mut sums: Vec<(String, [Decimal; 3])> = Vec::new();
@@ -505,10 +564,13 @@ pub async fn income(db: &Db, request: &Request, grouping: Grouping, now: DateTim
     let ttm: Decimal = history.iter().filter(|d| d.date > year_ago).map(Valuation::income).sum();
     let book = ledger.book(Some(end)).map_err(anyhow::Error::from)?;
     let basis: Decimal = book.lots.iter().filter(|l| accounts.contains(&l.account)).map(|l| l.basis).sum();
-    let yield_on_cost = (basis > Decimal::ZERO).then(|| rate(ttm / basis));
+    // In dollars, as the lots' basis is: the income of each day at its own rate.
+    let ttm_usd: Decimal = usd.iter().filter(|d| d.date > year_ago).map(Valuation::income).sum();
+    let yield_on_cost = (basis > Decimal::ZERO).then(|| rate(ttm_usd / basis));
     Ok(Income {
         household: key,
         accounts,
+        currency: base,
         end,
         rows,
         trailing_twelve_months: money(ttm),
@@ -539,6 +601,9 @@ impl Income {
             ("trailing_twelve_months", serde_json::json!(self.trailing_twelve_months)),
             ("cost_basis", serde_json::json!(self.cost_basis)),
         ];
+        if self.currency != domain::fx::USD {
+            summary.insert(2, ("currency", serde_json::json!(self.currency)));
+        }
         if let Some(y) = &self.yield_on_cost {
             summary.push(("yield_on_cost", serde_json::json!(y)));
         }

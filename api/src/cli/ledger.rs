@@ -132,18 +132,24 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         description: Option<String>,
     },
-    /// Set the household's filing status and/or time zone (at least one).
+    /// Set the household's filing status, time zone and/or base currency (at least one).
     Household {
         #[arg(long)]
         household: String,
         /// single, married_filing_jointly (mfj), married_filing_separately (mfs),
         /// head_of_household (hoh), qualifying_surviving_spouse (qss).
-        #[arg(long, required_unless_present = "time_zone")]
+        #[arg(long, required_unless_present_any = ["time_zone", "base_currency"])]
         filing_status: Option<String>,
         /// An IANA time zone such as America/Chicago (default America/New_York): imports refuse
         /// rows dated after today in it.
         #[arg(long)]
         time_zone: Option<String>,
+        /// The currency values and performance are reported in (ISO 4217, default USD):
+        /// `cairn performance`, `income` and `holdings` divide each day's dollars by that day's
+        /// close of its pair (`EUR.USD`, from `cairn market rates`). Rows, lots and gains stay in
+        /// dollars.
+        #[arg(long)]
+        base_currency: Option<String>,
     },
     /// Record an account's details; numbers and tokens are encrypted with the household's key.
     /// Fields not given keep their value.
@@ -481,21 +487,30 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     .await?;
             print_outcome(&o, serde_json::json!({ "member": name }))?;
         }
-        LedgerCommand::Household { household, filing_status, time_zone } => {
+        LedgerCommand::Household { household, filing_status, time_zone, base_currency } => {
             let who = caller("cairn ledger household");
             let status = filing_status
                 .as_deref()
                 .map(|f| f.parse().map_err(|e: String| anyhow::anyhow!("--filing-status: {e}")))
                 .transpose()?;
+            // Each setting is its own command; the summary is the last one's, naming them all.
+            let mut last = None;
             if let Some(zone) = &time_zone {
-                let o = commands::ledger::set_time_zone(&cx, &household, zone, &who).await?;
-                if status.is_none() {
-                    print_outcome(&o, serde_json::json!({ "time_zone": zone }))?;
-                }
+                last = Some(commands::ledger::set_time_zone(&cx, &household, zone, &who).await?);
+            }
+            if let Some(currency) = &base_currency {
+                last = Some(commands::ledger::set_base_currency(&cx, &household, currency, &who).await?);
             }
             if let Some(status) = status {
-                let o = commands::ledger::set_filing_status(&cx, &household, status, &who).await?;
-                print_outcome(&o, serde_json::json!({ "filing_status": filing_status, "time_zone": time_zone }))?;
+                last = Some(commands::ledger::set_filing_status(&cx, &household, status, &who).await?);
+            }
+            if let Some(o) = last {
+                let settings = serde_json::json!({
+                    "filing_status": filing_status,
+                    "time_zone": time_zone,
+                    "base_currency": base_currency.map(|c| c.trim().to_ascii_uppercase()),
+                });
+                print_outcome(&o, settings)?;
             }
         }
         LedgerCommand::Account {

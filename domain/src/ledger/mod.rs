@@ -58,6 +58,11 @@ pub enum LedgerEvent {
     TimeZoneSet {
         time_zone: String,
     },
+    /// The currency the household's valuations and performance are reported in (ISO 4217);
+    /// rows, lots and gains stay in US dollars, as US tax requires.
+    BaseCurrencySet {
+        currency: String,
+    },
     HouseholdCreated {
         name: String,
         filing_status: FilingStatus,
@@ -103,6 +108,7 @@ impl LedgerEvent {
         match self {
             Self::LedgerImported { .. } => "LedgerImported",
             Self::TimeZoneSet { .. } => "TimeZoneSet",
+            Self::BaseCurrencySet { .. } => "BaseCurrencySet",
             Self::HouseholdCreated { .. } => "HouseholdCreated",
             Self::AccountOpened(_) => "AccountOpened",
             Self::MemberSet(_) => "MemberSet",
@@ -184,9 +190,18 @@ pub struct Ledger {
     /// Balance assertions, in recording order.
     #[serde(default)]
     pub assertions: Vec<balances::Assertion>,
+    /// The currency valuations and performance are reported in, when not US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_currency: Option<String>,
 }
 
 impl Ledger {
+    /// The currency the household's valuations and performance are reported in (`USD` unless
+    /// set).
+    pub fn base_currency(&self) -> &str {
+        self.base_currency.as_deref().unwrap_or(crate::fx::USD)
+    }
+
     /// The household's time zone.
     pub fn time_zone(&self) -> chrono_tz::Tz {
         self.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::America::New_York)
@@ -274,6 +289,9 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
             state.closed.insert(account, closed_on);
         }
         LedgerEvent::TimeZoneSet { time_zone } => state.time_zone = Some(time_zone),
+        LedgerEvent::BaseCurrencySet { currency } => {
+            state.base_currency = (currency != crate::fx::USD).then_some(currency);
+        }
         LedgerEvent::TradeRecorded(t) => {
             if let Some(id) = &t.row_id {
                 *state.row_ids.entry(id.clone()).or_default() += 1;
@@ -437,6 +455,9 @@ pub enum LedgerCommand {
     Import { household: String, command_id: String, file_sha256: String, rows: Vec<RowInput>, options: ImportOptions },
     /// Set the household's time zone (an IANA name such as `America/Chicago`).
     SetTimeZone { household: String, time_zone: String },
+    /// Set the currency valuations and performance are reported in (ISO 4217; `USD` is the
+    /// default).
+    SetBaseCurrency { household: String, currency: String },
     /// Void a recorded row (both halves of a paired transfer).
     Cancel { command_id: String, trade_id: String, reason: String },
     /// Replace fields of a recorded row.
@@ -496,15 +517,21 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             if state.time_zone.as_deref() == Some(name.as_str()) {
                 return Ok(Vec::new());
             }
-            let mut events = Vec::new();
-            if state.household.is_none() {
-                events.push(LedgerEvent::HouseholdCreated {
-                    name: household.clone(),
-                    filing_status: FilingStatus::default(),
-                });
+            Ok(creating(state, household, vec![LedgerEvent::TimeZoneSet { time_zone: name }]))
+        }
+        LedgerCommand::SetBaseCurrency { household, currency } => {
+            let currency = currency.trim().to_ascii_uppercase();
+            if !types::valid_currency(&currency) {
+                return Err(rejected(
+                    None,
+                    "base_currency",
+                    format!("{currency:?} is not a currency code (three letters, ISO 4217: EUR, GBP)"),
+                ));
             }
-            events.push(LedgerEvent::TimeZoneSet { time_zone: name });
-            Ok(events)
+            if state.base_currency() == currency {
+                return Ok(Vec::new());
+            }
+            Ok(creating(state, household, vec![LedgerEvent::BaseCurrencySet { currency }]))
         }
         LedgerCommand::SetFilingStatus { household, status } => {
             if state.household.as_ref().is_some_and(|(_, s)| s == status) {
@@ -539,17 +566,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                     "account",
                     format!("{} is already open as a {} account", account.label, existing.account_type),
                 )),
-                None => {
-                    let mut events = Vec::new();
-                    if state.household.is_none() {
-                        events.push(LedgerEvent::HouseholdCreated {
-                            name: household.clone(),
-                            filing_status: FilingStatus::default(),
-                        });
-                    }
-                    events.push(LedgerEvent::AccountOpened(account.clone()));
-                    Ok(events)
-                }
+                None => Ok(creating(state, household, vec![LedgerEvent::AccountOpened(account.clone())])),
             }
         }
         LedgerCommand::AssertBalances { assertions } => {
@@ -632,17 +649,9 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             let mut members = state.members.clone();
             members.insert(member.name.clone(), member.clone());
             derive(&state.accounts, &members, &state.closed, &state.trades, &[])?;
-            let mut events = Vec::new();
-            if state.household.is_none() {
-                events.push(LedgerEvent::HouseholdCreated {
-                    name: household.clone(),
-                    filing_status: FilingStatus::default(),
-                });
-            }
-            if state.members.get(name) != Some(&member) {
-                events.push(LedgerEvent::MemberSet(member));
-            }
-            Ok(events)
+            let changed = state.members.get(name) != Some(&member);
+            let set = changed.then_some(LedgerEvent::MemberSet(member));
+            Ok(creating(state, household, set.into_iter().collect()))
         }
         LedgerCommand::Cancel { command_id, trade_id, reason } => {
             let trade = in_force(state, trade_id)?;
@@ -691,6 +700,16 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             Ok(events)
         }
     }
+}
+
+/// `events`, after the household's creation (with the default filing status) when the ledger
+/// has none yet.
+fn creating(state: &Ledger, household: &str, events: Vec<LedgerEvent>) -> Vec<LedgerEvent> {
+    let created = state
+        .household
+        .is_none()
+        .then(|| LedgerEvent::HouseholdCreated { name: household.to_owned(), filing_status: FilingStatus::default() });
+    created.into_iter().chain(events).collect()
 }
 
 fn rejected(line: Option<u64>, field: &str, problem: impl Into<String>) -> DomainError {

@@ -122,6 +122,26 @@ pub struct Valuation {
 }
 
 impl Valuation {
+    /// The day in another currency, `usd_per_unit` US dollars to one unit of it (the day's
+    /// rate, `crate::fx`): every amount divided by it, so that flows and income are in the
+    /// currency of their day as the values are.
+    pub fn in_currency(&self, usd_per_unit: Decimal) -> Valuation {
+        let to = |usd: Decimal| usd / usd_per_unit;
+        Valuation {
+            value: to(self.value),
+            cash: to(self.cash),
+            flow: to(self.flow),
+            inflow: to(self.inflow),
+            outflow: to(self.outflow),
+            fee_flow: to(self.fee_flow),
+            fees: to(self.fees),
+            qualified_dividends: to(self.qualified_dividends),
+            ordinary_dividends: to(self.ordinary_dividends),
+            interest: to(self.interest),
+            ..*self
+        }
+    }
+
     /// Dividends and interest.
     pub fn income(&self) -> Decimal {
         self.qualified_dividends + self.ordinary_dividends + self.interest

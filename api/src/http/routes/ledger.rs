@@ -656,6 +656,27 @@ pub async fn assert_balance(
     .await
 }
 
+/// The currency the household's values and performance are reported in.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaseCurrency {
+    /// ISO 4217 (`EUR`, `GBP`; `USD` is the default).
+    pub currency: String,
+}
+
+pub async fn set_base_currency(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<BaseCurrency>,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "set-base-currency", || {
+        Ok(LedgerCommand::SetBaseCurrency { household: household.clone(), currency: b.currency })
+    })
+    .await
+}
+
 /// A new portfolio over some of the household's accounts.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -486,6 +486,21 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            params: LEDGER_PARAMS,
+            body: json_body::<ledger::BaseCurrency>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Sets the currency the household's performance, income and holdings are reported in: each day's US dollars divided by that day's close of the currency's pair (`EUR.USD`, from `cairn market rates`). Rows, lots and gains stay in dollars. The same currency again records nothing.",
+            ..Op::new(
+                "post",
+                "/v1/households/{household}/base-currency",
+                Group::HouseholdWrite,
+                "Set the household's base currency",
+            )
+        },
+        post(ledger::set_base_currency),
+    );
+    add(
+        Op {
             params: &[HOUSEHOLD],
             body: json_body::<ledger::NewPortfolio>(),
             response: (201, Some(schema::<ledger::PortfolioChanged>)),
