@@ -163,6 +163,24 @@ async fn securities_describe_symbols_and_holdings_group_by_them() {
         assert!(table.starts_with("asset_class") && table.contains("\nequity "), "{table}");
         let taxable = json(&run(&db.url, &[&args[..], &["--account", "taxable", "--format", "json"]].concat()));
         assert_eq!(taxable["asset_classes"].as_array().unwrap().len(), 1, "the taxable account holds VTI alone");
+        // A portfolio's accounts counted together: the IRA's.
+        json(&run(
+            &db.url,
+            &["portfolio", "create", "--household", "Kim", "--name", "Retirement", "--accounts", "ira"],
+        ));
+        let retirement = json(&run(&db.url, &[&args[..], &["--portfolio", "Retirement", "--format", "json"]].concat()));
+        assert_eq!(retirement["accounts"], serde_json::json!(["ira"]));
+        let classes: Vec<&str> = retirement["asset_classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["asset_class"].as_str().unwrap())
+            .collect();
+        assert_eq!(classes, ["equity", "fixed_income", "unclassified"]);
+        let ira = json(&run(&db.url, &[&args[..], &["--account", "ira", "--format", "json"]].concat()));
+        assert_eq!(retirement["periods"], ira["periods"], "the portfolio is its one account");
+        let o = run(&db.url, &[&args[..], &["--portfolio", "Growth"]].concat());
+        assert!(stderr(&o).contains("portfolio: the household has no portfolio \"Growth\""), "{}", stderr(&o));
 
         // A changed description is recorded; the holdings follow it.
         let changed = write("changed.csv", "symbol,name,asset_class\nBND,Vanguard Total Bond Market ETF,multi-asset\n");

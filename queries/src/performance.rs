@@ -27,6 +27,8 @@ pub struct Request {
     pub household: String,
     /// One account (its label); every account of the household when `None`.
     pub account: Option<String>,
+    /// A portfolio's accounts (its name), instead of one account or all.
+    pub portfolio: Option<String>,
     /// Adds a `custom` period from this day to `to`.
     pub from: Option<NaiveDate>,
     /// The last day counted (the household's today when `None`).
@@ -142,6 +144,19 @@ struct Loaded {
     base: String,
 }
 
+/// The accounts of the household `key`'s portfolio `name`.
+async fn portfolio_accounts(db: &Db, key: &str, name: &str) -> Result<BTreeSet<String>, ReportError> {
+    let filters = [("household", Some(key.to_owned())), ("portfolio", Some(domain::ledger::household_key(name)))];
+    let rows = projections::query::records(db, &projections::holdings::PORTFOLIOS, &filters).await?;
+    let Some(row) = rows.first() else {
+        return Err(ReportError::Invalid {
+            field: "portfolio",
+            problem: format!("the household has no portfolio {name:?}"),
+        });
+    };
+    Ok(row.str("accounts").split(',').filter(|a| !a.is_empty()).map(str::to_owned).collect())
+}
+
 /// `days` (in US dollars) in the currency `base`: each day at that day's close of the
 /// currency's pair (`domain::fx`), which `closes` must hold.
 fn in_base(days: &[Valuation], closes: &Closes, base: &str) -> Result<Vec<Valuation>, ReportError> {
@@ -188,10 +203,17 @@ async fn load(db: &Db, request: &Request, now: DateTime<Utc>) -> Result<Loaded, 
     let ledger = projections::holdings::ledger_of(db, &key)
         .await?
         .ok_or_else(|| ReportError::NoLedger(request.household.clone()))?;
-    let only: Option<BTreeSet<String>> = match &request.account {
-        None => None,
-        Some(label) if ledger.accounts.contains_key(label) => Some([label.clone()].into()),
-        Some(label) => {
+    let only: Option<BTreeSet<String>> = match (&request.account, &request.portfolio) {
+        (Some(_), Some(_)) => {
+            return Err(ReportError::Invalid {
+                field: "portfolio",
+                problem: "give an account or a portfolio, not both".into(),
+            })
+        }
+        (None, Some(name)) => Some(portfolio_accounts(db, &key, name).await?),
+        (None, None) => None,
+        (Some(label), None) if ledger.accounts.contains_key(label) => Some([label.clone()].into()),
+        (Some(label), None) => {
             let known: Vec<&str> = ledger.accounts.keys().map(String::as_str).collect();
             return Err(ReportError::Invalid {
                 field: "account",
@@ -304,7 +326,8 @@ pub async fn performance(db: &Db, request: &Request, now: DateTime<Utc>) -> Resu
                 members.entry(class.to_owned()).or_default().insert(symbol.clone());
             }
         }
-        let only: Option<BTreeSet<String>> = request.account.as_ref().map(|a| [a.clone()].into());
+        let scoped = request.account.is_some() || request.portfolio.is_some();
+        let only: Option<BTreeSet<String>> = scoped.then(|| accounts.iter().cloned().collect());
         let sleeve_closes = closes.clone();
         /// An asset class, its symbols and its daily history.
         type Sleeve = (String, BTreeSet<String>, Vec<Valuation>);

@@ -379,6 +379,7 @@ pub(crate) async fn performance(
     let request = queries::performance::Request {
         household: "bench performance".into(),
         account: None,
+        portfolio: None,
         from: None,
         to: Some(end),
         benchmark: Some("60% S000 / 40% S001".parse().map_err(anyhow::Error::msg)?),

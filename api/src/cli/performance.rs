@@ -28,8 +28,11 @@ pub(crate) struct Scope {
     #[arg(long)]
     household: String,
     /// One account (its label); every account of the household when omitted.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "portfolio")]
     account: Option<String>,
+    /// A portfolio's accounts (its name), counted together.
+    #[arg(long)]
+    portfolio: Option<String>,
     /// First day of a custom period (YYYY-MM-DD), shown after the standard ones.
     #[arg(long)]
     from: Option<NaiveDate>,
@@ -88,6 +91,7 @@ fn request(scope: Scope, benchmark: Option<Blend>, flows: Flows) -> Request {
     Request {
         household: scope.household,
         account: scope.account,
+        portfolio: scope.portfolio,
         from: scope.from,
         to: scope.to,
         benchmark,

@@ -165,6 +165,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             Kind::Text,
             "One account (its label); every account of the household when absent.",
         );
+        const PORTFOLIO: Param = (
+            "portfolio",
+            "query",
+            false,
+            Kind::Text,
+            "A portfolio's accounts (its name), counted together; not with `account`.",
+        );
         const FROM: Param = (
             "from",
             "query",
@@ -196,8 +203,9 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             Kind::OneOf(performance::BY_PERFORMANCE),
             "`asset_class`: also each asset class's periods (`asset_classes`), its positions measured as a portfolio of their own.",
         );
-        const PERFORMANCE: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BENCHMARK, FLOWS, BY_CLASS, AS_OF, MIN_POSITION];
-        const INCOME: &[Param] = &[HOUSEHOLD, ACCOUNT, FROM, TO, BY, AS_OF, MIN_POSITION];
+        const PERFORMANCE: &[Param] =
+            &[HOUSEHOLD, ACCOUNT, PORTFOLIO, FROM, TO, BENCHMARK, FLOWS, BY_CLASS, AS_OF, MIN_POSITION];
+        const INCOME: &[Param] = &[HOUSEHOLD, ACCOUNT, PORTFOLIO, FROM, TO, BY, AS_OF, MIN_POSITION];
         add(
             Op {
                 response: (200, Some(schema::<performance::PerformanceAnswer>)),

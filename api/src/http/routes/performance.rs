@@ -34,6 +34,7 @@ pub struct PerformanceParams {
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
     pub account: Option<String>,
+    pub portfolio: Option<String>,
     pub from: Option<Day>,
     pub to: Option<Day>,
     pub benchmark: Option<String>,
@@ -82,6 +83,7 @@ async fn prepare(
     let request = Request {
         household: key,
         account: params.account.clone(),
+        portfolio: params.portfolio.clone(),
         from: params.from.map(|d| d.0),
         to: params.to.map(|d| d.0),
         benchmark,
