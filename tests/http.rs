@@ -1336,6 +1336,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "accounts") => json!({ "account": format!("new-{tag}"), "account_type": "taxable" }),
         ("post", "close") => json!({ "closed_on": "2030-01-01" }),
         ("post", "balances") => json!({ "account": "side", "date": "2025-06-02", "symbol": "VTI", "quantity": "5" }),
+        ("post", "base-currency") => json!({ "currency": "USD" }),
         ("post", "portfolios") => json!({ "name": format!("p-{tag}"), "accounts": ["side"] }),
         ("put", "targets") => json!({ "targets": { "VTI": "1" } }),
         ("post", "users") => json!({ "name": "New", "email": format!("new-{tag}@example.com") }),
