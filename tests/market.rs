@@ -369,3 +369,95 @@ async fn a_security_quoted_in_euros_is_valued_in_dollars_at_the_days_rate() {
         assert_eq!(value(&account, "2025-03-06"), value(&perf, "2025-03-06"), "one account's, computed on read");
     }
 }
+
+/// A local replica of Stooq's daily CSV download, serving made-up closes for VTI on each NYSE
+/// trading day (`100 + i` on the i-th), and `No data` for anything else.
+async fn stooq_replica() -> String {
+    use axum::extract::Query;
+    async fn csv(Query(q): Query<std::collections::HashMap<String, String>>) -> String {
+        if q.get("s").map(String::as_str) != Some("vti.us") {
+            return "No data".into();
+        }
+        let day = |k: &str| chrono::NaiveDate::parse_from_str(&q[k], "%Y%m%d").unwrap();
+        let mut out = String::from("Date,Open,High,Low,Close,Volume\n");
+        let first = chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+        let days =
+            first.iter_days().take_while(|d| *d <= day("d2")).filter(|d| !domain::calendar::is_market_closed(*d));
+        for (i, d) in days.enumerate().filter(|(_, d)| *d >= day("d1")) {
+            let c = 100 + i;
+            out.push_str(&format!("{d},{c},{},{},{c},1000\n", c + 1, c - 1));
+        }
+        out
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().route("/q/d/l/", axum::routing::get(csv))).await },
+    );
+    base
+}
+
+/// `cairn market fetch` from a provider's replica, then `cairn market indicators` over what it
+/// recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bars_are_fetched_from_a_provider_and_indicators_computed_over_them() {
+    let base = stooq_replica().await;
+    for db in all_backends("market fetch").await {
+        let dir = tempfile::tempdir().unwrap();
+        let providers = write_file(
+            &dir,
+            "providers.toml",
+            &format!("[[provider]]\nname = \"stooq\"\nkind = \"stooq\"\nbase_url = \"{base}\"\npriority = 1\n"),
+        );
+        let fetch = ["market", "fetch", "--symbols", "vti,NOPE", "--from", "2025-03-03", "--to", "2025-03-14"];
+        let o = run(&db.url, &[&fetch[..], &["--providers", &providers]].concat());
+        assert_eq!(o.status.code(), Some(1), "NOPE has no provider: {}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((report["recorded"].as_u64(), report["failed"].as_u64()), (Some(10), Some(1)), "{report}");
+        assert_eq!(report["symbols"][0]["provider"], "stooq");
+        assert!(report["symbols"][1]["attempts"][0]["problem"].as_str().unwrap().contains("no data"), "{report}");
+        // Again: nothing new.
+        let o = run(
+            &db.url,
+            &[
+                &fetch[..2],
+                &["--symbols", "VTI", "--from", "2025-03-03", "--to", "2025-03-14", "--providers", &providers],
+            ]
+            .concat(),
+        );
+        let again: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((again["recorded"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(10)), "{again}");
+
+        let bars = json(&run(&db.url, &["market", "bars", "--symbol", "VTI", "--format", "json"]));
+        let rows = bars["bars"].as_array().unwrap();
+        assert_eq!((rows.len(), &rows[9]["close"], &rows[9]["source"]), (10, &"109".into(), &"stooq".into()), "{bars}");
+
+        // SMA(3) of 107, 108, 109 is 108; RSI(2) of a series that only rises is 100.
+        let ind = json(&run(
+            &db.url,
+            &[
+                "market",
+                "indicators",
+                "--symbol",
+                "VTI",
+                "--indicator",
+                "sma:3,rsi:2",
+                "--from",
+                "2025-03-14",
+                "--format",
+                "json",
+            ],
+        ));
+        let rows: Vec<(String, String)> = ind["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["output"].as_str().unwrap().to_owned(), r["value"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(rows, [("sma_3".to_owned(), "108".to_owned()), ("rsi_2".to_owned(), "100".to_owned())], "{ind}");
+        let o = run(&db.url, &["market", "indicators", "--symbol", "VTI", "--indicator", "rsi:0"]);
+        assert!(stderr(&o).contains("indicator: \"rsi:0\": the period must be at least 1"), "{}", stderr(&o));
+        let o = run(&db.url, &["market", "providers", "--providers", &providers, "--probe", "NOPE"]);
+        assert!(stdout(&o).contains("stooq") && stdout(&o).contains("no data"), "{}", stdout(&o));
+    }
+}

@@ -162,7 +162,7 @@ impl Command {
             ),
             Command::User(UserCmd::Show { .. } | UserCmd::List { .. })
             | Command::Portfolio(PortfolioCmd::Show { .. } | PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_))
-            | Command::Market(MarketCmd::Bars { .. } | MarketCmd::Latest { .. }) => true,
+            | Command::Market(MarketCmd::Bars { .. } | MarketCmd::Latest { .. } | MarketCmd::Indicators { .. }) => true,
             _ => false,
         }
     }

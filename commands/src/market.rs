@@ -24,6 +24,8 @@ pub struct MarketImport {
     pub recorded: usize,
     pub revised: usize,
     pub unchanged: usize,
+    /// Per symbol: recorded, revised and unchanged bars.
+    pub per_symbol: Vec<(String, (usize, usize, usize))>,
 }
 
 /// Imports a file of daily bars; every symbol's stream is written in one transaction
@@ -46,8 +48,9 @@ pub async fn import_rates<S: EventStore>(
     record_bars(cx, crate::input::market::parse_rates(bytes)?, caller).await
 }
 
-/// Records bars per symbol, every symbol's stream in one transaction.
-async fn record_bars<S: EventStore>(
+/// Records bars per symbol (`(line, bar)` pairs; the line names a bar in a refusal), every
+/// symbol's stream in one transaction: a file's, or a fetch's from the providers.
+pub async fn record_bars<S: EventStore>(
     cx: &Context<S>,
     by_symbol: std::collections::BTreeMap<String, Vec<(u64, domain::market::Bar)>>,
     caller: &Caller,
@@ -58,14 +61,26 @@ async fn record_bars<S: EventStore>(
     }
     let done = aggregate::execute_many::<MarketDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await?;
     let mut summary = MarketImport { symbols: decisions.len(), ..Default::default() };
-    for ((_, (_, bars)), executed) in decisions.iter().zip(&done) {
+    for ((_, (symbol, bars)), executed) in decisions.iter().zip(&done) {
         let events = &executed.events;
         summary.bars += bars.len();
         summary.unchanged += bars.len() - events.len();
-        summary.revised += events.iter().filter(|e| matches!(e, MarketEvent::BarRevised { .. })).count();
-        summary.recorded += events.iter().filter(|e| matches!(e, MarketEvent::BarRecorded { .. })).count();
+        let revised = events.iter().filter(|e| matches!(e, MarketEvent::BarRevised { .. })).count();
+        let recorded = events.iter().filter(|e| matches!(e, MarketEvent::BarRecorded { .. })).count();
+        summary.revised += revised;
+        summary.recorded += recorded;
+        summary.per_symbol.push((symbol.clone(), (recorded, revised, bars.len() - events.len())));
     }
     Ok(summary)
+}
+
+/// A symbol's recorded bars, oldest first.
+pub async fn recorded_bars<S: EventStore>(
+    cx: &Context<S>,
+    symbol: &str,
+) -> Result<Vec<domain::market::Bar>, CommandError> {
+    let (market, _) = aggregate::load::<MarketDecider, S>(cx, &market_stream(symbol)?).await?;
+    Ok(market.bars.into_values().collect())
 }
 
 /// What a securities import recorded.

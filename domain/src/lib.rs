@@ -7,6 +7,8 @@
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
 //! - [`market`]: daily bars as events per symbol, and resampling to weeks and months.
 //! - [`fx`]: symbols quoted in another currency and their closes in US dollars.
+//! - [`indicators`]: technical indicators over bars (SMA, EMA, RSI, MACD, Bollinger bands,
+//!   ATR, volatility) on TA-Lib's conventions, and the `rsi:14`-style specs that name them.
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
@@ -34,12 +36,14 @@ pub mod access;
 pub mod calendar;
 pub mod decider;
 pub mod fx;
+pub mod indicators;
 pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod password;
 pub mod performance;
 pub mod portfolio;
+pub mod quality;
 pub mod report;
 pub mod rmd;
 pub mod streams;

@@ -25,6 +25,7 @@ pub mod holdings;
 pub mod household;
 pub mod instant;
 pub mod ledger;
+pub mod market;
 pub mod performance;
 pub mod read;
 pub mod reports;

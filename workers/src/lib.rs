@@ -6,5 +6,6 @@
 //! Each runs until its `stop` watch turns true, logs a failure and starts again from its
 //! checkpoint. CPU-heavy work goes to the blocking pool, never a Tokio worker thread.
 
+pub mod market;
 pub mod relay;
 pub mod risk;

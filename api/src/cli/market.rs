@@ -9,8 +9,6 @@ use queries::reports;
 use super::read::{emit, Reader};
 use super::{caller, outln};
 use domain::market::Bar;
-use projections::prices::PRICES;
-use projections::query::records;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum MarketCmd {
@@ -61,6 +59,58 @@ pub(crate) enum MarketCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
+    /// Pull daily bars from the configured providers (the first that answers, by priority;
+    /// one that fails or whose circuit breaker is open is skipped for the next), check each
+    /// against the symbol's history (a day the NYSE was closed or inconsistent prices are
+    /// rejected; price jumps, volume spikes and stale runs are flagged and recorded), and
+    /// record them, every symbol in one transaction; a bar already recorded unchanged records
+    /// nothing. Prints a JSON report per symbol: the provider used, those tried and why they
+    /// did not answer, bars recorded, revised, unchanged, rejected and flagged. Exits 1 when a
+    /// symbol got no answer from any provider (the others are recorded).
+    Fetch {
+        /// Symbols, comma-separated (VTI,BND).
+        #[arg(long, value_delimiter = ',', required = true)]
+        symbols: Vec<String>,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day (YYYY-MM-DD); today when omitted.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// The providers' configuration (TOML; see the README's "Market data providers").
+        #[arg(long, env = "CAIRN_PROVIDERS")]
+        providers: std::path::PathBuf,
+    },
+    /// The configured providers in the order they are asked, each probed with one request
+    /// (`--probe SYMBOL`: its last ten days of bars): state of its circuit breaker, answer,
+    /// latency.
+    Providers {
+        #[arg(long, env = "CAIRN_PROVIDERS")]
+        providers: std::path::PathBuf,
+        /// A symbol to ask each provider for.
+        #[arg(long)]
+        probe: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
+    /// Technical indicators over a symbol's recorded closes, TA-Lib's conventions:
+    /// `sma:N`, `ema:N`, `rsi:N` (Wilder), `macd[:FAST:SLOW:SIGNAL]`, `bbands[:N:K]`,
+    /// `atr[:N]`, `vol:N` (annualized volatility of log returns). One column per output, a day
+    /// per row; empty before an indicator has enough days.
+    Indicators {
+        #[arg(long)]
+        symbol: String,
+        /// One or more specs, comma-separated or repeated.
+        #[arg(long = "indicator", value_delimiter = ',', required = true)]
+        indicators: Vec<String>,
+        /// First day shown (the indicators use every earlier day too).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
 }
 
 pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::Result<()> {
@@ -102,6 +152,59 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 serde_json::json!({ "symbols": r.symbols, "described": r.described, "unchanged": r.unchanged })
             )?;
         }
+        MarketCmd::Fetch { symbols, from, to, providers } => {
+            let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            anyhow::ensure!(from <= to, "from: {from} is after to, {to}");
+            let request = workers::market::fetch::Request { symbols, from, to };
+            let quality = domain::quality::QualityConfig::default();
+            let report =
+                workers::market::fetch::fetch(&cx, &selector, &request, &quality, &caller("cairn market fetch"))
+                    .await?;
+            outln!("{}", serde_json::to_string_pretty(&report)?)?;
+            if report.failed > 0 {
+                std::process::exit(1);
+            }
+        }
+        MarketCmd::Providers { providers, probe, format } => {
+            let (selector, configured) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let today = chrono::Utc::now().date_naive();
+            let mut rows = Vec::new();
+            for source in selector.sources() {
+                let answer = match &probe {
+                    None => String::new(),
+                    Some(symbol) => {
+                        let symbol = symbol.trim().to_ascii_uppercase();
+                        let started = std::time::Instant::now();
+                        let r = source.provider.daily_bars(&symbol, today - chrono::Duration::days(10), today).await;
+                        let ms = started.elapsed().as_millis();
+                        match r {
+                            Ok(bars) => format!("{} bars in {ms} ms", bars.len()),
+                            Err(e) => format!("{e} ({ms} ms)"),
+                        }
+                    }
+                };
+                let c = configured.iter().find(|c| c.name == source.name());
+                let h = source.health();
+                rows.push(vec![
+                    h.name,
+                    c.map(|c| c.kind.clone()).unwrap_or_default(),
+                    h.priority.to_string(),
+                    h.capabilities.join(" "),
+                    h.state.to_owned(),
+                    c.and_then(|c| c.cost_per_call).map(|d| d.to_string()).unwrap_or_default(),
+                    answer,
+                ]);
+            }
+            let report = reports::Report {
+                name: "providers",
+                columns: vec!["name", "kind", "priority", "capabilities", "breaker", "cost_per_call", "probe"],
+                rows,
+                totals: Vec::new(),
+                summary: Vec::new(),
+            };
+            outln!("{}", super::with_newline(report.render(format.into())))?;
+        }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
@@ -113,25 +216,25 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
     let (symbol, from, to, interval, format, latest) = match cmd {
         MarketCmd::Bars { symbol, from, to, interval, format } => (symbol, from, to, interval, format, false),
         MarketCmd::Latest { symbol, format } => (symbol, None, None, "day".to_owned(), format, true),
-        MarketCmd::Import { .. } | MarketCmd::Rates { .. } | MarketCmd::Securities { .. } => {
+        MarketCmd::Indicators { symbol, indicators, from, to, format } => {
+            let table = queries::market::indicators(&reader.db, &symbol, &indicators, from, to).await?;
+            let mut params = vec![("symbol", table.symbol.clone()), ("indicator", indicators.join(","))];
+            params.extend(from.map(|f| ("from", f.to_string())));
+            params.extend(to.map(|t| ("to", t.to_string())));
+            return emit(reader, &table.report(), format, &params, position).await;
+        }
+        MarketCmd::Import { .. }
+        | MarketCmd::Rates { .. }
+        | MarketCmd::Securities { .. }
+        | MarketCmd::Fetch { .. }
+        | MarketCmd::Providers { .. } => {
             anyhow::bail!(
-                "`market import`, `market rates` and `market securities` record; only queries can be read as of an instant"
+                "`market import`, `rates`, `securities`, `fetch` and `providers` act now; only queries can be read as of an instant"
             )
         }
     };
     let symbol = symbol.trim().to_ascii_uppercase();
-    let mut filters = vec![("symbol", Some(symbol.clone()))];
-    if let Some(f) = from {
-        filters.push(("day >=", Some(f.to_string())));
-    }
-    if let Some(t) = to {
-        filters.push(("day <=", Some(t.to_string())));
-    }
-    let rows = records(&reader.db, &PRICES, &filters).await?;
-    if rows.is_empty() && records(&reader.db, &PRICES, &filters[..1]).await?.is_empty() {
-        anyhow::bail!("symbol: no market data for {symbol}");
-    }
-    let mut daily: Vec<Bar> = rows.iter().map(bar_of).collect::<anyhow::Result<_>>()?;
+    let mut daily: Vec<Bar> = queries::market::bars(&reader.db, &symbol, from, to).await?;
     if latest {
         daily = daily.pop().into_iter().collect();
     }
@@ -152,19 +255,4 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
         params.push(("latest", "true".to_owned()));
     }
     emit(reader, &reports::bars(&symbol, &bars), format, &params, position).await
-}
-
-fn bar_of(r: &projections::query::Record) -> anyhow::Result<Bar> {
-    let need = |c: &str| r.dec(c).ok_or_else(|| anyhow::anyhow!("prices row without {c}"));
-    Ok(Bar {
-        date: r.date("day").ok_or_else(|| anyhow::anyhow!("prices row without day"))?,
-        open: need("open")?,
-        high: need("high")?,
-        low: need("low")?,
-        close: need("close")?,
-        volume: need("volume")?,
-        adj_close: r.dec("adj_close"),
-        vwap: r.dec("vwap"),
-        source: r.text("source").map(str::to_owned),
-    })
 }

@@ -1,7 +1,8 @@
 //! What every CSV import shares: a header checked against the known columns (names matched
 //! ignoring case), lines numbered as a text editor numbers them (counting every `\n`, so CRLF
 //! endings, blank lines, `#` comment lines and a byte-order mark shift nothing), and record
-//! errors turned into `line N: row: …`.
+//! errors turned into `line N: row: …`. Public for the market data adapters of `workers`
+//! that read CSV bodies and files (the same header check and line numbers).
 
 use std::collections::HashMap;
 
@@ -12,22 +13,22 @@ pub(crate) fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> Co
 }
 
 /// Each column's position in a file's header.
-pub(crate) type Columns = HashMap<String, usize>;
+pub type Columns = HashMap<String, usize>;
 
 /// Where each line of a file ends, to number records by their first byte.
-pub(crate) struct Lines<'b> {
+pub struct Lines<'b> {
     bytes: &'b [u8],
     newlines: Vec<usize>,
 }
 
 impl<'b> Lines<'b> {
-    pub(crate) fn of(bytes: &'b [u8]) -> Self {
+    pub fn of(bytes: &'b [u8]) -> Self {
         Self { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
     }
 
     /// The 1-based line of the first text at or after `offset`: the reader places a record
     /// where the previous one ended, before the blank and comment lines it skipped.
-    pub(crate) fn at(&self, offset: u64) -> u64 {
+    pub fn at(&self, offset: u64) -> u64 {
         let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
         loop {
             let rest = &self.bytes[at..];
@@ -50,12 +51,12 @@ impl<'b> Lines<'b> {
     }
 
     /// The line a record starts on.
-    pub(crate) fn of_record(&self, record: &csv::StringRecord) -> u64 {
+    pub fn of_record(&self, record: &csv::StringRecord) -> u64 {
         record.position().map_or(0, |p| self.at(p.byte()))
     }
 
     /// A record that could not be read, as `line N: row: …`.
-    pub(crate) fn error(&self, e: csv::Error) -> CommandError {
+    pub fn error(&self, e: csv::Error) -> CommandError {
         let line = e.position().map_or(0, |p| self.at(p.byte()));
         record_error(line, e)
     }
@@ -64,7 +65,7 @@ impl<'b> Lines<'b> {
 /// A reader over `bytes`, each column's index (by lowercased name) and the file's lines, after
 /// checking that every required column is there and no unknown or repeated one is. Blank lines
 /// and lines starting with `#` are skipped.
-pub(crate) fn open<'b>(
+pub fn open<'b>(
     bytes: &'b [u8],
     required: &[&str],
     optional: &[&str],

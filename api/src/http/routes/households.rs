@@ -38,7 +38,7 @@ pub struct Params {
 }
 
 impl Params {
-    fn min_position(&self) -> u64 {
+    pub(super) fn min_position(&self) -> u64 {
         self.min_position.map_or(0, |p| p.0)
     }
 

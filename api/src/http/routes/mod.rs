@@ -389,6 +389,22 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(households::prices),
     );
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("indicator", "query", true, Kind::Text, "Specs, comma-separated: `sma:N`, `ema:N`, `rsi:N`, `macd[:FAST:SLOW:SIGNAL]`, `bbands[:N:K]`, `atr[:N]`, `vol:N`."),
+                ("from", "query", false, Kind::Day, "First day shown (earlier days still feed the indicators)."),
+                ("to", "query", false, Kind::Day, "Last day."),
+                AS_OF,
+                MIN_POSITION,
+            ],
+            response: (200, Some(schema::<performance::IndicatorsAnswer>)),
+            description: "Technical indicators over the symbol's recorded closes with TA-Lib's conventions (EMA and RSI seeded with the simple average of the first N, Wilder smoothing for RSI and ATR, Bollinger bands on the population standard deviation): one row per day and output (`rsi_14`, `macd_signal`, `bb_upper`, …), `value` absent before the indicator has enough days.",
+            ..Op::new("get", "/v1/prices/{symbol}/indicators", Group::Market, "Technical indicators")
+        },
+        get(performance::indicators),
+    );
 
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {

@@ -227,3 +227,50 @@ pub async fn balances(
     let balances = queries::balances::check(&reader.db, &key).await.map_err(report_problem)?;
     Ok(Json(BalancesAnswer { position, as_of: reader.instant(), balances }))
 }
+
+/// `GET /v1/prices/{symbol}/indicators`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorParams {
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+    /// Specs, comma-separated: `rsi:14,sma:20`.
+    pub indicator: Option<String>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+}
+
+/// Technical indicators over a symbol's closes, and the position of the log they reflect.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IndicatorsAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub indicators: queries::market::Indicators,
+}
+
+pub async fn indicators(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<IndicatorParams>,
+) -> Result<Json<IndicatorsAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let mut reader = reader(&state, &p, &base).await?;
+    let position =
+        reader.at_least("prices", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
+    let specs: Vec<String> = params
+        .indicator
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let indicators =
+        queries::market::indicators(&reader.db, &symbol, &specs, params.from.map(|d| d.0), params.to.map(|d| d.0))
+            .await
+            .map_err(report_problem)?;
+    Ok(Json(IndicatorsAnswer { position, as_of: reader.instant(), indicators }))
+}

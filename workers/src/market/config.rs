@@ -1,0 +1,371 @@
+//! The providers' configuration: a TOML file (`cairn market fetch --providers FILE`, or the
+//! `CAIRN_PROVIDERS` environment variable) listing each vendor, read into a [`Selector`].
+//!
+//! ```toml
+//! [[provider]]
+//! name = "polygon"                   # the `source` its bars record
+//! kind = "polygon"                   # polygon | alpaca | alpha_vantage | yahoo | stooq | local
+//! base_url = "https://api.polygon.io"
+//! key_env = "POLYGON_API_KEY"        # the key is read from this variable, never from the file
+//! priority = 1                       # lower is asked first
+//! timeout_seconds = 10
+//! cost_per_call = "0.004"            # US dollars, for the providers' report
+//! rate_limit = { calls = 5, per_seconds = 60 }
+//! breaker = { failure_rate_threshold = 50, minimum_number_of_calls = 10, window_calls = 20, wait_seconds = 60 }
+//!
+//! [[provider]]
+//! name = "alpaca"
+//! kind = "alpaca"
+//! base_url = "https://data.alpaca.markets"
+//! key_env = "APCA_API_KEY_ID"
+//! secret_env = "APCA_API_SECRET_KEY"
+//! feed = "iex"                       # iex | sip | delayed_sip
+//! priority = 2
+//!
+//! [[provider]]
+//! name = "archive"
+//! kind = "local"
+//! dir = "/srv/bars"                  # {dir}/{SYMBOL}.csv in cairn's bars layout
+//! priority = 9
+//! ```
+//!
+//! Alpha Vantage takes `format = "json" | "csv"`; Polygon takes `key_in = "query" | "header"`.
+//! A mistake names the provider and the field; a key variable that is not set is refused
+//! when the provider needs a key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::breaker::{self, CircuitBreaker, SlidingWindow};
+use super::limiter::{self, TokenBucket};
+use super::provider::{ApiKey, Provider};
+use super::providers::alpaca::{Alpaca, AlpacaFeed};
+use super::providers::alpha_vantage::{AlphaVantage, AlphaVantageFormat};
+use super::providers::local::LocalDir;
+use super::providers::polygon::{KeyPlacement, Polygon};
+use super::providers::stooq::Stooq;
+use super::providers::yahoo::Yahoo;
+use super::selector::{Selector, Source};
+
+/// A configuration that cannot be used, naming the provider (by position and name) and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{where_}: {field}: {problem}")]
+pub struct ConfigError {
+    pub where_: String,
+    pub field: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    provider: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    kind: String,
+    base_url: Option<String>,
+    key_env: Option<String>,
+    secret_env: Option<String>,
+    dir: Option<PathBuf>,
+    #[serde(default = "default_priority")]
+    priority: u32,
+    timeout_seconds: Option<u64>,
+    cost_per_call: Option<Decimal>,
+    rate_limit: Option<RateLimit>,
+    breaker: Option<BreakerEntry>,
+    format: Option<String>,
+    feed: Option<String>,
+    key_in: Option<String>,
+}
+
+fn default_priority() -> u32 {
+    100
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimit {
+    calls: u32,
+    per_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakerEntry {
+    failure_rate_threshold: Option<f64>,
+    slow_call_rate_threshold: Option<f64>,
+    slow_call_seconds: Option<u64>,
+    window_calls: Option<u32>,
+    window_seconds: Option<u32>,
+    minimum_number_of_calls: Option<u32>,
+    wait_seconds: Option<u64>,
+    permitted_calls_in_half_open: Option<u32>,
+    backoff_multiplier: Option<f64>,
+    max_wait_seconds: Option<u64>,
+    jitter_factor: Option<f64>,
+}
+
+/// A provider as configured, for the providers' report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configured {
+    pub name: String,
+    pub kind: String,
+    pub priority: u32,
+    pub cost_per_call: Option<Decimal>,
+}
+
+/// The breaker settings cairn uses where the file says nothing: resilience4j's, but for a
+/// daily fetch (tens of calls, not thousands) a window of 20 calls, opening after 5.
+pub fn default_breaker() -> breaker::Config {
+    breaker::Config {
+        sliding_window: SlidingWindow::CountBased { calls: 20 },
+        minimum_number_of_calls: 5,
+        slow_call_duration_threshold: Duration::from_secs(30),
+        wait_duration_in_open_state: Duration::from_secs(60),
+        permitted_calls_in_half_open: 2,
+        backoff_multiplier: 2.0,
+        max_wait_duration: Duration::from_secs(30 * 60),
+        jitter_factor: 0.1,
+        ..breaker::Config::default()
+    }
+}
+
+/// Reads the file at `path` into a selector over its providers, reading keys with `env`
+/// (`std::env::var` in the shells; a map in tests).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(Selector, Vec<Configured>), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        where_: path.display().to_string(),
+        field: "file".into(),
+        problem: e.to_string(),
+    })?;
+    parse(&text, env)
+}
+
+/// [`load`] from the file's text.
+pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Selector, Vec<Configured>), ConfigError> {
+    let file: File = toml::from_str(text).map_err(|e| ConfigError {
+        where_: "providers file".into(),
+        field: "toml".into(),
+        problem: e.message().to_owned(),
+    })?;
+    if file.provider.is_empty() {
+        return Err(ConfigError {
+            where_: "providers file".into(),
+            field: "provider".into(),
+            problem: "no [[provider]] is configured".into(),
+        });
+    }
+    // No redirects: one would carry a key in its headers or query to another host.
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ConfigError { where_: "providers file".into(), field: "client".into(), problem: e.to_string() })?;
+    let mut sources = Vec::with_capacity(file.provider.len());
+    let mut configured = Vec::with_capacity(file.provider.len());
+    for (i, entry) in file.provider.iter().enumerate() {
+        let where_ = format!("provider {} ({})", i + 1, entry.name);
+        let fail = |field: &str, problem: String| ConfigError { where_: where_.clone(), field: field.into(), problem };
+        if entry.name.trim().is_empty() {
+            return Err(fail("name", "must not be empty".into()));
+        }
+        if file.provider[..i].iter().any(|p| p.name == entry.name) {
+            return Err(fail("name", "is used by another provider".into()));
+        }
+        let url = |default: Option<&str>| -> Result<reqwest::Url, ConfigError> {
+            let text = entry.base_url.as_deref().or(default).ok_or_else(|| fail("base_url", "is required".into()))?;
+            reqwest::Url::parse(text).map_err(|e| fail("base_url", format!("{text:?} is not a URL: {e}")))
+        };
+        let key = |field: &str, var: &Option<String>| -> Result<Option<ApiKey>, ConfigError> {
+            match var {
+                None => Ok(None),
+                Some(name) => env(name)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Some(ApiKey::new(v)))
+                    .ok_or_else(|| fail(field, format!("the environment variable {name} is not set"))),
+            }
+        };
+        let needs_key = |field: &str, k: Option<ApiKey>| -> Result<Option<ApiKey>, ConfigError> {
+            k.map(Some).ok_or_else(|| fail(field, format!("{} needs an API key: name its variable", entry.kind)))
+        };
+        let timeout = Duration::from_secs(entry.timeout_seconds.unwrap_or(30).max(1));
+        let provider: Arc<dyn Provider> = match entry.kind.as_str() {
+            "polygon" => {
+                let placement = match entry.key_in.as_deref() {
+                    None | Some("query") => KeyPlacement::Query,
+                    Some("header") => KeyPlacement::Header,
+                    Some(other) => return Err(fail("key_in", format!("{other:?} is not query or header"))),
+                };
+                let k = needs_key("key_env", key("key_env", &entry.key_env)?)?;
+                Arc::new(
+                    Polygon::new(&entry.name, url(Some("https://api.polygon.io"))?, k, client.clone())
+                        .with_key_placement(placement)
+                        .with_timeout(timeout),
+                )
+            }
+            "alpaca" => {
+                let feed = match entry.feed.as_deref() {
+                    None | Some("iex") => AlpacaFeed::Iex,
+                    Some("sip") => AlpacaFeed::Sip,
+                    Some("delayed_sip") => AlpacaFeed::DelayedSip,
+                    Some(other) => return Err(fail("feed", format!("{other:?} is not iex, sip or delayed_sip"))),
+                };
+                let id = needs_key("key_env", key("key_env", &entry.key_env)?)?;
+                let secret = needs_key("secret_env", key("secret_env", &entry.secret_env)?)?;
+                Arc::new(
+                    Alpaca::new(&entry.name, url(Some("https://data.alpaca.markets"))?, id, secret, client.clone())
+                        .with_feed(feed)
+                        .with_timeout(timeout),
+                )
+            }
+            "alpha_vantage" => {
+                let format = match entry.format.as_deref() {
+                    None | Some("json") => AlphaVantageFormat::Json,
+                    Some("csv") => AlphaVantageFormat::Csv,
+                    Some(other) => return Err(fail("format", format!("{other:?} is not json or csv"))),
+                };
+                let k = needs_key("key_env", key("key_env", &entry.key_env)?)?;
+                Arc::new(
+                    AlphaVantage::new(&entry.name, url(Some("https://www.alphavantage.co"))?, k, client.clone())
+                        .with_format(format)
+                        .with_timeout(timeout),
+                )
+            }
+            "yahoo" => Arc::new(
+                Yahoo::new(&entry.name, url(Some("https://query1.finance.yahoo.com"))?, client.clone())
+                    .with_timeout(timeout),
+            ),
+            "stooq" => {
+                Arc::new(Stooq::new(&entry.name, url(Some("https://stooq.com"))?, client.clone()).with_timeout(timeout))
+            }
+            "local" => {
+                let dir = entry.dir.clone().ok_or_else(|| fail("dir", "is required for a local provider".into()))?;
+                if !dir.is_dir() {
+                    return Err(fail("dir", format!("{} is not a directory", dir.display())));
+                }
+                Arc::new(LocalDir::new(&entry.name, dir))
+            }
+            other => {
+                return Err(fail(
+                    "kind",
+                    format!("{other:?} is not one of polygon, alpaca, alpha_vantage, yahoo, stooq, local"),
+                ))
+            }
+        };
+        let b = entry.breaker.unwrap_or_default();
+        let defaults = default_breaker();
+        let window = match (b.window_calls, b.window_seconds) {
+            (Some(_), Some(_)) => return Err(fail("breaker", "give window_calls or window_seconds, not both".into())),
+            (Some(calls), None) => SlidingWindow::CountBased { calls },
+            (None, Some(seconds)) => SlidingWindow::TimeBased { seconds },
+            (None, None) => defaults.sliding_window,
+        };
+        let config = breaker::Config {
+            failure_rate_threshold: b.failure_rate_threshold.unwrap_or(defaults.failure_rate_threshold),
+            slow_call_rate_threshold: b.slow_call_rate_threshold.unwrap_or(defaults.slow_call_rate_threshold),
+            slow_call_duration_threshold: b
+                .slow_call_seconds
+                .map_or(defaults.slow_call_duration_threshold, Duration::from_secs),
+            sliding_window: window,
+            minimum_number_of_calls: b.minimum_number_of_calls.unwrap_or(defaults.minimum_number_of_calls),
+            wait_duration_in_open_state: b
+                .wait_seconds
+                .map_or(defaults.wait_duration_in_open_state, Duration::from_secs),
+            permitted_calls_in_half_open: b
+                .permitted_calls_in_half_open
+                .unwrap_or(defaults.permitted_calls_in_half_open),
+            backoff_multiplier: b.backoff_multiplier.unwrap_or(defaults.backoff_multiplier),
+            max_wait_duration: b.max_wait_seconds.map_or(defaults.max_wait_duration, Duration::from_secs),
+            jitter_factor: b.jitter_factor.unwrap_or(defaults.jitter_factor),
+        };
+        let breaker = CircuitBreaker::new(&entry.name, config).map_err(|e| fail("breaker", e.to_string()))?;
+        let limiter = match entry.rate_limit {
+            None => None,
+            Some(r) if r.calls == 0 || r.per_seconds == 0 => {
+                return Err(fail("rate_limit", "calls and per_seconds must be at least 1".into()))
+            }
+            Some(r) => Some(
+                TokenBucket::new(
+                    &entry.name,
+                    limiter::Config::new(r.calls, f64::from(r.calls) / f64::from(r.per_seconds)),
+                )
+                .map_err(|e| fail("rate_limit", e.to_string()))?,
+            ),
+        };
+        sources.push(Source::new(provider, entry.priority, breaker, limiter));
+        configured.push(Configured {
+            name: entry.name.clone(),
+            kind: entry.kind.clone(),
+            priority: entry.priority,
+            cost_per_call: entry.cost_per_call,
+        });
+    }
+    Ok((Selector::new(sources), configured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "POLYGON_API_KEY").then(|| "pk-secret".to_owned())
+    }
+
+    #[test]
+    fn providers_are_read_in_priority_order() {
+        let text = r#"
+            [[provider]]
+            name = "backup"
+            kind = "stooq"
+            base_url = "http://127.0.0.1:9"
+            priority = 5
+
+            [[provider]]
+            name = "polygon"
+            kind = "polygon"
+            key_env = "POLYGON_API_KEY"
+            priority = 1
+            rate_limit = { calls = 5, per_seconds = 60 }
+            breaker = { minimum_number_of_calls = 3, window_calls = 10, wait_seconds = 5 }
+        "#;
+        let (selector, configured) = parse(text, &env).unwrap();
+        let names: Vec<&str> = selector.sources().iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["polygon", "backup"]);
+        assert_eq!(configured.len(), 2);
+        let polygon = &selector.sources()[0];
+        assert_eq!(polygon.breaker.config().minimum_number_of_calls, 3);
+        assert_eq!(polygon.limiter.as_ref().map(|l| l.config().capacity), Some(5));
+    }
+
+    #[test]
+    fn mistakes_name_the_provider_and_the_field() {
+        let cases = [
+            ("[[provider]]\nname = \"p\"\nkind = \"bloomberg\"\n", "provider 1 (p): kind: \"bloomberg\" is not one of"),
+            (
+                "[[provider]]\nname = \"p\"\nkind = \"polygon\"\nkey_env = \"MISSING\"\n",
+                "provider 1 (p): key_env: the environment variable MISSING is not set",
+            ),
+            ("[[provider]]\nname = \"p\"\nkind = \"polygon\"\n", "provider 1 (p): key_env: polygon needs an API key"),
+            ("[[provider]]\nname = \"p\"\nkind = \"stooq\"\nbase_url = \"not a url\"\n", "provider 1 (p): base_url:"),
+            ("[[provider]]\nname = \"p\"\nkind = \"local\"\n", "provider 1 (p): dir: is required"),
+            (
+                "[[provider]]\nname = \"p\"\nkind = \"stooq\"\ncolour = 1\n",
+                "providers file: toml: unknown field `colour`",
+            ),
+            ("", "providers file: provider: no [[provider]] is configured"),
+        ];
+        for (text, want) in cases {
+            let e = parse(text, &env).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Market data that arrives by itself: vendors' APIs behind one [`Provider`] trait
+//! ([`provider`]), each adapter speaking its vendor's documented wire format
+//! ([`providers`]), guarded by a circuit breaker ([`breaker`]) and a rate limiter
+//! ([`limiter`]) per provider.
+
+pub mod breaker;
+pub mod config;
+pub mod fetch;
+pub mod limiter;
+pub mod provider;
+pub mod providers;
+pub mod selector;
+
+pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote};

@@ -1,0 +1,247 @@
+//! Which provider answers: the configured providers in order of priority, each behind its
+//! circuit breaker ([`super::breaker`]) and rate limiter ([`super::limiter`]). A request names
+//! the capability it needs; the selector skips a provider that cannot serve it or whose breaker
+//! refuses the call, and moves on to the next when a call fails, so one vendor's outage or
+//! refusal degrades to the next and never stops the caller.
+//!
+//! - A provider with nothing for the request (`NotFound`) is not a failure of the provider, but
+//!   the next one is still asked: another vendor may know the symbol.
+//! - A rate-limit answer with `Retry-After` pauses that provider's bucket for that long.
+//! - Each provider's calls, successes, failures and latencies (p50/p99 of the last
+//!   [`LATENCY_SAMPLES`] calls) are kept for `cairn market providers` and `/metrics`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use domain::market::Bar;
+
+use super::breaker::CircuitBreaker;
+use super::limiter::TokenBucket;
+use super::provider::{Capability, Provider, ProviderError};
+
+/// How many of a provider's latest calls its latency percentiles are taken over.
+pub const LATENCY_SAMPLES: usize = 1000;
+
+/// The longest a request waits for a provider's rate limit before moving on to the next.
+pub const MAX_RATE_WAIT: Duration = Duration::from_secs(2);
+
+/// One configured provider: the adapter, its priority (lower first), its breaker and its
+/// optional rate limit.
+pub struct Source {
+    pub provider: Arc<dyn Provider>,
+    pub priority: u32,
+    pub breaker: CircuitBreaker,
+    pub limiter: Option<TokenBucket>,
+    stats: Mutex<Stats>,
+}
+
+impl Source {
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        priority: u32,
+        breaker: CircuitBreaker,
+        limiter: Option<TokenBucket>,
+    ) -> Self {
+        Self { provider, priority, breaker, limiter, stats: Mutex::new(Stats::default()) }
+    }
+
+    pub fn name(&self) -> &str {
+        self.provider.name()
+    }
+
+    /// The provider's figures so far.
+    pub fn health(&self) -> Health {
+        let stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sorted: Vec<Duration> = stats.latencies.iter().copied().collect();
+        sorted.sort();
+        let percentile = |p: f64| -> Option<Duration> {
+            // Nearest rank.
+            let n = sorted.len();
+            (n > 0).then(|| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1])
+        };
+        let today = Utc::now().date_naive();
+        Health {
+            name: self.name().to_owned(),
+            priority: self.priority,
+            capabilities: self.provider.capabilities().iter().map(|c| c.as_str()).collect(),
+            state: self.breaker.state().as_str(),
+            calls: stats.calls,
+            successes: stats.successes,
+            failures: stats.failures,
+            refused: self.breaker.metrics().calls_refused,
+            success_rate: (stats.calls > 0).then(|| stats.successes as f64 / stats.calls as f64),
+            p50: percentile(0.50),
+            p99: percentile(0.99),
+            calls_today: if stats.day == Some(today) { stats.calls_on_day } else { 0 },
+            last_error: stats.last_error.clone(),
+        }
+    }
+
+    fn note(&self, took: Duration, outcome: Result<(), &ProviderError>) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let today = Utc::now().date_naive();
+        if stats.day != Some(today) {
+            (stats.day, stats.calls_on_day) = (Some(today), 0);
+        }
+        stats.calls += 1;
+        stats.calls_on_day += 1;
+        match outcome {
+            Ok(()) => stats.successes += 1,
+            Err(e) if e.is_failure() => {
+                stats.failures += 1;
+                stats.last_error = Some(e.to_string());
+            }
+            // Nothing for this request: the provider answered.
+            Err(_) => stats.successes += 1,
+        }
+        if stats.latencies.len() == LATENCY_SAMPLES {
+            stats.latencies.pop_front();
+        }
+        stats.latencies.push_back(took);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    calls: u64,
+    successes: u64,
+    failures: u64,
+    day: Option<NaiveDate>,
+    calls_on_day: u64,
+    latencies: VecDeque<Duration>,
+    last_error: Option<String>,
+}
+
+/// A provider's state and figures, as `cairn market providers` shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    pub name: String,
+    pub priority: u32,
+    pub capabilities: Vec<&'static str>,
+    /// The breaker's state: `closed`, `open`, `half_open`, …
+    pub state: &'static str,
+    pub calls: u64,
+    pub successes: u64,
+    pub failures: u64,
+    /// Calls the breaker refused.
+    pub refused: u64,
+    pub success_rate: Option<f64>,
+    pub p50: Option<Duration>,
+    pub p99: Option<Duration>,
+    pub calls_today: u64,
+    pub last_error: Option<String>,
+}
+
+/// Why a provider did not answer a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub provider: String,
+    pub problem: String,
+    /// Whether the provider was called (else skipped: breaker open, rate limit, capability).
+    pub called: bool,
+}
+
+/// No provider answered; each attempt says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no provider answered for {what}: {}", attempts.iter().map(|a| format!("{}: {}", a.provider, a.problem)).collect::<Vec<_>>().join("; "))]
+pub struct Exhausted {
+    pub what: String,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A provider's answer, with the providers tried before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered<T> {
+    pub provider: String,
+    pub value: T,
+    pub attempts: Vec<Attempt>,
+}
+
+/// The configured providers, in order of priority (then of configuration).
+pub struct Selector {
+    sources: Vec<Source>,
+}
+
+impl Selector {
+    pub fn new(mut sources: Vec<Source>) -> Self {
+        sources.sort_by_key(|s| s.priority);
+        Self { sources }
+    }
+
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// Daily bars of `symbol` from `from` to `to` from the first provider that answers with
+    /// some.
+    pub async fn daily_bars(
+        &self,
+        symbol: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Answered<Vec<Bar>>, Exhausted> {
+        let what = format!("{symbol} daily bars {from} to {to}");
+        self.first(Capability::DailyBars, what, |p| p.daily_bars(symbol, from, to), |bars: &Vec<Bar>| !bars.is_empty())
+            .await
+    }
+
+    /// Asks each provider that serves `capability`, in order, until one gives an answer that
+    /// `useful` accepts.
+    async fn first<'a, T>(
+        &'a self,
+        capability: Capability,
+        what: String,
+        call: impl Fn(&'a dyn Provider) -> futures::future::BoxFuture<'a, Result<T, ProviderError>>,
+        useful: impl Fn(&T) -> bool,
+    ) -> Result<Answered<T>, Exhausted> {
+        let mut attempts = Vec::new();
+        for source in &self.sources {
+            let provider = source.name().to_owned();
+            let skip = |problem: String| Attempt { provider: provider.clone(), problem, called: false };
+            if !source.provider.capabilities().contains(&capability) {
+                attempts.push(skip(format!("does not serve {}", capability.as_str())));
+                continue;
+            }
+            if let Some(limiter) = &source.limiter {
+                if let Err(wait) = limiter.try_take() {
+                    if wait > MAX_RATE_WAIT {
+                        attempts.push(skip(format!("rate limited for {:.1} s", wait.as_secs_f64())));
+                        continue;
+                    }
+                    tokio::time::sleep(wait).await;
+                    if limiter.try_take().is_err() {
+                        attempts.push(skip("rate limited".into()));
+                        continue;
+                    }
+                }
+            }
+            let permit = match source.breaker.try_acquire() {
+                Ok(p) => p,
+                Err(refused) => {
+                    attempts.push(skip(refused.to_string()));
+                    continue;
+                }
+            };
+            let started = Instant::now();
+            let result = call(source.provider.as_ref()).await;
+            source.note(started.elapsed(), result.as_ref().map(|_| ()));
+            permit.record(&result);
+            match result {
+                Ok(value) if useful(&value) => return Ok(Answered { provider, value, attempts }),
+                Ok(_) => attempts.push(Attempt { provider, problem: "no data".into(), called: true }),
+                Err(e) => {
+                    if let (ProviderError::RateLimited { retry_after: Some(wait), .. }, Some(limiter)) =
+                        (&e, &source.limiter)
+                    {
+                        limiter.honour_retry_after(*wait);
+                    }
+                    tracing::warn!(provider = %provider, error = %e, "market data provider failed; trying the next");
+                    attempts.push(Attempt { provider, problem: e.to_string(), called: true });
+                }
+            }
+        }
+        Err(Exhausted { what, attempts })
+    }
+}
