@@ -142,6 +142,22 @@ pub struct QualityConfig {
     /// A provider's close further than this fraction from the median close is excluded from
     /// the consensus: 0.05 (5%; a house rule).
     pub consensus_tolerance: Decimal,
+    /// Whether a bar must fall on an NYSE trading day: true for exchange-traded securities,
+    /// false for a currency pair (`EUR.USD`), whose rates are quoted on US holidays too
+    /// ([`QualityConfig::for_symbol`]).
+    #[serde(default = "yes")]
+    pub exchange_calendar: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl QualityConfig {
+    /// These thresholds for `symbol`: a currency pair is not held to the NYSE calendar.
+    pub fn for_symbol(&self, symbol: &str) -> QualityConfig {
+        QualityConfig { exchange_calendar: crate::fx::currency_of_pair(symbol).is_none(), ..self.clone() }
+    }
 }
 
 impl Default for QualityConfig {
@@ -158,6 +174,7 @@ impl Default for QualityConfig {
             stale_days: 5,
             max_spread: Decimal::new(5, 2),
             consensus_tolerance: Decimal::new(5, 2),
+            exchange_calendar: true,
         }
     }
 }
@@ -306,7 +323,7 @@ pub fn assess_bar(bar: &Bar, history: &[Bar], config: &QualityConfig) -> Assessm
             false
         }
     };
-    if let Some(why) = closed_reason(bar.date) {
+    if let Some(why) = closed_reason(bar.date).filter(|_| config.exchange_calendar) {
         findings.push(Finding::new(Check::Calendar, why));
     }
     if !valid {
@@ -992,6 +1009,12 @@ mod tests {
         let saturday = assess_bar(&bar_on(d("2025-12-27"), dec!(10), dec!(5)), &[], &config);
         assert!(saturday.is_rejected());
         assert_eq!(checks(&saturday), [Check::Calendar]);
+        // A currency pair's rate on a US holiday is a rate all the same.
+        let thanksgiving = bar_on(d("2025-11-27"), dec!(10), dec!(5));
+        let fx = QualityConfig::default().for_symbol("EUR.USD");
+        assert!(assess_bar(&thanksgiving, &[], &fx).findings.iter().all(|f| f.check != Check::Calendar));
+        assert!(assess_bar(&thanksgiving, &[], &config).findings.iter().any(|f| f.check == Check::Calendar));
+        assert!(QualityConfig::default().for_symbol("VTI").exchange_calendar);
         assert_eq!(saturday.findings[0].reason, "2025-12-27 is a Saturday: the NYSE does not trade on weekends");
         let christmas = assess_bar(&bar_on(d("2025-12-25"), dec!(10), dec!(5)), &[], &config);
         assert!(christmas.is_rejected());

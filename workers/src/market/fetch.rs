@@ -129,7 +129,7 @@ pub async fn fetch<S: EventStore>(
                 let mut accepted = Vec::with_capacity(answer.value.len());
                 for bar in answer.value {
                     let before: Vec<Bar> = history.iter().filter(|b| b.date < bar.date).cloned().collect();
-                    let assessment = assess_bar(&bar, &before, quality);
+                    let assessment = assess_bar(&bar, &before, &quality.for_symbol(&symbol));
                     let reasons: Vec<String> = assessment.findings.iter().map(|f| f.reason.clone()).collect();
                     match assessment.grade {
                         None => {
