@@ -115,9 +115,16 @@ pub struct Bands {
     pub lower: Decimal,
 }
 
+/// The longest period any indicator takes: a century of trading days, far past any use, and
+/// small enough that no arithmetic on it can overflow.
+pub const MAX_PERIOD: usize = 25_200;
+
 fn at_least(parameter: &'static str, value: usize, min: usize) -> Result<(), IndicatorError> {
     if value < min {
         return Err(IndicatorError::Parameter { parameter, problem: format!("must be at least {min}") });
+    }
+    if value > MAX_PERIOD {
+        return Err(IndicatorError::Parameter { parameter, problem: format!("must be at most {MAX_PERIOD}") });
     }
     Ok(())
 }
@@ -732,6 +739,8 @@ mod tests {
     fn parameters_out_of_range_are_named() {
         let c = d(&["1", "2", "3"]);
         assert_eq!(sma(&c, 0).unwrap_err().to_string(), "the period must be at least 1");
+        assert_eq!(sma(&c, usize::MAX).unwrap_err().to_string(), "the period must be at most 25200");
+        assert_eq!(ema(&c, usize::MAX, Seeding::TaLib).unwrap_err().to_string(), "the period must be at most 25200");
         assert_eq!(ema(&c, 0, Seeding::TaLib).unwrap_err().to_string(), "the period must be at least 1");
         assert_eq!(rsi(&c, 0).unwrap_err().to_string(), "the period must be at least 1");
         assert_eq!(atr(&[], 0).unwrap_err().to_string(), "the period must be at least 1");
