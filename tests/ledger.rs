@@ -19,6 +19,21 @@ fn json(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(stdout(o).trim()).unwrap()
 }
 
+/// The household's open lots (`cairn ledger lots`, with `extra` arguments), each as its
+/// `columns`' text, sorted.
+fn lot_columns(url: &str, household: &str, extra: &[&str], columns: &[&str]) -> Vec<Vec<String>> {
+    let args = [&["ledger", "lots", "--household", household, "--format", "json"], extra].concat();
+    let lots = json(&run(url, &args));
+    let mut held: Vec<Vec<String>> = lots["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| columns.iter().map(|c| l[*c].as_str().unwrap().to_owned()).collect())
+        .collect();
+    held.sort();
+    held
+}
+
 #[tokio::test]
 async fn an_import_records_trades_and_reports_lots_and_wash_sale_gains() {
     for db in all_backends("ledger import").await {
@@ -673,19 +688,11 @@ async fn schwab_splits_name_changes_and_cash_in_lieu_are_sized_from_what_was_hel
         let o = json(&import(sample, "Roe"));
         assert_eq!(o["rows"].as_u64(), Some(9), "{o}");
 
-        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Roe", "--format", "json"]));
-        let held: Vec<(&str, &str, &str)> = lots["lots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                (l["symbol"].as_str().unwrap(), l["quantity"].as_str().unwrap(), l["adjusted_basis"].as_str().unwrap())
-            })
-            .collect();
+        let held = lot_columns(&db.url, "Roe", &[], &["symbol", "quantity", "adjusted_basis"]);
         // 101 ABC at 50 split 3:2 is 151.5; the half share went for the cash in lieu and 10
         // were journaled out: 141 keep 141/151.5 of the 5,050. XYZ 1:10 and OLDCO → NEWCO keep
         // their basis.
-        assert_eq!(held, [("ABC", "141", "4700.00"), ("NEWCO", "40", "1000.00"), ("XYZ", "25", "1000.00")]);
+        assert_eq!(held, [["ABC", "141", "4700.00"], ["NEWCO", "40", "1000.00"], ["XYZ", "25", "1000.00"]]);
 
         let gains =
             json(&run(&db.url, &["ledger", "gains", "--household", "Roe", "--year", "2024", "--format", "json"]));
@@ -756,15 +763,10 @@ async fn a_schwab_export_imports_as_one_accounts_rows_once() {
         let o = json(&import(&later, &["--account", "Schwab Brokerage"]));
         assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(1), Some(2)));
 
-        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Doe", "--format", "json"]));
-        let held: Vec<(String, String)> = lots["lots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| (l["symbol"].as_str().unwrap().to_owned(), l["quantity"].as_str().unwrap().to_owned()))
-            .collect();
-        assert!(held.contains(&("VTI".into(), "995".into())), "{held:?}");
-        assert!(held.contains(&("SCHD".into(), "0.4521".into())) && held.contains(&("SCHD".into(), "10".into())));
+        let held = lot_columns(&db.url, "Doe", &[], &["symbol", "quantity"]);
+        let has = |s: &str, q: &str| held.iter().any(|l| l == &[s, q]);
+        assert!(has("VTI", "995"), "{held:?}");
+        assert!(has("SCHD", "0.4521") && has("SCHD", "10"));
 
         // An auditor traces a row to its file, format and line: the trade's command is the
         // import's, which names the file's digest and format.
@@ -861,19 +863,11 @@ async fn an_ofx_statement_imports_each_transaction_once_across_overlapping_downl
             "the sale is recorded once: {o}"
         );
 
-        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Roe", "--format", "json"]));
-        let mut held: Vec<(String, String)> = lots["lots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| (l["symbol"].as_str().unwrap().to_owned(), l["quantity"].as_str().unwrap().to_owned()))
-            .collect();
-        held.sort();
+        let held = lot_columns(&db.url, "Roe", &[], &["symbol", "quantity"]);
         let want =
-            [("99999AAB7", "50"), ("ACME", "10"), ("ACME", "150"), ("VFIAX", "0.3"), ("VFIAX", "15"), ("VTI", "10")];
+            [["99999AAB7", "50"], ["ACME", "10"], ["ACME", "150"], ["VFIAX", "0.3"], ["VFIAX", "15"], ["VTI", "10"]];
         assert_eq!(
-            held,
-            want.map(|(s, q)| (s.to_owned(), q.to_owned())),
+            held, want,
             "ACME: 100 split 2:1 less 50 sold, and 10 more; the fund's reinvested 0.3; a CUSIP-only security"
         );
     }
@@ -908,30 +902,19 @@ async fn fidelity_and_vanguard_downloads_import_once_with_their_sweeps_listed_as
         assert!(listed.iter().all(|(_, why)| why.contains("settlement fund (VMFXX) is cash")), "{listed:?}");
         assert_eq!(json(&import(&vanguard, "Vanguard Brokerage"))["already_imported"], true);
 
-        let lots = json(&run(&db.url, &["ledger", "lots", "--household", "Poe", "--format", "json"]));
-        let mut held: Vec<(String, String, String)> = lots["lots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let text = |k: &str| l[k].as_str().unwrap().to_owned();
-                (text("account"), text("symbol"), text("quantity"))
-            })
-            .collect();
-        held.sort();
+        let held = lot_columns(&db.url, "Poe", &[], &["account", "symbol", "quantity"]);
         let want = [
-            ("Fidelity Brokerage", "FCNTX", "50"),
-            ("Fidelity Brokerage", "VTI", "0.32"),
-            ("Fidelity Brokerage", "VTI", "100"),
-            ("Fidelity Brokerage", "VXUS", "100"),
-            ("Vanguard Brokerage", "BND", "60"),
-            ("Vanguard Brokerage", "VTI", "0.15"),
-            ("Vanguard Brokerage", "VTI", "10"),
-            ("Vanguard Brokerage", "VTI", "50"),
+            ["Fidelity Brokerage", "FCNTX", "50"],
+            ["Fidelity Brokerage", "VTI", "0.32"],
+            ["Fidelity Brokerage", "VTI", "100"],
+            ["Fidelity Brokerage", "VXUS", "100"],
+            ["Vanguard Brokerage", "BND", "60"],
+            ["Vanguard Brokerage", "VTI", "0.15"],
+            ["Vanguard Brokerage", "VTI", "10"],
+            ["Vanguard Brokerage", "VTI", "50"],
         ];
         assert_eq!(
-            held,
-            want.map(|(a, s, q)| (a.to_owned(), s.to_owned(), q.to_owned())),
+            held, want,
             "Fidelity: 150 VXUS less 50 sold, a reinvested 0.32 VTI; Vanguard: 80 BND less 20, 10 VTI transferred in"
         );
         // The money-market sweeps moved no cash: the cash is what the entries add up to (and,
@@ -1178,23 +1161,11 @@ async fn ibkr_flex_query_with_currencies() {
         let o = json(&import(&later, "Ode", "ibkr", &[]));
         assert_eq!((o["rows"].as_u64(), o["duplicates"].as_u64()), (Some(1), Some(6)), "only the new buy: {o}");
 
-        let lots = |household: &str, extra: &[&str]| -> Vec<(String, String, String)> {
-            let args = [&["ledger", "lots", "--household", household, "--format", "json"], extra].concat();
-            let lots = json(&run(&db.url, &args));
-            let mut held: Vec<(String, String, String)> = lots["lots"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| {
-                    let text = |k: &str| l[k].as_str().unwrap().to_owned();
-                    (text("symbol"), text("quantity"), text("adjusted_basis"))
-                })
-                .collect();
-            held.sort();
-            held
+        let lots = |household: &str, extra: &[&str]| {
+            lot_columns(&db.url, household, extra, &["symbol", "quantity", "adjusted_basis"])
         };
-        let owned = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
-            rows.iter().map(|(s, q, b)| (s.to_string(), q.to_string(), b.to_string())).collect()
+        let owned = |rows: &[(&str, &str, &str)]| -> Vec<Vec<String>> {
+            rows.iter().map(|(s, q, b)| vec![s.to_string(), q.to_string(), b.to_string()]).collect()
         };
         // The SAP lot in dollars at the purchase's rate: 180.50 × 30 × 1.0850 + 3.00 × 1.0850 =
         // 5,875.275 + 3.255 = 5,878.53.
