@@ -371,7 +371,8 @@ async fn a_security_quoted_in_euros_is_valued_in_dollars_at_the_days_rate() {
 }
 
 /// A local replica of Stooq's daily CSV download, serving made-up closes for VTI on each NYSE
-/// trading day (`100 + i` on the i-th), and `No data` for anything else.
+/// trading day (`100 + i` on the i-th), a bad bar on Saturday 8 March 2025 (the NYSE was
+/// closed), and `No data` for anything else.
 async fn stooq_replica() -> String {
     use axum::extract::Query;
     async fn csv(Query(q): Query<std::collections::HashMap<String, String>>) -> String {
@@ -386,6 +387,10 @@ async fn stooq_replica() -> String {
         for (i, d) in days.enumerate().filter(|(_, d)| *d >= day("d1")) {
             let c = 100 + i;
             out.push_str(&format!("{d},{c},{},{},{c},1000\n", c + 1, c - 1));
+        }
+        let saturday = chrono::NaiveDate::from_ymd_opt(2025, 3, 8).unwrap();
+        if (day("d1")..=day("d2")).contains(&saturday) {
+            out.push_str("2025-03-08,105,106,104,105,10\n");
         }
         out
     }
@@ -414,7 +419,9 @@ async fn bars_are_fetched_from_a_provider_and_indicators_computed_over_them() {
         assert_eq!(o.status.code(), Some(1), "NOPE has no provider: {}", stderr(&o));
         let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!((report["recorded"].as_u64(), report["failed"].as_u64()), (Some(10), Some(1)), "{report}");
-        assert_eq!(report["symbols"][0]["provider"], "stooq");
+        assert_eq!(report["rejected"].as_u64(), Some(1), "the Saturday bar: {report}");
+        assert_eq!(report["symbols"][0]["rejected"][0]["checks"][0], "calendar", "{report}");
+        assert_eq!(report["symbols"][0]["providers"][0], "stooq");
         assert!(report["symbols"][1]["attempts"][0]["problem"].as_str().unwrap().contains("no data"), "{report}");
         // Again: nothing new.
         let o = run(
@@ -426,7 +433,23 @@ async fn bars_are_fetched_from_a_provider_and_indicators_computed_over_them() {
             .concat(),
         );
         let again: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!((again["recorded"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(10)), "{again}");
+        // The Saturday bar was refused once and is not refused again.
+        assert_eq!((again["recorded"].as_u64(), again["rejected"].as_u64()), (Some(0), Some(0)), "{again}");
+        assert_eq!(again["unchanged"].as_u64(), Some(11), "{again}");
+
+        // Every recorded bar is graded; the refused one is kept with why.
+        let q = json(&run(&db.url, &["market", "quality", "--symbol", "vti", "--format", "json"]));
+        assert_eq!(q["grades"], serde_json::json!({"excellent": 10}), "{q}");
+        assert_eq!(q["refused"], 1, "{q}");
+        let q = json(&run(&db.url, &["market", "quality", "--symbol", "VTI", "--problems", "--format", "json"]));
+        let rows = q["quality"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{q}");
+        assert_eq!(
+            (&rows[0]["date"], &rows[0]["status"], &rows[0]["source"]),
+            (&"2025-03-08".into(), &"refused".into(), &"stooq".into())
+        );
+        assert_eq!(rows[0]["checks"], "calendar");
+        assert!(rows[0]["reasons"].as_str().unwrap().contains("Saturday"), "{q}");
 
         let bars = json(&run(&db.url, &["market", "bars", "--symbol", "VTI", "--format", "json"]));
         let rows = bars["bars"].as_array().unwrap();
@@ -459,5 +482,56 @@ async fn bars_are_fetched_from_a_provider_and_indicators_computed_over_them() {
         assert!(stderr(&o).contains("indicator: \"rsi:0\": the period must be at least 1"), "{}", stderr(&o));
         let o = run(&db.url, &["market", "providers", "--providers", &providers, "--probe", "NOPE"]);
         assert!(stdout(&o).contains("stooq") && stdout(&o).contains("no data"), "{}", stdout(&o));
+    }
+}
+
+/// `cairn serve` with a providers file that has an `[ingest]` table fetches by itself: bars
+/// arrive without anyone running `market fetch`, and `/metrics` shows the run and the
+/// provider's breaker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_ingests_on_its_schedule_and_shows_the_providers_on_metrics() {
+    let base = stooq_replica().await;
+    for db in all_backends("market ingest").await {
+        let dir = tempfile::tempdir().unwrap();
+        let providers = write_file(
+            &dir,
+            "providers.toml",
+            &format!(
+                "[[provider]]\nname = \"stooq\"\nkind = \"stooq\"\nbase_url = \"{base}\"\n\n\
+                 [ingest]\nsymbols = [\"VTI\"]\nevery_seconds = 3600\nlookback_days = 10\n"
+            ),
+        );
+        let mut env = common::server_env(dir.path());
+        env.push(("CAIRN_PROVIDERS".into(), providers));
+        let (mut child, url) = common::serve(&db.url, env);
+        let mut metrics = String::new();
+        for _ in 0..150 {
+            metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+            if metrics.lines().any(|l| l == "cairn_ingest_runs_total 1")
+                && !metrics.lines().any(|l| l == "cairn_ingest_last_run_timestamp_seconds 0")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+        assert!(metrics.lines().any(|l| l == "cairn_ingest_runs_total 1"), "{metrics}");
+        assert!(metrics.lines().any(|l| l == "cairn_ingest_failed_runs_total 0"), "{metrics}");
+        assert!(
+            metrics.lines().any(|l| l == "cairn_market_provider_state{provider=\"stooq\",state=\"closed\"} 1"),
+            "{metrics}"
+        );
+        assert!(metrics.lines().any(|l| l == "cairn_market_provider_calls_total{provider=\"stooq\"} 1"), "{metrics}");
+        let recorded = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("cairn_ingest_bars_recorded_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        // The last ten days hold at least five NYSE trading days.
+        assert!(recorded >= 5, "{metrics}");
+        let bars = json(&run(&db.url, &["market", "bars", "--symbol", "VTI", "--format", "json"]));
+        assert_eq!(bars["bars"].as_array().unwrap().len() as u64, recorded, "{bars}");
+        assert!(bars["bars"].as_array().unwrap().iter().all(|b| b["source"] == "stooq"), "{bars}");
     }
 }

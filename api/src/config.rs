@@ -9,6 +9,7 @@
 //! | the JWT signing key | `CAIRN_JWT_KEY_FILE` | `jwt-ed25519.pem` beside the master key file |
 //! | Argon2id cost | `CAIRN_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`, `_CONCURRENCY` | 64 MiB, 3, 4, 4 |
 //! | the NATS relay | `--nats-url` / `CAIRN_NATS_URL` (and the stream and subject flags) | off |
+//! | market data providers, the ingestion schedule | `CAIRN_PROVIDERS` (a TOML file; see the README) | off |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -91,6 +92,9 @@ pub struct Config {
     pub relay: Option<RelayConfig>,
     /// Run the risk worker beside the projectors (`serve` does).
     pub risk_worker: bool,
+    /// The market data providers' file: their health on `/metrics`, and the ingestion worker
+    /// when it has an `[ingest]` table.
+    pub providers: Option<PathBuf>,
 }
 
 impl Config {
@@ -108,6 +112,7 @@ impl Config {
             hash_cost: HashCost::from_env()?,
             relay,
             risk_worker: true,
+            providers: std::env::var_os("CAIRN_PROVIDERS").filter(|p| !p.is_empty()).map(PathBuf::from),
         })
     }
 }

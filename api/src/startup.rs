@@ -61,13 +61,31 @@ impl Application {
             let worker = workers::risk::follow(db.clone(), store.clone(), risk.clone(), stopping.clone());
             tasks.push(("risk worker", tokio::spawn(worker)));
         }
+        // Market data: the providers' file, and the ingestion worker when it has a schedule.
+        let market = match &config.providers {
+            None => workers::market::runtime::Runtime::default(),
+            Some(path) => workers::market::runtime::Runtime::load(path)
+                .with_context(|| format!("market data providers {}", path.display()))?,
+        };
+        let market = Arc::new(market);
+        if let (Some(selector), Some(ingest)) = (&market.selector, &market.settings.ingest) {
+            let worker = workers::market::ingest::run(
+                commands::Context::new(store.clone()),
+                selector.clone(),
+                ingest.clone(),
+                domain::quality::QualityConfig::default(),
+                market.ingest.clone(),
+                stopping.clone(),
+            );
+            tasks.push(("market data ingestion", tokio::spawn(worker)));
+        }
         crate::http::idempotency::create_table(&db).await?;
         let vault = commands::security::vault::Vault::new(store.clone(), config.master_key.load()?);
         let keys = Keys::load_or_create(&config.jwt_key_file)
             .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
         let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));
         let commands = commands::Context::new(store.clone());
-        let state = AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk };
+        let state = AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk, market };
         let server = crate::http::Application::build(state.clone(), config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

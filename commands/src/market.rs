@@ -74,6 +74,42 @@ pub async fn record_bars<S: EventStore>(
     Ok(summary)
 }
 
+/// What recording providers' bars did, per symbol: `(symbol, recorded, revised, refused)`
+/// (refusals recorded now; one refused before and again records nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchRecorded {
+    pub per_symbol: Vec<(String, usize, usize, usize)>,
+    /// Each event recorded, per symbol, in the order recorded.
+    pub events: Vec<(String, Vec<MarketEvent>)>,
+}
+
+/// Records providers' bars ([`domain::market::FetchDecider`]: checked against each symbol's
+/// history inside the decision), every symbol's stream in one transaction.
+pub async fn record_fetched<S: EventStore>(
+    cx: &Context<S>,
+    fetched: Vec<domain::market::Fetched>,
+    caller: &Caller,
+) -> Result<FetchRecorded, CommandError> {
+    let mut decisions = Vec::with_capacity(fetched.len());
+    for f in fetched {
+        decisions.push((market_stream(&f.symbol)?, f));
+    }
+    let done =
+        aggregate::execute_many::<domain::market::FetchDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await?;
+    let mut out = FetchRecorded::default();
+    for ((_, f), executed) in decisions.iter().zip(done) {
+        let count = |pick: fn(&MarketEvent) -> bool| executed.events.iter().filter(|e| pick(e)).count();
+        out.per_symbol.push((
+            f.symbol.clone(),
+            count(|e| matches!(e, MarketEvent::BarRecorded { .. })),
+            count(|e| matches!(e, MarketEvent::BarRevised { .. })),
+            count(|e| matches!(e, MarketEvent::BarRejected { .. })),
+        ));
+        out.events.push((f.symbol.clone(), executed.events));
+    }
+    Ok(out)
+}
+
 /// A symbol's recorded bars, oldest first.
 pub async fn recorded_bars<S: EventStore>(
     cx: &Context<S>,

@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::quality::{assess_bar, Finding, Graded, QualityConfig};
 use crate::DomainError;
 
 /// A daily bar.
@@ -101,17 +102,29 @@ pub enum MarketEvent {
     BarRecorded {
         symbol: String,
         bar: Bar,
+        /// The grade and flags of a bar that came from a provider through the checks
+        /// ([`FetchDecider`]); absent for a bar imported from a file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quality: Option<Graded>,
     },
     BarRevised {
         symbol: String,
         bar: Bar,
         previous: Bar,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quality: Option<Graded>,
+    },
+    /// A provider's bar the checks refused (a day the exchange was closed, inconsistent
+    /// prices, a close the other providers disagree with), kept with the reasons so a person
+    /// can see what was left out and why. It changes no price.
+    BarRejected {
+        symbol: String,
+        /// The bar as the provider sent it; `source` names the provider.
+        bar: Bar,
+        findings: Vec<Finding>,
     },
     /// The symbol's description, first given or changed (the previous one stays in the log).
-    SecurityDescribed {
-        symbol: String,
-        security: Security,
-    },
+    SecurityDescribed { symbol: String, security: Security },
 }
 
 impl MarketEvent {
@@ -119,6 +132,7 @@ impl MarketEvent {
         match self {
             Self::BarRecorded { .. } => "BarRecorded",
             Self::BarRevised { .. } => "BarRevised",
+            Self::BarRejected { .. } => "BarRejected",
             Self::SecurityDescribed { .. } => "SecurityDescribed",
         }
     }
@@ -129,12 +143,18 @@ impl MarketEvent {
 pub struct Market {
     pub bars: BTreeMap<NaiveDate, Bar>,
     pub security: Option<Security>,
+    /// The bars refused, by day and provider (the latest refusal of each), so the same bar
+    /// refused again records nothing.
+    pub rejected: BTreeMap<(NaiveDate, String), Bar>,
 }
 
 pub fn evolve(mut m: Market, e: &MarketEvent) -> Market {
     match e {
         MarketEvent::BarRecorded { bar, .. } | MarketEvent::BarRevised { bar, .. } => {
             m.bars.insert(bar.date, bar.clone());
+        }
+        MarketEvent::BarRejected { bar, .. } => {
+            m.rejected.insert((bar.date, bar.source.clone().unwrap_or_default()), bar.clone());
         }
         MarketEvent::SecurityDescribed { security, .. } => m.security = Some(security.clone()),
     }
@@ -249,8 +269,126 @@ pub fn decide(m: &Market, symbol: &str, bars: &[(u64, Bar)]) -> Result<Vec<Marke
                 symbol: symbol.to_owned(),
                 bar: bar.clone(),
                 previous: previous.clone(),
+                quality: None,
             }),
-            None => events.push(MarketEvent::BarRecorded { symbol: symbol.to_owned(), bar: bar.clone() }),
+            None => {
+                events.push(MarketEvent::BarRecorded { symbol: symbol.to_owned(), bar: bar.clone(), quality: None })
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// A provider's bars for one symbol, to be checked against the symbol's recorded history
+/// before they are recorded ([`FetchDecider`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub symbol: String,
+    /// The bars to record (at most one per day), each with its `source`.
+    pub bars: Vec<Bar>,
+    /// Bars already refused before the history checks (a close the other providers disagree
+    /// with), each with why.
+    pub refused: Vec<(Bar, Vec<Finding>)>,
+    /// The thresholds, already for this symbol ([`QualityConfig::for_symbol`]).
+    pub quality: QualityConfig,
+}
+
+/// Bars from providers as a decider: each bar, in date order, is checked by
+/// [`crate::quality::assess_bar`] against the symbol's recorded bars before its day (and the
+/// command's bars already accepted), then:
+///
+/// - refused (a day the exchange was closed, inconsistent prices): `BarRejected` with the
+///   findings, unless the same bar from the same provider was refused already;
+/// - otherwise recorded as [`decide`] does (`BarRecorded`, `BarRevised`, or nothing when
+///   unchanged), the event carrying the bar's grade and flags.
+///
+/// The checks read the symbol's history from the state, inside the decision, so two fetches
+/// racing for one symbol are checked against what the other recorded (the executor decides
+/// again after a conflict).
+pub struct FetchDecider;
+
+impl crate::decider::Decider for FetchDecider {
+    type State = Market;
+    type Command = Fetched;
+    type Event = MarketEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(m: &Market, f: &Fetched) -> Result<Vec<MarketEvent>, DomainError> {
+        decide_fetched(m, f)
+    }
+
+    fn evolve(state: Market, event: &MarketEvent) -> Market {
+        evolve(state, event)
+    }
+
+    fn event_type(event: &MarketEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+fn decide_fetched(m: &Market, f: &Fetched) -> Result<Vec<MarketEvent>, DomainError> {
+    let symbol = &f.symbol;
+    let mut events = Vec::new();
+    let reject = |bar: &Bar, findings: Vec<Finding>, events: &mut Vec<MarketEvent>| {
+        let key = (bar.date, bar.source.clone().unwrap_or_default());
+        if m.rejected.get(&key) != Some(bar) {
+            events.push(MarketEvent::BarRejected { symbol: symbol.clone(), bar: bar.clone(), findings });
+        }
+    };
+    for (bar, findings) in &f.refused {
+        reject(bar, findings.clone(), &mut events);
+    }
+    let mut bars: Vec<&Bar> = f.bars.iter().collect();
+    bars.sort_by_key(|b| b.date);
+    if let Some(w) = bars.windows(2).find(|w| w[0].date == w[1].date) {
+        return Err(DomainError::Rejected {
+            line: None,
+            field: "date".into(),
+            problem: format!("{symbol} {} was given twice", w[1].date),
+        });
+    }
+    let needed = f.quality.history_needed();
+    // The bars accepted so far in this decision, which later candidates are checked against.
+    let mut accepted: BTreeMap<NaiveDate, &Bar> = BTreeMap::new();
+    let mut window: Vec<Bar> = Vec::with_capacity(needed);
+    for bar in bars {
+        window.clear();
+        let mut recorded = m.bars.range(..bar.date).rev().peekable();
+        let mut ours = accepted.range(..bar.date).rev().peekable();
+        while window.len() < needed {
+            let next = match (recorded.peek(), ours.peek()) {
+                (Some((d1, _)), Some((d2, _))) if d2 >= d1 => {
+                    if d1 == d2 {
+                        recorded.next();
+                    }
+                    ours.next().map(|(_, b)| *b)
+                }
+                (Some(_), _) => recorded.next().map(|(_, b)| b),
+                (None, Some(_)) => ours.next().map(|(_, b)| *b),
+                (None, None) => None,
+            };
+            match next {
+                Some(b) => window.push(b.clone()),
+                None => break,
+            }
+        }
+        window.reverse();
+        let assessment = assess_bar(bar, &window, &f.quality);
+        let Some(grade) = assessment.grade else {
+            reject(bar, assessment.findings, &mut events);
+            continue;
+        };
+        accepted.insert(bar.date, bar);
+        let quality = Some(Graded { grade, findings: assessment.findings });
+        match m.bars.get(&bar.date) {
+            Some(previous) if previous == bar => {}
+            Some(previous) => events.push(MarketEvent::BarRevised {
+                symbol: symbol.clone(),
+                bar: bar.clone(),
+                previous: previous.clone(),
+                quality,
+            }),
+            None => events.push(MarketEvent::BarRecorded { symbol: symbol.clone(), bar: bar.clone(), quality }),
         }
     }
     Ok(events)
@@ -337,6 +475,51 @@ mod tests {
         assert!(
             matches!(&revised[0], MarketEvent::BarRevised { previous, .. } if previous.volume == Decimal::from(100))
         );
+    }
+
+    fn fetched(bars: Vec<Bar>) -> Fetched {
+        Fetched { symbol: "X".into(), bars, refused: Vec::new(), quality: QualityConfig::default() }
+    }
+
+    fn trading_days(from: &str, n: usize) -> Vec<NaiveDate> {
+        let first: NaiveDate = from.parse().unwrap();
+        first.iter_days().filter(|d| !crate::calendar::is_market_closed(*d)).take(n).collect()
+    }
+
+    #[test]
+    fn fetched_bars_are_checked_against_the_history_and_the_bars_before_them() {
+        use crate::quality::{Check, Grade};
+        // 30 recorded days alternating 100 and 101, then one fetch of three more days: an
+        // ordinary day, a jump to 150 (checked against the recorded days and the ordinary day
+        // just accepted), and a Saturday.
+        let days = trading_days("2025-01-02", 32);
+        let mut m = Market::default();
+        for (i, d) in days[..30].iter().enumerate() {
+            let c = 100 + (i as i64 % 2);
+            let mut b = bar(&d.to_string(), c, c + 1, c - 1, c, 1000);
+            b.date = *d;
+            m = evolve(m, &MarketEvent::BarRecorded { symbol: "X".into(), bar: b, quality: None });
+        }
+        let ordinary = bar(&days[30].to_string(), 100, 101, 99, 100, 1000);
+        let jump = bar(&days[31].to_string(), 150, 151, 149, 150, 1000);
+        let saturday = bar("2025-02-15", 150, 151, 149, 150, 1000);
+        let events = decide_fetched(&m, &fetched(vec![jump.clone(), saturday.clone(), ordinary.clone()])).unwrap();
+        assert_eq!(events.len(), 3, "{events:?}");
+        let graded = |e: &MarketEvent| match e {
+            MarketEvent::BarRecorded { bar, quality: Some(q), .. } => (bar.date, q.grade, q.findings.len()),
+            other => panic!("not a graded bar: {other:?}"),
+        };
+        assert_eq!(graded(&events[1]), (days[30], Grade::Excellent, 0));
+        let (date, grade, _) = graded(&events[2]);
+        assert_eq!((date, grade), (days[31], Grade::Poor));
+        let MarketEvent::BarRejected { bar: refused, findings, .. } = &events[0] else { panic!("{:?}", events[0]) };
+        assert_eq!((refused.date, findings[0].check), (saturday.date, Check::Calendar));
+        // The same bars again: the refusal is not recorded twice, the bars are unchanged.
+        let m = events.iter().fold(m, evolve);
+        assert!(decide_fetched(&m, &fetched(vec![jump, saturday, ordinary])).unwrap().is_empty());
+        // Two bars for one day are a provider's mistake.
+        let twice = vec![bar("2025-03-03", 1, 1, 1, 1, 1), bar("2025-03-03", 2, 2, 2, 2, 1)];
+        assert!(decide_fetched(&Market::default(), &fetched(twice)).unwrap_err().to_string().contains("given twice"));
     }
 
     #[test]

@@ -154,6 +154,12 @@ fn yes() -> bool {
 }
 
 impl QualityConfig {
+    /// How many of the latest recorded bars before a candidate the checks read: the lookback's
+    /// returns need one bar more than their count; the volume and stale checks read fewer.
+    pub fn history_needed(&self) -> usize {
+        (self.lookback + 1).max(self.volume_window).max(self.stale_days)
+    }
+
     /// These thresholds for `symbol`: a currency pair is not held to the NYSE calendar.
     pub fn for_symbol(&self, symbol: &str) -> QualityConfig {
         QualityConfig { exchange_calendar: crate::fx::currency_of_pair(symbol).is_none(), ..self.clone() }
@@ -194,6 +200,26 @@ pub enum Grade {
     Poor,
 }
 
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Excellent => "excellent",
+            Self::Good => "good",
+            Self::Fair => "fair",
+            Self::Poor => "poor",
+        }
+    }
+}
+
+/// A recorded bar's grade and the flags behind it, kept on its `BarRecorded` / `BarRevised`
+/// event when it came from a provider through the checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Graded {
+    pub grade: Grade,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
 /// What a finding means for the bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,12 +256,32 @@ pub enum Check {
     QuoteCrossed,
     /// A quote's spread is wide.
     WideSpread,
+    /// A provider's close left out of the consensus of several providers (or no consensus).
+    Consensus,
 }
 
 impl Check {
+    /// The check's name as the read models and reports show it (`price_jump`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ohlc => "ohlc",
+            Self::Calendar => "calendar",
+            Self::PriceJump => "price_jump",
+            Self::IqrFarOut => "iqr_far_out",
+            Self::IqrFence => "iqr_fence",
+            Self::VolumeSpike => "volume_spike",
+            Self::Stale => "stale",
+            Self::MissingVolume => "missing_volume",
+            Self::QuotePrice => "quote_price",
+            Self::QuoteCrossed => "quote_crossed",
+            Self::WideSpread => "wide_spread",
+            Self::Consensus => "consensus",
+        }
+    }
+
     pub fn severity(self) -> Severity {
         match self {
-            Self::Ohlc | Self::Calendar | Self::QuotePrice | Self::QuoteCrossed => Severity::Reject,
+            Self::Ohlc | Self::Calendar | Self::QuotePrice | Self::QuoteCrossed | Self::Consensus => Severity::Reject,
             _ => Severity::Flag,
         }
     }
@@ -244,7 +290,7 @@ impl Check {
     /// graded.
     pub fn grade(self) -> Option<Grade> {
         match self {
-            Self::Ohlc | Self::Calendar | Self::QuotePrice | Self::QuoteCrossed => None,
+            Self::Ohlc | Self::Calendar | Self::QuotePrice | Self::QuoteCrossed | Self::Consensus => None,
             Self::MissingVolume | Self::IqrFence => Some(Grade::Good),
             Self::VolumeSpike | Self::Stale | Self::WideSpread => Some(Grade::Fair),
             Self::PriceJump | Self::IqrFarOut => Some(Grade::Poor),
@@ -261,7 +307,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(check: Check, reason: impl Into<String>) -> Self {
+    pub fn new(check: Check, reason: impl Into<String>) -> Self {
         Self { check, severity: check.severity(), reason: reason.into() }
     }
 }

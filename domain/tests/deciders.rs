@@ -67,7 +67,7 @@ fn bar(day: u32, close: rust_decimal::Decimal) -> Bar {
 
 #[test]
 fn a_bar_again_is_nothing_and_a_changed_bar_is_a_revision() {
-    let recorded = MarketEvent::BarRecorded { symbol: "VTI".into(), bar: bar(2, dec!(10)) };
+    let recorded = MarketEvent::BarRecorded { symbol: "VTI".into(), bar: bar(2, dec!(10)), quality: None };
     // The same bar again records nothing; a new day is recorded; a changed day is revised.
     given::<MarketDecider>(std::slice::from_ref(&recorded))
         .when(&("VTI".into(), vec![(2, bar(2, dec!(10)))]))
@@ -75,8 +75,13 @@ fn a_bar_again_is_nothing_and_a_changed_bar_is_a_revision() {
     given::<MarketDecider>(std::slice::from_ref(&recorded))
         .when(&("VTI".into(), vec![(2, bar(2, dec!(11))), (3, bar(3, dec!(12)))]))
         .then(&[
-            MarketEvent::BarRevised { symbol: "VTI".into(), bar: bar(2, dec!(11)), previous: bar(2, dec!(10)) },
-            MarketEvent::BarRecorded { symbol: "VTI".into(), bar: bar(3, dec!(12)) },
+            MarketEvent::BarRevised {
+                symbol: "VTI".into(),
+                bar: bar(2, dec!(11)),
+                previous: bar(2, dec!(10)),
+                quality: None,
+            },
+            MarketEvent::BarRecorded { symbol: "VTI".into(), bar: bar(3, dec!(12)), quality: None },
         ]);
     let twice = given::<MarketDecider>(&[])
         .when(&("VTI".into(), vec![(2, bar(2, dec!(10))), (3, bar(2, dec!(10)))]))

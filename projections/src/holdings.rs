@@ -355,7 +355,7 @@ impl Unit<'_> {
                     let event: MarketEvent =
                         upcasters.decode_versioned(e, domain::market::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
                     // A security's description moves no price.
-                    if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } =
+                    if let MarketEvent::BarRecorded { symbol, bar, .. } | MarketEvent::BarRevised { symbol, bar, .. } =
                         event
                     {
                         decoded.push((symbol, Price { date: bar.date, close: bar.close, position: e.global_position }));

@@ -6,6 +6,13 @@
 //! keeps the global position of the event that recorded it, so a valuation can be traced to
 //! its bar, and whether it was a revision. The `securities` table is the security master: each
 //! symbol's latest description (name, asset class, sector, region).
+//!
+//! Data quality: a bar that came from a provider through the checks (`cairn market fetch`)
+//! keeps its grade (`excellent`, `good`, `fair`, `poor`) and its flags (`checks`: the checks'
+//! names, `flags`: their reasons, `; `-separated); a bar imported from a file has none (it was
+//! not checked against its history). The `price_rejections` table keeps each bar a provider
+//! sent that the checks refused (`BarRejected`), by symbol, day and provider, with the reasons:
+//! the latest refusal of each.
 
 use std::collections::BTreeMap;
 
@@ -30,11 +37,32 @@ pub const PRICES: Table = Table {
         col("vwap", Dec),
         col("source", Text),
         col("revised", Bool),
+        col("grade", Text),
+        col("checks", Text),
+        col("flags", Text),
         col("position", Int),
     ],
     key: &["symbol", "day"],
     scope: "symbol",
     time_series: true,
+};
+
+/// Bars a provider sent that the checks refused: the latest refusal per symbol, day and
+/// provider, with the bar's close and why.
+pub const PRICE_REJECTIONS: Table = Table {
+    name: "price_rejections",
+    columns: &[
+        col("symbol", Text),
+        col("day", Date),
+        col("source", Text),
+        col("close", Dec),
+        col("checks", Text),
+        col("reasons", Text),
+        col("position", Int),
+    ],
+    key: &["symbol", "day", "source"],
+    scope: "symbol",
+    time_series: false,
 };
 
 /// The security master: each symbol's latest description (`SecurityDescribed`), with the
@@ -58,19 +86,21 @@ pub const SECURITIES: Table = Table {
 pub struct Prices {
     pending: BTreeMap<(String, NaiveDate), Row>,
     securities: BTreeMap<String, Row>,
+    rejections: BTreeMap<(String, NaiveDate, String), Row>,
     upcasters: Upcasters,
 }
 
 impl Prices {
     pub const NAME: &'static str = "prices";
-    /// 2: the `securities` table.
-    pub const VERSION: i64 = 2;
+    /// 2: the `securities` table. 3: grades, flags and `price_rejections`.
+    pub const VERSION: i64 = 3;
     pub const CATEGORIES: &'static [&'static str] = &["market"];
-    pub const TABLES: &'static [&'static Table] = &[&PRICES, &SECURITIES];
+    pub const TABLES: &'static [&'static Table] = &[&PRICES, &SECURITIES, &PRICE_REJECTIONS];
 
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
         self.securities.clear();
+        self.rejections.clear();
     }
 
     pub(crate) async fn absorb(&mut self, _db: &Db, _generation: i64, events: &[StoredEvent]) -> Result<()> {
@@ -79,9 +109,16 @@ impl Prices {
                 .upcasters
                 .decode_versioned(e, domain::market::SCHEMA_VERSION)
                 .map_err(|x| Error::Decode { position: e.global_position, problem: x.to_string() })?;
-            let (symbol, bar, revised) = match &event {
-                MarketEvent::BarRecorded { symbol, bar } => (symbol, bar, false),
-                MarketEvent::BarRevised { symbol, bar, .. } => (symbol, bar, true),
+            let (symbol, bar, revised, quality) = match &event {
+                MarketEvent::BarRecorded { symbol, bar, quality } => (symbol, bar, false, quality),
+                MarketEvent::BarRevised { symbol, bar, quality, .. } => (symbol, bar, true, quality),
+                MarketEvent::BarRejected { symbol, bar, findings } => {
+                    let source = bar.source.clone().unwrap_or_default();
+                    let (checks, reasons) = joined(findings);
+                    let r = row![symbol, bar.date, source, bar.close, checks, reasons, e.global_position];
+                    self.rejections.insert((symbol.clone(), bar.date, source), r);
+                    continue;
+                }
                 MarketEvent::SecurityDescribed { symbol, security } => {
                     let r = row![
                         symbol,
@@ -95,6 +132,7 @@ impl Prices {
                     continue;
                 }
             };
+            let flags = quality.as_ref().filter(|q| !q.findings.is_empty()).map(|q| joined(&q.findings));
             let r = row![
                 symbol,
                 bar.date,
@@ -107,6 +145,9 @@ impl Prices {
                 bar.vwap,
                 bar.source,
                 revised,
+                quality.as_ref().map(|q| q.grade.as_str()),
+                flags.as_ref().map(|f| &f.0),
+                flags.as_ref().map(|f| &f.1),
                 e.global_position,
             ];
             self.pending.insert((symbol.clone(), bar.date), r);
@@ -118,8 +159,17 @@ impl Prices {
         let rows: Vec<Row> = std::mem::take(&mut self.pending).into_values().collect();
         db.insert(tx, &PRICES, generation, &rows, true).await?;
         let rows: Vec<Row> = std::mem::take(&mut self.securities).into_values().collect();
-        db.insert(tx, &SECURITIES, generation, &rows, true).await
+        db.insert(tx, &SECURITIES, generation, &rows, true).await?;
+        let rows: Vec<Row> = std::mem::take(&mut self.rejections).into_values().collect();
+        db.insert(tx, &PRICE_REJECTIONS, generation, &rows, true).await
     }
+}
+
+/// The findings' check names and reasons, each `; `-separated (empty strings for none).
+fn joined(findings: &[domain::quality::Finding]) -> (String, String) {
+    let checks: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
+    let reasons: Vec<&str> = findings.iter().map(|f| f.reason.as_str()).collect();
+    (checks.join("; "), reasons.join("; "))
 }
 
 /// Every close of `symbols` dated on or before `until`, as `(symbol, day, close)`: the three

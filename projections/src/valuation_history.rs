@@ -183,7 +183,9 @@ impl ValuationHistory {
             for e in chunk.iter() {
                 let event: MarketEvent =
                     upcasters.decode_versioned(e, domain::market::SCHEMA_VERSION).map_err(|x| decode_err(e, x))?;
-                if let MarketEvent::BarRecorded { symbol, bar } | MarketEvent::BarRevised { symbol, bar, .. } = event {
+                if let MarketEvent::BarRecorded { symbol, bar, .. } | MarketEvent::BarRevised { symbol, bar, .. } =
+                    event
+                {
                     closes.push((symbol, bar.date, bar.close));
                 }
             }

@@ -92,8 +92,8 @@ pub fn trigger(upcasters: &Upcasters, e: &StoredEvent) -> Result<Option<Trigger>
                 MarketEvent::BarRecorded { symbol, .. } | MarketEvent::BarRevised { symbol, .. } => {
                     Some(Trigger::Symbol(symbol))
                 }
-                // A description moves no price and so no risk figure.
-                MarketEvent::SecurityDescribed { .. } => None,
+                // A description or a refused bar moves no price and so no risk figure.
+                MarketEvent::SecurityDescribed { .. } | MarketEvent::BarRejected { .. } => None,
             }
         }
         _ => None,

@@ -13,10 +13,10 @@ use axum::Router;
 use chrono::{NaiveDate, TimeZone};
 use commands::aggregate::Caller;
 use commands::Context;
-use event_store::Store;
+use event_store::{EventStore, Store};
 use workers::market::breaker::State as Breaker;
 use workers::market::config;
-use workers::market::fetch::{fetch, Request};
+use workers::market::fetch::{fetch, Mode, Request};
 
 const SYMBOLS: [&str; 4] = ["VTI", "BND", "SPY", "QQQ"];
 
@@ -132,20 +132,21 @@ async fn the_fetch_fails_over_mid_run_and_the_breaker_opens_then_closes() {
     let symbols: Vec<String> = SYMBOLS.iter().map(|s| s.to_string()).collect();
 
     // The primary answers every symbol.
-    let first = Request { symbols: symbols.clone(), from: day("2025-03-03"), to: day("2025-03-07") };
+    let first = Request { symbols: symbols.clone(), from: day("2025-03-03"), to: day("2025-03-07"), mode: Mode::First };
     let r = fetch(&cx, &selector, &first, &quality, &caller).await.unwrap();
     assert_eq!((r.recorded, r.failed, r.rejected), (20, 0, 0), "{r:?}");
-    assert!(r.symbols.iter().all(|s| s.provider.as_deref() == Some("polygon")));
+    assert!(r.symbols.iter().all(|s| s.providers == ["polygon"]));
     // Again: nothing new.
     let again = fetch(&cx, &selector, &first, &quality, &caller).await.unwrap();
     assert_eq!((again.recorded, again.unchanged), (0, 20));
 
     // The primary goes down after one more answer, in the middle of the next fetch.
     replica.limit.store(replica.served.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
-    let second = Request { symbols: symbols.clone(), from: day("2025-03-10"), to: day("2025-03-14") };
+    let second =
+        Request { symbols: symbols.clone(), from: day("2025-03-10"), to: day("2025-03-14"), mode: Mode::First };
     let r = fetch(&cx, &selector, &second, &quality, &caller).await.unwrap();
     assert_eq!((r.recorded, r.failed), (20, 0), "every symbol recorded: {r:?}");
-    let used: Vec<&str> = r.symbols.iter().map(|s| s.provider.as_deref().unwrap()).collect();
+    let used: Vec<&str> = r.symbols.iter().map(|s| s.providers[0].as_str()).collect();
     assert_eq!(used, ["polygon", "stooq", "stooq", "stooq"]);
     // BND and SPY were tried on the primary and failed (503); then the window of four held two
     // failures in four, 50 %: the breaker opened and QQQ skipped it.
@@ -160,9 +161,10 @@ async fn the_fetch_fails_over_mid_run_and_the_breaker_opens_then_closes() {
     // The primary is back; after the breaker's wait a trial call goes through and closes it.
     replica.limit.store(usize::MAX, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let third = Request { symbols: vec!["VTI".into()], from: day("2025-03-17"), to: day("2025-03-17") };
+    let third =
+        Request { symbols: vec!["VTI".into()], from: day("2025-03-17"), to: day("2025-03-17"), mode: Mode::First };
     let r = fetch(&cx, &selector, &third, &quality, &caller).await.unwrap();
-    assert_eq!(r.symbols[0].provider.as_deref(), Some("polygon"));
+    assert_eq!(r.symbols[0].providers, ["polygon"]);
     assert_eq!(selector.sources()[0].breaker.state(), Breaker::Closed);
     let health = selector.sources()[0].health();
     // 4 + 4 answered, then VTI answered, BND and SPY failed, QQQ skipped; then the trial.
@@ -185,8 +187,12 @@ async fn a_symbol_no_provider_knows_is_reported_and_the_others_recorded() {
     let toml = format!("[[provider]]\nname = \"stooq\"\nkind = \"stooq\"\nbase_url = \"{stooq_url}\"\n");
     let (selector, _) = config::parse(&toml, &|_| None).unwrap();
     let cx = Context::new(Store::open("sqlite::memory:").await.unwrap());
-    let request =
-        Request { symbols: vec!["VTI".into(), "NOPE".into()], from: day("2025-03-03"), to: day("2025-03-07") };
+    let request = Request {
+        symbols: vec!["VTI".into(), "NOPE".into()],
+        from: day("2025-03-03"),
+        to: day("2025-03-07"),
+        mode: Mode::First,
+    };
     let r = fetch(
         &cx,
         &selector,
@@ -198,6 +204,108 @@ async fn a_symbol_no_provider_knows_is_reported_and_the_others_recorded() {
     .unwrap();
     assert_eq!((r.recorded, r.failed), (5, 1));
     let nope = &r.symbols[1];
-    assert_eq!(nope.provider, None);
+    assert!(nope.providers.is_empty());
     assert!(nope.attempts[0].problem.contains("no data"), "{nope:?}");
+}
+
+/// Three vendors answer for VTI; one of them is 10% off on one day and sends a bar for a
+/// Saturday. The median of the three is recorded, the bad close is refused as a consensus
+/// outlier, the Saturday bar by the calendar, and both refusals are kept once.
+#[tokio::test]
+async fn the_consensus_refuses_a_planted_bad_value_and_keeps_why() {
+    let polygon_url = serve(
+        Router::new()
+            .route("/v2/aggs/ticker/{symbol}/range/1/day/{from}/{to}", get(polygon))
+            .with_state(Replica { served: Arc::default(), limit: Arc::new(AtomicUsize::new(usize::MAX)) }),
+    )
+    .await;
+    let stooq_url = serve(Router::new().route("/q/d/l/", get(stooq))).await;
+    let bad_url = serve(Router::new().route(
+        "/q/d/l/",
+        get(|Query(q): Query<std::collections::HashMap<String, String>>| async move {
+            let good = stooq(Query(q)).await;
+            let mut out = String::new();
+            for line in good.lines() {
+                if line.starts_with("2025-03-05,") {
+                    // 110.12 instead of 100.12: 10% off the others.
+                    out.push_str("2025-03-05,109.12,111.12,109.12,110.12,1000\n");
+                } else {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.push_str("2025-03-08,100.15,101.15,99.15,100.15,1000\n");
+            out
+        }),
+    ))
+    .await;
+    let toml = format!(
+        r#"
+        [[provider]]
+        name = "polygon"
+        kind = "polygon"
+        base_url = "{polygon_url}"
+        key_env = "POLYGON_API_KEY"
+        priority = 1
+
+        [[provider]]
+        name = "stooq"
+        kind = "stooq"
+        base_url = "{stooq_url}"
+        priority = 2
+        weight = "0.8"
+
+        [[provider]]
+        name = "shaky"
+        kind = "stooq"
+        base_url = "{bad_url}"
+        priority = 3
+        weight = "0.5"
+        "#
+    );
+    let (selector, _) = config::parse(&toml, &|k| (k == "POLYGON_API_KEY").then(|| "pk-test".to_owned())).unwrap();
+    let cx = Context::new(Store::open("sqlite::memory:").await.unwrap());
+    let caller = Caller { actor: "test".into(), source: "consensus test".into() };
+    let quality = domain::quality::QualityConfig::default();
+    let request = Request {
+        symbols: vec!["VTI".into()],
+        from: day("2025-03-03"),
+        to: day("2025-03-08"),
+        mode: Mode::Consensus(domain::quality::Method::Median),
+    };
+    let r = fetch(&cx, &selector, &request, &quality, &caller).await.unwrap();
+    assert_eq!(r.mode, "median");
+    let vti = &r.symbols[0];
+    assert_eq!(vti.providers, ["polygon", "stooq", "shaky"]);
+    assert_eq!((r.recorded, r.rejected, r.failed), (5, 2, 0), "{r:?}");
+    let outlier = vti.rejected.iter().find(|n| n.checks == ["consensus"]).expect("the outlier is refused");
+    assert_eq!((outlier.date, outlier.source.as_deref()), (day("2025-03-05"), Some("shaky")));
+    assert_eq!(outlier.close.to_string(), "110.12");
+    assert!(outlier.reasons[0].contains("10"), "{outlier:?}");
+    let saturday = vti.rejected.iter().find(|n| n.checks == ["calendar"]).expect("the Saturday bar is refused");
+    assert_eq!(saturday.date, day("2025-03-08"));
+    assert!(saturday.reasons[0].contains("Saturday"), "{saturday:?}");
+
+    let bars = commands::market::recorded_bars(&cx, "VTI").await.unwrap();
+    assert_eq!(bars.len(), 5);
+    let wednesday = bars.iter().find(|b| b.date == day("2025-03-05")).unwrap();
+    assert_eq!(wednesday.close.to_string(), close("VTI", 2));
+    assert_eq!(wednesday.source.as_deref(), Some("consensus:polygon+stooq"));
+    let monday = bars.iter().find(|b| b.date == day("2025-03-03")).unwrap();
+    assert_eq!(monday.source.as_deref(), Some("consensus:polygon+shaky+stooq"));
+
+    // The events keep the grade of each recorded bar and the refusals with their reasons.
+    let stream = commands::market::market_stream("VTI").unwrap();
+    let events = cx.store().read_stream(&stream, 0, event_store::Direction::Forwards, 100).await.unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "BarRejected").count(), 2, "{types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "BarRecorded").count(), 5, "{types:?}");
+
+    // Again: nothing new, not even the refusals.
+    let again = fetch(&cx, &selector, &request, &quality, &caller).await.unwrap();
+    assert_eq!((again.recorded, again.revised, again.rejected), (0, 0, 0), "{again:?}");
+    assert_eq!(
+        cx.store().read_stream(&stream, 0, event_store::Direction::Forwards, 100).await.unwrap().len(),
+        events.len()
+    );
 }

@@ -186,6 +186,7 @@ pub(crate) async fn http(
         hash_cost: HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 },
         relay: None,
         risk_worker: false,
+        providers: None,
     };
     let app = api::startup::Application::build_on(store.clone(), config).await?;
     let (vault, passwords, cache) =

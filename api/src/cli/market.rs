@@ -59,14 +59,17 @@ pub(crate) enum MarketCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
-    /// Pull daily bars from the configured providers (the first that answers, by priority;
-    /// one that fails or whose circuit breaker is open is skipped for the next), check each
-    /// against the symbol's history (a day the NYSE was closed or inconsistent prices are
-    /// rejected; price jumps, volume spikes and stale runs are flagged and recorded), and
-    /// record them, every symbol in one transaction; a bar already recorded unchanged records
-    /// nothing. Prints a JSON report per symbol: the provider used, those tried and why they
-    /// did not answer, bars recorded, revised, unchanged, rejected and flagged. Exits 1 when a
-    /// symbol got no answer from any provider (the others are recorded).
+    /// Pull daily bars from the configured providers (by default the first that answers, by
+    /// priority; one that fails or whose circuit breaker is open is skipped for the next; with
+    /// `--mode median|weighted_mean|best_source` every provider is asked and each day's
+    /// consensus recorded, a close more than 5% from the median refused), check each against
+    /// the symbol's history (a day the NYSE was closed or inconsistent prices are refused;
+    /// price jumps, volume spikes and stale runs are flagged and recorded with a grade), and
+    /// record them, every symbol in one transaction; refused bars are kept with their reasons
+    /// (`cairn market quality`). A bar already recorded unchanged records nothing. Prints a
+    /// JSON report per symbol: the providers used, those that did not answer and why, bars
+    /// recorded, revised, unchanged, rejected and flagged. Exits 1 when a symbol got no answer
+    /// from any provider (the others are recorded).
     Fetch {
         /// Symbols, comma-separated (VTI,BND).
         #[arg(long, value_delimiter = ',', required = true)]
@@ -80,6 +83,25 @@ pub(crate) enum MarketCmd {
         /// The providers' configuration (TOML; see the README's "Market data providers").
         #[arg(long, env = "CAIRN_PROVIDERS")]
         providers: std::path::PathBuf,
+        /// first, median, weighted_mean or best_source; the file's `[ingest] mode`, else first.
+        #[arg(long)]
+        mode: Option<String>,
+    },
+    /// Data quality of a symbol's bars: each recorded bar's grade (excellent, good, fair,
+    /// poor; empty for a bar imported from a file, which is not checked against its history)
+    /// and flags, and the bars providers sent that were refused, with the reasons.
+    Quality {
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Only flagged and refused bars.
+        #[arg(long)]
+        problems: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
     },
     /// The configured providers in the order they are asked, each probed with one request
     /// (`--probe SYMBOL`: its last ten days of bars): state of its circuit breaker, answer,
@@ -152,11 +174,16 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 serde_json::json!({ "symbols": r.symbols, "described": r.described, "unchanged": r.unchanged })
             )?;
         }
-        MarketCmd::Fetch { symbols, from, to, providers } => {
+        MarketCmd::Fetch { symbols, from, to, providers, mode } => {
             let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let text = std::fs::read_to_string(&providers)?;
+            let mode = match mode {
+                Some(m) => m.parse().map_err(|e: String| anyhow::anyhow!("mode: {e}"))?,
+                None => workers::market::config::settings(&text)?.mode,
+            };
             let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
             anyhow::ensure!(from <= to, "from: {from} is after to, {to}");
-            let request = workers::market::fetch::Request { symbols, from, to };
+            let request = workers::market::fetch::Request { symbols, from, to, mode };
             let quality = domain::quality::QualityConfig::default();
             let report =
                 workers::market::fetch::fetch(&cx, &selector, &request, &quality, &caller("cairn market fetch"))
@@ -222,6 +249,16 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
             params.extend(from.map(|f| ("from", f.to_string())));
             params.extend(to.map(|t| ("to", t.to_string())));
             return emit(reader, &table.report(), format, &params, position).await;
+        }
+        MarketCmd::Quality { symbol, from, to, problems, format } => {
+            let q = queries::market::quality(&reader.db, &symbol, from, to).await?;
+            let mut params = vec![("symbol", q.symbol.clone())];
+            params.extend(from.map(|f| ("from", f.to_string())));
+            params.extend(to.map(|t| ("to", t.to_string())));
+            if problems {
+                params.push(("problems", "true".into()));
+            }
+            return emit(reader, &q.report(problems), format, &params, position).await;
         }
         MarketCmd::Import { .. }
         | MarketCmd::Rates { .. }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// The risk worker's figures, for `/metrics` (zero when no worker runs in this process).
     pub risk: Arc<workers::risk::Metrics>,
+    /// Market data: the providers' health and the ingestion's figures, for `/metrics`.
+    pub market: Arc<workers::market::runtime::Runtime>,
 }
 
 /// The HTTP routes with their limits and security headers.

@@ -10,6 +10,7 @@
 //! priority = 1                       # lower is asked first
 //! timeout_seconds = 10
 //! cost_per_call = "0.004"            # US dollars, for the providers' report
+//! weight = "0.9"                    # reliability in (0, 1] for the consensus; 1 by default
 //! rate_limit = { calls = 5, per_seconds = 60 }
 //! breaker = { failure_rate_threshold = 50, minimum_number_of_calls = 10, window_calls = 20, wait_seconds = 60 }
 //!
@@ -27,7 +28,18 @@
 //! kind = "local"
 //! dir = "/srv/bars"                  # {dir}/{SYMBOL}.csv in cairn's bars layout
 //! priority = 9
+//!
+//!
+//! [ingest]                           # what `cairn serve` fetches by itself (optional)
+//! symbols = ["VTI", "BND"]
+//! at = "18:30"                       # each NYSE trading day at this time in `time_zone`
+//! time_zone = "America/New_York"
+//! # every_seconds = 900              # or: every so many seconds, whatever the day
+//! lookback_days = 7                  # each run asks for the last days, so a missed run is filled
+//! mode = "median"                    # first | median | weighted_mean | best_source
 //! ```
+//!
+//! `mode` is also `cairn market fetch`'s default (`--mode` overrides it).
 //!
 //! Alpha Vantage takes `format = "json" | "csv"`; Polygon takes `key_in = "query" | "header"`.
 //! A mistake names the provider and the field; a key variable that is not set is refused
@@ -41,6 +53,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::breaker::{self, CircuitBreaker, SlidingWindow};
+use super::fetch::Mode;
 use super::limiter::{self, TokenBucket};
 use super::provider::{ApiKey, Provider};
 use super::providers::alpaca::{Alpaca, AlpacaFeed};
@@ -65,6 +78,81 @@ pub struct ConfigError {
 struct File {
     #[serde(default)]
     provider: Vec<Entry>,
+    ingest: Option<IngestEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestEntry {
+    #[serde(default)]
+    symbols: Vec<String>,
+    at: Option<String>,
+    time_zone: Option<String>,
+    every_seconds: Option<u64>,
+    lookback_days: Option<u32>,
+    mode: Option<String>,
+}
+
+/// When and what `cairn serve` fetches by itself (`[ingest]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingest {
+    pub symbols: Vec<String>,
+    pub when: When,
+    /// Each run asks for this many days before today too (7 by default).
+    pub lookback_days: u32,
+    pub mode: Mode,
+}
+
+/// When the ingestion runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Each NYSE trading day at this local time.
+    Daily { at: chrono::NaiveTime, time_zone: chrono_tz::Tz },
+    /// Every so often, whatever the day.
+    Every(Duration),
+}
+
+/// The file's fetch settings: the mode `cairn market fetch` uses by default and the
+/// ingestion's schedule, when the file has an `[ingest]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub mode: Mode,
+    pub ingest: Option<Ingest>,
+}
+
+/// Reads the `[ingest]` table of a providers file's text.
+pub fn settings(text: &str) -> Result<Settings, ConfigError> {
+    let file: File = toml::from_str(text).map_err(|e| ConfigError {
+        where_: "providers file".into(),
+        field: "toml".into(),
+        problem: e.message().to_owned(),
+    })?;
+    let Some(i) = file.ingest else { return Ok(Settings::default()) };
+    let fail = |field: &str, problem: String| ConfigError { where_: "ingest".into(), field: field.into(), problem };
+    let mode = match &i.mode {
+        None => Mode::First,
+        Some(m) => m.parse().map_err(|e| fail("mode", e))?,
+    };
+    let when = match (i.every_seconds, &i.at) {
+        (Some(_), Some(_)) => return Err(fail("at", "give at or every_seconds, not both".into())),
+        (Some(0), None) => return Err(fail("every_seconds", "must be at least 1".into())),
+        (Some(s), None) => When::Every(Duration::from_secs(s)),
+        (None, at) => {
+            let text = at.as_deref().unwrap_or("18:30");
+            let at = chrono::NaiveTime::parse_from_str(text, "%H:%M")
+                .map_err(|_| fail("at", format!("{text:?} is not a time of day (HH:MM)")))?;
+            let zone = i.time_zone.as_deref().unwrap_or("America/New_York");
+            let time_zone =
+                zone.parse().map_err(|_| fail("time_zone", format!("{zone:?} is not an IANA time zone")))?;
+            When::Daily { at, time_zone }
+        }
+    };
+    let symbols: Vec<String> = i.symbols.iter().map(|s| s.trim().to_ascii_uppercase()).collect();
+    if symbols.is_empty() || symbols.iter().any(String::is_empty) {
+        return Err(fail("symbols", "name at least one symbol, none empty".into()));
+    }
+    let ingest = Ingest { symbols, when, lookback_days: i.lookback_days.unwrap_or(7), mode };
+    Ok(Settings { mode, ingest: Some(ingest) })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +173,7 @@ struct Entry {
     format: Option<String>,
     feed: Option<String>,
     key_in: Option<String>,
+    weight: Option<Decimal>,
 }
 
 fn default_priority() -> u32 {
@@ -301,7 +390,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Select
                 .map_err(|e| fail("rate_limit", e.to_string()))?,
             ),
         };
-        sources.push(Source::new(provider, entry.priority, breaker, limiter));
+        let weight = entry.weight.unwrap_or(Decimal::ONE);
+        if weight <= Decimal::ZERO || weight > Decimal::ONE {
+            return Err(fail("weight", format!("{weight} is not in (0, 1]")));
+        }
+        sources.push(Source::new(provider, entry.priority, breaker, limiter).with_weight(weight));
         configured.push(Configured {
             name: entry.name.clone(),
             kind: entry.kind.clone(),
@@ -362,10 +455,36 @@ mod tests {
                 "providers file: toml: unknown field `colour`",
             ),
             ("", "providers file: provider: no [[provider]] is configured"),
+            (
+                "[[provider]]\nname = \"p\"\nkind = \"stooq\"\nweight = \"1.5\"\n",
+                "provider 1 (p): weight: 1.5 is not in (0, 1]",
+            ),
         ];
         for (text, want) in cases {
             let e = parse(text, &env).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(e.starts_with(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn the_ingest_table_gives_the_schedule_and_the_mode() {
+        let text = "[ingest]\nsymbols = [\"vti\", \"BND\"]\nat = \"18:45\"\nmode = \"median\"\n";
+        let s = settings(text).unwrap();
+        let ingest = s.ingest.unwrap();
+        assert_eq!(ingest.symbols, ["VTI", "BND"]);
+        assert_eq!(s.mode, Mode::Consensus(domain::quality::Method::Median));
+        assert_eq!(
+            ingest.when,
+            When::Daily {
+                at: chrono::NaiveTime::from_hms_opt(18, 45, 0).unwrap(),
+                time_zone: chrono_tz::America::New_York
+            }
+        );
+        assert_eq!(ingest.lookback_days, 7);
+        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nat = \"6pm\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "ingest: at: \"6pm\" is not a time of day (HH:MM)");
+        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nmode = \"mean\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("ingest: mode: \"mean\" is not one of"), "{e}");
+        assert_eq!(settings("").unwrap(), Settings::default());
     }
 }

@@ -1,14 +1,28 @@
-//! `cairn market fetch`: daily bars pulled through the [`Selector`] (the first provider that
-//! answers, in priority order), checked against each symbol's recorded history by
-//! `domain::quality` before anything is recorded, and recorded as `BarRecorded` / `BarRevised`
-//! events, every symbol of one fetch in one transaction. Repeating a fetch records nothing new:
-//! a bar that arrives again unchanged records nothing.
+//! `cairn market fetch`: daily bars pulled through the [`Selector`], checked against each
+//! symbol's recorded history by `domain::quality` before anything is recorded, and recorded as
+//! `BarRecorded` / `BarRevised` events carrying each bar's grade and flags, every symbol of one
+//! fetch in one transaction (`domain::market::FetchDecider`). Repeating a fetch records
+//! nothing new: a bar that arrives again unchanged, or is refused again, records nothing.
 //!
-//! - A bar the checks reject (a day the NYSE was closed, inconsistent prices) is not recorded;
-//!   the report lists it with the reason.
-//! - A bar the checks flag (a price jump, a volume spike, a stale run) is recorded, and the
-//!   report lists it with its grade and reasons.
-//! - A symbol no provider answers for is listed with each provider's reason; the others are
+//! Two modes ([`Mode`]):
+//!
+//! - **First** (the default): the first provider that answers, in priority order, gives the
+//!   bars; one that fails or whose breaker is open is skipped for the next.
+//! - **Consensus**: every provider that serves daily bars is asked at once; for each day the
+//!   answers are combined by `domain::quality::consensus` (median, reliability-weighted mean
+//!   or best source; each provider's `weight` from the configuration). A provider's close
+//!   further than the tolerance (5%) from the median is refused and recorded as such; a day
+//!   without a majority that agrees records no bar and refuses every answer. A day only one
+//!   provider answered for is taken as it is.
+//!
+//! Then, for each bar:
+//!
+//! - refused by the checks (a day the NYSE was closed, inconsistent prices) or by the
+//!   consensus: not recorded as a price; `BarRejected` keeps it with the reasons, and the
+//!   report lists it;
+//! - flagged (a price jump, a volume spike, a stale run): recorded with its grade and reasons,
+//!   and the report lists it;
+//! - a symbol no provider answers for is listed with each provider's reason; the others are
 //!   recorded all the same.
 
 use std::collections::BTreeMap;
@@ -16,11 +30,34 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use commands::aggregate::Caller;
 use commands::{CommandError, Context};
-use domain::market::Bar;
-use domain::quality::{assess_bar, Grade, QualityConfig};
+use domain::market::{Bar, Fetched, MarketEvent};
+use domain::quality::{consensus, Answer, Check, ConsensusError, Finding, Method, QualityConfig};
 use event_store::EventStore;
 
 use super::selector::{Attempt, Selector};
+
+/// How the recorded bars are chosen among the providers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The first provider that answers.
+    #[default]
+    First,
+    /// The consensus of every provider that answers.
+    Consensus(Method),
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "first" => Ok(Self::First),
+            "median" => Ok(Self::Consensus(Method::Median)),
+            "weighted_mean" | "weighted" => Ok(Self::Consensus(Method::WeightedMean)),
+            "best_source" | "best" => Ok(Self::Consensus(Method::BestSource)),
+            other => Err(format!("{other:?} is not one of first, median, weighted_mean, best_source")),
+        }
+    }
+}
 
 /// What to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,31 +65,91 @@ pub struct Request {
     pub symbols: Vec<String>,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    pub mode: Mode,
 }
 
 /// A bar not recorded or recorded with a flag, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Noted {
     pub date: NaiveDate,
-    /// `None` for a rejected bar.
+    /// The provider whose bar it was.
+    pub source: Option<String>,
+    pub close: rust_decimal::Decimal,
+    /// `None` for a refused bar.
     pub grade: Option<&'static str>,
+    /// The checks that found something (`price_jump`, `calendar`, `consensus`, …).
+    pub checks: Vec<&'static str>,
     pub reasons: Vec<String>,
+}
+
+fn noted(bar: &Bar, grade: Option<&'static str>, findings: &[Finding]) -> Noted {
+    Noted {
+        date: bar.date,
+        source: bar.source.clone(),
+        close: bar.close,
+        grade,
+        checks: findings.iter().map(|f| f.check.as_str()).collect(),
+        reasons: findings.iter().map(|f| f.reason.clone()).collect(),
+    }
+}
+
+/// A provider's bar refused before the checks, with why.
+type Refused = (Bar, Vec<Finding>);
+
+/// The consensus of each day's answers: the bars to record, and the answers refused with why.
+fn agree(
+    by_day: BTreeMap<NaiveDate, Vec<Answer>>,
+    method: Method,
+    config: &QualityConfig,
+) -> Result<(Vec<Bar>, Vec<Refused>), CommandError> {
+    let mut bars = Vec::with_capacity(by_day.len());
+    let mut refused = Vec::new();
+    let provider_bar = |answers: &[Answer], provider: &str| -> Option<Bar> {
+        answers.iter().find(|a| a.provider == provider).map(|a| {
+            let mut bar = a.bar.clone();
+            bar.source = Some(a.provider.clone());
+            bar
+        })
+    };
+    for (day, answers) in by_day {
+        match consensus(&answers, method, config) {
+            Ok(c) => {
+                for x in &c.excluded {
+                    if let Some(bar) = provider_bar(&answers, &x.provider) {
+                        refused.push((bar, vec![Finding::new(Check::Consensus, x.reason.clone())]));
+                    }
+                }
+                bars.push(c.bar);
+            }
+            Err(e @ ConsensusError::NoConsensus { .. }) => {
+                for a in &answers {
+                    if let Some(bar) = provider_bar(&answers, &a.provider) {
+                        refused.push((bar, vec![Finding::new(Check::Consensus, e.to_string())]));
+                    }
+                }
+            }
+            Err(e) => return Err(CommandError::invalid("providers", format!("{day}: {e}"))),
+        }
+    }
+    Ok((bars, refused))
 }
 
 /// One symbol's part of a fetch.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SymbolReport {
     pub symbol: String,
-    /// The provider whose bars were used; `None` when none answered.
-    pub provider: Option<String>,
-    /// Bars the provider gave.
+    /// The providers whose bars were used (one, or those of the consensus); empty when none
+    /// answered.
+    pub providers: Vec<String>,
+    /// Bars the providers gave (for the consensus, days answered).
     pub bars: usize,
     pub recorded: usize,
     pub revised: usize,
     pub unchanged: usize,
+    /// Refused now (a refusal already recorded is not listed again).
     pub rejected: Vec<Noted>,
     pub flagged: Vec<Noted>,
-    /// Providers tried before the one used (or all of them), and why each did not answer.
+    /// Providers that did not answer, and why.
     pub attempts: Vec<AttemptReport>,
 }
 
@@ -74,22 +171,16 @@ impl From<Attempt> for AttemptReport {
 pub struct Report {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// `first`, or the consensus method.
+    pub mode: String,
     pub recorded: usize,
     pub revised: usize,
     pub unchanged: usize,
     pub rejected: usize,
+    pub flagged: usize,
     /// Symbols no provider answered for.
     pub failed: usize,
     pub symbols: Vec<SymbolReport>,
-}
-
-fn grade_name(g: Grade) -> &'static str {
-    match g {
-        Grade::Excellent => "excellent",
-        Grade::Good => "good",
-        Grade::Fair => "fair",
-        Grade::Poor => "poor",
-    }
 }
 
 /// Fetches `request`'s bars through `selector` and records them (see the module documentation).
@@ -100,15 +191,20 @@ pub async fn fetch<S: EventStore>(
     quality: &QualityConfig,
     caller: &Caller,
 ) -> Result<Report, CommandError> {
-    let mut report = Report { from: Some(request.from), to: Some(request.to), ..Report::default() };
-    let mut to_record: BTreeMap<String, Vec<(u64, Bar)>> = BTreeMap::new();
+    let mode = match request.mode {
+        Mode::First => "first".to_owned(),
+        Mode::Consensus(m) => {
+            serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+    };
+    let mut report = Report { from: Some(request.from), to: Some(request.to), mode, ..Report::default() };
+    let mut fetched = Vec::new();
     for symbol in &request.symbols {
         let symbol = symbol.trim().to_ascii_uppercase();
-        // The symbol's own history, for the checks; each accepted bar joins it in date order.
-        let mut history = commands::market::recorded_bars(cx, &symbol).await?;
+        let config = quality.for_symbol(&symbol);
         let mut part = SymbolReport {
             symbol: symbol.clone(),
-            provider: None,
+            providers: Vec::new(),
             bars: 0,
             recorded: 0,
             revised: 0,
@@ -117,55 +213,74 @@ pub async fn fetch<S: EventStore>(
             flagged: Vec::new(),
             attempts: Vec::new(),
         };
-        match selector.daily_bars(&symbol, request.from, request.to).await {
-            Err(exhausted) => {
-                part.attempts = exhausted.attempts.into_iter().map(Into::into).collect();
-                report.failed += 1;
-            }
-            Ok(answer) => {
-                part.provider = Some(answer.provider);
-                part.attempts = answer.attempts.into_iter().map(Into::into).collect();
-                part.bars = answer.value.len();
-                let mut accepted = Vec::with_capacity(answer.value.len());
-                for bar in answer.value {
-                    let before: Vec<Bar> = history.iter().filter(|b| b.date < bar.date).cloned().collect();
-                    let assessment = assess_bar(&bar, &before, &quality.for_symbol(&symbol));
-                    let reasons: Vec<String> = assessment.findings.iter().map(|f| f.reason.clone()).collect();
-                    match assessment.grade {
-                        None => {
-                            part.rejected.push(Noted { date: bar.date, grade: None, reasons });
-                            continue;
-                        }
-                        Some(g) if !reasons.is_empty() => {
-                            part.flagged.push(Noted { date: bar.date, grade: Some(grade_name(g)), reasons })
-                        }
-                        Some(_) => {}
-                    }
-                    match history.binary_search_by_key(&bar.date, |b| b.date) {
-                        Ok(i) => history[i] = bar.clone(),
-                        Err(i) => history.insert(i, bar.clone()),
-                    }
-                    accepted.push((accepted.len() as u64 + 1, bar));
+        let (bars, refused) = match request.mode {
+            Mode::First => match selector.daily_bars(&symbol, request.from, request.to).await {
+                Err(exhausted) => {
+                    part.attempts = exhausted.attempts.into_iter().map(Into::into).collect();
+                    (Vec::new(), Vec::new())
                 }
-                report.rejected += part.rejected.len();
-                if !accepted.is_empty() {
-                    to_record.insert(symbol.clone(), accepted);
+                Ok(answer) => {
+                    part.providers = vec![answer.provider];
+                    part.attempts = answer.attempts.into_iter().map(Into::into).collect();
+                    (answer.value, Vec::new())
                 }
+            },
+            Mode::Consensus(method) => {
+                let (answers, attempts) = selector.daily_bars_from_all(&symbol, request.from, request.to).await;
+                part.attempts = attempts.into_iter().map(Into::into).collect();
+                part.providers = answers.iter().map(|a| a.provider.clone()).collect();
+                let mut by_day: BTreeMap<NaiveDate, Vec<Answer>> = BTreeMap::new();
+                for a in answers {
+                    let weight = selector.weight(&a.provider);
+                    for bar in a.value {
+                        by_day.entry(bar.date).or_default().push(Answer::new(a.provider.clone(), weight, bar));
+                    }
+                }
+                agree(by_day, method, &config)?
             }
+        };
+        if part.providers.is_empty() {
+            report.failed += 1;
+        } else {
+            part.bars = bars.len();
+            fetched.push(Fetched { symbol: symbol.clone(), bars, refused, quality: config });
         }
         report.symbols.push(part);
     }
-    if to_record.is_empty() {
+    if fetched.is_empty() {
         return Ok(report);
     }
-    let done = commands::market::record_bars(cx, to_record, caller).await?;
-    report.recorded = done.recorded;
-    report.revised = done.revised;
-    report.unchanged = done.unchanged;
-    for (symbol, counts) in done.per_symbol {
-        if let Some(part) = report.symbols.iter_mut().find(|p| p.symbol == symbol) {
-            (part.recorded, part.revised, part.unchanged) = counts;
+    let done = commands::market::record_fetched(cx, fetched, caller).await?;
+    for (symbol, events) in done.events {
+        let Some(part) = report.symbols.iter_mut().find(|p| p.symbol == symbol) else { continue };
+        for event in events {
+            match event {
+                MarketEvent::BarRecorded { bar, quality, .. } | MarketEvent::BarRevised { bar, quality, .. } => {
+                    let q = quality.as_ref();
+                    if q.is_some_and(|q| !q.findings.is_empty()) {
+                        part.flagged.push(noted(&bar, q.map(|q| q.grade.as_str()), q.map_or(&[][..], |q| &q.findings)));
+                    }
+                }
+                MarketEvent::BarRejected { bar, findings, .. } => part.rejected.push(noted(&bar, None, &findings)),
+                MarketEvent::SecurityDescribed { .. } => {}
+            }
         }
+    }
+    for (symbol, recorded, revised, _) in done.per_symbol {
+        if let Some(part) = report.symbols.iter_mut().find(|p| p.symbol == symbol) {
+            (part.recorded, part.revised) = (recorded, revised);
+            // Bars given that recorded nothing new: already recorded as they are, or refused
+            // before (a consensus refusal is not one of the bars given).
+            let refused_now = part.rejected.iter().filter(|n| !n.checks.contains(&Check::Consensus.as_str())).count();
+            part.unchanged = part.bars.saturating_sub(recorded + revised + refused_now);
+        }
+    }
+    for part in &report.symbols {
+        report.recorded += part.recorded;
+        report.revised += part.revised;
+        report.unchanged += part.unchanged;
+        report.rejected += part.rejected.len();
+        report.flagged += part.flagged.len();
     }
     Ok(report)
 }

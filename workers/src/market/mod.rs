@@ -6,9 +6,11 @@
 pub mod breaker;
 pub mod config;
 pub mod fetch;
+pub mod ingest;
 pub mod limiter;
 pub mod provider;
 pub mod providers;
+pub mod runtime;
 pub mod selector;
 
 pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote};

@@ -32,6 +32,8 @@ pub const MAX_RATE_WAIT: Duration = Duration::from_secs(2);
 pub struct Source {
     pub provider: Arc<dyn Provider>,
     pub priority: u32,
+    /// The provider's reliability weight in (0, 1] for the consensus (1 unless configured).
+    pub weight: rust_decimal::Decimal,
     pub breaker: CircuitBreaker,
     pub limiter: Option<TokenBucket>,
     stats: Mutex<Stats>,
@@ -44,7 +46,20 @@ impl Source {
         breaker: CircuitBreaker,
         limiter: Option<TokenBucket>,
     ) -> Self {
-        Self { provider, priority, breaker, limiter, stats: Mutex::new(Stats::default()) }
+        Self {
+            provider,
+            priority,
+            weight: rust_decimal::Decimal::ONE,
+            breaker,
+            limiter,
+            stats: Mutex::new(Stats::default()),
+        }
+    }
+
+    /// The same source with reliability weight `weight` (in (0, 1]).
+    pub fn with_weight(mut self, weight: rust_decimal::Decimal) -> Self {
+        self.weight = weight;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -187,6 +202,37 @@ impl Selector {
             .await
     }
 
+    /// Daily bars of `symbol` from every provider that answers with some (for the consensus
+    /// of several vendors), in priority order, with the attempts of those that did not.
+    pub async fn daily_bars_from_all(
+        &self,
+        symbol: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (Vec<Answered<Vec<Bar>>>, Vec<Attempt>) {
+        let calls = self.sources.iter().map(|source| async move {
+            (
+                source.name().to_owned(),
+                self.call(source, Capability::DailyBars, |p| p.daily_bars(symbol, from, to)).await,
+            )
+        });
+        let mut answers = Vec::new();
+        let mut attempts = Vec::new();
+        for (provider, result) in futures::future::join_all(calls).await {
+            match result {
+                Ok(bars) if !bars.is_empty() => answers.push(Answered { provider, value: bars, attempts: Vec::new() }),
+                Ok(_) => attempts.push(Attempt { provider, problem: "no data".into(), called: true }),
+                Err(a) => attempts.push(a),
+            }
+        }
+        (answers, attempts)
+    }
+
+    /// The reliability weight of the provider named `name` (1 when unknown).
+    pub fn weight(&self, name: &str) -> rust_decimal::Decimal {
+        self.sources.iter().find(|s| s.name() == name).map_or(rust_decimal::Decimal::ONE, |s| s.weight)
+    }
+
     /// Asks each provider that serves `capability`, in order, until one gives an answer that
     /// `useful` accepts.
     async fn first<'a, T>(
@@ -198,50 +244,56 @@ impl Selector {
     ) -> Result<Answered<T>, Exhausted> {
         let mut attempts = Vec::new();
         for source in &self.sources {
-            let provider = source.name().to_owned();
-            let skip = |problem: String| Attempt { provider: provider.clone(), problem, called: false };
-            if !source.provider.capabilities().contains(&capability) {
-                attempts.push(skip(format!("does not serve {}", capability.as_str())));
-                continue;
-            }
-            if let Some(limiter) = &source.limiter {
-                if let Err(wait) = limiter.try_take() {
-                    if wait > MAX_RATE_WAIT {
-                        attempts.push(skip(format!("rate limited for {:.1} s", wait.as_secs_f64())));
-                        continue;
-                    }
-                    tokio::time::sleep(wait).await;
-                    if limiter.try_take().is_err() {
-                        attempts.push(skip("rate limited".into()));
-                        continue;
-                    }
+            match self.call(source, capability, &call).await {
+                Ok(value) if useful(&value) => {
+                    return Ok(Answered { provider: source.name().to_owned(), value, attempts })
                 }
-            }
-            let permit = match source.breaker.try_acquire() {
-                Ok(p) => p,
-                Err(refused) => {
-                    attempts.push(skip(refused.to_string()));
-                    continue;
-                }
-            };
-            let started = Instant::now();
-            let result = call(source.provider.as_ref()).await;
-            source.note(started.elapsed(), result.as_ref().map(|_| ()));
-            permit.record(&result);
-            match result {
-                Ok(value) if useful(&value) => return Ok(Answered { provider, value, attempts }),
-                Ok(_) => attempts.push(Attempt { provider, problem: "no data".into(), called: true }),
-                Err(e) => {
-                    if let (ProviderError::RateLimited { retry_after: Some(wait), .. }, Some(limiter)) =
-                        (&e, &source.limiter)
-                    {
-                        limiter.honour_retry_after(*wait);
-                    }
-                    tracing::warn!(provider = %provider, error = %e, "market data provider failed; trying the next");
-                    attempts.push(Attempt { provider, problem: e.to_string(), called: true });
-                }
+                Ok(_) => attempts.push(Attempt {
+                    provider: source.name().to_owned(),
+                    problem: "no data".into(),
+                    called: true,
+                }),
+                Err(attempt) => attempts.push(attempt),
             }
         }
         Err(Exhausted { what, attempts })
+    }
+
+    /// One call to one provider, through its capability check, rate limit and breaker, noted
+    /// in its health; the attempt says why there is no answer.
+    async fn call<'a, T>(
+        &'a self,
+        source: &'a Source,
+        capability: Capability,
+        call: impl Fn(&'a dyn Provider) -> futures::future::BoxFuture<'a, Result<T, ProviderError>>,
+    ) -> Result<T, Attempt> {
+        let provider = source.name().to_owned();
+        let skip = |problem: String| Attempt { provider: provider.clone(), problem, called: false };
+        if !source.provider.capabilities().contains(&capability) {
+            return Err(skip(format!("does not serve {}", capability.as_str())));
+        }
+        if let Some(limiter) = &source.limiter {
+            if let Err(wait) = limiter.try_take() {
+                if wait > MAX_RATE_WAIT {
+                    return Err(skip(format!("rate limited for {:.1} s", wait.as_secs_f64())));
+                }
+                tokio::time::sleep(wait).await;
+                if limiter.try_take().is_err() {
+                    return Err(skip("rate limited".into()));
+                }
+            }
+        }
+        let permit = source.breaker.try_acquire().map_err(|refused| skip(refused.to_string()))?;
+        let started = Instant::now();
+        let result = call(source.provider.as_ref()).await;
+        source.note(started.elapsed(), result.as_ref().map(|_| ()));
+        permit.record(&result);
+        result.map_err(|e| {
+            if let (ProviderError::RateLimited { retry_after: Some(wait), .. }, Some(limiter)) = (&e, &source.limiter) {
+                limiter.honour_retry_after(*wait);
+            }
+            tracing::warn!(provider = %provider, error = %e, "market data provider failed; trying the next");
+            Attempt { provider: provider.clone(), problem: e.to_string(), called: true }
+        })
     }
 }

@@ -405,6 +405,21 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::indicators),
     );
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("from", "query", false, Kind::Day, "First day."),
+                ("to", "query", false, Kind::Day, "Last day."),
+                AS_OF,
+                MIN_POSITION,
+            ],
+            response: (200, Some(schema::<performance::QualityAnswer>)),
+            description: "Each recorded bar's grade (`excellent`, `good`, `fair`, `poor`; absent for a bar imported from a file, which is not checked against its history) with the checks that flagged it and why, and each bar a provider sent that was refused (`status: refused`: a day the NYSE was closed, inconsistent prices, a close more than 5% from the other providers' median), with the reasons. `grades` counts the recorded bars by grade.",
+            ..Op::new("get", "/v1/prices/{symbol}/quality", Group::Market, "Data quality")
+        },
+        get(performance::quality),
+    );
 
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {

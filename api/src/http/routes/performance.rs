@@ -274,3 +274,38 @@ pub async fn indicators(
             .map_err(report_problem)?;
     Ok(Json(IndicatorsAnswer { position, as_of: reader.instant(), indicators }))
 }
+
+/// `GET /v1/prices/{symbol}/quality`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityParams {
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+}
+
+/// A symbol's data quality, and the position of the log it reflects.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct QualityAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub quality: queries::market::Quality,
+}
+
+pub async fn quality(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<QualityParams>,
+) -> Result<Json<QualityAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let mut reader = reader(&state, &p, &base).await?;
+    let position =
+        reader.at_least("prices", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?.checkpoint;
+    let quality = queries::market::quality(&reader.db, &symbol, params.from.map(|d| d.0), params.to.map(|d| d.0))
+        .await
+        .map_err(report_problem)?;
+    Ok(Json(QualityAnswer { position, as_of: reader.instant(), quality }))
+}

@@ -146,7 +146,79 @@ pub async fn metrics(State(state): State<AppState>, request: axum::extract::Requ
         "# HELP cairn_risk_last_compute_seconds How long the last portfolio took (read, compute, write).\n\
          # TYPE cairn_risk_last_compute_seconds gauge\ncairn_risk_last_compute_seconds {seconds}"
     );
+    market_metrics(&mut out, &state.market);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The market data providers' breakers and calls, and the ingestion's runs.
+fn market_metrics(out: &mut String, market: &workers::market::runtime::Runtime) {
+    let states = ["closed", "open", "half_open", "disabled", "forced_open"];
+    let health: Vec<_> = market.selector.iter().flat_map(|s| s.sources().iter().map(|s| s.health())).collect();
+    let _ = writeln!(
+        out,
+        "# HELP cairn_market_provider_state The circuit breaker's state of each provider (1 for the state it is in).\n\
+         # TYPE cairn_market_provider_state gauge"
+    );
+    for h in &health {
+        let provider = escape_label(&h.name);
+        for state in states {
+            let _ = writeln!(
+                out,
+                "cairn_market_provider_state{{provider=\"{provider}\",state=\"{state}\"}} {}",
+                u8::from(h.state == state)
+            );
+        }
+    }
+    type Figure = fn(&workers::market::selector::Health) -> u64;
+    let counters: [(&str, &str, Figure); 4] = [
+        ("cairn_market_provider_calls_total", "Calls made to each provider.", |h| h.calls),
+        ("cairn_market_provider_failures_total", "Calls to each provider that failed.", |h| h.failures),
+        ("cairn_market_provider_refused_total", "Calls each provider's open breaker refused.", |h| h.refused),
+        ("cairn_market_provider_calls_today", "Calls made to each provider today (UTC).", |h| h.calls_today),
+    ];
+    for (name, help, value) in counters {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for h in &health {
+            let _ = writeln!(out, "{name}{{provider=\"{}\"}} {}", escape_label(&h.name), value(h));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP cairn_market_provider_latency_seconds Latency of each provider's recent calls.\n\
+         # TYPE cairn_market_provider_latency_seconds gauge"
+    );
+    for h in &health {
+        for (q, d) in [("0.5", h.p50), ("0.99", h.p99)] {
+            if let Some(d) = d {
+                let _ = writeln!(
+                    out,
+                    "cairn_market_provider_latency_seconds{{provider=\"{}\",quantile=\"{q}\"}} {:.6}",
+                    escape_label(&h.name),
+                    d.as_secs_f64()
+                );
+            }
+        }
+    }
+    let i = &market.ingest;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let ingest = [
+        ("cairn_ingest_runs_total", "counter", "Market data ingestion runs.", load(&i.runs)),
+        ("cairn_ingest_failed_runs_total", "counter", "Ingestion runs that failed as a whole.", load(&i.failed_runs)),
+        ("cairn_ingest_bars_recorded_total", "counter", "Bars the ingestion recorded.", load(&i.bars_recorded)),
+        ("cairn_ingest_bars_revised_total", "counter", "Bars the ingestion revised.", load(&i.bars_revised)),
+        ("cairn_ingest_bars_rejected_total", "counter", "Bars the checks refused.", load(&i.bars_rejected)),
+        ("cairn_ingest_symbols_failed_total", "counter", "Symbols no provider answered for.", load(&i.symbols_failed)),
+        (
+            "cairn_ingest_last_run_timestamp_seconds",
+            "gauge",
+            "When the last run ended (Unix time).",
+            load(&i.last_run_unix),
+        ),
+    ];
+    for (name, kind, help, value) in ingest {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
 }
 
 fn escape_label(v: &str) -> String {
