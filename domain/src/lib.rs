@@ -7,6 +7,9 @@
 //!   Form 8949 rows and wash-sale adjustments from the recorded rows.
 //! - [`market`]: daily bars as events per symbol, and resampling to weeks and months.
 //! - [`fx`]: symbols quoted in another currency and their closes in US dollars.
+//! - [`fundamentals`]: a company's statement figures and the financial ratios from them (P/E,
+//!   P/B, ROE, margins, liquidity and leverage), each without a value and with the reason when
+//!   it cannot be computed.
 //! - [`indicators`]: technical indicators over bars (SMA, EMA, RSI, MACD, Bollinger bands,
 //!   ATR, volatility) on TA-Lib's conventions, and the `rsi:14`-style specs that name them.
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
@@ -35,6 +38,7 @@
 pub mod access;
 pub mod calendar;
 pub mod decider;
+pub mod fundamentals;
 pub mod fx;
 pub mod indicators;
 pub mod ledger;

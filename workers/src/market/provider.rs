@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::fundamentals::Fundamentals;
 use domain::market::Bar;
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
@@ -160,6 +161,17 @@ pub trait Provider: Send + Sync {
                 provider: self.name().to_owned(),
                 capability: Capability::CorporateActions,
             })
+        })
+    }
+
+    /// The fundamentals of `symbol`: its latest fiscal period's statement figures and its
+    /// per-share figures, `source` set to the provider's name. The price is usually left out
+    /// ([`Fundamentals::price`] `None`): the caller sets it (cairn's latest close) before
+    /// computing the ratios with [`domain::fundamentals::ratios`].
+    fn fundamentals<'a>(&'a self, symbol: &'a str) -> BoxFuture<'a, Result<Fundamentals, ProviderError>> {
+        let _ = symbol;
+        Box::pin(async move {
+            Err(ProviderError::Unsupported { provider: self.name().to_owned(), capability: Capability::Fundamentals })
         })
     }
 }

@@ -1,19 +1,20 @@
 //! The adapters, one module per vendor, each a [`Provider`] speaking the vendor's documented
 //! wire format:
 //!
-//! | Module            | Vendor                         | Key                         | Serves                                    |
-//! |-------------------|--------------------------------|-----------------------------|-------------------------------------------|
-//! | [`stooq`]         | Stooq daily CSV download       | none                        | daily bars                                |
-//! | [`alpha_vantage`] | Alpha Vantage (JSON or CSV)    | `apikey` query              | daily bars, splits and dividends          |
-//! | [`yahoo`]         | Yahoo Finance chart JSON       | none                        | daily bars, splits and dividends, price   |
-//! | [`polygon`]       | Polygon.io aggregates          | `apiKey` query or bearer    | daily bars, last trade                    |
-//! | [`alpaca`]        | Alpaca market data v2          | key id and secret, headers  | daily bars, latest trade                  |
-//! | [`local`]         | a directory of cairn bars CSVs | none                        | daily bars                                |
+//! | Module            | Vendor                         | Key                        | Serves                                         |
+//! |-------------------|--------------------------------|----------------------------|------------------------------------------------|
+//! | [`stooq`]         | Stooq daily CSV download       | none                       | daily bars                                     |
+//! | [`alpha_vantage`] | Alpha Vantage (JSON or CSV)    | `apikey` query             | daily bars, splits and dividends, fundamentals |
+//! | [`yahoo`]         | Yahoo Finance chart JSON       | none                       | daily bars, splits and dividends, price        |
+//! | [`polygon`]       | Polygon.io aggregates          | `apiKey` query or bearer   | daily bars, last trade                         |
+//! | [`alpaca`]        | Alpaca market data v2          | key id and secret, headers | daily bars, latest trade                       |
+//! | [`local`]         | a directory of cairn bars CSVs | none                       | daily bars                                     |
 //!
 //! What they share: each adapter implements only `Vendor` (what it asks its vendor and how
 //! it reads the answer), and [`Provider`] is written once, here, for all of them: the name,
 //! the capabilities, an empty range answered `NotFound` before any call, the bars passed
-//! through `finish` and the corporate actions through `actions_in` (the range kept, by date).
+//! through `finish` and the corporate actions through `actions_in` (the range kept, by date),
+//! and the fundamentals (where an adapter serves them) with `source` set to the name.
 //! Every HTTP adapter (`http.rs`) is built from its configured name
 //! (the `source` of its bars), a base URL (so tests and proxies can point it elsewhere), its
 //! key(s) where the vendor needs one, and a shared [`reqwest::Client`]; `with_timeout` sets
@@ -57,6 +58,7 @@ pub use yahoo::Yahoo;
 use std::future::{ready, Future};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::fundamentals::Fundamentals;
 use domain::market::Bar;
 use domain::DomainError;
 use futures::future::BoxFuture;
@@ -69,8 +71,9 @@ use num::Num;
 /// What an adapter does itself: ask its vendor and read the answer. [`Provider`] is written
 /// once for every adapter from it (below): its name is [`Vendor::source`], its capabilities
 /// [`Vendor::SERVES`], an empty range of bars (or of corporate actions, where it serves them)
-/// is `NotFound` before any call, the bars [`Vendor::bars`] reads go through [`finish`] and the
-/// actions [`Vendor::actions`] reads through [`actions_in`].
+/// is `NotFound` before any call, the bars [`Vendor::bars`] reads go through [`finish`], the
+/// actions [`Vendor::actions`] reads through [`actions_in`], and the fundamentals
+/// [`Vendor::financials`] reads get their `source`.
 pub(crate) trait Vendor: Send + Sync {
     /// What the adapter serves.
     const SERVES: &'static [Capability];
@@ -104,6 +107,13 @@ pub(crate) trait Vendor: Send + Sync {
     fn quote(&self, symbol: &str) -> impl Future<Output = Result<Quote, ProviderError>> + Send {
         let _ = symbol;
         ready(Err(unsupported(self.source(), Capability::LatestQuote)))
+    }
+
+    /// [`Provider::fundamentals`] (any `source`: it is set to the name): `Unsupported` unless
+    /// the adapter serves them.
+    fn financials(&self, symbol: &str) -> impl Future<Output = Result<Fundamentals, ProviderError>> + Send {
+        let _ = symbol;
+        ready(Err(unsupported(self.source(), Capability::Fundamentals)))
     }
 }
 
@@ -143,6 +153,14 @@ impl<V: Vendor> Provider for V {
             }
             let actions = self.actions(symbol, from, to).await?;
             Ok(actions_in(actions, from, to))
+        })
+    }
+
+    fn fundamentals<'a>(&'a self, symbol: &'a str) -> Answer<'a, Fundamentals> {
+        Box::pin(async move {
+            let mut fundamentals = self.financials(symbol).await?;
+            fundamentals.source = self.source().to_owned();
+            Ok(fundamentals)
         })
     }
 }
@@ -269,4 +287,20 @@ pub(crate) fn last_price(
 /// The start of a body for a message: at most 80 characters.
 pub(crate) fn clip(s: &str) -> String {
     s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::refused_base;
+    use super::*;
+
+    #[tokio::test]
+    async fn adapters_without_fundamentals_answer_unsupported_without_calling() {
+        let stooq = Stooq::new("stooq", refused_base().await, reqwest::Client::new());
+        assert!(!stooq.capabilities().contains(&Capability::Fundamentals));
+        assert_eq!(
+            stooq.fundamentals("ACME").await.unwrap_err(),
+            ProviderError::Unsupported { provider: "stooq".into(), capability: Capability::Fundamentals }
+        );
+    }
 }
