@@ -535,3 +535,86 @@ async fn serve_ingests_on_its_schedule_and_shows_the_providers_on_metrics() {
         assert!(bars["bars"].as_array().unwrap().iter().all(|b| b["source"] == "stooq"), "{bars}");
     }
 }
+
+/// `cairn market ratios` asks a replica of Alpha Vantage's fundamentals endpoints and prices
+/// them at the latest recorded close, or at `--price`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratios_come_from_a_providers_fundamentals_at_the_latest_close() {
+    use axum::extract::Query;
+    async fn query(Query(q): Query<std::collections::HashMap<String, String>>) -> String {
+        assert_eq!(q.get("apikey").map(String::as_str), Some("av-test"), "the key is sent");
+        if q.get("symbol").map(String::as_str) != Some("ACME") {
+            return "{}".into();
+        }
+        match q["function"].as_str() {
+            "OVERVIEW" => include_str!("../workers/src/market/providers/fixtures/alpha_vantage_acme_overview.json"),
+            "BALANCE_SHEET" => {
+                include_str!("../workers/src/market/providers/fixtures/alpha_vantage_acme_balance_sheet.json")
+            }
+            "INCOME_STATEMENT" => {
+                include_str!("../workers/src/market/providers/fixtures/alpha_vantage_acme_income_statement.json")
+            }
+            other => panic!("unexpected function {other}"),
+        }
+        .to_owned()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().route("/query", axum::routing::get(query))).await },
+    );
+    for db in all_backends("market ratios").await {
+        let dir = tempfile::tempdir().unwrap();
+        let providers = write_file(
+            &dir,
+            "providers.toml",
+            &format!(
+                "[[provider]]\nname = \"av\"\nkind = \"alpha_vantage\"\nbase_url = \"{base}\"\nkey_env = \"AV_KEY\"\n"
+            ),
+        );
+        let ratios = |extra: &[&str]| {
+            let args =
+                [&["market", "ratios", "--symbol", "acme", "--providers", &providers, "--format", "json"], extra]
+                    .concat();
+            let o = common::cairn()
+                .args(["--database-url", &db.url])
+                .args(&args)
+                .env("AV_KEY", "av-test")
+                .output()
+                .unwrap();
+            json(&o)
+        };
+        let value = |r: &serde_json::Value, name: &str| -> serde_json::Value {
+            r["ratios"].as_array().unwrap().iter().find(|x| x["ratio"] == name).unwrap().clone()
+        };
+        // No close recorded yet: the price ratios say the price is missing, the others stand.
+        let r = ratios(&[]);
+        assert_eq!(r["provider"], "av", "{r}");
+        assert_eq!(value(&r, "price_to_book")["value"], "", "{r}");
+        assert!(value(&r, "price_to_book")["reason"].as_str().unwrap().contains("price"), "{r}");
+        assert_eq!(value(&r, "current_ratio")["value"], "2", "{r}");
+        assert_eq!(value(&r, "debt_to_equity")["value"], "0.65", "{r}");
+
+        let bars = write_file(
+            &dir,
+            "bars.csv",
+            "date,symbol,open,high,low,close,volume\n2024-04-01,ACME,101,103,100,102,5000\n",
+        );
+        json(&run(&db.url, &["market", "import", &bars]));
+        let r = ratios(&[]);
+        assert_eq!((&r["price"], &r["price_date"]), (&"102".into(), &"2024-04-01".into()), "{r}");
+        assert_eq!(value(&r, "price_to_book")["value"], "2.04", "{r}");
+        // 102 / 5.05 to six places.
+        assert_eq!(value(&r, "price_to_earnings")["value"], "20.19802", "{r}");
+        let r = ratios(&["--price", "51"]);
+        assert_eq!(value(&r, "price_to_book")["value"], "1.02", "{r}");
+
+        let o = common::cairn()
+            .args(["--database-url", &db.url, "market", "ratios", "--symbol", "NOPE", "--providers", &providers])
+            .env("AV_KEY", "av-test")
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("no provider answered for NOPE fundamentals"), "{}", stderr(&o));
+    }
+}

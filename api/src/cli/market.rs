@@ -87,6 +87,24 @@ pub(crate) enum MarketCmd {
         #[arg(long)]
         mode: Option<String>,
     },
+    /// Financial ratios of a company (P/E, P/B, P/S, PEG, dividend yield, ROE, ROA, gross,
+    /// operating and net margins, current and quick ratios, debt-to-equity, interest
+    /// coverage, asset turnover) from its fundamentals, asked of the first configured provider
+    /// that serves them (Alpha Vantage's OVERVIEW, BALANCE_SHEET and INCOME_STATEMENT), at the
+    /// latest recorded close or `--price`. A ratio that cannot be computed has no value and
+    /// says why (negative earnings, no interest expense, a missing figure), never a division
+    /// by zero.
+    Ratios {
+        #[arg(long)]
+        symbol: String,
+        #[arg(long, env = "CAIRN_PROVIDERS")]
+        providers: std::path::PathBuf,
+        /// The share price to use instead of the latest recorded close.
+        #[arg(long)]
+        price: Option<rust_decimal::Decimal>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
     /// Data quality of a symbol's bars: each recorded bar's grade (excellent, good, fair,
     /// poor; empty for a bar imported from a file, which is not checked against its history)
     /// and flags, and the bars providers sent that were refused, with the reasons.
@@ -232,6 +250,15 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
             };
             outln!("{}", super::with_newline(report.render(format.into())))?;
         }
+        MarketCmd::Ratios { symbol, providers, price, format } => {
+            let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let mut reader = Reader::open(store, url).await?;
+            let position = reader.ready("prices").await?;
+            let answer = workers::market::ratios::company(&selector, &reader.db, &symbol, price).await?;
+            let mut params = vec![("symbol", answer.symbol.clone())];
+            params.extend(price.map(|p| ("price", p.to_string())));
+            emit(&reader, &answer.report(), format, &params, position).await?;
+        }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
@@ -264,9 +291,10 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
         | MarketCmd::Rates { .. }
         | MarketCmd::Securities { .. }
         | MarketCmd::Fetch { .. }
+        | MarketCmd::Ratios { .. }
         | MarketCmd::Providers { .. } => {
             anyhow::bail!(
-                "`market import`, `rates`, `securities`, `fetch` and `providers` act now; only queries can be read as of an instant"
+                "`market import`, `rates`, `securities`, `fetch`, `ratios` and `providers` act now; only queries can be read as of an instant"
             )
         }
     };

@@ -75,6 +75,7 @@ problem_kinds! {
     LockedOut = ("locked-out", TOO_MANY_REQUESTS, "Too many failed sign-ins"),
     Timeout = ("timeout", SERVICE_UNAVAILABLE, "The request took too long"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The store is unavailable"),
+    Upstream = ("upstream", BAD_GATEWAY, "No market data provider answered"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
 }
 

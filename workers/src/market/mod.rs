@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod limiter;
 pub mod provider;
 pub mod providers;
+pub mod ratios;
 pub mod runtime;
 pub mod selector;
 

@@ -202,6 +202,12 @@ impl Selector {
             .await
     }
 
+    /// The fundamentals of `symbol` from the first provider that serves them and answers.
+    pub async fn fundamentals(&self, symbol: &str) -> Result<Answered<domain::fundamentals::Fundamentals>, Exhausted> {
+        self.first(Capability::Fundamentals, format!("{symbol} fundamentals"), |p| p.fundamentals(symbol), |_| true)
+            .await
+    }
+
     /// Daily bars of `symbol` from every provider that answers with some (for the consensus
     /// of several vendors), in priority order, with the attempts of those that did not.
     pub async fn daily_bars_from_all(

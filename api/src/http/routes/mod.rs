@@ -420,6 +420,18 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::quality),
     );
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("price", "query", false, Kind::Text, "The share price to use instead of the latest recorded close."),
+            ],
+            response: (200, Some(schema::<performance::RatiosAnswer>)),
+            description: "A company's financial ratios (P/E, P/B, P/S, PEG, dividend yield, ROE, ROA, gross, operating and net margins, current and quick ratios, debt-to-equity, interest coverage, asset turnover) from its fundamentals, asked of the first configured provider that serves them, at the latest recorded close or `price`. A ratio that cannot be computed has `value` absent and a `reason` (negative earnings, no interest expense, a missing figure). 502 `upstream` when no provider answers or none is configured (`CAIRN_PROVIDERS`).",
+            ..Op::new("get", "/v1/prices/{symbol}/ratios", Group::Market, "Financial ratios")
+        },
+        get(performance::ratios),
+    );
 
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {

@@ -309,3 +309,82 @@ pub async fn quality(
         .map_err(report_problem)?;
     Ok(Json(QualityAnswer { position, as_of: reader.instant(), quality }))
 }
+
+/// `GET /v1/prices/{symbol}/ratios`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatiosParams {
+    /// The share price to use instead of the latest recorded close.
+    pub price: Option<String>,
+}
+
+/// A company's financial ratios from a provider's fundamentals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RatiosAnswer {
+    pub symbol: String,
+    pub provider: String,
+    pub price: Option<String>,
+    pub price_date: Option<chrono::NaiveDate>,
+    /// The figures the ratios came from (`domain::fundamentals::Fundamentals`).
+    #[schemars(with = "serde_json::Value")]
+    pub fundamentals: serde_json::Value,
+    pub ratios: Vec<RatioAnswer>,
+}
+
+/// One ratio: its value to six decimals, the formula, and why it has no value.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RatioAnswer {
+    pub ratio: String,
+    pub value: Option<String>,
+    pub formula: String,
+    pub reason: Option<String>,
+}
+
+pub async fn ratios(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<RatiosParams>,
+) -> Result<Json<RatiosAnswer>, Problem> {
+    let price = match params.price.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<rust_decimal::Decimal>()
+                .ok()
+                .filter(|p| *p > rust_decimal::Decimal::ZERO)
+                .ok_or_else(|| Problem::field("price", format!("{text:?} is not a price above 0")))?,
+        ),
+    };
+    let Some(selector) = state.market.selector.clone() else {
+        return Err(Problem::new(
+            crate::http::problem::ProblemKind::Upstream,
+            "no market data providers are configured on this server: set CAIRN_PROVIDERS",
+        ));
+    };
+    let mut reader = reader(&state, &p, &Params::default()).await?;
+    reader.at_least("prices", 0, FOLLOWER).await.map_err(Problem::internal)?;
+    let answer =
+        workers::market::ratios::company(&selector, &reader.db, &symbol, price).await.map_err(|e| match e {
+            workers::market::ratios::RatiosError::Exhausted(e) => {
+                Problem::new(crate::http::problem::ProblemKind::Upstream, e.to_string())
+            }
+            workers::market::ratios::RatiosError::Report(e) => report_problem(e),
+        })?;
+    Ok(Json(RatiosAnswer {
+        symbol: answer.symbol,
+        provider: answer.provider,
+        price: answer.price,
+        price_date: answer.price_date,
+        fundamentals: serde_json::to_value(&answer.fundamentals).map_err(Problem::internal)?,
+        ratios: answer
+            .ratios
+            .into_iter()
+            .map(|r| RatioAnswer {
+                ratio: r.ratio.to_owned(),
+                value: r.value,
+                formula: r.formula.to_owned(),
+                reason: r.reason,
+            })
+            .collect(),
+    }))
+}
