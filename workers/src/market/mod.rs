@@ -14,4 +14,4 @@ pub mod ratios;
 pub mod runtime;
 pub mod selector;
 
-pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote};
+pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote, QuoteSink};

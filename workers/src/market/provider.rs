@@ -79,6 +79,12 @@ pub struct Quote {
     pub source: String,
 }
 
+/// Where a live stream's quotes go (the quote hub): each frame's quotes as one batch, in the
+/// order the vendor sent them.
+pub trait QuoteSink: Send + Sync {
+    fn deliver(&self, batch: Vec<Quote>);
+}
+
 /// A split or a dividend a provider reports: a suggestion for a household's ledger, never
 /// booked silently.
 #[derive(Debug, Clone, PartialEq, Eq)]
