@@ -1,7 +1,8 @@
 //! Market data that arrives by itself: vendors' APIs behind one [`Provider`] trait
 //! ([`provider`]), each adapter speaking its vendor's documented wire format
 //! ([`providers`]), guarded by a circuit breaker ([`breaker`]) and a rate limiter
-//! ([`limiter`]) per provider.
+//! ([`limiter`]) per provider; live quotes from vendors' WebSocket streams ([`stream`])
+//! through the quote hub ([`quotes`]: validation, latest-quote cache, fan-out).
 
 pub mod breaker;
 pub mod config;
@@ -10,8 +11,10 @@ pub mod ingest;
 pub mod limiter;
 pub mod provider;
 pub mod providers;
+pub mod quotes;
 pub mod ratios;
 pub mod runtime;
 pub mod selector;
+pub mod stream;
 
 pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote, QuoteSink};
