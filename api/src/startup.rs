@@ -79,6 +79,19 @@ impl Application {
             );
             tasks.push(("market data ingestion", tokio::spawn(worker)));
         }
+        for task in market.spawn_streams(&stopping) {
+            tasks.push(("live quote stream", task));
+        }
+        // Live quotes out to NATS (`cairn.quotes.<SYMBOL>`) when the relay's server is set.
+        if let (Some(relay), false) = (&config.relay, market.streams.is_empty()) {
+            match async_nats::connect(relay.nats_url.as_str()).await {
+                Ok(client) => tasks.push((
+                    "quotes to NATS",
+                    workers::market::quotes::spawn_nats(market.hub.clone(), client, stopping.clone()),
+                )),
+                Err(e) => tracing::error!(error = %e, "live quotes will not reach NATS: cannot connect"),
+            }
+        }
         crate::http::idempotency::create_table(&db).await?;
         let vault = commands::security::vault::Vault::new(store.clone(), config.master_key.load()?);
         let keys = Keys::load_or_create(&config.jwt_key_file)

@@ -37,6 +37,14 @@
 //! # every_seconds = 900              # or: every so many seconds, whatever the day
 //! lookback_days = 7                  # each run asks for the last days, so a missed run is filled
 //! mode = "median"                    # first | median | weighted_mean | best_source
+//!
+//! [[stream]]                         # live quotes for `cairn serve` (optional, any number)
+//! name = "polygon-live"              # the `source` of its quotes
+//! kind = "polygon"                   # polygon | alpaca
+//! url = "wss://socket.polygon.io/stocks"   # the vendor's default for the kind when omitted
+//! key_env = "POLYGON_API_KEY"        # Alpaca: key_env and secret_env
+//! symbols = ["VTI", "BND"]           # more are subscribed as clients ask for them
+//! channels = ["quotes", "trades"]    # quotes | trades | bars (minute aggregates)
 //! ```
 //!
 //! `mode` is also `cairn market fetch`'s default (`--mode` overrides it).
@@ -63,6 +71,7 @@ use super::providers::polygon::{KeyPlacement, Polygon};
 use super::providers::stooq::Stooq;
 use super::providers::yahoo::Yahoo;
 use super::selector::{Selector, Source};
+use super::stream::{self, Channels, Protocol, StreamConfig};
 
 /// A configuration that cannot be used, naming the provider (by position and name) and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +88,21 @@ struct File {
     #[serde(default)]
     provider: Vec<Entry>,
     ingest: Option<IngestEntry>,
+    #[serde(default)]
+    stream: Vec<StreamEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamEntry {
+    name: String,
+    kind: String,
+    url: Option<String>,
+    key_env: Option<String>,
+    secret_env: Option<String>,
+    #[serde(default)]
+    symbols: Vec<String>,
+    channels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,22 +136,26 @@ pub enum When {
     Every(Duration),
 }
 
-/// The file's fetch settings: the mode `cairn market fetch` uses by default and the
-/// ingestion's schedule, when the file has an `[ingest]` table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The file's other settings: the mode `cairn market fetch` uses by default, the ingestion's
+/// schedule when the file has an `[ingest]` table, and the live quote streams (`[[stream]]`).
+#[derive(Debug, Default)]
 pub struct Settings {
     pub mode: Mode,
     pub ingest: Option<Ingest>,
+    pub streams: Vec<StreamConfig>,
 }
 
-/// Reads the `[ingest]` table of a providers file's text.
-pub fn settings(text: &str) -> Result<Settings, ConfigError> {
+/// Reads the `[ingest]` table and the `[[stream]]`s of a providers file's text, keys with
+/// `env`.
+pub fn settings(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
     let file: File = toml::from_str(text).map_err(|e| ConfigError {
         where_: "providers file".into(),
         field: "toml".into(),
         problem: e.message().to_owned(),
     })?;
-    let Some(i) = file.ingest else { return Ok(Settings::default()) };
+    let streams =
+        file.stream.iter().enumerate().map(|(i, s)| stream(i, s, &file.stream[..i], env)).collect::<Result<_, _>>()?;
+    let Some(i) = file.ingest else { return Ok(Settings { streams, ..Settings::default() }) };
     let fail = |field: &str, problem: String| ConfigError { where_: "ingest".into(), field: field.into(), problem };
     let mode = match &i.mode {
         None => Mode::First,
@@ -152,7 +180,62 @@ pub fn settings(text: &str) -> Result<Settings, ConfigError> {
         return Err(fail("symbols", "name at least one symbol, none empty".into()));
     }
     let ingest = Ingest { symbols, when, lookback_days: i.lookback_days.unwrap_or(7), mode };
-    Ok(Settings { mode, ingest: Some(ingest) })
+    Ok(Settings { mode, ingest: Some(ingest), streams })
+}
+
+/// One `[[stream]]`, the `i`-th, after `before`.
+fn stream(
+    i: usize,
+    s: &StreamEntry,
+    before: &[StreamEntry],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StreamConfig, ConfigError> {
+    let fail = |field: &str, problem: String| ConfigError {
+        where_: format!("stream {} ({})", i + 1, s.name),
+        field: field.into(),
+        problem,
+    };
+    if s.name.trim().is_empty() {
+        return Err(fail("name", "must not be empty".into()));
+    }
+    if before.iter().any(|b| b.name == s.name) {
+        return Err(fail("name", "is used by another stream".into()));
+    }
+    let (protocol, default_url) = match s.kind.as_str() {
+        "polygon" => (Protocol::Polygon, stream::POLYGON_URL),
+        "alpaca" => (Protocol::Alpaca, stream::ALPACA_IEX_URL),
+        other => return Err(fail("kind", format!("{other:?} is not polygon or alpaca"))),
+    };
+    let key = |field: &str, var: &Option<String>| -> Result<Option<ApiKey>, ConfigError> {
+        match var {
+            None => Err(fail(field, format!("{} needs an API key: name its variable", s.kind))),
+            Some(name) => env(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| Some(ApiKey::new(v)))
+                .ok_or_else(|| fail(field, format!("the environment variable {name} is not set"))),
+        }
+    };
+    let mut config = StreamConfig::new(&s.name, protocol, s.url.as_deref().unwrap_or(default_url));
+    if !(config.url.starts_with("ws://") || config.url.starts_with("wss://")) {
+        return Err(fail("url", format!("{:?} is not a ws:// or wss:// URL", config.url)));
+    }
+    config.key = key("key_env", &s.key_env)?;
+    if protocol == Protocol::Alpaca {
+        config.secret = key("secret_env", &s.secret_env)?;
+    }
+    config.symbols = s.symbols.iter().map(|x| x.trim().to_ascii_uppercase()).filter(|x| !x.is_empty()).collect();
+    if let Some(channels) = &s.channels {
+        config.channels = Channels { quotes: false, trades: false, bars: false };
+        for c in channels {
+            match c.as_str() {
+                "quotes" => config.channels.quotes = true,
+                "trades" => config.channels.trades = true,
+                "bars" => config.channels.bars = true,
+                other => return Err(fail("channels", format!("{other:?} is not quotes, trades or bars"))),
+            }
+        }
+    }
+    Ok(config)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -469,7 +552,7 @@ mod tests {
     #[test]
     fn the_ingest_table_gives_the_schedule_and_the_mode() {
         let text = "[ingest]\nsymbols = [\"vti\", \"BND\"]\nat = \"18:45\"\nmode = \"median\"\n";
-        let s = settings(text).unwrap();
+        let s = settings(text, &env).unwrap();
         let ingest = s.ingest.unwrap();
         assert_eq!(ingest.symbols, ["VTI", "BND"]);
         assert_eq!(s.mode, Mode::Consensus(domain::quality::Method::Median));
@@ -481,10 +564,38 @@ mod tests {
             }
         );
         assert_eq!(ingest.lookback_days, 7);
-        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nat = \"6pm\"\n").unwrap_err();
+        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nat = \"6pm\"\n", &env).unwrap_err();
         assert_eq!(e.to_string(), "ingest: at: \"6pm\" is not a time of day (HH:MM)");
-        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nmode = \"mean\"\n").unwrap_err();
+        let e = settings("[ingest]\nsymbols = [\"VTI\"]\nmode = \"mean\"\n", &env).unwrap_err();
         assert!(e.to_string().starts_with("ingest: mode: \"mean\" is not one of"), "{e}");
-        assert_eq!(settings("").unwrap(), Settings::default());
+        let empty = settings("", &env).unwrap();
+        assert!(empty.ingest.is_none() && empty.streams.is_empty() && empty.mode == Mode::First);
+    }
+
+    #[test]
+    fn streams_are_read_with_their_keys_and_channels() {
+        let text = "[[stream]]\nname = \"live\"\nkind = \"polygon\"\nkey_env = \"POLYGON_API_KEY\"\nsymbols = [\"vti\"]\nchannels = [\"quotes\"]\n";
+        let s = settings(text, &env).unwrap();
+        let live = &s.streams[0];
+        assert_eq!((live.name.as_str(), live.url.as_str()), ("live", stream::POLYGON_URL));
+        assert_eq!(live.key.as_ref().map(ApiKey::expose), Some("pk-secret"));
+        assert_eq!(live.symbols, ["VTI"]);
+        assert!(live.channels.quotes && !live.channels.trades);
+        let cases = [
+            ("[[stream]]\nname = \"a\"\nkind = \"iex\"\n", "stream 1 (a): kind: \"iex\" is not polygon or alpaca"),
+            ("[[stream]]\nname = \"a\"\nkind = \"polygon\"\n", "stream 1 (a): key_env: polygon needs an API key"),
+            (
+                "[[stream]]\nname = \"a\"\nkind = \"alpaca\"\nkey_env = \"POLYGON_API_KEY\"\nsecret_env = \"NOPE\"\n",
+                "stream 1 (a): secret_env: the environment variable NOPE is not set",
+            ),
+            (
+                "[[stream]]\nname = \"a\"\nkind = \"polygon\"\nkey_env = \"POLYGON_API_KEY\"\nurl = \"https://x\"\n",
+                "stream 1 (a): url: \"https://x\" is not a ws:// or wss:// URL",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = settings(text, &env).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
     }
 }

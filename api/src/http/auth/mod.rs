@@ -93,6 +93,12 @@ impl Auth {
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
             return Err(Problem::new(ProblemKind::Unauthorized, "send an access token: Authorization: Bearer <token>"));
         };
+        self.verify(token)
+    }
+
+    /// The claims of an access token, if it is valid and its session not revoked (a header's,
+    /// or one a WebSocket client sends in its first message).
+    pub fn verify(&self, token: &str) -> Result<Claims, Problem> {
         let claims = self.keys.verify(token.trim()).map_err(|why| Problem::new(ProblemKind::Unauthorized, why))?;
         if self.is_revoked(&claims.sid) {
             return Err(Problem::new(ProblemKind::Unauthorized, "the session was signed out or revoked"));

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod households;
 pub mod ledger;
 pub mod performance;
+pub mod stream;
 pub mod system;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -633,6 +634,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("get", "/v1/events/stream", Group::Audit, "Every committed event, live (Server-Sent Events)")
         },
         get(admin::all_events_stream),
+    );
+    add(
+        Op {
+            description: "A WebSocket. Sign in with `Authorization: Bearer <token>` on the upgrade, or from a browser with the first message `{\"action\":\"auth\",\"token\":\"…\"}`. Then `{\"action\":\"subscribe\",\"symbols\":[\"VTI\"]}` / `unsubscribe`; the server sends `{\"type\":\"quote\",\"quote\":{symbol, at, last, bid, ask, size, source, grade}}` (the latest at once, then each new one), and `{\"type\":\"dropped\",\"count\":N}` when a slow client lost its oldest quotes (each connection's buffer is bounded). Live quotes are not events: closing prices are still recorded as bars.",
+            ..Op::new("get", "/v1/stream/quotes", Group::Market, "Live quotes (WebSocket)")
+        },
+        get(stream::quotes),
     );
     t
 }
