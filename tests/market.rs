@@ -618,3 +618,169 @@ async fn ratios_come_from_a_providers_fundamentals_at_the_latest_close() {
         assert!(stderr(&o).contains("no provider answered for NOPE fundamentals"), "{}", stderr(&o));
     }
 }
+
+/// A local replica of Polygon's stocks WebSocket: checks the key, answers subscribe, then sends
+/// a quote of each subscribed symbol every 50 ms (bid 231.40 + n/100, ask 0.04 above).
+async fn polygon_stream_replica() -> String {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let status =
+                    |s: &str, m: &str| Message::text(format!(r#"[{{"ev":"status","status":"{s}","message":"{m}"}}]"#));
+                let _ = ws.send(status("connected", "Connected Successfully")).await;
+                let mut symbols: Vec<String> = Vec::new();
+                let mut n = 0u64;
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+                loop {
+                    tokio::select! {
+                        m = ws.next() => {
+                            let Some(Ok(Message::Text(text))) = m else { return };
+                            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                            match v["action"].as_str() {
+                                Some("auth") if v["params"] == "pk-live" => {
+                                    let _ = ws.send(status("auth_success", "authenticated")).await;
+                                }
+                                Some("auth") => {
+                                    let _ = ws.send(status("auth_failed", "authentication failed")).await;
+                                    return;
+                                }
+                                Some("subscribe") => {
+                                    for p in v["params"].as_str().unwrap().split(',') {
+                                        if let Some(s) = p.strip_prefix("Q.") {
+                                            symbols.push(s.to_owned());
+                                        }
+                                    }
+                                    let _ = ws.send(status("success", &format!("subscribed to: {}", v["params"]))).await;
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ = tick.tick() => {
+                            n += 1;
+                            let t = chrono::Utc::now().timestamp_millis();
+                            let frame: Vec<String> = symbols
+                                .iter()
+                                .map(|s| {
+                                    let bid = rust_decimal::Decimal::new(23140 + n as i64, 2);
+                                    let ask = bid + rust_decimal::Decimal::new(4, 2);
+                                    format!(r#"{{"ev":"Q","sym":"{s}","bx":4,"bp":{bid},"bs":100,"ax":7,"ap":{ask},"as":160,"c":0,"t":{t},"q":{n},"z":3}}"#)
+                                })
+                                .collect();
+                            if !frame.is_empty() && ws.send(Message::text(format!("[{}]", frame.join(",")))).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Live quotes from a vendor's WebSocket (a Polygon replica) reach a client of
+/// `/v1/stream/quotes`: signed in by its first message, subscribed per connection; a bad
+/// token is refused; a client that subscribes to a symbol the stream did not carry gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_quotes_stream_from_a_vendor_to_a_websocket_client() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let vendor = polygon_stream_replica().await;
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let providers = write_file(
+        &dir,
+        "providers.toml",
+        &format!(
+            "[[stream]]\nname = \"polygon-live\"\nkind = \"polygon\"\nurl = \"{vendor}\"\nkey_env = \"POLYGON_API_KEY\"\nsymbols = [\"VTI\"]\n"
+        ),
+    );
+    let mut env = common::server_env(dir.path());
+    let out = common::run_with_input(
+        &db.url,
+        &env,
+        &["user", "register", "--name", "Ada", "--email", "ada@example.com", "--household", "ada"],
+        "",
+    );
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
+    common::run_with_input(&db.url, &env, &["user", "password", "--user", &id], "correct horse battery staple 9\n");
+    env.push(("CAIRN_PROVIDERS".into(), providers));
+    env.push(("POLYGON_API_KEY".into(), "pk-live".into()));
+    let (mut child, base) = common::serve(&db.url, env);
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ada@example.com", "password": "correct horse battery staple 9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap_or_else(|| panic!("{login}")).to_owned();
+    let ws_url = format!("{}/v1/stream/quotes", base.replace("http://", "ws://"));
+
+    // Without an upgrade and without a token: 401, a problem document.
+    let plain = reqwest::get(format!("{base}/v1/stream/quotes")).await.unwrap();
+    assert_eq!(plain.status().as_u16(), 401);
+
+    async fn next_json(
+        ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        want: &str,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let m = tokio::time::timeout_at(deadline, ws.next()).await.expect("a message in time");
+            let Some(Ok(Message::Text(text))) = m else { panic!("the socket ended: {m:?}") };
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == want {
+                return v;
+            }
+        }
+    }
+
+    // A wrong token in the first message: an error, then the server closes.
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    ws.send(Message::text(r#"{"action":"auth","token":"not-a-token"}"#)).await.unwrap();
+    let refused = next_json(&mut ws, "error").await;
+    assert!(!refused["message"].as_str().unwrap().is_empty(), "{refused}");
+
+    // Signed in by the first message, as a browser does.
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    ws.send(Message::text(serde_json::json!({"action": "auth", "token": token}).to_string())).await.unwrap();
+    next_json(&mut ws, "authenticated").await;
+    ws.send(Message::text(r#"{"action":"subscribe","symbols":["vti","bnd"]}"#)).await.unwrap();
+    let subscribed = next_json(&mut ws, "subscribed").await;
+    assert_eq!(subscribed["symbols"], serde_json::json!(["BND", "VTI"]), "{subscribed}");
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 2 {
+        let q = next_json(&mut ws, "quote").await;
+        let quote = &q["quote"];
+        assert_eq!(quote["source"], "polygon-live", "{q}");
+        let bid: rust_decimal::Decimal = quote["bid"].as_str().unwrap().parse().unwrap();
+        let ask: rust_decimal::Decimal = quote["ask"].as_str().unwrap().parse().unwrap();
+        assert_eq!(ask - bid, rust_decimal::Decimal::new(4, 2), "{q}");
+        assert_eq!(quote["grade"], "excellent", "{q}");
+        // BND was not in the stream's symbols: the client's subscription asked the vendor for it.
+        seen.insert(quote["symbol"].as_str().unwrap().to_owned());
+    }
+    ws.send(Message::text(r#"{"action":"unsubscribe","symbols":["BND"]}"#)).await.unwrap();
+    let subscribed = next_json(&mut ws, "subscribed").await;
+    assert_eq!(subscribed["symbols"], serde_json::json!(["VTI"]), "{subscribed}");
+
+    // Signed in by the header, as a program does.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str()).unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws2, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    next_json(&mut ws2, "authenticated").await;
+    ws2.send(Message::text(r#"{"action":"subscribe","symbols":["VTI"]}"#)).await.unwrap();
+    assert_eq!(next_json(&mut ws2, "quote").await["quote"]["symbol"], "VTI");
+
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}

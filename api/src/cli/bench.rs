@@ -161,7 +161,6 @@ pub(crate) async fn http(
     trades: usize,
     writers: usize,
 ) -> anyhow::Result<serde_json::Value> {
-    use commands::security::password::HashCost;
     let who = caller("cairn bench http");
     let cx = commands::Context::new(store.clone());
     // A household of 12 accounts over 40 symbols holding over 2,000 open lots.
@@ -173,51 +172,9 @@ pub(crate) async fn http(
     let household = domain::ledger::household_key("bench probe");
     let lots = records(&db, &LOTS, &[("household", Some(household.clone()))]).await?.len();
 
-    // The server, as `serve` builds it (api::startup), without the risk worker: projectors
-    // following, the API on a local port, keys in a scratch folder, cheap password hashing.
-    let keys_dir = tempfile::tempdir()?;
-    let mut master = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
-    let config = api::config::Config {
-        database_url: url.to_owned(),
-        bind: "127.0.0.1:0".parse()?,
-        master_key: api::config::MasterKeySource::Hex(api::config::Secret::new(hex::encode(master))),
-        jwt_key_file: keys_dir.path().join("jwt.pem"),
-        hash_cost: HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 },
-        relay: None,
-        risk_worker: false,
-        providers: None,
-    };
-    let app = api::startup::Application::build_on(store.clone(), config).await?;
-    let (vault, passwords, cache) =
-        (app.state().vault.clone(), app.state().auth.passwords.clone(), app.state().cache.clone());
-    let stop = app.stopper();
-    let base = format!("http://{}", app.local_addr()?);
-    let mut app_stopping = stop.subscribe();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = app_stopping.wait_for(|s| *s).await;
-    }));
-
-    let password = "bench-password-not-breached-7".to_owned();
-    let personal = commands::user::PersonalData {
-        name: "Bench".into(),
-        email: "bench@example.com".into(),
-        tax_id: None,
-        born: None,
-    };
-    let hash = passwords.hash(password.clone()).await?;
-    let user = commands::user::register(&cx, &vault, &personal, None, Some(hash), &who).await?;
-    let grant = domain::user::UserCommand::GrantRole { role: domain::user::Role::Admin, by: "bench".into() };
-    commands::user::command(&cx, &user, grant, &who).await?;
+    let BenchServer { base, token, stop, server, state, _keys } = BenchServer::start(store, url, &cx).await?;
+    let cache = state.cache.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    let login: serde_json::Value = client
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({ "email": "bench@example.com", "password": password }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("sign-in failed: {login}"))?.to_owned();
 
     let get = {
         let (client, token, url) =
@@ -313,6 +270,67 @@ pub(crate) async fn http(
         },
         "single_trades": { "writers": writers, "households": writers, "latency": commands },
     }))
+}
+
+/// The server as `serve` builds it (api::startup), without the risk worker: projectors
+/// following, the API on a local port, keys in a scratch folder, cheap password hashing; and
+/// an admin signed in.
+pub(crate) struct BenchServer {
+    pub base: String,
+    pub token: String,
+    pub stop: tokio::sync::watch::Sender<bool>,
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub state: api::http::AppState,
+    _keys: tempfile::TempDir,
+}
+
+impl BenchServer {
+    pub(crate) async fn start(store: &Store, url: &str, cx: &commands::Context) -> anyhow::Result<Self> {
+        use commands::security::password::HashCost;
+        let who = caller("cairn bench");
+        let keys_dir = tempfile::tempdir()?;
+        let mut master = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+        let config = api::config::Config {
+            database_url: url.to_owned(),
+            bind: "127.0.0.1:0".parse()?,
+            master_key: api::config::MasterKeySource::Hex(api::config::Secret::new(hex::encode(master))),
+            jwt_key_file: keys_dir.path().join("jwt.pem"),
+            hash_cost: HashCost { memory_kib: 8 * 1024, iterations: 1, parallelism: 1, concurrency: 2 },
+            relay: None,
+            risk_worker: false,
+            providers: None,
+        };
+        let app = api::startup::Application::build_on(store.clone(), config).await?;
+        let state = app.state().clone();
+        let stop = app.stopper();
+        let base = format!("http://{}", app.local_addr()?);
+        let mut app_stopping = stop.subscribe();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = app_stopping.wait_for(|s| *s).await;
+        }));
+        let password = "bench-password-not-breached-7".to_owned();
+        let personal = commands::user::PersonalData {
+            name: "Bench".into(),
+            email: "bench@example.com".into(),
+            tax_id: None,
+            born: None,
+        };
+        let hash = state.auth.passwords.hash(password.clone()).await?;
+        let user = commands::user::register(cx, &state.vault, &personal, None, Some(hash), &who).await?;
+        let grant = domain::user::UserCommand::GrantRole { role: domain::user::Role::Admin, by: "bench".into() };
+        commands::user::command(cx, &user, grant, &who).await?;
+        let login: serde_json::Value = reqwest::Client::new()
+            .post(format!("{base}/v1/auth/login"))
+            .json(&serde_json::json!({ "email": "bench@example.com", "password": password }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token =
+            login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("sign-in failed: {login}"))?.to_owned();
+        Ok(Self { base, token, stop, server, state, _keys: keys_dir })
+    }
 }
 
 /// `cairn bench performance`: one household of `accounts` accounts over `years` years (a

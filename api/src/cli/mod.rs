@@ -1,6 +1,7 @@
 //! The `cairn` subcommands, one module per area; shared helpers live here.
 
 pub(crate) mod bench;
+pub(crate) mod bench_market;
 pub(crate) mod chart;
 pub(crate) mod ledger;
 pub(crate) mod market;

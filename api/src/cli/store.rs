@@ -89,6 +89,31 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         writers: usize,
     },
+    /// Live quotes: the pipeline in process (Polygon JSON frames parsed, validated, cached and
+    /// fanned out to --subscribers subscribers of 10 symbols each: quotes/s, p50/p99 latency
+    /// from receipt to fan-out), then `/v1/stream/quotes` of an in-process server to --clients
+    /// WebSocket clients subscribed to --symbols symbols (messages/s delivered), with one more
+    /// client that never reads (its buffer stays bounded; the process's memory growth is
+    /// shown); prints JSON.
+    Quotes {
+        #[arg(long, default_value_t = 1_000_000)]
+        quotes: usize,
+        #[arg(long, default_value_t = 100)]
+        symbols: usize,
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+    },
+    /// `market fetch` end to end from a local provider's directory: --symbols files of
+    /// --years years of daily bars, fetched, checked against each symbol's history and recorded
+    /// in one transaction (seconds, bars/s); prints JSON.
+    Fetch {
+        #[arg(long, default_value_t = 500)]
+        symbols: usize,
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+    },
     /// One household's daily performance over --years years (--accounts accounts, a deposit
     /// and a buy in each every month over --symbols symbols, a daily bar of every symbol): the
     /// p50 of --runs computations of `cairn performance` against a blend, and of the daily
@@ -229,6 +254,14 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             }
             BenchCommand::Performance { years, accounts, symbols, runs } => {
                 super::bench::performance(&store, &scratch.url, years, accounts, symbols, runs).await?.to_string()
+            }
+            BenchCommand::Quotes { quotes, symbols, subscribers, clients } => {
+                super::bench_market::quotes(&store, &scratch.url, quotes, symbols, subscribers, clients)
+                    .await?
+                    .to_string()
+            }
+            BenchCommand::Fetch { symbols, years } => {
+                super::bench_market::fetch(&store, symbols, years).await?.to_string()
             }
             BenchCommand::Http { queries, concurrency, trades, writers } => {
                 super::bench::http(&store, &scratch.url, queries, concurrency, trades, writers).await?.to_string()
