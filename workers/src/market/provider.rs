@@ -79,6 +79,18 @@ pub struct Quote {
     pub source: String,
 }
 
+impl Quote {
+    /// A quote of the best bid and ask.
+    pub fn bid_ask(symbol: String, at: DateTime<Utc>, bid: Decimal, ask: Decimal, source: &str) -> Self {
+        Self { symbol, at, last: None, bid: Some(bid), ask: Some(ask), size: None, source: source.to_owned() }
+    }
+
+    /// A trade (or a bar's close: no size) as the last price.
+    pub fn trade(symbol: String, at: DateTime<Utc>, price: Decimal, size: Option<Decimal>, source: &str) -> Self {
+        Self { symbol, at, last: Some(price), bid: None, ask: None, size, source: source.to_owned() }
+    }
+}
+
 /// Where a live stream's quotes go (the quote hub): each frame's quotes as one batch, in the
 /// order the vendor sent them.
 pub trait QuoteSink: Send + Sync {

@@ -439,33 +439,27 @@ impl<'a> WireMessage<'a> for PolygonMessage<'a> {
         };
         let read = Fields { kind: &kind, symbol: self.sym };
         match &*kind {
-            "Q" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read.millis("t", self.t)?,
-                last: None,
-                bid: Some(read.price("bp", self.bp)?),
-                ask: Some(read.price("ap", self.ap)?),
-                size: None,
-                source: source.to_owned(),
-            })),
-            "T" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read.millis("t", self.t)?,
-                last: Some(read.price("p", self.p)?),
-                bid: None,
-                ask: None,
-                size: read.optional("s", self.s)?,
-                source: source.to_owned(),
-            })),
-            "AM" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read.millis("e", self.e)?,
-                last: Some(read.price("c", self.c)?),
-                bid: None,
-                ask: None,
-                size: None,
-                source: source.to_owned(),
-            })),
+            "Q" => Ok(Read::Quote(Quote::bid_ask(
+                read.symbol()?,
+                read.millis("t", self.t)?,
+                read.price("bp", self.bp)?,
+                read.price("ap", self.ap)?,
+                source,
+            ))),
+            "T" => Ok(Read::Quote(Quote::trade(
+                read.symbol()?,
+                read.millis("t", self.t)?,
+                read.price("p", self.p)?,
+                read.optional("s", self.s)?,
+                source,
+            ))),
+            "AM" => Ok(Read::Quote(Quote::trade(
+                read.symbol()?,
+                read.millis("e", self.e)?,
+                read.price("c", self.c)?,
+                None,
+                source,
+            ))),
             "status" => {
                 let status = self.status.and_then(text).unwrap_or_default();
                 let message = self.message.and_then(text).unwrap_or_default().into_owned();
@@ -521,36 +515,29 @@ impl<'a> WireMessage<'a> for AlpacaMessage<'a> {
         };
         let read = Fields { kind: &kind, symbol: self.symbol };
         match &*kind {
-            "q" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read.rfc3339("t", self.t)?,
-                last: None,
-                bid: Some(read.price("bp", self.bp)?),
-                ask: Some(read.price("ap", self.ap)?),
-                size: None,
-                source: source.to_owned(),
-            })),
-            "t" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read.rfc3339("t", self.t)?,
-                last: Some(read.price("p", self.p)?),
-                bid: None,
-                ask: None,
-                size: read.optional("s", self.s)?,
-                source: source.to_owned(),
-            })),
-            "b" => Ok(Read::Quote(Quote {
-                symbol: read.symbol()?,
-                at: read
-                    .rfc3339("t", self.t)?
+            "q" => Ok(Read::Quote(Quote::bid_ask(
+                read.symbol()?,
+                read.rfc3339("t", self.t)?,
+                read.price("bp", self.bp)?,
+                read.price("ap", self.ap)?,
+                source,
+            ))),
+            "t" => Ok(Read::Quote(Quote::trade(
+                read.symbol()?,
+                read.rfc3339("t", self.t)?,
+                read.price("p", self.p)?,
+                read.optional("s", self.s)?,
+                source,
+            ))),
+            "b" => Ok(Read::Quote(Quote::trade(
+                read.symbol()?,
+                read.rfc3339("t", self.t)?
                     .checked_add_signed(TimeDelta::minutes(1))
                     .ok_or_else(|| read.fail("t is out of range"))?,
-                last: Some(read.price("c", self.c)?),
-                bid: None,
-                ask: None,
-                size: None,
-                source: source.to_owned(),
-            })),
+                read.price("c", self.c)?,
+                None,
+                source,
+            ))),
             "success" => {
                 let msg = self.msg.and_then(text).unwrap_or_default();
                 Ok(Read::Control(match &*msg {
