@@ -6,8 +6,9 @@
 //! benchmark taken and one refused), the consolidated holdings with their pies by asset class,
 //! sector and region (unclassified, then described with `cairn market securities`), a trade
 //! form (a deposit into a new account, a refusal beside its field, a buy), balance checks on
-//! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), take
-//! screenshots.
+//! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), live
+//! prices in the positions' Live column from a local replica of Polygon's WebSocket feed (the
+//! server's `[[stream]]`, through `/v1/stream/quotes`), closed on sign-out, take screenshots.
 
 mod common;
 
@@ -60,6 +61,9 @@ const INCOME_CSV: &str = "trade_date,account,account_type,action,symbol,quantity
 2026-09-15,brokerage,taxable,dividend,VTI,1,10.60,0,qualified dividend\n\
 2026-09-15,brokerage,taxable,dividend,VTI,1,2.50,0,dividend\n\
 2026-09-30,brokerage,taxable,interest,,1,4.30,0,\n";
+
+/// The key the Polygon replica takes, given to the server in `POLYGON_API_KEY`.
+const POLYGON_KEY: &str = "web-test-polygon-key";
 
 /// The security master for the holdings: what `cairn market securities` takes.
 const SECURITIES: &str = "symbol,name,asset_class,sector,region\n\
@@ -240,7 +244,21 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     std::fs::write(&bars, BARS).unwrap();
     cli(&db.url, dir.path(), &["market", "import", &bars.display().to_string()], "");
 
-    let (server, base) = common::serve(&db.url, common::server_env(dir.path()));
+    // Live quotes: the server's one stream is a local replica of Polygon's WebSocket feed.
+    let (polygon_url, heard) = polygon_replica();
+    let providers = dir.path().join("providers.toml");
+    std::fs::write(
+        &providers,
+        format!(
+            "[[stream]]\nname = \"polygon-live\"\nkind = \"polygon\"\nurl = \"{polygon_url}\"\n\
+             key_env = \"POLYGON_API_KEY\"\nsymbols = [\"VTI\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut env = common::server_env(dir.path());
+    env.push(("CAIRN_PROVIDERS".into(), providers.display().to_string()));
+    env.push(("POLYGON_API_KEY".into(), POLYGON_KEY.into()));
+    let (server, base) = common::serve(&db.url, env);
     let _server = Kill(server);
 
     let port = free_port();
@@ -342,6 +360,36 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let accounts = d.wait_text("#accounts-table tbody", |t| t.contains("$2,950.00")).await;
     assert!(accounts.contains("brokerage"), "{accounts}");
     assert_eq!(d.execute("return document.getElementById('balances').hidden;").await, true, "no assertions yet");
+
+    // Live prices: the page's WebSocket follows the positions' symbols, and the replica's VTI
+    // (a trade at 231.42, a quote of 231.40 × 231.44: its mid is the same) reaches the Live
+    // column in dollars, with the quote's details in its title.
+    let status = d.wait_text("#live-status", |t| t == "live").await;
+    assert_eq!(status, "live");
+    assert_eq!(d.execute("return document.getElementById('live-status').getAttribute('aria-live');").await, "polite");
+    let price = d.wait_text("#positions-table td[data-live-symbol='VTI']", |t| t == "$231.42").await;
+    assert_eq!(price, "$231.42");
+    let cell = d
+        .execute(
+            "const td = document.querySelector(\"#positions-table td[data-live-symbol='VTI']\");\
+             const columns = [...td.closest('table').tHead.rows[0].cells].map((th) => th.dataset.column);\
+             return { title: td.title, column: td.dataset.column, heading: columns.includes('live'),\
+               after: columns[columns.indexOf('live') - 1] };",
+        )
+        .await;
+    assert_eq!(
+        (&cell["column"], &cell["heading"], &cell["after"]),
+        (&json!("live"), &json!(true), &json!("price_date"))
+    );
+    let title = cell["title"].as_str().unwrap();
+    assert!(title.contains("source polygon-live; grade excellent") && title.starts_with("At "), "{title}");
+    // The server's stream signed in to the vendor with the key and asked for VTI.
+    let heard = heard.lock().unwrap().clone();
+    assert!(heard.iter().any(|m| m["action"] == "auth" && m["params"] == POLYGON_KEY), "{heard:?}");
+    assert!(
+        heard.iter().any(|m| m["action"] == "subscribe" && m["params"].as_str().is_some_and(|p| p.contains("Q.VTI"))),
+        "{heard:?}"
+    );
     d.screenshot("web-overview.png").await;
 
     // Balance checks, recorded with the CLI from the CSV's rows: the VTI bought on 2026-01-05
@@ -750,6 +798,13 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert!(caption.starts_with("Growth of €1"), "{caption}");
     d.screenshot("web-performance-in-euros.png").await;
 
+    // Signing out closes the live prices' socket.
+    d.click("#nav-overview").await;
+    d.wait_text("#positions-table td[data-live-symbol='VTI']", |t| t == "$231.42").await;
+    d.click("#logout").await;
+    d.wait_for("return document.getElementById('live-status').textContent;", |v| v == "off").await;
+    assert_eq!(d.execute("return document.getElementById('signin').hidden;").await, false);
+
     // The API reference renders the OpenAPI document, offline.
     d.go(&format!("{base}/docs")).await;
     let ops = d.wait_text("#docs-operations", |t| t.contains("/v1/households/{household}/imports")).await;
@@ -759,6 +814,84 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     );
     let _ = http.delete(d.session.clone()).send().await;
     db.remove().await;
+}
+
+/// What the Polygon replica read from the server's stream client (its JSON messages).
+type Heard = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+
+/// A replica of Polygon's stocks WebSocket on 127.0.0.1, on a thread of its own (the test's
+/// runtime blocks while the CLI runs): it greets, takes [`POLYGON_KEY`] only, confirms each
+/// subscription, and once VTI is subscribed sends a VTI quote (231.40 × 231.44) and trade
+/// (231.42) every 200 ms, stamped now, so the server's quote hub has VTI whenever the page asks.
+/// Its ws:// URL and what it heard.
+fn polygon_replica() -> (String, Heard) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("ws://{}/stocks", listener.local_addr().unwrap());
+    let heard = Heard::default();
+    let h = heard.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(polygon_connection(tcp, h.clone()));
+            }
+        });
+    });
+    (url, heard)
+}
+
+/// One connection to the Polygon replica, until the client goes.
+async fn polygon_connection(tcp: tokio::net::TcpStream, heard: Heard) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let status = |status: &str, message: &str| {
+        Message::text(json!([{ "ev": "status", "status": status, "message": message }]).to_string())
+    };
+    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+    if ws.send(status("connected", "Connected Successfully")).await.is_err() {
+        return;
+    }
+    let (mut authenticated, mut vti) = (false, false);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        let answer = tokio::select! {
+            message = ws.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text.to_string(),
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                    Some(Ok(_)) => continue,
+                };
+                let action: Value = serde_json::from_str(&text).unwrap_or_default();
+                heard.lock().unwrap().push(action.clone());
+                let params = action["params"].as_str().unwrap_or_default().to_owned();
+                match action["action"].as_str() {
+                    Some("auth") if params == POLYGON_KEY => {
+                        authenticated = true;
+                        status("auth_success", "authenticated")
+                    }
+                    Some("auth") => status("auth_failed", "authentication failed"),
+                    Some("subscribe") if authenticated => {
+                        vti |= params.split(',').any(|c| c == "Q.VTI" || c == "T.VTI");
+                        status("success", &format!("subscribed to: {params}"))
+                    }
+                    _ => status("error", "not authorized"),
+                }
+            }
+            _ = tick.tick(), if vti => {
+                let t = chrono::Utc::now().timestamp_millis();
+                Message::text(format!(
+                    r#"[{{"ev":"Q","sym":"VTI","bx":4,"bp":231.40,"bs":100,"ax":7,"ap":231.44,"as":160,"c":0,"t":{t},"q":1,"z":3}},
+                        {{"ev":"T","sym":"VTI","x":4,"i":"1","z":3,"p":231.42,"s":100,"c":[0],"t":{t},"q":2}}]"#
+                ))
+            }
+        };
+        if ws.send(answer).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The holdings table's row of `symbol` (column → text, read at once), waiting until the page

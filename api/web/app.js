@@ -270,6 +270,7 @@
   function signOutLocally(message) {
     clearTimeout(state.refreshTimer);
     stopStream();
+    stopLivePrices();
     sessionStorage.removeItem(REFRESH_KEY);
     Object.assign(state, { accessToken: null, user: null, household: null, asOf: null, minPosition: 0, benchmark: "" });
     state.loadSeq += 1;
@@ -463,7 +464,9 @@
     });
     await Promise.all([
       fillTable("accounts-table", "accounts", {}, current, { preferred: ACCOUNT_COLUMNS }),
-      fillTable("positions-table", "valuations", {}, current, { preferred: VALUATION_COLUMNS }),
+      fillTable("positions-table", "valuations", {}, current, { preferred: VALUATION_COLUMNS }).then((data) => {
+        if (current()) showLivePrices($("positions-table"), data);
+      }),
       loadBalances(current),
     ]);
     const answer = await value;
@@ -2112,14 +2115,277 @@
     }, 300);
   }
 
+  /** The household's live updates (the top bar's #updates-status): "● Live", "○ Reconnecting…". */
   function setLiveStatus(status) {
-    const el = $("live-status");
+    const el = $("updates-status");
     el.hidden = !status;
     el.textContent = status === "live" ? "● Live" : status === "reconnecting" ? "○ Reconnecting…" : "";
-    el.className = `live-status ${status || ""}`;
+    el.className = `updates-status ${status || ""}`;
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // ---------------------------------------------------------------------------------------------
+  // Live prices: the positions' quotes over one WebSocket (GET /v1/stream/quotes)
+  // ---------------------------------------------------------------------------------------------
+
+  /*
+   * After the positions render, one socket is opened (ws: or wss: as the page, same host), signs
+   * in with the access token as its first message, and subscribes to the symbols shown (only the
+   * difference is sent when they change). Each quote fills the row's Live cell
+   * (td[data-live-symbol]); the cell keeps "—" until the symbol has one (a server with no live
+   * streams never sends any). #live-status says "live", "connecting…", "reconnecting…" or "off".
+   * A dropped socket is opened again after an exponential backoff with jitter (1 s, doubling, at
+   * most 30 s); a refused token is refreshed first. Signing out closes it.
+   */
+  const LIVE_BACKOFF_MS = { initial: 1000, max: 30000 };
+  const LIVE_FLASH_MS = 1200;
+  const LIVE_STATES = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", off: "off" };
+  const live = {
+    socket: null,
+    authenticated: false,
+    refused: false, // the server refused the token on this connection
+    wanted: new Set(), // the symbols of the positions shown
+    subscribed: new Set(), // the symbols asked for on this connection
+    quotes: new Map(), // symbol → its latest quote
+    attempt: 0, // reconnections since the last good one
+    timer: null, // the scheduled reconnection
+    epoch: 0, // bumps on sign-out: callbacks of an older session do nothing
+  };
+  const flashTimers = new WeakMap();
+
+  /** After the positions render: a Live column, then the symbols shown followed. */
+  function showLivePrices(table, data) {
+    const rows = (data && data.rows) || [];
+    const symbols = rows.map((r) => (typeof r.symbol === "string" ? r.symbol.trim().toUpperCase() : ""));
+    addLiveColumn(table, symbols);
+    followSymbols(symbols.filter(Boolean));
+  }
+
+  /** Adds the "Live" column after the price's date (or the price), a cell per row with a symbol. */
+  function addLiveColumn(table, symbols) {
+    const headRow = table.tHead && table.tHead.rows[0];
+    const body = table.tBodies[0];
+    if (!headRow || !body || !symbols.some(Boolean) || body.rows.length !== symbols.length) return;
+    const columns = [...headRow.cells].map((th) => th.dataset.column);
+    const after = ["price_date", "price"].map((c) => columns.indexOf(c)).find((i) => i >= 0);
+    const at = after === undefined ? columns.length : after + 1;
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.dataset.column = "live";
+    th.className = "num";
+    th.textContent = "Live";
+    th.title = "The latest live quote: the last trade, or the middle of the bid and ask";
+    headRow.insertBefore(th, headRow.cells[at] || null);
+    symbols.forEach((symbol, i) => {
+      const tr = body.rows[i];
+      const td = document.createElement("td");
+      td.dataset.column = "live";
+      td.className = "num live-price";
+      if (symbol) {
+        td.dataset.liveSymbol = symbol;
+        paintLiveCell(td, live.quotes.get(symbol), null);
+      }
+      tr.insertBefore(td, tr.cells[at] || null);
+    });
+  }
+
+  /** Follows `symbols`: connects when there is something to follow, else adjusts the subscription. */
+  function followSymbols(symbols) {
+    live.wanted = new Set(symbols);
+    for (const symbol of live.quotes.keys()) if (!live.wanted.has(symbol)) live.quotes.delete(symbol);
+    if (!state.accessToken) return;
+    if (live.socket) {
+      sendSubscriptions();
+    } else if (!live.timer && live.wanted.size) {
+      connectLive();
+    }
+  }
+
+  function connectLive() {
+    clearTimeout(live.timer);
+    live.timer = null;
+    if (!state.accessToken || live.socket) return;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    let socket;
+    try {
+      socket = new WebSocket(`${scheme}//${location.host}/v1/stream/quotes`);
+    } catch (_) {
+      setLivePriceStatus("off");
+      return;
+    }
+    Object.assign(live, { socket, authenticated: false, refused: false, subscribed: new Set() });
+    setLivePriceStatus(live.attempt ? "reconnecting" : "connecting");
+    socket.addEventListener("open", () => {
+      if (live.socket === socket && state.accessToken) send(socket, { action: "auth", token: state.accessToken });
+    });
+    socket.addEventListener("message", (event) => {
+      if (live.socket === socket) onLiveMessage(event.data);
+    });
+    socket.addEventListener("close", () => {
+      if (live.socket === socket) onLiveClosed();
+    });
+  }
+
+  function send(socket, message) {
+    try {
+      socket.send(JSON.stringify(message));
+    } catch (_) {
+      // Closing: the close handler reconnects.
+    }
+  }
+
+  function onLiveMessage(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch (_) {
+      return;
+    }
+    switch (message && message.type) {
+      case "authenticated":
+        live.authenticated = true;
+        live.attempt = 0;
+        setLivePriceStatus("live");
+        sendSubscriptions();
+        break;
+      case "quote":
+        showQuote(message.quote);
+        break;
+      case "error":
+        if (!live.authenticated) live.refused = true;
+        break;
+      default:
+        // "subscribed" confirms what was asked; after "dropped" the next quote is the latest.
+        break;
+    }
+  }
+
+  /** Sends what changed in the symbols followed since the last subscription on this socket. */
+  function sendSubscriptions() {
+    if (!live.socket || !live.authenticated) return;
+    const add = [...live.wanted].filter((s) => !live.subscribed.has(s));
+    const remove = [...live.subscribed].filter((s) => !live.wanted.has(s));
+    if (add.length) send(live.socket, { action: "subscribe", symbols: add });
+    if (remove.length) send(live.socket, { action: "unsubscribe", symbols: remove });
+    live.subscribed = new Set(live.wanted);
+  }
+
+  function onLiveClosed() {
+    const refused = live.refused;
+    Object.assign(live, { socket: null, authenticated: false, subscribed: new Set() });
+    if (!state.accessToken || !live.wanted.size) {
+      setLivePriceStatus("off");
+      return;
+    }
+    const ceiling = Math.min(LIVE_BACKOFF_MS.max, LIVE_BACKOFF_MS.initial * 2 ** live.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    live.attempt += 1;
+    setLivePriceStatus("reconnecting");
+    const epoch = live.epoch;
+    live.timer = setTimeout(async () => {
+      // A refused token is refreshed first; when that fails the session is over.
+      if (refused && !(await tryRefresh())) {
+        if (epoch === live.epoch) setLivePriceStatus("off");
+        return;
+      }
+      if (epoch === live.epoch) connectLive();
+    }, delay);
+  }
+
+  /** Closes the socket and forgets the quotes (signing out). */
+  function stopLivePrices() {
+    clearTimeout(live.timer);
+    const socket = live.socket;
+    Object.assign(live, {
+      socket: null, authenticated: false, refused: false, wanted: new Set(), subscribed: new Set(), attempt: 0,
+      timer: null, epoch: live.epoch + 1,
+    });
+    live.quotes.clear();
+    if (socket) socket.close(1000, "signed out");
+    setLivePriceStatus("off");
+  }
+
+  function setLivePriceStatus(status) {
+    const el = $("live-status");
+    el.textContent = LIVE_STATES[status] || LIVE_STATES.off;
+    el.dataset.state = status;
+    el.className = `live-status ${status}`;
+  }
+
+  function showQuote(quote) {
+    if (!quote || typeof quote.symbol !== "string") return;
+    const symbol = quote.symbol.toUpperCase();
+    if (!live.wanted.has(symbol)) return;
+    const before = live.quotes.get(symbol) || null;
+    live.quotes.set(symbol, quote);
+    document.querySelectorAll(`#positions-table td[data-live-symbol="${CSS.escape(symbol)}"]`)
+      .forEach((td) => paintLiveCell(td, quote, before));
+  }
+
+  /** A quote's price: its last trade, else the middle of its bid and ask (exact); null when none. */
+  function quotePrice(quote) {
+    if (!quote) return null;
+    if (typeof quote.last === "string" && NUMERIC.test(quote.last)) return quote.last;
+    if (NUMERIC.test(String(quote.bid)) && NUMERIC.test(String(quote.ask))) return decimalMid(quote.bid, quote.ask);
+    return null;
+  }
+
+  /** (a + b) / 2 of two decimal strings, exactly, as a decimal string. */
+  function decimalMid(a, b) {
+    const parts = [a, b].map((text) => {
+      const [whole, frac = ""] = text.replace(/^\+/, "").split(".");
+      return { whole, frac };
+    });
+    const scale = Math.max(...parts.map((p) => p.frac.length));
+    const units = parts.map((p) => BigInt(p.whole + p.frac.padEnd(scale, "0")));
+    // Twice the scale's unit is ten times the half: (a + b) × 5 at one more decimal place.
+    const half = (units[0] + units[1]) * 5n;
+    const negative = half < 0n;
+    const digits = (negative ? -half : half).toString().padStart(scale + 2, "0");
+    const point = digits.length - (scale + 1);
+    return `${negative ? "-" : ""}${digits.slice(0, point)}.${digits.slice(point)}`;
+  }
+
+  /** A live price in dollars: two decimals, up to four when the price has them ("$231.4225"). */
+  const livePrice = (text) => currencyFormat({ maximumFractionDigits: 4 }).format(text);
+
+  /** "At Dec 5, 2025, 10:00:00 AM; bid $231.40 / ask $231.44; source polygon-live; grade excellent". */
+  function quoteTitle(quote) {
+    const parts = [];
+    const at = new Date(quote.at);
+    if (!Number.isNaN(at.getTime())) {
+      parts.push(`At ${at.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "medium" })}`);
+    }
+    const price = (v) => (NUMERIC.test(String(v)) ? livePrice(v) : "—");
+    if (quote.bid != null || quote.ask != null) parts.push(`bid ${price(quote.bid)} / ask ${price(quote.ask)}`);
+    if (quote.last != null) parts.push(`last ${price(quote.last)}${quote.size != null ? ` × ${quote.size}` : ""}`);
+    parts.push(`source ${quote.source || "unknown"}`, `grade ${quote.grade || "unknown"}`);
+    return parts.join("; ");
+  }
+
+  /** Writes `quote` into a Live cell, flashing it up or down when its price moved from `before`'s. */
+  function paintLiveCell(td, quote, before) {
+    const price = quotePrice(quote);
+    td.classList.toggle("waiting", price === null);
+    if (price === null) {
+      td.textContent = "—";
+      td.title = "No live quote yet";
+      delete td.dataset.price;
+      return;
+    }
+    td.textContent = livePrice(price);
+    td.title = quoteTitle(quote);
+    td.dataset.price = price;
+    const was = quotePrice(before);
+    if (was === null || Number(was) === Number(price)) return;
+    const way = Number(price) > Number(was) ? "live-up" : "live-down";
+    td.classList.remove("live-up", "live-down");
+    void td.offsetWidth; // restarts the animation
+    td.classList.add(way);
+    clearTimeout(flashTimers.get(td));
+    flashTimers.set(td, setTimeout(() => td.classList.remove(way), LIVE_FLASH_MS));
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Errors
