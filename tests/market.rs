@@ -781,6 +781,23 @@ async fn live_quotes_stream_from_a_vendor_to_a_websocket_client() {
     ws2.send(Message::text(r#"{"action":"subscribe","symbols":["VTI"]}"#)).await.unwrap();
     assert_eq!(next_json(&mut ws2, "quote").await["quote"]["symbol"], "VTI");
 
+    // Without an upgrade, the live streams' state.
+    let status: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/v1/stream/quotes"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&status["streams"][0]["name"], &status["streams"][0]["connected"]),
+        (&"polygon-live".into(), &true.into()),
+        "{status}"
+    );
+    assert!(status["accepted"].as_u64().unwrap() > 0 && status["subscribers"].as_u64().unwrap() >= 1, "{status}");
+
     let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
 }

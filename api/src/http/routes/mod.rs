@@ -637,7 +637,8 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
-            description: "A WebSocket. Sign in with `Authorization: Bearer <token>` on the upgrade, or from a browser with the first message `{\"action\":\"auth\",\"token\":\"…\"}`. Then `{\"action\":\"subscribe\",\"symbols\":[\"VTI\"]}` / `unsubscribe`; the server sends `{\"type\":\"quote\",\"quote\":{symbol, at, last, bid, ask, size, source, grade}}` (the latest at once, then each new one), and `{\"type\":\"dropped\",\"count\":N}` when a slow client lost its oldest quotes (each connection's buffer is bounded). Live quotes are not events: closing prices are still recorded as bars.",
+            description: "A WebSocket. Sign in with `Authorization: Bearer <token>` on the upgrade, or from a browser with the first message `{\"action\":\"auth\",\"token\":\"…\"}`. Then `{\"action\":\"subscribe\",\"symbols\":[\"VTI\"]}` / `unsubscribe`; the server sends `{\"type\":\"quote\",\"quote\":{symbol, at, last, bid, ask, size, source, grade}}` (the latest at once, then each new one), and `{\"type\":\"dropped\",\"count\":N}` when a slow client lost its oldest quotes (each connection's buffer is bounded). Live quotes are not events: closing prices are still recorded as bars. Without an upgrade, the live streams' state as JSON.",
+            response: (200, Some(schema::<stream::LiveStatus>)),
             ..Op::new("get", "/v1/stream/quotes", Group::Market, "Live quotes (WebSocket)")
         },
         get(stream::quotes),

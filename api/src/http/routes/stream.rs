@@ -16,6 +16,8 @@
 //!   reads slower than quotes arrive loses the oldest, and is told before the next quote with
 //!   `{"type":"dropped","count":N}`, so the server's memory stays bounded.
 //! - The connection ends when the client closes it or the server stops.
+//! - The same path without an upgrade, signed in, answers the live streams' state as JSON
+//!   ([`LiveStatus`]): each vendor stream's connection and counts, and the hub's.
 
 use std::time::Duration;
 
@@ -64,15 +66,73 @@ pub async fn quotes(
             return Problem::new(ProblemKind::Unauthorized, "send an access token: Authorization: Bearer <token>")
                 .into_response()
         }
-        Err(e) => {
-            return Problem::new(
-                ProblemKind::MalformedBody,
-                format!("this endpoint is a WebSocket: connect with an upgrade request ({e})"),
-            )
-            .into_response()
-        }
+        Err(_) => return axum::Json(status(&state)).into_response(),
     };
     upgrade.on_upgrade(move |socket| connection(state, socket, signed_in))
+}
+
+/// The live quote streams' state, for a `GET` without an upgrade.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct LiveStatus {
+    /// How to connect.
+    pub websocket: &'static str,
+    pub streams: Vec<StreamStatus>,
+    /// Quotes the hub received, used, refused (invalid), left out (outliers) and dropped from
+    /// slow clients' buffers; clients connected; symbols with a quote.
+    pub received: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub outliers: u64,
+    pub dropped: u64,
+    pub subscribers: u64,
+    pub symbols: u64,
+}
+
+/// One vendor stream's state.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct StreamStatus {
+    pub name: String,
+    pub protocol: &'static str,
+    pub connected: bool,
+    pub symbols: Vec<String>,
+    pub connects: u64,
+    pub reconnects: u64,
+    pub quotes: u64,
+    pub malformed: u64,
+    pub last_error: Option<String>,
+}
+
+fn status(state: &AppState) -> LiveStatus {
+    let hub = state.market.hub.stats();
+    LiveStatus {
+        websocket: "connect with a WebSocket upgrade; see the description of this operation",
+        streams: state
+            .market
+            .streams
+            .iter()
+            .map(|s| {
+                let st = s.stats();
+                StreamStatus {
+                    name: s.config().name.clone(),
+                    protocol: s.config().protocol.as_str(),
+                    connected: st.connected,
+                    symbols: s.symbols(),
+                    connects: st.connects,
+                    reconnects: st.reconnects,
+                    quotes: st.quotes,
+                    malformed: st.malformed,
+                    last_error: st.last_error,
+                }
+            })
+            .collect(),
+        received: hub.received,
+        accepted: hub.accepted,
+        rejected: hub.rejected,
+        outliers: hub.outliers,
+        dropped: hub.dropped,
+        subscribers: hub.subscribers,
+        symbols: hub.symbols,
+    }
 }
 
 fn event(json: serde_json::Value) -> Message {
