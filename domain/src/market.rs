@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::quality::{assess_bar, Finding, Graded, QualityConfig};
+use crate::quality::{assess_bar, Checker, Finding, Graded, QualityConfig};
 use crate::DomainError;
 
 /// A daily bar.
@@ -346,6 +346,23 @@ fn decide_fetched(m: &Market, f: &Fetched) -> Result<Vec<MarketEvent>, DomainErr
             field: "date".into(),
             problem: format!("{symbol} {} was given twice", w[1].date),
         });
+    }
+    // Bars that all come after the recorded ones (a daily fetch, a first load): each checked
+    // against the ones before it with every log return computed once.
+    let last_recorded = m.bars.keys().next_back().copied();
+    if bars.first().is_none_or(|b| last_recorded.is_none_or(|l| b.date > l)) {
+        let mut checker = Checker::new(m.bars.values(), &f.quality);
+        for bar in bars {
+            let assessment = checker.assess(bar);
+            let Some(grade) = assessment.grade else {
+                reject(bar, assessment.findings, &mut events);
+                continue;
+            };
+            checker.accept(bar);
+            let quality = Some(Graded { grade, findings: assessment.findings });
+            events.push(MarketEvent::BarRecorded { symbol: symbol.clone(), bar: bar.clone(), quality });
+        }
+        return Ok(events);
     }
     let needed = f.quality.history_needed();
     // The bars accepted so far in this decision, which later candidates are checked against.

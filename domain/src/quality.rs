@@ -361,6 +361,19 @@ impl Assessment {
 /// Checks a candidate bar before it is recorded, against the symbol's recorded `history`
 /// (oldest first; bars dated on or after the candidate are ignored).
 pub fn assess_bar(bar: &Bar, history: &[Bar], config: &QualityConfig) -> Assessment {
+    let mut past: Vec<&Bar> = history.iter().filter(|b| b.date < bar.date).collect();
+    past.sort_by_key(|b| b.date);
+    let mut returns: Vec<Decimal> = past.windows(2).filter_map(|w| log_return(w[0].close, w[1].close)).collect();
+    if returns.len() > config.lookback {
+        returns.drain(..returns.len() - config.lookback);
+    }
+    returns.sort();
+    assess_against(bar, &past, &returns, config)
+}
+
+/// [`assess_bar`] against the bars before the candidate (`past`, oldest first) and the log
+/// returns between them (the last [`QualityConfig::lookback`], sorted).
+fn assess_against(bar: &Bar, past: &[&Bar], sorted_returns: &[Decimal], config: &QualityConfig) -> Assessment {
     let mut findings = Vec::new();
     let valid = match market::validate(0, bar) {
         Ok(()) => true,
@@ -375,12 +388,76 @@ pub fn assess_bar(bar: &Bar, history: &[Bar], config: &QualityConfig) -> Assessm
     if !valid {
         return Assessment::new(findings, None);
     }
-    let mut past: Vec<&Bar> = history.iter().filter(|b| b.date < bar.date).collect();
-    past.sort_by_key(|b| b.date);
-    let stats = price_jump(bar, &past, config, &mut findings);
-    volume(bar, &past, config, &mut findings);
-    stale(bar, &past, config, &mut findings);
+    let stats = past.last().and_then(|last| price_jump(bar, last.close, sorted_returns, config, &mut findings));
+    volume(bar, past, config, &mut findings);
+    stale(bar, past, config, &mut findings);
     Assessment::new(findings, stats)
+}
+
+/// [`assess_bar`] for bars that arrive in date order after a symbol's history: each log return
+/// is computed once (a `Decimal` logarithm is the costly part of the checks) and the last
+/// [`QualityConfig::lookback`] of them are kept sorted as bars are accepted, so a candidate's
+/// statistics need no sort. It gives exactly what [`assess_bar`] gives over the same history.
+#[derive(Debug, Clone)]
+pub struct Checker<'a> {
+    config: &'a QualityConfig,
+    /// The last bars (as many as the checks read), oldest first.
+    past: std::collections::VecDeque<Bar>,
+    /// The last `lookback` log returns in date order, and the same sorted.
+    returns: std::collections::VecDeque<Decimal>,
+    sorted: Vec<Decimal>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker after `history` (oldest first; only its last
+    /// [`QualityConfig::history_needed`] bars are read).
+    pub fn new<'h>(history: impl DoubleEndedIterator<Item = &'h Bar>, config: &'a QualityConfig) -> Self {
+        let needed = config.history_needed();
+        let mut tail: Vec<&Bar> = history.rev().take(needed).collect();
+        tail.reverse();
+        let mut checker = Self {
+            config,
+            past: std::collections::VecDeque::with_capacity(needed + 1),
+            returns: std::collections::VecDeque::with_capacity(config.lookback + 1),
+            sorted: Vec::with_capacity(config.lookback + 1),
+        };
+        for bar in tail {
+            checker.accept(bar);
+        }
+        checker
+    }
+
+    /// The date of the last bar accepted.
+    pub fn last_date(&self) -> Option<NaiveDate> {
+        self.past.back().map(|b| b.date)
+    }
+
+    /// Checks `bar`, which must be dated after every bar accepted so far.
+    pub fn assess(&self, bar: &Bar) -> Assessment {
+        debug_assert!(self.last_date().is_none_or(|d| d < bar.date));
+        let past: Vec<&Bar> = self.past.iter().collect();
+        assess_against(bar, &past, &self.sorted, self.config)
+    }
+
+    /// Adds `bar` (dated after the last) to the history the next candidates are checked against.
+    pub fn accept(&mut self, bar: &Bar) {
+        if let Some(r) = self.past.back().and_then(|last| log_return(last.close, bar.close)) {
+            self.returns.push_back(r);
+            let at = self.sorted.partition_point(|v| *v < r);
+            self.sorted.insert(at, r);
+            if self.returns.len() > self.config.lookback {
+                if let Some(old) = self.returns.pop_front() {
+                    if let Ok(at) = self.sorted.binary_search(&old) {
+                        self.sorted.remove(at);
+                    }
+                }
+            }
+        }
+        self.past.push_back(bar.clone());
+        if self.past.len() > self.config.history_needed() {
+            self.past.pop_front();
+        }
+    }
 }
 
 fn validation_reason(e: &DomainError) -> String {
@@ -450,21 +527,24 @@ fn pct(fraction: Decimal) -> String {
     format!("{}%", (fraction * Decimal::ONE_HUNDRED).round_dp(2).normalize())
 }
 
-fn price_jump(bar: &Bar, past: &[&Bar], config: &QualityConfig, findings: &mut Vec<Finding>) -> Option<ReturnStats> {
-    let mut returns: Vec<Decimal> = past.windows(2).filter_map(|w| log_return(w[0].close, w[1].close)).collect();
-    if returns.len() > config.lookback {
-        returns.drain(..returns.len() - config.lookback);
-    }
+/// The price-jump checks of `bar` against the last recorded close `previous` and the history's
+/// log returns, `returns` (sorted).
+fn price_jump(
+    bar: &Bar,
+    previous: Decimal,
+    returns: &[Decimal],
+    config: &QualityConfig,
+    findings: &mut Vec<Finding>,
+) -> Option<ReturnStats> {
     if returns.is_empty() || returns.len() < config.min_returns {
         return None;
     }
-    let previous = past.last()?.close;
     let x = log_return(previous, bar.close)?;
-    let median = median(&returns)?;
-    let mad = median_absolute_deviation(&returns)?;
-    let modified_z = modified_z_score(x, &returns);
-    let q1 = quantile(&returns, Decimal::new(25, 2))?;
-    let q3 = quantile(&returns, Decimal::new(75, 2))?;
+    let median = median_of_sorted(returns)?;
+    let mad = mad_of_sorted(returns, median)?;
+    let modified_z = modified_z_of_sorted(x, returns, median, mad);
+    let q1 = quantile_of_sorted(returns, Decimal::new(25, 2))?;
+    let q3 = quantile_of_sorted(returns, Decimal::new(75, 2))?;
     let iqr = q3 - q1;
     let material = (x - median).abs() > config.min_jump;
     let n = returns.len();
@@ -604,8 +684,17 @@ pub fn assess_quote(q: &Quote, config: &QualityConfig) -> Assessment {
 /// The median: the middle value, or the mean of the two middle values for an even count;
 /// `None` when empty.
 pub fn median(values: &[Decimal]) -> Option<Decimal> {
+    median_of_sorted(&sorted(values))
+}
+
+fn sorted(values: &[Decimal]) -> Vec<Decimal> {
     let mut sorted = values.to_vec();
     sorted.sort();
+    sorted
+}
+
+/// [`median`] of values already sorted.
+fn median_of_sorted(sorted: &[Decimal]) -> Option<Decimal> {
     let n = sorted.len();
     match n {
         0 => None,
@@ -617,17 +706,50 @@ pub fn median(values: &[Decimal]) -> Option<Decimal> {
 /// The median absolute deviation from the median, unscaled (Iglewicz & Hoaglin's MAD); `None`
 /// when empty.
 pub fn median_absolute_deviation(values: &[Decimal]) -> Option<Decimal> {
-    let m = median(values)?;
-    let deviations: Vec<Decimal> = values.iter().map(|v| (v - m).abs()).collect();
-    median(&deviations)
+    let sorted = sorted(values);
+    mad_of_sorted(&sorted, median_of_sorted(&sorted)?)
+}
+
+/// The MAD of values already sorted, around their median `m`: the deviations below the median
+/// grow walking down from it and those above walking up, so they are merged in order without
+/// a sort.
+fn mad_of_sorted(sorted: &[Decimal], m: Decimal) -> Option<Decimal> {
+    let split = sorted.partition_point(|v| *v <= m);
+    let (mut below, mut above) = (split, split);
+    let mut deviations = Vec::with_capacity(sorted.len());
+    while below > 0 || above < sorted.len() {
+        let down = (below > 0).then(|| m - sorted[below - 1]);
+        let up = (above < sorted.len()).then(|| sorted[above] - m);
+        match (down, up) {
+            (Some(d), Some(u)) if d <= u => {
+                deviations.push(d);
+                below -= 1;
+            }
+            (Some(d), None) => {
+                deviations.push(d);
+                below -= 1;
+            }
+            (_, Some(u)) => {
+                deviations.push(u);
+                above += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    median_of_sorted(&deviations)
 }
 
 /// The modified z-score of `x` against `values`: `0.6745 × (x − median) / MAD`, or with MAD = 0
 /// `(x − median) / (1.253314 × MeanAD)`; `None` when `values` is empty or all equal (MAD and
 /// MeanAD both 0). A quotient too large for a `Decimal` saturates.
 pub fn modified_z_score(x: Decimal, values: &[Decimal]) -> Option<Decimal> {
-    let m = median(values)?;
-    let mad = median_absolute_deviation(values)?;
+    let sorted = sorted(values);
+    let m = median_of_sorted(&sorted)?;
+    modified_z_of_sorted(x, &sorted, m, mad_of_sorted(&sorted, m)?)
+}
+
+/// [`modified_z_score`] with the values' median `m` and MAD already known.
+fn modified_z_of_sorted(x: Decimal, values: &[Decimal], m: Decimal, mad: Decimal) -> Option<Decimal> {
     let deviation = x - m;
     if !mad.is_zero() {
         return Some(saturating_div(Decimal::new(6745, 4) * deviation, mad));
@@ -643,11 +765,14 @@ pub fn modified_z_score(x: Decimal, values: &[Decimal]) -> Option<Decimal> {
 /// NumPy's default): with the values sorted `x₀ ≤ … ≤ xₙ₋₁`, `h = (n − 1)·p` and
 /// `Q = x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋₊₁ − x⌊h⌋)`. `None` when empty or `p` is outside [0, 1].
 pub fn quantile(values: &[Decimal], p: Decimal) -> Option<Decimal> {
-    if values.is_empty() || p < Decimal::ZERO || p > Decimal::ONE {
+    quantile_of_sorted(&sorted(values), p)
+}
+
+/// [`quantile`] of values already sorted.
+fn quantile_of_sorted(sorted: &[Decimal], p: Decimal) -> Option<Decimal> {
+    if sorted.is_empty() || p < Decimal::ZERO || p > Decimal::ONE {
         return None;
     }
-    let mut sorted = values.to_vec();
-    sorted.sort();
     let h = Decimal::from(sorted.len() - 1) * p;
     let low = h.floor();
     let i = low.to_usize()?;
@@ -1327,5 +1452,54 @@ mod tests {
             prop_assert_eq!(a.findings, vec![]);
             prop_assert_eq!(a.grade, Some(Grade::Excellent));
         }
+    }
+
+    #[test]
+    fn the_checker_gives_what_assess_bar_gives_over_the_same_history() {
+        // A year and a half of made-up closes: a walk with jumps, a stale run, a volume spike
+        // and a day without volume, checked one by one both ways.
+        let config = QualityConfig::default();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut close = Decimal::from(100);
+        let mut history: Vec<Bar> = Vec::new();
+        let mut checker = Checker::new(history.iter(), &config);
+        let mut flagged = 0;
+        let days = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().iter_days().filter(|d| !calendar::is_market_closed(*d));
+        for (i, date) in days.take(380).enumerate() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let step = Decimal::new((x % 401) as i64 - 200, 4);
+            close = match i {
+                150 => close * Decimal::new(13, 1),
+                151..=158 => close,
+                _ => (close * (Decimal::ONE + step)).round_dp(2),
+            };
+            let volume = match i {
+                200 => Decimal::from(5_000_000),
+                201 => Decimal::ZERO,
+                _ => Decimal::from(100_000 + (x % 1000)),
+            };
+            let bar = Bar {
+                date,
+                open: close,
+                high: close + Decimal::ONE,
+                low: close - Decimal::ONE,
+                close,
+                volume,
+                adj_close: None,
+                vwap: None,
+                source: None,
+            };
+            let slow = assess_bar(&bar, &history, &config);
+            let fast = checker.assess(&bar);
+            assert_eq!(fast, slow, "day {i} ({date})");
+            flagged += usize::from(!slow.findings.is_empty());
+            if slow.grade.is_some() {
+                checker.accept(&bar);
+                history.push(bar);
+            }
+        }
+        assert!(flagged >= 3, "the series has something to flag: {flagged}");
     }
 }
