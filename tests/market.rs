@@ -801,3 +801,46 @@ async fn live_quotes_stream_from_a_vendor_to_a_websocket_client() {
     let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
 }
+
+/// `cairn market actions`: a Yahoo replica reports a 4:1 split and a dividend of ACME; the
+/// household holding 10 shares gets them as suggestions (40 shares; $2.00), nothing booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_corporate_actions_are_suggested_to_the_households_holding_the_symbol() {
+    async fn chart(axum::extract::Path(symbol): axum::extract::Path<String>) -> (axum::http::StatusCode, String) {
+        if symbol != "ACME" {
+            let body = r#"{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}"#;
+            return (axum::http::StatusCode::NOT_FOUND, body.into());
+        }
+        (axum::http::StatusCode::OK, include_str!("../workers/src/market/providers/fixtures/yahoo_acme.json").into())
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().route("/v8/finance/chart/{symbol}", axum::routing::get(chart))).await
+    });
+    for db in all_backends("market actions").await {
+        let dir = tempfile::tempdir().unwrap();
+        let providers =
+            write_file(&dir, "providers.toml", &format!("[[provider]]\nname = \"yahoo\"\nkind = \"yahoo\"\nbase_url = \"{base}\"\n"));
+        let ledger = write_file(
+            &dir,
+            "ledger.csv",
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2024-01-10,brokerage,taxable,deposit,,1,1000,0\n2024-01-10,brokerage,,buy,ACME,10,50,0\n",
+        );
+        let o = run(&db.url, &["ledger", "import", &ledger, "--household", "Acme Fans"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let args = ["market", "actions", "--symbol", "acme", "--from", "2024-03-01", "--to", "2024-03-31"];
+        let r = json(&run(&db.url, &[&args[..], &["--providers", &providers, "--format", "json"]].concat()));
+        let rows = r["actions"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{r}");
+        assert_eq!((&rows[0]["kind"], &rows[0]["date"], &rows[0]["detail"]), (&"split".into(), &"2024-03-06".into(), &"4:1".into()));
+        assert_eq!(rows[0]["held"], "10", "{r}");
+        assert!(rows[0]["suggestion"].as_str().unwrap().contains("10 shares become 40"), "{r}");
+        assert_eq!((&rows[1]["kind"], &rows[1]["detail"]), (&"dividend".into(), &"0.2".into()));
+        assert!(rows[1]["suggestion"].as_str().unwrap().contains("dividend of 2.00"), "{r}");
+        // Nothing was booked: the household still holds 10 shares.
+        let positions = json(&run(&db.url, &["ledger", "positions", "--household", "Acme Fans", "--format", "json"]));
+        assert!(positions.to_string().contains("\"quantity\":\"10\""), "{positions}");
+    }
+}

@@ -105,6 +105,25 @@ pub(crate) enum MarketCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
+    /// Splits and dividends a provider reports for a symbol (the first configured provider
+    /// that serves them: Alpha Vantage, Yahoo), as suggestions for each household holding it
+    /// now: the shares a split would make, the cash a dividend would pay. Nothing is booked:
+    /// record what the broker's statement confirms (`POST /v1/households/{h}/corporate-actions`,
+    /// `cairn ledger record`).
+    Actions {
+        #[arg(long)]
+        symbol: String,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day; today when omitted.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, env = "CAIRN_PROVIDERS")]
+        providers: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
     /// Data quality of a symbol's bars: each recorded bar's grade (excellent, good, fair,
     /// poor; empty for a bar imported from a file, which is not checked against its history)
     /// and flags, and the bars providers sent that were refused, with the reasons.
@@ -259,6 +278,20 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
             params.extend(price.map(|p| ("price", p.to_string())));
             emit(&reader, &answer.report(), format, &params, position).await?;
         }
+        MarketCmd::Actions { symbol, from, to, providers, format } => {
+            let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            anyhow::ensure!(from <= to, "from: {from} is after to, {to}");
+            let mut reader = Reader::open(store, url).await?;
+            let position = reader.ready("holdings").await?;
+            let rows = workers::market::actions::suggestions(&selector, &reader.db, &symbol, from, to).await?;
+            let params = vec![
+                ("symbol", symbol.trim().to_ascii_uppercase()),
+                ("from", from.to_string()),
+                ("to", to.to_string()),
+            ];
+            emit(&reader, &workers::market::actions::report(&symbol, &rows), format, &params, position).await?;
+        }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
@@ -292,9 +325,10 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
         | MarketCmd::Securities { .. }
         | MarketCmd::Fetch { .. }
         | MarketCmd::Ratios { .. }
+        | MarketCmd::Actions { .. }
         | MarketCmd::Providers { .. } => {
             anyhow::bail!(
-                "`market import`, `rates`, `securities`, `fetch`, `ratios` and `providers` act now; only queries can be read as of an instant"
+                "`market import`, `rates`, `securities`, `fetch`, `ratios`, `actions` and `providers` act now; only queries can be read as of an instant"
             )
         }
     };

@@ -4,6 +4,7 @@
 //! ([`limiter`]) per provider; live quotes from vendors' WebSocket streams ([`stream`])
 //! through the quote hub ([`quotes`]: validation, latest-quote cache, fan-out).
 
+pub mod actions;
 pub mod breaker;
 pub mod config;
 pub mod fetch;

@@ -208,6 +208,18 @@ impl Selector {
             .await
     }
 
+    /// Splits and dividends of `symbol` between `from` and `to` from the first provider that
+    /// serves them and answers (an empty answer counts: no actions in the range).
+    pub async fn corporate_actions(
+        &self,
+        symbol: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Answered<Vec<super::provider::CorporateAction>>, Exhausted> {
+        let what = format!("{symbol} corporate actions {from} to {to}");
+        self.first(Capability::CorporateActions, what, |p| p.corporate_actions(symbol, from, to), |_| true).await
+    }
+
     /// Daily bars of `symbol` from every provider that answers with some (for the consensus
     /// of several vendors), in priority order, with the attempts of those that did not.
     pub async fn daily_bars_from_all(

@@ -433,6 +433,19 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::ratios),
     );
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("from", "query", false, Kind::Day, "First day (a year before `to` by default)."),
+                ("to", "query", false, Kind::Day, "Last day (today by default)."),
+            ],
+            response: (200, Some(schema::<performance::ActionsAnswer>)),
+            description: "Splits and dividends the first configured provider serving corporate actions reports for the symbol, each as a suggestion for every household holding it now (that the caller may see): the shares a split would make, the cash a dividend would pay. Nothing is booked: record what the broker confirms with `POST /v1/households/{household}/corporate-actions` or a dividend row. 502 `upstream` when no provider answers or none is configured.",
+            ..Op::new("get", "/v1/prices/{symbol}/actions", Group::Market, "Corporate action suggestions")
+        },
+        get(performance::actions),
+    );
 
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {

@@ -388,3 +388,52 @@ pub async fn ratios(
             .collect(),
     }))
 }
+
+/// `GET /v1/prices/{symbol}/actions`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsParams {
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+}
+
+/// Splits and dividends a provider reports, as suggestions for the households holding the
+/// symbol.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ActionsAnswer {
+    pub symbol: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub suggestions: Vec<workers::market::actions::Suggestion>,
+}
+
+pub async fn actions(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<ActionsParams>,
+) -> Result<Json<ActionsAnswer>, Problem> {
+    let to = params.to.map_or_else(|| Utc::now().date_naive(), |d| d.0);
+    let from = params.from.map_or_else(|| to - chrono::Duration::days(365), |d| d.0);
+    if from > to {
+        return Err(Problem::field("from", format!("{from} is after to, {to}")));
+    }
+    let Some(selector) = state.market.selector.clone() else {
+        return Err(Problem::new(
+            crate::http::problem::ProblemKind::Upstream,
+            "no market data providers are configured on this server: set CAIRN_PROVIDERS",
+        ));
+    };
+    let mut reader = reader(&state, &p, &Params::default()).await?;
+    reader.at_least("holdings", 0, FOLLOWER).await.map_err(Problem::internal)?;
+    let mut suggestions =
+        workers::market::actions::suggestions(&selector, &reader.db, &symbol, from, to).await.map_err(|e| match e {
+            workers::market::actions::ActionsError::Exhausted(e) => {
+                Problem::new(crate::http::problem::ProblemKind::Upstream, e.to_string())
+            }
+            workers::market::actions::ActionsError::Report(e) => report_problem(e),
+        })?;
+    // Only the households this caller may see.
+    suggestions.retain(|s| s.household.as_deref().is_none_or(|h| authz::may(&p, h, Need::Read)));
+    Ok(Json(ActionsAnswer { symbol: symbol.trim().to_ascii_uppercase(), from, to, suggestions }))
+}
