@@ -820,8 +820,11 @@ async fn providers_corporate_actions_are_suggested_to_the_households_holding_the
     });
     for db in all_backends("market actions").await {
         let dir = tempfile::tempdir().unwrap();
-        let providers =
-            write_file(&dir, "providers.toml", &format!("[[provider]]\nname = \"yahoo\"\nkind = \"yahoo\"\nbase_url = \"{base}\"\n"));
+        let providers = write_file(
+            &dir,
+            "providers.toml",
+            &format!("[[provider]]\nname = \"yahoo\"\nkind = \"yahoo\"\nbase_url = \"{base}\"\n"),
+        );
         let ledger = write_file(
             &dir,
             "ledger.csv",
@@ -834,7 +837,10 @@ async fn providers_corporate_actions_are_suggested_to_the_households_holding_the
         let r = json(&run(&db.url, &[&args[..], &["--providers", &providers, "--format", "json"]].concat()));
         let rows = r["actions"].as_array().unwrap();
         assert_eq!(rows.len(), 2, "{r}");
-        assert_eq!((&rows[0]["kind"], &rows[0]["date"], &rows[0]["detail"]), (&"split".into(), &"2024-03-06".into(), &"4:1".into()));
+        assert_eq!(
+            (&rows[0]["kind"], &rows[0]["date"], &rows[0]["detail"]),
+            (&"split".into(), &"2024-03-06".into(), &"4:1".into())
+        );
         assert_eq!(rows[0]["held"], "10", "{r}");
         assert!(rows[0]["suggestion"].as_str().unwrap().contains("10 shares become 40"), "{r}");
         assert_eq!((&rows[1]["kind"], &rows[1]["detail"]), (&"dividend".into(), &"0.2".into()));

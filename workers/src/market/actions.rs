@@ -97,7 +97,7 @@ pub async fn suggestions(
             }
             CorporateAction::Split { .. } => format!("a {detail} split on {date} that cannot be applied"),
             CorporateAction::Dividend { amount, .. } => format!(
-                "record a dividend of {} ({} × {} shares) paid after the ex-date {date}",
+                "record a dividend of {:.2} ({} × {} shares) paid after the ex-date {date}",
                 (held * amount).round_dp(2),
                 amount.normalize(),
                 held.normalize()
