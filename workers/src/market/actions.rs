@@ -19,7 +19,7 @@ use queries::reports::Report;
 use rust_decimal::Decimal;
 
 use super::provider::CorporateAction;
-use super::selector::{Exhausted, Selector};
+use super::selector::{AskError, Selector};
 
 /// One suggestion: an action and a household that holds the symbol.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -42,15 +42,6 @@ pub struct Suggestion {
     pub suggestion: String,
 }
 
-/// Why no suggestions could be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ActionsError {
-    #[error(transparent)]
-    Exhausted(#[from] Exhausted),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-}
-
 /// The actions of `symbol` between `from` and `to` from the first provider serving them, each
 /// with the households holding the symbol (see the module documentation).
 pub async fn suggestions(
@@ -59,7 +50,7 @@ pub async fn suggestions(
     symbol: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<Suggestion>, ActionsError> {
+) -> Result<Vec<Suggestion>, AskError> {
     let symbol = symbol.trim().to_ascii_uppercase();
     let actions = selector.corporate_actions(&symbol, from, to).await?.value;
     let holders: Vec<(String, String, Decimal)> = records(db, &POSITIONS, &[("symbol", Some(symbol.clone()))])

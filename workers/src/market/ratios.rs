@@ -9,7 +9,7 @@ use queries::ledger::ReportError;
 use queries::reports::Report;
 use rust_decimal::Decimal;
 
-use super::selector::{Exhausted, Selector};
+use super::selector::{AskError, Selector};
 
 /// One ratio as answered: its value (six decimals), formula, and why it has none.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -33,24 +33,10 @@ pub struct Answer {
     pub ratios: Vec<RatioRow>,
 }
 
-/// Why no ratios could be given.
-#[derive(Debug, thiserror::Error)]
-pub enum RatiosError {
-    #[error(transparent)]
-    Exhausted(#[from] Exhausted),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-}
-
 /// Fetches `symbol`'s fundamentals through `selector` and computes the ratios at `price`, or at
 /// the latest close recorded in `db` when `price` is `None` (no close: the price ratios say the
 /// price is missing).
-pub async fn company(
-    selector: &Selector,
-    db: &Db,
-    symbol: &str,
-    price: Option<Decimal>,
-) -> Result<Answer, RatiosError> {
+pub async fn company(selector: &Selector, db: &Db, symbol: &str, price: Option<Decimal>) -> Result<Answer, AskError> {
     let symbol = symbol.trim().to_ascii_uppercase();
     let answered = selector.fundamentals(&symbol).await?;
     let mut f = answered.value;

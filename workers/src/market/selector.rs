@@ -166,6 +166,15 @@ pub struct Exhausted {
     pub attempts: Vec<Attempt>,
 }
 
+/// Why a question put to the providers and the read models got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error(transparent)]
+    Exhausted(#[from] Exhausted),
+    #[error(transparent)]
+    Report(#[from] queries::ledger::ReportError),
+}
+
 /// A provider's answer, with the providers tried before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answered<T> {

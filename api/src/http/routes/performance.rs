@@ -355,21 +355,10 @@ pub async fn ratios(
                 .ok_or_else(|| Problem::field("price", format!("{text:?} is not a price above 0")))?,
         ),
     };
-    let Some(selector) = state.market.selector.clone() else {
-        return Err(Problem::new(
-            crate::http::problem::ProblemKind::Upstream,
-            "no market data providers are configured on this server: set CAIRN_PROVIDERS",
-        ));
-    };
+    let selector = providers(&state)?;
     let mut reader = reader(&state, &p, &Params::default()).await?;
     reader.at_least("prices", 0, FOLLOWER).await.map_err(Problem::internal)?;
-    let answer =
-        workers::market::ratios::company(&selector, &reader.db, &symbol, price).await.map_err(|e| match e {
-            workers::market::ratios::RatiosError::Exhausted(e) => {
-                Problem::new(crate::http::problem::ProblemKind::Upstream, e.to_string())
-            }
-            workers::market::ratios::RatiosError::Report(e) => report_problem(e),
-        })?;
+    let answer = workers::market::ratios::company(&selector, &reader.db, &symbol, price).await.map_err(asked)?;
     Ok(Json(RatiosAnswer {
         symbol: answer.symbol,
         provider: answer.provider,
@@ -418,22 +407,32 @@ pub async fn actions(
     if from > to {
         return Err(Problem::field("from", format!("{from} is after to, {to}")));
     }
-    let Some(selector) = state.market.selector.clone() else {
-        return Err(Problem::new(
-            crate::http::problem::ProblemKind::Upstream,
-            "no market data providers are configured on this server: set CAIRN_PROVIDERS",
-        ));
-    };
+    let selector = providers(&state)?;
     let mut reader = reader(&state, &p, &Params::default()).await?;
     reader.at_least("holdings", 0, FOLLOWER).await.map_err(Problem::internal)?;
     let mut suggestions =
-        workers::market::actions::suggestions(&selector, &reader.db, &symbol, from, to).await.map_err(|e| match e {
-            workers::market::actions::ActionsError::Exhausted(e) => {
-                Problem::new(crate::http::problem::ProblemKind::Upstream, e.to_string())
-            }
-            workers::market::actions::ActionsError::Report(e) => report_problem(e),
-        })?;
+        workers::market::actions::suggestions(&selector, &reader.db, &symbol, from, to).await.map_err(asked)?;
     // Only the households this caller may see.
     suggestions.retain(|s| s.household.as_deref().is_none_or(|h| authz::may(&p, h, Need::Read)));
     Ok(Json(ActionsAnswer { symbol: symbol.trim().to_ascii_uppercase(), from, to, suggestions }))
+}
+
+/// The server's market data providers, or 502 `upstream` when none is configured.
+fn providers(state: &AppState) -> Result<std::sync::Arc<workers::market::selector::Selector>, Problem> {
+    state.market.selector.clone().ok_or_else(|| {
+        Problem::new(
+            crate::http::problem::ProblemKind::Upstream,
+            "no market data providers are configured on this server: set CAIRN_PROVIDERS",
+        )
+    })
+}
+
+/// A question to the providers that got no answer: 502 `upstream`, or the read models' problem.
+fn asked(e: workers::market::selector::AskError) -> Problem {
+    match e {
+        workers::market::selector::AskError::Exhausted(e) => {
+            Problem::new(crate::http::problem::ProblemKind::Upstream, e.to_string())
+        }
+        workers::market::selector::AskError::Report(e) => report_problem(e),
+    }
 }
