@@ -84,19 +84,45 @@ pub struct FetchRecorded {
 }
 
 /// Records providers' bars ([`domain::market::FetchDecider`]: checked against each symbol's
-/// history inside the decision), every symbol's stream in one transaction.
+/// history inside the decision), every symbol's stream in one transaction. A fetch larger than
+/// one append may hold ([`event_store::MAX_BATCH`] events: a backfill of years of bars for
+/// hundreds of symbols) is recorded in as few transactions as fit, each symbol whole in one of
+/// them, in order; if one fails, the symbols before it are recorded and a repeated fetch
+/// records only the rest.
 pub async fn record_fetched<S: EventStore>(
     cx: &Context<S>,
     fetched: Vec<domain::market::Fetched>,
     caller: &Caller,
 ) -> Result<FetchRecorded, CommandError> {
-    let mut decisions = Vec::with_capacity(fetched.len());
+    let mut groups: Vec<Vec<(StreamId, domain::market::Fetched)>> = vec![Vec::new()];
+    let mut size = 0;
     for f in fetched {
-        decisions.push((market_stream(&f.symbol)?, f));
+        // Each bar (and each refusal) records at most one event.
+        let events = f.bars.len() + f.refused.len();
+        if size + events > event_store::MAX_BATCH && !groups.last().is_some_and(Vec::is_empty) {
+            groups.push(Vec::new());
+            size = 0;
+        }
+        size += events;
+        let stream = market_stream(&f.symbol)?;
+        if let Some(group) = groups.last_mut() {
+            group.push((stream, f));
+        }
     }
-    let done =
-        aggregate::execute_many::<domain::market::FetchDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await?;
     let mut out = FetchRecorded::default();
+    for decisions in groups.iter().filter(|g| !g.is_empty()) {
+        let done =
+            aggregate::execute_many::<domain::market::FetchDecider, S>(cx, decisions, Uuid::now_v7(), caller).await?;
+        tally(&mut out, decisions, done);
+    }
+    Ok(out)
+}
+
+fn tally(
+    out: &mut FetchRecorded,
+    decisions: &[(StreamId, domain::market::Fetched)],
+    done: Vec<aggregate::Executed<MarketEvent>>,
+) {
     for ((_, f), executed) in decisions.iter().zip(done) {
         let count = |pick: fn(&MarketEvent) -> bool| executed.events.iter().filter(|e| pick(e)).count();
         out.per_symbol.push((
@@ -107,7 +133,6 @@ pub async fn record_fetched<S: EventStore>(
         ));
         out.events.push((f.symbol.clone(), executed.events));
     }
-    Ok(out)
 }
 
 /// A symbol's recorded bars, oldest first.

@@ -1,7 +1,9 @@
 //! `cairn market fetch`: daily bars pulled through the [`Selector`], checked against each
 //! symbol's recorded history by `domain::quality` before anything is recorded, and recorded as
 //! `BarRecorded` / `BarRevised` events carrying each bar's grade and flags, every symbol of one
-//! fetch in one transaction (`domain::market::FetchDecider`). Repeating a fetch records
+//! fetch in one transaction (`domain::market::FetchDecider`; a backfill larger than one append
+//! may hold is split between symbols, each symbol whole, see
+//! `commands::market::record_fetched`). Repeating a fetch records
 //! nothing new: a bar that arrives again unchanged, or is refused again, records nothing.
 //!
 //! Two modes ([`Mode`]):
