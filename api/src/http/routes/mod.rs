@@ -428,7 +428,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 ("price", "query", false, Kind::Text, "The share price to use instead of the latest recorded close."),
             ],
             response: (200, Some(schema::<performance::RatiosAnswer>)),
-            description: "A company's financial ratios (P/E, P/B, P/S, PEG, dividend yield, ROE, ROA, gross, operating and net margins, current and quick ratios, debt-to-equity, interest coverage, asset turnover) from its fundamentals, asked of the first configured provider that serves them, at the latest recorded close or `price`. A ratio that cannot be computed has `value` absent and a `reason` (negative earnings, no interest expense, a missing figure). 502 `upstream` when no provider answers or none is configured (`CAIRN_PROVIDERS`).",
+            description: "A company's financial ratios (P/E, P/B, P/S, PEG, dividend yield, ROE, ROA, gross, operating and net margins, current and quick ratios, debt-to-equity, interest coverage, asset turnover) from its fundamentals, asked of the first configured provider that serves them, at the latest recorded close or `price`. A ratio that cannot be computed has `value` absent and a `reason` (negative earnings, no interest expense, a missing figure). 502 `upstream` when no provider answers; 409 `conflict` when none is configured (`CAIRN_PROVIDERS`).",
             ..Op::new("get", "/v1/prices/{symbol}/ratios", Group::Market, "Financial ratios")
         },
         get(performance::ratios),
@@ -441,7 +441,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 ("to", "query", false, Kind::Day, "Last day (today by default)."),
             ],
             response: (200, Some(schema::<performance::ActionsAnswer>)),
-            description: "Splits and dividends the first configured provider serving corporate actions reports for the symbol, each as a suggestion for every household holding it now (that the caller may see): the shares a split would make, the cash a dividend would pay. Nothing is booked: record what the broker confirms with `POST /v1/households/{household}/corporate-actions` or a dividend row. 502 `upstream` when no provider answers or none is configured.",
+            description: "Splits and dividends the first configured provider serving corporate actions reports for the symbol, each as a suggestion for every household holding it now (that the caller may see): the shares a split would make, the cash a dividend would pay. Nothing is booked: record what the broker confirms with `POST /v1/households/{household}/corporate-actions` or a dividend row. 502 `upstream` when no provider answers; 409 `conflict` when none is configured (`CAIRN_PROVIDERS`).",
             ..Op::new("get", "/v1/prices/{symbol}/actions", Group::Market, "Corporate action suggestions")
         },
         get(performance::actions),

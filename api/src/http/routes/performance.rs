@@ -417,11 +417,12 @@ pub async fn actions(
     Ok(Json(ActionsAnswer { symbol: symbol.trim().to_ascii_uppercase(), from, to, suggestions }))
 }
 
-/// The server's market data providers, or 502 `upstream` when none is configured.
+/// The server's market data providers, or 409 `conflict` when none is configured (the
+/// server's state, not an upstream failure).
 fn providers(state: &AppState) -> Result<std::sync::Arc<workers::market::selector::Selector>, Problem> {
     state.market.selector.clone().ok_or_else(|| {
         Problem::new(
-            crate::http::problem::ProblemKind::Upstream,
+            crate::http::problem::ProblemKind::Conflict,
             "no market data providers are configured on this server: set CAIRN_PROVIDERS",
         )
     })
