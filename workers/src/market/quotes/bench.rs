@@ -1,6 +1,5 @@
 //! The in-process pipeline's figures: vendor frames parsed, checked, cached and fanned out
-//! to subscribers that drain on another thread, as `cargo test --release -p workers --lib
-//! quotes::bench -- --ignored --nocapture` prints them.
+//! to subscribers that drain on another thread, as `cairn bench quotes` prints them.
 //!
 //! - The frames are Polygon's quote messages (`{"ev":"Q","sym":…,"bp":…,"ap":…,…}`), 100 to
 //!   a frame as Polygon batches them, built before the clock starts: symbols `S0`, `S1`, … in
@@ -270,17 +269,5 @@ mod tests {
         // Another parser plugs in.
         let g = bench_pipeline_with(1000, 10, 2, 5, |_| Vec::new()).unwrap();
         assert_eq!((g.accepted, g.drained), (0, 0));
-    }
-
-    /// The figure: 1,000,000 quotes to 100 subscribers, each quote to 1 and to 10 of
-    /// them. In release: `cargo test --release -p workers --lib quotes::bench -- --ignored
-    /// --nocapture`.
-    #[test]
-    #[ignore = "a benchmark: run it in release"]
-    fn pipeline_figures() {
-        for (symbols, each) in [(1000, 10), (1000, 100)] {
-            let f = bench_pipeline(1_000_000, symbols, 100, each).unwrap();
-            println!("{f}");
-        }
     }
 }
