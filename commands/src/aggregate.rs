@@ -266,18 +266,28 @@ pub async fn execute_many<A, S>(
 ) -> Result<Vec<Executed<A::Event>>, CommandError>
 where
     A: Aggregate,
+    A::Command: Sync,
+    A::State: Sync,
+    A::Event: Send,
     S: EventStore,
 {
     let (store, states) = (cx.store(), &cx.states);
     let label = decisions.first().map_or("", |(s, _)| s.as_str());
     retrying(label, command_id, || async {
         let metadata = metadata(command_id, caller);
-        let mut decided = Vec::with_capacity(decisions.len());
-        for (stream, command) in decisions {
+        let mut loaded = Vec::with_capacity(decisions.len());
+        for (stream, _) in decisions {
             let key = key::<A>(stream);
             let (state, version) = catch_up::<A, S>(store, stream, states.cached::<A>(&key, false)).await?;
-            let events = A::decide(&state, command)?;
-            let encoded = new_events::<A>(&events, &metadata)?;
+            loaded.push((key, state, version));
+        }
+        let outcomes = {
+            let states: Vec<&A::State> = loaded.iter().map(|(_, state, _)| state).collect();
+            decide_all::<A>(decisions, &states, &metadata)
+        };
+        let mut decided = Vec::with_capacity(decisions.len());
+        for ((key, state, version), outcome) in loaded.into_iter().zip(outcomes) {
+            let (events, encoded) = outcome?;
             decided.push((key, state, version, events, encoded));
         }
         let writes: Vec<StreamWrite<'_>> = decisions
@@ -309,6 +319,49 @@ where
         Ok(Attempt::Done(done))
     })
     .await
+}
+
+/// From how many decisions [`execute_many`] decides on every core.
+const PARALLEL_DECISIONS: usize = 16;
+
+/// What one decision gave: its events and their stored form.
+type Decided<E> = Result<(Vec<E>, Vec<NewEvent>), CommandError>;
+
+/// Each decision's events and their encoding, in the decisions' order. Many decisions (a
+/// backfill of hundreds of symbols, an import touching many households) are decided on every
+/// core, each thread taking a contiguous share: a decision is pure and reads only its own
+/// stream's state, so only the order of the results matters, and it is kept.
+fn decide_all<A>(
+    decisions: &[(StreamId, A::Command)],
+    states: &[&A::State],
+    metadata: &Metadata,
+) -> Vec<Decided<A::Event>>
+where
+    A: Aggregate,
+    A::Command: Sync,
+    A::State: Sync,
+    A::Event: Send,
+{
+    let one = |(command, state): (&A::Command, &A::State)| -> Decided<A::Event> {
+        let events = A::decide(state, command)?;
+        let encoded = new_events::<A>(&events, metadata)?;
+        Ok((events, encoded))
+    };
+    let pairs: Vec<(&A::Command, &A::State)> =
+        decisions.iter().map(|(_, command)| command).zip(states.iter().copied()).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads < 2 || pairs.len() < PARALLEL_DECISIONS {
+        return pairs.into_iter().map(one).collect();
+    }
+    let share = pairs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> =
+            pairs.chunks(share).map(|part| scope.spawn(|| part.iter().copied().map(one).collect::<Vec<_>>())).collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// One try of a command: done, or another writer got to a stream first.

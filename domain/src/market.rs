@@ -328,7 +328,7 @@ impl crate::decider::Decider for FetchDecider {
 
 fn decide_fetched(m: &Market, f: &Fetched) -> Result<Vec<MarketEvent>, DomainError> {
     let symbol = &f.symbol;
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(f.bars.len() + f.refused.len());
     let reject = |bar: &Bar, findings: Vec<Finding>, events: &mut Vec<MarketEvent>| {
         let key = (bar.date, bar.source.clone().unwrap_or_default());
         if m.rejected.get(&key) != Some(bar) {
@@ -464,6 +464,84 @@ pub fn resample<'a>(bars: impl IntoIterator<Item = &'a Bar>, interval: Interval)
         .collect()
 }
 
+/// How a vendor's open, high, low and close relate to the prices traded that day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adjustment {
+    /// The traded prices (Polygon with `adjusted=false`, Alpaca with `adjustment=raw`, Alpha
+    /// Vantage's `open`…`close`): what cairn records.
+    #[default]
+    Raw,
+    /// Every day before a split divided by the split's ratio, as of the day the vendor was
+    /// asked (Yahoo's chart, Stooq): the history reads as if the shares had always been split.
+    Splits,
+}
+
+impl Adjustment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Splits => "splits",
+        }
+    }
+}
+
+impl std::str::FromStr for Adjustment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "raw" => Ok(Self::Raw),
+            "splits" | "split_adjusted" => Ok(Self::Splits),
+            other => Err(format!("{other:?} is not one of raw, splits")),
+        }
+    }
+}
+
+/// A split: `new` shares for every `old`, the first day trading at the new count on `date`
+/// (the ex-date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    pub date: NaiveDate,
+    pub new: Decimal,
+    pub old: Decimal,
+}
+
+/// Split-adjusted bars back to the prices traded: each bar before a split's date has its
+/// open, high, low, close and VWAP multiplied by `new / old` of every split after it, and its
+/// volume divided by the same factor; `adj_close` (the vendor's adjusted close) is left as it
+/// is. `splits` must hold every split from the first bar's day to the day the vendor adjusted
+/// the history (today, for a vendor asked today); a split with a zero or negative side is
+/// ignored.
+///
+/// The vendor rounded its adjusted prices, so an unadjusted price is rounded back to the
+/// vendor's precision scaled by the factor: to at most 6 decimal places for prices and to the
+/// vendor's own scale for volume (whole shares stay whole). A 4:1 split's adjusted 125.02
+/// becomes the traded 500.08 exactly.
+pub fn unadjust_splits(bars: &mut [Bar], splits: &[Split]) {
+    let splits: Vec<Split> =
+        splits.iter().copied().filter(|s| s.new > Decimal::ZERO && s.old > Decimal::ZERO).collect();
+    if splits.is_empty() {
+        return;
+    }
+    for bar in bars.iter_mut() {
+        let (mut new, mut old) = (Decimal::ONE, Decimal::ONE);
+        for s in splits.iter().filter(|s| s.date > bar.date) {
+            new *= s.new;
+            old *= s.old;
+        }
+        if new == old {
+            continue;
+        }
+        let price = |p: Decimal| (p * new / old).round_dp(6).normalize();
+        bar.open = price(bar.open);
+        bar.high = price(bar.high);
+        bar.low = price(bar.low);
+        bar.close = price(bar.close);
+        bar.vwap = bar.vwap.map(price);
+        bar.volume = (bar.volume * old / new).round_dp(bar.volume.scale()).normalize();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,5 +635,61 @@ mod tests {
         let w = &weeks[0];
         assert_eq!((w.open, w.high, w.low, w.close, w.volume), (10.into(), 15.into(), 9.into(), 14.into(), 400.into()));
         assert_eq!(w.vwap, Some(Decimal::new(1325, 2)));
+    }
+
+    fn split_bar(date: &str, ohlc: [&str; 4], volume: &str) -> Bar {
+        let n = |v: &str| v.parse::<Decimal>().unwrap();
+        Bar {
+            date: date.parse().unwrap(),
+            open: n(ohlc[0]),
+            high: n(ohlc[1]),
+            low: n(ohlc[2]),
+            close: n(ohlc[3]),
+            volume: n(volume),
+            adj_close: Some(n(ohlc[3])),
+            vwap: None,
+            source: Some("yahoo".into()),
+        }
+    }
+
+    #[test]
+    fn split_adjusted_bars_come_back_to_the_prices_traded() {
+        // Apple's 4-for-1 split of 2020-08-31: Friday 2020-08-28 traded at 499.23, which a
+        // split-adjusted history shows as 124.8075 (the volume four times as large).
+        let split = Split { date: "2020-08-31".parse().unwrap(), new: Decimal::from(4), old: Decimal::ONE };
+        let mut bars = vec![
+            split_bar("2020-08-28", ["126.0125", "126.4425", "124.5775", "124.8075"], "187629916"),
+            split_bar("2020-08-31", ["127.58", "131.00", "126.00", "129.04"], "225702700"),
+        ];
+        unadjust_splits(&mut bars, &[split]);
+        let n = |v: &str| v.parse::<Decimal>().unwrap();
+        assert_eq!(
+            (bars[0].open, bars[0].high, bars[0].low, bars[0].close, bars[0].volume),
+            (n("504.05"), n("505.77"), n("498.31"), n("499.23"), n("46907479"))
+        );
+        // The adjusted close stays the vendor's; the split day and after are as traded.
+        assert_eq!(bars[0].adj_close, Some(n("124.8075")));
+        assert_eq!(bars[1].close, n("129.04"));
+        assert_eq!(bars[1].volume, n("225702700"));
+    }
+
+    #[test]
+    fn several_splits_compound_and_a_reverse_split_divides() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let splits = [
+            Split { date: day("2024-06-10"), new: Decimal::from(2), old: Decimal::ONE },
+            Split { date: day("2024-09-03"), new: Decimal::ONE, old: Decimal::from(3) },
+            Split { date: day("2024-10-01"), new: Decimal::ZERO, old: Decimal::ONE },
+        ];
+        let mut bars = vec![
+            split_bar("2024-06-07", ["30", "33", "30", "31.5"], "6000"),
+            split_bar("2024-07-01", ["30", "33", "30", "31.5"], "6000"),
+            split_bar("2024-09-03", ["30", "33", "30", "31.5"], "6000"),
+        ];
+        unadjust_splits(&mut bars, &splits);
+        let closes: Vec<String> = bars.iter().map(|b| b.close.to_string()).collect();
+        assert_eq!(closes, ["21", "10.5", "31.5"]);
+        let volumes: Vec<String> = bars.iter().map(|b| b.volume.to_string()).collect();
+        assert_eq!(volumes, ["9000", "18000", "6000"]);
     }
 }

@@ -80,9 +80,18 @@ pub(crate) fn build_rows(
     };
     let recorded_at_micros = recorded_at.timestamp_micros();
     let mut rows = Vec::with_capacity(events.len());
+    // The events of one command share their metadata: encoded once while it stays the same.
+    let mut encoded: Option<(&crate::model::Metadata, Vec<u8>)> = None;
     for (version, e) in (stream_version + 1..).zip(events) {
         position += 1;
-        let metadata = crate::codec::to_msgpack(&e.metadata)?;
+        let metadata = match &encoded {
+            Some((m, bytes)) if **m == e.metadata => bytes.clone(),
+            _ => {
+                let bytes = crate::codec::to_msgpack(&e.metadata)?;
+                encoded = Some((&e.metadata, bytes.clone()));
+                bytes
+            }
+        };
         let hash = event_hash(
             &prev_hash,
             &RowFields {

@@ -24,7 +24,12 @@ pub trait Event: Serialize + DeserializeOwned {
 
 /// Encodes a value as a MessagePack map with named fields.
 pub fn to_msgpack<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec_named(value).map_err(|e| StoreError::InvalidAppend(format!("cannot encode: {e}")))
+    // Room for a typical event up front, rather than growing from nothing a few bytes at a
+    // time (a backfill encodes millions).
+    let mut buf = Vec::with_capacity(256);
+    rmp_serde::encode::write_named(&mut buf, value)
+        .map_err(|e| StoreError::InvalidAppend(format!("cannot encode: {e}")))?;
+    Ok(buf)
 }
 
 impl NewEvent {

@@ -97,7 +97,11 @@ impl SqliteStore {
             .row_buffer_size(4096)
             .pragma("cache_size", CACHE_SIZE)
             .pragma("soft_heap_limit", SOFT_HEAP_LIMIT)
-            .pragma("wal_autocheckpoint", "8192");
+            .pragma("wal_autocheckpoint", "8192")
+            // A multi-row INSERT inside a transaction keeps a statement journal (to undo just
+            // that statement on a constraint failure): in memory, not a temporary file written
+            // page by page, which a backfill of a million events paid for in every statement.
+            .pragma("temp_store", "memory");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory && !create && !options.get_filename().exists() {
             return Err(bad(format!(

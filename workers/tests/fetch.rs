@@ -16,7 +16,7 @@ use commands::Context;
 use event_store::{EventStore, Store};
 use workers::market::breaker::State as Breaker;
 use workers::market::config;
-use workers::market::fetch::{fetch, Mode, Request};
+use workers::market::fetch::{fetch, Mode, Request, CONCURRENT_SYMBOLS};
 
 const SYMBOLS: [&str; 4] = ["VTI", "BND", "SPY", "QQQ"];
 
@@ -132,7 +132,14 @@ async fn the_fetch_fails_over_mid_run_and_the_breaker_opens_then_closes() {
     let symbols: Vec<String> = SYMBOLS.iter().map(|s| s.to_string()).collect();
 
     // The primary answers every symbol.
-    let first = Request { symbols: symbols.clone(), from: day("2025-03-03"), to: day("2025-03-07"), mode: Mode::First };
+    // One symbol at a time, so the primary's breaker sees them in order.
+    let first = Request {
+        symbols: symbols.clone(),
+        from: day("2025-03-03"),
+        to: day("2025-03-07"),
+        mode: Mode::First,
+        concurrency: 1,
+    };
     let r = fetch(&cx, &selector, &first, &quality, &caller).await.unwrap();
     assert_eq!((r.recorded, r.failed, r.rejected), (20, 0, 0), "{r:?}");
     assert!(r.symbols.iter().all(|s| s.providers == ["polygon"]));
@@ -142,8 +149,7 @@ async fn the_fetch_fails_over_mid_run_and_the_breaker_opens_then_closes() {
 
     // The primary goes down after one more answer, in the middle of the next fetch.
     replica.limit.store(replica.served.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
-    let second =
-        Request { symbols: symbols.clone(), from: day("2025-03-10"), to: day("2025-03-14"), mode: Mode::First };
+    let second = Request { from: day("2025-03-10"), to: day("2025-03-14"), ..first.clone() };
     let r = fetch(&cx, &selector, &second, &quality, &caller).await.unwrap();
     assert_eq!((r.recorded, r.failed), (20, 0), "every symbol recorded: {r:?}");
     let used: Vec<&str> = r.symbols.iter().map(|s| s.providers[0].as_str()).collect();
@@ -162,7 +168,7 @@ async fn the_fetch_fails_over_mid_run_and_the_breaker_opens_then_closes() {
     replica.limit.store(usize::MAX, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let third =
-        Request { symbols: vec!["VTI".into()], from: day("2025-03-17"), to: day("2025-03-17"), mode: Mode::First };
+        Request { symbols: vec!["VTI".into()], from: day("2025-03-17"), to: day("2025-03-17"), ..first.clone() };
     let r = fetch(&cx, &selector, &third, &quality, &caller).await.unwrap();
     assert_eq!(r.symbols[0].providers, ["polygon"]);
     assert_eq!(selector.sources()[0].breaker.state(), Breaker::Closed);
@@ -192,6 +198,7 @@ async fn a_symbol_no_provider_knows_is_reported_and_the_others_recorded() {
         from: day("2025-03-03"),
         to: day("2025-03-07"),
         mode: Mode::First,
+        concurrency: CONCURRENT_SYMBOLS,
     };
     let r = fetch(
         &cx,
@@ -203,6 +210,9 @@ async fn a_symbol_no_provider_knows_is_reported_and_the_others_recorded() {
     .await
     .unwrap();
     assert_eq!((r.recorded, r.failed), (5, 1));
+    // Stooq's prices are adjusted for splits, and no provider here gives splits: used as sent,
+    // and the report says so.
+    assert!(r.symbols[0].notes[0].contains("adjusted for splits and were used as sent"), "{:?}", r.symbols[0]);
     let nope = &r.symbols[1];
     assert!(nope.providers.is_empty());
     assert!(nope.attempts[0].problem.contains("no data"), "{nope:?}");
@@ -272,6 +282,7 @@ async fn the_consensus_refuses_a_planted_bad_value_and_keeps_why() {
         from: day("2025-03-03"),
         to: day("2025-03-08"),
         mode: Mode::Consensus(domain::quality::Method::Median),
+        concurrency: CONCURRENT_SYMBOLS,
     };
     let r = fetch(&cx, &selector, &request, &quality, &caller).await.unwrap();
     assert_eq!(r.mode, "median");
@@ -307,5 +318,54 @@ async fn the_consensus_refuses_a_planted_bad_value_and_keeps_why() {
     assert_eq!(
         cx.store().read_stream(&stream, 0, event_store::Direction::Forwards, 100).await.unwrap().len(),
         events.len()
+    );
+}
+
+/// Stooq's history is adjusted for splits; Yahoo, configured for corporate actions, names the
+/// 4-for-1 split of 2025-03-05, so the days before it are recorded at the prices traded.
+#[tokio::test]
+async fn split_adjusted_bars_are_recorded_at_the_prices_traded() {
+    let stooq_url = serve(Router::new().route(
+        "/q/d/l/",
+        get(|| async {
+            "Date,Open,High,Low,Close,Volume\n\
+             2025-03-03,25.00,25.20,24.90,25.10,400000\n\
+             2025-03-04,25.10,25.30,25.00,25.20,400000\n\
+             2025-03-05,25.20,25.40,25.10,25.30,100000\n"
+        }),
+    ))
+    .await;
+    // 1741185000 is 2025-03-05 09:30 in New York.
+    let yahoo_url = serve(Router::new().route(
+        "/v8/finance/chart/{symbol}",
+        get(|| async {
+            r#"{"chart":{"result":[{"meta":{"exchangeTimezoneName":"America/New_York"},"timestamp":[],
+                "events":{"splits":{"1741185000":{"date":1741185000,"numerator":4.0,"denominator":1.0,"splitRatio":"4:1"}}},
+                "indicators":{"quote":[{}]}}],"error":null}}"#
+        }),
+    ))
+    .await;
+    let toml = format!(
+        "[[provider]]\nname = \"stooq\"\nkind = \"stooq\"\nbase_url = \"{stooq_url}\"\npriority = 1\n\n\
+         [[provider]]\nname = \"yahoo\"\nkind = \"yahoo\"\nbase_url = \"{yahoo_url}\"\npriority = 2\n"
+    );
+    let (selector, _) = config::parse(&toml, &|_| None).unwrap();
+    let cx = Context::new(Store::open("sqlite::memory:").await.unwrap());
+    let request = Request {
+        symbols: vec!["SPLT".into()],
+        from: day("2025-03-03"),
+        to: day("2025-03-05"),
+        mode: Mode::First,
+        concurrency: CONCURRENT_SYMBOLS,
+    };
+    let caller = Caller { actor: "test".into(), source: "t".into() };
+    let r = fetch(&cx, &selector, &request, &domain::quality::QualityConfig::default(), &caller).await.unwrap();
+    assert_eq!((r.recorded, r.symbols[0].providers.clone()), (3, vec!["stooq".to_owned()]), "{r:?}");
+    assert!(r.symbols[0].notes.is_empty(), "{:?}", r.symbols[0]);
+    let bars = commands::market::recorded_bars(&cx, "SPLT").await.unwrap();
+    let recorded: Vec<(String, String)> = bars.iter().map(|b| (b.close.to_string(), b.volume.to_string())).collect();
+    assert_eq!(
+        recorded,
+        [("100.4".into(), "100000".into()), ("100.8".into(), "100000".into()), ("25.30".into(), "100000".into())]
     );
 }

@@ -189,8 +189,13 @@ pub(crate) async fn fetch(store: &Store, symbols: usize, years: u32) -> anyhow::
         format!("[[provider]]\nname = \"local\"\nkind = \"local\"\ndir = {:?}\n", dir.path().display().to_string());
     let (selector, _) = workers::market::config::parse(&toml, &|_| None)?;
     let cx = commands::Context::new(store.clone());
-    let request =
-        workers::market::fetch::Request { symbols: names, from, to, mode: workers::market::fetch::Mode::First };
+    let request = workers::market::fetch::Request {
+        symbols: names,
+        from,
+        to,
+        mode: workers::market::fetch::Mode::First,
+        concurrency: workers::market::fetch::CONCURRENT_SYMBOLS,
+    };
     let started = Instant::now();
     let report = workers::market::fetch::fetch(
         &cx,

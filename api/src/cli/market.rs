@@ -86,6 +86,9 @@ pub(crate) enum MarketCmd {
         /// first, median, weighted_mean or best_source; the file's `[ingest] mode`, else first.
         #[arg(long)]
         mode: Option<String>,
+        /// How many symbols are asked for at once (each provider's rate limit still holds).
+        #[arg(long, default_value_t = workers::market::fetch::CONCURRENT_SYMBOLS)]
+        concurrency: usize,
     },
     /// Financial ratios of a company (P/E, P/B, P/S, PEG, dividend yield, ROE, ROA, gross,
     /// operating and net margins, current and quick ratios, debt-to-equity, interest
@@ -211,7 +214,7 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
                 serde_json::json!({ "symbols": r.symbols, "described": r.described, "unchanged": r.unchanged })
             )?;
         }
-        MarketCmd::Fetch { symbols, from, to, providers, mode } => {
+        MarketCmd::Fetch { symbols, from, to, providers, mode, concurrency } => {
             let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
             let text = std::fs::read_to_string(&providers)?;
             let mode = match mode {
@@ -220,7 +223,7 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
             };
             let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
             anyhow::ensure!(from <= to, "from: {from} is after to, {to}");
-            let request = workers::market::fetch::Request { symbols, from, to, mode };
+            let request = workers::market::fetch::Request { symbols, from, to, mode, concurrency };
             let quality = domain::quality::QualityConfig::default();
             let report =
                 workers::market::fetch::fetch(&cx, &selector, &request, &quality, &caller("cairn market fetch"))

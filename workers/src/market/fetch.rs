@@ -35,8 +35,9 @@ use commands::{CommandError, Context};
 use domain::market::{Bar, Fetched, MarketEvent};
 use domain::quality::{consensus, Answer, Check, ConsensusError, Finding, Method, QualityConfig};
 use event_store::EventStore;
+use futures::StreamExt;
 
-use super::selector::{Attempt, Selector};
+use super::selector::{Answered, Attempt, Exhausted, Selector};
 
 /// How the recorded bars are chosen among the providers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,6 +69,9 @@ pub struct Request {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub mode: Mode,
+    /// How many symbols' bars are asked for at once ([`CONCURRENT_SYMBOLS`] by default; 0 is
+    /// taken as 1). With one at a time, a failing provider's breaker sees the symbols in order.
+    pub concurrency: usize,
 }
 
 /// A bar not recorded or recorded with a flag, and why.
@@ -153,6 +157,8 @@ pub struct SymbolReport {
     pub flagged: Vec<Noted>,
     /// Providers that did not answer, and why.
     pub attempts: Vec<AttemptReport>,
+    /// What to know about the answers used (a vendor's split-adjusted prices used as sent).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -185,6 +191,28 @@ pub struct Report {
     pub symbols: Vec<SymbolReport>,
 }
 
+/// How many symbols' bars are asked for at once unless the request says otherwise: enough to
+/// hide a vendor's latency (500 symbols at 200 ms a call take 100 s one at a time), few enough
+/// for the rate limits.
+pub const CONCURRENT_SYMBOLS: usize = 8;
+
+/// A symbol's answer: the first provider's, or every provider's for the consensus.
+enum Asked {
+    First(Result<Answered<Vec<Bar>>, Exhausted>),
+    All(Method, (Vec<Answered<Vec<Bar>>>, Vec<Attempt>)),
+}
+
+/// `symbol`'s answer to `request`.
+async fn ask(selector: &Selector, request: &Request, symbol: String) -> (String, Asked) {
+    let answer = match request.mode {
+        Mode::First => Asked::First(selector.daily_bars(&symbol, request.from, request.to).await),
+        Mode::Consensus(method) => {
+            Asked::All(method, selector.daily_bars_from_all(&symbol, request.from, request.to).await)
+        }
+    };
+    (symbol, answer)
+}
+
 /// Fetches `request`'s bars through `selector` and records them (see the module documentation).
 pub async fn fetch<S: EventStore>(
     cx: &Context<S>,
@@ -200,9 +228,16 @@ pub async fn fetch<S: EventStore>(
         }
     };
     let mut report = Report { from: Some(request.from), to: Some(request.to), mode, ..Report::default() };
+    // The providers are asked for several symbols at once (each provider's rate limit and
+    // breaker still hold); the answers are taken in the request's order.
+    let symbols: Vec<String> = request.symbols.iter().map(|s| s.trim().to_ascii_uppercase()).collect();
+    let asked: Vec<(String, Asked)> = futures::stream::iter(symbols)
+        .map(|symbol| ask(selector, request, symbol))
+        .buffered(request.concurrency.max(1))
+        .collect()
+        .await;
     let mut fetched = Vec::new();
-    for symbol in &request.symbols {
-        let symbol = symbol.trim().to_ascii_uppercase();
+    for (symbol, answer) in asked {
         let config = quality.for_symbol(&symbol);
         let mut part = SymbolReport {
             symbol: symbol.clone(),
@@ -214,23 +249,23 @@ pub async fn fetch<S: EventStore>(
             rejected: Vec::new(),
             flagged: Vec::new(),
             attempts: Vec::new(),
+            notes: Vec::new(),
         };
-        let (bars, refused) = match request.mode {
-            Mode::First => match selector.daily_bars(&symbol, request.from, request.to).await {
-                Err(exhausted) => {
-                    part.attempts = exhausted.attempts.into_iter().map(Into::into).collect();
-                    (Vec::new(), Vec::new())
-                }
-                Ok(answer) => {
-                    part.providers = vec![answer.provider];
-                    part.attempts = answer.attempts.into_iter().map(Into::into).collect();
-                    (answer.value, Vec::new())
-                }
-            },
-            Mode::Consensus(method) => {
-                let (answers, attempts) = selector.daily_bars_from_all(&symbol, request.from, request.to).await;
+        let (bars, refused) = match answer {
+            Asked::First(Err(exhausted)) => {
+                part.attempts = exhausted.attempts.into_iter().map(Into::into).collect();
+                (Vec::new(), Vec::new())
+            }
+            Asked::First(Ok(answer)) => {
+                part.providers = vec![answer.provider];
+                part.notes = answer.notes;
+                part.attempts = answer.attempts.into_iter().map(Into::into).collect();
+                (answer.value, Vec::new())
+            }
+            Asked::All(method, (answers, attempts)) => {
                 part.attempts = attempts.into_iter().map(Into::into).collect();
                 part.providers = answers.iter().map(|a| a.provider.clone()).collect();
+                part.notes = answers.iter().flat_map(|a| a.notes.iter().cloned()).collect();
                 let mut by_day: BTreeMap<NaiveDate, Vec<Answer>> = BTreeMap::new();
                 for a in answers {
                     let weight = selector.weight(&a.provider);

@@ -109,6 +109,7 @@ pub async fn run<S: EventStore>(
             from: today - chrono::Duration::days(i64::from(ingest.lookback_days)),
             to: today,
             mode: ingest.mode,
+            concurrency: super::fetch::CONCURRENT_SYMBOLS,
         };
         metrics.runs.fetch_add(1, Ordering::Relaxed);
         match fetch(&cx, &selector, &request, &quality, &caller).await {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::fundamentals::Fundamentals;
-use domain::market::Bar;
+use domain::market::{Adjustment, Bar};
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 
@@ -140,15 +140,23 @@ impl ProviderError {
     }
 }
 
-/// A market-data vendor behind its documented API. Bars come back oldest first, unadjusted
-/// prices in `open`/`high`/`low`/`close` with the vendor's split- and dividend-adjusted close
-/// in `adj_close` where it gives one, and `source` set to the provider's name.
+/// A market-data vendor behind its documented API. Bars come back oldest first, the prices of
+/// [`Provider::adjustment`] in `open`/`high`/`low`/`close` (the prices traded, for every
+/// adapter that can give them) with the vendor's split- and dividend-adjusted close in
+/// `adj_close` where it gives one, and `source` set to the provider's name.
 pub trait Provider: Send + Sync {
     /// The configured name (`polygon`, `stooq-backup`), which every bar it gives records as
     /// its `source`.
     fn name(&self) -> &str;
 
     fn capabilities(&self) -> &[Capability];
+
+    /// What the bars' prices are: the prices traded ([`Adjustment::Raw`]), or a history
+    /// adjusted for splits that the selector brings back to the prices traded before anything
+    /// compares or records them (`Selector::daily_bars`).
+    fn adjustment(&self) -> Adjustment {
+        Adjustment::Raw
+    }
 
     /// Daily bars of `symbol` for the days `from` to `to`, both included.
     fn daily_bars<'a>(

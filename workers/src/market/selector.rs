@@ -7,6 +7,8 @@
 //! - A provider with nothing for the request (`NotFound`) is not a failure of the provider, but
 //!   the next one is still asked: another vendor may know the symbol.
 //! - A rate-limit answer with `Retry-After` pauses that provider's bucket for that long.
+//! - Daily bars come back at the prices traded: a vendor whose history is adjusted for splits
+//!   is brought back with another provider's splits (`Selector::traded`).
 //! - Each provider's calls, successes, failures and latencies (p50/p99 of the last
 //!   [`LATENCY_SAMPLES`] calls) are kept for `cairn market providers` and `/metrics`.
 
@@ -15,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use domain::market::Bar;
+use domain::market::{unadjust_splits, Adjustment, Bar, Split};
 
 use super::breaker::CircuitBreaker;
 use super::limiter::TokenBucket;
-use super::provider::{Capability, Provider, ProviderError};
+use super::provider::{Capability, CorporateAction, Provider, ProviderError};
 
 /// How many of a provider's latest calls its latency percentiles are taken over.
 pub const LATENCY_SAMPLES: usize = 1000;
@@ -181,6 +183,9 @@ pub struct Answered<T> {
     pub provider: String,
     pub value: T,
     pub attempts: Vec<Attempt>,
+    /// What a person should know about the answer (bars that could not be brought back to the
+    /// prices traded).
+    pub notes: Vec<String>,
 }
 
 /// The configured providers, in order of priority (then of configuration).
@@ -199,16 +204,75 @@ impl Selector {
     }
 
     /// Daily bars of `symbol` from `from` to `to` from the first provider that answers with
-    /// some.
+    /// some, at the prices traded where they can be had ([`Selector::traded`]).
     pub async fn daily_bars(
         &self,
         symbol: &str,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Answered<Vec<Bar>>, Exhausted> {
-        let what = format!("{symbol} daily bars {from} to {to}");
-        self.first(Capability::DailyBars, what, |p| p.daily_bars(symbol, from, to), |bars: &Vec<Bar>| !bars.is_empty())
-            .await
+        let mut attempts = Vec::new();
+        for source in &self.sources {
+            match self.call(source, Capability::DailyBars, |p| p.daily_bars(symbol, from, to)).await {
+                Ok(bars) if bars.is_empty() => attempts.push(Attempt {
+                    provider: source.name().to_owned(),
+                    problem: "no data".into(),
+                    called: true,
+                }),
+                Ok(bars) => {
+                    let (value, notes) = self.traded(source, symbol, from, bars).await;
+                    return Ok(Answered { provider: source.name().to_owned(), value, attempts, notes });
+                }
+                Err(attempt) => attempts.push(attempt),
+            }
+        }
+        Err(Exhausted { what: format!("{symbol} daily bars {from} to {to}"), attempts })
+    }
+
+    /// `source`'s bars of `symbol` (from `from` on) at the prices traded, with a note when
+    /// they could not be brought back. A provider whose history is adjusted for splits
+    /// ([`Adjustment::Splits`]: every day before a split divided by its ratio, as of today) has
+    /// its bars brought back by [`domain::market::unadjust_splits`] with the splits from `from`
+    /// to today of the first provider that serves corporate actions
+    /// ([`Selector::corporate_actions`]), so that what is compared (the consensus, the checks
+    /// against the recorded history) and what is recorded are the prices traded, whatever each
+    /// vendor sends. When no provider gives the splits (none is configured, or none answers),
+    /// the bars are used as the vendor sent them and the note says so: without a split in the
+    /// range they are the prices traded, and with one, the days before it differ from the
+    /// recorded history and from the other vendors by the split's ratio, which the checks
+    /// flag and the consensus refuses.
+    async fn traded(
+        &self,
+        source: &Source,
+        symbol: &str,
+        from: NaiveDate,
+        mut bars: Vec<Bar>,
+    ) -> (Vec<Bar>, Vec<String>) {
+        if source.provider.adjustment() == Adjustment::Raw {
+            return (bars, Vec::new());
+        }
+        let today = Utc::now().date_naive().max(from);
+        match self.corporate_actions(symbol, from, today).await {
+            Ok(actions) => {
+                let splits: Vec<Split> = actions
+                    .value
+                    .iter()
+                    .filter_map(|a| match a {
+                        CorporateAction::Split { date, new, old, .. } => Some(Split { date: *date, new: *new, old: *old }),
+                        CorporateAction::Dividend { .. } => None,
+                    })
+                    .collect();
+                unadjust_splits(&mut bars, &splits);
+                (bars, Vec::new())
+            }
+            Err(e) => (
+                bars,
+                vec![format!(
+                    "{}'s prices are adjusted for splits and were used as sent: no provider gave the splits to bring them back to the prices traded ({e})",
+                    source.name()
+                )],
+            ),
+        }
     }
 
     /// The fundamentals of `symbol` from the first provider that serves them and answers.
@@ -230,7 +294,8 @@ impl Selector {
     }
 
     /// Daily bars of `symbol` from every provider that answers with some (for the consensus
-    /// of several vendors), in priority order, with the attempts of those that did not.
+    /// of several vendors), in priority order and at the prices traded ([`Selector::traded`]),
+    /// with the attempts of those that did not.
     pub async fn daily_bars_from_all(
         &self,
         symbol: &str,
@@ -245,9 +310,12 @@ impl Selector {
         });
         let mut answers = Vec::new();
         let mut attempts = Vec::new();
-        for (provider, result) in futures::future::join_all(calls).await {
+        for (source, (provider, result)) in self.sources.iter().zip(futures::future::join_all(calls).await) {
             match result {
-                Ok(bars) if !bars.is_empty() => answers.push(Answered { provider, value: bars, attempts: Vec::new() }),
+                Ok(bars) if !bars.is_empty() => {
+                    let (value, notes) = self.traded(source, symbol, from, bars).await;
+                    answers.push(Answered { provider, value, attempts: Vec::new(), notes });
+                }
                 Ok(_) => attempts.push(Attempt { provider, problem: "no data".into(), called: true }),
                 Err(a) => attempts.push(a),
             }
@@ -273,7 +341,7 @@ impl Selector {
         for source in &self.sources {
             match self.call(source, capability, &call).await {
                 Ok(value) if useful(&value) => {
-                    return Ok(Answered { provider: source.name().to_owned(), value, attempts })
+                    return Ok(Answered { provider: source.name().to_owned(), value, attempts, notes: Vec::new() })
                 }
                 Ok(_) => attempts.push(Attempt {
                     provider: source.name().to_owned(),

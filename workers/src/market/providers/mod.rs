@@ -59,7 +59,7 @@ use std::future::{ready, Future};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::fundamentals::Fundamentals;
-use domain::market::Bar;
+use domain::market::{Adjustment, Bar};
 use domain::DomainError;
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
@@ -80,6 +80,11 @@ pub(crate) trait Vendor: Send + Sync {
 
     /// The configured name, the `source` of its bars.
     fn source(&self) -> &str;
+
+    /// [`Provider::adjustment`]: the prices traded unless the adapter says otherwise.
+    fn adjustment(&self) -> Adjustment {
+        Adjustment::Raw
+    }
 
     /// The bars the vendor answers for `symbol` over the days `from` to `to` (never an empty
     /// range), in any order and maybe beyond the range: [`finish`] keeps, sorts and checks them.
@@ -127,6 +132,10 @@ impl<V: Vendor> Provider for V {
 
     fn capabilities(&self) -> &[Capability] {
         V::SERVES
+    }
+
+    fn adjustment(&self) -> Adjustment {
+        Vendor::adjustment(self)
     }
 
     fn daily_bars<'a>(&'a self, symbol: &'a str, from: NaiveDate, to: NaiveDate) -> Answer<'a, Vec<Bar>> {

@@ -15,8 +15,10 @@
 //! `YYYY-MM-DD` (the exchange's own trading day, so no time zone to convert), numbers in plain
 //! decimal. Columns are found by name (ignoring case); indices and currencies have no `Volume`
 //! (read as 0) and futures add an `OpenInt` (ignored). Stooq gives no adjusted close and no
-//! VWAP. Stooq maintains its history adjusted for splits; where unadjusted prices matter, rank
-//! an unadjusting vendor first.
+//! VWAP. Stooq keeps its history adjusted for every split up to the day it is asked
+//! ([`Adjustment::Splits`]) and publishes no splits, so the selector brings its bars back to
+//! the prices traded with the splits of a provider that serves corporate actions, or, when
+//! none gives them, uses them as sent with a note saying so (`Selector::traded`).
 //!
 //! **Errors**: the body `No data` (or an empty body, or a header without rows) is `NotFound`;
 //! `Exceeded the daily hits limit` is `RateLimited` (without a wait: the limit is per day);
@@ -25,7 +27,7 @@
 //! (see `providers/http.rs`).
 
 use chrono::NaiveDate;
-use domain::market::Bar;
+use domain::market::{Adjustment, Bar};
 use reqwest::Url;
 use rust_decimal::Decimal;
 
@@ -118,6 +120,10 @@ impl Vendor for Stooq {
 
     fn source(&self) -> &str {
         &self.http.name
+    }
+
+    fn adjustment(&self) -> Adjustment {
+        Adjustment::Splits
     }
 
     async fn bars(&self, symbol: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bar>, ProviderError> {

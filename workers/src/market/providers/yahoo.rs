@@ -9,7 +9,15 @@
 //! currency pair (`EUR.USD`) which becomes Yahoo's `EURUSD=X`. `period1` is midnight UTC of
 //! the day before `from` and `period2` midnight UTC two days after `to`, so that sessions
 //! starting on the previous UTC day (Sydney, Tokyo) are included; the bars are then kept by
-//! their exchange date.
+//! their exchange date. For bars, `period2` is two days after today when `to` is earlier, so
+//! the answer names every split since `from` (see **Adjustment**).
+//!
+//! **Adjustment**: Yahoo's `open`…`close` are adjusted for splits, every day before a split
+//! divided by its ratio as of today ("Close price adjusted for splits", the footnote of
+//! Yahoo's historical data pages); `adjclose` is also adjusted for dividends. The adapter
+//! brings the bars back to the prices traded with the splits of the same answer
+//! (`domain::market::unadjust_splits`), so its bars are `Adjustment::Raw` like every other
+//! adapter's.
 //!
 //! **Body**: `{"chart":{"result":[{"meta":{…},"timestamp":[…],"indicators":{"quote":[{"open":[…],"high":[…],"low":[…],"close":[…],"volume":[…]}],"adjclose":[{"adjclose":[…]}]},"events":{"dividends":{…},"splits":{…}}}],"error":null}}`.
 //! The arrays run parallel to `timestamp`. A day whose open, high, low or close is `null` has
@@ -44,7 +52,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use domain::market::Bar;
+use domain::market::{unadjust_splits, Bar, Split};
 use reqwest::Url;
 use rust_decimal::Decimal;
 use serde::de::Deserializer;
@@ -140,7 +148,7 @@ struct Events {
     #[serde(default)]
     dividends: BTreeMap<String, Dividend>,
     #[serde(default)]
-    splits: BTreeMap<String, Split>,
+    splits: BTreeMap<String, SplitEvent>,
 }
 
 #[derive(Deserialize)]
@@ -150,7 +158,7 @@ struct Dividend {
 }
 
 #[derive(Deserialize)]
-struct Split {
+struct SplitEvent {
     date: Int,
     numerator: Num,
     denominator: Num,
@@ -245,6 +253,25 @@ impl Yahoo {
         zone.date(unix).ok_or_else(|| self.http.invalid(format!("timestamp {unix} is out of range")))
     }
 
+    /// The answer's splits.
+    fn splits_of(&self, series: &Series, zone: Zone) -> Result<Vec<Split>, ProviderError> {
+        let mut splits = Vec::new();
+        for split in series.events.splits.values() {
+            if split.numerator.0 <= Decimal::ZERO || split.denominator.0 <= Decimal::ZERO {
+                return Err(self.http.invalid(format!(
+                    "split {}/{} is not a ratio of positive numbers",
+                    split.numerator.0, split.denominator.0
+                )));
+            }
+            splits.push(Split {
+                date: self.date(zone, split.date.0)?,
+                new: split.numerator.0.normalize(),
+                old: split.denominator.0.normalize(),
+            });
+        }
+        Ok(splits)
+    }
+
     fn bars_of(&self, series: Series) -> Result<Vec<Bar>, ProviderError> {
         let zone = self.zone(&series.meta)?;
         let n = series.timestamp.len();
@@ -299,8 +326,13 @@ impl Vendor for Yahoo {
     }
 
     async fn bars(&self, symbol: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bar>, ProviderError> {
-        let series = self.range(symbol, from, to).await?;
-        self.bars_of(series)
+        // Every split since `from` (see the module doc): the answer runs to today.
+        let series = self.range(symbol, from, to.max(Utc::now().date_naive())).await?;
+        let zone = self.zone(&series.meta)?;
+        let splits = self.splits_of(&series, zone)?;
+        let mut bars = self.bars_of(series)?;
+        unadjust_splits(&mut bars, &splits);
+        Ok(bars)
     }
 
     async fn actions(
@@ -313,20 +345,8 @@ impl Vendor for Yahoo {
         let zone = self.zone(&series.meta)?;
         let source = &self.http.name;
         let mut actions = Vec::new();
-        for split in series.events.splits.values() {
-            if split.numerator.0 <= Decimal::ZERO || split.denominator.0 <= Decimal::ZERO {
-                return Err(self.http.invalid(format!(
-                    "split {}/{} is not a ratio of positive numbers",
-                    split.numerator.0, split.denominator.0
-                )));
-            }
-            actions.push(CorporateAction::Split {
-                symbol: symbol.to_owned(),
-                date: self.date(zone, split.date.0)?,
-                new: split.numerator.0.normalize(),
-                old: split.denominator.0.normalize(),
-                source: source.clone(),
-            });
+        for Split { date, new, old } in self.splits_of(&series, zone)? {
+            actions.push(CorporateAction::Split { symbol: symbol.to_owned(), date, new, old, source: source.clone() });
         }
         for dividend in series.events.dividends.values() {
             actions.push(CorporateAction::Dividend {
@@ -383,10 +403,41 @@ mod tests {
         );
         let seen = server.seen();
         assert_eq!(seen[0].path, "/v8/finance/chart/ACME");
-        // period1: 2024-03-07T00:00Z; period2: 2024-03-14T00:00Z.
+        // period1: 2024-03-07T00:00Z; period2: two days after today, for every split since.
+        let today = Utc::now().date_naive();
+        let period2 = (today + chrono::Days::new(2)).and_time(NaiveTime::MIN).and_utc().timestamp().to_string();
         assert_eq!(
             (seen[0].q("period1"), seen[0].q("period2"), seen[0].q("interval"), seen[0].q("events")),
-            (Some("1709769600"), Some("1710374400"), Some("1d"), Some("div,splits"))
+            (Some("1709769600"), Some(period2.as_str()), Some("1d"), Some("div,splits"))
+        );
+        // Corporate actions ask the range itself: 2024-03-14T00:00Z.
+        yahoo(server.base.clone()).corporate_actions("ACME", day("2024-03-08"), day("2024-03-12")).await.unwrap();
+        assert_eq!(server.seen()[1].q("period2"), Some("1710374400"));
+    }
+
+    #[tokio::test]
+    async fn split_adjusted_prices_come_back_as_traded_with_the_answers_splits() {
+        // Two sessions at 13:30 UTC (09:30 New York) and a 4-for-1 split on the second:
+        // Yahoo shows the first day divided by 4, its volume times 4.
+        let body = r#"{"chart":{"result":[{"meta":{"exchangeTimezoneName":"America/New_York"},
+            "timestamp":[1598621400,1598880600],
+            "events":{"splits":{"1598880600":{"date":1598880600,"numerator":4.0,"denominator":1.0,"splitRatio":"4:1"}}},
+            "indicators":{"quote":[{"open":[126.0125,127.58],"high":[126.4425,131.0],"low":[124.5775,126.0],"close":[124.8075,129.04],"volume":[187629916,225702700]}],
+            "adjclose":[{"adjclose":[122.5,126.7]}]}}],"error":null}}"#;
+        let server = serve(move |_| Reply::ok(body)).await;
+        let bars = yahoo(server.base.clone()).daily_bars("AAPL", day("2020-08-28"), day("2020-08-31")).await.unwrap();
+        assert_eq!(
+            bars,
+            vec![
+                Bar {
+                    adj_close: Some(d("122.5")),
+                    ..bar("yahoo", "2020-08-28", ["504.05", "505.77", "498.31", "499.23", "46907479"])
+                },
+                Bar {
+                    adj_close: Some(d("126.7")),
+                    ..bar("yahoo", "2020-08-31", ["127.58", "131", "126", "129.04", "225702700"])
+                },
+            ]
         );
     }
 
