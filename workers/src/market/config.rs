@@ -26,7 +26,8 @@
 //! [[provider]]
 //! name = "archive"
 //! kind = "local"
-//! dir = "/srv/bars"                  # {dir}/{SYMBOL}.csv in cairn's bars layout
+//! dir = "/srv/bars"                  # {dir}/{SYMBOL}.csv (cairn's bars layout) or .parquet
+//! adjustment = "raw"                 # raw | splits: what the files' prices are (raw by default)
 //! priority = 9
 //!
 //!
@@ -49,7 +50,11 @@
 //!
 //! `mode` is also `cairn market fetch`'s default (`--mode` overrides it).
 //!
-//! Alpha Vantage takes `format = "json" | "csv"`; Polygon takes `key_in = "query" | "header"`.
+//! Alpha Vantage takes `format = "json" | "csv"`; Polygon takes `key_in = "query" | "header"`;
+//! a local directory takes `adjustment = "splits"` when its files hold a history adjusted for
+//! splits (a vendor's adjusted download), which the selector then brings back to the prices
+//! traded with a corporate-actions provider's splits. Every other kind knows its vendor's
+//! adjustment.
 //! A mistake names the provider and the field; a key variable that is not set is refused
 //! when the provider needs a key.
 
@@ -257,6 +262,7 @@ struct Entry {
     feed: Option<String>,
     key_in: Option<String>,
     weight: Option<Decimal>,
+    adjustment: Option<String>,
 }
 
 fn default_priority() -> u32 {
@@ -370,6 +376,12 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Select
             k.map(Some).ok_or_else(|| fail(field, format!("{} needs an API key: name its variable", entry.kind)))
         };
         let timeout = Duration::from_secs(entry.timeout_seconds.unwrap_or(30).max(1));
+        if entry.adjustment.is_some() && entry.kind != "local" {
+            return Err(fail(
+                "adjustment",
+                format!("only a local provider takes it: the {} adapter knows its vendor's prices", entry.kind),
+            ));
+        }
         let provider: Arc<dyn Provider> = match entry.kind.as_str() {
             "polygon" => {
                 let placement = match entry.key_in.as_deref() {
@@ -424,7 +436,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Select
                 if !dir.is_dir() {
                     return Err(fail("dir", format!("{} is not a directory", dir.display())));
                 }
-                Arc::new(LocalDir::new(&entry.name, dir))
+                let adjustment = match &entry.adjustment {
+                    Some(a) => a.parse().map_err(|e| fail("adjustment", e))?,
+                    None => domain::market::Adjustment::Raw,
+                };
+                Arc::new(LocalDir::new(&entry.name, dir).with_adjustment(adjustment))
             }
             other => {
                 return Err(fail(
@@ -523,6 +539,15 @@ mod tests {
     }
 
     #[test]
+    fn a_local_directory_may_say_its_files_are_adjusted_for_splits() {
+        let toml = "[[provider]]\nname = \"a\"\nkind = \"local\"\ndir = \"/\"\nadjustment = \"splits\"\n\n\
+                    [[provider]]\nname = \"b\"\nkind = \"local\"\ndir = \"/\"\n";
+        let (selector, _) = parse(toml, &|_| None).unwrap();
+        let adjustments: Vec<_> = selector.sources().iter().map(|s| s.provider.adjustment()).collect();
+        assert_eq!(adjustments, [domain::market::Adjustment::Splits, domain::market::Adjustment::Raw]);
+    }
+
+    #[test]
     fn mistakes_name_the_provider_and_the_field() {
         let cases = [
             ("[[provider]]\nname = \"p\"\nkind = \"bloomberg\"\n", "provider 1 (p): kind: \"bloomberg\" is not one of"),
@@ -541,6 +566,14 @@ mod tests {
             (
                 "[[provider]]\nname = \"p\"\nkind = \"stooq\"\nweight = \"1.5\"\n",
                 "provider 1 (p): weight: 1.5 is not in (0, 1]",
+            ),
+            (
+                "[[provider]]\nname = \"p\"\nkind = \"stooq\"\nadjustment = \"raw\"\n",
+                "provider 1 (p): adjustment: only a local provider takes it",
+            ),
+            (
+                "[[provider]]\nname = \"p\"\nkind = \"local\"\ndir = \"/\"\nadjustment = \"dividends\"\n",
+                "provider 1 (p): adjustment: \"dividends\" is not one of raw, splits",
             ),
         ];
         for (text, want) in cases {

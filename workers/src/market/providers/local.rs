@@ -37,6 +37,10 @@
 //! `compression="snappy"`. pandas writes an index other than the default range as a column
 //! `__index_level_0__`, an unknown column: write with `index=False`.
 //!
+//! **Adjustment**: the files' prices are taken as traded unless the provider is configured with
+//! `adjustment = "splits"` ([`LocalDir::with_adjustment`]), for a vendor's split-adjusted
+//! download; the selector then brings them back to the prices traded (`Selector::traded`).
+//!
 //! **Errors**: no file is `NotFound`; a file that cannot be read is `Unavailable`; an unknown
 //! or missing column, a line or row that does not parse, a bar that fails validation, a date
 //! given twice, a Parquet column of a type not listed above or a file that is not Parquet (or
@@ -49,7 +53,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate};
 use commands::input::csv::open;
-use domain::market::Bar;
+use domain::market::{Adjustment, Bar};
 use domain::DomainError;
 use parquet::basic::{Compression, ConvertedType, LogicalType, Repetition, TimeUnit, Type as Physical};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -69,13 +73,21 @@ const OPTIONAL: [&str; 4] = ["adj_close", "vwap", "symbol", "source"];
 pub struct LocalDir {
     name: String,
     dir: PathBuf,
+    adjustment: Adjustment,
 }
 
 impl LocalDir {
     /// `name` is the `source` of its bars; `dir` holds one `{SYMBOL}.csv` or
     /// `{SYMBOL}.parquet` per symbol.
     pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
-        Self { name: name.into(), dir: dir.into() }
+        Self { name: name.into(), dir: dir.into(), adjustment: Adjustment::Raw }
+    }
+
+    /// The same directory whose files hold prices of `adjustment` (the prices traded unless
+    /// said otherwise; a vendor's split-adjusted download is [`Adjustment::Splits`]).
+    pub fn with_adjustment(mut self, adjustment: Adjustment) -> Self {
+        self.adjustment = adjustment;
+        self
     }
 
     /// The name of `symbol`'s file without its extension (`brk/b` → `BRK_B`), or `None` for a
@@ -453,6 +465,10 @@ impl Vendor for LocalDir {
 
     fn source(&self) -> &str {
         &self.name
+    }
+
+    fn adjustment(&self) -> Adjustment {
+        self.adjustment
     }
 
     async fn bars(&self, symbol: &str, _: NaiveDate, _: NaiveDate) -> Result<Vec<Bar>, ProviderError> {
