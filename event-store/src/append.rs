@@ -134,6 +134,10 @@ pub struct StreamWrite<'a> {
 /// The database side of a multi-stream append, inside one transaction that holds the append
 /// lock.
 pub(crate) trait WriteTx {
+    /// Whether a failed statement leaves the transaction usable: SQLite undoes only the
+    /// statement, PostgreSQL aborts the whole transaction.
+    const STATEMENT_ROLLBACK: bool;
+
     async fn stream_version(&mut self, stream: &StreamId) -> Result<u64, StoreError>;
     async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>, StoreError>;
     async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<(), StoreError>;
@@ -169,8 +173,8 @@ pub(crate) fn validate_writes(writes: &[StreamWrite<'_>]) -> Result<(), StoreErr
 /// exact replay returns its original result, a wrong version is a conflict (and the caller
 /// rolls everything back). Returns the results and the new head position, if anything was
 /// written.
-pub(crate) async fn append_writes(
-    tx: &mut impl WriteTx,
+pub(crate) async fn append_writes<T: WriteTx>(
+    tx: &mut T,
     mut head: Option<Head>,
     writes: &[StreamWrite<'_>],
     now: DateTime<Utc>,
@@ -178,15 +182,42 @@ pub(crate) async fn append_writes(
     let mut results = Vec::with_capacity(writes.len());
     let mut written = None;
     for w in writes {
-        let existing = tx.existing(w.events).await?;
-        if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
-            results.push(replay);
-            continue;
+        // Where a failed statement leaves the transaction usable (SQLite), the ids are looked up
+        // only when the version or an insert says something is off, as a single append does:
+        // a backfill of a million fresh events does not probe the id index a million times
+        // first. Elsewhere (PostgreSQL) they are looked up before anything is written.
+        if !T::STATEMENT_ROLLBACK {
+            let existing = tx.existing(w.events).await?;
+            if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
+                results.push(replay);
+                continue;
+            }
         }
         let version = tx.stream_version(w.stream).await?;
-        check_expected(w.stream, w.expected, version)?;
+        if let Err(conflict) = check_expected(w.stream, w.expected, version) {
+            if T::STATEMENT_ROLLBACK {
+                let existing = tx.existing(w.events).await?;
+                if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
+                    results.push(replay);
+                    continue;
+                }
+            }
+            return Err(conflict);
+        }
         let rows = build_rows(head.as_ref(), w.stream, version, w.events, now)?;
-        tx.insert(w.stream, &rows).await?;
+        if let Err(e) = tx.insert(w.stream, &rows).await {
+            // Only the failed statement was undone: a batch whose ids are all stored is the
+            // replay of an earlier append (its first row failed, so nothing of it was written);
+            // anything else is refused, and the caller rolls the transaction back.
+            if T::STATEMENT_ROLLBACK && e.is_unique_violation() {
+                let existing = tx.existing(w.events).await?;
+                if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
+                    results.push(replay);
+                    continue;
+                }
+            }
+            return Err(e);
+        }
         let (first, last) = (&rows[0], &rows[rows.len() - 1]);
         results.push(AppendResult {
             first_position: first.global_position,

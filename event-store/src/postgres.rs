@@ -248,6 +248,8 @@ async fn lock_and_read(conn: &mut sqlx::PgConnection, stream: &StreamId) -> Resu
 struct PgWrite<'c>(&'c mut sqlx::PgConnection);
 
 impl WriteTx for PgWrite<'_> {
+    const STATEMENT_ROLLBACK: bool = false;
+
     async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
         let v: Option<i64> =
             sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(&mut *self.0).await?;

@@ -304,6 +304,8 @@ impl SqliteStore {
 struct SqliteWrite<'c>(&'c mut SqliteConnection);
 
 impl WriteTx for SqliteWrite<'_> {
+    const STATEMENT_ROLLBACK: bool = true;
+
     async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
         stream_version_of(self.0, stream).await
     }

@@ -425,6 +425,15 @@ async fn an_append_to_several_streams_is_all_or_nothing() {
         assert!(again.iter().all(|r| r.idempotent_replay));
         assert_eq!(again.iter().map(|r| r.last_position).collect::<Vec<_>>(), vec![3, 4, 7]);
 
+        // A batch holding a new id and then a stored one is refused, and nothing of it written.
+        let mixed = [noted_batch(20, 1)[0].clone(), ec[0].clone()];
+        let err = s
+            .append_many(&[StreamWrite { stream: &c, expected: ExpectedVersion::Any, events: &mixed }])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err}");
+        assert_eq!(s.head().await.unwrap().unwrap().position, 7, "nothing of it was written");
+
         // A stale expectation on one stream refuses the whole append.
         let (fresh_a, stale_b) = (noted_batch(10, 1), noted_batch(11, 1));
         let err = s

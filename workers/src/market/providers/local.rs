@@ -184,17 +184,7 @@ impl LocalDir {
             }
             let date = NaiveDate::parse_from_str(get("date"), "%Y-%m-%d")
                 .map_err(|_| at(line, format!("date: {:?} is not a date (YYYY-MM-DD)", get("date"))))?;
-            let bar = Bar {
-                date,
-                open: number("open")?,
-                high: number("high")?,
-                low: number("low")?,
-                close: number("close")?,
-                volume: number("volume")?,
-                adj_close: optional("adj_close")?,
-                vwap: optional("vwap")?,
-                source: None,
-            };
+            let bar = bar_of(date, number, optional)?;
             domain::market::validate(line, &bar).map_err(|e| invalid(&e))?;
             if let Some(first) = seen.insert(date, line) {
                 return Err(at(line, format!("date: {date} appears twice (also line {first})")));
@@ -270,17 +260,7 @@ impl LocalDir {
                 Some(other) => return Err(at(row, format!("symbol: {other} in the file of {wanted}"))),
             }
             let date = day(get("date"), kinds.get("date").copied()).map_err(|p| at(row, format!("date: {p}")))?;
-            let bar = Bar {
-                date,
-                open: number("open")?,
-                high: number("high")?,
-                low: number("low")?,
-                close: number("close")?,
-                volume: number("volume")?,
-                adj_close: optional("adj_close")?,
-                vwap: optional("vwap")?,
-                source: None,
-            };
+            let bar = bar_of(date, number, optional)?;
             domain::market::validate(row, &bar).map_err(|e| match e {
                 DomainError::Rejected { field, problem, .. } => at(row, format!("{field}: {problem}")),
                 other => invalid(&other),
@@ -458,6 +438,25 @@ fn exact(d: &parquet::data_type::Decimal) -> Option<Decimal> {
         scale -= 1;
     }
     Decimal::try_from_i128_with_scale(unscaled, u32::try_from(scale).ok()?).ok()
+}
+
+/// A bar of `date` from its columns, read by name with `number` (required) and `optional`.
+fn bar_of<E>(
+    date: NaiveDate,
+    number: impl Fn(&str) -> Result<Decimal, E>,
+    optional: impl Fn(&str) -> Result<Option<Decimal>, E>,
+) -> Result<Bar, E> {
+    Ok(Bar {
+        date,
+        open: number("open")?,
+        high: number("high")?,
+        low: number("low")?,
+        close: number("close")?,
+        volume: number("volume")?,
+        adj_close: optional("adj_close")?,
+        vwap: optional("vwap")?,
+        source: None,
+    })
 }
 
 impl Vendor for LocalDir {
