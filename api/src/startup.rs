@@ -84,7 +84,11 @@ impl Application {
         }
         // Live quotes out to NATS (`cairn.quotes.<SYMBOL>`) when the relay's server is set.
         if let (Some(relay), false) = (&config.relay, market.streams.is_empty()) {
-            match async_nats::connect(relay.nats_url.as_str()).await {
+            // A server that does not answer delays the start by 5 s at most, never for good.
+            let connecting = async_nats::ConnectOptions::new()
+                .connection_timeout(std::time::Duration::from_secs(5))
+                .connect(relay.nats_url.as_str());
+            match connecting.await {
                 Ok(client) => tasks.push((
                     "quotes to NATS",
                     workers::market::quotes::spawn_nats(market.hub.clone(), client, stopping.clone()),
