@@ -112,7 +112,9 @@ async fn the_api_keeps_its_openapi_contract() {
     let st = schemathesis();
     let db = common::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = common::serve(&db.url, server_env(dir.path()));
+    let (child, base) = common::serve(&db.url, server_env(dir.path()));
+    // Killed when the test ends, however it ends.
+    let server = common::Kill(child);
     let http = reqwest::Client::new();
 
     // An admin (from the CLI), a client of household smith, its ledger, prices and a portfolio.
@@ -149,7 +151,6 @@ async fn the_api_keeps_its_openapi_contract() {
     assert_eq!(health["status"], "ok", "{health}");
     let verify = send(&http, http.get(format!("{base}/v1/audit/verify")).bearer_auth(&admin)).await;
     assert_eq!(verify["ok"], true, "{verify}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     db.remove().await;
 }

@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -69,15 +69,6 @@ const POLYGON_KEY: &str = "web-test-polygon-key";
 const SECURITIES: &str = "symbol,name,asset_class,sector,region\n\
 VTI,Vanguard Total Stock Market ETF,equity,Total market,United States\n\
 BND,Vanguard Total Bond Market ETF,fixed_income,Aggregate bonds,United States\n";
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn cli(url: &str, dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
     common::run_with_input(url, &common::server_env(dir), args, stdin)
@@ -259,10 +250,10 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     env.push(("CAIRN_PROVIDERS".into(), providers.display().to_string()));
     env.push(("POLYGON_API_KEY".into(), POLYGON_KEY.into()));
     let (server, base) = common::serve(&db.url, env);
-    let _server = Kill(server);
+    let _server = common::Kill(server);
 
     let port = free_port();
-    let _driver = Kill(
+    let _driver = common::Kill(
         Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

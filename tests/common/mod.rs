@@ -133,6 +133,17 @@ where
     (child, format!("http://{addr}"))
 }
 
+/// A child process (a `cairn serve`) killed and reaped when dropped, so a test that fails
+/// half-way leaves no server behind.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `command` with `stdin` fed to it, and its output.
 pub fn with_input(mut command: Command, stdin: &str) -> Output {
     use std::io::Write as _;
