@@ -513,10 +513,10 @@ pub struct Split {
 /// the history (today, for a vendor asked today); a split with a zero or negative side is
 /// ignored.
 ///
-/// The vendor rounded its adjusted prices, so an unadjusted price is rounded back to the
-/// vendor's precision scaled by the factor: to at most 6 decimal places for prices and to the
-/// vendor's own scale for volume (whole shares stay whole). A 4:1 split's adjusted 125.02
-/// becomes the traded 500.08 exactly.
+/// Prices are rounded to 6 decimal places (the vendor rounded its adjusted prices, so places
+/// beyond would be noise; a reverse split's factor does not terminate) and volumes to the
+/// vendor's own scale (whole shares stay whole). A 4:1 split's adjusted 125.02 becomes the
+/// traded 500.08 exactly.
 pub fn unadjust_splits(bars: &mut [Bar], splits: &[Split]) {
     let splits: Vec<Split> =
         splits.iter().copied().filter(|s| s.new > Decimal::ZERO && s.old > Decimal::ZERO).collect();

@@ -575,7 +575,7 @@ fn log_return(from: Decimal, to: Decimal) -> Option<Decimal> {
 }
 
 /// The decimal places of a log return ([`log_return`]).
-pub const RETURN_PLACES: u32 = 12;
+const RETURN_PLACES: u32 = 12;
 
 /// `a / b`, or the largest magnitude of `a`'s sign when it overflows (`b` above 0).
 fn saturating_div(a: Decimal, b: Decimal) -> Decimal {
