@@ -394,11 +394,14 @@ async fn stooq_replica() -> String {
         }
         out
     }
+    replica(axum::Router::new().route("/q/d/l/", axum::routing::get(csv))).await
+}
+
+/// Serves `app` (a vendor's replica) on a free port of 127.0.0.1 and returns its base URL.
+async fn replica(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(
-        async move { axum::serve(listener, axum::Router::new().route("/q/d/l/", axum::routing::get(csv))).await },
-    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
 
@@ -558,11 +561,7 @@ async fn ratios_come_from_a_providers_fundamentals_at_the_latest_close() {
         }
         .to_owned()
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(
-        async move { axum::serve(listener, axum::Router::new().route("/query", axum::routing::get(query))).await },
-    );
+    let base = replica(axum::Router::new().route("/query", axum::routing::get(query))).await;
     for db in all_backends("market ratios").await {
         let dir = tempfile::tempdir().unwrap();
         let providers = write_file(
@@ -701,27 +700,11 @@ async fn live_quotes_stream_from_a_vendor_to_a_websocket_client() {
         ),
     );
     let mut env = common::server_env(dir.path());
-    let out = common::run_with_input(
-        &db.url,
-        &env,
-        &["user", "register", "--name", "Ada", "--email", "ada@example.com", "--household", "ada"],
-        "",
-    );
-    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
-    common::run_with_input(&db.url, &env, &["user", "password", "--user", &id], "correct horse battery staple 9\n");
+    common::register(&db.url, &env, "Ada", "ada@example.com", "ada", "correct horse battery staple 9");
     env.push(("CAIRN_PROVIDERS".into(), providers));
     env.push(("POLYGON_API_KEY".into(), "pk-live".into()));
     let (mut child, base) = common::serve(&db.url, env);
-    let login: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"email": "ada@example.com", "password": "correct horse battery staple 9"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap_or_else(|| panic!("{login}")).to_owned();
+    let token = common::login(&base, "ada@example.com", "correct horse battery staple 9").await;
     let ws_url = format!("{}/v1/stream/quotes", base.replace("http://", "ws://"));
 
     // Without an upgrade and without a token: 401, a problem document.
@@ -813,11 +796,7 @@ async fn providers_corporate_actions_are_suggested_to_the_households_holding_the
         }
         (axum::http::StatusCode::OK, include_str!("../workers/src/market/providers/fixtures/yahoo_acme.json").into())
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().route("/v8/finance/chart/{symbol}", axum::routing::get(chart))).await
-    });
+    let base = replica(axum::Router::new().route("/v8/finance/chart/{symbol}", axum::routing::get(chart))).await;
     for db in all_backends("market actions").await {
         let dir = tempfile::tempdir().unwrap();
         let providers = write_file(
@@ -849,4 +828,116 @@ async fn providers_corporate_actions_are_suggested_to_the_households_holding_the
         let positions = json(&run(&db.url, &["ledger", "positions", "--household", "Acme Fans", "--format", "json"]));
         assert!(positions.to_string().contains("\"quantity\":\"10\""), "{positions}");
     }
+}
+
+/// `cairn market intraday` and `GET /v1/prices/{symbol}/intraday` ask a replica of Polygon's
+/// aggregates API for a day's five-minute windows: each placed in its session, the regular
+/// session summed up; a window too long is refused naming `minutes`, a symbol no provider
+/// knows is 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_days_intraday_aggregates_come_from_a_provider_with_their_sessions() {
+    async fn aggs(
+        axum::extract::Path((symbol, rest)): axum::extract::Path<(String, String)>,
+        axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    ) -> String {
+        assert_eq!(q.get("apiKey").map(String::as_str), Some("pg-test"), "the key is sent");
+        if symbol != "ACME" || rest != "5/minute/2024-03-14/2024-03-14" {
+            return r#"{"ticker":"NOPE","queryCount":0,"resultsCount":0,"adjusted":false,"status":"OK","request_id":"x"}"#.into();
+        }
+        include_str!("../workers/src/market/providers/fixtures/polygon_acme_minutes.json").into()
+    }
+    let vendor =
+        replica(axum::Router::new().route("/v2/aggs/ticker/{symbol}/range/{*rest}", axum::routing::get(aggs))).await;
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let providers = write_file(
+        &dir,
+        "providers.toml",
+        &format!(
+            "[[provider]]\nname = \"polygon\"\nkind = \"polygon\"\nbase_url = \"{vendor}\"\nkey_env = \"PG_KEY\"\n"
+        ),
+    );
+    let intraday = |args: &[&str]| {
+        common::cairn()
+            .args(["--database-url", &db.url, "market", "intraday", "--providers", &providers])
+            .args(args)
+            .env("PG_KEY", "pg-test")
+            .output()
+            .unwrap()
+    };
+    let day = json(&intraday(&["--symbol", "acme", "--date", "2024-03-14", "--minutes", "5", "--format", "json"]));
+    let rows: Vec<(String, String, String)> = day["intraday"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["time"].as_str().unwrap().into(),
+                r["session"].as_str().unwrap().into(),
+                r["close"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    // 12:00Z is 08:00 EDT; the window at 04:00Z on the 15th is the next day's.
+    let want = [
+        ("08:00", "pre", "101.4"),
+        ("09:30", "regular", "102.2"),
+        ("09:35", "regular", "101.9"),
+        ("16:00", "post", "101.8"),
+    ];
+    assert_eq!(rows, want.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())), "{day}");
+    // (101.9 × 45,000 + 102.25 × 30,000) / 75,000 = 102.04.
+    assert_eq!(
+        day["regular"],
+        serde_json::json!({"open": "101.5", "high": "102.6", "low": "101.3", "close": "101.9", "volume": "75000", "vwap": "102.04"}),
+        "{day}"
+    );
+    assert_eq!(
+        (&day["provider"], &day["regular_hours"]),
+        (&"polygon".into(), &serde_json::json!({"open": "09:30", "close": "16:00"}))
+    );
+    let o = intraday(&["--symbol", "ACME", "--minutes", "90"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("minutes: 90 is not a window length from 1 to 60"),
+        "{}",
+        stderr(&o)
+    );
+
+    let mut env = common::server_env(dir.path());
+    common::register(&db.url, &env, "Ada", "ada@example.com", "ada", "correct horse battery staple 9");
+    env.push(("CAIRN_PROVIDERS".into(), providers.clone()));
+    env.push(("PG_KEY".into(), "pg-test".into()));
+    let (child, base) = common::serve(&db.url, env);
+    let _server = common::Kill(child);
+    let token = common::login(&base, "ada@example.com", "correct horse battery staple 9").await;
+    let get = |query: &str| {
+        let (base, token) = (base.clone(), token.clone());
+        let query = query.to_owned();
+        async move {
+            let r = reqwest::Client::new()
+                .get(format!("{base}/v1/prices/{query}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, answer) = get("acme/intraday?date=2024-03-14&minutes=5").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["symbol"].as_str(), answer["minutes"].as_u64()), (Some("ACME"), Some(5)), "{answer}");
+    assert_eq!(answer["windows"].as_array().unwrap().len(), 4, "{answer}");
+    assert_eq!(
+        (&answer["windows"][0]["at"], &answer["windows"][0]["session"]),
+        (&"2024-03-14T12:00:00Z".into(), &"pre".into())
+    );
+    assert_eq!(answer["regular"]["vwap"], "102.04", "{answer}");
+    let (status, problem) = get("ACME/intraday?date=2024-03-14&minutes=0").await;
+    assert_eq!((status, &problem["field"]), (422, &"minutes".into()), "{problem}");
+    let (status, problem) = get("NOPE/intraday?date=2024-03-14&minutes=5").await;
+    assert_eq!(status, 502, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("no provider answered for NOPE 5-minute aggregates on 2024-03-14"),
+        "{problem}"
+    );
 }

@@ -284,16 +284,7 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let d = Driver { http: http.clone(), session: format!("http://127.0.0.1:{port}/session/{session_id}") };
 
     // MFA on, over the API.
-    let login: Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({ "email": "sam@example.com", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let token = &common::login(&base, "sam@example.com", PASSWORD).await;
     let setup: Value = http
         .post(format!("{base}/v1/me/mfa"))
         .bearer_auth(token)

@@ -13,7 +13,7 @@
 //! and closings such as Good Friday are not settlement dates either (FINRA's holiday trade
 //! date-settlement date schedules).
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 
 /// (first trade date the cycle applies to, business days to settle, source).
 pub const SETTLEMENT_CYCLES: &[(NaiveDate, u32, &str)] = &[
@@ -157,6 +157,48 @@ pub fn fed_holidays(year: i32) -> Vec<NaiveDate> {
     days
 }
 
+/// The NYSE's core trading session on a full day: 09:30 to 16:00 America/New_York (NYSE Rule
+/// 7.34(a)(2), "Core Trading Session").
+pub const REGULAR_HOURS: (NaiveTime, NaiveTime) = (time(9, 30), time(16, 0));
+
+/// The close of an early-close day: 13:00 America/New_York (NYSE, "Holidays and Trading
+/// Hours": "each market will close early at 1:00 p.m.").
+pub const EARLY_CLOSE: NaiveTime = time(13, 0);
+
+const fn time(h: u32, m: u32) -> NaiveTime {
+    match NaiveTime::from_hms_opt(h, m, 0) {
+        Some(t) => t,
+        None => panic!("invalid time in a calendar table"),
+    }
+}
+
+/// True on the NYSE's early-close days, by the rules of its published calendars ("Holidays and
+/// Trading Hours"): the day before Independence Day when that is a trading day with the
+/// holiday on a weekday after it (3 July from Monday to Thursday; none when 4 July is on a
+/// weekend, its holiday then observed on 3 July or 5 July), the day after Thanksgiving, and
+/// Christmas Eve when it falls from Monday to Thursday (a Friday Christmas Eve is Christmas
+/// observed). A closed day is never an early close.
+pub fn is_early_close(d: NaiveDate) -> bool {
+    if is_market_closed(d) {
+        return false;
+    }
+    let monday_to_thursday = matches!(d.weekday(), Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu);
+    let thanksgiving = nth_weekday(d.year(), 11, Weekday::Thu, 4);
+    (d.month() == 7 && d.day() == 3 && monday_to_thursday)
+        || d == thanksgiving + Duration::days(1)
+        || (d.month() == 12 && d.day() == 24 && monday_to_thursday)
+}
+
+/// The day's core trading session, open and close in America/New_York ([`REGULAR_HOURS`],
+/// closing at [`EARLY_CLOSE`] on an early-close day); `None` when the exchange is closed.
+pub fn regular_hours(d: NaiveDate) -> Option<(NaiveTime, NaiveTime)> {
+    if is_market_closed(d) {
+        return None;
+    }
+    let (open, close) = REGULAR_HOURS;
+    Some((open, if is_early_close(d) { EARLY_CLOSE } else { close }))
+}
+
 /// True on the days trades settle: weekdays that are neither an NYSE holiday or special closing
 /// ([`is_market_closed`]) nor a Federal Reserve holiday ([`fed_holidays`]).
 pub fn is_settlement_day(d: NaiveDate) -> bool {
@@ -226,6 +268,37 @@ mod tests {
                 "2026-12-25"
             ]
         );
+    }
+
+    #[test]
+    fn early_closes_follow_the_exchange_calendars() {
+        // NYSE's published early closes, 13:00: 2023-07-03, 2023-11-24; 2024-07-03,
+        // 2024-11-29, 2024-12-24; 2025-07-03, 2025-11-28, 2025-12-24; 2026-11-27, 2026-12-24.
+        let early: Vec<String> = (2023..=2026)
+            .flat_map(|y| d(&format!("{y}-01-01")).iter_days().take_while(move |x| x.year() == y))
+            .filter(|x| is_early_close(*x))
+            .map(|x| x.to_string())
+            .collect();
+        assert_eq!(
+            early,
+            [
+                "2023-07-03",
+                "2023-11-24",
+                "2024-07-03",
+                "2024-11-29",
+                "2024-12-24",
+                "2025-07-03",
+                "2025-11-28",
+                "2025-12-24",
+                "2026-11-27",
+                "2026-12-24"
+            ]
+        );
+        assert_eq!(regular_hours(d("2025-11-28")), Some((time(9, 30), time(13, 0))));
+        assert_eq!(regular_hours(d("2025-11-26")), Some((time(9, 30), time(16, 0))));
+        assert_eq!(regular_hours(d("2025-11-27")), None);
+        // Christmas Eve on a Friday (2021) is Christmas observed, not an early close.
+        assert!(is_market_closed(d("2021-12-24")) && !is_early_close(d("2021-12-24")));
     }
 
     #[test]

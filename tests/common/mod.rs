@@ -161,3 +161,34 @@ pub fn run_with_input(url: &str, env: &[(String, String)], args: &[&str], stdin:
     assert!(out.status.success(), "cairn {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     stdout(&out)
 }
+
+/// Registers a client user with `password` (before the server starts, with the CLI) and
+/// returns its id.
+pub fn register(
+    url: &str,
+    env: &[(String, String)],
+    name: &str,
+    email: &str,
+    household: &str,
+    password: &str,
+) -> String {
+    let out =
+        run_with_input(url, env, &["user", "register", "--name", name, "--email", email, "--household", household], "");
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["user_id"].as_str().unwrap().to_owned();
+    run_with_input(url, env, &["user", "password", "--user", &id], &format!("{password}\n"));
+    id
+}
+
+/// Signs in at the server `base` and returns the access token.
+pub async fn login(base: &str, email: &str, password: &str) -> String {
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap_or_else(|| panic!("{login}")).to_owned()
+}

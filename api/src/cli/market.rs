@@ -127,6 +127,25 @@ pub(crate) enum MarketCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
+    /// A day's intraday aggregates of a symbol (windows of `--minutes`, 1 to 60), asked live of
+    /// the first configured provider that serves them (Polygon, Alpaca) and not recorded: one
+    /// row per window that traded, its start in New York and its session (pre, regular, post:
+    /// the NYSE's core session of that day, 13:00 close on an early-close day), and the
+    /// regular session's open, high, low, close, volume and VWAP in the summary.
+    Intraday {
+        #[arg(long)]
+        symbol: String,
+        /// The day (YYYY-MM-DD); today in New York when omitted.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// The window length in minutes.
+        #[arg(long, default_value_t = 1)]
+        minutes: u32,
+        #[arg(long, env = "CAIRN_PROVIDERS")]
+        providers: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
     /// Data quality of a symbol's bars: each recorded bar's grade (excellent, good, fair,
     /// poor; empty for a bar imported from a file, which is not checked against its history)
     /// and flags, and the bars providers sent that were refused, with the reasons.
@@ -295,6 +314,12 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
             ];
             emit(&reader, &workers::market::actions::report(&symbol, &rows), format, &params, position).await?;
         }
+        MarketCmd::Intraday { symbol, date, minutes, providers, format } => {
+            let (selector, _) = workers::market::config::load(&providers, &|k| std::env::var(k).ok())?;
+            let date = date.unwrap_or_else(workers::market::intraday::today);
+            let day = workers::market::intraday::day(&selector, &symbol, date, minutes).await?;
+            outln!("{}", super::with_newline(day.report().render(format.into())))?;
+        }
         read_cmd => return read(&mut Reader::open(store, url).await?, read_cmd).await,
     }
     Ok(())
@@ -329,9 +354,10 @@ pub(crate) async fn read(reader: &mut Reader, cmd: MarketCmd) -> anyhow::Result<
         | MarketCmd::Fetch { .. }
         | MarketCmd::Ratios { .. }
         | MarketCmd::Actions { .. }
+        | MarketCmd::Intraday { .. }
         | MarketCmd::Providers { .. } => {
             anyhow::bail!(
-                "`market import`, `rates`, `securities`, `fetch`, `ratios`, `actions` and `providers` act now; only queries can be read as of an instant"
+                "`market import`, `rates`, `securities`, `fetch`, `ratios`, `actions`, `intraday` and `providers` act now; only queries can be read as of an instant"
             )
         }
     };

@@ -156,22 +156,9 @@ pub struct SymbolReport {
     pub rejected: Vec<Noted>,
     pub flagged: Vec<Noted>,
     /// Providers that did not answer, and why.
-    pub attempts: Vec<AttemptReport>,
+    pub attempts: Vec<Attempt>,
     /// What to know about the answers used (a vendor's split-adjusted prices used as sent).
     pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AttemptReport {
-    pub provider: String,
-    pub problem: String,
-    pub called: bool,
-}
-
-impl From<Attempt> for AttemptReport {
-    fn from(a: Attempt) -> Self {
-        Self { provider: a.provider, problem: a.problem, called: a.called }
-    }
 }
 
 /// What a fetch did.
@@ -253,17 +240,17 @@ pub async fn fetch<S: EventStore>(
         };
         let (bars, refused) = match answer {
             Asked::First(Err(exhausted)) => {
-                part.attempts = exhausted.attempts.into_iter().map(Into::into).collect();
+                part.attempts = exhausted.attempts;
                 (Vec::new(), Vec::new())
             }
             Asked::First(Ok(answer)) => {
                 part.providers = vec![answer.provider];
                 part.notes = answer.notes;
-                part.attempts = answer.attempts.into_iter().map(Into::into).collect();
+                part.attempts = answer.attempts;
                 (answer.value, Vec::new())
             }
             Asked::All(method, (answers, attempts)) => {
-                part.attempts = attempts.into_iter().map(Into::into).collect();
+                part.attempts = attempts;
                 part.providers = answers.iter().map(|a| a.provider.clone()).collect();
                 part.notes = answers.iter().flat_map(|a| a.notes.iter().cloned()).collect();
                 let mut by_day: BTreeMap<NaiveDate, Vec<Answer>> = BTreeMap::new();

@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod config;
 pub mod fetch;
 pub mod ingest;
+pub mod intraday;
 pub mod limiter;
 pub mod provider;
 pub mod providers;
@@ -18,4 +19,4 @@ pub mod runtime;
 pub mod selector;
 pub mod stream;
 
-pub use provider::{ApiKey, Capability, CorporateAction, Provider, ProviderError, Quote, QuoteSink};
+pub use provider::{ApiKey, Capability, CorporateAction, IntradayBar, Provider, ProviderError, Quote, QuoteSink};

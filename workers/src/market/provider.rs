@@ -66,6 +66,21 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// An intraday aggregate: the trading of one window of minutes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IntradayBar {
+    /// The start of the window.
+    pub at: DateTime<Utc>,
+    /// The window's open, high, low, close, volume and VWAP; `date` is the window's day in New
+    /// York, `source` the provider's name; never an adjusted close.
+    #[serde(flatten)]
+    pub bar: Bar,
+}
+
+/// The lengths of intraday window a request may ask for, in minutes (an hour at most: Alpaca's
+/// `{n}Min` timeframe takes 1 to 59, and 60 is its `1Hour`).
+pub const INTRADAY_MINUTES: std::ops::RangeInclusive<u32> = 1..=60;
+
 /// The latest quote of a symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
@@ -171,6 +186,21 @@ pub trait Provider: Send + Sync {
         let _ = symbol;
         Box::pin(async move {
             Err(ProviderError::Unsupported { provider: self.name().to_owned(), capability: Capability::LatestQuote })
+        })
+    }
+
+    /// `minutes`-minute aggregates (within [`INTRADAY_MINUTES`]) of `symbol` on the New York
+    /// day `date`, at the prices traded, oldest first, `source` set to the provider's name:
+    /// every window the vendor has that day, the pre-market and after-hours ones included.
+    fn intraday_bars<'a>(
+        &'a self,
+        symbol: &'a str,
+        date: NaiveDate,
+        minutes: u32,
+    ) -> BoxFuture<'a, Result<Vec<IntradayBar>, ProviderError>> {
+        let _ = (symbol, date, minutes);
+        Box::pin(async move {
+            Err(ProviderError::Unsupported { provider: self.name().to_owned(), capability: Capability::Intraday })
         })
     }
 

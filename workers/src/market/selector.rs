@@ -21,7 +21,7 @@ use domain::market::{unadjust_splits, Adjustment, Bar, Split};
 
 use super::breaker::CircuitBreaker;
 use super::limiter::TokenBucket;
-use super::provider::{Capability, CorporateAction, Provider, ProviderError};
+use super::provider::{Capability, CorporateAction, IntradayBar, Provider, ProviderError};
 
 /// How many of a provider's latest calls its latency percentiles are taken over.
 pub const LATENCY_SAMPLES: usize = 1000;
@@ -152,7 +152,7 @@ pub struct Health {
 }
 
 /// Why a provider did not answer a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     pub provider: String,
     pub problem: String,
@@ -273,6 +273,19 @@ impl Selector {
                 )],
             ),
         }
+    }
+
+    /// `minutes`-minute aggregates of `symbol` on the New York day `date` from the first
+    /// provider that serves them and answers with some.
+    pub async fn intraday_bars(
+        &self,
+        symbol: &str,
+        date: NaiveDate,
+        minutes: u32,
+    ) -> Result<Answered<Vec<IntradayBar>>, Exhausted> {
+        let what = format!("{symbol} {minutes}-minute aggregates on {date}");
+        self.first(Capability::Intraday, what, |p| p.intraday_bars(symbol, date, minutes), |bars| !bars.is_empty())
+            .await
     }
 
     /// The fundamentals of `symbol` from the first provider that serves them and answers.

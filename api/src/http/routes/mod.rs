@@ -447,6 +447,20 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         get(performance::actions),
     );
 
+    add(
+        Op {
+            params: &[
+                ("symbol", "path", true, Kind::Text, "Ticker."),
+                ("date", "query", false, Kind::Day, "The day (today in New York by default)."),
+                ("minutes", "query", false, Kind::Text, "The window length in minutes, 1 to 60 (1 by default)."),
+            ],
+            response: (200, Some(schema::<workers::market::intraday::Day>)),
+            description: "A day's intraday aggregates, asked live of the first configured provider that serves them (Polygon, Alpaca) and not recorded: one window per `minutes` that traded, its start (`at` in UTC, `time` in New York) and `session` (`pre`, `regular`, `post`: the NYSE's core session of that day, `regular_hours`, which closes at 13:00 on an early-close day), and the regular session's open, high, low, close, volume and volume-weighted VWAP (`regular`). 422 for a `minutes` outside 1 to 60; 502 `upstream` when no provider answers; 409 `conflict` when none is configured (`CAIRN_PROVIDERS`).",
+            ..Op::new("get", "/v1/prices/{symbol}/intraday", Group::Market, "Intraday aggregates")
+        },
+        get(performance::intraday),
+    );
+
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {
         Op {

@@ -417,6 +417,39 @@ pub async fn actions(
     Ok(Json(ActionsAnswer { symbol: symbol.trim().to_ascii_uppercase(), from, to, suggestions }))
 }
 
+/// `GET /v1/prices/{symbol}/intraday`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntradayParams {
+    /// The day; today in New York by default.
+    pub date: Option<Day>,
+    /// The window length in minutes (1 by default).
+    pub minutes: Option<String>,
+}
+
+pub async fn intraday(
+    State(state): State<AppState>,
+    _: Principal,
+    Path(symbol): Path<String>,
+    Query(params): Query<IntradayParams>,
+) -> Result<Json<workers::market::intraday::Day>, Problem> {
+    let minutes = match params.minutes.as_deref() {
+        None => 1,
+        Some(text) => {
+            text.parse::<u32>().map_err(|_| Problem::field("minutes", format!("{text:?} is not a whole number")))?
+        }
+    };
+    let date = params.date.map_or_else(workers::market::intraday::today, |d| d.0);
+    let selector = providers(&state)?;
+    match workers::market::intraday::day(&selector, &symbol, date, minutes).await {
+        Ok(day) => Ok(Json(day)),
+        Err(workers::market::intraday::IntradayError::Invalid { field, problem }) => {
+            Err(Problem::field(field, format!("{field}: {problem}")))
+        }
+        Err(workers::market::intraday::IntradayError::Exhausted(e)) => Err(asked(e.into())),
+    }
+}
+
 /// The server's market data providers, or 409 `conflict` when none is configured (the
 /// server's state, not an upstream failure).
 fn providers(state: &AppState) -> Result<std::sync::Arc<workers::market::selector::Selector>, Problem> {

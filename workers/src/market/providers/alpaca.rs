@@ -19,6 +19,10 @@
 //! **Time zone**: a daily bar's `t` is midnight US/Eastern in UTC (05:00Z in winter, 04:00Z in
 //! summer), so its date is `t`'s date in America/New_York.
 //!
+//! **Intraday aggregates**: the same request with `timeframe={n}Min` (`1Hour` for 60) from
+//! midnight to the last second of the day in New York: one bar per window that had trades,
+//! `t` the window's start (pre-market and after-hours included).
+//!
 //! **Latest quote**: `GET {base}/v2/stocks/{SYMBOL}/trades/latest?feed=…`:
 //! `{"symbol":"AAPL","trade":{"t":…,"p":…,"s":…,…}}` → `last` = `p`, `size` = `s`, at `t`.
 //!
@@ -36,8 +40,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::http::{with_timeout, Http, Page};
-use super::{Aggregate, Trade, Vendor};
-use crate::market::provider::{ApiKey, Capability, ProviderError, Quote};
+use super::{new_york_day, Aggregate, Trade, Vendor};
+use crate::market::provider::{ApiKey, Capability, IntradayBar, ProviderError, Quote};
 
 /// Which of Alpaca's feeds to read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,8 +124,12 @@ impl Alpaca {
             .map_err(|_| self.http.invalid(format!("t {t:?} is not an RFC 3339 time")))
     }
 
-    /// One page of bars from `url`.
-    async fn page(&self, url: Url) -> Result<Page<Bar>, ProviderError> {
+    /// One page of bars from `url`, each made an item by `item` with its `t`.
+    async fn page<T>(
+        &self,
+        url: Url,
+        item: impl Fn(&Aggregate<String>, DateTime<Utc>) -> T,
+    ) -> Result<Page<T>, ProviderError> {
         let body = self.get(url).await?;
         let answer: Bars =
             serde_json::from_slice(&body).map_err(|e| self.http.invalid(format!("not Alpaca's bars JSON: {e}")))?;
@@ -129,9 +137,42 @@ impl Alpaca {
             .bars
             .unwrap_or_default()
             .iter()
-            .map(|b| Ok(b.bar(self.time(&b.t)?.with_timezone(&New_York).date_naive())))
+            .map(|b| Ok(item(b, self.time(&b.t)?)))
             .collect::<Result<_, ProviderError>>()?;
         Ok(Page { items, next: answer.next_page_token })
+    }
+
+    /// Every bar of `symbol` in windows of `timeframe` (`1Day`, `5Min`) from midnight of
+    /// `from` to the last second of `to` in New York, every page followed.
+    async fn bars_of<T>(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        item: impl Fn(&Aggregate<String>, DateTime<Utc>) -> T + Copy,
+    ) -> Result<Vec<T>, ProviderError> {
+        let ticker = symbol.trim().to_ascii_uppercase();
+        let start = new_york(from, NaiveTime::MIN);
+        let end = new_york(to, NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN));
+        let nothing = || format!("no {timeframe} bars for {ticker} from {from} to {to}");
+        self.http
+            .pages("next_page_token", nothing, |token| {
+                let mut query = vec![
+                    ("timeframe", timeframe),
+                    ("start", start.as_str()),
+                    ("end", end.as_str()),
+                    ("adjustment", "raw"),
+                    ("feed", self.feed.as_str()),
+                    ("limit", "10000"),
+                ];
+                if let Some(token) = &token {
+                    query.push(("page_token", token));
+                }
+                let url = self.http.url(&["v2", "stocks", &ticker, "bars"], &query);
+                async move { self.page(url?, item).await }
+            })
+            .await
     }
 }
 
@@ -144,34 +185,20 @@ fn new_york(date: NaiveDate, time: NaiveTime) -> String {
 }
 
 impl Vendor for Alpaca {
-    const SERVES: &'static [Capability] = &[Capability::DailyBars, Capability::LatestQuote];
+    const SERVES: &'static [Capability] = &[Capability::DailyBars, Capability::Intraday, Capability::LatestQuote];
 
     fn source(&self) -> &str {
         &self.http.name
     }
 
     async fn bars(&self, symbol: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bar>, ProviderError> {
-        let ticker = symbol.trim().to_ascii_uppercase();
-        let start = new_york(from, NaiveTime::MIN);
-        let end = new_york(to, NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN));
-        let nothing = || format!("no bars for {ticker} from {from} to {to}");
-        self.http
-            .pages("next_page_token", nothing, |token| {
-                let mut query = vec![
-                    ("timeframe", "1Day"),
-                    ("start", start.as_str()),
-                    ("end", end.as_str()),
-                    ("adjustment", "raw"),
-                    ("feed", self.feed.as_str()),
-                    ("limit", "10000"),
-                ];
-                if let Some(token) = &token {
-                    query.push(("page_token", token));
-                }
-                let url = self.http.url(&["v2", "stocks", &ticker, "bars"], &query);
-                async move { self.page(url?).await }
-            })
-            .await
+        self.bars_of(symbol, "1Day", from, to, |b, t| b.bar(new_york_day(t))).await
+    }
+
+    async fn intraday(&self, symbol: &str, date: NaiveDate, minutes: u32) -> Result<Vec<IntradayBar>, ProviderError> {
+        // Alpaca's timeframes: 1Min to 59Min, then hours.
+        let timeframe = if minutes == 60 { "1Hour".to_owned() } else { format!("{minutes}Min") };
+        self.bars_of(symbol, &timeframe, date, date, |b, t| b.intraday(t)).await
     }
 
     async fn quote(&self, symbol: &str) -> Result<Quote, ProviderError> {
@@ -251,6 +278,24 @@ mod tests {
         }
         assert_eq!(seen[0].q("page_token"), None);
         assert_eq!(seen[1].q("page_token"), Some("QUNNRXxEfDIwMjQtMDMtMDVUMDU6MDA6MDAuMDAwMDAwMDAwWg=="));
+    }
+
+    #[tokio::test]
+    async fn minute_bars_are_asked_for_the_whole_new_york_day() {
+        let server = serve(|_| Reply::ok(fixture("alpaca_acme_minutes.json"))).await;
+        let bars = alpaca(server.base.clone()).intraday_bars("ACME", day("2024-03-14"), 5).await.unwrap();
+        assert_eq!(bars.len(), 3);
+        assert_eq!(bars[2].at, DateTime::parse_from_rfc3339("2024-03-14T20:00:00Z").unwrap());
+        assert_eq!((bars[2].bar.close, bars[2].bar.source.as_deref()), (d("101.8"), Some("alpaca")));
+        let hour = alpaca(server.base.clone()).intraday_bars("ACME", day("2024-03-14"), 60).await.unwrap();
+        assert_eq!(hour.len(), 3);
+        let seen = server.seen();
+        assert_eq!(seen[0].path, "/v2/stocks/ACME/bars");
+        assert_eq!(
+            (seen[0].q("timeframe"), seen[0].q("start"), seen[0].q("end"), seen[0].q("adjustment")),
+            (Some("5Min"), Some("2024-03-14T04:00:00Z"), Some("2024-03-15T03:59:59Z"), Some("raw"))
+        );
+        assert_eq!(seen[1].q("timeframe"), Some("1Hour"));
     }
 
     #[tokio::test]

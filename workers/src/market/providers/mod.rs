@@ -6,14 +6,14 @@
 //! | [`stooq`]         | Stooq daily CSV download       | none                       | daily bars                                     |
 //! | [`alpha_vantage`] | Alpha Vantage (JSON or CSV)    | `apikey` query             | daily bars, splits and dividends, fundamentals |
 //! | [`yahoo`]         | Yahoo Finance chart JSON       | none                       | daily bars, splits and dividends, price        |
-//! | [`polygon`]       | Polygon.io aggregates          | `apiKey` query or bearer   | daily bars, last trade                         |
-//! | [`alpaca`]        | Alpaca market data v2          | key id and secret, headers | daily bars, latest trade                       |
+//! | [`polygon`]       | Polygon.io aggregates          | `apiKey` query or bearer   | daily bars, intraday aggregates, last trade    |
+//! | [`alpaca`]        | Alpaca market data v2          | key id and secret, headers | daily bars, intraday aggregates, latest trade  |
 //! | [`local`]         | a directory of cairn bars CSVs | none                       | daily bars                                     |
 //!
 //! What they share: each adapter implements only `Vendor` (what it asks its vendor and how
 //! it reads the answer), and [`Provider`] is written once, here, for all of them: the name,
 //! the capabilities, an empty range answered `NotFound` before any call, the bars passed
-//! through `finish` and the corporate actions through `actions_in` (the range kept, by date),
+//! through `finish`, the intraday aggregates through `finish_intraday` (the day kept, by time), and the corporate actions through `actions_in` (the range kept, by date),
 //! and the fundamentals (where an adapter serves them) with `source` set to the name.
 //! Every HTTP adapter (`http.rs`) is built from its configured name
 //! (the `source` of its bars), a base URL (so tests and proxies can point it elsewhere), its
@@ -58,6 +58,7 @@ pub use yahoo::Yahoo;
 use std::future::{ready, Future};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::America::New_York;
 use domain::fundamentals::Fundamentals;
 use domain::market::{Adjustment, Bar};
 use domain::DomainError;
@@ -65,7 +66,9 @@ use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::market::provider::{Capability, CorporateAction, Provider, ProviderError, Quote};
+use crate::market::provider::{
+    Capability, CorporateAction, IntradayBar, Provider, ProviderError, Quote, INTRADAY_MINUTES,
+};
 use num::Num;
 
 /// What an adapter does itself: ask its vendor and read the answer. [`Provider`] is written
@@ -108,6 +111,20 @@ pub(crate) trait Vendor: Send + Sync {
         ready(Err(unsupported(self.source(), Capability::CorporateActions)))
     }
 
+    /// The `minutes`-minute aggregates the vendor answers for `symbol` on the New York day
+    /// `date` (`minutes` within [`INTRADAY_MINUTES`]), in any order and maybe beyond the day:
+    /// [`finish_intraday`] keeps, sorts and checks them. `Unsupported` unless the adapter
+    /// serves them.
+    fn intraday(
+        &self,
+        symbol: &str,
+        date: NaiveDate,
+        minutes: u32,
+    ) -> impl Future<Output = Result<Vec<IntradayBar>, ProviderError>> + Send {
+        let _ = (symbol, date, minutes);
+        ready(Err(unsupported(self.source(), Capability::Intraday)))
+    }
+
     /// [`Provider::latest_quote`]: `Unsupported` unless the adapter serves it.
     fn quote(&self, symbol: &str) -> impl Future<Output = Result<Quote, ProviderError>> + Send {
         let _ = symbol;
@@ -148,6 +165,23 @@ impl<V: Vendor> Provider for V {
 
     fn latest_quote<'a>(&'a self, symbol: &'a str) -> Answer<'a, Quote> {
         Box::pin(self.quote(symbol))
+    }
+
+    fn intraday_bars<'a>(&'a self, symbol: &'a str, date: NaiveDate, minutes: u32) -> Answer<'a, Vec<IntradayBar>> {
+        Box::pin(async move {
+            if V::SERVES.contains(&Capability::Intraday) && !INTRADAY_MINUTES.contains(&minutes) {
+                return Err(ProviderError::NotFound {
+                    provider: self.source().to_owned(),
+                    message: format!(
+                        "no {minutes}-minute aggregates: windows are {} to {} minutes",
+                        INTRADAY_MINUTES.start(),
+                        INTRADAY_MINUTES.end()
+                    ),
+                });
+            }
+            let bars = self.intraday(symbol, date, minutes).await?;
+            finish_intraday(self.source(), bars, date)
+        })
     }
 
     fn corporate_actions<'a>(
@@ -204,6 +238,44 @@ fn finish(provider: &str, mut bars: Vec<Bar>, from: NaiveDate, to: NaiveDate) ->
         })?;
     }
     Ok(bars)
+}
+
+/// A vendor's intraday aggregates as every adapter answers them: those of the New York day
+/// `date`, oldest first, `source` set to `provider`, each valid (`domain::market::validate`),
+/// no window twice; none left is `NotFound`.
+fn finish_intraday(
+    provider: &str,
+    mut bars: Vec<IntradayBar>,
+    date: NaiveDate,
+) -> Result<Vec<IntradayBar>, ProviderError> {
+    bars.retain(|b| b.bar.date == date);
+    bars.sort_by_key(|b| b.at);
+    if bars.is_empty() {
+        return Err(ProviderError::NotFound {
+            provider: provider.to_owned(),
+            message: format!("no intraday aggregates on {date}"),
+        });
+    }
+    let shown = |at: DateTime<Utc>| at.with_timezone(&New_York).format("%H:%M ET").to_string();
+    if let Some(pair) = bars.windows(2).find(|w| w[0].at == w[1].at) {
+        return Err(ProviderError::Invalid {
+            provider: provider.to_owned(),
+            message: format!("two aggregates at {}", shown(pair[0].at)),
+        });
+    }
+    for b in &mut bars {
+        b.bar.source = Some(provider.to_owned());
+        domain::market::validate(0, &b.bar).map_err(|e| ProviderError::Invalid {
+            provider: provider.to_owned(),
+            message: format!("the aggregate at {}: {}", shown(b.at), rule(&e)),
+        })?;
+    }
+    Ok(bars)
+}
+
+/// The day of the instant `at` in New York, where US markets keep their days.
+pub(crate) fn new_york_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&New_York).date_naive()
 }
 
 /// A refused bar's reason without the line number `validate` was given.
@@ -263,6 +335,11 @@ impl<T> Aggregate<T> {
             vwap: self.vw.map(|v| v.0),
             source: None,
         }
+    }
+
+    /// The aggregate of the window starting at `at`.
+    pub(crate) fn intraday(&self, at: DateTime<Utc>) -> IntradayBar {
+        IntradayBar { at, bar: self.bar(new_york_day(at)) }
     }
 }
 

@@ -19,6 +19,10 @@
 //! **Time zone**: `t` is the start of the aggregate window in Unix milliseconds; a daily
 //! window starts at midnight US/Eastern, so the bar's date is `t`'s date in America/New_York.
 //!
+//! **Intraday aggregates**: the same request and body with `range/{n}/minute/{day}/{day}`:
+//! one aggregate per window of `n` minutes that had trades, `t` the window's start, from the
+//! pre-market (04:00 ET) to the end of after-hours (20:00 ET).
+//!
 //! **Latest quote**: `GET {base}/v2/last/trade/{SYMBOL}`: `{"results":{"p":…,"s":…,"t":<ns>,…},"status":"OK"}`
 //! → `last` = `p`, `size` = `s`, at `t` (SIP timestamp, Unix nanoseconds).
 //!
@@ -30,8 +34,7 @@
 //! `RateLimited`; other statuses and transport failures map as every adapter's do (see
 //! `providers/http.rs`).
 
-use chrono::{DateTime, NaiveDate};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::market::Bar;
 use reqwest::header::AUTHORIZATION;
 use reqwest::Url;
@@ -39,8 +42,8 @@ use serde::Deserialize;
 
 use super::http::{shown, with_timeout, Http, Page};
 use super::num::Int;
-use super::{Aggregate, Trade, Vendor};
-use crate::market::provider::{ApiKey, Capability, ProviderError, Quote};
+use super::{new_york_day, Aggregate, Trade, Vendor};
+use crate::market::provider::{ApiKey, Capability, IntradayBar, ProviderError, Quote};
 
 /// How the key is sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -130,8 +133,14 @@ impl Polygon {
         }
     }
 
-    /// One page of aggregates from `url`; `first` treats `resultsCount: 0` as no results.
-    async fn page(&self, url: Url, first: bool) -> Result<Page<Bar>, ProviderError> {
+    /// One page of aggregates from `url`, each made an item by `item` with the start of its
+    /// window; `first` treats `resultsCount: 0` as no results.
+    async fn page<T>(
+        &self,
+        url: Url,
+        first: bool,
+        item: impl Fn(&Aggregate<Int>, DateTime<Utc>) -> T,
+    ) -> Result<Page<T>, ProviderError> {
         let body = self.get(url).await?;
         let aggs: Aggregates = serde_json::from_slice(&body)
             .map_err(|e| self.http.invalid(format!("not Polygon's aggregates JSON: {e}")))?;
@@ -145,10 +154,40 @@ impl Polygon {
             .map(|a| {
                 let at = DateTime::from_timestamp_millis(a.t.0)
                     .ok_or_else(|| self.http.invalid(format!("t {} is out of range", a.t.0)))?;
-                Ok(a.bar(at.with_timezone(&New_York).date_naive()))
+                Ok(item(a, at))
             })
             .collect::<Result<_, ProviderError>>()?;
         Ok(Page { items, next: aggs.next_url })
+    }
+
+    /// Every aggregate of `symbol` from `from` to `to` in windows of `multiplier` `timespan`s
+    /// (`1 day`, `5 minute`), every page followed.
+    async fn aggregates<T>(
+        &self,
+        symbol: &str,
+        (multiplier, timespan): (u32, &str),
+        from: NaiveDate,
+        to: NaiveDate,
+        item: impl Fn(&Aggregate<Int>, DateTime<Utc>) -> T + Copy,
+    ) -> Result<Vec<T>, ProviderError> {
+        let symbol = symbol.trim().to_ascii_uppercase();
+        let (m, f, t) = (multiplier.to_string(), from.to_string(), to.to_string());
+        let first = self.http.url(
+            &["v2", "aggs", "ticker", &symbol, "range", &m, timespan, &f, &t],
+            &[("adjusted", "false"), ("sort", "asc"), ("limit", "50000")],
+        )?;
+        let nothing = || format!("no {m}-{timespan} aggregates for {symbol} from {from} to {to}");
+        self.http
+            .pages("next_url", nothing, |next_url| {
+                let first = first.clone();
+                async move {
+                    match next_url {
+                        None => self.page(first, true, item).await,
+                        Some(next_url) => self.page(self.next(&next_url)?, false, item).await,
+                    }
+                }
+            })
+            .await
     }
 
     /// The next page's URL: `next_url` if it is on the base's host.
@@ -170,31 +209,18 @@ impl Polygon {
 }
 
 impl Vendor for Polygon {
-    const SERVES: &'static [Capability] = &[Capability::DailyBars, Capability::LatestQuote];
+    const SERVES: &'static [Capability] = &[Capability::DailyBars, Capability::Intraday, Capability::LatestQuote];
 
     fn source(&self) -> &str {
         &self.http.name
     }
 
     async fn bars(&self, symbol: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bar>, ProviderError> {
-        let symbol = symbol.trim().to_ascii_uppercase();
-        let (f, t) = (from.to_string(), to.to_string());
-        let first = self.http.url(
-            &["v2", "aggs", "ticker", &symbol, "range", "1", "day", &f, &t],
-            &[("adjusted", "false"), ("sort", "asc"), ("limit", "50000")],
-        )?;
-        let nothing = || format!("no aggregates for {symbol} from {from} to {to}");
-        self.http
-            .pages("next_url", nothing, |next_url| {
-                let first = first.clone();
-                async move {
-                    match next_url {
-                        None => self.page(first, true).await,
-                        Some(next_url) => self.page(self.next(&next_url)?, false).await,
-                    }
-                }
-            })
-            .await
+        self.aggregates(symbol, (1, "day"), from, to, |a, at| a.bar(new_york_day(at))).await
+    }
+
+    async fn intraday(&self, symbol: &str, date: NaiveDate, minutes: u32) -> Result<Vec<IntradayBar>, ProviderError> {
+        self.aggregates(symbol, (minutes, "minute"), date, date, |a, at| a.intraday(at)).await
     }
 
     async fn quote(&self, symbol: &str) -> Result<Quote, ProviderError> {
@@ -258,6 +284,43 @@ mod tests {
         );
         assert_eq!(seen[1].path, "/v2/aggs/ticker/ACME/range/1/day/1709787600000/1710129600000");
         assert_eq!((seen[1].q("cursor"), seen[1].q("apiKey")), (Some("bGltaXQ9MyZzb3J0PWFzYw"), Some(KEY)));
+    }
+
+    #[tokio::test]
+    async fn minute_aggregates_are_the_windows_of_the_new_york_day() {
+        let server = serve(|_| Reply::ok(fixture("polygon_acme_minutes.json"))).await;
+        let bars = polygon(server.base.clone()).intraday_bars("acme", day("2024-03-14"), 5).await.unwrap();
+        let seen = server.seen();
+        assert_eq!(seen[0].path, "/v2/aggs/ticker/ACME/range/5/minute/2024-03-14/2024-03-14");
+        assert_eq!((seen[0].q("adjusted"), seen[0].q("apiKey")), (Some("false"), Some(KEY)));
+        // 00:00 EDT on the 15th is the next day's: dropped.
+        let times: Vec<String> = bars.iter().map(|b| b.at.to_rfc3339()).collect();
+        assert_eq!(
+            times,
+            [
+                "2024-03-14T12:00:00+00:00",
+                "2024-03-14T13:30:00+00:00",
+                "2024-03-14T13:35:00+00:00",
+                "2024-03-14T20:00:00+00:00"
+            ]
+        );
+        assert_eq!(
+            bars[1].bar,
+            Bar {
+                vwap: Some(d("101.9")),
+                ..bar("polygon", "2024-03-14", ["101.5", "102.4", "101.3", "102.2", "45000"])
+            }
+        );
+        let err = polygon(server.base.clone()).intraday_bars("ACME", day("2024-03-14"), 61).await.unwrap_err();
+        assert!(matches!(&err, ProviderError::NotFound { message, .. } if message.contains("1 to 60")), "{err}");
+        assert_eq!(server.seen().len(), 1, "a window too long is not asked for");
+        let twice = fixture("polygon_acme_minutes.json").replace("1710423300000", "1710423000000");
+        let server = serve(move |_| Reply::ok(twice.clone())).await;
+        let err = polygon(server.base.clone()).intraday_bars("ACME", day("2024-03-14"), 5).await.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Invalid { message, .. } if message == "two aggregates at 09:30 ET"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
