@@ -238,7 +238,7 @@ pub(crate) async fn market(store: Store, url: &str, cmd: MarketCmd) -> anyhow::R
             let text = std::fs::read_to_string(&providers)?;
             let mode = match mode {
                 Some(m) => m.parse().map_err(|e: String| anyhow::anyhow!("mode: {e}"))?,
-                None => workers::market::config::settings(&text, &|k| std::env::var(k).ok())?.mode,
+                None => workers::market::config::fetch_mode(&text)?,
             };
             let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
             anyhow::ensure!(from <= to, "from: {from} is after to, {to}");

@@ -153,14 +153,30 @@ pub struct Settings {
 /// Reads the `[ingest]` table and the `[[stream]]`s of a providers file's text, keys with
 /// `env`.
 pub fn settings(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-    let file: File = toml::from_str(text).map_err(|e| ConfigError {
+    let file = read(text)?;
+    let streams =
+        file.stream.iter().enumerate().map(|(i, s)| stream(i, s, &file.stream[..i], env)).collect::<Result<_, _>>()?;
+    let (mode, ingest) = ingest(&file)?;
+    Ok(Settings { mode, ingest, streams })
+}
+
+/// The mode `cairn market fetch` uses unless told: the `[ingest]` table's, else `first`. The
+/// `[[stream]]`s are not read, so their keys need not be set for a fetch.
+pub fn fetch_mode(text: &str) -> Result<Mode, ConfigError> {
+    Ok(ingest(&read(text)?)?.0)
+}
+
+fn read(text: &str) -> Result<File, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError {
         where_: "providers file".into(),
         field: "toml".into(),
         problem: e.message().to_owned(),
-    })?;
-    let streams =
-        file.stream.iter().enumerate().map(|(i, s)| stream(i, s, &file.stream[..i], env)).collect::<Result<_, _>>()?;
-    let Some(i) = file.ingest else { return Ok(Settings { streams, ..Settings::default() }) };
+    })
+}
+
+/// The `[ingest]` table: the fetch mode (`first` without one) and the schedule.
+fn ingest(file: &File) -> Result<(Mode, Option<Ingest>), ConfigError> {
+    let Some(i) = &file.ingest else { return Ok((Mode::First, None)) };
     let fail = |field: &str, problem: String| ConfigError { where_: "ingest".into(), field: field.into(), problem };
     let mode = match &i.mode {
         None => Mode::First,
@@ -184,8 +200,7 @@ pub fn settings(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sett
     if symbols.is_empty() || symbols.iter().any(String::is_empty) {
         return Err(fail("symbols", "name at least one symbol, none empty".into()));
     }
-    let ingest = Ingest { symbols, when, lookback_days: i.lookback_days.unwrap_or(7), mode };
-    Ok(Settings { mode, ingest: Some(ingest), streams })
+    Ok((mode, Some(Ingest { symbols, when, lookback_days: i.lookback_days.unwrap_or(7), mode })))
 }
 
 /// One `[[stream]]`, the `i`-th, after `before`.
@@ -330,11 +345,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(Select
 
 /// [`load`] from the file's text.
 pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Selector, Vec<Configured>), ConfigError> {
-    let file: File = toml::from_str(text).map_err(|e| ConfigError {
-        where_: "providers file".into(),
-        field: "toml".into(),
-        problem: e.message().to_owned(),
-    })?;
+    let file = read(text)?;
     if file.provider.is_empty() {
         return Err(ConfigError {
             where_: "providers file".into(),
@@ -603,6 +614,14 @@ mod tests {
         assert!(e.to_string().starts_with("ingest: mode: \"mean\" is not one of"), "{e}");
         let empty = settings("", &env).unwrap();
         assert!(empty.ingest.is_none() && empty.streams.is_empty() && empty.mode == Mode::First);
+    }
+
+    #[test]
+    fn a_fetch_reads_the_ingest_mode_without_the_streams_keys() {
+        let text = "[[stream]]\nname = \"live\"\nkind = \"polygon\"\nkey_env = \"UNSET_KEY\"\nsymbols = [\"vti\"]\n\n[ingest]\nsymbols = [\"VTI\"]\nmode = \"median\"\n";
+        assert!(settings(text, &env).is_err(), "serve needs the stream's key");
+        assert_eq!(fetch_mode(text).unwrap(), Mode::Consensus(domain::quality::Method::Median));
+        assert_eq!(fetch_mode("").unwrap(), Mode::First);
     }
 
     #[test]
