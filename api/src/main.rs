@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cli::calendar::{calendar, CalendarCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::performance::{holdings, income, performance, HoldingsArgs, IncomeArgs, PerformanceArgs};
@@ -88,6 +89,10 @@ enum Command {
     /// (latest, a date range, resampled to weeks or months).
     #[command(subcommand)]
     Market(MarketCmd),
+    /// The NYSE's trading calendar: sessions (regular hours, early closes, holidays and special
+    /// closings, with daylight saving time) and the next opening or closing. Needs no database.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -232,6 +237,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Economy(args) = cli.command {
         return report(tokio::task::block_in_place(|| economy(args)));
     }
+    if let Command::Calendar(cmd) = cli.command {
+        return report(calendar(cmd));
+    }
     if let Command::Quant(cmd) = cli.command {
         return report(tokio::task::block_in_place(|| quant(cmd)));
     }
@@ -289,7 +297,12 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
-        Command::Bench(_) | Command::Project(_) | Command::Simulate(_) | Command::Economy(_) | Command::Quant(_) => {
+        Command::Bench(_)
+        | Command::Project(_)
+        | Command::Simulate(_)
+        | Command::Economy(_)
+        | Command::Quant(_)
+        | Command::Calendar(_) => {
             unreachable!("handled above")
         }
     }

@@ -3,7 +3,10 @@
 //! Data tables and rules, each with its source, so next year's change is a one-line edit:
 //! [`SETTLEMENT_CYCLES`] (how many settlement days after the trade date a US equity trade
 //! settles), the NYSE holiday rules in [`nyse_holidays`] plus [`SPECIAL_CLOSINGS`] (the trading
-//! calendar, [`is_market_closed`]) and the Federal Reserve holiday rules in [`fed_holidays`].
+//! calendar, [`is_market_closed`], with [`why_closed`]), its early closes ([`is_early_close`]) and
+//! core hours ([`REGULAR_HOURS`], [`EARLY_CLOSE`]), which make each day's [`Session`] (open and
+//! close as instants, New York's daylight saving time in them; [`next_edge`]), and the Federal
+//! Reserve holiday rules in [`fed_holidays`].
 //!
 //! Trading and settlement follow different calendars. A settlement day ([`is_settlement_day`])
 //! is a weekday on which the exchange is open and the Federal Reserve is too: on Columbus Day
@@ -13,7 +16,8 @@
 //! and closings such as Good Friday are not settlement dates either (FINRA's holiday trade
 //! date-settlement date schedules).
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::America::New_York;
 
 /// (first trade date the cycle applies to, business days to settle, source).
 pub const SETTLEMENT_CYCLES: &[(NaiveDate, u32, &str)] = &[
@@ -118,6 +122,44 @@ pub fn is_market_closed(d: NaiveDate) -> bool {
         || nyse_holidays(d.year()).contains(&d)
 }
 
+/// Why the NYSE is closed on `d`, or `None` when it trades.
+pub fn why_closed(d: NaiveDate) -> Option<String> {
+    if !is_market_closed(d) {
+        return None;
+    }
+    Some(match d.weekday() {
+        Weekday::Sat => format!("{d} is a Saturday: the NYSE does not trade on weekends"),
+        Weekday::Sun => format!("{d} is a Sunday: the NYSE does not trade on weekends"),
+        _ => match SPECIAL_CLOSINGS.iter().find(|(c, _)| *c == d) {
+            Some((_, why)) => format!("{d}: the NYSE was closed ({why})"),
+            None => format!("{d} is {}, an NYSE holiday (NYSE Rule 7.2)", holiday_name(d)),
+        },
+    })
+}
+
+/// The name of the NYSE holiday on `d` (a date in [`nyse_holidays`]). Each holiday
+/// falls in its own month, except New Year's Day (1 or 2 January) and Martin Luther King Jr. Day
+/// (15 to 21 January); Good Friday falls in March or April.
+fn holiday_name(d: NaiveDate) -> String {
+    let (name, fixed) = match d.month() {
+        1 if d.day() <= 2 => ("New Year's Day", Some(1)),
+        1 => ("Martin Luther King Jr. Day", None),
+        2 => ("Washington's Birthday", None),
+        3 | 4 => ("Good Friday", None),
+        5 => ("Memorial Day", None),
+        6 => ("Juneteenth", Some(19)),
+        7 => ("Independence Day", Some(4)),
+        9 => ("Labor Day", None),
+        11 => ("Thanksgiving Day", None),
+        12 => ("Christmas Day", Some(25)),
+        _ => ("a holiday", None),
+    };
+    match fixed {
+        Some(day) if day != d.day() => format!("{name} (observed)"),
+        _ => name.to_owned(),
+    }
+}
+
 /// The holidays of the Federal Reserve System in a year, by the rules of the Board of Governors'
 /// "Holidays Observed by the Federal Reserve System" (federalreserve.gov/aboutthefed/k8.htm):
 /// New Year's Day, Martin Luther King Jr. Day (third Monday of January, a federal holiday from
@@ -197,6 +239,68 @@ pub fn regular_hours(d: NaiveDate) -> Option<(NaiveTime, NaiveTime)> {
     }
     let (open, close) = REGULAR_HOURS;
     Some((open, if is_early_close(d) { EARLY_CLOSE } else { close }))
+}
+
+/// One trading session of the NYSE: its day, and its core session's open and close as
+/// instants (America/New_York's offset of that day, so daylight saving time is in them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Session {
+    pub date: NaiveDate,
+    pub open: DateTime<Utc>,
+    pub close: DateTime<Utc>,
+    /// The close is [`EARLY_CLOSE`].
+    pub early_close: bool,
+}
+
+/// The session of `d`, or `None` when the exchange is closed ([`why_closed`] says why).
+pub fn session(d: NaiveDate) -> Option<Session> {
+    let (open, close) = regular_hours(d)?;
+    Some(Session { date: d, open: new_york(d, open), close: new_york(d, close), early_close: is_early_close(d) })
+}
+
+/// The sessions from `from` to `to`, both included.
+pub fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<Session> {
+    from.iter_days().take_while(|d| *d <= to).filter_map(session).collect()
+}
+
+/// The first session on or after `d` (there is one within days: no closure is longer than a
+/// week).
+pub fn session_on_or_after(d: NaiveDate) -> Session {
+    d.iter_days().find_map(session).expect("the calendar has a trading day after any date")
+}
+
+/// The instant of the wall-clock time `t` on `d` in New York. A time skipped by the change to
+/// daylight saving time (02:00–03:00 on its Sunday) is read an hour later, one repeated by the
+/// change back is its first occurrence; the exchange's times (04:00 to 20:00) are never either.
+pub fn new_york(d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+    let local = d.and_time(t);
+    match New_York.from_local_datetime(&local) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
+        LocalResult::None => new_york(d, t + Duration::hours(1)),
+    }
+}
+
+/// An opening or a closing of the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    Open,
+    Close,
+}
+
+/// The first opening or closing of the exchange strictly after `after`, with its session.
+pub fn next_edge(after: DateTime<Utc>) -> (Edge, DateTime<Utc>, Session) {
+    let today = after.with_timezone(&New_York).date_naive();
+    let mut s = session_on_or_after(today);
+    loop {
+        if s.open > after {
+            return (Edge::Open, s.open, s);
+        }
+        if s.close > after {
+            return (Edge::Close, s.close, s);
+        }
+        s = session_on_or_after(s.date + Duration::days(1));
+    }
 }
 
 /// True on the days trades settle: weekdays that are neither an NYSE holiday or special closing
@@ -299,6 +403,51 @@ mod tests {
         assert_eq!(regular_hours(d("2025-11-27")), None);
         // Christmas Eve on a Friday (2021) is Christmas observed, not an early close.
         assert!(is_market_closed(d("2021-12-24")) && !is_early_close(d("2021-12-24")));
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn sessions_carry_new_yorks_offset_across_the_change_to_daylight_time() {
+        // Daylight saving time began on Sunday 10 March 2024: EST (UTC-5) before, EDT (UTC-4) after.
+        let s = sessions(d("2024-03-08"), d("2024-03-11"));
+        assert_eq!(s.len(), 2, "the weekend has no session");
+        assert_eq!((s[0].open, s[0].close), (at("2024-03-08T14:30:00Z"), at("2024-03-08T21:00:00Z")));
+        assert_eq!((s[1].open, s[1].close), (at("2024-03-11T13:30:00Z"), at("2024-03-11T20:00:00Z")));
+        // The day after Thanksgiving closes at 13:00 EST.
+        let friday = session(d("2025-11-28")).unwrap();
+        assert_eq!((friday.close, friday.early_close), (at("2025-11-28T18:00:00Z"), true));
+        assert_eq!(session(d("2025-01-09")), None, "the National Day of Mourning for President Carter");
+        assert_eq!(new_york(d("2024-03-10"), NaiveTime::from_hms_opt(2, 30, 0).unwrap()), at("2024-03-10T07:30:00Z"));
+    }
+
+    #[test]
+    fn the_next_edge_skips_weekends_holidays_and_closings() {
+        // Friday 3 January 2025 after the close: Monday 6 January's open.
+        assert_eq!(next_edge(at("2025-01-03T21:00:00Z")).0, Edge::Open);
+        assert_eq!(next_edge(at("2025-01-03T21:00:00Z")).1, at("2025-01-06T14:30:00Z"));
+        // During Wednesday 8 January: its close; after it, Thursday 9 January is closed, so
+        // Friday 10 January's open.
+        assert_eq!(next_edge(at("2025-01-08T15:00:00Z")).0, Edge::Close);
+        assert_eq!(next_edge(at("2025-01-08T21:00:00Z")).1, at("2025-01-10T14:30:00Z"));
+        // Exactly at an open: the next edge is that day's close.
+        assert_eq!(next_edge(at("2025-01-10T14:30:00Z")).1, at("2025-01-10T21:00:00Z"));
+    }
+
+    #[test]
+    fn closed_days_say_why() {
+        assert_eq!(
+            why_closed(d("2025-01-09")).unwrap(),
+            "2025-01-09: the NYSE was closed (National Day of Mourning, President Carter)"
+        );
+        assert!(why_closed(d("2026-07-03")).unwrap().contains("Independence Day (observed)"));
+        assert!(why_closed(d("2025-03-08")).unwrap().contains("Saturday"));
+        assert_eq!(why_closed(d("2025-03-10")), None);
+        assert_eq!(holiday_name(d("2026-04-03")), "Good Friday");
+        assert_eq!(holiday_name(d("2025-01-20")), "Martin Luther King Jr. Day");
+        assert_eq!(holiday_name(d("2023-01-02")), "New Year's Day (observed)");
     }
 
     #[test]

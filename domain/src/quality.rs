@@ -100,7 +100,7 @@
 //! names whose bar the fields came from. The consensus bar is then checked like any other
 //! bar with [`assess_bar`].
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -390,7 +390,7 @@ fn assess_against(
             false
         }
     };
-    if let Some(why) = closed_reason(bar.date).filter(|_| config.exchange_calendar) {
+    if let Some(why) = calendar::why_closed(bar.date).filter(|_| config.exchange_calendar) {
         findings.push(Finding::new(Check::Calendar, why));
     }
     if !valid {
@@ -498,44 +498,6 @@ fn validation_reason(e: &DomainError) -> String {
     match e {
         DomainError::Rejected { field, problem, .. } => format!("{field} {problem}"),
         other => other.to_string(),
-    }
-}
-
-/// Why the NYSE is closed on `d`, or `None` when it trades.
-fn closed_reason(d: NaiveDate) -> Option<String> {
-    if !calendar::is_market_closed(d) {
-        return None;
-    }
-    Some(match d.weekday() {
-        Weekday::Sat => format!("{d} is a Saturday: the NYSE does not trade on weekends"),
-        Weekday::Sun => format!("{d} is a Sunday: the NYSE does not trade on weekends"),
-        _ => match calendar::SPECIAL_CLOSINGS.iter().find(|(c, _)| *c == d) {
-            Some((_, why)) => format!("{d}: the NYSE was closed ({why})"),
-            None => format!("{d} is {}, an NYSE holiday (NYSE Rule 7.2)", holiday_name(d)),
-        },
-    })
-}
-
-/// The name of the NYSE holiday on `d` (a date in [`calendar::nyse_holidays`]). Each holiday
-/// falls in its own month, except New Year's Day (1 or 2 January) and Martin Luther King Jr. Day
-/// (15 to 21 January); Good Friday falls in March or April.
-fn holiday_name(d: NaiveDate) -> String {
-    let (name, fixed) = match d.month() {
-        1 if d.day() <= 2 => ("New Year's Day", Some(1)),
-        1 => ("Martin Luther King Jr. Day", None),
-        2 => ("Washington's Birthday", None),
-        3 | 4 => ("Good Friday", None),
-        5 => ("Memorial Day", None),
-        6 => ("Juneteenth", Some(19)),
-        7 => ("Independence Day", Some(4)),
-        9 => ("Labor Day", None),
-        11 => ("Thanksgiving Day", None),
-        12 => ("Christmas Day", Some(25)),
-        _ => ("a holiday", None),
-    };
-    match fixed {
-        Some(day) if day != d.day() => format!("{name} (observed)"),
-        _ => name.to_owned(),
     }
 }
 
@@ -1275,9 +1237,6 @@ mod tests {
             carter.findings[0].reason,
             "2025-01-09: the NYSE was closed (National Day of Mourning, President Carter)"
         );
-        assert_eq!(holiday_name(d("2026-04-03")), "Good Friday");
-        assert_eq!(holiday_name(d("2025-01-20")), "Martin Luther King Jr. Day");
-        assert_eq!(holiday_name(d("2023-01-02")), "New Year's Day (observed)");
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! `projections::risk::save`.
 
 pub mod balances;
+pub mod calendar;
 pub mod holdings;
 pub mod household;
 pub mod instant;

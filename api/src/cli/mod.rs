@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod bench_market;
+pub(crate) mod calendar;
 pub(crate) mod chart;
 pub(crate) mod ledger;
 pub(crate) mod market;

@@ -461,6 +461,28 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         get(performance::intraday),
     );
 
+    add(
+        Op {
+            params: &[
+                ("from", "query", true, Kind::Day, "First day."),
+                ("to", "query", true, Kind::Day, "Last day (at most 10,000 days after `from`)."),
+                ("closed", "query", false, Kind::Flag, "`true`: list the closed days too, with why."),
+            ],
+            response: (200, Some(schema::<performance::SessionsAnswer>)),
+            description: "The NYSE's sessions (`domain::calendar`): open and close in New York (`HH:MM`) and as UTC instants, with daylight saving time; `early_close` (13:00: the day before Independence Day, the day after Thanksgiving, Christmas Eve); `settlement_day` (DTC and Federal Reserve business days: Columbus Day trades but does not settle). With `closed=true`, the days without a session too, `reason` saying why (weekend, holiday, special closing). Needs no read model.",
+            ..Op::new("get", "/v1/calendar/sessions", Group::Market, "Trading sessions")
+        },
+        get(performance::sessions),
+    );
+    add(
+        Op {
+            params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
+            response: (200, Some(schema::<queries::calendar::Next>)),
+            description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",
+            ..Op::new("get", "/v1/calendar/next", Group::Market, "Next opening or closing")
+        },
+        get(performance::next_edge),
+    );
     // Household commands.
     let row_op = |path: &'static str, summary: &'static str, row: super::openapi::SchemaFn| {
         Op {

@@ -417,6 +417,49 @@ pub async fn actions(
     Ok(Json(ActionsAnswer { symbol: symbol.trim().to_ascii_uppercase(), from, to, suggestions }))
 }
 
+/// `GET /v1/calendar/sessions`'s parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsParams {
+    pub from: Day,
+    pub to: Day,
+    /// `true`: the closed days too, with why.
+    pub closed: Option<bool>,
+}
+
+/// The NYSE's sessions in a range.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SessionsAnswer {
+    pub days: Vec<queries::calendar::Day>,
+}
+
+pub async fn sessions(_: Principal, Query(params): Query<SessionsParams>) -> Result<Json<SessionsAnswer>, Problem> {
+    let days = queries::calendar::days(params.from.0, params.to.0, params.closed.unwrap_or(false))
+        .map_err(|(field, problem)| Problem::field(field, format!("{field}: {problem}")))?;
+    Ok(Json(SessionsAnswer { days }))
+}
+
+/// `GET /v1/calendar/next`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextParams {
+    /// An RFC 3339 instant; now by default.
+    pub after: Option<String>,
+}
+
+pub async fn next_edge(
+    _: Principal,
+    Query(params): Query<NextParams>,
+) -> Result<Json<queries::calendar::Next>, Problem> {
+    let after = match params.after.as_deref() {
+        None => Utc::now(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| Problem::field("after", format!("after: {text:?} is not an RFC 3339 instant")))?
+            .with_timezone(&Utc),
+    };
+    Ok(Json(queries::calendar::next(after)))
+}
+
 /// `GET /v1/prices/{symbol}/intraday`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
