@@ -12,6 +12,9 @@
 //!   it cannot be computed.
 //! - [`indicators`]: technical indicators over bars (SMA, EMA, RSI, MACD, Bollinger bands,
 //!   ATR, volatility) on TA-Lib's conventions, and the `rsi:14`-style specs that name them.
+//! - [`monitoring`]: the monitoring rules (drift, drawdown, goal progress, tax losses, risk
+//!   breaches, concentration, cash drag, large flows, market regime) as pure functions from a
+//!   snapshot of the read models to findings, with the profiles' default thresholds.
 //! - [`portfolio`]: the portfolio aggregate (accounts, target allocation, drift threshold,
 //!   auto-rebalance).
 //! - [`user`]: the user aggregate (registration with sealed personal data, KYC, roles, MFA,
@@ -44,6 +47,7 @@ pub mod indicators;
 pub mod ledger;
 pub mod limits;
 pub mod market;
+pub mod monitoring;
 pub mod password;
 pub mod performance;
 pub mod portfolio;
