@@ -25,6 +25,9 @@
 //!   trading signals.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
+//! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
+//!   realised volatility or a two-state Markov-switching model fitted by EM, Hamilton 1989),
+//!   for the monitoring rules.
 //! - [`markov`], [`stats`], [`rng`]: regime chains, percentiles and per-path random streams,
 //!   below both the Monte Carlo engine and the scenario generator.
 //! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
@@ -137,6 +140,7 @@ pub mod monte_carlo;
 pub mod optimize;
 pub mod options;
 pub mod portfolio_risk;
+pub mod regime;
 pub mod risk;
 pub mod rng;
 pub mod scenario;
