@@ -645,6 +645,14 @@ pub struct RegimeSeries {
     pub days: Vec<RegimeDay>,
 }
 
+/// One day's cash (cash balances and cash-class holdings) and the whole value of a household.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashDay {
+    pub date: NaiveDate,
+    pub cash: Decimal,
+    pub total: Decimal,
+}
+
 /// What the rules read of one household, filled by the caller from the read models.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -655,8 +663,8 @@ pub struct Snapshot {
     pub holdings: Vec<Holding>,
     /// The household's daily values and external flows, oldest first (drawdown, large flows).
     pub history: Vec<ValuationDay>,
-    /// The household's daily cash, oldest first: `(date, cash, total value)`.
-    pub cash: Vec<(NaiveDate, Decimal, Decimal)>,
+    /// The household's daily cash, oldest first.
+    pub cash: Vec<CashDay>,
     pub portfolios: Vec<PortfolioSnapshot>,
     /// Open lots in every account.
     pub lots: Vec<Lot>,
@@ -879,7 +887,8 @@ pub fn drawdown(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
             None,
             &[portfolio.map_or("household", String::as_str)],
             format!(
-                "{what} is {} below its high-water mark of {} (worth {} then, {} on {}, net of flows), beyond {}.",
+                "{what} is {} below its high-water mark of {}, net of deposits and withdrawals (worth {} then, {} on \
+                 {}), beyond {}.",
                 pct(dd),
                 peak.date,
                 money(peak.value),
@@ -920,6 +929,9 @@ pub fn goal_progress(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
     let mut found = Found::new(Rule::GoalProgress, s);
     for g in &s.goals {
         let pv = present_value(g.goal.target, g.discount_rate, s.as_of, g.goal.date);
+        if pv <= Decimal::ZERO {
+            continue; // nothing to fund
+        }
         let funded = ratio(g.current, pv);
         let short_funded = funded < t.goal_funded_ratio;
         let short_probability = g.probability.is_some_and(|p| p < t.goal_probability);
@@ -947,6 +959,7 @@ pub fn goal_progress(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
             ("date", g.goal.date.to_string()),
             ("funded_floor", num(t.goal_funded_ratio)),
             ("probability", g.probability.map(num).unwrap_or_default()),
+            ("probability_floor", g.probability.map(|_| num(t.goal_probability)).unwrap_or_default()),
         ];
         found.add(
             severity,
@@ -984,8 +997,8 @@ pub fn tax_loss(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
         })
         .collect();
     candidates.sort_by(|a, b| {
-        let short = |t: Term| matches!(t, Term::Long);
-        (short(a.0), b.1, &a.2.account, &a.2.id).cmp(&(short(b.0), a.1, &b.2.account, &b.2.id))
+        let long = |t: Term| matches!(t, Term::Long);
+        (long(a.0), b.1, &a.2.account, &a.2.id).cmp(&(long(b.0), a.1, &b.2.account, &b.2.id))
     });
     let window_start = s.as_of - chrono::Duration::days(WASH_SALE_WINDOW_DAYS);
     for (term, loss, lot) in candidates {
@@ -1097,14 +1110,14 @@ pub fn concentration(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
 /// `cash_days` after the first day of that run). Graded on the last day's share.
 pub fn cash_drag(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
     let mut found = Found::new(Rule::CashDrag, s);
-    let above = |(_, cash, total): &&(NaiveDate, Decimal, Decimal)| ratio(*cash, *total) > t.cash_share;
-    let Some(last) = s.cash.last().filter(|d| above(d)) else { return Vec::new() };
-    let since = s.cash.iter().rev().take_while(above).last().expect("the last day is above").0;
-    let days = (last.0 - since).num_days();
+    let above = |d: &&CashDay| ratio(d.cash, d.total) > t.cash_share;
+    let Some(last) = s.cash.last().filter(above) else { return Vec::new() };
+    let since = s.cash.iter().rev().take_while(above).last().expect("the last day is above").date;
+    let days = (last.date - since).num_days();
     if days < i64::from(t.cash_days) {
         return Vec::new();
     }
-    let share = ratio(last.1, last.2);
+    let share = ratio(last.cash, last.total);
     let severity = over(share, t.cash_share).expect("above the threshold");
     found.add(
         severity,
@@ -1114,14 +1127,14 @@ pub fn cash_drag(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
         format!(
             "Cash is {} of the household's value ({} of {}) and has been above {} since {since} ({days} days).",
             pct(share),
-            money(last.1),
-            money(last.2),
+            money(last.cash),
+            money(last.total),
             pct(t.cash_share)
         ),
         [
             ("share", num(share)),
-            ("cash", num(last.1)),
-            ("total", num(last.2)),
+            ("cash", num(last.cash)),
+            ("total", num(last.total)),
             ("since", since.to_string()),
             ("days", days.to_string()),
             ("threshold", num(t.cash_share)),
@@ -1133,7 +1146,9 @@ pub fn cash_drag(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
 /// Large external flows: each day of the household's history in the last `large_flow_days`
 /// (up to and including the day evaluated) whose net flow is above both `large_flow_amount`
 /// and `large_flow_share` of the value at the close before it (the day's own value less its
-/// flow on the history's first day). Graded on the share.
+/// flow on the history's first day; all of it when there was nothing before). Graded on the
+/// share. Scheduled contributions are the caller's to leave out of the history's flows if they
+/// are not to count as unexpected.
 pub fn large_flow(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
     let mut found = Found::new(Rule::LargeFlow, s);
     let from = s.as_of - chrono::Duration::days(i64::from(t.large_flow_days));
@@ -1329,8 +1344,8 @@ mod tests {
         assert_eq!(found[0].values["peak_date"], "2026-01-02");
         assert_eq!(
             found[0].message,
-            "The household is 20% below its high-water mark of 2026-01-02 (worth $120.00 then, $96.00 on 2026-01-05, \
-             net of flows), beyond 15%."
+            "The household is 20% below its high-water mark of 2026-01-02, net of deposits and withdrawals (worth \
+             $120.00 then, $96.00 on 2026-01-05), beyond 15%."
         );
         // Conservative (10%): 20% is twice the threshold, not past it; past 2 × 9.5% it is critical.
         let mut t = Thresholds::of(Profile::Conservative);
@@ -1507,15 +1522,15 @@ mod tests {
         let mut s = snapshot();
         // 12% cash (above 7%) from 2026-01-02; on 2026-02-01 that is 30 days: a warning (not past 14%).
         s.cash = vec![
-            (d("2026-01-01"), dec!(5000), dec!(100000)),
-            (d("2026-01-02"), dec!(12000), dec!(100000)),
-            (d("2026-01-15"), dec!(12000), dec!(100000)),
-            (d("2026-02-01"), dec!(12000), dec!(100000)),
+            CashDay { date: d("2026-01-01"), cash: dec!(5000), total: dec!(100000) },
+            CashDay { date: d("2026-01-02"), cash: dec!(12000), total: dec!(100000) },
+            CashDay { date: d("2026-01-15"), cash: dec!(12000), total: dec!(100000) },
+            CashDay { date: d("2026-02-01"), cash: dec!(12000), total: dec!(100000) },
         ];
         let found = cash_drag(&s, &moderate());
         assert_eq!(summary(&found), [("cash_drag:smith".to_owned(), Severity::Warning)]);
         assert_eq!((found[0].values["since"].as_str(), found[0].values["days"].as_str()), ("2026-01-02", "30"));
-        s.cash[3].0 = d("2026-01-31");
+        s.cash[3].date = d("2026-01-31");
         assert!(cash_drag(&s, &moderate()).is_empty(), "29 days is not yet drag");
     }
 
