@@ -75,6 +75,7 @@ async fn spawn_app(db: &TestDb) -> App {
         relay: None,
         risk_worker: true,
         providers: None,
+        ops: None,
     };
     let app = api::startup::Application::build(config).await.expect("the application builds");
     let base = format!("http://{}", app.local_addr().unwrap());

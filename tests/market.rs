@@ -394,15 +394,7 @@ async fn stooq_replica() -> String {
         }
         out
     }
-    replica(axum::Router::new().route("/q/d/l/", axum::routing::get(csv))).await
-}
-
-/// Serves `app` (a vendor's replica) on a free port of 127.0.0.1 and returns its base URL.
-async fn replica(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    base
+    common::replica(axum::Router::new().route("/q/d/l/", axum::routing::get(csv))).await
 }
 
 /// `cairn market fetch` from a provider's replica, then `cairn market indicators` over what it
@@ -561,7 +553,7 @@ async fn ratios_come_from_a_providers_fundamentals_at_the_latest_close() {
         }
         .to_owned()
     }
-    let base = replica(axum::Router::new().route("/query", axum::routing::get(query))).await;
+    let base = common::replica(axum::Router::new().route("/query", axum::routing::get(query))).await;
     for db in all_backends("market ratios").await {
         let dir = tempfile::tempdir().unwrap();
         let providers = write_file(
@@ -796,7 +788,8 @@ async fn providers_corporate_actions_are_suggested_to_the_households_holding_the
         }
         (axum::http::StatusCode::OK, include_str!("../workers/src/market/providers/fixtures/yahoo_acme.json").into())
     }
-    let base = replica(axum::Router::new().route("/v8/finance/chart/{symbol}", axum::routing::get(chart))).await;
+    let base =
+        common::replica(axum::Router::new().route("/v8/finance/chart/{symbol}", axum::routing::get(chart))).await;
     for db in all_backends("market actions").await {
         let dir = tempfile::tempdir().unwrap();
         let providers = write_file(
@@ -847,7 +840,8 @@ async fn a_days_intraday_aggregates_come_from_a_provider_with_their_sessions() {
         include_str!("../workers/src/market/providers/fixtures/polygon_acme_minutes.json").into()
     }
     let vendor =
-        replica(axum::Router::new().route("/v2/aggs/ticker/{symbol}/range/{*rest}", axum::routing::get(aggs))).await;
+        common::replica(axum::Router::new().route("/v2/aggs/ticker/{symbol}/range/{*rest}", axum::routing::get(aggs)))
+            .await;
     let db = common::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let providers = write_file(

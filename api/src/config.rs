@@ -10,6 +10,7 @@
 //! | Argon2id cost | `CAIRN_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`, `_CONCURRENCY` | 64 MiB, 3, 4, 4 |
 //! | the NATS relay | `--nats-url` / `CAIRN_NATS_URL` (and the stream and subject flags) | off |
 //! | market data providers, the ingestion schedule | `CAIRN_PROVIDERS` (a TOML file; see the README) | off |
+//! | the day's operations (phases and tasks) | `CAIRN_OPS` (a TOML file; see the README) | off |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -95,6 +96,8 @@ pub struct Config {
     /// The market data providers' file: their health on `/metrics`, and the ingestion worker
     /// when it has an `[ingest]` table.
     pub providers: Option<PathBuf>,
+    /// The ops settings' file: when set, `serve` runs the day's phases (`workers::ops`).
+    pub ops: Option<PathBuf>,
 }
 
 impl Config {
@@ -113,6 +116,7 @@ impl Config {
             relay,
             risk_worker: true,
             providers: std::env::var_os("CAIRN_PROVIDERS").filter(|p| !p.is_empty()).map(PathBuf::from),
+            ops: std::env::var_os("CAIRN_OPS").filter(|p| !p.is_empty()).map(PathBuf::from),
         })
     }
 }

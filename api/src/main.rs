@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use cli::calendar::{calendar, CalendarCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
+use cli::ops::{ops, OpsCmd};
 use cli::performance::{holdings, income, performance, HoldingsArgs, IncomeArgs, PerformanceArgs};
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::quant::{quant, QuantCmd};
@@ -93,6 +94,11 @@ enum Command {
     /// closings, with daylight saving time) and the next opening or closing. Needs no database.
     #[command(subcommand)]
     Calendar(CalendarCmd),
+    /// The day's operations: each NYSE session's phases (pre-market 04:00, the open, midday
+    /// 12:00, the close, post-market 18:00, New York time) and their tasks, recorded on the
+    /// session's `ops-<date>` stream. `cairn serve` runs them by itself with CAIRN_OPS set.
+    #[command(subcommand)]
+    Ops(OpsCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -152,7 +158,8 @@ impl Command {
             | Command::Audit(_)
             | Command::Performance(_)
             | Command::Income(_)
-            | Command::Holdings(_) => true,
+            | Command::Holdings(_)
+            | Command::Ops(OpsCmd::Status { .. }) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -292,6 +299,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::User(cmd) => report(user(store, &cli.database_url, cmd).await),
         Command::Portfolio(cmd) => report(portfolio(store, &cli.database_url, cmd).await),
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
+        Command::Ops(cmd) => report(ops(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -96,13 +96,32 @@ impl Application {
                 Err(e) => tracing::error!(error = %e, "live quotes will not reach NATS: cannot connect"),
             }
         }
+        // The day's operations, on the market's clock.
+        let ops = Arc::new(workers::ops::OpsMetrics::default());
+        if let Some(path) = &config.ops {
+            let text = std::fs::read_to_string(path).with_context(|| format!("ops settings {}", path.display()))?;
+            let settings =
+                workers::ops::config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let env = workers::ops::Env {
+                cx: commands::Context::new(store.clone()),
+                db: db.clone(),
+                selector: market.selector.clone(),
+                settings,
+                clock: Arc::new(workers::ops::clock::SystemClock),
+                metrics: ops.clone(),
+                follower: workers::ops::FOLLOWER,
+            };
+            let stopping = stopping.clone();
+            tasks.push(("ops", tokio::spawn(async move { workers::ops::scheduler::run(&env, None, stopping).await })));
+        }
         crate::http::idempotency::create_table(&db).await?;
         let vault = commands::security::vault::Vault::new(store.clone(), config.master_key.load()?);
         let keys = Keys::load_or_create(&config.jwt_key_file)
             .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
         let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));
         let commands = commands::Context::new(store.clone());
-        let state = AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk, market };
+        let state =
+            AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk, market, ops };
         let server = crate::http::Application::build(state.clone(), config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -18,6 +18,7 @@ pub mod bench;
 pub mod input;
 pub mod ledger;
 pub mod market;
+pub mod ops;
 pub mod portfolio;
 pub mod report;
 pub mod security;

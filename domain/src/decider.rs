@@ -12,6 +12,7 @@
 //! | [`crate::user::UserDecider`] | `user-<uuid>` | the command and the instant it is decided at |
 //! | [`crate::user::LoginDecider`] | `login-<digest>` | the fact the shell states (a claim or release) |
 //! | [`crate::report::ReportDecider`] | `report-<id>` | the report generated |
+//! | [`crate::ops::OpsDecider`] | `ops-<date>` | a task's start, outcome or skip, with its instant |
 
 use crate::DomainError;
 

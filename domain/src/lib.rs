@@ -48,6 +48,7 @@ pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod monitoring;
+pub mod ops;
 pub mod password;
 pub mod performance;
 pub mod portfolio;

@@ -77,6 +77,8 @@ pub enum Stream {
     Market(String),
     /// A user (its canonical id: a lowercase hyphenated UUID).
     User(String),
+    /// The operations of one trading session (`crate::ops`).
+    Ops(chrono::NaiveDate),
 }
 
 impl Stream {
@@ -119,6 +121,7 @@ impl Stream {
             Self::Portfolio { household, portfolio } => format!("portfolio-{household}--{portfolio}"),
             Self::Market(symbol) => format!("market-{symbol}"),
             Self::User(id) => format!("user-{id}"),
+            Self::Ops(date) => format!("ops-{date}"),
         }
     }
 
@@ -131,6 +134,7 @@ impl Stream {
             Parts::Portfolio(h, p) => Some(Self::Portfolio { household: key(h)?, portfolio: key(p)? }),
             Parts::Market(s) => is_ticker(s).then(|| Self::Market(s.to_owned())),
             Parts::User(u) => (!u.is_empty()).then(|| Self::User(u.to_owned())),
+            Parts::Ops(d) => d.parse().ok().map(Self::Ops),
         }
     }
 }
@@ -150,6 +154,8 @@ pub enum Parts<'a> {
     Portfolio(&'a str, &'a str),
     Market(&'a str),
     User(&'a str),
+    /// A session's date, `YYYY-MM-DD`.
+    Ops(&'a str),
 }
 
 impl<'a> Parts<'a> {
@@ -162,6 +168,7 @@ impl<'a> Parts<'a> {
             "portfolio" => rest.split_once("--").map(|(h, p)| Self::Portfolio(h, p)),
             "market" => Some(Self::Market(rest)),
             "user" => Some(Self::User(rest)),
+            "ops" => Some(Self::Ops(rest)),
             _ => None,
         }
     }
@@ -170,7 +177,7 @@ impl<'a> Parts<'a> {
     pub fn household(self) -> Option<&'a str> {
         match self {
             Self::Ledger(h) | Self::Portfolio(h, _) => Some(h),
-            Self::Market(_) | Self::User(_) => None,
+            Self::Market(_) | Self::User(_) | Self::Ops(_) => None,
         }
     }
 }
@@ -198,6 +205,9 @@ mod tests {
         assert_eq!(Parts::of("portfolio-smith"), None, "a portfolio id has `--`");
         assert_eq!(household_of("market-VTI"), None);
         assert_eq!(Stream::parse("ledger-Smith"), None, "not a key");
+        let ops = Stream::Ops("2025-11-28".parse().unwrap());
+        assert_eq!((ops.id(), Stream::parse("ops-2025-11-28")), ("ops-2025-11-28".to_owned(), Some(ops)));
+        assert_eq!(Stream::parse("ops-yesterday"), None);
         assert_eq!(Stream::parse("orders-1"), None);
     }
 

@@ -192,3 +192,11 @@ pub async fn login(base: &str, email: &str, password: &str) -> String {
         .unwrap();
     login["access_token"].as_str().unwrap_or_else(|| panic!("{login}")).to_owned()
 }
+
+/// Serves `app` (a vendor's replica) on a free port of 127.0.0.1 and returns its base URL.
+pub async fn replica(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}

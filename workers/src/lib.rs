@@ -7,5 +7,6 @@
 //! checkpoint. CPU-heavy work goes to the blocking pool, never a Tokio worker thread.
 
 pub mod market;
+pub mod ops;
 pub mod relay;
 pub mod risk;

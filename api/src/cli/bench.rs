@@ -300,6 +300,7 @@ impl BenchServer {
             relay: None,
             risk_worker: false,
             providers: None,
+            ops: None,
         };
         let app = api::startup::Application::build_on(store.clone(), config).await?;
         let state = app.state().clone();

@@ -6,6 +6,7 @@ pub(crate) mod calendar;
 pub(crate) mod chart;
 pub(crate) mod ledger;
 pub(crate) mod market;
+pub(crate) mod ops;
 pub(crate) mod performance;
 pub(crate) mod portfolio;
 pub(crate) mod quant;

@@ -62,6 +62,8 @@ pub struct AppState {
     pub risk: Arc<workers::risk::Metrics>,
     /// Market data: the providers' health and the ingestion's figures, for `/metrics`.
     pub market: Arc<workers::market::runtime::Runtime>,
+    /// The day's operations: each task's last run, for `/metrics` (empty when they do not run).
+    pub ops: Arc<workers::ops::OpsMetrics>,
 }
 
 /// The HTTP routes with their limits and security headers.

@@ -147,6 +147,7 @@ pub async fn metrics(State(state): State<AppState>, request: axum::extract::Requ
          # TYPE cairn_risk_last_compute_seconds gauge\ncairn_risk_last_compute_seconds {seconds}"
     );
     market_metrics(&mut out, &state.market);
+    ops_metrics(&mut out, &state.ops);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
@@ -218,6 +219,48 @@ fn market_metrics(out: &mut String, market: &workers::market::runtime::Runtime) 
     ];
     for (name, kind, help, value) in ingest {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
+}
+
+/// Each ops task's last run: its outcome, when it ended, how long it took and in how many
+/// attempts.
+fn ops_metrics(out: &mut String, ops: &workers::ops::OpsMetrics) {
+    let last = ops.last();
+    if last.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP cairn_ops_task_last_status The outcome of each ops task's last run (1 for the outcome it had).\n# TYPE cairn_ops_task_last_status gauge");
+    for (task, run) in &last {
+        for status in [domain::ops::Status::Succeeded, domain::ops::Status::Failed, domain::ops::Status::Skipped] {
+            let _ = writeln!(
+                out,
+                "cairn_ops_task_last_status{{task=\"{}\",status=\"{}\"}} {}",
+                escape_label(task),
+                status.as_str(),
+                u8::from(run.status == status)
+            );
+        }
+    }
+    type Figure = fn(&workers::ops::LastRun) -> String;
+    let figures: [(&str, &str, &str, Figure); 3] = [
+        (
+            "cairn_ops_task_last_run_timestamp_seconds",
+            "gauge",
+            "When each ops task's last run ended (Unix time).",
+            |r| r.finished_unix.to_string(),
+        ),
+        ("cairn_ops_task_last_duration_seconds", "gauge", "How long each ops task's last attempt took.", |r| {
+            format!("{:.3}", r.duration_ms as f64 / 1000.0)
+        }),
+        ("cairn_ops_task_last_attempts", "gauge", "Attempts each ops task's last run took.", |r| {
+            r.attempts.to_string()
+        }),
+    ];
+    for (name, kind, help, value) in figures {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (task, run) in &last {
+            let _ = writeln!(out, "{name}{{task=\"{}\"}} {}", escape_label(task), value(run));
+        }
     }
 }
 

@@ -1,0 +1,131 @@
+//! The ops settings: a TOML file (`CAIRN_OPS` for `cairn serve`, `--ops` for `cairn ops run`)
+//! with one `[ops]` table; every key may be left out.
+//!
+//! ```toml
+//! [ops]
+//! retries = 3                 # attempts of a task in all
+//! backoff_seconds = 30        # the pause after the first failed attempt, doubled after each
+//! grace_hours = 12            # a phase missed while the server was down runs on start if
+//!                             # it is at most this late; beyond, its tasks are recorded skipped
+//! symbols = ["SPY"]           # fetched besides the symbols held
+//! lookback_days = 7           # each fetch asks for this many days before too
+//! mode = "first"              # first | median | weighted_mean | best_source
+//! skip = ["projections_digest"]           # tasks turned off (recorded as skipped)
+//! timeouts = { verify_chain = 7200 }      # seconds, per task
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use domain::quality::QualityConfig;
+use serde::Deserialize;
+
+use crate::market::fetch::Mode;
+
+/// How the day's operations run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub retries: u32,
+    pub backoff: Duration,
+    pub grace: Duration,
+    pub symbols: Vec<String>,
+    pub lookback_days: u32,
+    pub mode: Mode,
+    pub quality: QualityConfig,
+    pub skip: Vec<String>,
+    pub timeouts: BTreeMap<String, Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            backoff: Duration::from_secs(30),
+            grace: Duration::from_secs(12 * 3600),
+            symbols: Vec::new(),
+            lookback_days: 7,
+            mode: Mode::First,
+            quality: QualityConfig::default(),
+            skip: Vec::new(),
+            timeouts: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    ops: Option<Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    retries: Option<u32>,
+    backoff_seconds: Option<f64>,
+    grace_hours: Option<f64>,
+    #[serde(default)]
+    symbols: Vec<String>,
+    lookback_days: Option<u32>,
+    mode: Option<String>,
+    #[serde(default)]
+    skip: Vec<String>,
+    #[serde(default)]
+    timeouts: BTreeMap<String, u64>,
+}
+
+/// Reads the settings from a file's text; an error names the key.
+pub fn parse(text: &str) -> Result<Settings, String> {
+    let file: File = toml::from_str(text).map_err(|e| format!("ops settings: {}", e.message()))?;
+    let Some(t) = file.ops else { return Ok(Settings::default()) };
+    let mut s = Settings::default();
+    if let Some(r) = t.retries {
+        if r == 0 {
+            return Err("ops.retries: at least 1 (the first attempt counts)".into());
+        }
+        s.retries = r;
+    }
+    let seconds = |key: &str, v: f64| {
+        Duration::try_from_secs_f64(v).map_err(|_| format!("ops.{key}: {v} is not a length of time of 0 or more"))
+    };
+    if let Some(b) = t.backoff_seconds {
+        s.backoff = seconds("backoff_seconds", b)?;
+    }
+    if let Some(g) = t.grace_hours {
+        s.grace = seconds("grace_hours", g * 3600.0)?;
+    }
+    s.symbols = t.symbols.iter().map(|x| x.trim().to_ascii_uppercase()).filter(|x| !x.is_empty()).collect();
+    if let Some(l) = t.lookback_days {
+        s.lookback_days = l;
+    }
+    if let Some(m) = &t.mode {
+        s.mode = m.parse().map_err(|e: String| format!("ops.mode: {e}"))?;
+    }
+    let known = |name: &str| super::TASKS.iter().any(|x| x.name == name);
+    for name in t.skip.iter().chain(t.timeouts.keys()) {
+        if !known(name) {
+            let names: Vec<&str> = super::TASKS.iter().map(|x| x.name).collect();
+            return Err(format!("ops: {name:?} is not a task ({})", names.join(", ")));
+        }
+    }
+    s.skip = t.skip;
+    s.timeouts = t.timeouts.into_iter().map(|(k, v)| (k, Duration::from_secs(v))).collect();
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_and_refuse_unknown_tasks_by_name() {
+        let s = parse("[ops]\nretries = 5\nbackoff_seconds = 0.5\ngrace_hours = 36\nsymbols = [\" spy \"]\nskip = [\"verify_chain\"]\n").unwrap();
+        assert_eq!((s.retries, s.backoff, s.grace), (5, Duration::from_millis(500), Duration::from_secs(36 * 3600)));
+        assert_eq!((s.symbols, s.skip), (vec!["SPY".to_owned()], vec!["verify_chain".to_owned()]));
+        assert_eq!(parse("").unwrap().retries, 3);
+        assert!(parse("[ops]\nskip = [\"coffee\"]\n").unwrap_err().contains("\"coffee\" is not a task"));
+        assert!(parse("[ops]\nretries = 0\n").unwrap_err().starts_with("ops.retries"));
+        assert!(parse("[ops]\ncolour = 1\n").unwrap_err().contains("colour"));
+    }
+}
