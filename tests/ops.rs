@@ -112,7 +112,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         scheduler::run(&env, Some(at("2025-11-04T04:00:00Z")), stopping.clone()).await;
         let friday = events(&db.store, "2025-10-31").await;
         let f = starts(&friday);
-        assert_eq!(f.len(), 10, "every task ran once: {friday:?}");
+        assert_eq!(f.len(), 11, "every task ran once: {friday:?}");
         assert!(f.values().all(|(n, _)| *n == 1), "{f:?}");
         assert_eq!(f["fetch_prices"].1, at("2025-10-31T08:00:00Z"), "04:00 EDT");
         assert_eq!(f["drift_check"].1, at("2025-10-31T13:30:00Z"), "09:30 EDT");
@@ -161,6 +161,14 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             detail("projections_digest")
         );
         assert!(detail("daily_summary").contains("sha256"), "{}", detail("daily_summary"));
+        assert!(detail("monitoring").starts_with("1 households, "), "{}", detail("monitoring"));
+        // The portfolio all in VTI against 60/40 raised a drift alert, once, on the household's
+        // alerts stream; the later sessions' evaluations raise it no more.
+        let alerts = commands::alerts::state(&env.cx, "smith").await.unwrap();
+        let drift: Vec<&domain::alerts::Alert> =
+            alerts.alerts.values().filter(|a| a.finding.rule == domain::monitoring::Rule::Drift).collect();
+        assert!(!drift.is_empty(), "{:?}", alerts.alerts.keys().collect::<Vec<_>>());
+        assert!(drift.iter().all(|a| a.id.ends_with("#1") && a.raised_at == at("2025-10-31T22:00:00Z")), "{drift:?}");
 
         // Thanksgiving week: Thursday closed, Friday's close phase at 13:00 EST.
         clock.set(at("2025-11-26T07:00:00Z"));
@@ -229,7 +237,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             ]
         );
         let tuesday = starts(&events(&db.store, "2025-12-02").await);
-        assert_eq!(tuesday.len(), 10);
+        assert_eq!(tuesday.len(), 11);
         assert!(tuesday.values().all(|(n, when)| *n == 1 && *when == at("2025-12-03T04:00:00Z")), "{tuesday:?}");
         let (ran, _) = scheduler::catch_up(&env).await.unwrap();
         assert!(ran.is_empty(), "a second start finds nothing to catch up: {ran:?}");
@@ -238,7 +246,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         // finds Thursday's phases up to 16 hours late: those beyond the grace have their tasks
         // recorded as skipped, saying when they were due; the later ones run.
         scheduler::run(&env, Some(at("2025-12-04T05:00:00Z")), stopping.clone()).await;
-        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 10);
+        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 11);
         let env = Env {
             settings: Settings { grace: std::time::Duration::from_secs(12 * 3600), ..env.settings.clone() },
             ..env
@@ -263,7 +271,32 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         let o = run(&db.url, &["ops", "status", "--date", "2025-12-04", "--format", "json"]);
         let status: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
         assert_eq!(status["skipped"], 2, "{status}");
-        assert_eq!(status["ops"].as_array().unwrap().len(), 10, "{status}");
+        assert_eq!(status["ops"].as_array().unwrap().len(), 11, "{status}");
+        // The alerts over the CLI: listed, snoozed, dismissed.
+        let list = |extra: &[&str]| -> serde_json::Value {
+            let o =
+                run(&db.url, &[&["alerts", "list", "--household", "smith", "--format", "json"][..], extra].concat());
+            serde_json::from_str(&common::stdout(&o)).unwrap_or_else(|_| panic!("{}", common::stderr(&o)))
+        };
+        let open = list(&[]);
+        let rows = open["alerts"].as_array().unwrap();
+        let id = rows.iter().find(|r| r["rule"] == "drift").unwrap()["id"].as_str().unwrap().to_owned();
+        let o =
+            run(&db.url, &["alerts", "snooze", "--household", "smith", "--id", &id, "--until", "2100-01-01T00:00:00Z"]);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let o = run(&db.url, &["alerts", "dismiss", "--household", "smith", "--id", &id]);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let after = list(&[]);
+        let row = after["alerts"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+        assert_eq!(
+            (&row["state"], &row["snoozed_until"]),
+            (&"dismissed".into(), &"2100-01-01T00:00:00Z".into()),
+            "{after}"
+        );
+        let o =
+            run(&db.url, &["alerts", "snooze", "--household", "smith", "--id", &id, "--until", "2100-01-02T00:00:00Z"]);
+        assert!(!o.status.success() && common::stderr(&o).contains("is dismissed"), "{}", common::stderr(&o));
+
         // Every run is in the audit trail.
         let o = run(
             &db.url,

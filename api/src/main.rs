@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cli::alerts::{alerts, AlertsCmd};
 use cli::calendar::{calendar, CalendarCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
@@ -99,6 +100,11 @@ enum Command {
     /// session's `ops-<date>` stream. `cairn serve` runs them by itself with CAIRN_OPS set.
     #[command(subcommand)]
     Ops(OpsCmd),
+    /// Alerts: what the monitoring rules (drift, drawdown, goal progress, tax losses, risk
+    /// breaches, concentration, cash drag, large flows, market regime) found, raised once per
+    /// condition on the household's `alerts-<household>` stream; snooze and dismiss.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -300,6 +306,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Portfolio(cmd) => report(portfolio(store, &cli.database_url, cmd).await),
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Ops(cmd) => report(ops(store, &cli.database_url, cmd).await),
+        Command::Alerts(cmd) => report(alerts(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -14,6 +14,7 @@
 //! - [`bench`]: the import benchmark (`cairn bench import`).
 
 pub mod aggregate;
+pub mod alerts;
 pub mod bench;
 pub mod input;
 pub mod ledger;

@@ -13,6 +13,7 @@
 //! | [`crate::user::LoginDecider`] | `login-<digest>` | the fact the shell states (a claim or release) |
 //! | [`crate::report::ReportDecider`] | `report-<id>` | the report generated |
 //! | [`crate::ops::OpsDecider`] | `ops-<date>` | a task's start, outcome or skip, with its instant |
+//! | [`crate::alerts::AlertDecider`] | `alerts-<household>` | an evaluation's findings, a snooze, a dismissal, a delivery |
 
 use crate::DomainError;
 

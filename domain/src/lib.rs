@@ -39,6 +39,7 @@
 //! reads no clock and draws no random numbers: time, ids and keys are passed in.
 
 pub mod access;
+pub mod alerts;
 pub mod calendar;
 pub mod decider;
 pub mod fundamentals;

@@ -79,6 +79,8 @@ pub enum Stream {
     User(String),
     /// The operations of one trading session (`crate::ops`).
     Ops(chrono::NaiveDate),
+    /// A household's alerts (`crate::alerts`).
+    Alerts(HouseholdKey),
 }
 
 impl Stream {
@@ -122,6 +124,7 @@ impl Stream {
             Self::Market(symbol) => format!("market-{symbol}"),
             Self::User(id) => format!("user-{id}"),
             Self::Ops(date) => format!("ops-{date}"),
+            Self::Alerts(h) => format!("alerts-{h}"),
         }
     }
 
@@ -135,6 +138,7 @@ impl Stream {
             Parts::Market(s) => is_ticker(s).then(|| Self::Market(s.to_owned())),
             Parts::User(u) => (!u.is_empty()).then(|| Self::User(u.to_owned())),
             Parts::Ops(d) => d.parse().ok().map(Self::Ops),
+            Parts::Alerts(h) => key(h).map(Self::Alerts),
         }
     }
 }
@@ -156,6 +160,8 @@ pub enum Parts<'a> {
     User(&'a str),
     /// A session's date, `YYYY-MM-DD`.
     Ops(&'a str),
+    /// A household key.
+    Alerts(&'a str),
 }
 
 impl<'a> Parts<'a> {
@@ -169,14 +175,15 @@ impl<'a> Parts<'a> {
             "market" => Some(Self::Market(rest)),
             "user" => Some(Self::User(rest)),
             "ops" => Some(Self::Ops(rest)),
+            "alerts" => Some(Self::Alerts(rest)),
             _ => None,
         }
     }
 
-    /// The household key of a ledger or portfolio stream.
+    /// The household key of a ledger, portfolio or alerts stream.
     pub fn household(self) -> Option<&'a str> {
         match self {
-            Self::Ledger(h) | Self::Portfolio(h, _) => Some(h),
+            Self::Ledger(h) | Self::Portfolio(h, _) | Self::Alerts(h) => Some(h),
             Self::Market(_) | Self::User(_) | Self::Ops(_) => None,
         }
     }
@@ -208,6 +215,7 @@ mod tests {
         let ops = Stream::Ops("2025-11-28".parse().unwrap());
         assert_eq!((ops.id(), Stream::parse("ops-2025-11-28")), ("ops-2025-11-28".to_owned(), Some(ops)));
         assert_eq!(Stream::parse("ops-yesterday"), None);
+        assert_eq!(household_of("alerts-smith"), Some("smith"));
         assert_eq!(Stream::parse("orders-1"), None);
     }
 

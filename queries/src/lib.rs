@@ -27,6 +27,7 @@ pub mod household;
 pub mod instant;
 pub mod ledger;
 pub mod market;
+pub mod monitoring;
 pub mod ops;
 pub mod performance;
 pub mod read;

@@ -6,6 +6,7 @@
 //! Each runs until its `stop` watch turns true, logs a failure and starts again from its
 //! checkpoint. CPU-heavy work goes to the blocking pool, never a Tokio worker thread.
 
+pub mod alerts;
 pub mod market;
 pub mod ops;
 pub mod relay;

@@ -1,5 +1,6 @@
 //! The `cairn` subcommands, one module per area; shared helpers live here.
 
+pub(crate) mod alerts;
 pub(crate) mod bench;
 pub(crate) mod bench_market;
 pub(crate) mod calendar;

@@ -104,6 +104,14 @@ pub const TASKS: &[TaskSpec] = &[
         does: "each household's value at the close and the day's gain",
     },
     TaskSpec {
+        name: "monitoring",
+        phase: Phase::PostMarket,
+        after: &["valuation_snapshot"],
+        priority: 15,
+        timeout: Duration::from_secs(15 * 60),
+        does: "every monitoring rule over every household at the close; findings raise, escalate and resolve alerts",
+    },
+    TaskSpec {
         name: "daily_summary",
         phase: Phase::PostMarket,
         after: &["valuation_snapshot"],
@@ -319,6 +327,7 @@ async fn perform(env: &Env, session: &Session, spec: &TaskSpec) -> Result<Outcom
         "portfolio_risk" => tasks::risk(env).await,
         "closing_prices" => tasks::prices(env, session.date).await,
         "valuation_snapshot" => tasks::valuation(env, session).await,
+        "monitoring" => tasks::monitoring(env, session).await,
         "daily_summary" => tasks::summary(env, session).await,
         "verify_chain" => tasks::verify(env.cx.store()).await,
         "projections_digest" => tasks::digests(env).await,

@@ -316,3 +316,14 @@ pub(super) async fn summary(env: &Env, session: &Session) -> Result<Outcome, Str
     let (stream, _) = commands::report::record(&env.cx, event, &caller).await.map_err(|e| e.to_string())?;
     Ok(Outcome::Done(format!("{} tasks reported in {stream}, sha256 {sha}", report.rows.len())))
 }
+
+/// Every monitoring rule over every household as of the session, findings into alerts.
+pub(super) async fn monitoring(env: &Env, session: &Session) -> Result<Outcome, String> {
+    let e = crate::alerts::evaluate_all(&env.cx, &env.db, session.date, env.clock.now(), env.follower)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Outcome::Done(format!(
+        "{} households, {} findings: {} alerts raised, {} escalated, {} resolved (read models at position {})",
+        e.households, e.findings, e.raised, e.escalated, e.resolved, e.position
+    )))
+}

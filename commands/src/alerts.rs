@@ -1,0 +1,36 @@
+//! A household's alerts (`domain::alerts`) on its stream `alerts-<household>`: an evaluation's
+//! findings raising, escalating and resolving alerts, a person's snooze or dismissal, and each
+//! delivery attempt.
+
+use domain::alerts::{AlertCommand, AlertDecider, AlertEvent, Alerts};
+use domain::streams::Stream;
+use event_store::EventStore;
+use uuid::Uuid;
+
+use crate::aggregate::{self, Caller, Executed};
+use crate::{CommandError, Context};
+
+/// Decides `command` on the household's alerts and records what it decided.
+pub async fn execute<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    command: &AlertCommand,
+    caller: &Caller,
+) -> Result<Executed<AlertEvent>, CommandError> {
+    let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
+    aggregate::execute::<AlertDecider, S>(
+        cx,
+        &stream,
+        |state| <AlertDecider as domain::decider::Decider>::decide(state, command),
+        None,
+        Uuid::now_v7(),
+        caller,
+    )
+    .await
+}
+
+/// The household's alerts as recorded.
+pub async fn state<S: EventStore>(cx: &Context<S>, household: &str) -> Result<Alerts, CommandError> {
+    let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
+    Ok(aggregate::load::<AlertDecider, S>(cx, &stream).await?.0)
+}

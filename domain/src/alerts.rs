@@ -1,0 +1,560 @@
+//! Alerts: the monitoring rules' findings ([`crate::monitoring`]) that need a person, kept as
+//! events on the household's stream `alerts-<household>`, so which alerts fired, on what
+//! values and read-model position, who snoozed or dismissed them and every delivery attempt are
+//! all in the log.
+//!
+//! The lifecycle follows Prometheus Alertmanager's:
+//! - **Raised** once per condition: a finding whose dedupe `key` has no open alert raises one
+//!   (`AlertRaised`), unless an alert of that key was resolved less than the policy's
+//!   `cooldown` ago (a condition flapping around its threshold is not raised again and again).
+//! - **Escalated** when the open alert's condition worsens to a higher severity.
+//! - **Resolved** (`AlertResolved`) when an evaluation of its rule no longer finds it.
+//! - **Repeated**: an open alert is due for notification again `repeat` after its last
+//!   successful delivery on a channel ([`Alerts::due`]), as Alertmanager's `repeat_interval`,
+//!   counted from the last successful send.
+//! - **Snoozed** until an instant (no notification before it), or **dismissed** by a person
+//!   (no notification while the condition lasts; once it clears the alert resolves, and a new
+//!   occurrence raises a new alert).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::monitoring::{Finding, Rule, Severity};
+use crate::DomainError;
+
+/// The schema version of every alert event type this code writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How alerts of a household are raised again and repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// After an alert resolves, a finding of the same key raises no new alert for this long.
+    pub cooldown: Duration,
+    /// An open alert is notified again this long after its last successful delivery.
+    pub repeat: Duration,
+}
+
+impl Default for Policy {
+    /// Alertmanager's default `repeat_interval` is 4 hours; cairn's rules run on the daily
+    /// phases, so a day, and a day's cooldown.
+    fn default() -> Self {
+        Self { cooldown: Duration::hours(24), repeat: Duration::hours(24) }
+    }
+}
+
+/// A delivery channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+    Push,
+    Webhook,
+    InApp,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [Self::Email, Self::Sms, Self::Push, Self::Webhook, Self::InApp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Push => "push",
+            Self::Webhook => "webhook",
+            Self::InApp => "in_app",
+        }
+    }
+}
+
+impl std::str::FromStr for Channel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not a channel ({})", Self::ALL.map(Channel::as_str).join(", ")))
+    }
+}
+
+/// What happened to a household's alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlertEvent {
+    AlertRaised {
+        /// `<key>#<n>`: the n-th alert of that key.
+        id: String,
+        finding: Finding,
+        /// The read models' position the finding reflects.
+        position: u64,
+        at: DateTime<Utc>,
+    },
+    /// The open alert's condition worsened (or its numbers moved) to a higher severity.
+    AlertEscalated {
+        id: String,
+        finding: Finding,
+        position: u64,
+        at: DateTime<Utc>,
+    },
+    AlertResolved {
+        id: String,
+        position: u64,
+        at: DateTime<Utc>,
+    },
+    AlertSnoozed {
+        id: String,
+        until: DateTime<Utc>,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    AlertDismissed {
+        id: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    DeliveryAttempted {
+        id: String,
+        channel: Channel,
+        recipient: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    DeliverySucceeded {
+        id: String,
+        channel: Channel,
+        recipient: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+        /// The provider's id of the message (SMTP queue id, Twilio's `sid`, FCM's `name`).
+        reference: Option<String>,
+    },
+    DeliveryFailed {
+        id: String,
+        channel: Channel,
+        recipient: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+        error: String,
+        /// No later attempt will succeed (a refused address), as against a passing failure.
+        permanent: bool,
+    },
+}
+
+impl AlertEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::AlertRaised { .. } => "AlertRaised",
+            Self::AlertEscalated { .. } => "AlertEscalated",
+            Self::AlertResolved { .. } => "AlertResolved",
+            Self::AlertSnoozed { .. } => "AlertSnoozed",
+            Self::AlertDismissed { .. } => "AlertDismissed",
+            Self::DeliveryAttempted { .. } => "DeliveryAttempted",
+            Self::DeliverySucceeded { .. } => "DeliverySucceeded",
+            Self::DeliveryFailed { .. } => "DeliveryFailed",
+        }
+    }
+}
+
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Open,
+    Dismissed,
+    Resolved,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Dismissed => "dismissed",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// One alert as the events made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub id: String,
+    pub finding: Finding,
+    pub state: State,
+    pub position: u64,
+    pub raised_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub dismissed_by: Option<String>,
+    /// The last successful delivery per (channel, recipient).
+    pub delivered: BTreeMap<(Channel, String), DateTime<Utc>>,
+    /// Attempts made per (channel, recipient) since the last success.
+    pub attempts: BTreeMap<(Channel, String), u32>,
+    /// (channel, recipient) pairs that failed for good.
+    pub undeliverable: Vec<(Channel, String)>,
+}
+
+/// A household's alerts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Alerts {
+    /// Every alert, by id, in the order raised.
+    pub alerts: BTreeMap<String, Alert>,
+    /// The open (or dismissed, not yet resolved) alert of each key.
+    pub open: BTreeMap<String, String>,
+    /// When each key's last alert resolved.
+    pub resolved: BTreeMap<String, DateTime<Utc>>,
+    /// Alerts raised per key so far (for ids).
+    pub raised: BTreeMap<String, u32>,
+}
+
+impl Alerts {
+    /// The open alerts due for notification on `channel` to `recipient` at `now`: not
+    /// dismissed, not snoozed past `now`, not undeliverable there, and never delivered there
+    /// or last delivered at least `policy.repeat` ago.
+    pub fn due(&self, channel: Channel, recipient: &str, now: DateTime<Utc>, policy: &Policy) -> Vec<&Alert> {
+        self.open
+            .values()
+            .filter_map(|id| self.alerts.get(id))
+            .filter(|a| a.state == State::Open)
+            .filter(|a| a.snoozed_until.is_none_or(|u| u <= now))
+            .filter(|a| !a.undeliverable.iter().any(|(c, r)| *c == channel && r == recipient))
+            .filter(|a| {
+                a.delivered.get(&(channel, recipient.to_owned())).is_none_or(|last| now - *last >= policy.repeat)
+            })
+            .collect()
+    }
+}
+
+/// What the shell asks of a household's alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertCommand {
+    /// The findings of an evaluation of `rules` at `position`: raise, escalate and resolve.
+    Evaluate {
+        findings: Vec<Finding>,
+        rules: Vec<Rule>,
+        position: u64,
+        at: DateTime<Utc>,
+        policy: Policy,
+    },
+    Snooze {
+        id: String,
+        until: DateTime<Utc>,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    Dismiss {
+        id: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// A delivery's attempt, or its outcome, as it happened.
+    Delivery(AlertEvent),
+}
+
+/// The alerts aggregate, one stream per household.
+pub struct AlertDecider;
+
+impl crate::decider::Decider for AlertDecider {
+    type State = Alerts;
+    type Command = AlertCommand;
+    type Event = AlertEvent;
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+    fn decide(state: &Alerts, command: &AlertCommand) -> Result<Vec<AlertEvent>, DomainError> {
+        match command {
+            AlertCommand::Evaluate { findings, rules, position, at, policy } => {
+                Ok(evaluate(state, findings, rules, *position, *at, policy))
+            }
+            AlertCommand::Snooze { id, until, by, at } => {
+                let alert = open(state, id)?;
+                if *until <= *at {
+                    return Err(DomainError::Rejected {
+                        line: None,
+                        field: "until".into(),
+                        problem: format!("{until} is not after now ({at})"),
+                    });
+                }
+                if alert.snoozed_until == Some(*until) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![AlertEvent::AlertSnoozed { id: id.clone(), until: *until, by: by.clone(), at: *at }])
+            }
+            AlertCommand::Dismiss { id, by, at } => {
+                let alert =
+                    state.alerts.get(id).ok_or_else(|| DomainError::not_found("alert", format!("no alert {id}")))?;
+                match alert.state {
+                    State::Dismissed => Ok(Vec::new()),
+                    State::Resolved => Err(DomainError::conflict("alert", format!("{id} is resolved already"))),
+                    State::Open => Ok(vec![AlertEvent::AlertDismissed { id: id.clone(), by: by.clone(), at: *at }]),
+                }
+            }
+            AlertCommand::Delivery(event) => match event {
+                AlertEvent::DeliveryAttempted { id, .. }
+                | AlertEvent::DeliverySucceeded { id, .. }
+                | AlertEvent::DeliveryFailed { id, .. } => {
+                    state.alerts.get(id).ok_or_else(|| DomainError::not_found("alert", format!("no alert {id}")))?;
+                    Ok(vec![event.clone()])
+                }
+                other => Err(DomainError::conflict("event", format!("{} is not a delivery", other.event_type()))),
+            },
+        }
+    }
+
+    fn evolve(mut state: Alerts, event: &AlertEvent) -> Alerts {
+        match event {
+            AlertEvent::AlertRaised { id, finding, position, at } => {
+                *state.raised.entry(finding.key.clone()).or_default() += 1;
+                state.open.insert(finding.key.clone(), id.clone());
+                state.alerts.insert(
+                    id.clone(),
+                    Alert {
+                        id: id.clone(),
+                        finding: finding.clone(),
+                        state: State::Open,
+                        position: *position,
+                        raised_at: *at,
+                        updated_at: *at,
+                        resolved_at: None,
+                        snoozed_until: None,
+                        dismissed_by: None,
+                        delivered: BTreeMap::new(),
+                        attempts: BTreeMap::new(),
+                        undeliverable: Vec::new(),
+                    },
+                );
+            }
+            AlertEvent::AlertEscalated { id, finding, position, at } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    (a.finding, a.position, a.updated_at) = (finding.clone(), *position, *at);
+                    // A worse condition is worth hearing again at once.
+                    a.delivered.clear();
+                }
+            }
+            AlertEvent::AlertResolved { id, position, at } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    (a.state, a.position, a.updated_at, a.resolved_at) = (State::Resolved, *position, *at, Some(*at));
+                    state.open.remove(&a.finding.key);
+                    state.resolved.insert(a.finding.key.clone(), *at);
+                }
+            }
+            AlertEvent::AlertSnoozed { id, until, at, .. } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    (a.snoozed_until, a.updated_at) = (Some(*until), *at);
+                }
+            }
+            AlertEvent::AlertDismissed { id, by, at } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    (a.state, a.dismissed_by, a.updated_at) = (State::Dismissed, Some(by.clone()), *at);
+                }
+            }
+            AlertEvent::DeliveryAttempted { id, channel, recipient, .. } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    *a.attempts.entry((*channel, recipient.clone())).or_default() += 1;
+                }
+            }
+            AlertEvent::DeliverySucceeded { id, channel, recipient, at, .. } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    a.delivered.insert((*channel, recipient.clone()), *at);
+                    a.attempts.remove(&(*channel, recipient.clone()));
+                }
+            }
+            AlertEvent::DeliveryFailed { id, channel, recipient, permanent, .. } => {
+                if let Some(a) = state.alerts.get_mut(id) {
+                    if *permanent {
+                        a.undeliverable.push((*channel, recipient.clone()));
+                    }
+                }
+            }
+        }
+        state
+    }
+
+    fn event_type(event: &AlertEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+fn open<'a>(state: &'a Alerts, id: &str) -> Result<&'a Alert, DomainError> {
+    let alert = state.alerts.get(id).ok_or_else(|| DomainError::not_found("alert", format!("no alert {id}")))?;
+    match alert.state {
+        State::Open => Ok(alert),
+        other => Err(DomainError::conflict("alert", format!("{id} is {}", other.as_str()))),
+    }
+}
+
+/// An evaluation's events: see the module's doc.
+fn evaluate(
+    state: &Alerts,
+    findings: &[Finding],
+    rules: &[Rule],
+    position: u64,
+    at: DateTime<Utc>,
+    policy: &Policy,
+) -> Vec<AlertEvent> {
+    let mut events = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in findings {
+        if !seen.insert(f.key.as_str()) {
+            continue;
+        }
+        match state.open.get(&f.key).and_then(|id| state.alerts.get(id)) {
+            Some(a) if f.severity > a.finding.severity => {
+                events.push(AlertEvent::AlertEscalated { id: a.id.clone(), finding: f.clone(), position, at })
+            }
+            Some(_) => {}
+            None => {
+                let cooling = state.resolved.get(&f.key).is_some_and(|r| at - *r < policy.cooldown);
+                if !cooling {
+                    let n = state.raised.get(&f.key).copied().unwrap_or(0) + 1;
+                    events.push(AlertEvent::AlertRaised {
+                        id: format!("{}#{n}", f.key),
+                        finding: f.clone(),
+                        position,
+                        at,
+                    });
+                }
+            }
+        }
+    }
+    for (key, id) in &state.open {
+        let Some(a) = state.alerts.get(id) else { continue };
+        if rules.contains(&a.finding.rule) && !seen.contains(key.as_str()) {
+            events.push(AlertEvent::AlertResolved { id: id.clone(), position, at });
+        }
+    }
+    events
+}
+
+/// The severity at or above which a channel is used.
+pub fn reaches(severity: Severity, threshold: Severity) -> bool {
+    severity >= threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decider::testing::given;
+    use crate::decider::Decider;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            rule: Rule::Drift,
+            severity,
+            key: "drift:smith:core:VTI".into(),
+            household: "smith".into(),
+            portfolio: Some("core".into()),
+            subject: Some("VTI".into()),
+            message: "VTI is 40 points over its target".into(),
+            values: BTreeMap::new(),
+        }
+    }
+
+    fn evaluation(findings: Vec<Finding>, when: &str) -> AlertCommand {
+        AlertCommand::Evaluate {
+            findings,
+            rules: vec![Rule::Drift],
+            position: 7,
+            at: at(when),
+            policy: Policy::default(),
+        }
+    }
+
+    fn run(events: &mut Vec<AlertEvent>, command: AlertCommand) -> Vec<AlertEvent> {
+        let decided = given::<AlertDecider>(events).when(&command).decided.unwrap();
+        events.extend(decided.clone());
+        decided
+    }
+
+    #[test]
+    fn a_condition_raises_one_alert_escalates_and_resolves_when_it_clears() {
+        let mut log = Vec::new();
+        let raised = run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-01T14:30:00Z"));
+        assert!(
+            matches!(&raised[..], [AlertEvent::AlertRaised { id, .. }] if id == "drift:smith:core:VTI#1"),
+            "{raised:?}"
+        );
+        // The same condition again: nothing new.
+        assert!(run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-02T14:30:00Z")).is_empty());
+        // Worse: escalated, same alert.
+        let worse = run(&mut log, evaluation(vec![finding(Severity::Critical)], "2025-12-03T14:30:00Z"));
+        assert!(matches!(&worse[..], [AlertEvent::AlertEscalated { id, .. }] if id.ends_with("#1")), "{worse:?}");
+        // Cleared: resolved.
+        let cleared = run(&mut log, evaluation(vec![], "2025-12-04T14:30:00Z"));
+        assert!(matches!(&cleared[..], [AlertEvent::AlertResolved { .. }]), "{cleared:?}");
+        // Back within the day's cooldown: not raised; after it: a new alert, #2.
+        assert!(run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-04T20:00:00Z")).is_empty());
+        let again = run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-05T15:00:00Z"));
+        assert!(matches!(&again[..], [AlertEvent::AlertRaised { id, .. }] if id.ends_with("#2")), "{again:?}");
+    }
+
+    #[test]
+    fn an_evaluation_of_other_rules_resolves_nothing() {
+        let mut log = Vec::new();
+        run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-01T14:30:00Z"));
+        let other = AlertCommand::Evaluate {
+            findings: vec![],
+            rules: vec![Rule::Drawdown],
+            position: 8,
+            at: at("2025-12-01T15:00:00Z"),
+            policy: Policy::default(),
+        };
+        assert!(run(&mut log, other).is_empty());
+    }
+
+    #[test]
+    fn repeats_count_from_the_last_successful_send_and_snooze_and_dismiss_silence() {
+        let mut log = Vec::new();
+        run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-01T14:30:00Z"));
+        let id = "drift:smith:core:VTI#1".to_owned();
+        let policy = Policy::default();
+        let state = AlertDecider::fold(&log);
+        assert_eq!(state.due(Channel::Email, "ana@example.com", at("2025-12-01T14:31:00Z"), &policy).len(), 1);
+        let sent = AlertEvent::DeliverySucceeded {
+            id: id.clone(),
+            channel: Channel::Email,
+            recipient: "ana@example.com".into(),
+            attempt: 1,
+            at: at("2025-12-01T14:31:00Z"),
+            reference: None,
+        };
+        run(&mut log, AlertCommand::Delivery(sent));
+        let state = AlertDecider::fold(&log);
+        assert!(state.due(Channel::Email, "ana@example.com", at("2025-12-02T14:30:00Z"), &policy).is_empty());
+        assert_eq!(state.due(Channel::Email, "ana@example.com", at("2025-12-02T14:31:00Z"), &policy).len(), 1);
+        assert_eq!(state.due(Channel::Sms, "+15555550100", at("2025-12-01T14:32:00Z"), &policy).len(), 1);
+
+        let snooze = AlertCommand::Snooze {
+            id: id.clone(),
+            until: at("2025-12-03T00:00:00Z"),
+            by: "ana".into(),
+            at: at("2025-12-01T15:00:00Z"),
+        };
+        run(&mut log, snooze);
+        let state = AlertDecider::fold(&log);
+        assert!(state.due(Channel::Sms, "+15555550100", at("2025-12-02T23:59:00Z"), &policy).is_empty());
+        assert_eq!(state.due(Channel::Sms, "+15555550100", at("2025-12-03T00:00:00Z"), &policy).len(), 1);
+
+        run(&mut log, AlertCommand::Dismiss { id: id.clone(), by: "ana".into(), at: at("2025-12-03T01:00:00Z") });
+        let state = AlertDecider::fold(&log);
+        assert!(state.due(Channel::Sms, "+15555550100", at("2025-12-09T00:00:00Z"), &policy).is_empty());
+        // Dismissed is not resolved: the condition lasting raises nothing; clearing resolves it.
+        assert!(run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-04T14:30:00Z")).is_empty());
+        assert!(matches!(
+            &run(&mut log, evaluation(vec![], "2025-12-05T14:30:00Z"))[..],
+            [AlertEvent::AlertResolved { .. }]
+        ));
+        let late = given::<AlertDecider>(&log).when(&AlertCommand::Snooze {
+            id,
+            until: at("2025-12-09T00:00:00Z"),
+            by: "ana".into(),
+            at: at("2025-12-06T00:00:00Z"),
+        });
+        assert!(matches!(late.decided, Err(DomainError::Conflict { .. })));
+    }
+}
