@@ -16,6 +16,8 @@
 //! connection, a 5xx, a rate limit): [`deliver`] tries again only the latter, with exponential
 //! backoff and jitter ([`RetryPolicy`]). No error message holds a secret ([`Secret`]).
 
+pub mod push;
+pub mod sms;
 pub mod templates;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -31,6 +33,8 @@ use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Serialize;
 
+pub use push::{Fcm, FcmConfig};
+pub use sms::{SmsSender, Twilio, TwilioConfig};
 pub use templates::{TemplateError, Templates};
 pub use webhook::{verify_signature, Webhook, WebhookConfig};
 
@@ -340,12 +344,16 @@ pub trait Deliverer: Send + Sync {
 /// Every channel adapter, for a caller that holds one of each kind it is configured with.
 #[derive(Debug, Clone)]
 pub enum Adapter {
+    Sms(Twilio),
+    Push(Fcm),
     Webhook(Webhook),
 }
 
 impl Deliverer for Adapter {
     fn channel(&self) -> Channel {
         match self {
+            Self::Sms(a) => a.channel(),
+            Self::Push(a) => a.channel(),
             Self::Webhook(a) => a.channel(),
         }
     }
@@ -356,6 +364,8 @@ impl Deliverer for Adapter {
         recipient: &'a Recipient,
     ) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
         match self {
+            Self::Sms(a) => a.send(rendered, recipient),
+            Self::Push(a) => a.send(rendered, recipient),
             Self::Webhook(a) => a.send(rendered, recipient),
         }
     }

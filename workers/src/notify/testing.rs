@@ -46,6 +46,11 @@ impl Received {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body's `application/x-www-form-urlencoded` fields.
+    pub(crate) fn form(&self) -> BTreeMap<String, String> {
+        serde_urlencoded::from_bytes(&self.body).unwrap()
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
     }
