@@ -16,6 +16,7 @@
 //! connection, a 5xx, a rate limit): [`deliver`] tries again only the latter, with exponential
 //! backoff and jitter ([`RetryPolicy`]). No error message holds a secret ([`Secret`]).
 
+pub mod email;
 pub mod push;
 pub mod sms;
 pub mod templates;
@@ -33,6 +34,7 @@ use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Serialize;
 
+pub use email::{Mailer, SmtpConfig, TlsMode};
 pub use push::{Fcm, FcmConfig};
 pub use sms::{SmsSender, Twilio, TwilioConfig};
 pub use templates::{TemplateError, Templates};
@@ -344,6 +346,7 @@ pub trait Deliverer: Send + Sync {
 /// Every channel adapter, for a caller that holds one of each kind it is configured with.
 #[derive(Debug, Clone)]
 pub enum Adapter {
+    Email(Mailer),
     Sms(Twilio),
     Push(Fcm),
     Webhook(Webhook),
@@ -352,6 +355,7 @@ pub enum Adapter {
 impl Deliverer for Adapter {
     fn channel(&self) -> Channel {
         match self {
+            Self::Email(a) => a.channel(),
             Self::Sms(a) => a.channel(),
             Self::Push(a) => a.channel(),
             Self::Webhook(a) => a.channel(),
@@ -364,6 +368,7 @@ impl Deliverer for Adapter {
         recipient: &'a Recipient,
     ) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
         match self {
+            Self::Email(a) => a.send(rendered, recipient),
             Self::Sms(a) => a.send(rendered, recipient),
             Self::Push(a) => a.send(rendered, recipient),
             Self::Webhook(a) => a.send(rendered, recipient),
