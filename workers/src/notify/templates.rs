@@ -16,7 +16,7 @@
 //!
 //! Every template sees `alert_id`, `rule`, `severity`, `household`, `household_name`, `title`,
 //! `values` (the rule's figures, a map) and `created_at` (RFC 3339, UTC). The webhook's body is
-//! no template: it is the message as JSON ([`webhook::payload`](super::webhook::payload)).
+//! no template: it is the message as JSON ([`webhook::payload`]).
 
 use std::collections::BTreeMap;
 
