@@ -405,6 +405,8 @@ mod tests {
         );
         assert_eq!(header(&headers, "Message-ID"), "<0190f3a2-7c41-7d1e-9a55-1b2c3d4e5f60.email@cairn.test>");
         assert_eq!(header(&headers, "MIME-Version"), "1.0");
+        let date = chrono::DateTime::parse_from_rfc2822(header(&headers, "Date")).unwrap();
+        assert!((chrono::Utc::now() - date.to_utc()).num_seconds().abs() < 60, "{date}");
         let content_type = header(&headers, "Content-Type");
         assert!(content_type.starts_with("multipart/alternative;"), "{content_type}");
 

@@ -20,6 +20,9 @@
 //! failed connection are `Transient`, any other status (401 for a refused token) `Permanent`.
 //! The message names the error code, so the caller can tell an unregistered token. No message
 //! shows the access token.
+//!
+//! **Repeats**: FCM takes no idempotency key, so a retry after a timeout whose request FCM did
+//! accept may show the notification twice (the app can drop it by `data.alert_id`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

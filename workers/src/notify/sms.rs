@@ -15,6 +15,10 @@
 //! connection are `Transient`; every other status (400 for an invalid or unreachable number,
 //! 401 for refused credentials, 404 for an unknown account) is `Permanent`, its message naming
 //! Twilio's code and words. No message shows the auth token.
+//!
+//! **Repeats**: creating a message takes no idempotency key, so a retry after a timeout whose
+//! request Twilio did accept sends the SMS twice; a retry after a refused connection, a 429 or
+//! a 5xx does not.
 
 use std::time::Duration;
 
