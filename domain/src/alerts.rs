@@ -432,6 +432,115 @@ pub fn reaches(severity: Severity, threshold: Severity) -> bool {
     severity >= threshold
 }
 
+/// Daily caps per channel unless a user sets their own: at most 20 emails and 5 text messages
+/// a day (house policy: enough for every critical alert of a bad day, few enough that a
+/// flapping rule cannot flood a person; push and in-app cost nothing to ignore, webhooks are
+/// machines).
+pub const DEFAULT_DAILY_CAPS: &[(Channel, u32)] = &[(Channel::Email, 20), (Channel::Sms, 5)];
+
+/// A user's quiet hours: no notification from `start` to `end` local time in `time_zone` (a
+/// window across midnight, 22:00 to 07:00, runs into the next day), except an urgent one
+/// (critical) when `urgent_bypass`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+    /// An IANA name, checked when the preferences are set ([`QuietHours::zone`]).
+    pub time_zone: String,
+    pub urgent_bypass: bool,
+}
+
+impl QuietHours {
+    /// The time zone, refused naming the field when it is not an IANA name.
+    pub fn zone(&self) -> Result<chrono_tz::Tz, DomainError> {
+        self.time_zone.parse().map_err(|_| DomainError::Rejected {
+            line: None,
+            field: "time_zone".into(),
+            problem: format!("{:?} is not an IANA time zone", self.time_zone),
+        })
+    }
+
+    /// When the quiet window holding `at` ends, or `None` when `at` is outside it (or the
+    /// zone is unknown: the preferences were checked when set).
+    pub fn ends_after(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let zone = self.zone().ok()?;
+        let local = at.with_timezone(&zone);
+        let (date, time) = (local.date_naive(), local.time());
+        let inside = if self.start <= self.end {
+            self.start <= time && time < self.end
+        } else {
+            time >= self.start || time < self.end
+        };
+        if !inside || self.start == self.end {
+            return None;
+        }
+        // The end is today when it is still ahead, else tomorrow (a window across midnight).
+        let end_date = if time < self.end { date } else { date + Duration::days(1) };
+        let local_end = end_date.and_time(self.end);
+        let instant = |local| match chrono::TimeZone::from_local_datetime(&zone, &local) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+            chrono::LocalResult::None => None,
+        };
+        // An end in the hour skipped by daylight saving time is read an hour later.
+        instant(local_end).or_else(|| instant(local_end + Duration::hours(1)))
+    }
+}
+
+/// A user's alert preferences: the least severity each channel carries (a channel absent is
+/// not used), quiet hours, and daily caps per channel (the defaults where absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub channels: BTreeMap<Channel, Severity>,
+    pub quiet: Option<QuietHours>,
+    pub caps: BTreeMap<Channel, u32>,
+}
+
+/// Whether a notification goes now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Send,
+    /// Not now: quiet hours until this instant.
+    Hold(DateTime<Utc>),
+    /// Not on this channel: the reason (below its severity, not chosen, the day's cap reached).
+    Skip(String),
+}
+
+impl Preferences {
+    /// The daily cap of `channel`.
+    pub fn cap(&self, channel: Channel) -> Option<u32> {
+        self.caps
+            .get(&channel)
+            .copied()
+            .or_else(|| DEFAULT_DAILY_CAPS.iter().find(|(c, _)| *c == channel).map(|(_, n)| *n))
+    }
+
+    /// Whether an alert of `severity` goes on `channel` at `at`, `sent_today` notifications
+    /// having gone on it already that day (in the user's time zone).
+    pub fn decide(&self, channel: Channel, severity: Severity, at: DateTime<Utc>, sent_today: u32) -> Decision {
+        let Some(least) = self.channels.get(&channel) else {
+            return Decision::Skip(format!("{} is not among the user's channels", channel.as_str()));
+        };
+        if severity < *least {
+            return Decision::Skip(format!(
+                "{} is below {} for {}",
+                severity.as_str(),
+                least.as_str(),
+                channel.as_str()
+            ));
+        }
+        if let Some(cap) = self.cap(channel).filter(|cap| sent_today >= *cap) {
+            return Decision::Skip(format!("the day's cap of {cap} on {} is reached", channel.as_str()));
+        }
+        match &self.quiet {
+            Some(q) if !(q.urgent_bypass && severity == Severity::Critical) => match q.ends_after(at) {
+                Some(end) => Decision::Hold(end),
+                None => Decision::Send,
+            },
+            _ => Decision::Send,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,5 +665,59 @@ mod tests {
             at: at("2025-12-06T00:00:00Z"),
         });
         assert!(matches!(late.decided, Err(DomainError::Conflict { .. })));
+    }
+
+    fn preferences(urgent_bypass: bool) -> Preferences {
+        Preferences {
+            channels: [(Channel::Email, Severity::Warning), (Channel::Sms, Severity::Critical)].into_iter().collect(),
+            quiet: Some(QuietHours {
+                start: chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+                end: chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+                time_zone: "America/New_York".into(),
+                urgent_bypass,
+            }),
+            caps: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_across_midnight_hold_until_the_morning_in_the_users_zone() {
+        let p = preferences(false);
+        // 23:30 EST on 1 December is 04:30Z on the 2nd: held to 07:00 EST, 12:00Z.
+        assert_eq!(
+            p.decide(Channel::Email, Severity::Warning, at("2025-12-02T04:30:00Z"), 0),
+            Decision::Hold(at("2025-12-02T12:00:00Z"))
+        );
+        // 06:59 EST: held a minute; 07:00: sent.
+        assert_eq!(
+            p.decide(Channel::Email, Severity::Warning, at("2025-12-02T11:59:00Z"), 0),
+            Decision::Hold(at("2025-12-02T12:00:00Z"))
+        );
+        assert_eq!(p.decide(Channel::Email, Severity::Warning, at("2025-12-02T12:00:00Z"), 0), Decision::Send);
+        // 21:59 EDT in summer is 01:59Z: before the window.
+        assert_eq!(p.decide(Channel::Email, Severity::Warning, at("2025-07-02T01:59:00Z"), 0), Decision::Send);
+        // An urgent alert goes through only with the bypass.
+        assert!(matches!(p.decide(Channel::Sms, Severity::Critical, at("2025-12-02T04:30:00Z"), 0), Decision::Hold(_)));
+        assert_eq!(
+            preferences(true).decide(Channel::Sms, Severity::Critical, at("2025-12-02T04:30:00Z"), 0),
+            Decision::Send
+        );
+    }
+
+    #[test]
+    fn severities_channels_and_daily_caps_decide_the_channel() {
+        let p = preferences(false);
+        let noon = at("2025-12-02T17:00:00Z");
+        assert!(
+            matches!(p.decide(Channel::Sms, Severity::Warning, noon, 0), Decision::Skip(why) if why.contains("below critical"))
+        );
+        assert!(matches!(p.decide(Channel::Push, Severity::Critical, noon, 0), Decision::Skip(_)));
+        assert_eq!(p.decide(Channel::Email, Severity::Critical, noon, 19), Decision::Send);
+        assert!(
+            matches!(p.decide(Channel::Email, Severity::Critical, noon, 20), Decision::Skip(why) if why.contains("cap of 20"))
+        );
+        assert!(
+            matches!(p.decide(Channel::Sms, Severity::Critical, noon, 5), Decision::Skip(why) if why.contains("cap of 5"))
+        );
     }
 }
