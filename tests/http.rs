@@ -1347,6 +1347,8 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "kyc") if path.starts_with("/v1/users") => json!({ "decision": "start" }),
         ("post", "kyc") => json!({ "documents": [{ "kind": "passport", "reference": "vault://1" }] }),
         ("post", "mfa") => json!({}),
+        ("post", "snooze") => json!({ "until": "2100-01-01T00:00:00Z" }),
+        ("post", "dismiss") => json!({}),
         _ => return None,
     };
     Some(body)
@@ -1367,6 +1369,26 @@ async fn every_role_against_every_endpoint_group() {
     let core =
         api.post("/v1/households/smith/portfolios", Some(&sam), json!({ "name": "core", "accounts": ["side"] })).await;
     assert_eq!(core.status, 201, "{}", core.body);
+    // The alert the `{id}` routes name: a finding decided into an alert on smith's stream.
+    let finding = domain::monitoring::Finding {
+        rule: domain::monitoring::Rule::Concentration,
+        severity: domain::monitoring::Severity::Warning,
+        key: "concentration:smith:VTI".into(),
+        household: "smith".into(),
+        portfolio: None,
+        subject: Some("VTI".into()),
+        message: "VTI is all of the household".into(),
+        values: Default::default(),
+    };
+    let evaluation = domain::alerts::AlertCommand::Evaluate {
+        findings: vec![finding],
+        rules: vec![domain::monitoring::Rule::Concentration],
+        position: 1,
+        at: chrono::Utc::now(),
+        policy: Default::default(),
+    };
+    let caller = commands::aggregate::Caller { actor: "test".into(), source: "test".into() };
+    commands::alerts::execute(&commands::Context::new(db.store.clone()), "smith", &evaluation, &caller).await.unwrap();
     let tokens = [
         ("client", Some(sam)),
         ("advisor", Some(api.token("avi@example.com").await)),
@@ -1389,7 +1411,8 @@ async fn every_role_against_every_endpoint_group() {
                 .replace("{portfolio}", "core")
                 .replace("{user_id}", &ids["target@example.com"])
                 .replace("{role}", "advisor")
-                .replace("{symbol}", "VTI");
+                .replace("{symbol}", "VTI")
+                .replace("{id}", "concentration:smith:VTI%231");
             let method = op.method.to_uppercase();
             let a = if op.path.ends_with("/imports") {
                 let mut req =
@@ -1432,6 +1455,24 @@ async fn every_role_against_every_endpoint_group() {
         }
     }
     assert!(checked > 150, "{checked} checks");
+    // The roles allowed snoozed and then dismissed the alert: recorded once each, with who.
+    let alerts = api.get("/v1/households/smith/alerts", &admin).await;
+    let alert = &alerts.body["alerts"][0];
+    assert_eq!(
+        (&alert["state"], &alert["snoozed_until"]),
+        (&json!("dismissed"), &json!("2100-01-01T00:00:00Z")),
+        "{}",
+        alerts.body
+    );
+    assert_eq!(alerts.body["unread"], 0, "{}", alerts.body);
+    let again = api
+        .post(
+            "/v1/households/smith/alerts/concentration:smith:VTI%231/snooze",
+            Some(&admin),
+            json!({ "until": "2100-01-02T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(again.status, 409, "a dismissed alert is not snoozed: {}", again.body);
     drop(server);
     db.remove().await;
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod households;
 pub mod ledger;
 pub mod performance;
@@ -584,6 +585,37 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("post", "/v1/households/{household}/balances", Group::HouseholdWrite, "Record a balance assertion")
         },
         post(ledger::assert_balance),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD, ("all", "query", false, Kind::Flag, "`true`: resolved alerts too.")],
+            response: (200, Some(schema::<alerts::AlertsAnswer>)),
+            description: "The household's alerts, newest first: what the monitoring rules found (drift, drawdown, goal progress, tax losses, risk breaches, concentration, cash drag, large flows, market regime), raised once per condition, with the values that triggered them and the read-model position they reflect; open and dismissed ones unless `all=true`. `unread` counts the open alerts not snoozed now.",
+            ..Op::new("get", "/v1/households/{household}/alerts", Group::HouseholdRead, "Alerts")
+        },
+        get(alerts::list),
+    );
+    let alert_params: &'static [Param] =
+        &[HOUSEHOLD, ("id", "path", true, Kind::Text, "The alert's id (`<key>#<n>`, as listed).")];
+    add(
+        Op {
+            params: alert_params,
+            body: json_body::<alerts::Snooze>(),
+            response: (200, Some(schema::<alerts::Answered>)),
+            description: "No notification of the alert before `until` (`AlertSnoozed`, with who). 409 when the alert is dismissed or resolved; 422 when `until` is not after now.",
+            ..Op::new("post", "/v1/households/{household}/alerts/{id}/snooze", Group::HouseholdWrite, "Snooze an alert")
+        },
+        post(alerts::snooze),
+    );
+    add(
+        Op {
+            params: alert_params,
+            body: json_body::<account::Empty>(),
+            response: (200, Some(schema::<alerts::Answered>)),
+            description: "The alert is seen (`AlertDismissed`, with who): no notification while its condition lasts; it resolves when the condition clears. Dismissing again records nothing; 409 when resolved.",
+            ..Op::new("post", "/v1/households/{household}/alerts/{id}/dismiss", Group::HouseholdWrite, "Dismiss an alert")
+        },
+        post(alerts::dismiss),
     );
     add(
         Op {
