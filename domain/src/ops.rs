@@ -177,6 +177,9 @@ pub struct TaskState {
     pub duration_ms: Option<u64>,
     /// The success's summary, the failure's error, or the skip's reason.
     pub detail: Option<String>,
+    /// The last attempt failed and said another would follow (none started yet: the runner
+    /// stopped in between, so the task is not finished).
+    pub retry_pending: bool,
 }
 
 /// A session's tasks, by name.
@@ -271,12 +274,14 @@ impl crate::decider::Decider for OpsDecider {
                 finished_at: None,
                 duration_ms: None,
                 detail: None,
+                retry_pending: false,
             })
         };
         let (task, t) = match event {
             OpsEvent::TaskStarted { task, phase, attempt, at } => {
                 let mut t = entry(&mut state, task, *phase);
                 (t.status, t.attempts, t.started_at, t.finished_at) = (Status::Running, *attempt, Some(*at), None);
+                t.retry_pending = false;
                 (task, t)
             }
             OpsEvent::TaskSucceeded { task, at, duration_ms, summary, .. } => {
@@ -285,9 +290,10 @@ impl crate::decider::Decider for OpsDecider {
                 t.detail = Some(summary.clone());
                 (task, t)
             }
-            OpsEvent::TaskFailed { task, at, duration_ms, error, .. } => {
+            OpsEvent::TaskFailed { task, at, duration_ms, error, retry, .. } => {
                 let mut t = entry(&mut state, task, Phase::PreMarket);
                 (t.status, t.finished_at, t.duration_ms) = (Status::Failed, Some(*at), Some(*duration_ms));
+                t.retry_pending = *retry;
                 t.detail = Some(error.clone());
                 (task, t)
             }
@@ -403,8 +409,12 @@ mod tests {
                 summary: "ok".into(),
             },
         ];
+        // Stopped after a failure that said another attempt follows: not finished.
+        let between = <OpsDecider as crate::decider::Decider>::fold(&events[..2]);
+        assert_eq!((between.tasks["t"].status, between.tasks["t"].retry_pending), (Status::Failed, true));
         let state = <OpsDecider as crate::decider::Decider>::fold(&events);
         let t = &state.tasks["t"];
+        assert!(!t.retry_pending);
         assert_eq!((t.phase, t.status, t.attempts, t.duration_ms), (Phase::Midday, Status::Succeeded, 2, Some(900)));
         assert_eq!(t.detail.as_deref(), Some("ok"));
     }

@@ -212,10 +212,11 @@ pub fn tasks_of(phase: Phase) -> Vec<&'static TaskSpec> {
 /// with no retry left): nothing of it is left to run.
 pub fn phase_done(state: &OpsState, phase: Phase) -> bool {
     tasks_of(phase).iter().all(|t| {
-        state
-            .tasks
-            .get(t.name)
-            .is_some_and(|s| matches!(s.status, Status::Succeeded | Status::Skipped | Status::Failed))
+        state.tasks.get(t.name).is_some_and(|s| match s.status {
+            Status::Succeeded | Status::Skipped => true,
+            Status::Failed => !s.retry_pending,
+            Status::Running => false,
+        })
     })
 }
 

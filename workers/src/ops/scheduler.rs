@@ -64,7 +64,10 @@ pub async fn catch_up(env: &Env) -> Result<(Vec<(Session, Phase)>, Vec<(Session,
                     grace.num_minutes() as f64 / 60.0
                 );
                 for spec in tasks_of(phase) {
-                    let unfinished = state.tasks.get(spec.name).is_none_or(|t| t.status == Status::Running);
+                    let unfinished = state
+                        .tasks
+                        .get(spec.name)
+                        .is_none_or(|t| t.status == Status::Running || (t.status == Status::Failed && t.retry_pending));
                     if unfinished {
                         let skip = domain::ops::OpsCommand::Skip {
                             task: spec.name.into(),
