@@ -297,6 +297,21 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             run(&db.url, &["alerts", "snooze", "--household", "smith", "--id", &id, "--until", "2100-01-02T00:00:00Z"]);
         assert!(!o.status.success() && common::stderr(&o).contains("is dismissed"), "{}", common::stderr(&o));
 
+        // Wider drift bands for the household: the next evaluation finds no drift, and the
+        // dismissed drift alert resolves.
+        let set = ["rules", "set", "--household", "smith", "--set", "drift_asset=0.5", "--set", "drift_total=0.5"];
+        assert!(run(&db.url, &set).status.success());
+        let o = run(&db.url, &["rules", "list", "--household", "smith", "--format", "json"]);
+        let rules: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+        let drift = rules["rules"].as_array().unwrap().iter().find(|r| r["setting"] == "drift_asset").unwrap().clone();
+        assert_eq!((&drift["value"], &drift["overridden"]), (&"0.5".into(), &"true".into()), "{rules}");
+        let o = run(&db.url, &["alerts", "evaluate", "--as-of", "2025-12-04"]);
+        let evaluated: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+        assert!(evaluated["resolved"].as_u64().unwrap() >= 1, "{evaluated}");
+        let all = list(&["--all"]);
+        let row = all["alerts"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+        assert_eq!(row["state"], "resolved", "{all}");
+
         // Every run is in the audit trail.
         let o = run(
             &db.url,

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use cli::alerts::{alerts, AlertsCmd};
+use cli::alerts::{alerts, rules, AlertsCmd, RulesCmd};
 use cli::calendar::{calendar, CalendarCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
@@ -105,6 +105,10 @@ enum Command {
     /// condition on the household's `alerts-<household>` stream; snooze and dismiss.
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// The monitoring rules' thresholds per household: a profile (conservative, moderate,
+    /// aggressive) and settings overridden by name, recorded as events.
+    #[command(subcommand)]
+    Rules(RulesCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -307,6 +311,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Market(cmd) => report(market(store, &cli.database_url, cmd).await),
         Command::Ops(cmd) => report(ops(store, &cli.database_url, cmd).await),
         Command::Alerts(cmd) => report(alerts(store, &cli.database_url, cmd).await),
+        Command::Rules(cmd) => report(rules(store, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -15,13 +15,17 @@
 //! - **Snoozed** until an instant (no notification before it), or **dismissed** by a person
 //!   (no notification while the condition lasts; once it clears the alert resolves, and a new
 //!   occurrence raises a new alert).
+//!
+//! The household's monitoring thresholds are events on the same stream (`ThresholdsSet`: a
+//! profile and settings overridden by name), so the thresholds in force when an alert fired
+//! are those folded up to it, as of any instant.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::monitoring::{Finding, Rule, Severity};
+use crate::monitoring::{Finding, Profile, Rule, Severity, Thresholds};
 use crate::DomainError;
 
 /// The schema version of every alert event type this code writes.
@@ -140,6 +144,14 @@ pub enum AlertEvent {
         /// No later attempt will succeed (a refused address), as against a passing failure.
         permanent: bool,
     },
+    /// The household's monitoring thresholds: a profile's defaults with some settings
+    /// overridden (by `domain::monitoring::Thresholds::NAMES`, values as text).
+    ThresholdsSet {
+        profile: Profile,
+        overrides: BTreeMap<String, String>,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl AlertEvent {
@@ -153,6 +165,7 @@ impl AlertEvent {
             Self::DeliveryAttempted { .. } => "DeliveryAttempted",
             Self::DeliverySucceeded { .. } => "DeliverySucceeded",
             Self::DeliveryFailed { .. } => "DeliveryFailed",
+            Self::ThresholdsSet { .. } => "ThresholdsSet",
         }
     }
 }
@@ -207,9 +220,22 @@ pub struct Alerts {
     pub resolved: BTreeMap<String, DateTime<Utc>>,
     /// Alerts raised per key so far (for ids).
     pub raised: BTreeMap<String, u32>,
+    /// The household's profile (moderate until set) and its overridden settings.
+    pub profile: Option<Profile>,
+    pub overrides: BTreeMap<String, String>,
 }
 
 impl Alerts {
+    /// The thresholds in force: the profile's defaults with the overrides applied (each was
+    /// checked when it was set).
+    pub fn thresholds(&self) -> Thresholds {
+        let mut t = Thresholds::of(self.profile.unwrap_or(Profile::Moderate));
+        for (name, value) in &self.overrides {
+            let _ = t.set(name, value);
+        }
+        t
+    }
+
     /// The open alerts due for notification on `channel` to `recipient` at `now`: not
     /// dismissed, not snoozed past `now`, not undeliverable there, and never delivered there
     /// or last delivered at least `policy.repeat` ago.
@@ -251,6 +277,14 @@ pub enum AlertCommand {
     },
     /// A delivery's attempt, or its outcome, as it happened.
     Delivery(AlertEvent),
+    /// Sets the profile (when given) and settings by name (`("drift_asset", "0.04")`; an empty
+    /// value takes the setting back to the profile's default).
+    SetThresholds {
+        profile: Option<Profile>,
+        settings: Vec<(String, String)>,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The alerts aggregate, one stream per household.
@@ -289,6 +323,25 @@ impl crate::decider::Decider for AlertDecider {
                     State::Resolved => Err(DomainError::conflict("alert", format!("{id} is resolved already"))),
                     State::Open => Ok(vec![AlertEvent::AlertDismissed { id: id.clone(), by: by.clone(), at: *at }]),
                 }
+            }
+            AlertCommand::SetThresholds { profile, settings, by, at } => {
+                let profile = profile.or(state.profile).unwrap_or(Profile::Moderate);
+                let mut overrides = state.overrides.clone();
+                for (name, value) in settings {
+                    if value.trim().is_empty() {
+                        if !Thresholds::NAMES.contains(&name.as_str()) {
+                            Thresholds::of(profile).set(name, "0")?;
+                        }
+                        overrides.remove(name);
+                    } else {
+                        Thresholds::of(profile).set(name, value)?;
+                        overrides.insert(name.clone(), value.trim().to_owned());
+                    }
+                }
+                if state.profile == Some(profile) && state.overrides == overrides {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![AlertEvent::ThresholdsSet { profile, overrides, by: by.clone(), at: *at }])
             }
             AlertCommand::Delivery(event) => match event {
                 AlertEvent::DeliveryAttempted { id, .. }
@@ -359,6 +412,10 @@ impl crate::decider::Decider for AlertDecider {
                     a.delivered.insert((*channel, recipient.clone()), *at);
                     a.attempts.remove(&(*channel, recipient.clone()));
                 }
+            }
+            AlertEvent::ThresholdsSet { profile, overrides, .. } => {
+                state.profile = Some(*profile);
+                state.overrides = overrides.clone();
             }
             AlertEvent::DeliveryFailed { id, channel, recipient, permanent, .. } => {
                 if let Some(a) = state.alerts.get_mut(id) {
@@ -665,6 +722,30 @@ mod tests {
             at: at("2025-12-06T00:00:00Z"),
         });
         assert!(matches!(late.decided, Err(DomainError::Conflict { .. })));
+    }
+
+    #[test]
+    fn thresholds_are_a_profile_with_settings_overridden_by_name() {
+        let set = |profile, settings: &[(&str, &str)]| AlertCommand::SetThresholds {
+            profile,
+            settings: settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            by: "avi".into(),
+            at: at("2025-12-01T10:00:00Z"),
+        };
+        let mut log = Vec::new();
+        run(&mut log, set(Some(Profile::Conservative), &[("drift_asset", "0.03")]));
+        let state = AlertDecider::fold(&log);
+        assert_eq!(state.thresholds().get("drift_asset").as_deref(), Some("0.03"));
+        assert_eq!(state.thresholds().get("concentration"), Thresholds::of(Profile::Conservative).get("concentration"));
+        // The same again records nothing; an empty value goes back to the profile's default.
+        assert!(run(&mut log, set(None, &[("drift_asset", "0.03")])).is_empty());
+        run(&mut log, set(None, &[("drift_asset", "")]));
+        assert_eq!(AlertDecider::fold(&log).thresholds(), Thresholds::of(Profile::Conservative));
+        // A bad value names the setting; nothing is recorded.
+        let bad = given::<AlertDecider>(&log).when(&set(None, &[("drawdown", "lots")])).decided;
+        assert!(matches!(&bad, Err(DomainError::Rejected { field, .. }) if field == "drawdown"), "{bad:?}");
+        let unknown = given::<AlertDecider>(&log).when(&set(None, &[("colour", "")])).decided;
+        assert!(matches!(&unknown, Err(DomainError::Rejected { field, .. }) if field == "colour"), "{unknown:?}");
     }
 
     fn preferences(urgent_bypass: bool) -> Preferences {

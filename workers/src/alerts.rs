@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use commands::aggregate::Caller;
 use commands::{CommandError, Context};
 use domain::alerts::{AlertCommand, AlertEvent, Policy};
-use domain::monitoring::{evaluate, Profile, Rule, Thresholds};
+use domain::monitoring::{evaluate, Rule};
 use event_store::{EventStore as _, Store};
 use projections::db::Db;
 use queries::read::Reader;
@@ -53,10 +53,11 @@ pub async fn evaluate_all(
     }
     let snapshot_db = reader.db.clone();
     let caller = Caller { actor: "cairn monitoring".into(), source: "monitoring".into() };
-    let thresholds = Thresholds::of(Profile::Moderate);
     let mut done = Evaluated { position, ..Evaluated::default() };
     for household in queries::monitoring::households(&snapshot_db).await? {
         let snapshot = queries::monitoring::snapshot(&snapshot_db, &household, as_of).await?;
+        // The household's own thresholds (`cairn rules set`), the moderate profile's otherwise.
+        let thresholds = commands::alerts::state(cx, &household).await?.thresholds();
         let findings = evaluate(&snapshot, &thresholds);
         done.households += 1;
         done.findings += findings.len();

@@ -134,3 +134,86 @@ pub(crate) async fn alerts(store: Store, url: &str, cmd: AlertsCmd) -> anyhow::R
     }
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCmd {
+    /// The household's monitoring thresholds: each setting, its value, the profile's default,
+    /// and whether it is overridden.
+    List {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Sets the household's profile (conservative, moderate, aggressive) and settings by name
+    /// (`--set drift_asset=0.04 --set concentration=0.2`; `name=` takes one back to the
+    /// profile's default). Recorded on the household's alerts stream (`ThresholdsSet`), so the
+    /// thresholds in force when an alert fired are known as of any instant. A bad name or
+    /// value is refused, naming it.
+    Set {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        settings: Vec<String>,
+    },
+}
+
+pub(crate) async fn rules(store: Store, cmd: RulesCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store);
+    match cmd {
+        RulesCmd::List { household, format } => {
+            let state = commands::alerts::state(&cx, &household).await?;
+            let profile = state.profile.unwrap_or(domain::monitoring::Profile::Moderate);
+            let defaults = domain::monitoring::Thresholds::of(profile);
+            let now = state.thresholds();
+            let rows = domain::monitoring::Thresholds::NAMES
+                .iter()
+                .map(|name| {
+                    vec![
+                        (*name).to_owned(),
+                        now.get(name).unwrap_or_default(),
+                        defaults.get(name).unwrap_or_default(),
+                        state.overrides.contains_key(*name).to_string(),
+                    ]
+                })
+                .collect();
+            let report = queries::reports::Report {
+                name: "rules",
+                columns: vec!["setting", "value", "default", "overridden"],
+                rows,
+                totals: Vec::new(),
+                summary: vec![
+                    ("household", serde_json::json!(domain::streams::household_key(&household))),
+                    ("profile", serde_json::json!(profile.as_str())),
+                ],
+            };
+            outln!("{}", with_newline(report.render(format.into())).trim_end())?;
+        }
+        RulesCmd::Set { household, profile, settings } => {
+            let profile = match profile {
+                None => None,
+                Some(p) => Some(p.parse::<domain::monitoring::Profile>()?),
+            };
+            let settings = settings
+                .iter()
+                .map(|s| {
+                    s.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .ok_or_else(|| anyhow::anyhow!("set: {s:?} is not NAME=VALUE"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let who = caller("cairn rules set");
+            let command = domain::alerts::AlertCommand::SetThresholds {
+                profile,
+                settings,
+                by: who.actor.clone(),
+                at: chrono::Utc::now(),
+            };
+            let done = commands::alerts::execute(&cx, &household, &command, &who).await?;
+            outln!("{}", serde_json::json!({ "recorded": done.events.len() }))?;
+        }
+    }
+    Ok(())
+}
