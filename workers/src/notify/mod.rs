@@ -25,7 +25,7 @@ pub(crate) mod testing;
 pub mod webhook;
 
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -41,43 +41,66 @@ pub use templates::{TemplateError, Templates};
 pub use webhook::{verify_signature, Webhook, WebhookConfig};
 
 /// A credential (an SMTP password, a webhook's signing secret, Twilio's auth token, an FCM
-/// access token): it never prints (`Debug` and `Display` show `***`) and is read only where a
-/// request is built ([`Secret::expose`]).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// access token): the same never-printing type as a market data vendor's key.
+pub use crate::market::provider::ApiKey as Secret;
 
-impl Secret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
+/// `text` with every non-empty secret replaced by `***`.
+pub(crate) use crate::market::providers::http::scrub;
 
-    /// The secret itself, for the request that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+/// A transport failure of a POST to `shown` as a transient error, `secrets` scrubbed.
+pub(crate) fn transport_error(
+    channel: Channel,
+    shown: &str,
+    e: &reqwest::Error,
+    timeout: Duration,
+    secrets: &[&Secret],
+) -> DeliveryError {
+    DeliveryError::transient(channel, scrub(&transport_message("POST", shown, e, timeout), secrets))
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
+/// `base` with `segments` appended to its path and no query: a service's endpoint.
+pub(crate) fn endpoint(
+    channel: Channel,
+    base: &reqwest::Url,
+    segments: &[&str],
+) -> Result<reqwest::Url, DeliveryError> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.path_segments_mut()
+        .map_err(|()| {
+            DeliveryError::permanent(
+                channel,
+                format!("the base URL {} cannot take a path", crate::market::providers::http::shown(base)),
+            )
+        })?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
 }
 
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
+/// The wait a response's `Retry-After` asks for, at most `cap`.
+pub(crate) fn retry_after(response: &reqwest::Response, cap: Duration) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::market::providers::http::parse_retry_after(v, Utc::now()))
+        .map(|wait| wait.min(cap))
 }
 
-/// `text` with every non-empty secret in `secrets` replaced by `***`.
-pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets {
-        if !secret.expose().is_empty() {
-            text = text.replace(secret.expose(), "***");
-        }
+/// A service's refusal: transient (tried again, after `retry_after` when it asked) or
+/// permanent.
+pub(crate) fn refusal(
+    channel: Channel,
+    message: String,
+    transient: bool,
+    retry_after: Option<Duration>,
+) -> DeliveryError {
+    if transient {
+        DeliveryError::Transient { channel, message, retry_after }
+    } else {
+        DeliveryError::permanent(channel, message)
     }
-    text
 }
 
 /// A transport failure in words: what happened and its causes (never the request's URL, which
@@ -103,30 +126,8 @@ pub(crate) fn transport_message(method: &str, shown: &str, e: &reqwest::Error, t
     format!("{method} {shown}: {what}{detail}")
 }
 
-/// How urgent an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How urgent an alert is: the monitoring rules' own grades.
+pub use domain::monitoring::Severity;
 
 /// An alert to deliver, as the alert engine raised it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,38 +148,9 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-/// A way to reach someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Email,
-    Sms,
-    Push,
-    Webhook,
-    /// Shown in cairn itself: its delivery is the event the integrator records, so no adapter
-    /// here sends it; [`templates`] renders its title and body.
-    InApp,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 5] = [Self::Email, Self::Sms, Self::Push, Self::Webhook, Self::InApp];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-            Self::Push => "push",
-            Self::Webhook => "webhook",
-            Self::InApp => "in_app",
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A way to reach someone: the alerts' own channels (`InApp`'s delivery is the event the
+/// integrator records, so no adapter here sends it; [`templates`] renders its title and body).
+pub use domain::alerts::Channel;
 
 /// A message rendered for one channel, with the alert it delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,7 +462,7 @@ mod tests {
     #[test]
     fn a_secret_never_prints() {
         let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?} {secret}"), "Secret(***) ***");
+        assert_eq!(format!("{secret:?} {secret}"), "ApiKey(***) ***");
         assert_eq!(secret.expose(), "hunter2");
         assert_eq!(scrub("user hunter2 refused", &[&secret, &Secret::new("")]), "user *** refused");
     }

@@ -27,17 +27,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::future::BoxFuture;
-use reqwest::header::RETRY_AFTER;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    mismatch, scrub, transport_message, Channel, Content, Delivered, Deliverer, DeliveryError, Recipient, Rendered,
-    Secret,
+    endpoint, mismatch, refusal, retry_after, scrub, transport_error, Channel, Content, Delivered, Deliverer,
+    DeliveryError, Recipient, Rendered, Secret,
 };
-use crate::market::providers::http::{parse_retry_after, shown};
+use crate::market::providers::http::shown;
 
 /// A Firebase project.
 #[derive(Debug, Clone)]
@@ -122,18 +120,8 @@ impl Fcm {
     }
 
     fn url(&self) -> Result<Url, DeliveryError> {
-        let mut url = self.config.base_url.clone();
-        url.set_query(None);
-        {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                DeliveryError::permanent(
-                    Channel::Push,
-                    format!("the base URL {} cannot take a path", shown(&self.config.base_url)),
-                )
-            })?;
-            path.pop_if_empty().extend(["v1", "projects", self.config.project_id.as_str(), "messages:send"]);
-        }
-        Ok(url)
+        let segments = ["v1", "projects", self.config.project_id.as_str(), "messages:send"];
+        endpoint(Channel::Push, &self.config.base_url, &segments)
     }
 
     fn secrets(&self) -> [&Secret; 1] {
@@ -160,12 +148,7 @@ impl Fcm {
             .await
             .map_err(|e| self.transport(&shown, &e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()))
-            .map(|wait| wait.min(self.config.max_retry_after));
+        let retry_after = retry_after(&response, self.config.max_retry_after);
         let bytes = response.bytes().await.map_err(|e| self.transport(&shown, &e))?;
         if status.is_success() {
             let sent: Sent = serde_json::from_slice(&bytes).map_err(|e| {
@@ -199,18 +182,11 @@ impl Fcm {
             Some("UNREGISTERED" | "INVALID_ARGUMENT" | "SENDER_ID_MISMATCH" | "THIRD_PARTY_AUTH_ERROR") => false,
             _ => status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
         };
-        if transient {
-            Err(DeliveryError::Transient { channel: Channel::Push, message, retry_after })
-        } else {
-            Err(DeliveryError::permanent(Channel::Push, message))
-        }
+        Err(refusal(Channel::Push, message, transient, retry_after))
     }
 
     fn transport(&self, shown: &str, e: &reqwest::Error) -> DeliveryError {
-        DeliveryError::transient(
-            Channel::Push,
-            scrub(&transport_message("POST", shown, e, self.config.timeout), &self.secrets()),
-        )
+        transport_error(Channel::Push, shown, e, self.config.timeout, &self.secrets())
     }
 }
 

@@ -22,17 +22,15 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::future::BoxFuture;
-use reqwest::header::RETRY_AFTER;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::{
-    mismatch, scrub, transport_message, Channel, Content, Delivered, Deliverer, DeliveryError, Recipient, Rendered,
-    Secret,
+    endpoint, mismatch, refusal, retry_after, scrub, transport_error, Channel, Content, Delivered, Deliverer,
+    DeliveryError, Recipient, Rendered, Secret,
 };
-use crate::market::providers::http::{parse_retry_after, shown};
+use crate::market::providers::http::shown;
 
 /// Who the message comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,18 +96,8 @@ impl Twilio {
     }
 
     fn url(&self) -> Result<Url, DeliveryError> {
-        let mut url = self.config.base_url.clone();
-        url.set_query(None);
-        {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                DeliveryError::permanent(
-                    Channel::Sms,
-                    format!("the base URL {} cannot take a path", shown(&self.config.base_url)),
-                )
-            })?;
-            path.pop_if_empty().extend(["2010-04-01", "Accounts", self.config.account_sid.as_str(), "Messages.json"]);
-        }
-        Ok(url)
+        let segments = ["2010-04-01", "Accounts", self.config.account_sid.as_str(), "Messages.json"];
+        endpoint(Channel::Sms, &self.config.base_url, &segments)
     }
 
     fn secrets(&self) -> [&Secret; 1] {
@@ -134,12 +122,7 @@ impl Twilio {
             .await
             .map_err(|e| self.transport(&shown, &e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()))
-            .map(|wait| wait.min(self.config.max_retry_after));
+        let retry_after = retry_after(&response, self.config.max_retry_after);
         let bytes = response.bytes().await.map_err(|e| self.transport(&shown, &e))?;
         if status.is_success() {
             let created: Created = serde_json::from_slice(&bytes).map_err(|e| {
@@ -172,18 +155,12 @@ impl Twilio {
             format!("POST {shown}: HTTP {}: {said}", status.as_u16())
         };
         let message = scrub(&message, &self.secrets());
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Err(DeliveryError::Transient { channel: Channel::Sms, message, retry_after })
-        } else {
-            Err(DeliveryError::permanent(Channel::Sms, message))
-        }
+        let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        Err(refusal(Channel::Sms, message, transient, retry_after))
     }
 
     fn transport(&self, shown: &str, e: &reqwest::Error) -> DeliveryError {
-        DeliveryError::transient(
-            Channel::Sms,
-            scrub(&transport_message("POST", shown, e, self.config.timeout), &self.secrets()),
-        )
+        transport_error(Channel::Sms, shown, e, self.config.timeout, &self.secrets())
     }
 }
 

@@ -3,11 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, Method, Uri};
 use chrono::{TimeZone, Utc};
 use reqwest::Url;
 
@@ -56,30 +54,8 @@ impl Received {
     }
 }
 
-/// A [`receive`] server's answer to one request: a status, headers, a body, after a delay.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    delay: Duration,
-}
-
-impl Reply {
-    pub(crate) fn new(status: u16, body: impl Into<String>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into(), delay: Duration::ZERO }
-    }
-
-    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub(crate) fn delay(mut self, delay: Duration) -> Self {
-        self.delay = delay;
-        self
-    }
-}
+/// A [`receive`] server's answer to one request: the market adapters' test replies.
+pub(crate) use crate::market::providers::testing::Reply;
 
 /// A server on 127.0.0.1 (a free port): every request is recorded, then answered by
 /// `respond` (given the request and how many came before it).
@@ -111,15 +87,7 @@ pub(crate) async fn receive(respond: impl Fn(&Received, usize) -> Reply + Send +
                 log.push(request);
                 reply
             };
-            if !reply.delay.is_zero() {
-                tokio::time::sleep(reply.delay).await;
-            }
-            let mut headers = HeaderMap::new();
-            for (name, value) in reply.headers {
-                headers
-                    .insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(&value).unwrap());
-            }
-            (StatusCode::from_u16(reply.status).unwrap(), headers, reply.body).into_response()
+            reply.send().await
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

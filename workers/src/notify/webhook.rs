@@ -23,15 +23,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use hmac::{Hmac, Mac};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use reqwest::{StatusCode, Url};
 use sha2::Sha256;
 
 use super::{
-    mismatch, scrub, transport_message, Channel, Content, Delivered, Deliverer, DeliveryError, Message, Recipient,
-    Rendered, Secret,
+    mismatch, refusal, retry_after, scrub, transport_error, Channel, Content, Delivered, Deliverer, DeliveryError,
+    Message, Recipient, Rendered, Secret,
 };
-use crate::market::providers::http::{parse_retry_after, shown};
+use crate::market::providers::http::shown;
 
 pub const TIMESTAMP_HEADER: &str = "Cairn-Timestamp";
 pub const SIGNATURE_HEADER: &str = "Cairn-Signature";
@@ -109,12 +109,7 @@ impl Webhook {
         if status.is_success() {
             return Ok(Delivered { provider_id: None });
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()))
-            .map(|wait| wait.min(self.config.max_retry_after));
+        let retry_after = retry_after(&response, self.config.max_retry_after);
         let location =
             response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
         // The start of what the receiver said, for the message.
@@ -130,17 +125,14 @@ impl Webhook {
             message.push_str(&format!(": {said}"));
         }
         let message = scrub(&message, &[&self.config.secret]);
-        if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
-        {
-            Err(DeliveryError::Transient { channel: Channel::Webhook, message, retry_after })
-        } else {
-            Err(DeliveryError::permanent(Channel::Webhook, message))
-        }
+        let transient = status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        Err(refusal(Channel::Webhook, message, transient, retry_after))
     }
 
     fn transport(&self, shown: &str, e: &reqwest::Error) -> DeliveryError {
-        let message = transport_message("POST", shown, e, self.config.timeout);
-        DeliveryError::transient(Channel::Webhook, scrub(&message, &[&self.config.secret]))
+        transport_error(Channel::Webhook, shown, e, self.config.timeout, &[&self.config.secret])
     }
 }
 

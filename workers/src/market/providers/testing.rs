@@ -108,6 +108,18 @@ impl Reply {
         self.delay = delay;
         self
     }
+
+    /// The answer, after the reply's delay.
+    pub(crate) async fn send(self) -> axum::response::Response {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.headers {
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(&value).unwrap());
+        }
+        (StatusCode::from_u16(self.status).unwrap(), headers, self.body).into_response()
+    }
 }
 
 pub(crate) struct Server {
@@ -135,17 +147,7 @@ pub(crate) async fn serve(respond: impl Fn(&Seen) -> Reply + Send + Sync + 'stat
                 let request = Seen { path: uri.path().to_owned(), query, headers };
                 let reply = respond(&request);
                 log.lock().unwrap().push(request);
-                if !reply.delay.is_zero() {
-                    tokio::time::sleep(reply.delay).await;
-                }
-                let mut headers = HeaderMap::new();
-                for (name, value) in reply.headers {
-                    headers.insert(
-                        HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                        HeaderValue::from_str(&value).unwrap(),
-                    );
-                }
-                (StatusCode::from_u16(reply.status).unwrap(), headers, reply.body).into_response()
+                reply.send().await
             }
         },
     );
