@@ -780,6 +780,19 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert!(caption.starts_with("Growth of €1"), "{caption}");
     d.screenshot("web-performance-in-euros.png").await;
 
+    // Alerts arrive live: with a concentration threshold of 1%, an evaluation raises an alert
+    // for the household's VTI; the bell counts it over the stream, without a reload; the panel
+    // lists it, and dismissing it takes it off the count.
+    assert_eq!(d.text("#alerts-count").await.as_deref(), Some("0"));
+    cli(&db.url, dir.path(), &["rules", "set", "--household", "smith", "--set", "concentration=0.01"], "");
+    cli(&db.url, dir.path(), &["alerts", "evaluate"], "");
+    let unread: u32 = d.wait_text("#alerts-count", |t| t != "0").await.parse().unwrap();
+    d.click("#alerts-bell").await;
+    d.wait_text("#alerts-list", |t| t.contains("VTI")).await;
+    d.click("#alerts-list li[data-state='open'] .alert-dismiss").await;
+    d.wait_text("#alerts-count", |t| t == (unread - 1).to_string()).await;
+    d.wait_text("#alerts-list", |t| t.contains("(dismissed)")).await;
+
     // Signing out closes the live prices' socket.
     d.click("#nav-overview").await;
     d.wait_text("#positions-table td[data-live-symbol='VTI']", |t| t == "$231.42").await;

@@ -324,6 +324,7 @@
     await Promise.all([loadMe(), loadHouseholds()]);
     showSection(sectionFromHash(), { force: true });
     startStream();
+    loadAlerts().catch(() => {});
   }
 
   function renderUser() {
@@ -379,6 +380,7 @@
     clearTradeForm();
     loadSection(state.section);
     startStream();
+    loadAlerts().catch(() => {});
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -2100,11 +2102,13 @@
     }
   }
 
-  /** Any event: note its position and refresh the visible tables 300 ms after the last one. */
+  /** Any event: note its position and refresh the visible tables 300 ms after the last one;
+   *  an alert's event (raised, resolved, snoozed, …) refreshes the bell at once. */
   function onStreamEvent(text) {
     try {
       const event = JSON.parse(text);
       notePosition(event.position);
+      if (typeof event.type === "string" && event.type.startsWith("Alert")) loadAlerts();
     } catch (_) {
       // A keep-alive or something we do not know: still a hint that data moved.
     }
@@ -2113,6 +2117,73 @@
     state.streamDebounce = setTimeout(() => {
       if (state.section !== "security" && state.section !== "import") loadSection(state.section);
     }, 300);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Alerts: the bell's unread count, the panel's list, snooze and dismiss
+  // (GET /v1/households/{h}/alerts, POST …/alerts/{id}/snooze|dismiss).
+
+  async function loadAlerts() {
+    const household = state.household;
+    if (!household || state.asOf) return;
+    let data;
+    try {
+      data = await api(`/v1/households/${encodeURIComponent(household)}/alerts`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return;
+      throw err;
+    }
+    if (household !== state.household) return;
+    $("alerts-count").textContent = String(data.unread);
+    $("alerts-bell").classList.toggle("unread", data.unread > 0);
+    const list = $("alerts-list");
+    list.replaceChildren();
+    for (const alert of data.alerts) {
+      const li = document.createElement("li");
+      li.dataset.alertId = alert.id;
+      li.dataset.state = alert.state;
+      const severity = document.createElement("span");
+      severity.className = `severity ${alert.severity}`;
+      severity.textContent = alert.severity;
+      const message = document.createElement("span");
+      message.className = "message";
+      const snoozed = alert.snoozed_until && new Date(alert.snoozed_until) > new Date();
+      message.textContent = alert.message + (alert.state === "dismissed" ? " (dismissed)" : snoozed ? " (snoozed)" : "");
+      li.append(severity, message);
+      if (alert.state === "open" && canImport()) {
+        const snooze = document.createElement("button");
+        snooze.type = "button";
+        snooze.className = "secondary alert-snooze";
+        snooze.textContent = "Snooze a day";
+        snooze.addEventListener("click", () => answerAlert(alert.id, "snooze",
+          { until: new Date(Date.now() + 86400000).toISOString() }));
+        const dismiss = document.createElement("button");
+        dismiss.type = "button";
+        dismiss.className = "secondary alert-dismiss";
+        dismiss.textContent = "Dismiss";
+        dismiss.addEventListener("click", () => answerAlert(alert.id, "dismiss", {}));
+        li.append(snooze, dismiss);
+      }
+      list.append(li);
+    }
+    $("alerts-empty").hidden = data.alerts.length > 0;
+  }
+
+  async function answerAlert(id, action, body) {
+    const household = encodeURIComponent(state.household);
+    try {
+      await api(`/v1/households/${household}/alerts/${encodeURIComponent(id)}/${action}`, { method: "POST", body });
+      await loadAlerts();
+    } catch (err) {
+      showAppError(err);
+    }
+  }
+
+  function toggleAlerts() {
+    const panel = $("alerts-panel");
+    panel.hidden = !panel.hidden;
+    $("alerts-bell").setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden) loadAlerts().catch((err) => showAppError(err));
   }
 
   /** The household's live updates (the top bar's #updates-status): "● Live", "○ Reconnecting…". */
@@ -2406,6 +2477,7 @@
   function wire() {
     $("login-form").addEventListener("submit", onLoginSubmit);
     $("logout").addEventListener("click", onLogout);
+    $("alerts-bell").addEventListener("click", toggleAlerts);
     $("household-select").addEventListener("change", onHouseholdChange);
     $("asof-form").addEventListener("submit", onAsOfApply);
     $("asof-clear").addEventListener("click", () => setAsOf(null));
