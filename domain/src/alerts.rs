@@ -490,11 +490,6 @@ fn evaluate(
     events
 }
 
-/// The severity at or above which a channel is used.
-pub fn reaches(severity: Severity, threshold: Severity) -> bool {
-    severity >= threshold
-}
-
 /// Daily caps per channel unless a user sets their own: at most 20 emails and 5 text messages
 /// a day (house policy: enough for every critical alert of a bad day, few enough that a
 /// flapping rule cannot flood a person; push and in-app cost nothing to ignore, webhooks are

@@ -269,6 +269,15 @@ pub fn session_on_or_after(d: NaiveDate) -> Session {
     d.iter_days().find_map(session).expect("the calendar has a trading day after any date")
 }
 
+/// The day of the last session before `d`.
+pub fn previous_session(d: NaiveDate) -> NaiveDate {
+    let mut day = d - Duration::days(1);
+    while is_market_closed(day) {
+        day -= Duration::days(1);
+    }
+    day
+}
+
 /// The instant of the wall-clock time `t` on `d` in New York. A time skipped by the change to
 /// daylight saving time (02:00–03:00 on its Sunday) is read an hour later, one repeated by the
 /// change back is its first occurrence; the exchange's times (04:00 to 20:00) are never either.
@@ -432,6 +441,9 @@ mod tests {
         // Friday 10 January's open.
         assert_eq!(next_edge(at("2025-01-08T15:00:00Z")).0, Edge::Close);
         assert_eq!(next_edge(at("2025-01-08T21:00:00Z")).1, at("2025-01-10T14:30:00Z"));
+        // The session before Friday 10 January is Wednesday the 8th; before Monday, Friday.
+        assert_eq!(previous_session(d("2025-01-10")), d("2025-01-08"));
+        assert_eq!(previous_session(d("2025-01-13")), d("2025-01-10"));
         // Exactly at an open: the next edge is that day's close.
         assert_eq!(next_edge(at("2025-01-10T14:30:00Z")).1, at("2025-01-10T21:00:00Z"));
     }

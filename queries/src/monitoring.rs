@@ -82,13 +82,22 @@ pub async fn snapshot(db: &Db, key: &str, as_of: NaiveDate) -> projections::Resu
         }
         s.portfolios.push(snapshot);
     }
-    let taxable: BTreeSet<String> = records(db, &ACCOUNTS, &scope)
+    s.lots = lots(db, Some(key), as_of).await?.into_iter().map(|(_, lot)| lot).collect();
+    Ok(s)
+}
+
+/// Every open lot (of one household, or of all) at its symbol's latest close on or before
+/// `as_of`, with its household; a lot whose symbol has no close is left out.
+pub async fn lots(db: &Db, household: Option<&str>, as_of: NaiveDate) -> projections::Result<Vec<(String, Lot)>> {
+    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
+    let taxable: BTreeSet<(String, String)> = records(db, &ACCOUNTS, &scope)
         .await?
         .iter()
         .filter(|a| a.text("account_type").and_then(|t| t.parse::<AccountType>().ok()) == Some(AccountType::Taxable))
-        .map(|a| a.str("account").to_owned())
+        .map(|a| (a.str("household").to_owned(), a.str("account").to_owned()))
         .collect();
     let mut closes: BTreeMap<String, Option<Decimal>> = BTreeMap::new();
+    let mut out = Vec::new();
     for lot in records(db, &LOTS, &scope).await? {
         let symbol = lot.str("symbol").to_owned();
         if !closes.contains_key(&symbol) {
@@ -103,15 +112,20 @@ pub async fn snapshot(db: &Db, key: &str, as_of: NaiveDate) -> projections::Resu
         else {
             continue;
         };
-        s.lots.push(Lot {
-            id: lot.str("lot_id").to_owned(),
-            account: lot.str("account").to_owned(),
-            symbol,
-            acquired,
-            cost: lot.dec("basis").unwrap_or_default() + lot.dec("wash_adjustment").unwrap_or_default(),
-            value: *close * quantity,
-            taxable: taxable.contains(lot.str("account")),
-        });
+        let (household, account) = (lot.str("household").to_owned(), lot.str("account").to_owned());
+        let taxable = taxable.contains(&(household.clone(), account.clone()));
+        out.push((
+            household,
+            Lot {
+                id: lot.str("lot_id").to_owned(),
+                account,
+                symbol,
+                acquired,
+                cost: lot.dec("basis").unwrap_or_default() + lot.dec("wash_adjustment").unwrap_or_default(),
+                value: *close * quantity,
+                taxable,
+            },
+        ));
     }
-    Ok(s)
+    Ok(out)
 }

@@ -41,99 +41,97 @@ pub struct TaskSpec {
     pub after: &'static [&'static str],
     pub priority: u8,
     pub timeout: Duration,
-    /// What it does, for `cairn ops status` and the README.
-    pub does: &'static str,
 }
 
 /// The tasks of a session, in the order they run.
 pub const TASKS: &[TaskSpec] = &[
+    // Daily bars of every symbol held (and the configured ones) through the last session, from the providers.
     TaskSpec {
         name: "fetch_prices",
         phase: Phase::PreMarket,
         after: &[],
         priority: 10,
         timeout: Duration::from_secs(10 * 60),
-        does: "daily bars of every symbol held (and the configured ones) through the last session, from the providers",
     },
+    // The last session's bars as recorded: symbols without one, flagged, refused.
     TaskSpec {
         name: "data_quality",
         phase: Phase::PreMarket,
         after: &["fetch_prices"],
         priority: 20,
         timeout: Duration::from_secs(5 * 60),
-        does: "the last session's bars as recorded: symbols without one, flagged, refused",
     },
+    // Portfolios beyond their drift threshold.
     TaskSpec {
         name: "drift_check",
         phase: Phase::MarketOpen,
         after: &[],
         priority: 10,
         timeout: Duration::from_secs(5 * 60),
-        does: "portfolios beyond their drift threshold",
     },
+    // Open lots in taxable accounts below their basis at the latest close.
     TaskSpec {
         name: "loss_scan",
         phase: Phase::MarketOpen,
         after: &[],
         priority: 20,
         timeout: Duration::from_secs(5 * 60),
-        does: "open lots in taxable accounts below their basis at the latest close",
     },
+    // Every portfolio's VaR, CVaR and volatility computed again.
     TaskSpec {
         name: "portfolio_risk",
         phase: Phase::Midday,
         after: &[],
         priority: 10,
         timeout: Duration::from_secs(15 * 60),
-        does: "every portfolio's VaR, CVaR and volatility computed again",
     },
+    // The session's own bars, from the providers.
     TaskSpec {
         name: "closing_prices",
         phase: Phase::MarketClose,
         after: &[],
         priority: 10,
         timeout: Duration::from_secs(10 * 60),
-        does: "the session's own bars, from the providers",
     },
+    // Each household's value at the close and the day's gain.
     TaskSpec {
         name: "valuation_snapshot",
         phase: Phase::PostMarket,
         after: &["closing_prices"],
         priority: 10,
         timeout: Duration::from_secs(10 * 60),
-        does: "each household's value at the close and the day's gain",
     },
+    // Every monitoring rule over every household at the close; findings raise, escalate and resolve alerts.
     TaskSpec {
         name: "monitoring",
         phase: Phase::PostMarket,
         after: &["valuation_snapshot"],
         priority: 15,
         timeout: Duration::from_secs(15 * 60),
-        does: "every monitoring rule over every household at the close; findings raise, escalate and resolve alerts",
     },
+    // The session's tasks and outcomes as a report, recorded with its SHA-256 (ReportGenerated).
     TaskSpec {
         name: "daily_summary",
         phase: Phase::PostMarket,
         after: &["valuation_snapshot"],
         priority: 20,
         timeout: Duration::from_secs(5 * 60),
-        does: "the session's tasks and outcomes as a report, recorded with its SHA-256 (ReportGenerated)",
     },
+    // The hash chain of the whole log recomputed.
     TaskSpec {
         name: "verify_chain",
         phase: Phase::PostMarket,
         after: &[],
         priority: 30,
         timeout: Duration::from_secs(60 * 60),
-        does: "the hash chain of the whole log recomputed",
     },
+    // Each read model against a rebuild from the log (equal digests).
     TaskSpec {
         name: "projections_digest",
         phase: Phase::PostMarket,
         after: &[],
         priority: 40,
         timeout: Duration::from_secs(60 * 60),
-        does: "each read model against a rebuild from the log (equal digests)",
     },
 ];
 
@@ -316,15 +314,12 @@ async fn attempt_all(env: &Env, session: &Session, spec: &TaskSpec) -> Result<()
 
 /// Runs one attempt of `spec`'s work.
 async fn perform(env: &Env, session: &Session, spec: &TaskSpec) -> Result<Outcome, String> {
-    let previous =
-        domain::calendar::sessions(session.date - chrono::Duration::days(10), session.date - chrono::Duration::days(1))
-            .pop()
-            .map_or(session.date, |s| s.date);
+    let previous = domain::calendar::previous_session(session.date);
     match spec.name {
         "fetch_prices" => tasks::prices(env, previous).await,
         "data_quality" => tasks::data_quality(env, session).await,
         "drift_check" => tasks::drift(env).await,
-        "loss_scan" => tasks::losses(env).await,
+        "loss_scan" => tasks::losses(env, session).await,
         "portfolio_risk" => tasks::risk(env).await,
         "closing_prices" => tasks::prices(env, session.date).await,
         "valuation_snapshot" => tasks::valuation(env, session).await,

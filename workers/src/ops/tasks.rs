@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use commands::aggregate::Caller;
 use domain::calendar::Session;
-use domain::ledger::types::AccountType;
 use event_store::{EventStore as _, Store};
 use projections::db::Db;
-use projections::holdings::{ACCOUNTS, LOTS, PORTFOLIOS, POSITIONS};
+use projections::holdings::{PORTFOLIOS, POSITIONS};
 use projections::query::records;
 use projections::{Runner, Source};
 use queries::read::Reader;
@@ -79,10 +78,7 @@ pub(super) async fn prices(env: &Env, to: NaiveDate) -> Result<Outcome, String> 
 /// The bars of the last session before `session` as recorded: how many of the held symbols
 /// have one, how many are flagged, and the refusals of that day.
 pub(super) async fn data_quality(env: &Env, session: &Session) -> Result<Outcome, String> {
-    let day =
-        domain::calendar::sessions(session.date - chrono::Duration::days(10), session.date - chrono::Duration::days(1))
-            .pop()
-            .map_or(session.date, |s| s.date);
+    let day = domain::calendar::previous_session(session.date);
     let symbols = symbols(env).await?;
     let db = snapshot(env, "prices").await?;
     let (mut missing, mut flagged, mut refused) = (Vec::new(), Vec::new(), 0usize);
@@ -138,40 +134,16 @@ pub(super) async fn drift(env: &Env) -> Result<Outcome, String> {
 
 /// Open lots in taxable accounts below their basis at the latest close (the harvesting
 /// candidates before the tax engine weighs them).
-pub(super) async fn losses(env: &Env) -> Result<Outcome, String> {
+pub(super) async fn losses(env: &Env, session: &Session) -> Result<Outcome, String> {
     let db = snapshot(env, "holdings").await?;
-    let taxable: BTreeSet<(String, String)> = records(&db, &ACCOUNTS, &[])
-        .await
-        .map_err(|e| e.to_string())?
-        .iter()
-        .filter(|a| a.text("account_type").and_then(|t| t.parse::<AccountType>().ok()) == Some(AccountType::Taxable))
-        .map(|a| (a.str("household").to_owned(), a.str("account").to_owned()))
-        .collect();
-    let lots = records(&db, &LOTS, &[]).await.map_err(|e| e.to_string())?;
-    let prices = snapshot(env, "prices").await?;
-    let mut closes: BTreeMap<String, Option<Decimal>> = BTreeMap::new();
+    snapshot(env, "prices").await?;
+    let lots = queries::monitoring::lots(&db, None, session.date).await.map_err(|e| e.to_string())?;
     let (mut count, mut total) = (0usize, Decimal::ZERO);
     let mut by_household: BTreeMap<String, Decimal> = BTreeMap::new();
-    for lot in &lots {
-        let (household, account, symbol) = (lot.str("household"), lot.str("account"), lot.str("symbol"));
-        if !taxable.contains(&(household.to_owned(), account.to_owned())) {
-            continue;
-        }
-        if !closes.contains_key(symbol) {
-            let bars = queries::market::bars(&prices, symbol, None, None).await.unwrap_or_default();
-            closes.insert(symbol.to_owned(), bars.last().map(|b| b.close));
-        }
-        let (Some(Some(close)), Some(quantity), Some(basis)) =
-            (closes.get(symbol), lot.dec("quantity"), lot.dec("basis"))
-        else {
-            continue;
-        };
-        let loss = basis + lot.dec("wash_adjustment").unwrap_or_default() - *close * quantity;
-        if loss > Decimal::ZERO {
-            count += 1;
-            total += loss;
-            *by_household.entry(household.to_owned()).or_default() += loss;
-        }
+    for (household, lot) in lots.iter().filter(|(_, l)| l.taxable && l.value < l.cost) {
+        count += 1;
+        total += lot.cost - lot.value;
+        *by_household.entry(household.clone()).or_default() += lot.cost - lot.value;
     }
     let largest: Vec<String> = {
         let mut v: Vec<(&String, &Decimal)> = by_household.iter().collect();
