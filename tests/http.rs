@@ -1349,6 +1349,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "mfa") => json!({}),
         ("post", "snooze") => json!({ "until": "2100-01-01T00:00:00Z" }),
         ("post", "dismiss") => json!({}),
+        ("put", "alert-preferences") => json!({ "channels": { "email": "warning", "in_app": "info" } }),
         _ => return None,
     };
     Some(body)

@@ -98,8 +98,12 @@ impl Application {
         }
         // The day's operations, on the market's clock.
         let ops = Arc::new(workers::ops::OpsMetrics::default());
+        let mut notify = None;
         if let Some(path) = &config.ops {
             let text = std::fs::read_to_string(path).with_context(|| format!("ops settings {}", path.display()))?;
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            notify = workers::notify::config::parse(&text, base, |v| std::env::var(v).ok())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let settings =
                 workers::ops::config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let env = workers::ops::Env {
@@ -119,6 +123,18 @@ impl Application {
         let keys = Keys::load_or_create(&config.jwt_key_file)
             .with_context(|| format!("JWT signing key {}", config.jwt_key_file.display()))?;
         let auth = Arc::new(Auth::new(keys, Passwords::new(config.hash_cost)?));
+        // Alert notifications through the channels of `[notify]`, every minute.
+        if let Some(settings) = notify {
+            let worker = workers::alerts::delivery::run(
+                commands::Context::new(store.clone()),
+                db.clone(),
+                vault.clone(),
+                settings,
+                Arc::new(workers::ops::clock::SystemClock),
+                stopping.clone(),
+            );
+            tasks.push(("alert notifications", tokio::spawn(worker)));
+        }
         let commands = commands::Context::new(store.clone());
         let state =
             AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk, market, ops };

@@ -337,6 +337,95 @@ pub async fn open_personal(
     }
 }
 
+/// The contacts alerts use besides the user's email, sealed in `AlertPreferencesSet`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertContacts {
+    /// A mobile number in E.164 (`+15551234567`), for text messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// FCM registration tokens of the user's devices, for push notifications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+}
+
+/// The vault field the alert contacts are sealed under.
+const ALERT_CONTACTS: &str = "alert_contacts";
+
+/// Checks a phone number is E.164: `+`, then 8 to 15 digits, the first not 0 (ITU-T E.164 §6:
+/// at most 15 digits in all).
+pub fn validate_phone(phone: &str) -> Result<(), CommandError> {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    if digits.len() < 8 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return Err(CommandError::invalid("phone", format!("{phone:?} is not an E.164 number (+15551234567)")));
+    }
+    Ok(())
+}
+
+/// Sets how the user hears of alerts. Each channel chosen must reach them: text messages need
+/// a phone, push a device; the contacts are sealed with the user's data key.
+pub async fn set_alert_preferences(
+    cx: &Context,
+    vault: &Vault,
+    user_id: &str,
+    preferences: domain::alerts::Preferences,
+    contacts: AlertContacts,
+    caller: &Caller,
+) -> Result<Executed<UserEvent>, CommandError> {
+    use domain::alerts::Channel;
+    let (user_id, _) = canonical(user_id)?;
+    if let Some(phone) = &contacts.phone {
+        validate_phone(phone)?;
+    }
+    if let Some(i) = contacts.devices.iter().position(|d| d.trim().is_empty() || d.len() > 4096) {
+        return Err(CommandError::invalid("devices", format!("device {} is not a registration token", i + 1)));
+    }
+    if preferences.channels.contains_key(&Channel::Sms) && contacts.phone.is_none() {
+        return Err(CommandError::invalid("phone", "text messages need a phone number"));
+    }
+    if preferences.channels.contains_key(&Channel::Push) && contacts.devices.is_empty() {
+        return Err(CommandError::invalid("devices", "push notifications need a device's registration token"));
+    }
+    let sealed = if contacts == AlertContacts::default() {
+        None
+    } else {
+        let bytes = serde_json::to_vec(&contacts).expect("contacts serialize");
+        Some(vault.seal(&user_id, ALERT_CONTACTS, &bytes).await?)
+    };
+    run(cx, &user_id, UserCommand::SetAlertPreferences { preferences, contacts: sealed }, caller).await
+}
+
+/// Opens a user's sealed alert contacts; `None` once the user's key is destroyed (erased).
+pub async fn open_alert_contacts(
+    vault: &Vault,
+    user_id: &str,
+    sealed: &domain::Sealed,
+) -> Result<Option<AlertContacts>, CommandError> {
+    match vault.open(user_id, ALERT_CONTACTS, sealed).await? {
+        Opened::Plain(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).map_err(|e| CommandError::invalid("alert contacts", e.to_string()))?,
+        )),
+        Opened::Erased => Ok(None),
+    }
+}
+
+/// A user's alert preferences (`None` until set) and their contacts, opened.
+pub async fn alert_preferences(
+    cx: &Context,
+    vault: &Vault,
+    user_id: &str,
+) -> Result<(Option<domain::alerts::Preferences>, AlertContacts), CommandError> {
+    let (user_id, stream) = canonical(user_id)?;
+    let (user, version) = aggregate::load::<domain::user::UserDecider, _>(cx, &stream).await?;
+    if version == 0 {
+        return Err(CommandError::invalid("user", format!("no user {user_id}")));
+    }
+    let contacts = match &user.alert_contacts {
+        Some(sealed) => open_alert_contacts(vault, &user_id, sealed).await?.unwrap_or_default(),
+        None => AlertContacts::default(),
+    };
+    Ok((user.alert_preferences, contacts))
+}
+
 /// Parses `kind:reference` KYC document arguments.
 pub fn parse_documents(args: &[String]) -> Result<Vec<Document>, CommandError> {
     args.iter()

@@ -229,6 +229,21 @@ pub struct Alerts {
     /// The household's profile (moderate until set) and its overridden settings.
     pub profile: Option<Profile>,
     pub overrides: BTreeMap<String, String>,
+    /// When each successful delivery went, per (channel, recipient): the daily caps count them.
+    pub sent: BTreeMap<(Channel, String), Vec<DateTime<Utc>>>,
+    /// Delivery statistics per channel, over the household's whole history.
+    pub stats: BTreeMap<Channel, DeliveryStats>,
+}
+
+/// What deliveries on a channel came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryStats {
+    /// Tries made (each retry counts).
+    pub attempted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Failures after which no later try could succeed (a refused address).
+    pub failed_permanently: u64,
 }
 
 impl Alerts {
@@ -240,6 +255,17 @@ impl Alerts {
             let _ = t.set(name, value);
         }
         t
+    }
+
+    /// Successful deliveries on `channel` to `recipient` (or, for a recipient `user`, to any of
+    /// `user`'s devices, `user:…`) at or after `since`.
+    pub fn sent_since(&self, channel: Channel, recipient: &str, since: DateTime<Utc>) -> u32 {
+        let device = format!("{recipient}:");
+        self.sent
+            .iter()
+            .filter(|((c, r), _)| *c == channel && (r == recipient || r.starts_with(&device)))
+            .map(|(_, times)| times.iter().filter(|t| **t >= since).count() as u32)
+            .sum()
     }
 
     /// The open alerts due for notification on `channel` to `recipient` at `now`: not
@@ -281,8 +307,8 @@ pub enum AlertCommand {
         by: String,
         at: DateTime<Utc>,
     },
-    /// A delivery's attempt, or its outcome, as it happened.
-    Delivery(AlertEvent),
+    /// A delivery's attempts and their outcomes, as they happened (recorded together).
+    Delivery(Vec<AlertEvent>),
     /// Sets the profile (when given) and settings by name (`("drift_asset", "0.04")`; an empty
     /// value takes the setting back to the profile's default).
     SetThresholds {
@@ -349,15 +375,27 @@ impl crate::decider::Decider for AlertDecider {
                 }
                 Ok(vec![AlertEvent::ThresholdsSet { profile, overrides, by: by.clone(), at: *at }])
             }
-            AlertCommand::Delivery(event) => match event {
-                AlertEvent::DeliveryAttempted { id, .. }
-                | AlertEvent::DeliverySucceeded { id, .. }
-                | AlertEvent::DeliveryFailed { id, .. } => {
-                    state.alerts.get(id).ok_or_else(|| DomainError::not_found("alert", format!("no alert {id}")))?;
-                    Ok(vec![event.clone()])
+            AlertCommand::Delivery(events) => {
+                for event in events {
+                    match event {
+                        AlertEvent::DeliveryAttempted { id, .. }
+                        | AlertEvent::DeliverySucceeded { id, .. }
+                        | AlertEvent::DeliveryFailed { id, .. } => {
+                            state
+                                .alerts
+                                .get(id)
+                                .ok_or_else(|| DomainError::not_found("alert", format!("no alert {id}")))?;
+                        }
+                        other => {
+                            return Err(DomainError::conflict(
+                                "event",
+                                format!("{} is not a delivery", other.event_type()),
+                            ))
+                        }
+                    }
                 }
-                other => Err(DomainError::conflict("event", format!("{} is not a delivery", other.event_type()))),
-            },
+                Ok(events.clone())
+            }
         }
     }
 
@@ -409,11 +447,14 @@ impl crate::decider::Decider for AlertDecider {
                 }
             }
             AlertEvent::DeliveryAttempted { id, channel, recipient, .. } => {
+                state.stats.entry(*channel).or_default().attempted += 1;
                 if let Some(a) = state.alerts.get_mut(id) {
                     *a.attempts.entry((*channel, recipient.clone())).or_default() += 1;
                 }
             }
             AlertEvent::DeliverySucceeded { id, channel, recipient, at, .. } => {
+                state.stats.entry(*channel).or_default().succeeded += 1;
+                state.sent.entry((*channel, recipient.clone())).or_default().push(*at);
                 if let Some(a) = state.alerts.get_mut(id) {
                     a.delivered.insert((*channel, recipient.clone()), *at);
                     a.attempts.remove(&(*channel, recipient.clone()));
@@ -424,6 +465,9 @@ impl crate::decider::Decider for AlertDecider {
                 state.overrides = overrides.clone();
             }
             AlertEvent::DeliveryFailed { id, channel, recipient, permanent, .. } => {
+                let stats = state.stats.entry(*channel).or_default();
+                stats.failed += 1;
+                stats.failed_permanently += u64::from(*permanent);
                 if let Some(a) = state.alerts.get_mut(id) {
                     if *permanent {
                         a.undeliverable.push((*channel, recipient.clone()));
@@ -563,7 +607,43 @@ pub enum Decision {
     Skip(String),
 }
 
+/// The most a daily cap may be: a cap is a guard against floods, not a quota.
+pub const MAX_DAILY_CAP: u32 = 1_000;
+
 impl Preferences {
+    /// Checks what a user set: the quiet hours' time zone is an IANA name and its window is not
+    /// empty, caps are at most [`MAX_DAILY_CAP`]; each refusal names its field.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let refuse = |field: &str, problem: String| DomainError::Rejected { line: None, field: field.into(), problem };
+        if let Some(q) = &self.quiet {
+            q.zone()?;
+            if q.start == q.end {
+                return Err(refuse(
+                    "quiet",
+                    format!("starts and ends at {}: an empty window", q.start.format("%H:%M")),
+                ));
+            }
+        }
+        for (channel, cap) in &self.caps {
+            if *cap > MAX_DAILY_CAP {
+                return Err(refuse("caps", format!("{cap} a day on {channel} is over the most, {MAX_DAILY_CAP}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// When the day holding `at` began in the user's time zone (their quiet hours' zone, else
+    /// UTC): the daily caps count from there.
+    pub fn day_start(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(zone) = self.quiet.as_ref().and_then(|q| q.zone().ok()) else {
+            return at.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        };
+        let midnight = at.with_timezone(&zone).date_naive().and_time(chrono::NaiveTime::MIN);
+        // Midnight skipped by a daylight saving change (a few zones change at 00:00) is 01:00.
+        let first = |local| chrono::TimeZone::from_local_datetime(&zone, &local).earliest();
+        first(midnight).or_else(|| first(midnight + Duration::hours(1))).map_or(at, |t| t.with_timezone(&Utc))
+    }
+
     /// The daily cap of `channel`.
     pub fn cap(&self, channel: Channel) -> Option<u32> {
         self.caps
@@ -690,7 +770,7 @@ mod tests {
             at: at("2025-12-01T14:31:00Z"),
             reference: None,
         };
-        run(&mut log, AlertCommand::Delivery(sent));
+        run(&mut log, AlertCommand::Delivery(vec![sent]));
         let state = AlertDecider::fold(&log);
         assert!(state.due(Channel::Email, "ana@example.com", at("2025-12-02T14:30:00Z"), &policy).is_empty());
         assert_eq!(state.due(Channel::Email, "ana@example.com", at("2025-12-02T14:31:00Z"), &policy).len(), 1);
@@ -801,5 +881,62 @@ mod tests {
         assert!(
             matches!(p.decide(Channel::Sms, Severity::Critical, noon, 5), Decision::Skip(why) if why.contains("cap of 5"))
         );
+    }
+
+    #[test]
+    fn the_caps_count_successes_since_the_users_midnight_and_stats_every_try() {
+        let mut log = Vec::new();
+        run(&mut log, evaluation(vec![finding(Severity::Warning)], "2025-12-01T14:30:00Z"));
+        let id = "drift:smith:core:VTI#1".to_owned();
+        let event = |attempt, when: &str, ok: bool, recipient: &str| {
+            let (channel, recipient, at) = (Channel::Email, recipient.to_owned(), at(when));
+            let tried =
+                AlertEvent::DeliveryAttempted { id: id.clone(), channel, recipient: recipient.clone(), attempt, at };
+            let outcome = if ok {
+                AlertEvent::DeliverySucceeded { id: id.clone(), channel, recipient, attempt, at, reference: None }
+            } else {
+                let error = "HTTP 503".into();
+                AlertEvent::DeliveryFailed { id: id.clone(), channel, recipient, attempt, at, error, permanent: false }
+            };
+            vec![tried, outcome]
+        };
+        // 04:30Z on the 2nd is 23:30 on the 1st in New York; 05:30Z is 00:30 on the 2nd.
+        run(&mut log, AlertCommand::Delivery(event(1, "2025-12-02T04:30:00Z", false, "u1")));
+        run(&mut log, AlertCommand::Delivery(event(2, "2025-12-02T04:30:01Z", true, "u1")));
+        run(&mut log, AlertCommand::Delivery(event(1, "2025-12-02T05:30:00Z", true, "u1:ab12")));
+        let state = AlertDecider::fold(&log);
+        let p = preferences(false);
+        let start = p.day_start(at("2025-12-02T17:00:00Z"));
+        assert_eq!(start, at("2025-12-02T05:00:00Z"));
+        assert_eq!(state.sent_since(Channel::Email, "u1", start), 1, "the device's, after midnight in New York");
+        assert_eq!(state.sent_since(Channel::Email, "u1", at("2025-12-02T00:00:00Z")), 2);
+        assert_eq!(state.sent_since(Channel::Sms, "u1", at("2025-12-02T00:00:00Z")), 0);
+        let stats = state.stats[&Channel::Email];
+        assert_eq!((stats.attempted, stats.succeeded, stats.failed, stats.failed_permanently), (3, 2, 1, 0));
+        // Without quiet hours the day is UTC's.
+        assert_eq!(Preferences::default().day_start(at("2025-12-02T04:30:00Z")), at("2025-12-02T00:00:00Z"));
+        // A delivery of an unknown alert records nothing.
+        let stray = vec![AlertEvent::DeliveryAttempted {
+            id: "nope#1".into(),
+            channel: Channel::Sms,
+            recipient: "u1".into(),
+            attempt: 1,
+            at: at("2025-12-02T05:00:00Z"),
+        }];
+        assert!(given::<AlertDecider>(&log).when(&AlertCommand::Delivery(stray)).decided.is_err());
+    }
+
+    #[test]
+    fn preferences_name_the_field_they_refuse() {
+        let mut p = preferences(false);
+        assert_eq!(p.validate(), Ok(()));
+        p.quiet.as_mut().unwrap().time_zone = "Mars/Olympus".into();
+        assert!(matches!(p.validate(), Err(DomainError::Rejected { field, .. }) if field == "time_zone"));
+        let mut p = preferences(false);
+        p.quiet.as_mut().unwrap().end = p.quiet.as_ref().unwrap().start;
+        assert!(matches!(p.validate(), Err(DomainError::Rejected { field, .. }) if field == "quiet"));
+        let mut p = preferences(false);
+        p.caps.insert(Channel::Sms, MAX_DAILY_CAP + 1);
+        assert!(matches!(p.validate(), Err(DomainError::Rejected { field, .. }) if field == "caps"));
     }
 }

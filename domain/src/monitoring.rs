@@ -79,6 +79,17 @@ impl Severity {
     }
 }
 
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Info, Self::Warning, Self::Critical]
+            .into_iter()
+            .find(|x| x.as_str() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not a severity (info, warning, critical)"))
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

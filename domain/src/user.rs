@@ -263,6 +263,13 @@ pub enum UserEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// How the user wants to hear of alerts (`domain::alerts::Preferences`), and the contacts
+    /// besides their email (phone, push devices), sealed like the rest of their personal data.
+    AlertPreferencesSet {
+        preferences: crate::alerts::Preferences,
+        contacts: Option<Sealed>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl UserEvent {
@@ -294,6 +301,7 @@ impl UserEvent {
             Self::BackupCodesIssued { .. } => "BackupCodesIssued",
             Self::HouseholdAssigned { .. } => "HouseholdAssigned",
             Self::HouseholdUnassigned { .. } => "HouseholdUnassigned",
+            Self::AlertPreferencesSet { .. } => "AlertPreferencesSet",
         }
     }
 }
@@ -375,6 +383,11 @@ pub struct User {
     /// Password, sessions, devices, lockout, MFA replay guard, advisor households.
     #[serde(default)]
     pub access: Access,
+    /// Alert preferences and the sealed contacts they use, once set.
+    #[serde(default)]
+    pub alert_preferences: Option<crate::alerts::Preferences>,
+    #[serde(default)]
+    pub alert_contacts: Option<Sealed>,
 }
 
 pub fn evolve(mut u: User, e: &UserEvent) -> User {
@@ -411,6 +424,7 @@ pub fn evolve(mut u: User, e: &UserEvent) -> User {
         UserEvent::ErasureRequested { .. } => {
             u.erased = true;
             u.access = Access::default();
+            (u.alert_preferences, u.alert_contacts) = (None, None);
         }
         UserEvent::PasswordSet { hash, .. } => u.access.password = Some(hash.clone()),
         UserEvent::SignedIn { session, token, device, mfa_step, backup_code, at, .. } => {
@@ -456,6 +470,10 @@ pub fn evolve(mut u: User, e: &UserEvent) -> User {
         }
         UserEvent::HouseholdUnassigned { household, .. } => {
             u.access.households.remove(household);
+        }
+        UserEvent::AlertPreferencesSet { preferences, contacts, .. } => {
+            u.alert_preferences = Some(preferences.clone());
+            u.alert_contacts.clone_from(contacts);
         }
     }
     u
@@ -545,6 +563,11 @@ pub enum UserCommand {
     UnassignHousehold {
         household: String,
         by: String,
+    },
+    /// The shell sealed the contacts and checked that each channel chosen can reach the user.
+    SetAlertPreferences {
+        preferences: crate::alerts::Preferences,
+        contacts: Option<Sealed>,
     },
 }
 
@@ -765,6 +788,10 @@ pub fn decide(u: &User, cmd: &UserCommand, now: DateTime<Utc>) -> Result<Vec<Use
                 return Ok(Vec::new());
             }
             E::HouseholdUnassigned { household: household.clone(), by: by.clone(), at: now }
+        }
+        C::SetAlertPreferences { preferences, contacts } => {
+            preferences.validate()?;
+            E::AlertPreferencesSet { preferences: preferences.clone(), contacts: contacts.clone(), at: now }
         }
     };
     Ok(vec![event])

@@ -27,6 +27,9 @@ pub const USERS: Table = Table {
         col("terms_version", Text),
         col("erased", Bool),
         col("personal_sealed", Text),
+        col("advises", Text),
+        col("alert_preferences", Text),
+        col("alert_contacts_sealed", Text),
         col("registered_at", Time),
         col("position", Int),
     ],
@@ -88,7 +91,7 @@ pub struct People {
 
 impl People {
     pub const NAME: &'static str = "people";
-    pub const VERSION: i64 = 2;
+    pub const VERSION: i64 = 3;
     pub const CATEGORIES: &'static [&'static str] = &["user"];
     pub const TABLES: &'static [&'static Table] = &[&USERS, &KYC_TRAIL, &SECURITY_LOG];
 
@@ -191,6 +194,11 @@ impl People {
             U::HouseholdUnassigned { household, by, at } => {
                 Some(("household_unassigned", format!("{household} by {by}"), at))
             }
+            U::AlertPreferencesSet { preferences, at, .. } => {
+                let channels: Vec<String> =
+                    preferences.channels.iter().map(|(c, s)| format!("{c} from {}", s.as_str())).collect();
+                Some(("alert_preferences_set", channels.join(", "), at))
+            }
             _ => None,
         };
         if let Some((kind, detail, at)) = security {
@@ -205,11 +213,17 @@ impl People {
             let state = &self.users[key];
             let u = &state.user;
             let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-            let sealed = match (&u.personal, u.erased) {
+            let hexed = |sealed: &Option<domain::Sealed>| match (sealed, u.erased) {
                 (Some(p), false) => {
-                    Some(hex::encode(rmp_serde::to_vec_named(p).map_err(|x| Error::Config(x.to_string()))?))
+                    rmp_serde::to_vec_named(p).map(|b| Some(hex::encode(b))).map_err(|x| Error::Config(x.to_string()))
                 }
-                _ => None,
+                _ => Ok(None),
+            };
+            let (sealed, contacts) = (hexed(&u.personal)?, hexed(&u.alert_contacts)?);
+            let advises: Vec<String> = u.access.households.iter().map(|h| domain::ledger::household_key(h)).collect();
+            let preferences = match &u.alert_preferences {
+                Some(p) => Some(serde_json::to_string(p).map_err(|x| Error::Config(x.to_string()))?),
+                None => None,
             };
             users.push(row![
                 key,
@@ -222,6 +236,9 @@ impl People {
                 u.terms_version,
                 u.erased,
                 sealed,
+                advises.join(","),
+                preferences,
+                contacts,
                 state.registered_at,
                 state.position,
             ]);
@@ -235,7 +252,8 @@ impl People {
     }
 }
 
-/// Reads back the sealed personal data stored in `users.personal_sealed` (after hex decoding).
+/// Reads back the sealed data stored in `users.personal_sealed` or `users.alert_contacts_sealed`
+/// (after hex decoding).
 pub fn sealed_from(bytes: &[u8]) -> Result<domain::Sealed> {
     rmp_serde::from_slice(bytes).map_err(|e| Error::Config(format!("sealed personal data: {e}")))
 }

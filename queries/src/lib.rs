@@ -20,6 +20,7 @@
 //! Nothing here writes events; the one write is the risk row a read computes, through
 //! `projections::risk::save`.
 
+pub mod alerts;
 pub mod balances;
 pub mod calendar;
 pub mod holdings;

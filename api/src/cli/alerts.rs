@@ -44,12 +44,125 @@ pub(crate) enum AlertsCmd {
         #[arg(long)]
         id: String,
     },
+    /// A user's alert preferences: the channels they hear on and from which severity, quiet
+    /// hours, daily caps, and the contacts used (phone, push devices; sealed in the log).
+    #[command(subcommand)]
+    Preferences(PreferencesCmd),
+    /// Sends the notifications due now (or at `--at`) through the channels of `[notify]` in
+    /// the ops file (`--config`, `CAIRN_OPS`), as `serve` does every minute; prints each one:
+    /// sent, failed, held by quiet hours or skipped, and why.
+    Deliver {
+        #[arg(long, env = "CAIRN_OPS")]
+        config: std::path::PathBuf,
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Delivery statistics of a household's alerts per channel: tries, successes, failures.
+    Stats {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Runs every monitoring rule over every household now (as of `--as-of`, the latest day by
     /// default) and records the alerts; prints what it raised, escalated and resolved.
     Evaluate {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PreferencesCmd {
+    /// The user's preferences and contacts, as JSON.
+    Show {
+        #[arg(long)]
+        user: String,
+    },
+    /// Replaces the user's preferences. Channels: email, sms, push, webhook, in_app, each with
+    /// the least severity it carries (`--channel email=warning --channel sms=critical`); text
+    /// messages need `--phone` (E.164), push a `--device` token. Quiet hours
+    /// (`--quiet 22:00-07:00 --time-zone America/New_York`, across midnight as here) hold
+    /// notifications until they end, except critical ones with `--urgent-bypass`. Daily caps
+    /// per channel (`--cap email=10`) default to email 20 and SMS 5.
+    Set {
+        #[arg(long)]
+        user: String,
+        #[arg(long = "channel", value_name = "CHANNEL=SEVERITY")]
+        channels: Vec<String>,
+        #[arg(long, value_name = "HH:MM-HH:MM")]
+        quiet: Option<String>,
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        #[arg(long)]
+        urgent_bypass: bool,
+        #[arg(long = "cap", value_name = "CHANNEL=N")]
+        caps: Vec<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long = "device")]
+        devices: Vec<String>,
+    },
+}
+
+/// `NAME=VALUE` pairs of `field`, each value parsed.
+fn pairs<K: std::str::FromStr<Err = String> + Ord, V: std::str::FromStr>(
+    field: &str,
+    given: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<K, V>>
+where
+    V::Err: std::fmt::Display,
+{
+    given
+        .iter()
+        .map(|pair| {
+            let (k, v) =
+                pair.split_once('=').ok_or_else(|| anyhow::anyhow!("{field}: {pair:?} is not CHANNEL=VALUE"))?;
+            let k = k.parse::<K>().map_err(|e| anyhow::anyhow!("{field}: {e}"))?;
+            let v = v.trim().parse::<V>().map_err(|e| anyhow::anyhow!("{field}: {v:?}: {e}"))?;
+            Ok((k, v))
+        })
+        .collect()
+}
+
+/// `HH:MM-HH:MM` as quiet hours.
+fn quiet_hours(text: &str, time_zone: String, urgent_bypass: bool) -> anyhow::Result<domain::alerts::QuietHours> {
+    let time = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+            .map_err(|_| anyhow::anyhow!("quiet: {text:?} is not HH:MM-HH:MM (22:00-07:00)"))
+    };
+    let (start, end) = text.split_once('-').ok_or_else(|| anyhow::anyhow!("quiet: {text:?} is not HH:MM-HH:MM"))?;
+    Ok(domain::alerts::QuietHours { start: time(start)?, end: time(end)?, time_zone, urgent_bypass })
+}
+
+async fn preferences(store: Store, cmd: PreferencesCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
+    let vault = commands::security::vault::Vault::new(store, super::master_key()?);
+    match cmd {
+        PreferencesCmd::Show { user } => {
+            let (preferences, contacts) = commands::user::alert_preferences(&cx, &vault, &user).await?;
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "user": user, "preferences": preferences, "contacts": contacts,
+                }))?
+            )?;
+        }
+        PreferencesCmd::Set { user, channels, quiet, time_zone, urgent_bypass, caps, phone, devices } => {
+            let preferences = domain::alerts::Preferences {
+                channels: pairs("channel", &channels)?,
+                quiet: quiet.map(|q| quiet_hours(&q, time_zone, urgent_bypass)).transpose()?,
+                caps: pairs("cap", &caps)?,
+            };
+            let contacts = commands::user::AlertContacts { phone, devices };
+            let who = caller("cairn alerts preferences set");
+            let done = commands::user::set_alert_preferences(&cx, &vault, &user, preferences, contacts, &who).await?;
+            outln!("{}", serde_json::json!({ "recorded": done.events.len() }))?;
+        }
+    }
+    Ok(())
 }
 
 fn instant(field: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
@@ -124,6 +237,76 @@ pub(crate) async fn alerts(store: Store, url: &str, cmd: AlertsCmd) -> anyhow::R
             let command = domain::alerts::AlertCommand::Dismiss { id, by: who.actor.clone(), at: now };
             let done = commands::alerts::execute(&cx, &household, &command, &who).await?;
             outln!("{}", serde_json::json!({ "recorded": done.events.len() }))?;
+        }
+        AlertsCmd::Preferences(cmd) => preferences(store, cmd).await?,
+        AlertsCmd::Deliver { config, at, format } => {
+            let text =
+                std::fs::read_to_string(&config).map_err(|e| anyhow::anyhow!("config: {}: {e}", config.display()))?;
+            let base = config.parent().unwrap_or(std::path::Path::new("."));
+            let settings = workers::notify::config::parse(&text, base, |v| std::env::var(v).ok())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?
+                .ok_or_else(|| anyhow::anyhow!("config: {} has no [notify] table", config.display()))?;
+            let at = match at {
+                Some(t) => instant("at", &t)?,
+                None => now,
+            };
+            let db = projections::Db::open(url, false).await?;
+            let vault = commands::security::vault::Vault::new(store, super::master_key()?);
+            let done =
+                workers::alerts::delivery::deliver_due(&cx, &db, &vault, &settings, at, std::time::Duration::ZERO)
+                    .await?;
+            let rows = done
+                .outcomes
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.household.clone(),
+                        o.alert.clone(),
+                        o.channel.as_str().to_owned(),
+                        o.recipient.clone(),
+                        o.outcome.to_owned(),
+                        o.attempts.to_string(),
+                        o.detail.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let report = queries::reports::Report {
+                name: "deliveries",
+                columns: vec!["household", "alert", "channel", "recipient", "outcome", "attempts", "detail"],
+                rows,
+                totals: Vec::new(),
+                summary: vec![
+                    ("sent", serde_json::json!(done.sent)),
+                    ("failed", serde_json::json!(done.failed)),
+                    ("held", serde_json::json!(done.held)),
+                    ("skipped", serde_json::json!(done.skipped)),
+                ],
+            };
+            outln!("{}", with_newline(report.render(format.into())).trim_end())?;
+        }
+        AlertsCmd::Stats { household, format } => {
+            let state = commands::alerts::state(&cx, &household).await?;
+            let rows = state
+                .stats
+                .iter()
+                .map(|(c, s)| {
+                    vec![
+                        c.as_str().to_owned(),
+                        s.attempted.to_string(),
+                        s.succeeded.to_string(),
+                        s.failed.to_string(),
+                        s.failed_permanently.to_string(),
+                    ]
+                })
+                .collect();
+            let report = queries::reports::Report {
+                name: "delivery_stats",
+                columns: vec!["channel", "attempted", "succeeded", "failed", "failed_permanently"],
+                rows,
+                totals: Vec::new(),
+                summary: vec![("household", serde_json::json!(domain::streams::household_key(&household)))],
+            };
+            outln!("{}", with_newline(report.render(format.into())).trim_end())?;
         }
         AlertsCmd::Evaluate { as_of } => {
             let db = projections::Db::open(url, false).await?;

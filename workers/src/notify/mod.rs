@@ -16,9 +16,12 @@
 //! connection, a 5xx, a rate limit): [`deliver`] tries again only the latter, with exponential
 //! backoff and jitter ([`RetryPolicy`]). No error message holds a secret ([`Secret`]).
 
+pub mod config;
 pub mod email;
 pub mod push;
 pub mod sms;
+#[cfg(any(test, feature = "testing"))]
+pub mod smtp_sink;
 pub mod templates;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -57,6 +57,10 @@ impl Default for Settings {
 struct File {
     #[serde(default)]
     ops: Option<Table>,
+    /// The delivery settings share the file (`crate::notify::config`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    notify: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

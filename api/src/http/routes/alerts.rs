@@ -152,3 +152,145 @@ pub async fn dismiss(
     })
     .await
 }
+
+/// Delivery statistics of a household's alerts, per channel.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatsAnswer {
+    pub household: String,
+    pub channels: Vec<ChannelStats>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChannelStats {
+    /// `email`, `sms`, `push` or `webhook`.
+    pub channel: String,
+    /// Tries (each retry counts).
+    pub attempted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Failures no later try could mend (a refused address).
+    pub failed_permanently: u64,
+}
+
+pub async fn stats(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+) -> Result<Json<StatsAnswer>, Problem> {
+    let key = authz::household(&state, &p, &household, Need::Read, "read alert deliveries").await?;
+    let alerts = commands::alerts::state(&state.commands, &key).await?;
+    let channels = alerts
+        .stats
+        .iter()
+        .map(|(c, s)| ChannelStats {
+            channel: c.as_str().to_owned(),
+            attempted: s.attempted,
+            succeeded: s.succeeded,
+            failed: s.failed,
+            failed_permanently: s.failed_permanently,
+        })
+        .collect();
+    Ok(Json(StatsAnswer { household: key, channels }))
+}
+
+/// A user's alert preferences, as sent and answered.
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesBody {
+    /// Each channel the user hears on (`email`, `sms`, `push`, `webhook`, `in_app`) and the
+    /// least severity it carries (`info`, `warning`, `critical`).
+    #[serde(default)]
+    pub channels: std::collections::BTreeMap<String, String>,
+    /// No notification inside this window, local time.
+    #[serde(default)]
+    pub quiet: Option<QuietBody>,
+    /// Notifications a day per channel; email 20 and SMS 5 where not given.
+    #[serde(default)]
+    pub caps: std::collections::BTreeMap<String, u32>,
+    /// E.164 (`+15551234567`); needed for `sms`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// FCM registration tokens; at least one for `push`.
+    #[serde(default)]
+    pub devices: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietBody {
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM`; before `start` for a window across midnight.
+    pub end: String,
+    /// An IANA time zone (`America/New_York`).
+    pub time_zone: String,
+    /// Critical alerts go through anyway.
+    #[serde(default)]
+    pub urgent_bypass: bool,
+}
+
+fn preferences(b: PreferencesBody) -> Result<(domain::alerts::Preferences, commands::user::AlertContacts), Problem> {
+    use domain::alerts::Channel;
+    use domain::monitoring::Severity;
+    let channel =
+        |field: &str, name: &str| name.parse::<Channel>().map_err(|e| Problem::field(field, format!("{field}: {e}")));
+    let mut channels = std::collections::BTreeMap::new();
+    for (name, severity) in &b.channels {
+        let field = format!("channels.{name}");
+        let severity = severity.parse::<Severity>().map_err(|e| Problem::field(&field, format!("{field}: {e}")))?;
+        channels.insert(channel(&field, name)?, severity);
+    }
+    let mut caps = std::collections::BTreeMap::new();
+    for (name, cap) in &b.caps {
+        caps.insert(channel(&format!("caps.{name}"), name)?, *cap);
+    }
+    let quiet = match b.quiet {
+        None => None,
+        Some(q) => {
+            let time = |field: &str, t: &str| {
+                chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                    .map_err(|_| Problem::field(field, format!("{field}: {t:?} is not HH:MM")))
+            };
+            Some(domain::alerts::QuietHours {
+                start: time("quiet.start", &q.start)?,
+                end: time("quiet.end", &q.end)?,
+                time_zone: q.time_zone,
+                urgent_bypass: q.urgent_bypass,
+            })
+        }
+    };
+    let contacts = commands::user::AlertContacts { phone: b.phone, devices: b.devices };
+    Ok((domain::alerts::Preferences { channels, quiet, caps }, contacts))
+}
+
+fn body(p: Option<domain::alerts::Preferences>, c: commands::user::AlertContacts) -> PreferencesBody {
+    let p = p.unwrap_or_default();
+    PreferencesBody {
+        channels: p.channels.iter().map(|(c, s)| (c.as_str().to_owned(), s.as_str().to_owned())).collect(),
+        quiet: p.quiet.map(|q| QuietBody {
+            start: q.start.format("%H:%M").to_string(),
+            end: q.end.format("%H:%M").to_string(),
+            time_zone: q.time_zone,
+            urgent_bypass: q.urgent_bypass,
+        }),
+        caps: p.caps.iter().map(|(c, n)| (c.as_str().to_owned(), *n)).collect(),
+        phone: c.phone,
+        devices: c.devices,
+    }
+}
+
+pub async fn get_preferences(State(state): State<AppState>, p: Principal) -> Result<Json<PreferencesBody>, Problem> {
+    let (prefs, contacts) = commands::user::alert_preferences(&state.commands, &state.vault, p.user_id()).await?;
+    Ok(Json(body(prefs, contacts)))
+}
+
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    p: Principal,
+    Body(b): Body<PreferencesBody>,
+) -> Result<Json<PreferencesBody>, Problem> {
+    let (prefs, contacts) = preferences(b)?;
+    commands::user::set_alert_preferences(&state.commands, &state.vault, p.user_id(), prefs, contacts, &p.caller())
+        .await?;
+    get_preferences(State(state), p).await
+}

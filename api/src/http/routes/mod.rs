@@ -139,6 +139,23 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            response: (200, Some(schema::<alerts::PreferencesBody>)),
+            description: "How you hear of alerts: channels with the least severity each carries, quiet hours, daily caps, and the phone and push devices used (kept sealed). Empty until set.",
+            ..Op::new("get", "/v1/me/alert-preferences", Group::SignedIn, "Your alert preferences")
+        },
+        get(alerts::get_preferences),
+    );
+    add(
+        Op {
+            body: json_body::<alerts::PreferencesBody>(),
+            response: (200, Some(schema::<alerts::PreferencesBody>)),
+            description: "Replaces your alert preferences (`AlertPreferencesSet` on your user stream; the contacts sealed with your data key). `sms` needs `phone` (E.164), `push` a device; quiet hours across midnight (22:00 to 07:00) hold notifications until they end, except critical ones with `urgent_bypass`. 422 names the field.",
+            ..Op::new("put", "/v1/me/alert-preferences", Group::SignedIn, "Set your alert preferences")
+        },
+        put(alerts::put_preferences),
+    );
+    add(
+        Op {
             body: json_body::<account::KycSubmission>(),
             response: (200, Some(schema::<account::UserChanged>)),
             ..Op::new("post", "/v1/me/kyc", Group::SignedIn, "Submit KYC documents")
@@ -594,6 +611,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("get", "/v1/households/{household}/alerts", Group::HouseholdRead, "Alerts")
         },
         get(alerts::list),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD],
+            response: (200, Some(schema::<alerts::StatsAnswer>)),
+            description: "Delivery statistics of the household's alerts per channel (e-mail, SMS, push, webhook): tries, successes, failures, permanent failures; from the `Delivery*` events.",
+            ..Op::new("get", "/v1/households/{household}/alerts/stats", Group::HouseholdRead, "Alert delivery statistics")
+        },
+        get(alerts::stats),
     );
     let alert_params: &'static [Param] =
         &[HOUSEHOLD, ("id", "path", true, Kind::Text, "The alert's id (`<key>#<n>`, as listed).")];

@@ -1,7 +1,9 @@
 //! The monitoring rules run over every household: each household's snapshot of the read
 //! models (`queries::monitoring`), the rules of `domain::monitoring` at the household's
 //! thresholds, and the findings decided into alerts on its `alerts-<household>` stream
-//! (raised, escalated, resolved: `domain::alerts`).
+//! (raised, escalated, resolved: `domain::alerts`). [`delivery`] sends the alerts that are due.
+
+pub mod delivery;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use commands::aggregate::Caller;
@@ -45,6 +47,9 @@ pub async fn evaluate_all(
     at: DateTime<Utc>,
     follower: std::time::Duration,
 ) -> Result<Evaluated, EvaluateError> {
+    // The risk worker's table, which a database `serve` never ran on has not got yet (created
+    // before a snapshot is pinned, which would not see it).
+    projections::risk::open(db).await?;
     let head = cx.store().head().await.map_err(CommandError::from)?.map_or(0, |h| h.position);
     let mut position = u64::MAX;
     let mut reader = Reader::with_db(cx.store().clone(), db.clone());

@@ -1,0 +1,204 @@
+//! Alerts reach people: a user's preferences set over the CLI and HTTP, the monitoring rules'
+//! alerts delivered by e-mail (read back from a local SMTP server) and by a signed webhook
+//! (its signature verified by the receiver), held by quiet hours, cut by a daily cap, skipped
+//! below a channel's severity, not repeated within the repeat interval, every try an event
+//! visible in `audit changes`; against real SQLite and PostgreSQL.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use common::{all_backends, register, run_with_input, server_env};
+use serde_json::Value;
+use workers::notify::smtp_sink::{header, smtp_server, split, Behaviour, Session};
+
+/// A webhook receiver on 127.0.0.1 that keeps each request's headers and body.
+async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hooks/cairn",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((headers, body.to_vec()));
+                "ok"
+            }
+        }),
+    );
+    (common::replica(app).await, seen)
+}
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_alerts_reach_people_by_email_and_webhook_within_their_preferences() {
+    let (smtp, sessions) = smtp_server(Behaviour::Accept).await;
+    let (hooks, received) = receiver().await;
+    for db in all_backends("alert delivery").await {
+        sessions.lock().unwrap().clear();
+        received.lock().unwrap().clear();
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = server_env(dir.path());
+        env.push(("CAIRN_WEBHOOK_SECRET".into(), "whsec-test-1".into()));
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let path = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        };
+        // Smith holds only VTI against a 60/40 target: the rules find drift (and more).
+        let ledger = path(
+            "ledger.csv",
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-10-01,Brokerage,taxable,deposit,,1,12000,0\n\
+             2025-10-01,Brokerage,taxable,buy,VTI,100,120,0\n",
+        );
+        cli(&["ledger", "import", &ledger, "--household", "smith"]);
+        let bars = path("bars.csv", "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,130,130,130,130,1000\n");
+        cli(&["market", "import", &bars]);
+        cli(&["portfolio", "create", "--household", "smith", "--name", "core", "--accounts", "Brokerage"]);
+        cli(&["portfolio", "target", "--household", "smith", "--name", "core", "--weights", "VTI=0.6,BND=0.4"]);
+
+        let ana = register(&db.url, &env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
+        // Text messages need a phone; a bad time zone is refused naming it; nothing recorded.
+        let sms = common::cairn()
+            .args(["--database-url", &db.url, "alerts", "preferences", "set", "--user", &ana])
+            .args(["--channel", "sms=critical"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(!sms.status.success() && common::stderr(&sms).contains("phone"), "{}", common::stderr(&sms));
+        cli(&[
+            "alerts",
+            "preferences",
+            "set",
+            "--user",
+            &ana,
+            "--channel",
+            "email=warning",
+            "--channel",
+            "webhook=info",
+            "--channel",
+            "sms=critical",
+            "--phone",
+            "+15555550123",
+            "--quiet",
+            "22:00-07:00",
+            "--time-zone",
+            "America/New_York",
+            "--cap",
+            "email=1",
+        ]);
+        let shown = json(&cli(&["alerts", "preferences", "show", "--user", &ana]));
+        assert_eq!(shown["preferences"]["channels"]["email"], "warning", "{shown}");
+        assert_eq!(shown["contacts"]["phone"], "+15555550123", "{shown}");
+
+        let evaluated = json(&cli(&["alerts", "evaluate", "--as-of", "2025-12-01"]));
+        assert!(evaluated["raised"].as_u64().unwrap() >= 1, "{evaluated}");
+        let listed = json(&cli(&["alerts", "list", "--household", "smith", "--format", "json"]));
+        let alerts = listed["alerts"].as_array().unwrap().clone();
+        let drift = alerts.iter().find(|a| a["rule"] == "drift").unwrap_or_else(|| panic!("{listed}"));
+        let drift_id = drift["id"].as_str().unwrap().to_owned();
+
+        let config = path(
+            "ops.toml",
+            &format!(
+                "[notify]\nretry = {{ attempts = 2, base_ms = 10 }}\n\
+                 [notify.email]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"cairn <alerts@cairn.test>\"\n\
+                 [notify.webhook]\nurl = \"{hooks}/hooks/cairn\"\nsecret_env = \"CAIRN_WEBHOOK_SECRET\"\n",
+                smtp.port()
+            ),
+        );
+        let deliver =
+            |at: &str| json(&cli(&["alerts", "deliver", "--config", &config, "--at", at, "--format", "json"]));
+
+        // 23:30 in New York: inside the quiet hours, everything is held until 07:00 (12:00Z).
+        let night = deliver("2025-12-02T04:30:00Z");
+        assert_eq!((night["sent"].as_u64(), night["failed"].as_u64()), (Some(0), Some(0)), "{night}");
+        let outcomes = night["deliveries"].as_array().unwrap();
+        let held: Vec<&Value> = outcomes.iter().filter(|o| o["outcome"] == "held").collect();
+        assert!(!held.is_empty(), "{night}");
+        assert!(held.iter().all(|o| o["detail"].as_str().unwrap().contains("2025-12-02T12:00:00")), "{night}");
+        // SMS carries critical alerts only: the others are skipped, the critical ones held too.
+        let severity = |id: &Value| alerts.iter().find(|a| a["id"] == *id).unwrap()["severity"].clone();
+        for o in outcomes.iter().filter(|o| o["channel"] == "sms") {
+            let expected = if severity(&o["alert"]) == "critical" { "held" } else { "skipped" };
+            assert_eq!(o["outcome"], expected, "{o}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(sessions.lock().unwrap().is_empty() && received.lock().unwrap().is_empty(), "nothing sent at night");
+
+        // 07:05: one e-mail (the cap is 1 a day), every alert to the webhook.
+        let morning = deliver("2025-12-02T12:05:00Z");
+        let outcomes = morning["deliveries"].as_array().unwrap().clone();
+        let of = |channel: &str, outcome: &str| {
+            outcomes.iter().filter(|o| o["channel"] == channel && o["outcome"] == outcome).count()
+        };
+        assert_eq!(of("email", "sent"), 1, "{morning}");
+        assert_eq!(of("webhook", "sent"), alerts.len(), "{morning}");
+        if alerts.iter().filter(|a| a["severity"] != "info").count() > 1 {
+            assert!(
+                outcomes.iter().any(|o| o["channel"] == "email"
+                    && o["outcome"] == "skipped"
+                    && o["detail"].as_str().unwrap().contains("cap of 1")),
+                "{morning}"
+            );
+        }
+        // No SMS provider is configured: the critical alerts due there are skipped, saying so.
+        assert!(outcomes
+            .iter()
+            .filter(|o| o["channel"] == "sms" && severity(&o["alert"]) == "critical")
+            .all(|o| o["outcome"] == "skipped" && o["detail"].as_str().unwrap().contains("[notify.sms]")));
+        let mail: Session = workers::notify::smtp_sink::ended(&sessions, 1).await[0].clone();
+        assert_eq!(mail.rcpt_to, ["<ana@smith.test>"]);
+        let (headers, _) = split(&mail.data);
+        assert!(header(&headers, "To").contains("ana@smith.test"), "{}", mail.data);
+        assert_eq!(header(&headers, "From"), "cairn <alerts@cairn.test>");
+        assert!(!header(&headers, "Subject").is_empty());
+        let hooks_seen = received.lock().unwrap().clone();
+        assert_eq!(hooks_seen.len(), alerts.len());
+        let mut ids = Vec::new();
+        for (headers, body) in &hooks_seen {
+            let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+            workers::notify::verify_signature(
+                &workers::notify::Secret::new("whsec-test-1"),
+                &h("cairn-timestamp"),
+                body,
+                &h("cairn-signature"),
+                chrono::Utc::now(),
+                workers::notify::webhook::DEFAULT_TOLERANCE,
+            )
+            .unwrap();
+            let payload: Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(h("idempotency-key"), format!("{}:webhook", payload["alert_id"].as_str().unwrap()));
+            assert_eq!(payload["household"], "smith");
+            ids.push(payload["alert_id"].as_str().unwrap().to_owned());
+        }
+        assert!(ids.contains(&drift_id), "{ids:?}");
+
+        // Again at 07:10: nothing is due before the repeat interval (a day after each send).
+        let again = deliver("2025-12-02T12:10:00Z");
+        assert_eq!(again["sent"].as_u64(), Some(0), "{again}");
+        assert_eq!(received.lock().unwrap().len(), alerts.len(), "no second webhook");
+
+        // Statistics per channel, and every try in the audit trail.
+        let stats = json(&cli(&["alerts", "stats", "--household", "smith", "--format", "json"]));
+        let row = |c: &str| stats["delivery_stats"].as_array().unwrap().iter().find(|r| r["channel"] == c).cloned();
+        assert_eq!(row("email").unwrap()["succeeded"], "1", "{stats}");
+        assert_eq!(row("webhook").unwrap()["succeeded"], alerts.len().to_string(), "{stats}");
+        let changes =
+            json(&cli(&["audit", "changes", "--from", "2000-01-01", "--to", "2999-01-01", "--format", "json"]));
+        let kinds: Vec<&str> =
+            changes["changes"].as_array().unwrap().iter().map(|r| r["event_type"].as_str().unwrap()).collect();
+        for kind in ["AlertPreferencesSet", "AlertRaised", "DeliveryAttempted", "DeliverySucceeded"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+        assert!(!changes.to_string().contains("+15555550123"), "the phone number stays sealed");
+        db.remove().await;
+    }
+}
