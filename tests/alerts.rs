@@ -202,3 +202,110 @@ async fn due_alerts_reach_people_by_email_and_webhook_within_their_preferences()
         db.remove().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_due_alerts_every_minute_to_whoever_set_preferences_over_http() {
+    let (hooks, received) = receiver().await;
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = server_env(dir.path());
+    env.push(("CAIRN_WEBHOOK_SECRET".into(), "whsec-test-2".into()));
+    let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::write(
+        &ledger,
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+         2025-10-01,Brokerage,taxable,deposit,,1,12000,0\n\
+         2025-10-01,Brokerage,taxable,buy,VTI,100,120,0\n",
+    )
+    .unwrap();
+    cli(&["ledger", "import", &ledger.display().to_string(), "--household", "smith"]);
+    let bars = dir.path().join("bars.csv");
+    std::fs::write(&bars, "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,130,130,130,130,1000\n").unwrap();
+    cli(&["market", "import", &bars.display().to_string()]);
+    let raised = json(&cli(&["alerts", "evaluate", "--as-of", "2025-12-01"]));
+    assert!(raised["raised"].as_u64().unwrap() >= 1, "{raised}");
+    register(&db.url, &env, "Bo Smith", "bo@smith.test", "smith", "correct horse battery staple");
+
+    // The day's tasks are turned off here; the file's [notify] runs the deliveries each second.
+    let tasks = workers::ops::TASKS.iter().map(|t| format!("{:?}", t.name)).collect::<Vec<_>>().join(", ");
+    let ops = dir.path().join("ops.toml");
+    std::fs::write(
+        &ops,
+        format!(
+            "[ops]\nskip = [{tasks}]\n[notify]\nevery_seconds = 1\n\
+             [notify.webhook]\nurl = \"{hooks}/hooks/cairn\"\nsecret_env = \"CAIRN_WEBHOOK_SECRET\"\n"
+        ),
+    )
+    .unwrap();
+    env.push(("CAIRN_OPS".into(), ops.display().to_string()));
+    let (child, base) = common::serve(&db.url, env.clone());
+    let _server = common::Kill(child);
+    let bo = common::login(&base, "bo@smith.test", "correct horse battery staple").await;
+    let http = reqwest::Client::new();
+    let put = |body: Value| {
+        let request = http.put(format!("{base}/v1/me/alert-preferences")).bearer_auth(&bo).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // Refusals name the field; nothing is recorded.
+    let (status, body) = put(serde_json::json!({ "channels": { "sms": "critical" } })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("phone")), "{body}");
+    let late = serde_json::json!({ "channels": { "webhook": "info" }, "quiet": { "start": "25:00", "end": "07:00", "time_zone": "UTC" } });
+    let (status, body) = put(late).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("quiet.start")), "{body}");
+    let (status, body) = put(serde_json::json!({ "channels": { "webhook": "loud" } })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("channels.webhook")), "{body}");
+    assert!(received.lock().unwrap().is_empty());
+
+    let (status, body) = put(serde_json::json!({ "channels": { "webhook": "info", "in_app": "info" } })).await;
+    assert_eq!(status, 200, "{body}");
+    let got: Value = http
+        .get(format!("{base}/v1/me/alert-preferences"))
+        .bearer_auth(&bo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["channels"], serde_json::json!({ "webhook": "info", "in_app": "info" }), "{got}");
+
+    // The server's own pass sends the household's open alerts to the webhook, once each.
+    for _ in 0..200 {
+        if received.lock().unwrap().len() >= raised["raised"].as_u64().unwrap() as usize {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seen = received.lock().unwrap().clone();
+    assert_eq!(seen.len(), raised["raised"].as_u64().unwrap() as usize, "one webhook per alert");
+    for (headers, body) in &seen {
+        let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+        workers::notify::verify_signature(
+            &workers::notify::Secret::new("whsec-test-2"),
+            &h("cairn-timestamp"),
+            body,
+            &h("cairn-signature"),
+            chrono::Utc::now(),
+            workers::notify::webhook::DEFAULT_TOLERANCE,
+        )
+        .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(received.lock().unwrap().len(), seen.len(), "not sent again within the repeat interval");
+    let stats: Value = http
+        .get(format!("{base}/v1/households/smith/alerts/stats"))
+        .bearer_auth(&bo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook = stats["channels"].as_array().unwrap().iter().find(|c| c["channel"] == "webhook").unwrap().clone();
+    assert_eq!(webhook["succeeded"], seen.len(), "{stats}");
+    db.remove().await;
+}

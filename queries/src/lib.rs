@@ -3,6 +3,7 @@
 //! - [`read`]: [`read::Reader`] catches a projector up (or replays the log up to an instant
 //!   into a scratch database, for auditors) and pins one snapshot to read; and the audit trail
 //!   ([`read::change_rows`]), assembled once for both shells.
+//! - [`alerts`]: who hears of each household's alerts (users with alert preferences).
 //! - [`balances`]: balance assertions checked against the ledger.
 //! - [`household`]: what a household is worth (positions at market value plus cash).
 //! - [`holdings`]: consolidated holdings across accounts, described by the security master,
