@@ -34,3 +34,21 @@ pub async fn state<S: EventStore>(cx: &Context<S>, household: &str) -> Result<Al
     let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
     Ok(aggregate::load::<AlertDecider, S>(cx, &stream).await?.0)
 }
+
+/// Decides one command on each of several households' alerts and records them all in one
+/// transaction (all or nothing; a household whose decision is nothing writes nothing): an
+/// evaluation of many households costs one commit, not one per household.
+pub async fn execute_many<S: EventStore>(
+    cx: &Context<S>,
+    commands: &[(&str, AlertCommand)],
+    caller: &Caller,
+) -> Result<Vec<Executed<AlertEvent>>, CommandError> {
+    let decisions = commands
+        .iter()
+        .map(|(household, command)| {
+            let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
+            Ok((stream, command.clone()))
+        })
+        .collect::<Result<Vec<_>, CommandError>>()?;
+    aggregate::execute_many::<AlertDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await
+}

@@ -9,13 +9,15 @@ use chrono::NaiveDate;
 use domain::ledger::types::AccountType;
 use domain::monitoring::{CashDay, Holding, Lot, PortfolioSnapshot, RiskFigures, Snapshot, ValuationDay};
 use projections::db::Db;
-use projections::holdings::{ACCOUNTS, ALLOCATIONS, LOTS, PORTFOLIOS};
+use projections::holdings::{ACCOUNTS, ALLOCATIONS, LOTS, PORTFOLIOS, VALUATIONS};
+use projections::prices::SECURITIES;
 use projections::query::records;
 use projections::risk::PORTFOLIO_RISK;
 use projections::valuation_history::VALUE_HISTORY;
 use rust_decimal::Decimal;
 
-use crate::holdings::holdings;
+use crate::holdings::UNCLASSIFIED;
+use crate::reports::cents;
 
 /// The households with a ledger in the read models.
 pub async fn households(db: &Db) -> projections::Result<Vec<String>> {
@@ -24,54 +26,89 @@ pub async fn households(db: &Db) -> projections::Result<Vec<String>> {
     Ok(names.into_iter().collect())
 }
 
-/// The household `key`'s snapshot as of `as_of` (its days up to it; holdings and lots at the
-/// latest close recorded).
-pub async fn snapshot(db: &Db, key: &str, as_of: NaiveDate) -> projections::Result<Snapshot> {
-    let mut s = Snapshot::new(key, as_of);
-    let scope = [("household", Some(key.to_owned()))];
-    let h = holdings(db, key).await?;
-    let dec = |t: &str| t.parse::<Decimal>().ok();
-    for x in &h.holdings {
-        if let Some(value) = x.market_value.as_deref().and_then(dec) {
+/// The snapshots as of `as_of` of one household or of every one with a ledger, by key (each
+/// household's days up to it; holdings and lots at the latest close recorded). Each read model
+/// is read once for all of them, so evaluating every household costs a few queries, not a few
+/// per household.
+pub async fn snapshots(
+    db: &Db,
+    household: Option<&str>,
+    as_of: NaiveDate,
+) -> projections::Result<BTreeMap<String, Snapshot>> {
+    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
+    let mut out: BTreeMap<String, Snapshot> = BTreeMap::new();
+    let mut cash: BTreeMap<String, Decimal> = BTreeMap::new();
+    for a in records(db, &ACCOUNTS, &scope).await? {
+        let key = a.str("household").to_owned();
+        *cash.entry(key.clone()).or_default() += a.dec("cash").map(cents).unwrap_or_default();
+        out.entry(key.clone()).or_insert_with(|| Snapshot::new(&key, as_of));
+    }
+    // Holdings: each symbol's positions across the household's accounts at market value, as
+    // `cairn holdings` adds them (each account's value to the cent), with its asset class.
+    let classes: BTreeMap<String, String> = records(db, &SECURITIES, &[])
+        .await?
+        .iter()
+        .map(|r| (r.str("symbol").to_owned(), r.str("asset_class").to_owned()))
+        .collect();
+    let mut values: BTreeMap<(String, String), Option<Decimal>> = BTreeMap::new();
+    for v in records(db, &VALUATIONS, &scope).await? {
+        if v.dec("quantity").unwrap_or_default().is_zero() {
+            continue;
+        }
+        let sum =
+            values.entry((v.str("household").to_owned(), v.str("symbol").to_owned())).or_insert(Some(Decimal::ZERO));
+        *sum = sum.zip(v.dec("market_value").map(cents)).map(|(a, b)| a + b);
+    }
+    for ((key, symbol), value) in values {
+        let (Some(s), Some(value)) = (out.get_mut(&key), value) else { continue };
+        let class = classes.get(&symbol).map(String::as_str).unwrap_or(UNCLASSIFIED);
+        s.holdings.push(Holding {
+            asset_class: class.parse().ok(),
+            diversified: class == "multi_asset",
+            symbol,
+            value,
+        });
+    }
+    for (key, s) in &mut out {
+        if let Some(cash) = cash.get(key).filter(|c| !c.is_zero()) {
             s.holdings.push(Holding {
-                symbol: x.symbol.clone(),
-                value,
-                asset_class: x.asset_class.parse().ok(),
-                diversified: x.asset_class == "multi_asset",
+                symbol: "CASH".into(),
+                value: *cash,
+                asset_class: Some(domain::market::AssetClass::Cash),
+                diversified: false,
             });
         }
     }
-    if let Some(cash) = dec(&h.cash).filter(|c| !c.is_zero()) {
-        s.holdings.push(Holding {
-            symbol: "CASH".into(),
-            value: cash,
-            asset_class: Some(domain::market::AssetClass::Cash),
-            diversified: false,
-        });
-    }
     let mut days = records(db, &VALUE_HISTORY, &scope).await?;
     days.retain(|d| d.date("date").is_some_and(|d| d <= as_of));
-    days.sort_by_key(|d| d.date("date"));
+    days.sort_by(|a, b| (a.str("household"), a.date("date")).cmp(&(b.str("household"), b.date("date"))));
     for d in &days {
-        let (Some(date), Some(value)) = (d.date("date"), d.dec("value")) else { continue };
+        let (Some(s), Some(date), Some(value)) = (out.get_mut(d.str("household")), d.date("date"), d.dec("value"))
+        else {
+            continue;
+        };
         s.history.push(ValuationDay { date, value, flow: d.dec("flow").unwrap_or_default() });
         s.cash.push(CashDay { date, cash: d.dec("cash").unwrap_or_default(), total: value });
     }
     let risks = records(db, &PORTFOLIO_RISK, &scope).await?;
     let allocations = records(db, &ALLOCATIONS, &scope).await?;
+    let mut by_portfolio: BTreeMap<(&str, &str), Vec<&projections::query::Record>> = BTreeMap::new();
+    for a in &allocations {
+        by_portfolio.entry((a.str("household"), a.str("portfolio"))).or_default().push(a);
+    }
+    let risk: BTreeMap<(&str, &str), &projections::query::Record> =
+        risks.iter().map(|r| ((r.str("household"), r.str("portfolio")), r)).collect();
     for p in records(db, &PORTFOLIOS, &scope).await? {
-        let name = p.str("portfolio");
+        let (key, name) = (p.str("household"), p.str("portfolio"));
+        let Some(s) = out.get_mut(key) else { continue };
         let mut snapshot = PortfolioSnapshot {
             name: name.to_owned(),
             holdings: Vec::new(),
             target: BTreeMap::new(),
             history: Vec::new(),
-            risk: risks
-                .iter()
-                .find(|r| r.str("portfolio") == name)
-                .map(|r| RiskFigures { var: r.dec("var_95_1d"), cvar: r.dec("cvar_95_1d") }),
+            risk: risk.get(&(key, name)).map(|r| RiskFigures { var: r.dec("var_95_1d"), cvar: r.dec("cvar_95_1d") }),
         };
-        for a in allocations.iter().filter(|a| a.str("portfolio") == name) {
+        for a in by_portfolio.get(&(key, name)).into_iter().flatten() {
             let asset = a.str("asset").to_owned();
             if let Some(target) = a.dec("target").filter(|t| !t.is_zero()) {
                 snapshot.target.insert(asset.clone(), target);
@@ -82,8 +119,12 @@ pub async fn snapshot(db: &Db, key: &str, as_of: NaiveDate) -> projections::Resu
         }
         s.portfolios.push(snapshot);
     }
-    s.lots = lots(db, Some(key), as_of).await?.into_iter().map(|(_, lot)| lot).collect();
-    Ok(s)
+    for (key, lot) in lots(db, household, as_of).await? {
+        if let Some(s) = out.get_mut(&key) {
+            s.lots.push(lot);
+        }
+    }
+    Ok(out)
 }
 
 /// Every open lot (of one household, or of all) at its symbol's latest close on or before

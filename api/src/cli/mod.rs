@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod bench;
+pub(crate) mod bench_alerts;
 pub(crate) mod bench_market;
 pub(crate) mod calendar;
 pub(crate) mod chart;

@@ -114,6 +114,16 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         years: u32,
     },
+    /// Every monitoring rule over --households households (each holding 1 to 3 of --symbols
+    /// symbols, with a 60/40 portfolio) after a day's prices are committed: seconds from the
+    /// commit to the alerts recorded (read models caught up on the way) beside the 5 s target,
+    /// and each alert's latency from the commit (p50, p99 beside 500 ms); prints JSON.
+    Alerts {
+        #[arg(long, default_value_t = 10_000)]
+        households: usize,
+        #[arg(long, default_value_t = 50)]
+        symbols: usize,
+    },
     /// One household's daily performance over --years years (--accounts accounts, a deposit
     /// and a buy in each every month over --symbols symbols, a daily bar of every symbol): the
     /// p50 of --runs computations of `cairn performance` against a blend, and of the daily
@@ -259,6 +269,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 super::bench_market::quotes(&store, &scratch.url, quotes, symbols, subscribers, clients)
                     .await?
                     .to_string()
+            }
+            BenchCommand::Alerts { households, symbols } => {
+                super::bench_alerts::alerts(&store, &scratch.url, households, symbols).await?.to_string()
             }
             BenchCommand::Fetch { symbols, years } => {
                 super::bench_market::fetch(&store, symbols, years).await?.to_string()

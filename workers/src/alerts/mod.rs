@@ -37,6 +37,34 @@ pub enum EvaluateError {
     Projection(#[from] projections::Error),
 }
 
+/// Households whose alerts are recorded in one transaction: few commits for an evaluation of
+/// thousands, and the first alerts visible before the last households are evaluated.
+const BATCH: usize = 500;
+
+/// Records a batch of evaluations, counting what they decided.
+async fn record(
+    cx: &Context<Store>,
+    batch: &[(String, AlertCommand)],
+    caller: &Caller,
+    done: &mut Evaluated,
+) -> Result<(), EvaluateError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let commands: Vec<(&str, AlertCommand)> = batch.iter().map(|(h, c)| (h.as_str(), c.clone())).collect();
+    for executed in commands::alerts::execute_many(cx, &commands, caller).await? {
+        for event in executed.events {
+            match event {
+                AlertEvent::AlertRaised { .. } => done.raised += 1,
+                AlertEvent::AlertEscalated { .. } => done.escalated += 1,
+                AlertEvent::AlertResolved { .. } => done.resolved += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Evaluates every rule for every household as of `as_of` and records the alerts, at `at`.
 /// The read models are caught up to the log's head first (waiting up to `follower` for the
 /// server's own projectors).
@@ -59,8 +87,9 @@ pub async fn evaluate_all(
     let snapshot_db = reader.db.clone();
     let caller = Caller { actor: "cairn monitoring".into(), source: "monitoring".into() };
     let mut done = Evaluated { position, ..Evaluated::default() };
-    for household in queries::monitoring::households(&snapshot_db).await? {
-        let snapshot = queries::monitoring::snapshot(&snapshot_db, &household, as_of).await?;
+    let snapshots = queries::monitoring::snapshots(&snapshot_db, None, as_of).await?;
+    let mut batch: Vec<(String, AlertCommand)> = Vec::with_capacity(BATCH);
+    for (household, snapshot) in snapshots {
         // The household's own thresholds (`cairn rules set`), the moderate profile's otherwise.
         let thresholds = commands::alerts::state(cx, &household).await?.thresholds();
         let findings = evaluate(&snapshot, &thresholds);
@@ -68,14 +97,11 @@ pub async fn evaluate_all(
         done.findings += findings.len();
         let command =
             AlertCommand::Evaluate { findings, rules: Rule::ALL.to_vec(), position, at, policy: Policy::default() };
-        for event in commands::alerts::execute(cx, &household, &command, &caller).await?.events {
-            match event {
-                AlertEvent::AlertRaised { .. } => done.raised += 1,
-                AlertEvent::AlertEscalated { .. } => done.escalated += 1,
-                AlertEvent::AlertResolved { .. } => done.resolved += 1,
-                _ => {}
-            }
+        batch.push((household, command));
+        if batch.len() == BATCH {
+            record(cx, &std::mem::take(&mut batch), &caller, &mut done).await?;
         }
     }
+    record(cx, &batch, &caller, &mut done).await?;
     Ok(done)
 }
