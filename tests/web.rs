@@ -793,6 +793,36 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.wait_text("#alerts-count", |t| t == (unread - 1).to_string()).await;
     d.wait_text("#alerts-list", |t| t.contains("(dismissed)")).await;
 
+    // How Sam hears of alerts, set in the same panel: a refusal names what is missing (texts
+    // need a phone), then the preferences are saved and read back with the CLI.
+    d.click("#alert-prefs summary").await;
+    d.wait_for("return document.getElementById('pref-email').options.length;", |v| v == 4).await;
+    d.execute(
+        "document.getElementById('pref-email').value = 'warning';\
+         document.getElementById('pref-sms').value = 'critical';\
+         document.getElementById('pref-quiet-start').value = '22:00';\
+         document.getElementById('pref-quiet-end').value = '07:00';\
+         document.getElementById('pref-time-zone').value = 'America/New_York';",
+    )
+    .await;
+    d.click("#alert-prefs-save").await;
+    let refused = d.wait_text("#alert-prefs-status", |t| !t.is_empty()).await;
+    assert!(refused.contains("phone"), "{refused}");
+    d.type_into("#pref-phone", "+15555550123").await;
+    d.click("#alert-prefs-save").await;
+    d.wait_text("#alert-prefs-status", |t| t == "Saved.").await;
+    let saved = cli(&db.url, dir.path(), &["alerts", "preferences", "show", "--user", &id], "");
+    let saved: Value = serde_json::from_str(saved.trim()).unwrap();
+    assert_eq!(
+        (&saved["preferences"]["channels"], &saved["preferences"]["quiet"]["start"], &saved["contacts"]["phone"]),
+        (
+            &serde_json::json!({ "email": "warning", "sms": "critical" }),
+            &Value::from("22:00:00"),
+            &Value::from("+15555550123")
+        ),
+        "{saved}"
+    );
+
     // Signing out closes the live prices' socket.
     d.click("#nav-overview").await;
     d.wait_text("#positions-table td[data-live-symbol='VTI']", |t| t == "$231.42").await;

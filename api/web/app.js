@@ -2183,7 +2183,71 @@
     const panel = $("alerts-panel");
     panel.hidden = !panel.hidden;
     $("alerts-bell").setAttribute("aria-expanded", String(!panel.hidden));
-    if (!panel.hidden) loadAlerts().catch((err) => showAppError(err));
+    if (!panel.hidden) {
+      loadAlerts().catch((err) => showAppError(err));
+      loadAlertPrefs().catch((err) => showAppError(err));
+    }
+  }
+
+  // Your alert preferences (GET/PUT /v1/me/alert-preferences): channels with the least severity
+  // each carries, quiet hours, the phone for texts, daily caps. Push devices are registered by
+  // the apps, so they are kept as they are.
+  const PREF_CHANNELS = ["email", "sms", "push", "webhook", "in_app"];
+  const SEVERITIES = ["info", "warning", "critical"];
+
+  async function loadAlertPrefs() {
+    const prefs = await api("/v1/me/alert-preferences");
+    state.alertDevices = prefs.devices || [];
+    for (const channel of PREF_CHANNELS) {
+      const select = $(`pref-${channel}`);
+      if (!select.options.length) {
+        for (const value of ["", ...SEVERITIES]) {
+          const option = document.createElement("option");
+          option.value = value;
+          option.textContent = value ? `${value} and above` : "off";
+          select.append(option);
+        }
+      }
+      select.value = prefs.channels[channel] || "";
+    }
+    const quiet = prefs.quiet;
+    $("pref-quiet-start").value = quiet ? quiet.start : "";
+    $("pref-quiet-end").value = quiet ? quiet.end : "";
+    $("pref-time-zone").value = quiet ? quiet.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    $("pref-urgent").checked = quiet ? quiet.urgent_bypass : false;
+    $("pref-phone").value = prefs.phone || "";
+    $("pref-cap-email").value = prefs.caps.email ?? "";
+    $("pref-cap-sms").value = prefs.caps.sms ?? "";
+    $("alert-prefs-status").textContent = "";
+  }
+
+  async function saveAlertPrefs(event) {
+    event.preventDefault();
+    const channels = {};
+    for (const channel of PREF_CHANNELS) {
+      const value = $(`pref-${channel}`).value;
+      if (value) channels[channel] = value;
+    }
+    const body = { channels, caps: {}, devices: state.alertDevices || [] };
+    const [start, end] = [$("pref-quiet-start").value, $("pref-quiet-end").value];
+    if (start && end) {
+      body.quiet = { start, end, time_zone: $("pref-time-zone").value.trim() || "UTC", urgent_bypass: $("pref-urgent").checked };
+    }
+    const phone = $("pref-phone").value.trim();
+    if (phone) body.phone = phone;
+    for (const channel of ["email", "sms"]) {
+      const cap = $(`pref-cap-${channel}`).value;
+      if (cap !== "") body.caps[channel] = Number(cap);
+    }
+    const status = $("alert-prefs-status");
+    try {
+      await api("/v1/me/alert-preferences", { method: "PUT", body });
+      status.textContent = "Saved.";
+      status.className = "muted";
+    } catch (err) {
+      status.textContent = err instanceof ApiError ? err.message : String(err);
+      status.className = "error";
+    }
   }
 
   /** The household's live updates (the top bar's #updates-status): "● Live", "○ Reconnecting…". */
@@ -2478,6 +2542,7 @@
     $("login-form").addEventListener("submit", onLoginSubmit);
     $("logout").addEventListener("click", onLogout);
     $("alerts-bell").addEventListener("click", toggleAlerts);
+    $("alert-prefs-form").addEventListener("submit", saveAlertPrefs);
     $("household-select").addEventListener("change", onHouseholdChange);
     $("asof-form").addEventListener("submit", onAsOfApply);
     $("asof-clear").addEventListener("click", () => setAsOf(null));

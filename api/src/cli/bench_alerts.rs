@@ -106,6 +106,7 @@ pub(crate) async fn alerts(
         "raised": done.raised,
         "escalated": done.escalated,
         "resolved": done.resolved,
+        "timings": done.timings,
         "alert_events": latencies.len(),
         "commit_to_alert_ms": { "p50": at(0.5), "p99": at(0.99), "max": at(1.0), "target_p99": 500.0 },
     }))

@@ -120,10 +120,8 @@ pub async fn deliver_due(
     for household in index.keys() {
         states.insert(household, commands::alerts::state(cx, household).await?);
     }
+    // Contacts are opened only for users of households with open alerts, once per pass.
     let mut reach: HashMap<&str, Reach> = HashMap::new();
-    for s in &subscribers {
-        reach.insert(&s.user_id, open(vault, s).await?);
-    }
     let mut pass = Pass { cx, settings, now, started: Utc::now(), done: HashSet::new(), sent: HashMap::new() };
     let mut dispatched = Dispatched::default();
     for (household, users) in &index {
@@ -133,6 +131,9 @@ pub async fn deliver_due(
         }
         for &i in users {
             let user = &subscribers[i];
+            if !reach.contains_key(user.user_id.as_str()) {
+                reach.insert(&user.user_id, open(vault, user).await?);
+            }
             for &channel in user.preferences.channels.keys() {
                 if channel == Channel::InApp {
                     continue;

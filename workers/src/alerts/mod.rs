@@ -24,6 +24,18 @@ pub struct Evaluated {
     pub resolved: usize,
     /// The read models' position the findings reflect.
     pub position: u64,
+    /// Where the time went, in milliseconds: catching the read models up, reading the
+    /// snapshots, loading each household's alerts and running the rules, recording the alerts.
+    pub timings: Timings,
+}
+
+/// An evaluation's phases, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Timings {
+    pub catch_up_ms: u64,
+    pub snapshots_ms: u64,
+    pub rules_ms: u64,
+    pub record_ms: u64,
 }
 
 /// Why an evaluation stopped.
@@ -78,6 +90,8 @@ pub async fn evaluate_all(
     // The risk worker's table, which a database `serve` never ran on has not got yet (created
     // before a snapshot is pinned, which would not see it).
     projections::risk::open(db).await?;
+    let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
+    let started = std::time::Instant::now();
     let head = cx.store().head().await.map_err(CommandError::from)?.map_or(0, |h| h.position);
     let mut position = u64::MAX;
     let mut reader = Reader::with_db(cx.store().clone(), db.clone());
@@ -87,8 +101,13 @@ pub async fn evaluate_all(
     let snapshot_db = reader.db.clone();
     let caller = Caller { actor: "cairn monitoring".into(), source: "monitoring".into() };
     let mut done = Evaluated { position, ..Evaluated::default() };
+    done.timings.catch_up_ms = ms(started);
+    let t = std::time::Instant::now();
     let snapshots = queries::monitoring::snapshots(&snapshot_db, None, as_of).await?;
+    done.timings.snapshots_ms = ms(t);
     let mut batch: Vec<(String, AlertCommand)> = Vec::with_capacity(BATCH);
+    let mut recording = std::time::Duration::ZERO;
+    let t = std::time::Instant::now();
     for (household, snapshot) in snapshots {
         // The household's own thresholds (`cairn rules set`), the moderate profile's otherwise.
         let thresholds = commands::alerts::state(cx, &household).await?.thresholds();
@@ -99,9 +118,15 @@ pub async fn evaluate_all(
             AlertCommand::Evaluate { findings, rules: Rule::ALL.to_vec(), position, at, policy: Policy::default() };
         batch.push((household, command));
         if batch.len() == BATCH {
+            let r = std::time::Instant::now();
             record(cx, &std::mem::take(&mut batch), &caller, &mut done).await?;
+            recording += r.elapsed();
         }
     }
+    let r = std::time::Instant::now();
     record(cx, &batch, &caller, &mut done).await?;
+    recording += r.elapsed();
+    done.timings.record_ms = recording.as_millis() as u64;
+    done.timings.rules_ms = ms(t).saturating_sub(done.timings.record_ms);
     Ok(done)
 }
