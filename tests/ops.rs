@@ -91,7 +91,15 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         let providers = format!("[[provider]]\nname = \"stooq\"\nkind = \"stooq\"\nbase_url = \"{base}\"\n");
         let (selector, _) = workers::market::config::parse(&providers, &|_| None).unwrap();
         let clock = Arc::new(SimulatedClock::new(at("2025-10-31T07:00:00Z")));
+        // The broker's statement says 90 VTI where the ledger holds 100; its cash agrees.
+        let statement = dir.path().join("positions.csv");
+        std::fs::write(
+            &statement,
+            "date,account,symbol,quantity\n2025-10-30,Brokerage,VTI,90\n2025-10-30,Brokerage,cash,8000.00\n",
+        )
+        .unwrap();
         let settings = Settings {
+            reconcile: vec![workers::ops::config::Reconcile { household: "smith".into(), file: statement.clone() }],
             backoff: std::time::Duration::ZERO,
             grace: std::time::Duration::from_secs(36 * 3600),
             symbols: vec!["BND".into()],
@@ -112,7 +120,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         scheduler::run(&env, Some(at("2025-11-04T04:00:00Z")), stopping.clone()).await;
         let friday = events(&db.store, "2025-10-31").await;
         let f = starts(&friday);
-        assert_eq!(f.len(), 11, "every task ran once: {friday:?}");
+        assert_eq!(f.len(), 12, "every task ran once: {friday:?}");
         assert!(f.values().all(|(n, _)| *n == 1), "{f:?}");
         assert_eq!(f["fetch_prices"].1, at("2025-10-31T08:00:00Z"), "04:00 EDT");
         assert_eq!(f["drift_check"].1, at("2025-10-31T13:30:00Z"), "09:30 EDT");
@@ -169,6 +177,20 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             alerts.alerts.values().filter(|a| a.finding.rule == domain::monitoring::Rule::Drift).collect();
         assert!(!drift.is_empty(), "{:?}", alerts.alerts.keys().collect::<Vec<_>>());
         assert!(drift.iter().all(|a| a.id.ends_with("#1") && a.raised_at == at("2025-10-31T22:00:00Z")), "{drift:?}");
+        // The evening's reconciliation: VTI disagrees with the broker's statement, cash agrees.
+        assert_eq!(
+            detail("reconciliation"),
+            "smith: 1 holdings disagree with 2 statement rows",
+            "{}",
+            detail("reconciliation")
+        );
+        let vti = &alerts.alerts["reconciliation:smith:Brokerage:VTI#1"];
+        assert_eq!(
+            (vti.finding.severity, vti.state),
+            (domain::monitoring::Severity::Warning, domain::alerts::State::Open)
+        );
+        assert_eq!(vti.finding.values["difference"], "10", "{vti:?}");
+        assert!(!alerts.alerts.keys().any(|k| k.contains(":cash")), "{:?}", alerts.alerts.keys());
 
         // Thanksgiving week: Thursday closed, Friday's close phase at 13:00 EST.
         clock.set(at("2025-11-26T07:00:00Z"));
@@ -237,7 +259,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             ]
         );
         let tuesday = starts(&events(&db.store, "2025-12-02").await);
-        assert_eq!(tuesday.len(), 11);
+        assert_eq!(tuesday.len(), 12);
         assert!(tuesday.values().all(|(n, when)| *n == 1 && *when == at("2025-12-03T04:00:00Z")), "{tuesday:?}");
         let (ran, _) = scheduler::catch_up(&env).await.unwrap();
         assert!(ran.is_empty(), "a second start finds nothing to catch up: {ran:?}");
@@ -246,7 +268,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         // finds Thursday's phases up to 16 hours late: those beyond the grace have their tasks
         // recorded as skipped, saying when they were due; the later ones run.
         scheduler::run(&env, Some(at("2025-12-04T05:00:00Z")), stopping.clone()).await;
-        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 11);
+        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 12);
         let env = Env {
             settings: Settings { grace: std::time::Duration::from_secs(12 * 3600), ..env.settings.clone() },
             ..env
@@ -271,7 +293,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         let o = run(&db.url, &["ops", "status", "--date", "2025-12-04", "--format", "json"]);
         let status: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
         assert_eq!(status["skipped"], 2, "{status}");
-        assert_eq!(status["ops"].as_array().unwrap().len(), 11, "{status}");
+        assert_eq!(status["ops"].as_array().unwrap().len(), 12, "{status}");
         // The alerts over the CLI: listed, snoozed, dismissed.
         let list = |extra: &[&str]| -> serde_json::Value {
             let o =
@@ -311,6 +333,10 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         let all = list(&["--all"]);
         let row = all["alerts"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
         assert_eq!(row["state"], "resolved", "{all}");
+        // The monitoring rules' evaluations leave the reconciliation's alert alone: only a
+        // statement that agrees resolves it.
+        let vti = all["alerts"].as_array().unwrap().iter().find(|r| r["rule"] == "reconciliation").unwrap().clone();
+        assert_eq!(vti["state"], "open", "{all}");
 
         // Every run is in the audit trail.
         let o = run(

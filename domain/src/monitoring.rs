@@ -109,10 +109,13 @@ pub enum Rule {
     CashDrag,
     LargeFlow,
     Regime,
+    /// The ledger against a broker's statement of positions ([`reconciliation`]): not a rule
+    /// over a [`Snapshot`], so not in [`Rule::ALL`]; the reconciliation task runs it.
+    Reconciliation,
 }
 
 impl Rule {
-    /// Every rule, in the order [`evaluate`] runs them.
+    /// Every rule over a snapshot, in the order [`evaluate`] runs them.
     pub const ALL: [Rule; 9] = [
         Self::Drift,
         Self::Drawdown,
@@ -136,12 +139,27 @@ impl Rule {
             Self::CashDrag => "cash_drag",
             Self::LargeFlow => "large_flow",
             Self::Regime => "regime",
+            Self::Reconciliation => "reconciliation",
         }
     }
 
-    /// The rule's function.
-    pub fn function(self) -> fn(&Snapshot, &Thresholds) -> Vec<Finding> {
-        match self {
+    /// Every rule: [`Rule::ALL`] and [`Rule::Reconciliation`].
+    pub const EVERY: [Rule; 10] = [
+        Self::Drift,
+        Self::Drawdown,
+        Self::GoalProgress,
+        Self::TaxLoss,
+        Self::RiskBreach,
+        Self::Concentration,
+        Self::CashDrag,
+        Self::LargeFlow,
+        Self::Regime,
+        Self::Reconciliation,
+    ];
+
+    /// The rule's function over a snapshot (none for [`Rule::Reconciliation`]).
+    pub fn function(self) -> Option<fn(&Snapshot, &Thresholds) -> Vec<Finding>> {
+        Some(match self {
             Self::Drift => drift,
             Self::Drawdown => drawdown,
             Self::GoalProgress => goal_progress,
@@ -151,7 +169,8 @@ impl Rule {
             Self::CashDrag => cash_drag,
             Self::LargeFlow => large_flow,
             Self::Regime => regime,
-        }
+            Self::Reconciliation => return None,
+        })
     }
 }
 
@@ -165,8 +184,8 @@ impl FromStr for Rule {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
+        Self::EVERY.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::EVERY.iter().map(|r| r.as_str()).collect();
             refuse("rule", format!("no rule {s:?}; the rules are {}", names.join(", ")))
         })
     }
@@ -703,7 +722,55 @@ impl Snapshot {
 
 /// Runs every rule, in [`Rule::ALL`]'s order.
 pub fn evaluate(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Finding> {
-    Rule::ALL.iter().flat_map(|r| r.function()(snapshot, thresholds)).collect()
+    Rule::ALL.iter().filter_map(|r| r.function()).flat_map(|f| f(snapshot, thresholds)).collect()
+}
+
+/// The household's positions against a broker's statements of them (balance assertions,
+/// `domain::ledger::balances`): for each account's holding (a symbol, or cash), the latest
+/// statement decides; where it and the ledger differ beyond the statement's tolerance, a
+/// finding: a warning, critical when one side holds nothing (a whole position missing or
+/// unknown to the ledger). A later statement that agrees clears it.
+pub fn reconciliation(household: &str, checked: &[crate::ledger::balances::Checked]) -> Vec<Finding> {
+    let mut latest: BTreeMap<(&str, Option<&str>), &crate::ledger::balances::Checked> = BTreeMap::new();
+    for c in checked {
+        let key = (c.assertion.account.as_str(), c.assertion.symbol.as_deref());
+        if latest.get(&key).is_none_or(|l| l.assertion.date <= c.assertion.date) {
+            latest.insert(key, c);
+        }
+    }
+    latest
+        .into_iter()
+        .filter(|(_, c)| !c.holds)
+        .map(|((account, symbol), c)| {
+            let holding = symbol.unwrap_or("cash");
+            let asserted = c.assertion.quantity;
+            let severity =
+                if asserted.is_zero() || c.actual.is_zero() { Severity::Critical } else { Severity::Warning };
+            let what = if symbol.is_some() { "shares" } else { "cash" };
+            let source = c.assertion.source.as_deref().unwrap_or("the broker's statement");
+            Finding {
+                rule: Rule::Reconciliation,
+                severity,
+                key: format!("reconciliation:{household}:{account}:{holding}"),
+                household: household.to_owned(),
+                portfolio: None,
+                subject: Some(holding.to_owned()),
+                message: format!(
+                    "{account} {holding}: {source} says {asserted} {what} at the end of {}, the ledger {} ({:+})",
+                    c.assertion.date,
+                    c.actual.normalize(),
+                    c.difference.normalize()
+                ),
+                values: BTreeMap::from([
+                    ("account".to_owned(), account.to_owned()),
+                    ("date".to_owned(), c.assertion.date.to_string()),
+                    ("statement".to_owned(), asserted.to_string()),
+                    ("ledger".to_owned(), c.actual.normalize().to_string()),
+                    ("difference".to_owned(), c.difference.normalize().to_string()),
+                ]),
+            }
+        })
+        .collect()
 }
 
 fn refuse(field: &str, problem: impl Into<String>) -> DomainError {
@@ -1669,6 +1736,53 @@ mod tests {
         }
         assert_eq!(t, aggressive);
         assert_eq!(aggressive.settings().len(), Thresholds::NAMES.len());
+    }
+
+    #[test]
+    fn the_latest_statement_of_each_holding_decides_the_reconciliation() {
+        use crate::ledger::balances::{tolerance, Assertion, Checked};
+        let checked = |account: &str, date: &str, symbol: Option<&str>, asserted: Decimal, actual: Decimal| {
+            let tolerance = tolerance(asserted);
+            Checked {
+                assertion: Assertion {
+                    account: account.into(),
+                    date: date.parse().unwrap(),
+                    symbol: symbol.map(str::to_owned),
+                    quantity: asserted,
+                    source: Some("schwab-2025-12.csv".into()),
+                },
+                actual,
+                difference: actual - asserted,
+                tolerance,
+                holds: (actual - asserted).abs() <= tolerance,
+            }
+        };
+        let found = reconciliation(
+            "smith",
+            &[
+                // VTI disagreed on the 1st but agrees on the 2nd: nothing.
+                checked("Brokerage", "2025-12-01", Some("VTI"), dec!(100), dec!(90)),
+                checked("Brokerage", "2025-12-02", Some("VTI"), dec!(100), dec!(100)),
+                // BND: 10 short in the ledger.
+                checked("Brokerage", "2025-12-02", Some("BND"), dec!(50), dec!(40)),
+                // Cash within the statement's tolerance (half a cent): nothing.
+                checked("Brokerage", "2025-12-02", None, dec!(2500.00), dec!(2500.004)),
+                // A position the ledger does not know at all: critical.
+                checked("IRA", "2025-12-02", Some("VXUS"), dec!(12), dec!(0)),
+            ],
+        );
+        let keys: Vec<(&str, Severity)> = found.iter().map(|f| (f.key.as_str(), f.severity)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("reconciliation:smith:Brokerage:BND", Severity::Warning),
+                ("reconciliation:smith:IRA:VXUS", Severity::Critical)
+            ]
+        );
+        assert_eq!(found[0].values["difference"], "-10");
+        assert!(found[0].message.contains("schwab-2025-12.csv says 50 shares"), "{}", found[0].message);
+        assert_eq!(Rule::Reconciliation.as_str().parse::<Rule>().unwrap(), Rule::Reconciliation);
+        assert!(!Rule::ALL.contains(&Rule::Reconciliation) && Rule::Reconciliation.function().is_none());
     }
 
     #[test]

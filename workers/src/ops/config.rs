@@ -12,6 +12,10 @@
 //! mode = "first"              # first | median | weighted_mean | best_source
 //! skip = ["projections_digest"]           # tasks turned off (recorded as skipped)
 //! timeouts = { verify_chain = 7200 }      # seconds, per task
+//!
+//! [[ops.reconcile]]           # a broker's statement of positions to reconcile against,
+//! household = "smith"         # read again each evening: date,account,symbol,quantity[,source]
+//! file = "/srv/statements/smith-positions.csv"
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,6 +38,16 @@ pub struct Settings {
     pub quality: QualityConfig,
     pub skip: Vec<String>,
     pub timeouts: BTreeMap<String, Duration>,
+    /// The broker position files the reconciliation task checks the ledger against.
+    pub reconcile: Vec<Reconcile>,
+}
+
+/// One household's broker statement of positions (`commands::input::positions`' format).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconcile {
+    pub household: String,
+    pub file: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -48,6 +62,7 @@ impl Default for Settings {
             quality: QualityConfig::default(),
             skip: Vec::new(),
             timeouts: BTreeMap::new(),
+            reconcile: Vec::new(),
         }
     }
 }
@@ -77,6 +92,8 @@ struct Table {
     skip: Vec<String>,
     #[serde(default)]
     timeouts: BTreeMap<String, u64>,
+    #[serde(default)]
+    reconcile: Vec<Reconcile>,
 }
 
 /// Reads the settings from a file's text; an error names the key.
@@ -113,6 +130,10 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             return Err(format!("ops: {name:?} is not a task ({})", names.join(", ")));
         }
     }
+    if let Some(r) = t.reconcile.iter().find(|r| r.household.trim().is_empty()) {
+        return Err(format!("ops.reconcile: {} needs a household", r.file.display()));
+    }
+    s.reconcile = t.reconcile;
     s.skip = t.skip;
     s.timeouts = t.timeouts.into_iter().map(|(k, v)| (k, Duration::from_secs(v))).collect();
     Ok(s)

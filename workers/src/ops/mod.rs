@@ -109,6 +109,15 @@ pub const TASKS: &[TaskSpec] = &[
         priority: 15,
         timeout: Duration::from_secs(15 * 60),
     },
+    // Each configured broker statement of positions recorded as balance assertions and checked
+    // against the ledger; disagreements raise reconciliation alerts.
+    TaskSpec {
+        name: "reconciliation",
+        phase: Phase::PostMarket,
+        after: &[],
+        priority: 12,
+        timeout: Duration::from_secs(10 * 60),
+    },
     // The session's tasks and outcomes as a report, recorded with its SHA-256 (ReportGenerated).
     TaskSpec {
         name: "daily_summary",
@@ -324,6 +333,7 @@ async fn perform(env: &Env, session: &Session, spec: &TaskSpec) -> Result<Outcom
         "closing_prices" => tasks::prices(env, session.date).await,
         "valuation_snapshot" => tasks::valuation(env, session).await,
         "monitoring" => tasks::monitoring(env, session).await,
+        "reconciliation" => tasks::reconcile(env).await,
         "daily_summary" => tasks::summary(env, session).await,
         "verify_chain" => tasks::verify(env.cx.store()).await,
         "projections_digest" => tasks::digests(env).await,

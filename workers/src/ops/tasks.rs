@@ -299,3 +299,43 @@ pub(super) async fn monitoring(env: &Env, session: &Session) -> Result<Outcome, 
         e.households, e.findings, e.raised, e.escalated, e.resolved, e.position
     )))
 }
+
+/// Each configured broker statement of positions ([`super::config::Reconcile`]): its rows
+/// recorded as balance assertions on the household's ledger (a statement recorded before
+/// records nothing again), checked against the ledger's rows, and the disagreements decided
+/// into alerts (`domain::monitoring::reconciliation`); a holding that agrees again resolves its
+/// alert. A file that does not parse fails the task, naming its line, with nothing recorded.
+pub(super) async fn reconcile(env: &Env) -> Result<Outcome, String> {
+    if env.settings.reconcile.is_empty() {
+        return Ok(Outcome::NotConfigured("no broker position file is configured ([[ops.reconcile]])".into()));
+    }
+    let caller = Caller { actor: "cairn ops".into(), source: "ops".into() };
+    let mut done = Vec::new();
+    for r in &env.settings.reconcile {
+        let shown = r.file.display();
+        let bytes = std::fs::read(&r.file).map_err(|e| format!("{shown}: {e}"))?;
+        let source = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
+        let assertions = commands::input::positions::parse_positions(&bytes, source.as_deref())
+            .map_err(|e| format!("{shown}: {e}"))?;
+        let rows = assertions.len();
+        commands::ledger::assert_balances(&env.cx, &r.household, assertions, &caller)
+            .await
+            .map_err(|e| format!("{shown}: {e}"))?;
+        let (ledger, _) = commands::ledger::load(&env.cx, &r.household).await.map_err(|e| e.to_string())?;
+        let checked = domain::ledger::balances::check(&ledger).map_err(|e| e.to_string())?;
+        let key = domain::ledger::household_key(&r.household);
+        let findings = domain::monitoring::reconciliation(&key, &checked);
+        let disagree = findings.len();
+        let position = env.cx.store().head().await.map_err(|e| e.to_string())?.map_or(0, |h| h.position);
+        let command = domain::alerts::AlertCommand::Evaluate {
+            findings,
+            rules: vec![domain::monitoring::Rule::Reconciliation],
+            position,
+            at: env.clock.now(),
+            policy: domain::alerts::Policy::default(),
+        };
+        commands::alerts::execute(&env.cx, &key, &command, &caller).await.map_err(|e| e.to_string())?;
+        done.push(format!("{key}: {disagree} holdings disagree with {rows} statement rows"));
+    }
+    Ok(Outcome::Done(done.join("; ")))
+}
