@@ -204,9 +204,10 @@ pub struct PreferencesBody {
     /// No notification inside this window, local time.
     #[serde(default)]
     pub quiet: Option<QuietBody>,
-    /// Notifications a day per channel; email 20 and SMS 5 where not given.
+    /// Notifications a day per channel, a whole number from 0 to 1,000; email 20 and SMS 5
+    /// where not given.
     #[serde(default)]
-    pub caps: std::collections::BTreeMap<String, u32>,
+    pub caps: std::collections::BTreeMap<String, serde_json::Number>,
     /// E.164 (`+15551234567`); needed for `sms`.
     #[serde(default)]
     pub phone: Option<String>,
@@ -242,7 +243,13 @@ fn preferences(b: PreferencesBody) -> Result<(domain::alerts::Preferences, comma
     }
     let mut caps = std::collections::BTreeMap::new();
     for (name, cap) in &b.caps {
-        caps.insert(channel(&format!("caps.{name}"), name)?, *cap);
+        let field = format!("caps.{name}");
+        // A JSON number that is whole (`5` or `5.0`) and fits; the domain bounds it.
+        let whole = cap.as_u64().or_else(|| cap.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+        let cap = whole
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| Problem::field(&field, format!("{field}: {cap} is not a whole number of notifications")))?;
+        caps.insert(channel(&field, name)?, cap);
     }
     let quiet = match b.quiet {
         None => None,
@@ -273,7 +280,7 @@ fn body(p: Option<domain::alerts::Preferences>, c: commands::user::AlertContacts
             time_zone: q.time_zone,
             urgent_bypass: q.urgent_bypass,
         }),
-        caps: p.caps.iter().map(|(c, n)| (c.as_str().to_owned(), *n)).collect(),
+        caps: p.caps.iter().map(|(c, n)| (c.as_str().to_owned(), (*n).into())).collect(),
         phone: c.phone,
         devices: c.devices,
     }
