@@ -31,6 +31,28 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
     (common::replica(app).await, seen)
 }
 
+/// Checks a webhook request's signature with `secret` (as a receiver does) and returns the
+/// reader of its headers.
+fn verified<'h>(headers: &'h HeaderMap, body: &[u8], secret: &str) -> impl Fn(&str) -> String + 'h {
+    let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+    workers::notify::verify_signature(
+        &workers::notify::Secret::new(secret),
+        &h("cairn-timestamp"),
+        body,
+        &h("cairn-signature"),
+        chrono::Utc::now(),
+        workers::notify::webhook::DEFAULT_TOLERANCE,
+    )
+    .unwrap();
+    h
+}
+
+/// `GET base+path` with `token`, as JSON.
+async fn get(base: &str, path: &str, token: &str) -> Value {
+    let r = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
 fn json(out: &str) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -164,16 +186,7 @@ async fn due_alerts_reach_people_by_email_and_webhook_within_their_preferences()
         assert_eq!(hooks_seen.len(), alerts.len());
         let mut ids = Vec::new();
         for (headers, body) in &hooks_seen {
-            let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
-            workers::notify::verify_signature(
-                &workers::notify::Secret::new("whsec-test-1"),
-                &h("cairn-timestamp"),
-                body,
-                &h("cairn-signature"),
-                chrono::Utc::now(),
-                workers::notify::webhook::DEFAULT_TOLERANCE,
-            )
-            .unwrap();
+            let h = verified(headers, body, "whsec-test-1");
             let payload: Value = serde_json::from_slice(body).unwrap();
             assert_eq!(h("idempotency-key"), format!("{}:webhook", payload["alert_id"].as_str().unwrap()));
             assert_eq!(payload["household"], "smith");
@@ -262,15 +275,7 @@ async fn serve_sends_due_alerts_every_minute_to_whoever_set_preferences_over_htt
 
     let (status, body) = put(serde_json::json!({ "channels": { "webhook": "info", "in_app": "info" } })).await;
     assert_eq!(status, 200, "{body}");
-    let got: Value = http
-        .get(format!("{base}/v1/me/alert-preferences"))
-        .bearer_auth(&bo)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = get(&base, "/v1/me/alert-preferences", &bo).await;
     assert_eq!(got["channels"], serde_json::json!({ "webhook": "info", "in_app": "info" }), "{got}");
 
     // The server's own pass sends the household's open alerts to the webhook, once each.
@@ -283,28 +288,11 @@ async fn serve_sends_due_alerts_every_minute_to_whoever_set_preferences_over_htt
     let seen = received.lock().unwrap().clone();
     assert_eq!(seen.len(), raised["raised"].as_u64().unwrap() as usize, "one webhook per alert");
     for (headers, body) in &seen {
-        let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
-        workers::notify::verify_signature(
-            &workers::notify::Secret::new("whsec-test-2"),
-            &h("cairn-timestamp"),
-            body,
-            &h("cairn-signature"),
-            chrono::Utc::now(),
-            workers::notify::webhook::DEFAULT_TOLERANCE,
-        )
-        .unwrap();
+        let _ = verified(headers, body, "whsec-test-2");
     }
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(received.lock().unwrap().len(), seen.len(), "not sent again within the repeat interval");
-    let stats: Value = http
-        .get(format!("{base}/v1/households/smith/alerts/stats"))
-        .bearer_auth(&bo)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get(&base, "/v1/households/smith/alerts/stats", &bo).await;
     let webhook = stats["channels"].as_array().unwrap().iter().find(|c| c["channel"] == "webhook").unwrap().clone();
     assert_eq!(webhook["succeeded"], seen.len(), "{stats}");
     db.remove().await;

@@ -143,20 +143,6 @@ impl Rule {
         }
     }
 
-    /// Every rule: [`Rule::ALL`] and [`Rule::Reconciliation`].
-    pub const EVERY: [Rule; 10] = [
-        Self::Drift,
-        Self::Drawdown,
-        Self::GoalProgress,
-        Self::TaxLoss,
-        Self::RiskBreach,
-        Self::Concentration,
-        Self::CashDrag,
-        Self::LargeFlow,
-        Self::Regime,
-        Self::Reconciliation,
-    ];
-
     /// The rule's function over a snapshot (none for [`Rule::Reconciliation`]).
     pub fn function(self) -> Option<fn(&Snapshot, &Thresholds) -> Vec<Finding>> {
         Some(match self {
@@ -184,8 +170,9 @@ impl FromStr for Rule {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        Self::EVERY.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::EVERY.iter().map(|r| r.as_str()).collect();
+        let every = || Self::ALL.into_iter().chain([Self::Reconciliation]);
+        every().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = every().map(|r| r.as_str()).collect();
             refuse("rule", format!("no rule {s:?}; the rules are {}", names.join(", ")))
         })
     }
