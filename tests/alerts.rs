@@ -297,3 +297,56 @@ async fn serve_sends_due_alerts_every_minute_to_whoever_set_preferences_over_htt
     assert_eq!(webhook["succeeded"], seen.len(), "{stats}");
     db.remove().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_benchmarks_regime_change_raises_an_alert_for_every_household() {
+    for db in all_backends("regime alerts").await {
+        let dir = tempfile::tempdir().unwrap();
+        let env = server_env(dir.path());
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let ledger = dir.path().join("ledger.csv");
+        std::fs::write(
+            &ledger,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-01-02,Brokerage,taxable,deposit,,1,1000,0\n",
+        )
+        .unwrap();
+        cli(&["ledger", "import", &ledger.display().to_string(), "--household", "smith"]);
+        // SPY rises 0.1% a session for 259 sessions, calm; then falls 25% in a day: below its
+        // 200-day average and volatile (a calm bull becomes a volatile bear).
+        let days: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(2025, 1, 2)
+            .unwrap()
+            .iter_days()
+            .filter(|d| !domain::calendar::is_market_closed(*d))
+            .take(260)
+            .collect();
+        let mut csv = String::from("date,symbol,open,high,low,close,volume\n");
+        let mut close = 500.0_f64;
+        for (i, d) in days.iter().enumerate() {
+            close = if i + 1 == days.len() { close * 0.75 } else { close * 1.001 };
+            csv.push_str(&format!("{d},SPY,{close:.2},{close:.2},{close:.2},{close:.2},1000000\n"));
+        }
+        let bars = dir.path().join("spy.csv");
+        std::fs::write(&bars, csv).unwrap();
+        cli(&["market", "import", &bars.display().to_string()]);
+        let (last, before) = (days[259].to_string(), days[258].to_string());
+
+        // The day before: calm bull both days, nothing.
+        let calm = json(&cli(&["alerts", "evaluate", "--as-of", &before, "--benchmark", "SPY"]));
+        assert_eq!(calm["raised"], 0, "{calm}");
+        let changed = json(&cli(&["alerts", "evaluate", "--as-of", &last, "--benchmark", "SPY"]));
+        assert_eq!(changed["raised"], 1, "{changed}");
+        let listed = json(&cli(&["alerts", "list", "--household", "smith", "--format", "json"]));
+        let alert = listed["alerts"].as_array().unwrap().iter().find(|a| a["rule"] == "regime").cloned();
+        let alert = alert.unwrap_or_else(|| panic!("{listed}"));
+        let message = alert["message"].as_str().unwrap();
+        assert!(
+            message.contains("SPY") && message.contains("calm_bull") && message.contains("volatile_bear"),
+            "{message}"
+        );
+        // An evaluation without a benchmark leaves the regime's alert alone.
+        let without = json(&cli(&["alerts", "evaluate", "--as-of", &last]));
+        assert_eq!(without["resolved"], 0, "{without}");
+        db.remove().await;
+    }
+}

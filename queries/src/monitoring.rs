@@ -170,3 +170,36 @@ pub async fn lots(db: &Db, household: Option<&str>, as_of: NaiveDate) -> project
     }
     Ok(out)
 }
+
+/// The market regimes of `benchmark` (a symbol with daily bars in the read models) up to
+/// `as_of`, for the regime rule: its closes classified by `simulations::regime` (trend against
+/// the 200-day average, 21-day realised volatility against 20%), the last days kept. `None`
+/// when it has too few closes to classify (the 200-day average and a month of returns).
+pub async fn regime(
+    db: &Db,
+    benchmark: &str,
+    as_of: NaiveDate,
+) -> Result<Option<domain::monitoring::RegimeSeries>, crate::ledger::ReportError> {
+    use rust_decimal::prelude::ToPrimitive;
+    let bars = crate::market::bars(db, benchmark, None, Some(as_of)).await?;
+    // Prices to `f64` only for the numeric engine, as every simulation does.
+    let closes: Vec<f64> = bars.iter().filter_map(|b| b.close.to_f64()).collect();
+    if closes.len() != bars.len() {
+        return Err(anyhow::anyhow!("{benchmark}: a close is out of range for the regime classifier").into());
+    }
+    let config = simulations::regime::ClassifierConfig::default();
+    let classified = match simulations::regime::classify(&closes, &config) {
+        Ok((days, _)) => days,
+        Err(e) => return Err(anyhow::anyhow!("{benchmark}: {e}").into()),
+    };
+    // The rule compares the last day with the one before; a week is kept for the message.
+    let days: Vec<domain::monitoring::RegimeDay> = classified
+        .iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(|c| domain::monitoring::RegimeDay { date: bars[c.index].date, regime: c.regime, high_volatility: None })
+        .collect();
+    Ok((!days.is_empty())
+        .then(|| domain::monitoring::RegimeSeries { benchmark: benchmark.trim().to_ascii_uppercase(), days }))
+}

@@ -71,6 +71,9 @@ pub(crate) enum AlertsCmd {
     Evaluate {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
+        /// The market regime rule's benchmark: a symbol with daily bars (at least 221 closes).
+        #[arg(long)]
+        benchmark: Option<String>,
     },
 }
 
@@ -308,10 +311,12 @@ pub(crate) async fn alerts(store: Store, url: &str, cmd: AlertsCmd) -> anyhow::R
             };
             outln!("{}", with_newline(report.render(format.into())).trim_end())?;
         }
-        AlertsCmd::Evaluate { as_of } => {
+        AlertsCmd::Evaluate { as_of, benchmark } => {
             let db = projections::Db::open(url, false).await?;
             let as_of = as_of.unwrap_or_else(workers::market::intraday::today);
-            let done = workers::alerts::evaluate_all(&cx, &db, as_of, now, std::time::Duration::ZERO).await?;
+            let done =
+                workers::alerts::evaluate_all(&cx, &db, as_of, now, std::time::Duration::ZERO, benchmark.as_deref())
+                    .await?;
             outln!("{}", serde_json::to_string(&done)?)?;
         }
     }

@@ -70,7 +70,7 @@ pub(crate) async fn alerts(
     }
     // A first evaluation raises the standing alerts; the measured one sees the new day.
     let now = chrono::Utc::now();
-    workers::alerts::evaluate_all(&cx, &db, days[29], now, std::time::Duration::ZERO).await?;
+    workers::alerts::evaluate_all(&cx, &db, days[29], now, std::time::Duration::ZERO, None).await?;
     let setup = setup.elapsed();
 
     let t = Instant::now();
@@ -78,7 +78,8 @@ pub(crate) async fn alerts(
     let commit_position = store.head().await?.map_or(0, |h| h.position);
     let commit_at =
         store.read_all(commit_position, 1).await?.first().map(|e| e.recorded_at).context("the prices' commit")?;
-    let done = workers::alerts::evaluate_all(&cx, &db, days[30], chrono::Utc::now(), std::time::Duration::ZERO).await?;
+    let done =
+        workers::alerts::evaluate_all(&cx, &db, days[30], chrono::Utc::now(), std::time::Duration::ZERO, None).await?;
     let seconds = t.elapsed().as_secs_f64();
     // Each alert event's latency from the prices' commit: when its household's live stream,
     // and so the web page's bell, can carry it.

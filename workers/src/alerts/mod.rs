@@ -47,6 +47,8 @@ pub enum EvaluateError {
     Read(#[from] anyhow::Error),
     #[error(transparent)]
     Projection(#[from] projections::Error),
+    #[error(transparent)]
+    Report(#[from] queries::ledger::ReportError),
 }
 
 /// Households whose alerts are recorded in one transaction: few commits for an evaluation of
@@ -79,13 +81,15 @@ async fn record(
 
 /// Evaluates every rule for every household as of `as_of` and records the alerts, at `at`.
 /// The read models are caught up to the log's head first (waiting up to `follower` for the
-/// server's own projectors).
+/// server's own projectors). With a `benchmark` (a symbol with daily bars), its market regimes
+/// are classified once and every household's regime rule reads them.
 pub async fn evaluate_all(
     cx: &Context<Store>,
     db: &Db,
     as_of: NaiveDate,
     at: DateTime<Utc>,
     follower: std::time::Duration,
+    benchmark: Option<&str>,
 ) -> Result<Evaluated, EvaluateError> {
     // The risk worker's table, which a database `serve` never ran on has not got yet (created
     // before a snapshot is pinned, which would not see it).
@@ -103,8 +107,16 @@ pub async fn evaluate_all(
     let mut done = Evaluated { position, ..Evaluated::default() };
     done.timings.catch_up_ms = ms(started);
     let t = std::time::Instant::now();
-    let snapshots = queries::monitoring::snapshots(&snapshot_db, None, as_of).await?;
+    let mut snapshots = queries::monitoring::snapshots(&snapshot_db, None, as_of).await?;
+    if let Some(benchmark) = benchmark {
+        let series = queries::monitoring::regime(&snapshot_db, benchmark, as_of).await?;
+        for s in snapshots.values_mut() {
+            s.regime.clone_from(&series);
+        }
+    }
     done.timings.snapshots_ms = ms(t);
+    // Without a benchmark the regime rule is not evaluated, so its alerts are left as they are.
+    let rules: Vec<Rule> = Rule::ALL.into_iter().filter(|r| benchmark.is_some() || *r != Rule::Regime).collect();
     let mut batch: Vec<(String, AlertCommand)> = Vec::with_capacity(BATCH);
     let mut recording = std::time::Duration::ZERO;
     let t = std::time::Instant::now();
@@ -115,7 +127,7 @@ pub async fn evaluate_all(
         done.households += 1;
         done.findings += findings.len();
         let command =
-            AlertCommand::Evaluate { findings, rules: Rule::ALL.to_vec(), position, at, policy: Policy::default() };
+            AlertCommand::Evaluate { findings, rules: rules.clone(), position, at, policy: Policy::default() };
         batch.push((household, command));
         if batch.len() == BATCH {
             let r = std::time::Instant::now();

@@ -11,6 +11,7 @@
 //! lookback_days = 7           # each fetch asks for this many days before too
 //! mode = "first"              # first | median | weighted_mean | best_source
 //! skip = ["projections_digest"]           # tasks turned off (recorded as skipped)
+//! benchmark = "SPY"           # the market regime rule's benchmark (fetched with `symbols`)
 //! timeouts = { verify_chain = 7200 }      # seconds, per task
 //!
 //! [[ops.reconcile]]           # a broker's statement of positions to reconcile against,
@@ -40,6 +41,8 @@ pub struct Settings {
     pub timeouts: BTreeMap<String, Duration>,
     /// The broker position files the reconciliation task checks the ledger against.
     pub reconcile: Vec<Reconcile>,
+    /// The symbol whose market regimes the monitoring's regime rule reads.
+    pub benchmark: Option<String>,
 }
 
 /// One household's broker statement of positions (`commands::input::positions`' format).
@@ -63,6 +66,7 @@ impl Default for Settings {
             skip: Vec::new(),
             timeouts: BTreeMap::new(),
             reconcile: Vec::new(),
+            benchmark: None,
         }
     }
 }
@@ -94,6 +98,7 @@ struct Table {
     timeouts: BTreeMap<String, u64>,
     #[serde(default)]
     reconcile: Vec<Reconcile>,
+    benchmark: Option<String>,
 }
 
 /// Reads the settings from a file's text; an error names the key.
@@ -134,6 +139,13 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         return Err(format!("ops.reconcile: {} needs a household", r.file.display()));
     }
     s.reconcile = t.reconcile;
+    s.benchmark = t.benchmark.map(|b| b.trim().to_ascii_uppercase()).filter(|b| !b.is_empty());
+    // The benchmark's closes are fetched with the held symbols.
+    if let Some(b) = &s.benchmark {
+        if !s.symbols.contains(b) {
+            s.symbols.push(b.clone());
+        }
+    }
     s.skip = t.skip;
     s.timeouts = t.timeouts.into_iter().map(|(k, v)| (k, Duration::from_secs(v))).collect();
     Ok(s)
@@ -152,5 +164,10 @@ mod tests {
         assert!(parse("[ops]\nskip = [\"coffee\"]\n").unwrap_err().contains("\"coffee\" is not a task"));
         assert!(parse("[ops]\nretries = 0\n").unwrap_err().starts_with("ops.retries"));
         assert!(parse("[ops]\ncolour = 1\n").unwrap_err().contains("colour"));
+        // The regime rule's benchmark is fetched with the other symbols.
+        let s = parse("[ops]\nbenchmark = \" spy\"\nsymbols = [\"BND\"]\n").unwrap();
+        assert_eq!((s.benchmark.as_deref(), s.symbols), (Some("SPY"), vec!["BND".to_owned(), "SPY".to_owned()]));
+        // The file's [notify] table is the delivery settings', not an unknown key.
+        assert!(parse("[ops]\nretries = 2\n[notify]\nevery_seconds = 5\n").is_ok());
     }
 }
