@@ -53,6 +53,31 @@ async fn get(base: &str, path: &str, token: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// Writes `text` to `name` in `dir` and imports it with `cairn <args…> FILE <after…>`.
+fn import(
+    cli: &dyn Fn(&[&str]) -> String,
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+    args: &[&str],
+    after: &[&str],
+) {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    cli(&[args, &[file.display().to_string().as_str()][..], after].concat());
+}
+
+/// Smith's taxable account: 12,000 deposited, 100 VTI bought at 120, VTI closing at 130 on
+/// 2025-12-01 (two thirds of the household in one fund, a third in cash).
+fn smith_holds_vti(cli: &dyn Fn(&[&str]) -> String, dir: &std::path::Path) {
+    let ledger = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+                  2025-10-01,Brokerage,taxable,deposit,,1,12000,0\n\
+                  2025-10-01,Brokerage,taxable,buy,VTI,100,120,0\n";
+    import(cli, dir, "ledger.csv", ledger, &["ledger", "import"], &["--household", "smith"]);
+    let bars = "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,130,130,130,130,1000\n";
+    import(cli, dir, "bars.csv", bars, &["market", "import"], &[]);
+}
+
 fn json(out: &str) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -74,15 +99,7 @@ async fn due_alerts_reach_people_by_email_and_webhook_within_their_preferences()
             p.display().to_string()
         };
         // Smith holds only VTI against a 60/40 target: the rules find drift (and more).
-        let ledger = path(
-            "ledger.csv",
-            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
-             2025-10-01,Brokerage,taxable,deposit,,1,12000,0\n\
-             2025-10-01,Brokerage,taxable,buy,VTI,100,120,0\n",
-        );
-        cli(&["ledger", "import", &ledger, "--household", "smith"]);
-        let bars = path("bars.csv", "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,130,130,130,130,1000\n");
-        cli(&["market", "import", &bars]);
+        smith_holds_vti(&cli, dir.path());
         cli(&["portfolio", "create", "--household", "smith", "--name", "core", "--accounts", "Brokerage"]);
         cli(&["portfolio", "target", "--household", "smith", "--name", "core", "--weights", "VTI=0.6,BND=0.4"]);
 
@@ -224,18 +241,7 @@ async fn serve_sends_due_alerts_every_minute_to_whoever_set_preferences_over_htt
     let mut env = server_env(dir.path());
     env.push(("CAIRN_WEBHOOK_SECRET".into(), "whsec-test-2".into()));
     let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
-    let ledger = dir.path().join("ledger.csv");
-    std::fs::write(
-        &ledger,
-        "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
-         2025-10-01,Brokerage,taxable,deposit,,1,12000,0\n\
-         2025-10-01,Brokerage,taxable,buy,VTI,100,120,0\n",
-    )
-    .unwrap();
-    cli(&["ledger", "import", &ledger.display().to_string(), "--household", "smith"]);
-    let bars = dir.path().join("bars.csv");
-    std::fs::write(&bars, "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,130,130,130,130,1000\n").unwrap();
-    cli(&["market", "import", &bars.display().to_string()]);
+    smith_holds_vti(&cli, dir.path());
     let raised = json(&cli(&["alerts", "evaluate", "--as-of", "2025-12-01"]));
     assert!(raised["raised"].as_u64().unwrap() >= 1, "{raised}");
     register(&db.url, &env, "Bo Smith", "bo@smith.test", "smith", "correct horse battery staple");
@@ -304,14 +310,9 @@ async fn a_benchmarks_regime_change_raises_an_alert_for_every_household() {
         let dir = tempfile::tempdir().unwrap();
         let env = server_env(dir.path());
         let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
-        let ledger = dir.path().join("ledger.csv");
-        std::fs::write(
-            &ledger,
-            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
-             2025-01-02,Brokerage,taxable,deposit,,1,1000,0\n",
-        )
-        .unwrap();
-        cli(&["ledger", "import", &ledger.display().to_string(), "--household", "smith"]);
+        let ledger = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+                      2025-01-02,Brokerage,taxable,deposit,,1,1000,0\n";
+        import(&cli, dir.path(), "ledger.csv", ledger, &["ledger", "import"], &["--household", "smith"]);
         // SPY rises 0.1% a session for 259 sessions, calm; then falls 25% in a day: below its
         // 200-day average and volatile (a calm bull becomes a volatile bear).
         let days: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(2025, 1, 2)
@@ -326,9 +327,7 @@ async fn a_benchmarks_regime_change_raises_an_alert_for_every_household() {
             close = if i + 1 == days.len() { close * 0.75 } else { close * 1.001 };
             csv.push_str(&format!("{d},SPY,{close:.2},{close:.2},{close:.2},{close:.2},1000000\n"));
         }
-        let bars = dir.path().join("spy.csv");
-        std::fs::write(&bars, csv).unwrap();
-        cli(&["market", "import", &bars.display().to_string()]);
+        import(&cli, dir.path(), "spy.csv", &csv, &["market", "import"], &[]);
         let (last, before) = (days[259].to_string(), days[258].to_string());
 
         // The day before: calm bull both days, nothing.

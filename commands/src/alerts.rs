@@ -40,14 +40,14 @@ pub async fn state<S: EventStore>(cx: &Context<S>, household: &str) -> Result<Al
 /// evaluation of many households costs one commit, not one per household.
 pub async fn execute_many<S: EventStore>(
     cx: &Context<S>,
-    commands: &[(&str, AlertCommand)],
+    commands: Vec<(String, AlertCommand)>,
     caller: &Caller,
 ) -> Result<Vec<Executed<AlertEvent>>, CommandError> {
     let decisions = commands
-        .iter()
+        .into_iter()
         .map(|(household, command)| {
-            let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
-            Ok((stream, command.clone()))
+            let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(&household)?))?;
+            Ok((stream, command))
         })
         .collect::<Result<Vec<_>, CommandError>>()?;
     aggregate::execute_many::<AlertDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await

@@ -58,15 +58,14 @@ const BATCH: usize = 500;
 /// Records a batch of evaluations, counting what they decided.
 async fn record(
     cx: &Context<Store>,
-    batch: &[(String, AlertCommand)],
+    batch: Vec<(String, AlertCommand)>,
     caller: &Caller,
     done: &mut Evaluated,
 ) -> Result<(), EvaluateError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let commands: Vec<(&str, AlertCommand)> = batch.iter().map(|(h, c)| (h.as_str(), c.clone())).collect();
-    for executed in commands::alerts::execute_many(cx, &commands, caller).await? {
+    for executed in commands::alerts::execute_many(cx, batch, caller).await? {
         for event in executed.events {
             match event {
                 AlertEvent::AlertRaised { .. } => done.raised += 1,
@@ -131,12 +130,12 @@ pub async fn evaluate_all(
         batch.push((household, command));
         if batch.len() == BATCH {
             let r = std::time::Instant::now();
-            record(cx, &std::mem::take(&mut batch), &caller, &mut done).await?;
+            record(cx, std::mem::take(&mut batch), &caller, &mut done).await?;
             recording += r.elapsed();
         }
     }
     let r = std::time::Instant::now();
-    record(cx, &batch, &caller, &mut done).await?;
+    record(cx, batch, &caller, &mut done).await?;
     recording += r.elapsed();
     done.timings.record_ms = recording.as_millis() as u64;
     done.timings.rules_ms = ms(t).saturating_sub(done.timings.record_ms);

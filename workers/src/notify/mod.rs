@@ -48,7 +48,7 @@ pub use webhook::{verify_signature, Webhook, WebhookConfig};
 pub use crate::market::provider::ApiKey as Secret;
 
 /// `text` with every non-empty secret replaced by `***`.
-pub(crate) use crate::market::providers::http::scrub;
+pub(crate) use crate::market::providers::http::{scrub, transport_message};
 
 /// A transport failure of a POST to `shown` as a transient error, `secrets` scrubbed.
 pub(crate) fn transport_error(
@@ -104,29 +104,6 @@ pub(crate) fn refusal(
     } else {
         DeliveryError::permanent(channel, message)
     }
-}
-
-/// A transport failure in words: what happened and its causes (never the request's URL, which
-/// the error's own text shows with its query).
-pub(crate) fn transport_message(method: &str, shown: &str, e: &reqwest::Error, timeout: Duration) -> String {
-    let what = if e.is_timeout() {
-        format!("timed out after {} ms", timeout.as_millis())
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        "failed".to_owned()
-    };
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !causes.contains(&text) {
-            causes.push(text);
-        }
-        source = cause.source();
-    }
-    let detail = if causes.is_empty() { String::new() } else { format!(" ({})", causes.join(": ")) };
-    format!("{method} {shown}: {what}{detail}")
 }
 
 /// How urgent an alert is: the monitoring rules' own grades.

@@ -191,27 +191,9 @@ impl Http {
     }
 
     fn transport(&self, shown: &str, e: reqwest::Error, secrets: &[&ApiKey]) -> ProviderError {
-        let what = if e.is_timeout() {
-            format!("timed out after {} ms", self.timeout.as_millis())
-        } else if e.is_connect() {
-            "could not connect".to_owned()
-        } else {
-            "failed".to_owned()
-        };
-        // The error's own text names the URL with its query: keep only its causes.
-        let mut causes = Vec::new();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !causes.contains(&text) {
-                causes.push(text);
-            }
-            source = cause.source();
-        }
-        let detail = if causes.is_empty() { String::new() } else { format!(" ({})", causes.join(": ")) };
         ProviderError::Unavailable {
             provider: self.name.clone(),
-            message: scrub(&format!("GET {shown}: {what}{detail}"), secrets),
+            message: scrub(&transport_message("GET", shown, &e, self.timeout), secrets),
         }
     }
 
@@ -273,6 +255,29 @@ impl Http {
 }
 
 /// A URL as messages show it: scheme, host, port and path; no credentials, query or fragment.
+/// A transport failure in words: what happened and its causes (never the request's URL, which
+/// the error's own text shows with its query).
+pub(crate) fn transport_message(method: &str, shown: &str, e: &reqwest::Error, timeout: Duration) -> String {
+    let what = if e.is_timeout() {
+        format!("timed out after {} ms", timeout.as_millis())
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "failed".to_owned()
+    };
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    let detail = if causes.is_empty() { String::new() } else { format!(" ({})", causes.join(": ")) };
+    format!("{method} {shown}: {what}{detail}")
+}
+
 pub(crate) fn shown(url: &Url) -> String {
     let mut url = url.clone();
     url.set_query(None);
