@@ -420,6 +420,25 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     d.screenshot("web-balances.png").await;
     d.resize(900).await;
 
+    // Goals: none, no block; one set with the CLI (nothing random, well funded) is listed.
+    assert_eq!(d.execute("return document.getElementById('goals').hidden;").await, true, "no goals yet");
+    let goal = ["goals", "set", "--household", "smith", "--name", "house", "--target", "1000", "--date", "2031-01-01"];
+    cli(&db.url, dir.path(), &[&goal[..], &["--expected-return", "0.05", "--volatility", "0"]].concat(), "");
+    d.click("#nav-gains").await;
+    d.click("#nav-overview").await;
+    let said = d.wait_text("#goals-summary", |t| !t.is_empty()).await;
+    assert!(said.starts_with("1 of 1 goal is fully funded at the assumed returns"), "{said}");
+    let row = d
+        .wait_for(
+            "return [...document.querySelectorAll('#goals-table tbody tr')].map((tr) =>\
+               ['name', 'target', 'probability'].map((c) => tr.querySelector(`td[data-column=${c}]`).textContent));",
+            |v| v.as_array().is_some_and(|a| a.len() == 1),
+        )
+        .await;
+    assert_eq!(row[0][0], "house");
+    assert_eq!(row[0][1], "$1,000.00");
+    assert!(row[0][2].as_str().is_some_and(|p| p.starts_with("100")), "certain: {row}");
+
     // The wash sale appears in the gains for 2026.
     d.click("#nav-gains").await;
     d.clear("#gains-year").await;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use cli::alerts::{alerts, rules, AlertsCmd, RulesCmd};
 use cli::calendar::{calendar, CalendarCmd};
+use cli::goals::{goals, GoalsCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
 use cli::ops::{ops, OpsCmd};
@@ -109,6 +110,11 @@ enum Command {
     /// aggressive) and settings overridden by name, recorded as events.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// Goals: an amount wanted by a date (college, a house), funded by some accounts and a
+    /// monthly contribution; how funded each is and the chance of reaching it (Monte Carlo).
+    /// The goal-progress rule raises an alert when either falls below the household's floor.
+    #[command(subcommand)]
+    Goals(GoalsCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -169,7 +175,8 @@ impl Command {
             | Command::Performance(_)
             | Command::Income(_)
             | Command::Holdings(_)
-            | Command::Ops(OpsCmd::Status { .. }) => true,
+            | Command::Ops(OpsCmd::Status { .. })
+            | Command::Goals(GoalsCmd::List { .. }) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -312,6 +319,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Ops(cmd) => report(ops(store, &cli.database_url, cmd).await),
         Command::Alerts(cmd) => report(alerts(store, &cli.database_url, cmd).await),
         Command::Rules(cmd) => report(rules(store, cmd).await),
+        Command::Goals(cmd) => report(goals(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -470,12 +470,59 @@
         if (current()) showLivePrices($("positions-table"), data);
       }),
       loadBalances(current),
+      loadGoals(current),
     ]);
     const answer = await value;
     if (current()) renderTotal(answer);
   }
 
   const ACCOUNT_COLUMNS = ["account", "account_type", "owner", "cash"];
+
+  // ---------------------------------------------------------------------------------------------
+  // Goals: each goal's funded ratio and chance of reaching it (GET …/goals)
+  // ---------------------------------------------------------------------------------------------
+
+  const GOAL_COLUMNS = [
+    { name: "name", kind: "text" }, { name: "target", kind: "money" }, { name: "date", kind: "date" },
+    { name: "accounts", kind: "text" }, { name: "monthly_contribution", kind: "money" },
+    { name: "current", kind: "money" }, { name: "present_value", kind: "money" },
+    { name: "funded_ratio", kind: "percent" }, { name: "probability", kind: "percent" },
+  ];
+
+  /**
+   * Loads an Overview block that shows only when the household has something for it, and
+   * renders it (with null when the household has nothing recorded: no ledger, a 404).
+   */
+  async function loadBlock(what, current, render) {
+    let data = null;
+    try {
+      data = await queryHousehold(what, {});
+    } catch (err) {
+      if (!current()) return;
+      if (!(err instanceof ApiError && err.status === 404)) showAppError(err);
+    }
+    if (current()) render(data);
+  }
+
+  /** The Overview's "Goals": shown only when the household has goals. */
+  const loadGoals = (current) => loadBlock("goals", current, renderGoals);
+
+  function renderGoals(data) {
+    const goals = (data && data.goals) || [];
+    $("goals").hidden = goals.length === 0;
+    if (!goals.length) {
+      $("goals-summary").textContent = "";
+      $("goals-table").replaceChildren();
+      return;
+    }
+    const rows = goals.map((g) => Object.assign({}, g, { accounts: (g.accounts || []).length ? g.accounts.join(", ") : "all" }));
+    const on = goals.filter((g) => Number(g.funded_ratio) >= 1).length;
+    $("goals-summary").textContent =
+      `${on} of ${goals.length} goal${goals.length === 1 ? " is" : "s are"} fully funded at the assumed returns (as of ${data.day}).`;
+    renderTable($("goals-table"), { position: data.position, as_of: data.as_of, columns: GOAL_COLUMNS, rows }, {
+      rowData: ["name"],
+    });
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Balance checks: statements' figures against the ledger (GET …/balances)
@@ -490,17 +537,7 @@
   const BALANCE_AMOUNTS = ["asserted", "actual", "difference"];
 
   /** The Overview's "Balance checks": shown only when the household has assertions. */
-  async function loadBalances(current) {
-    let data = null;
-    try {
-      data = await queryHousehold("balances", {});
-    } catch (err) {
-      if (!current()) return;
-      // A household with nothing recorded has no ledger (404): nothing to check.
-      if (!(err instanceof ApiError && err.status === 404)) showAppError(err);
-    }
-    if (current()) renderBalances(data);
-  }
+  const loadBalances = (current) => loadBlock("balances", current, renderBalances);
 
   function renderBalances(data) {
     const rows = (data && data.assertions) || [];

@@ -258,6 +258,29 @@ pub async fn set_member<S: EventStore>(
     execute(cx, household, &command, id, caller).await
 }
 
+/// Sets a goal of the household, or replaces the one of that name (see `domain::goals`): its
+/// accounts must be open and its date after the household's today.
+pub async fn set_goal<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    goal: domain::goals::Goal,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::SetGoal { household: household.to_owned(), goal, now: chrono::Utc::now() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// Removes a goal of the household.
+pub async fn remove_goal<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    name: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::RemoveGoal { household: household.to_owned(), name: name.to_owned() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
 /// Sets the household's filing status.
 pub async fn set_filing_status<S: EventStore>(
     cx: &Context<S>,

@@ -278,6 +278,11 @@ pub fn previous_session(d: NaiveDate) -> NaiveDate {
     day
 }
 
+/// The day of the instant `at` in New York, where US markets keep their days.
+pub fn new_york_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&New_York).date_naive()
+}
+
 /// The instant of the wall-clock time `t` on `d` in New York. A time skipped by the change to
 /// daylight saving time (02:00–03:00 on its Sunday) is read an hour later, one repeated by the
 /// change back is its first occurrence; the exchange's times (04:00 to 20:00) are never either.

@@ -12,6 +12,8 @@
 //!   it cannot be computed.
 //! - [`indicators`]: technical indicators over bars (SMA, EMA, RSI, MACD, Bollinger bands,
 //!   ATR, volatility) on TA-Lib's conventions, and the `rsi:14`-style specs that name them.
+//! - [`goals`]: a household's goals (an amount by a date, from some accounts and monthly
+//!   contributions) and how funded each is (present values, to the cent).
 //! - [`monitoring`]: the monitoring rules (drift, drawdown, goal progress, tax losses, risk
 //!   breaches, concentration, cash drag, large flows, market regime) as pure functions from a
 //!   snapshot of the read models to findings, with the profiles' default thresholds.
@@ -44,6 +46,7 @@ pub mod calendar;
 pub mod decider;
 pub mod fundamentals;
 pub mod fx;
+pub mod goals;
 pub mod indicators;
 pub mod ledger;
 pub mod limits;

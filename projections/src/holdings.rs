@@ -65,6 +65,26 @@ pub const MEMBERS: Table = Table {
     time_series: false,
 };
 
+/// The household's goals (`accounts`: the labels set aside for it as a JSON array, empty for
+/// every account; `expected_return` and `volatility` empty when the household's settings
+/// apply).
+pub const GOALS: Table = Table {
+    name: "goals",
+    columns: &[
+        col("household", Text),
+        col("goal", Text),
+        col("target", Money),
+        col("date", Date),
+        col("accounts", Text),
+        col("monthly_contribution", Money),
+        col("expected_return", Dec),
+        col("volatility", Dec),
+    ],
+    key: &["household", "goal"],
+    scope: "household",
+    time_series: false,
+};
+
 pub const ACCOUNTS: Table = Table {
     name: "accounts",
     columns: &[
@@ -417,11 +437,21 @@ impl Holdings {
     /// 2: the wash-sale register ordered by sale date (`seq`). 3: each allocation's own
     /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
-    /// another currency valued in dollars). 6: a household's `base_currency`.
-    pub const VERSION: i64 = 6;
+    /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
+    pub const VERSION: i64 = 7;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
-    pub const TABLES: &'static [&'static Table] =
-        &[&HOUSEHOLDS, &MEMBERS, &ACCOUNTS, &POSITIONS, &LOTS, &CONTRIBUTIONS, &VALUATIONS, &PORTFOLIOS, &ALLOCATIONS];
+    pub const TABLES: &'static [&'static Table] = &[
+        &HOUSEHOLDS,
+        &MEMBERS,
+        &GOALS,
+        &ACCOUNTS,
+        &POSITIONS,
+        &LOTS,
+        &CONTRIBUTIONS,
+        &VALUATIONS,
+        &PORTFOLIOS,
+        &ALLOCATIONS,
+    ];
 
     pub(crate) fn reset(&mut self) {
         *self = Self::default();
@@ -716,6 +746,14 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         problem,
     ]];
     let members = ledger.members.values().map(|m| row![household, m.name, m.born, m.hsa_coverage.as_str()]).collect();
+    let goals = ledger
+        .goals
+        .values()
+        .map(|g| {
+            let accounts = serde_json::to_string(&g.accounts).unwrap_or_default();
+            row![household, g.name, g.target, g.date, accounts, g.monthly_contribution, g.expected_return, g.volatility]
+        })
+        .collect();
     let accounts = ledger
         .accounts
         .values()
@@ -749,6 +787,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         vec![
             (HOUSEHOLDS.name, households),
             (MEMBERS.name, members),
+            (GOALS.name, goals),
             (ACCOUNTS.name, accounts),
             (POSITIONS.name, position_rows),
             (LOTS.name, lots),

@@ -5,6 +5,8 @@
 //!   ([`read::change_rows`]), assembled once for both shells.
 //! - [`alerts`]: who hears of each household's alerts (users with alert preferences).
 //! - [`balances`]: balance assertions checked against the ledger.
+//! - [`goals`]: a household's goals with their funded ratio and on-track probability (the
+//!   Monte Carlo engine).
 //! - [`household`]: what a household is worth (positions at market value plus cash).
 //! - [`holdings`]: consolidated holdings across accounts, described by the security master,
 //!   and the allocation by asset class, sector, region and account.
@@ -24,6 +26,7 @@
 pub mod alerts;
 pub mod balances;
 pub mod calendar;
+pub mod goals;
 pub mod holdings;
 pub mod household;
 pub mod instant;

@@ -6,10 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
+use domain::goals::Goal;
 use domain::ledger::types::AccountType;
-use domain::monitoring::{CashDay, Holding, Lot, PortfolioSnapshot, RiskFigures, Snapshot, ValuationDay};
+use domain::monitoring::{
+    CashDay, GoalStatus, Holding, Lot, PortfolioSnapshot, Profile, RiskFigures, Snapshot, Thresholds, ValuationDay,
+};
 use projections::db::Db;
-use projections::holdings::{ACCOUNTS, ALLOCATIONS, LOTS, PORTFOLIOS, VALUATIONS};
+use projections::holdings::{ACCOUNTS, ALLOCATIONS, GOALS, LOTS, PORTFOLIOS, VALUATIONS};
 use projections::prices::SECURITIES;
 use projections::query::records;
 use projections::risk::PORTFOLIO_RISK;
@@ -119,10 +122,59 @@ pub async fn snapshots(
         }
         s.portfolios.push(snapshot);
     }
+    for (key, goals) in goals(db, household).await? {
+        if let Some(s) = out.get_mut(&key) {
+            s.goals = goals;
+        }
+    }
     for (key, lot) in lots(db, household, as_of).await? {
         if let Some(s) = out.get_mut(&key) {
             s.lots.push(lot);
         }
+    }
+    Ok(out)
+}
+
+/// The goals of one household or of every one, by household, with what each has set aside
+/// today: its accounts' cash and positions at market value, or every account's when it names
+/// none. At the moderate profile's assumptions: [`crate::goals::assess`] puts the household's.
+pub async fn goals(db: &Db, household: Option<&str>) -> projections::Result<BTreeMap<String, Vec<GoalStatus>>> {
+    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
+    let rows = records(db, &GOALS, &scope).await?;
+    let mut out: BTreeMap<String, Vec<GoalStatus>> = BTreeMap::new();
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let mut accounts: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for a in records(db, &ACCOUNTS, &scope).await? {
+        let cash = a.dec("cash").map(cents).unwrap_or_default();
+        *accounts.entry((a.str("household").to_owned(), a.str("account").to_owned())).or_default() += cash;
+    }
+    for v in records(db, &VALUATIONS, &scope).await? {
+        if let Some(value) = v.dec("market_value").map(cents) {
+            *accounts.entry((v.str("household").to_owned(), v.str("account").to_owned())).or_default() += value;
+        }
+    }
+    let moderate = Thresholds::of(Profile::Moderate);
+    for g in rows {
+        let (Some(target), Some(date)) = (g.dec("target"), g.date("date")) else { continue };
+        let key = g.str("household").to_owned();
+        let goal = Goal {
+            name: g.str("goal").to_owned(),
+            target,
+            date,
+            accounts: serde_json::from_str(g.str("accounts")).unwrap_or_default(),
+            monthly_contribution: g.dec("monthly_contribution").unwrap_or_default(),
+            expected_return: g.dec("expected_return"),
+            volatility: g.dec("volatility"),
+        };
+        let current = accounts
+            .range((key.clone(), String::new())..)
+            .take_while(|((h, _), _)| *h == key)
+            .filter(|((_, a), _)| goal.accounts.is_empty() || goal.accounts.contains(a))
+            .map(|(_, v)| *v)
+            .sum();
+        out.entry(key).or_default().push(GoalStatus::new(goal, current, &moderate));
     }
     Ok(out)
 }

@@ -135,6 +135,7 @@ pub mod accounts;
 pub mod correlation;
 pub mod distributions;
 pub mod econometrics;
+pub mod goals;
 pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;

@@ -6,6 +6,7 @@ pub(crate) mod bench_alerts;
 pub(crate) mod bench_market;
 pub(crate) mod calendar;
 pub(crate) mod chart;
+pub(crate) mod goals;
 pub(crate) mod ledger;
 pub(crate) mod market;
 pub(crate) mod ops;

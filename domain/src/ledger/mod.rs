@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::settlement_date;
+use crate::goals::Goal;
 use crate::{DomainError, Sealed};
 use benefits::{MatchFormula, Vesting};
 use contributions::{tally, Tally};
@@ -100,6 +101,11 @@ pub enum LedgerEvent {
     },
     /// What an account held at the end of a day, by someone else's count (see [`balances`]).
     BalanceAsserted(balances::Assertion),
+    /// A goal of the household, set or replaced whole (see [`crate::goals`]).
+    GoalSet(Goal),
+    GoalRemoved {
+        name: String,
+    },
 }
 
 impl LedgerEvent {
@@ -121,6 +127,8 @@ impl LedgerEvent {
             Self::WashSaleAdjusted(_) => "WashSaleAdjusted",
             Self::WashSaleReversed { .. } => "WashSaleReversed",
             Self::BalanceAsserted(_) => "BalanceAsserted",
+            Self::GoalSet(_) => "GoalSet",
+            Self::GoalRemoved { .. } => "GoalRemoved",
         }
     }
 }
@@ -193,6 +201,9 @@ pub struct Ledger {
     /// The currency valuations and performance are reported in, when not US dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_currency: Option<String>,
+    /// The household's goals, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub goals: BTreeMap<String, Goal>,
 }
 
 impl Ledger {
@@ -315,6 +326,12 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
             state.wash_sales.remove(&id);
         }
         LedgerEvent::BalanceAsserted(a) => state.assertions.push(a),
+        LedgerEvent::GoalSet(g) => {
+            state.goals.insert(g.name.clone(), g);
+        }
+        LedgerEvent::GoalRemoved { name } => {
+            state.goals.remove(&name);
+        }
     }
     state
 }
@@ -475,6 +492,11 @@ pub enum LedgerCommand {
     /// Record balance assertions (what accounts held at the end of a day, by a statement's
     /// count); one already recorded is not recorded again.
     AssertBalances { assertions: Vec<balances::Assertion> },
+    /// Set a goal, or replace the one of that name (the household is created if missing); its
+    /// accounts must be open and its date after the household's today at `now`.
+    SetGoal { household: String, goal: Goal, now: DateTime<Utc> },
+    /// Remove a goal.
+    RemoveGoal { household: String, name: String },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -605,6 +627,33 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 }
             }
             Ok(events)
+        }
+        LedgerCommand::SetGoal { household, goal, now } => {
+            goal.validate()?;
+            for account in &goal.accounts {
+                open_account(state, account).map_err(|e| match e {
+                    DomainError::Rejected { problem, .. } => rejected(None, "accounts", problem),
+                    other => other,
+                })?;
+            }
+            let today = state.local_date(*now);
+            if goal.date <= today {
+                return Err(rejected(
+                    None,
+                    "date",
+                    format!("{} is not after today ({today} in {})", goal.date, state.time_zone()),
+                ));
+            }
+            if state.goals.get(&goal.name) == Some(goal) {
+                return Ok(Vec::new());
+            }
+            Ok(creating(state, household, vec![LedgerEvent::GoalSet(goal.clone())]))
+        }
+        LedgerCommand::RemoveGoal { name, .. } => {
+            if !state.goals.contains_key(name) {
+                return Err(DomainError::not_found("name", format!("the household has no goal {name:?}")));
+            }
+            Ok(vec![LedgerEvent::GoalRemoved { name: name.clone() }])
         }
         LedgerCommand::CloseAccount { account, closed_on } => {
             if !state.accounts.contains_key(account) {

@@ -656,6 +656,67 @@ pub async fn assert_balance(
     .await
 }
 
+/// A goal of the household (`PUT /v1/households/{household}/goals/{name}`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalBody {
+    /// The amount wanted, in dollars of the goal's date; above 0.
+    pub target: DecimalText,
+    /// When it is wanted; after the household's today.
+    pub date: chrono::NaiveDate,
+    /// The accounts set aside for it (labels of open accounts); absent or empty: every account.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Saved toward it at the end of each month until its date (0 when absent).
+    #[serde(default)]
+    pub monthly_contribution: Option<DecimalText>,
+    /// Its own expected annual return (0.06 for 6%), instead of the household's `goal_return`.
+    #[serde(default)]
+    pub expected_return: Option<DecimalText>,
+    /// Its own annual volatility (0.12 for 12%), instead of the household's `goal_volatility`.
+    #[serde(default)]
+    pub volatility: Option<DecimalText>,
+}
+
+fn field_decimal(v: &Option<DecimalText>, field: &str) -> Result<Option<Decimal>, Problem> {
+    v.as_ref().map(|d| d.decimal(field).map_err(|e| Problem::field(field, e))).transpose()
+}
+
+pub async fn set_goal(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body<GoalBody>,
+) -> Response {
+    let now = chrono::Utc::now();
+    ledger_command(&state, &p, &household, &headers, "set a goal", || {
+        let goal = domain::goals::Goal {
+            name,
+            target: b.target.decimal("target").map_err(|e| Problem::field("target", e))?,
+            date: b.date,
+            accounts: b.accounts,
+            monthly_contribution: field_decimal(&b.monthly_contribution, "monthly_contribution")?.unwrap_or_default(),
+            expected_return: field_decimal(&b.expected_return, "expected_return")?,
+            volatility: field_decimal(&b.volatility, "volatility")?,
+        };
+        Ok(LedgerCommand::SetGoal { household: household.clone(), goal, now })
+    })
+    .await
+}
+
+pub async fn remove_goal(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "remove a goal", || {
+        Ok(LedgerCommand::RemoveGoal { household: household.clone(), name })
+    })
+    .await
+}
+
 /// The currency the household's values and performance are reported in.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -258,6 +258,35 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::balances),
     );
+    add(
+        Op {
+            response: (200, Some(schema::<performance::GoalsAnswer>)),
+            description: "The household's goals (`cairn goals list`): what each goal's accounts (or the whole household) are worth at the latest close, the target's present value and the planned monthly contributions' at the goal's expected return, the funded ratio ((current + contributions) / present value), and the probability of reaching the target by its date from the Monte Carlo engine (4,000 paths seeded from the household and the goal, so the same inputs give the same answer), with the return and volatility assumed (the goal's own, else the household's `goal_return` and `goal_volatility` rule settings).",
+            ..read("/v1/households/{household}/goals", "Goals and their progress", READ_PARAMS)
+        },
+        get(performance::goals),
+    );
+    const GOAL_PARAMS: &[Param] =
+        &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];
+    add(
+        Op {
+            params: GOAL_PARAMS,
+            body: json_body::<ledger::GoalBody>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Sets the goal of that name, or replaces it whole (`GoalSet` on the household's ledger stream): a target by a date after the household's today, funded by the accounts named (open ones; every account when none) and a monthly contribution. 201 when recorded, 200 when it was so already; 422 naming the field (`target`, `date`, `accounts`, `monthly_contribution`, `expected_return`, `volatility`, `name`).",
+            ..Op::new("put", "/v1/households/{household}/goals/{name}", Group::HouseholdWrite, "Set a goal")
+        },
+        put(ledger::set_goal),
+    );
+    add(
+        Op {
+            params: GOAL_PARAMS,
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Removes the goal (`GoalRemoved`); 404 when the household has no goal of that name.",
+            ..Op::new("delete", "/v1/households/{household}/goals/{name}", Group::HouseholdWrite, "Remove a goal")
+        },
+        delete(ledger::remove_goal),
+    );
     // Reports to keep, one path per report (each takes only its own parameters).
     {
         use queries::ledger::HouseholdReport as R;

@@ -513,3 +513,30 @@ fn asked(e: workers::market::selector::AskError) -> Problem {
         workers::market::selector::AskError::Report(e) => report_problem(e),
     }
 }
+
+/// A household's goals and where each stands ([`queries::goals`]).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GoalsAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    pub household: String,
+    /// The day the goals are assessed on: `as_of`'s day in New York, else today there.
+    pub day: chrono::NaiveDate,
+    pub goals: Vec<queries::goals::GoalProgress>,
+}
+
+pub async fn goals(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<GoalsAnswer>, Problem> {
+    let (key, reader, position) = plain_read(&state, &p, &household, &params, "goals", &["holdings"]).await?;
+    if projections::holdings::ledger_of(&reader.db, &key).await?.is_none() {
+        return Err(report_problem(queries::ledger::ReportError::NoLedger(key)));
+    }
+    let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
+    let goals = queries::goals::progress(&reader.db, &key, day, &thresholds).await?;
+    Ok(Json(GoalsAnswer { position, as_of: reader.instant(), household: key, day, goals }))
+}

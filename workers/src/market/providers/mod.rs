@@ -273,10 +273,7 @@ fn finish_intraday(
     Ok(bars)
 }
 
-/// The day of the instant `at` in New York, where US markets keep their days.
-pub(crate) fn new_york_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&New_York).date_naive()
-}
+pub(crate) use domain::calendar::new_york_day;
 
 /// A refused bar's reason without the line number `validate` was given.
 fn rule(e: &DomainError) -> String {
