@@ -117,6 +117,48 @@ pub async fn load<A: Aggregate, S: EventStore>(
     Ok((state, version))
 }
 
+/// The states of many streams of one aggregate and their versions, in the order given: each
+/// read after its cached version, all in one round trip ([`EventStore::read_streams`]), and
+/// kept.
+pub async fn load_many<A: Aggregate, S: EventStore>(
+    cx: &Context<S>,
+    streams: &[StreamId],
+) -> Result<Vec<(A::State, u64)>, CommandError> {
+    let cached = streams.iter().map(|s| (s, cx.states.cached::<A>(&key::<A>(s), false))).collect();
+    let loaded = catch_up_many::<A, S>(cx.store(), cached).await?;
+    for (stream, (state, version)) in streams.iter().zip(&loaded) {
+        cx.states.keep::<A>(key::<A>(stream), state.clone(), *version);
+    }
+    Ok(loaded)
+}
+
+/// A stream and its cached state at a version, if any.
+type Cached<'s, A> = (&'s StreamId, Option<(<A as Decider>::State, u64)>);
+
+/// [`catch_up`] for many streams in one read.
+async fn catch_up_many<A: Aggregate, S: EventStore>(
+    store: &S,
+    streams: Vec<Cached<'_, A>>,
+) -> Result<Vec<(A::State, u64)>, CommandError> {
+    let from: Vec<(StreamId, u64)> =
+        streams.iter().map(|(s, cached)| ((*s).clone(), cached.as_ref().map_or(0, |(_, v)| *v) + 1)).collect();
+    let read = store.read_streams(&from).await?;
+    let upcasters = Upcasters::new();
+    streams
+        .into_iter()
+        .zip(read)
+        .map(|((_, cached), events)| {
+            let (mut state, mut version) = cached.unwrap_or_default();
+            for stored in &events {
+                let event: A::Event = upcasters.decode_versioned(stored, A::SCHEMA_VERSION)?;
+                state = A::evolve(state, &event);
+                version = stored.stream_version;
+            }
+            Ok((state, version))
+        })
+        .collect()
+}
+
 /// Applies the stream's events after `from` (a cached state and its version, or nothing).
 async fn catch_up<A: Aggregate, S: EventStore>(
     store: &S,
@@ -275,12 +317,13 @@ where
     let label = decisions.first().map_or("", |(s, _)| s.as_str());
     retrying(label, command_id, || async {
         let metadata = metadata(command_id, caller);
-        let mut loaded = Vec::with_capacity(decisions.len());
-        for (stream, _) in decisions {
-            let key = key::<A>(stream);
-            let (state, version) = catch_up::<A, S>(store, stream, states.cached::<A>(&key, false)).await?;
-            loaded.push((key, state, version));
-        }
+        // Every stream caught up in one read.
+        let cached = decisions.iter().map(|(s, _)| (s, states.cached::<A>(&key::<A>(s), false))).collect();
+        let loaded: Vec<(Key, A::State, u64)> = decisions
+            .iter()
+            .zip(catch_up_many::<A, S>(store, cached).await?)
+            .map(|((stream, _), (state, version))| (key::<A>(stream), state, version))
+            .collect();
         let outcomes = {
             let states: Vec<&A::State> = loaded.iter().map(|(_, state, _)| state).collect();
             decide_all::<A>(decisions, &states, &metadata)

@@ -29,10 +29,19 @@ pub async fn execute<S: EventStore>(
     .await
 }
 
+fn stream(household: &str) -> Result<event_store::StreamId, CommandError> {
+    crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))
+}
+
 /// The household's alerts as recorded.
 pub async fn state<S: EventStore>(cx: &Context<S>, household: &str) -> Result<Alerts, CommandError> {
-    let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(household)?))?;
-    Ok(aggregate::load::<AlertDecider, S>(cx, &stream).await?.0)
+    Ok(aggregate::load::<AlertDecider, S>(cx, &stream(household)?).await?.0)
+}
+
+/// Many households' alerts as recorded, in the order given, read in one round trip.
+pub async fn states<S: EventStore>(cx: &Context<S>, households: &[String]) -> Result<Vec<Alerts>, CommandError> {
+    let streams = households.iter().map(|h| stream(h)).collect::<Result<Vec<_>, _>>()?;
+    Ok(aggregate::load_many::<AlertDecider, S>(cx, &streams).await?.into_iter().map(|(s, _)| s).collect())
 }
 
 /// Decides one command on each of several households' alerts and records them all in one
@@ -45,10 +54,7 @@ pub async fn execute_many<S: EventStore>(
 ) -> Result<Vec<Executed<AlertEvent>>, CommandError> {
     let decisions = commands
         .into_iter()
-        .map(|(household, command)| {
-            let stream = crate::stream_id(&Stream::Alerts(domain::streams::HouseholdKey::new(&household)?))?;
-            Ok((stream, command))
-        })
+        .map(|(household, command)| Ok((stream(&household)?, command)))
         .collect::<Result<Vec<_>, CommandError>>()?;
     aggregate::execute_many::<AlertDecider, S>(cx, &decisions, Uuid::now_v7(), caller).await
 }

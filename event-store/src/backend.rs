@@ -89,6 +89,9 @@ impl EventStore for Store {
     ) -> Result<Vec<StoredEvent>> {
         dispatch!(self, s => s.read_stream(stream, from, dir, limit).await)
     }
+    async fn read_streams(&self, from: &[(StreamId, u64)]) -> Result<Vec<Vec<StoredEvent>>> {
+        dispatch!(self, s => s.read_streams(from).await)
+    }
     async fn read_range(&self, from: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         dispatch!(self, s => s.read_range(from, up_to, limit).await)
     }

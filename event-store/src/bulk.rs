@@ -15,7 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StoreError};
-use crate::model::{StoredEvent, StreamId};
+use crate::model::{Direction, StoredEvent, StreamId};
 use crate::sql;
 use crate::sqlite::{micros_to_time, uuid_from};
 
@@ -57,6 +57,17 @@ impl BulkReader {
         }
     }
 
+    /// Every event of each stream from its version on (`(stream, from_version)`), in the order
+    /// asked, all read in one transaction: one snapshot of the log.
+    pub(crate) fn streams(&self, from: &[(String, i64)]) -> Result<Vec<Vec<StoredEvent>>> {
+        let conn = self.connection()?;
+        let read = read_streams(&conn, from);
+        if read.is_ok() {
+            self.give_back(conn);
+        }
+        read
+    }
+
     /// Up to `limit` events with positions in `from..=up_to`, in order (the statement is
     /// [`sql::SELECT_RANGE`], the one the sqlx path runs).
     pub(crate) fn range(&self, from: i64, up_to: i64, limit: i64) -> Result<Vec<StoredEvent>> {
@@ -75,21 +86,45 @@ fn read_range(conn: &Connection, from: i64, up_to: i64, limit: i64) -> Result<Ve
     let mut rows = statement.query((from, up_to, limit))?;
     let mut events = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(4_096));
     while let Some(r) = rows.next()? {
-        let position: i64 = r.get(0)?;
-        let bad = |problem: &str| StoreError::Decode { position: position as u64, problem: problem.to_owned() };
-        events.push(StoredEvent {
-            global_position: position as u64,
-            stream_id: StreamId::from_stored(r.get(1)?),
-            stream_version: r.get::<_, i64>(2)? as u64,
-            event_id: uuid_from(r.get_ref(3)?.as_blob().map_err(|_| bad("event_id is not a blob"))?),
-            event_type: r.get(4)?,
-            schema_version: r.get::<_, i64>(5)? as u32,
-            payload: r.get(6)?,
-            metadata: r.get(7)?,
-            recorded_at: micros_to_time(r.get(8)?),
-            prev_hash: r.get(9)?,
-            hash: r.get(10)?,
-        });
+        events.push(event(r)?);
     }
     Ok(events)
+}
+
+fn read_streams(conn: &Connection, from: &[(String, i64)]) -> Result<Vec<Vec<StoredEvent>>> {
+    conn.execute_batch("BEGIN")?;
+    let read = (|| -> Result<Vec<Vec<StoredEvent>>> {
+        let mut statement = conn.prepare_cached(sql::select_stream(Direction::Forwards))?;
+        let mut out = Vec::with_capacity(from.len());
+        for (stream, version) in from {
+            let mut rows = statement.query((stream, version, i64::MAX))?;
+            let mut events = Vec::new();
+            while let Some(r) = rows.next()? {
+                events.push(event(r)?);
+            }
+            out.push(events);
+        }
+        Ok(out)
+    })();
+    conn.execute_batch(if read.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    read
+}
+
+/// A row of the events table's columns ([`sql::columns`]) as an event.
+fn event(r: &rusqlite::Row<'_>) -> Result<StoredEvent> {
+    let position: i64 = r.get(0)?;
+    let bad = |problem: &str| StoreError::Decode { position: position as u64, problem: problem.to_owned() };
+    Ok(StoredEvent {
+        global_position: position as u64,
+        stream_id: StreamId::from_stored(r.get(1)?),
+        stream_version: r.get::<_, i64>(2)? as u64,
+        event_id: uuid_from(r.get_ref(3)?.as_blob().map_err(|_| bad("event_id is not a blob"))?),
+        event_type: r.get(4)?,
+        schema_version: r.get::<_, i64>(5)? as u32,
+        payload: r.get(6)?,
+        metadata: r.get(7)?,
+        recorded_at: micros_to_time(r.get(8)?),
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
 }

@@ -27,7 +27,7 @@ use crate::append::{
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
 use crate::read::{Dialect, Reads};
-use crate::sql;
+use crate::sql::{self, to_i64};
 use crate::store::{EventStore, StoreMetrics};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -305,6 +305,16 @@ impl PgStore {
     }
 }
 
+/// `$1` streams, `$2` each one's first version: every event of each, in the order asked (the
+/// request's ordinal last), through the `(stream_id, stream_version)` index.
+const SELECT_STREAMS: &str = concat!(
+    "SELECT ",
+    sql::columns!(),
+    ", q.n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(sid, from_version, n) \
+     JOIN events ON events.stream_id = q.sid AND events.stream_version >= q.from_version \
+     ORDER BY q.n, events.stream_version"
+);
+
 impl EventStore for PgStore {
     async fn append_many(&self, writes: &[StreamWrite<'_>]) -> Result<Vec<AppendResult>> {
         validate_writes(writes)?;
@@ -337,6 +347,22 @@ impl EventStore for PgStore {
 
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         self.reads().range(from_position, up_to, limit).await
+    }
+
+    async fn read_streams(&self, from: &[(StreamId, u64)]) -> Result<Vec<Vec<StoredEvent>>> {
+        let streams: Vec<&str> = from.iter().map(|(s, _)| s.as_str()).collect();
+        let versions: Vec<i64> = from.iter().map(|(_, v)| to_i64(*v)).collect();
+        let rows = sqlx::query(SELECT_STREAMS).bind(&streams).bind(&versions).fetch_all(&self.inner.pool).await?;
+        let mut out: Vec<Vec<StoredEvent>> = (0..from.len()).map(|_| Vec::new()).collect();
+        for r in &rows {
+            let (event, n) = (Pg::event(r)?, r.try_get::<i64, _>(11)?);
+            let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| out.get_mut(i)) else {
+                let problem = format!("read for request {n} of {}", from.len());
+                return Err(StoreError::Decode { position: event.global_position, problem });
+            };
+            slot.push(event);
+        }
+        Ok(out)
     }
 
     async fn position_at(&self, instant: DateTime<Utc>) -> Result<u64> {

@@ -351,6 +351,15 @@ impl EventStore for SqliteStore {
         self.reads().stream(stream, from_version, direction, limit).await
     }
 
+    async fn read_streams(&self, from: &[(StreamId, u64)]) -> Result<Vec<Vec<StoredEvent>>> {
+        let Some(bulk) = &self.inner.bulk else { return crate::store::stream_by_stream(self, from).await };
+        let bulk = bulk.clone();
+        let from: Vec<(String, i64)> = from.iter().map(|(s, v)| (s.as_str().to_owned(), to_i64(*v))).collect();
+        tokio::task::spawn_blocking(move || bulk.streams(&from))
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
+    }
+
     async fn read_range(&self, from_position: u64, up_to: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         let Some(bulk) = &self.inner.bulk else { return self.reads().range(from_position, up_to, limit).await };
         let bulk = bulk.clone();

@@ -80,6 +80,14 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// Counters for `/metrics`.
     fn metrics(&self) -> &Arc<StoreMetrics>;
 
+    /// Every event of each stream from its version on (`(stream, from_version)` pairs, each as
+    /// [`EventStore::read_stream`] forwards would page through them), in the order asked:
+    /// what catching many cached states up reads. The backends answer in one round trip; this
+    /// default reads stream by stream.
+    fn read_streams(&self, from: &[(StreamId, u64)]) -> impl Future<Output = Result<Vec<Vec<StoredEvent>>>> + Send {
+        stream_by_stream(self, from)
+    }
+
     /// Up to `limit` events from `from_position` on, in order.
     fn read_all(&self, from_position: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
         self.read_range(from_position, u64::MAX, limit)
@@ -256,4 +264,30 @@ impl<S: EventStore> Subscription<S> {
             }
         }
     }
+}
+
+/// [`EventStore::read_streams`] one stream at a time, each paged through to its end.
+pub(crate) async fn stream_by_stream<S: EventStore>(
+    store: &S,
+    from: &[(StreamId, u64)],
+) -> Result<Vec<Vec<StoredEvent>>> {
+    const PAGE: usize = 10_000;
+    let mut out = Vec::with_capacity(from.len());
+    for (stream, version) in from {
+        let mut events: Vec<StoredEvent> = Vec::new();
+        let mut next = *version;
+        loop {
+            let page = store.read_stream(stream, next, Direction::Forwards, PAGE).await?;
+            let full = page.len() == PAGE;
+            if let Some(last) = page.last() {
+                next = last.stream_version + 1;
+            }
+            events.extend(page);
+            if !full {
+                break;
+            }
+        }
+        out.push(events);
+    }
+    Ok(out)
 }

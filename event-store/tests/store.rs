@@ -59,6 +59,34 @@ async fn appended_events_read_back_forwards_and_backwards_with_versions_and_posi
 }
 
 #[tokio::test]
+async fn many_streams_read_back_in_one_call_each_from_its_own_version() {
+    // A file's log (read in one transaction), PostgreSQL (one statement), and a log in memory
+    // (read stream by stream).
+    let memory = Store::open("sqlite::memory:").await.unwrap();
+    let dbs = all_backends("read_streams").await;
+    for s in dbs.iter().map(|db| &db.store).chain([&memory]) {
+        s.append(&stream("alerts-a"), ExpectedVersion::NoStream, &noted_batch(1, 3)).await.unwrap();
+        s.append(&stream("alerts-b"), ExpectedVersion::NoStream, &noted_batch(10, 2)).await.unwrap();
+        s.append(&stream("alerts-a"), ExpectedVersion::Exact(3), &noted_batch(4, 1)).await.unwrap();
+        let asked = [
+            (stream("alerts-b"), 1),
+            (stream("alerts-a"), 3),
+            (stream("alerts-none"), 1),
+            (stream("alerts-a"), 5),
+            (stream("alerts-a"), 1),
+        ];
+        let read = s.read_streams(&asked).await.unwrap();
+        let versions: Vec<Vec<u64>> = read.iter().map(|es| es.iter().map(|e| e.stream_version).collect()).collect();
+        assert_eq!(versions, vec![vec![1, 2], vec![3, 4], vec![], vec![], vec![1, 2, 3, 4]], "in the order asked");
+        assert!(read[0].iter().all(|e| e.stream_id.as_str() == "alerts-b"));
+        // Exactly what reading each stream gives.
+        let one = s.read_stream(&stream("alerts-a"), 3, Direction::Forwards, 10).await.unwrap();
+        assert_eq!(read[1], one);
+        assert!(s.read_streams(&[]).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_expected_version_is_a_conflict_and_writes_nothing() {
     for db in all_backends("conflict").await {
         let s = &db.store;

@@ -119,9 +119,12 @@ pub async fn evaluate_all(
     let mut batch: Vec<(String, AlertCommand)> = Vec::with_capacity(BATCH);
     let mut recording = std::time::Duration::ZERO;
     let t = std::time::Instant::now();
-    for (household, mut snapshot) in snapshots {
-        // The household's own thresholds (`cairn rules set`), the moderate profile's otherwise.
-        let thresholds = commands::alerts::state(cx, &household).await?.thresholds();
+    // Every household's alerts in one read: its own thresholds (`cairn rules set`), the
+    // moderate profile's otherwise.
+    let households: Vec<String> = snapshots.keys().cloned().collect();
+    let alerts = commands::alerts::states(cx, &households).await?;
+    for ((household, mut snapshot), alerts) in snapshots.into_iter().zip(alerts) {
+        let thresholds = alerts.thresholds();
         // Its goals at its own return and volatility, with their on-track probability.
         let goals = std::mem::take(&mut snapshot.goals);
         snapshot.goals = queries::goals::assessed(&household, goals, &thresholds, as_of).await?;
