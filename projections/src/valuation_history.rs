@@ -57,6 +57,17 @@ pub const VALUE_HISTORY: Table = Table {
     time_series: false,
 };
 
+/// The first columns of [`VALUE_HISTORY`], read alone: a day's value, cash and external flow
+/// (what the monitoring rules read of every household's every day, without the eight columns
+/// they do not). Not a table of its own: reads of it select from `value_history`.
+pub const VALUE_DAYS: Table = Table {
+    name: VALUE_HISTORY.name,
+    columns: VALUE_HISTORY.columns.split_at(5).0,
+    key: VALUE_HISTORY.key,
+    scope: VALUE_HISTORY.scope,
+    time_series: VALUE_HISTORY.time_series,
+};
+
 pub const VALUE_HISTORY_SYMBOLS: Table = Table {
     name: "value_history_symbols",
     columns: &[col("household", Text), col("symbol", Text)],

@@ -16,7 +16,7 @@ use projections::holdings::{ACCOUNTS, ALLOCATIONS, GOALS, LOTS, PORTFOLIOS, VALU
 use projections::prices::SECURITIES;
 use projections::query::records;
 use projections::risk::PORTFOLIO_RISK;
-use projections::valuation_history::VALUE_HISTORY;
+use projections::valuation_history::VALUE_DAYS;
 use rust_decimal::Decimal;
 
 use crate::holdings::UNCLASSIFIED;
@@ -82,7 +82,7 @@ pub async fn snapshots(
             });
         }
     }
-    let mut days = records(db, &VALUE_HISTORY, &scope).await?;
+    let mut days = records(db, &VALUE_DAYS, &scope).await?;
     days.retain(|d| d.date("date").is_some_and(|d| d <= as_of));
     days.sort_by(|a, b| (a.str("household"), a.date("date")).cmp(&(b.str("household"), b.date("date"))));
     for d in &days {
