@@ -22,6 +22,7 @@ use cli::quant::{quant, QuantCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
 use cli::simulate::{economy, simulate, EconomyArgs, SimulateArgs};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
+use cli::tax::{tax, TaxCmd};
 use cli::user::{user, UserCmd};
 use event_store::{RelayConfig, Store};
 
@@ -115,6 +116,10 @@ enum Command {
     /// The goal-progress rule raises an alert when either falls below the household's floor.
     #[command(subcommand)]
     Goals(GoalsCmd),
+    /// Tax planning: a year's federal income tax from the ledger (`estimate`), with the tables
+    /// of 2024 to 2026 and their sources.
+    #[command(subcommand)]
+    Tax(TaxCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -176,7 +181,8 @@ impl Command {
             | Command::Income(_)
             | Command::Holdings(_)
             | Command::Ops(OpsCmd::Status { .. })
-            | Command::Goals(GoalsCmd::List { .. }) => true,
+            | Command::Goals(GoalsCmd::List { .. })
+            | Command::Tax(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -320,6 +326,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Alerts(cmd) => report(alerts(store, &cli.database_url, cmd).await),
         Command::Rules(cmd) => report(rules(store, cmd).await),
         Command::Goals(cmd) => report(goals(store, &cli.database_url, cmd).await),
+        Command::Tax(cmd) => report(tax(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -29,6 +29,9 @@
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
+//! - [`tax`]: the federal income tax of a year (brackets, deductions, capital gains stacked at
+//!   0/15/20%, the loss limit and carryovers, NIIT) and Medicare's IRMAA tiers, one table per
+//!   year with its source.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
@@ -60,6 +63,7 @@ pub mod quality;
 pub mod report;
 pub mod rmd;
 pub mod streams;
+pub mod tax;
 pub mod user;
 
 /// A command the domain refuses, naming the input line (for imports) and field. The variant

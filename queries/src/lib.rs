@@ -17,6 +17,8 @@
 //! - [`reports`]: reports as columns and rows of strings that render to JSON, CSV or a table
 //!   (amounts with two decimals, quantities exact), and the gains' totals per term.
 //! - [`risk`]: a portfolio's risk row computed on demand from the read models.
+//! - [`tax`]: a year's federal income tax from the ledger's income and sales and the caller's
+//!   wages (`domain::tax`).
 //! - [`rows`]: a household's read-model rows as the HTTP API answers them (the view, the
 //!   filters of its parameters, the answer's declared columns and body).
 //!
@@ -39,3 +41,4 @@ pub mod read;
 pub mod reports;
 pub mod risk;
 pub mod rows;
+pub mod tax;

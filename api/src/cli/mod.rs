@@ -16,6 +16,7 @@ pub(crate) mod quant;
 pub(crate) mod read;
 pub(crate) mod simulate;
 pub(crate) mod store;
+pub(crate) mod tax;
 pub(crate) mod user;
 
 use std::io::Write as _;

@@ -42,6 +42,10 @@ pub enum Kind {
     Role,
     /// One of these words.
     OneOf(&'static [&'static str]),
+    /// An amount of dollars: digits with at most two decimals, below 10^12.
+    Amount,
+    /// A small count: 0, 1 or 2.
+    Count,
 }
 
 impl Kind {
@@ -59,6 +63,8 @@ impl Kind {
             Self::Flag => json!({ "type": "boolean" }),
             Self::Version => json!({ "type": "string", "pattern": "^([0-9]{1,18}|\"[0-9]{1,18}\")$" }),
             Self::OneOf(words) => json!({ "type": "string", "enum": words }),
+            Self::Amount => json!({ "type": "string", "pattern": AMOUNT_PATTERN }),
+            Self::Count => json!({ "type": "integer", "minimum": 0, "maximum": 2 }),
             Self::Role => {
                 use domain::user::Role;
                 let names: Vec<&str> = Role::ALL.iter().filter(|r| **r != Role::Client).map(|r| r.as_str()).collect();
@@ -67,6 +73,17 @@ impl Kind {
         }
     }
 }
+
+/// What an amount parameter looks like.
+pub const AMOUNT_PATTERN: &str = r"^[0-9]{1,12}(\.[0-9]{1,2})?$";
+
+/// An amount of dollars (`Kind::Amount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub rust_decimal::Decimal);
+
+/// 0, 1 or 2 (`Kind::Count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u8);
 
 /// A global position (`Kind::Position`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -144,6 +161,18 @@ parsed!(
         .filter(|&y| y >= 1),
     "a year (1 to 9999)"
 );
+parsed!(
+    Amount,
+    |t: &str| {
+        let (whole, cents) = t.split_once('.').unwrap_or((t, ""));
+        let digits = |s: &str, most: usize| s.len() <= most && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(whole, 12) && !whole.is_empty() && digits(cents, 2) && !(t.contains('.') && cents.is_empty()))
+            .then(|| t.parse().ok())
+            .flatten()
+    },
+    "an amount of dollars (digits, at most two decimals)"
+);
+parsed!(Count, |t: &str| matches!(t, "0" | "1" | "2").then(|| t.parse().ok()).flatten(), "0, 1 or 2");
 parsed!(
     Flag,
     |t: &str| match t {

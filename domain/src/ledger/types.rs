@@ -448,6 +448,13 @@ impl Trade {
         self.fees + self.commission + self.sec_fee + self.taf_fee
     }
 
+    /// A dividend reported as qualified (taxed at the capital-gain rates): one whose
+    /// description says "qualified" (and not "non-qualified"); other dividends are ordinary.
+    pub fn is_qualified_dividend(&self) -> bool {
+        let text = self.description.as_deref().unwrap_or_default().to_ascii_lowercase();
+        self.action == Action::Dividend && text.contains("qualified") && !text.contains("non-qualified")
+    }
+
     /// The number in `T<n>`, which orders rows recorded on the same trade date.
     pub fn seq(&self) -> u64 {
         self.trade_id.trim_start_matches('T').parse().unwrap_or(u64::MAX)

@@ -441,8 +441,7 @@ impl Valuation {
             self.interest += amount;
             return;
         }
-        let text = t.description.as_deref().unwrap_or_default().to_ascii_lowercase();
-        if text.contains("qualified") && !text.contains("non-qualified") {
+        if t.is_qualified_dividend() {
             self.qualified_dividends += amount;
         } else {
             self.ordinary_dividends += amount;

@@ -266,6 +266,30 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         },
         get(performance::goals),
     );
+    {
+        const TAX: &[Param] = &[
+            HOUSEHOLD,
+            ("year", "query", true, Kind::Year, "The tax year: 2024, 2025 or 2026."),
+            ("wages", "query", false, Kind::Amount, "Wages, salaries, pensions and IRA distributions (0 when absent)."),
+            ("other_income", "query", false, Kind::Amount, "Other ordinary income (0 when absent)."),
+            ("itemized", "query", false, Kind::Amount, "Itemized deductions; the standard deduction is taken when larger."),
+            ("status", "query", false, Kind::OneOf(performance::STATUSES), "The filing status (the ledger's when absent)."),
+            ("seniors", "query", false, Kind::Count, "Taxpayers 65 or older at the year's end (from the members' birth dates when absent)."),
+            ("blind", "query", false, Kind::Count, "Taxpayers who are blind (0 when absent)."),
+            ("carryover_short", "query", false, Kind::Amount, "The short-term loss carried in (computed from the ledger's earlier years when neither carryover is given)."),
+            ("carryover_long", "query", false, Kind::Amount, "The long-term loss carried in."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::TaxAnswer>)),
+                description: "A year's federal income tax (`cairn tax estimate`): interest and dividends paid in taxable accounts and the year's Form 8949 sales from the ledger, losses carried from its earlier years, the filing status and the members 65 or older, plus the income given. Taxable income, the tax with qualified dividends and net capital gain stacked at 0/15/20%, the 3.8% net investment income tax, losses carried out, the marginal rates, the distance to the next bracket and to the next Medicare IRMAA tier (premiums two years later), the year's source (Rev. Proc. and CMS notices) and what the estimate leaves out. 422 naming `year` for a year without a table.",
+                ..read("/v1/households/{household}/tax/estimate", "A year's federal income tax", TAX)
+            },
+            get(performance::tax_estimate),
+        );
+    }
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];
     add(

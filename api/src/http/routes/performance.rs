@@ -14,7 +14,7 @@ use super::households::{existed, reader, report_problem, Params, FOLLOWER};
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
-use crate::http::query::{Day, Instant, Position, Query};
+use crate::http::query::{Amount, Count, Day, Instant, Position, Query, Year};
 use crate::http::AppState;
 use event_store::EventStore as _;
 use projections::query::records;
@@ -539,4 +539,68 @@ pub async fn goals(
     let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
     let goals = queries::goals::progress(&reader.db, &key, day, &thresholds).await?;
     Ok(Json(GoalsAnswer { position, as_of: reader.instant(), household: key, day, goals }))
+}
+
+/// The filing statuses `status` takes.
+pub const STATUSES: &[&str] = &[
+    "single",
+    "married_filing_jointly",
+    "married_filing_separately",
+    "head_of_household",
+    "qualifying_surviving_spouse",
+];
+
+/// `GET /v1/households/{household}/tax/estimate`'s parameters (`cairn tax estimate`'s options).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxParams {
+    pub year: Option<Year>,
+    pub wages: Option<Amount>,
+    pub other_income: Option<Amount>,
+    pub itemized: Option<Amount>,
+    pub status: Option<String>,
+    pub seniors: Option<Count>,
+    pub blind: Option<Count>,
+    pub carryover_short: Option<Amount>,
+    pub carryover_long: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::tax::TaxEstimate`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaxAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub estimate: queries::tax::TaxEstimate,
+}
+
+pub async fn tax_estimate(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<TaxParams>,
+) -> Result<Json<TaxAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) = plain_read(&state, &p, &household, &base, "tax estimate", &["holdings"]).await?;
+    let year = params.year.ok_or_else(|| Problem::field("year", "year: required (a tax year, 2024 to 2026)"))?.0;
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| s.parse().map_err(|e: String| Problem::field("status", format!("status: {e}"))))
+        .transpose()?;
+    let amount = |a: Option<Amount>| a.map(|a| a.0);
+    let given = queries::tax::Given {
+        wages: amount(params.wages).unwrap_or_default(),
+        other_income: amount(params.other_income).unwrap_or_default(),
+        itemized: amount(params.itemized).unwrap_or_default(),
+        status,
+        seniors: params.seniors.map(|c| c.0),
+        blind: params.blind.map_or(0, |c| c.0),
+        carryover_short: amount(params.carryover_short),
+        carryover_long: amount(params.carryover_long),
+    };
+    let estimate = queries::tax::estimate(&reader.db, &key, year, &given).await.map_err(report_problem)?;
+    Ok(Json(TaxAnswer { position, as_of: reader.instant(), estimate }))
 }
