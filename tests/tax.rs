@@ -25,7 +25,8 @@ const LEDGER: &str = "trade_date,account,account_type,action,symbol,quantity,pri
     2025-04-01,Brokerage,taxable,interest,,1,500,0,\n\
     2025-01-06,IRA,traditional_ira,deposit,,1,10000,0,\n\
     2025-01-06,IRA,traditional_ira,buy,BND,10,100,0,\n\
-    2025-03-03,IRA,traditional_ira,dividend,BND,1,700,0,\n";
+    2025-03-03,IRA,traditional_ira,dividend,BND,1,700,0,\n\
+    2026-11-20,IRA,traditional_ira,buy,VTSAX,5,100,0,\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
@@ -108,6 +109,33 @@ async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
             .unwrap();
         assert!(!out.status.success() && common::stderr(&out).contains("year"), "{}", common::stderr(&out));
 
+        // Harvesting: the 50 VTI left (basis 10,000) close at 150 on 2026-12-01, a 2,500
+        // long-term loss; the VTSAX (the same fund's Admiral shares) bought in the IRA on
+        // 2026-11-20 makes a sale before 2026-12-21 a wash sale. At 300,000 of wages in 2026
+        // (joint, both 65: no senior deduction left), a dollar of long-term gain costs 15% plus
+        // 3.8% NIIT, so the loss is worth 2,500 × 0.188 = 470.
+        let bars = dir.path().join("bars.csv");
+        std::fs::write(&bars, "date,symbol,open,high,low,close,volume\n2026-12-01,VTI,150,150,150,150,1000\n").unwrap();
+        cli(&["market", "import", bars.to_str().unwrap()]);
+        let harvest = |as_of: &str| {
+            let args =
+                ["tax", "harvest", "--household", "smith", "--as-of", as_of, "--wages", "300000", "--format", "json"];
+            json(&cli(&args))
+        };
+        let h = harvest("2026-12-04");
+        assert_eq!((h["long_term_rate"].as_str(), h["harvestable_loss"].as_str()), (Some("0.188"), Some("0.00")));
+        let c = &h["candidates"][0];
+        assert_eq!(
+            (c["symbol"].as_str(), c["loss"].as_str(), c["term"].as_str()),
+            (Some("VTI"), Some("2500.00"), Some("long"))
+        );
+        assert_eq!((c["tax_value"].as_str(), c["replacement"].as_str()), (Some("470.00"), Some("ITOT")));
+        assert!(c["blocked"].as_str().is_some_and(|b| b.contains("VTSAX bought in IRA on 2026-11-20")), "{c}");
+        assert_eq!(c["buy_back_from"], "2027-01-04");
+        let h = harvest("2026-12-21");
+        assert_eq!((h["harvestable_loss"].as_str(), h["tax_value"].as_str()), (Some("2500.00"), Some("470.00")));
+        assert!(h["candidates"][0]["blocked"].is_null());
+
         // Over HTTP: the same estimate; refusals name their parameter.
         register(&db.url, &env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
         let (child, base) = common::serve(&db.url, env.clone());
@@ -135,6 +163,19 @@ async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
             let (status, body) = get(query).await;
             assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{query}: {body}");
         }
+        // The harvest scan of today (2026-12-05 or later): still blocked until 2026-12-21.
+        let scan = http
+            .get(format!("{base}/v1/households/smith/tax/harvest?wages=300000"))
+            .bearer_auth(&ana)
+            .send()
+            .await
+            .unwrap();
+        let scan: Value = scan.json().await.unwrap();
+        let today = chrono::Utc::now().date_naive();
+        if today < chrono::NaiveDate::from_ymd_opt(2026, 12, 21).unwrap() {
+            assert!(scan["candidates"][0]["blocked"].as_str().is_some_and(|b| b.contains("VTSAX")), "{scan}");
+        }
+        assert_eq!(scan["candidates"][0]["loss"], "2500.00", "{scan}");
         // Carryovers given replace the ledger's: none carried in, the 5,000 gain is taxed.
         let (_, given) = get("year=2025&wages=120000&carryover_short=0").await;
         assert_eq!(

@@ -29,6 +29,8 @@
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
+//! - [`harvest`]: tax-loss harvesting candidates, blocked where a sale would be a wash sale
+//!   (substantially identical share classes as a data table), with replacements.
 //! - [`tax`]: the federal income tax of a year (brackets, deductions, capital gains stacked at
 //!   0/15/20%, the loss limit and carryovers, NIIT) and Medicare's IRMAA tiers, one table per
 //!   year with its source.
@@ -50,6 +52,7 @@ pub mod decider;
 pub mod fundamentals;
 pub mod fx;
 pub mod goals;
+pub mod harvest;
 pub mod indicators;
 pub mod ledger;
 pub mod limits;

@@ -117,30 +117,7 @@ pub async fn estimate(
     let ledger = projections::holdings::ledger_of(db, household)
         .await?
         .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
-    let status = given.status.unwrap_or_else(|| ledger.household.as_ref().map(|(_, s)| *s).unwrap_or_default());
-    let seniors = given.seniors.unwrap_or_else(|| domain::tax::ledger_seniors(&ledger, status, year));
-    let (ledger, year_) = (std::sync::Arc::new(ledger), year);
-    let l = ledger.clone();
-    // The lot engine runs on a blocking thread.
-    let (from_ledger, carried) = tokio::task::spawn_blocking(move || {
-        Ok::<_, domain::DomainError>((
-            domain::tax::ledger_income(&l, year_)?,
-            domain::tax::ledger_carryovers(&l, status, year_)?,
-        ))
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("the lot engine failed: {e}"))?
-    .map_err(|e| ReportError::Other(e.into()))?;
-    let given_carry = given.carryover_short.is_some() || given.carryover_long.is_some();
-    let income = Income {
-        ordinary: given.wages + given.other_income,
-        carryover_short: given.carryover_short.unwrap_or(if given_carry { Decimal::ZERO } else { carried.0 }),
-        carryover_long: given.carryover_long.unwrap_or(if given_carry { Decimal::ZERO } else { carried.1 }),
-        itemized: given.itemized,
-        ..from_ledger
-    };
-    let filer = Filer { status, seniors, blind: given.blind };
-    let e = domain::tax::estimate(year, filer, &income).map_err(invalid)?;
+    let (e, income, status, seniors, given_carry) = assess(ledger, year, given).await?;
     let rate = |d: Decimal| d.normalize().to_string();
     Ok(TaxEstimate {
         household: household.to_owned(),
@@ -187,6 +164,200 @@ pub async fn estimate(
         source: table.source.to_owned(),
         excludes: e.excludes.iter().map(|s| (*s).to_owned()).collect(),
     })
+}
+
+/// The domain's estimate of `year` for the ledger with what was given, the income it was
+/// computed from, the filing status, the seniors counted, and whether the carryovers were
+/// given.
+async fn assess(
+    ledger: domain::ledger::Ledger,
+    year: i32,
+    given: &Given,
+) -> Result<(domain::tax::Estimate, Income, FilingStatus, u8, bool), ReportError> {
+    let status = given.status.unwrap_or_else(|| ledger.household.as_ref().map(|(_, s)| *s).unwrap_or_default());
+    let seniors = given.seniors.unwrap_or_else(|| domain::tax::ledger_seniors(&ledger, status, year));
+    let (ledger, year_) = (std::sync::Arc::new(ledger), year);
+    let l = ledger.clone();
+    // The lot engine runs on a blocking thread.
+    let (from_ledger, carried) = tokio::task::spawn_blocking(move || {
+        Ok::<_, domain::DomainError>((
+            domain::tax::ledger_income(&l, year_)?,
+            domain::tax::ledger_carryovers(&l, status, year_)?,
+        ))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the lot engine failed: {e}"))?
+    .map_err(|e| ReportError::Other(e.into()))?;
+    let given_carry = given.carryover_short.is_some() || given.carryover_long.is_some();
+    let income = Income {
+        ordinary: given.wages + given.other_income,
+        carryover_short: given.carryover_short.unwrap_or(if given_carry { Decimal::ZERO } else { carried.0 }),
+        carryover_long: given.carryover_long.unwrap_or(if given_carry { Decimal::ZERO } else { carried.1 }),
+        itemized: given.itemized,
+        ..from_ledger
+    };
+    let filer = Filer { status, seniors, blind: given.blind };
+    let e = domain::tax::estimate(year, filer, &income).map_err(invalid)?;
+    Ok((e, income, status, seniors, given_carry))
+}
+
+/// What a harvesting scan takes beside the household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HarvestRequest {
+    pub as_of: chrono::NaiveDate,
+    pub settings: domain::harvest::Settings,
+    /// Replacements of the caller's, by symbol, before the table's.
+    pub replacements: std::collections::BTreeMap<String, String>,
+    /// The income the marginal rates are taken at (the ledger's own comes in as for an estimate).
+    pub given: Given,
+}
+
+/// One candidate, as both shells answer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct HarvestCandidate {
+    pub lot_id: String,
+    pub account: String,
+    pub symbol: String,
+    pub quantity: String,
+    pub acquired: chrono::NaiveDate,
+    pub basis: String,
+    pub value: String,
+    pub loss: String,
+    /// `short` or `long`.
+    pub term: String,
+    /// The marginal rate the loss saves at, and the tax saved.
+    pub rate: String,
+    pub tax_value: String,
+    /// Why a sale today would be a wash sale; absent when it would not.
+    pub blocked: Option<String>,
+    /// The first day the shares (or a share class of the same fund) may be bought back.
+    pub buy_back_from: chrono::NaiveDate,
+    /// A fund of the same asset class tracking a different index, to hold meanwhile.
+    pub replacement: Option<String>,
+}
+
+/// A household's harvesting scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Harvest {
+    pub household: String,
+    pub as_of: chrono::NaiveDate,
+    /// The marginal rates of the tax year (`cairn tax estimate`'s, with the income given).
+    pub short_term_rate: String,
+    pub long_term_rate: String,
+    /// The losses that can be harvested today (not blocked) and the tax they save.
+    pub harvestable_loss: String,
+    pub tax_value: String,
+    pub candidates: Vec<HarvestCandidate>,
+}
+
+/// The household's tax-loss harvesting candidates on `r.as_of` (`domain::harvest::scan`) at the
+/// latest closes on or before it, their losses valued at the marginal rates of its tax year
+/// (the latest year with a table when it has none).
+pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestRequest) -> Result<Harvest, ReportError> {
+    use chrono::Datelike;
+    let ledger = projections::holdings::ledger_of(db, household)
+        .await?
+        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let latest = domain::tax::YEARS.last().map_or(r.as_of.year(), |t| t.year);
+    let year = if domain::tax::year(r.as_of.year()).is_ok() { r.as_of.year() } else { latest };
+    let (e, ..) = assess(ledger.clone(), year, &r.given).await?;
+    let rates = (e.marginal_ordinary, e.marginal_capital_gains);
+    let mut closes = std::collections::BTreeMap::new();
+    for symbol in ledger.trades.iter().filter_map(|t| t.symbol.clone()).collect::<std::collections::BTreeSet<_>>() {
+        // A symbol without market data has no close: its lots are not valued (as the monitoring
+        // rules do).
+        if let Some(close) =
+            crate::market::bars(db, &symbol, None, Some(r.as_of)).await.ok().and_then(|b| b.last().map(|b| b.close))
+        {
+            closes.insert(symbol, close);
+        }
+    }
+    let (as_of, settings, replacements) = (r.as_of, r.settings, r.replacements.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        domain::harvest::scan(&ledger, &closes, as_of, &settings, rates, &replacements)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the lot engine failed: {e}"))?
+    .map_err(|e| ReportError::Other(e.into()))?;
+    let open: Vec<&domain::harvest::Candidate> = found.iter().filter(|c| c.blocked.is_none()).collect();
+    let exact = |d: Decimal| d.normalize().to_string();
+    Ok(Harvest {
+        household: household.to_owned(),
+        as_of: r.as_of,
+        short_term_rate: exact(rates.0),
+        long_term_rate: exact(rates.1),
+        harvestable_loss: money(open.iter().map(|c| c.loss).sum()),
+        tax_value: money(open.iter().map(|c| c.tax_value).sum()),
+        candidates: found
+            .into_iter()
+            .map(|c| HarvestCandidate {
+                lot_id: c.lot_id,
+                account: c.account,
+                symbol: c.symbol,
+                quantity: exact(c.quantity),
+                acquired: c.acquired,
+                basis: money(c.basis),
+                value: money(c.value),
+                loss: money(c.loss),
+                term: c.term.as_str().to_owned(),
+                rate: exact(c.rate),
+                tax_value: money(c.tax_value),
+                blocked: c.blocked,
+                buy_back_from: c.buy_back_from,
+                replacement: c.replacement,
+            })
+            .collect(),
+    })
+}
+
+/// The scan as a report: a row per candidate.
+pub fn harvest_report(h: &Harvest) -> Report {
+    Report {
+        name: "harvest",
+        columns: vec![
+            "lot_id",
+            "account",
+            "symbol",
+            "quantity",
+            "acquired",
+            "basis",
+            "value",
+            "loss",
+            "term",
+            "tax_value",
+            "blocked",
+            "buy_back_from",
+            "replacement",
+        ],
+        rows: h
+            .candidates
+            .iter()
+            .map(|c| {
+                vec![
+                    c.lot_id.clone(),
+                    c.account.clone(),
+                    c.symbol.clone(),
+                    c.quantity.clone(),
+                    c.acquired.to_string(),
+                    c.basis.clone(),
+                    c.value.clone(),
+                    c.loss.clone(),
+                    c.term.clone(),
+                    c.tax_value.clone(),
+                    c.blocked.clone().unwrap_or_default(),
+                    c.buy_back_from.to_string(),
+                    c.replacement.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        totals: Vec::new(),
+        summary: vec![
+            ("household", serde_json::json!(h.household)),
+            ("as_of", serde_json::json!(h.as_of.to_string())),
+            ("harvestable_loss", serde_json::json!(h.harvestable_loss)),
+            ("tax_value", serde_json::json!(h.tax_value)),
+        ],
+    }
 }
 
 /// The lines of [`report`], in the order a return reads.

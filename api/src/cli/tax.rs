@@ -49,10 +49,67 @@ pub(crate) enum TaxCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Tax-loss harvesting candidates: open lots of taxable accounts whose loss at the latest
+    /// close is at least --min-loss dollars and --min-share of their basis (the household's
+    /// `tax_loss_amount` and `tax_loss_share` rule settings by default), short-term first, each
+    /// with the tax it saves at the year's marginal rates (from the ledger and --wages), whether
+    /// a sale today would be a wash sale (a purchase of the same fund, any share class, in any
+    /// account including IRAs, in the last 30 days), the first day it may be bought back, and a
+    /// replacement tracking a different index.
+    Harvest {
+        #[arg(long)]
+        household: String,
+        /// The day of the scan (default: today in New York).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        min_loss: Option<Decimal>,
+        #[arg(long)]
+        min_share: Option<Decimal>,
+        /// Wages and other ordinary income of the year, for the marginal rates.
+        #[arg(long, default_value = "0")]
+        wages: Decimal,
+        /// A replacement of your own: SYMBOL=REPLACEMENT (repeat for several).
+        #[arg(long = "replacement", value_name = "SYMBOL=REPLACEMENT")]
+        replacements: Vec<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<()> {
     match cmd {
+        TaxCmd::Harvest { household, as_of, min_loss, min_share, wages, replacements, format } => {
+            let replacements = replacements
+                .iter()
+                .map(|r| {
+                    r.split_once('=')
+                        .map(|(s, t)| (s.trim().to_ascii_uppercase(), t.trim().to_ascii_uppercase()))
+                        .filter(|(s, t)| !s.is_empty() && !t.is_empty())
+                        .ok_or_else(|| anyhow::anyhow!("replacement: {r:?} is not SYMBOL=REPLACEMENT"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let cx = commands::Context::new(store.clone());
+            let thresholds = commands::alerts::state(&cx, &household).await?.thresholds();
+            let mut reader = queries::read::Reader::open(store, url).await?;
+            reader.ready("prices").await?;
+            reader.ready("holdings").await?;
+            let key = domain::ledger::household_key(&household);
+            let request = queries::tax::HarvestRequest {
+                as_of: as_of.unwrap_or_else(workers::market::intraday::today),
+                settings: domain::harvest::Settings {
+                    min_loss: min_loss.unwrap_or(thresholds.tax_loss_amount),
+                    min_share: min_share.unwrap_or(thresholds.tax_loss_share),
+                },
+                replacements,
+                given: queries::tax::Given { wages, ..Default::default() },
+            };
+            let answer = queries::tax::harvest(&reader.db, &key, &request).await?;
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+                f => out!("{}", with_newline(queries::tax::harvest_report(&answer).render(f.into())))?,
+            }
+        }
         TaxCmd::Estimate {
             household,
             year,

@@ -290,6 +290,24 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             get(performance::tax_estimate),
         );
     }
+    {
+        const HARVEST: &[Param] = &[
+            HOUSEHOLD,
+            ("min_loss", "query", false, Kind::Amount, "The least loss in dollars (the household's `tax_loss_amount` rule setting when absent)."),
+            ("min_share", "query", false, Kind::Amount, "The least loss as a fraction of the lot's basis, at most 1 (the household's `tax_loss_share` when absent)."),
+            ("wages", "query", false, Kind::Amount, "Wages and other ordinary income of the year, for the marginal rates (0 when absent)."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::HarvestAnswer>)),
+                description: "Tax-loss harvesting candidates (`cairn tax harvest`) on today's date in New York (or `as_of`'s day): open lots of taxable accounts whose loss at the latest close reaches both thresholds, short-term first, each with the tax it saves at the year's marginal rates, `blocked` naming the purchase that would make a sale today a wash sale (the same fund, any share class, bought in any account including IRAs in the last 30 days: IRC 1091, Rev. Rul. 2008-5), the first day it may be bought back, and a replacement tracking a different index; `harvestable_loss` and `tax_value` count the candidates not blocked.",
+                ..read("/v1/households/{household}/tax/harvest", "Tax-loss harvesting candidates", HARVEST)
+            },
+            get(performance::tax_harvest),
+        );
+    }
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];
     add(

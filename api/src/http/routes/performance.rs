@@ -604,3 +604,51 @@ pub async fn tax_estimate(
     let estimate = queries::tax::estimate(&reader.db, &key, year, &given).await.map_err(report_problem)?;
     Ok(Json(TaxAnswer { position, as_of: reader.instant(), estimate }))
 }
+
+/// `GET /v1/households/{household}/tax/harvest`'s parameters (`cairn tax harvest`'s options;
+/// the scan's day is today in New York, or the day of `as_of`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarvestParams {
+    pub min_loss: Option<Amount>,
+    pub min_share: Option<Amount>,
+    pub wages: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::tax::Harvest`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HarvestAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub harvest: queries::tax::Harvest,
+}
+
+pub async fn tax_harvest(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<HarvestParams>,
+) -> Result<Json<HarvestAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "tax-loss harvest", &["prices", "holdings"]).await?;
+    if params.min_share.is_some_and(|s| s.0 > rust_decimal::Decimal::ONE) {
+        return Err(Problem::field("min_share", "min_share: a fraction of the basis, at most 1"));
+    }
+    let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
+    let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let request = queries::tax::HarvestRequest {
+        as_of: day,
+        settings: domain::harvest::Settings {
+            min_loss: params.min_loss.map_or(thresholds.tax_loss_amount, |a| a.0),
+            min_share: params.min_share.map_or(thresholds.tax_loss_share, |a| a.0),
+        },
+        replacements: Default::default(),
+        given: queries::tax::Given { wages: params.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() },
+    };
+    let harvest = queries::tax::harvest(&reader.db, &key, &request).await.map_err(report_problem)?;
+    Ok(Json(HarvestAnswer { position, as_of: reader.instant(), harvest }))
+}

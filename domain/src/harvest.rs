@@ -1,0 +1,253 @@
+//! Tax-loss harvesting: which open lots of taxable accounts are worth selling at a loss today,
+//! what the loss is worth in tax, which of them a sale would turn into a wash sale, until when
+//! not to buy the shares back, and what to hold meanwhile.
+//!
+//! A wash sale (IRC §1091) disallows a loss when substantially identical stock or securities
+//! are bought within 30 days before or after the sale, in any of the taxpayer's accounts,
+//! IRAs and Roth IRAs included (Rev. Rul. 2008-5). So a candidate is blocked, with the purchase
+//! named, when such shares were bought in the 30 days before today in any account of the
+//! household (except the lot's own purchase, Rev. Rul. 56-602), and every suggestion says the
+//! first day the shares (or their equivalents) may be bought again: 31 days after the sale.
+//!
+//! "Substantially identical" is more than the same symbol: [`SUBSTANTIALLY_IDENTICAL`] groups
+//! the share classes of one fund (Vanguard's ETF shares are a share class of the
+//! corresponding index mutual fund, and its Investor and Admiral shares others). Funds that
+//! track different indexes are not substantially identical; [`REPLACEMENTS`] pairs each
+//! common fund with one that tracks a different index of the same asset class, to hold the
+//! allocation while the 31 days pass. Both are data tables, extended by the caller.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::ledger::lots::{Term, WASH_SALE_WINDOW_DAYS};
+use crate::ledger::types::{AccountType, Action};
+use crate::ledger::Ledger;
+use crate::DomainError;
+
+/// Groups of symbols that are one fund's share classes (each group's prospectus lists them as
+/// classes of one portfolio; source: the funds' prospectuses, Vanguard Index Funds
+/// registration statement, SEC file 811-02652).
+pub const SUBSTANTIALLY_IDENTICAL: &[&[&str]] = &[
+    &["VTI", "VTSAX", "VTSMX", "VITSX"],
+    &["VOO", "VFIAX", "VFINX"],
+    &["VXUS", "VTIAX", "VGTSX"],
+    &["VEA", "VTMGX", "VDVIX"],
+    &["VWO", "VEMAX", "VEIEX"],
+    &["BND", "VBTLX", "VBMFX"],
+    &["BNDX", "VTABX"],
+    &["VB", "VSMAX", "NAESX"],
+    &["VNQ", "VGSLX", "VGSIX"],
+];
+
+/// Replacements: a fund of the same asset class that tracks a different index (so not
+/// substantially identical), for each common fund. (symbol, replacement, the two indexes.)
+pub const REPLACEMENTS: &[(&str, &str, &str)] = &[
+    ("VTI", "ITOT", "CRSP US Total Market vs S&P Total Market"),
+    ("ITOT", "VTI", "S&P Total Market vs CRSP US Total Market"),
+    ("VOO", "SCHX", "S&P 500 vs Dow Jones US Large-Cap Total Stock Market"),
+    ("IVV", "SCHX", "S&P 500 vs Dow Jones US Large-Cap Total Stock Market"),
+    ("SPY", "SCHX", "S&P 500 vs Dow Jones US Large-Cap Total Stock Market"),
+    ("SCHX", "VOO", "Dow Jones US Large-Cap Total Stock Market vs S&P 500"),
+    ("VXUS", "IXUS", "FTSE Global All Cap ex US vs MSCI ACWI ex USA IMI"),
+    ("IXUS", "VXUS", "MSCI ACWI ex USA IMI vs FTSE Global All Cap ex US"),
+    ("VEA", "IEFA", "FTSE Developed All Cap ex US vs MSCI EAFE IMI"),
+    ("IEFA", "VEA", "MSCI EAFE IMI vs FTSE Developed All Cap ex US"),
+    ("VWO", "IEMG", "FTSE Emerging Markets All Cap vs MSCI Emerging Markets IMI"),
+    ("IEMG", "VWO", "MSCI Emerging Markets IMI vs FTSE Emerging Markets All Cap"),
+    ("BND", "AGG", "Bloomberg US Aggregate Float Adjusted vs Bloomberg US Aggregate"),
+    ("AGG", "BND", "Bloomberg US Aggregate vs Bloomberg US Aggregate Float Adjusted"),
+    ("VB", "IJR", "CRSP US Small Cap vs S&P SmallCap 600"),
+    ("IJR", "VB", "S&P SmallCap 600 vs CRSP US Small Cap"),
+    ("VNQ", "SCHH", "MSCI US IMI Real Estate 25/50 vs Dow Jones Equity All REIT Capped"),
+    ("SCHH", "VNQ", "Dow Jones Equity All REIT Capped vs MSCI US IMI Real Estate 25/50"),
+];
+
+/// Whether `a` and `b` are substantially identical: the same symbol, or share classes of one
+/// fund.
+pub fn identical(a: &str, b: &str) -> bool {
+    a == b || SUBSTANTIALLY_IDENTICAL.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// The least loss worth harvesting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// In dollars …
+    pub min_loss: Decimal,
+    /// … and as a share of the lot's basis.
+    pub min_share: Decimal,
+}
+
+/// A lot worth selling at a loss, or why not now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub lot_id: String,
+    pub account: String,
+    pub symbol: String,
+    pub quantity: Decimal,
+    pub acquired: NaiveDate,
+    pub basis: Decimal,
+    /// At the latest close.
+    pub value: Decimal,
+    pub loss: Decimal,
+    pub term: Term,
+    /// The marginal rate the loss saves at (ordinary for short-term, capital gains for
+    /// long-term) and the tax it saves.
+    pub rate: Decimal,
+    pub tax_value: Decimal,
+    /// Why selling it today would be a wash sale (a purchase of substantially identical shares
+    /// in the 30 days before), or `None`.
+    pub blocked: Option<String>,
+    /// The first day the shares or their equivalents may be bought back after a sale today.
+    pub buy_back_from: NaiveDate,
+    /// What to hold meanwhile (a different index of the same asset class), when known.
+    pub replacement: Option<String>,
+}
+
+/// The household's harvesting candidates on `as_of` at the latest `closes`: open lots of
+/// taxable accounts with a loss of at least `s`'s amount and share, short-term first, then the
+/// largest loss; `rates` are the marginal (short-term, long-term) rates the losses save at.
+pub fn scan(
+    ledger: &Ledger,
+    closes: &BTreeMap<String, Decimal>,
+    as_of: NaiveDate,
+    s: &Settings,
+    rates: (Decimal, Decimal),
+    replacements: &BTreeMap<String, String>,
+) -> Result<Vec<Candidate>, DomainError> {
+    let book = ledger.book(Some(as_of))?;
+    let window = as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
+    let buy_back_from = as_of + Duration::days(WASH_SALE_WINDOW_DAYS + 1);
+    let taxable = |account: &str| ledger.accounts.get(account).is_some_and(|a| a.account_type == AccountType::Taxable);
+    let mut out = Vec::new();
+    for lot in book.lots.iter().filter(|l| taxable(&l.account) && l.quantity > Decimal::ZERO) {
+        let Some(close) = closes.get(&lot.symbol) else { continue };
+        let value = (lot.quantity * close).round_dp(2);
+        let loss = lot.basis - value;
+        if loss <= Decimal::ZERO || loss < s.min_loss || crate::portfolio::weight(loss, lot.basis) < s.min_share {
+            continue;
+        }
+        let term = crate::ledger::lots::term(lot.acquired, as_of);
+        let rate = if term == Term::Short { rates.0 } else { rates.1 };
+        let blocked = ledger
+            .trades
+            .iter()
+            .filter(|t| t.action == Action::Buy && t.trade_date >= window && t.trade_date <= as_of)
+            .filter(|t| t.trade_id != lot.purchase)
+            .find(|t| t.symbol.as_deref().is_some_and(|b| identical(b, &lot.symbol)))
+            .map(|t| {
+                format!(
+                    "{} {} bought in {} on {} ({}): a sale at a loss before {} would be a wash sale",
+                    t.quantity,
+                    t.symbol.as_deref().unwrap_or_default(),
+                    t.account,
+                    t.trade_date,
+                    t.trade_id,
+                    t.trade_date + Duration::days(WASH_SALE_WINDOW_DAYS + 1),
+                )
+            });
+        let replacement = replacements
+            .get(&lot.symbol)
+            .cloned()
+            .or_else(|| REPLACEMENTS.iter().find(|(s, _, _)| *s == lot.symbol).map(|(_, r, _)| (*r).to_owned()));
+        out.push(Candidate {
+            lot_id: lot.lot_id.clone(),
+            account: lot.account.clone(),
+            symbol: lot.symbol.clone(),
+            quantity: lot.quantity,
+            acquired: lot.acquired,
+            basis: lot.basis,
+            value,
+            loss,
+            term,
+            rate,
+            tax_value: (loss * rate).round_dp(2),
+            blocked,
+            buy_back_from,
+            replacement,
+        });
+    }
+    out.sort_by(|a, b| {
+        (a.term != Term::Short, std::cmp::Reverse(a.loss), &a.account, &a.lot_id).cmp(&(
+            b.term != Term::Short,
+            std::cmp::Reverse(b.loss),
+            &b.account,
+            &b.lot_id,
+        ))
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::ledger::types::{AccountInfo, LotMethod, Trade};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn ledger() -> Ledger {
+        let mut l = Ledger::default();
+        for (label, account_type) in [("Brokerage", AccountType::Taxable), ("IRA", AccountType::TraditionalIra)] {
+            l.accounts.insert(
+                label.into(),
+                AccountInfo { label: label.into(), account_type, lot_method: LotMethod::Fifo, owner: None },
+            );
+        }
+        let row = |n, date: &str, account: &str, action, symbol: Option<&str>, q: Decimal, p: Decimal| {
+            Trade::test_row(n, d(date), account, action, symbol, q, p)
+        };
+        l.trades = vec![
+            row(1, "2025-01-02", "Brokerage", Action::Deposit, None, dec!(1), dec!(30000)),
+            row(2, "2025-01-02", "Brokerage", Action::Buy, Some("VTI"), dec!(100), dec!(200)),
+            row(3, "2026-06-01", "Brokerage", Action::Buy, Some("ABC"), dec!(50), dec!(100)),
+            row(4, "2026-11-20", "IRA", Action::Deposit, None, dec!(1), dec!(1000)),
+            row(5, "2026-11-20", "IRA", Action::Buy, Some("VTSAX"), dec!(10), dec!(100)),
+        ];
+        l
+    }
+
+    /// VTI bought in 2025 at 200, now 150: a 5,000 long-term loss, blocked by the VTSAX (the
+    /// same fund's Admiral shares) bought in the IRA 15 days ago (Rev. Rul. 2008-5). ABC bought
+    /// in June at 100, now 80: a 1,000 short-term loss, first.
+    #[test]
+    fn losses_are_listed_short_term_first_and_an_iras_purchase_of_a_share_class_blocks() {
+        let closes: BTreeMap<String, Decimal> = [("VTI".into(), dec!(150)), ("ABC".into(), dec!(80))].into();
+        let settings = Settings { min_loss: dec!(500), min_share: dec!(0.05) };
+        let found =
+            scan(&ledger(), &closes, d("2026-12-05"), &settings, (dec!(0.24), dec!(0.15)), &BTreeMap::new()).unwrap();
+        assert_eq!(found.iter().map(|c| c.symbol.as_str()).collect::<Vec<_>>(), ["ABC", "VTI"]);
+        let (abc, vti) = (&found[0], &found[1]);
+        assert_eq!(
+            (abc.term, abc.loss, abc.tax_value, abc.blocked.as_deref()),
+            (Term::Short, dec!(1000), dec!(240), None)
+        );
+        assert_eq!((vti.term, vti.loss, vti.tax_value), (Term::Long, dec!(5000), dec!(750)));
+        let why = vti.blocked.as_deref().unwrap();
+        assert!(why.contains("VTSAX bought in IRA on 2026-11-20") && why.contains("before 2026-12-21"), "{why}");
+        assert_eq!((vti.replacement.as_deref(), vti.buy_back_from), (Some("ITOT"), d("2027-01-05")));
+        // Thresholds: 1,500 leaves ABC out; a caller's replacement wins over the table's.
+        let settings = Settings { min_loss: dec!(1500), min_share: dec!(0.05) };
+        let own: BTreeMap<String, String> = [("VTI".into(), "SCHB".into())].into();
+        let found = scan(&ledger(), &closes, d("2026-12-05"), &settings, (dec!(0.24), dec!(0.15)), &own).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].replacement.as_deref(), Some("SCHB"));
+        // Forty days later the IRA's purchase no longer blocks.
+        let later = scan(&ledger(), &closes, d("2027-01-14"), &settings, (dec!(0.24), dec!(0.15)), &own).unwrap();
+        assert_eq!(later[0].blocked, None);
+    }
+
+    #[test]
+    fn share_classes_of_one_fund_are_identical_and_different_indexes_are_not() {
+        assert!(identical("VTI", "VTSAX") && identical("VFIAX", "VOO") && identical("ABC", "ABC"));
+        assert!(!identical("VTI", "ITOT") && !identical("VOO", "SCHX"));
+        for (symbol, replacement, _) in REPLACEMENTS {
+            assert!(!identical(symbol, replacement), "{symbol} and {replacement}");
+        }
+    }
+}
