@@ -84,6 +84,7 @@ async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
         assert_eq!((e["income_tax"].as_str(), e["niit"].as_str()), (Some("10203.00"), Some("0.00")));
         assert_eq!((e["ordinary_bracket"].as_str(), e["to_next_bracket"].as_str()), (Some("0.12"), Some("7950.00")));
         assert_eq!((e["irmaa_premium_year"].as_i64(), e["irmaa_tier"].as_u64()), (Some(2027), Some(0)));
+        assert_eq!((e["irmaa_tiers_of"].as_i64(), e["irmaa_part_b_monthly"].as_str()), (Some(2026), Some("202.90")));
 
         // Both spouses born in 1958 are 65 by the end of 2025: 2 × 1,600 more standard
         // deduction and the senior deduction of 6,000 each (AGI below 150,000): taxable 74,800,

@@ -294,8 +294,10 @@ pub struct Estimate {
     /// really costs, stacking, NIIT and phase-outs included.
     pub marginal_ordinary: Decimal,
     pub marginal_capital_gains: Decimal,
-    /// The Medicare premiums this year's MAGI sets for two years later.
+    /// The Medicare premiums this year's MAGI sets for two years later, by the tiers of that
+    /// year when cairn has them, else of the latest year it has (`irmaa_tiers_of`).
     pub irmaa: IrmaaTier,
+    pub irmaa_tiers_of: i32,
     /// What the estimate leaves out.
     pub excludes: Vec<&'static str>,
 }
@@ -555,6 +557,8 @@ fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
     let over = (agi - usd(NIIT_THRESHOLD[s])).max(Decimal::ZERO);
     let niit = cents(nii.min(over) * NIIT_RATE);
     let (ordinary_bracket, to_next_bracket) = bracket_of(t, schedule, ordinary);
+    // This year's MAGI sets the premiums of two years later (42 CFR §418.115(a)).
+    let premiums = YEARS.iter().rev().find(|y| y.year <= t.year + 2).unwrap_or(t);
     Estimate {
         year: t.year,
         status: filer.status,
@@ -578,7 +582,8 @@ fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
         to_next_bracket,
         marginal_ordinary: Decimal::ZERO,
         marginal_capital_gains: Decimal::ZERO,
-        irmaa: irmaa(t, filer.status, agi),
+        irmaa: irmaa(premiums, filer.status, agi),
+        irmaa_tiers_of: premiums.year,
         excludes: vec![
             "unrecaptured section 1250 gain and collectibles (taxed at 25% and 28%)",
             "credits, the alternative minimum tax and self-employment tax",
@@ -609,6 +614,10 @@ mod tests {
         assert_eq!((e.taxable_income, e.income_tax, e.niit), (dec!(35400), dec!(4016.00), dec!(0)));
         assert_eq!((e.ordinary_bracket, e.to_next_bracket), (dec!(0.12), Some(dec!(11750))));
         assert_eq!(e.marginal_ordinary, dec!(0.12));
+        // 2024's MAGI sets 2026's premiums, by 2026's tiers; 2026's, by the latest cairn has.
+        assert_eq!((e.irmaa_tiers_of, e.irmaa.part_b_monthly), (2026, dec!(202.90)));
+        let later = estimate(2026, filer(FilingStatus::Single), &wages(dec!(50000))).unwrap();
+        assert_eq!(later.irmaa_tiers_of, 2026);
         // Every schedule at the top of each bracket: the tax is the sum of the full brackets.
         for t in &YEARS {
             for s in [Schedule::Single, Schedule::Joint, Schedule::Separate, Schedule::HeadOfHousehold] {

@@ -82,6 +82,9 @@ pub struct TaxEstimate {
     /// The Medicare premiums this MAGI sets for `irmaa_premium_year`: tier (0 standard), Part B
     /// premium and Part D surcharge per person a month, and the MAGI left to the next tier.
     pub irmaa_premium_year: i32,
+    /// The year whose tiers and premiums were applied: the premium year's when cairn has its
+    /// table, else the latest it has.
+    pub irmaa_tiers_of: i32,
     pub irmaa_tier: u8,
     pub irmaa_part_b_monthly: String,
     pub irmaa_part_d_monthly: String,
@@ -157,6 +160,7 @@ pub async fn estimate(
         marginal_ordinary: rate(e.marginal_ordinary),
         marginal_capital_gains: rate(e.marginal_capital_gains),
         irmaa_premium_year: year + 2,
+        irmaa_tiers_of: e.irmaa_tiers_of,
         irmaa_tier: e.irmaa.tier,
         irmaa_part_b_monthly: money(e.irmaa.part_b_monthly),
         irmaa_part_d_monthly: money(e.irmaa.part_d_monthly),
@@ -361,7 +365,7 @@ pub fn harvest_report(h: &Harvest) -> Report {
 }
 
 /// The lines of [`report`], in the order a return reads.
-const LINES: [&str; 43] = [
+const LINES: [&str; 44] = [
     "filing_status",
     "seniors",
     "blind",
@@ -397,6 +401,7 @@ const LINES: [&str; 43] = [
     "marginal_ordinary",
     "marginal_capital_gains",
     "irmaa_premium_year",
+    "irmaa_tiers_of",
     "irmaa_tier",
     "irmaa_part_b_monthly",
     "irmaa_part_d_monthly",
