@@ -316,8 +316,9 @@ pub struct IrmaaTier {
 
 /// The investment income of a tax year as the ledger records it, for [`estimate`]: interest
 /// and dividends paid in taxable accounts (income inside an IRA, 401(k), HSA or 529 is not
-/// taxed when paid), and the year's reportable sales (Form 8949 rows) netted per term.
-pub fn ledger_income(ledger: &crate::ledger::Ledger, tax_year: i32) -> Result<Income, DomainError> {
+/// taxed when paid), and the year's reportable sales (Form 8949 rows of the ledger's `book`)
+/// netted per term.
+pub fn ledger_income(ledger: &crate::ledger::Ledger, book: &crate::ledger::lots::Book, tax_year: i32) -> Income {
     use crate::ledger::lots::Term;
     use crate::ledger::types::{AccountType, Action};
     let taxable = |account: &str| ledger.accounts.get(account).is_some_and(|a| a.account_type == AccountType::Taxable);
@@ -335,14 +336,13 @@ pub fn ledger_income(ledger: &crate::ledger::Ledger, tax_year: i32) -> Result<In
             _ => {}
         }
     }
-    let book = ledger.book(None)?;
     for s in book.sales.iter().filter(|s| s.reportable && s.date_sold.year() == tax_year) {
         match s.term {
             Term::Short => income.short_term += s.gain_loss,
             Term::Long => income.long_term += s.gain_loss,
         }
     }
-    Ok(income)
+    income
 }
 
 /// The Capital Loss Carryover Worksheet (Schedule D instructions): what of a year's net short-
@@ -363,16 +363,11 @@ pub fn carryovers(net_short: Decimal, net_long: Decimal, used: Decimal) -> (Deci
     (carry_short, carry_long)
 }
 
-/// The losses carried into `tax_year` from the ledger's earlier years of sales, each year's
-/// net loss deducted up to the limit (as if its taxable income allowed the whole deduction:
-/// the ledger does not know the other income of those years). Short-term first.
-pub fn ledger_carryovers(
-    ledger: &crate::ledger::Ledger,
-    status: FilingStatus,
-    tax_year: i32,
-) -> Result<(Decimal, Decimal), DomainError> {
+/// The losses carried into `tax_year` from the earlier years of sales of a ledger's `book`,
+/// each year's net loss deducted up to the limit (as if its taxable income allowed the whole
+/// deduction: the ledger does not know the other income of those years). Short-term first.
+pub fn ledger_carryovers(book: &crate::ledger::lots::Book, status: FilingStatus, tax_year: i32) -> (Decimal, Decimal) {
     use crate::ledger::lots::Term;
-    let book = ledger.book(None)?;
     let mut by_year: std::collections::BTreeMap<i32, (Decimal, Decimal)> = std::collections::BTreeMap::new();
     for s in book.sales.iter().filter(|s| s.reportable && s.date_sold.year() < tax_year) {
         let entry = by_year.entry(s.date_sold.year()).or_default();
@@ -383,14 +378,14 @@ pub fn ledger_carryovers(
     }
     let limit = usd(LOSS_LIMIT[Schedule::of(status) as usize]);
     let (mut carry_short, mut carry_long) = (Decimal::ZERO, Decimal::ZERO);
-    let Some(first) = by_year.keys().next().copied() else { return Ok((carry_short, carry_long)) };
+    let Some(first) = by_year.keys().next().copied() else { return (carry_short, carry_long) };
     for y in first..tax_year {
         let (short, long) = by_year.get(&y).copied().unwrap_or_default();
         let (net_short, net_long) = (short - carry_short, long - carry_long);
         let used = (-(net_short + net_long)).clamp(Decimal::ZERO, limit);
         (carry_short, carry_long) = carryovers(net_short, net_long, used);
     }
-    Ok((carry_short, carry_long))
+    (carry_short, carry_long)
 }
 
 /// The ledger's members 65 or older at the end of `tax_year` (the IRS counts a person 65 on

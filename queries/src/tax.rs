@@ -120,7 +120,7 @@ pub async fn estimate(
     let ledger = projections::holdings::ledger_of(db, household)
         .await?
         .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
-    let (e, income, status, seniors, given_carry) = assess(ledger, year, given).await?;
+    let (e, income, status, seniors, given_carry) = assess(std::sync::Arc::new(ledger), year, given).await?;
     let rate = |d: Decimal| d.normalize().to_string();
     Ok(TaxEstimate {
         household: household.to_owned(),
@@ -174,19 +174,18 @@ pub async fn estimate(
 /// computed from, the filing status, the seniors counted, and whether the carryovers were
 /// given.
 async fn assess(
-    ledger: domain::ledger::Ledger,
+    ledger: std::sync::Arc<domain::ledger::Ledger>,
     year: i32,
     given: &Given,
 ) -> Result<(domain::tax::Estimate, Income, FilingStatus, u8, bool), ReportError> {
     let status = given.status.unwrap_or_else(|| ledger.household.as_ref().map(|(_, s)| *s).unwrap_or_default());
     let seniors = given.seniors.unwrap_or_else(|| domain::tax::ledger_seniors(&ledger, status, year));
-    let (ledger, year_) = (std::sync::Arc::new(ledger), year);
-    let l = ledger.clone();
-    // The lot engine runs on a blocking thread.
+    // The lot engine runs once, on a blocking thread.
     let (from_ledger, carried) = tokio::task::spawn_blocking(move || {
+        let book = ledger.book(None)?;
         Ok::<_, domain::DomainError>((
-            domain::tax::ledger_income(&l, year_)?,
-            domain::tax::ledger_carryovers(&l, status, year_)?,
+            domain::tax::ledger_income(&ledger, &book, year),
+            domain::tax::ledger_carryovers(&book, status, year),
         ))
     })
     .await
@@ -259,9 +258,11 @@ pub struct Harvest {
 /// (the latest year with a table when it has none).
 pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestRequest) -> Result<Harvest, ReportError> {
     use chrono::Datelike;
-    let ledger = projections::holdings::ledger_of(db, household)
-        .await?
-        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let ledger = std::sync::Arc::new(
+        projections::holdings::ledger_of(db, household)
+            .await?
+            .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?,
+    );
     let latest = domain::tax::YEARS.last().map_or(r.as_of.year(), |t| t.year);
     let year = if domain::tax::year(r.as_of.year()).is_ok() { r.as_of.year() } else { latest };
     let (e, ..) = assess(ledger.clone(), year, &r.given).await?;
