@@ -185,3 +185,152 @@ async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
         );
     }
 }
+
+/// 2025's sales of three taxable accounts: Brokerage (a US broker, the default) sells stock
+/// bought in 2010 and a mutual fund bought in 2011 (both noncovered: box E), stock bought in
+/// 2024 at a long-term loss (covered: D), a short-term gain (A, no adjustment: line 1a) and a
+/// short-term loss washed by a buy a week later (A with code W: line 1b); Old holds shares
+/// with a transfer agent (no 1099-B: C); Moved got a 1099-B without basis (B).
+const BOXES: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+    2010-01-04,Brokerage,taxable,deposit,,1,100000,0,\n\
+    2010-06-01,Brokerage,taxable,buy,IBM,10,100,0,\n\
+    2011-06-01,Brokerage,taxable,buy,VFIAX,10,100,0,\n\
+    2024-01-02,Brokerage,taxable,buy,AAPL,10,200,0,\n\
+    2025-01-06,Brokerage,taxable,buy,MSFT,10,400,0,\n\
+    2025-01-06,Brokerage,taxable,buy,XYZ,10,10,0,\n\
+    2025-02-03,Brokerage,taxable,sell,MSFT,10,350,0,\n\
+    2025-02-10,Brokerage,taxable,buy,MSFT,10,360,0,\n\
+    2025-02-03,Brokerage,taxable,sell,AAPL,10,150,0,\n\
+    2025-03-03,Brokerage,taxable,sell,IBM,10,150,0,\n\
+    2025-03-03,Brokerage,taxable,sell,VFIAX,10,120,0,\n\
+    2025-05-01,Brokerage,taxable,sell,XYZ,10,20,0,\n\
+    2024-06-03,Old,taxable,deposit,,1,1000,0,\n\
+    2024-06-03,Old,taxable,buy,ABC,10,50,0,\n\
+    2025-04-01,Old,taxable,sell,ABC,10,40,0,\n\
+    2025-01-06,Moved,taxable,deposit,,1,1000,0,\n\
+    2025-01-06,Moved,taxable,buy,DEF,10,10,0,\n\
+    2025-06-02,Moved,taxable,sell,DEF,10,15,0,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_8949_boxes_schedule_d_and_txf_come_from_accounts_and_coverage_dates() {
+    for db in all_backends("form 8949").await {
+        let dir = tempfile::tempdir().unwrap();
+        let env = server_env(dir.path());
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let file = dir.path().join("ledger.csv");
+        std::fs::write(&file, BOXES).unwrap();
+        cli(&["ledger", "import", file.to_str().unwrap(), "--household", "smith"]);
+        cli(&["ledger", "account", "--household", "smith", "--account", "Old", "--basis-reporting", "none"]);
+        cli(&["ledger", "account", "--household", "smith", "--account", "Moved", "--basis-reporting", "not-reported"]);
+        let securities = dir.path().join("securities.csv");
+        std::fs::write(&securities, "symbol,name,asset_class,kind\nVFIAX,Vanguard 500 Index Admiral,equity,fund\n")
+            .unwrap();
+        cli(&["market", "securities", securities.to_str().unwrap()]);
+        let accounts = cli(&["ledger", "accounts", "--household", "smith", "--format", "json"]);
+        let accounts = json(&accounts);
+        let reporting = |name: &str| {
+            accounts["accounts"]
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["account"] == name))
+                .map(|r| r["basis_reporting"].clone())
+        };
+        assert_eq!(reporting("Old"), Some(Value::from("none")), "{accounts}");
+        assert_eq!(reporting("Brokerage"), Some(Value::from("reported")));
+
+        // Each row's box.
+        let gains = json(&cli(&["ledger", "gains", "--household", "smith", "--year", "2025", "--format", "json"]));
+        let boxes: std::collections::BTreeMap<String, String> = gains["gains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["description"].as_str().unwrap().to_owned(), r["box"].as_str().unwrap().to_owned()))
+            .collect();
+        let expected = [
+            ("10 IBM", "E"),
+            ("10 VFIAX", "E"),
+            ("10 AAPL", "D"),
+            ("10 MSFT", "A"),
+            ("10 XYZ", "A"),
+            ("10 ABC", "C"),
+            ("10 DEF", "B"),
+        ];
+        assert_eq!(boxes, expected.iter().map(|(d, b)| ((*d).to_owned(), (*b).to_owned())).collect(), "{gains}");
+
+        // Schedule D: unadjusted box A on 1a, the washed MSFT sale on 1b.
+        let d = json(&cli(&["tax", "schedule-d", "--household", "smith", "--year", "2025", "--format", "json"]));
+        let line = |n: &str| {
+            let l = d["lines"].as_array().unwrap().iter().find(|l| l["line"] == n).unwrap().clone();
+            (
+                l["rows"].as_u64().unwrap(),
+                [&l["proceeds"], &l["cost"], &l["adjustment"], &l["gain"]].map(|v| v.as_str().unwrap().to_owned()),
+            )
+        };
+        let amounts = |a: [&str; 4]| a.map(str::to_owned);
+        assert_eq!(line("1a"), (1, amounts(["200.00", "100.00", "0.00", "100.00"])), "{d}");
+        assert_eq!(line("1b"), (1, amounts(["3500.00", "4000.00", "500.00", "0.00"])));
+        assert_eq!(line("2"), (1, amounts(["150.00", "100.00", "0.00", "50.00"])));
+        assert_eq!(line("3"), (1, amounts(["400.00", "500.00", "0.00", "-100.00"])));
+        assert_eq!(line("8a"), (1, amounts(["1500.00", "2000.00", "0.00", "-500.00"])));
+        assert_eq!(line("8b").0, 0);
+        assert_eq!(line("9"), (2, amounts(["2700.00", "2000.00", "0.00", "700.00"])));
+        assert_eq!(line("10").0, 0);
+        assert_eq!(
+            (d["net_short_term"].as_str(), d["net_long_term"].as_str(), d["net"].as_str()),
+            (Some("50.00"), Some("200.00"), Some("250.00"))
+        );
+        assert!(d["deductible_loss"].is_null(), "{d}");
+
+        // TXF: a header, then one record per row with its box's reference number; the wash
+        // sale's disallowed loss as a third amount (record format 5).
+        let txf = cli(&["ledger", "gains", "--household", "smith", "--year", "2025", "--format", "txf"]);
+        assert!(txf.starts_with("V042\r\nAcairn "), "{txf}");
+        assert_eq!(txf.matches("TD\r\n").count(), 7, "{txf}");
+        assert!(
+            txf.contains(
+                "TD\r\nN713\r\nC1\r\nL1\r\nP10 IBM\r\nD06/01/2010\r\nD03/03/2025\r\n$1000.00\r\n$1500.00\r\n^\r\n"
+            ),
+            "{txf}"
+        );
+        assert!(
+            txf.contains("TD\r\nN321\r\nC1\r\nL1\r\nP10 MSFT\r\nD01/06/2025\r\nD02/03/2025\r\n$4000.00\r\n$3500.00\r\n$500.00\r\n^\r\n"),
+            "{txf}"
+        );
+        for (reference, symbol) in [("N323", "AAPL"), ("N712", "ABC"), ("N711", "DEF")] {
+            assert!(
+                txf.contains(&format!("{reference}\r\nC1\r\nL1\r\nP10 {symbol}\r\n")),
+                "{reference} {symbol}: {txf}"
+            );
+        }
+
+        // Over HTTP: the same Schedule D and TXF; txf is for the gains report only.
+        register(&db.url, &env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
+        let (child, base) = common::serve(&db.url, env.clone());
+        let _server = common::Kill(child);
+        let ana = common::login(&base, "ana@smith.test", "correct horse battery staple").await;
+        let http = reqwest::Client::new();
+        let get = |path: &str| {
+            let request = http.get(format!("{base}/v1/households/smith/{path}")).bearer_auth(&ana);
+            async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, body) = get("tax/schedule-d?year=2025").await;
+        assert_eq!(status, 200, "{body}");
+        let over_http = json(&body);
+        for field in ["lines", "net_short_term", "net_long_term", "net", "short_term_carryover"] {
+            assert_eq!(over_http[field], d[field], "{field}");
+        }
+        let (status, body) = get("reports/gains?year=2025&format=txf").await;
+        assert_eq!(status, 200, "{body}");
+        // The header's date is the day it was written; the records are the CLI's.
+        let records = |t: &str| t.split_once("^\r\n").map(|(_, rest)| rest.to_owned()).unwrap();
+        assert_eq!(records(&body), records(&txf));
+        for (path, field) in
+            [("reports/lots?format=txf", "format"), ("tax/schedule-d", "year"), ("tax/schedule-d?year=2019", "year")]
+        {
+            let (status, body) = get(path).await;
+            assert_eq!((status, json(&body)["field"].as_str()), (422, Some(field)), "{path}: {body}");
+        }
+    }
+}

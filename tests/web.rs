@@ -456,6 +456,19 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert!(short.contains("$1,800.00") && short.contains("$2,000.00") && short.contains("$200.00"), "{short}");
     let long = d.text("#gains-table tfoot tr[data-term='long']").await.unwrap_or_default();
     assert!(long.starts_with("Long-term total") && long.contains("$0.00"), "{long}");
+    // Schedule D by box: the washed sale goes through Form 8949 onto line 1b (box A, adjusted).
+    let schedule = d.wait_text("#schedule-d-table tbody", |t| t.contains("1b")).await;
+    let line_1b = d
+        .execute(
+            "return [...document.querySelectorAll('#schedule-d-table tbody tr')]\
+             .map((r) => [...r.cells].map((c) => c.textContent.trim())).find((cells) => cells[0] === '1b');",
+        )
+        .await;
+    assert_eq!((&line_1b[1], &line_1b[2]), (&json!("A"), &json!("1")), "{schedule}: {line_1b}");
+    assert!(line_1b[5].as_str().is_some_and(|a| a.contains("200.00")), "the disallowed loss: {line_1b}");
+    let summary = d.text("#schedule-d-summary").await.unwrap_or_default();
+    assert!(summary.starts_with("Net short-term"), "{summary}");
+    assert_eq!(d.text("#gains-txf").await.as_deref(), Some("Download TXF"));
     // Internal columns are not shown; gain/loss is in view in a 1280 px window.
     let internal = d
         .execute(

@@ -604,7 +604,51 @@
       fillTable("gains-table", "gains", { year }, current, { preferred: GAIN_COLUMNS, hide: ["lot_id"], footer: gainTotals }),
       fillTable("wash-sales-table", "wash-sales", { year }, current),
       fillTable("contributions-table", "contributions", { year }, current),
+      loadScheduleD(year, current),
     ]);
+  }
+
+  const SCHEDULE_D_COLUMNS = [
+    { name: "line", kind: "text" }, { name: "form_box", kind: "text" }, { name: "rows", kind: "integer" },
+    { name: "proceeds", kind: "money" }, { name: "cost", kind: "money" }, { name: "adjustment", kind: "money" },
+    { name: "gain", kind: "money" },
+  ];
+
+  /** Schedule D of the year (GET …/tax/schedule-d): the lines by box and the nets in words. */
+  async function loadScheduleD(year, current) {
+    let d = null;
+    try {
+      d = await queryHousehold("tax/schedule-d", { year });
+    } catch (err) {
+      if (!current()) return;
+      $("schedule-d-summary").textContent = problemMessage(err);
+      $("schedule-d-table").replaceChildren();
+      return;
+    }
+    if (!current()) return;
+    const loss = d.deductible_loss ? ` The loss deductible this year is ${d.deductible_loss}.` : "";
+    $("schedule-d-summary").textContent =
+      `Net short-term ${d.net_short_term} (after ${d.short_term_carryover} carried in), ` +
+      `net long-term ${d.net_long_term} (after ${d.long_term_carryover}): ${d.net} in all.${loss}`;
+    renderTable($("schedule-d-table"), { position: d.position, as_of: d.as_of, columns: SCHEDULE_D_COLUMNS, rows: d.lines });
+  }
+
+  /** The year's Form 8949 rows as a TXF file (GET …/reports/gains?format=txf), saved by the browser. */
+  async function downloadTxf() {
+    const year = gainsYear();
+    try {
+      const res = await api(householdUrl("reports/gains", { year, format: "txf" }), { raw: true, headers: { Accept: "text/plain" } });
+      const blob = new Blob([await res.text()], { type: "text/plain" });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `${state.household}-${year}.txf`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 0);
+    } catch (err) {
+      showAppError(err);
+    }
   }
 
   /** Form 8949's order: what was sold, when, proceeds, basis, adjustment, gain or loss. */
@@ -2584,6 +2628,7 @@
     $("asof-form").addEventListener("submit", onAsOfApply);
     $("asof-clear").addEventListener("click", () => setAsOf(null));
     $("performance-form").addEventListener("submit", onBenchmarkSubmit);
+    $("gains-txf").addEventListener("click", downloadTxf);
     $("gains-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const seq = ++state.loadSeq;

@@ -326,6 +326,7 @@ pub struct AccountChange {
     pub plaid_access_token: Option<String>,
     pub employer_match: Option<domain::ledger::benefits::MatchFormula>,
     pub vesting: Option<domain::ledger::benefits::Vesting>,
+    pub basis_reporting: Option<domain::form8949::BasisReporting>,
 }
 
 /// The vault subject of a household's sealed data.
@@ -370,6 +371,7 @@ pub async fn set_account_details(
         details.plaid_access_token = plaid_access_token.clone().or(details.plaid_access_token);
         details.employer_match = change.employer_match.clone().or(details.employer_match);
         details.vesting = change.vesting.or(details.vesting);
+        details.basis_reporting = change.basis_reporting.or(details.basis_reporting);
         decide(state, &LedgerCommand::SetAccountDetails { account: account.to_owned(), details })
     };
     execute_with(cx, household, command, None, Uuid::now_v7(), caller).await

@@ -29,6 +29,8 @@
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
+//! - [`form8949`]: a sale's Form 8949 box (covered securities by kind and acquisition date,
+//!   the account's basis reporting), Schedule D's lines and the TXF reference numbers.
 //! - [`harvest`]: tax-loss harvesting candidates, blocked where a sale would be a wash sale
 //!   (substantially identical share classes as a data table), with replacements.
 //! - [`tax`]: the federal income tax of a year (brackets, deductions, capital gains stacked at
@@ -49,6 +51,7 @@ pub mod access;
 pub mod alerts;
 pub mod calendar;
 pub mod decider;
+pub mod form8949;
 pub mod fundamentals;
 pub mod fx;
 pub mod goals;

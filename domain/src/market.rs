@@ -95,6 +95,10 @@ pub struct Security {
     /// Where the issuers are (`US`, `International Developed`, `Emerging Markets`, `Global`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Stock, fund, option, bond: the date from which a broker reports its basis
+    /// ([`crate::form8949::COVERED_FROM`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::form8949::SecurityKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

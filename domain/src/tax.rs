@@ -204,6 +204,11 @@ const NIIT_THRESHOLD: [u32; 4] = [200_000, 250_000, 125_000, 200_000];
 /// filing separately); the rest carries over, short and long term apart (§1212(b)).
 const LOSS_LIMIT: [u32; 4] = [3_000, 3_000, 1_500, 3_000];
 
+/// The net capital loss deductible in a year by `status` (§1211(b)).
+pub fn loss_limit(status: FilingStatus) -> Decimal {
+    usd(LOSS_LIMIT[Schedule::of(status) as usize])
+}
+
 /// The year's table, or why there is none.
 pub fn year(year: i32) -> Result<&'static YearTable, DomainError> {
     YEARS.iter().find(|t| t.year == year).ok_or_else(|| DomainError::Rejected {
@@ -376,7 +381,7 @@ pub fn ledger_carryovers(book: &crate::ledger::lots::Book, status: FilingStatus,
             Term::Long => entry.1 += s.gain_loss,
         }
     }
-    let limit = usd(LOSS_LIMIT[Schedule::of(status) as usize]);
+    let limit = loss_limit(status);
     let (mut carry_short, mut carry_long) = (Decimal::ZERO, Decimal::ZERO);
     let Some(first) = by_year.keys().next().copied() else { return (carry_short, carry_long) };
     for y in first..tax_year {

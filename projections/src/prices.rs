@@ -75,6 +75,7 @@ pub const SECURITIES: Table = Table {
         col("asset_class", Text),
         col("sector", Text),
         col("region", Text),
+        col("kind", Text),
         col("position", Int),
     ],
     key: &["symbol"],
@@ -92,8 +93,9 @@ pub struct Prices {
 
 impl Prices {
     pub const NAME: &'static str = "prices";
-    /// 2: the `securities` table. 3: grades, flags and `price_rejections`.
-    pub const VERSION: i64 = 3;
+    /// 2: the `securities` table. 3: grades, flags and `price_rejections`. 4: a security's
+    /// `kind` (stock, fund, option, bond: Form 8949's coverage dates).
+    pub const VERSION: i64 = 4;
     pub const CATEGORIES: &'static [&'static str] = &["market"];
     pub const TABLES: &'static [&'static Table] = &[&PRICES, &SECURITIES, &PRICE_REJECTIONS];
 
@@ -126,6 +128,7 @@ impl Prices {
                         security.asset_class.as_str(),
                         security.sector,
                         security.region,
+                        security.kind.map(|k| k.as_str()),
                         e.global_position,
                     ];
                     self.securities.insert(symbol.clone(), r);

@@ -140,7 +140,8 @@ pub async fn report(
         HouseholdReport::Gains => {
             let year = year()?;
             parameters.push(("year", year.to_string()));
-            reports::gains(&records(&reader.db, &GAINS, &gains(&key, Some(year))).await?)
+            let sales = records(&reader.db, &GAINS, &gains(&key, Some(year))).await?;
+            reports::gains(&sales, &crate::tax::boxes(&reader.db, &key, &sales).await?)
         }
         HouseholdReport::Positions => reports::positions(&records(&reader.db, &VALUATIONS, &scope).await?),
         HouseholdReport::Value => crate::household::value(&reader.db, &key).await?.report(),
@@ -193,6 +194,7 @@ where
             plaid_linked: details.plaid_access_token.is_some(),
             employer_match: details.employer_match,
             vesting: details.vesting,
+            basis_reporting: details.basis_reporting,
             closed_on: ledger.closed.get(label).copied(),
             cash: book.cash.get(label).copied().unwrap_or_default(),
         });

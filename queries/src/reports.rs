@@ -17,6 +17,8 @@ pub enum Format {
     Json,
     Csv,
     Table,
+    /// Tax Exchange Format (TXF v042), for tax software: the gains report only ([`txf`]).
+    Txf,
 }
 
 /// Columns and rows of strings, plus named totals rows and facts about the whole report
@@ -102,8 +104,9 @@ const LOTS: Spec = &[
     ("wash_sale_adjustment", "wash_adjustment", Show::Money),
 ];
 
-/// Form 8949-style rows (the caller picks the reportable sales of one year), with totals per term.
-pub fn gains(records: &[Record]) -> Report {
+/// Form 8949-style rows (the caller picks the reportable sales of one year) with each one's box
+/// (`boxes`, in the same order: [`crate::tax::boxes`]), with totals per term.
+pub fn gains(records: &[Record], boxes: &[domain::form8949::FormBox]) -> Report {
     let columns = vec![
         "description",
         "account",
@@ -115,9 +118,10 @@ pub fn gains(records: &[Record]) -> Report {
         "adjustment_amount",
         "gain_loss",
         "term",
+        "box",
     ];
     let mut rows = Vec::new();
-    for s in records {
+    for (s, form_box) in records.iter().zip(boxes) {
         let amounts = TOTAL_COLUMNS.map(|c| s.dec(c).unwrap_or_default());
         // Cash paid in a merger (boot) disposes of no shares; fractions are shown to 6 places.
         let shares = s.dec("quantity").unwrap_or_default();
@@ -137,10 +141,54 @@ pub fn gains(records: &[Record]) -> Report {
             money(amounts[2]),
             money(amounts[3]),
             s.str("term").to_owned(),
+            form_box.as_str().to_owned(),
         ]);
     }
     let totals = gain_totals(records).rows();
     Report { name: "gains", columns, rows, totals, summary: Vec::new() }
+}
+
+/// The Form 8949 rows of a [`gains`] report in the Tax Exchange Format that tax software imports
+/// (TXF v042, taxdataexchange.org): a header (`V042`, the program, the day written) and one
+/// `TD` record per row: the reference number of its box
+/// ([`domain::form8949::FormBox::txf_reference`]), copy and line 1, the description, the dates
+/// acquired and sold (MM/DD/YYYY), cost basis and proceeds, and the wash sale's disallowed
+/// loss (record format 5) when the row has one (format 4 otherwise). Lines end in CR LF, as the
+/// format recommends. A report without the gains columns gives the header alone.
+pub fn txf(report: &Report, written: chrono::NaiveDate) -> String {
+    use domain::form8949::FormBox;
+    let column = |name: &str| report.columns.iter().position(|c| *c == name);
+    let mut out = format!("V042\r\nAcairn {}\r\nD{}\r\n^\r\n", env!("CARGO_PKG_VERSION"), written.format("%m/%d/%Y"));
+    let (Some(description), Some(acquired), Some(sold), Some(proceeds), Some(cost), Some(adjustment), Some(form_box)) = (
+        column("description"),
+        column("date_acquired"),
+        column("date_sold"),
+        column("proceeds"),
+        column("cost_basis"),
+        column("adjustment_amount"),
+        column("box"),
+    ) else {
+        return out;
+    };
+    let date =
+        |s: &str| s.parse::<chrono::NaiveDate>().map_or_else(|_| s.to_owned(), |d| d.format("%m/%d/%Y").to_string());
+    for r in &report.rows {
+        let Some(b) = FormBox::ALL.into_iter().find(|b| b.as_str() == r[form_box]) else { continue };
+        out.push_str(&format!(
+            "TD\r\nN{}\r\nC1\r\nL1\r\nP{}\r\nD{}\r\nD{}\r\n${}\r\n${}\r\n",
+            b.txf_reference(),
+            r[description],
+            date(&r[acquired]),
+            date(&r[sold]),
+            r[cost],
+            r[proceeds],
+        ));
+        if r[adjustment].parse::<Decimal>().is_ok_and(|a| !a.is_zero()) {
+            out.push_str(&format!("${}\r\n", r[adjustment]));
+        }
+        out.push_str("^\r\n");
+    }
+    out
 }
 
 /// One term's totals of reportable sales, each amount with two decimals.
@@ -308,6 +356,7 @@ pub fn accounts(views: &[domain::ledger::types::AccountView]) -> Report {
         "plaid_linked",
         "employer_match",
         "vesting",
+        "basis_reporting",
         "closed_on",
         "cash",
     ];
@@ -343,6 +392,7 @@ pub fn accounts(views: &[domain::ledger::types::AccountView]) -> Report {
                 v.plaid_linked.to_string(),
                 tiers.unwrap_or_default(),
                 vesting.unwrap_or_default(),
+                v.basis_reporting.unwrap_or_default().as_str().to_owned(),
                 v.closed_on.map(|d| d.to_string()).unwrap_or_default(),
                 money(v.cash),
             ]
@@ -422,6 +472,12 @@ pub fn deliver(
             let sha = hex::encode(sha2::Sha256::digest(&body));
             (format!("{body}# sha256:{sha}\n"), sha, "csv")
         }
+        // Tax software reads the file as it is: the digest is in the event only.
+        Format::Txf => {
+            let body = txf(report, as_of.unwrap_or_else(chrono::Utc::now).date_naive());
+            let sha = hex::encode(sha2::Sha256::digest(&body));
+            (body, sha, "txf")
+        }
     };
     let event = domain::report::ReportEvent::ReportGenerated {
         report: report.name.to_owned(),
@@ -443,6 +499,7 @@ impl Report {
             Format::Json => self.json().to_string(),
             Format::Csv => self.csv(),
             Format::Table => self.table(),
+            Format::Txf => txf(self, chrono::Utc::now().date_naive()),
         }
     }
 

@@ -429,3 +429,196 @@ pub fn report(e: &TaxEstimate) -> Result<Report, ReportError> {
         .collect();
     Ok(Report { name: "tax_estimate", columns: vec!["line", "amount"], rows, totals: Vec::new(), summary: Vec::new() })
 }
+
+/// The security master's kinds, by symbol (`cairn market securities`' `kind` column).
+async fn kinds(
+    db: &projections::db::Db,
+) -> Result<std::collections::BTreeMap<String, domain::form8949::SecurityKind>, ReportError> {
+    let described = projections::query::records(db, &projections::prices::SECURITIES, &[]).await?;
+    Ok(described.iter().filter_map(|r| Some((r.str("symbol").to_owned(), r.str("kind").parse().ok()?))).collect())
+}
+
+/// The Form 8949 box of a sale of `symbol` from `account`, of `term`, acquired on `acquired`
+/// ([`domain::form8949::form_box`]: the account's basis reporting and the security's kind).
+fn box_of(
+    ledger: &domain::ledger::Ledger,
+    kinds: &std::collections::BTreeMap<String, domain::form8949::SecurityKind>,
+    account: &str,
+    symbol: &str,
+    term: domain::ledger::lots::Term,
+    acquired: chrono::NaiveDate,
+) -> domain::form8949::FormBox {
+    let reporting = ledger.details.get(account).and_then(|d| d.basis_reporting).unwrap_or_default();
+    domain::form8949::form_box(term, reporting, kinds.get(symbol).copied(), acquired)
+}
+
+/// The box of each of `sales` (rows of the `gains` read model), in their order.
+pub async fn boxes(
+    db: &projections::db::Db,
+    household: &str,
+    sales: &[projections::query::Record],
+) -> Result<Vec<domain::form8949::FormBox>, ReportError> {
+    use domain::ledger::lots::Term;
+    if sales.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ledger = projections::holdings::ledger_of(db, household)
+        .await?
+        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let kinds = kinds(db).await?;
+    Ok(sales
+        .iter()
+        .map(|s| {
+            let term = if s.str("term") == Term::Long.as_str() { Term::Long } else { Term::Short };
+            let acquired = s.date("date_acquired").unwrap_or_default();
+            box_of(&ledger, &kinds, s.str("account"), s.str("symbol"), term, acquired)
+        })
+        .collect())
+}
+
+/// A line of Schedule D's parts I and II: its Form 8949 box, the rows in it, and columns (d),
+/// (e), (g), (h) in dollars with two decimals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ScheduleDLine {
+    pub line: String,
+    pub form_box: String,
+    pub rows: u32,
+    pub proceeds: String,
+    pub cost: String,
+    pub adjustment: String,
+    pub gain: String,
+}
+
+/// A year's Schedule D from the ledger's Form 8949 rows and its carryovers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ScheduleD {
+    pub household: String,
+    pub year: i32,
+    pub filing_status: String,
+    /// Lines 1a, 1b, 2, 3 (short-term) and 8a, 8b, 9, 10 (long-term).
+    pub lines: Vec<ScheduleDLine>,
+    /// Line 6 and 14: the losses carried in from the ledger's earlier years (positive).
+    pub short_term_carryover: String,
+    pub long_term_carryover: String,
+    /// Line 7 and 15: the net short- and long-term gain or loss.
+    pub net_short_term: String,
+    pub net_long_term: String,
+    /// Line 16.
+    pub net: String,
+    /// Line 21: the loss deducted this year (negative), when line 16 is a loss.
+    pub deductible_loss: Option<String>,
+}
+
+/// The household's Schedule D for `year` (`domain::form8949::schedule_d`): its reportable
+/// sales of the year by box, the carryovers from its earlier years, the loss limit of its
+/// filing status.
+pub async fn schedule_d(db: &projections::db::Db, household: &str, year: i32) -> Result<ScheduleD, ReportError> {
+    use chrono::Datelike;
+    use domain::form8949::{FormBox, Sale};
+    domain::tax::year(year).map_err(invalid)?;
+    let ledger = projections::holdings::ledger_of(db, household)
+        .await?
+        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let kinds = kinds(db).await?;
+    let status = ledger.household.as_ref().map(|(_, s)| *s).unwrap_or_default();
+    let (d, counts) = tokio::task::spawn_blocking(move || {
+        let book = ledger.book(None)?;
+        let mut counts: std::collections::BTreeMap<(FormBox, bool), u32> = std::collections::BTreeMap::new();
+        let sales: Vec<Sale> = book
+            .sales
+            .iter()
+            .filter(|s| s.reportable && s.date_sold.year() == year)
+            .map(|s| {
+                let form_box = box_of(&ledger, &kinds, &s.account, &s.symbol, s.term, s.date_acquired);
+                *counts.entry((form_box, !s.adjustment_amount.is_zero())).or_default() += 1;
+                Sale {
+                    form_box,
+                    proceeds: s.proceeds,
+                    cost: s.cost_basis,
+                    adjustment: s.adjustment_amount,
+                    gain: s.gain_loss,
+                }
+            })
+            .collect();
+        let (carry_short, carry_long) = domain::tax::ledger_carryovers(&book, status, year);
+        let d = domain::form8949::schedule_d(&sales, carry_short, carry_long, domain::tax::loss_limit(status));
+        Ok::<_, domain::DomainError>((d, counts))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the lot engine failed: {e}"))?
+    .map_err(|e| ReportError::Other(e.into()))?;
+    // Lines 1a and 8a hold box A and D rows without adjustments, 1b and 8b those with one.
+    let parts = [
+        ("1a", FormBox::A, Some(false), &d.line_1a),
+        ("1b", FormBox::A, Some(true), &d.line_1b),
+        ("2", FormBox::B, None, &d.line_2),
+        ("3", FormBox::C, None, &d.line_3),
+        ("8a", FormBox::D, Some(false), &d.line_8a),
+        ("8b", FormBox::D, Some(true), &d.line_8b),
+        ("9", FormBox::E, None, &d.line_9),
+        ("10", FormBox::F, None, &d.line_10),
+    ];
+    let lines = parts
+        .into_iter()
+        .map(|(line, form_box, adjusted, l)| ScheduleDLine {
+            line: line.to_owned(),
+            form_box: form_box.as_str().to_owned(),
+            rows: counts
+                .iter()
+                .filter(|((b, a), _)| *b == form_box && adjusted.is_none_or(|x| x == *a))
+                .map(|(_, n)| n)
+                .sum(),
+            proceeds: money(l.proceeds),
+            cost: money(l.cost),
+            adjustment: money(l.adjustment),
+            gain: money(l.gain),
+        })
+        .collect();
+    Ok(ScheduleD {
+        household: household.to_owned(),
+        year,
+        filing_status: status.as_str().to_owned(),
+        lines,
+        short_term_carryover: money(d.line_6),
+        long_term_carryover: money(d.line_14),
+        net_short_term: money(d.line_7),
+        net_long_term: money(d.line_15),
+        net: money(d.line_16),
+        deductible_loss: d.line_21.map(money),
+    })
+}
+
+/// Schedule D as a report: a row per line of parts I and II, the totals in the summary.
+pub fn schedule_d_report(d: &ScheduleD) -> Report {
+    Report {
+        name: "schedule_d",
+        columns: vec!["line", "box", "rows", "proceeds", "cost", "adjustment", "gain"],
+        rows: d
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.line.clone(),
+                    l.form_box.clone(),
+                    l.rows.to_string(),
+                    l.proceeds.clone(),
+                    l.cost.clone(),
+                    l.adjustment.clone(),
+                    l.gain.clone(),
+                ]
+            })
+            .collect(),
+        totals: Vec::new(),
+        summary: vec![
+            ("household", serde_json::json!(d.household)),
+            ("year", serde_json::json!(d.year)),
+            ("filing_status", serde_json::json!(d.filing_status)),
+            ("short_term_carryover", serde_json::json!(d.short_term_carryover)),
+            ("net_short_term", serde_json::json!(d.net_short_term)),
+            ("long_term_carryover", serde_json::json!(d.long_term_carryover)),
+            ("net_long_term", serde_json::json!(d.net_long_term)),
+            ("net", serde_json::json!(d.net)),
+            ("deductible_loss", serde_json::json!(d.deductible_loss)),
+        ],
+    }
+}

@@ -175,6 +175,12 @@ pub(crate) enum LedgerCommand {
         /// Vesting of employer money: immediate, cliff:YEARS or graded:START:PERCENT (e.g. graded:2:20).
         #[arg(long)]
         vesting: Option<String>,
+        /// Whether the broker files Form 1099-B with the basis, which sets the Form 8949 box
+        /// of the account's sales: reported (the default: a US broker, basis reported for
+        /// covered securities, see `cairn market securities`' kind), not-reported (a 1099-B
+        /// without basis: boxes B and E) or none (no 1099-B: boxes C and F).
+        #[arg(long)]
+        basis_reporting: Option<String>,
     },
     /// Close an account that holds no shares; later rows for it are refused.
     Close {
@@ -288,14 +294,19 @@ pub(crate) enum LedgerCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
-    /// Realized gains of a tax year, Form 8949 style (taxable accounts), with totals per term.
+    /// Realized gains of a tax year, Form 8949 style (taxable accounts), with totals per term
+    /// and each row's box: A, B, C short-term and D, E, F long-term, by whether the account's
+    /// broker reports the basis (`ledger account --basis-reporting`) and whether the shares are
+    /// covered (acquired after 2010 for stock, 2011 for funds, 2013 for options and bonds, 2015
+    /// for complex debt: the security master's kind). `--format txf` writes TXF v042 for tax
+    /// software to import (TurboTax, H&R Block); `cairn tax schedule-d` totals the boxes.
     Gains {
         #[arg(long)]
         household: String,
         #[arg(long)]
         year: i32,
         #[arg(long, value_enum, default_value = "table")]
-        format: super::Format,
+        format: super::GainsFormat,
     },
     /// Positions per account and symbol: quantity, cost basis, and market value and unrealized
     /// gain at the symbol's latest close (with the global position of the bar used).
@@ -523,6 +534,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
             plaid_token,
             employer_match,
             vesting,
+            basis_reporting,
         } => {
             let change = commands::ledger::AccountChange {
                 institution,
@@ -538,6 +550,10 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     .map(|v| v.parse())
                     .transpose()
                     .map_err(|e: String| anyhow::anyhow!("--vesting: {e}"))?,
+                basis_reporting: basis_reporting
+                    .map(|b| b.parse())
+                    .transpose()
+                    .map_err(|e: String| anyhow::anyhow!("--basis-reporting: {e}"))?,
             };
             let vault = Vault::new(store.clone(), master_key()?);
             let who = caller("cairn ledger account");
@@ -620,17 +636,21 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
 pub(crate) async fn read(reader: &mut Reader, cmd: LedgerCommand) -> anyhow::Result<()> {
     use queries::ledger::{HouseholdReport as R, Request};
     let request = |household: String, year: Option<i32>| Request { household, year, lots_as_of: None };
-    let (which, request, format) = match cmd {
+    let (which, request, format): (_, _, queries::reports::Format) = match cmd {
         LedgerCommand::Contributions { household, year, format } => {
-            (R::Contributions, request(household, Some(year)), format)
+            (R::Contributions, request(household, Some(year)), format.into())
         }
         LedgerCommand::Lots { household, as_of, format } => {
-            (R::Lots, Request { household, year: None, lots_as_of: as_of }, format)
+            (R::Lots, Request { household, year: None, lots_as_of: as_of }, format.into())
         }
-        LedgerCommand::Gains { household, year, format } => (R::Gains, request(household, Some(year)), format),
-        LedgerCommand::Positions { household, format } => (R::Positions, request(household, None), format),
-        LedgerCommand::Value { household, format } => (R::Value, request(household, None), format),
-        LedgerCommand::WashSales { household, format } => (R::WashSales, request(household, None), format),
+        LedgerCommand::Gains { household, year, format } => {
+            // The boxes read the security master's kinds.
+            reader.ready("prices").await?;
+            (R::Gains, request(household, Some(year)), format.into())
+        }
+        LedgerCommand::Positions { household, format } => (R::Positions, request(household, None), format.into()),
+        LedgerCommand::Value { household, format } => (R::Value, request(household, None), format.into()),
+        LedgerCommand::WashSales { household, format } => (R::WashSales, request(household, None), format.into()),
         other => anyhow::bail!("`ledger {}` records; only reports can be read as of an instant", command_name(&other)),
     };
     let position = reader.ready("holdings").await?;

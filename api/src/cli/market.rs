@@ -29,8 +29,10 @@ pub(crate) enum MarketCmd {
         file: std::path::PathBuf,
     },
     /// Import the security master: columns symbol,name,asset_class and optionally
-    /// sector,region (asset_class: equity, fixed_income, cash, real_estate, commodity,
-    /// alternative, multi_asset). All or nothing; a description given again unchanged records
+    /// sector,region,kind (asset_class: equity, fixed_income, cash, real_estate, commodity,
+    /// alternative, multi_asset; kind: stock, fund, option, bond, complex_bond, which sets
+    /// from which purchase date a broker reports the basis, and so the Form 8949 box; a symbol
+    /// without a kind counts as stock). All or nothing; a description given again unchanged records
     /// nothing, a changed one is recorded (the previous stays in the history). `cairn
     /// holdings` groups by them.
     Securities {

@@ -41,6 +41,27 @@ impl From<Format> for queries::reports::Format {
     }
 }
 
+/// How the gains report is printed: as every report, or as TXF (Tax Exchange Format v042) for
+/// tax software to import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GainsFormat {
+    Json,
+    Csv,
+    Table,
+    Txf,
+}
+
+impl From<GainsFormat> for queries::reports::Format {
+    fn from(f: GainsFormat) -> Self {
+        match f {
+            GainsFormat::Json => Self::Json,
+            GainsFormat::Csv => Self::Csv,
+            GainsFormat::Table => Self::Table,
+            GainsFormat::Txf => Self::Txf,
+        }
+    }
+}
+
 /// Writes to standard output, the one place every command's output goes through (`out!` and
 /// `outln!`). Errors come back, a closed pipe among them (`cairn … | head`): the command stops
 /// there and [`closed_pipe`] lets `main` end it quietly, where `print!` would panic.

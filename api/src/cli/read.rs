@@ -29,7 +29,7 @@ use queries::read::CHANGE_COLUMNS;
 pub(crate) async fn emit(
     reader: &Reader,
     report: &Report,
-    format: Format,
+    format: impl Into<reports::Format>,
     parameters: &[(&str, String)],
     position: u64,
 ) -> anyhow::Result<()> {

@@ -75,10 +75,34 @@ pub(crate) enum TaxCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Schedule D of a year from the ledger: the Form 8949 rows totalled by box (lines 1a, 1b,
+    /// 2, 3 short-term, 8a, 8b, 9, 10 long-term; box A and D rows without an adjustment on 1a
+    /// and 8a, as the instructions' Exception 1 allows), the losses carried in from earlier
+    /// years (lines 6 and 14), the nets (7, 15, 16) and the loss deductible this year (21).
+    /// The rows themselves: `cairn ledger gains` (and `--format txf`).
+    ScheduleD {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<()> {
     match cmd {
+        TaxCmd::ScheduleD { household, year, format } => {
+            let mut reader = queries::read::Reader::open(store, url).await?;
+            reader.ready("prices").await?;
+            reader.ready("holdings").await?;
+            let key = domain::ledger::household_key(&household);
+            let answer = queries::tax::schedule_d(&reader.db, &key, year).await?;
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+                f => out!("{}", with_newline(queries::tax::schedule_d_report(&answer).render(f.into())))?,
+            }
+        }
         TaxCmd::Harvest { household, as_of, min_loss, min_share, wages, replacements, format } => {
             let replacements = replacements
                 .iter()

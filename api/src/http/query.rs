@@ -94,7 +94,7 @@ pub struct Position(pub u64);
 pub struct Instant(pub DateTime<Utc>);
 
 /// The formats a report is delivered in.
-pub const REPORT_FORMATS: &[&str] = &["json", "csv"];
+pub const REPORT_FORMATS: &[&str] = &["json", "csv", "txf"];
 
 /// A report's format (`Kind::OneOf(REPORT_FORMATS)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,9 +149,10 @@ parsed!(
     |t: &str| match t {
         "json" => Some(queries::reports::Format::Json),
         "csv" => Some(queries::reports::Format::Csv),
+        "txf" => Some(queries::reports::Format::Txf),
         _ => None,
     },
-    "a report format (json or csv)"
+    "a report format (json, csv, or txf for the gains report)"
 );
 parsed!(
     Year,

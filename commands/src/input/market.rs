@@ -105,9 +105,9 @@ pub fn parse_rates(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, Bar)>>, Co
 }
 
 const SECURITY_REQUIRED: [&str; 3] = ["symbol", "name", "asset_class"];
-const SECURITY_OPTIONAL: [&str; 2] = ["sector", "region"];
+const SECURITY_OPTIONAL: [&str; 3] = ["sector", "region", "kind"];
 
-/// Parses a securities file (`symbol,name,asset_class`, optionally `sector,region`) into each
+/// Parses a securities file (`symbol,name,asset_class`, optionally `sector,region,kind`) into each
 /// symbol's line and description; a symbol given twice is refused, naming both lines.
 pub fn parse_securities(bytes: &[u8]) -> Result<BTreeMap<String, (u64, domain::market::Security)>, CommandError> {
     let (mut reader, index, lines) = open(bytes, &SECURITY_REQUIRED, &SECURITY_OPTIONAL)?;
@@ -119,11 +119,13 @@ pub fn parse_securities(bytes: &[u8]) -> Result<BTreeMap<String, (u64, domain::m
         let symbol = ticker(line, "symbol", Some(get("symbol")))?.ok_or_else(|| bad(line, "symbol", "is required"))?;
         let asset_class = get("asset_class").parse().map_err(|e: String| bad(line, "asset_class", e))?;
         let optional = |c: &str| Some(get(c)).filter(|v| !v.is_empty()).map(str::to_owned);
+        let kind = optional("kind").map(|k| k.parse()).transpose().map_err(|e: String| bad(line, "kind", e))?;
         let security = domain::market::Security {
             name: get("name").to_owned(),
             asset_class,
             sector: optional("sector"),
             region: optional("region"),
+            kind,
         };
         if let Some((first, _)) = out.insert(symbol.clone(), (line, security)) {
             return Err(bad(line, "symbol", format!("{symbol} appears twice (also line {first})")));

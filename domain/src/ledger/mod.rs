@@ -168,6 +168,10 @@ pub struct AccountDetails {
     pub employer_match: Option<MatchFormula>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vesting: Option<Vesting>,
+    /// Whether the broker files Form 1099-B with basis (`reported` when not said): the Form
+    /// 8949 box of the account's sales ([`crate::form8949`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis_reporting: Option<crate::form8949::BasisReporting>,
 }
 
 /// The state a ledger decision needs, rebuilt by folding its events. Serializable, so that a

@@ -516,6 +516,8 @@ pub struct AccountView {
     pub plaid_linked: bool,
     pub employer_match: Option<crate::ledger::benefits::MatchFormula>,
     pub vesting: Option<crate::ledger::benefits::Vesting>,
+    /// Whether the broker files Form 1099-B with basis (`reported` when not said).
+    pub basis_reporting: Option<crate::form8949::BasisReporting>,
     pub closed_on: Option<chrono::NaiveDate>,
     pub cash: rust_decimal::Decimal,
 }

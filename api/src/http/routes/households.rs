@@ -185,14 +185,21 @@ pub async fn report(
     if params.trade_date.is_some() && which != HouseholdReport::Lots {
         return Err(Problem::field("trade_date", "trade_date: only the lots report takes one"));
     }
+    let format = params.format.map_or(queries::reports::Format::Json, |f| f.0);
+    if format == queries::reports::Format::Txf && which != HouseholdReport::Gains {
+        return Err(Problem::field("format", "format: only the gains report is written as txf"));
+    }
     let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
     let mut reader = reader(&state, &p, &base).await?;
     existed(&reader, &key).await?;
+    if which == HouseholdReport::Gains {
+        // The boxes read the security master's kinds.
+        reader.at_least("prices", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
+    }
     let status = reader.at_least("holdings", base.min_position(), FOLLOWER).await.map_err(Problem::internal)?;
     let request =
         Request { household: key.clone(), year: params.year.map(|y| y.0), lots_as_of: params.trade_date.map(|d| d.0) };
     let built = queries::ledger::report(&reader, which, &request, status.checkpoint).await.map_err(report_problem)?;
-    let format = params.format.map_or(queries::reports::Format::Json, |f| f.0);
     let delivered =
         queries::reports::deliver(&built.report, format, &built.parameters, built.position, reader.instant());
     if let Some(event) = delivered.event {
@@ -200,6 +207,7 @@ pub async fn report(
     }
     let content_type = match format {
         queries::reports::Format::Csv => "text/csv; charset=utf-8",
+        queries::reports::Format::Txf => "text/plain; charset=utf-8",
         _ => "application/json",
     };
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], delivered.text).into_response())

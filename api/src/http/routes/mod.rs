@@ -289,6 +289,16 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::tax_estimate),
         );
+        const SCHEDULE_D: &[Param] =
+            &[HOUSEHOLD, ("year", "query", true, Kind::Year, "The tax year: 2024, 2025 or 2026."), AS_OF, MIN_POSITION];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::ScheduleDAnswer>)),
+                description: "Schedule D of a year (`cairn tax schedule-d`): the ledger's Form 8949 rows of the year totalled by box (lines 1a and 1b for box A without and with an adjustment, 2 for B, 3 for C; 8a, 8b, 9, 10 for D, E, F), with the rows counted and columns (d) proceeds, (e) cost, (g) adjustments and (h) gain or loss; the losses carried in from earlier years (lines 6 and 14), the nets (7, 15, 16) and the loss deductible this year (21: at most $3,000, $1,500 married filing separately). A row's box comes from its account's basis reporting and whether the shares were covered when bought (the security master's kind). 422 naming `year` for a year without a table.",
+                ..read("/v1/households/{household}/tax/schedule-d", "Schedule D by Form 8949 box", SCHEDULE_D)
+            },
+            get(performance::tax_schedule_d),
+        );
     }
     {
         const HARVEST: &[Param] = &[
@@ -332,8 +342,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     // Reports to keep, one path per report (each takes only its own parameters).
     {
         use queries::ledger::HouseholdReport as R;
-        const FORMAT: Param =
-            ("format", "query", false, Kind::OneOf(crate::http::query::REPORT_FORMATS), "json (the default) or csv.");
+        const FORMAT: Param = (
+            "format",
+            "query",
+            false,
+            Kind::OneOf(crate::http::query::REPORT_FORMATS),
+            "json (the default) or csv; the gains report also txf (TXF v042 for tax software).",
+        );
         const TAX_YEAR: Param = ("year", "query", true, Kind::Year, "The tax year.");
         const TRADE_DATE: Param = ("trade_date", "query", false, Kind::Day, "The lots as at this trade date.");
         const BY_YEAR: &[Param] = &[HOUSEHOLD, FORMAT, TAX_YEAR, AS_OF, MIN_POSITION];
@@ -349,7 +364,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             (
                 R::Gains,
                 "/v1/households/{household}/reports/gains",
-                "Form 8949 gains report (JSON or CSV, recorded)",
+                "Form 8949 gains report with each row's box (JSON, CSV or TXF, recorded)",
                 BY_YEAR,
             ),
             (R::Lots, "/v1/households/{household}/reports/lots", "Open lots report (JSON or CSV, recorded)", LOTS),

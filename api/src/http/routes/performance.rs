@@ -605,6 +605,38 @@ pub async fn tax_estimate(
     Ok(Json(TaxAnswer { position, as_of: reader.instant(), estimate }))
 }
 
+/// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDParams {
+    pub year: Option<Year>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::tax::ScheduleD`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScheduleDAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub schedule: queries::tax::ScheduleD,
+}
+
+pub async fn tax_schedule_d(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<ScheduleDParams>,
+) -> Result<Json<ScheduleDAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "schedule d", &["prices", "holdings"]).await?;
+    let year = params.year.ok_or_else(|| Problem::field("year", "year: required (a tax year, 2024 to 2026)"))?.0;
+    let schedule = queries::tax::schedule_d(&reader.db, &key, year).await.map_err(report_problem)?;
+    Ok(Json(ScheduleDAnswer { position, as_of: reader.instant(), schedule }))
+}
+
 /// `GET /v1/households/{household}/tax/harvest`'s parameters (`cairn tax harvest`'s options;
 /// the scan's day is today in New York, or the day of `as_of`).
 #[derive(Debug, Default, Deserialize)]
