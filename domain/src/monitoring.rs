@@ -570,6 +570,10 @@ pub struct PortfolioSnapshot {
     /// Daily values, oldest first.
     pub history: Vec<ValuationDay>,
     pub risk: Option<RiskFigures>,
+    /// The portfolio's own drift threshold, when one was set (`portfolio threshold`): each
+    /// asset's band in place of the household's `drift_asset` and `drift_relative`, and twice it
+    /// the total band in place of `drift_total` (the ratio of the profiles' defaults).
+    pub drift_threshold: Option<Decimal>,
 }
 
 /// An open lot at market value.
@@ -894,8 +898,11 @@ pub fn drift(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
             let target = p.target.get(*asset).copied().unwrap_or_default();
             let drift = weight - target;
             sum_abs += drift.abs();
-            let band =
-                if target > Decimal::ZERO { t.drift_asset.min(t.drift_relative * target) } else { t.drift_asset };
+            let band = match p.drift_threshold {
+                Some(own) => own,
+                None if target > Decimal::ZERO => t.drift_asset.min(t.drift_relative * target),
+                None => t.drift_asset,
+            };
             let Some(severity) = over(drift.abs(), band) else { continue };
             let side = if drift > Decimal::ZERO { "over" } else { "under" };
             found.add(
@@ -921,7 +928,8 @@ pub fn drift(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
             );
         }
         let total_drift = sum_abs / Decimal::TWO;
-        if let Some(severity) = over(total_drift, t.drift_total) {
+        let total_band = p.drift_threshold.map_or(t.drift_total, |own| own * Decimal::TWO);
+        if let Some(severity) = over(total_drift, total_band) {
             found.add(
                 severity,
                 Some(&p.name),
@@ -933,11 +941,11 @@ pub fn drift(s: &Snapshot, t: &Thresholds) -> Vec<Finding> {
                     points(total_drift),
                     pct(total_drift),
                     money(total),
-                    points(t.drift_total)
+                    points(total_band)
                 ),
                 [
                     ("total_drift", num(total_drift)),
-                    ("band", num(t.drift_total)),
+                    ("band", num(total_band)),
                     ("value", num(total)),
                     ("turnover", num((total_drift * total).round_dp(2))),
                 ],
@@ -1346,6 +1354,7 @@ mod tests {
             target: target.iter().map(|(k, w)| ((*k).to_owned(), *w)).collect(),
             history: Vec::new(),
             risk: None,
+            drift_threshold: None,
         }
     }
 
@@ -1396,6 +1405,28 @@ mod tests {
         let found = drift(&s, &moderate());
         assert_eq!(summary(&found), [("drift:smith:core:GLD".to_owned(), Severity::Warning)]);
         assert_eq!(found[0].values["band"], "0.025");
+        // The portfolio's own threshold replaces both bands (drifts VTI +1, BND -4, GLD +3
+        // points; total 4). At 4 points nothing is past it (the total band is 8). At 2 points
+        // BND and GLD are past it, neither past twice it, and the total is at its band of 4,
+        // not past. At 1.5 points the total band is 3: the total is past it.
+        s.portfolios[0].drift_threshold = Some(dec!(0.04));
+        assert!(drift(&s, &moderate()).is_empty(), "inside the portfolio's own band");
+        s.portfolios[0].drift_threshold = Some(dec!(0.02));
+        let found = drift(&s, &moderate());
+        assert_eq!(
+            summary(&found),
+            [
+                ("drift:smith:core:BND".to_owned(), Severity::Warning),
+                ("drift:smith:core:GLD".to_owned(), Severity::Warning),
+            ]
+        );
+        assert_eq!(found[0].values["band"], "0.02");
+        s.portfolios[0].drift_threshold = Some(dec!(0.015));
+        let found = drift(&s, &moderate());
+        assert_eq!(
+            found.last().map(|f| (f.key.as_str(), f.values["band"].as_str())),
+            Some(("drift:smith:core", "0.03"))
+        );
     }
 
     #[test]

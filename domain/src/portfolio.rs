@@ -44,6 +44,10 @@ pub struct Portfolio {
     pub accounts: Vec<String>,
     pub target: BTreeMap<String, Decimal>,
     pub drift_threshold: Decimal,
+    /// The threshold was set (`DriftThresholdSet`), not left at the default: the monitoring
+    /// rules then take it as the portfolio's band in place of the household's.
+    #[serde(default)]
+    pub own_threshold: bool,
     pub auto_rebalance: bool,
 }
 
@@ -55,6 +59,7 @@ impl Default for Portfolio {
             accounts: Vec::new(),
             target: BTreeMap::new(),
             drift_threshold: DEFAULT_DRIFT_THRESHOLD,
+            own_threshold: false,
             auto_rebalance: false,
         }
     }
@@ -69,7 +74,10 @@ pub fn evolve(mut p: Portfolio, e: &PortfolioEvent) -> Portfolio {
         }
         PortfolioEvent::AccountsChanged { accounts } => p.accounts.clone_from(accounts),
         PortfolioEvent::TargetAllocationSet { weights } => p.target.clone_from(weights),
-        PortfolioEvent::DriftThresholdSet { threshold } => p.drift_threshold = *threshold,
+        PortfolioEvent::DriftThresholdSet { threshold } => {
+            p.drift_threshold = *threshold;
+            p.own_threshold = true;
+        }
         PortfolioEvent::AutoRebalanceSet { enabled } => p.auto_rebalance = *enabled,
     }
     p

@@ -235,6 +235,7 @@ pub const PORTFOLIOS: Table = Table {
         col("name", Text),
         col("accounts", Text),
         col("drift_threshold", Dec),
+        col("own_threshold", Bool),
         col("auto_rebalance", Bool),
         col("market_value", Money),
         col("unpriced_positions", Int),
@@ -438,7 +439,8 @@ impl Holdings {
     /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
     /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
-    pub const VERSION: i64 = 7;
+    /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default).
+    pub const VERSION: i64 = 8;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
@@ -996,6 +998,7 @@ fn priced(
             p.name,
             p.accounts.join(","),
             p.drift_threshold,
+            p.own_threshold,
             p.auto_rebalance,
             total,
             unpriced,

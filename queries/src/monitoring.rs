@@ -110,6 +110,7 @@ pub async fn snapshots(
             target: BTreeMap::new(),
             history: Vec::new(),
             risk: risk.get(&(key, name)).map(|r| RiskFigures { var: r.dec("var_95_1d"), cvar: r.dec("cvar_95_1d") }),
+            drift_threshold: p.flag("own_threshold").then(|| p.dec("drift_threshold")).flatten(),
         };
         for a in by_portfolio.get(&(key, name)).into_iter().flatten() {
             let asset = a.str("asset").to_owned();
