@@ -71,6 +71,24 @@ pub fn identical(a: &str, b: &str) -> bool {
     a == b || SUBSTANTIALLY_IDENTICAL.iter().any(|g| g.contains(&a) && g.contains(&b))
 }
 
+/// A purchase of shares substantially identical to `symbol` in the 30 days up to `as_of`, in
+/// any account, other than the purchase `except` (the lot's own, Rev. Rul. 56-602): a sale of
+/// `symbol` at a loss on `as_of` would be a wash sale.
+pub fn recent_purchase<'a>(
+    ledger: &'a Ledger,
+    symbol: &str,
+    as_of: NaiveDate,
+    except: &str,
+) -> Option<&'a crate::ledger::types::Trade> {
+    let window = as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
+    ledger
+        .trades
+        .iter()
+        .filter(|t| t.action == Action::Buy && t.trade_date >= window && t.trade_date <= as_of)
+        .filter(|t| t.trade_id != except)
+        .find(|t| t.symbol.as_deref().is_some_and(|b| identical(b, symbol)))
+}
+
 /// The least loss worth harvesting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -118,7 +136,6 @@ pub fn scan(
     replacements: &BTreeMap<String, String>,
 ) -> Result<Vec<Candidate>, DomainError> {
     let book = ledger.book(Some(as_of))?;
-    let window = as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
     let buy_back_from = as_of + Duration::days(WASH_SALE_WINDOW_DAYS + 1);
     let taxable = |account: &str| ledger.accounts.get(account).is_some_and(|a| a.account_type == AccountType::Taxable);
     let mut out = Vec::new();
@@ -131,23 +148,17 @@ pub fn scan(
         }
         let term = crate::ledger::lots::term(lot.acquired, as_of);
         let rate = if term == Term::Short { rates.0 } else { rates.1 };
-        let blocked = ledger
-            .trades
-            .iter()
-            .filter(|t| t.action == Action::Buy && t.trade_date >= window && t.trade_date <= as_of)
-            .filter(|t| t.trade_id != lot.purchase)
-            .find(|t| t.symbol.as_deref().is_some_and(|b| identical(b, &lot.symbol)))
-            .map(|t| {
-                format!(
-                    "{} {} bought in {} on {} ({}): a sale at a loss before {} would be a wash sale",
-                    t.quantity,
-                    t.symbol.as_deref().unwrap_or_default(),
-                    t.account,
-                    t.trade_date,
-                    t.trade_id,
-                    t.trade_date + Duration::days(WASH_SALE_WINDOW_DAYS + 1),
-                )
-            });
+        let blocked = recent_purchase(ledger, &lot.symbol, as_of, &lot.purchase).map(|t| {
+            format!(
+                "{} {} bought in {} on {} ({}): a sale at a loss before {} would be a wash sale",
+                t.quantity,
+                t.symbol.as_deref().unwrap_or_default(),
+                t.account,
+                t.trade_date,
+                t.trade_id,
+                t.trade_date + Duration::days(WASH_SALE_WINDOW_DAYS + 1),
+            )
+        });
         let replacement = replacements
             .get(&lot.symbol)
             .cloned()

@@ -26,6 +26,9 @@
 //! - [`password`]: the password policy (the breached list passed in).
 //! - [`performance`]: time-weighted (daily linking), money-weighted (XIRR) and Modified Dietz
 //!   returns.
+//! - [`rebalance`]: tax-aware rebalancing: the trades back within a portfolio's drift
+//!   threshold at the least tax (losses, then sheltered accounts, then long-term gains by
+//!   highest basis; short-term gains only when asked; no wash sales).
 //! - [`report`]: `ReportGenerated`, which makes every generated report part of the audit trail.
 //! - [`streams`]: stream ids (`ledger-…`, `portfolio-…--…`, `market-…`, `user-…`) built from
 //!   names and read back.
@@ -66,6 +69,7 @@ pub mod password;
 pub mod performance;
 pub mod portfolio;
 pub mod quality;
+pub mod rebalance;
 pub mod report;
 pub mod rmd;
 pub mod streams;
