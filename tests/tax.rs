@@ -12,6 +12,27 @@ fn json(out: &str) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
+/// A fresh directory with smith's ledger imported from `csv` into `url`'s database, and the
+/// environment the CLI and the server run with there.
+fn smith(url: &str, csv: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = server_env(dir.path());
+    let file = dir.path().join("ledger.csv");
+    std::fs::write(&file, csv).unwrap();
+    run_with_input(url, &env, &["ledger", "import", file.to_str().unwrap(), "--household", "smith"], "");
+    (dir, env)
+}
+
+/// Ana, smith's client, signed in to a server over `url`: the server (stopped when dropped),
+/// its address and her token.
+async fn signed_in(url: &str, env: &[(String, String)]) -> (common::Kill, String, String) {
+    register(url, env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
+    let (child, base) = common::serve(url, env.to_vec());
+    let server = common::Kill(child);
+    let token = common::login(&base, "ana@smith.test", "correct horse battery staple").await;
+    (server, base, token)
+}
+
 /// 2024: ABC bought at 100 and sold at 20 (an 8,000 short-term loss). 2025: half the VTI
 /// bought in 2023 at 200 sold at 300 (a 5,000 long-term gain), a 1,000 qualified dividend and
 /// 500 of interest in the taxable account, and a 700 dividend inside an IRA.
@@ -31,12 +52,8 @@ const LEDGER: &str = "trade_date,account,account_type,action,symbol,quantity,pri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
     for db in all_backends("tax estimate").await {
-        let dir = tempfile::tempdir().unwrap();
-        let env = server_env(dir.path());
+        let (dir, env) = smith(&db.url, LEDGER);
         let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
-        let file = dir.path().join("ledger.csv");
-        std::fs::write(&file, LEDGER).unwrap();
-        cli(&["ledger", "import", file.to_str().unwrap(), "--household", "smith"]);
         cli(&["ledger", "household", "--household", "smith", "--filing-status", "mfj"]);
         let estimate = |year: &str| {
             json(&cli(&[
@@ -138,10 +155,7 @@ async fn a_years_tax_comes_from_the_ledger_and_the_income_given() {
         assert!(h["candidates"][0]["blocked"].is_null());
 
         // Over HTTP: the same estimate; refusals name their parameter.
-        register(&db.url, &env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
-        let (child, base) = common::serve(&db.url, env.clone());
-        let _server = common::Kill(child);
-        let ana = common::login(&base, "ana@smith.test", "correct horse battery staple").await;
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
         let http = reqwest::Client::new();
         let get = |query: &str| {
             let request = http.get(format!("{base}/v1/households/smith/tax/estimate?{query}")).bearer_auth(&ana);
@@ -214,12 +228,8 @@ const BOXES: &str = "trade_date,account,account_type,action,symbol,quantity,pric
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn form_8949_boxes_schedule_d_and_txf_come_from_accounts_and_coverage_dates() {
     for db in all_backends("form 8949").await {
-        let dir = tempfile::tempdir().unwrap();
-        let env = server_env(dir.path());
+        let (dir, env) = smith(&db.url, BOXES);
         let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
-        let file = dir.path().join("ledger.csv");
-        std::fs::write(&file, BOXES).unwrap();
-        cli(&["ledger", "import", file.to_str().unwrap(), "--household", "smith"]);
         cli(&["ledger", "account", "--household", "smith", "--account", "Old", "--basis-reporting", "none"]);
         cli(&["ledger", "account", "--household", "smith", "--account", "Moved", "--basis-reporting", "not-reported"]);
         let securities = dir.path().join("securities.csv");
@@ -303,10 +313,7 @@ async fn form_8949_boxes_schedule_d_and_txf_come_from_accounts_and_coverage_date
         }
 
         // Over HTTP: the same Schedule D and TXF; txf is for the gains report only.
-        register(&db.url, &env, "Ana Smith", "ana@smith.test", "smith", "correct horse battery staple");
-        let (child, base) = common::serve(&db.url, env.clone());
-        let _server = common::Kill(child);
-        let ana = common::login(&base, "ana@smith.test", "correct horse battery staple").await;
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
         let http = reqwest::Client::new();
         let get = |path: &str| {
             let request = http.get(format!("{base}/v1/households/smith/{path}")).bearer_auth(&ana);
@@ -332,5 +339,100 @@ async fn form_8949_boxes_schedule_d_and_txf_come_from_accounts_and_coverage_date
             let (status, body) = get(path).await;
             assert_eq!((status, json(&body)["field"].as_str()), (422, Some(field)), "{path}: {body}");
         }
+    }
+}
+
+/// Brokerage: VTI bought in 2020 at 40, in 2022 at 90, in March 2026 at 120 (a loss at 100) and
+/// in October 2026 at 80 (a short-term gain); BND at 100. IRA: VTI at 50, BND at 100.
+const REBALANCE: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+    2020-01-02,Brokerage,taxable,deposit,,1,100000,0,\n\
+    2020-01-02,Brokerage,taxable,buy,VTI,20,40,0,\n\
+    2022-01-03,Brokerage,taxable,buy,VTI,20,90,0,\n\
+    2026-03-02,Brokerage,taxable,buy,VTI,10,120,0,\n\
+    2026-10-15,Brokerage,taxable,buy,VTI,10,80,0,\n\
+    2020-01-02,Brokerage,taxable,buy,BND,10,100,0,\n\
+    2020-01-02,IRA,traditional_ira,deposit,,1,10000,0,\n\
+    2020-01-02,IRA,traditional_ira,buy,VTI,10,50,0,\n\
+    2020-01-02,IRA,traditional_ira,buy,BND,20,100,0,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_books_nothing() {
+    for db in all_backends("rebalance").await {
+        let (dir, env) = smith(&db.url, REBALANCE);
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        cli(&["ledger", "household", "--household", "smith", "--filing-status", "single"]);
+        let bars = dir.path().join("bars.csv");
+        std::fs::write(&bars, "date,symbol,open,high,low,close,volume\n2026-12-01,VTI,100,100,100,100,1000\n2026-12-01,BND,100,100,100,100,1000\n").unwrap();
+        cli(&["market", "import", bars.to_str().unwrap()]);
+        cli(&["portfolio", "create", "--household", "smith", "--name", "core", "--accounts", "Brokerage,IRA"]);
+        cli(&["portfolio", "target", "--household", "smith", "--name", "core", "--weights", "VTI=0.4,BND=0.6"]);
+        let lots_before = cli(&["ledger", "lots", "--household", "smith", "--format", "csv"]);
+
+        // 70/30 against 40/60: 2,750 of VTI to sell. The loss first (10 × (100 − 120), saving
+        // 22% at $100,000 of wages, single, 2026), the IRA's 10 shares (no tax), then 7.5 of the
+        // 2022 shares (basis 90: 75 of long-term gain at 15%); the proceeds buy BND in each
+        // account.
+        let rebalance = |extra: &[&str]| {
+            let mut args =
+                vec!["portfolio", "rebalance", "--household", "smith", "--name", "core", "--wages", "100000"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&["--format", "json"]);
+            json(&cli(&args))
+        };
+        let r = rebalance(&["--as-of", "2026-12-01"]);
+        assert_eq!((r["short_term_rate"].as_str(), r["long_term_rate"].as_str()), (Some("0.22"), Some("0.15")), "{r}");
+        let orders: Vec<(String, String, String, String, String, String)> = r["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let s = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+                (s("side"), s("account"), s("symbol"), s("quantity"), s("gain"), s("tax"))
+            })
+            .collect();
+        let expected = [
+            ("sell", "Brokerage", "VTI", "10", "-200.00", "-44.00"),
+            ("sell", "IRA", "VTI", "10", "0.00", "0.00"),
+            ("sell", "Brokerage", "VTI", "7.5", "75.00", "11.25"),
+            ("buy", "Brokerage", "BND", "17.5", "0.00", "0.00"),
+            ("buy", "IRA", "BND", "10", "0.00", "0.00"),
+        ];
+        let expected: Vec<(String, String, String, String, String, String)> = expected
+            .iter()
+            .map(|(a, b, c, d, e, f)| ((*a).into(), (*b).into(), (*c).into(), (*d).into(), (*e).into(), (*f).into()))
+            .collect();
+        assert_eq!(orders, expected, "{r}");
+        assert_eq!((r["tax"].as_str(), r["within"].as_bool()), (Some("-32.75"), Some(true)));
+        assert_eq!((r["max_drift_before"].as_str(), r["max_drift_after"].as_str()), (Some("0.3"), Some("0.025")));
+        // A proposal books nothing.
+        assert_eq!(cli(&["ledger", "lots", "--household", "smith", "--format", "csv"]), lots_before);
+        // To 2/98 the short-term gain is left unless asked.
+        cli(&["portfolio", "target", "--household", "smith", "--name", "core", "--weights", "VTI=0.02,BND=0.98"]);
+        let held = rebalance(&["--as-of", "2026-12-01"]);
+        assert_eq!(held["within"], false, "{held}");
+        assert!(held["notes"][0].as_str().is_some_and(|n| n.contains("short-term")), "{held}");
+        let asked = rebalance(&["--as-of", "2026-12-01", "--short-term"]);
+        assert_eq!(asked["within"], true, "{asked}");
+
+        // Over HTTP: today's proposal is the CLI's of today; refusals name their parameter.
+        let today = rebalance(&[]);
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let get = |path: &str| {
+            let request = http.get(format!("{base}/v1/households/smith/{path}")).bearer_auth(&ana);
+            async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, body) = get("portfolios/core/rebalance?wages=100000").await;
+        assert_eq!(status, 200, "{body}");
+        for field in ["orders", "assets", "tax", "within", "notes"] {
+            assert_eq!(body[field], today[field], "{field}");
+        }
+        let (status, body) = get("portfolios/nope/rebalance").await;
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = get("portfolios/core/rebalance?cash=100&cash_account=Elsewhere").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("cash_account")), "{body}");
     }
 }

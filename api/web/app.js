@@ -595,7 +595,51 @@
       values: { portfolio: (key) => names.get(key) || key },
     });
     if (current()) renderDriftChart($("drift-chart"), (allocations && allocations.rows) || [], (portfolios && portfolios.rows) || []);
+    if (current()) fillRebalancePortfolios((portfolios && portfolios.rows) || []);
     await holdings;
+  }
+
+  /** The portfolios the rebalance form offers, by name. */
+  function fillRebalancePortfolios(rows) {
+    const select = $("rebalance-portfolio");
+    const chosen = select.value;
+    select.replaceChildren(...rows.map((p) => {
+      const option = document.createElement("option");
+      option.value = p.name;
+      option.textContent = p.name;
+      return option;
+    }));
+    if (rows.some((p) => p.name === chosen)) select.value = chosen;
+    $("rebalance-run").disabled = rows.length === 0;
+  }
+
+  const REBALANCE_COLUMNS = [
+    { name: "side", kind: "text" }, { name: "account", kind: "text" }, { name: "symbol", kind: "text" },
+    { name: "quantity", kind: "decimal" }, { name: "price", kind: "money" }, { name: "amount", kind: "money" },
+    { name: "lot_id", kind: "text" }, { name: "term", kind: "text" }, { name: "gain", kind: "money" },
+    { name: "tax", kind: "money" }, { name: "note", kind: "text" },
+  ];
+
+  /** A rebalancing proposal (GET …/portfolios/{p}/rebalance): its trades and, in words, the tax and drift. */
+  async function proposeRebalance() {
+    const name = $("rebalance-portfolio").value;
+    if (!name) return;
+    const params = { cash: $("rebalance-cash").value || "0" };
+    if ($("rebalance-short-term").checked) params.short_term = "true";
+    try {
+      const r = await queryHousehold(`portfolios/${encodeURIComponent(name)}/rebalance`, params);
+      const trades = r.orders.length;
+      const left = Object.entries(r.cash_left || {}).map(([a, c]) => `${c} in ${a}`).join(", ");
+      $("rebalance-summary").textContent =
+        `${trades} trade${trades === 1 ? "" : "s"}, tax ${r.tax} (short-term gain ${r.short_term_gain}, long-term ${r.long_term_gain}); ` +
+        `largest drift ${r.max_drift_before} now, ${r.max_drift_after} after` +
+        `${r.within ? ", every asset within its threshold" : ", still beyond the threshold"}.` +
+        `${left ? ` Cash left: ${left}.` : ""}${r.notes.length ? ` ${r.notes.join(" ")}` : ""}`;
+      renderTable($("rebalance-table"), { position: r.position, as_of: r.as_of, columns: REBALANCE_COLUMNS, rows: r.orders });
+    } catch (err) {
+      $("rebalance-summary").textContent = problemMessage(err);
+      $("rebalance-table").replaceChildren();
+    }
   }
 
   async function loadGains(current) {
@@ -2629,6 +2673,10 @@
     $("asof-clear").addEventListener("click", () => setAsOf(null));
     $("performance-form").addEventListener("submit", onBenchmarkSubmit);
     $("gains-txf").addEventListener("click", downloadTxf);
+    $("rebalance-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      proposeRebalance();
+    });
     $("gains-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const seq = ++state.loadSeq;

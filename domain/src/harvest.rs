@@ -196,20 +196,14 @@ mod tests {
     use rust_decimal_macros::dec;
 
     use super::*;
-    use crate::ledger::types::{AccountInfo, LotMethod, Trade};
+    use crate::ledger::types::Trade;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
     fn ledger() -> Ledger {
-        let mut l = Ledger::default();
-        for (label, account_type) in [("Brokerage", AccountType::Taxable), ("IRA", AccountType::TraditionalIra)] {
-            l.accounts.insert(
-                label.into(),
-                AccountInfo { label: label.into(), account_type, lot_method: LotMethod::Fifo, owner: None },
-            );
-        }
+        let mut l = Ledger::with_accounts(&[("Brokerage", AccountType::Taxable), ("IRA", AccountType::TraditionalIra)]);
         let row = |n, date: &str, account: &str, action, symbol: Option<&str>, q: Decimal, p: Decimal| {
             Trade::test_row(n, d(date), account, action, symbol, q, p)
         };

@@ -535,7 +535,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     use super::*;
-    use crate::ledger::types::{AccountInfo, Action, LotMethod, Trade};
+    use crate::ledger::types::{Action, LotMethod, Trade};
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -545,13 +545,7 @@ mod tests {
     /// 120 (T4, a short-term loss at 100) and in October 2026 at 80 (T5, a short-term gain);
     /// BND at 100. IRA: VTI at 50 and BND at 100. At 100 each: VTI 7,000, BND 3,000.
     fn ledger(extra: &[(u64, &str, &str, Action, &str, Decimal, Decimal)]) -> Ledger {
-        let mut l = Ledger::default();
-        for (label, account_type) in [("Brokerage", AccountType::Taxable), ("IRA", AccountType::TraditionalIra)] {
-            l.accounts.insert(
-                label.into(),
-                AccountInfo { label: label.into(), account_type, lot_method: LotMethod::Fifo, owner: None },
-            );
-        }
+        let mut l = Ledger::with_accounts(&[("Brokerage", AccountType::Taxable), ("IRA", AccountType::TraditionalIra)]);
         let row = |n, date: &str, account: &str, action, symbol: Option<&str>, q: Decimal, p: Decimal| {
             Trade::test_row(n, d(date), account, action, symbol, q, p)
         };
@@ -713,13 +707,7 @@ mod tests {
         const SYMBOLS: [&str; 3] = ["VTI", "BND", "VXUS"];
         const ACCOUNTS: [&str; 2] = ["Brokerage", "IRA"];
         const DATES: [&str; 6] = ["2019-03-01", "2021-06-01", "2024-02-01", "2026-03-02", "2026-11-10", "2026-11-25"];
-        let mut ledger = Ledger::default();
-        for (label, account_type) in [("Brokerage", AccountType::Taxable), ("IRA", AccountType::RothIra)] {
-            ledger.accounts.insert(
-                label.into(),
-                AccountInfo { label: label.into(), account_type, lot_method: LotMethod::Fifo, owner: None },
-            );
-        }
+        let mut ledger = Ledger::with_accounts(&[("Brokerage", AccountType::Taxable), ("IRA", AccountType::RothIra)]);
         let mut n = 0;
         let mut row = |date: &str, account: &str, action, symbol: Option<&str>, q: Decimal, p: Decimal| {
             n += 1;

@@ -1016,6 +1016,15 @@ pub async fn ledger_of(db: &Db, household: &str) -> Result<Option<Ledger>> {
     saved_ledger(db, generation, household).await
 }
 
+/// A household's ledger and one of its portfolios (by key) as the projection in service holds
+/// them, from one saved state; `None` when either is missing.
+pub async fn portfolio_of(db: &Db, household: &str, portfolio: &str) -> Result<Option<(Ledger, Portfolio)>> {
+    let Some(generation) = db.generation(Holdings::NAME).await? else { return Ok(None) };
+    let Some(bytes) = db.load_state(Holdings::NAME, generation, household).await? else { return Ok(None) };
+    let mut state = decode_state(household, &bytes)?;
+    Ok(state.portfolios.remove(portfolio).map(|p| (state.ledger, p)))
+}
+
 /// The ledger in a household's state saved in `generation`, if any.
 async fn saved_ledger(db: &Db, generation: i64, household: &str) -> Result<Option<Ledger>> {
     match db.load_state(Holdings::NAME, generation, household).await? {

@@ -38,6 +38,7 @@ pub mod monitoring;
 pub mod ops;
 pub mod performance;
 pub mod read;
+pub mod rebalance;
 pub mod reports;
 pub mod risk;
 pub mod rows;

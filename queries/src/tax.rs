@@ -204,6 +204,38 @@ async fn assess(
     Ok((e, income, status, seniors, given_carry))
 }
 
+/// The marginal (short-term, long-term) rates of `as_of`'s tax year (the latest year with a
+/// table when it has none), from the ledger's income of the year and what was given.
+pub(crate) async fn marginal_rates(
+    ledger: std::sync::Arc<domain::ledger::Ledger>,
+    as_of: chrono::NaiveDate,
+    given: &Given,
+) -> Result<(Decimal, Decimal), ReportError> {
+    use chrono::Datelike;
+    let latest = domain::tax::YEARS.last().map_or(as_of.year(), |t| t.year);
+    let year = if domain::tax::year(as_of.year()).is_ok() { as_of.year() } else { latest };
+    let (e, ..) = assess(ledger, year, given).await?;
+    Ok((e.marginal_ordinary, e.marginal_capital_gains))
+}
+
+/// The latest close on or before `as_of` of every symbol the ledger's rows name. A symbol
+/// without market data has no close: its lots are not valued (as the monitoring rules do).
+pub(crate) async fn closes(
+    db: &projections::db::Db,
+    ledger: &domain::ledger::Ledger,
+    as_of: chrono::NaiveDate,
+) -> std::collections::BTreeMap<String, Decimal> {
+    let mut closes = std::collections::BTreeMap::new();
+    for symbol in ledger.trades.iter().filter_map(|t| t.symbol.clone()).collect::<std::collections::BTreeSet<_>>() {
+        if let Some(close) =
+            crate::market::bars(db, &symbol, None, Some(as_of)).await.ok().and_then(|b| b.last().map(|b| b.close))
+        {
+            closes.insert(symbol, close);
+        }
+    }
+    closes
+}
+
 /// What a harvesting scan takes beside the household.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarvestRequest {
@@ -257,26 +289,13 @@ pub struct Harvest {
 /// latest closes on or before it, their losses valued at the marginal rates of its tax year
 /// (the latest year with a table when it has none).
 pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestRequest) -> Result<Harvest, ReportError> {
-    use chrono::Datelike;
     let ledger = std::sync::Arc::new(
         projections::holdings::ledger_of(db, household)
             .await?
             .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?,
     );
-    let latest = domain::tax::YEARS.last().map_or(r.as_of.year(), |t| t.year);
-    let year = if domain::tax::year(r.as_of.year()).is_ok() { r.as_of.year() } else { latest };
-    let (e, ..) = assess(ledger.clone(), year, &r.given).await?;
-    let rates = (e.marginal_ordinary, e.marginal_capital_gains);
-    let mut closes = std::collections::BTreeMap::new();
-    for symbol in ledger.trades.iter().filter_map(|t| t.symbol.clone()).collect::<std::collections::BTreeSet<_>>() {
-        // A symbol without market data has no close: its lots are not valued (as the monitoring
-        // rules do).
-        if let Some(close) =
-            crate::market::bars(db, &symbol, None, Some(r.as_of)).await.ok().and_then(|b| b.last().map(|b| b.close))
-        {
-            closes.insert(symbol, close);
-        }
-    }
+    let rates = marginal_rates(ledger.clone(), r.as_of, &r.given).await?;
+    let closes = closes(db, &ledger, r.as_of).await;
     let (as_of, settings, replacements) = (r.as_of, r.settings, r.replacements.clone());
     let found = tokio::task::spawn_blocking(move || {
         domain::harvest::scan(&ledger, &closes, as_of, &settings, rates, &replacements)

@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod bench;
 pub(crate) mod bench_alerts;
 pub(crate) mod bench_market;
+pub(crate) mod bench_tax;
 pub(crate) mod calendar;
 pub(crate) mod chart;
 pub(crate) mod goals;

@@ -83,6 +83,38 @@ pub(crate) enum PortfolioCmd {
     /// withdrawal for 30 years; computed now from the read models (caught up first), as the
     /// risk worker in `cairn serve` computes it.
     Risk(PortfolioReport),
+    /// A tax-aware rebalancing proposal (nothing is booked): the trades that bring every
+    /// asset back within the portfolio's drift threshold (halfway into its band) at the least
+    /// tax. New cash is invested first; then it sells lots at a loss in taxable accounts, then
+    /// in IRAs and other sheltered accounts, then long-term gains from the highest basis, and
+    /// short-term gains only with --short-term. Proceeds buy in their own account; nothing sold
+    /// at a loss in the last 30 days (or a share class of it) is bought. Each sale shows its
+    /// gain and tax at the year's marginal rates (from the ledger and --wages); the answer
+    /// shows the weights after, the remaining drift, and notes on what it could not do.
+    Rebalance {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        name: String,
+        /// New money to invest, in dollars.
+        #[arg(long, default_value = "0")]
+        cash: rust_decimal::Decimal,
+        /// The account the new money arrives in (the portfolio's first taxable account when
+        /// omitted).
+        #[arg(long)]
+        cash_account: Option<String>,
+        /// Allow realizing short-term gains.
+        #[arg(long)]
+        short_term: bool,
+        /// The trade date (default: today in New York).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Wages and other ordinary income of the year, for the marginal rates.
+        #[arg(long, default_value = "0")]
+        wages: rust_decimal::Decimal,
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::Format,
+    },
 }
 
 impl PortfolioCmd {
@@ -120,6 +152,27 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
         }
         read_cmd @ (PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_)) => {
             return read(&mut Reader::open(store, url).await?, read_cmd).await
+        }
+        PortfolioCmd::Rebalance { household, name, cash, cash_account, short_term, as_of, wages, format } => {
+            let mut reader = Reader::open(store, url).await?;
+            reader.ready("prices").await?;
+            reader.ready("holdings").await?;
+            let (h, p) = (domain::ledger::household_key(&household), domain::ledger::household_key(&name));
+            let request = queries::rebalance::RebalanceRequest {
+                as_of: as_of.unwrap_or_else(workers::market::intraday::today),
+                cash,
+                cash_account,
+                short_term,
+                given: queries::tax::Given { wages, ..Default::default() },
+            };
+            let answer = queries::rebalance::rebalance(&reader.db, &h, &p, &request)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("portfolio: no portfolio {name:?} in household {household:?}"))?;
+            match format {
+                super::Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+                f => super::out!("{}", super::with_newline(queries::rebalance::report(&answer).render(f.into())))?,
+            }
+            return Ok(());
         }
         PortfolioCmd::Create { at, accounts } => {
             let command =

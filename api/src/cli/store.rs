@@ -138,6 +138,21 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// The tax planners' engines in memory on generated households (built by the ledger's own
+    /// decider): the tax-loss harvesting scan over --households households of about --lots
+    /// lots each on every core (seconds beside the 2 s target), and --runs tax-aware rebalances
+    /// of one household of --rebalance-lots lots with new cash (p50/p99 ms beside 10 ms);
+    /// prints JSON.
+    Tax {
+        #[arg(long, default_value_t = 10_000)]
+        households: usize,
+        #[arg(long, default_value_t = 50)]
+        lots: usize,
+        #[arg(long, default_value_t = 200)]
+        rebalance_lots: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -272,6 +287,11 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             }
             BenchCommand::Alerts { households, symbols } => {
                 super::bench_alerts::alerts(&store, &scratch.url, households, symbols).await?.to_string()
+            }
+            BenchCommand::Tax { households, lots, rebalance_lots, runs } => {
+                tokio::task::spawn_blocking(move || super::bench_tax::tax(households, lots, rebalance_lots, runs))
+                    .await??
+                    .to_string()
             }
             BenchCommand::Fetch { symbols, years } => {
                 super::bench_market::fetch(&store, symbols, years).await?.to_string()

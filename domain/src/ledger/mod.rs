@@ -210,6 +210,24 @@ pub struct Ledger {
     pub goals: BTreeMap<String, Goal>,
 }
 
+#[cfg(test)]
+impl Ledger {
+    /// A ledger with these accounts (FIFO, no owner) and no rows, for tests.
+    pub(crate) fn with_accounts(accounts: &[(&str, AccountType)]) -> Self {
+        let mut l = Self::default();
+        for (label, account_type) in accounts {
+            let info = AccountInfo {
+                label: (*label).into(),
+                account_type: *account_type,
+                lot_method: LotMethod::Fifo,
+                owner: None,
+            };
+            l.accounts.insert((*label).into(), info);
+        }
+        l
+    }
+}
+
 impl Ledger {
     /// The currency the household's valuations and performance are reported in (`USD` unless
     /// set).

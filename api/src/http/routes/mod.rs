@@ -464,6 +464,27 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         get(households::risk),
     );
     add(
+        Op {
+            response: (200, Some(schema::<performance::RebalanceAnswer>)),
+            description: "A tax-aware rebalancing proposal (`cairn portfolio rebalance`; nothing is booked) on today's date in New York (or `as_of`'s day): the trades that bring every asset back within the portfolio's drift threshold (halfway into its band) at the least tax. New cash first; then sales of taxable lots at a loss, then of sheltered accounts' lots (and losses a recent purchase in a taxable account would wash), then long-term gains from the highest basis; short-term gains only with `short_term=true`. Proceeds buy in their own account; nothing sold at a loss in the last 30 days, or in the plan, is bought (IRC 1091). Each order with its lot, gain and tax at the year's marginal rates; the weights before and after, the remaining drift, cash left and notes on what could not be done. 404 for a portfolio the household does not have; 422 naming `cash_account` for an account outside the portfolio.",
+            ..read(
+                "/v1/households/{household}/portfolios/{portfolio}/rebalance",
+                "A tax-aware rebalancing proposal",
+                &[
+                    HOUSEHOLD,
+                    ("portfolio", "path", true, Kind::Text, "The portfolio's name."),
+                    ("cash", "query", false, Kind::Amount, "New money to invest, in dollars (0 when absent)."),
+                    ("cash_account", "query", false, Kind::Text, "The account the new money arrives in (the portfolio's first taxable account when absent)."),
+                    ("short_term", "query", false, Kind::Flag, "Allow realizing short-term gains (false when absent)."),
+                    ("wages", "query", false, Kind::Amount, "Wages and other ordinary income of the year, for the marginal rates (0 when absent)."),
+                    AS_OF,
+                    MIN_POSITION,
+                ],
+            )
+        },
+        get(performance::rebalance),
+    );
+    add(
         read(
             "/v1/households/{household}/events",
             "The audit trail: every event of the household, who and through what",

@@ -14,7 +14,7 @@ use super::households::{existed, reader, report_problem, Params, FOLLOWER};
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
-use crate::http::query::{Amount, Count, Day, Instant, Position, Query, Year};
+use crate::http::query::{Amount, Count, Day, Flag, Instant, Position, Query, Year};
 use crate::http::AppState;
 use event_store::EventStore as _;
 use projections::query::records;
@@ -635,6 +635,57 @@ pub async fn tax_schedule_d(
     let year = params.year.ok_or_else(|| Problem::field("year", "year: required (a tax year, 2024 to 2026)"))?.0;
     let schedule = queries::tax::schedule_d(&reader.db, &key, year).await.map_err(report_problem)?;
     Ok(Json(ScheduleDAnswer { position, as_of: reader.instant(), schedule }))
+}
+
+/// `GET /v1/households/{household}/portfolios/{portfolio}/rebalance`'s parameters (`cairn
+/// portfolio rebalance`'s options; the trade date is today in New York, or the day of `as_of`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RebalanceParams {
+    pub cash: Option<Amount>,
+    pub cash_account: Option<String>,
+    pub short_term: Option<Flag>,
+    pub wages: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::rebalance::Rebalance`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RebalanceAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub rebalance: queries::rebalance::Rebalance,
+}
+
+pub async fn rebalance(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, portfolio)): Path<(String, String)>,
+    Query(params): Query<RebalanceParams>,
+) -> Result<Json<RebalanceAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "rebalance", &["prices", "holdings"]).await?;
+    let request = queries::rebalance::RebalanceRequest {
+        as_of: reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day),
+        cash: params.cash.map(|a| a.0).unwrap_or_default(),
+        cash_account: params.cash_account,
+        short_term: params.short_term.is_some_and(|f| f.0),
+        given: queries::tax::Given { wages: params.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() },
+    };
+    let portfolio_key = domain::ledger::household_key(&portfolio);
+    let rebalance = queries::rebalance::rebalance(&reader.db, &key, &portfolio_key, &request)
+        .await
+        .map_err(report_problem)?
+        .ok_or_else(|| {
+            Problem::new(
+                crate::http::problem::ProblemKind::NotFound,
+                format!("no portfolio {portfolio:?} in household {household:?}"),
+            )
+        })?;
+    Ok(Json(RebalanceAnswer { position, as_of: reader.instant(), rebalance }))
 }
 
 /// `GET /v1/households/{household}/tax/harvest`'s parameters (`cairn tax harvest`'s options;

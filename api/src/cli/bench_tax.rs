@@ -1,0 +1,141 @@
+//! `cairn bench tax`: the tax planners' engines on generated households, in memory (the
+//! ledgers are built by the ledger's own decider from generated CSV rows, not read from a
+//! store): the tax-loss harvesting scan over many households on every core, and a tax-aware
+//! rebalance of one household with many lots.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use domain::ledger::{apply, decide, ImportOptions, Ledger, LedgerCommand};
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+const SYMBOLS: [&str; 6] = ["VTI", "VXUS", "BND", "VNQ", "VB", "BNDX"];
+
+/// A household's ledger from generated rows: a deposit in a taxable account and an IRA, then
+/// `lots` buys over two years across the symbols (a quarter of them in the IRA), and a sale now
+/// and then.
+fn household(seed: u64, lots: usize) -> anyhow::Result<Ledger> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut csv = String::from("trade_date,account,account_type,action,symbol,quantity,price,fees\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).expect("a date");
+    csv.push_str(&format!(
+        "{start},Brokerage,taxable,deposit,,1,10000000,0\n{start},IRA,traditional_ira,deposit,,1,10000000,0\n"
+    ));
+    for i in 0..lots {
+        let day = start + chrono::Duration::days((i * 700 / lots.max(1)) as i64 + 1);
+        let symbol = SYMBOLS[rng.gen_range(0..SYMBOLS.len())];
+        let account = if rng.gen_bool(0.25) { "IRA" } else { "Brokerage" };
+        let kind = if account == "IRA" { "traditional_ira" } else { "taxable" };
+        let price: f64 = rng.gen_range(50.0..150.0);
+        csv.push_str(&format!("{day},{account},{kind},buy,{symbol},{},{price:.2},0\n", rng.gen_range(1..40)));
+        if rng.gen_bool(0.05) {
+            csv.push_str(&format!("{day},{account},{kind},sell,{symbol},1,{:.2},0\n", price * 1.01));
+        }
+    }
+    let rows = commands::input::ledger::parse_csv(csv.as_bytes())?;
+    let command = LedgerCommand::Import {
+        household: format!("h{seed}"),
+        command_id: format!("bench-{seed}"),
+        file_sha256: String::new(),
+        rows,
+        options: ImportOptions { now: None, allow_duplicates: true, format: Some("csv") },
+    };
+    let events = decide(&Ledger::default(), &command)?;
+    Ok(events.into_iter().fold(Ledger::default(), apply))
+}
+
+fn closes(seed: u64) -> BTreeMap<String, Decimal> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    SYMBOLS
+        .iter()
+        .map(|s| {
+            (
+                (*s).to_owned(),
+                Decimal::from_f64_retain(rng.gen_range(60.0..140.0)).unwrap_or(Decimal::ONE_HUNDRED).round_dp(2),
+            )
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+/// The harvesting scan over `households` households of `lots` lots each (all cores), and
+/// `runs` rebalances of one household of `rebalance_lots` lots.
+pub(crate) fn tax(
+    households: usize,
+    lots: usize,
+    rebalance_lots: usize,
+    runs: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let built = Instant::now();
+    let ledgers: Vec<Ledger> =
+        (0..households as u64).into_par_iter().map(|i| household(i, lots)).collect::<anyhow::Result<_>>()?;
+    let setup = built.elapsed().as_secs_f64();
+    let closes = closes(7);
+    let settings = domain::harvest::Settings { min_loss: Decimal::from(100), min_share: Decimal::new(5, 2) };
+    let rates = (Decimal::new(24, 2), Decimal::new(15, 2));
+    let none = BTreeMap::new();
+    let scan = Instant::now();
+    let candidates: usize = ledgers
+        .par_iter()
+        .map(|l| domain::harvest::scan(l, &closes, as_of, &settings, rates, &none).map(|c| c.len()))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .sum();
+    let scan_seconds = scan.elapsed().as_secs_f64();
+    let open_lots: usize = ledgers.iter().map(|l| l.book(Some(as_of)).map_or(0, |b| b.lots.len())).sum();
+
+    let ledger = household(1_000_000, rebalance_lots)?;
+    let portfolio = domain::portfolio::Portfolio {
+        accounts: vec!["Brokerage".into(), "IRA".into()],
+        target: [("VTI", 40), ("VXUS", 20), ("BND", 25), ("VNQ", 5), ("VB", 5), ("BNDX", 5)]
+            .iter()
+            .map(|(s, w)| ((*s).to_owned(), Decimal::new(*w, 2)))
+            .collect(),
+        ..Default::default()
+    };
+    let classes = BTreeMap::new();
+    let request = domain::rebalance::Request {
+        as_of,
+        closes: &closes,
+        classes: &classes,
+        cash: Decimal::from(5000),
+        cash_account: None,
+        rates,
+        short_term: false,
+    };
+    let mut times = Vec::with_capacity(runs);
+    let mut orders = 0;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        orders = domain::rebalance::plan(&ledger, &portfolio, &request)?.orders.len();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let rebalance_lots_open = ledger.book(Some(as_of)).map_or(0, |b| b.lots.len());
+    Ok(serde_json::json!({
+        "cores": rayon::current_num_threads(),
+        "harvest": {
+            "households": households,
+            "open_lots": open_lots,
+            "candidates": candidates,
+            "seconds": scan_seconds,
+            "target_seconds": 2.0,
+            "households_per_sec": households as f64 / scan_seconds,
+            "setup_seconds": setup,
+        },
+        "rebalance": {
+            "open_lots": rebalance_lots_open,
+            "orders": orders,
+            "runs": times.len(),
+            "ms_p50": percentile(&times, 0.5),
+            "ms_p99": percentile(&times, 0.99),
+            "target_ms": 10.0,
+        },
+    }))
+}
