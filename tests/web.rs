@@ -439,7 +439,13 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(row[0][1], "$1,000.00");
     assert!(row[0][2].as_str().is_some_and(|p| p.starts_with("100")), "certain: {row}");
 
-    // The wash sale appears in the gains for 2026.
+    // The wash sale appears in the gains for 2026. (A member's birth date for the Roth plan below.)
+    cli(
+        &db.url,
+        dir.path(),
+        &["ledger", "member", "--household", "smith", "--name", "Sam", "--born", "1961-02-01"],
+        "",
+    );
     d.click("#nav-gains").await;
     d.clear("#gains-year").await;
     d.type_into("#gains-year", "2026").await;
@@ -488,6 +494,23 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let rights = edges["rights"].as_array().unwrap();
     assert!(rights.len() >= 3, "the heading, a row and the totals: {edges}");
     assert!(rights.iter().all(|r| r.as_f64().unwrap() <= 1280.0), "gain/loss in view: {edges}");
+
+    // A Roth conversion plan from the household's balances and the member's birth date (asked
+    // again until the server has followed the CLI's write).
+    let mut roth = String::new();
+    for _ in 0..100 {
+        d.click("#roth-run").await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        roth = d.text("#roth-summary").await.unwrap_or_default();
+        if roth.starts_with("a search over bracket ceilings") {
+            break;
+        }
+    }
+    assert!(roth.contains("after-tax wealth at the end"), "{roth}");
+    let years = d.execute("return document.querySelectorAll('#roth-table tbody tr').length;").await;
+    assert!(years.as_u64().is_some_and(|n| n >= 30), "to age 95: {years}");
+    let bars = d.execute("return document.querySelectorAll('#roth-chart rect').length;").await;
+    assert!(bars.as_u64().is_some_and(|n| n >= 60), "a conversion and a tax bar a year: {bars}");
 
     d.screenshot("web-gains.png").await;
 

@@ -629,9 +629,9 @@
     try {
       const r = await queryHousehold(`portfolios/${encodeURIComponent(name)}/rebalance`, params);
       const trades = r.orders.length;
-      const left = Object.entries(r.cash_left || {}).map(([a, c]) => `${c} in ${a}`).join(", ");
+      const left = Object.entries(r.cash_left || {}).map(([a, c]) => `${money(c)} in ${a}`).join(", ");
       $("rebalance-summary").textContent =
-        `${trades} trade${trades === 1 ? "" : "s"}, tax ${r.tax} (short-term gain ${r.short_term_gain}, long-term ${r.long_term_gain}); ` +
+        `${trades} trade${trades === 1 ? "" : "s"}, tax ${money(r.tax)} (short-term gain ${money(r.short_term_gain)}, long-term ${money(r.long_term_gain)}); ` +
         `largest drift ${r.max_drift_before} now, ${r.max_drift_after} after` +
         `${r.within ? ", every asset within its threshold" : ", still beyond the threshold"}.` +
         `${left ? ` Cash left: ${left}.` : ""}${r.notes.length ? ` ${r.notes.join(" ")}` : ""}`;
@@ -670,11 +670,63 @@
       return;
     }
     if (!current()) return;
-    const loss = d.deductible_loss ? ` The loss deductible this year is ${d.deductible_loss}.` : "";
+    const loss = d.deductible_loss ? ` The loss deductible this year is ${money(d.deductible_loss)}.` : "";
     $("schedule-d-summary").textContent =
-      `Net short-term ${d.net_short_term} (after ${d.short_term_carryover} carried in), ` +
-      `net long-term ${d.net_long_term} (after ${d.long_term_carryover}): ${d.net} in all.${loss}`;
+      `Net short-term ${money(d.net_short_term)} (after ${money(d.short_term_carryover)} carried in), ` +
+      `net long-term ${money(d.net_long_term)} (after ${money(d.long_term_carryover)}): ${money(d.net)} in all.${loss}`;
     renderTable($("schedule-d-table"), { position: d.position, as_of: d.as_of, columns: SCHEDULE_D_COLUMNS, rows: d.lines });
+  }
+
+  const ROTH_COLUMNS = [
+    { name: "year", kind: "integer" }, { name: "age", kind: "integer" }, { name: "rmd", kind: "money" },
+    { name: "conversion", kind: "money" }, { name: "taxable_income", kind: "money" }, { name: "bracket", kind: "percent" },
+    { name: "tax", kind: "money" }, { name: "baseline_tax", kind: "money" }, { name: "irmaa_tier", kind: "integer" },
+    { name: "penalty_free_from", kind: "integer" }, { name: "traditional", kind: "money" }, { name: "roth", kind: "money" },
+  ];
+
+  /** A Roth conversion plan (GET …/tax/roth): the summary in words, a chart and the years. */
+  async function planRoth() {
+    const strategy = $("roth-strategy").value;
+    const params = { strategy };
+    if (strategy === "bracket") params.bracket = $("roth-bracket").value;
+    try {
+      const r = await queryHousehold("tax/roth", params);
+      $("roth-summary").textContent =
+        `${r.method}: ${money(r.plan.converted)} converted, lifetime tax ${money(r.plan.lifetime_tax)} (converting nothing: ` +
+        `${money(r.baseline.lifetime_tax)}), after-tax wealth at the end ${money(r.plan.after_tax_wealth)} against ` +
+        `${money(r.baseline.after_tax_wealth)}: ${money(r.advantage)} more (${money(r.advantage_today)} in today's dollars).`;
+      const rows = r.plan.years.map((y, i) => Object.assign({}, y, { baseline_tax: r.baseline.years[i].tax }));
+      renderRothChart($("roth-chart"), rows);
+      renderTable($("roth-table"), { position: r.position, as_of: r.as_of, columns: ROTH_COLUMNS, rows });
+    } catch (err) {
+      $("roth-summary").textContent = problemMessage(err);
+      $("roth-table").replaceChildren();
+      $("roth-chart").replaceChildren();
+    }
+  }
+
+  /** Bars of each year's conversion and tax, and the tax of converting nothing as a line. */
+  function renderRothChart(chart, rows) {
+    chart.replaceChildren();
+    const height = 220;
+    const top = Math.max(1, ...rows.flatMap((r) => [fraction(r.conversion), fraction(r.tax), fraction(r.baseline_tax)]));
+    const left = 60;
+    const step = rows.length ? (CHART.width - left - 10) / rows.length : 0;
+    const y = (v) => 10 + (1 - (fraction(v) || 0) / top) * (height - 40);
+    const base = y(0);
+    chart.append(svg("text", { x: 0, y: 16, class: "chart-axis" }, `$${Math.round(top).toLocaleString()}`));
+    chart.append(svg("line", { x1: left, y1: base, x2: CHART.width - 10, y2: base, class: "chart-grid" }));
+    const points = [];
+    rows.forEach((r, i) => {
+      const x = left + i * step;
+      chart.append(svg("rect", { x, y: y(r.conversion), width: step * 0.45, height: base - y(r.conversion), class: "roth-conversion" }));
+      chart.append(svg("rect", { x: x + step * 0.45, y: y(r.tax), width: step * 0.45, height: base - y(r.tax), class: "roth-tax" }));
+      points.push(`${x + step * 0.45},${y(r.baseline_tax)}`);
+      if (i % 5 === 0) chart.append(svg("text", { x, y: height - 8, class: "chart-axis" }, String(r.year)));
+    });
+    chart.append(svg("polyline", { points: points.join(" "), class: "roth-baseline", fill: "none" }));
+    chart.setAttribute("viewBox", `0 0 ${CHART.width} ${height}`);
+    chart.setAttribute("height", String(height));
   }
 
   /** The year's Form 8949 rows as a TXF file (GET …/reports/gains?format=txf), saved by the browser. */
@@ -2673,6 +2725,10 @@
     $("asof-clear").addEventListener("click", () => setAsOf(null));
     $("performance-form").addEventListener("submit", onBenchmarkSubmit);
     $("gains-txf").addEventListener("click", downloadTxf);
+    $("roth-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      planRoth();
+    });
     $("rebalance-form").addEventListener("submit", (e) => {
       e.preventDefault();
       proposeRebalance();

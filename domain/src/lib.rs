@@ -42,6 +42,9 @@
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
+//! - [`roth`]: Roth conversion planning year by year (bracket or IRMAA ceilings, or a search
+//!   over them) against converting nothing: RMDs, taxable Social Security, IRMAA, the five-year
+//!   rule and after-tax wealth at the horizon.
 //! - [`rmd`]: required minimum distributions: the IRS Uniform Lifetime Table and the
 //!   SECURE 2.0 start ages by date of birth (data tables with sources).
 //!
@@ -72,6 +75,7 @@ pub mod quality;
 pub mod rebalance;
 pub mod report;
 pub mod rmd;
+pub mod roth;
 pub mod streams;
 pub mod tax;
 pub mod user;

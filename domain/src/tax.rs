@@ -505,21 +505,14 @@ pub fn estimate(tax_year: i32, filer: Filer, income: &Income) -> Result<Estimate
     Ok(e)
 }
 
-fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
+/// The standard deduction (with the additional amounts for 65 and blind) and the senior
+/// deduction (2025–2028, phased out above its threshold by `agi`) of `filer` in `t`'s year.
+fn standard_and_senior(t: &YearTable, filer: Filer, agi: Decimal) -> (Decimal, Decimal) {
     let schedule = Schedule::of(filer.status);
-    let s = schedule as usize;
-    // Schedule D: this year's net gains after last year's carryovers.
-    let net_short = income.short_term - income.carryover_short;
-    let net_long = income.long_term - income.carryover_long;
-    let total = net_short + net_long;
-    let limit = usd(LOSS_LIMIT[s]);
-    let capital = if total >= Decimal::ZERO { total } else { total.max(-limit) };
-    let agi = income.ordinary + income.interest + income.ordinary_dividends + capital;
-    // Deductions.
     let count = Decimal::from(filer.seniors + filer.blind);
     let (married_add, other_add) = t.additional;
     let additional = usd(if schedule.married(filer.status) { married_add } else { other_add }) * count;
-    let standard = usd(t.standard_deduction[s]) + additional;
+    let standard = usd(t.standard_deduction[schedule as usize]) + additional;
     let senior = if (SENIOR_DEDUCTION.first_year..=SENIOR_DEDUCTION.last_year).contains(&t.year)
         && filer.status != FilingStatus::MarriedFilingSeparately
     {
@@ -533,6 +526,100 @@ fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
     } else {
         Decimal::ZERO
     };
+    (standard, senior)
+}
+
+/// Taxable income and income tax when all of `agi` is ordinary income (wages, pensions, IRA
+/// distributions and conversions, taxable Social Security) and the standard deduction is
+/// taken: what a projection of retirement income needs, without the whole [`estimate`].
+pub fn ordinary_tax(t: &YearTable, filer: Filer, agi: Decimal) -> (Decimal, Decimal) {
+    let (standard, senior) = standard_and_senior(t, filer, agi);
+    let taxable = (agi - standard - senior).max(Decimal::ZERO);
+    (taxable, cents(bracket_tax(t, Schedule::of(filer.status), taxable)))
+}
+
+/// §86(c): the base amount and adjusted base amount of Social Security benefits' taxation
+/// (statutory, not indexed): $32,000 and $44,000 on a joint return; zero for a married person
+/// filing separately who lived with the spouse at any time of the year (taken here for every
+/// separate return); $25,000 and $34,000 otherwise.
+fn social_security_bases(status: FilingStatus) -> (Decimal, Decimal) {
+    match status {
+        FilingStatus::MarriedFilingJointly => (usd(32_000), usd(44_000)),
+        FilingStatus::MarriedFilingSeparately => (Decimal::ZERO, Decimal::ZERO),
+        _ => (usd(25_000), usd(34_000)),
+    }
+}
+
+/// The taxable part of a year's Social Security `benefits` (IRC §86, as Worksheet 1 of IRS
+/// Publication 915 computes it) for a filer whose other income is `other` (AGI without the
+/// benefits, plus tax-exempt interest): nothing while the provisional income (other income
+/// plus half the benefits) is at most the base amount; then half of what it exceeds the base
+/// by, up to half the benefits, until the adjusted base; beyond it 85% of the excess plus the
+/// smaller of that half and half the band; never more than 85% of the benefits.
+pub fn taxable_social_security(status: FilingStatus, benefits: Decimal, other: Decimal) -> Decimal {
+    if benefits <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    let (base, adjusted) = social_security_bases(status);
+    let half = benefits / Decimal::TWO; // line 2
+    let provisional = other + half; // lines 3-8
+    let over = provisional - base; // line 9
+    if over <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    let band = adjusted - base; // line 10
+    let beyond = (over - band).max(Decimal::ZERO); // line 11
+    let within = over.min(band) / Decimal::TWO; // lines 12-13
+    let first = half.min(within); // line 14
+    let total = first + beyond * pct(85, 2); // lines 15-16
+    cents(total.min(benefits * pct(85, 2))) // lines 17-18
+}
+
+/// The table of `year`: cairn's own when it has one, else the latest one with every dollar
+/// amount (brackets, deductions, rate tops, IRMAA bounds and premiums) grown by `inflation` a
+/// year and rounded to the dollar (premiums to the cent), for projections. The IRS rounds its
+/// indexed amounts down to $25 or $50 steps, so a projected year is near, not exact.
+pub fn projected(year: i32, inflation: Decimal) -> YearTable {
+    if let Some(t) = YEARS.iter().find(|t| t.year == year) {
+        return *t;
+    }
+    let latest = YEARS[YEARS.len() - 1];
+    let years = u32::try_from(year - latest.year).unwrap_or(0);
+    let factor = (0..years).fold(Decimal::ONE, |f, _| f * (Decimal::ONE + inflation));
+    let grow = |n: u32| (Decimal::from(n) * factor).round().to_u32().unwrap_or(n);
+    let grow_all = |a: &[u32]| a.iter().map(|n| grow(*n)).collect::<Vec<_>>();
+    let mut t = latest;
+    t.year = year;
+    t.source = "the latest table, its amounts grown by the plan's inflation";
+    for (row, from) in t.brackets.iter_mut().zip(latest.brackets) {
+        row.copy_from_slice(&grow_all(&from));
+    }
+    t.standard_deduction.copy_from_slice(&grow_all(&latest.standard_deduction));
+    t.additional = (grow(latest.additional.0), grow(latest.additional.1));
+    t.zero_rate_top.copy_from_slice(&grow_all(&latest.zero_rate_top));
+    t.fifteen_rate_top.copy_from_slice(&grow_all(&latest.fifteen_rate_top));
+    let m = &mut t.irmaa;
+    m.part_b_standard = grow(latest.irmaa.part_b_standard);
+    m.bounds_single.copy_from_slice(&grow_all(&latest.irmaa.bounds_single));
+    m.bounds_joint.copy_from_slice(&grow_all(&latest.irmaa.bounds_joint));
+    m.separate_top = grow(latest.irmaa.separate_top);
+    m.part_b.copy_from_slice(&grow_all(&latest.irmaa.part_b));
+    m.part_d.copy_from_slice(&grow_all(&latest.irmaa.part_d));
+    t
+}
+
+fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
+    let schedule = Schedule::of(filer.status);
+    let s = schedule as usize;
+    // Schedule D: this year's net gains after last year's carryovers.
+    let net_short = income.short_term - income.carryover_short;
+    let net_long = income.long_term - income.carryover_long;
+    let total = net_short + net_long;
+    let limit = usd(LOSS_LIMIT[s]);
+    let capital = if total >= Decimal::ZERO { total } else { total.max(-limit) };
+    let agi = income.ordinary + income.interest + income.ordinary_dividends + capital;
+    // Deductions.
+    let (standard, senior) = standard_and_senior(t, filer, agi);
     let deductions = standard.max(income.itemized) + senior;
     let before_floor = agi - deductions;
     let taxable = before_floor.max(Decimal::ZERO);
@@ -604,6 +691,46 @@ mod tests {
 
     fn wages(amount: Decimal) -> Income {
         Income { ordinary: amount, ..Income::default() }
+    }
+
+    /// IRS Publication 915's example of a joint return (2024): benefits of 7,500 and 3,500, a
+    /// taxable pension of 22,800 and 500 of interest: provisional income 23,300 + 5,500 =
+    /// 28,800, not more than the 32,000 base: none taxable. Then the worksheet at its kinks, on
+    /// 30,000 of benefits.
+    #[test]
+    fn social_security_is_taxed_by_publication_915s_worksheet() {
+        let joint = FilingStatus::MarriedFilingJointly;
+        assert_eq!(taxable_social_security(joint, dec!(11000), dec!(23300)), dec!(0));
+        // At the base (17,000 + 15,000 = 32,000): none; at the adjusted base (44,000): half
+        // the 12,000 band; 10,000 beyond it: 85% of that more; far beyond: 85% of the benefits.
+        assert_eq!(taxable_social_security(joint, dec!(30000), dec!(17000)), dec!(0));
+        assert_eq!(taxable_social_security(joint, dec!(30000), dec!(29000)), dec!(6000));
+        assert_eq!(taxable_social_security(joint, dec!(30000), dec!(39000)), dec!(14500));
+        assert_eq!(taxable_social_security(joint, dec!(30000), dec!(200000)), dec!(25500));
+        // Below the adjusted base, half the excess is capped at half the benefits: single,
+        // 4,000 of benefits, 32,000 other: 34,000 provisional, 9,000 over, half 4,500 > 2,000.
+        assert_eq!(taxable_social_security(FilingStatus::Single, dec!(4000), dec!(32000)), dec!(2000));
+        // Single at 20,000 + 10,000 = 30,000: half of 5,000.
+        assert_eq!(taxable_social_security(FilingStatus::Single, dec!(20000), dec!(20000)), dec!(2500));
+        // Married filing separately (living together): no base, 85% from the first dollar.
+        assert_eq!(taxable_social_security(FilingStatus::MarriedFilingSeparately, dec!(20000), dec!(1000)), dec!(9350));
+    }
+
+    /// A year without a table is the latest grown by inflation; a year with one is its own.
+    #[test]
+    fn a_projected_year_grows_the_latest_table() {
+        let latest = YEARS[YEARS.len() - 1];
+        assert_eq!(projected(latest.year, dec!(0.05)), latest);
+        let later = projected(latest.year + 2, dec!(0.02));
+        let grown = |n: u32| (Decimal::from(n) * dec!(1.0404)).round().to_u32().unwrap();
+        assert_eq!(later.standard_deduction[0], grown(latest.standard_deduction[0]));
+        assert_eq!(later.brackets[1][3], grown(latest.brackets[1][3]));
+        assert_eq!(later.irmaa.bounds_joint[0], grown(latest.irmaa.bounds_joint[0]));
+        assert_eq!(later.year, latest.year + 2);
+        // The ordinary tax of a projection agrees with the whole estimate on wages alone.
+        let filer = Filer { status: FilingStatus::Single, seniors: 0, blind: 0 };
+        let e = estimate(latest.year, filer, &wages(dec!(87654))).unwrap();
+        assert_eq!(ordinary_tax(&latest, filer, dec!(87654)), (e.taxable_income, e.income_tax));
     }
 
     /// 2024, single, $50,000 of wages: taxable 50,000 − 14,600 = 35,400; tax 10% of 11,600

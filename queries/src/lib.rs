@@ -41,5 +41,6 @@ pub mod read;
 pub mod rebalance;
 pub mod reports;
 pub mod risk;
+pub mod roth;
 pub mod rows;
 pub mod tax;

@@ -75,6 +75,27 @@ pub(crate) enum TaxCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// A Roth conversion plan against converting nothing, year by year to the owner's age 95
+    /// (or the plan's end_age): RMDs, conversions, taxable Social Security, the tax and what
+    /// conversions add to it, IRMAA two years later, the five-year rule, and after-tax wealth
+    /// at the horizon (traditional money at the heirs' rate). PLAN.toml may set start_year,
+    /// end_age, born, spouse_born, status, traditional, roth, taxable, growth, inflation, wages,
+    /// wages_until, other_income, social_security, social_security_from, strategy (none,
+    /// bracket with bracket = 0.22, irmaa with irmaa_tier = 0, or optimize: the default, a
+    /// search over bracket ceilings year by year), convert_until and heirs_rate; balances,
+    /// filing status and birth dates come from the household when left out.
+    Roth {
+        #[arg(long)]
+        household: String,
+        /// The plan (TOML); the household's figures and the defaults without one.
+        #[arg(long)]
+        plan: Option<std::path::PathBuf>,
+        /// Write a chart of the yearly conversions and taxes (SVG) here.
+        #[arg(long)]
+        chart: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Schedule D of a year from the ledger: the Form 8949 rows totalled by box (lines 1a, 1b,
     /// 2, 3 short-term, 8a, 8b, 9, 10 long-term; box A and D rows without an adjustment on 1a
     /// and 8a, as the instructions' Exception 1 allows), the losses carried in from earlier
@@ -92,6 +113,30 @@ pub(crate) enum TaxCmd {
 
 pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<()> {
     match cmd {
+        TaxCmd::Roth { household, plan, chart, format } => {
+            use chrono::Datelike;
+            let input: queries::roth::RothInput = match &plan {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => queries::roth::RothInput::default(),
+            };
+            let mut reader = queries::read::Reader::open(store, url).await?;
+            reader.ready("prices").await?;
+            reader.ready("holdings").await?;
+            let key = domain::ledger::household_key(&household);
+            let this_year = workers::market::intraday::today().year();
+            let answer = queries::roth::roth(&reader.db, &key, &input, this_year).await?;
+            if let Some(path) = chart {
+                super::chart::roth(&answer, &path)?;
+            }
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+                f => out!("{}", with_newline(queries::roth::report(&answer).render(f.into())))?,
+            }
+        }
         TaxCmd::ScheduleD { household, year, format } => {
             let mut reader = queries::read::Reader::open(store, url).await?;
             reader.ready("prices").await?;

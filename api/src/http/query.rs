@@ -46,6 +46,10 @@ pub enum Kind {
     Amount,
     /// A small count: 0, 1 or 2.
     Count,
+    /// A fraction from 0 to 1 with at most six decimals (a rate: 0.05 for 5%).
+    Rate,
+    /// An age in whole years, 0 to 120.
+    Age,
 }
 
 impl Kind {
@@ -65,6 +69,8 @@ impl Kind {
             Self::OneOf(words) => json!({ "type": "string", "enum": words }),
             Self::Amount => json!({ "type": "string", "pattern": AMOUNT_PATTERN }),
             Self::Count => json!({ "type": "integer", "minimum": 0, "maximum": 2 }),
+            Self::Rate => json!({ "type": "string", "pattern": RATE_PATTERN }),
+            Self::Age => json!({ "type": "integer", "minimum": 0, "maximum": 120 }),
             Self::Role => {
                 use domain::user::Role;
                 let names: Vec<&str> = Role::ALL.iter().filter(|r| **r != Role::Client).map(|r| r.as_str()).collect();
@@ -76,6 +82,17 @@ impl Kind {
 
 /// What an amount parameter looks like.
 pub const AMOUNT_PATTERN: &str = r"^[0-9]{1,12}(\.[0-9]{1,2})?$";
+
+/// What a rate parameter looks like.
+pub const RATE_PATTERN: &str = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$";
+
+/// A fraction from 0 to 1 (`Kind::Rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub rust_decimal::Decimal);
+
+/// An age (`Kind::Age`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub u32);
 
 /// An amount of dollars (`Kind::Amount`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +191,27 @@ parsed!(
     "an amount of dollars (digits, at most two decimals)"
 );
 parsed!(Count, |t: &str| matches!(t, "0" | "1" | "2").then(|| t.parse().ok()).flatten(), "0, 1 or 2");
+parsed!(
+    Rate,
+    |t: &str| {
+        let (whole, decimals) = t.split_once('.').unwrap_or((t, ""));
+        let fits = matches!(whole, "0" | "1")
+            && decimals.len() <= 6
+            && decimals.bytes().all(|b| b.is_ascii_digit())
+            && !(t.contains('.') && decimals.is_empty())
+            && (whole == "0" || decimals.bytes().all(|b| b == b'0'));
+        fits.then(|| t.parse().ok()).flatten()
+    },
+    "a fraction from 0 to 1 (0.05 for 5%)"
+);
+parsed!(
+    Age,
+    |t: &str| (t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.parse().ok())
+        .flatten()
+        .filter(|&a| a <= 120),
+    "an age in whole years (0 to 120)"
+);
 parsed!(
     Flag,
     |t: &str| match t {

@@ -289,6 +289,39 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::tax_estimate),
         );
+        const ROTH: &[Param] = &[
+            HOUSEHOLD,
+            ("strategy", "query", false, Kind::OneOf(performance::ROTH_STRATEGIES), "none, bracket (fill `bracket` every year), irmaa (stay within `irmaa_tier`) or optimize (the default: a search over bracket ceilings year by year)."),
+            ("bracket", "query", false, Kind::Rate, "The bracket rate to fill: 0.1, 0.12, 0.22, 0.24, 0.32 or 0.35."),
+            ("irmaa_tier", "query", false, Kind::OneOf(performance::IRMAA_TIERS), "The IRMAA tier to stay within (0: the standard premium)."),
+            ("start_year", "query", false, Kind::Year, "The first year (this year when absent)."),
+            ("end_age", "query", false, Kind::Age, "The owner's last age projected (95 when absent)."),
+            ("born", "query", false, Kind::Day, "The owner's birth date (the household's oldest member's when absent)."),
+            ("spouse_born", "query", false, Kind::Day, "The spouse's (on a joint return, the next member's when absent)."),
+            ("status", "query", false, Kind::OneOf(performance::STATUSES), "The filing status (the ledger's when absent)."),
+            ("traditional", "query", false, Kind::Amount, "Traditional balance (the household's traditional IRAs, 401(k)s, 403(b)s, SEP and SIMPLE IRAs at the latest closes when absent)."),
+            ("roth", "query", false, Kind::Amount, "Roth balance (the household's Roth accounts when absent)."),
+            ("taxable", "query", false, Kind::Amount, "Taxable balance (the household's taxable accounts when absent)."),
+            ("growth", "query", false, Kind::Rate, "Nominal return a year (0.05)."),
+            ("inflation", "query", false, Kind::Rate, "Inflation a year (0.025): grows Social Security and the tax tables after cairn's last."),
+            ("wages", "query", false, Kind::Amount, "Wages a year, in the first year's dollars."),
+            ("wages_until", "query", false, Kind::Year, "The last year with wages."),
+            ("other_income", "query", false, Kind::Amount, "Other ordinary income a year."),
+            ("social_security", "query", false, Kind::Amount, "Social Security benefits a year, in the first year's dollars."),
+            ("social_security_from", "query", false, Kind::Year, "The first year of benefits."),
+            ("convert_until", "query", false, Kind::Year, "No conversions after this year."),
+            ("heirs_rate", "query", false, Kind::Rate, "The heirs' tax rate on traditional money left (0.24)."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::RothAnswer>)),
+                description: "A Roth conversion plan (`cairn tax roth`) against converting nothing: year by year to the horizon age, the RMD (Uniform Lifetime Table, start age by birth date), the conversion (to the top of a bracket, within an IRMAA tier, or chosen by the search), taxable Social Security (IRC 86), the tax and what the RMD and conversion add to it (paid from the RMD, then taxable money, then withheld from the conversion with the 10% additional tax before 59 1/2), IRMAA surcharges two years later, the year converted money is penalty-free (five-year rule), and the balances; after-tax wealth at the horizon (traditional money at the heirs' rate), lifetime tax and IRMAA, nominal and in the first year's dollars. Balances, filing status and birth dates come from the household unless given. 422 naming the field for a bad plan.",
+                ..read("/v1/households/{household}/tax/roth", "A Roth conversion plan", ROTH)
+            },
+            get(performance::tax_roth),
+        );
         const SCHEDULE_D: &[Param] =
             &[HOUSEHOLD, ("year", "query", true, Kind::Year, "The tax year: 2024, 2025 or 2026."), AS_OF, MIN_POSITION];
         add(

@@ -14,7 +14,7 @@ use super::households::{existed, reader, report_problem, Params, FOLLOWER};
 use crate::http::auth::Principal;
 use crate::http::authz::{self, Need};
 use crate::http::problem::Problem;
-use crate::http::query::{Amount, Count, Day, Flag, Instant, Position, Query, Year};
+use crate::http::query::{Age, Amount, Count, Day, Flag, Instant, Position, Query, Rate, Year};
 use crate::http::AppState;
 use event_store::EventStore as _;
 use projections::query::records;
@@ -686,6 +686,93 @@ pub async fn rebalance(
             )
         })?;
     Ok(Json(RebalanceAnswer { position, as_of: reader.instant(), rebalance }))
+}
+
+/// `GET /v1/households/{household}/tax/roth`'s parameters: a plan's fields
+/// ([`queries::roth::RothInput`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RothParams {
+    pub start_year: Option<Year>,
+    pub end_age: Option<Age>,
+    pub born: Option<Day>,
+    pub spouse_born: Option<Day>,
+    pub status: Option<String>,
+    pub traditional: Option<Amount>,
+    pub roth: Option<Amount>,
+    pub taxable: Option<Amount>,
+    pub growth: Option<Rate>,
+    pub inflation: Option<Rate>,
+    pub wages: Option<Amount>,
+    pub wages_until: Option<Year>,
+    pub other_income: Option<Amount>,
+    pub social_security: Option<Amount>,
+    pub social_security_from: Option<Year>,
+    pub strategy: Option<String>,
+    pub bracket: Option<Rate>,
+    pub irmaa_tier: Option<String>,
+    pub convert_until: Option<Year>,
+    pub heirs_rate: Option<Rate>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::roth::Roth`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RothAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub roth: queries::roth::Roth,
+}
+
+/// The strategies of a Roth plan.
+pub const ROTH_STRATEGIES: &[&str] = &["none", "bracket", "irmaa", "optimize"];
+/// The IRMAA tiers a plan can stay within.
+pub const IRMAA_TIERS: &[&str] = &["0", "1", "2", "3", "4"];
+
+pub async fn tax_roth(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(q): Query<RothParams>,
+) -> Result<Json<RothAnswer>, Problem> {
+    use chrono::Datelike;
+    let base = Params { as_of: q.as_of, min_position: q.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "roth plan", &["prices", "holdings"]).await?;
+    let irmaa_tier = q
+        .irmaa_tier
+        .map(|t| {
+            t.parse::<u8>().ok().filter(|t| *t <= 4).ok_or_else(|| Problem::field("irmaa_tier", "irmaa_tier: 0 to 4"))
+        })
+        .transpose()?;
+    let input = queries::roth::RothInput {
+        start_year: q.start_year.map(|y| y.0),
+        end_age: q.end_age.map(|a| a.0),
+        born: q.born.map(|d| d.0),
+        spouse_born: q.spouse_born.map(|d| d.0),
+        status: q.status,
+        traditional: q.traditional.map(|a| a.0),
+        roth: q.roth.map(|a| a.0),
+        taxable: q.taxable.map(|a| a.0),
+        growth: q.growth.map(|r| r.0),
+        inflation: q.inflation.map(|r| r.0),
+        wages: q.wages.map(|a| a.0),
+        wages_until: q.wages_until.map(|y| y.0),
+        other_income: q.other_income.map(|a| a.0),
+        social_security: q.social_security.map(|a| a.0),
+        social_security_from: q.social_security_from.map(|y| y.0),
+        strategy: q.strategy,
+        bracket: q.bracket.map(|r| r.0),
+        irmaa_tier,
+        convert_until: q.convert_until.map(|y| y.0),
+        heirs_rate: q.heirs_rate.map(|r| r.0),
+    };
+    let this_year =
+        reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day).year();
+    let roth = queries::roth::roth(&reader.db, &key, &input, this_year).await.map_err(report_problem)?;
+    Ok(Json(RothAnswer { position, as_of: reader.instant(), roth }))
 }
 
 /// `GET /v1/households/{household}/tax/harvest`'s parameters (`cairn tax harvest`'s options;
