@@ -1341,6 +1341,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "base-currency") => json!({ "currency": "USD" }),
         ("post", "portfolios") => json!({ "name": format!("p-{tag}"), "accounts": ["side"] }),
         ("put", "targets") => json!({ "targets": { "VTI": "1" } }),
+        ("post", "rebalance") => json!({}),
         ("post", "users") => json!({ "name": "New", "email": format!("new-{tag}@example.com") }),
         ("post", "roles") => json!({ "role": "advisor" }),
         ("post", "households") => json!({ "household": "smith" }),

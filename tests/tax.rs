@@ -356,7 +356,7 @@ const REBALANCE: &str = "trade_date,account,account_type,action,symbol,quantity,
     2020-01-02,IRA,traditional_ira,buy,BND,20,100,0,\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_books_nothing() {
+async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_books_only_when_accepted() {
     for db in all_backends("rebalance").await {
         let (dir, env) = smith(&db.url, REBALANCE);
         let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
@@ -434,6 +434,35 @@ async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_book
         assert_eq!(status, 404, "{body}");
         let (status, body) = get("portfolios/core/rebalance?cash=100&cash_account=Elsewhere").await;
         assert_eq!((status, body["field"].as_str()), (422, Some("cash_account")), "{body}");
+
+        // Accepted: the orders become ledger rows, all at once, and the next proposal has
+        // nothing left to do. Over HTTP (2/98 with short-term gains) ...
+        let post = http
+            .post(format!("{base}/v1/households/smith/portfolios/core/rebalance"))
+            .bearer_auth(&ana)
+            .json(&serde_json::json!({ "short_term": true, "wages": "100000" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(post.status().as_u16(), 201);
+        let posted: Value = post.json().await.unwrap();
+        let ids = posted["recorded"]["trade_ids"].as_array().map_or(0, Vec::len);
+        assert!(ids > 0 && ids == posted["orders"].as_array().unwrap().len(), "{posted}");
+        let at = posted["recorded"]["last_position"].as_u64().unwrap();
+        let (_, after) =
+            get(&format!("portfolios/core/rebalance?wages=100000&short_term=true&min_position={at}")).await;
+        assert_eq!(
+            (after["orders"].as_array().map(Vec::len), after["within"].as_bool()),
+            (Some(0), Some(true)),
+            "{after}"
+        );
+        // ... and by the CLI: new cash buys BND only (VTI was sold at a loss today).
+        let booked = rebalance(&["--cash", "1000", "--accept"]);
+        let orders = booked["orders"].as_array().unwrap();
+        assert!(!orders.is_empty() && orders.iter().all(|o| o["side"] == "buy" && o["symbol"] == "BND"), "{booked}");
+        assert_eq!(booked["recorded"]["trade_ids"].as_array().map(Vec::len), Some(orders.len()));
+        let audit = cli(&["audit", "changes", "--from", "2000-01-01", "--to", "2999-01-01", "--format", "csv"]);
+        assert!(audit.contains("rebalance"), "the rows say where they came from");
     }
 }
 

@@ -42,6 +42,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The ids (`T<n>`) of the rows recorded, in order.
+    pub fn trade_ids(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                LedgerEvent::TradeRecorded(t) => Some(t.trade_id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn wash_sales_adjusted(&self) -> usize {
         self.events.iter().filter(|e| matches!(e, LedgerEvent::WashSaleAdjusted(_))).count()
     }
@@ -183,6 +194,20 @@ pub async fn record_row<S: EventStore>(
     let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false, format: None };
     let command_id = command_uuid.to_string();
     record(cx, household, request, vec![row], options, command_id, expected, command_uuid, caller).await
+}
+
+/// Records rows made by cairn itself (an accepted rebalance or harvest) in one command: all of
+/// them or, when one is refused, none.
+pub async fn record_rows<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    rows: Vec<domain::ledger::RowInput>,
+    request: &[u8],
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let options = ImportOptions { now: Some(chrono::Utc::now()), allow_duplicates: false, format: None };
+    let id = Uuid::now_v7();
+    record(cx, household, request, rows, options, id.to_string(), None, id, caller).await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -104,6 +104,45 @@ pub struct Order {
     pub note: Option<String>,
 }
 
+impl Order {
+    /// The ledger row that books this order on `date` at its price: a sale is of its lot by
+    /// specific identification, so the gain booked is the one shown.
+    pub fn row(&self, date: NaiveDate, line: u64, description: &str) -> crate::ledger::RowInput {
+        use crate::ledger::types::{Action, LotMethod};
+        let sale = self.side == Side::Sell;
+        crate::ledger::RowInput {
+            line,
+            trade_date: date,
+            account: self.account.clone(),
+            account_type: None,
+            action: if sale { Action::Sell } else { Action::Buy },
+            symbol: Some(self.symbol.clone()),
+            quantity: self.quantity,
+            price: self.price,
+            fees: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            sec_fee: Decimal::ZERO,
+            taf_fee: Decimal::ZERO,
+            cusip: None,
+            isin: None,
+            currency: None,
+            fx_rate: None,
+            settlement_date: None,
+            lot_method: sale.then_some(LotMethod::Specific),
+            lot_ids: self.lot_id.iter().cloned().collect(),
+            ratio: None,
+            description: Some(description.to_owned()),
+            owner: None,
+            new_symbol: None,
+            fmv: None,
+            allocation: None,
+            order_id: None,
+            identity: None,
+            by_holding: None,
+        }
+    }
+}
+
 /// An asset before and after the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AssetResult {
@@ -236,6 +275,58 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
     let half = threshold / Decimal::TWO;
     let target = |a: &str| p.target.get(a).copied().unwrap_or_default();
 
+    // What each asset would be bought as, or why it cannot be: a targeted symbol itself, or a
+    // targeted class's largest holding; never one sold at a loss in the last 30 days.
+    let window = r.as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
+    let mut sold_at_loss: Vec<(String, NaiveDate)> = book
+        .sales
+        .iter()
+        .filter(|s| s.reportable && s.date_sold >= window && s.proceeds < s.cost_basis)
+        .map(|s| (s.symbol.clone(), s.date_sold))
+        .collect();
+    let buy_choice = |asset: &str, sold_at_loss: &[(String, NaiveDate)]| -> Result<(String, Decimal), Vec<String>> {
+        let symbols: Vec<String> =
+            if p.target.contains_key(asset) && AssetClass::ALL.iter().all(|c| c.as_str() != asset) {
+                vec![asset.to_owned()]
+            } else {
+                let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
+                for l in lots.iter().filter(|l| asset_of(p, r.classes, &l.symbol) == asset) {
+                    if let Some(close) = r.closes.get(&l.symbol) {
+                        *held.entry(&l.symbol).or_default() += l.quantity * close;
+                    }
+                }
+                let mut held: Vec<(&str, Decimal)> = held.into_iter().collect();
+                held.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                held.into_iter().map(|(s, _)| s.to_owned()).collect()
+            };
+        if symbols.is_empty() {
+            return Err(vec![format!(
+                "no holding of {asset} in the portfolio to buy more of: target a symbol instead"
+            )]);
+        }
+        let mut why = Vec::new();
+        for symbol in &symbols {
+            let blocked = sold_at_loss.iter().filter(|(s, _)| identical(s, symbol)).max_by_key(|(_, d)| *d);
+            match (blocked, r.closes.get(symbol)) {
+                (Some((sold, day)), _) => why.push(format!(
+                    "{symbol} is not bought: {sold} was sold at a loss on {day}, and buying it before {} would make that a wash sale",
+                    *day + Duration::days(WASH_SALE_WINDOW_DAYS + 1)
+                )),
+                (None, None) => why.push(format!("{symbol} is not bought: it has no close")),
+                (None, Some(close)) => return Ok((symbol.clone(), *close)),
+            }
+        }
+        Err(why)
+    };
+    // Assets that cannot be bought keep their value (nothing is sold to buy them).
+    let mut frozen = BTreeSet::new();
+    for asset in p.target.keys() {
+        if let Err(why) = buy_choice(asset, &sold_at_loss) {
+            notes.extend(why);
+            frozen.insert(asset.clone());
+        }
+    }
+
     // How much of each asset to hold after.
     let mut after: BTreeMap<String, Decimal> = before
         .iter()
@@ -246,28 +337,44 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
             } else {
                 *v
             };
-            (a.clone(), aim)
+            (a.clone(), if frozen.contains(a) { aim.min(*v) } else { aim })
         })
         .collect();
     let gap = total - after.values().sum::<Decimal>();
     if gap > Decimal::ZERO {
         let short: Vec<(String, Decimal)> = after
             .iter()
+            .filter(|(a, _)| !frozen.contains(*a))
             .map(|(a, v)| (a.clone(), (target(a) * total - *v).max(Decimal::ZERO)))
             .filter(|(_, s)| *s > Decimal::ZERO)
             .collect();
         let shortfall: Decimal = short.iter().map(|(_, s)| *s).sum();
+        let open: Vec<(&String, &Decimal)> = p.target.iter().filter(|(a, _)| !frozen.contains(*a)).collect();
+        let weight: Decimal = open.iter().map(|(_, t)| **t).sum();
         if gap <= shortfall {
             for (a, s) in &short {
                 *after.entry(a.clone()).or_default() += gap * s / shortfall;
             }
-        } else {
+        } else if weight > Decimal::ZERO {
             for (a, s) in &short {
                 *after.entry(a.clone()).or_default() += s;
             }
             let rest = gap - shortfall;
-            for (a, t) in &p.target {
-                *after.entry(a.clone()).or_default() += rest * t;
+            for (a, t) in open {
+                *after.entry(a.clone()).or_default() += rest * t / weight;
+            }
+        } else {
+            // Nothing can be bought: sell only what new cash does not already cover, less in
+            // proportion to what each asset was to sell.
+            let selling: Vec<(String, Decimal)> = before
+                .iter()
+                .map(|(a, v)| (a.clone(), *v - after.get(a).copied().unwrap_or_default()))
+                .filter(|(_, d)| *d > Decimal::ZERO)
+                .collect();
+            let sold: Decimal = selling.iter().map(|(_, d)| *d).sum();
+            let give_back = gap.min(sold);
+            for (a, d) in &selling {
+                *after.entry(a.clone()).or_default() += give_back * d / sold;
             }
         }
     } else if gap < Decimal::ZERO {
@@ -287,11 +394,6 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
     let mut cash: BTreeMap<String, Decimal> = BTreeMap::new();
     if r.cash > Decimal::ZERO {
         cash.insert(cash_account.clone(), r.cash);
-    }
-    let mut sold_at_loss: Vec<(String, NaiveDate)> = Vec::new();
-    let window = r.as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
-    for s in book.sales.iter().filter(|s| s.reportable && s.date_sold >= window && s.proceeds < s.cost_basis) {
-        sold_at_loss.push((s.symbol.clone(), s.date_sold));
     }
     let mut sold: BTreeMap<String, Decimal> = BTreeMap::new();
     for (asset, v) in &before {
@@ -396,47 +498,17 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
 
     // Buys: each account's cash, the account with the most first.
     let mut bought: BTreeMap<String, Decimal> = BTreeMap::new();
-    let blocked = |symbol: &str| {
-        sold_at_loss.iter().filter(|(s, _)| identical(s, symbol)).map(|(s, d)| (s.clone(), *d)).max_by_key(|(_, d)| *d)
-    };
     for (asset, v) in &before {
         let mut need = after.get(asset).copied().unwrap_or_default() - *v;
         if need <= Decimal::ZERO {
             continue;
         }
-        let symbols: Vec<String> =
-            if p.target.contains_key(asset) && AssetClass::ALL.iter().all(|c| c.as_str() != asset) {
-                vec![asset.clone()]
-            } else {
-                let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
-                for l in lots.iter().filter(|l| asset_of(p, r.classes, &l.symbol) == *asset) {
-                    if let Some(close) = r.closes.get(&l.symbol) {
-                        *held.entry(&l.symbol).or_default() += l.quantity * close;
-                    }
-                }
-                let mut held: Vec<(&str, Decimal)> = held.into_iter().collect();
-                held.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                held.into_iter().map(|(s, _)| s.to_owned()).collect()
-            };
-        let mut chosen = None;
-        for symbol in &symbols {
-            match (blocked(symbol), r.closes.get(symbol)) {
-                (Some((sold, day)), _) => notes.push(format!(
-                    "{symbol} is not bought: {sold} was sold at a loss on {day}, and buying it before {} would make that a wash sale",
-                    day + Duration::days(WASH_SALE_WINDOW_DAYS + 1)
-                )),
-                (None, None) => notes.push(format!("{symbol} is not bought: it has no close")),
-                (None, Some(close)) => {
-                    chosen = Some((symbol.clone(), *close));
-                    break;
-                }
+        let (symbol, close) = match buy_choice(asset, &sold_at_loss) {
+            Ok(choice) => choice,
+            Err(why) => {
+                notes.extend(why);
+                continue;
             }
-        }
-        let Some((symbol, close)) = chosen else {
-            if symbols.is_empty() {
-                notes.push(format!("no holding of {asset} in the portfolio to buy more of: target a symbol instead"));
-            }
-            continue;
         };
         let mut accounts: Vec<(String, Decimal)> = cash.iter().map(|(a, c)| (a.clone(), *c)).collect();
         accounts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -507,6 +579,8 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
         w.iter().map(|(a, x)| (*x - target(a)).abs()).max().unwrap_or_default().round_dp(dp)
     };
     let (max_drift_before, max_drift_after) = (max_drift(&weights_before), max_drift(&weights_after));
+    let mut seen = BTreeSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
     if orders.is_empty() && notes.is_empty() {
         notes.push("every weight is within the threshold and no cash is given: nothing to trade".into());
     }
@@ -661,18 +735,19 @@ mod tests {
 
     #[test]
     fn a_symbol_sold_at_a_loss_in_the_last_30_days_is_not_bought() {
-        // BND sold at a loss on 2026-11-20: buying it before 2026-12-21 would wash that loss.
+        // BND sold at a loss on 2026-11-20: buying it before 2026-12-21 would wash that loss, so
+        // nothing is sold to buy it either (the proceeds would sit in cash).
         let ledger = ledger(&[(10, "2026-11-20", "Brokerage", Action::Sell, "BND", dec!(10), dec!(90))]);
         let p = run(&ledger, &[("VTI", dec!(0.6)), ("BND", dec!(0.4))], dec!(0), false);
-        assert!(p.orders.iter().all(|o| o.side == Side::Sell), "{p:?}");
+        assert!(p.orders.is_empty(), "{p:?}");
         assert_eq!(
             p.notes,
             ["BND is not bought: BND was sold at a loss on 2026-11-20, and buying it before 2026-12-21 would make that a wash sale"]
         );
-        // 1,375 of VTI sold (the loss's 1,000, then 375 in the IRA), left in cash.
-        let left: Vec<(&str, Decimal)> = p.cash_left.iter().map(|(a, c)| (a.as_str(), *c)).collect();
-        assert_eq!(left, [("Brokerage", dec!(1000)), ("IRA", dec!(375))]);
-        assert!(!p.within);
+        assert!(p.cash_left.is_empty() && !p.within, "{p:?}");
+        // New cash still goes where it can: to VTI, though above its target, rather than idle.
+        let p = run(&ledger, &[("VTI", dec!(0.6)), ("BND", dec!(0.4))], dec!(1000), false);
+        assert!(p.orders.iter().all(|o| o.side == Side::Buy && o.symbol == "VTI"), "{p:?}");
     }
 
     #[test]

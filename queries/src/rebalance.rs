@@ -78,15 +78,27 @@ pub struct Rebalance {
     /// Every weight after is within the threshold.
     pub within: bool,
     pub notes: Vec<String>,
+    /// When the proposal was accepted: the rows recorded.
+    pub recorded: Option<Recorded>,
 }
 
-/// The portfolio's proposal, or `None` when the household has no such portfolio.
+/// Rows an accepted proposal recorded on the household's ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Recorded {
+    /// The rows' ids (`T<n>`), in the order of the orders.
+    pub trade_ids: Vec<String>,
+    pub first_position: Option<u64>,
+    pub last_position: Option<u64>,
+}
+
+/// The portfolio's proposal and the ledger rows that would book it (on its day, by specific
+/// lots), or `None` when the household has no such portfolio.
 pub async fn rebalance(
     db: &projections::db::Db,
     household: &str,
     portfolio: &str,
     r: &RebalanceRequest,
-) -> Result<Option<Rebalance>, ReportError> {
+) -> Result<Option<(Rebalance, Vec<domain::ledger::RowInput>)>, ReportError> {
     let Some((ledger, p)) = projections::holdings::portfolio_of(db, household, portfolio).await? else {
         return Ok(None);
     };
@@ -126,7 +138,8 @@ pub async fn rebalance(
         other => ReportError::Other(other.into()),
     })?;
     let exact = |d: Decimal| d.normalize().to_string();
-    Ok(Some(Rebalance {
+    let rows = plan.orders.iter().enumerate().map(|(i, o)| o.row(r.as_of, i as u64 + 1, "rebalance")).collect();
+    let answer = Rebalance {
         household: household.to_owned(),
         portfolio: portfolio.to_owned(),
         as_of: r.as_of,
@@ -172,7 +185,9 @@ pub async fn rebalance(
         max_drift_after: exact(plan.max_drift_after),
         within: plan.within,
         notes: plan.notes,
-    }))
+        recorded: None,
+    };
+    Ok(Some((answer, rows)))
 }
 
 /// The proposal as a report: a row per trade; the totals, drifts and notes in the summary.
@@ -214,6 +229,7 @@ pub fn report(r: &Rebalance) -> Report {
             ("within", serde_json::json!(r.within)),
             ("cash_left", serde_json::json!(r.cash_left)),
             ("notes", serde_json::json!(r.notes)),
+            ("recorded", serde_json::json!(r.recorded)),
         ],
     }
 }

@@ -112,6 +112,10 @@ pub(crate) enum PortfolioCmd {
         /// Wages and other ordinary income of the year, for the marginal rates.
         #[arg(long, default_value = "0")]
         wages: rust_decimal::Decimal,
+        /// Book the proposal: every order a ledger row on the trade date at its price (sales of
+        /// their specific lots), all or none.
+        #[arg(long)]
+        accept: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: super::Format,
     },
@@ -153,7 +157,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
         read_cmd @ (PortfolioCmd::Allocation(_) | PortfolioCmd::Risk(_)) => {
             return read(&mut Reader::open(store, url).await?, read_cmd).await
         }
-        PortfolioCmd::Rebalance { household, name, cash, cash_account, short_term, as_of, wages, format } => {
+        PortfolioCmd::Rebalance { household, name, cash, cash_account, short_term, as_of, wages, accept, format } => {
             let mut reader = Reader::open(store, url).await?;
             reader.ready("prices").await?;
             reader.ready("holdings").await?;
@@ -165,9 +169,19 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
                 short_term,
                 given: queries::tax::Given { wages, ..Default::default() },
             };
-            let answer = queries::rebalance::rebalance(&reader.db, &h, &p, &request)
+            let (mut answer, rows) = queries::rebalance::rebalance(&reader.db, &h, &p, &request)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("portfolio: no portfolio {name:?} in household {household:?}"))?;
+            if accept && !rows.is_empty() {
+                let bytes = serde_json::to_vec(&answer.orders)?;
+                let who = caller("cairn portfolio rebalance");
+                let o = commands::ledger::record_rows(&cx, &household, rows, &bytes, &who).await?;
+                answer.recorded = Some(queries::rebalance::Recorded {
+                    trade_ids: o.trade_ids(),
+                    first_position: o.first_position,
+                    last_position: o.last_position,
+                });
+            }
             match format {
                 super::Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
                 f => super::out!("{}", super::with_newline(queries::rebalance::report(&answer).render(f.into())))?,

@@ -13,7 +13,7 @@ use commands::input::broker::Broker;
 use commands::ledger::{self, Outcome};
 use commands::portfolio as portfolios;
 use domain::ledger::types::AccountInfo;
-use domain::ledger::{LedgerCommand, LedgerEvent, TradeChange};
+use domain::ledger::{LedgerCommand, TradeChange};
 use domain::portfolio::PortfolioCommand;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -217,14 +217,7 @@ pub struct Warning {
 }
 
 fn recorded(o: &Outcome) -> Recorded {
-    let trade_ids: Vec<String> = o
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            LedgerEvent::TradeRecorded(t) => Some(t.trade_id.clone()),
-            _ => None,
-        })
-        .collect();
+    let trade_ids = o.trade_ids();
     Recorded {
         household: domain::ledger::household_key(&o.household),
         events: o.events.len(),

@@ -518,6 +518,16 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         get(performance::rebalance),
     );
     add(
+        Op {
+            params: &[HOUSEHOLD, ("portfolio", "path", true, Kind::Text, "The portfolio's name.")],
+            body: json_body::<performance::RebalanceBody>(),
+            response: (201, Some(schema::<performance::RebalanceAnswer>)),
+            description: "Books today's rebalancing proposal (as `GET …/rebalance` with the same options answers it at the log's head) on the household's ledger: every order a row on today's date at its price, sales of their specific lots, all or none. 201 with the proposal and `recorded` (the rows' ids and positions); 200 with `recorded` absent when there was nothing to trade; 404 for a portfolio the household does not have; 422 naming the field.",
+            ..Op::new("post", "/v1/households/{household}/portfolios/{portfolio}/rebalance", Group::HouseholdWrite, "Accept a rebalancing proposal")
+        },
+        post(performance::accept_rebalance),
+    );
+    add(
         read(
             "/v1/households/{household}/events",
             "The audit trail: every event of the household, who and through what",

@@ -676,7 +676,7 @@ pub async fn rebalance(
         given: queries::tax::Given { wages: params.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() },
     };
     let portfolio_key = domain::ledger::household_key(&portfolio);
-    let rebalance = queries::rebalance::rebalance(&reader.db, &key, &portfolio_key, &request)
+    let (rebalance, _) = queries::rebalance::rebalance(&reader.db, &key, &portfolio_key, &request)
         .await
         .map_err(report_problem)?
         .ok_or_else(|| {
@@ -686,6 +686,71 @@ pub async fn rebalance(
             )
         })?;
     Ok(Json(RebalanceAnswer { position, as_of: reader.instant(), rebalance }))
+}
+
+/// `POST /v1/households/{household}/portfolios/{portfolio}/rebalance`: today's proposal, to
+/// book (the options of the proposal's `GET`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebalanceBody {
+    /// New money to invest, in dollars.
+    #[serde(default)]
+    pub cash: Option<crate::http::exact::DecimalText>,
+    #[serde(default)]
+    pub cash_account: Option<String>,
+    /// Allow realizing short-term gains.
+    #[serde(default)]
+    pub short_term: bool,
+    /// Wages and other ordinary income of the year, for the marginal rates.
+    #[serde(default)]
+    pub wages: Option<crate::http::exact::DecimalText>,
+}
+
+/// Books today's proposal on the household's ledger, every order a row (sales of their specific
+/// lots), all or nothing; the answer is the proposal with `recorded`.
+pub async fn accept_rebalance(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, portfolio)): Path<(String, String)>,
+    crate::http::problem::Body(b): crate::http::problem::Body<RebalanceBody>,
+) -> Result<(axum::http::StatusCode, Json<RebalanceAnswer>), Problem> {
+    let key = authz::household(&state, &p, &household, Need::Write, "rebalance").await?;
+    // The proposal reflects every row recorded so far.
+    let head = state.store.head().await?.map_or(0, |h| h.position);
+    let base = Params { min_position: Some(Position(head)), ..Params::default() };
+    let (_, reader, position) = plain_read(&state, &p, &household, &base, "rebalance", &["prices", "holdings"]).await?;
+    let amount = |v: &Option<crate::http::exact::DecimalText>, field: &str| {
+        v.as_ref().map(|d| d.decimal(field).map_err(|e| Problem::field(field, e))).transpose()
+    };
+    let request = queries::rebalance::RebalanceRequest {
+        as_of: workers::market::intraday::today(),
+        cash: amount(&b.cash, "cash")?.unwrap_or_default(),
+        cash_account: b.cash_account,
+        short_term: b.short_term,
+        given: queries::tax::Given { wages: amount(&b.wages, "wages")?.unwrap_or_default(), ..Default::default() },
+    };
+    let (mut rebalance, rows) =
+        queries::rebalance::rebalance(&reader.db, &key, &domain::ledger::household_key(&portfolio), &request)
+            .await
+            .map_err(report_problem)?
+            .ok_or_else(|| {
+                Problem::new(
+                    crate::http::problem::ProblemKind::NotFound,
+                    format!("no portfolio {portfolio:?} in household {household:?}"),
+                )
+            })?;
+    if rows.is_empty() {
+        return Ok((axum::http::StatusCode::OK, Json(RebalanceAnswer { position, as_of: None, rebalance })));
+    }
+    let request_bytes = serde_json::to_vec(&rebalance.orders).unwrap_or_default();
+    let outcome = commands::ledger::record_rows(&state.commands, &key, rows, &request_bytes, &p.caller()).await?;
+    rebalance.recorded = Some(queries::rebalance::Recorded {
+        trade_ids: outcome.trade_ids(),
+        first_position: outcome.first_position,
+        last_position: outcome.last_position,
+    });
+    let position = outcome.last_position.unwrap_or(position);
+    Ok((axum::http::StatusCode::CREATED, Json(RebalanceAnswer { position, as_of: None, rebalance })))
 }
 
 /// `GET /v1/households/{household}/tax/roth`'s parameters: a plan's fields
