@@ -110,35 +110,16 @@ impl Order {
     pub fn row(&self, date: NaiveDate, line: u64, description: &str) -> crate::ledger::RowInput {
         use crate::ledger::types::{Action, LotMethod};
         let sale = self.side == Side::Sell;
+        let action = if sale { Action::Sell } else { Action::Buy };
         crate::ledger::RowInput {
             line,
-            trade_date: date,
-            account: self.account.clone(),
-            account_type: None,
-            action: if sale { Action::Sell } else { Action::Buy },
             symbol: Some(self.symbol.clone()),
             quantity: self.quantity,
             price: self.price,
-            fees: Decimal::ZERO,
-            commission: Decimal::ZERO,
-            sec_fee: Decimal::ZERO,
-            taf_fee: Decimal::ZERO,
-            cusip: None,
-            isin: None,
-            currency: None,
-            fx_rate: None,
-            settlement_date: None,
             lot_method: sale.then_some(LotMethod::Specific),
             lot_ids: self.lot_id.iter().cloned().collect(),
-            ratio: None,
             description: Some(description.to_owned()),
-            owner: None,
-            new_symbol: None,
-            fmv: None,
-            allocation: None,
-            order_id: None,
-            identity: None,
-            by_holding: None,
+            ..crate::ledger::RowInput::new(date, &self.account, action)
         }
     }
 }

@@ -675,8 +675,19 @@ pub async fn rebalance(
         short_term: params.short_term.is_some_and(|f| f.0),
         given: queries::tax::Given { wages: params.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() },
     };
-    let portfolio_key = domain::ledger::household_key(&portfolio);
-    let (rebalance, _) = queries::rebalance::rebalance(&reader.db, &key, &portfolio_key, &request)
+    let (rebalance, _) = proposal(&reader, &key, &household, &portfolio, &request).await?;
+    Ok(Json(RebalanceAnswer { position, as_of: reader.instant(), rebalance }))
+}
+
+/// The portfolio's proposal and its rows; 404 for a portfolio the household does not have.
+async fn proposal(
+    reader: &queries::read::Reader,
+    key: &str,
+    household: &str,
+    portfolio: &str,
+    request: &queries::rebalance::RebalanceRequest,
+) -> Result<(queries::rebalance::Rebalance, Vec<domain::ledger::RowInput>), Problem> {
+    queries::rebalance::rebalance(&reader.db, key, &domain::ledger::household_key(portfolio), request)
         .await
         .map_err(report_problem)?
         .ok_or_else(|| {
@@ -684,8 +695,7 @@ pub async fn rebalance(
                 crate::http::problem::ProblemKind::NotFound,
                 format!("no portfolio {portfolio:?} in household {household:?}"),
             )
-        })?;
-    Ok(Json(RebalanceAnswer { position, as_of: reader.instant(), rebalance }))
+        })
 }
 
 /// `POST /v1/households/{household}/portfolios/{portfolio}/rebalance`: today's proposal, to
@@ -729,16 +739,7 @@ pub async fn accept_rebalance(
         short_term: b.short_term,
         given: queries::tax::Given { wages: amount(&b.wages, "wages")?.unwrap_or_default(), ..Default::default() },
     };
-    let (mut rebalance, rows) =
-        queries::rebalance::rebalance(&reader.db, &key, &domain::ledger::household_key(&portfolio), &request)
-            .await
-            .map_err(report_problem)?
-            .ok_or_else(|| {
-                Problem::new(
-                    crate::http::problem::ProblemKind::NotFound,
-                    format!("no portfolio {portfolio:?} in household {household:?}"),
-                )
-            })?;
+    let (mut rebalance, rows) = proposal(&reader, &key, &household, &portfolio, &request).await?;
     if rows.is_empty() {
         return Ok((axum::http::StatusCode::OK, Json(RebalanceAnswer { position, as_of: None, rebalance })));
     }
