@@ -255,4 +255,75 @@ mod tests {
             assert!(!identical(symbol, replacement), "{symbol} and {replacement}");
         }
     }
+
+    /// A harvest replayed through the ledger's own lot engine: selling any candidate the scan
+    /// does not block today and buying its replacement with the proceeds makes no wash sale.
+    fn harvested(lots: &[(usize, usize, u32, u32, usize)], closes_in: [u32; 4]) {
+        const SYMBOLS: [&str; 4] = ["VTI", "VTSAX", "BND", "VOO"];
+        const ACCOUNTS: [&str; 2] = ["Brokerage", "IRA"];
+        const DATES: [&str; 6] = ["2024-02-01", "2026-03-02", "2026-10-20", "2026-11-05", "2026-11-20", "2026-12-01"];
+        let mut ledger = Ledger::with_accounts(&[("Brokerage", AccountType::Taxable), ("IRA", AccountType::RothIra)]);
+        let mut rows = vec![
+            Trade::test_row(1, d("2024-01-02"), "Brokerage", Action::Deposit, None, dec!(1), dec!(10000000)),
+            Trade::test_row(2, d("2024-01-02"), "IRA", Action::Deposit, None, dec!(1), dec!(10000000)),
+        ];
+        for (i, &(symbol, account, quantity, price, date)) in lots.iter().enumerate() {
+            let (q, p) = (Decimal::from(quantity), Decimal::from(price));
+            rows.push(Trade::test_row(
+                i as u64 + 3,
+                d(DATES[date]),
+                ACCOUNTS[account],
+                Action::Buy,
+                Some(SYMBOLS[symbol]),
+                q,
+                p,
+            ));
+        }
+        rows.sort_by_key(|t| t.trade_date);
+        ledger.trades = rows;
+        let mut closes: BTreeMap<String, Decimal> =
+            SYMBOLS.iter().zip(closes_in).map(|(s, c)| ((*s).to_owned(), Decimal::from(c))).collect();
+        // Replacements are priced too.
+        for (_, replacement, _) in REPLACEMENTS {
+            closes.entry((*replacement).to_owned()).or_insert(Decimal::from(100));
+        }
+        let as_of = d("2026-12-01");
+        let settings = Settings { min_loss: Decimal::ZERO, min_share: Decimal::ZERO };
+        let found = scan(&ledger, &closes, as_of, &settings, (dec!(0.32), dec!(0.15)), &BTreeMap::new()).unwrap();
+        let next = ledger.trades.len() as u64 + 10;
+        for c in found.iter().filter(|c| c.blocked.is_none()) {
+            let mut replay = ledger.clone();
+            let mut sale =
+                Trade::test_row(next, as_of, &c.account, Action::Sell, Some(&c.symbol), c.quantity, closes[&c.symbol]);
+            sale.lot_method = Some(crate::ledger::types::LotMethod::Specific);
+            sale.lot_ids = vec![c.lot_id.clone()];
+            replay.trades.push(sale);
+            if let Some(r) = &c.replacement {
+                let quantity = (c.value / closes[r]).round_dp(4);
+                replay.trades.push(Trade::test_row(
+                    next + 1,
+                    as_of,
+                    &c.account,
+                    Action::Buy,
+                    Some(r),
+                    quantity,
+                    closes[r],
+                ));
+            }
+            let book = replay.book(Some(as_of)).unwrap();
+            let washed: Vec<_> = book.wash_sales.iter().filter(|w| w.sale_id == format!("T{next}")).collect();
+            assert!(washed.is_empty(), "{c:?} was not blocked, yet its sale is a wash sale: {washed:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn a_harvest_the_scan_allows_never_makes_a_wash_sale(
+            lots in proptest::collection::vec((0usize..4, 0usize..2, 1u32..60, 20u32..200, 0usize..6), 1..12),
+            closes in (20u32..200, 20u32..200, 20u32..200, 20u32..200),
+        ) {
+            harvested(&lots, [closes.0, closes.1, closes.2, closes.3]);
+        }
+    }
 }
