@@ -406,6 +406,32 @@ async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_book
         assert_eq!((r["max_drift_before"].as_str(), r["max_drift_after"].as_str()), (Some("0.3"), Some("0.025")));
         // A proposal books nothing.
         assert_eq!(cli(&["ledger", "lots", "--household", "smith", "--format", "csv"]), lots_before);
+        // Asset location: the IRA's 10,500 (its VTI, BND and cash) would rather hold the bonds
+        // (4% interest at 22%) and then cash than stocks (1.5%, mostly qualified at 15%).
+        let securities = dir.path().join("securities.csv");
+        std::fs::write(&securities, "symbol,name,asset_class\nVTI,Total Stock,equity\nBND,Total Bond,fixed_income\n")
+            .unwrap();
+        cli(&["market", "securities", securities.to_str().unwrap()]);
+        let l = json(&cli(&["tax", "location", "--household", "smith", "--wages", "100000", "--format", "json"]));
+        let class =
+            |name: &str| l["classes"].as_array().unwrap().iter().find(|c| c["asset_class"] == name).unwrap().clone();
+        assert_eq!(
+            (
+                class("fixed_income")["suggested_traditional"].as_str(),
+                class("fixed_income")["suggested_taxable"].as_str()
+            ),
+            (Some("3000.00"), Some("0.00")),
+            "{l}"
+        );
+        assert_eq!(
+            (class("equity")["traditional"].as_str(), class("equity")["suggested_taxable"].as_str()),
+            (Some("1000.00"), Some("7000.00"))
+        );
+        let amount = |k: &str| l[k].as_str().unwrap().parse::<f64>().unwrap();
+        assert!(
+            amount("saving") > 0.0 && (amount("tax_now") - amount("tax_suggested") - amount("saving")).abs() < 0.005,
+            "{l}"
+        );
         // To 2/98 the short-term gain is left unless asked.
         cli(&["portfolio", "target", "--household", "smith", "--name", "core", "--weights", "VTI=0.02,BND=0.98"]);
         let held = rebalance(&["--as-of", "2026-12-01"]);
@@ -432,6 +458,8 @@ async fn a_rebalance_sells_the_loss_then_the_ira_then_the_highest_basis_and_book
         }
         let (status, body) = get("portfolios/nope/rebalance").await;
         assert_eq!(status, 404, "{body}");
+        let (status, body) = get("tax/location?wages=100000").await;
+        assert_eq!((status, &body["classes"]), (200, &l["classes"]), "{body}");
         let (status, body) = get("portfolios/core/rebalance?cash=100&cash_account=Elsewhere").await;
         assert_eq!((status, body["field"].as_str()), (422, Some("cash_account")), "{body}");
 

@@ -849,6 +849,9 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
         .await;
     assert_eq!(sides, json!([["sell", "VTI"], ["buy", "BND"]]), "{trades}");
     assert!(summary.starts_with("2 trades, tax") && summary.contains("every asset within its threshold"), "{summary}");
+    // Asset location beside it: every account here is taxable, so nothing to move.
+    let location = d.wait_text("#location-summary", |t| t.starts_with("Tax on the taxable")).await;
+    assert!(location.contains("$0.00 saved a year"), "{location}");
 
     // The household reports in euros: holdings show each value in euros beside the dollars, and
     // the performance section is in euros, at 1.25 dollars per euro.

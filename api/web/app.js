@@ -596,7 +596,30 @@
     });
     if (current()) renderDriftChart($("drift-chart"), (allocations && allocations.rows) || [], (portfolios && portfolios.rows) || []);
     if (current()) fillRebalancePortfolios((portfolios && portfolios.rows) || []);
-    await holdings;
+    await Promise.all([holdings, loadLocation(current)]);
+  }
+
+  const LOCATION_COLUMNS = [
+    { name: "asset_class", kind: "text" }, { name: "taxable", kind: "money" }, { name: "traditional", kind: "money" },
+    { name: "roth", kind: "money" }, { name: "suggested_taxable", kind: "money" },
+    { name: "suggested_traditional", kind: "money" }, { name: "suggested_roth", kind: "money" },
+  ];
+
+  /** Asset location (GET …/tax/location): the classes by kind of account and the yearly saving. */
+  async function loadLocation(current) {
+    try {
+      const l = await queryHousehold("tax/location", {});
+      if (!current()) return;
+      const left = l.unclassified.length ? ` Not counted, not yet described: ${l.unclassified.join(", ")}.` : "";
+      $("location-summary").textContent =
+        `Tax on the taxable accounts' yields: ${money(l.tax_now)} a year now, ${money(l.tax_suggested)} as suggested ` +
+        `(${money(l.saving)} saved a year).${left}`;
+      renderTable($("location-table"), { position: l.position, as_of: l.as_of, columns: LOCATION_COLUMNS, rows: l.classes });
+    } catch (err) {
+      if (!current()) return;
+      $("location-summary").textContent = problemMessage(err);
+      $("location-table").replaceChildren();
+    }
   }
 
   /** The portfolios the rebalance form offers, by name. */

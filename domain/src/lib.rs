@@ -40,6 +40,8 @@
 //!   0/15/20%, the loss limit and carryovers, NIIT) and Medicare's IRMAA tiers, one table per
 //!   year with its source.
 //! - [`calendar`]: NYSE holidays and the settlement cycle (data tables with sources).
+//! - [`location`]: asset location: which classes belong in taxable, traditional and Roth accounts
+//!   (house assumptions per class) and the yearly tax the suggestion saves.
 //! - [`limits`]: federal contribution limits per tax year (a data table with sources);
 //!   [`ledger::contributions`] checks contributions against them.
 //! - [`roth`]: Roth conversion planning year by year (bracket or IRMAA ceilings, or a search
@@ -65,6 +67,7 @@ pub mod harvest;
 pub mod indicators;
 pub mod ledger;
 pub mod limits;
+pub mod location;
 pub mod market;
 pub mod monitoring;
 pub mod ops;

@@ -641,3 +641,142 @@ pub fn schedule_d_report(d: &ScheduleD) -> Report {
         ],
     }
 }
+
+/// One asset class's dollars by kind of account, now and suggested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct LocationRow {
+    pub asset_class: String,
+    pub taxable: String,
+    pub traditional: String,
+    pub roth: String,
+    pub suggested_taxable: String,
+    pub suggested_traditional: String,
+    pub suggested_roth: String,
+}
+
+/// The household's asset location and the suggestion (`domain::location`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct AssetLocation {
+    pub household: String,
+    /// The marginal rates the yields are taxed at (ordinary, qualified dividends).
+    pub ordinary_rate: String,
+    pub qualified_rate: String,
+    pub classes: Vec<LocationRow>,
+    /// The yearly tax on the taxable accounts' yields, now and suggested, and the saving.
+    pub tax_now: String,
+    pub tax_suggested: String,
+    pub saving: String,
+    /// Positions left out: symbols the security master does not classify.
+    pub unclassified: Vec<String>,
+}
+
+/// The household's asset location at the latest closes (positions by the security master's
+/// class, cash as cash), at the marginal rates of `as_of`'s year with the income given.
+pub async fn location(
+    db: &projections::db::Db,
+    household: &str,
+    as_of: chrono::NaiveDate,
+    given: &Given,
+) -> Result<AssetLocation, ReportError> {
+    use domain::location::Shelter;
+    use domain::market::AssetClass;
+    use projections::holdings::{ACCOUNTS, VALUATIONS};
+    use projections::query::records;
+    let ledger = projections::holdings::ledger_of(db, household)
+        .await?
+        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let (ordinary, qualified) = marginal_rates(std::sync::Arc::new(ledger), as_of, given).await?;
+    let scope = [("household", Some(household.to_owned()))];
+    let classes: std::collections::BTreeMap<String, AssetClass> = records(db, &projections::prices::SECURITIES, &[])
+        .await?
+        .iter()
+        .filter_map(|s| Some((s.str("symbol").to_owned(), s.str("asset_class").parse().ok()?)))
+        .collect();
+    let mut shelters = std::collections::BTreeMap::new();
+    let mut holdings = Vec::new();
+    for a in records(db, &ACCOUNTS, &scope).await? {
+        let Ok(kind) = a.str("account_type").parse() else { continue };
+        let shelter = Shelter::of(kind);
+        shelters.insert(a.str("account").to_owned(), shelter);
+        if let Some(cash) = a.dec("cash").filter(|c| *c > Decimal::ZERO) {
+            holdings.push((AssetClass::Cash, shelter, cash));
+        }
+    }
+    let mut unclassified = std::collections::BTreeSet::new();
+    for v in records(db, &VALUATIONS, &scope).await? {
+        let (Some(value), Some(shelter)) = (v.dec("market_value"), shelters.get(v.str("account"))) else { continue };
+        match classes.get(v.str("symbol")) {
+            Some(class) => holdings.push((*class, *shelter, value)),
+            None => {
+                unclassified.insert(v.str("symbol").to_owned());
+            }
+        }
+    }
+    let l = domain::location::locate(&holdings, (ordinary, qualified));
+    let rows = l
+        .current
+        .iter()
+        .map(|(class, now)| {
+            let then = l.suggested.get(class).copied().unwrap_or_default();
+            LocationRow {
+                asset_class: class.as_str().to_owned(),
+                taxable: money(now.taxable),
+                traditional: money(now.traditional),
+                roth: money(now.roth),
+                suggested_taxable: money(then.taxable),
+                suggested_traditional: money(then.traditional),
+                suggested_roth: money(then.roth),
+            }
+        })
+        .collect();
+    let exact = |d: Decimal| d.normalize().to_string();
+    Ok(AssetLocation {
+        household: household.to_owned(),
+        ordinary_rate: exact(ordinary),
+        qualified_rate: exact(qualified),
+        classes: rows,
+        tax_now: money(l.tax_now),
+        tax_suggested: money(l.tax_suggested),
+        saving: money(l.saving),
+        unclassified: unclassified.into_iter().collect(),
+    })
+}
+
+/// The location as a report: a row per class; the taxes and saving in the summary.
+pub fn location_report(l: &AssetLocation) -> Report {
+    Report {
+        name: "location",
+        columns: vec![
+            "asset_class",
+            "taxable",
+            "traditional",
+            "roth",
+            "suggested_taxable",
+            "suggested_traditional",
+            "suggested_roth",
+        ],
+        rows: l
+            .classes
+            .iter()
+            .map(|c| {
+                vec![
+                    c.asset_class.clone(),
+                    c.taxable.clone(),
+                    c.traditional.clone(),
+                    c.roth.clone(),
+                    c.suggested_taxable.clone(),
+                    c.suggested_traditional.clone(),
+                    c.suggested_roth.clone(),
+                ]
+            })
+            .collect(),
+        totals: Vec::new(),
+        summary: vec![
+            ("household", serde_json::json!(l.household)),
+            ("tax_now", serde_json::json!(l.tax_now)),
+            ("tax_suggested", serde_json::json!(l.tax_suggested)),
+            ("saving", serde_json::json!(l.saving)),
+            ("unclassified", serde_json::json!(l.unclassified)),
+        ],
+    }
+}

@@ -96,6 +96,19 @@ pub(crate) enum TaxCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Asset location: which asset classes belong in taxable, traditional and Roth accounts (the
+    /// costliest yields sheltered first, the highest expected returns in Roth), each kind of
+    /// account keeping its dollars, with the yearly tax the suggestion saves at the marginal
+    /// rates (from the ledger and --wages). Classes come from the security master.
+    Location {
+        #[arg(long)]
+        household: String,
+        /// Wages and other ordinary income of the year, for the marginal rates.
+        #[arg(long, default_value = "0")]
+        wages: Decimal,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Schedule D of a year from the ledger: the Form 8949 rows totalled by box (lines 1a, 1b,
     /// 2, 3 short-term, 8a, 8b, 9, 10 long-term; box A and D rows without an adjustment on 1a
     /// and 8a, as the instructions' Exception 1 allows), the losses carried in from earlier
@@ -135,6 +148,18 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
             match format {
                 Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
                 f => out!("{}", with_newline(queries::roth::report(&answer).render(f.into())))?,
+            }
+        }
+        TaxCmd::Location { household, wages, format } => {
+            let mut reader = queries::read::Reader::open(store, url).await?;
+            reader.ready("prices").await?;
+            reader.ready("holdings").await?;
+            let key = domain::ledger::household_key(&household);
+            let given = queries::tax::Given { wages, ..Default::default() };
+            let answer = queries::tax::location(&reader.db, &key, workers::market::intraday::today(), &given).await?;
+            match format {
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
+                f => out!("{}", with_newline(queries::tax::location_report(&answer).render(f.into())))?,
             }
         }
         TaxCmd::ScheduleD { household, year, format } => {

@@ -289,6 +289,23 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::tax_estimate),
         );
+        add(
+            Op {
+                response: (200, Some(schema::<performance::LocationAnswer>)),
+                description: "Asset location (`cairn tax location`): each asset class's dollars in taxable, traditional and Roth accounts now and suggested (the classes whose yields cost the most tax in a taxable account sheltered first, the highest expected returns of those in Roth; each kind of account keeps its dollars), and the yearly tax on the taxable accounts' yields now and suggested at the year's marginal rates (house assumptions per class: `domain::location::ASSUMPTIONS`). Symbols the security master does not classify are listed in `unclassified` and left out.",
+                ..read(
+                    "/v1/households/{household}/tax/location",
+                    "Asset location and its yearly tax saving",
+                    &[
+                        HOUSEHOLD,
+                        ("wages", "query", false, Kind::Amount, "Wages and other ordinary income of the year, for the marginal rates (0 when absent)."),
+                        AS_OF,
+                        MIN_POSITION,
+                    ],
+                )
+            },
+            get(performance::tax_location),
+        );
         const ROTH: &[Param] = &[
             HOUSEHOLD,
             ("strategy", "query", false, Kind::OneOf(performance::ROTH_STRATEGIES), "none, bracket (fill `bracket` every year), irmaa (stay within `irmaa_tier`) or optimize (the default: a search over bracket ceilings year by year)."),

@@ -754,6 +754,39 @@ pub async fn accept_rebalance(
     Ok((axum::http::StatusCode::CREATED, Json(RebalanceAnswer { position, as_of: None, rebalance })))
 }
 
+/// See [`queries::tax::AssetLocation`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LocationAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub location: queries::tax::AssetLocation,
+}
+
+/// `GET /v1/households/{household}/tax/location`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationParams {
+    pub wages: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+pub async fn tax_location(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(q): Query<LocationParams>,
+) -> Result<Json<LocationAnswer>, Problem> {
+    let base = Params { as_of: q.as_of, min_position: q.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "asset location", &["prices", "holdings"]).await?;
+    let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let given = queries::tax::Given { wages: q.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() };
+    let location = queries::tax::location(&reader.db, &key, day, &given).await.map_err(report_problem)?;
+    Ok(Json(LocationAnswer { position, as_of: reader.instant(), location }))
+}
+
 /// `GET /v1/households/{household}/tax/roth`'s parameters: a plan's fields
 /// ([`queries::roth::RothInput`]).
 #[derive(Debug, Default, Deserialize)]
