@@ -220,6 +220,10 @@ impl Plan {
         if self.inflation < Decimal::ZERO || self.inflation > Decimal::new(2, 1) {
             return Err(refuse("inflation", "a yearly rate from 0 to 0.2"));
         }
+        let first = tax::YEARS[0].year;
+        if self.start_year < first {
+            return Err(refuse("start_year", format!("from {first}, the first year cairn has a tax table for")));
+        }
         let age = age_in(self.born, self.start_year);
         if self.end_age <= age || self.end_age > 120 {
             return Err(refuse(
@@ -634,6 +638,8 @@ mod tests {
         }
         assert!(best.method.starts_with("a search over bracket ceilings"), "{}", best.method);
         // Bad plans are refused naming the field.
+        let e = plan(&Plan { start_year: 2019, ..p.clone() }).unwrap_err();
+        assert!(matches!(e, DomainError::Rejected { ref field, .. } if field == "start_year"), "{e:?}");
         let e = plan(&Plan { heirs_rate: dec!(1.5), ..p.clone() }).unwrap_err();
         assert!(matches!(e, DomainError::Rejected { ref field, .. } if field == "heirs_rate"), "{e:?}");
         let e = plan(&Plan { strategy: Strategy::Bracket { rate: dec!(0.15) }, ..p }).unwrap_err();

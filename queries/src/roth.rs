@@ -263,7 +263,8 @@ pub async fn roth(
 }
 
 /// The fields a plan's refusal can name.
-const ROTH_FIELDS: [&str; 12] = [
+const ROTH_FIELDS: [&str; 13] = [
+    "start_year",
     "traditional",
     "roth",
     "taxable",
