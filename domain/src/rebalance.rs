@@ -303,7 +303,10 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
     let mut frozen = BTreeSet::new();
     for asset in p.target.keys() {
         if let Err(why) = buy_choice(asset, &sold_at_loss) {
-            notes.extend(why);
+            // Said only of an asset below its target, which would want buying.
+            if before.get(asset).copied().unwrap_or_default() < target(asset) * total {
+                notes.extend(why);
+            }
             frozen.insert(asset.clone());
         }
     }
