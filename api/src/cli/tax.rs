@@ -124,6 +124,33 @@ pub(crate) enum TaxCmd {
     },
 }
 
+/// A reader with `projectors` caught up, and the household's key.
+async fn read_models(
+    store: Store,
+    url: &str,
+    projectors: &[&str],
+    household: &str,
+) -> anyhow::Result<(queries::read::Reader, String)> {
+    let mut reader = queries::read::Reader::open(store, url).await?;
+    for name in projectors {
+        reader.ready(name).await?;
+    }
+    Ok((reader, domain::ledger::household_key(household)))
+}
+
+/// Prints an answer: pretty JSON, or its report as CSV or a table.
+fn print<T: serde::Serialize>(
+    answer: &T,
+    format: Format,
+    report: impl FnOnce(&T) -> anyhow::Result<queries::reports::Report>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => outln!("{}", serde_json::to_string_pretty(answer)?)?,
+        f => out!("{}", with_newline(report(answer)?.render(f.into())))?,
+    }
+    Ok(())
+}
+
 pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<()> {
     match cmd {
         TaxCmd::Roth { household, plan, chart, format } => {
@@ -136,42 +163,24 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 }
                 None => queries::roth::RothInput::default(),
             };
-            let mut reader = queries::read::Reader::open(store, url).await?;
-            reader.ready("prices").await?;
-            reader.ready("holdings").await?;
-            let key = domain::ledger::household_key(&household);
+            let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let this_year = workers::market::intraday::today().year();
             let answer = queries::roth::roth(&reader.db, &key, &input, this_year).await?;
             if let Some(path) = chart {
                 super::chart::roth(&answer, &path)?;
             }
-            match format {
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
-                f => out!("{}", with_newline(queries::roth::report(&answer).render(f.into())))?,
-            }
+            print(&answer, format, |a| Ok(queries::roth::report(a)))?;
         }
         TaxCmd::Location { household, wages, format } => {
-            let mut reader = queries::read::Reader::open(store, url).await?;
-            reader.ready("prices").await?;
-            reader.ready("holdings").await?;
-            let key = domain::ledger::household_key(&household);
+            let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let given = queries::tax::Given { wages, ..Default::default() };
             let answer = queries::tax::location(&reader.db, &key, workers::market::intraday::today(), &given).await?;
-            match format {
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
-                f => out!("{}", with_newline(queries::tax::location_report(&answer).render(f.into())))?,
-            }
+            print(&answer, format, |a| Ok(queries::tax::location_report(a)))?;
         }
         TaxCmd::ScheduleD { household, year, format } => {
-            let mut reader = queries::read::Reader::open(store, url).await?;
-            reader.ready("prices").await?;
-            reader.ready("holdings").await?;
-            let key = domain::ledger::household_key(&household);
+            let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let answer = queries::tax::schedule_d(&reader.db, &key, year).await?;
-            match format {
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
-                f => out!("{}", with_newline(queries::tax::schedule_d_report(&answer).render(f.into())))?,
-            }
+            print(&answer, format, |a| Ok(queries::tax::schedule_d_report(a)))?;
         }
         TaxCmd::Harvest { household, as_of, min_loss, min_share, wages, replacements, format } => {
             let replacements = replacements
@@ -185,10 +194,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 .collect::<anyhow::Result<_>>()?;
             let cx = commands::Context::new(store.clone());
             let thresholds = commands::alerts::state(&cx, &household).await?.thresholds();
-            let mut reader = queries::read::Reader::open(store, url).await?;
-            reader.ready("prices").await?;
-            reader.ready("holdings").await?;
-            let key = domain::ledger::household_key(&household);
+            let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let request = queries::tax::HarvestRequest {
                 as_of: as_of.unwrap_or_else(workers::market::intraday::today),
                 settings: domain::harvest::Settings {
@@ -199,10 +205,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 given: queries::tax::Given { wages, ..Default::default() },
             };
             let answer = queries::tax::harvest(&reader.db, &key, &request).await?;
-            match format {
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
-                f => out!("{}", with_newline(queries::tax::harvest_report(&answer).render(f.into())))?,
-            }
+            print(&answer, format, |a| Ok(queries::tax::harvest_report(a)))?;
         }
         TaxCmd::Estimate {
             household,
@@ -228,14 +231,9 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 carryover_short,
                 carryover_long,
             };
-            let mut reader = queries::read::Reader::open(store, url).await?;
-            reader.ready("holdings").await?;
-            let key = domain::ledger::household_key(&household);
+            let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
             let answer = queries::tax::estimate(&reader.db, &key, year, &given).await?;
-            match format {
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,
-                f => out!("{}", with_newline(queries::tax::report(&answer)?.render(f.into())))?,
-            }
+            print(&answer, format, |a| Ok(queries::tax::report(a)?))?;
         }
     }
     Ok(())
