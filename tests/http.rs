@@ -1342,6 +1342,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "portfolios") => json!({ "name": format!("p-{tag}"), "accounts": ["side"] }),
         ("put", "targets") => json!({ "targets": { "VTI": "1" } }),
         ("post", "rebalance") => json!({}),
+        ("post", "harvest") => json!({ "lot_ids": ["T1"] }),
         ("post", "users") => json!({ "name": "New", "email": format!("new-{tag}@example.com") }),
         ("post", "roles") => json!({ "role": "advisor" }),
         ("post", "households") => json!({ "household": "smith" }),
@@ -1352,6 +1353,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "dismiss") => json!({}),
         ("put", "alert-preferences") => json!({ "channels": { "email": "warning", "in_app": "info" } }),
         ("put", "{name}") => json!({ "target": "50000", "date": "2040-06-01", "accounts": ["side"] }),
+        ("put", "{kind}") => json!({ "amount": "500", "every": "month", "first": "2026-01-15" }),
         _ => return None,
     };
     Some(body)
@@ -1416,10 +1418,12 @@ async fn every_role_against_every_endpoint_group() {
                 .replace("{role}", "advisor")
                 .replace("{symbol}", "VTI")
                 .replace("{id}", "concentration:smith:VTI%231")
-                .replace("{name}", "tuition");
+                .replace("{name}", "tuition")
+                .replace("{kind}", "purchase");
             let method = op.method.to_uppercase();
-            if method == "DELETE" && op.path.ends_with("/goals/{name}") {
-                // The goal each role tries to remove is there (a missing one answers 404).
+            if method == "DELETE" && (op.path.ends_with("/goals/{name}") || op.path.ends_with("/{kind}")) {
+                // The goal or instruction each role tries to remove is there (a missing one
+                // answers 404).
                 let set = api.send("PUT", &path, Some(&admin), sample_body("put", op.path, role), &[]).await;
                 assert!([200, 201].contains(&set.status), "{}", set.body);
             }

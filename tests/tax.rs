@@ -564,3 +564,178 @@ async fn a_roth_plan_takes_the_households_balances_and_the_plan_files_choices() 
         }
     }
 }
+
+/// VTI bought in 2025 at 250 (a 5,000 loss at 200) and ABC at 100 (a 1,000 loss at 80) in the
+/// taxable account; a Roth IRA beside it.
+const HARVESTING: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+    2025-01-06,Brokerage,taxable,deposit,,1,100000,0,\n\
+    2025-01-06,Brokerage,taxable,buy,VTI,100,250,0,\n\
+    2025-01-06,Brokerage,taxable,buy,ABC,50,100,0,\n\
+    2025-01-06,IRA,roth_ira,deposit,,1,20000,0,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_instruction_blocks_a_harvest_and_an_accepted_harvest_is_booked() {
+    for db in all_backends("harvest accept").await {
+        let (dir, env) = smith(&db.url, HARVESTING);
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let fails = |args: &[&str]| {
+            let out = common::cairn()
+                .args(["--database-url", &db.url])
+                .args(args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{args:?} should fail");
+            common::stderr(&out)
+        };
+        let bars = dir.path().join("bars.csv");
+        std::fs::write(
+            &bars,
+            "date,symbol,open,high,low,close,volume\n\
+             2026-12-01,VTI,200,200,200,200,1000\n\
+             2026-12-01,ITOT,100,100,100,100,1000\n\
+             2026-12-01,ABC,80,80,80,80,1000\n",
+        )
+        .unwrap();
+        cli(&["market", "import", bars.to_str().unwrap()]);
+
+        // A monthly purchase of VTSAX (VTI's Admiral shares) in the IRA, due on the 15th.
+        let set = ["recurring", "set", "--household", "smith", "--account", "IRA", "--symbol", "vtsax"];
+        let monthly = [&set[..], &["--amount", "500", "--every", "month", "--first", "2026-01-15"]].concat();
+        assert_eq!(json(&cli(&monthly))["recorded"], 1);
+        assert_eq!(json(&cli(&monthly))["recorded"], 0, "the same instruction again records nothing");
+        let list =
+            json(&cli(&["recurring", "list", "--household", "smith", "--as-of", "2026-12-02", "--format", "json"]));
+        assert_eq!(
+            (list[0]["symbol"].as_str(), list[0]["next"].as_str(), list[0]["blocks_harvesting"].as_bool()),
+            (Some("VTSAX"), Some("2026-12-15"), Some(true)),
+            "{list}"
+        );
+        assert!(fails(&[&set[..], &["--amount", "0", "--every", "month", "--first", "2026-01-15"]].concat())
+            .contains("amount"));
+        assert!(fails(&[
+            "recurring",
+            "set",
+            "--household",
+            "smith",
+            "--account",
+            "Nope",
+            "--symbol",
+            "VTI",
+            "--reinvest-dividends"
+        ])
+        .contains("account"));
+
+        let harvest = |extra: &[&str]| {
+            let args = ["tax", "harvest", "--household", "smith", "--as-of", "2026-12-02", "--min-loss", "100"];
+            json(&cli(&[&args[..], extra, &["--format", "json"]].concat()))
+        };
+        let h = harvest(&[]);
+        let vti = h["candidates"].as_array().unwrap().iter().find(|c| c["symbol"] == "VTI").unwrap().clone();
+        let why = vti["blocked"].as_str().unwrap();
+        assert!(why.contains("recurring purchase of VTSAX in IRA") && why.contains("due on 2026-12-15"), "{why}");
+        let refused = fails(&["tax", "harvest", "--household", "smith", "--as-of", "2026-12-02", "--accept", "T2"]);
+        assert!(refused.contains("lot_ids") && refused.contains("VTSAX"), "{refused}");
+
+        // Paused: VTI is harvested into ITOT (a different index), both rows booked.
+        let remove = ["recurring", "remove", "--household", "smith", "--account", "IRA", "--symbol", "VTSAX"];
+        assert_eq!(json(&cli(&[&remove[..], &["--kind", "purchase"]].concat()))["recorded"], 1);
+        let h = harvest(&["--accept", "T2"]);
+        let orders = h["orders"].as_array().unwrap();
+        assert_eq!(orders.len(), 2, "{h}");
+        assert_eq!(
+            (
+                orders[0]["side"].as_str(),
+                orders[0]["symbol"].as_str(),
+                orders[0]["amount"].as_str(),
+                orders[0]["gain"].as_str()
+            ),
+            (Some("sell"), Some("VTI"), Some("20000.00"), Some("-5000.00"))
+        );
+        assert_eq!(
+            (orders[1]["side"].as_str(), orders[1]["symbol"].as_str(), orders[1]["quantity"].as_str()),
+            (Some("buy"), Some("ITOT"), Some("200"))
+        );
+        assert_eq!(h["recorded"]["trade_ids"], serde_json::json!(["T5", "T6"]), "{h}");
+        let after = harvest(&[]);
+        assert!(after["candidates"].as_array().unwrap().iter().all(|c| c["symbol"] != "VTI"), "{after}");
+
+        // VTSAX bought in the IRA the next day is the same fund: 100 shares at 120 are worth 60
+        // VTI at the sale's 200, so the loss on 60 of the 100 shares sold (3,000) is gone for
+        // good (a Roth IRA: Rev. Rul. 2008-5).
+        let buy = dir.path().join("buy.csv");
+        std::fs::write(
+            &buy,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n2026-12-03,IRA,roth_ira,buy,VTSAX,100,120,0\n",
+        )
+        .unwrap();
+        cli(&["ledger", "import", buy.to_str().unwrap(), "--household", "smith"]);
+        let wash = json(&cli(&["ledger", "wash-sales", "--household", "smith", "--format", "json"]));
+        let w = &wash["wash_sales"][0];
+        assert_eq!(
+            (w["symbol"].as_str(), w["replacement_symbol"].as_str(), w["shares"].as_str()),
+            (Some("VTI"), Some("VTSAX"), Some("60")),
+            "{wash}"
+        );
+        assert_eq!(w["disallowed_loss"], "3000.00", "{wash}");
+        assert!(matches!(w["permanent"].as_str(), Some("1" | "true")), "{wash}");
+
+        // Over HTTP: a reinvestment set, listed, refused with a bad field, removed; a harvest
+        // accepted today, and a lot that is no candidate refused.
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let send = |method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut request = http.request(method, format!("{base}{path}")).bearer_auth(&ana);
+            if let Some(b) = body {
+                request = request.json(&b);
+            }
+            async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        use reqwest::Method;
+        let path = "/v1/households/smith/recurring/IRA/VXUS/reinvest";
+        let (status, body) = send(Method::PUT, path, Some(serde_json::json!({}))).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = send(
+            Method::PUT,
+            "/v1/households/smith/recurring/IRA/VXUS/purchase",
+            Some(serde_json::json!({ "amount": "100", "every": "fortnight", "first": "2026-01-05" })),
+        )
+        .await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("every")), "{body}");
+        // The server sees the CLI's writes at its next poll.
+        let mut listed = Value::Null;
+        for _ in 0..50 {
+            listed = send(Method::GET, "/v1/households/smith/recurring", None).await.1;
+            if listed["recurring"].as_array().is_some_and(|l| !l.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let r = &listed["recurring"][0];
+        assert_eq!(
+            (r["symbol"].as_str(), r["kind"].as_str(), r["blocks_harvesting"].as_bool()),
+            (Some("VXUS"), Some("reinvest"), Some(true)),
+            "{listed}"
+        );
+        assert!(r["basis"].as_str().is_some_and(|b| b.contains("cannot be told")), "{listed}");
+        assert_eq!(send(Method::DELETE, path, None).await.0, 201);
+        assert_eq!(send(Method::DELETE, path, None).await.0, 404);
+
+        let harvest = "/v1/households/smith/tax/harvest";
+        let (status, body) =
+            send(Method::POST, harvest, Some(serde_json::json!({ "lot_ids": ["T99"], "min_loss": "100" }))).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("lot_ids")), "{body}");
+        let (status, body) =
+            send(Method::POST, harvest, Some(serde_json::json!({ "lot_ids": ["T3"], "min_loss": "100" }))).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["orders"].as_array().map(Vec::len), Some(1), "ABC has no replacement: {body}");
+        assert_eq!(
+            (body["orders"][0]["gain"].as_str(), body["recorded"]["trade_ids"][0].as_str()),
+            (Some("-1000.00"), Some("T8")),
+            "{body}"
+        );
+    }
+}

@@ -20,6 +20,7 @@ use cli::performance::{holdings, income, performance, HoldingsArgs, IncomeArgs, 
 use cli::portfolio::{portfolio, PortfolioCmd};
 use cli::quant::{quant, QuantCmd};
 use cli::read::{audit, project, projections_cmd, AuditCmd, ProjectArgs, ProjectionsCmd};
+use cli::recurring::{recurring, RecurringCmd};
 use cli::simulate::{economy, simulate, EconomyArgs, SimulateArgs};
 use cli::store::{bench_cmd, relay, serve, tail, verify, BenchCommand, EventsCommand};
 use cli::tax::{tax, TaxCmd};
@@ -116,6 +117,11 @@ enum Command {
     /// The goal-progress rule raises an alert when either falls below the household's floor.
     #[command(subcommand)]
     Goals(GoalsCmd),
+    /// Standing instructions that buy by themselves: recurring purchases and dividend
+    /// reinvestment, recorded on the household's ledger stream; the harvesting scan blocks a
+    /// loss sale they would turn into a wash sale.
+    #[command(subcommand)]
+    Recurring(RecurringCmd),
     /// Tax planning: a year's federal income tax from the ledger (`estimate`), with the tables
     /// of 2024 to 2026 and their sources.
     #[command(subcommand)]
@@ -182,7 +188,10 @@ impl Command {
             | Command::Holdings(_)
             | Command::Ops(OpsCmd::Status { .. })
             | Command::Goals(GoalsCmd::List { .. })
-            | Command::Tax(_) => true,
+            | Command::Recurring(RecurringCmd::List { .. }) => true,
+            // Accepting a harvest records rows; every other tax command only reads.
+            Command::Tax(TaxCmd::Harvest { accept, .. }) => accept.is_empty(),
+            Command::Tax(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -326,6 +335,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Alerts(cmd) => report(alerts(store, &cli.database_url, cmd).await),
         Command::Rules(cmd) => report(rules(store, cmd).await),
         Command::Goals(cmd) => report(goals(store, &cli.database_url, cmd).await),
+        Command::Recurring(cmd) => report(recurring(store, &cli.database_url, cmd).await),
         Command::Tax(cmd) => report(tax(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),

@@ -306,6 +306,36 @@ pub async fn remove_goal<S: EventStore>(
     execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
+/// Sets a standing instruction of one of the household's open accounts (a recurring purchase,
+/// dividend reinvestment; see `domain::ledger::recurring`), replacing the one of its account,
+/// symbol and kind.
+pub async fn set_recurring<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    recurring: domain::ledger::recurring::Recurring,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::SetRecurring { household: household.to_owned(), recurring };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// Removes a standing instruction (`kind`: `purchase` or `reinvest`).
+pub async fn remove_recurring<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    account: &str,
+    symbol: &str,
+    kind: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::RemoveRecurring {
+        account: account.to_owned(),
+        symbol: symbol.to_owned(),
+        kind: kind.to_owned(),
+    };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
 /// Sets the household's filing status.
 pub async fn set_filing_status<S: EventStore>(
     cx: &Context<S>,

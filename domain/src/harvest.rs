@@ -6,12 +6,15 @@
 //! are bought within 30 days before or after the sale, in any of the taxpayer's accounts,
 //! IRAs and Roth IRAs included (Rev. Rul. 2008-5). So a candidate is blocked, with the purchase
 //! named, when such shares were bought in the 30 days before today in any account of the
-//! household (except the lot's own purchase, Rev. Rul. 56-602), and every suggestion says the
-//! first day the shares (or their equivalents) may be bought again: 31 days after the sale.
+//! household (except the lot's own purchase, Rev. Rul. 56-602), or when a standing instruction
+//! (a recurring purchase, dividend reinvestment: `ledger::recurring`) will buy them in the 30
+//! days after today; and every suggestion says the first day the shares (or their equivalents)
+//! may be bought again: 31 days after the sale.
 //!
 //! "Substantially identical" is more than the same symbol: [`SUBSTANTIALLY_IDENTICAL`] groups
 //! the share classes of one fund (Vanguard's ETF shares are a share class of the
-//! corresponding index mutual fund, and its Investor and Admiral shares others). Funds that
+//! corresponding index mutual fund, and its Investor and Admiral shares others), the same
+//! table the lot engine's wash-sale matching reads. Funds that
 //! track different indexes are not substantially identical; [`REPLACEMENTS`] pairs each
 //! common fund with one that tracks a different index of the same asset class, to hold the
 //! allocation while the 31 days pass. Both are data tables, extended by the caller.
@@ -19,28 +22,17 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use crate::ledger::lots::{Term, WASH_SALE_WINDOW_DAYS};
+use crate::ledger::recurring::Instruction;
 use crate::ledger::types::{AccountType, Action};
 use crate::ledger::Ledger;
+use crate::rebalance::{self, Order, Side};
 use crate::DomainError;
 
-/// Groups of symbols that are one fund's share classes (each group's prospectus lists them as
-/// classes of one portfolio; source: the funds' prospectuses, Vanguard Index Funds
-/// registration statement, SEC file 811-02652).
-pub const SUBSTANTIALLY_IDENTICAL: &[&[&str]] = &[
-    &["VTI", "VTSAX", "VTSMX", "VITSX"],
-    &["VOO", "VFIAX", "VFINX"],
-    &["VXUS", "VTIAX", "VGTSX"],
-    &["VEA", "VTMGX", "VDVIX"],
-    &["VWO", "VEMAX", "VEIEX"],
-    &["BND", "VBTLX", "VBMFX"],
-    &["BNDX", "VTABX"],
-    &["VB", "VSMAX", "NAESX"],
-    &["VNQ", "VGSLX", "VGSIX"],
-];
+pub use crate::ledger::identical::{identical, SUBSTANTIALLY_IDENTICAL};
 
 /// Replacements: a fund of the same asset class that tracks a different index (so not
 /// substantially identical), for each common fund. (symbol, replacement, the two indexes.)
@@ -65,12 +57,6 @@ pub const REPLACEMENTS: &[(&str, &str, &str)] = &[
     ("SCHH", "VNQ", "Dow Jones Equity All REIT Capped vs MSCI US IMI Real Estate 25/50"),
 ];
 
-/// Whether `a` and `b` are substantially identical: the same symbol, or share classes of one
-/// fund.
-pub fn identical(a: &str, b: &str) -> bool {
-    a == b || SUBSTANTIALLY_IDENTICAL.iter().any(|g| g.contains(&a) && g.contains(&b))
-}
-
 /// A purchase of shares substantially identical to `symbol` in the 30 days up to `as_of`, in
 /// any account, other than the purchase `except` (the lot's own, Rev. Rul. 56-602): a sale of
 /// `symbol` at a loss on `as_of` would be a wash sale.
@@ -87,6 +73,35 @@ pub fn recent_purchase<'a>(
         .filter(|t| t.action == Action::Buy && t.trade_date >= window && t.trade_date <= as_of)
         .filter(|t| t.trade_id != except)
         .find(|t| t.symbol.as_deref().is_some_and(|b| identical(b, symbol)))
+}
+
+/// Why a sale at a loss on `as_of` would be washed by a purchase still to come: a standing
+/// instruction (a recurring purchase, dividend reinvestment) of any open account that buys
+/// shares substantially identical to `symbol` on `as_of` or in the 30 days after; `None` when
+/// none does.
+pub fn scheduled_purchase(ledger: &Ledger, symbol: &str, as_of: NaiveDate) -> Option<String> {
+    let until = as_of + Duration::days(WASH_SALE_WINDOW_DAYS);
+    let clear = until + Duration::days(1);
+    ledger
+        .recurring
+        .values()
+        .filter(|r| !ledger.closed.contains_key(&r.account) && identical(&r.symbol, symbol))
+        .filter_map(|r| r.next_after(ledger, as_of - Duration::days(1), until).map(|due| (r, due)))
+        .min_by_key(|(r, due)| (due.date.is_some(), due.date, r.key()))
+        .map(|(r, due)| match (&r.instruction, due.date) {
+            (Instruction::Purchase { .. }, Some(date)) => format!(
+                "a recurring purchase of {} in {} ({}) is due on {date}: pause it until {clear}, or a sale at a loss now would be a wash sale",
+                r.symbol, r.account, due.basis
+            ),
+            (_, Some(date)) => format!(
+                "dividends of {} are reinvested in {}, the next expected on {date} ({}): turn reinvestment off until {clear}, or a sale at a loss now would be a wash sale",
+                r.symbol, r.account, due.basis
+            ),
+            (_, None) => format!(
+                "dividends of {} are reinvested in {} and {}: turn reinvestment off until {clear}, or a sale at a loss now may be a wash sale",
+                r.symbol, r.account, due.basis
+            ),
+        })
 }
 
 /// The least loss worth harvesting.
@@ -148,17 +163,19 @@ pub fn scan(
         }
         let term = crate::ledger::lots::term(lot.acquired, as_of);
         let rate = if term == Term::Short { rates.0 } else { rates.1 };
-        let blocked = recent_purchase(ledger, &lot.symbol, as_of, &lot.purchase).map(|t| {
-            format!(
-                "{} {} bought in {} on {} ({}): a sale at a loss before {} would be a wash sale",
-                t.quantity,
-                t.symbol.as_deref().unwrap_or_default(),
-                t.account,
-                t.trade_date,
-                t.trade_id,
-                t.trade_date + Duration::days(WASH_SALE_WINDOW_DAYS + 1),
-            )
-        });
+        let blocked = recent_purchase(ledger, &lot.symbol, as_of, &lot.purchase)
+            .map(|t| {
+                format!(
+                    "{} {} bought in {} on {} ({}): a sale at a loss before {} would be a wash sale",
+                    t.quantity,
+                    t.symbol.as_deref().unwrap_or_default(),
+                    t.account,
+                    t.trade_date,
+                    t.trade_id,
+                    t.trade_date + Duration::days(WASH_SALE_WINDOW_DAYS + 1),
+                )
+            })
+            .or_else(|| scheduled_purchase(ledger, &lot.symbol, as_of));
         let replacement = replacements
             .get(&lot.symbol)
             .cloned()
@@ -188,6 +205,63 @@ pub fn scan(
             &b.lot_id,
         ))
     });
+    Ok(out)
+}
+
+/// The ledger orders that harvest `c` on its day: the sale of its lot by specific
+/// identification at `close`, then, when it has a replacement priced at `replacement_close`,
+/// the replacement bought in the same account with the proceeds (shares to
+/// [`rebalance::QUANTITY_DP`] places, rounded down, so the account never spends more than the
+/// sale brought in). Refused, naming the lot, when the scan blocked it: a harvest never books a
+/// wash sale. Booked with [`rebalance::Order::row`].
+pub fn orders(c: &Candidate, close: Decimal, replacement_close: Option<Decimal>) -> Result<Vec<Order>, DomainError> {
+    if let Some(why) = &c.blocked {
+        return Err(DomainError::Rejected {
+            line: None,
+            field: "lot_ids".into(),
+            problem: format!("lot {} of {} in {} cannot be harvested now: {why}", c.lot_id, c.symbol, c.account),
+        });
+    }
+    let proceeds = rebalance::cents(c.quantity * close);
+    let sale = Order {
+        account: c.account.clone(),
+        side: Side::Sell,
+        symbol: c.symbol.clone(),
+        asset: c.symbol.clone(),
+        quantity: c.quantity,
+        price: close,
+        amount: proceeds,
+        lot_id: Some(c.lot_id.clone()),
+        term: Some(c.term),
+        gain: proceeds - c.basis,
+        tax: -c.tax_value,
+        note: Some(format!(
+            "harvests a {} loss; do not buy {} or a share class of it before {}",
+            c.term.as_str(),
+            c.symbol,
+            c.buy_back_from
+        )),
+    };
+    let mut out = vec![sale];
+    if let (Some(replacement), Some(price)) = (&c.replacement, replacement_close.filter(|p| *p > Decimal::ZERO)) {
+        let quantity = (proceeds / price).round_dp_with_strategy(rebalance::QUANTITY_DP, RoundingStrategy::ToZero);
+        if quantity > Decimal::ZERO {
+            out.push(Order {
+                account: c.account.clone(),
+                side: Side::Buy,
+                symbol: replacement.clone(),
+                asset: c.symbol.clone(),
+                quantity,
+                price,
+                amount: rebalance::cents(quantity * price),
+                lot_id: None,
+                term: None,
+                gain: Decimal::ZERO,
+                tax: Decimal::ZERO,
+                note: Some(format!("holds {}'s place (a different index) until {}", c.symbol, c.buy_back_from)),
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -245,6 +319,84 @@ mod tests {
         // Forty days later the IRA's purchase no longer blocks.
         let later = scan(&ledger(), &closes, d("2027-01-14"), &settings, (dec!(0.24), dec!(0.15)), &own).unwrap();
         assert_eq!(later[0].blocked, None);
+    }
+
+    /// ABC's short-term loss is blocked by a monthly purchase of ABC in the IRA due in 10 days,
+    /// then by reinvesting its dividends when the next one is due in 20; neither blocks once
+    /// it falls more than 30 days out, and a closed account's instruction never does.
+    #[test]
+    fn a_recurring_purchase_or_a_reinvestment_due_in_30_days_blocks_the_sale() {
+        use crate::ledger::recurring::{Every, Recurring};
+        let closes: BTreeMap<String, Decimal> = [("VTI".into(), dec!(150)), ("ABC".into(), dec!(80))].into();
+        let settings = Settings { min_loss: dec!(500), min_share: dec!(0.05) };
+        let abc = |l: &Ledger, day: &str| {
+            let found = scan(l, &closes, d(day), &settings, (dec!(0.24), dec!(0.15)), &BTreeMap::new()).unwrap();
+            found.into_iter().find(|c| c.symbol == "ABC").unwrap().blocked
+        };
+        let mut l = ledger();
+        assert_eq!(abc(&l, "2026-12-04"), None);
+        let monthly = Recurring {
+            account: "IRA".into(),
+            symbol: "ABC".into(),
+            instruction: Instruction::Purchase {
+                amount: dec!(200),
+                every: Every::Month,
+                first: d("2026-07-14"),
+                last: None,
+            },
+        };
+        l.recurring.insert(monthly.key(), monthly.clone());
+        let why = abc(&l, "2026-12-04").unwrap();
+        assert!(why.contains("is due on 2026-12-14") && why.contains("pause it until 2027-01-04"), "{why}");
+        l.recurring.clear();
+        let reinvest = Recurring { account: "IRA".into(), symbol: "ABC".into(), instruction: Instruction::Reinvest };
+        l.recurring.insert(reinvest.key(), reinvest);
+        assert!(abc(&l, "2026-12-04").unwrap().contains("cannot be told"));
+        for (n, date) in [(10, "2026-06-25"), (11, "2026-09-24")] {
+            l.trades.push(Trade::test_row(n, d(date), "IRA", Action::Dividend, Some("ABC"), dec!(1), dec!(5)));
+        }
+        let why = abc(&l, "2026-12-04").unwrap();
+        assert!(why.contains("next expected on 2026-12-24"), "{why}");
+        assert_eq!(abc(&l, "2026-11-20"), None, "the next dividend is 34 days out");
+        l.closed.insert("IRA".into(), d("2026-11-30"));
+        assert_eq!(abc(&l, "2026-12-04"), None);
+    }
+
+    #[test]
+    fn an_accepted_harvest_sells_the_lot_and_buys_the_replacement_with_the_proceeds() {
+        let closes: BTreeMap<String, Decimal> = [("VTI".into(), dec!(150)), ("ABC".into(), dec!(80))].into();
+        let settings = Settings { min_loss: dec!(500), min_share: dec!(0.05) };
+        let found =
+            scan(&ledger(), &closes, d("2026-12-05"), &settings, (dec!(0.24), dec!(0.15)), &BTreeMap::new()).unwrap();
+        let (abc, vti) = (&found[0], &found[1]);
+        // ABC has no replacement: the sale alone, its loss and the tax it saves.
+        let o = orders(abc, dec!(80), None).unwrap();
+        assert_eq!(o.len(), 1);
+        assert_eq!(
+            (o[0].side, o[0].quantity, o[0].amount, o[0].gain, o[0].tax),
+            (Side::Sell, dec!(50), dec!(4000), dec!(-1000), dec!(-240))
+        );
+        assert_eq!(o[0].lot_id.as_deref(), Some("T3"));
+        let row = o[0].row(d("2026-12-05"), 1, "harvest");
+        assert_eq!(
+            (row.lot_method, row.lot_ids.clone()),
+            (Some(crate::ledger::types::LotMethod::Specific), vec!["T3".to_owned()])
+        );
+        // With a replacement at 33.33: 4,000 buys 120.0120 shares (rounded down), 3,999.99 spent.
+        let mut replaced = abc.clone();
+        replaced.replacement = Some("XYZ".into());
+        let o = orders(&replaced, dec!(80), Some(dec!(33.33))).unwrap();
+        assert_eq!(
+            (o[1].side, o[1].symbol.as_str(), o[1].quantity, o[1].amount),
+            (Side::Buy, "XYZ", dec!(120.0120), dec!(4000.00))
+        );
+        assert!(o[1].quantity * dec!(33.33) <= dec!(4000));
+        // VTI is blocked by the IRA's VTSAX: refused, naming the lot and why.
+        let err = orders(vti, dec!(150), Some(dec!(100))).unwrap_err();
+        assert!(
+            matches!(&err, DomainError::Rejected { field, problem, .. } if field == "lot_ids" && problem.contains("VTSAX")),
+            "{err:?}"
+        );
     }
 
     #[test]

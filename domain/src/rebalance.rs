@@ -157,7 +157,8 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-fn cents(d: Decimal) -> Decimal {
+/// To the cent, halves away from zero.
+pub(crate) fn cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 

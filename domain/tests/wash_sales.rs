@@ -871,3 +871,80 @@ fn computed_settlement_dates_skip_federal_reserve_holidays() {
     let l = ledger(vec![row("2025-10-10", "a", Action::Buy, "X", dec!(1), dec!(1))]);
     assert_eq!(l.trades[0].settlement_date, d("2025-10-14"));
 }
+
+#[test]
+fn another_share_class_of_the_fund_replaces_sold_shares_by_value() {
+    // Sell 100 VTI (bought at $250) at $200: a $5,000 loss. Ten days later buy 100 VTSAX at
+    // $120, worth $12,000: the value of 60 VTI at the sale's price. The loss on 60 shares is
+    // disallowed and added to the VTSAX shares' basis; the other 40 shares' loss stands.
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "VTI", dec!(100), dec!(250)),
+        row("2025-06-02", "brokerage", Action::Sell, "VTI", dec!(100), dec!(200)),
+        row("2025-06-12", "brokerage", Action::Buy, "VTSAX", dec!(100), dec!(120)),
+    ]);
+    let book = l.book(None).unwrap();
+    let sale = &book.sales[0];
+    assert_eq!((sale.adjustment_amount, sale.gain_loss), (dec!(3000), dec!(-2000)));
+    let w = &book.wash_sales[0];
+    assert_eq!(w.replacement_symbol.as_deref(), Some("VTSAX"));
+    assert_eq!((w.shares, w.disallowed_loss, w.permanent), (dec!(60), dec!(3000), false));
+    let vtsax = book.lots.iter().find(|l| l.symbol == "VTSAX").unwrap();
+    assert_eq!((vtsax.quantity, vtsax.basis, vtsax.wash_adjustment), (dec!(100), dec!(15000), dec!(3000)));
+    assert_eq!(
+        vtsax.acquired,
+        d("2025-01-06") + chrono::Duration::days(10),
+        "the sold shares' holding period is tacked on"
+    );
+}
+
+#[test]
+fn a_larger_purchase_of_another_class_replaces_every_sold_share_and_only_a_portion_is_adjusted() {
+    // 200 VTSAX at $120 ($24,000) is worth 120 VTI at $200: all 100 sold shares are replaced, by
+    // 166.66666667 VTSAX (100 × 200 ÷ 120); the rest of the purchase keeps its cost.
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "VTI", dec!(100), dec!(250)),
+        row("2025-06-02", "brokerage", Action::Sell, "VTI", dec!(100), dec!(200)),
+        row("2025-06-12", "brokerage", Action::Buy, "VTSAX", dec!(200), dec!(120)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert_eq!((book.sales[0].adjustment_amount, book.sales[0].gain_loss), (dec!(5000), dec!(0)));
+    let mut vtsax: Vec<_> = book.lots.iter().filter(|l| l.symbol == "VTSAX").collect();
+    vtsax.sort_by_key(|l| l.wash_adjustment);
+    assert_eq!(vtsax.len(), 2);
+    assert_eq!((vtsax[1].quantity, vtsax[1].wash_adjustment), (dec!(166.66666667), dec!(5000)));
+    assert_eq!(vtsax[0].quantity, dec!(33.33333333));
+    assert_eq!(vtsax[0].wash_adjustment, dec!(0));
+    let basis: Decimal = vtsax.iter().map(|l| l.basis).sum();
+    assert_eq!(basis, dec!(29000), "the purchase's cost plus the disallowed loss");
+}
+
+#[test]
+fn another_class_bought_before_the_sale_or_in_an_ira_washes_the_loss_too() {
+    // VFIAX bought 20 days before VOO is sold at a loss and still held: a wash sale. Admiral
+    // shares bought in a Roth IRA after it: the loss is gone for good (Rev. Rul. 2008-5).
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "VOO", dec!(10), dec!(500)),
+        row("2025-05-12", "brokerage", Action::Buy, "VFIAX", dec!(5), dec!(400)),
+        row("2025-06-02", "brokerage", Action::Sell, "VOO", dec!(10), dec!(450)),
+        row("2025-06-10", "roth-ira", Action::Buy, "VFIAX", dec!(10), dec!(405)),
+    ]);
+    let book = l.book(None).unwrap();
+    let w = &book.wash_sales;
+    assert_eq!(w.len(), 2);
+    // 5 VFIAX at $400 = $2,000 = 4.44444444 VOO at $450; the IRA's $4,050 covers the rest.
+    assert_eq!((w[0].shares, w[0].permanent), (dec!(4.44444444), false));
+    assert_eq!((w[1].shares, w[1].permanent, w[1].basis_adjustment), (dec!(5.55555556), true, dec!(0)));
+    assert_eq!(book.sales[0].adjustment_amount, dec!(500), "the whole $500 loss is disallowed");
+}
+
+#[test]
+fn a_fund_tracking_another_index_is_not_substantially_identical() {
+    let l = ledger(vec![
+        row("2025-01-06", "brokerage", Action::Buy, "VTI", dec!(100), dec!(250)),
+        row("2025-06-02", "brokerage", Action::Sell, "VTI", dec!(100), dec!(200)),
+        row("2025-06-03", "brokerage", Action::Buy, "ITOT", dec!(150), dec!(130)),
+    ]);
+    let book = l.book(None).unwrap();
+    assert!(book.wash_sales.is_empty());
+    assert_eq!(book.sales[0].gain_loss, dec!(-5000));
+}

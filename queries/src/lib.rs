@@ -39,6 +39,7 @@ pub mod ops;
 pub mod performance;
 pub mod read;
 pub mod rebalance;
+pub mod recurring;
 pub mod reports;
 pub mod risk;
 pub mod roth;

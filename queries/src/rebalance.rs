@@ -43,6 +43,27 @@ pub struct OrderAnswer {
     pub note: Option<String>,
 }
 
+impl OrderAnswer {
+    /// The order as both shells answer it: amounts to the cent, quantities exact.
+    pub fn of(o: &domain::rebalance::Order) -> Self {
+        let exact = |d: Decimal| d.normalize().to_string();
+        Self {
+            account: o.account.clone(),
+            side: o.side.as_str().to_owned(),
+            symbol: o.symbol.clone(),
+            asset: o.asset.clone(),
+            quantity: exact(o.quantity),
+            price: exact(o.price),
+            amount: money(o.amount),
+            lot_id: o.lot_id.clone(),
+            term: o.term.map(|t| t.as_str().to_owned()),
+            gain: money(o.gain),
+            tax: money(o.tax),
+            note: o.note.clone(),
+        }
+    }
+}
+
 /// One asset before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AssetAnswer {
@@ -146,24 +167,7 @@ pub async fn rebalance(
         threshold: exact(plan.threshold),
         short_term_rate: exact(rates.0),
         long_term_rate: exact(rates.1),
-        orders: plan
-            .orders
-            .iter()
-            .map(|o| OrderAnswer {
-                account: o.account.clone(),
-                side: o.side.as_str().to_owned(),
-                symbol: o.symbol.clone(),
-                asset: o.asset.clone(),
-                quantity: exact(o.quantity),
-                price: exact(o.price),
-                amount: money(o.amount),
-                lot_id: o.lot_id.clone(),
-                term: o.term.map(|t| t.as_str().to_owned()),
-                gain: money(o.gain),
-                tax: money(o.tax),
-                note: o.note.clone(),
-            })
-            .collect(),
+        orders: plan.orders.iter().map(OrderAnswer::of).collect(),
         assets: plan
             .assets
             .iter()

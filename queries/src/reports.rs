@@ -286,6 +286,7 @@ const WASH_SALES: Spec = &[
     ("sold_lot_id", "sold_lot_id", Show::Raw),
     ("replacement_lot_id", "replacement_lot_id", Show::Raw),
     ("replacement_account", "replacement_account", Show::Raw),
+    ("replacement_symbol", "replacement_symbol", Show::Raw),
     ("shares", "shares", Show::Quantity),
     ("disallowed_loss", "disallowed_loss", Show::Money),
     ("basis_adjustment", "basis_adjustment", Show::Money),

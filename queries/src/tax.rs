@@ -227,13 +227,16 @@ pub(crate) async fn closes(
 ) -> std::collections::BTreeMap<String, Decimal> {
     let mut closes = std::collections::BTreeMap::new();
     for symbol in ledger.trades.iter().filter_map(|t| t.symbol.clone()).collect::<std::collections::BTreeSet<_>>() {
-        if let Some(close) =
-            crate::market::bars(db, &symbol, None, Some(as_of)).await.ok().and_then(|b| b.last().map(|b| b.close))
-        {
+        if let Some(close) = latest_close(db, &symbol, as_of).await {
             closes.insert(symbol, close);
         }
     }
     closes
+}
+
+/// A symbol's latest close on or before `as_of`, when the prices read model has one.
+async fn latest_close(db: &projections::db::Db, symbol: &str, as_of: chrono::NaiveDate) -> Option<Decimal> {
+    crate::market::bars(db, symbol, None, Some(as_of)).await.ok().and_then(|b| b.last().map(|b| b.close))
 }
 
 /// What a harvesting scan takes beside the household.
@@ -283,29 +286,89 @@ pub struct Harvest {
     pub harvestable_loss: String,
     pub tax_value: String,
     pub candidates: Vec<HarvestCandidate>,
+    /// The lots accepted: each sale and its replacement's purchase, as the ledger rows that
+    /// book them (`cairn tax harvest --accept`, `POST …/tax/harvest`); empty for a scan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<crate::rebalance::OrderAnswer>,
+    /// When accepted: the rows recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<crate::rebalance::Recorded>,
 }
 
 /// The household's tax-loss harvesting candidates on `r.as_of` (`domain::harvest::scan`) at the
 /// latest closes on or before it, their losses valued at the marginal rates of its tax year
 /// (the latest year with a table when it has none).
 pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestRequest) -> Result<Harvest, ReportError> {
+    Ok(scan(db, household, r).await?.0)
+}
+
+/// The scan with the lots `accept` names accepted: the answer carries each sale and its
+/// replacement's purchase (`domain::harvest::orders`), and the ledger rows that book them on
+/// the scan's day, in that order. A lot that is not a candidate, or is blocked, is refused
+/// naming `lot_ids`.
+pub async fn harvest_accept(
+    db: &projections::db::Db,
+    household: &str,
+    r: &HarvestRequest,
+    accept: &[String],
+) -> Result<(Harvest, Vec<domain::ledger::RowInput>), ReportError> {
+    if accept.is_empty() {
+        return Err(ReportError::Invalid { field: "lot_ids", problem: "name at least one lot to harvest".into() });
+    }
+    let (mut answer, found, mut closes) = scan(db, household, r).await?;
+    let mut orders = Vec::new();
+    for lot in accept {
+        let c = found.iter().find(|c| c.lot_id == *lot).ok_or_else(|| ReportError::Invalid {
+            field: "lot_ids",
+            problem: format!(
+                "lot {lot} is not a harvesting candidate on {} (none with a loss past the thresholds)",
+                r.as_of
+            ),
+        })?;
+        let replacement_close = match &c.replacement {
+            Some(symbol) if !closes.contains_key(symbol) => {
+                let close = latest_close(db, symbol, r.as_of).await;
+                close.inspect(|c| {
+                    closes.insert(symbol.clone(), *c);
+                })
+            }
+            Some(symbol) => closes.get(symbol).copied(),
+            None => None,
+        };
+        let close = closes[&c.symbol];
+        orders.extend(domain::harvest::orders(c, close, replacement_close).map_err(|e| match e {
+            domain::DomainError::Rejected { problem, .. } => ReportError::Invalid { field: "lot_ids", problem },
+            other => ReportError::Other(other.into()),
+        })?);
+    }
+    let rows = orders.iter().enumerate().map(|(i, o)| o.row(r.as_of, i as u64 + 1, "tax-loss harvest")).collect();
+    answer.orders = orders.iter().map(crate::rebalance::OrderAnswer::of).collect();
+    Ok((answer, rows))
+}
+
+/// The scan's answer, the domain's candidates and the closes they were valued at.
+async fn scan(
+    db: &projections::db::Db,
+    household: &str,
+    r: &HarvestRequest,
+) -> Result<(Harvest, Vec<domain::harvest::Candidate>, std::collections::BTreeMap<String, Decimal>), ReportError> {
     let ledger = std::sync::Arc::new(
         projections::holdings::ledger_of(db, household)
             .await?
             .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?,
     );
     let rates = marginal_rates(ledger.clone(), r.as_of, &r.given).await?;
-    let closes = closes(db, &ledger, r.as_of).await;
-    let (as_of, settings, replacements) = (r.as_of, r.settings, r.replacements.clone());
+    let closes = std::sync::Arc::new(closes(db, &ledger, r.as_of).await);
+    let (as_of, settings, replacements, priced) = (r.as_of, r.settings, r.replacements.clone(), closes.clone());
     let found = tokio::task::spawn_blocking(move || {
-        domain::harvest::scan(&ledger, &closes, as_of, &settings, rates, &replacements)
+        domain::harvest::scan(&ledger, &priced, as_of, &settings, rates, &replacements)
     })
     .await
     .map_err(|e| anyhow::anyhow!("the lot engine failed: {e}"))?
     .map_err(|e| ReportError::Other(e.into()))?;
     let open: Vec<&domain::harvest::Candidate> = found.iter().filter(|c| c.blocked.is_none()).collect();
     let exact = |d: Decimal| d.normalize().to_string();
-    Ok(Harvest {
+    let answer = Harvest {
         household: household.to_owned(),
         as_of: r.as_of,
         short_term_rate: exact(rates.0),
@@ -313,11 +376,11 @@ pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestReque
         harvestable_loss: money(open.iter().map(|c| c.loss).sum()),
         tax_value: money(open.iter().map(|c| c.tax_value).sum()),
         candidates: found
-            .into_iter()
+            .iter()
             .map(|c| HarvestCandidate {
-                lot_id: c.lot_id,
-                account: c.account,
-                symbol: c.symbol,
+                lot_id: c.lot_id.clone(),
+                account: c.account.clone(),
+                symbol: c.symbol.clone(),
                 quantity: exact(c.quantity),
                 acquired: c.acquired,
                 basis: money(c.basis),
@@ -326,12 +389,15 @@ pub async fn harvest(db: &projections::db::Db, household: &str, r: &HarvestReque
                 term: c.term.as_str().to_owned(),
                 rate: exact(c.rate),
                 tax_value: money(c.tax_value),
-                blocked: c.blocked,
+                blocked: c.blocked.clone(),
                 buy_back_from: c.buy_back_from,
-                replacement: c.replacement,
+                replacement: c.replacement.clone(),
             })
             .collect(),
-    })
+        orders: Vec::new(),
+        recorded: None,
+    };
+    Ok((answer, found, std::sync::Arc::unwrap_or_clone(closes)))
 }
 
 /// The scan as a report: a row per candidate.
@@ -380,6 +446,7 @@ pub fn harvest_report(h: &Harvest) -> Report {
             ("as_of", serde_json::json!(h.as_of.to_string())),
             ("harvestable_loss", serde_json::json!(h.harvestable_loss)),
             ("tax_value", serde_json::json!(h.tax_value)),
+            ("recorded", serde_json::json!(h.recorded.as_ref().map(|r| r.trade_ids.join(" ")))),
         ],
     }
 }

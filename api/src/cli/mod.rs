@@ -15,6 +15,7 @@ pub(crate) mod performance;
 pub(crate) mod portfolio;
 pub(crate) mod quant;
 pub(crate) mod read;
+pub(crate) mod recurring;
 pub(crate) mod simulate;
 pub(crate) mod store;
 pub(crate) mod tax;

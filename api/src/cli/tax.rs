@@ -4,7 +4,7 @@ use clap::Subcommand;
 use event_store::Store;
 use rust_decimal::Decimal;
 
-use super::{out, outln, with_newline, Format};
+use super::{caller, out, outln, with_newline, Format};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TaxCmd {
@@ -72,6 +72,11 @@ pub(crate) enum TaxCmd {
         /// A replacement of your own: SYMBOL=REPLACEMENT (repeat for several).
         #[arg(long = "replacement", value_name = "SYMBOL=REPLACEMENT")]
         replacements: Vec<String>,
+        /// Harvest this candidate lot (repeat for several): its sale by specific identification
+        /// at the latest close and its replacement bought with the proceeds in the same account
+        /// are recorded as ledger rows on the scan's day, all or none. A blocked lot is refused.
+        #[arg(long = "accept", value_name = "LOT_ID")]
+        accept: Vec<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -125,7 +130,7 @@ pub(crate) enum TaxCmd {
 }
 
 /// A reader with `projectors` caught up, and the household's key.
-async fn read_models(
+pub(crate) async fn read_models(
     store: Store,
     url: &str,
     projectors: &[&str],
@@ -139,7 +144,7 @@ async fn read_models(
 }
 
 /// Prints an answer: pretty JSON, or its report as CSV or a table.
-fn print<T: serde::Serialize>(
+pub(crate) fn print<T: serde::Serialize>(
     answer: &T,
     format: Format,
     report: impl FnOnce(&T) -> anyhow::Result<queries::reports::Report>,
@@ -182,7 +187,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
             let answer = queries::tax::schedule_d(&reader.db, &key, year).await?;
             print(&answer, format, |a| Ok(queries::tax::schedule_d_report(a)))?;
         }
-        TaxCmd::Harvest { household, as_of, min_loss, min_share, wages, replacements, format } => {
+        TaxCmd::Harvest { household, as_of, min_loss, min_share, wages, replacements, accept, format } => {
             let replacements = replacements
                 .iter()
                 .map(|r| {
@@ -204,7 +209,20 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 replacements,
                 given: queries::tax::Given { wages, ..Default::default() },
             };
-            let answer = queries::tax::harvest(&reader.db, &key, &request).await?;
+            let answer = if accept.is_empty() {
+                queries::tax::harvest(&reader.db, &key, &request).await?
+            } else {
+                let (mut answer, rows) = queries::tax::harvest_accept(&reader.db, &key, &request, &accept).await?;
+                let bytes = serde_json::to_vec(&answer.orders)?;
+                let o =
+                    commands::ledger::record_rows(&cx, &household, rows, &bytes, &caller("cairn tax harvest")).await?;
+                answer.recorded = Some(queries::rebalance::Recorded {
+                    trade_ids: o.trade_ids(),
+                    first_position: o.first_position,
+                    last_position: o.last_position,
+                });
+                answer
+            };
             print(&answer, format, |a| Ok(queries::tax::harvest_report(a)))?;
         }
         TaxCmd::Estimate {

@@ -4,8 +4,11 @@
 //! recomputing and recording only the difference.
 //!
 //! Wash sales follow IRS Publication 550: a loss on a sale in a taxable account is disallowed
-//! to the extent substantially identical shares (here: the same symbol) are bought within 30
-//! days before or after the sale, in any account of the household. Replacement shares are
+//! to the extent substantially identical shares (the same symbol, or another share class of the
+//! same fund: [`super::identical`]) are bought within 30 days before or after the sale, in any
+//! account of the household. Another share class trades at its own price, so its shares are
+//! counted in the sold shares by value: a replacement lot's cost per share (fees included)
+//! over the sale's price, a replacement worth as much as the sold shares replacing them all. Replacement shares are
 //! matched in the order they were bought, share by share, each absorbing at most one wash sale;
 //! the loss goes pro rata to the matched shares. In a taxable account the disallowed loss is
 //! added to the replacement shares' basis and the sold shares' holding period is tacked onto
@@ -26,6 +29,7 @@ use chrono::{Duration, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::identical;
 use super::types::{AccountInfo, Action, LotMethod, Ratio, Trade};
 
 /// Days before and after a loss sale in which a purchase makes it a wash sale.
@@ -142,9 +146,13 @@ pub struct WashSale {
     pub sold_lot_id: String,
     pub replacement_lot_id: String,
     pub replacement_account: String,
+    /// The replacement's symbol when it is another share class of the sold fund
+    /// ([`super::identical`]); `None` for the sold symbol itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement_symbol: Option<String>,
     /// The sold shares replaced, counted in the shares of the sale: after a split between the
     /// sale and the replacement's purchase, the replacement portion holds these shares times
-    /// the split's ratio.
+    /// the split's ratio; shares of another share class count by value (see `lots.rs`).
     pub shares: Decimal,
     /// The loss disallowed on these shares (positive).
     pub disallowed_loss: Decimal,
@@ -223,6 +231,9 @@ struct Purchase {
     purchase: String,
     account: String,
     quantity: Decimal,
+    /// Cost per share, fees included: what a replacement of another share class is worth in
+    /// the sold shares (see [`Engine::wash`]).
+    cost: Decimal,
 }
 
 struct Engine<'a> {
@@ -279,10 +290,40 @@ fn through_splits(quantity: Decimal, ratios: &[Ratio], back: bool) -> Option<Dec
     })
 }
 
+/// `amount` per share of `quantity` (zero for none).
+fn per_share(amount: Decimal, quantity: Decimal) -> Decimal {
+    if quantity.is_zero() {
+        Decimal::ZERO
+    } else {
+        amount / quantity
+    }
+}
+
+/// Decimal places kept when shares of one share class are counted in another's.
+const EQUIVALENT_SHARES_DP: u32 = 8;
+
+/// Shares of another share class counted in the sold shares, by value: `shares` at `cost`
+/// each stand for `shares × cost ÷ sale_price` sold shares (`back`: the other way). One for one
+/// when either amount is not positive (a worthless sale, a free share).
+fn in_sold_shares(shares: Decimal, cost: Decimal, sale_price: Decimal, back: bool) -> Decimal {
+    if sale_price <= Decimal::ZERO || cost <= Decimal::ZERO {
+        return shares;
+    }
+    let (times, per) = if back { (sale_price, cost) } else { (cost, sale_price) };
+    (shares * times / per).round_dp(EQUIVALENT_SHARES_DP)
+}
+
+/// The error for splits too large to count shares across.
+fn too_large(t: &Trade, symbol: &str, p: &Purchase) -> EngineError {
+    fail(t, "ratio", format!("the splits of {symbol} between this sale and {} are too large to count", p.trade_id))
+}
+
 /// One replacement found for a loss sale.
 struct Match {
     lot_id: String,
     account: String,
+    /// The replacement's symbol: the sold one, or another share class of its fund.
+    symbol: String,
     /// Sold shares replaced (the sale's shares).
     shares: Decimal,
     /// The replacement portion's shares (the purchase's own shares).
@@ -348,6 +389,7 @@ fn replay(
                 purchase: purchase_of[&t.trade_id].clone(),
                 account: t.account.clone(),
                 quantity: t.quantity,
+                cost: per_share(t.quantity * t.price + t.total_fees(), t.quantity),
             });
         }
     }
@@ -813,45 +855,62 @@ impl Engine<'_> {
         let mut need = sold.quantity;
         let mut disallowed_total = Decimal::ZERO;
 
-        // Candidates in purchase order: open lots bought in the window before the sale, then
-        // purchases after it (still to come in the replay); never shares of the purchase the
-        // sold shares came from (Rev. Rul. 56-602).
-        let mut before: Vec<(NaiveDate, u64, String, String, Decimal)> = self
-            .lots
-            .get(symbol)
-            .into_iter()
+        // Candidates in purchase order (Treas. Reg. §1.1091-1(b)): open lots bought in the
+        // window before the sale, then purchases after it (still to come in the replay), of the
+        // sold symbol and of the other share classes of its fund; never shares of the purchase
+        // the sold shares came from (Rev. Rul. 56-602).
+        let classes = identical::group(symbol);
+        let mut before: Vec<(NaiveDate, u64, String, String, String, Decimal, Decimal)> = classes
+            .iter()
+            .filter_map(|s| self.lots.get(*s))
             .flat_map(|by_account| by_account.values().flatten())
             .filter(|l| {
                 l.is_purchase && !l.replacement_used && l.purchased >= window_start && l.purchase != sold.purchase
             })
-            .map(|l| (l.purchased, l.seq, l.lot_id.clone(), l.account.clone(), l.quantity))
+            .map(|l| {
+                let cost = per_share(l.basis - l.wash_adjustment, l.quantity);
+                (l.purchased, l.seq, l.lot_id.clone(), l.account.clone(), l.symbol.clone(), l.quantity, cost)
+            })
             .collect();
         before.sort();
-        let after: Vec<Purchase> = self
-            .purchases
-            .get(symbol)
-            .map(|ps| {
+        let mut after: Vec<(&str, Purchase)> = Vec::new();
+        for class in &classes {
+            if let Some(ps) = self.purchases.get(*class) {
                 let start = ps.partition_point(|p| (p.date, p.seq) <= (date, t.seq()));
-                ps[start..]
-                    .iter()
-                    .take_while(|p| p.date <= window_end)
-                    .filter(|p| p.purchase != sold.purchase)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
+                after.extend(
+                    ps[start..]
+                        .iter()
+                        .take_while(|p| p.date <= window_end)
+                        .filter(|p| p.purchase != sold.purchase)
+                        .map(|p| (*class, p.clone())),
+                );
+            }
+        }
+        after.sort_by_key(|(_, p)| (p.date, p.seq));
 
+        // Another share class trades at its own price, so its shares count by value: a
+        // replacement worth as much as the sold shares at the sale's price replaces them all.
         let mut matched: Vec<Match> = Vec::new();
-        for (purchased, _, lot_id, account, available) in before {
+        for (purchased, _, lot_id, account, class, available, cost) in before {
             if need <= Decimal::ZERO {
                 break;
             }
             // Open lots are already in the shares of the moment of the sale.
-            let n = need.min(available);
-            matched.push(Match { lot_id, account, shares: n, portion: n, purchased, future: false });
+            let (n, portion) = if class == symbol {
+                let n = need.min(available);
+                (n, n)
+            } else {
+                let capacity = in_sold_shares(available, cost, t.price, false);
+                if capacity <= need {
+                    (capacity, available)
+                } else {
+                    (need, in_sold_shares(need, cost, t.price, true).min(available))
+                }
+            };
+            matched.push(Match { lot_id, account, symbol: class, shares: n, portion, purchased, future: false });
             need -= n;
         }
-        for p in after {
+        for (class, p) in after {
             if need <= Decimal::ZERO {
                 break;
             }
@@ -861,29 +920,31 @@ impl Engine<'_> {
                 continue;
             }
             // A purchase after a split is in post-split shares: after a 2:1 split two new shares
-            // stand where one old share stood (a split is a nontaxable distribution of stock,
-            // IRC 305(a), and each old share's basis is spread over the shares it became, IRC
-            // 307(a), Treas. Reg. 1.307-1(a)), so 100 new shares replace 50 sold before it. The
-            // sold shares a purchase replaces are its shares carried back through the splits
-            // between the sale and the purchase; the portion carved from it is in its own shares.
-            let ratios = self.splits_between(symbol, (date, t.seq()), (p.date, p.seq));
-            let too_large = || {
-                fail(
-                    t,
-                    "ratio",
-                    format!("the splits of {symbol} between this sale and {} are too large to count", p.trade_id),
-                )
+            // stand where one old share stood (a split is a nontaxable distribution of stock, IRC
+            // 305(a), and each old share's basis is spread over the shares it became, IRC 307(a),
+            // Treas. Reg. 1.307-1(a)), so 100 new shares replace 50 sold before it. The sold
+            // shares a purchase replaces are its shares carried back through the splits between
+            // the sale and the purchase; the portion carved from it is in its own shares.
+            // Another share class counts by value, which a split does not change.
+            let same = class == symbol;
+            let ratios = if same { self.splits_between(symbol, (date, t.seq()), (p.date, p.seq)) } else { Vec::new() };
+            let capacity = if same {
+                through_splits(available, &ratios, true).ok_or_else(|| too_large(t, symbol, &p))?
+            } else {
+                in_sold_shares(available, p.cost, t.price, false)
             };
-            let capacity = through_splits(available, &ratios, true).ok_or_else(too_large)?;
             let (n, portion) = if capacity <= need {
                 (capacity, available)
+            } else if same {
+                (need, through_splits(need, &ratios, false).ok_or_else(|| too_large(t, symbol, &p))?.min(available))
             } else {
-                (need, through_splits(need, &ratios, false).ok_or_else(too_large)?.min(available))
+                (need, in_sold_shares(need, p.cost, t.price, true).min(available))
             };
             if n > Decimal::ZERO {
                 matched.push(Match {
                     lot_id: p.trade_id.clone(),
                     account: p.account.clone(),
+                    symbol: class.to_owned(),
                     shares: n,
                     portion,
                     purchased: p.date,
@@ -897,7 +958,7 @@ impl Engine<'_> {
         let mut loss_left = loss * matched_shares / sold.quantity;
         let count = matched.len();
         for (i, m) in matched.into_iter().enumerate() {
-            let Match { lot_id, account, shares: n, portion: portion_shares, purchased, future } = m;
+            let Match { lot_id, account, symbol: class, shares: n, portion: portion_shares, purchased, future } = m;
             let disallowed = if i + 1 == count { loss_left } else { loss * n / sold.quantity };
             loss_left -= disallowed;
             disallowed_total += disallowed;
@@ -913,7 +974,7 @@ impl Engine<'_> {
                     tack_days: days,
                 });
             } else {
-                let lots = self.lots.get_mut(symbol).and_then(|a| a.get_mut(&account)).expect("matched lot is open");
+                let lots = self.lots.get_mut(&class).and_then(|a| a.get_mut(&account)).expect("matched lot is open");
                 let at = lots.iter().position(|l| l.lot_id == lot_id).expect("matched lot is open");
                 let mut portion = lots[at].take(portion_shares);
                 lots.retain(|l| l.quantity > Decimal::ZERO);
@@ -932,6 +993,7 @@ impl Engine<'_> {
                 sold_lot_id: sold.lot_id.clone(),
                 replacement_lot_id: portion_id,
                 replacement_account: account,
+                replacement_symbol: (class != symbol).then_some(class),
                 shares: n,
                 disallowed_loss: disallowed,
                 basis_adjustment: basis_add,

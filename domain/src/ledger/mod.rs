@@ -10,7 +10,9 @@
 pub mod balances;
 pub mod benefits;
 pub mod contributions;
+pub mod identical;
 pub mod lots;
+pub mod recurring;
 pub mod types;
 
 use std::collections::{BTreeMap, HashSet};
@@ -106,6 +108,13 @@ pub enum LedgerEvent {
     GoalRemoved {
         name: String,
     },
+    /// A standing instruction of an account, set or replaced whole (see [`recurring`]).
+    RecurringSet(recurring::Recurring),
+    RecurringRemoved {
+        account: String,
+        symbol: String,
+        kind: String,
+    },
 }
 
 impl LedgerEvent {
@@ -129,6 +138,8 @@ impl LedgerEvent {
             Self::BalanceAsserted(_) => "BalanceAsserted",
             Self::GoalSet(_) => "GoalSet",
             Self::GoalRemoved { .. } => "GoalRemoved",
+            Self::RecurringSet(_) => "RecurringSet",
+            Self::RecurringRemoved { .. } => "RecurringRemoved",
         }
     }
 }
@@ -208,6 +219,10 @@ pub struct Ledger {
     /// The household's goals, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub goals: BTreeMap<String, Goal>,
+    /// Standing instructions (recurring purchases, dividend reinvestment), by
+    /// [`recurring::key`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recurring: BTreeMap<String, recurring::Recurring>,
 }
 
 #[cfg(test)]
@@ -353,6 +368,12 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
         }
         LedgerEvent::GoalRemoved { name } => {
             state.goals.remove(&name);
+        }
+        LedgerEvent::RecurringSet(r) => {
+            state.recurring.insert(r.key(), r);
+        }
+        LedgerEvent::RecurringRemoved { account, symbol, kind } => {
+            state.recurring.remove(&recurring::key(&account, &symbol, &kind));
         }
     }
     state
@@ -519,6 +540,11 @@ pub enum LedgerCommand {
     SetGoal { household: String, goal: Goal, now: DateTime<Utc> },
     /// Remove a goal.
     RemoveGoal { household: String, name: String },
+    /// Set a standing instruction of an open account, or replace the one of its account,
+    /// symbol and kind (the household is created if missing).
+    SetRecurring { household: String, recurring: recurring::Recurring },
+    /// Remove a standing instruction (`kind`: `purchase` or `reinvest`).
+    RemoveRecurring { account: String, symbol: String, kind: String },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -676,6 +702,27 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 return Err(DomainError::not_found("name", format!("the household has no goal {name:?}")));
             }
             Ok(vec![LedgerEvent::GoalRemoved { name: name.clone() }])
+        }
+        LedgerCommand::SetRecurring { household, recurring } => {
+            recurring.validate()?;
+            open_account(state, &recurring.account)?;
+            if state.recurring.get(&recurring.key()) == Some(recurring) {
+                return Ok(Vec::new());
+            }
+            Ok(creating(state, household, vec![LedgerEvent::RecurringSet(recurring.clone())]))
+        }
+        LedgerCommand::RemoveRecurring { account, symbol, kind } => {
+            if !recurring::KINDS.contains(&kind.as_str()) {
+                return Err(rejected(None, "kind", format!("{kind:?} is not purchase or reinvest")));
+            }
+            if !state.recurring.contains_key(&recurring::key(account, symbol, kind)) {
+                return Err(DomainError::not_found("symbol", format!("{account} has no recurring {kind} of {symbol}")));
+            }
+            Ok(vec![LedgerEvent::RecurringRemoved {
+                account: account.clone(),
+                symbol: symbol.clone(),
+                kind: kind.clone(),
+            }])
         }
         LedgerCommand::CloseAccount { account, closed_on } => {
             if !state.accounts.contains_key(account) {

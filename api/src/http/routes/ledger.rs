@@ -710,6 +710,84 @@ pub async fn remove_goal(
     .await
 }
 
+/// A standing instruction (`PUT /v1/households/{household}/recurring/{account}/{symbol}/{kind}`):
+/// a `purchase` takes `amount`, `every` and `first` (and `last`); a `reinvest` takes nothing.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringBody {
+    /// Dollars bought each time; above 0.
+    #[serde(default)]
+    pub amount: Option<DecimalText>,
+    /// `week`, `two_weeks`, `month` or `quarter`.
+    #[serde(default)]
+    pub every: Option<String>,
+    /// The first purchase.
+    #[serde(default)]
+    pub first: Option<chrono::NaiveDate>,
+    /// The last day a purchase may fall on.
+    #[serde(default)]
+    pub last: Option<chrono::NaiveDate>,
+}
+
+pub async fn set_recurring(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, account, symbol, kind)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    Body(b): Body<RecurringBody>,
+) -> Response {
+    use domain::ledger::recurring::{Instruction, Recurring};
+    ledger_command(&state, &p, &household, &headers, "set a standing instruction", || {
+        let needed = |field: &str| Problem::field(field, format!("required for a {kind}"));
+        let instruction = match kind.as_str() {
+            "purchase" => Instruction::Purchase {
+                amount: b
+                    .amount
+                    .as_ref()
+                    .ok_or_else(|| needed("amount"))?
+                    .decimal("amount")
+                    .map_err(|e| Problem::field("amount", e))?,
+                every: b
+                    .every
+                    .as_deref()
+                    .ok_or_else(|| needed("every"))?
+                    .parse()
+                    .map_err(|e: String| Problem::field("every", e))?,
+                first: b.first.ok_or_else(|| needed("first"))?,
+                last: b.last,
+            },
+            "reinvest" => {
+                let given = [
+                    ("amount", b.amount.is_some()),
+                    ("every", b.every.is_some()),
+                    ("first", b.first.is_some()),
+                    ("last", b.last.is_some()),
+                ];
+                if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
+                    return Err(Problem::field(field, "a reinvestment takes no schedule".to_owned()));
+                }
+                Instruction::Reinvest
+            }
+            other => return Err(Problem::field("kind", format!("{other:?} is not purchase or reinvest"))),
+        };
+        let recurring = Recurring { account: account.clone(), symbol: symbol.trim().to_ascii_uppercase(), instruction };
+        Ok(LedgerCommand::SetRecurring { household: household.clone(), recurring })
+    })
+    .await
+}
+
+pub async fn remove_recurring(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, account, symbol, kind)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "remove a standing instruction", || {
+        Ok(LedgerCommand::RemoveRecurring { account, symbol: symbol.trim().to_ascii_uppercase(), kind })
+    })
+    .await
+}
+
 /// The currency the household's values and performance are reported in.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

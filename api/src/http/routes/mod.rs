@@ -367,6 +367,16 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::tax_harvest),
         );
+        add(
+            Op {
+                params: &[HOUSEHOLD],
+                body: json_body::<performance::HarvestBody>(),
+                response: (201, Some(schema::<performance::HarvestAnswer>)),
+                description: "Harvests the candidate lots named in `lot_ids` today (the scan of `GET …/tax/harvest` with the same options, at the log's head): each lot's sale by specific identification at the latest close, then its replacement bought with the proceeds in the same account (to 4 decimal places of a share, rounded down), recorded as ledger rows on today's date, all or none. 201 with the scan, `orders` and `recorded` (the rows' ids and positions); 422 naming `lot_ids` for a lot that is not a candidate or is blocked (a wash sale is never booked), or the option at fault.",
+                ..Op::new("post", "/v1/households/{household}/tax/harvest", Group::HouseholdWrite, "Harvest losses")
+            },
+            post(performance::accept_harvest),
+        );
     }
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];
@@ -388,6 +398,40 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("delete", "/v1/households/{household}/goals/{name}", Group::HouseholdWrite, "Remove a goal")
         },
         delete(ledger::remove_goal),
+    );
+    add(
+        Op {
+            response: (200, Some(schema::<performance::RecurringAnswer>)),
+            description: "The household's standing instructions (`cairn recurring list`): recurring purchases and dividend reinvestment, each with the next day it buys on or after today in New York (or `as_of`'s day) and why that day (a purchase's schedule moved to the next NYSE session; a reinvestment at the usual interval after the symbol's last dividend in the account, or unknown with fewer than two), and `blocks_harvesting` when that is within 30 days or unknown.",
+            ..read("/v1/households/{household}/recurring", "Standing instructions", READ_PARAMS)
+        },
+        get(performance::recurring),
+    );
+    const RECURRING_PARAMS: &[Param] = &[
+        HOUSEHOLD,
+        ("account", "path", true, Kind::Text, "The account's label (an open account)."),
+        ("symbol", "path", true, Kind::Text, "The symbol bought."),
+        ("kind", "path", true, Kind::Text, "`purchase` (a recurring purchase) or `reinvest` (dividend reinvestment)."),
+        IF_MATCH,
+    ];
+    add(
+        Op {
+            params: RECURRING_PARAMS,
+            body: json_body::<ledger::RecurringBody>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Sets a standing instruction of an open account, or replaces the one of its account, symbol and kind (`RecurringSet` on the household's ledger stream): a `purchase` of `amount` dollars on `first` and every `every` (`week`, `two_weeks`, `month`, `quarter`) after until `last`; a `reinvest` of the symbol's dividends (an empty body). The harvesting scan blocks a loss sale of the same fund, any share class, when one buys within 30 days. 201 when recorded, 200 when it was so already; 422 naming the field.",
+            ..Op::new("put", "/v1/households/{household}/recurring/{account}/{symbol}/{kind}", Group::HouseholdWrite, "Set a standing instruction")
+        },
+        put(ledger::set_recurring),
+    );
+    add(
+        Op {
+            params: RECURRING_PARAMS,
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Removes a standing instruction (`RecurringRemoved`); 404 when the account has none of that symbol and kind.",
+            ..Op::new("delete", "/v1/households/{household}/recurring/{account}/{symbol}/{kind}", Group::HouseholdWrite, "Remove a standing instruction")
+        },
+        delete(ledger::remove_recurring),
     );
     // Reports to keep, one path per report (each takes only its own parameters).
     {

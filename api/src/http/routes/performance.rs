@@ -541,6 +541,32 @@ pub async fn goals(
     Ok(Json(GoalsAnswer { position, as_of: reader.instant(), household: key, day, goals }))
 }
 
+/// A household's standing instructions ([`queries::recurring`]).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecurringAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    pub household: String,
+    /// The day asked: `as_of`'s day in New York, else today there.
+    pub day: chrono::NaiveDate,
+    pub recurring: Vec<queries::recurring::Upcoming>,
+}
+
+pub async fn recurring(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<RecurringAnswer>, Problem> {
+    let (key, reader, position) = plain_read(&state, &p, &household, &params, "recurring", &["holdings"]).await?;
+    let Some(ledger) = projections::holdings::ledger_of(&reader.db, &key).await? else {
+        return Err(report_problem(queries::ledger::ReportError::NoLedger(key)));
+    };
+    let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let recurring = queries::recurring::upcoming(&ledger, day);
+    Ok(Json(RecurringAnswer { position, as_of: reader.instant(), household: key, day, recurring }))
+}
+
 /// The filing statuses `status` takes.
 pub const STATUSES: &[&str] = &[
     "single",
@@ -752,6 +778,65 @@ pub async fn accept_rebalance(
     });
     let position = outcome.last_position.unwrap_or(position);
     Ok((axum::http::StatusCode::CREATED, Json(RebalanceAnswer { position, as_of: None, rebalance })))
+}
+
+/// `POST /v1/households/{household}/tax/harvest`: the candidate lots to harvest today, with the
+/// scan's options.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HarvestBody {
+    /// The candidates' `lot_id`s.
+    pub lot_ids: Vec<String>,
+    #[serde(default)]
+    pub min_loss: Option<crate::http::exact::DecimalText>,
+    #[serde(default)]
+    pub min_share: Option<crate::http::exact::DecimalText>,
+    #[serde(default)]
+    pub wages: Option<crate::http::exact::DecimalText>,
+    /// Replacements of your own, by symbol (`{"VTI": "SCHB"}`), before the house table's.
+    #[serde(default)]
+    pub replacements: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn accept_harvest(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    crate::http::problem::Body(b): crate::http::problem::Body<HarvestBody>,
+) -> Result<(axum::http::StatusCode, Json<HarvestAnswer>), Problem> {
+    let key = authz::household(&state, &p, &household, Need::Write, "harvest").await?;
+    // The scan reflects every row recorded so far.
+    let head = state.store.head().await?.map_or(0, |h| h.position);
+    let base = Params { min_position: Some(Position(head)), ..Params::default() };
+    let (_, reader, _) = plain_read(&state, &p, &household, &base, "harvest", &["prices", "holdings"]).await?;
+    let amount = |v: &Option<crate::http::exact::DecimalText>, field: &str| {
+        v.as_ref().map(|d| d.decimal(field).map_err(|e| Problem::field(field, e))).transpose()
+    };
+    let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
+    let request = queries::tax::HarvestRequest {
+        as_of: workers::market::intraday::today(),
+        settings: domain::harvest::Settings {
+            min_loss: amount(&b.min_loss, "min_loss")?.unwrap_or(thresholds.tax_loss_amount),
+            min_share: amount(&b.min_share, "min_share")?.unwrap_or(thresholds.tax_loss_share),
+        },
+        replacements: b
+            .replacements
+            .into_iter()
+            .map(|(s, r)| (s.trim().to_ascii_uppercase(), r.trim().to_ascii_uppercase()))
+            .collect(),
+        given: queries::tax::Given { wages: amount(&b.wages, "wages")?.unwrap_or_default(), ..Default::default() },
+    };
+    let (mut harvest, rows) =
+        queries::tax::harvest_accept(&reader.db, &key, &request, &b.lot_ids).await.map_err(report_problem)?;
+    let request_bytes = serde_json::to_vec(&harvest.orders).unwrap_or_default();
+    let outcome = commands::ledger::record_rows(&state.commands, &key, rows, &request_bytes, &p.caller()).await?;
+    harvest.recorded = Some(queries::rebalance::Recorded {
+        trade_ids: outcome.trade_ids(),
+        first_position: outcome.first_position,
+        last_position: outcome.last_position,
+    });
+    let position = outcome.last_position.unwrap_or(head);
+    Ok((axum::http::StatusCode::CREATED, Json(HarvestAnswer { position, as_of: None, harvest })))
 }
 
 /// See [`queries::tax::AssetLocation`].
