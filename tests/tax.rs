@@ -592,12 +592,46 @@ async fn a_standing_instruction_blocks_a_harvest_and_an_accepted_harvest_is_book
         std::fs::write(
             &bars,
             "date,symbol,open,high,low,close,volume\n\
+             2025-01-06,VTI,250,250,250,250,1000\n\
+             2025-06-02,VTI,220,220,220,220,1000\n\
+             2025-12-01,VTI,230,230,230,230,1000\n\
+             2025-01-06,ABC,100,100,100,100,1000\n\
              2026-12-01,VTI,200,200,200,200,1000\n\
              2026-12-01,ITOT,100,100,100,100,1000\n\
              2026-12-01,ABC,80,80,80,80,1000\n",
         )
         .unwrap();
         cli(&["market", "import", bars.to_str().unwrap()]);
+
+        // The back-test from the day both were bought (a 30,000 start): VTI harvested at 220
+        // (3,000) and again at 200 (2,000 below its new 22,000 basis), ABC at 80 (1,000): 6,000,
+        // 20% in all, over 694 days (1.9001 years) 10.53% a year.
+        let tested = json(&cli(&[
+            "tax",
+            "harvest-backtest",
+            "--household",
+            "smith",
+            "--from",
+            "2025-01-06",
+            "--to",
+            "2026-12-02",
+            "--min-loss",
+            "100",
+            "--format",
+            "json",
+        ]));
+        assert_eq!(
+            (tested["starting_balance"].as_str(), tested["harvested"].as_str(), tested["harvests"].as_u64()),
+            (Some("30000.00"), Some("6000.00"), Some(3)),
+            "{tested}"
+        );
+        assert_eq!(
+            (tested["cumulative_yield"].as_str(), tested["years"].as_str(), tested["annualized_yield"].as_str()),
+            (Some("0.2"), Some("1.9001"), Some("0.105258")),
+            "{tested}"
+        );
+        assert_eq!(tested["by_year"][0]["harvested"], "3000.00", "{tested}");
+        assert!(fails(&["tax", "harvest-backtest", "--household", "smith", "--from", "2020-01-02"]).contains("from"));
 
         // A monthly purchase of VTSAX (VTI's Admiral shares) in the IRA, due on the 15th.
         let set = ["recurring", "set", "--household", "smith", "--account", "IRA", "--symbol", "vtsax"];
@@ -724,6 +758,15 @@ async fn a_standing_instruction_blocks_a_harvest_and_an_accepted_harvest_is_book
         assert_eq!(send(Method::DELETE, path, None).await.0, 201);
         assert_eq!(send(Method::DELETE, path, None).await.0, 404);
 
+        let (status, body) = send(
+            Method::GET,
+            "/v1/households/smith/tax/harvest/backtest?from=2025-01-06&to=2026-12-02&min_loss=100",
+            None,
+        )
+        .await;
+        assert_eq!((status, body["harvested"].as_str()), (200, Some("6000.00")), "{body}");
+        let (status, body) = send(Method::GET, "/v1/households/smith/tax/harvest/backtest", None).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("from")), "{body}");
         let harvest = "/v1/households/smith/tax/harvest";
         let (status, body) =
             send(Method::POST, harvest, Some(serde_json::json!({ "lot_ids": ["T99"], "min_loss": "100" }))).await;

@@ -700,6 +700,82 @@
     renderTable($("schedule-d-table"), { position: d.position, as_of: d.as_of, columns: SCHEDULE_D_COLUMNS, rows: d.lines });
   }
 
+  const HARVEST_COLUMNS = [
+    { name: "lot_id", kind: "text" }, { name: "account", kind: "text" }, { name: "symbol", kind: "text" },
+    { name: "quantity", kind: "decimal" }, { name: "acquired", kind: "text" }, { name: "basis", kind: "money" },
+    { name: "value", kind: "money" }, { name: "loss", kind: "money" }, { name: "term", kind: "text" },
+    { name: "tax_value", kind: "money" }, { name: "replacement", kind: "text" }, { name: "buy_back_from", kind: "text" },
+    { name: "blocked", kind: "text" },
+  ];
+
+  /** The harvest's options from the form (the house thresholds when left empty). */
+  function harvestOptions() {
+    const minLoss = $("harvest-min-loss").value;
+    return minLoss ? { min_loss: minLoss } : {};
+  }
+
+  /** Today's harvesting candidates (GET …/tax/harvest); the unblocked ones offered to harvest. */
+  async function scanHarvest() {
+    const select = $("harvest-lot");
+    try {
+      const h = await queryHousehold("tax/harvest", harvestOptions());
+      const open = h.candidates.filter((c) => !c.blocked);
+      $("harvest-summary").textContent =
+        `${h.candidates.length} lot${h.candidates.length === 1 ? "" : "s"} at a loss; ${open.length} can be harvested today: ` +
+        `${money(h.harvestable_loss)} of losses saving ${money(h.tax_value)} at the marginal rates ` +
+        `(${h.short_term_rate} short-term, ${h.long_term_rate} long-term).`;
+      renderTable($("harvest-table"), { position: h.position, as_of: h.as_of, columns: HARVEST_COLUMNS, rows: h.candidates });
+      select.replaceChildren(...open.map((c) => {
+        const o = document.createElement("option");
+        o.value = c.lot_id;
+        o.textContent = `${c.lot_id}: ${c.symbol} in ${c.account}, loss ${money(c.loss)}`;
+        return o;
+      }));
+      select.disabled = $("harvest-accept").disabled = open.length === 0 || Boolean(state.asOf);
+    } catch (err) {
+      $("harvest-summary").textContent = problemMessage(err);
+      $("harvest-table").replaceChildren();
+      select.replaceChildren();
+      select.disabled = $("harvest-accept").disabled = true;
+    }
+  }
+
+  /** Books the chosen lot's harvest (POST …/tax/harvest), then scans again. */
+  async function acceptHarvest() {
+    const lot = $("harvest-lot").value;
+    if (!lot) return;
+    const url = `/v1/households/${encodeURIComponent(state.household)}/tax/harvest`;
+    try {
+      const done = await api(url, { method: "POST", body: { lot_ids: [lot], ...harvestOptions() } });
+      const trades = done.orders.map((o) => `${o.side} ${o.quantity} ${o.symbol} at ${money(o.price)}`).join(", then ");
+      await scanHarvest();
+      $("harvest-summary").textContent = `Harvested ${lot}: ${trades} (recorded as ${done.recorded.trade_ids.join(", ")}). ` +
+        $("harvest-summary").textContent;
+    } catch (err) {
+      $("harvest-summary").textContent = problemMessage(err);
+    }
+  }
+
+  /** Harvesting back-tested on the stored closes (GET …/tax/harvest/backtest), in words. */
+  async function backtestHarvest() {
+    const from = $("harvest-from").value;
+    const out = $("harvest-backtest-summary");
+    if (!from) {
+      out.textContent = "Choose the day whose lots to test.";
+      return;
+    }
+    try {
+      const b = await queryHousehold("tax/harvest/backtest", { from, ...harvestOptions() });
+      const pct = (x) => `${(Number(x) * 100).toFixed(2)}%`;
+      out.textContent =
+        `Harvesting the ${b.lots} lot${b.lots === 1 ? "" : "s"} held on ${b.from} from ${b.start} to ${b.end} would have realized ` +
+        `${money(b.harvested)} of losses in ${b.harvests} harvest${b.harvests === 1 ? "" : "s"}: ${pct(b.cumulative_yield)} of the ` +
+        `starting ${money(b.starting_balance)}, ${pct(b.annualized_yield)} a year.`;
+    } catch (err) {
+      out.textContent = problemMessage(err);
+    }
+  }
+
   const ROTH_COLUMNS = [
     { name: "year", kind: "integer" }, { name: "age", kind: "integer" }, { name: "rmd", kind: "money" },
     { name: "conversion", kind: "money" }, { name: "taxable_income", kind: "money" }, { name: "bracket", kind: "percent" },
@@ -2748,6 +2824,12 @@
     $("asof-clear").addEventListener("click", () => setAsOf(null));
     $("performance-form").addEventListener("submit", onBenchmarkSubmit);
     $("gains-txf").addEventListener("click", downloadTxf);
+    $("harvest-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      scanHarvest();
+    });
+    $("harvest-accept").addEventListener("click", acceptHarvest);
+    $("harvest-backtest").addEventListener("click", backtestHarvest);
     $("roth-form").addEventListener("submit", (e) => {
       e.preventDefault();
       planRoth();

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
@@ -265,6 +265,127 @@ pub fn orders(c: &Candidate, close: Decimal, replacement_close: Option<Decimal>)
     Ok(out)
 }
 
+/// A lot the back-test holds: its symbol, shares and basis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLot {
+    pub symbol: String,
+    pub quantity: Decimal,
+    pub basis: Decimal,
+}
+
+/// The losses harvested in one calendar year of a back-test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct YearHarvest {
+    pub year: i32,
+    pub harvested: Decimal,
+    pub harvests: u32,
+}
+
+/// What harvesting would have yielded over stored prices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backtest {
+    /// The first and last days with closes of every symbol.
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// The lots' value at the first closes.
+    pub starting_balance: Decimal,
+    /// Losses realized by the harvests, in all, and how many lots were harvested.
+    pub harvested: Decimal,
+    pub harvests: u32,
+    /// `harvested ÷ starting_balance`, and that over the years the test spans (days ÷ 365.25).
+    pub cumulative_yield: Decimal,
+    pub annualized_yield: Decimal,
+    pub years: Decimal,
+    pub by_year: Vec<YearHarvest>,
+}
+
+/// Harvesting back-tested on stored closes, measured as the literature does: the losses
+/// harvested as a share of the starting balance, cumulative and per year (Arnott, Berkin and Ye,
+/// "Loss Harvesting: What's It Worth to the Taxable Investor?", Journal of Wealth Management,
+/// 2001; Chaudhuri, Burnham and Lo, "An Empirical Evaluation of Tax-Loss Harvesting Alpha",
+/// Financial Analysts Journal, 2020).
+///
+/// The method, stated: the `lots` (a household's taxable lots with their real basis) are held
+/// from the first day every symbol has a close (`closes`: each symbol's closes in date order).
+/// On every day with a close, each lot whose loss at that close reaches `s`'s amount and share
+/// is harvested: the loss is counted, the lot is sold and its proceeds buy a replacement assumed
+/// to track the same returns (a different index of the same asset class, so the lot's basis
+/// becomes its value), and no lot of that symbol is harvested again for 31 days, the wash-sale
+/// window for buying the original back. No new money, no withdrawals, no trading costs; a
+/// symbol without a close on a day keeps its last one.
+pub fn backtest(
+    lots: &[HeldLot],
+    closes: &BTreeMap<String, Vec<(NaiveDate, Decimal)>>,
+    s: &Settings,
+) -> Result<Backtest, DomainError> {
+    let invalid = |problem: String| DomainError::Rejected { line: None, field: "from".into(), problem };
+    if lots.is_empty() {
+        return Err(invalid("no open lots in taxable accounts on that day to test".into()));
+    }
+    let mut start = None::<NaiveDate>;
+    for lot in lots {
+        let first = closes.get(&lot.symbol).and_then(|c| c.first()).map(|(d, _)| *d);
+        let first = first.ok_or_else(|| invalid(format!("no closes of {} in the period", lot.symbol)))?;
+        start = Some(start.map_or(first, |s: NaiveDate| s.max(first)));
+    }
+    let start = start.expect("at least one lot");
+    let mut days: Vec<NaiveDate> = closes.values().flatten().map(|(d, _)| *d).filter(|d| *d >= start).collect();
+    days.sort_unstable();
+    days.dedup();
+    let end = *days.last().unwrap_or(&start);
+    // Each symbol's close on a day: the last one on or before it.
+    let close_on = |symbol: &str, day: NaiveDate| -> Decimal {
+        let series = &closes[symbol];
+        let at = series.partition_point(|(d, _)| *d <= day);
+        series[at.saturating_sub(1)].1
+    };
+    let mut held: Vec<HeldLot> = lots.to_vec();
+    let starting_balance: Decimal = held.iter().map(|l| l.quantity * close_on(&l.symbol, start)).sum();
+    let mut until: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    let mut by_year: BTreeMap<i32, (Decimal, u32)> = BTreeMap::new();
+    for &day in &days {
+        let mut harvested_today: Vec<String> = Vec::new();
+        for lot in &mut held {
+            if until.get(&lot.symbol).is_some_and(|u| day < *u) {
+                continue;
+            }
+            let value = lot.quantity * close_on(&lot.symbol, day);
+            let loss = lot.basis - value;
+            if loss <= Decimal::ZERO || loss < s.min_loss || crate::portfolio::weight(loss, lot.basis) < s.min_share {
+                continue;
+            }
+            let year = by_year.entry(day.year_ce().1 as i32).or_default();
+            year.0 += loss;
+            year.1 += 1;
+            lot.basis = value;
+            harvested_today.push(lot.symbol.clone());
+        }
+        for symbol in harvested_today {
+            until.insert(symbol, day + Duration::days(WASH_SALE_WINDOW_DAYS + 1));
+        }
+    }
+    let harvested: Decimal = by_year.values().map(|(l, _)| *l).sum();
+    let harvests = by_year.values().map(|(_, n)| *n).sum();
+    let years = (Decimal::from((end - start).num_days()) / Decimal::new(36525, 2)).round_dp(4);
+    let share = |x: Decimal| if starting_balance > Decimal::ZERO { x / starting_balance } else { Decimal::ZERO };
+    let cumulative_yield = share(harvested).round_dp(6);
+    let annualized_yield = if years > Decimal::ZERO { (share(harvested) / years).round_dp(6) } else { Decimal::ZERO };
+    Ok(Backtest {
+        start,
+        end,
+        starting_balance: rebalance::cents(starting_balance),
+        harvested: rebalance::cents(harvested),
+        harvests,
+        cumulative_yield,
+        annualized_yield,
+        years,
+        by_year: by_year
+            .into_iter()
+            .map(|(year, (harvested, harvests))| YearHarvest { year, harvested: rebalance::cents(harvested), harvests })
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;
@@ -397,6 +518,49 @@ mod tests {
             matches!(&err, DomainError::Rejected { field, problem, .. } if field == "lot_ids" && problem.contains("VTSAX")),
             "{err:?}"
         );
+    }
+
+    /// Two lots over 2025's closes, worked by hand. XYZ (100 shares, basis 10,000) closes at 89
+    /// on 02-14: a 1,100 loss, harvested (basis 8,900), and XYZ not harvested again before
+    /// 03-17 (02-28 and 03-14 pass by); on 03-31 it closes at 84: 8,400 against 8,900, a 500
+    /// loss (5.6%), harvested. ABC (basis 5,000) only gains. 1,600 of a 15,000 start is 10.67%
+    /// in all; over the 334 days (0.9144 years) 11.67% a year.
+    #[test]
+    fn a_back_test_counts_each_harvest_once_per_wash_sale_window_and_reports_the_literatures_yield() {
+        let lots = vec![
+            HeldLot { symbol: "XYZ".into(), quantity: dec!(100), basis: dec!(10000) },
+            HeldLot { symbol: "ABC".into(), quantity: dec!(50), basis: dec!(5000) },
+        ];
+        let series = |points: &[(&str, Decimal)]| points.iter().map(|(day, c)| (d(day), *c)).collect::<Vec<_>>();
+        let closes: BTreeMap<String, Vec<(NaiveDate, Decimal)>> = [
+            (
+                "XYZ".to_owned(),
+                series(&[
+                    ("2025-01-31", dec!(100)),
+                    ("2025-02-14", dec!(89)),
+                    ("2025-02-28", dec!(90)),
+                    ("2025-03-14", dec!(85)),
+                    ("2025-03-31", dec!(84)),
+                    ("2025-12-31", dec!(120)),
+                ]),
+            ),
+            ("ABC".to_owned(), series(&[("2025-01-31", dec!(100)), ("2025-12-31", dec!(110))])),
+        ]
+        .into();
+        let s = Settings { min_loss: dec!(100), min_share: dec!(0.05) };
+        let b = backtest(&lots, &closes, &s).unwrap();
+        // 02-14: a 1,100 loss harvested (basis 8,900); 02-28 and 03-14 are inside the 31 days
+        // (to 03-17); 03-31: 8,400 against 8,900, a 500 loss (5.6%) harvested.
+        assert_eq!((b.start, b.end), (d("2025-01-31"), d("2025-12-31")));
+        assert_eq!((b.starting_balance, b.harvested, b.harvests), (dec!(15000), dec!(1600), 2));
+        assert_eq!(b.cumulative_yield, dec!(0.106667));
+        assert_eq!(b.years, dec!(0.9144), "334 days");
+        assert_eq!(b.annualized_yield, dec!(0.116652));
+        assert_eq!(b.by_year, vec![YearHarvest { year: 2025, harvested: dec!(1600), harvests: 2 }]);
+        // A symbol without closes is refused naming the period.
+        let mut missing = closes.clone();
+        missing.remove("ABC");
+        assert!(matches!(backtest(&lots, &missing, &s), Err(DomainError::Rejected { field, .. }) if field == "from"));
     }
 
     #[test]

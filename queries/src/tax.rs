@@ -400,6 +400,132 @@ async fn scan(
     Ok((answer, found, std::sync::Arc::unwrap_or_clone(closes)))
 }
 
+/// What a harvesting back-test takes beside the household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacktestRequest {
+    /// The lots are the household's taxable lots open at the end of this day.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub settings: domain::harvest::Settings,
+}
+
+/// One year of a back-test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BacktestYear {
+    pub year: i32,
+    pub harvested: String,
+    pub harvests: u32,
+}
+
+/// Harvesting back-tested on the stored closes (`domain::harvest::backtest`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct HarvestBacktest {
+    pub household: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// The first and last days with closes of every symbol held.
+    pub start: chrono::NaiveDate,
+    pub end: chrono::NaiveDate,
+    /// The taxable lots tested.
+    pub lots: usize,
+    pub starting_balance: String,
+    /// Losses harvested in all, and how many harvests.
+    pub harvested: String,
+    pub harvests: u32,
+    /// Harvested ÷ starting balance, in all and a year.
+    pub cumulative_yield: String,
+    pub annualized_yield: String,
+    pub years: String,
+    pub by_year: Vec<BacktestYear>,
+    /// How the test runs, in words.
+    pub method: String,
+}
+
+/// The method of [`harvest_backtest`], as every answer states it.
+pub const BACKTEST_METHOD: &str = "The household's taxable lots open at the end of `from`, with their basis, held from the first day every symbol has a close; on each day with a close, a lot whose loss reaches the thresholds is harvested: the loss counted and the proceeds put in a replacement assumed to track the same returns (its basis the lot's value), no lot of the symbol harvested again for 31 days. No new money, withdrawals or trading costs. Yield = harvested losses / starting balance (Arnott, Berkin and Ye 2001), annualized over the years spanned.";
+
+/// The household's harvesting yield over the stored closes from `r.from` to `r.to`.
+pub async fn harvest_backtest(
+    db: &projections::db::Db,
+    household: &str,
+    r: &BacktestRequest,
+) -> Result<HarvestBacktest, ReportError> {
+    if r.to <= r.from {
+        return Err(ReportError::Invalid { field: "to", problem: format!("{} is not after from ({})", r.to, r.from) });
+    }
+    let ledger = projections::holdings::ledger_of(db, household)
+        .await?
+        .ok_or_else(|| ReportError::NoLedger(household.to_owned()))?;
+    let book = ledger.book(Some(r.from)).map_err(|e| ReportError::Other(e.into()))?;
+    let taxable = |account: &str| {
+        ledger.accounts.get(account).is_some_and(|a| a.account_type == domain::ledger::types::AccountType::Taxable)
+    };
+    let lots: Vec<domain::harvest::HeldLot> = book
+        .lots
+        .iter()
+        .filter(|l| taxable(&l.account) && l.quantity > Decimal::ZERO)
+        .map(|l| domain::harvest::HeldLot { symbol: l.symbol.clone(), quantity: l.quantity, basis: l.basis })
+        .collect();
+    let mut closes = std::collections::BTreeMap::new();
+    for symbol in lots.iter().map(|l| l.symbol.clone()).collect::<std::collections::BTreeSet<_>>() {
+        if let Ok(bars) = crate::market::bars(db, &symbol, Some(r.from), Some(r.to)).await {
+            if !bars.is_empty() {
+                closes.insert(symbol, bars.iter().map(|b| (b.date, b.close)).collect());
+            }
+        }
+    }
+    let (count, settings) = (lots.len(), r.settings);
+    let b = tokio::task::spawn_blocking(move || domain::harvest::backtest(&lots, &closes, &settings))
+        .await
+        .map_err(|e| anyhow::anyhow!("the back-test failed: {e}"))?
+        .map_err(|e| match e {
+            domain::DomainError::Rejected { problem, .. } => ReportError::Invalid { field: "from", problem },
+            other => ReportError::Other(other.into()),
+        })?;
+    let exact = |d: Decimal| d.normalize().to_string();
+    Ok(HarvestBacktest {
+        household: household.to_owned(),
+        from: r.from,
+        to: r.to,
+        start: b.start,
+        end: b.end,
+        lots: count,
+        starting_balance: money(b.starting_balance),
+        harvested: money(b.harvested),
+        harvests: b.harvests,
+        cumulative_yield: exact(b.cumulative_yield),
+        annualized_yield: exact(b.annualized_yield),
+        years: exact(b.years),
+        by_year: b
+            .by_year
+            .iter()
+            .map(|y| BacktestYear { year: y.year, harvested: money(y.harvested), harvests: y.harvests })
+            .collect(),
+        method: BACKTEST_METHOD.to_owned(),
+    })
+}
+
+/// The back-test as a report: a row per year, the yields in the summary.
+pub fn backtest_report(b: &HarvestBacktest) -> Report {
+    Report {
+        name: "harvest_backtest",
+        columns: vec!["year", "harvested", "harvests"],
+        rows: b.by_year.iter().map(|y| vec![y.year.to_string(), y.harvested.clone(), y.harvests.to_string()]).collect(),
+        totals: Vec::new(),
+        summary: vec![
+            ("household", serde_json::json!(b.household)),
+            ("start", serde_json::json!(b.start.to_string())),
+            ("end", serde_json::json!(b.end.to_string())),
+            ("lots", serde_json::json!(b.lots)),
+            ("starting_balance", serde_json::json!(b.starting_balance)),
+            ("harvested", serde_json::json!(b.harvested)),
+            ("cumulative_yield", serde_json::json!(b.cumulative_yield)),
+            ("annualized_yield", serde_json::json!(b.annualized_yield)),
+            ("method", serde_json::json!(b.method)),
+        ],
+    }
+}
+
 /// The scan as a report: a row per candidate.
 pub fn harvest_report(h: &Harvest) -> Report {
     Report {

@@ -80,6 +80,26 @@ pub(crate) enum TaxCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// What harvesting would have yielded on the stored closes: the household's taxable lots open
+    /// at the end of --from held to --to, each harvested whenever its loss reaches the thresholds
+    /// (its proceeds in a replacement tracking the same returns; not again for 31 days), the
+    /// losses as a share of the starting balance in all and a year, as the literature reports
+    /// them, and by year.
+    HarvestBacktest {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// The last day (default: today in New York).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        min_loss: Option<Decimal>,
+        #[arg(long)]
+        min_share: Option<Decimal>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// A Roth conversion plan against converting nothing, year by year to the owner's age 95
     /// (or the plan's end_age): RMDs, conversions, taxable Social Security, the tax and what
     /// conversions add to it, IRMAA two years later, the five-year rule, and after-tax wealth
@@ -224,6 +244,21 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 answer
             };
             print(&answer, format, |a| Ok(queries::tax::harvest_report(a)))?;
+        }
+        TaxCmd::HarvestBacktest { household, from, to, min_loss, min_share, format } => {
+            let cx = commands::Context::new(store.clone());
+            let thresholds = commands::alerts::state(&cx, &household).await?.thresholds();
+            let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
+            let request = queries::tax::BacktestRequest {
+                from,
+                to: to.unwrap_or_else(workers::market::intraday::today),
+                settings: domain::harvest::Settings {
+                    min_loss: min_loss.unwrap_or(thresholds.tax_loss_amount),
+                    min_share: min_share.unwrap_or(thresholds.tax_loss_share),
+                },
+            };
+            let answer = queries::tax::harvest_backtest(&reader.db, &key, &request).await?;
+            print(&answer, format, |a| Ok(queries::tax::backtest_report(a)))?;
         }
         TaxCmd::Estimate {
             household,

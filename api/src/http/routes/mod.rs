@@ -377,6 +377,41 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             post(performance::accept_harvest),
         );
+        const BACKTEST: &[Param] = &[
+            HOUSEHOLD,
+            (
+                "from",
+                "query",
+                true,
+                Kind::Day,
+                "The lots tested are the household's taxable lots open at the end of this day.",
+            ),
+            ("to", "query", false, Kind::Day, "The last day (today in New York, or `as_of`'s day, when absent)."),
+            (
+                "min_loss",
+                "query",
+                false,
+                Kind::Amount,
+                "The least loss harvested in dollars (the household's `tax_loss_amount` when absent).",
+            ),
+            (
+                "min_share",
+                "query",
+                false,
+                Kind::Amount,
+                "The least loss as a fraction of the lot's basis (the household's `tax_loss_share` when absent).",
+            ),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::BacktestAnswer>)),
+                description: "Harvesting back-tested on the stored closes (`cairn tax harvest-backtest`): the household's taxable lots open at the end of `from`, held to `to`, each harvested whenever its loss reaches the thresholds (the proceeds in a replacement assumed to track the same returns; the symbol not harvested again for 31 days); the losses harvested, the yield as the literature reports it (harvested losses ÷ starting balance, in all and a year) and by year, with `method` in words. 422 naming `from` when no lot or no close is there to test.",
+                ..read("/v1/households/{household}/tax/harvest/backtest", "Tax-loss harvesting back-test", BACKTEST)
+            },
+            get(performance::harvest_backtest),
+        );
     }
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];

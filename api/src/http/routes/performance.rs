@@ -780,6 +780,51 @@ pub async fn accept_rebalance(
     Ok((axum::http::StatusCode::CREATED, Json(RebalanceAnswer { position, as_of: None, rebalance })))
 }
 
+/// `GET /v1/households/{household}/tax/harvest/backtest`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestParams {
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    pub min_loss: Option<Amount>,
+    pub min_share: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::tax::HarvestBacktest`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BacktestAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub backtest: queries::tax::HarvestBacktest,
+}
+
+pub async fn harvest_backtest(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<BacktestParams>,
+) -> Result<Json<BacktestAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "harvest back-test", &["prices", "holdings"]).await?;
+    let from = params.from.ok_or_else(|| Problem::field("from", "from: the first day, YYYY-MM-DD"))?.0;
+    let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
+    let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let request = queries::tax::BacktestRequest {
+        from,
+        to: params.to.map_or(day, |d| d.0),
+        settings: domain::harvest::Settings {
+            min_loss: params.min_loss.map_or(thresholds.tax_loss_amount, |a| a.0),
+            min_share: params.min_share.map_or(thresholds.tax_loss_share, |a| a.0),
+        },
+    };
+    let backtest = queries::tax::harvest_backtest(&reader.db, &key, &request).await.map_err(report_problem)?;
+    Ok(Json(BacktestAnswer { position, as_of: reader.instant(), backtest }))
+}
+
 /// `POST /v1/households/{household}/tax/harvest`: the candidate lots to harvest today, with the
 /// scan's options.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
