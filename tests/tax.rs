@@ -532,6 +532,23 @@ async fn a_roth_plan_takes_the_households_balances_and_the_plan_files_choices() 
         assert!(svg.contains("<svg") && svg.contains("Roth conversions"), "{}", &svg[..svg.len().min(400)]);
         let table = cli(&args);
         assert!(table.contains("74550.00") && table.contains("advantage"), "{table}");
+        // On 400 Monte Carlo paths (5% expected, 15% volatility, seeded from the household):
+        // percentiles in order, the same answer twice; with no volatility every path is the
+        // deterministic plan.
+        let mc = |extra: &[&str]| json(&cli(&[&args[..], extra, &["--paths", "400", "--format", "json"]].concat()));
+        let m = mc(&["--volatility", "0.15"])["monte_carlo"].clone();
+        assert_eq!((m["paths"].as_u64(), m["volatility"].as_str()), (Some(400), Some("0.15")), "{m}");
+        let amount = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+        for side in ["plan", "baseline"] {
+            let q = &m[side];
+            assert!(amount(&q["p10"]) < amount(&q["p50"]) && amount(&q["p50"]) < amount(&q["p90"]), "{m}");
+        }
+        let ahead: f64 = m["plan_ahead"].as_str().unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&ahead), "{m}");
+        assert_eq!(mc(&["--volatility", "0.15"])["monte_carlo"], m, "seeded: the same answer");
+        let flat = mc(&["--volatility", "0"]);
+        assert_eq!(flat["monte_carlo"]["plan"]["p10"], flat["plan"]["after_tax_wealth_today"], "{flat}");
+        assert_eq!(flat["monte_carlo"]["plan_ahead"], "1", "{flat}");
         // A bad plan file is refused naming the field.
         std::fs::write(&plan, "bracket = 0.12\nstrategy = \"bracket\"\nheirs = 0.3\n").unwrap();
         let out = common::cairn()
@@ -556,9 +573,19 @@ async fn a_roth_plan_takes_the_households_balances_and_the_plan_files_choices() 
         for field in ["plan", "baseline", "advantage", "method"] {
             assert_eq!(body[field], r[field], "{field}");
         }
-        for (query, field) in
-            [("strategy=bracket&bracket=0.15", "bracket"), ("growth=2", "growth"), ("end_age=130", "end_age")]
-        {
+        let (status, body) = get(
+            "start_year=2026&end_age=67&growth=0&inflation=0&strategy=bracket&bracket=0.12&paths=400&volatility=0.15",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["monte_carlo"], m, "the CLI's paths: the same seed");
+        for (query, field) in [
+            ("strategy=bracket&bracket=0.15", "bracket"),
+            ("growth=2", "growth"),
+            ("end_age=130", "end_age"),
+            ("paths=0", "paths"),
+            ("paths=many", "paths"),
+        ] {
             let (status, body) = get(query).await;
             assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{query}: {body}");
         }

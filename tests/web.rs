@@ -533,6 +533,11 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert!(years.as_u64().is_some_and(|n| n >= 30), "to age 95: {years}");
     let bars = d.execute("return document.querySelectorAll('#roth-chart rect').length;").await;
     assert!(bars.as_u64().is_some_and(|n| n >= 60), "a conversion and a tax bar a year: {bars}");
+    // The same plan on Monte Carlo paths: the spread of after-tax wealth, in words.
+    d.click("#roth-monte-carlo").await;
+    d.click("#roth-run").await;
+    let spread = d.wait_text("#roth-summary", |t| t.contains("paths of returns")).await;
+    assert!(spread.contains("On 1000 paths") && spread.contains("10th to 90th percentile"), "{spread}");
 
     d.screenshot("web-gains.png").await;
 

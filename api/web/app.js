@@ -788,12 +788,19 @@
     const strategy = $("roth-strategy").value;
     const params = { strategy };
     if (strategy === "bracket") params.bracket = $("roth-bracket").value;
+    if ($("roth-monte-carlo").checked) params.paths = "1000";
     try {
       const r = await queryHousehold("tax/roth", params);
+      const m = r.monte_carlo;
+      const spread = m
+        ? ` On ${m.paths} paths of returns (volatility ${m.volatility}), after-tax wealth in today's dollars has a median of ` +
+          `${money(m.plan.p50)} (10th to 90th percentile ${money(m.plan.p10)} to ${money(m.plan.p90)}) against ` +
+          `${money(m.baseline.p50)} converting nothing; the plan ends ahead on ${(Number(m.plan_ahead) * 100).toFixed(1)}% of them.`
+        : "";
       $("roth-summary").textContent =
         `${r.method}: ${money(r.plan.converted)} converted, lifetime tax ${money(r.plan.lifetime_tax)} (converting nothing: ` +
         `${money(r.baseline.lifetime_tax)}), after-tax wealth at the end ${money(r.plan.after_tax_wealth)} against ` +
-        `${money(r.baseline.after_tax_wealth)}: ${money(r.advantage)} more (${money(r.advantage_today)} in today's dollars).`;
+        `${money(r.baseline.after_tax_wealth)}: ${money(r.advantage)} more (${money(r.advantage_today)} in today's dollars).${spread}`;
       const rows = r.plan.years.map((y, i) => Object.assign({}, y, { baseline_tax: r.baseline.years[i].tax }));
       renderRothChart($("roth-chart"), rows);
       renderTable($("roth-table"), { position: r.position, as_of: r.as_of, columns: ROTH_COLUMNS, rows });

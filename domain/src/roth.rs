@@ -156,6 +156,9 @@ pub struct Comparison {
     pub advantage_today: Decimal,
     /// How the conversions were chosen.
     pub method: String,
+    /// Each year's conversion target, for [`distribution`].
+    #[serde(skip)]
+    targets: Vec<Target>,
 }
 
 /// The bracket rates a ceiling can fill (the top rate has no top).
@@ -273,8 +276,9 @@ fn tables(plan: &Plan) -> Vec<tax::YearTable> {
 }
 
 /// Projects `plan` with `targets[i]` the conversion target of its i-th year; `tables` are
-/// [`tables`]`(plan)`.
-fn project(plan: &Plan, tables: &[tax::YearTable], targets: &[Target]) -> Projection {
+/// [`tables`]`(plan)`; the balances grow by `growth[i]` in year i (the plan's `growth` every
+/// year, or a Monte Carlo path's returns).
+fn project(plan: &Plan, tables: &[tax::YearTable], targets: &[Target], growth: &[Decimal]) -> Projection {
     let mut years = Vec::with_capacity(targets.len());
     let mut b = Balances { traditional: plan.traditional, roth: plan.roth, taxable: plan.taxable };
     // Surcharges set by a year's MAGI, due two years later.
@@ -336,7 +340,7 @@ fn project(plan: &Plan, tables: &[tax::YearTable], targets: &[Target]) -> Projec
         }
         let irmaa_paid: Decimal = due.iter().filter(|(y, _)| *y == year).map(|(_, a)| *a).sum();
         // The year's flows, then a year's growth.
-        let grow = Decimal::ONE + plan.growth;
+        let grow = Decimal::ONE + growth.get(i).copied().unwrap_or(plan.growth);
         b.traditional = cents((b.traditional - rmd - conversion) * grow);
         b.roth = cents((b.roth + conversion - withheld - penalty.min(conversion - withheld)) * grow);
         b.taxable = cents((b.taxable + rmd - from_rmd - from_taxable - irmaa_paid) * grow);
@@ -422,20 +426,20 @@ pub fn plan(plan: &Plan) -> Result<Comparison, DomainError> {
     plan.check()?;
     let n = plan.years();
     let tables = tables(plan);
-    let baseline = project(plan, &tables, &vec![Target::Nothing; n]);
-    let (projection, method) = match plan.strategy {
-        Strategy::None => (baseline.clone(), "no conversions".to_owned()),
+    let baseline = project(plan, &tables, &vec![Target::Nothing; n], &[]);
+    let (targets, projection, method) = match plan.strategy {
+        Strategy::None => (vec![Target::Nothing; n], baseline.clone(), "no conversions".to_owned()),
         Strategy::Bracket { rate } => {
             let k = CEILINGS.iter().position(|c| *c == rate).unwrap_or(0);
-            (
-                project(plan, &tables, &vec![Target::Bracket(k); n]),
-                format!("fill the {}% bracket every year", rate * Decimal::ONE_HUNDRED),
-            )
+            let targets = vec![Target::Bracket(k); n];
+            let p = project(plan, &tables, &targets, &[]);
+            (targets, p, format!("fill the {}% bracket every year", rate * Decimal::ONE_HUNDRED))
         }
-        Strategy::Irmaa { tier } => (
-            project(plan, &tables, &vec![Target::Irmaa(tier); n]),
-            format!("keep MAGI within IRMAA tier {tier} every year"),
-        ),
+        Strategy::Irmaa { tier } => {
+            let targets = vec![Target::Irmaa(tier); n];
+            let p = project(plan, &tables, &targets, &[]);
+            (targets, p, format!("keep MAGI within IRMAA tier {tier} every year"))
+        }
         Strategy::Optimize => optimize(plan, &tables, &baseline),
     };
     Ok(Comparison {
@@ -444,11 +448,74 @@ pub fn plan(plan: &Plan) -> Result<Comparison, DomainError> {
         plan: projection,
         baseline,
         method,
+        targets,
     })
 }
 
+/// Percentiles of a distribution of amounts (nearest rank).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Percentiles {
+    pub p10: Decimal,
+    pub p25: Decimal,
+    pub p50: Decimal,
+    pub p75: Decimal,
+    pub p90: Decimal,
+}
+
+impl Percentiles {
+    fn of(mut values: Vec<Decimal>) -> Self {
+        values.sort_unstable();
+        let at = |p: u32| {
+            let n = values.len();
+            let rank = (n * p as usize).div_ceil(100).clamp(1, n.max(1));
+            values.get(rank - 1).copied().unwrap_or_default()
+        };
+        Self { p10: at(10), p25: at(25), p50: at(50), p75: at(75), p90: at(90) }
+    }
+}
+
+/// The plan and the baseline over many return paths: after-tax wealth at the horizon in today's
+/// dollars (deflated by the plan's inflation), the plan's edge over converting nothing, and the
+/// share of paths on which the plan ends ahead (or even).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Distribution {
+    pub paths: usize,
+    pub plan: Percentiles,
+    pub baseline: Percentiles,
+    pub advantage: Percentiles,
+    pub plan_ahead: Decimal,
+}
+
+/// `comparison`'s conversion targets (the bracket ceiling or IRMAA tier chosen for each year)
+/// and converting nothing, each run again on every path of yearly `returns`: the conversions a
+/// path makes follow its own balances, as the strategy would in that market.
+pub fn distribution(plan: &Plan, comparison: &Comparison, returns: &[Vec<Decimal>]) -> Distribution {
+    let tables = tables(plan);
+    let nothing = vec![Target::Nothing; comparison.targets.len()];
+    let runs: Vec<(Decimal, Decimal)> = returns
+        .iter()
+        .map(|path| {
+            let p = project(plan, &tables, &comparison.targets, path);
+            let b = project(plan, &tables, &nothing, path);
+            (p.after_tax_wealth_today, b.after_tax_wealth_today)
+        })
+        .collect();
+    let ahead = runs.iter().filter(|(p, b)| p >= b).count();
+    Distribution {
+        paths: runs.len(),
+        plan: Percentiles::of(runs.iter().map(|r| r.0).collect()),
+        baseline: Percentiles::of(runs.iter().map(|r| r.1).collect()),
+        advantage: Percentiles::of(runs.iter().map(|r| r.0 - r.1).collect()),
+        plan_ahead: if runs.is_empty() {
+            Decimal::ZERO
+        } else {
+            (Decimal::from(ahead as u64) / Decimal::from(runs.len() as u64)).round_dp(4)
+        },
+    }
+}
+
 /// The coordinate search over bracket ceilings ([module docs](self)).
-fn optimize(plan: &Plan, tables: &[tax::YearTable], baseline: &Projection) -> (Projection, String) {
+fn optimize(plan: &Plan, tables: &[tax::YearTable], baseline: &Projection) -> (Vec<Target>, Projection, String) {
     let n = plan.years();
     let options: Vec<Target> =
         std::iter::once(Target::Nothing).chain((0..CEILINGS.len()).map(Target::Bracket)).collect();
@@ -456,7 +523,7 @@ fn optimize(plan: &Plan, tables: &[tax::YearTable], baseline: &Projection) -> (P
     let mut uniform = "none".to_owned();
     for (k, _) in CEILINGS.iter().enumerate() {
         let targets = vec![Target::Bracket(k); n];
-        let p = project(plan, tables, &targets);
+        let p = project(plan, tables, &targets, &[]);
         if p.after_tax_wealth > best.1.after_tax_wealth {
             uniform = format!("{}%", CEILINGS[k] * Decimal::ONE_HUNDRED);
             best = (targets, p);
@@ -473,7 +540,7 @@ fn optimize(plan: &Plan, tables: &[tax::YearTable], baseline: &Projection) -> (P
                 }
                 let mut targets = best.0.clone();
                 targets[i] = *option;
-                let p = project(plan, tables, &targets);
+                let p = project(plan, tables, &targets, &[]);
                 if p.after_tax_wealth > best.1.after_tax_wealth + Decimal::ONE {
                     best = (targets, p);
                     changed = true;
@@ -489,7 +556,7 @@ fn optimize(plan: &Plan, tables: &[tax::YearTable], baseline: &Projection) -> (P
          improved in turn ({passes} pass{}); a local optimum",
         if passes == 1 { "" } else { "es" }
     );
-    (best.1, method)
+    (best.0, best.1, method)
 }
 
 #[cfg(test)]
@@ -611,6 +678,31 @@ mod tests {
     }
 
     /// The search is never worse than any single ceiling or than converting nothing.
+    /// Paths that all return the plan's growth give the deterministic answer at every
+    /// percentile; paths that spread out order their percentiles and move the conversions
+    /// (a bracket filled from a larger or smaller balance).
+    #[test]
+    fn the_distribution_reruns_the_chosen_targets_on_every_path() {
+        let p = Plan { strategy: Strategy::Bracket { rate: dec!(0.22) }, growth: dec!(0.05), ..single() };
+        let c = plan(&p).unwrap();
+        let years = c.plan.years.len();
+        let flat = vec![vec![dec!(0.05); years]; 3];
+        let d = distribution(&p, &c, &flat);
+        assert_eq!(
+            (d.paths, d.plan.p10, d.plan.p90),
+            (3, c.plan.after_tax_wealth_today, c.plan.after_tax_wealth_today)
+        );
+        assert_eq!(d.baseline.p50, c.baseline.after_tax_wealth_today);
+        assert_eq!(d.advantage.p50, c.advantage_today);
+        assert_eq!(d.plan_ahead, if c.advantage_today >= dec!(0) { dec!(1) } else { dec!(0) });
+        let spread: Vec<Vec<Decimal>> =
+            [dec!(-0.05), dec!(0), dec!(0.05), dec!(0.10), dec!(0.15)].iter().map(|r| vec![*r; years]).collect();
+        let d = distribution(&p, &c, &spread);
+        assert!(d.plan.p10 < d.plan.p50 && d.plan.p50 < d.plan.p90, "{d:?}");
+        assert_eq!(d.plan.p50, c.plan.after_tax_wealth_today, "the middle path is the plan's growth");
+        assert!(d.baseline.p10 < d.baseline.p90, "{d:?}");
+    }
+
     #[test]
     fn the_search_beats_every_single_ceiling() {
         let p = Plan {

@@ -19,7 +19,7 @@ use crate::reports::{money, Report};
 const PROBABILITY_PLACES: u32 = 4;
 
 /// A stable seed for a goal's paths (FNV-1a over the household and the goal's name).
-fn seed(household: &str, goal: &str) -> u64 {
+pub(crate) fn seed(household: &str, goal: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in household.bytes().chain([0]).chain(goal.bytes()) {
         h ^= u64::from(b);

@@ -11,6 +11,7 @@ use domain::ledger::types::{AccountType, FilingStatus};
 use domain::roth::{Plan, Strategy};
 use projections::holdings::{ACCOUNTS, VALUATIONS};
 use projections::query::records;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,46 @@ pub struct RothInput {
     pub convert_until: Option<i32>,
     /// The heirs' tax rate on traditional money left (0.24).
     pub heirs_rate: Option<Decimal>,
+    /// Monte Carlo paths of yearly returns to run the plan and the baseline on (none when
+    /// absent; at most 10,000), and the returns' volatility (0.12).
+    pub paths: Option<u32>,
+    pub volatility: Option<Decimal>,
+}
+
+/// The most Monte Carlo paths a plan runs on.
+pub const MAX_PATHS: u32 = 10_000;
+
+/// Percentiles of after-tax wealth at the horizon, in today's dollars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct RothPercentiles {
+    pub p10: String,
+    pub p25: String,
+    pub p50: String,
+    pub p75: String,
+    pub p90: String,
+}
+
+impl RothPercentiles {
+    fn of(p: &domain::roth::Percentiles) -> Self {
+        Self { p10: money(p.p10), p25: money(p.p25), p50: money(p.p50), p75: money(p.p75), p90: money(p.p90) }
+    }
+}
+
+/// The plan and the baseline on Monte Carlo paths of yearly returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct RothMonteCarlo {
+    pub paths: usize,
+    /// The returns: the plan's growth as their expected value, this volatility, this seed (the
+    /// household's: the same inputs give the same answer).
+    pub volatility: String,
+    pub seed: u64,
+    /// After-tax wealth at the horizon in today's dollars, the plan's edge, and the share of
+    /// paths on which the plan ends ahead of converting nothing (or even).
+    pub plan: RothPercentiles,
+    pub baseline: RothPercentiles,
+    pub advantage: RothPercentiles,
+    pub plan_ahead: String,
+    pub method: String,
 }
 
 /// One year, as both shells answer it.
@@ -99,6 +140,8 @@ pub struct Roth {
     pub advantage_today: String,
     pub plan: RothProjection,
     pub baseline: RothProjection,
+    /// When paths were asked for.
+    pub monte_carlo: Option<RothMonteCarlo>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -240,17 +283,40 @@ pub async fn roth(
             .collect(),
         _ => BTreeMap::new(),
     };
+    let paths = input.paths.unwrap_or(0);
+    if paths > MAX_PATHS {
+        return Err(invalid("paths", format!("at most {MAX_PATHS}")));
+    }
+    let volatility = input.volatility.unwrap_or(Decimal::new(12, 2));
+    let seed = crate::goals::seed(household, "roth-conversion");
     let run = plan.clone();
-    let c = tokio::task::spawn_blocking(move || domain::roth::plan(&run))
-        .await
-        .map_err(|e| anyhow::anyhow!("the Roth planner failed: {e}"))?
-        .map_err(|e| match e {
-            domain::DomainError::Rejected { field, problem, .. } => {
-                let field = ROTH_FIELDS.iter().find(|f| **f == field).copied().unwrap_or("plan");
-                invalid(field, problem)
-            }
-            other => ReportError::Other(other.into()),
+    let (c, distribution) = tokio::task::spawn_blocking(move || {
+        let c = domain::roth::plan(&run)?;
+        if paths == 0 {
+            return Ok((c, None));
+        }
+        let growth = run.growth.to_f64().unwrap_or_default();
+        let vol = volatility.to_f64().unwrap_or_default();
+        let years = c.plan.years.len();
+        let drawn = simulations::returns::yearly(growth, vol, years, paths as usize, seed).map_err(|e| {
+            domain::DomainError::Rejected { line: None, field: "volatility".into(), problem: e.to_string() }
         })?;
+        let returns: Vec<Vec<Decimal>> = drawn
+            .iter()
+            .map(|path| path.iter().map(|r| Decimal::from_f64(*r).unwrap_or_default().round_dp(6)).collect())
+            .collect();
+        let d = domain::roth::distribution(&run, &c, &returns);
+        Ok((c, Some(d)))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the Roth planner failed: {e}"))?
+    .map_err(|e| match e {
+        domain::DomainError::Rejected { field, problem, .. } => {
+            let field = ROTH_FIELDS.iter().find(|f| **f == field).copied().unwrap_or("plan");
+            invalid(field, problem)
+        }
+        other => ReportError::Other(other.into()),
+    })?;
     Ok(Roth {
         household: household.to_owned(),
         inputs,
@@ -259,11 +325,25 @@ pub async fn roth(
         advantage_today: money(c.advantage_today),
         plan: projection(&c.plan),
         baseline: projection(&c.baseline),
+        monte_carlo: distribution.map(|d| RothMonteCarlo {
+            paths: d.paths,
+            volatility: volatility.normalize().to_string(),
+            seed,
+            plan: RothPercentiles::of(&d.plan),
+            baseline: RothPercentiles::of(&d.baseline),
+            advantage: RothPercentiles::of(&d.advantage),
+            plan_ahead: d.plan_ahead.normalize().to_string(),
+            method: MONTE_CARLO_METHOD.to_owned(),
+        }),
     })
 }
 
+/// How the Monte Carlo answer is computed, in words.
+pub const MONTE_CARLO_METHOD: &str = "Each path draws a return for every year, ln(1 + r) normal with mean ln(1 + growth) - volatility^2 / 2 and standard deviation volatility (so the expected return is the plan's growth), the same draws for the plan and for converting nothing; the plan's yearly targets (its bracket ceilings or IRMAA tier) are applied to each path's own balances and taxed by the same engine. Wealth is after tax at the horizon (traditional money at the heirs' rate), deflated to today's dollars by the plan's inflation.";
+
 /// The fields a plan's refusal can name.
-const ROTH_FIELDS: [&str; 13] = [
+const ROTH_FIELDS: [&str; 14] = [
+    "volatility",
     "start_year",
     "traditional",
     "roth",
@@ -337,6 +417,9 @@ pub fn report(r: &Roth) -> Report {
             ("baseline_after_tax_wealth", serde_json::json!(r.baseline.after_tax_wealth)),
             ("advantage", serde_json::json!(r.advantage)),
             ("advantage_today", serde_json::json!(r.advantage_today)),
+            ("monte_carlo_plan_median_today", serde_json::json!(r.monte_carlo.as_ref().map(|m| &m.plan.p50))),
+            ("monte_carlo_baseline_median_today", serde_json::json!(r.monte_carlo.as_ref().map(|m| &m.baseline.p50))),
+            ("monte_carlo_plan_ahead", serde_json::json!(r.monte_carlo.as_ref().map(|m| &m.plan_ahead))),
         ],
     }
 }

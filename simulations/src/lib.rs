@@ -142,6 +142,7 @@ pub mod optimize;
 pub mod options;
 pub mod portfolio_risk;
 pub mod regime;
+pub mod returns;
 pub mod risk;
 pub mod rng;
 pub mod scenario;

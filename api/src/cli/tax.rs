@@ -107,7 +107,8 @@ pub(crate) enum TaxCmd {
     /// end_age, born, spouse_born, status, traditional, roth, taxable, growth, inflation, wages,
     /// wages_until, other_income, social_security, social_security_from, strategy (none,
     /// bracket with bracket = 0.22, irmaa with irmaa_tier = 0, or optimize: the default, a
-    /// search over bracket ceilings year by year), convert_until and heirs_rate; balances,
+    /// search over bracket ceilings year by year), convert_until, heirs_rate, and paths and
+    /// volatility for a Monte Carlo distribution of both; balances,
     /// filing status and birth dates come from the household when left out.
     Roth {
         #[arg(long)]
@@ -115,6 +116,14 @@ pub(crate) enum TaxCmd {
         /// The plan (TOML); the household's figures and the defaults without one.
         #[arg(long)]
         plan: Option<std::path::PathBuf>,
+        /// Also run the plan and converting nothing on this many Monte Carlo paths of yearly
+        /// returns (at most 10,000; the plan's `paths`): after-tax wealth percentiles in
+        /// today's dollars and the share of paths the plan ends ahead.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// The returns' volatility on those paths (the plan's `volatility`, else 0.12).
+        #[arg(long)]
+        volatility: Option<Decimal>,
         /// Write a chart of the yearly conversions and taxes (SVG) here.
         #[arg(long)]
         chart: Option<std::path::PathBuf>,
@@ -178,9 +187,9 @@ pub(crate) fn print<T: serde::Serialize>(
 
 pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<()> {
     match cmd {
-        TaxCmd::Roth { household, plan, chart, format } => {
+        TaxCmd::Roth { household, plan, paths, volatility, chart, format } => {
             use chrono::Datelike;
-            let input: queries::roth::RothInput = match &plan {
+            let mut input: queries::roth::RothInput = match &plan {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
@@ -188,6 +197,8 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 }
                 None => queries::roth::RothInput::default(),
             };
+            input.paths = paths.or(input.paths);
+            input.volatility = volatility.or(input.volatility);
             let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let this_year = workers::market::intraday::today().year();
             let answer = queries::roth::roth(&reader.db, &key, &input, this_year).await?;

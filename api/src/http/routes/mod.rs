@@ -328,13 +328,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ("social_security_from", "query", false, Kind::Year, "The first year of benefits."),
             ("convert_until", "query", false, Kind::Year, "No conversions after this year."),
             ("heirs_rate", "query", false, Kind::Rate, "The heirs' tax rate on traditional money left (0.24)."),
+            ("paths", "query", false, Kind::Text, "Monte Carlo paths of yearly returns (1 to 10,000) to run the plan and converting nothing on: `monte_carlo` gives after-tax wealth percentiles in today's dollars and the share of paths the plan ends ahead; none when absent."),
+            ("volatility", "query", false, Kind::Rate, "The yearly returns' volatility on those paths (0.12); their expected return is `growth`."),
             AS_OF,
             MIN_POSITION,
         ];
         add(
             Op {
                 response: (200, Some(schema::<performance::RothAnswer>)),
-                description: "A Roth conversion plan (`cairn tax roth`) against converting nothing: year by year to the horizon age, the RMD (Uniform Lifetime Table, start age by birth date), the conversion (to the top of a bracket, within an IRMAA tier, or chosen by the search), taxable Social Security (IRC 86), the tax and what the RMD and conversion add to it (paid from the RMD, then taxable money, then withheld from the conversion with the 10% additional tax before 59 1/2), IRMAA surcharges two years later, the year converted money is penalty-free (five-year rule), and the balances; after-tax wealth at the horizon (traditional money at the heirs' rate), lifetime tax and IRMAA, nominal and in the first year's dollars. Balances, filing status and birth dates come from the household unless given. 422 naming the field for a bad plan.",
+                description: "A Roth conversion plan (`cairn tax roth`) against converting nothing: year by year to the horizon age, the RMD (Uniform Lifetime Table, start age by birth date), the conversion (to the top of a bracket, within an IRMAA tier, or chosen by the search), taxable Social Security (IRC 86), the tax and what the RMD and conversion add to it (paid from the RMD, then taxable money, then withheld from the conversion with the 10% additional tax before 59 1/2), IRMAA surcharges two years later, the year converted money is penalty-free (five-year rule), and the balances; after-tax wealth at the horizon (traditional money at the heirs' rate), lifetime tax and IRMAA, nominal and in the first year's dollars; with `paths`, the Monte Carlo distribution of both (the plan's yearly targets applied to each path's balances, the paths seeded from the household). Balances, filing status and birth dates come from the household unless given. 422 naming the field for a bad plan.",
                 ..read("/v1/households/{household}/tax/roth", "A Roth conversion plan", ROTH)
             },
             get(performance::tax_roth),

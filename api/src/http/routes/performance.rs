@@ -942,6 +942,8 @@ pub struct RothParams {
     pub irmaa_tier: Option<String>,
     pub convert_until: Option<Year>,
     pub heirs_rate: Option<Rate>,
+    pub paths: Option<String>,
+    pub volatility: Option<Rate>,
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
 }
@@ -997,6 +999,16 @@ pub async fn tax_roth(
         irmaa_tier,
         convert_until: q.convert_until.map(|y| y.0),
         heirs_rate: q.heirs_rate.map(|r| r.0),
+        paths: q
+            .paths
+            .map(|n| {
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=queries::roth::MAX_PATHS).contains(n))
+                    .ok_or_else(|| Problem::field("paths", "paths: a whole number from 1 to 10000"))
+            })
+            .transpose()?,
+        volatility: q.volatility.map(|r| r.0),
     };
     let this_year =
         reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day).year();
