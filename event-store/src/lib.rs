@@ -23,6 +23,7 @@ pub mod codec;
 mod error;
 pub mod hash;
 mod keys;
+pub mod merkle;
 mod model;
 mod postgres;
 mod read;

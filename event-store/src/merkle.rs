@@ -1,0 +1,351 @@
+//! A Merkle tree over the log, as Certificate Transparency keeps one (RFC 6962 §2.1, and RFC
+//! 9162 §2.1 for verification): its leaves are the events' chain hashes in global order, so
+//! one signed root commits to every event up to a size, an inclusion proof shows one event is
+//! in it with about log₂ n hashes, and a consistency proof shows a larger log extends a smaller
+//! one (nothing removed, nothing rewritten) without reading either.
+//!
+//! Hashing, RFC 6962 §2.1: a leaf is `SHA-256(0x00 || data)`, an interior node
+//! `SHA-256(0x01 || left || right)`, the empty tree `SHA-256()`. For n > 1 leaves the tree
+//! splits at k, the largest power of two below n: `MTH(D[n]) = node(MTH(D[0:k]), MTH(D[k:n]))`.
+//!
+//! Proofs are made from the leaf hashes ([`inclusion_proof`], [`consistency_proof`]: the
+//! recursions PATH and PROOF of RFC 6962 §2.1.1 and §2.1.2) and checked with nothing but the
+//! sizes, the roots and the proof ([`verify_inclusion`], [`verify_consistency`]: the algorithms
+//! of RFC 9162 §2.1.3.2 and §2.1.4.2). [`Frontier`] keeps the roots of the perfect subtrees
+//! of a growing log, log₂ n hashes, so a new head's root costs a few hashes per event appended.
+//! The tests check all of it against the transparency-dev/merkle test vectors.
+
+use sha2::{Digest, Sha256};
+
+/// A node of the tree.
+pub type Hash = [u8; 32];
+
+/// The hash of a leaf whose data is `data` (RFC 6962 §2.1).
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(data);
+    h.finalize().into()
+}
+
+/// The hash of an interior node.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The root of the empty tree: SHA-256 of nothing.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// The largest power of two smaller than `n` (n ≥ 2).
+fn split(n: usize) -> usize {
+    1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// MTH over leaf hashes (RFC 6962 §2.1).
+pub fn root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = split(n);
+            node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+        }
+    }
+}
+
+/// The audit path of leaf `m` in the tree of `leaves` (RFC 6962 §2.1.1 PATH), leaf to root;
+/// `None` when `m` is not a leaf of it.
+pub fn inclusion_proof(leaves: &[Hash], m: usize) -> Option<Vec<Hash>> {
+    if m >= leaves.len() {
+        return None;
+    }
+    let mut proof = Vec::new();
+    path(m, leaves, &mut proof);
+    Some(proof)
+}
+
+fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
+    let n = leaves.len();
+    if n <= 1 {
+        return;
+    }
+    let k = split(n);
+    if m < k {
+        path(m, &leaves[..k], out);
+        out.push(root(&leaves[k..]));
+    } else {
+        path(m - k, &leaves[k..], out);
+        out.push(root(&leaves[..k]));
+    }
+}
+
+/// The proof that the tree of `leaves` extends its first `m` leaves (RFC 6962 §2.1.2 PROOF);
+/// `None` when `m` is 0 or larger than the tree. Empty when `m` is the whole tree.
+pub fn consistency_proof(leaves: &[Hash], m: usize) -> Option<Vec<Hash>> {
+    if m == 0 || m > leaves.len() {
+        return None;
+    }
+    let mut proof = Vec::new();
+    subproof(m, leaves, true, &mut proof);
+    Some(proof)
+}
+
+fn subproof(m: usize, leaves: &[Hash], whole: bool, out: &mut Vec<Hash>) {
+    let n = leaves.len();
+    if m == n {
+        if !whole {
+            out.push(root(leaves));
+        }
+        return;
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(m, &leaves[..k], whole, out);
+        out.push(root(&leaves[k..]));
+    } else {
+        subproof(m - k, &leaves[k..], false, out);
+        out.push(root(&leaves[..k]));
+    }
+}
+
+/// Why a proof does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("the proof leads to root {computed}, not {expected}")]
+    RootMismatch { computed: String, expected: String },
+}
+
+fn mismatch(computed: &Hash, expected: &Hash) -> ProofError {
+    ProofError::RootMismatch { computed: hex::encode(computed), expected: hex::encode(expected) }
+}
+
+/// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
+/// (RFC 9162 §2.1.3.2).
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
+    if index >= size {
+        return Err(ProofError::Malformed(format!("leaf {index} is not in a tree of {size}")));
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if s == 0 {
+            return Err(ProofError::Malformed(format!("the proof has {} hashes, too many", proof.len())));
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::Malformed(format!("the proof has {} hashes, too few", proof.len())));
+    }
+    if r != *root {
+        return Err(mismatch(&r, root));
+    }
+    Ok(())
+}
+
+/// Checks that the tree of `size2` leaves with root `root2` extends the tree of its first
+/// `size1` leaves with root `root1` (RFC 9162 §2.1.4.2, 0 < size1 ≤ size2; equal sizes need
+/// equal roots and no proof; a first tree of no leaves is refused, as transparency-dev/merkle
+/// refuses it: there is nothing to check).
+pub fn verify_consistency(
+    size1: u64,
+    size2: u64,
+    root1: &Hash,
+    root2: &Hash,
+    proof: &[Hash],
+) -> Result<(), ProofError> {
+    if size1 > size2 {
+        return Err(ProofError::Malformed(format!("a tree of {size2} cannot extend one of {size1}")));
+    }
+    if size1 == 0 {
+        // Every tree extends the empty one: nothing to prove, and nothing a proof could show.
+        return Err(ProofError::Malformed("a consistency proof needs a first tree of at least one leaf".into()));
+    }
+    if size1 == size2 {
+        if !proof.is_empty() {
+            return Err(ProofError::Malformed("trees of one size need no proof".into()));
+        }
+        return if root1 == root2 { Ok(()) } else { Err(mismatch(root2, root1)) };
+    }
+    if proof.is_empty() {
+        return Err(ProofError::Malformed("an empty proof".into()));
+    }
+    // When size1 is a power of two, its root is the proof's implied first node.
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
+    if size1.is_power_of_two() {
+        path.push(*root1);
+    }
+    path.extend_from_slice(proof);
+    let (mut f, mut s) = (size1 - 1, size2 - 1);
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if s == 0 {
+            return Err(ProofError::Malformed(format!("the proof has {} hashes, too many", proof.len())));
+        }
+        if f & 1 == 1 || f == s {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::Malformed(format!("the proof has {} hashes, too few", proof.len())));
+    }
+    if fr != *root1 {
+        return Err(mismatch(&fr, root1));
+    }
+    if sr != *root2 {
+        return Err(mismatch(&sr, root2));
+    }
+    Ok(())
+}
+
+/// The roots of the perfect subtrees of a log being appended to, largest first: a tree of n
+/// leaves keeps one root per set bit of n, and appending a leaf merges equal sizes as a binary
+/// counter carries. The tree's root folds them from the smallest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (subtree size, root), sizes strictly decreasing.
+    peaks: Vec<(u64, Hash)>,
+}
+
+impl Frontier {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf by its hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(size, left)) = self.peaks.last() {
+            if size != node.0 {
+                break;
+            }
+            self.peaks.pop();
+            node = (size * 2, node_hash(&left, &node.1));
+        }
+        self.peaks.push(node);
+        self.size += 1;
+    }
+
+    /// The root of the tree so far (MTH).
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some(&(_, mut r)) = peaks.next() else { return empty_root() };
+        for (_, left) in peaks {
+            r = node_hash(left, &r);
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leaves of Certificate Transparency's reference tests (and transparency-dev/merkle's
+    /// vectors): eight inputs of growing length.
+    pub(crate) fn reference_leaves() -> Vec<Hash> {
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"\x00",
+            b"\x10",
+            b"\x20\x21",
+            b"\x30\x31",
+            b"\x40\x41\x42\x43",
+            b"\x50\x51\x52\x53\x54\x55\x56\x57",
+            b"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f",
+        ];
+        inputs.iter().map(|d| leaf_hash(d)).collect()
+    }
+
+    /// RFC 6962's reference roots of the first 1 to 8 leaves (as Trillian and
+    /// transparency-dev/merkle test them).
+    const ROOTS: [&str; 8] = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+
+    #[test]
+    fn roots_match_rfc_6962s_reference_and_the_frontier_keeps_them_as_the_log_grows() {
+        let leaves = reference_leaves();
+        assert_eq!(hex::encode(empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let mut frontier = Frontier::default();
+        assert_eq!(frontier.root(), empty_root());
+        for n in 1..=8 {
+            assert_eq!(hex::encode(root(&leaves[..n])), ROOTS[n - 1], "{n} leaves");
+            frontier.push(leaves[n - 1]);
+            assert_eq!((frontier.size(), frontier.root()), (n as u64, root(&leaves[..n])), "{n} leaves");
+        }
+    }
+
+    #[test]
+    fn every_proof_made_from_the_leaves_verifies_and_a_changed_one_does_not() {
+        let mut leaves = reference_leaves();
+        leaves.extend((0..29u8).map(|i| leaf_hash(&[i; 3])));
+        for n in 1..=leaves.len() {
+            let r = root(&leaves[..n]);
+            for m in 0..n {
+                let proof = inclusion_proof(&leaves[..n], m).unwrap();
+                verify_inclusion(m as u64, n as u64, &leaves[m], &proof, &r).unwrap();
+                if let Some(first) = proof.first() {
+                    let mut bad = proof.clone();
+                    bad[0][0] ^= 1;
+                    assert!(verify_inclusion(m as u64, n as u64, &leaves[m], &bad, &r).is_err());
+                    assert_ne!(first, &[0u8; 32]);
+                }
+                if m + 1 < n {
+                    assert!(verify_inclusion(m as u64 + 1, n as u64, &leaves[m], &proof, &r).is_err(), "{m} of {n}");
+                }
+            }
+            assert_eq!(consistency_proof(&leaves[..n], 0), None);
+            assert!(verify_consistency(0, n as u64, &empty_root(), &r, &[]).is_err());
+            for m in 1..=n {
+                let proof = consistency_proof(&leaves[..n], m).unwrap();
+                verify_consistency(m as u64, n as u64, &root(&leaves[..m]), &r, &proof).unwrap();
+                if m > 0 && m < n {
+                    let mut other = leaves[..m].to_vec();
+                    other[m - 1][0] ^= 1;
+                    assert!(verify_consistency(m as u64, n as u64, &root(&other), &r, &proof).is_err());
+                }
+            }
+        }
+        assert_eq!(inclusion_proof(&leaves[..3], 3), None);
+        assert_eq!(consistency_proof(&leaves[..3], 4), None);
+    }
+}
