@@ -152,6 +152,45 @@ pub(crate) fn tax(
         roth_years = c.plan.years.len();
     }
     roth_times.sort_by(f64::total_cmp);
+    // The optimized plan's targets and converting nothing on 1,000 paths of 41 years.
+    let chosen = domain::roth::plan(&roth)?;
+    let t = Instant::now();
+    let drawn = simulations::returns::yearly(0.06, 0.12, roth_years, 1_000, 11)?;
+    let returns: Vec<Vec<Decimal>> = drawn
+        .iter()
+        .map(|p| p.iter().map(|r| Decimal::from_f64_retain(*r).unwrap_or_default().round_dp(6)).collect())
+        .collect();
+    let spread = domain::roth::distribution(&roth, &chosen, &returns);
+    let distribution_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    // The harvesting back-test: the 200-lot household over a year of daily closes.
+    let held: Vec<domain::harvest::HeldLot> = ledger
+        .book(Some(as_of))?
+        .lots
+        .iter()
+        .map(|l| domain::harvest::HeldLot { symbol: l.symbol.clone(), quantity: l.quantity, basis: l.basis })
+        .collect();
+    let sessions = domain::calendar::sessions(day(2025, 12, 1), day(2026, 11, 30));
+    let series: BTreeMap<String, Vec<(chrono::NaiveDate, Decimal)>> = closes
+        .iter()
+        .enumerate()
+        .map(|(k, (symbol, close))| {
+            let path = &drawn[k % drawn.len()];
+            let daily = sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    // A year's drawn return spread over the sessions, with a wobble.
+                    let x = (i as f64 / sessions.len() as f64) * path[0] + 0.03 * ((i + k) as f64 / 7.0).sin();
+                    (s.date, (*close * Decimal::from_f64_retain(1.0 + x).unwrap_or(Decimal::ONE)).round_dp(2))
+                })
+                .collect();
+            (symbol.clone(), daily)
+        })
+        .collect();
+    let t = Instant::now();
+    let tested = domain::harvest::backtest(&held, &series, &settings)?;
+    let backtest_ms = t.elapsed().as_secs_f64() * 1000.0;
     Ok(serde_json::json!({
         "cores": rayon::current_num_threads(),
         "harvest": {
@@ -178,6 +217,18 @@ pub(crate) fn tax(
             "ms_p50": percentile(&roth_times, 0.5),
             "ms_p99": percentile(&roth_times, 0.99),
             "target_ms": 100.0,
+            "distribution": {
+                "paths": spread.paths,
+                "ms": distribution_ms,
+                "plan_ahead": spread.plan_ahead.to_string(),
+            },
+        },
+        "harvest_backtest": {
+            "lots": held.len(),
+            "days": sessions.len(),
+            "harvests": tested.harvests,
+            "annualized_yield": tested.annualized_yield.to_string(),
+            "ms": backtest_ms,
         },
     }))
 }
