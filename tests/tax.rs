@@ -739,7 +739,7 @@ async fn a_standing_instruction_blocks_a_harvest_and_an_accepted_harvest_is_book
             "{wash}"
         );
         assert_eq!(w["disallowed_loss"], "3000.00", "{wash}");
-        assert!(matches!(w["permanent"].as_str(), Some("1" | "true")), "{wash}");
+        assert_eq!(w["permanent"], "true", "the same on every backend: {wash}");
 
         // Over HTTP: a reinvestment set, listed, refused with a bad field, removed; a harvest
         // accepted today, and a lot that is no candidate refused.

@@ -291,7 +291,7 @@ const WASH_SALES: Spec = &[
     ("disallowed_loss", "disallowed_loss", Show::Money),
     ("basis_adjustment", "basis_adjustment", Show::Money),
     ("holding_period_days", "holding_period_days", Show::Raw),
-    ("permanent", "permanent", Show::Raw),
+    ("permanent", "permanent", Show::Flag),
 ];
 
 /// A portfolio's allocation against its target, per asset with its own drift flag; the
