@@ -7,6 +7,7 @@
 //! | the address served | `--bind` / `CAIRN_BIND` | `127.0.0.1:8080` |
 //! | the master key | `CAIRN_MASTER_KEY` (hex), else the file `CAIRN_MASTER_KEY_FILE` | `./cairn-data/master.key` (created when missing) |
 //! | the JWT signing key | `CAIRN_JWT_KEY_FILE` | `jwt-ed25519.pem` beside the master key file |
+//! | the audit key (signs tree heads) | `CAIRN_AUDIT_KEY_FILE` | `audit-ed25519.pem` beside the master key file |
 //! | Argon2id cost | `CAIRN_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`, `_CONCURRENCY` | 64 MiB, 3, 4, 4 |
 //! | the NATS relay | `--nats-url` / `CAIRN_NATS_URL` (and the stream and subject flags) | off |
 //! | market data providers, the ingestion schedule | `CAIRN_PROVIDERS` (a TOML file; see the README) | off |
@@ -79,6 +80,14 @@ fn key_file() -> PathBuf {
 /// The JWT signing key's file unless configured: `jwt-ed25519.pem` beside the master key file.
 fn default_jwt_key_file(master_key_file: &Path) -> PathBuf {
     master_key_file.parent().map(Path::to_path_buf).unwrap_or_default().join("jwt-ed25519.pem")
+}
+
+/// The audit key's file (signing tree heads): `CAIRN_AUDIT_KEY_FILE`, else
+/// `audit-ed25519.pem` beside the master key file.
+pub fn audit_key_file() -> PathBuf {
+    std::env::var("CAIRN_AUDIT_KEY_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("audit-ed25519.pem"))
 }
 
 /// Everything `cairn serve` (and the in-process servers of `bench http` and the tests) runs on.

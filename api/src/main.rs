@@ -279,6 +279,9 @@ async fn run(cli: Cli) -> ExitCode {
     if let Command::Calendar(cmd) = cli.command {
         return report(calendar(cmd));
     }
+    if let Command::Audit(AuditCmd::CheckProof { proof, public_key, head }) = &cli.command {
+        return report(check_proof(proof, public_key, head.as_deref()));
+    }
     if let Command::Quant(cmd) = cli.command {
         return report(tokio::task::block_in_place(|| quant(cmd)));
     }
@@ -304,6 +307,23 @@ async fn run(cli: Cli) -> ExitCode {
         }
     }
     code
+}
+
+/// `cairn audit check-proof`: no database, only the files and the key.
+fn check_proof(proof: &std::path::Path, public_key: &str, head: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let read = |p: &std::path::Path| -> anyhow::Result<String> {
+        if p.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+            Ok(s)
+        } else {
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+        }
+    };
+    let kept = head.map(read).transpose()?;
+    let answer = cli::proofs::check(&read(proof)?, public_key, kept.as_deref())?;
+    cli::write_out(format_args!("{answer}\n"))?;
+    Ok(())
 }
 
 async fn run_on_store(cli: Cli) -> ExitCode {

@@ -47,6 +47,25 @@ pub(crate) fn event_hash(prev_hash: &[u8], row: &RowFields<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The hash an event's fields and its `prev_hash` give: equal to its stored `hash` unless the
+/// row was altered. What an auditor recomputes from an event alone.
+pub fn computed(event: &StoredEvent) -> [u8; 32] {
+    event_hash(
+        &event.prev_hash,
+        &RowFields {
+            global_position: event.global_position,
+            stream_id: event.stream_id.as_str(),
+            stream_version: event.stream_version,
+            event_id: event.event_id,
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            payload: &event.payload,
+            metadata: &event.metadata,
+            recorded_at_micros: event.recorded_at.timestamp_micros(),
+        },
+    )
+}
+
 /// Why the chain broke at a position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainBreak {
@@ -105,21 +124,7 @@ impl ChainVerifier {
         if event.prev_hash != self.prev_hash {
             return Err(ChainBreak::PrevHashMismatch { position: event.global_position });
         }
-        let computed = event_hash(
-            &event.prev_hash,
-            &RowFields {
-                global_position: event.global_position,
-                stream_id: event.stream_id.as_str(),
-                stream_version: event.stream_version,
-                event_id: event.event_id,
-                event_type: &event.event_type,
-                schema_version: event.schema_version,
-                payload: &event.payload,
-                metadata: &event.metadata,
-                recorded_at_micros: event.recorded_at.timestamp_micros(),
-            },
-        );
-        if computed[..] != event.hash[..] {
+        if computed(event)[..] != event.hash[..] {
             return Err(ChainBreak::HashMismatch { position: event.global_position });
         }
         self.prev_hash.clone_from(&event.hash);

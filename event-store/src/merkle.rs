@@ -268,6 +268,61 @@ impl Frontier {
     }
 }
 
+/// A tree head: the log's first `size` events (global positions 1 to `size`) have this root,
+/// as of `timestamp`. Signed over [`TreeHead::message`] with the audit key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeHead {
+    pub size: u64,
+    pub root: Hash,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+impl TreeHead {
+    /// The bytes a head's signature covers: `cairn-tree-head-v1`, a zero byte, the size (8
+    /// bytes, big-endian), the root, and the timestamp in microseconds since the Unix epoch (8
+    /// bytes, big-endian, signed).
+    pub fn message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(19 + 8 + 32 + 8);
+        m.extend_from_slice(b"cairn-tree-head-v1\0");
+        m.extend_from_slice(&self.size.to_be_bytes());
+        m.extend_from_slice(&self.root);
+        m.extend_from_slice(&self.timestamp.timestamp_micros().to_be_bytes());
+        m
+    }
+}
+
+/// The leaves of the log's first `size` events: their chain hashes in global order. Refused
+/// when the log is shorter, or an event's stored hash is not 32 bytes.
+pub async fn leaves<S: crate::EventStore>(store: &S, size: u64) -> Result<Vec<Hash>, crate::StoreError> {
+    const PAGE: usize = 10_000;
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut position = 1;
+    while (out.len() as u64) < size {
+        let page = store.read_all(position, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in page {
+            if out.len() as u64 == size {
+                break;
+            }
+            let leaf: Hash = e.hash.as_slice().try_into().map_err(|_| crate::StoreError::Decode {
+                position: e.global_position,
+                problem: "the stored hash is not 32 bytes".into(),
+            })?;
+            out.push(leaf);
+            position = e.global_position + 1;
+        }
+    }
+    if (out.len() as u64) < size {
+        return Err(crate::StoreError::Decode {
+            position: out.len() as u64 + 1,
+            problem: format!("the log holds {} events, not {size}", out.len()),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub(crate) mod market;
 pub(crate) mod ops;
 pub(crate) mod performance;
 pub(crate) mod portfolio;
+pub(crate) mod proofs;
 pub(crate) mod quant;
 pub(crate) mod read;
 pub(crate) mod recurring;

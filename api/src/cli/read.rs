@@ -226,6 +226,42 @@ pub(crate) enum AuditCmd {
         #[command(subcommand)]
         read: AsOfRead,
     },
+    /// A signed tree head: the RFC 6962 Merkle root over the chain hashes of the log's first
+    /// SIZE events (all of them), its time, and an Ed25519 signature with the audit key
+    /// (CAIRN_AUDIT_KEY_FILE, default audit-ed25519.pem beside the master key file; created
+    /// when missing). Keep it (`>> heads.jsonl`): a later log must extend it.
+    Head {
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// The event at a position and its inclusion proof against a signed head (of SIZE events,
+    /// else the whole log), as one JSON file for `check-proof`.
+    Prove {
+        #[arg(long)]
+        position: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// The proof that the log's first TO_SIZE events (all of them) extend its first FROM_SIZE,
+    /// with a signed head of the larger, as one JSON file for `check-proof`.
+    Consistency {
+        #[arg(long)]
+        from_size: u64,
+        #[arg(long)]
+        to_size: Option<u64>,
+    },
+    /// Checks a proof file from `prove` or `consistency` with only the audit public key (hex,
+    /// as heads carry it): the head's signature, the event's hash from its own fields, and the
+    /// proof against the head. With --head (a head you kept), a consistency proof must start
+    /// from exactly it. Opens no database; exits 2 when the proof fails, saying why.
+    CheckProof {
+        /// The proof file (`-`: standard input).
+        proof: std::path::PathBuf,
+        #[arg(long)]
+        public_key: String,
+        #[arg(long)]
+        head: Option<std::path::PathBuf>,
+    },
     /// Every event recorded in a window: position, time, stream, type, actor, command id,
     /// causation and a one-line summary.
     Changes {
@@ -295,6 +331,19 @@ pub(crate) fn instant(s: &str, bound: queries::instant::Bound) -> anyhow::Result
 
 pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
+        AuditCmd::Head { size } => {
+            let (head, _) = super::proofs::head(&store, size).await?;
+            Ok(outln!("{}", serde_json::to_string(&head)?)?)
+        }
+        AuditCmd::Prove { position, size } => {
+            let file = super::proofs::prove(&store, position, size).await?;
+            Ok(outln!("{}", serde_json::to_string_pretty(&file)?)?)
+        }
+        AuditCmd::Consistency { from_size, to_size } => {
+            let file = super::proofs::consistency(&store, from_size, to_size).await?;
+            Ok(outln!("{}", serde_json::to_string_pretty(&file)?)?)
+        }
+        AuditCmd::CheckProof { .. } => anyhow::bail!("check-proof runs without a database"),
         AuditCmd::AsOf { instant: at, read } => {
             let at = instant(&at, queries::instant::Bound::End).context("INSTANT")?;
             let mut reader = Reader::as_of(store, at).await?;

@@ -58,6 +58,31 @@ impl std::fmt::Debug for Keys {
     }
 }
 
+/// The PKCS#8 PEM of the Ed25519 private key in `path`, created (mode 0600, its folder too)
+/// with a fresh key when the file is missing. The token key and the audit key are such files.
+pub fn signing_key_file(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => Ok(pem),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+            let pem = signing
+                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .map_err(|e| anyhow::anyhow!("cannot encode the key: {e}"))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            std::io::Write::write_all(&mut file, pem.as_bytes())?;
+            Ok(pem.to_string())
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+    }
+}
+
 impl Keys {
     /// From an Ed25519 private key in PKCS#8 PEM.
     pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
@@ -100,26 +125,7 @@ impl Keys {
 
     /// Reads the key file, or creates it (mode 0600) with a fresh key pair when missing.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(pem) => Self::from_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-                let pem = signing
-                    .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-                    .map_err(|e| anyhow::anyhow!("cannot encode the key: {e}"))?;
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                std::io::Write::write_all(&mut file, pem.as_bytes())?;
-                Self::from_pem(&pem)
-            }
-            Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
-        }
+        Self::from_pem(&signing_key_file(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     /// Signs `claims`.

@@ -1,0 +1,176 @@
+//! `cairn audit head|prove|consistency|check-proof`: signed tree heads over the log and the
+//! proofs an auditor checks alone (`event_store::merkle`). A head is signed with the audit key
+//! (Ed25519, `CAIRN_AUDIT_KEY_FILE`, kept outside the database); `check-proof` needs only the
+//! proof file and the public key, never the database.
+//!
+//! This slice reads the log's hashes to answer (linear in its length); the tree's nodes are not
+//! yet stored beside it.
+
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use event_store::merkle::{self, Hash, TreeHead};
+use event_store::{EventStore as _, Store, StoredEvent};
+use serde::{Deserialize, Serialize};
+
+/// A tree head as published: hashes and the signature in hex, the time in RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SignedHead {
+    pub size: u64,
+    pub root: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// The audit key's public half (Ed25519, 32 bytes).
+    pub public_key: String,
+    /// Ed25519 over `event_store::merkle::TreeHead::message`.
+    pub signature: String,
+}
+
+/// An inclusion proof as `cairn audit prove` writes it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InclusionFile {
+    pub head: SignedHead,
+    /// The event, every stored field (its payload and metadata bytes as stored).
+    pub event: StoredEvent,
+    pub proof: Vec<String>,
+}
+
+/// A consistency proof as `cairn audit consistency` writes it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ConsistencyFile {
+    pub from_size: u64,
+    pub from_root: String,
+    pub head: SignedHead,
+    pub proof: Vec<String>,
+}
+
+fn audit_key() -> anyhow::Result<SigningKey> {
+    let path = api::config::audit_key_file();
+    let pem = api::http::auth::token::signing_key_file(&path)?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: not an Ed25519 PKCS#8 key: {e}", path.display()))
+}
+
+fn unhex(field: &str, s: &str) -> anyhow::Result<Hash> {
+    hex::decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("{field}: {s:?} is not 32 bytes of hex"))
+}
+
+/// The signed head of the log's first `size` events (all of them when `None`), and its leaves.
+pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(SignedHead, Vec<Hash>)> {
+    let length = store.head().await?.map_or(0, |h| h.position);
+    let size = size.unwrap_or(length);
+    if size > length {
+        anyhow::bail!("size: the log holds {length} events, not {size}");
+    }
+    let leaves = merkle::leaves(store, size).await?;
+    let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
+    let key = audit_key()?;
+    let signed = SignedHead {
+        size,
+        root: hex::encode(head.root),
+        timestamp: head.timestamp,
+        public_key: hex::encode(key.verifying_key().as_bytes()),
+        signature: hex::encode(key.sign(&head.message()).to_bytes()),
+    };
+    Ok((signed, leaves))
+}
+
+/// Checks a head's signature with `public_key` (hex), the key the auditor trusts.
+fn check_head(h: &SignedHead, public_key: &str) -> anyhow::Result<TreeHead> {
+    let key_bytes: [u8; 32] = unhex("public_key", public_key)?;
+    if !h.public_key.eq_ignore_ascii_case(public_key) {
+        anyhow::bail!("head: signed by {}, not by the key given", h.public_key);
+    }
+    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|e| anyhow::anyhow!("public_key: {e}"))?;
+    let head = TreeHead { size: h.size, root: unhex("head.root", &h.root)?, timestamp: h.timestamp };
+    let signature: [u8; 64] = hex::decode(&h.signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("head.signature: not 64 bytes of hex"))?;
+    key.verify(&head.message(), &ed25519_dalek::Signature::from_bytes(&signature))
+        .map_err(|_| anyhow::anyhow!("head: the signature does not match its size, root and time"))?;
+    Ok(head)
+}
+
+/// `cairn audit prove`: the event at `position` and its inclusion proof against a signed head.
+pub(crate) async fn prove(store: &Store, position: u64, size: Option<u64>) -> anyhow::Result<InclusionFile> {
+    let (head, leaves) = head(store, size).await?;
+    if position == 0 || position > head.size {
+        anyhow::bail!("position: {position} is not in a log of {} events", head.size);
+    }
+    let event = store
+        .read_all(position, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("position: {position} not found"))?;
+    let proof = merkle::inclusion_proof(&leaves, (position - 1) as usize).unwrap_or_default();
+    Ok(InclusionFile { head, event, proof: proof.iter().map(hex::encode).collect() })
+}
+
+/// `cairn audit consistency`: the proof that the log's first `to` events extend its first `from`.
+pub(crate) async fn consistency(store: &Store, from: u64, to: Option<u64>) -> anyhow::Result<ConsistencyFile> {
+    let (head, leaves) = head(store, to).await?;
+    if from == 0 || from > head.size {
+        anyhow::bail!("from_size: between 1 and {}", head.size);
+    }
+    let proof = merkle::consistency_proof(&leaves, from as usize).unwrap_or_default();
+    Ok(ConsistencyFile {
+        from_size: from,
+        from_root: hex::encode(merkle::root(&leaves[..from as usize])),
+        head,
+        proof: proof.iter().map(hex::encode).collect(),
+    })
+}
+
+/// `cairn audit check-proof`: checks a proof file offline with the audit public key; with an
+/// auditor's own earlier head (`kept`), a consistency proof must start from exactly it.
+pub(crate) fn check(file: &str, public_key: &str, kept: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    let value: serde_json::Value = serde_json::from_str(file).map_err(|e| anyhow::anyhow!("proof: not JSON: {e}"))?;
+    let proof_of = |v: &[String]| v.iter().map(|p| unhex("proof", p)).collect::<anyhow::Result<Vec<Hash>>>();
+    if value.get("event").is_some() {
+        let f: InclusionFile = serde_json::from_value(value).map_err(|e| anyhow::anyhow!("proof: {e}"))?;
+        let head = check_head(&f.head, public_key)?;
+        let computed = event_store::hash::computed(&f.event);
+        if computed[..] != f.event.hash[..] {
+            anyhow::bail!("event: its fields do not give its hash: the event was altered");
+        }
+        let position = f.event.global_position;
+        if position == 0 {
+            anyhow::bail!("event: position 0 is not an event");
+        }
+        merkle::verify_inclusion(position - 1, head.size, &computed, &proof_of(&f.proof)?, &head.root)
+            .map_err(|e| anyhow::anyhow!("proof: event {position} is not in the head's log: {e}"))?;
+        return Ok(serde_json::json!({
+            "ok": true, "kind": "inclusion", "position": position, "event_type": f.event.event_type,
+            "stream": f.event.stream_id.as_str(), "head_size": head.size, "head_root": f.head.root,
+        }));
+    }
+    let f: ConsistencyFile = serde_json::from_value(value).map_err(|e| anyhow::anyhow!("proof: {e}"))?;
+    let head = check_head(&f.head, public_key)?;
+    if let Some(kept) = kept {
+        let old: SignedHead = serde_json::from_str(kept).map_err(|e| anyhow::anyhow!("head: not a tree head: {e}"))?;
+        check_head(&old, public_key)?;
+        if (old.size, old.root.to_ascii_lowercase()) != (f.from_size, f.from_root.to_ascii_lowercase()) {
+            anyhow::bail!(
+                "head: the proof starts from {} events with root {}, not from your head's {} with root {}",
+                f.from_size,
+                f.from_root,
+                old.size,
+                old.root
+            );
+        }
+    }
+    merkle::verify_consistency(
+        f.from_size,
+        head.size,
+        &unhex("from_root", &f.from_root)?,
+        &head.root,
+        &proof_of(&f.proof)?,
+    )
+    .map_err(|e| anyhow::anyhow!("proof: the log of {} does not extend the log of {}: {e}", head.size, f.from_size))?;
+    Ok(serde_json::json!({
+        "ok": true, "kind": "consistency", "from_size": f.from_size, "from_root": f.from_root,
+        "head_size": head.size, "head_root": f.head.root, "kept_head_checked": kept.is_some(),
+    }))
+}

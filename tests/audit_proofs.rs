@@ -1,0 +1,100 @@
+//! Signed tree heads and the proofs an auditor checks alone, against real SQLite and
+//! PostgreSQL: `cairn audit head`, `prove`, `consistency`, and `check-proof` with nothing but the
+//! proof file and the audit public key (no database); an altered event, a forged head and a
+//! proof that does not start from the auditor's kept head are each refused, saying why.
+
+mod common;
+
+use common::{all_backends, run_with_input, server_env};
+use serde_json::Value;
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+const LEDGER: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+    2025-01-06,Brokerage,taxable,deposit,,1,10000,0\n\
+    2025-01-06,Brokerage,taxable,buy,VTI,10,200,0\n\
+    2025-02-03,Brokerage,taxable,sell,VTI,5,210,0\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_proves_an_event_and_that_the_log_extends_a_kept_head_without_the_database() {
+    for db in all_backends("audit proofs").await {
+        let dir = tempfile::tempdir().unwrap();
+        let env = server_env(dir.path());
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let ledger = file("ledger.csv", LEDGER);
+        cli(&["ledger", "import", &ledger, "--household", "smith"]);
+
+        // A head over the whole log, signed by the audit key created beside the master key.
+        let kept = json(&cli(&["audit", "head"]));
+        let size = kept["size"].as_u64().unwrap();
+        assert!(size >= 5, "{kept}");
+        assert!(dir.path().join("audit-ed25519.pem").exists(), "the audit key is a file of its own");
+        let key = kept["public_key"].as_str().unwrap().to_owned();
+        let kept_file = file("head.json", &kept.to_string());
+        assert_eq!(json(&cli(&["audit", "head", "--size", &size.to_string()]))["root"], kept["root"], "the same root");
+
+        // Offline: nothing but the file and the key (the database URL points nowhere).
+        let check = |proof: &str, extra: &[&str]| {
+            let out = common::cairn()
+                .args(["--database-url", "sqlite:///nonexistent/nowhere.db", "audit", "check-proof", proof])
+                .args(["--public-key", &key])
+                .args(extra)
+                .output()
+                .unwrap();
+            (out.status.success(), common::stdout(&out), common::stderr(&out))
+        };
+        let proved = cli(&["audit", "prove", "--position", "3"]);
+        let proof = file("proof.json", &proved);
+        let (ok, out, err) = check(&proof, &[]);
+        assert!(ok, "{err}");
+        let answer = json(&out);
+        assert_eq!((answer["kind"].as_str(), answer["position"].as_u64()), (Some("inclusion"), Some(3)), "{answer}");
+        assert_eq!(answer["head_root"], kept["root"]);
+
+        // An altered event: its fields no longer give its hash.
+        let mut altered = json(&proved);
+        altered["event"]["stream_version"] = Value::from(altered["event"]["stream_version"].as_u64().unwrap() + 1);
+        let (ok, _, err) = check(&file("altered.json", &altered.to_string()), &[]);
+        assert!(!ok && err.contains("the event was altered"), "{err}");
+        // A head whose size was changed after signing.
+        let mut forged = json(&proved);
+        forged["head"]["size"] = Value::from(size + 1);
+        let (ok, _, err) = check(&file("forged.json", &forged.to_string()), &[]);
+        assert!(!ok && err.contains("signature does not match"), "{err}");
+        // Another key.
+        let mut other = json(&proved);
+        other["head"]["public_key"] = Value::from("00".repeat(32));
+        let (ok, _, err) = check(&file("other.json", &other.to_string()), &[]);
+        assert!(!ok && err.contains("not by the key given"), "{err}");
+
+        // The log grows; the new log extends the kept head.
+        let more = file("more.csv", "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-03-03,Brokerage,taxable,buy,BND,10,70,0\n");
+        cli(&["ledger", "import", &more, "--household", "smith"]);
+        let extended = cli(&["audit", "consistency", "--from-size", &size.to_string()]);
+        let consistency = file("consistency.json", &extended);
+        let (ok, out, err) = check(&consistency, &["--head", &kept_file]);
+        assert!(ok, "{err}");
+        let answer = json(&out);
+        assert_eq!((answer["kind"].as_str(), answer["kept_head_checked"].as_bool()), (Some("consistency"), Some(true)));
+        assert!(answer["head_size"].as_u64().unwrap() > size, "{answer}");
+        // A proof from a smaller log does not start from the kept head.
+        let smaller = file("smaller.json", &cli(&["audit", "consistency", "--from-size", &(size - 1).to_string()]));
+        let (ok, _, err) = check(&smaller, &["--head", &kept_file]);
+        assert!(!ok && err.contains("not from your head's"), "{err}");
+        // Positions beyond the log are refused naming the flag.
+        let out = common::cairn()
+            .args(["--database-url", &db.url, "audit", "prove", "--position", "999"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(!out.status.success() && common::stderr(&out).contains("position"), "{}", common::stderr(&out));
+        db.remove().await;
+    }
+}
