@@ -88,6 +88,35 @@ async fn an_auditor_proves_an_event_and_that_the_log_extends_a_kept_head_without
         let smaller = file("smaller.json", &cli(&["audit", "consistency", "--from-size", &(size - 1).to_string()]));
         let (ok, _, err) = check(&smaller, &["--head", &kept_file]);
         assert!(!ok && err.contains("not from your head's"), "{err}");
+        // verify --heads: the log against every head kept, both hold.
+        let later = cli(&["audit", "head"]);
+        let heads = file("heads.jsonl", &format!("{}\n{}", kept, later.trim()));
+        let verified = cli(&["verify", "--heads", &heads]);
+        assert!(verified.starts_with("ok ") && verified.contains("2 signed head(s) hold"), "{verified}");
+        if db.url.starts_with("sqlite") {
+            // Whoever can write the database deletes the last event: the chain alone still
+            // verifies (nothing links forward from the last row), the heads catch it.
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let last: i64 =
+                sqlx::query_scalar("SELECT MAX(global_position) FROM events").fetch_one(&mut c).await.unwrap();
+            sqlx::raw_sql(&format!(
+                "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE global_position = {last};"
+            ))
+            .execute(&mut c)
+            .await
+            .unwrap();
+            c.close().await.unwrap();
+            assert!(cli(&["verify"]).starts_with("ok "), "the chain alone does not see it");
+            let out = common::cairn()
+                .args(["--database-url", &db.url, "verify", "--heads", &heads])
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap();
+            let said = common::stdout(&out);
+            assert_eq!(out.status.code(), Some(1), "{said}");
+            assert!(said.contains(&format!("positions {last} to {last} are missing")), "{said}");
+        }
         // Positions beyond the log are refused naming the flag.
         let out = common::cairn()
             .args(["--database-url", &db.url, "audit", "prove", "--position", "999"])

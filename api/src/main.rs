@@ -73,8 +73,15 @@ enum Command {
     #[command(subcommand)]
     Events(EventsCommand),
     /// Recompute the hash chain: prints `ok <count> events` (exit 0) or the first broken
-    /// position (exit 1).
-    Verify,
+    /// position (exit 1). With --heads (a file of signed tree heads, one JSON per line, as
+    /// `cairn audit head >> heads.jsonl` keeps them), also checks the log against every head:
+    /// a log shorter than a head, or whose first events no longer give a head's root, fails
+    /// (exit 1), naming the missing positions or the range the change is in. Heads are checked
+    /// with the audit key's public half (CAIRN_AUDIT_KEY_FILE) when its file is here.
+    Verify {
+        #[arg(long)]
+        heads: Option<std::path::PathBuf>,
+    },
     /// The household ledger: import trades, list open lots, realized gains.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -179,7 +186,7 @@ impl Command {
     /// intact ledger.
     fn only_reads(&self) -> bool {
         match self {
-            Command::Verify
+            Command::Verify { .. }
             | Command::Events(_)
             | Command::Projections(_)
             | Command::Audit(_)
@@ -346,7 +353,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Events(EventsCommand::Tail { from, follow, stream }) => {
             report(tail(store, from, follow, stream).await)
         }
-        Command::Verify => verify(store).await,
+        Command::Verify { heads } => verify(store, heads.as_deref()).await,
         Command::Ledger(cmd) => report(ledger(store, &cli.database_url, cmd).await),
         Command::User(cmd) => report(user(store, &cli.database_url, cmd).await),
         Command::Portfolio(cmd) => report(portfolio(store, &cli.database_url, cmd).await),

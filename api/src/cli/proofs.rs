@@ -174,3 +174,59 @@ pub(crate) fn check(file: &str, public_key: &str, kept: Option<&str>) -> anyhow:
         "head_size": head.size, "head_root": f.head.root, "kept_head_checked": kept.is_some(),
     }))
 }
+
+/// `cairn verify --heads FILE`: every signed head in the file (one JSON per line) against the
+/// log. `Ok(Ok(summary))` when each holds; `Ok(Err(why))` naming the first that does not: the
+/// positions missing from a log shorter than it, or the range a change is in (after the largest
+/// head that still holds). Heads are checked with the audit key's public half when its file is
+/// here, else with the key each head names (said in the summary).
+pub(crate) async fn verify_heads(store: &Store, path: &std::path::Path) -> anyhow::Result<Result<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut heads: Vec<SignedHead> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| anyhow::anyhow!("{}: line {}: not a tree head: {e}", path.display(), i + 1))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if heads.is_empty() {
+        anyhow::bail!("{}: no tree heads", path.display());
+    }
+    let key_file = api::config::audit_key_file();
+    let own_key = if key_file.exists() { Some(hex::encode(audit_key()?.verifying_key().as_bytes())) } else { None };
+    for h in &heads {
+        let key = own_key.clone().unwrap_or_else(|| h.public_key.clone());
+        check_head(h, &key).map_err(|e| anyhow::anyhow!("{}: the head of {} events: {e}", path.display(), h.size))?;
+    }
+    heads.sort_by_key(|h| h.size);
+    let length = store.head().await?.map_or(0, |h| h.position);
+    let largest = heads.last().map_or(0, |h| h.size);
+    let leaves = merkle::leaves(store, largest.min(length)).await?;
+    let mut held = 0u64;
+    for h in &heads {
+        if h.size > length {
+            return Ok(Err(format!(
+                "the log holds {length} events, but a head signed at {} holds {}: positions {} to {} are missing",
+                h.timestamp,
+                h.size,
+                length + 1,
+                h.size
+            )));
+        }
+        let root = hex::encode(merkle::root(&leaves[..h.size as usize]));
+        if !root.eq_ignore_ascii_case(&h.root) {
+            return Ok(Err(format!(
+                "the log's first {} events no longer give the root signed at {}: an event from position {} to {} was changed",
+                h.size,
+                h.timestamp,
+                held + 1,
+                h.size
+            )));
+        }
+        held = h.size;
+    }
+    let by = if own_key.is_some() { "the audit key" } else { "the keys they name (no audit key file here)" };
+    Ok(Ok(format!("{} signed head(s) hold, the largest of {largest} events, checked with {by}", heads.len())))
+}

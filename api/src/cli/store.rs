@@ -232,15 +232,28 @@ pub(crate) async fn tail(store: Store, from: u64, follow: bool, stream: Option<S
     Ok(())
 }
 
-pub(crate) async fn verify(store: Store) -> ExitCode {
+pub(crate) async fn verify(store: Store, heads: Option<&std::path::Path>) -> ExitCode {
+    let against_heads = match heads {
+        None => Ok(None),
+        Some(path) => super::proofs::verify_heads(&store, path).await.map(Some),
+    };
+    let against_heads = match against_heads {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match store.verify().await {
         Ok(v) => {
-            let (printed, code) = match v.broken {
-                None => (outln!("ok {} events", v.checked), ExitCode::SUCCESS),
-                Some(b) => (
+            let (printed, code) = match (v.broken, against_heads) {
+                (Some(b), _) => (
                     outln!("broken at position {}: {b} ({} events before it are intact)", b.position(), v.checked),
                     ExitCode::from(1),
                 ),
+                (None, Some(Err(problem))) => (outln!("{problem}"), ExitCode::from(1)),
+                (None, Some(Ok(held))) => (outln!("ok {} events; {held}", v.checked), ExitCode::SUCCESS),
+                (None, None) => (outln!("ok {} events", v.checked), ExitCode::SUCCESS),
             };
             // The verdict is the exit code; a reader that has gone (`| head`) changes nothing.
             match printed {
