@@ -401,6 +401,15 @@ enum Range {
 }
 
 impl Thresholds {
+    /// The least loss the harvesting scan lists: the amount and share given, else these
+    /// settings' `tax_loss_amount` and `tax_loss_share`.
+    pub fn harvest(&self, min_loss: Option<Decimal>, min_share: Option<Decimal>) -> crate::harvest::Settings {
+        crate::harvest::Settings {
+            min_loss: min_loss.unwrap_or(self.tax_loss_amount),
+            min_share: min_share.unwrap_or(self.tax_loss_share),
+        }
+    }
+
     /// The settings' names, for [`Thresholds::set`] and [`Thresholds::get`].
     pub const NAMES: [&'static str; 18] = [
         "drift_asset",

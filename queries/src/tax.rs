@@ -315,7 +315,7 @@ pub async fn harvest_accept(
     if accept.is_empty() {
         return Err(ReportError::Invalid { field: "lot_ids", problem: "name at least one lot to harvest".into() });
     }
-    let (mut answer, found, mut closes) = scan(db, household, r).await?;
+    let (mut answer, found, closes) = scan(db, household, r).await?;
     let mut orders = Vec::new();
     for lot in accept {
         let c = found.iter().find(|c| c.lot_id == *lot).ok_or_else(|| ReportError::Invalid {
@@ -326,13 +326,10 @@ pub async fn harvest_accept(
             ),
         })?;
         let replacement_close = match &c.replacement {
-            Some(symbol) if !closes.contains_key(symbol) => {
-                let close = latest_close(db, symbol, r.as_of).await;
-                close.inspect(|c| {
-                    closes.insert(symbol.clone(), *c);
-                })
-            }
-            Some(symbol) => closes.get(symbol).copied(),
+            Some(symbol) => match closes.get(symbol) {
+                Some(close) => Some(*close),
+                None => latest_close(db, symbol, r.as_of).await,
+            },
             None => None,
         };
         let close = closes[&c.symbol];

@@ -176,11 +176,7 @@ pub(crate) async fn portfolio(store: Store, url: &str, cmd: PortfolioCmd) -> any
                 let bytes = serde_json::to_vec(&answer.orders)?;
                 let who = caller("cairn portfolio rebalance");
                 let o = commands::ledger::record_rows(&cx, &household, rows, &bytes, &who).await?;
-                answer.recorded = Some(queries::rebalance::Recorded {
-                    trade_ids: o.trade_ids(),
-                    first_position: o.first_position,
-                    last_position: o.last_position,
-                });
+                answer.recorded = Some(api::http::routes::performance::recorded(&o));
             }
             match format {
                 super::Format::Json => outln!("{}", serde_json::to_string_pretty(&answer)?)?,

@@ -233,10 +233,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
             let (reader, key) = read_models(store, url, &["prices", "holdings"], &household).await?;
             let request = queries::tax::HarvestRequest {
                 as_of: as_of.unwrap_or_else(workers::market::intraday::today),
-                settings: domain::harvest::Settings {
-                    min_loss: min_loss.unwrap_or(thresholds.tax_loss_amount),
-                    min_share: min_share.unwrap_or(thresholds.tax_loss_share),
-                },
+                settings: thresholds.harvest(min_loss, min_share),
                 replacements,
                 given: queries::tax::Given { wages, ..Default::default() },
             };
@@ -247,11 +244,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
                 let bytes = serde_json::to_vec(&answer.orders)?;
                 let o =
                     commands::ledger::record_rows(&cx, &household, rows, &bytes, &caller("cairn tax harvest")).await?;
-                answer.recorded = Some(queries::rebalance::Recorded {
-                    trade_ids: o.trade_ids(),
-                    first_position: o.first_position,
-                    last_position: o.last_position,
-                });
+                answer.recorded = Some(api::http::routes::performance::recorded(&o));
                 answer
             };
             print(&answer, format, |a| Ok(queries::tax::harvest_report(a)))?;
@@ -263,10 +256,7 @@ pub(crate) async fn tax(store: Store, url: &str, cmd: TaxCmd) -> anyhow::Result<
             let request = queries::tax::BacktestRequest {
                 from,
                 to: to.unwrap_or_else(workers::market::intraday::today),
-                settings: domain::harvest::Settings {
-                    min_loss: min_loss.unwrap_or(thresholds.tax_loss_amount),
-                    min_share: min_share.unwrap_or(thresholds.tax_loss_share),
-                },
+                settings: thresholds.harvest(min_loss, min_share),
             };
             let answer = queries::tax::harvest_backtest(&reader.db, &key, &request).await?;
             print(&answer, format, |a| Ok(queries::tax::backtest_report(a)))?;

@@ -47,6 +47,15 @@ impl FromStr for Every {
 }
 
 impl Every {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Week => "week",
+            Self::TwoWeeks => "two_weeks",
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+        }
+    }
+
     /// The `n`th date from `first` (`n` = 0 is `first`), before moving off a closed day.
     fn nth(self, first: NaiveDate, n: u32) -> Option<NaiveDate> {
         match self {
@@ -186,17 +195,6 @@ impl Recurring {
 /// The key of an instruction: `account/symbol/kind`.
 pub fn key(account: &str, symbol: &str, kind: &str) -> String {
     format!("{account}/{symbol}/{kind}")
-}
-
-impl Every {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Week => "week",
-            Self::TwoWeeks => "two_weeks",
-            Self::Month => "month",
-            Self::Quarter => "quarter",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -771,11 +771,7 @@ pub async fn accept_rebalance(
     }
     let request_bytes = serde_json::to_vec(&rebalance.orders).unwrap_or_default();
     let outcome = commands::ledger::record_rows(&state.commands, &key, rows, &request_bytes, &p.caller()).await?;
-    rebalance.recorded = Some(queries::rebalance::Recorded {
-        trade_ids: outcome.trade_ids(),
-        first_position: outcome.first_position,
-        last_position: outcome.last_position,
-    });
+    rebalance.recorded = Some(recorded(&outcome));
     let position = outcome.last_position.unwrap_or(position);
     Ok((axum::http::StatusCode::CREATED, Json(RebalanceAnswer { position, as_of: None, rebalance })))
 }
@@ -816,10 +812,7 @@ pub async fn harvest_backtest(
     let request = queries::tax::BacktestRequest {
         from,
         to: params.to.map_or(day, |d| d.0),
-        settings: domain::harvest::Settings {
-            min_loss: params.min_loss.map_or(thresholds.tax_loss_amount, |a| a.0),
-            min_share: params.min_share.map_or(thresholds.tax_loss_share, |a| a.0),
-        },
+        settings: thresholds.harvest(params.min_loss.map(|a| a.0), params.min_share.map(|a| a.0)),
     };
     let backtest = queries::tax::harvest_backtest(&reader.db, &key, &request).await.map_err(report_problem)?;
     Ok(Json(BacktestAnswer { position, as_of: reader.instant(), backtest }))
@@ -860,10 +853,7 @@ pub async fn accept_harvest(
     let thresholds = commands::alerts::state(&state.commands, &key).await?.thresholds();
     let request = queries::tax::HarvestRequest {
         as_of: workers::market::intraday::today(),
-        settings: domain::harvest::Settings {
-            min_loss: amount(&b.min_loss, "min_loss")?.unwrap_or(thresholds.tax_loss_amount),
-            min_share: amount(&b.min_share, "min_share")?.unwrap_or(thresholds.tax_loss_share),
-        },
+        settings: thresholds.harvest(amount(&b.min_loss, "min_loss")?, amount(&b.min_share, "min_share")?),
         replacements: b
             .replacements
             .into_iter()
@@ -875,13 +865,18 @@ pub async fn accept_harvest(
         queries::tax::harvest_accept(&reader.db, &key, &request, &b.lot_ids).await.map_err(report_problem)?;
     let request_bytes = serde_json::to_vec(&harvest.orders).unwrap_or_default();
     let outcome = commands::ledger::record_rows(&state.commands, &key, rows, &request_bytes, &p.caller()).await?;
-    harvest.recorded = Some(queries::rebalance::Recorded {
-        trade_ids: outcome.trade_ids(),
-        first_position: outcome.first_position,
-        last_position: outcome.last_position,
-    });
+    harvest.recorded = Some(recorded(&outcome));
     let position = outcome.last_position.unwrap_or(head);
     Ok((axum::http::StatusCode::CREATED, Json(HarvestAnswer { position, as_of: None, harvest })))
+}
+
+/// The rows an accepted proposal or harvest recorded, as both shells answer them.
+pub fn recorded(o: &commands::ledger::Outcome) -> queries::rebalance::Recorded {
+    queries::rebalance::Recorded {
+        trade_ids: o.trade_ids(),
+        first_position: o.first_position,
+        last_position: o.last_position,
+    }
 }
 
 /// See [`queries::tax::AssetLocation`].
@@ -1053,10 +1048,7 @@ pub async fn tax_harvest(
     let day = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
     let request = queries::tax::HarvestRequest {
         as_of: day,
-        settings: domain::harvest::Settings {
-            min_loss: params.min_loss.map_or(thresholds.tax_loss_amount, |a| a.0),
-            min_share: params.min_share.map_or(thresholds.tax_loss_share, |a| a.0),
-        },
+        settings: thresholds.harvest(params.min_loss.map(|a| a.0), params.min_share.map(|a| a.0)),
         replacements: Default::default(),
         given: queries::tax::Given { wages: params.wages.map(|a| a.0).unwrap_or_default(), ..Default::default() },
     };
