@@ -809,3 +809,90 @@ async fn a_standing_instruction_blocks_a_harvest_and_an_accepted_harvest_is_book
         );
     }
 }
+
+/// A retired couple's accounts: 500,000 in a traditional IRA, 100,000 of cash in a brokerage
+/// account, 50,000 in a Roth IRA and 10,000 in an HSA.
+const COUPLE: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+    2025-01-06,IRA,traditional_ira,deposit,,1,500000,0,\n\
+    2025-01-06,Brokerage,taxable,deposit,,1,100000,0,\n\
+    2025-01-06,Roth,roth_ira,deposit,,1,50000,0,\n\
+    2025-01-06,Health,hsa,deposit,,1,10000,0,\n";
+
+/// `cairn simulate PLAN --household`: the ledger's accounts are the plan's starting wealth, its
+/// filing status and members' birth dates the person's; the plan file's accounts of the same
+/// name add their contributions, and a plan that contradicts the ledger is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_household_plan_starts_from_the_ledgers_accounts() {
+    use chrono::Datelike;
+    for db in all_backends("household plan").await {
+        let (dir, env) = smith(&db.url, COUPLE);
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        cli(&["ledger", "household", "--household", "smith", "--filing-status", "married_filing_jointly"]);
+        cli(&["ledger", "member", "--household", "smith", "--name", "Ana", "--born", "1960-06-15"]);
+        cli(&["ledger", "member", "--household", "smith", "--name", "Ben", "--born", "1962-02-01"]);
+        // A still market (no return, no volatility, no inflation): the money is exact.
+        let market = "years = 3\npaths = 8\n[cash_flows]\nannual_withdrawal = 60000.0\n\
+             [model]\n[[model.assets]]\nname = \"cash\"\nexpected_return = 0.0\nvolatility = 0.0\nweight = 1.0\n";
+        let plan = dir.path().join("plan.toml");
+        std::fs::write(&plan, market).unwrap();
+        let simulate = |file: &std::path::Path| {
+            common::cairn()
+                .args(["--database-url", &db.url, "simulate", file.to_str().unwrap(), "--household", "smith"])
+                .args(["--format", "json"])
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap()
+        };
+        let out = simulate(&plan);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let h = json(&common::stdout(&out));
+        let this_year = chrono::Utc::now().year();
+        assert_eq!(
+            (h["starting_wealth"].as_f64(), h["start_year"].as_i64()),
+            (Some(660_000.0), Some(this_year.into()))
+        );
+        // Retired (no [household] in the plan): spending from the first year, taxable first,
+        // the brokerage's cash at its own basis: no gain, no tax.
+        let first = &h["median_years"][0];
+        assert_eq!((first["from_taxable"].as_f64(), first["tax"].as_f64()), (Some(60_000.0), Some(0.0)), "{h}");
+        assert_eq!(first["age"].as_i64(), Some(i64::from(this_year - 1960)));
+        assert_eq!(h["success_probability"].as_f64(), Some(1.0));
+        let names: Vec<&str> =
+            h["accounts"]["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Brokerage", "Health", "IRA", "Roth"], "{h}");
+        // Working two more years, saving 12,000 a year into the brokerage account named as in
+        // the ledger: no spending until retirement, and the savings arrive at year end.
+        std::fs::write(
+            &plan,
+            format!(
+                "{}[cash_flows]\nannual_withdrawal = 60000.0\nretire_after_years = 2\n[model]\n[[model.assets]]\n\
+                 name = \"cash\"\nexpected_return = 0.0\nvolatility = 0.0\nweight = 1.0\n\
+                 [household.person]\nsalary = 100000.0\nretirement_age = {}\n\
+                 [[household.accounts]]\nname = \"Brokerage\"\nkind = \"taxable\"\ncontribution = 12000.0\n",
+                "years = 3\npaths = 8\n",
+                this_year - 1960 + 2
+            ),
+        )
+        .unwrap();
+        let out = simulate(&plan);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let h = json(&common::stdout(&out));
+        let first = &h["median_years"][0];
+        assert_eq!((first["spending"].as_f64(), first["taxable"].as_f64()), (Some(0.0), Some(112_000.0)), "{h}");
+        // A plan account that contradicts the ledger, and a starting wealth beside the ledger's.
+        std::fs::write(
+            &plan,
+            format!("{market}[household.person]\nretirement_age = 60\n[[household.accounts]]\nname = \"IRA\"\nkind = \"roth_ira\"\n"),
+        )
+        .unwrap();
+        let out = simulate(&plan);
+        assert!(
+            !out.status.success() && common::stderr(&out).contains("household.accounts"),
+            "{}",
+            common::stderr(&out)
+        );
+        std::fs::write(&plan, format!("initial_wealth = 5.0\n{market}")).unwrap();
+        let out = simulate(&plan);
+        assert!(!out.status.success() && common::stderr(&out).contains("initial_wealth"), "{}", common::stderr(&out));
+    }
+}

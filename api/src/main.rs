@@ -278,7 +278,7 @@ async fn run(cli: Cli) -> ExitCode {
         return report(project(&cli.database_url, args).await);
     }
     if let Command::Simulate(args) = cli.command {
-        return report(tokio::task::block_in_place(|| simulate(args)));
+        return report(simulate(args, &cli.database_url).await);
     }
     if let Command::Economy(args) = cli.command {
         return report(tokio::task::block_in_place(|| economy(args)));

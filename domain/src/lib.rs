@@ -59,6 +59,7 @@ pub mod access;
 pub mod alerts;
 pub mod calendar;
 pub mod decider;
+pub mod drawdown;
 pub mod form8949;
 pub mod fundamentals;
 pub mod fx;

@@ -391,7 +391,7 @@ fn project(plan: &Plan, tables: &[tax::YearTable], targets: &[Target], growth: &
 /// The largest whole-dollar conversion in `[0, room]` with `measure(conversion)` at most `top`
 /// (the measure, taxable income or MAGI, never falls as the conversion grows): Newton's steps on
 /// the piecewise-linear measure, then whole dollars down until it holds.
-fn fill(room: Decimal, measure: impl Fn(Decimal) -> Decimal, top: Decimal) -> Decimal {
+pub(crate) fn fill(room: Decimal, measure: impl Fn(Decimal) -> Decimal, top: Decimal) -> Decimal {
     if room <= Decimal::ZERO || measure(Decimal::ZERO) >= top {
         return Decimal::ZERO;
     }

@@ -608,7 +608,9 @@ pub fn projected(year: i32, inflation: Decimal) -> YearTable {
     t
 }
 
-fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
+/// The return of `income` on table `t` (cairn's own or [`projected`]), without the marginal
+/// rates [`estimate`] adds: what a projection's years need.
+pub fn compute(t: &YearTable, filer: Filer, income: &Income) -> Estimate {
     let schedule = Schedule::of(filer.status);
     let s = schedule as usize;
     // Schedule D: this year's net gains after last year's carryovers.

@@ -37,6 +37,7 @@ pub mod market;
 pub mod monitoring;
 pub mod ops;
 pub mod performance;
+pub mod plan;
 pub mod read;
 pub mod rebalance;
 pub mod recurring;

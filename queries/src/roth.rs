@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use domain::ledger::types::{AccountType, FilingStatus};
 use domain::roth::{Plan, Strategy};
-use projections::holdings::{ACCOUNTS, VALUATIONS};
-use projections::query::records;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -150,26 +148,18 @@ fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
 
 /// The household's balances by kind: (traditional, Roth, taxable).
 async fn balances(db: &projections::db::Db, household: &str) -> Result<(Decimal, Decimal, Decimal), ReportError> {
-    let scope = [("household", Some(household.to_owned()))];
-    let mut by_account: BTreeMap<String, Decimal> = BTreeMap::new();
-    for v in records(db, &VALUATIONS, &scope).await? {
-        *by_account.entry(v.str("account").to_owned()).or_default() += v.dec("market_value").unwrap_or_default();
-    }
     let (mut traditional, mut roth, mut taxable) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    for a in records(db, &ACCOUNTS, &scope).await? {
-        let value = by_account.get(a.str("account")).copied().unwrap_or_default() + a.dec("cash").unwrap_or_default();
-        match a.str("account_type").parse::<AccountType>() {
-            Ok(AccountType::Taxable) => taxable += value,
-            Ok(AccountType::Roth401k | AccountType::RothIra) => roth += value,
-            Ok(
-                AccountType::Traditional401k
-                | AccountType::Traditional403b
-                | AccountType::TraditionalIra
-                | AccountType::SepIra
-                | AccountType::SimpleIra,
-            ) => traditional += value,
+    for a in crate::plan::account_values(db, household).await? {
+        match a.account_type {
+            AccountType::Taxable => taxable += a.value,
+            AccountType::Roth401k | AccountType::RothIra => roth += a.value,
+            AccountType::Traditional401k
+            | AccountType::Traditional403b
+            | AccountType::TraditionalIra
+            | AccountType::SepIra
+            | AccountType::SimpleIra => traditional += a.value,
             // 529s and HSAs are neither converted nor taxed on the way out.
-            _ => {}
+            AccountType::Plan529 | AccountType::Hsa => {}
         }
     }
     Ok((traditional.max(Decimal::ZERO), roth.max(Decimal::ZERO), taxable.max(Decimal::ZERO)))

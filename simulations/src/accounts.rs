@@ -19,6 +19,7 @@ mod limits;
 mod table;
 
 use domain::ledger::benefits::{MatchFormula, MatchTier, SLOWEST_CLIFF_YEARS, SLOWEST_GRADED};
+use domain::ledger::types::FilingStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,46 @@ pub struct AccountsPlan {
     pub limit_growth: f64,
     #[serde(default)]
     pub accounts: Vec<Account>,
+    /// How retirement spending is drawn from the accounts, taxed, and counted at the end, when
+    /// the plan runs the household on Monte Carlo paths (`[household.withdrawals]`).
+    #[serde(default)]
+    pub withdrawals: Withdrawals,
+}
+
+/// `[household.withdrawals]`: the order accounts pay the year's spending in, and the rest of
+/// what the yearly tax needs ([`crate::monte_carlo::household`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdrawals {
+    /// `taxable_first` (taxable, traditional, Roth, HSA), `proportional`, or `bracket`
+    /// (traditional money to the top of the bracket of `bracket`, then taxable, then the rest).
+    #[serde(default = "taxable_first")]
+    pub order: String,
+    /// For `order = "bracket"`: the bracket rate to fill (0.12 for the 12% bracket).
+    #[serde(default)]
+    pub bracket: Option<f64>,
+    /// The taxable accounts' yearly dividends as a share of their value, taxed each year as
+    /// qualified dividends and reinvested (0.015 for 1.5%).
+    #[serde(default)]
+    pub dividend_yield: f64,
+    /// The tax rate the heirs pay on traditional and HSA money left at the end (taxable money
+    /// gets a stepped-up basis, IRC §1014; Roth money is tax-free).
+    #[serde(default = "heirs_rate")]
+    pub heirs_rate: f64,
+}
+
+fn taxable_first() -> String {
+    "taxable_first".to_owned()
+}
+
+fn heirs_rate() -> f64 {
+    0.24
+}
+
+impl Default for Withdrawals {
+    fn default() -> Self {
+        Self { order: taxable_first(), bracket: None, dividend_yield: 0.0, heirs_rate: heirs_rate() }
+    }
 }
 
 fn default_return() -> f64 {
@@ -64,11 +105,14 @@ fn default_limit_growth() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
+    /// Required in a plan file; `--household` takes it from the ledger when left out.
+    #[serde(default)]
     pub birth_year: i32,
     /// 1 to 12; matters only for the RMD start age of those born before July 1949.
     #[serde(default = "january")]
     pub birth_month: u32,
-    /// The first projected year.
+    /// The first projected year (required in a plan file; this year with `--household`).
+    #[serde(default)]
     pub start_year: i32,
     /// Pay in the first year.
     #[serde(default)]
@@ -77,6 +121,14 @@ pub struct Person {
     pub salary_growth: f64,
     /// Work, pay and contributions stop in the year this age is reached.
     pub retirement_age: u32,
+    /// The household's federal filing status (`single`, `married_filing_jointly`, ...), for
+    /// the yearly tax of a household plan: single when left out (the ledger's with
+    /// `--household`).
+    #[serde(default)]
+    pub filing_status: Option<FilingStatus>,
+    /// The spouse's birth year, for the 65-and-older deductions and Medicare premiums.
+    #[serde(default)]
+    pub spouse_birth_year: Option<i32>,
 }
 
 fn january() -> u32 {
@@ -174,6 +226,34 @@ pub struct Account {
     /// 529: the beneficiary's college years and their cost.
     #[serde(default)]
     pub college: Option<College>,
+    /// Taxable: the cost basis of `balance` (the balance itself when absent: no gain yet).
+    #[serde(default)]
+    pub basis: Option<f64>,
+}
+
+impl Account {
+    /// An account of `kind` with nothing in it and nothing set (an HSA with self-only coverage).
+    pub fn new(name: &str, kind: Kind) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind,
+            balance: 0.0,
+            annual_return: None,
+            contribution: None,
+            contribution_percent: None,
+            roth_share: None,
+            roth_balance: None,
+            employer_balance: None,
+            employer_match: None,
+            vesting: None,
+            years_of_service: None,
+            true_up: None,
+            coverage: (kind == Kind::Hsa).then_some(Coverage::SelfOnly),
+            employer_contribution: None,
+            college: None,
+            basis: None,
+        }
+    }
 }
 
 /// One match tier: `rate` of each dollar deferred on the next `of_pay` of pay (1.0 and 0.03
@@ -392,6 +472,9 @@ fn check_person(p: &Person) -> Result<(), SimError> {
     if p.retirement_age > 120 {
         return Err(invalid("person.retirement_age", "must be at most 120"));
     }
+    if p.spouse_birth_year.is_some_and(|y| !(1900..=2100).contains(&y)) {
+        return Err(invalid("person.spouse_birth_year", "must be 1900 to 2100"));
+    }
     dollars("person.salary", p.salary)?;
     rate("person.salary_growth", p.salary_growth, -0.5, 0.2)
 }
@@ -409,6 +492,7 @@ fn misplaced(a: &Account) -> Option<&'static str> {
     ];
     let hsa = [("coverage", a.coverage.is_some()), ("employer_contribution", a.employer_contribution.is_some())];
     let plan529 = [("college", a.college.is_some())];
+    let taxable = [("basis", a.basis.is_some())];
     let foreign = |fields: &[(&'static str, bool)], owner: bool| {
         if owner {
             None
@@ -419,6 +503,7 @@ fn misplaced(a: &Account) -> Option<&'static str> {
     foreign(&employer_plan, a.kind.is_employer_plan())
         .or_else(|| foreign(&hsa, a.kind == Kind::Hsa))
         .or_else(|| foreign(&plan529, a.kind == Kind::Plan529))
+        .or_else(|| foreign(&taxable, a.kind == Kind::Taxable))
 }
 
 fn check_account(at: &str, a: &Account) -> Result<(), SimError> {
@@ -426,6 +511,7 @@ fn check_account(at: &str, a: &Account) -> Result<(), SimError> {
         return Err(invalid(format!("{at}.{field}"), format!("does not apply to a {} account", a.kind.label())));
     }
     dollars(&format!("{at}.balance"), a.balance)?;
+    dollars(&format!("{at}.basis"), a.basis.unwrap_or(0.0))?;
     if let Some(r) = a.annual_return {
         rate(&format!("{at}.return"), r, -0.99, 1.0)?;
     }

@@ -56,7 +56,7 @@ pub fn on_track(run: &GoalRun) -> Result<Option<f64>, SimError> {
     let y = run.years.ceil();
     let k = run.years / y;
     let plan = Plan {
-        initial_wealth: run.current,
+        initial_wealth: Some(run.current),
         years: y as u32,
         age: None,
         model: Model {

@@ -9,6 +9,7 @@
 //! of [`kernel::BLOCK`] side by side (structure of arrays) so that the arithmetic after the
 //! draws vectorizes.
 
+pub mod household;
 pub mod kernel;
 mod lanes;
 mod plan;
@@ -163,9 +164,13 @@ pub struct Outcome {
     pub variance: VarianceReport,
     /// The unit of each figure above ([`UNITS`]).
     pub units: Units,
-    /// Every path's portfolio return of each year, path by path (`years` per path).
+    /// Every path's portfolio return of each year (before fees), path by path (`years` per
+    /// path).
     #[serde(skip)]
     pub annual_returns: Vec<f64>,
+    /// Every path's inflation of each year, path by path.
+    #[serde(skip)]
+    pub annual_inflation: Vec<f64>,
     #[serde(skip)]
     pub terminal: Vec<f64>,
     /// Repairs and other things the caller should know.
@@ -191,6 +196,7 @@ struct BlockResult {
     /// its withdrawal in today's currency.
     year_end: Vec<[f64; BLOCK]>,
     annual_returns: Vec<[f64; BLOCK]>,
+    annual_inflation: Vec<[f64; BLOCK]>,
     spending: Vec<[f64; BLOCK]>,
     max_drawdown: [f64; BLOCK],
     survived: [bool; BLOCK],
@@ -221,12 +227,12 @@ impl Results {
         self.column(|b| b.year_end.last().unwrap_or(&[0.0; BLOCK]))
     }
 
-    /// Every path's return of each year, path by path.
-    fn annual_returns(&self) -> Vec<f64> {
-        let mut out = Vec::with_capacity(self.0.iter().map(|b| b.len * b.annual_returns.len()).sum());
+    /// Every path's value of each year (its return, its inflation), path by path.
+    fn by_path(&self, of: impl Fn(&BlockResult) -> &[[f64; BLOCK]]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.0.iter().map(|b| b.len * of(b).len()).sum());
         for b in &self.0 {
             for k in 0..b.len {
-                out.extend(b.annual_returns.iter().map(|year| year[k]));
+                out.extend(of(b).iter().map(|year| year[k]));
             }
         }
         out
@@ -234,7 +240,7 @@ impl Results {
 }
 
 /// Simulates paths `first .. first + len` (at most one block).
-fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) -> BlockResult {
+fn simulate_block(prep: &Prepared, schedule: &Schedule, initial: f64, first: u64, len: usize) -> BlockResult {
     let plan = schedule.plan;
     let per_year = prep.steps_per_year();
     let keep_after_fee = (1.0 - plan.fees.annual_rate).powf(prep.dt);
@@ -244,6 +250,7 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
         len,
         year_end: Vec::with_capacity(years),
         annual_returns: Vec::with_capacity(years),
+        annual_inflation: Vec::with_capacity(years),
         spending: Vec::with_capacity(years),
         max_drawdown: [0.0; BLOCK],
         survived: [true; BLOCK],
@@ -251,7 +258,7 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
     };
     // Per-path state as lane arrays (lanes past `len` compute on and are never read), so
     // that the per-step bookkeeping vectorizes along with the kernel.
-    let mut wealth = [plan.initial_wealth; BLOCK];
+    let mut wealth = [initial; BLOCK];
     let mut peak = wealth;
     let mut drawdown = [0.0f64; BLOCK];
     let mut alive = [true; BLOCK];
@@ -299,6 +306,7 @@ fn simulate_block(prep: &Prepared, schedule: &Schedule, first: u64, len: usize) 
             }
         }
         out.annual_returns.push(growth.map(|g| g - 1.0));
+        out.annual_inflation.push(inflation);
         out.year_end.push(wealth);
         for k in 0..len {
             spending[k].last_return = growth[k] - 1.0;
@@ -409,9 +417,7 @@ fn variance_report(terminal: &[f64], control: &[f64], vr: VarianceReduction, bey
 
 /// Runs the plan on `threads` threads (0: all cores).
 pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
-    if !(plan.initial_wealth.is_finite() && plan.initial_wealth >= 0.0) {
-        return Err(invalid("initial_wealth", "must be a number of at least 0"));
-    }
+    let initial = plan.starting_wealth()?;
     if plan.years == 0 || plan.years > 100 {
         return Err(invalid("years", "must be 1 to 100"));
     }
@@ -435,7 +441,7 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
             .into_par_iter()
             .map(|b| {
                 let first = b * BLOCK;
-                simulate_block(&prep, &schedule, first as u64, BLOCK.min(plan.paths - first))
+                simulate_block(&prep, &schedule, initial, first as u64, BLOCK.min(plan.paths - first))
             })
             .collect()
     });
@@ -467,7 +473,8 @@ pub fn run(plan: &Plan, threads: usize) -> Result<Outcome, SimError> {
             &beyond_the_draws(plan),
         ),
         units: UNITS,
-        annual_returns: results.annual_returns(),
+        annual_returns: results.by_path(|b| &b.annual_returns),
+        annual_inflation: results.by_path(|b| &b.annual_inflation),
         terminal,
         warnings: prep.warnings.clone(),
     })
@@ -500,7 +507,7 @@ mod tests {
 
     fn plan(model: Model, years: u32, paths: usize) -> Plan {
         Plan {
-            initial_wealth: 1.0,
+            initial_wealth: Some(1.0),
             years,
             age: None,
             model,
@@ -807,7 +814,7 @@ mod tests {
 
     fn still(initial: f64, years: u32) -> Plan {
         let mut p = plan(model(vec![asset(0.0, 0.0, 1.0)]), years, 8);
-        p.initial_wealth = initial;
+        p.initial_wealth = Some(initial);
         p
     }
 
@@ -827,6 +834,7 @@ mod tests {
             start_age: Some(60),
             years: None,
             inflation_adjusted: true,
+            taxed_as: TaxedAs::Ordinary,
         }];
         let out = run(&p, 1).unwrap();
         assert!((out.terminal_mean - 1_000_000.0).abs() < 1e-6, "{}", out.terminal_mean);
@@ -898,7 +906,7 @@ mod tests {
             transition: Vec::new(),
         });
         let mut p = plan(m.clone(), 20, 400);
-        p.initial_wealth = 1_000_000.0;
+        p.initial_wealth = Some(1_000_000.0);
         p.cash_flows.annual_withdrawal = 10_000.0;
         let out = run(&p, 2).unwrap();
         assert_eq!(out, run(&p, 1).unwrap(), "reproducible with an economy");

@@ -9,7 +9,7 @@ use std::sync::Once;
 use anyhow::{anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use simulations::monte_carlo::Outcome;
+use simulations::monte_carlo::Band;
 
 /// Embedded so PNG text renders on machines without fonts (see api/data/fonts/README.md).
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
@@ -36,9 +36,18 @@ fn render(
     }
 }
 
+/// What a fan chart shows: wealth percentiles (nominal) per year from today's wealth.
+pub(crate) struct Fan<'a> {
+    pub paths: usize,
+    pub years: u32,
+    pub success_probability: f64,
+    pub bands: &'a [Band],
+    pub initial: f64,
+}
+
 /// The fan chart of a simulation.
-pub(crate) fn fan_chart(outcome: &Outcome, initial_wealth: f64, path: &Path) -> anyhow::Result<()> {
-    render(path, |a| draw(a, outcome, initial_wealth), |a| draw(a, outcome, initial_wealth))
+pub(crate) fn fan_chart(fan: &Fan<'_>, path: &Path) -> anyhow::Result<()> {
+    render(path, |a| draw(a, fan), |a| draw(a, fan))
 }
 
 /// A Roth plan's yearly conversions and taxes (bars), and the tax of converting nothing (a
@@ -124,15 +133,16 @@ fn short_money(v: f64) -> String {
     }
 }
 
-fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, o: &Outcome, initial: f64) -> anyhow::Result<()> {
+fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, o: &Fan<'_>) -> anyhow::Result<()> {
     area.fill(&WHITE).map_err(failed)?;
+    let initial = o.initial;
     let top = o.bands.iter().map(|b| b.wealth[4]).fold(initial, f64::max).max(1.0) * 1.05;
     let caption = format!(
         "Wealth percentiles, {} paths: success {:.1}%, median at year {} {}",
         o.paths,
         o.success_probability * 100.0,
         o.years,
-        short_money(o.terminal_percentiles[2])
+        short_money(o.bands.last().map_or(initial, |b| b.wealth[2]))
     );
     let mut chart = ChartBuilder::on(&area)
         .caption(caption, ("sans-serif", 22))

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 use simulations::accounts;
+use simulations::monte_carlo::household::{self, HouseholdOutcome};
 use simulations::monte_carlo::{self, Band, Outcome, Plan};
 use simulations::scenario::{self, Economy};
 
@@ -54,6 +55,13 @@ pub(crate) struct SimulateArgs {
     /// Confidence levels for VaR and CVaR, comma-separated, each between 0 and 1.
     #[arg(long, value_delimiter = ',', default_value = "0.95,0.99")]
     confidence: Vec<f64>,
+    /// Plan this household of the ledger (`--database-url`): its open accounts at the latest
+    /// closes (taxable basis included), filing status and members' birth dates fill the plan's
+    /// `[household]`; the plan file gives the market, the spending, and under `[household]` the
+    /// person's pay and retirement age (retired when there is no `[household]`), the
+    /// withdrawals, and contributions for accounts named as in the ledger.
+    #[arg(long)]
+    household: Option<String>,
 }
 
 /// Reads and checks a TOML file; errors name the line and the field.
@@ -83,8 +91,23 @@ fn horizon_risk(outcome: &Outcome, horizons: &[u32], confidence: &[f64]) -> anyh
         .collect()
 }
 
-pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+/// `cairn simulate`: the plan file alone, or laid over a household of the ledger.
+pub(crate) async fn simulate(args: SimulateArgs, url: &str) -> anyhow::Result<()> {
     let mut plan: Plan = read_toml(&args.plan)?;
+    if let Some(household) = &args.household {
+        let store = event_store::Store::open_existing(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))?;
+        let (reader, key) = super::tax::read_models(store, url, &["prices", "holdings"], household).await?;
+        let today = workers::market::intraday::today();
+        for note in queries::plan::from_ledger(&reader.db, &key, &mut plan, today).await? {
+            eprintln!("note: {note}");
+        }
+    }
+    tokio::task::block_in_place(|| run_plan(&args, plan))
+}
+
+fn run_plan(args: &SimulateArgs, mut plan: Plan) -> anyhow::Result<()> {
     if let Some(p) = args.paths {
         plan.paths = p;
     }
@@ -96,9 +119,14 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let accounts = plan.household.as_ref().map(|h| accounts::project(h, plan.years)).transpose()?;
     let started = Instant::now();
-    let outcome = monte_carlo::run(&plan, args.threads)?;
+    let (outcome, household) = if plan.household.is_some() {
+        let (o, h) = household::run(&plan, args.threads)?;
+        (o, Some(h))
+    } else {
+        (monte_carlo::run(&plan, args.threads)?, None)
+    };
     let seconds = started.elapsed().as_secs_f64();
-    for w in &outcome.warnings {
+    for w in household.as_ref().map_or(&outcome.warnings, |h| &h.warnings) {
         eprintln!("warning: {w}");
     }
     // A plan without volatility has no return distribution to measure.
@@ -110,10 +138,29 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(path) = &args.chart {
-        chart::fan_chart(&outcome, plan.initial_wealth, path)?;
+        let fan = match &household {
+            Some(h) => chart::Fan {
+                paths: h.paths,
+                years: h.years,
+                success_probability: h.success_probability,
+                bands: &h.bands,
+                initial: h.starting_wealth,
+            },
+            None => chart::Fan {
+                paths: outcome.paths,
+                years: outcome.years,
+                success_probability: outcome.success_probability,
+                bands: &outcome.bands,
+                initial: plan.starting_wealth()?,
+            },
+        };
+        chart::fan_chart(&fan, path)?;
     }
     if args.format == "json" {
-        let mut value = serde_json::to_value(&outcome)?;
+        let mut value = match &household {
+            Some(h) => serde_json::to_value(h)?,
+            None => serde_json::to_value(&outcome)?,
+        };
         value["horizon_risk"] = serde_json::to_value(&risk)?;
         value["accounts"] = serde_json::to_value(&accounts)?;
         value["seed"] = serde_json::json!(plan.seed);
@@ -122,12 +169,90 @@ pub(crate) fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         value["units"]["accounts"] = serde_json::json!(monte_carlo::NOMINAL);
         outln!("{value}")?;
     } else {
-        out!("{}", table(&plan, &outcome, &risk, seconds))?;
+        match &household {
+            Some(h) => out!("{}", household_table(&plan, &outcome, h, &risk, seconds))?,
+            None => out!("{}", table(&plan, &outcome, &risk, seconds))?,
+        }
         if let Some(p) = &accounts {
-            out!("\naccount projections (nominal)\n{}", accounts::table(p))?;
+            out!("\naccount projections at the accounts' assumed returns (nominal)\n{}", accounts::table(p))?;
         }
     }
     Ok(())
+}
+
+/// A household plan's answer, for reading.
+fn household_table(plan: &Plan, o: &Outcome, h: &HouseholdOutcome, risk: &[HorizonRisk], seconds: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} paths x {} years ({} steps a year), seed {}, {:.2} s",
+        h.paths, h.years, o.steps_per_year, plan.seed, seconds
+    );
+    let _ = writeln!(
+        s,
+        "household plan from {}: starting wealth {} ({}), withdrawals {}",
+        h.start_year,
+        money(h.starting_wealth),
+        h.units.starting_wealth,
+        h.order
+    );
+    let _ = writeln!(
+        s,
+        "probability of success: {:.1}% (every year's spending paid in full)",
+        h.success_probability * 100.0
+    );
+    let row = |v: [f64; 5]| v.map(money).join(" / ");
+    let _ = writeln!(
+        s,
+        "after-tax wealth at the end ({}), 5/25/50/75/95%: {}",
+        h.units.terminal_after_tax,
+        row(h.terminal_after_tax)
+    );
+    let _ = writeln!(
+        s,
+        "after-tax wealth at the end ({}), 5/25/50/75/95%: {}",
+        h.units.terminal_after_tax_nominal,
+        row(h.terminal_after_tax_nominal)
+    );
+    let _ = writeln!(s, "lifetime tax ({}), 5/25/50/75/95%: {}", h.units.lifetime_tax, row(h.lifetime_tax));
+    percentile_rows(&mut s, &format!("wealth ({})", h.units.bands), &h.bands, h.years);
+    percentile_rows(&mut s, &format!("after-tax wealth ({})", h.units.after_tax_bands), &h.after_tax_bands, h.years);
+    if !h.spending_bands.is_empty() {
+        percentile_rows(&mut s, &format!("spending paid ({})", h.units.spending_bands), &h.spending_bands, h.years);
+    }
+    percentile_rows(&mut s, &format!("tax paid ({})", h.units.tax_bands), &h.tax_bands, h.years);
+    let _ = writeln!(
+        s,
+        "\nmedians by year ({}; each figure's own median over the paths)\n{:>5} {:>4} {:>10} {:>10} {:>9} {:>12} {:>11} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        h.units.median_years,
+        "year", "age", "spending", "income", "RMD", "from taxable", "from trad.", "from Roth", "from HSA", "tax", "10% tax", "IRMAA"
+    );
+    let first = h.median_years.first().map_or(0, |y| y.year);
+    let last = h.median_years.last().map_or(0, |y| y.year);
+    for y in h.median_years.iter().filter(|y| (y.year - first) % 5 == 0 || y.year == last) {
+        let _ = writeln!(
+            s,
+            "{:>5} {:>4} {:>10} {:>10} {:>9} {:>12} {:>11} {:>10} {:>9} {:>9} {:>9} {:>8}",
+            y.year,
+            y.age,
+            money(y.spending),
+            money(y.income),
+            money(y.rmd),
+            money(y.from_taxable),
+            money(y.from_traditional),
+            money(y.from_roth),
+            money(y.from_hsa),
+            money(y.tax),
+            money(y.additional_tax),
+            money(y.irmaa)
+        );
+    }
+    let _ = writeln!(s, "\nhow the household is modelled:");
+    for m in &h.method {
+        let _ = writeln!(s, "  - {m}");
+    }
+    risk_rows(&mut s, risk);
+    s
 }
 
 /// Run the economic scenario generator alone: a Markov chain of economic regimes (expansion,
@@ -246,10 +371,16 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
     let dd = o.max_drawdown_percentiles.map(|d| format!("{:.1}%", d * 100.0));
     let _ =
         writeln!(s, "\nmaximum drawdown ({}), 5/25/50/75/95%: {}", o.units.max_drawdown_percentiles, dd.join(" / "));
+    risk_rows(&mut s, risk);
+    s
+}
+
+/// VaR and CVaR of the portfolio's return over each horizon.
+fn risk_rows(s: &mut String, risk: &[HorizonRisk]) {
     let opt = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2}%", v * 100.0));
     if let Some(first) = risk.first() {
         let _ = writeln!(
-            s,
+            *s,
             "\nVaR / CVaR as shares of the portfolio's value; simulated: the paths' returns; normal and Cornish-Fisher: {}",
             first.risk.basis
         );
@@ -257,7 +388,7 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
     for h in risk {
         let r = &h.risk;
         let _ = writeln!(
-            s,
+            *s,
             "\nportfolio return over {} year{}: mean {:.2}%, volatility {:.2}% a year, skewness {:.2}, excess kurtosis {:.2}",
             h.years,
             if h.years == 1 { "" } else { "s" },
@@ -267,7 +398,7 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
             r.excess_kurtosis
         );
         let _ = writeln!(
-            s,
+            *s,
             "{:>10} {:>20} {:>20} {:>20}",
             "confidence", "VaR / CVaR simulated", "normal", "Cornish-Fisher"
         );
@@ -296,8 +427,7 @@ fn table(plan: &Plan, o: &Outcome, risk: &[HorizonRisk], seconds: f64) -> String
             }
         }
         for line in reasons {
-            let _ = writeln!(s, "  {line}");
+            let _ = writeln!(*s, "  {line}");
         }
     }
-    s
 }

@@ -8,32 +8,24 @@ fn close(actual: f64, expected: f64) {
 }
 
 fn person(birth_year: i32, start_year: i32, salary: f64, retirement_age: u32) -> Person {
-    Person { birth_year, birth_month: 1, start_year, salary, salary_growth: 0.0, retirement_age }
-}
-
-fn account(name: &str, kind: Kind) -> Account {
-    Account {
-        name: name.to_owned(),
-        kind,
-        balance: 0.0,
-        annual_return: None,
-        contribution: None,
-        contribution_percent: None,
-        roth_share: None,
-        roth_balance: None,
-        employer_balance: None,
-        employer_match: None,
-        vesting: None,
-        years_of_service: None,
-        true_up: None,
-        coverage: None,
-        employer_contribution: None,
-        college: None,
+    Person {
+        birth_year,
+        birth_month: 1,
+        start_year,
+        salary,
+        salary_growth: 0.0,
+        retirement_age,
+        filing_status: None,
+        spouse_birth_year: None,
     }
 }
 
+fn account(name: &str, kind: Kind) -> Account {
+    Account { coverage: None, ..Account::new(name, kind) }
+}
+
 fn plan(person: Person, accounts: Vec<Account>) -> AccountsPlan {
-    AccountsPlan { person, annual_return: 0.0, limit_growth: 0.02, accounts }
+    AccountsPlan { person, annual_return: 0.0, limit_growth: 0.02, accounts, withdrawals: Withdrawals::default() }
 }
 
 /// 100% of the first 3% of pay plus 50% of the next 2%.

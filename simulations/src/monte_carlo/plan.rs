@@ -166,6 +166,20 @@ pub struct Income {
     /// Whether it grows with inflation (Social Security does; many pensions do not).
     #[serde(default = "yes")]
     pub inflation_adjusted: bool,
+    /// How a household plan taxes it: `ordinary` (pensions, annuities, rent), `social_security`
+    /// (IRC §86's formula) or `tax_free`.
+    #[serde(default)]
+    pub taxed_as: TaxedAs,
+}
+
+/// The tax character of an income stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxedAs {
+    #[default]
+    Ordinary,
+    SocialSecurity,
+    TaxFree,
 }
 
 /// Money in and out, in today's currency.
@@ -236,7 +250,10 @@ pub struct VarianceReduction {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
-    pub initial_wealth: f64,
+    /// What the portfolio holds today; left out when a `[household]` gives the accounts, whose
+    /// balances are then the starting wealth.
+    #[serde(default)]
+    pub initial_wealth: Option<f64>,
     pub years: u32,
     /// The investor's age today; needed by income that starts at an age and by RMD
     /// withdrawals.
@@ -251,9 +268,11 @@ pub struct Plan {
     pub withdrawal: Withdrawal,
     #[serde(default)]
     pub variance_reduction: VarianceReduction,
-    /// The investor and their accounts, projected year by year over the plan's years
-    /// (`[household]`, `[household.person]`, `[[household.accounts]]`; see
-    /// examples/accounts.toml). The Monte Carlo run does not use it.
+    /// The investor and their accounts (`[household]`, `[household.person]`,
+    /// `[[household.accounts]]`, `[household.withdrawals]`; see examples/household.toml): the
+    /// accounts are the starting wealth, and the plan runs as one household on every path
+    /// ([`super::household`]): contributions within the limits, withdrawals in a chosen
+    /// order, and each year's federal tax.
     #[serde(default)]
     pub household: Option<crate::accounts::AccountsPlan>,
     #[serde(default = "paths")]
@@ -264,4 +283,26 @@ pub struct Plan {
 
 fn paths() -> usize {
     10_000
+}
+
+impl Plan {
+    /// The starting wealth: `initial_wealth`, or the household's accounts (529 plans, which pay
+    /// for college, aside).
+    pub fn starting_wealth(&self) -> Result<f64, crate::SimError> {
+        match (self.initial_wealth, &self.household) {
+            (Some(_), Some(_)) => Err(crate::invalid(
+                "initial_wealth",
+                "leave it out: the [household]'s accounts are the starting wealth",
+            )),
+            (Some(w), None) if w.is_finite() && w >= 0.0 => Ok(w),
+            (Some(_), None) => Err(crate::invalid("initial_wealth", "must be a number of at least 0")),
+            (None, Some(h)) => {
+                Ok(h.accounts.iter().filter(|a| a.kind != crate::accounts::Kind::Plan529).map(|a| a.balance).sum())
+            }
+            (None, None) => Err(crate::invalid(
+                "initial_wealth",
+                "what the portfolio holds today (or give a [household] whose accounts are the starting wealth)",
+            )),
+        }
+    }
 }
