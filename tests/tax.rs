@@ -894,5 +894,40 @@ async fn a_household_plan_starts_from_the_ledgers_accounts() {
         std::fs::write(&plan, format!("initial_wealth = 5.0\n{market}")).unwrap();
         let out = simulate(&plan);
         assert!(!out.status.success() && common::stderr(&out).contains("initial_wealth"), "{}", common::stderr(&out));
+
+        // Over HTTP: the same retired plan from parameters; refusals name their parameter.
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let get = |query: &str| {
+            let request = http.get(format!("{base}/v1/households/smith/plan?{query}")).bearer_auth(&ana);
+            async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let still = "spending=60000&expected_return=0&volatility=0&inflation=0&years=3&paths=8";
+        let (status, body) = get(still).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["starting_wealth"].as_f64(), Some(660_000.0), "{body}");
+        assert_eq!(body["median_years"][0]["from_taxable"].as_f64(), Some(60_000.0), "{body}");
+        assert_eq!(
+            (body["inputs"]["filing_status"].as_str(), body["units"]["after_tax_bands"].as_str()),
+            (Some("married_filing_jointly"), Some("today's money"))
+        );
+        assert_eq!(get(still).await.1["after_tax_bands"], body["after_tax_bands"], "seeded from the household");
+        // Bracket-filling at 12%: Ana is past 59½, so traditional money pays first (a couple's
+        // 12% bracket tops at 100,800 of taxable income, far above 60,000 of spending).
+        let (status, filled) = get(&format!("{still}&order=bracket&bracket=0.12")).await;
+        assert_eq!(status, 200, "{filled}");
+        assert!(filled["median_years"][0]["from_traditional"].as_f64().unwrap() > 60_000.0, "{filled}");
+        for (query, field) in [
+            ("order=bracket", "bracket"),
+            ("paths=0", "paths"),
+            ("heirs_rate=1", "heirs_rate"),
+            ("order=roth", "order"),
+        ] {
+            let (status, body) = get(query).await;
+            assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{query}: {body}");
+        }
     }
 }

@@ -36,7 +36,7 @@ pub use crate::MAX_PATH_YEARS;
 pub use crate::stats::PERCENTILES;
 
 /// Percentiles at the end of one year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Band {
     pub year: u32,
     /// 5th, 25th, 50th, 75th, 95th percentiles.

@@ -43,7 +43,7 @@ use crate::stats::percentiles;
 use crate::{invalid, SimError};
 
 /// What each figure of a [`HouseholdOutcome`] is in.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HouseholdUnits {
     pub starting_wealth: &'static str,
     pub bands: &'static str,
@@ -69,7 +69,7 @@ pub const HOUSEHOLD_UNITS: HouseholdUnits = HouseholdUnits {
 };
 
 /// One year's medians over the paths (nominal): each figure's own median.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MedianYear {
     pub year: i32,
     pub age: u32,
@@ -92,7 +92,7 @@ pub struct MedianYear {
 }
 
 /// What a household plan gives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HouseholdOutcome {
     pub paths: usize,
     pub years: u32,

@@ -341,6 +341,33 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::tax_roth),
         );
+        const PLAN: &[Param] = &[
+            HOUSEHOLD,
+            ("spending", "query", false, Kind::Amount, "A year's spending after tax, in today's money, from retirement (0)."),
+            ("retirement_age", "query", false, Kind::Age, "The age work and contributions stop (retired now when absent)."),
+            ("salary", "query", false, Kind::Amount, "Pay a year until then (0)."),
+            ("years", "query", false, Kind::Age, "Years to plan, 1 to 100 (to the person's 95th year when absent)."),
+            ("paths", "query", false, Kind::Text, "Monte Carlo paths, 1 to 10,000 (2,000)."),
+            ("expected_return", "query", false, Kind::Rate, "The portfolio's expected return a year (0.06)."),
+            ("volatility", "query", false, Kind::Rate, "Its volatility a year (0.12)."),
+            ("inflation", "query", false, Kind::Rate, "Inflation a year (0.025): grows spending, Social Security and the tax tables after cairn's last."),
+            ("social_security", "query", false, Kind::Amount, "Social Security a year in today's money (0), taxed by IRC 86."),
+            ("social_security_age", "query", false, Kind::Age, "The age benefits start (67)."),
+            ("order", "query", false, Kind::OneOf(performance::PLAN_ORDERS), "taxable_first (the default: taxable, traditional, Roth, HSA), proportional (by balance) or bracket (from 59 1/2 traditional money to the top of `bracket` first)."),
+            ("bracket", "query", false, Kind::Rate, "For order=bracket: the bracket rate to fill (0.1, 0.12, 0.22, 0.24, 0.32 or 0.35)."),
+            ("dividend_yield", "query", false, Kind::Rate, "The taxable accounts' dividends a year as a share of their value, taxed as qualified and reinvested (0)."),
+            ("heirs_rate", "query", false, Kind::Rate, "The heirs' tax rate on traditional and HSA money left (0.24)."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::PlanAnswer>)),
+                description: "The household as one Monte Carlo plan (`cairn simulate --household`): its open accounts at the latest closes (taxable basis included) are the starting wealth, its filing status and members' birth dates the person's; on every path (one portfolio at `expected_return` and `volatility`, seeded from the household) contributions stop at `retirement_age`, then each year's spending is paid from Social Security, the RMD and withdrawals in `order`, grossed up for the year's federal tax (cairn's tax engine: brackets, deductions, Social Security by IRC 86, gains at 0/15/20%, NIIT, the 10% additional tax before 59 1/2, IRMAA two years later). Answers the probability every year's spending is paid, wealth (nominal), after-tax wealth, spending and tax (today's money) percentiles per year, lifetime tax, each year's median withdrawals by account type and tax, how it was modelled, and each figure's unit under `units`. 422 naming the parameter for a bad plan, or `household.person.birth_year` when no member has a birth date.",
+                ..read("/v1/households/{household}/plan", "A household's Monte Carlo plan", PLAN)
+            },
+            get(performance::household_plan),
+        );
         const SCHEDULE_D: &[Param] =
             &[HOUSEHOLD, ("year", "query", true, Kind::Year, "The tax year: 2024, 2025 or 2026."), AS_OF, MIN_POSITION];
         add(

@@ -1011,6 +1011,79 @@ pub async fn tax_roth(
     Ok(Json(RothAnswer { position, as_of: reader.instant(), roth }))
 }
 
+/// `GET /v1/households/{household}/plan`'s parameters ([`queries::plan::PlanInput`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanParams {
+    pub years: Option<Age>,
+    pub paths: Option<String>,
+    pub spending: Option<Amount>,
+    pub retirement_age: Option<Age>,
+    pub salary: Option<Amount>,
+    pub expected_return: Option<Rate>,
+    pub volatility: Option<Rate>,
+    pub inflation: Option<Rate>,
+    pub social_security: Option<Amount>,
+    pub social_security_age: Option<Age>,
+    pub order: Option<String>,
+    pub bracket: Option<Rate>,
+    pub dividend_yield: Option<Rate>,
+    pub heirs_rate: Option<Rate>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::plan::PlanAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PlanAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub plan: queries::plan::PlanAnswer,
+}
+
+/// The withdrawal orders of a household plan.
+pub const PLAN_ORDERS: &[&str] = &["taxable_first", "proportional", "bracket"];
+
+pub async fn household_plan(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(q): Query<PlanParams>,
+) -> Result<Json<PlanAnswer>, Problem> {
+    let base = Params { as_of: q.as_of, min_position: q.min_position, ..Params::default() };
+    let (key, reader, position) =
+        plain_read(&state, &p, &household, &base, "household plan", &["prices", "holdings"]).await?;
+    let paths = q
+        .paths
+        .map(|n| {
+            n.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=queries::plan::MAX_PATHS).contains(n))
+                .ok_or_else(|| Problem::field("paths", "paths: a whole number from 1 to 10000"))
+        })
+        .transpose()?;
+    let input = queries::plan::PlanInput {
+        years: q.years.map(|y| y.0),
+        paths,
+        spending: q.spending.map(|a| a.0),
+        retirement_age: q.retirement_age.map(|a| a.0),
+        salary: q.salary.map(|a| a.0),
+        expected_return: q.expected_return.map(|r| r.0),
+        volatility: q.volatility.map(|r| r.0),
+        inflation: q.inflation.map(|r| r.0),
+        social_security: q.social_security.map(|a| a.0),
+        social_security_age: q.social_security_age.map(|a| a.0),
+        order: q.order,
+        bracket: q.bracket.map(|r| r.0),
+        dividend_yield: q.dividend_yield.map(|r| r.0),
+        heirs_rate: q.heirs_rate.map(|r| r.0),
+    };
+    let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let plan = queries::plan::household_plan(&reader.db, &key, &input, today).await.map_err(report_problem)?;
+    Ok(Json(PlanAnswer { position, as_of: reader.instant(), plan }))
+}
+
 /// `GET /v1/households/{household}/tax/harvest`'s parameters (`cairn tax harvest`'s options;
 /// the scan's day is today in New York, or the day of `as_of`).
 #[derive(Debug, Default, Deserialize)]
