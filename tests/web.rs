@@ -539,6 +539,15 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     let spread = d.wait_text("#roth-summary", |t| t.contains("paths of returns")).await;
     assert!(spread.contains("On 1000 paths") && spread.contains("10th to 90th percentile"), "{spread}");
 
+    // The household as one retirement plan: its accounts, 60,000 a year from now, taxed.
+    d.click("#plan-run").await;
+    let plan = d.wait_text("#plan-summary", |t| !t.starts_with("The household's accounts on")).await;
+    assert!(plan.contains("Every year's spending is paid on") && plan.contains("lifetime tax"), "{plan}");
+    let rows = d.execute("return document.querySelectorAll('#plan-table tbody tr').length;").await;
+    assert!(rows.as_u64().is_some_and(|n| n >= 25), "to age 95: {rows}");
+    let fan = d.execute("return document.querySelectorAll('#plan-chart polygon').length;").await;
+    assert_eq!(fan.as_u64(), Some(2), "two bands");
+
     d.screenshot("web-gains.png").await;
 
     // A portfolio: the allocation shows its name, not its key, and its flags as yes/no.

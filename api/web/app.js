@@ -835,6 +835,64 @@
     chart.setAttribute("height", String(height));
   }
 
+  const PLAN_COLUMNS = [
+    { name: "year", kind: "integer" }, { name: "age", kind: "integer" }, { name: "spending", kind: "money" },
+    { name: "income", kind: "money" }, { name: "rmd", kind: "money" }, { name: "from_taxable", kind: "money" },
+    { name: "from_traditional", kind: "money" }, { name: "from_roth", kind: "money" }, { name: "from_hsa", kind: "money" },
+    { name: "tax", kind: "money" }, { name: "irmaa", kind: "money" }, { name: "taxable", kind: "money" },
+    { name: "traditional", kind: "money" }, { name: "roth", kind: "money" },
+  ];
+
+  /** The household as one Monte Carlo plan (GET …/plan): success in words, after-tax wealth's fan, medians by year. */
+  async function planHousehold() {
+    const params = {
+      spending: String(Math.max(0, Math.round(Number($("plan-spending").value) || 0))),
+      social_security: String(Math.max(0, Math.round(Number($("plan-social-security").value) || 0))),
+      order: $("plan-order").value,
+    };
+    if ($("plan-order").value === "bracket") params.bracket = "0.12";
+    const age = $("plan-retirement-age").value;
+    if (age !== "") params.retirement_age = String(Math.round(Number(age)));
+    try {
+      const r = await queryHousehold("plan", params);
+      const end = r.terminal_after_tax;
+      $("plan-summary").textContent =
+        `Every year's spending is paid on ${(r.success_probability * 100).toFixed(1)}% of ${r.paths} paths, ` +
+        `starting from ${money(r.starting_wealth)} in the household's accounts. After-tax wealth after ${r.years} years ` +
+        `(today's money): median ${money(end[2])}, 5th to 95th percentile ${money(end[0])} to ${money(end[4])}; ` +
+        `lifetime tax (today's money) median ${money(r.lifetime_tax[2])}.` +
+        (r.notes.length ? ` ${r.notes.join(" ")}` : "");
+      renderFan($("plan-chart"), r.after_tax_bands);
+      renderTable($("plan-table"), { position: r.position, as_of: r.as_of, columns: PLAN_COLUMNS, rows: r.median_years });
+    } catch (err) {
+      $("plan-summary").textContent = problemMessage(err);
+      $("plan-table").replaceChildren();
+      $("plan-chart").replaceChildren();
+    }
+  }
+
+  /** Percentile bands by year as a fan: 5-95% and 25-75% areas and the median line. */
+  function renderFan(chart, bands) {
+    chart.replaceChildren();
+    const height = 220;
+    const left = 60;
+    const top = Math.max(1, ...bands.map((b) => b.wealth[4]));
+    const x = (i) => left + (bands.length > 1 ? (i / (bands.length - 1)) * (CHART.width - left - 10) : 0);
+    const y = (v) => 10 + (1 - v / top) * (height - 40);
+    const line = (k) => bands.map((b, i) => `${x(i)},${y(b.wealth[k])}`);
+    const area = (lo, hi) => line(hi).concat(line(lo).reverse()).join(" ");
+    chart.append(svg("text", { x: 0, y: 16, class: "chart-axis" }, `$${Math.round(top).toLocaleString()}`));
+    chart.append(svg("line", { x1: left, y1: y(0), x2: CHART.width - 10, y2: y(0), class: "chart-grid" }));
+    chart.append(svg("polygon", { points: area(0, 4), class: "fan-outer" }));
+    chart.append(svg("polygon", { points: area(1, 3), class: "fan-inner" }));
+    chart.append(svg("polyline", { points: line(2).join(" "), class: "fan-median", fill: "none" }));
+    bands.forEach((b, i) => {
+      if (i % 10 === 0) chart.append(svg("text", { x: x(i), y: height - 8, class: "chart-axis" }, `year ${b.year}`));
+    });
+    chart.setAttribute("viewBox", `0 0 ${CHART.width} ${height}`);
+    chart.setAttribute("height", String(height));
+  }
+
   /** The year's Form 8949 rows as a TXF file (GET …/reports/gains?format=txf), saved by the browser. */
   async function downloadTxf() {
     const year = gainsYear();
@@ -2840,6 +2898,10 @@
     $("roth-form").addEventListener("submit", (e) => {
       e.preventDefault();
       planRoth();
+    });
+    $("plan-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      planHousehold();
     });
     $("rebalance-form").addEventListener("submit", (e) => {
       e.preventDefault();
