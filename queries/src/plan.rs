@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use simulations::accounts::{Account, AccountsPlan, Coverage, Kind, Person, Withdrawals};
 use simulations::monte_carlo::household::{self, HouseholdOutcome};
-use simulations::monte_carlo::{Asset, CashFlows, Income, Model, Plan, Shocks, TaxedAs};
+use simulations::monte_carlo::{CashFlows, Income, Model, Plan, TaxedAs};
 
 use crate::ledger::ReportError;
 
@@ -268,23 +268,7 @@ impl PlanInput {
             initial_wealth: None,
             years: 1,
             age: None,
-            model: Model {
-                assets: vec![Asset {
-                    name: "portfolio".into(),
-                    expected_return: rate(self.expected_return, 0.06),
-                    volatility: rate(self.volatility, 0.12),
-                    weight: 1.0,
-                    crash_exposure: 1.0,
-                }],
-                correlation: None,
-                shocks: Shocks::Normal,
-                regimes: None,
-                jumps: None,
-                garch: None,
-                crashes: None,
-                economy: None,
-                steps_per_year: 12,
-            },
+            model: Model::single("portfolio", rate(self.expected_return, 0.06), rate(self.volatility, 0.12)),
             cash_flows: CashFlows {
                 annual_withdrawal: rate(self.spending, 0.0),
                 inflation: rate(self.inflation, 0.025),

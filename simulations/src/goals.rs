@@ -12,7 +12,7 @@
 //! contributions the answer is the lognormal's `N(d)`, `d = (ln(W/K) + T (ln(1 + μ) − σ²/2)) /
 //! (σ √T)`, which the tests check.
 
-use crate::monte_carlo::{self, Asset, CashFlows, Fees, Model, Plan, Shocks, VarianceReduction, Withdrawal};
+use crate::monte_carlo::{self, CashFlows, Fees, Model, Plan, VarianceReduction, Withdrawal};
 use crate::{invalid, SimError};
 
 /// What a goal's probability is estimated from.
@@ -59,23 +59,7 @@ pub fn on_track(run: &GoalRun) -> Result<Option<f64>, SimError> {
         initial_wealth: Some(run.current),
         years: y as u32,
         age: None,
-        model: Model {
-            assets: vec![Asset {
-                name: "goal".into(),
-                expected_return: (1.0 + run.expected_return).powf(k) - 1.0,
-                volatility: run.volatility * k.sqrt(),
-                weight: 1.0,
-                crash_exposure: 1.0,
-            }],
-            correlation: None,
-            shocks: Shocks::Normal,
-            regimes: None,
-            jumps: None,
-            garch: None,
-            crashes: None,
-            economy: None,
-            steps_per_year: 12,
-        },
+        model: Model::single("goal", (1.0 + run.expected_return).powf(k) - 1.0, run.volatility * k.sqrt()),
         cash_flows: CashFlows {
             annual_contribution: f64::from(run.months) * run.monthly_contribution / y,
             retire_after_years: y as u32,

@@ -492,17 +492,7 @@ mod tests {
     }
 
     fn model(assets: Vec<Asset>) -> Model {
-        Model {
-            assets,
-            correlation: None,
-            shocks: Shocks::Normal,
-            regimes: None,
-            jumps: None,
-            garch: None,
-            crashes: None,
-            economy: None,
-            steps_per_year: 12,
-        }
+        Model::plain(assets)
     }
 
     fn plan(model: Model, years: u32, paths: usize) -> Plan {

@@ -139,6 +139,28 @@ fn normal() -> Shocks {
     Shocks::Normal
 }
 
+impl Model {
+    /// `assets` with normal shocks, uncorrelated, on monthly steps, and nothing else.
+    pub fn plain(assets: Vec<Asset>) -> Self {
+        Self {
+            assets,
+            correlation: None,
+            shocks: Shocks::Normal,
+            regimes: None,
+            jumps: None,
+            garch: None,
+            crashes: None,
+            economy: None,
+            steps_per_year: 12,
+        }
+    }
+
+    /// One asset named `name`: the whole portfolio at `expected_return` and `volatility`.
+    pub fn single(name: &str, expected_return: f64, volatility: f64) -> Self {
+        Self::plain(vec![Asset { name: name.into(), expected_return, volatility, weight: 1.0, crash_exposure: 1.0 }])
+    }
+}
+
 fn monthly() -> u32 {
     12
 }

@@ -994,21 +994,25 @@ pub async fn tax_roth(
         irmaa_tier,
         convert_until: q.convert_until.map(|y| y.0),
         heirs_rate: q.heirs_rate.map(|r| r.0),
-        paths: q
-            .paths
-            .map(|n| {
-                n.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=queries::roth::MAX_PATHS).contains(n))
-                    .ok_or_else(|| Problem::field("paths", "paths: a whole number from 1 to 10000"))
-            })
-            .transpose()?,
+        paths: paths(q.paths, queries::roth::MAX_PATHS)?,
         volatility: q.volatility.map(|r| r.0),
     };
     let this_year =
         reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day).year();
     let roth = queries::roth::roth(&reader.db, &key, &input, this_year).await.map_err(report_problem)?;
     Ok(Json(RothAnswer { position, as_of: reader.instant(), roth }))
+}
+
+/// A `paths` parameter: a whole number from 1 to `most`.
+fn paths(given: Option<String>, most: u32) -> Result<Option<u32>, Problem> {
+    given
+        .map(|n| {
+            n.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=most).contains(n))
+                .ok_or_else(|| Problem::field("paths", format!("paths: a whole number from 1 to {most}")))
+        })
+        .transpose()
 }
 
 /// `GET /v1/households/{household}/plan`'s parameters ([`queries::plan::PlanInput`]).
@@ -1054,15 +1058,7 @@ pub async fn household_plan(
     let base = Params { as_of: q.as_of, min_position: q.min_position, ..Params::default() };
     let (key, reader, position) =
         plain_read(&state, &p, &household, &base, "household plan", &["prices", "holdings"]).await?;
-    let paths = q
-        .paths
-        .map(|n| {
-            n.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=queries::plan::MAX_PATHS).contains(n))
-                .ok_or_else(|| Problem::field("paths", "paths: a whole number from 1 to 10000"))
-        })
-        .transpose()?;
+    let paths = paths(q.paths, queries::plan::MAX_PATHS)?;
     let input = queries::plan::PlanInput {
         years: q.years.map(|y| y.0),
         paths,
