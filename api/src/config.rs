@@ -90,6 +90,14 @@ pub fn audit_key_file() -> PathBuf {
         .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("audit-ed25519.pem"))
 }
 
+/// The backup key's file (sealing backups): `CAIRN_BACKUP_KEY_FILE`, else `backup.key` beside
+/// the master key file. Keep a copy apart from the backups: without it they cannot be read.
+pub fn backup_key_file() -> PathBuf {
+    std::env::var("CAIRN_BACKUP_KEY_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("backup.key"))
+}
+
 /// Everything `cairn serve` (and the in-process servers of `bench http` and the tests) runs on.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use cli::alerts::{alerts, rules, AlertsCmd, RulesCmd};
+use cli::backup::{backup, BackupCmd};
 use cli::calendar::{calendar, CalendarCmd};
 use cli::goals::{goals, GoalsCmd};
 use cli::ledger::{ledger, LedgerCommand};
@@ -155,8 +156,35 @@ enum Command {
     /// JSON and CSV reports carry their SHA-256 and are themselves recorded (ReportGenerated).
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Backups of the log: sealed (zstd, AES-256-GCM) segments with a signed manifest, made
+    /// while `serve` runs and grown incrementally; `verify` checks one whole.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Restore a backup (`cairn backup create`) into an empty store, SQLite or PostgreSQL,
+    /// whole or up to an instant or a position, then rebuild the read models. Needs the backup
+    /// key (`CAIRN_BACKUP_KEY_FILE`).
+    Restore {
+        /// The backup's folder.
+        dir: std::path::PathBuf,
+        /// The store to restore into: `sqlite://PATH` or `postgres://…`, empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Restore the events recorded up to this instant (RFC 3339, or a day for its end, UTC).
+        #[arg(long, value_name = "INSTANT", conflicts_with = "to_position")]
+        to_time: Option<String>,
+        /// Restore the events up to this position.
+        #[arg(long, value_name = "N")]
+        to_position: Option<u64>,
+        /// Read and check the backup and say what would be restored; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Go on into a store that already holds events, when its log is a prefix of the
+        /// backup's (a restore that was interrupted).
+        #[arg(long)]
+        force: bool,
+    },
     /// Run a Monte Carlo simulation of a plan file (TOML; see examples/retirement.toml). Needs
-    /// no database.
+    /// no database unless `--household`.
     Simulate(SimulateArgs),
     /// Run the economic scenario generator alone (see examples/economy.toml). Needs no
     /// database.
@@ -190,6 +218,7 @@ impl Command {
             | Command::Events(_)
             | Command::Projections(_)
             | Command::Audit(_)
+            | Command::Backup(_)
             | Command::Performance(_)
             | Command::Income(_)
             | Command::Holdings(_)
@@ -276,6 +305,20 @@ async fn run(cli: Cli) -> ExitCode {
     }
     if let Command::Project(args) = cli.command {
         return report(project(&cli.database_url, args).await);
+    }
+    if let Command::Restore { dir, to, to_time, to_position, dry_run, force } = &cli.command {
+        let cut = match (to_time, to_position) {
+            (Some(t), _) => match cli::read::instant(t, queries::instant::Bound::End) {
+                Ok(at) => cli::backup::Cut::Time(at),
+                Err(e) => return report(Err(anyhow::anyhow!("--to-time: {e}"))),
+            },
+            (None, Some(p)) => cli::backup::Cut::Position(*p),
+            (None, None) => cli::backup::Cut::All,
+        };
+        return report(cli::backup::restore(dir, to, cut, *dry_run, *force).await);
+    }
+    if let Command::Backup(BackupCmd::Verify { dir }) = &cli.command {
+        return report(cli::backup::verify_cmd(dir).await);
     }
     if let Command::Simulate(args) = cli.command {
         return report(simulate(args, &cli.database_url).await);
@@ -369,9 +412,11 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),
         Command::Projections(cmd) => report(projections_cmd(store, &cli.database_url, cmd).await),
         Command::Audit(cmd) => report(audit(store, &cli.database_url, cmd).await),
+        Command::Backup(cmd) => report(backup(store, &cli.database_url, cmd).await),
         Command::Bench(_)
         | Command::Project(_)
         | Command::Simulate(_)
+        | Command::Restore { .. }
         | Command::Economy(_)
         | Command::Quant(_)
         | Command::Calendar(_) => {

@@ -103,7 +103,7 @@ impl std::fmt::Display for ChainBreak {
 }
 
 /// Walks the log in order and checks every link.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ChainVerifier {
     next_position: u64,
     prev_hash: Vec<u8>,
@@ -116,6 +116,14 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// A walk that goes on after `head` (from the start when there is none).
+    pub fn after(head: Option<&crate::model::Head>) -> Self {
+        match head {
+            Some(h) => Self { next_position: h.position + 1, prev_hash: h.hash.clone() },
+            None => Self::default(),
+        }
+    }
+
     /// Checks the next event; the first break found is returned and the walk should stop.
     pub fn check(&mut self, event: &StoredEvent) -> Result<(), ChainBreak> {
         if event.global_position != self.next_position {

@@ -17,6 +17,7 @@
 
 mod append;
 mod backend;
+pub mod backup;
 pub mod bench;
 mod bulk;
 pub mod codec;
@@ -28,6 +29,7 @@ mod model;
 mod postgres;
 mod read;
 pub mod relay;
+mod restore;
 pub mod scratch;
 mod sql;
 mod sqlite;
@@ -44,5 +46,6 @@ pub use model::{
 };
 pub use postgres::{connect_pool, PgStore};
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
+pub use restore::{KeyRecord, Restorer};
 pub use sqlite::{SqliteStore, CACHE_SIZE as SQLITE_CACHE_SIZE, SOFT_HEAP_LIMIT as SQLITE_SOFT_HEAP_LIMIT};
 pub use store::{EventStore, StoreMetrics, Subscription, Verification};

@@ -1,6 +1,7 @@
 //! The `cairn` subcommands, one module per area; shared helpers live here.
 
 pub(crate) mod alerts;
+pub(crate) mod backup;
 pub(crate) mod bench;
 pub(crate) mod bench_alerts;
 pub(crate) mod bench_market;

@@ -75,8 +75,16 @@ pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(Si
     Ok((signed, leaves))
 }
 
+/// The audit key's public half (hex), when this machine has the audit key (never made here).
+pub(crate) fn public_key() -> anyhow::Result<Option<String>> {
+    if !api::config::audit_key_file().exists() {
+        return Ok(None);
+    }
+    Ok(Some(hex::encode(audit_key()?.verifying_key().as_bytes())))
+}
+
 /// Checks a head's signature with `public_key` (hex), the key the auditor trusts.
-fn check_head(h: &SignedHead, public_key: &str) -> anyhow::Result<TreeHead> {
+pub(crate) fn check_head(h: &SignedHead, public_key: &str) -> anyhow::Result<TreeHead> {
     let key_bytes: [u8; 32] = unhex("public_key", public_key)?;
     if !h.public_key.eq_ignore_ascii_case(public_key) {
         anyhow::bail!("head: signed by {}, not by the key given", h.public_key);
