@@ -103,6 +103,8 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             backoff: std::time::Duration::ZERO,
             grace: std::time::Duration::from_secs(36 * 3600),
             symbols: vec!["BND".into()],
+            backup_dir: Some(dir.path().join("backups")),
+            backup_key_file: Some(dir.path().join("backup.key")),
             ..Settings::default()
         };
         let env = Env {
@@ -120,7 +122,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         scheduler::run(&env, Some(at("2025-11-04T04:00:00Z")), stopping.clone()).await;
         let friday = events(&db.store, "2025-10-31").await;
         let f = starts(&friday);
-        assert_eq!(f.len(), 12, "every task ran once: {friday:?}");
+        assert_eq!(f.len(), 13, "every task ran once: {friday:?}");
         assert!(f.values().all(|(n, _)| *n == 1), "{f:?}");
         assert_eq!(f["fetch_prices"].1, at("2025-10-31T08:00:00Z"), "04:00 EDT");
         assert_eq!(f["drift_check"].1, at("2025-10-31T13:30:00Z"), "09:30 EDT");
@@ -169,6 +171,13 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             detail("projections_digest")
         );
         assert!(detail("daily_summary").contains("sha256"), "{}", detail("daily_summary"));
+        // The evening's backup, after the chain was verified; Monday's takes only what came since.
+        assert!(detail("backup").contains("events (1 to "), "{}", detail("backup"));
+        assert!(f["backup"].1 >= f["verify_chain"].1);
+        let monday_backup = commands::ops::state(&env.cx, "2025-11-03".parse().unwrap()).await.unwrap();
+        let b = monday_backup.tasks["backup"].detail.clone().unwrap_or_default();
+        assert!(!b.contains("(1 to "), "incremental: {b}");
+        assert!(dir.path().join("backups/manifest.json").exists());
         assert!(detail("monitoring").starts_with("1 households, "), "{}", detail("monitoring"));
         // The portfolio all in VTI against 60/40 raised a drift alert, once, on the household's
         // alerts stream; the later sessions' evaluations raise it no more.
@@ -259,7 +268,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
             ]
         );
         let tuesday = starts(&events(&db.store, "2025-12-02").await);
-        assert_eq!(tuesday.len(), 12);
+        assert_eq!(tuesday.len(), 13);
         assert!(tuesday.values().all(|(n, when)| *n == 1 && *when == at("2025-12-03T04:00:00Z")), "{tuesday:?}");
         let (ran, _) = scheduler::catch_up(&env).await.unwrap();
         assert!(ran.is_empty(), "a second start finds nothing to catch up: {ran:?}");
@@ -268,7 +277,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         // finds Thursday's phases up to 16 hours late: those beyond the grace have their tasks
         // recorded as skipped, saying when they were due; the later ones run.
         scheduler::run(&env, Some(at("2025-12-04T05:00:00Z")), stopping.clone()).await;
-        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 12);
+        assert_eq!(starts(&events(&db.store, "2025-12-03").await).len(), 13);
         let env = Env {
             settings: Settings { grace: std::time::Duration::from_secs(12 * 3600), ..env.settings.clone() },
             ..env
@@ -293,7 +302,7 @@ async fn a_simulated_trading_week_runs_each_phase_at_its_new_york_time() {
         let o = run(&db.url, &["ops", "status", "--date", "2025-12-04", "--format", "json"]);
         let status: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
         assert_eq!(status["skipped"], 2, "{status}");
-        assert_eq!(status["ops"].as_array().unwrap().len(), 12, "{status}");
+        assert_eq!(status["ops"].as_array().unwrap().len(), 13, "{status}");
         // The alerts over the CLI: listed, snoozed, dismissed.
         let list = |extra: &[&str]| -> serde_json::Value {
             let o =

@@ -98,6 +98,14 @@ pub fn backup_key_file() -> PathBuf {
         .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("backup.key"))
 }
 
+/// The ops settings of `text` (read from `path`), the backup key's file defaulting to
+/// [`backup_key_file`].
+pub fn ops_settings(text: &str, path: &Path) -> anyhow::Result<workers::ops::Settings> {
+    let mut s = workers::ops::config::parse(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    s.backup_key_file.get_or_insert_with(backup_key_file);
+    Ok(s)
+}
+
 /// Everything `cairn serve` (and the in-process servers of `bench http` and the tests) runs on.
 #[derive(Debug, Clone)]
 pub struct Config {

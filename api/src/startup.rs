@@ -104,8 +104,7 @@ impl Application {
             let base = path.parent().unwrap_or(std::path::Path::new("."));
             notify = workers::notify::config::parse(&text, base, |v| std::env::var(v).ok())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let settings =
-                workers::ops::config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let settings = crate::config::ops_settings(&text, path)?;
             let env = workers::ops::Env {
                 cx: commands::Context::new(store.clone()),
                 db: db.clone(),

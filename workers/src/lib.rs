@@ -9,6 +9,7 @@
 //! checkpoint. CPU-heavy work goes to the blocking pool, never a Tokio worker thread.
 
 pub mod alerts;
+pub mod backup;
 pub mod market;
 pub mod notify;
 pub mod ops;

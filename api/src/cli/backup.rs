@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
-use event_store::backup::{self, BackupHead, BackupKey, Manifest};
+use event_store::backup::{self, BackupKey, Manifest};
 use event_store::{EventStore as _, Restorer, Store, StoredEvent};
 use projections::runner::Runner;
 use projections::source::Source;
@@ -48,113 +48,6 @@ pub(crate) enum BackupCmd {
 
 fn key() -> anyhow::Result<BackupKey> {
     Ok(BackupKey::load(&api::config::backup_key_file())?)
-}
-
-/// The events `from..=to` of `store`, a page at a time.
-async fn read_range(store: &Store, from: u64, to: u64) -> anyhow::Result<Vec<StoredEvent>> {
-    let events = store.read_all(from, usize::try_from(to + 1 - from).unwrap_or(usize::MAX)).await?;
-    let events: Vec<StoredEvent> = events.into_iter().take_while(|e| e.global_position <= to).collect();
-    if events.len() as u64 != to + 1 - from {
-        bail!("the log lost events between {from} and {to} while they were read");
-    }
-    Ok(events)
-}
-
-/// Each read model's digest at `size`, when every one of them can be brought exactly there.
-async fn digests(store: &Store, url: &str, size: u64) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    let db = Db::open(url, true).await?;
-    let mut out = std::collections::BTreeMap::new();
-    for p in projections::all() {
-        let mut runner = Runner::open(db.clone(), p).await?;
-        runner.catch_up(&mut Source::Store { store: store.clone(), until: Some(size) }, &mut |_| {}).await?;
-        if runner.status(None).await?.checkpoint != size {
-            return Ok(std::collections::BTreeMap::new());
-        }
-        out.insert(runner.name().to_owned(), runner.digest().await?.1);
-    }
-    Ok(out)
-}
-
-async fn create(store: &Store, url: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
-    let started = Instant::now();
-    let key = BackupKey::load_or_create(&api::config::backup_key_file())?;
-    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-    let earlier = Manifest::read(dir, &key)?;
-    let size = store.head().await?.map_or(0, |h| h.position);
-    let mut segments = Vec::new();
-    if let Some(m) = &earlier {
-        if size < m.head.size {
-            bail!(
-                "the log holds {size} events, fewer than the {} backed up in {}: it was cut",
-                m.head.size,
-                dir.display()
-            );
-        }
-        if m.head.size > 0 {
-            let held = read_range(store, m.head.size, m.head.size).await?;
-            if held.first().map(|e| hex::encode(&e.hash)).as_deref() != Some(m.head.last_hash.as_str()) {
-                bail!(
-                    "the log's event {} is not the one backed up in {}: the log was rewritten",
-                    m.head.size,
-                    dir.display()
-                );
-            }
-        }
-        segments.clone_from(&m.segments);
-    }
-    let from = earlier.as_ref().map_or(1, |m| m.head.size + 1);
-    let mut written = 0u64;
-    let mut bytes = 0u64;
-    let mut at = from;
-    while at <= size {
-        let last = (at + backup::SEGMENT_EVENTS as u64 - 1).min(size);
-        let events = read_range(store, at, last).await?;
-        let segment = backup::write_segment(dir, &key, &events)?;
-        bytes += segment.entry.bytes;
-        written += events.len() as u64;
-        segments.push(segment);
-        at = last + 1;
-    }
-    let data_keys = store.data_keys().await?;
-    let keys = backup::write_keys(dir, &key, &data_keys, size)?;
-    let (signed, leaves) = super::proofs::head(store, Some(size)).await?;
-    let last = if size > 0 { read_range(store, size, size).await?.pop() } else { None };
-    let manifest = Manifest {
-        format: backup::FORMAT.to_owned(),
-        version: backup::VERSION,
-        created_at: chrono::Utc::now(),
-        source: store.backend().to_owned(),
-        head: BackupHead {
-            size,
-            root: hex::encode(event_store::merkle::root(&leaves)),
-            last_hash: last.as_ref().map(|e| hex::encode(&e.hash)).unwrap_or_default(),
-            recorded_at: last.map(|e| e.recorded_at),
-        },
-        signed_head: Some(serde_json::to_value(&signed)?),
-        segments,
-        keys,
-        key_count: data_keys.len() as u64,
-        digests: digests(store, url, size).await?,
-        mac: String::new(),
-    }
-    .write(dir, &key)?;
-    // The earlier keys' file, now that the manifest names the new one.
-    if let Some(old) = earlier.filter(|m| m.keys.file != manifest.keys.file) {
-        let _ = std::fs::remove_file(dir.join(&old.keys.file));
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(serde_json::json!({
-        "dir": dir.display().to_string(),
-        "from": from,
-        "to": size,
-        "events": written,
-        "segments": manifest.segments.len(),
-        "bytes_written": bytes,
-        "root": manifest.head.root,
-        "digests": manifest.digests.len(),
-        "incremental": from > 1,
-        "seconds": (seconds * 1000.0).round() / 1000.0,
-    }))
 }
 
 /// Where a restore stops.
@@ -324,7 +217,13 @@ async fn verify(dir: &Path) -> anyhow::Result<serde_json::Value> {
 
 pub(crate) async fn backup(store: Store, url: &str, cmd: BackupCmd) -> anyhow::Result<()> {
     match cmd {
-        BackupCmd::Create { to } => outln!("{}", create(&store, url, &to).await?)?,
+        BackupCmd::Create { to } => {
+            let key = BackupKey::load_or_create(&api::config::backup_key_file())?;
+            let db = Db::open(url, true).await?;
+            let audit = super::proofs::signer()?;
+            let sign = |h: &event_store::merkle::TreeHead| audit(h);
+            outln!("{}", workers::backup::create(&store, Some(&db), &to, &key, Some(&sign)).await?)?
+        }
         BackupCmd::Verify { dir } => verify_cmd(&dir).await?,
     }
     Ok(())

@@ -61,7 +61,7 @@ pub(crate) async fn ops(store: Store, url: &str, cmd: OpsCmd) -> anyhow::Result<
                 Some(path) => {
                     let text =
                         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                    workers::ops::config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    api::config::ops_settings(&text, path)?
                 }
             };
             let selector = match &providers {

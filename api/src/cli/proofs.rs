@@ -55,6 +55,22 @@ fn unhex(field: &str, s: &str) -> anyhow::Result<Hash> {
         .ok_or_else(|| anyhow::anyhow!("{field}: {s:?} is not 32 bytes of hex"))
 }
 
+/// Signs tree heads with the audit key (made on first use), as `cairn audit head` prints them.
+pub(crate) fn signer() -> anyhow::Result<impl Fn(&TreeHead) -> serde_json::Value + Sync> {
+    let key = audit_key()?;
+    Ok(move |head: &TreeHead| serde_json::to_value(sign(&key, head)).unwrap_or_default())
+}
+
+fn sign(key: &SigningKey, head: &TreeHead) -> SignedHead {
+    SignedHead {
+        size: head.size,
+        root: hex::encode(head.root),
+        timestamp: head.timestamp,
+        public_key: hex::encode(key.verifying_key().as_bytes()),
+        signature: hex::encode(key.sign(&head.message()).to_bytes()),
+    }
+}
+
 /// The signed head of the log's first `size` events (all of them when `None`), and its leaves.
 pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(SignedHead, Vec<Hash>)> {
     let length = store.head().await?.map_or(0, |h| h.position);
@@ -64,15 +80,7 @@ pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(Si
     }
     let leaves = merkle::leaves(store, size).await?;
     let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
-    let key = audit_key()?;
-    let signed = SignedHead {
-        size,
-        root: hex::encode(head.root),
-        timestamp: head.timestamp,
-        public_key: hex::encode(key.verifying_key().as_bytes()),
-        signature: hex::encode(key.sign(&head.message()).to_bytes()),
-    };
-    Ok((signed, leaves))
+    Ok((sign(&audit_key()?, &head), leaves))
 }
 
 /// The audit key's public half (hex), when this machine has the audit key (never made here).

@@ -13,6 +13,9 @@
 //! skip = ["projections_digest"]           # tasks turned off (recorded as skipped)
 //! benchmark = "SPY"           # the market regime rule's benchmark (fetched with `symbols`)
 //! timeouts = { verify_chain = 7200 }      # seconds, per task
+//! backup_dir = "/srv/cairn-backups"       # the post-market backup's folder (incremental)
+//! backup_key_file = "/etc/cairn/backup.key"  # default: CAIRN_BACKUP_KEY_FILE, else beside
+//!                                         # the master key
 //!
 //! [[ops.reconcile]]           # a broker's statement of positions to reconcile against,
 //! household = "smith"         # read again each evening: date,account,symbol,quantity[,source]
@@ -43,6 +46,10 @@ pub struct Settings {
     pub reconcile: Vec<Reconcile>,
     /// The symbol whose market regimes the monitoring's regime rule reads.
     pub benchmark: Option<String>,
+    /// The folder the post-market backup grows (none: the task is skipped), and the backup
+    /// key's file.
+    pub backup_dir: Option<std::path::PathBuf>,
+    pub backup_key_file: Option<std::path::PathBuf>,
 }
 
 /// One household's broker statement of positions (`commands::input::positions`' format).
@@ -67,6 +74,8 @@ impl Default for Settings {
             timeouts: BTreeMap::new(),
             reconcile: Vec::new(),
             benchmark: None,
+            backup_dir: None,
+            backup_key_file: None,
         }
     }
 }
@@ -99,6 +108,8 @@ struct Table {
     #[serde(default)]
     reconcile: Vec<Reconcile>,
     benchmark: Option<String>,
+    backup_dir: Option<std::path::PathBuf>,
+    backup_key_file: Option<std::path::PathBuf>,
 }
 
 /// Reads the settings from a file's text; an error names the key.
@@ -146,6 +157,8 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             s.symbols.push(b.clone());
         }
     }
+    s.backup_dir = t.backup_dir;
+    s.backup_key_file = t.backup_key_file;
     s.skip = t.skip;
     s.timeouts = t.timeouts.into_iter().map(|(k, v)| (k, Duration::from_secs(v))).collect();
     Ok(s)

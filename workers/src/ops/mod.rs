@@ -142,6 +142,15 @@ pub const TASKS: &[TaskSpec] = &[
         priority: 40,
         timeout: Duration::from_secs(60 * 60),
     },
+    // The log's events since the last backup sealed into `backup_dir` (when configured), once
+    // the chain is verified.
+    TaskSpec {
+        name: "backup",
+        phase: Phase::PostMarket,
+        after: &["verify_chain"],
+        priority: 50,
+        timeout: Duration::from_secs(2 * 60 * 60),
+    },
 ];
 
 /// What a task answered.
@@ -337,6 +346,7 @@ async fn perform(env: &Env, session: &Session, spec: &TaskSpec) -> Result<Outcom
         "daily_summary" => tasks::summary(env, session).await,
         "verify_chain" => tasks::verify(env.cx.store()).await,
         "projections_digest" => tasks::digests(env).await,
+        "backup" => tasks::backup(env).await,
         other => Err(format!("{other} is not a task this build knows")),
     }
 }

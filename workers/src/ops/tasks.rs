@@ -340,3 +340,21 @@ pub(super) async fn reconcile(env: &Env) -> Result<Outcome, String> {
     }
     Ok(Outcome::Done(done.join("; ")))
 }
+
+/// The log's new events sealed into the configured backup folder.
+pub(super) async fn backup(env: &Env) -> Result<Outcome, String> {
+    let (Some(dir), Some(key_file)) = (&env.settings.backup_dir, &env.settings.backup_key_file) else {
+        return Ok(Outcome::NotConfigured("no backup folder is configured (ops.backup_dir)".into()));
+    };
+    let key = event_store::backup::BackupKey::load_or_create(key_file).map_err(|e| e.to_string())?;
+    let made =
+        crate::backup::create(env.cx.store(), Some(&env.db), dir, &key, None).await.map_err(|e| e.to_string())?;
+    Ok(Outcome::Done(format!(
+        "{} events ({} to {}) into {}, root {}",
+        made["events"],
+        made["from"],
+        made["to"],
+        made["dir"].as_str().unwrap_or_default(),
+        made["root"].as_str().unwrap_or_default()
+    )))
+}
