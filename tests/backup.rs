@@ -98,6 +98,21 @@ async fn a_backup_grows_verifies_and_restores_into_either_backend() {
         let cut_log = fails(&env, &["--database-url", &short.url, "backup", "create", "--to", b]);
         assert!(cut_log.contains("it was cut"), "{cut_log}");
 
+        // Read models built from the whole log stop, saying so, when fed a log that moved
+        // backwards (an older backup restored) or one rewritten under them.
+        let models = dir.path().join("models.db");
+        let models_url = format!("sqlite://{}", models.display());
+        cli(&db.url, &["project", "--target", &models_url]);
+        let behind = fails(&env, &["--database-url", &short.url, "project", "--target", &models_url]);
+        assert!(behind.contains("the log moved backwards"), "{behind}");
+        let other = sqlite().await;
+        cli(&other.url, &["ledger", "import", csv.to_str().unwrap(), "--household", "jones"]);
+        for name in ["A", "B", "C", "D", "E", "F", "G", "H"] {
+            cli(&other.url, &["ledger", "member", "--household", "jones", "--name", name, "--born", "1970-01-01"]);
+        }
+        let rewritten = fails(&env, &["--database-url", &other.url, "project", "--target", &models_url]);
+        assert!(rewritten.contains("the log was rewritten"), "{rewritten}");
+
         // Any flipped byte in any file is caught, naming the file.
         let mut files: Vec<String> =
             std::fs::read_dir(&backups).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();

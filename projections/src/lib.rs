@@ -44,6 +44,10 @@ pub enum Error {
     Nats(String),
     #[error("{0}")]
     NotFound(String),
+    /// The log is not the one the read models were built from: shorter than their checkpoint,
+    /// or another event at it. The projector stops rather than answer from it.
+    #[error("{0}")]
+    LogMoved(String),
     /// Another runner moved the checkpoint first (handled inside the runner).
     #[error("another runner moved the checkpoint")]
     Conflict,

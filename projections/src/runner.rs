@@ -362,6 +362,8 @@ impl Runner {
             let (registration, generation) = self.target().await?;
             let checkpoint = self.checkpoint(generation).await?;
             if self.cached != Some((generation, checkpoint)) {
+                let log = source.log().cloned();
+                self.check_log(log, generation, checkpoint).await?;
                 self.projection.reset();
                 self.cached = Some((generation, checkpoint));
             }
@@ -395,10 +397,49 @@ impl Runner {
         }
     }
 
+    /// Refuses a log that is not the one this generation was built from: one shorter than the
+    /// checkpoint (truncated, or an older backup restored under newer read models), or whose
+    /// event at the checkpoint is not the one applied (rewritten).
+    async fn check_log(&self, log: Option<event_store::Store>, generation: i64, checkpoint: u64) -> Result<()> {
+        let Some(store) = log else { return Ok(()) };
+        let head = store.head().await?.map_or(0, |h| h.position);
+        if checkpoint > head {
+            return Err(Error::LogMoved(format!(
+                "projector {}: its read models reflect the log up to position {checkpoint}, but the log ends at \
+                 {head}: the log moved backwards (restored from an older backup, or cut); stopped. Restore the \
+                 missing events, or rebuild the read models from this log (`cairn projections rebuild`)",
+                self.name()
+            )));
+        }
+        if checkpoint == 0 {
+            return Ok(());
+        }
+        let applied = self
+            .db
+            .fetch(
+                "SELECT hash FROM cairn_projector_applied WHERE name = $1 AND generation = CAST($2 AS BIGINT)",
+                &[Some(self.name().to_owned()), Some(generation.to_string())],
+            )
+            .await?;
+        let Some(saved) = applied.first().and_then(|r| r.first().cloned().flatten()) else { return Ok(()) };
+        let logged = store.read_range(checkpoint, checkpoint, 1).await?.pop().map(|e| hex::encode(e.hash));
+        if logged.as_deref() != Some(saved.as_str()) {
+            return Err(Error::LogMoved(format!(
+                "projector {}: the event it applied at position {checkpoint} had hash {saved}, the log's has {}: \
+                 the log was rewritten under the read models; stopped. Rebuild them from this log \
+                 (`cairn projections rebuild`) once it is the one to trust (`cairn verify --heads`)",
+                self.name(),
+                logged.unwrap_or_else(|| "none".into())
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads from `checkpoint + 1`, absorbing pages until a chunk is full or the source has
     /// nothing more, then writes. Returns the events read and whether the source ran dry.
     async fn step(&mut self, source: &mut Source, generation: i64, checkpoint: u64) -> Result<(u64, bool)> {
         let mut next = checkpoint + 1;
+        let mut last_hash = String::new();
         let mut absorbed = 0u64;
         let mut caught_up = false;
         let prefetch = source.prefetcher();
@@ -424,6 +465,7 @@ impl Runner {
                     return Err(Error::Decode { position: next, problem: "the feed skipped this position".into() });
                 }
                 next = last.global_position + 1;
+                last_hash = hex::encode(&last.hash);
             }
             let full = page.len() == PAGE;
             absorbed += page.len() as u64;
@@ -470,6 +512,12 @@ impl Runner {
             if moved != 1 {
                 return Err(Error::Conflict);
             }
+            tx.execute(
+                "INSERT INTO cairn_projector_applied (name, generation, hash) VALUES ($1, CAST($2 AS BIGINT), $3) \
+                 ON CONFLICT (name, generation) DO UPDATE SET hash = excluded.hash",
+                &[Some(self.name().to_owned()), Some(generation.to_string()), Some(last_hash)],
+            )
+            .await?;
             if cas_first {
                 self.projection.flush(&self.db, &mut tx, generation).await?;
             }

@@ -40,6 +40,14 @@ impl Source {
         }
     }
 
+    /// The log itself, whatever `until` cuts (store sources only).
+    pub(crate) fn log(&self) -> Option<&Store> {
+        match self {
+            Self::Store { store, .. } => Some(store),
+            Self::Nats(_) => None,
+        }
+    }
+
     /// A clone of the store, for reading ahead while the projector works (store sources only).
     pub(crate) fn prefetcher(&self) -> Option<(Store, u64)> {
         match self {

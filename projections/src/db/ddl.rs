@@ -42,6 +42,15 @@ impl Db {
                 PRIMARY KEY (name, generation)
             )"
             .to_owned(),
+            // The chain hash of the last event each generation applied: a log rewritten under
+            // the read models is caught when they start.
+            "CREATE TABLE IF NOT EXISTS cairn_projector_applied (
+                name TEXT NOT NULL,
+                generation BIGINT NOT NULL,
+                hash TEXT NOT NULL,
+                PRIMARY KEY (name, generation)
+            )"
+            .to_owned(),
             format!(
                 "CREATE TABLE IF NOT EXISTS cairn_projector_state (
                     name TEXT NOT NULL,
