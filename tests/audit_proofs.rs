@@ -88,6 +88,19 @@ async fn an_auditor_proves_an_event_and_that_the_log_extends_a_kept_head_without
         let smaller = file("smaller.json", &cli(&["audit", "consistency", "--from-size", &(size - 1).to_string()]));
         let (ok, _, err) = check(&smaller, &["--head", &kept_file]);
         assert!(!ok && err.contains("not from your head's"), "{err}");
+        // A report records the tree head it was computed against: its position and the root
+        // of the log up to it, the root `audit head --size` gives.
+        let lots = json(&cli(&["ledger", "lots", "--household", "smith", "--format", "json"]));
+        let position = lots["generated"]["position"].as_u64().unwrap();
+        let tail = cli(&["events", "tail"]);
+        let recorded: Value = serde_json::from_str(tail.lines().next_back().unwrap()).unwrap();
+        let generated = &recorded["payload"]["ReportGenerated"];
+        assert_eq!(
+            (generated["sha256"].clone(), generated["position"].as_u64()),
+            (lots["sha256"].clone(), Some(position))
+        );
+        let at = json(&cli(&["audit", "head", "--size", &position.to_string()]));
+        assert_eq!(generated["tree_root"], at["root"], "{generated}");
         // verify --heads: the log against every head kept, both hold.
         let later = cli(&["audit", "head"]);
         let heads = file("heads.jsonl", &format!("{}\n{}", kept, later.trim()));

@@ -7,12 +7,20 @@ use uuid::Uuid;
 use crate::aggregate::{metadata, new_events, Caller};
 use crate::{CommandError, Context};
 
-/// Appends `event` on a stream of its own; returns the stream id and the event's position.
+/// Appends `event` on a stream of its own, with the Merkle root of the log up to the position
+/// the report reflects; returns the stream id and the event's position.
 pub async fn record<S: EventStore>(
     cx: &Context<S>,
-    event: ReportEvent,
+    mut event: ReportEvent,
     caller: &Caller,
 ) -> Result<(StreamId, u64), CommandError> {
+    let ReportEvent::ReportGenerated { position, tree_root, .. } = &mut event;
+    if tree_root.is_none() {
+        let leaves = event_store::merkle::leaves(cx.store(), *position).await?;
+        if leaves.len() as u64 == *position {
+            *tree_root = Some(hex::encode(event_store::merkle::root(&leaves)));
+        }
+    }
     let command_id = Uuid::now_v7();
     let stream = StreamId::new(format!("report-{command_id}"))?;
     let events = new_events::<domain::report::ReportDecider>(&[event], &metadata(command_id, caller))?;

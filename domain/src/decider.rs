@@ -48,7 +48,7 @@ pub trait Decider {
 /// use domain::decider::testing::given;
 /// use domain::report::{ReportDecider, ReportEvent};
 /// # let event = ReportEvent::ReportGenerated { report: "gains".into(), parameters: Default::default(),
-/// #     format: "json".into(), sha256: "00".into(), rows: 1, position: 7, as_of: None };
+/// #     format: "json".into(), sha256: "00".into(), rows: 1, position: 7, as_of: None, tree_root: None };
 /// given::<ReportDecider>(&[]).when(&event).then(&[event.clone()]);
 /// ```
 pub mod testing {

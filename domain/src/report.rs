@@ -1,6 +1,7 @@
 //! Reports are audited too: generating a report (CSV or JSON) records `ReportGenerated` on its
 //! own stream (`report-<uuid>`) with who asked (in the metadata), what was asked, the global
-//! position the report reflects and the SHA-256 the report carries.
+//! position the report reflects, the Merkle root of the log up to it, and the SHA-256 the report
+//! carries.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,12 @@ pub enum ReportEvent {
         /// For an auditor's replay, the instant the report was taken as of.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         as_of: Option<DateTime<Utc>>,
+        /// The RFC 6962 Merkle root (hex) over the chain hashes of the log's first `position`
+        /// events: with `position`, the tree head the report was computed against, so "these
+        /// rows came from exactly these events" is provable (`cairn audit consistency
+        /// --from-size position` shows a later log still holds them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tree_root: Option<String>,
     },
 }
 

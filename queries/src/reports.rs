@@ -488,6 +488,7 @@ pub fn deliver(
         rows: report.rows.len() as u64,
         position,
         as_of,
+        tree_root: None,
     };
     Delivered { text, event: Some(event) }
 }
