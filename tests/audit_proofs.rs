@@ -140,3 +140,88 @@ async fn an_auditor_proves_an_event_and_that_the_log_extends_a_kept_head_without
         db.remove().await;
     }
 }
+
+/// `serve` issues a signed head after commits (at most one a second) to its witnesses: the heads
+/// file that `cairn verify --heads` reads, the NATS subject `cairn.audit.heads`, and
+/// `GET /v1/audit/heads` for auditors; each head's root is the log's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_publishes_signed_heads_after_commits_to_its_witnesses() {
+    use futures::StreamExt as _;
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = server_env(dir.path());
+    let heads_file = dir.path().join("witness/heads.jsonl");
+    std::fs::create_dir_all(heads_file.parent().unwrap()).unwrap();
+    env.push(("CAIRN_AUDIT_HEADS_FILE".into(), heads_file.display().to_string()));
+    let nats = std::env::var("CAIRN_TEST_NATS_URL").ok();
+    let mut subscription = None;
+    if let Some(url) = &nats {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        env.push(("CAIRN_NATS_URL".into(), url.clone()));
+        env.push(("CAIRN_NATS_STREAM".into(), format!("CAIRN_HEADS_{id}")));
+        env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), format!("cairnheads_{id}.events")));
+        let client = async_nats::connect(url).await.unwrap();
+        subscription = Some((client.subscribe("cairn.audit.heads").await.unwrap(), client));
+    } else {
+        common::skipped("tree heads on NATS", "CAIRN_TEST_NATS_URL");
+    }
+    let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::write(&ledger, LEDGER).unwrap();
+    cli(&["ledger", "import", ledger.to_str().unwrap(), "--household", "smith"]);
+    let auditor =
+        common::register(&db.url, &env, "Ida Auditor", "ida@audit.test", "smith", "correct horse battery staple");
+    cli(&["user", "role", "--user", &auditor, "grant", "--role", "auditor"]);
+    let (child, base) = common::serve(&db.url, env.clone());
+    let server = common::Kill(child);
+    // A commit while the server runs: a head follows within the second.
+    cli(&["ledger", "member", "--household", "smith", "--name", "Ana", "--born", "1960-06-15"]);
+    let size = json(&cli(&["audit", "head"]))["size"].as_u64().unwrap();
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&heads_file).unwrap_or_default();
+        if let Some(line) = text.lines().last() {
+            last = json(line);
+            if last["size"].as_u64() == Some(size) {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["size"].as_u64(), Some(size), "{last}");
+    let expected = json(&cli(&["audit", "head", "--size", &size.to_string()]));
+    assert_eq!((&last["root"], &last["public_key"]), (&expected["root"], &expected["public_key"]));
+    let verified = cli(&["verify", "--heads", heads_file.to_str().unwrap()]);
+    assert!(verified.starts_with("ok ") && verified.contains("signed head(s) hold"), "{verified}");
+    // Auditors read them over HTTP; a client may not.
+    let token = common::login(&base, "ida@audit.test", "correct horse battery staple").await;
+    let answer: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/audit/heads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let heads = answer["heads"].as_array().unwrap();
+    assert_eq!(heads.last().map(|h| &h["root"]), Some(&expected["root"]), "{answer}");
+    assert_eq!(answer["public_key"], expected["public_key"]);
+    // And on NATS: this server's heads (another test's server may publish on the subject too).
+    if let Some((mut sub, _client)) = subscription {
+        let mine = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(m) = sub.next().await {
+                let h: Value = serde_json::from_slice(&m.payload).unwrap();
+                if h["public_key"] == expected["public_key"] && h["size"].as_u64() == Some(size) {
+                    return h;
+                }
+            }
+            Value::Null
+        })
+        .await
+        .unwrap();
+        assert_eq!(mine["root"], expected["root"]);
+    }
+    drop(server);
+    db.remove().await;
+}

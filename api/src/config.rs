@@ -90,6 +90,15 @@ pub fn audit_key_file() -> PathBuf {
         .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("audit-ed25519.pem"))
 }
 
+/// The file `serve` appends each signed tree head to (a witness outside the database, what
+/// `cairn verify --heads` reads): `CAIRN_AUDIT_HEADS_FILE`, else `audit-heads.jsonl` beside the
+/// master key file.
+pub fn audit_heads_file() -> PathBuf {
+    std::env::var("CAIRN_AUDIT_HEADS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| key_file().parent().map(Path::to_path_buf).unwrap_or_default().join("audit-heads.jsonl"))
+}
+
 /// The backup key's file (sealing backups): `CAIRN_BACKUP_KEY_FILE`, else `backup.key` beside
 /// the master key file. Keep a copy apart from the backups: without it they cannot be read.
 pub fn backup_key_file() -> PathBuf {

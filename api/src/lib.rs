@@ -6,6 +6,7 @@
 //! without a socket); [`http::Application`] binds it and serves until shutdown. Only this
 //! crate knows HTTP and JSON DTOs.
 
+pub mod audit;
 pub mod config;
 pub mod http;
 pub mod startup;

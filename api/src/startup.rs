@@ -96,6 +96,21 @@ impl Application {
                 Err(e) => tracing::error!(error = %e, "live quotes will not reach NATS: cannot connect"),
             }
         }
+        // Signed tree heads after commits, to the heads file, NATS and `GET /v1/audit/heads`.
+        let heads = Arc::new(crate::audit::Heads::default());
+        let nats = match &config.relay {
+            Some(relay) => async_nats::ConnectOptions::new()
+                .connection_timeout(std::time::Duration::from_secs(5))
+                .connect(relay.nats_url.as_str())
+                .await
+                .map_err(|e| tracing::error!(error = %e, "tree heads will not reach NATS: cannot connect"))
+                .ok(),
+            None => None,
+        };
+        let witnesses =
+            crate::audit::Witnesses { file: Some(crate::config::audit_heads_file()), nats, heads: heads.clone() };
+        let publisher = crate::audit::publish(store.clone(), crate::audit::key()?, witnesses, stopping.clone());
+        tasks.push(("tree heads", tokio::spawn(publisher)));
         // The day's operations, on the market's clock.
         let ops = Arc::new(workers::ops::OpsMetrics::default());
         let mut notify = None;
@@ -135,8 +150,19 @@ impl Application {
             tasks.push(("alert notifications", tokio::spawn(worker)));
         }
         let commands = commands::Context::new(store.clone());
-        let state =
-            AppState { store, commands, db, vault, auth, cache: Default::default(), stopping, risk, market, ops };
+        let state = AppState {
+            store,
+            commands,
+            db,
+            vault,
+            auth,
+            cache: Default::default(),
+            stopping,
+            risk,
+            market,
+            ops,
+            heads,
+        };
         let server = crate::http::Application::build(state.clone(), config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

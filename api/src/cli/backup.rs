@@ -220,7 +220,7 @@ pub(crate) async fn backup(store: Store, url: &str, cmd: BackupCmd) -> anyhow::R
         BackupCmd::Create { to } => {
             let key = BackupKey::load_or_create(&api::config::backup_key_file())?;
             let db = Db::open(url, true).await?;
-            let audit = super::proofs::signer()?;
+            let audit = api::audit::signer()?;
             let sign = |h: &event_store::merkle::TreeHead| audit(h);
             outln!("{}", workers::backup::create(&store, Some(&db), &to, &key, Some(&sign)).await?)?
         }

@@ -6,23 +6,12 @@
 //! This slice reads the log's hashes to answer (linear in its length); the tree's nodes are not
 //! yet stored beside it.
 
-use ed25519_dalek::pkcs8::DecodePrivateKey;
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Verifier, VerifyingKey};
 use event_store::merkle::{self, Hash, TreeHead};
 use event_store::{EventStore as _, Store, StoredEvent};
 use serde::{Deserialize, Serialize};
 
-/// A tree head as published: hashes and the signature in hex, the time in RFC 3339.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SignedHead {
-    pub size: u64,
-    pub root: String,
-    pub timestamp: chrono::DateTime<chrono::Utc>,
-    /// The audit key's public half (Ed25519, 32 bytes).
-    pub public_key: String,
-    /// Ed25519 over `event_store::merkle::TreeHead::message`.
-    pub signature: String,
-}
+pub(crate) use api::audit::SignedHead;
 
 /// An inclusion proof as `cairn audit prove` writes it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,33 +31,11 @@ pub(crate) struct ConsistencyFile {
     pub proof: Vec<String>,
 }
 
-fn audit_key() -> anyhow::Result<SigningKey> {
-    let path = api::config::audit_key_file();
-    let pem = api::http::auth::token::signing_key_file(&path)?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: not an Ed25519 PKCS#8 key: {e}", path.display()))
-}
-
 fn unhex(field: &str, s: &str) -> anyhow::Result<Hash> {
     hex::decode(s)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| anyhow::anyhow!("{field}: {s:?} is not 32 bytes of hex"))
-}
-
-/// Signs tree heads with the audit key (made on first use), as `cairn audit head` prints them.
-pub(crate) fn signer() -> anyhow::Result<impl Fn(&TreeHead) -> serde_json::Value + Sync> {
-    let key = audit_key()?;
-    Ok(move |head: &TreeHead| serde_json::to_value(sign(&key, head)).unwrap_or_default())
-}
-
-fn sign(key: &SigningKey, head: &TreeHead) -> SignedHead {
-    SignedHead {
-        size: head.size,
-        root: hex::encode(head.root),
-        timestamp: head.timestamp,
-        public_key: hex::encode(key.verifying_key().as_bytes()),
-        signature: hex::encode(key.sign(&head.message()).to_bytes()),
-    }
 }
 
 /// The signed head of the log's first `size` events (all of them when `None`), and its leaves.
@@ -80,7 +47,7 @@ pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(Si
     }
     let leaves = merkle::leaves(store, size).await?;
     let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
-    Ok((sign(&audit_key()?, &head), leaves))
+    Ok((api::audit::sign(&api::audit::key()?, &head), leaves))
 }
 
 /// The audit key's public half (hex), when this machine has the audit key (never made here).
@@ -88,7 +55,7 @@ pub(crate) fn public_key() -> anyhow::Result<Option<String>> {
     if !api::config::audit_key_file().exists() {
         return Ok(None);
     }
-    Ok(Some(hex::encode(audit_key()?.verifying_key().as_bytes())))
+    Ok(Some(hex::encode(api::audit::key()?.verifying_key().as_bytes())))
 }
 
 /// Checks a head's signature with `public_key` (hex), the key the auditor trusts.
@@ -211,7 +178,8 @@ pub(crate) async fn verify_heads(store: &Store, path: &std::path::Path) -> anyho
         anyhow::bail!("{}: no tree heads", path.display());
     }
     let key_file = api::config::audit_key_file();
-    let own_key = if key_file.exists() { Some(hex::encode(audit_key()?.verifying_key().as_bytes())) } else { None };
+    let own_key =
+        if key_file.exists() { Some(hex::encode(api::audit::key()?.verifying_key().as_bytes())) } else { None };
     for h in &heads {
         let key = own_key.clone().unwrap_or_else(|| h.public_key.clone());
         check_head(h, &key).map_err(|e| anyhow::anyhow!("{}: the head of {} events: {e}", path.display(), h.size))?;

@@ -64,6 +64,8 @@ pub struct AppState {
     pub market: Arc<workers::market::runtime::Runtime>,
     /// The day's operations: each task's last run, for `/metrics` (empty when they do not run).
     pub ops: Arc<workers::ops::OpsMetrics>,
+    /// The signed tree heads issued since the start (`GET /v1/audit/heads`).
+    pub heads: Arc<crate::audit::Heads>,
 }
 
 /// The HTTP routes with their limits and security headers.

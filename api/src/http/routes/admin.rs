@@ -199,6 +199,21 @@ pub async fn verify(State(state): State<AppState>, p: Principal) -> Result<Json<
     Ok(Json(Verified { ok: v.broken.is_none(), checked: v.checked, broken_at: v.broken.map(|b| b.position()) }))
 }
 
+/// The signed tree heads this server issued since it started, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HeadsAnswer {
+    pub heads: Vec<crate::audit::SignedHead>,
+    /// The audit key's public half, to check them with.
+    pub public_key: Option<String>,
+}
+
+pub async fn audit_heads(State(state): State<AppState>, p: Principal) -> Result<Json<HeadsAnswer>, Problem> {
+    authz::role(&state, &p, AUDIT, "reading the signed tree heads").await?;
+    let heads = state.heads.recent();
+    let public_key = heads.last().map(|h| h.public_key.clone());
+    Ok(Json(HeadsAnswer { heads, public_key }))
+}
+
 /// Query of the security log.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1003,6 +1003,14 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            response: (200, Some(schema::<admin::HeadsAnswer>)),
+            description: "The signed tree heads this server issued since it started (the last 100, oldest first): after commits, at most one a second, each the RFC 6962 root over the log's chain hashes with its size, time, the audit key's public half and an Ed25519 signature, as `cairn audit head` prints it. Keep them: `cairn verify --heads` and `cairn audit check-proof --head` check the log against them. The same heads go to the heads file and, with a NATS server, to the subject `cairn.audit.heads`.",
+            ..Op::new("get", "/v1/audit/heads", Group::Audit, "Signed tree heads")
+        },
+        get(admin::audit_heads),
+    );
+    add(
+        Op {
             params: &[("user", "query", false, Kind::Text, "Only this user."), MIN_POSITION],
             response: (200, Some(schema::<Rows>)),
             description: "Sign-ins, failures, lockouts, MFA changes, token reuse, role changes and refused accesses.",

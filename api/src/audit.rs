@@ -1,0 +1,148 @@
+//! Signed tree heads: the audit key (Ed25519, `CAIRN_AUDIT_KEY_FILE`, outside the database),
+//! heads signed with it, and the publisher `serve` runs: after commits (at most one head a
+//! second), a head over the whole log, kept by witnesses outside the database: appended to the
+//! heads file (`CAIRN_AUDIT_HEADS_FILE`, one JSON per line, what `cairn verify --heads` reads),
+//! published on the NATS subject `cairn.audit.heads` when the relay's server is set, and kept in
+//! memory for `GET /v1/audit/heads`. The tree grows with each event ([`merkle::Frontier`]), so a
+//! head costs the new events' hashes, not the log's.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::{Signer as _, SigningKey};
+use event_store::merkle::{Frontier, TreeHead};
+use event_store::{EventStore as _, Store};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+/// The NATS subject heads are published on.
+pub const SUBJECT: &str = "cairn.audit.heads";
+
+/// The most heads kept in memory for `GET /v1/audit/heads`.
+pub const KEPT: usize = 100;
+
+/// The shortest time between two heads the publisher issues.
+pub const EVERY: Duration = Duration::from_secs(1);
+
+/// A tree head as published: hashes and the signature in hex, the time in RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SignedHead {
+    pub size: u64,
+    pub root: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// The audit key's public half (Ed25519, 32 bytes).
+    pub public_key: String,
+    /// Ed25519 over `event_store::merkle::TreeHead::message`.
+    pub signature: String,
+}
+
+/// The audit key, made (mode 0600) when its file is missing.
+pub fn key() -> anyhow::Result<SigningKey> {
+    let path = crate::config::audit_key_file();
+    let pem = crate::http::auth::token::signing_key_file(&path)?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: not an Ed25519 PKCS#8 key: {e}", path.display()))
+}
+
+/// `head` signed with `key`.
+pub fn sign(key: &SigningKey, head: &TreeHead) -> SignedHead {
+    SignedHead {
+        size: head.size,
+        root: hex::encode(head.root),
+        timestamp: head.timestamp,
+        public_key: hex::encode(key.verifying_key().as_bytes()),
+        signature: hex::encode(key.sign(&head.message()).to_bytes()),
+    }
+}
+
+/// Signs tree heads with the audit key, as `cairn audit head` prints them.
+pub fn signer() -> anyhow::Result<impl Fn(&TreeHead) -> serde_json::Value + Sync> {
+    let key = key()?;
+    Ok(move |head: &TreeHead| serde_json::to_value(sign(&key, head)).unwrap_or_default())
+}
+
+/// The heads issued since the server started, the newest last ([`KEPT`] at most).
+#[derive(Debug, Default)]
+pub struct Heads(Mutex<VecDeque<SignedHead>>);
+
+impl Heads {
+    pub fn recent(&self) -> Vec<SignedHead> {
+        self.0.lock().map(|h| h.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    fn push(&self, head: SignedHead) {
+        if let Ok(mut h) = self.0.lock() {
+            if h.len() == KEPT {
+                h.pop_front();
+            }
+            h.push_back(head);
+        }
+    }
+}
+
+/// Where the publisher sends each head.
+pub struct Witnesses {
+    /// Appended a line each (created if missing).
+    pub file: Option<PathBuf>,
+    pub nats: Option<async_nats::Client>,
+    pub heads: Arc<Heads>,
+}
+
+/// Issues a head after commits, at most every [`EVERY`], until `stopping`.
+pub async fn publish(store: Store, key: SigningKey, witnesses: Witnesses, mut stopping: watch::Receiver<bool>) {
+    let mut tree = Frontier::default();
+    let mut commits = store.commits();
+    loop {
+        match issue(&store, &key, &mut tree, &witnesses).await {
+            Ok(()) => {}
+            Err(e) => tracing::error!(error = %e, "signed tree head not issued"),
+        }
+        tokio::select! {
+            _ = stopping.changed() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+        // Then wait for the next commit (or the store's fallback tick).
+        let tick = store.fallback_tick().unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            _ = stopping.changed() => return,
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(tick) => {}
+        }
+    }
+}
+
+/// Brings the tree to the log's head and, when it grew, signs and hands out a head.
+async fn issue(store: &Store, key: &SigningKey, tree: &mut Frontier, w: &Witnesses) -> anyhow::Result<()> {
+    let head = store.head().await?.map_or(0, |h| h.position);
+    if head <= tree.size() && tree.size() > 0 {
+        return Ok(());
+    }
+    while tree.size() < head {
+        let page = store.read_range(tree.size() + 1, head, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in page {
+            let leaf = e
+                .hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("position {}: a hash of {} bytes", e.global_position, e.hash.len()))?;
+            tree.push(leaf);
+        }
+    }
+    let signed = sign(key, &TreeHead { size: tree.size(), root: tree.root(), timestamp: chrono::Utc::now() });
+    let line = serde_json::to_string(&signed)?;
+    if let Some(path) = &w.file {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        f.write_all(format!("{line}\n").as_bytes())?;
+    }
+    if let Some(nats) = &w.nats {
+        nats.publish(SUBJECT, line.clone().into()).await?;
+    }
+    w.heads.push(signed);
+    Ok(())
+}
