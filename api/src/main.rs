@@ -160,6 +160,31 @@ enum Command {
     /// while `serve` runs and grown incrementally; `verify` checks one whole.
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// Follow a primary: a store fed from the relay's JetStream stream that keeps an exact copy
+    /// of the log (same positions, ids, instants and hashes; each event's chain link checked as
+    /// it is applied, stopping at a mismatch) and remembers the largest signed tree head the
+    /// primary published. Read-only (writing commands and `serve` refuse it) until promoted.
+    Replicate {
+        /// The relay's NATS server.
+        #[arg(long, value_name = "URL")]
+        from_nats: String,
+        /// The follower: an empty store (`sqlite://PATH` or `postgres://…`), or this follower.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Keep following (otherwise stop once caught up).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Turn a caught-up follower (`--database-url`) into the primary. Refused when it holds
+    /// fewer events than the last signed head it saw the primary publish (acknowledged events
+    /// would be lost), unless `--force`; the promotion and any loss are recorded on the log
+    /// (`ReplicaPromoted` on `replica-promotions`).
+    Promote {
+        #[arg(long)]
+        force: bool,
+    },
     /// Restore a backup (`cairn backup create`) into an empty store, SQLite or PostgreSQL,
     /// whole or up to an instant or a position, then rebuild the read models. Needs the backup
     /// key (`CAIRN_BACKUP_KEY_FILE`).
@@ -317,6 +342,11 @@ async fn run(cli: Cli) -> ExitCode {
         };
         return report(cli::backup::restore(dir, to, cut, *dry_run, *force).await);
     }
+    if let Command::Replicate { from_nats, to, nats, follow } = &cli.command {
+        return report(
+            cli::replica::replicate(from_nats, &nats.nats_stream, &nats.nats_subject_prefix, to, *follow).await,
+        );
+    }
     if let Command::Backup(BackupCmd::Verify { dir }) = &cli.command {
         return report(cli::backup::verify_cmd(dir).await);
     }
@@ -388,7 +418,25 @@ async fn run_on_store(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A follower takes events only from its primary until it is promoted.
+    if !cli.command.only_reads() && !matches!(cli.command, Command::Promote { .. }) {
+        match store.replica().await {
+            Ok(Some(r)) => {
+                eprintln!(
+                    "error: {} is a read-only replica (following {} since {}): `cairn promote` it first",
+                    cli.database_url, r.source, r.since
+                );
+                return ExitCode::from(2);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("error: cannot read the store's role: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     match cli.command {
+        Command::Promote { force } => report(cli::replica::promote(&store, force).await),
         Command::Serve { bind, nats, nats_url } => {
             report(serve(store, &cli.database_url, bind, nats_url.map(|u| nats.config(&u))).await)
         }
@@ -417,6 +465,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         | Command::Project(_)
         | Command::Simulate(_)
         | Command::Restore { .. }
+        | Command::Replicate { .. }
         | Command::Economy(_)
         | Command::Quant(_)
         | Command::Calendar(_) => {

@@ -29,6 +29,7 @@ mod model;
 mod postgres;
 mod read;
 pub mod relay;
+mod replica;
 mod restore;
 pub mod scratch;
 mod sql;
@@ -46,6 +47,7 @@ pub use model::{
 };
 pub use postgres::{connect_pool, PgStore};
 pub use relay::{Relay, RelayConfig, RelayError, RelayStats};
+pub use replica::ReplicaInfo;
 pub use restore::{KeyRecord, Restorer};
 pub use sqlite::{SqliteStore, CACHE_SIZE as SQLITE_CACHE_SIZE, SOFT_HEAP_LIMIT as SQLITE_SOFT_HEAP_LIMIT};
 pub use store::{EventStore, StoreMetrics, Subscription, Verification};

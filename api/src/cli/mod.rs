@@ -18,6 +18,7 @@ pub(crate) mod proofs;
 pub(crate) mod quant;
 pub(crate) mod read;
 pub(crate) mod recurring;
+pub(crate) mod replica;
 pub(crate) mod simulate;
 pub(crate) mod store;
 pub(crate) mod tax;

@@ -1,0 +1,147 @@
+//! `cairn replicate` and `cairn promote`: a follower store fed from the relay's JetStream stream
+//! that keeps an exact copy of the log (the same positions, event ids, instants and hashes;
+//! every event's chain link checked as it is applied, stopping at a mismatch), read-only until
+//! it is promoted. While it follows it listens to the primary's signed heads
+//! (`cairn.audit.heads`) and remembers the largest one whose signature checks, so that a
+//! promotion refuses a follower that is behind an acknowledged head unless forced, which then
+//! records what was lost.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use event_store::{EventStore as _, Restorer, Store};
+use futures::StreamExt as _;
+use projections::source::{NatsFeed, Source};
+
+use super::outln;
+
+/// Events applied per transaction.
+const BATCH: usize = 2_000;
+
+fn source_name(nats_url: &str, stream: &str) -> String {
+    format!("nats {nats_url} stream {stream}")
+}
+
+/// `cairn replicate --from-nats URL --to URL [--follow]`.
+pub(crate) async fn replicate(
+    nats_url: &str,
+    stream: &str,
+    subject_prefix: &str,
+    to: &str,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let target = Store::open(to).await.map_err(|e| anyhow::anyhow!("--to {to}: {e}"))?;
+    let held = target.head().await?;
+    match target.replica().await? {
+        Some(r) if r.source != source_name(nats_url, stream) => {
+            bail!("--to {to} follows {}, not {}", r.source, source_name(nats_url, stream))
+        }
+        Some(_) => {}
+        None if held.is_some() => {
+            bail!("--to {to} holds events and is not a replica: it is a primary; follow into an empty store")
+        }
+        None => target.mark_replica(&source_name(nats_url, stream)).await?,
+    }
+    // The primary's signed heads, checked with the audit key's public half when it is here.
+    let trusted = super::proofs::public_key()?;
+    let client = async_nats::connect(nats_url).await.map_err(|e| anyhow::anyhow!("--from-nats {nats_url}: {e}"))?;
+    let mut heads = client.subscribe(api::audit::SUBJECT).await?;
+    let feed = NatsFeed::connect(nats_url, stream, subject_prefix).await?;
+    let mut source = Source::Nats(Box::new(feed));
+    let mut restorer = Restorer::new(&target).await?;
+    let mut applied = 0u64;
+    loop {
+        let events = source.read(restorer.next_position(), BATCH).await?;
+        if !events.is_empty() {
+            restorer.push(&events).await.map_err(|e| anyhow::anyhow!("the follower stopped: {e}"))?;
+            applied += events.len() as u64;
+            if follow {
+                tracing::info!(position = restorer.next_position() - 1, "replicated");
+            }
+        }
+        // Heads published meanwhile.
+        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(1), heads.next()).await {
+            let Ok(head) = serde_json::from_slice::<super::proofs::SignedHead>(&message.payload) else { continue };
+            let key = trusted.clone().unwrap_or_else(|| head.public_key.clone());
+            if super::proofs::check_head(&head, &key).is_ok() {
+                target.note_head_seen(head.size, &head.root).await?;
+            }
+        }
+        if events.is_empty() && !follow {
+            break;
+        }
+        if events.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let replica = target.replica().await?;
+    outln!(
+        "{}",
+        serde_json::json!({
+            "applied": applied,
+            "position": restorer.next_position() - 1,
+            "head_seen": replica.as_ref().map(|r| r.head_size),
+            "source": replica.map(|r| r.source),
+        })
+    )?;
+    Ok(())
+}
+
+/// `cairn promote`: the follower becomes a primary.
+pub(crate) async fn promote(store: &Store, force: bool) -> anyhow::Result<()> {
+    let Some(replica) = store.replica().await? else { bail!("this store is not a replica: nothing to promote") };
+    let position = store.head().await?.map_or(0, |h| h.position);
+    let lost = replica.head_size.saturating_sub(position);
+    if lost > 0 && !force {
+        bail!(
+            "the follower holds {position} events, but the primary published a signed head of {}: events {}..={} \
+             were acknowledged and are not here. Let it catch up, or --force to promote it and record the loss",
+            replica.head_size,
+            position + 1,
+            replica.head_size
+        );
+    }
+    if lost == 0 {
+        if let Some(root) = &replica.head_root {
+            let leaves = event_store::merkle::leaves(store, replica.head_size).await?;
+            if hex::encode(event_store::merkle::root(&leaves)) != *root {
+                bail!(
+                    "the follower's first {} events do not give the root of the head it saw: it holds another log",
+                    replica.head_size
+                );
+            }
+        }
+    }
+    store.promote().await?;
+    // The promotion on the log itself, with what was lost.
+    let record = serde_json::json!({
+        "source": replica.source,
+        "position": position,
+        "head_seen": replica.head_size,
+        "lost_from": (lost > 0).then_some(position + 1),
+        "lost_to": (lost > 0).then_some(replica.head_size),
+    });
+    let event = event_store::NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: "ReplicaPromoted".into(),
+        schema_version: 1,
+        payload: event_store::codec::to_msgpack(&record)?,
+        metadata: event_store::Metadata { actor: Some(super::caller("cairn promote").actor), ..Default::default() },
+    };
+    let stream = event_store::StreamId::new("replica-promotions")?;
+    store.append(&stream, event_store::ExpectedVersion::Any, &[event]).await?;
+    outln!(
+        "{}",
+        serde_json::json!({
+            "promoted": true,
+            "position": position,
+            "source": replica.source,
+            "head_seen": replica.head_size,
+            "lost": if lost > 0 { serde_json::json!({ "from": position + 1, "to": replica.head_size, "events": lost }) } else { serde_json::Value::Null },
+        })
+    )?;
+    if lost > 0 {
+        tracing::warn!(from = position + 1, to = replica.head_size, "promoted with acknowledged events missing");
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `cairn replicate` and `cairn promote` against a real NATS JetStream: a follower keeps an exact
+//! copy of the primary's log (same chain, same Merkle root), refuses writers, catches up on
+//! what was relayed since, and is promoted only when it is not behind the last signed head it
+//! saw the primary publish, unless forced, which records the loss.
+
+mod common;
+
+use common::{run_with_input, server_env, sqlite};
+use serde_json::Value;
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+const LEDGER: &str = "trade_date,account,account_type,action,symbol,quantity,price,fees,description\n\
+    2025-01-06,Brokerage,taxable,deposit,,1,100000,0,\n\
+    2025-01-07,Brokerage,taxable,buy,VTI,10,250,0,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_nothing_is_lost() {
+    let Ok(nats) = std::env::var("CAIRN_TEST_NATS_URL") else {
+        common::skipped("replicate and promote", "CAIRN_TEST_NATS_URL");
+        return;
+    };
+    let primary = sqlite().await;
+    let follower = sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let (stream, prefix) = (format!("CAIRN_REPLICA_{id}"), format!("cairnreplica_{id}.events"));
+    let mut env = server_env(dir.path());
+    env.push(("CAIRN_NATS_STREAM".into(), stream.clone()));
+    env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), prefix));
+    let cli = |url: &str, args: &[&str]| run_with_input(url, &env, args, "");
+    let csv = dir.path().join("ledger.csv");
+    std::fs::write(&csv, LEDGER).unwrap();
+    cli(&primary.url, &["ledger", "import", csv.to_str().unwrap(), "--household", "smith"]);
+    cli(&primary.url, &["relay", "--nats-url", &nats, "--once"]);
+    let replicate = |extra: &[&str]| {
+        json(&cli(&primary.url, &[&["replicate", "--from-nats", &nats, "--to", &follower.url][..], extra].concat()))
+    };
+    let first = replicate(&[]);
+    let size = json(&cli(&primary.url, &["audit", "head"]))["size"].as_u64().unwrap();
+    assert_eq!((first["applied"].as_u64(), first["position"].as_u64()), (Some(size), Some(size)), "{first}");
+    assert_eq!(
+        json(&cli(&follower.url, &["audit", "head"]))["root"],
+        json(&cli(&primary.url, &["audit", "head"]))["root"]
+    );
+    assert!(cli(&follower.url, &["verify"]).starts_with(&format!("ok {size} events")));
+    // Read-only: a writing command is refused; reading works.
+    let out = common::cairn()
+        .args(["--database-url", &follower.url, "ledger", "member", "--household", "smith", "--name", "X"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && common::stderr(&out).contains("read-only replica"), "{}", common::stderr(&out));
+    assert!(cli(&follower.url, &["ledger", "positions", "--household", "smith"]).contains("VTI"));
+    // More on the primary, relayed: the follower catches up from where it stood.
+    cli(&primary.url, &["ledger", "member", "--household", "smith", "--name", "Ana", "--born", "1960-06-15"]);
+    cli(&primary.url, &["relay", "--nats-url", &nats, "--once"]);
+    let second = replicate(&[]);
+    assert_eq!(second["applied"].as_u64(), Some(1), "{second}");
+    // One more event acknowledged on the primary but never relayed, and its signed head
+    // published while the follower listens: the follower is now behind an acknowledged head.
+    cli(&primary.url, &["ledger", "member", "--household", "smith", "--name", "Ben", "--born", "1962-02-01"]);
+    let head = cli(&primary.url, &["audit", "head"]);
+    let mut child = common::cairn()
+        .args(["--database-url", &primary.url, "replicate", "--from-nats", &nats, "--to", &follower.url, "--follow"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .unwrap();
+    let client = async_nats::connect(&nats).await.unwrap();
+    for _ in 0..20 {
+        client.publish("cairn.audit.heads", head.trim().to_owned().into()).await.unwrap();
+        client.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let promote = |force: bool| {
+        let mut args = vec!["--database-url", &follower.url, "promote"];
+        if force {
+            args.push("--force");
+        }
+        common::cairn().args(&args).envs(env.iter().map(|(k, v)| (k, v))).output().unwrap()
+    };
+    let refused = promote(false);
+    assert!(
+        !refused.status.success() && common::stderr(&refused).contains("acknowledged and are not here"),
+        "{}",
+        common::stderr(&refused)
+    );
+    let forced = promote(true);
+    assert!(forced.status.success(), "{}", common::stderr(&forced));
+    let answer = json(&common::stdout(&forced));
+    assert_eq!(answer["lost"]["events"].as_u64(), Some(1), "{answer}");
+    // A primary now: it takes writers, and the promotion is on its log.
+    cli(&follower.url, &["ledger", "member", "--household", "smith", "--name", "Cy"]);
+    let tail = cli(&follower.url, &["events", "tail", "--stream", "replica-promotions"]);
+    assert!(tail.contains("ReplicaPromoted"), "{tail}");
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(&stream).await.unwrap();
+    primary.remove().await;
+    follower.remove().await;
+}
