@@ -184,14 +184,13 @@ async fn rebuild(store: &Store, url: &str) -> anyhow::Result<std::collections::B
     Ok(out)
 }
 
-async fn verify(dir: &Path) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn verify(dir: &Path, key: &BackupKey) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
-    let key = key()?;
-    let m = Manifest::read(dir, &key)?.ok_or_else(|| anyhow::anyhow!("{}: no manifest.json", dir.display()))?;
+    let m = Manifest::read(dir, key)?.ok_or_else(|| anyhow::anyhow!("{}: no manifest.json", dir.display()))?;
     let (_scratch, store, url) = scratch().await?;
-    let restored = replay(dir, &key, &m, &store, Cut::All, false).await?;
+    let restored = replay(dir, key, &m, &store, Cut::All, false).await?;
     let notes = check_heads(&m, &restored.leaves)?;
-    let keys = backup::read_keys(dir, &key, &m.keys)?;
+    let keys = backup::read_keys(dir, key, &m.keys)?;
     if keys.len() as u64 != m.key_count {
         bail!("{}: {} keys, the manifest says {}", m.keys.file, keys.len(), m.key_count);
     }
@@ -231,15 +230,27 @@ pub(crate) async fn backup(store: Store, url: &str, cmd: BackupCmd) -> anyhow::R
 
 /// `cairn backup verify DIR`: no database, only the folder and the backup key.
 pub(crate) async fn verify_cmd(dir: &Path) -> anyhow::Result<()> {
-    outln!("{}", verify(dir).await?)?;
+    outln!("{}", verify(dir, &key()?).await?)?;
     Ok(())
 }
 
 /// `cairn restore DIR --to URL`.
 pub(crate) async fn restore(dir: &Path, to: &str, cut: Cut, dry_run: bool, force: bool) -> anyhow::Result<()> {
+    outln!("{}", restore_with(dir, &key()?, to, cut, dry_run, force).await?)?;
+    Ok(())
+}
+
+/// Restores the backup in `dir` (sealed with `key`) into `to`; what it did, as JSON.
+pub(crate) async fn restore_with(
+    dir: &Path,
+    key: &BackupKey,
+    to: &str,
+    cut: Cut,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
-    let key = key()?;
-    let m = Manifest::read(dir, &key)?.ok_or_else(|| anyhow::anyhow!("{}: no manifest.json", dir.display()))?;
+    let m = Manifest::read(dir, key)?.ok_or_else(|| anyhow::anyhow!("{}: no manifest.json", dir.display()))?;
     // A dry run reads and checks the whole backup and touches no store.
     let target = if dry_run {
         Store::open("sqlite::memory:").await?
@@ -252,27 +263,23 @@ pub(crate) async fn restore(dir: &Path, to: &str, cut: Cut, dry_run: bool, force
             bail!("--to {to} already holds {} events: restore into an empty store, or --force to go on from a log that is a prefix of the backup's", h.position);
         }
     }
-    let restored = replay(dir, &key, &m, &target, cut, dry_run).await?;
+    let restored = replay(dir, key, &m, &target, cut, dry_run).await?;
     if let Cut::All = cut {
         check_heads(&m, &restored.leaves)?;
     }
     let mut digests = std::collections::BTreeMap::new();
     if !dry_run {
-        target.restore_data_keys(&backup::read_keys(dir, &key, &m.keys)?).await?;
+        target.restore_data_keys(&backup::read_keys(dir, key, &m.keys)?).await?;
         digests = rebuild(&target, to).await?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    outln!(
-        "{}",
-        serde_json::json!({
-            "dry_run": dry_run,
-            "events": restored.events,
-            "to_position": restored.last.map(|(p, _)| p),
-            "last_recorded_at": restored.last.map(|(_, t)| t),
-            "root": hex::encode(event_store::merkle::root(&restored.leaves)),
-            "digests": digests,
-            "seconds": (seconds * 1000.0).round() / 1000.0,
-        })
-    )?;
-    Ok(())
+    Ok(serde_json::json!({
+        "dry_run": dry_run,
+        "events": restored.events,
+        "to_position": restored.last.map(|(p, _)| p),
+        "last_recorded_at": restored.last.map(|(_, t)| t),
+        "root": hex::encode(event_store::merkle::root(&restored.leaves)),
+        "digests": digests,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+    }))
 }

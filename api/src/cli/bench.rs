@@ -10,18 +10,9 @@ use projections::{Runner, Source};
 
 use super::caller;
 
-/// Fills the scratch store with `households` ledgers of generated trades (the `bench import`
-/// generator: 10 accounts over 40 symbols each), one larger household (50 accounts over 200
-/// symbols, about 2,000 open lots) and a year of daily bars for every symbol, about `events`
-/// events in all; then times rebuilding `holdings` (positions, lots, gains, wash sales,
-/// contributions, valuations) and `prices` from position 0, and the latency of reading the
-/// large household's positions and lots.
-pub(crate) async fn projections(
-    store: &Store,
-    url: &str,
-    events: usize,
-    households: usize,
-) -> anyhow::Result<serde_json::Value> {
+/// Fills `store` with about `events` events: `households` ledgers of generated trades, a probe
+/// household, and 250 days of bars for 200 symbols. Returns the trades per household.
+pub(crate) async fn fill(store: &Store, events: usize, households: usize) -> anyhow::Result<usize> {
     let households = households.max(1);
     let bars_per_symbol = 250usize;
     let symbols = 200usize;
@@ -30,7 +21,6 @@ pub(crate) async fn projections(
     let csv = commands::bench::generate_csv(trades, 10, 40);
     let who = caller("cairn bench projections");
     let cx = commands::Context::new(store.clone());
-    let fill = Instant::now();
     let probe = commands::bench::generate_csv(probe_trades, 50, symbols);
     commands::ledger::import_csv(&cx, "bench probe", probe.as_bytes(), false, &who).await?;
     for h in 0..households {
@@ -50,8 +40,26 @@ pub(crate) async fn projections(
         }
     }
     commands::market::import_csv(&cx, bars.as_bytes(), &who).await?;
+    Ok(trades)
+}
+
+/// Fills the scratch store with `households` ledgers of generated trades (the `bench import`
+/// generator: 10 accounts over 40 symbols each), one larger household (50 accounts over 200
+/// symbols, about 2,000 open lots) and a year of daily bars for every symbol, about `events`
+/// events in all; then times rebuilding `holdings` (positions, lots, gains, wash sales,
+/// contributions, valuations) and `prices` from position 0, and the latency of reading the
+/// large household's positions and lots.
+pub(crate) async fn projections(
+    store: &Store,
+    url: &str,
+    events: usize,
+    households: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let fill_started = Instant::now();
+    let trades = fill(store, events, households).await?;
+    let households = households.max(1);
     let head = store.head().await?.map_or(0, |h| h.position);
-    let filled = fill.elapsed();
+    let filled = fill_started.elapsed();
     // One untimed pass over the log first: PostgreSQL's first read of freshly written rows also
     // writes their hint bits, which would be charged to whichever projector ran first.
     let warm = Instant::now();
@@ -456,5 +464,62 @@ pub(crate) async fn performance(
             "events_per_sec": (events as f64 / rebuild_seconds).round(),
             "target_events_per_sec": 200_000,
         },
+    }))
+}
+
+/// `cairn bench backup`: a store of about `events` events backed up, verified, and restored into
+/// a new store beside `database_url` with its read models rebuilt.
+pub(crate) async fn backup(
+    store: &Store,
+    database_url: &str,
+    events: usize,
+    households: usize,
+) -> anyhow::Result<serde_json::Value> {
+    fill(store, events, households).await?;
+    let head = store.head().await?.map_or(0, |h| h.position);
+    // The event data: every stored field's bytes, as the segments hold them before compression.
+    let mut data = 0u64;
+    let mut next = 1;
+    while next <= head {
+        let page = store.read_all(next, 20_000).await?;
+        let Some(last) = page.last() else { break };
+        next = last.global_position + 1;
+        data += page
+            .iter()
+            .map(|e| {
+                (e.payload.len()
+                    + e.metadata.len()
+                    + e.hash.len() * 2
+                    + e.stream_id.as_str().len()
+                    + e.event_type.len()
+                    + 40) as u64
+            })
+            .sum::<u64>();
+    }
+    let dir = tempfile::tempdir()?;
+    let key = event_store::backup::BackupKey::load_or_create(&dir.path().join("backup.key"))?;
+    let folder = dir.path().join("backup");
+    let t = Instant::now();
+    let made = workers::backup::create(store, None, &folder, &key, None).await?;
+    let create = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    super::backup::verify(&folder, &key).await?;
+    let verify = t.elapsed().as_secs_f64();
+    let target = event_store::scratch::Scratch::create(database_url).await?;
+    let t = Instant::now();
+    let restored = super::backup::restore_with(&folder, &key, &target.url, super::backup::Cut::All, false, false).await;
+    let restore = t.elapsed().as_secs_f64();
+    target.remove().await?;
+    restored?;
+    let mb = data as f64 / 1e6;
+    let per_million = |s: f64| s * 1e6 / head.max(1) as f64;
+    Ok(serde_json::json!({
+        "backend": store.backend(),
+        "events": head,
+        "event_data_mb": mb,
+        "backup_bytes": made["bytes_written"],
+        "create": { "seconds": create, "mb_per_s": mb / create.max(1e-9), "target_mb_per_s": 200 },
+        "verify": { "seconds": verify, "seconds_per_million_events": per_million(verify), "target_seconds_per_million": 60 },
+        "restore_and_rebuild": { "seconds": restore, "seconds_per_million_events": per_million(restore), "target_seconds_per_million": 60 },
     }))
 }
