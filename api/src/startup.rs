@@ -109,8 +109,13 @@ impl Application {
         };
         let witnesses =
             crate::audit::Witnesses { file: Some(crate::config::audit_heads_file()), nats, heads: heads.clone() };
-        let publisher = crate::audit::publish(store.clone(), crate::audit::key()?, witnesses, stopping.clone());
-        tasks.push(("tree heads", tokio::spawn(publisher)));
+        match crate::audit::key() {
+            Ok(key) => {
+                let publisher = crate::audit::publish(store.clone(), key, witnesses, stopping.clone());
+                tasks.push(("tree heads", tokio::spawn(publisher)));
+            }
+            Err(e) => tracing::error!(error = %e, "no signed tree heads: the audit key cannot be read or made"),
+        }
         // The day's operations, on the market's clock.
         let ops = Arc::new(workers::ops::OpsMetrics::default());
         let mut notify = None;

@@ -263,7 +263,8 @@ pub fn read_segment(dir: &Path, key: &BackupKey, segment: &Segment) -> Result<Ve
 
 /// Writes the data keys' file.
 pub fn write_keys(dir: &Path, key: &BackupKey, keys: &[KeyRecord], size: u64) -> Result<FileEntry, BackupError> {
-    let name = format!("keys-{size:012}.cbk");
+    // A name of its own each time, so the file the manifest names is never replaced in place.
+    let name = format!("keys-{size:012}-{}.cbk", Utc::now().timestamp_micros());
     let plain = rmp_serde::to_vec(keys).map_err(|e| corrupt(&name, e.to_string()))?;
     write_file(dir, &name, &key.seal(&name, &plain)?)
 }

@@ -106,7 +106,9 @@
 //! `domain::ledger::benefits`, RMDs from `domain::rmd`. Limits are shared by the accounts they
 //! cover (402(g) across 401(k)/403(b), 415(c), the IRA limit, the HSA limit) in plan order; a cut
 //! contribution becomes a `Note`. Withdrawals come at the start of a year, contributions at its
-//! end. `portfolio_risk.rs`: a held portfolio's split-adjusted return history, VaR/CVaR and its
+//! end. `monte_carlo/household.rs` runs a plan's `[household]` as one model on the engine's paths:
+//! the accounts' pots, the projection's contributions, each year's withdrawals and federal tax from
+//! `domain::drawdown`. `portfolio_risk.rs`: a held portfolio's split-adjusted return history, VaR/CVaR and its
 //! default Monte Carlo plan (see "The risk worker"). The analysts' engines behind `cairn quant`
 //! (each module's request and response types are serde structs with the field names the CLI
 //! documents; bad input is a `SimError` naming the field): `options.rs` Black-Scholes-Merton

@@ -291,7 +291,7 @@ pub struct Plan {
     #[serde(default)]
     pub variance_reduction: VarianceReduction,
     /// The investor and their accounts (`[household]`, `[household.person]`,
-    /// `[[household.accounts]]`, `[household.withdrawals]`; see examples/household.toml): the
+    /// `[[household.accounts]]`, `[household.withdrawals]`; see examples/accounts.toml): the
     /// accounts are the starting wealth, and the plan runs as one household on every path
     /// ([`super::household`]): contributions within the limits, withdrawals in a chosen
     /// order, and each year's federal tax.
