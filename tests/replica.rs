@@ -102,3 +102,77 @@ async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_not
     primary.remove().await;
     follower.remove().await;
 }
+
+/// The primary (`serve`, relaying to NATS and publishing signed heads) is killed with SIGKILL
+/// after a run of acknowledged appends; its follower, caught up, is promoted: every acknowledged
+/// event is there, in the same chain, and the promotion loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caught_up_follower_promoted_after_the_primary_is_killed_has_every_acknowledged_event() {
+    let Ok(nats) = std::env::var("CAIRN_TEST_NATS_URL") else {
+        common::skipped("failover after the primary is killed", "CAIRN_TEST_NATS_URL");
+        return;
+    };
+    let primary = sqlite().await;
+    let follower = sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let (stream, prefix) = (format!("CAIRN_FAILOVER_{id}"), format!("cairnfailover_{id}.events"));
+    let mut env = server_env(dir.path());
+    env.push(("CAIRN_NATS_STREAM".into(), stream.clone()));
+    env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), prefix));
+    let cli = |url: &str, args: &[&str]| run_with_input(url, &env, args, "");
+    let csv = dir.path().join("ledger.csv");
+    std::fs::write(&csv, LEDGER).unwrap();
+    cli(&primary.url, &["ledger", "import", csv.to_str().unwrap(), "--household", "smith"]);
+    let mut serve_env = env.clone();
+    serve_env.push(("CAIRN_NATS_URL".into(), nats.clone()));
+    let (server, _base) = common::serve(&primary.url, serve_env);
+    let server = common::Kill(server);
+    let follow = common::cairn()
+        .args(["--database-url", &primary.url, "replicate", "--from-nats", &nats, "--to", &follower.url, "--follow"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .unwrap();
+    let follow = common::Kill(follow);
+    // Acknowledged appends while both run.
+    for n in 0..10 {
+        cli(&primary.url, &["ledger", "member", "--household", "smith", "--name", &format!("M{n}")]);
+    }
+    let size = json(&cli(&primary.url, &["audit", "head"]))["size"].as_u64().unwrap();
+    let mut held = 0;
+    for _ in 0..200 {
+        let out = common::cairn()
+            .args(["--database-url", &follower.url, "audit", "head"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        held =
+            serde_json::from_str::<Value>(common::stdout(&out).trim()).map_or(0, |h| h["size"].as_u64().unwrap_or(0));
+        if held == size {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(held, size, "the follower caught up");
+    // Give the primary's last head a moment to reach the follower, then kill both.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    drop(server); // SIGKILL
+    drop(follow);
+    let promoted = json(&cli(&follower.url, &["promote"]));
+    assert_eq!((promoted["promoted"].as_bool(), promoted["lost"].is_null()), (Some(true), true), "{promoted}");
+    assert_eq!(promoted["head_seen"].as_u64(), Some(size), "it saw the primary's last head: {promoted}");
+    // Every acknowledged event, byte for byte in the chain.
+    let events = |url: &str| -> Vec<(String, String)> {
+        cli(url, &["events", "tail"])
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["stream_id"] != "replica-promotions")
+            .map(|e| (e["event_id"].to_string(), e["hash"].to_string()))
+            .collect()
+    };
+    assert_eq!(events(&follower.url), events(&primary.url));
+    let js = async_nats::jetstream::new(async_nats::connect(&nats).await.unwrap());
+    js.delete_stream(&stream).await.unwrap();
+    primary.remove().await;
+    follower.remove().await;
+}
