@@ -264,12 +264,15 @@ impl Db {
             sql.push_str(&format!("{column} {op} {}", self.param(i + 1, table.kind_of(column))));
         }
         // Byte order on both backends, so that digests agree (PostgreSQL would use its locale).
+        // The key is named through the table: a bare name would be the SELECT list's column of
+        // that name, which PostgreSQL has cast to text (`seq::text` is named `seq`), and would
+        // order 10 before 9.
         let order: Vec<String> = table
             .key
             .iter()
             .map(|k| match (self.backend(), table.kind_of(k)) {
-                (Backend::Postgres, Kind::Text) => format!("{k} COLLATE \"C\""),
-                _ => (*k).to_owned(),
+                (Backend::Postgres, Kind::Text) => format!("{from}.{k} COLLATE \"C\""),
+                _ => format!("{from}.{k}"),
             })
             .collect();
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
