@@ -82,21 +82,45 @@ pub async fn create(
         segments.clone_from(&m.segments);
     }
     let from = earlier.as_ref().map_or(1, |m| m.head.size + 1);
+    // The tree's leaves: the backed-up events' hashes read back, the new ones as they pass.
+    let mut leaves = merkle::leaves(store, from - 1).await?;
     let (mut written, mut bytes, mut at) = (0u64, 0u64, from);
+    let mut last: Option<StoredEvent> = None;
+    // Each segment is sealed on the blocking pool while the next one is read.
+    let mut sealing: Option<tokio::task::JoinHandle<Result<backup::Segment, backup::BackupError>>> = None;
     while at <= size {
-        let last = (at + backup::SEGMENT_EVENTS as u64 - 1).min(size);
-        let events = read_range(store, at, last).await?;
-        let segment = backup::write_segment(dir, key, &events)?;
-        bytes += segment.entry.bytes;
+        let end = (at + backup::SEGMENT_EVENTS as u64 - 1).min(size);
+        let events = read_range(store, at, end).await?;
+        for e in &events {
+            let leaf = e
+                .hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("position {}: a hash of {} bytes", e.global_position, e.hash.len()))?;
+            leaves.push(leaf);
+        }
         written += events.len() as u64;
+        last = events.last().cloned();
+        if let Some(previous) = sealing.take() {
+            let segment = previous.await??;
+            bytes += segment.entry.bytes;
+            segments.push(segment);
+        }
+        let (dir, key) = (dir.to_path_buf(), key.clone());
+        sealing = Some(tokio::task::spawn_blocking(move || backup::write_segment(&dir, &key, &events)));
+        at = end + 1;
+    }
+    if let Some(previous) = sealing.take() {
+        let segment = previous.await??;
+        bytes += segment.entry.bytes;
         segments.push(segment);
-        at = last + 1;
     }
     let data_keys = store.data_keys().await?;
     let keys = backup::write_keys(dir, key, &data_keys, size)?;
-    let leaves = merkle::leaves(store, size).await?;
     let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
-    let last = if size > 0 { read_range(store, size, size).await?.pop() } else { None };
+    if last.is_none() && size > 0 {
+        last = read_range(store, size, size).await?.pop();
+    }
     let manifest = Manifest {
         format: backup::FORMAT.to_owned(),
         version: backup::VERSION,
