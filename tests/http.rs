@@ -76,6 +76,8 @@ async fn spawn_app(db: &TestDb) -> App {
         risk_worker: true,
         providers: None,
         ops: None,
+        audit_key_file: dir.path().join("audit-ed25519.pem"),
+        audit_heads_file: Some(dir.path().join("audit-heads.jsonl")),
     };
     let app = api::startup::Application::build(config).await.expect("the application builds");
     let base = format!("http://{}", app.local_addr().unwrap());

@@ -39,10 +39,14 @@ pub struct SignedHead {
     pub signature: String,
 }
 
-/// The audit key, made (mode 0600) when its file is missing.
+/// The audit key (`CAIRN_AUDIT_KEY_FILE`), made (mode 0600) when its file is missing.
 pub fn key() -> anyhow::Result<SigningKey> {
-    let path = crate::config::audit_key_file();
-    let pem = crate::http::auth::token::signing_key_file(&path)?;
+    key_at(&crate::config::audit_key_file())
+}
+
+/// The audit key in `path`, made (mode 0600) when the file is missing.
+pub fn key_at(path: &std::path::Path) -> anyhow::Result<SigningKey> {
+    let pem = crate::http::auth::token::signing_key_file(path)?;
     SigningKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: not an Ed25519 PKCS#8 key: {e}", path.display()))
 }
 

@@ -132,6 +132,10 @@ pub struct Config {
     pub providers: Option<PathBuf>,
     /// The ops settings' file: when set, `serve` runs the day's phases (`workers::ops`).
     pub ops: Option<PathBuf>,
+    /// The audit key that signs tree heads, and the file each head is appended to (none: the
+    /// heads go to NATS and `GET /v1/audit/heads` only).
+    pub audit_key_file: PathBuf,
+    pub audit_heads_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -151,6 +155,8 @@ impl Config {
             risk_worker: true,
             providers: std::env::var_os("CAIRN_PROVIDERS").filter(|p| !p.is_empty()).map(PathBuf::from),
             ops: std::env::var_os("CAIRN_OPS").filter(|p| !p.is_empty()).map(PathBuf::from),
+            audit_key_file: audit_key_file(),
+            audit_heads_file: Some(audit_heads_file()),
         })
     }
 }

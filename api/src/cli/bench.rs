@@ -309,6 +309,8 @@ impl BenchServer {
             risk_worker: false,
             providers: None,
             ops: None,
+            audit_key_file: keys_dir.path().join("audit.pem"),
+            audit_heads_file: None,
         };
         let app = api::startup::Application::build_on(store.clone(), config).await?;
         let state = app.state().clone();
