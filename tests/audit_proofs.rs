@@ -193,7 +193,7 @@ async fn serve_publishes_signed_heads_after_commits_to_its_witnesses() {
     assert_eq!((&last["root"], &last["public_key"]), (&expected["root"], &expected["public_key"]));
     let verified = cli(&["verify", "--heads", heads_file.to_str().unwrap()]);
     assert!(verified.starts_with("ok ") && verified.contains("signed head(s) hold"), "{verified}");
-    // Auditors read them over HTTP; a client may not.
+    // Auditors read them over HTTP (the role matrix in tests/http.rs checks who may not).
     let token = common::login(&base, "ida@audit.test", "correct horse battery staple").await;
     let answer: Value = reqwest::Client::new()
         .get(format!("{base}/v1/audit/heads"))

@@ -16,24 +16,50 @@ const LEDGER: &str = "trade_date,account,account_type,action,symbol,quantity,pri
     2025-01-06,Brokerage,taxable,deposit,,1,100000,0,\n\
     2025-01-07,Brokerage,taxable,buy,VTI,10,250,0,\n";
 
+/// Two fresh stores, a primary holding smith's ledger and an empty follower, with the CLI's
+/// environment naming a JetStream stream of their own.
+struct Pair {
+    primary: common::TestDb,
+    follower: common::TestDb,
+    dir: tempfile::TempDir,
+    stream: String,
+    env: Vec<(String, String)>,
+}
+
+impl Pair {
+    async fn new(name: &str) -> Self {
+        let (primary, follower) = (sqlite().await, sqlite().await);
+        let dir = tempfile::tempdir().unwrap();
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let stream = format!("CAIRN_{}_{id}", name.to_ascii_uppercase());
+        let mut env = server_env(dir.path());
+        env.push(("CAIRN_NATS_STREAM".into(), stream.clone()));
+        env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), format!("cairn{name}_{id}.events")));
+        let csv = dir.path().join("ledger.csv");
+        std::fs::write(&csv, LEDGER).unwrap();
+        run_with_input(&primary.url, &env, &["ledger", "import", csv.to_str().unwrap(), "--household", "smith"], "");
+        Self { primary, follower, dir, stream, env }
+    }
+
+    /// Deletes the stream and the stores.
+    async fn remove(self, nats: &str) {
+        let js = async_nats::jetstream::new(async_nats::connect(nats).await.unwrap());
+        js.delete_stream(&self.stream).await.unwrap();
+        drop(self.dir);
+        self.primary.remove().await;
+        self.follower.remove().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_nothing_is_lost() {
     let Ok(nats) = std::env::var("CAIRN_TEST_NATS_URL") else {
         common::skipped("replicate and promote", "CAIRN_TEST_NATS_URL");
         return;
     };
-    let primary = sqlite().await;
-    let follower = sqlite().await;
-    let dir = tempfile::tempdir().unwrap();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let (stream, prefix) = (format!("CAIRN_REPLICA_{id}"), format!("cairnreplica_{id}.events"));
-    let mut env = server_env(dir.path());
-    env.push(("CAIRN_NATS_STREAM".into(), stream.clone()));
-    env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), prefix));
-    let cli = |url: &str, args: &[&str]| run_with_input(url, &env, args, "");
-    let csv = dir.path().join("ledger.csv");
-    std::fs::write(&csv, LEDGER).unwrap();
-    cli(&primary.url, &["ledger", "import", csv.to_str().unwrap(), "--household", "smith"]);
+    let pair = Pair::new("replica").await;
+    let (primary, follower, env) = (&pair.primary, &pair.follower, &pair.env);
+    let cli = |url: &str, args: &[&str]| run_with_input(url, env, args, "");
     cli(&primary.url, &["relay", "--nats-url", &nats, "--once"]);
     let replicate = |extra: &[&str]| {
         json(&cli(&primary.url, &[&["replicate", "--from-nats", &nats, "--to", &follower.url][..], extra].concat()))
@@ -97,10 +123,8 @@ async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_not
     cli(&follower.url, &["ledger", "member", "--household", "smith", "--name", "Cy"]);
     let tail = cli(&follower.url, &["events", "tail", "--stream", "replica-promotions"]);
     assert!(tail.contains("ReplicaPromoted"), "{tail}");
-    let js = async_nats::jetstream::new(client);
-    js.delete_stream(&stream).await.unwrap();
-    primary.remove().await;
-    follower.remove().await;
+    drop(client);
+    pair.remove(&nats).await;
 }
 
 /// The primary (`serve`, relaying to NATS and publishing signed heads) is killed with SIGKILL
@@ -112,18 +136,9 @@ async fn a_caught_up_follower_promoted_after_the_primary_is_killed_has_every_ack
         common::skipped("failover after the primary is killed", "CAIRN_TEST_NATS_URL");
         return;
     };
-    let primary = sqlite().await;
-    let follower = sqlite().await;
-    let dir = tempfile::tempdir().unwrap();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let (stream, prefix) = (format!("CAIRN_FAILOVER_{id}"), format!("cairnfailover_{id}.events"));
-    let mut env = server_env(dir.path());
-    env.push(("CAIRN_NATS_STREAM".into(), stream.clone()));
-    env.push(("CAIRN_NATS_SUBJECT_PREFIX".into(), prefix));
-    let cli = |url: &str, args: &[&str]| run_with_input(url, &env, args, "");
-    let csv = dir.path().join("ledger.csv");
-    std::fs::write(&csv, LEDGER).unwrap();
-    cli(&primary.url, &["ledger", "import", csv.to_str().unwrap(), "--household", "smith"]);
+    let pair = Pair::new("failover").await;
+    let (primary, follower, env) = (&pair.primary, &pair.follower, &pair.env);
+    let cli = |url: &str, args: &[&str]| run_with_input(url, env, args, "");
     let mut serve_env = env.clone();
     serve_env.push(("CAIRN_NATS_URL".into(), nats.clone()));
     let (server, _base) = common::serve(&primary.url, serve_env);
@@ -171,8 +186,5 @@ async fn a_caught_up_follower_promoted_after_the_primary_is_killed_has_every_ack
             .collect()
     };
     assert_eq!(events(&follower.url), events(&primary.url));
-    let js = async_nats::jetstream::new(async_nats::connect(&nats).await.unwrap());
-    js.delete_stream(&stream).await.unwrap();
-    primary.remove().await;
-    follower.remove().await;
+    pair.remove(&nats).await;
 }

@@ -15,7 +15,7 @@
 //! decoded events' positions against the manifest. A flipped byte anywhere is an error naming
 //! the file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -324,11 +324,6 @@ impl Manifest {
     pub fn files(&self) -> Vec<&FileEntry> {
         self.segments.iter().map(|s| &s.entry).chain(std::iter::once(&self.keys)).collect()
     }
-}
-
-/// The path of the folder's manifest.
-pub fn manifest_path(dir: &Path) -> PathBuf {
-    dir.join(MANIFEST)
 }
 
 #[cfg(test)]

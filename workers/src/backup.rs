@@ -32,15 +32,17 @@ async fn read_range(store: &Store, from: u64, to: u64) -> anyhow::Result<Vec<Sto
     Ok(events)
 }
 
-/// Each read model's digest at `size`, when every one of them can be brought exactly there
-/// (none when one already stands beyond it).
-async fn digests(store: &Store, db: &Db, size: u64) -> anyhow::Result<BTreeMap<String, String>> {
+/// Each read model in `db` caught up from `store` (up to `until` when given) and its digest;
+/// none when one already stands beyond `until`.
+pub async fn digests(store: &Store, db: &Db, until: Option<u64>) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for p in projections::all() {
         let mut runner = Runner::open(db.clone(), p).await?;
-        runner.catch_up(&mut Source::Store { store: store.clone(), until: Some(size) }, &mut |_| {}).await?;
-        if runner.status(None).await?.checkpoint != size {
-            return Ok(BTreeMap::new());
+        runner.catch_up(&mut Source::Store { store: store.clone(), until }, &mut |_| {}).await?;
+        if let Some(size) = until {
+            if runner.status(None).await?.checkpoint != size {
+                return Ok(BTreeMap::new());
+            }
         }
         out.insert(runner.name().to_owned(), runner.digest().await?.1);
     }
@@ -137,7 +139,7 @@ pub async fn create(
         keys,
         key_count: data_keys.len() as u64,
         digests: match db {
-            Some(db) => digests(store, db, size).await?,
+            Some(db) => digests(store, db, Some(size)).await?,
             None => BTreeMap::new(),
         },
         mac: String::new(),

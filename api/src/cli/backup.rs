@@ -2,13 +2,7 @@
 //! segments with a manifest (`event_store::backup`), checked in full, and written back into an
 //! empty store of either backend, whole or up to an instant or a position.
 //!
-//! - `create` reads the log up to its head as it stands when the command starts (the log is
-//!   append-only, so that prefix is a consistent snapshot while `serve` goes on writing), in
-//!   segments of [`backup::SEGMENT_EVENTS`]; a folder that already holds a backup gets only the
-//!   events after its head (an incremental backup), once the log is shown still to hold the
-//!   backed-up head's event unchanged. The data keys are copied whole each time. The manifest
-//!   carries the Merkle root and the audit key's signed head over the same log, and the read
-//!   models' digests when they stand at that head.
+//! - `create`: [`workers::backup::create`] (shared with the ops `backup` task).
 //! - `verify` checks the manifest's MAC, every file's size, SHA-256 and seal, restores the log
 //!   into a scratch SQLite store (every chain link and hash checked on the way), recomputes the
 //!   Merkle root against the manifest and the signed head's signature, rebuilds the read models
@@ -24,8 +18,6 @@ use anyhow::{bail, Context as _};
 use clap::Subcommand;
 use event_store::backup::{self, BackupKey, Manifest};
 use event_store::{EventStore as _, Restorer, Store, StoredEvent};
-use projections::runner::Runner;
-use projections::source::Source;
 use projections::Db;
 
 use super::outln;
@@ -174,14 +166,7 @@ async fn scratch() -> anyhow::Result<(tempfile::TempDir, Store, String)> {
 /// Rebuilds every read model of `store` (whose read models live at `url`) and returns their
 /// digests.
 async fn rebuild(store: &Store, url: &str) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    let db = Db::open(url, true).await?;
-    let mut out = std::collections::BTreeMap::new();
-    for p in projections::all() {
-        let mut runner = Runner::open(db.clone(), p).await?;
-        runner.catch_up(&mut Source::store(store.clone()), &mut |_| {}).await?;
-        out.insert(runner.name().to_owned(), runner.digest().await?.1);
-    }
-    Ok(out)
+    workers::backup::digests(store, &Db::open(url, true).await?, None).await
 }
 
 pub(crate) async fn verify(dir: &Path, key: &BackupKey) -> anyhow::Result<serde_json::Value> {
