@@ -143,7 +143,8 @@ async fn an_auditor_proves_an_event_and_that_the_log_extends_a_kept_head_without
 
 /// `serve` issues a signed head after commits (at most one a second) to its witnesses: the heads
 /// file that `cairn verify --heads` reads, the NATS subject `cairn.audit.heads`, and
-/// `GET /v1/audit/heads` for auditors; each head's root is the log's.
+/// `GET /v1/audit/heads` for auditors; each head's root is the log's. Restarted over a log that was
+/// truncated meanwhile, it signs nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_publishes_signed_heads_after_commits_to_its_witnesses() {
     use futures::StreamExt as _;
@@ -223,5 +224,26 @@ async fn serve_publishes_signed_heads_after_commits_to_its_witnesses() {
         assert_eq!(mine["root"], expected["root"]);
     }
     drop(server);
+    // Whoever can write the database deletes the last event while the server is down: the
+    // restarted server does not sign the shorter log (it would extend no head it issued).
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(&format!(
+            "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE global_position = {size};"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+    let (child, _) = common::serve(&db.url, env.clone());
+    let server = common::Kill(child);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    drop(server);
+    let text = std::fs::read_to_string(&heads_file).unwrap();
+    let sizes: Vec<u64> = text.lines().map(|l| json(l)["size"].as_u64().unwrap()).collect();
+    assert_eq!(sizes.last(), Some(&size), "no head of the truncated log: {sizes:?}");
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "heads never shrink: {sizes:?}");
     db.remove().await;
 }

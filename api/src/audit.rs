@@ -3,8 +3,9 @@
 //! second), a head over the whole log, kept by witnesses outside the database: appended to the
 //! heads file (`CAIRN_AUDIT_HEADS_FILE`, one JSON per line, what `cairn verify --heads` reads),
 //! published on the NATS subject `cairn.audit.heads` when the relay's server is set, and kept in
-//! memory for `GET /v1/audit/heads`. The tree grows with each event ([`merkle::Frontier`]), so a
-//! head costs the new events' hashes, not the log's.
+//! memory for `GET /v1/audit/heads`. The store keeps the tree's nodes beside the log
+//! (`Store::sync_tree`), so a head costs the new events' hashes, not the log's, even just after
+//! a restart.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::{Signer as _, SigningKey};
-use event_store::merkle::{Frontier, TreeHead};
+use event_store::merkle::{self, Hash, TreeHead};
 use event_store::{EventStore as _, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -96,10 +97,11 @@ pub struct Witnesses {
 
 /// Issues a head after commits, at most every [`EVERY`], until `stopping`.
 pub async fn publish(store: Store, key: SigningKey, witnesses: Witnesses, mut stopping: watch::Receiver<bool>) {
-    let mut tree = Frontier::default();
+    // After a restart, the last head this key signed into the file is the one to extend.
+    let mut issued = witnesses.file.as_deref().and_then(|f| last_signed(f, &key));
     let mut commits = store.commits();
     loop {
-        match issue(&store, &key, &mut tree, &witnesses).await {
+        match issue(&store, &key, &mut issued, &witnesses).await {
             Ok(()) => {}
             Err(e) => tracing::error!(error = %e, "signed tree head not issued"),
         }
@@ -117,27 +119,45 @@ pub async fn publish(store: Store, key: SigningKey, witnesses: Witnesses, mut st
     }
 }
 
-/// Brings the tree to the log's head and, when it grew, signs and hands out a head.
-async fn issue(store: &Store, key: &SigningKey, tree: &mut Frontier, w: &Witnesses) -> anyhow::Result<()> {
-    let head = store.head().await?.map_or(0, |h| h.position);
-    if head <= tree.size() && tree.size() > 0 {
+/// The size and root of the last head in the heads file `path`, when `key` signed it.
+fn last_signed(path: &std::path::Path, key: &SigningKey) -> Option<(u64, Hash)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let head: SignedHead = serde_json::from_str(text.lines().rev().find(|l| !l.trim().is_empty())?).ok()?;
+    if head.public_key != hex::encode(key.verifying_key().as_bytes()) {
+        return None;
+    }
+    Some((head.size, hex::decode(&head.root).ok()?.try_into().ok()?))
+}
+
+/// Brings the stored tree to the log's head and, when it grew, signs and hands out a head. It
+/// never signs a log that does not extend the last head it issued (one shorter, or whose
+/// consistency proof from that head fails): that log was truncated or rewritten under it.
+async fn issue(store: &Store, key: &SigningKey, issued: &mut Option<(u64, Hash)>, w: &Witnesses) -> anyhow::Result<()> {
+    let size = store.head().await?.map_or(0, |h| h.position);
+    if issued.is_some_and(|(last, _)| last == size) {
         return Ok(());
     }
-    while tree.size() < head {
-        let page = store.read_range(tree.size() + 1, head, 10_000).await?;
-        if page.is_empty() {
-            break;
-        }
-        for e in page {
-            let leaf = e
-                .hash
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("position {}: a hash of {} bytes", e.global_position, e.hash.len()))?;
-            tree.push(leaf);
+    store.sync_tree().await?;
+    let root = store.tree_root(size).await?;
+    if let Some((last, last_root)) = *issued {
+        let extends = last < size
+            && (last == 0
+                || merkle::verify_consistency(
+                    last,
+                    size,
+                    &last_root,
+                    &root,
+                    &store.tree_consistency_proof(last, size).await?,
+                )
+                .is_ok());
+        if !extends {
+            anyhow::bail!(
+                "the log of {size} events does not extend the head of {last} events issued before: it was truncated or rewritten; no head signed"
+            );
         }
     }
-    let signed = sign(key, &TreeHead { size: tree.size(), root: tree.root(), timestamp: chrono::Utc::now() });
+    *issued = Some((size, root));
+    let signed = sign(key, &TreeHead { size, root, timestamp: chrono::Utc::now() });
     let line = serde_json::to_string(&signed)?;
     if let Some(path) = &w.file {
         use std::io::Write as _;

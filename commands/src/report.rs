@@ -16,10 +16,7 @@ pub async fn record<S: EventStore>(
 ) -> Result<(StreamId, u64), CommandError> {
     let ReportEvent::ReportGenerated { position, tree_root, .. } = &mut event;
     if tree_root.is_none() {
-        let leaves = event_store::merkle::leaves(cx.store(), *position).await?;
-        if leaves.len() as u64 == *position {
-            *tree_root = Some(hex::encode(event_store::merkle::root(&leaves)));
-        }
+        *tree_root = Some(hex::encode(cx.store().tree_root(*position).await?));
     }
     let command_id = Uuid::now_v7();
     let stream = StreamId::new(format!("report-{command_id}"))?;

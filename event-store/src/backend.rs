@@ -64,6 +64,23 @@ impl Store {
     }
 }
 
+/// Runs `$body` with `$pool` bound to whichever pool `$store` holds.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite(s) => {
+                let $pool = s.pool();
+                $body
+            }
+            Store::Postgres(s) => {
+                let $pool = s.pool();
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_pool;
+
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
@@ -118,5 +135,8 @@ impl EventStore for Store {
     }
     fn metrics(&self) -> &Arc<StoreMetrics> {
         dispatch!(self, s => s.metrics())
+    }
+    async fn tree_root(&self, size: u64) -> Result<crate::merkle::Hash> {
+        Store::tree_root(self, size).await
     }
 }

@@ -1,10 +1,12 @@
 //! Throughput benchmarks behind `cairn bench`: appends (with latency percentiles and the
-//! ratio to a plain multi-row INSERT of the same rows) and decoding reads.
+//! ratio to a plain multi-row INSERT of the same rows), decoding reads, and the stored Merkle
+//! tree (roots and proofs, and appends while it is kept up).
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::append::build_rows;
@@ -197,4 +199,138 @@ async fn read_pass(store: &Store) -> Result<(u64, f64)> {
         read += page.len() as u64;
     }
     Ok((read, start.elapsed().as_secs_f64()))
+}
+
+/// What `cairn bench tree` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeReport {
+    pub backend: &'static str,
+    pub events: u64,
+    /// Filling the log with bare INSERTs (untimed work, shown for scale).
+    pub fill_seconds: f64,
+    /// The first [`Store::sync_tree`] over the whole log: every leaf read once, every node
+    /// stored.
+    pub sync_seconds: f64,
+    pub sync_events_per_sec: f64,
+    pub nodes: u64,
+    /// Each answer below syncs the tree first, as every caller does.
+    pub proofs: usize,
+    pub root_ms_p50: f64,
+    pub root_ms_p99: f64,
+    pub inclusion_ms_p50: f64,
+    pub inclusion_ms_p99: f64,
+    pub consistency_ms_p50: f64,
+    pub consistency_ms_p99: f64,
+    /// Appends of [`TREE_APPEND_EVENTS`] events in batches of 100, alone and while a task
+    /// syncs the tree every 100 ms (ten times as often as `serve`'s head publisher), best of
+    /// two rounds each, run alternately.
+    pub append_events_per_sec_alone: f64,
+    pub append_events_per_sec_with_tree: f64,
+    /// `with_tree / alone`: the target is at least 0.9.
+    pub append_ratio: f64,
+}
+
+/// Events appended in each round of the append comparison of [`tree`].
+pub const TREE_APPEND_EVENTS: usize = 50_000;
+
+/// Fills the log with `events` events (bare INSERTs of hashed rows, 10,000 at a time), syncs
+/// the stored tree over it, then times `proofs` roots, inclusion proofs and consistency proofs
+/// at pseudo-random sizes and positions, and appends with and without the tree kept up.
+pub async fn tree(store: &Store, events: usize, proofs: usize) -> Result<TreeReport> {
+    const FILL: usize = 10_000;
+    let started = Instant::now();
+    let stream = StreamId::new(format!("benchtree-{}", Uuid::now_v7().simple()))?;
+    let mut version = 0u64;
+    while (version as usize) < events {
+        let n = FILL.min(events - version as usize);
+        let head = store.head().await?;
+        let rows = build_rows(head.as_ref(), &stream, version, &bench_events(n, version as usize)?, Utc::now())?;
+        match store {
+            Store::Sqlite(s) => s.insert_unchecked(&stream, &rows).await?,
+            Store::Postgres(s) => s.insert_unchecked(&stream, &rows).await?,
+        }
+        version += n as u64;
+    }
+    let fill_seconds = started.elapsed().as_secs_f64();
+    let t = Instant::now();
+    store.sync_tree().await?;
+    let sync_seconds = t.elapsed().as_secs_f64();
+    let size = store.head().await?.map_or(0, |h| h.position);
+    // A fixed linear congruential sequence: the same positions on every run.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |below: u64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        1 + (state >> 33) % below.max(1)
+    };
+    let (mut roots, mut inclusions, mut consistencies) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..proofs {
+        let t = Instant::now();
+        std::hint::black_box(store.tree_root(next(size)).await?);
+        roots.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(store.tree_inclusion_proof(next(size), size).await?);
+        inclusions.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(store.tree_consistency_proof(next(size), size).await?);
+        consistencies.push(t.elapsed());
+    }
+    for v in [&mut roots, &mut inclusions, &mut consistencies] {
+        v.sort_unstable();
+    }
+    let (mut alone, mut with_tree) = (0f64, 0f64);
+    for round in 0..2 {
+        alone = alone.max(appends(store, round * 2, false).await?);
+        with_tree = with_tree.max(appends(store, round * 2 + 1, true).await?);
+    }
+    Ok(TreeReport {
+        backend: store.backend(),
+        events: size,
+        fill_seconds,
+        sync_seconds,
+        sync_events_per_sec: size as f64 / sync_seconds,
+        nodes: store.tree_nodes().await?,
+        proofs,
+        root_ms_p50: percentile_ms(&roots, 0.50),
+        root_ms_p99: percentile_ms(&roots, 0.99),
+        inclusion_ms_p50: percentile_ms(&inclusions, 0.50),
+        inclusion_ms_p99: percentile_ms(&inclusions, 0.99),
+        consistency_ms_p50: percentile_ms(&consistencies, 0.50),
+        consistency_ms_p99: percentile_ms(&consistencies, 0.99),
+        append_events_per_sec_alone: alone,
+        append_events_per_sec_with_tree: with_tree,
+        append_ratio: with_tree / alone,
+    })
+}
+
+/// Appends [`TREE_APPEND_EVENTS`] events in batches of 100 to a new stream (with a task syncing
+/// the tree every 100 ms when `with_tree`); returns events per second.
+async fn appends(store: &Store, round: usize, with_tree: bool) -> Result<f64> {
+    let stream = StreamId::new(format!("benchtree-append-{round}-{}", Uuid::now_v7().simple()))?;
+    let events = bench_events(TREE_APPEND_EVENTS, round * TREE_APPEND_EVENTS)?;
+    let (stop, stopped) = watch::channel(false);
+    let syncer = with_tree.then(|| {
+        let (store, mut stopped) = (store.clone(), stopped.clone());
+        tokio::spawn(async move {
+            loop {
+                store.sync_tree().await?;
+                tokio::select! {
+                    _ = stopped.changed() => return Ok::<_, StoreError>(()),
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        })
+    });
+    drop(stopped);
+    let start = Instant::now();
+    let mut version = 0;
+    for chunk in events.chunks(100) {
+        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) };
+        version = store.append(&stream, expected, chunk).await?.stream_version;
+    }
+    let rate = events.len() as f64 / start.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    if let Some(task) = syncer {
+        task.await.map_err(|e| StoreError::InvalidAppend(format!("bench tree syncer failed: {e}")))??;
+    }
+    Ok(rate)
 }

@@ -35,6 +35,7 @@ pub mod scratch;
 mod sql;
 mod sqlite;
 mod store;
+mod tree;
 
 pub use append::{StreamWrite, MAX_BATCH};
 pub use backend::Store;
@@ -51,3 +52,4 @@ pub use replica::ReplicaInfo;
 pub use restore::{KeyRecord, Restorer};
 pub use sqlite::{SqliteStore, CACHE_SIZE as SQLITE_CACHE_SIZE, SOFT_HEAP_LIMIT as SQLITE_SOFT_HEAP_LIMIT};
 pub use store::{EventStore, StoreMetrics, Subscription, Verification};
+pub use tree::{CHUNK as TREE_CHUNK, CHUNK_LEVEL as TREE_CHUNK_LEVEL};

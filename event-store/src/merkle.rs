@@ -43,8 +43,8 @@ pub fn empty_root() -> Hash {
 }
 
 /// The largest power of two smaller than `n` (n ≥ 2).
-fn split(n: usize) -> usize {
-    1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+pub(crate) fn split(n: u64) -> u64 {
+    1 << (u64::BITS - 1 - (n - 1).leading_zeros())
 }
 
 /// MTH over leaf hashes (RFC 6962 §2.1).
@@ -53,64 +53,89 @@ pub fn root(leaves: &[Hash]) -> Hash {
         0 => empty_root(),
         1 => leaves[0],
         n => {
-            let k = split(n);
+            let k = split(n as u64) as usize;
             node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
         }
+    }
+}
+
+/// Where the roots of a tree's ranges come from: its leaves in memory, or the nodes a store
+/// keeps beside its log. The proofs below ask only for the ranges RFC 6962's recursions visit:
+/// `lo..hi` where `lo` is a multiple of the largest power of two not above `hi - lo`.
+pub trait Ranges {
+    /// MTH of leaves `lo..hi`.
+    fn range_root(&self, lo: u64, hi: u64) -> Hash;
+}
+
+impl Ranges for [Hash] {
+    fn range_root(&self, lo: u64, hi: u64) -> Hash {
+        root(&self[lo as usize..hi as usize])
     }
 }
 
 /// The audit path of leaf `m` in the tree of `leaves` (RFC 6962 §2.1.1 PATH), leaf to root;
 /// `None` when `m` is not a leaf of it.
 pub fn inclusion_proof(leaves: &[Hash], m: usize) -> Option<Vec<Hash>> {
-    if m >= leaves.len() {
+    inclusion_proof_in(leaves, leaves.len() as u64, m as u64)
+}
+
+/// [`inclusion_proof`] of leaf `m` in the tree of the first `size` leaves of `tree`.
+pub fn inclusion_proof_in<T: Ranges + ?Sized>(tree: &T, size: u64, m: u64) -> Option<Vec<Hash>> {
+    if m >= size {
         return None;
     }
     let mut proof = Vec::new();
-    path(m, leaves, &mut proof);
+    path(tree, m, 0, size, &mut proof);
     Some(proof)
 }
 
-fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
-    let n = leaves.len();
+fn path<T: Ranges + ?Sized>(t: &T, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) {
+    let n = hi - lo;
     if n <= 1 {
         return;
     }
-    let k = split(n);
+    let k = lo + split(n);
     if m < k {
-        path(m, &leaves[..k], out);
-        out.push(root(&leaves[k..]));
+        path(t, m, lo, k, out);
+        out.push(t.range_root(k, hi));
     } else {
-        path(m - k, &leaves[k..], out);
-        out.push(root(&leaves[..k]));
+        path(t, m, k, hi, out);
+        out.push(t.range_root(lo, k));
     }
 }
 
 /// The proof that the tree of `leaves` extends its first `m` leaves (RFC 6962 §2.1.2 PROOF);
 /// `None` when `m` is 0 or larger than the tree. Empty when `m` is the whole tree.
 pub fn consistency_proof(leaves: &[Hash], m: usize) -> Option<Vec<Hash>> {
-    if m == 0 || m > leaves.len() {
+    consistency_proof_in(leaves, leaves.len() as u64, m as u64)
+}
+
+/// [`consistency_proof`] of the first `m` leaves of `tree` against its first `size`.
+pub fn consistency_proof_in<T: Ranges + ?Sized>(tree: &T, size: u64, m: u64) -> Option<Vec<Hash>> {
+    if m == 0 || m > size {
         return None;
     }
     let mut proof = Vec::new();
-    subproof(m, leaves, true, &mut proof);
+    subproof(tree, m, 0, size, true, &mut proof);
     Some(proof)
 }
 
-fn subproof(m: usize, leaves: &[Hash], whole: bool, out: &mut Vec<Hash>) {
-    let n = leaves.len();
+/// SUBPROOF(m, D[lo:hi], whole), with `m` counted from `lo`.
+fn subproof<T: Ranges + ?Sized>(t: &T, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash>) {
+    let n = hi - lo;
     if m == n {
         if !whole {
-            out.push(root(leaves));
+            out.push(t.range_root(lo, hi));
         }
         return;
     }
     let k = split(n);
     if m <= k {
-        subproof(m, &leaves[..k], whole, out);
-        out.push(root(&leaves[k..]));
+        subproof(t, m, lo, lo + k, whole, out);
+        out.push(t.range_root(lo + k, hi));
     } else {
-        subproof(m - k, &leaves[k..], false, out);
-        out.push(root(&leaves[..k]));
+        subproof(t, m - k, lo + k, hi, false, out);
+        out.push(t.range_root(lo, lo + k));
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use crate::backend::Store;
+use crate::backend::{on_pool, Store};
 use crate::error::Result;
 
 /// What the `replica` row says.
@@ -18,22 +18,6 @@ pub struct ReplicaInfo {
     /// The largest signed head seen published by the primary: its size and root (hex).
     pub head_size: u64,
     pub head_root: Option<String>,
-}
-
-/// Runs `$body` with `$pool` bound to whichever pool `$store` holds.
-macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite(s) => {
-                let $pool = s.pool();
-                $body
-            }
-            Store::Postgres(s) => {
-                let $pool = s.pool();
-                $body
-            }
-        }
-    };
 }
 
 impl Store {

@@ -143,6 +143,12 @@ impl SqliteStore {
         &self.inner.pool
     }
 
+    /// The in-process writers' queue, for this crate's other writes that must not interleave
+    /// with appends (the stored tree's nodes).
+    pub(crate) fn write_lock(&self) -> &Mutex<()> {
+        &self.inner.write_lock
+    }
+
     /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
     pub(crate) async fn insert_unchecked(&self, stream: &StreamId, rows: &[Row]) -> Result<()> {
         let mut tx = self.inner.pool.begin().await?;

@@ -88,6 +88,13 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         stream_by_stream(self, from)
     }
 
+    /// The Merkle root (RFC 6962 MTH, [`crate::merkle`]) of the log's first `size` events. This
+    /// default reads their hashes; [`crate::Store`] answers from the tree's nodes it keeps
+    /// beside the log.
+    fn tree_root(&self, size: u64) -> impl Future<Output = Result<crate::merkle::Hash>> + Send {
+        async move { Ok(crate::merkle::root(&crate::merkle::leaves(self, size).await?)) }
+    }
+
     /// Up to `limit` events from `from_position` on, in order.
     fn read_all(&self, from_position: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
         self.read_range(from_position, u64::MAX, limit)

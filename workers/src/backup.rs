@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use event_store::backup::{self, BackupHead, BackupKey, Manifest};
-use event_store::merkle::{self, TreeHead};
+use event_store::merkle::TreeHead;
 use event_store::{EventStore as _, Store, StoredEvent};
 use projections::runner::Runner;
 use projections::source::Source;
@@ -84,8 +84,6 @@ pub async fn create(
         segments.clone_from(&m.segments);
     }
     let from = earlier.as_ref().map_or(1, |m| m.head.size + 1);
-    // The tree's leaves: the backed-up events' hashes read back, the new ones as they pass.
-    let mut leaves = merkle::leaves(store, from - 1).await?;
     let (mut written, mut bytes, mut at) = (0u64, 0u64, from);
     let mut last: Option<StoredEvent> = None;
     // Each segment is sealed on the blocking pool while the next one is read.
@@ -93,14 +91,6 @@ pub async fn create(
     while at <= size {
         let end = (at + backup::SEGMENT_EVENTS as u64 - 1).min(size);
         let events = read_range(store, at, end).await?;
-        for e in &events {
-            let leaf = e
-                .hash
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("position {}: a hash of {} bytes", e.global_position, e.hash.len()))?;
-            leaves.push(leaf);
-        }
         written += events.len() as u64;
         last = events.last().cloned();
         if let Some(previous) = sealing.take() {
@@ -119,7 +109,8 @@ pub async fn create(
     }
     let data_keys = store.data_keys().await?;
     let keys = backup::write_keys(dir, key, &data_keys, size)?;
-    let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
+    // The root from the tree the store keeps beside the log: no second pass over old events.
+    let head = TreeHead { size, root: store.tree_root(size).await?, timestamp: chrono::Utc::now() };
     if last.is_none() && size > 0 {
         last = read_range(store, size, size).await?.pop();
     }

@@ -64,7 +64,8 @@ impl Cut {
 struct Restored {
     events: u64,
     last: Option<(u64, chrono::DateTime<chrono::Utc>)>,
-    leaves: Vec<event_store::merkle::Hash>,
+    /// The Merkle tree of the events restored (their root, in log₂ n hashes of memory).
+    tree: event_store::merkle::Frontier,
 }
 
 /// Writes the backup's events kept by `cut` after `target`'s head (whose own last event must be
@@ -81,7 +82,7 @@ async fn replay(
     let mut restorer = Restorer::new(target).await?;
     let skip = restorer.next_position() - 1;
     let mut chain = event_store::ChainVerifier::default();
-    let mut out = Restored { events: 0, last: None, leaves: Vec::new() };
+    let mut out = Restored { events: 0, last: None, tree: event_store::merkle::Frontier::default() };
     for segment in &m.segments {
         let file = &segment.entry.file;
         let events = backup::read_segment(dir, key, segment)?;
@@ -104,7 +105,7 @@ async fn replay(
                 .as_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("{file}: a hash of {} bytes", e.hash.len()))?;
-            out.leaves.push(leaf);
+            out.tree.push(leaf);
             out.last = Some((e.global_position, e.recorded_at));
             if e.global_position > skip {
                 kept.push(e);
@@ -125,14 +126,14 @@ async fn replay(
 }
 
 /// The backup's root checked against the leaves restored, and its signed head's signature.
-fn check_heads(m: &Manifest, leaves: &[event_store::merkle::Hash]) -> anyhow::Result<Vec<String>> {
-    let root = hex::encode(event_store::merkle::root(leaves));
-    if leaves.len() as u64 != m.head.size || root != m.head.root {
+fn check_heads(m: &Manifest, tree: &event_store::merkle::Frontier) -> anyhow::Result<Vec<String>> {
+    let root = hex::encode(tree.root());
+    if tree.size() != m.head.size || root != m.head.root {
         bail!(
             "manifest.json: the head ({} events, root {}) is not the log restored ({} events, root {root})",
             m.head.size,
             m.head.root,
-            leaves.len()
+            tree.size()
         );
     }
     let mut notes = Vec::new();
@@ -174,7 +175,7 @@ pub(crate) async fn verify(dir: &Path, key: &BackupKey) -> anyhow::Result<serde_
     let m = Manifest::read(dir, key)?.ok_or_else(|| anyhow::anyhow!("{}: no manifest.json", dir.display()))?;
     let (_scratch, store, url) = scratch().await?;
     let restored = replay(dir, key, &m, &store, Cut::All, false).await?;
-    let notes = check_heads(&m, &restored.leaves)?;
+    let notes = check_heads(&m, &restored.tree)?;
     let keys = backup::read_keys(dir, key, &m.keys)?;
     if keys.len() as u64 != m.key_count {
         bail!("{}: {} keys, the manifest says {}", m.keys.file, keys.len(), m.key_count);
@@ -250,7 +251,7 @@ pub(crate) async fn restore_with(
     }
     let restored = replay(dir, key, &m, &target, cut, dry_run).await?;
     if let Cut::All = cut {
-        check_heads(&m, &restored.leaves)?;
+        check_heads(&m, &restored.tree)?;
     }
     let mut digests = std::collections::BTreeMap::new();
     if !dry_run {
@@ -263,7 +264,7 @@ pub(crate) async fn restore_with(
         "events": restored.events,
         "to_position": restored.last.map(|(p, _)| p),
         "last_recorded_at": restored.last.map(|(_, t)| t),
-        "root": hex::encode(event_store::merkle::root(&restored.leaves)),
+        "root": hex::encode(restored.tree.root()),
         "digests": digests,
         "seconds": (seconds * 1000.0).round() / 1000.0,
     }))

@@ -3,8 +3,9 @@
 //! (Ed25519, `CAIRN_AUDIT_KEY_FILE`, kept outside the database); `check-proof` needs only the
 //! proof file and the public key, never the database.
 //!
-//! This slice reads the log's hashes to answer (linear in its length); the tree's nodes are not
-//! yet stored beside it.
+//! Heads and proofs come from the tree's nodes the store keeps beside the log
+//! (`Store::sync_tree`): a proof reads about log₂ n nodes and a few hundred leaf hashes.
+//! `verify --heads` alone reads every leaf, since it checks the log itself.
 
 use ed25519_dalek::{Verifier, VerifyingKey};
 use event_store::merkle::{self, Hash, TreeHead};
@@ -38,16 +39,15 @@ fn unhex(field: &str, s: &str) -> anyhow::Result<Hash> {
         .ok_or_else(|| anyhow::anyhow!("{field}: {s:?} is not 32 bytes of hex"))
 }
 
-/// The signed head of the log's first `size` events (all of them when `None`), and its leaves.
-pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<(SignedHead, Vec<Hash>)> {
+/// The signed head of the log's first `size` events (all of them when `None`).
+pub(crate) async fn head(store: &Store, size: Option<u64>) -> anyhow::Result<SignedHead> {
     let length = store.head().await?.map_or(0, |h| h.position);
     let size = size.unwrap_or(length);
     if size > length {
         anyhow::bail!("size: the log holds {length} events, not {size}");
     }
-    let leaves = merkle::leaves(store, size).await?;
-    let head = TreeHead { size, root: merkle::root(&leaves), timestamp: chrono::Utc::now() };
-    Ok((api::audit::sign(&api::audit::key()?, &head), leaves))
+    let head = TreeHead { size, root: store.tree_root(size).await?, timestamp: chrono::Utc::now() };
+    Ok(api::audit::sign(&api::audit::key()?, &head))
 }
 
 /// The audit key's public half (hex), when this machine has the audit key (never made here).
@@ -77,7 +77,7 @@ pub(crate) fn check_head(h: &SignedHead, public_key: &str) -> anyhow::Result<Tre
 
 /// `cairn audit prove`: the event at `position` and its inclusion proof against a signed head.
 pub(crate) async fn prove(store: &Store, position: u64, size: Option<u64>) -> anyhow::Result<InclusionFile> {
-    let (head, leaves) = head(store, size).await?;
+    let head = head(store, size).await?;
     if position == 0 || position > head.size {
         anyhow::bail!("position: {position} is not in a log of {} events", head.size);
     }
@@ -87,20 +87,20 @@ pub(crate) async fn prove(store: &Store, position: u64, size: Option<u64>) -> an
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("position: {position} not found"))?;
-    let proof = merkle::inclusion_proof(&leaves, (position - 1) as usize).unwrap_or_default();
+    let proof = store.tree_inclusion_proof(position, head.size).await?;
     Ok(InclusionFile { head, event, proof: proof.iter().map(hex::encode).collect() })
 }
 
 /// `cairn audit consistency`: the proof that the log's first `to` events extend its first `from`.
 pub(crate) async fn consistency(store: &Store, from: u64, to: Option<u64>) -> anyhow::Result<ConsistencyFile> {
-    let (head, leaves) = head(store, to).await?;
+    let head = head(store, to).await?;
     if from == 0 || from > head.size {
         anyhow::bail!("from_size: between 1 and {}", head.size);
     }
-    let proof = merkle::consistency_proof(&leaves, from as usize).unwrap_or_default();
+    let proof = store.tree_consistency_proof(from, head.size).await?;
     Ok(ConsistencyFile {
         from_size: from,
-        from_root: hex::encode(merkle::root(&leaves[..from as usize])),
+        from_root: hex::encode(store.tree_root(from).await?),
         head,
         proof: proof.iter().map(hex::encode).collect(),
     })

@@ -332,7 +332,7 @@ pub(crate) fn instant(s: &str, bound: queries::instant::Bound) -> anyhow::Result
 pub(crate) async fn audit(store: Store, url: &str, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
         AuditCmd::Head { size } => {
-            let (head, _) = super::proofs::head(&store, size).await?;
+            let head = super::proofs::head(&store, size).await?;
             Ok(outln!("{}", serde_json::to_string(&head)?)?)
         }
         AuditCmd::Prove { position, size } => {

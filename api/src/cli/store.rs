@@ -71,6 +71,17 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         households: usize,
     },
+    /// The Merkle tree kept beside the log: fill a log with --events events, time the first
+    /// sync of the stored tree over it, then --proofs roots, inclusion proofs and consistency
+    /// proofs at pseudo-random sizes and positions (p50/p99 ms beside the 1 ms target), and
+    /// appends with the tree kept up against appends without it (the ratio beside 0.9);
+    /// prints JSON.
+    Tree {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1_000)]
+        proofs: usize,
+    },
     /// Fill a store with household ledgers and daily bars (about --events events), then time
     /// rebuilding the read models from position 0 (events/s) and reading one household's
     /// positions and lots (p50/p99 latency); prints JSON.
@@ -180,14 +191,36 @@ pub(crate) async fn serve(store: Store, url: &str, bind: SocketAddr, relay: Opti
 }
 
 pub(crate) async fn relay(store: Store, config: RelayConfig, once: bool) -> anyhow::Result<()> {
-    let relay = Relay::connect(store, config).await?;
-    let stats = if once { relay.run_until_caught_up().await? } else { relay.run(shutdown_signal()).await? };
+    let mut keys = event_store::relay::KeyShipper::connect(&config).await?;
+    let relay = Relay::connect(store.clone(), config).await?;
+    let (stats, keys_shipped) = if once {
+        let stats = relay.run_until_caught_up().await?;
+        (stats, keys.ship(&store).await?)
+    } else {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let shipping = async {
+            let mut stopped = stopped;
+            keys.run(&store, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        };
+        let relaying = async {
+            let stats = relay.run(shutdown_signal()).await;
+            let _ = stop.send(true);
+            stats
+        };
+        let (stats, shipped) = tokio::join!(relaying, shipping);
+        shipped?;
+        (stats?, 0)
+    };
     outln!(
         "{}",
         serde_json::json!({
             "published": stats.published,
             "duplicates": stats.duplicates,
             "checkpoint": stats.checkpoint,
+            "keys_shipped": keys_shipped,
         })
     )?;
     Ok(())
@@ -311,6 +344,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 super::bench_market::quotes(&store, &scratch.url, quotes, symbols, subscribers, clients)
                     .await?
                     .to_string()
+            }
+            BenchCommand::Tree { events, proofs } => {
+                serde_json::to_string(&event_store::bench::tree(&store, events, proofs).await?)?
             }
             BenchCommand::Alerts { households, symbols } => {
                 super::bench_alerts::alerts(&store, &scratch.url, households, symbols).await?.to_string()
