@@ -1,7 +1,8 @@
 //! `cairn replicate` and `cairn promote` against a real NATS JetStream: a follower keeps an exact
 //! copy of the primary's log (same chain, same Merkle root), refuses writers, catches up on
 //! what was relayed since, and is promoted only when it is not behind the last signed head it
-//! saw the primary publish, unless forced, which records the loss.
+//! saw the primary publish, unless forced, which records the loss. The primary's data keys
+//! reach the follower too, erased ones erased.
 
 mod common;
 
@@ -45,6 +46,7 @@ impl Pair {
     async fn remove(self, nats: &str) {
         let js = async_nats::jetstream::new(async_nats::connect(nats).await.unwrap());
         js.delete_stream(&self.stream).await.unwrap();
+        let _ = js.delete_stream(format!("KV_{}_KEYS", self.stream)).await;
         drop(self.dir);
         self.primary.remove().await;
         self.follower.remove().await;
@@ -60,18 +62,35 @@ async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_not
     let pair = Pair::new("replica").await;
     let (primary, follower, env) = (&pair.primary, &pair.follower, &pair.env);
     let cli = |url: &str, args: &[&str]| run_with_input(url, env, args, "");
-    cli(&primary.url, &["relay", "--nats-url", &nats, "--once"]);
+    // Two clients with personal data under their own data keys; one is erased (its key
+    // destroyed).
+    let register = |name: &str, email: &str| {
+        let args =
+            ["user", "register", "--name", name, "--email", email, "--tax-id", "123-45-6789", "--household", "smith"];
+        json(&cli(&primary.url, &args))["user_id"].as_str().unwrap().to_owned()
+    };
+    let (kept, erased) = (register("Ana Diaz", "ana@example.com"), register("Bo Li", "bo@example.com"));
+    cli(&primary.url, &["user", "erase", "--user", &erased]);
+    let shipped = json(&cli(&primary.url, &["relay", "--nats-url", &nats, "--once"]));
+    assert!(shipped["keys_shipped"].as_u64() >= Some(2), "{shipped}");
     let replicate = |extra: &[&str]| {
         json(&cli(&primary.url, &[&["replicate", "--from-nats", &nats, "--to", &follower.url][..], extra].concat()))
     };
     let first = replicate(&[]);
     let size = json(&cli(&primary.url, &["audit", "head"]))["size"].as_u64().unwrap();
     assert_eq!((first["applied"].as_u64(), first["position"].as_u64()), (Some(size), Some(size)), "{first}");
+    assert!(first["keys_applied"].as_u64() >= Some(2), "{first}");
     assert_eq!(
         json(&cli(&follower.url, &["audit", "head"]))["root"],
         json(&cli(&primary.url, &["audit", "head"]))["root"]
     );
     assert!(cli(&follower.url, &["verify"]).starts_with(&format!("ok {size} events")));
+    // The follower reads the kept client's personal data with the primary's keys (and master
+    // key); the erased one stays erased.
+    let shown = json(&cli(&follower.url, &["user", "show", "--user", &kept]));
+    assert_eq!(shown["name"].as_str(), Some("Ana Diaz"), "{shown}");
+    let gone = json(&cli(&follower.url, &["user", "show", "--user", &erased]));
+    assert_eq!((gone["erased"].as_bool(), gone["name"].is_null()), (Some(true), true), "{gone}");
     // Read-only: a writing command is refused; reading works.
     let out = common::cairn()
         .args(["--database-url", &follower.url, "ledger", "member", "--household", "smith", "--name", "X"])

@@ -59,7 +59,9 @@ enum Command {
         nats_url: Option<String>,
     },
     /// Publish committed events, in order, to NATS JetStream (subject <prefix>.<category>,
-    /// header Nats-Msg-Id = event id), resuming from the checkpoint stored in the database.
+    /// header Nats-Msg-Id = event id), resuming from the checkpoint stored in the database; and
+    /// ship the wrapped data keys to the key-value bucket <stream>_KEYS (one entry per subject,
+    /// a destroyed key replacing its entry) for followers.
     Relay {
         /// NATS server URL.
         #[arg(long, env = "CAIRN_NATS_URL")]
@@ -162,8 +164,10 @@ enum Command {
     Backup(BackupCmd),
     /// Follow a primary: a store fed from the relay's JetStream stream that keeps an exact copy
     /// of the log (same positions, ids, instants and hashes; each event's chain link checked as
-    /// it is applied, stopping at a mismatch) and remembers the largest signed tree head the
-    /// primary published. Read-only (writing commands and `serve` refuse it) until promoted.
+    /// it is applied, stopping at a mismatch), the primary's wrapped data keys (from the bucket
+    /// <stream>_KEYS; a key destroyed there is destroyed here), and the largest signed tree head
+    /// the primary published. Read-only (writing commands and `serve` refuse it) until promoted;
+    /// promoted, it needs the primary's master key file to read what those keys protect.
     Replicate {
         /// The relay's NATS server.
         #[arg(long, value_name = "URL")]

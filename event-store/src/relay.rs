@@ -159,3 +159,87 @@ impl<S: EventStore> Relay<S> {
         Ok(())
     }
 }
+
+/// The JetStream key-value bucket the data keys are shipped to, beside the relay's stream.
+pub fn keys_bucket(config: &RelayConfig) -> String {
+    format!("{}_KEYS", config.stream_name)
+}
+
+/// A bucket key for a data key's subject (the subject's bytes in hex: bucket keys allow only
+/// letters, digits and `-/_=.`).
+pub fn key_name(subject: &str) -> String {
+    hex::encode(subject.as_bytes())
+}
+
+/// Ships the per-subject data keys (wrapped, as the key table holds them, as JSON
+/// [`crate::KeyRecord`]s) to the bucket [`keys_bucket`], one entry per subject with no history,
+/// so a follower (`cairn replicate`) holds the keys it needs once promoted. A destroyed key is
+/// shipped as a record without its key, which replaces the earlier value: the bucket keeps one
+/// revision per subject, so crypto-shredding reaches the bucket too (JetStream deletes the
+/// replaced message; how soon its bytes leave the disk is the NATS server's).
+#[derive(Debug)]
+pub struct KeyShipper {
+    kv: jetstream::kv::Store,
+    /// What this shipper has put, by subject: the wrapped key, or `None` once destroyed.
+    shipped: std::collections::HashMap<String, Option<Vec<u8>>>,
+}
+
+impl KeyShipper {
+    /// Connects and makes sure the bucket exists.
+    pub async fn connect(config: &RelayConfig) -> Result<Self, RelayError> {
+        let client = async_nats::connect(config.nats_url.as_str())
+            .await
+            .map_err(|e| RelayError::Nats(format!("cannot connect to {}: {e}", config.nats_url)))?;
+        let js = jetstream::new(client);
+        let bucket = keys_bucket(config);
+        // The bucket's stream as NATS's key-value convention (ADR-8) lays it out, made directly:
+        // the client's `create_key_value` first asks for account details that servers before
+        // 2.10 answer in a form it cannot read.
+        js.get_or_create_stream(jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some("cairn's wrapped per-subject data keys, for followers".into()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RelayError::Nats(format!("cannot create key-value bucket {bucket}: {e}")))?;
+        let kv = js
+            .get_key_value(&bucket)
+            .await
+            .map_err(|e| RelayError::Nats(format!("cannot open key-value bucket {bucket}: {e}")))?;
+        Ok(Self { kv, shipped: Default::default() })
+    }
+
+    /// Puts every key that changed since the last call (all of them on the first); returns how
+    /// many were put.
+    pub async fn ship(&mut self, store: &crate::Store) -> Result<usize, RelayError> {
+        let mut put = 0;
+        for record in store.data_keys().await? {
+            if self.shipped.get(&record.subject) == Some(&record.wrapped_key) {
+                continue;
+            }
+            let value = serde_json::to_vec(&record).map_err(nats_err)?;
+            self.kv.put(key_name(&record.subject), Bytes::from(value)).await.map_err(nats_err)?;
+            self.shipped.insert(record.subject, record.wrapped_key);
+            put += 1;
+        }
+        Ok(put)
+    }
+
+    /// Ships once a second until `shutdown` completes.
+    pub async fn run(&mut self, store: &crate::Store, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
+        tokio::pin!(shutdown);
+        loop {
+            self.ship(store).await?;
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = &mut shutdown => return Ok(()),
+            }
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! `cairn replicate` and `cairn promote`: a follower store fed from the relay's JetStream stream
 //! that keeps an exact copy of the log (the same positions, event ids, instants and hashes;
 //! every event's chain link checked as it is applied, stopping at a mismatch), read-only until
-//! it is promoted. While it follows it listens to the primary's signed heads
+//! it is promoted. It also takes the primary's wrapped data keys from the relay's key-value
+//! bucket (`event_store::relay::KeyShipper`): a key destroyed on the primary is destroyed here.
+//! While it follows it listens to the primary's signed heads
 //! (`cairn.audit.heads`) and remembers the largest one whose signature checks, so that a
 //! promotion refuses a follower that is behind an acknowledged head unless forced, which then
 //! records what was lost.
@@ -46,10 +48,16 @@ pub(crate) async fn replicate(
     let trusted = super::proofs::public_key()?;
     let client = async_nats::connect(nats_url).await.map_err(|e| anyhow::anyhow!("--from-nats {nats_url}: {e}"))?;
     let mut heads = client.subscribe(api::audit::SUBJECT).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let bucket = event_store::relay::keys_bucket(&event_store::RelayConfig {
+        stream_name: stream.to_owned(),
+        ..event_store::RelayConfig::new(nats_url)
+    });
+    let mut keys = None;
     let feed = NatsFeed::connect(nats_url, stream, subject_prefix).await?;
     let mut source = Source::Nats(Box::new(feed));
     let mut restorer = Restorer::new(&target).await?;
-    let mut applied = 0u64;
+    let (mut applied, mut keys_applied) = (0u64, 0u64);
     loop {
         let events = source.read(restorer.next_position(), BATCH).await?;
         if !events.is_empty() {
@@ -57,6 +65,22 @@ pub(crate) async fn replicate(
             applied += events.len() as u64;
             if follow {
                 tracing::info!(position = restorer.next_position() - 1, "replicated");
+            }
+        }
+        // The primary's data keys: the bucket's entries when it first appears, then each change.
+        if keys.is_none() {
+            if let Ok(kv) = js.get_key_value(&bucket).await {
+                let watch = kv.watch(">").await?;
+                keys_applied += key_snapshot(&kv, &target, &bucket).await?;
+                keys = Some((kv, watch));
+            }
+        }
+        if let Some((_, watch)) = keys.as_mut() {
+            while let Ok(Some(entry)) = tokio::time::timeout(Duration::from_millis(2), watch.next()).await {
+                let entry = entry?;
+                if entry.operation == async_nats::jetstream::kv::Operation::Put {
+                    keys_applied += apply_key(&target, &bucket, &entry.key, &entry.value).await?;
+                }
             }
         }
         // Heads published meanwhile.
@@ -68,6 +92,10 @@ pub(crate) async fn replicate(
             }
         }
         if events.is_empty() && !follow {
+            // Caught up: every key the primary had shipped by now.
+            if let Some((kv, _)) = &keys {
+                keys_applied += key_snapshot(kv, &target, &bucket).await?;
+            }
             break;
         }
         if events.is_empty() {
@@ -79,12 +107,37 @@ pub(crate) async fn replicate(
         "{}",
         serde_json::json!({
             "applied": applied,
+            "keys_applied": keys_applied,
             "position": restorer.next_position() - 1,
             "head_seen": replica.as_ref().map(|r| r.head_size),
             "source": replica.map(|r| r.source),
         })
     )?;
     Ok(())
+}
+
+/// Applies every entry of the key bucket; returns how many.
+async fn key_snapshot(kv: &async_nats::jetstream::kv::Store, target: &Store, bucket: &str) -> anyhow::Result<u64> {
+    let names: Vec<String> = kv.keys().await?.collect::<Vec<_>>().await.into_iter().collect::<Result<_, _>>()?;
+    let mut applied = 0;
+    for name in names {
+        if let Some(value) = kv.get(&name).await? {
+            applied += apply_key(target, bucket, &name, &value).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// Applies one shipped data key: stored when the follower has none for its subject, destroyed
+/// when the primary destroyed it.
+async fn apply_key(target: &Store, bucket: &str, name: &str, value: &[u8]) -> anyhow::Result<u64> {
+    let record: event_store::KeyRecord = serde_json::from_slice(value)
+        .map_err(|e| anyhow::anyhow!("{bucket}: entry {name}: not a data key record: {e}"))?;
+    target.restore_data_keys(std::slice::from_ref(&record)).await?;
+    if record.wrapped_key.is_none() {
+        target.destroy_data_key(&record.subject).await?;
+    }
+    Ok(1)
 }
 
 /// `cairn promote`: the follower becomes a primary.
@@ -103,8 +156,7 @@ pub(crate) async fn promote(store: &Store, force: bool) -> anyhow::Result<()> {
     }
     if lost == 0 {
         if let Some(root) = &replica.head_root {
-            let leaves = event_store::merkle::leaves(store, replica.head_size).await?;
-            if hex::encode(event_store::merkle::root(&leaves)) != *root {
+            if hex::encode(store.tree_root(replica.head_size).await?) != *root {
                 bail!(
                     "the follower's first {} events do not give the root of the head it saw: it holds another log",
                     replica.head_size
