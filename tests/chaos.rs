@@ -1,8 +1,10 @@
-//! Chaos: `kill -9` at random moments of an append (a ledger import), a backup, a restore and a
-//! read-model rebuild, on SQLite and PostgreSQL, `CAIRN_CHAOS_ROUNDS` times each (5 by default;
-//! the closing notes report 20). After each kill: nothing acknowledged is lost, nothing is
-//! duplicated, the chain verifies, a backup folder still verifies, a restore resumes to the
-//! source's exact root, and the read models come back to a rebuild's digests.
+//! Chaos: `kill -9` at random moments of an append (a ledger import), a backup, a restore, a
+//! read-model rebuild, and `serve` while its projectors catch up with an import, on SQLite and
+//! PostgreSQL, `CAIRN_CHAOS_ROUNDS` times each (5 by default; the closing notes report 20).
+//! After each kill: nothing acknowledged is lost, nothing is duplicated, the chain verifies, a
+//! backup folder still verifies, a restore resumes to the source's exact root, and the read
+//! models come back to a rebuild's digests. How many kills landed before the operation had
+//! finished is printed for each backend.
 
 mod common;
 
@@ -72,13 +74,22 @@ async fn kill_nine_at_random_moments_loses_nothing_acknowledged() {
         let f = file.to_str().unwrap();
         // Appends: each import is acknowledged (exit 0) or killed; a killed one left all of its
         // events (it had committed) or none, never part.
-        cli(&db.url, &["ledger", "import", f, "--household", "whole"]);
+        // Each kill comes at a random moment within the operation's own duration, timed once.
+        let timed = |args: &[&str]| {
+            let t = std::time::Instant::now();
+            cli(&db.url, args);
+            t.elapsed()
+        };
+        let import_time = timed(&["ledger", "import", f, "--household", "whole"]);
         let whole = streams(&db.url, &env)["ledger-whole"];
         let mut acknowledged = std::collections::BTreeMap::new();
+        // Kills that landed before the operation had finished, by operation.
+        let mut mid = std::collections::BTreeMap::<&str, usize>::new();
         for round in 0..rounds() {
             let household = format!("h{round}");
             let args = ["--database-url", &db.url, "ledger", "import", f, "--household", &household];
-            let done = kill_at_random(&env, &args, Duration::from_millis(1500));
+            let done = kill_at_random(&env, &args, import_time);
+            *mid.entry("import").or_default() += usize::from(!done);
             let counts = streams(&db.url, &env);
             let stream = format!("ledger-{household}");
             match (done, counts.get(&stream)) {
@@ -97,23 +108,29 @@ async fn kill_nine_at_random_moments_loses_nothing_acknowledged() {
         let backups = dir.path().join("backups");
         let b = backups.to_str().unwrap();
         cli(&db.url, &["backup", "create", "--to", b]);
+        cli(&db.url, &["ledger", "member", "--household", "h0", "--name", "A"]);
+        let backup_time = timed(&["backup", "create", "--to", b]);
         // Backups: a killed one leaves the folder's last backup whole.
         for round in 0..rounds() {
             cli(&db.url, &["ledger", "member", "--household", "h0", "--name", &format!("B{round}")]);
-            kill_at_random(
-                &env,
-                &["--database-url", &db.url, "backup", "create", "--to", b],
-                Duration::from_millis(400),
-            );
+            let done = kill_at_random(&env, &["--database-url", &db.url, "backup", "create", "--to", b], backup_time);
+            *mid.entry("backup").or_default() += usize::from(!done);
             let ok = json(&cli(&db.url, &["backup", "verify", b]));
             assert_eq!(ok["ok"].as_bool(), Some(true), "round {round}: {ok}");
         }
         cli(&db.url, &["backup", "create", "--to", b]);
         let head = json(&cli(&db.url, &["audit", "head"]));
+        let restore_time = {
+            let target = sqlite().await;
+            let t = timed(&["restore", b, "--to", &target.url]);
+            target.remove().await;
+            t
+        };
         // Restores: a killed one is resumed with --force to the source's exact root.
         for round in 0..rounds() {
             let target = sqlite().await;
-            kill_at_random(&env, &["restore", b, "--to", &target.url], Duration::from_millis(600));
+            let done = kill_at_random(&env, &["restore", b, "--to", &target.url], restore_time);
+            *mid.entry("restore").or_default() += usize::from(!done);
             let resumed = json(&cli(&db.url, &["restore", b, "--to", &target.url, "--force"]));
             assert_eq!(resumed["root"], head["root"], "round {round}: {resumed}");
             assert_eq!(json(&cli(&target.url, &["audit", "head"]))["root"], head["root"], "round {round}");
@@ -127,10 +144,31 @@ async fn kill_nine_at_random_moments_loses_nothing_acknowledged() {
                 .collect()
         };
         let before = digests(&db.url);
+        let rebuild_time = timed(&["projections", "rebuild"]);
         for round in 0..rounds() {
-            kill_at_random(&env, &["--database-url", &db.url, "projections", "rebuild"], Duration::from_millis(800));
+            let done = kill_at_random(&env, &["--database-url", &db.url, "projections", "rebuild"], rebuild_time);
+            *mid.entry("rebuild").or_default() += usize::from(!done);
             assert_eq!(digests(&db.url), before, "round {round}");
         }
+        // Serve killed while its projectors catch up with an import the CLI wrote: what they
+        // had applied, caught up the rest of the way, is exactly what a rebuild makes.
+        for round in 0..rounds() {
+            cli(&db.url, &["ledger", "import", f, "--household", &format!("s{round}")]);
+            let serve = ["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"];
+            let done = kill_at_random(&env, &serve, Duration::from_millis(2000));
+            assert!(!done, "serve does not stop by itself");
+            let caught_up = digests(&db.url);
+            cli(&db.url, &["projections", "rebuild"]);
+            assert_eq!(digests(&db.url), caught_up, "round {round}");
+        }
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "chaos on {}: {} rounds each; kills before the operation finished: {mid:?}; serve killed {} times",
+            db.url.split(':').next().unwrap_or_default(),
+            rounds(),
+            rounds()
+        );
         db.remove().await;
     }
 }
