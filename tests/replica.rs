@@ -110,15 +110,42 @@ async fn a_follower_copies_the_log_refuses_writers_and_is_promoted_only_when_not
     let head = cli(&primary.url, &["audit", "head"]);
     let mut child = common::cairn()
         .args(["--database-url", &primary.url, "replicate", "--from-nats", &nats, "--to", &follower.url, "--follow"])
+        .args(["--metrics", "127.0.0.1:0"])
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let metrics = {
+        use std::io::BufRead as _;
+        let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = lines
+            .map_while(Result::ok)
+            .find_map(|l| l.split("addr=").nth(1).map(|a| a.split_whitespace().next().unwrap_or_default().to_owned()))
+            .expect("replicate logs its metrics address");
+        format!("http://{addr}/metrics")
+    };
     let client = async_nats::connect(&nats).await.unwrap();
-    for _ in 0..20 {
+    let gauge = |text: &str, name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(&format!("{name} ")).map(str::to_owned)).unwrap_or_default()
+    };
+    let mut text = String::new();
+    for _ in 0..50 {
         client.publish("cairn.audit.heads", head.trim().to_owned().into()).await.unwrap();
         client.flush().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        if gauge(&text, "cairn_replica_behind_signed_head") == "1" {
+            break;
+        }
     }
+    // Its lag on /metrics: caught up with the stream, one event behind the signed head.
+    let head_size = json(&head)["size"].as_u64().unwrap();
+    assert_eq!(gauge(&text, "cairn_replica_position"), (head_size - 1).to_string(), "{text}");
+    assert_eq!(gauge(&text, "cairn_replica_lag_events"), "0", "{text}");
+    assert_eq!(gauge(&text, "cairn_replica_signed_head"), head_size.to_string(), "{text}");
+    assert_eq!(gauge(&text, "cairn_replica_behind_signed_head"), "1", "{text}");
+    assert!(gauge(&text, "cairn_replica_lag_seconds").parse::<f64>().unwrap() > 0.0, "{text}");
     child.kill().unwrap();
     child.wait().unwrap();
     let promote = |force: bool| {

@@ -180,6 +180,11 @@ enum Command {
         /// Keep following (otherwise stop once caught up).
         #[arg(long)]
         follow: bool,
+        /// Serve the follower's lag as Prometheus gauges on `GET /metrics` at this address
+        /// (`cairn_replica_position`, `_stream_head`, `_lag_events`, `_signed_head`,
+        /// `_behind_signed_head`, `_lag_seconds`); the address bound is logged (`addr=`).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<SocketAddr>,
     },
     /// Turn a caught-up follower (`--database-url`) into the primary. Refused when it holds
     /// fewer events than the last signed head it saw the primary publish (acknowledged events
@@ -346,9 +351,10 @@ async fn run(cli: Cli) -> ExitCode {
         };
         return report(cli::backup::restore(dir, to, cut, *dry_run, *force).await);
     }
-    if let Command::Replicate { from_nats, to, nats, follow } = &cli.command {
+    if let Command::Replicate { from_nats, to, nats, follow, metrics } = &cli.command {
         return report(
-            cli::replica::replicate(from_nats, &nats.nats_stream, &nats.nats_subject_prefix, to, *follow).await,
+            cli::replica::replicate(from_nats, &nats.nats_stream, &nats.nats_subject_prefix, to, *follow, *metrics)
+                .await,
         );
     }
     if let Command::Backup(BackupCmd::Verify { dir }) = &cli.command {

@@ -36,7 +36,7 @@ impl Source {
                 let head = store.head().await?.map_or(0, |h| h.position);
                 Ok(Some(until.map_or(head, |u| u.min(head))))
             }
-            Self::Nats(_) => Ok(None),
+            Self::Nats(feed) => Ok(feed.head()),
         }
     }
 
@@ -62,6 +62,9 @@ impl Source {
 /// (a message missing from the stream) is an error rather than a silent skip.
 pub struct NatsFeed {
     messages: consumer::pull::Ordered,
+    /// The position of the last event read, and how many messages the stream held after it
+    /// then (JetStream's pending count): the stream's head as last seen.
+    seen: Option<(u64, u64)>,
     /// How long `read` waits for the first message before reporting that there is none.
     pub idle: Duration,
 }
@@ -82,7 +85,13 @@ impl NatsFeed {
             .await
             .map_err(|e| nats(&e))?;
         let messages = consumer.messages().await.map_err(|e| nats(&e))?;
-        Ok(Self { messages, idle: Duration::from_millis(300) })
+        Ok(Self { messages, seen: None, idle: Duration::from_millis(300) })
+    }
+
+    /// The last position the stream held when a message was last read (that message's position
+    /// plus the messages pending after it); `None` before the first.
+    pub fn head(&self) -> Option<u64> {
+        self.seen.map(|(position, pending)| position + pending)
     }
 
     async fn read(&mut self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
@@ -95,6 +104,9 @@ impl NatsFeed {
             };
             let event = event_store::codec::from_wire(&next.payload)
                 .map_err(|problem| Error::Decode { position: 0, problem: format!("NATS message: {problem}") })?;
+            if let Ok(info) = next.info() {
+                self.seen = Some((event.global_position, info.pending));
+            }
             let expected = from + out.len() as u64;
             if event.global_position < expected {
                 continue; // already applied (or a copy republished by the relay)

@@ -24,13 +24,87 @@ fn source_name(nats_url: &str, stream: &str) -> String {
     format!("nats {nats_url} stream {stream}")
 }
 
-/// `cairn replicate --from-nats URL --to URL [--follow]`.
+/// How far the follower is behind, for `/metrics` (`--metrics ADDR`).
+#[derive(Debug, Default)]
+struct Lag {
+    position: u64,
+    /// The last position the stream held when last read.
+    stream_head: Option<u64>,
+    /// The largest signed head seen.
+    signed_head: u64,
+    /// When the last event applied was recorded on the primary.
+    recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Lag {
+    /// The Prometheus text exposition of these figures.
+    fn text(&self) -> String {
+        let waiting = self.stream_head.unwrap_or(self.position).saturating_sub(self.position);
+        let behind = self.signed_head.saturating_sub(self.position);
+        let seconds = match self.recorded_at {
+            Some(t) if waiting > 0 || behind > 0 => (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1e3,
+            _ => 0.0,
+        };
+        let gauges: [(&str, &str, String); 6] = [
+            ("cairn_replica_position", "The last position applied to the follower.", self.position.to_string()),
+            (
+                "cairn_replica_stream_head",
+                "The last position the relay's stream held when it was last read.",
+                self.stream_head.unwrap_or(self.position).to_string(),
+            ),
+            ("cairn_replica_lag_events", "Events in the relay's stream not yet applied.", waiting.to_string()),
+            (
+                "cairn_replica_signed_head",
+                "The size of the largest signed tree head seen published by the primary.",
+                self.signed_head.to_string(),
+            ),
+            (
+                "cairn_replica_behind_signed_head",
+                "Events in a signed head (acknowledged by the primary) not yet applied here.",
+                behind.to_string(),
+            ),
+            (
+                "cairn_replica_lag_seconds",
+                "Seconds since the last event applied was recorded on the primary while events wait (0 when caught up).",
+                format!("{seconds:.3}"),
+            ),
+        ];
+        gauges
+            .iter()
+            .map(|(name, help, v)| format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"))
+            .collect()
+    }
+}
+
+/// Serves `GET /metrics` with the follower's lag on `addr`; logs the address bound.
+async fn serve_lag(addr: std::net::SocketAddr, lag: std::sync::Arc<std::sync::Mutex<Lag>>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("--metrics {addr}: cannot listen: {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "replica metrics");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = lag.lock().map(|l| l.text()).unwrap_or_default();
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "replica metrics stopped");
+        }
+    });
+    Ok(())
+}
+
+/// `cairn replicate --from-nats URL --to URL [--follow] [--metrics ADDR]`.
 pub(crate) async fn replicate(
     nats_url: &str,
     stream: &str,
     subject_prefix: &str,
     to: &str,
     follow: bool,
+    metrics: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let target = Store::open(to).await.map_err(|e| anyhow::anyhow!("--to {to}: {e}"))?;
     let held = target.head().await?;
@@ -57,6 +131,15 @@ pub(crate) async fn replicate(
     let feed = NatsFeed::connect(nats_url, stream, subject_prefix).await?;
     let mut source = Source::Nats(Box::new(feed));
     let mut restorer = Restorer::new(&target).await?;
+    let lag = std::sync::Arc::new(std::sync::Mutex::new(Lag {
+        position: restorer.next_position() - 1,
+        signed_head: target.replica().await?.map_or(0, |r| r.head_size),
+        recorded_at: held.as_ref().map(|h| h.recorded_at),
+        ..Lag::default()
+    }));
+    if let Some(addr) = metrics {
+        serve_lag(addr, lag.clone()).await?;
+    }
     let (mut applied, mut keys_applied) = (0u64, 0u64);
     loop {
         let events = source.read(restorer.next_position(), BATCH).await?;
@@ -89,7 +172,16 @@ pub(crate) async fn replicate(
             let key = trusted.clone().unwrap_or_else(|| head.public_key.clone());
             if super::proofs::check_head(&head, &key).is_ok() {
                 target.note_head_seen(head.size, &head.root).await?;
+                if let Ok(mut l) = lag.lock() {
+                    l.signed_head = l.signed_head.max(head.size);
+                }
             }
+        }
+        let stream_head = source.head().await?;
+        if let Ok(mut l) = lag.lock() {
+            l.position = restorer.next_position() - 1;
+            l.stream_head = stream_head.or(l.stream_head);
+            l.recorded_at = events.last().map(|e| e.recorded_at).or(l.recorded_at);
         }
         if events.is_empty() && !follow {
             // Caught up: every key the primary had shipped by now.
