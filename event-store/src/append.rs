@@ -12,6 +12,11 @@ use crate::model::{AppendResult, ExpectedVersion, Head, NewEvent, StreamId};
 /// (100,000 trades and the adjustments they cause) must fit in one.
 pub const MAX_BATCH: usize = 1_000_000;
 
+/// The positions and chain hashes of rows (the Merkle tree's leaves).
+pub(crate) fn leaves(rows: &[Row]) -> impl Iterator<Item = (u64, crate::merkle::Hash)> + '_ {
+    rows.iter().map(|r| (r.global_position, r.hash.as_slice().try_into().unwrap_or([0; 32])))
+}
+
 /// A row ready to insert, its position and hash already decided.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -171,16 +176,16 @@ pub(crate) fn validate_writes(writes: &[StreamWrite<'_>]) -> Result<(), StoreErr
 
 /// Appends every write in order after `head`, in the caller's transaction: each stream's
 /// exact replay returns its original result, a wrong version is a conflict (and the caller
-/// rolls everything back). Returns the results and the new head position, if anything was
-/// written.
+/// rolls everything back). Returns the results and the positions and hashes written (the
+/// Merkle tree's new leaves), in order.
 pub(crate) async fn append_writes<T: WriteTx>(
     tx: &mut T,
     mut head: Option<Head>,
     writes: &[StreamWrite<'_>],
     now: DateTime<Utc>,
-) -> Result<(Vec<AppendResult>, Option<u64>), StoreError> {
+) -> Result<(Vec<AppendResult>, Vec<(u64, crate::merkle::Hash)>), StoreError> {
     let mut results = Vec::with_capacity(writes.len());
-    let mut written = None;
+    let mut written = Vec::new();
     for w in writes {
         // Where a failed statement leaves the transaction usable (SQLite), the ids are looked up
         // only when the version or an insert says something is off, as a single append does:
@@ -225,7 +230,7 @@ pub(crate) async fn append_writes<T: WriteTx>(
             stream_version: last.stream_version,
             idempotent_replay: false,
         });
-        written = Some(last.global_position);
+        written.extend(leaves(&rows));
         head = Some(Head {
             position: last.global_position,
             hash: last.hash.clone(),

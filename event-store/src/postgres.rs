@@ -43,6 +43,8 @@ struct Inner {
     commits: Arc<watch::Sender<u64>>,
     listener: Once,
     metrics: Arc<StoreMetrics>,
+    /// What this process knows of the stored Merkle tree.
+    tree: crate::tree::TreeCache,
 }
 
 /// How long the first connection to a server may take before the open fails.
@@ -82,6 +84,7 @@ impl PgStore {
                 commits: Arc::new(watch::Sender::new(0)),
                 listener: Once::new(),
                 metrics: Arc::default(),
+                tree: Default::default(),
             }),
         })
     }
@@ -89,6 +92,10 @@ impl PgStore {
     /// The connection pool, for the other tables of this crate (data keys).
     pub(crate) fn pool(&self) -> &PgPool {
         &self.inner.pool
+    }
+
+    pub(crate) fn tree_cache(&self) -> &crate::tree::TreeCache {
+        &self.inner.tree
     }
 
     /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
@@ -128,6 +135,7 @@ impl PgStore {
             return Err(e);
         }
         tx.commit().await?;
+        self.inner.tree.appended(crate::append::leaves(&rows));
         let last = rows.last().expect("validated batches are not empty");
         Ok(AppendResult {
             first_position: rows[0].global_position,
@@ -320,8 +328,9 @@ impl EventStore for PgStore {
         validate_writes(writes)?;
         let mut tx = self.inner.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
         let (head, _) = lock_and_read(&mut tx, writes[0].stream).await?;
-        let (results, _) = append_writes(&mut PgWrite(&mut tx), head, writes, Utc::now()).await?;
+        let (results, written) = append_writes(&mut PgWrite(&mut tx), head, writes, Utc::now()).await?;
         tx.commit().await?;
+        self.inner.tree.appended(written);
         for r in &results {
             self.inner.metrics.record_append(&Ok(*r));
         }

@@ -57,6 +57,8 @@ struct Inner {
     /// Ranges of a file's log are read here (none in memory: that database lives in the pool's
     /// one connection).
     bulk: Option<Arc<BulkReader>>,
+    /// What this process knows of the stored Merkle tree.
+    tree: crate::tree::TreeCache,
 }
 
 impl SqliteStore {
@@ -134,6 +136,7 @@ impl SqliteStore {
                 commits: watch::Sender::new(head),
                 metrics: Arc::default(),
                 bulk,
+                tree: Default::default(),
             }),
         })
     }
@@ -141,6 +144,10 @@ impl SqliteStore {
     /// The connection pool, for the other tables of this crate (data keys).
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.inner.pool
+    }
+
+    pub(crate) fn tree_cache(&self) -> &crate::tree::TreeCache {
+        &self.inner.tree
     }
 
     /// The in-process writers' queue, for this crate's other writes that must not interleave
@@ -186,6 +193,7 @@ impl SqliteStore {
         tx.commit().await?;
         let last = rows.last().expect("validated batches are not empty");
         self.inner.commits.send_replace(last.global_position);
+        self.inner.tree.appended(crate::append::leaves(&rows));
         Ok(AppendResult {
             first_position: rows[0].global_position,
             last_position: last.global_position,
@@ -331,9 +339,10 @@ impl EventStore for SqliteStore {
         let head = head_of(&mut tx).await?;
         let (results, written) = append_writes(&mut SqliteWrite(&mut tx), head, writes, Utc::now()).await?;
         tx.commit().await?;
-        if let Some(last) = written {
-            self.inner.commits.send_replace(last);
+        if let Some((last, _)) = written.last() {
+            self.inner.commits.send_replace(*last);
         }
+        self.inner.tree.appended(written);
         for r in &results {
             self.inner.metrics.record_append(&Ok(*r));
         }

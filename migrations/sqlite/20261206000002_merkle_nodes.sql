@@ -1,6 +1,6 @@
--- The Merkle tree's stored nodes (event_store::tree): the root of every perfect subtree of 256
+-- The Merkle tree's stored nodes (event_store::tree): the root of every perfect subtree of 64
 -- leaves or more over a prefix of the log, so a proof reads a few nodes and at most a few
--- hundred leaf hashes instead of the whole log. Derived from the log: deleting rows loses
+-- dozen leaf hashes instead of the whole log. Derived from the log: deleting rows loses
 -- nothing (the next sync rebuilds them), and a wrong row can only make a proof fail to verify.
 CREATE TABLE merkle_nodes (
     level INTEGER NOT NULL,   -- the subtree holds 2^level leaves

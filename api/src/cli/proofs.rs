@@ -4,7 +4,7 @@
 //! proof file and the public key, never the database.
 //!
 //! Heads and proofs come from the tree's nodes the store keeps beside the log
-//! (`Store::sync_tree`): a proof reads about log₂ n nodes and a few hundred leaf hashes.
+//! (`Store::sync_tree`): a proof reads about log₂ n nodes and a few dozen leaf hashes.
 //! `verify --heads` alone reads every leaf, since it checks the log itself.
 
 use ed25519_dalek::{Verifier, VerifyingKey};

@@ -74,7 +74,8 @@ pub(crate) enum BenchCommand {
     /// The Merkle tree kept beside the log: fill a log with --events events, time the first
     /// sync of the stored tree over it, then --proofs roots, inclusion proofs and consistency
     /// proofs at pseudo-random sizes and positions (p50/p99 ms beside the 1 ms target), and
-    /// appends with the tree kept up against appends without it (the ratio beside 0.9);
+    /// appends with the tree kept up (synced every second, as `serve` does, and every 100 ms)
+    /// against appends without it (the ratios beside 0.9);
     /// prints JSON.
     Tree {
         #[arg(long, default_value_t = 1_000_000)]
