@@ -95,6 +95,10 @@ pub struct ValuationHistory {
     loaded: BTreeSet<String>,
     dirty: BTreeSet<String>,
     dirty_symbols: BTreeSet<String>,
+    /// The earliest day of the closes absorbed since the last flush, by symbol.
+    moved_from: BTreeMap<String, NaiveDate>,
+    /// The last day of each household's stored history, as this projector last wrote it.
+    last_day: HashMap<String, NaiveDate>,
     upcasters: Upcasters,
 }
 
@@ -206,6 +210,8 @@ impl ValuationHistory {
             for (symbol, date, close) in chunk? {
                 self.load_closes(db, generation, &symbol).await?;
                 self.closes.insert(&symbol, date, close);
+                let from = self.moved_from.entry(symbol.clone()).or_insert(date);
+                *from = (*from).min(date);
                 if !self.dirty_symbols.contains(&symbol) {
                     self.dirty_symbols.insert(symbol);
                 }
@@ -238,7 +244,28 @@ impl ValuationHistory {
                 self.load_closes(db, generation, &symbol).await?;
             }
         }
-        let scopes: Vec<String> = todo.iter().cloned().collect();
+        // A household whose ledger did not change, and whose new closes all fall after the last
+        // day of its stored history, keeps its stored days (each day's row reads only the rows
+        // and closes up to that day): only the days after it are written.
+        let moved_from = std::mem::take(&mut self.moved_from);
+        // The stored last days, read once when this projector has not written them itself.
+        if !moved.is_empty() && todo.iter().any(|h| !changed.contains(h) && !self.last_day.contains_key(h)) {
+            for (household, day) in db.max_by_scope(&VALUE_HISTORY, generation, "date").await? {
+                if let Ok(day) = day.parse::<NaiveDate>() {
+                    self.last_day.entry(household).or_insert(day);
+                }
+            }
+        }
+        let after: HashMap<&str, NaiveDate> = todo
+            .iter()
+            .filter(|h| !changed.contains(*h))
+            .filter_map(|h| {
+                let last = *self.last_day.get(h)?;
+                let from = names_of(&self.ledgers[h]).iter().filter_map(|s| moved_from.get(s)).min().copied()?;
+                (from > last).then_some((h.as_str(), last))
+            })
+            .collect();
+        let scopes: Vec<String> = todo.iter().filter(|h| !after.contains_key(h.as_str())).cloned().collect();
         for table in Self::TABLES {
             db.delete_scopes(tx, table, generation, &scopes).await?;
         }
@@ -250,14 +277,21 @@ impl ValuationHistory {
         for group in households.chunks_mut(per_group) {
             // Each household's rows, and the snapshot of a ledger that changed.
             let computed = in_parallel(group, |(household, ledger)| {
-                let rows = replay_to_last_day(ledger, closes)
-                    .map_or_else(Vec::new, |r| history_rows(household, &r.history(closes, None)));
+                let days = replay_to_last_day(ledger, closes).map_or_else(Vec::new, |r| r.history(closes, None));
+                let last = days.last().map(|d| d.date);
+                let kept = after.get(household).copied();
+                let new = days.iter().position(|d| kept.is_none_or(|k| d.date > k)).unwrap_or(days.len());
+                let rows = history_rows(household, &days[new..]);
                 let snapshot = changed.contains(*household).then(|| rmp_serde::to_vec_named(ledger));
-                (rows, snapshot)
+                (rows, snapshot, last)
             });
             let mut rows: Vec<Row> = Vec::new();
-            for ((household, _), (history, snapshot)) in group.iter().zip(computed) {
+            for ((household, _), (history, snapshot, last)) in group.iter().zip(computed) {
                 rows.extend(history);
+                match last {
+                    Some(day) => self.last_day.insert((*household).to_owned(), day),
+                    None => self.last_day.remove(*household),
+                };
                 if let Some(bytes) = snapshot {
                     let bytes = bytes.map_err(|e| Error::Config(e.to_string()))?;
                     tx.save_state(Self::NAME, generation, household, &bytes).await?;
@@ -270,6 +304,7 @@ impl ValuationHistory {
             }
             let symbols: Vec<Row> = group
                 .iter()
+                .filter(|(household, _)| !after.contains_key(household))
                 .flat_map(|(household, ledger)| names_of(ledger).into_iter().map(move |s| row![household, s]))
                 .collect();
             db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
@@ -280,6 +315,7 @@ impl ValuationHistory {
         }
         tracing::debug!(
             households = todo.len(),
+            extended = after.len(),
             symbols = moved.len(),
             rows = written,
             ms = started.elapsed().as_millis() as u64,

@@ -292,6 +292,25 @@ impl Db {
         Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
     }
 
+    /// The largest value of `column` in each scope's rows (e.g. each household's last day), as
+    /// canonical text.
+    pub async fn max_by_scope(&self, table: &Table, generation: i64, column: &str) -> Result<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT {scope}, CAST(MAX({column}) AS TEXT) FROM {} GROUP BY {scope}",
+            table.physical(generation),
+            scope = table.scope
+        );
+        Ok(self
+            .fetch(&sql, &[])
+            .await?
+            .into_iter()
+            .filter_map(|mut r| {
+                let max = r.pop().flatten()?;
+                Some((r.pop().flatten()?, max))
+            })
+            .collect())
+    }
+
     /// The distinct scopes of rows where `column = value` (e.g. the households holding a symbol).
     pub async fn scopes_where(&self, table: &Table, generation: i64, column: &str, value: &str) -> Result<Vec<String>> {
         let sql = format!(

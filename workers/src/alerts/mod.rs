@@ -97,8 +97,17 @@ pub async fn evaluate_all(
     let started = std::time::Instant::now();
     let head = cx.store().head().await.map_err(CommandError::from)?.map_or(0, |h| h.position);
     let mut position = u64::MAX;
+    const READ: [&str; 3] = ["holdings", "prices", "valuation_history"];
+    // Caught up side by side (as `serve`'s projectors run), so one's writes overlap another's
+    // work; then each is pinned in order below, already caught up.
+    let caught = futures::future::join_all(READ.map(|name| {
+        let mut reader = Reader::with_db(cx.store().clone(), db.clone());
+        async move { reader.at_least(name, head, follower).await.map(|_| ()) }
+    }))
+    .await;
+    caught.into_iter().collect::<Result<Vec<()>, _>>()?;
     let mut reader = Reader::with_db(cx.store().clone(), db.clone());
-    for name in ["holdings", "prices", "valuation_history"] {
+    for name in READ {
         position = position.min(reader.at_least(name, head, follower).await?.checkpoint);
     }
     let snapshot_db = reader.db.clone();
