@@ -8,12 +8,15 @@
 //!   complete up to the same prefix, a multiple of [`CHUNK`], and each sync step commits whole
 //!   levels at once, so that holds at every commit.
 //! - [`Store::sync_tree`] extends the nodes to the log's last whole chunk, 65,536 leaves per
-//!   transaction. `serve`'s head publisher runs it after commits and every root or proof here
-//!   runs it first; appends never wait for it.
+//!   transaction. `serve`'s head publisher runs it after commits; a root or proof runs it first
+//!   when the nodes this process knows of stop short. Appends never wait for it, and a sync
+//!   takes the leaves this process just appended from memory instead of reading them back.
+//! - A root or proof is planned first (which nodes and chunks it reads), then read in one
+//!   statement (on PostgreSQL a prepared one, by key).
 //! - The rows are derived. A sync that has chunks to add first checks the last stored chunk
 //!   against the log's leaves, and starts over when they differ or the log is shorter than the
-//!   tree (a log rewritten or truncated under it). A stale row could only make a proof fail to verify, never make a
-//!   false one hold: checking a proof needs nothing but the signed head.
+//!   tree (a log rewritten or truncated under it). A stale row could only make a proof fail to
+//!   verify, never make a false one hold: checking a proof needs nothing but the signed head.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};

@@ -17,10 +17,13 @@
 //! A household's last day is the later of its last row and the last close of a symbol it
 //! names: the history runs as far as its data does (a reader extends it to a later day by
 //! carrying the last value forward, since nothing moved it). A household's rows are computed
-//! from its whole ledger, as every projector here does: a new row or a corrected one, or a new
-//! or revised close of a symbol it names, recomputes them all (one lot-engine run, then one
-//! pass over the days per scope). The states (each household's ledger, each symbol's closes)
-//! are saved beside the rows in the same transaction, so a restarted runner carries on.
+//! from its whole ledger, as every projector here does: a new row or a corrected one, or a
+//! revised close of a symbol it names, recomputes them all (one lot-engine run, then one pass
+//! over the days per scope). A new day's closes, all after a household's stored last day with
+//! its ledger unchanged, write only the days after it: a day's row reads only the rows and
+//! closes up to that day, so the stored ones stand (the daily price run writes a row per
+//! household, not its whole history). The states (each household's ledger, each symbol's
+//! closes) are saved beside the rows in the same transaction, so a restarted runner carries on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
