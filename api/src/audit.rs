@@ -151,8 +151,11 @@ async fn issue(store: &Store, key: &SigningKey, issued: &mut Option<(u64, Hash)>
                 )
                 .is_ok());
         if !extends {
+            let file = w.file.as_ref().map_or(String::new(), |f| format!(" (the last line of {})", f.display()));
             anyhow::bail!(
-                "the log of {size} events does not extend the head of {last} events issued before: it was truncated or rewritten; no head signed"
+                "the log of {size} events does not extend the head of {last} events signed before{file}: it was \
+                 truncated or rewritten, so no head is signed. If this store is meant to be a new log (a new \
+                 database, or a restore to an earlier instant), keep that heads file and start a new one"
             );
         }
     }
