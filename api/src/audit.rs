@@ -137,7 +137,6 @@ async fn issue(store: &Store, key: &SigningKey, issued: &mut Option<(u64, Hash)>
     if issued.is_some_and(|(last, _)| last == size) {
         return Ok(());
     }
-    store.sync_tree().await?;
     let root = store.tree_root(size).await?;
     if let Some((last, last_root)) = *issued {
         let extends = last < size
