@@ -394,3 +394,56 @@ async fn a_portfolios_own_drift_threshold_is_its_band() {
         db.remove().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_commit_raises_its_holders_alerts_live_on_their_stream() {
+    for db in all_backends("live alerts").await {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = server_env(dir.path());
+        // No scheduled task runs: whatever is raised is raised by the live evaluation.
+        let tasks = workers::ops::TASKS.iter().map(|t| format!("{:?}", t.name)).collect::<Vec<_>>().join(", ");
+        let ops = dir.path().join("ops.toml");
+        std::fs::write(&ops, format!("[ops]\nskip = [{tasks}]\n")).unwrap();
+        env.push(("CAIRN_OPS".into(), ops.display().to_string()));
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        smith_holds_vti(&cli, dir.path());
+        register(&db.url, &env, "Bo Smith", "bo@smith.test", "smith", "correct horse battery staple");
+        let (child, base) = common::serve(&db.url, env.clone());
+        let _server = common::Kill(child);
+        let bo = common::login(&base, "bo@smith.test", "correct horse battery staple").await;
+        let http = reqwest::Client::new();
+        let mut stream = http.get(format!("{base}/v1/households/smith/stream")).bearer_auth(&bo).send().await.unwrap();
+        assert_eq!(stream.headers()["content-type"], "text/event-stream");
+        let metrics = || async { http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
+        let figure = |text: &str, name: &str| -> u64 {
+            let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{text}"));
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+
+        // A bar of a symbol nobody holds evaluates no household.
+        let other = "date,symbol,open,high,low,close,volume\n2025-12-02,XYZ,10,10,10,10,1000\n";
+        import(&cli, dir.path(), "xyz.csv", other, &["market", "import"], &[]);
+        // VTI falls from 130 to 80, below Smith's cost of 120: a loss to harvest, live.
+        let fall = "date,symbol,open,high,low,close,volume\n2025-12-02,VTI,80,80,80,80,1000\n";
+        import(&cli, dir.path(), "fall.csv", fall, &["market", "import"], &[]);
+        let mut seen = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !seen.contains("AlertRaised") {
+            let Ok(chunk) = tokio::time::timeout_at(deadline, stream.chunk()).await else {
+                panic!("no live alert arrived: {seen}\n{}", metrics().await);
+            };
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+        }
+        assert!(seen.contains("AlertRaised") && seen.contains("\"stream\":\"alerts-smith\""), "{seen}");
+        let listed = json(&cli(&["alerts", "list", "--household", "smith", "--format", "json"]));
+        let rules: Vec<&str> =
+            listed["alerts"].as_array().unwrap().iter().map(|a| a["rule"].as_str().unwrap()).collect();
+        assert!(rules.contains(&"tax_loss"), "{listed}");
+        let text = metrics().await;
+        assert!(figure(&text, "cairn_live_alert_evaluations_total") >= 1, "{text}");
+        assert_eq!(figure(&text, "cairn_live_alert_households_total"), 1, "only Smith was evaluated: {text}");
+        assert!(figure(&text, "cairn_live_alerts_raised_total") >= 1, "{text}");
+        assert_eq!(figure(&text, "cairn_live_alert_failures_total"), 0, "{text}");
+        db.remove().await;
+    }
+}

@@ -134,6 +134,17 @@ impl Application {
                 metrics: ops.clone(),
                 follower: workers::ops::FOLLOWER,
             };
+            if env.settings.live_alerts {
+                let live = workers::alerts::live::Live {
+                    cx: env.cx.clone(),
+                    db: env.db.clone(),
+                    clock: env.clock.clone(),
+                    benchmark: env.settings.benchmark.clone(),
+                    follower: env.follower,
+                    metrics: ops.live.clone(),
+                };
+                tasks.push(("live alerts", tokio::spawn(workers::alerts::live::follow(live, stopping.clone()))));
+            }
             let stopping = stopping.clone();
             tasks.push(("ops", tokio::spawn(async move { workers::ops::scheduler::run(&env, None, stopping).await })));
         }

@@ -175,6 +175,41 @@ fn joined(findings: &[domain::quality::Finding]) -> (String, String) {
     (checks.join("; "), reasons.join("; "))
 }
 
+/// The latest close of each of `symbols` dated on or before `until`, by symbol (a symbol with
+/// none is absent): one row per symbol found through the key, however long its history.
+pub async fn latest_closes(
+    db: &Db,
+    symbols: &[String],
+    until: NaiveDate,
+) -> Result<std::collections::BTreeMap<String, rust_decimal::Decimal>> {
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in symbols.chunks(crate::db::IN_CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| db.param(i, Text)).collect();
+        let until_param = db.param(chunk.len() + 1, Date);
+        let sql = format!(
+            "SELECT p.symbol, {} FROM {prices} p WHERE p.symbol IN ({}) AND p.day = \
+             (SELECT MAX(q.day) FROM {prices} q WHERE q.symbol = p.symbol AND q.day <= {until_param})",
+            db.text("p.close", Dec),
+            list.join(", "),
+            prices = PRICES.name,
+        );
+        let mut params: Vec<Option<String>> = chunk.iter().cloned().map(Some).collect();
+        params.push(Some(until.to_string()));
+        for row in db.fetch(&sql, &params).await? {
+            let [Some(symbol), Some(close)] =
+                <[Option<String>; 2]>::try_from(row).map_err(|_| Error::Config("a close row of two columns".into()))?
+            else {
+                continue;
+            };
+            let close = close
+                .parse()
+                .map_err(|_| Error::Config(format!("prices: close {close:?} of {symbol} does not parse")))?;
+            out.insert(symbol, close);
+        }
+    }
+    Ok(out)
+}
+
 /// Every close of `symbols` dated on or before `until`, as `(symbol, day, close)`: the three
 /// columns a valuation history needs, in one query (far less to move than whole rows).
 pub async fn closes(

@@ -72,6 +72,15 @@ pub async fn records(db: &Db, table: &Table, filters: &[(&str, Option<String>)])
     Ok(select(db, table, filters).await?.into_iter().map(|r| Record::new(table, r)).collect())
 }
 
+/// Rows of a stored `table` whose `column` is one of `values` (see [`Db::select_in`]), as
+/// [`Record`]s.
+pub async fn records_in(db: &Db, table: &Table, column: &str, values: &[String]) -> Result<Vec<Record>> {
+    if crate::holdings::is_derived(table) {
+        return Err(Error::Config(format!("{} is computed per household: name one", table.name)));
+    }
+    Ok(db.select_in(table, column, values).await?.into_iter().map(|r| Record::new(table, r)).collect())
+}
+
 /// Rows built in memory (e.g. a book computed as at a trade date), read like stored ones.
 pub fn records_of(table: &Table, rows: Vec<Row>) -> Vec<Record> {
     rows.into_iter().map(|r| Record::new(table, r)).collect()

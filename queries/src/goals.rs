@@ -113,7 +113,8 @@ pub async fn progress(
     as_of: NaiveDate,
     t: &Thresholds,
 ) -> projections::Result<Vec<GoalProgress>> {
-    let goals = crate::monitoring::goals(db, Some(household)).await?.remove(household).unwrap_or_default();
+    let keys = [household.to_owned()];
+    let goals = crate::monitoring::goals(db, Some(&keys)).await?.remove(household).unwrap_or_default();
     let goals = assessed(household, goals, t, as_of).await?;
     let text = |d: Decimal| d.normalize().to_string();
     Ok(goals

@@ -14,7 +14,7 @@ use domain::monitoring::{
 use projections::db::Db;
 use projections::holdings::{ACCOUNTS, ALLOCATIONS, GOALS, LOTS, PORTFOLIOS, VALUATIONS};
 use projections::prices::SECURITIES;
-use projections::query::records;
+use projections::query::{records, records_in, Record};
 use projections::risk::PORTFOLIO_RISK;
 use projections::valuation_history::VALUE_DAYS;
 use rust_decimal::Decimal;
@@ -29,19 +29,30 @@ pub async fn households(db: &Db) -> projections::Result<Vec<String>> {
     Ok(names.into_iter().collect())
 }
 
-/// The snapshots as of `as_of` of one household or of every one with a ledger, by key (each
-/// household's days up to it; holdings and lots at the latest close recorded). Each read model
-/// is read once for all of them, so evaluating every household costs a few queries, not a few
-/// per household.
+/// Rows of `table` of some households (by key) or of every one (`None`).
+async fn of(
+    db: &Db,
+    table: &projections::db::Table,
+    households: Option<&[String]>,
+) -> projections::Result<Vec<Record>> {
+    match households {
+        None => records(db, table, &[]).await,
+        Some(keys) => records_in(db, table, "household", keys).await,
+    }
+}
+
+/// The snapshots as of `as_of` of some households (by key) or of every one with a ledger
+/// (`None`), by key (each household's days up to it; holdings and lots at the latest close
+/// recorded). Each read model is read once for all of them, so evaluating every household, or
+/// the few hundred a price touched, costs a few queries, not a few per household.
 pub async fn snapshots(
     db: &Db,
-    household: Option<&str>,
+    households: Option<&[String]>,
     as_of: NaiveDate,
 ) -> projections::Result<BTreeMap<String, Snapshot>> {
-    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
     let mut out: BTreeMap<String, Snapshot> = BTreeMap::new();
     let mut cash: BTreeMap<String, Decimal> = BTreeMap::new();
-    for a in records(db, &ACCOUNTS, &scope).await? {
+    for a in of(db, &ACCOUNTS, households).await? {
         let key = a.str("household").to_owned();
         *cash.entry(key.clone()).or_default() += a.dec("cash").map(cents).unwrap_or_default();
         out.entry(key.clone()).or_insert_with(|| Snapshot::new(&key, as_of));
@@ -54,7 +65,7 @@ pub async fn snapshots(
         .map(|r| (r.str("symbol").to_owned(), r.str("asset_class").to_owned()))
         .collect();
     let mut values: BTreeMap<(String, String), Option<Decimal>> = BTreeMap::new();
-    for v in records(db, &VALUATIONS, &scope).await? {
+    for v in of(db, &VALUATIONS, households).await? {
         if v.dec("quantity").unwrap_or_default().is_zero() {
             continue;
         }
@@ -82,7 +93,7 @@ pub async fn snapshots(
             });
         }
     }
-    let mut days = records(db, &VALUE_DAYS, &scope).await?;
+    let mut days = of(db, &VALUE_DAYS, households).await?;
     days.retain(|d| d.date("date").is_some_and(|d| d <= as_of));
     days.sort_by(|a, b| (a.str("household"), a.date("date")).cmp(&(b.str("household"), b.date("date"))));
     for d in &days {
@@ -93,15 +104,15 @@ pub async fn snapshots(
         s.history.push(ValuationDay { date, value, flow: d.dec("flow").unwrap_or_default() });
         s.cash.push(CashDay { date, cash: d.dec("cash").unwrap_or_default(), total: value });
     }
-    let risks = records(db, &PORTFOLIO_RISK, &scope).await?;
-    let allocations = records(db, &ALLOCATIONS, &scope).await?;
+    let risks = of(db, &PORTFOLIO_RISK, households).await?;
+    let allocations = of(db, &ALLOCATIONS, households).await?;
     let mut by_portfolio: BTreeMap<(&str, &str), Vec<&projections::query::Record>> = BTreeMap::new();
     for a in &allocations {
         by_portfolio.entry((a.str("household"), a.str("portfolio"))).or_default().push(a);
     }
     let risk: BTreeMap<(&str, &str), &projections::query::Record> =
         risks.iter().map(|r| ((r.str("household"), r.str("portfolio")), r)).collect();
-    for p in records(db, &PORTFOLIOS, &scope).await? {
+    for p in of(db, &PORTFOLIOS, households).await? {
         let (key, name) = (p.str("household"), p.str("portfolio"));
         let Some(s) = out.get_mut(key) else { continue };
         let mut snapshot = PortfolioSnapshot {
@@ -123,12 +134,12 @@ pub async fn snapshots(
         }
         s.portfolios.push(snapshot);
     }
-    for (key, goals) in goals(db, household).await? {
+    for (key, goals) in goals(db, households).await? {
         if let Some(s) = out.get_mut(&key) {
             s.goals = goals;
         }
     }
-    for (key, lot) in lots(db, household, as_of).await? {
+    for (key, lot) in lots(db, households, as_of).await? {
         if let Some(s) = out.get_mut(&key) {
             s.lots.push(lot);
         }
@@ -136,22 +147,22 @@ pub async fn snapshots(
     Ok(out)
 }
 
-/// The goals of one household or of every one, by household, with what each has set aside
-/// today: its accounts' cash and positions at market value, or every account's when it names
-/// none. At the moderate profile's assumptions: [`crate::goals::assess`] puts the household's.
-pub async fn goals(db: &Db, household: Option<&str>) -> projections::Result<BTreeMap<String, Vec<GoalStatus>>> {
-    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
-    let rows = records(db, &GOALS, &scope).await?;
+/// The goals of some households (by key) or of every one, by household, with what each has set
+/// aside today: its accounts' cash and positions at market value, or every account's when it
+/// names none. At the moderate profile's assumptions: [`crate::goals::assess`] puts the
+/// household's.
+pub async fn goals(db: &Db, households: Option<&[String]>) -> projections::Result<BTreeMap<String, Vec<GoalStatus>>> {
+    let rows = of(db, &GOALS, households).await?;
     let mut out: BTreeMap<String, Vec<GoalStatus>> = BTreeMap::new();
     if rows.is_empty() {
         return Ok(out);
     }
     let mut accounts: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for a in records(db, &ACCOUNTS, &scope).await? {
+    for a in of(db, &ACCOUNTS, households).await? {
         let cash = a.dec("cash").map(cents).unwrap_or_default();
         *accounts.entry((a.str("household").to_owned(), a.str("account").to_owned())).or_default() += cash;
     }
-    for v in records(db, &VALUATIONS, &scope).await? {
+    for v in of(db, &VALUATIONS, households).await? {
         if let Some(value) = v.dec("market_value").map(cents) {
             *accounts.entry((v.str("household").to_owned(), v.str("account").to_owned())).or_default() += value;
         }
@@ -180,28 +191,22 @@ pub async fn goals(db: &Db, household: Option<&str>) -> projections::Result<BTre
     Ok(out)
 }
 
-/// Every open lot (of one household, or of all) at its symbol's latest close on or before
-/// `as_of`, with its household; a lot whose symbol has no close is left out.
-pub async fn lots(db: &Db, household: Option<&str>, as_of: NaiveDate) -> projections::Result<Vec<(String, Lot)>> {
-    let scope: Vec<(&str, Option<String>)> = household.map(|h| ("household", Some(h.to_owned()))).into_iter().collect();
-    let taxable: BTreeSet<(String, String)> = records(db, &ACCOUNTS, &scope)
+/// Every open lot (of some households by key, or of all) at its symbol's latest close on or
+/// before `as_of`, with its household; a lot whose symbol has no close is left out.
+pub async fn lots(db: &Db, households: Option<&[String]>, as_of: NaiveDate) -> projections::Result<Vec<(String, Lot)>> {
+    let taxable: BTreeSet<(String, String)> = of(db, &ACCOUNTS, households)
         .await?
         .iter()
         .filter(|a| a.text("account_type").and_then(|t| t.parse::<AccountType>().ok()) == Some(AccountType::Taxable))
         .map(|a| (a.str("household").to_owned(), a.str("account").to_owned()))
         .collect();
-    let mut closes: BTreeMap<String, Option<Decimal>> = BTreeMap::new();
+    let lots = of(db, &LOTS, households).await?;
+    let symbols: BTreeSet<String> = lots.iter().map(|l| l.str("symbol").to_owned()).collect();
+    let closes = projections::prices::latest_closes(db, &symbols.into_iter().collect::<Vec<_>>(), as_of).await?;
     let mut out = Vec::new();
-    for lot in records(db, &LOTS, &scope).await? {
+    for lot in lots {
         let symbol = lot.str("symbol").to_owned();
-        if !closes.contains_key(&symbol) {
-            let close = match crate::market::bars(db, &symbol, None, Some(as_of)).await {
-                Ok(bars) => bars.last().map(|b| b.close),
-                Err(_) => None,
-            };
-            closes.insert(symbol.clone(), close);
-        }
-        let (Some(Some(close)), Some(quantity), Some(acquired)) =
+        let (Some(close), Some(quantity), Some(acquired)) =
             (closes.get(&symbol), lot.dec("quantity"), lot.date("acquired"))
         else {
             continue;

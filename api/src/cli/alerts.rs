@@ -315,7 +315,7 @@ pub(crate) async fn alerts(store: Store, url: &str, cmd: AlertsCmd) -> anyhow::R
             let db = projections::Db::open(url, false).await?;
             let as_of = as_of.unwrap_or_else(workers::market::intraday::today);
             let done =
-                workers::alerts::evaluate_all(&cx, &db, as_of, now, std::time::Duration::ZERO, benchmark.as_deref())
+                workers::alerts::evaluate(&cx, &db, None, as_of, now, std::time::Duration::ZERO, benchmark.as_deref())
                     .await?;
             outln!("{}", serde_json::to_string(&done)?)?;
         }

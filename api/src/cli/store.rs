@@ -138,13 +138,18 @@ pub(crate) enum BenchCommand {
     },
     /// Every monitoring rule over --households households (each holding 1 to 3 of --symbols
     /// symbols, with a 60/40 portfolio) after a day's prices are committed: seconds from the
-    /// commit to the alerts recorded (read models caught up on the way) beside the 5 s target,
-    /// and each alert's latency from the commit (p50, p99 beside 500 ms); prints JSON.
+    /// commit to the alerts recorded (read models caught up on the way) beside the 5 s target;
+    /// then, with the projectors and the live alerts following as in `serve`, --live commits
+    /// of one symbol's next close each, and every alert's latency from its commit to a live
+    /// subscriber of the log (what a household's SSE stream reads; p50, p99 beside 500 ms);
+    /// prints JSON.
     Alerts {
         #[arg(long, default_value_t = 10_000)]
         households: usize,
         #[arg(long, default_value_t = 50)]
         symbols: usize,
+        #[arg(long, default_value_t = 20)]
+        live: usize,
     },
     /// One household's daily performance over --years years (--accounts accounts, a deposit
     /// and a buy in each every month over --symbols symbols, a daily bar of every symbol): the
@@ -349,8 +354,8 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
             BenchCommand::Tree { events, proofs } => {
                 serde_json::to_string(&event_store::bench::tree(&store, events, proofs).await?)?
             }
-            BenchCommand::Alerts { households, symbols } => {
-                super::bench_alerts::alerts(&store, &scratch.url, households, symbols).await?.to_string()
+            BenchCommand::Alerts { households, symbols, live } => {
+                super::bench_alerts::alerts(&store, &scratch.url, households, symbols, live).await?.to_string()
             }
             BenchCommand::Tax { households, lots, rebalance_lots, runs } => {
                 tokio::task::spawn_blocking(move || super::bench_tax::tax(households, lots, rebalance_lots, runs))

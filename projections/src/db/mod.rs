@@ -251,17 +251,50 @@ impl Db {
         self.select_from(table, table.name, filters).await
     }
 
+    /// Rows of the table's view whose `column` is one of `values` (e.g. a set of households),
+    /// in primary-key order within each chunk of [`IN_CHUNK`] values (so in key order when the
+    /// key starts with `column` and `values` are sorted).
+    pub async fn select_in(&self, table: &Table, column: &str, values: &[String]) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(IN_CHUNK) {
+            out.extend(self.select_where(table, table.name, &[], Some((column, chunk))).await?);
+        }
+        Ok(out)
+    }
+
     pub(super) async fn select_from(
         &self,
         table: &Table,
         from: &str,
         filters: &[(&str, Option<String>)],
     ) -> Result<Vec<Row>> {
+        self.select_where(table, from, filters, None).await
+    }
+
+    async fn select_where(
+        &self,
+        table: &Table,
+        from: &str,
+        filters: &[(&str, Option<String>)],
+        one_of: Option<(&str, &[String])>,
+    ) -> Result<Vec<Row>> {
         let mut sql = format!("SELECT {} FROM {from}", self.select_list(table));
         for (i, (name, _)) in filters.iter().enumerate() {
             let (column, op) = filter_op(name);
             sql.push_str(if i == 0 { " WHERE " } else { " AND " });
             sql.push_str(&format!("{column} {op} {}", self.param(i + 1, table.kind_of(column))));
+        }
+        let mut params: Vec<Option<String>> = filters.iter().map(|(_, v)| v.clone()).collect();
+        if let Some((column, values)) = one_of {
+            sql.push_str(if filters.is_empty() { " WHERE " } else { " AND " });
+            let kind = table.kind_of(column);
+            let list: Vec<String> = (0..values.len()).map(|i| self.param(params.len() + i + 1, kind)).collect();
+            // An empty set matches nothing (`IN ()` is not SQL).
+            match list.is_empty() {
+                true => sql.push_str("1 = 0"),
+                false => sql.push_str(&format!("{column} IN ({})", list.join(", "))),
+            }
+            params.extend(values.iter().cloned().map(Some));
         }
         // Byte order on both backends, so that digests agree (PostgreSQL would use its locale).
         // The key is named through the table: a bare name would be the SELECT list's column of
@@ -276,7 +309,6 @@ impl Db {
             })
             .collect();
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
-        let params: Vec<Option<String>> = filters.iter().map(|(_, v)| v.clone()).collect();
         self.fetch(&sql, &params).await
     }
 
@@ -322,6 +354,10 @@ impl Db {
         Ok(self.fetch(&sql, &[Some(value.to_owned())]).await?.into_iter().filter_map(|mut r| r.remove(0)).collect())
     }
 }
+
+/// The most values one statement of [`Db::select_in`] lists (far below either backend's limit
+/// on parameters).
+pub const IN_CHUNK: usize = 1000;
 
 /// A filter's column and comparison: `column`, `column >=` or `column <=` (see [`Db::select`]).
 fn filter_op(name: &str) -> (&str, &str) {

@@ -4,12 +4,13 @@
 //! (raised, escalated, resolved: `domain::alerts`). [`delivery`] sends the alerts that are due.
 
 pub mod delivery;
+pub mod live;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use commands::aggregate::Caller;
 use commands::{CommandError, Context};
 use domain::alerts::{AlertCommand, AlertEvent, Policy};
-use domain::monitoring::{evaluate, Rule};
+use domain::monitoring::Rule;
 use event_store::{EventStore as _, Store};
 use projections::db::Db;
 use queries::read::Reader;
@@ -78,13 +79,15 @@ async fn record(
     Ok(())
 }
 
-/// Evaluates every rule for every household as of `as_of` and records the alerts, at `at`.
-/// The read models are caught up to the log's head first (waiting up to `follower` for the
-/// server's own projectors). With a `benchmark` (a symbol with daily bars), its market regimes
-/// are classified once and every household's regime rule reads them.
-pub async fn evaluate_all(
+/// Evaluates every rule for some households (by key: [`live`]'s, those a commit touched) or
+/// for every one (`None`: the daily task's and `cairn alerts evaluate`'s) as of `as_of` and
+/// records the alerts, at `at`. The read models are caught up to the log's head first (waiting
+/// up to `follower` for the server's own projectors). With a `benchmark` (a symbol with daily
+/// bars), its market regimes are classified once and every household's regime rule reads them.
+pub async fn evaluate(
     cx: &Context<Store>,
     db: &Db,
+    households: Option<&[String]>,
     as_of: NaiveDate,
     at: DateTime<Utc>,
     follower: std::time::Duration,
@@ -115,7 +118,7 @@ pub async fn evaluate_all(
     let mut done = Evaluated { position, ..Evaluated::default() };
     done.timings.catch_up_ms = ms(started);
     let t = std::time::Instant::now();
-    let mut snapshots = queries::monitoring::snapshots(&snapshot_db, None, as_of).await?;
+    let mut snapshots = queries::monitoring::snapshots(&snapshot_db, households, as_of).await?;
     if let Some(benchmark) = benchmark {
         let series = queries::monitoring::regime(&snapshot_db, benchmark, as_of).await?;
         for s in snapshots.values_mut() {
@@ -137,7 +140,7 @@ pub async fn evaluate_all(
         // Its goals at its own return and volatility, with their on-track probability.
         let goals = std::mem::take(&mut snapshot.goals);
         snapshot.goals = queries::goals::assessed(&household, goals, &thresholds, as_of).await?;
-        let findings = evaluate(&snapshot, &thresholds);
+        let findings = domain::monitoring::evaluate(&snapshot, &thresholds);
         done.households += 1;
         done.findings += findings.len();
         let command =

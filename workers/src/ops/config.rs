@@ -50,6 +50,9 @@ pub struct Settings {
     /// key's file.
     pub backup_dir: Option<std::path::PathBuf>,
     pub backup_key_file: Option<std::path::PathBuf>,
+    /// Whether `serve` evaluates the households each commit touches as it lands
+    /// (`crate::alerts::live`), beside the monitoring task; on unless `live_alerts = false`.
+    pub live_alerts: bool,
 }
 
 /// One household's broker statement of positions (`commands::input::positions`' format).
@@ -76,6 +79,7 @@ impl Default for Settings {
             benchmark: None,
             backup_dir: None,
             backup_key_file: None,
+            live_alerts: true,
         }
     }
 }
@@ -110,6 +114,7 @@ struct Table {
     benchmark: Option<String>,
     backup_dir: Option<std::path::PathBuf>,
     backup_key_file: Option<std::path::PathBuf>,
+    live_alerts: Option<bool>,
 }
 
 /// Reads the settings from a file's text; an error names the key.
@@ -159,6 +164,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     }
     s.backup_dir = t.backup_dir;
     s.backup_key_file = t.backup_key_file;
+    s.live_alerts = t.live_alerts.unwrap_or(true);
     s.skip = t.skip;
     s.timeouts = t.timeouts.into_iter().map(|(k, v)| (k, Duration::from_secs(v))).collect();
     Ok(s)
@@ -182,5 +188,8 @@ mod tests {
         assert_eq!((s.benchmark.as_deref(), s.symbols), (Some("SPY"), vec!["BND".to_owned(), "SPY".to_owned()]));
         // The file's [notify] table is the delivery settings', not an unknown key.
         assert!(parse("[ops]\nretries = 2\n[notify]\nevery_seconds = 5\n").is_ok());
+        // Live alerts are on unless turned off.
+        assert!(parse("[ops]\n").unwrap().live_alerts);
+        assert!(!parse("[ops]\nlive_alerts = false\n").unwrap().live_alerts);
     }
 }

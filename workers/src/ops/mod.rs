@@ -178,10 +178,11 @@ pub struct Env {
 /// [`Env::follower`] in `serve`, whose projectors follow the log.
 pub const FOLLOWER: Duration = Duration::from_secs(2);
 
-/// Each task's last outcome, for `/metrics`.
+/// Each task's last outcome, and the live alerts' evaluations, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct OpsMetrics {
     last: Mutex<BTreeMap<String, LastRun>>,
+    pub live: Arc<crate::alerts::live::Metrics>,
 }
 
 /// A task's last outcome.

@@ -292,7 +292,7 @@ pub(super) async fn summary(env: &Env, session: &Session) -> Result<Outcome, Str
 /// Every monitoring rule over every household as of the session, findings into alerts.
 pub(super) async fn monitoring(env: &Env, session: &Session) -> Result<Outcome, String> {
     let benchmark = env.settings.benchmark.as_deref();
-    let e = crate::alerts::evaluate_all(&env.cx, &env.db, session.date, env.clock.now(), env.follower, benchmark)
+    let e = crate::alerts::evaluate(&env.cx, &env.db, None, session.date, env.clock.now(), env.follower, benchmark)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Outcome::Done(format!(

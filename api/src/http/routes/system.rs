@@ -225,6 +225,9 @@ fn market_metrics(out: &mut String, market: &workers::market::runtime::Runtime) 
 /// Each ops task's last run: its outcome, when it ended, how long it took and in how many
 /// attempts.
 fn ops_metrics(out: &mut String, ops: &workers::ops::OpsMetrics) {
+    for (name, kind, help, value) in ops.live.figures() {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
     let last = ops.last();
     if last.is_empty() {
         return;
