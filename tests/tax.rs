@@ -931,3 +931,116 @@ async fn a_household_plan_starts_from_the_ledgers_accounts() {
         }
     }
 }
+
+/// `cairn estate tax`: Form 706's arithmetic on the household's accounts at the latest close
+/// plus the plan file's assets, debts and bequests, worked by hand from 2026's amounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_estate_tax_starts_from_the_households_accounts() {
+    for db in all_backends("estate tax").await {
+        // A taxable account: 800,000 cash and 1,000 VTI closing at 250 (1,050,000); an IRA of
+        // 500,000 (in the estate, not liquid).
+        let (dir, env) = smith(
+            &db.url,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-01-02,Brokerage,taxable,deposit,,1,1000000,0\n\
+             2025-01-02,Brokerage,taxable,buy,VTI,1000,200,0\n\
+             2025-01-02,IRA,traditional_ira,deposit,,1,500000,0\n",
+        );
+        let bars = dir.path().join("bars.csv");
+        std::fs::write(&bars, "date,symbol,open,high,low,close,volume\n2025-12-01,VTI,250,250,250,250,1000\n").unwrap();
+        run_with_input(&db.url, &env, &["market", "import", bars.to_str().unwrap()], "");
+        let plan = dir.path().join("estate.toml");
+        std::fs::write(&plan, "[estate]\nyear = 2026\nother_assets = 18450000\ndebts = 1000000\n").unwrap();
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let answer = json(&cli(&[
+            "estate",
+            "tax",
+            "--household",
+            "smith",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--format",
+            "json",
+        ]));
+        let amount = |k: &str| -> rust_decimal::Decimal {
+            match &answer[k] {
+                Value::String(s) => s.parse().unwrap(),
+                v => v.to_string().parse().unwrap_or_else(|_| panic!("{k}: {answer}")),
+            }
+        };
+        // Gross 1,550,000 + 18,450,000 = 20,000,000; taxable 19,000,000; tentative tax
+        // 345,800 + 40% of 18,000,000 = 7,545,800; less the 5,945,800 credit: 1,600,000.
+        assert_eq!(amount("accounts"), "1550000".parse().unwrap(), "{answer}");
+        assert_eq!(amount("gross_estate"), "20000000".parse().unwrap(), "{answer}");
+        assert_eq!(amount("taxable_estate"), "19000000".parse().unwrap(), "{answer}");
+        assert_eq!(amount("tentative_tax"), "7545800".parse().unwrap(), "{answer}");
+        assert_eq!(amount("applicable_credit"), "5945800".parse().unwrap(), "{answer}");
+        assert_eq!(amount("net_estate_tax"), "1600000".parse().unwrap(), "{answer}");
+        // Due at death 2,600,000 against 1,050,000 liquid.
+        assert_eq!(amount("liquid_assets"), "1050000".parse().unwrap(), "{answer}");
+        assert_eq!(amount("liquidity_shortfall"), "1550000".parse().unwrap(), "{answer}");
+        assert!(answer["source"].as_str().unwrap().contains("2025-32"), "{answer}");
+
+        // As a table, and with the year from the flag: 2024's credit is 5,389,800.
+        let table = cli(&[
+            "estate",
+            "tax",
+            "--household",
+            "smith",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--year",
+            "2024",
+            "--format",
+            "csv",
+        ]);
+        assert!(table.contains("applicable_credit,5389800"), "{table}");
+
+        // Over HTTP, the same plan as parameters; half the accounts with a $2M DSUE and
+        // everything else to a citizen spouse: 775,000 + 18,450,000 − 1,000,000 − 18,000,000 =
+        // 225,000 taxable, nothing due, and the exclusion left for the spouse.
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let get = |query: &str| {
+            let request = http.get(format!("{base}/v1/households/smith/estate/tax?{query}")).bearer_auth(&ana);
+            async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, body) = get("year=2026&other_assets=18450000&debts=1000000").await;
+        assert_eq!((status, body["net_estate_tax"].clone()), (200, answer["net_estate_tax"].clone()), "{body}");
+        let (status, body) =
+            get("year=2026&share=0.5&other_assets=18450000&debts=1000000&to_spouse=18000000&dsue=2000000").await;
+        assert_eq!(status, 200, "{body}");
+        let amount = |k: &str| -> rust_decimal::Decimal {
+            match &body[k] {
+                Value::String(s) => s.parse().unwrap(),
+                v => v.to_string().parse().unwrap_or_else(|_| panic!("{k}: {body}")),
+            }
+        };
+        assert_eq!(amount("taxable_estate"), "225000".parse().unwrap(), "{body}");
+        assert_eq!(amount("net_estate_tax"), rust_decimal::Decimal::ZERO, "{body}");
+        assert_eq!(amount("dsue_for_survivor"), "15000000".parse().unwrap(), "{body}");
+        let (status, body) = get("year=2023").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("year")), "{body}");
+        let (status, body) = get("share=2").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("share")), "{body}");
+
+        // Bad input names its field; nothing is computed.
+        let fails = |args: &[&str]| {
+            let out = common::cairn().arg("--database-url").arg(&db.url).args(args).envs(env.clone()).output().unwrap();
+            assert!(!out.status.success(), "{args:?}");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        let err = fails(&["estate", "tax", "--household", "smith", "--year", "2023"]);
+        assert!(err.contains("year") && err.contains("2024, 2025, 2026"), "{err}");
+        std::fs::write(&plan, "[estate]\nshare = 2\n").unwrap();
+        let err = fails(&["estate", "tax", "--household", "smith", "--plan", plan.to_str().unwrap()]);
+        assert!(err.contains("share"), "{err}");
+        std::fs::write(&plan, "[estate]\nhouse = 1\n").unwrap();
+        let err = fails(&["estate", "tax", "--household", "smith", "--plan", plan.to_str().unwrap()]);
+        assert!(err.contains("house"), "{err}");
+        db.remove().await;
+    }
+}

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use cli::alerts::{alerts, rules, AlertsCmd, RulesCmd};
 use cli::backup::{backup, BackupCmd};
 use cli::calendar::{calendar, CalendarCmd};
+use cli::estate::{estate, EstateCmd};
 use cli::goals::{goals, GoalsCmd};
 use cli::ledger::{ledger, LedgerCommand};
 use cli::market::{market, MarketCmd};
@@ -136,6 +137,11 @@ enum Command {
     /// of 2024 to 2026 and their sources.
     #[command(subcommand)]
     Tax(TaxCmd),
+    /// Estate planning: the federal estate tax if a member died this year (`tax`), from the
+    /// household's accounts and a plan file, with the transfer-tax amounts of 2024 to 2026 and
+    /// their sources.
+    #[command(subcommand)]
+    Estate(EstateCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an
     /// auto-rebalance flag. Edits take --expected-version, the version `show` printed: an edit
     /// against an older version is refused (a conflict), so two editors cannot overwrite each other.
@@ -262,6 +268,7 @@ impl Command {
             // Accepting a harvest records rows; every other tax command only reads.
             Command::Tax(TaxCmd::Harvest { accept, .. }) => accept.is_empty(),
             Command::Tax(_) => true,
+            Command::Estate(_) => true,
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -465,6 +472,7 @@ async fn run_on_store(cli: Cli) -> ExitCode {
         Command::Goals(cmd) => report(goals(store, &cli.database_url, cmd).await),
         Command::Recurring(cmd) => report(recurring(store, &cli.database_url, cmd).await),
         Command::Tax(cmd) => report(tax(store, &cli.database_url, cmd).await),
+        Command::Estate(cmd) => report(estate(store, &cli.database_url, cmd).await),
         Command::Performance(args) => report(performance(store, &cli.database_url, args).await),
         Command::Income(args) => report(income(store, &cli.database_url, args).await),
         Command::Holdings(args) => report(holdings(store, &cli.database_url, args).await),

@@ -60,6 +60,7 @@ pub mod alerts;
 pub mod calendar;
 pub mod decider;
 pub mod drawdown;
+pub mod estate;
 pub mod form8949;
 pub mod fundamentals;
 pub mod fx;

@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::types::FilingStatus;
 use crate::DomainError;
 
-const fn usd(n: u32) -> Decimal {
+pub(crate) const fn usd(n: u32) -> Decimal {
     Decimal::from_parts(n, 0, 0, false, 0)
 }
 
-const fn pct(n: u32, scale: u32) -> Decimal {
+pub(crate) const fn pct(n: u32, scale: u32) -> Decimal {
     Decimal::from_parts(n, 0, 0, false, scale)
 }
 

@@ -32,6 +32,27 @@ pub struct Report {
     pub summary: Vec<(&'static str, Value)>,
 }
 
+/// An answer's fields named by `keys`, one row each (`line`, `amount`), for CSV and tables.
+pub fn lines<T: Serialize>(
+    name: &'static str,
+    answer: &T,
+    keys: &[&str],
+) -> Result<Report, crate::ledger::ReportError> {
+    let value = serde_json::to_value(answer).map_err(|x| crate::ledger::ReportError::Other(x.into()))?;
+    let rows = keys
+        .iter()
+        .map(|k| {
+            let shown = match &value[*k] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            vec![(*k).to_owned(), shown]
+        })
+        .collect();
+    Ok(Report { name, columns: vec!["line", "amount"], rows, totals: Vec::new(), summary: Vec::new() })
+}
+
 /// An amount rounded to cents, half away from zero (as on tax forms).
 pub fn cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)

@@ -624,19 +624,7 @@ const LINES: [&str; 44] = [
 
 /// The estimate as lines of a report (`line`, `amount`) for CSV and tables.
 pub fn report(e: &TaxEstimate) -> Result<Report, ReportError> {
-    let value = serde_json::to_value(e).map_err(|x| ReportError::Other(x.into()))?;
-    let rows = LINES
-        .iter()
-        .map(|k| {
-            let shown = match &value[*k] {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            vec![(*k).to_owned(), shown]
-        })
-        .collect();
-    Ok(Report { name: "tax_estimate", columns: vec!["line", "amount"], rows, totals: Vec::new(), summary: Vec::new() })
+    crate::reports::lines("tax_estimate", e, &LINES)
 }
 
 /// The security master's kinds, by symbol (`cairn market securities`' `kind` column).

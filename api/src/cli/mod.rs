@@ -8,6 +8,7 @@ pub(crate) mod bench_market;
 pub(crate) mod bench_tax;
 pub(crate) mod calendar;
 pub(crate) mod chart;
+pub(crate) mod estate;
 pub(crate) mod goals;
 pub(crate) mod ledger;
 pub(crate) mod market;

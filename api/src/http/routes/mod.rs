@@ -281,6 +281,56 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             AS_OF,
             MIN_POSITION,
         ];
+        const ESTATE: &[Param] = &[
+            HOUSEHOLD,
+            ("year", "query", false, Kind::Year, "The year of death: 2024, 2025 or 2026 (this year when absent)."),
+            ("share", "query", false, Kind::Rate, "The decedent's share of the household's accounts (1 when absent)."),
+            ("other_assets", "query", false, Kind::Amount, "Assets outside the ledger at their value at death."),
+            ("other_liquid", "query", false, Kind::Amount, "Of those, cash or readily sold."),
+            ("debts", "query", false, Kind::Amount, "Debts and mortgages (IRC §2053)."),
+            ("expenses", "query", false, Kind::Amount, "Funeral and administration expenses (IRC §2053)."),
+            ("charitable", "query", false, Kind::Amount, "Bequests to charity (IRC §2055)."),
+            ("to_spouse", "query", false, Kind::Amount, "Bequests to the surviving spouse (IRC §2056)."),
+            (
+                "spouse_citizen",
+                "query",
+                false,
+                Kind::Flag,
+                "Whether the surviving spouse is a U.S. citizen (true when absent).",
+            ),
+            (
+                "qdot",
+                "query",
+                false,
+                Kind::Flag,
+                "Whether a bequest to a spouse who is not a citizen passes through a qualified domestic trust.",
+            ),
+            (
+                "adjusted_taxable_gifts",
+                "query",
+                false,
+                Kind::Amount,
+                "Taxable gifts made after 1976 not in the gross estate.",
+            ),
+            ("gift_tax_paid", "query", false, Kind::Amount, "The gift tax paid or payable on them."),
+            (
+                "dsue",
+                "query",
+                false,
+                Kind::Amount,
+                "The unused exclusion received from a spouse who died before (portability).",
+            ),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::EstateTaxAnswer>)),
+                description: "The federal estate tax if the household's decedent died in the year (`cairn estate tax`, Form 706 Part 2): the gross estate (the household's open accounts at the latest closes times `share`, plus `other_assets`), the deductions, the taxable estate, adjusted taxable gifts, the IRC §2001(c) tentative tax, the applicable credit on the basic exclusion amount plus any DSUE, the net estate tax, the marginal and effective rates, the DSUE a surviving spouse could elect, and the liquid assets against what falls due at death. 422 naming the field for a negative amount or a year without amounts.",
+                ..read("/v1/households/{household}/estate/tax", "The federal estate tax at death this year", ESTATE)
+            },
+            get(performance::estate_tax),
+        );
         add(
             Op {
                 response: (200, Some(schema::<performance::TaxAnswer>)),

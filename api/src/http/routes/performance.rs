@@ -631,6 +631,65 @@ pub async fn tax_estimate(
     Ok(Json(TaxAnswer { position, as_of: reader.instant(), estimate }))
 }
 
+/// `GET /v1/households/{household}/estate/tax`'s parameters (`cairn estate tax`'s plan).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstateParams {
+    pub year: Option<Year>,
+    pub share: Option<Rate>,
+    pub other_assets: Option<Amount>,
+    pub other_liquid: Option<Amount>,
+    pub debts: Option<Amount>,
+    pub expenses: Option<Amount>,
+    pub charitable: Option<Amount>,
+    pub to_spouse: Option<Amount>,
+    pub spouse_citizen: Option<Flag>,
+    pub qdot: Option<Flag>,
+    pub adjusted_taxable_gifts: Option<Amount>,
+    pub gift_tax_paid: Option<Amount>,
+    pub dsue: Option<Amount>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::estate::EstateAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EstateTaxAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub estate: queries::estate::EstateAnswer,
+}
+
+pub async fn estate_tax(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<EstateParams>,
+) -> Result<Json<EstateTaxAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) = plain_read(&state, &p, &household, &base, "estate tax", &["holdings"]).await?;
+    let amount = |a: Option<Amount>| a.map(|a| a.0).unwrap_or_default();
+    let assumptions = queries::estate::Assumptions {
+        year: params.year.map(|y| y.0),
+        share: params.share.map(|r| r.0),
+        other_assets: amount(params.other_assets),
+        other_liquid: amount(params.other_liquid),
+        debts: amount(params.debts),
+        expenses: amount(params.expenses),
+        charitable: amount(params.charitable),
+        to_spouse: amount(params.to_spouse),
+        spouse_citizen: params.spouse_citizen.map(|f| f.0),
+        qdot: params.qdot.is_some_and(|f| f.0),
+        adjusted_taxable_gifts: amount(params.adjusted_taxable_gifts),
+        gift_tax_paid: amount(params.gift_tax_paid),
+        dsue: amount(params.dsue),
+    };
+    let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let estate = queries::estate::tax(&reader.db, &key, today, &assumptions).await.map_err(report_problem)?;
+    Ok(Json(EstateTaxAnswer { position, as_of: reader.instant(), estate }))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
