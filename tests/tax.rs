@@ -23,6 +23,18 @@ fn smith(url: &str, csv: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
     (dir, env)
 }
 
+/// `GET base/v1/households/smith/{path}` as `token`: the status and the JSON body.
+async fn get_smith(http: &reqwest::Client, base: &str, token: &str, path: String) -> (u16, Value) {
+    let r = http.get(format!("{base}/v1/households/smith/{path}")).bearer_auth(token).send().await.unwrap();
+    (r.status().as_u16(), r.json::<Value>().await.unwrap())
+}
+
+/// An amount of an answer, whether JSON carries it as a string or a number.
+fn amount(answer: &Value, key: &str) -> rust_decimal::Decimal {
+    let v = &answer[key];
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned).parse().unwrap_or_else(|_| panic!("{key}: {answer}"))
+}
+
 /// Ana, smith's client, signed in to a server over `url`: the server (stopped when dropped),
 /// its address and her token.
 async fn signed_in(url: &str, env: &[(String, String)]) -> (common::Kill, String, String) {
@@ -962,23 +974,17 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
             "--format",
             "json",
         ]));
-        let amount = |k: &str| -> rust_decimal::Decimal {
-            match &answer[k] {
-                Value::String(s) => s.parse().unwrap(),
-                v => v.to_string().parse().unwrap_or_else(|_| panic!("{k}: {answer}")),
-            }
-        };
         // Gross 1,550,000 + 18,450,000 = 20,000,000; taxable 19,000,000; tentative tax
         // 345,800 + 40% of 18,000,000 = 7,545,800; less the 5,945,800 credit: 1,600,000.
-        assert_eq!(amount("accounts"), "1550000".parse().unwrap(), "{answer}");
-        assert_eq!(amount("gross_estate"), "20000000".parse().unwrap(), "{answer}");
-        assert_eq!(amount("taxable_estate"), "19000000".parse().unwrap(), "{answer}");
-        assert_eq!(amount("tentative_tax"), "7545800".parse().unwrap(), "{answer}");
-        assert_eq!(amount("applicable_credit"), "5945800".parse().unwrap(), "{answer}");
-        assert_eq!(amount("net_estate_tax"), "1600000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "accounts"), "1550000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "gross_estate"), "20000000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "taxable_estate"), "19000000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "tentative_tax"), "7545800".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "applicable_credit"), "5945800".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "net_estate_tax"), "1600000".parse().unwrap(), "{answer}");
         // Due at death 2,600,000 against 1,050,000 liquid.
-        assert_eq!(amount("liquid_assets"), "1050000".parse().unwrap(), "{answer}");
-        assert_eq!(amount("liquidity_shortfall"), "1550000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "liquid_assets"), "1050000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "liquidity_shortfall"), "1550000".parse().unwrap(), "{answer}");
         assert!(answer["source"].as_str().unwrap().contains("2025-32"), "{answer}");
 
         // As a table, and with the year from the flag: 2024's credit is 5,389,800.
@@ -1001,31 +1007,46 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
         // 225,000 taxable, nothing due, and the exclusion left for the spouse.
         let (_server, base, ana) = signed_in(&db.url, &env).await;
         let http = reqwest::Client::new();
-        let get = |query: &str| {
-            let request = http.get(format!("{base}/v1/households/smith/estate/tax?{query}")).bearer_auth(&ana);
-            async move {
-                let r = request.send().await.unwrap();
-                (r.status().as_u16(), r.json::<Value>().await.unwrap())
-            }
-        };
+        let get = |query: &str| get_smith(&http, &base, &ana, format!("estate/tax?{query}"));
         let (status, body) = get("year=2026&other_assets=18450000&debts=1000000").await;
         assert_eq!((status, body["net_estate_tax"].clone()), (200, answer["net_estate_tax"].clone()), "{body}");
         let (status, body) =
             get("year=2026&share=0.5&other_assets=18450000&debts=1000000&to_spouse=18000000&dsue=2000000").await;
         assert_eq!(status, 200, "{body}");
-        let amount = |k: &str| -> rust_decimal::Decimal {
-            match &body[k] {
-                Value::String(s) => s.parse().unwrap(),
-                v => v.to_string().parse().unwrap_or_else(|_| panic!("{k}: {body}")),
-            }
-        };
-        assert_eq!(amount("taxable_estate"), "225000".parse().unwrap(), "{body}");
-        assert_eq!(amount("net_estate_tax"), rust_decimal::Decimal::ZERO, "{body}");
-        assert_eq!(amount("dsue_for_survivor"), "15000000".parse().unwrap(), "{body}");
+        assert_eq!(amount(&body, "taxable_estate"), "225000".parse().unwrap(), "{body}");
+        assert_eq!(amount(&body, "net_estate_tax"), rust_decimal::Decimal::ZERO, "{body}");
+        assert_eq!(amount(&body, "dsue_for_survivor"), "15000000".parse().unwrap(), "{body}");
         let (status, body) = get("year=2023").await;
         assert_eq!((status, body["field"].as_str()), (422, Some("year")), "{body}");
         let (status, body) = get("share=2").await;
         assert_eq!((status, body["field"].as_str()), (422, Some("share")), "{body}");
+
+        // Lifetime gifts in the plan: 2025's $1,019,000 to Ann ($1,000,000 taxable after the
+        // $19,000 exclusion, no tax within the exclusion) and $50,000 to charity (deducted).
+        // At death in 2026 the gift is an adjusted taxable gift: 20,000,000 taxed, 2,000,000.
+        let gifts = dir.path().join("gifts.toml");
+        std::fs::write(
+            &gifts,
+            "[estate]\nyear = 2026\nother_assets = 18450000\ndebts = 1000000\n\
+             [[estate.gifts]]\nyear = 2025\ndonee = \"ann\"\namount = 1019000\n\
+             [[estate.gifts]]\nyear = 2025\ndonee = \"red cross\"\nkind = \"charity\"\namount = 50000\n",
+        )
+        .unwrap();
+        let with_gifts = json(&cli(&[
+            "estate",
+            "tax",
+            "--household",
+            "smith",
+            "--plan",
+            gifts.to_str().unwrap(),
+            "--format",
+            "json",
+        ]));
+        assert_eq!(amount(&with_gifts, "net_estate_tax"), "2000000".parse().unwrap(), "{with_gifts}");
+        assert_eq!(amount(&with_gifts, "adjusted_taxable_gifts"), "1000000".parse().unwrap(), "{with_gifts}");
+        let form709 = cli(&["estate", "gifts", "--plan", gifts.to_str().unwrap(), "--format", "csv"]);
+        assert!(form709.contains("2025,1069000,19000,0,50000,1000000,0,"), "{form709}");
+        assert!(form709.contains(",12990000,false"), "{form709}");
 
         // Bad input names its field; nothing is computed.
         let fails = |args: &[&str]| {

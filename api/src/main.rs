@@ -138,8 +138,8 @@ enum Command {
     #[command(subcommand)]
     Tax(TaxCmd),
     /// Estate planning: the federal estate tax if a member died this year (`tax`), from the
-    /// household's accounts and a plan file, with the transfer-tax amounts of 2024 to 2026 and
-    /// their sources.
+    /// household's accounts and a plan file, and lifetime gifts as Form 709 computes them
+    /// (`gifts`), with the transfer-tax amounts of 2024 to 2026 and their sources.
     #[command(subcommand)]
     Estate(EstateCmd),
     /// Portfolios: accounts of a household with a target allocation, a drift threshold and an

@@ -64,6 +64,7 @@ pub mod estate;
 pub mod form8949;
 pub mod fundamentals;
 pub mod fx;
+pub mod gifts;
 pub mod goals;
 pub mod harvest;
 pub mod indicators;

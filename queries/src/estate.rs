@@ -51,6 +51,37 @@ pub struct Assumptions {
     /// The unused exclusion received from a spouse who died before (portability).
     #[serde(default)]
     pub dsue: Decimal,
+    /// The decedent's lifetime gifts (`[[estate.gifts]]`): year, donee, kind (person,
+    /// citizen_spouse, noncitizen_spouse, charity), amount, present_interest, split,
+    /// superfund_529. Their taxable part and gift tax, year by year (`domain::gifts`), are the
+    /// adjusted taxable gifts and the gift tax paid, with `prior_taxable_gifts` and
+    /// `prior_gift_tax` from returns before them.
+    #[serde(default)]
+    pub gifts: Vec<domain::gifts::Gift>,
+    #[serde(default)]
+    pub prior_taxable_gifts: Decimal,
+    #[serde(default)]
+    pub prior_gift_tax: Decimal,
+}
+
+impl Assumptions {
+    /// The gifts' Form 709 years up to the year of death (a 529 gift's fifths after it are
+    /// left out).
+    pub fn gift_years(&self, death: i32) -> Result<Vec<domain::gifts::GiftYear>, ReportError> {
+        if self.gifts.is_empty() && self.prior_taxable_gifts.is_zero() {
+            return Ok(Vec::new());
+        }
+        if !self.adjusted_taxable_gifts.is_zero() || !self.gift_tax_paid.is_zero() {
+            return Err(invalid(
+                "adjusted_taxable_gifts",
+                "give either the gifts (and prior_taxable_gifts) or adjusted_taxable_gifts and gift_tax_paid, not both",
+            ));
+        }
+        let mut years = domain::gifts::history(&self.gifts, self.prior_taxable_gifts, self.prior_gift_tax, self.dsue)
+            .map_err(|e| invalid(e.field, e.problem))?;
+        years.retain(|y| y.year <= death);
+        Ok(years)
+    }
 }
 
 /// The estate tax with where the gross estate came from and the liquidity it needs.
@@ -69,6 +100,8 @@ pub struct EstateAnswer {
     pub liquidity_shortfall: Decimal,
     #[serde(flatten)]
     pub tax: EstateTax,
+    /// The lifetime gifts' years, when the plan lists them.
+    pub gifts: Vec<domain::gifts::GiftYear>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -89,6 +122,15 @@ pub async fn tax(
     if a.other_liquid > a.other_assets {
         return Err(invalid("other_liquid", "is more than other_assets"));
     }
+    let death = a.year.unwrap_or(today.year());
+    let gifts = a.gift_years(death)?;
+    let (adjusted_taxable_gifts, gift_tax_paid) = match gifts.last() {
+        Some(last) => (
+            last.prior_taxable_gifts + last.taxable_gifts,
+            a.prior_gift_tax + gifts.iter().map(|y| y.gift_tax).sum::<Decimal>(),
+        ),
+        None => (a.adjusted_taxable_gifts + a.prior_taxable_gifts, a.gift_tax_paid + a.prior_gift_tax),
+    };
     let accounts = crate::plan::account_values(db, household).await?;
     if accounts.is_empty() && a.other_assets.is_zero() {
         return Err(invalid("household", format!("{household} has no open account and no other_assets were given")));
@@ -98,7 +140,7 @@ pub async fn tax(
     let liquid_accounts = accounts.iter().filter(|v| v.account_type == AccountType::Taxable).map(|v| v.value);
     let liquid = cents(liquid_accounts.sum::<Decimal>() * share) + a.other_liquid;
     let estate = Estate {
-        year: a.year.unwrap_or(today.year()),
+        year: death,
         gross_estate: held + a.other_assets,
         debts: a.debts,
         expenses: a.expenses,
@@ -106,8 +148,8 @@ pub async fn tax(
         to_spouse: a.to_spouse,
         spouse_citizen: a.spouse_citizen.unwrap_or(true),
         qdot: a.qdot,
-        adjusted_taxable_gifts: a.adjusted_taxable_gifts,
-        gift_tax_paid: a.gift_tax_paid,
+        adjusted_taxable_gifts,
+        gift_tax_paid,
         dsue: a.dsue,
     };
     let tax = domain::estate::estate_tax(&estate).map_err(|e| invalid(e.field, e.problem))?;
@@ -121,7 +163,40 @@ pub async fn tax(
         liquidity_needed: needed,
         liquidity_shortfall: (needed - liquid).max(Decimal::ZERO),
         tax,
+        gifts,
     })
+}
+
+/// The gifts' Form 709 years as rows, for CSV and tables.
+pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportError> {
+    const COLUMNS: [&str; 12] = [
+        "year",
+        "gifts",
+        "exclusions",
+        "marital_deduction",
+        "charitable_deduction",
+        "taxable_gifts",
+        "prior_taxable_gifts",
+        "tentative_tax",
+        "credit",
+        "gift_tax",
+        "exclusion_left",
+        "projected",
+    ];
+    let mut rows = Vec::new();
+    for y in years {
+        let value = serde_json::to_value(y).map_err(|e| ReportError::Other(e.into()))?;
+        rows.push(
+            COLUMNS
+                .iter()
+                .map(|c| match &value[*c] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        );
+    }
+    Ok(Report { name: "gifts", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
 }
 
 /// Form 706 Part 2's lines and the liquidity, for CSV and tables.

@@ -28,6 +28,25 @@ pub(crate) enum EstateCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// The lifetime gifts of --plan's `[[estate.gifts]]` year by year as Form 709 computes them:
+    /// each donee's annual exclusion, the marital and charitable deductions, split gifts, 529
+    /// gifts spread over five years, the taxable gifts, the tentative tax on all gifts so far
+    /// less that on earlier ones, the applicable credit left and the gift tax, and the
+    /// exclusion left (`prior_taxable_gifts`, `prior_gift_tax` and `dsue` from the same table).
+    Gifts {
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// The `[estate]` table of a plan file (all of it optional).
+fn assumptions(plan: Option<&std::path::Path>) -> anyhow::Result<queries::estate::Assumptions> {
+    let Some(path) = plan else { return Ok(queries::estate::Assumptions::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let file: PlanFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    Ok(file.estate)
 }
 
 #[derive(serde::Deserialize)]
@@ -40,15 +59,7 @@ struct PlanFile {
 pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::Result<()> {
     match cmd {
         EstateCmd::Tax { household, year, plan, format } => {
-            let mut assumptions = match &plan {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    let file: PlanFile =
-                        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-                    file.estate
-                }
-                None => queries::estate::Assumptions::default(),
-            };
+            let mut assumptions = assumptions(plan.as_deref())?;
             if year.is_some() {
                 assumptions.year = year;
             }
@@ -56,6 +67,12 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             let today = workers::market::intraday::today();
             let answer = queries::estate::tax(&reader.db, &key, today, &assumptions).await?;
             print(&answer, format, |a| Ok(queries::estate::report(a)?))?;
+        }
+        EstateCmd::Gifts { plan, format } => {
+            let a = assumptions(Some(&plan))?;
+            let years = domain::gifts::history(&a.gifts, a.prior_taxable_gifts, a.prior_gift_tax, a.dsue)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", plan.display()))?;
+            print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
         }
     }
     Ok(())

@@ -684,6 +684,7 @@ pub async fn estate_tax(
         adjusted_taxable_gifts: amount(params.adjusted_taxable_gifts),
         gift_tax_paid: amount(params.gift_tax_paid),
         dsue: amount(params.dsue),
+        ..queries::estate::Assumptions::default()
     };
     let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
     let estate = queries::estate::tax(&reader.db, &key, today, &assumptions).await.map_err(report_problem)?;

@@ -1,0 +1,313 @@
+//! The federal gift tax, as Form 709 computes it, in `Decimal` to the cent.
+//!
+//! - Each donee's present-interest gifts of a year are excluded up to the year's annual
+//!   exclusion (IRC §2503(b)); gifts of future interests get none (§2503(b)(1)).
+//! - Gifts to a spouse who is a U.S. citizen are deducted in full (§2523(a)); to a spouse who
+//!   is not, excluded up to the year's larger annual amount (§2523(i)(2)). Gifts to charity
+//!   are deducted (§2522).
+//! - A split gift (§2513) is treated as made half by each spouse, so each half takes its own
+//!   exclusion; both spouses must consent (the caller records the consent).
+//! - A contribution to a 529 plan may be spread over five years (§529(c)(2)(B)): up to five
+//!   annual exclusions are treated as made ratably in the year and the next four; any excess is
+//!   a gift of the first year.
+//! - The tax of a year (§2502(a), Form 709 Part 2): the tentative tax (§2001(c),
+//!   [`crate::estate::tentative_tax`]) on all taxable gifts so far less that on the gifts of
+//!   earlier years, less the applicable credit not used before: the tentative tax on the
+//!   year's basic exclusion amount plus any DSUE (§2505), less the credit allowed on earlier
+//!   years' gifts (their tentative tax less the gift tax paid on them).
+//!
+//! [`history`] folds a donor's gifts year by year, so the exclusion used and left is known as of
+//! any year.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::estate::{tentative_tax, year, EstateError};
+
+/// Who received a gift, as the gift tax treats them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Donee {
+    /// Anyone else (a child, a grandchild, a friend, a trust for them).
+    Person,
+    /// The donor's spouse, a U.S. citizen: the marital deduction.
+    CitizenSpouse,
+    /// The donor's spouse, not a U.S. citizen: the larger annual exclusion only.
+    NoncitizenSpouse,
+    /// A qualified charity: the charitable deduction.
+    Charity,
+}
+
+/// One gift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gift {
+    pub year: i32,
+    /// The donee's name: each donee has an exclusion of its own.
+    pub donee: String,
+    #[serde(default = "person")]
+    pub kind: Donee,
+    pub amount: Decimal,
+    /// A present interest (outright, or to a trust with withdrawal rights); a future interest
+    /// gets no annual exclusion.
+    #[serde(default = "yes")]
+    pub present_interest: bool,
+    /// Split with the donor's spouse (§2513): half of it is the spouse's gift.
+    #[serde(default)]
+    pub split: bool,
+    /// A 529 contribution spread over five years (§529(c)(2)(B)).
+    #[serde(default)]
+    pub superfund_529: bool,
+}
+
+fn person() -> Donee {
+    Donee::Person
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Form 709's summary of one donor's year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct GiftYear {
+    pub year: i32,
+    /// What was given in the year (a split gift's own half; a 529 gift spread over five years
+    /// counts its part for the year).
+    pub gifts: Decimal,
+    pub exclusions: Decimal,
+    pub marital_deduction: Decimal,
+    pub charitable_deduction: Decimal,
+    /// Line 1: the taxable gifts of the year.
+    pub taxable_gifts: Decimal,
+    /// Line 2: the taxable gifts of earlier years.
+    pub prior_taxable_gifts: Decimal,
+    /// Line 4, line 5 and line 6: the tentative tax on all of them, on the earlier ones, and
+    /// the difference.
+    pub tax_on_all: Decimal,
+    pub tax_on_prior: Decimal,
+    pub tentative_tax: Decimal,
+    /// Line 7: the applicable credit on the basic exclusion amount plus DSUE.
+    pub applicable_credit: Decimal,
+    /// Line 8: the credit allowed on earlier years' gifts.
+    pub prior_credit: Decimal,
+    /// Line 12: the credit allowed this year.
+    pub credit: Decimal,
+    /// Line 14 (and 19): the gift tax of the year.
+    pub gift_tax: Decimal,
+    /// The basic exclusion amount plus DSUE not yet used by taxable gifts.
+    pub exclusion_left: Decimal,
+    /// A year past cairn's tables (a 529 gift's later fifths): its amounts are the latest
+    /// year's, which indexing only raises.
+    pub projected: bool,
+}
+
+/// The amounts of `y`: its own, or the latest year's for a year past the tables (marked); a
+/// year before them is refused.
+fn amounts_of(y: i32) -> Result<(&'static crate::estate::Year, bool), EstateError> {
+    let latest = crate::estate::YEARS.last().expect("the table has a year");
+    if y > latest.year {
+        return Ok((latest, true));
+    }
+    year(y).map(|a| (a, false)).map_err(|p| EstateError { field: "year", problem: p })
+}
+
+/// A share of a gift that falls in one year, to one donee, with its character.
+struct Part<'a> {
+    year: i32,
+    gift: &'a Gift,
+    amount: Decimal,
+}
+
+/// The parts of `gift` that are the donor's, by year.
+fn parts(gift: &Gift) -> Result<Vec<Part<'_>>, EstateError> {
+    let bad = |field: &'static str, problem: String| EstateError { field, problem };
+    if gift.amount < Decimal::ZERO {
+        return Err(bad("amount", format!("{} is negative", gift.amount)));
+    }
+    let own = if gift.split { gift.amount / Decimal::TWO } else { gift.amount };
+    if !gift.superfund_529 {
+        return Ok(vec![Part { year: gift.year, gift, amount: own }]);
+    }
+    if gift.kind != Donee::Person || !gift.present_interest {
+        return Err(bad("superfund_529", "a 529 plan's contribution is a present gift to a person".into()));
+    }
+    // Up to five annual exclusions of the year of the gift are spread; the excess is of the
+    // first year.
+    let cap = year(gift.year).map_err(|p| bad("year", p))?.annual_exclusion * Decimal::from(5);
+    let spread = own.min(cap);
+    let each = (spread / Decimal::from(5)).round_dp(2);
+    let mut out: Vec<Part<'_>> = (0..5).map(|k| Part { year: gift.year + k, gift, amount: each }).collect();
+    // The cents rounding leaves go to the first year, with the excess over the cap.
+    out[0].amount += spread - each * Decimal::from(5) + (own - spread);
+    Ok(out)
+}
+
+/// Every year in which the donor gave (or a spread 529 gift falls), each with its Form 709
+/// summary, in order. `prior_taxable_gifts` and `prior_gift_tax` carry gifts before the first
+/// (from earlier returns); `dsue` is the unused exclusion received from a deceased spouse.
+pub fn history(
+    gifts: &[Gift],
+    prior_taxable_gifts: Decimal,
+    prior_gift_tax: Decimal,
+    dsue: Decimal,
+) -> Result<Vec<GiftYear>, EstateError> {
+    let mut by_year: BTreeMap<i32, Vec<Part<'_>>> = BTreeMap::new();
+    for gift in gifts {
+        for part in parts(gift)? {
+            by_year.entry(part.year).or_default().push(part);
+        }
+    }
+    let mut prior = prior_taxable_gifts;
+    let mut paid = prior_gift_tax;
+    let mut out = Vec::new();
+    for (y, parts) in by_year {
+        let (amounts, projected) = amounts_of(y)?;
+        let (mut gifts, mut exclusions, mut marital, mut charitable) =
+            (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        // Each donee's present-interest gifts of the year share one exclusion.
+        let mut present: BTreeMap<(&str, bool), Decimal> = BTreeMap::new();
+        for p in &parts {
+            gifts += p.amount;
+            match p.gift.kind {
+                Donee::CitizenSpouse => marital += p.amount,
+                Donee::Charity => charitable += p.amount,
+                Donee::Person | Donee::NoncitizenSpouse if p.gift.present_interest => {
+                    *present.entry((p.gift.donee.as_str(), p.gift.kind == Donee::NoncitizenSpouse)).or_default() +=
+                        p.amount;
+                }
+                _ => {}
+            }
+        }
+        for ((_, noncitizen_spouse), given) in present {
+            let cap = if noncitizen_spouse { amounts.noncitizen_spouse_exclusion } else { amounts.annual_exclusion };
+            exclusions += given.min(cap);
+        }
+        let taxable = gifts - exclusions - marital - charitable;
+        let tax_on_all = tentative_tax(prior + taxable);
+        let tax_on_prior = tentative_tax(prior);
+        let tentative = tax_on_all - tax_on_prior;
+        let exclusion = amounts.basic_exclusion + dsue;
+        let applicable_credit = tentative_tax(exclusion);
+        let prior_credit = (tax_on_prior - paid).max(Decimal::ZERO);
+        let credit = (applicable_credit - prior_credit).max(Decimal::ZERO).min(tentative);
+        let gift_tax = tentative - credit;
+        prior += taxable;
+        paid += gift_tax;
+        out.push(GiftYear {
+            year: y,
+            gifts,
+            exclusions,
+            marital_deduction: marital,
+            charitable_deduction: charitable,
+            taxable_gifts: taxable,
+            prior_taxable_gifts: prior - taxable,
+            tax_on_all,
+            tax_on_prior,
+            tentative_tax: tentative,
+            applicable_credit,
+            prior_credit,
+            credit,
+            gift_tax,
+            exclusion_left: (exclusion - prior).max(Decimal::ZERO),
+            projected,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn gift(year: i32, donee: &str, kind: Donee, amount: Decimal) -> Gift {
+        Gift { year, donee: donee.into(), kind, amount, present_interest: true, split: false, superfund_529: false }
+    }
+
+    #[test]
+    fn gifts_within_the_annual_exclusion_are_not_taxable() {
+        // 2025: $19,000 to each of two children, $25,000 more to one: $6,000 taxable.
+        let gifts = [
+            gift(2025, "ann", Donee::Person, dec!(19_000)),
+            gift(2025, "ben", Donee::Person, dec!(19_000)),
+            gift(2025, "ann", Donee::Person, dec!(6_000)),
+        ];
+        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        assert_eq!((y.gifts, y.exclusions, y.taxable_gifts), (dec!(44_000), dec!(38_000), dec!(6_000)));
+        // The tax on $6,000 (18%) is covered by the credit: none due, exclusion left 13.984M.
+        assert_eq!((y.tentative_tax, y.credit, y.gift_tax), (dec!(1_080), dec!(1_080), Decimal::ZERO));
+        assert_eq!(y.exclusion_left, dec!(13_984_000));
+    }
+
+    #[test]
+    fn spouses_and_charities_are_deducted_and_a_noncitizen_spouse_has_the_larger_exclusion() {
+        let gifts = [
+            gift(2026, "spouse", Donee::CitizenSpouse, dec!(1_000_000)),
+            gift(2026, "red cross", Donee::Charity, dec!(50_000)),
+        ];
+        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        assert_eq!(
+            (y.marital_deduction, y.charitable_deduction, y.taxable_gifts),
+            (dec!(1_000_000), dec!(50_000), Decimal::ZERO)
+        );
+        let gifts = [gift(2026, "spouse", Donee::NoncitizenSpouse, dec!(200_000))];
+        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        assert_eq!((y.exclusions, y.taxable_gifts), (dec!(194_000), dec!(6_000)));
+    }
+
+    #[test]
+    fn a_split_gift_is_half_the_donors_and_a_future_interest_has_no_exclusion() {
+        let mut g = gift(2024, "ann", Donee::Person, dec!(36_000));
+        g.split = true;
+        let y = &history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        assert_eq!((y.gifts, y.taxable_gifts), (dec!(18_000), Decimal::ZERO));
+        let mut g = gift(2024, "trust", Donee::Person, dec!(50_000));
+        g.present_interest = false;
+        assert_eq!(history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0].taxable_gifts, dec!(50_000));
+    }
+
+    #[test]
+    fn a_529_superfunding_is_spread_over_five_years_and_the_excess_is_the_first_years() {
+        // 2024: $100,000 into a 529, five times the $18,000 exclusion spread ($18,000 a year,
+        // each within that year's exclusion); the $10,000 excess is a taxable gift of 2024.
+        let mut g = gift(2024, "ann", Donee::Person, dec!(100_000));
+        g.superfund_529 = true;
+        let parts = parts(&g).unwrap();
+        assert_eq!(
+            parts.iter().map(|p| p.amount).collect::<Vec<_>>(),
+            [dec!(28_000), dec!(18_000), dec!(18_000), dec!(18_000), dec!(18_000)]
+        );
+        assert_eq!(parts.iter().map(|p| p.year).collect::<Vec<_>>(), [2024, 2025, 2026, 2027, 2028]);
+        let h = history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap();
+        let taxable: Vec<Decimal> = h.iter().map(|y| y.taxable_gifts).collect();
+        assert_eq!(taxable, [dec!(10_000), Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO]);
+        // 2027 and 2028 are past cairn's tables: 2026's amounts, marked.
+        assert_eq!(h.iter().map(|y| y.projected).collect::<Vec<_>>(), [false, false, false, true, true]);
+        // A year before the tables is refused, naming the year.
+        let old = gift(2019, "ann", Donee::Person, dec!(1));
+        assert_eq!(history(&[old], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap_err().field, "year");
+    }
+
+    #[test]
+    fn gift_tax_is_due_once_the_exclusion_is_used_and_prior_years_count() {
+        // Prior taxable gifts of $13,000,000 (credit used: 345,800 + 40% of 12M = 5,145,800);
+        // 2024: $1,018,000 to one child, $1,000,000 taxable. Tax on 14M: 5,545,800; on 13M:
+        // 5,145,800; difference 400,000. Credit left 5,389,800 − 5,145,800 = 244,000; tax
+        // 156,000 = 40% of the 390,000 over the 13.61M exclusion.
+        let gifts = [gift(2024, "ann", Donee::Person, dec!(1_018_000))];
+        let y = &history(&gifts, dec!(13_000_000), Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        assert_eq!((y.tax_on_all, y.tax_on_prior, y.tentative_tax), (dec!(5_545_800), dec!(5_145_800), dec!(400_000)));
+        assert_eq!((y.prior_credit, y.credit, y.gift_tax), (dec!(5_145_800), dec!(244_000), dec!(156_000)));
+        assert_eq!(y.exclusion_left, Decimal::ZERO);
+        // The next year's gifts find no credit left: all 40%, and the tax paid counts.
+        let more = [gifts[0].clone(), gift(2025, "ann", Donee::Person, dec!(119_000))];
+        let h = history(&more, dec!(13_000_000), Decimal::ZERO, Decimal::ZERO).unwrap();
+        // 2025's credit 5,541,800 less the 5,389,800 allowed before: 152,000 of new room from
+        // the higher exclusion, then 40% on the rest of the $100,000 taxable.
+        assert_eq!(h[1].prior_credit, dec!(5_389_800));
+        assert_eq!((h[1].tentative_tax, h[1].credit, h[1].gift_tax), (dec!(40_000), dec!(40_000), Decimal::ZERO));
+    }
+}
