@@ -964,16 +964,10 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
         let plan = dir.path().join("estate.toml");
         std::fs::write(&plan, "[estate]\nyear = 2026\nother_assets = 18450000\ndebts = 1000000\n").unwrap();
         let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
-        let answer = json(&cli(&[
-            "estate",
-            "tax",
-            "--household",
-            "smith",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--format",
-            "json",
-        ]));
+        let estate = |plan: &std::path::Path| {
+            json(&cli(&["estate", "tax", "--household", "smith", "--plan", plan.to_str().unwrap(), "--format", "json"]))
+        };
+        let answer = estate(&plan);
         // Gross 1,550,000 + 18,450,000 = 20,000,000; taxable 19,000,000; tentative tax
         // 345,800 + 40% of 18,000,000 = 7,545,800; less the 5,945,800 credit: 1,600,000.
         assert_eq!(amount(&answer, "accounts"), "1550000".parse().unwrap(), "{answer}");
@@ -1032,16 +1026,7 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
              [[estate.gifts]]\nyear = 2025\ndonee = \"red cross\"\nkind = \"charity\"\namount = 50000\n",
         )
         .unwrap();
-        let with_gifts = json(&cli(&[
-            "estate",
-            "tax",
-            "--household",
-            "smith",
-            "--plan",
-            gifts.to_str().unwrap(),
-            "--format",
-            "json",
-        ]));
+        let with_gifts = estate(&gifts);
         assert_eq!(amount(&with_gifts, "net_estate_tax"), "2000000".parse().unwrap(), "{with_gifts}");
         assert_eq!(amount(&with_gifts, "adjusted_taxable_gifts"), "1000000".parse().unwrap(), "{with_gifts}");
         let form709 = cli(&["estate", "gifts", "--plan", gifts.to_str().unwrap(), "--format", "csv"]);

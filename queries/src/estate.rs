@@ -183,19 +183,7 @@ pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportE
         "exclusion_left",
         "projected",
     ];
-    let mut rows = Vec::new();
-    for y in years {
-        let value = serde_json::to_value(y).map_err(|e| ReportError::Other(e.into()))?;
-        rows.push(
-            COLUMNS
-                .iter()
-                .map(|c| match &value[*c] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect(),
-        );
-    }
+    let rows = years.iter().map(|y| crate::reports::fields(y, &COLUMNS)).collect::<Result<_, _>>()?;
     Ok(Report { name: "gifts", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
 }
 

@@ -32,24 +32,27 @@ pub struct Report {
     pub summary: Vec<(&'static str, Value)>,
 }
 
+/// An answer's fields named by `keys`, as text (a string as it is, nothing for null).
+pub fn fields<T: Serialize>(answer: &T, keys: &[&str]) -> Result<Vec<String>, crate::ledger::ReportError> {
+    let value = serde_json::to_value(answer).map_err(|x| crate::ledger::ReportError::Other(x.into()))?;
+    Ok(keys
+        .iter()
+        .map(|k| match &value[*k] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect())
+}
+
 /// An answer's fields named by `keys`, one row each (`line`, `amount`), for CSV and tables.
 pub fn lines<T: Serialize>(
     name: &'static str,
     answer: &T,
     keys: &[&str],
 ) -> Result<Report, crate::ledger::ReportError> {
-    let value = serde_json::to_value(answer).map_err(|x| crate::ledger::ReportError::Other(x.into()))?;
-    let rows = keys
-        .iter()
-        .map(|k| {
-            let shown = match &value[*k] {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            vec![(*k).to_owned(), shown]
-        })
-        .collect();
+    let shown = fields(answer, keys)?;
+    let rows = keys.iter().zip(shown).map(|(k, v)| vec![(*k).to_owned(), v]).collect();
     Ok(Report { name, columns: vec!["line", "amount"], rows, totals: Vec::new(), summary: Vec::new() })
 }
 

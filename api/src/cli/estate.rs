@@ -15,7 +15,9 @@ pub(crate) enum EstateCmd {
     /// expenses. The gross estate is the household's open accounts at the latest closes times
     /// `share`, plus `other_assets`; the rest comes from --plan's `[estate]` table:
     /// year, share, other_assets, other_liquid, debts, expenses, charitable, to_spouse,
-    /// spouse_citizen, qdot, adjusted_taxable_gifts, gift_tax_paid, dsue.
+    /// spouse_citizen, qdot, adjusted_taxable_gifts, gift_tax_paid, dsue, or instead of the
+    /// two gift amounts the lifetime gifts (`[[estate.gifts]]`, see `estate gifts`) with
+    /// prior_taxable_gifts and prior_gift_tax.
     Tax {
         #[arg(long)]
         household: String,

@@ -139,7 +139,7 @@ impl Touched {
             );
             out.extend(records(db, &VALUATIONS, &named).await?.iter().map(|r| r.str("household").to_owned()));
             // A pair's close converts every position quoted in its first currency.
-            if let Some((currency, "USD")) = symbol.split_once('.') {
+            if let Some(currency) = domain::fx::currency_of_pair(symbol) {
                 let quoted = [("currency", Some(currency.to_owned()))];
                 out.extend(records(db, &VALUATIONS, &quoted).await?.iter().map(|r| r.str("household").to_owned()));
             }
