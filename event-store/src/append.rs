@@ -143,9 +143,16 @@ pub(crate) trait WriteTx {
     /// statement, PostgreSQL aborts the whole transaction.
     const STATEMENT_ROLLBACK: bool;
 
-    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64, StoreError>;
-    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>, StoreError>;
-    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<(), StoreError>;
+    /// Each stream's version, in the order asked.
+    async fn stream_versions(&mut self, streams: &[&StreamId]) -> Result<Vec<u64>, StoreError>;
+    async fn existing(&mut self, ids: &[Uuid]) -> Result<Vec<ExistingEvent>, StoreError>;
+    /// Inserts each stream's rows.
+    async fn insert(&mut self, batches: &[(&StreamId, &[Row])]) -> Result<(), StoreError>;
+}
+
+/// The ids of `events`.
+pub(crate) fn ids(events: &[NewEvent]) -> Vec<Uuid> {
+    events.iter().map(|e| e.event_id).collect()
 }
 
 /// Refuses a multi-stream append that names a stream twice or is too large, before any
@@ -178,7 +185,51 @@ pub(crate) fn validate_writes(writes: &[StreamWrite<'_>]) -> Result<(), StoreErr
 /// exact replay returns its original result, a wrong version is a conflict (and the caller
 /// rolls everything back). Returns the results and the positions and hashes written (the
 /// Merkle tree's new leaves), in order.
+///
+/// Where a failed statement leaves the transaction usable (SQLite, in process), each stream is
+/// written in turn and its ids are looked up only when the version or an insert says something
+/// is off, as a single append does: a backfill of a million fresh events does not probe the id
+/// index a million times first. Elsewhere (PostgreSQL, a round trip per statement) the ids of
+/// every stream are looked up first, then every version, then every row is inserted: three
+/// statements however many streams, so the append lock is not held across a round trip per
+/// stream (an evaluation's alerts for 500 households).
 pub(crate) async fn append_writes<T: WriteTx>(
+    tx: &mut T,
+    head: Option<Head>,
+    writes: &[StreamWrite<'_>],
+    now: DateTime<Utc>,
+) -> Result<(Vec<AppendResult>, Vec<(u64, crate::merkle::Hash)>), StoreError> {
+    if T::STATEMENT_ROLLBACK {
+        append_each(tx, head, writes, now).await
+    } else {
+        append_planned(tx, head, writes, now).await
+    }
+}
+
+/// The rows' result, their leaves added to `written` and the head moved past them.
+fn chained(
+    rows: &[Row],
+    now: DateTime<Utc>,
+    head: &mut Option<Head>,
+    written: &mut Vec<(u64, crate::merkle::Hash)>,
+) -> AppendResult {
+    let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    written.extend(leaves(rows));
+    *head = Some(Head {
+        position: last.global_position,
+        hash: last.hash.clone(),
+        recorded_at: DateTime::from_timestamp_micros(last.recorded_at_micros).unwrap_or(now),
+    });
+    AppendResult {
+        first_position: first.global_position,
+        last_position: last.global_position,
+        stream_version: last.stream_version,
+        idempotent_replay: false,
+    }
+}
+
+/// One stream at a time, replays told apart after the fact (see [`append_writes`]).
+async fn append_each<T: WriteTx>(
     tx: &mut T,
     mut head: Option<Head>,
     writes: &[StreamWrite<'_>],
@@ -187,35 +238,22 @@ pub(crate) async fn append_writes<T: WriteTx>(
     let mut results = Vec::with_capacity(writes.len());
     let mut written = Vec::new();
     for w in writes {
-        // Where a failed statement leaves the transaction usable (SQLite), the ids are looked up
-        // only when the version or an insert says something is off, as a single append does:
-        // a backfill of a million fresh events does not probe the id index a million times
-        // first. Elsewhere (PostgreSQL) they are looked up before anything is written.
-        if !T::STATEMENT_ROLLBACK {
-            let existing = tx.existing(w.events).await?;
+        let version = tx.stream_versions(&[w.stream]).await?.first().copied().unwrap_or(0);
+        if let Err(conflict) = check_expected(w.stream, w.expected, version) {
+            let existing = tx.existing(&ids(w.events)).await?;
             if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
                 results.push(replay);
                 continue;
             }
-        }
-        let version = tx.stream_version(w.stream).await?;
-        if let Err(conflict) = check_expected(w.stream, w.expected, version) {
-            if T::STATEMENT_ROLLBACK {
-                let existing = tx.existing(w.events).await?;
-                if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
-                    results.push(replay);
-                    continue;
-                }
-            }
             return Err(conflict);
         }
         let rows = build_rows(head.as_ref(), w.stream, version, w.events, now)?;
-        if let Err(e) = tx.insert(w.stream, &rows).await {
+        if let Err(e) = tx.insert(&[(w.stream, &rows)]).await {
             // Only the failed statement was undone: a batch whose ids are all stored is the
             // replay of an earlier append (its first row failed, so nothing of it was written);
             // anything else is refused, and the caller rolls the transaction back.
-            if T::STATEMENT_ROLLBACK && e.is_unique_violation() {
-                let existing = tx.existing(w.events).await?;
+            if e.is_unique_violation() {
+                let existing = tx.existing(&ids(w.events)).await?;
                 if let Some(replay) = resolve_replay(w.stream, w.events, &existing)? {
                     results.push(replay);
                     continue;
@@ -223,19 +261,53 @@ pub(crate) async fn append_writes<T: WriteTx>(
             }
             return Err(e);
         }
-        let (first, last) = (&rows[0], &rows[rows.len() - 1]);
-        results.push(AppendResult {
-            first_position: first.global_position,
-            last_position: last.global_position,
-            stream_version: last.stream_version,
-            idempotent_replay: false,
-        });
-        written.extend(leaves(&rows));
-        head = Some(Head {
-            position: last.global_position,
-            hash: last.hash.clone(),
-            recorded_at: DateTime::from_timestamp_micros(last.recorded_at_micros).unwrap_or(now),
-        });
+        results.push(chained(&rows, now, &mut head, &mut written));
+    }
+    Ok((results, written))
+}
+
+/// Every stream's ids, then versions, then rows, each in one statement (see [`append_writes`]).
+async fn append_planned<T: WriteTx>(
+    tx: &mut T,
+    mut head: Option<Head>,
+    writes: &[StreamWrite<'_>],
+    now: DateTime<Utc>,
+) -> Result<(Vec<AppendResult>, Vec<(u64, crate::merkle::Hash)>), StoreError> {
+    let all: Vec<Uuid> = writes.iter().flat_map(|w| ids(w.events)).collect();
+    let existing = tx.existing(&all).await?;
+    let mut replays = Vec::with_capacity(writes.len());
+    for w in writes {
+        let replay = if existing.is_empty() {
+            None
+        } else {
+            let mine: std::collections::HashSet<Uuid> = ids(w.events).into_iter().collect();
+            let stored: Vec<ExistingEvent> = existing.iter().filter(|e| mine.contains(&e.event_id)).cloned().collect();
+            resolve_replay(w.stream, w.events, &stored)?
+        };
+        replays.push(replay);
+    }
+    let fresh: Vec<&StreamId> =
+        writes.iter().zip(&replays).filter(|(_, r)| r.is_none()).map(|(w, _)| w.stream).collect();
+    let versions = tx.stream_versions(&fresh).await?;
+    if versions.len() != fresh.len() {
+        return Err(StoreError::InvalidAppend(format!("{} versions read for {} streams", versions.len(), fresh.len())));
+    }
+    let mut versions = versions.into_iter();
+    let (mut results, mut written, mut built) = (Vec::with_capacity(writes.len()), Vec::new(), Vec::new());
+    for (w, replay) in writes.iter().zip(replays) {
+        if let Some(replay) = replay {
+            results.push(replay);
+            continue;
+        }
+        let version = versions.next().unwrap_or(0);
+        check_expected(w.stream, w.expected, version)?;
+        let rows = build_rows(head.as_ref(), w.stream, version, w.events, now)?;
+        results.push(chained(&rows, now, &mut head, &mut written));
+        built.push((w.stream, rows));
+    }
+    if !built.is_empty() {
+        let batches: Vec<(&StreamId, &[Row])> = built.iter().map(|(s, rows)| (*s, rows.as_slice())).collect();
+        tx.insert(&batches).await?;
     }
     Ok((results, written))
 }

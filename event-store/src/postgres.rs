@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::append::{
-    append_writes, build_rows, check_expected, resolve_replay, validate_batch, validate_writes, ExistingEvent, Row,
-    StreamWrite, WriteTx,
+    append_writes, build_rows, check_expected, ids, resolve_replay, validate_batch, validate_writes, ExistingEvent,
+    Row, StreamWrite, WriteTx,
 };
 use crate::error::{Result, StoreError};
 use crate::model::{AppendResult, Direction, ExpectedVersion, Head, NewEvent, StoredEvent, StreamId};
@@ -101,7 +101,7 @@ impl PgStore {
     /// Inserts prepared rows with no lock, head read or version check: the benchmark baseline.
     pub(crate) async fn insert_unchecked(&self, stream: &StreamId, rows: &[Row]) -> Result<()> {
         let mut tx = self.inner.pool.begin().await?;
-        insert_rows(&mut tx, stream, rows).await?;
+        insert_rows(&mut tx, &[(stream, rows)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -122,7 +122,7 @@ impl PgStore {
             return resolve_replay(stream, events, &existing)?.ok_or(conflict);
         }
         let rows = build_rows(head.as_ref(), stream, version, events, Utc::now())?;
-        let inserted = insert_rows(&mut tx, stream, &rows).await;
+        let inserted = insert_rows(&mut tx, &[(stream, &rows)]).await;
         if let Err(e) = inserted {
             // The failed statement aborted the transaction; look the ids up outside it.
             drop(tx);
@@ -146,7 +146,7 @@ impl PgStore {
     }
 
     async fn existing_events(&self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
-        existing_events(&self.inner.pool, events).await
+        existing_events(&self.inner.pool, &ids(events)).await
     }
 
     /// Starts, once, the task that turns `NOTIFY cairn_events` into wake-ups for subscribers.
@@ -181,33 +181,38 @@ impl PgStore {
     }
 }
 
-async fn insert_rows(conn: &mut sqlx::PgConnection, stream: &StreamId, rows: &[Row]) -> Result<()> {
-    let positions: Vec<i64> = rows.iter().map(|r| r.global_position as i64).collect();
-    let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
-    let types: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
-    let schema_versions: Vec<i32> = rows.iter().map(|r| r.schema_version as i32).collect();
-    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.payload.as_slice()).collect();
-    let metadata: Vec<&[u8]> = rows.iter().map(|r| r.metadata.as_slice()).collect();
-    let prev: Vec<&[u8]> = rows.iter().map(|r| r.prev_hash.as_slice()).collect();
-    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
-    let recorded_at = DateTime::from_timestamp_micros(rows[0].recorded_at_micros).unwrap_or_default();
+/// Inserts each stream's rows in one statement.
+async fn insert_rows(conn: &mut sqlx::PgConnection, batches: &[(&StreamId, &[Row])]) -> Result<()> {
+    let rows = || batches.iter().flat_map(|(_, rows)| rows.iter());
+    let positions: Vec<i64> = rows().map(|r| r.global_position as i64).collect();
+    let streams: Vec<&str> = batches.iter().flat_map(|(s, rows)| rows.iter().map(|_| s.as_str())).collect();
+    let versions: Vec<i64> = rows().map(|r| r.stream_version as i64).collect();
+    let ids: Vec<Uuid> = rows().map(|r| r.event_id).collect();
+    let types: Vec<&str> = rows().map(|r| r.event_type.as_str()).collect();
+    let schema_versions: Vec<i32> = rows().map(|r| r.schema_version as i32).collect();
+    let payloads: Vec<&[u8]> = rows().map(|r| r.payload.as_slice()).collect();
+    let metadata: Vec<&[u8]> = rows().map(|r| r.metadata.as_slice()).collect();
+    let recorded_at: Vec<DateTime<Utc>> =
+        rows().map(|r| DateTime::from_timestamp_micros(r.recorded_at_micros).unwrap_or_default()).collect();
+    let prev: Vec<&[u8]> = rows().map(|r| r.prev_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = rows().map(|r| r.hash.as_slice()).collect();
     sqlx::query(concat!(
         "INSERT INTO events (",
         sql::columns!(),
-        ") SELECT p, $2, v, id, t, sv, pl, md, $9, ph, h \
-         FROM UNNEST($1::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[], $8::bytea[], \
-                     $10::bytea[], $11::bytea[]) AS u(p, v, id, t, sv, pl, md, ph, h)"
+        ") SELECT p, s, v, id, t, sv, pl, md, at, ph, h \
+         FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[], \
+                     $8::bytea[], $9::timestamptz[], $10::bytea[], $11::bytea[]) \
+              AS u(p, s, v, id, t, sv, pl, md, at, ph, h)"
     ))
     .bind(&positions)
-    .bind(stream.as_str())
+    .bind(&streams)
     .bind(&versions)
     .bind(&ids)
     .bind(&types)
     .bind(&schema_versions)
     .bind(&payloads)
     .bind(&metadata)
-    .bind(recorded_at)
+    .bind(&recorded_at)
     .bind(&prev)
     .bind(&hashes)
     .execute(conn)
@@ -217,11 +222,10 @@ async fn insert_rows(conn: &mut sqlx::PgConnection, stream: &StreamId, rows: &[R
 
 async fn existing_events<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
     db: E,
-    events: &[NewEvent],
+    ids: &[Uuid],
 ) -> Result<Vec<ExistingEvent>> {
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let rows = sqlx::query(&format!("{}WHERE event_id = ANY($1) ORDER BY global_position", sql::SELECT_EXISTING))
-        .bind(&ids)
+        .bind(ids)
         .fetch_all(db)
         .await?;
     rows.iter()
@@ -258,16 +262,22 @@ struct PgWrite<'c>(&'c mut sqlx::PgConnection);
 impl WriteTx for PgWrite<'_> {
     const STATEMENT_ROLLBACK: bool = false;
 
-    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
-        let v: Option<i64> =
-            sqlx::query_scalar(sql::SELECT_STREAM_VERSION).bind(stream.as_str()).fetch_one(&mut *self.0).await?;
-        Ok(v.unwrap_or(0) as u64)
+    async fn stream_versions(&mut self, streams: &[&StreamId]) -> Result<Vec<u64>> {
+        let names: Vec<&str> = streams.iter().map(|s| s.as_str()).collect();
+        let versions: Vec<Option<i64>> = sqlx::query_scalar(
+            "SELECT (SELECT MAX(stream_version) FROM events WHERE stream_id = q.s) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS q(s, n) ORDER BY q.n",
+        )
+        .bind(&names)
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(versions.into_iter().map(|v| v.unwrap_or(0) as u64).collect())
     }
-    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
-        existing_events(&mut *self.0, events).await
+    async fn existing(&mut self, ids: &[Uuid]) -> Result<Vec<ExistingEvent>> {
+        existing_events(&mut *self.0, ids).await
     }
-    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<()> {
-        insert_rows(self.0, stream, rows).await
+    async fn insert(&mut self, batches: &[(&StreamId, &[Row])]) -> Result<()> {
+        insert_rows(self.0, batches).await
     }
 }
 

@@ -17,8 +17,8 @@ use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
 use crate::append::{
-    append_writes, build_rows, check_expected, resolve_replay, validate_batch, validate_writes, ExistingEvent, Row,
-    StreamWrite, WriteTx,
+    append_writes, build_rows, check_expected, ids, resolve_replay, validate_batch, validate_writes, ExistingEvent,
+    Row, StreamWrite, WriteTx,
 };
 use crate::bulk::BulkReader;
 use crate::error::{Result, StoreError};
@@ -175,7 +175,7 @@ impl SqliteStore {
         let head = head_of(&mut tx).await?;
         let version = stream_version_of(&mut tx, stream).await?;
         if let Err(conflict) = check_expected(stream, expected, version) {
-            let existing = existing_events(&mut tx, events).await?;
+            let existing = existing_events(&mut tx, &ids(events)).await?;
             return resolve_replay(stream, events, &existing)?.ok_or(conflict);
         }
         let rows = build_rows(head.as_ref(), stream, version, events, Utc::now())?;
@@ -183,7 +183,7 @@ impl SqliteStore {
             // A constraint failure undoes only the statement in SQLite, so the transaction can
             // still tell a replay (same ids, same content) from a misuse of ids.
             if e.is_unique_violation() {
-                let existing = existing_events(&mut tx, events).await?;
+                let existing = existing_events(&mut tx, &ids(events)).await?;
                 if let Some(replay) = resolve_replay(stream, events, &existing)? {
                     return Ok(replay);
                 }
@@ -234,14 +234,14 @@ async fn insert_rows(conn: &mut SqliteConnection, stream: &StreamId, rows: &[Row
     Ok(())
 }
 
-async fn existing_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
+async fn existing_events(conn: &mut SqliteConnection, ids: &[Uuid]) -> Result<Vec<ExistingEvent>> {
     let mut found = Vec::new();
-    for chunk in events.chunks(500) {
+    for chunk in ids.chunks(500) {
         let mut q = QueryBuilder::<Sqlite>::new(sql::SELECT_EXISTING);
         q.push("WHERE event_id IN (");
         let mut sep = q.separated(", ");
-        for e in chunk {
-            sep.push_bind(e.event_id.as_bytes().to_vec());
+        for id in chunk {
+            sep.push_bind(id.as_bytes().to_vec());
         }
         q.push(") ORDER BY global_position");
         for r in q.build().fetch_all(&mut *conn).await? {
@@ -320,14 +320,21 @@ struct SqliteWrite<'c>(&'c mut SqliteConnection);
 impl WriteTx for SqliteWrite<'_> {
     const STATEMENT_ROLLBACK: bool = true;
 
-    async fn stream_version(&mut self, stream: &StreamId) -> Result<u64> {
-        stream_version_of(self.0, stream).await
+    async fn stream_versions(&mut self, streams: &[&StreamId]) -> Result<Vec<u64>> {
+        let mut versions = Vec::with_capacity(streams.len());
+        for stream in streams {
+            versions.push(stream_version_of(self.0, stream).await?);
+        }
+        Ok(versions)
     }
-    async fn existing(&mut self, events: &[NewEvent]) -> Result<Vec<ExistingEvent>> {
-        existing_events(self.0, events).await
+    async fn existing(&mut self, ids: &[Uuid]) -> Result<Vec<ExistingEvent>> {
+        existing_events(self.0, ids).await
     }
-    async fn insert(&mut self, stream: &StreamId, rows: &[Row]) -> Result<()> {
-        insert_rows(self.0, stream, rows).await
+    async fn insert(&mut self, batches: &[(&StreamId, &[Row])]) -> Result<()> {
+        for (stream, rows) in batches {
+            insert_rows(self.0, stream, rows).await?;
+        }
+        Ok(())
     }
 }
 

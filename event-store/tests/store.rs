@@ -453,6 +453,19 @@ async fn an_append_to_several_streams_is_all_or_nothing() {
         assert!(again.iter().all(|r| r.idempotent_replay));
         assert_eq!(again.iter().map(|r| r.last_position).collect::<Vec<_>>(), vec![3, 4, 7]);
 
+        // A replayed stream beside a fresh one: the replay keeps its result, the fresh one is
+        // written after the head, chained to it.
+        let d = stream("market-DDD");
+        let ed = noted_batch(30, 2);
+        let mixed = [
+            StreamWrite { stream: &d, expected: ExpectedVersion::NoStream, events: &ed },
+            StreamWrite { stream: &a, expected: ExpectedVersion::NoStream, events: &ea },
+        ];
+        let results = s.append_many(&mixed).await.unwrap();
+        let spans: Vec<_> = results.iter().map(|r| (r.first_position, r.last_position, r.idempotent_replay)).collect();
+        assert_eq!(spans, vec![(8, 9, false), (2, 3, true)]);
+        assert_eq!(s.verify().await.unwrap(), event_store::Verification { checked: 9, broken: None });
+
         // A batch holding a new id and then a stored one is refused, and nothing of it written.
         let mixed = [noted_batch(20, 1)[0].clone(), ec[0].clone()];
         let err = s
@@ -460,7 +473,7 @@ async fn an_append_to_several_streams_is_all_or_nothing() {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err}");
-        assert_eq!(s.head().await.unwrap().unwrap().position, 7, "nothing of it was written");
+        assert_eq!(s.head().await.unwrap().unwrap().position, 9, "nothing of it was written");
 
         // A stale expectation on one stream refuses the whole append.
         let (fresh_a, stale_b) = (noted_batch(10, 1), noted_batch(11, 1));
@@ -472,7 +485,7 @@ async fn an_append_to_several_streams_is_all_or_nothing() {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict { actual: 2, .. }), "{err}");
-        assert_eq!(s.head().await.unwrap().unwrap().position, 7, "nothing of it was written");
+        assert_eq!(s.head().await.unwrap().unwrap().position, 9, "nothing of it was written");
 
         let err = s
             .append_many(&[

@@ -469,18 +469,22 @@ impl Holdings {
         }
     }
 
+    /// Loads the saved states of those of `households` not in memory, in few statements.
+    async fn load_states(&mut self, db: &Db, generation: i64, households: &BTreeSet<String>) -> Result<()> {
+        let missing: Vec<String> = households.iter().filter(|h| !self.households.contains_key(*h)).cloned().collect();
+        for (household, bytes) in db.load_states(Self::NAME, generation, &missing).await? {
+            self.sizes.insert(household.clone(), bytes.len());
+            let state = decode_state(&household, &bytes)?;
+            self.households.insert(household, state);
+        }
+        Ok(())
+    }
+
     async fn state<'a>(&'a mut self, db: &Db, generation: i64, household: &str) -> Result<&'a mut HouseholdState> {
         if !self.households.contains_key(household) {
-            let state = match db.load_state(Self::NAME, generation, household).await? {
-                Some(bytes) => {
-                    self.sizes.insert(household.to_owned(), bytes.len());
-                    decode_state(household, &bytes)?
-                }
-                None => HouseholdState::default(),
-            };
-            self.households.insert(household.to_owned(), state);
+            self.load_states(db, generation, &BTreeSet::from([household.to_owned()])).await?;
         }
-        Ok(self.households.get_mut(household).expect("inserted above"))
+        Ok(self.households.entry(household.to_owned()).or_default())
     }
 
     pub(crate) async fn absorb(&mut self, db: &Db, generation: i64, events: &[StoredEvent]) -> Result<()> {
@@ -507,13 +511,15 @@ impl Holdings {
                 }
                 _ => continue,
             };
-            if !by_household.contains_key(household) {
-                self.state(db, generation, household).await?;
-                if !self.dirty.contains(household) {
-                    self.dirty.insert(household.to_owned());
-                }
+            if !by_household.contains_key(household) && !self.dirty.contains(household) {
+                self.dirty.insert(household.to_owned());
             }
             by_household.entry(household).or_default().push(e);
+        }
+        let touched: BTreeSet<String> = by_household.keys().map(|h| (*h).to_owned()).collect();
+        self.load_states(db, generation, &touched).await?;
+        for household in &touched {
+            self.households.entry(household.clone()).or_default();
         }
         let mut work: Vec<Unit> = by_household
             .into_iter()
@@ -582,6 +588,7 @@ impl Holdings {
         }
         let dirty = std::mem::take(&mut self.dirty);
         revalue.retain(|h| !dirty.contains(h));
+        self.load_states(db, generation, &revalue).await?;
         for h in &revalue {
             self.state(db, generation, h).await?;
         }

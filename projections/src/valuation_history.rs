@@ -124,17 +124,22 @@ impl ValuationHistory {
         }
     }
 
+    /// Loads the saved ledgers of those of `households` not in memory, in few statements.
+    async fn load_ledgers(&mut self, db: &Db, generation: i64, households: &BTreeSet<String>) -> Result<()> {
+        let missing: Vec<String> = households.iter().filter(|h| !self.ledgers.contains_key(*h)).cloned().collect();
+        for (household, bytes) in db.load_states(Self::NAME, generation, &missing).await? {
+            self.sizes.insert(household.clone(), bytes.len());
+            let ledger = rmp_serde::from_slice(&bytes)
+                .map_err(|e| Error::Config(format!("valuation history state of {household}: {e}")))?;
+            self.ledgers.insert(household, ledger);
+        }
+        Ok(())
+    }
+
     async fn load_ledger(&mut self, db: &Db, generation: i64, household: &str) -> Result<()> {
         if !self.ledgers.contains_key(household) {
-            let ledger = match db.load_state(Self::NAME, generation, household).await? {
-                Some(bytes) => {
-                    self.sizes.insert(household.to_owned(), bytes.len());
-                    rmp_serde::from_slice(&bytes)
-                        .map_err(|e| Error::Config(format!("valuation history state of {household}: {e}")))?
-                }
-                None => Ledger::default(),
-            };
-            self.ledgers.insert(household.to_owned(), ledger);
+            self.load_ledgers(db, generation, &BTreeSet::from([household.to_owned()])).await?;
+            self.ledgers.entry(household.to_owned()).or_default();
         }
         Ok(())
     }
@@ -168,9 +173,10 @@ impl ValuationHistory {
         }
         // Each household's events applied to its ledger in log order, households on every core.
         let mut work: Vec<(String, Ledger, Vec<&StoredEvent>)> = Vec::with_capacity(by_household.len());
+        let touched: BTreeSet<String> = by_household.keys().map(|h| (*h).to_owned()).collect();
+        self.load_ledgers(db, generation, &touched).await?;
         for (household, events) in by_household {
-            self.load_ledger(db, generation, household).await?;
-            let ledger = self.ledgers.remove(household).expect("loaded above");
+            let ledger = self.ledgers.remove(household).unwrap_or_default();
             work.push((household.to_owned(), ledger, events));
         }
         let upcasters = &self.upcasters;
@@ -240,6 +246,7 @@ impl ValuationHistory {
                 }
             }
         }
+        self.load_ledgers(db, generation, &todo).await?;
         for household in &todo {
             self.load_ledger(db, generation, household).await?;
             let symbols = names_of(&self.ledgers[household]);
@@ -277,6 +284,9 @@ impl ValuationHistory {
         let mut households: Vec<(&str, &Ledger)> = todo.iter().map(|h| (h.as_str(), &self.ledgers[h])).collect();
         let per_group = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut written = 0;
+        // Rows are written a large piece at a time, not a group at a time: on PostgreSQL each
+        // statement is a round trip, and a day's closes extend thousands of households by a row.
+        let (mut rows, mut symbols): (Vec<Row>, Vec<Row>) = (Vec::new(), Vec::new());
         for group in households.chunks_mut(per_group) {
             // Each household's rows, and the snapshot of a ledger that changed.
             let computed = in_parallel(group, |(household, ledger)| {
@@ -288,8 +298,8 @@ impl ValuationHistory {
                 let snapshot = changed.contains(*household).then(|| rmp_serde::to_vec_named(ledger));
                 (rows, snapshot, last)
             });
-            let mut rows: Vec<Row> = Vec::new();
             for ((household, _), (history, snapshot, last)) in group.iter().zip(computed) {
+                written += history.len();
                 rows.extend(history);
                 match last {
                     Some(day) => self.last_day.insert((*household).to_owned(), day),
@@ -301,17 +311,21 @@ impl ValuationHistory {
                     self.sizes.insert((*household).to_owned(), bytes.len());
                 }
             }
-            written += rows.len();
-            for piece in rows.chunks(50_000) {
-                db.insert(tx, &VALUE_HISTORY, generation, piece, false).await?;
+            symbols.extend(
+                group
+                    .iter()
+                    .filter(|(household, _)| !after.contains_key(household))
+                    .flat_map(|(household, ledger)| names_of(ledger).into_iter().map(move |s| row![household, s])),
+            );
+            if rows.len() >= PIECE {
+                db.insert(tx, &VALUE_HISTORY, generation, &std::mem::take(&mut rows), false).await?;
             }
-            let symbols: Vec<Row> = group
-                .iter()
-                .filter(|(household, _)| !after.contains_key(household))
-                .flat_map(|(household, ledger)| names_of(ledger).into_iter().map(move |s| row![household, s]))
-                .collect();
-            db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
+            if symbols.len() >= PIECE {
+                db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &std::mem::take(&mut symbols), false).await?;
+            }
         }
+        db.insert(tx, &VALUE_HISTORY, generation, &rows, false).await?;
+        db.insert(tx, &VALUE_HISTORY_SYMBOLS, generation, &symbols, false).await?;
         for symbol in &moved {
             let bytes = rmp_serde::to_vec(self.closes.series(symbol)).map_err(|e| Error::Config(e.to_string()))?;
             tx.save_state(Self::NAME, generation, &closes_key(symbol), &bytes).await?;
@@ -327,6 +341,9 @@ impl ValuationHistory {
         Ok(())
     }
 }
+
+/// The rows written in one statement.
+const PIECE: usize = 50_000;
 
 /// `f` over `items` on every core, in the items' order (on the calling thread for a few).
 fn in_parallel<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {

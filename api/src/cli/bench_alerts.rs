@@ -81,6 +81,12 @@ pub(crate) async fn alerts(
         .into_iter()
         .map(|p| tokio::spawn(projections::runner::follow(db.clone(), store.clone(), p, stopping.clone())))
         .collect();
+    // As in a running `serve`, they have read everything before the day's prices (the first
+    // evaluation's alerts among it) when those arrive.
+    let head = store.head().await?.map_or(0, |h| h.position);
+    for projector in ["holdings", "prices", "valuation_history", "people"] {
+        reader.at_least(projector, head, std::time::Duration::from_secs(600)).await?;
+    }
 
     let t = Instant::now();
     commands::market::import_csv(&cx, bars(&days[30..31]).as_bytes(), &who).await?;

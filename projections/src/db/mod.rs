@@ -209,6 +209,44 @@ impl Db {
         on!(&self.pool, p => one!(p))
     }
 
+    /// A projector's saved states under `keys`, by key (those it has), [`IN_CHUNK`] keys a
+    /// statement: a projector loading thousands of households' states after a start does not
+    /// make a round trip for each.
+    pub async fn load_states(
+        &self,
+        name: &str,
+        generation: i64,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
+        let mut out = std::collections::HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(IN_CHUNK) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "SELECT key, state FROM cairn_projector_state WHERE name = $1 AND generation = $2 AND key IN ({})",
+                marks.join(", ")
+            );
+            macro_rules! many {
+                ($executor:expr) => {{
+                    let mut q = sqlx::query(&sql).bind(name).bind(generation);
+                    for key in chunk {
+                        q = q.bind(key.as_str());
+                    }
+                    for r in q.fetch_all($executor).await? {
+                        out.insert(r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?);
+                    }
+                    Ok::<(), Error>(())
+                }};
+            }
+            if let Some(tx) = &self.pinned {
+                let mut tx = tx.lock().await;
+                on_tx!(&mut *tx, t => many!(&mut **t))?;
+            } else {
+                on!(&self.pool, p => many!(p))?;
+            }
+        }
+        Ok(out)
+    }
+
     /// The generation in service of a projector, if it is registered.
     pub async fn generation(&self, name: &str) -> Result<Option<i64>> {
         let rows = self
