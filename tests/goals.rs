@@ -197,18 +197,7 @@ async fn goals_are_set_listed_and_watched_from_both_shells() {
         assert_eq!(names, ["boat", "house"]);
         assert_eq!(after[0]["monthly_contribution"], "250.50");
         // Every change is in the audit trail.
-        let changes = cli(&[
-            "audit",
-            "changes",
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2999-01-01",
-            "--household",
-            "smith",
-            "--format",
-            "csv",
-        ]);
+        let changes = common::household_changes(&db.url, &env, "smith");
         for kind in ["GoalSet", "GoalRemoved"] {
             assert!(changes.contains(kind), "{kind} in {changes}");
         }

@@ -1354,7 +1354,10 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "snooze") => json!({ "until": "2100-01-01T00:00:00Z" }),
         ("post", "dismiss") => json!({}),
         ("put", "alert-preferences") => json!({ "channels": { "email": "warning", "in_app": "info" } }),
+        ("put", "{name}") if path.contains("/members/") => json!({ "domicile": "NY" }),
         ("put", "{name}") => json!({ "target": "50000", "date": "2040-06-01", "accounts": ["side"] }),
+        ("post", "gifts") => json!({ "donor": "tuition", "donee": "dan", "amount": "100", "date": "2025-06-02" }),
+        ("post", "remove") => json!({ "reason": "recorded twice" }),
         ("put", "{kind}") => json!({ "amount": "500", "every": "month", "first": "2026-01-15" }),
         _ => return None,
     };
@@ -1410,7 +1413,7 @@ async fn every_role_against_every_endpoint_group() {
             continue;
         }
         for (role, token) in &tokens {
-            let path = op
+            let mut path = op
                 .path
                 .replace("{household}", "smith")
                 .replace("{trade_id}", "T1")
@@ -1423,6 +1426,19 @@ async fn every_role_against_every_endpoint_group() {
                 .replace("{name}", "tuition")
                 .replace("{kind}", "purchase");
             let method = op.method.to_uppercase();
+            if op.path.contains("/gifts") {
+                // A gift comes from a member; each role removes a gift of its own (a removed one
+                // answers 404).
+                let member = Some(json!({ "domicile": "NY" }));
+                let set = api.send("PUT", "/v1/households/smith/members/tuition", Some(&admin), member, &[]).await;
+                assert!([200, 201].contains(&set.status), "{}", set.body);
+                if op.path.contains("{gift}") {
+                    let gift = sample_body("post", "/v1/households/{household}/gifts", role);
+                    let given = api.send("POST", "/v1/households/smith/gifts", Some(&admin), gift, &[]).await;
+                    assert_eq!(given.status, 201, "{}", given.body);
+                    path = path.replace("{gift}", given.body["gift_ids"][0].as_str().unwrap());
+                }
+            }
             if method == "DELETE" && (op.path.ends_with("/goals/{name}") || op.path.ends_with("/{kind}")) {
                 // The goal or instruction each role tries to remove is there (a missing one
                 // answers 404).

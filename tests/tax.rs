@@ -1050,3 +1050,173 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_the_member_who_dies() {
+    for db in all_backends("recorded gifts").await {
+        // Ann's brokerage account (1,000,000), a joint one no member owns (2,000,000) and Bob's
+        // IRA (500,000).
+        let (_dir, env) = smith(
+            &db.url,
+            "trade_date,account,account_type,owner,action,symbol,quantity,price,fees\n\
+             2025-01-02,Brokerage,taxable,ann,deposit,,1,1000000,0\n\
+             2025-01-02,Joint,taxable,,deposit,,1,2000000,0\n\
+             2025-01-02,IRA,traditional_ira,bob,deposit,,1,500000,0\n",
+        );
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let fails = |args: &[&str]| {
+            let out = common::cairn().arg("--database-url").arg(&db.url).args(args).envs(env.clone()).output().unwrap();
+            assert!(!out.status.success(), "{args:?}");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        let member = |name: &str, extra: &[&str]| {
+            cli(&[&["ledger", "member", "--household", "smith", "--name", name][..], extra].concat());
+        };
+        member("ann", &["--relationship", "principal", "--born", "1950-01-01", "--domicile", "ny"]);
+        member("bob", &["--relationship", "spouse", "--citizen", "false"]);
+        member("cara", &["--relationship", "child"]);
+        let err = fails(&["ledger", "member", "--household", "smith", "--name", "cara", "--relationship", "spouse"]);
+        assert!(err.contains("relationship") && err.contains("bob is already the spouse"), "{err}");
+
+        fn gift<'a>(args: &[&'a str]) -> Vec<&'a str> {
+            [&["estate", "gift", "--household", "smith"][..], args].concat()
+        }
+        // 2025: $1,019,000 from Ann to Cara; Bob gives Cara $38,000 split with Ann (each half
+        // $19,000). 2026: $200,000 from Ann to Bob, who is not a citizen (the $194,000
+        // exclusion, not the marital deduction), and $50,000 to charity.
+        let g1 =
+            json(&cli(&gift(&["--donor", "ann", "--donee", "cara", "--amount", "1019000", "--date", "2025-03-01"])));
+        assert_eq!(g1["recorded"]["id"], "G1", "{g1}");
+        cli(&gift(&["--donor", "bob", "--donee", "cara", "--amount", "38000", "--date", "2025-06-01", "--split"]));
+        let g3 = json(&cli(&gift(&["--donor", "ann", "--donee", "bob", "--amount", "200000", "--date", "2026-01-05"])));
+        assert_eq!(g3["recorded"]["kind"], "noncitizen_spouse", "{g3}");
+        cli(&gift(&[
+            "--donor",
+            "ann",
+            "--donee",
+            "red cross",
+            "--kind",
+            "charity",
+            "--amount",
+            "50000",
+            "--date",
+            "2026-02-01",
+        ]));
+        // Bad gifts name their field and record nothing.
+        for (args, field) in [
+            (gift(&["--donor", "zed", "--donee", "cara", "--amount", "1", "--date", "2025-01-01"]), "donor"),
+            (gift(&["--donor", "cara", "--donee", "dan", "--amount", "1", "--date", "2025-01-01", "--split"]), "split"),
+            (
+                gift(&[
+                    "--donor",
+                    "ann",
+                    "--donee",
+                    "bob",
+                    "--kind",
+                    "charity",
+                    "--amount",
+                    "1",
+                    "--date",
+                    "2025-01-01",
+                ]),
+                "kind",
+            ),
+            (gift(&["--donor", "ann", "--donee", "cara", "--amount", "1", "--date", "2099-01-01"]), "date"),
+            (gift(&["--donor", "ann", "--donee", "cara", "--amount", "0", "--date", "2025-01-01"]), "amount"),
+        ] {
+            let err = fails(&args);
+            assert!(err.contains(field), "{field}: {err}");
+        }
+
+        // Form 709 year by year: Ann's 2025 is her $1,019,000 and her half of Bob's split gift,
+        // one $19,000 exclusion for Cara: $1,019,000 taxable; 2026 $6,000 (200,000 − 194,000).
+        let gifts = json(&cli(&["estate", "gifts", "--household", "smith", "--format", "json"]));
+        let donors: Vec<&str> =
+            gifts["donors"].as_array().unwrap().iter().map(|d| d["donor"].as_str().unwrap()).collect();
+        assert_eq!(donors, ["ann", "bob"], "{gifts}");
+        let ann = &gifts["donors"][0]["years"];
+        assert_eq!(amount(&ann[0], "gifts"), "1038000".parse().unwrap(), "{ann}");
+        assert_eq!(amount(&ann[0], "taxable_gifts"), "1019000".parse().unwrap(), "{ann}");
+        assert_eq!(amount(&ann[1], "exclusions"), "194000".parse().unwrap(), "{ann}");
+        assert_eq!(amount(&ann[1], "charitable_deduction"), "50000".parse().unwrap(), "{ann}");
+        assert_eq!(amount(&ann[1], "taxable_gifts"), "6000".parse().unwrap(), "{ann}");
+        assert_eq!(amount(&ann[1], "exclusion_left"), "13975000".parse().unwrap(), "{ann}");
+        let bob = &gifts["donors"][1]["years"][0];
+        assert_eq!((amount(bob, "gifts"), amount(bob, "taxable_gifts")), ("19000".parse().unwrap(), 0.into()), "{bob}");
+
+        // Ann dies in 2026: her account and half the joint one (2,000,000, all liquid), her
+        // $1,025,000 of adjusted taxable gifts: 3,025,000 taxed, 1,155,800 before the credit.
+        let estate = |extra: &[&str]| {
+            let base = ["estate", "tax", "--household", "smith", "--death-of", "ann", "--year", "2026"];
+            json(&cli(&[&base[..], extra, &["--format", "json"]].concat()))
+        };
+        let answer = estate(&[]);
+        assert_eq!(answer["decedent"], "ann", "{answer}");
+        assert_eq!(amount(&answer, "accounts"), "2000000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "adjusted_taxable_gifts"), "1025000".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "tentative_tax"), "1155800".parse().unwrap(), "{answer}");
+        assert_eq!(amount(&answer, "liquid_assets"), "2000000".parse().unwrap(), "{answer}");
+        let err = fails(&["estate", "tax", "--household", "smith", "--death-of", "zed"]);
+        assert!(err.contains("death_of"), "{err}");
+
+        // Over HTTP: Bob's recorded citizenship denies the marital deduction without a QDOT.
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let get = |path: &str| get_smith(&http, &base, &ana, path.to_owned());
+        let (status, body) = get("estate/tax?year=2026&death_of=ann&to_spouse=1000000").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(amount(&body, "marital_deduction"), 0.into(), "{body}");
+        let (_, body) = get("estate/tax?year=2026&death_of=ann&to_spouse=1000000&qdot=true").await;
+        assert_eq!(amount(&body, "marital_deduction"), "1000000".parse().unwrap(), "{body}");
+        let (status, body) = get("estate/gifts?donor=bob").await;
+        assert_eq!((status, body["donors"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
+        let (status, body) = get("estate/gifts?donor=zed").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("donor")), "{body}");
+
+        let post = |path: &str, body: Value| {
+            let r = http.post(format!("{base}/v1/households/smith/{path}")).bearer_auth(&ana).json(&body);
+            async move {
+                let r = r.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, body) =
+            post("gifts", serde_json::json!({"donor": "ann", "donee": "dan", "amount": "10000", "date": "2026-03-01"}))
+                .await;
+        assert_eq!((status, body["gift_ids"][0].as_str()), (201, Some("G5")), "{body}");
+        let (status, body) =
+            post("gifts", serde_json::json!({"donor": "zed", "donee": "dan", "amount": "1", "date": "2026-03-01"}))
+                .await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("donor")), "{body}");
+        // Removing Ann's large gift leaves her 2025 within the exclusion.
+        let (status, removed) = post("gifts/G1/remove", serde_json::json!({"reason": "recorded twice"})).await;
+        assert_eq!(status, 201, "{removed}");
+        let (status, body) = post("gifts/G1/remove", serde_json::json!({"reason": "again"})).await;
+        assert_eq!((status, body["field"].as_str()), (404, Some("id")), "{body}");
+        let (_, body) = get(&format!("estate/gifts?donor=ann&min_position={}", removed["last_position"])).await;
+        let years = &body["donors"][0]["years"];
+        assert_eq!(amount(&years[0], "taxable_gifts"), 0.into(), "{body}");
+        assert_eq!(amount(&years[1], "taxable_gifts"), "6000".parse().unwrap(), "{body}");
+
+        // A member's details over HTTP, bad ones named.
+        let put = |body: Value| {
+            let r = http.put(format!("{base}/v1/households/smith/members/cara")).bearer_auth(&ana).json(&body);
+            async move {
+                let r = r.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        assert_eq!(put(serde_json::json!({"domicile": "CA"})).await.0, 201);
+        let (status, body) = put(serde_json::json!({"domicile": "ZZ"})).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("domicile")), "{body}");
+        let (status, body) = put(serde_json::json!({"relationship": "principal"})).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("relationship")), "{body}");
+
+        // Every change is on the ledger stream, as audit changes shows it.
+        let changes = common::household_changes(&db.url, &env, "smith");
+        for kind in ["MemberSet", "GiftRecorded", "GiftRemoved"] {
+            assert!(changes.contains(kind), "{kind}: {changes}");
+        }
+        db.remove().await;
+    }
+}

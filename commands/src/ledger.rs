@@ -265,13 +265,15 @@ pub async fn correct<S: EventStore>(
     execute(cx, household, &command, id, caller).await
 }
 
-/// Records or updates a household member (birth date for catch-ups, HSA coverage).
+/// Records or updates a household member (birth date for catch-ups, HSA coverage, and the
+/// family details the estate planners read: relationship, citizenship, domicile).
 pub async fn set_member<S: EventStore>(
     cx: &Context<S>,
     household: &str,
     name: &str,
     born: Option<chrono::NaiveDate>,
     hsa_coverage: Option<domain::ledger::types::HsaCoverage>,
+    family: domain::family::Family,
     caller: &Caller,
 ) -> Result<Outcome, CommandError> {
     if born.is_some_and(|b| b > chrono::Utc::now().date_naive()) {
@@ -279,8 +281,31 @@ pub async fn set_member<S: EventStore>(
     }
     let id = Uuid::now_v7();
     let command =
-        LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage };
+        LedgerCommand::SetMember { household: household.to_owned(), name: name.to_owned(), born, hsa_coverage, family };
     execute(cx, household, &command, id, caller).await
+}
+
+/// Records a member's lifetime gift (`domain::gifts::decide_record`); its id is assigned.
+pub async fn record_gift<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    gift: domain::gifts::RecordedGift,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::RecordGift { household: household.to_owned(), gift, now: chrono::Utc::now() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// Voids a recorded gift, saying why.
+pub async fn remove_gift<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    id: &str,
+    reason: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::RemoveGift { id: id.to_owned(), reason: reason.to_owned() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
 /// Sets a goal of the household, or replaces the one of that name (see `domain::goals`): its

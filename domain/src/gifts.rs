@@ -27,10 +27,11 @@ use serde::{Deserialize, Serialize};
 use crate::estate::{tentative_tax, year, EstateError};
 
 /// Who received a gift, as the gift tax treats them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Donee {
     /// Anyone else (a child, a grandchild, a friend, a trust for them).
+    #[default]
     Person,
     /// The donor's spouse, a U.S. citizen: the marital deduction.
     CitizenSpouse,
@@ -62,12 +63,157 @@ pub struct Gift {
     pub superfund_529: bool,
 }
 
+/// A gift recorded on the household's ledger stream (`GiftRecorded`), so the exclusion used and
+/// left is a fold over the ledger as of any instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RecordedGift {
+    /// `G1`, `G2`, … in recording order (assigned when recorded).
+    pub id: String,
+    pub date: chrono::NaiveDate,
+    /// The member who gave it.
+    pub donor: String,
+    /// Who received it: a member's name or anyone else's.
+    pub donee: String,
+    /// As the gift tax treats the donee; a member who is the spouse is taken from the member's
+    /// citizenship when recorded.
+    pub kind: Donee,
+    pub amount: Decimal,
+    pub present_interest: bool,
+    pub split: bool,
+    pub superfund_529: bool,
+}
+
+impl RecordedGift {
+    /// As the gift tax reads it.
+    pub fn gift(&self) -> Gift {
+        Gift {
+            year: chrono::Datelike::year(&self.date),
+            donee: self.donee.clone(),
+            kind: self.kind,
+            amount: self.amount,
+            present_interest: self.present_interest,
+            split: self.split,
+            superfund_529: self.superfund_529,
+        }
+    }
+}
+
+/// The gift `gift` records on `ledger` at `now`, its id assigned, or why not (the field named):
+/// - its date is on or before the household's today, in a year of the tables or after;
+/// - its amount is above 0 and its donor is a member; the donee is someone else;
+/// - a donee who is the member recorded as the donor's spouse takes the marital treatment of
+///   the spouse's citizenship (§2523(a), §2523(i)), whatever kind was given; a spouse kind for
+///   anyone else, or a charity that is a member, is refused;
+/// - a split gift (§2513) needs the donor's spouse as a member, and cannot be to the spouse;
+/// - the gift itself must pass [`history`] (a 529 gift spread over five years is to a person).
+pub fn decide_record(
+    ledger: &crate::ledger::Ledger,
+    gift: &RecordedGift,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RecordedGift, crate::DomainError> {
+    use crate::family::Relationship;
+    let bad = |field: &str, problem: String| crate::DomainError::Rejected { line: None, field: field.into(), problem };
+    let today = ledger.local_date(now);
+    if gift.date > today {
+        return Err(bad("date", format!("{} is after today ({today})", gift.date)));
+    }
+    let first = crate::estate::YEARS.first().expect("the table has a year").year;
+    if chrono::Datelike::year(&gift.date) < first {
+        return Err(bad(
+            "date",
+            format!("{} is before {first}, cairn's first year; carry earlier gifts as prior_taxable_gifts", gift.date),
+        ));
+    }
+    if gift.amount <= Decimal::ZERO {
+        return Err(bad("amount", format!("{} is not above 0", gift.amount)));
+    }
+    let donor = ledger.members.get(gift.donor.trim()).ok_or_else(|| {
+        let names: Vec<&str> = ledger.members.keys().map(String::as_str).collect();
+        bad("donor", format!("{:?} is not a member of the household (members: {})", gift.donor, names.join(", ")))
+    })?;
+    let donee = gift.donee.trim();
+    if donee.is_empty() || donee == donor.name {
+        return Err(bad("donee", "must name someone other than the donor".into()));
+    }
+    // The donor's spouse, as recorded: the spouse of the principal, or the principal of the
+    // spouse.
+    let spouse_of = match donor.relationship {
+        Some(Relationship::Principal) => Some(Relationship::Spouse),
+        Some(Relationship::Spouse) => Some(Relationship::Principal),
+        _ => None,
+    };
+    let spouse = spouse_of.and_then(|r| ledger.members.values().find(|m| m.relationship == Some(r)));
+    let mut kind = gift.kind;
+    match (spouse, ledger.members.get(donee)) {
+        (Some(s), Some(m)) if s.name == m.name => {
+            if kind == Donee::Charity {
+                return Err(bad("kind", format!("{donee} is the donor's spouse, not a charity")));
+            }
+            kind = if m.citizen == Some(false) { Donee::NoncitizenSpouse } else { Donee::CitizenSpouse };
+        }
+        (spouse, member) => {
+            if kind.is_spouse() {
+                let who = spouse.map_or("none is recorded".to_owned(), |s| format!("the spouse is {}", s.name));
+                return Err(bad("kind", format!("{donee} is not the donor's spouse ({who})")));
+            }
+            if kind == Donee::Charity && member.is_some() {
+                return Err(bad("kind", format!("{donee} is a member of the household, not a charity")));
+            }
+        }
+    }
+    if gift.split {
+        if spouse.is_none() {
+            return Err(bad("split", format!("a split gift needs {}'s spouse as a member, to consent", donor.name)));
+        }
+        if kind.is_spouse() {
+            return Err(bad("split", "a gift to the spouse cannot be split".into()));
+        }
+    }
+    let recorded = RecordedGift {
+        id: format!("G{}", ledger.gifts_recorded + 1),
+        donor: donor.name.clone(),
+        donee: donee.to_owned(),
+        kind,
+        ..gift.clone()
+    };
+    history(&[recorded.gift()], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).map_err(|e| bad(e.field, e.problem))?;
+    Ok(recorded)
+}
+
 fn person() -> Donee {
     Donee::Person
 }
 
 fn yes() -> bool {
     true
+}
+
+impl Donee {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "person",
+            Self::CitizenSpouse => "citizen_spouse",
+            Self::NoncitizenSpouse => "noncitizen_spouse",
+            Self::Charity => "charity",
+        }
+    }
+
+    /// Whether the donee is the donor's spouse.
+    pub fn is_spouse(self) -> bool {
+        matches!(self, Self::CitizenSpouse | Self::NoncitizenSpouse)
+    }
+}
+
+impl std::str::FromStr for Donee {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Person, Self::CitizenSpouse, Self::NoncitizenSpouse, Self::Charity]
+            .into_iter()
+            .find(|d| d.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!("unknown donee kind {s:?}; expected person, citizen_spouse, noncitizen_spouse or charity")
+            })
+    }
 }
 
 /// Form 709's summary of one donor's year.

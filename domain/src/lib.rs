@@ -61,6 +61,7 @@ pub mod calendar;
 pub mod decider;
 pub mod drawdown;
 pub mod estate;
+pub mod family;
 pub mod form8949;
 pub mod fundamentals;
 pub mod fx;

@@ -24,6 +24,7 @@ fn with_member(born: &str, coverage: HsaCoverage) -> Ledger {
         name: "alex".into(),
         born: Some(born.parse::<NaiveDate>().unwrap()),
         hsa_coverage: Some(coverage),
+        family: Default::default(),
     };
     decide(&Ledger::default(), &cmd).unwrap().iter().fold(Ledger::default(), evolve)
 }
@@ -140,6 +141,7 @@ fn add_member(l: Ledger, name: &str, born: &str, coverage: HsaCoverage) -> Ledge
         name: name.into(),
         born: Some(born.parse().unwrap()),
         hsa_coverage: Some(coverage),
+        family: Default::default(),
     };
     decide(&l, &cmd).unwrap().iter().fold(l, evolve)
 }

@@ -59,7 +59,15 @@ pub const HOUSEHOLDS: Table = Table {
 
 pub const MEMBERS: Table = Table {
     name: "members",
-    columns: &[col("household", Text), col("member", Text), col("born", Date), col("hsa_coverage", Text)],
+    columns: &[
+        col("household", Text),
+        col("member", Text),
+        col("born", Date),
+        col("hsa_coverage", Text),
+        col("relationship", Text),
+        col("citizen", Text),
+        col("domicile", Text),
+    ],
     key: &["household", "member"],
     scope: "household",
     time_series: false,
@@ -81,6 +89,26 @@ pub const GOALS: Table = Table {
         col("volatility", Dec),
     ],
     key: &["household", "goal"],
+    scope: "household",
+    time_series: false,
+};
+
+/// The household members' lifetime gifts in force (`domain::gifts::RecordedGift`).
+pub const GIFTS: Table = Table {
+    name: "gifts",
+    columns: &[
+        col("household", Text),
+        col("gift", Text),
+        col("date", Date),
+        col("donor", Text),
+        col("donee", Text),
+        col("kind", Text),
+        col("amount", Money),
+        col("present_interest", Text),
+        col("split", Text),
+        col("superfund_529", Text),
+    ],
+    key: &["household", "gift"],
     scope: "household",
     time_series: false,
 };
@@ -440,13 +468,15 @@ impl Holdings {
     /// drift flag (`beyond_threshold`). 4: `gains` and `wash_sales` computed on read
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
     /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
-    /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default).
-    pub const VERSION: i64 = 8;
+    /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default). 9: members'
+    /// `relationship`, `citizen` and `domicile`; `gifts`.
+    pub const VERSION: i64 = 9;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
         &MEMBERS,
         &GOALS,
+        &GIFTS,
         &ACCOUNTS,
         &POSITIONS,
         &LOTS,
@@ -755,7 +785,32 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         state.position,
         problem,
     ]];
-    let members = ledger.members.values().map(|m| row![household, m.name, m.born, m.hsa_coverage.as_str()]).collect();
+    let members = ledger
+        .members
+        .values()
+        .map(|m| {
+            let relationship = m.relationship.map(|r| r.as_str());
+            row![household, m.name, m.born, m.hsa_coverage.as_str(), relationship, m.citizen, m.domicile]
+        })
+        .collect();
+    let gifts = ledger
+        .gifts
+        .values()
+        .map(|g| {
+            row![
+                household,
+                g.id,
+                g.date,
+                g.donor,
+                g.donee,
+                g.kind.as_str(),
+                g.amount,
+                g.present_interest,
+                g.split,
+                g.superfund_529
+            ]
+        })
+        .collect();
     let goals = ledger
         .goals
         .values()
@@ -798,6 +853,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             (HOUSEHOLDS.name, households),
             (MEMBERS.name, members),
             (GOALS.name, goals),
+            (GIFTS.name, gifts),
             (ACCOUNTS.name, accounts),
             (POSITIONS.name, position_rows),
             (LOTS.name, lots),

@@ -5,7 +5,10 @@
 
 use chrono::Datelike;
 use domain::estate::{Estate, EstateTax};
+use domain::gifts::RecordedGift;
 use domain::ledger::types::AccountType;
+use projections::holdings::{GIFTS, MEMBERS};
+use projections::query::records;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +65,11 @@ pub struct Assumptions {
     pub prior_taxable_gifts: Decimal,
     #[serde(default)]
     pub prior_gift_tax: Decimal,
+    /// The member who dies (`--death-of`): the gross estate is the accounts the member owns,
+    /// plus `share` (default one half with a spouse recorded, else all) of the accounts no
+    /// member owns; the member's recorded gifts (and the spouse's split ones) are added to
+    /// `gifts`; the spouse's recorded citizenship is `spouse_citizen` unless given.
+    pub death_of: Option<String>,
 }
 
 impl Assumptions {
@@ -84,10 +92,136 @@ impl Assumptions {
     }
 }
 
+/// A member as the estate planners read them (`cairn ledger member`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FamilyMember {
+    pub name: String,
+    pub born: Option<chrono::NaiveDate>,
+    pub relationship: Option<domain::family::Relationship>,
+    pub citizen: Option<bool>,
+    pub domicile: Option<String>,
+}
+
+/// The household's members (`household` is its key), in name order.
+pub async fn members(db: &projections::db::Db, household: &str) -> Result<Vec<FamilyMember>, ReportError> {
+    let scope = [("household", Some(household.to_owned()))];
+    Ok(records(db, &MEMBERS, &scope)
+        .await?
+        .iter()
+        .map(|m| FamilyMember {
+            name: m.str("member").to_owned(),
+            born: m.date("born"),
+            relationship: m.text("relationship").and_then(|r| r.parse().ok()),
+            citizen: m.text("citizen").map(|_| m.flag("citizen")),
+            domicile: m.text("domicile").map(str::to_owned),
+        })
+        .collect())
+}
+
+/// The lifetime gifts recorded on the household's ledger and in force, in date order.
+pub async fn recorded_gifts(db: &projections::db::Db, household: &str) -> Result<Vec<RecordedGift>, ReportError> {
+    let scope = [("household", Some(household.to_owned()))];
+    let mut gifts = Vec::new();
+    for g in records(db, &GIFTS, &scope).await? {
+        let stored = |column: &str, problem: String| ReportError::Invalid {
+            field: "gifts",
+            problem: format!("{} {column}: {problem}", g.str("gift")),
+        };
+        gifts.push(RecordedGift {
+            id: g.str("gift").to_owned(),
+            date: g.date("date").ok_or_else(|| stored("date", "unreadable".into()))?,
+            donor: g.str("donor").to_owned(),
+            donee: g.str("donee").to_owned(),
+            kind: g.str("kind").parse().map_err(|e| stored("kind", e))?,
+            amount: g.dec("amount").ok_or_else(|| stored("amount", "unreadable".into()))?,
+            present_interest: g.flag("present_interest"),
+            split: g.flag("split"),
+            superfund_529: g.flag("superfund_529"),
+        });
+    }
+    gifts.sort_by(|a, b| (a.date, a.id.len(), &a.id).cmp(&(b.date, b.id.len(), &b.id)));
+    Ok(gifts)
+}
+
+/// The spouse of `member`, as recorded: the principal's spouse or the spouse's principal.
+fn spouse_of<'a>(members: &'a [FamilyMember], member: &str) -> Option<&'a FamilyMember> {
+    use domain::family::Relationship::{Principal, Spouse};
+    let other = match members.iter().find(|m| m.name == member)?.relationship? {
+        Principal => Spouse,
+        Spouse => Principal,
+        _ => return None,
+    };
+    members.iter().find(|m| m.relationship == Some(other))
+}
+
+/// The recorded gifts the gift tax counts as `donor`'s: their own, and the spouse's split
+/// gifts, half of each being the donor's by the consent (§2513(a)).
+pub fn gifts_of<'a>(donor: &str, spouse: Option<&str>, recorded: &'a [RecordedGift]) -> Vec<&'a RecordedGift> {
+    recorded.iter().filter(|g| g.donor == donor || (g.split && Some(g.donor.as_str()) == spouse)).collect()
+}
+
+/// One donor's gifts and their Form 709 years.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct DonorGifts {
+    pub donor: String,
+    /// The donor's own gifts, and the spouse's split gifts the donor consented to.
+    pub gifts: Vec<RecordedGift>,
+    pub years: Vec<domain::gifts::GiftYear>,
+}
+
+/// The household's donors, each with their gifts year by year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct GiftsAnswer {
+    pub household: String,
+    pub donors: Vec<DonorGifts>,
+}
+
+/// The recorded gifts of `household` (its key) by donor (`donor`, or every member who gave or
+/// consented to a split), each as Form 709 computes them; `a`'s gifts, `prior_taxable_gifts`,
+/// `prior_gift_tax` and `dsue` are the one donor's, so they need `donor`.
+pub async fn gifts(
+    db: &projections::db::Db,
+    household: &str,
+    donor: Option<&str>,
+    a: &Assumptions,
+) -> Result<GiftsAnswer, ReportError> {
+    let members = members(db, household).await?;
+    let recorded = recorded_gifts(db, household).await?;
+    let planned = !a.gifts.is_empty() || !a.prior_taxable_gifts.is_zero() || !a.dsue.is_zero();
+    if planned && donor.is_none() {
+        return Err(invalid("donor", "the plan's gifts, prior_taxable_gifts and dsue are one donor's: name the donor"));
+    }
+    let donors: Vec<String> = match donor {
+        Some(d) if members.iter().any(|m| m.name == d) => vec![d.to_owned()],
+        Some(d) => return Err(invalid("donor", format!("{d:?} is not a member of the household"))),
+        None => members
+            .iter()
+            .filter(|m| {
+                let spouse = spouse_of(&members, &m.name).map(|s| s.name.as_str());
+                !gifts_of(&m.name, spouse, &recorded).is_empty()
+            })
+            .map(|m| m.name.clone())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for name in donors {
+        let spouse = spouse_of(&members, &name).map(|s| s.name.as_str());
+        let own = gifts_of(&name, spouse, &recorded);
+        let mut all: Vec<domain::gifts::Gift> = own.iter().map(|g| g.gift()).collect();
+        all.extend(a.gifts.iter().cloned());
+        let years = domain::gifts::history(&all, a.prior_taxable_gifts, a.prior_gift_tax, a.dsue)
+            .map_err(|e| invalid(e.field, e.problem))?;
+        out.push(DonorGifts { donor: name, gifts: own.into_iter().cloned().collect(), years });
+    }
+    Ok(GiftsAnswer { household: household.to_owned(), donors: out })
+}
+
 /// The estate tax with where the gross estate came from and the liquidity it needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EstateAnswer {
     pub household: String,
+    /// The member who dies, when named.
+    pub decedent: Option<String>,
     /// The household's open accounts at market value, times the decedent's share.
     pub accounts: Decimal,
     pub share: Decimal,
@@ -115,7 +249,27 @@ pub async fn tax(
     today: chrono::NaiveDate,
     a: &Assumptions,
 ) -> Result<EstateAnswer, ReportError> {
-    let share = a.share.unwrap_or(Decimal::ONE);
+    let members = members(db, household).await?;
+    // The decedent's recorded gifts join the plan's, and the spouse's citizenship is the
+    // recorded one unless the plan says.
+    let mut a = a.clone();
+    let spouse = match &a.death_of {
+        Some(d) => {
+            if !members.iter().any(|m| &m.name == d) {
+                let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+                return Err(invalid("death_of", format!("{d:?} is not a member (members: {})", names.join(", "))));
+            }
+            let spouse = spouse_of(&members, d);
+            let recorded = recorded_gifts(db, household).await?;
+            a.gifts.extend(gifts_of(d, spouse.map(|s| s.name.as_str()), &recorded).into_iter().map(|g| g.gift()));
+            a.spouse_citizen = a.spouse_citizen.or(spouse.and_then(|s| s.citizen));
+            spouse
+        }
+        None => None,
+    };
+    let a = &a;
+    let half = Decimal::new(5, 1);
+    let share = a.share.unwrap_or(if spouse.is_some() { half } else { Decimal::ONE });
     if share < Decimal::ZERO || share > Decimal::ONE {
         return Err(invalid("share", format!("{share} is not between 0 and 1")));
     }
@@ -136,9 +290,16 @@ pub async fn tax(
         return Err(invalid("household", format!("{household} has no open account and no other_assets were given")));
     }
     let cents = |d: Decimal| d.round_dp(2);
-    let held = cents(accounts.iter().map(|v| v.value).sum::<Decimal>() * share);
-    let liquid_accounts = accounts.iter().filter(|v| v.account_type == AccountType::Taxable).map(|v| v.value);
-    let liquid = cents(liquid_accounts.sum::<Decimal>() * share) + a.other_liquid;
+    // Each account's part in the estate: all of the decedent's own, `share` of one no member
+    // owns, none of another member's (with no decedent named, `share` of every one).
+    let part = |v: &crate::plan::AccountValue| match (&a.death_of, &v.owner) {
+        (Some(d), Some(owner)) if owner == d => Decimal::ONE,
+        (Some(_), Some(_)) => Decimal::ZERO,
+        _ => share,
+    };
+    let held = cents(accounts.iter().map(|v| v.value * part(v)).sum::<Decimal>());
+    let liquid_accounts = accounts.iter().filter(|v| v.account_type == AccountType::Taxable).map(|v| v.value * part(v));
+    let liquid = cents(liquid_accounts.sum::<Decimal>()) + a.other_liquid;
     let estate = Estate {
         year: death,
         gross_estate: held + a.other_assets,
@@ -156,6 +317,7 @@ pub async fn tax(
     let needed = tax.net_estate_tax + a.debts + a.expenses;
     Ok(EstateAnswer {
         household: household.to_owned(),
+        decedent: a.death_of.clone(),
         accounts: held,
         share,
         other_assets: a.other_assets,
@@ -185,6 +347,16 @@ pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportE
     ];
     let rows = years.iter().map(|y| crate::reports::fields(y, &COLUMNS)).collect::<Result<_, _>>()?;
     Ok(Report { name: "gifts", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
+}
+
+/// Each donor's Form 709 years as rows (the donor first), for CSV and tables.
+pub fn donors_report(a: &GiftsAnswer) -> Result<Report, ReportError> {
+    let columns = [&["donor"][..], &gifts_report(&[])?.columns].concat();
+    let mut rows = Vec::new();
+    for d in &a.donors {
+        rows.extend(gifts_report(&d.years)?.rows.into_iter().map(|r| [vec![d.donor.clone()], r].concat()));
+    }
+    Ok(Report { name: "gifts", columns, rows, totals: Vec::new(), summary: Vec::new() })
 }
 
 /// Form 706 Part 2's lines and the liquidity, for CSV and tables.

@@ -36,6 +36,8 @@ use crate::ledger::ReportError;
 pub struct AccountValue {
     pub account: String,
     pub account_type: AccountType,
+    /// The member who owns it, when the ledger says.
+    pub owner: Option<String>,
     pub value: Decimal,
     pub basis: Decimal,
 }
@@ -60,6 +62,7 @@ pub async fn account_values(db: &projections::db::Db, household: &str) -> Result
         out.push(AccountValue {
             account: a.str("account").to_owned(),
             account_type,
+            owner: a.text("owner").map(str::to_owned),
             value: value + cash,
             basis: basis + cash,
         });

@@ -154,6 +154,12 @@ pub fn with_input(mut command: Command, stdin: &str) -> Output {
 }
 
 /// Runs `cairn` against `url` with `env`, feeding `stdin`; asserts success and returns stdout.
+/// `cairn audit changes` of every event of `household`'s ledger and portfolios, as CSV.
+pub fn household_changes(url: &str, env: &[(String, String)], household: &str) -> String {
+    let args = ["audit", "changes", "--from", "2000-01-01", "--to", "2999-01-01", "--household", household];
+    run_with_input(url, env, &[&args[..], &["--format", "csv"]].concat(), "")
+}
+
 pub fn run_with_input(url: &str, env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     let mut command = cairn();
     command.arg("--database-url").arg(url).args(args).envs(env.iter().map(|(k, v)| (k, v)));

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use event_store::Store;
 
 use super::tax::{print, read_models};
-use super::Format;
+use super::{caller, outln, Format};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum EstateCmd {
@@ -24,6 +24,12 @@ pub(crate) enum EstateCmd {
         /// The year of death (default: the plan's, else this year); 2024 to 2026.
         #[arg(long)]
         year: Option<i32>,
+        /// The member who dies: the estate is the accounts the member owns plus `share`
+        /// (default one half with a spouse recorded) of those no member owns; the member's
+        /// recorded gifts (`estate gift`) and the spouse's split ones count, and the spouse's
+        /// recorded citizenship.
+        #[arg(long, value_name = "MEMBER")]
+        death_of: Option<String>,
         /// A TOML file with an `[estate]` table.
         #[arg(long)]
         plan: Option<std::path::PathBuf>,
@@ -35,11 +41,58 @@ pub(crate) enum EstateCmd {
     /// gifts spread over five years, the taxable gifts, the tentative tax on all gifts so far
     /// less that on earlier ones, the applicable credit left and the gift tax, and the
     /// exclusion left (`prior_taxable_gifts`, `prior_gift_tax` and `dsue` from the same table).
+    ///
+    /// With --household, the gifts recorded on its ledger (`estate gift`), donor by donor (a
+    /// split gift counts half for each spouse); --donor picks one, and the plan's gifts and
+    /// prior amounts are that donor's.
     Gifts {
         #[arg(long)]
-        plan: std::path::PathBuf,
+        household: Option<String>,
+        #[arg(long, value_name = "MEMBER")]
+        donor: Option<String>,
+        #[arg(long)]
+        plan: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+    },
+    /// Records a member's lifetime gift on the household's ledger (`GiftRecorded`, given an id
+    /// G1, G2, …): on or before today, from a member (`ledger member`). A gift to the member
+    /// recorded as the donor's spouse takes the marital treatment of the spouse's citizenship.
+    Gift {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_name = "MEMBER")]
+        donor: String,
+        /// Who received it: a member's name or anyone else's.
+        #[arg(long)]
+        donee: String,
+        #[arg(long)]
+        amount: rust_decimal::Decimal,
+        /// When it was given (YYYY-MM-DD).
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// person, charity, citizen_spouse or noncitizen_spouse.
+        #[arg(long, default_value = "person")]
+        kind: String,
+        /// A future interest (a trust without withdrawal rights): no annual exclusion.
+        #[arg(long)]
+        future_interest: bool,
+        /// Split with the donor's spouse (§2513; the spouse must be a member and consent).
+        #[arg(long)]
+        split: bool,
+        /// A 529 contribution spread over five years (§529(c)(2)(B)).
+        #[arg(long)]
+        superfund_529: bool,
+    },
+    /// Voids a recorded gift (`GiftRemoved`; it stays in the history).
+    RemoveGift {
+        #[arg(long)]
+        household: String,
+        /// The gift's id (G1, …).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -59,22 +112,60 @@ struct PlanFile {
 }
 
 pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::Result<()> {
+    let cx = commands::Context::new(store.clone());
     match cmd {
-        EstateCmd::Tax { household, year, plan, format } => {
+        EstateCmd::Tax { household, year, death_of, plan, format } => {
             let mut assumptions = assumptions(plan.as_deref())?;
             if year.is_some() {
                 assumptions.year = year;
+            }
+            if death_of.is_some() {
+                assumptions.death_of = death_of;
             }
             let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
             let today = workers::market::intraday::today();
             let answer = queries::estate::tax(&reader.db, &key, today, &assumptions).await?;
             print(&answer, format, |a| Ok(queries::estate::report(a)?))?;
         }
-        EstateCmd::Gifts { plan, format } => {
+        EstateCmd::Gifts { household: None, donor, plan, format } => {
+            let Some(plan) = plan else { anyhow::bail!("give --household, --plan or both") };
+            if donor.is_some() {
+                anyhow::bail!("--donor picks a member of --household's; give --household");
+            }
             let a = assumptions(Some(&plan))?;
             let years = domain::gifts::history(&a.gifts, a.prior_taxable_gifts, a.prior_gift_tax, a.dsue)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", plan.display()))?;
             print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
+        }
+        EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
+            let a = assumptions(plan.as_deref())?;
+            let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
+            let answer = queries::estate::gifts(&reader.db, &key, donor.as_deref(), &a).await?;
+            print(&answer, format, |a| Ok(queries::estate::donors_report(a)?))?;
+        }
+        EstateCmd::Gift { household, donor, donee, amount, date, kind, future_interest, split, superfund_529 } => {
+            let kind = kind.parse().map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
+            let gift = domain::gifts::RecordedGift {
+                id: String::new(),
+                date,
+                donor,
+                donee,
+                kind,
+                amount,
+                present_interest: !future_interest,
+                split,
+                superfund_529,
+            };
+            let done = commands::ledger::record_gift(&cx, &household, gift, &caller("cairn estate gift")).await?;
+            let recorded = done.events.iter().find_map(|e| match e {
+                domain::ledger::LedgerEvent::GiftRecorded(g) => Some(g),
+                _ => None,
+            });
+            outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "recorded": recorded }))?)?;
+        }
+        EstateCmd::RemoveGift { household, id, reason } => {
+            commands::ledger::remove_gift(&cx, &household, &id, &reason, &caller("cairn estate remove-gift")).await?;
+            outln!("{}", serde_json::json!({ "removed": id }))?;
         }
     }
     Ok(())

@@ -259,7 +259,9 @@ pub(crate) enum LedgerCommand {
         #[arg(long, default_value_t = 0)]
         years_of_service: u32,
     },
-    /// Record or update a household member: birth date (for catch-up limits) and HSA coverage.
+    /// Record or update a household member: birth date (for catch-up limits), HSA coverage,
+    /// and for the estate planners the relationship to the household's principal, citizenship
+    /// and state of domicile. What is not given is left as it was.
     Member {
         #[arg(long)]
         household: String,
@@ -272,6 +274,16 @@ pub(crate) enum LedgerCommand {
         /// self or family.
         #[arg(long)]
         hsa_coverage: Option<String>,
+        /// principal, spouse, parent, sibling, child, grandchild, great_grandchild or other
+        /// (one principal and one spouse per household).
+        #[arg(long)]
+        relationship: Option<String>,
+        /// Whether the member is a U.S. citizen (true or false).
+        #[arg(long)]
+        citizen: Option<bool>,
+        /// The state of domicile: its two-letter code (NY, CA, DC).
+        #[arg(long)]
+        domicile: Option<String>,
     },
     /// Contributions of a tax year against each member's limits (401(k)/403(b) deferrals with
     /// catch-ups, annual additions, SIMPLE, IRA, HSA; 529 totals).
@@ -488,14 +500,18 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     .await?;
             print_outcome(&o, serde_json::json!({ "corrected": trade }))?;
         }
-        LedgerCommand::Member { household, name, born, hsa_coverage } => {
+        LedgerCommand::Member { household, name, born, hsa_coverage, relationship, citizen, domicile } => {
             let coverage = hsa_coverage
                 .map(|c| c.parse())
                 .transpose()
                 .map_err(|e: String| anyhow::anyhow!("--hsa-coverage: {e}"))?;
-            let o =
-                commands::ledger::set_member(&cx, &household, &name, born, coverage, &caller("cairn ledger member"))
-                    .await?;
+            let relationship = relationship
+                .map(|r| r.parse())
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("--relationship: {e}"))?;
+            let family = domain::family::Family { relationship, citizen, domicile };
+            let who = caller("cairn ledger member");
+            let o = commands::ledger::set_member(&cx, &household, &name, born, coverage, family, &who).await?;
             print_outcome(&o, serde_json::json!({ "member": name }))?;
         }
         LedgerCommand::Household { household, filing_status, time_zone, base_currency } => {

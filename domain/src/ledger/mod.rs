@@ -22,6 +22,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::settlement_date;
+use crate::family::Relationship;
 use crate::goals::Goal;
 use crate::{DomainError, Sealed};
 use benefits::{MatchFormula, Vesting};
@@ -115,6 +116,13 @@ pub enum LedgerEvent {
         symbol: String,
         kind: String,
     },
+    /// A lifetime gift by a member (see [`crate::gifts`]).
+    GiftRecorded(crate::gifts::RecordedGift),
+    /// A recorded gift is void from now on (it stays in the history).
+    GiftRemoved {
+        id: String,
+        reason: String,
+    },
 }
 
 impl LedgerEvent {
@@ -140,6 +148,8 @@ impl LedgerEvent {
             Self::GoalRemoved { .. } => "GoalRemoved",
             Self::RecurringSet(_) => "RecurringSet",
             Self::RecurringRemoved { .. } => "RecurringRemoved",
+            Self::GiftRecorded(_) => "GiftRecorded",
+            Self::GiftRemoved { .. } => "GiftRemoved",
         }
     }
 }
@@ -223,6 +233,12 @@ pub struct Ledger {
     /// [`recurring::key`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub recurring: BTreeMap<String, recurring::Recurring>,
+    /// Lifetime gifts in force, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gifts: BTreeMap<String, crate::gifts::RecordedGift>,
+    /// Gifts recorded so far, removed ones included: the next is `G<gifts_recorded + 1>`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gifts_recorded: u64,
 }
 
 #[cfg(test)]
@@ -374,6 +390,13 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
         }
         LedgerEvent::RecurringRemoved { account, symbol, kind } => {
             state.recurring.remove(&recurring::key(&account, &symbol, &kind));
+        }
+        LedgerEvent::GiftRecorded(g) => {
+            state.gifts_recorded += 1;
+            state.gifts.insert(g.id.clone(), g);
+        }
+        LedgerEvent::GiftRemoved { id, .. } => {
+            state.gifts.remove(&id);
         }
     }
     state
@@ -531,7 +554,13 @@ pub enum LedgerCommand {
     /// Close an account that holds no shares; later rows for it are refused.
     CloseAccount { account: String, closed_on: NaiveDate },
     /// Record or update a household member (created with the household if missing).
-    SetMember { household: String, name: String, born: Option<NaiveDate>, hsa_coverage: Option<HsaCoverage> },
+    SetMember {
+        household: String,
+        name: String,
+        born: Option<NaiveDate>,
+        hsa_coverage: Option<HsaCoverage>,
+        family: crate::family::Family,
+    },
     /// Record balance assertions (what accounts held at the end of a day, by a statement's
     /// count); one already recorded is not recorded again.
     AssertBalances { assertions: Vec<balances::Assertion> },
@@ -545,6 +574,11 @@ pub enum LedgerCommand {
     SetRecurring { household: String, recurring: recurring::Recurring },
     /// Remove a standing instruction (`kind`: `purchase` or `reinvest`).
     RemoveRecurring { account: String, symbol: String, kind: String },
+    /// Record a member's lifetime gift, on or before the household's today at `now` (its `id`
+    /// is assigned; see [`gifts::decide_record`]).
+    RecordGift { household: String, gift: crate::gifts::RecordedGift, now: DateTime<Utc> },
+    /// Void a recorded gift.
+    RemoveGift { id: String, reason: String },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -697,6 +731,19 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             }
             Ok(creating(state, household, vec![LedgerEvent::GoalSet(goal.clone())]))
         }
+        LedgerCommand::RecordGift { household, gift, now } => {
+            let recorded = crate::gifts::decide_record(state, gift, *now)?;
+            Ok(creating(state, household, vec![LedgerEvent::GiftRecorded(recorded)]))
+        }
+        LedgerCommand::RemoveGift { id, reason } => {
+            if !state.gifts.contains_key(id) {
+                return Err(DomainError::not_found("id", format!("the household has no gift {id:?} in force")));
+            }
+            if reason.trim().is_empty() {
+                return Err(rejected(None, "reason", "must say why the gift is removed"));
+            }
+            Ok(vec![LedgerEvent::GiftRemoved { id: id.clone(), reason: reason.trim().to_owned() }])
+        }
         LedgerCommand::RemoveGoal { name, .. } => {
             if !state.goals.contains_key(name) {
                 return Err(DomainError::not_found("name", format!("the household has no goal {name:?}")));
@@ -749,7 +796,7 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             }
             Ok(vec![LedgerEvent::AccountClosed { account: account.clone(), closed_on: *closed_on }])
         }
-        LedgerCommand::SetMember { household, name, born, hsa_coverage } => {
+        LedgerCommand::SetMember { household, name, born, hsa_coverage, family } => {
             let name = name.trim();
             if name.is_empty() {
                 return Err(rejected(None, "name", "must not be empty"));
@@ -764,6 +811,22 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 .unwrap_or_else(|| Member { name: name.to_owned(), ..Default::default() });
             member.born = born.or(member.born);
             member.hsa_coverage = hsa_coverage.unwrap_or(member.hsa_coverage);
+            if let Some(r) = family.relationship {
+                // One principal and one spouse: the planners read them by relationship.
+                let taken = state.members.values().find(|m| m.name != name && m.relationship == Some(r));
+                if let (Some(other), true) = (taken, matches!(r, Relationship::Principal | Relationship::Spouse)) {
+                    return Err(rejected(
+                        None,
+                        "relationship",
+                        format!("{} is already the {}", other.name, r.as_str()),
+                    ));
+                }
+                member.relationship = Some(r);
+            }
+            member.citizen = family.citizen.or(member.citizen);
+            if let Some(code) = &family.domicile {
+                member.domicile = Some(crate::family::state(code).map_err(|p| rejected(None, "domicile", p))?);
+            }
             let mut members = state.members.clone();
             members.insert(member.name.clone(), member.clone());
             derive(&state.accounts, &members, &state.closed, &state.trades, &[])?;

@@ -562,7 +562,8 @@ impl FromStr for HsaCoverage {
     }
 }
 
-/// A member of the household, for age-based catch-up limits.
+/// A member of the household: age-based catch-up limits, HSA coverage, and the family details
+/// the transfer taxes read (`crate::family`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Member {
     pub name: String,
@@ -570,6 +571,14 @@ pub struct Member {
     pub born: Option<NaiveDate>,
     #[serde(default)]
     pub hsa_coverage: HsaCoverage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<crate::family::Relationship>,
+    /// A U.S. citizen (unknown when absent; the planners take a citizen then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen: Option<bool>,
+    /// The state of domicile (a USPS code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domicile: Option<String>,
 }
 
 /// Whether `cusip` is a valid CUSIP: 8 characters and the check digit (the "modulus 10 double

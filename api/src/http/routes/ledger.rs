@@ -205,6 +205,9 @@ pub struct Recorded {
     /// What the rows recorded may need a person to check (trades on days the NYSE was closed,
     /// rows taking an account's cash below zero), each with its line and row id.
     pub warnings: Vec<Warning>,
+    /// Ids of the gifts recorded (`G1`, …), for their removal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gift_ids: Vec<String>,
 }
 
 /// Something about a recorded row a person may want to check.
@@ -238,6 +241,14 @@ fn recorded(o: &Outcome) -> Recorded {
                 trade_id: w.trade_id.clone(),
                 field: w.field.clone(),
                 message: w.message.clone(),
+            })
+            .collect(),
+        gift_ids: o
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                domain::ledger::LedgerEvent::GiftRecorded(g) => Some(g.id.clone()),
+                _ => None,
             })
             .collect(),
     }
@@ -706,6 +717,133 @@ pub async fn remove_goal(
 ) -> Response {
     ledger_command(&state, &p, &household, &headers, "remove a goal", || {
         Ok(LedgerCommand::RemoveGoal { household: household.clone(), name })
+    })
+    .await
+}
+
+/// A member's details (`PUT /v1/households/{household}/members/{name}`); what is absent is
+/// left as it was.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    /// Date of birth (not after today).
+    #[serde(default)]
+    pub born: Option<chrono::NaiveDate>,
+    /// `self` or `family`.
+    #[serde(default)]
+    pub hsa_coverage: Option<String>,
+    /// `principal`, `spouse`, `parent`, `sibling`, `child`, `grandchild`, `great_grandchild` or
+    /// `other`; one principal and one spouse per household.
+    #[serde(default)]
+    pub relationship: Option<String>,
+    /// A U.S. citizen.
+    #[serde(default)]
+    pub citizen: Option<bool>,
+    /// The state of domicile's two-letter code.
+    #[serde(default)]
+    pub domicile: Option<String>,
+}
+
+pub async fn set_member(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body<MemberBody>,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "set a member", || {
+        if b.born.is_some_and(|d| d > chrono::Utc::now().date_naive()) {
+            return Err(Problem::field("born", "is in the future"));
+        }
+        Ok(LedgerCommand::SetMember {
+            household: household.clone(),
+            name,
+            born: b.born,
+            hsa_coverage: parsed("hsa_coverage", b.hsa_coverage.as_deref())?,
+            family: domain::family::Family {
+                relationship: parsed("relationship", b.relationship.as_deref())?,
+                citizen: b.citizen,
+                domicile: b.domicile,
+            },
+        })
+    })
+    .await
+}
+
+/// `text` parsed, a bad one named by `field`.
+fn parsed<T: std::str::FromStr<Err = String>>(field: &str, text: Option<&str>) -> Result<Option<T>, Problem> {
+    text.map(str::parse).transpose().map_err(|e| Problem::field(field, e))
+}
+
+/// A member's lifetime gift (`POST /v1/households/{household}/gifts`).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GiftBody {
+    /// The member who gave it.
+    #[schemars(regex(pattern = r"\S"))]
+    pub donor: String,
+    /// Who received it: a member's name or anyone else's.
+    #[schemars(regex(pattern = r"\S"))]
+    pub donee: String,
+    /// Dollars given; above 0.
+    pub amount: DecimalText,
+    /// When it was given; on or before the household's today.
+    pub date: chrono::NaiveDate,
+    /// `person` (default), `charity`, `citizen_spouse` or `noncitizen_spouse`; a donee who is the
+    /// donor's recorded spouse takes the spouse's citizenship whatever is given.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A present interest (default true); a future interest gets no annual exclusion.
+    #[serde(default)]
+    pub present_interest: Option<bool>,
+    /// Split with the donor's spouse (IRC §2513).
+    #[serde(default)]
+    pub split: Option<bool>,
+    /// A 529 contribution spread over five years (IRC §529(c)(2)(B)).
+    #[serde(default)]
+    pub superfund_529: Option<bool>,
+}
+
+pub async fn record_gift(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<GiftBody>,
+) -> Response {
+    let work = async {
+        let expected = if_match(&headers)?;
+        // The command id comes from the body, not the command (which carries the instant).
+        let id = command_uuid(&p, &idempotency::key(&headers)?, &serde_json::to_vec(&b).unwrap_or_default());
+        let key_h = authz::household(&state, &p, &household, Need::Write, "record a gift").await?;
+        let kind = parsed("kind", Some(b.kind.as_deref().unwrap_or("person")))?.unwrap_or_default();
+        let gift = domain::gifts::RecordedGift {
+            id: String::new(),
+            date: b.date,
+            donor: b.donor,
+            donee: b.donee,
+            kind,
+            amount: b.amount.decimal("amount").map_err(|e| Problem::field("amount", e))?,
+            present_interest: b.present_interest.unwrap_or(true),
+            split: b.split.unwrap_or(false),
+            superfund_529: b.superfund_529.unwrap_or(false),
+        };
+        let command = LedgerCommand::RecordGift { household: household.clone(), gift, now: chrono::Utc::now() };
+        let outcome = ledger::execute_expecting(&state.commands, &key_h, &command, expected, id, &p.caller()).await?;
+        created(&outcome)
+    };
+    respond(work.await)
+}
+
+pub async fn remove_gift(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(c): Body<Cancellation>,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "remove a gift", || {
+        Ok(LedgerCommand::RemoveGift { id, reason: c.reason })
     })
     .await
 }

@@ -320,6 +320,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 Kind::Amount,
                 "The unused exclusion received from a spouse who died before (portability).",
             ),
+            (
+                "death_of",
+                "query",
+                false,
+                Kind::Text,
+                "The member who dies: the accounts the member owns plus `share` (one half with a spouse recorded) of those no member owns; the member's recorded gifts and the spouse's split ones; the spouse's recorded citizenship.",
+            ),
             AS_OF,
             MIN_POSITION,
         ];
@@ -330,6 +337,20 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 ..read("/v1/households/{household}/estate/tax", "The federal estate tax at death this year", ESTATE)
             },
             get(performance::estate_tax),
+        );
+        const ESTATE_GIFTS: &[Param] = &[
+            HOUSEHOLD,
+            ("donor", "query", false, Kind::Text, "One member's gifts (every donor's when absent)."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::EstateGiftsAnswer>)),
+                description: "The lifetime gifts recorded on the household's ledger (`cairn estate gifts --household`), donor by donor, each year as Form 709 computes it: each donee's annual exclusion (the larger one for a spouse who is not a citizen), the marital and charitable deductions, split gifts (half each spouse's), 529 gifts spread over five years, the taxable gifts, the tentative tax on all gifts so far less that on earlier ones, the applicable credit and the gift tax, and the basic exclusion left. 422 naming `donor` for someone who is not a member.",
+                ..read("/v1/households/{household}/estate/gifts", "Lifetime gifts by donor and year", ESTATE_GIFTS)
+            },
+            get(performance::estate_gifts),
         );
         add(
             Op {
@@ -492,6 +513,42 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             get(performance::harvest_backtest),
         );
     }
+    const MEMBER_PARAMS: &[Param] =
+        &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The member's name, unique in the household."), IF_MATCH];
+    add(
+        Op {
+            params: MEMBER_PARAMS,
+            body: json_body::<ledger::MemberBody>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Records a household member or changes the details given (`MemberSet` on the household's ledger stream; `cairn ledger member`): birth date, HSA coverage, and for the estate planners the relationship to the household's principal, U.S. citizenship and state of domicile. 201 when recorded, 200 when nothing changed; 422 naming the field (`born`, `relationship` when a principal or spouse is already recorded, `domicile`, `hsa_coverage`).",
+            ..Op::new("put", "/v1/households/{household}/members/{name}", Group::HouseholdWrite, "Set a member")
+        },
+        put(ledger::set_member),
+    );
+    add(
+        Op {
+            params: &[HOUSEHOLD, IF_MATCH],
+            body: json_body::<ledger::GiftBody>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Records a member's lifetime gift (`GiftRecorded`; `cairn estate gift`), given the id answered in `gift_ids`: dated on or before the household's today (2024 or later), from a member, above 0. A gift to the donor's recorded spouse takes the marital treatment of the spouse's citizenship; a split gift needs the spouse recorded. 422 naming the field (`date`, `amount`, `donor`, `donee`, `kind`, `split`, `superfund_529`).",
+            ..Op::new("post", "/v1/households/{household}/gifts", Group::HouseholdWrite, "Record a gift")
+        },
+        post(ledger::record_gift),
+    );
+    add(
+        Op {
+            params: &[
+                HOUSEHOLD,
+                ("gift", "path", true, Kind::Text, "The gift's id (`G1`, …)."),
+                IF_MATCH,
+            ],
+            body: json_body::<ledger::Cancellation>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Voids a recorded gift, saying why (`GiftRemoved`; it stays in the history). 404 naming `id` when no such gift is in force.",
+            ..Op::new("post", "/v1/households/{household}/gifts/{gift}/remove", Group::HouseholdWrite, "Remove a gift")
+        },
+        post(ledger::remove_gift),
+    );
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];
     add(

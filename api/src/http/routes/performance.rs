@@ -648,6 +648,7 @@ pub struct EstateParams {
     pub adjusted_taxable_gifts: Option<Amount>,
     pub gift_tax_paid: Option<Amount>,
     pub dsue: Option<Amount>,
+    pub death_of: Option<String>,
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
 }
@@ -684,11 +685,44 @@ pub async fn estate_tax(
         adjusted_taxable_gifts: amount(params.adjusted_taxable_gifts),
         gift_tax_paid: amount(params.gift_tax_paid),
         dsue: amount(params.dsue),
+        death_of: params.death_of.filter(|d| !d.trim().is_empty()),
         ..queries::estate::Assumptions::default()
     };
     let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
     let estate = queries::estate::tax(&reader.db, &key, today, &assumptions).await.map_err(report_problem)?;
     Ok(Json(EstateTaxAnswer { position, as_of: reader.instant(), estate }))
+}
+
+/// `GET /v1/households/{household}/estate/gifts`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstateGiftsParams {
+    pub donor: Option<String>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::estate::GiftsAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EstateGiftsAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub gifts: queries::estate::GiftsAnswer,
+}
+
+pub async fn estate_gifts(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<EstateGiftsParams>,
+) -> Result<Json<EstateGiftsAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) = plain_read(&state, &p, &household, &base, "lifetime gifts", &["holdings"]).await?;
+    let donor = params.donor.as_deref().filter(|d| !d.trim().is_empty());
+    let assumptions = queries::estate::Assumptions::default();
+    let gifts = queries::estate::gifts(&reader.db, &key, donor, &assumptions).await.map_err(report_problem)?;
+    Ok(Json(EstateGiftsAnswer { position, as_of: reader.instant(), gifts }))
 }
 
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
