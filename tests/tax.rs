@@ -1031,7 +1031,7 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
         assert_eq!(amount(&with_gifts, "adjusted_taxable_gifts"), "1000000".parse().unwrap(), "{with_gifts}");
         let form709 = cli(&["estate", "gifts", "--plan", gifts.to_str().unwrap(), "--format", "csv"]);
         assert!(form709.contains("2025,1069000,19000,0,50000,1000000,0,"), "{form709}");
-        assert!(form709.contains(",12990000,false"), "{form709}");
+        assert!(form709.contains(",12990000,0,0,0,13990000,false"), "{form709}");
 
         // Bad input names its field; nothing is computed.
         let fails = |args: &[&str]| {
@@ -1211,6 +1211,23 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         assert_eq!((status, body["field"].as_str()), (422, Some("domicile")), "{body}");
         let (status, body) = put(serde_json::json!({"relationship": "principal"})).await;
         assert_eq!((status, body["field"].as_str()), (422, Some("relationship")), "{body}");
+
+        // A grandchild is a skip person: 2026's $2,019,000 to Dora is a $2,000,000 direct skip,
+        // exempt; a $14,000,000 bequest to skip persons finds 13,000,000 of exemption left:
+        // fraction .929 (13/14 rounded), ratio .071, GST tax 14,000,000 × 40% × .071.
+        member("dora", &["--relationship", "grandchild", "--born", "2010-05-05"]);
+        let dora = gift(&["--donor", "ann", "--donee", "dora", "--amount", "2019000", "--date", "2026-03-02"]);
+        cli(&dora);
+        let gifts = json(&cli(&["estate", "gifts", "--household", "smith", "--donor", "ann", "--format", "json"]));
+        let y2026 = &gifts["donors"][0]["years"][1];
+        assert_eq!(amount(y2026, "direct_skips"), "2000000".parse().unwrap(), "{y2026}");
+        assert_eq!(amount(y2026, "gst_tax"), 0.into(), "{y2026}");
+        assert_eq!(amount(y2026, "gst_exemption_left"), "13000000".parse().unwrap(), "{y2026}");
+        let plan = _dir.path().join("skip.toml");
+        std::fs::write(&plan, "[estate]\nto_skip_persons = 14000000\n").unwrap();
+        let answer = estate(&["--plan", plan.to_str().unwrap()]);
+        assert_eq!(answer["gst"]["applicable_fraction"], "0.929", "{answer}");
+        assert_eq!(amount(&answer, "gst_tax"), "397600".parse().unwrap(), "{answer}");
 
         // Every change is on the ledger stream, as audit changes shows it.
         let changes = common::household_changes(&db.url, &env, "smith");

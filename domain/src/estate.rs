@@ -180,12 +180,20 @@ pub struct EstateError {
     pub problem: String,
 }
 
+/// The first of `amounts` that is negative, as an error naming its field.
+pub(crate) fn none_negative(amounts: &[(&'static str, Decimal)]) -> Result<(), EstateError> {
+    match amounts.iter().find(|(_, v)| *v < Decimal::ZERO) {
+        Some((field, v)) => Err(EstateError { field, problem: format!("{v} is negative") }),
+        None => Ok(()),
+    }
+}
+
 /// The federal estate tax of `e`; an error names a field that is negative or a year cairn has
 /// no amounts for.
 pub fn estate_tax(e: &Estate) -> Result<EstateTax, EstateError> {
     let bad = |field: &'static str, problem: String| EstateError { field, problem };
     let y = year(e.year).map_err(|p| bad("year", p))?;
-    for (field, v) in [
+    none_negative(&[
         ("gross_estate", e.gross_estate),
         ("debts", e.debts),
         ("expenses", e.expenses),
@@ -194,11 +202,7 @@ pub fn estate_tax(e: &Estate) -> Result<EstateTax, EstateError> {
         ("adjusted_taxable_gifts", e.adjusted_taxable_gifts),
         ("gift_tax_paid", e.gift_tax_paid),
         ("dsue", e.dsue),
-    ] {
-        if v < Decimal::ZERO {
-            return Err(bad(field, format!("{v} is negative")));
-        }
-    }
+    ])?;
     // The DSUE can be no more than a basic exclusion amount (§2010(c)(4)(A)).
     if let Some(most) = YEARS.iter().map(|y| y.basic_exclusion).max().filter(|m| e.dsue > *m) {
         return Err(bad("dsue", format!("{} is more than any basic exclusion amount ({most})", e.dsue)));

@@ -61,6 +61,10 @@ pub struct Gift {
     /// A 529 contribution spread over five years (§529(c)(2)(B)).
     #[serde(default)]
     pub superfund_529: bool,
+    /// The donee is a skip person (a grandchild: `crate::gst`): a direct skip, allocated GST
+    /// exemption, its GST tax a further gift.
+    #[serde(default)]
+    pub skip: bool,
 }
 
 /// A gift recorded on the household's ledger stream (`GiftRecorded`), so the exclusion used and
@@ -94,6 +98,7 @@ impl RecordedGift {
             present_interest: self.present_interest,
             split: self.split,
             superfund_529: self.superfund_529,
+            skip: false,
         }
     }
 }
@@ -176,7 +181,7 @@ pub fn decide_record(
         kind,
         ..gift.clone()
     };
-    history(&[recorded.gift()], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).map_err(|e| bad(e.field, e.problem))?;
+    history(&[recorded.gift()], &Before::default()).map_err(|e| bad(e.field, e.problem))?;
     Ok(recorded)
 }
 
@@ -245,6 +250,14 @@ pub struct GiftYear {
     pub gift_tax: Decimal,
     /// The basic exclusion amount plus DSUE not yet used by taxable gifts.
     pub exclusion_left: Decimal,
+    /// Direct skips (gifts to skip persons) beyond the donees' annual exclusions (those within
+    /// them have an inclusion ratio of zero, §2642(c)), the GST exemption allocated to them
+    /// automatically (§2632(b)), their GST tax (included in `taxable_gifts`, §2515), and the
+    /// GST exemption left.
+    pub direct_skips: Decimal,
+    pub gst_exemption_allocated: Decimal,
+    pub gst_tax: Decimal,
+    pub gst_exemption_left: Decimal,
     /// A year past cairn's tables (a 529 gift's later fifths): its amounts are the latest
     /// year's, which indexing only raises.
     pub projected: bool,
@@ -291,15 +304,21 @@ fn parts(gift: &Gift) -> Result<Vec<Part<'_>>, EstateError> {
     Ok(out)
 }
 
+/// What a donor's returns before the gifts carry, and the unused exclusion received from a
+/// deceased spouse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Before {
+    pub taxable_gifts: Decimal,
+    pub gift_tax: Decimal,
+    /// GST exemption allocated before.
+    pub gst_allocated: Decimal,
+    pub dsue: Decimal,
+}
+
 /// Every year in which the donor gave (or a spread 529 gift falls), each with its Form 709
-/// summary, in order. `prior_taxable_gifts` and `prior_gift_tax` carry gifts before the first
-/// (from earlier returns); `dsue` is the unused exclusion received from a deceased spouse.
-pub fn history(
-    gifts: &[Gift],
-    prior_taxable_gifts: Decimal,
-    prior_gift_tax: Decimal,
-    dsue: Decimal,
-) -> Result<Vec<GiftYear>, EstateError> {
+/// summary, in order, after what `before` carries.
+pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateError> {
+    let Before { taxable_gifts: prior_taxable_gifts, gift_tax: prior_gift_tax, gst_allocated, dsue } = *before;
     let mut by_year: BTreeMap<i32, Vec<Part<'_>>> = BTreeMap::new();
     for gift in gifts {
         for part in parts(gift)? {
@@ -308,30 +327,46 @@ pub fn history(
     }
     let mut prior = prior_taxable_gifts;
     let mut paid = prior_gift_tax;
+    let mut gst_used = gst_allocated;
     let mut out = Vec::new();
     for (y, parts) in by_year {
         let (amounts, projected) = amounts_of(y)?;
         let (mut gifts, mut exclusions, mut marital, mut charitable) =
             (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-        // Each donee's present-interest gifts of the year share one exclusion.
-        let mut present: BTreeMap<(&str, bool), Decimal> = BTreeMap::new();
+        // Each donee's present-interest gifts of the year share one exclusion; what a skip
+        // person receives beyond it (and any future interest) is a direct skip.
+        let mut present: BTreeMap<(&str, bool), (Decimal, bool)> = BTreeMap::new();
+        let mut direct_skips = Decimal::ZERO;
         for p in &parts {
             gifts += p.amount;
+            if p.gift.skip && p.gift.kind != Donee::Person {
+                let problem = format!("a gift to {:?} (a spouse or a charity) is not a direct skip", p.gift.donee);
+                return Err(EstateError { field: "skip", problem });
+            }
             match p.gift.kind {
                 Donee::CitizenSpouse => marital += p.amount,
                 Donee::Charity => charitable += p.amount,
                 Donee::Person | Donee::NoncitizenSpouse if p.gift.present_interest => {
-                    *present.entry((p.gift.donee.as_str(), p.gift.kind == Donee::NoncitizenSpouse)).or_default() +=
-                        p.amount;
+                    let e = present.entry((p.gift.donee.as_str(), p.gift.kind == Donee::NoncitizenSpouse)).or_default();
+                    e.0 += p.amount;
+                    e.1 |= p.gift.skip;
                 }
+                _ if p.gift.skip => direct_skips += p.amount,
                 _ => {}
             }
         }
-        for ((_, noncitizen_spouse), given) in present {
+        for ((_, noncitizen_spouse), (given, skip)) in present {
             let cap = if noncitizen_spouse { amounts.noncitizen_spouse_exclusion } else { amounts.annual_exclusion };
             exclusions += given.min(cap);
+            if skip {
+                direct_skips += (given - cap).max(Decimal::ZERO);
+            }
         }
-        let taxable = gifts - exclusions - marital - charitable;
+        // The year's direct skips take the exemption left (the year's basic exclusion amount
+        // less what was allocated before); their tax is a gift too.
+        let gst = crate::gst::direct_skip(direct_skips, amounts.basic_exclusion - gst_used)?;
+        gst_used += gst.allocated;
+        let taxable = gifts - exclusions - marital - charitable + gst.tax;
         let tax_on_all = tentative_tax(prior + taxable);
         let tax_on_prior = tentative_tax(prior);
         let tentative = tax_on_all - tax_on_prior;
@@ -358,6 +393,10 @@ pub fn history(
             credit,
             gift_tax,
             exclusion_left: (exclusion - prior).max(Decimal::ZERO),
+            direct_skips,
+            gst_exemption_allocated: gst.allocated,
+            gst_tax: gst.tax,
+            gst_exemption_left: (amounts.basic_exclusion - gst_used).max(Decimal::ZERO),
             projected,
         });
     }
@@ -370,7 +409,16 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn gift(year: i32, donee: &str, kind: Donee, amount: Decimal) -> Gift {
-        Gift { year, donee: donee.into(), kind, amount, present_interest: true, split: false, superfund_529: false }
+        Gift {
+            year,
+            donee: donee.into(),
+            kind,
+            amount,
+            present_interest: true,
+            split: false,
+            superfund_529: false,
+            skip: false,
+        }
     }
 
     #[test]
@@ -381,7 +429,7 @@ mod tests {
             gift(2025, "ben", Donee::Person, dec!(19_000)),
             gift(2025, "ann", Donee::Person, dec!(6_000)),
         ];
-        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        let y = &history(&gifts, &Before::default()).unwrap()[0];
         assert_eq!((y.gifts, y.exclusions, y.taxable_gifts), (dec!(44_000), dec!(38_000), dec!(6_000)));
         // The tax on $6,000 (18%) is covered by the credit: none due, exclusion left 13.984M.
         assert_eq!((y.tentative_tax, y.credit, y.gift_tax), (dec!(1_080), dec!(1_080), Decimal::ZERO));
@@ -394,13 +442,13 @@ mod tests {
             gift(2026, "spouse", Donee::CitizenSpouse, dec!(1_000_000)),
             gift(2026, "red cross", Donee::Charity, dec!(50_000)),
         ];
-        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        let y = &history(&gifts, &Before::default()).unwrap()[0];
         assert_eq!(
             (y.marital_deduction, y.charitable_deduction, y.taxable_gifts),
             (dec!(1_000_000), dec!(50_000), Decimal::ZERO)
         );
         let gifts = [gift(2026, "spouse", Donee::NoncitizenSpouse, dec!(200_000))];
-        let y = &history(&gifts, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        let y = &history(&gifts, &Before::default()).unwrap()[0];
         assert_eq!((y.exclusions, y.taxable_gifts), (dec!(194_000), dec!(6_000)));
     }
 
@@ -408,11 +456,11 @@ mod tests {
     fn a_split_gift_is_half_the_donors_and_a_future_interest_has_no_exclusion() {
         let mut g = gift(2024, "ann", Donee::Person, dec!(36_000));
         g.split = true;
-        let y = &history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        let y = &history(&[g], &Before::default()).unwrap()[0];
         assert_eq!((y.gifts, y.taxable_gifts), (dec!(18_000), Decimal::ZERO));
         let mut g = gift(2024, "trust", Donee::Person, dec!(50_000));
         g.present_interest = false;
-        assert_eq!(history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap()[0].taxable_gifts, dec!(50_000));
+        assert_eq!(history(&[g], &Before::default()).unwrap()[0].taxable_gifts, dec!(50_000));
     }
 
     #[test]
@@ -427,14 +475,38 @@ mod tests {
             [dec!(28_000), dec!(18_000), dec!(18_000), dec!(18_000), dec!(18_000)]
         );
         assert_eq!(parts.iter().map(|p| p.year).collect::<Vec<_>>(), [2024, 2025, 2026, 2027, 2028]);
-        let h = history(&[g], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap();
+        let h = history(&[g], &Before::default()).unwrap();
         let taxable: Vec<Decimal> = h.iter().map(|y| y.taxable_gifts).collect();
         assert_eq!(taxable, [dec!(10_000), Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO]);
         // 2027 and 2028 are past cairn's tables: 2026's amounts, marked.
         assert_eq!(h.iter().map(|y| y.projected).collect::<Vec<_>>(), [false, false, false, true, true]);
         // A year before the tables is refused, naming the year.
         let old = gift(2019, "ann", Donee::Person, dec!(1));
-        assert_eq!(history(&[old], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO).unwrap_err().field, "year");
+        assert_eq!(history(&[old], &Before::default()).unwrap_err().field, "year");
+    }
+
+    #[test]
+    fn a_direct_skip_takes_gst_exemption_and_its_gst_tax_is_a_gift() {
+        // 2026: $1,019,000 to a grandchild: $19,000 within the exclusion (inclusion ratio 0,
+        // §2642(c)), a $1,000,000 direct skip fully exempt; $14,000,000 of exemption left.
+        let mut g = gift(2026, "dora", Donee::Person, dec!(1_019_000));
+        g.skip = true;
+        let y = &history(std::slice::from_ref(&g), &Before::default()).unwrap()[0];
+        assert_eq!(
+            (y.direct_skips, y.gst_exemption_allocated, y.gst_tax),
+            (dec!(1_000_000), dec!(1_000_000), Decimal::ZERO)
+        );
+        assert_eq!((y.taxable_gifts, y.gst_exemption_left), (dec!(1_000_000), dec!(14_000_000)));
+        // With 14,500,000 allocated before, 500,000 is left: fraction .5, ratio .5, GST tax
+        // 1,000,000 × 40% × .5 = 200,000, itself a taxable gift (§2515).
+        let before = Before { gst_allocated: dec!(14_500_000), ..Before::default() };
+        let y = &history(std::slice::from_ref(&g), &before).unwrap()[0];
+        assert_eq!((y.gst_exemption_allocated, y.gst_tax), (dec!(500_000), dec!(200_000)));
+        assert_eq!((y.taxable_gifts, y.gst_exemption_left), (dec!(1_200_000), Decimal::ZERO));
+        // A spouse or a charity is never a skip person.
+        let mut wrong = gift(2026, "red cross", Donee::Charity, dec!(1));
+        wrong.skip = true;
+        assert_eq!(history(&[wrong], &Before::default()).unwrap_err().field, "skip");
     }
 
     #[test]
@@ -444,13 +516,13 @@ mod tests {
         // 5,145,800; difference 400,000. Credit left 5,389,800 − 5,145,800 = 244,000; tax
         // 156,000 = 40% of the 390,000 over the 13.61M exclusion.
         let gifts = [gift(2024, "ann", Donee::Person, dec!(1_018_000))];
-        let y = &history(&gifts, dec!(13_000_000), Decimal::ZERO, Decimal::ZERO).unwrap()[0];
+        let y = &history(&gifts, &Before { taxable_gifts: dec!(13_000_000), ..Before::default() }).unwrap()[0];
         assert_eq!((y.tax_on_all, y.tax_on_prior, y.tentative_tax), (dec!(5_545_800), dec!(5_145_800), dec!(400_000)));
         assert_eq!((y.prior_credit, y.credit, y.gift_tax), (dec!(5_145_800), dec!(244_000), dec!(156_000)));
         assert_eq!(y.exclusion_left, Decimal::ZERO);
         // The next year's gifts find no credit left: all 40%, and the tax paid counts.
         let more = [gifts[0].clone(), gift(2025, "ann", Donee::Person, dec!(119_000))];
-        let h = history(&more, dec!(13_000_000), Decimal::ZERO, Decimal::ZERO).unwrap();
+        let h = history(&more, &Before { taxable_gifts: dec!(13_000_000), ..Before::default() }).unwrap();
         // 2025's credit 5,541,800 less the 5,389,800 allowed before: 152,000 of new room from
         // the higher exclusion, then 40% on the rest of the $100,000 taxable.
         assert_eq!(h[1].prior_credit, dec!(5_389_800));

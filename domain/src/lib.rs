@@ -67,6 +67,7 @@ pub mod fundamentals;
 pub mod fx;
 pub mod gifts;
 pub mod goals;
+pub mod gst;
 pub mod harvest;
 pub mod indicators;
 pub mod ledger;

@@ -65,6 +65,14 @@ pub struct Assumptions {
     pub prior_taxable_gifts: Decimal,
     #[serde(default)]
     pub prior_gift_tax: Decimal,
+    /// GST exemption allocated on returns before the gifts.
+    #[serde(default)]
+    pub prior_gst_allocated: Decimal,
+    /// Bequests to skip persons (grandchildren): direct skips at death, allocated the GST
+    /// exemption the lifetime gifts left (§2632(e)), taxed at 40% times the inclusion ratio,
+    /// paid by the estate.
+    #[serde(default)]
+    pub to_skip_persons: Decimal,
     /// The member who dies (`--death-of`): the gross estate is the accounts the member owns,
     /// plus `share` (default one half with a spouse recorded, else all) of the accounts no
     /// member owns; the member's recorded gifts (and the spouse's split ones) are added to
@@ -73,6 +81,16 @@ pub struct Assumptions {
 }
 
 impl Assumptions {
+    /// What the returns before the gifts carry.
+    pub fn before(&self) -> domain::gifts::Before {
+        domain::gifts::Before {
+            taxable_gifts: self.prior_taxable_gifts,
+            gift_tax: self.prior_gift_tax,
+            gst_allocated: self.prior_gst_allocated,
+            dsue: self.dsue,
+        }
+    }
+
     /// The gifts' Form 709 years up to the year of death (a 529 gift's fifths after it are
     /// left out).
     pub fn gift_years(&self, death: i32) -> Result<Vec<domain::gifts::GiftYear>, ReportError> {
@@ -85,8 +103,7 @@ impl Assumptions {
                 "give either the gifts (and prior_taxable_gifts) or adjusted_taxable_gifts and gift_tax_paid, not both",
             ));
         }
-        let mut years = domain::gifts::history(&self.gifts, self.prior_taxable_gifts, self.prior_gift_tax, self.dsue)
-            .map_err(|e| invalid(e.field, e.problem))?;
+        let mut years = domain::gifts::history(&self.gifts, &self.before()).map_err(|e| invalid(e.field, e.problem))?;
         years.retain(|y| y.year <= death);
         Ok(years)
     }
@@ -160,6 +177,21 @@ pub fn gifts_of<'a>(donor: &str, spouse: Option<&str>, recorded: &'a [RecordedGi
     recorded.iter().filter(|g| g.donor == donor || (g.split && Some(g.donor.as_str()) == spouse)).collect()
 }
 
+/// `g` as `donor`'s gift, a direct skip when its donee is a member two or more generations
+/// below the donor (`domain::gst::is_skip_person`; the consenting spouse is the transferor of a
+/// split gift's half, §2652(a)(2)). A donee who is not a member is not taken as a skip person.
+fn as_gift(g: &RecordedGift, donor: &str, members: &[FamilyMember]) -> domain::gifts::Gift {
+    let standing = |name: &str| {
+        members
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| domain::gst::Standing { relationship: m.relationship, born: m.born })
+    };
+    let skip = g.kind == domain::gifts::Donee::Person
+        && standing(donor).zip(standing(&g.donee)).is_some_and(|(from, to)| domain::gst::is_skip_person(from, to));
+    domain::gifts::Gift { skip, ..g.gift() }
+}
+
 /// One donor's gifts and their Form 709 years.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DonorGifts {
@@ -187,9 +219,9 @@ pub async fn gifts(
 ) -> Result<GiftsAnswer, ReportError> {
     let members = members(db, household).await?;
     let recorded = recorded_gifts(db, household).await?;
-    let planned = !a.gifts.is_empty() || !a.prior_taxable_gifts.is_zero() || !a.dsue.is_zero();
+    let planned = !a.gifts.is_empty() || a.before() != domain::gifts::Before::default();
     if planned && donor.is_none() {
-        return Err(invalid("donor", "the plan's gifts, prior_taxable_gifts and dsue are one donor's: name the donor"));
+        return Err(invalid("donor", "the plan's gifts, prior amounts and dsue are one donor's: name the donor"));
     }
     let donors: Vec<String> = match donor {
         Some(d) if members.iter().any(|m| m.name == d) => vec![d.to_owned()],
@@ -207,10 +239,9 @@ pub async fn gifts(
     for name in donors {
         let spouse = spouse_of(&members, &name).map(|s| s.name.as_str());
         let own = gifts_of(&name, spouse, &recorded);
-        let mut all: Vec<domain::gifts::Gift> = own.iter().map(|g| g.gift()).collect();
+        let mut all: Vec<domain::gifts::Gift> = own.iter().map(|g| as_gift(g, &name, &members)).collect();
         all.extend(a.gifts.iter().cloned());
-        let years = domain::gifts::history(&all, a.prior_taxable_gifts, a.prior_gift_tax, a.dsue)
-            .map_err(|e| invalid(e.field, e.problem))?;
+        let years = domain::gifts::history(&all, &a.before()).map_err(|e| invalid(e.field, e.problem))?;
         out.push(DonorGifts { donor: name, gifts: own.into_iter().cloned().collect(), years });
     }
     Ok(GiftsAnswer { household: household.to_owned(), donors: out })
@@ -236,6 +267,10 @@ pub struct EstateAnswer {
     pub tax: EstateTax,
     /// The lifetime gifts' years, when the plan lists them.
     pub gifts: Vec<domain::gifts::GiftYear>,
+    /// The GST tax on `to_skip_persons` (paid by the estate: in `liquidity_needed`), with its
+    /// inclusion ratio.
+    pub gst: Option<domain::gst::GstTax>,
+    pub gst_tax: Decimal,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -261,7 +296,8 @@ pub async fn tax(
             }
             let spouse = spouse_of(&members, d);
             let recorded = recorded_gifts(db, household).await?;
-            a.gifts.extend(gifts_of(d, spouse.map(|s| s.name.as_str()), &recorded).into_iter().map(|g| g.gift()));
+            let own = gifts_of(d, spouse.map(|s| s.name.as_str()), &recorded);
+            a.gifts.extend(own.into_iter().map(|g| as_gift(g, d, &members)));
             a.spouse_citizen = a.spouse_citizen.or(spouse.and_then(|s| s.citizen));
             spouse
         }
@@ -314,7 +350,17 @@ pub async fn tax(
         dsue: a.dsue,
     };
     let tax = domain::estate::estate_tax(&estate).map_err(|e| invalid(e.field, e.problem))?;
-    let needed = tax.net_estate_tax + a.debts + a.expenses;
+    // Bequests to skip persons take the GST exemption the lifetime gifts left.
+    let allocated = a.prior_gst_allocated + gifts.iter().map(|y| y.gst_exemption_allocated).sum::<Decimal>();
+    let gst = if a.to_skip_persons.is_zero() {
+        None
+    } else {
+        let exemption = domain::estate::year(death).map_err(|p| invalid("year", p))?.basic_exclusion;
+        let skip = domain::gst::direct_skip(a.to_skip_persons, exemption - allocated)
+            .map_err(|e| invalid("to_skip_persons", e.problem))?;
+        Some(skip)
+    };
+    let needed = tax.net_estate_tax + a.debts + a.expenses + gst.as_ref().map_or(Decimal::ZERO, |g| g.tax);
     Ok(EstateAnswer {
         household: household.to_owned(),
         decedent: a.death_of.clone(),
@@ -326,12 +372,14 @@ pub async fn tax(
         liquidity_shortfall: (needed - liquid).max(Decimal::ZERO),
         tax,
         gifts,
+        gst_tax: gst.as_ref().map_or(Decimal::ZERO, |g| g.tax),
+        gst,
     })
 }
 
 /// The gifts' Form 709 years as rows, for CSV and tables.
 pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportError> {
-    const COLUMNS: [&str; 12] = [
+    const COLUMNS: [&str; 16] = [
         "year",
         "gifts",
         "exclusions",
@@ -343,6 +391,10 @@ pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportE
         "credit",
         "gift_tax",
         "exclusion_left",
+        "direct_skips",
+        "gst_exemption_allocated",
+        "gst_tax",
+        "gst_exemption_left",
         "projected",
     ];
     let rows = years.iter().map(|y| crate::reports::fields(y, &COLUMNS)).collect::<Result<_, _>>()?;
@@ -361,7 +413,7 @@ pub fn donors_report(a: &GiftsAnswer) -> Result<Report, ReportError> {
 
 /// Form 706 Part 2's lines and the liquidity, for CSV and tables.
 pub fn report(a: &EstateAnswer) -> Result<Report, ReportError> {
-    const LINES: [&str; 27] = [
+    const LINES: [&str; 28] = [
         "year",
         "accounts",
         "share",
@@ -386,6 +438,7 @@ pub fn report(a: &EstateAnswer) -> Result<Report, ReportError> {
         "marginal_rate",
         "effective_rate",
         "dsue_for_survivor",
+        "gst_tax",
         "liquid_assets",
         "liquidity_needed",
         "liquidity_shortfall",

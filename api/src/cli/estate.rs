@@ -17,7 +17,9 @@ pub(crate) enum EstateCmd {
     /// year, share, other_assets, other_liquid, debts, expenses, charitable, to_spouse,
     /// spouse_citizen, qdot, adjusted_taxable_gifts, gift_tax_paid, dsue, or instead of the
     /// two gift amounts the lifetime gifts (`[[estate.gifts]]`, see `estate gifts`) with
-    /// prior_taxable_gifts and prior_gift_tax.
+    /// prior_taxable_gifts, prior_gift_tax and prior_gst_allocated; to_skip_persons (bequests
+    /// to grandchildren: their GST tax at 40% times the inclusion ratio, after the GST
+    /// exemption the gifts left); death_of (as --death-of).
     Tax {
         #[arg(long)]
         household: String,
@@ -41,6 +43,9 @@ pub(crate) enum EstateCmd {
     /// gifts spread over five years, the taxable gifts, the tentative tax on all gifts so far
     /// less that on earlier ones, the applicable credit left and the gift tax, and the
     /// exclusion left (`prior_taxable_gifts`, `prior_gift_tax` and `dsue` from the same table).
+    /// A gift with `skip = true` (to a grandchild; recorded gifts to a member two generations
+    /// down are) is a direct skip: beyond the donee's exclusion it takes GST exemption
+    /// (`prior_gst_allocated` used before), and its GST tax is a further taxable gift.
     ///
     /// With --household, the gifts recorded on its ledger (`estate gift`), donor by donor (a
     /// split gift counts half for each spouse); --donor picks one, and the plan's gifts and
@@ -133,7 +138,7 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
                 anyhow::bail!("--donor picks a member of --household's; give --household");
             }
             let a = assumptions(Some(&plan))?;
-            let years = domain::gifts::history(&a.gifts, a.prior_taxable_gifts, a.prior_gift_tax, a.dsue)
+            let years = domain::gifts::history(&a.gifts, &a.before())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", plan.display()))?;
             print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
         }

@@ -321,6 +321,13 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 "The unused exclusion received from a spouse who died before (portability).",
             ),
             (
+                "to_skip_persons",
+                "query",
+                false,
+                Kind::Amount,
+                "Bequests to skip persons (grandchildren): direct skips allocated the GST exemption the lifetime gifts left, taxed at 40% times the inclusion ratio.",
+            ),
+            (
                 "death_of",
                 "query",
                 false,

@@ -648,6 +648,7 @@ pub struct EstateParams {
     pub adjusted_taxable_gifts: Option<Amount>,
     pub gift_tax_paid: Option<Amount>,
     pub dsue: Option<Amount>,
+    pub to_skip_persons: Option<Amount>,
     pub death_of: Option<String>,
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
@@ -685,6 +686,7 @@ pub async fn estate_tax(
         adjusted_taxable_gifts: amount(params.adjusted_taxable_gifts),
         gift_tax_paid: amount(params.gift_tax_paid),
         dsue: amount(params.dsue),
+        to_skip_persons: amount(params.to_skip_persons),
         death_of: params.death_of.filter(|d| !d.trim().is_empty()),
         ..queries::estate::Assumptions::default()
     };
