@@ -1237,3 +1237,68 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
+    use chrono::Datelike;
+    for db in all_backends("education").await {
+        let (dir, env) = smith(
+            &db.url,
+            "trade_date,account,account_type,action,symbol,quantity,price,fees\n\
+             2025-01-02,College 529,529,deposit,,1,20000,0\n",
+        );
+        let enrolment = chrono::Utc::now().year() + 10;
+        let plan = dir.path().join("education.toml");
+        std::fs::write(
+            &plan,
+            format!(
+                "[education]\nmagi = 165000\nfiling_status = \"married_filing_jointly\"\nqualified_expenses = 4000\n\
+                 [[education.beneficiaries]]\nname = \"cara\"\ncost_today = 30000\nenrolment = {enrolment}\n\
+                 account = \"College 529\"\nmonthly = 500\n"
+            ),
+        )
+        .unwrap();
+        let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+        let run = || {
+            let args = ["estate", "education", "--household", "smith", "--plan", plan.to_str().unwrap()];
+            json(&cli(&[&args[..], &["--format", "json"]].concat()))
+        };
+        let answer = run();
+        let cara = &answer["beneficiaries"][0];
+        // The account's value is the balance; the first year costs 30,000 × 1.05^10.
+        assert_eq!(amount(cara, "balance"), "20000".parse().unwrap(), "{cara}");
+        assert_eq!(cara["costs"][0][1], "48866.84", "{cara}");
+        let p: f64 = cara["probability"].as_str().unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{cara}");
+        assert!(amount(cara, "gap") > 0.into(), "{cara}");
+        assert!(amount(cara, "monthly_at_probability") > amount(cara, "monthly_to_close"), "{cara}");
+        assert_eq!(run(), answer, "seeded: the same answer again");
+        // Filing jointly at 165,000, three quarters of each credit is kept.
+        let credits = &answer["credits"];
+        assert_eq!(
+            (amount(&credits[0], "allowed"), amount(&credits[0], "refundable")),
+            ("1875".parse().unwrap(), "750".parse().unwrap()),
+            "{credits}"
+        );
+        assert_eq!(amount(&credits[1], "allowed"), "600".parse().unwrap(), "{credits}");
+        let csv =
+            cli(&["estate", "education", "--household", "smith", "--plan", plan.to_str().unwrap(), "--format", "csv"]);
+        assert!(csv.starts_with("name,balance,monthly,total_cost"), "{csv}");
+
+        // Over HTTP, one beneficiary as parameters; a bad account is named.
+        let (_server, base, ana) = signed_in(&db.url, &env).await;
+        let http = reqwest::Client::new();
+        let get = |query: String| get_smith(&http, &base, &ana, format!("estate/education?{query}"));
+        let (status, body) =
+            get(format!("name=cara&cost_today=30000&enrolment={enrolment}&account=College%20529&monthly=500")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["beneficiaries"][0]["probability"], cara["probability"], "{body}");
+        let (status, body) = get(format!("cost_today=30000&enrolment={enrolment}&account=Brokerage")).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("account")), "{body}");
+        let (status, body) = get("cost_today=30000".into()).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("enrolment")), "{body}");
+        let (status, body) = get(String::new()).await;
+        assert_eq!((status, body["beneficiaries"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+        db.remove().await;
+    }
+}

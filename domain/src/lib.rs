@@ -60,6 +60,7 @@ pub mod alerts;
 pub mod calendar;
 pub mod decider;
 pub mod drawdown;
+pub mod education;
 pub mod estate;
 pub mod family;
 pub mod form8949;

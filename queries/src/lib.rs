@@ -28,6 +28,7 @@
 pub mod alerts;
 pub mod balances;
 pub mod calendar;
+pub mod education;
 pub mod estate;
 pub mod goals;
 pub mod holdings;

@@ -89,6 +89,25 @@ pub(crate) enum EstateCmd {
         #[arg(long)]
         superfund_529: bool,
     },
+    /// Each beneficiary's college funding from --plan's `[[education.beneficiaries]]` (name,
+    /// cost_today: a year of school at today's prices, enrolment: the first school year, years
+    /// (4), account: a 529 account of --household, or balance; monthly saving, inflation
+    /// (0.05), expected_return (0.06), volatility (0.12), probability (0.8)): each year's cost
+    /// grown by education inflation, the need at enrolment (later years discounted at the
+    /// return), the account projected to enrolment, the gap and the monthly saving that closes
+    /// it; the probability the saving reaches the need and the monthly saving that reaches it
+    /// on `probability` of the Monte Carlo engine's paths. With `magi` (and
+    /// `qualified_expenses`, `filing_status`) in `[education]`, the American Opportunity and
+    /// Lifetime Learning credits with their phase-outs (IRC §25A). See
+    /// examples/education.toml.
+    Education {
+        #[arg(long)]
+        household: Option<String>,
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Voids a recorded gift (`GiftRemoved`; it stays in the history).
     RemoveGift {
         #[arg(long)]
@@ -104,9 +123,7 @@ pub(crate) enum EstateCmd {
 /// The `[estate]` table of a plan file (all of it optional).
 fn assumptions(plan: Option<&std::path::Path>) -> anyhow::Result<queries::estate::Assumptions> {
     let Some(path) = plan else { return Ok(queries::estate::Assumptions::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let file: PlanFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-    Ok(file.estate)
+    Ok(plan_file(path)?.estate)
 }
 
 #[derive(serde::Deserialize)]
@@ -114,6 +131,14 @@ fn assumptions(plan: Option<&std::path::Path>) -> anyhow::Result<queries::estate
 struct PlanFile {
     #[serde(default)]
     estate: queries::estate::Assumptions,
+    #[serde(default)]
+    education: queries::education::Plan,
+}
+
+/// A plan file whole.
+fn plan_file(path: &std::path::Path) -> anyhow::Result<PlanFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))
 }
 
 pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::Result<()> {
@@ -167,6 +192,19 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
                 _ => None,
             });
             outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "recorded": recorded }))?)?;
+        }
+        EstateCmd::Education { household, plan, format } => {
+            let education = plan_file(&plan)?.education;
+            let today = workers::market::intraday::today();
+            let answer = match household {
+                Some(h) => {
+                    let (reader, key) = read_models(store, url, &["holdings"], &h).await?;
+                    let accounts = queries::plan::account_values(&reader.db, &key).await?;
+                    queries::education::plan(&accounts, Some(&key), today, &education)?
+                }
+                None => queries::education::plan(&[], None, today, &education)?,
+            };
+            print(&answer, format, |a| Ok(queries::education::report(a)?))?;
         }
         EstateCmd::RemoveGift { household, id, reason } => {
             commands::ledger::remove_gift(&cx, &household, &id, &reason, &caller("cairn estate remove-gift")).await?;

@@ -345,6 +345,45 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::estate_tax),
         );
+        const EDUCATION: &[Param] = &[
+            HOUSEHOLD,
+            ("name", "query", false, Kind::Text, "The beneficiary's name (it seeds the paths)."),
+            ("cost_today", "query", false, Kind::Amount, "A year of school at today's prices; with `enrolment`."),
+            ("enrolment", "query", false, Kind::Year, "The first school year; with `cost_today`."),
+            ("years", "query", false, Kind::Year, "Years of school, 1 to 10 (4 when absent)."),
+            ("account", "query", false, Kind::Text, "A 529 account of the household whose value is the balance."),
+            ("balance", "query", false, Kind::Amount, "The balance set aside, when no account is named."),
+            ("monthly", "query", false, Kind::Amount, "Saved at each month's end until enrolment."),
+            ("inflation", "query", false, Kind::Rate, "Education inflation (0.05 when absent)."),
+            ("expected_return", "query", false, Kind::Rate, "The account's expected annual return (0.06)."),
+            ("volatility", "query", false, Kind::Rate, "Its annual volatility (0.12)."),
+            ("probability", "query", false, Kind::Rate, "The probability the saving should reach the need with (0.8)."),
+            (
+                "qualified_expenses",
+                "query",
+                false,
+                Kind::Amount,
+                "This year's qualified expenses per student, for the credits.",
+            ),
+            ("magi", "query", false, Kind::Amount, "Modified AGI: with it, the education credits."),
+            (
+                "status",
+                "query",
+                false,
+                Kind::OneOf(performance::STATUSES),
+                "The filing status for the credits (single when absent).",
+            ),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::EducationAnswer>)),
+                description: "A beneficiary's college funding (`cairn estate education`): each school year's cost grown by education inflation, the need at enrolment (later years discounted at the return), the 529 account (or balance) projected to enrolment with the monthly saving, the gap and the monthly saving that closes it; the probability the saving reaches the need and the monthly saving that reaches it at `probability` (Monte Carlo, seeded from the household and the name); with `magi`, the American Opportunity and Lifetime Learning credits after their phase-outs (IRC §25A). Without `cost_today` and `enrolment`, no beneficiary. 422 naming the parameter.",
+                ..read("/v1/households/{household}/estate/education", "Education funding", EDUCATION)
+            },
+            get(performance::education),
+        );
         const ESTATE_GIFTS: &[Param] = &[
             HOUSEHOLD,
             ("donor", "query", false, Kind::Text, "One member's gifts (every donor's when absent)."),

@@ -727,6 +727,83 @@ pub async fn estate_gifts(
     Ok(Json(EstateGiftsAnswer { position, as_of: reader.instant(), gifts }))
 }
 
+/// `GET /v1/households/{household}/estate/education`'s parameters: one beneficiary.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EducationParams {
+    pub name: Option<String>,
+    pub cost_today: Option<Amount>,
+    pub enrolment: Option<Year>,
+    pub years: Option<Year>,
+    pub account: Option<String>,
+    pub balance: Option<Amount>,
+    pub monthly: Option<Amount>,
+    pub inflation: Option<Rate>,
+    pub expected_return: Option<Rate>,
+    pub volatility: Option<Rate>,
+    pub probability: Option<Rate>,
+    pub qualified_expenses: Option<Amount>,
+    pub magi: Option<Amount>,
+    pub status: Option<String>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::education::EducationAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EducationAnswer {
+    pub position: u64,
+    #[serde(flatten)]
+    pub education: queries::education::EducationAnswer,
+}
+
+pub async fn education(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<EducationParams>,
+) -> Result<Json<EducationAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) = plain_read(&state, &p, &household, &base, "education funding", &["holdings"]).await?;
+    let filing_status =
+        params.status.as_deref().map(str::parse).transpose().map_err(|e: String| Problem::field("status", e))?;
+    let years =
+        params.years.map(|y| u32::try_from(y.0).map_err(|_| Problem::field("years", "must be 1 to 10"))).transpose()?;
+    // No cost asked: no beneficiary, only the credits when `magi` is given.
+    let beneficiaries = match (params.cost_today, params.enrolment) {
+        (None, None) => Vec::new(),
+        (Some(cost), Some(enrolment)) => vec![queries::education::Beneficiary {
+            name: params.name.unwrap_or_else(|| "beneficiary".into()),
+            cost_today: cost.0,
+            enrolment: enrolment.0,
+            years,
+            account: params.account,
+            balance: params.balance.map(|a| a.0),
+            monthly: params.monthly.map(|a| a.0).unwrap_or_default(),
+            inflation: params.inflation.map(|r| r.0),
+            expected_return: params.expected_return.map(|r| r.0),
+            volatility: params.volatility.map(|r| r.0),
+            probability: params.probability.map(|r| r.0),
+        }],
+        (None, Some(_)) => return Err(Problem::field("cost_today", "give cost_today with enrolment")),
+        (Some(_), None) => return Err(Problem::field("enrolment", "give enrolment with cost_today")),
+    };
+    let plan = queries::education::Plan {
+        beneficiaries,
+        qualified_expenses: params.qualified_expenses.map(|a| a.0),
+        magi: params.magi.map(|a| a.0),
+        filing_status,
+    };
+    let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let accounts = queries::plan::account_values(&reader.db, &key).await.map_err(report_problem)?;
+    // The Monte Carlo estimates are CPU work: off the runtime's threads.
+    let education = tokio::task::spawn_blocking(move || queries::education::plan(&accounts, Some(&key), today, &plan))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(report_problem)?;
+    Ok(Json(EducationAnswer { position, education }))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

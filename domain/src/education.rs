@@ -1,0 +1,303 @@
+//! Education funding, in `Decimal`: what college will cost, what a 529 account will have by
+//! then and the gap, the education credits and the 529-to-Roth rollover.
+//!
+//! - The cost of each school year is today's cost grown by education inflation to that year;
+//!   the need at enrolment is those costs discounted back to enrolment at the expected return
+//!   (later years' money stays invested meanwhile).
+//! - The account grows at the expected return, compounded monthly at the equivalent monthly
+//!   rate, with the monthly saving at each month's end. The saving that closes the gap is the
+//!   gap over the future value of a monthly annuity of one dollar. (The saving that closes it
+//!   at a chosen probability is the Monte Carlo engine's, `queries::education`.)
+//! - The American Opportunity credit (IRC §25A(b), (i)): 100% of the first $2,000 of qualified
+//!   expenses and 25% of the next $2,000 per student, for the first four years of college, 40%
+//!   of it refundable (§25A(i)(5)). The Lifetime Learning credit (§25A(c)): 20% of up to
+//!   $10,000 of expenses per return. Both phase out over $80,000–$90,000 of modified AGI, or
+//!   $160,000–$180,000 filing jointly (§25A(d), (i)(4)), amounts the statute fixes (not
+//!   indexed); neither is allowed married filing separately (§25A(g)(6)).
+//! - A 529 account may roll over to its beneficiary's Roth IRA (§529(c)(3)(E), SECURE 2.0
+//!   §126): the account open at least 15 years, not from contributions of the last five years
+//!   (or their earnings), at most $35,000 over the beneficiary's lifetime, and in a year at most
+//!   the IRA contribution limit left (§408A(c)(2)) and the beneficiary's compensation.
+
+use chrono::{Datelike, Months, NaiveDate};
+use rust_decimal::{Decimal, MathematicalOps};
+use serde::Serialize;
+
+use crate::ledger::types::FilingStatus;
+
+/// An education credit's terms, with their source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct CreditTerms {
+    pub name: &'static str,
+    /// Expenses taken at 100%, then at `second_rate` up to `second_tier` more (AOTC); or all
+    /// expenses up to `second_tier` at `second_rate` (LLC, `first_tier` 0).
+    pub first_tier: Decimal,
+    pub second_tier: Decimal,
+    pub second_rate: Decimal,
+    pub refundable_share: Decimal,
+    /// Modified AGI where the phase-out starts and its width, single and joint.
+    pub phase_out_single: (Decimal, Decimal),
+    pub phase_out_joint: (Decimal, Decimal),
+    pub source: &'static str,
+}
+
+/// The American Opportunity credit, per eligible student.
+pub const AOTC: CreditTerms = CreditTerms {
+    name: "american_opportunity",
+    first_tier: Decimal::from_parts(2_000, 0, 0, false, 0),
+    second_tier: Decimal::from_parts(2_000, 0, 0, false, 0),
+    second_rate: Decimal::from_parts(25, 0, 0, false, 2),
+    refundable_share: Decimal::from_parts(40, 0, 0, false, 2),
+    phase_out_single: (Decimal::from_parts(80_000, 0, 0, false, 0), Decimal::from_parts(10_000, 0, 0, false, 0)),
+    phase_out_joint: (Decimal::from_parts(160_000, 0, 0, false, 0), Decimal::from_parts(20_000, 0, 0, false, 0)),
+    source: "IRC §25A(b), (i); Publication 970 (2024) ch. 2",
+};
+
+/// The Lifetime Learning credit, per return.
+pub const LLC: CreditTerms = CreditTerms {
+    name: "lifetime_learning",
+    first_tier: Decimal::ZERO,
+    second_tier: Decimal::from_parts(10_000, 0, 0, false, 0),
+    second_rate: Decimal::from_parts(20, 0, 0, false, 2),
+    refundable_share: Decimal::ZERO,
+    phase_out_single: (Decimal::from_parts(80_000, 0, 0, false, 0), Decimal::from_parts(10_000, 0, 0, false, 0)),
+    phase_out_joint: (Decimal::from_parts(160_000, 0, 0, false, 0), Decimal::from_parts(20_000, 0, 0, false, 0)),
+    source: "IRC §25A(c), (d) as amended by the Taxpayer Certainty and Disaster Tax Relief Act of 2020; Publication 970 (2024) ch. 3",
+};
+
+/// A credit as figured on Form 8863.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Credit {
+    pub credit: &'static str,
+    pub expenses: Decimal,
+    /// Before the phase-out.
+    pub tentative: Decimal,
+    /// The share of it kept (1 below the phase-out, 0 above it).
+    pub kept: Decimal,
+    pub allowed: Decimal,
+    pub refundable: Decimal,
+    pub nonrefundable: Decimal,
+}
+
+/// The credit of `terms` on `expenses` at `magi` filing as `status` (0 married filing
+/// separately); the phase-out keeps the share of the range not yet passed, to three places as
+/// Form 8863 does.
+pub fn credit(terms: &CreditTerms, expenses: Decimal, magi: Decimal, status: FilingStatus) -> Credit {
+    let expenses = expenses.max(Decimal::ZERO);
+    let first = expenses.min(terms.first_tier);
+    let second = (expenses - first).min(terms.second_tier) * terms.second_rate;
+    let tentative = (first + second).round_dp(2);
+    let (start, width) = match status {
+        FilingStatus::MarriedFilingJointly => terms.phase_out_joint,
+        _ => terms.phase_out_single,
+    };
+    let kept = if status == FilingStatus::MarriedFilingSeparately {
+        Decimal::ZERO
+    } else {
+        ((start + width - magi) / width).clamp(Decimal::ZERO, Decimal::ONE).round_dp(3)
+    };
+    let allowed = (tentative * kept).round_dp(2);
+    let refundable = (allowed * terms.refundable_share).round_dp(2);
+    Credit { credit: terms.name, expenses, tentative, kept, allowed, refundable, nonrefundable: allowed - refundable }
+}
+
+/// The 529-to-Roth rollover limits, with their source.
+pub const ROLLOVER_LIFETIME: Decimal = Decimal::from_parts(35_000, 0, 0, false, 0);
+/// Years the account must have been open.
+pub const ROLLOVER_ACCOUNT_YEARS: u32 = 15;
+/// Contributions (and their earnings) of these last years cannot roll over.
+pub const ROLLOVER_RECENT_YEARS: u32 = 5;
+pub const ROLLOVER_SOURCE: &str = "IRC §529(c)(3)(E) (SECURE 2.0 Act §126), §408A(c)(2)";
+
+/// What may roll over from a 529 account to its beneficiary's Roth IRA this year, and what
+/// holds it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Rollover {
+    pub allowed: Decimal,
+    /// The first day the account is old enough.
+    pub eligible_from: NaiveDate,
+    pub lifetime_left: Decimal,
+    pub limits: Vec<String>,
+}
+
+/// The rollover from an account opened on `opened` with `balance`, of which `recent` came from
+/// contributions of the last five years with their earnings, as of `today`: `rolled` already
+/// rolled over in the beneficiary's life, `ira_room` the year's IRA limit less the
+/// beneficiary's other IRA contributions, `compensation` the beneficiary's for the year.
+pub fn rollover(
+    opened: NaiveDate,
+    today: NaiveDate,
+    balance: Decimal,
+    recent: Decimal,
+    rolled: Decimal,
+    ira_room: Decimal,
+    compensation: Decimal,
+) -> Rollover {
+    let eligible_from = opened.checked_add_months(Months::new(12 * ROLLOVER_ACCOUNT_YEARS)).unwrap_or(NaiveDate::MAX);
+    let lifetime_left = (ROLLOVER_LIFETIME - rolled).max(Decimal::ZERO);
+    let mut limits = Vec::new();
+    if today < eligible_from {
+        limits.push(format!("the account is open less than {ROLLOVER_ACCOUNT_YEARS} years (until {eligible_from})"));
+    }
+    let candidates = [
+        ((balance - recent).max(Decimal::ZERO), "contributions of the last five years and their earnings stay"),
+        (lifetime_left, "the $35,000 lifetime limit"),
+        (ira_room.max(Decimal::ZERO), "the year's IRA contribution limit left"),
+        (compensation.max(Decimal::ZERO), "the beneficiary's compensation for the year"),
+    ];
+    let most = candidates.iter().map(|(v, _)| *v).min().unwrap_or(Decimal::ZERO);
+    limits.extend(candidates.iter().filter(|(v, _)| *v == most).map(|(_, why)| (*why).to_owned()));
+    let allowed = if today < eligible_from { Decimal::ZERO } else { most };
+    Rollover { allowed, eligible_from, lifetime_left, limits }
+}
+
+/// One beneficiary's funding, deterministic at the expected return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Funding {
+    /// Each school year's cost in its own year's dollars.
+    pub costs: Vec<(i32, Decimal)>,
+    pub total_cost: Decimal,
+    /// The costs discounted to enrolment at the expected return: what is needed then.
+    pub needed_at_enrolment: Decimal,
+    /// The account at enrolment: today's balance and the monthly saving, grown.
+    pub projected_at_enrolment: Decimal,
+    pub gap: Decimal,
+    /// The monthly saving, from now to enrolment, that closes the gap at the expected return.
+    pub monthly_to_close: Decimal,
+}
+
+/// School to pay for: `years` years from the fall of `enrolment`, at `cost_today` a year in
+/// today's prices, growing by `inflation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schooling {
+    pub enrolment: i32,
+    pub years: u32,
+    pub cost_today: Decimal,
+    pub inflation: Decimal,
+}
+
+/// The day school starts: September 1 of the enrolment year.
+pub fn first_day(enrolment: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(enrolment, 9, 1)
+}
+
+/// Whole months from `today` to the first day of school (0 once it has started).
+pub fn months_to(today: NaiveDate, enrolment: i32) -> u32 {
+    let start = first_day(enrolment).unwrap_or(today);
+    u32::try_from((start.year() - today.year()) * 12 + start.month() as i32 - today.month() as i32).unwrap_or(0)
+}
+
+/// The funding of `school` from `balance` and `monthly` saving growing at `expected_return`
+/// (annual, compounded monthly), as of `today`.
+pub fn funding(
+    today: NaiveDate,
+    school: &Schooling,
+    balance: Decimal,
+    monthly: Decimal,
+    expected_return: Decimal,
+) -> Funding {
+    let Schooling { enrolment, years, cost_today, inflation } = *school;
+    let wait = (enrolment - today.year()).max(0);
+    let grow = |rate: Decimal, n: i64| (Decimal::ONE + rate).powi(n);
+    let costs: Vec<(i32, Decimal)> = (0..years as i32)
+        .map(|k| (enrolment + k, (cost_today * grow(inflation, i64::from(wait + k))).round_dp(2)))
+        .collect();
+    let total_cost = costs.iter().map(|(_, c)| *c).sum();
+    let needed: Decimal =
+        costs.iter().enumerate().map(|(k, (_, c))| *c / grow(expected_return, k as i64)).sum::<Decimal>().round_dp(2);
+    // Months to enrolment, at the monthly rate equal to the annual return.
+    let months = months_to(today, enrolment);
+    let monthly_rate = (Decimal::ONE + expected_return).powd(Decimal::ONE / Decimal::from(12)) - Decimal::ONE;
+    let growth = grow(monthly_rate, i64::from(months));
+    let annuity = if monthly_rate.is_zero() { Decimal::from(months) } else { (growth - Decimal::ONE) / monthly_rate };
+    let projected = (balance * growth + monthly * annuity).round_dp(2);
+    let gap = (needed - projected).max(Decimal::ZERO);
+    let monthly_to_close = if gap.is_zero() {
+        Decimal::ZERO
+    } else if annuity.is_zero() {
+        gap
+    } else {
+        (gap / annuity).round_dp(2)
+    };
+    Funding { costs, total_cost, needed_at_enrolment: needed, projected_at_enrolment: projected, gap, monthly_to_close }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn the_american_opportunity_credit_and_its_phase_out_edges() {
+        let single = FilingStatus::Single;
+        // $4,000 of expenses: 2,000 + 25% of 2,000 = 2,500, 1,000 of it refundable.
+        let c = credit(&AOTC, dec!(4_000), dec!(50_000), single);
+        assert_eq!(
+            (c.tentative, c.allowed, c.refundable, c.nonrefundable),
+            (dec!(2_500), dec!(2_500), dec!(1_000), dec!(1_500))
+        );
+        // $3,000 of expenses: 2,000 + 250.
+        assert_eq!(credit(&AOTC, dec!(3_000), dec!(50_000), single).allowed, dec!(2_250));
+        // The edges: all of it at 80,000; none at 90,000; half at 85,000.
+        assert_eq!(credit(&AOTC, dec!(4_000), dec!(80_000), single).allowed, dec!(2_500));
+        assert_eq!(credit(&AOTC, dec!(4_000), dec!(90_000), single).allowed, Decimal::ZERO);
+        assert_eq!(credit(&AOTC, dec!(4_000), dec!(85_000), single).allowed, dec!(1_250));
+        // Filing jointly at 165,000: (180,000 − 165,000) / 20,000 = .75 kept: 1,875.
+        let joint = credit(&AOTC, dec!(4_000), dec!(165_000), FilingStatus::MarriedFilingJointly);
+        assert_eq!((joint.kept, joint.allowed, joint.refundable), (dec!(0.75), dec!(1_875), dec!(750)));
+        // Married filing separately: none.
+        assert_eq!(
+            credit(&AOTC, dec!(4_000), dec!(10_000), FilingStatus::MarriedFilingSeparately).allowed,
+            Decimal::ZERO
+        );
+    }
+
+    #[test]
+    fn the_lifetime_learning_credit_is_a_fifth_of_ten_thousand_at_most() {
+        let c = credit(&LLC, dec!(12_000), dec!(60_000), FilingStatus::Single);
+        assert_eq!((c.tentative, c.allowed, c.refundable), (dec!(2_000), dec!(2_000), Decimal::ZERO));
+        assert_eq!(credit(&LLC, dec!(5_000), dec!(60_000), FilingStatus::Single).allowed, dec!(1_000));
+        // Kept to three places: (90,000 − 83,333) / 10,000 = .6667 → .667.
+        assert_eq!(credit(&LLC, dec!(10_000), dec!(83_333), FilingStatus::Single).allowed, dec!(1_334));
+    }
+
+    #[test]
+    fn a_rollover_waits_fifteen_years_and_keeps_recent_money_and_the_limits() {
+        let opened = NaiveDate::from_ymd_opt(2010, 3, 1).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        // 40,000 in the account, 6,000 from the last five years; 7,000 of IRA room: 7,000.
+        let r = rollover(opened, today, dec!(40_000), dec!(6_000), Decimal::ZERO, dec!(7_000), dec!(30_000));
+        assert_eq!(r.allowed, dec!(7_000));
+        assert!(r.limits[0].contains("IRA contribution limit"), "{:?}", r.limits);
+        // 31,000 rolled before: 4,000 of the lifetime limit left.
+        let r = rollover(opened, today, dec!(40_000), dec!(6_000), dec!(31_000), dec!(7_000), dec!(30_000));
+        assert_eq!((r.allowed, r.lifetime_left), (dec!(4_000), dec!(4_000)));
+        // Opened in 2015: not until 2030-03-01.
+        let young = NaiveDate::from_ymd_opt(2015, 3, 1).unwrap();
+        let r = rollover(young, today, dec!(40_000), Decimal::ZERO, Decimal::ZERO, dec!(7_000), dec!(30_000));
+        assert_eq!((r.allowed, r.eligible_from), (Decimal::ZERO, NaiveDate::from_ymd_opt(2030, 3, 1).unwrap()));
+        // Little compensation limits it.
+        let r = rollover(opened, today, dec!(40_000), Decimal::ZERO, Decimal::ZERO, dec!(7_000), dec!(2_500));
+        assert_eq!(r.allowed, dec!(2_500));
+    }
+
+    #[test]
+    fn costs_grow_by_inflation_and_the_saving_closes_the_gap() {
+        let today = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        // $30,000 a year today, 5% inflation, four years from 2036 (ten years away).
+        let school = Schooling { enrolment: 2036, years: 4, cost_today: dec!(30_000), inflation: dec!(0.05) };
+        let f = funding(today, &school, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        // 30,000 × 1.05^10 = 48,866.84.
+        assert_eq!(f.costs[0], (2036, dec!(48_866.84)));
+        assert_eq!(f.costs[3].0, 2039);
+        // At no return the need is the total, and 120 months of saving close it.
+        assert_eq!(f.needed_at_enrolment, f.total_cost);
+        assert_eq!(f.monthly_to_close, (f.total_cost / dec!(120)).round_dp(2));
+        // At a return, saving that amount each month fills the gap (to the cent of rounding).
+        let r = dec!(0.06);
+        let f = funding(today, &school, dec!(20_000), Decimal::ZERO, r);
+        let filled = funding(today, &school, dec!(20_000), f.monthly_to_close, r);
+        assert!((filled.projected_at_enrolment - f.needed_at_enrolment).abs() < dec!(1), "{filled:?}");
+        assert!(filled.gap < dec!(1));
+    }
+}

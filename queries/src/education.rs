@@ -1,0 +1,239 @@
+//! `cairn estate education`: each beneficiary's college funding (`domain::education::funding`)
+//! from a 529 account of the household or a balance given, with the probability the saving
+//! reaches the need at enrolment and the monthly saving that reaches it at a chosen probability
+//! (the Monte Carlo engine, `simulations::goals`, seeded from the household and the
+//! beneficiary), and the education credits at the household's income.
+
+use chrono::{Datelike, NaiveDate};
+use domain::education::{Credit, Funding, Schooling, AOTC, LLC};
+use domain::ledger::types::{AccountType, FilingStatus};
+use rust_decimal::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::ReportError;
+use crate::reports::Report;
+
+/// One beneficiary's plan (`[[education.beneficiaries]]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beneficiary {
+    pub name: String,
+    /// A year of school at today's prices (tuition, fees, room and board).
+    pub cost_today: Decimal,
+    /// The first school year (its fall).
+    pub enrolment: i32,
+    /// Years of school (default 4).
+    pub years: Option<u32>,
+    /// A 529 account of the household (its label) whose value today is the balance.
+    pub account: Option<String>,
+    /// The balance set aside, when no account is named (default 0).
+    pub balance: Option<Decimal>,
+    #[serde(default)]
+    pub monthly: Decimal,
+    /// Education inflation (default 0.05).
+    pub inflation: Option<Decimal>,
+    /// The account's expected annual return (default 0.06) and volatility (default 0.12).
+    pub expected_return: Option<Decimal>,
+    pub volatility: Option<Decimal>,
+    /// The probability the saving should reach the need with (default 0.8).
+    pub probability: Option<Decimal>,
+}
+
+/// The plan file's `[education]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    #[serde(default)]
+    pub beneficiaries: Vec<Beneficiary>,
+    /// This year's qualified expenses per student and the household's modified AGI, for the
+    /// credits.
+    pub qualified_expenses: Option<Decimal>,
+    pub magi: Option<Decimal>,
+    pub filing_status: Option<FilingStatus>,
+}
+
+/// One beneficiary's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BeneficiaryAnswer {
+    pub name: String,
+    pub balance: Decimal,
+    pub monthly: Decimal,
+    pub inflation: Decimal,
+    pub expected_return: Decimal,
+    pub volatility: Decimal,
+    #[serde(flatten)]
+    pub funding: Funding,
+    /// The share of the engine's paths on which the saving reaches the need at enrolment.
+    pub probability: Option<Decimal>,
+    /// The monthly saving that reaches it on `target_probability` of the paths.
+    pub target_probability: Decimal,
+    pub monthly_at_probability: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct EducationAnswer {
+    pub household: Option<String>,
+    pub as_of: NaiveDate,
+    pub beneficiaries: Vec<BeneficiaryAnswer>,
+    /// The American Opportunity and Lifetime Learning credits on `qualified_expenses` at `magi`.
+    pub credits: Vec<Credit>,
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
+    ReportError::Invalid { field, problem: problem.into() }
+}
+
+/// The paths each estimate runs on.
+const PATHS: usize = simulations::goals::PATHS;
+
+/// `plan` as of `today` for `household` (its key, seeding the paths), a beneficiary's `account`
+/// found among its `accounts` (`crate::plan::account_values`). CPU work of the Monte Carlo
+/// estimates: callers on the async runtime run it off its threads.
+pub fn plan(
+    accounts: &[crate::plan::AccountValue],
+    household: Option<&str>,
+    today: NaiveDate,
+    plan: &Plan,
+) -> Result<EducationAnswer, ReportError> {
+    let mut out = Vec::new();
+    for b in &plan.beneficiaries {
+        let balance = match (&b.account, b.balance) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("balance", format!("{}: give an account or a balance, not both", b.name)))
+            }
+            (Some(label), None) => {
+                let found = accounts.iter().find(|a| &a.account == label && a.account_type == AccountType::Plan529);
+                found.map(|a| a.value).ok_or_else(|| {
+                    invalid("account", format!("{}: {label:?} is not an open 529 account of the household", b.name))
+                })?
+            }
+            (None, balance) => balance.unwrap_or_default(),
+        };
+        out.push(beneficiary(household.unwrap_or(""), today, b, balance)?);
+    }
+    let credits = match plan.magi {
+        Some(magi) => {
+            let expenses = plan.qualified_expenses.unwrap_or_default();
+            let status = plan.filing_status.unwrap_or_default();
+            vec![
+                domain::education::credit(&AOTC, expenses, magi, status),
+                domain::education::credit(&LLC, expenses, magi, status),
+            ]
+        }
+        None => Vec::new(),
+    };
+    Ok(EducationAnswer { household: household.map(str::to_owned), as_of: today, beneficiaries: out, credits })
+}
+
+fn beneficiary(
+    household: &str,
+    today: NaiveDate,
+    b: &Beneficiary,
+    balance: Decimal,
+) -> Result<BeneficiaryAnswer, ReportError> {
+    let pct = |v: Option<Decimal>, default: i64| v.unwrap_or(Decimal::new(default, 2));
+    let (inflation, expected_return, volatility) =
+        (pct(b.inflation, 5), pct(b.expected_return, 6), pct(b.volatility, 12));
+    let target_probability = pct(b.probability, 80);
+    let years = b.years.unwrap_or(4);
+    for (field, v) in [("cost_today", b.cost_today), ("monthly", b.monthly), ("balance", balance)] {
+        if v < Decimal::ZERO {
+            return Err(invalid(field, format!("{}: {v} is negative", b.name)));
+        }
+    }
+    if b.enrolment <= today.year() || b.enrolment > today.year() + 40 {
+        return Err(invalid("enrolment", format!("{}: {} is not in the next 40 years", b.name, b.enrolment)));
+    }
+    if !(1..=10).contains(&years) {
+        return Err(invalid("years", format!("{}: {years} is not 1 to 10", b.name)));
+    }
+    if !(Decimal::ZERO..=Decimal::ONE).contains(&target_probability)
+        || volatility < Decimal::ZERO
+        || inflation <= Decimal::NEGATIVE_ONE
+        || expected_return <= Decimal::NEGATIVE_ONE
+    {
+        return Err(invalid(
+            "probability",
+            format!("{}: probability 0 to 1, volatility 0 or more, rates above -1", b.name),
+        ));
+    }
+    let school = Schooling { enrolment: b.enrolment, years, cost_today: b.cost_today, inflation };
+    let funding = domain::education::funding(today, &school, balance, b.monthly, expected_return);
+    let start = domain::education::first_day(b.enrolment).unwrap_or(today);
+    let months = domain::education::months_to(today, b.enrolment);
+    let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+    let run = |monthly: f64| simulations::goals::GoalRun {
+        current: f(balance),
+        target: f(funding.needed_at_enrolment),
+        years: (start - today).num_days() as f64 / 365.0,
+        months,
+        monthly_contribution: monthly,
+        expected_return: f(expected_return),
+        volatility: f(volatility),
+        paths: PATHS,
+        seed: crate::goals::seed(household, &b.name),
+    };
+    let estimate =
+        |monthly: f64| simulations::goals::on_track(&run(monthly)).map_err(|e| invalid("beneficiaries", e.to_string()));
+    let probability = estimate(f(b.monthly))?;
+    // The saving reaching the probability: bisection on the same paths (more saving reaches
+    // on every path it reached before, so the share only grows).
+    let target = f(target_probability);
+    let monthly_at_probability = match probability {
+        None => None,
+        Some(_) => {
+            // From twice the saving that closes the gap at the expected return, doubled until
+            // it reaches (at most the whole need each month), then halved to the dollar.
+            let most = f(funding.needed_at_enrolment).max(1.0);
+            let (mut lo, mut hi) = (0.0, (2.0 * f(funding.monthly_to_close)).clamp(1.0, most));
+            while hi < most && estimate(hi)?.unwrap_or(0.0) < target {
+                (lo, hi) = (hi, (2.0 * hi).min(most));
+            }
+            if estimate(0.0)?.unwrap_or(0.0) >= target {
+                hi = 0.0;
+            }
+            for _ in 0..40 {
+                if hi - lo < 1.0 {
+                    break;
+                }
+                let mid = (lo + hi) / 2.0;
+                if estimate(mid)?.unwrap_or(0.0) >= target {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            Decimal::from_f64(hi).map(|d| d.round_dp(0))
+        }
+    };
+    Ok(BeneficiaryAnswer {
+        name: b.name.clone(),
+        balance,
+        monthly: b.monthly,
+        inflation,
+        expected_return,
+        volatility,
+        funding,
+        probability: probability.and_then(Decimal::from_f64).map(|p| p.round_dp(4)),
+        target_probability,
+        monthly_at_probability,
+    })
+}
+
+/// One row per beneficiary, for CSV and tables.
+pub fn report(a: &EducationAnswer) -> Result<Report, ReportError> {
+    const COLUMNS: [&str; 10] = [
+        "name",
+        "balance",
+        "monthly",
+        "total_cost",
+        "needed_at_enrolment",
+        "projected_at_enrolment",
+        "gap",
+        "monthly_to_close",
+        "probability",
+        "monthly_at_probability",
+    ];
+    let rows = a.beneficiaries.iter().map(|b| crate::reports::fields(b, &COLUMNS)).collect::<Result<_, _>>()?;
+    Ok(Report { name: "education", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
+}
