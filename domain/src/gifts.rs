@@ -39,6 +39,10 @@ pub enum Donee {
     NoncitizenSpouse,
     /// A qualified charity: the charitable deduction.
     Charity,
+    /// Tuition paid directly to a school, or medical care paid directly to its provider, for
+    /// someone: excluded without limit (§2503(e)) and not a generation-skipping transfer
+    /// (§2611(b)(1)).
+    TuitionOrMedical,
 }
 
 /// One gift.
@@ -200,6 +204,7 @@ impl Donee {
             Self::CitizenSpouse => "citizen_spouse",
             Self::NoncitizenSpouse => "noncitizen_spouse",
             Self::Charity => "charity",
+            Self::TuitionOrMedical => "tuition_or_medical",
         }
     }
 
@@ -212,11 +217,14 @@ impl Donee {
 impl std::str::FromStr for Donee {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Person, Self::CitizenSpouse, Self::NoncitizenSpouse, Self::Charity]
+        [Self::Person, Self::CitizenSpouse, Self::NoncitizenSpouse, Self::Charity, Self::TuitionOrMedical]
             .into_iter()
             .find(|d| d.as_str() == s.trim())
             .ok_or_else(|| {
-                format!("unknown donee kind {s:?}; expected person, citizen_spouse, noncitizen_spouse or charity")
+                format!(
+                    "unknown donee kind {s:?}; expected person, citizen_spouse, noncitizen_spouse, charity or \
+                     tuition_or_medical"
+                )
             })
     }
 }
@@ -339,13 +347,14 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         let mut direct_skips = Decimal::ZERO;
         for p in &parts {
             gifts += p.amount;
-            if p.gift.skip && p.gift.kind != Donee::Person {
+            if p.gift.skip && matches!(p.gift.kind, Donee::CitizenSpouse | Donee::NoncitizenSpouse | Donee::Charity) {
                 let problem = format!("a gift to {:?} (a spouse or a charity) is not a direct skip", p.gift.donee);
                 return Err(EstateError { field: "skip", problem });
             }
             match p.gift.kind {
                 Donee::CitizenSpouse => marital += p.amount,
                 Donee::Charity => charitable += p.amount,
+                Donee::TuitionOrMedical => exclusions += p.amount,
                 Donee::Person | Donee::NoncitizenSpouse if p.gift.present_interest => {
                     let e = present.entry((p.gift.donee.as_str(), p.gift.kind == Donee::NoncitizenSpouse)).or_default();
                     e.0 += p.amount;
@@ -503,6 +512,11 @@ mod tests {
         let y = &history(std::slice::from_ref(&g), &before).unwrap()[0];
         assert_eq!((y.gst_exemption_allocated, y.gst_tax), (dec!(500_000), dec!(200_000)));
         assert_eq!((y.taxable_gifts, y.gst_exemption_left), (dec!(1_200_000), Decimal::ZERO));
+        // Tuition paid directly for her is excluded whole and is no direct skip.
+        let mut tuition = gift(2026, "dora", Donee::TuitionOrMedical, dec!(60_000));
+        tuition.skip = true;
+        let y = &history(&[tuition], &Before::default()).unwrap()[0];
+        assert_eq!((y.exclusions, y.taxable_gifts, y.direct_skips), (dec!(60_000), Decimal::ZERO, Decimal::ZERO));
         // A spouse or a charity is never a skip person.
         let mut wrong = gift(2026, "red cross", Donee::Charity, dec!(1));
         wrong.skip = true;

@@ -76,7 +76,8 @@ pub(crate) enum EstateCmd {
         /// When it was given (YYYY-MM-DD).
         #[arg(long)]
         date: chrono::NaiveDate,
-        /// person, charity, citizen_spouse or noncitizen_spouse.
+        /// person, charity, citizen_spouse, noncitizen_spouse, or tuition_or_medical (paid
+        /// directly to a school or a medical provider: excluded whole, §2503(e)).
         #[arg(long, default_value = "person")]
         kind: String,
         /// A future interest (a trust without withdrawal rights): no annual exclusion.

@@ -789,7 +789,8 @@ pub struct GiftBody {
     pub amount: DecimalText,
     /// When it was given; on or before the household's today.
     pub date: chrono::NaiveDate,
-    /// `person` (default), `charity`, `citizen_spouse` or `noncitizen_spouse`; a donee who is the
+    /// `person` (default), `charity`, `citizen_spouse`, `noncitizen_spouse` or
+    /// `tuition_or_medical` (paid directly to a school or medical provider); a donee who is the
     /// donor's recorded spouse takes the spouse's citizenship whatever is given.
     #[serde(default)]
     pub kind: Option<String>,
