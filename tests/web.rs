@@ -439,6 +439,30 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(row[0][1], "$1,000.00");
     assert!(row[0][2].as_str().is_some_and(|p| p.starts_with("100")), "certain: {row}");
 
+    // Estate and gifts: none, no block; Ann's gift of $1,019,000 to Cara in 2026 ($19,000
+    // excluded) leaves $14,000,000 of her exclusion, with her estate tax if she died this year.
+    assert_eq!(d.execute("return document.getElementById('estate').hidden;").await, true, "no gifts yet");
+    cli(
+        &db.url,
+        dir.path(),
+        &["ledger", "member", "--household", "smith", "--name", "Ann", "--relationship", "principal"],
+        "",
+    );
+    let gift = ["estate", "gift", "--household", "smith", "--donor", "Ann", "--donee", "Cara"];
+    cli(&db.url, dir.path(), &[&gift[..], &["--amount", "1019000", "--date", "2026-03-01"]].concat(), "");
+    d.click("#nav-gains").await;
+    d.click("#nav-overview").await;
+    let said = d.wait_text("#estate-summary", |t| t.contains("estate tax")).await;
+    assert!(said.starts_with("Ann has $14,000,000.00 of the basic exclusion left after 2026."), "{said}");
+    let row = d
+        .wait_for(
+            "return [...document.querySelectorAll('#estate-table tbody tr')].map((tr) =>\
+               ['donor', 'taxable_gifts', 'exclusion_left'].map((c) => tr.querySelector(`td[data-column=${c}]`).textContent));",
+            |v| v.as_array().is_some_and(|a| a.len() == 1),
+        )
+        .await;
+    assert_eq!(row[0], json!(["Ann", "$1,000,000.00", "$14,000,000.00"]), "{row}");
+
     // The wash sale appears in the gains for 2026. (A member's birth date for the Roth plan below.)
     cli(
         &db.url,

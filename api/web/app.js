@@ -471,6 +471,7 @@
       }),
       loadBalances(current),
       loadGoals(current),
+      loadEstate(current),
     ]);
     const answer = await value;
     if (current()) renderTotal(answer);
@@ -522,6 +523,57 @@
     renderTable($("goals-table"), { position: data.position, as_of: data.as_of, columns: GOAL_COLUMNS, rows }, {
       rowData: ["name"],
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Estate and gifts: each donor's lifetime gifts as Form 709 folds them (GET …/estate/gifts)
+  // and the estate tax if the first donor died this year (GET …/estate/tax?death_of=…)
+  // ---------------------------------------------------------------------------------------------
+
+  const ESTATE_COLUMNS = [
+    { name: "donor", kind: "text" }, { name: "year", kind: "text" }, { name: "taxable_gifts", kind: "money" },
+    { name: "gift_tax", kind: "money" }, { name: "exclusion_left", kind: "money" },
+    { name: "gst_tax", kind: "money" }, { name: "gst_exemption_left", kind: "money" },
+  ];
+
+  /** The Overview's "Estate and gifts": shown only when a member has recorded gifts. */
+  const loadEstate = (current) => loadBlock("estate/gifts", current, (data) => renderEstate(data, current));
+
+  /** One row per donor: the totals over the years and what is left after the last one. */
+  function estateRows(donors) {
+    const sum = (years, key) => years.reduce((t, y) => t + Number(y[key] || 0), 0);
+    return donors.filter((d) => (d.years || []).length).map((d) => {
+      const last = d.years[d.years.length - 1];
+      return {
+        donor: d.donor, year: String(last.year), taxable_gifts: String(sum(d.years, "taxable_gifts")),
+        gift_tax: String(sum(d.years, "gift_tax")), exclusion_left: last.exclusion_left,
+        gst_tax: String(sum(d.years, "gst_tax")), gst_exemption_left: last.gst_exemption_left,
+      };
+    });
+  }
+
+  async function renderEstate(data, current) {
+    const rows = estateRows((data && data.donors) || []);
+    $("estate").hidden = rows.length === 0;
+    if (!rows.length) {
+      $("estate-summary").textContent = "";
+      $("estate-table").replaceChildren();
+      return;
+    }
+    renderTable($("estate-table"), { position: data.position, as_of: data.as_of, columns: ESTATE_COLUMNS, rows }, {
+      rowData: ["donor"],
+    });
+    const first = rows[0];
+    let sentence = `${first.donor} has ${money(first.exclusion_left)} of the basic exclusion left after ${first.year}.`;
+    try {
+      const tax = await queryHousehold("estate/tax", { death_of: first.donor });
+      if (!current()) return;
+      sentence += ` Were ${first.donor} to die this year, the federal estate tax would be ${money(tax.net_estate_tax)}` +
+        ` on a gross estate of ${money(tax.gross_estate)}.`;
+    } catch (err) {
+      if (!current()) return;
+    }
+    $("estate-summary").textContent = sentence;
   }
 
   // ---------------------------------------------------------------------------------------------
