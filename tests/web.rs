@@ -6,7 +6,8 @@
 //! benchmark taken and one refused), the consolidated holdings with their pies by asset class,
 //! sector and region (unclassified, then described with `cairn market securities`), a trade
 //! form (a deposit into a new account, a refusal beside its field, a buy), balance checks on
-//! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), live
+//! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), a gift
+//! recorded with `cairn estate gift` in the overview's estate block, live
 //! prices in the positions' Live column from a local replica of Polygon's WebSocket feed (the
 //! server's `[[stream]]`, through `/v1/stream/quotes`), closed on sign-out, take screenshots.
 
