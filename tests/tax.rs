@@ -1302,3 +1302,53 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn a_grat_is_valued_at_the_published_rate_and_projected() {
+    let db = common::sqlite().await;
+    let (_dir, env) = smith(
+        &db.url,
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-01-02,Brokerage,taxable,deposit,,1,100,0\n",
+    );
+    let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+    // $10,000,000 for two years at June 2024's 5.6%: zeroed out, 5,423,813.23 a year; at 10% a
+    // year 709,992.22 passes, and without volatility every path says so.
+    let base = ["estate", "grat", "--funding", "10000000", "--years", "2", "--expected-return", "0.10"];
+    let g = json(&cli(&[&base[..], &["--month", "2024-06", "--volatility", "0", "--format", "json"]].concat()));
+    assert_eq!(amount(&g, "rate"), "0.056".parse().unwrap(), "{g}");
+    assert!(g["rate_source"].as_str().unwrap().contains("Rev. Rul. 2024-12"), "{g}");
+    assert_eq!(amount(&g, "taxable_gift"), 0.into(), "{g}");
+    assert_eq!(g["payments"][0], "5423813.23", "{g}");
+    assert_eq!(amount(&g, "remainder_at_expected_return"), "709992.22".parse().unwrap(), "{g}");
+    assert_eq!(g["remainder_paths"]["probability_of_remainder"], 1.0, "{g}");
+    let table = cli(&[&base[..], &["--rate", "0.056", "--payment", "4000000", "--format", "csv"]].concat());
+    assert!(table.contains("taxable_gift,2625114.78"), "{table}");
+    let out = common::cairn()
+        .arg("--database-url")
+        .arg(&db.url)
+        .args([&base[..], &["--month", "1999-01"]].concat())
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("month"), "{out:?}");
+
+    // Over HTTP: 120% of the AFR rounded (5.61% → 5.6%); a missing term is named.
+    let (_server, base_url, ana) = signed_in(&db.url, &env).await;
+    let http = reqwest::Client::new();
+    let get = |query: &str| {
+        let r = http.get(format!("{base_url}/v1/estate/grat?{query}")).bearer_auth(&ana);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = get("funding=10000000&years=2&afr_120=0.0561").await;
+    assert_eq!((status, amount(&body, "rate")), (200, "0.056".parse().unwrap()), "{body}");
+    assert_eq!(body["payments"][1], "5423813.23", "{body}");
+    let (status, body) = get("funding=10000000").await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("years")), "{body}");
+    let (status, body) = get("funding=10000000&years=2&step_up=0.5").await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("step_up")), "{body}");
+    db.remove().await;
+}

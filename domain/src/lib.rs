@@ -68,6 +68,7 @@ pub mod fundamentals;
 pub mod fx;
 pub mod gifts;
 pub mod goals;
+pub mod grat;
 pub mod gst;
 pub mod harvest;
 pub mod indicators;

@@ -9,6 +9,7 @@ use domain::gifts::RecordedGift;
 use domain::ledger::types::AccountType;
 use projections::holdings::{GIFTS, MEMBERS};
 use projections::query::records;
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -444,4 +445,118 @@ pub fn report(a: &EstateAnswer) -> Result<Report, ReportError> {
         "liquidity_shortfall",
     ];
     crate::reports::lines("estate_tax", a, &LINES)
+}
+
+/// A GRAT to value (`cairn estate grat`, `GET /v1/estate/grat`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GratInput {
+    pub funding: Decimal,
+    pub years: u32,
+    /// The §7520 rate (0.052); else `month`'s published one (`YYYY-MM`); else the one from 120%
+    /// of the mid-term AFR (`afr_120`); else the latest published.
+    pub rate: Option<Decimal>,
+    pub month: Option<String>,
+    pub afr_120: Option<Decimal>,
+    /// Each payment's growth over the one before (0 to 0.2).
+    #[serde(default)]
+    pub step_up: Decimal,
+    /// The first payment; absent: the zeroed-out GRAT's.
+    pub payment: Option<Decimal>,
+    /// The trust's assumed annual return (default the rate plus 0.03) and volatility (default
+    /// 0.15), for what passes.
+    pub expected_return: Option<Decimal>,
+    pub volatility: Option<Decimal>,
+}
+
+/// A GRAT valued at funding, and what would pass to the remaindermen.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct GratAnswer {
+    #[serde(flatten)]
+    pub grat: domain::grat::Grat,
+    /// Where the rate came from: a published month and its ruling, `given`, or `afr_120`.
+    pub rate_source: String,
+    pub expected_return: Decimal,
+    pub volatility: Decimal,
+    /// At the expected return every year.
+    pub remainder_at_expected_return: Decimal,
+    /// Over 10,000 paths of annual returns (`simulations::grat`).
+    pub remainder_paths: simulations::grat::GratOutcome,
+}
+
+/// `input` valued and projected.
+pub fn grat(input: &GratInput) -> Result<GratAnswer, ReportError> {
+    let (rate, rate_source) = match (&input.rate, &input.month, &input.afr_120) {
+        (Some(r), _, _) => (*r, "given".to_owned()),
+        (None, Some(month), _) => {
+            let bad = || {
+                invalid(
+                    "month",
+                    format!("{month:?}: cairn has the published §7520 rates of {}; give rate or afr_120", months()),
+                )
+            };
+            let (y, m) = month.split_once('-').ok_or_else(bad)?;
+            let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            let r = domain::grat::published(y, m).ok_or_else(bad)?;
+            (r.rate, format!("{y}-{m:02}, {}", r.ruling))
+        }
+        (None, None, Some(afr)) => (domain::grat::rate_7520(*afr), format!("120% of the mid-term AFR {afr}")),
+        (None, None, None) => {
+            let r = domain::grat::RATES.last().expect("the table has a month");
+            (r.rate, format!("{}-{:02}, {} (the latest cairn has)", r.year, r.month, r.ruling))
+        }
+    };
+    let terms = domain::grat::Terms {
+        funding: input.funding,
+        years: input.years,
+        rate,
+        step_up: input.step_up,
+        first_payment: input.payment,
+    };
+    let grat = domain::grat::value(&terms).map_err(|e| invalid(e.field, e.problem))?;
+    let expected_return = input.expected_return.unwrap_or(rate + Decimal::new(3, 2));
+    let volatility = input.volatility.unwrap_or(Decimal::new(15, 2));
+    let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+    let run = simulations::grat::GratRun {
+        funding: f(grat.funding),
+        payments: grat.payments.iter().map(|p| f(*p)).collect(),
+        expected_return: f(expected_return),
+        volatility: f(volatility),
+        paths: 10_000,
+        seed: crate::goals::seed("grat", &format!("{}:{}", grat.funding, grat.years)),
+    };
+    let remainder_paths = simulations::grat::remainders(&run).map_err(|e| match e {
+        simulations::SimError::Invalid { field, problem } => invalid("expected_return", format!("{field}: {problem}")),
+    })?;
+    Ok(GratAnswer {
+        remainder_at_expected_return: domain::grat::remainder_at(&grat, expected_return),
+        grat,
+        rate_source,
+        expected_return,
+        volatility,
+        remainder_paths,
+    })
+}
+
+fn months() -> String {
+    let (first, last) = (domain::grat::RATES.first(), domain::grat::RATES.last());
+    first.zip(last).map_or_else(String::new, |(a, b)| format!("{}-{:02} to {}-{:02}", a.year, a.month, b.year, b.month))
+}
+
+/// A GRAT's lines, for CSV and tables.
+pub fn grat_report(a: &GratAnswer) -> Result<Report, ReportError> {
+    const LINES: [&str; 11] = [
+        "funding",
+        "years",
+        "rate",
+        "rate_source",
+        "step_up",
+        "annuity_factor",
+        "annuity_value",
+        "taxable_gift",
+        "expected_return",
+        "volatility",
+        "remainder_at_expected_return",
+    ];
+    crate::reports::lines("grat", a, &LINES)
 }

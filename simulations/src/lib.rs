@@ -138,6 +138,7 @@ pub mod correlation;
 pub mod distributions;
 pub mod econometrics;
 pub mod goals;
+pub mod grat;
 pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;

@@ -922,6 +922,25 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            params: &[
+                ("funding", "query", true, Kind::Amount, "What the grantor puts in the trust."),
+                ("years", "query", true, Kind::Year, "The term in years, 1 to 50."),
+                ("rate", "query", false, Kind::Rate, "The §7520 rate (0.052)."),
+                ("month", "query", false, Kind::Text, "A month whose published §7520 rate to take (YYYY-MM)."),
+                ("afr_120", "query", false, Kind::Rate, "120% of the mid-term AFR: the rate is it rounded to the nearest 0.2%."),
+                ("step_up", "query", false, Kind::Rate, "Each payment's growth over the one before, 0 to 0.2."),
+                ("payment", "query", false, Kind::Amount, "The first payment (the zeroed-out GRAT's when absent)."),
+                ("expected_return", "query", false, Kind::Rate, "The trust's assumed annual return (the rate plus 0.03)."),
+                ("volatility", "query", false, Kind::Rate, "Its annual volatility (0.15)."),
+            ],
+            response: (200, Some(schema::<queries::estate::GratAnswer>)),
+            description: "A grantor retained annuity trust (`cairn estate grat`, IRC §2702): the §7520 rate (given, a published month's with its revenue ruling, 120% of the mid-term AFR rounded to the nearest 0.2%, or the latest month cairn has), the annuity paid at each year's end (zeroed out unless `payment`; growing by `step_up`), its value by Table B and the remainder's, the taxable gift; what passes to the remaindermen at the expected return every year, and over 10,000 seeded paths of annual returns (percentiles, mean, the chance anything passes). 422 naming the parameter.",
+            ..Op::new("get", "/v1/estate/grat", Group::SignedIn, "A GRAT's gift and what it passes")
+        },
+        get(performance::grat),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -804,6 +804,45 @@ pub async fn education(
     Ok(Json(EducationAnswer { position, education }))
 }
 
+/// `GET /v1/estate/grat`'s parameters (`cairn estate grat`'s options).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GratParams {
+    pub funding: Option<Amount>,
+    pub years: Option<Year>,
+    pub rate: Option<Rate>,
+    pub month: Option<String>,
+    pub afr_120: Option<Rate>,
+    pub step_up: Option<Rate>,
+    pub payment: Option<Amount>,
+    pub expected_return: Option<Rate>,
+    pub volatility: Option<Rate>,
+}
+
+pub async fn grat(
+    _: Principal,
+    Query(params): Query<GratParams>,
+) -> Result<Json<queries::estate::GratAnswer>, Problem> {
+    let years = params.years.ok_or_else(|| Problem::field("years", "the term in years is required"))?.0;
+    let input = queries::estate::GratInput {
+        funding: params.funding.ok_or_else(|| Problem::field("funding", "the funding is required"))?.0,
+        years: u32::try_from(years).map_err(|_| Problem::field("years", "must be 1 to 50"))?,
+        rate: params.rate.map(|r| r.0),
+        month: params.month,
+        afr_120: params.afr_120.map(|r| r.0),
+        step_up: params.step_up.map(|r| r.0).unwrap_or_default(),
+        payment: params.payment.map(|a| a.0),
+        expected_return: params.expected_return.map(|r| r.0),
+        volatility: params.volatility.map(|r| r.0),
+    };
+    // The paths are CPU work: off the runtime's threads.
+    let answer = tokio::task::spawn_blocking(move || queries::estate::grat(&input))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(report_problem)?;
+    Ok(Json(answer))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
