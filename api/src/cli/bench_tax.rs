@@ -232,3 +232,100 @@ pub(crate) fn tax(
         },
     }))
 }
+
+/// A family's plan read back `runs` times: a household of `members` members (a principal, a
+/// spouse, children, grandchildren and others) whose principal and spouse gave each child and
+/// grandchild every year from 2024 to 2026 (split gifts above the exclusion among them), with
+/// accounts owned by each and jointly. Each run is what an advisor's family summary asks: every
+/// donor's Form 709 years with GST, and the estate tax were either spouse to die this year
+/// with a bequest to the grandchildren, from the read models.
+pub(crate) async fn estate(
+    store: &event_store::Store,
+    url: &str,
+    members: usize,
+    runs: usize,
+) -> anyhow::Result<serde_json::Value> {
+    use domain::family::{Family, Relationship};
+    let cx = commands::Context::new(store.clone());
+    let who = super::caller("cairn bench estate");
+    let household = "family";
+    let csv = "trade_date,account,account_type,owner,action,symbol,quantity,price,fees\n\
+               2024-01-02,Hers,taxable,p0,deposit,,1,9000000,0\n\
+               2024-01-02,His,taxable,p1,deposit,,1,7000000,0\n\
+               2024-01-02,Joint,taxable,,deposit,,1,12000000,0\n\
+               2024-01-02,IRA,traditional_ira,p0,deposit,,1,2000000,0\n";
+    commands::ledger::import_csv(&cx, household, csv.as_bytes(), false, &who).await?;
+    let setup = Instant::now();
+    let members = members.max(4);
+    let mut gifts = 0;
+    for i in 0..members {
+        let relationship = match i {
+            0 => Relationship::Principal,
+            1 => Relationship::Spouse,
+            _ if i < 2 + (members - 2) / 4 => Relationship::Child,
+            _ if i < members - 2 => Relationship::Grandchild,
+            _ => Relationship::Other,
+        };
+        let family = Family { relationship: Some(relationship), citizen: Some(true), domicile: Some("NY".into()) };
+        commands::ledger::set_member(&cx, household, &format!("p{i}"), None, None, family, &who).await?;
+    }
+    for year in 2024..=2026 {
+        for donee in 2..members - 2 {
+            for donor in ["p0", "p1"] {
+                let split = donor == "p0" && donee % 3 == 0;
+                let gift = domain::gifts::RecordedGift {
+                    id: String::new(),
+                    date: chrono::NaiveDate::from_ymd_opt(year, 3, 1 + donee as u32 % 28).expect("a date"),
+                    donor: donor.into(),
+                    donee: format!("p{donee}"),
+                    kind: domain::gifts::Donee::Person,
+                    amount: Decimal::from(if split { 250_000 } else { 19_000 }),
+                    present_interest: true,
+                    split,
+                    superfund_529: false,
+                };
+                commands::ledger::record_gift(&cx, household, gift, &who).await?;
+                gifts += 1;
+            }
+        }
+    }
+    let db = projections::Db::open(url, false).await?;
+    let mut reader = queries::read::Reader::with_db(store.clone(), db.clone());
+    let head = event_store::EventStore::head(store).await?.map_or(0, |h| h.position);
+    reader.at_least("holdings", head, std::time::Duration::ZERO).await?;
+    let setup = setup.elapsed().as_secs_f64();
+    let key = domain::ledger::household_key(household);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let mut times = Vec::with_capacity(runs);
+    let mut summary = serde_json::Value::Null;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let by_donor = queries::estate::gifts(&db, &key, None, &queries::estate::Assumptions::default()).await?;
+        let mut taxes = Vec::new();
+        for decedent in ["p0", "p1"] {
+            let a = queries::estate::Assumptions {
+                death_of: Some(decedent.into()),
+                to_skip_persons: Decimal::from(2_000_000),
+                ..Default::default()
+            };
+            taxes.push(queries::estate::tax(&db, &key, today, &a).await?);
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        summary = serde_json::json!({
+            "donors": by_donor.donors.len(),
+            "net_estate_tax": taxes.iter().map(|t| t.tax.net_estate_tax).collect::<Vec<_>>(),
+            "gst_tax": taxes.iter().map(|t| t.gst_tax).collect::<Vec<_>>(),
+        });
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(serde_json::json!({
+        "backend": store.backend(),
+        "members": members,
+        "gifts": gifts,
+        "setup_seconds": setup,
+        "runs": times.len(),
+        "plan_ms": { "p50": percentile(&times, 0.5), "p99": percentile(&times, 0.99) },
+        "target_ms": 50.0,
+        "answer": summary,
+    }))
+}

@@ -181,6 +181,14 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// A family's plan read back: every donor's gift and GST years and the estate tax were
+    /// either spouse to die, over `members` members and three years of gifts (target 50 ms).
+    Estate {
+        #[arg(long, default_value_t = 20)]
+        members: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Store events, then time reading and decoding all of them; prints JSON.
     Read {
         /// Events to store and read back.
@@ -361,6 +369,9 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                 tokio::task::spawn_blocking(move || super::bench_tax::tax(households, lots, rebalance_lots, runs))
                     .await??
                     .to_string()
+            }
+            BenchCommand::Estate { members, runs } => {
+                super::bench_tax::estate(&store, &scratch.url, members, runs).await?.to_string()
             }
             BenchCommand::Fetch { symbols, years } => {
                 super::bench_market::fetch(&store, symbols, years).await?.to_string()
