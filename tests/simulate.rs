@@ -242,7 +242,9 @@ fn every_example_runs_with_the_readme_command() {
         .skip(1)
         .step_by(2)
         .filter(|c| {
-            (c.starts_with("cairn simulate examples/") || c.starts_with("cairn economy examples/"))
+            (c.starts_with("cairn simulate examples/")
+                || c.starts_with("cairn economy examples/")
+                || c.starts_with("cairn estate education --plan examples/"))
                 && c.ends_with(".toml")
         })
         .collect();
@@ -252,7 +254,7 @@ fn every_example_runs_with_the_readme_command() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     examples.sort();
-    assert_eq!(examples, ["accounts.toml", "economy-plan.toml", "economy.toml", "retirement.toml"]);
+    assert_eq!(examples, ["accounts.toml", "economy-plan.toml", "economy.toml", "education.toml", "retirement.toml"]);
     for file in &examples {
         let command = commands
             .iter()
@@ -265,6 +267,7 @@ fn every_example_runs_with_the_readme_command() {
         let out = stdout(&o);
         let expected = match words[1] {
             "economy" => "expansion",
+            "estate" => "needed_at_enrolment",
             _ => "probability of success:",
         };
         assert!(out.contains(expected), "{command}: {out}");

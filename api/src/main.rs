@@ -268,7 +268,8 @@ impl Command {
             // Accepting a harvest records rows; every other tax command only reads.
             Command::Tax(TaxCmd::Harvest { accept, .. }) => accept.is_empty(),
             Command::Tax(_) => true,
-            Command::Estate(_) => true,
+            // Recording or removing a gift writes; every other estate command only reads.
+            Command::Estate(e) => !matches!(e, EstateCmd::Gift { .. } | EstateCmd::RemoveGift { .. }),
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }
@@ -378,6 +379,13 @@ async fn run(cli: Cli) -> ExitCode {
     }
     if let Command::Audit(AuditCmd::CheckProof { proof, public_key, head }) = &cli.command {
         return report(check_proof(proof, public_key, head.as_deref()));
+    }
+    if let Command::Estate(cmd) = &cli.command {
+        if cli::estate::needs_no_store(cmd) {
+            if let Command::Estate(cmd) = cli.command {
+                return report(tokio::task::block_in_place(|| cli::estate::offline(cmd)));
+            }
+        }
     }
     if let Command::Quant(cmd) = cli.command {
         return report(tokio::task::block_in_place(|| quant(cmd)));

@@ -190,16 +190,9 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             let answer = queries::estate::tax(&reader.db, &key, today, &assumptions).await?;
             print(&answer, format, |a| Ok(queries::estate::report(a)?))?;
         }
-        EstateCmd::Gifts { household: None, donor, plan, format } => {
-            let Some(plan) = plan else { anyhow::bail!("give --household, --plan or both") };
-            if donor.is_some() {
-                anyhow::bail!("--donor picks a member of --household's; give --household");
-            }
-            let a = assumptions(Some(&plan))?;
-            let years = domain::gifts::history(&a.gifts, &a.before())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", plan.display()))?;
-            print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
-        }
+        cmd @ (EstateCmd::Gifts { household: None, .. }
+        | EstateCmd::Grat { .. }
+        | EstateCmd::Education { household: None, .. }) => offline(cmd)?,
         EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
             let a = assumptions(plan.as_deref())?;
             let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
@@ -226,19 +219,44 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             });
             outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "recorded": recorded }))?)?;
         }
-        EstateCmd::Education { household, plan, format } => {
-            let education = plan_file(&plan)?.education;
-            let today = workers::market::intraday::today();
-            let answer = match household {
-                Some(h) => {
-                    let (reader, key) = read_models(store, url, &["holdings"], &h).await?;
-                    let accounts = queries::plan::account_values(&reader.db, &key).await?;
-                    queries::education::plan(&accounts, Some(&key), today, &education)?
-                }
-                None => queries::education::plan(&[], None, today, &education)?,
-            };
-            print(&answer, format, |a| Ok(queries::education::report(a)?))?;
+        EstateCmd::Education { household: Some(h), plan, format } => {
+            let (reader, key) = read_models(store, url, &["holdings"], &h).await?;
+            let accounts = queries::plan::account_values(&reader.db, &key).await?;
+            education(&accounts, Some(&key), &plan, format)?;
         }
+        EstateCmd::RemoveGift { household, id, reason } => {
+            commands::ledger::remove_gift(&cx, &household, &id, &reason, &caller("cairn estate remove-gift")).await?;
+            outln!("{}", serde_json::json!({ "removed": id }))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `cmd` runs on its options and files alone, with no database: a GRAT, and a plan's
+/// gifts or education without a household.
+pub(crate) fn needs_no_store(cmd: &EstateCmd) -> bool {
+    matches!(
+        cmd,
+        EstateCmd::Grat { .. }
+            | EstateCmd::Gifts { household: None, .. }
+            | EstateCmd::Education { household: None, .. }
+    )
+}
+
+/// The commands of [`needs_no_store`].
+pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
+    match cmd {
+        EstateCmd::Gifts { household: None, donor, plan, format } => {
+            let Some(plan) = plan else { anyhow::bail!("give --household, --plan or both") };
+            if donor.is_some() {
+                anyhow::bail!("--donor picks a member of --household's; give --household");
+            }
+            let a = assumptions(Some(&plan))?;
+            let years = domain::gifts::history(&a.gifts, &a.before())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", plan.display()))?;
+            print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
+        }
+        EstateCmd::Education { household: None, plan, format } => education(&[], None, &plan, format)?,
         EstateCmd::Grat {
             funding,
             years,
@@ -265,10 +283,19 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             let answer = queries::estate::grat(&input)?;
             print(&answer, format, |a| Ok(queries::estate::grat_report(a)?))?;
         }
-        EstateCmd::RemoveGift { household, id, reason } => {
-            commands::ledger::remove_gift(&cx, &household, &id, &reason, &caller("cairn estate remove-gift")).await?;
-            outln!("{}", serde_json::json!({ "removed": id }))?;
-        }
+        other => anyhow::bail!("{other:?} needs the database"),
     }
     Ok(())
+}
+
+/// `cairn estate education` over a household's `accounts` (none without one).
+fn education(
+    accounts: &[queries::plan::AccountValue],
+    household: Option<&str>,
+    plan: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<()> {
+    let education = plan_file(plan)?.education;
+    let answer = queries::education::plan(accounts, household, workers::market::intraday::today(), &education)?;
+    print(&answer, format, |a| Ok(queries::education::report(a)?))
 }
