@@ -50,6 +50,16 @@ impl Relationship {
         }
     }
 
+    /// The relationship of the person married to one of this relationship, as recorded: the
+    /// principal's spouse, the spouse's principal; `None` for anyone else.
+    pub fn spouse(self) -> Option<Relationship> {
+        match self {
+            Self::Principal => Some(Self::Spouse),
+            Self::Spouse => Some(Self::Principal),
+            _ => None,
+        }
+    }
+
     /// Generations below the principal's, for a lineal relative of the principal's grandparent
     /// (§2651(b)(1)): a parent -1; the principal, the spouse (§2651(c)) and a sibling 0; a child
     /// 1; a grandchild 2; a great-grandchild 3. `Other` has none here: §2651(d) assigns it by

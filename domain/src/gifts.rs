@@ -144,13 +144,8 @@ pub fn decide_record(
     if donee.is_empty() || donee == donor.name {
         return Err(bad("donee", "must name someone other than the donor".into()));
     }
-    // The donor's spouse, as recorded: the spouse of the principal, or the principal of the
-    // spouse.
-    let spouse_of = match donor.relationship {
-        Some(Relationship::Principal) => Some(Relationship::Spouse),
-        Some(Relationship::Spouse) => Some(Relationship::Principal),
-        _ => None,
-    };
+    // The donor's spouse, as recorded.
+    let spouse_of = donor.relationship.and_then(Relationship::spouse);
     let spouse = spouse_of.and_then(|r| ledger.members.values().find(|m| m.relationship == Some(r)));
     let mut kind = gift.kind;
     match (spouse, ledger.members.get(donee)) {

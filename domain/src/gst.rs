@@ -38,16 +38,9 @@ pub struct Standing {
 }
 
 /// Whether `transferee` is a skip person of `transferor` (§2613, §2651): by the family tree
-/// when both are lineal relatives of the principal's family (or spouses), else by age; `false`
+/// when both have a place in it (a spouse is the principal's generation), else by age; `false`
 /// when neither says (a person whose generation is unknown is not taken as a skip person).
 pub fn is_skip_person(transferor: Standing, transferee: Standing) -> bool {
-    use Relationship::{Principal, Spouse};
-    if matches!(
-        (transferor.relationship, transferee.relationship),
-        (Some(Principal), Some(Spouse)) | (Some(Spouse), Some(Principal))
-    ) {
-        return false;
-    }
     let tree = transferor
         .relationship
         .and_then(Relationship::generation)

@@ -147,15 +147,15 @@ fn beneficiary(
     if !(1..=10).contains(&years) {
         return Err(invalid("years", format!("{}: {years} is not 1 to 10", b.name)));
     }
-    if !(Decimal::ZERO..=Decimal::ONE).contains(&target_probability)
-        || volatility < Decimal::ZERO
-        || inflation <= Decimal::NEGATIVE_ONE
-        || expected_return <= Decimal::NEGATIVE_ONE
-    {
-        return Err(invalid(
-            "probability",
-            format!("{}: probability 0 to 1, volatility 0 or more, rates above -1", b.name),
-        ));
+    for (field, bad, wanted) in [
+        ("probability", !(Decimal::ZERO..=Decimal::ONE).contains(&target_probability), "0 to 1"),
+        ("volatility", volatility < Decimal::ZERO, "0 or more"),
+        ("inflation", inflation <= Decimal::NEGATIVE_ONE, "above -1"),
+        ("expected_return", expected_return <= Decimal::NEGATIVE_ONE, "above -1"),
+    ] {
+        if bad {
+            return Err(invalid(field, format!("{}: must be {wanted}", b.name)));
+        }
     }
     let school = Schooling { enrolment: b.enrolment, years, cost_today: b.cost_today, inflation };
     let funding = domain::education::funding(today, &school, balance, b.monthly, expected_return);
@@ -179,25 +179,21 @@ fn beneficiary(
     // The saving reaching the probability: bisection on the same paths (more saving reaches
     // on every path it reached before, so the share only grows).
     let target = f(target_probability);
+    let reaches = |monthly: f64| estimate(monthly).map(|p| p.unwrap_or(0.0) >= target);
     let monthly_at_probability = match probability {
         None => None,
+        Some(_) if reaches(0.0)? => Some(Decimal::ZERO),
         Some(_) => {
             // From twice the saving that closes the gap at the expected return, doubled until
             // it reaches (at most the whole need each month), then halved to the dollar.
             let most = f(funding.needed_at_enrolment).max(1.0);
             let (mut lo, mut hi) = (0.0, (2.0 * f(funding.monthly_to_close)).clamp(1.0, most));
-            while hi < most && estimate(hi)?.unwrap_or(0.0) < target {
+            while hi < most && !reaches(hi)? {
                 (lo, hi) = (hi, (2.0 * hi).min(most));
             }
-            if estimate(0.0)?.unwrap_or(0.0) >= target {
-                hi = 0.0;
-            }
-            for _ in 0..40 {
-                if hi - lo < 1.0 {
-                    break;
-                }
+            while hi - lo >= 1.0 {
                 let mid = (lo + hi) / 2.0;
-                if estimate(mid)?.unwrap_or(0.0) >= target {
+                if reaches(mid)? {
                     hi = mid;
                 } else {
                     lo = mid;

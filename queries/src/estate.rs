@@ -163,12 +163,7 @@ pub async fn recorded_gifts(db: &projections::db::Db, household: &str) -> Result
 
 /// The spouse of `member`, as recorded: the principal's spouse or the spouse's principal.
 fn spouse_of<'a>(members: &'a [FamilyMember], member: &str) -> Option<&'a FamilyMember> {
-    use domain::family::Relationship::{Principal, Spouse};
-    let other = match members.iter().find(|m| m.name == member)?.relationship? {
-        Principal => Spouse,
-        Spouse => Principal,
-        _ => return None,
-    };
+    let other = members.iter().find(|m| m.name == member)?.relationship?.spouse()?;
     members.iter().find(|m| m.relationship == Some(other))
 }
 
@@ -526,7 +521,9 @@ pub fn grat(input: &GratInput) -> Result<GratAnswer, ReportError> {
         seed: crate::goals::seed("grat", &format!("{}:{}", grat.funding, grat.years)),
     };
     let remainder_paths = simulations::grat::remainders(&run).map_err(|e| match e {
-        simulations::SimError::Invalid { field, problem } => invalid("expected_return", format!("{field}: {problem}")),
+        simulations::SimError::Invalid { field, problem } => {
+            invalid(if field == "volatility" { "volatility" } else { "expected_return" }, problem)
+        }
     })?;
     Ok(GratAnswer {
         remainder_at_expected_return: domain::grat::remainder_at(&grat, expected_return),
