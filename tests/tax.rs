@@ -1304,6 +1304,71 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
 }
 
 #[tokio::test]
+async fn charitable_trusts_are_valued_by_the_irs_tables_and_tested() {
+    let db = common::sqlite().await;
+    let (_dir, env) = smith(
+        &db.url,
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-01-02,Brokerage,taxable,deposit,,1,100,0\n",
+    );
+    let cli = |args: &[&str]| run_with_input(&db.url, &env, args, "");
+    // The regulation's unitrust (§1.664-4(e)(6)): $100,000, 8% quarterly for 12 years at 9.6%.
+    let crut = ["estate", "charitable", "--kind", "crut", "--funding", "100000", "--payout-rate", "0.08"];
+    let t = json(&cli(
+        &[&crut[..], &["--years", "12", "--frequency", "4", "--rate", "0.096", "--format", "json"]].concat()
+    ));
+    assert_eq!(amount(&t, "remainder_value"), "38950.30".parse().unwrap(), "{t}");
+    assert_eq!(amount(&t, "adjusted_payout_rate"), "0.07557".parse().unwrap(), "{t}");
+    assert_eq!(t["qualifies"], true, "{t}");
+    // One aged 60 at 2.2%, $50,000 a year on $1,000,000: the remainder passes the 10% test but
+    // the trust would run dry at 87, which she reaches with probability 38.7%.
+    let crat = ["estate", "charitable", "--kind", "crat", "--funding", "1000000", "--payment", "50000"];
+    let t = json(&cli(&[&crat[..], &["--age", "60", "--rate", "0.022", "--format", "json"]].concat()));
+    assert_eq!(amount(&t, "charitable_deduction"), "136410.00".parse().unwrap(), "{t}");
+    assert_eq!(t["exhaustion"]["years"], 27, "{t}");
+    assert_eq!(t["qualifies"], false, "{t}");
+    let failed: Vec<&str> = t["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["passes"] == false)
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(failed, ["exhaustion_probability_at_most_5_percent"], "{t}");
+    let table = cli(&[&crat[..], &["--age", "60", "--month", "2026-05", "--format", "csv"]].concat());
+    assert!(table.contains("rate,0.050") || table.contains("rate,0.05"), "{table}");
+    let out = common::cairn()
+        .arg("--database-url")
+        .arg(&db.url)
+        .args([&crat[..], &["--age", "60", "--years", "10"]].concat())
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("age"), "{out:?}");
+
+    // Over HTTP: a zeroed-out lead annuity trust leaves the family no gift.
+    let (_server, base_url, ana) = signed_in(&db.url, &env).await;
+    let http = reqwest::Client::new();
+    let get = |query: &str| {
+        let r = http.get(format!("{base_url}/v1/estate/charitable?{query}")).bearer_auth(&ana);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = get("kind=clat&funding=1000000&years=20&rate=0.05").await;
+    assert_eq!((status, body["annual_payment"].as_str()), (200, Some("80242.66")), "{body}");
+    assert_eq!(amount(&body, "taxable_gift"), 0.into(), "{body}");
+    let (status, body) = get("kind=crut&funding=100000&payout_rate=0.05&age=77&rate=0.032").await;
+    assert_eq!((status, amount(&body, "remainder_value")), (200, "61232.70".parse().unwrap()), "{body}");
+    let (status, body) = get("kind=crut&funding=100000&payout_rate=0.05&rate=0.032").await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("years")), "{body}");
+    let (status, body) = get("kind=trust&funding=100000").await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("kind")), "{body}");
+    db.remove().await;
+}
+
+#[tokio::test]
 async fn a_grat_is_valued_at_the_published_rate_and_projected() {
     let db = common::sqlite().await;
     let (_dir, env) = smith(

@@ -40,6 +40,10 @@ const fn m(year: i32, month: u32, afr_120: i64, rate: i64, ruling: &'static str)
     }
 }
 
+/// The months after January 2025, as irs.gov's "Section 7520 interest rates" page lists them
+/// (each month's revenue ruling is named there).
+const IRS_PAGE: &str = "irs.gov Section 7520 interest rates";
+
 /// The §7520 rates as the IRS publishes them ("Section 7520 interest rates", irs.gov), as
 /// fractions (0.052 for 5.2%).
 pub const RATES: &[Month] = &[
@@ -56,6 +60,25 @@ pub const RATES: &[Month] = &[
     m(2024, 11, 445, 44, "Rev. Rul. 2024-24"),
     m(2024, 12, 503, 50, "Rev. Rul. 2024-26"),
     m(2025, 1, 510, 52, "Rev. Rul. 2025-01"),
+    m(2025, 2, 543, 54, IRS_PAGE),
+    m(2025, 3, 536, 54, IRS_PAGE),
+    m(2025, 4, 506, 50, IRS_PAGE),
+    m(2025, 5, 493, 50, IRS_PAGE),
+    m(2025, 6, 490, 50, IRS_PAGE),
+    m(2025, 7, 504, 50, IRS_PAGE),
+    m(2025, 8, 488, 48, IRS_PAGE),
+    m(2025, 9, 486, 48, IRS_PAGE),
+    m(2025, 10, 465, 46, IRS_PAGE),
+    m(2025, 11, 460, 46, IRS_PAGE),
+    m(2025, 12, 455, 46, IRS_PAGE),
+    m(2026, 1, 457, 46, IRS_PAGE),
+    m(2026, 2, 463, 46, IRS_PAGE),
+    m(2026, 3, 472, 48, IRS_PAGE),
+    m(2026, 4, 459, 46, IRS_PAGE),
+    m(2026, 5, 491, 50, IRS_PAGE),
+    m(2026, 6, 497, 50, IRS_PAGE),
+    m(2026, 7, 523, 52, IRS_PAGE),
+    m(2026, 8, 523, 52, IRS_PAGE),
 ];
 
 /// The published month, if cairn has it.

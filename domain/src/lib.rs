@@ -56,8 +56,10 @@
 //! reads no clock and draws no random numbers: time, ids and keys are passed in.
 
 pub mod access;
+pub mod actuarial;
 pub mod alerts;
 pub mod calendar;
+pub mod charitable;
 pub mod decider;
 pub mod drawdown;
 pub mod education;

@@ -479,10 +479,16 @@ pub struct GratAnswer {
     pub remainder_paths: simulations::grat::GratOutcome,
 }
 
-/// `input` valued and projected.
-pub fn grat(input: &GratInput) -> Result<GratAnswer, ReportError> {
-    let (rate, rate_source) = match (&input.rate, &input.month, &input.afr_120) {
-        (Some(r), _, _) => (*r, "given".to_owned()),
+/// The §7520 rate a planner takes, and where it came from: `rate` as given; else `month`'s
+/// published one (`YYYY-MM`); else the one from 120% of the mid-term AFR; else the latest
+/// published month cairn has.
+pub fn section_7520(
+    rate: Option<Decimal>,
+    month: Option<&str>,
+    afr_120: Option<Decimal>,
+) -> Result<(Decimal, String), ReportError> {
+    Ok(match (rate, month, afr_120) {
+        (Some(r), _, _) => (r, "given".to_owned()),
         (None, Some(month), _) => {
             let bad = || {
                 invalid(
@@ -495,12 +501,17 @@ pub fn grat(input: &GratInput) -> Result<GratAnswer, ReportError> {
             let r = domain::grat::published(y, m).ok_or_else(bad)?;
             (r.rate, format!("{y}-{m:02}, {}", r.ruling))
         }
-        (None, None, Some(afr)) => (domain::grat::rate_7520(*afr), format!("120% of the mid-term AFR {afr}")),
+        (None, None, Some(afr)) => (domain::grat::rate_7520(afr), format!("120% of the mid-term AFR {afr}")),
         (None, None, None) => {
             let r = domain::grat::RATES.last().expect("the table has a month");
             (r.rate, format!("{}-{:02}, {} (the latest cairn has)", r.year, r.month, r.ruling))
         }
-    };
+    })
+}
+
+/// `input` valued and projected.
+pub fn grat(input: &GratInput) -> Result<GratAnswer, ReportError> {
+    let (rate, rate_source) = section_7520(input.rate, input.month.as_deref(), input.afr_120)?;
     let terms = domain::grat::Terms {
         funding: input.funding,
         years: input.years,
@@ -556,4 +567,75 @@ pub fn grat_report(a: &GratAnswer) -> Result<Report, ReportError> {
         "remainder_at_expected_return",
     ];
     crate::reports::lines("grat", a, &LINES)
+}
+
+/// A charitable remainder or lead trust to value (`cairn estate charitable`,
+/// `GET /v1/estate/charitable`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharitableInput {
+    pub kind: domain::charitable::Kind,
+    pub funding: Decimal,
+    pub payout_rate: Option<Decimal>,
+    pub payment: Option<Decimal>,
+    pub years: Option<u32>,
+    pub age: Option<u32>,
+    /// The §7520 rate, as for a GRAT ([`section_7520`]).
+    pub rate: Option<Decimal>,
+    pub month: Option<String>,
+    pub afr_120: Option<Decimal>,
+    /// Payments a year (1 by default) and when in the period (the end by default).
+    pub frequency: Option<u32>,
+    #[serde(default)]
+    pub timing: domain::actuarial::Timing,
+    pub months_to_first: Option<u32>,
+}
+
+/// A charitable trust valued, with where its rate came from.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CharitableAnswer {
+    #[serde(flatten)]
+    pub trust: domain::charitable::CharitableTrust,
+    pub rate_source: String,
+}
+
+/// `input` valued.
+pub fn charitable(input: &CharitableInput) -> Result<CharitableAnswer, ReportError> {
+    let (rate, rate_source) = section_7520(input.rate, input.month.as_deref(), input.afr_120)?;
+    let terms = domain::charitable::Terms {
+        kind: input.kind,
+        funding: input.funding,
+        payout_rate: input.payout_rate,
+        payment: input.payment,
+        years: input.years,
+        age: input.age,
+        rate,
+        frequency: input.frequency.unwrap_or(1),
+        timing: input.timing,
+        months_to_first: input.months_to_first,
+    };
+    let trust = domain::charitable::value(&terms).map_err(|e| invalid(e.field, e.problem))?;
+    Ok(CharitableAnswer { trust, rate_source })
+}
+
+/// A charitable trust's lines, for CSV and tables.
+pub fn charitable_report(a: &CharitableAnswer) -> Result<Report, ReportError> {
+    const LINES: [&str; 15] = [
+        "kind",
+        "funding",
+        "rate",
+        "rate_source",
+        "years",
+        "age",
+        "payout_rate",
+        "annual_payment",
+        "adjusted_payout_rate",
+        "factor",
+        "payments_value",
+        "remainder_value",
+        "charitable_deduction",
+        "taxable_gift",
+        "qualifies",
+    ];
+    crate::reports::lines("charitable_trust", a, &LINES)
 }

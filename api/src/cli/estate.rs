@@ -122,13 +122,8 @@ pub(crate) enum EstateCmd {
         /// The term in years.
         #[arg(long)]
         years: u32,
-        #[arg(long)]
-        rate: Option<rust_decimal::Decimal>,
-        /// A published month (YYYY-MM).
-        #[arg(long)]
-        month: Option<String>,
-        #[arg(long = "afr-120")]
-        afr_120: Option<rust_decimal::Decimal>,
+        #[command(flatten)]
+        rate: RateArgs,
         #[arg(long, default_value = "0")]
         step_up: rust_decimal::Decimal,
         /// The first payment (default: the zeroed-out GRAT's).
@@ -138,6 +133,44 @@ pub(crate) enum EstateCmd {
         expected_return: Option<rust_decimal::Decimal>,
         #[arg(long)]
         volatility: Option<rust_decimal::Decimal>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// A charitable remainder or lead trust (--kind crat|crut|clat|clut; IRC §664,
+    /// §170(f)(2)(B)) for --years or the life of one aged --age (at the nearest birthday), at
+    /// the §7520 rate as for `estate grat`: the payments' value and the remainder's by the IRS's
+    /// tables on Table 2010CM (B, S, D, U(1), F, K), the charitable deduction (the remainder of a
+    /// remainder trust; the payments of a lead trust, whose remainder to the family is a taxable
+    /// gift, zeroed out unless --payment or --payout-rate), and for a remainder trust the tests
+    /// it must pass: payout 5% to 50%, term at most 20 years, remainder at least 10%, and for an
+    /// annuity trust for a life at most a 5% chance the beneficiary outlives the trust (Rev. Rul.
+    /// 77-374).
+    Charitable {
+        #[arg(long)]
+        kind: domain::charitable::Kind,
+        #[arg(long)]
+        funding: rust_decimal::Decimal,
+        /// The payout as a share of the funding (of each year's value for a unitrust), 0.05.
+        #[arg(long)]
+        payout_rate: Option<rust_decimal::Decimal>,
+        /// An annuity trust's yearly payment instead.
+        #[arg(long)]
+        payment: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        years: Option<u32>,
+        #[arg(long)]
+        age: Option<u32>,
+        #[command(flatten)]
+        rate: RateArgs,
+        /// Payments a year: 1, 2, 4 or 12.
+        #[arg(long, default_value = "1")]
+        frequency: u32,
+        /// end or beginning of each period.
+        #[arg(long, default_value = "end")]
+        timing: domain::actuarial::Timing,
+        /// A unitrust's one annual payment this many months after funding.
+        #[arg(long)]
+        months_to_first: Option<u32>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -151,6 +184,19 @@ pub(crate) enum EstateCmd {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// The §7520 rate a planner takes: --rate; else --month's published one; else from --afr-120;
+/// else the latest month cairn has.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RateArgs {
+    #[arg(long)]
+    rate: Option<rust_decimal::Decimal>,
+    /// A published month (YYYY-MM).
+    #[arg(long)]
+    month: Option<String>,
+    #[arg(long = "afr-120")]
+    afr_120: Option<rust_decimal::Decimal>,
 }
 
 /// The `[estate]` table of a plan file (all of it optional).
@@ -192,6 +238,7 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
         }
         cmd @ (EstateCmd::Gifts { household: None, .. }
         | EstateCmd::Grat { .. }
+        | EstateCmd::Charitable { .. }
         | EstateCmd::Education { household: None, .. }) => offline(cmd)?,
         EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
             let a = assumptions(plan.as_deref())?;
@@ -232,12 +279,13 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
     Ok(())
 }
 
-/// Whether `cmd` runs on its options and files alone, with no database: a GRAT, and a plan's
+/// Whether `cmd` runs on its options and files alone, with no database: a GRAT, a charitable trust, and a plan's
 /// gifts or education without a household.
 pub(crate) fn needs_no_store(cmd: &EstateCmd) -> bool {
     matches!(
         cmd,
         EstateCmd::Grat { .. }
+            | EstateCmd::Charitable { .. }
             | EstateCmd::Gifts { household: None, .. }
             | EstateCmd::Education { household: None, .. }
     )
@@ -260,9 +308,7 @@ pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
         EstateCmd::Grat {
             funding,
             years,
-            rate,
-            month,
-            afr_120,
+            rate: RateArgs { rate, month, afr_120 },
             step_up,
             payment,
             expected_return,
@@ -282,6 +328,36 @@ pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
             };
             let answer = queries::estate::grat(&input)?;
             print(&answer, format, |a| Ok(queries::estate::grat_report(a)?))?;
+        }
+        EstateCmd::Charitable {
+            kind,
+            funding,
+            payout_rate,
+            payment,
+            years,
+            age,
+            rate: RateArgs { rate, month, afr_120 },
+            frequency,
+            timing,
+            months_to_first,
+            format,
+        } => {
+            let input = queries::estate::CharitableInput {
+                kind,
+                funding,
+                payout_rate,
+                payment,
+                years,
+                age,
+                rate,
+                month,
+                afr_120,
+                frequency: Some(frequency),
+                timing,
+                months_to_first,
+            };
+            let answer = queries::estate::charitable(&input)?;
+            print(&answer, format, |a| Ok(queries::estate::charitable_report(a)?))?;
         }
         other => anyhow::bail!("{other:?} needs the database"),
     }

@@ -941,6 +941,28 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            params: &[
+                ("kind", "query", true, Kind::OneOf(performance::CHARITABLE_KINDS), "crat, crut (remainder trusts), clat or clut (lead trusts)."),
+                ("funding", "query", true, Kind::Amount, "What the donor puts in the trust."),
+                ("payout_rate", "query", false, Kind::Rate, "The payout as a share of the funding (of each year's value for a unitrust)."),
+                ("payment", "query", false, Kind::Amount, "An annuity trust's yearly payment instead (a lead annuity trust without either is zeroed out)."),
+                ("years", "query", false, Kind::Year, "A term of years, 1 to 100."),
+                ("age", "query", false, Kind::Age, "Or the life of one this old at the nearest birthday."),
+                ("rate", "query", false, Kind::Rate, "The §7520 rate (0.05)."),
+                ("month", "query", false, Kind::Text, "A month whose published §7520 rate to take (YYYY-MM)."),
+                ("afr_120", "query", false, Kind::Rate, "120% of the mid-term AFR: the rate is it rounded to the nearest 0.2%."),
+                ("frequency", "query", false, Kind::OneOf(performance::FREQUENCIES), "Payments a year (1)."),
+                ("timing", "query", false, Kind::OneOf(performance::TIMINGS), "At each period's end (the default) or beginning."),
+                ("months_to_first", "query", false, Kind::OneOf(performance::MONTHS), "A unitrust's one annual payment this many months after funding."),
+            ],
+            response: (200, Some(schema::<queries::estate::CharitableAnswer>)),
+            description: "A charitable remainder or lead trust (`cairn estate charitable`; IRC §664, §170(f)(2)(B)) for a term or one life at the §7520 rate (as for a GRAT): the payments' value and the remainder's by the IRS's tables on Table 2010CM (B, S, D, U(1), F, K), the charitable deduction (a remainder trust's remainder; a lead trust's payments, whose remainder to the family is a taxable gift), and for a remainder trust §664(d)'s tests (payout 5% to 50%, term at most 20 years, remainder at least 10%) and, for an annuity trust for a life, Rev. Rul. 77-374's 5% chance of outliving the trust, with when it would run dry. 422 naming the parameter.",
+            ..Op::new("get", "/v1/estate/charitable", Group::SignedIn, "A charitable trust's deduction and tests")
+        },
+        get(performance::charitable),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -843,6 +843,66 @@ pub async fn grat(
     Ok(Json(answer))
 }
 
+/// A charitable trust's kinds, timings, payments a year and months to a first payment, as
+/// `GET /v1/estate/charitable` takes them.
+pub const CHARITABLE_KINDS: &[&str] = &["crat", "crut", "clat", "clut"];
+pub const TIMINGS: &[&str] = &["end", "beginning"];
+pub const FREQUENCIES: &[&str] = &["1", "2", "4", "12"];
+pub const MONTHS: &[&str] = &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+
+/// `GET /v1/estate/charitable`'s parameters (`cairn estate charitable`'s options).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharitableParams {
+    pub kind: Option<String>,
+    pub funding: Option<Amount>,
+    pub payout_rate: Option<Rate>,
+    pub payment: Option<Amount>,
+    pub years: Option<Year>,
+    pub age: Option<Age>,
+    pub rate: Option<Rate>,
+    pub month: Option<String>,
+    pub afr_120: Option<Rate>,
+    pub frequency: Option<String>,
+    pub timing: Option<String>,
+    pub months_to_first: Option<String>,
+}
+
+pub async fn charitable(
+    _: Principal,
+    Query(params): Query<CharitableParams>,
+) -> Result<Json<queries::estate::CharitableAnswer>, Problem> {
+    let parsed = |field: &'static str, text: Option<&str>| -> Result<Option<u32>, Problem> {
+        text.map(|t| t.parse::<u32>().map_err(|_| Problem::field(field, format!("{t:?} is not a whole number"))))
+            .transpose()
+    };
+    let kind = params.kind.as_deref().ok_or_else(|| Problem::field("kind", "crat, crut, clat or clut is required"))?;
+    let input = queries::estate::CharitableInput {
+        kind: kind.parse().map_err(|e: String| Problem::field("kind", e))?,
+        funding: params.funding.ok_or_else(|| Problem::field("funding", "the funding is required"))?.0,
+        payout_rate: params.payout_rate.map(|r| r.0),
+        payment: params.payment.map(|a| a.0),
+        years: params
+            .years
+            .map(|y| u32::try_from(y.0).map_err(|_| Problem::field("years", "must be 1 to 100")))
+            .transpose()?,
+        age: params.age.map(|a| a.0),
+        rate: params.rate.map(|r| r.0),
+        month: params.month,
+        afr_120: params.afr_120.map(|r| r.0),
+        frequency: parsed("frequency", params.frequency.as_deref())?,
+        timing: params
+            .timing
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| Problem::field("timing", e))?
+            .unwrap_or_default(),
+        months_to_first: parsed("months_to_first", params.months_to_first.as_deref())?,
+    };
+    Ok(Json(queries::estate::charitable(&input).map_err(report_problem)?))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
