@@ -1156,6 +1156,19 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         assert_eq!(amount(&answer, "adjusted_taxable_gifts"), "1025000".parse().unwrap(), "{answer}");
         assert_eq!(amount(&answer, "tentative_tax"), "1155800".parse().unwrap(), "{answer}");
         assert_eq!(amount(&answer, "liquid_assets"), "2000000".parse().unwrap(), "{answer}");
+        // Ann's recorded domicile is New York: its taxable estate takes her gifts of the last
+        // three years (3,025,000), under its exclusion, so no New York tax.
+        assert_eq!((answer["domicile"].as_str(), amount(&answer, "state_tax")), (Some("NY"), 0.into()), "{answer}");
+        assert_eq!(amount(&answer["state"], "gifts_added"), "1025000".parse().unwrap(), "{answer}");
+        // Domiciled in Oregon: 10% of 500,000 and 10.25% of the next 500,000 over $1,000,000,
+        // deducted from the federal taxable estate (§2058) and due at death.
+        let oregon = estate(&["--domicile", "or"]);
+        assert_eq!(amount(&oregon, "state_tax"), "101250".parse().unwrap(), "{oregon}");
+        assert_eq!(amount(&oregon, "state_death_tax_deduction"), "101250".parse().unwrap(), "{oregon}");
+        assert_eq!(amount(&oregon, "taxable_estate"), "1898750".parse().unwrap(), "{oregon}");
+        assert_eq!(amount(&oregon, "liquidity_needed"), "101250".parse().unwrap(), "{oregon}");
+        let err = fails(&["estate", "tax", "--household", "smith", "--death-of", "ann", "--domicile", "zz"]);
+        assert!(err.contains("domicile"), "{err}");
         let err = fails(&["estate", "tax", "--household", "smith", "--death-of", "zed"]);
         assert!(err.contains("death_of"), "{err}");
 
@@ -1168,6 +1181,10 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         assert_eq!(amount(&body, "marital_deduction"), 0.into(), "{body}");
         let (_, body) = get("estate/tax?year=2026&death_of=ann&to_spouse=1000000&qdot=true").await;
         assert_eq!(amount(&body, "marital_deduction"), "1000000".parse().unwrap(), "{body}");
+        let (status, body) = get("estate/tax?year=2026&death_of=ann&domicile=WA").await;
+        assert_eq!((status, amount(&body, "state_tax")), (200, 0.into()), "{body}");
+        let (status, body) = get("estate/tax?year=2026&death_of=ann&domicile=XX").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("domicile")), "{body}");
         let (status, body) = get("estate/gifts?donor=bob").await;
         assert_eq!((status, body["donors"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
         let (status, body) = get("estate/gifts?donor=zed").await;

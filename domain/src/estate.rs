@@ -128,6 +128,8 @@ pub struct Estate {
     pub gift_tax_paid: Decimal,
     /// The DSUE received from the last deceased spouse (§2010(c)(4)).
     pub dsue: Decimal,
+    /// Estate, inheritance and similar taxes paid to a state (§2058's deduction).
+    pub state_death_tax: Decimal,
 }
 
 /// Form 706 Part 2's lines for an [`Estate`], and what follows from them.
@@ -136,10 +138,12 @@ pub struct EstateTax {
     pub year: i32,
     /// Line 1.
     pub gross_estate: Decimal,
-    /// Line 2: debts, expenses, the marital and charitable deductions allowed.
+    /// Line 2: debts, expenses, the marital, charitable and state death tax deductions allowed.
     pub deductions: Decimal,
     pub marital_deduction: Decimal,
     pub charitable_deduction: Decimal,
+    /// The state death taxes deducted (§2058).
+    pub state_death_tax_deduction: Decimal,
     /// Why a bequest to the spouse is not deducted, when it is not.
     pub marital_note: Option<String>,
     /// Line 3: the taxable estate.
@@ -202,6 +206,7 @@ pub fn estate_tax(e: &Estate) -> Result<EstateTax, EstateError> {
         ("adjusted_taxable_gifts", e.adjusted_taxable_gifts),
         ("gift_tax_paid", e.gift_tax_paid),
         ("dsue", e.dsue),
+        ("state_death_tax", e.state_death_tax),
     ])?;
     // The DSUE can be no more than a basic exclusion amount (§2010(c)(4)(A)).
     if let Some(most) = YEARS.iter().map(|y| y.basic_exclusion).max().filter(|m| e.dsue > *m) {
@@ -222,7 +227,8 @@ pub fn estate_tax(e: &Estate) -> Result<EstateTax, EstateError> {
             ),
         )
     };
-    let deductions = (e.debts + e.expenses).min(e.gross_estate) + charitable + marital;
+    let state_death_tax = e.state_death_tax.min((after_debts - charitable - marital).max(Decimal::ZERO));
+    let deductions = (e.debts + e.expenses).min(e.gross_estate) + charitable + marital + state_death_tax;
     let taxable_estate = (e.gross_estate - deductions).max(Decimal::ZERO);
     let tax_base = taxable_estate + e.adjusted_taxable_gifts;
     let tentative = tentative_tax(tax_base);
@@ -241,6 +247,7 @@ pub fn estate_tax(e: &Estate) -> Result<EstateTax, EstateError> {
         deductions,
         marital_deduction: marital,
         charitable_deduction: charitable,
+        state_death_tax_deduction: state_death_tax,
         marital_note,
         taxable_estate,
         adjusted_taxable_gifts: e.adjusted_taxable_gifts,
@@ -281,6 +288,7 @@ mod tests {
             adjusted_taxable_gifts: Decimal::ZERO,
             gift_tax_paid: Decimal::ZERO,
             dsue: Decimal::ZERO,
+            state_death_tax: Decimal::ZERO,
         }
     }
 

@@ -88,6 +88,7 @@ pub mod rebalance;
 pub mod report;
 pub mod rmd;
 pub mod roth;
+pub mod state_estate;
 pub mod streams;
 pub mod tax;
 pub mod user;

@@ -23,6 +23,9 @@ use crate::reports::Report;
 pub struct Assumptions {
     /// The year of death (default: this year).
     pub year: Option<i32>,
+    /// The decedent's state of domicile (two letters), for its estate tax (default: the
+    /// decedent's recorded domicile, else the principal's).
+    pub domicile: Option<String>,
     /// The decedent's share of the household's accounts (default 1; 0.5 for half of what a
     /// couple holds together).
     pub share: Option<Decimal>,
@@ -267,6 +270,11 @@ pub struct EstateAnswer {
     /// inclusion ratio.
     pub gst: Option<domain::gst::GstTax>,
     pub gst_tax: Decimal,
+    /// The decedent's state and its estate tax (`domain::state_estate`; in `liquidity_needed`
+    /// and deducted from the federal taxable estate), none where the state has no estate tax.
+    pub domicile: Option<String>,
+    pub state_tax: Decimal,
+    pub state: Option<domain::state_estate::StateEstateTax>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -344,8 +352,30 @@ pub async fn tax(
         adjusted_taxable_gifts,
         gift_tax_paid,
         dsue: a.dsue,
+        state_death_tax: Decimal::ZERO,
     };
-    let tax = domain::estate::estate_tax(&estate).map_err(|e| invalid(e.field, e.problem))?;
+    let federal = |e: &Estate| domain::estate::estate_tax(e).map_err(|x| invalid(x.field, x.problem));
+    // The state taxes the federal taxable estate before §2058 (and some of the gifts); what it
+    // takes is then deducted from the federal one.
+    let domicile = a.domicile.clone().or_else(|| {
+        let decedent = match &a.death_of {
+            Some(d) => members.iter().find(|m| &m.name == d),
+            None => members.iter().find(|m| m.relationship == Some(domain::family::Relationship::Principal)),
+        };
+        decedent.and_then(|m| m.domicile.clone())
+    });
+    let domicile = domicile.map(|d| domain::family::state(&d).map_err(|p| invalid("domicile", p))).transpose()?;
+    let state = match &domicile {
+        Some(st) => {
+            let before = federal(&estate)?;
+            let by_year: Vec<(i32, Decimal)> = gifts.iter().map(|y| (y.year, y.taxable_gifts)).collect();
+            domain::state_estate::state_estate_tax(st, death, before.taxable_estate, &by_year)
+                .map_err(|e| invalid(if e.field == "year" { "year" } else { "domicile" }, e.problem))?
+        }
+        None => None,
+    };
+    let state_tax = state.as_ref().map_or(Decimal::ZERO, |s| s.tax);
+    let tax = federal(&Estate { state_death_tax: state_tax, ..estate })?;
     // Bequests to skip persons take the GST exemption the lifetime gifts left.
     let allocated = a.prior_gst_allocated + gifts.iter().map(|y| y.gst_exemption_allocated).sum::<Decimal>();
     let gst = if a.to_skip_persons.is_zero() {
@@ -356,7 +386,7 @@ pub async fn tax(
             .map_err(|e| invalid("to_skip_persons", e.problem))?;
         Some(skip)
     };
-    let needed = tax.net_estate_tax + a.debts + a.expenses + gst.as_ref().map_or(Decimal::ZERO, |g| g.tax);
+    let needed = tax.net_estate_tax + state_tax + a.debts + a.expenses + gst.as_ref().map_or(Decimal::ZERO, |g| g.tax);
     Ok(EstateAnswer {
         household: household.to_owned(),
         decedent: a.death_of.clone(),
@@ -370,6 +400,9 @@ pub async fn tax(
         gifts,
         gst_tax: gst.as_ref().map_or(Decimal::ZERO, |g| g.tax),
         gst,
+        domicile,
+        state_tax,
+        state,
     })
 }
 
@@ -409,7 +442,7 @@ pub fn donors_report(a: &GiftsAnswer) -> Result<Report, ReportError> {
 
 /// Form 706 Part 2's lines and the liquidity, for CSV and tables.
 pub fn report(a: &EstateAnswer) -> Result<Report, ReportError> {
-    const LINES: [&str; 28] = [
+    const LINES: [&str; 30] = [
         "year",
         "accounts",
         "share",
@@ -435,6 +468,8 @@ pub fn report(a: &EstateAnswer) -> Result<Report, ReportError> {
         "effective_rate",
         "dsue_for_survivor",
         "gst_tax",
+        "domicile",
+        "state_tax",
         "liquid_assets",
         "liquidity_needed",
         "liquidity_shortfall",

@@ -19,7 +19,7 @@ pub(crate) enum EstateCmd {
     /// two gift amounts the lifetime gifts (`[[estate.gifts]]`, see `estate gifts`) with
     /// prior_taxable_gifts, prior_gift_tax and prior_gst_allocated; to_skip_persons (bequests
     /// to grandchildren: their GST tax at 40% times the inclusion ratio, after the GST
-    /// exemption the gifts left); death_of (as --death-of).
+    /// exemption the gifts left); death_of (as --death-of); domicile (as --domicile).
     Tax {
         #[arg(long)]
         household: String,
@@ -32,6 +32,11 @@ pub(crate) enum EstateCmd {
         /// recorded citizenship.
         #[arg(long, value_name = "MEMBER")]
         death_of: Option<String>,
+        /// The decedent's state of domicile (NY, MA, …) for its estate tax, deducted from the
+        /// federal taxable estate (IRC §2058) and due at death (default: the decedent's recorded
+        /// domicile, else the principal's).
+        #[arg(long)]
+        domicile: Option<String>,
         /// A TOML file with an `[estate]` table.
         #[arg(long)]
         plan: Option<std::path::PathBuf>,
@@ -223,13 +228,16 @@ fn plan_file(path: &std::path::Path) -> anyhow::Result<PlanFile> {
 pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::Result<()> {
     let cx = commands::Context::new(store.clone());
     match cmd {
-        EstateCmd::Tax { household, year, death_of, plan, format } => {
+        EstateCmd::Tax { household, year, death_of, domicile, plan, format } => {
             let mut assumptions = assumptions(plan.as_deref())?;
             if year.is_some() {
                 assumptions.year = year;
             }
             if death_of.is_some() {
                 assumptions.death_of = death_of;
+            }
+            if domicile.is_some() {
+                assumptions.domicile = domicile;
             }
             let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
             let today = workers::market::intraday::today();

@@ -334,13 +334,20 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 Kind::Text,
                 "The member who dies: the accounts the member owns plus `share` (one half with a spouse recorded) of those no member owns; the member's recorded gifts and the spouse's split ones; the spouse's recorded citizenship.",
             ),
+            (
+                "domicile",
+                "query",
+                false,
+                Kind::Text,
+                "The decedent's state (two letters) for its estate tax: the decedent's recorded domicile, else the principal's, when absent.",
+            ),
             AS_OF,
             MIN_POSITION,
         ];
         add(
             Op {
                 response: (200, Some(schema::<performance::EstateTaxAnswer>)),
-                description: "The federal estate tax if the household's decedent died in the year (`cairn estate tax`, Form 706 Part 2): the gross estate (the household's open accounts at the latest closes times `share`, plus `other_assets`), the deductions, the taxable estate, adjusted taxable gifts, the IRC §2001(c) tentative tax, the applicable credit on the basic exclusion amount plus any DSUE, the net estate tax, the marginal and effective rates, the DSUE a surviving spouse could elect, and the liquid assets against what falls due at death. 422 naming the field for a negative amount or a year without amounts.",
+                description: "The federal estate tax if the household's decedent died in the year (`cairn estate tax`, Form 706 Part 2): the gross estate (the household's open accounts at the latest closes times `share`, plus `other_assets`), the deductions, the taxable estate, adjusted taxable gifts, the IRC §2001(c) tentative tax, the applicable credit on the basic exclusion amount plus any DSUE, the net estate tax, the marginal and effective rates, the DSUE a surviving spouse could elect, the estate tax of the decedent's state (`domain::state_estate`: the twelve states and D.C. that have one, deducted from the federal taxable estate under §2058), and the liquid assets against what falls due at death. 422 naming the field for a negative amount or a year without amounts.",
                 ..read("/v1/households/{household}/estate/tax", "The federal estate tax at death this year", ESTATE)
             },
             get(performance::estate_tax),

@@ -650,6 +650,7 @@ pub struct EstateParams {
     pub dsue: Option<Amount>,
     pub to_skip_persons: Option<Amount>,
     pub death_of: Option<String>,
+    pub domicile: Option<String>,
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
 }
@@ -688,6 +689,7 @@ pub async fn estate_tax(
         dsue: amount(params.dsue),
         to_skip_persons: amount(params.to_skip_persons),
         death_of: params.death_of.filter(|d| !d.trim().is_empty()),
+        domicile: params.domicile.filter(|d| !d.trim().is_empty()),
         ..queries::estate::Assumptions::default()
     };
     let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
