@@ -1355,6 +1355,9 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("post", "dismiss") => json!({}),
         ("put", "alert-preferences") => json!({ "channels": { "email": "warning", "in_app": "info" } }),
         ("put", "{name}") if path.contains("/members/") => json!({ "domicile": "NY" }),
+        ("put", "{name}") if path.contains("/entities/") => {
+            json!({ "kind": "llc", "value": "1000000", "owners": [{ "owner": "tuition", "share": "0.5" }] })
+        }
         ("put", "{name}") => json!({ "target": "50000", "date": "2040-06-01", "accounts": ["side"] }),
         ("post", "gifts") => json!({ "donor": "tuition", "donee": "dan", "amount": "100", "date": "2025-06-02" }),
         ("post", "remove") => json!({ "reason": "recorded twice" }),
@@ -1439,7 +1442,17 @@ async fn every_role_against_every_endpoint_group() {
                     path = path.replace("{gift}", given.body["gift_ids"][0].as_str().unwrap());
                 }
             }
-            if method == "DELETE" && (op.path.ends_with("/goals/{name}") || op.path.ends_with("/{kind}")) {
+            if op.path.contains("/entities/") {
+                // An entity's owner is a member.
+                let member = Some(json!({ "domicile": "NY" }));
+                let set = api.send("PUT", "/v1/households/smith/members/tuition", Some(&admin), member, &[]).await;
+                assert!([200, 201].contains(&set.status), "{}", set.body);
+            }
+            if method == "DELETE"
+                && (op.path.ends_with("/goals/{name}")
+                    || op.path.ends_with("/entities/{name}")
+                    || op.path.ends_with("/{kind}"))
+            {
                 // The goal or instruction each role tries to remove is there (a missing one
                 // answers 404).
                 let set = api.send("PUT", &path, Some(&admin), sample_body("put", op.path, role), &[]).await;

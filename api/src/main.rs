@@ -269,7 +269,13 @@ impl Command {
             Command::Tax(TaxCmd::Harvest { accept, .. }) => accept.is_empty(),
             Command::Tax(_) => true,
             // Recording or removing a gift writes; every other estate command only reads.
-            Command::Estate(e) => !matches!(e, EstateCmd::Gift { .. } | EstateCmd::RemoveGift { .. }),
+            Command::Estate(e) => !matches!(
+                e,
+                EstateCmd::Gift { .. }
+                    | EstateCmd::RemoveGift { .. }
+                    | EstateCmd::Entity { .. }
+                    | EstateCmd::RemoveEntity { .. }
+            ),
             Command::Ledger(l) => matches!(
                 l,
                 LedgerCommand::Lots { .. }

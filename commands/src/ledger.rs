@@ -308,6 +308,29 @@ pub async fn remove_gift<S: EventStore>(
     execute(cx, household, &command, Uuid::now_v7(), caller).await
 }
 
+/// Sets a trust or business of the household, or replaces the one of that name
+/// (`domain::entities::decide_set`).
+pub async fn set_entity<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    entity: domain::entities::Entity,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::SetEntity { household: household.to_owned(), entity };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
+/// Removes a trust or business (not one another entity names as an owner).
+pub async fn remove_entity<S: EventStore>(
+    cx: &Context<S>,
+    household: &str,
+    name: &str,
+    caller: &Caller,
+) -> Result<Outcome, CommandError> {
+    let command = LedgerCommand::RemoveEntity { name: name.to_owned() };
+    execute(cx, household, &command, Uuid::now_v7(), caller).await
+}
+
 /// Sets a goal of the household, or replaces the one of that name (see `domain::goals`): its
 /// accounts must be open and its date after the household's today.
 pub async fn set_goal<S: EventStore>(

@@ -63,6 +63,7 @@ pub mod charitable;
 pub mod decider;
 pub mod drawdown;
 pub mod education;
+pub mod entities;
 pub mod estate;
 pub mod family;
 pub mod form8949;

@@ -113,6 +113,24 @@ pub const GIFTS: Table = Table {
     time_series: false,
 };
 
+/// The household's trusts and businesses (`domain::entities::Entity`, whole as JSON in
+/// `detail`).
+pub const ENTITIES: Table = Table {
+    name: "entities",
+    columns: &[
+        col("household", Text),
+        col("entity", Text),
+        col("kind", Text),
+        col("value", Money),
+        col("valued_on", Date),
+        col("grantor", Text),
+        col("detail", Text),
+    ],
+    key: &["household", "entity"],
+    scope: "household",
+    time_series: false,
+};
+
 pub const ACCOUNTS: Table = Table {
     name: "accounts",
     columns: &[
@@ -469,14 +487,15 @@ impl Holdings {
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
     /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
     /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default). 9: members'
-    /// `relationship`, `citizen` and `domicile`; `gifts`.
-    pub const VERSION: i64 = 9;
+    /// `relationship`, `citizen` and `domicile`; `gifts`. 10: `entities`.
+    pub const VERSION: i64 = 10;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
         &MEMBERS,
         &GOALS,
         &GIFTS,
+        &ENTITIES,
         &ACCOUNTS,
         &POSITIONS,
         &LOTS,
@@ -811,6 +830,14 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             ]
         })
         .collect();
+    let entities = ledger
+        .entities
+        .values()
+        .map(|e| {
+            let detail = serde_json::to_string(e).unwrap_or_default();
+            row![household, e.name, e.kind.as_str(), e.value, e.valued_on, e.grantor, detail]
+        })
+        .collect();
     let goals = ledger
         .goals
         .values()
@@ -854,6 +881,7 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
             (MEMBERS.name, members),
             (GOALS.name, goals),
             (GIFTS.name, gifts),
+            (ENTITIES.name, entities),
             (ACCOUNTS.name, accounts),
             (POSITIONS.name, position_rows),
             (LOTS.name, lots),

@@ -414,14 +414,22 @@ impl Runner {
         if checkpoint == 0 {
             return Ok(());
         }
+        // The position and its hash as one commit left them: another runner (a server beside a
+        // CLI command) may have moved both since `checkpoint` was read.
         let applied = self
             .db
             .fetch(
-                "SELECT hash FROM cairn_projector_applied WHERE name = $1 AND generation = CAST($2 AS BIGINT)",
+                "SELECT CAST(c.position AS TEXT), a.hash FROM cairn_projector_checkpoints c \
+                 JOIN cairn_projector_applied a ON a.name = c.name AND a.generation = c.generation \
+                 WHERE c.name = $1 AND c.generation = CAST($2 AS BIGINT)",
                 &[Some(self.name().to_owned()), Some(generation.to_string())],
             )
             .await?;
-        let Some(saved) = applied.first().and_then(|r| r.first().cloned().flatten()) else { return Ok(()) };
+        let row = applied.first();
+        let at = row.and_then(|r| r.first().cloned().flatten()).and_then(|p| p.parse::<u64>().ok());
+        let (Some(checkpoint @ 1..), Some(saved)) = (at, row.and_then(|r| r.get(1).cloned().flatten())) else {
+            return Ok(());
+        };
         let logged = store.read_range(checkpoint, checkpoint, 1).await?.pop().map(|e| hex::encode(e.hash));
         if logged.as_deref() != Some(saved.as_str()) {
             return Err(Error::LogMoved(format!(

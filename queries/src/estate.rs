@@ -7,7 +7,7 @@ use chrono::Datelike;
 use domain::estate::{Estate, EstateTax};
 use domain::gifts::RecordedGift;
 use domain::ledger::types::AccountType;
-use projections::holdings::{GIFTS, MEMBERS};
+use projections::holdings::{ENTITIES, GIFTS, MEMBERS};
 use projections::query::records;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -137,6 +137,66 @@ pub async fn members(db: &projections::db::Db, household: &str) -> Result<Vec<Fa
             domicile: m.text("domicile").map(str::to_owned),
         })
         .collect())
+}
+
+/// The household's trusts and businesses, in name order.
+pub async fn entities(db: &projections::db::Db, household: &str) -> Result<Vec<domain::entities::Entity>, ReportError> {
+    let scope = [("household", Some(household.to_owned()))];
+    records(db, &ENTITIES, &scope)
+        .await?
+        .iter()
+        .map(|e| {
+            serde_json::from_str(e.str("detail"))
+                .map_err(|x| ReportError::Invalid { field: "entities", problem: format!("{}: {x}", e.str("entity")) })
+        })
+        .collect()
+}
+
+/// A trust or business with its owners' interests valued (`cairn estate entities`,
+/// `GET /v1/households/{h}/estate/entities`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct EntityView {
+    #[serde(flatten)]
+    pub entity: domain::entities::Entity,
+    /// A business's owners, each share undiscounted and after the discounts.
+    pub interests: Vec<domain::entities::Interest>,
+}
+
+/// The household's entities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct EntitiesAnswer {
+    pub household: String,
+    pub entities: Vec<EntityView>,
+    /// Trusts' values and businesses' whole values, undiscounted.
+    pub trusts_value: Decimal,
+    pub businesses_value: Decimal,
+}
+
+/// The household's entities, valued.
+pub async fn entity_views(db: &projections::db::Db, household: &str) -> Result<EntitiesAnswer, ReportError> {
+    let entities = entities(db, household).await?;
+    let sum =
+        |business: bool| entities.iter().filter(|e| e.kind.is_business() == business).map(|e| e.value).sum::<Decimal>();
+    let (trusts_value, businesses_value) = (sum(false), sum(true));
+    let entities = entities.into_iter().map(|e| EntityView { interests: e.interests(), entity: e }).collect();
+    Ok(EntitiesAnswer { household: household.to_owned(), entities, trusts_value, businesses_value })
+}
+
+/// The entities as rows, for CSV and tables.
+pub fn entities_report(a: &EntitiesAnswer) -> Result<Report, ReportError> {
+    const COLUMNS: [&str; 9] = [
+        "name",
+        "kind",
+        "value",
+        "valued_on",
+        "grantor",
+        "trustee",
+        "gst_exempt",
+        "lack_of_control",
+        "lack_of_marketability",
+    ];
+    let rows = a.entities.iter().map(|e| crate::reports::fields(e, &COLUMNS)).collect::<Result<_, _>>()?;
+    Ok(Report { name: "entities", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
 }
 
 /// The lifetime gifts recorded on the household's ledger and in force, in date order.
@@ -275,6 +335,11 @@ pub struct EstateAnswer {
     pub domicile: Option<String>,
     pub state_tax: Decimal,
     pub state: Option<domain::state_estate::StateEstateTax>,
+    /// What the household's trusts and businesses put in the decedent's (else the
+    /// principal's) gross estate, each with why (`domain::entities::in_estate`); a charitable
+    /// remainder trust's part is deducted again.
+    pub entities_included: Decimal,
+    pub entities: Vec<domain::entities::Inclusion>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -326,9 +391,6 @@ pub async fn tax(
         None => (a.adjusted_taxable_gifts + a.prior_taxable_gifts, a.gift_tax_paid + a.prior_gift_tax),
     };
     let accounts = crate::plan::account_values(db, household).await?;
-    if accounts.is_empty() && a.other_assets.is_zero() {
-        return Err(invalid("household", format!("{household} has no open account and no other_assets were given")));
-    }
     let cents = |d: Decimal| d.round_dp(2);
     // Each account's part in the estate: all of the decedent's own, `share` of one no member
     // owns, none of another member's (with no decedent named, `share` of every one).
@@ -340,12 +402,38 @@ pub async fn tax(
     let held = cents(accounts.iter().map(|v| v.value * part(v)).sum::<Decimal>());
     let liquid_accounts = accounts.iter().filter(|v| v.account_type == AccountType::Taxable).map(|v| v.value * part(v));
     let liquid = cents(liquid_accounts.sum::<Decimal>()) + a.other_liquid;
+    // The entities' part: the decedent's (else the principal's) as of the end of the year of
+    // death, or today in this year.
+    let decedent = a.death_of.clone().or_else(|| {
+        members.iter().find(|m| m.relationship == Some(domain::family::Relationship::Principal)).map(|m| m.name.clone())
+    });
+    let on = if death == today.year() {
+        today
+    } else {
+        chrono::NaiveDate::from_ymd_opt(death, 12, 31)
+            .ok_or_else(|| invalid("year", format!("{death} is not a year")))?
+    };
+    let entities = match &decedent {
+        Some(d) => {
+            let (rate, _) = section_7520(None, None, None)?;
+            domain::entities::in_estate(&entities(db, household).await?, d, on, rate)
+        }
+        None => Vec::new(),
+    };
+    let entities_included = entities.iter().map(|i| i.included).sum::<Decimal>();
+    let entities_deducted = entities.iter().map(|i| i.deducted).sum::<Decimal>();
+    if accounts.is_empty() && a.other_assets.is_zero() && entities_included.is_zero() {
+        return Err(invalid(
+            "household",
+            format!("{household} has no open account, no entity in the estate, and no other_assets were given"),
+        ));
+    }
     let estate = Estate {
         year: death,
-        gross_estate: held + a.other_assets,
+        gross_estate: held + a.other_assets + entities_included,
         debts: a.debts,
         expenses: a.expenses,
-        charitable: a.charitable,
+        charitable: a.charitable + entities_deducted,
         to_spouse: a.to_spouse,
         spouse_citizen: a.spouse_citizen.unwrap_or(true),
         qdot: a.qdot,
@@ -403,6 +491,8 @@ pub async fn tax(
         domicile,
         state_tax,
         state,
+        entities_included,
+        entities,
     })
 }
 

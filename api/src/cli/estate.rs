@@ -179,6 +179,67 @@ pub(crate) enum EstateCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Sets a trust or business of the household (`EntitySet`), or replaces the one of that
+    /// name whole. --kind: revocable_trust, irrevocable_trust, grat, ilit, dynasty_trust, slat,
+    /// idgt, qtip_trust, crat, crut, clat, clut (a trust: --grantor a member) or llc, s_corp,
+    /// c_corp, flp (a business: --owner NAME=SHARE, a member or another entity, shares at most
+    /// 1 in all). --value is the whole entity's on --valued-on (today by default); a closely held
+    /// interest is discounted by --lack-of-control then --lack-of-marketability. A GRAT needs
+    /// --funded-on, --term-years and --annuity; an ILIT's --death-benefit counts in the
+    /// grantor's estate within three years of --funded-on. `estate tax` puts each in the
+    /// decedent's gross estate as the law does (see `estate entities`).
+    Entity {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        kind: domain::entities::EntityKind,
+        #[arg(long)]
+        value: rust_decimal::Decimal,
+        #[arg(long)]
+        valued_on: Option<chrono::NaiveDate>,
+        #[arg(long, value_name = "MEMBER")]
+        grantor: Option<String>,
+        #[arg(long)]
+        trustee: Option<String>,
+        /// A beneficiary (repeat for each).
+        #[arg(long = "beneficiary")]
+        beneficiaries: Vec<String>,
+        /// An owner and its share, NAME=0.4 (repeat for each).
+        #[arg(long = "owner", value_parser = owner)]
+        owners: Vec<domain::entities::Owner>,
+        #[arg(long)]
+        funded_on: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        term_years: Option<u32>,
+        #[arg(long)]
+        annuity: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        death_benefit: Option<rust_decimal::Decimal>,
+        /// GST exemption allocated to the whole trust.
+        #[arg(long)]
+        gst_exempt: bool,
+        #[arg(long, default_value = "0")]
+        lack_of_control: rust_decimal::Decimal,
+        #[arg(long, default_value = "0")]
+        lack_of_marketability: rust_decimal::Decimal,
+    },
+    /// Removes a trust or business (`EntityRemoved`; not one another entity names as an owner).
+    RemoveEntity {
+        #[arg(long)]
+        household: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// The household's trusts and businesses, each owner's interest undiscounted and after
+    /// the discounts.
+    Entities {
+        #[arg(long)]
+        household: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Voids a recorded gift (`GiftRemoved`; it stays in the history).
     RemoveGift {
         #[arg(long)]
@@ -189,6 +250,13 @@ pub(crate) enum EstateCmd {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// `NAME=SHARE` as an owner.
+fn owner(text: &str) -> Result<domain::entities::Owner, String> {
+    let (name, share) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=SHARE"))?;
+    let share = share.trim().parse().map_err(|_| format!("{share:?} is not a share such as 0.4"))?;
+    Ok(domain::entities::Owner { owner: name.trim().to_owned(), share })
 }
 
 /// The §7520 rate a planner takes: --rate; else --month's published one; else from --afr-120;
@@ -278,6 +346,57 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             let (reader, key) = read_models(store, url, &["holdings"], &h).await?;
             let accounts = queries::plan::account_values(&reader.db, &key).await?;
             education(&accounts, Some(&key), &plan, format)?;
+        }
+        EstateCmd::Entity {
+            household,
+            name,
+            kind,
+            value,
+            valued_on,
+            grantor,
+            trustee,
+            beneficiaries,
+            owners,
+            funded_on,
+            term_years,
+            annuity,
+            death_benefit,
+            gst_exempt,
+            lack_of_control,
+            lack_of_marketability,
+        } => {
+            let entity = domain::entities::Entity {
+                name,
+                kind,
+                value,
+                valued_on: valued_on.unwrap_or_else(workers::market::intraday::today),
+                grantor,
+                trustee,
+                beneficiaries,
+                owners,
+                funded_on,
+                term_years,
+                annuity,
+                death_benefit,
+                gst_exempt,
+                lack_of_control,
+                lack_of_marketability,
+            };
+            let done = commands::ledger::set_entity(&cx, &household, entity, &caller("cairn estate entity")).await?;
+            let set = done.events.iter().find_map(|e| match e {
+                domain::ledger::LedgerEvent::EntitySet(x) => Some(x),
+                _ => None,
+            });
+            outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "set": set }))?)?;
+        }
+        EstateCmd::RemoveEntity { household, name } => {
+            commands::ledger::remove_entity(&cx, &household, &name, &caller("cairn estate remove-entity")).await?;
+            outln!("{}", serde_json::json!({ "removed": name }))?;
+        }
+        EstateCmd::Entities { household, format } => {
+            let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
+            let answer = queries::estate::entity_views(&reader.db, &key).await?;
+            print(&answer, format, |a| Ok(queries::estate::entities_report(a)?))?;
         }
         EstateCmd::RemoveGift { household, id, reason } => {
             commands::ledger::remove_gift(&cx, &household, &id, &reason, &caller("cairn estate remove-gift")).await?;

@@ -123,6 +123,11 @@ pub enum LedgerEvent {
         id: String,
         reason: String,
     },
+    /// A trust or business of the household, set or replaced whole (see [`crate::entities`]).
+    EntitySet(crate::entities::Entity),
+    EntityRemoved {
+        name: String,
+    },
 }
 
 impl LedgerEvent {
@@ -150,6 +155,8 @@ impl LedgerEvent {
             Self::RecurringRemoved { .. } => "RecurringRemoved",
             Self::GiftRecorded(_) => "GiftRecorded",
             Self::GiftRemoved { .. } => "GiftRemoved",
+            Self::EntitySet(_) => "EntitySet",
+            Self::EntityRemoved { .. } => "EntityRemoved",
         }
     }
 }
@@ -239,6 +246,9 @@ pub struct Ledger {
     /// Gifts recorded so far, removed ones included: the next is `G<gifts_recorded + 1>`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub gifts_recorded: u64,
+    /// Trusts and businesses, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, crate::entities::Entity>,
 }
 
 #[cfg(test)]
@@ -397,6 +407,12 @@ pub fn apply(mut state: Ledger, event: LedgerEvent) -> Ledger {
         }
         LedgerEvent::GiftRemoved { id, .. } => {
             state.gifts.remove(&id);
+        }
+        LedgerEvent::EntitySet(e) => {
+            state.entities.insert(e.name.clone(), e);
+        }
+        LedgerEvent::EntityRemoved { name } => {
+            state.entities.remove(&name);
         }
     }
     state
@@ -579,6 +595,11 @@ pub enum LedgerCommand {
     RecordGift { household: String, gift: crate::gifts::RecordedGift, now: DateTime<Utc> },
     /// Void a recorded gift.
     RemoveGift { id: String, reason: String },
+    /// Set a trust or business, or replace the one of that name (the household is created if
+    /// missing; see [`crate::entities::decide_set`]).
+    SetEntity { household: String, entity: crate::entities::Entity },
+    /// Remove one, unless another entity names it as an owner.
+    RemoveEntity { name: String },
 }
 
 fn reject(line: u64, field: &str, problem: impl Into<String>) -> DomainError {
@@ -743,6 +764,19 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
                 return Err(rejected(None, "reason", "must say why the gift is removed"));
             }
             Ok(vec![LedgerEvent::GiftRemoved { id: id.clone(), reason: reason.trim().to_owned() }])
+        }
+        LedgerCommand::SetEntity { household, entity } => match crate::entities::decide_set(state, entity)? {
+            Some(e) => Ok(creating(state, household, vec![LedgerEvent::EntitySet(e)])),
+            None => Ok(Vec::new()),
+        },
+        LedgerCommand::RemoveEntity { name } => {
+            if !state.entities.contains_key(name) {
+                return Err(DomainError::not_found("name", format!("the household has no entity {name:?}")));
+            }
+            if let Some(owned) = state.entities.values().find(|e| e.owners.iter().any(|o| &o.owner == name)) {
+                return Err(rejected(None, "name", format!("{name} owns part of {}: change that first", owned.name)));
+            }
+            Ok(vec![LedgerEvent::EntityRemoved { name: name.clone() }])
         }
         LedgerCommand::RemoveGoal { name, .. } => {
             if !state.goals.contains_key(name) {

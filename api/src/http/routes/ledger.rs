@@ -721,6 +721,106 @@ pub async fn remove_goal(
     .await
 }
 
+/// A share of a business (`EntityBody::owners`).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerBody {
+    /// A member's name or another entity's.
+    pub owner: String,
+    /// Above 0, at most 1.
+    pub share: DecimalText,
+}
+
+/// A trust or business (`PUT /v1/households/{household}/entities/{name}`), set whole.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityBody {
+    /// `revocable_trust`, `irrevocable_trust`, `grat`, `ilit`, `dynasty_trust`, `slat`, `idgt`,
+    /// `qtip_trust`, `crat`, `crut`, `clat`, `clut` (trusts: a member as `grantor`) or `llc`,
+    /// `s_corp`, `c_corp`, `flp` (businesses: `owners`).
+    pub kind: String,
+    /// The whole entity's fair market value, undiscounted.
+    pub value: DecimalText,
+    /// When it was valued (today when absent).
+    #[serde(default)]
+    pub valued_on: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub grantor: Option<String>,
+    #[serde(default)]
+    pub trustee: Option<String>,
+    #[serde(default)]
+    pub beneficiaries: Vec<String>,
+    #[serde(default)]
+    pub owners: Vec<OwnerBody>,
+    /// A GRAT's (CRAT's, CLAT's) funding date, term and yearly annuity; an ILIT's funding date.
+    #[serde(default)]
+    pub funded_on: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub term_years: Option<u32>,
+    #[serde(default)]
+    pub annuity: Option<DecimalText>,
+    /// An ILIT's death benefit.
+    #[serde(default)]
+    pub death_benefit: Option<DecimalText>,
+    /// GST exemption allocated to the whole trust.
+    #[serde(default)]
+    pub gst_exempt: bool,
+    /// Discounts for a closely held interest, fractions below 1 (0 when absent).
+    #[serde(default)]
+    pub lack_of_control: Option<DecimalText>,
+    #[serde(default)]
+    pub lack_of_marketability: Option<DecimalText>,
+}
+
+pub async fn set_entity(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body<EntityBody>,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "set an entity", || {
+        let owners = b
+            .owners
+            .iter()
+            .map(|o| {
+                let share = o.share.decimal("owners").map_err(|e| Problem::field("owners", e))?;
+                Ok(domain::entities::Owner { owner: o.owner.clone(), share })
+            })
+            .collect::<Result<Vec<_>, Problem>>()?;
+        let entity = domain::entities::Entity {
+            name,
+            kind: b.kind.parse().map_err(|e: String| Problem::field("kind", e))?,
+            value: b.value.decimal("value").map_err(|e| Problem::field("value", e))?,
+            valued_on: b.valued_on.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            grantor: b.grantor.clone(),
+            trustee: b.trustee.clone(),
+            beneficiaries: b.beneficiaries.clone(),
+            owners,
+            funded_on: b.funded_on,
+            term_years: b.term_years,
+            annuity: field_decimal(&b.annuity, "annuity")?,
+            death_benefit: field_decimal(&b.death_benefit, "death_benefit")?,
+            gst_exempt: b.gst_exempt,
+            lack_of_control: field_decimal(&b.lack_of_control, "lack_of_control")?.unwrap_or_default(),
+            lack_of_marketability: field_decimal(&b.lack_of_marketability, "lack_of_marketability")?
+                .unwrap_or_default(),
+        };
+        Ok(LedgerCommand::SetEntity { household: household.clone(), entity })
+    })
+    .await
+}
+
+pub async fn remove_entity(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((household, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    ledger_command(&state, &p, &household, &headers, "remove an entity", || Ok(LedgerCommand::RemoveEntity { name }))
+        .await
+}
+
 /// A member's details (`PUT /v1/households/{household}/members/{name}`); what is absent is
 /// left as it was.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -391,6 +391,14 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::education),
         );
+        add(
+            Op {
+                response: (200, Some(schema::<performance::EntitiesAnswer>)),
+                description: "The household's trusts and businesses (`cairn estate entities`): each as set, a business's owners with their interests undiscounted and after the discounts for lack of control and marketability, and the trusts' and businesses' whole values.",
+                ..read("/v1/households/{household}/estate/entities", "Trusts and businesses", READ_PARAMS)
+            },
+            get(performance::estate_entities),
+        );
         const ESTATE_GIFTS: &[Param] = &[
             HOUSEHOLD,
             ("donor", "query", false, Kind::Text, "One member's gifts (every donor's when absent)."),
@@ -601,6 +609,30 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("post", "/v1/households/{household}/gifts/{gift}/remove", Group::HouseholdWrite, "Remove a gift")
         },
         post(ledger::remove_gift),
+    );
+    const ENTITY_PARAMS: &[Param] = &[
+        HOUSEHOLD,
+        ("name", "path", true, Kind::Text, "The trust's or business's name, unique in the household."),
+        IF_MATCH,
+    ];
+    add(
+        Op {
+            params: ENTITY_PARAMS,
+            body: json_body::<ledger::EntityBody>(),
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Sets the household's trust or business of that name, or replaces it whole (`EntitySet` on the ledger stream; `cairn estate entity`): a trust with its grantor (a member), trustee, beneficiaries and terms, or a business owned in shares by members or other entities, valued whole with its discounts for lack of control and marketability. The estate tax puts each in the decedent's gross estate as the law does (`domain::entities::in_estate`). 201 when recorded, 200 when it was so already; 422 naming the field.",
+            ..Op::new("put", "/v1/households/{household}/entities/{name}", Group::HouseholdWrite, "Set a trust or business")
+        },
+        put(ledger::set_entity),
+    );
+    add(
+        Op {
+            params: ENTITY_PARAMS,
+            response: (201, Some(schema::<ledger::Recorded>)),
+            description: "Removes the trust or business (`EntityRemoved`); 404 when there is none of that name, 422 while another entity names it as an owner.",
+            ..Op::new("delete", "/v1/households/{household}/entities/{name}", Group::HouseholdWrite, "Remove a trust or business")
+        },
+        delete(ledger::remove_entity),
     );
     const GOAL_PARAMS: &[Param] =
         &[HOUSEHOLD, ("name", "path", true, Kind::Text, "The goal's name, unique in the household."), IF_MATCH];

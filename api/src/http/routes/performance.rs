@@ -729,6 +729,26 @@ pub async fn estate_gifts(
     Ok(Json(EstateGiftsAnswer { position, as_of: reader.instant(), gifts }))
 }
 
+/// See [`queries::estate::EntitiesAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EntitiesAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub entities: queries::estate::EntitiesAnswer,
+}
+
+pub async fn estate_entities(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<EntitiesAnswer>, Problem> {
+    let (key, reader, position) = plain_read(&state, &p, &household, &params, "entities", &["holdings"]).await?;
+    let entities = queries::estate::entity_views(&reader.db, &key).await.map_err(report_problem)?;
+    Ok(Json(EntitiesAnswer { position, as_of: reader.instant(), entities }))
+}
+
 /// `GET /v1/households/{household}/estate/education`'s parameters: one beneficiary.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
