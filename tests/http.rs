@@ -1356,7 +1356,7 @@ fn sample_body(method: &str, path: &str, tag: &str) -> Option<Value> {
         ("put", "alert-preferences") => json!({ "channels": { "email": "warning", "in_app": "info" } }),
         ("put", "{name}") if path.contains("/members/") => json!({ "domicile": "NY" }),
         ("put", "{name}") if path.contains("/entities/") => {
-            json!({ "kind": "llc", "value": "1000000", "owners": [{ "owner": "tuition", "share": "0.5" }] })
+            json!({ "kind": "revocable_trust", "value": "1000000", "grantor": "tuition" })
         }
         ("put", "{name}") => json!({ "target": "50000", "date": "2040-06-01", "accounts": ["side"] }),
         ("post", "gifts") => json!({ "donor": "tuition", "donee": "dan", "amount": "100", "date": "2025-06-02" }),
@@ -1443,7 +1443,7 @@ async fn every_role_against_every_endpoint_group() {
                 }
             }
             if op.path.contains("/entities/") {
-                // An entity's owner is a member.
+                // A trust's grantor is a member.
                 let member = Some(json!({ "domicile": "NY" }));
                 let set = api.send("PUT", "/v1/households/smith/members/tuition", Some(&admin), member, &[]).await;
                 assert!([200, 201].contains(&set.status), "{}", set.body);

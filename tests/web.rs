@@ -7,7 +7,7 @@
 //! sector and region (unclassified, then described with `cairn market securities`), a trade
 //! form (a deposit into a new account, a refusal beside its field, a buy), balance checks on
 //! the overview (one that holds, one $25.50 short, recorded with `cairn ledger assert`), a gift
-//! recorded with `cairn estate gift` in the overview's estate block, live
+//! recorded with `cairn estate gift` and a business with `cairn estate entity` in the overview's estate block, live
 //! prices in the positions' Live column from a local replica of Polygon's WebSocket feed (the
 //! server's `[[stream]]`, through `/v1/stream/quotes`), closed on sign-out, take screenshots.
 
@@ -463,6 +463,23 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
         )
         .await;
     assert_eq!(row[0], json!(["Ann", "$1,000,000.00", "$14,000,000.00"]), "{row}");
+    // A business Ann holds half of, discounted 20% and 25%: $600,000 of it in her estate.
+    let llc =
+        ["estate", "entity", "--household", "smith", "--name", "Smith LLC", "--kind", "llc", "--value", "2000000"];
+    let discounts = ["--owner", "Ann=0.5", "--lack-of-control", "0.2", "--lack-of-marketability", "0.25"];
+    cli(&db.url, dir.path(), &[&llc[..], &discounts[..]].concat(), "");
+    d.click("#nav-gains").await;
+    d.click("#nav-overview").await;
+    let entity = d
+        .wait_for(
+            "return [...document.querySelectorAll('#estate-entities tbody tr')].map((tr) =>\
+               ['name', 'held_by', 'in_estate'].map((c) => tr.querySelector(`td[data-column=${c}]`).textContent));",
+            |v| v.as_array().is_some_and(|a| a.len() == 1),
+        )
+        .await;
+    assert_eq!(entity[0], json!(["Smith LLC", "Ann 50%", "$600,000.00"]), "{entity}");
+    let said = d.wait_text("#estate-summary", |t| t.contains("trusts and businesses")).await;
+    assert!(said.contains("put $600,000.00 in the estate"), "{said}");
 
     // The wash sale appears in the gains for 2026. (A member's birth date for the Roth plan below.)
     cli(

@@ -552,28 +552,72 @@
     });
   }
 
+  const ENTITY_COLUMNS = [
+    { name: "name", kind: "text" }, { name: "kind", kind: "text" }, { name: "value", kind: "money" },
+    { name: "held_by", kind: "text" }, { name: "in_estate", kind: "money" },
+  ];
+
+  /** One row per trust or business: who holds it, and what the estate tax counts of it. */
+  function entityRows(entities, included) {
+    const inEstate = new Map((included || []).map((i) => [i.entity, i.included]));
+    return entities.map((e) => ({
+      name: e.name, kind: e.kind.replace(/_/g, " "), value: e.value,
+      held_by: (e.interests || []).length
+        ? e.interests.map((i) => `${i.owner} ${Math.round(Number(i.share) * 1000) / 10}%`).join(", ")
+        : (e.grantor || ""),
+      in_estate: inEstate.has(e.name) ? inEstate.get(e.name) : "0",
+    }));
+  }
+
   async function renderEstate(data, current) {
     const rows = estateRows((data && data.donors) || []);
-    $("estate").hidden = rows.length === 0;
-    if (!rows.length) {
+    let entities = [];
+    try {
+      entities = ((await queryHousehold("estate/entities", {})).entities) || [];
+    } catch (err) {
+      entities = [];
+    }
+    if (!current()) return;
+    $("estate").hidden = rows.length === 0 && entities.length === 0;
+    if (!rows.length && !entities.length) {
       $("estate-summary").textContent = "";
       $("estate-table").replaceChildren();
+      $("estate-entities").replaceChildren();
       return;
     }
-    renderTable($("estate-table"), { position: data.position, as_of: data.as_of, columns: ESTATE_COLUMNS, rows }, {
-      rowData: ["donor"],
-    });
+    if (rows.length) {
+      renderTable($("estate-table"), { position: data.position, as_of: data.as_of, columns: ESTATE_COLUMNS, rows }, {
+        rowData: ["donor"],
+      });
+    } else {
+      $("estate-table").replaceChildren();
+    }
     const first = rows[0];
-    let sentence = `${first.donor} has ${money(first.exclusion_left)} of the basic exclusion left after ${first.year}.`;
+    let sentence = first
+      ? `${first.donor} has ${money(first.exclusion_left)} of the basic exclusion left after ${first.year}.`
+      : "";
+    let tax = null;
     try {
-      const tax = await queryHousehold("estate/tax", { death_of: first.donor });
+      tax = await queryHousehold("estate/tax", first ? { death_of: first.donor } : {});
       if (!current()) return;
-      sentence += ` Were ${first.donor} to die this year, the federal estate tax would be ${money(tax.net_estate_tax)}` +
-        ` on a gross estate of ${money(tax.gross_estate)}.`;
+      const who = first ? first.donor : (tax.decedent || "the principal");
+      sentence += ` Were ${who} to die this year, the federal estate tax would be ${money(tax.net_estate_tax)}` +
+        ` on a gross estate of ${money(tax.gross_estate)}`;
+      if (tax.state) sentence += `, and ${tax.state.state}'s estate tax ${money(tax.state_tax)}`;
+      if (Number(tax.entities_included || 0) > 0) {
+        sentence += `; its trusts and businesses put ${money(tax.entities_included)} in the estate`;
+      }
+      sentence += ".";
     } catch (err) {
       if (!current()) return;
     }
-    $("estate-summary").textContent = sentence;
+    $("estate-summary").textContent = sentence.trim();
+    if (entities.length) {
+      const erows = entityRows(entities, tax && tax.entities);
+      renderTable($("estate-entities"), { columns: ENTITY_COLUMNS, rows: erows }, { rowData: ["name"] });
+    } else {
+      $("estate-entities").replaceChildren();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

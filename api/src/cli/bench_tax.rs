@@ -238,11 +238,13 @@ pub(crate) fn tax(
 /// grandchild every year from 2024 to 2026 (split gifts above the exclusion among them), with
 /// accounts owned by each and jointly. Each run is what an advisor's family summary asks: every
 /// donor's Form 709 years with GST, and the estate tax were either spouse to die this year
-/// with a bequest to the grandchildren, from the read models.
+/// with a bequest to the grandchildren and the state's tax, with the family's `entities` trusts
+/// and businesses (a cycle of the kinds [`bench_entity`] makes), from the read models.
 pub(crate) async fn estate(
     store: &event_store::Store,
     url: &str,
     members: usize,
+    entities: usize,
     runs: usize,
 ) -> anyhow::Result<serde_json::Value> {
     use domain::family::{Family, Relationship};
@@ -289,6 +291,9 @@ pub(crate) async fn estate(
             }
         }
     }
+    for i in 0..entities {
+        commands::ledger::set_entity(&cx, household, bench_entity(i), &who).await?;
+    }
     let db = projections::Db::open(url, false).await?;
     let mut reader = queries::read::Reader::with_db(store.clone(), db.clone());
     let head = event_store::EventStore::head(store).await?.map_or(0, |h| h.position);
@@ -301,6 +306,7 @@ pub(crate) async fn estate(
     for _ in 0..runs.max(1) {
         let t = Instant::now();
         let by_donor = queries::estate::gifts(&db, &key, None, &queries::estate::Assumptions::default()).await?;
+        let held = queries::estate::entity_views(&db, &key).await?;
         let mut taxes = Vec::new();
         for decedent in ["p0", "p1"] {
             let a = queries::estate::Assumptions {
@@ -315,6 +321,9 @@ pub(crate) async fn estate(
             "donors": by_donor.donors.len(),
             "net_estate_tax": taxes.iter().map(|t| t.tax.net_estate_tax).collect::<Vec<_>>(),
             "gst_tax": taxes.iter().map(|t| t.gst_tax).collect::<Vec<_>>(),
+            "state_tax": taxes.iter().map(|t| t.state_tax).collect::<Vec<_>>(),
+            "entities": held.entities.len(),
+            "entities_included": taxes.iter().map(|t| t.entities_included).collect::<Vec<_>>(),
         });
     }
     times.sort_by(f64::total_cmp);
@@ -322,10 +331,56 @@ pub(crate) async fn estate(
         "backend": store.backend(),
         "members": members,
         "gifts": gifts,
+        "entities": entities,
         "setup_seconds": setup,
         "runs": times.len(),
         "plan_ms": { "p50": percentile(&times, 0.5), "p99": percentile(&times, 0.99) },
         "target_ms": 50.0,
         "answer": summary,
     }))
+}
+
+/// The `i`th of a family's entities: businesses owned by the principal, the spouse and a
+/// dynasty trust, and trusts of every kind the estate reads, in turn.
+fn bench_entity(i: usize) -> domain::entities::Entity {
+    use domain::entities::{Entity, EntityKind, Owner};
+    let kinds = [
+        EntityKind::DynastyTrust,
+        EntityKind::Flp,
+        EntityKind::Llc,
+        EntityKind::RevocableTrust,
+        EntityKind::Grat,
+        EntityKind::Ilit,
+        EntityKind::Slat,
+        EntityKind::QtipTrust,
+        EntityKind::Crut,
+        EntityKind::Clat,
+    ];
+    let kind = kinds[i % kinds.len()];
+    let day = |y, m| chrono::NaiveDate::from_ymd_opt(y, m, 1).expect("a date");
+    let owners = match kind {
+        EntityKind::Flp => vec![
+            Owner { owner: "p0".into(), share: Decimal::new(4, 1) },
+            Owner { owner: "p1".into(), share: Decimal::new(4, 1) },
+        ],
+        EntityKind::Llc => vec![Owner { owner: "E0".into(), share: Decimal::ONE }],
+        _ => Vec::new(),
+    };
+    Entity {
+        name: format!("E{i}"),
+        kind,
+        value: Decimal::from(1_000_000 * (i as i64 % 7 + 1)),
+        valued_on: day(2026, 1),
+        grantor: (!kind.is_business()).then(|| "p0".to_owned()),
+        trustee: None,
+        beneficiaries: if kind == EntityKind::QtipTrust { vec!["p1".into()] } else { Vec::new() },
+        owners,
+        funded_on: Some(day(2025, 6)),
+        term_years: Some(3),
+        annuity: Some(Decimal::from(150_000)),
+        death_benefit: Some(Decimal::from(5_000_000)),
+        gst_exempt: kind == EntityKind::DynastyTrust,
+        lack_of_control: Decimal::new(2, 1),
+        lack_of_marketability: Decimal::new(25, 2),
+    }
 }

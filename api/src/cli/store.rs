@@ -182,10 +182,14 @@ pub(crate) enum BenchCommand {
         runs: usize,
     },
     /// A family's plan read back: every donor's gift and GST years and the estate tax were
-    /// either spouse to die, over `members` members and three years of gifts (target 50 ms).
+    /// either spouse to die, over `members` members, three years of gifts and `entities` trusts
+    /// and businesses (target 50 ms).
     Estate {
         #[arg(long, default_value_t = 20)]
         members: usize,
+        /// Trusts and businesses (the family has 10).
+        #[arg(long, default_value_t = 10)]
+        entities: usize,
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
@@ -370,8 +374,8 @@ pub(crate) async fn bench_cmd(database_url: &str, bench: &BenchCommand) -> anyho
                     .await??
                     .to_string()
             }
-            BenchCommand::Estate { members, runs } => {
-                super::bench_tax::estate(&store, &scratch.url, members, runs).await?.to_string()
+            BenchCommand::Estate { members, entities, runs } => {
+                super::bench_tax::estate(&store, &scratch.url, members, entities, runs).await?.to_string()
             }
             BenchCommand::Fetch { symbols, years } => {
                 super::bench_market::fetch(&store, symbols, years).await?.to_string()
