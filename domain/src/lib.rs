@@ -83,6 +83,7 @@ pub mod monitoring;
 pub mod ops;
 pub mod password;
 pub mod performance;
+pub mod philanthropy;
 pub mod portfolio;
 pub mod quality;
 pub mod rebalance;

@@ -39,6 +39,7 @@ pub mod market;
 pub mod monitoring;
 pub mod ops;
 pub mod performance;
+pub mod philanthropy;
 pub mod plan;
 pub mod read;
 pub mod rebalance;

@@ -1002,6 +1002,27 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            params: &[
+                ("income", "query", true, Kind::Amount, "The first year's income (the AGI)."),
+                ("income_growth", "query", false, Kind::Rate, "Its growth a year (0.03)."),
+                ("status", "query", false, Kind::OneOf(performance::STATUSES), "The filing status (married filing jointly)."),
+                ("other_itemized", "query", false, Kind::Amount, "Itemized deductions other than gifts."),
+                ("annual", "query", true, Kind::Amount, "Given each year."),
+                ("property", "query", false, Kind::OneOf(performance::PROPERTIES), "cash (default) or appreciated publicly traded stock."),
+                ("basis", "query", false, Kind::Rate, "Appreciated stock's basis as a share of its value (0.2)."),
+                ("years", "query", false, Kind::Year, "Years of giving (20)."),
+                ("start", "query", false, Kind::Year, "The first year (this year)."),
+                ("bunch", "query", false, Kind::Year, "The donor-advised fund takes this many years' gifts at once (5)."),
+                ("investment_return", "query", false, Kind::Rate, "What the fund and the foundation earn a year (0.06)."),
+            ],
+            response: (200, Some(schema::<queries::philanthropy::GivingAnswer>)),
+            description: "A giving plan through three vehicles side by side (`cairn estate philanthropy`): gifts straight to public charities, a donor-advised fund funded in bunches, and a private foundation (1.39% excise on investment income, IRC §4940; 5% payout, §4942). Each year's deduction under §170(b)'s AGI limits (cash 60% and appreciated stock 30% to public charities; 30% and 20% to a private foundation), five-year carryovers (§170(d)) and from 2026 the 0.5% floor, and the income tax it saves through the tax engine; totals per vehicle: deductions, tax saved, carryovers lapsed, excise, assets left, capital gain avoided, net cost. 422 naming the parameter.",
+            ..Op::new("get", "/v1/estate/philanthropy", Group::SignedIn, "A giving plan by vehicle")
+        },
+        get(performance::philanthropy),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

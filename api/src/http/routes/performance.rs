@@ -925,6 +925,61 @@ pub async fn charitable(
     Ok(Json(queries::estate::charitable(&input).map_err(report_problem)?))
 }
 
+/// `GET /v1/estate/philanthropy`'s parameters (`cairn estate philanthropy`'s options).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhilanthropyParams {
+    pub income: Option<Amount>,
+    pub income_growth: Option<Rate>,
+    pub status: Option<String>,
+    pub other_itemized: Option<Amount>,
+    pub annual: Option<Amount>,
+    pub property: Option<String>,
+    pub basis: Option<Rate>,
+    pub years: Option<Year>,
+    pub start: Option<Year>,
+    pub bunch: Option<Year>,
+    pub investment_return: Option<Rate>,
+}
+
+pub const PROPERTIES: &[&str] = &["cash", "appreciated"];
+
+pub async fn philanthropy(
+    _: Principal,
+    Query(params): Query<PhilanthropyParams>,
+) -> Result<Json<queries::philanthropy::GivingAnswer>, Problem> {
+    let small = |field: &'static str, y: Option<Year>| {
+        y.map(|y| u32::try_from(y.0).map_err(|_| Problem::field(field, "must be a whole number of years"))).transpose()
+    };
+    let input = queries::philanthropy::GivingInput {
+        income: params.income.ok_or_else(|| Problem::field("income", "the first year's income is required"))?.0,
+        income_growth: params.income_growth.map(|r| r.0),
+        status: params
+            .status
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| Problem::field("status", e))?
+            .unwrap_or(domain::ledger::types::FilingStatus::MarriedFilingJointly),
+        other_itemized: params.other_itemized.map(|a| a.0).unwrap_or_default(),
+        annual: params.annual.ok_or_else(|| Problem::field("annual", "the yearly gift is required"))?.0,
+        property: params
+            .property
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| Problem::field("property", e))?
+            .unwrap_or_default(),
+        basis: params.basis.map(|r| r.0),
+        years: small("years", params.years)?,
+        start: params.start.map(|y| y.0),
+        bunch: small("bunch", params.bunch)?,
+        investment_return: params.investment_return.map(|r| r.0),
+    };
+    let this_year = chrono::Datelike::year(&workers::market::intraday::today());
+    Ok(Json(queries::philanthropy::plan(&input, this_year).map_err(report_problem)?))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
