@@ -1348,6 +1348,22 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         let (status, body) = get(&format!("estate/entities?min_position={}", body["last_position"])).await;
         assert_eq!((status, body["entities"].as_array().map(Vec::len)), (200, Some(3)), "{body}");
 
+        // Strategies side by side: the ledger says married, two heirs (Cara, Dora), New York.
+        let s = json(&cli(&["estate", "strategies", "--household", "smith", "--format", "json"]));
+        assert_eq!(
+            (s["married"].as_bool(), s["donees"].as_u64(), s["domicile"].as_str()),
+            (Some(true), Some(2), Some("NY")),
+            "{s}"
+        );
+        let names: Vec<&str> =
+            s["outcomes"].as_array().unwrap().iter().filter_map(|o| o["strategy"].as_str()).collect();
+        assert_eq!(names, ["no_planning", "annual_gifts", "grat_programme", "dynasty_trust", "charitable_lead_trust"]);
+        assert_eq!(s["dynasty"].as_array().map(Vec::len), Some(3), "{s}");
+        let (status, body) = get("estate/strategies?years=10&clat_years=10").await;
+        assert_eq!((status, body["years"].as_u64()), (200, Some(10)), "{body}");
+        let (status, body) = get("estate/strategies?years=10&clat_years=30").await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("clat_years")), "{body}");
+
         // Every change is on the ledger stream, as audit changes shows it.
         let changes = common::household_changes(&db.url, &env, "smith");
         for kind in ["MemberSet", "GiftRecorded", "GiftRemoved", "EntitySet", "EntityRemoved"] {
@@ -1484,6 +1500,29 @@ async fn charitable_trusts_are_valued_by_the_irs_tables_and_tested() {
     assert_eq!((status, body["field"].as_str()), (422, Some("years")), "{body}");
     let (status, body) = get("kind=trust&funding=100000").await;
     assert_eq!((status, body["field"].as_str()), (422, Some("kind")), "{body}");
+
+    // Strategies for a $50,000,000 estate with no household: a large estate saves by every
+    // transfer strategy; the dynasty trust the most.
+    let s = json(&cli(&[
+        "estate",
+        "strategies",
+        "--estate",
+        "50000000",
+        "--married",
+        "true",
+        "--donees",
+        "4",
+        "--rate",
+        "0.05",
+        "--format",
+        "json",
+    ]));
+    let saved = |name: &str| {
+        let o = s["outcomes"].as_array().unwrap().iter().find(|o| o["strategy"] == name).unwrap();
+        amount(o, "saved")
+    };
+    assert!(saved("annual_gifts") > 0.into() && saved("grat_programme") > 0.into(), "{s}");
+    assert!(saved("dynasty_trust") > saved("annual_gifts"), "{s}");
 
     // A giving plan: $20,000 a year for ten years from 2026 on $400,000 with $10,000 of other
     // itemized deductions. Yearly gifts never beat the $32,200 standard deduction; five years'

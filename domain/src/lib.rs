@@ -91,6 +91,7 @@ pub mod report;
 pub mod rmd;
 pub mod roth;
 pub mod state_estate;
+pub mod strategies;
 pub mod streams;
 pub mod tax;
 pub mod user;

@@ -764,3 +764,131 @@ pub fn charitable_report(a: &CharitableAnswer) -> Result<Report, ReportError> {
     ];
     crate::reports::lines("charitable_trust", a, &LINES)
 }
+
+/// A strategy comparison's assumptions (`cairn estate strategies`,
+/// `GET /v1/households/{h}/estate/strategies`); a household's estate, marriage, donees and
+/// domicile come from its ledger unless given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategiesInput {
+    pub estate: Option<Decimal>,
+    /// Years to the death (20), the estate's return (0.06), inflation for the exclusions (0.025).
+    pub years: Option<u32>,
+    pub growth: Option<Decimal>,
+    pub inflation: Option<Decimal>,
+    pub married: Option<bool>,
+    pub donees: Option<u32>,
+    pub domicile: Option<String>,
+    /// The §7520 rate (the latest published when absent).
+    pub rate: Option<Decimal>,
+    /// The GRATs' share of the estate (0.3); the lead trust's share (0.2) and term (the
+    /// horizon, at most 20 years).
+    pub grat_share: Option<Decimal>,
+    pub clat_share: Option<Decimal>,
+    pub clat_years: Option<u32>,
+    /// The dynasty trust's distributions a year (0.02) over three generations of 30 years.
+    pub distributions: Option<Decimal>,
+}
+
+/// The strategies side by side, and the dynasty trust over generations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct StrategiesAnswer {
+    pub estate: Decimal,
+    pub start: i32,
+    pub years: u32,
+    pub growth: Decimal,
+    pub married: bool,
+    pub donees: u32,
+    pub domicile: Option<String>,
+    pub rate: Decimal,
+    pub outcomes: Vec<domain::strategies::Outcome>,
+    /// The dynasty strategy's trust carried three generations, with and without GST exemption.
+    pub dynasty: Vec<domain::strategies::Generation>,
+}
+
+/// The comparison for `input`, the household's estate, marriage, donees and domicile where
+/// `input` leaves them out.
+pub async fn strategies(
+    db: &projections::db::Db,
+    h: &str,
+    today: chrono::NaiveDate,
+    input: &StrategiesInput,
+) -> Result<StrategiesAnswer, ReportError> {
+    let (mut estate, mut married, mut donees, mut domicile) =
+        (input.estate, input.married, input.donees, input.domicile.clone());
+    {
+        let family = members(db, h).await?;
+        use domain::family::Relationship as R;
+        married = married.or(Some(family.iter().any(|m| m.relationship == Some(R::Spouse))));
+        let heirs =
+            family.iter().filter(|m| matches!(m.relationship, Some(R::Child | R::Grandchild | R::GreatGrandchild)));
+        donees = donees.or(Some(heirs.count() as u32));
+        if estate.is_none() {
+            let whole = Assumptions { share: Some(Decimal::ONE), ..Assumptions::default() };
+            estate = Some(tax(db, h, today, &whole).await?.tax.gross_estate);
+        }
+        domicile = domicile
+            .or_else(|| family.iter().find(|m| m.relationship == Some(R::Principal)).and_then(|m| m.domicile.clone()));
+    }
+    let given = StrategiesInput { estate, married, donees, domicile, ..input.clone() };
+    compare_strategies(&given, today)
+}
+
+/// The comparison for `input` as given (no household read).
+pub fn compare_strategies(input: &StrategiesInput, today: chrono::NaiveDate) -> Result<StrategiesAnswer, ReportError> {
+    let (married, donees) = (input.married, input.donees);
+    let estate = input.estate.ok_or_else(|| invalid("estate", "give the estate's value or a household"))?;
+    let domicile =
+        input.domicile.clone().map(|d| domain::family::state(&d).map_err(|p| invalid("domicile", p))).transpose()?;
+    let years = input.years.unwrap_or(20);
+    let (rate, _) = section_7520(input.rate, None, None)?;
+    let family = domain::strategies::Family {
+        estate,
+        growth: input.growth.unwrap_or(Decimal::new(6, 2)),
+        years,
+        start: today.year(),
+        married: married.unwrap_or(false),
+        donees: donees.unwrap_or(0),
+        inflation: input.inflation.unwrap_or(Decimal::new(25, 3)),
+        rate,
+        state: domicile.clone(),
+        grat_share: input.grat_share.unwrap_or(Decimal::new(3, 1)),
+        clat_share: input.clat_share.unwrap_or(Decimal::new(2, 1)),
+        clat_years: input.clat_years.unwrap_or(years.min(20)),
+    };
+    let outcomes = domain::strategies::compare(&family).map_err(|e| invalid(e.field, e.problem))?;
+    let (basic, _) = domain::strategies::exclusions(family.start, family.inflation);
+    let funding = (basic * if family.married { Decimal::TWO } else { Decimal::ONE }).min(estate);
+    let distributions = input.distributions.unwrap_or(Decimal::new(2, 2));
+    let dynasty = domain::strategies::dynasty(funding, family.growth, distributions, 3, 30)
+        .map_err(|e| invalid(if e.field == "generations" { "years" } else { e.field }, e.problem))?;
+    Ok(StrategiesAnswer {
+        estate,
+        start: family.start,
+        years,
+        growth: family.growth,
+        married: family.married,
+        donees: family.donees,
+        domicile,
+        rate,
+        outcomes,
+        dynasty,
+    })
+}
+
+/// The strategies as rows, for CSV and tables.
+pub fn strategies_report(a: &StrategiesAnswer) -> Result<Report, ReportError> {
+    const COLUMNS: [&str; 9] = [
+        "strategy",
+        "estate_at_death",
+        "adjusted_taxable_gifts",
+        "federal_tax",
+        "state_tax",
+        "outside_estate",
+        "to_heirs",
+        "to_charity",
+        "saved",
+    ];
+    let rows = a.outcomes.iter().map(|o| crate::reports::fields(o, &COLUMNS)).collect::<Result<_, _>>()?;
+    Ok(Report { name: "strategies", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
+}

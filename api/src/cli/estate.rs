@@ -278,6 +278,23 @@ pub(crate) enum EstateCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Estate strategies side by side at a death --years on (20), the estate growing at
+    /// --growth (0.06): no planning, annual exclusion gifts to --donees from each spouse,
+    /// rolling two-year zeroed-out GRATs on --grat-share of the estate, a dynasty trust funded
+    /// with the exclusions, and a zeroed-out charitable lead annuity trust of --clat-share for
+    /// --clat-years; each with the estate at death, federal and state tax (after portability
+    /// for a married couple), what the heirs and charities receive and what it saves; and the
+    /// dynasty trust over three generations with and without GST exemption. With --household
+    /// the estate (all its accounts and the principal's entities), marriage, donees (children
+    /// and grandchildren) and domicile come from the ledger; else give --estate.
+    Strategies {
+        #[arg(long)]
+        household: Option<String>,
+        #[command(flatten)]
+        assumptions: StrategiesArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Voids a recorded gift (`GiftRemoved`; it stays in the history).
     RemoveGift {
         #[arg(long)]
@@ -295,6 +312,56 @@ fn owner(text: &str) -> Result<domain::entities::Owner, String> {
     let (name, share) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=SHARE"))?;
     let share = share.trim().parse().map_err(|_| format!("{share:?} is not a share such as 0.4"))?;
     Ok(domain::entities::Owner { owner: name.trim().to_owned(), share })
+}
+
+/// `estate strategies`' assumptions.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StrategiesArgs {
+    #[arg(long)]
+    estate: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    years: Option<u32>,
+    #[arg(long)]
+    growth: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    inflation: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    married: Option<bool>,
+    #[arg(long)]
+    donees: Option<u32>,
+    #[arg(long)]
+    domicile: Option<String>,
+    /// The §7520 rate (the latest published).
+    #[arg(long)]
+    rate: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    grat_share: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    clat_share: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    clat_years: Option<u32>,
+    /// The dynasty trust's distributions a year (0.02).
+    #[arg(long)]
+    distributions: Option<rust_decimal::Decimal>,
+}
+
+impl StrategiesArgs {
+    fn input(self) -> queries::estate::StrategiesInput {
+        queries::estate::StrategiesInput {
+            estate: self.estate,
+            years: self.years,
+            growth: self.growth,
+            inflation: self.inflation,
+            married: self.married,
+            donees: self.donees,
+            domicile: self.domicile,
+            rate: self.rate,
+            grat_share: self.grat_share,
+            clat_share: self.clat_share,
+            clat_years: self.clat_years,
+            distributions: self.distributions,
+        }
+    }
 }
 
 /// The §7520 rate a planner takes: --rate; else --month's published one; else from --afr-120;
@@ -354,6 +421,7 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
         | EstateCmd::Grat { .. }
         | EstateCmd::Charitable { .. }
         | EstateCmd::Philanthropy { .. }
+        | EstateCmd::Strategies { household: None, .. }
         | EstateCmd::Education { household: None, .. }) => offline(cmd)?,
         EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
             let a = assumptions(plan.as_deref())?;
@@ -428,6 +496,12 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             });
             outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "set": set }))?)?;
         }
+        EstateCmd::Strategies { household: Some(household), assumptions, format } => {
+            let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
+            let today = workers::market::intraday::today();
+            let answer = queries::estate::strategies(&reader.db, &key, today, &assumptions.input()).await?;
+            print(&answer, format, |a| Ok(queries::estate::strategies_report(a)?))?;
+        }
         EstateCmd::RemoveEntity { household, name } => {
             commands::ledger::remove_entity(&cx, &household, &name, &caller("cairn estate remove-entity")).await?;
             outln!("{}", serde_json::json!({ "removed": name }))?;
@@ -453,6 +527,7 @@ pub(crate) fn needs_no_store(cmd: &EstateCmd) -> bool {
         EstateCmd::Grat { .. }
             | EstateCmd::Charitable { .. }
             | EstateCmd::Philanthropy { .. }
+            | EstateCmd::Strategies { household: None, .. }
             | EstateCmd::Gifts { household: None, .. }
             | EstateCmd::Education { household: None, .. }
     )
@@ -556,6 +631,11 @@ pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
             let this_year = chrono::Datelike::year(&workers::market::intraday::today());
             let answer = queries::philanthropy::plan(&input, this_year)?;
             print(&answer, format, |a| Ok(queries::philanthropy::report(a)?))?;
+        }
+        EstateCmd::Strategies { household: None, assumptions, format } => {
+            let today = workers::market::intraday::today();
+            let answer = queries::estate::compare_strategies(&assumptions.input(), today)?;
+            print(&answer, format, |a| Ok(queries::estate::strategies_report(a)?))?;
         }
         other => anyhow::bail!("{other:?} needs the database"),
     }

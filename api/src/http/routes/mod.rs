@@ -399,6 +399,36 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             },
             get(performance::estate_entities),
         );
+        const STRATEGIES: &[Param] = &[
+            HOUSEHOLD,
+            ("years", "query", false, Kind::Year, "Years to the death (20)."),
+            ("growth", "query", false, Kind::Rate, "The estate's return a year (0.06)."),
+            ("inflation", "query", false, Kind::Rate, "Inflation for the exclusions past cairn's tables (0.025)."),
+            ("married", "query", false, Kind::Flag, "A married couple (portability); the ledger's spouse when absent."),
+            (
+                "donees",
+                "query",
+                false,
+                Kind::Year,
+                "Annual exclusion donees; the ledger's children and grandchildren when absent.",
+            ),
+            ("domicile", "query", false, Kind::Text, "The state for its estate tax; the principal's when absent."),
+            ("rate", "query", false, Kind::Rate, "The §7520 rate (the latest published)."),
+            ("grat_share", "query", false, Kind::Rate, "The GRATs' share of the estate each cycle (0.3)."),
+            ("clat_share", "query", false, Kind::Rate, "The lead trust's share of the estate (0.2)."),
+            ("clat_years", "query", false, Kind::Year, "The lead trust's term (the horizon, at most 20)."),
+            ("distributions", "query", false, Kind::Rate, "The dynasty trust's distributions a year (0.02)."),
+            AS_OF,
+            MIN_POSITION,
+        ];
+        add(
+            Op {
+                response: (200, Some(schema::<performance::StrategiesAnswer>)),
+                description: "Estate strategies side by side at a death `years` on (`cairn estate strategies`, `domain::strategies`): no planning, annual exclusion gifts, rolling two-year zeroed-out GRATs, a dynasty trust funded with the exclusions, and a zeroed-out charitable lead annuity trust; each with the estate at death, the federal tax (exclusions indexed as the Code rounds them; portability for a couple) and the state's, what the heirs and charities receive and what it saves against no planning; and the dynasty trust over three generations with and without GST exemption. The estate is the household's accounts and the principal's entities. 422 naming the parameter.",
+                ..read("/v1/households/{household}/estate/strategies", "Estate strategies compared", STRATEGIES)
+            },
+            get(performance::estate_strategies),
+        );
         const ESTATE_GIFTS: &[Param] = &[
             HOUSEHOLD,
             ("donor", "query", false, Kind::Text, "One member's gifts (every donor's when absent)."),

@@ -749,6 +749,64 @@ pub async fn estate_entities(
     Ok(Json(EntitiesAnswer { position, as_of: reader.instant(), entities }))
 }
 
+/// `GET /v1/households/{household}/estate/strategies`'s parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategiesParams {
+    pub years: Option<Year>,
+    pub growth: Option<Rate>,
+    pub inflation: Option<Rate>,
+    pub married: Option<Flag>,
+    pub donees: Option<Year>,
+    pub domicile: Option<String>,
+    pub rate: Option<Rate>,
+    pub grat_share: Option<Rate>,
+    pub clat_share: Option<Rate>,
+    pub clat_years: Option<Year>,
+    pub distributions: Option<Rate>,
+    pub as_of: Option<Instant>,
+    pub min_position: Option<Position>,
+}
+
+/// See [`queries::estate::StrategiesAnswer`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StrategiesAnswer {
+    pub position: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub strategies: queries::estate::StrategiesAnswer,
+}
+
+pub async fn estate_strategies(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(household): Path<String>,
+    Query(params): Query<StrategiesParams>,
+) -> Result<Json<StrategiesAnswer>, Problem> {
+    let base = Params { as_of: params.as_of, min_position: params.min_position, ..Params::default() };
+    let (key, reader, position) = plain_read(&state, &p, &household, &base, "estate strategies", &["holdings"]).await?;
+    let count = |field: &'static str, y: Option<Year>| {
+        y.map(|y| u32::try_from(y.0).map_err(|_| Problem::field(field, "must be a whole number"))).transpose()
+    };
+    let input = queries::estate::StrategiesInput {
+        estate: None,
+        years: count("years", params.years)?,
+        growth: params.growth.map(|r| r.0),
+        inflation: params.inflation.map(|r| r.0),
+        married: params.married.map(|f| f.0),
+        donees: count("donees", params.donees)?,
+        domicile: params.domicile.filter(|d| !d.trim().is_empty()),
+        rate: params.rate.map(|r| r.0),
+        grat_share: params.grat_share.map(|r| r.0),
+        clat_share: params.clat_share.map(|r| r.0),
+        clat_years: count("clat_years", params.clat_years)?,
+        distributions: params.distributions.map(|r| r.0),
+    };
+    let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let strategies = queries::estate::strategies(&reader.db, &key, today, &input).await.map_err(report_problem)?;
+    Ok(Json(StrategiesAnswer { position, as_of: reader.instant(), strategies }))
+}
+
 /// `GET /v1/households/{household}/estate/education`'s parameters: one beneficiary.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
