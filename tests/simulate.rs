@@ -244,7 +244,8 @@ fn every_example_runs_with_the_readme_command() {
         .filter(|c| {
             (c.starts_with("cairn simulate examples/")
                 || c.starts_with("cairn economy examples/")
-                || c.starts_with("cairn estate education --plan examples/"))
+                || c.starts_with("cairn estate education --plan examples/")
+                || c.starts_with("cairn estate succession --plan examples/"))
                 && c.ends_with(".toml")
         })
         .collect();
@@ -254,7 +255,10 @@ fn every_example_runs_with_the_readme_command() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     examples.sort();
-    assert_eq!(examples, ["accounts.toml", "economy-plan.toml", "economy.toml", "education.toml", "retirement.toml"]);
+    assert_eq!(
+        examples,
+        ["accounts.toml", "economy-plan.toml", "economy.toml", "education.toml", "retirement.toml", "succession.toml"]
+    );
     for file in &examples {
         let command = commands
             .iter()
@@ -267,6 +271,7 @@ fn every_example_runs_with_the_readme_command() {
         let out = stdout(&o);
         let expected = match words[1] {
             "economy" => "expansion",
+            "estate" if words[2] == "succession" => "installment_sale_to_idgt",
             "estate" => "needed_at_enrolment",
             _ => "probability of success:",
         };

@@ -1524,6 +1524,24 @@ async fn charitable_trusts_are_valued_by_the_irs_tables_and_tested() {
     assert!(saved("annual_gifts") > 0.into() && saved("grat_programme") > 0.into(), "{s}");
     assert!(saved("dynasty_trust") > saved("annual_gifts"), "{s}");
 
+    // A business's succession over HTTP: the example's plan as JSON; a bad share is named.
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/succession.toml"))
+            .unwrap();
+    let plan: toml::Value = toml::from_str(&text).unwrap();
+    let body = serde_json::to_value(&plan["succession"]).unwrap();
+    let r = http.post(format!("{base_url}/v1/estate/succession")).bearer_auth(&ana).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(amount(&answer["valuation"], "market_value"), "11000000".parse().unwrap(), "{answer}");
+    let esop = answer["paths"].as_array().unwrap().iter().find(|p| p["path"] == "esop").unwrap();
+    assert_eq!(amount(esop, "capital_gain_tax"), 0.into(), "{answer}");
+    let mut bad = body.clone();
+    bad["business"]["share"] = serde_json::json!(1.5);
+    let r = http.post(format!("{base_url}/v1/estate/succession")).bearer_auth(&ana).json(&bad).send().await.unwrap();
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["field"], "share", "{problem}");
+
     // A giving plan: $20,000 a year for ten years from 2026 on $400,000 with $10,000 of other
     // itemized deductions. Yearly gifts never beat the $32,200 standard deduction; five years'
     // gifts at once into a donor-advised fund itemize twice and save tax.

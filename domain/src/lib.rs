@@ -93,6 +93,7 @@ pub mod roth;
 pub mod state_estate;
 pub mod strategies;
 pub mod streams;
+pub mod succession;
 pub mod tax;
 pub mod user;
 

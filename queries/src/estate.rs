@@ -892,3 +892,76 @@ pub fn strategies_report(a: &StrategiesAnswer) -> Result<Report, ReportError> {
     let rows = a.outcomes.iter().map(|o| crate::reports::fields(o, &COLUMNS)).collect::<Result<_, _>>()?;
     Ok(Report { name: "strategies", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
 }
+
+/// A business succession plan (`[succession]` in `cairn estate succession --plan`, or the body
+/// of `POST /v1/estate/succession`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessionPlan {
+    pub business: domain::succession::Business,
+    /// The year (this year); the owner's exclusion already used by taxable gifts.
+    pub year: Option<i32>,
+    #[serde(default)]
+    pub exclusion_used: Decimal,
+    /// The long-term capital gain rate with the NIIT (0.238).
+    pub capital_gain_rate: Option<Decimal>,
+    /// The note's AFR (the latest month's 120% mid-term AFR over 1.2, to the hundredth of a
+    /// percent) and term (9 years); a sale's costs (0.03).
+    pub afr: Option<Decimal>,
+    pub note_years: Option<u32>,
+    pub sale_costs: Option<Decimal>,
+}
+
+/// A business valued and its paths compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SuccessionAnswer {
+    pub valuation: domain::succession::Valuation,
+    pub afr: Decimal,
+    pub afr_source: String,
+    pub paths: Vec<domain::succession::Path>,
+}
+
+/// `plan` valued and compared in `this_year`.
+pub fn succession(plan: &SuccessionPlan, this_year: i32) -> Result<SuccessionAnswer, ReportError> {
+    let valuation = domain::succession::value(&plan.business).map_err(|e| invalid(e.field, e.problem))?;
+    let (afr, afr_source) = match plan.afr {
+        Some(a) => (a, "given".to_owned()),
+        None => {
+            let m = domain::grat::RATES.last().expect("the table has a month");
+            let mid = (m.afr_120 / Decimal::new(12, 1)).round_dp(4);
+            (mid, format!("{}-{:02}: 120% of the mid-term AFR {} over 1.2", m.year, m.month, m.afr_120))
+        }
+    };
+    let terms = domain::succession::Terms {
+        year: plan.year.unwrap_or(this_year),
+        exclusion_used: plan.exclusion_used,
+        capital_gain_rate: plan.capital_gain_rate.unwrap_or(Decimal::new(238, 3)),
+        afr,
+        note_years: plan.note_years.unwrap_or(9),
+        sale_costs: plan.sale_costs.unwrap_or(Decimal::new(3, 2)),
+    };
+    let paths =
+        domain::succession::paths(&plan.business, &valuation, &terms).map_err(|e| invalid(e.field, e.problem))?;
+    Ok(SuccessionAnswer { valuation, afr, afr_source, paths })
+}
+
+/// The paths as rows, for CSV and tables.
+pub fn succession_report(a: &SuccessionAnswer) -> Result<Report, ReportError> {
+    const COLUMNS: [&str; 9] = [
+        "path",
+        "price",
+        "taxable_gift",
+        "gift_tax",
+        "capital_gain_tax",
+        "deferred_gain",
+        "cash_to_owner",
+        "in_estate",
+        "control",
+    ];
+    let rows = a.paths.iter().map(|p| crate::reports::fields(p, &COLUMNS)).collect::<Result<_, _>>()?;
+    let summary = vec![
+        ("value", serde_json::json!(a.valuation.value)),
+        ("discounted_share_value", serde_json::json!(a.valuation.discounted_share_value)),
+    ];
+    Ok(Report { name: "succession", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary })
+}

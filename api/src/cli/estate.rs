@@ -295,6 +295,20 @@ pub(crate) enum EstateCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// A closely held business valued and its succession paths compared, from --plan's
+    /// `[succession]` (see examples/succession.toml): the income approach (free cash flows and
+    /// a Gordon terminal value at a build-up discount rate: risk-free, equity risk, size and
+    /// company premiums), the market approach (EBITDA times a multiple less net debt), the asset
+    /// approach, weighed; the owner's share before and after the discounts; and a gift to the
+    /// family, an installment sale to a grantor trust (a note at the AFR after a 10% seed
+    /// gift), a management buyout, a third-party sale and a sale to an ESOP (§1042) by tax,
+    /// cash to the owner, what stays in the estate, and control.
+    Succession {
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Voids a recorded gift (`GiftRemoved`; it stays in the history).
     RemoveGift {
         #[arg(long)]
@@ -390,6 +404,7 @@ struct PlanFile {
     estate: queries::estate::Assumptions,
     #[serde(default)]
     education: queries::education::Plan,
+    succession: Option<queries::estate::SuccessionPlan>,
 }
 
 /// A plan file whole.
@@ -422,6 +437,7 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
         | EstateCmd::Charitable { .. }
         | EstateCmd::Philanthropy { .. }
         | EstateCmd::Strategies { household: None, .. }
+        | EstateCmd::Succession { .. }
         | EstateCmd::Education { household: None, .. }) => offline(cmd)?,
         EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
             let a = assumptions(plan.as_deref())?;
@@ -528,6 +544,7 @@ pub(crate) fn needs_no_store(cmd: &EstateCmd) -> bool {
             | EstateCmd::Charitable { .. }
             | EstateCmd::Philanthropy { .. }
             | EstateCmd::Strategies { household: None, .. }
+            | EstateCmd::Succession { .. }
             | EstateCmd::Gifts { household: None, .. }
             | EstateCmd::Education { household: None, .. }
     )
@@ -636,6 +653,14 @@ pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
             let today = workers::market::intraday::today();
             let answer = queries::estate::compare_strategies(&assumptions.input(), today)?;
             print(&answer, format, |a| Ok(queries::estate::strategies_report(a)?))?;
+        }
+        EstateCmd::Succession { plan, format } => {
+            let Some(succession) = plan_file(&plan)?.succession else {
+                anyhow::bail!("{}: no [succession] table", plan.display())
+            };
+            let this_year = chrono::Datelike::year(&workers::market::intraday::today());
+            let answer = queries::estate::succession(&succession, this_year)?;
+            print(&answer, format, |a| Ok(queries::estate::succession_report(a)?))?;
         }
         other => anyhow::bail!("{other:?} needs the database"),
     }

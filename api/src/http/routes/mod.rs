@@ -1053,6 +1053,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<queries::estate::SuccessionPlan>(),
+            response: (200, Some(schema::<queries::estate::SuccessionAnswer>)),
+            description: "A closely held business valued and its succession paths compared (`cairn estate succession`, `domain::succession`; nothing is recorded): the income approach (free cash flows and a Gordon terminal value at a build-up discount rate), the market approach (EBITDA times a multiple less net debt) and the asset approach, weighed; the owner's share before and after the discounts for lack of control and marketability; and a gift to the family, an installment sale to a grantor trust for a note at the AFR, a management buyout, a third-party sale and a sale to an ESOP (§1042's deferral for a C corporation), by gift and capital gain tax, cash to the owner, what stays in the estate and who controls the business after. 422 naming the field.",
+            ..Op::new("post", "/v1/estate/succession", Group::SignedIn, "A business's succession paths")
+        },
+        post(performance::succession),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -1038,6 +1038,16 @@ pub async fn philanthropy(
     Ok(Json(queries::philanthropy::plan(&input, this_year).map_err(report_problem)?))
 }
 
+/// `POST /v1/estate/succession`: a business valued and its succession paths compared (nothing
+/// is recorded).
+pub async fn succession(
+    _: Principal,
+    crate::http::problem::Body(plan): crate::http::problem::Body<queries::estate::SuccessionPlan>,
+) -> Result<Json<queries::estate::SuccessionAnswer>, Problem> {
+    let this_year = chrono::Datelike::year(&workers::market::intraday::today());
+    Ok(Json(queries::estate::succession(&plan, this_year).map_err(report_problem)?))
+}
+
 /// `GET /v1/households/{household}/tax/schedule-d`'s parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
