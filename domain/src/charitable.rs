@@ -147,6 +147,12 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
     if t.funding.is_zero() {
         return Err(bad("funding", "a trust needs funding"));
     }
+    let most = Decimal::from(1_000_000_000_000_i64);
+    for (field, v) in [("funding", Some(t.funding)), ("payment", t.payment)] {
+        if v.is_some_and(|v| v >= most) {
+            return Err(bad(field, "must be below $1,000,000,000,000"));
+        }
+    }
     actuarial::check_frequency(t.frequency)?;
     match (t.years, t.age) {
         (Some(_), Some(_)) => return Err(bad("age", "give years or age, not both")),
@@ -264,16 +270,18 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
 /// §664(d)'s tests, and Rev. Rul. 77-374's for an annuity trust for a life.
 fn remainder_tests(t: &CharitableTrust) -> Vec<Test> {
     let (low, high, tenth) = (Decimal::new(5, 2), Decimal::new(5, 1), Decimal::new(1, 1));
+    // The exact share paid, not the rounded one shown: $49,999.99 on $1,000,000 is under 5%.
+    let paid = t.annual_payment.map_or(t.payout_rate, |p| p / t.funding);
     let section = if t.kind == Kind::Crat { "§664(d)(1)" } else { "§664(d)(2)" };
     let mut tests = vec![
         Test {
             name: "payout_at_least_5_percent",
-            passes: t.payout_rate >= low,
+            passes: paid >= low,
             detail: format!("pays {} of the funding; {section}(A) asks at least 5%", percent(t.payout_rate)),
         },
         Test {
             name: "payout_at_most_50_percent",
-            passes: t.payout_rate <= high,
+            passes: paid <= high,
             detail: format!("pays {}; {section}(A) allows at most 50%", percent(t.payout_rate)),
         },
     ];
@@ -443,6 +451,19 @@ mod tests {
         .unwrap();
         assert_eq!(t.taxable_gift, dec!(252268.00));
         assert!(t.tests.is_empty() && t.qualifies);
+    }
+
+    #[test]
+    fn the_payout_tests_take_the_exact_share() {
+        let t = value(&Terms {
+            years: Some(10),
+            payout_rate: None,
+            payment: Some(dec!(49999.99)),
+            ..terms(Kind::Crat, dec!(0.05))
+        })
+        .unwrap();
+        assert_eq!(t.payout_rate, dec!(0.050000));
+        assert!(!test(&t, "payout_at_least_5_percent").passes);
     }
 
     #[test]

@@ -8,21 +8,23 @@
 //! - A minority or non-voting interest in a closely held entity is worth less than its share of
 //!   the whole: discounts for lack of control and of marketability apply one after the other,
 //!   `share × value × (1 − control) × (1 − marketability)` (Rev. Rul. 93-12 lets a family's
-//!   interests be valued apart; the discounts are the appraiser's, given per entity). Both
-//!   values are shown.
+//!   interests be valued apart; the discounts are the appraiser's, given per entity). More than
+//!   half controls the entity: no discount for lack of control then. Both values are shown.
 //! - What is in the decedent's gross estate ([`in_estate`]):
 //!   - the decedent's business interests, discounted, directly or through a revocable trust the
 //!     decedent made (§2033, §2038);
-//!   - a revocable trust's own assets (§2038);
+//!   - a revocable trust's own assets (§2038): its `value` is what it holds besides interests in
+//!     the household's businesses, which count through their owners;
 //!   - a GRAT still in its term: the part of the trust that would yield the annuity at the
 //!     §7520 rate at death, at most the whole (§2036; Treas. Reg. §20.2036-1(c)(2));
 //!   - an ILIT's death benefit if the policy went in within three years of death (§2035(a));
-//!   - a QTIP trust in the surviving spouse-beneficiary's estate (§2044);
+//!   - a QTIP trust in the estate of the surviving spouse it pays (§2044: a beneficiary other
+//!     than the grantor; list the spouse, not the remaindermen, as its beneficiary);
 //!   - a charitable remainder trust the decedent made: included (§2036) and deducted as it
 //!     passes to charity (§2055), so it adds nothing;
 //!   - irrevocable, dynasty, SLAT, IDGT and charitable lead trusts: completed gifts, outside.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -161,10 +163,13 @@ pub struct Interest {
 }
 
 impl Entity {
-    /// `share` of the entity, undiscounted and discounted (to the cent).
+    /// `share` of the entity, undiscounted and discounted (to the cent): a share of more than
+    /// half controls the entity and takes no discount for lack of control, only for lack of
+    /// marketability.
     pub fn interest(&self, share: Decimal) -> (Decimal, Decimal) {
         let whole = self.value * share;
-        let after = whole * (Decimal::ONE - self.lack_of_control) * (Decimal::ONE - self.lack_of_marketability);
+        let control = if share > Decimal::new(5, 1) { Decimal::ZERO } else { self.lack_of_control };
+        let after = whole * (Decimal::ONE - control) * (Decimal::ONE - self.lack_of_marketability);
         (whole.round_dp(2), after.round_dp(2))
     }
 
@@ -181,8 +186,7 @@ impl Entity {
 
     /// The GRAT's term ends, where it has one.
     pub fn term_ends(&self) -> Option<NaiveDate> {
-        let (start, years) = (self.funded_on?, self.term_years?);
-        start.with_year(start.year() + i32::try_from(years).ok()?)
+        years_after(self.funded_on?, self.term_years?)
     }
 
     /// Whether the entity is as the ledger accepts it, given the household's member names.
@@ -191,8 +195,9 @@ impl Entity {
         if self.name.trim().is_empty() || self.name.len() > 100 {
             return Err(bad("name", "must be 1 to 100 characters".into()));
         }
-        if self.value < Decimal::ZERO {
-            return Err(bad("value", format!("{} is negative", self.value)));
+        let most = Decimal::from(1_000_000_000_000_000_i64);
+        if self.value < Decimal::ZERO || self.value >= most {
+            return Err(bad("value", format!("{} is not from 0 up to $1,000,000,000,000,000", self.value)));
         }
         for (field, d) in
             [("lack_of_control", self.lack_of_control), ("lack_of_marketability", self.lack_of_marketability)]
@@ -202,8 +207,8 @@ impl Entity {
             }
         }
         for (field, d) in [("annuity", self.annuity), ("death_benefit", self.death_benefit)] {
-            if let Some(d) = d.filter(|d| *d < Decimal::ZERO) {
-                return Err(bad(field, format!("{d} is negative")));
+            if let Some(d) = d.filter(|d| *d < Decimal::ZERO || *d >= most) {
+                return Err(bad(field, format!("{d} is not from 0 up to $1,000,000,000,000,000")));
             }
         }
         let mut total = Decimal::ZERO;
@@ -241,6 +246,11 @@ impl Entity {
         }
         Ok(())
     }
+}
+
+/// `years` years after `day` (February 29th to February 28th).
+fn years_after(day: NaiveDate, years: u32) -> Option<NaiveDate> {
+    day.checked_add_months(chrono::Months::new(years.checked_mul(12)?))
 }
 
 /// What an entity puts in a decedent's gross estate, and why.
@@ -295,7 +305,7 @@ pub fn in_estate(entities: &[Entity], decedent: &str, death: NaiveDate, rate: De
                         share: Some(share),
                         undiscounted,
                         included: discounted,
-                        ..out("the decedent's interest, after the discounts for lack of control and marketability (§2033)")
+                        ..out("the decedent's interest, after the discounts for lack of marketability and, for half or less, of control (§2033)")
                     }
                 }
                 EntityKind::RevocableTrust if grantor => all("a revocable trust's assets are the grantor's (§2038)"),
@@ -311,7 +321,7 @@ pub fn in_estate(entities: &[Entity], decedent: &str, death: NaiveDate, rate: De
                 }
                 EntityKind::Grat if grantor => out("the term is over: the remainder passed"),
                 EntityKind::Ilit if grantor => {
-                    let recent = e.funded_on.is_some_and(|f| f.with_year(f.year() + 3).is_some_and(|end| death < end));
+                    let recent = e.funded_on.and_then(|f| years_after(f, 3)).is_some_and(|end| death < end);
                     if recent {
                         Inclusion {
                             undiscounted: e.death_benefit.unwrap_or(e.value),
@@ -322,7 +332,7 @@ pub fn in_estate(entities: &[Entity], decedent: &str, death: NaiveDate, rate: De
                         out("life insurance held in an irrevocable trust more than three years")
                     }
                 }
-                EntityKind::QtipTrust if e.beneficiaries.iter().any(|b| b == decedent) => {
+                EntityKind::QtipTrust if !grantor && e.beneficiaries.iter().any(|b| b == decedent) => {
                     all("QTIP property in the surviving spouse's estate (§2044)")
                 }
                 EntityKind::Crat | EntityKind::Crut if grantor => Inclusion {
@@ -404,8 +414,9 @@ mod tests {
         assert_eq!(flp.interest(dec!(0.4)), (dec!(4000000.00), dec!(2100000.00)));
         let rt = entity("rt", EntityKind::RevocableTrust, dec!(1000000));
         let found = in_estate(&[flp.clone(), rt], "ann", day(2026, 6, 1), dec!(0.05));
-        // Her own 40% and her revocable trust's 20%: 60%, discounted; and the trust itself.
-        assert_eq!((found[0].share, found[0].included), (Some(dec!(0.6)), dec!(3150000.00)));
+        // Her own 40% and her revocable trust's 20%: 60%, a controlling interest, discounted for
+        // marketability only: $6,000,000 × 0.70; and the trust itself.
+        assert_eq!((found[0].share, found[0].included), (Some(dec!(0.6)), dec!(4200000.00)));
         assert_eq!(found[1].included, dec!(1000000));
         assert_eq!(in_estate(&[flp], "bob", day(2026, 6, 1), dec!(0.05))[0].included, Decimal::ZERO);
     }
@@ -438,6 +449,15 @@ mod tests {
         );
         assert_eq!(in_estate(&[ilit], "ann", day(2027, 5, 1), dec!(0.05))[0].included, Decimal::ZERO);
         let qtip = Entity { beneficiaries: vec!["bob".into()], ..entity("q", EntityKind::QtipTrust, dec!(3000000)) };
+        // A GRAT funded on February 29th runs to February 28th three years on.
+        let leap = Entity {
+            funded_on: Some(day(2024, 2, 29)),
+            term_years: Some(3),
+            annuity: Some(dec!(1000000)),
+            ..entity("leap", EntityKind::Grat, dec!(1000000))
+        };
+        assert_eq!(leap.term_ends(), Some(day(2027, 2, 28)));
+        assert_eq!(in_estate(&[leap], "ann", day(2026, 6, 1), dec!(0.05))[0].included, dec!(1000000));
         assert_eq!(
             in_estate(std::slice::from_ref(&qtip), "bob", day(2026, 6, 1), dec!(0.05))[0].included,
             dec!(3000000)

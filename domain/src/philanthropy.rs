@@ -5,12 +5,11 @@
 //! ([`Category`]; IRS Publication 526's "Applying the deduction limits"):
 //!
 //! - cash to a public charity, a donor-advised fund or another "50% limit organization": at most
-//!   60% of AGI, less the non-cash gifts allowed below (§170(b)(1)(G), made permanent by P.L.
-//!   119-21);
-//! - non-cash property other than capital gain property to such an organization: at most 50%
-//!   (§170(b)(1)(A));
+//!   60% of AGI (§170(b)(1)(G), made permanent by P.L. 119-21), taken first;
+//! - non-cash property other than capital gain property to such an organization: at most 50%,
+//!   less the cash allowed (§170(b)(1)(A), (G)(iii));
 //! - capital gain property to such an organization, deducted at fair market value: at most 30%,
-//!   and no more than the 50% limit leaves (§170(b)(1)(C));
+//!   and no more than the 50% limit leaves after the cash and other property (§170(b)(1)(C));
 //! - anything but capital gain property to a private non-operating foundation: at most 30%, and
 //!   no more than 50% of AGI less the gifts to public charities (§170(b)(1)(B));
 //! - capital gain property to such a foundation: at most 20% (§170(b)(1)(D)), and no more than
@@ -77,9 +76,12 @@ pub fn allowed(agi: Decimal, c: &BTreeMap<Category, Decimal>) -> BTreeMap<Catego
     let agi = agi.max(Decimal::ZERO);
     let get = |k| c.get(&k).copied().unwrap_or_default();
     let (fifty, thirty) = (agi * FIFTY, agi * THIRTY);
-    let property = get(Category::PublicProperty).min(fifty);
-    let capital_gain = get(Category::PublicCapitalGain).min(thirty).min((fifty - property).max(Decimal::ZERO));
-    let cash = get(Category::PublicCash).min((agi * CASH_PUBLIC - property - capital_gain).max(Decimal::ZERO));
+    // Cash first, to 60%; the 50% limit of the other gifts to public charities is what the
+    // cash leaves of it (§170(b)(1)(G)(iii)), and capital gain property what both leave, at
+    // most 30%.
+    let cash = get(Category::PublicCash).min(agi * CASH_PUBLIC);
+    let property = get(Category::PublicProperty).min((fifty - cash).max(Decimal::ZERO));
+    let capital_gain = get(Category::PublicCapitalGain).min(thirty).min((fifty - cash - property).max(Decimal::ZERO));
     // The private foundation limits count what was given to public charities, allowed or not.
     let public = get(Category::PublicProperty) + get(Category::PublicCapitalGain) + get(Category::PublicCash);
     let foundation = get(Category::Foundation).min(thirty).min((fifty - public).max(Decimal::ZERO));
@@ -135,6 +137,10 @@ pub fn deductions(gifts: &[Contribution], agi: &BTreeMap<i32, Decimal>) -> Resul
     let mut carried: Vec<(i32, Category, Decimal)> = Vec::new();
     let mut years = Vec::new();
     for (&year, &income) in agi {
+        // Carryovers older than five years lapse before the year uses any (a gap in the years
+        // given does not keep them).
+        let stale: Decimal = carried.iter().filter(|c| c.0 < year - CARRY_YEARS).map(|c| c.2).sum();
+        carried.retain(|c| c.0 >= year - CARRY_YEARS);
         let current: Vec<&Contribution> = gifts.iter().filter(|g| g.year == year).collect();
         let mut totals: BTreeMap<Category, Decimal> = BTreeMap::new();
         for g in &current {
@@ -161,7 +167,8 @@ pub fn deductions(gifts: &[Contribution], agi: &BTreeMap<i32, Decimal>) -> Resul
                 carried.push((year, k, own - from_own));
             }
         }
-        let lapsed: Decimal = carried.iter().filter(|c| c.0 <= year - CARRY_YEARS).map(|c| c.2).sum();
+        let lapsed: Decimal =
+            stale + carried.iter().filter(|c| c.0 <= year - CARRY_YEARS).map(|c| c.2).sum::<Decimal>();
         carried.retain(|c| c.0 > year - CARRY_YEARS && !c.2.is_zero());
         let total_allowed: Decimal = allow.values().sum();
         let floor =
@@ -223,6 +230,23 @@ mod tests {
         assert_eq!(a[&Category::PublicCash], dec!(2000));
         assert_eq!(a[&Category::PublicCapitalGain], dec!(15000));
         assert_eq!(a[&Category::Foundation], Decimal::ZERO);
+    }
+
+    #[test]
+    fn cash_comes_first_and_shrinks_the_fifty_percent_limit() {
+        // AGI $100,000: $30,000 cash and $30,000 of stock to a public charity. The cash is
+        // allowed; the stock only to the $20,000 the 50% limit leaves.
+        let a = allowed(
+            dec!(100000),
+            &of(&[(Category::PublicCash, dec!(30000)), (Category::PublicCapitalGain, dec!(30000))]),
+        );
+        assert_eq!((a[&Category::PublicCash], a[&Category::PublicCapitalGain]), (dec!(30000), dec!(20000)));
+        // $70,000 cash: 60% of it, and no room for stock.
+        let a = allowed(
+            dec!(100000),
+            &of(&[(Category::PublicCash, dec!(70000)), (Category::PublicCapitalGain, dec!(30000))]),
+        );
+        assert_eq!((a[&Category::PublicCash], a[&Category::PublicCapitalGain]), (dec!(60000), Decimal::ZERO));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!
 //! - [`Method::Flat`]: a single rate over the exclusion, perhaps capped (Connecticut, Vermont);
 //! - [`Method::Marginal`]: graduated rates on the estate above the exclusion, the brackets either
-//!   measured from the exclusion (Hawaii, Maine, Washington) or fixed amounts of the estate
-//!   (Minnesota, Oregon);
+//!   measured from the exclusion (Hawaii, Maine, Washington, and Minnesota, whose taxable estate
+//!   is after its exclusion, Minn. Stat. §291.016 subd. 3) or fixed amounts of the estate
+//!   (Oregon);
 //! - [`Method::Cliff`]: New York's: its rates on the whole estate, the credit for it phased out
 //!   between 100% and 105% of the exclusion and gone above (N.Y. Tax Law §952(c));
 //! - [`Method::CreditTable`]: the state death tax credit table of IRC §2011(b) as in force before
@@ -159,7 +160,7 @@ const VT: Method = Method::Flat { rate: pct(16, 2), cap: None };
 const HI: Method = Method::Marginal { from_exclusion: true, brackets: HAWAII };
 const ME: Method = Method::Marginal { from_exclusion: true, brackets: MAINE };
 const WA: Method = Method::Marginal { from_exclusion: true, brackets: WASHINGTON };
-const MN: Method = Method::Marginal { from_exclusion: false, brackets: MINNESOTA };
+const MN: Method = Method::Marginal { from_exclusion: true, brackets: MINNESOTA };
 const OR: Method = Method::Marginal { from_exclusion: false, brackets: OREGON };
 const NY: Method = Method::Cliff { brackets: NEW_YORK };
 const MA: Method = Method::CreditTable { cap_rate: None };
@@ -435,8 +436,10 @@ mod tests {
         // Washington at $5,000,000: 10% of the first $1,000,000 over $3,000,000, 15% of the next.
         assert_eq!(tax("WA", 2025, dec!(5000000)), dec!(250000));
         assert_eq!(tax("OR", 2026, dec!(2000000)), dec!(101250));
-        // Minnesota at $8,000,000: 13% from $3,000,000 to $7,100,000, 13.6% on $900,000.
-        assert_eq!(tax("MN", 2026, dec!(8000000)), dec!(655400));
+        // Minnesota at $8,000,000: its taxable estate is $5,000,000 after the exclusion, all at
+        // 13%; at $13,100,000, $10,100,000: $923,000 + 13.6%, 14.4%, 15.2% of $1,000,000 each.
+        assert_eq!(tax("MN", 2026, dec!(8000000)), dec!(650000));
+        assert_eq!(tax("MN", 2026, dec!(13100000)), dec!(1355000));
         assert_eq!(tax("ME", 2025, dec!(11000000)), dec!(340000));
         assert_eq!(tax("HI", 2026, dec!(7000000)), dec!(156100));
         assert!(state_estate_tax("FL", 2026, dec!(50000000), &[]).unwrap().is_none());

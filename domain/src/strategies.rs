@@ -98,6 +98,17 @@ fn taxes(
 /// Each strategy's outcome, no planning first.
 pub fn compare(f: &Family) -> Result<Vec<Outcome>, EstateError> {
     crate::estate::none_negative(&[("estate", f.estate), ("growth", f.growth), ("rate", f.rate)])?;
+    let limits = [
+        ("estate", f.estate, Decimal::from(1_000_000_000_000_i64)),
+        ("growth", f.growth, Decimal::new(3, 1)),
+        ("inflation", f.inflation, Decimal::new(2, 1)),
+        ("rate", f.rate, Decimal::new(2, 1)),
+    ];
+    for (field, v, most) in limits {
+        if v > most || v < -most {
+            return Err(bad(field, format!("{v} is beyond {most} (or below -{most})")));
+        }
+    }
     if !(1..=60).contains(&f.years) {
         return Err(bad("years", format!("{} is not 1 to 60", f.years)));
     }
@@ -232,16 +243,27 @@ pub fn dynasty(
     generation_years: u32,
 ) -> Result<Vec<Generation>, EstateError> {
     crate::estate::none_negative(&[("funding", funding), ("growth", growth), ("distributions", distributions)])?;
+    if funding > Decimal::from(1_000_000_000_000_i64) || growth > Decimal::new(3, 1) || distributions > Decimal::ONE {
+        return Err(bad(
+            "funding",
+            "funding below $1,000,000,000,000, growth at most 0.3, distributions at most 1".into(),
+        ));
+    }
     if !(1..=6).contains(&generations) || !(1..=50).contains(&generation_years) {
         return Err(bad("generations", "1 to 6 generations of 1 to 50 years".into()));
     }
-    let factor = (Decimal::ONE + growth - distributions).max(Decimal::ZERO).powi(i64::from(generation_years));
+    let too_large =
+        || bad("generations", "the trust grows past what cairn can count; fewer generations or less growth".into());
+    let factor = (Decimal::ONE + growth - distributions)
+        .max(Decimal::ZERO)
+        .checked_powi(i64::from(generation_years))
+        .ok_or_else(too_large)?;
     let rate = Decimal::new(40, 2);
     let (mut exempt, mut taxed) = (funding, funding);
     let mut out = Vec::new();
     for generation in 1..=generations {
-        exempt = (exempt * factor).round_dp(2);
-        let before = (taxed * factor).round_dp(2);
+        exempt = exempt.checked_mul(factor).ok_or_else(too_large)?.round_dp(2);
+        let before = taxed.checked_mul(factor).ok_or_else(too_large)?.round_dp(2);
         let tax = (before * rate).round_dp(2);
         taxed = before - tax;
         out.push(Generation {

@@ -130,8 +130,49 @@ fn bad(field: &'static str, problem: String) -> EstateError {
     EstateError { field, problem }
 }
 
+/// `v` within `lo..=hi`, or an error naming `field`.
+fn within(field: &'static str, v: Decimal, lo: Decimal, hi: Decimal) -> Result<(), EstateError> {
+    if v < lo || v > hi {
+        return Err(bad(field, format!("{v} is not from {lo} to {hi}")));
+    }
+    Ok(())
+}
+
 /// The business valued.
 pub fn value(b: &Business) -> Result<Valuation, EstateError> {
+    let (rate_lo, rate_hi) = (Decimal::new(-5, 1), Decimal::ONE);
+    for (field, v) in [
+        ("growth", b.growth),
+        ("terminal_growth", b.terminal_growth),
+        ("risk_free", b.risk_free),
+        ("equity_risk_premium", b.equity_risk_premium),
+        ("size_premium", b.size_premium),
+        ("company_premium", b.company_premium),
+    ] {
+        within(field, v, rate_lo, rate_hi)?;
+    }
+    let most = Decimal::from(10_000_000_000_000_i64);
+    for (field, v) in [
+        ("free_cash_flow", b.free_cash_flow),
+        ("ebitda", b.ebitda),
+        ("net_debt", Some(b.net_debt)),
+        ("assets", b.assets),
+        ("liabilities", Some(b.liabilities)),
+        ("basis", Some(b.basis)),
+    ] {
+        if let Some(v) = v {
+            within(field, v, -most, most)?;
+        }
+    }
+    if let Some(m) = b.multiple {
+        within("multiple", m, Decimal::ZERO, Decimal::from(1000))?;
+    }
+    for w in b.weights.iter().flatten() {
+        within("weights", *w, Decimal::ZERO, Decimal::ONE)?;
+    }
+    if !(1..=50).contains(&b.years) {
+        return Err(bad("years", format!("{} is not 1 to 50", b.years)));
+    }
     if b.share <= Decimal::ZERO || b.share > Decimal::ONE {
         return Err(bad("share", format!("{} is not above 0 and at most 1", b.share)));
     }
@@ -143,6 +184,9 @@ pub fn value(b: &Business) -> Result<Valuation, EstateError> {
     let rate = b.risk_free + b.equity_risk_premium + b.size_premium + b.company_premium;
     let income_value = match b.free_cash_flow {
         None => None,
+        Some(_) if rate <= Decimal::ZERO => {
+            return Err(bad("risk_free", format!("the discount rate built up is {rate}: it must be above 0")))
+        }
         Some(_) if rate <= b.terminal_growth => {
             return Err(bad(
                 "terminal_growth",
@@ -207,11 +251,13 @@ pub fn value(b: &Business) -> Result<Valuation, EstateError> {
 
 /// The paths compared for the owner's interest.
 pub fn paths(b: &Business, v: &Valuation, t: &Terms) -> Result<Vec<Path>, EstateError> {
-    crate::estate::none_negative(&[
-        ("capital_gain_rate", t.capital_gain_rate),
-        ("afr", t.afr),
-        ("sale_costs", t.sale_costs),
-    ])?;
+    for (field, v) in [("capital_gain_rate", t.capital_gain_rate), ("afr", t.afr), ("sale_costs", t.sale_costs)] {
+        within(field, v, Decimal::ZERO, Decimal::new(99, 2))?;
+    }
+    within("exclusion_used", t.exclusion_used, Decimal::ZERO, Decimal::from(10_000_000_000_000_i64))?;
+    if !(1900..=2200).contains(&t.year) {
+        return Err(bad("year", format!("{} is not 1900 to 2200", t.year)));
+    }
     if !(1..=30).contains(&t.note_years) {
         return Err(bad("note_years", format!("{} is not 1 to 30", t.note_years)));
     }
@@ -257,12 +303,14 @@ pub fn paths(b: &Business, v: &Valuation, t: &Terms) -> Result<Vec<Path>, Estate
             gift_tax: gift_tax(seed),
             capital_gain_tax: Decimal::ZERO,
             deferred_gain: Decimal::ZERO,
-            cash_to_owner: repaid(note) - gift_tax(seed),
+            // The owner gives the trust its seed, then collects the note.
+            cash_to_owner: repaid(note) - seed - gift_tax(seed),
             in_estate: note,
             control: "family (through the trust)",
         },
         // Management pays over the note's term (seller financing), the gain taxed as the
-        // payments come (the installment method, §453); the note's interest is income too.
+        // payments come (the installment method, §453); the tax on the note's interest is not
+        // taken off.
         Path {
             path: "management_buyout",
             price: sold,

@@ -138,6 +138,21 @@ pub fn plan(input: &GivingInput, this_year: i32) -> Result<GivingAnswer, ReportE
     let growth = input.income_growth.unwrap_or(Decimal::new(3, 2));
     let ret = input.investment_return.unwrap_or(Decimal::new(6, 2));
     let start = input.start.unwrap_or(this_year);
+    let half = Decimal::new(5, 1);
+    for (field, v) in [("income_growth", growth), ("investment_return", ret)] {
+        if v < -half || v > half {
+            return Err(invalid(field, format!("{v} is not from -0.5 to 0.5")));
+        }
+    }
+    let most = Decimal::from(1_000_000_000_000_i64);
+    for (field, v) in [("income", input.income), ("annual", input.annual), ("other_itemized", input.other_itemized)] {
+        if v >= most {
+            return Err(invalid(field, "must be below $1,000,000,000,000"));
+        }
+    }
+    if !(2024..=this_year + 50).contains(&start) {
+        return Err(invalid("start", format!("{start} is not 2024 to {}", this_year + 50)));
+    }
     let span: Vec<i32> = (start..start + years as i32).collect();
     // Five more years of income, for the last gifts' carryovers.
     let agi: BTreeMap<i32, Decimal> = (start..start + years as i32 + p::CARRY_YEARS)

@@ -1042,8 +1042,14 @@ pub async fn philanthropy(
 /// is recorded).
 pub async fn succession(
     _: Principal,
-    crate::http::problem::Body(plan): crate::http::problem::Body<queries::estate::SuccessionPlan>,
+    crate::http::problem::Body(body): crate::http::problem::Body<serde_json::Value>,
 ) -> Result<Json<queries::estate::SuccessionAnswer>, Problem> {
+    // Read apart from the JSON so a value out of range or of the wrong kind is a 422 naming
+    // its field, as the planners' other checks are.
+    let plan: queries::estate::SuccessionPlan = serde_path_to_error::deserialize(body).map_err(|e| {
+        let field = e.path().to_string();
+        Problem::field(&field, format!("{field}: {}", e.into_inner()))
+    })?;
     let this_year = chrono::Datelike::year(&workers::market::intraday::today());
     Ok(Json(queries::estate::succession(&plan, this_year).map_err(report_problem)?))
 }
