@@ -480,6 +480,8 @@ async fn sign_in_import_and_see_the_wash_sale_in_chromium() {
     assert_eq!(entity[0], json!(["Smith LLC", "Ann 50%", "$600,000.00"]), "{entity}");
     let said = d.wait_text("#estate-summary", |t| t.contains("trusts and businesses")).await;
     assert!(said.contains("put $600,000.00 in the estate"), "{said}");
+    let said = d.wait_text("#estate-summary", |t| t.contains("In 20 years")).await;
+    assert!(said.contains("with no planning"), "the projected estate tax: {said}");
 
     // The wash sale appears in the gains for 2026. (A member's birth date for the Roth plan below.)
     cli(

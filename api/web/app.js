@@ -552,6 +552,11 @@
     });
   }
 
+  const STRATEGY_NAMES = {
+    annual_gifts: "annual exclusion gifts", grat_programme: "a rolling GRAT programme",
+    dynasty_trust: "a dynasty trust", charitable_lead_trust: "a charitable lead trust",
+  };
+
   const ENTITY_COLUMNS = [
     { name: "name", kind: "text" }, { name: "kind", kind: "text" }, { name: "value", kind: "money" },
     { name: "held_by", kind: "text" }, { name: "in_estate", kind: "money" },
@@ -606,6 +611,21 @@
       if (tax.state) sentence += `, and ${tax.state.state}'s estate tax ${money(tax.state_tax)}`;
       if (Number(tax.entities_included || 0) > 0) {
         sentence += `; its trusts and businesses put ${money(tax.entities_included)} in the estate`;
+      }
+      sentence += ".";
+    } catch (err) {
+      if (!current()) return;
+    }
+    try {
+      const plans = await queryHousehold("estate/strategies", {});
+      if (!current()) return;
+      const none = plans.outcomes.find((o) => o.strategy === "no_planning");
+      const best = plans.outcomes.slice(1).reduce((a, b) => (Number(b.saved) > Number(a.saved) ? b : a));
+      const owed = Number(none.federal_tax) + Number(none.state_tax);
+      sentence += ` In ${plans.years} years at ${Math.round(Number(plans.growth) * 1000) / 10}% a year it would owe` +
+        ` ${money(String(owed))} in estate tax with no planning`;
+      if (Number(best.saved) > 0) {
+        sentence += `; ${STRATEGY_NAMES[best.strategy] || best.strategy} would leave the heirs ${money(best.saved)} more`;
       }
       sentence += ".";
     } catch (err) {
