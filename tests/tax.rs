@@ -1387,7 +1387,7 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
         std::fs::write(
             &plan,
             format!(
-                "[education]\nmagi = 165000\nfiling_status = \"married_filing_jointly\"\nqualified_expenses = 4000\n\
+                "[education]\nmagi = 165000\nfiling_status = \"married_filing_jointly\"\nqualified_expenses = 4000\nstate = \"il\"\n\
                  [[education.beneficiaries]]\nname = \"cara\"\ncost_today = 30000\nenrolment = {enrolment}\n\
                  account = \"College 529\"\nmonthly = 500\n"
             ),
@@ -1409,6 +1409,13 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
         assert!(amount(cara, "monthly_at_probability") > amount(cara, "monthly_to_close"), "{cara}");
         assert_eq!(run(), answer, "seeded: the same answer again");
         // Filing jointly at 165,000, three quarters of each credit is kept.
+        // Illinois deducts this year's $6,000 of saving (under $20,000 a joint return), at 4.95%.
+        let state = &answer["state_deduction"];
+        assert_eq!(
+            (amount(state, "deduction"), amount(state, "tax_saved")),
+            ("6000".parse().unwrap(), "297".parse().unwrap()),
+            "{state}"
+        );
         let credits = &answer["credits"];
         assert_eq!(
             (amount(&credits[0], "allowed"), amount(&credits[0], "refundable")),

@@ -222,6 +222,99 @@ pub fn funding(
     Funding { costs, total_cost, needed_at_enrolment: needed, projected_at_enrolment: projected, gap, monthly_to_close }
 }
 
+/// How a state deducts 529 contributions from its income tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub enum StateCap {
+    /// At most this much a return a year (single or joint).
+    PerReturn { single: Decimal, joint: Decimal },
+    /// At most this much for each beneficiary a year (doubled for a joint return when
+    /// `per_spouse`).
+    PerBeneficiary { amount: Decimal, per_spouse: bool },
+}
+
+/// A state's 529 deduction, with its flat income tax rate where it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct StateDeduction {
+    pub state: &'static str,
+    pub cap: StateCap,
+    /// Contributions above the cap carry forward to later years.
+    pub carryforward: bool,
+    pub flat_rate: Option<Decimal>,
+    pub source: &'static str,
+}
+
+const fn usd(n: i64) -> Decimal {
+    Decimal::from_parts(n as u32, 0, 0, false, 0)
+}
+
+/// A few states' 529 deductions for 2025 and 2026 (the states' statutes; Pennsylvania's cap is
+/// the federal gift tax annual exclusion, $19,000 in both years). States without an income tax
+/// or without a deduction (California, Florida, Texas, …) are not listed: no deduction.
+pub const STATE_529: &[StateDeduction] = &[
+    StateDeduction {
+        state: "IL",
+        cap: StateCap::PerReturn { single: usd(10_000), joint: usd(20_000) },
+        carryforward: false,
+        flat_rate: Some(Decimal::from_parts(495, 0, 0, false, 4)),
+        source: "35 ILCS 5/203(a)(2)(Y); 4.95% flat, 35 ILCS 5/201(b)",
+    },
+    StateDeduction {
+        state: "MA",
+        cap: StateCap::PerReturn { single: usd(1_000), joint: usd(2_000) },
+        carryforward: false,
+        flat_rate: Some(Decimal::from_parts(5, 0, 0, false, 2)),
+        source: "Mass. Gen. Laws ch. 62 §3(B)(a)(11); 5% flat, ch. 62 §4",
+    },
+    StateDeduction {
+        state: "NY",
+        cap: StateCap::PerReturn { single: usd(5_000), joint: usd(10_000) },
+        carryforward: false,
+        flat_rate: None,
+        source: "N.Y. Tax Law §612(c)(32)",
+    },
+    StateDeduction {
+        state: "OH",
+        cap: StateCap::PerBeneficiary { amount: usd(4_000), per_spouse: false },
+        carryforward: true,
+        flat_rate: None,
+        source: "Ohio Rev. Code §5747.01(A)(10)",
+    },
+    StateDeduction {
+        state: "PA",
+        cap: StateCap::PerBeneficiary { amount: usd(19_000), per_spouse: true },
+        carryforward: false,
+        flat_rate: Some(Decimal::from_parts(307, 0, 0, false, 4)),
+        source: "72 P.S. §7303(a.6) (the annual exclusion per beneficiary, each spouse); 3.07% flat, §7302",
+    },
+    StateDeduction {
+        state: "VA",
+        cap: StateCap::PerBeneficiary { amount: usd(4_000), per_spouse: false },
+        carryforward: true,
+        flat_rate: None,
+        source: "Va. Code §58.1-322.03(4) (per account a year, the rest carried forward)",
+    },
+];
+
+/// What `state` lets a return deduct this year of `contributions` (one amount per
+/// beneficiary), and the state's row; `None` where it has no deduction in the table.
+pub fn state_deduction(
+    state: &str,
+    status: FilingStatus,
+    contributions: &[Decimal],
+) -> Option<(Decimal, &'static StateDeduction)> {
+    let row = STATE_529.iter().find(|r| r.state.eq_ignore_ascii_case(state))?;
+    let joint = status == FilingStatus::MarriedFilingJointly;
+    let total: Decimal = contributions.iter().copied().filter(|c| *c > Decimal::ZERO).sum();
+    let deduction = match row.cap {
+        StateCap::PerReturn { single, joint: both } => total.min(if joint { both } else { single }),
+        StateCap::PerBeneficiary { amount, per_spouse } => {
+            let cap = if joint && per_spouse { amount * Decimal::TWO } else { amount };
+            contributions.iter().map(|c| (*c).max(Decimal::ZERO).min(cap)).sum()
+        }
+    };
+    Some((deduction, row))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +392,19 @@ mod tests {
         let filled = funding(today, &school, dec!(20_000), f.monthly_to_close, r);
         assert!((filled.projected_at_enrolment - f.needed_at_enrolment).abs() < dec!(1), "{filled:?}");
         assert!(filled.gap < dec!(1));
+    }
+
+    #[test]
+    fn state_529_deductions() {
+        use rust_decimal_macros::dec;
+        let two = [dec!(12000), dec!(3000)];
+        // New York: $10,000 a joint return, whatever the beneficiaries.
+        assert_eq!(state_deduction("ny", FilingStatus::MarriedFilingJointly, &two).unwrap().0, dec!(10000));
+        assert_eq!(state_deduction("NY", FilingStatus::Single, &two).unwrap().0, dec!(5000));
+        // Pennsylvania: up to $38,000 a beneficiary for a couple: all of it.
+        assert_eq!(state_deduction("PA", FilingStatus::MarriedFilingJointly, &two).unwrap().0, dec!(15000));
+        // Virginia: $4,000 an account: $4,000 + $3,000.
+        assert_eq!(state_deduction("VA", FilingStatus::MarriedFilingJointly, &two).unwrap().0, dec!(7000));
+        assert!(state_deduction("CA", FilingStatus::Single, &two).is_none());
     }
 }

@@ -50,6 +50,23 @@ pub struct Plan {
     pub qualified_expenses: Option<Decimal>,
     pub magi: Option<Decimal>,
     pub filing_status: Option<FilingStatus>,
+    /// The household's state, for its income tax deduction of this year's 529 saving (the
+    /// beneficiaries' `monthly` × 12), and its marginal income tax rate (the state's flat rate
+    /// where it has one).
+    pub state: Option<String>,
+    pub state_rate: Option<Decimal>,
+}
+
+/// This year's 529 saving against the state's income tax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct StateSaving {
+    pub state: String,
+    pub contributions: Decimal,
+    pub deduction: Decimal,
+    pub carryforward: bool,
+    pub rate: Option<Decimal>,
+    pub tax_saved: Option<Decimal>,
+    pub source: &'static str,
 }
 
 /// One beneficiary's answer.
@@ -77,6 +94,9 @@ pub struct EducationAnswer {
     pub beneficiaries: Vec<BeneficiaryAnswer>,
     /// The American Opportunity and Lifetime Learning credits on `qualified_expenses` at `magi`.
     pub credits: Vec<Credit>,
+    /// The state's deduction of this year's saving, where the plan names a state that has one
+    /// (`domain::education::STATE_529`).
+    pub state_deduction: Option<StateSaving>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -122,7 +142,33 @@ pub fn plan(
         }
         None => Vec::new(),
     };
-    Ok(EducationAnswer { household: household.map(str::to_owned), as_of: today, beneficiaries: out, credits })
+    let state_deduction = match &plan.state {
+        None => None,
+        Some(st) => {
+            let st = domain::family::state(st).map_err(|p| invalid("state", p))?;
+            let yearly: Vec<Decimal> = plan.beneficiaries.iter().map(|b| b.monthly * Decimal::from(12)).collect();
+            let status = plan.filing_status.unwrap_or_default();
+            domain::education::state_deduction(&st, status, &yearly).map(|(deduction, row)| {
+                let rate = plan.state_rate.or(row.flat_rate);
+                StateSaving {
+                    state: st.clone(),
+                    contributions: yearly.iter().sum(),
+                    deduction,
+                    carryforward: row.carryforward,
+                    rate,
+                    tax_saved: rate.map(|r| (deduction * r).round_dp(2)),
+                    source: row.source,
+                }
+            })
+        }
+    };
+    Ok(EducationAnswer {
+        household: household.map(str::to_owned),
+        as_of: today,
+        beneficiaries: out,
+        credits,
+        state_deduction,
+    })
 }
 
 fn beneficiary(
@@ -231,5 +277,12 @@ pub fn report(a: &EducationAnswer) -> Result<Report, ReportError> {
         "monthly_at_probability",
     ];
     let rows = a.beneficiaries.iter().map(|b| crate::reports::fields(b, &COLUMNS)).collect::<Result<_, _>>()?;
-    Ok(Report { name: "education", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary: Vec::new() })
+    let summary = match &a.state_deduction {
+        Some(d) => vec![
+            ("state_deduction", serde_json::json!(d.deduction)),
+            ("state_tax_saved", serde_json::json!(d.tax_saved)),
+        ],
+        None => Vec::new(),
+    };
+    Ok(Report { name: "education", columns: COLUMNS.to_vec(), rows, totals: Vec::new(), summary })
 }

@@ -380,13 +380,27 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 Kind::OneOf(performance::STATUSES),
                 "The filing status for the credits (single when absent).",
             ),
+            (
+                "state",
+                "query",
+                false,
+                Kind::Text,
+                "The household's state, for its deduction of this year's 529 saving.",
+            ),
+            (
+                "state_rate",
+                "query",
+                false,
+                Kind::Rate,
+                "The household's marginal state income tax rate (the state's flat rate where it has one).",
+            ),
             AS_OF,
             MIN_POSITION,
         ];
         add(
             Op {
                 response: (200, Some(schema::<performance::EducationAnswer>)),
-                description: "A beneficiary's college funding (`cairn estate education`): each school year's cost grown by education inflation, the need at enrolment (later years discounted at the return), the 529 account (or balance) projected to enrolment with the monthly saving, the gap and the monthly saving that closes it; the probability the saving reaches the need and the monthly saving that reaches it at `probability` (Monte Carlo, seeded from the household and the name); with `magi`, the American Opportunity and Lifetime Learning credits after their phase-outs (IRC §25A). Without `cost_today` and `enrolment`, no beneficiary. 422 naming the parameter.",
+                description: "A beneficiary's college funding (`cairn estate education`): each school year's cost grown by education inflation, the need at enrolment (later years discounted at the return), the 529 account (or balance) projected to enrolment with the monthly saving, the gap and the monthly saving that closes it; the probability the saving reaches the need and the monthly saving that reaches it at `probability` (Monte Carlo, seeded from the household and the name); with `magi`, the American Opportunity and Lifetime Learning credits after their phase-outs (IRC §25A); with `state`, its income tax deduction of this year's saving (`domain::education::STATE_529`) and the tax it saves at `state_rate`. Without `cost_today` and `enrolment`, no beneficiary. 422 naming the parameter.",
                 ..read("/v1/households/{household}/estate/education", "Education funding", EDUCATION)
             },
             get(performance::education),

@@ -825,6 +825,8 @@ pub struct EducationParams {
     pub qualified_expenses: Option<Amount>,
     pub magi: Option<Amount>,
     pub status: Option<String>,
+    pub state: Option<String>,
+    pub state_rate: Option<Rate>,
     pub as_of: Option<Instant>,
     pub min_position: Option<Position>,
 }
@@ -873,6 +875,8 @@ pub async fn education(
         qualified_expenses: params.qualified_expenses.map(|a| a.0),
         magi: params.magi.map(|a| a.0),
         filing_status,
+        state: params.state.filter(|st| !st.trim().is_empty()),
+        state_rate: params.state_rate.map(|r| r.0),
     };
     let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
     let accounts = queries::plan::account_values(&reader.db, &key).await.map_err(report_problem)?;
