@@ -1416,6 +1416,8 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
             ("6000".parse().unwrap(), "297".parse().unwrap()),
             "{state}"
         );
+        // A Coverdell account at $165,000 jointly: under $190,000, the whole $2,000.
+        assert_eq!(amount(&answer, "coverdell_limit"), "2000".parse().unwrap(), "{answer}");
         let credits = &answer["credits"];
         assert_eq!(
             (amount(&credits[0], "allowed"), amount(&credits[0], "refundable")),

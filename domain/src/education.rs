@@ -101,6 +101,20 @@ pub fn credit(terms: &CreditTerms, expenses: Decimal, magi: Decimal, status: Fil
     Credit { credit: terms.name, expenses, tentative, kept, allowed, refundable, nonrefundable: allowed - refundable }
 }
 
+/// What one contributor may put in Coverdell education savings accounts for one beneficiary a
+/// year (IRC §530(b)(1)(A)(iii), (c)(1); Publication 970 ch. 6, Worksheet 6-1): $2,000, less
+/// the share of it that MAGI over $95,000 ($190,000 on a joint return) is of $15,000
+/// ($30,000), the ratio to three places; nothing from $110,000 ($220,000). Not indexed.
+pub fn coverdell_limit(magi: Decimal, status: FilingStatus) -> Decimal {
+    let limit = Decimal::from(2_000);
+    let (start, width) = match status {
+        FilingStatus::MarriedFilingJointly => (Decimal::from(190_000), Decimal::from(30_000)),
+        _ => (Decimal::from(95_000), Decimal::from(15_000)),
+    };
+    let ratio = ((magi - start) / width).clamp(Decimal::ZERO, Decimal::ONE).round_dp(3);
+    (limit - limit * ratio).round_dp(2)
+}
+
 /// The 529-to-Roth rollover limits, with their source.
 pub const ROLLOVER_LIFETIME: Decimal = Decimal::from_parts(35_000, 0, 0, false, 0);
 /// Years the account must have been open.
@@ -406,5 +420,17 @@ mod tests {
         // Virginia: $4,000 an account: $4,000 + $3,000.
         assert_eq!(state_deduction("VA", FilingStatus::MarriedFilingJointly, &two).unwrap().0, dec!(7000));
         assert!(state_deduction("CA", FilingStatus::Single, &two).is_none());
+    }
+
+    #[test]
+    fn coverdell_phase_out() {
+        use rust_decimal_macros::dec;
+        assert_eq!(coverdell_limit(dec!(90000), FilingStatus::Single), dec!(2000));
+        // $96,500 single: 1,500 / 15,000 = .100 of $2,000 off.
+        assert_eq!(coverdell_limit(dec!(96500), FilingStatus::Single), dec!(1800));
+        // $200,000 jointly: 10,000 / 30,000 = .333 of $2,000 off.
+        assert_eq!(coverdell_limit(dec!(200000), FilingStatus::MarriedFilingJointly), dec!(1334));
+        assert_eq!(coverdell_limit(dec!(110000), FilingStatus::Single), Decimal::ZERO);
+        assert_eq!(coverdell_limit(dec!(230000), FilingStatus::MarriedFilingJointly), Decimal::ZERO);
     }
 }

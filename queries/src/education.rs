@@ -97,6 +97,9 @@ pub struct EducationAnswer {
     /// The state's deduction of this year's saving, where the plan names a state that has one
     /// (`domain::education::STATE_529`).
     pub state_deduction: Option<StateSaving>,
+    /// With `magi`: what the household may put in a Coverdell account per beneficiary this
+    /// year after the phase-out (`domain::education::coverdell_limit`).
+    pub coverdell_limit: Option<Decimal>,
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ReportError {
@@ -162,12 +165,15 @@ pub fn plan(
             })
         }
     };
+    let coverdell_limit =
+        plan.magi.map(|magi| domain::education::coverdell_limit(magi, plan.filing_status.unwrap_or_default()));
     Ok(EducationAnswer {
         household: household.map(str::to_owned),
         as_of: today,
         beneficiaries: out,
         credits,
         state_deduction,
+        coverdell_limit,
     })
 }
 
