@@ -22,7 +22,6 @@
 //!   side, linearly interpolated (§1.664-4(e)(5)(ii), (e)(6)(iii)); cairn does the same, so its
 //!   figures are the ones the IRS's own examples reach.
 
-use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
 
 /// Table 2010CM: the number alive at each age 0 to 110 of 100,000 born, in units of 0.00001
@@ -145,12 +144,6 @@ pub const LX: [i64; 111] = [
 /// The oldest age the tables value (Table 2010CM's last age alive).
 pub const OLDEST: u32 = 109;
 
-/// The first valuation date Table 2010CM applies to (earlier ones take Table 2000CM, which cairn
-/// does not carry).
-pub fn table_from() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2023, 6, 1).expect("a date")
-}
-
 /// A factor cairn cannot give, naming the input.
 pub use crate::estate::EstateError as ActuarialError;
 
@@ -160,22 +153,6 @@ fn err(field: &'static str, problem: String) -> ActuarialError {
 
 fn lx(age: u32) -> Decimal {
     LX.get(age as usize).map_or(Decimal::ZERO, |l| Decimal::new(*l, 5))
-}
-
-/// Age at the nearest birthday on `on` (a half year or more past a birthday counts the next).
-pub fn nearest_age(born: NaiveDate, on: NaiveDate) -> u32 {
-    let mut age = on.year() - born.year();
-    let birthday =
-        |year: i32| born.with_year(year).unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 3, 1).expect("March 1st"));
-    if birthday(on.year()) > on {
-        age -= 1;
-    }
-    let last = birthday(born.year() + age);
-    let next = birthday(born.year() + age + 1);
-    if (next - on) <= (on - last) {
-        age += 1;
-    }
-    u32::try_from(age.max(0)).unwrap_or(0)
 }
 
 /// The chance that one aged `age` is alive `years` later, by Table 2010CM.
@@ -421,9 +398,5 @@ mod tests {
         // l(80) / l(65) from Table 2010CM.
         assert_eq!(survival(65, 15).round_dp(6), (dec!(57080.84) / dec!(84221.59)).round_dp(6));
         assert_eq!(survival(100, 20), Decimal::ZERO);
-        let born = NaiveDate::from_ymd_opt(1960, 3, 10).unwrap();
-        assert_eq!(nearest_age(born, NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()), 66);
-        assert_eq!(nearest_age(born, NaiveDate::from_ymd_opt(2026, 9, 20).unwrap()), 67);
-        assert_eq!(nearest_age(born, NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()), 66);
     }
 }

@@ -161,15 +161,20 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
         _ => {}
     }
     let m = Decimal::from(t.frequency);
-    let (mut trust, tests) = if t.kind.annuity() {
+    // What each kind computes: the payout rate, the yearly payment, the adjustment and the
+    // adjusted payout, the factor, the payments' value, and when an annuity trust runs dry.
+    let (payout_rate, annual_payment, adjustment, adjusted_payout_rate, factor, payments_value, exhaustion) = if t
+        .kind
+        .annuity()
+    {
         let k = actuarial::annuity_adjustment(t.rate, t.frequency)?;
         let base = match (t.years, t.age) {
             (Some(y), _) => actuarial::term_annuity(y, t.rate)?,
             (None, Some(a)) => actuarial::life_annuity(a, t.rate)?,
             (None, None) => unreachable!("checked above"),
         };
-        // Paid at each period's beginning: a term-certain annuity is worth (1 + i)^(1/m) times
-        // as much; a life annuity adds its first payment.
+        // Paid at each period's beginning: a term-certain annuity is worth (1 + i)^(1/m)
+        // times as much; a life annuity adds its first payment.
         let factor = match (t.timing, t.years) {
             (Timing::End, _) => base * k,
             (Timing::Beginning, Some(_)) => {
@@ -189,33 +194,12 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
             }
             (None, None) => return Err(bad("payout_rate", "give the payout rate or the yearly payment")),
         };
-        let payments_value = (payment * factor).round_dp(2).min(t.funding);
-        let trust = CharitableTrust {
-            kind: t.kind,
-            funding: t.funding,
-            rate: t.rate,
-            years: t.years,
-            age: t.age,
-            frequency: t.frequency,
-            timing: t.timing,
-            payout_rate: (payment / t.funding).round_dp(6),
-            annual_payment: Some(payment),
-            adjustment: k,
-            adjusted_payout_rate: None,
-            factor,
-            payments_value,
-            remainder_value: t.funding - payments_value,
-            charitable_deduction: Decimal::ZERO,
-            taxable_gift: Decimal::ZERO,
-            exhaustion: None,
-            tests: Vec::new(),
-            qualifies: true,
-        };
         let exhaustion = match (t.kind, t.age) {
             (Kind::Crat, Some(age)) => Some(exhaustion(t, payment, age)),
             _ => None,
         };
-        (CharitableTrust { exhaustion, ..trust }, Vec::new())
+        let payments_value = (payment * factor).round_dp(2).min(t.funding);
+        ((payment / t.funding).round_dp(6), Some(payment), k, None, factor, payments_value, exhaustion)
     } else {
         if t.payment.is_some() {
             return Err(bad("payment", "a unitrust pays a share of its value: give payout_rate"));
@@ -231,38 +215,35 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
             (None, Some(a)) => actuarial::unitrust_life_remainder(a, adjusted)?,
             (None, None) => unreachable!("checked above"),
         };
-        let remainder_value = (t.funding * factor).round_dp(2);
-        let trust = CharitableTrust {
-            kind: t.kind,
-            funding: t.funding,
-            rate: t.rate,
-            years: t.years,
-            age: t.age,
-            frequency: t.frequency,
-            timing: t.timing,
-            payout_rate: payout,
-            annual_payment: None,
-            adjustment: f,
-            adjusted_payout_rate: Some(adjusted),
-            factor,
-            payments_value: t.funding - remainder_value,
-            remainder_value,
-            charitable_deduction: Decimal::ZERO,
-            taxable_gift: Decimal::ZERO,
-            exhaustion: None,
-            tests: Vec::new(),
-            qualifies: true,
-        };
-        (trust, Vec::new())
+        let payments_value = t.funding - (t.funding * factor).round_dp(2);
+        (payout, None, f, Some(adjusted), factor, payments_value, None)
     };
-    if t.kind.lead() {
-        trust.charitable_deduction = trust.payments_value;
-        trust.taxable_gift = trust.remainder_value;
-    } else {
-        trust.charitable_deduction = trust.remainder_value;
+    let remainder_value = t.funding - payments_value;
+    let lead = t.kind.lead();
+    let mut trust = CharitableTrust {
+        kind: t.kind,
+        funding: t.funding,
+        rate: t.rate,
+        years: t.years,
+        age: t.age,
+        frequency: t.frequency,
+        timing: t.timing,
+        payout_rate,
+        annual_payment,
+        adjustment,
+        adjusted_payout_rate,
+        factor,
+        payments_value,
+        remainder_value,
+        charitable_deduction: if lead { payments_value } else { remainder_value },
+        taxable_gift: if lead { remainder_value } else { Decimal::ZERO },
+        exhaustion,
+        tests: Vec::new(),
+        qualifies: true,
+    };
+    if !lead {
         trust.tests = remainder_tests(&trust);
     }
-    trust.tests.extend(tests);
     trust.qualifies = trust.tests.iter().all(|x| x.passes);
     Ok(trust)
 }

@@ -814,22 +814,20 @@ pub async fn strategies(
     today: chrono::NaiveDate,
     input: &StrategiesInput,
 ) -> Result<StrategiesAnswer, ReportError> {
-    let (mut estate, mut married, mut donees, mut domicile) =
-        (input.estate, input.married, input.donees, input.domicile.clone());
-    {
-        let family = members(db, h).await?;
-        use domain::family::Relationship as R;
-        married = married.or(Some(family.iter().any(|m| m.relationship == Some(R::Spouse))));
-        let heirs =
-            family.iter().filter(|m| matches!(m.relationship, Some(R::Child | R::Grandchild | R::GreatGrandchild)));
-        donees = donees.or(Some(heirs.count() as u32));
-        if estate.is_none() {
+    use domain::family::Relationship as R;
+    let family = members(db, h).await?;
+    let married = input.married.or(Some(family.iter().any(|m| m.relationship == Some(R::Spouse))));
+    let heirs = family.iter().filter(|m| matches!(m.relationship, Some(R::Child | R::Grandchild | R::GreatGrandchild)));
+    let donees = input.donees.or(Some(heirs.count() as u32));
+    let estate = match input.estate {
+        Some(e) => Some(e),
+        None => {
             let whole = Assumptions { share: Some(Decimal::ONE), ..Assumptions::default() };
-            estate = Some(tax(db, h, today, &whole).await?.tax.gross_estate);
+            Some(tax(db, h, today, &whole).await?.tax.gross_estate)
         }
-        domicile = domicile
-            .or_else(|| family.iter().find(|m| m.relationship == Some(R::Principal)).and_then(|m| m.domicile.clone()));
-    }
+    };
+    let principal = family.iter().find(|m| m.relationship == Some(R::Principal));
+    let domicile = input.domicile.clone().or_else(|| principal.and_then(|m| m.domicile.clone()));
     let given = StrategiesInput { estate, married, donees, domicile, ..input.clone() };
     compare_strategies(&given, today)
 }
