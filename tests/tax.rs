@@ -1625,6 +1625,31 @@ async fn a_grat_is_valued_at_the_published_rate_and_projected() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("month"), "{out:?}");
 
+    // A plan file's [grat] with the options laid over it: --years and --month win.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("grat.toml");
+    std::fs::write(&plan, "[grat]\nfunding = 10000000\nyears = 5\nexpected_return = 0.10\nvolatility = 0\n").unwrap();
+    let plan = plan.to_str().unwrap();
+    let g = json(&cli(&["estate", "grat", "--plan", plan, "--years", "2", "--month", "2024-06", "--format", "json"]));
+    assert_eq!((g["years"].as_u64(), g["payments"][0].as_str()), (Some(2), Some("5423813.23")), "{g}");
+    let refused = |text: &str, args: &[&str]| {
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        let bad = dir.path().join("bad.toml");
+        let out = common::cairn()
+            .args([&["estate", "grat", "--plan", bad.to_str().unwrap()], args].concat())
+            .envs(env.clone())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = refused("[grat]\nfunding = \"ten\"\nyears = 2\n", &[]);
+    assert!(e.contains("bad.toml [grat] funding: invalid value"), "{e}");
+    let e = refused("[grat]\nfunding = 1000\nyear = 2\n", &[]);
+    assert!(e.contains("[grat] year: unknown field `year`"), "{e}");
+    let e = refused("[grat]\nfunding = 1000\n", &[]);
+    assert!(e.contains("--years (or `years` in --plan's [grat]) is required"), "{e}");
+
     // Over HTTP: 120% of the AFR rounded (5.61% → 5.6%); a missing term is named.
     let (_server, base_url, ana) = signed_in(&db.url, &env).await;
     let http = reqwest::Client::new();

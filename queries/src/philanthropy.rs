@@ -43,6 +43,8 @@ pub struct GivingInput {
     /// by `income_growth` (0.03).
     pub income: Decimal,
     pub income_growth: Option<Decimal>,
+    /// Married filing jointly unless given.
+    #[serde(default = "joint")]
     pub status: FilingStatus,
     /// Itemized deductions other than gifts (state and local taxes, mortgage interest).
     #[serde(default)]
@@ -61,6 +63,11 @@ pub struct GivingInput {
     pub bunch: Option<u32>,
     /// What the fund and the foundation earn a year (0.06).
     pub investment_return: Option<Decimal>,
+}
+
+/// A giving plan's filing status when none is given.
+fn joint() -> FilingStatus {
+    FilingStatus::MarriedFilingJointly
 }
 
 /// A vehicle's year.

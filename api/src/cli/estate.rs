@@ -122,22 +122,12 @@ pub(crate) enum EstateCmd {
     /// at --expected-return (default the rate plus 3%) every year and over 10,000 paths at
     /// --volatility (default 0.15): percentiles, mean, and the chance anything passes.
     Grat {
-        #[arg(long)]
-        funding: rust_decimal::Decimal,
-        /// The term in years.
-        #[arg(long)]
-        years: u32,
         #[command(flatten)]
-        rate: RateArgs,
-        #[arg(long, default_value = "0")]
-        step_up: rust_decimal::Decimal,
-        /// The first payment (default: the zeroed-out GRAT's).
+        input: GratArgs,
+        /// A TOML file whose `[grat]` table gives these options (see examples/estate.toml);
+        /// the options given override it.
         #[arg(long)]
-        payment: Option<rust_decimal::Decimal>,
-        #[arg(long)]
-        expected_return: Option<rust_decimal::Decimal>,
-        #[arg(long)]
-        volatility: Option<rust_decimal::Decimal>,
+        plan: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -151,31 +141,12 @@ pub(crate) enum EstateCmd {
     /// annuity trust for a life at most a 5% chance the beneficiary outlives the trust (Rev. Rul.
     /// 77-374).
     Charitable {
-        #[arg(long)]
-        kind: domain::charitable::Kind,
-        #[arg(long)]
-        funding: rust_decimal::Decimal,
-        /// The payout as a share of the funding (of each year's value for a unitrust), 0.05.
-        #[arg(long)]
-        payout_rate: Option<rust_decimal::Decimal>,
-        /// An annuity trust's yearly payment instead.
-        #[arg(long)]
-        payment: Option<rust_decimal::Decimal>,
-        #[arg(long)]
-        years: Option<u32>,
-        #[arg(long)]
-        age: Option<u32>,
         #[command(flatten)]
-        rate: RateArgs,
-        /// Payments a year: 1, 2, 4 or 12.
-        #[arg(long, default_value = "1")]
-        frequency: u32,
-        /// end or beginning of each period.
-        #[arg(long, default_value = "end")]
-        timing: domain::actuarial::Timing,
-        /// A unitrust's one annual payment this many months after funding.
+        input: CharitableArgs,
+        /// A TOML file whose `[charitable]` table gives these options (see
+        /// examples/estate.toml); the options given override it.
         #[arg(long)]
-        months_to_first: Option<u32>,
+        plan: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -248,33 +219,12 @@ pub(crate) enum EstateCmd {
     /// it saves through the tax engine on --income (growing by --income-growth) with
     /// --other-itemized deductions.
     Philanthropy {
+        #[command(flatten)]
+        input: PhilanthropyArgs,
+        /// A TOML file whose `[philanthropy]` table gives these options (see
+        /// examples/estate.toml); the options given override it.
         #[arg(long)]
-        income: rust_decimal::Decimal,
-        #[arg(long)]
-        income_growth: Option<rust_decimal::Decimal>,
-        /// single, married_filing_jointly, married_filing_separately, head_of_household,
-        /// qualifying_surviving_spouse.
-        #[arg(long, default_value = "married_filing_jointly")]
-        status: String,
-        #[arg(long, default_value = "0")]
-        other_itemized: rust_decimal::Decimal,
-        /// Given each year.
-        #[arg(long)]
-        annual: rust_decimal::Decimal,
-        /// cash or appreciated (publicly traded stock held over a year).
-        #[arg(long, default_value = "cash")]
-        property: queries::philanthropy::Property,
-        /// Appreciated stock's basis as a share of its value (0.2).
-        #[arg(long)]
-        basis: Option<rust_decimal::Decimal>,
-        #[arg(long)]
-        years: Option<u32>,
-        #[arg(long)]
-        start: Option<i32>,
-        #[arg(long)]
-        bunch: Option<u32>,
-        #[arg(long)]
-        investment_return: Option<rust_decimal::Decimal>,
+        plan: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -292,6 +242,10 @@ pub(crate) enum EstateCmd {
         household: Option<String>,
         #[command(flatten)]
         assumptions: StrategiesArgs,
+        /// A TOML file whose `[strategies]` table gives these options (see
+        /// examples/estate.toml); the options given override it.
+        #[arg(long)]
+        plan: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -328,8 +282,96 @@ fn owner(text: &str) -> Result<domain::entities::Owner, String> {
     Ok(domain::entities::Owner { owner: name.trim().to_owned(), share })
 }
 
-/// `estate strategies`' assumptions.
-#[derive(Debug, clap::Args)]
+/// `estate grat`'s options, each also a key of --plan's `[grat]`.
+#[derive(Debug, clap::Args, serde::Serialize)]
+pub(crate) struct GratArgs {
+    #[arg(long)]
+    funding: Option<rust_decimal::Decimal>,
+    /// The term in years.
+    #[arg(long)]
+    years: Option<u32>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    rate: RateArgs,
+    /// Each payment's growth over the one before (0).
+    #[arg(long)]
+    step_up: Option<rust_decimal::Decimal>,
+    /// The first payment (default: the zeroed-out GRAT's).
+    #[arg(long)]
+    payment: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    expected_return: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    volatility: Option<rust_decimal::Decimal>,
+}
+
+/// `estate charitable`'s options, each also a key of --plan's `[charitable]`.
+#[derive(Debug, clap::Args, serde::Serialize)]
+pub(crate) struct CharitableArgs {
+    /// crat, crut, clat or clut.
+    #[arg(long)]
+    kind: Option<domain::charitable::Kind>,
+    #[arg(long)]
+    funding: Option<rust_decimal::Decimal>,
+    /// The payout as a share of the funding (of each year's value for a unitrust), 0.05.
+    #[arg(long)]
+    payout_rate: Option<rust_decimal::Decimal>,
+    /// An annuity trust's yearly payment instead.
+    #[arg(long)]
+    payment: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    years: Option<u32>,
+    #[arg(long)]
+    age: Option<u32>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    rate: RateArgs,
+    /// Payments a year: 1 (the default), 2, 4 or 12.
+    #[arg(long)]
+    frequency: Option<u32>,
+    /// end (the default) or beginning of each period.
+    #[arg(long)]
+    timing: Option<domain::actuarial::Timing>,
+    /// A unitrust's one annual payment this many months after funding.
+    #[arg(long)]
+    months_to_first: Option<u32>,
+}
+
+/// `estate philanthropy`'s options, each also a key of --plan's `[philanthropy]`.
+#[derive(Debug, clap::Args, serde::Serialize)]
+pub(crate) struct PhilanthropyArgs {
+    #[arg(long)]
+    income: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    income_growth: Option<rust_decimal::Decimal>,
+    /// single, married_filing_jointly (the default), married_filing_separately,
+    /// head_of_household, qualifying_surviving_spouse.
+    #[arg(long)]
+    status: Option<domain::ledger::types::FilingStatus>,
+    /// Itemized deductions other than gifts (0).
+    #[arg(long)]
+    other_itemized: Option<rust_decimal::Decimal>,
+    /// Given each year.
+    #[arg(long)]
+    annual: Option<rust_decimal::Decimal>,
+    /// cash (the default) or appreciated (publicly traded stock held over a year).
+    #[arg(long)]
+    property: Option<queries::philanthropy::Property>,
+    /// Appreciated stock's basis as a share of its value (0.2).
+    #[arg(long)]
+    basis: Option<rust_decimal::Decimal>,
+    #[arg(long)]
+    years: Option<u32>,
+    #[arg(long)]
+    start: Option<i32>,
+    #[arg(long)]
+    bunch: Option<u32>,
+    #[arg(long)]
+    investment_return: Option<rust_decimal::Decimal>,
+}
+
+/// `estate strategies`' assumptions, each also a key of --plan's `[strategies]`.
+#[derive(Debug, clap::Args, serde::Serialize)]
 pub(crate) struct StrategiesArgs {
     #[arg(long)]
     estate: Option<rust_decimal::Decimal>,
@@ -359,28 +401,40 @@ pub(crate) struct StrategiesArgs {
     distributions: Option<rust_decimal::Decimal>,
 }
 
-impl StrategiesArgs {
-    fn input(self) -> queries::estate::StrategiesInput {
-        queries::estate::StrategiesInput {
-            estate: self.estate,
-            years: self.years,
-            growth: self.growth,
-            inflation: self.inflation,
-            married: self.married,
-            donees: self.donees,
-            domicile: self.domicile,
-            rate: self.rate,
-            grat_share: self.grat_share,
-            clat_share: self.clat_share,
-            clat_years: self.clat_years,
-            distributions: self.distributions,
-        }
+/// A planner's input: --plan's `[table]` (when given) with the options given laid over it,
+/// read as the planner reads it; a bad or missing value is named as an option and as the key.
+fn planner<T: serde::de::DeserializeOwned>(
+    plan: Option<&std::path::Path>,
+    table: &str,
+    given: &impl serde::Serialize,
+) -> anyhow::Result<T> {
+    let mut fields = match plan {
+        Some(path) => plan_file(path)?.take(table).unwrap_or_default(),
+        None => Table::new(),
+    };
+    if let serde_json::Value::Object(given) = serde_json::to_value(given)? {
+        fields.extend(given.into_iter().filter(|(_, v)| !v.is_null()));
     }
+    serde_path_to_error::deserialize(serde_json::Value::Object(fields)).map_err(|e| {
+        let inner = e.inner().to_string();
+        let missing = inner.strip_prefix("missing field `").and_then(|k| k.strip_suffix('`'));
+        match (missing, plan) {
+            (Some(key), _) => {
+                anyhow::anyhow!("--{} (or `{key}` in --plan's [{table}]) is required", key.replace('_', "-"))
+            }
+            // The options are typed by their parser: a value the planner refuses is the file's.
+            (None, Some(path)) if e.path().to_string() == "." => {
+                anyhow::anyhow!("{} [{table}]: {inner}", path.display())
+            }
+            (None, Some(path)) => anyhow::anyhow!("{} [{table}] {}: {inner}", path.display(), e.path()),
+            (None, None) => anyhow::anyhow!("{}: {inner}", e.path()),
+        }
+    })
 }
 
 /// The §7520 rate a planner takes: --rate; else --month's published one; else from --afr-120;
 /// else the latest month cairn has.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, clap::Args, serde::Serialize)]
 pub(crate) struct RateArgs {
     #[arg(long)]
     rate: Option<rust_decimal::Decimal>,
@@ -405,6 +459,25 @@ struct PlanFile {
     #[serde(default)]
     education: queries::education::Plan,
     succession: Option<queries::estate::SuccessionPlan>,
+    /// The tables of the planners that take options, read by [`planner`].
+    grat: Option<Table>,
+    charitable: Option<Table>,
+    philanthropy: Option<Table>,
+    strategies: Option<Table>,
+}
+
+type Table = serde_json::Map<String, serde_json::Value>;
+
+impl PlanFile {
+    /// The options table of the planner `name`.
+    fn take(self, name: &str) -> Option<Table> {
+        match name {
+            "grat" => self.grat,
+            "charitable" => self.charitable,
+            "philanthropy" => self.philanthropy,
+            _ => self.strategies,
+        }
+    }
 }
 
 /// A plan file whole.
@@ -512,10 +585,11 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             });
             outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "set": set }))?)?;
         }
-        EstateCmd::Strategies { household: Some(household), assumptions, format } => {
+        EstateCmd::Strategies { household: Some(household), assumptions, plan, format } => {
+            let input = planner(plan.as_deref(), "strategies", &assumptions)?;
             let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
             let today = workers::market::intraday::today();
-            let answer = queries::estate::strategies(&reader.db, &key, today, &assumptions.input()).await?;
+            let answer = queries::estate::strategies(&reader.db, &key, today, &input).await?;
             print(&answer, format, |a| Ok(queries::estate::strategies_report(a)?))?;
         }
         EstateCmd::RemoveEntity { household, name } => {
@@ -564,94 +638,23 @@ pub(crate) fn offline(cmd: EstateCmd) -> anyhow::Result<()> {
             print(&years, format, |y| Ok(queries::estate::gifts_report(y)?))?;
         }
         EstateCmd::Education { household: None, plan, format } => education(&[], None, &plan, format)?,
-        EstateCmd::Grat {
-            funding,
-            years,
-            rate: RateArgs { rate, month, afr_120 },
-            step_up,
-            payment,
-            expected_return,
-            volatility,
-            format,
-        } => {
-            let input = queries::estate::GratInput {
-                funding,
-                years,
-                rate,
-                month,
-                afr_120,
-                step_up,
-                payment,
-                expected_return,
-                volatility,
-            };
-            let answer = queries::estate::grat(&input)?;
+        EstateCmd::Grat { input, plan, format } => {
+            let answer = queries::estate::grat(&planner(plan.as_deref(), "grat", &input)?)?;
             print(&answer, format, |a| Ok(queries::estate::grat_report(a)?))?;
         }
-        EstateCmd::Charitable {
-            kind,
-            funding,
-            payout_rate,
-            payment,
-            years,
-            age,
-            rate: RateArgs { rate, month, afr_120 },
-            frequency,
-            timing,
-            months_to_first,
-            format,
-        } => {
-            let input = queries::estate::CharitableInput {
-                kind,
-                funding,
-                payout_rate,
-                payment,
-                years,
-                age,
-                rate,
-                month,
-                afr_120,
-                frequency: Some(frequency),
-                timing,
-                months_to_first,
-            };
-            let answer = queries::estate::charitable(&input)?;
+        EstateCmd::Charitable { input, plan, format } => {
+            let answer = queries::estate::charitable(&planner(plan.as_deref(), "charitable", &input)?)?;
             print(&answer, format, |a| Ok(queries::estate::charitable_report(a)?))?;
         }
-        EstateCmd::Philanthropy {
-            income,
-            income_growth,
-            status,
-            other_itemized,
-            annual,
-            property,
-            basis,
-            years,
-            start,
-            bunch,
-            investment_return,
-            format,
-        } => {
-            let input = queries::philanthropy::GivingInput {
-                income,
-                income_growth,
-                status: status.parse().map_err(|e: String| anyhow::anyhow!("--status: {e}"))?,
-                other_itemized,
-                annual,
-                property,
-                basis,
-                years,
-                start,
-                bunch,
-                investment_return,
-            };
+        EstateCmd::Philanthropy { input, plan, format } => {
             let this_year = chrono::Datelike::year(&workers::market::intraday::today());
-            let answer = queries::philanthropy::plan(&input, this_year)?;
+            let answer = queries::philanthropy::plan(&planner(plan.as_deref(), "philanthropy", &input)?, this_year)?;
             print(&answer, format, |a| Ok(queries::philanthropy::report(a)?))?;
         }
-        EstateCmd::Strategies { household: None, assumptions, format } => {
+        EstateCmd::Strategies { household: None, assumptions, plan, format } => {
             let today = workers::market::intraday::today();
-            let answer = queries::estate::compare_strategies(&assumptions.input(), today)?;
+            let answer =
+                queries::estate::compare_strategies(&planner(plan.as_deref(), "strategies", &assumptions)?, today)?;
             print(&answer, format, |a| Ok(queries::estate::strategies_report(a)?))?;
         }
         EstateCmd::Succession { plan, format } => {
