@@ -1439,6 +1439,21 @@ async fn education_funding_reads_a_529_account_and_the_credits_phase_out() {
         assert_eq!(body["beneficiaries"][0]["probability"], cara["probability"], "{body}");
         let (status, body) = get(format!("cost_today=30000&enrolment={enrolment}&account=Brokerage")).await;
         assert_eq!((status, body["field"].as_str()), (422, Some("account")), "{body}");
+        // A custodial account: $3,000 of income, $300 above $2,700 at the parents' 32%.
+        let utma = format!("cost_today=30000&enrolment={enrolment}&utma=100000&utma_yield=0.03");
+        let (status, body) = get(format!("{utma}&parent_rate=0.32")).await;
+        assert_eq!(status, 200, "{body}");
+        let u = &body["beneficiaries"][0]["utma"];
+        assert_eq!(
+            (u["years"][0]["net_unearned"].as_str(), u["years"][0]["tax"].as_str()),
+            (Some("300.00"), Some("231.00")),
+            "{u}"
+        );
+        assert_eq!(amount(u, "aid_assessed"), amount(u, "at_enrolment") * rust_decimal::Decimal::new(2, 1), "{u}");
+        let gap = amount(&body["beneficiaries"][0], "gap") - amount(u, "at_enrolment");
+        assert_eq!(amount(&body["beneficiaries"][0], "gap_after_utma"), gap.max(rust_decimal::Decimal::ZERO), "{body}");
+        let (status, body) = get(utma).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("parent_rate")), "{body}");
         let (status, body) = get("cost_today=30000".into()).await;
         assert_eq!((status, body["field"].as_str()), (422, Some("enrolment")), "{body}");
         let (status, body) = get(String::new()).await;

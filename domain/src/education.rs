@@ -18,6 +18,14 @@
 //!   §126): the account open at least 15 years, not from contributions of the last five years
 //!   (or their earnings), at most $35,000 over the beneficiary's lifetime, and in a year at most
 //!   the IRA contribution limit left (§408A(c)(2)) and the beneficiary's compensation.
+//! - A UTMA/UGMA custodial account is the child's: its income is the child's, taxed by the
+//!   "kiddie tax" of IRC §1(g) (Form 8615) while the child is under 19 (under 24 as a student):
+//!   the first `KIDDIE` amount of unearned income is covered by a dependent's standard deduction
+//!   (§63(c)(5)), the next as much is taxed at the child's own rate (the 10% bracket it never
+//!   leaves), and the rest, the net unearned income, at the parents' rate (the parents' tax on
+//!   their taxable income plus it, less their tax without it, §1(g)(3)). The federal student
+//!   aid formula counts the account as the student's asset at 20%, where a parent's 529 counts
+//!   at most 5.64% (`AID_ASSESSMENT`).
 
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::{Decimal, MathematicalOps};
@@ -236,6 +244,114 @@ pub fn funding(
     Funding { costs, total_cost, needed_at_enrolment: needed, projected_at_enrolment: projected, gap, monthly_to_close }
 }
 
+/// §1(g)(4)(A)(ii)(I)'s amount by year, with its source: unearned income up to it is covered
+/// by a dependent child's standard deduction, the next as much is taxed at the child's rate.
+pub const KIDDIE: &[(i32, Decimal, &str)] = &[
+    (2024, Decimal::from_parts(1_300, 0, 0, false, 0), "Rev. Proc. 2023-34"),
+    (2025, Decimal::from_parts(1_350, 0, 0, false, 0), "Rev. Proc. 2024-40"),
+    (2026, Decimal::from_parts(1_350, 0, 0, false, 0), "Rev. Proc. 2025-32"),
+];
+
+/// The child's own rate on the income between one and two `KIDDIE` amounts: the 10% bracket
+/// (IRC §1(j)(2)), whose top is far above it.
+const CHILD_RATE: Decimal = Decimal::from_parts(10, 0, 0, false, 2);
+
+/// How the federal student aid formula counts assets, with its source: a dependent student's
+/// at 20%; a parent's (a parent-owned 529 among them) at most 12% of what exceeds the asset
+/// protection allowance, then at most 47% of the adjusted available income, 5.64% in all.
+pub struct AidAssessment {
+    pub student: Decimal,
+    pub parent_most: Decimal,
+    pub source: &'static str,
+}
+
+pub const AID_ASSESSMENT: AidAssessment = AidAssessment {
+    student: Decimal::from_parts(20, 0, 0, false, 2),
+    parent_most: Decimal::from_parts(564, 0, 0, false, 4),
+    source: "Higher Education Act §475 as amended by the FAFSA Simplification Act (Pub. L. 116-260); \
+             the 2026-27 Student Aid Index and Pell Grant Eligibility Guide, Formula A",
+};
+
+/// One year's kiddie tax on a child's unearned income (no earned income).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct KiddieTax {
+    pub year: i32,
+    pub unearned: Decimal,
+    /// §1(g)(4)'s amount of the year (the latest cairn has for a later year).
+    pub amount: Decimal,
+    pub at_child_rate: Decimal,
+    /// The net unearned income, taxed at the parents' rate.
+    pub net_unearned: Decimal,
+    pub tax: Decimal,
+}
+
+/// The kiddie tax of `year` on `unearned` income taxed as ordinary income (interest and
+/// non-qualified dividends), `parents` giving the parents' added tax on a net unearned income.
+pub fn kiddie_tax(year: i32, unearned: Decimal, parents: impl Fn(Decimal) -> Decimal) -> KiddieTax {
+    let amount = KIDDIE.iter().rev().find(|(y, ..)| *y <= year).unwrap_or(&KIDDIE[0]).1;
+    let unearned = unearned.max(Decimal::ZERO);
+    let at_child_rate = (unearned - amount).clamp(Decimal::ZERO, amount);
+    let net_unearned = (unearned - amount - amount).max(Decimal::ZERO);
+    let parents_tax = if net_unearned.is_zero() { Decimal::ZERO } else { parents(net_unearned) };
+    let tax = (at_child_rate * CHILD_RATE + parents_tax).round_dp(2);
+    KiddieTax { year, unearned, amount, at_child_rate, net_unearned, tax }
+}
+
+/// A custodial account carried to enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Utma {
+    pub balance: Decimal,
+    /// The share of its value paid out as taxable income each year (reinvested).
+    pub income_yield: Decimal,
+    pub at_enrolment: Decimal,
+    /// The kiddie tax of each year to enrolment (paid from the account), and in all.
+    pub years: Vec<KiddieTax>,
+    pub tax_paid: Decimal,
+    /// The same balance grown free of tax in a parent-owned 529, and what the account loses
+    /// beside it.
+    pub in_529_instead: Decimal,
+    pub tax_drag: Decimal,
+    /// What the student aid formula takes of it at enrolment as the student's asset, and of
+    /// the same money in a parent's 529 at the most.
+    pub aid_assessed: Decimal,
+    pub aid_assessed_in_529: Decimal,
+}
+
+/// A custodial account of `balance` from `year` to the fall of `enrolment`, growing at
+/// `expected_return` a year of which `income_yield` is taxable income, the kiddie tax of each
+/// year paid from it; `parents(year, net_unearned)` is the parents' added tax.
+pub fn utma(
+    balance: Decimal,
+    income_yield: Decimal,
+    expected_return: Decimal,
+    year: i32,
+    enrolment: i32,
+    parents: impl Fn(i32, Decimal) -> Decimal,
+) -> Utma {
+    let mut value = balance;
+    let mut untaxed = balance;
+    let mut years = Vec::new();
+    for y in year..enrolment {
+        let income = (value * income_yield).round_dp(2);
+        let tax = kiddie_tax(y, income, |nui| parents(y, nui));
+        value = (value * (Decimal::ONE + expected_return) - tax.tax).max(Decimal::ZERO).round_dp(2);
+        untaxed = (untaxed * (Decimal::ONE + expected_return)).round_dp(2);
+        years.push(tax);
+    }
+    let tax_paid = years.iter().map(|t| t.tax).sum();
+    Utma {
+        balance,
+        income_yield,
+        at_enrolment: value,
+        tax_paid,
+        in_529_instead: untaxed,
+        tax_drag: untaxed - value,
+        aid_assessed: (value * AID_ASSESSMENT.student).round_dp(2),
+        aid_assessed_in_529: (untaxed * AID_ASSESSMENT.parent_most).round_dp(2),
+        years,
+    }
+}
+
 /// How a state deducts 529 contributions from its income tax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum StateCap {
@@ -432,5 +548,39 @@ mod tests {
         assert_eq!(coverdell_limit(dec!(200000), FilingStatus::MarriedFilingJointly), dec!(1334));
         assert_eq!(coverdell_limit(dec!(110000), FilingStatus::Single), Decimal::ZERO);
         assert_eq!(coverdell_limit(dec!(230000), FilingStatus::MarriedFilingJointly), Decimal::ZERO);
+    }
+
+    #[test]
+    fn the_kiddie_tax_takes_the_child_rate_then_the_parents() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let at_24 = |nui: Decimal| nui * d("0.24");
+        // 2025: $1,350 covered, $1,350 at 10%, the $2,300 above $2,700 at the parents' 24%.
+        let t = kiddie_tax(2025, d("5000"), at_24);
+        assert_eq!((t.at_child_rate, t.net_unearned, t.tax), (d("1350"), d("2300"), d("687.00")));
+        // At the amount nothing; at twice it only the child's rate.
+        assert_eq!(kiddie_tax(2025, d("1350"), at_24).tax, Decimal::ZERO);
+        assert_eq!(kiddie_tax(2025, d("2700"), at_24).tax, d("135.00"));
+        // 2024: $1,300 at 10% and the $100 above $2,600 at 24%.
+        assert_eq!(kiddie_tax(2024, d("2700"), at_24).tax, d("154.00"));
+        // A year past the table takes the latest amount.
+        assert_eq!(kiddie_tax(2031, d("2700"), at_24).amount, d("1350"));
+    }
+
+    #[test]
+    fn a_custodial_account_pays_the_kiddie_tax_each_year_and_counts_at_twenty_percent() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // $100,000 at 6%, 3% of it income: $3,000 the first year, $300 above $2,700 at 32%:
+        // 135 + 96 = 231.
+        let u = utma(d("100000"), d("0.03"), d("0.06"), 2026, 2028, |_, nui| nui * d("0.32"));
+        assert_eq!(u.years[0].tax, d("231.00"));
+        assert_eq!(u.years.len(), 2);
+        // Year two: 105,769 × 3% = 3,173.07; 135 + 473.07 × 32% = 286.38.
+        assert_eq!(u.years[1].unearned, d("3173.07"));
+        assert_eq!(u.years[1].tax, d("286.38"));
+        assert_eq!(u.at_enrolment, d("105769") * d("1.06") - d("286.38"));
+        assert_eq!(u.in_529_instead, d("112360.00"));
+        assert_eq!(u.tax_drag, u.in_529_instead - u.at_enrolment);
+        assert_eq!(u.aid_assessed, (u.at_enrolment * d("0.2")).round_dp(2));
+        assert_eq!(u.aid_assessed_in_529, d("6337.10"));
     }
 }

@@ -37,6 +37,11 @@ pub struct Beneficiary {
     pub volatility: Option<Decimal>,
     /// The probability the saving should reach the need with (default 0.8).
     pub probability: Option<Decimal>,
+    /// A UTMA/UGMA custodial account's balance for the beneficiary, and the share of its value
+    /// paid as taxable income each year (default 0.02: interest and non-qualified dividends,
+    /// taxed as ordinary income); it grows at `expected_return` and pays the kiddie tax.
+    pub utma: Option<Decimal>,
+    pub utma_yield: Option<Decimal>,
 }
 
 /// The plan file's `[education]` table.
@@ -55,6 +60,9 @@ pub struct Plan {
     /// where it has one).
     pub state: Option<String>,
     pub state_rate: Option<Decimal>,
+    /// The parents' marginal rate for a custodial account's kiddie tax (Form 8615); absent, the
+    /// parents' added federal tax is the tax engine's on `magi` as ordinary income.
+    pub parent_rate: Option<Decimal>,
 }
 
 /// This year's 529 saving against the state's income tax.
@@ -85,6 +93,10 @@ pub struct BeneficiaryAnswer {
     /// The monthly saving that reaches it on `target_probability` of the paths.
     pub target_probability: Decimal,
     pub monthly_at_probability: Option<Decimal>,
+    /// The custodial account to enrolment with its kiddie tax, and the gap once it is spent
+    /// on school too.
+    pub utma: Option<domain::education::Utma>,
+    pub gap_after_utma: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -132,7 +144,7 @@ pub fn plan(
             }
             (None, balance) => balance.unwrap_or_default(),
         };
-        out.push(beneficiary(household.unwrap_or(""), today, b, balance)?);
+        out.push(beneficiary(household.unwrap_or(""), today, b, balance, plan)?);
     }
     let credits = match plan.magi {
         Some(magi) => {
@@ -182,6 +194,7 @@ fn beneficiary(
     today: NaiveDate,
     b: &Beneficiary,
     balance: Decimal,
+    plan: &Plan,
 ) -> Result<BeneficiaryAnswer, ReportError> {
     let pct = |v: Option<Decimal>, default: i64| v.unwrap_or(Decimal::new(default, 2));
     let (inflation, expected_return, volatility) =
@@ -254,6 +267,8 @@ fn beneficiary(
             Decimal::from_f64(hi).map(|d| d.round_dp(0))
         }
     };
+    let utma = custodial(b, plan, today, expected_return)?;
+    let gap_after_utma = utma.as_ref().map(|u| (funding.gap - u.at_enrolment).max(Decimal::ZERO));
     Ok(BeneficiaryAnswer {
         name: b.name.clone(),
         balance,
@@ -265,12 +280,54 @@ fn beneficiary(
         probability: probability.and_then(Decimal::from_f64).map(|p| p.round_dp(4)),
         target_probability,
         monthly_at_probability,
+        utma,
+        gap_after_utma,
     })
+}
+
+/// A beneficiary's custodial account carried to enrolment, its income taxed each year by the
+/// kiddie tax at the parents' `parent_rate`, else at the tax engine's rate on `magi` (tax
+/// tables past cairn's grown 2.5% a year).
+fn custodial(
+    b: &Beneficiary,
+    plan: &Plan,
+    today: NaiveDate,
+    expected_return: Decimal,
+) -> Result<Option<domain::education::Utma>, ReportError> {
+    let Some(balance) = b.utma else { return Ok(None) };
+    let income_yield = b.utma_yield.unwrap_or(Decimal::new(2, 2));
+    for (field, v) in [("utma", balance), ("utma_yield", income_yield)] {
+        if v < Decimal::ZERO || v > Decimal::from(1_000_000_000_000_i64) {
+            return Err(invalid(field, format!("{}: {v} is not 0 to 1,000,000,000,000", b.name)));
+        }
+    }
+    if income_yield > Decimal::ONE {
+        return Err(invalid("utma_yield", format!("{}: {income_yield} is not a share from 0 to 1", b.name)));
+    }
+    match (plan.parent_rate, plan.magi) {
+        (None, None) => {
+            let problem = "a custodial account needs the parents' rate (parent_rate) or income (magi)";
+            return Err(invalid("parent_rate", format!("{}: {problem}", b.name)));
+        }
+        (Some(rate), _) if !(Decimal::ZERO..=Decimal::ONE).contains(&rate) => {
+            return Err(invalid("parent_rate", format!("{rate} is not a rate from 0 to 1")));
+        }
+        _ => {}
+    }
+    let filer = domain::tax::Filer { status: plan.filing_status.unwrap_or_default(), seniors: 0, blind: 0 };
+    let parents = |year: i32, nui: Decimal| match plan.parent_rate {
+        Some(rate) => nui * rate,
+        None => {
+            let (table, magi) = (domain::tax::projected(year, Decimal::new(25, 3)), plan.magi.unwrap_or_default());
+            domain::tax::ordinary_tax(&table, filer, magi + nui).1 - domain::tax::ordinary_tax(&table, filer, magi).1
+        }
+    };
+    Ok(Some(domain::education::utma(balance, income_yield, expected_return, today.year(), b.enrolment, parents)))
 }
 
 /// One row per beneficiary, for CSV and tables.
 pub fn report(a: &EducationAnswer) -> Result<Report, ReportError> {
-    const COLUMNS: [&str; 10] = [
+    const COLUMNS: [&str; 11] = [
         "name",
         "balance",
         "monthly",
@@ -281,6 +338,7 @@ pub fn report(a: &EducationAnswer) -> Result<Report, ReportError> {
         "monthly_to_close",
         "probability",
         "monthly_at_probability",
+        "gap_after_utma",
     ];
     let rows = a.beneficiaries.iter().map(|b| crate::reports::fields(b, &COLUMNS)).collect::<Result<_, _>>()?;
     let summary = match &a.state_deduction {

@@ -365,6 +365,9 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ("expected_return", "query", false, Kind::Rate, "The account's expected annual return (0.06)."),
             ("volatility", "query", false, Kind::Rate, "Its annual volatility (0.12)."),
             ("probability", "query", false, Kind::Rate, "The probability the saving should reach the need with (0.8)."),
+            ("utma", "query", false, Kind::Amount, "A UTMA/UGMA custodial account's balance: carried to enrolment paying the kiddie tax (IRC §1(g)); needs `magi` or `parent_rate`."),
+            ("utma_yield", "query", false, Kind::Rate, "The custodial account's taxable income as a share of its value each year (0.02)."),
+            ("parent_rate", "query", false, Kind::Rate, "The parents' marginal rate for the kiddie tax (else the tax engine's on `magi`)."),
             (
                 "qualified_expenses",
                 "query",
@@ -400,7 +403,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         add(
             Op {
                 response: (200, Some(schema::<performance::EducationAnswer>)),
-                description: "A beneficiary's college funding (`cairn estate education`): each school year's cost grown by education inflation, the need at enrolment (later years discounted at the return), the 529 account (or balance) projected to enrolment with the monthly saving, the gap and the monthly saving that closes it; the probability the saving reaches the need and the monthly saving that reaches it at `probability` (Monte Carlo, seeded from the household and the name); with `magi`, the American Opportunity and Lifetime Learning credits after their phase-outs (IRC §25A); with `state`, its income tax deduction of this year's saving (`domain::education::STATE_529`) and the tax it saves at `state_rate`. Without `cost_today` and `enrolment`, no beneficiary. 422 naming the parameter.",
+                description: "A beneficiary's college funding (`cairn estate education`): each school year's cost grown by education inflation, the need at enrolment (later years discounted at the return), the 529 account (or balance) projected to enrolment with the monthly saving, the gap and the monthly saving that closes it; the probability the saving reaches the need and the monthly saving that reaches it at `probability` (Monte Carlo, seeded from the household and the name); with `magi`, the American Opportunity and Lifetime Learning credits after their phase-outs (IRC §25A); with `state`, its income tax deduction of this year's saving (`domain::education::STATE_529`) and the tax it saves at `state_rate`; with `utma`, the custodial account carried to enrolment paying the kiddie tax each year (IRC §1(g), Form 8615), beside the same money in a 529, what the student aid formula assesses of each, and the gap once it pays for school. Without `cost_today` and `enrolment`, no beneficiary. 422 naming the parameter.",
                 ..read("/v1/households/{household}/estate/education", "Education funding", EDUCATION)
             },
             get(performance::education),

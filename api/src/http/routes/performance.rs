@@ -822,6 +822,9 @@ pub struct EducationParams {
     pub expected_return: Option<Rate>,
     pub volatility: Option<Rate>,
     pub probability: Option<Rate>,
+    pub utma: Option<Amount>,
+    pub utma_yield: Option<Rate>,
+    pub parent_rate: Option<Rate>,
     pub qualified_expenses: Option<Amount>,
     pub magi: Option<Amount>,
     pub status: Option<String>,
@@ -866,6 +869,8 @@ pub async fn education(
             expected_return: params.expected_return.map(|r| r.0),
             volatility: params.volatility.map(|r| r.0),
             probability: params.probability.map(|r| r.0),
+            utma: params.utma.map(|a| a.0),
+            utma_yield: params.utma_yield.map(|r| r.0),
         }],
         (None, Some(_)) => return Err(Problem::field("cost_today", "give cost_today with enrolment")),
         (Some(_), None) => return Err(Problem::field("enrolment", "give enrolment with cost_today")),
@@ -877,6 +882,7 @@ pub async fn education(
         filing_status,
         state: params.state.filter(|st| !st.trim().is_empty()),
         state_rate: params.state_rate.map(|r| r.0),
+        parent_rate: params.parent_rate.map(|r| r.0),
     };
     let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
     let accounts = queries::plan::account_values(&reader.db, &key).await.map_err(report_problem)?;
