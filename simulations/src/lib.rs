@@ -135,10 +135,12 @@
 
 pub mod accounts;
 pub mod correlation;
+pub mod curve;
 pub mod distributions;
 pub mod econometrics;
 pub mod goals;
 pub mod grat;
+pub mod liabilities;
 pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{optimize, options};
+use simulations::{curve, liabilities, optimize, options};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -271,6 +271,46 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/signals.jsonl.
     #[command(verbatim_doc_comment)]
     Signals(LinesArgs),
+    /// A yield curve from zero rates or par yields, read at any time.
+    ///
+    /// Request: {"curve": CURVE, "times": [years, …] (default: the nodes and 0.5, 1, 2, 3, 5,
+    /// 7, 10, 15, 20, 25, 30 within them)}, where CURVE is
+    ///   {"zero_rates": [{"tenor": years, "rate": 0.04}, …]  (ascending tenors), or
+    ///    "par_yields": [{"tenor", "rate"}, …] with "coupon_frequency": 1|2|4|12 (2),
+    ///    "compounding": "annual" (default) | "semiannual" | "quarterly" | "monthly" |
+    ///                   "continuous" (of the zero rates given and answered),
+    ///    "interpolation": "flat_forward" (default: constant forwards between nodes) |
+    ///                     "linear_zero" | "monotone_convex" (Hagan-West 2006)}.
+    /// Par yields are bootstrapped: a tenor up to one coupon period is one simple-interest
+    /// payment, a longer one (a whole number of periods) a bond priced at par.
+    ///
+    /// Result: {"interpolation", "compounding", "nodes": [POINT], "points": [POINT],
+    /// "repricing_error" (par yields: the largest |price − 1| of a par instrument)}, POINT =
+    /// {"time", "zero_rate" (as compounded), "discount_factor", "forward" (instantaneous,
+    /// continuous)}.
+    ///
+    /// Example: examples/quant/curve.jsonl.
+    #[command(verbatim_doc_comment)]
+    Curve(LinesArgs),
+    /// Liability cash flows on a yield curve: present value, duration, convexity, key-rate
+    /// DV01s, and the plan's funded status and hedge ratios.
+    ///
+    /// Request: {"curve": CURVE (as for `quant curve`), "cash_flows": [{"time": years,
+    /// "amount"}, …] or "annuity": {"amount", "years", "start" (1), "growth" (0)},
+    /// "inflation": expected inflation a year when the amounts are today's and indexed
+    /// (optional), "assets": {"value", "dv01", "inflation_dv01"} (optional)}.
+    ///
+    /// Result: {"present_value", "total_payments", "internal_rate" (flat, annual),
+    /// "macaulay_duration", "modified_duration", "convexity" (at the internal rate),
+    /// "dv01" (value gained when the curve's input rates fall 1bp together),
+    /// "effective_duration", "effective_convexity", "key_rates": [{"tenor", "dv01"}] (each
+    /// input rate moved alone), "inflation_dv01" (indexed flows), "funded_status":
+    /// {"assets", "funded_ratio", "surplus", "interest_rate_hedge_ratio",
+    /// "inflation_hedge_ratio"} (with assets)}.
+    ///
+    /// Example: examples/quant/liabilities.jsonl.
+    #[command(verbatim_doc_comment)]
+    Liabilities(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -296,6 +336,8 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Adf(io) => run_lines(&io, |r: adf::AdfRequest| adf::adf(&r)),
         QuantCmd::Coint(io) => run_lines(&io, |r: coint::CointRequest| coint::coint(&r)),
         QuantCmd::Signals(io) => run_lines(&io, |r: signals::SignalsRequest| signals::signals(&r)),
+        QuantCmd::Curve(io) => run_lines(&io, |r: curve::CurveRequest| curve::read(&r)),
+        QuantCmd::Liabilities(io) => run_lines(&io, |r: liabilities::LiabilityRequest| liabilities::analyse(&r)),
     }
 }
 

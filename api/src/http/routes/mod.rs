@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod households;
 pub mod ledger;
 pub mod performance;
+pub mod quant;
 pub mod stream;
 pub mod system;
 
@@ -1076,6 +1077,24 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
             ..Op::new("post", "/v1/estate/succession", Group::SignedIn, "A business's succession paths")
         },
         post(performance::succession),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::curve::CurveRequest>(),
+            response: (200, Some(schema::<simulations::curve::CurveResult>)),
+            description: "A yield curve from zero rates or par yields (bootstrapped: a bill up to one coupon period, par bonds beyond), read at any time with flat-forward, linear-zero or monotone-convex (Hagan-West) interpolation: zero rates, discount factors and instantaneous forwards (`cairn quant curve`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/curve", Group::SignedIn, "A yield curve")
+        },
+        post(quant::curve),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::liabilities::LiabilityRequest>(),
+            response: (200, Some(schema::<simulations::liabilities::LiabilityResult>)),
+            description: "Liability cash flows (or a growing annuity, optionally indexed to inflation) on a yield curve: present value, internal rate, Macaulay and modified duration and convexity, DV01, effective duration and convexity, key-rate DV01s by the curve's input tenors, inflation DV01, and with the plan's assets its funded ratio, surplus and interest-rate and inflation hedge ratios (`cairn quant liabilities`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/liabilities", Group::SignedIn, "Liabilities on a curve")
+        },
+        post(quant::liabilities),
     );
     add(
         Op {

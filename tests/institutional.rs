@@ -1,0 +1,98 @@
+//! End-to-end: the institutional engines (yield curves, liabilities) through `cairn quant …`
+//! with their example files, and through `POST /v1/quant/…` on a running server.
+
+mod common;
+
+use common::{cairn, run_with_input, server_env, stderr, stdout, with_input};
+use serde_json::{json, Value};
+
+fn example(command: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/quant/{command}.jsonl"));
+    let o = cairn().args(["quant", command, "--input"]).arg(&path).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let out: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(out.len(), text.lines().filter(|l| !l.trim().is_empty()).count());
+    for v in &out {
+        assert!(v.get("error").is_none(), "{v}");
+    }
+    out
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or_else(|| panic!("{key} is a number in {v}"))
+}
+
+#[test]
+fn the_curve_examples_reprice_their_par_bonds_and_read_between_nodes() {
+    let out = example("curve");
+    assert!(number(&out[0], "repricing_error") < 1e-12, "{}", out[0]);
+    assert_eq!(out[0]["interpolation"], "monotone_convex");
+    // Flat forward: at 3 years, −ln DF = 0.035·2 + 1 year of the 2-5 forward (0.13/3).
+    let at3 = &out[1]["points"][1];
+    let expected = (-(0.07 + 0.13 / 3.0_f64)).exp();
+    assert!((number(at3, "discount_factor") - expected).abs() < 1e-15, "{at3}");
+    // A bad line names its field and the run goes on.
+    let mut quant = cairn();
+    quant.args(["quant", "curve"]);
+    let o = with_input(quant, "{\"curve\": {\"zero_rates\": [{\"tenor\": -1, \"rate\": 0.03}]}}\n");
+    assert!(stdout(&o).contains("zero_rates[0].tenor"), "{}", stdout(&o));
+}
+
+#[test]
+fn the_liabilities_examples_give_the_annuity_duration_and_the_funded_status() {
+    let out = example("liabilities");
+    // A 10-year level annuity at a flat 4%: Macaulay duration (1 + y)/y − n/((1 + y)ⁿ − 1).
+    let closed = 1.04 / 0.04 - 10.0 / (1.04_f64.powi(10) - 1.0);
+    assert!((number(&out[0], "macaulay_duration") - closed).abs() < 1e-9, "{}", out[0]);
+    let keys: f64 = out[0]["key_rates"].as_array().unwrap().iter().map(|k| number(k, "dv01")).sum();
+    assert!((keys - number(&out[0], "dv01")).abs() < 1e-6, "{}", out[0]);
+    let funded = &out[1]["funded_status"];
+    assert!((number(funded, "funded_ratio") - 70e6 / number(&out[1], "present_value")).abs() < 1e-12);
+    assert!(number(&out[2], "inflation_dv01") > 0.0 && out[2]["funded_status"]["inflation_hedge_ratio"].is_number());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engines_answer_over_http_and_name_a_bad_field() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = server_env(dir.path());
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::write(
+        &ledger,
+        "trade_date,account,account_type,action,symbol,quantity,price,fees\n2025-01-02,Cash,taxable,deposit,,1,100,0\n",
+    )
+    .unwrap();
+    run_with_input(&db.url, &env, &["ledger", "import", ledger.to_str().unwrap(), "--household", "fund"], "");
+    common::register(&db.url, &env, "Ina Stitute", "ina@fund.test", "fund", "correct horse battery staple");
+    let (child, base) = common::serve(&db.url, env.clone());
+    let _server = common::Kill(child);
+    let token = common::login(&base, "ina@fund.test", "correct horse battery staple").await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        let r = http.post(format!("{base}/v1/quant/{path}")).bearer_auth(&token).json(&body).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let curve = json!({ "zero_rates": [{ "tenor": 1, "rate": 0.04 }, { "tenor": 30, "rate": 0.04 }] });
+    let (status, body) =
+        post("liabilities", json!({ "curve": curve, "annuity": { "amount": 100, "years": 10 } })).await;
+    assert_eq!(status, 200, "{body}");
+    let closed = 1.04 / 0.04 - 10.0 / (1.04_f64.powi(10) - 1.0);
+    assert!((number(&body, "macaulay_duration") - closed).abs() < 1e-9, "{body}");
+    let (status, body) = post("curve", json!({ "curve": curve, "times": [5] })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!((number(&body["points"][0], "zero_rate") - 0.04).abs() < 1e-15, "{body}");
+    // A value of the wrong kind and one the engine refuses are 422s naming the field.
+    let (status, body) = post("curve", json!({ "curve": { "zero_rates": [{ "tenor": "x", "rate": 0.04 }] } })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("curve.zero_rates[0].tenor")), "{body}");
+    let (status, body) =
+        post("liabilities", json!({ "curve": curve, "cash_flows": [{ "time": 1, "amount": -5 }] })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("cash_flows[0].amount")), "{body}");
+    // Signed-in users only.
+    let r = http.post(format!("{base}/v1/quant/curve")).json(&json!({ "curve": curve })).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    db.remove().await;
+}
