@@ -529,3 +529,80 @@ fn analyse_round_trips_price_and_yield() {
         }
     }
 }
+
+/// Random requests, many of them absurd, give finite numbers or an error naming a field: never
+/// NaN, never a panic.
+#[test]
+fn random_requests_give_finite_numbers_or_errors() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let dcs = [
+        DayCount::Thirty360BondBasis,
+        DayCount::Thirty360Us,
+        DayCount::Thirty360European,
+        DayCount::ActActIcma,
+        DayCount::Act365Fixed,
+        DayCount::Act360,
+    ];
+    let comps = [Compounding::Compounded, Compounding::Continuous, Compounding::Simple];
+    let base = date("1990-01-01");
+    let day = |rng: &mut rand_chacha::ChaCha8Rng, span: i64| base + chrono::TimeDelta::days(rng.gen_range(-4000..span));
+    let (mut ok, mut errors) = (0, 0);
+    for _ in 0..3000 {
+        let dated = day(&mut rng, 20_000);
+        let maturity = dated + chrono::TimeDelta::days(rng.gen_range(-30..25_000));
+        let mut s = spec(
+            "2000-01-01",
+            "2001-01-01",
+            rng.gen_range(-0.01..0.3),
+            [1, 2, 3, 4, 12][rng.gen_range(0..5)],
+            dcs[rng.gen_range(0..6)],
+        );
+        (s.dated_date, s.maturity) = (dated, maturity);
+        s.rule = if rng.gen_bool(0.5) { Rule::Backward } else { Rule::Forward };
+        s.end_of_month = rng.gen_bool(0.3);
+        if rng.gen_bool(0.2) {
+            s.first_coupon_date = Some(dated + chrono::TimeDelta::days(rng.gen_range(-10..900)));
+        }
+        if rng.gen_bool(0.2) {
+            s.next_to_last_date = Some(maturity - chrono::TimeDelta::days(rng.gen_range(-10..900)));
+        }
+        s.ex_coupon_days = rng.gen_range(0..12);
+        s.ex_coupon_business_days = rng.gen_bool(0.5);
+        let settlement = dated + chrono::TimeDelta::days(rng.gen_range(-20..20_000));
+        let quote = rng.gen_range(0..3);
+        let req = BondRequest {
+            bond: s,
+            settlement,
+            yield_rate: (quote == 0).then(|| rng.gen_range(-2.5..12.0)),
+            clean_price: (quote == 1).then(|| rng.gen_range(-5.0..400.0)),
+            dirty_price: (quote == 2).then(|| rng.gen_range(-5.0..400.0)),
+            compounding: comps[rng.gen_range(0..3)],
+            yield_day_count: None,
+            yield_frequency: None,
+        };
+        match analyse(&req) {
+            Ok(r) => {
+                ok += 1;
+                let all = [
+                    r.clean_price,
+                    r.dirty_price,
+                    r.accrued_amount,
+                    r.yield_rate,
+                    r.modified_duration,
+                    r.convexity,
+                    r.bpv,
+                ];
+                assert!(all.iter().all(|v| v.is_finite()), "{req:?} -> {r:?}");
+                if let Some(p) = req.clean_price {
+                    close("clean price round trip", r.clean_price, p, 1e-6 * p.max(1.0));
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert!(ok > 500 && errors > 100, "{ok} answered, {errors} refused");
+}
