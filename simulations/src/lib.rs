@@ -20,6 +20,10 @@
 //!   asset returns and cash-flow inflation.
 //! - [`options`]: Black-Scholes-Merton prices and Greeks, implied volatility (Jäckel's "Let's
 //!   Be Rational"), American options (Bjerksund-Stensland), option strategies and a selector.
+//! - [`bonds`]: fixed-rate bond analytics as QuantLib's `BondFunctions`: accrued interest
+//!   (ex-coupon included), clean and dirty price from a yield and the yield from a price,
+//!   Macaulay, modified and simple duration, convexity, basis point value, on unadjusted
+//!   schedules with 30/360, ACT/ACT ICMA, ACT/365F and ACT/360.
 //! - [`econometrics`]: GARCH(1,1) by maximum likelihood with forecasts, augmented
 //!   Dickey-Fuller and Engle-Granger tests with MacKinnon p-values, pair and single-series
 //!   trading signals.
@@ -134,6 +138,7 @@
 //! `benches/{options,econometrics,portfolio}.rs` are criterion benchmarks.
 
 pub mod accounts;
+pub mod bonds;
 pub mod correlation;
 pub mod curve;
 pub mod distributions;
