@@ -52,6 +52,25 @@ fn the_liabilities_examples_give_the_annuity_duration_and_the_funded_status() {
     assert!(number(&out[2], "inflation_dv01") > 0.0 && out[2]["funded_status"]["inflation_hedge_ratio"].is_number());
 }
 
+#[test]
+fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
+    let out = example("bond");
+    // The Treasury at 99.5 clean: priced again at the yield found, the same price.
+    let y = number(&out[0], "yield");
+    let line = format!(
+        "{{\"bond\": {{\"dated_date\": \"2025-11-15\", \"maturity\": \"2035-11-15\", \"coupon_rate\": 0.0425, \"frequency\": 2, \"day_count\": \"act/act-icma\"}}, \"settlement\": \"2026-12-07\", \"yield\": {y}}}\n"
+    );
+    let mut quant = cairn();
+    quant.args(["quant", "bond"]);
+    let again: Value = serde_json::from_str(stdout(&with_input(quant, &line)).trim()).unwrap();
+    assert!((number(&again, "clean_price") - 99.5).abs() < 1e-9, "{again}");
+    // 30/360 from March 1 to December 7: 96 days of 5.5% on 1,000,000.
+    assert!((number(&out[1], "accrued_amount") - 1.466_666_666_666_666_6).abs() < 1e-12, "{}", out[1]);
+    // The gilt settles within seven business days of its coupon: ex-coupon, accrued negative.
+    assert!(number(&out[2], "accrued_amount") < 0.0, "{}", out[2]);
+    assert_eq!(out[2]["cash_flows"][0]["paid_to_buyer"], false, "{}", out[2]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let db = common::sqlite().await;
@@ -85,6 +104,13 @@ async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let (status, body) = post("curve", json!({ "curve": curve, "times": [5] })).await;
     assert_eq!(status, 200, "{body}");
     assert!((number(&body["points"][0], "zero_rate") - 0.04).abs() < 1e-15, "{body}");
+    let bond = json!({ "bond": { "dated_date": "2026-01-01", "maturity": "2031-01-01", "coupon_rate": 0.05, "frequency": 1, "day_count": "30/360" }, "settlement": "2026-01-01", "yield": 0.05 });
+    let (status, body) = post("bond", bond).await;
+    assert_eq!(status, 200, "{body}");
+    assert!((number(&body, "clean_price") - 100.0).abs() < 1e-9, "{body}");
+    let (status, body) = post("bond", json!({ "bond": { "dated_date": "2026-01-01", "maturity": "2025-01-01", "coupon_rate": 0.05, "frequency": 1, "day_count": "30/360" }, "settlement": "2026-01-01", "yield": 0.05 })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["field"].as_str().unwrap().contains("maturity"), "{body}");
     // A value of the wrong kind and one the engine refuses are 422s naming the field.
     let (status, body) = post("curve", json!({ "curve": { "zero_rates": [{ "tenor": "x", "rate": 0.04 }] } })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("curve.zero_rates[0].tenor")), "{body}");

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{curve, liabilities, optimize, options};
+use simulations::{bonds, curve, liabilities, optimize, options};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -311,6 +311,28 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/liabilities.jsonl.
     #[command(verbatim_doc_comment)]
     Liabilities(LinesArgs),
+    /// A fixed-rate bond at settlement: price from yield or yield from price, accrued
+    /// interest, durations, convexity and basis point value, as QuantLib's BondFunctions
+    /// compute them (its bond and day-count test cases reproduced).
+    ///
+    /// Request: {"bond": {"dated_date": "YYYY-MM-DD", "maturity", "coupon_rate" (0.05),
+    /// "frequency": 1|2|4|12, "face" (100), "redemption" (100, percent of face),
+    /// "day_count": "30/360" (Bond Basis) | "30/360-us" | "30e/360" | "act/act-icma" |
+    /// "act/365f" | "act/360", "rule": "backward" (default) | "forward", "end_of_month"
+    /// (false), "first_coupon_date", "next_to_last_date" (irregular periods),
+    /// "ex_coupon_days" (0), "ex_coupon_business_days" (false)}, "settlement": "YYYY-MM-DD",
+    /// one of "yield" | "clean_price" | "dirty_price" (per 100 of face), "compounding":
+    /// "compounded" (default) | "continuous" | "simple", "yield_day_count" and
+    /// "yield_frequency" (the bond's when absent)}. Dates are not moved for holidays.
+    ///
+    /// Result: {"clean_price", "dirty_price", "accrued_amount" (negative ex-coupon), "yield",
+    /// "macaulay_duration" (compounded yields), "modified_duration", "simple_duration",
+    /// "convexity", "bpv", "yield_value_basis_point", "cash_flows": [{"date", "kind",
+    /// "amount", "paid_to_buyer", "time", "discount_factor", "present_value"}], …}.
+    ///
+    /// Example: examples/quant/bond.jsonl.
+    #[command(verbatim_doc_comment)]
+    Bond(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -338,6 +360,7 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Signals(io) => run_lines(&io, |r: signals::SignalsRequest| signals::signals(&r)),
         QuantCmd::Curve(io) => run_lines(&io, |r: curve::CurveRequest| curve::read(&r)),
         QuantCmd::Liabilities(io) => run_lines(&io, |r: liabilities::LiabilityRequest| liabilities::analyse(&r)),
+        QuantCmd::Bond(io) => run_lines(&io, |r: bonds::BondRequest| bonds::analyse(&r)),
     }
 }
 

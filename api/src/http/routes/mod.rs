@@ -1098,6 +1098,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::bonds::BondRequest>(),
+            response: (200, Some(schema::<simulations::bonds::BondResult>)),
+            description: "A fixed-rate bond at settlement (`cairn quant bond`; nothing is recorded): price from yield or yield from a clean or dirty price, accrued interest (negative ex-coupon), Macaulay, modified and simple duration, convexity, basis point value and the cash flows, with 30/360, ACT/ACT ICMA, ACT/365F and ACT/360 day counts as QuantLib's BondFunctions compute them; dates are not moved for holidays. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/bond", Group::SignedIn, "A bond's price, yield and risk")
+        },
+        post(quant::bond),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -45,3 +45,11 @@ pub async fn liabilities(
 ) -> Result<Json<simulations::liabilities::LiabilityResult>, Problem> {
     answer(body, |r: simulations::liabilities::LiabilityRequest| simulations::liabilities::analyse(&r)).await
 }
+
+/// `POST /v1/quant/bond` (`cairn quant bond`).
+pub async fn bond(
+    _: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::bonds::BondResult>, Problem> {
+    answer(body, |r: simulations::bonds::BondRequest| simulations::bonds::analyse(&r)).await
+}
