@@ -1478,6 +1478,17 @@ async fn charitable_trusts_are_valued_by_the_irs_tables_and_tested() {
     assert_eq!(amount(&t, "remainder_value"), "38950.30".parse().unwrap(), "{t}");
     assert_eq!(amount(&t, "adjusted_payout_rate"), "0.07557".parse().unwrap(), "{t}");
     assert_eq!(t["qualifies"], true, "{t}");
+    // A couple's unitrust, 5% at 5% until the last of 65 and 62 dies: Table U(2) between .31811
+    // (4.6%) and .30316 (4.8%) at the adjusted 4.762%, .306.
+    let couple = ["estate", "charitable", "--kind", "crut", "--funding", "1000000", "--payout-rate", "0.05"];
+    let t = json(&cli(&[&couple[..], &["--age", "65", "--age2", "62", "--rate", "0.05", "--format", "json"]].concat()));
+    assert_eq!(amount(&t, "factor"), "0.306".parse().unwrap(), "{t}");
+    assert_eq!(amount(&t, "remainder_value"), "306000.00".parse().unwrap(), "{t}");
+    assert_eq!(
+        (t["age"].as_u64(), t["age2"].as_u64(), &t["qualifies"]),
+        (Some(65), Some(62), &Value::Bool(true)),
+        "{t}"
+    );
     // One aged 60 at 2.2%, $50,000 a year on $1,000,000: the remainder passes the 10% test but
     // the trust would run dry at 87, which she reaches with probability 38.7%.
     let crat = ["estate", "charitable", "--kind", "crat", "--funding", "1000000", "--payment", "50000"];
@@ -1522,6 +1533,14 @@ async fn charitable_trusts_are_valued_by_the_irs_tables_and_tested() {
     assert_eq!((status, amount(&body, "remainder_value")), (200, "61232.70".parse().unwrap()), "{body}");
     let (status, body) = get("kind=crut&funding=100000&payout_rate=0.05&rate=0.032").await;
     assert_eq!((status, body["field"].as_str()), (422, Some("years")), "{body}");
+    // The couple's unitrust over HTTP; a second age alone, past Table 2010CM or not a number is
+    // named.
+    let (status, body) = get("kind=crut&funding=1000000&payout_rate=0.05&age=65&age2=62&rate=0.05").await;
+    assert_eq!((status, amount(&body, "remainder_value")), (200, "306000.00".parse().unwrap()), "{body}");
+    for bad in ["age2=62", "age=65&age2=115", "age=65&age2=sixty", "years=10&age2=62"] {
+        let (status, body) = get(&format!("kind=crut&funding=1000000&payout_rate=0.05&rate=0.05&{bad}")).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("age2")), "{bad}: {body}");
+    }
     let (status, body) = get("kind=trust&funding=100000").await;
     assert_eq!((status, body["field"].as_str()), (422, Some("kind")), "{body}");
 

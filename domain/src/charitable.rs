@@ -2,15 +2,17 @@
 //! IRC §664) and charitable lead annuity and unitrusts (CLAT, CLUT, §170(f)(2)(B), §2522(c)(2)(B)),
 //! valued with the IRS's actuarial factors (`crate::actuarial`) at the §7520 rate.
 //!
-//! - A trust pays for a term of years or for one life. An annuity trust pays a fixed sum (the
-//!   payout rate times the funding, or the payment given), a unitrust a fixed share of each
-//!   year's value.
-//! - The payments' value: an annuity's times Table B's (term) or Table S's (life) annuity factor,
-//!   times Table K's for several payments a year, plus the first payment's share for payments at
-//!   each period's beginning (§20.2031-7(d)(2)(iv), §1.664-2(c)); a unitrust's as the funding less
-//!   the remainder, the remainder being the funding times Table D's (term) or Table U(1)'s (life)
-//!   factor at the payout rate adjusted by Table F (§1.664-4(e)), the adjusted rate to a
-//!   thousandth of a percent as the regulation's example takes it.
+//! - A trust pays for a term of years, for one life, or until the last of two lives ends (a
+//!   couple's trust; §664(d)(1)(A) allows "the life or lives" of individuals living when it is
+//!   made). An annuity trust pays a fixed sum (the payout rate times the funding, or the payment
+//!   given), a unitrust a fixed share of each year's value.
+//! - The payments' value: an annuity's times Table B's (term), Table S's (one life) or the
+//!   two-life annuity factor from Table R(2) (two lives), times Table K's for several payments a
+//!   year, plus the first payment's share for payments at each period's beginning
+//!   (§20.2031-7(d)(2)(iv), §1.664-2(c)); a unitrust's as the funding less the remainder, the
+//!   remainder being the funding times Table D's (term), Table U(1)'s (one life) or Table U(2)'s
+//!   (two lives) factor at the payout rate adjusted by Table F (§1.664-4(e)), the adjusted rate
+//!   to a thousandth of a percent as the regulation's example takes it.
 //! - A remainder trust's charitable deduction is the remainder; a lead trust's is the payments'
 //!   value, and the remainder passing to the family is a taxable gift (zeroed out when the
 //!   payment is not given: the payment that makes the lead interest the whole funding).
@@ -19,7 +21,8 @@
 //!   must also leave at most a 5% chance that the beneficiary outlives the trust (Rev. Rul.
 //!   77-374, 1977-2 C.B. 329): the trust is run at the §7520 rate, paying as drafted, to the first
 //!   payment it cannot make in full; the chance is that of being alive at that payment, its time
-//!   rounded to whole years (a year's payments count where one falls in its second half).
+//!   rounded to whole years (a year's payments count where one falls in its second half). For two
+//!   lives it is the chance that at least one of them is alive then.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,8 @@ pub struct Terms {
     /// A term of years, or the life of one aged `age` (at the nearest birthday).
     pub years: Option<u32>,
     pub age: Option<u32>,
+    /// With `age`, a second life aged `age2`: the trust pays until the last of the two dies.
+    pub age2: Option<u32>,
     /// The §7520 rate.
     pub rate: Decimal,
     /// Payments a year (1, 2, 4, 12) and when in the period.
@@ -98,7 +103,7 @@ pub struct Exhaustion {
     /// The payments made in full, and the years to the first that is not.
     pub full_payments: u32,
     pub years: u32,
-    /// The chance the beneficiary is alive then (Table 2010CM).
+    /// The chance the beneficiary is alive then, or for two that at least one is (Table 2010CM).
     pub probability: Decimal,
 }
 
@@ -110,6 +115,7 @@ pub struct CharitableTrust {
     pub rate: Decimal,
     pub years: Option<u32>,
     pub age: Option<u32>,
+    pub age2: Option<u32>,
     pub frequency: u32,
     pub timing: Timing,
     pub payout_rate: Decimal,
@@ -137,6 +143,49 @@ fn bad(field: &'static str, problem: impl Into<String>) -> EstateError {
     EstateError { field, problem: problem.into() }
 }
 
+/// How long a trust pays.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    Term(u32),
+    Life(u32),
+    /// Until the last of two dies.
+    Lives(u32, u32),
+}
+
+impl Measure {
+    /// From the terms, or the field that is wrong.
+    fn of(t: &Terms) -> Result<Self, EstateError> {
+        match (t.years, t.age, t.age2) {
+            (Some(_), Some(_), _) => Err(bad("age", "give years or age, not both")),
+            (Some(_), None, Some(_)) => Err(bad("age2", "a second life goes with age, not with years")),
+            (None, None, Some(_)) => Err(bad("age2", "a second life needs age, the first one's")),
+            (None, None, None) => Err(bad("years", "give the term in years or the beneficiary's age")),
+            (Some(y), None, None) if !(1..=100).contains(&y) => Err(bad("years", format!("{y} is not 1 to 100"))),
+            (Some(y), None, None) => Ok(Self::Term(y)),
+            (None, Some(a), None) => Ok(Self::Life(a)),
+            (None, Some(a), Some(b)) => Ok(Self::Lives(a, b)),
+        }
+    }
+
+    /// The youngest life's age (none for a term).
+    fn youngest(self) -> Option<u32> {
+        match self {
+            Self::Term(_) => None,
+            Self::Life(a) => Some(a),
+            Self::Lives(a, b) => Some(a.min(b)),
+        }
+    }
+
+    /// The chance the trust's lives have not all ended `years` on.
+    fn alive(self, years: u32) -> Decimal {
+        match self {
+            Self::Term(_) => Decimal::ONE,
+            Self::Life(a) => actuarial::survival(a, years),
+            Self::Lives(a, b) => actuarial::last_survivor(a, b, years),
+        }
+    }
+}
+
 fn percent(d: Decimal) -> String {
     format!("{}%", (d * Decimal::ONE_HUNDRED).round_dp(3).normalize())
 }
@@ -154,12 +203,7 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
         }
     }
     actuarial::check_frequency(t.frequency)?;
-    match (t.years, t.age) {
-        (Some(_), Some(_)) => return Err(bad("age", "give years or age, not both")),
-        (None, None) => return Err(bad("years", "give the term in years or the beneficiary's age")),
-        (Some(y), None) if !(1..=100).contains(&y) => return Err(bad("years", format!("{y} is not 1 to 100"))),
-        _ => {}
-    }
+    let measure = Measure::of(t)?;
     let m = Decimal::from(t.frequency);
     // What each kind computes: the payout rate, the yearly payment, the adjustment and the
     // adjusted payout, the factor, the payments' value, and when an annuity trust runs dry.
@@ -168,19 +212,19 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
         .annuity()
     {
         let k = actuarial::annuity_adjustment(t.rate, t.frequency)?;
-        let base = match (t.years, t.age) {
-            (Some(y), _) => actuarial::term_annuity(y, t.rate)?,
-            (None, Some(a)) => actuarial::life_annuity(a, t.rate)?,
-            (None, None) => unreachable!("checked above"),
+        let base = match measure {
+            Measure::Term(y) => actuarial::term_annuity(y, t.rate)?,
+            Measure::Life(a) => actuarial::life_annuity(a, t.rate)?,
+            Measure::Lives(a, b) => actuarial::last_survivor_annuity(a, b, t.rate)?,
         };
         // Paid at each period's beginning: a term-certain annuity is worth (1 + i)^(1/m)
         // times as much; a life annuity adds its first payment.
-        let factor = match (t.timing, t.years) {
+        let factor = match (t.timing, measure) {
             (Timing::End, _) => base * k,
-            (Timing::Beginning, Some(_)) => {
+            (Timing::Beginning, Measure::Term(_)) => {
                 base * k * rust_decimal::MathematicalOps::powd(&(Decimal::ONE + t.rate), Decimal::ONE / m)
             }
-            (Timing::Beginning, None) => base * k + Decimal::ONE / m,
+            (Timing::Beginning, _) => base * k + Decimal::ONE / m,
         }
         .round_dp(6);
         let payment = match (t.payment, t.payout_rate) {
@@ -194,8 +238,8 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
             }
             (None, None) => return Err(bad("payout_rate", "give the payout rate or the yearly payment")),
         };
-        let exhaustion = match (t.kind, t.age) {
-            (Kind::Crat, Some(age)) => Some(exhaustion(t, payment, age)),
+        let exhaustion = match (t.kind, measure.youngest()) {
+            (Kind::Crat, Some(age)) => Some(exhaustion(t, payment, measure, age)),
             _ => None,
         };
         let payments_value = (payment * factor).round_dp(2).min(t.funding);
@@ -210,10 +254,10 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
         }
         let f = actuarial::payout_adjustment(t.rate, t.frequency, t.timing, t.months_to_first)?;
         let adjusted = (payout * f).round_dp(5);
-        let factor = match (t.years, t.age) {
-            (Some(y), _) => actuarial::unitrust_term_remainder(y, adjusted)?,
-            (None, Some(a)) => actuarial::unitrust_life_remainder(a, adjusted)?,
-            (None, None) => unreachable!("checked above"),
+        let factor = match measure {
+            Measure::Term(y) => actuarial::unitrust_term_remainder(y, adjusted)?,
+            Measure::Life(a) => actuarial::unitrust_life_remainder(a, adjusted)?,
+            Measure::Lives(a, b) => actuarial::unitrust_last_survivor_remainder(a, b, adjusted)?,
         };
         let payments_value = t.funding - (t.funding * factor).round_dp(2);
         (payout, None, f, Some(adjusted), factor, payments_value, None)
@@ -226,6 +270,7 @@ pub fn value(t: &Terms) -> Result<CharitableTrust, EstateError> {
         rate: t.rate,
         years: t.years,
         age: t.age,
+        age2: t.age2,
         frequency: t.frequency,
         timing: t.timing,
         payout_rate,
@@ -283,12 +328,13 @@ fn remainder_tests(t: &CharitableTrust) -> Vec<Test> {
         ),
     });
     if let Some(e) = &t.exhaustion {
+        let who = if t.age2.is_some() { "at least one of the two beneficiaries" } else { "the beneficiary" };
         tests.push(Test {
             name: "exhaustion_probability_at_most_5_percent",
             passes: e.probability <= Decimal::new(5, 2),
             detail: format!(
-                "at the §7520 rate the trust makes {} payments in full and runs dry in year {}, when the \
-                 beneficiary is alive with probability {}; Rev. Rul. 77-374 allows at most 5%",
+                "at the §7520 rate the trust makes {} payments in full and runs dry in year {}, when {who} \
+                 is alive with probability {}; Rev. Rul. 77-374 allows at most 5%",
                 e.full_payments,
                 e.years,
                 percent(e.probability.round_dp(6))
@@ -298,8 +344,9 @@ fn remainder_tests(t: &CharitableTrust) -> Vec<Test> {
     tests
 }
 
-/// Rev. Rul. 77-374: the trust run at the §7520 rate, paying `annual` a year as drafted.
-fn exhaustion(t: &Terms, annual: Decimal, age: u32) -> Exhaustion {
+/// Rev. Rul. 77-374: the trust run at the §7520 rate, paying `annual` a year as drafted, for the
+/// lives of `measure`, the youngest aged `age`.
+fn exhaustion(t: &Terms, annual: Decimal, measure: Measure, age: u32) -> Exhaustion {
     let m = t.frequency;
     let per_period =
         rust_decimal::MathematicalOps::powd(&(Decimal::ONE + t.rate), Decimal::ONE / Decimal::from(m)) - Decimal::ONE;
@@ -319,7 +366,7 @@ fn exhaustion(t: &Terms, annual: Decimal, age: u32) -> Exhaustion {
                 &at.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
             )
             .unwrap_or(u32::MAX);
-            return Exhaustion { full_payments: k - 1, years, probability: actuarial::survival(age, years) };
+            return Exhaustion { full_payments: k - 1, years, probability: measure.alive(years) };
         }
         balance -= payment;
         if t.timing == Timing::Beginning {
@@ -342,6 +389,7 @@ mod tests {
             payment: None,
             years: None,
             age: None,
+            age2: None,
             rate,
             frequency: 1,
             timing: Timing::End,
@@ -435,6 +483,56 @@ mod tests {
     }
 
     #[test]
+    fn a_couples_crut_until_the_last_death() {
+        // 65 and 62, 5% a year at each year's end at 5%: Table F .952381, adjusted 4.762%, Table
+        // U(2) between .31811 (4.6%) and .30316 (4.8%): .31811 − .01495 × .81 = .306000.
+        let t = value(&Terms { age: Some(65), age2: Some(62), ..terms(Kind::Crut, dec!(0.05)) }).unwrap();
+        assert_eq!(t.adjusted_payout_rate, Some(dec!(0.04762)));
+        assert_eq!(t.factor, dec!(0.306000));
+        assert_eq!(t.remainder_value, dec!(306000.00));
+        assert_eq!((t.age, t.age2), (Some(65), Some(62)));
+        assert!(t.qualifies, "{:?}", t.tests);
+        // Either order; less than for the younger alone.
+        let swapped = value(&Terms { age: Some(62), age2: Some(65), ..terms(Kind::Crut, dec!(0.05)) }).unwrap();
+        assert_eq!(swapped.remainder_value, t.remainder_value);
+        let one = value(&Terms { age: Some(62), ..terms(Kind::Crut, dec!(0.05)) }).unwrap();
+        assert!(one.remainder_value > t.remainder_value);
+    }
+
+    #[test]
+    fn a_couples_crat_and_the_five_percent_test() {
+        // 72 and 70 at 5% paying 5%: (1 − .41297) / .05 = 11.7406; the trust never runs dry.
+        let t = value(&Terms { age: Some(72), age2: Some(70), ..terms(Kind::Crat, dec!(0.05)) }).unwrap();
+        assert_eq!(t.factor, dec!(11.7406));
+        assert_eq!(t.payments_value, dec!(587030.00));
+        assert_eq!(t.charitable_deduction, dec!(412970.00));
+        assert_eq!(t.exhaustion.as_ref().map(|e| e.probability), Some(Decimal::ZERO));
+        assert!(t.qualifies, "{:?}", t.tests);
+        // At 2.2% the factor is (1 − .66604) / .022 = 15.18 and the remainder, 24.1%, passes the
+        // 10% test, but the trust cannot make its 27th payment, when one of them is alive with
+        // probability p + q − pq, p = l99 / l72, q = l97 / l70: 10.09%. For 72 alone it is 3.64%.
+        let t = value(&Terms { age: Some(72), age2: Some(70), ..terms(Kind::Crat, dec!(0.022)) }).unwrap();
+        assert_eq!(t.factor, dec!(15.18));
+        assert_eq!(t.remainder_value, dec!(241000.00));
+        assert!(test(&t, "remainder_at_least_10_percent").passes);
+        let e = t.exhaustion.clone().unwrap();
+        assert_eq!(e.years, 27);
+        let (p, q) = (dec!(2722.994) / dec!(74797.63), dec!(5218.261) / dec!(77957.53));
+        assert_eq!(e.probability.round_dp(8), (p + q - p * q).round_dp(8));
+        let five = test(&t, "exhaustion_probability_at_most_5_percent");
+        assert!(!five.passes && five.detail.contains("at least one of the two"), "{five:?}");
+        assert!(!t.qualifies);
+        let one = value(&Terms { age: Some(72), ..terms(Kind::Crat, dec!(0.022)) }).unwrap();
+        assert_eq!(one.exhaustion.unwrap().probability.round_dp(8), p.round_dp(8));
+        assert!(one.qualifies, "{:?}", one.tests);
+        // A lead annuity trust for the two, zeroed out: $1,000,000 / 11.7406 up to the cent.
+        let t = value(&Terms { age: Some(72), age2: Some(70), payout_rate: None, ..terms(Kind::Clat, dec!(0.05)) })
+            .unwrap();
+        assert_eq!(t.annual_payment, Some(dec!(85174.53)));
+        assert_eq!(t.taxable_gift, Decimal::ZERO);
+    }
+
+    #[test]
     fn the_payout_tests_take_the_exact_share() {
         let t = value(&Terms {
             years: Some(10),
@@ -459,5 +557,11 @@ mod tests {
         assert_eq!(value(&fixed).unwrap_err().field, "payment");
         let often = Terms { years: Some(10), frequency: 3, ..terms(Kind::Crut, dec!(0.05)) };
         assert_eq!(value(&often).unwrap_err().field, "frequency");
+        let second = Terms { age2: Some(60), ..terms(Kind::Crut, dec!(0.05)) };
+        assert_eq!(value(&second).unwrap_err().field, "age2");
+        let term = Terms { years: Some(10), age2: Some(60), ..terms(Kind::Crut, dec!(0.05)) };
+        assert_eq!(value(&term).unwrap_err().field, "age2");
+        let old2 = Terms { age: Some(60), age2: Some(110), ..terms(Kind::Crat, dec!(0.05)) };
+        assert_eq!(value(&old2).unwrap_err().field, "age2");
     }
 }

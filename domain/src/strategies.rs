@@ -196,6 +196,7 @@ pub fn compare(f: &Family) -> Result<Vec<Outcome>, EstateError> {
         payment: None,
         years: Some(f.clat_years),
         age: None,
+        age2: None,
         rate: f.rate,
         frequency: 1,
         timing: crate::actuarial::Timing::End,

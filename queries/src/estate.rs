@@ -705,6 +705,8 @@ pub struct CharitableInput {
     pub payment: Option<Decimal>,
     pub years: Option<u32>,
     pub age: Option<u32>,
+    /// With `age`, a second life: the trust pays until the last of the two dies.
+    pub age2: Option<u32>,
     /// The §7520 rate, as for a GRAT ([`section_7520`]).
     pub rate: Option<Decimal>,
     pub month: Option<String>,
@@ -734,6 +736,7 @@ pub fn charitable(input: &CharitableInput) -> Result<CharitableAnswer, ReportErr
         payment: input.payment,
         years: input.years,
         age: input.age,
+        age2: input.age2,
         rate,
         frequency: input.frequency.unwrap_or(1),
         timing: input.timing,
@@ -745,13 +748,14 @@ pub fn charitable(input: &CharitableInput) -> Result<CharitableAnswer, ReportErr
 
 /// A charitable trust's lines, for CSV and tables.
 pub fn charitable_report(a: &CharitableAnswer) -> Result<Report, ReportError> {
-    const LINES: [&str; 15] = [
+    const LINES: [&str; 16] = [
         "kind",
         "funding",
         "rate",
         "rate_source",
         "years",
         "age",
+        "age2",
         "payout_rate",
         "annual_payment",
         "adjusted_payout_rate",

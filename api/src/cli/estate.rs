@@ -132,13 +132,14 @@ pub(crate) enum EstateCmd {
         format: Format,
     },
     /// A charitable remainder or lead trust (--kind crat|crut|clat|clut; IRC §664,
-    /// §170(f)(2)(B)) for --years or the life of one aged --age (at the nearest birthday), at
-    /// the §7520 rate as for `estate grat`: the payments' value and the remainder's by the IRS's
-    /// tables on Table 2010CM (B, S, D, U(1), F, K), the charitable deduction (the remainder of a
-    /// remainder trust; the payments of a lead trust, whose remainder to the family is a taxable
-    /// gift, zeroed out unless --payment or --payout-rate), and for a remainder trust the tests
-    /// it must pass: payout 5% to 50%, term at most 20 years, remainder at least 10%, and for an
-    /// annuity trust for a life at most a 5% chance the beneficiary outlives the trust (Rev. Rul.
+    /// §170(f)(2)(B)) for --years, the life of one aged --age (at the nearest birthday), or with
+    /// --age2 until the last of two dies, at the §7520 rate as for `estate grat`: the payments'
+    /// value and the remainder's by the IRS's tables on Table 2010CM (B, S, R(2), D, U(1), U(2),
+    /// F, K), the charitable deduction (the remainder of a remainder trust; the payments of a lead
+    /// trust, whose remainder to the family is a taxable gift, zeroed out unless --payment or
+    /// --payout-rate), and for a remainder trust the tests it must pass: payout 5% to 50%, term
+    /// at most 20 years, remainder at least 10%, and for an annuity trust for a life or two at
+    /// most a 5% chance the beneficiary (or either of the two) outlives the trust (Rev. Rul.
     /// 77-374).
     Charitable {
         #[command(flatten)]
@@ -323,6 +324,9 @@ pub(crate) struct CharitableArgs {
     years: Option<u32>,
     #[arg(long)]
     age: Option<u32>,
+    /// With --age, a second life (a couple's trust): it pays until the last of the two dies.
+    #[arg(long)]
+    age2: Option<u32>,
     #[command(flatten)]
     #[serde(flatten)]
     rate: RateArgs,

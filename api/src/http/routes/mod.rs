@@ -1035,6 +1035,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 ("payment", "query", false, Kind::Amount, "An annuity trust's yearly payment instead (a lead annuity trust without either is zeroed out)."),
                 ("years", "query", false, Kind::Year, "A term of years, 1 to 100."),
                 ("age", "query", false, Kind::Age, "Or the life of one this old at the nearest birthday."),
+                ("age2", "query", false, Kind::Age, "With `age`, a second life: the trust pays until the last of the two dies."),
                 ("rate", "query", false, Kind::Rate, "The §7520 rate (0.05)."),
                 ("month", "query", false, Kind::Text, "A month whose published §7520 rate to take (YYYY-MM)."),
                 ("afr_120", "query", false, Kind::Rate, "120% of the mid-term AFR: the rate is it rounded to the nearest 0.2%."),
@@ -1043,7 +1044,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
                 ("months_to_first", "query", false, Kind::OneOf(performance::MONTHS), "A unitrust's one annual payment this many months after funding."),
             ],
             response: (200, Some(schema::<queries::estate::CharitableAnswer>)),
-            description: "A charitable remainder or lead trust (`cairn estate charitable`; IRC §664, §170(f)(2)(B)) for a term or one life at the §7520 rate (as for a GRAT): the payments' value and the remainder's by the IRS's tables on Table 2010CM (B, S, D, U(1), F, K), the charitable deduction (a remainder trust's remainder; a lead trust's payments, whose remainder to the family is a taxable gift), and for a remainder trust §664(d)'s tests (payout 5% to 50%, term at most 20 years, remainder at least 10%) and, for an annuity trust for a life, Rev. Rul. 77-374's 5% chance of outliving the trust, with when it would run dry. 422 naming the parameter.",
+            description: "A charitable remainder or lead trust (`cairn estate charitable`; IRC §664, §170(f)(2)(B)) for a term, one life, or two lives to the last death (`age2`) at the §7520 rate (as for a GRAT): the payments' value and the remainder's by the IRS's tables on Table 2010CM (B, S, R(2), D, U(1), U(2), F, K), the charitable deduction (a remainder trust's remainder; a lead trust's payments, whose remainder to the family is a taxable gift), and for a remainder trust §664(d)'s tests (payout 5% to 50%, term at most 20 years, remainder at least 10%) and, for an annuity trust for one life or two, Rev. Rul. 77-374's 5% chance of outliving the trust (for two, that either is alive), with when it would run dry. 422 naming the parameter.",
             ..Op::new("get", "/v1/estate/charitable", Group::SignedIn, "A charitable trust's deduction and tests")
         },
         get(performance::charitable),

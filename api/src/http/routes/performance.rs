@@ -950,6 +950,7 @@ pub struct CharitableParams {
     pub payment: Option<Amount>,
     pub years: Option<Year>,
     pub age: Option<Age>,
+    pub age2: Option<Age>,
     pub rate: Option<Rate>,
     pub month: Option<String>,
     pub afr_120: Option<Rate>,
@@ -977,6 +978,7 @@ pub async fn charitable(
             .map(|y| u32::try_from(y.0).map_err(|_| Problem::field("years", "must be 1 to 100")))
             .transpose()?,
         age: params.age.map(|a| a.0),
+        age2: params.age2.map(|a| a.0),
         rate: params.rate.map(|r| r.0),
         month: params.month,
         afr_120: params.afr_120.map(|r| r.0),
