@@ -80,6 +80,8 @@ pub const MAX_PERIODS: u32 = 1_000_000;
 pub const MAX_FRONTIER_POINTS: u32 = 10_000;
 /// The most holdings a frontier may return with its trajectories (points × (periods + 1)).
 pub const MAX_FRONTIER_VALUES: u64 = 10_000_000;
+/// The most holdings a frontier may compute (points × (periods + 1)), about a second's work.
+pub const MAX_FRONTIER_WORK: u64 = 50_000_000;
 /// The most orders one analysis may take.
 pub const MAX_ORDERS: usize = 1_000_000;
 
@@ -497,11 +499,13 @@ fn cost_of(e: f64, v: f64, lambda: f64, shares: f64, price: Option<f64>, z: Opti
 }
 
 fn check_cost(c: &Cost) -> Result<(), SimError> {
-    let all = [Some(c.expected), Some(c.variance), Some(c.utility), c.expected_bps, c.value_at_risk];
-    if all.iter().flatten().all(|v| v.is_finite()) {
-        Ok(())
-    } else {
+    let all = [Some(c.expected), Some(c.variance), c.expected_bps, c.value_at_risk];
+    if !all.iter().flatten().all(|v| v.is_finite()) {
         Err(invalid("shares", "with these parameters the cost or its variance overflows"))
+    } else if !c.utility.is_finite() {
+        Err(invalid("risk_aversion", "is so large that E + λV overflows"))
+    } else {
+        Ok(())
     }
 }
 
@@ -527,6 +531,15 @@ pub fn almgren_chriss(req: &AcRequest) -> Result<AcResult, SimError> {
     };
 
     let (holdings, kappa) = model.trajectory(lambda)?;
+    let kappa_tilde_squared = model.kappa_tilde_squared(lambda);
+    let kappa_t = kappa * model.horizon;
+    let half_life = (lambda > 0.0 && kappa > 0.0).then(|| 1.0 / kappa);
+    if !(kappa_tilde_squared.is_finite() && kappa_t.is_finite() && half_life.is_none_or(f64::is_finite)) {
+        return Err(invalid(
+            "risk_aversion",
+            "is too large or too small against volatility and temporary_impact: κ overflows",
+        ));
+    }
     let (e, v) = model.cost(&holdings);
     let cost = cost_of(e, v, lambda, model.shares, price, z);
     check_cost(&cost)?;
@@ -541,7 +554,9 @@ pub fn almgren_chriss(req: &AcRequest) -> Result<AcResult, SimError> {
         Some((lambdas, with_paths)) => {
             let mut points = Vec::with_capacity(lambdas.len());
             for l in lambdas {
-                let (h, k) = model.trajectory(l)?;
+                let (h, k) = model.trajectory(l).map_err(|e| match e {
+                    SimError::Invalid { problem, .. } => invalid("frontier.lambda_max", problem),
+                })?;
                 let (e, v) = model.cost(&h);
                 if !(e.is_finite() && v.is_finite()) {
                     return Err(invalid("shares", "with these parameters the cost or its variance overflows"));
@@ -563,10 +578,10 @@ pub fn almgren_chriss(req: &AcRequest) -> Result<AcResult, SimError> {
     Ok(AcResult {
         tau: model.tau,
         eta_tilde: model.eta_tilde,
-        kappa_tilde_squared: model.kappa_tilde_squared(lambda),
+        kappa_tilde_squared,
         kappa,
-        kappa_t: kappa * model.horizon,
-        half_life: (lambda > 0.0 && kappa > 0.0).then(|| 1.0 / kappa),
+        kappa_t,
+        half_life,
         static_holding: (model.alpha != 0.0 && lambda != 0.0)
             .then(|| model.alpha / (2.0 * lambda * model.sigma * model.sigma))
             .filter(|x| x.is_finite()),
@@ -582,7 +597,11 @@ fn frontier_lambdas(model: &Model, f: &FrontierRequest) -> Result<(Vec<f64>, boo
     if f.points < 2 || f.points > MAX_FRONTIER_POINTS {
         return Err(invalid("frontier.points", format!("must be from 2 to {MAX_FRONTIER_POINTS}")));
     }
-    if f.trajectories && u64::from(f.points) * (u64::from(model.periods) + 1) > MAX_FRONTIER_VALUES {
+    let values = u64::from(f.points) * (u64::from(model.periods) + 1);
+    if values > MAX_FRONTIER_WORK {
+        return Err(invalid("frontier.points", format!("points × (periods + 1) must be at most {MAX_FRONTIER_WORK}")));
+    }
+    if f.trajectories && values > MAX_FRONTIER_VALUES {
         return Err(invalid(
             "frontier.trajectories",
             format!("points × (periods + 1) must be at most {MAX_FRONTIER_VALUES} to return every trajectory"),

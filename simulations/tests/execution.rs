@@ -295,6 +295,13 @@ fn bad_inputs_name_their_field() {
             }),
         ),
         ("shares", Box::new(|r| r.shares = 1e200)),
+        (
+            "risk_aversion",
+            Box::new(|r| {
+                r.risk_aversion = 1e300;
+                r.volatility = 1e10;
+            }),
+        ),
     ];
     for (name, change) in cases {
         let mut req = paper(1e-6);
