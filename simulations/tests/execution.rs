@@ -559,3 +559,88 @@ fn tca_bad_inputs() {
     assert!(close(r.orders[0].shortfall.dollars, 10.0, 1e-9));
     assert!(serde_json::from_str::<TcaRequest>(r#"{"orders":[],"extra":1}"#).is_err());
 }
+
+/// Extreme but finite inputs: every call either names a field or returns finite numbers.
+#[test]
+fn extreme_inputs_never_give_nan_or_infinity() {
+    let values = [0.0, -1.0, 1e-300, 1e-12, 1e-6, 0.5, 1.0, 7.0, 1e6, 1e12, 1e300, -1e300];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut pick = || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        values[(state >> 33) as usize % values.len()]
+    };
+    let all_finite = |c: &simulations::execution::Cost| {
+        [Some(c.expected), Some(c.variance), Some(c.std_dev), Some(c.utility), c.expected_bps, c.value_at_risk]
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite())
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for i in 0..20_000 {
+        let req = AcRequest {
+            shares: pick(),
+            horizon: pick(),
+            periods: 1 + (i % 7) as u32 * 3,
+            volatility: pick(),
+            drift: pick(),
+            fixed_cost: pick().abs(),
+            permanent_impact: pick().abs(),
+            temporary_impact: pick(),
+            risk_aversion: pick(),
+            price: Some(50.0),
+            confidence: Some(0.99),
+            frontier: (i % 5 == 0).then_some(FrontierRequest {
+                points: 4,
+                lambda_min: None,
+                lambda_max: None,
+                trajectories: true,
+            }),
+        };
+        match almgren_chriss(&req) {
+            Err(_) => refused += 1,
+            Ok(r) => {
+                ok += 1;
+                let t = &r.trajectory;
+                assert!(
+                    t.holdings.iter().chain(&t.trades).chain(&t.times).all(|v| v.is_finite())
+                        && all_finite(&t.cost)
+                        && all_finite(&r.linear)
+                        && [r.tau, r.eta_tilde, r.kappa, r.kappa_t, r.kappa_tilde_squared]
+                            .iter()
+                            .all(|v| v.is_finite())
+                        && [r.half_life, r.static_holding].iter().flatten().all(|v| v.is_finite()),
+                    "{req:?} gave {r:?}"
+                );
+                for p in r.frontier.iter().flatten() {
+                    assert!(
+                        [p.lambda, p.kappa, p.expected, p.variance, p.std_dev].iter().all(|v| v.is_finite())
+                            && p.half_life.is_none_or(f64::is_finite)
+                            && p.holdings.iter().flatten().all(|v| v.is_finite()),
+                        "{req:?} gave {p:?}"
+                    );
+                }
+            }
+        }
+        let mut s = schedule_req([Strategy::Twap, Strategy::Vwap, Strategy::Pov, Strategy::Shortfall][i % 4]);
+        s.shares = req.shares;
+        s.volatility = req.volatility;
+        s.drift = req.drift;
+        s.temporary_impact = req.temporary_impact;
+        s.risk_aversion = req.risk_aversion;
+        s.profile = Some(vec![pick().abs(), pick().abs(), 1.0]);
+        s.volumes = Some(vec![pick().abs(), pick().abs()]);
+        s.participation = Some(0.25);
+        s.adv = Some(pick().abs());
+        if let Ok(r) = schedule(&s) {
+            assert!(
+                r.holdings.iter().chain(&r.trades).all(|v| v.is_finite())
+                    && all_finite(&r.cost)
+                    && r.participation.iter().flatten().all(|v| v.is_finite())
+                    && r.square_root
+                        .is_none_or(|q| [q.per_share, q.bps, q.total, q.impact].iter().all(|v| v.is_finite())),
+                "{s:?} gave {r:?}"
+            );
+        }
+    }
+    assert!(ok > 100 && refused > 100, "{ok} accepted, {refused} refused");
+}
