@@ -644,3 +644,21 @@ fn extreme_inputs_never_give_nan_or_infinity() {
     }
     assert!(ok > 100 && refused > 100, "{ok} accepted, {refused} refused");
 }
+
+/// The requests describe themselves (their doc comments become `--help` and OpenAPI).
+#[test]
+fn schemas_carry_the_field_docs() {
+    for schema in [
+        serde_json::to_value(schemars::schema_for!(AcRequest)).unwrap(),
+        serde_json::to_value(schemars::schema_for!(ScheduleRequest)).unwrap(),
+        serde_json::to_value(schemars::schema_for!(TcaRequest)).unwrap(),
+    ] {
+        let props = schema["properties"].as_object().unwrap();
+        for (name, p) in props {
+            assert!(p.get("description").is_some_and(|d| d.as_str().is_some_and(|s| s.len() > 10)), "{name}: {p}");
+        }
+        assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
+    }
+    let result = serde_json::to_value(schemars::schema_for!(simulations::execution::TcaResult)).unwrap();
+    assert!(result["properties"]["summary"].is_object());
+}
