@@ -1,6 +1,6 @@
 //! Execution benchmarks: the Almgren-Chriss efficient frontier, 100 values of λ over N = 100
-//! periods with every trajectory's expected cost and variance (target: under 10 ms; it takes
-//! microseconds).
+//! periods with every trajectory's expected cost and variance. Target: under 10 ms; about
+//! 0.7 ms on the 2-core development machine (with the trajectories returned or not).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use simulations::execution::{almgren_chriss, AcRequest, FrontierRequest};
