@@ -27,6 +27,9 @@
 //! - [`econometrics`]: GARCH(1,1) by maximum likelihood with forecasts, augmented
 //!   Dickey-Fuller and Engle-Granger tests with MacKinnon p-values, pair and single-series
 //!   trading signals.
+//! - [`execution`]: optimal execution (Almgren-Chriss trajectory, half-life and efficient
+//!   frontier), TWAP/VWAP/POV/shortfall schedules with their expected cost and the square-root
+//!   impact estimate, and transaction-cost analysis of executed orders.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 //! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
@@ -143,6 +146,7 @@ pub mod correlation;
 pub mod curve;
 pub mod distributions;
 pub mod econometrics;
+pub mod execution;
 pub mod goals;
 pub mod grat;
 pub mod liabilities;
