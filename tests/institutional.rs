@@ -71,6 +71,25 @@ fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     assert_eq!(out[2]["cash_flows"][0]["paid_to_buyer"], false, "{}", out[2]);
 }
 
+#[test]
+fn the_execution_examples_reproduce_the_papers_example_and_analyse_fills() {
+    let ac = example("almgren-chriss");
+    // Almgren and Chriss §3.4: at λ = 10⁻⁶, κ ≈ 0.6 a day (cosh κ = 1.19 exactly), so κT ≈ 3.
+    assert!((number(&ac[0], "kappa") - 1.19_f64.acosh()).abs() < 1e-12, "{}", ac[0]);
+    // λ = 0 is the straight line, whose E is eq. (10): ½γX² + εX + (η̃/τ)X²/N = $662,500.
+    assert!((number(&ac[1]["trajectory"]["cost"], "expected") - 662_500.0).abs() < 1e-6, "{}", ac[1]);
+    let frontier = ac[1]["frontier"].as_array().unwrap();
+    assert_eq!(frontier.len(), 20);
+    let schedules = example("schedule");
+    assert_eq!(schedules[0]["strategy"], "vwap");
+    assert!(schedules[0]["square_root"]["bps"].as_f64().unwrap() > 0.0, "{}", schedules[0]);
+    assert_eq!(schedules[1]["leftover"], 0.0);
+    let tca = example("tca");
+    // The buy: $800 delay, $1,200 trading, $2,000 of unfilled shares at the close, $80 fees.
+    assert!((number(&tca[0]["orders"][0]["shortfall"], "dollars") - 4_080.0).abs() < 1e-9, "{}", tca[0]);
+    assert_eq!(tca[0]["algorithms"].as_array().unwrap().len(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let db = common::sqlite().await;
@@ -111,6 +130,14 @@ async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let (status, body) = post("bond", json!({ "bond": { "dated_date": "2026-01-01", "maturity": "2025-01-01", "coupon_rate": 0.05, "frequency": 1, "day_count": "30/360" }, "settlement": "2026-01-01", "yield": 0.05 })).await;
     assert_eq!(status, 422, "{body}");
     assert!(body["field"].as_str().unwrap().contains("maturity"), "{body}");
+    let ac = json!({ "shares": 1e6, "horizon": 5, "periods": 5, "volatility": 0.95, "permanent_impact": 2.5e-7, "temporary_impact": 2.5e-6, "risk_aversion": 1e-6 });
+    let (status, body) = post("almgren-chriss", ac).await;
+    assert_eq!(status, 200, "{body}");
+    assert!((number(&body, "kappa") - 1.19_f64.acosh()).abs() < 1e-12, "{body}");
+    let (status, body) = post("tca", json!({ "orders": [] })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("orders")), "{body}");
+    let (status, body) = post("schedule", json!({ "strategy": "pov", "shares": 10, "horizon": 1, "volatility": 1, "permanent_impact": 0, "temporary_impact": 1e-6, "volumes": [100], "participation": 2 })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("participation")), "{body}");
     // A value of the wrong kind and one the engine refuses are 422s naming the field.
     let (status, body) = post("curve", json!({ "curve": { "zero_rates": [{ "tenor": "x", "rate": 0.04 }] } })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("curve.zero_rates[0].tenor")), "{body}");

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{bonds, curve, liabilities, optimize, options};
+use simulations::{bonds, curve, execution, liabilities, optimize, options};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -333,6 +333,60 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/bond.jsonl.
     #[command(verbatim_doc_comment)]
     Bond(LinesArgs),
+    /// Almgren-Chriss (2000) optimal execution: the trajectory that minimises expected cost
+    /// plus risk aversion times variance under linear permanent and temporary impact, and
+    /// its efficient frontier (the paper's example reproduced).
+    ///
+    /// Request: {"shares" (X: positive sells, negative buys), "horizon" (T, in the time unit
+    /// of the volatility, e.g. days), "periods" (N), "volatility" (σ, $/share per √time),
+    /// "drift" (α, 0), "fixed_cost" (ε, half-spread and fees, 0), "permanent_impact" (γ),
+    /// "temporary_impact" (η, above γτ/2), "risk_aversion" (λ per $), "price" (S0: costs
+    /// also in bps), "confidence" (VaR E + z√V), "frontier": {"points" (50), "lambda_min",
+    /// "lambda_max", "trajectories" (false)}}.
+    ///
+    /// Result: {"tau", "eta_tilde", "kappa", "half_life" (1/κ), "holdings" (x_0..x_N),
+    /// "trades", "expected_cost", "variance", the straight line's cost beside it, "frontier":
+    /// [{"risk_aversion", "expected_cost", "variance", …}] when asked, …}. Every field is
+    /// in simulations::execution::AcResult and the OpenAPI document (POST
+    /// /v1/quant/almgren-chriss).
+    ///
+    /// Example: examples/quant/almgren-chriss.jsonl.
+    #[command(verbatim_doc_comment)]
+    AlmgrenChriss(LinesArgs),
+    /// An execution schedule priced under the Almgren-Chriss impact model: "twap" (equal
+    /// slices), "vwap" (in proportion to an intraday volume "profile"), "pov" ("participation"
+    /// of each bucket's forecast "volumes" until done) or "shortfall" (the Almgren-Chriss
+    /// trajectory at "risk_aversion"), with the square-root impact estimate
+    /// spread/2 + Y·σ_daily·S·√(Q/ADV) when "price" and "adv" are given.
+    ///
+    /// Request: the almgren-chriss fields (shares, horizon, periods, volatility, drift,
+    /// fixed_cost, permanent_impact, temporary_impact, risk_aversion) plus "strategy",
+    /// "profile", "volumes", "participation", "price", "adv", "daily_volatility", "spread",
+    /// "impact_coefficient" (Y, 1).
+    ///
+    /// Result: {"strategy", "times", "trades", "holdings", "participation", "executed",
+    /// "leftover" (pov), "buckets_used", "cost": {expected cost and variance},
+    /// "square_root": {"fraction_of_adv", "half_spread", "impact", "per_share", "bps",
+    /// "total"}}.
+    ///
+    /// Example: examples/quant/schedule.jsonl.
+    #[command(verbatim_doc_comment)]
+    Schedule(LinesArgs),
+    /// Transaction-cost analysis of executed orders (Perold's implementation shortfall):
+    /// per order the delay, spread, impact and opportunity costs and fees against the
+    /// arrival price, in dollars and basis points, slippage against the interval VWAP and the
+    /// close; per algorithm the value-weighted averages; and a best-execution summary.
+    ///
+    /// Request: {"orders": [{"id", "algorithm", "side": "buy"|"sell", "quantity",
+    /// "arrival_price", "first_fill_mid", "half_spread", "fills": [{"quantity", "price"}],
+    /// "interval_vwap", "close", "fees"}]}. A cost is positive when it hurts.
+    ///
+    /// Result: {"orders": [per-order costs], "algorithms": [per-algorithm totals],
+    /// "summary": {cheapest against arrival and VWAP, share of orders beating VWAP}}.
+    ///
+    /// Example: examples/quant/tca.jsonl.
+    #[command(verbatim_doc_comment)]
+    Tca(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -361,6 +415,9 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Curve(io) => run_lines(&io, |r: curve::CurveRequest| curve::read(&r)),
         QuantCmd::Liabilities(io) => run_lines(&io, |r: liabilities::LiabilityRequest| liabilities::analyse(&r)),
         QuantCmd::Bond(io) => run_lines(&io, |r: bonds::BondRequest| bonds::analyse(&r)),
+        QuantCmd::AlmgrenChriss(io) => run_lines(&io, |r: execution::AcRequest| execution::almgren_chriss(&r)),
+        QuantCmd::Schedule(io) => run_lines(&io, |r: execution::ScheduleRequest| execution::schedule(&r)),
+        QuantCmd::Tca(io) => run_lines(&io, |r: execution::TcaRequest| execution::tca(&r)),
     }
 }
 

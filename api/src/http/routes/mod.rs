@@ -1108,6 +1108,33 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::execution::AcRequest>(),
+            response: (200, Some(schema::<simulations::execution::AcResult>)),
+            description: "Almgren-Chriss (2000) optimal execution (`cairn quant almgren-chriss`; nothing is recorded): the trajectory minimising expected cost plus risk aversion times variance under linear permanent and temporary impact, with drift, its expected cost, variance, half-life and value at risk, the straight line beside it, and the efficient frontier over log-spaced risk aversions when asked. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/almgren-chriss", Group::SignedIn, "An optimal execution trajectory")
+        },
+        post(quant::almgren_chriss),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::execution::ScheduleRequest>(),
+            response: (200, Some(schema::<simulations::execution::ScheduleResult>)),
+            description: "An execution schedule (`cairn quant schedule`; nothing is recorded): TWAP, VWAP against a volume profile, POV at a participation rate, or implementation shortfall (Almgren-Chriss), priced under the same impact model, with the square-root market-impact estimate when price and average daily volume are given. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/schedule", Group::SignedIn, "An execution schedule and its cost")
+        },
+        post(quant::schedule),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::execution::TcaRequest>(),
+            response: (200, Some(schema::<simulations::execution::TcaResult>)),
+            description: "Transaction-cost analysis of executed orders (`cairn quant tca`; nothing is recorded): per order Perold's implementation shortfall against arrival split into delay, spread, impact, opportunity cost and fees, in dollars and basis points, slippage against the interval VWAP and the close; per algorithm the value-weighted averages; and a best-execution summary. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/tca", Group::SignedIn, "Transaction-cost analysis")
+        },
+        post(quant::tca),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

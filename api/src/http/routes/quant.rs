@@ -53,3 +53,27 @@ pub async fn bond(
 ) -> Result<Json<simulations::bonds::BondResult>, Problem> {
     answer(body, |r: simulations::bonds::BondRequest| simulations::bonds::analyse(&r)).await
 }
+
+/// `POST /v1/quant/almgren-chriss` (`cairn quant almgren-chriss`).
+pub async fn almgren_chriss(
+    _: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::execution::AcResult>, Problem> {
+    answer(body, |r: simulations::execution::AcRequest| simulations::execution::almgren_chriss(&r)).await
+}
+
+/// `POST /v1/quant/schedule` (`cairn quant schedule`).
+pub async fn schedule(
+    _: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::execution::ScheduleResult>, Problem> {
+    answer(body, |r: simulations::execution::ScheduleRequest| simulations::execution::schedule(&r)).await
+}
+
+/// `POST /v1/quant/tca` (`cairn quant tca`).
+pub async fn tca(
+    _: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::execution::TcaResult>, Problem> {
+    answer(body, |r: simulations::execution::TcaRequest| simulations::execution::tca(&r)).await
+}
