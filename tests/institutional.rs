@@ -53,6 +53,21 @@ fn the_liabilities_examples_give_the_annuity_duration_and_the_funded_status() {
 }
 
 #[test]
+fn the_hedge_examples_follow_the_glide_path_and_match_the_key_rates() {
+    let out = example("hedge");
+    // 77% funded: the glide path's first stage, a 40% hedge, met key by key within 2%.
+    assert_eq!(out[0]["stage"]["hedge_ratio"], 0.4, "{}", out[0]);
+    assert_eq!(out[0]["exact"], true);
+    for k in out[0]["keys"].as_array().unwrap() {
+        let (target, held) = (number(k, "target_dv01"), number(k, "hedge_dv01"));
+        assert!((held - target).abs() <= 0.02 * target.abs() + 1e-6, "{k}");
+    }
+    assert!(number(&out[0], "total_cost") <= 80e6);
+    // One strip cannot match three key rates: the nearest mix, marked so.
+    assert_eq!(out[1]["exact"], false, "{}", out[1]);
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.
@@ -134,6 +149,9 @@ async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let (status, body) = post("almgren-chriss", ac).await;
     assert_eq!(status, 200, "{body}");
     assert!((number(&body, "kappa") - 1.19_f64.acosh()).abs() < 1e-12, "{body}");
+    let hedge = json!({ "liabilities": { "curve": curve, "annuity": { "amount": 100, "years": 10 } }, "instruments": [{ "name": "1y", "maturity": 1 }, { "name": "30y", "maturity": 30 }], "tolerance": 0 });
+    let (status, body) = post("hedge", hedge).await;
+    assert_eq!((status, body["exact"].as_bool()), (200, Some(true)), "{body}");
     let (status, body) = post("tca", json!({ "orders": [] })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("orders")), "{body}");
     let (status, body) = post("schedule", json!({ "strategy": "pov", "shares": 10, "horizon": 1, "volatility": 1, "permanent_impact": 0, "temporary_impact": 1e-6, "volumes": [100], "participation": 2 })).await;

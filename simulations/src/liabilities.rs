@@ -167,7 +167,7 @@ pub fn flows(req: &LiabilityRequest) -> Result<Vec<Flow>, SimError> {
     Ok(out)
 }
 
-fn present_value(curve: &Curve, flows: &[Flow]) -> f64 {
+pub(crate) fn present_value(curve: &Curve, flows: &[Flow]) -> f64 {
     flows.iter().map(|f| f.amount * curve.discount(f.time)).sum()
 }
 
@@ -181,6 +181,21 @@ fn shifted(spec: &CurveSpec, shift: f64, only: Option<usize>) -> Result<Curve, S
         }
     }
     Curve::build(&s)
+}
+
+/// The key-rate DV01s of each of `streams` of flows: each input rate of the curve moved alone
+/// by ±1 basis point (the curve built twice per node, whatever the number of streams).
+pub(crate) fn key_rates(spec: &CurveSpec, streams: &[&[Flow]]) -> Result<Vec<Vec<KeyRate>>, SimError> {
+    let nodes = if spec.zero_rates.is_empty() { &spec.par_yields } else { &spec.zero_rates };
+    let mut out = vec![Vec::with_capacity(nodes.len()); streams.len()];
+    for (k, node) in nodes.iter().enumerate() {
+        let (up, down) = (shifted(spec, BP, Some(k))?, shifted(spec, -BP, Some(k))?);
+        for (flows, keys) in streams.iter().zip(&mut out) {
+            let dv01 = (present_value(&down, flows) - present_value(&up, flows)) / 2.0;
+            keys.push(KeyRate { tenor: node.tenor, dv01 });
+        }
+    }
+    Ok(out)
 }
 
 /// The flat annually compounded rate at which `flows` are worth `pv`, by bisection.
@@ -215,14 +230,7 @@ pub fn analyse(req: &LiabilityRequest) -> Result<LiabilityResult, SimError> {
         present_value(&shifted(&req.curve, -BP, None)?, &flows),
     );
     let dv01 = (down - up) / 2.0;
-    let nodes = if req.curve.zero_rates.is_empty() { &req.curve.par_yields } else { &req.curve.zero_rates };
-    let key_rates = (0..nodes.len())
-        .map(|k| {
-            let up = present_value(&shifted(&req.curve, BP, Some(k))?, &flows);
-            let down = present_value(&shifted(&req.curve, -BP, Some(k))?, &flows);
-            Ok(KeyRate { tenor: nodes[k].tenor, dv01: (down - up) / 2.0 })
-        })
-        .collect::<Result<Vec<_>, SimError>>()?;
+    let key_rates = key_rates(&req.curve, &[&flows])?.remove(0);
     let inflation_dv01 = req.inflation.map(|i| {
         let at = |infl: f64| {
             flows

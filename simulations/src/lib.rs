@@ -149,6 +149,7 @@ pub mod econometrics;
 pub mod execution;
 pub mod goals;
 pub mod grat;
+pub mod ldi;
 pub mod liabilities;
 pub mod markov;
 pub mod monte_carlo;

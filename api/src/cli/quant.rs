@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{bonds, curve, execution, liabilities, optimize, options};
+use simulations::{bonds, curve, execution, ldi, liabilities, optimize, options};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -311,6 +311,25 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/liabilities.jsonl.
     #[command(verbatim_doc_comment)]
     Liabilities(LinesArgs),
+    /// The least-cost bond portfolio that hedges liabilities' key-rate DV01s, at a hedge
+    /// ratio given or read from a de-risking glide path at the plan's funded ratio.
+    ///
+    /// Request: {"liabilities": a `quant liabilities` request (its "assets" give the funded
+    /// ratio and the budget), "instruments": [{"name", "maturity" (years), "coupon" (0: a
+    /// zero-coupon strip), "frequency" (2), "cost_bps" (0)}], "hedge_ratio" (else the glide
+    /// path's, else 1), "glide_path": [{"funded_ratio", "hedge_ratio", "return_seeking"}]
+    /// (the highest trigger reached applies), "tolerance" (0.02: how far each key's DV01 may
+    /// miss its target, as a share of it)}.
+    ///
+    /// Result: {"liability_value", "liability_dv01", "funded_ratio", "stage", "hedge_ratio",
+    /// "exact" (false: no mix meets every key, the least-squares mix instead), "holdings":
+    /// [{"name", "price", "face", "market_value", "cost", "dv01_per_100"}], "keys":
+    /// [{"tenor", "liability_dv01", "target_dv01", "hedge_dv01"}], "total_cost",
+    /// "hedge_dv01", "achieved_hedge_ratio"}. A linear program solved with Clarabel.
+    ///
+    /// Example: examples/quant/hedge.jsonl.
+    #[command(verbatim_doc_comment)]
+    Hedge(LinesArgs),
     /// A fixed-rate bond at settlement: price from yield or yield from price, accrued
     /// interest, durations, convexity and basis point value, as QuantLib's BondFunctions
     /// compute them (its bond and day-count test cases reproduced).
@@ -414,6 +433,7 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Signals(io) => run_lines(&io, |r: signals::SignalsRequest| signals::signals(&r)),
         QuantCmd::Curve(io) => run_lines(&io, |r: curve::CurveRequest| curve::read(&r)),
         QuantCmd::Liabilities(io) => run_lines(&io, |r: liabilities::LiabilityRequest| liabilities::analyse(&r)),
+        QuantCmd::Hedge(io) => run_lines(&io, |r: ldi::HedgeRequest| ldi::hedge(&r)),
         QuantCmd::Bond(io) => run_lines(&io, |r: bonds::BondRequest| bonds::analyse(&r)),
         QuantCmd::AlmgrenChriss(io) => run_lines(&io, |r: execution::AcRequest| execution::almgren_chriss(&r)),
         QuantCmd::Schedule(io) => run_lines(&io, |r: execution::ScheduleRequest| execution::schedule(&r)),

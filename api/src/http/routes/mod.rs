@@ -1099,6 +1099,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::ldi::HedgeRequest>(),
+            response: (200, Some(schema::<simulations::ldi::HedgeResult>)),
+            description: "The least-cost bond portfolio matching liabilities' key-rate DV01s within a tolerance, at a hedge ratio given or read from a de-risking glide path at the plan's funded ratio (a linear program solved with Clarabel; the least-squares mix, marked not exact, where none matches) (`cairn quant hedge`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/hedge", Group::SignedIn, "A liability hedge")
+        },
+        post(quant::hedge),
+    );
+    add(
+        Op {
             body: json_body::<simulations::bonds::BondRequest>(),
             response: (200, Some(schema::<simulations::bonds::BondResult>)),
             description: "A fixed-rate bond at settlement (`cairn quant bond`; nothing is recorded): price from yield or yield from a clean or dirty price, accrued interest (negative ex-coupon), Macaulay, modified and simple duration, convexity, basis point value and the cash flows, with 30/360, ACT/ACT ICMA, ACT/365F and ACT/360 day counts as QuantLib's BondFunctions compute them; dates are not moved for holidays. 422 naming the field.",

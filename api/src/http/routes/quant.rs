@@ -77,3 +77,11 @@ pub async fn tca(
 ) -> Result<Json<simulations::execution::TcaResult>, Problem> {
     answer(body, |r: simulations::execution::TcaRequest| simulations::execution::tca(&r)).await
 }
+
+/// `POST /v1/quant/hedge` (`cairn quant hedge`).
+pub async fn hedge(
+    _: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::ldi::HedgeResult>, Problem> {
+    answer(body, |r: simulations::ldi::HedgeRequest| simulations::ldi::hedge(&r)).await
+}
