@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::curve::{Curve, CurveSpec};
+use crate::curve::Curve;
 use crate::liabilities::{self, Flow, KeyRate, LiabilityRequest};
 use crate::optimize::conic::Program;
 use crate::{invalid, SimError};
@@ -281,7 +281,7 @@ pub fn hedge(req: &HedgeRequest) -> Result<HedgeResult, SimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::curve::{Compounding, Interpolation, Node};
+    use crate::curve::{Compounding, CurveSpec, Interpolation, Node};
     use crate::liabilities::{Annuity, Assets};
 
     fn request(instruments: Vec<Instrument>) -> HedgeRequest {
