@@ -68,6 +68,28 @@ fn the_hedge_examples_follow_the_glide_path_and_match_the_key_rates() {
 }
 
 #[test]
+fn the_glide_path_factor_and_vol_target_examples_run() {
+    let glide = example("glide-path");
+    // Vanguard's published path beside the requested one, on the same paths.
+    let vanguard = &glide[0]["evaluations"][1];
+    assert_eq!(vanguard["name"], "vanguard_target_retirement");
+    assert_eq!(vanguard["equity"][5], 0.9);
+    assert!((vanguard["equity"][30].as_f64().unwrap() - 0.5).abs() < 1e-12, "{vanguard}");
+    // 10 years out, 20-year decline from 80% to 50%: 65%, less 10 points of tolerance and
+    // 0.3 × 0.3 of over-funding.
+    assert!((glide[1]["evaluations"][0]["equity"][0].as_f64().unwrap() - 0.46).abs() < 1e-12, "{}", glide[1]);
+    let factor = example("factor-risk");
+    let shares: f64 = factor[0]["factor_contributions"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!((shares + number(&factor[0], "specific_contribution") - 1.0).abs() < 1e-12);
+    for share in factor[1]["factor_contributions"].as_array().unwrap() {
+        assert!((share.as_f64().unwrap() - 0.25).abs() < 1e-6, "{}", factor[1]);
+    }
+    let vol = example("vol-target");
+    assert!(number(&vol[0], "scaled_volatility") < number(&vol[0], "realised_volatility"), "{}", vol[0]);
+    assert!(vol[0]["leverage"].as_array().unwrap().iter().all(|l| l.as_f64().unwrap() <= 1.5));
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{bonds, curve, execution, ldi, liabilities, optimize, options};
+use simulations::{bonds, curve, execution, glide, ldi, liabilities, optimize, options, risk_budget};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -406,6 +406,51 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/tca.jsonl.
     #[command(verbatim_doc_comment)]
     Tca(LinesArgs),
+    /// A target-date glide path evaluated beside Vanguard's published one on the same
+    /// simulated markets.
+    ///
+    /// Request: {"path": {"start" (0.9), "decline_years" (25), "at_retirement" (0.5), "shape":
+    /// "linear" | "convex" (falls late) | "concave" (falls early), "power" (2), "floor" and
+    /// "after_years" (a "through" path; absent: "to"), "risk_shift" (−0.2 to 0.2),
+    /// "funded_sensitivity" (share taken off per unit of funded status above 1)},
+    /// "years_to_retirement", "retirement_years" (30), "wealth", "contribution" (yearly, in
+    /// today's money), "withdrawal" (yearly in retirement, today's money), "inflation"
+    /// (0.025), "funded_status" (1), "stock_return" (0.07), "bond_return" (0.04),
+    /// "stock_volatility" (0.16), "bond_volatility" (0.06), "correlation" (0.1), "paths"
+    /// (10,000), "seed" (1), "compare_published" (true)}.
+    ///
+    /// Result: {"evaluations": [{"name", "equity" (share by year), "success_probability",
+    /// "mean_shortfall" (unpaid withdrawals, today's money, over failing paths),
+    /// "median_at_retirement", "p5_at_retirement", "median_at_end", "p5_at_end"}], "source"}.
+    ///
+    /// Example: examples/quant/glide-path.jsonl.
+    #[command(verbatim_doc_comment)]
+    GlidePath(LinesArgs),
+    /// Risk by factor and by asset under a factor model, or the weights meeting factor risk
+    /// budgets.
+    ///
+    /// Request: {"assets", "factors", "exposures" (a row per asset), "factor_covariance",
+    /// "specific_volatility" (per asset, 0), and "weights" to decompose or "budgets" (per
+    /// factor) to solve for, "long_only" (false)}.
+    ///
+    /// Result: {"weights", "volatility", "exposures" (per factor), "factor_contributions",
+    /// "specific_contribution", "asset_contributions"} (shares of variance).
+    ///
+    /// Example: examples/quant/factor-risk.jsonl.
+    #[command(verbatim_doc_comment)]
+    FactorRisk(LinesArgs),
+    /// Volatility targeting with a leverage cap.
+    ///
+    /// Request: {"returns" (simple, per period, oldest first), "target" (annual volatility),
+    /// "leverage_cap" (1.5), "periods_per_year" (252), "decay" (EWMA λ, 0.94), "warmup" (20
+    /// periods seeding the forecast)}.
+    ///
+    /// Result: {"leverage", "scaled_returns" (after the warm-up), "realised_volatility",
+    /// "scaled_volatility", "mean_leverage", "capped_periods"}.
+    ///
+    /// Example: examples/quant/vol-target.jsonl.
+    #[command(verbatim_doc_comment)]
+    VolTarget(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -438,6 +483,9 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::AlmgrenChriss(io) => run_lines(&io, |r: execution::AcRequest| execution::almgren_chriss(&r)),
         QuantCmd::Schedule(io) => run_lines(&io, |r: execution::ScheduleRequest| execution::schedule(&r)),
         QuantCmd::Tca(io) => run_lines(&io, |r: execution::TcaRequest| execution::tca(&r)),
+        QuantCmd::GlidePath(io) => run_lines(&io, |r: glide::GlideRequest| glide::evaluate(&r)),
+        QuantCmd::FactorRisk(io) => run_lines(&io, |r: risk_budget::FactorRequest| risk_budget::factors(&r)),
+        QuantCmd::VolTarget(io) => run_lines(&io, |r: risk_budget::VolTargetRequest| risk_budget::vol_target(&r)),
     }
 }
 

@@ -1144,6 +1144,33 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::glide::GlideRequest>(),
+            response: (200, Some(schema::<simulations::glide::GlideResult>)),
+            description: "A target-date glide path (linear, convex or concave decline; to or through retirement; shifted for risk tolerance and funded status) evaluated on simulated stock and bond markets for a saver who contributes then withdraws: success probability, mean shortfall, wealth at retirement and at the end, beside Vanguard's published Target Retirement path on the same paths (`cairn quant glide-path`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/glide-path", Group::SignedIn, "A glide path evaluated")
+        },
+        post(quant::glide_path),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::risk_budget::FactorRequest>(),
+            response: (200, Some(schema::<simulations::risk_budget::FactorResult>)),
+            description: "Risk by factor (equity, rates, credit, inflation or any named) and by asset for a factor model, or the weights meeting factor risk budgets (risk budgeting of the factor covariance, then the smallest weights with those exposures) (`cairn quant factor-risk`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/factor-risk", Group::SignedIn, "Factor risk budgeting")
+        },
+        post(quant::factor_risk),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::risk_budget::VolTargetRequest>(),
+            response: (200, Some(schema::<simulations::risk_budget::VolTargetResult>)),
+            description: "Volatility targeting: each period's leverage the target over the EWMA volatility forecast, capped, with the scaled returns and their realised volatility beside the unscaled (`cairn quant vol-target`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/vol-target", Group::SignedIn, "Volatility targeting")
+        },
+        post(quant::vol_target),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -30,58 +30,68 @@ where
     })
 }
 
-/// `POST /v1/quant/curve` (`cairn quant curve`).
-pub async fn curve(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::curve::CurveResult>, Problem> {
-    answer(body, |r: simulations::curve::CurveRequest| simulations::curve::read(&r)).await
+/// A handler per calculator: `POST /v1/quant/{path}` answering `$f` of the request.
+macro_rules! calculator {
+    ($(#[$doc:meta])* $name:ident, $req:ty, $resp:ty, $f:path) => {
+        $(#[$doc])*
+        pub async fn $name(_: Principal, Body(body): Body<serde_json::Value>) -> Result<Json<$resp>, Problem> {
+            answer(body, |r: $req| $f(&r)).await
+        }
+    };
 }
 
-/// `POST /v1/quant/liabilities` (`cairn quant liabilities`).
-pub async fn liabilities(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::liabilities::LiabilityResult>, Problem> {
-    answer(body, |r: simulations::liabilities::LiabilityRequest| simulations::liabilities::analyse(&r)).await
-}
-
-/// `POST /v1/quant/bond` (`cairn quant bond`).
-pub async fn bond(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::bonds::BondResult>, Problem> {
-    answer(body, |r: simulations::bonds::BondRequest| simulations::bonds::analyse(&r)).await
-}
-
-/// `POST /v1/quant/almgren-chriss` (`cairn quant almgren-chriss`).
-pub async fn almgren_chriss(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::execution::AcResult>, Problem> {
-    answer(body, |r: simulations::execution::AcRequest| simulations::execution::almgren_chriss(&r)).await
-}
-
-/// `POST /v1/quant/schedule` (`cairn quant schedule`).
-pub async fn schedule(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::execution::ScheduleResult>, Problem> {
-    answer(body, |r: simulations::execution::ScheduleRequest| simulations::execution::schedule(&r)).await
-}
-
-/// `POST /v1/quant/tca` (`cairn quant tca`).
-pub async fn tca(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::execution::TcaResult>, Problem> {
-    answer(body, |r: simulations::execution::TcaRequest| simulations::execution::tca(&r)).await
-}
-
-/// `POST /v1/quant/hedge` (`cairn quant hedge`).
-pub async fn hedge(
-    _: Principal,
-    Body(body): Body<serde_json::Value>,
-) -> Result<Json<simulations::ldi::HedgeResult>, Problem> {
-    answer(body, |r: simulations::ldi::HedgeRequest| simulations::ldi::hedge(&r)).await
-}
+calculator!(
+    /// `POST /v1/quant/curve` (`cairn quant curve`).
+    curve, simulations::curve::CurveRequest, simulations::curve::CurveResult, simulations::curve::read
+);
+calculator!(
+    /// `POST /v1/quant/liabilities` (`cairn quant liabilities`).
+    liabilities,
+    simulations::liabilities::LiabilityRequest,
+    simulations::liabilities::LiabilityResult,
+    simulations::liabilities::analyse
+);
+calculator!(
+    /// `POST /v1/quant/hedge` (`cairn quant hedge`).
+    hedge, simulations::ldi::HedgeRequest, simulations::ldi::HedgeResult, simulations::ldi::hedge
+);
+calculator!(
+    /// `POST /v1/quant/bond` (`cairn quant bond`).
+    bond, simulations::bonds::BondRequest, simulations::bonds::BondResult, simulations::bonds::analyse
+);
+calculator!(
+    /// `POST /v1/quant/almgren-chriss` (`cairn quant almgren-chriss`).
+    almgren_chriss,
+    simulations::execution::AcRequest,
+    simulations::execution::AcResult,
+    simulations::execution::almgren_chriss
+);
+calculator!(
+    /// `POST /v1/quant/schedule` (`cairn quant schedule`).
+    schedule,
+    simulations::execution::ScheduleRequest,
+    simulations::execution::ScheduleResult,
+    simulations::execution::schedule
+);
+calculator!(
+    /// `POST /v1/quant/tca` (`cairn quant tca`).
+    tca, simulations::execution::TcaRequest, simulations::execution::TcaResult, simulations::execution::tca
+);
+calculator!(
+    /// `POST /v1/quant/glide-path` (`cairn quant glide-path`).
+    glide_path, simulations::glide::GlideRequest, simulations::glide::GlideResult, simulations::glide::evaluate
+);
+calculator!(
+    /// `POST /v1/quant/factor-risk` (`cairn quant factor-risk`).
+    factor_risk,
+    simulations::risk_budget::FactorRequest,
+    simulations::risk_budget::FactorResult,
+    simulations::risk_budget::factors
+);
+calculator!(
+    /// `POST /v1/quant/vol-target` (`cairn quant vol-target`).
+    vol_target,
+    simulations::risk_budget::VolTargetRequest,
+    simulations::risk_budget::VolTargetResult,
+    simulations::risk_budget::vol_target
+);
