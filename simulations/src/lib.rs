@@ -38,6 +38,9 @@
 //! - [`stress`]: stress tests: a portfolio with liabilities and futures overlays under
 //!   historical (2008, 2013, 2020, 2022) and hypothetical scenarios: P&L by holding, funded
 //!   status, DV01 mismatch and margin calls against liquid assets.
+//! - [`overlays`]: overlays sized: Treasury futures to a target DV01, currency forwards
+//!   (covered interest parity, the annual cost of the hedge), index futures to a target beta,
+//!   and a Black-Scholes-Merton put spread as a tail hedge.
 //! - [`markov`], [`stats`], [`rng`]: regime chains, percentiles and per-path random streams,
 //!   below both the Monte Carlo engine and the scenario generator.
 //! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
@@ -157,6 +160,7 @@ pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;
 pub mod options;
+pub mod overlays;
 pub mod portfolio_risk;
 pub mod regime;
 pub mod returns;
