@@ -35,6 +35,12 @@
 //! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
 //!   realised volatility or a two-state Markov-switching model fitted by EM, Hamilton 1989),
 //!   for the monitoring rules.
+//! - [`stress`]: stress tests: a portfolio with liabilities and futures overlays under
+//!   historical (2008, 2013, 2020, 2022) and hypothetical scenarios: P&L by holding, funded
+//!   status, DV01 mismatch and margin calls against liquid assets.
+//! - [`overlays`]: overlays sized: Treasury futures to a target DV01, currency forwards
+//!   (covered interest parity, the annual cost of the hedge), index futures to a target beta,
+//!   and a Black-Scholes-Merton put spread as a tail hedge.
 //! - [`markov`], [`stats`], [`rng`]: regime chains, percentiles and per-path random streams,
 //!   below both the Monte Carlo engine and the scenario generator.
 //! - [`optimize`]: portfolio construction: covariance estimators, mean-variance, maximum
@@ -156,6 +162,7 @@ pub mod markov;
 pub mod monte_carlo;
 pub mod optimize;
 pub mod options;
+pub mod overlays;
 pub mod portfolio_risk;
 pub mod regime;
 pub mod returns;
@@ -164,6 +171,7 @@ pub mod risk_budget;
 pub mod rng;
 pub mod scenario;
 pub mod stats;
+pub mod stress;
 
 /// The most path-years one run keeps (three numbers each), for the Monte Carlo engine and
 /// the scenario generator alike.
