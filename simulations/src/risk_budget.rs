@@ -68,7 +68,7 @@ fn matrix(field: &str, rows: &[Vec<f64>], m: usize, n: usize) -> Result<DMatrix<
     if rows.len() != m || rows.iter().any(|r| r.len() != n) {
         return Err(invalid(field, format!("must be {m} rows of {n} values")));
     }
-    if rows.iter().flatten().any(|v| !(v.abs() <= 1e6)) {
+    if rows.iter().flatten().any(|v| v.abs() > 1e6) {
         return Err(invalid(field, "values must be finite and at most 1e6 in size"));
     }
     Ok(DMatrix::from_fn(m, n, |i, j| rows[i][j]))
@@ -95,7 +95,7 @@ pub fn factors(req: &FactorRequest) -> Result<FactorResult, SimError> {
     }
     let weights = match (req.weights.is_empty(), req.budgets.is_empty()) {
         (false, true) => {
-            if req.weights.len() != n || req.weights.iter().any(|w| !(w.abs() <= 1e3)) {
+            if req.weights.len() != n || req.weights.iter().any(|w| w.abs() > 1e3) {
                 return Err(invalid("weights", format!("must be {n} weights, each at most 1,000 in size")));
             }
             req.weights.clone()
