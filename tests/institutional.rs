@@ -90,6 +90,26 @@ fn the_glide_path_factor_and_vol_target_examples_run() {
 }
 
 #[test]
+fn the_stress_and_overlay_examples_run() {
+    let stress = example("stress");
+    let scenarios = stress[0]["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 9, "{}", stress[0]);
+    // +100bp: 25M × 16 × 1% less convexity's ½·3.2·1%²·25M, 12M × 7 × 1%, and 50 futures
+    // × $260 × 100bp.
+    let up = scenarios.iter().find(|s| s["name"] == "parallel_up").unwrap();
+    let expected = -(25e6 * 0.16 - 0.5 * 3.2 * 1e-4 * 25e6) - 12e6 * 0.07 - 50.0 * 260.0 * 100.0;
+    assert!((number(up, "total_pnl") - expected).abs() < 1e-6, "{up}");
+    let overlay = example("overlay");
+    // Hull's beta example: halving a 1.5 beta on $5,050,000 with futures at 1,010 × 250.
+    assert_eq!(overlay[0]["contracts"], -15.0, "{}", overlay[0]);
+    assert!(
+        (number(&overlay[3], "spread_price") - (number(&overlay[3], "long_put") - number(&overlay[3], "short_put")))
+            .abs()
+            < 1e-9
+    );
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{bonds, curve, execution, glide, ldi, liabilities, optimize, options, risk_budget};
+use simulations::{bonds, curve, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -451,6 +451,41 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/vol-target.jsonl.
     #[command(verbatim_doc_comment)]
     VolTarget(LinesArgs),
+    /// A portfolio (and its liabilities and futures overlays) under historical and
+    /// hypothetical stress scenarios: 2008 financial crisis, 2013 taper tantrum, 2020 COVID
+    /// crash, 2022 rates shock, stagflation, deflation, a parallel rates shift up and down,
+    /// an equity crash with correlation breakdown, and the caller's own.
+    ///
+    /// Request: {"holdings": [{"name", "asset_class": "us_equity" | "intl_equity" |
+    /// "em_equity" | "treasury" | "investment_grade" | "high_yield" | "tips" | "real_estate"
+    /// | "commodities" | "gold" | "usd" | "cash", "market_value", "duration", "convexity",
+    /// "spread_duration", "liquid"}], "liabilities": {"present_value", "duration"} or
+    /// {"stream": a `quant liabilities` request}, "futures": [{"name", "underlying", "dv01_per_contract",
+    /// "contracts", "contract_value", "tenor", "initial_margin_rate"}], "scenarios": [names]
+    /// (all), "custom": [{"name", "description", "shocks"}], "parallel_shift_bp" (100)}.
+    /// Each scenario's shocks (returns by class, Treasury yields at 2/5/10/30 years, credit
+    /// spreads, breakevens) are a data table with its index, window and source in
+    /// simulations/src/stress.rs.
+    ///
+    /// Result: per scenario the P&L of each holding (return, rates, spread) and in total,
+    /// the futures' P&L, value before and after, funded ratio and surplus before and after,
+    /// the DV01 mismatch before and after, and the margin needed against cash and liquid
+    /// assets.
+    ///
+    /// Example: examples/quant/stress.jsonl.
+    #[command(verbatim_doc_comment)]
+    Stress(LinesArgs),
+    /// An overlay sized and costed: {"kind": "duration"} Treasury futures to move DV01 to a
+    /// target (futures DV01 = CTD DV01 / conversion factor), {"kind": "currency"} forward
+    /// hedges at a hedge ratio with covered interest parity's forward points and annual cost,
+    /// {"kind": "beta"} index futures to move beta to a target ((β* − β)·V / (F·m)), or
+    /// {"kind": "tail"} a put spread priced with Black-Scholes-Merton (cost, payoff at crash
+    /// levels, protection per unit of cost, breakeven). Every field: `simulations::overlays`
+    /// and POST /v1/quant/overlay's schema.
+    ///
+    /// Example: examples/quant/overlay.jsonl.
+    #[command(verbatim_doc_comment)]
+    Overlay(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -485,6 +520,8 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Tca(io) => run_lines(&io, |r: execution::TcaRequest| execution::tca(&r)),
         QuantCmd::GlidePath(io) => run_lines(&io, |r: glide::GlideRequest| glide::evaluate(&r)),
         QuantCmd::FactorRisk(io) => run_lines(&io, |r: risk_budget::FactorRequest| risk_budget::factors(&r)),
+        QuantCmd::Stress(io) => run_lines(&io, |r: stress::StressRequest| stress::stress(&r)),
+        QuantCmd::Overlay(io) => run_lines(&io, |r: overlays::OverlayRequest| overlays::overlay(&r)),
         QuantCmd::VolTarget(io) => run_lines(&io, |r: risk_budget::VolTargetRequest| risk_budget::vol_target(&r)),
     }
 }

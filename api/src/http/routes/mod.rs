@@ -1171,6 +1171,24 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::stress::StressRequest>(),
+            response: (200, Some(schema::<simulations::stress::StressResult>)),
+            description: "A portfolio with its liabilities and futures overlays under historical (2008, 2013 taper tantrum, 2020 COVID, 2022 rates) and hypothetical (stagflation, deflation, parallel shifts, an equity crash with correlation breakdown) scenarios, or the caller's own: P&L by holding, funded status and surplus, DV01 mismatch and margin needs against liquid assets (`cairn quant stress`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/stress", Group::SignedIn, "Stress tests")
+        },
+        post(quant::stress),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::overlays::OverlayRequest>(),
+            response: (200, Some(schema::<simulations::overlays::OverlayResult>)),
+            description: "An overlay sized and costed: a duration overlay with Treasury futures, currency hedges by covered interest parity, an equity beta change with index futures, or a tail hedge with a put spread priced by Black-Scholes-Merton (`cairn quant overlay`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/overlay", Group::SignedIn, "An overlay sized")
+        },
+        post(quant::overlay),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

@@ -95,3 +95,11 @@ calculator!(
     simulations::risk_budget::VolTargetResult,
     simulations::risk_budget::vol_target
 );
+calculator!(
+    /// `POST /v1/quant/stress` (`cairn quant stress`).
+    stress, simulations::stress::StressRequest, simulations::stress::StressResult, simulations::stress::stress
+);
+calculator!(
+    /// `POST /v1/quant/overlay` (`cairn quant overlay`).
+    overlay, simulations::overlays::OverlayRequest, simulations::overlays::OverlayResult, simulations::overlays::overlay
+);
