@@ -26,8 +26,14 @@
 
 pub mod carbon;
 pub mod data;
+pub mod optimise;
+pub mod report;
+pub mod screen;
 pub mod temperature;
 
 pub use carbon::{carbon, CarbonPrice, CarbonRequest, CarbonResult, Covered, HoldingCarbon, Scopes};
 pub use data::{Company, Emissions, EsgScores, Holding, SdgShare, TemperatureEntry, TemperatureScope, TimeFrame};
+pub use optimise::{optimise, EsgPortfolio, OptimiseRequest, OptimiseResult, SectorCap};
+pub use report::{impact_report, ImpactReport, ImpactRequest, WeightedScores, TCO2E_PER_CAR_YEAR};
+pub use screen::{screen, BestInClass, Exclusion, ScoreKind, ScreenRequest, ScreenResult, ThemeCheck, ThemeMinimum};
 pub use temperature::{AggregationMethod, TemperatureOptions, TemperatureResult, DEFAULT_SCORE};

@@ -209,3 +209,161 @@ fn extreme_finite_inputs_stay_finite() {
         assert!(x.unwrap().is_finite());
     }
 }
+
+fn scored(id: &str, sector: &str, total: f64) -> Company {
+    Company {
+        id: id.into(),
+        sector: Some(sector.into()),
+        scores: Some(simulations::esg::EsgScores { environmental: total, social: total, governance: total, total }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn screens_exclude_and_explain() {
+    use simulations::esg::{screen, BestInClass, ScoreKind, ScreenRequest, ThemeMinimum};
+    let mut cs = vec![
+        scored("OIL1", "energy", 60.0),
+        scored("SOL1", "energy", 80.0),
+        scored("SOL2", "energy", 70.0),
+        scored("BNK1", "financials", 40.0),
+        scored("BNK2", "financials", 90.0),
+        scored("TOB1", "tobacco", 95.0),
+    ];
+    cs[3].controversy = Some(4);
+    cs[4].norms_violation = true;
+    cs[1].themes = vec!["clean energy".into()];
+    cs[2].themes = vec!["clean energy".into()];
+    let req = ScreenRequest {
+        companies: cs,
+        exclude_sectors: vec!["tobacco".into()],
+        controversy_threshold: Some(4),
+        exclude_norms_violations: true,
+        best_in_class: Some(BestInClass { keep_share: 0.5, score: ScoreKind::Total }),
+        holdings: Some(
+            ["OIL1", "SOL1", "SOL2", "BNK1"].iter().map(|id| Holding { id: (*id).into(), value: 25.0 }).collect(),
+        ),
+        themes: vec![ThemeMinimum { theme: "clean energy".into(), min_share: 0.5 }],
+        ..Default::default()
+    };
+    let out = screen(&req).unwrap();
+    // Energy: 3 companies, keep ⌈1.5⌉ = 2: SOL1 (80) and SOL2 (70); OIL1 ranks 3rd.
+    assert_eq!(out.passing, vec!["SOL1", "SOL2"]);
+    let why = |id: &str| out.excluded.iter().find(|e| e.id == id).unwrap().reasons.join("; ");
+    assert!(why("OIL1").contains("ranks 3 of 3"), "{}", why("OIL1"));
+    assert!(why("BNK1").contains("controversy level 4"));
+    assert!(why("BNK2").contains("norms"));
+    assert!(why("TOB1").contains("tobacco"));
+    // Held after exclusions: SOL1 and SOL2, both clean energy.
+    assert!((out.themes[0].share - 1.0).abs() < 1e-12 && out.themes[0].met);
+    let mut bad = req.clone();
+    bad.best_in_class = Some(BestInClass { keep_share: 0.0, score: ScoreKind::Total });
+    assert_eq!(field_of(screen(&bad).unwrap_err()), "best_in_class.keep_share");
+}
+
+fn two_assets() -> simulations::esg::OptimiseRequest {
+    let mut a = company("A", 100.0, 0.0, 1e6, 1e6); // 100 t/$M
+    a.scores = Some(simulations::esg::EsgScores { environmental: 20.0, social: 20.0, governance: 20.0, total: 20.0 });
+    a.sector = Some("energy".into());
+    let mut b = company("B", 10.0, 0.0, 1e6, 1e6); // 10 t/$M
+    b.scores = Some(simulations::esg::EsgScores { environmental: 80.0, social: 80.0, governance: 80.0, total: 80.0 });
+    b.sdg = serde_json::from_value(json!([{"goal": 7, "share": 0.5}])).unwrap();
+    b.sector = Some("utilities".into());
+    simulations::esg::OptimiseRequest {
+        companies: vec![a, b],
+        assets: vec!["A".into(), "B".into()],
+        expected_returns: vec![0.10, 0.06],
+        covariance: vec![vec![0.04, 0.0], vec![0.0, 0.01]],
+        risk_aversion: 2.0,
+        impact_weight: 0.0,
+        score: simulations::esg::ScoreKind::Total,
+        max_weight: 1.0,
+        waci_limit: None,
+        min_sdg_share: None,
+        sector_caps: vec![],
+        exclude: vec![],
+        frontier_points: None,
+    }
+}
+
+#[test]
+fn optimiser_matches_the_hand_solution() {
+    use simulations::esg::optimise;
+    // Unconstrained in the interior: w₁ = ((a₁ − a₂) + 2γσ₂²) / (2γ(σ₁² + σ₂²)), a = μ + ιs.
+    let w1 = |r: &simulations::esg::OptimiseRequest| optimise(r).unwrap().portfolio.weights[0];
+    let close = |x: f64, y: f64| (x - y).abs() < 1e-6;
+    let r = two_assets();
+    assert!(close(w1(&r), 0.4), "{}", w1(&r));
+    let mut r = two_assets();
+    r.impact_weight = 0.001; // a = (0.12, 0.14): w₁ = 0.02 / 0.2 = 0.1
+    assert!(close(w1(&r), 0.1), "{}", w1(&r));
+    // WACI ≤ 30: 100w₁ + 10(1 − w₁) ≤ 30 → w₁ ≤ 2/9.
+    let mut r = two_assets();
+    r.waci_limit = Some(30.0);
+    let p = optimise(&r).unwrap().portfolio;
+    assert!(close(p.weights[0], 2.0 / 9.0) && p.waci.unwrap() <= 30.0 + 1e-6, "{p:?}");
+    // SDG share ≥ 0.45: 0.5(1 − w₁) ≥ 0.45 → w₁ ≤ 0.1.
+    let mut r = two_assets();
+    r.min_sdg_share = Some(0.45);
+    let p = optimise(&r).unwrap().portfolio;
+    assert!(close(p.weights[0], 0.1) && p.sdg_share >= 0.45 - 1e-7, "{p:?}");
+    // Sector cap on energy 0.3, and a weight cap: both bind at 0.3 / 0.25.
+    let mut r = two_assets();
+    r.sector_caps = vec![simulations::esg::SectorCap { sector: "energy".into(), max: 0.3 }];
+    assert!(close(w1(&r), 0.3));
+    let mut r = two_assets();
+    r.max_weight = 0.75; // w₂ ≤ 0.75 → w₁ ≥ 0.25; unconstrained 0.4 still holds
+    assert!(close(w1(&r), 0.4));
+    r.exclude = vec!["A".into()];
+    assert!(optimise(&r).is_err(), "B alone cannot reach a weight of 1 under the 0.75 cap");
+    r.max_weight = 1.0;
+    assert!(close(w1(&r), 0.0));
+    // Infeasible limits name the constraints.
+    let mut r = two_assets();
+    r.waci_limit = Some(5.0);
+    assert_eq!(field_of(optimise(&r).unwrap_err()), "constraints");
+}
+
+#[test]
+fn frontier_trades_return_for_score() {
+    use simulations::esg::optimise;
+    let mut r = two_assets();
+    r.frontier_points = Some(5);
+    r.waci_limit = Some(80.0);
+    let out = optimise(&r).unwrap();
+    let f = &out.frontier;
+    assert_eq!(f.len(), 5);
+    // From the ι = 0 optimum (w₁ = 0.4, score 56) to the highest score (all B, 80).
+    assert!((f[0].score - 56.0).abs() < 1e-4 && (f[4].score - 80.0).abs() < 1e-4, "{:?}", f);
+    for k in 1..f.len() {
+        assert!(f[k].score >= f[k - 1].score - 1e-9);
+        assert!(f[k].financial_objective <= f[k - 1].financial_objective + 1e-9);
+    }
+    for p in f {
+        let sum: f64 = p.weights.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-7 && p.weights.iter().all(|&w| (-1e-9..=1.0 + 1e-9).contains(&w)));
+        assert!(p.waci.unwrap() <= 80.0 + 1e-6);
+    }
+}
+
+#[test]
+fn impact_report_weights_and_equivalents() {
+    use simulations::esg::{impact_report, ImpactRequest, TCO2E_PER_CAR_YEAR};
+    let mut r = two_assets();
+    r.companies[0].themes = vec!["transition".into(), "transition".into()];
+    let req = ImpactRequest {
+        companies: r.companies,
+        holdings: vec![Holding { id: "A".into(), value: 3e5 }, Holding { id: "B".into(), value: 1e5 }],
+        scopes: Scopes::S1S2,
+        temperature_method: AggregationMethod::Wats,
+        default_temperature: 3.2,
+    };
+    let out = impact_report(&req).unwrap();
+    assert!((out.scores.total.unwrap() - (0.75 * 20.0 + 0.25 * 80.0)).abs() < 1e-9);
+    // Financed: 0.3·100 + 0.1·10 = 31 t → 31 / 4.6 cars.
+    assert!((out.financed_emissions.value.unwrap() - 31.0).abs() < 1e-9);
+    assert!((out.cars_per_year.unwrap() - 31.0 / TCO2E_PER_CAR_YEAR).abs() < 1e-9);
+    assert!((out.sdg[&7] - 0.125).abs() < 1e-12 && (out.sdg_aligned - 0.125).abs() < 1e-12);
+    assert!((out.themes["transition"] - 0.75).abs() < 1e-12);
+    assert!((out.temperature[0].score.unwrap() - 3.2).abs() < 1e-12);
+}
