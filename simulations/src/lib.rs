@@ -30,6 +30,9 @@
 //! - [`execution`]: optimal execution (Almgren-Chriss trajectory, half-life and efficient
 //!   frontier), TWAP/VWAP/POV/shortfall schedules with their expected cost and the square-root
 //!   impact estimate, and transaction-cost analysis of executed orders.
+//! - [`esg`]: ESG and impact analytics: WACI, PCAF financed emissions and footprint, SBTi
+//!   portfolio temperature scores (WATS, TETS, MOTS, EOTS, ECOTS, AOTS, ROTS), carbon VaR,
+//!   screens, an ESG-tilted optimiser and an impact report.
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 //! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
@@ -152,6 +155,7 @@ pub mod correlation;
 pub mod curve;
 pub mod distributions;
 pub mod econometrics;
+pub mod esg;
 pub mod execution;
 pub mod glide;
 pub mod goals;
