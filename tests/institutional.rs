@@ -110,6 +110,28 @@ fn the_stress_and_overlay_examples_run() {
 }
 
 #[test]
+fn the_esg_examples_measure_carbon_screen_optimise_and_report() {
+    let carbon = example("esg-carbon");
+    // WACI: Σ w·(scope 1+2)/revenue in $M: 0.3·860 + 0.4·8⅓ + 0.1·866⅔ + 0.2·2.5.
+    let waci = 0.3 * 860.0 + 0.4 * (100_000.0 / 12_000.0) + 0.1 * (26e6 / 30_000.0) + 0.2 * 2.5;
+    assert!((number(&carbon[0]["waci"], "value") - waci).abs() < 1e-9, "{}", carbon[0]["waci"]);
+    let screen = example("esg-screen");
+    assert_eq!(screen[0]["excluded"][0]["id"], "OILX", "{}", screen[0]);
+    let optimised = example("esg-optimise");
+    let p = &optimised[0]["portfolio"];
+    assert!(p["weights"][2].as_f64().unwrap().abs() < 1e-6, "{p}");
+    assert!(
+        number(p, "waci") <= 400.0 + 1e-6
+            && p["weights"].as_array().unwrap().iter().all(|w| w.as_f64().unwrap() <= 0.6 + 1e-6)
+    );
+    let report = example("impact-report");
+    // Financed emissions over the EPA's 4.6 t a car-year.
+    assert!(
+        (number(&report[0], "cars_per_year") - number(&report[0]["financed_emissions"], "value") / 4.6).abs() < 1e-9
+    );
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
-use simulations::{bonds, curve, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress};
+use simulations::{
+    bonds, curve, esg, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress,
+};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QuantCmd {
@@ -486,6 +488,58 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/overlay.jsonl.
     #[command(verbatim_doc_comment)]
     Overlay(LinesArgs),
+    /// A portfolio's carbon: WACI (TCFD), PCAF financed emissions (attribution by EVIC),
+    /// footprint and data quality, implied temperature scores aggregated as the SBTi finance
+    /// tool does (WATS, TETS, MOTS, EOTS, ECOTS, AOTS, ROTS; 3.2 °C for companies without
+    /// targets), and carbon VaR under a carbon-price path.
+    ///
+    /// Request: {"companies": [COMPANY], "holdings": [{"id", "value"}], "scopes": "S1" |
+    /// "S1S2" (default) | "S1S2S3", "temperature": {"methods", "time_frames", "scopes",
+    /// "default_score"}, "carbon_price": {"prices" ($/t a year), "discount_rate",
+    /// "pass_through", "include_scope2", "emissions_growth"}}, COMPANY = {"id", "name",
+    /// "sector", "scores": {"environmental", "social", "governance", "total"},
+    /// "controversy" (0-5), "norms_violation", "revenue" ($M), "emissions": {"scope1",
+    /// "scope2", "scope3"} (tCO2e), "evic" ($M), "total_debt", "total_equity", "market_cap",
+    /// "sdg": [{"goal", "share"}], "themes", "temperature": [{"time_frame": "short" | "mid" |
+    /// "long", "scope": "S1S2" | "S3" | "S1S2S3", "score"}], "pcaf_quality" (1-5)}. Every
+    /// field and the result: POST /v1/quant/esg-carbon's schema.
+    ///
+    /// Example: examples/quant/esg-carbon.jsonl.
+    #[command(verbatim_doc_comment)]
+    EsgCarbon(LinesArgs),
+    /// ESG screens: sector, controversy and norms exclusions, a minimum score, best-in-class
+    /// by sector, and thematic minimums on holdings; the passing companies and why each
+    /// other one failed.
+    ///
+    /// Request: {"companies", "exclude_sectors", "controversy_threshold",
+    /// "exclude_norms_violations", "min_score", "best_in_class": {"keep_share", "score":
+    /// "total" | "environmental" | "social" | "governance"}, "holdings", "themes":
+    /// [{"theme", "min_share"}]}.
+    ///
+    /// Example: examples/quant/esg-screen.jsonl.
+    #[command(verbatim_doc_comment)]
+    EsgScreen(LinesArgs),
+    /// Dual-objective optimisation (Clarabel): maximise μᵀw − γ·wᵀΣw + ι·(ESG or SDG score)ᵀw
+    /// under a weight cap, a WACI limit, a minimum SDG-aligned share, sector caps and
+    /// exclusions, with the frontier between the financial and the impact objective.
+    ///
+    /// Request: {"companies", "assets" (company ids), "expected_returns", "covariance",
+    /// "risk_aversion", "impact_weight", "score", "max_weight", "waci_limit",
+    /// "min_sdg_share", "sector_caps": [{"sector", "max"}], "exclude", "frontier_points"}.
+    ///
+    /// Example: examples/quant/esg-optimise.jsonl.
+    #[command(verbatim_doc_comment)]
+    EsgOptimise(LinesArgs),
+    /// An impact report: value-weighted E, S and G scores, financed emissions and footprint
+    /// with their equivalent in cars driven for a year (US EPA, 4.6 tCO2e), the temperature
+    /// score, the SDG breakdown and the themes held.
+    ///
+    /// Request: {"companies", "holdings", "scopes", "temperature_method" (WATS),
+    /// "default_temperature" (3.2)}.
+    ///
+    /// Example: examples/quant/impact-report.jsonl.
+    #[command(verbatim_doc_comment)]
+    ImpactReport(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -522,6 +576,10 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::FactorRisk(io) => run_lines(&io, |r: risk_budget::FactorRequest| risk_budget::factors(&r)),
         QuantCmd::Stress(io) => run_lines(&io, |r: stress::StressRequest| stress::stress(&r)),
         QuantCmd::Overlay(io) => run_lines(&io, |r: overlays::OverlayRequest| overlays::overlay(&r)),
+        QuantCmd::EsgCarbon(io) => run_lines(&io, |r: esg::CarbonRequest| esg::carbon(&r)),
+        QuantCmd::EsgScreen(io) => run_lines(&io, |r: esg::ScreenRequest| esg::screen(&r)),
+        QuantCmd::EsgOptimise(io) => run_lines(&io, |r: esg::OptimiseRequest| esg::optimise(&r)),
+        QuantCmd::ImpactReport(io) => run_lines(&io, |r: esg::ImpactRequest| esg::impact_report(&r)),
         QuantCmd::VolTarget(io) => run_lines(&io, |r: risk_budget::VolTargetRequest| risk_budget::vol_target(&r)),
     }
 }

@@ -103,3 +103,19 @@ calculator!(
     /// `POST /v1/quant/overlay` (`cairn quant overlay`).
     overlay, simulations::overlays::OverlayRequest, simulations::overlays::OverlayResult, simulations::overlays::overlay
 );
+calculator!(
+    /// `POST /v1/quant/esg-carbon` (`cairn quant esg-carbon`).
+    esg_carbon, simulations::esg::CarbonRequest, simulations::esg::CarbonResult, simulations::esg::carbon
+);
+calculator!(
+    /// `POST /v1/quant/esg-screen` (`cairn quant esg-screen`).
+    esg_screen, simulations::esg::ScreenRequest, simulations::esg::ScreenResult, simulations::esg::screen
+);
+calculator!(
+    /// `POST /v1/quant/esg-optimise` (`cairn quant esg-optimise`).
+    esg_optimise, simulations::esg::OptimiseRequest, simulations::esg::OptimiseResult, simulations::esg::optimise
+);
+calculator!(
+    /// `POST /v1/quant/impact-report` (`cairn quant impact-report`).
+    impact_report, simulations::esg::ImpactRequest, simulations::esg::ImpactReport, simulations::esg::impact_report
+);
