@@ -30,6 +30,10 @@
 //! - [`execution`]: optimal execution (Almgren-Chriss trajectory, half-life and efficient
 //!   frontier), TWAP/VWAP/POV/shortfall schedules with their expected cost and the square-root
 //!   impact estimate, and transaction-cost analysis of executed orders.
+//! - [`alm`]: asset-liability management of a pension plan: a stochastic projection of assets
+//!   against liabilities discounted at the scenario generator's short rate, with minimum-funding
+//!   contributions and PBGC premiums (funded-ratio bands, surplus at risk), and the asset mix
+//!   minimising the surplus-return variance (Clarabel).
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 //! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
@@ -141,6 +145,7 @@
 //! `benches/{options,econometrics,portfolio}.rs` are criterion benchmarks.
 
 pub mod accounts;
+pub mod alm;
 pub mod bonds;
 pub mod correlation;
 pub mod curve;

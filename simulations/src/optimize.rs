@@ -12,7 +12,7 @@
 //! - [`Request`] / [`optimize`]: one JSON request of `cairn quant optimize` and its answer.
 
 pub mod black_litterman;
-mod conic;
+pub(crate) mod conic;
 pub mod covariance;
 pub mod cvar;
 pub mod hrp;
