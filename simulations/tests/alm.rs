@@ -294,3 +294,43 @@ fn the_optimum_is_long_only_fully_invested_and_beats_every_feasible_corner() {
         }
     }
 }
+
+/// The extremes the validation allows still give finite numbers everywhere.
+#[test]
+fn extreme_valid_inputs_give_finite_answers() {
+    let mut wild = asset("wild", 1.0, 1.0, 50.0, 0.5);
+    wild.convexity = 5_000.0;
+    let mut req = request(
+        vec![wild, asset("bust", -0.5, 1.0, 0.0, 0.5)],
+        vec![Flow { time: 0.5, amount: 1e15 }, Flow { time: 100.0, amount: 1e15 }],
+        99,
+        3,
+    );
+    let mut economy = Economy::us_default();
+    economy.short_rate_floor = f64::NEG_INFINITY;
+    req.economy = Some(economy);
+    req.indexation = 1.0;
+    req.discount_spread = -0.1;
+    req.normal_cost = 1e15;
+    req.normal_cost_growth = 0.5;
+    req.participants = 1e9;
+    req.premium_growth = 0.2;
+    req.premiums_from_assets = true;
+    req.initial_funded_ratio = None;
+    req.initial_assets = Some(0.0);
+    for years in [1, 99] {
+        req.years = years;
+        let out = project(&req).unwrap();
+        let json = serde_json::to_value(&out).unwrap();
+        fn finite(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
+                serde_json::Value::Array(a) => a.iter().all(finite),
+                serde_json::Value::Object(o) => o.values().all(finite),
+                _ => true,
+            }
+        }
+        assert!(finite(&json), "{json}");
+    }
+}
