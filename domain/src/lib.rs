@@ -47,6 +47,8 @@
 //! - [`roth`]: Roth conversion planning year by year (bracket or IRMAA ceilings, or a search
 //!   over them) against converting nothing: RMDs, taxable Social Security, IRMAA, the five-year
 //!   rule and after-tax wealth at the horizon.
+//! - [`pbgc`]: PBGC single-employer premium rates per plan year (flat rate, variable rate per
+//!   $1,000 of unfunded vested benefits, per-participant cap; a data table with sources).
 //! - [`rmd`]: required minimum distributions: the IRS Uniform Lifetime Table and the
 //!   SECURE 2.0 start ages by date of birth (data tables with sources).
 //!
@@ -82,6 +84,7 @@ pub mod market;
 pub mod monitoring;
 pub mod ops;
 pub mod password;
+pub mod pbgc;
 pub mod performance;
 pub mod philanthropy;
 pub mod portfolio;

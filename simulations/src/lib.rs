@@ -33,6 +33,10 @@
 //! - [`esg`]: ESG and impact analytics: WACI, PCAF financed emissions and footprint, SBTi
 //!   portfolio temperature scores (WATS, TETS, MOTS, EOTS, ECOTS, AOTS, ROTS), carbon VaR,
 //!   screens, an ESG-tilted optimiser and an impact report.
+//! - [`alm`]: asset-liability management of a pension plan: a stochastic projection of assets
+//!   against liabilities discounted at the scenario generator's short rate, with minimum-funding
+//!   contributions and PBGC premiums (funded-ratio bands, surplus at risk), and the asset mix
+//!   minimising the surplus-return variance (Clarabel).
 //! - [`portfolio_risk`]: a held portfolio's return history, VaR/CVaR and "4% rule" success
 //!   probability, as the risk worker computes them.
 //! - [`regime`]: market regimes of a benchmark (trend from moving averages, volatility from
@@ -150,6 +154,7 @@
 //! `benches/{options,econometrics,portfolio}.rs` are criterion benchmarks.
 
 pub mod accounts;
+pub mod alm;
 pub mod bonds;
 pub mod correlation;
 pub mod curve;

@@ -50,7 +50,7 @@ pub const VARIABLES: [&str; 4] = ["gdp_growth", "inflation", "unemployment", "sh
 pub const ROOT_TOLERANCE: f64 = 5e-4;
 
 /// One variable's behaviour within a regime (annual rates as fractions: 0.025 for 2.5%).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Process {
     /// The level the variable reverts to while the economy is in this regime.
@@ -64,7 +64,7 @@ pub struct Process {
 }
 
 /// One economic regime: a name and the behaviour of each variable while it lasts.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EconomicRegime {
     pub name: String,
@@ -85,7 +85,7 @@ impl EconomicRegime {
 }
 
 /// A value of each variable (annual rates as fractions).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Levels {
     pub gdp_growth: f64,
@@ -101,7 +101,7 @@ impl Levels {
 }
 
 /// The economy: its regimes, how they follow one another, and where paths start.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Economy {
     pub regimes: Vec<EconomicRegime>,
