@@ -132,6 +132,27 @@ fn the_esg_examples_measure_carbon_screen_optimise_and_report() {
 }
 
 #[test]
+fn the_alm_examples_project_the_plan_and_find_the_least_risky_mix() {
+    let alm = example("alm");
+    let years = alm[0]["by_year"].as_array().unwrap();
+    assert_eq!(years.len(), 30);
+    for y in years {
+        let p = y["funded_ratio"].as_array().unwrap();
+        assert!(p.windows(2).all(|w| w[0].as_f64() <= w[1].as_f64()), "{y}");
+        assert!((0.0..=1.0).contains(&number(y, "probability_underfunded")));
+    }
+    // The 2026 PBGC rates: $111 a participant flat, $52 per $1,000 unfunded, capped at $751.
+    assert_eq!(alm[0]["pbgc"]["flat_rate"], 111.0, "{}", alm[0]["pbgc"]);
+    let opt = example("alm-optimise");
+    let weights: f64 = opt[0]["weights"].as_array().unwrap().iter().map(|w| number(w, "weight")).sum();
+    assert!(
+        (weights - 1.0).abs() < 1e-9 && (number(&opt[0], "expected_surplus_return") - 0.005).abs() < 1e-9,
+        "{}",
+        opt[0]
+    );
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.

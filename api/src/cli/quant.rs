@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
 use simulations::{
-    bonds, curve, esg, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress,
+    alm, bonds, curve, esg, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress,
 };
 
 #[derive(Debug, Subcommand)]
@@ -332,6 +332,39 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/hedge.jsonl.
     #[command(verbatim_doc_comment)]
     Hedge(LinesArgs),
+    /// A pension plan's assets and liabilities projected over 10-30 years on thousands of
+    /// scenarios of the economic scenario generator (short rate, inflation): funded-ratio and
+    /// surplus percentiles per year, the probability of underfunding and of ever falling
+    /// below a threshold, surplus at risk and conditional surplus at risk, contributions
+    /// under a simplified minimum-funding rule (normal cost plus the shortfall amortised over
+    /// 7 years, after IRC §430) and PBGC premiums (domain::pbgc, by plan year).
+    ///
+    /// Request: {"years", "scenarios", "seed", "economy" (as `cairn economy`'s; the US
+    /// default), "assets": [{"name", "expected_return", "volatility", "duration" (bond
+    /// sleeves move with the rate), "convexity", "weight"}], "correlation",
+    /// "initial_assets" or "initial_funded_ratio", "benefits": [{"time", "amount"}],
+    /// "indexation" (0-1), "discount_spread", "normal_cost", "normal_cost_growth",
+    /// "amortisation_years" (7), "participants", "pbgc_year", "premium_growth",
+    /// "premiums_from_assets", "confidence" (0.95), "threshold" (0.8)}.
+    ///
+    /// Result: {"start", "by_year": [funded-ratio and surplus percentiles, underfunding
+    /// probability, surplus at risk, contributions, premiums], "probability_ever_below_threshold",
+    /// "expected_total_contributions", "expected_total_premiums", "pbgc", "warnings"}.
+    ///
+    /// Example: examples/quant/alm.jsonl.
+    #[command(verbatim_doc_comment)]
+    Alm(LinesArgs),
+    /// The asset mix with the least surplus-return variance for a required surplus return
+    /// (long-only, fully invested; Clarabel), the liabilities a short position with their own
+    /// expected return and volatility.
+    ///
+    /// Request: {"assets": [{"name", "expected_return", "volatility",
+    /// "liability_correlation"}], "correlation", "liability": {"expected_return",
+    /// "volatility"}, "funded_ratio" (1), "required_surplus_return"}.
+    ///
+    /// Example: examples/quant/alm-optimise.jsonl.
+    #[command(verbatim_doc_comment)]
+    AlmOptimise(LinesArgs),
     /// A fixed-rate bond at settlement: price from yield or yield from price, accrued
     /// interest, durations, convexity and basis point value, as QuantLib's BondFunctions
     /// compute them (its bond and day-count test cases reproduced).
@@ -567,6 +600,8 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::Signals(io) => run_lines(&io, |r: signals::SignalsRequest| signals::signals(&r)),
         QuantCmd::Curve(io) => run_lines(&io, |r: curve::CurveRequest| curve::read(&r)),
         QuantCmd::Liabilities(io) => run_lines(&io, |r: liabilities::LiabilityRequest| liabilities::analyse(&r)),
+        QuantCmd::Alm(io) => run_lines(&io, |r: alm::AlmRequest| alm::project(&r)),
+        QuantCmd::AlmOptimise(io) => run_lines(&io, |r: alm::AlmOptRequest| alm::optimise(&r)),
         QuantCmd::Hedge(io) => run_lines(&io, |r: ldi::HedgeRequest| ldi::hedge(&r)),
         QuantCmd::Bond(io) => run_lines(&io, |r: bonds::BondRequest| bonds::analyse(&r)),
         QuantCmd::AlmgrenChriss(io) => run_lines(&io, |r: execution::AcRequest| execution::almgren_chriss(&r)),

@@ -1108,6 +1108,24 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::alm::AlmRequest>(),
+            response: (200, Some(schema::<simulations::alm::AlmResult>)),
+            description: "A pension plan's assets and liabilities projected on the economic scenario generator's scenarios (`cairn quant alm`; nothing is recorded): funded-ratio and surplus percentiles per year, underfunding probability, surplus at risk and conditional surplus at risk, contributions under a simplified minimum-funding rule and PBGC premiums. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/alm", Group::SignedIn, "A pension projection")
+        },
+        post(quant::alm),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::alm::AlmOptRequest>(),
+            response: (200, Some(schema::<simulations::alm::AlmOptResult>)),
+            description: "The asset mix minimising surplus-return variance for a required surplus return, long-only (Clarabel) (`cairn quant alm-optimise`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/alm-optimise", Group::SignedIn, "ALM optimisation")
+        },
+        post(quant::alm_optimise),
+    );
+    add(
+        Op {
             body: json_body::<simulations::bonds::BondRequest>(),
             response: (200, Some(schema::<simulations::bonds::BondResult>)),
             description: "A fixed-rate bond at settlement (`cairn quant bond`; nothing is recorded): price from yield or yield from a clean or dirty price, accrued interest (negative ex-coupon), Macaulay, modified and simple duration, convexity, basis point value and the cash flows, with 30/360, ACT/ACT ICMA, ACT/365F and ACT/360 day counts as QuantLib's BondFunctions compute them; dates are not moved for holidays. 422 naming the field.",

@@ -119,3 +119,11 @@ calculator!(
     /// `POST /v1/quant/impact-report` (`cairn quant impact-report`).
     impact_report, simulations::esg::ImpactRequest, simulations::esg::ImpactReport, simulations::esg::impact_report
 );
+calculator!(
+    /// `POST /v1/quant/alm` (`cairn quant alm`).
+    alm, simulations::alm::AlmRequest, simulations::alm::AlmResult, simulations::alm::project
+);
+calculator!(
+    /// `POST /v1/quant/alm-optimise` (`cairn quant alm-optimise`).
+    alm_optimise, simulations::alm::AlmOptRequest, simulations::alm::AlmOptResult, simulations::alm::optimise
+);
