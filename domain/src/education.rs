@@ -252,10 +252,6 @@ pub const KIDDIE: &[(i32, Decimal, &str)] = &[
     (2026, Decimal::from_parts(1_350, 0, 0, false, 0), "Rev. Proc. 2025-32"),
 ];
 
-/// The child's own rate on the income between one and two `KIDDIE` amounts: the 10% bracket
-/// (IRC §1(j)(2)), whose top is far above it.
-const CHILD_RATE: Decimal = Decimal::from_parts(10, 0, 0, false, 2);
-
 /// How the federal student aid formula counts assets, with its source: a dependent student's
 /// at 20%; a parent's (a parent-owned 529 among them) at most 12% of what exceeds the asset
 /// protection allowance, then at most 47% of the adjusted available income, 5.64% in all.
@@ -282,19 +278,30 @@ pub struct KiddieTax {
     pub at_child_rate: Decimal,
     /// The net unearned income, taxed at the parents' rate.
     pub net_unearned: Decimal,
+    /// The child's own tax without §1(g) (Form 8615 line 17), which the tax is never below.
+    pub without_kiddie_rule: Decimal,
     pub tax: Decimal,
 }
 
 /// The kiddie tax of `year` on `unearned` income taxed as ordinary income (interest and
-/// non-qualified dividends), `parents` giving the parents' added tax on a net unearned income.
+/// non-qualified dividends), `parents` giving the parents' added tax on a net unearned income:
+/// the child's taxable income (unearned less the amount, a dependent's standard deduction)
+/// less the net unearned income at the child's single-filer brackets, plus the parents' tax on
+/// the net unearned income, and never less than the child's tax on all of it at the child's
+/// own brackets (§1(g)(1); Form 8615 lines 15-18). Brackets of years past cairn's tables are
+/// the latest grown 2.5% a year (`tax::projected`).
 pub fn kiddie_tax(year: i32, unearned: Decimal, parents: impl Fn(Decimal) -> Decimal) -> KiddieTax {
     let amount = KIDDIE.iter().rev().find(|(y, ..)| *y <= year).unwrap_or(&KIDDIE[0]).1;
     let unearned = unearned.max(Decimal::ZERO);
-    let at_child_rate = (unearned - amount).clamp(Decimal::ZERO, amount);
-    let net_unearned = (unearned - amount - amount).max(Decimal::ZERO);
+    let taxable = (unearned - amount).max(Decimal::ZERO);
+    let at_child_rate = taxable.min(amount);
+    let net_unearned = taxable - at_child_rate;
+    let brackets = crate::tax::projected(year, Decimal::new(25, 3));
+    let child = |income: Decimal| crate::tax::bracket_tax(&brackets, crate::tax::Schedule::Single, income);
     let parents_tax = if net_unearned.is_zero() { Decimal::ZERO } else { parents(net_unearned) };
-    let tax = (at_child_rate * CHILD_RATE + parents_tax).round_dp(2);
-    KiddieTax { year, unearned, amount, at_child_rate, net_unearned, tax }
+    let without_kiddie_rule = child(taxable).round_dp(2);
+    let tax = (child(at_child_rate) + parents_tax).round_dp(2).max(without_kiddie_rule);
+    KiddieTax { year, unearned, amount, at_child_rate, net_unearned, without_kiddie_rule, tax }
 }
 
 /// A custodial account carried to enrolment.
@@ -564,6 +571,10 @@ mod tests {
         assert_eq!(kiddie_tax(2024, d("2700"), at_24).tax, d("154.00"));
         // A year past the table takes the latest amount.
         assert_eq!(kiddie_tax(2031, d("2700"), at_24).amount, d("1350"));
+        // Parents with no tax to add: the child's own tax on its taxable income is the floor
+        // (§1(g)(1)): $8,650 at 2025's single brackets, 10% to $11,925.
+        let none = kiddie_tax(2025, d("10000"), |_| Decimal::ZERO);
+        assert_eq!((none.without_kiddie_rule, none.tax), (d("865.00"), d("865.00")));
     }
 
     #[test]

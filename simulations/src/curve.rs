@@ -18,8 +18,12 @@
 //!     zero where the zero rates fall steeply.
 //!
 //!   Before the first node the curve starts at t = 0 with the first interval's forward (flat
-//!   forward and monotone convex) or the first zero rate (linear zero); after the last node the
-//!   last forward continues (flat, linear zero: the last zero rate).
+//!   forward), Hagan and West's f₀ = f₁ᵈ − ½(f₁ − f₁ᵈ) (monotone convex) or the first zero
+//!   rate (linear zero); after the last node the last forward continues (flat forward,
+//!   monotone convex) or the last zero rate (linear zero).
+//! - At most 60 nodes, and no forward between two nodes (nor, for monotone convex, at a node)
+//!   beyond ±200%: a curve that steep would discount to infinity within the 100 years it is
+//!   read over, and is refused naming the node.
 //! - Par yields are bootstrapped (Hull, "Options, Futures, and Other Derivatives", ch. 4): a
 //!   tenor up to one coupon period is a single payment, 1 = (1 + y·T)·DF(T) (money-market
 //!   simple interest); a longer tenor, a whole number of coupon periods, is a bond priced at
@@ -127,6 +131,10 @@ pub struct Curve {
 }
 
 const MOST_YEARS: f64 = 100.0;
+/// The most nodes a curve takes.
+const MOST_NODES: usize = 60;
+/// The largest forward rate, continuously compounded, a curve may imply.
+const MOST_FORWARD: f64 = 2.0;
 
 impl Curve {
     /// A curve through the given continuously compounded zero rates.
@@ -138,17 +146,49 @@ impl Curve {
 
     /// Builds the curve a request describes.
     pub fn build(spec: &CurveSpec) -> Result<Self, SimError> {
-        match (spec.zero_rates.is_empty(), spec.par_yields.is_empty()) {
-            (false, true) => {
-                check_nodes("zero_rates", &spec.zero_rates)?;
-                let times = spec.zero_rates.iter().map(|n| n.tenor).collect();
-                let zeros = spec.zero_rates.iter().map(|n| spec.compounding.to_continuous(n.rate)).collect();
-                Ok(Self::new(times, zeros, spec.interpolation))
+        Self::build_checked(spec, true)
+    }
+
+    /// The curve of a request whose input rates were moved by the caller (a basis point
+    /// beyond the range a request may give is allowed), the forwards still bounded.
+    pub(crate) fn bumped(spec: &CurveSpec) -> Result<Self, SimError> {
+        Self::build_checked(spec, false)
+    }
+
+    fn build_checked(spec: &CurveSpec, check_rates: bool) -> Result<Self, SimError> {
+        let (field, nodes) = match (spec.zero_rates.is_empty(), spec.par_yields.is_empty()) {
+            (false, true) => ("zero_rates", &spec.zero_rates),
+            (true, false) => ("par_yields", &spec.par_yields),
+            (true, true) => return Err(invalid("zero_rates", "give zero_rates or par_yields")),
+            (false, false) => return Err(invalid("par_yields", "give zero_rates or par_yields, not both")),
+        };
+        check_nodes(field, nodes, check_rates)?;
+        let curve = if field == "zero_rates" {
+            let times = nodes.iter().map(|n| n.tenor).collect();
+            let zeros = nodes.iter().map(|n| spec.compounding.to_continuous(n.rate)).collect();
+            Self::new(times, zeros, spec.interpolation)
+        } else {
+            bootstrap(spec)?
+        };
+        curve.check_forwards(field)?;
+        Ok(curve)
+    }
+
+    /// Refuses a curve whose forwards exceed ±200% (see the module doc).
+    fn check_forwards(&self, field: &str) -> Result<(), SimError> {
+        let (mut t0, mut y0) = (0.0, 0.0);
+        for (i, (t, z)) in self.nodes().enumerate() {
+            let forward = (z * t - y0) / (t - t0);
+            let node = self.node_forwards.get(i + 1).copied().unwrap_or(0.0);
+            if !(forward.abs() <= MOST_FORWARD && node.abs() <= MOST_FORWARD) {
+                return Err(invalid(
+                    format!("{field}[{i}].rate"),
+                    format!("implies a forward rate of {:.4} from {t0} to {t} years; at most ±{MOST_FORWARD}", forward),
+                ));
             }
-            (true, false) => bootstrap(spec),
-            (true, true) => Err(invalid("zero_rates", "give zero_rates or par_yields")),
-            (false, false) => Err(invalid("par_yields", "give zero_rates or par_yields, not both")),
+            (t0, y0) = (t, z * t);
         }
+        Ok(())
     }
 
     /// The nodes: tenors and their continuously compounded zero rates.
@@ -318,7 +358,10 @@ fn g_integral(g0: f64, g1: f64, x: f64) -> f64 {
     }
 }
 
-fn check_nodes(field: &str, nodes: &[Node]) -> Result<(), SimError> {
+fn check_nodes(field: &str, nodes: &[Node], check_rates: bool) -> Result<(), SimError> {
+    if nodes.len() > MOST_NODES {
+        return Err(invalid(field, format!("{} nodes; at most {MOST_NODES}", nodes.len())));
+    }
     let mut before = 0.0;
     for (i, n) in nodes.iter().enumerate() {
         if !(n.tenor > before && n.tenor <= MOST_YEARS) {
@@ -327,7 +370,7 @@ fn check_nodes(field: &str, nodes: &[Node]) -> Result<(), SimError> {
                 format!("{} must be above the tenor before ({before}) and at most {MOST_YEARS}", n.tenor),
             ));
         }
-        if !(-0.5..=1.0).contains(&n.rate) {
+        if !(-0.5..=1.0).contains(&n.rate) && (check_rates || !(-0.6..=1.1).contains(&n.rate)) {
             return Err(invalid(format!("{field}[{i}].rate"), format!("{} is not a rate from -0.5 to 1", n.rate)));
         }
         before = n.tenor;
@@ -338,7 +381,6 @@ fn check_nodes(field: &str, nodes: &[Node]) -> Result<(), SimError> {
 /// The zero rates that price every par instrument at 1.
 fn bootstrap(spec: &CurveSpec) -> Result<Curve, SimError> {
     let nodes = &spec.par_yields;
-    check_nodes("par_yields", nodes)?;
     let f = spec.coupon_frequency.unwrap_or(2);
     if ![1, 2, 4, 12].contains(&f) {
         return Err(invalid("coupon_frequency", format!("{f} is not 1, 2, 4 or 12")));
@@ -575,6 +617,52 @@ mod tests {
         assert!((flat.forward(3.3) - 0.05).abs() < 1e-9 && (flat.zero(7.0) - 0.05).abs() < 1e-15);
     }
 
+    /// Hagan and West's g(x) of each sector, written as the paper gives it.
+    fn g(g0: f64, g1: f64, x: f64) -> f64 {
+        if (g0 < 0.0 && g1 > -2.0 * g0) || (g0 > 0.0 && g1 < -2.0 * g0) {
+            let eta = (g1 + 2.0 * g0) / (g1 - g0);
+            if x <= eta {
+                g0
+            } else {
+                g0 + (g1 - g0) * ((x - eta) / (1.0 - eta)).powi(2)
+            }
+        } else if (g0 > 0.0 && 0.0 > g1 && g1 > -g0 / 2.0) || (g0 < 0.0 && 0.0 < g1 && g1 < -g0 / 2.0) {
+            let eta = 3.0 * g1 / (g1 - g0);
+            if x < eta {
+                g1 + (g0 - g1) * ((eta - x) / eta).powi(2)
+            } else {
+                g1
+            }
+        } else if g0 * g1 > 0.0 {
+            let eta = g1 / (g1 + g0);
+            let a = -g0 * g1 / (g0 + g1);
+            if x <= eta {
+                a + (g0 - a) * ((eta - x) / eta).powi(2)
+            } else {
+                a + (g1 - a) * ((x - eta) / (1.0 - eta)).powi(2)
+            }
+        } else {
+            g0 * (1.0 - 4.0 * x + 3.0 * x * x) + g1 * (-2.0 * x + 3.0 * x * x)
+        }
+    }
+
+    #[test]
+    fn each_sectors_integral_is_the_papers_g_and_reprices_the_interval() {
+        // Sectors (i) to (iv), each at both signs.
+        for (g0, g1) in
+            [(-1.0, 1.0), (1.0, -1.5), (-1.0, 3.0), (1.0, -3.0), (1.0, -0.3), (-1.0, 0.3), (1.0, 2.0), (-2.0, -0.5)]
+        {
+            assert!(g_integral(g0, g1, 1.0).abs() < 1e-14, "({g0}, {g1}) does not reprice");
+            for x in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95] {
+                let h = 1e-6;
+                let slope = (g_integral(g0, g1, x + h) - g_integral(g0, g1, x - h)) / (2.0 * h);
+                assert!((slope - g(g0, g1, x)).abs() < 1e-6, "({g0}, {g1}) at {x}: {slope} against {}", g(g0, g1, x));
+            }
+        }
+        // Sector (ii) by hand: η = (3 − 2)/(3 + 1) = ¼; at ½, −½ + 4·(¼)³/(3·(¾)²) = −0.462963.
+        assert!((g_integral(-1.0, 3.0, 0.5) - (-0.5 + 4.0 * 0.015625 / 1.6875)).abs() < 1e-15);
+    }
+
     #[test]
     fn par_yields_bootstrap_to_a_curve_that_prices_them_at_par() {
         for interpolation in [Interpolation::FlatForward, Interpolation::LinearZero, Interpolation::MonotoneConvex] {
@@ -619,5 +707,11 @@ mod tests {
         assert!(Curve::build(&s).unwrap_err().to_string().starts_with("zero_rates"));
         s.par_yields = nodes(&[(1.3, 0.03)]);
         assert!(Curve::build(&s).unwrap_err().to_string().starts_with("par_yields[0].tenor"));
+        // A forward of −139% a year between 1 and 1.01 years would discount to infinity.
+        s.par_yields.clear();
+        s.zero_rates = nodes(&[(1.0, 1.0), (1.01, -0.5)]);
+        assert!(Curve::build(&s).unwrap_err().to_string().starts_with("zero_rates[1].rate"));
+        s.zero_rates = (1..=61).map(|k| Node { tenor: f64::from(k), rate: 0.03 }).collect();
+        assert!(Curve::build(&s).unwrap_err().to_string().starts_with("zero_rates: 61 nodes"));
     }
 }

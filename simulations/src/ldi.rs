@@ -14,7 +14,8 @@
 //!   tolerance of 0 for an exact match.
 //! - The glide path is a table of funded-ratio triggers, each with the hedge ratio and the
 //!   return-seeking share to hold from it on (the highest trigger reached applies); the hedge
-//!   ratio the plan should hold is read from it unless given. The common industry practice is
+//!   ratio the plan should hold is read from it unless given (below the first trigger, the
+//!   first stage). The common industry practice is
 //!   to lock in gains as funding improves (Society of Actuaries, "Pension Plan De-Risking"
 //!   reports; the glide path's numbers are the plan's policy, not a rule of law).
 
@@ -156,14 +157,14 @@ pub fn hedge(req: &HedgeRequest) -> Result<HedgeResult, SimError> {
         return Err(invalid("instruments", "give 1 to 200 instruments"));
     }
     for (i, s) in req.glide_path.iter().enumerate() {
-        if !(0.0..=5.0).contains(&s.funded_ratio)
-            || !(0.0..=1.5).contains(&s.hedge_ratio)
-            || !(0.0..=1.0).contains(&s.return_seeking)
-        {
-            return Err(invalid(
-                format!("glide_path[{i}]"),
-                "funded_ratio 0 to 5, hedge_ratio 0 to 1.5, return_seeking 0 to 1",
-            ));
+        for (name, v, most) in [
+            ("funded_ratio", s.funded_ratio, 5.0),
+            ("hedge_ratio", s.hedge_ratio, 1.5),
+            ("return_seeking", s.return_seeking, 1.0),
+        ] {
+            if !(0.0..=most).contains(&v) {
+                return Err(invalid(format!("glide_path[{i}].{name}"), format!("{v} is not 0 to {most}")));
+            }
         }
     }
     let tolerance = req.tolerance.unwrap_or(0.02);
@@ -178,7 +179,14 @@ pub fn hedge(req: &HedgeRequest) -> Result<HedgeResult, SimError> {
         return Err(invalid("assets.value", "must be 0 to 1e15"));
     }
     let funded_ratio = assets.map(|a| a / pv);
-    let stage = funded_ratio.and_then(|f| stage(&req.glide_path, f));
+    if req.hedge_ratio.is_none() && !req.glide_path.is_empty() && funded_ratio.is_none() {
+        return Err(invalid("liabilities.assets", "the glide path needs the plan's assets for its funded ratio"));
+    }
+    // Below the first trigger the first stage still applies: de-risking never starts higher.
+    let stage = funded_ratio.and_then(|f| {
+        stage(&req.glide_path, f)
+            .or_else(|| req.glide_path.iter().min_by(|a, b| a.funded_ratio.total_cmp(&b.funded_ratio)).copied())
+    });
     let hedge_ratio = req.hedge_ratio.or(stage.map(|s| s.hedge_ratio)).unwrap_or(1.0);
     if !(0.0..=1.5).contains(&hedge_ratio) {
         return Err(invalid("hedge_ratio", format!("{hedge_ratio} is not 0 to 1.5")));
@@ -349,6 +357,11 @@ mod tests {
         req.liabilities.assets = Some(Assets { value: 0.95 * pv, dv01: None, inflation_dv01: None });
         let r = hedge(&req).unwrap();
         assert_eq!(r.stage.unwrap().hedge_ratio, 0.6);
+        // Below every trigger the first stage holds, never a full hedge.
+        let mut low = req.clone();
+        low.glide_path.remove(0);
+        low.liabilities.assets = Some(Assets { value: 0.7 * pv, dv01: None, inflation_dv01: None });
+        assert_eq!(hedge(&low).unwrap().hedge_ratio, 0.6);
         // At least cost every key sits at the low edge of the 2% tolerance.
         assert!(r.exact && (r.achieved_hedge_ratio - 0.6 * 0.98).abs() < 1e-9, "{}", r.achieved_hedge_ratio);
         assert!(r.total_cost <= 0.95 * pv);

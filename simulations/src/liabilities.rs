@@ -17,7 +17,9 @@
 //!   of the curve moved alone by ±1 basis point; between nodes the interpolation spreads the
 //!   move as a tent to the neighbouring nodes (exactly so for flat forward and linear zero).
 //!   With flat forward or linear zero interpolation on zero rates they add up to the parallel
-//!   DV01.
+//!   DV01. Beyond the last node the curve's extrapolation carries the move: with flat forward,
+//!   flows past it load the last key by more than one and the key before by less than nothing
+//!   (the last forward is steepened); with linear zero, the last key alone.
 //! - With the plan's assets (value, and their DV01 and inflation DV01 where known): funded
 //!   ratio assets/PV, surplus, the interest-rate hedge ratio (the assets' DV01 over the
 //!   liabilities') and, for flows indexed to inflation, the inflation hedge ratio.
@@ -128,6 +130,9 @@ pub fn flows(req: &LiabilityRequest) -> Result<Vec<Flow>, SimError> {
         (Some(a), true) => {
             let start = a.start.unwrap_or(1.0);
             let growth = a.growth.unwrap_or(0.0);
+            if !(a.amount > 0.0 && a.amount <= 1e12) {
+                return Err(invalid("annuity.amount", format!("{} is not above 0 (at most 1e12)", a.amount)));
+            }
             if !(0.0..=100.0).contains(&start) {
                 return Err(invalid("annuity.start", format!("{start} is not 0 to 100 years")));
             }
@@ -180,7 +185,7 @@ fn shifted(spec: &CurveSpec, shift: f64, only: Option<usize>) -> Result<Curve, S
             n.rate += shift;
         }
     }
-    Curve::build(&s)
+    Curve::bumped(&s)
 }
 
 /// The key-rate DV01s of each of `streams` of flows: each input rate of the curve moved alone
@@ -218,6 +223,9 @@ pub fn analyse(req: &LiabilityRequest) -> Result<LiabilityResult, SimError> {
     let flows = flows(req)?;
     let curve = Curve::build(&req.curve)?;
     let pv = present_value(&curve, &flows);
+    if !(pv.is_finite() && pv > 0.0) {
+        return Err(invalid("curve", "the payments have no finite present value on this curve"));
+    }
     let total_payments = flows.iter().map(|f| f.amount).sum();
     let y = internal_rate(&flows, pv);
     let v = 1.0 / (1.0 + y);

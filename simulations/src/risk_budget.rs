@@ -10,7 +10,8 @@
 //!   the budgets are the risk-budgeting portfolio of F (the crate's convex risk-parity
 //!   problem, solved with Clarabel); the weights are then the smallest (least-squares) ones
 //!   with those exposures up to a scale that sum to 1 (Roncalli's minimum-norm choice when
-//!   there are more assets than factors); long-only when asked, which may miss the budgets.
+//!   there are more assets than factors), at a positive scale; long-only when asked. Where no
+//!   weights reach the budgets the request is refused naming `budgets`.
 //!   By asset, the same problem on Σ (`quant optimize`'s `risk_parity` with budgets).
 //! - Volatility targeting: each period's leverage is the target over the forecast volatility
 //!   (an exponentially weighted moving average of squared returns, RiskMetrics' λ = 0.94 by
@@ -77,13 +78,23 @@ fn matrix(field: &str, rows: &[Vec<f64>], m: usize, n: usize) -> Result<DMatrix<
 /// Decomposes a portfolio's risk, or finds the weights meeting factor budgets.
 pub fn factors(req: &FactorRequest) -> Result<FactorResult, SimError> {
     let (n, k) = (req.assets.len(), req.factors.len());
-    if !(1..=500).contains(&n) || !(1..=50).contains(&k) {
-        return Err(invalid("assets", "1 to 500 assets and 1 to 50 factors"));
+    if !(1..=500).contains(&n) {
+        return Err(invalid("assets", format!("{n} assets; 1 to 500")));
+    }
+    if !(1..=50).contains(&k) {
+        return Err(invalid("factors", format!("{k} factors; 1 to 50")));
     }
     let b = matrix("exposures", &req.exposures, n, k)?;
     let f = matrix("factor_covariance", &req.factor_covariance, k, k)?;
     if (0..k).any(|i| (0..k).any(|j| (f[(i, j)] - f[(j, i)]).abs() > 1e-12)) || (0..k).any(|i| f[(i, i)] < 0.0) {
         return Err(invalid("factor_covariance", "must be symmetric with variances at or above 0"));
+    }
+    let scale = (0..k).map(|i| f[(i, i)]).fold(0.0, f64::max).max(1e-300);
+    if f.clone().symmetric_eigenvalues().iter().any(|e| *e < -1e-10 * scale) {
+        return Err(invalid(
+            "factor_covariance",
+            "is not positive semi-definite (a portfolio would have negative variance)",
+        ));
     }
     let d: Vec<f64> = if req.specific_volatility.is_empty() { vec![0.0; n] } else { req.specific_volatility.clone() };
     if d.len() != n || d.iter().any(|v| !(0.0..=10.0).contains(v)) {
@@ -125,10 +136,15 @@ fn budgeted(req: &FactorRequest, b: &DMatrix<f64>, f: &DMatrix<f64>) -> Result<V
         return Err(invalid("budgets", format!("must be {k} budgets, one per factor")));
     }
     let y = risk_parity(f, Some(&req.budgets), &Constraints::long_only(k)).map_err(|e| match e {
-        SimError::Invalid { problem, .. } => invalid("budgets", problem),
+        SimError::Invalid { field, problem } => {
+            invalid(if field.contains("covariance") { "factor_covariance" } else { "budgets" }, problem)
+        }
     })?;
     // min ½‖w‖² s.t. Bᵀw − s·y = 0, Σw = 1 (variables w₁…wₙ, s).
     let mut qp = Program::new(n + 1);
+    // The exposures' scale is positive: a zero scale would meet the equalities with no factor
+    // risk at all.
+    qp.ge(vec![(n, 1.0)], 1e-6);
     for i in 0..n {
         qp.add_p(i, i, 1.0);
         if req.long_only {
@@ -144,7 +160,18 @@ fn budgeted(req: &FactorRequest, b: &DMatrix<f64>, f: &DMatrix<f64>) -> Result<V
     let solution = qp.solve().map_err(|_| {
         invalid("budgets", "no weights summing to 1 reach these factor budgets (try without long_only)")
     })?;
-    Ok(solution[..n].to_vec())
+    let w = solution[..n].to_vec();
+    // The budgets are shares of the systematic variance: check the solution meets them.
+    let x = b.transpose() * nalgebra::DVector::from_vec(w.clone());
+    let fx = f * &x;
+    let systematic: f64 = (0..k).map(|j| x[j] * fx[j]).sum();
+    let total: f64 = req.budgets.iter().sum();
+    for (j, budget) in req.budgets.iter().enumerate() {
+        if systematic <= 0.0 || (x[j] * fx[j] / systematic - budget / total).abs() > 1e-4 {
+            return Err(invalid("budgets", "no weights summing to 1 reach these factor budgets with these exposures"));
+        }
+    }
+    Ok(w)
 }
 
 /// A return series to scale to a volatility.
@@ -275,6 +302,19 @@ mod tests {
         assert!((r.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         // Equal risk from equity (16% vol) and rates (6%): exposures in the ratio 6:16.
         assert!((r.exposures[0] / r.exposures[1] - 0.06 / 0.16).abs() < 1e-5, "{r:?}");
+    }
+
+    #[test]
+    fn unreachable_budgets_and_indefinite_covariances_are_refused() {
+        // No asset loads on rates: half the risk from rates cannot be had.
+        let mut req = model();
+        req.exposures = vec![vec![1.0, 0.0], vec![0.8, 0.0], vec![0.5, 0.0]];
+        req.weights.clear();
+        req.budgets = vec![0.5, 0.5];
+        assert!(factors(&req).unwrap_err().to_string().starts_with("budgets"));
+        let mut bad = model();
+        bad.factor_covariance = vec![vec![0.01, -0.05], vec![-0.05, 0.01]];
+        assert!(factors(&bad).unwrap_err().to_string().starts_with("factor_covariance"));
     }
 
     #[test]
