@@ -133,3 +133,122 @@ fn pacing_rejects_bad_input() {
     p = plan(vec![commit(0, 1.0), commit(90_000, 1.0)]);
     assert_eq!(field(pacing(&p).unwrap_err()), "commitments");
 }
+
+fn coin(name: &str, mu: f64, cap: Option<f64>, crypto: bool) -> CryptoAsset {
+    CryptoAsset { name: name.into(), expected_return: mu, market_cap: cap, crypto, max_weight: None }
+}
+
+/// Two uncorrelated coins, r_f = 0: w ∝ Σ⁻¹μ = (0.5/0.64, 0.3/0.36) = (0.78125, 0.833333),
+/// w₁ = 0.78125/1.614583 = 0.483871. A third coin below the minimum cap is left out.
+#[test]
+fn crypto_max_sharpe_with_exclusions_and_caps() {
+    let mut req = CryptoRequest {
+        assets: vec![
+            coin("BTC", 0.5, Some(1e12), true),
+            coin("ETH", 0.3, Some(4e11), true),
+            coin("TINY", 2.0, Some(1e6), true),
+        ],
+        covariance: vec![vec![0.64, 0.0, 0.0], vec![0.0, 0.36, 0.0], vec![0.0, 0.0, 4.0]],
+        risk_free_rate: 0.0,
+        max_weight: 1.0,
+        min_market_cap: 1e9,
+        max_crypto_share: None,
+    };
+    let r = crypto(&req).unwrap();
+    assert_eq!(r.weights.len(), 2);
+    near(r.weights[0].weight, 0.78125 / (0.78125 + 0.3 / 0.36), 1e-6);
+    assert_eq!(r.excluded.len(), 1);
+    assert_eq!(r.excluded[0].name, "TINY");
+    near(r.crypto_share, 1.0, 1e-9);
+    // BTC's own 40% cap binds.
+    req.assets[0].max_weight = Some(0.4);
+    let r = crypto(&req).unwrap();
+    near(r.weights[0].weight, 0.4, 1e-6);
+    near(r.weights[1].weight, 0.6, 1e-6);
+    // Caps that cannot sum to one.
+    req.max_weight = 0.3;
+    assert_eq!(field(crypto(&req).unwrap_err()), "max_weight");
+}
+
+/// BTC (μ 0.5, σ 0.8) inside a bond portfolio (μ 0.04, σ 0.05), uncorrelated: Σ⁻¹μ =
+/// (0.78125, 16), so BTC gets 0.78125/16.78125 = 0.046555; a 2% crypto cap binds.
+#[test]
+fn crypto_total_cap_inside_wider_portfolio() {
+    let mut req = CryptoRequest {
+        assets: vec![coin("BTC", 0.5, Some(1e12), true), coin("Bonds", 0.04, None, false)],
+        covariance: vec![vec![0.64, 0.0], vec![0.0, 0.0025]],
+        risk_free_rate: 0.0,
+        max_weight: 1.0,
+        min_market_cap: 1e9,
+        max_crypto_share: None,
+    };
+    let r = crypto(&req).unwrap();
+    near(r.crypto_share, 0.78125 / 16.78125, 1e-6);
+    req.max_crypto_share = Some(0.02);
+    let r = crypto(&req).unwrap();
+    near(r.crypto_share, 0.02, 1e-6);
+    near(r.weights[1].weight, 0.98, 1e-6);
+}
+
+/// π = 1, 2, 3, 4 and r = 3, 5, 7, 10: S_xx = 5, S_xy = 11.5, β = 2.3, α = 0.5, residuals
+/// 0.2, −0.1, −0.4, 0.3, SSR = 0.3, SST = 26.75, R² = 0.988785, se = √(0.15/5), t = 13.27906.
+/// Portfolio β 0.5 to target 1: funded w = 0.5/1.8, overlay w = 0.5/2.3.
+#[test]
+fn inflation_beta_by_hand() {
+    let req = InflationRequest {
+        inflation: vec![1.0, 2.0, 3.0, 4.0],
+        assets: vec![Series { name: "GSCI".into(), returns: vec![3.0, 5.0, 7.0, 10.0] }],
+        portfolio_returns: None,
+        portfolio_beta: Some(0.5),
+        target_beta: 1.0,
+    };
+    let r = inflation_beta(&req).unwrap();
+    let a = &r.assets[0];
+    near(a.beta, 2.3, 1e-12);
+    near(a.alpha, 0.5, 1e-12);
+    near(a.r_squared, 1.0 - 0.3 / 26.75, 1e-12);
+    near(a.t_stat.unwrap(), 2.3 / 0.03_f64.sqrt(), 1e-9);
+    near(a.hedge_weight.unwrap(), 0.5 / 1.8, 1e-12);
+    near(a.overlay_weight.unwrap(), 0.5 / 2.3, 1e-12);
+    let mut bad = req.clone();
+    bad.inflation = vec![2.0; 4];
+    assert_eq!(field(inflation_beta(&bad).unwrap_err()), "inflation");
+    bad = req.clone();
+    bad.assets[0].returns.pop();
+    assert_eq!(field(inflation_beta(&bad).unwrap_err()), "assets[0].returns");
+    // The portfolio's own series: an exact fit has no t-stat.
+    let mut p = req;
+    p.portfolio_returns = Some(vec![0.5, 1.0, 1.5, 2.0]);
+    let r = inflation_beta(&p).unwrap();
+    near(r.portfolio_beta.unwrap(), 0.5, 1e-12);
+    assert!(r.portfolio.unwrap().t_stat.is_none());
+}
+
+/// Two uncorrelated sectors, δ = 4: w₁ = (μ₁ − μ₂ + δσ₂²)/(δ(σ₁² + σ₂²)) = (0.02 + 0.04)/0.2 = 0.3.
+#[test]
+fn reit_sectors_closed_form_and_bounds() {
+    let sector = |name: &str, mu: f64, sd: f64| Sector {
+        name: name.into(),
+        expected_return: mu,
+        volatility: sd,
+        min: 0.0,
+        max: 1.0,
+    };
+    let mut req = ReitRequest {
+        sectors: vec![sector("Industrial", 0.08, 0.2), sector("Residential", 0.06, 0.1)],
+        correlation: vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+        risk_aversion: 4.0,
+    };
+    let r = reit_sectors(&req).unwrap();
+    near(r.weights[0].weight, 0.3, 1e-6);
+    near(r.expected_return, 0.3 * 0.08 + 0.7 * 0.06, 1e-6);
+    req.sectors[0].max = 0.2;
+    let r = reit_sectors(&req).unwrap();
+    near(r.weights[0].weight, 0.2, 1e-6);
+    req.sectors[1].max = 0.5;
+    assert_eq!(field(reit_sectors(&req).unwrap_err()), "sectors");
+    req.sectors[1].max = 1.0;
+    req.correlation[0][1] = 2.0;
+    req.correlation[1][0] = 2.0;
+    assert_eq!(field(reit_sectors(&req).unwrap_err()), "correlation");
+}
