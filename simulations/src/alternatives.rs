@@ -1,8 +1,7 @@
 //! Alternatives: private-equity commitment pacing with the Takahashi-Alexander (Yale) model
 //! ([`pacing`]), crypto sizing by maximum Sharpe under caps ([`crypto`]), commodities' inflation
 //! betas and the hedge weight they imply ([`inflation_beta`]), REIT sector allocation by
-//! mean-variance utility ([`reit_sectors`]) and a whole portfolio's liquidity profile against
-//! requirements ([`liquidity`]).
+//! mean-variance utility ([`reit_sectors`]). A portfolio liquidity check is not written yet.
 //!
 //! # Commitment pacing
 //!
