@@ -155,6 +155,7 @@
 
 pub mod accounts;
 pub mod alm;
+pub mod alternatives;
 pub mod bonds;
 pub mod correlation;
 pub mod curve;
