@@ -153,6 +153,21 @@ fn the_alm_examples_project_the_plan_and_find_the_least_risky_mix() {
 }
 
 #[test]
+fn the_alternatives_examples_pace_size_and_hedge() {
+    let pacing = example("pe-pacing");
+    // The first vintage's first year calls 25% of $20M.
+    assert_eq!(number(&pacing[0]["years"][0], "calls"), 5e6, "{}", pacing[0]["years"][0]);
+    let crypto = example("crypto");
+    assert_eq!(crypto[0]["excluded"][0]["name"], "SMALL");
+    assert!(number(&crypto[0], "crypto_share") <= 0.05 + 1e-9, "{}", crypto[0]);
+    let beta = example("inflation-beta");
+    assert!(number(&beta[0]["assets"][0], "beta") > 1.0, "{}", beta[0]);
+    let reits = example("reit-sectors");
+    let total: f64 = reits[0]["weights"].as_array().unwrap().iter().map(|w| number(w, "weight")).sum();
+    assert!((total - 1.0).abs() < 1e-9);
+}
+
+#[test]
 fn the_bond_examples_solve_the_yield_and_trade_ex_coupon() {
     let out = example("bond");
     // The Treasury at 99.5 clean: priced again at the yield found, the same price.
@@ -247,6 +262,21 @@ async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let (status, body) =
         post("liabilities", json!({ "curve": curve, "cash_flows": [{ "time": 1, "amount": -5 }] })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("cash_flows[0].amount")), "{body}");
+    // Private-equity pacing: a client without recorded accredited-investor status is refused,
+    // and served once an advisor records it (SEC Rule 501(a)).
+    let pacing = json!({ "model": { "contribution_rates": [0.25, 0.5, 1.0], "bow": 2.5, "distribution_yield": 0.0, "life": 10, "growth": 0.1 }, "commitments": [{ "vintage": 2026, "amount": 1000000 }] });
+    let (status, body) = post("pe-pacing", pacing.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("accredited"), "{body}");
+    let me: Value = http.get(format!("{base}/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    run_with_input(
+        &db.url,
+        &env,
+        &["user", "accredit", "--user", me["user_id"].as_str().unwrap(), "--kind", "net_worth"],
+        "",
+    );
+    let (status, body) = post("pe-pacing", pacing).await;
+    assert_eq!(status, 200, "{body}");
     // Signed-in users only.
     let r = http.post(format!("{base}/v1/quant/curve")).json(&json!({ "curve": curve })).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);

@@ -220,7 +220,7 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
     if r.cash < Decimal::ZERO {
         return Err(refuse("cash", "must not be negative".into()));
     }
-    let taxable = |account: &str| ledger.accounts.get(account).is_some_and(|a| a.account_type == AccountType::Taxable);
+    let taxable = |account: &str| taxable_account(ledger, account);
     let cash_account = match r.cash_account {
         Some(a) if p.accounts.iter().any(|x| x == a) => a.to_owned(),
         Some(a) => return Err(refuse("cash_account", format!("{a} is not one of the portfolio's accounts"))),
@@ -436,13 +436,7 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
             let rate = if t == Term::Short { r.rates.0 } else { r.rates.1 };
             let (tax, note) = match (sheltered, washed) {
                 (true, _) => (Decimal::ZERO, None),
-                (false, Washed::Deferred) => (
-                    Decimal::ZERO,
-                    Some(
-                        "washed by a purchase in the last 30 days: the loss moves into that purchase's basis"
-                            .to_owned(),
-                    ),
-                ),
+                (false, Washed::Deferred) => (Decimal::ZERO, Some(WASHED_DEFERRED.to_owned())),
                 (false, Washed::Lost) => (
                     Decimal::ZERO,
                     Some(
@@ -480,6 +474,8 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
             ));
         }
     }
+
+    carry_washed_losses(ledger, r, &lots, &mut orders);
 
     // Buys: each account's cash, the account with the most first.
     let mut bought: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -587,6 +583,62 @@ pub fn plan(ledger: &Ledger, p: &Portfolio, r: &Request<'_>) -> Result<Plan, Dom
         max_drift_after,
         notes,
     })
+}
+
+fn taxable_account(ledger: &Ledger, account: &str) -> bool {
+    ledger.accounts.get(account).is_some_and(|a| a.account_type == AccountType::Taxable)
+}
+
+/// The note of a sale whose loss a purchase of the last 30 days washes (its basis takes it).
+const WASHED_DEFERRED: &str = "washed by a purchase in the last 30 days: the loss moves into that purchase's basis";
+
+/// A loss the plan washes into a purchase of the last 30 days moves into that lot's basis
+/// (IRC §1091(d); the earliest purchase first, Treas. Reg. §1.1091-1(c)); when the plan sells
+/// that lot too, the moved loss is realized with it, and washed again by any other purchase of
+/// the window (else it lowers the sale's tax).
+fn carry_washed_losses(ledger: &Ledger, r: &Request<'_>, lots: &[&Lot], orders: &mut [Order]) {
+    let window = r.as_of - Duration::days(WASH_SALE_WINDOW_DAYS);
+    let symbols: BTreeSet<String> = orders
+        .iter()
+        .filter(|o| o.side == Side::Sell && o.note.as_deref() == Some(WASHED_DEFERRED))
+        .map(|o| o.symbol.clone())
+        .collect();
+    for symbol in symbols {
+        let (mut shares, mut loss) = orders
+            .iter()
+            .filter(|o| o.side == Side::Sell && o.symbol == symbol && o.note.as_deref() == Some(WASHED_DEFERRED))
+            .fold((Decimal::ZERO, Decimal::ZERO), |(q, l), o| (q + o.quantity, l - o.gain));
+        let mut replacements: Vec<(NaiveDate, usize, &Lot)> = orders
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.side == Side::Sell && o.symbol == symbol && o.note.is_none())
+            .filter_map(|(i, o)| {
+                let lot = lots.iter().find(|l| Some(&l.lot_id) == o.lot_id.as_ref() && l.account == o.account)?;
+                (taxable_account(ledger, &lot.account) && lot.purchased >= window).then_some((lot.purchased, i, *lot))
+            })
+            .collect();
+        replacements.sort_by_key(|(purchased, i, _)| (*purchased, *i));
+        for (_, i, lot) in replacements {
+            if shares <= Decimal::ZERO {
+                break;
+            }
+            let o = &mut orders[i];
+            let moved = o.quantity.min(shares);
+            let carried = cents(loss * moved / shares);
+            (shares, loss) = (shares - moved, loss - carried);
+            o.gain -= carried;
+            if recent_purchase(ledger, &symbol, r.as_of, &lot.purchase).is_some() && o.gain < Decimal::ZERO {
+                o.tax = Decimal::ZERO;
+                o.note = Some(
+                    "carries a loss this plan washes into it, washed again by another purchase in the last 30 days"
+                        .to_owned(),
+                );
+            } else {
+                let rate = if o.term == Some(Term::Short) { r.rates.0 } else { r.rates.1 };
+                o.tax = cents(o.gain * rate);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -94,6 +94,14 @@ impl Accreditation {
     }
 }
 
+/// Private-market investments (private equity, hedge funds) are offered under Regulation D to
+/// accredited investors only (17 CFR 230.501(a), 230.506(b)): a client sees them once an advisor
+/// has recorded how the status was established; staff (advisors, auditors, administrators)
+/// see them to advise.
+pub fn may_see_private_markets(user: &User) -> bool {
+    user.accreditation.is_some() || user.roles.iter().any(|r| *r != Role::Client)
+}
+
 impl std::str::FromStr for Accreditation {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use simulations::econometrics::{adf, coint, garch, signals};
 use simulations::{
-    alm, bonds, curve, esg, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget, stress,
+    alm, alternatives, bonds, curve, esg, execution, glide, ldi, liabilities, optimize, options, overlays, risk_budget,
+    stress,
 };
 
 #[derive(Debug, Subcommand)]
@@ -573,6 +574,36 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/impact-report.jsonl.
     #[command(verbatim_doc_comment)]
     ImpactReport(LinesArgs),
+    /// Private-equity commitment pacing by the Takahashi-Alexander (Yale) model: calls as a
+    /// rate of the remaining commitment by fund age, distributions as the greater of a yield
+    /// and (age/life)^bow of the grown NAV, NAV growing at G; several vintages summed by
+    /// calendar year (calls, distributions, net cash flow, NAV, unfunded), and the NAV's share
+    /// of a growing portfolio against a target allocation. Over HTTP (POST
+    /// /v1/quant/pe-pacing) a client must have accredited-investor status recorded (`cairn
+    /// user accredit`; SEC Rule 501(a)).
+    ///
+    /// Example: examples/quant/pe-pacing.jsonl; every field: the endpoint's schema.
+    #[command(verbatim_doc_comment)]
+    PePacing(LinesArgs),
+    /// Crypto sizing: maximum-Sharpe weights with a per-asset cap, a minimum market cap (the
+    /// smaller are excluded, with the reason) and a cap on the crypto total inside a wider
+    /// portfolio.
+    ///
+    /// Example: examples/quant/crypto.jsonl.
+    #[command(verbatim_doc_comment)]
+    Crypto(LinesArgs),
+    /// Commodities as an inflation hedge: each asset's OLS inflation beta (t-stat, R²) and the
+    /// weight that brings a portfolio's inflation beta to a target.
+    ///
+    /// Example: examples/quant/inflation-beta.jsonl.
+    #[command(verbatim_doc_comment)]
+    InflationBeta(LinesArgs),
+    /// REIT sector allocation: the mean-variance weights of REIT sectors at a risk aversion,
+    /// within bounds per sector.
+    ///
+    /// Example: examples/quant/reit-sectors.jsonl.
+    #[command(verbatim_doc_comment)]
+    ReitSectors(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -615,6 +646,12 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
         QuantCmd::EsgScreen(io) => run_lines(&io, |r: esg::ScreenRequest| esg::screen(&r)),
         QuantCmd::EsgOptimise(io) => run_lines(&io, |r: esg::OptimiseRequest| esg::optimise(&r)),
         QuantCmd::ImpactReport(io) => run_lines(&io, |r: esg::ImpactRequest| esg::impact_report(&r)),
+        QuantCmd::PePacing(io) => run_lines(&io, |r: alternatives::PacingRequest| alternatives::pacing(&r)),
+        QuantCmd::Crypto(io) => run_lines(&io, |r: alternatives::CryptoRequest| alternatives::crypto(&r)),
+        QuantCmd::InflationBeta(io) => {
+            run_lines(&io, |r: alternatives::InflationRequest| alternatives::inflation_beta(&r))
+        }
+        QuantCmd::ReitSectors(io) => run_lines(&io, |r: alternatives::ReitRequest| alternatives::reit_sectors(&r)),
         QuantCmd::VolTarget(io) => run_lines(&io, |r: risk_budget::VolTargetRequest| risk_budget::vol_target(&r)),
     }
 }

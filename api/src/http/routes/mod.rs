@@ -1243,6 +1243,42 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::alternatives::PacingRequest>(),
+            response: (200, Some(schema::<simulations::alternatives::PacingResult>)),
+            description: "Private-equity commitment pacing by the Takahashi-Alexander (Yale) model: calls, distributions, net cash flow, NAV and unfunded commitments by calendar year over several vintages, and the NAV's share of a growing portfolio (`cairn quant pe-pacing`; nothing is recorded). A client needs accredited-investor status recorded (SEC Rule 501(a)); else 403. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/pe-pacing", Group::SignedIn, "Private-equity pacing")
+        },
+        post(quant::pe_pacing),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::alternatives::CryptoRequest>(),
+            response: (200, Some(schema::<simulations::alternatives::CryptoResult>)),
+            description: "Crypto sizing: maximum-Sharpe weights with per-asset caps, a minimum market cap and a cap on the crypto total (`cairn quant crypto`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/crypto", Group::SignedIn, "Crypto sizing")
+        },
+        post(quant::crypto),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::alternatives::InflationRequest>(),
+            response: (200, Some(schema::<simulations::alternatives::InflationResult>)),
+            description: "Each asset's inflation beta by OLS (t-stat, R²) and the weight that brings a portfolio's inflation beta to a target (`cairn quant inflation-beta`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/inflation-beta", Group::SignedIn, "Inflation betas")
+        },
+        post(quant::inflation_beta),
+    );
+    add(
+        Op {
+            body: json_body::<simulations::alternatives::ReitRequest>(),
+            response: (200, Some(schema::<simulations::alternatives::ReitResult>)),
+            description: "REIT sector allocation by mean-variance within bounds (`cairn quant reit-sectors`; nothing is recorded). 422 naming the field.",
+            ..Op::new("post", "/v1/quant/reit-sectors", Group::SignedIn, "REIT sectors")
+        },
+        post(quant::reit_sectors),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

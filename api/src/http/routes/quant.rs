@@ -6,8 +6,12 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use axum::extract::State;
+
 use crate::http::auth::Principal;
+use crate::http::problem::ProblemKind;
 use crate::http::problem::{Body, Problem};
+use crate::http::AppState;
 
 /// Reads the request apart from the JSON so a value of the wrong kind is a 422 naming its
 /// field, computes it off the runtime's threads, and turns the engine's refusal into a 422
@@ -127,3 +131,40 @@ calculator!(
     /// `POST /v1/quant/alm-optimise` (`cairn quant alm-optimise`).
     alm_optimise, simulations::alm::AlmOptRequest, simulations::alm::AlmOptResult, simulations::alm::optimise
 );
+calculator!(
+    /// `POST /v1/quant/crypto` (`cairn quant crypto`).
+    crypto, simulations::alternatives::CryptoRequest, simulations::alternatives::CryptoResult, simulations::alternatives::crypto
+);
+calculator!(
+    /// `POST /v1/quant/inflation-beta` (`cairn quant inflation-beta`).
+    inflation_beta,
+    simulations::alternatives::InflationRequest,
+    simulations::alternatives::InflationResult,
+    simulations::alternatives::inflation_beta
+);
+calculator!(
+    /// `POST /v1/quant/reit-sectors` (`cairn quant reit-sectors`).
+    reit_sectors,
+    simulations::alternatives::ReitRequest,
+    simulations::alternatives::ReitResult,
+    simulations::alternatives::reit_sectors
+);
+
+/// `POST /v1/quant/pe-pacing` (`cairn quant pe-pacing`): for staff, and for a client whose
+/// accredited-investor status is recorded (`domain::user::may_see_private_markets`).
+pub async fn pe_pacing(
+    State(state): State<AppState>,
+    p: Principal,
+    Body(body): Body<serde_json::Value>,
+) -> Result<Json<simulations::alternatives::PacingResult>, Problem> {
+    let (_, stream) = commands::user::canonical(p.user_id())?;
+    let (user, _) = commands::aggregate::load::<domain::user::UserDecider, _>(&state.commands, &stream).await?;
+    if !domain::user::may_see_private_markets(&user) {
+        return Err(Problem::new(
+            ProblemKind::Forbidden,
+            "private-equity pacing is for accredited investors (SEC Rule 501(a)); an advisor records the status with \
+             `cairn user accredit`",
+        ));
+    }
+    answer(body, |r: simulations::alternatives::PacingRequest| simulations::alternatives::pacing(&r)).await
+}
