@@ -162,6 +162,9 @@ fn the_alternatives_examples_pace_size_and_hedge() {
     assert!(number(&crypto[0], "crypto_share") <= 0.05 + 1e-9, "{}", crypto[0]);
     let beta = example("inflation-beta");
     assert!(number(&beta[0]["assets"][0], "beta") > 1.0, "{}", beta[0]);
+    let liquid = example("liquidity");
+    assert_eq!(liquid[0]["requirements"][0]["met"], true, "{}", liquid[0]);
+    assert_eq!(liquid[0]["commitments_covered"], true, "{}", liquid[0]);
     let reits = example("reit-sectors");
     let total: f64 = reits[0]["weights"].as_array().unwrap().iter().map(|w| number(w, "weight")).sum();
     assert!((total - 1.0).abs() < 1e-9);

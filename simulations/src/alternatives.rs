@@ -1,7 +1,8 @@
 //! Alternatives: private-equity commitment pacing with the Takahashi-Alexander (Yale) model
 //! ([`pacing`]), crypto sizing by maximum Sharpe under caps ([`crypto`]), commodities' inflation
 //! betas and the hedge weight they imply ([`inflation_beta`]), REIT sector allocation by
-//! mean-variance utility ([`reit_sectors`]). A portfolio liquidity check is not written yet.
+//! mean-variance utility ([`reit_sectors`]), and a whole portfolio's liquidity against its
+//! requirements ([`liquidity`]).
 //!
 //! # Commitment pacing
 //!
@@ -16,8 +17,9 @@
 //!   RD_t = max(Y, (t/L)^B), B the bow and Y the yield (the minimum rate);
 //! - NAV_t = NAV_{t−1}·(1 + G) + C_t − D_t, NAV_0 = 0.
 //!
-//! The paper states RD_t as max(Y, (t/L)^B); written as Y·(t/L)^B the rate would never reach 1
-//! and the NAV would not run off at the fund's end. With RD_L = 1, NAV_L = C_L: the fund ends
+//! cairn takes RD_t = max(Y, (t/L)^B), as the model is commonly stated (not checked against
+//! the paper's text); written as Y·(t/L)^B the rate would never reach 1 and the NAV would not
+//! run off at the fund's end. With RD_L = 1, NAV_L = C_L: the fund ends
 //! with no value once its commitment is paid in. Calls stop after age L; commitment still
 //! unfunded then lapses and is reported.
 //!
@@ -778,4 +780,179 @@ pub fn reit_sectors(req: &ReitRequest) -> Result<ReitResult, SimError> {
         volatility: var.sqrt(),
         utility: ret - 0.5 * req.risk_aversion * var,
     })
+}
+
+/// How soon a holding can be turned into cash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidityHolding {
+    pub name: String,
+    /// Market value, $ (0 to 1e15).
+    pub value: f64,
+    /// Days to sell it in the market (0 for cash; 1 to 3 for listed securities); or give the
+    /// fund terms below.
+    pub days: Option<f64>,
+    /// A fund's redemption interval in days (30 monthly, 90 quarterly, 365 yearly): the worst
+    /// case waits a whole interval for the next dealing date.
+    pub redemption_days: Option<f64>,
+    /// Notice before a dealing date, days (0).
+    pub notice_days: Option<f64>,
+    /// Days left of a lock-up (0).
+    pub lockup_days: Option<f64>,
+    /// The share redeemable at each dealing date under a gate (1: none).
+    pub gate: Option<f64>,
+    /// A closed-end fund or direct holding with no redemption (private equity): never
+    /// sellable within the horizons.
+    #[serde(default)]
+    pub illiquid: bool,
+}
+
+/// A requirement: at least `min_share` of the portfolio sellable within `within_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidityRequirement {
+    pub within_days: f64,
+    pub min_share: f64,
+}
+
+/// `cairn quant liquidity`: a portfolio's liquidity profile and its requirements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidityRequest {
+    pub holdings: Vec<LiquidityHolding>,
+    #[serde(default)]
+    pub requirements: Vec<LiquidityRequirement>,
+    /// Unfunded commitments (capital still to be called), $, to be covered by what can be sold
+    /// within `commitment_days` (90).
+    #[serde(default)]
+    pub unfunded_commitments: f64,
+    pub commitment_days: Option<f64>,
+}
+
+/// What can be sold within a horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct LiquidityBucket {
+    pub within_days: f64,
+    pub value: f64,
+    pub share: f64,
+}
+
+/// A requirement checked.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct RequirementCheck {
+    pub within_days: f64,
+    pub min_share: f64,
+    pub share: f64,
+    pub met: bool,
+}
+
+/// The portfolio's liquidity.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LiquidityResult {
+    pub total: f64,
+    /// Sellable within 1, 7, 30, 90 and 365 days.
+    pub profile: Vec<LiquidityBucket>,
+    pub requirements: Vec<RequirementCheck>,
+    /// What can be sold within `commitment_days` over the unfunded commitments (null without
+    /// commitments), and whether it covers them.
+    pub commitment_coverage: Option<f64>,
+    pub commitments_covered: Option<bool>,
+}
+
+/// The share of a holding sellable within `horizon` days.
+fn sellable(h: &LiquidityHolding, horizon: f64) -> f64 {
+    if h.illiquid {
+        return 0.0;
+    }
+    match (h.days, h.redemption_days) {
+        (Some(d), _) => {
+            if d <= horizon {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        (None, Some(interval)) => {
+            let first = h.lockup_days.unwrap_or(0.0) + h.notice_days.unwrap_or(0.0) + interval;
+            if horizon < first {
+                return 0.0;
+            }
+            // One gated share at the first dealing date, and one more at each after it.
+            let gate = h.gate.unwrap_or(1.0);
+            let dealings = ((horizon - first) / interval).floor() + 1.0;
+            (gate * dealings).min(1.0)
+        }
+        (None, None) => 0.0,
+    }
+}
+
+/// A portfolio's liquidity profile, its requirements and its commitments' coverage.
+pub fn liquidity(req: &LiquidityRequest) -> Result<LiquidityResult, SimError> {
+    if req.holdings.is_empty() || req.holdings.len() > MAX_ASSETS {
+        return Err(invalid("holdings", format!("give 1 to {MAX_ASSETS} holdings")));
+    }
+    for (i, h) in req.holdings.iter().enumerate() {
+        let field = |name: &str| format!("holdings[{i}].{name}");
+        if !(0.0..=1e15).contains(&h.value) {
+            return Err(invalid(field("value"), format!("{} is not 0 to 1e15", h.value)));
+        }
+        if h.days.is_none() && h.redemption_days.is_none() && !h.illiquid {
+            return Err(invalid(field("days"), "give days, a fund's redemption_days, or illiquid"));
+        }
+        for (name, v, lo, most) in [
+            ("days", h.days, 0.0, 3650.0),
+            ("redemption_days", h.redemption_days, 1.0, 3650.0),
+            ("notice_days", h.notice_days, 0.0, 3650.0),
+            ("lockup_days", h.lockup_days, 0.0, 36_500.0),
+            ("gate", h.gate, 0.01, 1.0),
+        ] {
+            if let Some(v) = v {
+                if !(lo..=most).contains(&v) {
+                    return Err(invalid(field(name), format!("{v} is not {lo} to {most}")));
+                }
+            }
+        }
+    }
+    for (i, r) in req.requirements.iter().enumerate() {
+        if !(0.0..=36_500.0).contains(&r.within_days) || !(0.0..=1.0).contains(&r.min_share) {
+            return Err(invalid(format!("requirements[{i}]"), "within_days 0 to 36,500 and min_share 0 to 1"));
+        }
+    }
+    let commitment_days = req.commitment_days.unwrap_or(90.0);
+    if !(0.0..=1e15).contains(&req.unfunded_commitments) {
+        return Err(invalid("unfunded_commitments", "must be 0 to 1e15"));
+    }
+    if !(0.0..=36_500.0).contains(&commitment_days) {
+        return Err(invalid("commitment_days", format!("{commitment_days} is not 0 to 36,500")));
+    }
+    let total: f64 = req.holdings.iter().map(|h| h.value).sum();
+    let within = |days: f64| req.holdings.iter().map(|h| h.value * sellable(h, days)).sum::<f64>();
+    let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
+    let profile = [1.0, 7.0, 30.0, 90.0, 365.0]
+        .iter()
+        .map(|&d| {
+            let value = within(d);
+            LiquidityBucket { within_days: d, value, share: share(value) }
+        })
+        .collect();
+    let requirements = req
+        .requirements
+        .iter()
+        .map(|r| {
+            let s = share(within(r.within_days));
+            RequirementCheck {
+                within_days: r.within_days,
+                min_share: r.min_share,
+                share: s,
+                met: s + 1e-12 >= r.min_share,
+            }
+        })
+        .collect();
+    let (commitment_coverage, commitments_covered) = if req.unfunded_commitments > 0.0 {
+        let liquid = within(commitment_days);
+        (Some(liquid / req.unfunded_commitments), Some(liquid >= req.unfunded_commitments))
+    } else {
+        (None, None)
+    };
+    Ok(LiquidityResult { total, profile, requirements, commitment_coverage, commitments_covered })
 }

@@ -252,3 +252,49 @@ fn reit_sectors_closed_form_and_bounds() {
     req.correlation[1][0] = 2.0;
     assert_eq!(field(reit_sectors(&req).unwrap_err()), "correlation");
 }
+
+/// A listed fund, a quarterly hedge fund with 30 days' notice and a 25% gate, and a private
+/// equity stake: by hand, 60 sellable within 7 days; the hedge fund's first quarter-end comes
+/// after 30 + 90 = 120 days (a quarter of it), a second at 210 and a third at 300, so 75% of
+/// it by a year; nothing of the private equity.
+#[test]
+fn the_liquidity_profile_counts_notice_gates_and_lockups() {
+    let holding = |name: &str, value: f64| LiquidityHolding {
+        name: name.into(),
+        value,
+        days: None,
+        redemption_days: None,
+        notice_days: None,
+        lockup_days: None,
+        gate: None,
+        illiquid: false,
+    };
+    let req = LiquidityRequest {
+        holdings: vec![
+            LiquidityHolding { days: Some(2.0), ..holding("index fund", 60.0) },
+            LiquidityHolding {
+                redemption_days: Some(90.0),
+                notice_days: Some(30.0),
+                gate: Some(0.25),
+                ..holding("hedge fund", 20.0)
+            },
+            LiquidityHolding { illiquid: true, ..holding("buyout fund", 20.0) },
+        ],
+        requirements: vec![
+            LiquidityRequirement { within_days: 7.0, min_share: 0.5 },
+            LiquidityRequirement { within_days: 365.0, min_share: 0.8 },
+        ],
+        unfunded_commitments: 70.0,
+        commitment_days: None,
+    };
+    let r = liquidity(&req).unwrap();
+    let shares: Vec<f64> = r.profile.iter().map(|b| b.value).collect();
+    assert_eq!(shares, vec![0.0, 60.0, 60.0, 60.0, 60.0 + 20.0 * 0.75]);
+    assert!(r.requirements[0].met && !r.requirements[1].met);
+    // 60 sellable within 90 days against 70 to be called: not covered.
+    near(r.commitment_coverage.unwrap(), 60.0 / 70.0, 1e-12);
+    assert_eq!(r.commitments_covered, Some(false));
+    let mut bad = req.clone();
+    bad.holdings[1].gate = Some(2.0);
+    assert_eq!(field(liquidity(&bad).unwrap_err()), "holdings[1].gate");
+}

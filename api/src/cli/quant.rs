@@ -604,6 +604,19 @@ pub(crate) enum QuantCmd {
     /// Example: examples/quant/reit-sectors.jsonl.
     #[command(verbatim_doc_comment)]
     ReitSectors(LinesArgs),
+    /// A whole portfolio's liquidity: what can be sold within 1, 7, 30, 90 and 365 days
+    /// (listed holdings by their days to sell; funds by lock-up, notice, redemption interval
+    /// and gate, waiting a whole interval for the next dealing date; illiquid holdings never),
+    /// each requirement ("at least min_share within within_days") met or not, and unfunded
+    /// commitments against what can be sold within commitment_days (90).
+    ///
+    /// Request: {"holdings": [{"name", "value", "days" | "redemption_days", "notice_days",
+    /// "lockup_days", "gate", "illiquid"}], "requirements": [{"within_days", "min_share"}],
+    /// "unfunded_commitments", "commitment_days"}.
+    ///
+    /// Example: examples/quant/liquidity.jsonl.
+    #[command(verbatim_doc_comment)]
+    Liquidity(LinesArgs),
 }
 
 /// Where the requests come from.
@@ -652,6 +665,7 @@ pub(crate) fn quant(cmd: QuantCmd) -> anyhow::Result<()> {
             run_lines(&io, |r: alternatives::InflationRequest| alternatives::inflation_beta(&r))
         }
         QuantCmd::ReitSectors(io) => run_lines(&io, |r: alternatives::ReitRequest| alternatives::reit_sectors(&r)),
+        QuantCmd::Liquidity(io) => run_lines(&io, |r: alternatives::LiquidityRequest| alternatives::liquidity(&r)),
         QuantCmd::VolTarget(io) => run_lines(&io, |r: risk_budget::VolTargetRequest| risk_budget::vol_target(&r)),
     }
 }

@@ -1279,6 +1279,15 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
     );
     add(
         Op {
+            body: json_body::<simulations::alternatives::LiquidityRequest>(),
+            response: (200, Some(schema::<simulations::alternatives::LiquidityResult>)),
+            description: "A whole portfolio's liquidity (`cairn quant liquidity`; nothing is recorded): what can be sold within 1, 7, 30, 90 and 365 days given listed holdings' days to sell and funds' lock-ups, notice, redemption intervals and gates, each requirement met or not, and unfunded commitments against what can be sold in time. 422 naming the field.",
+            ..Op::new("post", "/v1/quant/liquidity", Group::SignedIn, "Portfolio liquidity")
+        },
+        post(quant::liquidity),
+    );
+    add(
+        Op {
             params: &[("after", "query", false, Kind::Text, "An RFC 3339 instant (now by default).")],
             response: (200, Some(schema::<queries::calendar::Next>)),
             description: "The NYSE's next opening or closing strictly after `after`, the session it belongs to, and whether the exchange is in a session at `after` (`open_now`).",

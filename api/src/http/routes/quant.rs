@@ -149,6 +149,13 @@ calculator!(
     simulations::alternatives::ReitResult,
     simulations::alternatives::reit_sectors
 );
+calculator!(
+    /// `POST /v1/quant/liquidity` (`cairn quant liquidity`).
+    liquidity,
+    simulations::alternatives::LiquidityRequest,
+    simulations::alternatives::LiquidityResult,
+    simulations::alternatives::liquidity
+);
 
 /// `POST /v1/quant/pe-pacing` (`cairn quant pe-pacing`): for staff, and for a client whose
 /// accredited-investor status is recorded (`domain::user::may_see_private_markets`).
