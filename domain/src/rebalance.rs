@@ -626,15 +626,20 @@ fn carry_washed_losses(ledger: &Ledger, r: &Request<'_>, lots: &[&Lot], orders: 
             let moved = o.quantity.min(shares);
             let carried = cents(loss * moved / shares);
             (shares, loss) = (shares - moved, loss - carried);
+            // The moved shares' own result, and the rest of the sale's.
+            let per_share = if lot.quantity.is_zero() { Decimal::ZERO } else { lot.basis / lot.quantity };
+            let moved_result = cents(moved * (o.price - per_share) - carried);
+            let rest = o.gain - cents(moved * (o.price - per_share));
             o.gain -= carried;
-            if recent_purchase(ledger, &symbol, r.as_of, &lot.purchase).is_some() && o.gain < Decimal::ZERO {
-                o.tax = Decimal::ZERO;
+            let rate = if o.term == Some(Term::Short) { r.rates.0 } else { r.rates.1 };
+            if recent_purchase(ledger, &symbol, r.as_of, &lot.purchase).is_some() && moved_result < Decimal::ZERO {
+                // The moved shares' loss is washed again; the rest is taxed.
+                o.tax = cents(rest * rate);
                 o.note = Some(
                     "carries a loss this plan washes into it, washed again by another purchase in the last 30 days"
                         .to_owned(),
                 );
             } else {
-                let rate = if o.term == Some(Term::Short) { r.rates.0 } else { r.rates.1 };
                 o.tax = cents(o.gain * rate);
             }
         }
