@@ -1348,6 +1348,60 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
         let (status, body) = get(&format!("estate/entities?min_position={}", body["last_position"])).await;
         assert_eq!((status, body["entities"].as_array().map(Vec::len)), (200, Some(3)), "{body}");
 
+        // An ILIT Ann funded in 2025 paying a $60,000 premium that year, Cara and Dora holding
+        // Crummey powers: $30,000 each, present interests. Dora's takes 2025's $19,000
+        // exclusion ($11,000 taxable); Cara's is all taxable, her exclusion gone to the
+        // $1,019,000 gift: $41,000 more taxable in 2025. Each lapse passes the $5,000 floor
+        // (5% of $100,000 is less) by $25,000 (§2514(e)).
+        let ann_gifts =
+            || json(&cli(&["estate", "gifts", "--household", "smith", "--donor", "ann", "--format", "json"]));
+        let before = ann_gifts();
+        entity(&[
+            "--name",
+            "ILIT",
+            "--kind",
+            "ilit",
+            "--value",
+            "100000",
+            "--grantor",
+            "ann",
+            "--funded-on",
+            "2025-01-15",
+            "--premium",
+            "60000",
+            "--premium-years",
+            "1",
+            "--crummey",
+            "--beneficiary",
+            "cara",
+            "--beneficiary",
+            "dora",
+        ]);
+        let after = ann_gifts();
+        let premiums = after["donors"][0]["ilit_premiums"].as_array().unwrap();
+        assert_eq!(premiums.len(), 2, "{after}");
+        assert_eq!(amount(&premiums[1], "amount"), "30000".parse().unwrap(), "{after}");
+        assert_eq!(amount(&premiums[1], "lapse_beyond_5_and_5"), "25000".parse().unwrap(), "{after}");
+        let taxable_2025 = |g: &Value| amount(&g["donors"][0]["years"][0], "taxable_gifts");
+        assert_eq!(taxable_2025(&after) - taxable_2025(&before), "41000".parse().unwrap(), "{after}");
+        let err = fails(&[
+            "estate",
+            "entity",
+            "--household",
+            "smith",
+            "--name",
+            "Bad",
+            "--kind",
+            "slat",
+            "--value",
+            "1",
+            "--grantor",
+            "ann",
+            "--premium",
+            "10",
+        ]);
+        assert!(err.contains("premium"), "{err}");
+
         // Strategies side by side: the ledger says married, two heirs (Cara, Dora), New York.
         let s = json(&cli(&["estate", "strategies", "--household", "smith", "--format", "json"]));
         assert_eq!(
@@ -1359,10 +1413,44 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
             s["outcomes"].as_array().unwrap().iter().filter_map(|o| o["strategy"].as_str()).collect();
         assert_eq!(names, ["no_planning", "annual_gifts", "grat_programme", "dynasty_trust", "charitable_lead_trust"]);
         assert_eq!(s["dynasty"].as_array().map(Vec::len), Some(3), "{s}");
+        // No years given: to Ann's expected death by Table 2010CM (Bob has no birth date).
+        let h = &s["horizon"];
+        assert_eq!(
+            (h["from"].as_str(), h["source"].as_str(), h["members"][0].as_str()),
+            (Some("life_expectancy"), Some("table2010cm"), Some("ann")),
+            "{s}"
+        );
+        let expectancy = amount(h, "expectancy");
+        assert!(expectancy > 5.into() && expectancy < 15.into(), "{s}");
+        let whole = expectancy.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        assert_eq!(rust_decimal::Decimal::from(s["years"].as_u64().unwrap()), whole, "{s}");
+        // Bob's birth date and the age he is expected to live to: the later death ends it.
+        let (status, body) =
+            send(reqwest::Method::PUT, "members/bob", Some(serde_json::json!({"lives_to": 121}))).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("lives_to")), "{body}");
+        let bob = serde_json::json!({"born": "1952-01-01", "lives_to": 100});
+        let (status, body) = send(reqwest::Method::PUT, "members/bob", Some(bob)).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = get(&format!("estate/strategies?min_position={}", body["last_position"])).await;
+        let h = &body["horizon"];
+        assert_eq!(
+            (status, h["from"].as_str(), h["source"].as_str(), h["members"][1].as_str()),
+            (200, Some("second_death"), Some("given"), Some("bob")),
+            "{body}"
+        );
+        assert_eq!(rust_decimal::Decimal::from(body["years"].as_u64().unwrap()), amount(h, "expectancy"), "{body}");
+        assert!(body["years"].as_u64().unwrap() >= 24, "{body}");
         let (status, body) = get("estate/strategies?years=10&clat_years=10").await;
         assert_eq!((status, body["years"].as_u64()), (200, Some(10)), "{body}");
         let (status, body) = get("estate/strategies?years=10&clat_years=30").await;
         assert_eq!((status, body["field"].as_str()), (422, Some("clat_years")), "{body}");
+
+        // §2651(e): Dora's parent died on 2026-01-10, before the $2,019,000 of 2026-03-02: she
+        // moves up to a child's generation, and the gift is no longer a direct skip.
+        member("dora", &["--parent-died", "2026-01-10"]);
+        let gifts = json(&cli(&["estate", "gifts", "--household", "smith", "--donor", "ann", "--format", "json"]));
+        let y2026 = &gifts["donors"][0]["years"][1];
+        assert_eq!((amount(y2026, "direct_skips"), amount(y2026, "gst_tax")), (0.into(), 0.into()), "{y2026}");
 
         // Every change is on the ledger stream, as audit changes shows it.
         let changes = common::household_changes(&db.url, &env, "smith");

@@ -622,7 +622,11 @@
       const none = plans.outcomes.find((o) => o.strategy === "no_planning");
       const best = plans.outcomes.slice(1).reduce((a, b) => (Number(b.saved) > Number(a.saved) ? b : a));
       const owed = Number(none.federal_tax) + Number(none.state_tax);
-      sentence += ` In ${plans.years} years at ${Math.round(Number(plans.growth) * 1000) / 10}% a year it would owe` +
+      const h = plans.horizon || {};
+      const basis = h.source === "given" ? `, the age ${h.members.join(" and ")} ${h.members.length > 1 ? "are" : "is"} expected to live to`
+        : h.source === "table2010cm" ? (h.members.length > 1 ? `, when the second of ${h.members.join(" and ")} is expected to die (Table 2010CM)`
+          : `, ${h.members[0]}'s life expectancy (Table 2010CM)`) : "";
+      sentence += ` In ${plans.years} years${basis}, at ${Math.round(Number(plans.growth) * 1000) / 10}% a year it would owe` +
         ` ${money(String(owed))} in estate tax with no planning`;
       if (Number(best.saved) > 0) {
         sentence += `; ${STRATEGY_NAMES[best.strategy] || best.strategy} would leave the heirs ${money(best.saved)} more`;

@@ -194,6 +194,32 @@ pub fn last_survivor(age: u32, age2: u32, years: u32) -> Decimal {
     pairs_alive(age, age2, years) / pairs
 }
 
+/// The complete expectation of life at `age` by Table 2010CM: the years one aged `age` lives on
+/// average, `Σₜ₌₁ lₓ₊ₜ / lₓ + ½` (the deaths of each year taken at its middle), to two decimals.
+/// Table 2010CM's `lₓ` are those of the National Center for Health Statistics' United States Life
+/// Tables, 2010 (National Vital Statistics Reports vol. 63 no. 7), whose expectations this
+/// reproduces (78.7 at birth, 19.1 at 65). Past [`OLDEST`], half a year.
+pub fn life_expectancy(age: u32) -> Decimal {
+    let now = lx(age);
+    if now.is_zero() {
+        return Decimal::new(5, 1);
+    }
+    let lived: Decimal = (age + 1..=OLDEST + 1).map(lx).sum();
+    (lived / now + Decimal::new(5, 1)).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+/// The complete expectation of the later of two lives aged `age` and `age2` (the lives
+/// independent), as [`life_expectancy`] takes one: `Σₜ₌₁ ₜp̄ₓᵧ + ½` with `ₜp̄ₓᵧ` the chance that at
+/// least one is alive `t` years on, to two decimals.
+pub fn last_survivor_expectancy(age: u32, age2: u32) -> Decimal {
+    if lx(age).is_zero() || lx(age2).is_zero() {
+        return life_expectancy(age.min(age2));
+    }
+    let horizon = OLDEST + 1 - age.min(age2);
+    let lived: Decimal = (1..=horizon).map(|t| last_survivor(age, age2, t)).sum();
+    (lived + Decimal::new(5, 1)).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
 fn check_age(field: &'static str, age: u32) -> Result<(), ActuarialError> {
     if age > OLDEST {
         return Err(err(field, format!("{age} is past {OLDEST}, the last age Table 2010CM values")));
@@ -564,5 +590,31 @@ mod tests {
         // l(80) / l(65) from Table 2010CM.
         assert_eq!(survival(65, 15).round_dp(6), (dec!(57080.84) / dec!(84221.59)).round_dp(6));
         assert_eq!(survival(100, 20), Decimal::ZERO);
+    }
+    #[test]
+    fn life_expectancy_reproduces_the_2010_us_life_table() {
+        // NCHS, United States Life Tables, 2010 (NVSR 63(7), Table 1, total population): 78.7
+        // years at birth, 19.1 at 65, 9.1 at 80 (the table's own rounding to one decimal; at birth
+        // NCHS takes the infants' deaths earlier in the year than the middle, so 0 is looser).
+        let one = |age| life_expectancy(age).round_dp(1);
+        assert!((life_expectancy(0) - Decimal::new(787, 1)).abs() < Decimal::new(2, 1));
+        assert_eq!(one(65), Decimal::new(191, 1));
+        assert_eq!(one(80), Decimal::new(91, 1));
+        assert_eq!(life_expectancy(200), Decimal::new(5, 1));
+        // Each year lived lowers the expectation, by at most a year (to the cent).
+        for age in 0..OLDEST {
+            let (now, next) = (life_expectancy(age), life_expectancy(age + 1));
+            assert!(next < now && now - next <= Decimal::ONE, "age {age}: {now} then {next}");
+        }
+    }
+
+    #[test]
+    fn a_couple_outlives_either_alone() {
+        let (one, other, both) = (life_expectancy(70), life_expectancy(65), last_survivor_expectancy(70, 65));
+        assert!(both > one.max(other), "{both} vs {one} and {other}");
+        // Independent lives: E[max] = E[x] + E[y] - E[min]; the first death is past zero years.
+        assert!(both < one + other);
+        assert_eq!(last_survivor_expectancy(65, 65), last_survivor_expectancy(65, 65));
+        assert_eq!(last_survivor_expectancy(70, 65), last_survivor_expectancy(65, 70));
     }
 }

@@ -143,6 +143,17 @@ pub struct Entity {
     /// An ILIT's life insurance death benefit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub death_benefit: Option<Decimal>,
+    /// An ILIT's yearly premium, which the grantor gives the trust to pay: a gift to its
+    /// beneficiaries each year from the year it was funded ([`Entity::premium_gifts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premium: Option<Decimal>,
+    /// The years the premium is paid (every year while the grantor lives when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premium_years: Option<u32>,
+    /// The beneficiaries may withdraw each contribution for a time (Crummey powers), which makes
+    /// each one's share a present interest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crummey: bool,
     /// GST exemption allocated to the whole trust (an inclusion ratio of zero).
     #[serde(default)]
     pub gst_exempt: bool,
@@ -206,7 +217,8 @@ impl Entity {
                 return Err(bad(field, format!("{d} is not a fraction from 0 up to 1")));
             }
         }
-        for (field, d) in [("annuity", self.annuity), ("death_benefit", self.death_benefit)] {
+        for (field, d) in [("annuity", self.annuity), ("death_benefit", self.death_benefit), ("premium", self.premium)]
+        {
             if let Some(d) = d.filter(|d| *d < Decimal::ZERO || *d >= most) {
                 return Err(bad(field, format!("{d} is not from 0 up to $1,000,000,000,000,000")));
             }
@@ -233,6 +245,31 @@ impl Entity {
                 return Err(bad("grantor", format!("{grantor:?} is not a member (members: {})", members.join(", "))));
             }
         }
+        if self.kind != EntityKind::Ilit {
+            for (field, given) in [
+                ("premium", self.premium.is_some()),
+                ("premium_years", self.premium_years.is_some()),
+                ("crummey", self.crummey),
+            ] {
+                if given {
+                    return Err(bad(field, format!("only an ILIT has premiums, not a {}", self.kind.as_str())));
+                }
+            }
+        }
+        if self.premium.is_some() {
+            if self.funded_on.is_none() {
+                return Err(bad("funded_on", "an ILIT paying premiums needs the date it was funded".into()));
+            }
+            if self.beneficiaries.is_empty() {
+                return Err(bad("beneficiaries", "an ILIT paying premiums needs its beneficiaries".into()));
+            }
+        } else if self.premium_years.is_some() || self.crummey {
+            let field = if self.crummey { "crummey" } else { "premium_years" };
+            return Err(bad(field, "give the yearly premium too".into()));
+        }
+        if self.premium_years.is_some_and(|y| !(1..=100).contains(&y)) {
+            return Err(bad("premium_years", "must be 1 to 100".into()));
+        }
         if matches!(self.kind, EntityKind::Grat | EntityKind::Crat | EntityKind::Clat) {
             for (field, missing) in [
                 ("funded_on", self.funded_on.is_none()),
@@ -245,6 +282,90 @@ impl Entity {
             }
         }
         Ok(())
+    }
+}
+
+/// One beneficiary's share of a year's ILIT premium: the grantor's gift to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct PremiumGift {
+    pub year: i32,
+    pub trust: String,
+    pub grantor: String,
+    pub beneficiary: String,
+    pub amount: Decimal,
+    /// With Crummey powers, a present interest that takes the annual exclusion; else a future
+    /// interest that takes none.
+    pub present_interest: bool,
+    /// What of the beneficiary's power lapses beyond the greater of $5,000 and 5% of the trust
+    /// (§2514(e)): a gift by the beneficiary to the trust's other beneficiaries.
+    pub lapse_beyond_5_and_5: Decimal,
+}
+
+impl PremiumGift {
+    /// As the gift tax reads it (the grantor's gift). A share for a skip person is not taken as
+    /// a direct skip here: the caller knows the family (`skip`), and a trust with more than one
+    /// beneficiary is marked `to_trust` (§2642(c)(2)).
+    pub fn gift(&self, skip: bool, to_trust: bool) -> crate::gifts::Gift {
+        crate::gifts::Gift {
+            year: self.year,
+            donee: self.beneficiary.clone(),
+            kind: crate::gifts::Donee::Person,
+            amount: self.amount,
+            present_interest: self.present_interest,
+            split: false,
+            superfund_529: false,
+            skip,
+            to_trust,
+        }
+    }
+}
+
+/// The §2514(e) floor: a lapsed power is a release (a gift) only beyond the greater of these.
+pub const FIVE_AND_FIVE: (Decimal, Decimal) = (crate::tax::usd(5_000), crate::tax::pct(5, 2));
+
+impl Entity {
+    /// The ILIT's premium gifts from the year it was funded through `through`, each year's
+    /// premium shared equally among the beneficiaries (the last taking the odd cents):
+    ///
+    /// - a gift to a trust is of a future interest and takes no annual exclusion (§2503(b),
+    ///   Treas. Reg. §25.2503-3(a)) unless the beneficiaries may withdraw it: each one's share
+    ///   is then a present interest (Crummey v. Commissioner, 397 F.2d 82 (9th Cir. 1968); Rev.
+    ///   Rul. 73-405);
+    /// - a power that lapses unused is a release, and so the beneficiary's own gift, only beyond
+    ///   the greater of $5,000 and 5% of the trust (§2514(e); `value` is taken as the trust's).
+    pub fn premium_gifts(&self, through: i32) -> Vec<PremiumGift> {
+        let (Some(premium), Some(funded), Some(grantor)) = (self.premium, self.funded_on, &self.grantor) else {
+            return Vec::new();
+        };
+        let n = Decimal::from(self.beneficiaries.len().max(1));
+        let share = (premium / n).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+        let floor = FIVE_AND_FIVE.0.max((FIVE_AND_FIVE.1 * self.value).round_dp(2));
+        let first = chrono::Datelike::year(&funded);
+        let last = match self.premium_years {
+            Some(y) => through.min(first + y as i32 - 1),
+            None => through,
+        };
+        let mut out = Vec::new();
+        for year in first..=last {
+            for (i, b) in self.beneficiaries.iter().enumerate() {
+                let amount =
+                    if i + 1 == self.beneficiaries.len() { premium - share * (n - Decimal::ONE) } else { share };
+                out.push(PremiumGift {
+                    year,
+                    trust: self.name.clone(),
+                    grantor: grantor.clone(),
+                    beneficiary: b.clone(),
+                    amount,
+                    present_interest: self.crummey,
+                    lapse_beyond_5_and_5: if self.crummey {
+                        (amount - floor).max(Decimal::ZERO)
+                    } else {
+                        Decimal::ZERO
+                    },
+                });
+            }
+        }
+        out
     }
 }
 
@@ -310,12 +431,9 @@ pub fn in_estate(entities: &[Entity], decedent: &str, death: NaiveDate, rate: De
                 }
                 EntityKind::RevocableTrust if grantor => all("a revocable trust's assets are the grantor's (§2038)"),
                 EntityKind::Grat if grantor && e.term_ends().is_some_and(|end| death < end) => {
-                    let needed = match (e.annuity, rate.is_zero()) {
-                        (Some(a), false) => (a / rate).round_dp(2),
-                        _ => e.value,
-                    };
+                    let annuity = e.annuity.unwrap_or(e.value);
                     Inclusion {
-                        included: needed.min(e.value),
+                        included: crate::grat::included_at_death(e.value, annuity, rate),
                         ..out("the grantor died within the term: what yields the annuity at the §7520 rate (§2036, Treas. Reg. §20.2036-1(c)(2))")
                     }
                 }
@@ -392,6 +510,9 @@ mod tests {
             term_years: None,
             annuity: None,
             death_benefit: None,
+            premium: None,
+            premium_years: None,
+            crummey: false,
             gst_exempt: false,
             lack_of_control: Decimal::ZERO,
             lack_of_marketability: Decimal::ZERO,
@@ -492,5 +613,51 @@ mod tests {
         );
         assert_eq!(field(&entity("g", EntityKind::Grat, dec!(1))), "funded_on");
         assert_eq!(field(&entity("", EntityKind::Llc, dec!(1))), "name");
+    }
+
+    #[test]
+    fn an_ilits_premiums_are_gifts_present_only_with_crummey_powers() {
+        // $60,000 a year for two years from 2024 to a $100,000 trust for three: $20,000 each.
+        let ilit = Entity {
+            funded_on: Some(day(2024, 5, 1)),
+            premium: Some(dec!(60000)),
+            premium_years: Some(2),
+            crummey: true,
+            beneficiaries: vec!["cara".into(), "dora".into(), "eve".into()],
+            ..entity("ilit", EntityKind::Ilit, dec!(100000))
+        };
+        ilit.check(&["ann"]).unwrap();
+        let gifts = ilit.premium_gifts(2026);
+        assert_eq!(gifts.len(), 6, "2024 and 2025 only");
+        assert_eq!((gifts[0].year, gifts[5].year), (2024, 2025));
+        assert!(gifts.iter().all(|g| g.amount == dec!(20000) && g.present_interest && g.grantor == "ann"));
+        // 5% of $100,000 is $5,000: each lapse of $20,000 is $15,000 beyond the floor.
+        assert_eq!(gifts[0].lapse_beyond_5_and_5, dec!(15000));
+        // 2025: three $20,000 present interests against $19,000 exclusions each.
+        let as_gifts: Vec<_> = gifts.iter().map(|g| g.gift(false, true)).collect();
+        let years = crate::gifts::history(&as_gifts, &crate::gifts::Before::default()).unwrap();
+        assert_eq!((years[1].year, years[1].exclusions, years[1].taxable_gifts), (2025, dec!(57000), dec!(3000)));
+        // Without the powers a gift to a trust is a future interest: all of it taxable, no lapse.
+        let plain = Entity { crummey: false, ..ilit.clone() };
+        let gifts = plain.premium_gifts(2025);
+        assert!(gifts.iter().all(|g| !g.present_interest && g.lapse_beyond_5_and_5.is_zero()));
+        let as_gifts: Vec<_> = gifts.iter().map(|g| g.gift(false, true)).collect();
+        let years = crate::gifts::history(&as_gifts, &crate::gifts::Before::default()).unwrap();
+        assert_eq!((years[1].exclusions, years[1].taxable_gifts), (Decimal::ZERO, dec!(60000)));
+        // A $2,000,000 trust: 5% is $100,000, so no lapse is a gift; odd cents go to the last.
+        let rich = Entity { value: dec!(2000000), premium: Some(dec!(100)), ..ilit.clone() };
+        let gifts = rich.premium_gifts(2024);
+        assert_eq!(gifts.iter().map(|g| g.amount).collect::<Vec<_>>(), [dec!(33.33), dec!(33.33), dec!(33.34)]);
+        assert!(gifts.iter().all(|g| g.lapse_beyond_5_and_5.is_zero()));
+        // Premiums need an ILIT, its funding date and beneficiaries.
+        let field = |e: Entity| match e.check(&["ann"]) {
+            Err(DomainError::Rejected { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(Entity { kind: EntityKind::Slat, ..ilit.clone() }), "premium");
+        assert_eq!(field(Entity { funded_on: None, ..ilit.clone() }), "funded_on");
+        assert_eq!(field(Entity { beneficiaries: Vec::new(), ..ilit.clone() }), "beneficiaries");
+        assert_eq!(field(Entity { premium: None, ..ilit.clone() }), "crummey");
+        assert_eq!(field(Entity { premium_years: Some(0), ..ilit }), "premium_years");
     }
 }

@@ -95,6 +95,95 @@ pub struct Family {
     pub citizen: Option<bool>,
     /// The state of domicile: a USPS code (`NY`, `DC`).
     pub domicile: Option<String>,
+    /// The age the member is expected to live to, when the plan should not take Table 2010CM's
+    /// expectation (a family history, an insurer's rating): 1 to [`LIVES_TO_MAX`].
+    pub lives_to: Option<u32>,
+    /// When the member's parent, the principal's (or the spouse's) descendant, died: a
+    /// grandchild then moves up a generation for transfers after it (§2651(e), `crate::gst`).
+    pub parent_died: Option<chrono::NaiveDate>,
+}
+
+/// The oldest age a member may be given to live to.
+pub const LIVES_TO_MAX: u32 = 120;
+
+/// Where a member's expected death comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectancySource {
+    /// The age recorded with the member (`lives_to`).
+    Given,
+    /// Table 2010CM's complete expectation of life at the member's age
+    /// ([`crate::actuarial::life_expectancy`]).
+    Table2010cm,
+}
+
+/// A member's expected remaining life as of a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Expectancy {
+    /// The age at the nearest birthday on the date (as the IRS's tables take it,
+    /// Treas. Reg. §20.2031-7(d)(2)(ii)).
+    pub age: u32,
+    /// The years expected to remain (at least half a year).
+    pub years: rust_decimal::Decimal,
+    /// The calendar year the death is expected in.
+    pub death_year: i32,
+    pub source: ExpectancySource,
+}
+
+/// The age at the nearest birthday on `on` of one born on `born` (0 before birth).
+pub fn age_nearest(born: chrono::NaiveDate, on: chrono::NaiveDate) -> u32 {
+    use chrono::Datelike;
+    let Some(last) = on.years_since(born) else { return 0 };
+    // Past the half-year since the last birthday, the next birthday is the nearer.
+    let since = born.with_year(born.year() + last as i32).unwrap_or_else(|| {
+        // Born on February 29: the birthday falls on March 1 in a common year.
+        chrono::NaiveDate::from_ymd_opt(born.year() + last as i32, 3, 1).expect("March 1 exists")
+    });
+    let half = since.checked_add_months(chrono::Months::new(6)).unwrap_or(since);
+    last + u32::from(on >= half)
+}
+
+/// The expected remaining life as of `on` of one born on `born`: to the given age `lives_to`
+/// (at least half a year more), or else by Table 2010CM.
+pub fn expectancy(born: chrono::NaiveDate, lives_to: Option<u32>, on: chrono::NaiveDate) -> Expectancy {
+    use chrono::Datelike;
+    let age = age_nearest(born, on);
+    let (years, source) = match lives_to {
+        Some(to) => (
+            rust_decimal::Decimal::from(to.saturating_sub(age)).max(rust_decimal::Decimal::new(5, 1)),
+            ExpectancySource::Given,
+        ),
+        None => (crate::actuarial::life_expectancy(age), ExpectancySource::Table2010cm),
+    };
+    Expectancy { age, years, death_year: on.year() + whole_years(years), source }
+}
+
+/// The expected years until the later of two deaths as of `on`: by Table 2010CM's last-survivor
+/// expectation ([`crate::actuarial::last_survivor_expectancy`]) when neither has an age given,
+/// else the later of the two expected deaths.
+pub fn second_death(
+    (born, lives_to): (chrono::NaiveDate, Option<u32>),
+    (born2, lives_to2): (chrono::NaiveDate, Option<u32>),
+    on: chrono::NaiveDate,
+) -> Expectancy {
+    use chrono::Datelike;
+    let (one, other) = (expectancy(born, lives_to, on), expectancy(born2, lives_to2, on));
+    if lives_to.is_some() || lives_to2.is_some() {
+        return if other.years > one.years { other } else { one };
+    }
+    let years = crate::actuarial::last_survivor_expectancy(one.age, other.age);
+    Expectancy {
+        age: one.age,
+        years,
+        death_year: on.year() + whole_years(years),
+        source: ExpectancySource::Table2010cm,
+    }
+}
+
+/// Years rounded to the nearest whole (a half up), as a count of calendar years.
+pub fn whole_years(years: rust_decimal::Decimal) -> i32 {
+    use rust_decimal::prelude::ToPrimitive;
+    years.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_i32().unwrap_or(0)
 }
 
 /// The USPS codes of the fifty states and the District of Columbia.
@@ -128,6 +217,38 @@ mod tests {
         assert_eq!(Relationship::Grandchild.generation(), Some(2));
         assert_eq!(Relationship::Spouse.generation(), Some(0));
         assert_eq!(Relationship::Other.generation(), None);
+    }
+
+    #[test]
+    fn ages_are_at_the_nearest_birthday_and_expectancy_is_given_or_from_the_table() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let born = d(1960, 3, 15);
+        assert_eq!(age_nearest(born, d(2025, 3, 14)), 65);
+        assert_eq!(age_nearest(born, d(2025, 9, 14)), 65);
+        assert_eq!(age_nearest(born, d(2025, 9, 15)), 66);
+        assert_eq!(age_nearest(born, d(1950, 1, 1)), 0);
+        assert_eq!(age_nearest(d(1960, 2, 29), d(2025, 8, 31)), 65);
+        assert_eq!(age_nearest(d(1960, 2, 29), d(2025, 9, 1)), 66);
+
+        let table = expectancy(born, None, d(2025, 3, 15));
+        assert_eq!(table.age, 65);
+        assert_eq!(table.years, crate::actuarial::life_expectancy(65));
+        assert_eq!(table.source, ExpectancySource::Table2010cm);
+        // 19.1 years from 2025: the death expected in 2044.
+        assert_eq!(table.death_year, 2044);
+
+        let given = expectancy(born, Some(92), d(2025, 3, 15));
+        assert_eq!(
+            (given.years, given.death_year, given.source),
+            (rust_decimal::Decimal::from(27), 2052, ExpectancySource::Given)
+        );
+        // Already past the given age: half a year left.
+        assert_eq!(expectancy(born, Some(60), d(2025, 3, 15)).years, rust_decimal::Decimal::new(5, 1));
+
+        let couple = second_death((born, None), (d(1963, 6, 1), None), d(2025, 3, 15));
+        assert!(couple.years > expectancy(d(1963, 6, 1), None, d(2025, 3, 15)).years);
+        let one_given = second_death((born, Some(100)), (d(1963, 6, 1), None), d(2025, 3, 15));
+        assert_eq!((one_given.years, one_given.source), (rust_decimal::Decimal::from(35), ExpectancySource::Given));
     }
 
     #[test]

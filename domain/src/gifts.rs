@@ -69,6 +69,11 @@ pub struct Gift {
     /// exemption, its GST tax a further gift.
     #[serde(default)]
     pub skip: bool,
+    /// A share of a gift to a trust with more than one beneficiary (a Crummey trust's): as a
+    /// direct skip, the part within the annual exclusion still takes GST exemption, since only a
+    /// trust for one individual alone gets a zero inclusion ratio for it (§2642(c)(2)).
+    #[serde(default)]
+    pub to_trust: bool,
 }
 
 /// A gift recorded on the household's ledger stream (`GiftRecorded`), so the exclusion used and
@@ -103,6 +108,7 @@ impl RecordedGift {
             split: self.split,
             superfund_529: self.superfund_529,
             skip: false,
+            to_trust: false,
         }
     }
 }
@@ -337,8 +343,9 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         let (mut gifts, mut exclusions, mut marital, mut charitable) =
             (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
         // Each donee's present-interest gifts of the year share one exclusion; what a skip
-        // person receives beyond it (and any future interest) is a direct skip.
-        let mut present: BTreeMap<(&str, bool), (Decimal, bool)> = BTreeMap::new();
+        // person receives beyond it (and any future interest) is a direct skip, and so is the
+        // whole of a share of a gift to a trust for several (§2642(c)(2)).
+        let mut present: BTreeMap<(&str, bool), (Decimal, Decimal)> = BTreeMap::new();
         let mut direct_skips = Decimal::ZERO;
         for p in &parts {
             gifts += p.amount;
@@ -353,18 +360,21 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
                 Donee::Person | Donee::NoncitizenSpouse if p.gift.present_interest => {
                     let e = present.entry((p.gift.donee.as_str(), p.gift.kind == Donee::NoncitizenSpouse)).or_default();
                     e.0 += p.amount;
-                    e.1 |= p.gift.skip;
+                    match (p.gift.skip, p.gift.to_trust) {
+                        (true, true) => direct_skips += p.amount,
+                        (true, false) => e.1 += p.amount,
+                        _ => {}
+                    }
                 }
                 _ if p.gift.skip => direct_skips += p.amount,
                 _ => {}
             }
         }
-        for ((_, noncitizen_spouse), (given, skip)) in present {
+        for ((_, noncitizen_spouse), (given, outright_skips)) in present {
             let cap = if noncitizen_spouse { amounts.noncitizen_spouse_exclusion } else { amounts.annual_exclusion };
             exclusions += given.min(cap);
-            if skip {
-                direct_skips += (given - cap).max(Decimal::ZERO);
-            }
+            // The outright gifts to a skip person beyond the exclusion are direct skips.
+            direct_skips += (given - cap).max(Decimal::ZERO).min(outright_skips);
         }
         // The year's direct skips take the exemption left (the year's basic exclusion amount
         // less what was allocated before); their tax is a gift too.
@@ -422,6 +432,7 @@ mod tests {
             split: false,
             superfund_529: false,
             skip: false,
+            to_trust: false,
         }
     }
 
@@ -512,6 +523,21 @@ mod tests {
         tuition.skip = true;
         let y = &history(&[tuition], &Before::default()).unwrap()[0];
         assert_eq!((y.exclusions, y.taxable_gifts, y.direct_skips), (dec!(60_000), Decimal::ZERO, Decimal::ZERO));
+        // A grandchild's $10,000 share of a gift to a trust for several (a Crummey trust):
+        // excluded as a present interest, yet a direct skip whole (§2642(c)(2)); outright, none.
+        let mut share = gift(2026, "dora", Donee::Person, dec!(10_000));
+        (share.skip, share.to_trust) = (true, true);
+        let y = &history(std::slice::from_ref(&share), &Before::default()).unwrap()[0];
+        assert_eq!(
+            (y.exclusions, y.direct_skips, y.gst_exemption_allocated),
+            (dec!(10_000), dec!(10_000), dec!(10_000))
+        );
+        // With $15,000 outright too, $25,000 against one $19,000 exclusion: the outright
+        // $6,000 beyond it is a direct skip besides the trust share.
+        let mut outright = gift(2026, "dora", Donee::Person, dec!(15_000));
+        outright.skip = true;
+        let y = &history(&[share, outright], &Before::default()).unwrap()[0];
+        assert_eq!((y.exclusions, y.direct_skips), (dec!(19_000), dec!(16_000)));
         // A spouse or a charity is never a skip person.
         let mut wrong = gift(2026, "red cross", Donee::Charity, dec!(1));
         wrong.skip = true;

@@ -181,6 +181,16 @@ pub fn value(t: &Terms) -> Result<Grat, EstateError> {
     })
 }
 
+/// What of a GRAT still in its term at the grantor's death is in the gross estate: the part of
+/// the trust that would yield the annuity at the §7520 `rate` at death, at most the whole
+/// `trust` (§2036; Treas. Reg. §20.2036-1(c)(2)); the whole trust at a rate of zero.
+pub fn included_at_death(trust: Decimal, annuity: Decimal, rate: Decimal) -> Decimal {
+    if rate.is_zero() {
+        return trust;
+    }
+    (annuity / rate).round_dp(2).min(trust)
+}
+
 /// What the remaindermen receive if the trust earns `annual_return` every year: the trust after
 /// each year's growth and payment (a payment the trust cannot make in full empties it).
 pub fn remainder_at(g: &Grat, annual_return: Decimal) -> Decimal {

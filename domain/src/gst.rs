@@ -6,6 +6,14 @@
 //!   (§2651(c)); anyone else by age: born more than 12½ years after the transferor is one
 //!   generation below, and each 25 years more another (§2651(d)), so more than 37½ years
 //!   younger is a skip person. A charity is of the transferor's generation.
+//! - The predeceased parent rule (§2651(e)(1)): a descendant of the transferor (or of the
+//!   transferor's spouse) whose parent, the transferor's descendant, died before the transfer
+//!   moves up a generation, so a grandchild whose parent has died is no skip person (the parent
+//!   recorded as `parent_died` with the date). cairn moves the member up one generation; a
+//!   great-grandchild whose grandparent has died too moves up two under the rule, which the
+//!   family as recorded (each member's relationship to the principal, not to one another) cannot
+//!   tell. The rule for collateral heirs (§2651(e)(2): only where the transferor has no living
+//!   descendants) is not applied.
 //! - The tax (§2602) is the taxable amount times the applicable rate (§2641): the maximum
 //!   federal estate tax rate (40%, the top of §2001(c)) times the inclusion ratio.
 //! - The inclusion ratio (§2642(a)) is one less the applicable fraction: the GST exemption
@@ -35,18 +43,26 @@ use crate::family::Relationship;
 pub struct Standing {
     pub relationship: Option<Relationship>,
     pub born: Option<NaiveDate>,
+    /// When the person's parent, the principal's (or spouse's) descendant, died (§2651(e)).
+    pub parent_died: Option<NaiveDate>,
 }
 
-/// Whether `transferee` is a skip person of `transferor` (§2613, §2651): by the family tree
-/// when both have a place in it (a spouse is the principal's generation), else by age; `false`
-/// when neither says (a person whose generation is unknown is not taken as a skip person).
-pub fn is_skip_person(transferor: Standing, transferee: Standing) -> bool {
+/// Whether `transferee` is a skip person of `transferor` in a transfer `on` that day (§2613,
+/// §2651): by the family tree when both have a place in it (a spouse is the principal's
+/// generation), a descendant whose parent died before the transfer moved up one (§2651(e)(1)),
+/// else by age; `false` when neither says (a person whose generation is unknown is not taken as
+/// a skip person).
+pub fn is_skip_person(transferor: Standing, transferee: Standing, on: NaiveDate) -> bool {
     let tree = transferor
         .relationship
         .and_then(Relationship::generation)
         .zip(transferee.relationship.and_then(Relationship::generation));
     if let Some((from, to)) = tree {
-        return to - from >= 2;
+        // The rule needs the transferee to descend from the transferor (or the spouse): from
+        // the principal's generation or above, to a grandchild or below.
+        let descendant = from <= 0 && to >= 2 && transferor.relationship != Some(Relationship::Sibling);
+        let moved_up = descendant && transferee.parent_died.is_some_and(|died| died < on);
+        return to - i32::from(moved_up) - from >= 2;
     }
     match (transferor.born, transferee.born) {
         // 37½ years: 450 months.
@@ -174,22 +190,37 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn standing(r: Relationship, born: Option<&str>) -> Standing {
-        Standing { relationship: Some(r), born: born.map(|b| b.parse().unwrap()) }
+        Standing { relationship: Some(r), born: born.map(|b| b.parse().unwrap()), parent_died: None }
     }
 
     #[test]
     fn skip_persons_by_the_family_tree_and_by_age() {
         let me = standing(Relationship::Principal, Some("1950-01-01"));
-        assert!(is_skip_person(me, standing(Relationship::Grandchild, None)));
-        assert!(is_skip_person(me, standing(Relationship::GreatGrandchild, None)));
-        assert!(!is_skip_person(me, standing(Relationship::Child, None)));
-        assert!(!is_skip_person(me, standing(Relationship::Spouse, Some("1995-01-01"))));
+        let day: NaiveDate = "2026-06-01".parse().unwrap();
+        assert!(is_skip_person(me, standing(Relationship::Grandchild, None), day));
+        assert!(is_skip_person(me, standing(Relationship::GreatGrandchild, None), day));
+        assert!(!is_skip_person(me, standing(Relationship::Child, None), day));
+        assert!(!is_skip_person(me, standing(Relationship::Spouse, Some("1995-01-01")), day));
         // A child giving to a grandchild of the principal skips only one generation.
-        assert!(!is_skip_person(standing(Relationship::Child, None), standing(Relationship::Grandchild, None)));
+        assert!(!is_skip_person(standing(Relationship::Child, None), standing(Relationship::Grandchild, None), day));
         // Anyone else by age: more than 37½ years younger.
-        assert!(is_skip_person(me, standing(Relationship::Other, Some("1987-07-02"))));
-        assert!(!is_skip_person(me, standing(Relationship::Other, Some("1987-07-01"))));
-        assert!(!is_skip_person(me, Standing::default()));
+        assert!(is_skip_person(me, standing(Relationship::Other, Some("1987-07-02")), day));
+        assert!(!is_skip_person(me, standing(Relationship::Other, Some("1987-07-01")), day));
+        assert!(!is_skip_person(me, Standing::default(), day));
+        // §2651(e)(1): a grandchild whose parent died before the gift moves up to a child's
+        // generation; a gift the day the parent died, or before, still skips.
+        let orphan =
+            Standing { parent_died: Some("2026-05-31".parse().unwrap()), ..standing(Relationship::Grandchild, None) };
+        assert!(!is_skip_person(me, orphan, day));
+        assert!(is_skip_person(me, orphan, "2026-05-31".parse().unwrap()));
+        // From the spouse too; a great-grandchild moved up one is still two below.
+        assert!(!is_skip_person(standing(Relationship::Spouse, None), orphan, day));
+        let great = Standing { relationship: Some(Relationship::GreatGrandchild), ..orphan };
+        assert!(is_skip_person(me, great, day));
+        // Not for a sibling's gift to the principal's grandchild (a collateral heir, §2651(e)(2)).
+        let sibling = standing(Relationship::Sibling, None);
+        assert!(!is_skip_person(sibling, standing(Relationship::Child, None), day));
+        assert!(is_skip_person(sibling, orphan, day));
     }
 
     #[test]

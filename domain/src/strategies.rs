@@ -55,6 +55,9 @@ pub struct Outcome {
     pub to_charity: Decimal,
     /// Against no planning.
     pub saved: Decimal,
+    /// Of `estate_at_death`, what a trust still in its term brings back into the estate (a
+    /// GRAT whose grantor dies before its last annuity, §2036).
+    pub trusts_included: Decimal,
 }
 
 fn bad(field: &'static str, problem: String) -> EstateError {
@@ -138,6 +141,7 @@ pub fn compare(f: &Family) -> Result<Vec<Outcome>, EstateError> {
             to_heirs: (estate - federal - state + outside).round_dp(2),
             to_charity: charity.round_dp(2),
             saved: Decimal::ZERO,
+            trusts_included: Decimal::ZERO,
         })
     };
     let mut out = vec![outcome("no_planning", grow(f.estate, f.years), &[], Decimal::ZERO, Decimal::ZERO)?];
@@ -152,27 +156,40 @@ pub fn compare(f: &Family) -> Result<Vec<Outcome>, EstateError> {
     }
     out.push(outcome("annual_gifts", estate, &[], outside, Decimal::ZERO)?);
 
-    // Rolling two-year zeroed-out GRATs on a share of the estate: the annuities come back, the
-    // return above the §7520 rate passes.
-    let (mut estate, mut outside) = (f.estate, Decimal::ZERO);
+    // Rolling two-year zeroed-out GRATs on a share of the estate, a new one as each ends: the
+    // annuities come back, the return above the §7520 rate passes. A death one year into the
+    // last one's term (an odd horizon) brings that trust back into the estate, as far as it
+    // would yield the annuity at the §7520 rate (`crate::grat::included_at_death`); the
+    // first annuity is paid by then, and what the trust holds beyond the included part passes.
+    let (mut estate, mut outside, mut included) = (f.estate, Decimal::ZERO, Decimal::ZERO);
     let mut year = 0;
-    while year + 2 <= f.years {
+    while year < f.years {
         let funding = (estate * f.grat_share).round_dp(2);
         let terms = crate::grat::Terms { funding, years: 2, rate: f.rate, step_up: Decimal::ZERO, first_payment: None };
-        let passed = if funding.is_zero() {
-            Decimal::ZERO
+        let grat = if funding.is_zero() { None } else { Some(crate::grat::value(&terms)?) };
+        if year + 2 <= f.years {
+            let passed = grat.map_or(Decimal::ZERO, |t| crate::grat::remainder_at(&t, f.growth));
+            estate = estate * g * g - passed;
+            outside = outside * g * g + passed;
+            year += 2;
         } else {
-            crate::grat::remainder_at(&crate::grat::value(&terms)?, f.growth)
-        };
-        estate = estate * g * g - passed;
-        outside = outside * g * g + passed;
-        year += 2;
+            let (trust, passed) = match grat {
+                Some(t) => {
+                    let trust = (funding * g - t.payments[0]).max(Decimal::ZERO).round_dp(2);
+                    let inside = crate::grat::included_at_death(trust, t.payments[1], f.rate);
+                    (inside, trust - inside)
+                }
+                None => (Decimal::ZERO, Decimal::ZERO),
+            };
+            included = trust;
+            estate = estate * g - passed;
+            outside = outside * g + passed;
+            year += 1;
+        }
     }
-    if year < f.years {
-        estate *= g;
-        outside *= g;
-    }
-    out.push(outcome("grat_programme", estate, &[], outside, Decimal::ZERO)?);
+    let mut grats = outcome("grat_programme", estate, &[], outside, Decimal::ZERO)?;
+    grats.trusts_included = included.round_dp(2);
+    out.push(grats);
 
     // A dynasty trust funded now with the exclusions (a taxable gift within them; GST exemption
     // allocated): it grows outside the estate, and the gift is added back at its value then.
@@ -335,6 +352,40 @@ mod tests {
         assert_eq!(out[3].adjusted_taxable_gifts, dec!(30000000));
         // The lead trust gives charity its annuity for 20 years.
         assert!(out[4].to_charity > dec!(8000000));
+    }
+
+    #[test]
+    fn a_death_within_the_last_grats_term_brings_it_back() {
+        // 21 years: ten two-year GRATs run out; the eleventh is a year into its term at the
+        // death. $X funded at 5% for two years pays X / 1.859410 a year; a year on the trust
+        // holds 1.06X less the first payment, and the second payment over 5% is twenty times
+        // it, so the whole trust is in the estate and nothing more passes.
+        let even = compare(&Family { years: 20, ..family() }).unwrap();
+        let odd = compare(&Family { years: 21, clat_years: 20, ..family() }).unwrap();
+        let (before, after) = (&even[2], &odd[2]);
+        assert_eq!(before.trusts_included, Decimal::ZERO);
+        assert!(after.trusts_included > Decimal::ZERO, "{after:?}");
+        // The estate at 20 years funds the eleventh GRAT with 30% of it.
+        let funding = (before.estate_at_death * dec!(0.3)).round_dp(2);
+        let annuity = crate::grat::value(&crate::grat::Terms {
+            funding,
+            years: 2,
+            rate: dec!(0.05),
+            step_up: Decimal::ZERO,
+            first_payment: None,
+        })
+        .unwrap()
+        .payments[0];
+        // (To a cent or two: the 20-year figures are rounded, the 21-year ones carry on from
+        // the unrounded.)
+        let close = |a: Decimal, b: Decimal| assert!((a - b).abs() <= dec!(0.02), "{a} vs {b}");
+        close(after.trusts_included, funding * dec!(1.06) - annuity);
+        // Nothing more passed in the 21st year: what was outside only grew.
+        close(after.outside_estate, before.outside_estate * dec!(1.06));
+        close(after.estate_at_death, before.estate_at_death * dec!(1.06));
+        // At a §7520 rate so high that the annuity needs less than the trust, the rest passes.
+        assert_eq!(crate::grat::included_at_death(dec!(1000), dec!(10), dec!(0.05)), dec!(200));
+        assert_eq!(crate::grat::included_at_death(dec!(1000), dec!(10), Decimal::ZERO), dec!(1000));
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub const MEMBERS: Table = Table {
         col("relationship", Text),
         col("citizen", Text),
         col("domicile", Text),
+        col("lives_to", Int),
+        col("parent_died", Date),
     ],
     key: &["household", "member"],
     scope: "household",
@@ -487,8 +489,9 @@ impl Holdings {
     /// ([`DERIVED`]) instead of stored. 5: a valuation's `currency` and `fx_rate` (a close in
     /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
     /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default). 9: members'
-    /// `relationship`, `citizen` and `domicile`; `gifts`. 10: `entities`.
-    pub const VERSION: i64 = 10;
+    /// `relationship`, `citizen` and `domicile`; `gifts`. 10: `entities`. 11: members'
+    /// `lives_to` and `parent_died`.
+    pub const VERSION: i64 = 11;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
         &HOUSEHOLDS,
@@ -809,7 +812,17 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
         .values()
         .map(|m| {
             let relationship = m.relationship.map(|r| r.as_str());
-            row![household, m.name, m.born, m.hsa_coverage.as_str(), relationship, m.citizen, m.domicile]
+            row![
+                household,
+                m.name,
+                m.born,
+                m.hsa_coverage.as_str(),
+                relationship,
+                m.citizen,
+                m.domicile,
+                m.lives_to,
+                m.parent_died
+            ]
         })
         .collect();
     let gifts = ledger

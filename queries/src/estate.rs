@@ -121,6 +121,10 @@ pub struct FamilyMember {
     pub relationship: Option<domain::family::Relationship>,
     pub citizen: Option<bool>,
     pub domicile: Option<String>,
+    /// The age the member is expected to live to, when given.
+    pub lives_to: Option<u32>,
+    /// When the member's parent died (§2651(e)).
+    pub parent_died: Option<chrono::NaiveDate>,
 }
 
 /// The household's members (`household` is its key), in name order.
@@ -135,6 +139,8 @@ pub async fn members(db: &projections::db::Db, household: &str) -> Result<Vec<Fa
             relationship: m.text("relationship").and_then(|r| r.parse().ok()),
             citizen: m.text("citizen").map(|_| m.flag("citizen")),
             domicile: m.text("domicile").map(str::to_owned),
+            lives_to: m.text("lives_to").and_then(|t| t.parse().ok()),
+            parent_died: m.date("parent_died"),
         })
         .collect())
 }
@@ -240,15 +246,48 @@ pub fn gifts_of<'a>(donor: &str, spouse: Option<&str>, recorded: &'a [RecordedGi
 /// below the donor (`domain::gst::is_skip_person`; the consenting spouse is the transferor of a
 /// split gift's half, §2652(a)(2)). A donee who is not a member is not taken as a skip person.
 fn as_gift(g: &RecordedGift, donor: &str, members: &[FamilyMember]) -> domain::gifts::Gift {
-    let standing = |name: &str| {
-        members
-            .iter()
-            .find(|m| m.name == name)
-            .map(|m| domain::gst::Standing { relationship: m.relationship, born: m.born })
-    };
-    let skip = g.kind == domain::gifts::Donee::Person
-        && standing(donor).zip(standing(&g.donee)).is_some_and(|(from, to)| domain::gst::is_skip_person(from, to));
+    let skip = g.kind == domain::gifts::Donee::Person && skip_person(donor, &g.donee, g.date, members);
     domain::gifts::Gift { skip, ..g.gift() }
+}
+
+/// Whether `donee` is a member two or more generations below `donor` in a transfer `on` that
+/// day (`domain::gst`).
+fn skip_person(donor: &str, donee: &str, on: chrono::NaiveDate, members: &[FamilyMember]) -> bool {
+    let standing = |name: &str| {
+        members.iter().find(|m| m.name == name).map(|m| domain::gst::Standing {
+            relationship: m.relationship,
+            born: m.born,
+            parent_died: m.parent_died,
+        })
+    };
+    standing(donor).zip(standing(donee)).is_some_and(|(from, to)| domain::gst::is_skip_person(from, to, on))
+}
+
+/// `donor`'s ILIT premium gifts through `through` (`domain::entities::Entity::premium_gifts`),
+/// each with the gift the gift tax reads: a direct skip when every beneficiary of the trust is a
+/// skip person (the trust is then one, §2613(a)(2)), a share of a trust for several marked so
+/// (§2642(c)(2)).
+fn premium_gifts(
+    donor: &str,
+    through: i32,
+    entities: &[domain::entities::Entity],
+    members: &[FamilyMember],
+) -> Vec<(domain::entities::PremiumGift, domain::gifts::Gift)> {
+    let mut out = Vec::new();
+    for e in entities.iter().filter(|e| e.grantor.as_deref() == Some(donor)) {
+        let to_trust = e.beneficiaries.len() > 1;
+        out.extend(e.premium_gifts(through).into_iter().map(|p| {
+            // Paid on the funding date's anniversary.
+            let on = e
+                .funded_on
+                .and_then(|f| f.with_year(p.year).or_else(|| chrono::NaiveDate::from_ymd_opt(p.year, 3, 1)))
+                .unwrap_or_default();
+            let skip = e.beneficiaries.iter().all(|b| skip_person(donor, b, on, members));
+            let gift = p.gift(skip, to_trust);
+            (p, gift)
+        }));
+    }
+    out
 }
 
 /// One donor's gifts and their Form 709 years.
@@ -257,6 +296,9 @@ pub struct DonorGifts {
     pub donor: String,
     /// The donor's own gifts, and the spouse's split gifts the donor consented to.
     pub gifts: Vec<RecordedGift>,
+    /// The premiums the donor gave the ILITs they made, year by year to this year, each
+    /// beneficiary's share a gift (`domain::entities::Entity::premium_gifts`).
+    pub ilit_premiums: Vec<domain::entities::PremiumGift>,
     pub years: Vec<domain::gifts::GiftYear>,
 }
 
@@ -268,16 +310,20 @@ pub struct GiftsAnswer {
 }
 
 /// The recorded gifts of `household` (its key) by donor (`donor`, or every member who gave or
-/// consented to a split), each as Form 709 computes them; `a`'s gifts, `prior_taxable_gifts`,
-/// `prior_gift_tax` and `dsue` are the one donor's, so they need `donor`.
+/// consented to a split, or pays an ILIT's premiums), each as Form 709 computes them, with the
+/// ILIT premiums through `today`'s year; `a`'s gifts, `prior_taxable_gifts`, `prior_gift_tax`
+/// and `dsue` are the one donor's, so they need `donor`.
 pub async fn gifts(
     db: &projections::db::Db,
     household: &str,
     donor: Option<&str>,
     a: &Assumptions,
+    today: chrono::NaiveDate,
 ) -> Result<GiftsAnswer, ReportError> {
     let members = members(db, household).await?;
     let recorded = recorded_gifts(db, household).await?;
+    let entities = entities(db, household).await?;
+    let through = today.year();
     let planned = !a.gifts.is_empty() || a.before() != domain::gifts::Before::default();
     if planned && donor.is_none() {
         return Err(invalid("donor", "the plan's gifts, prior amounts and dsue are one donor's: name the donor"));
@@ -290,6 +336,7 @@ pub async fn gifts(
             .filter(|m| {
                 let spouse = spouse_of(&members, &m.name).map(|s| s.name.as_str());
                 !gifts_of(&m.name, spouse, &recorded).is_empty()
+                    || !premium_gifts(&m.name, through, &entities, &members).is_empty()
             })
             .map(|m| m.name.clone())
             .collect(),
@@ -299,9 +346,12 @@ pub async fn gifts(
         let spouse = spouse_of(&members, &name).map(|s| s.name.as_str());
         let own = gifts_of(&name, spouse, &recorded);
         let mut all: Vec<domain::gifts::Gift> = own.iter().map(|g| as_gift(g, &name, &members)).collect();
+        let (ilit_premiums, premiums): (Vec<_>, Vec<_>) =
+            premium_gifts(&name, through, &entities, &members).into_iter().unzip();
+        all.extend(premiums);
         all.extend(a.gifts.iter().cloned());
         let years = domain::gifts::history(&all, &a.before()).map_err(|e| invalid(e.field, e.problem))?;
-        out.push(DonorGifts { donor: name, gifts: own.into_iter().cloned().collect(), years });
+        out.push(DonorGifts { donor: name, gifts: own.into_iter().cloned().collect(), ilit_premiums, years });
     }
     Ok(GiftsAnswer { household: household.to_owned(), donors: out })
 }
@@ -367,6 +417,10 @@ pub async fn tax(
             let recorded = recorded_gifts(db, household).await?;
             let own = gifts_of(d, spouse.map(|s| s.name.as_str()), &recorded);
             a.gifts.extend(own.into_iter().map(|g| as_gift(g, d, &members)));
+            // The ILIT premiums paid to the year of death.
+            let through = a.year.unwrap_or(today.year());
+            let entities = entities(db, household).await?;
+            a.gifts.extend(premium_gifts(d, through, &entities, &members).into_iter().map(|(_, g)| g));
             a.spouse_citizen = a.spouse_citizen.or(spouse.and_then(|s| s.citizen));
             spouse
         }
@@ -776,7 +830,9 @@ pub fn charitable_report(a: &CharitableAnswer) -> Result<Report, ReportError> {
 #[serde(deny_unknown_fields)]
 pub struct StrategiesInput {
     pub estate: Option<Decimal>,
-    /// Years to the death (20), the estate's return (0.06), inflation for the exclusions (0.025).
+    /// Years to the death (by the household: to the principal's expected death, or the later of
+    /// the principal's and the spouse's, by `lives_to` or Table 2010CM; else 20), the estate's
+    /// return (0.06), inflation for the exclusions (0.025).
     pub years: Option<u32>,
     pub growth: Option<Decimal>,
     pub inflation: Option<Decimal>,
@@ -794,6 +850,20 @@ pub struct StrategiesInput {
     pub distributions: Option<Decimal>,
 }
 
+/// Where the comparison's horizon comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Horizon {
+    /// `given` (the plan's `years`), `default` (20 years: no principal with a birth date), or
+    /// the expected death of the principal (or of the later of the principal and spouse) as
+    /// `lives_to` or Table 2010CM gives it.
+    pub from: &'static str,
+    /// Whose expected death ends it, in order.
+    pub members: Vec<String>,
+    /// The years expected to remain, unrounded (the horizon is them rounded to whole years).
+    pub expectancy: Option<Decimal>,
+    pub source: Option<domain::family::ExpectancySource>,
+}
+
 /// The strategies side by side, and the dynasty trust over generations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StrategiesAnswer {
@@ -805,6 +875,7 @@ pub struct StrategiesAnswer {
     pub donees: u32,
     pub domicile: Option<String>,
     pub rate: Decimal,
+    pub horizon: Horizon,
     pub outcomes: Vec<domain::strategies::Outcome>,
     /// The dynasty strategy's trust carried three generations, with and without GST exemption.
     pub dynasty: Vec<domain::strategies::Generation>,
@@ -832,8 +903,38 @@ pub async fn strategies(
     };
     let principal = family.iter().find(|m| m.relationship == Some(R::Principal));
     let domicile = input.domicile.clone().or_else(|| principal.and_then(|m| m.domicile.clone()));
-    let given = StrategiesInput { estate, married, donees, domicile, ..input.clone() };
-    compare_strategies(&given, today)
+    let spouse = family.iter().find(|m| m.relationship == Some(R::Spouse)).filter(|_| married == Some(true));
+    let lived = input.years.is_none().then(|| expected_horizon(principal, spouse, today)).flatten();
+    let years = input.years.or(lived.as_ref().map(|(years, _)| *years));
+    let given = StrategiesInput { estate, married, donees, domicile, years, ..input.clone() };
+    let mut answer = compare_strategies(&given, today)?;
+    if let Some((_, horizon)) = lived {
+        answer.horizon = horizon;
+    }
+    Ok(answer)
+}
+
+/// The years to the principal's expected death (the later of the principal's and the spouse's
+/// when both have birth dates), at least one, and whence they come; `None` without the
+/// principal's birth date.
+fn expected_horizon(
+    principal: Option<&FamilyMember>,
+    spouse: Option<&FamilyMember>,
+    today: chrono::NaiveDate,
+) -> Option<(u32, Horizon)> {
+    let p = principal?;
+    let born = p.born?;
+    let (expected, members) = match spouse.and_then(|s| s.born.map(|b| (s, b))) {
+        Some((s, born2)) => (
+            domain::family::second_death((born, p.lives_to), (born2, s.lives_to), today),
+            vec![p.name.clone(), s.name.clone()],
+        ),
+        None => (domain::family::expectancy(born, p.lives_to, today), vec![p.name.clone()]),
+    };
+    // The comparison runs at most 60 years.
+    let years = domain::family::whole_years(expected.years).clamp(1, 60) as u32;
+    let from = if members.len() == 2 { "second_death" } else { "life_expectancy" };
+    Some((years, Horizon { from, members, expectancy: Some(expected.years), source: Some(expected.source) }))
 }
 
 /// The comparison for `input` as given (no household read).
@@ -843,6 +944,12 @@ pub fn compare_strategies(input: &StrategiesInput, today: chrono::NaiveDate) -> 
     let domicile =
         input.domicile.clone().map(|d| domain::family::state(&d).map_err(|p| invalid("domicile", p))).transpose()?;
     let years = input.years.unwrap_or(20);
+    let horizon = Horizon {
+        from: if input.years.is_some() { "given" } else { "default" },
+        members: Vec::new(),
+        expectancy: None,
+        source: None,
+    };
     let (rate, _) = section_7520(input.rate, None, None)?;
     let family = domain::strategies::Family {
         estate,
@@ -873,6 +980,7 @@ pub fn compare_strategies(input: &StrategiesInput, today: chrono::NaiveDate) -> 
         donees: family.donees,
         domicile,
         rate,
+        horizon,
         outcomes,
         dynasty,
     })
@@ -880,9 +988,10 @@ pub fn compare_strategies(input: &StrategiesInput, today: chrono::NaiveDate) -> 
 
 /// The strategies as rows, for CSV and tables.
 pub fn strategies_report(a: &StrategiesAnswer) -> Result<Report, ReportError> {
-    const COLUMNS: [&str; 9] = [
+    const COLUMNS: [&str; 10] = [
         "strategy",
         "estate_at_death",
+        "trusts_included",
         "adjusted_taxable_gifts",
         "federal_tax",
         "state_tax",

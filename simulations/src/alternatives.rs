@@ -17,9 +17,11 @@
 //!   RD_t = max(Y, (t/L)^B), B the bow and Y the yield (the minimum rate);
 //! - NAV_t = NAV_{t−1}·(1 + G) + C_t − D_t, NAV_0 = 0.
 //!
-//! cairn takes RD_t = max(Y, (t/L)^B), as the model is commonly stated (not checked against
-//! the paper's text); written as Y·(t/L)^B the rate would never reach 1 and the NAV would not
-//! run off at the fund's end. With RD_L = 1, NAV_L = C_L: the fund ends
+//! RD_t = max(Y, (t/L)^B) is the form implementations of the paper write beside its other
+//! equations (the public repository jzhang1223/CBA's `ModelCalculations.py` gives
+//! `RD = Max[Y, (t / L) ^ B]` with the same C_t, D_t and NAV_t); the paper's own page was not at
+//! hand to check. Written as Y·(t/L)^B the rate would never reach 1 and the NAV would not run
+//! off at the fund's end. With RD_L = 1, NAV_L = C_L: the fund ends
 //! with no value once its commitment is paid in. Calls stop after age L; commitment still
 //! unfunded then lapses and is reported.
 //!

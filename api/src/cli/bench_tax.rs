@@ -268,7 +268,13 @@ pub(crate) async fn estate(
             _ if i < members - 2 => Relationship::Grandchild,
             _ => Relationship::Other,
         };
-        let family = Family { relationship: Some(relationship), citizen: Some(true), domicile: Some("NY".into()) };
+        let family = Family {
+            relationship: Some(relationship),
+            citizen: Some(true),
+            domicile: Some("NY".into()),
+            lives_to: None,
+            parent_died: None,
+        };
         commands::ledger::set_member(&cx, household, &format!("p{i}"), None, None, family, &who).await?;
     }
     for year in 2024..=2026 {
@@ -305,7 +311,7 @@ pub(crate) async fn estate(
     let mut summary = serde_json::Value::Null;
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        let by_donor = queries::estate::gifts(&db, &key, None, &queries::estate::Assumptions::default()).await?;
+        let by_donor = queries::estate::gifts(&db, &key, None, &queries::estate::Assumptions::default(), today).await?;
         let held = queries::estate::entity_views(&db, &key).await?;
         let mut taxes = Vec::new();
         for decedent in ["p0", "p1"] {
@@ -373,12 +379,20 @@ fn bench_entity(i: usize) -> domain::entities::Entity {
         valued_on: day(2026, 1),
         grantor: (!kind.is_business()).then(|| "p0".to_owned()),
         trustee: None,
-        beneficiaries: if kind == EntityKind::QtipTrust { vec!["p1".into()] } else { Vec::new() },
+        beneficiaries: match kind {
+            EntityKind::QtipTrust => vec!["p1".into()],
+            EntityKind::Ilit => vec!["p2".into(), "p3".into(), "p4".into()],
+            _ => Vec::new(),
+        },
         owners,
         funded_on: Some(day(2025, 6)),
         term_years: Some(3),
         annuity: Some(Decimal::from(150_000)),
         death_benefit: Some(Decimal::from(5_000_000)),
+        // An ILIT's premiums: a Crummey gift to each beneficiary every year.
+        premium: (kind == EntityKind::Ilit).then(|| Decimal::from(60_000)),
+        premium_years: None,
+        crummey: kind == EntityKind::Ilit,
         gst_exempt: kind == EntityKind::DynastyTrust,
         lack_of_control: Decimal::new(2, 1),
         lack_of_marketability: Decimal::new(25, 2),

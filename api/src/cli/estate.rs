@@ -158,8 +158,13 @@ pub(crate) enum EstateCmd {
     /// 1 in all). --value is the whole entity's on --valued-on (today by default); a closely held
     /// interest is discounted by --lack-of-control then --lack-of-marketability. A GRAT needs
     /// --funded-on, --term-years and --annuity; an ILIT's --death-benefit counts in the
-    /// grantor's estate within three years of --funded-on. `estate tax` puts each in the
-    /// decedent's gross estate as the law does (see `estate entities`).
+    /// grantor's estate within three years of --funded-on, and its yearly --premium (from
+    /// --funded-on's year, for --premium-years or while the grantor lives) is the grantor's gift
+    /// to the --beneficiary members in equal shares: present interests with --crummey
+    /// (withdrawal powers; a lapse beyond the greater of $5,000 and 5% of the trust is the
+    /// beneficiary's own gift, §2514(e)), else future interests with no annual exclusion
+    /// (`estate gifts` shows them). `estate tax` puts each in the decedent's gross estate as the
+    /// law does (see `estate entities`).
     Entity {
         #[arg(long)]
         household: String,
@@ -189,6 +194,15 @@ pub(crate) enum EstateCmd {
         annuity: Option<rust_decimal::Decimal>,
         #[arg(long)]
         death_benefit: Option<rust_decimal::Decimal>,
+        /// An ILIT's yearly premium the grantor pays in.
+        #[arg(long)]
+        premium: Option<rust_decimal::Decimal>,
+        /// The years the premium is paid (while the grantor lives when absent).
+        #[arg(long)]
+        premium_years: Option<u32>,
+        /// The ILIT's beneficiaries may withdraw each contribution (Crummey powers).
+        #[arg(long)]
+        crummey: bool,
         /// GST exemption allocated to the whole trust.
         #[arg(long)]
         gst_exempt: bool,
@@ -379,6 +393,9 @@ pub(crate) struct PhilanthropyArgs {
 pub(crate) struct StrategiesArgs {
     #[arg(long)]
     estate: Option<rust_decimal::Decimal>,
+    /// Years to the death, 1 to 60. With --household and no years: to the principal's expected
+    /// death (the later of the principal's and the spouse's when both have birth dates), by the
+    /// members' --lives-to or Table 2010CM's life expectancy; else 20.
     #[arg(long)]
     years: Option<u32>,
     #[arg(long)]
@@ -519,7 +536,8 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
         EstateCmd::Gifts { household: Some(household), donor, plan, format } => {
             let a = assumptions(plan.as_deref())?;
             let (reader, key) = read_models(store, url, &["holdings"], &household).await?;
-            let answer = queries::estate::gifts(&reader.db, &key, donor.as_deref(), &a).await?;
+            let today = workers::market::intraday::today();
+            let answer = queries::estate::gifts(&reader.db, &key, donor.as_deref(), &a, today).await?;
             print(&answer, format, |a| Ok(queries::estate::donors_report(a)?))?;
         }
         EstateCmd::Gift { household, donor, donee, amount, date, kind, future_interest, split, superfund_529 } => {
@@ -561,6 +579,9 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             term_years,
             annuity,
             death_benefit,
+            premium,
+            premium_years,
+            crummey,
             gst_exempt,
             lack_of_control,
             lack_of_marketability,
@@ -578,6 +599,9 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
                 term_years,
                 annuity,
                 death_benefit,
+                premium,
+                premium_years,
+                crummey,
                 gst_exempt,
                 lack_of_control,
                 lack_of_marketability,

@@ -260,8 +260,8 @@ pub(crate) enum LedgerCommand {
         years_of_service: u32,
     },
     /// Record or update a household member: birth date (for catch-up limits), HSA coverage,
-    /// and for the estate planners the relationship to the household's principal, citizenship
-    /// and state of domicile. What is not given is left as it was.
+    /// and for the estate planners the relationship to the household's principal, citizenship,
+    /// state of domicile and the age expected to live to. What is not given is left as it was.
     Member {
         #[arg(long)]
         household: String,
@@ -284,6 +284,14 @@ pub(crate) enum LedgerCommand {
         /// The state of domicile: its two-letter code (NY, CA, DC).
         #[arg(long)]
         domicile: Option<String>,
+        /// The age the member is expected to live to (1 to 120), for the estate planners'
+        /// horizon; without it they take Table 2010CM's life expectancy at the member's age.
+        #[arg(long)]
+        lives_to: Option<u32>,
+        /// When the member's parent, the principal's (or spouse's) child, died (YYYY-MM-DD): a
+        /// grandchild is then no skip person for gifts after it (IRC §2651(e)).
+        #[arg(long)]
+        parent_died: Option<chrono::NaiveDate>,
     },
     /// Contributions of a tax year against each member's limits (401(k)/403(b) deferrals with
     /// catch-ups, annual additions, SIMPLE, IRA, HSA; 529 totals).
@@ -500,7 +508,17 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                     .await?;
             print_outcome(&o, serde_json::json!({ "corrected": trade }))?;
         }
-        LedgerCommand::Member { household, name, born, hsa_coverage, relationship, citizen, domicile } => {
+        LedgerCommand::Member {
+            household,
+            name,
+            born,
+            hsa_coverage,
+            relationship,
+            citizen,
+            domicile,
+            lives_to,
+            parent_died,
+        } => {
             let coverage = hsa_coverage
                 .map(|c| c.parse())
                 .transpose()
@@ -509,7 +527,7 @@ pub(crate) async fn ledger(store: Store, url: &str, cmd: LedgerCommand) -> anyho
                 .map(|r| r.parse())
                 .transpose()
                 .map_err(|e: String| anyhow::anyhow!("--relationship: {e}"))?;
-            let family = domain::family::Family { relationship, citizen, domicile };
+            let family = domain::family::Family { relationship, citizen, domicile, lives_to, parent_died };
             let who = caller("cairn ledger member");
             let o = commands::ledger::set_member(&cx, &household, &name, born, coverage, family, &who).await?;
             print_outcome(&o, serde_json::json!({ "member": name }))?;

@@ -861,6 +861,22 @@ pub fn decide(state: &Ledger, command: &LedgerCommand) -> Result<Vec<LedgerEvent
             if let Some(code) = &family.domicile {
                 member.domicile = Some(crate::family::state(code).map_err(|p| rejected(None, "domicile", p))?);
             }
+            if let Some(to) = family.lives_to {
+                if !(1..=crate::family::LIVES_TO_MAX).contains(&to) {
+                    return Err(rejected(
+                        None,
+                        "lives_to",
+                        format!("{to} is not an age from 1 to {}", crate::family::LIVES_TO_MAX),
+                    ));
+                }
+                member.lives_to = Some(to);
+            }
+            if let Some(died) = family.parent_died {
+                if died.year() < 1900 {
+                    return Err(rejected(None, "parent_died", "must be 1900 or later"));
+                }
+                member.parent_died = Some(died);
+            }
             let mut members = state.members.clone();
             members.insert(member.name.clone(), member.clone());
             derive(&state.accounts, &members, &state.closed, &state.trades, &[])?;

@@ -579,6 +579,13 @@ pub struct Member {
     /// The state of domicile (a USPS code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domicile: Option<String>,
+    /// The age the member is expected to live to, given (Table 2010CM's expectation when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lives_to: Option<u32>,
+    /// When the member's parent (the principal's or spouse's descendant) died (§2651(e)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_died: Option<NaiveDate>,
 }
 
 /// Whether `cusip` is a valid CUSIP: 8 characters and the check digit (the "modulus 10 double

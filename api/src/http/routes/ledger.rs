@@ -762,6 +762,16 @@ pub struct EntityBody {
     /// An ILIT's death benefit.
     #[serde(default)]
     pub death_benefit: Option<DecimalText>,
+    /// An ILIT's yearly premium, the grantor's gift to the beneficiaries in equal shares each
+    /// year from `funded_on`'s, for `premium_years` (while the grantor lives when absent).
+    #[serde(default)]
+    pub premium: Option<DecimalText>,
+    #[serde(default)]
+    pub premium_years: Option<u32>,
+    /// The beneficiaries may withdraw each contribution (Crummey powers): their shares are
+    /// present interests that take the annual exclusion.
+    #[serde(default)]
+    pub crummey: bool,
     /// GST exemption allocated to the whole trust.
     #[serde(default)]
     pub gst_exempt: bool,
@@ -801,6 +811,9 @@ pub async fn set_entity(
             term_years: b.term_years,
             annuity: field_decimal(&b.annuity, "annuity")?,
             death_benefit: field_decimal(&b.death_benefit, "death_benefit")?,
+            premium: field_decimal(&b.premium, "premium")?,
+            premium_years: b.premium_years,
+            crummey: b.crummey,
             gst_exempt: b.gst_exempt,
             lack_of_control: field_decimal(&b.lack_of_control, "lack_of_control")?.unwrap_or_default(),
             lack_of_marketability: field_decimal(&b.lack_of_marketability, "lack_of_marketability")?
@@ -842,6 +855,14 @@ pub struct MemberBody {
     /// The state of domicile's two-letter code.
     #[serde(default)]
     pub domicile: Option<String>,
+    /// The age the member is expected to live to (1 to 120); the estate planners take Table
+    /// 2010CM's life expectancy at the member's age without it.
+    #[serde(default)]
+    pub lives_to: Option<u32>,
+    /// When the member's parent, the principal's (or spouse's) child, died: a grandchild is
+    /// then no skip person for gifts after it (IRC §2651(e)).
+    #[serde(default)]
+    pub parent_died: Option<chrono::NaiveDate>,
 }
 
 pub async fn set_member(
@@ -864,6 +885,8 @@ pub async fn set_member(
                 relationship: parsed("relationship", b.relationship.as_deref())?,
                 citizen: b.citizen,
                 domicile: b.domicile,
+                lives_to: b.lives_to,
+                parent_died: b.parent_died,
             },
         })
     })

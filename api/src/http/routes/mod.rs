@@ -419,7 +419,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         );
         const STRATEGIES: &[Param] = &[
             HOUSEHOLD,
-            ("years", "query", false, Kind::Year, "Years to the death (20)."),
+            ("years", "query", false, Kind::Year, "Years to the death, 1 to 60: when absent, to the principal's expected death (the later of the principal's and the spouse's when both have birth dates) by the members' `lives_to` or Table 2010CM's life expectancy, else 20; the answer's `horizon` says which."),
             ("growth", "query", false, Kind::Rate, "The estate's return a year (0.06)."),
             ("inflation", "query", false, Kind::Rate, "Inflation for the exclusions past cairn's tables (0.025)."),
             ("married", "query", false, Kind::Flag, "A married couple (portability); the ledger's spouse when absent."),

@@ -725,7 +725,8 @@ pub async fn estate_gifts(
     let (key, reader, position) = plain_read(&state, &p, &household, &base, "lifetime gifts", &["holdings"]).await?;
     let donor = params.donor.as_deref().filter(|d| !d.trim().is_empty());
     let assumptions = queries::estate::Assumptions::default();
-    let gifts = queries::estate::gifts(&reader.db, &key, donor, &assumptions).await.map_err(report_problem)?;
+    let today = reader.instant().map_or_else(workers::market::intraday::today, domain::calendar::new_york_day);
+    let gifts = queries::estate::gifts(&reader.db, &key, donor, &assumptions, today).await.map_err(report_problem)?;
     Ok(Json(EstateGiftsAnswer { position, as_of: reader.instant(), gifts }))
 }
 
