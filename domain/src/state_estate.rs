@@ -10,14 +10,17 @@
 //! - [`Method::Marginal`]: graduated rates on the estate above the exclusion, the brackets either
 //!   measured from the exclusion (Hawaii, Maine, Washington, and Minnesota, whose taxable estate
 //!   is after its exclusion, Minn. Stat. §291.016 subd. 3) or fixed amounts of the estate
-//!   (Oregon);
+//!   (Oregon; the District of Columbia, whose rates apply to the estate above its zero bracket
+//!   amount in bands of fixed amounts, D.C. Code §47-3702(a-1)(1));
 //! - [`Method::Cliff`]: New York's: its rates on the whole estate, the credit for it phased out
 //!   between 100% and 105% of the exclusion and gone above (N.Y. Tax Law §952(c));
 //! - [`Method::CreditTable`]: the state death tax credit table of IRC §2011(b) as in force before
 //!   2001 ([`CREDIT_TABLE`], on the estate less $60,000) less the same table's tax on the
 //!   exclusion (Massachusetts, Rhode Island), or capped at a rate over the exclusion (Maryland);
-//! - [`Method::NotModelled`]: Illinois (computed interrelated with a federal tax at its own
-//!   exclusion) and the District of Columbia; the answer says so rather than guess.
+//! - [`Method::Interrelated`]: Illinois's: the same table on the taxable estate after the
+//!   Illinois tax itself is deducted, at most the federal tax at a $4,000,000 exclusion (IRC
+//!   §2011(e) as of 2001), the tax and the estate it is deducted from solved together (35 ILCS
+//!   405/2, 405/3; [`illinois`]).
 //!
 //! A year cairn has no row for takes the latest row before it, and says so.
 
@@ -33,11 +36,32 @@ pub type Bracket = (Decimal, Decimal);
 /// How a state computes its tax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    Flat { rate: Decimal, cap: Option<Decimal> },
-    Marginal { from_exclusion: bool, brackets: &'static [Bracket] },
-    Cliff { brackets: &'static [Bracket] },
-    CreditTable { cap_rate: Option<Decimal> },
-    NotModelled(&'static str),
+    Flat {
+        rate: Decimal,
+        cap: Option<Decimal>,
+    },
+    Marginal {
+        from_exclusion: bool,
+        brackets: &'static [Bracket],
+    },
+    Cliff {
+        brackets: &'static [Bracket],
+    },
+    CreditTable {
+        cap_rate: Option<Decimal>,
+    },
+    /// Illinois (35 ILCS 405/3(c); "State tax credit", 405/2(b)): the credit for state death
+    /// taxes of IRC §2011 as computed under the Code in effect on December 31, 2001, without
+    /// EGTRRA's reduction (§2011(b)(2)) or termination (§2011(f)), but recognizing an exclusion
+    /// of only the row's: the §2011(b) table ([`CREDIT_TABLE`]) on the taxable estate, limited
+    /// by §2011(e) to the §2001 tax less the unified credit, here the tentative tax on the
+    /// taxable estate plus the adjusted taxable gifts less that on the exclusion, on the
+    /// `federal` rate schedule. The Illinois tax is itself deducted from the taxable estate both
+    /// are figured on, so the tax is the amount that equals the lesser of the two on the estate
+    /// less itself ([`illinois`]).
+    Interrelated {
+        federal: &'static [(Decimal, Decimal, Decimal)],
+    },
 }
 
 /// Which taxable gifts join the state taxable estate.
@@ -118,6 +142,26 @@ const NEW_YORK: &[Bracket] = &[
     (usd(10_100_000), pct(16, 2)),
 ];
 
+/// D.C. Code §47-3702(a-1)(1): 0% up to the zero bracket amount (the row's exclusion; $4,000,000
+/// from 2021, indexed from 2022 by §47-3701(14)(D)), then these rates on the bands of the
+/// taxable estate above it, and 16% over $10,000,000. The zero bracket amount has been above
+/// $1,000,000 since 2016, so the statute's 16% on the rest never reaches the estate below it.
+const DISTRICT: &[Bracket] = &[
+    (usd(1_000_000), pct(64, 3)),
+    (usd(1_500_000), pct(72, 3)),
+    (usd(2_000_000), pct(8, 2)),
+    (usd(2_500_000), pct(88, 3)),
+    (usd(3_000_000), pct(96, 3)),
+    (usd(3_500_000), pct(104, 3)),
+    (usd(4_000_000), pct(112, 3)),
+    (usd(5_000_000), pct(12, 2)),
+    (usd(6_000_000), pct(128, 3)),
+    (usd(7_000_000), pct(136, 3)),
+    (usd(8_000_000), pct(144, 3)),
+    (usd(9_000_000), pct(152, 3)),
+    (usd(10_000_000), pct(16, 2)),
+];
+
 /// IRC §2011(b)'s credit for state death taxes as in force before EGTRRA (2001): on the
 /// adjusted taxable estate (the taxable estate less $60,000), the tax at the bracket's bottom
 /// plus its rate on the rest.
@@ -165,12 +209,10 @@ const OR: Method = Method::Marginal { from_exclusion: false, brackets: OREGON };
 const NY: Method = Method::Cliff { brackets: NEW_YORK };
 const MA: Method = Method::CreditTable { cap_rate: None };
 const MD: Method = Method::CreditTable { cap_rate: Some(pct(16, 2)) };
-const IL: Method = Method::NotModelled(
-    "Illinois computes its tax interrelated with a federal tax at a $4,000,000 exclusion (35 ILCS 405/2(b)); \
-     cairn does not model it yet",
-);
-const DC: Method =
-    Method::NotModelled("the District of Columbia's estate tax (D.C. Code §47-3702) is not modelled yet");
+/// The limitation's federal tax on today's §2001(c) schedule (40% over $1,000,000), as the
+/// Illinois Attorney General's calculator figures it (see [`illinois`] for why not 2001's).
+const IL: Method = Method::Interrelated { federal: &crate::estate::RATE_SCHEDULE };
+const DC: Method = Method::Marginal { from_exclusion: false, brackets: DISTRICT };
 
 /// Each state's exclusion and method by year. Exclusions that are indexed and not yet in the
 /// table for a year fall back to the latest year here.
@@ -191,11 +233,35 @@ pub const STATES: &[StateYear] = &[
         AddBack::All,
         "Conn. Gen. Stat. §12-391 (exclusion = the federal basic exclusion; 12%; $15M cap)",
     ),
-    row("DC", 2025, 4_873_200, DC, AddBack::None, "D.C. Code §47-3702; Office of Tax and Revenue 2025 exclusion"),
+    row(
+        "DC",
+        2025,
+        4_873_200,
+        DC,
+        AddBack::None,
+        "D.C. Code §47-3702(a-1)(1) (rates by band above the zero bracket amount, 16% over $10M), \
+         §47-3701(14)(D) ($4M from 2021, indexed); Office of Tax and Revenue 2025 zero bracket amount",
+    ),
     row("HI", 2025, 5_490_000, HI, AddBack::None, "Haw. Rev. Stat. §236E-6, §236E-8"),
     row("HI", 2026, 5_490_000, HI, AddBack::None, "Haw. Rev. Stat. §236E-6, §236E-8"),
-    row("IL", 2025, 4_000_000, IL, AddBack::None, "35 ILCS 405/2(b)"),
-    row("IL", 2026, 4_000_000, IL, AddBack::None, "35 ILCS 405/2(b)"),
+    row(
+        "IL",
+        2025,
+        4_000_000,
+        IL,
+        AddBack::All,
+        "35 ILCS 405/2(b), 405/3(c) (the 2001 §2011 credit at a $4M exclusion, interrelated); \
+         Illinois Attorney General's estate tax calculator (Form 700 lines 3 and 5)",
+    ),
+    row(
+        "IL",
+        2026,
+        4_000_000,
+        IL,
+        AddBack::All,
+        "35 ILCS 405/2(b), 405/3(c) (the 2001 §2011 credit at a $4M exclusion, interrelated); \
+         Illinois Attorney General's estate tax calculator (Form 700 lines 3 and 5)",
+    ),
     row(
         "MA",
         2025,
@@ -269,11 +335,14 @@ pub struct StateEstateTax {
     /// The table's year used (the latest at or before `year`).
     pub table_year: i32,
     pub exclusion: Decimal,
+    /// The taxable gifts the state counts: added to the state taxable estate, or for Illinois
+    /// the adjusted taxable gifts in the federal tax that limits its credit (they do not join
+    /// the estate the credit table is applied to).
     pub gifts_added: Decimal,
+    /// The estate the state taxes, before any deduction of the state's tax (for Illinois, before
+    /// the deduction of its own tax that the interrelated computation makes: Form 700 line 3).
     pub state_taxable_estate: Decimal,
     pub tax: Decimal,
-    /// Whether cairn computes this state's tax; when not, `tax` is zero and `note` says why.
-    pub modelled: bool,
     pub note: Option<String>,
     pub source: &'static str,
 }
@@ -296,6 +365,66 @@ pub fn credit_table(taxable_estate: Decimal) -> Decimal {
     let adjusted = taxable_estate - usd(60_000);
     let row = CREDIT_TABLE.iter().rev().find(|(over, _, _)| adjusted > *over);
     row.map_or(Decimal::ZERO, |(over, base, rate)| *base + (adjusted - over) * rate)
+}
+
+/// A nondecreasing piecewise-linear function: from each `(over, value, rate)` on, the value at
+/// `over` plus `rate` of the excess; nothing below the first.
+type Segments = [(Decimal, Decimal, Decimal)];
+
+/// The `x` with `x = f(amount − x)`: a tax deducted from the amount it is figured on. With every
+/// rate under 1, `u + f(u)` rises strictly, so there is one; it is solved on its segment exactly.
+fn deducted_from_itself(amount: Decimal, f: &Segments) -> Decimal {
+    let Some((over, value, rate)) = f.iter().rev().find(|(over, value, _)| *over + *value <= amount) else {
+        return Decimal::ZERO;
+    };
+    *value + *rate * (amount - over - value) / (Decimal::ONE + rate)
+}
+
+fn schedule_tax(amount: Decimal, schedule: &Segments) -> Decimal {
+    schedule
+        .iter()
+        .rev()
+        .find(|(over, _, _)| amount > *over)
+        .map_or(Decimal::ZERO, |(over, base, rate)| *base + (amount - over) * rate)
+}
+
+/// Illinois's tax ([`Method::Interrelated`]) on a tentative taxable estate (Form 700 line 3:
+/// before the deduction for state death taxes) with adjusted taxable gifts (line 5), at an
+/// exclusion, the limitation's tax on `federal`: the `x` that is the lesser of
+///
+/// - the §2011(b) table on the taxable estate `estate − x` (less $60,000), and
+/// - the §2001 tax on `estate − x + gifts` less that on the exclusion (§2011(e); gift tax
+///   payable is not taken off, the Attorney General's calculator having no place for it).
+///
+/// Each alone is a tax deducted from itself (`deducted_from_itself`); as both fall as `x`
+/// rises, the lesser of their two solutions solves the lesser of them.
+///
+/// Which §2001(c) schedule: the statute's "Code as in effect on December 31, 2001" could be read
+/// as the 2001 schedule (55% at the top, the 5% surtax above $10,000,000). The Attorney
+/// General's calculator, which Form 700's instructions direct estates to, uses today's (40%
+/// over $1,000,000): the results practitioners publish from it are $285,714 on a $5,000,000
+/// estate, 40% × ($1,000,000 − x) = x, about 28.6% of the estate over the exclusion, where the
+/// 2001 schedule's 55% would leave the table's $352,158.27. cairn follows the calculator:
+/// `federal` is [`crate::estate::RATE_SCHEDULE`] for Illinois's rows.
+pub fn illinois(
+    estate: Decimal,
+    gifts: Decimal,
+    exclusion: Decimal,
+    federal: &[(Decimal, Decimal, Decimal)],
+) -> Decimal {
+    let table: Vec<(Decimal, Decimal, Decimal)> =
+        CREDIT_TABLE.iter().map(|(over, base, rate)| (*over + usd(60_000), *base, *rate)).collect();
+    let credit = schedule_tax(exclusion, federal);
+    let at_exclusion = federal.iter().rev().find(|(over, _, _)| exclusion >= *over).map_or(Decimal::ZERO, |r| r.2);
+    let limit: Vec<(Decimal, Decimal, Decimal)> = std::iter::once((exclusion - gifts, Decimal::ZERO, at_exclusion))
+        .chain(
+            federal
+                .iter()
+                .filter(|(over, _, _)| *over > exclusion)
+                .map(|(over, base, rate)| (*over - gifts, *base - credit, *rate)),
+        )
+        .collect();
+    deducted_from_itself(estate, &table).min(deducted_from_itself(estate, &limit))
 }
 
 /// The estate tax of `state` for a death in `year` on a federal taxable estate (before §2058)
@@ -329,18 +458,21 @@ pub fn state_estate_tax(
         })
         .map(|(_, g)| *g)
         .sum();
-    let base = taxable_estate + gifts_added;
-    let (tax, note) = match r.method {
-        Method::NotModelled(why) => (Decimal::ZERO, Some(why.to_owned())),
+    let base = match r.method {
+        Method::Interrelated { .. } => taxable_estate,
+        _ => taxable_estate + gifts_added,
+    };
+    let tax = match r.method {
+        Method::Interrelated { federal } => illinois(taxable_estate, gifts_added, r.exclusion, federal),
         Method::Flat { rate, cap } => {
             let tax = (base - r.exclusion).max(Decimal::ZERO) * rate;
-            (cap.map_or(tax, |c| tax.min(c)), None)
+            cap.map_or(tax, |c| tax.min(c))
         }
         Method::Marginal { from_exclusion, brackets } => {
             let shift = if from_exclusion { r.exclusion } else { Decimal::ZERO };
             let shifted: Vec<Bracket> =
                 brackets.iter().map(|(over, rate)| ((*over + shift).max(r.exclusion), *rate)).collect();
-            (marginal(base, &shifted), None)
+            marginal(base, &shifted)
         }
         Method::Cliff { brackets } => {
             let full = marginal(base, brackets);
@@ -352,21 +484,16 @@ pub fn state_estate_tax(
             } else {
                 full * (Decimal::ONE - (base - r.exclusion) / (top - r.exclusion))
             };
-            (full - credit, None)
+            full - credit
         }
-        Method::CreditTable { cap_rate: None } => {
-            ((credit_table(base) - credit_table(r.exclusion)).max(Decimal::ZERO), None)
-        }
+        Method::CreditTable { cap_rate: None } => (credit_table(base) - credit_table(r.exclusion)).max(Decimal::ZERO),
         Method::CreditTable { cap_rate: Some(cap) } => {
             let over = (base - r.exclusion).max(Decimal::ZERO);
-            (credit_table(base).min(over * cap), None)
+            credit_table(base).min(over * cap)
         }
     };
-    let mut note = note;
-    if r.year < year {
-        let fallback = format!("{state}'s {year} exclusion is not in cairn's table; this uses {}'s", r.year);
-        note = Some(note.map_or(fallback.clone(), |n| format!("{n}; {fallback}")));
-    }
+    let note =
+        (r.year < year).then(|| format!("{state}'s {year} exclusion is not in cairn's table; this uses {}'s", r.year));
     Ok(Some(StateEstateTax {
         state,
         year,
@@ -375,7 +502,6 @@ pub fn state_estate_tax(
         gifts_added,
         state_taxable_estate: base,
         tax: tax.round_dp(2),
-        modelled: !matches!(r.method, Method::NotModelled(_)),
         note,
         source: r.source,
     }))
@@ -437,7 +563,7 @@ mod tests {
         assert_eq!(tax("HI", 2026, dec!(7000000)), dec!(156100));
         assert!(state_estate_tax("FL", 2026, dec!(50000000), &[]).unwrap().is_none());
         let il = state_estate_tax("il", 2026, dec!(9000000), &[]).unwrap().unwrap();
-        assert!(!il.modelled && il.note.is_some());
+        assert_eq!((il.tax, il.note), (dec!(801048.95), None));
         // Maine's 2026 exclusion is not in the table: 2025's, said so.
         let me = state_estate_tax("ME", 2026, dec!(8000000), &[]).unwrap().unwrap();
         assert_eq!((me.table_year, me.tax), (2025, dec!(80000)));
@@ -446,5 +572,84 @@ mod tests {
         let mut states: Vec<&str> = STATES.iter().map(|r| r.state).collect();
         states.dedup();
         assert_eq!(states.len(), 13, "twelve states and D.C.");
+    }
+
+    #[test]
+    fn illinois_interrelated() {
+        // A $5,000,000 estate (deaths from 2013, the $4,000,000 exclusion, the 40% federal rate)
+        // pays $285,714 (C. A. Remington, "How Gifts Affect Estate Tax in Illinois", a 2016
+        // death; "close to $300,000 ... an effective tax rate of close to 29%" on the $1,000,000
+        // over the exclusion, Orlowsky & Wilson, "How to Calculate Illinois Estate Tax"). By
+        // hand, with x the Illinois tax and $5,000,000 − x the taxable estate:
+        // - the table: $4,940,000 − x adjusted, in the 11.2% bracket from $4,040,000, is
+        //   $290,800 + 11.2% × ($900,000 − x) = x, so x = $391,600 / 1.112 = $352,158.27;
+        // - the limitation: 40% × ($5,000,000 − x − $4,000,000) = x, so x = $400,000 / 1.4 =
+        //   $285,714.29, the lesser: the tax.
+        assert_eq!(tax("IL", 2025, dec!(5000000)), dec!(285714.29));
+        // Where the table is the lesser: with the $2,000,000 exclusion of 2011 deaths a
+        // $5,000,000 estate paid "up to $352,158" (Freeborn & Peters, "The Illinois Estate Tax
+        // Issue"), the table's $352,158.27 above.
+        let rates = &crate::estate::RATE_SCHEDULE;
+        assert_eq!(illinois(dec!(5000000), Decimal::ZERO, dec!(2000000), rates).round_dp(2), dec!(352158.27));
+        // Gifts count in the limitation only: having given $5,000,000 and left nothing, no tax
+        // (Remington); $1,000,000 of gifts lift the limitation to 40% × ($2,000,000 − x) =
+        // $571,428.57, so the table's $352,158.27 is the tax.
+        let given = state_estate_tax("IL", 2025, Decimal::ZERO, &[(2020, dec!(5000000))]).unwrap().unwrap();
+        assert_eq!(
+            (given.gifts_added, given.state_taxable_estate, given.tax),
+            (dec!(5000000), Decimal::ZERO, Decimal::ZERO)
+        );
+        let given = state_estate_tax("IL", 2025, dec!(5000000), &[(2020, dec!(1000000))]).unwrap().unwrap();
+        assert_eq!((given.state_taxable_estate, given.tax), (dec!(5000000), dec!(352158.27)));
+        // The breakpoints: nothing at the exclusion, 40/140 of each dollar just above it.
+        assert_eq!(tax("IL", 2025, dec!(4000000)), Decimal::ZERO);
+        assert_eq!(tax("IL", 2025, dec!(3000000)), Decimal::ZERO);
+        assert_eq!(tax("IL", 2025, dec!(4000100)), dec!(28.57));
+        assert_eq!(tax("IL", 2025, dec!(4500000)), dec!(142857.14));
+        // $6,000,000: the table, $402,800 + 12% × ($900,000 − x) = x, x = $510,800 / 1.12.
+        assert_eq!(tax("IL", 2025, dec!(6000000)), dec!(456071.43));
+        // $20,000,000: the 16% bracket, x = $1,082,800 + 16% × ($8,817,200 / 1.16).
+        assert_eq!(tax("IL", 2026, dec!(20000000)), dec!(2298965.52));
+        // Each is the lesser of the table and the limitation on the estate less itself (the
+        // tentative tax is to the cent).
+        for estate in [
+            dec!(4000100),
+            dec!(4500000),
+            dec!(5000000),
+            dec!(5300000),
+            dec!(5500000),
+            dec!(7777777.77),
+            dec!(20000000),
+        ] {
+            for gifts in [Decimal::ZERO, dec!(250000), dec!(1000000)] {
+                let x = illinois(estate, gifts, dec!(4000000), rates);
+                let limit =
+                    crate::estate::tentative_tax(estate - x + gifts) - crate::estate::tentative_tax(dec!(4000000));
+                let lesser = credit_table(estate - x).min(limit.max(Decimal::ZERO));
+                assert!((x - lesser).abs() < dec!(0.01), "{estate} {gifts}: {x} against {lesser}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_district() {
+        // D.C. Code §47-3702(a-1)(1) on a 2025 death ($4,873,200 zero bracket amount), worked by
+        // hand: $10,000,000 is 11.2% of the $126,800 up to $5,000,000 ($14,201.60), then 12%,
+        // 12.8%, 13.6%, 14.4% and 15.2% of each next $1,000,000 ($680,000): $694,201.60; 16% of
+        // the $2,000,000 over $10,000,000 adds $320,000.
+        assert_eq!(tax("DC", 2025, dec!(4873200)), Decimal::ZERO);
+        assert_eq!(tax("DC", 2025, dec!(5000000)), dec!(14201.60));
+        assert_eq!(tax("DC", 2025, dec!(5500000)), dec!(74201.60));
+        assert_eq!(tax("DC", 2025, dec!(10000000)), dec!(694201.60));
+        assert_eq!(tax("DC", 2025, dec!(12000000)), dec!(1014201.60));
+        // The bands are of the estate, not of the excess: at the 2021 zero bracket amount of
+        // $4,000,000 the same $10,000,000 would owe $112,000 + $680,000 = $792,000, not the 16% of
+        // the $6,000,000 excess ($960,000) that some summaries of the 2020 act print.
+        let from: Vec<Bracket> = DISTRICT.iter().map(|(over, rate)| ((*over).max(dec!(4000000)), *rate)).collect();
+        assert_eq!(marginal(dec!(10000000), &from), dec!(792000));
+        // 2026's indexed amount is not in the table: 2025's, said so.
+        let later = state_estate_tax("DC", 2026, dec!(10000000), &[]).unwrap().unwrap();
+        assert_eq!((later.table_year, later.tax), (2025, dec!(694201.60)));
+        assert!(later.note.unwrap().contains("2025"));
     }
 }
