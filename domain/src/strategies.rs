@@ -6,7 +6,12 @@
 //!
 //! The law's amounts past cairn's tables grow with inflation as the Code indexes them: the
 //! basic exclusion rounded down to a multiple of $10,000 (§2010(c)(3)(B)), the annual exclusion
-//! to a multiple of $1,000 (§2503(b)(2)). A married couple's first death leaves everything to the
+//! to a multiple of $1,000 (§2503(b)(2)). Each is indexed from its unrounded amount, not from
+//! the rounded one: the basic exclusion from the table's last year (2026's $15,000,000 is set
+//! by statute, unrounded), the annual exclusion from $10,000 times the same cost-of-living
+//! adjustment as the non-citizen spouse's $100,000 (§2523(i)(2), both on 1997), which the
+//! table's non-citizen amount, rounded down to $1,000, pins to a thousandth: 2026's $194,000
+//! gives $19,400, where the $19,000 published is rounded down. A married couple's first death leaves everything to the
 //! survivor (the marital deduction) and the survivor takes the unused exclusion then (DSUE,
 //! not indexed, §2010(c)(4)); the estate is taxed at the survivor's death, `years` on. The
 //! tax at death is Form 706's: the §2001(c) tax on the taxable estate plus the adjusted
@@ -75,7 +80,9 @@ pub fn exclusions(year: i32, inflation: Decimal) -> (Decimal, Decimal) {
         let step = Decimal::from(step);
         (v * factor / step).round_dp_with_strategy(0, RoundingStrategy::ToZero) * step
     };
-    (down(last.basic_exclusion, 10_000), down(last.annual_exclusion, 1_000))
+    // $10,000 × the adjustment, as the non-citizen exclusion ($100,000 × it) shows it.
+    let annual_unrounded = last.noncitizen_spouse_exclusion / Decimal::TEN;
+    (down(last.basic_exclusion, 10_000), down(annual_unrounded, 1_000))
 }
 
 /// The taxes at a death in `year` on `estate` with `gifts` (adjusted taxable gifts, by year
@@ -322,10 +329,12 @@ mod tests {
     #[test]
     fn exclusions_are_indexed_and_rounded_down() {
         assert_eq!(exclusions(2026, dec!(0.025)), (dec!(15000000), dec!(19000)));
-        // 2027: $15,000,000 × 1.025 = $15,375,000 → $15,370,000; $19,475 → $19,000.
+        // 2027: $15,000,000 × 1.025 = $15,375,000 → $15,370,000; the annual exclusion from
+        // $19,400 (2026's non-citizen $194,000 over ten), not the rounded $19,000: $19,885 →
+        // $19,000, then 2028's $20,382.13 → $20,000 (from $19,000 it would be $19,962 → $19,000).
         assert_eq!(exclusions(2027, dec!(0.025)), (dec!(15370000), dec!(19000)));
-        assert_eq!(exclusions(2028, dec!(0.025)).1, dec!(19000));
-        assert_eq!(exclusions(2030, dec!(0.025)).1, dec!(20000));
+        assert_eq!(exclusions(2028, dec!(0.025)).1, dec!(20000));
+        assert_eq!(exclusions(2030, dec!(0.025)).1, dec!(21000));
     }
 
     #[test]
