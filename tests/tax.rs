@@ -1031,7 +1031,7 @@ async fn an_estate_tax_starts_from_the_households_accounts() {
         assert_eq!(amount(&with_gifts, "adjusted_taxable_gifts"), "1000000".parse().unwrap(), "{with_gifts}");
         let form709 = cli(&["estate", "gifts", "--plan", gifts.to_str().unwrap(), "--format", "csv"]);
         assert!(form709.contains("2025,1069000,19000,0,50000,1000000,0,"), "{form709}");
-        assert!(form709.contains(",12990000,0,0,0,13990000,false"), "{form709}");
+        assert!(form709.contains(",12990000,0,0,0,0,13990000,false"), "{form709}");
 
         // Bad input names its field; nothing is computed.
         let fails = |args: &[&str]| {
@@ -1401,6 +1401,30 @@ async fn gifts_recorded_on_the_ledger_fold_into_the_exclusion_and_the_estate_of_
             "10",
         ]);
         assert!(err.contains("premium"), "{err}");
+        // $1,000,000 to the dynasty trust in 2026 with as much GST exemption allocated on the
+        // return (§2632(a)): not a direct skip, yet the exemption is used, after the direct
+        // skip's $2,000,000.
+        let body = serde_json::json!({"donor": "ann", "donee": "Dynasty", "amount": "1000000", "date": "2026-04-01", "gst_allocation": "1000001"});
+        let (status, body) = send(reqwest::Method::POST, "gifts", Some(body)).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("gst_allocation")), "{body}");
+        cli(&gift(&[
+            "--donor",
+            "ann",
+            "--donee",
+            "Dynasty",
+            "--amount",
+            "1000000",
+            "--date",
+            "2026-04-01",
+            "--gst-allocation",
+            "1000000",
+        ]));
+        let y2026 = &ann_gifts()["donors"][0]["years"][1];
+        assert_eq!(
+            (amount(y2026, "direct_skips"), amount(y2026, "gst_elected"), amount(y2026, "gst_exemption_allocated")),
+            ("2000000".parse().unwrap(), "1000000".parse().unwrap(), "3000000".parse().unwrap()),
+            "{y2026}"
+        );
 
         // Strategies side by side: the ledger says married, two heirs (Cara, Dora), New York.
         let s = json(&cli(&["estate", "strategies", "--household", "smith", "--format", "json"]));

@@ -316,6 +316,7 @@ impl PremiumGift {
             superfund_529: false,
             skip,
             to_trust,
+            gst_allocation: Decimal::ZERO,
         }
     }
 }

@@ -74,6 +74,11 @@ pub struct Gift {
     /// trust for one individual alone gets a zero inclusion ratio for it (§2642(c)(2)).
     #[serde(default)]
     pub to_trust: bool,
+    /// GST exemption allocated on the return to a gift that is not a direct skip: a trust
+    /// that may benefit skip persons (§2632(a), Form 709 Schedule D Part 2), which lowers the
+    /// trust's inclusion ratio. A direct skip takes the exemption automatically and ignores it.
+    #[serde(default)]
+    pub gst_allocation: Decimal,
 }
 
 /// A gift recorded on the household's ledger stream (`GiftRecorded`), so the exclusion used and
@@ -94,6 +99,9 @@ pub struct RecordedGift {
     pub present_interest: bool,
     pub split: bool,
     pub superfund_529: bool,
+    /// GST exemption allocated to it on the return (see [`Gift::gst_allocation`]).
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub gst_allocation: Decimal,
 }
 
 impl RecordedGift {
@@ -109,6 +117,7 @@ impl RecordedGift {
             superfund_529: self.superfund_529,
             skip: false,
             to_trust: false,
+            gst_allocation: self.gst_allocation,
         }
     }
 }
@@ -264,7 +273,11 @@ pub struct GiftYear {
     /// automatically (§2632(b)), their GST tax (included in `taxable_gifts`, §2515), and the
     /// GST exemption left.
     pub direct_skips: Decimal,
+    /// All the GST exemption used in the year: the direct skips' and `gst_elected`.
     pub gst_exemption_allocated: Decimal,
+    /// Of it, what the donor allocated to other gifts (trusts for skip persons), at most the
+    /// exemption the direct skips left.
+    pub gst_elected: Decimal,
     pub gst_tax: Decimal,
     pub gst_exemption_left: Decimal,
     /// A year past cairn's tables (a 529 gift's later fifths): its amounts are the latest
@@ -294,6 +307,13 @@ fn parts(gift: &Gift) -> Result<Vec<Part<'_>>, EstateError> {
     let bad = |field: &'static str, problem: String| EstateError { field, problem };
     if gift.amount < Decimal::ZERO {
         return Err(bad("amount", format!("{} is negative", gift.amount)));
+    }
+    if gift.gst_allocation < Decimal::ZERO || gift.gst_allocation > gift.amount {
+        let problem = format!("{} is not from 0 to the gift's {}", gift.gst_allocation, gift.amount);
+        return Err(bad("gst_allocation", problem));
+    }
+    if !gift.gst_allocation.is_zero() && gift.kind != Donee::Person {
+        return Err(bad("gst_allocation", "only a gift to a person or a trust can be allocated GST exemption".into()));
     }
     let own = if gift.split { gift.amount / Decimal::TWO } else { gift.amount };
     if !gift.superfund_529 {
@@ -347,8 +367,12 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         // whole of a share of a gift to a trust for several (§2642(c)(2)).
         let mut present: BTreeMap<(&str, bool), (Decimal, Decimal)> = BTreeMap::new();
         let mut direct_skips = Decimal::ZERO;
+        let mut elected = Decimal::ZERO;
         for p in &parts {
             gifts += p.amount;
+            if !p.gift.skip && !p.gift.amount.is_zero() {
+                elected += p.gift.gst_allocation * p.amount / p.gift.amount;
+            }
             if p.gift.skip && matches!(p.gift.kind, Donee::CitizenSpouse | Donee::NoncitizenSpouse | Donee::Charity) {
                 let problem = format!("a gift to {:?} (a spouse or a charity) is not a direct skip", p.gift.donee);
                 return Err(EstateError { field: "skip", problem });
@@ -380,6 +404,9 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         // less what was allocated before); their tax is a gift too.
         let gst = crate::gst::direct_skip(direct_skips, amounts.basic_exclusion - gst_used)?;
         gst_used += gst.allocated;
+        // Then what the donor allocated to other gifts, as far as the exemption goes.
+        let elected = elected.round_dp(2).min((amounts.basic_exclusion - gst_used).max(Decimal::ZERO));
+        gst_used += elected;
         let taxable = gifts - exclusions - marital - charitable + gst.tax;
         let tax_on_all = tentative_tax(prior + taxable);
         let tax_on_prior = tentative_tax(prior);
@@ -408,7 +435,8 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
             gift_tax,
             exclusion_left: (exclusion - prior).max(Decimal::ZERO),
             direct_skips,
-            gst_exemption_allocated: gst.allocated,
+            gst_exemption_allocated: gst.allocated + elected,
+            gst_elected: elected,
             gst_tax: gst.tax,
             gst_exemption_left: (amounts.basic_exclusion - gst_used).max(Decimal::ZERO),
             projected,
@@ -433,6 +461,7 @@ mod tests {
             superfund_529: false,
             skip: false,
             to_trust: false,
+            gst_allocation: Decimal::ZERO,
         }
     }
 
@@ -538,6 +567,21 @@ mod tests {
         outright.skip = true;
         let y = &history(&[share, outright], &Before::default()).unwrap()[0];
         assert_eq!((y.exclusions, y.direct_skips), (dec!(19_000), dec!(16_000)));
+        // $5,000,000 to a dynasty trust (not a skip person: the children may benefit) with
+        // $5,000,000 of exemption allocated on the return: no direct skip, the exemption used
+        // all the same; with only $3,000,000 left, only that is allocated.
+        let mut trust = gift(2026, "dynasty trust", Donee::Person, dec!(5_000_000));
+        trust.gst_allocation = dec!(5_000_000);
+        let y = &history(std::slice::from_ref(&trust), &Before::default()).unwrap()[0];
+        assert_eq!(
+            (y.direct_skips, y.gst_elected, y.gst_exemption_allocated, y.gst_exemption_left),
+            (Decimal::ZERO, dec!(5_000_000), dec!(5_000_000), dec!(10_000_000))
+        );
+        let before = Before { gst_allocated: dec!(12_000_000), ..Before::default() };
+        let y = &history(std::slice::from_ref(&trust), &before).unwrap()[0];
+        assert_eq!((y.gst_elected, y.gst_exemption_left), (dec!(3_000_000), Decimal::ZERO));
+        trust.gst_allocation = dec!(5_000_001);
+        assert_eq!(history(&[trust], &Before::default()).unwrap_err().field, "gst_allocation");
         // A spouse or a charity is never a skip person.
         let mut wrong = gift(2026, "red cross", Donee::Charity, dec!(1));
         wrong.skip = true;

@@ -109,6 +109,7 @@ pub const GIFTS: Table = Table {
         col("present_interest", Text),
         col("split", Text),
         col("superfund_529", Text),
+        col("gst_allocation", Money),
     ],
     key: &["household", "gift"],
     scope: "household",
@@ -490,7 +491,7 @@ impl Holdings {
     /// another currency valued in dollars). 6: a household's `base_currency`. 7: `goals`.
     /// 8: a portfolio's `own_threshold` (a drift threshold set, not the default). 9: members'
     /// `relationship`, `citizen` and `domicile`; `gifts`. 10: `entities`. 11: members'
-    /// `lives_to` and `parent_died`.
+    /// `lives_to` and `parent_died`; gifts' `gst_allocation`.
     pub const VERSION: i64 = 11;
     pub const CATEGORIES: &'static [&'static str] = &["ledger", "portfolio", "market"];
     pub const TABLES: &'static [&'static Table] = &[
@@ -839,7 +840,8 @@ fn derive(household: &str, state: &HouseholdState) -> (Vec<(&'static str, Vec<Ro
                 g.amount,
                 g.present_interest,
                 g.split,
-                g.superfund_529
+                g.superfund_529,
+                g.gst_allocation
             ]
         })
         .collect();

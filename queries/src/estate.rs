@@ -224,6 +224,7 @@ pub async fn recorded_gifts(db: &projections::db::Db, household: &str) -> Result
             present_interest: g.flag("present_interest"),
             split: g.flag("split"),
             superfund_529: g.flag("superfund_529"),
+            gst_allocation: g.dec("gst_allocation").unwrap_or_default(),
         });
     }
     gifts.sort_by(|a, b| (a.date, a.id.len(), &a.id).cmp(&(b.date, b.id.len(), &b.id)));
@@ -552,7 +553,7 @@ pub async fn tax(
 
 /// The gifts' Form 709 years as rows, for CSV and tables.
 pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportError> {
-    const COLUMNS: [&str; 16] = [
+    const COLUMNS: [&str; 17] = [
         "year",
         "gifts",
         "exclusions",
@@ -566,6 +567,7 @@ pub fn gifts_report(years: &[domain::gifts::GiftYear]) -> Result<Report, ReportE
         "exclusion_left",
         "direct_skips",
         "gst_exemption_allocated",
+        "gst_elected",
         "gst_tax",
         "gst_exemption_left",
         "projected",

@@ -291,6 +291,7 @@ pub(crate) async fn estate(
                     present_interest: true,
                     split,
                     superfund_529: false,
+                    gst_allocation: Decimal::ZERO,
                 };
                 commands::ledger::record_gift(&cx, household, gift, &who).await?;
                 gifts += 1;

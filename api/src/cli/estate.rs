@@ -94,6 +94,10 @@ pub(crate) enum EstateCmd {
         /// A 529 contribution spread over five years (§529(c)(2)(B)).
         #[arg(long)]
         superfund_529: bool,
+        /// GST exemption allocated to it on the return: a gift to a trust that may benefit
+        /// skip persons (§2632(a)); a direct skip takes its exemption automatically.
+        #[arg(long, default_value = "0")]
+        gst_allocation: rust_decimal::Decimal,
     },
     /// Each beneficiary's college funding from --plan's `[[education.beneficiaries]]` (name,
     /// cost_today: a year of school at today's prices, enrolment: the first school year, years
@@ -540,7 +544,18 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
             let answer = queries::estate::gifts(&reader.db, &key, donor.as_deref(), &a, today).await?;
             print(&answer, format, |a| Ok(queries::estate::donors_report(a)?))?;
         }
-        EstateCmd::Gift { household, donor, donee, amount, date, kind, future_interest, split, superfund_529 } => {
+        EstateCmd::Gift {
+            household,
+            donor,
+            donee,
+            amount,
+            date,
+            kind,
+            future_interest,
+            split,
+            superfund_529,
+            gst_allocation,
+        } => {
             let kind = kind.parse().map_err(|e: String| anyhow::anyhow!("--kind: {e}"))?;
             let gift = domain::gifts::RecordedGift {
                 id: String::new(),
@@ -552,6 +567,7 @@ pub(crate) async fn estate(store: Store, url: &str, cmd: EstateCmd) -> anyhow::R
                 present_interest: !future_interest,
                 split,
                 superfund_529,
+                gst_allocation,
             };
             let done = commands::ledger::record_gift(&cx, &household, gift, &caller("cairn estate gift")).await?;
             let recorded = done.events.iter().find_map(|e| match e {

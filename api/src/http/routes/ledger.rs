@@ -926,6 +926,10 @@ pub struct GiftBody {
     /// A 529 contribution spread over five years (IRC §529(c)(2)(B)).
     #[serde(default)]
     pub superfund_529: Option<bool>,
+    /// GST exemption allocated to it on the return (0 when absent): a gift to a trust that may
+    /// benefit skip persons (IRC §2632(a)); from 0 to the amount.
+    #[serde(default)]
+    pub gst_allocation: Option<DecimalText>,
 }
 
 pub async fn record_gift(
@@ -951,6 +955,7 @@ pub async fn record_gift(
             present_interest: b.present_interest.unwrap_or(true),
             split: b.split.unwrap_or(false),
             superfund_529: b.superfund_529.unwrap_or(false),
+            gst_allocation: field_decimal(&b.gst_allocation, "gst_allocation")?.unwrap_or_default(),
         };
         let command = LedgerCommand::RecordGift { household: household.clone(), gift, now: chrono::Utc::now() };
         let outcome = ledger::execute_expecting(&state.commands, &key_h, &command, expected, id, &p.caller()).await?;
