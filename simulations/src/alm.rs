@@ -823,7 +823,8 @@ fn prepare(req: &AlmRequest) -> Result<(Prepared, PbgcRates, Vec<String>), SimEr
     });
     if let Some(c) = &curve {
         if c.base.iter().flatten().any(|r| !(-0.5..=1.0).contains(r)) {
-            warnings.push("the curve plus the spread is outside -0.5 to 1 at some benefit's tenor: held within it".into());
+            warnings
+                .push("the curve plus the spread is outside -0.5 to 1 at some benefit's tenor: held within it".into());
         }
     }
     let segments = req.segment_rates.map(|r| SegmentModel::new(r, &times, &first_unpaid, req.amortisation_years));
