@@ -3,9 +3,10 @@
 //! to inflation, the US economy, minimum-funding contributions and PBGC premiums; flat-rate
 //! discounting beside the same plan on a zero curve moved with the short rate (κ = 0.1), and
 //! on that curve with the §430 segment rates for the minimum contribution. Target: under 2 s
-//! each. Criterion's estimates on the 2-core development machine while other builds ran
-//! (load about 4.5): 141-157 ms flat, 172-182 ms on the curve (1.2x), 242-248 ms with segment
-//! rates (1.6-1.8x). The flat case measured 76 ms before, on the quiet machine.
+//! each. Criterion's estimates in three runs on the 2-core development machine while other
+//! builds ran (load 4.5-5.3, so the spread is mostly noise): flat 141-173 ms, on the curve
+//! 172-182 ms, with segment rates 159-248 ms; the curve costs about 1.2x the flat rate, the
+//! segment rates up to 1.7x. The flat case measured 76 ms before, on the quiet machine.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use simulations::alm::{project, AlmAsset, AlmRequest, SegmentRates};
