@@ -143,6 +143,13 @@ fn the_alm_examples_project_the_plan_and_find_the_least_risky_mix() {
     }
     // The 2026 PBGC rates: $111 a participant flat, $52 per $1,000 unfunded, capped at $751.
     assert_eq!(alm[0]["pbgc"]["flat_rate"], 111.0, "{}", alm[0]["pbgc"]);
+    // The second plan: on a par-yield curve, its minimum contributions at segment rates.
+    let start = &alm[1]["start"];
+    let years = alm[1]["by_year"].as_array().unwrap();
+    assert_eq!(years.len(), 20);
+    assert!(number(start, "funding_target") > 0.0 && number(start, "funding_target") != number(start, "liability"));
+    assert!((0.03..0.07).contains(&number(start, "discount_rate")), "{start}");
+    assert!(years.iter().all(|y| number(y, "mean_funding_target") > 0.0 && number(y, "expected_contribution") > 0.0));
     let opt = example("alm-optimise");
     let weights: f64 = opt[0]["weights"].as_array().unwrap().iter().map(|w| number(w, "weight")).sum();
     assert!(

@@ -13,15 +13,31 @@
 //! - **Today.** Every scenario starts from the same economy: `economy.initial` when given,
 //!   else the `economy.start` regime's levels, else the regimes' levels weighted by the chain's
 //!   long-run (stationary) shares. The regime itself is drawn as the generator draws it.
-//! - **Discount rate.** The liabilities are valued each year-end at one flat annually
-//!   compounded rate per scenario-year: the scenario's short rate plus `discount_spread` (a
-//!   term and credit spread), held within [−0.5, 1]. It is not a yield curve; the liability
-//!   value moves with the short rate.
+//! - **Discount rate.** Without `curve`, the liabilities are valued each year-end at one flat
+//!   annually compounded rate per scenario-year: the scenario's short rate plus
+//!   `discount_spread` (a term and credit spread), held within [−0.5, 1]; the liability value
+//!   moves with the short rate.
+//! - **Yield curve.** With `curve` (today's zero curve, [`crate::curve`]: zero rates, or par
+//!   yields bootstrapped, read by its interpolation), each year-end t reads today's curve at the
+//!   benefits' remaining tenors τ, moved with the scenario as one-factor Vasicek moves a curve
+//!   (Vasicek 1977, "An Equilibrium Characterization of the Term Structure", Journal of
+//!   Financial Economics 5(2): the zero rate at τ is affine in the short rate r with slope
+//!   B(τ) = (1 − e^(−κτ))/(κτ)): with Δr = rₜ − r₀ the short rate's change since today, the
+//!   zero rate at τ is R₀(τ) + Δr·B(τ) + `discount_spread`, held within [−0.5, 1], and a
+//!   benefit τ years ahead is discounted by (1 + R/m)^(−mτ) (e^(−Rτ) when continuous). R₀ and
+//!   the move are in the curve's `compounding` (annual by default, m a year), so a flat annual
+//!   curve at today's short rate plus the spread with κ = 0 (B = 1: a parallel move) gives the
+//!   flat rate above exactly. κ = `curve_mean_reversion`, 0.1 a year when absent: cairn's
+//!   assumption, not an estimate (it moves a 10-year rate by 63% and a 30-year rate by 32% of
+//!   the short rate's change). Simplifications: the curve does not roll down (the tenors are
+//!   read on today's curve) and only the short rate moves it (one factor, no slope or
+//!   curvature shocks of its own).
 //! - **Liabilities.** The benefit cash flows (`benefits`, [`crate::liabilities::Flow`], in
 //!   today's terms) are paid at the end of the plan year they fall in; a share `indexation` of
 //!   each year's realised inflation is added to every benefit not yet paid (index factor
 //!   Π(1 + indexation·πₜ), each factor at least 0.01), and future indexation is valued at the
-//!   year's inflation: a flow τ years ahead is worth amount·I·((1 + indexation·π)/(1 + d))^τ.
+//!   year's inflation: a flow τ years ahead is worth amount·I·((1 + indexation·π)/(1 + d))^τ
+//!   (with a curve, amount·I·(1 + indexation·π)^τ·DF(τ), DF the moved curve's).
 //!   New accruals (a `normal_cost` above 0, growing at `normal_cost_growth`) are added at each
 //!   year's start to the benefits not yet paid in proportion, so the liability gains exactly
 //!   the normal cost and keeps its shape.
@@ -29,24 +45,44 @@
 //!   expected gross return is 1 + μ), with z correlated through the Cholesky factor of the
 //!   assets' correlation matrix (repaired to the nearest correlation matrix when not positive
 //!   definite, with a warning). An asset with a `duration` D and `convexity` C (a bond or LDI
-//!   sleeve) also returns −D·Δr + ½C·Δr², Δr the year's change in the short rate (the same
-//!   rate that discounts the liabilities, so matching the liability's duration and convexity
-//!   hedges it to second order); a gross return is at least 0. The mix is rebalanced to
-//!   the target weights at each year's start.
-//! - **Minimum funding.** A simplification of IRC §430: at each year's start the sponsor
-//!   contributes the normal cost plus the shortfall (liability less assets, when positive)
-//!   amortised as a level payment over `amortisation_years` (7 by default, as §430(c)) at the
-//!   year's discount rate, paid at once: shortfall / ä, ä = (1 − vⁿ)/(1 − v), v = 1/(1 + d).
-//!   The whole shortfall is re-amortised every year (no layers of bases, no funding balances,
-//!   no smoothing, no segment rates, no at-risk loading). If assets cannot pay a year's
-//!   benefits, the sponsor contributes the difference at year end (counted as contribution).
+//!   sleeve) also returns −D·Δy + ½C·Δy², Δy the year's change in the rate at its duration:
+//!   without a curve the change in the short rate Δr (the same rate that discounts the
+//!   liabilities, so matching the liability's duration and convexity hedges it to second
+//!   order), with a curve the change in the moved curve's zero rate at D years, Δr·B(D) (so a
+//!   sleeve with the liability's duration still hedges most of its rate risk); a gross return
+//!   is at least 0. The mix is rebalanced to the target weights at each year's start.
+//! - **Minimum funding.** A simplification of IRC §430: at each year's start (the valuation
+//!   date) the sponsor contributes the normal cost plus the funding shortfall (the funding
+//!   target less the assets, when positive) amortised as level installments over
+//!   `amortisation_years` paid at 0, 1, …, n − 1 years (§430(c)(2)), all paid at once:
+//!   shortfall / ä, ä the present value of the n installments of 1. Without `segment_rates`
+//!   the funding target is the liability as valued above and ä is at the year's discount rate:
+//!   (1 − vⁿ)/(1 − v), v = 1/(1 + d), or with a curve Σ DF(j) on the moved curve. With
+//!   `segment_rates` {first, second, third} the funding target is the same benefits (indexed
+//!   as above) discounted as §430(h)(2)(B) says: a benefit paid within 5 years of the
+//!   valuation date (τ < 5) at the first segment rate, from 5 to 20 years (5 ≤ τ < 20) at the
+//!   second, later at the third, each (1 + s)^(−τ); and ä discounts each installment at the
+//!   segment rate of when it is paid, as §430(c)(2) applies §430(h)(2)(B) (installments at 0-4
+//!   years at the first rate, 5-19 at the second, 20 on at the third). The segment rates are
+//!   the user's, held for the whole projection: §430(h)(2)(C)'s 24-month averages of the
+//!   corporate bond yield curve's segments, within the corridor around their 25-year averages
+//!   of §430(h)(2)(C)(iv), which the IRS publishes monthly in its notices (cairn carries no
+//!   table of them). They set only the minimum contribution (each year's mean funding target
+//!   is reported); the funded ratio, surplus and premiums stay on the market rate or curve.
+//!   Left out: layered bases (the whole shortfall is re-amortised every year), funding
+//!   balances (§430(f)), asset smoothing (§430(g)(3)), the at-risk loading (§430(i)), the
+//!   excess-assets offset of the normal cost (§430(a)(2)) and the benefit restrictions of
+//!   §436. The 7-year default is the Pension Protection Act's period; the American Rescue Plan
+//!   Act of 2021 (§9705) made it 15 years for plan years from 2022: give 15 for the law in
+//!   force. If assets cannot pay a year's benefits, the sponsor contributes the difference at
+//!   year end (counted as contribution).
 //! - **PBGC premiums.** Each year: the flat-rate premium per participant plus the
 //!   variable-rate premium, the rate per $1,000 of unfunded vested benefits capped at the
 //!   per-participant cap times the participant count ([`pbgc_premium`]), at the rates of
 //!   `pbgc_year` from [`domain::pbgc`] (the latest year by default), the flat rate and the cap
 //!   grown by `premium_growth` a year (a proxy for the wage indexing of ERISA §4006(a)(3)(F)).
 //!   Unfunded vested benefits are the start-of-year liability less assets (every benefit
-//!   vested, valued at the plan's discount rate, not PBGC's premium rates); the participant
+//!   vested, valued at the plan's discount rate or curve, not PBGC's premium rates); the participant
 //!   count is constant. Premiums are paid by the sponsor unless `premiums_from_assets`.
 //! - **Measures.** Per year-end: funded ratio (assets / liability, at most 1,000,000) and
 //!   surplus (assets − liability) percentiles 5/25/50/75/95, the probability that the funded
@@ -74,7 +110,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::correlation;
-use crate::liabilities::Flow;
+use crate::curve::{Compounding, Curve, CurveSpec};
+use crate::liabilities::{internal_rate, Flow};
 use crate::optimize::conic::{Failure, Program};
 use crate::rng::path_rng;
 use crate::scenario::{Economy, EconomyPath, Levels, PreparedEconomy};
@@ -93,6 +130,8 @@ pub const MAX_ASSETS: usize = 50;
 pub const MAX_BENEFITS: usize = 10_000;
 /// Funded ratios above this are reported as this.
 pub const MAX_FUNDED_RATIO: f64 = 1e6;
+/// The longest whole tenor a benefit can have (benefits fall within 100 years).
+const MAX_WHOLE_TENOR: usize = 100;
 
 /// Scenarios per block: the unit of parallel work, fixed so that sums never depend on the
 /// thread count.
@@ -107,6 +146,48 @@ fn default_confidence() -> f64 {
 fn default_threshold() -> f64 {
     0.8
 }
+/// κ of the curve's moves when a request gives none: cairn's assumption (see the module doc).
+pub const DEFAULT_CURVE_MEAN_REVERSION: f64 = 0.1;
+/// The segment boundaries of IRC §430(h)(2)(B), in years from the valuation date: the first
+/// segment rate applies before the first, the second before the second, the third after.
+pub const SEGMENT_BOUNDS: [f64; 2] = [5.0, 20.0];
+
+/// The funding segment rates in force (IRC §430(h)(2)(C)), annual effective rates as the IRS
+/// publishes them in its monthly notices.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRates {
+    /// For benefits paid within 5 years of the valuation date, 0 to 0.25.
+    pub first: f64,
+    /// For benefits paid from 5 to 20 years, 0 to 0.25.
+    pub second: f64,
+    /// For benefits paid 20 years or more after it, 0 to 0.25.
+    pub third: f64,
+}
+
+impl SegmentRates {
+    /// The rate for a payment `tau` years after the valuation date (§430(h)(2)(B)).
+    pub fn at(&self, tau: f64) -> f64 {
+        if tau < SEGMENT_BOUNDS[0] {
+            self.first
+        } else if tau < SEGMENT_BOUNDS[1] {
+            self.second
+        } else {
+            self.third
+        }
+    }
+}
+
+/// The Vasicek loading of the zero rate at `tau` years on the short rate, (1 − e^(−κτ))/(κτ),
+/// 1 when κτ is 0 (Vasicek 1977; see the module doc).
+pub fn vasicek_loading(kappa: f64, tau: f64) -> f64 {
+    let x = kappa * tau;
+    if x < 1e-8 {
+        1.0 - x / 2.0
+    } else {
+        -(-x).exp_m1() / x
+    }
+}
 
 /// One asset class of the plan.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -119,11 +200,12 @@ pub struct AlmAsset {
     /// Annual volatility σ of the lognormal return as a fraction, from 0 to 1.
     pub volatility: f64,
     /// Interest-rate duration in years (0 to 50; 0 when absent): the asset also returns
-    /// −duration × the year's change in the short rate.
+    /// −duration × the year's change in the short rate (with a `curve`, in the moved curve's
+    /// zero rate at `duration` years).
     #[serde(default)]
     pub duration: f64,
     /// Convexity in years² (0 to 5,000; 0 when absent): the asset also returns
-    /// ½ × convexity × the square of the year's change in the short rate.
+    /// ½ × convexity × the square of that change.
     #[serde(default)]
     pub convexity: f64,
     /// Target weight in the mix (0 to 1; the weights sum to 1), restored every year.
@@ -167,8 +249,25 @@ pub struct AlmRequest {
     #[serde(default)]
     pub indexation: f64,
     /// Spread added to the short rate to discount the liabilities, as a fraction (0.015 is
-    /// 150 basis points), from −0.1 to 0.2.
+    /// 150 basis points), from −0.1 to 0.2; with a `curve`, added to its zero rates (give 0
+    /// when the curve is the discount curve itself).
     pub discount_spread: f64,
+    /// Today's zero curve for the liabilities, as `cairn quant curve` takes it (zero rates or
+    /// par yields, compounding, interpolation); it moves with the short rate in each
+    /// scenario-year (see the module documentation). When absent: the short rate plus the
+    /// spread, flat.
+    #[serde(default)]
+    pub curve: Option<CurveSpec>,
+    /// Mean reversion κ of the curve's moves, 0 to 2 a year (0.1 when absent; only with a
+    /// `curve`): a change Δr in the short rate moves the zero rate at τ years by
+    /// Δr·(1 − e^(−κτ))/(κτ), by Δr at every tenor when 0.
+    #[serde(default)]
+    pub curve_mean_reversion: Option<f64>,
+    /// The IRC §430(h)(2)(C) segment rates in force, for the minimum required contribution
+    /// only (see the module documentation); when absent, the minimum contribution uses the
+    /// liabilities' own discounting.
+    #[serde(default)]
+    pub segment_rates: Option<SegmentRates>,
     /// Value of the benefits accrued in the first year, in dollars (0, a frozen plan, when
     /// absent); contributed and added to the liability every year.
     #[serde(default)]
@@ -176,7 +275,8 @@ pub struct AlmRequest {
     /// Yearly growth of the normal cost as a fraction, −0.5 to 0.5 (0 when absent).
     #[serde(default)]
     pub normal_cost_growth: f64,
-    /// Years over which a shortfall is amortised, 1 to 30 (7 when absent, as IRC §430(c)).
+    /// Years over which a shortfall is amortised, 1 to 30 (7 when absent, the Pension
+    /// Protection Act's §430(c) period; 15 since the American Rescue Plan Act of 2021).
     #[serde(default = "default_amortisation_years")]
     pub amortisation_years: u32,
     /// Participants for the PBGC premiums (0 to 1e9; 0 when absent: no premiums).
@@ -252,24 +352,33 @@ pub fn pbgc_premium(
 pub struct AlmStart {
     /// Assets, in dollars.
     pub assets: f64,
-    /// Present value of the benefits at today's discount rate, in dollars.
+    /// Present value of the benefits at today's discount rate or curve, in dollars.
     pub liability: f64,
+    /// Today's funding target for the minimum contribution: the benefits at the segment rates
+    /// when given, else the liability, in dollars.
+    pub funding_target: f64,
     /// Assets / liability.
     pub funded_ratio: f64,
     /// Assets − liability, in dollars.
     pub surplus: f64,
-    /// Today's discount rate: the short rate plus the spread (annual, as a fraction).
+    /// Today's discount rate: the short rate plus the spread (annual, as a fraction); with a
+    /// curve, the flat annual rate that gives the same liability (its internal rate).
     pub discount_rate: f64,
     /// Today's short rate and inflation (annual, as fractions).
     pub short_rate: f64,
     pub inflation: f64,
-    /// The liability's modified duration at today's rate, in years: −(dL/dd)/L.
+    /// The liability's modified duration at today's rate, in years: −(dL/dd)/L; with a curve,
+    /// for its zero rates moved together (in its compounding).
     pub liability_duration: f64,
-    /// The liability's convexity at today's rate, in years²: (d²L/dd²)/L.
+    /// The liability's convexity at today's rate, in years²: (d²L/dd²)/L; with a curve, for
+    /// its zero rates moved together.
     pub liability_convexity: f64,
     /// The target mix's duration, in years: Σ weight × duration.
     pub asset_duration: f64,
     /// The assets' dollar duration over the liability's: the share of the rate risk hedged.
+    /// With a curve, the dollar sensitivities to the short rate's change: each asset's
+    /// duration × B(duration), each benefit's tenor × B(tenor), so that a hedge set by
+    /// `liability_duration` alone shows how far mean reversion leaves it from 1.
     pub hedge_ratio: f64,
 }
 
@@ -300,6 +409,10 @@ pub struct AlmYear {
     /// Mean assets and liability at the year-end, in dollars.
     pub mean_assets: f64,
     pub mean_liability: f64,
+    /// Mean funding target the year's minimum contribution was set on, at the year's start
+    /// (after the normal cost): at the segment rates when given, else the liability, in
+    /// dollars.
+    pub mean_funding_target: f64,
 }
 
 /// `project`'s answer.
@@ -348,6 +461,186 @@ struct Prepared {
     premium_growth: f64,
     premiums_from_assets: bool,
     threshold: f64,
+    /// For each year-end t (0, today, to `years`): the first benefit not yet paid.
+    first_unpaid: Vec<usize>,
+    /// Each benefit's time when a whole number of years (its tenors at year-ends are then
+    /// whole too, and read by powers rather than exponentials).
+    whole: Vec<Option<i32>>,
+    /// Each asset's share of the year's short-rate change in its rate: B(duration) with a
+    /// curve, else 1.
+    loading: Vec<f64>,
+    curve: Option<CurveModel>,
+    segments: Option<SegmentModel>,
+    /// Today's valuation.
+    today: Valuation,
+}
+
+/// Today's curve as the scenarios move it, read at the tenors they need.
+struct CurveModel {
+    /// Compoundings a year of its rates (none: continuous).
+    per_year: Option<f64>,
+    /// Per year-end t, for each benefit not yet paid (from `first_unpaid[t]`): today's zero
+    /// rate at its remaining tenor plus the spread, and the loading B at that tenor.
+    base: Vec<Vec<f64>>,
+    load: Vec<Vec<f64>>,
+    /// The same at 1 to n − 1 years, for the amortisation installments.
+    installment_base: Vec<f64>,
+    installment_load: Vec<f64>,
+}
+
+impl CurveModel {
+    fn new(
+        curve: &Curve,
+        compounding: Compounding,
+        kappa: f64,
+        spread: f64,
+        times: &[f64],
+        first_unpaid: &[usize],
+        installments: u32,
+    ) -> Self {
+        let rate = |tau: f64| compounding.from_continuous(curve.zero(tau)) + spread;
+        let at = |t: usize, f: &dyn Fn(f64) -> f64| -> Vec<f64> {
+            times[first_unpaid[t]..].iter().map(|time| f(time - t as f64)).collect()
+        };
+        let years = first_unpaid.len();
+        CurveModel {
+            per_year: compounding.per_year(),
+            base: (0..years).map(|t| at(t, &rate)).collect(),
+            load: (0..years).map(|t| at(t, &|tau| vasicek_loading(kappa, tau))).collect(),
+            installment_base: (1..installments).map(|j| rate(f64::from(j))).collect(),
+            installment_load: (1..installments).map(|j| vasicek_loading(kappa, f64::from(j))).collect(),
+        }
+    }
+
+    /// The discount factor over `tau` years (`whole` when a whole number) at the zero rate
+    /// `rate`, held within [−0.5, 1], in the curve's compounding: (1 + R/m)^(−mτ), e^(−Rτ).
+    fn discount(&self, rate: f64, tau: f64, whole: Option<i32>) -> f64 {
+        let r = rate.clamp(-0.5, 1.0);
+        match (self.per_year, whole) {
+            (Some(m), Some(n)) => (1.0 + r / m).powi(-(m as i32) * n),
+            (Some(m), None) => (-tau * m * (r / m).ln_1p()).exp(),
+            (None, _) => (-tau * r).exp(),
+        }
+    }
+}
+
+/// The funding target's discounting at the segment rates, read at the tenors the scenarios
+/// need.
+struct SegmentModel {
+    /// Per year-end t, for each benefit not yet paid: its discount factor at the segment rate
+    /// of its remaining tenor, (1 + s)^(−τ).
+    discount: Vec<Vec<f64>>,
+    /// ä of the installments at the segment rates of when each is paid.
+    annuity: f64,
+}
+
+impl SegmentModel {
+    fn new(rates: SegmentRates, times: &[f64], first_unpaid: &[usize], installments: u32) -> Self {
+        let v = |tau: f64| (-tau * rates.at(tau).ln_1p()).exp();
+        SegmentModel {
+            discount: first_unpaid
+                .iter()
+                .enumerate()
+                .map(|(t, &first)| times[first..].iter().map(|time| v(time - t as f64)).collect())
+                .collect(),
+            annuity: (0..installments).map(|j| v(f64::from(j))).sum(),
+        }
+    }
+}
+
+/// A scenario-year's valuation at a year-end: the liability and the funding target per unit
+/// of the benefits' scale, and ä of the installments for the next year's contribution.
+#[derive(Debug, Clone, Copy, Default)]
+struct Valuation {
+    liability: f64,
+    funding_target: f64,
+    annuity: f64,
+}
+
+impl Prepared {
+    /// The valuation at year-end `t` (0 today) at the short rate and the year's inflation.
+    fn value_at(&self, t: usize, short_rate: f64, inflation: f64) -> Valuation {
+        let first = self.first_unpaid[t];
+        let at = t as f64;
+        let step = index_step(self.indexation, inflation);
+        let ln_step = step.ln();
+        if self.curve.is_none() && self.segments.is_none() {
+            let d = discount_rate(short_rate, self.spread);
+            let liability = value(&self.times, &self.amounts, first, at, ln_step - d.ln_1p());
+            return Valuation {
+                liability,
+                funding_target: liability,
+                annuity: annuity_due(d, self.amortisation_years),
+            };
+        }
+        // One pass over the benefits not yet paid: the indexation to come, step^τ, times the
+        // moved curve's and the segment rates' discount factors.
+        let dr = short_rate - self.r0;
+        let (mut on_curve, mut target) = (0.0, 0.0);
+        let (times, amounts, whole) = (&self.times[first..], &self.amounts[first..], &self.whole[first..]);
+        // step^n for the whole tenors to come, by multiplication, when the segment rates need
+        // it beside the curve's factor.
+        let mut powers = [1.0; MAX_WHOLE_TENOR + 1];
+        if self.segments.is_some() {
+            let most = self.whole[first..].iter().flatten().max().map_or(0, |n| (n - t as i32).max(0) as usize);
+            for n in 1..=most.min(MAX_WHOLE_TENOR) {
+                powers[n] = powers[n - 1] * step;
+            }
+        }
+        let grown = |tau: f64, whole: Option<i32>| match whole {
+            Some(n) if (0..=MAX_WHOLE_TENOR as i32).contains(&n) => powers[n as usize],
+            _ => (tau * ln_step).exp(),
+        };
+        // A benefit's indexation to come times its discount factor on the moved curve.
+        let on = |c: &CurveModel, rate: f64, tau: f64, w: Option<i32>| match (c.per_year, w) {
+            // Annual rates over whole years: ((1 + indexation·π)/(1 + R))^τ.
+            (Some(1.0), Some(n)) => (step / (1.0 + rate.clamp(-0.5, 1.0))).powi(n),
+            _ => w.map_or_else(|| (tau * ln_step).exp(), |n| step.powi(n)) * c.discount(rate, tau, w),
+        };
+        match (&self.curve, &self.segments) {
+            (Some(c), None) => {
+                let tables = c.base[t].iter().zip(&c.load[t]);
+                for (((time, a), w), (b, l)) in times.iter().zip(amounts).zip(whole).zip(tables) {
+                    on_curve += a * on(c, b + dr * l, time - at, w.map(|n| n - t as i32));
+                }
+            }
+            (Some(c), Some(s)) => {
+                let tables = c.base[t].iter().zip(&c.load[t]).zip(&s.discount[t]);
+                for (((time, a), w), ((b, l), v)) in times.iter().zip(amounts).zip(whole).zip(tables) {
+                    let (tau, w) = (time - at, w.map(|n| n - t as i32));
+                    on_curve += a * on(c, b + dr * l, tau, w);
+                    target += a * grown(tau, w) * v;
+                }
+            }
+            (None, Some(s)) => {
+                for (((time, a), w), v) in times.iter().zip(amounts).zip(whole).zip(&s.discount[t]) {
+                    target += a * grown(time - at, w.map(|n| n - t as i32)) * v;
+                }
+            }
+            (None, None) => {} // valued above
+        }
+        let (liability, annuity) = match &self.curve {
+            None => {
+                let d = discount_rate(short_rate, self.spread);
+                (
+                    value(&self.times, &self.amounts, first, at, ln_step - d.ln_1p()),
+                    annuity_due(d, self.amortisation_years),
+                )
+            }
+            Some(_) if self.segments.is_some() => (on_curve, 0.0),
+            Some(c) => {
+                let later: f64 = (c.installment_base.iter().zip(&c.installment_load))
+                    .zip(1..)
+                    .map(|((b, l), j)| c.discount(b + dr * l, f64::from(j), Some(j)))
+                    .sum();
+                (on_curve, 1.0 + later)
+            }
+        };
+        match &self.segments {
+            None => Valuation { liability, funding_target: liability, annuity },
+            Some(s) => Valuation { liability, funding_target: target, annuity: s.annuity },
+        }
+    }
 }
 
 fn discount_rate(short_rate: f64, spread: f64) -> f64 {
@@ -468,6 +761,24 @@ fn prepare(req: &AlmRequest) -> Result<(Prepared, PbgcRates, Vec<String>), SimEr
     if !(1..=30).contains(&req.amortisation_years) {
         return Err(invalid("amortisation_years", format!("{} is not 1 to 30", req.amortisation_years)));
     }
+    let kappa = match (&req.curve, req.curve_mean_reversion) {
+        (_, None) => DEFAULT_CURVE_MEAN_REVERSION,
+        (Some(_), Some(k)) => finite_in("curve_mean_reversion", k, 0.0, 2.0)?,
+        (None, Some(_)) => return Err(invalid("curve_mean_reversion", "applies to a curve: give curve too")),
+    };
+    let curve = match &req.curve {
+        None => None,
+        Some(spec) => Some((
+            Curve::build(spec)
+                .map_err(|SimError::Invalid { field, problem }| invalid(format!("curve.{field}"), problem))?,
+            spec.compounding,
+        )),
+    };
+    if let Some(r) = req.segment_rates {
+        for (field, x) in [("first", r.first), ("second", r.second), ("third", r.third)] {
+            finite_in(&format!("segment_rates.{field}"), x, 0.0, 0.25)?;
+        }
+    }
     let participants = finite_in("participants", req.participants, 0.0, 1e9)?;
     let premium_growth = finite_in("premium_growth", req.premium_growth, 0.0, 0.2)?;
     let confidence = req.confidence;
@@ -503,49 +814,62 @@ fn prepare(req: &AlmRequest) -> Result<(Prepared, PbgcRates, Vec<String>), SimEr
 
     let times: Vec<f64> = flows.iter().map(|f| f.time).collect();
     let amounts: Vec<f64> = flows.iter().map(|f| f.amount).collect();
-    let d0 = discount_rate(r0, spread);
-    let ln_g0 = index_step(indexation, levels.inflation).ln() - d0.ln_1p();
-    let l0 = value(&times, &amounts, 0, 0.0, ln_g0);
-    let initial_assets = match (req.initial_assets, req.initial_funded_ratio) {
+    let first_unpaid: Vec<usize> =
+        (0..=req.years).map(|t| times.partition_point(|&time| time <= f64::from(t))).collect();
+    let loading =
+        req.assets.iter().map(|a| if curve.is_some() { vasicek_loading(kappa, a.duration) } else { 1.0 }).collect();
+    let curve = curve.map(|(c, compounding)| {
+        CurveModel::new(&c, compounding, kappa, spread, &times, &first_unpaid, req.amortisation_years)
+    });
+    if let Some(c) = &curve {
+        if c.base.iter().flatten().any(|r| !(-0.5..=1.0).contains(r)) {
+            warnings
+                .push("the curve plus the spread is outside -0.5 to 1 at some benefit's tenor: held within it".into());
+        }
+    }
+    let segments = req.segment_rates.map(|r| SegmentModel::new(r, &times, &first_unpaid, req.amortisation_years));
+    let whole = times.iter().map(|t| (t.fract() == 0.0).then_some(*t as i32)).collect();
+    let chol = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| l[(i, j)]).collect();
+    let mut prepared = Prepared {
+        years: req.years,
+        seed: req.seed,
+        economy: prepared_economy,
+        r0,
+        pi0: levels.inflation,
+        spread,
+        log_drift: req.assets.iter().map(|a| a.expected_return.ln_1p() - a.volatility * a.volatility / 2.0).collect(),
+        sigma: req.assets.iter().map(|a| a.volatility).collect(),
+        duration: req.assets.iter().map(|a| a.duration).collect(),
+        convexity: req.assets.iter().map(|a| a.convexity).collect(),
+        weight: req.assets.iter().map(|a| a.weight).collect(),
+        chol,
+        times,
+        amounts,
+        indexation,
+        initial_assets: 0.0,
+        normal_cost,
+        normal_cost_growth,
+        amortisation_years: req.amortisation_years,
+        participants,
+        rates: (pbgc.flat_rate, pbgc.vrp_per_1000_uvb, pbgc.vrp_cap_per_participant),
+        premium_growth,
+        premiums_from_assets: req.premiums_from_assets,
+        threshold: req.threshold,
+        first_unpaid,
+        whole,
+        loading,
+        curve,
+        segments,
+        today: Valuation::default(),
+    };
+    prepared.today = prepared.value_at(0, r0, levels.inflation);
+    let l0 = prepared.today.liability;
+    prepared.initial_assets = match (req.initial_assets, req.initial_funded_ratio) {
         (Some(a), None) => finite_in("initial_assets", a, 0.0, 1e15)?,
         (None, Some(f)) => finite_in("initial_funded_ratio", f, 0.0, 100.0)? * l0,
         _ => return Err(invalid("initial_assets", "give initial_assets or initial_funded_ratio (one of them)")),
     };
-    let chol = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| l[(i, j)]).collect();
-    Ok((
-        Prepared {
-            years: req.years,
-            seed: req.seed,
-            economy: prepared_economy,
-            r0,
-            pi0: levels.inflation,
-            spread,
-            log_drift: req
-                .assets
-                .iter()
-                .map(|a| a.expected_return.ln_1p() - a.volatility * a.volatility / 2.0)
-                .collect(),
-            sigma: req.assets.iter().map(|a| a.volatility).collect(),
-            duration: req.assets.iter().map(|a| a.duration).collect(),
-            convexity: req.assets.iter().map(|a| a.convexity).collect(),
-            weight: req.assets.iter().map(|a| a.weight).collect(),
-            chol,
-            times,
-            amounts,
-            indexation,
-            initial_assets,
-            normal_cost,
-            normal_cost_growth,
-            amortisation_years: req.amortisation_years,
-            participants,
-            rates: (pbgc.flat_rate, pbgc.vrp_per_1000_uvb, pbgc.vrp_cap_per_participant),
-            premium_growth,
-            premiums_from_assets: req.premiums_from_assets,
-            threshold: req.threshold,
-        },
-        pbgc,
-        warnings,
-    ))
+    Ok((prepared, pbgc, warnings))
 }
 
 /// Sums over a block's scenarios, per year.
@@ -556,6 +880,7 @@ struct Sums {
     benefits: f64,
     assets: f64,
     liability: f64,
+    funding_target: f64,
 }
 
 /// A block of scenarios: funded ratio and surplus per scenario-year (scenario-major), sums
@@ -586,28 +911,30 @@ fn simulate_block(p: &Prepared, first: usize, len: usize) -> Block {
         below: 0,
     };
     let mut z = vec![0.0; n];
-    let amort_years = p.amortisation_years;
     for s in first..first + len {
         let mut rng = path_rng(p.seed, s as u64);
         let mut economy = EconomyPath::new(&p.economy, &mut rng);
-        let (mut r_prev, mut d_prev) = (p.r0, discount_rate(p.r0, p.spread));
-        let ln_g0 = index_step(p.indexation, p.pi0).ln() - d_prev.ln_1p();
+        let mut r_prev = p.r0;
         // Index factor × accrual scale of the benefits not yet paid.
         let mut scale = 1.0;
-        let mut liability = value(&p.times, &p.amounts, 0, 0.0, ln_g0);
+        let Valuation { mut liability, funding_target: mut target, mut annuity } = p.today;
         let mut assets = p.initial_assets;
-        let mut next = 0; // the first flow not yet paid
         let mut fell = false;
         for (y, sums) in block.sums.iter_mut().enumerate() {
-            let t = y as f64 + 1.0;
+            let t = y + 1;
             let grown = (1.0 + p.normal_cost_growth).powi(y as i32);
             let nc = p.normal_cost * grown;
             if nc > 0.0 {
-                scale *= 1.0 + nc / liability;
+                let accrual = 1.0 + nc / liability;
+                scale *= accrual;
+                target *= accrual;
                 liability += nc;
             }
+            if p.segments.is_none() {
+                target = liability;
+            }
             let shortfall = (liability - assets).max(0.0);
-            let mut contribution = nc + shortfall / annuity_due(d_prev, amort_years);
+            let mut contribution = nc + (target - assets).max(0.0) / annuity;
             let pg = (1.0 + p.premium_growth).powi(y as i32);
             let premium = pbgc_premium(p.participants, shortfall, p.rates.0 * pg, p.rates.1, p.rates.2 * pg).total;
             assets += contribution;
@@ -623,27 +950,26 @@ fn simulate_block(p: &Prepared, first: usize, len: usize) -> Block {
             for i in 0..n {
                 let row = &p.chol[i * n..i * n + i + 1];
                 let e: f64 = row.iter().zip(&z).map(|(c, z)| c * z).sum();
-                let r = ((p.log_drift[i] + p.sigma[i] * e).exp() - p.duration[i] * dr + 0.5 * p.convexity[i] * dr * dr)
+                let dy = dr * p.loading[i];
+                let r = ((p.log_drift[i] + p.sigma[i] * e).exp() - p.duration[i] * dy + 0.5 * p.convexity[i] * dy * dy)
                     .max(0.0);
                 gross += p.weight[i] * r;
             }
             assets *= gross;
             let step = index_step(p.indexation, m.inflation);
             scale *= step;
-            let start = next;
-            while next < p.times.len() && p.times[next] <= t {
-                next += 1;
-            }
-            let benefits = scale * p.amounts[start..next].iter().sum::<f64>();
+            let benefits = scale * p.amounts[p.first_unpaid[y]..p.first_unpaid[t]].iter().sum::<f64>();
             if assets < benefits {
                 contribution += benefits - assets;
                 assets = 0.0;
             } else {
                 assets -= benefits;
             }
-            let d = discount_rate(m.short_rate, p.spread);
-            let ln_g = step.ln() - d.ln_1p();
-            liability = scale * value(&p.times, &p.amounts, next, t, ln_g);
+            sums.funding_target += target;
+            let v = p.value_at(t, m.short_rate, m.inflation);
+            liability = scale * v.liability;
+            target = scale * v.funding_target;
+            annuity = v.annuity;
             let funded = (assets / liability).min(MAX_FUNDED_RATIO);
             fell |= funded < p.threshold;
             block.funded.push(funded);
@@ -654,7 +980,6 @@ fn simulate_block(p: &Prepared, first: usize, len: usize) -> Block {
             sums.assets += assets;
             sums.liability += liability;
             r_prev = m.short_rate;
-            d_prev = d;
         }
         block.below += usize::from(fell);
     }
@@ -671,29 +996,61 @@ pub fn project(req: &AlmRequest) -> Result<AlmResult, SimError> {
     let blocks: Vec<Block> =
         starts.par_iter().map(|&first| simulate_block(&p, first, BLOCK.min(scenarios - first))).collect();
 
-    let d0 = discount_rate(p.r0, p.spread);
-    let step0 = index_step(p.indexation, p.pi0);
-    let ln_g0 = step0.ln() - d0.ln_1p();
-    let l0 = value(&p.times, &p.amounts, 0, 0.0, ln_g0);
-    let weighted_time: f64 = p.times.iter().zip(&p.amounts).map(|(t, a)| t * a * (ln_g0 * t).exp()).sum::<f64>() / l0;
-    let liability_duration = weighted_time / (1.0 + d0);
-    let weighted_square: f64 =
-        p.times.iter().zip(&p.amounts).map(|(t, a)| t * (t + 1.0) * a * (ln_g0 * t).exp()).sum::<f64>() / l0;
-    let liability_convexity = weighted_square / ((1.0 + d0) * (1.0 + d0));
+    let l0 = p.today.liability;
+    let ln_step0 = index_step(p.indexation, p.pi0).ln();
     let asset_duration: f64 = p.weight.iter().zip(&p.duration).map(|(w, d)| w * d).sum();
+    let (discount_rate0, liability_duration, liability_convexity, hedge_ratio) = match &p.curve {
+        None => {
+            let d0 = discount_rate(p.r0, p.spread);
+            let ln_g0 = ln_step0 - d0.ln_1p();
+            let weighted_time: f64 =
+                p.times.iter().zip(&p.amounts).map(|(t, a)| t * a * (ln_g0 * t).exp()).sum::<f64>() / l0;
+            let liability_duration = weighted_time / (1.0 + d0);
+            let weighted_square: f64 =
+                p.times.iter().zip(&p.amounts).map(|(t, a)| t * (t + 1.0) * a * (ln_g0 * t).exp()).sum::<f64>() / l0;
+            let liability_convexity = weighted_square / ((1.0 + d0) * (1.0 + d0));
+            let hedge_ratio = p.initial_assets * asset_duration / (l0 * liability_duration);
+            (d0, liability_duration, liability_convexity, hedge_ratio)
+        }
+        Some(c) => {
+            // dL/dR and d²L/dR² of each benefit's zero rate R in the curve's compounding (m a
+            // year): DF = (1 + R/m)^(−mτ) gives −τ/(1 + R/m) and τ(τ + 1/m)/(1 + R/m)² per
+            // dollar of value (−τ and τ² when continuous).
+            let inv_m = c.per_year.map_or(0.0, |m| 1.0 / m);
+            let (mut duration, mut convexity, mut sensitivity) = (0.0, 0.0, 0.0);
+            for (k, (tau, a)) in p.times.iter().zip(&p.amounts).enumerate() {
+                let base = c.base[0][k];
+                let pv = a * (tau * ln_step0).exp() * c.discount(base, *tau, p.whole[k]);
+                let g = 1.0 / (1.0 + base.clamp(-0.5, 1.0) * inv_m);
+                duration += pv * tau * g;
+                convexity += pv * tau * (tau + inv_m) * g * g;
+                sensitivity += pv * tau * c.load[0][k] * g;
+            }
+            let indexed: Vec<Flow> = p
+                .times
+                .iter()
+                .zip(&p.amounts)
+                .map(|(t, a)| Flow { time: *t, amount: a * (t * ln_step0).exp() })
+                .collect();
+            let assets: f64 =
+                p.weight.iter().zip(&p.duration).zip(&p.loading).map(|((w, d), b)| w * d * b).sum::<f64>();
+            (internal_rate(&indexed, l0), duration / l0, convexity / l0, p.initial_assets * assets / sensitivity)
+        }
+    };
     let s0 = p.initial_assets - l0;
     let start = AlmStart {
         assets: p.initial_assets,
         liability: l0,
+        funding_target: p.today.funding_target,
         funded_ratio: (p.initial_assets / l0).min(MAX_FUNDED_RATIO),
         surplus: s0,
-        discount_rate: d0,
+        discount_rate: discount_rate0,
         short_rate: p.r0,
         inflation: p.pi0,
         liability_duration,
         liability_convexity,
         asset_duration,
-        hedge_ratio: p.initial_assets * asset_duration / (l0 * liability_duration),
+        hedge_ratio,
     };
 
     let nf = scenarios as f64;
@@ -721,6 +1078,7 @@ pub fn project(req: &AlmRequest) -> Result<AlmResult, SimError> {
                     benefits: acc.benefits + s.benefits,
                     assets: acc.assets + s.assets,
                     liability: acc.liability + s.liability,
+                    funding_target: acc.funding_target + s.funding_target,
                 }
             });
             AlmYear {
@@ -736,6 +1094,7 @@ pub fn project(req: &AlmRequest) -> Result<AlmResult, SimError> {
                 expected_benefits: sums.benefits / nf,
                 mean_assets: sums.assets / nf,
                 mean_liability: sums.liability / nf,
+                mean_funding_target: sums.funding_target / nf,
             }
         })
         .collect();

@@ -50,7 +50,8 @@ pub enum Compounding {
 }
 
 impl Compounding {
-    fn per_year(self) -> Option<f64> {
+    /// Compoundings a year (none when continuous).
+    pub(crate) fn per_year(self) -> Option<f64> {
         match self {
             Self::Annual => Some(1.0),
             Self::Semiannual => Some(2.0),

@@ -204,7 +204,7 @@ pub(crate) fn key_rates(spec: &CurveSpec, streams: &[&[Flow]]) -> Result<Vec<Vec
 }
 
 /// The flat annually compounded rate at which `flows` are worth `pv`, by bisection.
-fn internal_rate(flows: &[Flow], pv: f64) -> f64 {
+pub(crate) fn internal_rate(flows: &[Flow], pv: f64) -> f64 {
     let value = |y: f64| flows.iter().map(|f| f.amount * (1.0 + y).powf(-f.time)).sum::<f64>();
     let (mut lo, mut hi) = (-0.99_f64, 10.0_f64);
     for _ in 0..200 {

@@ -1,10 +1,12 @@
 //! The pension ALM projection and the surplus optimisation against hand-computed cases.
 
 use simulations::alm::{
-    optimise, pbgc_premium, project, AlmAsset, AlmOptRequest, AlmRequest, LiabilityReturn, OptAsset,
+    optimise, pbgc_premium, project, vasicek_loading, AlmAsset, AlmOptRequest, AlmRequest, AlmResult, LiabilityReturn,
+    OptAsset, SegmentRates,
 };
-use simulations::liabilities::Flow;
-use simulations::scenario::{EconomicRegime, Economy, Process};
+use simulations::curve::{Compounding, CurveSpec, Interpolation, Node};
+use simulations::liabilities::{analyse, Flow, LiabilityRequest};
+use simulations::scenario::{EconomicRegime, Economy, Levels, Process};
 
 fn asset(name: &str, expected_return: f64, volatility: f64, duration: f64, weight: f64) -> AlmAsset {
     AlmAsset { name: name.into(), expected_return, volatility, duration, convexity: 0.0, weight }
@@ -46,6 +48,9 @@ fn request(assets: Vec<AlmAsset>, benefits: Vec<Flow>, years: u32, scenarios: us
         benefits,
         indexation: 0.0,
         discount_spread: 0.01,
+        curve: None,
+        curve_mean_reversion: None,
+        segment_rates: None,
         normal_cost: 0.0,
         normal_cost_growth: 0.0,
         amortisation_years: 7,
@@ -333,4 +338,354 @@ fn extreme_valid_inputs_give_finite_answers() {
         }
         assert!(finite(&json), "{json}");
     }
+}
+
+fn zero_curve(nodes: &[(f64, f64)], interpolation: Interpolation) -> CurveSpec {
+    CurveSpec {
+        zero_rates: nodes.iter().map(|&(tenor, rate)| Node { tenor, rate }).collect(),
+        par_yields: Vec::new(),
+        coupon_frequency: None,
+        compounding: Compounding::Annual,
+        interpolation,
+    }
+}
+
+/// |a − b| within `tol` of `scale`.
+fn close(a: f64, b: f64, tol: f64, scale: f64) -> bool {
+    (a - b).abs() <= tol * scale.abs().max(a.abs()).max(b.abs())
+}
+
+/// A flat annual curve at today's short rate plus the spread, moved in parallel (κ = 0, or
+/// κ → 0), discounts every benefit at rₜ + spread as the flat rate does, and a sleeve's rate
+/// change is the short rate's: the stochastic projection is the flat-rate one to 1e-9, with
+/// the spread in the curve or added to it.
+#[test]
+fn a_flat_curve_moved_in_parallel_reproduces_the_flat_rate_projection() {
+    let mut flat = a_mixed_plan(1_000);
+    flat.normal_cost = 4e5;
+    flat.normal_cost_growth = 0.02;
+    let old = project(&flat).unwrap();
+    let r0 = old.start.short_rate;
+    let l0 = old.start.liability;
+    for (kappa, rate, spread, interpolation) in [
+        (0.0, r0, 0.01, Interpolation::FlatForward),
+        (1e-12, r0 + 0.01, 0.0, Interpolation::LinearZero),
+        (0.0, r0 + 0.01, 0.0, Interpolation::MonotoneConvex),
+    ] {
+        let mut req = flat.clone();
+        req.curve = Some(zero_curve(&[(1.0, rate), (10.0, rate), (30.0, rate)], interpolation));
+        req.curve_mean_reversion = Some(kappa);
+        req.discount_spread = spread;
+        let new = project(&req).unwrap();
+        let (a, b) = (&old.start, &new.start);
+        for (name, x, y) in [
+            ("liability", a.liability, b.liability),
+            ("discount_rate", a.discount_rate, b.discount_rate),
+            ("liability_duration", a.liability_duration, b.liability_duration),
+            ("liability_convexity", a.liability_convexity, b.liability_convexity),
+            ("hedge_ratio", a.hedge_ratio, b.hedge_ratio),
+        ] {
+            assert!(close(x, y, 1e-9, 0.0), "κ {kappa}: start {name} {x} vs {y}");
+        }
+        for (o, n) in old.by_year.iter().zip(&new.by_year) {
+            for (x, y) in o.funded_ratio.iter().zip(&n.funded_ratio) {
+                assert!(close(*x, *y, 1e-9, 0.0), "κ {kappa}, year {}: funded {x} vs {y}", o.year);
+            }
+            for (x, y) in o.surplus.iter().zip(&n.surplus) {
+                assert!(close(*x, *y, 1e-9, l0), "κ {kappa}, year {}: surplus {x} vs {y}", o.year);
+            }
+            for (name, x, y) in [
+                ("liability", o.mean_liability, n.mean_liability),
+                ("assets", o.mean_assets, n.mean_assets),
+                ("contribution", o.expected_contribution, n.expected_contribution),
+                ("premium", o.expected_premium, n.expected_premium),
+                ("funding target", o.mean_funding_target, n.mean_funding_target),
+                ("surplus at risk", o.surplus_at_risk, n.surplus_at_risk),
+            ] {
+                assert!(close(x, y, 1e-9, l0), "κ {kappa}, year {}: {name} {x} vs {y}", o.year);
+            }
+            assert_eq!(o.probability_underfunded, n.probability_underfunded);
+        }
+    }
+}
+
+/// One regime with no shocks, the short rate reverting from 3% to 5% by half a gap a year:
+/// 3% today, 4% after a year, 4.5% after two.
+fn rising_economy() -> Economy {
+    let mut e = still_economy(0.05, 0.02);
+    e.initial = Some(Levels { gdp_growth: 0.02, inflation: 0.02, unemployment: 0.05, short_rate: 0.03 });
+    e
+}
+
+/// A single benefit of $1,000,000 at 10 years on annual zero rates 3.5% at 5 years, 4% at 9
+/// and 4.1% at 10 (linear in the continuously compounded rate between nodes, flat before the
+/// first), κ = 0.2 and a spread of 0.5%:
+/// - today: 1e6/1.046¹⁰ = 637,798.00;
+/// - after a year, Δr = 1%: B(9) = (1 − e^(−1.8))/1.8 = 0.463723, the rate at 9 years
+///   4% + 0.5% + 1%·B(9) = 4.963723%, worth 1e6/1.04963723⁹ = 646,616.78;
+/// - after two, Δr = 1.5%: the 8-year rate today is e^(z₅ + ¾(z₉ − z₅)) − 1 = 3.874774%
+///   (z = ln(1 + R)), B(8) = 0.498815, so 3.874774% + 0.5% + 1.5%·B(8) = 5.122996%, worth
+///   1e6/1.05122996⁸ = 670,529.92.
+///
+/// A bond sleeve of duration 7 and convexity 60 earning 5% moves with the 7-year rate,
+/// Δr·B(7), B(7) = (1 − e^(−1.4))/1.4 = 0.538145: gross 1.05 − 7·0.00538145 + ½·60·0.00538145²
+/// = 1.013199 in the first year. Starting 98% funded, the first contribution is the 2%
+/// shortfall over ä = Σ DF(j), j = 0..6, on today's curve, the second the shortfall after a year
+/// over ä on the curve moved by 1%.
+#[test]
+fn a_single_benefit_is_discounted_on_the_moved_curve() {
+    let mut bond = asset("bonds", 0.05, 0.0, 7.0, 1.0);
+    bond.convexity = 60.0;
+    let mut req = request(vec![bond], vec![Flow { time: 10.0, amount: 1e6 }], 2, 3);
+    req.economy = Some(rising_economy());
+    req.curve = Some(zero_curve(&[(5.0, 0.035), (9.0, 0.04), (10.0, 0.041)], Interpolation::LinearZero));
+    req.curve_mean_reversion = Some(0.2);
+    req.discount_spread = 0.005;
+    req.initial_funded_ratio = Some(0.98);
+    let out = project(&req).unwrap();
+    assert_eq!(out.start.short_rate, 0.03);
+
+    let b = |tau: f64| (1.0 - (-0.2 * tau).exp()) / (0.2 * tau);
+    assert!((b(9.0) - 0.463723).abs() < 1e-6 && (vasicek_loading(0.2, 9.0) - b(9.0)).abs() < 1e-15);
+    let (z5, z9) = (0.035f64.ln_1p(), 0.04f64.ln_1p());
+    let today = |tau: f64| if tau <= 5.0 { 0.035 } else { (z5 + (z9 - z5) * (tau - 5.0) / 4.0).exp_m1() };
+    let l0 = 1e6 / 1.046f64.powi(10);
+    let l1 = 1e6 / (1.0 + 0.04 + 0.005 + 0.01 * b(9.0)).powi(9);
+    let r8 = today(8.0);
+    assert!((r8 - 0.03874774).abs() < 1e-8, "{r8}");
+    let l2 = 1e6 / (1.0 + r8 + 0.005 + 0.015 * b(8.0)).powi(8);
+    assert!((l0 - 637_798.00).abs() < 0.01 && (l1 - 646_616.78).abs() < 0.01 && (l2 - 670_529.92).abs() < 0.01);
+    assert!(close(out.start.liability, l0, 1e-12, 0.0), "{} vs {l0}", out.start.liability);
+    assert!(close(out.by_year[0].mean_liability, l1, 1e-12, 0.0), "{} vs {l1}", out.by_year[0].mean_liability);
+    assert!(close(out.by_year[1].mean_liability, l2, 1e-12, 0.0), "{} vs {l2}", out.by_year[1].mean_liability);
+
+    let annuity =
+        |dr: f64| 1.0 + (1..7).map(|j| (1.0 + today(j as f64) + 0.005 + dr * b(j as f64)).powi(-j)).sum::<f64>();
+    let y7 = 0.01 * b(7.0);
+    let gross = 1.05 - 7.0 * y7 + 0.5 * 60.0 * y7 * y7;
+    assert!((gross - 1.013199).abs() < 1e-6);
+    let c1 = 0.02 * l0 / annuity(0.0);
+    let a1 = (0.98 * l0 + c1) * gross;
+    let c2 = (l1 - a1).max(0.0) / annuity(0.01);
+    assert!(c2 > 0.0);
+    let first = &out.by_year[0];
+    assert!(close(first.expected_contribution, c1, 1e-12, 0.0), "{} vs {c1}", first.expected_contribution);
+    assert!(close(first.mean_assets, a1, 1e-12, 0.0), "{} vs {a1}", first.mean_assets);
+    assert!(close(first.funded_ratio[2], a1 / l1, 1e-12, 0.0));
+    assert!(
+        close(out.by_year[1].expected_contribution, c2, 1e-9, 0.0),
+        "{} vs {c2}",
+        out.by_year[1].expected_contribution
+    );
+    // The sleeve's sensitivity over the liability's: 7·B(7) against 10·B(10)/(1.046).
+    let hedge = 0.98 * 7.0 * b(7.0) / (10.0 * b(10.0) / 1.046);
+    assert!(close(out.start.hedge_ratio, hedge, 1e-12, 0.0), "{} vs {hedge}", out.start.hedge_ratio);
+    assert!(close(out.start.liability_duration, 10.0 / 1.046, 1e-12, 0.0));
+}
+
+/// Today's liability on a curve is what `cairn quant liabilities` values the same benefits at
+/// on the same curve (par yields, bootstrapped, monotone convex); on zero rates with the
+/// benefits at the nodes, its duration is the curve's effective duration (zero rates moved
+/// together by a basis point).
+#[test]
+fn todays_liability_is_the_liability_engines_present_value() {
+    let par = CurveSpec {
+        zero_rates: Vec::new(),
+        par_yields: [(0.5, 0.043), (2.0, 0.041), (5.0, 0.04), (10.0, 0.042), (30.0, 0.046)]
+            .iter()
+            .map(|&(tenor, rate)| Node { tenor, rate })
+            .collect(),
+        coupon_frequency: Some(2),
+        compounding: Compounding::Semiannual,
+        interpolation: Interpolation::MonotoneConvex,
+    };
+    let mut benefits = level_benefits(2e6, 35);
+    benefits.push(Flow { time: 0.75, amount: 5e5 });
+    benefits.push(Flow { time: 42.5, amount: 3e5 });
+    let mut req = request(vec![asset("bonds", 0.05, 0.05, 12.0, 1.0)], benefits.clone(), 5, 50);
+    req.discount_spread = 0.0;
+    req.curve = Some(par.clone());
+    let engine = |curve: CurveSpec, cash_flows: Vec<Flow>| {
+        analyse(&LiabilityRequest { curve, cash_flows, annuity: None, inflation: None, assets: None }).unwrap()
+    };
+    let pv = engine(par, benefits).present_value;
+    let out = project(&req).unwrap();
+    assert!(close(out.start.liability, pv, 1e-12, 0.0), "{} vs {pv}", out.start.liability);
+    assert!(close(out.start.funding_target, pv, 1e-12, 0.0), "without segment rates the target is the liability");
+
+    let nodes = [(1.0, 0.038), (5.0, 0.04), (10.0, 0.043), (20.0, 0.046), (30.0, 0.045)];
+    let at_nodes: Vec<Flow> = nodes.iter().map(|&(time, _)| Flow { time, amount: 1e6 }).collect();
+    let zeros = zero_curve(&nodes, Interpolation::FlatForward);
+    req.benefits = at_nodes.clone();
+    req.curve = Some(zeros.clone());
+    let out = project(&req).unwrap();
+    let effective = engine(zeros, at_nodes);
+    assert!(close(out.start.liability, effective.present_value, 1e-12, 0.0));
+    assert!(
+        close(out.start.liability_duration, effective.effective_duration, 1e-6, 0.0),
+        "{} vs {}",
+        out.start.liability_duration,
+        effective.effective_duration
+    );
+    assert!(close(out.start.discount_rate, effective.internal_rate, 1e-9, 0.0));
+}
+
+/// With a curve that mean-reverts (κ = 0.1, the default), a sleeve with the liability's
+/// duration and convexity still hedges: its rate moves by Δr·B(D) as the benefits' rates move
+/// by Δr·B(τ). Matching the parallel duration overhedges (B is concave, so D·B(D) is above
+/// the benefits' average τ·B(τ)), as the hedge ratio on those sensitivities shows (1.23
+/// here); the shorter sleeve with D·B(D) = (1 − e^(−κD))/κ at the liability's sensitivity has
+/// a hedge ratio of 1 and hedges better still. Here: underfunded after a year 34% unhedged,
+/// 14% parallel-matched, 10% sensitivity-matched; surplus at risk 180, 74 and 65.
+#[test]
+fn a_duration_matched_sleeve_still_hedges_on_a_moving_curve() {
+    let mut unhedged = request(vec![asset("bonds", 0.05, 0.02, 0.0, 1.0)], level_benefits(100.0, 40), 10, 4_000);
+    unhedged.initial_funded_ratio = Some(1.02);
+    unhedged.discount_spread = 0.0;
+    unhedged.curve =
+        Some(zero_curve(&[(1.0, 0.035), (5.0, 0.038), (10.0, 0.042), (30.0, 0.047)], Interpolation::MonotoneConvex));
+    let start = project(&unhedged).unwrap().start;
+    let mut parallel = unhedged.clone();
+    parallel.assets[0].duration = start.liability_duration / 1.02;
+    parallel.assets[0].convexity = start.liability_convexity / 1.02;
+    let p = project(&parallel).unwrap();
+    let u = project(&unhedged).unwrap();
+    assert!((1.1..1.4).contains(&p.start.hedge_ratio) && u.start.hedge_ratio == 0.0, "{:?}", p.start);
+    // D·B(D) = (1 − e^(−κD))/κ: the duration whose sensitivity is the liability's.
+    let kappa = 0.1;
+    let target = (1.0 - (-kappa * parallel.assets[0].duration).exp()) / kappa / p.start.hedge_ratio;
+    let mut matched = parallel.clone();
+    matched.assets[0].duration = -(1.0 - kappa * target).ln() / kappa;
+    let m = project(&matched).unwrap();
+    assert!((m.start.hedge_ratio - 1.0).abs() < 1e-9, "{}", m.start.hedge_ratio);
+    assert!(matched.assets[0].duration < parallel.assets[0].duration);
+    for y in [1, 2, 5, 10] {
+        let (pm, pp, pu) = (
+            m.by_year[y - 1].probability_underfunded,
+            p.by_year[y - 1].probability_underfunded,
+            u.by_year[y - 1].probability_underfunded,
+        );
+        assert!(pu > pp + 0.05 && pp > pm, "year {y}: matched {pm}, parallel {pp}, unhedged {pu}");
+    }
+    for y in [1, 2, 5] {
+        let (sm, sp, su) =
+            (m.by_year[y - 1].surplus_at_risk, p.by_year[y - 1].surplus_at_risk, u.by_year[y - 1].surplus_at_risk);
+        assert!(su > sp * 1.2 && sp > sm, "year {y}: surplus at risk matched {sm}, parallel {sp}, unhedged {su}");
+    }
+}
+
+/// Three benefits of $1,000,000, at 3, 10 and 30 years, segment rates 4%, 5% and 6%, the
+/// market at a flat 5% (3% short rate, 2% spread, no shocks), assets earning 5%, 90% funded on
+/// the market value. Today's funding target: 1e6·(1.04⁻³ + 1.05⁻¹⁰ + 1.06⁻³⁰) = 1,677,019.74
+/// (the market liability is 1,709,128.30); the seven installments at 0-4 years at 4% and at 5
+/// and 6 years at 5%: ä = Σ₀⁴ 1.04⁻ʲ + 1.05⁻⁵ + 1.05⁻⁶ = 6.159637; the first contribution
+/// (1,677,019.74 − 1,538,215.47)/6.159637 = 22,534.49. Each later year the benefits move
+/// between segments as they near: the 10-year one is at the second rate until 5 years remain
+/// (year 6), the 30-year one at the third until fewer than 20 remain (year 11).
+#[test]
+fn the_funding_target_discounts_each_benefit_at_its_segment_rate() {
+    let times = [3.0, 10.0, 30.0];
+    let benefits: Vec<Flow> = times.iter().map(|&time| Flow { time, amount: 1e6 }).collect();
+    let mut req = request(vec![asset("bonds", 0.05, 0.0, 0.0, 1.0)], benefits, 12, 5);
+    req.economy = Some(still_economy(0.03, 0.02));
+    req.discount_spread = 0.02;
+    req.initial_funded_ratio = Some(0.9);
+    let market = project(&req).unwrap();
+    req.segment_rates = Some(SegmentRates { first: 0.04, second: 0.05, third: 0.06 });
+    let out = project(&req).unwrap();
+
+    let segment = |tau: f64| -> f64 {
+        if tau < 5.0 {
+            0.04
+        } else if tau < 20.0 {
+            0.05
+        } else {
+            0.06
+        }
+    };
+    let target = |t: f64| {
+        times.iter().filter(|&&time| time > t).map(|time| 1e6 * (1.0 + segment(time - t)).powf(t - time)).sum::<f64>()
+    };
+    let liability =
+        |t: f64| times.iter().filter(|&&time| time > t).map(|time| 1e6 * 1.05f64.powf(t - time)).sum::<f64>();
+    let annuity: f64 = (0..7).map(|j| (1.0 + segment(f64::from(j))).powi(-j)).sum();
+    assert!((target(0.0) - 1_677_019.74).abs() < 0.01 && (liability(0.0) - 1_709_128.30).abs() < 0.01);
+    assert!((annuity - 6.159637).abs() < 1e-6);
+    assert!(close(out.start.funding_target, target(0.0), 1e-12, 0.0));
+    assert!(close(out.start.liability, liability(0.0), 1e-12, 0.0));
+    let mut assets = 0.9 * liability(0.0);
+    assert!(((target(0.0) - assets) / annuity - 22_534.49).abs() < 0.01);
+    for (y, year) in out.by_year.iter().enumerate() {
+        let t = y as f64;
+        let contribution = (target(t) - assets).max(0.0) / annuity;
+        assets = (assets + contribution) * 1.05 - if times.contains(&(t + 1.0)) { 1e6 } else { 0.0 };
+        assert!(
+            close(year.mean_funding_target, target(t), 1e-12, 0.0),
+            "year {}: {} vs {}",
+            year.year,
+            year.mean_funding_target,
+            target(t)
+        );
+        assert!(
+            close(year.expected_contribution, contribution, 1e-9, 1e3),
+            "year {}: {} vs {contribution}",
+            year.year,
+            year.expected_contribution
+        );
+        assert!(close(year.mean_assets, assets, 1e-12, 0.0), "year {}: {} vs {assets}", year.year, year.mean_assets);
+        // The economic liability stays at the market rate; only the contributions change.
+        assert!(close(year.mean_liability, liability(t + 1.0), 1e-12, 0.0));
+        assert_eq!(year.mean_liability, market.by_year[y].mean_liability);
+        assert!(close(year.funded_ratio[2], assets / liability(t + 1.0), 1e-12, 0.0));
+    }
+    // The segments bite: the first benefit at 4% and the last at 6% make the target below the
+    // market liability today, so the plan contributes less than at the market rate.
+    assert!(out.by_year[0].expected_contribution < market.by_year[0].expected_contribution);
+}
+
+#[test]
+fn bad_curves_and_segment_rates_are_refused_with_the_field() {
+    let mut base = a_mixed_plan(10);
+    base.curve = Some(zero_curve(&[(1.0, 0.04), (30.0, 0.05)], Interpolation::FlatForward));
+    assert!(project(&base).is_ok());
+    let error = |change: &dyn Fn(&mut AlmRequest)| {
+        let mut r = base.clone();
+        change(&mut r);
+        project(&r).unwrap_err().to_string()
+    };
+    assert!(error(&|r| r.curve.as_mut().unwrap().zero_rates[1].rate = 2.0).starts_with("curve.zero_rates[1].rate"));
+    assert!(error(&|r| r.curve.as_mut().unwrap().zero_rates.clear()).starts_with("curve.zero_rates"));
+    assert!(error(&|r| r.curve_mean_reversion = Some(f64::NAN)).starts_with("curve_mean_reversion"));
+    assert!(error(&|r| r.curve_mean_reversion = Some(-0.1)).starts_with("curve_mean_reversion"));
+    assert!(error(&|r| {
+        r.curve = None;
+        r.curve_mean_reversion = Some(0.1);
+    })
+    .starts_with("curve_mean_reversion: applies to a curve"));
+    let rates = SegmentRates { first: 0.04, second: 0.05, third: 0.055 };
+    assert!(error(&|r| r.segment_rates = Some(SegmentRates { second: f64::INFINITY, ..rates }))
+        .starts_with("segment_rates.second"));
+    assert!(
+        error(&|r| r.segment_rates = Some(SegmentRates { third: -0.01, ..rates })).starts_with("segment_rates.third")
+    );
+    let json = serde_json::json!({"first": 0.04, "second": 0.05, "third": 0.05, "fourth": 0.06});
+    assert!(serde_json::from_value::<SegmentRates>(json).unwrap_err().to_string().contains("fourth"));
+}
+
+/// Every number stays finite at the extremes the new fields allow.
+#[test]
+fn extreme_curves_give_finite_answers() {
+    let mut req = a_mixed_plan(20);
+    let mut economy = Economy::us_default();
+    economy.short_rate_floor = f64::NEG_INFINITY;
+    req.economy = Some(economy);
+    req.discount_spread = 0.2;
+    req.curve = Some(zero_curve(&[(0.5, -0.3), (1.0, 1.0), (100.0, 1.0)], Interpolation::MonotoneConvex));
+    req.curve_mean_reversion = Some(2.0);
+    req.segment_rates = Some(SegmentRates { first: 0.0, second: 0.25, third: 0.0 });
+    req.indexation = 1.0;
+    let out: AlmResult = project(&req).unwrap();
+    let json = serde_json::to_value(&out).unwrap();
+    assert!(!json.to_string().contains("null"), "{json}");
+    assert!(out.warnings.iter().any(|w| w.contains("held within")), "{:?}", out.warnings);
 }

@@ -338,19 +338,26 @@ pub(crate) enum QuantCmd {
     /// surplus percentiles per year, the probability of underfunding and of ever falling
     /// below a threshold, surplus at risk and conditional surplus at risk, contributions
     /// under a simplified minimum-funding rule (normal cost plus the shortfall amortised over
-    /// 7 years, after IRC §430) and PBGC premiums (domain::pbgc, by plan year).
+    /// 7 years, after IRC §430; the funding target at the §430(h)(2) segment rates when
+    /// given) and PBGC premiums (domain::pbgc, by plan year). The liabilities are discounted
+    /// at the short rate plus a spread, or on today's yield curve moved with the short rate
+    /// (Vasicek loadings).
     ///
     /// Request: {"years", "scenarios", "seed", "economy" (as `cairn economy`'s; the US
     /// default), "assets": [{"name", "expected_return", "volatility", "duration" (bond
     /// sleeves move with the rate), "convexity", "weight"}], "correlation",
     /// "initial_assets" or "initial_funded_ratio", "benefits": [{"time", "amount"}],
-    /// "indexation" (0-1), "discount_spread", "normal_cost", "normal_cost_growth",
-    /// "amortisation_years" (7), "participants", "pbgc_year", "premium_growth",
-    /// "premiums_from_assets", "confidence" (0.95), "threshold" (0.8)}.
+    /// "indexation" (0-1), "discount_spread", "curve" (as `cairn quant curve`'s: zero_rates
+    /// or par_yields, compounding, interpolation), "curve_mean_reversion" (0.1),
+    /// "segment_rates": {"first", "second", "third"} (the IRS's, in force), "normal_cost",
+    /// "normal_cost_growth", "amortisation_years" (7; 15 under ARPA 2021), "participants",
+    /// "pbgc_year", "premium_growth", "premiums_from_assets", "confidence" (0.95),
+    /// "threshold" (0.8)}.
     ///
     /// Result: {"start", "by_year": [funded-ratio and surplus percentiles, underfunding
-    /// probability, surplus at risk, contributions, premiums], "probability_ever_below_threshold",
-    /// "expected_total_contributions", "expected_total_premiums", "pbgc", "warnings"}.
+    /// probability, surplus at risk, contributions, premiums, mean funding target],
+    /// "probability_ever_below_threshold", "expected_total_contributions",
+    /// "expected_total_premiums", "pbgc", "warnings"}.
     ///
     /// Example: examples/quant/alm.jsonl.
     #[command(verbatim_doc_comment)]
