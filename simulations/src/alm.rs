@@ -72,9 +72,8 @@
 //!   Left out: layered bases (the whole shortfall is re-amortised every year), funding
 //!   balances (§430(f)), asset smoothing (§430(g)(3)), the at-risk loading (§430(i)), the
 //!   excess-assets offset of the normal cost (§430(a)(2)) and the benefit restrictions of
-//!   §436. The 7-year default is the Pension Protection Act's period; the American Rescue Plan
-//!   Act of 2021 (§9705) made it 15 years for plan years from 2022: give 15 for the law in
-//!   force. If assets cannot pay a year's benefits, the sponsor contributes the difference at
+//!   §436. `amortisation_years` is 15 by default, the period the American Rescue Plan Act of
+//!   2021 (§9705) set for plan years from 2022 (the Pension Protection Act's was 7). If assets cannot pay a year's benefits, the sponsor contributes the difference at
 //!   year end (counted as contribution).
 //! - **PBGC premiums.** Each year: the flat-rate premium per participant plus the
 //!   variable-rate premium, the rate per $1,000 of unfunded vested benefits capped at the
@@ -138,7 +137,7 @@ const MAX_WHOLE_TENOR: usize = 100;
 const BLOCK: usize = 64;
 
 fn default_amortisation_years() -> u32 {
-    7
+    15
 }
 fn default_confidence() -> f64 {
     0.95
@@ -275,8 +274,8 @@ pub struct AlmRequest {
     /// Yearly growth of the normal cost as a fraction, −0.5 to 0.5 (0 when absent).
     #[serde(default)]
     pub normal_cost_growth: f64,
-    /// Years over which a shortfall is amortised, 1 to 30 (7 when absent, the Pension
-    /// Protection Act's §430(c) period; 15 since the American Rescue Plan Act of 2021).
+    /// Years over which a shortfall is amortised, 1 to 30 (15 when absent: §430(c)(2) as the
+    /// American Rescue Plan Act of 2021, §9705, set it for plan years from 2022; 7 before).
     #[serde(default = "default_amortisation_years")]
     pub amortisation_years: u32,
     /// Participants for the PBGC premiums (0 to 1e9; 0 when absent: no premiums).
