@@ -12,19 +12,26 @@
 //! - **Schedule.** Generated backward from maturity (QuantLib's `DateGeneration::Backward`, the
 //!   default) or forward from the dated date, in whole months of `12 / frequency`, with an
 //!   optional first coupon date and next-to-last coupon date (irregular stubs) and QuantLib's
-//!   end-of-month rule. Dates are **unadjusted**: there is no holiday calendar, so a coupon falling
-//!   on a weekend or holiday is paid on that date (QuantLib with `NullCalendar` or `Unadjusted`).
+//!   end-of-month rule. Accrual dates are **unadjusted** (QuantLib's schedule convention
+//!   `Unadjusted`). Payment dates are moved to business days of the bond's `calendar`
+//!   ([`crate::calendar`]: the US government bond market, TARGET or weekends) by its
+//!   `payment_convention` (QuantLib's `FixedRateBond` payment convention, `Following` by
+//!   default); without a calendar a coupon falling on a weekend or holiday is paid on that date
+//!   (QuantLib's `NullCalendar`). The redemption is paid on maturity so adjusted.
 //! - **Coupons.** Each period pays `face × coupon_rate × τ` where `τ` is the bond's day count from
 //!   the accrual start to the accrual end, measured against the reference period: the coupon
 //!   period itself, or for an irregular first (last) period the quasi-coupon period ending
 //!   (starting) on its end (start) date, as QuantLib's `FixedRateLeg`. The redemption pays
 //!   `face × redemption / 100` at maturity.
 //! - **Ex-coupon.** With `ex_coupon_days = n`, the ex-coupon date of a coupon is `n` calendar days
-//!   (or `n` weekdays, Monday to Friday, with `ex_coupon_business_days`) before its payment date.
+//!   (or `n` business days of the calendar, weekdays without one, with `ex_coupon_business_days`)
+//!   before its payment date.
 //!   Settling on or after it, the buyer does not receive that coupon and the accrued interest is
 //!   negative: minus the interest from settlement to the coupon date (QuantLib's
 //!   `exCouponPeriod`, UK gilts, Australian government bonds).
-//! - **Settlement.** A flow on the settlement date has already been paid (QuantLib's
+//! - **Settlement.** Given, or `settlement_days` business days of the calendar after a trade
+//!   date and not before the dated date (QuantLib's `Bond::settlementDate`). A flow on the
+//!   settlement date has already been paid (QuantLib's
 //!   `includeSettlementDateFlows = false`). Prices and accrued interest are per 100 of face; the
 //!   basis point value is in currency for the bond's face, as `CashFlows::basisPointValue`.
 //! - **Discounting.** The time of each flow is accumulated period by period from the settlement
@@ -1055,9 +1062,8 @@ impl BondRequest {
                 Ok(s)
             }
             (None, Some(t)) => {
-                let days = self
-                    .settlement_days
-                    .ok_or_else(|| invalid("settlement_days", "is required with trade_date"))?;
+                let days =
+                    self.settlement_days.ok_or_else(|| invalid("settlement_days", "is required with trade_date"))?;
                 bond.settlement_date(t, days)
             }
             (Some(_), Some(_)) => Err(invalid("trade_date", "give settlement or trade_date, not both")),

@@ -164,13 +164,8 @@ const US_GOVERNMENT_BOND_FLOATING: &[Floating] = &[
     floating("Thanksgiving Day", 11, Weekday::Thu, Nth::Nth(4), FIRST, LAST),
 ];
 
-const US_GOVERNMENT_BOND_EASTER: &[FromEaster] = &[FromEaster {
-    name: "Good Friday",
-    offset: -2,
-    from: FIRST,
-    to: LAST,
-    not_first_week_of_april_from: Some(1996),
-}];
+const US_GOVERNMENT_BOND_EASTER: &[FromEaster] =
+    &[FromEaster { name: "Good Friday", offset: -2, from: FIRST, to: LAST, not_first_week_of_april_from: Some(1996) }];
 
 /// Full closes of the US bond market outside the rules. Not here: the national days of mourning
 /// for Presidents Ford (2 January 2007) and Carter (9 January 2025), for which SIFMA recommended
@@ -220,7 +215,8 @@ const US_GOVERNMENT_BOND: Rules = Rules {
     special: US_GOVERNMENT_BOND_SPECIAL_CLOSINGS,
 };
 
-const TARGET: Rules = Rules { fixed: TARGET_FIXED, floating: &[], from_easter: TARGET_EASTER, special: TARGET_SPECIAL_CLOSINGS };
+const TARGET: Rules =
+    Rules { fixed: TARGET_FIXED, floating: &[], from_easter: TARGET_EASTER, special: TARGET_SPECIAL_CLOSINGS };
 
 const WEEKENDS: Rules = Rules { fixed: &[], floating: &[], from_easter: &[], special: &[] };
 
@@ -257,9 +253,8 @@ impl Rules {
             let sunday = easter(year);
             for e in self.from_easter.iter().filter(|e| (e.from..=e.to).contains(&year)) {
                 let d = sunday + Duration::days(e.offset);
-                let skipped = e
-                    .not_first_week_of_april_from
-                    .is_some_and(|from| year >= from && d.month() == 4 && d.day() <= 7);
+                let skipped =
+                    e.not_first_week_of_april_from.is_some_and(|from| year >= from && d.month() == 4 && d.day() <= 7);
                 if !skipped {
                     out.push((d, e.name));
                 }
