@@ -680,3 +680,13 @@ fn random_requests_give_finite_numbers_or_errors() {
     }
     assert!(ok > 500 && errors > 100, "{ok} answered, {errors} refused");
 }
+
+/// Every request of examples/quant/bond.jsonl reads and is analysed.
+#[test]
+fn the_examples_analyse() {
+    let text = include_str!("../../examples/quant/bond.jsonl");
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let req: BondRequest = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        analyse(&req).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+    }
+}
