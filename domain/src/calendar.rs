@@ -48,18 +48,20 @@ const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     }
 }
 
-/// The `n`th `weekday` of a month (n = 1 is the first).
-fn nth_weekday(year: i32, month: u32, weekday: Weekday, n: u8) -> NaiveDate {
+/// The `n`th `weekday` of a month (n = 1 is the first, up to 4).
+pub fn nth_weekday(year: i32, month: u32, weekday: Weekday, n: u8) -> NaiveDate {
     NaiveDate::from_weekday_of_month_opt(year, month, weekday, n).expect("every month has a 4th weekday")
 }
 
-fn last_weekday(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
+/// The last `weekday` of a month.
+pub fn last_weekday(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
     NaiveDate::from_weekday_of_month_opt(year, month, weekday, 5)
         .unwrap_or_else(|| nth_weekday(year, month, weekday, 4))
 }
 
-/// Easter Sunday (the anonymous Gregorian algorithm).
-fn easter(year: i32) -> NaiveDate {
+/// Easter Sunday of the Gregorian calendar (the anonymous algorithm of Meeus, Jones and
+/// Butcher).
+pub fn easter(year: i32) -> NaiveDate {
     let a = year % 19;
     let b = year / 100;
     let c = year % 100;

@@ -12,19 +12,26 @@
 //! - **Schedule.** Generated backward from maturity (QuantLib's `DateGeneration::Backward`, the
 //!   default) or forward from the dated date, in whole months of `12 / frequency`, with an
 //!   optional first coupon date and next-to-last coupon date (irregular stubs) and QuantLib's
-//!   end-of-month rule. Dates are **unadjusted**: there is no holiday calendar, so a coupon falling
-//!   on a weekend or holiday is paid on that date (QuantLib with `NullCalendar` or `Unadjusted`).
+//!   end-of-month rule. Accrual dates are **unadjusted** (QuantLib's schedule convention
+//!   `Unadjusted`). Payment dates are moved to business days of the bond's `calendar`
+//!   ([`crate::calendar`]: the US government bond market, TARGET or weekends) by its
+//!   `payment_convention` (QuantLib's `FixedRateBond` payment convention, `Following` by
+//!   default); without a calendar a coupon falling on a weekend or holiday is paid on that date
+//!   (QuantLib's `NullCalendar`). The redemption is paid on maturity so adjusted.
 //! - **Coupons.** Each period pays `face × coupon_rate × τ` where `τ` is the bond's day count from
 //!   the accrual start to the accrual end, measured against the reference period: the coupon
 //!   period itself, or for an irregular first (last) period the quasi-coupon period ending
 //!   (starting) on its end (start) date, as QuantLib's `FixedRateLeg`. The redemption pays
 //!   `face × redemption / 100` at maturity.
 //! - **Ex-coupon.** With `ex_coupon_days = n`, the ex-coupon date of a coupon is `n` calendar days
-//!   (or `n` weekdays, Monday to Friday, with `ex_coupon_business_days`) before its payment date.
+//!   (or `n` business days of the calendar, weekdays without one, with `ex_coupon_business_days`)
+//!   before its payment date.
 //!   Settling on or after it, the buyer does not receive that coupon and the accrued interest is
 //!   negative: minus the interest from settlement to the coupon date (QuantLib's
 //!   `exCouponPeriod`, UK gilts, Australian government bonds).
-//! - **Settlement.** A flow on the settlement date has already been paid (QuantLib's
+//! - **Settlement.** Given, or `settlement_days` business days of the calendar after a trade
+//!   date and not before the dated date (QuantLib's `Bond::settlementDate`). A flow on the
+//!   settlement date has already been paid (QuantLib's
 //!   `includeSettlementDateFlows = false`). Prices and accrued interest are per 100 of face; the
 //!   basis point value is in currency for the bond's face, as `CashFlows::basisPointValue`.
 //! - **Discounting.** The time of each flow is accumulated period by period from the settlement
@@ -44,10 +51,11 @@
 //! (ISMA, with reference periods), ACT/365 Fixed and ACT/360. ACT/ACT ICMA with a schedule and no
 //! reference period (`ActualActual(ISMA, schedule)`) is [`act_act_icma_with_schedule`].
 
-use chrono::{Datelike, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Months, NaiveDate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::{settlement_date, BusinessDayConvention, Calendar};
 use crate::{invalid, SimError};
 
 /// The earliest and latest years a date may have (QuantLib's range).
@@ -562,9 +570,20 @@ pub struct BondSpec {
     /// The ex-coupon period in days before each payment date (0 to 60); absent or 0, none.
     #[serde(default)]
     pub ex_coupon_days: u32,
-    /// Count the ex-coupon period in weekdays (Monday to Friday) rather than calendar days.
+    /// Count the ex-coupon period in business days of `calendar` (weekdays, Monday to Friday,
+    /// without one) rather than calendar days.
     #[serde(default)]
     pub ex_coupon_business_days: bool,
+    /// The business-day calendar payment dates are adjusted on: "us-government-bond" (SIFMA's
+    /// full closes, QuantLib's `UnitedStates(GovernmentBond)`), "target" or "weekends"; absent,
+    /// none: payments fall on the coupon dates as scheduled, weekends included.
+    #[serde(default)]
+    pub calendar: Option<Calendar>,
+    /// How a coupon or redemption falling on a non-business day of `calendar` is paid:
+    /// "following" (the default, as QuantLib's `FixedRateBond`), "modified-following",
+    /// "preceding", "modified-preceding" or "unadjusted". Accrual periods stay unadjusted.
+    #[serde(default)]
+    pub payment_convention: BusinessDayConvention,
 }
 
 fn hundred() -> f64 {
@@ -630,6 +649,11 @@ impl Bond {
         let d = &schedule.dates;
         let n = d.len();
         let eom = spec.end_of_month;
+        let calendar = spec.calendar.unwrap_or(Calendar::Weekends);
+        let pay = |d: NaiveDate| match spec.calendar {
+            Some(c) => c.adjust(d, spec.payment_convention),
+            None => d,
+        };
         let mut flows = Vec::with_capacity(n);
         for i in 1..n {
             let (start, end) = (d[i - 1], d[i]);
@@ -640,23 +664,32 @@ impl Bond {
             } else {
                 (start, end)
             };
+            let payment = pay(end);
             let ex_coupon = (spec.ex_coupon_days > 0)
-                .then(|| ex_coupon_date(end, spec.ex_coupon_days, spec.ex_coupon_business_days));
+                .then(|| ex_coupon_date(payment, spec.ex_coupon_days, spec.ex_coupon_business_days, calendar));
             let tau = spec.day_count.year_fraction(start, end, Some(reference_start), Some(reference_end));
             let coupon = Coupon {
                 accrual_start: start,
                 accrual_end: end,
                 reference_start,
                 reference_end,
-                payment: end,
+                payment,
                 ex_coupon,
                 nominal: spec.face,
                 rate: spec.coupon_rate,
             };
-            flows.push(Flow { date: end, amount: spec.face * spec.coupon_rate * tau, coupon: Some(coupon) });
+            flows.push(Flow { date: payment, amount: spec.face * spec.coupon_rate * tau, coupon: Some(coupon) });
         }
-        flows.push(Flow { date: spec.maturity, amount: spec.face * spec.redemption / 100.0, coupon: None });
+        flows.push(Flow { date: pay(spec.maturity), amount: spec.face * spec.redemption / 100.0, coupon: None });
         Ok(Bond { spec: spec.clone(), schedule, flows })
+    }
+
+    /// The settlement date of a trade: `settlement_days` business days of the bond's calendar
+    /// (weekdays without one) after the trade date, and not before the dated date (QuantLib's
+    /// `Bond::settlementDate`).
+    pub fn settlement_date(&self, trade_date: NaiveDate, settlement_days: u32) -> Result<NaiveDate, SimError> {
+        let calendar = self.spec.calendar.unwrap_or(Calendar::Weekends);
+        Ok(settlement_date(trade_date, settlement_days, calendar)?.max(self.spec.dated_date))
     }
 
     fn check_settlement(&self, settlement: NaiveDate) -> Result<(), SimError> {
@@ -969,19 +1002,13 @@ fn step_time(f: &Flow, dc: DayCount, npv_date: NaiveDate, last: NaiveDate) -> f6
     }
 }
 
-/// `n` calendar days, or weekdays, before `d`.
-fn ex_coupon_date(d: NaiveDate, n: u32, weekdays: bool) -> NaiveDate {
-    if !weekdays {
-        return add_days(d, -i64::from(n));
+/// `n` calendar days, or business days of the calendar, before `d`.
+fn ex_coupon_date(d: NaiveDate, n: u32, business_days: bool, calendar: Calendar) -> NaiveDate {
+    if business_days {
+        calendar.advance_business_days(d, -i64::from(n))
+    } else {
+        add_days(d, -i64::from(n))
     }
-    let mut x = d;
-    for _ in 0..n {
-        x = add_days(x, -1);
-        while matches!(x.weekday(), Weekday::Sat | Weekday::Sun) {
-            x = add_days(x, -1);
-        }
-    }
-    x
 }
 
 /// What to analyse: a bond at a settlement date, priced from exactly one of `yield`,
@@ -991,8 +1018,18 @@ fn ex_coupon_date(d: NaiveDate, n: u32, weekdays: bool) -> NaiveDate {
 pub struct BondRequest {
     /// The bond.
     pub bond: BondSpec,
-    /// The settlement date, "YYYY-MM-DD": on or after the dated date, before maturity.
-    pub settlement: NaiveDate,
+    /// The settlement date, "YYYY-MM-DD": on or after the dated date, before maturity. Give
+    /// either it or `trade_date`.
+    #[serde(default)]
+    pub settlement: Option<NaiveDate>,
+    /// The trade date, "YYYY-MM-DD", instead of `settlement`: the bond settles `settlement_days`
+    /// business days of its calendar (weekdays without one) later, and not before the dated date
+    /// (QuantLib's `Bond::settlementDate`).
+    #[serde(default)]
+    pub trade_date: Option<NaiveDate>,
+    /// Business days from `trade_date` to settlement (0 to 30); required with `trade_date`.
+    #[serde(default)]
+    pub settlement_days: Option<u32>,
     /// The yield as a fraction (0.045 for 4.5%), with `compounding`, `yield_day_count` and
     /// `yield_frequency`; above −frequency compounded, above −1 continuous, at most 10.
     #[serde(default, rename = "yield")]
@@ -1012,6 +1049,27 @@ pub struct BondRequest {
     /// The yield's compounding frequency a year (1, 2, 4 or 12); the bond's when absent.
     #[serde(default)]
     pub yield_frequency: Option<u32>,
+}
+
+impl BondRequest {
+    /// The settlement date given, or the one the trade date and settlement days make.
+    pub fn settlement_date(&self, bond: &Bond) -> Result<NaiveDate, SimError> {
+        match (self.settlement, self.trade_date) {
+            (Some(s), None) => {
+                if self.settlement_days.is_some() {
+                    return Err(invalid("settlement_days", "goes with trade_date, not settlement"));
+                }
+                Ok(s)
+            }
+            (None, Some(t)) => {
+                let days =
+                    self.settlement_days.ok_or_else(|| invalid("settlement_days", "is required with trade_date"))?;
+                bond.settlement_date(t, days)
+            }
+            (Some(_), Some(_)) => Err(invalid("trade_date", "give settlement or trade_date, not both")),
+            (None, None) => Err(invalid("settlement", "missing: give settlement or trade_date")),
+        }
+    }
 }
 
 fn compounded() -> Compounding {
@@ -1067,7 +1125,7 @@ pub struct BondResult {
 /// Analyses a bond at settlement from a yield or a clean or dirty price.
 pub fn analyse(req: &BondRequest) -> Result<BondResult, SimError> {
     let bond = Bond::new(&req.bond)?;
-    let settlement = req.settlement;
+    let settlement = req.settlement_date(&bond)?;
     bond.check_settlement(settlement)?;
     let frequency = req.yield_frequency.unwrap_or(req.bond.frequency);
     if ![1, 2, 4, 12].contains(&frequency) {
@@ -1182,13 +1240,17 @@ mod tests {
             next_to_last_date: None,
             ex_coupon_days: 0,
             ex_coupon_business_days: false,
+            calendar: None,
+            payment_convention: BusinessDayConvention::Following,
         }
     }
 
     fn request() -> BondRequest {
         BondRequest {
             bond: spec(),
-            settlement: date("2024-05-20"),
+            settlement: Some(date("2024-05-20")),
+            trade_date: None,
+            settlement_days: None,
             yield_rate: Some(0.05),
             clean_price: None,
             dirty_price: None,
@@ -1201,7 +1263,7 @@ mod tests {
     #[test]
     fn a_par_bond_on_a_coupon_date_prices_at_par() {
         let mut r = request();
-        r.settlement = date("2024-08-15");
+        r.settlement = Some(date("2024-08-15"));
         r.yield_rate = Some(0.04);
         let out = analyse(&r).unwrap();
         assert!((out.clean_price - 100.0).abs() < 1e-10, "{}", out.clean_price);
@@ -1239,7 +1301,7 @@ mod tests {
         };
         assert_eq!(err(&|r| r.bond.frequency = 3), "frequency");
         assert_eq!(err(&|r| r.bond.maturity = date("2019-01-01")), "maturity");
-        assert_eq!(err(&|r| r.settlement = date("2031-01-01")), "settlement");
+        assert_eq!(err(&|r| r.settlement = Some(date("2031-01-01"))), "settlement");
         assert_eq!(err(&|r| r.yield_rate = Some(-2.0)), "yield");
         assert_eq!(err(&|r| r.yield_rate = Some(f64::NAN)), "yield");
         assert_eq!(
@@ -1253,6 +1315,24 @@ mod tests {
         assert_eq!(err(&|r| r.bond.coupon_rate = -0.01), "coupon_rate");
         assert_eq!(err(&|r| r.yield_frequency = Some(5)), "yield_frequency");
         assert_eq!(err(&|r| r.bond.dated_date = date("1700-01-01")), "dated_date");
+        assert_eq!(err(&|r| r.trade_date = Some(date("2024-05-17"))), "trade_date");
+        assert_eq!(err(&|r| r.settlement_days = Some(1)), "settlement_days");
+        assert_eq!(err(&|r| r.settlement = None), "settlement");
+        assert_eq!(
+            err(&|r| {
+                r.settlement = None;
+                r.trade_date = Some(date("2024-05-17"))
+            }),
+            "settlement_days"
+        );
+        assert_eq!(
+            err(&|r| {
+                r.settlement = None;
+                r.trade_date = Some(date("2024-05-17"));
+                r.settlement_days = Some(31)
+            }),
+            "settlement_days"
+        );
     }
 
     #[test]
@@ -1286,5 +1366,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r, request());
+        let r: BondRequest = serde_json::from_str(
+            r#"{"bond": {"issue_date": "2020-02-15", "maturity": "2030-02-15", "coupon_rate": 0.04,
+                "frequency": 2, "day_count": "act/act-icma", "calendar": "us-government-bond",
+                "payment_convention": "modified-following"},
+                "trade_date": "2024-05-24", "settlement_days": 1, "yield": 0.05}"#,
+        )
+        .unwrap();
+        assert_eq!(r.bond.calendar, Some(Calendar::UsGovernmentBond));
+        // Friday 24 May 2024 plus one business day: Memorial Day (27 May) is skipped.
+        assert_eq!(r.settlement_date(&Bond::new(&r.bond).unwrap()).unwrap(), date("2024-05-28"));
+        assert!(analyse(&r).is_ok());
+        let bad = serde_json::from_str::<BondRequest>(
+            r#"{"bond": {"issue_date": "2020-02-15", "maturity": "2030-02-15", "coupon_rate": 0.04,
+                "frequency": 2, "day_count": "act/act-icma", "calendar": "nyse"}, "settlement": "2024-05-20",
+                "yield": 0.05}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("unknown variant"));
+    }
+
+    /// A coupon date on a holiday is paid on the next business day; accrual is not moved.
+    #[test]
+    fn payments_move_to_business_days_accruals_do_not() {
+        let mut s = spec();
+        s.dated_date = date("2020-05-25");
+        s.maturity = date("2026-05-25");
+        let plain = Bond::new(&s).unwrap();
+        s.calendar = Some(Calendar::UsGovernmentBond);
+        let adjusted = Bond::new(&s).unwrap();
+        // Maturity, 25 May 2026, is Memorial Day: the last coupon and the redemption are paid on
+        // the 26th, and the coupon amounts are those of the unadjusted periods.
+        let last = adjusted.flows.last().unwrap();
+        assert_eq!(last.date, date("2026-05-26"));
+        assert_eq!(plain.flows.last().unwrap().date, date("2026-05-25"));
+        for (p, a) in plain.flows.iter().zip(&adjusted.flows) {
+            assert_eq!(p.amount, a.amount);
+        }
     }
 }

@@ -157,6 +157,7 @@ pub mod accounts;
 pub mod alm;
 pub mod alternatives;
 pub mod bonds;
+pub mod calendar;
 pub mod correlation;
 pub mod curve;
 pub mod distributions;

@@ -7,6 +7,7 @@ use simulations::bonds::{
     act_act_icma_with_schedule, analyse, Bond, BondRequest, BondSpec, Compounding, DayCount, InterestRate, Rule,
     Schedule,
 };
+use simulations::calendar::{BusinessDayConvention, Calendar};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap_or_else(|_| panic!("{s}"))
@@ -31,6 +32,8 @@ fn spec(dated: &str, maturity: &str, coupon: f64, frequency: u32, day_count: Day
         next_to_last_date: None,
         ex_coupon_days: 0,
         ex_coupon_business_days: false,
+        calendar: None,
+        payment_convention: BusinessDayConvention::Following,
     }
 }
 
@@ -91,6 +94,60 @@ fn quantlib_bonds_test_cached() {
             yield_c,
             tol,
         );
+    }
+}
+
+/// A bond on the US government bond calendar paying on the modified following business day, as
+/// the `UnitedStates(GovernmentBond)` bonds of bonds.cpp.
+fn us_government(dated: &str, maturity: &str, coupon: f64) -> BondSpec {
+    let mut s = spec(dated, maturity, coupon, 2, DayCount::ActActIcma);
+    s.face = 1_000_000.0;
+    s.calendar = Some(Calendar::UsGovernmentBond);
+    s.payment_convention = BusinessDayConvention::ModifiedFollowing;
+    s
+}
+
+/// The clean price on bonds.cpp's flat 3% Actual/360 curve from 22 November 2004 for a bond
+/// settling one US government bond business day after the evaluation date (and not before its
+/// issue date): a 3% continuous Actual/360 yield from settlement.
+fn curve_clean_price(bond: &Bond) -> f64 {
+    let settle = bond.settlement_date(date("2004-11-22"), 1).unwrap();
+    bond.clean_price(&rate(0.03, DayCount::Act360, Compounding::Continuous, 1), settle)
+}
+
+/// bonds.cpp, testCached, bond 3 (UnitedStates(GovernmentBond), modified following payments:
+/// the coupon of Memorial Day 30 May 2005 is paid on the 31st), at the explicit settlement date
+/// 30 November 2004 and at the earliest possible one (its issue date, after 22 November plus one
+/// business day).
+#[test]
+fn quantlib_bonds_test_cached_us_government_bond_calendar() {
+    let bond = Bond::new(&us_government("2004-11-30", "2006-11-30", 0.02875)).unwrap();
+    assert_eq!(bond.flows[0].date, date("2005-05-31"));
+    let y = rate(0.02997, DayCount::ActActIcma, Compounding::Compounded, 2);
+    close("bond 3 price", bond.clean_price(&y, date("2004-11-30")), 99.764759, 1e-6);
+    let settle = bond.settlement_date(date("2004-11-22"), 1).unwrap();
+    assert_eq!(settle, date("2004-11-30"));
+    close("bond 3 price at the earliest settlement", bond.clean_price(&y, settle), 99.764759, 1e-6);
+}
+
+/// bonds.cpp, testCachedFixed, bond 1 (the plain 2.875% bond to 30 November 2008, whose last
+/// coupon and redemption, on Sunday 30 November 2008, are paid on Friday 28 November under
+/// modified following). Bonds 2 and 3 there have a different coupon rate each period, which
+/// BondSpec does not describe.
+#[test]
+fn quantlib_bonds_test_cached_fixed() {
+    let bond = Bond::new(&us_government("2004-11-30", "2008-11-30", 0.02875)).unwrap();
+    assert_eq!(bond.flows.last().map(|f| f.date), Some(date("2008-11-28")));
+    close("bond 1 price", curve_clean_price(&bond), 99.298100, 1e-6);
+}
+
+/// bonds.cpp, testCachedZero: zero-coupon bonds issued 30 November 2004 on the US government
+/// bond calendar, modified following (a zero coupon rate: no coupons, only the redemption).
+#[test]
+fn quantlib_bonds_test_cached_zero() {
+    for (maturity, price) in [("2008-11-30", 88.551726), ("2007-11-30", 91.278949), ("2006-11-30", 94.098006)] {
+        let bond = Bond::new(&us_government("2004-11-30", maturity, 0.0)).unwrap();
+        close(&format!("zero to {maturity}"), curve_clean_price(&bond), price, 1e-6);
     }
 }
 
@@ -217,16 +274,20 @@ fn quantlib_bonds_test_thirty360_bond_with_settlement_on_31st() {
     close("accrued", bond.accrued_amount(settle), 0.7, 1e-6);
 }
 
-/// bonds.cpp, testBasisPointValue: settling 30 January 2024 (29 January plus one US business
-/// day), face 1,000,000, a short last period from the forward schedule.
+/// bonds.cpp, testBasisPointValue: settling one US government bond business day after
+/// 29 January 2024, face 1,000,000, a short last period from the forward schedule, unadjusted
+/// payments.
 #[test]
 fn quantlib_bonds_test_basis_point_value() {
     let us = DayCount::Thirty360Us;
     let mut s = spec("2023-11-15", "2033-08-15", 0.045, 2, us);
     s.rule = Rule::Forward;
     s.face = 1_000_000.0;
+    s.calendar = Some(Calendar::UsGovernmentBond);
+    s.payment_convention = BusinessDayConvention::Unadjusted;
     let bond = Bond::new(&s).unwrap();
-    let settle = date("2024-01-30");
+    let settle = bond.settlement_date(date("2024-01-29"), 1).unwrap();
+    assert_eq!(settle, date("2024-01-30"));
     let y = yield_from_clean(&bond, 102.890625, us, Compounding::Compounded, 2, settle);
     close("yield", y, 0.041301, 1e-6);
     let y = rate(y, us, Compounding::Compounded, 2);
@@ -496,7 +557,9 @@ fn analyse_round_trips_price_and_yield() {
                 s.ex_coupon_days = 7;
                 let mut req = BondRequest {
                     bond: s,
-                    settlement: date(settle),
+                    settlement: Some(date(settle)),
+                    trade_date: None,
+                    settlement_days: None,
                     yield_rate: Some(0.043),
                     clean_price: None,
                     dirty_price: None,
@@ -569,11 +632,22 @@ fn random_requests_give_finite_numbers_or_errors() {
         }
         s.ex_coupon_days = rng.gen_range(0..12);
         s.ex_coupon_business_days = rng.gen_bool(0.5);
+        s.calendar = [None, Some(Calendar::Weekends), Some(Calendar::UsGovernmentBond), Some(Calendar::Target)]
+            [rng.gen_range(0..4)];
+        s.payment_convention = [
+            BusinessDayConvention::Following,
+            BusinessDayConvention::ModifiedFollowing,
+            BusinessDayConvention::Preceding,
+            BusinessDayConvention::ModifiedPreceding,
+            BusinessDayConvention::Unadjusted,
+        ][rng.gen_range(0..5)];
         let settlement = dated + chrono::TimeDelta::days(rng.gen_range(-20..20_000));
         let quote = rng.gen_range(0..3);
         let req = BondRequest {
             bond: s,
-            settlement,
+            settlement: Some(settlement),
+            trade_date: None,
+            settlement_days: None,
             yield_rate: (quote == 0).then(|| rng.gen_range(-2.5..12.0)),
             clean_price: (quote == 1).then(|| rng.gen_range(-5.0..400.0)),
             dirty_price: (quote == 2).then(|| rng.gen_range(-5.0..400.0)),
@@ -605,4 +679,14 @@ fn random_requests_give_finite_numbers_or_errors() {
         }
     }
     assert!(ok > 500 && errors > 100, "{ok} answered, {errors} refused");
+}
+
+/// Every request of examples/quant/bond.jsonl reads and is analysed.
+#[test]
+fn the_examples_analyse() {
+    let text = include_str!("../../examples/quant/bond.jsonl");
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let req: BondRequest = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        analyse(&req).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+    }
 }
