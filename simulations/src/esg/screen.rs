@@ -67,9 +67,10 @@ pub struct ScreenRequest {
     /// The universe (up to 5,000 companies); may be left out when `companies_csv` lists them.
     #[serde(default)]
     pub companies: Vec<Company>,
-    /// The companies as a provider CSV file (the format of [`super::provider`]: a header row
-    /// of named columns, one row per company), instead of `companies`; none when absent. A
-    /// refusal names the line and the column.
+    /// The companies as a provider CSV file instead of `companies`: a header row of named
+    /// columns (`id` required), one row per company, as `cairn quant esg-carbon --help` and
+    /// `simulations::esg::provider` describe; none when absent. A refusal names the line and
+    /// the column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub companies_csv: Option<String>,
     /// Sectors excluded outright; none when absent.
