@@ -132,6 +132,58 @@ fn the_esg_examples_measure_carbon_screen_optimise_and_report() {
 }
 
 #[test]
+fn the_esg_commands_take_their_companies_from_a_provider_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quant");
+    let file = root.join("esg-companies.csv");
+    for command in ["esg-carbon", "esg-screen", "esg-optimise", "impact-report"] {
+        // The examples without their companies, given the same companies by the file: the
+        // same answers.
+        let with_json = example(command);
+        let text = std::fs::read_to_string(root.join(format!("{command}.jsonl"))).unwrap();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut request: Value = serde_json::from_str(l).unwrap();
+                assert!(request.as_object_mut().unwrap().remove("companies").is_some());
+                format!("{request}\n")
+            })
+            .collect();
+        let mut quant = cairn();
+        quant.args(["quant", command, "--companies"]).arg(&file);
+        let o = with_input(quant, &without);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(out, with_json, "{command}");
+    }
+    // A request that carries its own companies is refused rather than silently replaced.
+    let own = std::fs::read_to_string(root.join("esg-carbon.jsonl")).unwrap();
+    let mut quant = cairn();
+    quant.args(["quant", "esg-carbon", "--companies"]).arg(&file);
+    let out: Value = serde_json::from_str(stdout(&with_input(quant, own.lines().next().unwrap())).trim()).unwrap();
+    assert_eq!(out["line"], 1, "{out}");
+    assert!(out["error"].as_str().unwrap().starts_with("companies: --companies "), "{out}");
+    // A bad file stops the run before any request, naming the line and the column.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("companies.csv");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &bad,
+        csv.replace(
+            "SOFT,Softworks,technology,71,64,70,68,1,,12000000000,20000",
+            "SOFT,Softworks,technology,71,64,70,68,1,,12000000000,abc",
+        ),
+    )
+    .unwrap();
+    let mut quant = cairn();
+    quant.args(["quant", "esg-screen", "--companies"]).arg(&bad);
+    let o = with_input(quant, "{}\n");
+    assert!(!o.status.success());
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("companies.csv: line 8, column scope1: not a number: \"abc\""), "{}", stderr(&o));
+}
+
+#[test]
 fn the_alm_examples_project_the_plan_and_find_the_least_risky_mix() {
     let alm = example("alm");
     let years = alm[0]["by_year"].as_array().unwrap();
@@ -272,6 +324,25 @@ async fn the_engines_answer_over_http_and_name_a_bad_field() {
     let (status, body) =
         post("liabilities", json!({ "curve": curve, "cash_flows": [{ "time": 1, "amount": -5 }] })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("cash_flows[0].amount")), "{body}");
+    // ESG companies as a provider CSV file: a bad cell is a 422 naming companies_csv and the
+    // line; a good file answers as the JSON companies do.
+    let companies = "id,sector,e_score,s_score,g_score,esg_score,revenue,scope1,scope2,evic\n\
+                     A,utilities,40,50,60,50,1000000000,5000,1000,2000000000\n\
+                     # a comment line\n\
+                     B,tech,70,60,65,66,2000000000,x,500,8000000000\n";
+    let holdings = json!([{ "id": "A", "value": 100 }, { "id": "B", "value": 300 }]);
+    let (status, body) = post("esg-carbon", json!({ "companies_csv": companies, "holdings": holdings })).await;
+    assert_eq!(
+        (status, body["field"].as_str(), body["line"].as_u64()),
+        (422, Some("companies_csv"), Some(4)),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("line 4, column scope1: not a number: \"x\""), "{body}");
+    let (status, body) =
+        post("esg-carbon", json!({ "companies_csv": companies.replace(",x,", ",2000,"), "holdings": holdings })).await;
+    assert_eq!(status, 200, "{body}");
+    // WACI: ¼·6,000/1,000 + ¾·2,500/2,000 tCO2e per $M.
+    assert!((number(&body["waci"], "value") - (0.25 * 6.0 + 0.75 * 1.25)).abs() < 1e-12, "{body}");
     // Private-equity pacing: a client without recorded accredited-investor status is refused,
     // and served once an advisor records it (SEC Rule 501(a)).
     let pacing = json!({ "model": { "contribution_rates": [0.25, 0.5, 1.0], "bow": 2.5, "distribution_yield": 0.0, "life": 10, "growth": 0.1 }, "commitments": [{ "vintage": 2026, "amount": 1000000 }] });

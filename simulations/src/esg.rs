@@ -2,7 +2,9 @@
 //! average carbon intensity, PCAF financed emissions, footprint and data quality, SBTi
 //! portfolio temperature scores and carbon value at risk), screens ([`screen`]: exclusions,
 //! best-in-class, thematic minimums), an ESG-tilted mean-variance optimiser with its frontier
-//! ([`optimise`]) and an impact report ([`impact_report`]).
+//! ([`optimise`]) and an impact report ([`impact_report`]). Every request takes its companies
+//! as JSON (`companies`) or as a provider CSV file (`companies_csv`, the format of
+//! [`provider`]).
 //!
 //! # Definitions
 //!
@@ -27,13 +29,17 @@
 pub mod carbon;
 pub mod data;
 pub mod optimise;
+pub mod provider;
 pub mod report;
 pub mod screen;
 pub mod temperature;
 
 pub use carbon::{carbon, CarbonPrice, CarbonRequest, CarbonResult, Covered, HoldingCarbon, Scopes};
 pub use data::{Company, Emissions, EsgScores, Holding, SdgShare, TemperatureEntry, TemperatureScope, TimeFrame};
-pub use optimise::{optimise, EsgPortfolio, OptimiseRequest, OptimiseResult, SectorCap};
+pub use optimise::{
+    optimise, optimise_with, EsgPortfolio, FactorModel, OptimiseRequest, OptimiseResult, SectorCap, VarianceForm,
+};
+pub use provider::{parse_companies_csv, CsvError, Universe};
 pub use report::{impact_report, ImpactReport, ImpactRequest, WeightedScores, TCO2E_PER_CAR_YEAR};
 pub use screen::{screen, BestInClass, Exclusion, ScoreKind, ScreenRequest, ScreenResult, ThemeCheck, ThemeMinimum};
 pub use temperature::{AggregationMethod, TemperatureOptions, TemperatureResult, DEFAULT_SCORE};

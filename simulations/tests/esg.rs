@@ -30,6 +30,7 @@ fn sbti_portfolio_aggregations_reproduce_the_tools_tests() {
         let tf: TimeFrame = serde_json::from_value(case["time_frame"].clone()).unwrap();
         let req = CarbonRequest {
             companies,
+            companies_csv: None,
             holdings,
             scopes: Scopes::S1S2,
             temperature: Some(TemperatureOptions {
@@ -86,6 +87,7 @@ fn carbon_metrics_by_hand() {
     let c = Company { id: "C".into(), ..Default::default() };
     let req = CarbonRequest {
         companies: vec![a, b, c],
+        companies_csv: None,
         holdings: vec![
             Holding { id: "A".into(), value: 10e6 },
             Holding { id: "B".into(), value: 5e6 },
@@ -149,6 +151,7 @@ fn field_of(e: SimError) -> String {
 fn validation_names_the_field() {
     let base = || CarbonRequest {
         companies: vec![company("A", 1.0, 1.0, 1e6, 1e6), company("B", 1.0, 1.0, 1e6, 1e6)],
+        companies_csv: None,
         holdings: vec![Holding { id: "A".into(), value: 1.0 }],
         scopes: Scopes::S1S2,
         temperature: None,
@@ -191,6 +194,7 @@ fn extreme_finite_inputs_stay_finite() {
     a.market_cap = Some(1.0);
     let req = CarbonRequest {
         companies: vec![a],
+        companies_csv: None,
         holdings: vec![Holding { id: "A".into(), value: 1e15 }],
         scopes: Scopes::S1S2,
         temperature: None,
@@ -271,9 +275,11 @@ fn two_assets() -> simulations::esg::OptimiseRequest {
     b.sector = Some("utilities".into());
     simulations::esg::OptimiseRequest {
         companies: vec![a, b],
+        companies_csv: None,
         assets: vec!["A".into(), "B".into()],
         expected_returns: vec![0.10, 0.06],
         covariance: vec![vec![0.04, 0.0], vec![0.0, 0.01]],
+        factor_model: None,
         risk_aversion: 2.0,
         impact_weight: 0.0,
         score: simulations::esg::ScoreKind::Total,
@@ -353,6 +359,7 @@ fn impact_report_weights_and_equivalents() {
     r.companies[0].themes = vec!["transition".into(), "transition".into()];
     let req = ImpactRequest {
         companies: r.companies,
+        companies_csv: None,
         holdings: vec![Holding { id: "A".into(), value: 3e5 }, Holding { id: "B".into(), value: 1e5 }],
         scopes: Scopes::S1S2,
         temperature_method: AggregationMethod::Wats,
@@ -366,4 +373,200 @@ fn impact_report_weights_and_equivalents() {
     assert!((out.sdg[&7] - 0.125).abs() < 1e-12 && (out.sdg_aligned - 0.125).abs() < 1e-12);
     assert!((out.themes["transition"] - 0.75).abs() < 1e-12);
     assert!((out.temperature[0].score.unwrap() - 3.2).abs() < 1e-12);
+}
+
+#[test]
+fn the_provider_file_example_lists_the_json_examples_companies() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/quant");
+    let csv = std::fs::read_to_string(format!("{root}/esg-companies.csv")).expect("example");
+    let from_csv = simulations::esg::parse_companies_csv(&csv).expect("the example parses");
+    for example in ["esg-carbon", "esg-screen", "esg-optimise", "impact-report"] {
+        let text = std::fs::read_to_string(format!("{root}/{example}.jsonl")).expect("example");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let request: Value = serde_json::from_str(line).unwrap();
+            let companies: Vec<Company> = serde_json::from_value(request["companies"].clone()).unwrap();
+            assert_eq!(from_csv, companies, "{example}");
+        }
+    }
+    // The same request with the file in companies_csv gives the same answer.
+    let text = std::fs::read_to_string(format!("{root}/esg-carbon.jsonl")).expect("example");
+    let json: CarbonRequest = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let by_csv = CarbonRequest { companies: Vec::new(), companies_csv: Some(csv.clone()), ..json.clone() };
+    assert_eq!(carbon(&by_csv).unwrap(), carbon(&json).unwrap());
+    let with_bad_line = csv.replace("SOFT,Softworks,technology,71", "SOFT,Softworks,technology,7l");
+    let refused = carbon(&CarbonRequest { companies_csv: Some(with_bad_line), ..by_csv }).unwrap_err();
+    assert_eq!(refused.to_string(), "companies_csv: line 8, column e_score: not a number: \"7l\"");
+}
+
+/// A random 50-asset problem: three factors and specific risk, scores, intensities, SDG
+/// shares and sectors, with every kind of constraint; the dense request and the same risk as
+/// a factor model.
+fn random_problem(seed: u64) -> (simulations::esg::OptimiseRequest, simulations::esg::OptimiseRequest) {
+    use simulations::esg::{EsgScores, FactorModel, OptimiseRequest, ScoreKind, SdgShare, SectorCap};
+    let mut x = seed;
+    let mut u = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (n, k) = (50, 3);
+    let sectors = ["energy", "utilities", "tech", "health"];
+    let mut companies = Vec::new();
+    for i in 0..n {
+        let t = 10.0 + 80.0 * u();
+        let mut c = company(&format!("C{i}"), 1e5 * u() * u(), 1e4 * u(), 1e8 * (0.5 + u()), 1e9);
+        c.scores = Some(EsgScores { environmental: t, social: 100.0 - t, governance: 50.0, total: t });
+        c.sector = Some(sectors[i % 4].into());
+        c.sdg = vec![SdgShare { goal: 7, share: 0.6 * u() }];
+        companies.push(c);
+    }
+    let exposures: Vec<Vec<f64>> =
+        (0..n).map(|_| (0..k).map(|j| if j == 0 { 0.5 + u() } else { u() - 0.5 }).collect()).collect();
+    // F = AAᵀ/k + 0.01·I: positive definite.
+    let a: Vec<Vec<f64>> = (0..k).map(|_| (0..k).map(|_| 0.2 * (u() - 0.5)).collect()).collect();
+    let f: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k).map(|j| (0..k).map(|t| a[i][t] * a[j][t]).sum::<f64>() + if i == j { 0.01 } else { 0.0 }).collect()
+        })
+        .collect();
+    let specific: Vec<f64> = (0..n).map(|_| 0.1 + 0.2 * u()).collect();
+    let covariance: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let mut v = 0.0;
+                    for p in 0..k {
+                        for q in 0..k {
+                            v += exposures[i][p] * f[p][q] * exposures[j][q];
+                        }
+                    }
+                    v + if i == j { specific[i] * specific[i] } else { 0.0 }
+                })
+                .collect()
+        })
+        .collect();
+    // Symmetric to the last bit, as a provider's matrix would be.
+    let covariance: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..n).map(|j| if j < i { covariance[j][i] } else { covariance[i][j] }).collect()).collect();
+    let dense = OptimiseRequest {
+        assets: companies.iter().map(|c| c.id.clone()).collect(),
+        companies,
+        companies_csv: None,
+        expected_returns: (0..n).map(|_| 0.02 + 0.1 * u()).collect(),
+        covariance,
+        factor_model: None,
+        risk_aversion: 2.5,
+        impact_weight: 0.0004,
+        score: ScoreKind::Total,
+        max_weight: 0.1,
+        waci_limit: Some(400.0),
+        min_sdg_share: Some(0.2),
+        sector_caps: vec![SectorCap { sector: "energy".into(), max: 0.2 }],
+        exclude: vec!["C3".into(), "C17".into()],
+        frontier_points: Some(4),
+    };
+    let factor = OptimiseRequest {
+        covariance: Vec::new(),
+        factor_model: Some(FactorModel { exposures, factor_covariance: f, specific_volatility: specific }),
+        ..dense.clone()
+    };
+    (dense, factor)
+}
+
+fn assert_same(a: &simulations::esg::OptimiseResult, b: &simulations::esg::OptimiseResult, what: &str) {
+    let portfolios = std::iter::once((&a.portfolio, &b.portfolio)).chain(a.frontier.iter().zip(&b.frontier));
+    assert_eq!(a.frontier.len(), b.frontier.len());
+    for (p, q) in portfolios {
+        let gap = p.weights.iter().zip(&q.weights).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(gap < 1e-6, "{what}: weights differ by {gap}");
+        assert!((p.financial_objective - q.financial_objective).abs() < 1e-9, "{what}: {p:?} {q:?}");
+        assert!(
+            (p.volatility - q.volatility).abs() < 1e-8 && (p.score - q.score).abs() < 1e-5,
+            "{what}: volatility {} {}, score {} {}",
+            p.volatility,
+            q.volatility,
+            p.score,
+            q.score
+        );
+    }
+}
+
+#[test]
+fn every_form_of_the_variance_gives_the_dense_forms_answer() {
+    use simulations::esg::{optimise, optimise_with, VarianceForm};
+    for seed in [7, 11, 2024] {
+        let (dense, factor) = random_problem(seed);
+        let reference = optimise_with(&dense, VarianceForm::Dense).unwrap();
+        assert!(reference.portfolio.waci.unwrap() <= 400.0 + 1e-6 && reference.portfolio.sdg_share >= 0.2 - 1e-7);
+        assert!(reference.portfolio.weights[3].abs() < 1e-7 && reference.frontier.len() == 4);
+        assert_same(&reference, &optimise(&dense).unwrap(), "dense covariance");
+        // The Cholesky factor of the dense covariance in the constraints.
+        assert_same(&reference, &optimise_with(&dense, VarianceForm::Factored).unwrap(), "dense covariance, factored");
+        // The same risk as a factor model, in both forms.
+        for form in [VarianceForm::Dense, VarianceForm::Factored] {
+            assert_same(&reference, &optimise_with(&factor, form).unwrap(), &format!("factor model, {form:?}"));
+        }
+    }
+    // A singular covariance (no specific risk: rank 3 of 50) has no Cholesky factor; its
+    // square root by eigenvalues gives the same answer.
+    let (_, mut factor) = random_problem(5);
+    factor.factor_model.as_mut().unwrap().specific_volatility = Vec::new();
+    factor.max_weight = 0.3;
+    let reference = optimise_with(&factor, VarianceForm::Dense).unwrap();
+    let dense = simulations::esg::OptimiseRequest {
+        covariance: (0..50)
+            .map(|i| {
+                let fm = factor.factor_model.as_ref().unwrap();
+                let (b, f) = (&fm.exposures, &fm.factor_covariance);
+                (0..50)
+                    .map(|j| {
+                        let (lo, hi) = (i.min(j), i.max(j));
+                        (0..3)
+                            .flat_map(|p| (0..3).map(move |q| (p, q)))
+                            .map(|(p, q)| b[lo][p] * f[p][q] * b[hi][q])
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect(),
+        factor_model: None,
+        ..factor.clone()
+    };
+    let got = optimise_with(&dense, VarianceForm::Factored).unwrap();
+    let gap =
+        got.portfolio.weights.iter().zip(&reference.portfolio.weights).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    assert!(gap < 1e-5, "{gap}");
+    assert!((got.portfolio.financial_objective - reference.portfolio.financial_objective).abs() < 1e-8);
+}
+
+#[test]
+fn the_risk_model_is_checked_and_named() {
+    use simulations::esg::optimise;
+    let (dense, factor) = random_problem(3);
+    let both = simulations::esg::OptimiseRequest { covariance: dense.covariance.clone(), ..factor.clone() };
+    assert_eq!(field_of(optimise(&both).unwrap_err()), "factor_model");
+    let neither = simulations::esg::OptimiseRequest { covariance: Vec::new(), factor_model: None, ..dense.clone() };
+    assert_eq!(field_of(optimise(&neither).unwrap_err()), "covariance");
+    let mut r = factor.clone();
+    r.factor_model.as_mut().unwrap().exposures[4].pop();
+    assert_eq!(field_of(optimise(&r).unwrap_err()), "factor_model.exposures[4]");
+    let mut r = factor.clone();
+    r.factor_model.as_mut().unwrap().factor_covariance[0][1] += 0.5;
+    assert_eq!(field_of(optimise(&r).unwrap_err()), "factor_model.factor_covariance[1][0]");
+    let mut r = factor.clone();
+    r.factor_model.as_mut().unwrap().specific_volatility[9] = -0.1;
+    assert_eq!(field_of(optimise(&r).unwrap_err()), "factor_model.specific_volatility[9]");
+    let mut r = factor.clone();
+    r.factor_model.as_mut().unwrap().factor_covariance =
+        vec![vec![0.04, 0.05, 0.0], vec![0.05, 0.04, 0.0], vec![0.0, 0.0, 0.01]];
+    let e = optimise(&r).unwrap_err();
+    assert_eq!(field_of(e.clone()), "factor_model.factor_covariance", "{e}");
+    assert!(e.to_string().contains("positive semidefinite"), "{e}");
+    // An indefinite dense covariance has no factor: refused by name.
+    let mut r = two_assets();
+    r.covariance = vec![vec![0.01, 0.05], vec![0.05, 0.01]];
+    let e = simulations::esg::optimise_with(&r, simulations::esg::VarianceForm::Factored).unwrap_err();
+    assert_eq!(field_of(e.clone()), "covariance", "{e}");
+    assert!(e.to_string().contains("positive semidefinite"), "{e}");
 }

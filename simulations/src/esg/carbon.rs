@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::data::{validate_companies, validate_holdings, Company, Holding};
+use super::provider::universe;
 use super::temperature::{temperature_scores, TemperatureOptions, TemperatureResult};
 use crate::{invalid, SimError};
 
@@ -69,8 +70,15 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CarbonRequest {
-    /// The companies (up to 5,000).
+    /// The companies (up to 5,000); may be left out when `companies_csv` lists them.
+    #[serde(default)]
     pub companies: Vec<Company>,
+    /// The companies as a provider CSV file instead of `companies`: a header row of named
+    /// columns (`id` required), one row per company, as `cairn quant esg-carbon --help` and
+    /// `simulations::esg::provider` describe; none when absent. A refusal names the line and
+    /// the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companies_csv: Option<String>,
     /// The portfolio: company ids and market values in dollars.
     pub holdings: Vec<Holding>,
     /// Scopes counted by WACI, financed emissions and footprint; S1S2 when absent.
@@ -184,12 +192,13 @@ fn covered(num: f64, cov: f64, total: f64) -> Covered {
 
 /// Carbon metrics of the portfolio.
 pub fn carbon(req: &CarbonRequest) -> Result<CarbonResult, SimError> {
-    let index = validate_companies(&req.companies)?;
+    let cs = universe(&req.companies, req.companies_csv.as_deref())?;
+    let cs = &cs[..];
+    let index = validate_companies(cs)?;
     let (held, total) = validate_holdings(&req.holdings, &index)?;
     if let Some(p) = &req.carbon_price {
         check_price(p)?;
     }
-    let cs = &req.companies;
     let (mut waci, mut waci_cov) = (0.0, 0.0);
     let (mut fin, mut fin_cov, mut fin_rev, mut fin_int, mut int_cov) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut dq, mut dq_cov) = (0.0, 0.0);

@@ -204,13 +204,6 @@ fn amount(field: &str, v: Option<f64>) -> Result<(), SimError> {
     Ok(())
 }
 
-fn score(field: &str, v: f64) -> Result<(), SimError> {
-    if !(0.0..=100.0).contains(&v) {
-        return Err(invalid(field, format!("must be between 0 and 100, got {v}")));
-    }
-    Ok(())
-}
-
 /// Checks a universe of companies and returns the index of each id.
 pub fn validate_companies(companies: &[Company]) -> Result<HashMap<&str, usize>, SimError> {
     if companies.len() > MAX_COMPANIES {
@@ -218,79 +211,93 @@ pub fn validate_companies(companies: &[Company]) -> Result<HashMap<&str, usize>,
     }
     let mut index = HashMap::with_capacity(companies.len());
     for (i, c) in companies.iter().enumerate() {
-        let f = |name: &str| format!("companies[{i}].{name}");
-        if c.id.is_empty() {
-            return Err(invalid(f("id"), "must not be empty"));
+        if !c.id.is_empty() && index.insert(c.id.as_str(), i).is_some() {
+            return Err(invalid(format!("companies[{i}].id"), format!("duplicate id {:?}", c.id)));
         }
-        if index.insert(c.id.as_str(), i).is_some() {
-            return Err(invalid(f("id"), format!("duplicate id {:?}", c.id)));
-        }
-        if let Some(s) = c.scores {
-            score(&f("scores.environmental"), s.environmental)?;
-            score(&f("scores.social"), s.social)?;
-            score(&f("scores.governance"), s.governance)?;
-            score(&f("scores.total"), s.total)?;
-        }
-        if let Some(level) = c.controversy {
-            if level > 5 {
-                return Err(invalid(f("controversy"), format!("must be 0 to 5, got {level}")));
-            }
-        }
-        amount(&f("revenue"), c.revenue)?;
-        if let Some(e) = c.emissions {
-            amount(&f("emissions.scope1"), e.scope1)?;
-            amount(&f("emissions.scope2"), e.scope2)?;
-            amount(&f("emissions.scope3"), e.scope3)?;
-        }
-        amount(&f("evic"), c.evic)?;
-        amount(&f("total_debt"), c.total_debt)?;
-        amount(&f("total_equity"), c.total_equity)?;
-        amount(&f("market_cap"), c.market_cap)?;
-        amount(&f("enterprise_value"), c.enterprise_value)?;
-        amount(&f("cash"), c.cash)?;
-        amount(&f("total_assets"), c.total_assets)?;
-        for (name, len) in [("sdg", c.sdg.len()), ("themes", c.themes.len()), ("temperature", c.temperature.len())] {
-            if len > MAX_ENTRIES {
-                return Err(invalid(f(name), format!("at most {MAX_ENTRIES} entries, got {len}")));
-            }
-        }
-        let mut total = 0.0;
-        for (k, s) in c.sdg.iter().enumerate() {
-            if !(1..=17).contains(&s.goal) {
-                return Err(invalid(f(&format!("sdg[{k}].goal")), format!("must be 1 to 17, got {}", s.goal)));
-            }
-            if !(0.0..=1.0).contains(&s.share) {
-                return Err(invalid(
-                    f(&format!("sdg[{k}].share")),
-                    format!("must be between 0 and 1, got {}", s.share),
-                ));
-            }
-            if c.sdg[..k].iter().any(|o| o.goal == s.goal) {
-                return Err(invalid(f(&format!("sdg[{k}].goal")), format!("goal {} appears twice", s.goal)));
-            }
-            total += s.share;
-        }
-        if total > 1.0 + 1e-9 {
-            return Err(invalid(f("sdg"), format!("shares sum to {total}, above 1")));
-        }
-        for (k, t) in c.temperature.iter().enumerate() {
-            if !(0.0..=10.0).contains(&t.score) {
-                return Err(invalid(
-                    f(&format!("temperature[{k}].score")),
-                    format!("must be between 0 and 10 °C, got {}", t.score),
-                ));
-            }
-            if c.temperature[..k].iter().any(|o| o.time_frame == t.time_frame && o.scope == t.scope) {
-                return Err(invalid(f(&format!("temperature[{k}]")), "time frame and scope appear twice"));
-            }
-        }
-        if let Some(q) = c.pcaf_quality {
-            if !(1..=5).contains(&q) {
-                return Err(invalid(f("pcaf_quality"), format!("must be 1 to 5, got {q}")));
+        validate_company(c).map_err(|(field, problem)| invalid(format!("companies[{i}].{field}"), problem))?;
+    }
+    Ok(index)
+}
+
+/// Checks one company's values (not the uniqueness of its id); a refusal names the field
+/// within the company (`emissions.scope1`, `sdg[2].share`) and the problem.
+pub fn validate_company(c: &Company) -> Result<(), (String, String)> {
+    let fail = |field: &str, problem: String| Err((field.to_owned(), problem));
+    if c.id.is_empty() {
+        return fail("id", "must not be empty".into());
+    }
+    if let Some(s) = c.scores {
+        for (name, v) in [
+            ("scores.environmental", s.environmental),
+            ("scores.social", s.social),
+            ("scores.governance", s.governance),
+            ("scores.total", s.total),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                return fail(name, format!("must be between 0 and 100, got {v}"));
             }
         }
     }
-    Ok(index)
+    if let Some(level) = c.controversy {
+        if level > 5 {
+            return fail("controversy", format!("must be 0 to 5, got {level}"));
+        }
+    }
+    let e = c.emissions.unwrap_or_default();
+    for (name, v) in [
+        ("revenue", c.revenue),
+        ("emissions.scope1", e.scope1),
+        ("emissions.scope2", e.scope2),
+        ("emissions.scope3", e.scope3),
+        ("evic", c.evic),
+        ("total_debt", c.total_debt),
+        ("total_equity", c.total_equity),
+        ("market_cap", c.market_cap),
+        ("enterprise_value", c.enterprise_value),
+        ("cash", c.cash),
+        ("total_assets", c.total_assets),
+    ] {
+        if let Some(v) = v {
+            if !v.is_finite() || !(0.0..=MAX_AMOUNT).contains(&v) {
+                return fail(name, format!("must be between 0 and {MAX_AMOUNT:e}, got {v}"));
+            }
+        }
+    }
+    for (name, len) in [("sdg", c.sdg.len()), ("themes", c.themes.len()), ("temperature", c.temperature.len())] {
+        if len > MAX_ENTRIES {
+            return fail(name, format!("at most {MAX_ENTRIES} entries, got {len}"));
+        }
+    }
+    let mut total = 0.0;
+    for (k, s) in c.sdg.iter().enumerate() {
+        if !(1..=17).contains(&s.goal) {
+            return fail(&format!("sdg[{k}].goal"), format!("must be 1 to 17, got {}", s.goal));
+        }
+        if !(0.0..=1.0).contains(&s.share) {
+            return fail(&format!("sdg[{k}].share"), format!("must be between 0 and 1, got {}", s.share));
+        }
+        if c.sdg[..k].iter().any(|o| o.goal == s.goal) {
+            return fail(&format!("sdg[{k}].goal"), format!("goal {} appears twice", s.goal));
+        }
+        total += s.share;
+    }
+    if total > 1.0 + 1e-9 {
+        return fail("sdg", format!("shares sum to {total}, above 1"));
+    }
+    for (k, t) in c.temperature.iter().enumerate() {
+        if !(0.0..=10.0).contains(&t.score) {
+            return fail(&format!("temperature[{k}].score"), format!("must be between 0 and 10 °C, got {}", t.score));
+        }
+        if c.temperature[..k].iter().any(|o| o.time_frame == t.time_frame && o.scope == t.scope) {
+            return fail(&format!("temperature[{k}]"), "time frame and scope appear twice".into());
+        }
+    }
+    if let Some(q) = c.pcaf_quality {
+        if !(1..=5).contains(&q) {
+            return fail("pcaf_quality", format!("must be 1 to 5, got {q}"));
+        }
+    }
+    Ok(())
 }
 
 /// Checks holdings against the universe; returns (company index, value) pairs and the total

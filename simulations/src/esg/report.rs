@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::carbon::{carbon, CarbonRequest, Covered, Scopes};
 use super::data::{validate_companies, validate_holdings, Company, Holding, TemperatureScope, TimeFrame};
+use super::provider::universe;
 use super::temperature::{AggregationMethod, TemperatureOptions, TemperatureResult, DEFAULT_SCORE};
 use crate::SimError;
 
@@ -19,8 +20,15 @@ pub const TCO2E_PER_CAR_YEAR: f64 = 4.6;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactRequest {
-    /// The companies (up to 5,000).
+    /// The companies (up to 5,000); may be left out when `companies_csv` lists them.
+    #[serde(default)]
     pub companies: Vec<Company>,
+    /// The companies as a provider CSV file instead of `companies`: a header row of named
+    /// columns (`id` required), one row per company, as `cairn quant esg-carbon --help` and
+    /// `simulations::esg::provider` describe; none when absent. A refusal names the line and
+    /// the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companies_csv: Option<String>,
     /// The portfolio.
     pub holdings: Vec<Holding>,
     /// Scopes for the carbon figures; S1S2 when absent.
@@ -84,10 +92,12 @@ pub struct ImpactReport {
 
 /// Builds the impact report.
 pub fn impact_report(req: &ImpactRequest) -> Result<ImpactReport, SimError> {
-    let index = validate_companies(&req.companies)?;
+    let companies = universe(&req.companies, req.companies_csv.as_deref())?;
+    let index = validate_companies(&companies)?;
     let (held, total) = validate_holdings(&req.holdings, &index)?;
     let c = carbon(&CarbonRequest {
-        companies: req.companies.clone(),
+        companies: companies.to_vec(),
+        companies_csv: None,
         holdings: req.holdings.clone(),
         scopes: req.scopes,
         temperature: Some(TemperatureOptions {
@@ -102,7 +112,7 @@ pub fn impact_report(req: &ImpactRequest) -> Result<ImpactReport, SimError> {
     let mut sdg = BTreeMap::new();
     let mut themes: BTreeMap<String, f64> = BTreeMap::new();
     for &(i, v) in &held {
-        let co = &req.companies[i];
+        let co = &companies[i];
         if let Some(x) = co.scores {
             e += v * x.environmental;
             s += v * x.social;

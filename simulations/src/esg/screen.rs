@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::data::{validate_companies, validate_holdings, Company, Holding};
+use super::provider::universe;
 use crate::{invalid, SimError};
 
 /// Which score ranks companies.
@@ -63,8 +64,15 @@ pub struct ThemeMinimum {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScreenRequest {
-    /// The universe (up to 5,000 companies).
+    /// The universe (up to 5,000 companies); may be left out when `companies_csv` lists them.
+    #[serde(default)]
     pub companies: Vec<Company>,
+    /// The companies as a provider CSV file instead of `companies`: a header row of named
+    /// columns (`id` required), one row per company, as `cairn quant esg-carbon --help` and
+    /// `simulations::esg::provider` describe; none when absent. A refusal names the line and
+    /// the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companies_csv: Option<String>,
     /// Sectors excluded outright; none when absent.
     #[serde(default)]
     pub exclude_sectors: Vec<String>,
@@ -127,8 +135,8 @@ pub struct ScreenResult {
 }
 
 /// For each company, the reasons it fails the screen (empty when it passes).
-pub(crate) fn reasons(req: &ScreenRequest) -> Result<Vec<Vec<String>>, SimError> {
-    validate_companies(&req.companies)?;
+pub(crate) fn reasons(req: &ScreenRequest, companies: &[Company]) -> Result<Vec<Vec<String>>, SimError> {
+    validate_companies(companies)?;
     if req.exclude_sectors.len() > 1_000 {
         return Err(invalid("exclude_sectors", "at most 1,000 sectors"));
     }
@@ -151,8 +159,8 @@ pub(crate) fn reasons(req: &ScreenRequest) -> Result<Vec<Vec<String>>, SimError>
         }
     }
     let kind = req.best_in_class.map(|b| b.score).unwrap_or_default();
-    let mut out: Vec<Vec<String>> = vec![Vec::new(); req.companies.len()];
-    for (i, c) in req.companies.iter().enumerate() {
+    let mut out: Vec<Vec<String>> = vec![Vec::new(); companies.len()];
+    for (i, c) in companies.iter().enumerate() {
         let r = &mut out[i];
         if let Some(s) = &c.sector {
             if req.exclude_sectors.iter().any(|x| x == s) {
@@ -178,7 +186,7 @@ pub(crate) fn reasons(req: &ScreenRequest) -> Result<Vec<Vec<String>>, SimError>
     if let Some(b) = req.best_in_class {
         // Rank within each sector among the companies that passed so far.
         let mut sectors: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-        for (i, c) in req.companies.iter().enumerate() {
+        for (i, c) in companies.iter().enumerate() {
             if out[i].is_empty() {
                 sectors.entry(c.sector.as_deref()).or_default().push(i);
             }
@@ -186,13 +194,13 @@ pub(crate) fn reasons(req: &ScreenRequest) -> Result<Vec<Vec<String>>, SimError>
         for (sector, mut members) in sectors {
             let keep = ((b.keep_share * members.len() as f64).ceil() as usize).max(1);
             members.sort_by(|&x, &y| {
-                let (sx, sy) = (b.score.of(&req.companies[x]), b.score.of(&req.companies[y]));
+                let (sx, sy) = (b.score.of(&companies[x]), b.score.of(&companies[y]));
                 sy.partial_cmp(&sx).unwrap_or(std::cmp::Ordering::Equal).then(x.cmp(&y))
             });
             let n = members.len();
             for (rank, &i) in members.iter().enumerate() {
                 let name = sector.unwrap_or("(no sector)");
-                match b.score.of(&req.companies[i]) {
+                match b.score.of(&companies[i]) {
                     None => out[i].push(format!("no {:?} score to rank it in {name}", b.score)),
                     Some(s) if rank >= keep => out[i].push(format!(
                         "{:?} score {s} ranks {} of {n} in {name}, outside the top {keep}",
@@ -209,10 +217,12 @@ pub(crate) fn reasons(req: &ScreenRequest) -> Result<Vec<Vec<String>>, SimError>
 
 /// Screens the universe.
 pub fn screen(req: &ScreenRequest) -> Result<ScreenResult, SimError> {
-    let why = reasons(req)?;
+    let companies = universe(&req.companies, req.companies_csv.as_deref())?;
+    let companies = &companies[..];
+    let why = reasons(req, companies)?;
     let mut passing = Vec::new();
     let mut excluded = Vec::new();
-    for (c, r) in req.companies.iter().zip(&why) {
+    for (c, r) in companies.iter().zip(&why) {
         if r.is_empty() {
             passing.push(c.id.clone());
         } else {
@@ -230,13 +240,13 @@ pub fn screen(req: &ScreenRequest) -> Result<ScreenResult, SimError> {
     }
     match &req.holdings {
         Some(h) => {
-            let index = validate_companies(&req.companies)?;
+            let index = validate_companies(companies)?;
             let (held, _) = validate_holdings(h, &index)?;
             let kept: Vec<(usize, f64)> = held.into_iter().filter(|&(i, _)| why[i].is_empty()).collect();
             let total: f64 = kept.iter().map(|&(_, v)| v).sum();
             for t in &req.themes {
                 let v: f64 =
-                    kept.iter().filter(|&&(i, _)| req.companies[i].themes.contains(&t.theme)).map(|&(_, v)| v).sum();
+                    kept.iter().filter(|&&(i, _)| companies[i].themes.contains(&t.theme)).map(|&(_, v)| v).sum();
                 let share = if total > 0.0 { v / total } else { 0.0 };
                 themes.push(ThemeCheck {
                     theme: t.theme.clone(),

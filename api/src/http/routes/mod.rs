@@ -1209,7 +1209,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         Op {
             body: json_body::<simulations::esg::CarbonRequest>(),
             response: (200, Some(schema::<simulations::esg::CarbonResult>)),
-            description: "A portfolio's carbon metrics from provider data (`cairn quant esg-carbon`; nothing is recorded): WACI (TCFD), PCAF financed emissions and footprint with the data-quality score and coverage, implied temperature scores aggregated as the SBTi finance tool does (WATS, TETS, MOTS, EOTS, ECOTS, AOTS, ROTS), and carbon VaR under a carbon-price path. 422 naming the field.",
+            description: "A portfolio's carbon metrics from provider data (`cairn quant esg-carbon`; nothing is recorded): WACI (TCFD), PCAF financed emissions and footprint with the data-quality score and coverage, implied temperature scores aggregated as the SBTi finance tool does (WATS, TETS, MOTS, EOTS, ECOTS, AOTS, ROTS), and carbon VaR under a carbon-price path. The companies may come as a provider CSV file in `companies_csv` (the format of `cairn quant esg-carbon --help`); a bad file is a 422 naming `companies_csv`, with the line and column in the detail and the line in `line`. 422 naming the field.",
             ..Op::new("post", "/v1/quant/esg-carbon", Group::SignedIn, "Carbon metrics and temperature")
         },
         post(quant::esg_carbon),
@@ -1218,7 +1218,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         Op {
             body: json_body::<simulations::esg::ScreenRequest>(),
             response: (200, Some(schema::<simulations::esg::ScreenResult>)),
-            description: "ESG screens (`cairn quant esg-screen`; nothing is recorded): sector, controversy and norms-based exclusions, a minimum score, best-in-class by sector and thematic minimums, with each exclusion's reasons. 422 naming the field.",
+            description: "ESG screens (`cairn quant esg-screen`; nothing is recorded): sector, controversy and norms-based exclusions, a minimum score, best-in-class by sector and thematic minimums, with each exclusion's reasons. The companies may come as a provider CSV file in `companies_csv` (the format of `cairn quant esg-carbon --help`); a bad file is a 422 naming `companies_csv`, with the line and column in the detail and the line in `line`. 422 naming the field.",
             ..Op::new("post", "/v1/quant/esg-screen", Group::SignedIn, "ESG screens")
         },
         post(quant::esg_screen),
@@ -1227,7 +1227,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         Op {
             body: json_body::<simulations::esg::OptimiseRequest>(),
             response: (200, Some(schema::<simulations::esg::OptimiseResult>)),
-            description: "Dual-objective optimisation (`cairn quant esg-optimise`; nothing is recorded): expected return less risk aversion times variance plus impact weight times the ESG or SDG score, under weight caps, a WACI limit, a minimum SDG-aligned share, sector caps and exclusions (Clarabel), and the frontier between the two objectives. 422 naming the field.",
+            description: "Dual-objective optimisation (`cairn quant esg-optimise`; nothing is recorded): expected return less risk aversion times variance plus impact weight times the ESG or SDG score, under weight caps, a WACI limit, a minimum SDG-aligned share, sector caps and exclusions (Clarabel), and the frontier between the two objectives. The companies may come as a provider CSV file in `companies_csv` (the format of `cairn quant esg-carbon --help`); a bad file is a 422 naming `companies_csv`, with the line and column in the detail and the line in `line`. 422 naming the field.",
             ..Op::new("post", "/v1/quant/esg-optimise", Group::SignedIn, "ESG-constrained optimisation")
         },
         post(quant::esg_optimise),
@@ -1236,7 +1236,7 @@ pub fn table() -> Vec<(Op, MethodRouter<AppState>)> {
         Op {
             body: json_body::<simulations::esg::ImpactRequest>(),
             response: (200, Some(schema::<simulations::esg::ImpactReport>)),
-            description: "An impact report (`cairn quant impact-report`; nothing is recorded): value-weighted E, S and G scores, financed emissions and footprint with equivalents, temperature score, SDG breakdown and theme exposure. 422 naming the field.",
+            description: "An impact report (`cairn quant impact-report`; nothing is recorded): value-weighted E, S and G scores, financed emissions and footprint with equivalents, temperature score, SDG breakdown and theme exposure. The companies may come as a provider CSV file in `companies_csv` (the format of `cairn quant esg-carbon --help`); a bad file is a 422 naming `companies_csv`, with the line and column in the detail and the line in `line`. 422 naming the field.",
             ..Op::new("post", "/v1/quant/impact-report", Group::SignedIn, "An impact report")
         },
         post(quant::impact_report),

@@ -14,11 +14,11 @@ use crate::http::problem::{Body, Problem};
 use crate::http::AppState;
 
 /// Reads the request apart from the JSON so a value of the wrong kind is a 422 naming its
-/// field, computes it off the runtime's threads, and turns the engine's refusal into a 422
-/// naming the field it names.
+/// field, and computes it off the runtime's threads (`f` turns the engine's refusal into a 422
+/// naming the field it names: [`refused`]).
 async fn answer<Req, Resp>(
     body: serde_json::Value,
-    f: impl FnOnce(Req) -> Result<Resp, simulations::SimError> + Send + 'static,
+    f: impl FnOnce(Req) -> Result<Resp, Problem> + Send + 'static,
 ) -> Result<Json<Resp>, Problem>
 where
     Req: DeserializeOwned + Send + 'static,
@@ -29,9 +29,30 @@ where
         Problem::field(&field, format!("{field}: {}", e.into_inner()))
     })?;
     let result = tokio::task::spawn_blocking(move || f(request)).await.map_err(Problem::internal)?;
-    result.map(Json).map_err(|e| match &e {
+    result.map(Json)
+}
+
+/// The engine's refusal: a 422 naming the field it names.
+fn refused(e: simulations::SimError) -> Problem {
+    match &e {
         simulations::SimError::Invalid { field, .. } => Problem::field(field, e.to_string()),
-    })
+    }
+}
+
+/// Reads a request's `companies_csv` (a provider CSV file) into its companies, so that a bad
+/// file is a 422 naming `companies_csv` with the line (`line` member) and column.
+fn read_companies_csv(request: &mut impl simulations::esg::Universe) -> Result<(), Problem> {
+    let Some(text) = request.companies_csv_mut().take() else { return Ok(()) };
+    if !request.companies_mut().is_empty() {
+        return Err(Problem::field(
+            "companies_csv",
+            "companies_csv: give the companies either as companies or as companies_csv, not both",
+        ));
+    }
+    let companies = simulations::esg::parse_companies_csv(&text)
+        .map_err(|e| Problem::field("companies_csv", format!("companies_csv: {e}")).with("line", e.line))?;
+    *request.companies_mut() = companies;
+    Ok(())
 }
 
 /// A handler per calculator: `POST /v1/quant/{path}` answering `$f` of the request.
@@ -39,7 +60,22 @@ macro_rules! calculator {
     ($(#[$doc:meta])* $name:ident, $req:ty, $resp:ty, $f:path) => {
         $(#[$doc])*
         pub async fn $name(_: Principal, Body(body): Body<serde_json::Value>) -> Result<Json<$resp>, Problem> {
-            answer(body, |r: $req| $f(&r)).await
+            answer(body, |r: $req| $f(&r).map_err(refused)).await
+        }
+    };
+}
+
+/// A handler per ESG calculator, whose request may carry its companies as a provider CSV file
+/// (`companies_csv`).
+macro_rules! esg_calculator {
+    ($(#[$doc:meta])* $name:ident, $req:ty, $resp:ty, $f:path) => {
+        $(#[$doc])*
+        pub async fn $name(_: Principal, Body(body): Body<serde_json::Value>) -> Result<Json<$resp>, Problem> {
+            answer(body, |mut r: $req| {
+                read_companies_csv(&mut r)?;
+                $f(&r).map_err(refused)
+            })
+            .await
         }
     };
 }
@@ -107,19 +143,19 @@ calculator!(
     /// `POST /v1/quant/overlay` (`cairn quant overlay`).
     overlay, simulations::overlays::OverlayRequest, simulations::overlays::OverlayResult, simulations::overlays::overlay
 );
-calculator!(
+esg_calculator!(
     /// `POST /v1/quant/esg-carbon` (`cairn quant esg-carbon`).
     esg_carbon, simulations::esg::CarbonRequest, simulations::esg::CarbonResult, simulations::esg::carbon
 );
-calculator!(
+esg_calculator!(
     /// `POST /v1/quant/esg-screen` (`cairn quant esg-screen`).
     esg_screen, simulations::esg::ScreenRequest, simulations::esg::ScreenResult, simulations::esg::screen
 );
-calculator!(
+esg_calculator!(
     /// `POST /v1/quant/esg-optimise` (`cairn quant esg-optimise`).
     esg_optimise, simulations::esg::OptimiseRequest, simulations::esg::OptimiseResult, simulations::esg::optimise
 );
-calculator!(
+esg_calculator!(
     /// `POST /v1/quant/impact-report` (`cairn quant impact-report`).
     impact_report, simulations::esg::ImpactRequest, simulations::esg::ImpactReport, simulations::esg::impact_report
 );
@@ -173,5 +209,6 @@ pub async fn pe_pacing(
              `cairn user accredit`",
         ));
     }
-    answer(body, |r: simulations::alternatives::PacingRequest| simulations::alternatives::pacing(&r)).await
+    answer(body, |r: simulations::alternatives::PacingRequest| simulations::alternatives::pacing(&r).map_err(refused))
+        .await
 }
