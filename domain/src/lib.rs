@@ -79,6 +79,7 @@ pub mod harvest;
 pub mod indicators;
 pub mod ledger;
 pub mod limits;
+pub mod lines;
 pub mod location;
 pub mod market;
 pub mod monitoring;

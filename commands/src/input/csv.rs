@@ -15,39 +15,18 @@ pub(crate) fn bad(line: u64, field: &str, problem: impl std::fmt::Display) -> Co
 /// Each column's position in a file's header.
 pub type Columns = HashMap<String, usize>;
 
-/// Where each line of a file ends, to number records by their first byte.
-pub struct Lines<'b> {
-    bytes: &'b [u8],
-    newlines: Vec<usize>,
-}
+/// Where each line of a file ends, to number records by their first byte
+/// ([`domain::lines::LineIndex`]).
+pub struct Lines<'b>(domain::lines::LineIndex<'b>);
 
 impl<'b> Lines<'b> {
     pub fn of(bytes: &'b [u8]) -> Self {
-        Self { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+        Self(domain::lines::LineIndex::of(bytes))
     }
 
-    /// The 1-based line of the first text at or after `offset`: the reader places a record
-    /// where the previous one ended, before the blank and comment lines it skipped.
+    /// The 1-based line of the first text at or after `offset`.
     pub fn at(&self, offset: u64) -> u64 {
-        let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
-        loop {
-            let rest = &self.bytes[at..];
-            let skip = if rest.starts_with(b"\r\n") {
-                2
-            } else if rest.starts_with(b"\n") || rest.starts_with(b"\r") {
-                1
-            } else if rest.starts_with(b"#") {
-                rest.iter().position(|b| *b == b'\n').map_or(rest.len(), |i| i + 1)
-            } else {
-                0
-            };
-            if skip == 0 {
-                break;
-            }
-            at += skip;
-        }
-        let newlines_before = self.newlines.partition_point(|&i| i < at);
-        newlines_before as u64 + 1
+        self.0.at(offset)
     }
 
     /// The line a record starts on.

@@ -112,39 +112,17 @@ fn at(line: u64, column: Option<&str>, problem: impl Into<String>) -> CsvError {
     CsvError { line, column: column.map(str::to_owned), problem: problem.into() }
 }
 
-/// Where each line of the text ends, to number records by their first byte.
-struct Lines<'t> {
-    text: &'t [u8],
-    newlines: Vec<usize>,
-}
+/// Where each line of the text ends, to number records by their first byte
+/// ([`domain::lines::LineIndex`]).
+struct Lines<'t>(domain::lines::LineIndex<'t>);
 
 impl<'t> Lines<'t> {
     fn of(text: &'t str) -> Self {
-        let text = text.as_bytes();
-        Self { text, newlines: text.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+        Self(domain::lines::LineIndex::of(text.as_bytes()))
     }
 
-    /// The line of the first text at or after `offset`: the reader places a record where the
-    /// previous one ended, before the blank and comment lines it skipped.
     fn at(&self, offset: u64) -> u64 {
-        let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.text.len());
-        loop {
-            let rest = &self.text[at..];
-            let skip = if rest.starts_with(b"\r\n") {
-                2
-            } else if rest.starts_with(b"\n") || rest.starts_with(b"\r") {
-                1
-            } else if rest.starts_with(b"#") {
-                rest.iter().position(|b| *b == b'\n').map_or(rest.len(), |i| i + 1)
-            } else {
-                0
-            };
-            if skip == 0 {
-                break;
-            }
-            at += skip;
-        }
-        self.newlines.partition_point(|&i| i < at) as u64 + 1
+        self.0.at(offset)
     }
 
     fn of_record(&self, record: &csv::StringRecord) -> u64 {
