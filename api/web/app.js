@@ -622,10 +622,13 @@
       const none = plans.outcomes.find((o) => o.strategy === "no_planning");
       const best = plans.outcomes.slice(1).reduce((a, b) => (Number(b.saved) > Number(a.saved) ? b : a));
       const owed = Number(none.federal_tax) + Number(none.state_tax);
+      // Whose expected death ends the horizon, and by what (the ages recorded or Table 2010CM).
       const h = plans.horizon || {};
-      const basis = h.source === "given" ? `, the age ${h.members.join(" and ")} ${h.members.length > 1 ? "are" : "is"} expected to live to`
-        : h.source === "table2010cm" ? (h.members.length > 1 ? `, when the second of ${h.members.join(" and ")} is expected to die (Table 2010CM)`
-          : `, ${h.members[0]}'s life expectancy (Table 2010CM)`) : "";
+      const who = (h.members || []).join(" and ");
+      const by = h.source === "given" ? "by the ages recorded" : "by Table 2010CM";
+      const basis = !h.source ? ""
+        : (h.members.length > 1 ? `, when the second of ${who} is expected to die ${by}`
+          : `, ${who}'s expected death ${by}`);
       sentence += ` In ${plans.years} years${basis}, at ${Math.round(Number(plans.growth) * 1000) / 10}% a year it would owe` +
         ` ${money(String(owed))} in estate tax with no planning`;
       if (Number(best.saved) > 0) {
