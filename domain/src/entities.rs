@@ -260,8 +260,11 @@ impl Entity {
             if self.funded_on.is_none() {
                 return Err(bad("funded_on", "an ILIT paying premiums needs the date it was funded".into()));
             }
-            if self.beneficiaries.is_empty() {
-                return Err(bad("beneficiaries", "an ILIT paying premiums needs its beneficiaries".into()));
+            if self.beneficiaries.is_empty() || self.beneficiaries.len() > 100 {
+                return Err(bad("beneficiaries", "an ILIT paying premiums needs 1 to 100 beneficiaries".into()));
+            }
+            if self.grantor.as_ref().is_some_and(|g| self.beneficiaries.contains(g)) {
+                return Err(bad("beneficiaries", "the grantor cannot be a beneficiary of the premiums".into()));
             }
         } else if self.premium_years.is_some() || self.crummey {
             let field = if self.crummey { "crummey" } else { "premium_years" };
@@ -303,8 +306,8 @@ pub struct PremiumGift {
 
 impl PremiumGift {
     /// As the gift tax reads it (the grantor's gift). A share for a skip person is not taken as
-    /// a direct skip here: the caller knows the family (`skip`), and a trust with more than one
-    /// beneficiary is marked `to_trust` (§2642(c)(2)).
+    /// a direct skip here: the caller knows the family (`skip`) and whether the trust meets
+    /// §2642(c)(2) (`to_trust` when it does not).
     pub fn gift(&self, skip: bool, to_trust: bool) -> crate::gifts::Gift {
         crate::gifts::Gift {
             year: self.year,
@@ -333,7 +336,11 @@ impl Entity {
     ///   is then a present interest (Crummey v. Commissioner, 397 F.2d 82 (9th Cir. 1968); Rev.
     ///   Rul. 73-405);
     /// - a power that lapses unused is a release, and so the beneficiary's own gift, only beyond
-    ///   the greater of $5,000 and 5% of the trust (§2514(e); `value` is taken as the trust's).
+    ///   the greater of $5,000 and 5% of the trust (§2514(e); `value` is taken as the trust's;
+    ///   the floor is the beneficiary's for the year across all their lapsing powers, and other
+    ///   trusts' are not counted here);
+    /// - premiums of years before cairn's first table year are left out: like earlier recorded
+    ///   gifts, they belong in the donor's `prior_taxable_gifts`.
     pub fn premium_gifts(&self, through: i32) -> Vec<PremiumGift> {
         let (Some(premium), Some(funded), Some(grantor)) = (self.premium, self.funded_on, &self.grantor) else {
             return Vec::new();
@@ -341,11 +348,15 @@ impl Entity {
         let n = Decimal::from(self.beneficiaries.len().max(1));
         let share = (premium / n).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
         let floor = FIVE_AND_FIVE.0.max((FIVE_AND_FIVE.1 * self.value).round_dp(2));
-        let first = chrono::Datelike::year(&funded);
+        let funded_year = chrono::Datelike::year(&funded);
         let last = match self.premium_years {
-            Some(y) => through.min(first + y as i32 - 1),
+            Some(y) => through.min(funded_year + y as i32 - 1),
             None => through,
         };
+        // From cairn's first table year (earlier premiums are in the prior taxable gifts, as
+        // earlier recorded gifts are), for at most 120 years.
+        let first = funded_year.max(crate::estate::YEARS.first().expect("the table has a year").year);
+        let last = last.min(first + 119);
         let mut out = Vec::new();
         for year in first..=last {
             for (i, b) in self.beneficiaries.iter().enumerate() {
@@ -650,6 +661,17 @@ mod tests {
         let gifts = rich.premium_gifts(2024);
         assert_eq!(gifts.iter().map(|g| g.amount).collect::<Vec<_>>(), [dec!(33.33), dec!(33.33), dec!(33.34)]);
         assert!(gifts.iter().all(|g| g.lapse_beyond_5_and_5.is_zero()));
+        // An ILIT funded in 2015 pays premiums to the tables' first year on (earlier ones are
+        // prior taxable gifts), so its gifts fold; at most 120 years of them.
+        let old = Entity { funded_on: Some(day(2015, 6, 1)), premium_years: None, ..ilit.clone() };
+        let gifts = old.premium_gifts(2026);
+        assert_eq!((gifts[0].year, gifts.len()), (2024, 9));
+        let as_gifts: Vec<_> = gifts.iter().map(|g| g.gift(false, true)).collect();
+        assert_eq!(crate::gifts::history(&as_gifts, &crate::gifts::Before::default()).unwrap().len(), 3);
+        assert_eq!(old.premium_gifts(i32::MAX / 2).len(), 120 * 3);
+        // The grantor is no beneficiary of her own premiums.
+        let own = Entity { beneficiaries: vec!["ann".into()], ..ilit.clone() };
+        assert!(matches!(own.check(&["ann"]), Err(DomainError::Rejected { field, .. }) if field == "beneficiaries"));
         // Premiums need an ILIT, its funding date and beneficiaries.
         let field = |e: Entity| match e.check(&["ann"]) {
             Err(DomainError::Rejected { field, .. }) => field,

@@ -148,14 +148,22 @@ pub fn age_nearest(born: chrono::NaiveDate, on: chrono::NaiveDate) -> u32 {
 pub fn expectancy(born: chrono::NaiveDate, lives_to: Option<u32>, on: chrono::NaiveDate) -> Expectancy {
     use chrono::Datelike;
     let age = age_nearest(born, on);
-    let (years, source) = match lives_to {
-        Some(to) => (
-            rust_decimal::Decimal::from(to.saturating_sub(age)).max(rust_decimal::Decimal::new(5, 1)),
-            ExpectancySource::Given,
-        ),
-        None => (crate::actuarial::life_expectancy(age), ExpectancySource::Table2010cm),
-    };
-    Expectancy { age, years, death_year: on.year() + whole_years(years), source }
+    let half = rust_decimal::Decimal::new(5, 1);
+    match lives_to {
+        // To the day the member reaches the age (at least half a year on), in years of 365.25
+        // days: the nearest birthday is the tables' way to read an age, not a stated one's.
+        Some(to) => {
+            let reaches = born.checked_add_months(chrono::Months::new(to * 12)).unwrap_or(on);
+            let days = rust_decimal::Decimal::from((reaches - on).num_days());
+            let years = (days / rust_decimal::Decimal::new(36525, 2)).round_dp(2);
+            let death_year = if years > half { reaches.year() } else { on.year() };
+            Expectancy { age, years: years.max(half), death_year, source: ExpectancySource::Given }
+        }
+        None => {
+            let years = crate::actuarial::life_expectancy(age);
+            Expectancy { age, years, death_year: on.year() + whole_years(years), source: ExpectancySource::Table2010cm }
+        }
+    }
 }
 
 /// The expected years until the later of two deaths as of `on`: by Table 2010CM's last-survivor
@@ -242,6 +250,9 @@ mod tests {
             (given.years, given.death_year, given.source),
             (rust_decimal::Decimal::from(27), 2052, ExpectancySource::Given)
         );
+        // Half a year on, to the same day: 26.50 years (not a year less at the half-birthday).
+        let later = expectancy(born, Some(92), d(2025, 9, 15));
+        assert_eq!((later.years, later.death_year), (rust_decimal::Decimal::new(2650, 2), 2052));
         // Already past the given age: half a year left.
         assert_eq!(expectancy(born, Some(60), d(2025, 3, 15)).years, rust_decimal::Decimal::new(5, 1));
 

@@ -69,9 +69,9 @@ pub struct Gift {
     /// exemption, its GST tax a further gift.
     #[serde(default)]
     pub skip: bool,
-    /// A share of a gift to a trust with more than one beneficiary (a Crummey trust's): as a
-    /// direct skip, the part within the annual exclusion still takes GST exemption, since only a
-    /// trust for one individual alone gets a zero inclusion ratio for it (§2642(c)(2)).
+    /// A share of a gift in trust (a Crummey trust's): as a direct skip, the part within the
+    /// annual exclusion still takes GST exemption, since only a trust for one individual alone,
+    /// included in that individual's estate, gets a zero inclusion ratio for it (§2642(c)(2)).
     #[serde(default)]
     pub to_trust: bool,
     /// GST exemption allocated on the return to a gift that is not a direct skip: a trust
@@ -371,7 +371,7 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         for p in &parts {
             gifts += p.amount;
             if !p.gift.skip && !p.gift.amount.is_zero() {
-                elected += p.gift.gst_allocation * p.amount / p.gift.amount;
+                elected += p.gift.gst_allocation * (p.amount / p.gift.amount);
             }
             if p.gift.skip && matches!(p.gift.kind, Donee::CitizenSpouse | Donee::NoncitizenSpouse | Donee::Charity) {
                 let problem = format!("a gift to {:?} (a spouse or a charity) is not a direct skip", p.gift.donee);
@@ -397,8 +397,9 @@ pub fn history(gifts: &[Gift], before: &Before) -> Result<Vec<GiftYear>, EstateE
         for ((_, noncitizen_spouse), (given, outright_skips)) in present {
             let cap = if noncitizen_spouse { amounts.noncitizen_spouse_exclusion } else { amounts.annual_exclusion };
             exclusions += given.min(cap);
-            // The outright gifts to a skip person beyond the exclusion are direct skips.
-            direct_skips += (given - cap).max(Decimal::ZERO).min(outright_skips);
+            // The outright gifts to a skip person beyond the exclusion are direct skips (the
+            // exclusion taken by them first: a trust share gains no GST from it).
+            direct_skips += (outright_skips - cap).max(Decimal::ZERO);
         }
         // The year's direct skips take the exemption left (the year's basic exclusion amount
         // less what was allocated before); their tax is a gift too.
@@ -561,10 +562,14 @@ mod tests {
             (y.exclusions, y.direct_skips, y.gst_exemption_allocated),
             (dec!(10_000), dec!(10_000), dec!(10_000))
         );
-        // With $15,000 outright too, $25,000 against one $19,000 exclusion: the outright
-        // $6,000 beyond it is a direct skip besides the trust share.
+        // With $15,000 outright too, $25,000 against one $19,000 exclusion: the outright gift
+        // takes the exclusion first and is no direct skip; the trust share still is.
         let mut outright = gift(2026, "dora", Donee::Person, dec!(15_000));
         outright.skip = true;
+        let y = &history(&[share.clone(), outright.clone()], &Before::default()).unwrap()[0];
+        assert_eq!((y.exclusions, y.direct_skips), (dec!(19_000), dec!(10_000)));
+        // $25,000 outright: $6,000 beyond the exclusion is a direct skip besides the share.
+        outright.amount = dec!(25_000);
         let y = &history(&[share, outright], &Before::default()).unwrap()[0];
         assert_eq!((y.exclusions, y.direct_skips), (dec!(19_000), dec!(16_000)));
         // $5,000,000 to a dynasty trust (not a skip person: the children may benefit) with
@@ -580,6 +585,11 @@ mod tests {
         let before = Before { gst_allocated: dec!(12_000_000), ..Before::default() };
         let y = &history(std::slice::from_ref(&trust), &before).unwrap()[0];
         assert_eq!((y.gst_elected, y.gst_exemption_left), (dec!(3_000_000), Decimal::ZERO));
+        // The largest amounts the HTTP API takes allocate without overflowing.
+        let mut huge = gift(2026, "trust", Donee::Person, dec!(999_999_999_999_999));
+        huge.gst_allocation = huge.amount;
+        huge.split = true;
+        assert_eq!(history(&[huge], &Before::default()).unwrap()[0].gst_exemption_left, Decimal::ZERO);
         trust.gst_allocation = dec!(5_000_001);
         assert_eq!(history(&[trust], &Before::default()).unwrap_err().field, "gst_allocation");
         // A spouse or a charity is never a skip person.

@@ -266,8 +266,9 @@ fn skip_person(donor: &str, donee: &str, on: chrono::NaiveDate, members: &[Famil
 
 /// `donor`'s ILIT premium gifts through `through` (`domain::entities::Entity::premium_gifts`),
 /// each with the gift the gift tax reads: a direct skip when every beneficiary of the trust is a
-/// skip person (the trust is then one, §2613(a)(2)), a share of a trust for several marked so
-/// (§2642(c)(2)).
+/// skip person (the trust is then one, §2613(a)(2)), each share marked as given in trust: its
+/// part within the annual exclusion gets no zero inclusion ratio, since §2642(c)(2) asks a trust
+/// for one individual that would be in that individual's estate, which an ILIT rarely is.
 fn premium_gifts(
     donor: &str,
     through: i32,
@@ -276,7 +277,7 @@ fn premium_gifts(
 ) -> Vec<(domain::entities::PremiumGift, domain::gifts::Gift)> {
     let mut out = Vec::new();
     for e in entities.iter().filter(|e| e.grantor.as_deref() == Some(donor)) {
-        let to_trust = e.beneficiaries.len() > 1;
+        let to_trust = true;
         out.extend(e.premium_gifts(through).into_iter().map(|p| {
             // Paid on the funding date's anniversary.
             let on = e

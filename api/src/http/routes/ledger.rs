@@ -876,6 +876,9 @@ pub async fn set_member(
         if b.born.is_some_and(|d| d > chrono::Utc::now().date_naive()) {
             return Err(Problem::field("born", "is in the future"));
         }
+        if b.parent_died.is_some_and(|d| d > chrono::Utc::now().date_naive()) {
+            return Err(Problem::field("parent_died", "is in the future"));
+        }
         Ok(LedgerCommand::SetMember {
             household: household.clone(),
             name,
